@@ -1,0 +1,38 @@
+/** Command dispatch for `custos`. */
+
+/** Where a command writes. */
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+const USAGE = `custos — end-to-end encrypted messaging with a provable, end-to-end encrypted archive
+
+Usage: custos <command> [options]
+
+Commands available in this build:
+  server     start the Custos server (work in progress: see the README)
+  help       show this text
+`;
+
+/** Runs `custos` with the given arguments; resolves to the process exit code. */
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  const [command] = args;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout.write(USAGE);
+      return 0;
+    case 'server':
+      io.stdout.write(
+        'The Custos server is not built yet. What works today: the core library ' +
+          '(record format, sealing, Merkle log, checkpoints) — run `npm test` and `npm run bench`.\n',
+      );
+      return 0;
+    default:
+      io.stderr.write(`custos: unknown command '${command}'. Run 'custos help'.\n`);
+      return 2;
+  }
+}

@@ -1,0 +1,2 @@
+/** @custos/client — filled by later issues. */
+export const PACKAGE_NAME = '@custos/client';

@@ -1,0 +1,2 @@
+/** @custos/console — filled by later issues. */
+export const PACKAGE_NAME = '@custos/console';
