@@ -2,5 +2,12 @@
  * @custos/core — pure code, no I/O: record format, sealing, signatures, blind index,
  * key shares, the Merkle log, signed notes and checkpoints.
  */
-export { CustosError, isCustosError } from './errors.js';
+export { CustosError, isCustosError, CUSTOS_ERROR_CODES } from './errors.js';
 export type { CustosErrorCode } from './errors.js';
+export * from './tlog/index.js';
+export * from './note/index.js';
+export * from './record/index.js';
+export * from './seal/index.js';
+export * from './sign/index.js';
+export * from './blind-index/index.js';
+export * from './shares/index.js';

@@ -1,0 +1,2 @@
+/** Public surface of core/blind-index (filled in by its implementation). */
+export {};

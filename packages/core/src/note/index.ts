@@ -1,0 +1,2 @@
+/** Public surface of core/note (filled in by its implementation). */
+export {};

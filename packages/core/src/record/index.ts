@@ -1,0 +1,2 @@
+/** Public surface of core/record (filled in by its implementation). */
+export {};

@@ -1,0 +1,2 @@
+/** Public surface of core/seal (filled in by its implementation). */
+export {};

@@ -1,0 +1,2 @@
+/** Public surface of core/shares (filled in by its implementation). */
+export {};

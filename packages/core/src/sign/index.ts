@@ -1,0 +1,2 @@
+/** Public surface of core/sign (filled in by its implementation). */
+export {};

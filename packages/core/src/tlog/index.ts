@@ -1,0 +1,2 @@
+/** Public surface of core/tlog (filled in by its implementation). */
+export {};
