@@ -1,2 +1,3 @@
-/** Public surface of core/blind-index (filled in by its implementation). */
-export {};
+/** Public surface of core/blind-index. */
+export { BLIND_TOKEN_LENGTH, isBlindTokenBytes } from './blind-token.js';
+export type { BlindToken } from './blind-token.js';
