@@ -1,0 +1,250 @@
+/**
+ * Org, user, device and prekey stores over any SqlExecutor. The SQL is portable between
+ * SQLite and PostgreSQL (ON CONFLICT, RETURNING); every org-scoped query filters on org_id.
+ */
+import type { DeviceId, OrgId, UserId } from '../ids.js';
+import type {
+  DeviceRecord,
+  KyberPreKey,
+  NewDevice,
+  OneTimePreKey,
+  OrgRecord,
+  PrekeyCounts,
+  RetentionClass,
+  Role,
+  SignedPreKey,
+  UserRecord,
+} from './records.js';
+import { asRetentionClass, asRole, bytes, int, intOrNull, text } from './row-checks.js';
+import { sql, type SqlExecutor } from './sql.js';
+import type { DeviceStore, OrgStore, Page, PrekeyStore, UserStore } from './stores.js';
+
+interface OrgRow {
+  org_id: unknown;
+  name: unknown;
+  signing_public_key: unknown;
+  signing_key_fingerprint: unknown;
+  root_archive_public_key: unknown;
+  key_manager_delegation: unknown;
+  key_manager_not_before: unknown;
+  key_manager_not_after: unknown;
+  officer_quorum: unknown;
+  created_at: unknown;
+}
+
+/** OrgStore over SQL. */
+export class SqlOrgStore implements OrgStore {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async create(org: OrgRecord): Promise<void> {
+    await this.db.run(sql`INSERT INTO orgs (org_id, name, signing_public_key, signing_key_fingerprint,
+      root_archive_public_key, key_manager_delegation, key_manager_not_before, key_manager_not_after,
+      officer_quorum, created_at)
+      VALUES (${org.orgId}, ${org.name}, ${org.signingPublicKey}, ${org.signingKeyFingerprint},
+      ${org.rootArchivePublicKey}, ${org.keyManager.delegation}, ${org.keyManager.notBefore},
+      ${org.keyManager.notAfter}, ${org.officerQuorum}, ${org.createdAt})`);
+    for (const o of org.officers) {
+      await this.db.run(
+        sql`INSERT INTO org_officers (org_id, officer_index, public_key) VALUES (${org.orgId}, ${o.index}, ${o.publicKey})`,
+      );
+    }
+  }
+
+  async get(orgId: OrgId): Promise<OrgRecord | undefined> {
+    const row = await this.db.get<OrgRow>(sql`SELECT * FROM orgs WHERE org_id = ${orgId}`);
+    if (row === undefined) return undefined;
+    const officers = await this.db.all<{ officer_index: unknown; public_key: unknown }>(
+      sql`SELECT officer_index, public_key FROM org_officers WHERE org_id = ${orgId} ORDER BY officer_index`,
+    );
+    return {
+      orgId: text(row.org_id) as OrgId,
+      name: text(row.name),
+      signingPublicKey: bytes(row.signing_public_key),
+      signingKeyFingerprint: text(row.signing_key_fingerprint),
+      rootArchivePublicKey: bytes(row.root_archive_public_key),
+      keyManager: {
+        delegation: bytes(row.key_manager_delegation),
+        notBefore: int(row.key_manager_not_before),
+        notAfter: int(row.key_manager_not_after),
+      },
+      officerQuorum: int(row.officer_quorum),
+      officers: officers.map((o) => ({ index: int(o.officer_index), publicKey: bytes(o.public_key) })),
+      createdAt: int(row.created_at),
+    };
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.get<{ n: unknown }>(sql`SELECT COUNT(*) AS n FROM orgs`);
+    return int(row?.n ?? 0);
+  }
+}
+
+interface UserRow {
+  org_id: unknown;
+  user_id: unknown;
+  role: unknown;
+  retention_class: unknown;
+  created_at: unknown;
+}
+
+function toUser(row: UserRow): UserRecord {
+  return {
+    orgId: text(row.org_id) as OrgId,
+    userId: text(row.user_id) as UserId,
+    role: asRole(row.role),
+    retentionClass: asRetentionClass(row.retention_class),
+    createdAt: int(row.created_at),
+  };
+}
+
+/** UserStore over SQL. */
+export class SqlUserStore implements UserStore {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async create(orgId: OrgId, user: Omit<UserRecord, 'orgId'>): Promise<void> {
+    await this.db.run(sql`INSERT INTO users (org_id, user_id, role, retention_class, created_at)
+      VALUES (${orgId}, ${user.userId}, ${user.role}, ${user.retentionClass}, ${user.createdAt})`);
+  }
+
+  async get(orgId: OrgId, userId: UserId): Promise<UserRecord | undefined> {
+    const row = await this.db.get<UserRow>(
+      sql`SELECT * FROM users WHERE org_id = ${orgId} AND user_id = ${userId}`,
+    );
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  async list(orgId: OrgId, page: Page<UserId>): Promise<UserRecord[]> {
+    const rows = await this.db.all<UserRow>(sql`SELECT * FROM users WHERE org_id = ${orgId}
+      AND user_id > ${page.after ?? ''} ORDER BY user_id LIMIT ${page.limit}`);
+    return rows.map(toUser);
+  }
+
+  async setRole(orgId: OrgId, userId: UserId, role: Role): Promise<boolean> {
+    return (
+      (await this.db.run(
+        sql`UPDATE users SET role = ${role} WHERE org_id = ${orgId} AND user_id = ${userId}`,
+      )) === 1
+    );
+  }
+
+  async setRetentionClass(orgId: OrgId, userId: UserId, retentionClass: RetentionClass): Promise<boolean> {
+    const n = await this.db.run(
+      sql`UPDATE users SET retention_class = ${retentionClass} WHERE org_id = ${orgId} AND user_id = ${userId}`,
+    );
+    return n === 1;
+  }
+}
+
+interface DeviceRow {
+  org_id: unknown;
+  device_id: unknown;
+  user_id: unknown;
+  device_number: unknown;
+  identity_key: unknown;
+  registration_id: unknown;
+  created_at: unknown;
+  revoked_at: unknown;
+}
+
+function toDevice(row: DeviceRow): DeviceRecord {
+  return {
+    orgId: text(row.org_id) as OrgId,
+    deviceId: text(row.device_id) as DeviceId,
+    userId: text(row.user_id) as UserId,
+    deviceNumber: int(row.device_number),
+    identityKey: bytes(row.identity_key),
+    registrationId: int(row.registration_id),
+    createdAt: int(row.created_at),
+    revokedAt: intOrNull(row.revoked_at),
+  };
+}
+
+/** DeviceStore over SQL. */
+export class SqlDeviceStore implements DeviceStore {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async create(orgId: OrgId, d: NewDevice): Promise<DeviceRecord> {
+    // The UNIQUE (org_id, user_id, device_number) constraint catches a race outside a transaction.
+    const row = await this.db
+      .get<DeviceRow>(sql`INSERT INTO devices (org_id, device_id, user_id, device_number,
+      identity_key, registration_id, created_at)
+      SELECT ${orgId}, ${d.deviceId}, ${d.userId}, COALESCE(MAX(device_number), 0) + 1,
+        ${d.identityKey}, ${d.registrationId}, ${d.createdAt}
+      FROM devices WHERE org_id = ${orgId} AND user_id = ${d.userId}
+      RETURNING *`);
+    if (row === undefined) throw new Error('device insert returned no row');
+    return toDevice(row);
+  }
+
+  async get(orgId: OrgId, deviceId: DeviceId): Promise<DeviceRecord | undefined> {
+    const row = await this.db.get<DeviceRow>(
+      sql`SELECT * FROM devices WHERE org_id = ${orgId} AND device_id = ${deviceId}`,
+    );
+    return row === undefined ? undefined : toDevice(row);
+  }
+
+  async list(orgId: OrgId, page: Page<DeviceId>, userId?: UserId): Promise<DeviceRecord[]> {
+    const after = page.after ?? '';
+    const rows =
+      userId === undefined
+        ? await this.db
+            .all<DeviceRow>(sql`SELECT * FROM devices WHERE org_id = ${orgId} AND device_id > ${after}
+            ORDER BY device_id LIMIT ${page.limit}`)
+        : await this.db
+            .all<DeviceRow>(sql`SELECT * FROM devices WHERE org_id = ${orgId} AND user_id = ${userId}
+            AND device_id > ${after} ORDER BY device_id LIMIT ${page.limit}`);
+    return rows.map(toDevice);
+  }
+
+  async revoke(orgId: OrgId, deviceId: DeviceId, at: number): Promise<boolean> {
+    const n = await this.db.run(sql`UPDATE devices SET revoked_at = ${at}
+      WHERE org_id = ${orgId} AND device_id = ${deviceId} AND revoked_at IS NULL`);
+    return n === 1;
+  }
+}
+
+/** PrekeyStore over SQL. */
+export class SqlPrekeyStore implements PrekeyStore {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async putSignedPreKey(orgId: OrgId, deviceId: DeviceId, k: SignedPreKey): Promise<void> {
+    await this.db.run(sql`INSERT INTO signed_prekeys (org_id, device_id, key_id, public_key, signature)
+      VALUES (${orgId}, ${deviceId}, ${k.keyId}, ${k.publicKey}, ${k.signature})
+      ON CONFLICT (org_id, device_id) DO UPDATE SET key_id = excluded.key_id,
+        public_key = excluded.public_key, signature = excluded.signature`);
+  }
+
+  async addOneTimePreKeys(orgId: OrgId, deviceId: DeviceId, keys: readonly OneTimePreKey[]): Promise<number> {
+    let added = 0;
+    for (const k of keys) {
+      added += await this.db.run(sql`INSERT INTO one_time_prekeys (org_id, device_id, key_id, public_key)
+        VALUES (${orgId}, ${deviceId}, ${k.keyId}, ${k.publicKey}) ON CONFLICT DO NOTHING`);
+    }
+    return added;
+  }
+
+  async addKyberPreKeys(orgId: OrgId, deviceId: DeviceId, keys: readonly KyberPreKey[]): Promise<number> {
+    let added = 0;
+    for (const k of keys) {
+      added += await this.db
+        .run(sql`INSERT INTO kyber_prekeys (org_id, device_id, key_id, public_key, signature,
+        last_resort) VALUES (${orgId}, ${deviceId}, ${k.keyId}, ${k.publicKey}, ${k.signature},
+        ${k.lastResort ? 1 : 0}) ON CONFLICT DO NOTHING`);
+    }
+    return added;
+  }
+
+  async counts(orgId: OrgId, deviceId: DeviceId): Promise<PrekeyCounts> {
+    const row = await this.db.get<{ s: unknown; o: unknown; k: unknown; l: unknown }>(sql`SELECT
+      (SELECT COUNT(*) FROM signed_prekeys WHERE org_id = ${orgId} AND device_id = ${deviceId}) AS s,
+      (SELECT COUNT(*) FROM one_time_prekeys WHERE org_id = ${orgId} AND device_id = ${deviceId}) AS o,
+      (SELECT COUNT(*) FROM kyber_prekeys WHERE org_id = ${orgId} AND device_id = ${deviceId} AND last_resort = 0) AS k,
+      (SELECT COUNT(*) FROM kyber_prekeys WHERE org_id = ${orgId} AND device_id = ${deviceId} AND last_resort = 1) AS l`);
+    return {
+      signed: int(row?.s ?? 0) > 0,
+      oneTime: int(row?.o ?? 0),
+      kyber: int(row?.k ?? 0),
+      lastResortKyber: int(row?.l ?? 0) > 0,
+    };
+  }
+}

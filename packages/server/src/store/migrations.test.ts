@@ -1,0 +1,110 @@
+/**
+ * One test per numbered migration and backend: after applying up to version n, exactly the
+ * tables of migrations 1..n exist, and applying again changes nothing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPgTestDatabase,
+  PG_SKIP_REASON,
+  TEST_PG_URL_ENV,
+  type PgTestDatabase,
+} from '../testing/test-stores.js';
+import { migrate, schemaVersion, type Migration } from './migrate.js';
+import { openPgDatabase } from './postgres/pg-database.js';
+import { PG_MIGRATIONS } from './postgres/pg-migrations.js';
+import { sql, type SqlDatabase } from './sql.js';
+import { openSqliteDatabase } from './sqlite/sqlite-database.js';
+import { SQLITE_MIGRATIONS } from './sqlite/sqlite-migrations.js';
+
+/** The tables each migration adds. */
+const TABLES_BY_VERSION: Record<number, string[]> = {
+  1: ['orgs', 'org_officers', 'users', 'devices', 'signed_prekeys', 'one_time_prekeys', 'kyber_prekeys'],
+  2: ['bootstrap', 'enrolment_codes', 'auth_challenges', 'auth_tokens'],
+  3: ['audit_pending'],
+};
+
+async function tables(db: SqlDatabase): Promise<string[]> {
+  const rows =
+    db.dialect === 'sqlite'
+      ? await db.all<{ name: string }>(
+          sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+        )
+      : await db.all<{ name: string }>(
+          sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+        );
+  return rows.map((r) => r.name);
+}
+
+function expectedTables(upTo: number): string[] {
+  const out = ['schema_migrations'];
+  for (let v = 1; v <= upTo; v++) out.push(...(TABLES_BY_VERSION[v] ?? []));
+  return out.sort();
+}
+
+function suite(
+  name: string,
+  migrations: readonly Migration[],
+  open: () => Promise<{ db: SqlDatabase; done: () => Promise<void> }>,
+) {
+  let db: SqlDatabase;
+  let done: () => Promise<void>;
+  beforeAll(async () => {
+    ({ db, done } = await open());
+  });
+  afterAll(async () => {
+    await done?.();
+  });
+
+  it(`${name}: every migration has a table list here`, () => {
+    expect(migrations.map((m) => m.version)).toEqual(Object.keys(TABLES_BY_VERSION).map(Number));
+  });
+
+  for (const m of migrations) {
+    it(`${name}: migration ${m.version} (${m.name})`, async () => {
+      expect(await migrate(db, migrations, m.version)).toEqual([m.version]);
+      expect(await schemaVersion(db)).toBe(m.version);
+      expect(await tables(db)).toEqual(expectedTables(m.version));
+      expect(await migrate(db, migrations, m.version)).toEqual([]);
+    });
+  }
+}
+
+describe('migrations: sqlite', () => {
+  suite('sqlite', SQLITE_MIGRATIONS, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-migrate-'));
+    const db = openSqliteDatabase(join(dir, 'm.sqlite'));
+    return {
+      db,
+      done: async () => {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+
+  it('refuses a list that is not numbered 1..n', async () => {
+    const db = openSqliteDatabase(':memory:');
+    await expect(migrate(db, [{ version: 2, name: 'x', up: '' }])).rejects.toThrow(/numbered/);
+    await db.close();
+  });
+});
+
+describe.skipIf(PG_SKIP_REASON !== null)(
+  `migrations: postgres${PG_SKIP_REASON === null ? '' : ` (skipped: ${PG_SKIP_REASON})`}`,
+  () => {
+    suite('postgres', PG_MIGRATIONS, async () => {
+      const pg: PgTestDatabase = await createPgTestDatabase(process.env[TEST_PG_URL_ENV] ?? '');
+      const db = openPgDatabase(pg.url);
+      return {
+        db,
+        done: async () => {
+          await db.close();
+          await pg.drop();
+        },
+      };
+    });
+  },
+);

@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL through a `pg` Pool behind the SqlDatabase interface. BIGINT columns come
+ * back as numbers (refusing values beyond 2^53), BYTEA as Buffers.
+ */
+import pg from 'pg';
+import { PG_POOL_MAX } from '../../config/defaults.js';
+import { renderNumbered, type SqlDatabase, type SqlExecutor, type SqlQuery } from '../sql.js';
+
+const INT8_OID = 20;
+
+/** Parses BIGINT text, refusing values a JavaScript number cannot hold exactly. */
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError('a BIGINT column holds a value beyond 2^53');
+  return n;
+}
+
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (text: string) => unknown {
+    if (oid === INT8_OID) return parseInt8;
+    return pg.types.getTypeParser(oid, format ?? 'text') as (text: string) => unknown;
+  },
+};
+
+interface Queryable {
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+class PgExecutor implements SqlExecutor {
+  readonly dialect = 'postgres' as const;
+
+  constructor(private readonly client: Queryable) {}
+
+  async all<R extends object>(query: SqlQuery): Promise<R[]> {
+    const res = await this.client.query(renderNumbered(query), [...query.values]);
+    return res.rows as R[];
+  }
+
+  async get<R extends object>(query: SqlQuery): Promise<R | undefined> {
+    const rows = await this.all<R>(query);
+    return rows[0];
+  }
+
+  async run(query: SqlQuery): Promise<number> {
+    const res = await this.client.query(renderNumbered(query), [...query.values]);
+    return res.rowCount ?? 0;
+  }
+
+  async exec(ddl: string): Promise<void> {
+    await this.client.query(ddl, []);
+  }
+}
+
+class PgDatabase extends PgExecutor implements SqlDatabase {
+  constructor(private readonly pool: pg.Pool) {
+    super(pool);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(new PgExecutor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw e;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** Opens a pool on the given connection URL. Connection errors surface on the first query. */
+export function openPgDatabase(url: string): SqlDatabase {
+  const pool = new pg.Pool({ connectionString: url, max: PG_POOL_MAX, types: typeParsers });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  return new PgDatabase(pool);
+}

@@ -1,0 +1,139 @@
+/** PostgreSQL schema, numbered. Append new migrations; never edit an applied one. */
+import type { Migration } from '../migrate.js';
+
+/** Every PostgreSQL migration in order. Times are ms since the epoch; secrets appear only as SHA-256. */
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'directory: orgs, officers, users, devices, prekeys',
+    up: `
+CREATE TABLE orgs (
+  org_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  signing_public_key BYTEA NOT NULL,
+  signing_key_fingerprint TEXT NOT NULL,
+  root_archive_public_key BYTEA NOT NULL,
+  key_manager_delegation BYTEA NOT NULL,
+  key_manager_not_before BIGINT NOT NULL,
+  key_manager_not_after BIGINT NOT NULL,
+  officer_quorum BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE org_officers (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  officer_index BIGINT NOT NULL,
+  public_key BYTEA NOT NULL,
+  PRIMARY KEY (org_id, officer_index)
+);
+CREATE TABLE users (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('member', 'admin', 'officer', 'auditor')),
+  retention_class TEXT NOT NULL CHECK (retention_class IN ('transitory', 'standard', 'permanent')),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+);
+CREATE TABLE devices (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  device_number BIGINT NOT NULL,
+  identity_key BYTEA NOT NULL,
+  registration_id BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  PRIMARY KEY (org_id, device_id),
+  UNIQUE (org_id, user_id, device_number),
+  FOREIGN KEY (org_id, user_id) REFERENCES users(org_id, user_id)
+);
+CREATE TABLE signed_prekeys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  key_id BIGINT NOT NULL,
+  public_key BYTEA NOT NULL,
+  signature BYTEA NOT NULL,
+  PRIMARY KEY (org_id, device_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+);
+CREATE TABLE one_time_prekeys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  key_id BIGINT NOT NULL,
+  public_key BYTEA NOT NULL,
+  PRIMARY KEY (org_id, device_id, key_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+);
+CREATE TABLE kyber_prekeys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  key_id BIGINT NOT NULL,
+  public_key BYTEA NOT NULL,
+  signature BYTEA NOT NULL,
+  last_resort BIGINT NOT NULL CHECK (last_resort IN (0, 1)),
+  PRIMARY KEY (org_id, device_id, key_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+);
+`,
+  },
+  {
+    version: 2,
+    name: 'auth: bootstrap, enrolment codes, challenges, tokens',
+    up: `
+CREATE TABLE bootstrap (
+  id SMALLINT PRIMARY KEY CHECK (id = 1),
+  token_hash BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  consumed_at BIGINT,
+  org_id TEXT
+);
+CREATE TABLE enrolment_codes (
+  org_id TEXT NOT NULL,
+  code_hash BYTEA NOT NULL,
+  user_id TEXT NOT NULL,
+  created_by TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT,
+  PRIMARY KEY (org_id, code_hash),
+  FOREIGN KEY (org_id, user_id) REFERENCES users(org_id, user_id)
+);
+CREATE TABLE auth_challenges (
+  org_id TEXT NOT NULL,
+  challenge_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  challenge BYTEA NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, challenge_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+);
+CREATE INDEX auth_challenges_expiry ON auth_challenges (expires_at);
+CREATE TABLE auth_tokens (
+  org_id TEXT NOT NULL,
+  token_hash BYTEA NOT NULL,
+  device_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, token_hash),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+);
+CREATE INDEX auth_tokens_device ON auth_tokens (org_id, device_id);
+CREATE INDEX auth_tokens_expiry ON auth_tokens (expires_at);
+`,
+  },
+  {
+    version: 3,
+    name: 'audit_pending: admin acts waiting for the log sequencer',
+    up: `
+CREATE TABLE audit_pending (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  kind TEXT NOT NULL,
+  actor_device_id TEXT,
+  subject TEXT NOT NULL,
+  detail TEXT,
+  at BIGINT NOT NULL
+);
+CREATE INDEX audit_pending_org ON audit_pending (org_id, seq);
+`,
+  },
+];

@@ -1,0 +1,157 @@
+/**
+ * The rows the server keeps, as domain records. Everything here is public material or a
+ * hash of a secret: no private key, no plaintext, no token in the clear (architecture.md §1).
+ */
+import type { ChallengeId, DeviceId, OrgId, UserId } from '../ids.js';
+
+/** Roles (architecture.md §3); admin and officer are separate duties. */
+export const ROLES = ['member', 'admin', 'officer', 'auditor'] as const;
+/** A user's role. */
+export type Role = (typeof ROLES)[number];
+
+/** Retention classes a user can be placed in (architecture.md §7). */
+export const RETENTION_CLASSES = ['transitory', 'standard', 'permanent'] as const;
+/** A retention class. */
+export type RetentionClass = (typeof RETENTION_CLASSES)[number];
+
+/** An officer's public key as registered at the key ceremony. */
+export interface OfficerKey {
+  readonly index: number;
+  readonly publicKey: Buffer;
+}
+
+/** An organisation's public material. */
+export interface OrgRecord {
+  readonly orgId: OrgId;
+  readonly name: string;
+  /** Ed25519 public key (32 bytes) of the org signing key. */
+  readonly signingPublicKey: Buffer;
+  /** base64url SHA-256 of `signingPublicKey`; enrolment codes carry it so devices can pin the org. */
+  readonly signingKeyFingerprint: string;
+  readonly rootArchivePublicKey: Buffer;
+  /** The key-manager delegation: an opaque blob signed by the root, with its validity window. */
+  readonly keyManager: { readonly delegation: Buffer; readonly notBefore: number; readonly notAfter: number };
+  readonly officerQuorum: number;
+  readonly officers: readonly OfficerKey[];
+  readonly createdAt: number;
+}
+
+/** A user: an opaque id, a role and a retention class (no names: the server sees opaque ids). */
+export interface UserRecord {
+  readonly orgId: OrgId;
+  readonly userId: UserId;
+  readonly role: Role;
+  readonly retentionClass: RetentionClass;
+  readonly createdAt: number;
+}
+
+/** A device with its libsignal identity. */
+export interface DeviceRecord {
+  readonly orgId: OrgId;
+  readonly deviceId: DeviceId;
+  readonly userId: UserId;
+  /** The libsignal device number within the user (1, 2, …). */
+  readonly deviceNumber: number;
+  /** The 33-byte libsignal identity public key. */
+  readonly identityKey: Buffer;
+  readonly registrationId: number;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+/** A device to create; the store assigns the device number. */
+export type NewDevice = Omit<DeviceRecord, 'deviceNumber' | 'revokedAt' | 'orgId'>;
+
+/** A signed EC prekey. */
+export interface SignedPreKey {
+  readonly keyId: number;
+  readonly publicKey: Buffer;
+  readonly signature: Buffer;
+}
+
+/** A one-time EC prekey. */
+export interface OneTimePreKey {
+  readonly keyId: number;
+  readonly publicKey: Buffer;
+}
+
+/** A signed Kyber prekey; a last-resort key is never consumed. */
+export interface KyberPreKey extends SignedPreKey {
+  readonly lastResort: boolean;
+}
+
+/** How many prekeys a device has left. */
+export interface PrekeyCounts {
+  readonly signed: boolean;
+  readonly oneTime: number;
+  readonly kyber: number;
+  readonly lastResortKyber: boolean;
+}
+
+/** An enrolment code, stored only as the SHA-256 of its secret. */
+export interface NewEnrolmentCode {
+  readonly codeHash: Buffer;
+  readonly userId: UserId;
+  readonly createdBy: DeviceId | null;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** What consuming a one-time secret found. */
+export type ConsumeOutcome<T> =
+  { readonly status: 'ok'; readonly value: T } | { readonly status: 'unknown' | 'expired' | 'used' };
+
+/** An outstanding auth challenge. */
+export interface ChallengeRecord {
+  readonly challengeId: ChallengeId;
+  readonly deviceId: DeviceId;
+  readonly challenge: Buffer;
+  readonly expiresAt: number;
+}
+
+/** A bearer token, stored only as the SHA-256 of its secret, bound to one device. */
+export interface AuthTokenRecord {
+  readonly tokenHash: Buffer;
+  readonly deviceId: DeviceId;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** The install's bootstrap token state. */
+export interface BootstrapRecord {
+  readonly tokenHash: Buffer;
+  readonly createdAt: number;
+  readonly consumedAt: number | null;
+  readonly orgId: OrgId | null;
+}
+
+/** Kinds of admin acts recorded for the org's log. */
+export const AUDIT_KINDS = [
+  'org.create',
+  'user.create',
+  'user.role',
+  'user.retention',
+  'enrolment-code.create',
+  'device.register',
+  'device.revoke',
+] as const;
+/** An audit kind. */
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/** An admin act, waiting for the sequencer to put it in the org's log. Small and secret-free. */
+export interface AuditEvent {
+  readonly kind: AuditKind;
+  /** The device that acted; null for acts authorised by the bootstrap token. */
+  readonly actorDeviceId: DeviceId | null;
+  /** The id acted upon (user, device, org). */
+  readonly subject: string;
+  /** A short value such as the new role; never a secret. */
+  readonly detail: string | null;
+  readonly at: number;
+}
+
+/** An audit event in the pending table, with its per-store sequence number. */
+export interface PendingAuditEntry extends AuditEvent {
+  readonly orgId: OrgId;
+  readonly seq: number;
+}

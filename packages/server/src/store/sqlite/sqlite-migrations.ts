@@ -1,0 +1,139 @@
+/** SQLite schema, numbered. Append new migrations; never edit an applied one. */
+import type { Migration } from '../migrate.js';
+
+/** Every SQLite migration in order. Times are ms since the epoch; secrets appear only as SHA-256. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'directory: orgs, officers, users, devices, prekeys',
+    up: `
+CREATE TABLE orgs (
+  org_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  signing_public_key BLOB NOT NULL,
+  signing_key_fingerprint TEXT NOT NULL,
+  root_archive_public_key BLOB NOT NULL,
+  key_manager_delegation BLOB NOT NULL,
+  key_manager_not_before INTEGER NOT NULL,
+  key_manager_not_after INTEGER NOT NULL,
+  officer_quorum INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE org_officers (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  officer_index INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  PRIMARY KEY (org_id, officer_index)
+) STRICT;
+CREATE TABLE users (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('member', 'admin', 'officer', 'auditor')),
+  retention_class TEXT NOT NULL CHECK (retention_class IN ('transitory', 'standard', 'permanent')),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, user_id)
+) STRICT;
+CREATE TABLE devices (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  device_number INTEGER NOT NULL,
+  identity_key BLOB NOT NULL,
+  registration_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  PRIMARY KEY (org_id, device_id),
+  UNIQUE (org_id, user_id, device_number),
+  FOREIGN KEY (org_id, user_id) REFERENCES users(org_id, user_id)
+) STRICT;
+CREATE TABLE signed_prekeys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (org_id, device_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+) STRICT;
+CREATE TABLE one_time_prekeys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  PRIMARY KEY (org_id, device_id, key_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+) STRICT;
+CREATE TABLE kyber_prekeys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  last_resort INTEGER NOT NULL CHECK (last_resort IN (0, 1)),
+  PRIMARY KEY (org_id, device_id, key_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+) STRICT;
+`,
+  },
+  {
+    version: 2,
+    name: 'auth: bootstrap, enrolment codes, challenges, tokens',
+    up: `
+CREATE TABLE bootstrap (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  token_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  consumed_at INTEGER,
+  org_id TEXT
+) STRICT;
+CREATE TABLE enrolment_codes (
+  org_id TEXT NOT NULL,
+  code_hash BLOB NOT NULL,
+  user_id TEXT NOT NULL,
+  created_by TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER,
+  PRIMARY KEY (org_id, code_hash),
+  FOREIGN KEY (org_id, user_id) REFERENCES users(org_id, user_id)
+) STRICT;
+CREATE TABLE auth_challenges (
+  org_id TEXT NOT NULL,
+  challenge_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  challenge BLOB NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, challenge_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+) STRICT;
+CREATE INDEX auth_challenges_expiry ON auth_challenges (expires_at);
+CREATE TABLE auth_tokens (
+  org_id TEXT NOT NULL,
+  token_hash BLOB NOT NULL,
+  device_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, token_hash),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+) STRICT;
+CREATE INDEX auth_tokens_device ON auth_tokens (org_id, device_id);
+CREATE INDEX auth_tokens_expiry ON auth_tokens (expires_at);
+`,
+  },
+  {
+    version: 3,
+    name: 'audit_pending: admin acts waiting for the log sequencer',
+    up: `
+CREATE TABLE audit_pending (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  kind TEXT NOT NULL,
+  actor_device_id TEXT,
+  subject TEXT NOT NULL,
+  detail TEXT,
+  at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX audit_pending_org ON audit_pending (org_id, seq);
+`,
+  },
+];

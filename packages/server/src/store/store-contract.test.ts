@@ -1,0 +1,332 @@
+/**
+ * The store contract: one suite, run against SQLite always and against PostgreSQL when
+ * CUSTOS_TEST_PG_URL is set (otherwise that half is skipped and says why).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
+import type { OrgRecord } from './records.js';
+import type { StoreBackend } from './stores.js';
+
+const h = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+function org(orgId: OrgId): OrgRecord {
+  return {
+    orgId,
+    name: 'Example Agency',
+    signingPublicKey: randomBytes(32),
+    signingKeyFingerprint: 'fp',
+    rootArchivePublicKey: randomBytes(32),
+    keyManager: { delegation: randomBytes(100), notBefore: 1, notAfter: 2 },
+    officerQuorum: 2,
+    officers: [
+      { index: 0, publicKey: randomBytes(32) },
+      { index: 1, publicKey: randomBytes(32) },
+      { index: 2, publicKey: randomBytes(32) },
+    ],
+    createdAt: 1000,
+  };
+}
+
+async function orgWithUserAndDevice(
+  s: StoreBackend,
+): Promise<{ orgId: OrgId; userId: UserId; deviceId: DeviceId }> {
+  const orgId = newId<OrgId>();
+  const userId = newId<UserId>();
+  const deviceId = newId<DeviceId>();
+  await s.orgs.create(org(orgId));
+  await s.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+  await s.devices.create(orgId, {
+    deviceId,
+    userId,
+    identityKey: randomBytes(33),
+    registrationId: 7,
+    createdAt: 2,
+  });
+  return { orgId, userId, deviceId };
+}
+
+for (const backend of TEST_BACKENDS) {
+  const title = `store contract: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    let s: StoreBackend;
+    beforeAll(async () => {
+      tb = await backend.open();
+      s = tb.stores;
+    });
+    afterAll(async () => {
+      await tb?.dispose();
+    });
+
+    it('reports its kind', () => {
+      expect(s.kind).toBe(backend.name);
+    });
+
+    it('bootstrap: replace, consume once, refuse reuse and replacement after use', async () => {
+      expect(await s.bootstrap.get()).toBeUndefined();
+      expect(await s.bootstrap.replace(h('a'), 1)).toBe(true);
+      expect(await s.bootstrap.replace(h('b'), 2)).toBe(true);
+      const o = newId<OrgId>();
+      await s.orgs.create(org(o));
+      expect((await s.bootstrap.consume(h('a'), o, 3)).status).toBe('unknown');
+      expect((await s.bootstrap.consume(h('b'), o, 3)).status).toBe('ok');
+      expect((await s.bootstrap.consume(h('b'), o, 4)).status).toBe('used');
+      expect(await s.bootstrap.replace(h('c'), 5)).toBe(false);
+      const b = await s.bootstrap.get();
+      expect(b?.consumedAt).toBe(3);
+      expect(b?.orgId).toBe(o);
+      expect(b?.tokenHash.equals(h('b'))).toBe(true);
+    });
+
+    it('orgs: round-trip public material with officers in order', async () => {
+      const o = org(newId<OrgId>());
+      await s.orgs.create(o);
+      expect(await s.orgs.get(o.orgId)).toEqual(o);
+      expect(await s.orgs.get(newId<OrgId>())).toBeUndefined();
+      expect(await s.orgs.count()).toBeGreaterThanOrEqual(1);
+    });
+
+    it('users: create, get, page, update, and never across orgs', async () => {
+      const a = newId<OrgId>();
+      const b = newId<OrgId>();
+      await s.orgs.create(org(a));
+      await s.orgs.create(org(b));
+      const ids = Array.from({ length: 5 }, () => newId<UserId>()).sort();
+      for (const userId of ids)
+        await s.users.create(a, { userId, role: 'member', retentionClass: 'standard', createdAt: 9 });
+      const first = await s.users.list(a, { after: null, limit: 3 });
+      const rest = await s.users.list(a, { after: first.at(-1)?.userId ?? null, limit: 3 });
+      expect([...first, ...rest].map((u) => u.userId)).toEqual(ids);
+      expect(await s.users.list(b, { after: null, limit: 10 })).toEqual([]);
+      const u = ids[0]!;
+      expect(await s.users.get(b, u)).toBeUndefined();
+      expect(await s.users.setRole(b, u, 'admin')).toBe(false);
+      expect(await s.users.setRetentionClass(b, u, 'permanent')).toBe(false);
+      expect(await s.users.get(a, u)).toMatchObject({ role: 'member', retentionClass: 'standard' });
+      expect(await s.users.setRole(a, u, 'officer')).toBe(true);
+      expect(await s.users.setRetentionClass(a, u, 'permanent')).toBe(true);
+      expect(await s.users.get(a, u)).toEqual({
+        orgId: a,
+        userId: u,
+        role: 'officer',
+        retentionClass: 'permanent',
+        createdAt: 9,
+      });
+    });
+
+    it('devices: numbered per user, listed, revoked once, scoped to the org', async () => {
+      const { orgId, userId, deviceId } = await orgWithUserAndDevice(s);
+      const second = await s.devices.create(orgId, {
+        deviceId: newId<DeviceId>(),
+        userId,
+        identityKey: randomBytes(33),
+        registrationId: 8,
+        createdAt: 3,
+      });
+      expect(second.deviceNumber).toBe(2);
+      expect((await s.devices.get(orgId, deviceId))?.deviceNumber).toBe(1);
+      expect(await s.devices.list(orgId, { after: null, limit: 10 }, userId)).toHaveLength(2);
+      const other = await orgWithUserAndDevice(s);
+      expect(await s.devices.get(other.orgId, deviceId)).toBeUndefined();
+      expect(await s.devices.revoke(other.orgId, deviceId, 5)).toBe(false);
+      expect(await s.devices.revoke(orgId, deviceId, 5)).toBe(true);
+      expect(await s.devices.revoke(orgId, deviceId, 6)).toBe(false);
+      expect((await s.devices.get(orgId, deviceId))?.revokedAt).toBe(5);
+    });
+
+    it("devices: refuses a device for another org's user (foreign key)", async () => {
+      const a = await orgWithUserAndDevice(s);
+      const b = await orgWithUserAndDevice(s);
+      await expect(
+        s.devices.create(b.orgId, {
+          deviceId: newId<DeviceId>(),
+          userId: a.userId,
+          identityKey: randomBytes(33),
+          registrationId: 1,
+          createdAt: 1,
+        }),
+      ).rejects.toThrow();
+      expect(await s.devices.list(b.orgId, { after: null, limit: 10 }, a.userId)).toEqual([]);
+    });
+
+    it('prekeys: stored, duplicates ignored, counted per device and org', async () => {
+      const { orgId, deviceId } = await orgWithUserAndDevice(s);
+      await s.prekeys.putSignedPreKey(orgId, deviceId, {
+        keyId: 1,
+        publicKey: randomBytes(33),
+        signature: randomBytes(64),
+      });
+      await s.prekeys.putSignedPreKey(orgId, deviceId, {
+        keyId: 2,
+        publicKey: randomBytes(33),
+        signature: randomBytes(64),
+      });
+      const otks = [1, 2, 3].map((keyId) => ({ keyId, publicKey: randomBytes(33) }));
+      expect(await s.prekeys.addOneTimePreKeys(orgId, deviceId, otks)).toBe(3);
+      expect(await s.prekeys.addOneTimePreKeys(orgId, deviceId, otks)).toBe(0);
+      const kyber = [10, 11].map((keyId) => ({
+        keyId,
+        publicKey: randomBytes(64),
+        signature: randomBytes(64),
+        lastResort: false,
+      }));
+      kyber.push({ keyId: 12, publicKey: randomBytes(64), signature: randomBytes(64), lastResort: true });
+      expect(await s.prekeys.addKyberPreKeys(orgId, deviceId, kyber)).toBe(3);
+      expect(await s.prekeys.counts(orgId, deviceId)).toEqual({
+        signed: true,
+        oneTime: 3,
+        kyber: 2,
+        lastResortKyber: true,
+      });
+      const other = await orgWithUserAndDevice(s);
+      expect(await s.prekeys.counts(other.orgId, deviceId)).toEqual({
+        signed: false,
+        oneTime: 0,
+        kyber: 0,
+        lastResortKyber: false,
+      });
+    });
+
+    it('enrolment codes: one use, expiry, unknown, and other orgs see nothing', async () => {
+      const { orgId, userId, deviceId } = await orgWithUserAndDevice(s);
+      const other = await orgWithUserAndDevice(s);
+      await s.enrolmentCodes.create(orgId, {
+        codeHash: h('c1'),
+        userId,
+        createdBy: deviceId,
+        createdAt: 1,
+        expiresAt: 100,
+      });
+      await s.enrolmentCodes.create(orgId, {
+        codeHash: h('c2'),
+        userId,
+        createdBy: null,
+        createdAt: 1,
+        expiresAt: 100,
+      });
+      expect(await s.enrolmentCodes.consume(other.orgId, h('c1'), 50)).toEqual({ status: 'unknown' });
+      expect(await s.enrolmentCodes.consume(orgId, h('c1'), 50)).toEqual({ status: 'ok', value: userId });
+      expect(await s.enrolmentCodes.consume(orgId, h('c1'), 51)).toEqual({ status: 'used' });
+      expect(await s.enrolmentCodes.consume(orgId, h('c2'), 100)).toEqual({ status: 'expired' });
+      expect(await s.enrolmentCodes.consume(orgId, h('nope'), 1)).toEqual({ status: 'unknown' });
+    });
+
+    it('enrolment codes: two concurrent uses, exactly one wins', async () => {
+      const { orgId, userId } = await orgWithUserAndDevice(s);
+      await s.enrolmentCodes.create(orgId, {
+        codeHash: h('race'),
+        userId,
+        createdBy: null,
+        createdAt: 1,
+        expiresAt: 100,
+      });
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          s.withTransaction((tx) => tx.enrolmentCodes.consume(orgId, h('race'), 2)),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'ok')).toHaveLength(1);
+    });
+
+    it('auth challenges: taken once, scoped, swept when expired', async () => {
+      const { orgId, deviceId } = await orgWithUserAndDevice(s);
+      const other = await orgWithUserAndDevice(s);
+      const c = { challengeId: newId<ChallengeId>(), deviceId, challenge: randomBytes(32), expiresAt: 100 };
+      await s.authChallenges.create(orgId, c);
+      expect(await s.authChallenges.take(other.orgId, c.challengeId)).toBeUndefined();
+      expect(await s.authChallenges.take(orgId, c.challengeId)).toEqual(c);
+      expect(await s.authChallenges.take(orgId, c.challengeId)).toBeUndefined();
+      await s.authChallenges.create(orgId, { ...c, challengeId: newId<ChallengeId>(), expiresAt: 10 });
+      expect(await s.authChallenges.deleteExpired(10)).toBeGreaterThanOrEqual(1);
+    });
+
+    it('auth tokens: found by hash within the org only, deleted per device and when expired', async () => {
+      const { orgId, deviceId } = await orgWithUserAndDevice(s);
+      const other = await orgWithUserAndDevice(s);
+      const t = { tokenHash: h(`t${orgId}`), deviceId, createdAt: 1, expiresAt: 100 };
+      await s.authTokens.create(orgId, t);
+      expect(await s.authTokens.find(orgId, t.tokenHash)).toEqual(t);
+      expect(await s.authTokens.find(other.orgId, t.tokenHash)).toBeUndefined();
+      expect(await s.authTokens.deleteForDevice(other.orgId, deviceId)).toBe(0);
+      expect(await s.authTokens.deleteForDevice(orgId, deviceId)).toBe(1);
+      expect(await s.authTokens.find(orgId, t.tokenHash)).toBeUndefined();
+      await s.authTokens.create(orgId, { ...t, expiresAt: 5 });
+      expect(await s.authTokens.deleteExpired(5)).toBeGreaterThanOrEqual(1);
+      expect(await s.authTokens.find(orgId, t.tokenHash)).toBeUndefined();
+    });
+
+    it('audit pending: appended in order, listed per org', async () => {
+      const a = await orgWithUserAndDevice(s);
+      const b = await orgWithUserAndDevice(s);
+      const e = {
+        kind: 'user.create' as const,
+        actorDeviceId: a.deviceId,
+        subject: a.userId,
+        detail: 'member',
+        at: 1,
+      };
+      const s1 = await s.auditPending.append(a.orgId, e);
+      const s2 = await s.auditPending.append(a.orgId, { ...e, kind: 'device.revoke', detail: null });
+      await s.auditPending.append(b.orgId, { ...e, actorDeviceId: null });
+      expect(s2).toBeGreaterThan(s1);
+      const listed = await s.auditPending.list(a.orgId, 0, 10);
+      expect(listed.map((x) => x.kind)).toEqual(['user.create', 'device.revoke']);
+      expect(listed[0]).toEqual({ ...e, orgId: a.orgId, seq: s1 });
+      expect(await s.auditPending.list(a.orgId, s1, 10)).toHaveLength(1);
+    });
+
+    it('withTransaction: commits together, rolls back together, joins when nested', async () => {
+      const orgId = newId<OrgId>();
+      await expect(
+        s.withTransaction(async (tx) => {
+          await tx.orgs.create(org(orgId));
+          await tx.withTransaction(async (inner) => {
+            await inner.users.create(orgId, {
+              userId: newId<UserId>(),
+              role: 'admin',
+              retentionClass: 'standard',
+              createdAt: 1,
+            });
+          });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await s.orgs.get(orgId)).toBeUndefined();
+      expect(await s.users.list(orgId, { after: null, limit: 10 })).toEqual([]);
+
+      const userId = newId<UserId>();
+      await s.withTransaction(async (tx) => {
+        await tx.orgs.create(org(orgId));
+        await tx.withTransaction((inner) =>
+          inner.users.create(orgId, { userId, role: 'admin', retentionClass: 'standard', createdAt: 1 }),
+        );
+      });
+      expect((await s.users.get(orgId, userId))?.role).toBe('admin');
+    });
+
+    it('withTransaction: operations outside wait and never see half a transaction', async () => {
+      const orgId = newId<OrgId>();
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const tx = s.withTransaction(async (t) => {
+        await t.orgs.create(org(orgId));
+        await gate;
+        await t.users.create(orgId, {
+          userId: newId<UserId>(),
+          role: 'member',
+          retentionClass: 'standard',
+          createdAt: 1,
+        });
+      });
+      const seen = s.users.list(orgId, { after: null, limit: 10 });
+      release();
+      await tx;
+      // Either before (no org, no users) or after (one user); never the org without its user.
+      const users = await seen;
+      expect([0, 1]).toContain(users.length);
+      expect(await s.users.list(orgId, { after: null, limit: 10 })).toHaveLength(1);
+    });
+  });
+}

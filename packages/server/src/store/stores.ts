@@ -1,0 +1,157 @@
+/**
+ * Asynchronous store interfaces, one per aggregate. Every org-scoped method takes the
+ * OrgId as its first argument and every query it runs filters on it, so a caller cannot
+ * reach another organisation's rows by passing a foreign id. The few global methods
+ * (bootstrap, expiry sweeps, org count) say so.
+ *
+ * Later aggregates (prekey consumption, relay queue, blobs, archive records, log tiles,
+ * entries and checkpoints) join `Stores` the same way.
+ */
+import type { ChallengeId, DeviceId, OrgId, UserId } from '../ids.js';
+import type {
+  AuditEvent,
+  AuthTokenRecord,
+  BootstrapRecord,
+  ChallengeRecord,
+  ConsumeOutcome,
+  DeviceRecord,
+  KyberPreKey,
+  NewDevice,
+  NewEnrolmentCode,
+  OneTimePreKey,
+  OrgRecord,
+  PendingAuditEntry,
+  PrekeyCounts,
+  RetentionClass,
+  Role,
+  SignedPreKey,
+  UserRecord,
+} from './records.js';
+
+/** A page request: rows after the given id (exclusive), at most `limit`. */
+export interface Page<K> {
+  readonly after: K | null;
+  readonly limit: number;
+}
+
+/** Organisations. */
+export interface OrgStore {
+  /** Stores a new organisation with its officer keys. */
+  create(org: OrgRecord): Promise<void>;
+  /** The organisation, or undefined. */
+  get(orgId: OrgId): Promise<OrgRecord | undefined>;
+  /** Global: how many organisations exist (first start checks for zero). */
+  count(): Promise<number>;
+}
+
+/** Users of one organisation. */
+export interface UserStore {
+  /** Stores a new user. */
+  create(orgId: OrgId, user: Omit<UserRecord, 'orgId'>): Promise<void>;
+  /** The user, or undefined (also for another org's user id). */
+  get(orgId: OrgId, userId: UserId): Promise<UserRecord | undefined>;
+  /** Users ordered by id. */
+  list(orgId: OrgId, page: Page<UserId>): Promise<UserRecord[]>;
+  /** Sets the role; false when no such user. */
+  setRole(orgId: OrgId, userId: UserId, role: Role): Promise<boolean>;
+  /** Sets the retention class; false when no such user. */
+  setRetentionClass(orgId: OrgId, userId: UserId, retentionClass: RetentionClass): Promise<boolean>;
+}
+
+/** Devices of one organisation. */
+export interface DeviceStore {
+  /** Stores a device, numbering it after the user's existing devices. Run inside a transaction. */
+  create(orgId: OrgId, device: NewDevice): Promise<DeviceRecord>;
+  /** The device, or undefined. */
+  get(orgId: OrgId, deviceId: DeviceId): Promise<DeviceRecord | undefined>;
+  /** Devices ordered by id, optionally of one user. */
+  list(orgId: OrgId, page: Page<DeviceId>, userId?: UserId): Promise<DeviceRecord[]>;
+  /** Marks the device revoked; false when unknown or already revoked. */
+  revoke(orgId: OrgId, deviceId: DeviceId, at: number): Promise<boolean>;
+}
+
+/** Prekeys of devices. Consumption arrives with the prekey routes. */
+export interface PrekeyStore {
+  /** Sets (replaces) the device's signed prekey. */
+  putSignedPreKey(orgId: OrgId, deviceId: DeviceId, key: SignedPreKey): Promise<void>;
+  /** Adds one-time prekeys, ignoring key ids already present; resolves to how many were added. */
+  addOneTimePreKeys(orgId: OrgId, deviceId: DeviceId, keys: readonly OneTimePreKey[]): Promise<number>;
+  /** Adds Kyber prekeys, ignoring key ids already present; resolves to how many were added. */
+  addKyberPreKeys(orgId: OrgId, deviceId: DeviceId, keys: readonly KyberPreKey[]): Promise<number>;
+  /** What the device has left. */
+  counts(orgId: OrgId, deviceId: DeviceId): Promise<PrekeyCounts>;
+}
+
+/** One-time enrolment codes, stored hashed. */
+export interface EnrolmentCodeStore {
+  /** Stores a new code. */
+  create(orgId: OrgId, code: NewEnrolmentCode): Promise<void>;
+  /** Marks the code used if it is known, unused and unexpired; the value is the user it enrols. */
+  consume(orgId: OrgId, codeHash: Buffer, now: number): Promise<ConsumeOutcome<UserId>>;
+}
+
+/** Single-use auth challenges. */
+export interface AuthChallengeStore {
+  /** Stores a challenge. */
+  create(orgId: OrgId, challenge: ChallengeRecord): Promise<void>;
+  /** Deletes and returns the challenge (single use), or undefined. */
+  take(orgId: OrgId, challengeId: ChallengeId): Promise<ChallengeRecord | undefined>;
+  /** Global sweep: deletes expired challenges of every org. */
+  deleteExpired(now: number): Promise<number>;
+}
+
+/** Device-bound bearer tokens, stored hashed. */
+export interface AuthTokenStore {
+  /** Stores a token. */
+  create(orgId: OrgId, token: AuthTokenRecord): Promise<void>;
+  /** The token with this hash, or undefined. */
+  find(orgId: OrgId, tokenHash: Buffer): Promise<AuthTokenRecord | undefined>;
+  /** Deletes every token of a device (on revocation). */
+  deleteForDevice(orgId: OrgId, deviceId: DeviceId): Promise<number>;
+  /** Global sweep: deletes expired tokens of every org. */
+  deleteExpired(now: number): Promise<number>;
+}
+
+/** Global: the install's one-time bootstrap token (one row at most). */
+export interface BootstrapStore {
+  /** The current state, or undefined before first start. */
+  get(): Promise<BootstrapRecord | undefined>;
+  /** Stores a new token hash; refused (false) once a token has been consumed. */
+  replace(tokenHash: Buffer, createdAt: number): Promise<boolean>;
+  /** Consumes the token for `orgId` if the hash matches and it is unused. */
+  consume(tokenHash: Buffer, orgId: OrgId, now: number): Promise<ConsumeOutcome<null>>;
+}
+
+/** Admin acts waiting for the sequencer. */
+export interface AuditPendingStore {
+  /** Appends an event; resolves to its sequence number. */
+  append(orgId: OrgId, event: AuditEvent): Promise<number>;
+  /** Pending entries of the org after `afterSeq`, oldest first. */
+  list(orgId: OrgId, afterSeq: number, limit: number): Promise<PendingAuditEntry[]>;
+}
+
+/** Every store, plus transactions. */
+export interface Stores {
+  readonly orgs: OrgStore;
+  readonly users: UserStore;
+  readonly devices: DeviceStore;
+  readonly prekeys: PrekeyStore;
+  readonly enrolmentCodes: EnrolmentCodeStore;
+  readonly authChallenges: AuthChallengeStore;
+  readonly authTokens: AuthTokenStore;
+  readonly bootstrap: BootstrapStore;
+  readonly auditPending: AuditPendingStore;
+  /**
+   * Runs `fn` with stores bound to one transaction: all its writes commit together or not
+   * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.
+   */
+  withTransaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+}
+
+/** An opened backend. */
+export interface StoreBackend extends Stores {
+  /** `sqlite` or `postgres`. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Closes connections after running work finishes. */
+  close(): Promise<void>;
+}
