@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EMPTY_ROOT, hashChildren, hashChildrenInto, hashLeaf } from './hash.js';
+import { EMPTY_ROOT, hashChildren, hashChildrenAt, hashLeaf } from './hash.js';
 import { JS_SHA256_MAX_MESSAGE } from './sha256.js';
 
 const ref = (...parts: Uint8Array[]): Uint8Array => {
@@ -32,7 +32,7 @@ describe('hashing against node:crypto', () => {
           const want = ref(Uint8Array.of(1), l, r);
           expect(hashChildren(l, r)).toEqual(want);
           const out = new Uint8Array(70);
-          hashChildrenInto(l, r, out, 5);
+          hashChildrenAt(l, 0, r, 0, out, 5);
           expect(out.subarray(5, 37)).toEqual(want);
         },
       ),

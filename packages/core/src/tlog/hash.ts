@@ -6,7 +6,7 @@
  * inclusion check at 2^24 leaves, so they use the short-message SHA-256 of sha256.ts.
  */
 import { hash as nativeHash } from 'node:crypto';
-import { sha256NodeInto, sha256Prefixed } from './sha256.js';
+import { sha256NodeInto, sha256PrefixedInto } from './sha256.js';
 
 /** Bytes in every tree hash (SHA-256). */
 export const HASH_SIZE = 32;
@@ -22,19 +22,36 @@ export const EMPTY_ROOT: Uint8Array = new Uint8Array(nativeHash('sha256', new Ui
 
 /** RFC 9162 leaf hash: SHA-256(0x00 || data). */
 export function hashLeaf(data: Uint8Array): Uint8Array {
-  return sha256Prefixed(LEAF_PREFIX, data);
+  const out = new Uint8Array(HASH_SIZE);
+  sha256PrefixedInto(LEAF_PREFIX, data, out, 0);
+  return out;
+}
+
+/** Like {@link hashLeaf} but writes the hash into `out` at `offset` (no allocation). */
+export function hashLeafInto(data: Uint8Array, out: Uint8Array, offset: number): void {
+  sha256PrefixedInto(LEAF_PREFIX, data, out, offset);
 }
 
 /** RFC 9162 interior node hash: SHA-256(0x01 || left || right); both children are 32 bytes. */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   const out = new Uint8Array(HASH_SIZE);
-  sha256NodeInto(left, right, out, 0);
+  sha256NodeInto(left, 0, right, 0, out, 0);
   return out;
 }
 
-/** Like {@link hashChildren} but writes the hash into `out` at `offset` (no allocation). */
-export function hashChildrenInto(left: Uint8Array, right: Uint8Array, out: Uint8Array, offset: number): void {
-  sha256NodeInto(left, right, out, offset);
+/**
+ * Like {@link hashChildren} but reads the children at offsets and writes the hash into
+ * `out` at `outOffset`, so tree builders can work in flat buffers without allocating.
+ */
+export function hashChildrenAt(
+  left: Uint8Array,
+  leftOffset: number,
+  right: Uint8Array,
+  rightOffset: number,
+  out: Uint8Array,
+  outOffset: number,
+): void {
+  sha256NodeInto(left, leftOffset, right, rightOffset, out, outOffset);
 }
 
 /** True when `a` and `b` hold the same bytes (tree hashes are public, so no constant time). */

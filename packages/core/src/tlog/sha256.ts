@@ -101,32 +101,42 @@ nodeBlock[65] = 0x80;
 nodeBlock[126] = 520 >>> 8;
 nodeBlock[127] = 520 & 0xff;
 
-/** SHA-256(0x01 || left || right) written into `out` at `off`; `left` and `right` are 32 bytes. */
-export function sha256NodeInto(left: Uint8Array, right: Uint8Array, out: Uint8Array, off: number): void {
-  nodeBlock.set(left, 1);
-  nodeBlock.set(right, 33);
+/**
+ * SHA-256(0x01 || left || right) written into `out` at `outOff`, reading the 32-byte
+ * children at `left[leftOff]` and `right[rightOff]` (offsets avoid subarray allocations).
+ */
+export function sha256NodeInto(
+  left: Uint8Array,
+  leftOff: number,
+  right: Uint8Array,
+  rightOff: number,
+  out: Uint8Array,
+  outOff: number,
+): void {
+  const blk = nodeBlock;
+  for (let i = 0; i < 32; i++) blk[1 + i] = left[leftOff + i]!;
+  for (let i = 0; i < 32; i++) blk[33 + i] = right[rightOff + i]!;
   H.set(IV);
-  compress(nodeBlock, 0);
-  compress(nodeBlock, 64);
-  writeDigest(out, off);
+  compress(blk, 0);
+  compress(blk, 64);
+  writeDigest(out, outOff);
 }
 
-let scratch = new Uint8Array(JS_SHA256_MAX_MESSAGE + 72);
+// Big enough for the longest message handled here plus its padding.
+const scratch = new Uint8Array(JS_SHA256_MAX_MESSAGE + 72);
 
-/** SHA-256(prefix || data) as a new 32-byte array (prefix is one byte). */
-export function sha256Prefixed(prefix: number, data: Uint8Array): Uint8Array {
+/** SHA-256(prefix || data) written into `out` at `outOff` (prefix is one byte). */
+export function sha256PrefixedInto(prefix: number, data: Uint8Array, out: Uint8Array, outOff: number): void {
   const len = 1 + data.length;
-  const out = new Uint8Array(32);
   if (len > JS_SHA256_MAX_MESSAGE) {
     const msg = new Uint8Array(len);
     msg[0] = prefix;
     msg.set(data, 1);
-    out.set(nativeHash('sha256', msg, 'buffer'));
-    return out;
+    out.set(nativeHash('sha256', msg, 'buffer'), outOff);
+    return;
   }
   // Padded length: message, 0x80, zeros, 8-byte bit length, rounded up to 64 bytes.
   const padded = (len + 9 + 63) & ~63;
-  if (scratch.length < padded) scratch = new Uint8Array(padded);
   const s = scratch;
   s[0] = prefix;
   s.set(data, 1);
@@ -139,6 +149,5 @@ export function sha256Prefixed(prefix: number, data: Uint8Array): Uint8Array {
   s[padded - 1] = bits;
   H.set(IV);
   for (let off = 0; off < padded; off += 64) compress(s, off);
-  writeDigest(out, 0);
-  return out;
+  writeDigest(out, outOff);
 }

@@ -24,6 +24,18 @@ export function bitLength(n: number): number {
   return bits;
 }
 
+/** Number of set bits in `n`, exact for every safe integer. */
+export function popCount(n: number): number {
+  return popCount32(n >>> 0) + popCount32(Math.floor(n / 2 ** 32) >>> 0);
+}
+
+function popCount32(v: number): number {
+  let x = v - ((v >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
 /** The largest power of two strictly less than `n` (RFC 6962's split point k), for n ≥ 2. */
 export function splitPoint(n: number): number {
   let k = 1;
