@@ -36,7 +36,7 @@ function mth(d: View): Uint8Array {
   if (len(d) === 0) return EMPTY_ROOT;
   if (len(d) === 1) return d.leaves[d.lo]!;
   let m = memo.get(d.leaves);
-  if (!m) memo.set(d.leaves, (m = new Map()));
+  if (!m) memo.set(d.leaves, (m = new Map<string, Uint8Array>()));
   const key = `${d.lo}:${d.hi}`;
   let h = m.get(key);
   if (!h) {
