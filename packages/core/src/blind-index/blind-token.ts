@@ -12,7 +12,7 @@ declare const blindTokenBrand: unique symbol;
 /** A 16-byte blind token. Only produced by this module or by {@link asBlindToken}. */
 export type BlindToken = Uint8Array & { readonly [blindTokenBrand]: true };
 
-/** Brands bytes read from a record header as a token; throws a TypeError-free check via the caller. */
+/** True (and brands the bytes) when `bytes` has the length of a token, e.g. when read from a record header. */
 export function isBlindTokenBytes(bytes: Uint8Array): bytes is BlindToken {
   return bytes.length === BLIND_TOKEN_LENGTH;
 }

@@ -1,0 +1,159 @@
+/**
+ * Text normalisation for the blind index: the same function runs on the device (record
+ * side) and in the console (query side), so a query term is found exactly when its
+ * normalised form was indexed. Every rule here is part of the index format
+ * (docs/blind-index.md §2): changing one changes tokens and needs a new format version.
+ *
+ * Pipeline per text: well-formed UTF-16 → NFKC → drop default-ignorable code points →
+ * word segmentation (Intl.Segmenter, locale pinned to 'und') → per word: case fold →
+ * NFKC → two forms, `folded` (diacritics kept) and `base` (Latin/Greek/Cyrillic combining
+ * diacritics, Arabic harakat and Hebrew points removed) → truncation to
+ * {@link MAX_TERM_CODE_POINTS}. Han, Hiragana and Katakana runs are indexed as character
+ * unigrams and bigrams instead of words, because dictionary segmentation of those scripts
+ * depends on context and on the ICU version.
+ */
+
+/** Longest term kept, in code points; longer words are truncated (the same on both sides). */
+export const MAX_TERM_CODE_POINTS = 64;
+
+/** Segmentation locale, pinned: the host default locale must not change the tokens. */
+const SEGMENTER_LOCALE = 'und';
+
+const segmenter = new Intl.Segmenter(SEGMENTER_LOCALE, { granularity: 'word' });
+
+const DEFAULT_IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+/** A UTF-16 surrogate without its partner (not valid Unicode; UTF-8 cannot encode it). */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** Printable ASCII: folding is toLowerCase and NFKC is the identity, so the slow path is skipped. */
+const ASCII_ONLY = /^[ -~]*$/;
+/** Scripts written without spaces whose runs are indexed as unigrams and bigrams. */
+const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30fc]/u;
+const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30fc]+/gu;
+const CJK_ONLY = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30fc]+$/u;
+
+/**
+ * Full case folding beyond `toLowerCase` (CaseFolding.txt status F/C mappings that
+ * `toLowerCase` does not make), plus two search-specific choices: dotless ı folds to i
+ * (so Turkish text matches whatever case the searcher types), and apostrophe variants
+ * fold to U+0027. Arabic tatweel (a typographic stretch) is dropped.
+ */
+const FOLD_MAP: Readonly<Record<string, string>> = {
+  '\u00df': 'ss', // ß (ẞ lowercases to ß first)
+  '\u03c2': '\u03c3', // final sigma ς → σ: toLowerCase picks ς by context, folding does not
+  '\u0131': 'i', // dotless ı
+  '\u0345': '\u03b9', // combining ypogegrammeni → ι, as CaseFolding.txt does
+  '\u2019': "'",
+  '\u02bc': "'",
+  '\u0640': '', // Arabic tatweel
+};
+// eslint-disable-next-line no-misleading-character-class -- U+0345 is matched on its own, by design
+const FOLD_CHARS = /[\u00df\u03c2\u0131\u0345\u2019\u02bc\u0640]/g;
+/** The dot above left behind when İ (I + U+0307) lowercases; removed after i/j. */
+const DOT_AFTER_I = /(?<=[ij])\u0307/g;
+
+/**
+ * Combining marks removed for the `base` form: generic combining diacritics (used by
+ * Latin, Greek, Cyrillic), Arabic harakat and hamza marks, Hebrew points. Marks of Indic,
+ * Thai and other scripts are vowels or tones there, not decoration, and are kept.
+ */
+const STRIPPABLE_MARKS =
+  // eslint-disable-next-line no-misleading-character-class -- a class of lone combining marks, by design
+  /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u064b-\u065f\u0670\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]/g;
+
+/** The two indexed forms of one word. `base === folded` when the word has no strippable marks. */
+export interface TermForms {
+  readonly folded: string;
+  readonly base: string;
+}
+
+/** Case-folds one word and returns it NFKC-normalised (idempotent: fold(fold(w)) === fold(w)). */
+export function foldCase(word: string): string {
+  if (ASCII_ONLY.test(word)) return word.toLowerCase();
+  // NFD first so precomposed letters expose U+0345 and İ's U+0307 to the maps below.
+  const lower = word.normalize('NFD').toLowerCase();
+  return lower
+    .replace(FOLD_CHARS, (c) => FOLD_MAP[c] ?? c)
+    .replace(DOT_AFTER_I, '')
+    .normalize('NFKC');
+}
+
+/** Removes strippable diacritics from a folded word (see {@link STRIPPABLE_MARKS}). */
+export function stripDiacritics(folded: string): string {
+  if (ASCII_ONLY.test(folded)) return folded;
+  return folded.normalize('NFD').replace(STRIPPABLE_MARKS, '').normalize('NFC');
+}
+
+/** Cuts a string to at most {@link MAX_TERM_CODE_POINTS} code points. */
+function truncate(s: string): string {
+  if (s.length <= MAX_TERM_CODE_POINTS) return s;
+  let out = '';
+  let n = 0;
+  for (const cp of s) {
+    if (n++ === MAX_TERM_CODE_POINTS) break;
+    out += cp;
+  }
+  return out;
+}
+
+/** Both forms of one word, or null when nothing indexable remains. */
+export function termForms(word: string): TermForms | null {
+  const folded = truncate(foldCase(word));
+  if (folded.length === 0) return null;
+  const base = truncate(stripDiacritics(folded));
+  return { folded, base: base.length === 0 ? folded : base };
+}
+
+/** NFKC, well-formed, without default-ignorable code points (soft hyphen, ZWJ, ZWNJ, BOM…). */
+export function prepareText(text: string): string {
+  return text.replace(LONE_SURROGATE, '\ufffd').normalize('NFKC').replace(DEFAULT_IGNORABLE, '');
+}
+
+/** What a text contributes to the index, before limits: words, and CJK n-grams. */
+export interface TextTerms {
+  /** Forms of space-delimited words, in text order (duplicates possible). */
+  readonly words: readonly TermForms[];
+  /** Han/Kana unigrams and bigrams of each run, in text order. */
+  readonly cjkGrams: readonly string[];
+  /** For queries: the bigrams only (or the unigram of a one-character run). */
+  readonly cjkQueryGrams: readonly string[];
+}
+
+/**
+ * Splits a text into indexable terms. Words made only of Han/Kana are left to the n-grams;
+ * words with an apostrophe also contribute their parts ("l'été" → l'été, l, été), so a
+ * search for "été" finds the elided form. Stops after `maxWords` words (a record-size bound).
+ */
+export function textTerms(text: string, maxWords: number): TextTerms {
+  const prepared = prepareText(text);
+  const words: TermForms[] = [];
+  for (const seg of segmenter.segment(prepared)) {
+    if (words.length >= maxWords) break;
+    if (seg.isWordLike !== true || CJK_ONLY.test(seg.segment)) continue;
+    const forms = termForms(seg.segment);
+    if (forms === null) continue;
+    words.push(forms);
+    if (forms.folded.includes("'")) {
+      for (const part of forms.folded.split("'")) {
+        const p = termForms(part);
+        if (p !== null) words.push(p);
+      }
+    }
+  }
+  const cjkGrams: string[] = [];
+  const cjkQueryGrams: string[] = [];
+  if (CJK_CHAR.test(prepared)) {
+    for (const m of prepared.matchAll(CJK_RUN)) {
+      const chars = [...foldCase(m[0])];
+      for (let i = 0; i < chars.length; i++) {
+        cjkGrams.push(chars[i]!);
+        if (i + 1 < chars.length) {
+          const bigram = chars[i]! + chars[i + 1]!;
+          cjkGrams.push(bigram);
+          cjkQueryGrams.push(bigram);
+        }
+      }
+      if (chars.length === 1) cjkQueryGrams.push(chars[0]!);
+    }
+  }
+  return { words, cjkGrams, cjkQueryGrams };
+}
