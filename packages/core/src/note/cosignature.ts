@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { CustosError } from '../errors.js';
-import { assertEd25519Key, ed25519Sign } from './ed25519.js';
+import { assertEd25519Key, ed25519RawPublicKey, ed25519Sign } from './ed25519.js';
 import {
   computeKeyId,
   ED25519_SIGNATURE_BYTES,
@@ -17,7 +17,7 @@ import {
 } from './key-id.js';
 import { assertKeyName, utf8Bytes } from './note-text.js';
 import type { NoteSigner } from './signer.js';
-import { ed25519RawPublicKey } from './ed25519.js';
+import type { VerifierKey } from './verifier-key.js';
 
 /** Length of a v1 cosignature after the key ID: 8-byte timestamp + 64-byte signature. */
 export const COSIGNATURE_V1_BYTES = 8 + ED25519_SIGNATURE_BYTES;
@@ -60,7 +60,7 @@ export function splitCosignature(sig: Uint8Array): { timestamp: number; signatur
 export class CosignatureSigner implements NoteSigner {
   readonly name: string;
   readonly keyId: KeyId;
-  readonly type = SIGNATURE_TYPE_COSIGNATURE_V1;
+  readonly type: typeof SIGNATURE_TYPE_COSIGNATURE_V1 = SIGNATURE_TYPE_COSIGNATURE_V1;
   readonly publicKey: Uint8Array;
   // MUST NOT be logged or exported: the witness's private key.
   readonly #key: KeyObject;
@@ -85,6 +85,11 @@ export class CosignatureSigner implements NoteSigner {
     new DataView(out.buffer).setBigUint64(0, BigInt(timestamp), false);
     out.set(sig, 8);
     return out;
+  }
+
+  /** The verifier key (type 0x04) that relying parties configure for this witness. */
+  verifierKey(): VerifierKey {
+    return { name: this.name, keyId: this.keyId, type: this.type, publicKey: this.publicKey };
   }
 
   /** Never reveals the key when logged or serialised. */

@@ -40,7 +40,7 @@ export interface NoteSigner {
 export class Ed25519NoteSigner implements NoteSigner {
   readonly name: string;
   readonly keyId: KeyId;
-  readonly type = SIGNATURE_TYPE_ED25519;
+  readonly type: typeof SIGNATURE_TYPE_ED25519 = SIGNATURE_TYPE_ED25519;
   readonly publicKey: Uint8Array;
   // MUST NOT be logged or exported: the log's private key.
   readonly #key: KeyObject;
