@@ -24,6 +24,7 @@ export const CUSTOS_ERROR_CODES = [
   'MALFORMED_TILE',
   'MALFORMED_BUNDLE',
   'MALFORMED_RECEIPT',
+  'MALFORMED_LOG_ENTRY',
   'SIGNATURE_INVALID',
   'UNKNOWN_KEY',
   // records, sealing, signatures
