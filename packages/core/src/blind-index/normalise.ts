@@ -60,6 +60,16 @@ const STRIPPABLE_MARKS =
   // eslint-disable-next-line no-misleading-character-class -- a class of lone combining marks, by design
   /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u064b-\u065f\u0670\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]/g;
 
+/** Letters with a stroke have no Unicode decomposition; their base letters are mapped by hand. */
+const STROKE_MAP: Readonly<Record<string, string>> = {
+  '\u0142': 'l', // ł (Polish)
+  '\u00f8': 'o', // ø (Danish, Norwegian)
+  '\u0111': 'd', // đ (Vietnamese, Croatian)
+  '\u0127': 'h', // ħ (Maltese)
+  '\u0167': 't', // ŧ (Sámi)
+};
+const STROKE_CHARS = /[\u0142\u00f8\u0111\u0127\u0167]/g;
+
 /** The two indexed forms of one word. `base === folded` when the word has no strippable marks. */
 export interface TermForms {
   readonly folded: string;
@@ -77,10 +87,14 @@ export function foldCase(word: string): string {
     .normalize('NFKC');
 }
 
-/** Removes strippable diacritics from a folded word (see {@link STRIPPABLE_MARKS}). */
+/** Removes strippable diacritics from a folded word (see {@link STRIPPABLE_MARKS}) and strokes (ł → l). */
 export function stripDiacritics(folded: string): string {
   if (ASCII_ONLY.test(folded)) return folded;
-  return folded.normalize('NFD').replace(STRIPPABLE_MARKS, '').normalize('NFC');
+  return folded
+    .normalize('NFD')
+    .replace(STRIPPABLE_MARKS, '')
+    .replace(STROKE_CHARS, (c) => STROKE_MAP[c] ?? c)
+    .normalize('NFC');
 }
 
 /** Cuts a string to at most {@link MAX_TERM_CODE_POINTS} code points. */

@@ -43,7 +43,8 @@ export interface BlindQueryTokens {
 
 /** The normalised terms of a query text (deduplicated), as {@link tokensForQuery} MACs them. */
 export function queryTerms(text: string, matchDiacritics: boolean): string[] {
-  const { words, cjkQueryGrams } = textTerms(text, MAX_QUERY_TERMS);
+  // One word more than allowed, so an over-long query is refused instead of silently broadened.
+  const { words, cjkQueryGrams } = textTerms(text, MAX_QUERY_TERMS + 1);
   const terms = new Set<string>(words.map((w) => (matchDiacritics ? w.folded : w.base)));
   for (const g of cjkQueryGrams) terms.add(g);
   if (terms.size > MAX_QUERY_TERMS) {
