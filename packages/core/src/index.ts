@@ -6,6 +6,7 @@ export { CustosError, isCustosError, CUSTOS_ERROR_CODES } from './errors.js';
 export type { CustosErrorCode } from './errors.js';
 export * from './tlog/index.js';
 export * from './note/index.js';
+export * from './log-entry/index.js';
 export * from './record/index.js';
 export * from './seal/index.js';
 export * from './sign/index.js';

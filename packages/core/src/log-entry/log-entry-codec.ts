@@ -1,0 +1,160 @@
+/**
+ * Log entry encoding v1: one deterministic CBOR map (RFC 8949 §4.2.1, via the same cborg
+ * options as the archive record) with short text keys. Every key is required; no other
+ * key is allowed; the decoder accepts only the one canonical encoding, so the leaf hash
+ * is a hash of the entry's value.
+ *
+ *   common:          "h" bstr(32)  "t" tstr  "v" 1  "sz" uint  "ts" uint  "act" tstr
+ *   archive-record:  "bkt" tstr  "dev" tstr  "org" tstr  "seq" uint
+ *   relay-receipt:   "to" tstr  "from" tstr
+ *   key-event:       "sub" tstr  "kind" tstr
+ *   audit-event:     "kind" tstr
+ *   hold:            "op" tstr ("place" | "release")  "hold" tstr
+ *   disposition:     "n" uint  "bkt" tstr
+ */
+import { CustosError } from '../errors.js';
+import { decodeStrictCbor, encodeDeterministicCbor } from '../record/index.js';
+import type { BucketId, DeviceId, OrgId } from '../record/index.js';
+import { hashLeaf } from '../tlog/index.js';
+import {
+  isLogEntryType,
+  LOG_ENTRY_TYPES,
+  LOG_ENTRY_VERSION,
+  MAX_LOG_ENTRY_BYTES,
+  validateLogEntry,
+  type LogEntry,
+  type LogEntryType,
+} from './log-entry.js';
+
+const COMMON_KEYS = ['v', 't', 'h', 'sz', 'act', 'ts'] as const;
+
+/** Wire keys specific to each type, beyond the common ones. */
+const TYPE_KEYS: Record<LogEntryType, readonly string[]> = {
+  'archive-record': ['org', 'dev', 'seq', 'bkt'],
+  'relay-receipt': ['from', 'to'],
+  'key-event': ['kind', 'sub'],
+  'audit-event': ['kind'],
+  hold: ['hold', 'op'],
+  disposition: ['bkt', 'n'],
+};
+
+function wireFields(e: LogEntry): Record<string, unknown> {
+  switch (e.type) {
+    case 'archive-record':
+      return { org: e.org, dev: e.device, seq: e.seq, bkt: e.bucket };
+    case 'relay-receipt':
+      return { from: e.sender, to: e.recipient };
+    case 'key-event':
+      return { kind: e.kind, sub: e.subject };
+    case 'audit-event':
+      return { kind: e.kind };
+    case 'hold':
+      return { hold: e.holdId, op: e.action };
+    case 'disposition':
+      return { bkt: e.bucket, n: e.records };
+  }
+}
+
+/** Encodes a log entry (validating it first; INVALID_ARGUMENT names a bad field). */
+export function encodeLogEntry(entry: LogEntry): Uint8Array {
+  validateLogEntry(entry, 'INVALID_ARGUMENT');
+  return encodeDeterministicCbor({
+    v: LOG_ENTRY_VERSION,
+    t: entry.type,
+    h: entry.hash,
+    sz: entry.size,
+    act: entry.actor,
+    ts: entry.time,
+    ...wireFields(entry),
+  });
+}
+
+function malformed(message: string): CustosError {
+  return new CustosError('MALFORMED_LOG_ENTRY', `log entry: ${message}`);
+}
+
+function str(m: Record<string, unknown>, k: string): string {
+  const v = m[k];
+  if (typeof v !== 'string') throw malformed(`"${k}" must be a text string`);
+  return v;
+}
+
+function num(m: Record<string, unknown>, k: string): number {
+  const v = m[k];
+  if (typeof v !== 'number') throw malformed(`"${k}" must be an unsigned integer`);
+  return v;
+}
+
+/**
+ * Decodes and validates an encoded entry. Rejects oversized input, non-canonical CBOR,
+ * trailing bytes, unknown versions (UNSUPPORTED_VERSION), unknown types, missing or extra
+ * keys and any mistyped or out-of-range field (MALFORMED_LOG_ENTRY).
+ */
+export function decodeLogEntry(bytes: Uint8Array): LogEntry {
+  if (!(bytes instanceof Uint8Array)) throw malformed('must be bytes');
+  if (bytes.length > MAX_LOG_ENTRY_BYTES) {
+    throw new CustosError('OVERSIZED_INPUT', `log entry is larger than ${MAX_LOG_ENTRY_BYTES} bytes`);
+  }
+  const value = decodeStrictCbor(bytes, 'log entry', 'MALFORMED_LOG_ENTRY');
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw malformed('must be a CBOR map');
+  }
+  const m = value as Record<string, unknown>;
+  if (m.v !== LOG_ENTRY_VERSION) {
+    throw new CustosError('UNSUPPORTED_VERSION', `log entry: version must be ${LOG_ENTRY_VERSION}`);
+  }
+  const type = m.t;
+  if (!isLogEntryType(type)) throw malformed(`"t" must be one of ${LOG_ENTRY_TYPES.join(', ')}`);
+  const expected = new Set<string>([...COMMON_KEYS, ...TYPE_KEYS[type]]);
+  const keys = Object.keys(m);
+  for (const k of keys) if (!expected.has(k)) throw malformed(`unknown key for type ${type}`);
+  if (keys.length !== expected.size) throw malformed(`missing keys for type ${type}`);
+  const hash = m.h;
+  if (!(hash instanceof Uint8Array)) throw malformed('"h" must be a byte string');
+  // Copied so a decoded entry never aliases the caller's buffer.
+  const common = {
+    hash: Uint8Array.from(hash),
+    size: num(m, 'sz'),
+    actor: str(m, 'act'),
+    time: num(m, 'ts'),
+  };
+  let entry: LogEntry;
+  switch (type) {
+    case 'archive-record':
+      entry = {
+        type,
+        ...common,
+        org: str(m, 'org') as OrgId,
+        device: str(m, 'dev') as DeviceId,
+        seq: num(m, 'seq'),
+        bucket: str(m, 'bkt') as BucketId,
+      };
+      break;
+    case 'relay-receipt':
+      entry = { type, ...common, sender: str(m, 'from') as DeviceId, recipient: str(m, 'to') as DeviceId };
+      break;
+    case 'key-event':
+      entry = { type, ...common, kind: str(m, 'kind'), subject: str(m, 'sub') };
+      break;
+    case 'audit-event':
+      entry = { type, ...common, kind: str(m, 'kind') };
+      break;
+    case 'hold':
+      entry = { type, ...common, holdId: str(m, 'hold'), action: str(m, 'op') as 'place' | 'release' };
+      break;
+    case 'disposition':
+      entry = { type, ...common, bucket: str(m, 'bkt') as BucketId, records: num(m, 'n') };
+      break;
+  }
+  validateLogEntry(entry, 'MALFORMED_LOG_ENTRY');
+  return entry;
+}
+
+/** The RFC 9162 leaf hash of an entry: hashLeaf(encoded entry). Encoded input is validated first. */
+export function logEntryLeafHash(entry: LogEntry | Uint8Array): Uint8Array {
+  if (entry instanceof Uint8Array) {
+    decodeLogEntry(entry);
+    return hashLeaf(entry);
+  }
+  return hashLeaf(encodeLogEntry(entry));
+}

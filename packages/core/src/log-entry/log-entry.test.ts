@@ -1,0 +1,223 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CustosError, type CustosErrorCode } from '../errors.js';
+import { encodeDeterministicCbor, type BucketId, type DeviceId, type OrgId } from '../record/index.js';
+import { hashLeaf } from '../tlog/index.js';
+import { decodeLogEntry, encodeLogEntry, logEntryLeafHash } from './log-entry-codec.js';
+import { MAX_LOG_ENTRY_BYTES, type LogEntry } from './log-entry.js';
+
+function codeOf(f: () => unknown): CustosErrorCode | 'ok' {
+  try {
+    f();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof CustosError) return e.code;
+    throw e;
+  }
+}
+
+const H = new Uint8Array(32).map((_, i) => i);
+const T = 1_767_139_200_000;
+const common = { hash: H, size: 1000, time: T };
+
+/** One valid entry of every type. */
+const SAMPLE_ENTRIES: readonly LogEntry[] = [
+  {
+    type: 'archive-record',
+    ...common,
+    actor: 'dev-1',
+    org: 'acme' as OrgId,
+    device: 'dev-1' as DeviceId,
+    seq: 41,
+    bucket: 'std-2026' as BucketId,
+  },
+  {
+    type: 'relay-receipt',
+    ...common,
+    actor: 'dev-1',
+    sender: 'dev-1' as DeviceId,
+    recipient: 'dev-2' as DeviceId,
+  },
+  { type: 'key-event', ...common, actor: 'admin-7', kind: 'device-enrolled', subject: 'dev-2' },
+  { type: 'audit-event', ...common, actor: 'user-3', kind: 'export' },
+  { type: 'hold', ...common, actor: 'admin-7', holdId: 'hold-2026-001', action: 'place' },
+  { type: 'disposition', ...common, actor: 'system', bucket: 'transitory-2019' as BucketId, records: 123456 },
+];
+
+describe('log entries v1', () => {
+  for (const e of SAMPLE_ENTRIES) {
+    it(`round-trips ${e.type}`, () => {
+      const bytes = encodeLogEntry(e);
+      expect(bytes.length).toBeLessThan(200);
+      const back = decodeLogEntry(bytes);
+      expect(back).toEqual(e);
+      expect(encodeLogEntry(back)).toEqual(bytes);
+      expect(logEntryLeafHash(e)).toEqual(hashLeaf(bytes));
+      expect(logEntryLeafHash(bytes)).toEqual(hashLeaf(bytes));
+    });
+  }
+
+  it('encodes an audit event to exactly the documented bytes (RFC 8949 key order)', () => {
+    const hex = [
+      'a7', // map(7)
+      '6168',
+      '5820',
+      Buffer.from(H).toString('hex'), // "h": bytes(32)
+      '6174',
+      '6b',
+      Buffer.from('audit-event').toString('hex'), // "t": "audit-event"
+      '6176',
+      '01', // "v": 1
+      '62737a',
+      '1903e8', // "sz": 1000
+      '627473',
+      '1b0000019b71b44c00', // "ts": 1767139200000
+      '63616374',
+      '66',
+      Buffer.from('user-3').toString('hex'), // "act": "user-3"
+      '646b696e64',
+      '66',
+      Buffer.from('export').toString('hex'), // "kind": "export"
+    ].join('');
+    expect(Buffer.from(encodeLogEntry(SAMPLE_ENTRIES[3]!)).toString('hex')).toBe(hex);
+  });
+
+  const audit = encodeLogEntry(SAMPLE_ENTRIES[3]!);
+  const wire = (extra: Record<string, unknown>, drop: readonly string[] = []): Uint8Array => {
+    const base: Record<string, unknown> = {
+      v: 1,
+      t: 'audit-event',
+      h: H,
+      sz: 1000,
+      ts: T,
+      act: 'user-3',
+      kind: 'export',
+    };
+    for (const k of drop) delete base[k];
+    return encodeDeterministicCbor({ ...base, ...extra });
+  };
+  const bad: [string, Uint8Array, CustosErrorCode][] = [
+    ['trailing byte', Uint8Array.from([...audit, 0]), 'MALFORMED_LOG_ENTRY'],
+    ['truncated', audit.subarray(0, audit.length - 1), 'MALFORMED_LOG_ENTRY'],
+    ['empty', new Uint8Array(0), 'MALFORMED_LOG_ENTRY'],
+    ['array', encodeDeterministicCbor([1, 2]), 'MALFORMED_LOG_ENTRY'],
+    ['version 2', wire({ v: 2 }), 'UNSUPPORTED_VERSION'],
+    ['version missing', wire({}, ['v']), 'UNSUPPORTED_VERSION'],
+    ['unknown type', wire({ t: 'note' }), 'MALFORMED_LOG_ENTRY'],
+    ['unknown key', wire({ x: 1 }), 'MALFORMED_LOG_ENTRY'],
+    ['missing key', wire({}, ['kind']), 'MALFORMED_LOG_ENTRY'],
+    ['key of another type', wire({ sub: 'dev-2' }), 'MALFORMED_LOG_ENTRY'],
+    ['short hash', wire({ h: new Uint8Array(31) }), 'MALFORMED_LOG_ENTRY'],
+    ['hash as text', wire({ h: 'ab' }), 'MALFORMED_LOG_ENTRY'],
+    ['negative size', wire({ sz: -1 }), 'MALFORMED_LOG_ENTRY'],
+    ['float time', wire({ ts: 1.5 }), 'MALFORMED_LOG_ENTRY'],
+    ['time beyond 2^53', wire({ ts: 2n ** 60n }), 'MALFORMED_LOG_ENTRY'],
+    ['actor with a space', wire({ act: 'user 3' }), 'MALFORMED_LOG_ENTRY'],
+    ['empty actor', wire({ act: '' }), 'MALFORMED_LOG_ENTRY'],
+    ['uppercase kind', wire({ kind: 'Export' }), 'MALFORMED_LOG_ENTRY'],
+    [
+      'non-minimal integer',
+      Buffer.from(Buffer.from(audit).toString('hex').replace('62737a1903e8', '62737a1a000003e8'), 'hex'),
+      'MALFORMED_LOG_ENTRY',
+    ],
+    ['indefinite-length map', Uint8Array.from([0xbf, ...audit.subarray(1), 0xff]), 'MALFORMED_LOG_ENTRY'],
+    ['tagged', Uint8Array.from([0xd8, 0x18, ...audit]), 'MALFORMED_LOG_ENTRY'],
+    ['oversized', new Uint8Array(MAX_LOG_ENTRY_BYTES + 1), 'OVERSIZED_INPUT'],
+  ];
+  for (const [name, bytes, code] of bad) {
+    it(`rejects ${name}`, () => expect(codeOf(() => decodeLogEntry(bytes))).toBe(code));
+  }
+
+  it('rejects keys out of RFC 8949 order', () => {
+    // Swap the "h" and "t" pairs: same map, non-canonical order.
+    const hPair = audit.subarray(1, 1 + 2 + 2 + 32);
+    const tPair = audit.subarray(1 + 36, 1 + 36 + 2 + 12);
+    const swapped = Uint8Array.from([0xa7, ...tPair, ...hPair, ...audit.subarray(1 + 36 + 14)]);
+    expect(swapped.length).toBe(audit.length);
+    expect(codeOf(() => decodeLogEntry(swapped))).toBe('MALFORMED_LOG_ENTRY');
+  });
+
+  it('every single-bit flip is rejected or decodes to a different, canonical entry', () => {
+    for (const e of SAMPLE_ENTRIES) {
+      const bytes = encodeLogEntry(e);
+      for (let i = 0; i < bytes.length * 8; i++) {
+        const m = bytes.slice();
+        m[i >> 3]! ^= 1 << (i & 7);
+        let back: LogEntry;
+        try {
+          back = decodeLogEntry(m);
+        } catch (err) {
+          expect(err).toBeInstanceOf(CustosError);
+          continue;
+        }
+        expect(back).not.toEqual(e);
+        expect(encodeLogEntry(back)).toEqual(m);
+      }
+    }
+  });
+
+  it('validates on encode', () => {
+    const [rec, relay, , , hold] = SAMPLE_ENTRIES as [LogEntry, LogEntry, LogEntry, LogEntry, LogEntry];
+    expect(codeOf(() => encodeLogEntry({ ...rec, actor: 'dev-9' }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => encodeLogEntry({ ...relay, actor: 'dev-2' }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => encodeLogEntry({ ...hold, action: 'pause' } as unknown as LogEntry))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => encodeLogEntry({ ...rec, hash: new Uint8Array(33) }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => encodeLogEntry({ ...rec, size: 2 ** 53 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => encodeLogEntry({ ...rec, type: 'other' } as unknown as LogEntry))).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('round-trips random valid entries (property)', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}$/);
+    const uint = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+    const base = fc.record({
+      hash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      size: uint,
+      time: uint,
+      actor: id,
+    });
+    const entry: fc.Arbitrary<LogEntry> = fc.oneof(
+      fc.tuple(base, id, uint, id).map(([b, org, seq, bkt]): LogEntry => ({
+        type: 'archive-record',
+        ...b,
+        org: org as OrgId,
+        device: b.actor as DeviceId,
+        seq,
+        bucket: bkt as BucketId,
+      })),
+      fc
+        .tuple(base, id)
+        .map(([b, to]): LogEntry => ({
+          type: 'relay-receipt',
+          ...b,
+          sender: b.actor as DeviceId,
+          recipient: to as DeviceId,
+        })),
+      fc
+        .tuple(base, fc.stringMatching(/^[a-z][a-z0-9-]{0,47}$/), id)
+        .map(([b, kind, subject]): LogEntry => ({ type: 'key-event', ...b, kind, subject })),
+      fc
+        .tuple(base, fc.constantFrom('place' as const, 'release' as const), id)
+        .map(([b, action, holdId]): LogEntry => ({ type: 'hold', ...b, action, holdId })),
+      fc
+        .tuple(base, id, uint)
+        .map(([b, bkt, records]): LogEntry => ({
+          type: 'disposition',
+          ...b,
+          bucket: bkt as BucketId,
+          records,
+        })),
+    );
+    fc.assert(
+      fc.property(entry, (e) => {
+        const bytes = encodeLogEntry(e);
+        expect(bytes.length).toBeLessThanOrEqual(MAX_LOG_ENTRY_BYTES);
+        expect(decodeLogEntry(bytes)).toEqual(e);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

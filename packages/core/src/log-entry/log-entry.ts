@@ -1,0 +1,159 @@
+/**
+ * The typed entries of an organisation's log (architecture §6). An entry is a small, fixed
+ * commitment — what kind of thing, its SHA-256, its size, who caused it and when — plus a
+ * few fields per kind. Ciphertext and documents live elsewhere; the log holds only these.
+ *
+ * The log leaf is the entry's encoding (log-entry-codec.ts); leaf hash = hashLeaf(bytes).
+ */
+import { CustosError } from '../errors.js';
+import { isWellFormedId, type BucketId, type DeviceId, type OrgId } from '../record/index.js';
+
+/** Version of the log entry encoding; the `v` field of every entry. */
+export const LOG_ENTRY_VERSION = 1;
+/** Largest encoded entry accepted, in bytes (real entries are ~150). */
+export const MAX_LOG_ENTRY_BYTES = 1024;
+/** Length of every hash in an entry (SHA-256). */
+export const LOG_ENTRY_HASH_BYTES = 32;
+
+/** Every entry type, as written in the `t` field. */
+export const LOG_ENTRY_TYPES = [
+  'archive-record',
+  'relay-receipt',
+  'key-event',
+  'audit-event',
+  'hold',
+  'disposition',
+] as const;
+
+/** One of {@link LOG_ENTRY_TYPES}. */
+export type LogEntryType = (typeof LOG_ENTRY_TYPES)[number];
+
+/** Fields every entry has. */
+export interface LogEntryCommon {
+  /** SHA-256 of the thing committed to (see each type for what that is). */
+  readonly hash: Uint8Array;
+  /** Size in bytes of the thing committed to. */
+  readonly size: number;
+  /** Who caused the entry: a device or user id. */
+  readonly actor: string;
+  /** When the server accepted it, in milliseconds since the Unix epoch. */
+  readonly time: number;
+}
+
+/** An archive record was stored. hash/size: of the record's exact encoded bytes; actor = device. */
+export interface ArchiveRecordEntry extends LogEntryCommon {
+  readonly type: 'archive-record';
+  readonly org: OrgId;
+  readonly device: DeviceId;
+  /** The record's per-device sequence number. */
+  readonly seq: number;
+  readonly bucket: BucketId;
+}
+
+/** The relay carried an envelope. hash/size: of the envelope's exact bytes; actor = sender device. */
+export interface RelayReceiptEntry extends LogEntryCommon {
+  readonly type: 'relay-receipt';
+  readonly sender: DeviceId;
+  readonly recipient: DeviceId;
+}
+
+/** A key changed (device enrolled or revoked, bucket key published, ...). hash/size: of the key event document. */
+export interface KeyEventEntry extends LogEntryCommon {
+  readonly type: 'key-event';
+  /** What happened, e.g. `device-enrolled`; see {@link isWellFormedKind}. */
+  readonly kind: string;
+  /** Id of the device, user, bucket or key the event is about. */
+  readonly subject: string;
+}
+
+/** Someone did something auditable (search, export, review decision, ...). hash/size: of the audit record. */
+export interface AuditEventEntry extends LogEntryCommon {
+  readonly type: 'audit-event';
+  /** What was done, e.g. `export`; see {@link isWellFormedKind}. */
+  readonly kind: string;
+}
+
+/** A legal hold was placed or released. hash/size: of the hold definition document. */
+export interface HoldEntry extends LogEntryCommon {
+  readonly type: 'hold';
+  readonly holdId: string;
+  readonly action: 'place' | 'release';
+}
+
+/** A bucket was disposed of. hash/size: of the signed disposition certificate. */
+export interface DispositionEntry extends LogEntryCommon {
+  readonly type: 'disposition';
+  readonly bucket: BucketId;
+  /** Number of records destroyed. */
+  readonly records: number;
+}
+
+/** Any log entry. */
+export type LogEntry =
+  ArchiveRecordEntry | RelayReceiptEntry | KeyEventEntry | AuditEventEntry | HoldEntry | DispositionEntry;
+
+/** The actions a hold entry can record. */
+export const HOLD_ACTIONS = ['place', 'release'] as const;
+
+const KIND_PATTERN = /^[a-z][a-z0-9-]{0,47}$/;
+
+/** True for a well-formed event kind: lowercase letters, digits and `-`, 1–48 chars, starting with a letter. */
+export function isWellFormedKind(s: unknown): s is string {
+  return typeof s === 'string' && KIND_PATTERN.test(s);
+}
+
+/** True for a known entry type. */
+export function isLogEntryType(s: unknown): s is LogEntryType {
+  return typeof s === 'string' && (LOG_ENTRY_TYPES as readonly string[]).includes(s);
+}
+
+const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * Checks every field of `e` (types, ranges, lengths, id syntax); throws `code` naming the
+ * first bad field. Encoding and decoding both go through here.
+ */
+export function validateLogEntry(e: LogEntry, code: 'INVALID_ARGUMENT' | 'MALFORMED_LOG_ENTRY'): void {
+  const bad = (field: string, rule: string): CustosError =>
+    new CustosError(code, `log entry: ${field} ${rule}`);
+  if (!isLogEntryType(e.type)) throw bad('type', `must be one of ${LOG_ENTRY_TYPES.join(', ')}`);
+  if (!(e.hash instanceof Uint8Array) || e.hash.length !== LOG_ENTRY_HASH_BYTES) {
+    throw bad('hash', `must be ${LOG_ENTRY_HASH_BYTES} bytes`);
+  }
+  if (!isUint(e.size)) throw bad('size', 'must be a safe integer >= 0');
+  if (!isWellFormedId(e.actor)) throw bad('actor', 'must be a well-formed id');
+  if (!isUint(e.time)) throw bad('time', 'must be a safe integer >= 0 (ms since the epoch)');
+  const id = (field: string, v: unknown): void => {
+    if (!isWellFormedId(v)) throw bad(field, 'must be a well-formed id');
+  };
+  switch (e.type) {
+    case 'archive-record':
+      id('org', e.org);
+      id('device', e.device);
+      id('bucket', e.bucket);
+      if (!isUint(e.seq)) throw bad('seq', 'must be a safe integer >= 0');
+      if (e.actor !== e.device) throw bad('actor', 'of an archive record must be its device');
+      return;
+    case 'relay-receipt':
+      id('sender', e.sender);
+      id('recipient', e.recipient);
+      if (e.actor !== e.sender) throw bad('actor', 'of a relay receipt must be its sender device');
+      return;
+    case 'key-event':
+      if (!isWellFormedKind(e.kind)) throw bad('kind', 'must match [a-z][a-z0-9-]{0,47}');
+      id('subject', e.subject);
+      return;
+    case 'audit-event':
+      if (!isWellFormedKind(e.kind)) throw bad('kind', 'must match [a-z][a-z0-9-]{0,47}');
+      return;
+    case 'hold':
+      id('holdId', e.holdId);
+      if (!(HOLD_ACTIONS as readonly string[]).includes(e.action))
+        throw bad('action', "must be 'place' or 'release'");
+      return;
+    case 'disposition':
+      id('bucket', e.bucket);
+      if (!isUint(e.records)) throw bad('records', 'must be a safe integer >= 0');
+      return;
+  }
+}
