@@ -24,9 +24,9 @@ export const MAX_ID_LENGTH = 64;
 /** Length of a record hash and of a session key id. */
 export const HASH_LENGTH = 32;
 
-// An id starts with a letter or digit and continues with letters, digits and `._:-`, so
-// UUIDs, ULIDs and slugs all fit and no id needs escaping in a path, a log or a note.
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+// An id is letters, digits and `._:-`, not starting with `.` or `:`, so UUIDs, ULIDs, slugs
+// and the server's base64url ids all fit and no id needs escaping in a path, log or note.
+const ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}$/;
 
 /** True when `s` is a well-formed id (any of the kinds above). */
 export function isWellFormedId(s: unknown): s is string {
@@ -37,7 +37,7 @@ function id<T extends string>(kind: string, s: string): T {
   if (!isWellFormedId(s)) {
     throw new CustosError(
       'INVALID_ARGUMENT',
-      `${kind} must be 1–${MAX_ID_LENGTH} characters of A–Z a–z 0–9 . _ : - starting with a letter or digit`,
+      `${kind} must be 1–${MAX_ID_LENGTH} characters of A–Z a–z 0–9 . _ : - not starting with . or :`,
     );
   }
   return s as T;

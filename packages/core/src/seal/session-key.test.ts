@@ -115,7 +115,7 @@ describe('session keys', () => {
     }
     // Flips inside enc and ct (80 bytes) all reach HPKE.
     expect(counts.get('DECRYPTION_FAILED')).toBeGreaterThanOrEqual(80 * 8);
-  });
+  }, 60_000);
 
   it('rejects oversized, malformed and wrong-version wrapped keys with typed errors', async () => {
     const bucket = await generateBucketKeyPair();

@@ -1,0 +1,210 @@
+/**
+ * A minimal deterministic-CBOR writer and strict reader for fixed schemas on hot paths
+ * (record header and record framing). Only what those schemas use: unsigned integers,
+ * byte strings, text strings, array and map heads, all definite-length and in shortest
+ * form (RFC 8949 §4.2.1). The reader refuses everything else with MALFORMED_RECORD.
+ */
+import { CustosError } from '../errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Orders byte strings as RFC 8949 §4.2.1 orders equal-length keys: bytewise, shorter first on a tie. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return a.length - b.length;
+}
+
+/** Appends deterministic CBOR items to a growable buffer. */
+export class CborWriter {
+  #buf: Buffer;
+  #at = 0;
+
+  /** `capacity` is a first guess; the buffer grows as needed. */
+  constructor(capacity: number) {
+    this.#buf = Buffer.allocUnsafe(capacity);
+  }
+
+  #room(n: number): void {
+    if (this.#at + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + n));
+    this.#buf.copy(next, 0, 0, this.#at);
+    this.#buf = next;
+  }
+
+  /** Writes a head: major type `major` with argument `n` in its shortest form. */
+  head(major: number, n: number): this {
+    this.#room(9);
+    const m = major << 5;
+    const b = this.#buf;
+    if (n < 24) b[this.#at++] = m | n;
+    else if (n < 0x100) {
+      b[this.#at++] = m | 24;
+      b[this.#at++] = n;
+    } else if (n < 0x10000) {
+      b[this.#at++] = m | 25;
+      b.writeUInt16BE(n, this.#at);
+      this.#at += 2;
+    } else if (n < 0x100000000) {
+      b[this.#at++] = m | 26;
+      b.writeUInt32BE(n, this.#at);
+      this.#at += 4;
+    } else {
+      b[this.#at++] = m | 27;
+      b.writeUInt32BE(Math.floor(n / 0x100000000), this.#at);
+      b.writeUInt32BE(n >>> 0, this.#at + 4);
+      this.#at += 8;
+    }
+    return this;
+  }
+
+  /** Writes an unsigned integer (major type 0). */
+  uint(n: number): this {
+    return this.head(0, n);
+  }
+
+  /** Writes a byte string (major type 2). */
+  bytes(v: Uint8Array): this {
+    this.head(2, v.length);
+    this.#room(v.length);
+    this.#buf.set(v, this.#at);
+    this.#at += v.length;
+    return this;
+  }
+
+  /** Writes a text string (major type 3) as UTF-8. */
+  text(s: string): this {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.head(3, n);
+    this.#room(n);
+    this.#at += this.#buf.write(s, this.#at, 'utf8');
+    return this;
+  }
+
+  /** The bytes written so far (a view of the internal buffer; the writer is done). */
+  finish(): Uint8Array {
+    return this.#buf.subarray(0, this.#at);
+  }
+}
+
+/** Reads deterministic CBOR items from a copy of the input, refusing anything not shortest-form. */
+export class CborReader {
+  readonly #buf: Uint8Array;
+  readonly #what: string;
+  #at = 0;
+
+  /** The input is copied once; byte strings returned are views into that copy. */
+  constructor(input: Uint8Array, what: string) {
+    this.#buf = Uint8Array.from(input);
+    this.#what = what;
+  }
+
+  #fail(why: string): never {
+    throw new CustosError('MALFORMED_RECORD', `${this.#what}: ${why} at byte ${this.#at}`);
+  }
+
+  #need(n: number): void {
+    if (this.#at + n > this.#buf.length) this.#fail('truncated');
+  }
+
+  /** Reads a head of major type `major`; returns its argument. */
+  head(major: number): number {
+    this.#need(1);
+    const ib = this.#buf[this.#at]!;
+    if (ib >> 5 !== major) this.#fail(`expected CBOR major type ${major}, found ${ib >> 5}`);
+    const ai = ib & 0x1f;
+    this.#at++;
+    if (ai < 24) return ai;
+    const b = this.#buf;
+    let n: number;
+    let min: number;
+    if (ai === 24) {
+      this.#need(1);
+      n = b[this.#at]!;
+      min = 24;
+      this.#at += 1;
+    } else if (ai === 25) {
+      this.#need(2);
+      n = (b[this.#at]! << 8) | b[this.#at + 1]!;
+      min = 0x100;
+      this.#at += 2;
+    } else if (ai === 26) {
+      this.#need(4);
+      n =
+        ((b[this.#at]! << 24) >>> 0) + (b[this.#at + 1]! << 16) + (b[this.#at + 2]! << 8) + b[this.#at + 3]!;
+      min = 0x10000;
+      this.#at += 4;
+    } else if (ai === 27) {
+      this.#need(8);
+      const hi =
+        ((b[this.#at]! << 24) >>> 0) + (b[this.#at + 1]! << 16) + (b[this.#at + 2]! << 8) + b[this.#at + 3]!;
+      const lo =
+        ((b[this.#at + 4]! << 24) >>> 0) +
+        (b[this.#at + 5]! << 16) +
+        (b[this.#at + 6]! << 8) +
+        b[this.#at + 7]!;
+      if (hi > 0x1fffff) this.#fail('integer above 2^53-1');
+      n = hi * 0x100000000 + lo;
+      min = 0x100000000;
+      this.#at += 8;
+    } else {
+      this.#fail(ai === 31 ? 'indefinite length is not allowed' : 'reserved additional information');
+    }
+    if (n < min) this.#fail('integer not in shortest form');
+    return n;
+  }
+
+  /** Reads an unsigned integer. */
+  uint(): number {
+    return this.head(0);
+  }
+
+  /** Reads a byte string (a view into the reader's copy). */
+  bytes(): Uint8Array {
+    const n = this.head(2);
+    this.#need(n);
+    const v = this.#buf.subarray(this.#at, this.#at + n);
+    this.#at += n;
+    return v;
+  }
+
+  /** Reads a text string; invalid UTF-8 is refused. */
+  text(): string {
+    const n = this.head(3);
+    this.#need(n);
+    const v = this.#buf.subarray(this.#at, this.#at + n);
+    this.#at += n;
+    try {
+      return utf8.decode(v);
+    } catch {
+      return this.#fail('text is not valid UTF-8');
+    }
+  }
+
+  /** Reads a text key and checks it is `expected` (the schema fixes keys and their order). */
+  key(expected: string): void {
+    const start = this.#at;
+    const k = this.head(3);
+    if (k !== expected.length) this.#fail(`expected key "${expected}"`);
+    this.#need(k);
+    for (let i = 0; i < k; i++) {
+      if (this.#buf[this.#at + i] !== expected.charCodeAt(i)) {
+        this.#at = start;
+        this.#fail(`expected key "${expected}"`);
+      }
+    }
+    this.#at += k;
+  }
+
+  /** Offset of the next unread byte. */
+  get offset(): number {
+    return this.#at;
+  }
+
+  /** Requires that every byte was read. */
+  end(): void {
+    if (this.#at !== this.#buf.length) this.#fail('trailing bytes');
+  }
+}

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { CustosError } from '../errors.js';
+import { decodeStrict, encodeDeterministic, isCborMap } from './deterministic-cbor.js';
+import { canonicalTokens, decodeHeader, encodeHeader } from './header.js';
+import type { RecordHeader } from './header.js';
+import type { RecordHash, SessionKeyId } from './ids.js';
+import { CTX } from './testing-fixtures.test-data.js';
+
+const header = (over: Partial<RecordHeader> = {}): RecordHeader => ({
+  version: 1,
+  ...CTX,
+  seq: 7,
+  prev: randomBytes(32) as Uint8Array as RecordHash,
+  sessionKeyId: randomBytes(32) as Uint8Array as SessionKeyId,
+  tokens: canonicalTokens(Array.from({ length: 12 }, () => randomBytes(16))),
+  sealedBodyBytes: 1056,
+  attachmentBytes: 0,
+  ...over,
+});
+
+const asCbor = (h: RecordHeader) => ({
+  v: h.version,
+  org: h.org,
+  dev: h.device,
+  bkt: h.bucket,
+  seq: h.seq,
+  prev: h.prev,
+  skey: h.sessionKeyId,
+  tok: h.tokens,
+  bsz: h.sealedBodyBytes,
+  asz: h.attachmentBytes,
+});
+
+const codeOf = (f: () => unknown): string => {
+  try {
+    f();
+    return 'accepted';
+  } catch (e) {
+    return e instanceof CustosError ? e.code : `raw ${String(e)}`;
+  }
+};
+
+// The reference reading of a header: cborg strict decode + canonical check + schema.
+function referenceDecode(bytes: Uint8Array): RecordHeader {
+  const m = decodeStrict(bytes, 'record header', 'MALFORMED_RECORD');
+  if (!isCborMap(m) || Object.keys(m).length !== 10) throw new CustosError('MALFORMED_RECORD', 'shape');
+  return (
+    encodeHeader({
+      version: m.v as number,
+      org: m.org as never,
+      device: m.dev as never,
+      bucket: m.bkt as never,
+      seq: m.seq as number,
+      prev: m.prev as never,
+      sessionKeyId: m.skey as never,
+      tokens: m.tok as Uint8Array[],
+      sealedBodyBytes: m.bsz as number,
+      attachmentBytes: m.asz as number,
+    }) && decodeHeader(bytes)
+  );
+}
+
+describe('record header codec', () => {
+  it('writes exactly what cborg writes with its RFC 8949 deterministic options', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { maxLength: 40 }),
+        fc.nat({ max: 2 ** 40 }),
+        fc.nat({ max: 1_000_000 }),
+        (seq, toks, asz, bsz) => {
+          const h = header({
+            seq,
+            tokens: canonicalTokens(toks),
+            attachmentBytes: asz,
+            sealedBodyBytes: bsz,
+            ...(seq === 0 ? { prev: new Uint8Array(32) as RecordHash } : {}),
+          });
+          const fast = encodeHeader(h);
+          expect(Buffer.from(fast).equals(Buffer.from(encodeDeterministic(asCbor(h))))).toBe(true);
+          expect(decodeHeader(fast)).toEqual({
+            ...h,
+            prev: new Uint8Array(h.prev),
+            sessionKeyId: new Uint8Array(h.sessionKeyId),
+            tokens: h.tokens.map((t) => new Uint8Array(t)),
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('accepts exactly what the cborg strict decoder with the canonical check accepts (mutations of a header)', () => {
+    const good = encodeHeader(header());
+    fc.assert(
+      fc.property(fc.nat(good.length - 1), fc.nat(255), fc.nat(good.length), (at, v, cut) => {
+        const t = Uint8Array.from(good);
+        t[at] = v;
+        for (const input of [t, t.subarray(0, cut)]) {
+          const a = codeOf(() => decodeHeader(input));
+          const b = codeOf(() => referenceDecode(input));
+          expect(a.startsWith('raw')).toBe(false);
+          expect(a === 'accepted', `byte ${at} = ${v}`).toBe(b === 'accepted');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('names the version problem, sizes and malformed fields', () => {
+    expect(codeOf(() => decodeHeader(encodeDeterministic({ ...asCbor(header()), v: 2 })))).toBe(
+      'UNSUPPORTED_VERSION',
+    );
+    expect(codeOf(() => decodeHeader(new Uint8Array(70_000)))).toBe('OVERSIZED_INPUT');
+    const h = asCbor(header());
+    const cases: Record<string, unknown> = {
+      'unsorted tokens': { ...h, tok: [...h.tok].reverse() },
+      'duplicate tokens': { ...h, tok: [h.tok[0], h.tok[0]] },
+      'short token': { ...h, tok: [new Uint8Array(15)] },
+      'bad org': { ...h, org: 'a b' },
+      'nonzero prev at seq 0': { ...h, seq: 0 },
+      'missing field': { ...h, asz: undefined },
+      'extra field': { ...h, zz: 1 },
+      'short prev': { ...h, prev: new Uint8Array(31) },
+    };
+    for (const [name, m] of Object.entries(cases)) {
+      const clean = JSON.parse(JSON.stringify(Object.keys(m as object))) as string[];
+      const obj = Object.fromEntries(
+        clean
+          .filter((k) => (m as Record<string, unknown>)[k] !== undefined)
+          .map((k) => [k, (m as Record<string, unknown>)[k]]),
+      );
+      expect(
+        codeOf(() => decodeHeader(encodeDeterministic(obj))),
+        name,
+      ).toBe('MALFORMED_RECORD');
+    }
+    // Non-shortest integer (seq 7 as a one-byte argument) and an indefinite-length token list.
+    const good = encodeHeader(header());
+    const i = Buffer.from(good).indexOf(Buffer.from([0x63, 0x73, 0x65, 0x71, 0x07]));
+    const longSeq = Buffer.concat([good.subarray(0, i + 4), Buffer.from([0x18, 0x07]), good.subarray(i + 5)]);
+    expect(codeOf(() => decodeHeader(longSeq))).toBe('MALFORMED_RECORD');
+    expect(codeOf(() => decodeHeader(Buffer.concat([good, Buffer.from([0])])))).toBe('MALFORMED_RECORD');
+  });
+
+  it('the encoder refuses what the decoder would refuse', () => {
+    expect(codeOf(() => encodeHeader(header({ seq: -1 })))).toBe('MALFORMED_RECORD');
+    expect(codeOf(() => encodeHeader(header({ seq: 1.5 })))).toBe('MALFORMED_RECORD');
+    expect(
+      codeOf(() => encodeHeader(header({ tokens: [randomBytes(16), randomBytes(16)].sort().reverse() }))),
+    ).not.toBe('raw');
+  });
+});

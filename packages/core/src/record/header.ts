@@ -1,0 +1,174 @@
+/**
+ * The cleartext record header (docs/archive-format.md §2): only what the server must see.
+ *
+ * Deterministic CBOR map with text keys, always all ten, in RFC 8949 §4.2.1 order:
+ *   "v" uint 1 | "asz" uint | "bkt" tstr | "bsz" uint | "dev" tstr | "org" tstr |
+ *   "seq" uint | "tok" [* bstr(16)] ascending, unique | "prev" bstr(32) | "skey" bstr(32)
+ *
+ * The header is encoded and parsed by a schema-specific codec because it sits on the hot
+ * path of sealing, opening and server ingest; header.test.ts proves that the encoder
+ * writes exactly what cborg's RFC 8949 encoder writes, and that the parser accepts exactly
+ * what cborg's strict decoder plus the canonical check accepts.
+ */
+import { CustosError } from '../errors.js';
+import { BLIND_TOKEN_LENGTH } from '../blind-index/blind-token.js';
+import type { BucketId, DeviceId, OrgId, RecordHash, SessionKeyId } from './ids.js';
+import { HASH_LENGTH, isWellFormedId } from './ids.js';
+import {
+  MAX_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_SEQUENCE,
+  MAX_TOKENS,
+  RECORD_FORMAT_VERSION,
+} from './limits.js';
+import { CborReader, CborWriter, compareBytes } from './cbor-fast.js';
+
+/** A decoded record header. */
+export interface RecordHeader {
+  /** Format version; 1. */
+  readonly version: number;
+  readonly org: OrgId;
+  readonly device: DeviceId;
+  readonly bucket: BucketId;
+  /** Per-device sequence number, from 0. */
+  readonly seq: number;
+  /** Hash of the device's previous record; all zero for seq 0. */
+  readonly prev: RecordHash;
+  /** SHA-256 of the wrapped session key the body is sealed under. */
+  readonly sessionKeyId: SessionKeyId;
+  /** Blind-index tokens, 16 bytes each, ascending and unique. */
+  readonly tokens: readonly Uint8Array[];
+  /** Length of the sealed body in bytes (salt + ciphertext + tag). */
+  readonly sealedBodyBytes: number;
+  /** Sum of the sizes of the attachments the body references (the blobs are stored apart). */
+  readonly attachmentBytes: number;
+}
+
+// Keys in deterministic order; the reader and writer walk this list.
+const KEYS = ['v', 'asz', 'bkt', 'bsz', 'dev', 'org', 'seq', 'tok', 'prev', 'skey'] as const;
+
+const malformed = (what: string): CustosError =>
+  new CustosError('MALFORMED_RECORD', `record header: ${what}`);
+
+const isUint = (n: unknown, max: number): n is number =>
+  Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max;
+
+// Array.isArray narrows to any[]; this keeps the elements unknown.
+const isList = (v: unknown): v is readonly unknown[] => Array.isArray(v);
+
+/** Checks every field of `h`; throws MALFORMED_RECORD naming the first bad one. */
+export function validateHeader(h: RecordHeader): void {
+  if (h.version !== RECORD_FORMAT_VERSION) {
+    throw new CustosError(
+      'UNSUPPORTED_VERSION',
+      `record format version ${String(h.version)} is not supported (want 1)`,
+    );
+  }
+  if (!isWellFormedId(h.org)) throw malformed('"org" is not a well-formed id');
+  if (!isWellFormedId(h.device)) throw malformed('"dev" is not a well-formed id');
+  if (!isWellFormedId(h.bucket)) throw malformed('"bkt" is not a well-formed id');
+  if (!isUint(h.seq, MAX_SEQUENCE)) throw malformed('"seq" is not an integer in 0..2^53-1');
+  if (!(h.prev instanceof Uint8Array) || h.prev.length !== HASH_LENGTH)
+    throw malformed('"prev" is not 32 bytes');
+  if (h.seq === 0 && h.prev.some((b) => b !== 0))
+    throw malformed('"prev" of sequence number 0 must be all zero');
+  if (!(h.sessionKeyId instanceof Uint8Array) || h.sessionKeyId.length !== HASH_LENGTH) {
+    throw malformed('"skey" is not 32 bytes');
+  }
+  const toks: readonly unknown[] = h.tokens;
+  if (!isList(toks) || toks.length > MAX_TOKENS) {
+    throw malformed(`"tok" is not a list of at most ${MAX_TOKENS}`);
+  }
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i];
+    if (!(t instanceof Uint8Array) || t.length !== BLIND_TOKEN_LENGTH) {
+      throw malformed(`token ${i} is not ${BLIND_TOKEN_LENGTH} bytes`);
+    }
+    if (i > 0 && compareBytes(toks[i - 1] as Uint8Array, t) >= 0) {
+      throw malformed(`tokens are not ascending and unique at ${i}`);
+    }
+  }
+  if (!isUint(h.sealedBodyBytes, MAX_RECORD_BYTES)) throw malformed('"bsz" is not a valid size');
+  if (!isUint(h.attachmentBytes, MAX_SEQUENCE)) throw malformed('"asz" is not a valid size');
+}
+
+/** Sorts and de-duplicates tokens into the order a header requires. */
+export function canonicalTokens(tokens: readonly Uint8Array[]): Uint8Array[] {
+  const sorted = [...tokens].sort(compareBytes);
+  return sorted.filter((t, i) => i === 0 || compareBytes(sorted[i - 1]!, t) !== 0);
+}
+
+/** Encodes a header (after validating it) as deterministic CBOR. */
+export function encodeHeader(h: RecordHeader): Uint8Array {
+  validateHeader(h);
+  const w = new CborWriter(160 + h.tokens.length * (BLIND_TOKEN_LENGTH + 1));
+  w.head(5, KEYS.length);
+  w.text('v').uint(h.version);
+  w.text('asz').uint(h.attachmentBytes);
+  w.text('bkt').text(h.bucket);
+  w.text('bsz').uint(h.sealedBodyBytes);
+  w.text('dev').text(h.device);
+  w.text('org').text(h.org);
+  w.text('seq').uint(h.seq);
+  w.text('tok').head(4, h.tokens.length);
+  for (const t of h.tokens) w.bytes(t);
+  w.text('prev').bytes(h.prev);
+  w.text('skey').bytes(h.sessionKeyId);
+  return w.finish();
+}
+
+/**
+ * Strictly decodes header bytes. Throws OVERSIZED_INPUT, UNSUPPORTED_VERSION or
+ * MALFORMED_RECORD (naming the first thing wrong); never anything else.
+ */
+export function decodeHeader(bytes: Uint8Array): RecordHeader {
+  if (bytes.length > MAX_HEADER_BYTES) {
+    throw new CustosError('OVERSIZED_INPUT', `record header exceeds ${MAX_HEADER_BYTES} bytes`);
+  }
+  const r = new CborReader(bytes, 'record header');
+  if (r.head(5) !== KEYS.length) throw malformed(`must be a map of exactly ${KEYS.length} fields`);
+  r.key('v');
+  const version = r.uint();
+  if (version !== RECORD_FORMAT_VERSION) {
+    throw new CustosError(
+      'UNSUPPORTED_VERSION',
+      `record format version ${version} is not supported (want 1)`,
+    );
+  }
+  r.key('asz');
+  const attachmentBytes = r.uint();
+  r.key('bkt');
+  const bucket = r.text();
+  r.key('bsz');
+  const sealedBodyBytes = r.uint();
+  r.key('dev');
+  const device = r.text();
+  r.key('org');
+  const org = r.text();
+  r.key('seq');
+  const seq = r.uint();
+  r.key('tok');
+  const n = r.head(4);
+  if (n > MAX_TOKENS) throw malformed(`more than ${MAX_TOKENS} tokens`);
+  const tokens: Uint8Array[] = new Array<Uint8Array>(n);
+  for (let i = 0; i < n; i++) tokens[i] = r.bytes();
+  r.key('prev');
+  const prev = r.bytes() as RecordHash;
+  r.key('skey');
+  const sessionKeyId = r.bytes() as SessionKeyId;
+  r.end();
+  const h: RecordHeader = {
+    version,
+    org: org as OrgId,
+    device: device as DeviceId,
+    bucket: bucket as BucketId,
+    seq,
+    prev,
+    sessionKeyId,
+    tokens,
+    sealedBodyBytes,
+    attachmentBytes,
+  };
+  validateHeader(h);
+  return h;
+}

@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { CustosError } from '../errors.js';
+import { generateBucketKeyPair } from '../seal/bucket-key.js';
+import { createSessionSealer, openSessionKey } from '../seal/session-key.js';
+import type { SessionSealer } from '../seal/session-key.js';
+import { deviceId, genesisPrevHash, toHex } from './ids.js';
+import type { RecordHash } from './ids.js';
+import { decodeBody, encodeBody } from './body.js';
+import { frameRecord, openRecord, openRecordBytes, parseRecord, recordHashOf, sealRecord } from './record.js';
+import type { SealedRecord } from './record.js';
+import { verifyChain } from './chain.js';
+import { CTX, fullBody, minimalBody } from './testing-fixtures.test-data.js';
+
+const codeOf = (f: () => unknown): string => {
+  try {
+    f();
+    return 'accepted';
+  } catch (e) {
+    return e instanceof CustosError ? e.code : `raw ${String(e)}`;
+  }
+};
+
+async function setup() {
+  const bucket = await generateBucketKeyPair();
+  const sealer = await createSessionSealer(bucket.publicKey, CTX);
+  const opener = await openSessionKey(bucket.privateKey, sealer.wrappedKey);
+  return { bucket, sealer, opener };
+}
+
+function chain(sealer: SessionSealer, n: number): SealedRecord[] {
+  const out: SealedRecord[] = [];
+  let prev: RecordHash = genesisPrevHash();
+  for (let seq = 0; seq < n; seq++) {
+    const r = sealRecord(
+      sealer,
+      { ...CTX, seq, prev, tokens: [randomBytes(16)], attachmentBytes: 0 },
+      fullBody({ messageId: `m${seq}` }),
+    );
+    out.push(r);
+    prev = r.hash;
+  }
+  return out;
+}
+
+describe('archive records', () => {
+  it('seal then open returns header and body; the hash is SHA-256 of the bytes', async () => {
+    const { sealer, opener } = await setup();
+    const body = fullBody();
+    const tokens = [randomBytes(16), randomBytes(16), randomBytes(16)];
+    const r = sealRecord(
+      sealer,
+      { ...CTX, seq: 0, prev: genesisPrevHash(), tokens: [...tokens, tokens[0]!], attachmentBytes: 123_456 },
+      body,
+    );
+    expect(toHex(r.hash)).toBe(toHex(recordHashOf(r.bytes)));
+    const opened = openRecord(opener, r.bytes);
+    expect(opened.body).toEqual(decodeBody(encodeBody(body)));
+    expect(opened.header.tokens.length).toBe(3);
+    expect(opened.header.sessionKeyId).toEqual(new Uint8Array(sealer.keyId));
+    expect(opened.header.sealedBodyBytes).toBe(encodeBody(body).length + 32);
+    const min = sealRecord(
+      sealer,
+      { ...CTX, seq: 1, prev: r.hash, tokens: [], attachmentBytes: 0 },
+      minimalBody(),
+    );
+    expect(openRecord(opener, min.bytes).body).toEqual(minimalBody());
+  });
+
+  it('every single-bit flip of a record fails: header flips with a parse or auth error, body flips with DECRYPTION_FAILED', async () => {
+    const { sealer, opener } = await setup();
+    const r = sealRecord(
+      sealer,
+      {
+        ...CTX,
+        seq: 3,
+        prev: randomBytes(32) as Uint8Array as RecordHash,
+        tokens: [randomBytes(16)],
+        attachmentBytes: 5,
+      },
+      fullBody({ text: 'x'.repeat(100) }),
+    );
+    const p = parseRecord(r.bytes);
+    const headerStart = r.bytes.length - p.sealedBody.length - 3 - p.headerBytes.length; // after 0x82 and the 2- or 3-byte bstr head
+    const bodyStart = r.bytes.length - p.sealedBody.length;
+    const seen = new Map<string, number>();
+    for (let bit = 0; bit < r.bytes.length * 8; bit++) {
+      const t = Uint8Array.from(r.bytes);
+      t[bit >> 3]! ^= 1 << (bit & 7);
+      const code = codeOf(() => openRecordBytes(opener, t));
+      const at = bit >> 3;
+      if (at >= bodyStart) expect(code, `body bit ${bit}`).toBe('DECRYPTION_FAILED');
+      else
+        expect(
+          [
+            'MALFORMED_RECORD',
+            'UNSUPPORTED_VERSION',
+            'HASH_MISMATCH',
+            'DECRYPTION_FAILED',
+            'OVERSIZED_INPUT',
+          ],
+          `bit ${bit}`,
+        ).toContain(code);
+      seen.set(code, (seen.get(code) ?? 0) + 1);
+    }
+    expect(headerStart).toBeGreaterThan(0);
+    expect(seen.get('HASH_MISMATCH')).toBe(32 * 8); // every flip inside "skey"
+    expect(seen.get('accepted')).toBeUndefined();
+  });
+
+  it('a record does not open under another bucket or session key', async () => {
+    const a = await setup();
+    const b = await setup();
+    const r = chain(a.sealer, 1)[0]!;
+    expect(codeOf(() => openRecord(b.opener, r.bytes))).toBe('HASH_MISMATCH');
+    await expect(openSessionKey(b.bucket.privateKey, a.sealer.wrappedKey)).rejects.toMatchObject({
+      code: 'DECRYPTION_FAILED',
+    });
+  });
+
+  it('refuses mismatched context, size and framing', async () => {
+    const { sealer } = await setup();
+    expect(
+      codeOf(() =>
+        sealRecord(
+          sealer,
+          {
+            ...CTX,
+            device: deviceId('other'),
+            seq: 0,
+            prev: genesisPrevHash(),
+            tokens: [],
+            attachmentBytes: 0,
+          },
+          minimalBody(),
+        ),
+      ),
+    ).toBe('INVALID_ARGUMENT');
+    const r = chain(sealer, 1)[0]!;
+    const p = parseRecord(r.bytes);
+    expect(codeOf(() => parseRecord(frameRecord(p.headerBytes, p.sealedBody.subarray(1))))).toBe(
+      'MALFORMED_RECORD',
+    );
+    expect(codeOf(() => parseRecord(new Uint8Array(2_000_000)))).toBe('OVERSIZED_INPUT');
+    expect(codeOf(() => parseRecord(Buffer.concat([r.bytes, Buffer.from([0])])))).toBe('MALFORMED_RECORD');
+    expect(codeOf(() => parseRecord(new Uint8Array(0)))).toBe('MALFORMED_RECORD');
+  });
+});
+
+describe('record chains', () => {
+  it('accepts an unbroken chain and continues from an anchor', async () => {
+    const { sealer } = await setup();
+    const rs = chain(sealer, 6);
+    const links = verifyChain(rs.map((r) => r.bytes));
+    expect(links.map((l) => l.header.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(
+      verifyChain(
+        rs.slice(3).map((r) => r.bytes),
+        { seq: 2, hash: rs[2]!.hash },
+      ),
+    ).toHaveLength(3);
+    expect(verifyChain([])).toEqual([]);
+  });
+
+  it('names the expected sequence number on a gap, a repeat, a fork and a wrong start', async () => {
+    const { sealer } = await setup();
+    const rs = chain(sealer, 5).map((r) => r.bytes);
+    const msg = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(CustosError);
+        expect((e as CustosError).code).toBe('CHAIN_BROKEN');
+        return (e as CustosError).message;
+      }
+      return 'accepted';
+    };
+    expect(msg(() => verifyChain([rs[0]!, rs[1]!, rs[3]!]))).toMatch(
+      /expected sequence number 2, found 3 \(gap\)/,
+    );
+    expect(msg(() => verifyChain([rs[0]!, rs[1]!, rs[1]!]))).toMatch(/expected sequence number 2, found 1/);
+    expect(msg(() => verifyChain([rs[1]!]))).toMatch(/expected sequence number 0/);
+    // A fork: a second record 2 sealed on top of record 1, then record 3 of the original chain.
+    const fork = sealRecord(
+      sealer,
+      { ...CTX, seq: 2, prev: recordHashOf(rs[1]!), tokens: [], attachmentBytes: 0 },
+      minimalBody(),
+    );
+    expect(msg(() => verifyChain([rs[0]!, rs[1]!, fork.bytes, rs[3]!]))).toMatch(
+      /expected sequence number 3 to link to .* \(fork\)/,
+    );
+    expect(msg(() => verifyChain([rs[3]!], { seq: 2, hash: recordHashOf(rs[1]!) }))).toMatch(
+      /expected sequence number 3 .*fork/,
+    );
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * Whole archive records (docs/archive-format.md §1, §5): framing, sealing, opening, hashing.
+ *
+ *   record      = CBOR array(2) [ bstr header_bytes, bstr sealed_body ]
+ *   sealed_body = salt(16) || AES-256-GCM ciphertext || tag(16), aad = header_bytes
+ *   record_hash = SHA-256(record)
+ *
+ * The header travels as a byte string so that its exact bytes (the AEAD associated data
+ * and part of the hash) are what every reader sees, in every language.
+ */
+import { hash } from 'node:crypto';
+import { CustosError } from '../errors.js';
+import type { SessionOpener, SessionSealer } from '../seal/session-key.js';
+import { SEALED_BODY_OVERHEAD } from '../seal/seal-params.js';
+import type { BucketId, DeviceId, OrgId, RecordHash } from './ids.js';
+import { bytesEqual } from './deterministic-cbor.js';
+import { CborReader } from './cbor-fast.js';
+import type { RecordHeader } from './header.js';
+import { canonicalTokens, decodeHeader, encodeHeader } from './header.js';
+import type { RecordBody } from './body.js';
+import { decodeBody, encodeBody } from './body.js';
+import { MAX_BODY_BYTES, MAX_RECORD_BYTES, RECORD_FORMAT_VERSION } from './limits.js';
+
+/** What a device supplies for a header; the sealer fills in version, session key id and body size. */
+export interface RecordHeaderInput {
+  readonly org: OrgId;
+  readonly device: DeviceId;
+  readonly bucket: BucketId;
+  readonly seq: number;
+  readonly prev: RecordHash;
+  /** Blind tokens in any order; they are sorted and de-duplicated. */
+  readonly tokens: readonly Uint8Array[];
+  readonly attachmentBytes: number;
+}
+
+/** A sealed record: its exact bytes, its hash and its decoded header. */
+export interface SealedRecord {
+  readonly bytes: Uint8Array;
+  readonly hash: RecordHash;
+  readonly header: RecordHeader;
+}
+
+/** A framed record split into its parts, header decoded, body still sealed. */
+export interface ParsedRecord {
+  readonly header: RecordHeader;
+  readonly headerBytes: Uint8Array;
+  readonly sealedBody: Uint8Array;
+}
+
+/** SHA-256 of a record's exact bytes. */
+export function recordHashOf(recordBytes: Uint8Array): RecordHash {
+  return hash('sha256', recordBytes, 'buffer') as Uint8Array as RecordHash;
+}
+
+function bstrHeadLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+function writeBstrHead(out: Uint8Array, at: number, n: number): number {
+  if (n < 24) {
+    out[at] = 0x40 | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    out[at] = 0x58;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    out[at] = 0x59;
+    out[at + 1] = n >>> 8;
+    out[at + 2] = n & 0xff;
+    return at + 3;
+  }
+  out[at] = 0x5a;
+  out[at + 1] = n >>> 24;
+  out[at + 2] = (n >>> 16) & 0xff;
+  out[at + 3] = (n >>> 8) & 0xff;
+  out[at + 4] = n & 0xff;
+  return at + 5;
+}
+
+/** Frames header bytes and a sealed body as a record: CBOR [bstr, bstr]. */
+export function frameRecord(headerBytes: Uint8Array, sealedBody: Uint8Array): Uint8Array {
+  const total =
+    1 +
+    bstrHeadLength(headerBytes.length) +
+    headerBytes.length +
+    bstrHeadLength(sealedBody.length) +
+    sealedBody.length;
+  const out = Buffer.allocUnsafe(total);
+  out[0] = 0x82;
+  let at = writeBstrHead(out, 1, headerBytes.length);
+  out.set(headerBytes, at);
+  at = writeBstrHead(out, at + headerBytes.length, sealedBody.length);
+  out.set(sealedBody, at);
+  return out;
+}
+
+/**
+ * Splits a record and strictly decodes its header. Throws OVERSIZED_INPUT,
+ * UNSUPPORTED_VERSION or MALFORMED_RECORD; the body is not opened.
+ */
+export function parseRecord(bytes: Uint8Array): ParsedRecord {
+  if (bytes.length > MAX_RECORD_BYTES)
+    throw new CustosError('OVERSIZED_INPUT', `record exceeds ${MAX_RECORD_BYTES} bytes`);
+  const r = new CborReader(bytes, 'record');
+  if (r.head(4) !== 2)
+    throw new CustosError('MALFORMED_RECORD', 'record: must be an array of [header, sealed body]');
+  const headerBytes = r.bytes();
+  const sealedBody = r.bytes();
+  r.end();
+  const header = decodeHeader(headerBytes);
+  if (header.sealedBodyBytes !== sealedBody.length) {
+    throw new CustosError(
+      'MALFORMED_RECORD',
+      `record: header says the sealed body is ${header.sealedBodyBytes} bytes, it is ${sealedBody.length}`,
+    );
+  }
+  if (sealedBody.length < SEALED_BODY_OVERHEAD) {
+    throw new CustosError(
+      'MALFORMED_RECORD',
+      `record: a sealed body is at least ${SEALED_BODY_OVERHEAD} bytes`,
+    );
+  }
+  return { header, headerBytes, sealedBody };
+}
+
+/** Seals already-encoded body bytes into a record (the hot path; {@link sealRecord} encodes first). */
+export function sealRecordBytes(
+  sealer: SessionSealer,
+  input: RecordHeaderInput,
+  bodyBytes: Uint8Array,
+): SealedRecord {
+  if (bodyBytes.length > MAX_BODY_BYTES)
+    throw new CustosError('OVERSIZED_INPUT', `record body exceeds ${MAX_BODY_BYTES} bytes`);
+  const ctx = sealer.context;
+  if (input.org !== ctx.org || input.device !== ctx.device || input.bucket !== ctx.bucket) {
+    throw new CustosError('INVALID_ARGUMENT', 'record org, device and bucket must match the session key');
+  }
+  const header: RecordHeader = {
+    version: RECORD_FORMAT_VERSION,
+    org: input.org,
+    device: input.device,
+    bucket: input.bucket,
+    seq: input.seq,
+    prev: input.prev,
+    sessionKeyId: sealer.keyId,
+    tokens: canonicalTokens(input.tokens),
+    sealedBodyBytes: bodyBytes.length + SEALED_BODY_OVERHEAD,
+    attachmentBytes: input.attachmentBytes,
+  };
+  const headerBytes = encodeHeader(header);
+  const bytes = frameRecord(headerBytes, sealer.sealBody(headerBytes, bodyBytes));
+  return { bytes, hash: recordHashOf(bytes), header };
+}
+
+/** Encodes and seals a body into a record. */
+export function sealRecord(sealer: SessionSealer, input: RecordHeaderInput, body: RecordBody): SealedRecord {
+  return sealRecordBytes(sealer, input, encodeBody(body));
+}
+
+/**
+ * Opens a record to its header and plaintext body bytes. Throws the parse errors of
+ * {@link parseRecord}, HASH_MISMATCH when the record names another session key,
+ * MALFORMED_RECORD when its org, device or bucket differ from the session key's, and
+ * DECRYPTION_FAILED when the body does not authenticate.
+ */
+export function openRecordBytes(
+  opener: SessionOpener,
+  recordBytes: Uint8Array,
+): { header: RecordHeader; bodyBytes: Uint8Array } {
+  const p = parseRecord(recordBytes);
+  if (!bytesEqual(p.header.sessionKeyId, opener.keyId)) {
+    throw new CustosError('HASH_MISMATCH', 'record is sealed under a different session key');
+  }
+  const ctx = opener.context;
+  if (p.header.org !== ctx.org || p.header.device !== ctx.device || p.header.bucket !== ctx.bucket) {
+    throw new CustosError('MALFORMED_RECORD', 'record org, device or bucket differ from its session key');
+  }
+  return { header: p.header, bodyBytes: opener.openBody(p.headerBytes, p.sealedBody) };
+}
+
+/** Opens a record and decodes its body. */
+export function openRecord(
+  opener: SessionOpener,
+  recordBytes: Uint8Array,
+): { header: RecordHeader; body: RecordBody } {
+  const { header, bodyBytes } = openRecordBytes(opener, recordBytes);
+  return { header, body: decodeBody(bodyBytes) };
+}
