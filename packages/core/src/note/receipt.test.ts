@@ -91,6 +91,7 @@ describe('tlog-proof@v1 receipts', () => {
   it('fails on every single-bit flip of a receipt', () => {
     const bytes = new TextEncoder().encode(formatReceipt(receiptFor(5, 7)));
     const leaf = hashLeaf(ENTRIES[5]!);
+    const accepted: number[] = [];
     for (let i = 0; i < bytes.length * 8; i++) {
       const m = bytes.slice();
       m[i >> 3]! ^= 1 << (i & 7);
