@@ -95,12 +95,10 @@ describe('tlog-proof@v1 receipts', () => {
     for (let i = 0; i < bytes.length * 8; i++) {
       const m = bytes.slice();
       m[i >> 3]! ^= 1 << (i & 7);
-      expect(
-        codeOf(() => verifyReceipt(m, leaf, KEYS, LOG.origin)),
-        `bit ${i}`,
-      ).not.toBe('ok');
+      if (codeOf(() => verifyReceipt(m, leaf, KEYS, LOG.origin)) === 'ok') accepted.push(i);
     }
-  });
+    expect(accepted).toEqual([]);
+  }, 30_000);
 
   it('fails for the wrong leaf, index, origin, key or a tampered proof', () => {
     const r = receiptFor(5, 7);
