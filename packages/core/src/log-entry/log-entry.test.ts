@@ -82,6 +82,21 @@ describe('log entries v1', () => {
     expect(Buffer.from(encodeLogEntry(SAMPLE_ENTRIES[3]!)).toString('hex')).toBe(hex);
   });
 
+  it('matches the vectors in docs/signed-notes.md (bytes and leaf hashes)', () => {
+    const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    expect(hexOf(logEntryLeafHash(SAMPLE_ENTRIES[3]!))).toBe(
+      '9bc377b696d97572fcbe5c26ce4e9e404929a31a959a5f7da2ebee46eaeae7ba',
+    );
+    expect(hexOf(encodeLogEntry(SAMPLE_ENTRIES[0]!))).toBe(
+      'aa61685820000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f61746e617263686976652d7265636f7264' +
+        '61760162737a1903e86274731b0000019b71b44c0063616374656465762d3163626b74687374642d3230323663646576656465762d31' +
+        '636f72676461636d65637365711829',
+    );
+    expect(hexOf(logEntryLeafHash(SAMPLE_ENTRIES[0]!))).toBe(
+      '962bb821e94d1c9756934ef107ec0cabe250e0ec799d76eeceeed12133cce538',
+    );
+  });
+
   const audit = encodeLogEntry(SAMPLE_ENTRIES[3]!);
   const wire = (extra: Record<string, unknown>, drop: readonly string[] = []): Uint8Array => {
     const base: Record<string, unknown> = {
