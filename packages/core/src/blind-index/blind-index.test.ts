@@ -257,3 +257,19 @@ describe('tokensForQuery', () => {
     expect(all.every((t) => t.length === BLIND_TOKEN_LENGTH)).toBe(true);
   });
 });
+
+describe('UTF-8 encoding of token values', () => {
+  it('matches TextEncoder, lone surrogates included (property)', () => {
+    const k = new Uint8Array(32).fill(7);
+    const handle = BlindIndexKey.fromBytes(k);
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (s) => {
+        expect(hex(deriveToken(handle, 'term', s))).toBe(referenceToken(k, 'term', s));
+      }),
+      { numRuns: 1000 },
+    );
+    for (const s of ['\ud800', 'a\udc00b', '\udbff\udfff', '\ud83d\ude00', '\u07ff\u0800\uffff']) {
+      expect(hex(deriveToken(handle, 'term', s))).toBe(referenceToken(k, 'term', s));
+    }
+  });
+});

@@ -8,9 +8,44 @@ import { CustosError } from '../errors.js';
 import { BLIND_TOKEN_LENGTH, type BlindToken } from './blind-token.js';
 import { tokenMac, type BlindIndexKey, type BlindTokenKind } from './index-key.js';
 
-const encoder = new TextEncoder();
 /** Scratch for UTF-8 encoding; grows when a value needs more (values are bounded by callers). */
 let scratch = new Uint8Array(1024);
+
+/**
+ * UTF-8 encodes `s` into `buf` (which has room for 3 bytes per UTF-16 unit) and returns the
+ * length. A JavaScript loop: for short terms the native TextEncoder call costs more than the
+ * encoding. Lone surrogates become U+FFFD, exactly as TextEncoder does.
+ */
+function utf8Into(s: string, buf: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      buf[n++] = c;
+    } else if (c < 0x800) {
+      buf[n++] = 0xc0 | (c >> 6);
+      buf[n++] = 0x80 | (c & 0x3f);
+    } else {
+      if (c >= 0xd800 && c <= 0xdfff) {
+        const d = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+          buf[n++] = 0xf0 | (c >> 18);
+          buf[n++] = 0x80 | ((c >> 12) & 0x3f);
+          buf[n++] = 0x80 | ((c >> 6) & 0x3f);
+          buf[n++] = 0x80 | (c & 0x3f);
+          continue;
+        }
+        c = 0xfffd;
+      }
+      buf[n++] = 0xe0 | (c >> 12);
+      buf[n++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[n++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return n;
+}
 
 /**
  * Blind tokens for `values` of one kind, in input order (not sorted, not deduplicated).
@@ -28,10 +63,11 @@ export function deriveTokens(
     const value = values[i]!;
     // UTF-8 needs at most 3 bytes per UTF-16 code unit.
     if (value.length * 3 > scratch.length) scratch = new Uint8Array(value.length * 3);
-    const { written } = encoder.encodeInto(value, scratch);
+    const written = utf8Into(value, scratch);
     const off = i * BLIND_TOKEN_LENGTH;
     mac.macInto(scratch, written, out, off, BLIND_TOKEN_LENGTH);
-    tokens[i] = out.subarray(off, off + BLIND_TOKEN_LENGTH) as BlindToken;
+    // A view constructor, not subarray(): several times cheaper per token in V8.
+    tokens[i] = new Uint8Array(out.buffer, off, BLIND_TOKEN_LENGTH) as BlindToken;
   }
   return tokens;
 }
