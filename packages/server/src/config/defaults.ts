@@ -64,3 +64,12 @@ export const SQLITE_SYNCHRONOUS = 'FULL';
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 /** PostgreSQL pool size per API node. */
 export const PG_POOL_MAX = 10;
+
+/** Rows per list page when the caller gives no `limit`. */
+export const LIST_PAGE_DEFAULT = 100;
+/** Most rows a list page returns. */
+export const LIST_PAGE_MAX = 500;
+/** Most one-time (EC or Kyber) prekeys accepted in one upload. */
+export const MAX_PREKEYS_PER_UPLOAD = 100;
+/** Most officers an organisation registers at its key ceremony. */
+export const MAX_OFFICERS = 32;

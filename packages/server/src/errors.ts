@@ -1,0 +1,88 @@
+/**
+ * The server's errors: a closed union of codes, each with one HTTP status and a documented
+ * meaning (docs/errors.md, kept equal by a test). The message of an instance says what was
+ * wrong in this request; it MUST NOT contain a token, key material or a request body.
+ */
+
+/** Every error code the HTTP API can answer with, its status and what it means. */
+export const SERVER_ERRORS = {
+  MALFORMED_JSON: { status: 400, doc: 'The body is not valid JSON (or is empty where JSON is required).' },
+  INVALID_REQUEST: {
+    status: 400,
+    doc: 'The body, path or query does not match the route schema; the message names the field.',
+  },
+  INVALID_KEY: {
+    status: 400,
+    doc: 'A key or signature in the body cannot be parsed or does not verify; the message names it.',
+  },
+  AUTH_REQUIRED: {
+    status: 401,
+    doc: 'No bearer token, or no `Custos-Device` header, on a route that needs both.',
+  },
+  TOKEN_INVALID: { status: 401, doc: 'The bearer token is malformed or unknown.' },
+  TOKEN_EXPIRED: { status: 401, doc: 'The bearer token has expired; get a new one with a fresh challenge.' },
+  TOKEN_DEVICE_MISMATCH: {
+    status: 401,
+    doc: 'The bearer token belongs to a different device than the one named in `Custos-Device`.',
+  },
+  DEVICE_REVOKED: { status: 401, doc: 'The device has been revoked by an admin.' },
+  CHALLENGE_INVALID: { status: 401, doc: 'The challenge is unknown, already used, or expired.' },
+  SIGNATURE_INVALID: { status: 401, doc: 'The identity-key signature over the challenge does not verify.' },
+  BOOTSTRAP_INVALID: { status: 401, doc: 'The bootstrap token is wrong.' },
+  ENROLMENT_CODE_INVALID: {
+    status: 401,
+    doc: 'The enrolment code is malformed, unknown, or for another organisation.',
+  },
+  ENROLMENT_CODE_EXPIRED: { status: 401, doc: 'The enrolment code has expired; ask an admin for a new one.' },
+  ENROLMENT_CODE_USED: { status: 401, doc: 'The enrolment code has already been used.' },
+  ROLE_FORBIDDEN: {
+    status: 403,
+    doc: "The caller's role does not allow this action (admin and officer are separate duties).",
+  },
+  WRONG_ORG: { status: 403, doc: "The path names an organisation other than the caller's." },
+  NOT_FOUND: { status: 404, doc: 'No such route.' },
+  ORG_NOT_FOUND: { status: 404, doc: 'No such organisation.' },
+  USER_NOT_FOUND: { status: 404, doc: "No such user in the caller's organisation." },
+  DEVICE_NOT_FOUND: { status: 404, doc: "No such device in the caller's (or the named) organisation." },
+  BOOTSTRAP_USED: {
+    status: 409,
+    doc: 'The bootstrap token has already created an organisation; it works once.',
+  },
+  DEVICE_ALREADY_REVOKED: { status: 409, doc: 'The device is already revoked.' },
+  BODY_TOO_LARGE: { status: 413, doc: "The body is larger than the route's limit." },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },
+  RATE_LIMITED: {
+    status: 429,
+    doc: 'Too many requests from this address or device; retry after the `Retry-After` seconds.',
+  },
+  INTERNAL: {
+    status: 500,
+    doc: 'An unexpected server fault; nothing about it is returned, the log has the code.',
+  },
+  UNAVAILABLE: { status: 503, doc: 'The server is shutting down or its store is unreachable; retry.' },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+/** A server error code. */
+export type ServerErrorCode = keyof typeof SERVER_ERRORS;
+
+/** Every code, in documentation order. */
+export const SERVER_ERROR_CODES = Object.keys(SERVER_ERRORS) as ServerErrorCode[];
+
+/** An error the API reports to the caller as `{ error: { code, message } }` with the code's status. */
+export class ServerError extends Error {
+  override readonly name = 'ServerError';
+  readonly code: ServerErrorCode;
+  /** HTTP status; fastify honours `statusCode` on thrown errors. */
+  readonly statusCode: number;
+
+  constructor(code: ServerErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? SERVER_ERRORS[code].doc, options);
+    this.code = code;
+    this.statusCode = SERVER_ERRORS[code].status;
+  }
+}
+
+/** True when `e` is a ServerError, optionally with the given code. */
+export function isServerError(e: unknown, code?: ServerErrorCode): e is ServerError {
+  return e instanceof ServerError && (code === undefined || e.code === code);
+}

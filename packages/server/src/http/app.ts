@@ -1,0 +1,167 @@
+/**
+ * The HTTP application: fastify with TypeBox validation, one error shape, a bland 404,
+ * per-address and per-device rate limits, allow-listed request logs, and the declared
+ * routes — nothing else (no metrics, debug, dump or inspector route: threat model F2).
+ */
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { DEFAULT_BODY_LIMIT_BYTES } from '../config/defaults.js';
+import { ServerError, type ServerErrorCode } from '../errors.js';
+import { authenticateDevice, authorise } from './auth-guard.js';
+import { RateLimiter } from './rate-limit.js';
+import type { AnyRoute, AppDeps, AuthContext } from './route-def.js';
+import { typeboxValidatorCompiler } from './validation.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated device, on device routes. */
+    custosAuth: AuthContext | null;
+    /** The error code answered, for the request log. */
+    custosErrorCode: ServerErrorCode | null;
+  }
+}
+
+/** TLS material for HTTPS. */
+export interface TlsMaterial {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+const FASTIFY_CODES: Record<string, ServerErrorCode> = {
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_REQUEST',
+  FST_ERR_BAD_URL: 'INVALID_REQUEST',
+};
+
+/** Maps anything thrown during a request to the ServerError answered. */
+function toServerError(err: unknown): ServerError {
+  if (err instanceof ServerError) return err;
+  const fe = err as Partial<FastifyError> | null;
+  const mapped = typeof fe?.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped !== undefined) return new ServerError(mapped);
+  if (typeof fe?.statusCode === 'number' && fe.statusCode === 503) return new ServerError('UNAVAILABLE');
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ServerError('INVALID_REQUEST', 'the request cannot be processed');
+  }
+  return new ServerError('INTERNAL', 'internal error', { cause: err });
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, e: ServerError): FastifyReply {
+  request.custosErrorCode = e.code;
+  return reply.code(e.statusCode).send({ error: { code: e.code, message: e.message } });
+}
+
+/** Builds the app with the given routes; call `listen` or `inject` on the result. */
+export async function buildApp(
+  deps: AppDeps,
+  routes: readonly AnyRoute[],
+  tls?: TlsMaterial,
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    disableRequestLogging: true,
+    bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ...(tls === undefined ? {} : { https: { cert: tls.cert, key: tls.key } }),
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest('custosAuth', null);
+  app.decorateRequest('custosErrorCode', null);
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+
+  const byAddress = new RateLimiter(deps.rateLimits.address, deps.clock);
+  const byDevice = new RateLimiter(deps.rateLimits.device, deps.clock);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const decision = byAddress.take(request.ip);
+    if (!decision.allowed) {
+      void reply.header('retry-after', String(decision.retryAfterSeconds));
+      throw new ServerError('RATE_LIMITED', 'too many requests from this address');
+    }
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    void reply.header('cache-control', 'no-store');
+    void reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    deps.logger.info('request', {
+      reqId: request.id,
+      method: request.method,
+      // The route pattern, never the raw URL: query strings and path values stay out of logs.
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime),
+      orgId: request.custosAuth?.orgId ?? null,
+      deviceId: request.custosAuth?.deviceId ?? null,
+      code: request.custosErrorCode,
+    });
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = toServerError(err);
+    if (e.code === 'INTERNAL')
+      deps.logger.error('internal-error', { reqId: request.id, route: request.routeOptions.url ?? null });
+    return sendError(request, reply, e);
+  });
+
+  // A bland 404 for every unknown path: a scanner learns nothing (F2).
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new ServerError('NOT_FOUND', 'Not found.')),
+  );
+
+  for (const spec of routes) {
+    app.route({
+      method: spec.method,
+      url: spec.url,
+      bodyLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
+      schema: {
+        ...(spec.body === undefined ? {} : { body: spec.body }),
+        ...(spec.params === undefined ? {} : { params: spec.params }),
+        ...(spec.query === undefined ? {} : { querystring: spec.query }),
+        response: { [spec.response.status]: spec.response.schema },
+      },
+      // Authentication runs before the body is read, so an anonymous caller cannot make us parse it.
+      ...(spec.access.kind === 'device'
+        ? {
+            onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+              const auth = await authenticateDevice(request, deps);
+              request.custosAuth = auth;
+              const decision = byDevice.take(`${auth.orgId}/${auth.deviceId}`);
+              if (!decision.allowed) {
+                void reply.header('retry-after', String(decision.retryAfterSeconds));
+                throw new ServerError('RATE_LIMITED', 'too many requests from this device');
+              }
+              authorise(auth, spec.access, request.params);
+            },
+          }
+        : {}),
+      handler: async (request, reply) => {
+        const result = await spec.handler(
+          {
+            body: request.body,
+            params: request.params,
+            query: request.query,
+            auth: request.custosAuth,
+            request,
+            reply,
+          },
+          deps,
+        );
+        return reply.code(spec.response.status).send(result);
+      },
+    });
+  }
+  return app;
+}

@@ -1,0 +1,59 @@
+/**
+ * Device authentication for every device route, on every request: the bearer token must
+ * be known, unexpired and bound to the device named in `Custos-Device`, and the device
+ * must not be revoked — so revocation takes effect on the very next request (F5).
+ */
+import type { FastifyRequest } from 'fastify';
+import { sha256, parseBearerToken } from '../crypto/secrets.js';
+import { ServerError } from '../errors.js';
+import { isIdShaped } from '../ids.js';
+import type { AppDeps, AuthContext, RouteAccess } from './route-def.js';
+
+/** Header naming the device that presents the token. */
+export const DEVICE_HEADER = 'custos-device';
+
+const BEARER = /^Bearer ([A-Za-z0-9._-]{1,256})$/;
+
+/** Resolves the caller of a device route or throws the ServerError that says why not. */
+export async function authenticateDevice(request: FastifyRequest, deps: AppDeps): Promise<AuthContext> {
+  const header = request.headers.authorization;
+  if (header === undefined) throw new ServerError('AUTH_REQUIRED', 'missing Authorization: Bearer token');
+  const token = BEARER.exec(header)?.[1];
+  if (token === undefined)
+    throw new ServerError('TOKEN_INVALID', 'the Authorization header is not "Bearer <token>"');
+  const parsed = parseBearerToken(token);
+  if (parsed === null) throw new ServerError('TOKEN_INVALID', 'the bearer token is malformed');
+  const claimed = request.headers[DEVICE_HEADER];
+  if (typeof claimed !== 'string') throw new ServerError('AUTH_REQUIRED', 'missing Custos-Device header');
+  if (!isIdShaped(claimed))
+    throw new ServerError('AUTH_REQUIRED', 'the Custos-Device header is not a device id');
+
+  const { stores } = deps;
+  const record = await stores.authTokens.find(parsed.orgId, sha256(token));
+  if (record === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
+  if (record.expiresAt <= deps.clock())
+    throw new ServerError('TOKEN_EXPIRED', 'the bearer token has expired');
+  if (record.deviceId !== claimed) {
+    throw new ServerError('TOKEN_DEVICE_MISMATCH', 'the bearer token was issued to a different device');
+  }
+  const device = await stores.devices.get(parsed.orgId, record.deviceId);
+  if (device === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
+  if (device.revokedAt !== null) throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
+  const user = await stores.users.get(parsed.orgId, device.userId);
+  if (user === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
+  return { orgId: parsed.orgId, deviceId: device.deviceId, userId: user.userId, role: user.role, device };
+}
+
+/** Checks the path's organisation and the caller's role against the route's access rule. */
+export function authorise(auth: AuthContext, access: RouteAccess, params: unknown): void {
+  const pathOrg = (params as { orgId?: unknown } | undefined)?.orgId;
+  if (typeof pathOrg === 'string' && pathOrg !== auth.orgId) {
+    throw new ServerError('WRONG_ORG', "the path names another organisation than the caller's");
+  }
+  if (access.kind === 'device' && !access.roles.includes(auth.role)) {
+    throw new ServerError(
+      'ROLE_FORBIDDEN',
+      `role '${auth.role}' may not do this; needs ${access.roles.join(' or ')}`,
+    );
+  }
+}

@@ -1,0 +1,104 @@
+/** Schemas shared by several routes, and the mappers that fill them. */
+import { Type, type Static } from 'typebox';
+import { LIST_PAGE_DEFAULT, LIST_PAGE_MAX } from '../../config/defaults.js';
+import { ServerError } from '../../errors.js';
+import type { OrgRecord, RetentionClass, Role } from '../../store/records.js';
+import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
+
+/** A role. */
+export const RoleSchema = Type.Union(
+  [Type.Literal('member'), Type.Literal('admin'), Type.Literal('officer'), Type.Literal('auditor')],
+  { description: 'member, admin, officer or auditor' },
+);
+/** A retention class. */
+export const RetentionClassSchema = Type.Union(
+  [Type.Literal('transitory'), Type.Literal('standard'), Type.Literal('permanent')],
+  { description: 'transitory, standard or permanent' },
+);
+
+/** Compile-time proof that the schemas above list exactly ROLES and RETENTION_CLASSES. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _rolesMatch: Same<Static<typeof RoleSchema>, Role> = true;
+const _classesMatch: Same<Static<typeof RetentionClassSchema>, RetentionClass> = true;
+void _rolesMatch;
+void _classesMatch;
+/** Milliseconds since the Unix epoch. */
+export const Millis = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  description: 'ms since the Unix epoch',
+});
+
+/** `{ orgId }` path parameters. */
+export const OrgParams = Type.Object({ orgId: Id('organisation id') }, { additionalProperties: false });
+
+/** Paging query: `after` (exclusive) and `limit` as decimal text. */
+export const PageQuery = Type.Object(
+  {
+    after: Type.Optional(Id('return rows after this id')),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,2}$',
+        description: `1–${LIST_PAGE_MAX}, default ${LIST_PAGE_DEFAULT}`,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The page size asked for, checked against the maximum. */
+export function pageLimit(limit: string | undefined): number {
+  if (limit === undefined) return LIST_PAGE_DEFAULT;
+  const n = Number(limit);
+  if (n > LIST_PAGE_MAX) throw new ServerError('INVALID_REQUEST', `query.limit: at most ${LIST_PAGE_MAX}`);
+  return n;
+}
+
+/** An organisation's public material as served to its devices. */
+export const OrgPublicSchema = Type.Object(
+  {
+    orgId: Id('organisation id'),
+    name: Type.String(),
+    signingPublicKey: Bytes(32, 32, 'org signing key, Ed25519'),
+    signingKeyFingerprint: Type.String({
+      description: 'base64url SHA-256 of signingPublicKey; devices pin it',
+    }),
+    rootArchivePublicKey: Bytes(32, 2048, 'root archive public key'),
+    keyManager: Type.Object(
+      {
+        delegation: Bytes(1, 8192, 'key-manager delegation, signed by the root'),
+        notBefore: Millis,
+        notAfter: Millis,
+      },
+      { additionalProperties: false },
+    ),
+    officerQuorum: Type.Integer(),
+    officers: Type.Array(
+      Type.Object(
+        { index: Type.Integer(), publicKey: Bytes(32, 2048, 'officer public key') },
+        { additionalProperties: false },
+      ),
+    ),
+    createdAt: Millis,
+  },
+  { additionalProperties: false },
+);
+
+/** Renders an org record for a response. */
+export function orgPublic(org: OrgRecord): Static<typeof OrgPublicSchema> {
+  return {
+    orgId: org.orgId,
+    name: org.name,
+    signingPublicKey: encodeBytes(org.signingPublicKey),
+    signingKeyFingerprint: org.signingKeyFingerprint,
+    rootArchivePublicKey: encodeBytes(org.rootArchivePublicKey),
+    keyManager: {
+      delegation: encodeBytes(org.keyManager.delegation),
+      notBefore: org.keyManager.notBefore,
+      notAfter: org.keyManager.notAfter,
+    },
+    officerQuorum: org.officerQuorum,
+    officers: org.officers.map((o) => ({ index: o.index, publicKey: encodeBytes(o.publicKey) })),
+    createdAt: org.createdAt,
+  };
+}

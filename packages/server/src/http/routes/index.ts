@@ -1,0 +1,33 @@
+/** Every route of the API, in documentation order. Later modules (prekeys, relay, blobs, archive, log) append here. */
+import type { AnyRoute } from '../route-def.js';
+import {
+  createEnrolmentCodeRoute,
+  createUserRoute,
+  listDevicesRoute,
+  listUsersRoute,
+  revokeDeviceRoute,
+  setRetentionRoute,
+  setRoleRoute,
+} from './admin-routes.js';
+import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
+import { registerDeviceRoute } from './device-routes.js';
+import { healthRoute } from './health-route.js';
+import { createOrgRoute, getOrgRoute } from './org-routes.js';
+
+/** The routes `custos server` serves. */
+export const ALL_ROUTES: readonly AnyRoute[] = [
+  healthRoute,
+  createOrgRoute,
+  getOrgRoute,
+  registerDeviceRoute,
+  challengeRoute,
+  tokenRoute,
+  sessionRoute,
+  listUsersRoute,
+  createUserRoute,
+  setRoleRoute,
+  setRetentionRoute,
+  createEnrolmentCodeRoute,
+  listDevicesRoute,
+  revokeDeviceRoute,
+];

@@ -1,0 +1,223 @@
+/**
+ * Test support for route tests: an app over a fresh store with a settable clock, and a
+ * scripted device (libsignal keys, enrolment, challenge login) to drive it.
+ */
+import { randomBytes } from 'node:crypto';
+import { KEMKeyPair, PrivateKey } from '@signalapp/libsignal-client';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { pendingTableAuditSink } from '../audit/audit-sink.js';
+import { authChallengeMessage } from '../auth/challenge-message.js';
+import { keyFingerprint, newBootstrapToken, newEnrolmentCode, sha256 } from '../crypto/secrets.js';
+import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import { buildApp } from '../http/app.js';
+import type { AppDeps } from '../http/route-def.js';
+import { ALL_ROUTES } from '../http/routes/index.js';
+import { silentLogger } from '../log/logger.js';
+import type { Role } from '../store/records.js';
+import type { StoreBackend } from '../store/stores.js';
+
+/** The origin test apps expect in signed challenges. */
+export const TEST_ORIGIN = 'https://custos.test';
+
+/** An app under test. */
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly stores: StoreBackend;
+  readonly bootstrapToken: string;
+  /** The app's clock; set `now` to move time. */
+  readonly clock: { now: number };
+}
+
+/** Builds the full app over `stores`, with a fresh bootstrap token and generous rate limits unless given. */
+export async function createTestApp(
+  stores: StoreBackend,
+  overrides: Partial<AppDeps> = {},
+): Promise<TestApp> {
+  const clock = { now: 1_700_000_000_000 };
+  const bootstrapToken = newBootstrapToken();
+  await stores.bootstrap.replace(sha256(bootstrapToken), clock.now);
+  const deps: AppDeps = {
+    stores,
+    audit: pendingTableAuditSink,
+    clock: () => clock.now,
+    logger: silentLogger,
+    origin: () => TEST_ORIGIN,
+    rateLimits: {
+      address: { burst: 1_000_000, perSecond: 1_000_000, maxKeys: 1000 },
+      device: { burst: 1_000_000, perSecond: 1_000_000, maxKeys: 1000 },
+    },
+    ...overrides,
+  };
+  const app = await buildApp(deps, ALL_ROUTES);
+  await app.ready();
+  return { app, stores, bootstrapToken, clock };
+}
+
+/** A JSON body for POST /v1/orgs. */
+export function orgCreateBody(bootstrapToken: string): Record<string, unknown> {
+  const b64 = (n: number) => randomBytes(n).toString('base64url');
+  return {
+    bootstrapToken,
+    name: 'Example Agency',
+    signingPublicKey: b64(32),
+    rootArchivePublicKey: b64(32),
+    keyManager: { delegation: b64(120), notBefore: 1_600_000_000_000, notAfter: 1_900_000_000_000 },
+    officers: [{ publicKey: b64(32) }, { publicKey: b64(32) }, { publicKey: b64(32) }],
+    officerQuorum: 2,
+  };
+}
+
+/** Key material of a scripted device. */
+export interface DeviceKeys {
+  readonly identity: PrivateKey;
+  readonly body: Record<string, unknown>;
+}
+
+/** Fresh libsignal keys and the registration body for them (without the enrolment code). */
+export function deviceKeys(oneTime = 3, kyber = 2): DeviceKeys {
+  const identity = PrivateKey.generate();
+  const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64url');
+  const signed = PrivateKey.generate().getPublicKey().serialize();
+  const kyberKey = (keyId: number) => {
+    const pub = KEMKeyPair.generate().getPublicKey().serialize();
+    return { keyId, publicKey: b64(pub), signature: b64(identity.sign(pub)) };
+  };
+  return {
+    identity,
+    body: {
+      identityKey: b64(identity.getPublicKey().serialize()),
+      registrationId: 1234,
+      signedPreKey: { keyId: 1, publicKey: b64(signed), signature: b64(identity.sign(signed)) },
+      lastResortKyberPreKey: kyberKey(1000),
+      kyberPreKeys: Array.from({ length: kyber }, (_, i) => kyberKey(i + 1)),
+      oneTimePreKeys: Array.from({ length: oneTime }, (_, i) => ({
+        keyId: i + 1,
+        publicKey: b64(PrivateKey.generate().getPublicKey().serialize()),
+      })),
+    },
+  };
+}
+
+/** A registered, logged-in device. */
+export interface TestDevice {
+  readonly orgId: OrgId;
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly identity: PrivateKey;
+  token: string;
+  /** Headers for authenticated requests. */
+  headers(): Record<string, string>;
+}
+
+/** POST/GET helper returning the parsed response. */
+export async function call(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse & { json<T = Record<string, unknown>>(): T }> {
+  return app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) });
+}
+
+/** Signs a fresh challenge and returns a bearer token. */
+export async function login(
+  app: FastifyInstance,
+  orgId: OrgId,
+  deviceId: DeviceId,
+  identity: PrivateKey,
+): Promise<string> {
+  const c = await call(app, 'POST', '/v1/auth/challenge', { orgId, deviceId });
+  if (c.statusCode !== 201) throw new Error(`challenge failed: ${c.body}`);
+  const { challengeId, challenge } = c.json<{ challengeId: string; challenge: string }>();
+  const msg = new Uint8Array(authChallengeMessage({ origin: TEST_ORIGIN, orgId, deviceId, challenge }));
+  const signature = Buffer.from(identity.sign(msg)).toString('base64url');
+  const t = await call(app, 'POST', '/v1/auth/token', { orgId, deviceId, challengeId, signature });
+  if (t.statusCode !== 201) throw new Error(`token failed: ${t.body}`);
+  return t.json<{ token: string }>().token;
+}
+
+/** Enrols a device with `code` and logs it in. */
+export async function enrolAndLogin(app: FastifyInstance, orgId: OrgId, code: string): Promise<TestDevice> {
+  const keys = deviceKeys(1, 1);
+  const r = await call(app, 'POST', `/v1/orgs/${orgId}/devices`, { ...keys.body, enrolmentCode: code });
+  if (r.statusCode !== 201) throw new Error(`enrolment failed: ${r.body}`);
+  const { userId, deviceId } = r.json<{ userId: UserId; deviceId: DeviceId }>();
+  const device: TestDevice = {
+    orgId,
+    userId,
+    deviceId,
+    identity: keys.identity,
+    token: await login(app, orgId, deviceId, keys.identity),
+    headers() {
+      return { authorization: `Bearer ${this.token}`, 'custos-device': this.deviceId };
+    },
+  };
+  return device;
+}
+
+/** An organisation with one logged-in device per role. */
+export interface TestOrg {
+  readonly orgId: OrgId;
+  readonly devices: Record<Role, TestDevice>;
+}
+
+/**
+ * Creates an org with a logged-in device for each role: the first through POST /v1/orgs with
+ * the bootstrap token, further ones (an install has one bootstrap token) seeded in the store.
+ */
+export async function createOrgWithRoles(t: TestApp, viaBootstrap = true): Promise<TestOrg> {
+  const { app } = t;
+  let orgId: OrgId;
+  let enrolmentCode: string;
+  if (viaBootstrap) {
+    const r = await call(app, 'POST', '/v1/orgs', orgCreateBody(t.bootstrapToken));
+    if (r.statusCode !== 201) throw new Error(`org create failed: ${r.body}`);
+    ({ orgId, enrolmentCode } = r.json<{ orgId: OrgId; enrolmentCode: string }>());
+  } else {
+    orgId = newId<OrgId>();
+    const signingPublicKey = randomBytes(32);
+    const fingerprint = keyFingerprint(signingPublicKey);
+    await t.stores.orgs.create({
+      orgId,
+      name: 'Other Agency',
+      signingPublicKey,
+      signingKeyFingerprint: fingerprint,
+      rootArchivePublicKey: randomBytes(32),
+      keyManager: { delegation: randomBytes(64), notBefore: 0, notAfter: 1 },
+      officerQuorum: 1,
+      officers: [{ index: 0, publicKey: randomBytes(32) }],
+      createdAt: t.clock.now,
+    });
+    const adminId = newId<UserId>();
+    await t.stores.users.create(orgId, {
+      userId: adminId,
+      role: 'admin',
+      retentionClass: 'standard',
+      createdAt: t.clock.now,
+    });
+    enrolmentCode = newEnrolmentCode(orgId, fingerprint);
+    await t.stores.enrolmentCodes.create(orgId, {
+      codeHash: sha256(enrolmentCode),
+      userId: adminId,
+      createdBy: null,
+      createdAt: t.clock.now,
+      expiresAt: t.clock.now + 3_600_000,
+    });
+  }
+  const admin = await enrolAndLogin(app, orgId, enrolmentCode);
+  const devices: Partial<Record<Role, TestDevice>> = { admin };
+  for (const role of ['member', 'officer', 'auditor'] as const) {
+    const u = await call(app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
+    const { userId } = u.json<{ userId: string }>();
+    const c = await call(
+      app,
+      'POST',
+      `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
+      {},
+      admin.headers(),
+    );
+    devices[role] = await enrolAndLogin(app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+  }
+  return { orgId, devices: devices as Record<Role, TestDevice> };
+}
