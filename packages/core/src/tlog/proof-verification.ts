@@ -9,7 +9,7 @@
  * does; a witness that accepts any tree after the empty one handles that case itself.
  */
 import { CustosError } from '../errors.js';
-import { EMPTY_ROOT, HASH_SIZE, bytesEqual, hashChildren } from './hash.js';
+import { EMPTY_ROOT, HASH_SIZE, bytesEqual, hashChildren, hashChildrenAt } from './hash.js';
 import { assertCount } from './tree-math.js';
 
 function assertHash(h: Uint8Array, what: string): void {
@@ -20,6 +20,73 @@ function assertHash(h: Uint8Array, what: string): void {
 
 function assertProofHashes(proof: readonly Uint8Array[]): void {
   for (let i = 0; i < proof.length; i++) assertHash(proof[i]!, `proof hash ${i}`);
+}
+
+// Scratch for the running hash while folding a proof; never returned (results are copied).
+const acc = new Uint8Array(HASH_SIZE);
+
+/** Folds an inclusion proof (RFC 9162 §2.1.3.2 steps 1–4) into `acc`; throws on bad shapes. */
+function foldInclusion(
+  leafHash: Uint8Array,
+  index: number,
+  treeSize: number,
+  proof: readonly Uint8Array[],
+): void {
+  assertCount(treeSize, 'tree size', 'INVALID_TREE_SIZE');
+  assertCount(index, 'leaf index', 'INVALID_LEAF_INDEX');
+  if (index >= treeSize) {
+    throw new CustosError('INVALID_LEAF_INDEX', `leaf index ${index} is not below tree size ${treeSize}`);
+  }
+  assertHash(leafHash, 'leaf hash');
+  assertProofHashes(proof);
+  acc.set(leafHash);
+  if (treeSize <= SMALL_TREE) {
+    foldInclusionSmall(index, treeSize, proof);
+    return;
+  }
+  let fn = index;
+  let sn = treeSize - 1;
+  for (const p of proof) {
+    if (sn === 0) throw new CustosError('INVALID_PROOF', 'inclusion proof is longer than the tree is deep');
+    if (fn % 2 === 1 || fn === sn) {
+      hashChildrenAt(p, 0, acc, 0, acc, 0);
+      // Skip the levels where this node is the right edge without a sibling.
+      while (fn % 2 === 0 && fn !== 0) {
+        fn /= 2;
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      hashChildrenAt(acc, 0, p, 0, acc, 0);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new CustosError('INVALID_PROOF', 'inclusion proof is shorter than the tree is deep');
+}
+
+/** Trees up to this size take the 32-bit bit-operation path (same algorithm, faster). */
+const SMALL_TREE = 0x7fffffff;
+
+/** {@link foldInclusion}'s loop with 32-bit integer operations, for treeSize ≤ 2^31 - 1. */
+function foldInclusionSmall(index: number, treeSize: number, proof: readonly Uint8Array[]): void {
+  let fn = index | 0;
+  let sn = (treeSize - 1) | 0;
+  for (let i = 0; i < proof.length; i++) {
+    const p = proof[i]!;
+    if (sn === 0) throw new CustosError('INVALID_PROOF', 'inclusion proof is longer than the tree is deep');
+    if ((fn & 1) === 1 || fn === sn) {
+      hashChildrenAt(p, 0, acc, 0, acc, 0);
+      while ((fn & 1) === 0 && fn !== 0) {
+        fn >>>= 1;
+        sn >>>= 1;
+      }
+    } else {
+      hashChildrenAt(acc, 0, p, 0, acc, 0);
+    }
+    fn >>>= 1;
+    sn >>>= 1;
+  }
+  if (sn !== 0) throw new CustosError('INVALID_PROOF', 'inclusion proof is shorter than the tree is deep');
 }
 
 /**
@@ -33,35 +100,8 @@ export function rootFromInclusionProof(
   treeSize: number,
   proof: readonly Uint8Array[],
 ): Uint8Array {
-  assertCount(treeSize, 'tree size', 'INVALID_TREE_SIZE');
-  assertCount(index, 'leaf index', 'INVALID_LEAF_INDEX');
-  if (index >= treeSize) {
-    throw new CustosError('INVALID_LEAF_INDEX', `leaf index ${index} is not below tree size ${treeSize}`);
-  }
-  assertHash(leafHash, 'leaf hash');
-  assertProofHashes(proof);
-  let fn = index;
-  let sn = treeSize - 1;
-  let r = leafHash;
-  for (const p of proof) {
-    if (sn === 0) throw new CustosError('INVALID_PROOF', 'inclusion proof is longer than the tree is deep');
-    if (fn % 2 === 1 || fn === sn) {
-      r = hashChildren(p, r);
-      // Skip the levels where this node is the right edge without a sibling.
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn /= 2;
-          sn = Math.floor(sn / 2);
-        }
-      }
-    } else {
-      r = hashChildren(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  if (sn !== 0) throw new CustosError('INVALID_PROOF', 'inclusion proof is shorter than the tree is deep');
-  return r;
+  foldInclusion(leafHash, index, treeSize, proof);
+  return acc.slice();
 }
 
 /** Verifies that `leafHash` is the leaf at `index` of the tree of `treeSize` leaves with `root`; throws if not. */
@@ -73,8 +113,8 @@ export function verifyInclusion(
   root: Uint8Array,
 ): void {
   assertHash(root, 'root');
-  const computed = rootFromInclusionProof(leafHash, index, treeSize, proof);
-  if (!bytesEqual(computed, root)) {
+  foldInclusion(leafHash, index, treeSize, proof);
+  if (!bytesEqual(acc, root)) {
     throw new CustosError('INVALID_PROOF', 'inclusion proof does not lead to the given root');
   }
 }
