@@ -74,8 +74,34 @@ export class CborWriter {
     return this;
   }
 
+  /** Writes pre-encoded CBOR bytes as they are (e.g. a constant map key). */
+  raw(v: Uint8Array): this {
+    this.#room(v.length);
+    this.#buf.set(v, this.#at);
+    this.#at += v.length;
+    return this;
+  }
+
   /** Writes a text string (major type 3) as UTF-8. */
   text(s: string): this {
+    const len = s.length;
+    if (len < 24) {
+      // Short ASCII (ids and keys): write the bytes directly, no encoder call.
+      this.#room(1 + len);
+      const b = this.#buf;
+      const start = this.#at;
+      b[start] = 0x60 | len;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[start + 1 + i] = c;
+      }
+      if (i === len) {
+        this.#at = start + 1 + len;
+        return this;
+      }
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.head(3, n);
     this.#room(n);
@@ -83,7 +109,13 @@ export class CborWriter {
     return this;
   }
 
-  /** The bytes written so far (a view of the internal buffer; the writer is done). */
+  /** Starts over, keeping the buffer. */
+  reset(): this {
+    this.#at = 0;
+    return this;
+  }
+
+  /** The bytes written so far (a view of the internal buffer, valid until the next write). */
   finish(): Uint8Array {
     return this.#buf.subarray(0, this.#at);
   }
@@ -95,9 +127,12 @@ export class CborReader {
   readonly #what: string;
   #at = 0;
 
-  /** The input is copied once; byte strings returned are views into that copy. */
-  constructor(input: Uint8Array, what: string) {
-    this.#buf = Uint8Array.from(input);
+  /**
+   * With `copy` (the default) the input is copied once and byte strings returned are views
+   * into that copy; without it they are views into `input` itself.
+   */
+  constructor(input: Uint8Array, what: string, copy = true) {
+    this.#buf = copy ? Uint8Array.from(input) : input;
     this.#what = what;
   }
 

@@ -92,29 +92,48 @@ export function validateHeader(h: RecordHeader): void {
   if (!isUint(h.attachmentBytes, MAX_SEQUENCE)) throw malformed('"asz" is not a valid size');
 }
 
-/** Sorts and de-duplicates tokens into the order a header requires. */
-export function canonicalTokens(tokens: readonly Uint8Array[]): Uint8Array[] {
+/** Sorts and de-duplicates tokens into the order a header requires (as is, when they already are). */
+export function canonicalTokens(tokens: readonly Uint8Array[]): readonly Uint8Array[] {
+  let ordered = true;
+  for (let i = 1; i < tokens.length && ordered; i++) ordered = compareBytes(tokens[i - 1]!, tokens[i]!) < 0;
+  if (ordered) return tokens;
   const sorted = [...tokens].sort(compareBytes);
   return sorted.filter((t, i) => i === 0 || compareBytes(sorted[i - 1]!, t) !== 0);
 }
 
+// Each key pre-encoded as a CBOR text string.
+const K_BYTES = Object.fromEntries(
+  KEYS.map((k) => [k, Uint8Array.from([0x60 | k.length, ...Array.from(k, (c) => c.charCodeAt(0))])]),
+) as Record<(typeof KEYS)[number], Uint8Array>;
+
+// One scratch writer: encoding is synchronous, and callers copy out before the next use.
+const SCRATCH = new CborWriter(4096);
+
+/**
+ * Encodes a validated header into the shared scratch buffer and returns a view of it,
+ * valid until the next call; the record sealer copies it straight into the record.
+ */
+export function encodeHeaderScratch(h: RecordHeader): Uint8Array {
+  validateHeader(h);
+  const w = SCRATCH.reset();
+  w.head(5, KEYS.length);
+  w.raw(K_BYTES.v).uint(h.version);
+  w.raw(K_BYTES.asz).uint(h.attachmentBytes);
+  w.raw(K_BYTES.bkt).text(h.bucket);
+  w.raw(K_BYTES.bsz).uint(h.sealedBodyBytes);
+  w.raw(K_BYTES.dev).text(h.device);
+  w.raw(K_BYTES.org).text(h.org);
+  w.raw(K_BYTES.seq).uint(h.seq);
+  w.raw(K_BYTES.tok).head(4, h.tokens.length);
+  for (const t of h.tokens) w.bytes(t);
+  w.raw(K_BYTES.prev).bytes(h.prev);
+  w.raw(K_BYTES.skey).bytes(h.sessionKeyId);
+  return w.finish();
+}
+
 /** Encodes a header (after validating it) as deterministic CBOR. */
 export function encodeHeader(h: RecordHeader): Uint8Array {
-  validateHeader(h);
-  const w = new CborWriter(160 + h.tokens.length * (BLIND_TOKEN_LENGTH + 1));
-  w.head(5, KEYS.length);
-  w.text('v').uint(h.version);
-  w.text('asz').uint(h.attachmentBytes);
-  w.text('bkt').text(h.bucket);
-  w.text('bsz').uint(h.sealedBodyBytes);
-  w.text('dev').text(h.device);
-  w.text('org').text(h.org);
-  w.text('seq').uint(h.seq);
-  w.text('tok').head(4, h.tokens.length);
-  for (const t of h.tokens) w.bytes(t);
-  w.text('prev').bytes(h.prev);
-  w.text('skey').bytes(h.sessionKeyId);
-  return w.finish();
+  return Uint8Array.from(encodeHeaderScratch(h));
 }
 
 /**

@@ -16,7 +16,7 @@ import type { BucketId, DeviceId, OrgId, RecordHash } from './ids.js';
 import { bytesEqual } from './deterministic-cbor.js';
 import { CborReader } from './cbor-fast.js';
 import type { RecordHeader } from './header.js';
-import { canonicalTokens, decodeHeader, encodeHeader } from './header.js';
+import { canonicalTokens, decodeHeader, encodeHeaderScratch } from './header.js';
 import type { RecordBody } from './body.js';
 import { decodeBody, encodeBody } from './body.js';
 import { MAX_BODY_BYTES, MAX_RECORD_BYTES, RECORD_FORMAT_VERSION } from './limits.js';
@@ -104,7 +104,9 @@ export function frameRecord(headerBytes: Uint8Array, sealedBody: Uint8Array): Ui
 export function parseRecord(bytes: Uint8Array): ParsedRecord {
   if (bytes.length > MAX_RECORD_BYTES)
     throw new CustosError('OVERSIZED_INPUT', `record exceeds ${MAX_RECORD_BYTES} bytes`);
-  const r = new CborReader(bytes, 'record');
+  // Views into `bytes`, not a copy: the header is copied by its own decoder, and the
+  // sealed body is only read (by the AEAD) while the caller still holds the record.
+  const r = new CborReader(bytes, 'record', false);
   if (r.head(4) !== 2)
     throw new CustosError('MALFORMED_RECORD', 'record: must be an array of [header, sealed body]');
   const headerBytes = r.bytes();
@@ -150,8 +152,18 @@ export function sealRecordBytes(
     sealedBodyBytes: bodyBytes.length + SEALED_BODY_OVERHEAD,
     attachmentBytes: input.attachmentBytes,
   };
-  const headerBytes = encodeHeader(header);
-  const bytes = frameRecord(headerBytes, sealer.sealBody(headerBytes, bodyBytes));
+  // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag).
+  const headerBytes = encodeHeaderScratch(header);
+  const sealedLength = header.sealedBodyBytes;
+  const bytes = Buffer.allocUnsafe(
+    1 + bstrHeadLength(headerBytes.length) + headerBytes.length + bstrHeadLength(sealedLength) + sealedLength,
+  );
+  bytes[0] = 0x82;
+  let at = writeBstrHead(bytes, 1, headerBytes.length);
+  bytes.set(headerBytes, at);
+  const aad = bytes.subarray(at, at + headerBytes.length);
+  at = writeBstrHead(bytes, at + headerBytes.length, sealedLength);
+  sealer.sealBodyInto(bytes, at, aad, bodyBytes);
   return { bytes, hash: recordHashOf(bytes), header };
 }
 

@@ -5,15 +5,16 @@
  *   sealed     = salt || AES-256-GCM(record_key, nonce = 0^12, plaintext = body, aad = header bytes)
  *
  * Every record gets a fresh 16-byte random salt, hence its own key, and each key encrypts
- * exactly once; a fixed nonce is then safe. HMAC is computed from precomputed pad blocks
- * with two one-shot SHA-256 calls (byte-identical to HMAC, about a third cheaper than
- * `createHmac` per call in bench/suites/record.ts), because a per-record HKDF would cost
- * more than the AES-GCM it keys.
+ * exactly once; a fixed nonce is then safe. The HMAC runs from precomputed pad midstates
+ * (hmac-sha256-pads.ts), because in bench/suites/record.ts a per-record HKDF, or even one
+ * createHmac, costs about as much as the AES-GCM it keys.
  */
-import { createCipheriv, createDecipheriv, hash, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { CustosError } from '../errors.js';
+import { HmacSha256Pads } from './hmac-sha256-pads.js';
 import {
   RECORD_KEY_LABEL,
+  RECORD_KEY_LENGTH,
   RECORD_NONCE_LENGTH,
   RECORD_SALT_LENGTH,
   RECORD_TAG_LENGTH,
@@ -21,10 +22,7 @@ import {
   SESSION_KEY_LENGTH,
 } from './seal-params.js';
 
-const SHA256_BLOCK = 64;
-const SHA256_LENGTH = 32;
 const LABEL = Buffer.from(RECORD_KEY_LABEL + '\u0000', 'ascii');
-const SALT_OFFSET = SHA256_BLOCK + LABEL.length;
 const ZERO_NONCE = Buffer.alloc(RECORD_NONCE_LENGTH);
 const CIPHER = 'aes-256-gcm';
 
@@ -53,56 +51,63 @@ export class RandomSaltPool implements SaltSource {
 }
 
 /**
- * Holds a session key as HMAC pad blocks and seals or opens record bodies with keys derived
- * from it. One instance per session key; {@link destroy} zeroes it.
+ * Holds a session key as HMAC pad midstates and seals or opens record bodies with keys
+ * derived from it. One instance per session key; {@link destroy} zeroes it.
  */
 export class RecordCipher {
-  // (session_key XOR ipad) || label || 0x00 || salt — the salt slot is rewritten per record.
-  readonly #inner: Buffer;
-  // (session_key XOR opad) || inner digest — the digest slot is rewritten per record.
-  readonly #outer: Buffer;
+  readonly #pads: HmacSha256Pads;
+  // label || 0x00 || salt — the salt slot is rewritten per record.
+  readonly #msg = Buffer.alloc(LABEL.length + RECORD_SALT_LENGTH);
+  // The current record key; createCipheriv copies it, and it is zeroed right after.
+  readonly #key = Buffer.alloc(RECORD_KEY_LENGTH);
   #destroyed = false;
 
-  /** `sessionKey` is copied into pad blocks; the caller should zero its own copy. */
+  /** `sessionKey` is absorbed into HMAC midstates; the caller should zero its own copy. */
   constructor(sessionKey: Uint8Array) {
     if (sessionKey.length !== SESSION_KEY_LENGTH) {
       throw new CustosError('INVALID_ARGUMENT', `a session key is ${SESSION_KEY_LENGTH} bytes`);
     }
-    this.#inner = Buffer.alloc(SALT_OFFSET + RECORD_SALT_LENGTH, 0);
-    this.#outer = Buffer.alloc(SHA256_BLOCK + SHA256_LENGTH, 0);
-    // MUST NOT log: key material
-    for (let i = 0; i < SHA256_BLOCK; i++) {
-      const k = i < SESSION_KEY_LENGTH ? sessionKey[i]! : 0;
-      this.#inner[i] = k ^ 0x36;
-      this.#outer[i] = k ^ 0x5c;
-    }
-    LABEL.copy(this.#inner, SHA256_BLOCK);
+    this.#pads = new HmacSha256Pads(sessionKey); // MUST NOT log: key material
+    LABEL.copy(this.#msg, 0);
   }
 
-  /** HMAC-SHA256(session_key, label || 0x00 || salt). MUST NOT log the result: key material. */
+  /** HMAC-SHA256(session_key, label || 0x00 || salt), as a fresh Buffer. MUST NOT log: key material. */
   deriveRecordKey(salt: Uint8Array): Buffer {
-    this.#check();
+    const out = Buffer.alloc(RECORD_KEY_LENGTH);
+    this.#derive(salt, out);
+    return out;
+  }
+
+  #derive(salt: Uint8Array, out: Uint8Array): void {
+    if (this.#destroyed) throw new CustosError('INVALID_ARGUMENT', 'session key was destroyed');
     if (salt.length !== RECORD_SALT_LENGTH) {
       throw new CustosError('INVALID_ARGUMENT', `a record salt is ${RECORD_SALT_LENGTH} bytes`);
     }
-    this.#inner.set(salt, SALT_OFFSET);
-    this.#outer.set(hash('sha256', this.#inner, 'buffer'), SHA256_BLOCK);
-    return hash('sha256', this.#outer, 'buffer');
+    this.#msg.set(salt, LABEL.length);
+    this.#pads.mac(this.#msg, out);
   }
 
   /** Seals `body` with `aad` bound; returns salt || ciphertext || tag. */
   seal(salt: Uint8Array, aad: Uint8Array, body: Uint8Array): Uint8Array {
-    const key = this.deriveRecordKey(salt); // MUST NOT log: key material
-    const c = createCipheriv(CIPHER, key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
-    key.fill(0);
+    const out = Buffer.allocUnsafe(body.length + SEALED_BODY_OVERHEAD);
+    this.sealInto(out, 0, salt, aad, body);
+    return out;
+  }
+
+  /**
+   * Writes salt || ciphertext || tag into `out` at `at` (body.length + 32 bytes), so a
+   * record is assembled in one buffer without an intermediate copy.
+   */
+  sealInto(out: Uint8Array, at: number, salt: Uint8Array, aad: Uint8Array, body: Uint8Array): void {
+    this.#derive(salt, this.#key); // MUST NOT log: key material
+    const c = createCipheriv(CIPHER, this.#key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
+    this.#key.fill(0);
     c.setAAD(aad);
     const ct = c.update(body);
     c.final();
-    const out = Buffer.allocUnsafe(body.length + SEALED_BODY_OVERHEAD);
-    out.set(salt, 0);
-    out.set(ct, RECORD_SALT_LENGTH);
-    out.set(c.getAuthTag(), RECORD_SALT_LENGTH + ct.length);
-    return out;
+    out.set(salt, at);
+    out.set(ct, at + RECORD_SALT_LENGTH);
+    out.set(c.getAuthTag(), at + RECORD_SALT_LENGTH + ct.length);
   }
 
   /** Opens salt || ciphertext || tag with `aad`; throws DECRYPTION_FAILED on any mismatch. */
@@ -111,9 +116,9 @@ export class RecordCipher {
       throw new CustosError('MALFORMED_RECORD', `a sealed body is at least ${SEALED_BODY_OVERHEAD} bytes`);
     }
     const tagAt = sealed.length - RECORD_TAG_LENGTH;
-    const key = this.deriveRecordKey(sealed.subarray(0, RECORD_SALT_LENGTH)); // MUST NOT log: key material
-    const d = createDecipheriv(CIPHER, key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
-    key.fill(0);
+    this.#derive(sealed.subarray(0, RECORD_SALT_LENGTH), this.#key); // MUST NOT log: key material
+    const d = createDecipheriv(CIPHER, this.#key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
+    this.#key.fill(0);
     d.setAuthTag(sealed.subarray(tagAt));
     d.setAAD(aad);
     const pt = d.update(sealed.subarray(RECORD_SALT_LENGTH, tagAt));
@@ -132,14 +137,9 @@ export class RecordCipher {
     return pt;
   }
 
-  /** Zeroes the pad blocks; the cipher is unusable afterwards. */
+  /** Zeroes the midstates; the cipher is unusable afterwards. */
   destroy(): void {
-    this.#inner.fill(0);
-    this.#outer.fill(0);
+    this.#pads.destroy();
     this.#destroyed = true;
-  }
-
-  #check(): void {
-    if (this.#destroyed) throw new CustosError('INVALID_ARGUMENT', 'session key was destroyed');
   }
 }

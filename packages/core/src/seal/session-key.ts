@@ -166,6 +166,11 @@ export class SessionSealer {
     return this.#cipher.seal(this.#salts.next(), headerBytes, body);
   }
 
+  /** Like {@link sealBody}, writing into `out` at `at` (body.length + 32 bytes). */
+  sealBodyInto(out: Uint8Array, at: number, headerBytes: Uint8Array, body: Uint8Array): void {
+    this.#cipher.sealInto(out, at, this.#salts.next(), headerBytes, body);
+  }
+
   /** Zeroes the session key; the sealer is unusable afterwards. */
   destroy(): void {
     this.#cipher.destroy();
