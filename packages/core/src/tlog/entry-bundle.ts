@@ -5,6 +5,7 @@
  */
 import { CustosError } from '../errors.js';
 import { TILE_WIDTH } from './tiles.js';
+import type { EntryBundleId } from './tiles.js';
 
 /** The longest entry a bundle can carry (uint16 length prefix). */
 export const MAX_ENTRY_SIZE = 0xffff;
@@ -64,4 +65,46 @@ export function decodeEntryBundle(bytes: Uint8Array, width?: number): Uint8Array
     throw new CustosError('MALFORMED_BUNDLE', `bundle has ${out.length} entries, want ${width}`);
   }
   return out;
+}
+
+/** A bundle to persist after an append: its id (width 256 = full) and bytes. */
+export interface BundleWrite {
+  readonly id: EntryBundleId;
+  readonly bytes: Uint8Array;
+}
+
+/** The partial bundle (as it was at `previousSize`) that appending extends, or null if none. */
+export function entryBundleToRead(previousSize: number): EntryBundleId | null {
+  const width = previousSize % TILE_WIDTH;
+  return width === 0 ? null : { index: (previousSize - width) / TILE_WIDTH, width };
+}
+
+/**
+ * The bundles that appending `entries` to a log of `previousSize` creates or extends.
+ * `previousEntries` are the decoded entries of {@link entryBundleToRead}'s bundle (empty
+ * when it is null).
+ */
+export function entryBundlesToWrite(
+  previousSize: number,
+  entries: readonly Uint8Array[],
+  previousEntries: readonly Uint8Array[],
+): BundleWrite[] {
+  const carried = previousSize % TILE_WIDTH;
+  if (previousEntries.length !== carried) {
+    throw new CustosError(
+      'INVALID_ARGUMENT',
+      `need the ${carried} entries of the partial bundle, got ${previousEntries.length}`,
+    );
+  }
+  const all = [...previousEntries, ...entries];
+  const first = (previousSize - carried) / TILE_WIDTH;
+  const out: BundleWrite[] = [];
+  for (let off = 0; off < all.length; off += TILE_WIDTH) {
+    const chunk = all.slice(off, off + TILE_WIDTH);
+    out.push({
+      id: { index: first + off / TILE_WIDTH, width: chunk.length },
+      bytes: encodeEntryBundle(chunk),
+    });
+  }
+  return entries.length === 0 ? [] : out;
 }

@@ -21,7 +21,14 @@ export {
   decodeTile,
 } from './tiles.js';
 export type { TileId, EntryBundleId, ParsedTilePath, LevelTiles } from './tiles.js';
-export { MAX_ENTRY_SIZE, encodeEntryBundle, decodeEntryBundle } from './entry-bundle.js';
+export {
+  MAX_ENTRY_SIZE,
+  encodeEntryBundle,
+  decodeEntryBundle,
+  entryBundleToRead,
+  entryBundlesToWrite,
+} from './entry-bundle.js';
+export type { BundleWrite } from './entry-bundle.js';
 export { inclusionProof, consistencyProof, rootFromTiles } from './tile-proofs.js';
 export type { TileReader } from './tile-proofs.js';
 export { edgeTilesToRead, tilesToWrite, tilesToWriteFrom } from './tile-writer.js';

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CustosError, isCustosError } from '../errors.js';
-import { decodeEntryBundle, encodeEntryBundle } from './entry-bundle.js';
+import {
+  decodeEntryBundle,
+  encodeEntryBundle,
+  entryBundleToRead,
+  entryBundlesToWrite,
+} from './entry-bundle.js';
 import { hashLeaf } from './hash.js';
 import { verifyConsistency, verifyInclusion } from './proof-verification.js';
 import { inclusionProof, consistencyProof, rootFromTiles } from './tile-proofs.js';
@@ -157,6 +162,28 @@ describe('entry bundle codec', () => {
     expect(() => encodeEntryBundle(Array.from({ length: 257 }, () => new Uint8Array(0)))).toThrow(
       CustosError,
     );
+  });
+});
+
+describe('entry bundle writer', () => {
+  it('extends the partial bundle and splits at 256', () => {
+    const e = (i: number): Uint8Array => Uint8Array.of(i & 0xff, i >> 8);
+    const stored = new Map<string, Uint8Array>();
+    let size = 0;
+    for (const batch of [3, 250, 10, 600, 1, 0, 160]) {
+      const prevId = entryBundleToRead(size);
+      const prev = prevId ? decodeEntryBundle(stored.get(entryBundlePath(prevId))!, prevId.width) : [];
+      const entries = Array.from({ length: batch }, (_, i) => e(size + i));
+      for (const w of entryBundlesToWrite(size, entries, prev)) stored.set(entryBundlePath(w.id), w.bytes);
+      size += batch;
+    }
+    expect(size).toBe(1024);
+    for (let n = 0; n < 4; n++) {
+      const got = decodeEntryBundle(stored.get(entryBundlePath({ index: n, width: 256 }))!, 256);
+      expect(got).toEqual(Array.from({ length: 256 }, (_, i) => e(n * 256 + i)));
+    }
+    expect(stored.has('tile/entries/001.p/7')).toBe(true); // after 3 + 250 + 10 entries
+    expect(() => entryBundlesToWrite(5, [e(5)], [])).toThrow(CustosError);
   });
 });
 
