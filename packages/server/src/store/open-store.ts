@@ -2,6 +2,8 @@
  * Opens a store backend: SQLite (embedded default) or PostgreSQL, both migrated to the
  * latest schema, both exposing the same `Stores` interfaces over one SQL layer.
  */
+import { dirname, join } from 'node:path';
+import { BLOB_DIR_NAME } from '../config/messaging-defaults.js';
 import type { StoreConfig } from '../config/load-config.js';
 import {
   SqlAuditPendingStore,
@@ -10,7 +12,13 @@ import {
   SqlBootstrapStore,
   SqlEnrolmentCodeStore,
 } from './auth-stores.js';
+import { SqlBlobStore } from './blob-store.js';
 import { SqlDeviceStore, SqlOrgStore, SqlPrekeyStore, SqlUserStore } from './directory-stores.js';
+import type { BlobContentStore } from './messaging-stores.js';
+import { SqlBlobContentStore } from './postgres/pg-blob-content.js';
+import { SqlPrekeyClaimStore } from './prekey-claim-store.js';
+import { SqlRelayQueueStore } from './relay-queue-store.js';
+import { FsBlobContentStore } from './sqlite/fs-blob-content.js';
 import { migrate } from './migrate.js';
 import { openPgDatabase } from './postgres/pg-database.js';
 import { PG_MIGRATIONS } from './postgres/pg-migrations.js';
@@ -20,7 +28,11 @@ import { SQLITE_MIGRATIONS } from './sqlite/sqlite-migrations.js';
 import type { StoreBackend, Stores } from './stores.js';
 
 /** Binds every store to one executor; `withTransaction` is supplied by the caller. */
-function bindStores(db: SqlExecutor, withTransaction: Stores['withTransaction']): Stores {
+function bindStores(
+  db: SqlExecutor,
+  withTransaction: Stores['withTransaction'],
+  blobContent: (db: SqlExecutor) => BlobContentStore,
+): Stores {
   return {
     orgs: new SqlOrgStore(db),
     users: new SqlUserStore(db),
@@ -31,19 +43,27 @@ function bindStores(db: SqlExecutor, withTransaction: Stores['withTransaction'])
     authTokens: new SqlAuthTokenStore(db),
     bootstrap: new SqlBootstrapStore(db),
     auditPending: new SqlAuditPendingStore(db),
+    prekeyClaims: new SqlPrekeyClaimStore(db),
+    relayQueue: new SqlRelayQueueStore(db),
+    blobs: new SqlBlobStore(db, blobContent(db)),
     withTransaction,
   };
 }
 
-/** Wraps an already-migrated SqlDatabase as a StoreBackend. */
-export function storesOver(db: SqlDatabase, kind: StoreBackend['kind']): StoreBackend {
+/**
+ * Wraps an already-migrated SqlDatabase as a StoreBackend. Blob content goes to files in
+ * `blobDir` when given (SQLite), else to the `blob_contents` table (PostgreSQL).
+ */
+export function storesOver(db: SqlDatabase, kind: StoreBackend['kind'], blobDir?: string): StoreBackend {
+  const files = blobDir === undefined ? null : new FsBlobContentStore(blobDir);
+  const blobContent = (ex: SqlExecutor): BlobContentStore => files ?? new SqlBlobContentStore(ex);
   const withTransaction: Stores['withTransaction'] = (fn) =>
     db.transaction((tx) => {
       // Nested calls join the outer transaction instead of deadlocking on the connection.
-      const txStores: Stores = bindStores(tx, (inner) => inner(txStores));
+      const txStores: Stores = bindStores(tx, (inner) => inner(txStores), blobContent);
       return fn(txStores);
     });
-  return { ...bindStores(db, withTransaction), kind, close: () => db.close() };
+  return { ...bindStores(db, withTransaction, blobContent), kind, close: () => db.close() };
 }
 
 /** Opens the configured store and brings its schema up to date. */
@@ -51,7 +71,8 @@ export async function openStore(config: StoreConfig): Promise<StoreBackend> {
   if (config.kind === 'sqlite') {
     const db = openSqliteDatabase(config.path);
     await migrate(db, SQLITE_MIGRATIONS);
-    return storesOver(db, 'sqlite');
+    // Blobs sit beside the database file: `<data>/blobs/` for the default layout.
+    return storesOver(db, 'sqlite', join(dirname(config.path), BLOB_DIR_NAME));
   }
   const db = openPgDatabase(config.url);
   try {

@@ -27,6 +27,7 @@ import type {
   SignedPreKey,
   UserRecord,
 } from './records.js';
+import type { BlobStore, PrekeyClaimStore, RelayQueueStore } from './messaging-stores.js';
 
 /** A page request: rows after the given id (exclusive), at most `limit`. */
 export interface Page<K> {
@@ -141,6 +142,9 @@ export interface Stores {
   readonly authTokens: AuthTokenStore;
   readonly bootstrap: BootstrapStore;
   readonly auditPending: AuditPendingStore;
+  readonly prekeyClaims: PrekeyClaimStore;
+  readonly relayQueue: RelayQueueStore;
+  readonly blobs: BlobStore;
   /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not
    * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.

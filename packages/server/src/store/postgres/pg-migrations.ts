@@ -136,4 +136,47 @@ CREATE TABLE audit_pending (
 CREATE INDEX audit_pending_org ON audit_pending (org_id, seq);
 `,
   },
+  {
+    version: 4,
+    name: 'messaging: relay queue, blobs, blob usage and blob contents',
+    up: `
+CREATE TABLE relay_queue (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  envelope_id TEXT NOT NULL,
+  sender_org_id TEXT NOT NULL,
+  sender_user_id TEXT NOT NULL,
+  sender_device_id TEXT NOT NULL,
+  sender_device_number BIGINT NOT NULL,
+  envelope_type BIGINT NOT NULL,
+  content BYTEA NOT NULL,
+  size BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+);
+CREATE UNIQUE INDEX relay_queue_envelope ON relay_queue (org_id, device_id, envelope_id);
+CREATE INDEX relay_queue_device ON relay_queue (org_id, device_id, seq, size);
+CREATE INDEX relay_queue_expiry ON relay_queue (expires_at);
+CREATE TABLE blobs (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  blob_id TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  uploaded_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, blob_id)
+);
+CREATE INDEX blobs_id ON blobs (blob_id);
+CREATE TABLE blob_usage (
+  org_id TEXT PRIMARY KEY REFERENCES orgs(org_id),
+  count BIGINT NOT NULL,
+  bytes BIGINT NOT NULL
+);
+CREATE TABLE blob_contents (
+  blob_id TEXT PRIMARY KEY,
+  content BYTEA NOT NULL
+);
+`,
+  },
 ];

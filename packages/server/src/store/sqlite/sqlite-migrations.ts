@@ -136,4 +136,43 @@ CREATE TABLE audit_pending (
 CREATE INDEX audit_pending_org ON audit_pending (org_id, seq);
 `,
   },
+  {
+    version: 4,
+    name: 'messaging: relay queue, blobs and blob usage',
+    up: `
+CREATE TABLE relay_queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  envelope_id TEXT NOT NULL,
+  sender_org_id TEXT NOT NULL,
+  sender_user_id TEXT NOT NULL,
+  sender_device_id TEXT NOT NULL,
+  sender_device_number INTEGER NOT NULL,
+  envelope_type INTEGER NOT NULL,
+  content BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+) STRICT;
+CREATE UNIQUE INDEX relay_queue_envelope ON relay_queue (org_id, device_id, envelope_id);
+CREATE INDEX relay_queue_device ON relay_queue (org_id, device_id, seq, size);
+CREATE INDEX relay_queue_expiry ON relay_queue (expires_at);
+CREATE TABLE blobs (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  blob_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  uploaded_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, blob_id)
+) STRICT;
+CREATE INDEX blobs_id ON blobs (blob_id);
+CREATE TABLE blob_usage (
+  org_id TEXT PRIMARY KEY REFERENCES orgs(org_id),
+  count INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ];

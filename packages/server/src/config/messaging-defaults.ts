@@ -1,0 +1,53 @@
+/**
+ * Named defaults of the messaging services (prekeys, relay, blobs), beside defaults.ts and
+ * in the same style. Sizes are in bytes, durations in milliseconds unless the name says so.
+ */
+
+/** Blob folder name inside the data folder (SQLite layout): `<data>/blobs/`. */
+export const BLOB_DIR_NAME = 'blobs';
+
+/** Below this many one-time EC (or Kyber) prekeys a device is told to upload more. */
+export const PREKEY_LOW_THRESHOLD = 20;
+/** Per requesting device: burst of prekey bundle fetches (each may spend one-time keys of others). */
+export const PREKEY_FETCH_BURST = 100;
+/** Per requesting device: sustained prekey bundle fetches per second. */
+export const PREKEY_FETCH_PER_SECOND = 1;
+/** Body limit for a prekey upload (up to 100 one-time and 100 Kyber prekeys, a signed and a last-resort key). */
+export const PREKEY_UPLOAD_BODY_LIMIT_BYTES = 512 * 1024;
+/** Most one-time prekeys (EC, and separately Kyber) a device may hold; uploads past it are refused. */
+export const MAX_STORED_PREKEYS = 1000;
+
+/** Largest envelope content (decoded ciphertext). */
+export const RELAY_MAX_ENVELOPE_BYTES = 256 * 1024;
+/** Most envelopes (recipient devices) in one message. */
+export const RELAY_MAX_ENVELOPES_PER_MESSAGE = 64;
+/** Largest total decoded content of one message, over all its envelopes. */
+export const RELAY_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Body limit of `PUT /v1/messages`: the message limit in base64url plus JSON framing. */
+export const RELAY_MESSAGE_BODY_LIMIT_BYTES = Math.ceil((RELAY_MAX_MESSAGE_BYTES * 4) / 3) + 64 * 1024;
+/** Most envelopes one device's queue holds; further messages to it are refused until it drains. */
+export const RELAY_MAX_QUEUE_ENVELOPES = 10_000;
+/** Most bytes one device's queue holds. */
+export const RELAY_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
+/** Queued envelopes expire (are deleted undelivered) this long after they were sent: 30 days. */
+export const RELAY_QUEUE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** Interval of the sweep that deletes expired envelopes. */
+export const RELAY_EXPIRY_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Envelopes pushed to one socket and not yet acknowledged, at most (flow control). */
+export const WS_MAX_IN_FLIGHT = 256;
+/** A socket must authenticate within this time after opening. */
+export const WS_AUTH_TIMEOUT_MS = 10_000;
+/** Largest frame a client may send (a `send` frame carries a whole message). */
+export const WS_MAX_FRAME_BYTES = RELAY_MESSAGE_BODY_LIMIT_BYTES;
+/** Most envelope ids in one `ack` frame or `DELETE`. */
+export const WS_MAX_ACK_IDS = 1000;
+/** Interval of server pings; a socket that misses one is closed. */
+export const WS_PING_INTERVAL_MS = 30_000;
+/** Envelopes returned by one `GET /v1/messages`. */
+export const HTTP_FETCH_PAGE_MAX = 100;
+
+/** Largest blob (encrypted attachment). */
+export const BLOB_MAX_BYTES = 25 * 1024 * 1024;
+/** Blob space per organisation unless configured: 10 GiB. */
+export const DEFAULT_BLOB_QUOTA_BYTES = 10 * 1024 * 1024 * 1024;

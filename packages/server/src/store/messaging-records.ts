@@ -1,0 +1,55 @@
+/**
+ * Rows of the messaging aggregates: relay queues, prekey claims and blobs. Everything here
+ * is ciphertext, public key material or routing data (architecture.md §1): the server can
+ * read none of it.
+ */
+import type { Brand, DeviceId, OrgId, UserId } from '../ids.js';
+
+/** A queued envelope's id: random, so it reveals neither order nor volume. */
+export type EnvelopeId = Brand<string, 'EnvelopeId'>;
+/** A blob's id: lowercase hex SHA-256 of its (encrypted) content. */
+export type BlobId = Brand<string, 'BlobId'>;
+
+/** Who sent an envelope, as the recipient is told. */
+export interface EnvelopeSender {
+  readonly orgId: OrgId;
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  /** The libsignal device number of the sender within its user. */
+  readonly deviceNumber: number;
+}
+
+/** An envelope to put in one device's queue. */
+export interface NewEnvelope {
+  readonly envelopeId: EnvelopeId;
+  readonly recipientDeviceId: DeviceId;
+  readonly sender: EnvelopeSender;
+  /** The libsignal ciphertext message type; opaque to the server. */
+  readonly type: number;
+  /** The ciphertext, exactly as the sender gave it. */
+  readonly content: Buffer;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** An envelope waiting in a device's queue. */
+export interface QueuedEnvelope extends NewEnvelope {
+  readonly orgId: OrgId;
+}
+
+/** How much a queue (or an organisation's blob space) holds. */
+export interface Usage {
+  readonly count: number;
+  readonly bytes: number;
+}
+
+/** A blob's metadata row: which organisation uploaded it and how big it is. */
+export interface BlobRecord {
+  readonly blobId: BlobId;
+  readonly size: number;
+  readonly uploadedBy: DeviceId;
+  readonly createdAt: number;
+}
+
+/** What recording an upload did: charged to the org, already there, or refused by the quota. */
+export type BlobAddOutcome = 'added' | 'exists' | 'over-quota';

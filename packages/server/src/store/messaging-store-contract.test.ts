@@ -1,0 +1,248 @@
+/**
+ * Store contract of the messaging aggregates (relay queue, prekey claims, blobs), run against
+ * SQLite always and PostgreSQL when CUSTOS_TEST_PG_URL is set.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
+import type { BlobId, EnvelopeId, NewEnvelope } from './messaging-records.js';
+import type { StoreBackend } from './stores.js';
+
+interface Fixture {
+  orgId: OrgId;
+  userId: UserId;
+  deviceIds: DeviceId[];
+}
+
+async function seed(s: StoreBackend, devices = 2): Promise<Fixture> {
+  const orgId = newId<OrgId>();
+  const userId = newId<UserId>();
+  await s.orgs.create({
+    orgId,
+    name: 'Org',
+    signingPublicKey: randomBytes(32),
+    signingKeyFingerprint: 'fp',
+    rootArchivePublicKey: randomBytes(32),
+    keyManager: { delegation: randomBytes(10), notBefore: 1, notAfter: 2 },
+    officerQuorum: 1,
+    officers: [{ index: 0, publicKey: randomBytes(32) }],
+    createdAt: 1,
+  });
+  await s.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+  const deviceIds: DeviceId[] = [];
+  for (let i = 0; i < devices; i++) {
+    const deviceId = newId<DeviceId>();
+    await s.devices.create(orgId, {
+      deviceId,
+      userId,
+      identityKey: randomBytes(33),
+      registrationId: 1,
+      createdAt: 1,
+    });
+    deviceIds.push(deviceId);
+  }
+  return { orgId, userId, deviceIds };
+}
+
+const envId = (): EnvelopeId => randomBytes(16).toString('base64url') as EnvelopeId;
+
+function envelope(f: Fixture, to: DeviceId, content: Buffer, expiresAt = 10_000): NewEnvelope {
+  return {
+    envelopeId: envId(),
+    recipientDeviceId: to,
+    sender: { orgId: f.orgId, userId: f.userId, deviceId: f.deviceIds[0]!, deviceNumber: 1 },
+    type: 3,
+    content,
+    createdAt: 100,
+    expiresAt,
+  };
+}
+
+const blobIdOf = (b: Buffer): BlobId => createHash('sha256').update(b).digest('hex') as BlobId;
+
+for (const backend of TEST_BACKENDS) {
+  const title = `messaging store contract: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    let s: StoreBackend;
+    beforeAll(async () => {
+      tb = await backend.open();
+      s = tb.stores;
+    });
+    afterAll(async () => {
+      await tb?.dispose();
+    });
+
+    it('relay: pending in enqueue order, ack deletes only the owner device, usage counts', async () => {
+      const f = await seed(s);
+      const [a, b] = f.deviceIds as [DeviceId, DeviceId];
+      const e1 = envelope(f, b, Buffer.from('one'));
+      const e2 = envelope(f, b, Buffer.from('two!'));
+      const e3 = envelope(f, a, Buffer.from('three'));
+      await s.withTransaction((tx) => tx.relayQueue.enqueue(f.orgId, [e1, e2, e3]));
+      const got = await s.relayQueue.pending(f.orgId, b, 200, 10);
+      expect(got.map((e) => e.envelopeId)).toEqual([e1.envelopeId, e2.envelopeId]);
+      expect(got[0]).toMatchObject({ orgId: f.orgId, recipientDeviceId: b, type: 3, sender: e1.sender });
+      expect(got[0]?.content.equals(Buffer.from('one'))).toBe(true);
+      expect(await s.relayQueue.usage(f.orgId, b)).toEqual({ count: 2, bytes: 7 });
+      expect((await s.relayQueue.pending(f.orgId, b, 200, 1)).length).toBe(1);
+      // Device a cannot acknowledge b's envelope.
+      expect(await s.relayQueue.ack(f.orgId, a, [e1.envelopeId])).toBe(0);
+      expect(await s.relayQueue.ack(f.orgId, b, [e1.envelopeId, e1.envelopeId, envId()])).toBe(1);
+      expect((await s.relayQueue.pending(f.orgId, b, 200, 10)).map((e) => e.envelopeId)).toEqual([
+        e2.envelopeId,
+      ]);
+      expect((await s.relayQueue.pending(f.orgId, a, 200, 10)).map((e) => e.envelopeId)).toEqual([
+        e3.envelopeId,
+      ]);
+    });
+
+    it('relay: another org sees and acknowledges nothing of this queue', async () => {
+      const f = await seed(s);
+      const other = await seed(s);
+      const to = f.deviceIds[1]!;
+      const e = envelope(f, to, Buffer.from('x'));
+      await s.relayQueue.enqueue(f.orgId, [e]);
+      expect(await s.relayQueue.pending(other.orgId, to, 200, 10)).toEqual([]);
+      expect(await s.relayQueue.ack(other.orgId, to, [e.envelopeId])).toBe(0);
+      expect(await s.relayQueue.usage(other.orgId, to)).toEqual({ count: 0, bytes: 0 });
+      expect((await s.relayQueue.pending(f.orgId, to, 200, 10)).length).toBe(1);
+    });
+
+    it('relay: an envelope to an unknown device is refused by the schema', async () => {
+      const f = await seed(s);
+      await expect(
+        s.relayQueue.enqueue(f.orgId, [envelope(f, newId<DeviceId>(), Buffer.from('x'))]),
+      ).rejects.toThrow();
+    });
+
+    it('relay: expired envelopes are not pending and the sweep deletes them', async () => {
+      const f = await seed(s);
+      const to = f.deviceIds[1]!;
+      const old = envelope(f, to, Buffer.from('old'), 500);
+      const fresh = envelope(f, to, Buffer.from('fresh'), 5000);
+      await s.relayQueue.enqueue(f.orgId, [old, fresh]);
+      expect((await s.relayQueue.pending(f.orgId, to, 600, 10)).map((e) => e.envelopeId)).toEqual([
+        fresh.envelopeId,
+      ]);
+      expect(await s.relayQueue.deleteExpired(600)).toBeGreaterThanOrEqual(1);
+      expect(await s.relayQueue.usage(f.orgId, to)).toEqual({ count: 1, bytes: 5 });
+      expect(await s.relayQueue.deleteForDevice(f.orgId, to)).toBe(1);
+      expect(await s.relayQueue.usage(f.orgId, to)).toEqual({ count: 0, bytes: 0 });
+    });
+
+    it('relay: a rolled-back transaction leaves no envelope', async () => {
+      const f = await seed(s);
+      const to = f.deviceIds[1]!;
+      await expect(
+        s.withTransaction(async (tx) => {
+          await tx.relayQueue.enqueue(f.orgId, [envelope(f, to, Buffer.from('x'))]);
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await s.relayQueue.usage(f.orgId, to)).toEqual({ count: 0, bytes: 0 });
+    });
+
+    it('prekeys: concurrent claims never hand out a one-time key twice', async () => {
+      const f = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      const keys = Array.from({ length: 20 }, (_, i) => ({ keyId: i + 1, publicKey: randomBytes(33) }));
+      await s.prekeys.addOneTimePreKeys(f.orgId, d, keys);
+      const claims = await Promise.all(
+        Array.from({ length: 35 }, () => s.prekeyClaims.takeOneTimePreKey(f.orgId, d)),
+      );
+      const ids = claims.filter((k) => k !== undefined).map((k) => k.keyId);
+      expect(ids.sort((x, y) => x - y)).toEqual(keys.map((k) => k.keyId));
+      expect(claims.filter((k) => k === undefined)).toHaveLength(15);
+      expect((await s.prekeys.counts(f.orgId, d)).oneTime).toBe(0);
+    });
+
+    it('prekeys: Kyber one-time keys are consumed, then the last-resort key is reused', async () => {
+      const f = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      const k = (keyId: number, lastResort: boolean) => ({
+        keyId,
+        publicKey: randomBytes(40),
+        signature: randomBytes(64),
+        lastResort,
+      });
+      await s.prekeys.addKyberPreKeys(f.orgId, d, [k(1, false), k(2, false), k(900, true)]);
+      const got = await Promise.all([1, 2, 3, 4].map(() => s.prekeyClaims.takeKyberPreKey(f.orgId, d)));
+      const oneTime = got.filter((x) => x?.lastResort === false).map((x) => x?.keyId);
+      expect(oneTime.sort()).toEqual([1, 2]);
+      expect(got.filter((x) => x?.lastResort === true).map((x) => x?.keyId)).toEqual([900, 900]);
+      await s.withTransaction((tx) => tx.prekeyClaims.replaceLastResortKyberPreKey(f.orgId, d, k(901, true)));
+      expect((await s.prekeyClaims.takeKyberPreKey(f.orgId, d))?.keyId).toBe(901);
+      expect(await s.prekeys.counts(f.orgId, d)).toMatchObject({ kyber: 0, lastResortKyber: true });
+    });
+
+    it('prekeys: the signed prekey is read; another org reads nothing', async () => {
+      const f = await seed(s, 1);
+      const other = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      expect(await s.prekeyClaims.signedPreKey(f.orgId, d)).toBeUndefined();
+      const spk = { keyId: 5, publicKey: randomBytes(33), signature: randomBytes(64) };
+      await s.prekeys.putSignedPreKey(f.orgId, d, spk);
+      await s.prekeys.addOneTimePreKeys(f.orgId, d, [{ keyId: 1, publicKey: randomBytes(33) }]);
+      expect(await s.prekeyClaims.signedPreKey(f.orgId, d)).toEqual(spk);
+      expect(await s.prekeyClaims.signedPreKey(other.orgId, d)).toBeUndefined();
+      expect(await s.prekeyClaims.takeOneTimePreKey(other.orgId, d)).toBeUndefined();
+      expect((await s.prekeys.counts(f.orgId, d)).oneTime).toBe(1);
+    });
+
+    it('blobs: content round-trips; add charges once; the quota refuses and changes nothing', async () => {
+      const f = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      const content = randomBytes(1000);
+      const id = blobIdOf(content);
+      expect(await s.blobs.find(id)).toBeUndefined();
+      await s.blobs.putContent(id, content);
+      await s.blobs.putContent(id, content); // idempotent
+      expect((await s.blobs.readContent(id))?.equals(content)).toBe(true);
+      const rec = { blobId: id, size: 1000, uploadedBy: d, createdAt: 5 };
+      expect(await s.blobs.add(f.orgId, rec, 2500)).toBe('added');
+      expect(await s.blobs.add(f.orgId, rec, 2500)).toBe('exists');
+      expect(await s.blobs.usage(f.orgId)).toEqual({ count: 1, bytes: 1000 });
+      expect(await s.blobs.find(id)).toEqual({ size: 1000 });
+
+      const second = { blobId: blobIdOf(randomBytes(8)), size: 1000, uploadedBy: d, createdAt: 6 };
+      expect(await s.blobs.add(f.orgId, second, 2500)).toBe('added');
+      const third = { blobId: blobIdOf(randomBytes(8)), size: 1000, uploadedBy: d, createdAt: 7 };
+      expect(await s.blobs.add(f.orgId, third, 2500)).toBe('over-quota');
+      expect(await s.blobs.usage(f.orgId)).toEqual({ count: 2, bytes: 2000 });
+      expect(await s.blobs.find(third.blobId)).toBeUndefined();
+      // A first blob larger than the whole quota is refused too.
+      const other = await seed(s, 1);
+      expect(await s.blobs.add(other.orgId, { ...third, uploadedBy: other.deviceIds[0]! }, 999)).toBe(
+        'over-quota',
+      );
+      expect(await s.blobs.usage(other.orgId)).toEqual({ count: 0, bytes: 0 });
+      // The same content uploaded by another org is charged to that org as well.
+      expect(await s.blobs.add(other.orgId, { ...rec, uploadedBy: other.deviceIds[0]! }, 5000)).toBe('added');
+      expect(await s.blobs.usage(other.orgId)).toEqual({ count: 1, bytes: 1000 });
+    });
+
+    it('blobs: concurrent uploads cannot together pass the quota', async () => {
+      const f = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      const outcomes = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          s.withTransaction((tx) =>
+            tx.blobs.add(
+              f.orgId,
+              { blobId: blobIdOf(Buffer.from([i])), size: 100, uploadedBy: d, createdAt: 1 },
+              450,
+            ),
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'added')).toHaveLength(4);
+      expect(await s.blobs.usage(f.orgId)).toEqual({ count: 4, bytes: 400 });
+    });
+
+    it('blobs: unknown content reads as undefined', async () => {
+      expect(await s.blobs.readContent(blobIdOf(randomBytes(4)))).toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * Store interfaces of the messaging aggregates (relay queue, prekey claims, blobs). They join
+ * `Stores` in stores.ts; like every store, org-scoped methods take the OrgId first and filter
+ * on it, and the global ones say so.
+ */
+import type { DeviceId, OrgId } from '../ids.js';
+import type {
+  BlobAddOutcome,
+  BlobId,
+  BlobRecord,
+  EnvelopeId,
+  NewEnvelope,
+  QueuedEnvelope,
+  Usage,
+} from './messaging-records.js';
+import type { KyberPreKey, OneTimePreKey, SignedPreKey } from './records.js';
+
+/** Per-device queues of ciphertext envelopes, deleted on acknowledgement. */
+export interface RelayQueueStore {
+  /** Appends envelopes to the queues of devices of `orgId` (the recipients' org). Run inside a transaction. */
+  enqueue(orgId: OrgId, envelopes: readonly NewEnvelope[]): Promise<void>;
+  /** The oldest unexpired envelopes of one device's queue, in enqueue order, at most `limit`. */
+  pending(orgId: OrgId, deviceId: DeviceId, now: number, limit: number): Promise<QueuedEnvelope[]>;
+  /** Deletes acknowledged envelopes of one device; ids of other devices are ignored. Resolves to how many went. */
+  ack(orgId: OrgId, deviceId: DeviceId, envelopeIds: readonly EnvelopeId[]): Promise<number>;
+  /** How many envelopes and bytes one device's queue holds (expired ones included until swept). */
+  usage(orgId: OrgId, deviceId: DeviceId): Promise<Usage>;
+  /** Empties one device's queue (revocation). */
+  deleteForDevice(orgId: OrgId, deviceId: DeviceId): Promise<number>;
+  /** Global sweep: deletes expired envelopes of every org. */
+  deleteExpired(now: number): Promise<number>;
+}
+
+/** Reading and consuming prekeys for bundles (uploads go through PrekeyStore). */
+export interface PrekeyClaimStore {
+  /** The device's signed prekey, or undefined. */
+  signedPreKey(orgId: OrgId, deviceId: DeviceId): Promise<SignedPreKey | undefined>;
+  /**
+   * Deletes and returns one one-time prekey (lowest key id first). Atomic: concurrent calls,
+   * on any number of API nodes, never return the same key.
+   */
+  takeOneTimePreKey(orgId: OrgId, deviceId: DeviceId): Promise<OneTimePreKey | undefined>;
+  /** Deletes and returns one one-time Kyber prekey, or returns (keeps) the last-resort one; atomic like above. */
+  takeKyberPreKey(orgId: OrgId, deviceId: DeviceId): Promise<KyberPreKey | undefined>;
+  /** Replaces the device's last-resort Kyber prekey. Run inside a transaction. */
+  replaceLastResortKyberPreKey(orgId: OrgId, deviceId: DeviceId, key: KyberPreKey): Promise<void>;
+}
+
+/** Encrypted attachments: content addressed by SHA-256, metadata and quota per organisation. */
+export interface BlobStore {
+  /**
+   * Global: stores the content under its id, durably, before any metadata names it. Idempotent;
+   * the caller has checked that `blobId` is the SHA-256 of `content`.
+   */
+  putContent(blobId: BlobId, content: Buffer): Promise<void>;
+  /** Global: the content, or undefined. Only serve it when `find` knows the id. */
+  readContent(blobId: BlobId): Promise<Buffer | undefined>;
+  /** Records that `orgId` uploaded the blob, charging its size unless that would pass `quotaBytes`. */
+  add(orgId: OrgId, blob: BlobRecord, quotaBytes: number): Promise<BlobAddOutcome>;
+  /** Global: the size of a blob some organisation uploaded, or undefined. */
+  find(blobId: BlobId): Promise<{ readonly size: number } | undefined>;
+  /** What the organisation's blobs take. */
+  usage(orgId: OrgId): Promise<Usage>;
+}
+
+/** Where blob content lives: files in the data folder (SQLite) or a table (PostgreSQL). */
+export interface BlobContentStore {
+  /** Stores content durably; idempotent. */
+  put(blobId: BlobId, content: Buffer): Promise<void>;
+  /** The content, or undefined. */
+  get(blobId: BlobId): Promise<Buffer | undefined>;
+}

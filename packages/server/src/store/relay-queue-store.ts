@@ -1,0 +1,88 @@
+/**
+ * The relay queue over SQL, portable between SQLite and PostgreSQL. Order within a queue is
+ * the row's `seq` (AUTOINCREMENT / identity); the external id is random. Every query filters
+ * on (org_id, device_id), so a device can read and acknowledge only its own queue.
+ */
+import type { DeviceId, OrgId, UserId } from '../ids.js';
+import type { EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
+import type { RelayQueueStore } from './messaging-stores.js';
+import { bytes, int, text } from './row-checks.js';
+import { sql, type SqlExecutor } from './sql.js';
+
+interface EnvelopeRow {
+  envelope_id: unknown;
+  device_id: unknown;
+  sender_org_id: unknown;
+  sender_user_id: unknown;
+  sender_device_id: unknown;
+  sender_device_number: unknown;
+  envelope_type: unknown;
+  content: unknown;
+  created_at: unknown;
+  expires_at: unknown;
+}
+
+function toEnvelope(orgId: OrgId, r: EnvelopeRow): QueuedEnvelope {
+  return {
+    orgId,
+    envelopeId: text(r.envelope_id) as EnvelopeId,
+    recipientDeviceId: text(r.device_id) as DeviceId,
+    sender: {
+      orgId: text(r.sender_org_id) as OrgId,
+      userId: text(r.sender_user_id) as UserId,
+      deviceId: text(r.sender_device_id) as DeviceId,
+      deviceNumber: int(r.sender_device_number),
+    },
+    type: int(r.envelope_type),
+    content: bytes(r.content),
+    createdAt: int(r.created_at),
+    expiresAt: int(r.expires_at),
+  };
+}
+
+/** RelayQueueStore over SQL. */
+export class SqlRelayQueueStore implements RelayQueueStore {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async enqueue(orgId: OrgId, envelopes: readonly NewEnvelope[]): Promise<void> {
+    for (const e of envelopes) {
+      await this.db.run(sql`INSERT INTO relay_queue (org_id, device_id, envelope_id, sender_org_id,
+        sender_user_id, sender_device_id, sender_device_number, envelope_type, content, size, created_at,
+        expires_at) VALUES (${orgId}, ${e.recipientDeviceId}, ${e.envelopeId}, ${e.sender.orgId},
+        ${e.sender.userId}, ${e.sender.deviceId}, ${e.sender.deviceNumber}, ${e.type}, ${e.content},
+        ${e.content.length}, ${e.createdAt}, ${e.expiresAt})`);
+    }
+  }
+
+  async pending(orgId: OrgId, deviceId: DeviceId, now: number, limit: number): Promise<QueuedEnvelope[]> {
+    const rows = await this.db.all<EnvelopeRow>(sql`SELECT envelope_id, device_id, sender_org_id,
+      sender_user_id, sender_device_id, sender_device_number, envelope_type, content, created_at, expires_at
+      FROM relay_queue WHERE org_id = ${orgId} AND device_id = ${deviceId} AND expires_at > ${now}
+      ORDER BY seq LIMIT ${limit}`);
+    return rows.map((r) => toEnvelope(orgId, r));
+  }
+
+  async ack(orgId: OrgId, deviceId: DeviceId, envelopeIds: readonly EnvelopeId[]): Promise<number> {
+    let n = 0;
+    for (const id of envelopeIds) {
+      n += await this.db.run(
+        sql`DELETE FROM relay_queue WHERE org_id = ${orgId} AND device_id = ${deviceId} AND envelope_id = ${id}`,
+      );
+    }
+    return n;
+  }
+
+  async usage(orgId: OrgId, deviceId: DeviceId): Promise<Usage> {
+    const row = await this.db.get<{ n: unknown; b: unknown }>(sql`SELECT COUNT(*) AS n,
+      COALESCE(SUM(size), 0) AS b FROM relay_queue WHERE org_id = ${orgId} AND device_id = ${deviceId}`);
+    return { count: int(row?.n ?? 0), bytes: int(row?.b ?? 0) };
+  }
+
+  async deleteForDevice(orgId: OrgId, deviceId: DeviceId): Promise<number> {
+    return this.db.run(sql`DELETE FROM relay_queue WHERE org_id = ${orgId} AND device_id = ${deviceId}`);
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    return this.db.run(sql`DELETE FROM relay_queue WHERE expires_at <= ${now}`);
+  }
+}
