@@ -35,6 +35,14 @@ export const SERVER_ERRORS = {
   },
   ENROLMENT_CODE_EXPIRED: { status: 401, doc: 'The enrolment code has expired; ask an admin for a new one.' },
   ENROLMENT_CODE_USED: { status: 401, doc: 'The enrolment code has already been used.' },
+  BATCH_SIGNATURE_INVALID: {
+    status: 400,
+    doc: "The archive batch signature does not verify with the calling device's identity key.",
+  },
+  ARCHIVE_RECORD_INVALID: {
+    status: 400,
+    doc: 'An archive record is malformed, names another org or device, or references an unknown session key; the message names the record.',
+  },
   ROLE_FORBIDDEN: {
     status: 403,
     doc: "The caller's role does not allow this action (admin and officer are separate duties).",
@@ -44,11 +52,33 @@ export const SERVER_ERRORS = {
   ORG_NOT_FOUND: { status: 404, doc: 'No such organisation.' },
   USER_NOT_FOUND: { status: 404, doc: "No such user in the caller's organisation." },
   DEVICE_NOT_FOUND: { status: 404, doc: "No such device in the caller's (or the named) organisation." },
+  BUCKET_NOT_FOUND: { status: 404, doc: "No such bucket in the caller's organisation." },
+  LOG_NOT_FOUND: {
+    status: 404,
+    doc: 'No such log, entry, tile or checkpoint yet (an entry is served once a checkpoint covers it).',
+  },
   BOOTSTRAP_USED: {
     status: 409,
     doc: 'The bootstrap token has already created an organisation; it works once.',
   },
   DEVICE_ALREADY_REVOKED: { status: 409, doc: 'The device is already revoked.' },
+  ARCHIVE_SEQUENCE_GAP: {
+    status: 409,
+    doc: "A record's sequence number is beyond the device's next one; the message states the expected sequence number.",
+  },
+  ARCHIVE_FORK: {
+    status: 409,
+    doc: 'A record does not link to the stored chain (another record holds its place or its previous hash differs); the message states the expected sequence number.',
+  },
+  BUCKET_NOT_VALID: {
+    status: 409,
+    doc: 'The bucket exists but the time is outside its validity window (with the late-upload grace for records).',
+  },
+  BUCKET_CONFLICT: { status: 409, doc: 'A different bucket key is already registered under this bucket id.' },
+  KEY_MANAGER_INVALID: {
+    status: 409,
+    doc: "The organisation's key-manager delegation does not verify against its signing key, or is outside its window.",
+  },
   BODY_TOO_LARGE: { status: 413, doc: "The body is larger than the route's limit." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },
   RATE_LIMITED: {
@@ -60,6 +90,10 @@ export const SERVER_ERRORS = {
     doc: 'An unexpected server fault; nothing about it is returned, the log has the code.',
   },
   UNAVAILABLE: { status: 503, doc: 'The server is shutting down or its store is unreachable; retry.' },
+  LOG_PUSHBACK: {
+    status: 503,
+    doc: "The organisation's log has too many entries waiting for integration; retry after `Retry-After` seconds.",
+  },
 } as const satisfies Record<string, { status: number; doc: string }>;
 
 /** A server error code. */
