@@ -13,9 +13,11 @@
  *   disposition:     "n" uint  "bkt" tstr
  */
 import { CustosError } from '../errors.js';
-import { decodeStrictCbor, encodeDeterministicCbor } from '../record/index.js';
+import { decode, type DecodeOptions } from 'cborg';
+import { encodeDeterministicCbor } from '../record/index.js';
 import type { BucketId, DeviceId, OrgId } from '../record/index.js';
 import { hashLeaf } from '../tlog/index.js';
+import { canonicalKeyOrder, writeCanonicalMap, type CborScalar } from './cbor-writer.js';
 import {
   isLogEntryType,
   LOG_ENTRY_TYPES,
@@ -38,7 +40,7 @@ const TYPE_KEYS: Record<LogEntryType, readonly string[]> = {
   disposition: ['bkt', 'n'],
 };
 
-function wireFields(e: LogEntry): Record<string, unknown> {
+function wireFields(e: LogEntry): Record<string, CborScalar> {
   switch (e.type) {
     case 'archive-record':
       return { org: e.org, dev: e.device, seq: e.seq, bkt: e.bucket };
@@ -55,10 +57,27 @@ function wireFields(e: LogEntry): Record<string, unknown> {
   }
 }
 
-/** Encodes a log entry (validating it first; INVALID_ARGUMENT names a bad field). */
-export function encodeLogEntry(entry: LogEntry): Uint8Array {
-  validateLogEntry(entry, 'INVALID_ARGUMENT');
-  return encodeDeterministicCbor({
+/** cborg's strictest decoding, the same options the archive record decoder uses. */
+const STRICT_DECODE_OPTIONS: DecodeOptions = Object.freeze({
+  strict: true,
+  allowIndefinite: false,
+  allowUndefined: false,
+  allowInfinity: false,
+  allowNaN: false,
+  allowBigInt: false,
+  rejectDuplicateMapKeys: true,
+  useMaps: false,
+  tags: [],
+});
+
+/** Canonical key order of each type, computed once. */
+const KEY_ORDER = Object.fromEntries(
+  LOG_ENTRY_TYPES.map((t) => [t, canonicalKeyOrder([...COMMON_KEYS, ...TYPE_KEYS[t]])]),
+) as unknown as Record<LogEntryType, readonly string[]>;
+
+/** The entry as its CBOR map: wire key to value. */
+function wireMap(entry: LogEntry): Record<string, CborScalar> {
+  return {
     v: LOG_ENTRY_VERSION,
     t: entry.type,
     h: entry.hash,
@@ -66,7 +85,21 @@ export function encodeLogEntry(entry: LogEntry): Uint8Array {
     act: entry.actor,
     ts: entry.time,
     ...wireFields(entry),
-  });
+  };
+}
+
+/** Encodes a log entry (validating it first; INVALID_ARGUMENT names a bad field). */
+export function encodeLogEntry(entry: LogEntry): Uint8Array {
+  validateLogEntry(entry, 'INVALID_ARGUMENT');
+  const map = wireMap(entry);
+  // Validation guarantees ASCII strings, safe unsigned integers and a 32-byte hash.
+  return writeCanonicalMap(KEY_ORDER[entry.type].map((k) => [k, map[k]!] as const));
+}
+
+/** Encodes through cborg's generic RFC 8949 encoder; tests check it equals {@link encodeLogEntry}. */
+export function encodeLogEntryGeneric(entry: LogEntry): Uint8Array {
+  validateLogEntry(entry, 'INVALID_ARGUMENT');
+  return encodeDeterministicCbor(wireMap(entry));
 }
 
 function malformed(message: string): CustosError {
@@ -95,7 +128,12 @@ export function decodeLogEntry(bytes: Uint8Array): LogEntry {
   if (bytes.length > MAX_LOG_ENTRY_BYTES) {
     throw new CustosError('OVERSIZED_INPUT', `log entry is larger than ${MAX_LOG_ENTRY_BYTES} bytes`);
   }
-  const value = decodeStrictCbor(bytes, 'log entry', 'MALFORMED_LOG_ENTRY');
+  let value: unknown;
+  try {
+    value = decode(bytes, STRICT_DECODE_OPTIONS);
+  } catch (cause) {
+    throw new CustosError('MALFORMED_LOG_ENTRY', 'log entry is not valid strict CBOR', { cause });
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
     throw malformed('must be a CBOR map');
   }
@@ -147,7 +185,18 @@ export function decodeLogEntry(bytes: Uint8Array): LogEntry {
       break;
   }
   validateLogEntry(entry, 'MALFORMED_LOG_ENTRY');
+  // Canonical check: the one encoding of this value must be exactly the input (catches
+  // unsorted keys, non-minimal lengths, floats standing in for integers, trailing bytes).
+  if (!bytesEqual(encodeLogEntry(entry), bytes)) {
+    throw malformed('is not in deterministic CBOR encoding (RFC 8949 §4.2.1)');
+  }
   return entry;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The RFC 9162 leaf hash of an entry: hashLeaf(encoded entry). Encoded input is validated first. */

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { CustosError, type CustosErrorCode } from '../errors.js';
 import { encodeDeterministicCbor, type BucketId, type DeviceId, type OrgId } from '../record/index.js';
 import { hashLeaf } from '../tlog/index.js';
-import { decodeLogEntry, encodeLogEntry, logEntryLeafHash } from './log-entry-codec.js';
+import {
+  decodeLogEntry,
+  encodeLogEntry,
+  encodeLogEntryGeneric,
+  logEntryLeafHash,
+} from './log-entry-codec.js';
 import { MAX_LOG_ENTRY_BYTES, type LogEntry } from './log-entry.js';
 
 function codeOf(f: () => unknown): CustosErrorCode | 'ok' {
@@ -52,6 +57,7 @@ describe('log entries v1', () => {
       const back = decodeLogEntry(bytes);
       expect(back).toEqual(e);
       expect(encodeLogEntry(back)).toEqual(bytes);
+      expect(Buffer.from(encodeLogEntryGeneric(e)).toString('hex')).toBe(Buffer.from(bytes).toString('hex'));
       expect(logEntryLeafHash(e)).toEqual(hashLeaf(bytes));
       expect(logEntryLeafHash(bytes)).toEqual(hashLeaf(bytes));
     });
@@ -230,6 +236,10 @@ describe('log entries v1', () => {
       fc.property(entry, (e) => {
         const bytes = encodeLogEntry(e);
         expect(bytes.length).toBeLessThanOrEqual(MAX_LOG_ENTRY_BYTES);
+        // The schema-specific writer and cborg's generic RFC 8949 encoder agree byte for byte.
+        expect(Buffer.from(bytes).toString('hex')).toBe(
+          Buffer.from(encodeLogEntryGeneric(e)).toString('hex'),
+        );
         expect(decodeLogEntry(bytes)).toEqual(e);
       }),
       { numRuns: 300 },
