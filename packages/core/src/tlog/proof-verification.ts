@@ -10,7 +10,7 @@
  */
 import { CustosError } from '../errors.js';
 import { EMPTY_ROOT, HASH_SIZE, bytesEqual, hashChildren, hashChildrenAt } from './hash.js';
-import { assertCount } from './tree-math.js';
+import { assertCount, isPowerOfTwo } from './tree-math.js';
 
 function assertHash(h: Uint8Array, what: string): void {
   if (h.length !== HASH_SIZE) {
@@ -156,7 +156,7 @@ export function verifyConsistency(
   // Step 1: an empty path never proves growth.
   if (proof.length === 0) throw new CustosError('INVALID_PROOF', 'consistency proof is empty');
   // Step 2: when size1 is a power of two, root1 is itself the first node of the path.
-  const path = isExactPowerOfTwo(size1) ? [root1, ...proof] : proof;
+  const path = isPowerOfTwo(size1) ? [root1, ...proof] : proof;
   // Step 3.
   let fn = size1 - 1;
   let sn = size2 - 1;
@@ -193,10 +193,4 @@ export function verifyConsistency(
     throw new CustosError('INVALID_PROOF', 'consistency proof does not match the first root');
   if (!bytesEqual(sr, root2))
     throw new CustosError('INVALID_PROOF', 'consistency proof does not match the second root');
-}
-
-function isExactPowerOfTwo(n: number): boolean {
-  let m = n;
-  while (m > 1 && m % 2 === 0) m /= 2;
-  return m === 1;
 }
