@@ -17,7 +17,7 @@ export const LEAF_PREFIX = 0x00;
 /** Domain-separation prefix of interior node hashes (RFC 9162 §2.1.1). */
 export const NODE_PREFIX = 0x01;
 
-/** The root of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1). */
+/** The root of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1). Read-only: never write to it. */
 export const EMPTY_ROOT: Uint8Array = new Uint8Array(nativeHash('sha256', new Uint8Array(0), 'buffer'));
 
 /** RFC 9162 leaf hash: SHA-256(0x00 || data). */
@@ -42,6 +42,7 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
 /**
  * Like {@link hashChildren} but reads the children at offsets and writes the hash into
  * `out` at `outOffset`, so tree builders can work in flat buffers without allocating.
+ * `out` may overlap either child (all input is read before the digest is written).
  */
 export function hashChildrenAt(
   left: Uint8Array,

@@ -216,6 +216,7 @@ function shiftedWord(prev: number, x: Uint8Array, i: number): number {
  * children at `left[leftOff]` and `right[rightOff]` (offsets avoid subarray allocations).
  * The 65-byte message fills block 1 and one byte of block 2, whose padding is fixed
  * (0x80, zeros, bit length 520), so both blocks are loaded straight into W without a copy.
+ * Every input byte is read before `out` is written, so `out` may alias either child.
  */
 export function sha256NodeInto(
   left: Uint8Array,
