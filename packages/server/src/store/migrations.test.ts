@@ -25,6 +25,17 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   2: ['bootstrap', 'enrolment_codes', 'auth_challenges', 'auth_tokens'],
   3: ['audit_pending'],
   4: ['relay_queue', 'blobs', 'blob_usage'],
+  5: [
+    'log_sequence',
+    'log_entries',
+    'log_tree',
+    'log_tiles',
+    'log_checkpoints',
+    'archive_records',
+    'archive_session_keys',
+    'buckets',
+    'bucket_key_blobs',
+  ],
 };
 /** Tables only the PostgreSQL schema has (SQLite keeps blob content in files). */
 const PG_ONLY_TABLES: Record<number, string[]> = { 4: ['blob_contents'] };

@@ -12,13 +12,16 @@ import {
   SqlBootstrapStore,
   SqlEnrolmentCodeStore,
 } from './auth-stores.js';
+import { SqlArchiveStore } from './archive-stores.js';
 import { SqlBlobStore } from './blob-store.js';
+import { SqlBucketStore } from './bucket-stores.js';
 import { SqlDeviceStore, SqlOrgStore, SqlPrekeyStore, SqlUserStore } from './directory-stores.js';
 import type { BlobContentStore } from './messaging-stores.js';
 import { SqlBlobContentStore } from './postgres/pg-blob-content.js';
 import { SqlPrekeyClaimStore } from './prekey-claim-store.js';
 import { SqlRelayQueueStore } from './relay-queue-store.js';
 import { FsBlobContentStore } from './sqlite/fs-blob-content.js';
+import { SqlLogStore } from './log-stores.js';
 import { migrate } from './migrate.js';
 import { openPgDatabase } from './postgres/pg-database.js';
 import { PG_MIGRATIONS } from './postgres/pg-migrations.js';
@@ -46,6 +49,9 @@ function bindStores(
     prekeyClaims: new SqlPrekeyClaimStore(db),
     relayQueue: new SqlRelayQueueStore(db),
     blobs: new SqlBlobStore(db, blobContent(db)),
+    log: new SqlLogStore(db),
+    archive: new SqlArchiveStore(db),
+    buckets: new SqlBucketStore(db),
     withTransaction,
   };
 }

@@ -28,6 +28,9 @@ import type {
   UserRecord,
 } from './records.js';
 import type { BlobStore, PrekeyClaimStore, RelayQueueStore } from './messaging-stores.js';
+import type { ArchiveStore } from './archive-stores.js';
+import type { BucketStore } from './bucket-stores.js';
+import type { LogStore } from './log-stores.js';
 
 /** A page request: rows after the given id (exclusive), at most `limit`. */
 export interface Page<K> {
@@ -145,6 +148,9 @@ export interface Stores {
   readonly prekeyClaims: PrekeyClaimStore;
   readonly relayQueue: RelayQueueStore;
   readonly blobs: BlobStore;
+  readonly log: LogStore;
+  readonly archive: ArchiveStore;
+  readonly buckets: BucketStore;
   /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not
    * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.

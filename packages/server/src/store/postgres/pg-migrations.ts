@@ -179,4 +179,92 @@ CREATE TABLE blob_contents (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'log, archive and keys: org logs, tiles, checkpoints, archive records, bucket keys',
+    up: `
+CREATE TABLE log_sequence (
+  org_id TEXT PRIMARY KEY REFERENCES orgs(org_id),
+  next_index BIGINT NOT NULL
+);
+CREATE TABLE log_entries (
+  org_id TEXT NOT NULL,
+  idx BIGINT NOT NULL,
+  leaf_hash BYTEA NOT NULL,
+  entry BYTEA NOT NULL,
+  PRIMARY KEY (org_id, idx)
+);
+CREATE INDEX log_entries_leaf ON log_entries (org_id, leaf_hash);
+CREATE TABLE log_tree (
+  org_id TEXT PRIMARY KEY REFERENCES orgs(org_id),
+  origin TEXT NOT NULL,
+  verifier_key TEXT NOT NULL,
+  tree_size BIGINT NOT NULL,
+  frontier BYTEA NOT NULL,
+  root BYTEA NOT NULL
+);
+CREATE TABLE log_tiles (
+  org_id TEXT NOT NULL,
+  level BIGINT NOT NULL,
+  tile_index BIGINT NOT NULL,
+  hashes BYTEA NOT NULL,
+  PRIMARY KEY (org_id, level, tile_index)
+);
+CREATE TABLE log_checkpoints (
+  org_id TEXT NOT NULL,
+  tree_size BIGINT NOT NULL,
+  root BYTEA NOT NULL,
+  note TEXT NOT NULL,
+  signed_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, tree_size)
+);
+CREATE TABLE archive_records (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  record_hash BYTEA NOT NULL,
+  bucket_id TEXT NOT NULL,
+  log_index BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  record BYTEA NOT NULL,
+  PRIMARY KEY (org_id, device_id, seq)
+);
+CREATE UNIQUE INDEX archive_records_hash ON archive_records (org_id, record_hash);
+CREATE TABLE archive_session_keys (
+  org_id TEXT NOT NULL,
+  key_id BYTEA NOT NULL,
+  device_id TEXT NOT NULL,
+  wrapped BYTEA NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, key_id)
+);
+CREATE TABLE buckets (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  bucket_id TEXT NOT NULL,
+  retention_class TEXT NOT NULL,
+  period TEXT NOT NULL,
+  not_before BIGINT NOT NULL,
+  not_after BIGINT NOT NULL,
+  public_key BYTEA NOT NULL,
+  document BYTEA NOT NULL,
+  registered_by TEXT NOT NULL,
+  registered_at BIGINT NOT NULL,
+  log_index BIGINT NOT NULL,
+  PRIMARY KEY (org_id, bucket_id)
+);
+CREATE TABLE bucket_key_blobs (
+  org_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('officer-wrap', 'index-key')),
+  bucket_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  blob BYTEA NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  log_index BIGINT NOT NULL,
+  PRIMARY KEY (org_id, kind, bucket_id, recipient),
+  FOREIGN KEY (org_id, bucket_id) REFERENCES buckets(org_id, bucket_id)
+);
+CREATE INDEX bucket_key_blobs_recipient ON bucket_key_blobs (org_id, kind, recipient);
+`,
+  },
 ];

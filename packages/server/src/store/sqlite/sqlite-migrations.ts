@@ -175,4 +175,92 @@ CREATE TABLE blob_usage (
 ) STRICT;
 `,
   },
+  {
+    version: 5,
+    name: 'log, archive and keys: org logs, tiles, checkpoints, archive records, bucket keys',
+    up: `
+CREATE TABLE log_sequence (
+  org_id TEXT PRIMARY KEY REFERENCES orgs(org_id),
+  next_index INTEGER NOT NULL
+) STRICT;
+CREATE TABLE log_entries (
+  org_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  entry BLOB NOT NULL,
+  PRIMARY KEY (org_id, idx)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX log_entries_leaf ON log_entries (org_id, leaf_hash);
+CREATE TABLE log_tree (
+  org_id TEXT PRIMARY KEY REFERENCES orgs(org_id),
+  origin TEXT NOT NULL,
+  verifier_key TEXT NOT NULL,
+  tree_size INTEGER NOT NULL,
+  frontier BLOB NOT NULL,
+  root BLOB NOT NULL
+) STRICT;
+CREATE TABLE log_tiles (
+  org_id TEXT NOT NULL,
+  level INTEGER NOT NULL,
+  tile_index INTEGER NOT NULL,
+  hashes BLOB NOT NULL,
+  PRIMARY KEY (org_id, level, tile_index)
+) STRICT;
+CREATE TABLE log_checkpoints (
+  org_id TEXT NOT NULL,
+  tree_size INTEGER NOT NULL,
+  root BLOB NOT NULL,
+  note TEXT NOT NULL,
+  signed_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, tree_size)
+) STRICT;
+CREATE TABLE archive_records (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_hash BLOB NOT NULL,
+  bucket_id TEXT NOT NULL,
+  log_index INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  record BLOB NOT NULL,
+  PRIMARY KEY (org_id, device_id, seq)
+) STRICT;
+CREATE UNIQUE INDEX archive_records_hash ON archive_records (org_id, record_hash);
+CREATE TABLE archive_session_keys (
+  org_id TEXT NOT NULL,
+  key_id BLOB NOT NULL,
+  device_id TEXT NOT NULL,
+  wrapped BLOB NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, key_id)
+) STRICT;
+CREATE TABLE buckets (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  bucket_id TEXT NOT NULL,
+  retention_class TEXT NOT NULL,
+  period TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  document BLOB NOT NULL,
+  registered_by TEXT NOT NULL,
+  registered_at INTEGER NOT NULL,
+  log_index INTEGER NOT NULL,
+  PRIMARY KEY (org_id, bucket_id)
+) STRICT;
+CREATE TABLE bucket_key_blobs (
+  org_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('officer-wrap', 'index-key')),
+  bucket_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  blob BLOB NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  log_index INTEGER NOT NULL,
+  PRIMARY KEY (org_id, kind, bucket_id, recipient),
+  FOREIGN KEY (org_id, bucket_id) REFERENCES buckets(org_id, bucket_id)
+) STRICT;
+CREATE INDEX bucket_key_blobs_recipient ON bucket_key_blobs (org_id, kind, recipient);
+`,
+  },
 ];
