@@ -13,7 +13,7 @@ import { CustosError } from '../errors.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { SIGNATURE_TYPE_COSIGNATURE_V1, SIGNATURE_TYPE_ED25519 } from './key-id.js';
 import { decodeNoteText, type TextInput } from './note-text.js';
-import { parseNote, signNote, verifyParsedNote, type OpenedNote } from './signed-note.js';
+import { parseNote, signNote, verifyParsedNote, type OpenedNote, type ParsedNote } from './signed-note.js';
 import type { NoteSigner } from './signer.js';
 import type { VerifiedSignature, VerifiersInput } from './verifier.js';
 
@@ -64,7 +64,11 @@ export function parseSafeDecimal(s: string, what: string, fail: (m: string) => C
 
 /** Parses checkpoint note text (the part before the blank line, ending in a newline). */
 export function parseCheckpoint(input: TextInput): Checkpoint {
-  const { text } = decodeNoteText(input, 'MALFORMED_CHECKPOINT', 'checkpoint');
+  return parseCheckpointText(decodeNoteText(input, 'MALFORMED_CHECKPOINT', 'checkpoint').text);
+}
+
+/** {@link parseCheckpoint} for text already checked by {@link parseNote} (module-internal). */
+export function parseCheckpointText(text: string): Checkpoint {
   if (!text.endsWith('\n')) throw malformed('text must end with a newline');
   const lines = text.slice(0, -1).split('\n');
   if (lines.length < 3) throw malformed('needs origin, tree size and root hash lines');
@@ -117,7 +121,16 @@ export function openCheckpoint(
   expectedOrigin: string,
 ): OpenedCheckpoint {
   const parsed = parseNote(noteBytes);
-  const checkpoint = parseCheckpoint(parsed.text);
+  return openParsedCheckpoint(parsed, parseCheckpointText(parsed.text), verifiers, expectedOrigin);
+}
+
+/** {@link openCheckpoint} for a note and checkpoint already parsed (module-internal). */
+export function openParsedCheckpoint(
+  parsed: ParsedNote,
+  checkpoint: Checkpoint,
+  verifiers: VerifiersInput,
+  expectedOrigin: string,
+): OpenedCheckpoint {
   if (checkpoint.origin !== expectedOrigin) {
     throw malformed(`origin is not the expected ${JSON.stringify(expectedOrigin)}`);
   }
@@ -142,7 +155,7 @@ export function openCheckpoint(
  */
 export function cosignCheckpoint(noteBytes: TextInput, cosigners: readonly NoteSigner[]): string {
   const parsed = parseNote(noteBytes);
-  parseCheckpoint(parsed.text);
+  parseCheckpointText(parsed.text);
   if (cosigners.some((c) => c.type !== SIGNATURE_TYPE_COSIGNATURE_V1)) {
     throw new CustosError('INVALID_ARGUMENT', 'cosigners must use signature type 0x04');
   }

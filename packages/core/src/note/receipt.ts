@@ -12,15 +12,16 @@ import { CustosError } from '../errors.js';
 import { verifyInclusion } from '../tlog/index.js';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import {
-  openCheckpoint,
-  parseCheckpoint,
+  openParsedCheckpoint,
+  parseCheckpointText,
   parseSafeDecimal,
   TREE_HASH_BYTES,
+  type Checkpoint,
   type OpenedCheckpoint,
 } from './checkpoint.js';
 import { MAX_PROOF_HASHES, MAX_RECEIPT_BYTES, MAX_RECEIPT_EXTRA_BYTES } from './limits.js';
 import { decodeNoteText, type TextInput } from './note-text.js';
-import { parseNote } from './signed-note.js';
+import { parseNote, type ParsedNote } from './signed-note.js';
 import type { VerifiersInput } from './verifier.js';
 
 /** First line of every v1 receipt. */
@@ -57,6 +58,26 @@ function parseHash(line: string, n: number): Uint8Array {
 
 /** Parses a receipt, including the syntax of its checkpoint (not its signatures). */
 export function parseReceipt(input: TextInput): Receipt {
+  return parseReceiptParts(input).receipt;
+}
+
+interface ReceiptParts {
+  readonly receipt: Receipt;
+  readonly note: ParsedNote;
+  readonly checkpoint: Checkpoint;
+}
+
+function parseCheckpointNote(checkpoint: string): { note: ParsedNote; checkpoint: Checkpoint } {
+  try {
+    const note = parseNote(checkpoint);
+    return { note, checkpoint: parseCheckpointText(note.text) };
+  } catch (cause) {
+    const what = cause instanceof CustosError ? cause.message : 'invalid';
+    throw new CustosError('MALFORMED_RECEIPT', `receipt: checkpoint is malformed (${what})`, { cause });
+  }
+}
+
+function parseReceiptParts(input: TextInput): ReceiptParts {
   if (input.length > MAX_RECEIPT_BYTES) {
     throw new CustosError('OVERSIZED_INPUT', `receipt is larger than ${MAX_RECEIPT_BYTES} bytes`);
   }
@@ -83,13 +104,9 @@ export function parseReceipt(input: TextInput): Receipt {
   const proofLines = lines.slice(at);
   if (proofLines.length > MAX_PROOF_HASHES) throw malformed(`more than ${MAX_PROOF_HASHES} proof hashes`);
   const proof = proofLines.map((l, i) => parseHash(l, i + 1));
-  try {
-    parseCheckpoint(parseNote(checkpoint).text);
-  } catch (cause) {
-    const what = cause instanceof CustosError ? cause.message : 'invalid';
-    throw new CustosError('MALFORMED_RECEIPT', `receipt: checkpoint is malformed (${what})`, { cause });
-  }
-  return extra === undefined ? { index, proof, checkpoint } : { extra, index, proof, checkpoint };
+  const parts = parseCheckpointNote(checkpoint);
+  const receipt = extra === undefined ? { index, proof, checkpoint } : { extra, index, proof, checkpoint };
+  return { receipt, ...parts };
 }
 
 /** Formats a receipt. */
@@ -106,7 +123,7 @@ export function formatReceipt(receipt: Receipt): string {
     throw bad(`extra data must be 1-${MAX_RECEIPT_EXTRA_BYTES} bytes`);
   }
   try {
-    parseCheckpoint(parseNote(receipt.checkpoint).text);
+    parseCheckpointNote(receipt.checkpoint);
   } catch (cause) {
     throw new CustosError('INVALID_ARGUMENT', 'receipt: checkpoint is not a valid signed checkpoint', {
       cause,
@@ -130,8 +147,12 @@ export function verifyReceipt(
   verifiers: VerifiersInput,
   origin: string,
 ): VerifiedReceipt {
-  const r = typeof receipt === 'string' || receipt instanceof Uint8Array ? parseReceipt(receipt) : receipt;
-  const opened = openCheckpoint(r.checkpoint, verifiers, origin);
+  const parts =
+    typeof receipt === 'string' || receipt instanceof Uint8Array
+      ? parseReceiptParts(receipt)
+      : { receipt, ...parseCheckpointNote(receipt.checkpoint) };
+  const r = parts.receipt;
+  const opened = openParsedCheckpoint(parts.note, parts.checkpoint, verifiers, origin);
   const { treeSize, rootHash } = opened.checkpoint;
   verifyInclusion(leafHash, r.index, treeSize, r.proof, rootHash);
   return { ...opened, index: r.index };

@@ -72,9 +72,16 @@ export function parseNote(input: TextInput): ParsedNote {
   const lines = block.slice(0, -1).split('\n');
   if (lines.length > MAX_NOTE_SIGNATURES) throw malformed(`more than ${MAX_NOTE_SIGNATURES} signatures`);
   const signatures = lines.map((line, i) => parseSignatureLine(line, i + 1));
-  // The text is a prefix of the input, so its bytes are a prefix of the input bytes.
-  const textBytes = typeof input === 'string' ? utf8Bytes(text) : bytes.subarray(0, utf8Bytes(text).length);
+  // The text is a prefix of the input, so its bytes are a prefix of the input bytes; 0x0A
+  // never occurs inside a multi-byte UTF-8 sequence, so the last "\n\n" is the same
+  // boundary in bytes as in characters.
+  const textBytes = typeof input === 'string' ? utf8Bytes(text) : bytes.subarray(0, lastBlankLine(bytes) + 1);
   return { text, textBytes, signatures };
+}
+
+function lastBlankLine(bytes: Uint8Array): number {
+  for (let i = bytes.length - 2; i >= 0; i--) if (bytes[i] === 0x0a && bytes[i + 1] === 0x0a) return i;
+  return -1;
 }
 
 function parseSignatureLine(line: string, n: number): NoteSignature {
