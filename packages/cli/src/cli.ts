@@ -1,4 +1,5 @@
 /** Command dispatch for `custos`. */
+import { runServerCommand } from './server-command.js';
 
 /** Where a command writes. */
 export interface CliIo {
@@ -11,7 +12,7 @@ const USAGE = `custos — end-to-end encrypted messaging with a provable, end-to
 Usage: custos <command> [options]
 
 Commands available in this build:
-  server     start the Custos server (work in progress: see the README)
+  server     start the Custos server ('custos server --help' for its options)
   help       show this text
 `;
 
@@ -26,11 +27,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       io.stdout.write(USAGE);
       return 0;
     case 'server':
-      io.stdout.write(
-        'The Custos server is not built yet. What works today: the core library ' +
-          '(record format, sealing, Merkle log, checkpoints) — run `npm test` and `npm run bench`.\n',
-      );
-      return 0;
+      return runServerCommand(args.slice(1), io);
     default:
       io.stderr.write(`custos: unknown command '${command}'. Run 'custos help'.\n`);
       return 2;

@@ -66,7 +66,6 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
     exposeHeadRoutes: false,
     return503OnClosing: true,

@@ -1,0 +1,50 @@
+/**
+ * First start: while no organisation exists, each start creates a fresh one-time bootstrap
+ * token (replacing any earlier, never used one, whose plaintext is gone), stores only its
+ * SHA-256, prints it and, when asked, writes it to a file of mode 0600.
+ */
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
+import { newBootstrapToken, sha256 } from './crypto/secrets.js';
+import type { Stores } from './store/stores.js';
+
+/** What first start decided. */
+export type BootstrapOutcome =
+  { readonly kind: 'token'; readonly token: string } | { readonly kind: 'has-org' };
+
+/** Creates the bootstrap token if the store has no organisation yet. */
+export async function ensureBootstrapToken(stores: Stores, now: number): Promise<BootstrapOutcome> {
+  return stores.withTransaction(async (tx) => {
+    if ((await tx.orgs.count()) > 0) return { kind: 'has-org' };
+    const token = newBootstrapToken();
+    if (!(await tx.bootstrap.replace(sha256(token), now))) return { kind: 'has-org' };
+    return { kind: 'token', token };
+  });
+}
+
+/** Writes the token to `path` with mode 0600 (also tightening an existing file). */
+export function writeBootstrapFile(path: string, token: string): void {
+  const fd = openSync(path, 'w', 0o600);
+  try {
+    // An existing file keeps its mode on open: tighten it before the secret goes in.
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The text printed on first start. MUST go to the operator's terminal only, never to the log. */
+export function firstStartText(token: string, origin: string, bootstrapOut: string | null): string {
+  const file = bootstrapOut ?? '<file holding the token>';
+  return [
+    `Bootstrap token: ${token}`,
+    bootstrapOut === null ? '' : `  (also written to ${bootstrapOut}, mode 0600)`,
+    '',
+    'Next: create the organisation from an officer machine (the key ceremony runs there, not here):',
+    `  custos org create --server ${origin} --bootstrap-token-file ${file}`,
+    'The token works once. Until an organisation exists, every restart prints a new one and the old one stops working.',
+    '',
+  ]
+    .filter((line, i, all) => line !== '' || all[i - 1] !== '')
+    .join('\n');
+}
