@@ -89,7 +89,8 @@ export async function buildApp(
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.header('cache-control', 'no-store');
+    // Public log tiles and checkpoints set their own caching; everything else is never cached.
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
     void reply.header('x-content-type-options', 'nosniff');
     return payload;
   });
