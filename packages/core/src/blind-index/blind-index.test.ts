@@ -11,6 +11,7 @@ import {
   deriveBucketIndexKey,
   deriveToken,
   deriveTokens,
+  deriveTokensInto,
   matchesQuery,
   tokensForQuery,
   tokensForRecord,
@@ -75,6 +76,16 @@ describe('token derivation', () => {
     for (const [kind, value, token] of vectors)
       expect(hex(deriveToken(k, kind, value)), `${kind} ${value}`).toBe(token);
     expect(deriveToken(k, 'term', 'resume').length).toBe(BLIND_TOKEN_LENGTH);
+  });
+
+  it('deriveTokensInto writes the same tokens back to back, and checks the buffer size', () => {
+    const values = ['alpha', 'béta', '', '北京'];
+    const out = new Uint8Array(8 + values.length * BLIND_TOKEN_LENGTH);
+    deriveTokensInto(key, 'term', values, out, 8);
+    const views = deriveTokens(key, 'term', values);
+    expect(hex(out.subarray(8))).toBe(views.map(hex).join(''));
+    expectInvalid(() => deriveTokensInto(key, 'term', values, new Uint8Array(63)));
+    expectInvalid(() => deriveTokensInto(key, 'term', values, out, 9));
   });
 
   it('separates kinds: the same value gives a different token under every kind', () => {

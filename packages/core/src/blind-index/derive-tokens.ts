@@ -48,26 +48,49 @@ function utf8Into(s: string, buf: Uint8Array): number {
 }
 
 /**
+ * Writes the tokens of `values` (one kind) back to back into `out` from `offset`: the batch
+ * form, with no per-token object (a typed-array view per token costs as much as its MAC).
+ * `out` needs `values.length * BLIND_TOKEN_LENGTH` bytes from `offset`.
+ */
+export function deriveTokensInto(
+  key: BlindIndexKey,
+  kind: BlindTokenKind,
+  values: readonly string[],
+  out: Uint8Array,
+  offset = 0,
+): void {
+  if (
+    !Number.isSafeInteger(offset) ||
+    offset < 0 ||
+    out.length - offset < values.length * BLIND_TOKEN_LENGTH
+  ) {
+    throw new CustosError('INVALID_ARGUMENT', 'token output buffer too small');
+  }
+  const mac = tokenMac(key, kind);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+    if (value.length * 3 > scratch.length) scratch = new Uint8Array(value.length * 3);
+    const written = utf8Into(value, scratch);
+    mac.macInto(scratch, written, out, offset + i * BLIND_TOKEN_LENGTH, BLIND_TOKEN_LENGTH);
+  }
+}
+
+/**
  * Blind tokens for `values` of one kind, in input order (not sorted, not deduplicated).
- * All tokens share one backing buffer.
+ * All tokens are views of one backing buffer.
  */
 export function deriveTokens(
   key: BlindIndexKey,
   kind: BlindTokenKind,
   values: readonly string[],
 ): BlindToken[] {
-  const mac = tokenMac(key, kind);
   const out = new Uint8Array(values.length * BLIND_TOKEN_LENGTH);
+  deriveTokensInto(key, kind, values, out);
   const tokens: BlindToken[] = new Array<BlindToken>(values.length);
   for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    // UTF-8 needs at most 3 bytes per UTF-16 code unit.
-    if (value.length * 3 > scratch.length) scratch = new Uint8Array(value.length * 3);
-    const written = utf8Into(value, scratch);
-    const off = i * BLIND_TOKEN_LENGTH;
-    mac.macInto(scratch, written, out, off, BLIND_TOKEN_LENGTH);
     // A view constructor, not subarray(): several times cheaper per token in V8.
-    tokens[i] = new Uint8Array(out.buffer, off, BLIND_TOKEN_LENGTH) as BlindToken;
+    tokens[i] = new Uint8Array(out.buffer, i * BLIND_TOKEN_LENGTH, BLIND_TOKEN_LENGTH) as BlindToken;
   }
   return tokens;
 }

@@ -10,7 +10,13 @@ export {
   generateIndexSecret,
 } from './index-key.js';
 export type { BlindTokenKind } from './index-key.js';
-export { compareBlindTokens, deriveToken, deriveTokens, sortUniqueTokens } from './derive-tokens.js';
+export {
+  compareBlindTokens,
+  deriveToken,
+  deriveTokens,
+  deriveTokensInto,
+  sortUniqueTokens,
+} from './derive-tokens.js';
 export { MAX_TERM_CODE_POINTS } from './normalise.js';
 export {
   MAX_IDENTIFIER_LENGTH,
