@@ -1,0 +1,132 @@
+/** Archive ingest: signed batches of sealed records, and the device's chain head for resuming. */
+import { MAX_RECORD_BYTES, MAX_WRAPPED_SESSION_KEY_BYTES } from '@custos/core';
+import { Type } from 'typebox';
+import {
+  ARCHIVE_BATCH_BODY_LIMIT_BYTES,
+  MAX_RECORDS_PER_UPLOAD,
+  MAX_SESSION_KEYS_PER_UPLOAD,
+} from '../../archive/archive-defaults.js';
+import { archiveCommitterFor } from '../../archive/batch-commit.js';
+import { verifyUpload } from '../../archive/batch-verification.js';
+import { isServerError } from '../../errors.js';
+import { PUSHBACK_RETRY_AFTER_SECONDS } from '../../log-service/log-defaults.js';
+import { ANY_ROLE, defineRoute } from '../route-def.js';
+import { Bytes, decodeBytes, encodeBytes } from '../schema-helpers.js';
+
+const UploadBody = Type.Object(
+  {
+    records: Type.Array(Bytes(1, MAX_RECORD_BYTES, 'a sealed archive record (docs/archive-format.md §5)'), {
+      minItems: 1,
+      maxItems: MAX_RECORDS_PER_UPLOAD,
+    }),
+    signature: Bytes(
+      64,
+      64,
+      "XEdDSA batch signature by the device's identity key (docs/archive-format.md §6)",
+    ),
+    sessionKeys: Type.Optional(
+      Type.Array(
+        Bytes(1, MAX_WRAPPED_SESSION_KEY_BYTES, 'a wrapped session key (docs/archive-format.md §4.1)'),
+        {
+          maxItems: MAX_SESSION_KEYS_PER_UPLOAD,
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Head = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 0, description: 'sequence number of the last stored record' }),
+    hash: Bytes(32, 32, 'its record hash'),
+    logIndex: Type.Integer({ minimum: 0, description: "its index in the org's log" }),
+  },
+  { additionalProperties: false },
+);
+
+const UploadResponse = Type.Object(
+  {
+    logIndexes: Type.Array(Type.Integer({ minimum: 0 }), {
+      description: 'the log index of each record, in order; a replayed record keeps its first index',
+    }),
+    stored: Type.Integer({
+      minimum: 0,
+      description: 'records newly stored (0 when the whole batch was a replay)',
+    }),
+    head: Type.Object(
+      { seq: Type.Integer({ minimum: 0 }), hash: Bytes(32, 32, 'record hash') },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/archive/batches */
+export const uploadBatchRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/archive/batches',
+  summary:
+    "Stores a signed batch of the caller's consecutive sealed records and sequences one log entry each, " +
+    'in one durable transaction; returns their log indexes. Sending the same batch again stores nothing ' +
+    'and returns the same indexes.',
+  access: ANY_ROLE,
+  bodyLimit: ARCHIVE_BATCH_BODY_LIMIT_BYTES,
+  body: UploadBody,
+  response: { status: 200, schema: UploadResponse },
+  errors: [
+    'ARCHIVE_RECORD_INVALID',
+    'BATCH_SIGNATURE_INVALID',
+    'ARCHIVE_SEQUENCE_GAP',
+    'ARCHIVE_FORK',
+    'BUCKET_NOT_FOUND',
+    'BUCKET_NOT_VALID',
+    'LOG_PUSHBACK',
+  ],
+  async handler({ body, auth, reply }, deps) {
+    const upload = {
+      records: body.records.map((r, i) => decodeBytes(`body.records.${i}`, r)),
+      signature: decodeBytes('body.signature', body.signature, 64),
+      sessionKeys: (body.sessionKeys ?? []).map((k, i) => decodeBytes(`body.sessionKeys.${i}`, k)),
+    };
+    const batch = verifyUpload(auth.orgId, auth.deviceId, auth.device.identityKey, upload);
+    try {
+      const r = await archiveCommitterFor(deps.stores, deps.clock).commit(batch);
+      return {
+        logIndexes: [...r.logIndexes],
+        stored: r.stored,
+        head: { seq: r.headSeq, hash: encodeBytes(r.headHash) },
+      };
+    } catch (e) {
+      if (isServerError(e, 'LOG_PUSHBACK'))
+        void reply.header('retry-after', String(PUSHBACK_RETRY_AFTER_SECONDS));
+      throw e;
+    }
+  },
+});
+
+/** GET /v1/archive/head */
+export const archiveHeadRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/archive/head',
+  summary:
+    "The caller's archive chain head (last stored sequence number, record hash and log index) and the " +
+    'next sequence number it should upload, so a device can resume after a crash.',
+  access: ANY_ROLE,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      { nextSeq: Type.Integer({ minimum: 0 }), head: Type.Union([Head, Type.Null()]) },
+      { additionalProperties: false },
+    ),
+  },
+  errors: [],
+  async handler({ auth }, deps) {
+    const head = await deps.stores.archive.head(auth.orgId, auth.deviceId);
+    if (head === undefined) return { nextSeq: 0, head: null };
+    return {
+      nextSeq: head.seq + 1,
+      head: { seq: head.seq, hash: encodeBytes(head.hash), logIndex: head.logIndex },
+    };
+  },
+});
