@@ -9,9 +9,27 @@ import {
   setRetentionRoute,
   setRoleRoute,
 } from './admin-routes.js';
+import { archiveHeadRoute, uploadBatchRoute } from './archive-routes.js';
 import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
 import { registerDeviceRoute } from './device-routes.js';
 import { healthRoute } from './health-route.js';
+import {
+  listBucketsRoute,
+  listOfficerWrapsRoute,
+  myIndexKeysRoute,
+  putIndexKeyRoute,
+  putOfficerWrapRoute,
+  registerBucketRoute,
+} from './key-routes.js';
+import {
+  checkpointHistoryRoute,
+  checkpointRoute,
+  consistencyProofRoute,
+  inclusionProofRoute,
+  logInfoRoute,
+  receiptRoute,
+  tileRoute,
+} from './log-routes.js';
 import { createOrgRoute, getOrgRoute } from './org-routes.js';
 
 /** The routes `custos server` serves. */
@@ -30,4 +48,19 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   createEnrolmentCodeRoute,
   listDevicesRoute,
   revokeDeviceRoute,
+  uploadBatchRoute,
+  archiveHeadRoute,
+  registerBucketRoute,
+  listBucketsRoute,
+  putOfficerWrapRoute,
+  listOfficerWrapsRoute,
+  putIndexKeyRoute,
+  myIndexKeysRoute,
+  logInfoRoute,
+  checkpointRoute,
+  checkpointHistoryRoute,
+  tileRoute,
+  inclusionProofRoute,
+  consistencyProofRoute,
+  receiptRoute,
 ];
