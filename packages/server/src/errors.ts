@@ -15,6 +15,10 @@ export const SERVER_ERRORS = {
     status: 400,
     doc: 'A key or signature in the body cannot be parsed or does not verify; the message names it.',
   },
+  BLOB_HASH_MISMATCH: {
+    status: 400,
+    doc: 'The uploaded bytes do not hash (SHA-256) to the blob id in the path.',
+  },
   AUTH_REQUIRED: {
     status: 401,
     doc: 'No bearer token, or no `Custos-Device` header, on a route that needs both.',
@@ -57,11 +61,17 @@ export const SERVER_ERRORS = {
     status: 404,
     doc: 'No such log, entry, tile or checkpoint yet (an entry is served once a checkpoint covers it).',
   },
+  ENVELOPE_NOT_FOUND: { status: 404, doc: "No such envelope in the calling device's queue." },
+  BLOB_NOT_FOUND: { status: 404, doc: 'No blob with this id has been uploaded.' },
   BOOTSTRAP_USED: {
     status: 409,
     doc: 'The bootstrap token has already created an organisation; it works once.',
   },
   DEVICE_ALREADY_REVOKED: { status: 409, doc: 'The device is already revoked.' },
+  MISMATCHED_DEVICES: {
+    status: 409,
+    doc: "The message does not address exactly the recipient's current devices; `details.missing` and `details.stale` list the device ids. Nothing was stored.",
+  },
   ARCHIVE_SEQUENCE_GAP: {
     status: 409,
     doc: "A record's sequence number is beyond the device's next one; the message states the expected sequence number.",
@@ -94,6 +104,14 @@ export const SERVER_ERRORS = {
     status: 503,
     doc: "The organisation's log has too many entries waiting for integration; retry after `Retry-After` seconds.",
   },
+  QUEUE_FULL: {
+    status: 507,
+    doc: "A recipient device's queue is full (envelopes or bytes); `details.deviceId` names it. Nothing was stored.",
+  },
+  BLOB_QUOTA_EXCEEDED: {
+    status: 507,
+    doc: "The organisation's blob quota would be exceeded. Nothing was stored.",
+  },
 } as const satisfies Record<string, { status: number; doc: string }>;
 
 /** A server error code. */
@@ -108,11 +126,18 @@ export class ServerError extends Error {
   readonly code: ServerErrorCode;
   /** HTTP status; fastify honours `statusCode` on thrown errors. */
   readonly statusCode: number;
+  /** Machine-readable specifics answered as `error.details` (ids, counts); never a secret. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: ServerErrorCode, message?: string, options?: { cause?: unknown }) {
+  constructor(
+    code: ServerErrorCode,
+    message?: string,
+    options?: { cause?: unknown; details?: Readonly<Record<string, unknown>> },
+  ) {
     super(message ?? SERVER_ERRORS[code].doc, options);
     this.code = code;
     this.statusCode = SERVER_ERRORS[code].status;
+    this.details = options?.details;
   }
 }
 

@@ -51,3 +51,12 @@ export const HTTP_FETCH_PAGE_MAX = 100;
 export const BLOB_MAX_BYTES = 25 * 1024 * 1024;
 /** Blob space per organisation unless configured: 10 GiB. */
 export const DEFAULT_BLOB_QUOTA_BYTES = 10 * 1024 * 1024 * 1024;
+
+/** Bytes of envelope content pushed to one socket and not yet acknowledged, at most. */
+export const WS_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/** A connected socket re-checks that its device is not revoked at least this often. */
+export const WS_DEVICE_RECHECK_MS = 5_000;
+/** Per socket: burst of `send` frames. */
+export const WS_SEND_BURST = 200;
+/** Per socket: sustained `send` frames per second. */
+export const WS_SEND_PER_SECOND = 50;

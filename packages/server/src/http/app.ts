@@ -10,7 +10,9 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../config/defaults.js';
+import { registerOctetStream } from '../blobs/octet-stream.js';
 import { ServerError, type ServerErrorCode } from '../errors.js';
+import { registerRelaySocket } from '../relay/ws-endpoint.js';
 import { authenticateDevice, authorise } from './auth-guard.js';
 import { RateLimiter } from './rate-limit.js';
 import type { AnyRoute, AppDeps, AuthContext } from './route-def.js';
@@ -55,7 +57,8 @@ function toServerError(err: unknown): ServerError {
 
 function sendError(request: FastifyRequest, reply: FastifyReply, e: ServerError): FastifyReply {
   request.custosErrorCode = e.code;
-  return reply.code(e.statusCode).send({ error: { code: e.code, message: e.message } });
+  const details = e.details === undefined ? {} : { details: e.details };
+  return reply.code(e.statusCode).send({ error: { code: e.code, message: e.message, ...details } });
 }
 
 /** Builds the app with the given routes; call `listen` or `inject` on the result. */
@@ -120,6 +123,9 @@ export async function buildApp(
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new ServerError('NOT_FOUND', 'Not found.')),
   );
+
+  registerOctetStream(app);
+  await registerRelaySocket(app, deps);
 
   for (const spec of routes) {
     app.route({

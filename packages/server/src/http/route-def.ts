@@ -9,6 +9,7 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import type { ServerErrorCode } from '../errors.js';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { Logger } from '../log/logger.js';
+import type { MessagingServices } from '../relay/messaging-services.js';
 import type { DeviceRecord, Role } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
 import type { RateLimitSettings } from './rate-limit.js';
@@ -23,6 +24,8 @@ export interface AppDeps {
   /** The origin devices must sign into auth responses (known once the server listens). */
   readonly origin: () => string;
   readonly rateLimits: { readonly address: RateLimitSettings; readonly device: RateLimitSettings };
+  /** Relay, prekey and blob services; built with defaults on first use when absent (see messagingOf). */
+  readonly messaging?: MessagingServices;
 }
 
 /** The authenticated caller of a device route. */

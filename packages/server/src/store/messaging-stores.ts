@@ -29,7 +29,16 @@ export interface RelayQueueStore {
   deleteForDevice(orgId: OrgId, deviceId: DeviceId): Promise<number>;
   /** Global sweep: deletes expired envelopes of every org. */
   deleteExpired(now: number): Promise<number>;
+  /**
+   * Announces, on commit, that these queues changed, to every API node sharing the store
+   * (PostgreSQL NOTIFY on {@link RELAY_NOTIFY_CHANNEL}, payload `<orgId>/<deviceId>`); a
+   * no-op on SQLite, where one process serves the store.
+   */
+  announce(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void>;
 }
+
+/** The PostgreSQL notification channel of relay wake-ups. */
+export const RELAY_NOTIFY_CHANNEL = 'custos_relay';
 
 /** Reading and consuming prekeys for bundles (uploads go through PrekeyStore). */
 export interface PrekeyClaimStore {

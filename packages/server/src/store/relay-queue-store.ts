@@ -5,7 +5,7 @@
  */
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
-import type { RelayQueueStore } from './messaging-stores.js';
+import { RELAY_NOTIFY_CHANNEL, type RelayQueueStore } from './messaging-stores.js';
 import { bytes, int, text } from './row-checks.js';
 import { sql, type SqlExecutor } from './sql.js';
 
@@ -84,5 +84,13 @@ export class SqlRelayQueueStore implements RelayQueueStore {
 
   async deleteExpired(now: number): Promise<number> {
     return this.db.run(sql`DELETE FROM relay_queue WHERE expires_at <= ${now}`);
+  }
+
+  async announce(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void> {
+    if (this.db.dialect !== 'postgres') return;
+    // NOTIFY inside the transaction is delivered only if and when it commits.
+    for (const d of new Set(deviceIds)) {
+      await this.db.get(sql`SELECT pg_notify(${RELAY_NOTIFY_CHANNEL}, ${`${orgId}/${d}`})`);
+    }
   }
 }

@@ -11,6 +11,7 @@ import {
 } from './admin-routes.js';
 import { archiveHeadRoute, uploadBatchRoute } from './archive-routes.js';
 import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
+import { downloadBlobRoute, uploadBlobRoute } from './blob-routes.js';
 import { registerDeviceRoute } from './device-routes.js';
 import { healthRoute } from './health-route.js';
 import {
@@ -31,6 +32,8 @@ import {
   tileRoute,
 } from './log-routes.js';
 import { createOrgRoute, getOrgRoute } from './org-routes.js';
+import { deviceBundleRoute, prekeyStatusRoute, uploadPrekeysRoute, userBundleRoute } from './prekey-routes.js';
+import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 
 /** The routes `custos server` serves. */
 export const ALL_ROUTES: readonly AnyRoute[] = [
@@ -48,6 +51,15 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   createEnrolmentCodeRoute,
   listDevicesRoute,
   revokeDeviceRoute,
+  prekeyStatusRoute,
+  uploadPrekeysRoute,
+  userBundleRoute,
+  deviceBundleRoute,
+  sendMessageRoute,
+  fetchMessagesRoute,
+  ackMessageRoute,
+  uploadBlobRoute,
+  downloadBlobRoute,
   uploadBatchRoute,
   archiveHeadRoute,
   registerBucketRoute,

@@ -1,0 +1,129 @@
+/**
+ * Group commit: relay writes (enqueues and acknowledgements) that arrive while a
+ * transaction is running are gathered and committed together in the next one, so one
+ * fsync (SQLite) or one COMMIT round trip (PostgreSQL) covers many requests. Each caller
+ * still learns its own outcome, only after the commit that holds its writes.
+ *
+ * Job contract: a job that throws a ServerError has written nothing (it validates before
+ * it writes), and the batch carries on. A job that fails after writing wraps the error in
+ * `AbortJob`; the batch is rolled back and run again without that job. Anything else
+ * rolls the batch back and fails every job in it.
+ */
+import { isServerError } from '../errors.js';
+import type { Stores } from '../store/stores.js';
+
+/** What a job may do besides writing: register work to run after its batch commits. */
+export interface CommitContext {
+  afterCommit(fn: () => void): void;
+}
+
+/** A unit of work inside a shared transaction. */
+export type CommitJob<T> = (tx: Stores, ctx: CommitContext) => Promise<T>;
+
+/** Thrown by a job that failed after writing: its batch must be rolled back and retried without it. */
+export class AbortJob extends Error {
+  override readonly name = 'AbortJob';
+  constructor(readonly reason: unknown) {
+    super('job aborted after writing', { cause: reason });
+  }
+}
+
+interface Pending {
+  readonly job: CommitJob<unknown>;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown; after: (() => void)[] } | { ok: false; error: unknown };
+
+class BatchAbort extends Error {
+  constructor(
+    readonly index: number,
+    readonly reason: unknown,
+  ) {
+    super('batch aborted by a job');
+  }
+}
+
+/** Runs jobs in shared transactions, at most `maxBatch` per transaction. */
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private running = false;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly maxBatch: number,
+  ) {}
+
+  /** Runs `job` in the next batch; resolves with its result once that batch has committed. */
+  run<T>(job: CommitJob<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ job, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.running) {
+        this.running = true;
+        // Let the current tick's other requests join the first batch.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  /** Settles when everything queued so far has committed or failed. */
+  async idle(): Promise<void> {
+    while (this.running || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        let batch = this.queue.splice(0, this.maxBatch);
+        while (batch.length > 0) {
+          const outcome = await this.attempt(batch);
+          if (outcome.kind === 'done') break;
+          // One job failed after writing: it gets its error, the others run again.
+          const failed = batch[outcome.index];
+          failed?.reject(outcome.reason);
+          batch = batch.filter((_, i) => i !== outcome.index);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async attempt(
+    batch: readonly Pending[],
+  ): Promise<{ kind: 'done' } | { kind: 'abort'; index: number; reason: unknown }> {
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.stores.withTransaction(async (tx) => {
+        const out: Outcome[] = [];
+        for (let i = 0; i < batch.length; i++) {
+          const after: (() => void)[] = [];
+          try {
+            const value = await batch[i]!.job(tx, { afterCommit: (fn) => after.push(fn) });
+            out.push({ ok: true, value, after });
+          } catch (e) {
+            if (e instanceof AbortJob) {
+              throw new BatchAbort(i, e.reason);
+            }
+            if (!isServerError(e)) throw e;
+            out.push({ ok: false, error: e });
+          }
+        }
+        return out;
+      });
+    } catch (e) {
+      if (e instanceof BatchAbort) return { kind: 'abort', index: e.index, reason: e.reason };
+      for (const p of batch) p.reject(e);
+      return { kind: 'done' };
+    }
+    outcomes.forEach((o, i) => {
+      const p = batch[i]!;
+      if (o.ok) {
+        for (const fn of o.after) fn();
+        p.resolve(o.value);
+      } else p.reject(o.error);
+    });
+    return { kind: 'done' };
+  }
+}

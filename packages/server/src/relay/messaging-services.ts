@@ -1,0 +1,132 @@
+/**
+ * The messaging services of one API node (relay, wake-up hub, prekey fetch limiter,
+ * settings), created once at start-up and shared by the HTTP routes and the WebSocket.
+ */
+import {
+  DEFAULT_BLOB_QUOTA_BYTES,
+  PREKEY_FETCH_BURST,
+  PREKEY_FETCH_PER_SECOND,
+  PREKEY_LOW_THRESHOLD,
+  RELAY_EXPIRY_SWEEP_INTERVAL_MS,
+  RELAY_MAX_MESSAGE_BYTES,
+  RELAY_MAX_QUEUE_BYTES,
+  RELAY_MAX_QUEUE_ENVELOPES,
+  RELAY_QUEUE_TTL_MS,
+  WS_SEND_BURST,
+  WS_SEND_PER_SECOND,
+} from '../config/messaging-defaults.js';
+import { RATE_LIMIT_MAX_BUCKETS } from '../config/defaults.js';
+import { RateLimiter, type RateLimitSettings } from '../http/rate-limit.js';
+import type { AppDeps } from '../http/route-def.js';
+import { sequenceEntries } from '../log-service/sequencing.js';
+import type { Logger } from '../log/logger.js';
+import type { Stores } from '../store/stores.js';
+import { EVERY_ORG_ARCHIVES, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
+import { RelayHub } from './relay-hub.js';
+import { RelayService, type RelayLimits } from './relay-service.js';
+
+/** Tunable settings of the messaging services. */
+export interface MessagingSettings {
+  readonly blobQuotaBytes: number;
+  readonly prekeyLowThreshold: number;
+  readonly prekeyFetch: RateLimitSettings;
+  readonly wsSend: RateLimitSettings;
+  readonly relay: RelayLimits;
+}
+
+/** Most relay jobs committed in one transaction. */
+export const RELAY_MAX_BATCH = 512;
+
+/** The defaults of docs/operations.md. */
+export const DEFAULT_MESSAGING_SETTINGS: MessagingSettings = Object.freeze({
+  blobQuotaBytes: DEFAULT_BLOB_QUOTA_BYTES,
+  prekeyLowThreshold: PREKEY_LOW_THRESHOLD,
+  prekeyFetch: {
+    burst: PREKEY_FETCH_BURST,
+    perSecond: PREKEY_FETCH_PER_SECOND,
+    maxKeys: RATE_LIMIT_MAX_BUCKETS,
+  },
+  wsSend: { burst: WS_SEND_BURST, perSecond: WS_SEND_PER_SECOND, maxKeys: RATE_LIMIT_MAX_BUCKETS },
+  relay: {
+    maxMessageBytes: RELAY_MAX_MESSAGE_BYTES,
+    maxQueueEnvelopes: RELAY_MAX_QUEUE_ENVELOPES,
+    maxQueueBytes: RELAY_MAX_QUEUE_BYTES,
+    queueTtlMs: RELAY_QUEUE_TTL_MS,
+    maxBatch: RELAY_MAX_BATCH,
+  },
+});
+
+/** The services. */
+export interface MessagingServices {
+  readonly relay: RelayService;
+  readonly hub: RelayHub;
+  readonly settings: MessagingSettings;
+  /** Bundle fetches per requesting device (harvesting drains one-time keys). */
+  readonly prekeyFetches: RateLimiter;
+  /** Starts the expiry sweep (the server calls this; tests need not). */
+  startSweeps(logger: Logger): void;
+  /** Stops the sweep and waits for accepted relay writes to commit. */
+  close(): Promise<void>;
+}
+
+/** What to build the services from. */
+export interface MessagingOptions {
+  readonly stores: Stores;
+  readonly clock: () => number;
+  readonly receipts?: ReceiptSequencer;
+  readonly archives?: ArchivePolicy;
+  readonly settings?: Partial<MessagingSettings>;
+}
+
+/** Creates the messaging services of one API node. */
+export function createMessagingServices(o: MessagingOptions): MessagingServices {
+  const settings: MessagingSettings = Object.freeze({ ...DEFAULT_MESSAGING_SETTINGS, ...o.settings });
+  const hub = new RelayHub();
+  const relay = new RelayService({
+    stores: o.stores,
+    hub,
+    receipts: o.receipts ?? ((tx, orgId, entries) => sequenceEntries(tx, orgId, entries)),
+    archives: o.archives ?? EVERY_ORG_ARCHIVES,
+    clock: o.clock,
+    limits: settings.relay,
+  });
+  let sweep: NodeJS.Timeout | null = null;
+  return {
+    relay,
+    hub,
+    settings,
+    prekeyFetches: new RateLimiter(settings.prekeyFetch, o.clock),
+    startSweeps(logger) {
+      sweep ??= setInterval(() => {
+        relay.sweepExpired().then(
+          (count) => {
+            if (count > 0) logger.info('relay-expired', { count });
+          },
+          () => logger.warn('relay-expiry-sweep-failed'),
+        );
+      }, RELAY_EXPIRY_SWEEP_INTERVAL_MS);
+      sweep.unref();
+    },
+    async close() {
+      if (sweep !== null) clearInterval(sweep);
+      sweep = null;
+      await relay.idle();
+    },
+  };
+}
+
+const defaults = new WeakMap<AppDeps, MessagingServices>();
+
+/**
+ * The app's messaging services: `deps.messaging` when the caller built them, else a default
+ * set made once per AppDeps (same store, clock and default settings).
+ */
+export function messagingOf(deps: AppDeps): MessagingServices {
+  if (deps.messaging !== undefined) return deps.messaging;
+  let m = defaults.get(deps);
+  if (m === undefined) {
+    m = createMessagingServices({ stores: deps.stores, clock: deps.clock });
+    defaults.set(deps, m);
+  }
+  return m;
+}

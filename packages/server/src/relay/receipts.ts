@@ -1,0 +1,47 @@
+/**
+ * Relay receipts: for every envelope from or to a device of an archiving organisation, the
+ * relay appends a `relay-receipt` log entry (core/log-entry) to that organisation's log, in
+ * the same transaction as the enqueue. The entry commits to the envelope's content:
+ * hash = SHA-256 of the exact ciphertext bytes the sender uploaded (what both devices
+ * record in their archive records), size = their length, actor = sender = sending device.
+ */
+import { createHash } from 'node:crypto';
+import { encodeLogEntry, type DeviceId as CoreDeviceId, type RelayReceiptEntry } from '@custos/core';
+import type { DeviceId, OrgId } from '../ids.js';
+import type { Stores } from '../store/stores.js';
+
+/** Appends encoded entries to an org's log inside `tx` (log-service `sequenceEntries`). */
+export type ReceiptSequencer = (tx: Stores, orgId: OrgId, entries: readonly Uint8Array[]) => Promise<number>;
+
+/** Whether an organisation archives, i.e. wants relay receipts in its log. */
+export type ArchivePolicy = (orgId: OrgId) => boolean;
+
+/**
+ * Every organisation on a Custos server archives: the key ceremony that creates one always
+ * registers a root archive key. A per-org switch would plug in here.
+ */
+export const EVERY_ORG_ARCHIVES: ArchivePolicy = () => true;
+
+/** SHA-256 of an envelope's content: the hash a receipt and both devices' archive records carry. */
+export function envelopeHash(content: Buffer): Buffer {
+  return createHash('sha256').update(content).digest();
+}
+
+/** The encoded relay-receipt entry for one envelope. */
+export function relayReceipt(
+  sender: DeviceId,
+  recipient: DeviceId,
+  content: Buffer,
+  time: number,
+): Uint8Array {
+  const entry: RelayReceiptEntry = {
+    type: 'relay-receipt',
+    hash: envelopeHash(content),
+    size: content.length,
+    actor: sender,
+    sender: sender as string as CoreDeviceId,
+    recipient: recipient as string as CoreDeviceId,
+    time,
+  };
+  return encodeLogEntry(entry);
+}

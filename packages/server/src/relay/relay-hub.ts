@@ -1,0 +1,59 @@
+/**
+ * In-memory wake-ups for connected sockets: after a commit puts envelopes in a device's
+ * queue, the hub tells that device's open sockets on this node to fetch them. A wake-up
+ * carries no data; the queue in the store stays the only source of truth, so a lost
+ * wake-up delays delivery until the next one (or the next connect) but loses nothing.
+ */
+import type { DeviceId, OrgId } from '../ids.js';
+
+/** What changed: the device's queue may have new envelopes, or its one-time prekeys ran low. */
+export type WakeEvent = 'queue' | 'prekeys-low';
+/** Called on a wake-up of the device. */
+export type WakeListener = (event: WakeEvent) => void;
+
+/** Registry of listeners per device queue on this node. */
+export class RelayHub {
+  private readonly listeners = new Map<string, Set<WakeListener>>();
+
+  /** Registers a listener for a device's queue; returns the function that removes it. */
+  subscribe(orgId: OrgId, deviceId: DeviceId, listener: WakeListener): () => void {
+    const key = queueKey(orgId, deviceId);
+    let set = this.listeners.get(key);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(key, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(key) === set) this.listeners.delete(key);
+    };
+  }
+
+  /** Wakes every listener of a device on this node. */
+  wake(orgId: OrgId, deviceId: DeviceId, event: WakeEvent = 'queue'): void {
+    this.wakeKey(queueKey(orgId, deviceId), event);
+  }
+
+  /** Wakes listeners by queue key (as carried in cross-node notifications). */
+  wakeKey(key: string, event: WakeEvent = 'queue'): void {
+    const set = this.listeners.get(key);
+    if (set === undefined) return;
+    for (const l of [...set]) l(event);
+  }
+
+  /** Whether any socket on this node listens to the queue. */
+  hasListeners(orgId: OrgId, deviceId: DeviceId): boolean {
+    return this.listeners.has(queueKey(orgId, deviceId));
+  }
+
+  /** Number of queues with a listener (tests, shutdown). */
+  get size(): number {
+    return this.listeners.size;
+  }
+}
+
+/** The key of a device queue: `<orgId>/<deviceId>` (ids are base64url, so `/` cannot occur in them). */
+export function queueKey(orgId: OrgId, deviceId: DeviceId): string {
+  return `${orgId}/${deviceId}`;
+}

@@ -1,0 +1,182 @@
+/**
+ * The relay: stores each message's envelopes in the recipient devices' queues (with their
+ * relay receipts, in one transaction), wakes the sockets that deliver them, and deletes
+ * envelopes when their device acknowledges them. The store is the only source of truth:
+ * an envelope is acknowledged to the sender only after it is committed, and it leaves a
+ * queue only by acknowledgement or expiry.
+ */
+import { randomBytes } from 'node:crypto';
+import { ID_BYTES } from '../config/defaults.js';
+import { ServerError } from '../errors.js';
+import { decodeBytes } from '../http/schema-helpers.js';
+import type { DeviceId, OrgId, UserId } from '../ids.js';
+import type { EnvelopeId, EnvelopeSender, NewEnvelope, QueuedEnvelope } from '../store/messaging-records.js';
+import type { Stores } from '../store/stores.js';
+import { checkAddressing, isExact } from './addressing.js';
+import { AbortJob, GroupCommitter } from './group-commit.js';
+import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
+import type { RelayHub } from './relay-hub.js';
+import type { OutgoingMessage, SendResult } from './wire.js';
+
+/** Limits the relay enforces (named defaults in config/messaging-defaults.ts). */
+export interface RelayLimits {
+  readonly maxMessageBytes: number;
+  readonly maxQueueEnvelopes: number;
+  readonly maxQueueBytes: number;
+  readonly queueTtlMs: number;
+  /** Most jobs (messages, acknowledgements) committed in one transaction. */
+  readonly maxBatch: number;
+}
+
+/** What the relay needs. */
+export interface RelayOptions {
+  readonly stores: Stores;
+  readonly hub: RelayHub;
+  readonly receipts: ReceiptSequencer;
+  readonly archives: ArchivePolicy;
+  readonly clock: () => number;
+  readonly limits: RelayLimits;
+}
+
+/** Most devices of one user considered when checking a message's addressing. */
+const MAX_DEVICES_PER_USER = 1000;
+
+function newEnvelopeId(): EnvelopeId {
+  return randomBytes(ID_BYTES).toString('base64url') as EnvelopeId;
+}
+
+/** The relay service of one API node. */
+export class RelayService {
+  private readonly committer: GroupCommitter;
+
+  constructor(private readonly o: RelayOptions) {
+    this.committer = new GroupCommitter(o.stores, o.limits.maxBatch);
+  }
+
+  /**
+   * Stores a message from `sender`; resolves once its envelopes and receipts are committed.
+   * Throws MISMATCHED_DEVICES (nothing stored) unless it addresses exactly the recipient's
+   * current devices, QUEUE_FULL when a recipient queue is full.
+   */
+  async send(sender: EnvelopeSender, message: OutgoingMessage): Promise<SendResult> {
+    // Decoding and size checks need no store: a bad message never reaches a transaction.
+    const seen = new Set<string>();
+    let total = 0;
+    const decoded = message.envelopes.map((e, i) => {
+      if (seen.has(e.deviceId))
+        throw new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`);
+      seen.add(e.deviceId);
+      const content = decodeBytes(`message.envelopes.${i}.content`, e.content);
+      total += content.length;
+      return { deviceId: e.deviceId as DeviceId, type: e.type, content };
+    });
+    if (total > this.o.limits.maxMessageBytes) {
+      throw new ServerError(
+        'INVALID_REQUEST',
+        `message: ${total} bytes of envelopes, at most ${this.o.limits.maxMessageBytes}`,
+      );
+    }
+    const recipientOrg = message.recipient.orgId as OrgId;
+    const recipientUser = message.recipient.userId as UserId;
+    const toSelf = recipientOrg === sender.orgId && recipientUser === sender.userId;
+
+    return this.committer.run(async (tx, ctx) => {
+      const now = this.o.clock();
+      // Checked in the transaction, so a device revoked a moment ago cannot send (WebSocket sends too).
+      const me = await tx.devices.get(sender.orgId, sender.deviceId);
+      if (me === undefined || me.revokedAt !== null)
+        throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
+      const user = await tx.users.get(recipientOrg, recipientUser);
+      if (user === undefined)
+        throw new ServerError('USER_NOT_FOUND', 'no such recipient user in the named organisation');
+      const devices = await tx.devices.list(
+        recipientOrg,
+        { after: null, limit: MAX_DEVICES_PER_USER },
+        recipientUser,
+      );
+      const mismatch = checkAddressing(
+        devices,
+        decoded.map((d) => d.deviceId),
+        toSelf ? sender.deviceId : null,
+      );
+      if (!isExact(mismatch)) {
+        throw new ServerError(
+          'MISMATCHED_DEVICES',
+          `the message misses ${mismatch.missing.length} and wrongly addresses ${mismatch.stale.length} device(s)`,
+          { details: { missing: mismatch.missing, stale: mismatch.stale } },
+        );
+      }
+      for (const d of decoded) {
+        const usage = await tx.relayQueue.usage(recipientOrg, d.deviceId);
+        if (
+          usage.count + 1 > this.o.limits.maxQueueEnvelopes ||
+          usage.bytes + d.content.length > this.o.limits.maxQueueBytes
+        ) {
+          throw new ServerError('QUEUE_FULL', "a recipient device's queue is full", {
+            details: { deviceId: d.deviceId },
+          });
+        }
+      }
+      const envelopes: NewEnvelope[] = decoded.map((d) => ({
+        envelopeId: newEnvelopeId(),
+        recipientDeviceId: d.deviceId,
+        sender,
+        type: d.type,
+        content: d.content,
+        createdAt: now,
+        expiresAt: now + this.o.limits.queueTtlMs,
+      }));
+      const receiptOrgs = [sender.orgId, recipientOrg].filter(
+        (org, i, all) => all.indexOf(org) === i && this.o.archives(org),
+      );
+      const receipts =
+        receiptOrgs.length === 0
+          ? []
+          : envelopes.map((e) => relayReceipt(sender.deviceId, e.recipientDeviceId, e.content, now));
+      let wrote = false;
+      try {
+        for (const org of receiptOrgs) {
+          await this.o.receipts(tx, org, receipts);
+          wrote = true;
+        }
+        await tx.relayQueue.enqueue(recipientOrg, envelopes);
+        wrote = true;
+        await tx.relayQueue.announce(
+          recipientOrg,
+          envelopes.map((e) => e.recipientDeviceId),
+        );
+      } catch (e) {
+        // A refusal before the first write (log pushback) leaves the batch intact; later ones abort it.
+        if (wrote) throw new AbortJob(e);
+        throw e;
+      }
+      ctx.afterCommit(() => {
+        for (const e of envelopes) this.o.hub.wake(recipientOrg, e.recipientDeviceId);
+      });
+      return {
+        serverTime: now,
+        envelopes: envelopes.map((e) => ({ deviceId: e.recipientDeviceId, envelopeId: e.envelopeId })),
+      };
+    });
+  }
+
+  /** Deletes acknowledged envelopes of the device; resolves (with how many) once committed. */
+  ack(orgId: OrgId, deviceId: DeviceId, ids: readonly EnvelopeId[]): Promise<number> {
+    return this.committer.run((tx) => tx.relayQueue.ack(orgId, deviceId, ids));
+  }
+
+  /** The device's oldest undelivered envelopes. */
+  pending(orgId: OrgId, deviceId: DeviceId, limit: number): Promise<QueuedEnvelope[]> {
+    return this.o.stores.relayQueue.pending(orgId, deviceId, this.o.clock(), limit);
+  }
+
+  /** Deletes expired envelopes of every org. */
+  sweepExpired(): Promise<number> {
+    return this.o.stores.relayQueue.deleteExpired(this.o.clock());
+  }
+
+  /** Settles when every accepted write has committed (graceful shutdown). */
+  idle(): Promise<void> {
+    return this.committer.idle();
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * One device's WebSocket on `/v1/ws` (protocol in docs/relay.md). The socket authenticates
+ * with its first frame — `{"type":"auth","token":…,"deviceId":…}` — so the token never
+ * appears in a URL, a query string or the upgrade request's logs. Then the server pushes
+ * the device's queue in order, at most WS_MAX_IN_FLIGHT envelopes unacknowledged at a time,
+ * and deletes each envelope when the device acknowledges it. Anything unacknowledged when
+ * the socket closes stays queued and is pushed again on the next connection.
+ */
+import type { FastifyRequest } from 'fastify';
+import { Compile } from 'typebox/compile';
+import type { WebSocket } from 'ws';
+import {
+  WS_AUTH_TIMEOUT_MS,
+  WS_DEVICE_RECHECK_MS,
+  WS_MAX_IN_FLIGHT,
+  WS_MAX_IN_FLIGHT_BYTES,
+  WS_PING_INTERVAL_MS,
+} from '../config/messaging-defaults.js';
+import { sha256 } from '../crypto/secrets.js';
+import { isServerError, ServerError } from '../errors.js';
+import { authenticateDevice, DEVICE_HEADER } from '../http/auth-guard.js';
+import { RateLimiter } from '../http/rate-limit.js';
+import type { AppDeps, AuthContext } from '../http/route-def.js';
+import { describeValidationError } from '../http/validation.js';
+import type { EnvelopeId } from '../store/messaging-records.js';
+import type { MessagingServices } from './messaging-services.js';
+import type { WakeEvent } from './relay-hub.js';
+import { ClientFrameSchema, envelopeOut, type ClientFrame, type OutgoingMessage } from './wire.js';
+
+/** Close codes the server uses (4000–4999 are application codes). */
+export const WS_CLOSE = {
+  AUTH_FAILED: 4001,
+  REVOKED: 4003,
+  AUTH_TIMEOUT: 4008,
+  TOKEN_EXPIRED: 4009,
+  INTERNAL: 1011,
+  GOING_AWAY: 1001,
+} as const;
+
+const checkFrame = Compile(ClientFrameSchema);
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Serves one socket until it closes. */
+export function serveRelaySocket(socket: WebSocket, deps: AppDeps, m: MessagingServices): void {
+  new RelayConnection(socket, deps, m).start();
+}
+
+class RelayConnection {
+  private auth: AuthContext | null = null;
+  private authenticating = false;
+  private closed = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | null = null;
+  /** Pushed on this socket, not yet acknowledged: id → content bytes. */
+  private readonly inflight = new Map<string, number>();
+  private inflightBytes = 0;
+  /** Acknowledged, delete not yet committed: skipped by the pump so they are not pushed twice. */
+  private readonly acking = new Set<string>();
+  private pumping = false;
+  private pumpAgain = false;
+  /** The last page read was full: more may wait in the store once the window frees up. */
+  private backlog = true;
+  private lastDeviceCheck = 0;
+  private alive = true;
+  private readonly sends: RateLimiter;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly deps: AppDeps,
+    private readonly m: MessagingServices,
+  ) {
+    this.sends = new RateLimiter(m.settings.wsSend, deps.clock);
+  }
+
+  start(): void {
+    this.timers.push(
+      setTimeout(() => this.close(WS_CLOSE.AUTH_TIMEOUT, 'authenticate first'), WS_AUTH_TIMEOUT_MS),
+    );
+    this.socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    this.socket.on('close', () => this.cleanup());
+    this.socket.on('error', () => this.cleanup());
+    this.socket.on('pong', () => (this.alive = true));
+    const ping = setInterval(() => {
+      if (!this.alive) return this.socket.terminate();
+      this.alive = false;
+      this.socket.ping();
+    }, WS_PING_INTERVAL_MS);
+    this.timers.push(ping);
+  }
+
+  private send(frame: object): void {
+    if (!this.closed) this.socket.send(JSON.stringify(frame));
+  }
+
+  private sendError(e: unknown, reqId?: number): void {
+    const se = isServerError(e) ? e : new ServerError('INTERNAL', 'internal error', { cause: e });
+    if (se.code === 'INTERNAL') this.deps.logger.error('ws-internal-error', { route: '/v1/ws' });
+    this.send({
+      type: 'error',
+      ...(reqId === undefined ? {} : { reqId }),
+      error: {
+        code: se.code,
+        message: se.message,
+        ...(se.details === undefined ? {} : { details: se.details }),
+      },
+    });
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.socket.close(code, reason);
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.length = 0;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  private onMessage(data: unknown, isBinary: boolean): void {
+    if (this.closed) return;
+    let frame: unknown;
+    try {
+      if (isBinary) throw new ServerError('INVALID_REQUEST', 'frames are JSON text');
+      frame = JSON.parse(String(data));
+    } catch (e) {
+      if (!this.auth) return this.close(WS_CLOSE.AUTH_FAILED, 'first frame must be auth');
+      return this.sendError(
+        isServerError(e) ? e : new ServerError('MALFORMED_JSON', 'the frame is not JSON'),
+      );
+    }
+    if (!checkFrame.Check(frame)) {
+      const message = describeValidationError('frame', [...checkFrame.Errors(frame)] as never);
+      if (!this.auth) return this.close(WS_CLOSE.AUTH_FAILED, 'first frame must be auth');
+      return this.sendError(new ServerError('INVALID_REQUEST', message));
+    }
+    const f: ClientFrame = frame;
+    if (this.auth === null) {
+      if (f.type !== 'auth' || this.authenticating)
+        return this.close(WS_CLOSE.AUTH_FAILED, 'first frame must be auth');
+      this.authenticating = true;
+      void this.authenticate(f.token, f.deviceId);
+      return;
+    }
+    if (f.type === 'auth') return this.sendError(new ServerError('INVALID_REQUEST', 'already authenticated'));
+    if (f.type === 'ack') return this.onAck(f.ids as EnvelopeId[], f.reqId);
+    void this.onSend(f.reqId, f.message);
+  }
+
+  private async authenticate(token: string, deviceId: string): Promise<void> {
+    try {
+      // The same checks as every device route (token known, unexpired, bound to the device, device not revoked).
+      const headers = { authorization: `Bearer ${token}`, [DEVICE_HEADER]: deviceId };
+      const auth = await authenticateDevice({ headers } as unknown as FastifyRequest, this.deps);
+      const record = await this.deps.stores.authTokens.find(auth.orgId, sha256(token));
+      if (record === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
+      if (this.closed) return;
+      this.auth = auth;
+      clearTimeout(this.timers[0]);
+      // The socket lives no longer than its token; the device reconnects with a fresh one.
+      const ttl = Math.min(MAX_TIMER_MS, Math.max(0, record.expiresAt - this.deps.clock()));
+      this.timers.push(setTimeout(() => this.close(WS_CLOSE.TOKEN_EXPIRED, 'token expired'), ttl));
+      this.lastDeviceCheck = this.deps.clock();
+      this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event) => this.onWake(event));
+      const counts = await this.deps.stores.prekeys.counts(auth.orgId, auth.deviceId);
+      this.send({ type: 'ready', orgId: auth.orgId, deviceId: auth.deviceId, expiresAt: record.expiresAt });
+      this.sendPrekeyStatus(counts.oneTime, counts.kyber);
+      this.pump();
+    } catch (e) {
+      this.sendError(e);
+      this.close(
+        isServerError(e, 'DEVICE_REVOKED') ? WS_CLOSE.REVOKED : WS_CLOSE.AUTH_FAILED,
+        'authentication failed',
+      );
+    }
+  }
+
+  private sendPrekeyStatus(oneTime: number, kyber: number): void {
+    const threshold = this.m.settings.prekeyLowThreshold;
+    if (oneTime < threshold || kyber < threshold)
+      this.send({ type: 'prekeys-low', oneTime, kyber, threshold });
+  }
+
+  private onWake(event: WakeEvent): void {
+    if (event === 'queue') {
+      this.backlog = true;
+      this.pump();
+      return;
+    }
+    const auth = this.auth;
+    if (auth === null) return;
+    this.deps.stores.prekeys.counts(auth.orgId, auth.deviceId).then(
+      (c) => this.sendPrekeyStatus(c.oneTime, c.kyber),
+      () => undefined,
+    );
+  }
+
+  /** Pushes queued envelopes while the window has room; coalesces concurrent calls. */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pumpLoop().finally(() => (this.pumping = false));
+  }
+
+  private async pumpLoop(): Promise<void> {
+    const auth = this.auth;
+    if (auth === null) return;
+    try {
+      do {
+        this.pumpAgain = false;
+        if (this.closed || !this.backlog) return;
+        const room = WS_MAX_IN_FLIGHT - this.inflight.size;
+        if (room <= 0 || this.inflightBytes >= WS_MAX_IN_FLIGHT_BYTES) return;
+        const now = this.deps.clock();
+        if (now - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS) {
+          const device = await this.deps.stores.devices.get(auth.orgId, auth.deviceId);
+          this.lastDeviceCheck = now;
+          if (device === undefined || device.revokedAt !== null) {
+            this.sendError(new ServerError('DEVICE_REVOKED', 'this device has been revoked'));
+            return this.close(WS_CLOSE.REVOKED, 'device revoked');
+          }
+        }
+        // Rows already pushed or being deleted come back too; they are skipped below.
+        const limit = this.inflight.size + this.acking.size + room;
+        const rows = await this.m.relay.pending(auth.orgId, auth.deviceId, limit);
+        this.backlog = rows.length === limit;
+        for (const e of rows) {
+          if (this.closed) return;
+          if (this.inflight.has(e.envelopeId) || this.acking.has(e.envelopeId)) continue;
+          if (this.inflight.size >= WS_MAX_IN_FLIGHT || this.inflightBytes >= WS_MAX_IN_FLIGHT_BYTES) {
+            this.backlog = true;
+            break;
+          }
+          this.inflight.set(e.envelopeId, e.content.length);
+          this.inflightBytes += e.content.length;
+          this.send({ type: 'envelope', envelope: envelopeOut(e) });
+        }
+      } while (this.pumpAgain);
+    } catch {
+      this.deps.logger.error('ws-pump-failed', { route: '/v1/ws' });
+      this.close(WS_CLOSE.INTERNAL, 'internal error');
+    }
+  }
+
+  private onAck(ids: EnvelopeId[], reqId: number | undefined): void {
+    const auth = this.auth;
+    if (auth === null) return;
+    for (const id of ids) {
+      const size = this.inflight.get(id);
+      if (size !== undefined) {
+        this.inflight.delete(id);
+        this.inflightBytes -= size;
+      }
+      this.acking.add(id);
+    }
+    this.m.relay.ack(auth.orgId, auth.deviceId, ids).then(
+      () => {
+        for (const id of ids) this.acking.delete(id);
+        if (reqId !== undefined) this.send({ type: 'acked', reqId });
+        this.pump();
+      },
+      (e: unknown) => {
+        for (const id of ids) this.acking.delete(id);
+        this.sendError(e, reqId);
+      },
+    );
+  }
+
+  private async onSend(reqId: number, message: OutgoingMessage): Promise<void> {
+    const auth = this.auth;
+    if (auth === null) return;
+    try {
+      const decision = this.sends.take('socket');
+      if (!decision.allowed) throw new ServerError('RATE_LIMITED', 'too many messages from this device');
+      const result = await this.m.relay.send(
+        {
+          orgId: auth.orgId,
+          userId: auth.userId,
+          deviceId: auth.deviceId,
+          deviceNumber: auth.device.deviceNumber,
+        },
+        message,
+      );
+      this.send({ type: 'sent', reqId, result });
+    } catch (e) {
+      this.sendError(e, reqId);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+/** Registers `/v1/ws`, the delivery socket, on the app (@fastify/websocket). */
+import websocket from '@fastify/websocket';
+import type { FastifyInstance } from 'fastify';
+import { WS_MAX_FRAME_BYTES } from '../config/messaging-defaults.js';
+import type { AppDeps } from '../http/route-def.js';
+import { messagingOf } from './messaging-services.js';
+import { serveRelaySocket } from './ws-connection.js';
+
+/** The path of the delivery socket. */
+export const RELAY_SOCKET_PATH = '/v1/ws';
+
+/** Adds the WebSocket plugin (frames up to WS_MAX_FRAME_BYTES) and the `/v1/ws` route. */
+export async function registerRelaySocket(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  await app.register(websocket, { options: { maxPayload: WS_MAX_FRAME_BYTES } });
+  const m = messagingOf(deps);
+  app.get(RELAY_SOCKET_PATH, { websocket: true }, (socket) => serveRelaySocket(socket, deps, m));
+}

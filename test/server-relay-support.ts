@@ -1,0 +1,169 @@
+/**
+ * Shared by the relay tests: an app over a fresh store with messaging services whose relay
+ * receipts are recorded (and sequenced into the real log), extra devices for a user, a
+ * message builder, and a small WebSocket client that speaks the /v1/ws protocol.
+ */
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { sequenceEntries } from '../packages/server/src/log-service/sequencing.js';
+import {
+  createMessagingServices,
+  type MessagingServices,
+  type MessagingSettings,
+} from '../packages/server/src/relay/messaging-services.js';
+import type { StoreBackend } from '../packages/server/src/store/stores.js';
+import {
+  call,
+  createTestApp,
+  enrolAndLogin,
+  type TestApp,
+  type TestDevice,
+} from '../packages/server/src/testing/test-app.js';
+
+/** An app with recorded receipts. */
+export interface RelayTestApp extends TestApp {
+  readonly messaging: MessagingServices;
+  /** Every receipt batch sequenced: org and entry count. */
+  readonly receipts: { orgId: string; count: number }[];
+}
+
+/** Builds the app with messaging services (optionally with settings overridden). */
+export async function createRelayTestApp(
+  stores: StoreBackend,
+  settings: Partial<MessagingSettings> = {},
+): Promise<RelayTestApp> {
+  const receipts: { orgId: string; count: number }[] = [];
+  let clockRef: { now: number } | null = null;
+  const messaging = createMessagingServices({
+    stores,
+    clock: () => clockRef?.now ?? Date.now(),
+    settings,
+    receipts: async (tx, orgId, entries) => {
+      receipts.push({ orgId, count: entries.length });
+      return sequenceEntries(tx, orgId, entries);
+    },
+  });
+  const t = await createTestApp(stores, { messaging });
+  clockRef = t.clock;
+  return { ...t, messaging, receipts };
+}
+
+/** Enrols and logs in another device for an existing user (admin issues the code). */
+export async function addDevice(t: TestApp, admin: TestDevice, userId: string): Promise<TestDevice> {
+  const c = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${admin.orgId}/users/${userId}/enrolment-codes`,
+    {},
+    admin.headers(),
+  );
+  if (c.statusCode !== 201) throw new Error(`code failed: ${c.body}`);
+  return enrolAndLogin(t.app, admin.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+}
+
+/** A message body addressing `devices` of `to` with random ciphertext. */
+export function message(
+  to: { orgId: string; userId: string },
+  devices: readonly string[],
+  bytes = 64,
+): {
+  recipient: { orgId: string; userId: string };
+  envelopes: { deviceId: string; type: number; content: string }[];
+} {
+  return {
+    recipient: { orgId: to.orgId, userId: to.userId },
+    envelopes: devices.map((deviceId) => ({
+      deviceId,
+      type: 3,
+      content: randomBytes(bytes).toString('base64url'),
+    })),
+  };
+}
+
+/** A frame the server sent. */
+export type ServerFrame = Record<string, unknown> & { type: string };
+
+/** A /v1/ws client that queues the frames it receives. */
+export class RelayClient {
+  readonly frames: ServerFrame[] = [];
+  private waiters: (() => void)[] = [];
+  closed: { code: number; reason: string } | null = null;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as ServerFrame);
+      this.notify();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) };
+      this.notify();
+    });
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Opens a socket to `baseUrl` (http://…) and, when `auth` is given, authenticates. */
+  static async connect(baseUrl: string, auth?: { token: string; deviceId: string }): Promise<RelayClient> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`);
+    const c = new RelayClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    if (auth !== undefined) {
+      c.sendFrame({ type: 'auth', token: auth.token, deviceId: auth.deviceId });
+      await c.next('ready');
+    }
+    return c;
+  }
+
+  sendFrame(frame: object): void {
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Waits until a frame of `type` arrives (or the socket closes) and removes it from the queue. */
+  async next(type: string, timeoutMs = 10_000): Promise<ServerFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.frames.findIndex((f) => f.type === type);
+      if (i >= 0) return this.frames.splice(i, 1)[0]!;
+      if (this.closed !== null) throw new Error(`socket closed (${this.closed.code}) waiting for ${type}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${type}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** Collects `n` envelope frames. */
+  async envelopes(n: number, timeoutMs = 10_000): Promise<{ id: string; content: string; type: number }[]> {
+    const out: { id: string; content: string; type: number }[] = [];
+    while (out.length < n) {
+      const f = await this.next('envelope', timeoutMs);
+      out.push(f.envelope as { id: string; content: string; type: number });
+    }
+    return out;
+  }
+
+  /** Resolves when the socket has closed. */
+  async waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.closed === null) {
+      if (Date.now() > deadline) throw new Error('timed out waiting for close');
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+    return this.closed;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
