@@ -7,6 +7,11 @@
 import { CustosError } from '../errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const MAX_ID_BYTES = 64;
+// 1 for the bytes an id may contain: A-Z a-z 0-9 . _ : -
+const ID_CHAR = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-')
+  ID_CHAR[c.charCodeAt(0)] = 1;
 
 /** Orders byte strings as RFC 8949 §4.2.1 orders equal-length keys: bytewise, shorter first on a tie. */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -216,6 +221,40 @@ export class CborReader {
     } catch {
       return this.#fail('text is not valid UTF-8');
     }
+  }
+
+  /**
+   * Reads a text string that must be a well-formed id (ASCII letters, digits and `._:-`,
+   * not starting with `.` or `:`, 1–64 long), checking bytes as it builds the string.
+   */
+  id(name: string): string {
+    const n = this.head(3);
+    if (n < 1 || n > MAX_ID_BYTES) this.#fail(`"${name}" is not a well-formed id`);
+    this.#need(n);
+    const b = this.#buf;
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const c = b[this.#at + i]!;
+      if (ID_CHAR[c] !== 1 || (i === 0 && (c === 0x2e || c === 0x3a)))
+        this.#fail(`"${name}" is not a well-formed id`);
+      s += String.fromCharCode(c);
+    }
+    this.#at += n;
+    return s;
+  }
+
+  /** Reads a byte string of exactly `length` bytes; returns its offset in {@link buffer}. */
+  fixedBytes(length: number, name: string): number {
+    if (this.head(2) !== length) this.#fail(`${name} is not ${length} bytes`);
+    this.#need(length);
+    const start = this.#at;
+    this.#at += length;
+    return start;
+  }
+
+  /** The bytes being read (the reader's copy, or the input itself when not copying). */
+  get buffer(): Uint8Array {
+    return this.#buf;
   }
 
   /** Reads a text key and checks it is `expected` (the schema fixes keys and their order). */

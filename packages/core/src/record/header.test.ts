@@ -80,7 +80,8 @@ describe('record header codec', () => {
           });
           const fast = encodeHeader(h);
           expect(Buffer.from(fast).equals(Buffer.from(encodeDeterministic(asCbor(h))))).toBe(true);
-          expect(decodeHeader(fast)).toEqual({
+          const d = decodeHeader(fast);
+          expect({ ...d, tokens: d.tokens }).toEqual({
             ...h,
             prev: new Uint8Array(h.prev),
             sessionKeyId: new Uint8Array(h.sessionKeyId),

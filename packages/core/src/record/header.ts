@@ -58,15 +58,20 @@ const isList = (v: unknown): v is readonly unknown[] => Array.isArray(v);
 
 /** Checks every field of `h`; throws MALFORMED_RECORD naming the first bad one. */
 export function validateHeader(h: RecordHeader): void {
+  if (!isWellFormedId(h.org)) throw malformed('"org" is not a well-formed id');
+  if (!isWellFormedId(h.device)) throw malformed('"dev" is not a well-formed id');
+  if (!isWellFormedId(h.bucket)) throw malformed('"bkt" is not a well-formed id');
+  validateHeaderExceptIds(h);
+}
+
+/** {@link validateHeader} without the id checks, for callers whose ids are already checked. */
+function validateHeaderExceptIds(h: RecordHeader): void {
   if (h.version !== RECORD_FORMAT_VERSION) {
     throw new CustosError(
       'UNSUPPORTED_VERSION',
       `record format version ${String(h.version)} is not supported (want 1)`,
     );
   }
-  if (!isWellFormedId(h.org)) throw malformed('"org" is not a well-formed id');
-  if (!isWellFormedId(h.device)) throw malformed('"dev" is not a well-formed id');
-  if (!isWellFormedId(h.bucket)) throw malformed('"bkt" is not a well-formed id');
   if (!isUint(h.seq, MAX_SEQUENCE)) throw malformed('"seq" is not an integer in 0..2^53-1');
   if (!(h.prev instanceof Uint8Array) || h.prev.length !== HASH_LENGTH)
     throw malformed('"prev" is not 32 bytes');
@@ -112,9 +117,11 @@ const SCRATCH = new CborWriter(4096);
 /**
  * Encodes a validated header into the shared scratch buffer and returns a view of it,
  * valid until the next call; the record sealer copies it straight into the record.
+ * `idsChecked` skips the id checks when the caller knows the ids are well formed.
  */
-export function encodeHeaderScratch(h: RecordHeader): Uint8Array {
-  validateHeader(h);
+export function encodeHeaderScratch(h: RecordHeader, idsChecked = false): Uint8Array {
+  if (idsChecked) validateHeaderExceptIds(h);
+  else validateHeader(h);
   const w = SCRATCH.reset();
   w.head(5, KEYS.length);
   w.raw(K_BYTES.v).uint(h.version);
@@ -137,6 +144,60 @@ export function encodeHeader(h: RecordHeader): Uint8Array {
 }
 
 /**
+ * A decoded header whose tokens, already checked in place, become arrays only when read:
+ * openers rarely need them, and a dozen small arrays cost more than the whole decode.
+ */
+class DecodedHeader implements RecordHeader {
+  #tokens: readonly Uint8Array[] | undefined;
+  readonly #buf: Uint8Array;
+  readonly #firstToken: number;
+  readonly #tokenCount: number;
+
+  constructor(
+    readonly version: number,
+    readonly org: OrgId,
+    readonly device: DeviceId,
+    readonly bucket: BucketId,
+    readonly seq: number,
+    readonly prev: RecordHash,
+    readonly sessionKeyId: SessionKeyId,
+    buf: Uint8Array,
+    firstToken: number,
+    tokenCount: number,
+    readonly sealedBodyBytes: number,
+    readonly attachmentBytes: number,
+  ) {
+    this.#buf = buf;
+    this.#firstToken = firstToken;
+    this.#tokenCount = tokenCount;
+  }
+
+  /** The tokens, as views into the header copy (each is a 1-byte head then 16 bytes). */
+  get tokens(): readonly Uint8Array[] {
+    if (this.#tokens === undefined) {
+      const step = BLIND_TOKEN_LENGTH + 1;
+      const buf = this.#buf;
+      const first = this.#firstToken;
+      this.#tokens = Array.from({ length: this.#tokenCount }, (_, i) =>
+        buf.subarray(first + i * step, first + i * step + BLIND_TOKEN_LENGTH),
+      );
+    }
+    return this.#tokens;
+  }
+}
+
+/**
+ * Copies `bytes` into Node's shared Buffer pool and returns a plain Uint8Array view of it:
+ * a fresh ArrayBuffer per header costs more than the whole decode (an off-heap allocation
+ * and GC pressure), while the pool hands out slices of one 8 KiB block.
+ */
+function pooledCopy(bytes: Uint8Array): Uint8Array {
+  const b = Buffer.allocUnsafe(bytes.length);
+  b.set(bytes);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+/**
  * Strictly decodes header bytes. Throws OVERSIZED_INPUT, UNSUPPORTED_VERSION or
  * MALFORMED_RECORD (naming the first thing wrong); never anything else.
  */
@@ -144,7 +205,8 @@ export function decodeHeader(bytes: Uint8Array): RecordHeader {
   if (bytes.length > MAX_HEADER_BYTES) {
     throw new CustosError('OVERSIZED_INPUT', `record header exceeds ${MAX_HEADER_BYTES} bytes`);
   }
-  const r = new CborReader(bytes, 'record header');
+  // One copy of the input; tokens are checked in place and materialised only when read.
+  const r = new CborReader(pooledCopy(bytes), 'record header', false);
   if (r.head(5) !== KEYS.length) throw malformed(`must be a map of exactly ${KEYS.length} fields`);
   r.key('v');
   const version = r.uint();
@@ -157,37 +219,53 @@ export function decodeHeader(bytes: Uint8Array): RecordHeader {
   r.key('asz');
   const attachmentBytes = r.uint();
   r.key('bkt');
-  const bucket = r.text();
+  const bucket = r.id('bkt') as BucketId;
   r.key('bsz');
   const sealedBodyBytes = r.uint();
+  if (sealedBodyBytes > MAX_RECORD_BYTES) throw malformed('"bsz" is not a valid size');
   r.key('dev');
-  const device = r.text();
+  const device = r.id('dev') as DeviceId;
   r.key('org');
-  const org = r.text();
+  const org = r.id('org') as OrgId;
   r.key('seq');
   const seq = r.uint();
   r.key('tok');
   const n = r.head(4);
   if (n > MAX_TOKENS) throw malformed(`more than ${MAX_TOKENS} tokens`);
-  const tokens: Uint8Array[] = new Array<Uint8Array>(n);
-  for (let i = 0; i < n; i++) tokens[i] = r.bytes();
+  const buf = r.buffer;
+  const firstToken = n > 0 ? r.fixedBytes(BLIND_TOKEN_LENGTH, 'token 0') : 0;
+  for (let i = 1, prevAt = firstToken; i < n; i++) {
+    const at = r.fixedBytes(BLIND_TOKEN_LENGTH, `token ${i}`);
+    let j = 0;
+    while (j < BLIND_TOKEN_LENGTH && buf[prevAt + j] === buf[at + j]) j++;
+    if (j === BLIND_TOKEN_LENGTH || buf[prevAt + j]! > buf[at + j]!) {
+      throw malformed(`tokens are not ascending and unique at ${i}`);
+    }
+    prevAt = at;
+  }
   r.key('prev');
-  const prev = r.bytes() as RecordHash;
+  const prevAt = r.fixedBytes(HASH_LENGTH, '"prev"');
   r.key('skey');
-  const sessionKeyId = r.bytes() as SessionKeyId;
+  const skeyAt = r.fixedBytes(HASH_LENGTH, '"skey"');
   r.end();
-  const h: RecordHeader = {
+  const prev = buf.subarray(prevAt, prevAt + HASH_LENGTH) as RecordHash;
+  if (seq === 0) {
+    for (let i = 0; i < HASH_LENGTH; i++) {
+      if (prev[i] !== 0) throw malformed('"prev" of sequence number 0 must be all zero');
+    }
+  }
+  return new DecodedHeader(
     version,
-    org: org as OrgId,
-    device: device as DeviceId,
-    bucket: bucket as BucketId,
+    org,
+    device,
+    bucket,
     seq,
     prev,
-    sessionKeyId,
-    tokens,
+    buf.subarray(skeyAt, skeyAt + HASH_LENGTH) as SessionKeyId,
+    buf,
+    firstToken,
+    n,
     sealedBodyBytes,
     attachmentBytes,
-  };
-  validateHeader(h);
-  return h;
+  );
 }

@@ -153,7 +153,8 @@ export function sealRecordBytes(
     attachmentBytes: input.attachmentBytes,
   };
   // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag).
-  const headerBytes = encodeHeaderScratch(header);
+  // The ids equal the session key's, which were checked when it was wrapped.
+  const headerBytes = encodeHeaderScratch(header, true);
   const sealedLength = header.sealedBodyBytes;
   const bytes = Buffer.allocUnsafe(
     1 + bstrHeadLength(headerBytes.length) + headerBytes.length + bstrHeadLength(sealedLength) + sealedLength,
@@ -161,9 +162,9 @@ export function sealRecordBytes(
   bytes[0] = 0x82;
   let at = writeBstrHead(bytes, 1, headerBytes.length);
   bytes.set(headerBytes, at);
-  const aad = bytes.subarray(at, at + headerBytes.length);
   at = writeBstrHead(bytes, at + headerBytes.length, sealedLength);
-  sealer.sealBodyInto(bytes, at, aad, bodyBytes);
+  // The scratch view is still the header bytes here (nothing encodes in between).
+  sealer.sealBodyInto(bytes, at, headerBytes, bodyBytes);
   return { bytes, hash: recordHashOf(bytes), header };
 }
 

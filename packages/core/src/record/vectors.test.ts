@@ -92,7 +92,7 @@ async function derive(signatureFromFile?: string) {
   const ikmE = seed('hpke ikmE');
   const salts = [seed('salt 0').subarray(0, 16), seed('salt 1').subarray(0, 16)];
   let next = 0;
-  const source: SaltSource = { next: () => salts[next++]! };
+  const source: SaltSource = { nextInto: (out, at) => out.set(salts[next++]!, at) };
   const sealer = await createSessionSealerDeterministicForVectorsOnly(
     bucket.publicKey,
     CTX,
@@ -128,7 +128,7 @@ async function derive(signatureFromFile?: string) {
     prev = r.hash;
   }
   const identitySeed = seed('identity private key');
-  const identity = PrivateKey.deserialize(identitySeed);
+  const identity = PrivateKey.deserialize(Uint8Array.from(identitySeed));
   const batch = {
     org: CTX.org,
     device: CTX.device,

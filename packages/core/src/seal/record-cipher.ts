@@ -28,8 +28,8 @@ const CIPHER = 'aes-256-gcm';
 
 /** Where per-record salts come from; only tests supply anything but {@link RandomSaltPool}. */
 export interface SaltSource {
-  /** The next salt; the caller copies it before asking again. */
-  next(): Uint8Array;
+  /** Writes the next 16-byte salt into `out` at `at`. */
+  nextInto(out: Uint8Array, at: number): void;
 }
 
 /** Random salts drawn from a pool refilled in bulk (one CSPRNG call per 256 records, not per record). */
@@ -38,15 +38,18 @@ export class RandomSaltPool implements SaltSource {
   readonly #pool = Buffer.allocUnsafe(RECORD_SALT_LENGTH * RandomSaltPool.#POOL_SALTS);
   #offset = this.#pool.length;
 
-  /** The next unused salt; each pool byte is handed out once. */
-  next(): Uint8Array {
+  /** Copies the next unused salt out (each pool byte is handed out once) and wipes it from the pool. */
+  nextInto(out: Uint8Array, at: number): void {
     if (this.#offset === this.#pool.length) {
       randomFillSync(this.#pool);
       this.#offset = 0;
     }
-    const salt = this.#pool.subarray(this.#offset, this.#offset + RECORD_SALT_LENGTH);
+    const p = this.#pool;
+    for (let i = 0; i < RECORD_SALT_LENGTH; i++) {
+      out[at + i] = p[this.#offset + i]!;
+      p[this.#offset + i] = 0;
+    }
     this.#offset += RECORD_SALT_LENGTH;
-    return salt;
   }
 }
 
@@ -73,24 +76,28 @@ export class RecordCipher {
 
   /** HMAC-SHA256(session_key, label || 0x00 || salt), as a fresh Buffer. MUST NOT log: key material. */
   deriveRecordKey(salt: Uint8Array): Buffer {
+    if (salt.length !== RECORD_SALT_LENGTH) {
+      throw new CustosError('INVALID_ARGUMENT', `a record salt is ${RECORD_SALT_LENGTH} bytes`);
+    }
     const out = Buffer.alloc(RECORD_KEY_LENGTH);
     this.#derive(salt, out);
     return out;
   }
 
-  #derive(salt: Uint8Array, out: Uint8Array): void {
+  #derive(salt: Uint8Array, out: Uint8Array, saltAt = 0): void {
     if (this.#destroyed) throw new CustosError('INVALID_ARGUMENT', 'session key was destroyed');
-    if (salt.length !== RECORD_SALT_LENGTH) {
+    if (salt.length - saltAt < RECORD_SALT_LENGTH) {
       throw new CustosError('INVALID_ARGUMENT', `a record salt is ${RECORD_SALT_LENGTH} bytes`);
     }
-    this.#msg.set(salt, LABEL.length);
-    this.#pads.mac(this.#msg, out);
+    const m = this.#msg;
+    for (let i = 0; i < RECORD_SALT_LENGTH; i++) m[LABEL.length + i] = salt[saltAt + i]!;
+    this.#pads.mac(m, out);
   }
 
-  /** Seals `body` with `aad` bound; returns salt || ciphertext || tag. */
-  seal(salt: Uint8Array, aad: Uint8Array, body: Uint8Array): Uint8Array {
+  /** Seals `body` with `aad` bound under a salt from `salts`; returns salt || ciphertext || tag. */
+  seal(salts: SaltSource, aad: Uint8Array, body: Uint8Array): Uint8Array {
     const out = Buffer.allocUnsafe(body.length + SEALED_BODY_OVERHEAD);
-    this.sealInto(out, 0, salt, aad, body);
+    this.sealInto(out, 0, salts, aad, body);
     return out;
   }
 
@@ -98,14 +105,14 @@ export class RecordCipher {
    * Writes salt || ciphertext || tag into `out` at `at` (body.length + 32 bytes), so a
    * record is assembled in one buffer without an intermediate copy.
    */
-  sealInto(out: Uint8Array, at: number, salt: Uint8Array, aad: Uint8Array, body: Uint8Array): void {
-    this.#derive(salt, this.#key); // MUST NOT log: key material
+  sealInto(out: Uint8Array, at: number, salts: SaltSource, aad: Uint8Array, body: Uint8Array): void {
+    salts.nextInto(out, at);
+    this.#derive(out, this.#key, at); // MUST NOT log: key material
     const c = createCipheriv(CIPHER, this.#key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
     this.#key.fill(0);
     c.setAAD(aad);
     const ct = c.update(body);
     c.final();
-    out.set(salt, at);
     out.set(ct, at + RECORD_SALT_LENGTH);
     out.set(c.getAuthTag(), at + RECORD_SALT_LENGTH + ct.length);
   }
@@ -116,7 +123,7 @@ export class RecordCipher {
       throw new CustosError('MALFORMED_RECORD', `a sealed body is at least ${SEALED_BODY_OVERHEAD} bytes`);
     }
     const tagAt = sealed.length - RECORD_TAG_LENGTH;
-    this.#derive(sealed.subarray(0, RECORD_SALT_LENGTH), this.#key); // MUST NOT log: key material
+    this.#derive(sealed, this.#key, 0); // MUST NOT log: key material
     const d = createDecipheriv(CIPHER, this.#key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
     this.#key.fill(0);
     d.setAuthTag(sealed.subarray(tagAt));

@@ -163,12 +163,12 @@ export class SessionSealer {
 
   /** Seals one record body bound to `headerBytes`: salt || AES-256-GCM ciphertext || tag. */
   sealBody(headerBytes: Uint8Array, body: Uint8Array): Uint8Array {
-    return this.#cipher.seal(this.#salts.next(), headerBytes, body);
+    return this.#cipher.seal(this.#salts, headerBytes, body);
   }
 
   /** Like {@link sealBody}, writing into `out` at `at` (body.length + 32 bytes). */
   sealBodyInto(out: Uint8Array, at: number, headerBytes: Uint8Array, body: Uint8Array): void {
-    this.#cipher.sealInto(out, at, this.#salts.next(), headerBytes, body);
+    this.#cipher.sealInto(out, at, this.#salts, headerBytes, body);
   }
 
   /** Zeroes the session key; the sealer is unusable afterwards. */
