@@ -79,6 +79,8 @@ export async function buildApp(
   app.decorateRequest('custosAuth', null);
   app.decorateRequest('custosErrorCode', null);
   app.setValidatorCompiler(typeboxValidatorCompiler);
+  // JSON only: a text/plain body is refused as an unsupported media type, not parsed as a string.
+  app.removeContentTypeParser('text/plain');
 
   const byAddress = new RateLimiter(deps.rateLimits.address, deps.clock);
   const byDevice = new RateLimiter(deps.rateLimits.device, deps.clock);

@@ -8,7 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { StoreConfig } from '../config/load-config.js';
 import { openStore } from '../store/open-store.js';
+import { openPgDatabase } from '../store/postgres/pg-database.js';
+import { sql } from '../store/sql.js';
+import { openSqliteDatabase } from '../store/sqlite/sqlite-database.js';
 import type { StoreBackend } from '../store/stores.js';
 
 /** The environment variable naming the PostgreSQL test role. */
@@ -56,15 +60,19 @@ export async function createPgTestDatabase(baseUrl: string): Promise<PgTestDatab
 /** A backend under test with its clean-up. */
 export interface TestBackend {
   readonly stores: StoreBackend;
+  /** Where the store lives, for a second connection (snapshots). */
+  readonly config: StoreConfig;
   dispose(): Promise<void>;
 }
 
 /** Opens a fresh SQLite store in a temporary folder. */
 export async function openTestSqlite(): Promise<TestBackend> {
   const dir = mkdtempSync(join(tmpdir(), 'custos-store-'));
-  const stores = await openStore({ kind: 'sqlite', path: join(dir, 'test.sqlite') });
+  const config: StoreConfig = { kind: 'sqlite', path: join(dir, 'test.sqlite') };
+  const stores = await openStore(config);
   return {
     stores,
+    config,
     async dispose() {
       await stores.close();
       rmSync(dir, { recursive: true, force: true });
@@ -77,9 +85,11 @@ export async function openTestPostgres(): Promise<TestBackend> {
   const base = process.env[TEST_PG_URL_ENV];
   if (base === undefined || base === '') throw new Error(`${TEST_PG_URL_ENV} is unset`);
   const db = await createPgTestDatabase(base);
-  const stores = await openStore({ kind: 'postgres', url: db.url });
+  const config: StoreConfig = { kind: 'postgres', url: db.url };
+  const stores = await openStore(config);
   return {
     stores,
+    config,
     async dispose() {
       await stores.close();
       await db.drop();
@@ -96,3 +106,44 @@ export const TEST_BACKENDS: readonly {
   { name: 'sqlite', open: openTestSqlite, skip: null },
   { name: 'postgres', open: openTestPostgres, skip: PG_SKIP_REASON },
 ];
+
+/** Takes canonical dumps of every table over a second connection of its own. */
+export interface StoreSnapshotter {
+  /** Every row of every table, canonically ordered, as one string. */
+  snapshot(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a snapshotter on the store at `config`, so tests can prove that a refused request
+ * changed nothing anywhere (including tables added by later modules).
+ */
+export function openSnapshotter(config: StoreConfig): StoreSnapshotter {
+  const db = config.kind === 'sqlite' ? openSqliteDatabase(config.path) : openPgDatabase(config.url);
+  return {
+    async snapshot() {
+      const names =
+        db.dialect === 'sqlite'
+          ? await db.all<{ name: string }>(
+              sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+            )
+          : await db.all<{ name: string }>(
+              sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+            );
+      const out: Record<string, string[]> = {};
+      for (const { name } of names) {
+        if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected table name ${name}`);
+        // Identifiers cannot be bound; this one comes from the catalogue and matched the pattern above.
+        const rows = await db.all<Record<string, unknown>>({
+          fragments: [`SELECT * FROM ${name}`],
+          values: [],
+        });
+        out[name] = rows
+          .map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+          .sort();
+      }
+      return JSON.stringify(out);
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The authorisation matrix (threat model F7): every device route, called by each role of
+ * the org and by an admin of another org. Only the declared pairs succeed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTE_FIXTURES, createSpareUser, type FixtureContext } from '../testing/route-fixtures.js';
+import {
+  call,
+  createOrgWithRoles,
+  createTestApp,
+  type TestApp,
+  type TestDevice,
+  type TestOrg,
+} from '../testing/test-app.js';
+import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import { ALL_ROUTES } from './routes/index.js';
+
+describe('authorisation matrix (SQLite)', () => {
+  let tb: TestBackend;
+  let t: TestApp;
+  let a: TestOrg;
+  let b: TestOrg;
+  let ctx: FixtureContext;
+  beforeAll(async () => {
+    tb = await openTestSqlite();
+    t = await createTestApp(tb.stores);
+    a = await createOrgWithRoles(t);
+    b = await createOrgWithRoles(t, false);
+    ctx = { t, org: a, spareUserId: await createSpareUser(t, a) };
+  });
+  afterAll(async () => {
+    await t?.app.close();
+    await tb?.dispose();
+  });
+
+  it('has a fixture for every route', () => {
+    const missing = ALL_ROUTES.map((r) => `${r.method} ${r.url}`).filter(
+      (k) => ROUTE_FIXTURES[k] === undefined,
+    );
+    expect(missing, 'add fixtures in packages/server/src/testing/route-fixtures.ts').toEqual([]);
+  });
+
+  // Routes without a fixture are reported by the completeness test above.
+  for (const route of ALL_ROUTES.filter((r) => ROUTE_FIXTURES[`${r.method} ${r.url}`] !== undefined)) {
+    if (route.access.kind !== 'device') continue;
+    const allowed = route.access.roles;
+    it(`${route.method} ${route.url}: allowed for ${allowed.join(', ')} only`, async () => {
+      const callers: [string, TestDevice, boolean][] = [
+        ...(['member', 'admin', 'officer', 'auditor'] as const).map((role): [string, TestDevice, boolean] => [
+          role,
+          a.devices[role],
+          allowed.includes(role),
+        ]),
+        ['other-org admin', b.devices.admin, !route.url.includes(':orgId')],
+      ];
+      const outcomes: Record<string, number | string> = {};
+      for (const [name, device, ok] of callers) {
+        const req = await ROUTE_FIXTURES[`${route.method} ${route.url}`]!(ctx);
+        const r = await call(t.app, req.method, req.url, req.body, device.headers());
+        const code = r.json<{ error?: { code: string } }>().error?.code;
+        outcomes[name] = ok ? r.statusCode : (code ?? r.statusCode);
+        if (ok) expect(r.statusCode, `${name}: ${r.body}`).toBe(route.response.status);
+      }
+      const expected = Object.fromEntries(
+        callers.map(([name, , ok]) => [
+          name,
+          ok ? route.response.status : name === 'other-org admin' ? 'WRONG_ORG' : 'ROLE_FORBIDDEN',
+        ]),
+      );
+      expect(outcomes).toEqual(expected);
+    });
+  }
+});

@@ -1,0 +1,117 @@
+/**
+ * A valid request for every route, used by the authorisation matrix and the bad-input
+ * tests. A route without a fixture fails those tests: add one here with the route.
+ */
+import { randomBytes } from 'node:crypto';
+import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import { call, deviceKeys, enrolAndLogin, orgCreateBody, type TestApp, type TestOrg } from './test-app.js';
+
+/** A request to inject. */
+export interface RouteRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly url: string;
+  readonly body?: Record<string, unknown>;
+}
+
+/** What a fixture may use: the app, the org whose ids go in the path, and helpers for fresh targets. */
+export interface FixtureContext {
+  readonly t: TestApp;
+  readonly org: TestOrg;
+  /** A user of `org` that fixtures may change (role, retention, codes). */
+  readonly spareUserId: UserId;
+}
+
+/** Builds a valid request for one route. */
+export type RouteFixture = (ctx: FixtureContext) => Promise<RouteRequest>;
+
+async function freshEnrolmentCode(ctx: FixtureContext): Promise<string> {
+  const r = await call(
+    ctx.t.app,
+    'POST',
+    `/v1/orgs/${ctx.org.orgId}/users/${ctx.spareUserId}/enrolment-codes`,
+    {},
+    ctx.org.devices.admin.headers(),
+  );
+  return r.json<{ enrolmentCode: string }>().enrolmentCode;
+}
+
+/** Fixtures keyed by `METHOD url-pattern`. */
+export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
+  'GET /healthz': async () => ({ method: 'GET', url: '/healthz' }),
+  'POST /v1/orgs': async ({ t }) => ({
+    method: 'POST',
+    url: '/v1/orgs',
+    body: orgCreateBody(t.bootstrapToken),
+  }),
+  'GET /v1/orgs/:orgId': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}` }),
+  'POST /v1/orgs/:orgId/devices': async (ctx) => ({
+    method: 'POST',
+    url: `/v1/orgs/${ctx.org.orgId}/devices`,
+    body: { ...deviceKeys(1, 1).body, enrolmentCode: await freshEnrolmentCode(ctx) },
+  }),
+  'POST /v1/auth/challenge': async ({ org }) => ({
+    method: 'POST',
+    url: '/v1/auth/challenge',
+    body: { orgId: org.orgId, deviceId: org.devices.member.deviceId },
+  }),
+  'POST /v1/auth/token': async ({ org }) => ({
+    method: 'POST',
+    url: '/v1/auth/token',
+    body: {
+      orgId: org.orgId,
+      deviceId: org.devices.member.deviceId,
+      challengeId: newId<ChallengeId>(),
+      signature: randomBytes(64).toString('base64url'),
+    },
+  }),
+  'GET /v1/session': async () => ({ method: 'GET', url: '/v1/session' }),
+  'GET /v1/orgs/:orgId/users': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/users?limit=10`,
+  }),
+  'POST /v1/orgs/:orgId/users': async ({ org }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/users`,
+    body: { role: 'member' },
+  }),
+  'PUT /v1/orgs/:orgId/users/:userId/role': async ({ org, spareUserId }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/users/${spareUserId}/role`,
+    body: { role: 'member' },
+  }),
+  'PUT /v1/orgs/:orgId/users/:userId/retention': async ({ org, spareUserId }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/users/${spareUserId}/retention`,
+    body: { retentionClass: 'standard' },
+  }),
+  'POST /v1/orgs/:orgId/users/:userId/enrolment-codes': async ({ org, spareUserId }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/users/${spareUserId}/enrolment-codes`,
+    body: { ttlSeconds: 3600 },
+  }),
+  'GET /v1/orgs/:orgId/devices': async ({ org, spareUserId }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/devices?userId=${spareUserId}`,
+  }),
+  'POST /v1/orgs/:orgId/devices/:deviceId/revoke': async (ctx) => {
+    const d = await enrolAndLogin(ctx.t.app, ctx.org.orgId, await freshEnrolmentCode(ctx));
+    return { method: 'POST', url: `/v1/orgs/${ctx.org.orgId}/devices/${d.deviceId}/revoke` };
+  },
+};
+
+/** Creates the spare user that fixtures act on. */
+export async function createSpareUser(t: TestApp, org: TestOrg): Promise<UserId> {
+  const r = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${org.orgId}/users`,
+    { role: 'member' },
+    org.devices.admin.headers(),
+  );
+  return r.json<{ userId: UserId }>().userId;
+}
+
+/** Ids that exist nowhere, for "unknown id" cases. */
+export function unknownIds(): { orgId: OrgId; userId: UserId; deviceId: DeviceId } {
+  return { orgId: newId<OrgId>(), userId: newId<UserId>(), deviceId: newId<DeviceId>() };
+}

@@ -1,0 +1,231 @@
+/**
+ * End to end: `custos server` as a real process from the built dist (the lead's `npm test`
+ * runs `tsc -b` first). Checks first start (bootstrap token file and key file mode 0600),
+ * /healthz, the bland 404 for diagnostic paths (threat model F2), refusal of a non-loopback
+ * address without TLS, TLS, and a graceful SIGTERM.
+ */
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
+const STARTUP_TIMEOUT_MS = 60_000;
+
+/** The environment without CUSTOS_* settings, so the test sees only its own flags. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CUSTOS_')));
+}
+
+interface Started {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly url: string;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[]): Promise<Started> {
+  const child = spawn(process.execPath, [MAIN, 'server', ...args], { env: cleanEnv() });
+  const s = { child, url: '', stdout: '', stderr: '' };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no "Listening on" line: ${s.stdout} ${s.stderr}`)),
+      STARTUP_TIMEOUT_MS,
+    );
+    child.stdout.on('data', (d: Buffer) => {
+      s.stdout += d.toString();
+      const m = /Listening on (https?:\/\/\S+)/.exec(s.stdout);
+      // Resolve once the first-start block (if any) is complete too.
+      if (m !== null && (!/Bootstrap token:/.test(s.stdout) || /The token works once/.test(s.stdout))) {
+        clearTimeout(timer);
+        resolve(Object.assign(s, { url: m[1]! }));
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (s.stderr += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${s.stderr}`));
+    });
+  });
+}
+
+function stop(s: Started): Promise<number | null> {
+  return new Promise((resolve) => {
+    s.child.removeAllListeners('exit');
+    s.child.on('exit', (code) => resolve(code));
+    s.child.kill('SIGTERM');
+  });
+}
+
+function runToExit(args: string[]): { status: number | null; stderr: string } {
+  try {
+    execFileSync(process.execPath, [MAIN, 'server', ...args], {
+      env: cleanEnv(),
+      stdio: 'pipe',
+      timeout: STARTUP_TIMEOUT_MS,
+    });
+    return { status: 0, stderr: '' };
+  } catch (e) {
+    const err = e as { status: number | null; stderr: Buffer };
+    return { status: err.status, stderr: err.stderr.toString() };
+  }
+}
+
+const DIAGNOSTIC_PATHS = [
+  '/heapdump',
+  '/heapsnapshot',
+  '/dump',
+  '/debug/pprof',
+  '/debug/pprof/heap',
+  '/debug/vars',
+  '/metrics',
+  '/prometheus',
+  '/env',
+  '/actuator',
+  '/actuator/env',
+  '/actuator/heapdump',
+  '/actuator/threaddump',
+  '/management/env',
+  '/management/heapdump',
+  '/jolokia',
+  '/trace',
+  '/json/version',
+  '/server-status',
+  '/.git/config',
+  '/.env',
+  '/v1/debug',
+  '/v1/heapdump',
+  '/v1/metrics',
+  '/admin',
+  '/console',
+];
+const BLAND_404 = '{"error":{"code":"NOT_FOUND","message":"Not found."}}';
+
+describe('custos server (process)', () => {
+  let dir: string;
+  let s: Started;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-e2e-'));
+    s = await start([
+      '--data',
+      join(dir, 'data'),
+      '--listen',
+      '127.0.0.1:0',
+      '--bootstrap-out',
+      join(dir, 'bootstrap.txt'),
+    ]);
+  });
+  afterAll(async () => {
+    if (s?.child.exitCode === null) await stop(s);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves /healthz', async () => {
+    const r = await fetch(`${s.url}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: 'ok' });
+  });
+
+  it('prints the bootstrap token and next steps, and writes it to a 0600 file', () => {
+    const printed = /Bootstrap token: (cb1\.[A-Za-z0-9_-]{43})/.exec(s.stdout)?.[1];
+    expect(printed).toBeDefined();
+    const file = join(dir, 'bootstrap.txt');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toBe(printed);
+    expect(s.stdout).toContain('custos org create --server');
+    // The structured log never carries the token.
+    expect(s.stderr).not.toContain(printed!);
+  });
+
+  it('keeps the log-signing key in a 0600 file inside a 0700 data folder', () => {
+    expect(statSync(join(dir, 'data', 'log-signing.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'data')).mode & 0o777).toBe(0o700);
+    expect(readFileSync(join(dir, 'data', 'log-signing.key'), 'utf8')).toContain('BEGIN PRIVATE KEY');
+  });
+
+  it('answers every diagnostic path with a bland 404', async () => {
+    for (const path of DIAGNOSTIC_PATHS) {
+      for (const method of ['GET', 'POST']) {
+        const r = await fetch(`${s.url}${path}`, { method });
+        expect([r.status, await r.text()], `${method} ${path}`).toEqual([404, BLAND_404]);
+      }
+    }
+  });
+
+  it('stops gracefully on SIGTERM, and a restart before any organisation prints a new token', async () => {
+    const first = /Bootstrap token: (\S+)/.exec(s.stdout)?.[1];
+    expect(await stop(s)).toBe(0);
+    s = await start(['--data', join(dir, 'data'), '--listen', '127.0.0.1:0']);
+    const second = /Bootstrap token: (\S+)/.exec(s.stdout)?.[1];
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(await stop(s)).toBe(0);
+  });
+
+  it('refuses a non-loopback address without TLS, naming the setting', () => {
+    const r = runToExit(['--data', join(dir, 'data'), '--listen', '0.0.0.0:0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/listen: 0\.0\.0\.0 is not a loopback address.*TLS/);
+  });
+
+  it('refuses a bad setting with a message naming it', () => {
+    const r = runToExit(['--data', join(dir, 'data'), '--store', 'mysql://u:secret@db']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('configuration: store');
+    expect(r.stderr).not.toContain('secret');
+  });
+
+  it('serves HTTPS with --tls-cert and --tls-key', async () => {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { stdio: 'pipe' },
+    );
+    const tls = await start([
+      '--data',
+      join(dir, 'tls-data'),
+      '--listen',
+      '127.0.0.1:0',
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+    ]);
+    try {
+      expect(tls.url.startsWith('https://')).toBe(true);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(`${tls.url}/healthz`, { rejectUnauthorized: false }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(JSON.parse(body)).toEqual({ status: 'ok' });
+    } finally {
+      expect(await stop(tls)).toBe(0);
+    }
+  });
+});
