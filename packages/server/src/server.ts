@@ -22,6 +22,8 @@ import { ensureBootstrapToken, firstStartText, writeBootstrapFile } from './firs
 import { buildApp, type TlsMaterial } from './http/app.js';
 import { ALL_ROUTES } from './http/routes/index.js';
 import { createLogger } from './log/logger.js';
+import { createMessagingServices } from './relay/messaging-services.js';
+import { startPgWakeups, type PgWakeups } from './relay/pg-wakeups.js';
 import { openStore } from './store/open-store.js';
 
 /** Where the server writes: human text to `stdout`, JSON log lines to `stderr`. */
@@ -79,10 +81,27 @@ export async function startServer(
   const logger = createLogger(config.logLevel, (line) => io.stderr.write(line));
   const stores = await openStore(config.store);
 
+  const messaging = createMessagingServices({
+    stores,
+    clock: Date.now,
+    settings: { blobQuotaBytes: config.blobQuotaBytes },
+  });
+  let wakeups: PgWakeups | null = null;
+  if (config.store.kind === 'postgres') {
+    try {
+      wakeups = await startPgWakeups(config.store.url, messaging.hub, logger);
+    } catch (e) {
+      await stores.close();
+      throw e;
+    }
+  }
+  messaging.startSweeps(logger);
+
   let origin = config.origin ?? '';
   const app = await buildApp(
     {
       stores,
+      messaging,
       audit: pendingTableAuditSink,
       clock: Date.now,
       logger,
@@ -153,6 +172,9 @@ export async function startServer(
       });
       await Promise.race([app.close(), grace]);
       clearTimeout(timer);
+      // Accepted relay writes commit before the store closes.
+      await messaging.close();
+      await wakeups?.close();
       await stores.close();
       logger.info('stopped');
       resolveClosed();

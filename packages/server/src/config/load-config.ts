@@ -19,6 +19,7 @@ import {
   LOG_SIGNING_KEY_FILE_NAME,
   SQLITE_FILE_NAME,
 } from './defaults.js';
+import { DEFAULT_BLOB_QUOTA_BYTES } from './messaging-defaults.js';
 import {
   CONFIG_FILE_ENV,
   CONFIG_FILE_FLAG,
@@ -46,6 +47,8 @@ export interface ServerConfig {
   /** Public origin devices sign into auth responses; null means "derive from the bound address". */
   readonly origin: string | null;
   readonly logLevel: LogLevel;
+  /** Bytes of blobs each organisation may store. */
+  readonly blobQuotaBytes: number;
 }
 
 /** What the loader reads; injectable for tests. */
@@ -122,6 +125,7 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
       keyFile === undefined ? resolve(dataDir, LOG_SIGNING_KEY_FILE_NAME) : resolve(cwd, keyFile.value),
     origin: parseOrigin(get('origin')),
     logLevel: (get('logLevel')?.value ?? DEFAULT_LOG_LEVEL) as LogLevel,
+    blobQuotaBytes: parseBlobQuota(get('blobQuota')),
   };
   return deepFreeze(config);
 }
@@ -224,6 +228,14 @@ function parseStore(given: { value: string; source: string } | undefined, dataDi
     );
   }
   return { kind: 'postgres', url: value };
+}
+
+function parseBlobQuota(given: { value: string; source: string } | undefined): number {
+  if (given === undefined) return DEFAULT_BLOB_QUOTA_BYTES;
+  const n = Number(given.value);
+  if (!Number.isSafeInteger(n))
+    throw new ConfigError('blobQuota', `expected a byte count (from ${given.source})`);
+  return n;
 }
 
 function parseOrigin(given: { value: string; source: string } | undefined): string | null {

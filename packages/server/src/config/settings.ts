@@ -14,6 +14,7 @@ import {
   LOG_SIGNING_KEY_FILE_NAME,
   SQLITE_FILE_NAME,
 } from './defaults.js';
+import { DEFAULT_BLOB_QUOTA_BYTES } from './messaging-defaults.js';
 
 /** One setting as it appears in each source. */
 export interface SettingInfo {
@@ -43,6 +44,7 @@ export const RawSettingsSchema = Type.Partial(
       bootstrapOut: PathString,
       logSigningKey: PathString,
       origin: Type.String({ minLength: 1, maxLength: 300 }),
+      blobQuota: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
       logLevel: Type.Union([
         Type.Literal('debug'),
         Type.Literal('info'),
@@ -117,6 +119,13 @@ export const SETTINGS: readonly SettingInfo[] = [
     env: `${ENV_PREFIX}ORIGIN`,
     defaultText: 'from `listen`',
     description: 'Public origin (`https://custos.example.org`) that devices sign into their auth response.',
+  },
+  {
+    key: 'blobQuota',
+    flag: 'blob-quota',
+    env: `${ENV_PREFIX}BLOB_QUOTA`,
+    defaultText: `\`${DEFAULT_BLOB_QUOTA_BYTES}\` (10 GiB)`,
+    description: 'Bytes of encrypted attachments (blobs) each organisation may store.',
   },
   {
     key: 'logLevel',

@@ -42,6 +42,11 @@ export class RelayHub {
     for (const l of [...set]) l(event);
   }
 
+  /** Wakes every listener on this node (after missed cross-node notifications). */
+  wakeAll(): void {
+    for (const key of [...this.listeners.keys()]) this.wakeKey(key);
+  }
+
   /** Whether any socket on this node listens to the queue. */
   hasListeners(orgId: OrgId, deviceId: DeviceId): boolean {
     return this.listeners.has(queueKey(orgId, deviceId));
