@@ -12,10 +12,14 @@ import {
   type MessagingSettings,
 } from '../packages/server/src/relay/messaging-services.js';
 import type { StoreBackend } from '../packages/server/src/store/stores.js';
+import { authChallengeMessage } from '../packages/server/src/auth/challenge-message.js';
+import type { DeviceId, OrgId } from '../packages/server/src/ids.js';
 import {
   call,
   createTestApp,
+  deviceKeys,
   enrolAndLogin,
+  orgCreateBody,
   type TestApp,
   type TestDevice,
 } from '../packages/server/src/testing/test-app.js';
@@ -166,4 +170,80 @@ export class RelayClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A JSON request over real HTTP. */
+export async function http(
+  base: string,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+}
+
+/** A device enrolled over real HTTP. */
+export interface HttpDevice {
+  readonly orgId: string;
+  readonly userId: string;
+  readonly deviceId: string;
+  token: string;
+  headers(): Record<string, string>;
+}
+
+/** Enrols a device with `code` over HTTP and logs it in (signing the origin the server names). */
+export async function httpEnrol(base: string, orgId: string, code: string): Promise<HttpDevice> {
+  const keys = deviceKeys(1, 1);
+  const r = await http(base, 'POST', `/v1/orgs/${orgId}/devices`, { ...keys.body, enrolmentCode: code });
+  if (r.status !== 201) throw new Error(`enrolment failed: ${JSON.stringify(r.json)}`);
+  const { userId, deviceId } = r.json as { userId: string; deviceId: string };
+  const c = await http(base, 'POST', '/v1/auth/challenge', { orgId, deviceId });
+  const { challengeId, challenge, origin } = c.json as {
+    challengeId: string;
+    challenge: string;
+    origin: string;
+  };
+  const msg = new Uint8Array(
+    authChallengeMessage({ origin, orgId: orgId as OrgId, deviceId: deviceId as DeviceId, challenge }),
+  );
+  const signature = Buffer.from(keys.identity.sign(msg)).toString('base64url');
+  const t = await http(base, 'POST', '/v1/auth/token', { orgId, deviceId, challengeId, signature });
+  if (t.status !== 201) throw new Error(`login failed: ${JSON.stringify(t.json)}`);
+  return {
+    orgId,
+    userId,
+    deviceId,
+    token: (t.json as { token: string }).token,
+    headers() {
+      return { authorization: `Bearer ${this.token}`, 'custos-device': this.deviceId };
+    },
+  };
+}
+
+/** Creates an organisation with the bootstrap token; returns its admin device and a member device. */
+export async function httpOrgWithMember(
+  base: string,
+  bootstrapToken: string,
+): Promise<{ admin: HttpDevice; member: HttpDevice }> {
+  const o = await http(base, 'POST', '/v1/orgs', orgCreateBody(bootstrapToken));
+  if (o.status !== 201) throw new Error(`org create failed: ${JSON.stringify(o.json)}`);
+  const { orgId, enrolmentCode } = o.json as { orgId: string; enrolmentCode: string };
+  const admin = await httpEnrol(base, orgId, enrolmentCode);
+  const u = await http(base, 'POST', `/v1/orgs/${orgId}/users`, { role: 'member' }, admin.headers());
+  const { userId } = u.json as { userId: string };
+  const c = await http(
+    base,
+    'POST',
+    `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
+    {},
+    admin.headers(),
+  );
+  const member = await httpEnrol(base, orgId, (c.json as { enrolmentCode: string }).enrolmentCode);
+  return { admin, member };
 }
