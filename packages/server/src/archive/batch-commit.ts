@@ -11,11 +11,7 @@
  * all run before its writes). An unexpected fault fails the group; each batch is then
  * retried alone, so one bad batch cannot fail its neighbours.
  */
-import {
-  encodeLogEntry,
-  type DeviceId as CoreDeviceId,
-  type OrgId as CoreOrgId,
-} from '@custos/core';
+import { encodeLogEntry, type DeviceId as CoreDeviceId, type OrgId as CoreOrgId } from '@custos/core';
 import { isServerError, ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import { sequenceEntries } from '../log-service/sequencing.js';

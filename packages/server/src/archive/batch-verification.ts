@@ -80,18 +80,6 @@ export function verifyUpload(
     if ((header.device as string) !== deviceId)
       throw invalid(`records[${i}]: header names another device than the caller`);
     const hash = recordHashOf(bytes);
-    const prev = records[i - 1];
-    if (prev !== undefined) {
-      if (header.seq !== prev.header.seq + 1) {
-        throw invalid(`records[${i}]: sequence number ${header.seq} does not follow ${prev.header.seq}`);
-      }
-      if (hex(header.prev) !== hex(prev.hash)) {
-        throw new ServerError(
-          'ARCHIVE_FORK',
-          `records[${i}]: expected sequence number ${header.seq} to link to records[${i - 1}] (fork inside the batch)`,
-        );
-      }
-    }
     records.push({ bytes, hash, header });
   }
   const first = records[0];
@@ -113,6 +101,20 @@ export function verifyUpload(
       "the batch signature does not verify with this device's identity key",
       { cause: e },
     );
+  }
+  // Linkage inside the batch, checked after the signature so a forged record reads as forged.
+  for (let i = 1; i < records.length; i++) {
+    const { header } = records[i]!;
+    const prev = records[i - 1]!;
+    if (header.seq !== prev.header.seq + 1) {
+      throw invalid(`records[${i}]: sequence number ${header.seq} does not follow ${prev.header.seq}`);
+    }
+    if (hex(header.prev) !== hex(prev.hash)) {
+      throw new ServerError(
+        'ARCHIVE_FORK',
+        `records[${i}]: expected sequence number ${header.seq} to link to records[${i - 1}] (fork inside the batch)`,
+      );
+    }
   }
   const sessionKeys = upload.sessionKeys.map((wrapped, i): VerifiedSessionKey => {
     let ctx;

@@ -1,0 +1,249 @@
+/**
+ * Archive ingest through the HTTP app (app.inject), on every backend: the happy path to a
+ * verified receipt, and each bad input class of threat model F16 with the store compared
+ * before and after.
+ */
+import { createHash, generateKeyPairSync, sign as edSign } from 'node:crypto';
+import {
+  hashLeaf,
+  openCheckpoint,
+  verifyInclusion,
+  verifyReceipt,
+  signBatch,
+  type RecordHash,
+} from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
+import { LogIntegrator } from '../log-service/integration.js';
+import { silentLogger } from '../log/logger.js';
+import { call, createTestApp, type TestApp } from '../testing/test-app.js';
+import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
+import {
+  ArchiveWriter,
+  bucketDocument,
+  createArchivingOrg,
+  uploadBody,
+  type ArchivingOrg,
+} from './archive-test-support.js';
+
+const key = generateKeyPairSync('ed25519');
+const logKey = {
+  publicKey: Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'),
+  sign: (m: Uint8Array) => edSign(null, m, key.privateKey),
+};
+
+for (const backend of TEST_BACKENDS) {
+  const title = `archive ingest: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    let t: TestApp;
+    let org: ArchivingOrg;
+    let integrator: LogIntegrator;
+    let writer: ArchiveWriter;
+
+    const upload = (w: ArchiveWriter, b: ReturnType<ArchiveWriter['batch']>, by = w.device) =>
+      call(t.app, 'POST', '/v1/archive/batches', uploadBody(b), by.headers());
+
+    const snapshot = async () => ({
+      records: await tb.stores.archive.count(org.orgId),
+      log: await tb.stores.log.backlog(org.orgId),
+    });
+
+    beforeAll(async () => {
+      tb = await backend.open();
+      t = await createTestApp(tb.stores, { audit: sequencingAuditSink });
+      t.clock.now = 1_700_000_000_000;
+      org = await createArchivingOrg(t, 2);
+      integrator = new LogIntegrator({
+        stores: tb.stores,
+        key: logKey,
+        host: () => 'custos.test',
+        logger: silentLogger,
+        clock: () => t.clock.now,
+      });
+      writer = await ArchiveWriter.create(org, org.members[0]!);
+    });
+    afterAll(async () => {
+      await t?.app.close();
+      await tb?.dispose();
+    });
+
+    it('stores a signed batch, returns indexes, and its receipts verify against a signed checkpoint', async () => {
+      const b = writer.batch(10);
+      const r = await upload(writer, b);
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json<{ logIndexes: number[]; stored: number; head: { seq: number } }>();
+      expect(body.stored).toBe(10);
+      expect(body.head.seq).toBe(9);
+      const idx = body.logIndexes;
+      expect(idx.slice(1).every((v, i) => v === idx[i]! + 1)).toBe(true);
+
+      await integrator.integrateAll();
+      const info = (await call(t.app, 'GET', `/v1/orgs/${org.orgId}/log`)).json<{
+        origin: string;
+        verifierKey: string;
+        treeSize: number;
+        checkpoint: string;
+      }>();
+      expect(info.origin).toBe(`custos.test/${org.orgId}`);
+      const opened = openCheckpoint(info.checkpoint, [info.verifierKey], info.origin);
+      expect(opened.checkpoint.treeSize).toBe(info.treeSize);
+      expect(info.treeSize).toBeGreaterThan(idx[9]!);
+
+      for (const i of [idx[0]!, idx[9]!]) {
+        const rc = await call(t.app, 'GET', `/v1/orgs/${org.orgId}/log/receipts/${i}`);
+        expect(rc.statusCode).toBe(200);
+        const entries = await tb.stores.log.entries(org.orgId, i, i + 1);
+        verifyReceipt(rc.body, hashLeaf(entries[0]!), [info.verifierKey], info.origin);
+        const p = (
+          await call(
+            t.app,
+            'GET',
+            `/v1/orgs/${org.orgId}/log/proof/inclusion?leafHash=${Buffer.from(hashLeaf(entries[0]!)).toString('base64url')}`,
+          )
+        ).json<{ index: number; proof: string[] }>();
+        expect(p.index).toBe(i);
+        verifyInclusion(
+          hashLeaf(entries[0]!),
+          i,
+          info.treeSize,
+          p.proof.map((h) => Buffer.from(h, 'base64url')),
+          opened.checkpoint.rootHash,
+        );
+      }
+      const head = (await call(t.app, 'GET', '/v1/archive/head', undefined, writer.device.headers())).json<{
+        nextSeq: number;
+      }>();
+      expect(head.nextSeq).toBe(10);
+    });
+
+    it('a replayed batch returns the same indexes and stores nothing', async () => {
+      const b = writer.batch(5);
+      const first = await upload(writer, b);
+      expect(first.statusCode).toBe(200);
+      const before = await snapshot();
+      const again = await upload(writer, b);
+      expect(again.statusCode).toBe(200);
+      expect(again.json<{ logIndexes: number[]; stored: number }>()).toMatchObject({
+        logIndexes: first.json<{ logIndexes: number[] }>().logIndexes,
+        stored: 0,
+      });
+      expect(await snapshot()).toEqual(before);
+    });
+
+    const refused = async (
+      status: number,
+      code: string,
+      send: () => Promise<{ statusCode: number; body: string }>,
+    ) => {
+      const before = await snapshot();
+      const r = await send();
+      expect(r.statusCode, r.body).toBe(status);
+      expect(JSON.parse(r.body)).toMatchObject({ error: { code } });
+      expect(await snapshot()).toEqual(before);
+      return JSON.parse(r.body) as { error: { message: string } };
+    };
+
+    it('refuses a forged record (altered after signing)', async () => {
+      const m = writer.mark();
+      const b = writer.batch(3);
+      writer.reset(m);
+      const tampered = Uint8Array.from(b.records[1]!);
+      tampered[tampered.length - 1]! ^= 1;
+      await refused(400, 'BATCH_SIGNATURE_INVALID', () =>
+        upload(writer, { ...b, records: [b.records[0]!, tampered, b.records[2]!] }),
+      );
+    });
+
+    it('refuses a batch signed by another device', async () => {
+      const other = org.members[1]!;
+      const m = writer.mark();
+      const b = writer.batch(2);
+      writer.reset(m);
+      const sig = signBatch(other.identity, {
+        org: writer.sealer.context.org,
+        device: writer.sealer.context.device,
+        firstSeq: b.firstSeq,
+        hashes: b.records.map((r) => createHash('sha256').update(r).digest() as Uint8Array as RecordHash),
+      });
+      await refused(400, 'BATCH_SIGNATURE_INVALID', () => upload(writer, { ...b, signature: sig }));
+    });
+
+    it("refuses records naming another device, uploaded with another device's token", async () => {
+      const b = writer.batch(2);
+      await refused(400, 'ARCHIVE_RECORD_INVALID', () => upload(writer, b, org.members[1]));
+    });
+
+    it('refuses a gap and states the expected sequence number', async () => {
+      // The previous test advanced the writer by 2 unsent records: this batch starts after a gap.
+      const head = (await tb.stores.archive.head(org.orgId, writer.device.deviceId))!;
+      const b = writer.batch(2);
+      const err = await refused(409, 'ARCHIVE_SEQUENCE_GAP', () => upload(writer, b));
+      expect(err.error.message).toContain(`expected sequence number ${head.seq + 1}`);
+    });
+
+    it('refuses a fork: another record at a used sequence number', async () => {
+      const fresh = await ArchiveWriter.create(org, writer.device);
+      const b = fresh.batch(1); // seq 0 again, different bytes
+      const err = await refused(409, 'ARCHIVE_FORK', () => upload(fresh, b));
+      expect(err.error.message).toMatch(/expected sequence number \d+/);
+    });
+
+    it('refuses an unknown and an expired bucket', async () => {
+      const m = org.members[1]!;
+      const w = await ArchiveWriter.create({ ...org, bucketId: 'nope-2026' }, m);
+      await refused(404, 'BUCKET_NOT_FOUND', () => upload(w, w.batch(1)));
+
+      const window = { notBefore: 1_600_000_000_000, notAfter: 1_600_000_100_000 };
+      const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, 'old-2020', window);
+      const reg = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${org.orgId}/buckets`,
+        { document: Buffer.from(document).toString('base64url') },
+        org.officer.headers(),
+      );
+      expect(reg.statusCode, reg.body).toBe(201);
+      const old = await ArchiveWriter.create(
+        { ...org, bucketId: 'old-2020', bucketKey: publicKey },
+        m,
+      );
+      await refused(409, 'BUCKET_NOT_VALID', () => upload(old, old.batch(1)));
+    });
+
+    it('refuses an oversized body and a malformed one', async () => {
+      const m = writer.mark();
+      const b = writer.batch(1);
+      writer.reset(m);
+      const big = { ...uploadBody(b), records: Array.from({ length: 9 }, () => 'A'.repeat(1_000_000)) };
+      await refused(413, 'BODY_TOO_LARGE', () =>
+        call(t.app, 'POST', '/v1/archive/batches', big, writer.device.headers()),
+      );
+      await refused(400, 'INVALID_REQUEST', () =>
+        call(
+          t.app,
+          'POST',
+          '/v1/archive/batches',
+          { ...uploadBody(b), records: [] },
+          writer.device.headers(),
+        ),
+      );
+      await refused(400, 'ARCHIVE_RECORD_INVALID', () =>
+        call(
+          t.app,
+          'POST',
+          '/v1/archive/batches',
+          { ...uploadBody(b), records: ['AAAA'] },
+          writer.device.headers(),
+        ),
+      );
+    });
+
+    it('refuses an anonymous upload', async () => {
+      const m = writer.mark();
+      const b = writer.batch(1);
+      writer.reset(m);
+      await refused(401, 'AUTH_REQUIRED', () => call(t.app, 'POST', '/v1/archive/batches', uploadBody(b)));
+    });
+  });
+}
