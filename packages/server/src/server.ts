@@ -5,7 +5,6 @@
  */
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { pendingTableAuditSink } from './audit/audit-sink.js';
 import { ConfigError } from './config/config-error.js';
 import {
   EXPIRY_SWEEP_INTERVAL_MS,
@@ -22,6 +21,9 @@ import { ensureBootstrapToken, firstStartText, writeBootstrapFile } from './firs
 import { buildApp, type TlsMaterial } from './http/app.js';
 import { ALL_ROUTES } from './http/routes/index.js';
 import { createLogger } from './log/logger.js';
+import { sequencingAuditSink } from './log-service/audit-sequencing.js';
+import { hostOfUrl } from './log-service/checkpoint-signing.js';
+import { LogIntegrator } from './log-service/integration.js';
 import { createMessagingServices } from './relay/messaging-services.js';
 import { startPgWakeups, type PgWakeups } from './relay/pg-wakeups.js';
 import { openStore } from './store/open-store.js';
@@ -102,7 +104,7 @@ export async function startServer(
     {
       stores,
       messaging,
-      audit: pendingTableAuditSink,
+      audit: sequencingAuditSink,
       clock: Date.now,
       logger,
       origin: () => origin,
@@ -144,6 +146,11 @@ export async function startServer(
     io.stdout.write(firstStartText(bootstrap.token, origin, config.bootstrapOut));
   }
 
+  // The log integrator: sequenced entries become signed checkpoints every interval. A log's
+  // origin is fixed when it is created, so a later change of `origin` does not rename it.
+  const integrator = new LogIntegrator({ stores, key: logSigningKey, host: () => hostOfUrl(origin), logger });
+  integrator.start();
+
   const sweep = setInterval(() => {
     const now = Date.now();
     Promise.all([stores.authChallenges.deleteExpired(now), stores.authTokens.deleteExpired(now)]).catch(() =>
@@ -174,6 +181,9 @@ export async function startServer(
       clearTimeout(timer);
       // Accepted relay writes commit before the store closes.
       await messaging.close();
+      // Everything acknowledged gets into a signed checkpoint before the store closes.
+      await integrator.stop();
+      await integrator.integrateAll().catch(() => logger.error('log-integration-failed'));
       await wakeups?.close();
       await stores.close();
       logger.info('stopped');
