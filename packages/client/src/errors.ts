@@ -1,0 +1,73 @@
+/**
+ * The error class of the client SDK. Every failure carries a code from a closed union so a
+ * UI (the `custos` command) can switch on it. Verification failures of core formats stay
+ * `CustosError`s from core; this class covers what only a device can go wrong with: its
+ * local store, the server's answers, enrolment and the Signal sessions. Messages MUST NOT
+ * contain key material, plaintext, tokens or passphrases.
+ */
+
+/** Every code the client can raise. */
+export const CLIENT_ERROR_CODES = [
+  // local store
+  'STORE_LOCKED',
+  'STORE_CORRUPT',
+  'STORE_CLOSED',
+  'PROFILE_EXISTS',
+  'NOT_ENROLLED',
+  // server and network
+  'SERVER_REFUSED',
+  'SERVER_RESPONSE_INVALID',
+  'NETWORK',
+  // enrolment and keys
+  'ENROLMENT_CODE_MALFORMED',
+  'ORG_KEY_MISMATCH',
+  'KEY_MANAGER_INVALID',
+  'BUCKET_KEY_INVALID',
+  'NO_BUCKET_KEY',
+  'LOG_KEY_CHANGED',
+  // messaging
+  'UNKNOWN_SENDER',
+  'IDENTITY_CHANGED',
+  'ENVELOPE_INVALID',
+  'CONTENT_INVALID',
+  'ATTACHMENT_DIGEST_MISMATCH',
+  'DELIVERY_FAILED',
+  // archive
+  'CAPTURE_REQUIRED',
+  'ARCHIVE_UPLOAD_FAILED',
+  'RECEIPT_INVALID',
+] as const;
+
+/** A code from the closed set above. */
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+/** What the server said, when a request was refused. */
+export interface ServerRefusal {
+  readonly status: number;
+  /** The server's error code (docs/errors.md). */
+  readonly code: string;
+  readonly details?: unknown;
+}
+
+/** An error from the client SDK, with a stable code, an optional server refusal and a cause. */
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+  readonly code: ClientErrorCode;
+  readonly server: ServerRefusal | undefined;
+
+  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown; server?: ServerRefusal }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.server = options?.server;
+  }
+}
+
+/** True when `e` is a {@link ClientError}, optionally with the given code. */
+export function isClientError(e: unknown, code?: ClientErrorCode): e is ClientError {
+  return e instanceof ClientError && (code === undefined || e.code === code);
+}
+
+/** True when `e` is a server refusal with the given server error code. */
+export function isServerRefusal(e: unknown, serverCode: string): e is ClientError {
+  return isClientError(e, 'SERVER_REFUSED') && e.server?.code === serverCode;
+}

@@ -1,0 +1,309 @@
+/**
+ * The device's local store: one SQLite file per profile whose every value is encrypted
+ * with AES-256-GCM under a key derived from the device storage key (storage-key.ts).
+ *
+ * Layout: one table `kv(tbl, id, ord, v)`. `tbl` names a logical table (closed list
+ * below); `id` is HMAC-SHA256(row-id key, tbl ‖ 0x00 ‖ key) so that not even the row keys
+ * (peer ids, message ids) are readable in the file; `ord` is an optional plaintext integer
+ * for ordered tables (archive sequence numbers, a message counter) — it reveals counts
+ * and order only; `v` is nonce ‖ AES-256-GCM(value key, nonce, key ‖ value) with
+ * AAD = "custos-store-v1" ‖ 0x00 ‖ tbl ‖ 0x00 ‖ id. The logical key is inside the
+ * ciphertext and checked against `id` on read, so a row moved to another table or key
+ * fails to open (swapping rows is detected, not silently accepted).
+ *
+ * Invariant: no plaintext content ever reaches the file — values, keys and logs alike.
+ */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ClientError } from '../errors.js';
+import {
+  createStorageKey,
+  openStorageKey,
+  STORAGE_KEY_FILE,
+  type StorageKeyOptions,
+  type StorageKeyProtection,
+} from './storage-key.js';
+
+/** The logical tables of the store. */
+export const STORE_TABLES = [
+  'profile',
+  'identities',
+  'sessions',
+  'prekeys',
+  'signed-prekeys',
+  'kyber-prekeys',
+  'messages',
+  'contacts',
+  'groups',
+  'archive-state',
+  'archive-queue',
+  'archive-receipts',
+  'index-keys',
+  'buckets',
+  'processed-envelopes',
+] as const;
+/** One of {@link STORE_TABLES}. */
+export type StoreTable = (typeof STORE_TABLES)[number];
+
+/** File name of the database inside a profile folder. */
+export const STORE_DB_FILE = 'device.db';
+/** Schema version this code writes; migrations bring older files up to it. */
+export const STORE_SCHEMA_VERSION = 1;
+
+const AAD_PREFIX = 'custos-store-v1';
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** One row as read back. */
+export interface StoreRow {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly ord: number | null;
+}
+
+/** Schema migrations, index = version reached. Each runs in a transaction. */
+export const STORE_MIGRATIONS: readonly string[] = [
+  '',
+  `CREATE TABLE kv (
+     tbl TEXT NOT NULL,
+     id  BLOB NOT NULL,
+     ord INTEGER,
+     v   BLOB NOT NULL,
+     PRIMARY KEY (tbl, id)
+   ) WITHOUT ROWID;
+   CREATE INDEX kv_ord ON kv (tbl, ord) WHERE ord IS NOT NULL;`,
+];
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > STORE_SCHEMA_VERSION)
+    throw new ClientError('STORE_CORRUPT', `device.db has schema ${current}, newer than this software`);
+  for (let v = current + 1; v <= STORE_SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(STORE_MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v}`);
+    })();
+  }
+}
+
+/** Where a profile keeps its files. */
+export function profilePaths(dir: string): { db: string; key: string } {
+  return { db: join(dir, STORE_DB_FILE), key: join(dir, STORAGE_KEY_FILE) };
+}
+
+/** The encrypted key–value store of one device profile. Synchronous (better-sqlite3). */
+export class LocalStore {
+  readonly #db: Database.Database;
+  readonly #valueKey: Buffer;
+  readonly #idKey: Buffer;
+  #closed = false;
+  readonly #stmts: {
+    get: Database.Statement;
+    put: Database.Statement;
+    del: Database.Statement;
+    list: Database.Statement;
+    listAfter: Database.Statement;
+    count: Database.Statement;
+  };
+
+  private constructor(db: Database.Database, storageKey: Buffer) {
+    this.#db = db;
+    // Separate keys for values and row ids, so neither use can weaken the other.
+    this.#valueKey = Buffer.from(hkdfSync('sha256', storageKey, 'custos-store-v1', 'values', 32));
+    this.#idKey = Buffer.from(hkdfSync('sha256', storageKey, 'custos-store-v1', 'row-ids', 32));
+    storageKey.fill(0);
+    this.#stmts = {
+      get: db.prepare('SELECT v, ord FROM kv WHERE tbl = ? AND id = ?'),
+      put: db.prepare('INSERT OR REPLACE INTO kv (tbl, id, ord, v) VALUES (?, ?, ?, ?)'),
+      del: db.prepare('DELETE FROM kv WHERE tbl = ? AND id = ?'),
+      list: db.prepare('SELECT id, v, ord FROM kv WHERE tbl = ? ORDER BY ord, id LIMIT ?'),
+      listAfter: db.prepare(
+        'SELECT id, v, ord FROM kv WHERE tbl = ? AND ord IS NOT NULL AND ord > ? ORDER BY ord LIMIT ?',
+      ),
+      count: db.prepare('SELECT count(*) AS n FROM kv WHERE tbl = ?'),
+    };
+  }
+
+  /** Creates a new profile folder (mode 0700) with a fresh storage key and an empty store. */
+  static create(dir: string, protection: StorageKeyProtection, options: StorageKeyOptions = {}): LocalStore {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    const paths = profilePaths(dir);
+    if (existsSync(paths.db)) throw new ClientError('PROFILE_EXISTS', 'this folder already holds a profile');
+    const key = createStorageKey(paths.key, protection, options);
+    const store = LocalStore.#openDb(paths.db, key);
+    store.put('profile', 'store-check', Buffer.from('custos-store-v1 check'));
+    return store;
+  }
+
+  /** Opens an existing profile; a wrong passphrase or key file is STORE_LOCKED. */
+  static open(dir: string, passphrase?: string, options: StorageKeyOptions = {}): LocalStore {
+    const paths = profilePaths(dir);
+    if (!existsSync(paths.db) || !existsSync(paths.key))
+      throw new ClientError('NOT_ENROLLED', 'no profile in this folder');
+    const key = openStorageKey(paths.key, passphrase, options);
+    const store = LocalStore.#openDb(paths.db, key);
+    try {
+      store.get('profile', 'store-check');
+    } catch (e) {
+      store.close();
+      throw new ClientError('STORE_LOCKED', 'the storage key does not open this store', { cause: e });
+    }
+    return store;
+  }
+
+  static #openDb(path: string, key: Buffer): LocalStore {
+    const db = new Database(path);
+    chmodSync(path, 0o600);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    // Freed pages are zeroed, so deleted ciphertext does not linger either.
+    db.pragma('secure_delete = ON');
+    migrate(db);
+    return new LocalStore(db, key);
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClientError('STORE_CLOSED', 'the local store is closed');
+  }
+
+  #rowId(table: StoreTable, key: string): Buffer {
+    return createHmac('sha256', this.#idKey).update(`${table}\0${key}`, 'utf8').digest();
+  }
+
+  #aad(table: StoreTable, id: Buffer): Buffer {
+    return Buffer.concat([Buffer.from(`${AAD_PREFIX}\0${table}\0`, 'utf8'), id]);
+  }
+
+  #seal(table: StoreTable, id: Buffer, key: string, value: Uint8Array): Buffer {
+    const nonce = randomBytes(NONCE_BYTES);
+    const c = createCipheriv('aes-256-gcm', this.#valueKey, nonce);
+    c.setAAD(this.#aad(table, id));
+    const k = Buffer.from(key, 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(k.length);
+    const body = Buffer.concat([c.update(len), c.update(k), c.update(value), c.final()]);
+    return Buffer.concat([nonce, body, c.getAuthTag()]);
+  }
+
+  #open(table: StoreTable, id: Buffer, sealed: Buffer): { key: string; value: Uint8Array } {
+    if (sealed.length < NONCE_BYTES + TAG_BYTES + 4)
+      throw new ClientError('STORE_CORRUPT', `a ${table} row is truncated`);
+    let plain: Buffer;
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.#valueKey, sealed.subarray(0, NONCE_BYTES));
+      d.setAAD(this.#aad(table, id));
+      d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      plain = Buffer.concat([d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), d.final()]);
+    } catch (e) {
+      throw new ClientError('STORE_CORRUPT', `a ${table} row does not decrypt`, { cause: e });
+    }
+    const n = plain.readUInt32BE(0);
+    if (4 + n > plain.length) throw new ClientError('STORE_CORRUPT', `a ${table} row is malformed`);
+    const key = plain.subarray(4, 4 + n).toString('utf8');
+    if (!this.#rowId(table, key).equals(id))
+      throw new ClientError('STORE_CORRUPT', `a ${table} row is stored under the wrong key`);
+    return { key, value: new Uint8Array(plain.buffer, plain.byteOffset + 4 + n, plain.length - 4 - n) };
+  }
+
+  /** The value under `key`, or undefined. */
+  get(table: StoreTable, key: string): Uint8Array | undefined {
+    this.#check();
+    const id = this.#rowId(table, key);
+    const row = this.#stmts.get.get(table, id) as { v: Buffer } | undefined;
+    return row === undefined ? undefined : this.#open(table, id, row.v).value;
+  }
+
+  /** Writes `value` under `key` (replacing); `ord` orders rows of ordered tables. */
+  put(table: StoreTable, key: string, value: Uint8Array, ord: number | null = null): void {
+    this.#check();
+    const id = this.#rowId(table, key);
+    this.#stmts.put.run(table, id, ord, this.#seal(table, id, key, value));
+  }
+
+  /** Deletes `key`; true when a row was deleted. */
+  delete(table: StoreTable, key: string): boolean {
+    this.#check();
+    return this.#stmts.del.run(table, this.#rowId(table, key)).changes > 0;
+  }
+
+  /** Rows of `table` by `ord` (rows without ord last, in id order), at most `limit`. */
+  list(table: StoreTable, limit = Number.MAX_SAFE_INTEGER): StoreRow[] {
+    this.#check();
+    const rows = this.#stmts.list.all(table, limit) as { id: Buffer; v: Buffer; ord: number | null }[];
+    return rows.map((r) => ({ ...this.#open(table, r.id, r.v), ord: r.ord }));
+  }
+
+  /** Ordered rows of `table` with ord > `after`, at most `limit`. */
+  listAfter(table: StoreTable, after: number, limit: number): StoreRow[] {
+    this.#check();
+    const rows = this.#stmts.listAfter.all(table, after, limit) as { id: Buffer; v: Buffer; ord: number }[];
+    return rows.map((r) => ({ ...this.#open(table, r.id, r.v), ord: r.ord }));
+  }
+
+  /** Number of rows in `table`. */
+  count(table: StoreTable): number {
+    this.#check();
+    return (this.#stmts.count.get(table) as { n: number }).n;
+  }
+
+  /** Runs `fn` in one SQLite transaction (all or nothing). `fn` must be synchronous. */
+  transaction<T>(fn: () => T): T {
+    this.#check();
+    return this.#db.transaction(fn)();
+  }
+
+  /** Reads a JSON value (see json-codec). */
+  getJson<T>(table: StoreTable, key: string): T | undefined {
+    const v = this.get(table, key);
+    return v === undefined ? undefined : decodeJson<T>(v);
+  }
+
+  /** Writes a JSON value; Uint8Array fields survive the round trip. */
+  putJson(table: StoreTable, key: string, value: unknown, ord: number | null = null): void {
+    this.put(table, key, encodeJson(value), ord);
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the database and wipes the derived keys. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+    this.#valueKey.fill(0);
+    this.#idKey.fill(0);
+  }
+}
+
+const BYTES_TAG = '$bytes';
+
+/** JSON with Uint8Array values as `{"$bytes": base64url}`. */
+export function encodeJson(value: unknown): Uint8Array {
+  return Buffer.from(
+    // `this[k]` is the value before toJSON: Buffers would otherwise arrive as {type, data}.
+    JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
+      const original = this[k];
+      return original instanceof Uint8Array
+        ? { [BYTES_TAG]: Buffer.from(original).toString('base64url') }
+        : v;
+    }),
+    'utf8',
+  );
+}
+
+/** Inverse of {@link encodeJson}. */
+export function decodeJson<T>(bytes: Uint8Array): T {
+  return JSON.parse(Buffer.from(bytes).toString('utf8'), (_k, v: unknown) => {
+    if (typeof v === 'object' && v !== null && BYTES_TAG in v) {
+      const b = (v as Record<string, unknown>)[BYTES_TAG];
+      if (typeof b === 'string') return new Uint8Array(Buffer.from(b, 'base64url'));
+    }
+    return v;
+  }) as T;
+}
