@@ -29,7 +29,6 @@ const ASCII_ONLY = /^[ -~]*$/;
 /** Scripts written without spaces whose runs are indexed as unigrams and bigrams. */
 const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30fc]/u;
 const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30fc]+/gu;
-const CJK_ONLY = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u30fc]+$/u;
 
 /**
  * Full case folding beyond `toLowerCase` (CaseFolding.txt status F/C mappings that
@@ -133,31 +132,74 @@ export interface TextTerms {
 }
 
 /**
- * Splits a text into indexable terms. Words made only of Han/Kana are left to the n-grams;
+ * Longest piece of text given to the segmenter at once, in UTF-16 units. V8's segment
+ * iterator costs time proportional to the whole string per segment (measured: 2,000
+ * segments of a 1 MB text take tens of seconds), so text is cut into pieces at whitespace;
+ * 256–1024 units measured cheapest per segment.
+ */
+const SEGMENT_CHUNK = 1024;
+/**
+ * Only this many UTF-16 units of a text are indexed (128 Ki): far more than the word cap
+ * needs for any script, and it bounds normalisation work on a hostile multi-megabyte body.
+ */
+export const MAX_TEXT_SCANNED = 128 * 1024;
+const WHITESPACE = /\s/;
+
+/** Pieces of at most SEGMENT_CHUNK units, cut after whitespace so no word is split (unless a piece has none). */
+function* chunks(text: string): Generator<string> {
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + SEGMENT_CHUNK, text.length);
+    if (end < text.length) {
+      let cut = end;
+      while (cut > start && !WHITESPACE.test(text[cut - 1]!)) cut--;
+      if (cut > start) end = cut;
+      else if (/[\ud800-\udbff]/.test(text[end - 1]!)) end--; // never split a surrogate pair
+    }
+    yield text.slice(start, end);
+    start = end;
+  }
+}
+
+/**
+ * Splits a text into indexable terms. Han/Kana are left to the n-grams;
  * words with an apostrophe also contribute their parts ("l'été" → l'été, l, été), so a
- * search for "été" finds the elided form. Stops after `maxWords` words (a record-size bound).
+ * search for "été" finds the elided form. Scans at most the first MAX_TEXT_SCANNED units,
+ * `maxWords` words (4 × `maxWords` segments) and `maxWords` Han/Kana characters.
  */
 export function textTerms(text: string, maxWords: number): TextTerms {
-  const prepared = prepareText(text);
+  const prepared = prepareText(text.length > MAX_TEXT_SCANNED ? text.slice(0, MAX_TEXT_SCANNED) : text);
   const words: TermForms[] = [];
-  for (const seg of segmenter.segment(prepared)) {
-    if (words.length >= maxWords) break;
-    if (seg.isWordLike !== true || CJK_ONLY.test(seg.segment)) continue;
-    const forms = termForms(seg.segment);
-    if (forms === null) continue;
-    words.push(forms);
-    if (forms.folded.includes("'")) {
-      for (const part of forms.folded.split("'")) {
-        const p = termForms(part);
-        if (p !== null) words.push(p);
+  // Segments of any kind (spaces, punctuation, CJK) also count, so text without indexable
+  // words cannot make the scan run through the whole input.
+  let segments = 0;
+  // Han/Kana runs are indexed as n-grams below; blanking them here keeps the (slow)
+  // dictionary segmenter off them. A mixed word such as "Tシャツ" gives "t" plus n-grams.
+  const hasCjk = CJK_CHAR.test(prepared);
+  const forSegmenter = hasCjk ? prepared.replace(CJK_RUN, ' ') : prepared;
+  scan: for (const piece of chunks(forSegmenter)) {
+    for (const seg of segmenter.segment(piece)) {
+      if (words.length >= maxWords || ++segments > 4 * maxWords) break scan;
+      if (seg.isWordLike !== true) continue;
+      const forms = termForms(seg.segment);
+      if (forms === null) continue;
+      words.push(forms);
+      if (forms.folded.includes("'")) {
+        for (const part of forms.folded.split("'")) {
+          const p = termForms(part);
+          if (p !== null) words.push(p);
+        }
       }
     }
   }
   const cjkGrams: string[] = [];
   const cjkQueryGrams: string[] = [];
-  if (CJK_CHAR.test(prepared)) {
+  if (hasCjk) {
+    let budget = maxWords;
     for (const m of prepared.matchAll(CJK_RUN)) {
-      const chars = [...foldCase(m[0])];
+      if (budget <= 0) break;
+      const chars = [...foldCase(m[0].slice(0, 2 * budget))].slice(0, budget);
+      budget -= chars.length;
       for (let i = 0; i < chars.length; i++) {
         cjkGrams.push(chars[i]!);
         if (i + 1 < chars.length) {
