@@ -130,6 +130,19 @@ describe('normalisation across scripts', () => {
     expect(recordTerms(text).length).toBe(MAX_TERMS_PER_RECORD);
   });
 
+  it('segments long texts in pieces without splitting words at piece boundaries', () => {
+    const words = Array.from({ length: 400 }, (_, i) => `word${i}x${'y'.repeat(i % 13)}`);
+    expect(recordTerms(words.map((w, i) => (i % 7 === 0 ? w + '\n' : w + ' ')).join(''))).toEqual(words);
+    expect(recordTerms(words.join('  \t '))).toEqual(words);
+  });
+
+  it('bounds the work on huge texts: the caps hold for megabytes of words, Han, marks', () => {
+    const many = Array.from({ length: 150_000 }, (_, i) => `w${i}`).join(' ');
+    expect(recordTerms(many).length).toBe(MAX_TERMS_PER_RECORD);
+    expect(recordTerms('北京'.repeat(500_000)).sort()).toEqual(['京', '京北', '北', '北京'].sort());
+    expect(recordTerms('a' + '\u0301'.repeat(200_000)).length).toBeLessThanOrEqual(4);
+  });
+
   it('does not throw on lone surrogates or control characters', () => {
     expect(() => recordTerms('abc\ud800def \udc00 \u0000\u0007 ok')).not.toThrow();
     expect(recordTerms('ok \ud800')).toContain('ok');
