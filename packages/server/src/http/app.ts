@@ -71,7 +71,8 @@ export async function buildApp(
     logger: false,
     bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
     exposeHeadRoutes: false,
-    return503OnClosing: true,
+    // Refused in our own error shape by the onRequest hook below instead.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     ...(tls === undefined ? {} : { https: { cert: tls.cert, key: tls.key } }),
   }) as unknown as FastifyInstance;
@@ -85,7 +86,17 @@ export async function buildApp(
   const byAddress = new RateLimiter(deps.rateLimits.address, deps.clock);
   const byDevice = new RateLimiter(deps.rateLimits.device, deps.clock);
 
+  // Requests that arrive once close() has begun get UNAVAILABLE; those already running finish.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onRequest', async (request, reply) => {
+    if (closing) {
+      void reply.header('connection', 'close');
+      throw new ServerError('UNAVAILABLE', 'the server is shutting down');
+    }
     const decision = byAddress.take(request.ip);
     if (!decision.allowed) {
       void reply.header('retry-after', String(decision.retryAfterSeconds));
@@ -94,6 +105,8 @@ export async function buildApp(
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {
+    // A response finished during shutdown closes its connection, so keep-alive clients do not hold close() open.
+    if (closing) void reply.header('connection', 'close');
     // Public log tiles and checkpoints set their own caching; everything else is never cached.
     if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
     void reply.header('x-content-type-options', 'nosniff');
