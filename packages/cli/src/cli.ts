@@ -1,4 +1,5 @@
 /** Command dispatch for `custos`. */
+import { runOrgCreate } from './commands/org-create.js';
 import { runServerCommand } from './server-command.js';
 
 /** Where a command writes. */
@@ -13,6 +14,7 @@ Usage: custos <command> [options]
 
 Commands available in this build:
   server     start the Custos server ('custos server --help' for its options)
+  org create run the key ceremony that creates an organisation ('custos org create --help')
   help       show this text
 `;
 
@@ -28,6 +30,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       return 0;
     case 'server':
       return runServerCommand(args.slice(1), io);
+    case 'org':
+      if (args[1] === 'create') return runOrgCreate(args.slice(2), io);
+      io.stderr.write(
+        `custos org: unknown subcommand '${args[1] ?? ''}'; available: create. Run 'custos help'.\n`,
+      );
+      return 2;
     default:
       io.stderr.write(`custos: unknown command '${command}'. Run 'custos help'.\n`);
       return 2;

@@ -1,2 +1,48 @@
-/** @custos/console — filled by later issues. */
-export const PACKAGE_NAME = '@custos/console';
+/** @custos/console — the officer SDK: key ceremony, profiles, quorum unlock, bucket keys (docs/ceremony.md). */
+export { runCeremony } from './run-ceremony.js';
+export type {
+  CeremonyOptions,
+  CeremonyProgress,
+  CeremonyProgressEvent,
+  CeremonyResult,
+} from './run-ceremony.js';
+export { ConsoleError, isConsoleError, CONSOLE_ERROR_CODES } from './console-error.js';
+export type { ConsoleErrorCode } from './console-error.js';
+export { loadOfficerProfile, verifyOrgFile } from './officer-profile.js';
+export type { OfficerProfile } from './officer-profile.js';
+export { unlockRoot, unwrapWithRoot } from './unlock-root.js';
+export type { RootKeys, ShareFileInput } from './unlock-root.js';
+export {
+  parseBucketKeyWrap,
+  unwrapBucketKey,
+  wrapBucketKey,
+  officerRecipient,
+  BUCKET_KEY_WRAP_INFO,
+} from './bucket-key-wrap.js';
+export type { BucketKeyWrapInfo, UnwrappedBucketKey, WrapRecipient } from './bucket-key-wrap.js';
+export {
+  openBucketKeyDocument,
+  openDelegation,
+  sealBucketKeyDocument,
+  sealDelegation,
+  verifyBucketChain,
+  BUCKET_KEY_DOMAIN,
+  DELEGATION_DOMAIN,
+} from './key-documents.js';
+export type { BucketKeyDocument, KeyManagerDelegation } from './key-documents.js';
+export { decodeOfficerPublicKey, encodeOfficerPublicKey, openOfficerKeyFile } from './officer-keys.js';
+export type { OfficerKeys, OfficerPublicKey } from './officer-keys.js';
+export { keyFingerprint, SigningKey, verifyEd25519 } from './signing-key.js';
+export { ceremonyBuckets, delegationWindow, monthlyPeriods } from './bucket-periods.js';
+export type { BucketPeriod, BucketPlan } from './bucket-periods.js';
+export { ceremonyLayout, CEREMONY_SECRET_KINDS } from './ceremony-layout.js';
+export type { CeremonyLayout } from './ceremony-layout.js';
+export { readProfileFile } from './profile-files.js';
+export type {
+  AdminProfileFile,
+  OfficerBucketKeysFile,
+  OfficerProfileFile,
+  OrgFile,
+  OrgFileBucket,
+} from './profile-files.js';
+export * from './defaults.js';

@@ -1,0 +1,62 @@
+/**
+ * Flag parsing for `custos` commands: `--name value` or `--name=value` for string flags,
+ * `--name` for booleans. Unknown, repeated or valueless flags and stray arguments are errors
+ * that name the flag, so a typo never silently changes what a command does.
+ */
+
+/** What a command accepts: flag name (without dashes) → kind. */
+export type FlagSpec = Readonly<Record<string, 'string' | 'boolean'>>;
+
+/** Parsed flags: string values, and `true` for booleans present. */
+export type ParsedFlags = Map<string, string | true>;
+
+/** A command-line mistake; the message names the flag. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Parses `args` against `spec`; throws UsageError. */
+export function parseFlags(args: readonly string[], spec: FlagSpec): ParsedFlags {
+  const out: ParsedFlags = new Map();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const kind = spec[name];
+    if (kind === undefined) throw new UsageError(`unknown option --${name}`);
+    if (out.has(name)) throw new UsageError(`--${name} given twice`);
+    if (kind === 'boolean') {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      out.set(name, true);
+      continue;
+    }
+    const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+    if (value === undefined || (eq < 0 && value.startsWith('--')))
+      throw new UsageError(`--${name} needs a value`);
+    out.set(name, value);
+  }
+  return out;
+}
+
+/** A required string flag. */
+export function requireString(flags: ParsedFlags, name: string): string {
+  const v = flags.get(name);
+  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+/** An optional string flag. */
+export function optionalString(flags: ParsedFlags, name: string): string | undefined {
+  const v = flags.get(name);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A required integer flag within [min, max]. */
+export function requireInt(flags: ParsedFlags, name: string, min: number, max: number): number {
+  const v = requireString(flags, name);
+  if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  }
+  return Number(v);
+}

@@ -1,0 +1,125 @@
+/** `custos org create`: the key ceremony (docs/ceremony.md), a thin shell over @custos/console. */
+import { isCustosError, MIN_PASSPHRASE_LENGTH } from '@custos/core';
+import {
+  isConsoleError,
+  MAX_OFFICERS,
+  MIN_OFFICERS,
+  runCeremony,
+  type CeremonyResult,
+} from '@custos/console';
+import type { CliIo } from '../cli.js';
+import { optionalString, parseFlags, requireInt, requireString, UsageError } from '../command-flags.js';
+import { PassphraseInputError, promptNewPassphrase, readPassphraseFile } from '../passphrase-input.js';
+
+/** Usage of `custos org create`. */
+export const ORG_CREATE_USAGE = `Usage: custos org create --server URL --bootstrap TOKEN --name NAME
+                         --officers N --threshold M --out DIR
+                         [--passphrase-file FILE] [--json]
+
+Runs the key ceremony on this machine (never on the server): generates the org signing key,
+the root archive key and the org index secret, splits each M-of-N among the officers, writes
+each officer's passphrase-protected share files and profile, signs the key-manager delegation
+and the first bucket keys, registers only public material with the server, and writes the
+first admin's profile. An interrupted run resumes when rerun with the same options and --out.
+
+  --server URL            the Custos server, e.g. https://custos.example.org
+  --bootstrap TOKEN       the one-time bootstrap token the server printed at first start
+  --name NAME             organisation name (public: it names the log)
+  --officers N            number of officers (${MIN_OFFICERS}..${MAX_OFFICERS})
+  --threshold M           officers needed to recover an org secret (2..N)
+  --out DIR               new folder for the profiles and share files
+  --passphrase-file FILE  officer passphrases, one per line in officer order, or one line
+                          used for every officer (automation); otherwise they are prompted
+  --json                  print the result as JSON on stdout (progress stays on stderr)
+
+See docs/ceremony.md.
+`;
+
+const FLAGS = {
+  server: 'string',
+  bootstrap: 'string',
+  name: 'string',
+  officers: 'string',
+  threshold: 'string',
+  out: 'string',
+  'passphrase-file': 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const;
+
+function summary(r: CeremonyResult): string {
+  const lines = [
+    `Organisation "${r.name}" created: ${r.orgId}`,
+    `Org signing-key fingerprint: ${r.signingKeyFingerprint}   (devices pin it; compare it out of band)`,
+    `Root archive-key fingerprint: ${r.rootArchiveKeyFingerprint}`,
+    `First admin profile: ${r.adminProfile}   (holds a one-time enrolment code: hand it to the admin only)`,
+    ...r.officers.map(
+      (o) =>
+        `Officer ${o.shareIndex}: profile ${o.profileDir}, share files in ${o.shareFiles[0]!.replace(/\/[^/]+$/, '')}`,
+    ),
+    "Move each officer's share folder to that officer's own offline media, then delete it here.",
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs `custos org create`; resolves to the exit code. */
+export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<number> {
+  const say = (line: string): void => void io.stderr.write(`custos org create: ${line}\n`);
+  let flags;
+  try {
+    flags = parseFlags(args, FLAGS);
+    if (flags.has('help')) {
+      io.stdout.write(ORG_CREATE_USAGE);
+      return 0;
+    }
+    const officers = requireInt(flags, 'officers', MIN_OFFICERS, MAX_OFFICERS);
+    const options = {
+      server: requireString(flags, 'server'),
+      bootstrapToken: requireString(flags, 'bootstrap'),
+      name: requireString(flags, 'name'),
+      officers,
+      threshold: requireInt(flags, 'threshold', 2, officers),
+      out: requireString(flags, 'out'),
+    };
+    const file = optionalString(flags, 'passphrase-file');
+    const passphrases = async (): Promise<readonly string[]> => {
+      if (file !== undefined) {
+        const lines = readPassphraseFile(file, say);
+        if (lines.length === 1) return Array.from({ length: officers }, () => lines[0]!);
+        if (lines.length !== officers) {
+          throw new PassphraseInputError(
+            `the passphrase file has ${lines.length} lines: give 1 (for all officers) or ${officers}`,
+          );
+        }
+        return lines;
+      }
+      const out: string[] = [];
+      for (let i = 0; i < officers; i++)
+        out.push(await promptNewPassphrase(`Officer ${i + 1}`, io.stderr, MIN_PASSPHRASE_LENGTH));
+      return out;
+    };
+    const result = await runCeremony({ ...options, passphrases }, (e) => say(`[${e.step}] ${e.message}`));
+    if (flags.has('json')) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else io.stdout.write(summary(result));
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      say(`${e.message}. Run 'custos org create --help'.`);
+      return 2;
+    }
+    if (isConsoleError(e) && e.code === 'INVALID_OPTIONS') {
+      say(`${e.message}. Run 'custos org create --help'.`);
+      return 2;
+    }
+    if (isConsoleError(e) || isCustosError(e) || e instanceof PassphraseInputError) {
+      say(e.message);
+      return 1;
+    }
+    // Unexpected faults (disk full, permissions): say what without dumping objects that may hold secrets.
+    const code = (e as { code?: unknown } | null)?.code;
+    say(
+      `failed: ${typeof code === 'string' ? `${code}: ` : ''}${e instanceof Error ? e.message : 'unknown error'}`,
+    );
+    return 1;
+  }
+}

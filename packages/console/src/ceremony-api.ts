@@ -1,0 +1,108 @@
+/**
+ * The few server routes the key ceremony calls (docs/api.md), over fetch. Only public and
+ * wrapped material goes out: the org's public keys, the signed delegation and bucket
+ * documents, and a transient ceremony device's public keys. Bytes travel as unpadded base64url.
+ */
+import { ConsoleError } from './console-error.js';
+
+/** Wait for one request before calling the server unreachable. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Unpadded base64url, the API's byte encoding. */
+export const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
+
+/** The POST /v1/orgs body without the bootstrap token. */
+export interface CreateOrgRequest {
+  readonly name: string;
+  readonly signingPublicKey: string;
+  readonly rootArchivePublicKey: string;
+  readonly keyManager: { readonly delegation: string; readonly notBefore: number; readonly notAfter: number };
+  readonly officers: readonly { readonly publicKey: string }[];
+  readonly officerQuorum: number;
+}
+
+/** The POST /v1/orgs answer. */
+export interface CreateOrgResponse {
+  readonly orgId: string;
+  readonly adminUserId: string;
+  readonly enrolmentCode: string;
+  readonly enrolmentCodeExpiresAt: number;
+  readonly signingKeyFingerprint: string;
+}
+
+/** A device's bearer credentials. */
+export interface DeviceAuth {
+  readonly deviceId: string;
+  readonly token: string;
+}
+
+type Json = Record<string, unknown>;
+
+/** Client for the ceremony's routes on one server. */
+export class CeremonyApi {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Sends one JSON request; resolves to the 2xx body, or throws ConsoleError naming the server's code. */
+  async call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, auth?: DeviceAuth): Promise<Json> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (auth !== undefined) {
+      headers.authorization = `Bearer ${auth.token}`;
+      headers['custos-device'] = auth.deviceId;
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (e) {
+      throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${this.baseUrl}`, {
+        cause: e,
+      });
+    }
+    let json: unknown;
+    try {
+      json = await res.json();
+    } catch (e) {
+      throw new ConsoleError(
+        'SERVER_REFUSED',
+        `${method} ${routeName(path)}: the server answered ${res.status} without JSON`,
+        {
+          cause: e,
+        },
+      );
+    }
+    if (res.ok && typeof json === 'object' && json !== null) return json as Json;
+    const err = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const code = typeof err?.code === 'string' ? err.code : `HTTP_${res.status}`;
+    const message = typeof err?.message === 'string' ? err.message : 'no message';
+    throw new ConsoleError('SERVER_REFUSED', `${method} ${routeName(path)}: ${code}: ${message}`, {
+      serverCode: code,
+    });
+  }
+
+  /** POST /v1/orgs. */
+  async createOrg(bootstrapToken: string, body: CreateOrgRequest): Promise<CreateOrgResponse> {
+    const r = await this.call('POST', '/v1/orgs', { bootstrapToken, ...body });
+    const ok =
+      typeof r.orgId === 'string' &&
+      typeof r.adminUserId === 'string' &&
+      typeof r.enrolmentCode === 'string' &&
+      typeof r.enrolmentCodeExpiresAt === 'number' &&
+      typeof r.signingKeyFingerprint === 'string';
+    if (!ok) throw new ConsoleError('SERVER_REFUSED', 'POST /v1/orgs: the answer lacks required fields');
+    return r as unknown as CreateOrgResponse;
+  }
+}
+
+/** A path with ids elided, for messages (ids are not secret, but enrolment codes never appear in paths). */
+function routeName(path: string): string {
+  return path.split('?')[0]!;
+}

@@ -1,0 +1,419 @@
+/**
+ * The key ceremony (docs/ceremony.md), run on an officer's machine, never on the server.
+ * Local material is written to a staging folder next to `out` first; the server is called as
+ * few times as its API allows; a journal records each completed step so a rerun with the same
+ * `out` resumes; at the end secrets that were only needed while running are wiped and the
+ * staging tree is renamed to `out` in one step.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { isWellFormedId, MIN_PASSPHRASE_LENGTH, type SealShareOptions } from '@custos/core';
+import { delegationWindow } from './bucket-periods.js';
+import { b64u, CeremonyApi, type CreateOrgRequest } from './ceremony-api.js';
+import { CeremonyDeviceKey } from './ceremony-device.js';
+import { isDone, JOURNAL_FILE, markDone, readJournal, type Journal } from './ceremony-journal.js';
+import { CEREMONY_SECRET_KINDS, ceremonyLayout, type CeremonyLayout } from './ceremony-layout.js';
+import { writeCeremonyMaterial } from './ceremony-material.js';
+import { ConsoleError, isConsoleError } from './console-error.js';
+import { MAX_OFFICERS, MAX_ORG_NAME_LENGTH, MIN_OFFICERS, STAGING_SUFFIX } from './defaults.js';
+import { sealDelegation } from './key-documents.js';
+import {
+  encodeOfficerPublicKey,
+  generateOfficerKeys,
+  openOfficerKeyFile,
+  sealOfficerKeyFile,
+  type OfficerKeys,
+} from './officer-keys.js';
+import {
+  generateOrgSecrets,
+  openPendingSecrets,
+  sealPendingSecrets,
+  type OrgSecrets,
+} from './org-secrets.js';
+import { exists, mkdirPrivate, removeTree, wipeFile, writePrivateFile } from './private-files.js';
+import { formatProfileFile, readProfileFile, type AdminProfileFile, type OrgFile } from './profile-files.js';
+import { keyFingerprint } from './signing-key.js';
+
+/** What a ceremony needs. */
+export interface CeremonyOptions {
+  /** Server base URL, e.g. `https://custos.example.org`. */
+  readonly server: string;
+  readonly bootstrapToken: string;
+  readonly name: string;
+  /** n: officers, each with a share, a key pair and a profile. */
+  readonly officers: number;
+  /** m: shares needed to recover an org secret. */
+  readonly threshold: number;
+  /** Output folder; must not exist yet (its staging folder may, to resume). */
+  readonly out: string;
+  /** The n officer passphrases in officer order; called only when a step needs them. */
+  readonly passphrases: () => Promise<readonly string[]>;
+  /** Clock (ms); fixes bucket periods and windows. */
+  readonly now?: () => number;
+  /** scrypt options of share and officer key files. Tests only may pass `allowWeakKdfForTests`. */
+  readonly kdf?: SealShareOptions;
+}
+
+/** One progress report. */
+export interface CeremonyProgressEvent {
+  readonly step: string;
+  readonly message: string;
+}
+
+/** Receives progress reports (the CLI prints them on stderr). */
+export type CeremonyProgress = (event: CeremonyProgressEvent) => void;
+
+/** What a finished ceremony made. */
+export interface CeremonyResult {
+  readonly orgId: string;
+  readonly name: string;
+  readonly server: string;
+  readonly signingKeyFingerprint: string;
+  readonly rootArchiveKeyFingerprint: string;
+  readonly keyManagerFingerprint: string;
+  readonly out: string;
+  readonly orgFile: string;
+  readonly adminProfile: string;
+  readonly officers: readonly {
+    readonly officerIndex: number;
+    readonly shareIndex: number;
+    readonly profileDir: string;
+    readonly shareFiles: readonly string[];
+  }[];
+  readonly buckets: readonly string[];
+  /** True when this run resumed an interrupted ceremony. */
+  readonly resumed: boolean;
+}
+
+const PENDING_FILE = 'pending-secrets.json';
+const DEVICE_KEY_FILE = 'ceremony-device.key';
+
+function checkOptions(o: CeremonyOptions): void {
+  const bad = (what: string): never => {
+    throw new ConsoleError('INVALID_OPTIONS', what);
+  };
+  let url: URL;
+  try {
+    url = new URL(o.server);
+  } catch {
+    return bad('--server must be a URL such as https://custos.example.org');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') bad('--server must be an http or https URL');
+  if (!/^cb1\.[A-Za-z0-9_-]{43}$/.test(o.bootstrapToken)) bad('--bootstrap is not a bootstrap token (cb1.…)');
+  if (o.name.trim().length === 0 || o.name.length > MAX_ORG_NAME_LENGTH)
+    bad(`--name must be 1..${MAX_ORG_NAME_LENGTH} characters`);
+  if (!Number.isInteger(o.officers) || o.officers < MIN_OFFICERS || o.officers > MAX_OFFICERS) {
+    bad(`--officers must be an integer ${MIN_OFFICERS}..${MAX_OFFICERS}`);
+  }
+  if (!Number.isInteger(o.threshold) || o.threshold < 2 || o.threshold > o.officers) {
+    bad('--threshold must be an integer from 2 to the number of officers');
+  }
+}
+
+/** Asks for passphrases once and checks them. */
+function passphraseSource(o: CeremonyOptions): () => Promise<readonly string[]> {
+  let cached: Promise<readonly string[]> | undefined;
+  return () =>
+    (cached ??= o.passphrases().then((p) => {
+      if (p.length !== o.officers)
+        throw new ConsoleError('INVALID_OPTIONS', `need ${o.officers} passphrases, got ${p.length}`);
+      p.forEach((s, i) => {
+        if ([...s.normalize('NFKC')].length < MIN_PASSPHRASE_LENGTH) {
+          throw new ConsoleError(
+            'INVALID_OPTIONS',
+            `officer ${i + 1}'s passphrase is shorter than ${MIN_PASSPHRASE_LENGTH} characters`,
+          );
+        }
+      });
+      return p;
+    }));
+}
+
+/** Step 1: org secrets, officer keys and key files, the signed delegation, the pending file. */
+async function sealKeys(
+  o: CeremonyOptions,
+  staging: string,
+  layout: CeremonyLayout,
+  passphrases: readonly string[],
+  report: (m: string) => void,
+): Promise<{ journal: Journal; secrets: OrgSecrets }> {
+  const startedAt = (o.now ?? Date.now)();
+  const ceremonyId = randomBytes(16).toString('hex');
+  report(
+    'generating the org signing key, the root archive key, the org index secret and the key-manager key',
+  );
+  const secrets = await generateOrgSecrets();
+  const officers: OfficerKeys[] = [];
+  for (let i = 0; i < o.officers; i++) {
+    const keys = await generateOfficerKeys(i, secrets.keyManager);
+    writePrivateFile(
+      layout.officerKeyFile(i),
+      await sealOfficerKeyFile(keys, ceremonyId, passphrases[i]!, o.kdf ?? {}),
+    );
+    officers.push(keys);
+    report(`officer ${i + 1}: key pairs generated, key file sealed with their passphrase`);
+  }
+  const window = delegationWindow(startedAt);
+  const delegation = sealDelegation({ key: secrets.keyManager.publicKey, ...window }, secrets.signingKey);
+  report(
+    `key-manager delegation signed by the org signing key, valid ${new Date(window.notBefore).toISOString()} to ${new Date(window.notAfter).toISOString()}`,
+  );
+  writePrivateFile(join(staging, PENDING_FILE), await sealPendingSecrets(secrets, ceremonyId, officers));
+  const request: CreateOrgRequest = {
+    name: o.name,
+    signingPublicKey: b64u(secrets.signingKey.publicKey),
+    rootArchivePublicKey: b64u(secrets.rootArchivePublicKey.toBytes()),
+    keyManager: { delegation: b64u(delegation), ...window },
+    officers: officers.map((k) => ({ publicKey: b64u(encodeOfficerPublicKey(k)) })),
+    officerQuorum: o.threshold,
+  };
+  const journal: Journal = {
+    version: 1,
+    ceremonyId,
+    startedAt,
+    options: { server: o.server, name: o.name, officers: o.officers, threshold: o.threshold },
+    request,
+    done: [],
+  };
+  markDone(staging, journal, 'keys-sealed');
+  return { journal, secrets };
+}
+
+function bootstrapError(e: unknown): never {
+  if (isConsoleError(e) && e.serverCode === 'BOOTSTRAP_USED') {
+    throw new ConsoleError(
+      'BOOTSTRAP_USED',
+      'the server refused the bootstrap token because it has already been used: a bootstrap token creates exactly one ' +
+        'organisation, and this server already has one. Nothing was registered by this run. If an earlier run of this ' +
+        'ceremony lost the answer, that organisation cannot be completed; ask the server operator for a fresh server.',
+      { cause: e, serverCode: 'BOOTSTRAP_USED' },
+    );
+  }
+  if (isConsoleError(e) && e.serverCode === 'BOOTSTRAP_INVALID') {
+    throw new ConsoleError(
+      'BOOTSTRAP_INVALID',
+      'the server refused the bootstrap token: it is not the token this server printed at first start. Nothing was registered.',
+      { cause: e, serverCode: 'BOOTSTRAP_INVALID' },
+    );
+  }
+  throw e;
+}
+
+/** Runs (or resumes) the key ceremony; see docs/ceremony.md. */
+export async function runCeremony(
+  options: CeremonyOptions,
+  progress: CeremonyProgress = () => undefined,
+): Promise<CeremonyResult> {
+  checkOptions(options);
+  const out = resolve(options.out);
+  const staging = `${out}${STAGING_SUFFIX}`;
+  const tree = join(staging, 'tree');
+  const layout = ceremonyLayout(tree);
+  const api = new CeremonyApi(options.server);
+  const getPassphrases = passphraseSource(options);
+  let step = 'check';
+  const report = (message: string): void => progress({ step, message });
+
+  if (exists(out)) {
+    throw new ConsoleError(
+      'OUT_EXISTS',
+      `${out} already exists: a ceremony writes a new folder; choose another --out`,
+    );
+  }
+  let journal = readJournal(staging);
+  const resumed = journal !== undefined && isDone(journal, 'keys-sealed');
+  if (journal !== undefined && resumed) {
+    const j = journal.options;
+    if (
+      j.server !== options.server ||
+      j.name !== options.name ||
+      j.officers !== options.officers ||
+      j.threshold !== options.threshold
+    ) {
+      throw new ConsoleError(
+        'STAGING_MISMATCH',
+        `${staging} holds an interrupted ceremony with other options (server ${j.server}, name "${j.name}", ` +
+          `${j.threshold} of ${j.officers}); rerun with those, or remove the staging folder to start over`,
+      );
+    }
+    report(`resuming the interrupted ceremony in ${staging} (done: ${journal.done.join(', ')})`);
+  }
+  let secrets: OrgSecrets | undefined;
+  if (journal === undefined || !resumed) {
+    removeTree(staging);
+    mkdirSync(dirname(out), { recursive: true });
+    mkdirPrivate(staging);
+    step = 'keys';
+    ({ journal, secrets } = await sealKeys(options, staging, layout, await getPassphrases(), report));
+  }
+  const j = journal;
+
+  if (!isDone(j, 'org-created')) {
+    step = 'register-org';
+    report(`registering the organisation's public keys with ${api.baseUrl}`);
+    const org = await api.createOrg(options.bootstrapToken, j.request).catch(bootstrapError);
+    const expected = keyFingerprint(new Uint8Array(Buffer.from(j.request.signingPublicKey, 'base64url')));
+    if (
+      org.signingKeyFingerprint !== expected ||
+      !org.enrolmentCode.endsWith(`.${expected}`) ||
+      !isWellFormedId(org.orgId)
+    ) {
+      throw new ConsoleError(
+        'FINGERPRINT_MISMATCH',
+        'the server answered with another org signing-key fingerprint: stop, the server is not trustworthy',
+      );
+    }
+    j.org = org;
+    markDone(staging, j, 'org-created');
+    report(`organisation ${org.orgId} created; org signing-key fingerprint ${org.signingKeyFingerprint}`);
+  }
+  const org = j.org!;
+
+  if (!isDone(j, 'material-written')) {
+    step = 'material';
+    const passphrases = await getPassphrases();
+    if (secrets === undefined) {
+      const officer = await openOfficerKeyFile(
+        readFileSync(layout.officerKeyFile(0), 'utf8'),
+        passphrases[0]!,
+        options.kdf ?? {},
+      );
+      secrets = await openPendingSecrets(
+        readFileSync(join(staging, PENDING_FILE), 'utf8'),
+        j.ceremonyId,
+        officer,
+      );
+    }
+    await writeCeremonyMaterial({
+      layout,
+      orgId: org.orgId,
+      server: options.server,
+      request: j.request,
+      signingKeyFingerprint: org.signingKeyFingerprint,
+      startedAt: j.startedAt,
+      threshold: options.threshold,
+      secrets,
+      passphrases,
+      kdf: options.kdf ?? {},
+      progress: report,
+    });
+    markDone(staging, j, 'material-written');
+  }
+  secrets?.indexSecret.fill(0);
+  const orgFile = readProfileFile<OrgFile>(layout.orgFile, 'custos-org');
+
+  const deviceKeyPath = join(staging, DEVICE_KEY_FILE);
+  if (!isDone(j, 'device-enrolled')) {
+    step = 'enrol-device';
+    // The key is on disk before the code is spent, so a crash after enrolment can still log in.
+    const key = CeremonyDeviceKey.generate();
+    writePrivateFile(deviceKeyPath, key.serialize());
+    const r = await api.call('POST', `/v1/orgs/${org.orgId}/devices`, {
+      ...key.enrolmentBody(),
+      enrolmentCode: org.enrolmentCode,
+    });
+    if (typeof r.deviceId !== 'string')
+      throw new ConsoleError('SERVER_REFUSED', 'device enrolment: no device id');
+    j.device = { deviceId: r.deviceId };
+    markDone(staging, j, 'device-enrolled');
+    report(`transient ceremony device ${r.deviceId} enrolled as the first admin`);
+  }
+  const deviceId = j.device!.deviceId;
+  let auth: Awaited<ReturnType<CeremonyDeviceKey['login']>> | undefined;
+  const login = async (): Promise<NonNullable<typeof auth>> =>
+    (auth ??= await CeremonyDeviceKey.deserialize(readFileSync(deviceKeyPath)).login(
+      api,
+      org.orgId,
+      deviceId,
+    ));
+
+  if (!isDone(j, 'buckets-registered')) {
+    step = 'register-buckets';
+    for (const b of orgFile.buckets) {
+      // Idempotent on the server: the same document again returns the stored bucket.
+      await api.call('POST', `/v1/orgs/${org.orgId}/buckets`, { document: b.document }, await login());
+      report(`bucket ${b.bucketId} registered`);
+    }
+    markDone(staging, j, 'buckets-registered');
+  }
+
+  if (!isDone(j, 'admin-code-issued')) {
+    step = 'admin-profile';
+    const c = await api.call(
+      'POST',
+      `/v1/orgs/${org.orgId}/users/${org.adminUserId}/enrolment-codes`,
+      {},
+      await login(),
+    );
+    if (typeof c.enrolmentCode !== 'string' || typeof c.expiresAt !== 'number') {
+      throw new ConsoleError('SERVER_REFUSED', 'enrolment code: the answer lacks required fields');
+    }
+    if (!c.enrolmentCode.endsWith(`.${org.signingKeyFingerprint}`)) {
+      throw new ConsoleError(
+        'FINGERPRINT_MISMATCH',
+        'the new enrolment code carries another org fingerprint: stop, the server is not trustworthy',
+      );
+    }
+    const admin: AdminProfileFile = {
+      format: 'custos-admin-profile',
+      version: 1,
+      server: options.server,
+      orgId: org.orgId,
+      orgName: options.name,
+      adminUserId: org.adminUserId,
+      signingKeyFingerprint: org.signingKeyFingerprint,
+      enrolmentCode: c.enrolmentCode,
+      enrolmentCodeExpiresAt: c.expiresAt,
+    };
+    writePrivateFile(layout.adminProfile, formatProfileFile(admin));
+    j.admin = { expiresAt: c.expiresAt };
+    markDone(staging, j, 'admin-code-issued');
+    report(`first admin profile written; its enrolment code expires ${new Date(c.expiresAt).toISOString()}`);
+  }
+
+  if (!isDone(j, 'device-revoked')) {
+    step = 'revoke-device';
+    try {
+      await api.call('POST', `/v1/orgs/${org.orgId}/devices/${deviceId}/revoke`, {}, await login());
+    } catch (e) {
+      if (!(
+        isConsoleError(e) &&
+        (e.serverCode === 'DEVICE_ALREADY_REVOKED' || e.serverCode === 'DEVICE_REVOKED')
+      ))
+        throw e;
+    }
+    markDone(staging, j, 'device-revoked');
+    report(`transient ceremony device ${deviceId} revoked`);
+  }
+
+  step = 'finish';
+  wipeFile(deviceKeyPath);
+  wipeFile(join(staging, PENDING_FILE));
+  renameSync(tree, out);
+  wipeFile(join(staging, JOURNAL_FILE));
+  removeTree(staging);
+  const final = ceremonyLayout(out);
+  report(`done: ${out}`);
+  return {
+    orgId: org.orgId,
+    name: options.name,
+    server: options.server,
+    signingKeyFingerprint: org.signingKeyFingerprint,
+    rootArchiveKeyFingerprint: orgFile.rootArchiveKeyFingerprint,
+    keyManagerFingerprint: keyFingerprint(
+      new Uint8Array(Buffer.from(orgFile.keyManager.publicKey, 'base64url')),
+    ),
+    out,
+    orgFile: final.orgFile,
+    adminProfile: final.adminProfile,
+    officers: orgFile.officers.map((o) => ({
+      officerIndex: o.index,
+      shareIndex: o.index + 1,
+      profileDir: final.officerDir(o.index),
+      shareFiles: CEREMONY_SECRET_KINDS.map((k) => final.shareFile(o.index, k)),
+    })),
+    buckets: orgFile.buckets.map((b) => b.bucketId),
+    resumed,
+  };
+}
