@@ -255,6 +255,24 @@ export class LocalStore {
     return this.#db.transaction(fn)();
   }
 
+  /**
+   * Runs async `fn` inside one SQLite transaction: everything it writes (libsignal's session
+   * updates included) commits together or not at all. Callers MUST serialise these (the
+   * client runs one operation at a time), since the connection is shared.
+   */
+  async atomically<T>(fn: () => Promise<T>): Promise<T> {
+    this.#check();
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      if (this.#db.open && this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
   /** Reads a JSON value (see json-codec). */
   getJson<T>(table: StoreTable, key: string): T | undefined {
     const v = this.get(table, key);

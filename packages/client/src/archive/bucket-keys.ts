@@ -1,0 +1,127 @@
+/**
+ * The device's verified bucket keys and index keys. Buckets come from the server but are
+ * accepted only when their signed document verifies against the pinned org's key-manager
+ * delegation (enrol/org-keys.ts); the listing's summary fields are ignored. Index keys
+ * come sealed to this device (index-key-envelope.ts).
+ */
+import { BlindIndexKey } from '@custos/core';
+import type { PrivateKey } from '@signalapp/libsignal-client';
+import { ClientError } from '../errors.js';
+import { verifyBucketDocument, type RetentionClass, type VerifiedBucket } from '../enrol/org-keys.js';
+import type { DeviceProfile } from '../profile.js';
+import { decodeJson, type LocalStore } from '../store/local-store.js';
+import type { ApiClient } from '../transport/api-client.js';
+import { arr, bytes, obj, str } from '../transport/response-checks.js';
+import { openIndexKey } from './index-key-envelope.js';
+
+/** A bucket the server offered that the device refused, and why. */
+export interface RefusedBucket {
+  readonly bucketId: string;
+  readonly reason: string;
+}
+
+/** Result of a bucket refresh. */
+export interface BucketRefresh {
+  readonly accepted: readonly string[];
+  readonly refused: readonly RefusedBucket[];
+}
+
+/** Most pages of buckets read in one refresh. */
+const MAX_BUCKET_PAGES = 100;
+
+/**
+ * Fetches the org's buckets, verifies each document, and stores the verified ones. A
+ * refused bucket is never stored (so never sealed to) and is reported.
+ */
+export async function refreshBuckets(
+  api: ApiClient,
+  store: LocalStore,
+  profile: DeviceProfile,
+): Promise<BucketRefresh> {
+  const accepted: string[] = [];
+  const refused: RefusedBucket[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < MAX_BUCKET_PAGES; page++) {
+    const q = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
+    const res = obj(await api.request('GET', `/v1/orgs/${profile.orgId}/buckets${q}`), 'buckets');
+    const list = arr(res, 'buckets');
+    for (const item of list) {
+      const b = obj(item, 'bucket');
+      const listedId = str(b, 'bucketId');
+      try {
+        const v = verifyBucketDocument(bytes(b, 'document'), profile.keyManager, profile.orgId);
+        if (v.bucketId !== listedId) throw new ClientError('BUCKET_KEY_INVALID', 'listed under another id');
+        const known = store.getJson<VerifiedBucket>('buckets', v.bucketId);
+        if (
+          known !== undefined &&
+          Buffer.compare(Buffer.from(known.publicKey), Buffer.from(v.publicKey)) !== 0
+        )
+          throw new ClientError('BUCKET_KEY_INVALID', 'differs from the key this device already verified');
+        store.putJson('buckets', v.bucketId, v);
+        accepted.push(v.bucketId);
+      } catch (e) {
+        refused.push({ bucketId: listedId, reason: e instanceof Error ? e.message : 'refused' });
+      }
+      after = listedId;
+    }
+    if (list.length === 0) break;
+  }
+  store.putJson('archive-state', 'refused-buckets', refused);
+  return { accepted, refused };
+}
+
+/** Buckets refused at the last refresh. */
+export function refusedBuckets(store: LocalStore): RefusedBucket[] {
+  return store.getJson<RefusedBucket[]>('archive-state', 'refused-buckets') ?? [];
+}
+
+/** The verified bucket of `retentionClass` whose window holds `now`; NO_BUCKET_KEY if none. */
+export function currentBucket(
+  store: LocalStore,
+  retentionClass: RetentionClass,
+  now: number,
+): VerifiedBucket {
+  let best: VerifiedBucket | undefined;
+  for (const row of store.list('buckets')) {
+    const b = decodeJson<VerifiedBucket>(row.value);
+    if (b.retentionClass !== retentionClass || now < b.notBefore || now >= b.notAfter) continue;
+    if (best === undefined || b.notBefore > best.notBefore) best = b;
+  }
+  if (best === undefined)
+    throw new ClientError(
+      'NO_BUCKET_KEY',
+      `no verified ${retentionClass} bucket key covers the current time`,
+    );
+  return best;
+}
+
+/** Fetches the index keys sealed to this device and stores the ones that open. */
+export async function refreshIndexKeys(
+  api: ApiClient,
+  store: LocalStore,
+  profile: DeviceProfile,
+  identityKey: PrivateKey,
+): Promise<number> {
+  const res = obj(await api.request('GET', '/v1/index-keys'), 'index keys');
+  let n = 0;
+  for (const item of arr(res, 'items')) {
+    const it = obj(item, 'index key');
+    const bucketId = str(it, 'bucketId');
+    try {
+      const key = openIndexKey(identityKey, profile.orgId, bucketId, profile.deviceId, bytes(it, 'blob'));
+      // MUST NOT log: index key bytes (encrypted at rest like every value).
+      store.put('index-keys', bucketId, key);
+      key.fill(0);
+      n++;
+    } catch {
+      // A blob that does not open is ignored: records of that bucket carry no tokens.
+    }
+  }
+  return n;
+}
+
+/** The index key of a bucket, if this device holds it. */
+export function indexKeyFor(store: LocalStore, bucketId: string): BlindIndexKey | undefined {
+  const raw = store.get('index-keys', bucketId);
+  return raw === undefined ? undefined : BlindIndexKey.fromBytes(raw);
+}

@@ -1,0 +1,143 @@
+/**
+ * Enrolment with an admin-issued code: create the profile's encrypted store, generate the
+ * identity key, registration id and prekeys, register them, then — before the profile is
+ * usable — pin the org (fingerprint from the code), verify the key-manager delegation and
+ * every bucket key, and pin the log's verifier key. A server that substitutes the org key
+ * makes enrolment fail with ORG_KEY_MISMATCH and leaves a profile that refuses to open.
+ */
+import { randomInt } from 'node:crypto';
+import { IdentityKeyPair } from '@signalapp/libsignal-client';
+import { ClientError, isServerRefusal } from '../errors.js';
+import { refreshBuckets, refreshIndexKeys, type BucketRefresh } from '../archive/bucket-keys.js';
+import { loadPinnedLog, saveProfile, savePinnedLog, type DeviceProfile } from '../profile.js';
+import { LocalStore } from '../store/local-store.js';
+import { saveLocalIdentity, signalStores } from '../store/signal-stores.js';
+import type { StorageKeyOptions, StorageKeyProtection } from '../store/storage-key.js';
+import { ApiClient, type ApiClientOptions } from '../transport/api-client.js';
+import { bytes, int, obj, str } from '../transport/response-checks.js';
+import { checkPinnedOrgKey, parseEnrolmentCode, verifyDelegation, type RetentionClass } from './org-keys.js';
+import { DEFAULT_KYBER_PREKEYS, DEFAULT_ONE_TIME_PREKEYS, generatePrekeys } from './prekeys.js';
+
+/** libsignal registration ids are 14-bit, and the server takes 1..16380. */
+const MAX_REGISTRATION_ID = 16380;
+
+/** Enrolment options. */
+export interface EnrolOptions extends StorageKeyOptions {
+  readonly serverUrl: string;
+  readonly code: string;
+  readonly protection: StorageKeyProtection;
+  /**
+   * Retention class of the user. The server does not yet tell a device its user's class
+   * (docs/client.md §9), so the admin passes it with the code; default `standard`.
+   */
+  readonly retentionClass?: RetentionClass;
+  readonly api?: ApiClientOptions;
+  readonly clock?: () => number;
+}
+
+/** What enrolment produced. */
+export interface Enrolled {
+  readonly store: LocalStore;
+  readonly profile: DeviceProfile;
+  readonly api: ApiClient;
+  readonly buckets: BucketRefresh;
+}
+
+/** Checks the org's public material as the server sent it against the pinned fingerprint. */
+export function verifyOrgMaterial(org: Record<string, unknown>, orgId: string, fingerprint: string) {
+  if (str(org, 'orgId') !== orgId)
+    throw new ClientError('ORG_KEY_MISMATCH', 'the server answered for another organisation');
+  const signingKey = bytes(org, 'signingPublicKey', 32);
+  checkPinnedOrgKey(signingKey, fingerprint);
+  const km = obj(org.keyManager, 'keyManager');
+  const keyManager = verifyDelegation(bytes(km, 'delegation'), signingKey);
+  return { name: str(org, 'name'), signingKey, keyManager };
+}
+
+/**
+ * Pins the org log's origin and verifier key (trust on first use; a later change is
+ * LOG_KEY_CHANGED). False when the log has no checkpoint yet (pinned on first proof check).
+ */
+export async function pinLog(api: ApiClient, store: LocalStore, orgId: string): Promise<boolean> {
+  let log;
+  try {
+    log = obj(await api.request('GET', `/v1/orgs/${orgId}/log`), 'log');
+  } catch (e) {
+    if (isServerRefusal(e, 'LOG_NOT_FOUND')) return false;
+    throw e;
+  }
+  const pinned = { origin: str(log, 'origin'), verifierKey: str(log, 'verifierKey') };
+  const known = loadPinnedLog(store);
+  if (known !== undefined && (known.origin !== pinned.origin || known.verifierKey !== pinned.verifierKey))
+    throw new ClientError(
+      'LOG_KEY_CHANGED',
+      'the server presents another log key than the one this device pinned',
+    );
+  if (known === undefined) savePinnedLog(store, pinned);
+  return true;
+}
+
+/** Enrols a new device into the profile folder `dir`. */
+export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolled> {
+  const code = parseEnrolmentCode(o.code);
+  const clock = o.clock ?? Date.now;
+  const api = new ApiClient(o.serverUrl, { clock, ...o.api });
+  const store = LocalStore.create(dir, o.protection, o);
+  try {
+    const identity = IdentityKeyPair.generate();
+    const registrationId = randomInt(1, MAX_REGISTRATION_ID + 1);
+    saveLocalIdentity(store, identity, registrationId);
+    const stores = signalStores(store, clock);
+    const prekeys = generatePrekeys(store, stores, identity, {
+      oneTime: DEFAULT_ONE_TIME_PREKEYS,
+      kyber: DEFAULT_KYBER_PREKEYS,
+      rotateSigned: true,
+    });
+    const res = obj(
+      await api.request('POST', `/v1/orgs/${code.orgId}/devices`, {
+        auth: false,
+        body: {
+          enrolmentCode: code.code,
+          identityKey: Buffer.from(identity.publicKey.serialize()).toString('base64url'),
+          registrationId,
+          ...prekeys,
+        },
+      }),
+      'registration',
+    );
+    const org = verifyOrgMaterial(obj(res.org, 'org'), code.orgId, code.fingerprint);
+    const profile: DeviceProfile = {
+      serverUrl: api.baseUrl,
+      orgId: code.orgId,
+      orgName: org.name,
+      userId: str(res, 'userId'),
+      deviceId: str(res, 'deviceId'),
+      deviceNumber: int(res, 'deviceNumber'),
+      pinnedFingerprint: code.fingerprint,
+      orgSigningKey: org.signingKey,
+      keyManager: org.keyManager,
+      retentionClass: o.retentionClass ?? 'standard',
+      captureRequired: true,
+      enrolledAt: clock(),
+    };
+    api.setCredentials({
+      orgId: profile.orgId,
+      deviceId: profile.deviceId,
+      identityKey: identity.privateKey,
+    });
+    // The org as served to an authenticated device must be the same pinned org.
+    verifyOrgMaterial(
+      obj(await api.request('GET', `/v1/orgs/${profile.orgId}`), 'org'),
+      code.orgId,
+      code.fingerprint,
+    );
+    saveProfile(store, profile);
+    await pinLog(api, store, profile.orgId);
+    const buckets = await refreshBuckets(api, store, profile);
+    await refreshIndexKeys(api, store, profile, identity.privateKey);
+    return { store, profile, api, buckets };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
