@@ -55,7 +55,7 @@ describe('authorisation matrix (SQLite)', () => {
       ];
       const outcomes: Record<string, number | string> = {};
       for (const [name, device, ok] of callers) {
-        const req = await ROUTE_FIXTURES[`${route.method} ${route.url}`]!(ctx);
+        const req = await ROUTE_FIXTURES[`${route.method} ${route.url}`]!(ctx, device);
         const r = await call(t.app, req.method, req.url, req.body, device.headers());
         const code = r.json<{ error?: { code: string } }>().error?.code;
         outcomes[name] = ok ? r.statusCode : (code ?? r.statusCode);

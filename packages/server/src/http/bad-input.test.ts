@@ -137,7 +137,7 @@ for (const backend of TEST_BACKENDS) {
       const fixture = async (): Promise<RouteRequest> => {
         const f = ROUTE_FIXTURES[key];
         if (f === undefined) throw new Error(`no fixture for ${key}`);
-        return f(ctx);
+        return f(ctx, a.devices.admin);
       };
 
       if (route.body !== undefined) {

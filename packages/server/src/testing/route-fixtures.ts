@@ -4,7 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
-import { call, deviceKeys, enrolAndLogin, orgCreateBody, type TestApp, type TestOrg } from './test-app.js';
+import { PrivateKey } from '@signalapp/libsignal-client';
+import {
+  call,
+  deviceKeys,
+  enrolAndLogin,
+  orgCreateBody,
+  type TestApp,
+  type TestDevice,
+  type TestOrg,
+} from './test-app.js';
 
 /** A request to inject. */
 export interface RouteRequest {
@@ -21,8 +30,13 @@ export interface FixtureContext {
   readonly spareUserId: UserId;
 }
 
-/** Builds a valid request for one route. */
-export type RouteFixture = (ctx: FixtureContext) => Promise<RouteRequest>;
+/** Builds a valid request for one route, as sent by `caller` (public routes ignore it). */
+export type RouteFixture = (ctx: FixtureContext, caller: TestDevice) => Promise<RouteRequest>;
+
+/** One envelope of dummy ciphertext for each listed device. */
+function envelopesFor(...deviceIds: DeviceId[]): Record<string, unknown>[] {
+  return deviceIds.map((deviceId) => ({ deviceId, type: 1, content: randomBytes(16).toString('base64url') }));
+}
 
 async function freshEnrolmentCode(ctx: FixtureContext): Promise<string> {
   const r = await call(
@@ -97,6 +111,85 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     const d = await enrolAndLogin(ctx.t.app, ctx.org.orgId, await freshEnrolmentCode(ctx));
     return { method: 'POST', url: `/v1/orgs/${ctx.org.orgId}/devices/${d.deviceId}/revoke` };
   },
+
+  // Prekeys (relay issue).
+  'GET /v1/prekeys': async () => ({ method: 'GET', url: '/v1/prekeys' }),
+  'PUT /v1/prekeys': async () => ({
+    method: 'PUT',
+    url: '/v1/prekeys',
+    body: {
+      oneTimePreKeys: [
+        {
+          keyId: randomBytes(3).readUIntBE(0, 3),
+          publicKey: Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64url'),
+        },
+      ],
+    },
+  }),
+  'GET /v1/prekey-bundles/:peerOrgId/:userId': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/prekey-bundles/${org.orgId}/${org.devices.member.userId}`,
+  }),
+  'GET /v1/prekey-bundles/:peerOrgId/:userId/:deviceId': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/prekey-bundles/${org.orgId}/${org.devices.member.userId}/${org.devices.member.deviceId}`,
+  }),
+
+  // Relay: a message to a single-device user other than the caller's own.
+  'PUT /v1/messages': async ({ org }, caller) => {
+    const to = caller.userId === org.devices.member.userId ? org.devices.officer : org.devices.member;
+    return {
+      method: 'PUT',
+      url: '/v1/messages',
+      body: { recipient: { orgId: to.orgId, userId: to.userId }, envelopes: envelopesFor(to.deviceId) },
+    };
+  },
+  'GET /v1/messages': async () => ({ method: 'GET', url: '/v1/messages?limit=10' }),
+  'DELETE /v1/messages/:envelopeId': async ({ t, org }, caller) => {
+    const from = caller.userId === org.devices.auditor.userId ? org.devices.member : org.devices.auditor;
+    const sent = await call(
+      t.app,
+      'PUT',
+      '/v1/messages',
+      { recipient: { orgId: caller.orgId, userId: caller.userId }, envelopes: envelopesFor(caller.deviceId) },
+      from.headers(),
+    );
+    const envelopeId = sent.json<{ envelopes: { envelopeId: string }[] }>().envelopes[0]?.envelopeId;
+    if (envelopeId === undefined) throw new Error(`send failed: ${sent.body}`);
+    return { method: 'DELETE', url: `/v1/messages/${envelopeId}` };
+  },
+
+  // Archive and keys (archive issue): the read routes.
+  'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
+  'GET /v1/orgs/:orgId/buckets': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/buckets` }),
+  'GET /v1/index-keys': async () => ({ method: 'GET', url: '/v1/index-keys' }),
+
+  // The log (public read routes).
+  'GET /v1/orgs/:orgId/log': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/log` }),
+  'GET /v1/orgs/:orgId/log/checkpoint': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/checkpoint`,
+  }),
+  'GET /v1/orgs/:orgId/log/checkpoints': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/checkpoints?limit=10`,
+  }),
+  'GET /v1/orgs/:orgId/log/tile/*': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/tile/0/000`,
+  }),
+  'GET /v1/orgs/:orgId/log/proof/inclusion': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/proof/inclusion?index=0`,
+  }),
+  'GET /v1/orgs/:orgId/log/proof/consistency': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/proof/consistency?from=1`,
+  }),
+  'GET /v1/orgs/:orgId/log/receipts/:index': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/receipts/0`,
+  }),
 };
 
 /** Creates the spare user that fixtures act on. */
