@@ -9,8 +9,7 @@
  * officer's key (the "pending" file), so an interrupted ceremony can resume with any one
  * officer's passphrase; the file is wiped when the ceremony finishes.
  */
-import type {
-  BucketPublicKey} from '@custos/core';
+import type { BucketPublicKey } from '@custos/core';
 import {
   BucketPrivateKey,
   CustosError,

@@ -200,6 +200,12 @@ function bootstrapError(e: unknown): never {
   throw e;
 }
 
+/** Wipes the staging folder's secrets (pending file, device key, journal) and removes it. */
+function wipeStaging(staging: string): void {
+  for (const f of [PENDING_FILE, DEVICE_KEY_FILE, JOURNAL_FILE]) wipeFile(join(staging, f));
+  removeTree(staging);
+}
+
 /** Runs (or resumes) the key ceremony; see docs/ceremony.md. */
 export async function runCeremony(
   options: CeremonyOptions,
@@ -252,7 +258,11 @@ export async function runCeremony(
   if (!isDone(j, 'org-created')) {
     step = 'register-org';
     report(`registering the organisation's public keys with ${api.baseUrl}`);
-    const org = await api.createOrg(options.bootstrapToken, j.request).catch(bootstrapError);
+    const org = await api.createOrg(options.bootstrapToken, j.request).catch((e: unknown) => {
+      // A used token cannot create this org any more: the staged secrets are useless, wipe them.
+      if (isConsoleError(e) && e.serverCode === 'BOOTSTRAP_USED') wipeStaging(staging);
+      return bootstrapError(e);
+    });
     const expected = keyFingerprint(new Uint8Array(Buffer.from(j.request.signingPublicKey, 'base64url')));
     if (
       org.signingKeyFingerprint !== expected ||

@@ -7,12 +7,20 @@ import {
   runCeremony,
   type CeremonyResult,
 } from '@custos/console';
+import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli.js';
-import { optionalString, parseFlags, requireInt, requireString, UsageError } from '../command-flags.js';
+import {
+  optionalString,
+  parseFlags,
+  type ParsedFlags,
+  requireInt,
+  requireString,
+  UsageError,
+} from '../command-flags.js';
 import { PassphraseInputError, promptNewPassphrase, readPassphraseFile } from '../passphrase-input.js';
 
 /** Usage of `custos org create`. */
-export const ORG_CREATE_USAGE = `Usage: custos org create --server URL --bootstrap TOKEN --name NAME
+export const ORG_CREATE_USAGE = `Usage: custos org create --server URL (--bootstrap TOKEN | --bootstrap-token-file FILE) --name NAME
                          --officers N --threshold M --out DIR
                          [--passphrase-file FILE] [--json]
 
@@ -24,6 +32,7 @@ first admin's profile. An interrupted run resumes when rerun with the same optio
 
   --server URL            the Custos server, e.g. https://custos.example.org
   --bootstrap TOKEN       the one-time bootstrap token the server printed at first start
+  --bootstrap-token-file FILE   or read it from the file 'custos server --bootstrap-out' wrote
   --name NAME             organisation name (public: it names the log)
   --officers N            number of officers (${MIN_OFFICERS}..${MAX_OFFICERS})
   --threshold M           officers needed to recover an org secret (2..N)
@@ -38,6 +47,7 @@ See docs/ceremony.md.
 const FLAGS = {
   server: 'string',
   bootstrap: 'string',
+  'bootstrap-token-file': 'string',
   name: 'string',
   officers: 'string',
   threshold: 'string',
@@ -46,6 +56,20 @@ const FLAGS = {
   json: 'boolean',
   help: 'boolean',
 } as const;
+
+/** The token from --bootstrap or --bootstrap-token-file (exactly one). */
+function bootstrapToken(flags: ParsedFlags): string {
+  const file = optionalString(flags, 'bootstrap-token-file');
+  if (file !== undefined && flags.has('bootstrap')) {
+    throw new UsageError('give --bootstrap or --bootstrap-token-file, not both');
+  }
+  if (file === undefined) return requireString(flags, 'bootstrap');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    throw new UsageError(`cannot read the bootstrap token file ${file}`);
+  }
+}
 
 function summary(r: CeremonyResult): string {
   const lines = [
@@ -75,7 +99,7 @@ export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<
     const officers = requireInt(flags, 'officers', MIN_OFFICERS, MAX_OFFICERS);
     const options = {
       server: requireString(flags, 'server'),
-      bootstrapToken: requireString(flags, 'bootstrap'),
+      bootstrapToken: bootstrapToken(flags),
       name: requireString(flags, 'name'),
       officers,
       threshold: requireInt(flags, 'threshold', 2, officers),
