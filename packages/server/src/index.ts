@@ -39,3 +39,20 @@ export { ALL_ROUTES } from './http/routes/index.js';
 export { renderApiDoc } from './http/api-doc.js';
 export { createLogger } from './log/logger.js';
 export type { Logger } from './log/logger.js';
+
+export { sequenceEntries } from './log-service/sequencing.js';
+export { LogIntegrator } from './log-service/integration.js';
+export type { IntegrationOutcome, IntegratorOptions } from './log-service/integration.js';
+export { sequencingAuditSink } from './log-service/audit-sequencing.js';
+export { logOriginFor, logVerifierKey } from './log-service/checkpoint-signing.js';
+export type { LogKey } from './log-service/checkpoint-signing.js';
+export {
+  openBucketKeyDocument,
+  openDelegation,
+  sealBucketKeyDocument,
+  sealDelegation,
+} from './keys/key-documents.js';
+/** Test and bench support (archive ingest): scripted orgs and devices over an in-process app. */
+export * as archiveTesting from './archive/archive-test-support.js';
+export { createTestApp } from './testing/test-app.js';
+export type { TestApp } from './testing/test-app.js';

@@ -1,0 +1,286 @@
+/**
+ * Archive ingest over HTTP (issue 3 targets): a real listening server in this process,
+ * real HTTP/1.1 keep-alive clients, 1 KiB records in signed batches of 100 from 20 devices
+ * (each device sends its batches in order, so 20 requests are in flight). A sample is
+ * timed from the first request until every record is acknowledged (durably committed)
+ * AND covered by a signed checkpoint from the integrator running every 250 ms.
+ *
+ * Baseline (same run, same bytes): the same HTTP requests to a route with the same body
+ * schema that only decodes the base64 records and answers — HTTP + JSON + validation cost
+ * without verification, storage or the log.
+ *
+ * Records, chains and signatures are produced before the timer starts. Rate limits are
+ * raised for the bench (the defaults allow 10 batches/s per device).
+ *
+ * PostgreSQL cases run when CUSTOS_TEST_PG_URL (or CUSTOS_BENCH_PG_URL) names a role that
+ * may create databases.
+ */
+import { generateKeyPairSync, sign as edSign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ALL_ROUTES,
+  archiveTesting,
+  buildApp,
+  createLogger,
+  createTestApp,
+  LogIntegrator,
+  openStore,
+  sequencingAuditSink,
+  type AnyRoute,
+  type StoreBackend,
+  type TestApp,
+} from '@custos/server';
+import pg from 'pg';
+import type { BenchCase } from '../harness.js';
+
+const DEVICES = 20;
+const BATCH = 100;
+const BATCHES_PER_DEVICE = 20; // 40,000 records per sample
+const RECORD_BODY_BYTES = 1024 - 120; // sealed record ≈ 1 KiB with header and framing
+const INTEGRATION_INTERVAL_MS = 250;
+const PG_URL = process.env.CUSTOS_BENCH_PG_URL ?? process.env.CUSTOS_TEST_PG_URL ?? '';
+
+interface Env {
+  readonly t: TestApp;
+  readonly stores: StoreBackend;
+  readonly url: string;
+  readonly baselineUrl: string;
+  readonly writers: archiveTesting.ArchiveWriter[];
+  readonly checkpoints: { at: number; size: number }[];
+  readonly orgId: string;
+  close(): Promise<void>;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: DEVICES * 2 });
+
+function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function openBackend(
+  kind: 'sqlite' | 'postgres',
+): Promise<{ stores: StoreBackend; drop: () => Promise<void> }> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-bench-'));
+    const stores = await openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
+    return { stores, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `custos_bench_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  const stores = await openStore({ kind: 'postgres', url: u.toString() });
+  return {
+    stores,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+async function setup(kind: 'sqlite' | 'postgres'): Promise<Env> {
+  const { stores, drop } = await openBackend(kind);
+  const limits = { burst: 1_000_000, perSecond: 1_000_000, maxKeys: 10_000 };
+  const t = await createTestApp(stores, {
+    audit: sequencingAuditSink,
+    rateLimits: { address: limits, device: limits },
+  });
+  const org = await archiveTesting.createArchivingOrg(t, DEVICES);
+  const writers = await Promise.all(org.members.map((m) => archiveTesting.ArchiveWriter.create(org, m)));
+  await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/v1/archive/batches`;
+
+  // Baseline app: same body schema and limits, handler only decodes the records.
+  const ingest = ALL_ROUTES.find((r) => r.url === '/v1/archive/batches')!;
+  const parseOnly: AnyRoute = {
+    ...ingest,
+    access: { kind: 'public' },
+    async handler({ body }) {
+      const b = body as { records: string[] };
+      let n = 0;
+      for (const r of b.records) n += Buffer.from(r, 'base64url').length;
+      return { logIndexes: [n], stored: 0, head: { seq: 0, hash: '' } };
+    },
+  };
+  const baseApp = await buildApp(
+    {
+      stores,
+      audit: sequencingAuditSink,
+      clock: Date.now,
+      logger: createLogger('error', () => undefined),
+      origin: () => 'http://127.0.0.1',
+      rateLimits: { address: limits, device: limits },
+    },
+    [parseOnly],
+  );
+  await baseApp.listen({ host: '127.0.0.1', port: 0 });
+  const baselineUrl = `http://127.0.0.1:${(baseApp.server.address() as AddressInfo).port}/v1/archive/batches`;
+
+  const key = generateKeyPairSync('ed25519');
+  const integrator = new LogIntegrator({
+    stores,
+    key: {
+      publicKey: Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'),
+      sign: (m) => edSign(null, m, key.privateKey),
+    },
+    host: () => 'bench.custos.test',
+    logger: createLogger('error', () => undefined),
+  });
+  const checkpoints: { at: number; size: number }[] = [];
+  let stopped = false;
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      const started = performance.now();
+      for (const o of await integrator.integrateAll())
+        checkpoints.push({ at: performance.now(), size: o.toSize });
+      await new Promise((r) =>
+        setTimeout(r, Math.max(0, INTEGRATION_INTERVAL_MS - (performance.now() - started))),
+      );
+    }
+  };
+  const looping = loop();
+  return {
+    t,
+    stores,
+    url,
+    baselineUrl,
+    writers,
+    checkpoints,
+    orgId: org.orgId,
+    async close() {
+      stopped = true;
+      await looping;
+      await baseApp.close();
+      await t.app.close();
+      await stores.close();
+      await drop();
+    },
+  };
+}
+
+/** Prepared request bodies, per device in chain order. */
+function prepare(env: Env): string[][] {
+  return env.writers.map((w) =>
+    Array.from({ length: BATCHES_PER_DEVICE }, () =>
+      JSON.stringify(archiveTesting.uploadBody(w.batch(BATCH, RECORD_BODY_BYTES))),
+    ),
+  );
+}
+
+interface SampleResult {
+  readonly rate: number;
+  readonly latenciesMs: number[];
+}
+
+async function sample(env: Env, target: 'ingest' | 'baseline'): Promise<SampleResult> {
+  const bodies = prepare(env);
+  const url = target === 'ingest' ? env.url : env.baselineUrl;
+  const acks: { at: number; maxIndex: number }[] = [];
+  const start = performance.now();
+  await Promise.all(
+    env.writers.map(async (w, i) => {
+      for (const body of bodies[i]!) {
+        const r = await post(url, body, w.device.headers());
+        if (r.status !== 200) throw new Error(`ingest failed: ${r.status} ${r.body}`);
+        if (target === 'ingest') {
+          const idx = (JSON.parse(r.body) as { logIndexes: number[] }).logIndexes;
+          acks.push({ at: performance.now(), maxIndex: idx[idx.length - 1]! });
+        }
+      }
+    }),
+  );
+  let end = performance.now();
+  const latenciesMs: number[] = [];
+  if (target === 'ingest') {
+    const last = Math.max(...acks.map((a) => a.maxIndex));
+    while (!env.checkpoints.some((c) => c.size > last)) await new Promise((r) => setTimeout(r, 5));
+    end = env.checkpoints.find((c) => c.size > last)!.at;
+    for (const a of acks) latenciesMs.push(env.checkpoints.find((c) => c.size > a.maxIndex)!.at - a.at);
+  }
+  return { rate: (DEVICES * BATCHES_PER_DEVICE * BATCH) / ((end - start) / 1000), latenciesMs };
+}
+
+function p99(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? 0;
+}
+
+function casesFor(kind: 'sqlite' | 'postgres', minRate: number): BenchCase[] {
+  let env: Env | null = null;
+  const ready = async (): Promise<Env> => (env ??= await setup(kind));
+  return [
+    {
+      kind: 'value',
+      name: `archive ingest over HTTP, ${kind} (1 KiB records, batches of 100, to checkpoint)`,
+      unit: 'records/s',
+      lowerIsBetter: false,
+      samples: 5,
+      measure: async () => (await sample(await ready(), 'ingest')).rate,
+      baseline: {
+        name: 'same requests, parse-only route',
+        measure: async () => {
+          // The baseline's bodies are never stored: rewind the chains so ingest continues where it was.
+          const e = await ready();
+          const marks = e.writers.map((w) => w.mark());
+          const r = await sample(e, 'baseline');
+          e.writers.forEach((w, i) => w.reset(marks[i]!));
+          return r.rate;
+        },
+      },
+      target: { min: minRate },
+    },
+    {
+      kind: 'value',
+      name: `ack → signed checkpoint p99, ${kind}`,
+      unit: 'ms',
+      lowerIsBetter: true,
+      samples: 3,
+      measure: async () => p99((await sample(await ready(), 'ingest')).latenciesMs),
+      target: { max: 1000 },
+      teardown: async () => {
+        await env?.close();
+        env = null;
+      },
+    },
+  ];
+}
+
+/** SQLite always; PostgreSQL when a URL is configured. */
+export const cases: BenchCase[] = [
+  ...casesFor('sqlite', 20_000),
+  ...(PG_URL === '' ? [] : casesFor('postgres', 10_000)),
+];

@@ -1,0 +1,142 @@
+/**
+ * The sequencer and integrator on every backend: checkpoints open with the log's verifier
+ * key, consecutive checkpoints are consistent (consistency proofs from stored tiles), every
+ * entry's inclusion proof verifies, stored tiles equal the tiles of a tree computed from
+ * scratch, a restart resumes from the persisted state, and a tampered state is refused.
+ */
+import { generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
+import {
+  appendEntries,
+  consistencyProof,
+  EMPTY_TREE_STATE,
+  hashLeaf,
+  inclusionProof,
+  openCheckpoint,
+  TILE_WIDTH,
+  verifyConsistency,
+  verifyInclusion,
+} from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId, type OrgId } from '../ids.js';
+import { silentLogger } from '../log/logger.js';
+import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
+import { logVerifierKey } from './checkpoint-signing.js';
+import { LogIntegrator } from './integration.js';
+import { sequenceEntries } from './sequencing.js';
+import { storeTileReader } from './tile-reading.js';
+
+const key = generateKeyPairSync('ed25519');
+const logKey = {
+  publicKey: Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'),
+  sign: (m: Uint8Array) => edSign(null, m, key.privateKey),
+};
+
+async function newOrg(tb: TestBackend): Promise<OrgId> {
+  const orgId = newId<OrgId>();
+  await tb.stores.orgs.create({
+    orgId,
+    name: 'Log Test',
+    signingPublicKey: randomBytes(32),
+    signingKeyFingerprint: 'fp',
+    rootArchivePublicKey: randomBytes(32),
+    keyManager: { delegation: randomBytes(8), notBefore: 0, notAfter: 1 },
+    officerQuorum: 1,
+    officers: [{ index: 0, publicKey: randomBytes(32) }],
+    createdAt: 0,
+  });
+  return orgId;
+}
+
+for (const backend of TEST_BACKENDS) {
+  const title = `log integration: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    beforeAll(async () => {
+      tb = await backend.open();
+    });
+    afterAll(async () => {
+      await tb?.dispose();
+    });
+
+    const integrator = () =>
+      new LogIntegrator({ stores: tb.stores, key: logKey, host: () => 'custos.test', logger: silentLogger });
+
+    it('signs consistent checkpoints over batches crossing tile boundaries; proofs and tiles match core', async () => {
+      const orgId = await newOrg(tb);
+      const all: Uint8Array[] = [];
+      const notes: string[] = [];
+      for (const n of [1, 2, 253, 7, 300, 1, 600]) {
+        const entries = Array.from({ length: n }, () => randomBytes(40 + (all.length % 50)));
+        const first = await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, entries));
+        expect(first).toBe(all.length);
+        all.push(...entries);
+        // A fresh integrator each round: it resumes from the persisted state only.
+        const [out] = await integrator().integrateAll();
+        expect(out?.toSize).toBe(all.length);
+        notes.push(out!.checkpoint);
+      }
+      const origin = `custos.test/${orgId}`;
+      const vkey = logVerifierKey(origin, logKey);
+      expect((await tb.stores.log.tree(orgId))?.verifierKey).toBe(vkey);
+      const opened = notes.map((n) => openCheckpoint(n, [vkey], origin).checkpoint);
+      const reader = storeTileReader(tb.stores.log, orgId);
+      for (let i = 1; i < opened.length; i++) {
+        const a = opened[i - 1]!;
+        const b = opened[i]!;
+        const proof = await consistencyProof(a.treeSize, b.treeSize, reader);
+        verifyConsistency(a.treeSize, b.treeSize, proof, a.rootHash, b.rootHash);
+      }
+      const last = opened[opened.length - 1]!;
+      const expected = appendEntries(EMPTY_TREE_STATE, all);
+      expect(Buffer.from(last.rootHash)).toEqual(Buffer.from(expected.root));
+      for (const i of [0, 1, 255, 256, 700, all.length - 1]) {
+        verifyInclusion(
+          hashLeaf(all[i]!),
+          i,
+          last.treeSize,
+          await inclusionProof(i, last.treeSize, reader),
+          last.rootHash,
+        );
+      }
+      // Level-0 tiles are the leaf hashes; the level-1 tiles hold the 256-leaf subtree roots.
+      const tiles = await tb.stores.log.tiles(orgId, [
+        { level: 0, index: 0 },
+        { level: 0, index: 4 },
+        { level: 1, index: 0 },
+      ]);
+      const leaf = (i: number) => Buffer.from(hashLeaf(all[i]!));
+      expect(tiles[0]!.hashes.length).toBe(TILE_WIDTH * 32);
+      expect(tiles[0]!.hashes.subarray(0, 32)).toEqual(leaf(0));
+      expect(tiles[1]!.hashes.length).toBe((all.length - 4 * TILE_WIDTH) * 32);
+      expect(tiles[2]!.hashes.length).toBe(Math.floor(all.length / TILE_WIDTH) * 32);
+      const sub0 = appendEntries(EMPTY_TREE_STATE, all.slice(0, TILE_WIDTH)).root;
+      expect(tiles[2]!.hashes.subarray(0, 32)).toEqual(Buffer.from(sub0));
+      // Nothing new: no checkpoint is signed.
+      expect(await integrator().integrateAll()).toEqual([]);
+    });
+
+    it('refuses to sign when the stored tree state is not the last signed checkpoint', async () => {
+      const orgId = await newOrg(tb);
+      await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, [randomBytes(10)]));
+      await integrator().integrateAll();
+      const before = await tb.stores.log.latestCheckpoint(orgId);
+      // Tamper: rewrite the root so it no longer matches the frontier and the checkpoint.
+      const tree = (await tb.stores.log.tree(orgId))!;
+      await tb.stores.log.advanceTree(orgId, tree.size, tree.size, tree.frontier, randomBytes(32));
+      await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, [randomBytes(10)]));
+      await integrator().integrateAll();
+      expect(await tb.stores.log.latestCheckpoint(orgId)).toEqual(before);
+    });
+
+    it('answers LOG_PUSHBACK when the backlog is full, and sequences nothing', async () => {
+      const orgId = await newOrg(tb);
+      await tb.stores.withTransaction((tx) =>
+        sequenceEntries(tx, orgId, [randomBytes(10), randomBytes(10)], 3),
+      );
+      await expect(
+        tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, [randomBytes(10), randomBytes(10)], 3)),
+      ).rejects.toMatchObject({ code: 'LOG_PUSHBACK', statusCode: 503 });
+      expect((await tb.stores.log.backlog(orgId)).nextIndex).toBe(2);
+    });
+  });
+}
