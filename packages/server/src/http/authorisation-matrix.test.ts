@@ -3,9 +3,13 @@
  * the org and by an admin of another org. Only the declared pairs succeed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTE_FIXTURES, createSpareUser, type FixtureContext } from '../testing/route-fixtures.js';
 import {
-  call,
+  ROUTE_FIXTURES,
+  createSpareUser,
+  injectFixture,
+  type FixtureContext,
+} from '../testing/route-fixtures.js';
+import {
   createOrgWithRoles,
   createTestApp,
   type TestApp,
@@ -56,8 +60,10 @@ describe('authorisation matrix (SQLite)', () => {
       const outcomes: Record<string, number | string> = {};
       for (const [name, device, ok] of callers) {
         const req = await ROUTE_FIXTURES[`${route.method} ${route.url}`]!(ctx, device);
-        const r = await call(t.app, req.method, req.url, req.body, device.headers());
-        const code = r.json<{ error?: { code: string } }>().error?.code;
+        const r = await injectFixture(t.app, req, device.headers());
+        const code = r.headers['content-type']?.toString().startsWith('application/json')
+          ? r.json<{ error?: { code: string } }>().error?.code
+          : undefined;
         outcomes[name] = ok ? r.statusCode : (code ?? r.statusCode);
         if (ok) expect(r.statusCode, `${name}: ${r.body}`).toBe(route.response.status);
       }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { PrivateKey } from '@signalapp/libsignal-client';
+import { blobIdOf } from '../blobs/blob-service.js';
 import {
   call,
   deviceKeys,
@@ -19,7 +20,23 @@ import {
 export interface RouteRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
+  /** A JSON body. */
   readonly body?: Record<string, unknown>;
+  /** A raw body (blob uploads) with its content type. */
+  readonly raw?: { readonly payload: Buffer; readonly contentType: string };
+}
+
+/** Injects a fixture's request with the given headers. */
+export function injectFixture(app: TestApp['app'], req: RouteRequest, headers: Record<string, string>) {
+  if (req.raw !== undefined) {
+    return app.inject({
+      method: req.method,
+      url: req.url,
+      headers: { ...headers, 'content-type': req.raw.contentType },
+      payload: req.raw.payload,
+    });
+  }
+  return call(app, req.method, req.url, req.body, headers);
 }
 
 /** What a fixture may use: the app, the org whose ids go in the path, and helpers for fresh targets. */
@@ -159,6 +176,21 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     return { method: 'DELETE', url: `/v1/messages/${envelopeId}` };
   },
 
+  // Blobs: content-addressed uploads of opaque bytes.
+  'PUT /v1/blobs/:blobId': async () => {
+    const payload = randomBytes(64);
+    return {
+      method: 'PUT',
+      url: `/v1/blobs/${blobIdOf(payload)}`,
+      raw: { payload, contentType: 'application/octet-stream' },
+    };
+  },
+  // Uploaded by the caller's own org: blobs are per organisation (cross-org reads: bad-input test).
+  'GET /v1/blobs/:blobId': async ({ t }, caller) => {
+    const blobId = await uploadTestBlob(t, caller);
+    return { method: 'GET', url: `/v1/blobs/${blobId}` };
+  },
+
   // Archive and keys (archive issue): the read routes.
   'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
   'GET /v1/orgs/:orgId/buckets': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/buckets` }),
@@ -191,6 +223,20 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     url: `/v1/orgs/${org.orgId}/log/receipts/0`,
   }),
 };
+
+/** Uploads 64 random bytes as `device`; resolves to the blob id. */
+export async function uploadTestBlob(t: TestApp, device: TestDevice): Promise<string> {
+  const payload = randomBytes(64);
+  const blobId = blobIdOf(payload);
+  const up = await t.app.inject({
+    method: 'PUT',
+    url: `/v1/blobs/${blobId}`,
+    headers: { ...device.headers(), 'content-type': 'application/octet-stream' },
+    payload,
+  });
+  if (up.statusCode !== 200) throw new Error(`blob upload failed: ${up.body}`);
+  return blobId;
+}
 
 /** Creates the spare user that fixtures act on. */
 export async function createSpareUser(t: TestApp, org: TestOrg): Promise<UserId> {
