@@ -5,7 +5,7 @@
  * fetching bundles for the missing devices and dropping sessions with the stale ones.
  */
 import type { DeviceId } from '../ids.js';
-import type { DeviceRecord } from '../store/records.js';
+import type { DeviceState } from '../store/messaging-records.js';
 
 /** The device ids a message should have addressed but did not, and those it should not have. */
 export interface DeviceMismatch {
@@ -20,7 +20,7 @@ export interface DeviceMismatch {
  * sending device when the recipient is the sender's own user (it must not address itself).
  */
 export function checkAddressing(
-  recipientDevices: readonly DeviceRecord[],
+  recipientDevices: readonly DeviceState[],
   addressed: readonly DeviceId[],
   sender: DeviceId | null,
 ): DeviceMismatch {

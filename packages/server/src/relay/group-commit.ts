@@ -12,10 +12,19 @@
 import { isServerError } from '../errors.js';
 import type { Stores } from '../store/stores.js';
 
-/** What a job may do besides writing: register work to run after its batch commits. */
+/** What a job may do besides writing. */
 export interface CommitContext {
+  /** Runs `fn` after the job's batch has committed. */
   afterCommit(fn: () => void): void;
+  /**
+   * Adds entries for the batch's flush, which writes everything collected under each key
+   * once, at the end of the batch, in the same transaction (one log append per org per batch).
+   */
+  collect(key: string, entries: readonly Uint8Array[]): void;
 }
+
+/** Writes what the batch's jobs collected; a throw rolls back the whole batch and fails every job in it. */
+export type BatchFlush = (tx: Stores, collected: ReadonlyMap<string, readonly Uint8Array[]>) => Promise<void>;
 
 /** A unit of work inside a shared transaction. */
 export type CommitJob<T> = (tx: Stores, ctx: CommitContext) => Promise<T>;
@@ -53,6 +62,7 @@ export class GroupCommitter {
   constructor(
     private readonly stores: Stores,
     private readonly maxBatch: number,
+    private readonly flush: BatchFlush = async () => undefined,
   ) {}
 
   /** Runs `job` in the next batch; resolves with its result once that batch has committed. */
@@ -97,10 +107,22 @@ export class GroupCommitter {
     try {
       outcomes = await this.stores.withTransaction(async (tx) => {
         const out: Outcome[] = [];
+        const collected = new Map<string, Uint8Array[]>();
         for (let i = 0; i < batch.length; i++) {
           const after: (() => void)[] = [];
+          const mine = new Map<string, readonly Uint8Array[]>();
+          const ctx: CommitContext = {
+            afterCommit: (fn) => after.push(fn),
+            collect: (key, entries) => mine.set(key, [...(mine.get(key) ?? []), ...entries]),
+          };
           try {
-            const value = await batch[i]!.job(tx, { afterCommit: (fn) => after.push(fn) });
+            const value = await batch[i]!.job(tx, ctx);
+            // Only a job that succeeded contributes to the flush.
+            for (const [k, v] of mine) {
+              const all = collected.get(k);
+              if (all === undefined) collected.set(k, [...v]);
+              else all.push(...v);
+            }
             out.push({ ok: true, value, after });
           } catch (e) {
             if (e instanceof AbortJob) {
@@ -110,6 +132,7 @@ export class GroupCommitter {
             out.push({ ok: false, error: e });
           }
         }
+        if (collected.size > 0) await this.flush(tx, collected);
         return out;
       });
     } catch (e) {

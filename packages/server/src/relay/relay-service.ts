@@ -13,7 +13,7 @@ import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { EnvelopeId, EnvelopeSender, NewEnvelope, QueuedEnvelope } from '../store/messaging-records.js';
 import type { Stores } from '../store/stores.js';
 import { checkAddressing, isExact } from './addressing.js';
-import { AbortJob, GroupCommitter } from './group-commit.js';
+import { GroupCommitter } from './group-commit.js';
 import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
 import type { OutgoingMessage, SendResult } from './wire.js';
@@ -38,9 +38,6 @@ export interface RelayOptions {
   readonly limits: RelayLimits;
 }
 
-/** Most devices of one user considered when checking a message's addressing. */
-const MAX_DEVICES_PER_USER = 1000;
-
 function newEnvelopeId(): EnvelopeId {
   return randomBytes(ID_BYTES).toString('base64url') as EnvelopeId;
 }
@@ -50,7 +47,10 @@ export class RelayService {
   private readonly committer: GroupCommitter;
 
   constructor(private readonly o: RelayOptions) {
-    this.committer = new GroupCommitter(o.stores, o.limits.maxBatch);
+    // Receipts of a whole batch go to each org's log in one append.
+    this.committer = new GroupCommitter(o.stores, o.limits.maxBatch, async (tx, collected) => {
+      for (const [org, entries] of collected) await o.receipts(tx, org as OrgId, entries);
+    });
   }
 
   /**
@@ -86,14 +86,9 @@ export class RelayService {
       const me = await tx.devices.get(sender.orgId, sender.deviceId);
       if (me === undefined || me.revokedAt !== null)
         throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
-      const user = await tx.users.get(recipientOrg, recipientUser);
-      if (user === undefined)
+      const devices = await tx.relayQueue.userDevices(recipientOrg, recipientUser);
+      if (devices.length === 0 && (await tx.users.get(recipientOrg, recipientUser)) === undefined)
         throw new ServerError('USER_NOT_FOUND', 'no such recipient user in the named organisation');
-      const devices = await tx.devices.list(
-        recipientOrg,
-        { after: null, limit: MAX_DEVICES_PER_USER },
-        recipientUser,
-      );
       const mismatch = checkAddressing(
         devices,
         decoded.map((d) => d.deviceId),
@@ -133,23 +128,12 @@ export class RelayService {
         receiptOrgs.length === 0
           ? []
           : envelopes.map((e) => relayReceipt(sender.deviceId, e.recipientDeviceId, e.content, now));
-      let wrote = false;
-      try {
-        for (const org of receiptOrgs) {
-          await this.o.receipts(tx, org, receipts);
-          wrote = true;
-        }
-        await tx.relayQueue.enqueue(recipientOrg, envelopes);
-        wrote = true;
-        await tx.relayQueue.announce(
-          recipientOrg,
-          envelopes.map((e) => e.recipientDeviceId),
-        );
-      } catch (e) {
-        // A refusal before the first write (log pushback) leaves the batch intact; later ones abort it.
-        if (wrote) throw new AbortJob(e);
-        throw e;
-      }
+      for (const org of receiptOrgs) ctx.collect(org, receipts);
+      await tx.relayQueue.enqueue(recipientOrg, envelopes);
+      await tx.relayQueue.announce(
+        recipientOrg,
+        envelopes.map((e) => e.recipientDeviceId),
+      );
       ctx.afterCommit(() => {
         for (const e of envelopes) this.o.hub.wake(recipientOrg, e.recipientDeviceId);
       });

@@ -53,3 +53,9 @@ export interface BlobRecord {
 
 /** What recording an upload did: charged to the org, already there, or refused by the quota. */
 export type BlobAddOutcome = 'added' | 'exists' | 'over-quota';
+
+/** A device as the relay's addressing check sees it. */
+export interface DeviceState {
+  readonly deviceId: DeviceId;
+  readonly revokedAt: number | null;
+}

@@ -3,8 +3,9 @@
  * `Stores` in stores.ts; like every store, org-scoped methods take the OrgId first and filter
  * on it, and the global ones say so.
  */
-import type { DeviceId, OrgId } from '../ids.js';
+import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type {
+  DeviceState,
   BlobAddOutcome,
   BlobId,
   BlobRecord,
@@ -29,6 +30,8 @@ export interface RelayQueueStore {
   deleteForDevice(orgId: OrgId, deviceId: DeviceId): Promise<number>;
   /** Global sweep: deletes expired envelopes of every org. */
   deleteExpired(now: number): Promise<number>;
+  /** The ids and revocation times of a user's devices: what a message to that user must address. */
+  userDevices(orgId: OrgId, userId: UserId): Promise<DeviceState[]>;
   /**
    * Announces, on commit, that these queues changed, to every API node sharing the store
    * (PostgreSQL NOTIFY on {@link RELAY_NOTIFY_CHANNEL}, payload `<orgId>/<deviceId>`); a

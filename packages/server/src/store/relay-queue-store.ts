@@ -4,9 +4,9 @@
  * on (org_id, device_id), so a device can read and acknowledge only its own queue.
  */
 import type { DeviceId, OrgId, UserId } from '../ids.js';
-import type { EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
+import type { DeviceState, EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
 import { RELAY_NOTIFY_CHANNEL, type RelayQueueStore } from './messaging-stores.js';
-import { bytes, int, text } from './row-checks.js';
+import { bytes, int, intOrNull, text } from './row-checks.js';
 import { sql, type SqlExecutor } from './sql.js';
 
 interface EnvelopeRow {
@@ -92,5 +92,13 @@ export class SqlRelayQueueStore implements RelayQueueStore {
     for (const d of new Set(deviceIds)) {
       await this.db.get(sql`SELECT pg_notify(${RELAY_NOTIFY_CHANNEL}, ${`${orgId}/${d}`})`);
     }
+  }
+
+  async userDevices(orgId: OrgId, userId: UserId): Promise<DeviceState[]> {
+    // Served by the (org_id, user_id, device_number) unique index: no scan of the org's devices.
+    const rows = await this.db.all<{ device_id: unknown; revoked_at: unknown }>(
+      sql`SELECT device_id, revoked_at FROM devices WHERE org_id = ${orgId} AND user_id = ${userId}`,
+    );
+    return rows.map((r) => ({ deviceId: text(r.device_id) as DeviceId, revokedAt: intOrNull(r.revoked_at) }));
   }
 }
