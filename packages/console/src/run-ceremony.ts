@@ -247,11 +247,12 @@ export async function runCeremony(
   }
   let secrets: OrgSecrets | undefined;
   if (journal === undefined || !resumed) {
+    const passphrases = await getPassphrases();
     removeTree(staging);
     mkdirSync(dirname(out), { recursive: true });
     mkdirPrivate(staging);
     step = 'keys';
-    ({ journal, secrets } = await sealKeys(options, staging, layout, await getPassphrases(), report));
+    ({ journal, secrets } = await sealKeys(options, staging, layout, passphrases, report));
   }
   const j = journal;
 

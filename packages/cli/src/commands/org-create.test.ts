@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli.js';
+import { parseFlags, UsageError } from '../command-flags.js';
+import { readPassphraseFile } from '../passphrase-input.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'custos-cli-org-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runCli(args, { stdout, stderr });
+  return { code, out, err };
+}
+
+const TOKEN = `cb1.${'A'.repeat(43)}`;
+const BASE = [
+  'org',
+  'create',
+  '--server',
+  'http://127.0.0.1:9',
+  '--bootstrap',
+  TOKEN,
+  '--name',
+  'X',
+  '--officers',
+  '3',
+];
+
+describe('custos org create (arguments)', () => {
+  it('prints its usage with --help and is listed by custos help', async () => {
+    expect((await cli(['org', 'create', '--help'])).out).toContain('--passphrase-file FILE');
+    expect((await cli(['help'])).out).toContain('org create');
+    expect((await cli(['org', 'delete'])).code).toBe(2);
+  });
+
+  it('exits 2 naming the flag for missing, unknown, repeated and out-of-range options', async () => {
+    const cases: [string[], RegExp][] = [
+      [[...BASE, '--threshold', '2'], /--out is required/],
+      [[...BASE, '--threshold', '2', '--out', 'o', '--colour'], /unknown option --colour/],
+      [[...BASE, '--threshold', '4', '--out', 'o'], /--threshold must be an integer from 2 to 3/],
+      [[...BASE, '--threshold', '2', '--out', 'o', '--name', 'Y'], /--name given twice/],
+      [[...BASE, '--threshold', '2', '--out', 'o', '--bootstrap-token-file', 'f'], /not both/],
+      [['org', 'create', '--officers', '40'], /--officers must be an integer from 2 to 32/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(message);
+    }
+  });
+
+  it('refuses a passphrase file with the wrong number of lines before touching the server or disk', async () => {
+    const pp = join(dir, 'pp.txt');
+    writeFileSync(pp, 'first passphrase here\nsecond passphrase here\n', { mode: 0o600 });
+    const out = join(dir, 'org');
+    const r = await cli([...BASE, '--threshold', '2', '--out', out, '--passphrase-file', pp]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/2 lines: give 1 \(for all officers\) or 3/);
+    expect(r.err).not.toContain('first passphrase');
+    expect(() => statSync(`${out}.ceremony-staging`)).toThrow();
+  });
+});
+
+describe('flag and passphrase-file parsing', () => {
+  it('accepts --flag value and --flag=value, and refuses stray arguments', () => {
+    const f = parseFlags(['--a', '1', '--b=2', '--c'], { a: 'string', b: 'string', c: 'boolean' });
+    expect([...f]).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['c', true],
+    ]);
+    expect(() => parseFlags(['x'], {})).toThrow(UsageError);
+    expect(() => parseFlags(['--a'], { a: 'string' })).toThrow(/needs a value/);
+    expect(() => parseFlags(['--c=1'], { c: 'boolean' })).toThrow(/takes no value/);
+  });
+
+  it('reads one passphrase per line, ignoring CRs and a final newline, and warns on loose permissions', () => {
+    const p = join(dir, 'loose.txt');
+    writeFileSync(p, 'one passphrase\r\ntwo passphrase\n', { mode: 0o644 });
+    const warnings: string[] = [];
+    expect(readPassphraseFile(p, (w) => warnings.push(w))).toEqual(['one passphrase', 'two passphrase']);
+    expect(warnings.join()).toMatch(/readable by other users/);
+    writeFileSync(p, 'a\n\nb\n');
+    expect(() => readPassphraseFile(p, () => undefined)).toThrow(/empty line/);
+  });
+});
