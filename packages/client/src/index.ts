@@ -7,3 +7,25 @@ export { STORAGE_KEY_FILE, storageKeyKind } from './store/storage-key.js';
 export type { StorageKeyProtection, StorageKeyOptions } from './store/storage-key.js';
 export { signalStores, loadLocalIdentity, saveLocalIdentity } from './store/signal-stores.js';
 export type { SignalStores, IdentityChangeEvent } from './store/signal-stores.js';
+export { CustosClient } from './custos-client.js';
+export type { ArchiveStatus, OpenOptions } from './custos-client.js';
+export type { EnrolOptions } from './enrol/enrol.js';
+export {
+  parseEnrolmentCode,
+  signingKeyFingerprint,
+  verifyBucketDocument,
+  verifyDelegation,
+} from './enrol/org-keys.js';
+export type { RetentionClass, VerifiedBucket, EnrolmentCode, KeyManager } from './enrol/org-keys.js';
+export { sealIndexKeyForDevice, openIndexKey, INDEX_KEY_SEAL_INFO } from './archive/index-key-envelope.js';
+export type { ArchiveReceiptRow } from './archive/uploader.js';
+export type { ProofRound } from './archive/proofs.js';
+export { encodeContent, decodeContent, newMessageId, CONTENT_VERSION } from './messaging/content.js';
+export type { MessageContent, ArchiveNotice, ContentKind } from './messaging/content.js';
+export type { StoredMessage, Warning } from './messaging/message-store.js';
+export type { MessageEvent } from './messaging/messenger.js';
+export { directConversationId, userAddress } from './messaging/peers.js';
+export type { PeerUser } from './messaging/peers.js';
+export { ApiClient } from './transport/api-client.js';
+export type { ApiClientOptions } from './transport/api-client.js';
+export type { RelayEnvelope } from './transport/relay-socket.js';

@@ -43,6 +43,7 @@ export const STORE_TABLES = [
   'index-keys',
   'buckets',
   'processed-envelopes',
+  'warnings',
 ] as const;
 /** One of {@link STORE_TABLES}. */
 export type StoreTable = (typeof STORE_TABLES)[number];

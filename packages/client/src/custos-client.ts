@@ -1,0 +1,332 @@
+/**
+ * The device SDK's entry point: one enrolled profile, its encrypted store, the server
+ * connection, messaging and archive capture. Operations that touch Signal sessions or the
+ * archive chain run one at a time (a promise queue), each in its own store transaction.
+ *
+ * Archive capture is not optional: the organisation requires it (DeviceProfile.captureRequired),
+ * so there is no switch; a send fails (CAPTURE_REQUIRED) rather than go out unarchived.
+ */
+import { Fingerprint, PublicKey } from '@signalapp/libsignal-client';
+import { ArchiveCapture, loadChain } from './archive/capture.js';
+import {
+  refreshBuckets,
+  refreshIndexKeys,
+  refusedBuckets,
+  type BucketRefresh,
+  type RefusedBucket,
+} from './archive/bucket-keys.js';
+import { verifyArchiveProofs, type ProofRound } from './archive/proofs.js';
+import { ArchiveUploader, uploadedThrough, type ArchiveReceiptRow } from './archive/uploader.js';
+import { enrolDevice, type EnrolOptions } from './enrol/enrol.js';
+import { DEFAULT_KYBER_PREKEYS, DEFAULT_ONE_TIME_PREKEYS, generatePrekeys } from './enrol/prekeys.js';
+import { ClientError, isClientError } from './errors.js';
+import type { MessageContent } from './messaging/content.js';
+import { listMessages, listWarnings, type StoredMessage, type Warning } from './messaging/message-store.js';
+import { Messenger, type MessageEvent } from './messaging/messenger.js';
+import { directConversationId, getContact, userAddress, type PeerUser } from './messaging/peers.js';
+import { loadProfile, type DeviceProfile } from './profile.js';
+import { decodeJson, LocalStore } from './store/local-store.js';
+import { loadLocalIdentity, signalStores, type SignalStores } from './store/signal-stores.js';
+import type { StorageKeyOptions } from './store/storage-key.js';
+import { ApiClient, type ApiClientOptions } from './transport/api-client.js';
+import { parseEnvelope, RelaySocket, type RelayEnvelope } from './transport/relay-socket.js';
+import { arr, bool, obj } from './transport/response-checks.js';
+
+/** libsignal safety-number parameters (as Signal: 5200 iterations, version 2). */
+const FINGERPRINT_ITERATIONS = 5200;
+const FINGERPRINT_VERSION = 2;
+
+/** Options to open a profile. */
+export interface OpenOptions extends StorageKeyOptions {
+  readonly passphrase?: string;
+  readonly api?: ApiClientOptions;
+  readonly clock?: () => number;
+  /** Called for each message event received over the socket. */
+  readonly onEvent?: (e: MessageEvent) => void;
+}
+
+/** Archive status for `custos archive status`. */
+export interface ArchiveStatus {
+  readonly required: boolean;
+  /** Records captured and not yet proven (still in the queue). */
+  readonly queued: number;
+  readonly nextSeq: number;
+  readonly uploadedThrough: number;
+  readonly receipts: number;
+  readonly lastReceiptSeq: number | undefined;
+  readonly lastVerifiedTreeSize: number | undefined;
+  readonly refusedBuckets: readonly RefusedBucket[];
+}
+
+/** An enrolled device. */
+export class CustosClient {
+  readonly profile: DeviceProfile;
+  readonly api: ApiClient;
+  readonly #store: LocalStore;
+  readonly #stores: SignalStores;
+  readonly #capture: ArchiveCapture;
+  readonly #messenger: Messenger;
+  readonly #uploader: ArchiveUploader;
+  readonly #clock: () => number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #socket: RelaySocket | undefined;
+
+  private constructor(
+    store: LocalStore,
+    api: ApiClient,
+    private readonly options: OpenOptions,
+  ) {
+    this.#store = store;
+    this.api = api;
+    this.#clock = options.clock ?? Date.now;
+    this.profile = loadProfile(store);
+    const identity = loadLocalIdentity(store);
+    api.setCredentials({
+      orgId: this.profile.orgId,
+      deviceId: this.profile.deviceId,
+      identityKey: identity.privateKey,
+    });
+    this.#stores = signalStores(store, this.#clock);
+    this.#capture = new ArchiveCapture(store, this.profile, this.#clock);
+    this.#messenger = new Messenger({
+      store,
+      api,
+      profile: this.profile,
+      stores: this.#stores,
+      capture: this.#capture,
+      clock: this.#clock,
+    });
+    this.#uploader = new ArchiveUploader(store, api, this.profile, identity.privateKey);
+  }
+
+  /** Enrols a new device with an admin-issued code into `dir`. */
+  static async enrol(dir: string, o: EnrolOptions & Omit<OpenOptions, 'passphrase'>): Promise<CustosClient> {
+    const { store, api } = await enrolDevice(dir, o);
+    return new CustosClient(store, api, o);
+  }
+
+  /** Opens an enrolled profile. */
+  static open(dir: string, o: OpenOptions = {}): CustosClient {
+    const store = LocalStore.open(dir, o.passphrase, o);
+    try {
+      const profile = loadProfile(store);
+      return new CustosClient(
+        store,
+        new ApiClient(profile.serverUrl, { ...(o.clock ? { clock: o.clock } : {}), ...o.api }),
+        o,
+      );
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  /** This device's identity public key (33 bytes): an officer seals index keys to it. */
+  get identityKey(): Uint8Array {
+    return loadLocalIdentity(this.#store).publicKey.serialize();
+  }
+
+  /** This device's user. */
+  get me(): PeerUser {
+    return this.#messenger.me;
+  }
+
+  /** Runs `fn` after every earlier operation (sessions and the archive chain allow one at a time). */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends a text message to `to`. */
+  sendText(to: PeerUser, text: string, opts: { replyTo?: string } = {}): Promise<MessageEvent> {
+    return this.send(to, {
+      kind: 'message',
+      text,
+      ...(opts.replyTo === undefined ? {} : { replyTo: opts.replyTo }),
+    });
+  }
+
+  /** Sends any content event (message, edit, delete, reaction). */
+  send(to: PeerUser, content: Omit<MessageContent, 'id' | 'timestamp' | 'notice'>): Promise<MessageEvent> {
+    return this.#serial(async () => {
+      try {
+        return await this.#messenger.send(to, content);
+      } catch (e) {
+        if (isClientError(e, 'NO_BUCKET_KEY'))
+          throw new ClientError(
+            'CAPTURE_REQUIRED',
+            `not sent: the organisation requires archiving and ${e.message}`,
+            {
+              cause: e,
+            },
+          );
+        throw e;
+      }
+    });
+  }
+
+  /** Handles one envelope (socket or HTTP fetch). */
+  receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
+    return this.#serial(() => this.#messenger.receive(env));
+  }
+
+  /** Fetches and handles every queued envelope over HTTP, acknowledging each after it is stored. */
+  async sync(): Promise<MessageEvent[]> {
+    const out: MessageEvent[] = [];
+    for (;;) {
+      const page = obj(await this.api.request('GET', '/v1/messages'), 'messages');
+      const envelopes = arr(page, 'envelopes').map(parseEnvelope);
+      for (const env of envelopes) {
+        const e = await this.receive(env);
+        if (e !== undefined) out.push(e);
+        try {
+          await this.api.request('DELETE', `/v1/messages/${env.id}`);
+        } catch (err) {
+          if (!(isClientError(err, 'SERVER_REFUSED') && err.server?.code === 'ENVELOPE_NOT_FOUND')) throw err;
+        }
+      }
+      if (!bool(page, 'more') || envelopes.length === 0) break;
+    }
+    await this.replenishPrekeys();
+    return out;
+  }
+
+  /** Opens the relay socket: envelopes are handled as they arrive and acknowledged after. */
+  async connect(): Promise<void> {
+    if (this.#socket !== undefined) return;
+    this.#socket = new RelaySocket(this.api, {
+      onEnvelope: async (env) => {
+        const e = await this.receive(env);
+        if (e !== undefined) this.options.onEvent?.(e);
+      },
+      onPrekeysLow: () => void this.replenishPrekeys().catch(() => undefined),
+    });
+    await this.#socket.start();
+  }
+
+  /** Waits until every envelope received on the socket so far is handled. */
+  async settled(): Promise<void> {
+    await this.#socket?.idle();
+    await this.#queue;
+  }
+
+  /** Uploads new one-time prekeys when the server says the device is low. Resolves to whether it did. */
+  async replenishPrekeys(): Promise<boolean> {
+    const status = obj(await this.api.request('GET', '/v1/prekeys'), 'prekey status');
+    if (!bool(status, 'low')) return false;
+    const identity = loadLocalIdentity(this.#store);
+    const upload = await this.#serial(async () =>
+      generatePrekeys(this.#store, this.#stores, identity, {
+        oneTime: DEFAULT_ONE_TIME_PREKEYS,
+        kyber: DEFAULT_KYBER_PREKEYS,
+        rotateSigned: false,
+      }),
+    );
+    await this.api.request('PUT', '/v1/prekeys', { body: upload });
+    return true;
+  }
+
+  /** Re-reads and re-verifies bucket keys and index keys from the server. */
+  async refreshKeys(): Promise<BucketRefresh> {
+    const r = await refreshBuckets(this.api, this.#store, this.profile);
+    await refreshIndexKeys(this.api, this.#store, this.profile, loadLocalIdentity(this.#store).privateKey);
+    return r;
+  }
+
+  /** Uploads queued archive records (with retry) and verifies the proofs that checkpoints cover. */
+  async flushArchive(): Promise<{ uploaded: number; proofs: ProofRound }> {
+    return this.#serial(async () => {
+      await this.#uploader.resume();
+      const uploaded = await this.#uploader.uploadAll();
+      const proofs = await verifyArchiveProofs(this.api, this.#store, this.profile);
+      return { uploaded, proofs };
+    });
+  }
+
+  /** Only uploads (no proof check); for backlogs and benchmarks. */
+  uploadArchive(): Promise<number> {
+    return this.#serial(() => this.#uploader.uploadAll());
+  }
+
+  /** Queue depth, last receipt, last verified checkpoint. */
+  archiveStatus(): ArchiveStatus {
+    const receipts = this.#store.list('archive-receipts').map((r) => decodeJson<ArchiveReceiptRow>(r.value));
+    const proven = receipts.filter((r) => r.receipt !== undefined);
+    const cp = this.#store.getJson<{ treeSize: number }>('archive-state', 'last-checkpoint');
+    return {
+      required: this.profile.captureRequired,
+      queued: this.#store.count('archive-queue'),
+      nextSeq: loadChain(this.#store).nextSeq,
+      uploadedThrough: uploadedThrough(this.#store),
+      receipts: proven.length,
+      lastReceiptSeq: proven.at(-1)?.seq,
+      lastVerifiedTreeSize: cp?.treeSize,
+      refusedBuckets: refusedBuckets(this.#store),
+    };
+  }
+
+  /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
+  archiveReceipts(): ArchiveReceiptRow[] {
+    return this.#store
+      .list('archive-receipts')
+      .map((r) => decodeJson<ArchiveReceiptRow>(r.value))
+      .filter((r) => r.receipt !== undefined);
+  }
+
+  /** Stored messages, optionally of the 1:1 conversation with `peer`. */
+  messages(peer?: PeerUser): StoredMessage[] {
+    return listMessages(this.#store, peer === undefined ? undefined : directConversationId(this.me, peer));
+  }
+
+  /** Warnings (identity changes, refused envelopes). */
+  warnings(): Warning[] {
+    return listWarnings(this.#store);
+  }
+
+  /** Organisations that archive the conversation with `peer`, from the notices seen (F17). */
+  archivedBy(peer: PeerUser): { org: string; name: string }[] {
+    const seen = new Map<string, string>([[this.profile.orgId, this.profile.orgName]]);
+    for (const m of this.messages(peer)) if (m.notice !== undefined) seen.set(m.notice.org, m.notice.name);
+    return [...seen].map(([org, name]) => ({ org, name }));
+  }
+
+  /** Safety numbers with each known device of `peer` (libsignal Fingerprint, displayable form). */
+  async safetyNumbers(peer: PeerUser): Promise<{ deviceId: string; safetyNumber: string }[]> {
+    const local = loadLocalIdentity(this.#store).publicKey;
+    const me = new Uint8Array(Buffer.from(userAddress(this.me), 'utf8'));
+    const them = new Uint8Array(Buffer.from(userAddress(peer), 'utf8'));
+    const out = [];
+    for (const d of getContact(this.#store, peer)?.devices ?? []) {
+      const key = this.#stores.identity.identityOf(`${userAddress(peer)}.${d.deviceNumber}`);
+      if (key === null) continue;
+      const fp = Fingerprint.new(FINGERPRINT_ITERATIONS, FINGERPRINT_VERSION, me, local, them, key);
+      out.push({ deviceId: d.deviceId, safetyNumber: fp.displayableFingerprint().toString() });
+    }
+    return out;
+  }
+
+  /** Accepts a peer device's changed identity key after the user compared safety numbers. */
+  acceptIdentity(peer: PeerUser, deviceNumber: number, identityKey: Uint8Array): void {
+    this.#stores.identity.acceptIdentity(
+      `${userAddress(peer)}.${deviceNumber}`,
+      PublicKey.deserialize(new Uint8Array(identityKey)),
+    );
+  }
+
+  /** Stops the socket, waits for running operations, wipes keys in memory and closes the store. */
+  async close(): Promise<void> {
+    await this.#socket?.stop();
+    this.#socket = undefined;
+    await this.#queue;
+    this.#capture.close();
+    this.#store.close();
+  }
+
+  /** Closes the store at once, without waiting (tests: a crash between capture and upload). */
+  crash(): void {
+    void this.#socket?.stop();
+    this.#capture.close();
+    this.#store.close();
+  }
+}

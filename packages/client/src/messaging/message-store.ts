@@ -1,0 +1,98 @@
+/**
+ * Messages as the device shows them (encrypted at rest in the `messages` table), and the
+ * warnings the user must see (identity changes, undecryptable or malformed envelopes).
+ * Edits and deletes apply only when they come from the message's own sender.
+ */
+import type { LocalStore } from '../store/local-store.js';
+import type { ArchiveNotice, MessageContent } from './content.js';
+import { userAddress, type PeerUser } from './peers.js';
+
+/** A message as stored. */
+export interface StoredMessage {
+  readonly id: string;
+  readonly conversation: string;
+  /** The other user of a 1:1 conversation. */
+  readonly peer: PeerUser;
+  readonly from: PeerUser;
+  readonly direction: 'sent' | 'received';
+  readonly sentAt: number;
+  readonly receivedAt: number;
+  readonly text: string;
+  readonly replyTo?: string;
+  readonly edited?: boolean;
+  readonly deleted?: boolean;
+  readonly reactions: readonly { readonly from: string; readonly emoji: string }[];
+  /** The archive notice carried by the message (which organisation archives the conversation). */
+  readonly notice?: ArchiveNotice;
+}
+
+/** Something the user must be told about, never archived as a valid event. */
+export interface Warning {
+  readonly at: number;
+  readonly kind: 'identity-changed' | 'undecryptable' | 'malformed' | 'unknown-sender' | 'forged-sync';
+  readonly from: string;
+  readonly detail: string;
+}
+
+const COUNTER = 'message-counter';
+const WARNINGS = 'warnings';
+/** Warnings kept (oldest dropped first). */
+export const MAX_WARNINGS = 500;
+
+/** Stores a new message (ordered by arrival). */
+export function putMessage(store: LocalStore, m: StoredMessage): void {
+  const n = (store.getJson<number>('profile', COUNTER) ?? 0) + 1;
+  store.putJson('profile', COUNTER, n);
+  store.putJson('messages', m.id, m, n);
+}
+
+/** A stored message. */
+export function getMessage(store: LocalStore, id: string): StoredMessage | undefined {
+  return store.getJson<StoredMessage>('messages', id);
+}
+
+/** Messages in arrival order, optionally of one conversation. */
+export function listMessages(store: LocalStore, conversation?: string): StoredMessage[] {
+  const all = store
+    .list('messages')
+    .map((r) => JSON.parse(Buffer.from(r.value).toString('utf8')) as StoredMessage);
+  return conversation === undefined ? all : all.filter((m) => m.conversation === conversation);
+}
+
+/**
+ * Applies an edit, delete or reaction to the message it names. Returns false when the
+ * target is unknown or the actor may not change it (only the sender edits or deletes).
+ */
+export function applyEvent(store: LocalStore, c: MessageContent, actor: PeerUser): boolean {
+  const targetId = c.edits ?? c.deletes ?? c.reactsTo;
+  if (targetId === undefined) return false;
+  const m = getMessage(store, targetId);
+  if (m === undefined) return false;
+  const own = userAddress(m.from) === userAddress(actor);
+  let next: StoredMessage;
+  if (c.kind === 'edit' && own) next = { ...m, text: c.text ?? m.text, edited: true };
+  else if (c.kind === 'delete' && own) next = { ...m, text: '', deleted: true, reactions: [] };
+  else if (c.kind === 'reaction') {
+    const from = userAddress(actor);
+    const others = m.reactions.filter((r) => r.from !== from);
+    next = {
+      ...m,
+      reactions: c.emoji === '' || c.emoji === undefined ? others : [...others, { from, emoji: c.emoji }],
+    };
+  } else return false;
+  const row = store.list('messages').find((r) => r.key === m.id);
+  store.putJson('messages', m.id, next, row?.ord ?? null);
+  return true;
+}
+
+/** Records a warning for the user. */
+export function addWarning(store: LocalStore, w: Warning): void {
+  const list = store.getJson<Warning[]>('profile', WARNINGS) ?? [];
+  list.push(w);
+  store.putJson('profile', WARNINGS, list.slice(-MAX_WARNINGS));
+}
+
+/** Warnings so far. */
+export function listWarnings(store: LocalStore): Warning[] {
+  return store.getJson<Warning[]>('profile', WARNINGS) ?? [];
+}

@@ -1,0 +1,261 @@
+/**
+ * Shared by the client end-to-end tests: a real `custos server` process (built dist), an
+ * organisation created through the API with real signed key documents (org signing key,
+ * key-manager delegation, bucket keys whose private halves the test keeps to play the
+ * officer), and enrolled client profiles.
+ */
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  deriveBucketIndexKeyBytes,
+  generateBucketKeyPair,
+  generateIndexSecret,
+  type BucketKeyPair,
+} from '@custos/core';
+import { CustosClient, sealIndexKeyForDevice } from '@custos/client';
+import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
+
+const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
+const STARTUP_TIMEOUT_MS = 60_000;
+const DAY = 24 * 60 * 60 * 1000;
+
+/** A running server process. */
+export interface ServerProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly url: string;
+  readonly dataDir: string;
+  readonly bootstrapToken: string;
+  stdout: string;
+  stderr: string;
+}
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CUSTOS_')));
+}
+
+/** Starts `custos server` on a random loopback port with its data in `dir/data`. */
+export function startServer(dir: string): Promise<ServerProcess> {
+  const dataDir = join(dir, 'data');
+  const bootstrapFile = join(dir, 'bootstrap.txt');
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--bootstrap-out', bootstrapFile],
+    { env: cleanEnv() },
+  );
+  const s = { child, url: '', dataDir, bootstrapToken: '', stdout: '', stderr: '' };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start: ${s.stderr}`)),
+      STARTUP_TIMEOUT_MS,
+    );
+    child.stdout.on('data', (d: Buffer) => {
+      s.stdout += d.toString();
+      const m = /Listening on (https?:\/\/\S+)/.exec(s.stdout);
+      if (m !== null && /The token works once/.test(s.stdout)) {
+        clearTimeout(timer);
+        s.url = m[1]!;
+        s.bootstrapToken = readFileSync(bootstrapFile, 'utf8').trim();
+        resolve(s);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (s.stderr += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${s.stderr}`));
+    });
+  });
+}
+
+/** Stops the server with SIGTERM. */
+export function stopServer(s: ServerProcess): Promise<void> {
+  if (s.child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.child.removeAllListeners('exit');
+    s.child.on('exit', () => resolve());
+    s.child.kill('SIGTERM');
+  });
+}
+
+/** The organisation the test plays key holder of. */
+export interface TestOrg {
+  readonly orgId: string;
+  readonly name: string;
+  readonly signingKey: KeyObject;
+  readonly keyManager: KeyObject;
+  readonly bucketId: string;
+  readonly bucket: BucketKeyPair;
+  readonly indexSecret: Uint8Array;
+  readonly admin: CustosClient;
+  readonly officer: CustosClient;
+}
+
+const raw = (k: KeyObject): Uint8Array =>
+  new Uint8Array(Buffer.from(k.export({ format: 'jwk' }).x!, 'base64url'));
+
+/** A temp folder. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Creates the organisation through the API with real key documents, enrols its admin and
+ * an officer (as client profiles under `dir`), and registers one `standard` bucket for now.
+ */
+export async function createOrg(
+  server: ServerProcess,
+  dir: string,
+  name = 'Example Agency',
+): Promise<TestOrg> {
+  const now = Date.now();
+  const signing = generateKeyPairSync('ed25519');
+  const km = generateKeyPairSync('ed25519');
+  const window = { notBefore: now - DAY, notAfter: now + 365 * DAY };
+  const delegation = sealDelegation({ key: raw(km.publicKey), ...window }, signing.privateKey);
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  const res = await fetch(`${server.url}/v1/orgs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      bootstrapToken: server.bootstrapToken,
+      name,
+      signingPublicKey: b64(raw(signing.publicKey)),
+      rootArchivePublicKey: b64(randomBytes(32)),
+      keyManager: { delegation: b64(delegation), ...window },
+      officers: [{ publicKey: b64(randomBytes(32)) }],
+      officerQuorum: 1,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`org create failed: ${await res.text()}`);
+  const created = (await res.json()) as { orgId: string; enrolmentCode: string };
+  const admin = await CustosClient.enrol(join(dir, 'admin'), {
+    serverUrl: server.url,
+    code: created.enrolmentCode,
+    protection: { kind: 'file' },
+  });
+  const bucket = await generateBucketKeyPair();
+  const bucketId = `standard-${new Date(now).toISOString().slice(0, 7)}`;
+  const document = sealBucketKeyDocument(
+    {
+      org: created.orgId,
+      bucket: bucketId,
+      retentionClass: 'standard',
+      period: new Date(now).toISOString().slice(0, 7),
+      notBefore: now - DAY,
+      notAfter: now + 30 * DAY,
+      publicKey: bucket.publicKey.toBytes(),
+    },
+    km.privateKey,
+  );
+  await admin.api.request('POST', `/v1/orgs/${created.orgId}/buckets`, { body: { document: b64(document) } });
+  const officer = await enrolUser(server, admin, join(dir, 'officer'), 'officer');
+  const org: TestOrg = {
+    orgId: created.orgId,
+    name,
+    signingKey: signing.privateKey,
+    keyManager: km.privateKey,
+    bucketId,
+    bucket,
+    indexSecret: generateIndexSecret(),
+    admin,
+    officer,
+  };
+  for (const c of [admin, officer]) await deliverIndexKey(org, c);
+  return org;
+}
+
+/** Creates a user with `role`, issues a code as admin, and enrols a client profile in `dir`. */
+export async function enrolUser(
+  server: ServerProcess,
+  admin: CustosClient,
+  dir: string,
+  role: 'member' | 'officer' = 'member',
+): Promise<CustosClient> {
+  const orgId = admin.profile.orgId;
+  const user = (await admin.api.request('POST', `/v1/orgs/${orgId}/users`, { body: { role } })) as {
+    userId: string;
+  };
+  return enrolDevice(server, admin, dir, user.userId);
+}
+
+/** Enrols one more device of an existing user. */
+export async function enrolDevice(
+  server: ServerProcess,
+  admin: CustosClient,
+  dir: string,
+  userId: string,
+): Promise<CustosClient> {
+  const orgId = admin.profile.orgId;
+  const code = (await admin.api.request('POST', `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`, {
+    body: {},
+  })) as { enrolmentCode: string };
+  return CustosClient.enrol(dir, {
+    serverUrl: server.url,
+    code: code.enrolmentCode,
+    protection: { kind: 'file' },
+  });
+}
+
+/** Plays the officer: seals the bucket's index key to `client`'s device, then the device fetches it. */
+export async function deliverIndexKey(org: TestOrg, client: CustosClient): Promise<void> {
+  const key = deriveBucketIndexKeyBytes(org.indexSecret, org.bucketId);
+  const blob = sealIndexKeyForDevice(
+    client.identityKey,
+    org.orgId,
+    org.bucketId,
+    client.profile.deviceId,
+    key,
+  );
+  await org.officer.api.request(
+    'PUT',
+    `/v1/orgs/${org.orgId}/buckets/${org.bucketId}/index-keys/${client.profile.deviceId}`,
+    { body: { blob: Buffer.from(blob).toString('base64url') } },
+  );
+  await client.refreshKeys();
+}
+
+/** Every file under `dir`, recursively, concatenated. */
+export function allBytes(dir: string): Buffer {
+  const out: Buffer[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return Buffer.concat(out);
+}
+
+/** The forms of a canary the threat model searches for. */
+export function canaryForms(canary: string): Buffer[] {
+  return [
+    Buffer.from(canary, 'utf8'),
+    Buffer.from(canary, 'utf16le'),
+    Buffer.from(Buffer.from(canary).toString('base64')),
+    Buffer.from(Buffer.from(canary).toString('base64url')),
+    Buffer.from(Buffer.from(canary).toString('hex')),
+  ];
+}
+
+/** Number of canary hits in `haystack`. */
+export function canaryHits(haystack: Buffer, canary: string): number {
+  return canaryForms(canary).filter((f) => haystack.includes(f)).length;
+}
+
+/** Polls `fn` until it returns true (no timing assertions: only a generous cap). */
+export async function until(
+  fn: () => Promise<boolean> | boolean,
+  what: string,
+  capMs = 30_000,
+): Promise<void> {
+  const end = Date.now() + capMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
