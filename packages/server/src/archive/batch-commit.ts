@@ -188,6 +188,10 @@ export class ArchiveCommitter {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        // Let requests that are between authentication and verification reach the queue
+        // first: SQLite's commit blocks the event loop, so without this yield each group
+        // would hold only the one batch that was ready when the last commit ended.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const group: Pending[] = [];
         let records = 0;
         while (this.#queue.length > 0 && (group.length === 0 || records < MAX_RECORDS_PER_GROUP_COMMIT)) {
