@@ -97,11 +97,12 @@ function rssMiB(pid: number): number {
 
 interface DeviceCreds {
   readonly deviceId: string;
+  readonly userId: string;
   readonly token: string;
 }
 
 /** Seeds an org with DEVICES users of one device each, with bearer tokens, straight into the store. */
-async function seed(dataDir: string): Promise<DeviceCreds[]> {
+async function seed(dataDir: string): Promise<{ orgId: string; devices: DeviceCreds[] }> {
   const stores = await openStore({ kind: 'sqlite', path: join(dataDir, 'custos.sqlite') });
   const id = () => randomBytes(16).toString('base64url');
   const orgId = id() as OrgId;
@@ -137,11 +138,11 @@ async function seed(dataDir: string): Promise<DeviceCreds[]> {
         createdAt: now,
         expiresAt: now + 14 * 60_000,
       });
-      out.push({ deviceId, token });
+      out.push({ deviceId, userId, token });
     }
   });
   await stores.close();
-  return out.map((d) => ({ ...d, orgId, userOf: undefined })) as DeviceCreds[];
+  return { orgId, devices: out };
 }
 
 /** 1,000 clients on one server, with counters the cases read. */
@@ -156,7 +157,7 @@ class Fleet {
 
   constructor(
     readonly orgId: string,
-    readonly devices: readonly (DeviceCreds & { userId: string })[],
+    readonly devices: readonly DeviceCreds[],
   ) {}
 
   async connect(url: string): Promise<void> {
@@ -262,16 +263,7 @@ let env: Env | null = null;
 async function setup(): Promise<Env> {
   if (env !== null) return env;
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-relay-'));
-  const creds = await seed(dir);
-  const orgId = (creds[0] as unknown as { orgId: string }).orgId;
-  // Users are looked up again from the store the server will open.
-  const stores = await openStore({ kind: 'sqlite', path: join(dir, 'custos.sqlite') });
-  const devices: (DeviceCreds & { userId: string })[] = [];
-  for (const c of creds) {
-    const d = await stores.devices.get(orgId as OrgId, c.deviceId as DeviceId);
-    devices.push({ ...c, userId: d!.userId });
-  }
-  await stores.close();
+  const { orgId, devices } = await seed(dir);
   const custos = await spawnServer(SERVER_SCRIPT, { RELAY_BENCH_DATA: dir });
   const bare = await spawnServer(BASELINE_SCRIPT, {});
   const custosFleet = new Fleet(orgId, devices);

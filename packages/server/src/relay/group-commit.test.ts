@@ -1,0 +1,86 @@
+/** Group commit: many jobs per transaction, each with its own outcome, nothing of a failed one kept. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ServerError } from '../errors.js';
+import { newId, type OrgId, type UserId } from '../ids.js';
+import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import { AbortJob, GroupCommitter } from './group-commit.js';
+import { randomBytes } from 'node:crypto';
+
+describe('GroupCommitter', () => {
+  let tb: TestBackend;
+  let orgId: OrgId;
+  beforeAll(async () => {
+    tb = await openTestSqlite();
+    orgId = newId<OrgId>();
+    await tb.stores.orgs.create({
+      orgId,
+      name: 'o',
+      signingPublicKey: randomBytes(32),
+      signingKeyFingerprint: 'f',
+      rootArchivePublicKey: randomBytes(32),
+      keyManager: { delegation: randomBytes(4), notBefore: 0, notAfter: 1 },
+      officerQuorum: 1,
+      officers: [],
+      createdAt: 1,
+    });
+  });
+  afterAll(async () => tb?.dispose());
+
+  it('commits jobs of one batch together; a refused job keeps the others; flush sees only successes', async () => {
+    const flushed: string[] = [];
+    let batches = 0;
+    const gc = new GroupCommitter(tb.stores, 100, async (_tx, collected) => {
+      batches++;
+      for (const [k, v] of collected) flushed.push(`${k}:${v.length}`);
+    });
+    const ids = Array.from({ length: 10 }, () => newId<UserId>());
+    const results = await Promise.allSettled(
+      ids.map((userId, i) =>
+        gc.run(async (tx, ctx) => {
+          if (i === 3) throw new ServerError('INVALID_REQUEST', 'refused before writing');
+          await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+          ctx.collect('org', [new Uint8Array([i])]);
+          return i;
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(9);
+    expect(results[3]).toMatchObject({ status: 'rejected' });
+    expect(batches).toBe(1);
+    expect(flushed).toEqual(['org:9']);
+    for (const [i, userId] of ids.entries()) {
+      expect((await tb.stores.users.get(orgId, userId)) === undefined).toBe(i === 3);
+    }
+  });
+
+  it('retries a batch without a job that failed after writing', async () => {
+    const gc = new GroupCommitter(tb.stores, 100);
+    const ids = Array.from({ length: 4 }, () => newId<UserId>());
+    const results = await Promise.allSettled(
+      ids.map((userId, i) =>
+        gc.run(async (tx) => {
+          await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+          if (i === 1) throw new AbortJob(new ServerError('LOG_PUSHBACK'));
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'LOG_PUSHBACK' });
+    expect(await tb.stores.users.get(orgId, ids[1]!)).toBeUndefined();
+    expect(await tb.stores.users.get(orgId, ids[2]!)).toBeDefined();
+  });
+
+  it('fails every job of a batch whose flush fails, and keeps nothing', async () => {
+    const gc = new GroupCommitter(tb.stores, 100, async () => {
+      throw new ServerError('LOG_PUSHBACK');
+    });
+    const userId = newId<UserId>();
+    await expect(
+      gc.run(async (tx, ctx) => {
+        await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+        ctx.collect('org', [new Uint8Array(1)]);
+      }),
+    ).rejects.toMatchObject({ code: 'LOG_PUSHBACK' });
+    expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
+  });
+});
