@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EMPTY_ROOT, hashChildren, hashChildrenAt, hashLeaf } from './hash.js';
-import { JS_SHA256_MAX_MESSAGE } from './sha256.js';
+import { JS_SHA256_MAX_MESSAGE } from '../crypto/sha256.js';
 
 const ref = (...parts: Uint8Array[]): Uint8Array => {
   const h = createHash('sha256');

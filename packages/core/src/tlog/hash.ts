@@ -3,10 +3,10 @@
  * SHA-256(0x01 || left || right), and the empty tree's root is SHA-256("").
  *
  * These run once per leaf and once per interior node on every append, and 24 times per
- * inclusion check at 2^24 leaves, so they use the short-message SHA-256 of sha256.ts.
+ * inclusion check at 2^24 leaves, so they use the short-message SHA-256 of crypto/sha256.ts.
  */
 import { hash as nativeHash } from 'node:crypto';
-import { sha256NodeInto, sha256PrefixedInto } from './sha256.js';
+import { sha256NodeInto, sha256PrefixedInto } from '../crypto/sha256.js';
 
 /** Bytes in every tree hash (SHA-256). */
 export const HASH_SIZE = 32;
