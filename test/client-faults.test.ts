@@ -100,18 +100,19 @@ describe('client faults (real server process)', () => {
     await alice.sendText(bob.me, 'three');
     const aliceDir = join(dir, 'alice');
     alice.crash();
-    let victim: CustosClient | undefined;
+    const ref: { victim?: CustosClient } = {};
     // The upload reaches the server; the device dies before it can record the answer.
     const dying: typeof fetch = async (input, init) => {
       const res = await fetch(input, init);
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
       if (init?.method === 'POST' && new URL(url).pathname === '/v1/archive/batches') {
-        victim?.crash();
+        ref.victim?.crash();
         throw new TypeError('connection reset');
       }
       return res;
     };
-    victim = CustosClient.open(aliceDir, { api: { fetch: dying } });
+    const victim = CustosClient.open(aliceDir, { api: { fetch: dying } });
+    ref.victim = victim;
     await expect(victim.flushArchive()).rejects.toThrow();
     expect(await logSeqs(victim.profile.deviceId)).toEqual([0, 1, 2]);
     alice = CustosClient.open(aliceDir);
