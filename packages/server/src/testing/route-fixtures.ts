@@ -5,6 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { PrivateKey } from '@signalapp/libsignal-client';
+import {
+  ArchiveWriter,
+  bucketDocument,
+  createArchivingOrg,
+  uploadBody,
+  type ArchivingOrg,
+} from '../archive/archive-test-support.js';
 import { blobIdOf } from '../blobs/blob-service.js';
 import {
   call,
@@ -45,6 +52,46 @@ export interface FixtureContext {
   readonly org: TestOrg;
   /** A user of `org` that fixtures may change (role, retention, codes). */
   readonly spareUserId: UserId;
+  /** `org`'s key-manager key and registered bucket (see {@link createFixtureOrg}). */
+  readonly archive: ArchivingOrg;
+  /** One archive writer per device, so each caller's chain continues. */
+  readonly writers: Map<string, ArchiveWriter>;
+}
+
+/**
+ * Creates org A for the fixtures through the bootstrap token: a real key-manager delegation
+ * and bucket (so key and archive routes can succeed), and one logged-in device per role.
+ */
+export async function createFixtureOrg(t: TestApp): Promise<FixtureContext> {
+  const archive = await createArchivingOrg(t, 1);
+  const admin = archive.admin;
+  const u = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${archive.orgId}/users`,
+    { role: 'auditor' },
+    admin.headers(),
+  );
+  const { userId } = u.json<{ userId: UserId }>();
+  const c = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${archive.orgId}/users/${userId}/enrolment-codes`,
+    {},
+    admin.headers(),
+  );
+  const auditor = await enrolAndLogin(
+    t.app,
+    archive.orgId,
+    c.json<{ enrolmentCode: string }>().enrolmentCode,
+  );
+  const member = archive.members[0];
+  if (member === undefined) throw new Error('archiving org without a member');
+  const org: TestOrg = {
+    orgId: archive.orgId,
+    devices: { admin, officer: archive.officer, member, auditor },
+  };
+  return { t, org, spareUserId: await createSpareUser(t, org), archive, writers: new Map() };
 }
 
 /** Builds a valid request for one route, as sent by `caller` (public routes ignore it). */
@@ -191,7 +238,41 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     return { method: 'GET', url: `/v1/blobs/${blobId}` };
   },
 
-  // Archive and keys (archive issue): the read routes.
+  // Archive and keys (archive issue).
+  'POST /v1/archive/batches': async (ctx, caller) => {
+    let w = ctx.writers.get(caller.deviceId);
+    if (w === undefined) {
+      w = await ArchiveWriter.create(ctx.archive, caller);
+      ctx.writers.set(caller.deviceId, w);
+    }
+    return { method: 'POST', url: '/v1/archive/batches', body: uploadBody(w.batch(1, 64)) };
+  },
+  'POST /v1/orgs/:orgId/buckets': async ({ org, archive }) => {
+    const { document } = await bucketDocument(
+      org.orgId,
+      archive.keyManager,
+      `fx-${randomBytes(6).toString('hex')}`,
+    );
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/buckets`,
+      body: { document: Buffer.from(document).toString('base64url') },
+    };
+  },
+  'PUT /v1/orgs/:orgId/buckets/:bucketId/officer-wraps/:officerIndex': async ({ org, archive }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/officer-wraps/0`,
+    body: { blob: randomBytes(80).toString('base64url') },
+  }),
+  'GET /v1/orgs/:orgId/buckets/:bucketId/officer-wraps': async ({ org, archive }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/officer-wraps`,
+  }),
+  'PUT /v1/orgs/:orgId/buckets/:bucketId/index-keys/:deviceId': async ({ org, archive }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/index-keys/${org.devices.member.deviceId}`,
+    body: { blob: randomBytes(80).toString('base64url') },
+  }),
   'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
   'GET /v1/orgs/:orgId/buckets': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/buckets` }),
   'GET /v1/index-keys': async () => ({ method: 'GET', url: '/v1/index-keys' }),
