@@ -23,13 +23,13 @@ import {
   SigningKey,
   unwrapBucketKey,
   verifyBucketChain,
+  x25519PublicKeyOf,
   type AdminProfileFile,
   type CeremonyResult,
   type OrgFile,
 } from '@custos/console';
 import { openBucketKeyDocument, openDelegation } from '../packages/server/src/keys/key-documents.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { x25519PublicKeyOf } from '../packages/console/src/hpke-box.js';
 import {
   enrolDevice,
   filesUnder,

@@ -5,7 +5,7 @@ export type {
   CeremonyProgress,
   CeremonyProgressEvent,
   CeremonyResult,
-} from './run-ceremony.js';
+} from './ceremony-options.js';
 export { ConsoleError, isConsoleError, CONSOLE_ERROR_CODES } from './console-error.js';
 export type { ConsoleErrorCode } from './console-error.js';
 export { loadOfficerProfile, verifyOrgFile } from './officer-profile.js';
@@ -33,6 +33,7 @@ export type { BucketKeyDocument, KeyManagerDelegation } from './key-documents.js
 export { decodeOfficerPublicKey, encodeOfficerPublicKey, openOfficerKeyFile } from './officer-keys.js';
 export type { OfficerKeys, OfficerPublicKey } from './officer-keys.js';
 export { keyFingerprint, SigningKey, verifyEd25519 } from './signing-key.js';
+export { x25519PublicKeyOf } from './hpke-box.js';
 export { ceremonyBuckets, delegationWindow, monthlyPeriods } from './bucket-periods.js';
 export type { BucketPeriod, BucketPlan } from './bucket-periods.js';
 export { ceremonyLayout, CEREMONY_SECRET_KINDS } from './ceremony-layout.js';
