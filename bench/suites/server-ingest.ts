@@ -39,7 +39,7 @@ import type { BenchCase } from '../harness.js';
 
 const DEVICES = 20;
 const BATCH = 100;
-const BATCHES_PER_DEVICE = 20; // 40,000 records per sample
+const BATCHES_PER_DEVICE = 10; // 20,000 records per sample
 const RECORD_BODY_BYTES = 1024 - 120; // sealed record ≈ 1 KiB with header and framing
 const INTEGRATION_INTERVAL_MS = 250;
 const PG_URL = process.env.CUSTOS_BENCH_PG_URL ?? process.env.CUSTOS_TEST_PG_URL ?? '';
@@ -248,7 +248,7 @@ function casesFor(kind: 'sqlite' | 'postgres', minRate: number): BenchCase[] {
       name: `archive ingest over HTTP, ${kind} (1 KiB records, batches of 100, to checkpoint)`,
       unit: 'records/s',
       lowerIsBetter: false,
-      samples: 5,
+      samples: 3,
       measure: async () => (await sample(await ready(), 'ingest')).rate,
       baseline: {
         name: 'same requests, parse-only route',
