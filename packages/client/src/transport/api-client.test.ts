@@ -16,7 +16,7 @@ function fakeServer(identity: PublicKey, opts: { origin?: string; expireEarly?: 
   let now = 1_000_000;
   const valid = new Set<string>();
   const f: typeof fetch = async (input, init) => {
-    const url = new URL(input as string);
+    const url = new URL(input);
     calls.push(`${init?.method ?? 'GET'} ${url.pathname}`);
     const json = (status: number, body: unknown) =>
       new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
