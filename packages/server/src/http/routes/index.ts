@@ -32,7 +32,12 @@ import {
   tileRoute,
 } from './log-routes.js';
 import { createOrgRoute, getOrgRoute } from './org-routes.js';
-import { deviceBundleRoute, prekeyStatusRoute, uploadPrekeysRoute, userBundleRoute } from './prekey-routes.js';
+import {
+  deviceBundleRoute,
+  prekeyStatusRoute,
+  uploadPrekeysRoute,
+  userBundleRoute,
+} from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 
 /** The routes `custos server` serves. */
