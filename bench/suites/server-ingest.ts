@@ -229,7 +229,9 @@ async function sample(env: Env, target: 'ingest' | 'baseline'): Promise<SampleRe
     const last = Math.max(...acks.map((a) => a.maxIndex));
     while (!env.checkpoints.some((c) => c.size > last)) await new Promise((r) => setTimeout(r, 5));
     end = env.checkpoints.find((c) => c.size > last)!.at;
-    for (const a of acks) latenciesMs.push(env.checkpoints.find((c) => c.size > a.maxIndex)!.at - a.at);
+    // 0 when the integrator covered the batch before its response reached the client.
+    for (const a of acks)
+      latenciesMs.push(Math.max(0, env.checkpoints.find((c) => c.size > a.maxIndex)!.at - a.at));
   }
   return { rate: (DEVICES * BATCHES_PER_DEVICE * BATCH) / ((end - start) / 1000), latenciesMs };
 }
