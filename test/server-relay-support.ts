@@ -215,13 +215,14 @@ export async function httpEnrol(base: string, orgId: string, code: string): Prom
   const signature = Buffer.from(keys.identity.sign(msg)).toString('base64url');
   const t = await http(base, 'POST', '/v1/auth/token', { orgId, deviceId, challengeId, signature });
   if (t.status !== 201) throw new Error(`login failed: ${JSON.stringify(t.json)}`);
+  const token = (t.json as { token: string }).token;
   return {
     orgId,
     userId,
     deviceId,
-    token: (t.json as { token: string }).token,
+    token,
     headers() {
-      return { authorization: `Bearer ${this.token}`, 'custos-device': this.deviceId };
+      return { authorization: `Bearer ${token}`, 'custos-device': deviceId };
     },
   };
 }
