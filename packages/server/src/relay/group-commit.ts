@@ -13,21 +13,30 @@ import { isServerError } from '../errors.js';
 import type { Stores } from '../store/stores.js';
 
 /** What a job may do besides writing. */
-export interface CommitContext {
+export interface CommitContext<Item = Uint8Array> {
   /** Runs `fn` after the job's batch has committed. */
   afterCommit(fn: () => void): void;
   /**
    * Adds entries for the batch's flush, which writes everything collected under each key
    * once, at the end of the batch, in the same transaction (one log append per org per batch).
    */
-  collect(key: string, entries: readonly Uint8Array[]): void;
+  collect(key: string, entries: readonly Item[]): void;
+  /**
+   * A value shared by the jobs of one batch attempt (read once per batch, e.g. a device's
+   * revocation state): `init` runs on the first call with `key`, later calls get its result.
+   * A job may update a shared value only once nothing can make it fail any more.
+   */
+  shared<T>(key: string, init: () => Promise<T>): Promise<T>;
 }
 
 /** Writes what the batch's jobs collected; a throw rolls back the whole batch and fails every job in it. */
-export type BatchFlush = (tx: Stores, collected: ReadonlyMap<string, readonly Uint8Array[]>) => Promise<void>;
+export type BatchFlush<Item = Uint8Array> = (
+  tx: Stores,
+  collected: ReadonlyMap<string, readonly Item[]>,
+) => Promise<void>;
 
 /** A unit of work inside a shared transaction. */
-export type CommitJob<T> = (tx: Stores, ctx: CommitContext) => Promise<T>;
+export type CommitJob<T, Item = Uint8Array> = (tx: Stores, ctx: CommitContext<Item>) => Promise<T>;
 
 /** Thrown by a job that failed after writing: its batch must be rolled back and retried without it. */
 export class AbortJob extends Error {
@@ -37,8 +46,8 @@ export class AbortJob extends Error {
   }
 }
 
-interface Pending {
-  readonly job: CommitJob<unknown>;
+interface Pending<Item> {
+  readonly job: CommitJob<unknown, Item>;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -55,18 +64,18 @@ class BatchAbort extends Error {
 }
 
 /** Runs jobs in shared transactions, at most `maxBatch` per transaction. */
-export class GroupCommitter {
-  private queue: Pending[] = [];
+export class GroupCommitter<Item = Uint8Array> {
+  private queue: Pending<Item>[] = [];
   private running = false;
 
   constructor(
     private readonly stores: Stores,
     private readonly maxBatch: number,
-    private readonly flush: BatchFlush = async () => undefined,
+    private readonly flush: BatchFlush<Item> = async () => undefined,
   ) {}
 
   /** Runs `job` in the next batch; resolves with its result once that batch has committed. */
-  run<T>(job: CommitJob<T>): Promise<T> {
+  run<T>(job: CommitJob<T, Item>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ job, resolve: resolve as (v: unknown) => void, reject });
       if (!this.running) {
@@ -101,19 +110,33 @@ export class GroupCommitter {
   }
 
   private async attempt(
-    batch: readonly Pending[],
+    batch: readonly Pending<Item>[],
   ): Promise<{ kind: 'done' } | { kind: 'abort'; index: number; reason: unknown }> {
     let outcomes: Outcome[];
     try {
       outcomes = await this.stores.withTransaction(async (tx) => {
         const out: Outcome[] = [];
-        const collected = new Map<string, Uint8Array[]>();
+        const collected = new Map<string, Item[]>();
+        const sharedValues = new Map<string, Promise<unknown>>();
+        const shared = <T>(key: string, init: () => Promise<T>): Promise<T> => {
+          let v = sharedValues.get(key);
+          if (v === undefined) {
+            v = init();
+            sharedValues.set(key, v);
+          }
+          return v as Promise<T>;
+        };
         for (let i = 0; i < batch.length; i++) {
           const after: (() => void)[] = [];
-          const mine = new Map<string, readonly Uint8Array[]>();
-          const ctx: CommitContext = {
+          const mine = new Map<string, Item[]>();
+          const ctx: CommitContext<Item> = {
             afterCommit: (fn) => after.push(fn),
-            collect: (key, entries) => mine.set(key, [...(mine.get(key) ?? []), ...entries]),
+            collect: (key, entries) => {
+              const list = mine.get(key);
+              if (list === undefined) mine.set(key, [...entries]);
+              else list.push(...entries);
+            },
+            shared,
           };
           try {
             const value = await batch[i]!.job(tx, ctx);

@@ -1,15 +1,21 @@
 /**
  * In-memory wake-ups for connected sockets: after a commit puts envelopes in a device's
- * queue, the hub tells that device's open sockets on this node to fetch them. A wake-up
- * carries no data; the queue in the store stays the only source of truth, so a lost
- * wake-up delays delivery until the next one (or the next connect) but loses nothing.
+ * queue, the hub tells that device's open sockets on this node. A local commit hands over
+ * the committed envelopes themselves, so a socket that has pushed everything older can push
+ * them without reading the store again; a cross-node wake-up carries no data. The queue in
+ * the store stays the only source of truth: a lost wake-up delays delivery until the next
+ * one (or the next connect) but loses nothing.
  */
 import type { DeviceId, OrgId } from '../ids.js';
+import type { QueuedEnvelope } from '../store/messaging-records.js';
 
 /** What changed: the device's queue may have new envelopes, or its one-time prekeys ran low. */
 export type WakeEvent = 'queue' | 'prekeys-low';
-/** Called on a wake-up of the device. */
-export type WakeListener = (event: WakeEvent) => void;
+/**
+ * Called on a wake-up of the device; `committed` (with 'queue' only) are envelopes just
+ * committed to its queue, in queue order — absent when the listener must read the store.
+ */
+export type WakeListener = (event: WakeEvent, committed?: readonly QueuedEnvelope[]) => void;
 
 /** Registry of listeners per device queue on this node. */
 export class RelayHub {
@@ -33,6 +39,13 @@ export class RelayHub {
   /** Wakes every listener of a device on this node. */
   wake(orgId: OrgId, deviceId: DeviceId, event: WakeEvent = 'queue'): void {
     this.wakeKey(queueKey(orgId, deviceId), event);
+  }
+
+  /** Hands envelopes just committed to a device's queue (in queue order) to its listeners on this node. */
+  deliver(orgId: OrgId, deviceId: DeviceId, committed: readonly QueuedEnvelope[]): void {
+    const set = this.listeners.get(queueKey(orgId, deviceId));
+    if (set === undefined) return;
+    for (const l of [...set]) l('queue', committed);
   }
 
   /** Wakes listeners by queue key (as carried in cross-node notifications). */

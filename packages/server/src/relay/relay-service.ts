@@ -42,14 +42,40 @@ function newEnvelopeId(): EnvelopeId {
   return randomBytes(ID_BYTES).toString('base64url') as EnvelopeId;
 }
 
+/** What a send job leaves for its batch's flush: a receipt for an org's log, or envelopes for an org's queues. */
+type BatchItem =
+  | { readonly kind: 'receipt'; readonly orgId: OrgId; readonly entry: Uint8Array }
+  | { readonly kind: 'envelope'; readonly orgId: OrgId; readonly envelope: NewEnvelope };
+
+/** A device's queue usage as this batch sees it: the store's count plus what earlier jobs of the batch added. */
+interface BatchUsage {
+  count: number;
+  bytes: number;
+}
+
 /** The relay service of one API node. */
 export class RelayService {
-  private readonly committer: GroupCommitter;
+  private readonly committer: GroupCommitter<BatchItem>;
 
   constructor(private readonly o: RelayOptions) {
-    // Receipts of a whole batch go to each org's log in one append.
-    this.committer = new GroupCommitter(o.stores, o.limits.maxBatch, async (tx, collected) => {
-      for (const [org, entries] of collected) await o.receipts(tx, org as OrgId, entries);
+    // A whole batch's envelopes go to the queues in multi-row inserts, and its receipts to
+    // each org's log in one append, all in the batch's transaction.
+    this.committer = new GroupCommitter<BatchItem>(o.stores, o.limits.maxBatch, async (tx, collected) => {
+      for (const items of collected.values()) {
+        const first = items[0];
+        if (first === undefined) continue;
+        if (first.kind === 'envelope') {
+          const envelopes = items.map((i) => (i as Extract<BatchItem, { kind: 'envelope' }>).envelope);
+          await tx.relayQueue.enqueue(first.orgId, envelopes);
+          await tx.relayQueue.announce(
+            first.orgId,
+            envelopes.map((e) => e.recipientDeviceId),
+          );
+        } else {
+          const entries = items.map((i) => (i as Extract<BatchItem, { kind: 'receipt' }>).entry);
+          await o.receipts(tx, first.orgId, entries);
+        }
+      }
     });
   }
 
@@ -82,8 +108,11 @@ export class RelayService {
 
     return this.committer.run(async (tx, ctx) => {
       const now = this.o.clock();
-      // Checked in the transaction, so a device revoked a moment ago cannot send (WebSocket sends too).
-      const me = await tx.devices.get(sender.orgId, sender.deviceId);
+      // Checked in the transaction (once per batch and device), so a device revoked a moment
+      // ago cannot send (WebSocket sends too).
+      const me = await ctx.shared(`device:${sender.orgId}/${sender.deviceId}`, () =>
+        tx.devices.get(sender.orgId, sender.deviceId),
+      );
       if (me === undefined || me.revokedAt !== null)
         throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
       const devices = await tx.relayQueue.userDevices(recipientOrg, recipientUser);
@@ -101,8 +130,12 @@ export class RelayService {
           { details: { missing: mismatch.missing, stale: mismatch.stale } },
         );
       }
+      const usages: BatchUsage[] = [];
       for (const d of decoded) {
-        const usage = await tx.relayQueue.usage(recipientOrg, d.deviceId);
+        const usage = await ctx.shared<BatchUsage>(`usage:${recipientOrg}/${d.deviceId}`, async () => ({
+          ...(await tx.relayQueue.usage(recipientOrg, d.deviceId)),
+        }));
+        usages.push(usage);
         if (
           usage.count + 1 > this.o.limits.maxQueueEnvelopes ||
           usage.bytes + d.content.length > this.o.limits.maxQueueBytes
@@ -128,14 +161,26 @@ export class RelayService {
         receiptOrgs.length === 0
           ? []
           : envelopes.map((e) => relayReceipt(sender.deviceId, e.recipientDeviceId, e.content, now));
-      for (const org of receiptOrgs) ctx.collect(org, receipts);
-      await tx.relayQueue.enqueue(recipientOrg, envelopes);
-      await tx.relayQueue.announce(
-        recipientOrg,
-        envelopes.map((e) => e.recipientDeviceId),
+      // Nothing below can fail: this job now counts in the batch's view of the queues, and
+      // its writes join the batch's flush.
+      decoded.forEach((d, i) => {
+        usages[i]!.count += 1;
+        usages[i]!.bytes += d.content.length;
+      });
+      for (const org of receiptOrgs) {
+        ctx.collect(
+          `receipt:${org}`,
+          receipts.map((entry) => ({ kind: 'receipt', orgId: org, entry })),
+        );
+      }
+      ctx.collect(
+        `envelope:${recipientOrg}`,
+        envelopes.map((envelope) => ({ kind: 'envelope', orgId: recipientOrg, envelope })),
       );
       ctx.afterCommit(() => {
-        for (const e of envelopes) this.o.hub.wake(recipientOrg, e.recipientDeviceId);
+        // Committed: sockets on this node may push them straight from memory.
+        for (const e of envelopes)
+          this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [{ ...e, orgId: recipientOrg }]);
       });
       return {
         serverTime: now,

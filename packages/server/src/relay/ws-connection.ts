@@ -22,7 +22,7 @@ import { authenticateDevice, DEVICE_HEADER } from '../http/auth-guard.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { AppDeps, AuthContext } from '../http/route-def.js';
 import { describeValidationError } from '../http/validation.js';
-import type { EnvelopeId } from '../store/messaging-records.js';
+import type { EnvelopeId, QueuedEnvelope } from '../store/messaging-records.js';
 import type { MessagingServices } from './messaging-services.js';
 import type { WakeEvent } from './relay-hub.js';
 import { ClientFrameSchema, envelopeOut, type ClientFrame, type OutgoingMessage } from './wire.js';
@@ -165,7 +165,9 @@ class RelayConnection {
       const ttl = Math.min(MAX_TIMER_MS, Math.max(0, record.expiresAt - this.deps.clock()));
       this.timers.push(setTimeout(() => this.close(WS_CLOSE.TOKEN_EXPIRED, 'token expired'), ttl));
       this.lastDeviceCheck = this.deps.clock();
-      this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event) => this.onWake(event));
+      this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event, committed) =>
+        this.onWake(event, committed),
+      );
       const counts = await this.deps.stores.prekeys.counts(auth.orgId, auth.deviceId);
       this.send({ type: 'ready', orgId: auth.orgId, deviceId: auth.deviceId, expiresAt: record.expiresAt });
       this.sendPrekeyStatus(counts.oneTime, counts.kyber);
@@ -185,8 +187,9 @@ class RelayConnection {
       this.send({ type: 'prekeys-low', oneTime, kyber, threshold });
   }
 
-  private onWake(event: WakeEvent): void {
+  private onWake(event: WakeEvent, committed?: readonly QueuedEnvelope[]): void {
     if (event === 'queue') {
+      if (committed !== undefined && this.pushCommitted(committed)) return;
       this.backlog = true;
       this.pump();
       return;
@@ -199,6 +202,31 @@ class RelayConnection {
     );
   }
 
+  /**
+   * Pushes envelopes just committed to this device's queue straight from memory, without
+   * reading the store — only when that keeps queue order: no read is running and the last
+   * one saw the whole queue (no backlog), so everything older was pushed already, and the
+   * window has room for all of them. Returns false when the store must be read instead.
+   */
+  private pushCommitted(committed: readonly QueuedEnvelope[]): boolean {
+    if (this.auth === null || this.closed || this.pumping || this.backlog) return false;
+    let bytes = 0;
+    for (const e of committed) bytes += e.content.length;
+    if (
+      this.inflight.size + committed.length > WS_MAX_IN_FLIGHT ||
+      this.inflightBytes + bytes > WS_MAX_IN_FLIGHT_BYTES ||
+      this.deps.clock() - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS
+    )
+      return false;
+    for (const e of committed) {
+      if (this.inflight.has(e.envelopeId) || this.acking.has(e.envelopeId)) continue;
+      this.inflight.set(e.envelopeId, e.content.length);
+      this.inflightBytes += e.content.length;
+      this.send({ type: 'envelope', envelope: envelopeOut(e) });
+    }
+    return true;
+  }
+
   /** Pushes queued envelopes while the window has room; coalesces concurrent calls. */
   private pump(): void {
     if (this.pumping) {
@@ -206,7 +234,11 @@ class RelayConnection {
       return;
     }
     this.pumping = true;
-    void this.pumpLoop().finally(() => (this.pumping = false));
+    void this.pumpLoop().finally(() => {
+      this.pumping = false;
+      // A wake-up that came after the loop's last check must not be lost.
+      if (this.pumpAgain && !this.closed) this.pump();
+    });
   }
 
   private async pumpLoop(): Promise<void> {

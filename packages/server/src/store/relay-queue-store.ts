@@ -7,7 +7,36 @@ import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { DeviceState, EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
 import { RELAY_NOTIFY_CHANNEL, type RelayQueueStore } from './messaging-stores.js';
 import { bytes, int, intOrNull, text } from './row-checks.js';
-import { sql, type SqlExecutor } from './sql.js';
+import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
+
+const INSERT_HEAD = `INSERT INTO relay_queue (org_id, device_id, envelope_id, sender_org_id, sender_user_id,
+  sender_device_id, sender_device_number, envelope_type, content, size, created_at, expires_at) VALUES `;
+const ENVELOPE_COLUMNS = 12;
+/** Rows per multi-row statement, largest first: any count splits into these few statement shapes. */
+const CHUNK_SIZES = [64, 16, 4, 1] as const;
+
+/** Splits `n` rows into [offset, size] chunks of the CHUNK_SIZES shapes. */
+function chunks(n: number): [number, number][] {
+  const out: [number, number][] = [];
+  let offset = 0;
+  for (const size of CHUNK_SIZES) {
+    while (n - offset >= size) {
+      out.push([offset, size]);
+      offset += size;
+    }
+  }
+  return out;
+}
+
+/** `head (?, …), (?, …)` with `rows` tuples of `columns` placeholders, bound to `values`. */
+function multiRow(head: string, columns: number, rows: number, values: SqlValue[]): SqlQuery {
+  const fragments: string[] = [`${head}(`];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 1; c < columns; c++) fragments.push(', ');
+    fragments.push(r === rows - 1 ? ')' : '), (');
+  }
+  return { fragments, values };
+}
 
 interface EnvelopeRow {
   envelope_id: unknown;
@@ -45,12 +74,28 @@ export class SqlRelayQueueStore implements RelayQueueStore {
   constructor(private readonly db: SqlExecutor) {}
 
   async enqueue(orgId: OrgId, envelopes: readonly NewEnvelope[]): Promise<void> {
-    for (const e of envelopes) {
-      await this.db.run(sql`INSERT INTO relay_queue (org_id, device_id, envelope_id, sender_org_id,
-        sender_user_id, sender_device_id, sender_device_number, envelope_type, content, size, created_at,
-        expires_at) VALUES (${orgId}, ${e.recipientDeviceId}, ${e.envelopeId}, ${e.sender.orgId},
-        ${e.sender.userId}, ${e.sender.deviceId}, ${e.sender.deviceNumber}, ${e.type}, ${e.content},
-        ${e.content.length}, ${e.createdAt}, ${e.expiresAt})`);
+    // Multi-row statements, in a few fixed shapes so the prepared-statement caches stay small.
+    // Rows go in array order, so `seq` keeps the enqueue order.
+    for (const [offset, size] of chunks(envelopes.length)) {
+      const values: SqlValue[] = [];
+      for (let i = offset; i < offset + size; i++) {
+        const e = envelopes[i]!;
+        values.push(
+          orgId,
+          e.recipientDeviceId,
+          e.envelopeId,
+          e.sender.orgId,
+          e.sender.userId,
+          e.sender.deviceId,
+          e.sender.deviceNumber,
+          e.type,
+          e.content,
+          e.content.length,
+          e.createdAt,
+          e.expiresAt,
+        );
+      }
+      await this.db.run(multiRow(INSERT_HEAD, ENVELOPE_COLUMNS, size, values));
     }
   }
 
@@ -63,11 +108,18 @@ export class SqlRelayQueueStore implements RelayQueueStore {
   }
 
   async ack(orgId: OrgId, deviceId: DeviceId, envelopeIds: readonly EnvelopeId[]): Promise<number> {
+    // Duplicates in one IN list delete once, as the contract asks (ids of one call are a set).
+    const ids = [...new Set(envelopeIds)];
     let n = 0;
-    for (const id of envelopeIds) {
-      n += await this.db.run(
-        sql`DELETE FROM relay_queue WHERE org_id = ${orgId} AND device_id = ${deviceId} AND envelope_id = ${id}`,
-      );
+    for (const [offset, size] of chunks(ids.length)) {
+      const fragments = [
+        'DELETE FROM relay_queue WHERE org_id = ',
+        ' AND device_id = ',
+        ' AND envelope_id IN (',
+      ];
+      for (let i = 1; i < size; i++) fragments.push(', ');
+      fragments.push(')');
+      n += await this.db.run({ fragments, values: [orgId, deviceId, ...ids.slice(offset, offset + size)] });
     }
     return n;
   }
@@ -89,8 +141,13 @@ export class SqlRelayQueueStore implements RelayQueueStore {
   async announce(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void> {
     if (this.db.dialect !== 'postgres') return;
     // NOTIFY inside the transaction is delivered only if and when it commits.
-    for (const d of new Set(deviceIds)) {
-      await this.db.get(sql`SELECT pg_notify(${RELAY_NOTIFY_CHANNEL}, ${`${orgId}/${d}`})`);
+    const keys = [...new Set(deviceIds)].map((d) => `${orgId}/${d}`);
+    for (const [offset, size] of chunks(keys.length)) {
+      const fragments = ['SELECT pg_notify('];
+      for (let i = 0; i < size; i++) fragments.push(', ', i === size - 1 ? ')' : '), pg_notify(');
+      const values: SqlValue[] = [];
+      for (const k of keys.slice(offset, offset + size)) values.push(RELAY_NOTIFY_CHANNEL, k);
+      await this.db.get({ fragments, values });
     }
   }
 
