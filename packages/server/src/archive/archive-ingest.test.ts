@@ -25,6 +25,7 @@ import {
   uploadBody,
   type ArchivingOrg,
 } from './archive-test-support.js';
+import { ARCHIVE_BATCH_MEDIA_TYPE, encodeBatchUpload } from './batch-wire.js';
 
 const key = generateKeyPairSync('ed25519');
 const logKey = {
@@ -204,10 +205,7 @@ for (const backend of TEST_BACKENDS) {
         org.officer.headers(),
       );
       expect(reg.statusCode, reg.body).toBe(201);
-      const old = await ArchiveWriter.create(
-        { ...org, bucketId: 'old-2020', bucketKey: publicKey },
-        m,
-      );
+      const old = await ArchiveWriter.create({ ...org, bucketId: 'old-2020', bucketKey: publicKey }, m);
       await refused(409, 'BUCKET_NOT_VALID', () => upload(old, old.batch(1)));
     });
 
@@ -237,6 +235,42 @@ for (const backend of TEST_BACKENDS) {
           writer.device.headers(),
         ),
       );
+    });
+
+    it('accepts the binary body, replays it idempotently, and refuses it malformed or mislabelled', async () => {
+      // Earlier tests sealed records they never stored: continue from the stored head.
+      const head = await tb.stores.archive.head(org.orgId, writer.device.deviceId);
+      writer.seq = head === undefined ? 0 : head.seq + 1;
+      if (head !== undefined) writer.prev = head.hash as Uint8Array as RecordHash;
+      const b = writer.batch(5);
+      const send = (payload: Buffer, type = ARCHIVE_BATCH_MEDIA_TYPE) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/archive/batches',
+          headers: { ...writer.device.headers(), 'content-type': type },
+          payload,
+        });
+      const bin = encodeBatchUpload(b);
+      const first = await send(bin);
+      expect(first.statusCode, first.body).toBe(200);
+      const body = first.json<{ logIndexes: number[]; stored: number; head: { seq: number } }>();
+      expect(body.stored).toBe(5);
+      expect(body.head.seq).toBe(b.firstSeq + 4);
+      const again = await send(bin);
+      expect(again.json<{ logIndexes: number[]; stored: number }>()).toMatchObject({
+        logIndexes: body.logIndexes,
+        stored: 0,
+      });
+      const before = await snapshot();
+      await refused(400, 'INVALID_REQUEST', () => send(bin, 'application/octet-stream'));
+      await refused(400, 'INVALID_REQUEST', () => send(bin.subarray(0, bin.length - 1)));
+      await refused(400, 'INVALID_REQUEST', () => send(Buffer.concat([bin, Buffer.of(0)])));
+      const m = writer.mark();
+      const forged = encodeBatchUpload(writer.batch(2));
+      writer.reset(m);
+      forged[forged.length - 1]! ^= 1;
+      await refused(400, 'BATCH_SIGNATURE_INVALID', () => send(forged));
+      expect(await snapshot()).toEqual(before);
     });
 
     it('refuses an anonymous upload', async () => {

@@ -142,13 +142,25 @@ export async function buildApp(
   registerOctetStream(app);
   await registerRelaySocket(app, deps);
 
+  // Binary alternatives to a JSON body (archive batches): raw bytes, decoded by the handler.
+  for (const type of new Set(
+    routes.flatMap((r) => (r.binaryBodyType === undefined ? [] : [r.binaryBodyType])),
+  )) {
+    app.addContentTypeParser(type, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  }
+
   for (const spec of routes) {
     app.route({
       method: spec.method,
       url: spec.url,
       bodyLimit: spec.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
       schema: {
-        ...(spec.body === undefined ? {} : { body: spec.body }),
+        ...(spec.body === undefined
+          ? {}
+          : spec.binaryBodyType === undefined
+            ? { body: spec.body }
+            : // JSON is checked against the schema; the binary type has none (its handler decodes it strictly).
+              { body: { content: { 'application/json': { schema: spec.body } } } }),
         ...(spec.params === undefined ? {} : { params: spec.params }),
         ...(spec.query === undefined ? {} : { querystring: spec.query }),
         response: { [spec.response.status]: spec.response.schema },

@@ -67,6 +67,8 @@ export interface RouteSpec<
   readonly access: X;
   readonly bodyLimit?: number;
   readonly body?: B;
+  /** A second body media type, parsed as raw bytes and not schema-checked: the handler decodes it (body is a Buffer). */
+  readonly binaryBodyType?: string;
   readonly params?: P;
   readonly query?: Q;
   readonly response: { readonly status: number; readonly schema: R };

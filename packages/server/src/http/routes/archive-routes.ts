@@ -1,14 +1,15 @@
 /** Archive ingest: signed batches of sealed records, and the device's chain head for resuming. */
 import { MAX_RECORD_BYTES, MAX_WRAPPED_SESSION_KEY_BYTES } from '@custos/core';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import {
   ARCHIVE_BATCH_BODY_LIMIT_BYTES,
   MAX_RECORDS_PER_UPLOAD,
   MAX_SESSION_KEYS_PER_UPLOAD,
 } from '../../archive/archive-defaults.js';
 import { archiveCommitterFor } from '../../archive/batch-commit.js';
-import { verifyUpload } from '../../archive/batch-verification.js';
-import { isServerError } from '../../errors.js';
+import { verifyUpload, type BatchUpload } from '../../archive/batch-verification.js';
+import { ARCHIVE_BATCH_MEDIA_TYPE, decodeBatchUpload } from '../../archive/batch-wire.js';
+import { isServerError, ServerError } from '../../errors.js';
 import { PUSHBACK_RETRY_AFTER_SECONDS } from '../../log-service/log-defaults.js';
 import { ANY_ROLE, defineRoute } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes } from '../schema-helpers.js';
@@ -62,6 +63,22 @@ const UploadResponse = Type.Object(
   { additionalProperties: false },
 );
 
+function jsonUpload(body: Static<typeof UploadBody>): BatchUpload {
+  return {
+    records: body.records.map((r, i) => decodeBytes(`body.records.${i}`, r)),
+    signature: decodeBytes('body.signature', body.signature, 64),
+    sessionKeys: (body.sessionKeys ?? []).map((k, i) => decodeBytes(`body.sessionKeys.${i}`, k)),
+  };
+}
+
+function binaryUpload(contentType: string | undefined, body: Buffer): BatchUpload {
+  // Only the declared binary type skips the schema; any other raw body (octet-stream) is refused.
+  if (contentType?.split(';')[0]?.trim().toLowerCase() !== ARCHIVE_BATCH_MEDIA_TYPE) {
+    throw new ServerError('INVALID_REQUEST', `body: send application/json or ${ARCHIVE_BATCH_MEDIA_TYPE}`);
+  }
+  return decodeBatchUpload(body);
+}
+
 /** POST /v1/archive/batches */
 export const uploadBatchRoute = defineRoute({
   method: 'POST',
@@ -69,10 +86,12 @@ export const uploadBatchRoute = defineRoute({
   summary:
     "Stores a signed batch of the caller's consecutive sealed records and sequences one log entry each, " +
     'in one durable transaction; returns their log indexes. Sending the same batch again stores nothing ' +
-    'and returns the same indexes.',
+    'and returns the same indexes. The body may instead be sent as ' +
+    `${ARCHIVE_BATCH_MEDIA_TYPE} (binary layout in packages/server/src/archive/batch-wire.ts), which skips base64.`,
   access: ANY_ROLE,
   bodyLimit: ARCHIVE_BATCH_BODY_LIMIT_BYTES,
   body: UploadBody,
+  binaryBodyType: ARCHIVE_BATCH_MEDIA_TYPE,
   response: { status: 200, schema: UploadResponse },
   errors: [
     'ARCHIVE_RECORD_INVALID',
@@ -83,12 +102,10 @@ export const uploadBatchRoute = defineRoute({
     'BUCKET_NOT_VALID',
     'LOG_PUSHBACK',
   ],
-  async handler({ body, auth, reply }, deps) {
-    const upload = {
-      records: body.records.map((r, i) => decodeBytes(`body.records.${i}`, r)),
-      signature: decodeBytes('body.signature', body.signature, 64),
-      sessionKeys: (body.sessionKeys ?? []).map((k, i) => decodeBytes(`body.sessionKeys.${i}`, k)),
-    };
+  async handler({ body, auth, request, reply }, deps) {
+    const upload = Buffer.isBuffer(body)
+      ? binaryUpload(request.headers['content-type'], body)
+      : jsonUpload(body);
     const batch = verifyUpload(auth.orgId, auth.deviceId, auth.device.identityKey, upload);
     try {
       const r = await archiveCommitterFor(deps.stores, deps.clock).commit(batch);
