@@ -5,7 +5,8 @@
  * the log integrator running), seeded with one organisation of 1,000 users with one device
  * each. This process holds 1,000 `ws` clients (source addresses spread over 127.0.0.2–251,
  * as 1,000 real devices would be, so the per-address limit on upgrades does not apply to
- * all of them at once). Clients send messages as `send` frames on their sockets; the
+ * all of them at once), spread over CLIENT_PROCESSES child processes so the load generator
+ * is not the bottleneck; this process only schedules sends and reads counters. Clients send messages as `send` frames on their sockets; the
  * server commits each envelope (and its relay receipt) before it answers and pushes it to
  * the recipient's socket; recipients acknowledge with `ack` frames (with a reqId, so the
  * delete is confirmed committed).
@@ -27,7 +28,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openStore, type DeviceId, type OrgId, type UserId } from '@custos/server';
-import WebSocket from 'ws';
 import type { BenchCase } from '../harness.js';
 
 const DEVICES = 1000;
@@ -73,8 +73,12 @@ interface Server {
   readonly url: string;
 }
 
-async function spawnServer(script: string, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+async function spawnServer(
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -145,108 +149,174 @@ async function seed(dataDir: string): Promise<{ orgId: string; devices: DeviceCr
   return { orgId, devices: out };
 }
 
-/** 1,000 clients on one server, with counters the cases read. */
+// One load-generating process: holds some of the devices' sockets, sends what the parent
+// tells it to, acknowledges every envelope, and counts. Times are absolute
+// (timeOrigin + now) so a send stamped in one process can be timed in another.
+const CLIENT_SCRIPT = `
+import WebSocket from 'ws';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+const now = () => performance.timeOrigin + performance.now();
+let orgId, devices, sockets = new Map(), delivered = 0, sentAnswered = 0, acksPending = 0, latencies = [], ackReq = 0;
+function open(wsUrl, i) {
+  const d = devices[i];
+  const ws = new WebSocket(wsUrl, { localAddress: '127.0.0.' + (2 + (i % 250)), perMessageDeflate: false });
+  sockets.set(i, ws);
+  const pendingAcks = [];
+  let flushQueued = false;
+  const flush = () => {
+    flushQueued = false;
+    if (pendingAcks.length === 0) return;
+    acksPending++;
+    ws.send(JSON.stringify({ type: 'ack', ids: pendingAcks.splice(0), reqId: ++ackReq }));
+  };
+  return new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString('utf8'));
+      if (f.type === 'ready') return resolve();
+      if (f.type === 'envelope') {
+        latencies.push(now() - Buffer.from(f.envelope.content, 'base64url').readDoubleLE(0));
+        delivered++;
+        pendingAcks.push(f.envelope.id);
+        if (!flushQueued) { flushQueued = true; setImmediate(flush); }
+      } else if (f.type === 'sent') sentAnswered++;
+      else if (f.type === 'acked') acksPending--;
+      else if (f.type === 'error') throw new Error('bench: server error ' + f.error?.code);
+    });
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', token: d.token, deviceId: d.deviceId })));
+  });
+}
+process.on('message', async (m) => {
+  if (m.cmd === 'connect') {
+    orgId = m.orgId; devices = m.devices;
+    for (let k = 0; k < m.mine.length; k += 50) await Promise.all(m.mine.slice(k, k + 50).map((i) => open(m.wsUrl, i)));
+    process.send({ cmd: 'connected' });
+  } else if (m.cmd === 'send') {
+    for (const [from, to, reqId] of m.items) {
+      const content = randomBytes(${CONTENT_BYTES});
+      content.writeDoubleLE(now(), 0);
+      const t = devices[to];
+      sockets.get(from).send(JSON.stringify({ type: 'send', reqId, message: { recipient: { orgId, userId: t.userId },
+        envelopes: [{ deviceId: t.deviceId, type: 1, content: content.toString('base64url') }] } }));
+    }
+  } else if (m.cmd === 'reset') { delivered = 0; sentAnswered = 0; latencies = []; process.send({ cmd: 'reset' }); }
+  else if (m.cmd === 'stats') process.send({ cmd: 'stats', delivered, sentAnswered, acksPending, latencies: m.latencies ? latencies : [] });
+  else if (m.cmd === 'close') { for (const ws of sockets.values()) ws.terminate(); process.exit(0); }
+});
+`;
+
+/** Processes running the clients: the load generator alone saturates one core. */
+const CLIENT_PROCESSES = 2;
+/** How often settle() polls the client processes' counters. */
+const POLL_MS = 5;
+
+interface ClientStats {
+  readonly delivered: number;
+  readonly sentAnswered: number;
+  readonly acksPending: number;
+  readonly latencies: number[];
+}
+
+/** 1,000 clients on one server, spread over CLIENT_PROCESSES processes (device i in process i mod n). */
 class Fleet {
-  readonly sockets: WebSocket[] = [];
-  delivered = 0;
-  sentAnswered = 0;
-  acksPending = 0;
-  latencies: number[] = [];
-  private ackReq = 0;
-  private waiters: (() => void)[] = [];
+  private readonly children: ChildProcess[] = [];
+  private readonly outbox: [number, number, number][][] = [];
+  private flushQueued = false;
 
   constructor(
     readonly orgId: string,
     readonly devices: readonly DeviceCreds[],
   ) {}
 
-  async connect(url: string): Promise<void> {
-    const wsUrl = `${url.replace(/^http/, 'ws')}/v1/ws`;
-    for (let i = 0; i < this.devices.length; i += 50) {
-      await Promise.all(this.devices.slice(i, i + 50).map((d, j) => this.open(wsUrl, d, i + j)));
-    }
-  }
-
-  private async open(wsUrl: string, d: DeviceCreds, i: number): Promise<void> {
-    const ws = new WebSocket(wsUrl, { localAddress: `127.0.0.${2 + (i % 250)}`, perMessageDeflate: false });
-    this.sockets[i] = ws;
-    const pendingAcks: string[] = [];
-    let flushQueued = false;
-    const flush = (): void => {
-      flushQueued = false;
-      if (pendingAcks.length === 0) return;
-      this.acksPending++;
-      ws.send(JSON.stringify({ type: 'ack', ids: pendingAcks.splice(0), reqId: ++this.ackReq }));
-    };
-    await new Promise<void>((resolve, reject) => {
-      ws.once('error', reject);
-      ws.on('message', (data: Buffer) => {
-        const f = JSON.parse(data.toString('utf8')) as {
-          type: string;
-          envelope?: { id: string; content: string };
-          error?: { code: string };
-        };
-        if (f.type === 'ready') return resolve();
-        if (f.type === 'envelope' && f.envelope !== undefined) {
-          const sentAt = Buffer.from(f.envelope.content, 'base64url').readDoubleLE(0);
-          this.latencies.push(performance.now() - sentAt);
-          this.delivered++;
-          pendingAcks.push(f.envelope.id);
-          if (!flushQueued) {
-            flushQueued = true;
-            setImmediate(flush);
-          }
-        } else if (f.type === 'sent') this.sentAnswered++;
-        else if (f.type === 'acked') this.acksPending--;
-        else if (f.type === 'error') throw new Error(`bench: server error ${f.error?.code}`);
-        else return;
-        this.wake();
-      });
-      ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', token: d.token, deviceId: d.deviceId })));
+  private request<T>(child: ChildProcess, msg: object, reply: string): Promise<T> {
+    return new Promise<T>((resolve) => {
+      const on = (m: { cmd: string }): void => {
+        if (m.cmd !== reply) return;
+        child.off('message', on);
+        resolve(m as T);
+      };
+      child.on('message', on);
+      child.send(msg);
     });
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
+  async connect(url: string): Promise<void> {
+    const wsUrl = `${url.replace(/^http/, 'ws')}/v1/ws`;
+    for (let c = 0; c < CLIENT_PROCESSES; c++) {
+      this.children.push(
+        spawn(process.execPath, ['--input-type=module', '-e', CLIENT_SCRIPT], {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        }),
+      );
+      this.outbox.push([]);
+    }
+    await Promise.all(
+      this.children.map((child, c) =>
+        this.request(
+          child,
+          {
+            cmd: 'connect',
+            wsUrl,
+            orgId: this.orgId,
+            devices: this.devices,
+            mine: this.devices.map((_, i) => i).filter((i) => i % CLIENT_PROCESSES === c),
+          },
+          'connected',
+        ),
+      ),
+    );
   }
 
-  /** Sends one message from device `from` to device `to`. */
+  /** Sends one message from device `from` to device `to` (batched to the owning process per tick). */
   send(from: number, to: number, reqId: number): void {
-    const content = randomBytes(CONTENT_BYTES);
-    content.writeDoubleLE(performance.now(), 0);
-    const target = this.devices[to]!;
-    this.sockets[from]!.send(
-      JSON.stringify({
-        type: 'send',
-        reqId,
-        message: {
-          recipient: { orgId: this.orgId, userId: target.userId },
-          envelopes: [{ deviceId: target.deviceId, type: 1, content: content.toString('base64url') }],
-        },
-      }),
+    this.outbox[from % CLIENT_PROCESSES]!.push([from, to, reqId]);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    this.children.forEach((child, c) => {
+      const items = this.outbox[c]!.splice(0);
+      if (items.length > 0) child.send({ cmd: 'send', items });
+    });
+  }
+
+  private async stats(latencies: boolean): Promise<ClientStats> {
+    const all = await Promise.all(
+      this.children.map((child) => this.request<ClientStats>(child, { cmd: 'stats', latencies }, 'stats')),
     );
+    return {
+      delivered: all.reduce((a, s) => a + s.delivered, 0),
+      sentAnswered: all.reduce((a, s) => a + s.sentAnswered, 0),
+      acksPending: all.reduce((a, s) => a + s.acksPending, 0),
+      latencies: all.flatMap((s) => s.latencies),
+    };
   }
 
   /** Resolves when `n` messages have been answered and delivered and every ack committed. */
   async settle(n: number): Promise<void> {
-    while (this.sentAnswered < n || this.delivered < n || this.acksPending > 0) {
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 100);
-      });
+    for (;;) {
+      const s = await this.stats(false);
+      if (s.sentAnswered >= n && s.delivered >= n && s.acksPending <= 0) return;
+      await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
 
-  reset(): void {
-    this.delivered = 0;
-    this.sentAnswered = 0;
-    this.latencies = [];
+  /** Send→delivery times (ms) since the last reset. */
+  async latencies(): Promise<number[]> {
+    return (await this.stats(true)).latencies;
+  }
+
+  async reset(): Promise<void> {
+    await Promise.all(this.children.map((child) => this.request(child, { cmd: 'reset' }, 'reset')));
   }
 
   close(): void {
-    for (const s of this.sockets) s.terminate();
+    for (const child of this.children) child.send({ cmd: 'close' });
   }
 }
 
@@ -264,7 +334,13 @@ async function setup(): Promise<Env> {
   if (env !== null) return env;
   const dir = mkdtempSync(join(tmpdir(), 'custos-bench-relay-'));
   const { orgId, devices } = await seed(dir);
-  const custos = await spawnServer(SERVER_SCRIPT, { RELAY_BENCH_DATA: dir });
+  // RELAY_BENCH_PROF=<dir> writes a CPU profile of the Custos server (on its SIGTERM exit).
+  const prof = process.env['RELAY_BENCH_PROF'];
+  const custos = await spawnServer(
+    SERVER_SCRIPT,
+    { RELAY_BENCH_DATA: dir },
+    prof === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', prof],
+  );
   const bare = await spawnServer(BASELINE_SCRIPT, {});
   const custosFleet = new Fleet(orgId, devices);
   const bareFleet = new Fleet(orgId, devices);
@@ -288,7 +364,7 @@ let reqId = 0;
 
 /** Throughput: MESSAGES_PER_SAMPLE messages, 20 per device, pipelined; resolves to the count. */
 async function throughput(fleet: Fleet): Promise<number> {
-  fleet.reset();
+  await fleet.reset();
   const n = MESSAGES_PER_SAMPLE;
   for (let i = 0; i < n; i++) {
     const from = i % DEVICES;
@@ -300,7 +376,7 @@ async function throughput(fleet: Fleet): Promise<number> {
 
 /** Latency: OFFERED_RATE messages/s for LATENCY_RUN_MS; resolves to the p99 in ms. */
 async function latencyP99(fleet: Fleet): Promise<number> {
-  fleet.reset();
+  await fleet.reset();
   const perTick = (OFFERED_RATE * TICK_MS) / 1000;
   const ticks = LATENCY_RUN_MS / TICK_MS;
   const start = performance.now();
@@ -316,7 +392,7 @@ async function latencyP99(fleet: Fleet): Promise<number> {
     }
   }
   await fleet.settle(sent);
-  const sorted = [...fleet.latencies].sort((a, b) => a - b);
+  const sorted = (await fleet.latencies()).sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length * 0.99)] ?? Infinity;
 }
 
