@@ -1,7 +1,7 @@
 /**
  * Blind-index keys: one 32-byte key per bucket, held behind a handle so the bytes are
  * not passed around, logged or serialised by accident. The handle keeps the HMAC
- * midstates for every token kind, precomputed once (hmac-midstate.ts).
+ * midstates for every token kind, precomputed once (crypto/hmac-sha256.ts).
  *
  * Key hierarchy: the console holds the org index secret and derives each bucket's key
  * with HKDF-SHA256 ({@link deriveBucketIndexKey}); a device receives only the keys of its
@@ -9,7 +9,7 @@
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { CustosError } from '../errors.js';
-import { HmacSha256Midstate } from './hmac-midstate.js';
+import { HmacSha256 } from '../crypto/hmac-sha256.js';
 
 /** Length of an index key and of the org index secret, in bytes. */
 export const BLIND_INDEX_KEY_LENGTH = 32;
@@ -42,14 +42,13 @@ export function kindPrefixBlock(kind: BlindTokenKind): Uint8Array {
   return block;
 }
 
-const midstates = new WeakMap<BlindIndexKey, ReadonlyMap<BlindTokenKind, HmacSha256Midstate>>();
+const midstates = new WeakMap<BlindIndexKey, ReadonlyMap<BlindTokenKind, HmacSha256>>();
 
 /** A bucket's blind-index key. Opaque: no accessor returns the bytes. */
 export class BlindIndexKey {
   private constructor(bytes: Uint8Array) {
-    const byKind = new Map<BlindTokenKind, HmacSha256Midstate>();
-    for (const kind of BLIND_TOKEN_KINDS)
-      byKind.set(kind, new HmacSha256Midstate(bytes, kindPrefixBlock(kind)));
+    const byKind = new Map<BlindTokenKind, HmacSha256>();
+    for (const kind of BLIND_TOKEN_KINDS) byKind.set(kind, new HmacSha256(bytes, kindPrefixBlock(kind)));
     midstates.set(this, byKind);
   }
 
@@ -78,7 +77,7 @@ export class BlindIndexKey {
 }
 
 /** The HMAC midstate of `key` for `kind` (module-internal; not exported from the package). */
-export function tokenMac(key: BlindIndexKey, kind: BlindTokenKind): HmacSha256Midstate {
+export function tokenMac(key: BlindIndexKey, kind: BlindTokenKind): HmacSha256 {
   const mac = midstates.get(key)?.get(kind);
   if (mac === undefined) throw new CustosError('INVALID_ARGUMENT', 'not a BlindIndexKey');
   return mac;
