@@ -6,12 +6,12 @@
  *
  * Every record gets a fresh 16-byte random salt, hence its own key, and each key encrypts
  * exactly once; a fixed nonce is then safe. The HMAC runs from precomputed pad midstates
- * (hmac-sha256-pads.ts), because in bench/suites/record.ts a per-record HKDF, or even one
+ * (crypto/hmac-sha256.ts), because in bench/suites/record.ts a per-record HKDF, or even one
  * createHmac, costs about as much as the AES-GCM it keys.
  */
 import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { CustosError } from '../errors.js';
-import { HmacSha256Pads } from './hmac-sha256-pads.js';
+import { HmacSha256 } from '../crypto/hmac-sha256.js';
 import {
   RECORD_KEY_LABEL,
   RECORD_KEY_LENGTH,
@@ -58,7 +58,7 @@ export class RandomSaltPool implements SaltSource {
  * derived from it. One instance per session key; {@link destroy} zeroes it.
  */
 export class RecordCipher {
-  readonly #pads: HmacSha256Pads;
+  readonly #mac: HmacSha256;
   // label || 0x00 || salt — the salt slot is rewritten per record.
   readonly #msg = Buffer.alloc(LABEL.length + RECORD_SALT_LENGTH);
   // The current record key; createCipheriv copies it, and it is zeroed right after.
@@ -70,7 +70,7 @@ export class RecordCipher {
     if (sessionKey.length !== SESSION_KEY_LENGTH) {
       throw new CustosError('INVALID_ARGUMENT', `a session key is ${SESSION_KEY_LENGTH} bytes`);
     }
-    this.#pads = new HmacSha256Pads(sessionKey); // MUST NOT log: key material
+    this.#mac = new HmacSha256(sessionKey); // MUST NOT log: key material
     LABEL.copy(this.#msg, 0);
   }
 
@@ -91,7 +91,7 @@ export class RecordCipher {
     }
     const m = this.#msg;
     for (let i = 0; i < RECORD_SALT_LENGTH; i++) m[LABEL.length + i] = salt[saltAt + i]!;
-    this.#pads.mac(m, out);
+    this.#mac.macInto(m, m.length, out, 0, RECORD_KEY_LENGTH);
   }
 
   /** Seals `body` with `aad` bound under a salt from `salts`; returns salt || ciphertext || tag. */
@@ -146,7 +146,7 @@ export class RecordCipher {
 
   /** Zeroes the midstates; the cipher is unusable afterwards. */
   destroy(): void {
-    this.#pads.destroy();
+    this.#mac.destroy();
     this.#destroyed = true;
   }
 }
