@@ -185,3 +185,6 @@ export function uploadBody(b: { records: Uint8Array[]; signature: Uint8Array; se
   const s = (u: Uint8Array) => Buffer.from(u).toString('base64url');
   return { records: b.records.map(s), signature: s(b.signature), sessionKeys: b.sessionKeys.map(s) };
 }
+
+/** The binary body of POST /v1/archive/batches (for clients of the bench and tests). */
+export { ARCHIVE_BATCH_MEDIA_TYPE, decodeBatchUpload, encodeBatchUpload } from './batch-wire.js';
