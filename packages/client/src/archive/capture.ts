@@ -52,6 +52,36 @@ export interface ChainState {
 }
 
 const CHAIN_KEY = 'chain';
+
+/**
+ * Binary form of a queued record (the hot path: no JSON, no base64):
+ * u32 seq-high ‖ u32 seq-low ‖ hash(32) ‖ skey(32) ‖ u16 len ‖ bucket ‖ record bytes.
+ */
+export function encodeQueued(q: QueuedRecord): Uint8Array {
+  const bucket = Buffer.from(q.bucket, 'utf8');
+  const out = Buffer.allocUnsafe(8 + 32 + 32 + 2 + bucket.length + q.bytes.length);
+  out.writeUInt32BE(Math.floor(q.seq / 2 ** 32), 0);
+  out.writeUInt32BE(q.seq >>> 0, 4);
+  out.set(q.hash, 8);
+  out.write(q.skey, 40, 32, 'hex');
+  out.writeUInt16BE(bucket.length, 72);
+  out.set(bucket, 74);
+  out.set(q.bytes, 74 + bucket.length);
+  return out;
+}
+
+/** Inverse of {@link encodeQueued}. */
+export function decodeQueued(b: Uint8Array): QueuedRecord {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const n = buf.readUInt16BE(72);
+  return {
+    seq: buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4),
+    hash: buf.subarray(8, 40),
+    skey: buf.subarray(40, 72).toString('hex'),
+    bucket: buf.subarray(74, 74 + n).toString('utf8'),
+    bytes: buf.subarray(74 + n),
+  };
+}
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** The chain head (seq 0 with the genesis prev hash before the first record). */
@@ -127,7 +157,7 @@ export class ArchiveCapture {
       this.store.putJson('archive-state', `skey:${skey}`, k);
     }
     const q: QueuedRecord = { seq: chain.nextSeq, bytes: sealed.bytes, hash: sealed.hash, skey, bucket };
-    this.store.putJson('archive-queue', String(q.seq), q, q.seq);
+    this.store.put('archive-queue', String(q.seq), encodeQueued(q), q.seq);
     this.store.putJson('archive-state', CHAIN_KEY, { nextSeq: chain.nextSeq + 1, prev: sealed.hash });
     this.#used++;
     return { seq: q.seq, hash: sealed.hash };

@@ -29,7 +29,7 @@ import { loadPinnedLog, type DeviceProfile } from '../profile.js';
 import { decodeJson, type LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes as b64bytes, obj } from '../transport/response-checks.js';
-import { uploadedThrough, type ArchiveReceiptRow } from './uploader.js';
+import type { ArchiveReceiptRow, UploadedBatch } from './uploader.js';
 
 /** Most records checked per call. */
 export const PROOF_BATCH = 2000;
@@ -59,12 +59,7 @@ export async function verifyArchiveProofs(
   if (loadPinnedLog(store) === undefined && !(await pinLog(api, store, profile.orgId)))
     return { verified: 0, waiting: countWaiting(store) };
   const log = loadPinnedLog(store)!;
-  const through = uploadedThrough(store);
-  const pending = store
-    .list('archive-receipts', PROOF_BATCH * 4)
-    .map((r) => decodeJson<ArchiveReceiptRow>(r.value))
-    .filter((r) => r.receipt === undefined && r.seq <= through)
-    .slice(0, PROOF_BATCH);
+  const pending = pendingRecords(store, PROOF_BATCH);
   if (pending.length === 0) return { verified: 0, waiting: 0 };
   const bundles = new Map<string, Uint8Array[]>();
   const orgPath = `/v1/orgs/${profile.orgId}/log`;
@@ -122,15 +117,42 @@ export async function verifyArchiveProofs(
     });
     verified++;
   }
+  // Upload rows whose every record now has its receipt are done.
+  store.transaction(() => {
+    for (const r of store.list('archive-uploads')) {
+      const u = decodeJson<UploadedBatch>(r.value);
+      if (u.hashes.every((_, i) => store.get('archive-receipts', String(u.firstSeq + i)) !== undefined))
+        store.delete('archive-uploads', r.key);
+    }
+  });
   return { verified, waiting: countWaiting(store) };
 }
 
+/** Uploaded records without a verified receipt yet, in sequence order, at most `limit`. */
+function pendingRecords(store: LocalStore, limit: number): ArchiveReceiptRow[] {
+  const out: ArchiveReceiptRow[] = [];
+  const seen = new Set<number>();
+  for (const r of store.list('archive-uploads')) {
+    const u = decodeJson<UploadedBatch>(r.value);
+    for (let i = 0; i < u.hashes.length && out.length < limit; i++) {
+      const seq = u.firstSeq + i;
+      if (seen.has(seq) || store.get('archive-receipts', String(seq)) !== undefined) continue;
+      seen.add(seq);
+      out.push({
+        seq,
+        hash: u.hashes[i]!,
+        size: u.sizes[i]!,
+        bucket: u.buckets[i]!,
+        logIndex: u.logIndexes[i]!,
+      });
+    }
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
 function countWaiting(store: LocalStore): number {
-  const through = uploadedThrough(store);
-  return store
-    .list('archive-receipts')
-    .map((r) => decodeJson<ArchiveReceiptRow>(r.value))
-    .filter((r) => r.receipt === undefined && r.seq <= through).length;
+  return pendingRecords(store, Number.MAX_SAFE_INTEGER).length;
 }
 
 /** The log entry must be this device's archive-record entry for exactly this record. */

@@ -10,11 +10,11 @@ import { deviceId as toDeviceId, orgId as toOrgId, signBatch, type RecordHash } 
 import type { PrivateKey } from '@signalapp/libsignal-client';
 import { ClientError, isClientError } from '../errors.js';
 import type { DeviceProfile } from '../profile.js';
-import { decodeJson, type LocalStore } from '../store/local-store.js';
+import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { backoffDelay, sleep } from '../transport/backoff.js';
 import { arr, int, obj } from '../transport/response-checks.js';
-import type { QueuedRecord, StoredSessionKey } from './capture.js';
+import { decodeQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
 
 /** Most records per upload (the server takes up to 1,000). */
 export const UPLOAD_BATCH_RECORDS = 1000;
@@ -35,6 +35,15 @@ export interface ArchiveReceiptRow {
   /** The verified c2sp.org/tlog-proof@v1 receipt, once checked. */
   readonly receipt?: string;
   readonly treeSize?: number;
+}
+
+/** A batch the server acknowledged, awaiting proofs (table `archive-uploads`, key = first seq). */
+export interface UploadedBatch {
+  readonly firstSeq: number;
+  readonly hashes: readonly Uint8Array[];
+  readonly sizes: readonly number[];
+  readonly buckets: readonly string[];
+  readonly logIndexes: readonly number[];
 }
 
 const UPLOADED_THROUGH = 'uploaded-through';
@@ -82,7 +91,7 @@ export class ArchiveUploader {
     const keys = new Map<string, StoredSessionKey>();
     let bytes = 0;
     for (const row of rows) {
-      const r = decodeJson<QueuedRecord>(row.value);
+      const r = decodeQueued(row.value);
       if (r.seq !== from + 1 + records.length) break; // only a consecutive run
       if (records.length > 0 && bytes + r.bytes.length > UPLOAD_BATCH_BYTES) break;
       if (!keys.has(r.skey)) {
@@ -118,18 +127,16 @@ export class ArchiveUploader {
     const indexes = arr(res, 'logIndexes');
     if (indexes.length !== records.length)
       throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another number of log indexes');
+    const upload: UploadedBatch = {
+      firstSeq: records[0]!.seq,
+      hashes: records.map((r) => r.hash),
+      sizes: records.map((r) => r.bytes.length),
+      buckets: records.map((r) => r.bucket),
+      logIndexes: indexes.map((x, i) => int({ [i]: x }, String(i))),
+    };
+    // One row per batch (not per record): the proof step expands it.
     this.store.transaction(() => {
-      records.forEach((r, i) => {
-        const logIndex = int({ i: indexes[i] }, 'i');
-        const row: ArchiveReceiptRow = {
-          seq: r.seq,
-          hash: r.hash,
-          size: r.bytes.length,
-          bucket: r.bucket,
-          logIndex,
-        };
-        this.store.putJson('archive-receipts', String(r.seq), row, r.seq);
-      });
+      this.store.putJson('archive-uploads', String(upload.firstSeq), upload, upload.firstSeq);
       for (const [id, k] of fresh)
         this.store.putJson('archive-state', `skey:${id}`, { ...k, uploaded: true });
       this.store.putJson('archive-state', UPLOADED_THROUGH, records[records.length - 1]!.seq);

@@ -39,6 +39,7 @@ export const STORE_TABLES = [
   'groups',
   'archive-state',
   'archive-queue',
+  'archive-uploads',
   'archive-receipts',
   'index-keys',
   'buckets',
