@@ -120,7 +120,7 @@ async function sender(dir: string) {
     const content = { id: newMessageId(), timestamp: Date.now(), kind: 'message' as const, text: TEXT };
     await store.atomically(async () => {
       const ct = await signalEncrypt(
-        new Uint8Array(encodeContent(content)) as Buf,
+        new Uint8Array(encodeContent(content)),
         peer,
         self,
         stores.sessions,
