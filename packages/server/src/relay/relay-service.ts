@@ -38,8 +38,19 @@ export interface RelayOptions {
   readonly limits: RelayLimits;
 }
 
+/** Envelope ids drawn per refill of the random pool: one CSPRNG call instead of one per envelope. */
+const ID_POOL_IDS = 256;
+let idPool = Buffer.alloc(0);
+let idPoolOffset = 0;
+
 function newEnvelopeId(): EnvelopeId {
-  return randomBytes(ID_BYTES).toString('base64url') as EnvelopeId;
+  if (idPoolOffset + ID_BYTES > idPool.length) {
+    idPool = randomBytes(ID_BYTES * ID_POOL_IDS);
+    idPoolOffset = 0;
+  }
+  const id = idPool.toString('base64url', idPoolOffset, idPoolOffset + ID_BYTES);
+  idPoolOffset += ID_BYTES;
+  return id as EnvelopeId;
 }
 
 /** What a send job leaves for its batch's flush: a receipt for an org's log, or envelopes for an org's queues. */
