@@ -132,7 +132,7 @@ async function setup(kind: 'sqlite' | 'postgres'): Promise<Env> {
     ...ingest,
     access: { kind: 'public' },
     async handler({ body }) {
-      const b = archiveTesting.decodeBatchUpload(body as unknown as Buffer);
+      const b = archiveTesting.decodeBatchUpload(body as Buffer);
       let n = 0;
       for (const r of b.records) n += r.length;
       return { logIndexes: [n], stored: 0, head: { seq: 0, hash: '' } };
