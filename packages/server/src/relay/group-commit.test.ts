@@ -70,6 +70,23 @@ describe('GroupCommitter', () => {
     expect(await tb.stores.users.get(orgId, ids[2]!)).toBeDefined();
   });
 
+  it('shares a value between the jobs of one batch, and reads it afresh in the next batch', async () => {
+    const gc = new GroupCommitter(tb.stores, 100);
+    let reads = 0;
+    const job = () =>
+      gc.run(async (_tx, ctx) => {
+        const counter = await ctx.shared('k', async () => ({ reads: ++reads, seen: 0 }));
+        counter.seen++;
+        return counter;
+      });
+    const first = await Promise.all([job(), job(), job()]);
+    expect(reads).toBe(1);
+    expect(first.map((c) => c.seen)).toEqual([3, 3, 3]);
+    const second = await job();
+    expect(reads).toBe(2);
+    expect(second).toEqual({ reads: 2, seen: 1 });
+  });
+
   it('fails every job of a batch whose flush fails, and keeps nothing', async () => {
     const gc = new GroupCommitter(tb.stores, 100, async () => {
       throw new ServerError('LOG_PUSHBACK');
