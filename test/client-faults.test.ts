@@ -258,4 +258,21 @@ describe('client faults (real server process)', () => {
     expect(bob.warnings().map((w) => w.kind)).toEqual(['undecryptable', 'undecryptable', 'undecryptable']);
     expect(bob.messages(alice.me).filter((m) => m.text === 'real one')).toHaveLength(1);
   });
+
+  it('tops prekeys up when the server reports them low', async () => {
+    const c = await enrolUser(server, org.admin, join(dir, 'drained'));
+    extra.push(c);
+    const status = () => c.api.request('GET', '/v1/prekeys') as Promise<Record<string, number | boolean>>;
+    expect(await status()).toMatchObject({ oneTime: 100, kyber: 40, low: false });
+    expect(await c.replenishPrekeys()).toBe(false);
+    // Another device claims 21 bundles: 19 Kyber prekeys left, below the threshold of 20.
+    for (let i = 0; i < 21; i++)
+      await bob.api.request('GET', `/v1/prekey-bundles/${org.orgId}/${c.me.userId}/${c.profile.deviceId}`);
+    expect(await status()).toMatchObject({ oneTime: 79, kyber: 19, low: true });
+    expect(await c.replenishPrekeys()).toBe(true);
+    expect(await status()).toMatchObject({ oneTime: 100, kyber: 40, low: false });
+    // The new keys work: a fresh session from a new bundle decrypts at the drained device.
+    await bob.sendText(c.me, 'after top-up');
+    expect((await c.sync()).map((e) => e.content.text)).toEqual(['after top-up']);
+  });
 });

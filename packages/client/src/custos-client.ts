@@ -30,7 +30,7 @@ import { loadLocalIdentity, signalStores, type SignalStores } from './store/sign
 import type { StorageKeyOptions } from './store/storage-key.js';
 import { ApiClient, type ApiClientOptions } from './transport/api-client.js';
 import { parseEnvelope, RelaySocket, type RelayEnvelope } from './transport/relay-socket.js';
-import { arr, bool, obj } from './transport/response-checks.js';
+import { arr, bool, int, obj } from './transport/response-checks.js';
 
 /** libsignal safety-number parameters (as Signal: 5200 iterations, version 2). */
 const FINGERPRINT_ITERATIONS = 5200;
@@ -211,17 +211,18 @@ export class CustosClient {
     await this.#queue;
   }
 
-  /** Uploads new one-time prekeys when the server says the device is low. Resolves to whether it did. */
+  /**
+   * Tops one-time prekeys up to DEFAULT_ONE_TIME_PREKEYS / DEFAULT_KYBER_PREKEYS when the
+   * server says the device is low. Resolves to whether it uploaded.
+   */
   async replenishPrekeys(): Promise<boolean> {
     const status = obj(await this.api.request('GET', '/v1/prekeys'), 'prekey status');
     if (!bool(status, 'low')) return false;
+    const oneTime = Math.max(0, DEFAULT_ONE_TIME_PREKEYS - int(status, 'oneTime'));
+    const kyber = Math.max(0, DEFAULT_KYBER_PREKEYS - int(status, 'kyber'));
     const identity = loadLocalIdentity(this.#store);
     const upload = await this.#serial(async () =>
-      generatePrekeys(this.#store, this.#stores, identity, {
-        oneTime: DEFAULT_ONE_TIME_PREKEYS,
-        kyber: DEFAULT_KYBER_PREKEYS,
-        rotateSigned: false,
-      }),
+      generatePrekeys(this.#store, this.#stores, identity, { oneTime, kyber, rotateSigned: false }),
     );
     await this.api.request('PUT', '/v1/prekeys', { body: upload });
     return true;

@@ -14,10 +14,10 @@ import {
 import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
 
-/** One-time EC prekeys uploaded at enrolment and per replenishment. */
+/** One-time EC prekeys kept on the server (replenishment tops up to this). */
 export const DEFAULT_ONE_TIME_PREKEYS = 100;
-/** One-time Kyber prekeys uploaded at enrolment and per replenishment. */
-export const DEFAULT_KYBER_PREKEYS = 20;
+/** One-time Kyber prekeys kept on the server (above the server's low threshold of 20). */
+export const DEFAULT_KYBER_PREKEYS = 40;
 /** libsignal prekey ids are 24-bit. */
 const MAX_KEY_ID = 0xffffff;
 
