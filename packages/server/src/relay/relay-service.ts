@@ -126,7 +126,9 @@ export class RelayService {
       );
       if (me === undefined || me.revokedAt !== null)
         throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
-      const devices = await tx.relayQueue.userDevices(recipientOrg, recipientUser);
+      const devices = await ctx.shared(`user-devices:${recipientOrg}/${recipientUser}`, () =>
+        tx.relayQueue.userDevices(recipientOrg, recipientUser),
+      );
       if (devices.length === 0 && (await tx.users.get(recipientOrg, recipientUser)) === undefined)
         throw new ServerError('USER_NOT_FOUND', 'no such recipient user in the named organisation');
       const mismatch = checkAddressing(
