@@ -273,6 +273,55 @@ for (const backend of TEST_BACKENDS) {
       expect(await snapshot()).toEqual(before);
     });
 
+    it('commits concurrent batches of several devices in one group, chained ones in order', async () => {
+      // A fresh store: the shared one's bootstrap token is spent.
+      const tb2 = await backend.open();
+      const t2 = await createTestApp(tb2.stores, { audit: sequencingAuditSink });
+      t2.clock.now = t.clock.now;
+      const upload = (w: ArchiveWriter, b: ReturnType<ArchiveWriter['batch']>) =>
+        call(t2.app, 'POST', '/v1/archive/batches', uploadBody(b), w.device.headers());
+      const g = await createArchivingOrg(t2, 2);
+      const [a, b] = await Promise.all(g.members.map((m) => ArchiveWriter.create(g, m)));
+      const a1 = a!.batch(3);
+      const a2 = a!.batch(4);
+      const b1 = b!.batch(5);
+      const m = b!.mark();
+      b!.batch(1);
+      const gap = b!.batch(2); // skips one record: refused, without harming the others
+      b!.reset(m);
+      const rs = await Promise.all([
+        upload(a!, a1),
+        upload(a!, a2),
+        upload(b!, b1),
+        upload(a!, a1),
+        upload(b!, gap),
+      ]);
+      expect(rs.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 409]);
+      const idx = rs.slice(0, 4).map((r) => r.json<{ logIndexes: number[]; stored: number }>());
+      expect(idx.map((x) => x.stored)).toEqual([3, 4, 5, 0]);
+      expect(idx[3]!.logIndexes).toEqual(idx[0]!.logIndexes);
+      const all = idx.slice(0, 3).flatMap((x) => x.logIndexes);
+      expect(new Set(all).size).toBe(12);
+      expect(await tb2.stores.archive.count(g.orgId)).toBe(12);
+      // Every stored record is sequenced at the index its receipt names.
+      for (const [w, x] of [
+        [a!, idx[0]!],
+        [a!, idx[1]!],
+        [b!, idx[2]!],
+      ] as const) {
+        const head = await tb2.stores.archive.head(g.orgId, w.device.deviceId);
+        expect(head).toBeDefined();
+        for (const li of x.logIndexes) {
+          const [entry] = await tb2.stores.log.entries(g.orgId, li, li + 1);
+          expect(entry).toBeDefined();
+        }
+      }
+      expect((await tb2.stores.archive.head(g.orgId, a!.device.deviceId))!.seq).toBe(6);
+      expect((await tb2.stores.archive.head(g.orgId, b!.device.deviceId))!.seq).toBe(4);
+      await t2.app.close();
+      await tb2.dispose();
+    });
+
     it('refuses an anonymous upload', async () => {
       const m = writer.mark();
       const b = writer.batch(1);

@@ -18,7 +18,9 @@ import { sequenceEntries } from '../log-service/sequencing.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
 import type { Stores } from '../store/stores.js';
 import { BUCKET_LATE_UPLOAD_GRACE_MS, MAX_RECORDS_PER_GROUP_COMMIT } from './archive-defaults.js';
-import type { VerifiedBatch } from './batch-verification.js';
+import type { NewArchiveRecord } from '../store/archive-stores.js';
+import { DEFAULT_MAX_PENDING_ENTRIES } from '../log-service/log-defaults.js';
+import type { VerifiedBatch, VerifiedRecord } from './batch-verification.js';
 
 /** What the device learns about its committed batch. */
 export interface BatchReceipt {
@@ -37,12 +39,26 @@ function bucketUsable(b: BucketRecord, now: number): boolean {
   return b.notBefore <= now && now <= b.notAfter + BUCKET_LATE_UPLOAD_GRACE_MS;
 }
 
+/** A checked batch whose new records are still to be written (see {@link writePlans}). */
+interface WritePlan {
+  readonly batch: VerifiedBatch;
+  readonly fresh: readonly VerifiedRecord[];
+  /** Log indexes of the replayed prefix. */
+  readonly replayed: readonly number[];
+}
+
 /**
- * Checks `batch` against the store and writes it using `tx`. Throws ARCHIVE_SEQUENCE_GAP,
- * ARCHIVE_FORK, BUCKET_NOT_FOUND, BUCKET_NOT_VALID, ARCHIVE_RECORD_INVALID (unknown session
- * key) or LOG_PUSHBACK before writing anything.
+ * Checks `batch` against the store as `tx` sees it; `pendingEntries` log entries of the org
+ * are planned but not yet written. Resolves to a receipt for a pure replay, or to the
+ * writes still to do. Throws ARCHIVE_SEQUENCE_GAP, ARCHIVE_FORK, BUCKET_NOT_FOUND,
+ * BUCKET_NOT_VALID, ARCHIVE_RECORD_INVALID (unknown session key) or LOG_PUSHBACK.
  */
-export async function applyBatch(tx: Stores, batch: VerifiedBatch, now: number): Promise<BatchReceipt> {
+async function planBatch(
+  tx: Stores,
+  batch: VerifiedBatch,
+  now: number,
+  pendingEntries: number,
+): Promise<{ receipt: BatchReceipt } | { plan: WritePlan }> {
   const { orgId, deviceId, records } = batch;
   const head = await tx.archive.head(orgId, deviceId);
   const nextSeq = head === undefined ? 0 : head.seq + 1;
@@ -74,7 +90,9 @@ export async function applyBatch(tx: Stores, batch: VerifiedBatch, now: number):
   const fresh = records.slice(replayCount);
   if (fresh.length === 0) {
     const last = records[records.length - 1]!;
-    return { logIndexes: indexes, stored: 0, headSeq: last.header.seq, headHash: Buffer.from(last.hash) };
+    return {
+      receipt: { logIndexes: indexes, stored: 0, headSeq: last.header.seq, headHash: Buffer.from(last.hash) },
+    };
   }
   const first = fresh[0]!;
   const expectedPrev = head === undefined ? new Uint8Array(32) : head.hash;
@@ -116,46 +134,92 @@ export async function applyBatch(tx: Stores, batch: VerifiedBatch, now: number):
       }
     }
   }
-  const entries = fresh.map((r) =>
-    encodeLogEntry({
-      type: 'archive-record',
-      hash: r.hash,
-      size: r.bytes.length,
-      actor: deviceId,
-      time: now,
-      org: orgId as string as CoreOrgId,
-      device: deviceId as string as CoreDeviceId,
-      seq: r.header.seq,
-      bucket: r.header.bucket,
-    }),
-  );
-  const firstIndex = await sequenceEntries(tx, orgId, entries);
-  if (batch.sessionKeys.length > 0) {
-    await tx.archive.putSessionKeys(
-      orgId,
-      batch.sessionKeys.map((k) => ({ keyId: k.keyId, deviceId, wrapped: k.wrapped, receivedAt: now })),
+  // The same pushback rule as sequenceEntries, counting what this group already planned.
+  const backlog = await tx.log.backlog(orgId);
+  if (backlog.nextIndex - backlog.treeSize + pendingEntries + fresh.length > DEFAULT_MAX_PENDING_ENTRIES) {
+    throw new ServerError(
+      'LOG_PUSHBACK',
+      `the log has ${backlog.nextIndex - backlog.treeSize} entries waiting for integration; retry shortly`,
     );
   }
-  await tx.archive.insert(
-    orgId,
-    fresh.map((r, i) => ({
-      deviceId,
-      seq: r.header.seq,
-      hash: r.hash,
-      bucketId: r.header.bucket,
-      logIndex: firstIndex + i,
+  return { plan: { batch, fresh, replayed: indexes } };
+}
+
+/**
+ * Writes checked batches of one org in one go: one log reservation, one multi-row insert
+ * of entries and one of records for all of them (fewer statements and round trips than
+ * batch by batch). Plans MUST NOT contain two batches of the same device, since each was
+ * checked against the stored chain without the others.
+ */
+async function writePlans(
+  tx: Stores,
+  orgId: OrgId,
+  plans: readonly WritePlan[],
+  now: number,
+): Promise<BatchReceipt[]> {
+  const entries: Uint8Array[] = [];
+  for (const { batch, fresh } of plans) {
+    const { deviceId } = batch;
+    for (const r of fresh) {
+      entries.push(
+        encodeLogEntry({
+          type: 'archive-record',
+          hash: r.hash,
+          size: r.bytes.length,
+          actor: deviceId,
+          time: now,
+          org: orgId as string as CoreOrgId,
+          device: deviceId as string as CoreDeviceId,
+          seq: r.header.seq,
+          bucket: r.header.bucket,
+        }),
+      );
+    }
+  }
+  const firstIndex = await sequenceEntries(tx, orgId, entries);
+  const keys = plans.flatMap(({ batch }) =>
+    batch.sessionKeys.map((k) => ({
+      keyId: k.keyId,
+      deviceId: batch.deviceId,
+      wrapped: k.wrapped,
       receivedAt: now,
-      bytes: r.bytes,
     })),
   );
-  for (let i = 0; i < fresh.length; i++) indexes.push(firstIndex + i);
-  const last = fresh[fresh.length - 1]!;
-  return {
-    logIndexes: indexes,
-    stored: fresh.length,
-    headSeq: last.header.seq,
-    headHash: Buffer.from(last.hash),
-  };
+  if (keys.length > 0) await tx.archive.putSessionKeys(orgId, keys);
+  const rows: NewArchiveRecord[] = [];
+  const receipts: BatchReceipt[] = [];
+  let next = firstIndex;
+  for (const { batch, fresh, replayed } of plans) {
+    const indexes = [...replayed];
+    for (const r of fresh) {
+      indexes.push(next);
+      rows.push({
+        deviceId: batch.deviceId,
+        seq: r.header.seq,
+        hash: r.hash,
+        bucketId: r.header.bucket,
+        logIndex: next++,
+        receivedAt: now,
+        bytes: r.bytes,
+      });
+    }
+    const last = fresh[fresh.length - 1]!;
+    receipts.push({
+      logIndexes: indexes,
+      stored: fresh.length,
+      headSeq: last.header.seq,
+      headHash: Buffer.from(last.hash),
+    });
+  }
+  await tx.archive.insert(orgId, rows);
+  return receipts;
+}
+
+/** Checks `batch` against the store and writes it using `tx` (nothing is written when a check fails). */
+export async function applyBatch(tx: Stores, batch: VerifiedBatch, now: number): Promise<BatchReceipt> {
+  const r = await planBatch(tx, batch, now, 0);
+  if ('receipt' in r) return r.receipt;
+  return (await writePlans(tx, batch.orgId, [r.plan], now))[0]!;
 }
 
 interface Pending {
@@ -216,14 +280,52 @@ export class ArchiveCommitter {
         for (const p of group)
           byOrg.set(p.batch.orgId, [...(byOrg.get(p.batch.orgId) ?? []), p.batch.deviceId]);
         for (const org of [...byOrg.keys()].sort()) await tx.archive.lockDevices(org, byOrg.get(org)!);
-        for (const p of group) {
+        // Checked batches wait here and are written together; a second batch of a device
+        // already waiting flushes first, so it is checked against its predecessor's rows.
+        let planned: { at: number; plan: WritePlan }[] = [];
+        const plannedDevices = new Set<string>();
+        const pendingByOrg = new Map<OrgId, number>();
+        const flush = async (): Promise<void> => {
+          const byOrgPlans = new Map<OrgId, { at: number; plan: WritePlan }[]>();
+          for (const x of planned)
+            byOrgPlans.set(x.plan.batch.orgId, [...(byOrgPlans.get(x.plan.batch.orgId) ?? []), x]);
+          for (const [org, xs] of byOrgPlans) {
+            const receipts = await writePlans(
+              tx,
+              org,
+              xs.map((x) => x.plan),
+              now,
+            );
+            xs.forEach((x, i) => (outcomes[x.at] = { ok: true, r: receipts[i]! }));
+          }
+          planned = [];
+          plannedDevices.clear();
+          pendingByOrg.clear();
+        };
+        for (const [at, p] of group.entries()) {
+          const device = `${p.batch.orgId}/${p.batch.deviceId}`;
+          if (plannedDevices.has(device)) await flush();
           try {
-            outcomes.push({ ok: true, r: await applyBatch(tx, p.batch, now) });
+            const plan = () => planBatch(tx, p.batch, now, pendingByOrg.get(p.batch.orgId) ?? 0);
+            // A session key uploaded by a batch still waiting is not stored yet: flush and check again.
+            const r = await plan().catch(async (e: unknown) => {
+              if (planned.length === 0 || !isServerError(e, 'ARCHIVE_RECORD_INVALID')) throw e;
+              await flush();
+              return plan();
+            });
+            if ('receipt' in r) {
+              outcomes[at] = { ok: true, r: r.receipt };
+            } else {
+              planned.push({ at, plan: r.plan });
+              plannedDevices.add(device);
+              pendingByOrg.set(p.batch.orgId, (pendingByOrg.get(p.batch.orgId) ?? 0) + r.plan.fresh.length);
+            }
           } catch (e) {
             if (!isServerError(e)) throw e; // unexpected: fail the group, retry one by one below
-            outcomes.push({ ok: false, e });
+            outcomes[at] = { ok: false, e };
           }
         }
+        await flush();
       });
     } catch (e) {
       if (group.length === 1) {
