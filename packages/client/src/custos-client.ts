@@ -153,6 +153,13 @@ export class CustosClient {
       try {
         return await this.#messenger.send(to, content);
       } catch (e) {
+        if (!isClientError(e, 'NO_BUCKET_KEY')) throw e;
+      }
+      // The period's bucket may be new: fetch and verify bucket keys once, then try again.
+      await this.refreshKeys();
+      try {
+        return await this.#messenger.send(to, content);
+      } catch (e) {
         if (isClientError(e, 'NO_BUCKET_KEY'))
           throw new ClientError(
             'CAPTURE_REQUIRED',

@@ -70,6 +70,7 @@ export async function verifyArchiveProofs(
       text = (await api.request('GET', `${orgPath}/receipts/${row.logIndex}`, { as: 'text' })) as string;
     } catch (e) {
       if (isServerRefusal(e, 'LOG_NOT_FOUND')) continue; // not yet covered by a checkpoint
+      if (isServerRefusal(e, 'RATE_LIMITED')) break; // the log's read routes are throttled: next round
       throw e;
     }
     const receipt = parseReceipt(text);
