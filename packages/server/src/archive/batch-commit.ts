@@ -19,6 +19,7 @@ import type { BucketRecord } from '../store/bucket-stores.js';
 import type { Stores } from '../store/stores.js';
 import { BUCKET_LATE_UPLOAD_GRACE_MS, MAX_RECORDS_PER_GROUP_COMMIT } from './archive-defaults.js';
 import type { NewArchiveRecord } from '../store/archive-stores.js';
+import type { LogBacklog } from '../store/log-stores.js';
 import { DEFAULT_MAX_PENDING_ENTRIES } from '../log-service/log-defaults.js';
 import type { VerifiedBatch, VerifiedRecord } from './batch-verification.js';
 
@@ -53,11 +54,34 @@ interface WritePlan {
  * writes still to do. Throws ARCHIVE_SEQUENCE_GAP, ARCHIVE_FORK, BUCKET_NOT_FOUND,
  * BUCKET_NOT_VALID, ARCHIVE_RECORD_INVALID (unknown session key) or LOG_PUSHBACK.
  */
+/**
+ * Reads shared by the batches of one commit group. Buckets do not change inside the
+ * transaction; a backlog is valid until the group writes entries (flush clears it).
+ */
+interface GroupCache {
+  readonly buckets: Map<string, BucketRecord | undefined>;
+  readonly backlogs: Map<OrgId, LogBacklog>;
+}
+
+const newGroupCache = (): GroupCache => ({ buckets: new Map(), backlogs: new Map() });
+
+async function bucketOf(
+  tx: Stores,
+  cache: GroupCache,
+  orgId: OrgId,
+  id: string,
+): Promise<BucketRecord | undefined> {
+  const key = `${orgId}/${id}`;
+  if (!cache.buckets.has(key)) cache.buckets.set(key, await tx.buckets.get(orgId, id));
+  return cache.buckets.get(key);
+}
+
 async function planBatch(
   tx: Stores,
   batch: VerifiedBatch,
   now: number,
   pendingEntries: number,
+  cache: GroupCache = newGroupCache(),
 ): Promise<{ receipt: BatchReceipt } | { plan: WritePlan }> {
   const { orgId, deviceId, records } = batch;
   const head = await tx.archive.head(orgId, deviceId);
@@ -107,7 +131,7 @@ async function planBatch(
   for (const r of fresh) {
     const id = r.header.bucket as string;
     if (buckets.has(id)) continue;
-    const b = await tx.buckets.get(orgId, id);
+    const b = await bucketOf(tx, cache, orgId, id);
     if (b === undefined) throw new ServerError('BUCKET_NOT_FOUND', `bucket ${id} is not registered`);
     if (!bucketUsable(b, now)) {
       throw new ServerError('BUCKET_NOT_VALID', `bucket ${id} is not valid now (window ended or not begun)`);
@@ -117,7 +141,7 @@ async function planBatch(
   // Session keys: every record's key must be uploaded now or earlier, so officers can open it.
   const uploaded = new Map(batch.sessionKeys.map((k) => [hex(k.keyId), k]));
   for (const k of batch.sessionKeys) {
-    if (!buckets.has(k.bucket) && (await tx.buckets.get(orgId, k.bucket)) === undefined) {
+    if (!buckets.has(k.bucket) && (await bucketOf(tx, cache, orgId, k.bucket)) === undefined) {
       throw new ServerError('BUCKET_NOT_FOUND', `a session key is sealed to unregistered bucket ${k.bucket}`);
     }
   }
@@ -135,7 +159,11 @@ async function planBatch(
     }
   }
   // The same pushback rule as sequenceEntries, counting what this group already planned.
-  const backlog = await tx.log.backlog(orgId);
+  let backlog = cache.backlogs.get(orgId);
+  if (backlog === undefined) {
+    backlog = await tx.log.backlog(orgId);
+    cache.backlogs.set(orgId, backlog);
+  }
   if (backlog.nextIndex - backlog.treeSize + pendingEntries + fresh.length > DEFAULT_MAX_PENDING_ENTRIES) {
     throw new ServerError(
       'LOG_PUSHBACK',
@@ -285,6 +313,7 @@ export class ArchiveCommitter {
         let planned: { at: number; plan: WritePlan }[] = [];
         const plannedDevices = new Set<string>();
         const pendingByOrg = new Map<OrgId, number>();
+        const cache = newGroupCache();
         const flush = async (): Promise<void> => {
           const byOrgPlans = new Map<OrgId, { at: number; plan: WritePlan }[]>();
           for (const x of planned)
@@ -299,6 +328,7 @@ export class ArchiveCommitter {
             xs.forEach((x, i) => (outcomes[x.at] = { ok: true, r: receipts[i]! }));
           }
           planned = [];
+          cache.backlogs.clear();
           plannedDevices.clear();
           pendingByOrg.clear();
         };
@@ -306,7 +336,7 @@ export class ArchiveCommitter {
           const device = `${p.batch.orgId}/${p.batch.deviceId}`;
           if (plannedDevices.has(device)) await flush();
           try {
-            const plan = () => planBatch(tx, p.batch, now, pendingByOrg.get(p.batch.orgId) ?? 0);
+            const plan = () => planBatch(tx, p.batch, now, pendingByOrg.get(p.batch.orgId) ?? 0, cache);
             // A session key uploaded by a batch still waiting is not stored yet: flush and check again.
             const r = await plan().catch(async (e: unknown) => {
               if (planned.length === 0 || !isServerError(e, 'ARCHIVE_RECORD_INVALID')) throw e;
