@@ -22,8 +22,8 @@ import {
   sha256Compress,
   sha256Finish,
   sha256Init,
-  sha256Into,
   sha256LoadBlock,
+  sha256WriteDigest,
 } from './sha256.js';
 
 const IPAD = 0x36;
@@ -52,8 +52,14 @@ export class HmacSha256 {
     }
     // MUST NOT log: k and pad hold key material; both are wiped below.
     const k = new Uint8Array(SHA256_BLOCK_BYTES);
-    if (key.length > SHA256_BLOCK_BYTES) sha256Into(key, k, 0);
-    else k.set(key);
+    if (key.length > SHA256_BLOCK_BYTES) {
+      // Hashed in this instance's scratch (wiped below), not sha256Into's shared buffers.
+      sha256Init(this.#state);
+      sha256Finish(this.#state, this.#words, 0, key, 0, key.length);
+      sha256WriteDigest(this.#state, k, 0, SHA256_DIGEST_BYTES);
+    } else {
+      k.set(key);
+    }
     const pad = new Uint8Array(SHA256_BLOCK_BYTES);
     for (let i = 0; i < SHA256_BLOCK_BYTES; i++) pad[i] = k[i]! ^ IPAD;
     this.#absorbBlock(this.#inner, pad);
@@ -66,6 +72,7 @@ export class HmacSha256 {
     this.#innerPrefixLength = prefixBlock === undefined ? SHA256_BLOCK_BYTES : 2 * SHA256_BLOCK_BYTES;
     k.fill(0);
     pad.fill(0);
+    this.#state.fill(0);
     this.#words.fill(0);
   }
 
@@ -108,8 +115,9 @@ export class HmacSha256 {
     sha256Compress(st, w);
 
     for (let i = 0; i < outLength; i++) out[outOffset + i] = st[i >> 2]! >>> (24 - 8 * (i & 3));
-    // The scratch now holds the inner digest (w) and the MAC (st): wipe both.
-    for (let i = 0; i < 16; i++) w[i] = 0;
+    // The scratch now holds the inner digest (w[0..7]; w[8..15] are public padding) and the
+    // MAC (st), which for seal is a record key: wipe both.
+    for (let i = 0; i < 8; i++) w[i] = 0;
     for (let i = 0; i < 8; i++) st[i] = 0;
   }
 

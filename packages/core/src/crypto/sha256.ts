@@ -3,21 +3,26 @@
  * the compression function, used by the Merkle tree hashes (tlog/hash.ts) and by the
  * midstate HMAC (hmac-sha256.ts) behind blind tokens and per-record keys.
  *
- * Why it exists instead of node:crypto or @noble/hashes: every native call crosses into
- * C++ and allocates a Buffer, which for a 65-byte message costs more than the compression
- * itself, and neither library can restart an HMAC from saved midstates without allocating
- * or copying objects per call. Measured on the 2-core dev box, CPU time per operation,
- * all in one process (node:crypto / @noble/hashes 2.4.0 via create()+_cloneInto / this):
- * 65-byte node hash 1,190 / 1,257 / 604 ns; 101-byte leaf 1,098 / 1,240 / 657 ns; HMAC
- * of a 45-byte record-key input 3,397 / 1,411 / ~650 ns; blind token (HMAC of a 64-byte
- * prefix block and a short term) 3,754 / 1,988 / 634 ns. noble is 1.4–3× slower here,
- * node:crypto 1.7–6×, so this module stays; the noble and node paths are in the report of
- * commit "crypto: one SHA-256" and re-measurable with bench/suites/{tlog,blind-index,record}.ts.
+ * Why it exists instead of node:crypto or @noble/hashes (the audited pure-JS choice): each
+ * native call crosses into C++ and allocates a Buffer, which for a 65-byte message costs
+ * more than the compression itself, and noble's per-call object and buffer handling costs
+ * about as much. Measured on the 2-core dev box, CPU time per operation, all in one
+ * process, samples interleaved (node:crypto / noble 2.4.0 in its fastest form, a keyed
+ * instance restarted with _cloneInto / this module):
+ *   65-byte node hash          1,340 / 1,261 / 418 ns
+ *   101-byte leaf hash         1,794 / 1,943 / 782 ns
+ *   HMAC, 45-byte record key   4,504 / 2,098 / 800 ns (createHmac per key for node)
+ *   HMAC, blind token          3,737 / 1,963 / 455 ns (64-byte prefix block + short term)
+ * Across runs noble took 1.4–4.3× this module's time (never within the 15% that would
+ * have let it replace this file); node:crypto 1.4–8×. The whole-path figures are in
+ * bench/suites/{tlog,blind-index,record}.ts.
  *
- * Side channels: SHA-256 has no secret-dependent branches or table lookups (K is indexed
- * by the round number only). The only branches here are on message lengths, which are
- * public or fixed per call site (a key's length, a term's length); key bytes and message
- * bytes only ever flow through adds, xors, shifts and rotations.
+ * Side channels: SHA-256 has no secret-dependent branches or table lookups (the round
+ * constants are inlined; nothing is indexed by data). Key and message bytes only flow
+ * through adds, xors, shifts and rotations. The only branches are on lengths, which are
+ * public or fixed per call site: Merkle entries are public, a record-key input is always
+ * 45 bytes, a key's length is fixed; for a blind-token term, timing shows at most its
+ * number of 64-byte blocks, as with any SHA-256 implementation, native ones included.
  *
  * Tested against node:crypto for every message length 0..1,300 and on random inputs,
  * against the FIPS 180-4 example messages, and (through hmac-sha256.ts) RFC 4231.
@@ -25,7 +30,6 @@
  * Not re-entrant across awaits: module-level scratch is reused between calls, which is
  * safe because JavaScript runs one call at a time and nothing here awaits.
  */
-
 import { hash as nativeHash } from 'node:crypto';
 
 /** SHA-256 block size in bytes. */
@@ -58,22 +62,10 @@ const IV = new Int32Array([
  */
 // prettier-ignore
 export function sha256Compress(state: Int32Array, w: Int32Array): void {
-  let w0 = w[0]!;
-  let w1 = w[1]!;
-  let w2 = w[2]!;
-  let w3 = w[3]!;
-  let w4 = w[4]!;
-  let w5 = w[5]!;
-  let w6 = w[6]!;
-  let w7 = w[7]!;
-  let w8 = w[8]!;
-  let w9 = w[9]!;
-  let w10 = w[10]!;
-  let w11 = w[11]!;
-  let w12 = w[12]!;
-  let w13 = w[13]!;
-  let w14 = w[14]!;
-  let w15 = w[15]!;
+  let w0 = w[0]!, w1 = w[1]!, w2 = w[2]!, w3 = w[3]!;
+  let w4 = w[4]!, w5 = w[5]!, w6 = w[6]!, w7 = w[7]!;
+  let w8 = w[8]!, w9 = w[9]!, w10 = w[10]!, w11 = w[11]!;
+  let w12 = w[12]!, w13 = w[13]!, w14 = w[14]!, w15 = w[15]!;
   let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
   let e = state[4]!, f = state[5]!, g = state[6]!, h = state[7]!;
   let t = 0, x = 0, y = 0;
