@@ -43,7 +43,19 @@ export function startServer(dir: string): Promise<ServerProcess> {
   const bootstrapFile = join(dir, 'bootstrap.txt');
   const child = spawn(
     process.execPath,
-    [MAIN, 'server', '--data', dataDir, '--listen', '127.0.0.1:0', '--bootstrap-out', bootstrapFile],
+    [
+      MAIN,
+      'server',
+      '--data',
+      dataDir,
+      '--listen',
+      '127.0.0.1:0',
+      '--bootstrap-out',
+      bootstrapFile,
+      // Every test device shares 127.0.0.1, so one address stands for many devices here.
+      '--address-rate-limit',
+      '1000',
+    ],
     { env: cleanEnv() },
   );
   const s = { child, url: '', dataDir, bootstrapToken: '', stdout: '', stderr: '' };

@@ -8,8 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from './config/config-error.js';
 import {
   EXPIRY_SWEEP_INTERVAL_MS,
-  RATE_LIMIT_ADDRESS_BURST,
-  RATE_LIMIT_ADDRESS_PER_SECOND,
+  RATE_LIMIT_ADDRESS_BURST_FACTOR,
   RATE_LIMIT_DEVICE_BURST,
   RATE_LIMIT_DEVICE_PER_SECOND,
   RATE_LIMIT_MAX_BUCKETS,
@@ -110,8 +109,8 @@ export async function startServer(
       origin: () => origin,
       rateLimits: {
         address: {
-          burst: RATE_LIMIT_ADDRESS_BURST,
-          perSecond: RATE_LIMIT_ADDRESS_PER_SECOND,
+          burst: config.addressRateLimitPerSecond * RATE_LIMIT_ADDRESS_BURST_FACTOR,
+          perSecond: config.addressRateLimitPerSecond,
           maxKeys: RATE_LIMIT_MAX_BUCKETS,
         },
         device: {

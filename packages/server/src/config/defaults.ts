@@ -37,6 +37,8 @@ export const SECRET_BYTES = 32;
 
 /** Per-address token bucket: burst size. */
 export const RATE_LIMIT_ADDRESS_BURST = 120;
+/** Per-address burst as a multiple of the configured sustained rate. */
+export const RATE_LIMIT_ADDRESS_BURST_FACTOR = 6;
 /** Per-address token bucket: sustained requests per second. */
 export const RATE_LIMIT_ADDRESS_PER_SECOND = 20;
 /** Per-device token bucket: burst size. */

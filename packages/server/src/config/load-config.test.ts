@@ -29,7 +29,12 @@ describe('loadConfig', () => {
     expect(c.tls).toBeNull();
     expect(c.logSigningKeyFile).toBe('/srv/custos-data/log-signing.key');
     expect(c.origin).toBeNull();
+    expect(c.addressRateLimitPerSecond).toBe(20);
     expect(Object.isFrozen(c) && Object.isFrozen(c.listen) && Object.isFrozen(c.store)).toBe(true);
+  });
+
+  it('takes the per-address rate limit from a flag', () => {
+    expect(loadConfig(base({ argv: ['--address-rate-limit', '500'] })).addressRateLimitPerSecond).toBe(500);
   });
 
   it('takes flags over environment over config file', () => {
@@ -76,6 +81,8 @@ describe('loadConfig', () => {
       [base({ argv: ['--log-level', 'loud'] }), 'logLevel'],
       [base({ argv: ['--origin', 'https://x.org/path'] }), 'origin'],
       [base({ argv: ['--bogus', '1'] }), 'arguments'],
+      [base({ argv: ['--address-rate-limit', '0'] }), 'addressRateLimit'],
+      [base({ env: { CUSTOS_ADDRESS_RATE_LIMIT: 'fast' } }), 'addressRateLimit'],
       [base({ argv: ['--config', 'c.json'], readFile: () => '{"listen": 1}' }), 'listen'],
       [base({ argv: ['--config', 'c.json'], readFile: () => '{"colour": "red"}' }), 'colour'],
       [base({ argv: ['--config', 'c.json'], readFile: () => '{' }), 'config'],

@@ -16,6 +16,7 @@ import {
   DEFAULT_LISTEN_PORT,
   DEFAULT_LOG_LEVEL,
   DEFAULT_STORE,
+  RATE_LIMIT_ADDRESS_PER_SECOND,
   LOG_SIGNING_KEY_FILE_NAME,
   SQLITE_FILE_NAME,
 } from './defaults.js';
@@ -49,6 +50,8 @@ export interface ServerConfig {
   readonly logLevel: LogLevel;
   /** Bytes of blobs each organisation may store. */
   readonly blobQuotaBytes: number;
+  /** Sustained requests per second from one address. */
+  readonly addressRateLimitPerSecond: number;
 }
 
 /** What the loader reads; injectable for tests. */
@@ -126,6 +129,7 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
     origin: parseOrigin(get('origin')),
     logLevel: (get('logLevel')?.value ?? DEFAULT_LOG_LEVEL) as LogLevel,
     blobQuotaBytes: parseBlobQuota(get('blobQuota')),
+    addressRateLimitPerSecond: parseAddressRateLimit(get('addressRateLimit')),
   };
   return deepFreeze(config);
 }
@@ -235,6 +239,17 @@ function parseBlobQuota(given: { value: string; source: string } | undefined): n
   const n = Number(given.value);
   if (!Number.isSafeInteger(n))
     throw new ConfigError('blobQuota', `expected a byte count (from ${given.source})`);
+  return n;
+}
+
+function parseAddressRateLimit(given: { value: string; source: string } | undefined): number {
+  if (given === undefined) return RATE_LIMIT_ADDRESS_PER_SECOND;
+  const n = Number(given.value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new ConfigError(
+      'addressRateLimit',
+      `expected requests per second, 1 or more (from ${given.source})`,
+    );
   return n;
 }
 

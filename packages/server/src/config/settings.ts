@@ -10,6 +10,7 @@ import {
   DEFAULT_LISTEN_PORT,
   DEFAULT_LOG_LEVEL,
   DEFAULT_STORE,
+  RATE_LIMIT_ADDRESS_PER_SECOND,
   ENV_PREFIX,
   LOG_SIGNING_KEY_FILE_NAME,
   SQLITE_FILE_NAME,
@@ -45,6 +46,7 @@ export const RawSettingsSchema = Type.Partial(
       logSigningKey: PathString,
       origin: Type.String({ minLength: 1, maxLength: 300 }),
       blobQuota: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+      addressRateLimit: Type.String({ pattern: '^[1-9][0-9]{0,6}$' }),
       logLevel: Type.Union([
         Type.Literal('debug'),
         Type.Literal('info'),
@@ -126,6 +128,14 @@ export const SETTINGS: readonly SettingInfo[] = [
     env: `${ENV_PREFIX}BLOB_QUOTA`,
     defaultText: `\`${DEFAULT_BLOB_QUOTA_BYTES}\` (10 GiB)`,
     description: 'Bytes of encrypted attachments (blobs) each organisation may store.',
+  },
+  {
+    key: 'addressRateLimit',
+    flag: 'address-rate-limit',
+    env: `${ENV_PREFIX}ADDRESS_RATE_LIMIT`,
+    defaultText: `\`${RATE_LIMIT_ADDRESS_PER_SECOND}\``,
+    description:
+      'Sustained requests per second from one network address (bursts of six times that). Raise it when many devices share an address.',
   },
   {
     key: 'logLevel',
