@@ -13,7 +13,7 @@
  * packages/core/src/seal/record-cipher.ts: HKDF vs one createHmac vs hash.copy() of pad
  * states vs two one-shot hashes over pad blocks. All pay native-call and Buffer costs per
  * key; the implementation instead runs the two SHA-256 compressions of an HMAC from
- * precomputed midstates in JavaScript (seal/hmac-sha256-pads.ts, allocation-free), whose
+ * precomputed midstates in JavaScript (crypto/hmac-sha256.ts, allocation-free), whose
  * cost is inside the "record seal" and "record open" rows.
  */
 import {
