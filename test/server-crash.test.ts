@@ -6,10 +6,9 @@
  * checkpoint issued before the crash (consistency proofs from the restarted server), and
  * consecutive checkpoints across the crash are consistent.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -32,48 +31,10 @@ import { authChallengeMessage } from '../packages/server/src/auth/challenge-mess
 import type { DeviceId, OrgId } from '../packages/server/src/ids.js';
 import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 import { deviceKeys, orgCreateBody } from '../packages/server/src/testing/test-app.js';
+import { buildCli, freePort, startServerProcess } from './server-process.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 const DEVICES = 4;
 const WINDOW = { notBefore: 1_600_000_000_000, notAfter: 2_000_000_000_000 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function start(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'server',
-      '--data',
-      dataDir,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--bootstrap-out',
-      join(dataDir, 'bootstrap'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CUSTOS_LOG_LEVEL: 'warn' } },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      if (out.includes('Listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-  });
-  return child;
-}
 
 async function http(
   base: string,
@@ -132,10 +93,7 @@ describe('archive and log survive kill -9 (real server process, SQLite)', () => 
   let dir: string;
   let child: ChildProcess | null = null;
   beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
+    buildCli();
     dir = mkdtempSync(join(tmpdir(), 'custos-crash-'));
   });
   afterAll(() => {
@@ -146,7 +104,7 @@ describe('archive and log survive kill -9 (real server process, SQLite)', () => 
   it('keeps every acknowledged record and a consistent log across SIGKILL', async () => {
     const data = join(dir, 'data');
     let base = `http://127.0.0.1:${await freePort()}`;
-    child = await start(data, Number(new URL(base).port));
+    child = await startServerProcess(data, Number(new URL(base).port));
     const token = readFileSync(join(data, 'bootstrap'), 'utf8').trim();
 
     const orgKey = generateKeyPairSync('ed25519');
@@ -268,7 +226,7 @@ describe('archive and log survive kill -9 (real server process, SQLite)', () => 
     const before = new Map(checkpoints);
 
     base = `http://127.0.0.1:${await freePort()}`;
-    child = await start(data, Number(new URL(base).port));
+    child = await startServerProcess(data, Number(new URL(base).port));
     // Every acknowledged record is stored under the index it was acknowledged with.
     for (const d of devices) {
       const h = (await http(base, 'GET', '/v1/archive/head', undefined, d.headers)).json() as {

@@ -4,69 +4,19 @@
  * are being sent, and after a restart on the same data folder every envelope whose send was
  * answered and not acknowledged is delivered, and no acknowledged envelope reappears.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli, freePort, kill9, startServerProcess } from './server-process.js';
 import { http, httpOrgWithMember, message, RelayClient, type HttpDevice } from './server-relay-support.js';
-
-const ROOT = join(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'packages/cli/dist/main.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'server',
-      '--data',
-      dataDir,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--bootstrap-out',
-      join(dataDir, 'bootstrap'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CUSTOS_LOG_LEVEL: 'warn' } },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      if (out.includes('Listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-  });
-  return child;
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe('relay durability across SIGKILL (real server process, SQLite)', () => {
   let dir: string;
   let child: ChildProcess | null = null;
   beforeAll(() => {
-    // The test drives the built command, as an operator would.
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
+    buildCli();
     dir = mkdtempSync(join(tmpdir(), 'custos-relay-restart-'));
   });
   afterAll(() => {
@@ -77,7 +27,7 @@ describe('relay durability across SIGKILL (real server process, SQLite)', () => 
   it('delivers every unacknowledged envelope after a crash and no acknowledged one', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    child = await startServer(dir, port);
+    child = await startServerProcess(dir, port);
     const { admin, member } = await httpOrgWithMember(
       base,
       readFileSync(join(dir, 'bootstrap'), 'utf8').trim(),
@@ -111,7 +61,7 @@ describe('relay durability across SIGKILL (real server process, SQLite)', () => 
     const late = (await Promise.all(inFlight)).filter((id): id is string => id !== null);
     rx.close();
 
-    child = await startServer(dir, port);
+    child = await startServerProcess(dir, port);
     const rx2 = await RelayClient.connect(base, { token: member.token, deviceId: member.deviceId });
     const expected = [...confirmed.slice(12), ...late];
     const after = await rx2.envelopes(expected.length);
