@@ -25,6 +25,14 @@ import { listMessages, listWarnings, type StoredMessage, type Warning } from './
 import { Messenger, type MessageEvent } from './messaging/messenger.js';
 import { directConversationId, getContact, userAddress, type PeerUser } from './messaging/peers.js';
 import { loadProfile, type DeviceProfile } from './profile.js';
+import { LocalSettings } from './local-settings.js';
+import { OrgAdmin, sessionInfo, type SessionInfo } from './admin/org-admin.js';
+import {
+  pendingChanges,
+  presentedIdentities,
+  type PendingIdentityChange,
+  type PresentedIdentity,
+} from './messaging/identity-review.js';
 import { decodeJson, LocalStore } from './store/local-store.js';
 import { loadLocalIdentity, signalStores, type SignalStores } from './store/signal-stores.js';
 import type { StorageKeyOptions } from './store/storage-key.js';
@@ -312,6 +320,32 @@ export class CustosClient {
       out.push({ deviceId: d.deviceId, safetyNumber: fp.displayableFingerprint().toString() });
     }
     return out;
+  }
+
+  /** Unaccepted identity changes: messaging with those devices is refused until accepted. */
+  pendingIdentityChanges(): PendingIdentityChange[] {
+    return pendingChanges(this.#stores.identity.changes());
+  }
+
+  /** The identity keys `peer`'s devices present now (from the server), each with its safety number. */
+  presentedIdentities(peer: PeerUser): Promise<PresentedIdentity[]> {
+    const local = loadLocalIdentity(this.#store).publicKey;
+    return presentedIdentities(this.api, this.#stores.identity, this.me, local, peer);
+  }
+
+  /** Application settings kept in the encrypted store (e.g. the `custos` address book). */
+  get settings(): LocalSettings {
+    return new LocalSettings(this.#store);
+  }
+
+  /** Who the server says this device is, with its role. */
+  session(): Promise<SessionInfo> {
+    return sessionInfo(this.api);
+  }
+
+  /** Admin calls for this device's organisation (the server refuses them unless the role is admin). */
+  admin(): OrgAdmin {
+    return new OrgAdmin(this.api, this.profile.orgId);
   }
 
   /** Accepts a peer device's changed identity key after the user compared safety numbers. */
