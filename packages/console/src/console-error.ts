@@ -15,6 +15,11 @@ export const CONSOLE_ERROR_CODES = [
   'SERVER_UNREACHABLE',
   'FINGERPRINT_MISMATCH',
   'PROFILE_INVALID',
+  'LOG_INVALID',
+  'LOG_KEY_MISMATCH',
+  'LOG_ROLLBACK',
+  'LOG_FORK',
+  'STATE_INVALID',
 ] as const;
 
 /** A code from the closed set above. */

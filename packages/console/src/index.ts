@@ -47,3 +47,4 @@ export type {
   OrgFileBucket,
 } from './profile-files.js';
 export * from './defaults.js';
+export * from './witness/index.js';
