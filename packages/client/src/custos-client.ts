@@ -21,9 +21,26 @@ import { enrolDevice, type EnrolOptions } from './enrol/enrol.js';
 import { DEFAULT_KYBER_PREKEYS, DEFAULT_ONE_TIME_PREKEYS, generatePrekeys } from './enrol/prekeys.js';
 import { ClientError, isClientError } from './errors.js';
 import type { MessageContent } from './messaging/content.js';
-import { listMessages, listWarnings, type StoredMessage, type Warning } from './messaging/message-store.js';
-import { Messenger, type MessageEvent } from './messaging/messenger.js';
-import { directConversationId, getContact, userAddress, type PeerUser } from './messaging/peers.js';
+import {
+  expireMessages,
+  listMessages,
+  listWarnings,
+  type StoredMessage,
+  type Warning,
+} from './messaging/message-store.js';
+import { Messenger, type MessageEvent, type OutgoingContent } from './messaging/messenger.js';
+import {
+  directConversationId,
+  getContact,
+  listContacts,
+  userAddress,
+  type PeerUser,
+} from './messaging/peers.js';
+import { getGroup, listGroups, type GroupInfo } from './messaging/groups.js';
+import { downloadAttachment, uploadAttachment, type AttachmentMeta } from './messaging/attachments.js';
+import type { AttachmentPointer } from './messaging/content-parts.js';
+import { readReceiptsFor, ReceiptQueue } from './messaging/receipts.js';
+import { conversationTimer, ownDisplayName, setOwnDisplayName } from './messaging/conversation-settings.js';
 import { loadProfile, type DeviceProfile } from './profile.js';
 import { LocalSettings } from './local-settings.js';
 import { OrgAdmin, sessionInfo, type SessionInfo } from './admin/org-admin.js';
@@ -77,6 +94,7 @@ export class CustosClient {
   readonly #uploader: ArchiveUploader;
   readonly #clock: () => number;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #receipts = new ReceiptQueue();
   #socket: RelaySocket | undefined;
 
   private constructor(
@@ -105,6 +123,8 @@ export class CustosClient {
       clock: this.#clock,
     });
     this.#uploader = new ArchiveUploader(store, api, this.profile, identity.privateKey);
+    // Disappearing messages leave the device on open (and on every sync).
+    this.expireMessages(this.#clock());
   }
 
   /** Enrols a new device with an admin-issued code into `dir`. */
@@ -157,16 +177,21 @@ export class CustosClient {
 
   /** Sends any content event (message, edit, delete, reaction). */
   send(to: PeerUser, content: Omit<MessageContent, 'id' | 'timestamp' | 'notice'>): Promise<MessageEvent> {
+    return this.#captured((m) => m.send(to, content));
+  }
+
+  /** Runs a send in the queue; refreshes bucket keys once if none covers now (capture is required). */
+  #captured(fn: (m: Messenger) => Promise<MessageEvent>): Promise<MessageEvent> {
     return this.#serial(async () => {
       try {
-        return await this.#messenger.send(to, content);
+        return await fn(this.#messenger);
       } catch (e) {
         if (!isClientError(e, 'NO_BUCKET_KEY')) throw e;
       }
       // The period's bucket may be new: fetch and verify bucket keys once, then try again.
       await this.refreshKeys();
       try {
-        return await this.#messenger.send(to, content);
+        return await fn(this.#messenger);
       } catch (e) {
         if (isClientError(e, 'NO_BUCKET_KEY'))
           throw new ClientError(
@@ -183,7 +208,17 @@ export class CustosClient {
 
   /** Handles one envelope (socket or HTTP fetch). */
   receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
-    return this.#serial(() => this.#messenger.receive(env));
+    return this.#serial(async () => {
+      const e = await this.#messenger.receive(env);
+      if (e !== undefined) this.#receipts.note(e, this.me);
+      return e;
+    });
+  }
+
+  /** Sends the delivery receipts owed (best effort: a receipt lost to a network fault is not retried). */
+  async #flushReceipts(): Promise<void> {
+    for (const r of this.#receipts.take())
+      await this.#captured((m) => m.sendReceipt(r.to, r.type, r.ids, r.group)).catch(() => undefined);
   }
 
   /** Fetches and handles every queued envelope over HTTP, acknowledging each after it is stored. */
@@ -194,15 +229,18 @@ export class CustosClient {
       const envelopes = arr(page, 'envelopes').map(parseEnvelope);
       for (const env of envelopes) {
         const e = await this.receive(env);
-        if (e !== undefined) out.push(e);
+        // Receipts update stored messages (delivered/read) and are not returned as events.
+        if (e !== undefined && e.content.kind !== 'receipt') out.push(e);
         try {
           await this.api.request('DELETE', `/v1/messages/${env.id}`);
         } catch (err) {
           if (!(isClientError(err, 'SERVER_REFUSED') && err.server?.code === 'ENVELOPE_NOT_FOUND')) throw err;
         }
       }
+      await this.#flushReceipts();
       if (!bool(page, 'more') || envelopes.length === 0) break;
     }
+    this.expireMessages(this.#clock());
     await this.replenishPrekeys();
     return out;
   }
@@ -213,7 +251,8 @@ export class CustosClient {
     this.#socket = new RelaySocket(this.api, {
       onEnvelope: async (env) => {
         const e = await this.receive(env);
-        if (e !== undefined) this.options.onEvent?.(e);
+        if (e !== undefined && e.content.kind !== 'receipt') this.options.onEvent?.(e);
+        await this.#flushReceipts();
       },
       onPrekeysLow: () => void this.replenishPrekeys().catch(() => undefined),
     });
@@ -293,6 +332,105 @@ export class CustosClient {
   /** Stored messages, optionally of the 1:1 conversation with `peer`. */
   messages(peer?: PeerUser): StoredMessage[] {
     return listMessages(this.#store, peer === undefined ? undefined : directConversationId(this.me, peer));
+  }
+
+  /** Creates a group of this user and `members`; the state goes to each member encrypted. */
+  async createGroup(name: string, members: readonly PeerUser[]): Promise<GroupInfo> {
+    const e = await this.#captured((m) => m.changeGroup(undefined, { op: 'create', name, members }));
+    return getGroup(this.#store, e.conversation)!;
+  }
+
+  /** Adds members to a group (any member may). */
+  addGroupMembers(groupId: string, members: readonly PeerUser[]): Promise<MessageEvent> {
+    return this.#captured((m) => m.changeGroup(groupId, { op: 'add', members }));
+  }
+
+  /** Removes members from a group (any member may; leave to remove yourself). */
+  removeGroupMembers(groupId: string, members: readonly PeerUser[]): Promise<MessageEvent> {
+    return this.#captured((m) => m.changeGroup(groupId, { op: 'remove', members }));
+  }
+
+  /** Leaves a group (it stays listed, inactive). */
+  leaveGroup(groupId: string): Promise<MessageEvent> {
+    return this.#captured((m) => m.changeGroup(groupId, { op: 'leave' }));
+  }
+
+  /** Renames a group. */
+  renameGroup(groupId: string, name: string): Promise<MessageEvent> {
+    return this.#captured((m) => m.changeGroup(groupId, { op: 'rename', name }));
+  }
+
+  /** Every group this device knows, including ones left. */
+  groups(): GroupInfo[] {
+    return listGroups(this.#store);
+  }
+
+  /** One group, or undefined. */
+  group(groupId: string): GroupInfo | undefined {
+    return getGroup(this.#store, groupId);
+  }
+
+  /** Sends any content event (message, edit, delete, reaction) to a group. */
+  sendToGroup(groupId: string, content: OutgoingContent): Promise<MessageEvent> {
+    return this.#captured((m) => m.sendToGroup(groupId, content));
+  }
+
+  /** Stored messages of a group. */
+  groupMessages(groupId: string): StoredMessage[] {
+    return listMessages(this.#store, groupId);
+  }
+
+  /** Encrypts and uploads a file; put the pointer in a message's `attachments`. */
+  attachFile(bytes: Uint8Array, meta: AttachmentMeta): Promise<AttachmentPointer> {
+    return uploadAttachment(this.api, bytes, meta);
+  }
+
+  /** Downloads an attachment, checks its digest and size, and decrypts it. */
+  downloadAttachment(pointer: AttachmentPointer): Promise<Uint8Array> {
+    return downloadAttachment(this.api, pointer);
+  }
+
+  /** Sends read receipts for `messageIds` of a 1:1 conversation (peer) or a group (id) to their senders. */
+  async markRead(peerOrGroup: PeerUser | string, messageIds: readonly string[]): Promise<void> {
+    const msgs =
+      typeof peerOrGroup === 'string' ? this.groupMessages(peerOrGroup) : this.messages(peerOrGroup);
+    for (const r of readReceiptsFor(msgs, messageIds, this.me))
+      await this.#captured((m) => m.sendReceipt(r.to, r.type, r.ids, r.group));
+  }
+
+  /** Sets the disappearing-message timer (seconds, 0 = off) of a 1:1 conversation or a group. */
+  setDisappearingTimer(peerOrGroup: PeerUser | string, seconds: number): Promise<MessageEvent> {
+    const target = typeof peerOrGroup === 'string' ? { group: peerOrGroup } : { peer: peerOrGroup };
+    return this.#captured((m) => m.setTimer(target, seconds));
+  }
+
+  /** The disappearing-message timer of a conversation (seconds, 0 = off). */
+  disappearingTimer(peerOrGroup: PeerUser | string): number {
+    const id = typeof peerOrGroup === 'string' ? peerOrGroup : directConversationId(this.me, peerOrGroup);
+    return conversationTimer(this.#store, id);
+  }
+
+  /** Deletes messages whose timer ran out by `now` from this device (never from the archive). */
+  expireMessages(now: number): number {
+    return this.#store.transaction(() => expireMessages(this.#store, now));
+  }
+
+  /** Sets this user's display name; peers learn it from the next content sent (encrypted). */
+  setDisplayName(name: string): void {
+    setOwnDisplayName(this.#store, name);
+  }
+
+  /** This user's display name, if set. */
+  displayName(): string | undefined {
+    return ownDisplayName(this.#store);
+  }
+
+  /** Contacts with the display names they sent (names are unverified claims). */
+  contacts(): { user: PeerUser; name?: string }[] {
+    return listContacts(this.#store).map((c) => ({
+      user: { orgId: c.orgId, userId: c.userId },
+      ...(c.name === undefined ? {} : { name: c.name }),
+    }));
   }
 
   /** Warnings (identity changes, refused envelopes). */

@@ -23,7 +23,22 @@ export type { ProofRound } from './archive/proofs.js';
 export { encodeContent, decodeContent, newMessageId, CONTENT_VERSION } from './messaging/content.js';
 export type { MessageContent, ArchiveNotice, ContentKind } from './messaging/content.js';
 export type { StoredMessage, Warning } from './messaging/message-store.js';
-export type { MessageEvent } from './messaging/messenger.js';
+export type { MessageEvent, OutgoingContent } from './messaging/messenger.js';
+export type { GroupInfo } from './messaging/groups.js';
+export type {
+  AttachmentPointer,
+  GroupState,
+  ReceiptType,
+  UserRef,
+  ContentProfile,
+} from './messaging/content-parts.js';
+export {
+  encryptAttachment,
+  decryptAttachment,
+  MAX_ATTACHMENT_BYTES,
+  ATTACHMENT_AAD,
+} from './messaging/attachments.js';
+export type { AttachmentMeta } from './messaging/attachments.js';
 export { directConversationId, userAddress } from './messaging/peers.js';
 export type { PeerUser } from './messaging/peers.js';
 export { ApiClient } from './transport/api-client.js';

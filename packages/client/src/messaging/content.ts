@@ -4,16 +4,40 @@
  * so ciphertext sizes reveal less about the text:
  *
  *   { v: 1, id, ts, kind, [text], [conv], [reply], [edits], [dels], [reacts], [emoji],
- *     [notice: { org, name }], [sync: { org, user }] }
+ *     [notice: { org, name }], [sync: { org, user }], [grp], [gs], [att], [rcpt], [rids],
+ *     [exp], [prof] }
  *
  * `id` is the stable message id of this event (edits, deletes, reactions and replies name
  * others by theirs); `notice` is the archive notice (threat model F17): the sender's
  * organisation archives this conversation — every client shows it, whatever its own policy.
  * `sync` marks a copy to the sender's own other devices and names the real conversation peer.
+ * `grp` names the group a content belongs to; `gs` carries group state (content-parts.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { decodeStrictCbor, encodeDeterministicCbor } from '@custos/core';
 import { ClientError } from '../errors.js';
+import {
+  bad,
+  decodeAttachments,
+  decodeGroupId,
+  decodeGroupState,
+  decodeProfile,
+  decodeReceiptIds,
+  decodeReceiptType,
+  decodeTimer,
+  decodeUserRef,
+  encodeAttachments,
+  encodeGroupState,
+  isMap,
+  short,
+  type AttachmentPointer,
+  type ContentProfile,
+  type GroupState,
+  type ReceiptType,
+  type UserRef,
+} from './content-parts.js';
+
+export type { UserRef } from './content-parts.js';
 
 /** Version of the content format. */
 export const CONTENT_VERSION = 1;
@@ -23,11 +47,17 @@ export const CONTENT_PADDING_BLOCK = 160;
 export const MAX_CONTENT_BYTES = 256 * 1024;
 /** Longest text of one message, in UTF-8 bytes. */
 export const MAX_MESSAGE_TEXT_BYTES = 64 * 1024;
-/** Longest id or short field. */
-const MAX_SHORT = 256;
 
-/** Kinds of content event. */
-export const CONTENT_KINDS = ['message', 'edit', 'delete', 'reaction'] as const;
+/** Kinds of content event. 'group-update', 'receipt' and 'timer' are control messages. */
+export const CONTENT_KINDS = [
+  'message',
+  'edit',
+  'delete',
+  'reaction',
+  'group-update',
+  'receipt',
+  'timer',
+] as const;
 /** One of {@link CONTENT_KINDS}. */
 export type ContentKind = (typeof CONTENT_KINDS)[number];
 
@@ -35,12 +65,6 @@ export type ContentKind = (typeof CONTENT_KINDS)[number];
 export interface ArchiveNotice {
   readonly org: string;
   readonly name: string;
-}
-
-/** A user across organisations. */
-export interface UserRef {
-  readonly org: string;
-  readonly user: string;
 }
 
 /** Decoded message content. */
@@ -57,6 +81,19 @@ export interface MessageContent {
   readonly emoji?: string;
   readonly notice?: ArchiveNotice;
   readonly sync?: UserRef;
+  /** The group this content belongs to (group id). */
+  readonly group?: string;
+  /** The group's new state (kind 'group-update'). */
+  readonly groupState?: GroupState;
+  /** Attachment pointers (kind 'message'). MUST NOT log: they hold keys. */
+  readonly attachments?: readonly AttachmentPointer[];
+  /** Receipt type and the message ids it acknowledges (kind 'receipt'). */
+  readonly receipt?: ReceiptType;
+  readonly receiptFor?: readonly string[];
+  /** Disappearing-message timer in seconds: set (kind 'timer') or in force (messages). */
+  readonly timer?: number;
+  /** The sender's display name, so peers learn it (never visible to the server). */
+  readonly profile?: ContentProfile;
 }
 
 /** A fresh stable message id (128 random bits, base64url). */
@@ -73,6 +110,7 @@ const FIELDS: readonly [keyof MessageContent, string][] = [
   ['reactsTo', 'reacts'],
   ['emoji', 'emoji'],
 ];
+const PARTS = ['notice', 'sync', 'grp', 'gs', 'att', 'rcpt', 'rids', 'exp', 'prof'];
 
 /** Encodes and pads content. */
 export function encodeContent(c: MessageContent): Uint8Array {
@@ -80,6 +118,13 @@ export function encodeContent(c: MessageContent): Uint8Array {
   for (const [k, wire] of FIELDS) if (c[k] !== undefined) m[wire] = c[k];
   if (c.notice !== undefined) m.notice = { org: c.notice.org, name: c.notice.name };
   if (c.sync !== undefined) m.sync = { org: c.sync.org, user: c.sync.user };
+  if (c.group !== undefined) m.grp = c.group;
+  if (c.groupState !== undefined) m.gs = encodeGroupState(c.groupState);
+  if (c.attachments !== undefined) m.att = encodeAttachments(c.attachments);
+  if (c.receipt !== undefined) m.rcpt = c.receipt;
+  if (c.receiptFor !== undefined) m.rids = [...c.receiptFor];
+  if (c.timer !== undefined) m.exp = c.timer;
+  if (c.profile !== undefined) m.prof = { name: c.profile.name };
   checkContent(decodeFields(m));
   const body = encodeDeterministicCbor(m);
   if (body.length > MAX_CONTENT_BYTES)
@@ -103,25 +148,14 @@ export function decodeContent(padded: Uint8Array): MessageContent {
   } catch (e) {
     throw new ClientError('CONTENT_INVALID', 'content is not deterministic CBOR', { cause: e });
   }
-  if (typeof m !== 'object' || m === null || Array.isArray(m) || m instanceof Uint8Array)
-    throw new ClientError('CONTENT_INVALID', 'content is not a map');
-  const c = decodeFields(m as Record<string, unknown>);
+  if (!isMap(m)) throw new ClientError('CONTENT_INVALID', 'content is not a map');
+  const c = decodeFields(m);
   checkContent(c);
   return c;
 }
 
-function bad(what: string): ClientError {
-  return new ClientError('CONTENT_INVALID', `message content: ${what}`);
-}
-
-function short(v: unknown, what: string): string {
-  if (typeof v !== 'string' || v.length === 0 || Buffer.byteLength(v) > MAX_SHORT)
-    throw bad(`${what} is malformed`);
-  return v;
-}
-
 function decodeFields(m: Record<string, unknown>): MessageContent {
-  const allowed = new Set(['v', 'id', 'ts', 'kind', 'notice', 'sync', ...FIELDS.map(([, w]) => w)]);
+  const allowed = new Set(['v', 'id', 'ts', 'kind', ...PARTS, ...FIELDS.map(([, w]) => w)]);
   for (const k of Object.keys(m))
     if (!allowed.has(k)) throw bad(`unknown field ${JSON.stringify(k.slice(0, 32))}`);
   if (m.v !== CONTENT_VERSION) throw bad(`unsupported version`);
@@ -141,17 +175,18 @@ function decodeFields(m: Record<string, unknown>): MessageContent {
     } else out[k] = short(v, wire);
   }
   if (m.notice !== undefined) {
-    const n = m.notice as Record<string, unknown>;
-    if (typeof n !== 'object' || n === null || Object.keys(n).sort().join() !== 'name,org')
-      throw bad('notice is malformed');
+    const n = m.notice;
+    if (!isMap(n) || Object.keys(n).sort().join() !== 'name,org') throw bad('notice is malformed');
     out.notice = { org: short(n.org, 'notice.org'), name: short(n.name, 'notice.name') };
   }
-  if (m.sync !== undefined) {
-    const s = m.sync as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || Object.keys(s).sort().join() !== 'org,user')
-      throw bad('sync is malformed');
-    out.sync = { org: short(s.org, 'sync.org'), user: short(s.user, 'sync.user') };
-  }
+  if (m.sync !== undefined) out.sync = decodeUserRef(m.sync, 'sync');
+  if (m.grp !== undefined) out.group = decodeGroupId(m.grp);
+  if (m.gs !== undefined) out.groupState = decodeGroupState(m.gs);
+  if (m.att !== undefined) out.attachments = decodeAttachments(m.att);
+  if (m.rcpt !== undefined) out.receipt = decodeReceiptType(m.rcpt);
+  if (m.rids !== undefined) out.receiptFor = decodeReceiptIds(m.rids);
+  if (m.exp !== undefined) out.timer = decodeTimer(m.exp);
+  if (m.prof !== undefined) out.profile = decodeProfile(m.prof);
   return out as unknown as MessageContent;
 }
 
@@ -160,7 +195,10 @@ function checkContent(c: MessageContent): void {
   const need = (f: keyof MessageContent) => {
     if (c[f] === undefined) throw bad(`a ${c.kind} needs ${f}`);
   };
-  if (c.kind === 'message' && c.text === undefined) need('text');
+  const only = (f: keyof MessageContent, kind: ContentKind) => {
+    if (c[f] !== undefined && c.kind !== kind) throw bad(`${f} belongs to a ${kind} only`);
+  };
+  if (c.kind === 'message' && c.text === undefined && (c.attachments?.length ?? 0) === 0) need('text');
   if (c.kind === 'edit') {
     need('edits');
     need('text');
@@ -170,4 +208,17 @@ function checkContent(c: MessageContent): void {
     need('reactsTo');
     need('emoji');
   }
+  if (c.kind === 'group-update') {
+    need('group');
+    need('groupState');
+  }
+  if (c.kind === 'receipt') {
+    need('receipt');
+    need('receiptFor');
+  }
+  if (c.kind === 'timer') need('timer');
+  only('groupState', 'group-update');
+  only('attachments', 'message');
+  only('receipt', 'receipt');
+  only('receiptFor', 'receipt');
 }

@@ -3,16 +3,19 @@
  * warnings the user must see (identity changes, undecryptable or malformed envelopes).
  * Edits and deletes apply only when they come from the message's own sender.
  */
-import type { LocalStore } from '../store/local-store.js';
+import { decodeJson, type LocalStore } from '../store/local-store.js';
 import type { ArchiveNotice, MessageContent } from './content.js';
+import type { AttachmentPointer, ReceiptType } from './content-parts.js';
 import { userAddress, type PeerUser } from './peers.js';
 
 /** A message as stored. */
 export interface StoredMessage {
   readonly id: string;
   readonly conversation: string;
-  /** The other user of a 1:1 conversation. */
+  /** The other user of a 1:1 conversation (in a group: the sender, or this user for sent messages). */
   readonly peer: PeerUser;
+  /** The group id, for a group message. */
+  readonly group?: string;
   readonly from: PeerUser;
   readonly direction: 'sent' | 'received';
   readonly sentAt: number;
@@ -24,12 +27,31 @@ export interface StoredMessage {
   readonly reactions: readonly { readonly from: string; readonly emoji: string }[];
   /** The archive notice carried by the message (which organisation archives the conversation). */
   readonly notice?: ArchiveNotice;
+  /** Attachment pointers, each checked against its digest on receipt. MUST NOT log: they hold keys. */
+  readonly attachments?: readonly AttachmentPointer[];
+  /** Disappearing timer in force (seconds) and when the message leaves this device (ms). */
+  readonly timer?: number;
+  readonly expiresAt?: number;
+  /** Who confirmed delivery and reading, by user address, with this device's time of learning it. */
+  readonly delivered?: Readonly<Record<string, number>>;
+  readonly read?: Readonly<Record<string, number>>;
 }
 
 /** Something the user must be told about, never archived as a valid event. */
 export interface Warning {
   readonly at: number;
-  readonly kind: 'identity-changed' | 'undecryptable' | 'malformed' | 'unknown-sender' | 'forged-sync';
+  readonly kind:
+    | 'identity-changed'
+    | 'undecryptable'
+    | 'malformed'
+    | 'unknown-sender'
+    | 'forged-sync'
+    | 'not-a-member'
+    | 'unknown-group'
+    | 'group-refused'
+    | 'attachment-invalid'
+    | 'delivery-failed'
+    | 'receipt-refused';
   readonly from: string;
   readonly detail: string;
 }
@@ -53,9 +75,7 @@ export function getMessage(store: LocalStore, id: string): StoredMessage | undef
 
 /** Messages in arrival order, optionally of one conversation. */
 export function listMessages(store: LocalStore, conversation?: string): StoredMessage[] {
-  const all = store
-    .list('messages')
-    .map((r) => JSON.parse(Buffer.from(r.value).toString('utf8')) as StoredMessage);
+  const all = store.list('messages').map((r) => decodeJson<StoredMessage>(r.value));
   return conversation === undefined ? all : all.filter((m) => m.conversation === conversation);
 }
 
@@ -80,9 +100,57 @@ export function applyEvent(store: LocalStore, c: MessageContent, actor: PeerUser
       reactions: c.emoji === '' || c.emoji === undefined ? others : [...others, { from, emoji: c.emoji }],
     };
   } else return false;
-  const row = store.list('messages').find((r) => r.key === m.id);
-  store.putJson('messages', m.id, next, row?.ord ?? null);
+  replaceMessage(store, next);
   return true;
+}
+
+/** Rewrites a stored message in place (keeping its position). */
+export function replaceMessage(store: LocalStore, m: StoredMessage): void {
+  const row = store.list('messages').find((r) => r.key === m.id);
+  store.putJson('messages', m.id, m, row?.ord ?? null);
+}
+
+/**
+ * Notes that `by` received or read the messages `ids`. Only messages `me` sent count (from
+ * any of its devices), and only when `by` was among their recipients (`isRecipient`);
+ * returns the ids updated.
+ */
+export function applyReceipt(
+  store: LocalStore,
+  me: PeerUser,
+  receipt: { type: ReceiptType; ids: readonly string[]; by: PeerUser; at: number },
+  isRecipient: (m: StoredMessage) => boolean,
+): string[] {
+  const { type, by, at } = receipt;
+  const who = userAddress(by);
+  const done: string[] = [];
+  for (const id of receipt.ids) {
+    const m = getMessage(store, id);
+    if (m === undefined || userAddress(m.from) !== userAddress(me) || !isRecipient(m)) continue;
+    const field = type === 'read' ? 'read' : 'delivered';
+    const had = m[field] ?? {};
+    // A read message was delivered too.
+    const delivered =
+      type === 'read' ? { ...(m.delivered ?? {}), [who]: m.delivered?.[who] ?? at } : m.delivered;
+    replaceMessage(store, {
+      ...m,
+      ...(delivered === undefined ? {} : { delivered }),
+      [field]: { ...had, [who]: had[who] ?? at },
+    });
+    done.push(id);
+  }
+  return done;
+}
+
+/** Deletes from this device every message whose disappearing timer ran out by `now`; returns how many. */
+export function expireMessages(store: LocalStore, now: number): number {
+  let n = 0;
+  for (const m of listMessages(store))
+    if (m.expiresAt !== undefined && m.expiresAt <= now) {
+      store.delete('messages', m.id);
+      n++;
+    }
+  return n;
 }
 
 /** Records a warning for the user. */

@@ -1,5 +1,6 @@
 /**
- * 1:1 messaging over libsignal with archive capture. Sending: encrypt for every current
+ * Messaging over libsignal with archive capture, 1:1 and in groups (pairwise fan-out to
+ * every member, Sesame-style). Sending: encrypt for every current
  * device of the recipient (PQXDH sessions from the server's bundles), repair the device
  * list when the server answers MISMATCHED_DEVICES (fetch bundles of missing devices, drop
  * sessions of stale ones, retry), send sync copies to the user's own other devices, and
@@ -9,7 +10,6 @@
  * Every content this device sends carries the archive notice of its organisation (F17).
  */
 import { createHash } from 'node:crypto';
-import type { RecordBody } from '@custos/core';
 import type { ProtocolAddress } from '@signalapp/libsignal-client';
 import {
   CiphertextMessageType,
@@ -27,13 +27,31 @@ import type { SignalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import type { RelayEnvelope } from '../transport/relay-socket.js';
 import { int, obj } from '../transport/response-checks.js';
+import { downloadAttachment } from './attachments.js';
 import { decodeContent, encodeContent, newMessageId, type MessageContent } from './content.js';
-import { addWarning, applyEvent, putMessage, type StoredMessage } from './message-store.js';
+import type { ReceiptType, UserRef } from './content-parts.js';
+import { conversationTimer, ownDisplayName, setOwnDisplayName } from './conversation-settings.js';
+import {
+  applyContent,
+  directConversation,
+  groupConversation,
+  recordFor,
+  type Conversation,
+} from './events.js';
+import {
+  getGroup,
+  groupState,
+  isMember,
+  judgeGroupUpdate,
+  planGroupChange,
+  type GroupOperation,
+} from './groups.js';
+import { addWarning, type Warning } from './message-store.js';
 import {
   deviceAddress,
-  directConversationId,
   fetchSessions,
   getContact,
+  noteContactName,
   noteDevice,
   saveContact,
   userAddress,
@@ -50,10 +68,18 @@ const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256'
 export interface MessageEvent {
   readonly content: MessageContent;
   readonly from: PeerUser;
+  /** 1:1: the other user; group: the sender (received) or this user (sent). */
   readonly peer: PeerUser;
   readonly direction: 'sent' | 'received';
   readonly archiveSeq: number;
+  /** The conversation id (`dm.…` or the group id). */
+  readonly conversation: string;
+  /** The group id, for a group event. */
+  readonly group?: string;
 }
+
+/** Content as a caller writes it (id, time, notice and profile are added when sending). */
+export type OutgoingContent = Omit<MessageContent, 'id' | 'timestamp' | 'notice'>;
 
 /** Everything the messenger works with. */
 export interface MessengerContext {
@@ -76,29 +102,127 @@ export class Messenger {
   }
 
   /** Sends `content` (kind, text, links) to `to`; resolves once the server has it and it is archived. */
-  async send(
+  async send(to: PeerUser, partial: OutgoingContent): Promise<MessageEvent> {
+    if (partial.group !== undefined || partial.kind === 'group-update')
+      throw new ClientError('GROUP_INVALID', 'group content goes through the group operations');
+    const conv = directConversation(this.me, to);
+    const self = userAddress(to) === userAddress(this.me);
+    return this.#sendEvent(this.#compose(partial, conv), conv, [to], self ? undefined : ref(to));
+  }
+
+  /** Sends content to every member of a group (only a current member may). */
+  async sendToGroup(groupId: string, partial: OutgoingContent): Promise<MessageEvent> {
+    if (partial.kind === 'group-update')
+      throw new ClientError('GROUP_INVALID', 'group changes go through the group operations');
+    const g = getGroup(this.c.store, groupId);
+    if (g === undefined) throw new ClientError('GROUP_UNKNOWN', 'no such group on this device');
+    if (!g.active || !isMember(g, this.me))
+      throw new ClientError('NOT_A_MEMBER', 'this user is not a member of the group');
+    const conv = groupConversation(g, this.me);
+    const content = this.#compose({ ...partial, group: g.id }, conv);
+    return this.#sendEvent(content, conv, this.#others(g.members), ref(this.me));
+  }
+
+  /** Creates or changes a group and sends the new state to old and new members. */
+  async changeGroup(groupId: string | undefined, op: GroupOperation): Promise<MessageEvent> {
+    const current = groupId === undefined ? undefined : getGroup(this.c.store, groupId);
+    const change = planGroupChange(current, op, this.me);
+    if (change.next.members.length === 0)
+      throw new ClientError('GROUP_INVALID', 'the last member of a group cannot leave it');
+    const conv = groupConversation(change.next, this.me, change);
+    const content = this.#compose(
+      { kind: 'group-update', group: change.next.id, groupState: groupState(change.next) },
+      conv,
+    );
+    const recipients = this.#others([...(current?.members ?? []), ...change.next.members]);
+    return this.#sendEvent(content, conv, recipients, ref(this.me));
+  }
+
+  /** Sets the disappearing-message timer of a 1:1 conversation or a group, for every participant. */
+  async setTimer(target: { peer: PeerUser } | { group: string }, seconds: number): Promise<MessageEvent> {
+    return 'peer' in target
+      ? this.send(target.peer, { kind: 'timer', timer: seconds })
+      : this.sendToGroup(target.group, { kind: 'timer', timer: seconds });
+  }
+
+  /** Sends a receipt for `ids` to their sender `to` only (no sync copy; receipts get no receipt). */
+  async sendReceipt(
     to: PeerUser,
-    partial: Omit<MessageContent, 'id' | 'timestamp' | 'notice'>,
+    type: ReceiptType,
+    ids: readonly string[],
+    group?: string,
   ): Promise<MessageEvent> {
-    const content: MessageContent = {
+    const g = group === undefined ? undefined : getGroup(this.c.store, group);
+    const conv = g === undefined ? directConversation(this.me, to) : groupConversation(g, this.me);
+    const content = this.#compose(
+      { kind: 'receipt', receipt: type, receiptFor: ids, ...(g === undefined ? {} : { group: g.id }) },
+      conv,
+    );
+    return this.#sendEvent(content, conv, [to], undefined);
+  }
+
+  #others(users: readonly PeerUser[]): PeerUser[] {
+    const seen = new Map(users.map((u) => [userAddress(u), u]));
+    seen.delete(userAddress(this.me));
+    return [...seen.values()];
+  }
+
+  /** Adds id, time, archive notice (F17), the timer in force and this user's display name. */
+  #compose(partial: OutgoingContent, conv: Conversation): MessageContent {
+    const timer = partial.kind === 'message' ? conversationTimer(this.c.store, conv.id) : 0;
+    const name = ownDisplayName(this.c.store);
+    return {
       ...partial,
       id: newMessageId(),
       timestamp: this.c.clock(),
       notice: { org: this.c.profile.orgId, name: this.c.profile.orgName },
+      ...(partial.timer === undefined && timer > 0 ? { timer } : {}),
+      ...(name === undefined || partial.kind === 'receipt' ? {} : { profile: { name } }),
     };
+  }
+
+  /**
+   * Delivers to every recipient (and a sync copy to this user's other devices when `sync`
+   * names the peer), stores and captures — in one store transaction. In a group, a member
+   * that cannot be reached (no devices, changed identity) is a warning, not a failed send.
+   */
+  async #sendEvent(
+    content: MessageContent,
+    conv: Conversation,
+    recipients: readonly PeerUser[],
+    sync: UserRef | undefined,
+  ): Promise<MessageEvent> {
     const padded = encodeContent(content);
-    const syncCopy = encodeContent({ ...content, sync: { org: to.orgId, user: to.userId } });
+    const syncCopy = sync === undefined ? undefined : encodeContent({ ...content, sync });
     await this.c.capture.prepare();
     return this.c.store.atomically(async () => {
-      const sent = await this.#deliver(to, padded);
-      const sync =
-        userAddress(to) === userAddress(this.me) ? { hashes: [] } : await this.#deliver(this.me, syncCopy);
-      this.#store(content, this.me, to, 'sent', sent.serverTime);
-      const { seq } = this.c.capture.captureSync(
-        this.#record(content, this.me, to, 'sent', [...sent.hashes, ...sync.hashes], sent.serverTime),
-      );
-      return { content, from: this.me, peer: to, direction: 'sent', archiveSeq: seq };
+      const hashes: Uint8Array[] = [];
+      let serverTime: number | undefined;
+      for (const r of recipients) {
+        try {
+          const res = await this.#deliver(r, padded);
+          hashes.push(...res.hashes);
+          serverTime ??= res.serverTime;
+        } catch (e) {
+          if (conv.group === undefined || !isClientError(e) || e.code === 'NETWORK') throw e;
+          this.#warn('delivery-failed', userAddress(r), `not delivered to a group member: ${e.message}`);
+        }
+      }
+      if (syncCopy !== undefined) {
+        const res = await this.#deliver(this.me, syncCopy);
+        hashes.push(...res.hashes);
+        serverTime ??= res.serverTime;
+      }
+      const serverAt = serverTime ?? this.c.clock();
+      applyContent(this.c.store, this.me, content, this.me, conv, 'sent', { serverAt, now: this.c.clock() });
+      const { seq } = this.c.capture.captureSync(recordFor(content, this.me, conv, 'sent', hashes, serverAt));
+      return event(content, this.me, conv, 'sent', seq);
     });
+  }
+
+  #warn(kind: Warning['kind'], from: string, detail: string): undefined {
+    addWarning(this.c.store, { at: this.c.clock(), kind, from, detail });
+    return undefined;
   }
 
   /**
@@ -112,10 +236,7 @@ export class Messenger {
     return store.atomically(async () => {
       store.put('processed-envelopes', env.id, new Uint8Array(0));
       const sender: PeerUser = { orgId: env.sender.orgId, userId: env.sender.userId };
-      const warn = (kind: Parameters<typeof addWarning>[1]['kind'], detail: string) => {
-        addWarning(store, { at: this.c.clock(), kind, from: userAddress(sender), detail });
-        return undefined;
-      };
+      const warn = (kind: Warning['kind'], detail: string) => this.#warn(kind, userAddress(sender), detail);
       let address: ProtocolAddress;
       try {
         address = deviceAddress(sender, env.sender.deviceNumber);
@@ -140,19 +261,46 @@ export class Messenger {
         return warn('malformed', isClientError(e) ? e.message : 'malformed content');
       }
       noteDevice(store, sender, { deviceId: env.sender.deviceId, deviceNumber: env.sender.deviceNumber });
+      const fromMe = userAddress(sender) === userAddress(this.me);
       let peer = sender;
       if (content.sync !== undefined) {
-        if (userAddress(sender) !== userAddress(this.me))
-          return warn('forged-sync', 'a sync copy from another user');
+        if (!fromMe) return warn('forged-sync', 'a sync copy from another user');
         peer = { orgId: content.sync.org, userId: content.sync.user };
       }
+      let conv: Conversation;
+      if (content.group === undefined) conv = directConversation(this.me, peer);
+      else {
+        const g = getGroup(store, content.group);
+        if (content.kind === 'group-update' && content.groupState !== undefined) {
+          const j = judgeGroupUpdate(g, content.group, content.groupState, sender, this.me);
+          if ('refused' in j) return warn('group-refused', j.refused);
+          conv = groupConversation(j.next, sender, j);
+        } else if (g === undefined)
+          return warn('unknown-group', 'a group message for a group this device does not know');
+        else if (!isMember(g, sender))
+          return warn('not-a-member', 'a group message from someone who is not a member was refused');
+        else conv = groupConversation(g, sender);
+      }
+      for (const p of content.attachments ?? []) {
+        try {
+          await downloadAttachment(this.c.api, p);
+        } catch (e) {
+          if (!isClientError(e, 'ATTACHMENT_DIGEST_MISMATCH') && !isClientError(e, 'ATTACHMENT_INVALID'))
+            throw e;
+          return warn('attachment-invalid', `a message was refused: ${e.message}`);
+        }
+      }
+      if (content.profile !== undefined) {
+        if (!fromMe) noteContactName(store, sender, content.profile.name);
+        else if (ownDisplayName(store) !== content.profile.name)
+          setOwnDisplayName(store, content.profile.name);
+      }
       const now = this.c.clock();
-      this.#store(content, sender, peer, 'received', env.serverTime, now);
-      const hash = sha256(env.content);
+      applyContent(store, this.me, content, sender, conv, 'received', { serverAt: env.serverTime, now });
       const { seq } = this.c.capture.captureSync(
-        this.#record(content, sender, peer, 'received', [hash], env.serverTime, now),
+        recordFor(content, sender, conv, 'received', [sha256(env.content)], env.serverTime, now),
       );
-      return { content, from: sender, peer, direction: 'received' as const, archiveSeq: seq };
+      return event(content, sender, conv, 'received', seq);
     });
   }
 
@@ -250,63 +398,24 @@ export class Messenger {
     }
     throw new ClientError('DELIVERY_FAILED', 'the server kept reporting a changed device list');
   }
+}
 
-  #store(
-    c: MessageContent,
-    from: PeerUser,
-    peer: PeerUser,
-    direction: 'sent' | 'received',
-    serverAt: number,
-    now = this.c.clock(),
-  ): void {
-    if (c.kind !== 'message') {
-      applyEvent(this.c.store, c, from);
-      return;
-    }
-    const m: StoredMessage = {
-      id: c.id,
-      conversation: directConversationId(this.me, peer),
-      peer,
-      from,
-      direction,
-      sentAt: c.timestamp,
-      receivedAt: direction === 'sent' ? serverAt : now,
-      text: c.text ?? '',
-      reactions: [],
-      ...(c.replyTo === undefined ? {} : { replyTo: c.replyTo }),
-      ...(c.notice === undefined ? {} : { notice: c.notice }),
-    };
-    putMessage(this.c.store, m);
-  }
+const ref = (u: PeerUser): UserRef => ({ org: u.orgId, user: u.userId });
 
-  #record(
-    c: MessageContent,
-    from: PeerUser,
-    peer: PeerUser,
-    direction: 'sent' | 'received',
-    envelopeHashes: Uint8Array[],
-    serverAt: number,
-    receivedAt?: number,
-  ): RecordBody {
-    return {
-      direction,
-      kind: c.kind,
-      messageId: c.id,
-      conversationId: directConversationId(this.me, peer),
-      participants: [userAddress(this.me), userAddress(peer)].filter((p, i, a) => a.indexOf(p) === i).sort(),
-      sender: userAddress(from),
-      sentAt: c.timestamp,
-      serverAt,
-      ...(receivedAt === undefined ? {} : { receivedAt }),
-      ...(c.text === undefined ? {} : { text: c.text }),
-      attachments: [],
-      ...(c.edits === undefined ? {} : { edits: c.edits }),
-      ...(c.replyTo === undefined ? {} : { replyTo: c.replyTo }),
-      ...(c.deletes === undefined ? {} : { deletes: c.deletes }),
-      ...(c.reactsTo === undefined ? {} : { reactsTo: c.reactsTo }),
-      ...(c.emoji === undefined ? {} : { reaction: c.emoji }),
-      archiveNotice: c.notice !== undefined,
-      envelopeHashes,
-    };
-  }
+function event(
+  content: MessageContent,
+  from: PeerUser,
+  conv: Conversation,
+  direction: 'sent' | 'received',
+  archiveSeq: number,
+): MessageEvent {
+  return {
+    content,
+    from,
+    peer: conv.peer,
+    direction,
+    archiveSeq,
+    conversation: conv.id,
+    ...(conv.group === undefined ? {} : { group: conv.group }),
+  };
 }

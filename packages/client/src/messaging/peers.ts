@@ -32,6 +32,8 @@ export interface PeerDevice {
 /** What this device knows of a peer user. */
 export interface Contact extends PeerUser {
   readonly devices: readonly PeerDevice[];
+  /** The display name the user sent in their content (unverified: anyone can pick any name). */
+  readonly name?: string;
 }
 
 /** The user's address text (`org.user`), used as libsignal name and in archive records. */
@@ -67,7 +69,24 @@ export function getContact(store: LocalStore, u: PeerUser): Contact | undefined 
 
 /** Stores a contact's device list. */
 export function saveContact(store: LocalStore, c: Contact): void {
-  store.putJson('contacts', userAddress(c), { orgId: c.orgId, userId: c.userId, devices: c.devices });
+  const name = c.name ?? getContact(store, c)?.name;
+  store.putJson('contacts', userAddress(c), {
+    orgId: c.orgId,
+    userId: c.userId,
+    devices: c.devices,
+    ...(name === undefined ? {} : { name }),
+  });
+}
+
+/** Records the display name a peer sent. */
+export function noteContactName(store: LocalStore, u: PeerUser, name: string): void {
+  const c = getContact(store, u) ?? { ...u, devices: [] };
+  if (c.name !== name) saveContact(store, { ...c, name });
+}
+
+/** Every contact this device knows. */
+export function listContacts(store: LocalStore): Contact[] {
+  return store.list('contacts').map((r) => JSON.parse(Buffer.from(r.value).toString('utf8')) as Contact);
 }
 
 /** Adds (or renumbers) one device of a contact, e.g. a sender the relay vouches for. */

@@ -1,0 +1,181 @@
+/**
+ * End to end, groups: a real server process and four enrolled users. Create, message,
+ * reply, edit, react, delete, rename, remove, leave and add — with state carried only in
+ * encrypted control messages (the group name is a canary the server never sees), a removed
+ * member's messages refused with a warning, and one archive record per group event with
+ * the group id as conversation, the members as participants and kind group-change.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CustosClient, PeerUser } from '@custos/client';
+import { isClientError, userAddress } from '@custos/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allBytes,
+  canaryHits,
+  createOrg,
+  deliverIndexKey,
+  enrolUser,
+  startServer,
+  stopServer,
+  tempDir,
+  type ServerProcess,
+  type TestOrg,
+} from './client-support.js';
+import { queuedRecords } from './client-records.js';
+
+const canary = `grp-canary-${randomBytes(12).toString('hex')}`;
+let dir: string;
+let server: ServerProcess;
+let org: TestOrg;
+let alice: CustosClient;
+let bob: CustosClient;
+let carol: CustosClient;
+let dave: CustosClient;
+let groupId: string;
+const addr = (c: CustosClient): string => userAddress(c.me);
+const users = (...cs: CustosClient[]): PeerUser[] => cs.map((c) => c.me);
+const sortedAddrs = (...cs: CustosClient[]): string[] => cs.map(addr).sort();
+
+beforeAll(async () => {
+  dir = tempDir('custos-groups-e2e-');
+  server = await startServer(dir);
+  org = await createOrg(server, join(dir, 'org'));
+  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
+  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
+  carol = await enrolUser(server, org.admin, join(dir, 'carol'));
+  dave = await enrolUser(server, org.admin, join(dir, 'dave'));
+  for (const c of [alice, bob, carol, dave]) await deliverIndexKey(org, c);
+});
+
+afterAll(async () => {
+  for (const c of [alice, bob, carol, dave, org?.admin, org?.officer])
+    await c?.close().catch(() => undefined);
+  if (server !== undefined) await stopServer(server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('groups end to end (real server process)', () => {
+  it('creates a group whose state reaches every member inside encrypted content', async () => {
+    const g = await alice.createGroup(`Ops ${canary}`, users(bob, carol));
+    groupId = g.id;
+    expect(g.id).toMatch(/^g\.[A-Za-z0-9_-]{22}$/);
+    expect(g.revision).toBe(1);
+    for (const c of [bob, carol]) {
+      const got = await c.sync();
+      expect(got.map((e) => [e.content.kind, e.group])).toEqual([['group-update', g.id]]);
+      const seen = c.group(g.id)!;
+      expect(seen.name).toBe(`Ops ${canary}`);
+      expect(seen.members.map(userAddress).sort()).toEqual(sortedAddrs(alice, bob, carol));
+      expect(seen.active).toBe(true);
+    }
+    expect(dave.groups()).toEqual([]);
+  });
+
+  it('carries messages, replies, edits, reactions and deletes inside the group', async () => {
+    const m = await alice.sendToGroup(groupId, { kind: 'message', text: 'hello group' });
+    expect(m.group).toBe(groupId);
+    for (const c of [bob, carol])
+      expect((await c.sync()).map((e) => [e.content.text, e.group])).toEqual([['hello group', groupId]]);
+    const r = await bob.sendToGroup(groupId, { kind: 'message', text: 'hi all', replyTo: m.content.id });
+    await carol.sendToGroup(groupId, { kind: 'reaction', reactsTo: m.content.id, emoji: '👍' });
+    await alice.sendToGroup(groupId, { kind: 'edit', edits: m.content.id, text: 'hello, group' });
+    await bob.sendToGroup(groupId, { kind: 'edit', edits: m.content.id, text: 'hijacked' });
+    await alice.sync();
+    await carol.sync();
+    await bob.sync();
+    for (const c of [alice, bob, carol]) {
+      const msgs = c.groupMessages(groupId);
+      expect(msgs.map((x) => x.text)).toEqual(['hello, group', 'hi all']);
+      expect(msgs[1]!.replyTo).toBe(m.content.id);
+      expect(msgs[0]!.reactions).toEqual([{ from: addr(carol), emoji: '👍' }]);
+      expect(msgs.every((x) => x.group === groupId)).toBe(true);
+    }
+    await bob.sendToGroup(groupId, { kind: 'delete', deletes: r.content.id });
+    await alice.sync();
+    expect(alice.groupMessages(groupId).find((x) => x.id === r.content.id)?.deleted).toBe(true);
+    // Group messages are not in the 1:1 conversation.
+    expect(alice.messages(bob.me).filter((x) => x.group !== undefined)).toEqual([]);
+  });
+
+  it('renames by any member; every member converges on the new name and revision', async () => {
+    await bob.renameGroup(groupId, 'Operations');
+    await alice.sync();
+    await carol.sync();
+    for (const c of [alice, bob, carol]) {
+      expect(c.group(groupId)!.name).toBe('Operations');
+      expect(c.group(groupId)!.revision).toBe(2);
+    }
+  });
+
+  it('removes a member: the removed member learns it, and their later messages are refused with a warning', async () => {
+    // carol has not synced the removal yet and still thinks she is a member.
+    await alice.removeGroupMembers(groupId, users(carol));
+    await bob.sync();
+    await carol.sendToGroup(groupId, { kind: 'message', text: 'still here?' });
+    await bob.sync();
+    expect(bob.groupMessages(groupId).map((x) => x.text)).not.toContain('still here?');
+    expect(
+      bob
+        .warnings()
+        .filter((w) => w.kind === 'not-a-member')
+        .map((w) => w.from),
+    ).toEqual([addr(carol)]);
+    await alice.sync();
+    expect(alice.warnings().some((w) => w.kind === 'not-a-member' && w.from === addr(carol))).toBe(true);
+    await carol.sync();
+    expect(carol.group(groupId)!.active).toBe(false);
+    expect(carol.group(groupId)!.members.map(userAddress).sort()).toEqual(sortedAddrs(alice, bob));
+    await expect(carol.sendToGroup(groupId, { kind: 'message', text: 'x' })).rejects.toSatisfy((e) =>
+      isClientError(e, 'NOT_A_MEMBER'),
+    );
+  });
+
+  it('adds a member, who learns the whole current state; a member leaves', async () => {
+    await alice.addGroupMembers(groupId, users(dave));
+    await dave.sync();
+    await bob.sync();
+    expect(dave.group(groupId)).toMatchObject({ name: 'Operations', revision: 4, active: true });
+    await bob.leaveGroup(groupId);
+    expect(bob.group(groupId)!.active).toBe(false);
+    await alice.sync();
+    await dave.sync();
+    for (const c of [alice, dave])
+      expect(c.group(groupId)!.members.map(userAddress).sort()).toEqual(sortedAddrs(alice, dave));
+    await dave.sendToGroup(groupId, { kind: 'message', text: 'welcome me' });
+    await alice.sync();
+    await bob.sync();
+    expect(alice.groupMessages(groupId).map((x) => x.text)).toContain('welcome me');
+    expect(bob.groupMessages(groupId).map((x) => x.text)).not.toContain('welcome me');
+    await expect(alice.removeGroupMembers('g.AAAAAAAAAAAAAAAAAAAAAA', users(dave))).rejects.toSatisfy((e) =>
+      isClientError(e, 'GROUP_UNKNOWN'),
+    );
+  });
+
+  it('archives each group event as one group-change record of the group with its members', async () => {
+    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.conversationId === groupId);
+    const changes = recs.filter((r) => r.kind === 'group-change');
+    expect(changes.map((r) => [r.direction, r.text, r.added, r.removed])).toEqual([
+      ['sent', `Ops ${canary}`, sortedAddrs(alice, bob, carol), []],
+      ['received', 'Operations', [], []],
+      ['sent', 'Operations', [], [addr(carol)]],
+      ['sent', 'Operations', [addr(dave)], []],
+      ['received', 'Operations', [], [addr(bob)]],
+    ]);
+    // Participants: the members at the event (and those it removed).
+    expect(changes[2]!.participants).toEqual(sortedAddrs(alice, bob, carol));
+    expect(changes[4]!.sender).toBe(addr(bob));
+    const first = recs.find((r) => r.kind === 'message')!;
+    expect(first.participants).toEqual(sortedAddrs(alice, bob, carol));
+    expect(first.archiveNotice).toBe(true);
+    // carol's refused message is not archived at alice.
+    expect(recs.some((r) => r.text === 'still here?')).toBe(false);
+  });
+
+  it('never shows the server the group name', async () => {
+    await new Promise((r) => setTimeout(r, 300)); // let the server's WAL settle; not a timing assertion
+    expect(canaryHits(allBytes(server.dataDir), canary)).toBe(0);
+    expect(server.stdout + server.stderr).not.toContain(canary);
+  });
+});
