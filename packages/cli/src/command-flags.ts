@@ -60,3 +60,47 @@ export function requireInt(flags: ParsedFlags, name: string, min: number, max: n
   }
   return Number(v);
 }
+
+/** Flags and positional arguments of one command line. */
+export interface CommandLine {
+  readonly flags: ParsedFlags;
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Like {@link parseFlags}, but arguments that are not flags are kept in order as
+ * positionals (at most `maxPositionals`), and `--` ends the flags (so a message text may
+ * start with dashes).
+ */
+export function parseCommandLine(
+  args: readonly string[],
+  spec: FlagSpec,
+  maxPositionals: number,
+): CommandLine {
+  const flagArgs: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    flagArgs.push(arg);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    // A string flag's value is the next argument, even when it does not look like a flag value.
+    if (eq < 0 && spec[name] === 'string' && i + 1 < args.length) flagArgs.push(args[++i]!);
+  }
+  const flags = parseFlags(flagArgs, spec);
+  if (positionals.length > maxPositionals) {
+    const extra = positionals[maxPositionals]!;
+    throw new UsageError(
+      maxPositionals === 0 ? `unexpected argument '${extra}'` : `too many arguments (from '${extra}')`,
+    );
+  }
+  return { flags, positionals };
+}

@@ -1,0 +1,148 @@
+/**
+ * What every `custos` device command shares: `--help`, flag parsing, `--json` output, and
+ * turning any failure into one line on stderr that says what went wrong and what to do,
+ * with a non-zero exit (2 for a command-line mistake, 1 for anything else). With `--json`
+ * a failure is also printed on stdout as `{"error": {"code", "message"}}`.
+ *
+ * Messages never include passphrases, enrolment codes, tokens or message text.
+ */
+import { isClientError, type ClientError } from '@custos/client';
+import { isCustosError } from '@custos/core';
+import type { CliIo } from './cli.js';
+import { parseCommandLine, UsageError, type CommandLine, type FlagSpec } from './command-flags.js';
+import { PassphraseInputError } from './passphrase-input.js';
+
+/** Exit code of a command-line mistake. */
+export const EXIT_USAGE = 2;
+/** Exit code of any other failure. */
+export const EXIT_FAILURE = 1;
+
+/** A failure the command itself detects; `code` is a stable name for `--json` consumers. */
+export class CliFailure extends Error {
+  override readonly name = 'CliFailure';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a command body gets. */
+export interface CommandContext extends CommandLine {
+  readonly io: CliIo;
+  readonly json: boolean;
+  /** Progress or notes for a person, on stderr (never parsed). */
+  note(line: string): void;
+  /** Prints the result: `human` lines normally, `data` as JSON with --json. */
+  result(human: string | readonly string[], data: unknown): void;
+}
+
+/** How a command is declared. */
+export interface CommandSpec {
+  /** e.g. 'send' or 'admin invite' (used in messages). */
+  readonly name: string;
+  readonly usage: string;
+  readonly flags: FlagSpec;
+  readonly maxPositionals: number;
+}
+
+/** The one-line explanation and stable code of a failure. */
+export function explainFailure(e: unknown, command: string): { code: string; message: string; exit: number } {
+  const help = `Run 'custos ${command} --help'.`;
+  if (e instanceof UsageError) return { code: 'USAGE', message: `${e.message}. ${help}`, exit: EXIT_USAGE };
+  if (e instanceof CliFailure) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
+  if (e instanceof PassphraseInputError)
+    return { code: 'PASSPHRASE', message: e.message, exit: EXIT_FAILURE };
+  if (isClientError(e))
+    return { code: e.server?.code ?? e.code, message: clientMessage(e), exit: EXIT_FAILURE };
+  if (isCustosError(e)) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
+  // Unexpected faults (disk full, permissions): the code and message, never the object.
+  const code = (e as { code?: unknown } | null)?.code;
+  return {
+    code: typeof code === 'string' ? code : 'INTERNAL',
+    message: `failed: ${typeof code === 'string' ? `${code}: ` : ''}${e instanceof Error ? e.message : 'unknown error'}`,
+    exit: EXIT_FAILURE,
+  };
+}
+
+/** A client error in words a user can act on. */
+function clientMessage(e: ClientError): string {
+  switch (e.code) {
+    case 'STORE_LOCKED':
+      return 'wrong passphrase: this profile does not open with it. Try again, or check the --passphrase-file';
+    case 'NOT_ENROLLED':
+      return "no enrolled profile here: enrol with 'custos enroll CODE --server URL', or pick a profile with --profile DIR or CUSTOS_PROFILE";
+    case 'PROFILE_EXISTS':
+      return 'that folder already holds a profile: choose another --profile DIR (or remove the old one)';
+    case 'NETWORK':
+      return `cannot reach the server (${e.message}): check that it is running and that the address is right`;
+    case 'ORG_KEY_MISMATCH':
+      return `${e.message}. The server presents another organisation key than the code pins: do not use it, and tell your administrator`;
+    case 'IDENTITY_CHANGED':
+      return `${e.message}. See 'custos safety-number USER'`;
+    case 'ENROLMENT_CODE_MALFORMED':
+      return `${e.message}: copy the whole code (ce1.…) the administrator gave you`;
+    case 'SERVER_REFUSED':
+      return serverMessage(e);
+    default:
+      return `${e.message} (${e.code})`;
+  }
+}
+
+function serverMessage(e: ClientError): string {
+  switch (e.server?.code) {
+    case 'DEVICE_REVOKED':
+      return 'this device has been revoked: ask an administrator for a new enrolment code and enrol a new profile';
+    case 'ROLE_FORBIDDEN':
+      return 'the server refused: your role does not allow this (administration needs the admin role)';
+    case 'ENROLMENT_CODE_INVALID':
+    case 'ENROLMENT_CODE_EXPIRED':
+    case 'ENROLMENT_CODE_USED':
+      return `the enrolment code is not valid (${e.server.code}): ask an administrator for a new one ('custos admin invite')`;
+    case 'USER_NOT_FOUND':
+      return 'the server knows no such user: check the address (USERID@ORGID)';
+    case 'DEVICE_NOT_FOUND':
+      return "the server knows no such device: list them with 'custos admin devices'";
+    case 'RATE_LIMITED':
+      return 'the server is rate-limiting this device: wait a moment and try again';
+    default:
+      return `the server refused (${e.server?.code ?? 'unknown'}): ${e.message}`;
+  }
+}
+
+/** Parses, handles --help, runs `body` and maps failures; resolves to the exit code. */
+export async function runCommand(
+  spec: CommandSpec,
+  args: readonly string[],
+  io: CliIo,
+  body: (ctx: CommandContext) => Promise<number | void>,
+): Promise<number> {
+  const json = args.includes('--json');
+  try {
+    const line = parseCommandLine(args, spec.flags, spec.maxPositionals);
+    if (line.flags.has('help')) {
+      io.stdout.write(spec.usage);
+      return 0;
+    }
+    const ctx: CommandContext = {
+      ...line,
+      io,
+      json,
+      note: (l) => void io.stderr.write(`${l}\n`),
+      result: (human, data) => {
+        if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+        else {
+          const lines = typeof human === 'string' ? [human] : human;
+          if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
+        }
+      },
+    };
+    return (await body(ctx)) ?? 0;
+  } catch (e) {
+    const f = explainFailure(e, spec.name);
+    io.stderr.write(`custos ${spec.name}: ${f.message}\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: { code: f.code, message: f.message } })}\n`);
+    return f.exit;
+  }
+}

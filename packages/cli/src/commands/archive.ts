@@ -1,0 +1,54 @@
+/**
+ * `custos archive status`: what this device holds for the organisation's archive — records
+ * queued (captured, not yet proven), the last verified receipt and checkpoint, and bucket
+ * keys refused because they did not verify. Read from the profile only (works offline);
+ * `custos sync` uploads and verifies.
+ */
+import type { CliIo } from '../cli.js';
+import { UsageError } from '../command-flags.js';
+import { runCommand, type CommandContext } from '../command-runner.js';
+import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
+
+const USAGE = `Usage: custos archive status [--profile DIR] [--passphrase-file FILE] [--json]
+
+Shows this device's archive state: whether archiving is required, records in the queue
+(captured but not yet proven in the log), records uploaded, verified receipts, the last
+receipt and the last checkpoint verified, and any bucket keys refused. 'custos sync'
+uploads the queue and verifies receipts.
+
+${PROFILE_OPTIONS_HELP}`;
+
+async function status(ctx: CommandContext): Promise<void> {
+  const [sub] = ctx.positionals;
+  if (sub !== 'status')
+    throw new UsageError(
+      sub === undefined ? 'a subcommand is needed: status' : `unknown subcommand '${sub}'; available: status`,
+    );
+  await withProfile(ctx, async (client) => {
+    const s = client.archiveStatus();
+    const org = client.profile.orgName;
+    ctx.result(
+      [
+        `Archiving: ${s.required ? `required by ${org}` : 'not required'}, retention class ${client.profile.retentionClass}`,
+        `Queue: ${s.queued} record(s) captured and not yet proven; next sequence number ${s.nextSeq}`,
+        `Uploaded through: ${s.uploadedThrough < 0 ? 'nothing yet' : `record ${s.uploadedThrough}`}`,
+        `Verified receipts: ${s.receipts}${s.lastReceiptSeq === undefined ? '' : ` (last: record ${s.lastReceiptSeq})`}`,
+        `Last verified checkpoint: ${s.lastVerifiedTreeSize === undefined ? 'none yet' : `tree size ${s.lastVerifiedTreeSize}`}`,
+        s.refusedBuckets.length === 0
+          ? 'Refused bucket keys: none'
+          : `Refused bucket keys: ${s.refusedBuckets.map((b) => `${b.bucketId} (${b.reason})`).join('; ')} — tell your records officer`,
+      ],
+      s,
+    );
+  });
+}
+
+/** Runs `custos archive …`. */
+export function runArchive(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(
+    { name: 'archive', usage: USAGE, flags: PROFILE_FLAGS, maxPositionals: 1 },
+    args,
+    io,
+    status,
+  );
+}

@@ -1,0 +1,167 @@
+/**
+ * `custos chat USER`: an interactive conversation. Incoming messages arrive live over the
+ * relay WebSocket and are printed above the prompt; each line typed is sent (and archived)
+ * in order. Commands: /reply ID TEXT, /edit ID TEXT, /delete ID, /react ID EMOJI, /help,
+ * /quit (or end of input). With --json, every event is printed as one JSON line.
+ */
+import { clearLine, createInterface, cursorTo } from 'node:readline';
+import type { CustosClient, MessageContent, MessageEvent, PeerUser } from '@custos/client';
+import type { CliIo } from '../cli.js';
+import { UsageError } from '../command-flags.js';
+import { AddressBook, formatAddress } from '../address-book.js';
+import { CliFailure, explainFailure, runCommand, type CommandContext } from '../command-runner.js';
+import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
+import { openProfile, PROFILE_FLAGS, PROFILE_OPTIONS_HELP } from '../profile-access.js';
+import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
+
+/** Messages of the conversation shown when the chat opens. */
+export const CHAT_HISTORY_LINES = 10;
+
+const CHAT_HELP = `Type a message and press Enter to send it. Commands:
+  /reply ID TEXT   /edit ID TEXT   /delete ID   /react ID EMOJI   /help   /quit`;
+
+const USAGE = `Usage: custos chat USER [--profile DIR] [--passphrase-file FILE] [--json]
+
+An interactive conversation with USER (a contact name or USERID@ORGID): new messages appear
+as they arrive; what you type is sent when you press Enter.
+${CHAT_HELP}
+
+${PROFILE_OPTIONS_HELP}`;
+
+type Partial = Omit<MessageContent, 'id' | 'timestamp' | 'notice'>;
+
+const same = (a: PeerUser, b: PeerUser): boolean => a.orgId === b.orgId && a.userId === b.userId;
+
+/** Parses one typed line into content, or a command word ('quit', 'help'). */
+export function parseChatLine(
+  line: string,
+  resolveId: (id: string) => string,
+): Partial | 'quit' | 'help' | undefined {
+  const text = line.trim();
+  if (text === '') return undefined;
+  if (!text.startsWith('/')) return { kind: 'message', text };
+  const [cmd, id, ...rest] = text.split(/\s+/);
+  const arg = rest.join(' ');
+  switch (cmd) {
+    case '/quit':
+    case '/exit':
+      return 'quit';
+    case '/help':
+      return 'help';
+    case '/reply':
+      if (id === undefined || arg === '') throw new CliFailure('CHAT_USAGE', 'usage: /reply ID TEXT');
+      return { kind: 'message', text: arg, replyTo: resolveId(id) };
+    case '/edit':
+      if (id === undefined || arg === '') throw new CliFailure('CHAT_USAGE', 'usage: /edit ID TEXT');
+      return { kind: 'edit', edits: resolveId(id), text: arg };
+    case '/delete':
+      if (id === undefined) throw new CliFailure('CHAT_USAGE', 'usage: /delete ID');
+      return { kind: 'delete', deletes: resolveId(id) };
+    case '/react':
+      if (id === undefined || arg === '') throw new CliFailure('CHAT_USAGE', 'usage: /react ID EMOJI');
+      return { kind: 'reaction', reactsTo: resolveId(id), emoji: arg };
+    default:
+      throw new CliFailure(
+        'CHAT_USAGE',
+        `unknown command ${cmd}; /help lists them (start a message with a space to send a '/')`,
+      );
+  }
+}
+
+async function chat(ctx: CommandContext): Promise<void> {
+  const [who] = ctx.positionals;
+  if (who === undefined) throw new UsageError('USER is missing');
+  let print: (line: string) => void = (l) => void ctx.io.stdout.write(`${l}\n`);
+  let onEvent: (e: MessageEvent) => void = () => undefined;
+  const c: CustosClient = await openProfile(ctx, { onEvent: (e) => onEvent(e) });
+  try {
+    const book = new AddressBook(c.settings);
+    const peer = book.resolve(who);
+    const label = book.label(peer);
+    const showEvent = (e: MessageEvent): void => {
+      if (ctx.json) return print(JSON.stringify(eventJson(e, book)));
+      if (same(e.peer, peer)) return print(describeEvent(e, book));
+      print(
+        `(new ${e.content.kind} from ${book.label(e.from)}: 'custos chat ${book.label(e.from)}' to answer)`,
+      );
+    };
+    const showWarnings = (): void => {
+      for (const w of takeNewWarnings(c))
+        if (ctx.json) print(JSON.stringify({ warning: warningJson(w, book) }));
+        else describeWarning(w, book).forEach(print);
+    };
+    if (!ctx.json) {
+      print(
+        `Chat with ${label} (${formatAddress(peer)}). Archived by: ${c
+          .archivedBy(peer)
+          .map((o) => o.name)
+          .join(', ')}.`,
+      );
+      for (const m of c.messages(peer).slice(-CHAT_HISTORY_LINES)) print(describeStored(m, book));
+      print(CHAT_HELP);
+    }
+    const input = process.stdin;
+    const rl = createInterface({
+      input,
+      output: ctx.io.stdout,
+      terminal: input.isTTY === true,
+      prompt: 'you> ',
+    });
+    if (input.isTTY === true) {
+      // Print above the prompt, then redraw it with what was typed so far.
+      print = (line) => {
+        clearLine(ctx.io.stdout, 0);
+        cursorTo(ctx.io.stdout, 0);
+        ctx.io.stdout.write(`${line}\n`);
+        rl.prompt(true);
+      };
+    }
+    onEvent = (e) => {
+      showEvent(e);
+      showWarnings();
+    };
+    await c.connect();
+    showWarnings();
+    rl.prompt();
+    // Lines are sent one after another, in the order typed.
+    let work: Promise<void> = Promise.resolve();
+    let open = true;
+    const closed = new Promise<void>((resolve) =>
+      rl.once('close', () => {
+        open = false;
+        resolve();
+      }),
+    );
+    rl.on('line', (line) => {
+      work = work.then(async () => {
+        try {
+          const parsed = parseChatLine(line, (id) => resolveMessageId(c, id, peer));
+          if (parsed === 'quit') return void rl.close();
+          if (parsed === 'help') print(CHAT_HELP);
+          else if (parsed !== undefined) {
+            showEvent(await c.send(peer, parsed));
+            await c.uploadArchive().catch(() => undefined);
+          }
+        } catch (e) {
+          print(`custos chat: ${explainFailure(e, 'chat').message}`);
+        }
+        if (open) rl.prompt();
+      });
+    });
+    await closed;
+    await work;
+    ctx.io.stdout.write('\n');
+    await c
+      .flushArchive()
+      .catch((e: unknown) => ctx.note(`archive upload: ${explainFailure(e, 'chat').message}`));
+  } finally {
+    onEvent = () => undefined;
+    print = () => undefined;
+    await c.close();
+  }
+}
+
+/** Runs `custos chat`. */
+export function runChat(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand({ name: 'chat', usage: USAGE, flags: PROFILE_FLAGS, maxPositionals: 1 }, args, io, chat);
+}

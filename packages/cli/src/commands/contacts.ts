@@ -1,0 +1,77 @@
+/**
+ * `custos contacts [add NAME ADDRESS | remove NAME]`: the profile's own address book. Names
+ * stay in the encrypted profile and never reach the server. The listing also shows people
+ * this device has exchanged messages with but has no name for.
+ */
+import type { CliIo } from '../cli.js';
+import { UsageError } from '../command-flags.js';
+import { AddressBook, formatAddress, parseAddress } from '../address-book.js';
+import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
+import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
+
+const USAGE = `Usage: custos contacts                       list your address book
+       custos contacts add NAME ADDRESS      name a user (ADDRESS is USERID@ORGID)
+       custos contacts remove NAME           forget a name (messages stay)
+
+Users are addressed as USERID@ORGID: the server stores no names, so each profile keeps its
+own names, encrypted. Ask the person (their 'custos enroll' printed it) or your administrator
+('custos admin invite' prints it) for an address.
+
+${PROFILE_OPTIONS_HELP}`;
+
+async function contacts(ctx: CommandContext): Promise<void> {
+  const [sub, ...rest] = ctx.positionals;
+  await withProfile(ctx, async (client) => {
+    const book = new AddressBook(client.settings);
+    if (sub === 'add') {
+      const [name, address] = rest;
+      if (name === undefined || address === undefined) throw new UsageError('give NAME and ADDRESS');
+      const peer = parseAddress(address);
+      if (peer === undefined)
+        throw new CliFailure(
+          'ADDRESS_INVALID',
+          `'${address}' is not an address: it looks like USERID@ORGID (two 22-character ids)`,
+        );
+      const e = book.add(name, peer);
+      return ctx.result(`Added ${e.name}: ${e.address}`, e);
+    }
+    if (sub === 'remove') {
+      const [name] = rest;
+      if (name === undefined || rest.length > 1) throw new UsageError('give one NAME');
+      const e = book.remove(name);
+      return ctx.result(`Removed ${e.name} (${e.address}).`, e);
+    }
+    if (sub !== undefined) throw new UsageError(`unknown subcommand '${sub}'; available: add, remove`);
+    const named = book.list();
+    const seen = new Set(named.map((e) => e.address));
+    const unnamed: string[] = [];
+    for (const m of client.messages()) {
+      const a = formatAddress(m.peer);
+      if (!seen.has(a)) {
+        seen.add(a);
+        unnamed.push(a);
+      }
+    }
+    const me = formatAddress(client.me);
+    ctx.result(
+      [
+        `You: ${me}`,
+        ...(named.length === 0
+          ? ['No contacts yet.']
+          : named.map((e) => `${e.name.padEnd(20)} ${e.address}`)),
+        ...unnamed.map((a) => `${'(no name)'.padEnd(20)} ${a}`),
+      ],
+      { me, contacts: named, unnamed },
+    );
+  });
+}
+
+/** Runs `custos contacts`. */
+export function runContacts(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(
+    { name: 'contacts', usage: USAGE, flags: PROFILE_FLAGS, maxPositionals: 3 },
+    args,
+    io,
+    contacts,
+  );
+}

@@ -1,0 +1,75 @@
+/**
+ * `custos sync`: fetch and handle every queued envelope, print the new messages, events
+ * and warnings, then upload the archive queue and verify receipts for what is uploaded
+ * (waiting briefly for the log's next checkpoint, unless --no-wait).
+ */
+import type { CustosClient, ProofRound } from '@custos/client';
+import type { CliIo } from '../cli.js';
+import { AddressBook } from '../address-book.js';
+import { runCommand, type CommandContext } from '../command-runner.js';
+import { describeEvent, eventJson } from '../message-format.js';
+import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
+import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
+
+/** Longest wait for a checkpoint to cover uploaded records (the server signs one every ~250 ms). */
+export const PROOF_WAIT_MS = 15_000;
+/** Pause between proof rounds while waiting. */
+const PROOF_POLL_MS = 300;
+
+const USAGE = `Usage: custos sync [--no-wait] [--profile DIR] [--passphrase-file FILE] [--json]
+
+Fetches new messages and events from the server and prints them, shows warnings (identity
+changes, refused envelopes), uploads this device's archive records and verifies the log's
+receipts for them. Message ids are shown as #abcd1234 ('custos send --reply abcd1234 …').
+
+  --no-wait               do not wait for a checkpoint to cover records just uploaded
+${PROFILE_OPTIONS_HELP}`;
+
+const FLAGS = { ...PROFILE_FLAGS, 'no-wait': 'boolean' } as const;
+
+/** Uploads the queue and verifies proofs, polling until none wait or `waitMs` passes. */
+export async function flushAndVerify(
+  client: CustosClient,
+  waitMs: number,
+): Promise<{ uploaded: number; verified: number; waiting: number }> {
+  const first = await client.flushArchive();
+  let uploaded = first.uploaded;
+  const proofs = first.proofs;
+  let verified = proofs.verified;
+  const end = Date.now() + waitMs;
+  let last: ProofRound = proofs;
+  while (last.waiting > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, PROOF_POLL_MS));
+    const next = await client.flushArchive();
+    uploaded += next.uploaded;
+    verified += next.proofs.verified;
+    last = next.proofs;
+  }
+  return { uploaded, verified, waiting: last.waiting };
+}
+
+async function sync(ctx: CommandContext): Promise<void> {
+  await withProfile(ctx, async (client) => {
+    const book = new AddressBook(client.settings);
+    const events = await client.sync();
+    const warnings = takeNewWarnings(client);
+    const archive = await flushAndVerify(client, ctx.flags.has('no-wait') ? 0 : PROOF_WAIT_MS);
+    const status = client.archiveStatus();
+    const lines = [
+      ...(events.length === 0 ? ['No new messages.'] : events.map((e) => describeEvent(e, book))),
+      ...warnings.flatMap((w) => describeWarning(w, book)),
+      `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
+        `${archive.waiting > 0 ? `, ${archive.waiting} waiting for a checkpoint` : ''}; ${status.queued} in the queue.`,
+    ];
+    ctx.result(lines, {
+      events: events.map((e) => eventJson(e, book)),
+      warnings: warnings.map((w) => warningJson(w, book)),
+      archive: { ...archive, queued: status.queued, receipts: status.receipts },
+    });
+  });
+}
+
+/** Runs `custos sync`. */
+export function runSync(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand({ name: 'sync', usage: USAGE, flags: FLAGS, maxPositionals: 0 }, args, io, sync);
+}

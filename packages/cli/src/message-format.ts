@@ -1,0 +1,96 @@
+/**
+ * How messages and events look on the terminal and in `--json` output. Message ids are
+ * shown by their first {@link SHORT_ID_LENGTH} characters (like short commit hashes);
+ * commands accept any unique prefix back (resolveMessageId).
+ */
+import type { CustosClient, MessageEvent, PeerUser, StoredMessage } from '@custos/client';
+import type { AddressBook } from './address-book.js';
+import { formatAddress } from './address-book.js';
+import { CliFailure } from './command-runner.js';
+
+/** Characters of a message id shown to people. */
+export const SHORT_ID_LENGTH = 8;
+/** Shortest prefix accepted for a message id. */
+export const MIN_ID_PREFIX = 4;
+
+/** The short form of a message id. */
+export function shortId(id: string): string {
+  return id.slice(0, SHORT_ID_LENGTH);
+}
+
+/** `YYYY-MM-DD HH:MM` in UTC. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** One line describing an event, from this device's point of view. */
+export function describeEvent(e: MessageEvent, book: AddressBook): string {
+  const c = e.content;
+  const who = e.direction === 'sent' ? 'you' : book.label(e.from);
+  const to = e.direction === 'sent' ? book.label(e.peer) : 'you';
+  const head = `[${formatTime(c.timestamp)}] ${who} → ${to}`;
+  switch (c.kind) {
+    case 'message':
+      return `${head}: ${c.text ?? ''}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}  #${shortId(c.id)}`;
+    case 'edit':
+      return `${head}: edited #${shortId(c.edits ?? '')}: ${c.text ?? ''}`;
+    case 'delete':
+      return `${head}: deleted #${shortId(c.deletes ?? '')}`;
+    case 'reaction':
+      return c.emoji === undefined || c.emoji === ''
+        ? `${head}: removed a reaction from #${shortId(c.reactsTo ?? '')}`
+        : `${head}: reacted ${c.emoji} to #${shortId(c.reactsTo ?? '')}`;
+    default:
+      return `${head}: ${c.kind} #${shortId(c.id)}`;
+  }
+}
+
+/** The JSON form of an event (full ids, addresses and local names). */
+export function eventJson(e: MessageEvent, book: AddressBook): Record<string, unknown> {
+  const c = e.content;
+  return {
+    id: c.id,
+    kind: c.kind,
+    direction: e.direction,
+    from: formatAddress(e.from),
+    fromName: book.nameOf(e.from) ?? null,
+    peer: formatAddress(e.peer),
+    peerName: book.nameOf(e.peer) ?? null,
+    sentAt: c.timestamp,
+    ...(c.text === undefined ? {} : { text: c.text }),
+    ...(c.replyTo === undefined ? {} : { replyTo: c.replyTo }),
+    ...(c.edits === undefined ? {} : { edits: c.edits }),
+    ...(c.deletes === undefined ? {} : { deletes: c.deletes }),
+    ...(c.reactsTo === undefined ? {} : { reactsTo: c.reactsTo }),
+    ...(c.emoji === undefined ? {} : { emoji: c.emoji }),
+    archivedBy: c.notice ?? null,
+    archiveSeq: e.archiveSeq,
+  };
+}
+
+/** One line for a stored message (as it stands after edits, deletes and reactions). */
+export function describeStored(m: StoredMessage, book: AddressBook): string {
+  const who = m.direction === 'sent' ? 'you' : book.label(m.from);
+  const body = m.deleted === true ? '(deleted)' : `${m.text}${m.edited === true ? ' (edited)' : ''}`;
+  const reactions = m.reactions.length === 0 ? '' : `  [${m.reactions.map((r) => r.emoji).join(' ')}]`;
+  return `[${formatTime(m.sentAt)}] ${who}: ${body}${reactions}  #${shortId(m.id)}`;
+}
+
+/** Resolves a message id or a unique prefix of one among this profile's messages. */
+export function resolveMessageId(client: CustosClient, text: string, peer?: PeerUser): string {
+  const ids = client.messages(peer).map((m) => m.id);
+  if (ids.includes(text)) return text;
+  if (text.length < MIN_ID_PREFIX)
+    throw new CliFailure('MESSAGE_ID_INVALID', `give at least ${MIN_ID_PREFIX} characters of the message id`);
+  const hits = ids.filter((id) => id.startsWith(text));
+  if (hits.length === 1) return hits[0]!;
+  if (hits.length > 1)
+    throw new CliFailure(
+      'MESSAGE_ID_AMBIGUOUS',
+      `'${text}' matches ${hits.length} messages: give more characters`,
+    );
+  throw new CliFailure(
+    'MESSAGE_ID_UNKNOWN',
+    `no message '${text}' in this conversation: run 'custos sync' to see messages and their ids`,
+  );
+}

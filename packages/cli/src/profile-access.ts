@@ -1,0 +1,89 @@
+/**
+ * Finding and opening the device profile a command works on: `--profile DIR`, else the
+ * CUSTOS_PROFILE environment variable, else ./custos-profile. A passphrase-protected
+ * profile is unlocked with `--passphrase-file` (or CUSTOS_PASSPHRASE_FILE), else by a
+ * prompt on the terminal; an unattended (`file`) profile needs neither.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CustosClient, STORAGE_KEY_FILE, storageKeyKind, type MessageEvent } from '@custos/client';
+import type { FlagSpec, ParsedFlags } from './command-flags.js';
+import { optionalString } from './command-flags.js';
+import { CliFailure, type CommandContext } from './command-runner.js';
+import { promptHidden, readPassphraseFile } from './passphrase-input.js';
+
+/** Profile folder used when neither --profile nor CUSTOS_PROFILE is given. */
+export const DEFAULT_PROFILE_DIR = './custos-profile';
+/** Environment variable naming the profile folder. */
+export const PROFILE_ENV = 'CUSTOS_PROFILE';
+/** Environment variable naming a passphrase file (automation). */
+export const PASSPHRASE_FILE_ENV = 'CUSTOS_PASSPHRASE_FILE';
+/** The database file whose presence marks a profile folder. */
+const PROFILE_DB_FILE = 'device.db';
+
+/** Flags every command that opens a profile accepts. */
+export const PROFILE_FLAGS = {
+  profile: 'string',
+  'passphrase-file': 'string',
+  json: 'boolean',
+  help: 'boolean',
+} as const satisfies FlagSpec;
+
+/** Usage lines for {@link PROFILE_FLAGS}. */
+export const PROFILE_OPTIONS_HELP = `  --profile DIR           the device profile (default: $${PROFILE_ENV}, else ${DEFAULT_PROFILE_DIR})
+  --passphrase-file FILE  unlock a passphrase profile from the file's first line (or $${PASSPHRASE_FILE_ENV});
+                          otherwise the passphrase is asked for on the terminal
+  --json                  machine-readable output on stdout
+  --help                  this text
+`;
+
+/** The profile folder the flags, the environment or the default name. */
+export function profileDir(flags: ParsedFlags, env: NodeJS.ProcessEnv = process.env): string {
+  return optionalString(flags, 'profile') ?? (env[PROFILE_ENV] || DEFAULT_PROFILE_DIR);
+}
+
+/** True when `dir` holds a profile (database and storage key). */
+export function hasProfile(dir: string): boolean {
+  return existsSync(join(dir, PROFILE_DB_FILE)) && existsSync(join(dir, STORAGE_KEY_FILE));
+}
+
+/** The passphrase from --passphrase-file or CUSTOS_PASSPHRASE_FILE (first line), if given. */
+export function passphraseFromFile(ctx: CommandContext): string | undefined {
+  const file =
+    optionalString(ctx.flags, 'passphrase-file') ?? (process.env[PASSPHRASE_FILE_ENV] || undefined);
+  if (file === undefined) return undefined;
+  return readPassphraseFile(file, (line) => ctx.note(line))[0];
+}
+
+/** Options for {@link openProfile}. */
+export interface OpenProfileOptions {
+  /** Called for each message event arriving over the socket (`custos chat`). */
+  readonly onEvent?: (e: MessageEvent) => void;
+}
+
+/** Opens the command's profile; CliFailure with what to do when there is none. */
+export async function openProfile(ctx: CommandContext, o: OpenProfileOptions = {}): Promise<CustosClient> {
+  const dir = profileDir(ctx.flags);
+  if (!hasProfile(dir))
+    throw new CliFailure(
+      'NO_PROFILE',
+      `no profile in ${dir}: enrol one with 'custos enroll CODE --server URL --profile ${dir}', or point --profile (or $${PROFILE_ENV}) at an enrolled profile`,
+    );
+  let passphrase: string | undefined;
+  if (storageKeyKind(join(dir, STORAGE_KEY_FILE)) === 'passphrase')
+    passphrase = passphraseFromFile(ctx) ?? (await promptHidden(`Passphrase for ${dir}: `, ctx.io.stderr));
+  return CustosClient.open(dir, {
+    ...(passphrase === undefined ? {} : { passphrase }),
+    ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),
+  });
+}
+
+/** Opens the profile, runs `fn`, and always closes the profile. */
+export async function withProfile<T>(ctx: CommandContext, fn: (c: CustosClient) => Promise<T>): Promise<T> {
+  const client = await openProfile(ctx);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Warnings the user must see (identity changes, refused envelopes), shown once each: the
+ * time of the last one shown is kept in the profile's encrypted settings. An identity
+ * change always says how to compare safety numbers and how to accept the new key.
+ */
+import type { CustosClient, Warning } from '@custos/client';
+import { formatAddress, type AddressBook } from './address-book.js';
+import { formatTime } from './message-format.js';
+
+/** Setting: time (ms) of the newest warning already shown. */
+const SHOWN_SETTING = 'cli-warnings-shown-at';
+
+/** The sender of a warning as a label (`from` is the SDK's `<org>.<user>` form). */
+function sender(w: Warning, book: AddressBook): string {
+  const [orgId, userId] = w.from.split('.');
+  return orgId !== undefined && userId !== undefined ? book.label({ orgId, userId }) : w.from;
+}
+
+/** Lines explaining one warning. */
+export function describeWarning(w: Warning, book: AddressBook): string[] {
+  const who = sender(w, book);
+  if (w.kind === 'identity-changed')
+    return [
+      `WARNING [${formatTime(w.at)}]: the identity key of a device of ${who} changed; its messages are refused.`,
+      `  Compare safety numbers with ${who} in person: 'custos safety-number ${who}'. If they match, accept`,
+      `  the new key with 'custos safety-number ${who} --accept'. If not, someone may be intercepting.`,
+    ];
+  return [`warning [${formatTime(w.at)}]: ${w.kind} from ${who}: ${w.detail}`];
+}
+
+/** The JSON form of a warning. */
+export function warningJson(w: Warning, book: AddressBook): Record<string, unknown> {
+  const [orgId, userId] = w.from.split('.');
+  const peer = orgId !== undefined && userId !== undefined ? { orgId, userId } : undefined;
+  return {
+    at: w.at,
+    kind: w.kind,
+    from: peer === undefined ? w.from : formatAddress(peer),
+    fromName: peer === undefined ? null : (book.nameOf(peer) ?? null),
+    detail: w.detail,
+  };
+}
+
+/** Warnings not shown before; marks them shown. */
+export function takeNewWarnings(client: CustosClient): Warning[] {
+  const settings = client.settings;
+  const shownAt = settings.get<number>(SHOWN_SETTING) ?? 0;
+  const fresh = client.warnings().filter((w) => w.at > shownAt);
+  const last = fresh.at(-1);
+  if (last !== undefined) settings.set(SHOWN_SETTING, last.at);
+  return fresh;
+}
