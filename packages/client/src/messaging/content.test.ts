@@ -76,6 +76,35 @@ describe('message content v1', () => {
     for (const b of bads) expect(code(() => decodeContent(b))).toBe('CONTENT_INVALID');
   });
 
+  it('checks the parts of groups, attachments, receipts, timers and profiles', () => {
+    const g = 'g.AAAAAAAAAAAAAAAAAAAAAA';
+    const gs = { name: 'Ops', mem: [{ org: 'o', user: 'a' }], rev: 1 };
+    const dig = new Uint8Array(32).fill(1);
+    const a = { id: Buffer.from(dig).toString('hex'), key: new Uint8Array(32), dig, size: 3, type: 't/x' };
+    const ok = { v: 1, id: 'a', ts: 1 };
+    expect(decodeContent(pad({ ...ok, kind: 'group-update', grp: g, gs })).groupState?.members).toEqual([
+      { org: 'o', user: 'a' },
+    ]);
+    expect(decodeContent(pad({ ...ok, kind: 'message', att: [a] })).attachments?.[0]?.size).toBe(3);
+    expect(decodeContent(pad({ ...ok, kind: 'timer', exp: 0 })).timer).toBe(0);
+    const bads = [
+      { ...ok, kind: 'group-update', grp: g },
+      { ...ok, kind: 'group-update', grp: 'g.short', gs },
+      { ...ok, kind: 'group-update', grp: g, gs: { ...gs, mem: [] } },
+      { ...ok, kind: 'group-update', grp: g, gs: { ...gs, mem: [gs.mem[0], gs.mem[0]] } },
+      { ...ok, kind: 'message', text: 't', gs },
+      { ...ok, kind: 'message', att: [{ ...a, id: 'ab'.repeat(32) }] },
+      { ...ok, kind: 'message', att: [{ ...a, key: new Uint8Array(16) }] },
+      { ...ok, kind: 'message', att: [{ ...a, extra: 1 }] },
+      { ...ok, kind: 'receipt', rcpt: 'read', rids: [] },
+      { ...ok, kind: 'receipt', rcpt: 'seen', rids: ['m'] },
+      { ...ok, kind: 'timer', exp: -1 },
+      { ...ok, kind: 'timer' },
+      { ...ok, kind: 'message', text: 't', prof: { name: '' } },
+    ];
+    for (const b of bads) expect(code(() => decodeContent(pad(b)))).toBe('CONTENT_INVALID');
+  });
+
   it('never throws anything but CONTENT_INVALID on random bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 400 }), (b) => {
