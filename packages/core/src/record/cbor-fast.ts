@@ -22,6 +22,90 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** Bytes a CBOR head with argument `n` (0..2^53-1) takes in shortest form. */
+export function headLength(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}
+
+/**
+ * Writes a shortest-form head (major type `major`, argument `n` in 0..2^53-1) into `out` at
+ * `at`, which must have room; returns the offset after it. Same bytes as {@link CborWriter.head}.
+ */
+export function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    out[at] = m | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    out[at] = m | 24;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    out[at] = m | 25;
+    out[at + 1] = n >>> 8;
+    out[at + 2] = n & 0xff;
+    return at + 3;
+  }
+  let hiBytes = 0;
+  if (n < 0x100000000) out[at++] = m | 26;
+  else {
+    out[at++] = m | 27;
+    const hi = Math.floor(n / 0x100000000);
+    out[at] = hi >>> 24;
+    out[at + 1] = (hi >>> 16) & 0xff;
+    out[at + 2] = (hi >>> 8) & 0xff;
+    out[at + 3] = hi & 0xff;
+    hiBytes = 4;
+  }
+  at += hiBytes;
+  const lo = n >>> 0;
+  out[at] = lo >>> 24;
+  out[at + 1] = (lo >>> 16) & 0xff;
+  out[at + 2] = (lo >>> 8) & 0xff;
+  out[at + 3] = lo & 0xff;
+  return at + 4;
+}
+
+/**
+ * Reads a head of major type `major` at `buf[at]`, not reading at or past `end`, with
+ * exactly the checks of {@link CborReader.head} (shortest form, definite length, at most
+ * 2^53-1). Returns its argument, or -1 where CborReader would refuse it; the head took
+ * {@link headLength} of the argument bytes, because only shortest form is accepted.
+ */
+export function readHeadAt(buf: Uint8Array, at: number, end: number, major: number): number {
+  if (at >= end) return -1;
+  const ib = buf[at]!;
+  if (ib >> 5 !== major) return -1;
+  const ai = ib & 0x1f;
+  if (ai < 24) return ai;
+  if (ai === 24) {
+    if (at + 2 > end) return -1;
+    const n = buf[at + 1]!;
+    return n < 24 ? -1 : n;
+  }
+  if (ai === 25) {
+    if (at + 3 > end) return -1;
+    const n = (buf[at + 1]! << 8) | buf[at + 2]!;
+    return n < 0x100 ? -1 : n;
+  }
+  if (ai === 26) {
+    if (at + 5 > end) return -1;
+    const n = ((buf[at + 1]! << 24) >>> 0) + (buf[at + 2]! << 16) + (buf[at + 3]! << 8) + buf[at + 4]!;
+    return n < 0x10000 ? -1 : n;
+  }
+  if (ai === 27) {
+    if (at + 9 > end) return -1;
+    const hi = ((buf[at + 1]! << 24) >>> 0) + (buf[at + 2]! << 16) + (buf[at + 3]! << 8) + buf[at + 4]!;
+    const lo = ((buf[at + 5]! << 24) >>> 0) + (buf[at + 6]! << 16) + (buf[at + 7]! << 8) + buf[at + 8]!;
+    if (hi > 0x1fffff) return -1;
+    const n = hi * 0x100000000 + lo;
+    return n < 0x100000000 ? -1 : n;
+  }
+  return -1;
+}
+
 /** Appends deterministic CBOR items to a growable buffer. */
 export class CborWriter {
   #buf: Buffer;

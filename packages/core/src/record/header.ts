@@ -65,7 +65,7 @@ export function validateHeader(h: RecordHeader): void {
 }
 
 /** {@link validateHeader} without the id checks, for callers whose ids are already checked. */
-function validateHeaderExceptIds(h: RecordHeader): void {
+export function validateHeaderExceptIds(h: RecordHeader): void {
   if (h.version !== RECORD_FORMAT_VERSION) {
     throw new CustosError(
       'UNSUPPORTED_VERSION',
@@ -146,8 +146,9 @@ export function encodeHeader(h: RecordHeader): Uint8Array {
 /**
  * A decoded header whose tokens, already checked in place, become arrays only when read:
  * openers rarely need them, and a dozen small arrays cost more than the whole decode.
+ * Built only by this module's decoder and header-template.ts's, after full validation.
  */
-class DecodedHeader implements RecordHeader {
+export class DecodedHeader implements RecordHeader {
   #tokens: readonly Uint8Array[] | undefined;
   readonly #buf: Uint8Array;
   readonly #firstToken: number;
@@ -189,12 +190,14 @@ class DecodedHeader implements RecordHeader {
 /**
  * Copies `bytes` into Node's shared Buffer pool and returns a plain Uint8Array view of it:
  * a fresh ArrayBuffer per header costs more than the whole decode (an off-heap allocation
- * and GC pressure), while the pool hands out slices of one 8 KiB block.
+ * and GC pressure), while the pool hands out slices of one 8 KiB block. Copies
+ * `bytes[start..end)` when a range is given.
  */
-function pooledCopy(bytes: Uint8Array): Uint8Array {
-  const b = Buffer.allocUnsafe(bytes.length);
-  b.set(bytes);
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+export function pooledCopy(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  const n = end - start;
+  const b = Buffer.allocUnsafe(n);
+  b.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+  return new Uint8Array(b.buffer, b.byteOffset, n);
 }
 
 /**

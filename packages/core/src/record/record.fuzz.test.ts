@@ -5,7 +5,8 @@ import { createSessionSealer, decodeWrappedSessionKey, openSessionKey } from '..
 import { decodeBody, encodeBody } from './body.js';
 import { decodeHeader } from './header.js';
 import { genesisPrevHash } from './ids.js';
-import { openRecordBytes, parseRecord, sealRecord } from './record.js';
+import { openRecordBytes, openRecordBytesStrict, parseRecord, sealRecord } from './record.js';
+import { CustosError } from '../errors.js';
 import { verifyChain } from './chain.js';
 import { CTX, fullBody, minimalBody } from './testing-fixtures.test-data.js';
 
@@ -74,5 +75,36 @@ describe('record decoders under fuzzing', () => {
     const wrapped = fuzzParser(decodeWrappedSessionKey, [sealer.wrappedKey], { maxLength: 600 });
     expect(wrapped.failures).toEqual([]);
     expect(wrapped.accepted).toBeGreaterThanOrEqual(1);
+  });
+
+  it('openRecordBytes (template fast path) and the strict path give the same result or the same error', async () => {
+    const { opener, records } = await seeds();
+    const other = await seeds(); // another session key: HASH_MISMATCH on the strict path
+    const outcome = (f: () => { header: unknown; bodyBytes: Uint8Array }): string => {
+      try {
+        const r = f();
+        const h = r.header as { tokens: readonly Uint8Array[] };
+        return `ok ${JSON.stringify({ ...h, tokens: h.tokens })} ${Buffer.from(r.bodyBytes).toString('hex')}`;
+      } catch (e) {
+        if (!(e instanceof CustosError)) throw e;
+        return `${e.code}: ${e.message}`;
+      }
+    };
+    let opened = 0;
+    const report = fuzzParser(
+      (input) => {
+        for (const o of [opener, other.opener]) {
+          const fast = outcome(() => openRecordBytes(o, input));
+          const strict = outcome(() => openRecordBytesStrict(o, input));
+          if (fast !== strict)
+            throw new Error(`fast path: ${fast.slice(0, 80)}; strict: ${strict.slice(0, 80)}`);
+          if (fast.startsWith('ok')) opened++;
+        }
+      },
+      [...records, ...other.records],
+      { maxLength: 2048 },
+    );
+    expect(report.failures).toEqual([]);
+    expect(opened).toBeGreaterThanOrEqual(4);
   });
 });

@@ -7,7 +7,15 @@ import type { SessionSealer } from '../seal/session-key.js';
 import { deviceId, genesisPrevHash, toHex } from './ids.js';
 import type { RecordHash } from './ids.js';
 import { decodeBody, encodeBody } from './body.js';
-import { frameRecord, openRecord, openRecordBytes, parseRecord, recordHashOf, sealRecord } from './record.js';
+import {
+  frameRecord,
+  openRecord,
+  openRecordBytes,
+  openRecordBytesStrict,
+  parseRecord,
+  recordHashOf,
+  sealRecord,
+} from './record.js';
 import type { SealedRecord } from './record.js';
 import { verifyChain } from './chain.js';
 import { CTX, fullBody, minimalBody } from './testing-fixtures.test-data.js';
@@ -144,6 +152,82 @@ describe('archive records', () => {
     expect(codeOf(() => parseRecord(new Uint8Array(2_000_000)))).toBe('OVERSIZED_INPUT');
     expect(codeOf(() => parseRecord(Buffer.concat([r.bytes, Buffer.from([0])])))).toBe('MALFORMED_RECORD');
     expect(codeOf(() => parseRecord(new Uint8Array(0)))).toBe('MALFORMED_RECORD');
+  });
+});
+
+describe('record opening: the template fast path against the strict path', () => {
+  const outcome = (f: () => { header: unknown; bodyBytes: Uint8Array }): string => {
+    try {
+      const r = f();
+      const h = r.header as { tokens: readonly Uint8Array[] };
+      return `ok ${JSON.stringify({ ...h, tokens: h.tokens })} ${toHex(r.bodyBytes)}`;
+    } catch (e) {
+      return e instanceof CustosError ? `${e.code}: ${e.message}` : `raw ${String(e)}`;
+    }
+  };
+
+  it('gives the same header and body, or the same error, for every byte change of framing and header', async () => {
+    const { sealer, opener } = await setup();
+    const other = await setup();
+    const [r0, r1] = chain(sealer, 2);
+    for (const rec of [r0!.bytes, r1!.bytes]) {
+      const headerEnd = parseRecord(rec).headerBytes.length + 8;
+      const inputs: Uint8Array[] = [
+        rec,
+        rec.subarray(0, rec.length - 1),
+        Buffer.concat([rec, Buffer.alloc(1)]),
+      ];
+      for (let at = 0; at < headerEnd; at++) {
+        for (const v of [
+          0,
+          0x01,
+          0x18,
+          0x1b,
+          0x40,
+          0x58,
+          0x59,
+          0x60,
+          0x82,
+          0xff,
+          rec[at]! ^ 1,
+          rec[at]! ^ 0x80,
+        ]) {
+          const t = Uint8Array.from(rec);
+          t[at] = v;
+          inputs.push(t);
+        }
+        inputs.push(rec.subarray(0, at));
+      }
+      let opened = 0;
+      for (const input of inputs) {
+        for (const o of [opener, other.opener]) {
+          const fast = outcome(() => openRecordBytes(o, input));
+          expect(fast.startsWith('raw')).toBe(false);
+          expect(fast).toBe(outcome(() => openRecordBytesStrict(o, input)));
+          if (fast.startsWith('ok')) opened++;
+        }
+      }
+      // The unchanged record, and changes that reproduce it, open under their own key.
+      expect(opened).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('opens records whose header sizes need longer integers (large seq and attachment sizes)', async () => {
+    const { sealer, opener } = await setup();
+    for (const [seq, asz] of [
+      [24, 255],
+      [70_000, 2 ** 33],
+      [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+    ] as const) {
+      const r = sealRecord(
+        sealer,
+        { ...CTX, seq, prev: randomBytes(32) as Uint8Array as RecordHash, tokens: [], attachmentBytes: asz },
+        minimalBody(),
+      );
+      const fast = outcome(() => openRecordBytes(opener, r.bytes));
+      expect(fast.startsWith('ok')).toBe(true);
+      expect(fast).toBe(outcome(() => openRecordBytesStrict(opener, r.bytes)));
+    }
   });
 });
 

@@ -8,15 +8,22 @@
  * The header travels as a byte string so that its exact bytes (the AEAD associated data
  * and part of the hash) are what every reader sees, in every language.
  */
-import { hash } from 'node:crypto';
 import { CustosError } from '../errors.js';
+import { sha256Native } from '../crypto/sha256-native.js';
 import type { SessionOpener, SessionSealer } from '../seal/session-key.js';
 import { SEALED_BODY_OVERHEAD } from '../seal/seal-params.js';
 import type { BucketId, DeviceId, OrgId, RecordHash } from './ids.js';
 import { bytesEqual } from './deterministic-cbor.js';
-import { CborReader } from './cbor-fast.js';
+import { CborReader, headLength, readHeadAt, writeHead } from './cbor-fast.js';
 import type { RecordHeader } from './header.js';
-import { canonicalTokens, decodeHeader, encodeHeaderScratch } from './header.js';
+import { canonicalTokens, decodeHeader, validateHeaderExceptIds } from './header.js';
+import type { HeaderTemplate } from './header-template.js';
+import {
+  headerTemplate,
+  matchTemplateHeader,
+  templateHeaderLength,
+  writeTemplateHeader,
+} from './header-template.js';
 import type { RecordBody } from './body.js';
 import { decodeBody, encodeBody } from './body.js';
 import { MAX_BODY_BYTES, MAX_RECORD_BYTES, RECORD_FORMAT_VERSION } from './limits.js';
@@ -49,35 +56,27 @@ export interface ParsedRecord {
 
 /** SHA-256 of a record's exact bytes. */
 export function recordHashOf(recordBytes: Uint8Array): RecordHash {
-  return hash('sha256', recordBytes, 'buffer') as Uint8Array as RecordHash;
+  // Native: a record is over 1 KiB, where node:crypto's one call beats sha256.ts.
+  return sha256Native(recordBytes) as RecordHash;
 }
 
-function bstrHeadLength(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
+const BSTR = 2;
+const bstrHeadLength = headLength;
+const writeBstrHead = (out: Uint8Array, at: number, n: number): number => writeHead(out, at, BSTR, n);
+// CBOR array(2): the first byte of every record.
+const RECORD_ARRAY_HEAD = 0x82;
 
-function writeBstrHead(out: Uint8Array, at: number, n: number): number {
-  if (n < 24) {
-    out[at] = 0x40 | n;
-    return at + 1;
+// One header template per sealer or opener, built on first use (ids and key id never change).
+const templates = new WeakMap<SessionSealer | SessionOpener, HeaderTemplate>();
+
+function templateOf(handle: SessionSealer | SessionOpener): HeaderTemplate {
+  let t = templates.get(handle);
+  if (t === undefined) {
+    const ctx = handle.context;
+    t = headerTemplate({ org: ctx.org, device: ctx.device, bucket: ctx.bucket, sessionKeyId: handle.keyId });
+    templates.set(handle, t);
   }
-  if (n < 0x100) {
-    out[at] = 0x58;
-    out[at + 1] = n;
-    return at + 2;
-  }
-  if (n < 0x10000) {
-    out[at] = 0x59;
-    out[at + 1] = n >>> 8;
-    out[at + 2] = n & 0xff;
-    return at + 3;
-  }
-  out[at] = 0x5a;
-  out[at + 1] = n >>> 24;
-  out[at + 2] = (n >>> 16) & 0xff;
-  out[at + 3] = (n >>> 8) & 0xff;
-  out[at + 4] = n & 0xff;
-  return at + 5;
+  return t;
 }
 
 /** Frames header bytes and a sealed body as a record: CBOR [bstr, bstr]. */
@@ -152,19 +151,20 @@ export function sealRecordBytes(
     sealedBodyBytes: bodyBytes.length + SEALED_BODY_OVERHEAD,
     attachmentBytes: input.attachmentBytes,
   };
-  // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag).
-  // The ids equal the session key's, which were checked when it was wrapped.
-  const headerBytes = encodeHeaderScratch(header, true);
+  validateHeaderExceptIds(header);
+  // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag). The
+  // header is written from the session key's template (the ids equal the session key's,
+  // which were checked when it was wrapped), and the body is sealed in place after it.
+  const headerLength = templateHeaderLength(templateOf(sealer), header);
   const sealedLength = header.sealedBodyBytes;
   const bytes = Buffer.allocUnsafe(
-    1 + bstrHeadLength(headerBytes.length) + headerBytes.length + bstrHeadLength(sealedLength) + sealedLength,
+    1 + bstrHeadLength(headerLength) + headerLength + bstrHeadLength(sealedLength) + sealedLength,
   );
-  bytes[0] = 0x82;
-  let at = writeBstrHead(bytes, 1, headerBytes.length);
-  bytes.set(headerBytes, at);
-  at = writeBstrHead(bytes, at + headerBytes.length, sealedLength);
-  // The scratch view is still the header bytes here (nothing encodes in between).
-  sealer.sealBodyInto(bytes, at, headerBytes, bodyBytes);
+  bytes[0] = RECORD_ARRAY_HEAD;
+  const headerAt = writeBstrHead(bytes, 1, headerLength);
+  const at = writeTemplateHeader(templateOf(sealer), header, bytes, headerAt);
+  const headerBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + headerAt, headerLength);
+  sealer.sealBodyInto(bytes, writeBstrHead(bytes, at, sealedLength), headerBytes, bodyBytes);
   return { bytes, hash: recordHashOf(bytes), header };
 }
 
@@ -180,6 +180,44 @@ export function sealRecord(sealer: SessionSealer, input: RecordHeaderInput, body
  * DECRYPTION_FAILED when the body does not authenticate.
  */
 export function openRecordBytes(
+  opener: SessionOpener,
+  recordBytes: Uint8Array,
+): { header: RecordHeader; bodyBytes: Uint8Array } {
+  return openExpected(opener, recordBytes) ?? openRecordBytesStrict(opener, recordBytes);
+}
+
+/**
+ * The fast path of {@link openRecordBytes}: a record of this opener's session key in the
+ * expected shape, framing and header checked against the opener's template in one pass.
+ * Returns `undefined` wherever {@link openRecordBytesStrict} would throw before decrypting
+ * (and for anything merely unusual), so that the strict path then names the problem; where
+ * it returns, the strict path would have returned the same header and opened the same body.
+ */
+function openExpected(
+  opener: SessionOpener,
+  bytes: Uint8Array,
+): { header: RecordHeader; bodyBytes: Uint8Array } | undefined {
+  const end = bytes.length;
+  if (end > MAX_RECORD_BYTES || end === 0 || bytes[0] !== RECORD_ARRAY_HEAD) return undefined;
+  const headerLength = readHeadAt(bytes, 1, end, BSTR);
+  if (headerLength < 0) return undefined;
+  const headerAt = 1 + headLength(headerLength);
+  const headerEnd = headerAt + headerLength;
+  if (headerEnd > end) return undefined;
+  const sealedLength = readHeadAt(bytes, headerEnd, end, BSTR);
+  if (sealedLength < SEALED_BODY_OVERHEAD) return undefined;
+  const sealedAt = headerEnd + headLength(sealedLength);
+  if (sealedAt + sealedLength !== end) return undefined;
+  const m = matchTemplateHeader(templateOf(opener), bytes, headerAt, headerEnd);
+  if (m === undefined || m.header.sealedBodyBytes !== sealedLength) return undefined;
+  return { header: m.header, bodyBytes: opener.openBodyAt(m.bytes, bytes, sealedAt, end) };
+}
+
+/**
+ * {@link openRecordBytes} by {@link parseRecord} and field-by-field checks, naming any
+ * problem: the reference the fast path is tested against (not exported from the package).
+ */
+export function openRecordBytesStrict(
   opener: SessionOpener,
   recordBytes: Uint8Array,
 ): { header: RecordHeader; bodyBytes: Uint8Array } {

@@ -229,6 +229,11 @@ export class SessionOpener {
     return this.#cipher.open(headerBytes, sealed);
   }
 
+  /** {@link openBody} of the sealed body at `buf[start..end)`, opened in place. */
+  openBodyAt(headerBytes: Uint8Array, buf: Uint8Array, start: number, end: number): Uint8Array {
+    return this.#cipher.openAt(headerBytes, buf, start, end);
+  }
+
   /** Zeroes the session key. */
   destroy(): void {
     this.#cipher.destroy();
