@@ -1,0 +1,155 @@
+/**
+ * `custos` end to end: a real server process, an organisation from `custos org create`, its
+ * admin enrolled from the ceremony's profile, users invited and enrolled with the command,
+ * messages sent, synced, replied to, edited, reacted to and deleted, receipts verified,
+ * safety numbers compared, a live `custos chat`, and device revocation.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCli } from './server-process.js';
+import { stopServer, tempDir, until } from './client-support.js';
+import { cliOrg, custos, custosJson, inviteAndEnrol, startChat, type CliOrg } from './cli-support.js';
+
+const dir = tempDir('custos-cli-e2e-');
+const alice = join(dir, 'alice');
+const bob = join(dir, 'bob');
+const alicePass = join(dir, 'alice.pass');
+const ALICE_PASSPHRASE = 'alice has a long passphrase';
+let org: CliOrg;
+let aliceAddress: string;
+let bobAddress: string;
+
+interface SyncOut {
+  events: { id: string; kind: string; text?: string; from: string; fromName: string | null; emoji?: string }[];
+  archive: { verified: number; waiting: number; receipts: number };
+}
+interface StatusOut {
+  queued: number;
+  receipts: number;
+  lastReceiptSeq?: number;
+  lastVerifiedTreeSize?: number;
+  refusedBuckets: unknown[];
+}
+
+beforeAll(async () => {
+  buildCli();
+  org = await cliOrg(dir);
+  writeFileSync(alicePass, `${ALICE_PASSPHRASE}\n`, { mode: 0o600 });
+  aliceAddress = await inviteAndEnrol(org, 'alice', alice, ['--passphrase-file', alicePass]);
+  bobAddress = await inviteAndEnrol(org, 'bob', bob);
+}, 300_000);
+
+afterAll(async () => {
+  if (org !== undefined) await stopServer(org.server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const asAlice = (args: string[]): string[] => [...args, '--profile', alice, '--passphrase-file', alicePass];
+const asBob = (args: string[]): string[] => [...args, '--profile', bob];
+
+describe('custos messaging commands', () => {
+  it('invite → enroll → send → sync shows the message → archive status shows a verified receipt', async () => {
+    await custosJson(asAlice(['contacts', 'add', 'bob', bobAddress]));
+    const sent = await custosJson<{ id: string; text: string; peer: string }>(
+      asAlice(['send', '--to', 'bob', 'hello bob, this is alice']),
+    );
+    expect(sent.peer).toBe(bobAddress);
+
+    const got = await custosJson<SyncOut>(asBob(['sync']));
+    const msg = got.events.find((e) => e.id === sent.id);
+    expect(msg?.text).toBe('hello bob, this is alice');
+    expect(msg?.from).toBe(aliceAddress);
+    expect(got.archive.verified).toBeGreaterThan(0);
+
+    const human = await custos(asAlice(['sync']));
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/receipts verified/);
+    const status = await custosJson<StatusOut>(asAlice(['archive', 'status']));
+    expect(status.receipts).toBeGreaterThan(0);
+    expect(status.lastVerifiedTreeSize).toBeGreaterThan(0);
+    expect(status.queued).toBe(0);
+    expect(status.refusedBuckets).toEqual([]);
+    const bobStatus = await custosJson<StatusOut>(asBob(['archive', 'status']));
+    expect(bobStatus.receipts).toBeGreaterThan(0);
+    const text = (await custos(asBob(['archive', 'status']))).stdout;
+    expect(text).toMatch(/Verified receipts: [1-9]/);
+    expect(text).toMatch(/Last verified checkpoint: tree size [1-9]/);
+  });
+
+  it('replies, edits, reacts and deletes by short id; names from the address book show in sync', async () => {
+    await custosJson(asBob(['contacts', 'add', 'Alice Liddell', aliceAddress]));
+    const first = await custosJson<{ id: string }>(asAlice(['send', '--to', bobAddress, 'first draft']));
+    await custosJson(asBob(['sync']));
+    const reply = await custosJson<{ replyTo: string }>(
+      asBob(['send', '--to', 'alice', '--reply', first.id.slice(0, 8), 'got it']),
+    );
+    expect(reply.replyTo).toBe(first.id);
+    await custosJson(asAlice(['send', '--to', 'bob', '--edit', first.id.slice(0, 6), 'final text']));
+    await custosJson(asAlice(['send', '--to', 'bob', '--react', first.id.slice(0, 6), '👍']));
+    const synced = await custosJson<SyncOut>(asBob(['sync']));
+    expect(synced.events.map((e) => e.kind)).toEqual(['edit', 'reaction']);
+    expect(synced.events[0]!.fromName).toBe('Alice Liddell');
+    const aliceSees = await custos(asAlice(['sync']));
+    expect(aliceSees.stdout).toMatch(/bob → you: got it {2}\(reply to /);
+    await custosJson(asAlice(['send', '--to', 'bob', '--delete', first.id]));
+    const del = await custos(asBob(['sync']));
+    expect(del.stdout).toMatch(/Alice Liddell → you: deleted #/);
+  });
+
+  it('shows the same safety number on both sides', async () => {
+    const a = await custosJson<{ safetyNumbers: { safetyNumber: string }[] }>(asAlice(['safety-number', 'bob']));
+    const b = await custosJson<{ safetyNumbers: { safetyNumber: string }[] }>(asBob(['safety-number', 'alice']));
+    expect(a.safetyNumbers).toHaveLength(1);
+    expect(a.safetyNumbers[0]!.safetyNumber).toMatch(/^[0-9]{60}$/);
+    expect(b.safetyNumbers[0]!.safetyNumber).toBe(a.safetyNumbers[0]!.safetyNumber);
+  });
+
+  it('chat: live incoming messages, typed lines sent, /quit exits 0', async () => {
+    const chat = startChat(['alice', '--profile', bob]);
+    await until(() => chat.output().includes('/quit'), 'chat to start', 60_000);
+    await custosJson(asAlice(['send', '--to', 'bob', 'live over the socket']));
+    await until(() => chat.output().includes('live over the socket'), 'the live message', 60_000);
+    chat.child.stdin.write('typed in chat\n');
+    await until(async () => {
+      const s = await custosJson<SyncOut>(asAlice(['sync', '--no-wait']));
+      return s.events.some((e) => e.text === 'typed in chat');
+    }, 'alice to receive the chat line', 60_000);
+    chat.child.stdin.write('/quit\n');
+    expect(await chat.exited).toBe(0);
+  });
+
+  it('lists contacts and devices; the admin sees users and devices', async () => {
+    const c = await custosJson<{ me: string; contacts: { name: string }[] }>(asAlice(['contacts']));
+    expect(c.me).toBe(aliceAddress);
+    expect(c.contacts.map((x) => x.name)).toEqual(['bob']);
+    const d = await custosJson<{ devices: { thisDevice: boolean }[] }>(asBob(['devices', 'list']));
+    expect(d.devices.filter((x) => x.thisDevice)).toHaveLength(1);
+    const users = await custosJson<{ users: { name: string | null }[] }>([
+      'admin',
+      'users',
+      '--profile',
+      org.adminProfile,
+    ]);
+    expect(users.users.map((u) => u.name).filter((n) => n !== null).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('an admin revokes a device; the revoked device is told to enrol again', async () => {
+    const carol = join(dir, 'carol');
+    await inviteAndEnrol(org, 'carol', carol);
+    const devs = await custosJson<{ devices: { deviceId: string; name: string | null }[] }>([
+      'admin',
+      'devices',
+      '--user',
+      'carol',
+      '--profile',
+      org.adminProfile,
+    ]);
+    expect(devs.devices).toHaveLength(1);
+    const id = devs.devices[0]!.deviceId;
+    await custosJson(['admin', 'revoke', id.slice(0, 10), '--profile', org.adminProfile]);
+    const r = await custos(['sync', '--profile', carol]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/revoked: ask an administrator for a new enrolment code/);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Shared by the `custos` command end-to-end tests: a real server process, an organisation
+ * made by `custos org create` (the ceremony, from a passphrase file), its first admin
+ * enrolled from the ceremony's admin profile, and a helper that runs the built `custos`
+ * with a profile folder and parses --json output.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer, type ServerProcess } from './client-support.js';
+
+/** The built `custos` entry point. */
+export const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
+/** Officer passphrase used by the ceremony in these tests. */
+export const OFFICER_PASSPHRASE = 'officer passphrase for tests';
+/** Cap on one command run (the ceremony does scrypt work for each officer). */
+const RUN_TIMEOUT_MS = 120_000;
+
+/** Result of one run. */
+export interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The environment without CUSTOS_* settings. */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CUSTOS_'))),
+    ...extra,
+  };
+}
+
+/** Runs `custos …` to completion. */
+export function custos(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: cleanEnv(env) });
+  child.stdin.end();
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `custos …` expecting exit 0 and JSON on stdout. */
+export async function custosJson<T = Record<string, unknown>>(args: readonly string[]): Promise<T> {
+  const r = await custos([...args, '--json']);
+  if (r.status !== 0) throw new Error(`custos ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Starts `custos chat` as a child with piped stdin. */
+export function startChat(args: readonly string[]): {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [MAIN, 'chat', ...args], { env: cleanEnv() });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  return { child, output: () => out, exited };
+}
+
+/** A server with an organisation from the ceremony and its first admin enrolled. */
+export interface CliOrg {
+  readonly server: ServerProcess;
+  readonly orgId: string;
+  readonly adminProfile: string;
+}
+
+/** Starts a server, runs the ceremony (2 officers, threshold 2) and enrols the admin from its profile. */
+export async function cliOrg(dir: string, name = 'Example Agency'): Promise<CliOrg> {
+  const server = await startServer(dir);
+  const pp = join(dir, 'officers.pass');
+  writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+  const tokenFile = join(dir, 'bootstrap.txt');
+  const created = await custosJson<{ orgId: string; adminProfile: string }>([
+    'org',
+    'create',
+    '--server',
+    server.url,
+    '--bootstrap-token-file',
+    tokenFile,
+    '--name',
+    name,
+    '--officers',
+    '2',
+    '--threshold',
+    '2',
+    '--out',
+    join(dir, 'org'),
+    '--passphrase-file',
+    pp,
+  ]);
+  const adminProfile = join(dir, 'admin');
+  await custosJson(['enroll', '--admin-profile', created.adminProfile, '--profile', adminProfile, '--unattended']);
+  return { server, orgId: created.orgId, adminProfile };
+}
+
+/** Invites a user as the admin and enrols them into `profile`; resolves to their address. */
+export async function inviteAndEnrol(
+  org: CliOrg,
+  name: string,
+  profile: string,
+  protection: readonly string[] = ['--unattended'],
+): Promise<string> {
+  const inv = await custosJson<{ enrolmentCode: string; address: string }>([
+    'admin',
+    'invite',
+    '--user',
+    name,
+    '--profile',
+    org.adminProfile,
+  ]);
+  const enrolled = await custosJson<{ address: string }>([
+    'enroll',
+    inv.enrolmentCode,
+    '--server',
+    org.server.url,
+    '--profile',
+    profile,
+    '--name',
+    name,
+    ...protection,
+  ]);
+  if (enrolled.address !== inv.address) throw new Error('enrolled address differs from the invited one');
+  return inv.address;
+}
