@@ -1,6 +1,91 @@
-/** `custos server`: loads the configuration, starts the server, and waits until it stops. */
-import { ConfigError, loadConfig, SETTINGS, startServer } from '@custos/server';
+/**
+ * `custos server`: loads the configuration, starts the server, and waits until it stops.
+ * `custos server bootstrap-token`: issues one more one-time bootstrap token (operator only).
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import {
+  ConfigError,
+  issueBootstrapTokenIn,
+  issuedTokenText,
+  loadConfig,
+  SETTINGS,
+  startServer,
+  writeBootstrapFile,
+} from '@custos/server';
 import type { CliIo } from './cli.js';
+
+const BOOTSTRAP_TOKEN_USAGE = `Usage: custos server bootstrap-token [--data DIR] [--store sqlite|postgres://…] [--out FILE] [--json]
+
+Issues a new one-time bootstrap token, so one more organisation can be created on this install.
+Run it on the server machine, with access to the server's data folder or store; the server may be
+running. The token is stored only as its SHA-256 and expires unused after 72 hours.
+
+  --data DIR    the server's data folder (default ./custos-data; env CUSTOS_DATA)
+  --store URL   'sqlite' (in the data folder) or the server's postgres:// URL (env CUSTOS_STORE)
+  --out FILE    write the token to FILE (mode 0600) instead of printing it
+  --json        print {"token"|"file", "expiresAt", "outstanding"} as JSON
+
+See docs/operations.md.
+`;
+
+/** `custos server bootstrap-token …`; resolves to the exit code (0 issued, 2 bad arguments, 1 failure). */
+export async function runBootstrapTokenCommand(args: readonly string[], io: CliIo): Promise<number> {
+  let values: { data?: string; store?: string; out?: string; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        data: { type: 'string' },
+        store: { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    io.stderr.write(`custos server bootstrap-token: ${e instanceof Error ? e.message : 'bad arguments'}\n`);
+    return 2;
+  }
+  if (values.help === true) {
+    io.stdout.write(BOOTSTRAP_TOKEN_USAGE);
+    return 0;
+  }
+  try {
+    // The server's own loader resolves the store exactly as `custos server` would.
+    const argv = [
+      ...(values.data === undefined ? [] : ['--data', values.data]),
+      ...(values.store === undefined ? [] : ['--store', values.store]),
+    ];
+    const config = loadConfig({ argv, env: process.env, cwd: process.cwd() });
+    const issued = await issueBootstrapTokenIn(config.store, Date.now());
+    const out = values.out === undefined ? null : resolve(values.out);
+    if (out !== null) writeBootstrapFile(out, issued.token);
+    if (values.json === true) {
+      const where = out === null ? { token: issued.token } : { file: out };
+      io.stdout.write(
+        `${JSON.stringify({ ...where, expiresAt: issued.expiresAt, outstanding: issued.outstanding })}\n`,
+      );
+    } else {
+      io.stdout.write(issuedTokenText(issued, out));
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.stderr.write(`custos server bootstrap-token: ${e.message}\n`);
+      return 1;
+    }
+    // MUST NOT print the token or a store URL: only the fault's code and message.
+    const code = (e as { code?: unknown } | null)?.code;
+    const what = e instanceof Error ? e.message : 'unknown error';
+    io.stderr.write(
+      `custos server bootstrap-token: cannot issue a token: ${typeof code === 'string' ? `${code}: ` : ''}${what}\n`,
+    );
+    return 1;
+  }
+}
 
 /** Usage of `custos server`, rendered from the server's settings table so it cannot drift. */
 export function serverUsage(): string {
@@ -10,6 +95,7 @@ export function serverUsage(): string {
   );
   return [
     'Usage: custos server [options]',
+    '       custos server bootstrap-token [--data DIR] [--store URL] [--out FILE] [--json]',
     '',
     'Options (flags > CUSTOS_* environment > --config JSON file > defaults):',
     ...lines,
@@ -22,6 +108,7 @@ export function serverUsage(): string {
 
 /** Runs the server until SIGTERM/SIGINT; resolves to the exit code. */
 export async function runServerCommand(args: readonly string[], io: CliIo): Promise<number> {
+  if (args[0] === 'bootstrap-token') return runBootstrapTokenCommand(args.slice(1), io);
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(serverUsage());
     return 0;

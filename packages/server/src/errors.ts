@@ -33,6 +33,10 @@ export const SERVER_ERRORS = {
   CHALLENGE_INVALID: { status: 401, doc: 'The challenge is unknown, already used, or expired.' },
   SIGNATURE_INVALID: { status: 401, doc: 'The identity-key signature over the challenge does not verify.' },
   BOOTSTRAP_INVALID: { status: 401, doc: 'The bootstrap token is wrong.' },
+  BOOTSTRAP_EXPIRED: {
+    status: 401,
+    doc: 'The bootstrap token has expired unused; the operator issues a new one with `custos server bootstrap-token`.',
+  },
   ENROLMENT_CODE_INVALID: {
     status: 401,
     doc: 'The enrolment code is malformed, unknown, or for another organisation.',
@@ -65,7 +69,11 @@ export const SERVER_ERRORS = {
   BLOB_NOT_FOUND: { status: 404, doc: 'No blob with this id has been uploaded.' },
   BOOTSTRAP_USED: {
     status: 409,
-    doc: 'The bootstrap token has already created an organisation; it works once.',
+    doc: 'The bootstrap token has already created an organisation; it works once (an identical retry is answered as the first time while the first admin has not enrolled).',
+  },
+  ORG_EXISTS: {
+    status: 409,
+    doc: 'An organisation with the requested id already exists. Nothing was registered.',
   },
   DEVICE_ALREADY_REVOKED: { status: 409, doc: 'The device is already revoked.' },
   MISMATCHED_DEVICES: {

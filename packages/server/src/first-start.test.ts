@@ -21,13 +21,15 @@ describe('first start', () => {
     expect(first.kind).toBe('token');
     const token = first.kind === 'token' ? first.token : '';
     expect(token).toMatch(/^cb1\.[A-Za-z0-9_-]{43}$/);
-    const stored = await tb.stores.bootstrap.get();
+    const stored = await tb.stores.bootstrap.get(sha256(token));
     expect(stored?.tokenHash.equals(sha256(token))).toBe(true);
     expect(stored?.tokenHash.toString('utf8')).not.toContain(token);
 
     const second = await ensureBootstrapToken(tb.stores, 2);
     expect(second.kind === 'token' && second.token !== token).toBe(true);
-    expect((await tb.stores.bootstrap.consume(sha256(token), newId<OrgId>(), 3)).status).toBe('unknown');
+    expect((await tb.stores.bootstrap.consume(sha256(token), newId<OrgId>(), sha256('r'), 3)).status).toBe(
+      'unknown',
+    );
 
     const orgId = newId<OrgId>();
     await tb.stores.orgs.create({

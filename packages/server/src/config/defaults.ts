@@ -29,6 +29,16 @@ export const CHALLENGE_TTL_MS = 2 * 60 * 1000;
 export const DEFAULT_ENROLMENT_CODE_TTL_MS = 72 * 60 * 60 * 1000;
 /** The longest lifetime an admin may give an enrolment code. */
 export const MAX_ENROLMENT_CODE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** Bootstrap tokens issued by `custos server bootstrap-token` expire after this long. */
+export const OPERATOR_BOOTSTRAP_TOKEN_TTL_MS = 72 * 60 * 60 * 1000;
+/** Device link codes are short-lived: the user holds both devices while linking. */
+export const DEFAULT_LINK_CODE_TTL_MS = 10 * 60 * 1000;
+/** The longest lifetime a device may give a link code. */
+export const MAX_LINK_CODE_TTL_MS = 60 * 60 * 1000;
+/** Link codes one device may issue per LINK_CODE_RATE_WINDOW_MS. */
+export const LINK_CODES_PER_WINDOW = 5;
+/** The window of the link-code rate limit. */
+export const LINK_CODE_RATE_WINDOW_MS = 60 * 60 * 1000;
 
 /** Random bytes in a generated id (OrgId, UserId, DeviceId, ChallengeId). */
 export const ID_BYTES = 16;
@@ -75,3 +85,5 @@ export const LIST_PAGE_MAX = 500;
 export const MAX_PREKEYS_PER_UPLOAD = 100;
 /** Most officers an organisation registers at its key ceremony. */
 export const MAX_OFFICERS = 32;
+/** Most bucket documents registered together with a new organisation. */
+export const MAX_ORG_CREATE_BUCKETS = 64;

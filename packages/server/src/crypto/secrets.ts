@@ -3,7 +3,7 @@
  * only as SHA-256. Each kind has a versioned prefix so a secret of one kind can never be
  * accepted as another, and so secret scanners can recognise them.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { SECRET_BYTES } from '../config/defaults.js';
 import { isIdShaped, type OrgId } from '../ids.js';
 
@@ -47,6 +47,22 @@ export function isBootstrapTokenShaped(s: string): boolean {
 /** A new enrolment code `ce1.<orgId>.<secret>.<fingerprint>`: the device learns which org key to pin from it. */
 export function newEnrolmentCode(orgId: OrgId, fingerprint: string): string {
   return `${ENROLMENT_PREFIX}.${orgId}.${newSecret()}.${fingerprint}`;
+}
+
+/** Domain of the first admin's enrolment code derived from the bootstrap token. */
+const FIRST_ADMIN_CODE_DOMAIN = 'custos-first-admin-enrolment-v1';
+
+/**
+ * The first admin's enrolment code, derived from the bootstrap token that creates the org:
+ * HMAC-SHA256(token, domain || 0x00 || orgId). Only the token holder can compute it, and an
+ * identical retry of POST /v1/orgs gets the same code back although the server keeps only
+ * hashes. MUST NOT be used for any other code.
+ */
+export function firstAdminEnrolmentCode(bootstrapToken: string, orgId: OrgId, fingerprint: string): string {
+  const secret = createHmac('sha256', bootstrapToken)
+    .update(`${FIRST_ADMIN_CODE_DOMAIN}\0${orgId}`)
+    .digest('base64url');
+  return `${ENROLMENT_PREFIX}.${orgId}.${secret}.${fingerprint}`;
 }
 
 /** The parts of an enrolment code, or null when it is malformed. */

@@ -8,9 +8,11 @@ import type {
   AuditEvent,
   AuditKind,
   AuthTokenRecord,
+  BootstrapConsumeOutcome,
   BootstrapRecord,
   ChallengeRecord,
   ConsumeOutcome,
+  EnrolmentCodeRecord,
   NewEnrolmentCode,
   PendingAuditEntry,
 } from './records.js';
@@ -24,43 +26,81 @@ import type {
   EnrolmentCodeStore,
 } from './stores.js';
 
-/** BootstrapStore over SQL (a single row with id 1). */
+interface BootstrapRow {
+  token_hash: unknown;
+  source: unknown;
+  created_at: unknown;
+  expires_at: unknown;
+  consumed_at: unknown;
+  org_id: unknown;
+  request_hash: unknown;
+}
+
+function toBootstrap(row: BootstrapRow): BootstrapRecord {
+  const source = text(row.source);
+  if (source !== 'first-start' && source !== 'operator')
+    throw new Error('bootstrap_tokens.source is invalid');
+  return {
+    tokenHash: bytes(row.token_hash),
+    source,
+    createdAt: int(row.created_at),
+    expiresAt: intOrNull(row.expires_at),
+    consumedAt: intOrNull(row.consumed_at),
+    orgId: row.org_id === null ? null : (text(row.org_id) as OrgId),
+    requestHash: row.request_hash === null ? null : bytes(row.request_hash),
+  };
+}
+
+/** BootstrapStore over SQL: one row per token, keyed by its hash. */
 export class SqlBootstrapStore implements BootstrapStore {
   constructor(private readonly db: SqlExecutor) {}
 
-  async get(): Promise<BootstrapRecord | undefined> {
-    const row = await this.db.get<{
-      token_hash: unknown;
-      created_at: unknown;
-      consumed_at: unknown;
-      org_id: unknown;
-    }>(sql`SELECT token_hash, created_at, consumed_at, org_id FROM bootstrap WHERE id = 1`);
-    if (row === undefined) return undefined;
-    return {
-      tokenHash: bytes(row.token_hash),
-      createdAt: int(row.created_at),
-      consumedAt: intOrNull(row.consumed_at),
-      orgId: row.org_id === null ? null : (text(row.org_id) as OrgId),
-    };
+  async get(tokenHash: Buffer): Promise<BootstrapRecord | undefined> {
+    const row = await this.db.get<BootstrapRow>(
+      sql`SELECT * FROM bootstrap_tokens WHERE token_hash = ${tokenHash}`,
+    );
+    return row === undefined ? undefined : toBootstrap(row);
   }
 
   async replace(tokenHash: Buffer, createdAt: number): Promise<boolean> {
-    const n = await this.db
-      .run(sql`INSERT INTO bootstrap (id, token_hash, created_at) VALUES (1, ${tokenHash}, ${createdAt})
-      ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at
-      WHERE bootstrap.consumed_at IS NULL`);
-    return n === 1;
+    // Callers run this in a transaction (first start), so check, delete and insert are one step.
+    const used = await this.db.get<{ n: unknown }>(
+      sql`SELECT 1 AS n FROM bootstrap_tokens WHERE consumed_at IS NOT NULL LIMIT 1`,
+    );
+    if (used !== undefined) return false;
+    await this.db.run(sql`DELETE FROM bootstrap_tokens WHERE source = 'first-start' AND consumed_at IS NULL`);
+    await this.db.run(sql`INSERT INTO bootstrap_tokens (token_hash, source, created_at)
+      VALUES (${tokenHash}, 'first-start', ${createdAt})`);
+    return true;
   }
 
-  async consume(tokenHash: Buffer, orgId: OrgId, now: number): Promise<ConsumeOutcome<null>> {
-    const n = await this.db.run(sql`UPDATE bootstrap SET consumed_at = ${now}, org_id = ${orgId}
-      WHERE id = 1 AND token_hash = ${tokenHash} AND consumed_at IS NULL`);
-    if (n === 1) return { status: 'ok', value: null };
-    const current = await this.get();
-    if (current !== undefined && current.consumedAt !== null && current.tokenHash.equals(tokenHash)) {
-      return { status: 'used' };
-    }
-    return { status: 'unknown' };
+  async issue(tokenHash: Buffer, createdAt: number, expiresAt: number): Promise<void> {
+    await this.db.run(sql`INSERT INTO bootstrap_tokens (token_hash, source, created_at, expires_at)
+      VALUES (${tokenHash}, 'operator', ${createdAt}, ${expiresAt})`);
+  }
+
+  async consume(
+    tokenHash: Buffer,
+    orgId: OrgId,
+    requestHash: Buffer,
+    now: number,
+  ): Promise<BootstrapConsumeOutcome> {
+    // The guarded UPDATE lets exactly one of two concurrent requests spend the token.
+    const n = await this.db.run(sql`UPDATE bootstrap_tokens
+      SET consumed_at = ${now}, org_id = ${orgId}, request_hash = ${requestHash}
+      WHERE token_hash = ${tokenHash} AND consumed_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`);
+    if (n === 1) return { status: 'ok' };
+    const current = await this.get(tokenHash);
+    if (current === undefined) return { status: 'unknown' };
+    if (current.consumedAt !== null && current.orgId !== null)
+      return { status: 'used', orgId: current.orgId, requestHash: current.requestHash };
+    return { status: 'expired' };
+  }
+
+  async countOutstanding(now: number): Promise<number> {
+    const row = await this.db.get<{ n: unknown }>(sql`SELECT COUNT(*) AS n FROM bootstrap_tokens
+      WHERE consumed_at IS NULL AND (expires_at IS NULL OR expires_at > ${now})`);
+    return int(row?.n ?? 0);
   }
 }
 
@@ -84,6 +124,32 @@ export class SqlEnrolmentCodeStore implements EnrolmentCodeStore {
     );
     if (existing === undefined) return { status: 'unknown' };
     return { status: existing.used_at === null ? 'expired' : 'used' };
+  }
+
+  async find(orgId: OrgId, codeHash: Buffer): Promise<EnrolmentCodeRecord | undefined> {
+    const row = await this.db.get<{
+      user_id: unknown;
+      created_by: unknown;
+      created_at: unknown;
+      expires_at: unknown;
+      used_at: unknown;
+    }>(sql`SELECT user_id, created_by, created_at, expires_at, used_at FROM enrolment_codes
+      WHERE org_id = ${orgId} AND code_hash = ${codeHash}`);
+    if (row === undefined) return undefined;
+    return {
+      codeHash,
+      userId: text(row.user_id) as UserId,
+      createdBy: row.created_by === null ? null : (text(row.created_by) as DeviceId),
+      createdAt: int(row.created_at),
+      expiresAt: int(row.expires_at),
+      usedAt: intOrNull(row.used_at),
+    };
+  }
+
+  async countCreatedBy(orgId: OrgId, deviceId: DeviceId, since: number): Promise<number> {
+    const row = await this.db.get<{ n: unknown }>(sql`SELECT COUNT(*) AS n FROM enrolment_codes
+      WHERE org_id = ${orgId} AND created_by = ${deviceId} AND created_at >= ${since}`);
+    return int(row?.n ?? 0);
   }
 }
 

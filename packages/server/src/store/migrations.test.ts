@@ -36,7 +36,11 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
     'buckets',
     'bucket_key_blobs',
   ],
+  6: ['bootstrap_tokens'],
+  7: [],
 };
+/** The tables each migration drops. */
+const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };
 /** Tables only the PostgreSQL schema has (SQLite keeps blob content in files). */
 const PG_ONLY_TABLES: Record<number, string[]> = { 4: ['blob_contents'] };
 
@@ -58,7 +62,10 @@ function expectedTables(upTo: number, dialect: SqlDatabase['dialect']): string[]
     out.push(...(TABLES_BY_VERSION[v] ?? []));
     if (dialect === 'postgres') out.push(...(PG_ONLY_TABLES[v] ?? []));
   }
-  return out.sort();
+  const dropped = new Set(
+    Object.entries(DROPPED_BY_VERSION).flatMap(([v, t]) => (Number(v) <= upTo ? t : [])),
+  );
+  return out.filter((t) => !dropped.has(t)).sort();
 }
 
 function suite(
@@ -100,6 +107,28 @@ describe('migrations: sqlite', () => {
         rmSync(dir, { recursive: true, force: true });
       },
     };
+  });
+
+  it('migration 6 carries the single bootstrap row over, used or not', async () => {
+    const db = openSqliteDatabase(':memory:');
+    await migrate(db, SQLITE_MIGRATIONS, 5);
+    const hash = Buffer.alloc(32, 7);
+    await db.run(sql`INSERT INTO bootstrap (id, token_hash, created_at, consumed_at, org_id)
+      VALUES (1, ${hash}, 10, 20, 'org')`);
+    await migrate(db, SQLITE_MIGRATIONS, 6);
+    const rows = await db.all<Record<string, unknown>>(sql`SELECT * FROM bootstrap_tokens`);
+    expect(rows).toEqual([
+      {
+        token_hash: hash,
+        source: 'first-start',
+        created_at: 10,
+        expires_at: null,
+        consumed_at: 20,
+        org_id: 'org',
+        request_hash: null,
+      },
+    ]);
+    await db.close();
   });
 
   it('refuses a list that is not numbered 1..n', async () => {

@@ -97,6 +97,11 @@ export interface NewEnrolmentCode {
   readonly expiresAt: number;
 }
 
+/** A stored enrolment code (its hash only) and whether it has been used. */
+export interface EnrolmentCodeRecord extends NewEnrolmentCode {
+  readonly usedAt: number | null;
+}
+
 /** What consuming a one-time secret found. */
 export type ConsumeOutcome<T> =
   { readonly status: 'ok'; readonly value: T } | { readonly status: 'unknown' | 'expired' | 'used' };
@@ -117,13 +122,27 @@ export interface AuthTokenRecord {
   readonly expiresAt: number;
 }
 
-/** The install's bootstrap token state. */
+/** Where a bootstrap token came from: printed at first start, or issued by the operator command. */
+export type BootstrapSource = 'first-start' | 'operator';
+
+/** One bootstrap token's state; each token creates at most one organisation. */
 export interface BootstrapRecord {
   readonly tokenHash: Buffer;
+  readonly source: BootstrapSource;
   readonly createdAt: number;
+  /** After this it is refused; null for the first-start token (replaced on every start instead). */
+  readonly expiresAt: number | null;
   readonly consumedAt: number | null;
   readonly orgId: OrgId | null;
+  /** SHA-256 of the canonical request that consumed it, so an identical retry can be recognised. */
+  readonly requestHash: Buffer | null;
 }
+
+/** What consuming a bootstrap token found; `used` says which org and request spent it. */
+export type BootstrapConsumeOutcome =
+  | { readonly status: 'ok' }
+  | { readonly status: 'unknown' | 'expired' }
+  | { readonly status: 'used'; readonly orgId: OrgId; readonly requestHash: Buffer | null };
 
 /** Kinds of admin acts recorded for the org's log. */
 export const AUDIT_KINDS = [
@@ -134,6 +153,7 @@ export const AUDIT_KINDS = [
   'enrolment-code.create',
   'device.register',
   'device.revoke',
+  'link-code.create',
 ] as const;
 /** An audit kind. */
 export type AuditKind = (typeof AUDIT_KINDS)[number];

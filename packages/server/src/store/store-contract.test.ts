@@ -65,19 +65,39 @@ for (const backend of TEST_BACKENDS) {
     });
 
     it('bootstrap: replace, consume once, refuse reuse and replacement after use', async () => {
-      expect(await s.bootstrap.get()).toBeUndefined();
+      expect(await s.bootstrap.get(h('a'))).toBeUndefined();
       expect(await s.bootstrap.replace(h('a'), 1)).toBe(true);
       expect(await s.bootstrap.replace(h('b'), 2)).toBe(true);
+      expect(await s.bootstrap.countOutstanding(2)).toBe(1);
       const o = newId<OrgId>();
       await s.orgs.create(org(o));
-      expect((await s.bootstrap.consume(h('a'), o, 3)).status).toBe('unknown');
-      expect((await s.bootstrap.consume(h('b'), o, 3)).status).toBe('ok');
-      expect((await s.bootstrap.consume(h('b'), o, 4)).status).toBe('used');
+      expect((await s.bootstrap.consume(h('a'), o, h('req'), 3)).status).toBe('unknown');
+      expect((await s.bootstrap.consume(h('b'), o, h('req'), 3)).status).toBe('ok');
+      const again = await s.bootstrap.consume(h('b'), newId<OrgId>(), h('other'), 4);
+      expect(again).toEqual({ status: 'used', orgId: o, requestHash: h('req') });
       expect(await s.bootstrap.replace(h('c'), 5)).toBe(false);
-      const b = await s.bootstrap.get();
-      expect(b?.consumedAt).toBe(3);
-      expect(b?.orgId).toBe(o);
-      expect(b?.tokenHash.equals(h('b'))).toBe(true);
+      const b = await s.bootstrap.get(h('b'));
+      expect(b).toMatchObject({ source: 'first-start', consumedAt: 3, orgId: o, expiresAt: null });
+      expect(b?.requestHash?.equals(h('req'))).toBe(true);
+      expect(await s.bootstrap.countOutstanding(5)).toBe(0);
+    });
+
+    it('bootstrap: operator tokens are many, expire, and survive a first-start replace', async () => {
+      await s.bootstrap.issue(h('op1'), 10, 100);
+      await s.bootstrap.issue(h('op2'), 10, 100);
+      expect(await s.bootstrap.countOutstanding(50)).toBe(2);
+      expect(await s.bootstrap.replace(h('fs'), 11)).toBe(false); // an earlier test used a token
+      expect((await s.bootstrap.consume(h('op1'), newId<OrgId>(), h('r'), 100)).status).toBe('expired');
+      const o = newId<OrgId>();
+      await s.orgs.create(org(o));
+      expect((await s.bootstrap.consume(h('op2'), o, h('r'), 99)).status).toBe('ok');
+      expect(await s.bootstrap.get(h('op1'))).toMatchObject({
+        source: 'operator',
+        consumedAt: null,
+        expiresAt: 100,
+      });
+      expect(await s.bootstrap.countOutstanding(50)).toBe(1);
+      expect(await s.bootstrap.countOutstanding(100)).toBe(0);
     });
 
     it('orgs: round-trip public material with officers in order', async () => {
@@ -211,6 +231,18 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.enrolmentCodes.consume(orgId, h('c1'), 51)).toEqual({ status: 'used' });
       expect(await s.enrolmentCodes.consume(orgId, h('c2'), 100)).toEqual({ status: 'expired' });
       expect(await s.enrolmentCodes.consume(orgId, h('nope'), 1)).toEqual({ status: 'unknown' });
+      expect(await s.enrolmentCodes.find(orgId, h('c1'))).toEqual({
+        codeHash: h('c1'),
+        userId,
+        createdBy: deviceId,
+        createdAt: 1,
+        expiresAt: 100,
+        usedAt: 50,
+      });
+      expect(await s.enrolmentCodes.find(other.orgId, h('c1'))).toBeUndefined();
+      expect(await s.enrolmentCodes.countCreatedBy(orgId, deviceId, 1)).toBe(1);
+      expect(await s.enrolmentCodes.countCreatedBy(orgId, deviceId, 2)).toBe(0);
+      expect(await s.enrolmentCodes.countCreatedBy(other.orgId, deviceId, 0)).toBe(0);
     });
 
     it('enrolment codes: two concurrent uses, exactly one wins', async () => {

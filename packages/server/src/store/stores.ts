@@ -11,12 +11,14 @@ import type { ChallengeId, DeviceId, OrgId, UserId } from '../ids.js';
 import type {
   AuditEvent,
   AuthTokenRecord,
+  BootstrapConsumeOutcome,
   BootstrapRecord,
   ChallengeRecord,
   ConsumeOutcome,
   DeviceRecord,
   KyberPreKey,
   NewDevice,
+  EnrolmentCodeRecord,
   NewEnrolmentCode,
   OneTimePreKey,
   OrgRecord,
@@ -92,6 +94,10 @@ export interface EnrolmentCodeStore {
   create(orgId: OrgId, code: NewEnrolmentCode): Promise<void>;
   /** Marks the code used if it is known, unused and unexpired; the value is the user it enrols. */
   consume(orgId: OrgId, codeHash: Buffer, now: number): Promise<ConsumeOutcome<UserId>>;
+  /** The code with this hash, used or not, or undefined. */
+  find(orgId: OrgId, codeHash: Buffer): Promise<EnrolmentCodeRecord | undefined>;
+  /** How many codes `deviceId` has issued at or after `since` (link-code rate limit). */
+  countCreatedBy(orgId: OrgId, deviceId: DeviceId, since: number): Promise<number>;
 }
 
 /** Single-use auth challenges. */
@@ -116,14 +122,23 @@ export interface AuthTokenStore {
   deleteExpired(now: number): Promise<number>;
 }
 
-/** Global: the install's one-time bootstrap token (one row at most). */
+/** Global: the install's one-time bootstrap tokens, each creating at most one organisation. */
 export interface BootstrapStore {
-  /** The current state, or undefined before first start. */
-  get(): Promise<BootstrapRecord | undefined>;
-  /** Stores a new token hash; refused (false) once a token has been consumed. */
+  /** The token with this hash, or undefined. */
+  get(tokenHash: Buffer): Promise<BootstrapRecord | undefined>;
+  /** First start: replaces any unused first-start token with this one; false once any token has been used. */
   replace(tokenHash: Buffer, createdAt: number): Promise<boolean>;
-  /** Consumes the token for `orgId` if the hash matches and it is unused. */
-  consume(tokenHash: Buffer, orgId: OrgId, now: number): Promise<ConsumeOutcome<null>>;
+  /** Stores a token issued by the operator (`custos server bootstrap-token`), refused after `expiresAt`. */
+  issue(tokenHash: Buffer, createdAt: number, expiresAt: number): Promise<void>;
+  /** Spends the token for `orgId` if it is known, unused and unexpired, keeping the request's hash. */
+  consume(
+    tokenHash: Buffer,
+    orgId: OrgId,
+    requestHash: Buffer,
+    now: number,
+  ): Promise<BootstrapConsumeOutcome>;
+  /** How many tokens are unused and unexpired. */
+  countOutstanding(now: number): Promise<number>;
 }
 
 /** Admin acts waiting for the sequencer. */

@@ -1,17 +1,44 @@
-/** Organisations: created once with the bootstrap token, registering public material only. */
+/**
+ * Organisations: created with a bootstrap token, registering public material only, in one
+ * transaction (orgs/org-creation.ts); an identical retry is answered as the first call.
+ */
 import { Type } from 'typebox';
-import {
-  DEFAULT_ENROLMENT_CODE_TTL_MS,
-  MAX_OFFICERS,
-  ORG_CREATE_BODY_LIMIT_BYTES,
-} from '../../config/defaults.js';
-import { keyFingerprint, newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
+import { MAX_OFFICERS, MAX_ORG_CREATE_BUCKETS, ORG_CREATE_BODY_LIMIT_BYTES } from '../../config/defaults.js';
+import { requestHash } from '../../crypto/request-hash.js';
+import { keyFingerprint } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
-import { newId, type OrgId, type UserId } from '../../ids.js';
+import { newId, type OrgId } from '../../ids.js';
+import { createOrganisation } from '../../orgs/org-creation.js';
 import type { OrgRecord } from '../../store/records.js';
 import { ANY_ROLE, defineRoute, PUBLIC } from '../route-def.js';
 import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
 import { Millis, OrgParams, orgPublic, OrgPublicSchema, RetentionClassSchema } from './common-schemas.js';
+
+/** Domain of the request hash that recognises a retried POST /v1/orgs. */
+const ORG_CREATE_REQUEST_DOMAIN = 'custos-org-create-v1';
+
+const InitialBucketSchema = Type.Object(
+  {
+    document: Bytes(1, 1024, 'signed bucket-key document naming the new org (docs/keys.md)'),
+    officerWraps: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            officerIndex: Type.Integer({
+              minimum: 0,
+              maximum: MAX_OFFICERS - 1,
+              description: 'officer index',
+            }),
+            blob: Bytes(1, 4096, 'bucket private key wrapped for that officer'),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: MAX_OFFICERS },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const CreateOrgBody = Type.Object(
   {
@@ -19,6 +46,11 @@ const CreateOrgBody = Type.Object(
       pattern: '^cb1\\.[A-Za-z0-9_-]{43}$',
       description: 'the one-time bootstrap token',
     }),
+    orgId: Type.Optional(
+      Id(
+        'id for the new organisation, so bucket documents can name it before the call; default: a fresh one',
+      ),
+    ),
     name: Type.String({
       minLength: 1,
       maxLength: 200,
@@ -44,6 +76,12 @@ const CreateOrgBody = Type.Object(
       description: 'officers needed to open the root key',
     }),
     adminRetentionClass: Type.Optional(RetentionClassSchema),
+    buckets: Type.Optional(
+      Type.Array(InitialBucketSchema, {
+        maxItems: MAX_ORG_CREATE_BUCKETS,
+        description: 'bucket documents (and officer wraps) registered in the same transaction',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -55,6 +93,7 @@ const CreateOrgResponse = Type.Object(
     enrolmentCode: Type.String({ description: "the first admin's one-time enrolment code" }),
     enrolmentCodeExpiresAt: Millis,
     signingKeyFingerprint: Type.String(),
+    replayed: Type.Boolean({ description: 'true when this answers an identical retry of a committed call' }),
   },
   { additionalProperties: false },
 );
@@ -64,13 +103,24 @@ export const createOrgRoute = defineRoute({
   method: 'POST',
   url: '/v1/orgs',
   summary:
-    'Creates the organisation with the bootstrap token (consumed in the same transaction) and its first admin; ' +
-    "returns the admin's enrolment code.",
+    'Creates the organisation with a bootstrap token: its public keys, first admin (answering their enrolment code) ' +
+    'and optionally its first bucket documents and officer wraps, in one transaction that also spends the token — ' +
+    'a failure registers nothing. The identical request again (a retry after a lost answer) gets the same answer ' +
+    "while the first admin's code is unused; any other reuse of the token is BOOTSTRAP_USED.",
   access: PUBLIC,
   bodyLimit: ORG_CREATE_BODY_LIMIT_BYTES,
   body: CreateOrgBody,
   response: { status: 201, schema: CreateOrgResponse },
-  errors: ['BOOTSTRAP_INVALID', 'BOOTSTRAP_USED'],
+  errors: [
+    'BOOTSTRAP_INVALID',
+    'BOOTSTRAP_EXPIRED',
+    'BOOTSTRAP_USED',
+    'ORG_EXISTS',
+    'INVALID_KEY',
+    'KEY_MANAGER_INVALID',
+    'BUCKET_CONFLICT',
+    'LOG_PUSHBACK',
+  ],
   async handler({ body }, deps) {
     if (body.keyManager.notBefore >= body.keyManager.notAfter) {
       throw new ServerError('INVALID_REQUEST', 'body.keyManager: notBefore must be earlier than notAfter');
@@ -79,9 +129,8 @@ export const createOrgRoute = defineRoute({
       throw new ServerError('INVALID_REQUEST', 'body.officerQuorum: larger than the number of officers');
     }
     const signingPublicKey = decodeBytes('body.signingPublicKey', body.signingPublicKey, 32);
-    const now = deps.clock();
     const org: OrgRecord = {
-      orgId: newId<OrgId>(),
+      orgId: (body.orgId as OrgId | undefined) ?? newId<OrgId>(),
       name: body.name,
       signingPublicKey,
       signingKeyFingerprint: keyFingerprint(signingPublicKey),
@@ -96,59 +145,24 @@ export const createOrgRoute = defineRoute({
         index,
         publicKey: decodeBytes(`body.officers.${index}.publicKey`, o.publicKey),
       })),
-      createdAt: now,
+      createdAt: deps.clock(),
     };
-    const adminUserId = newId<UserId>();
-    const enrolmentCode = newEnrolmentCode(org.orgId, org.signingKeyFingerprint);
-    const expiresAt = now + DEFAULT_ENROLMENT_CODE_TTL_MS;
-
-    await deps.stores.withTransaction(async (tx) => {
-      const consumed = await tx.bootstrap.consume(sha256(body.bootstrapToken), org.orgId, now);
-      if (consumed.status === 'used')
-        throw new ServerError('BOOTSTRAP_USED', 'the bootstrap token has already been used');
-      if (consumed.status !== 'ok')
-        throw new ServerError('BOOTSTRAP_INVALID', 'the bootstrap token is wrong');
-      await tx.orgs.create(org);
-      await tx.users.create(org.orgId, {
-        userId: adminUserId,
-        role: 'admin',
-        retentionClass: body.adminRetentionClass ?? 'standard',
-        createdAt: now,
-      });
-      await tx.enrolmentCodes.create(org.orgId, {
-        codeHash: sha256(enrolmentCode),
-        userId: adminUserId,
-        createdBy: null,
-        createdAt: now,
-        expiresAt,
-      });
-      const base = { actorDeviceId: null, at: now } as const;
-      await deps.audit.record(tx, org.orgId, {
-        ...base,
-        kind: 'org.create',
-        subject: org.orgId,
-        detail: org.signingKeyFingerprint,
-      });
-      await deps.audit.record(tx, org.orgId, {
-        ...base,
-        kind: 'user.create',
-        subject: adminUserId,
-        detail: 'admin',
-      });
-      await deps.audit.record(tx, org.orgId, {
-        ...base,
-        kind: 'enrolment-code.create',
-        subject: adminUserId,
-        detail: null,
-      });
+    const buckets = (body.buckets ?? []).map((b, i) => ({
+      document: decodeBytes(`body.buckets.${i}.document`, b.document),
+      officerWraps: (b.officerWraps ?? []).map((w, j) => ({
+        officerIndex: w.officerIndex,
+        blob: decodeBytes(`body.buckets.${i}.officerWraps.${j}.blob`, w.blob),
+      })),
+    }));
+    const { bootstrapToken, ...request } = body;
+    const created = await createOrganisation(deps, {
+      bootstrapToken,
+      org,
+      adminRetentionClass: body.adminRetentionClass ?? 'standard',
+      buckets,
+      requestHash: requestHash(ORG_CREATE_REQUEST_DOMAIN, request),
     });
-    return {
-      orgId: org.orgId,
-      adminUserId,
-      enrolmentCode,
-      enrolmentCodeExpiresAt: expiresAt,
-      signingKeyFingerprint: org.signingKeyFingerprint,
-    };
+    return created;
   },
 });
 

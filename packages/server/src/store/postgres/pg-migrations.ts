@@ -267,4 +267,33 @@ CREATE TABLE bucket_key_blobs (
 CREATE INDEX bucket_key_blobs_recipient ON bucket_key_blobs (org_id, kind, recipient);
 `,
   },
+  {
+    version: 6,
+    name: 'bootstrap tokens: one row per token (operator-issued ones expire); link-code rate index',
+    up: `
+CREATE TABLE bootstrap_tokens (
+  token_hash BYTEA PRIMARY KEY,
+  source TEXT NOT NULL CHECK (source IN ('first-start', 'operator')),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  consumed_at BIGINT,
+  org_id TEXT,
+  request_hash BYTEA
+);
+INSERT INTO bootstrap_tokens (token_hash, source, created_at, consumed_at, org_id)
+  SELECT token_hash, 'first-start', created_at, consumed_at, org_id FROM bootstrap;
+DROP TABLE bootstrap;
+CREATE INDEX enrolment_codes_creator ON enrolment_codes (org_id, created_by, created_at);
+`,
+  },
+  {
+    version: 7,
+    name: 'archive records: drop the record-hash index (the chain key already makes rows unique)',
+    // Invariant: a record's hash covers its header's org, device and sequence number, so two
+    // rows with one hash would share (org_id, device_id, seq), which the primary key forbids.
+    // The random-keyed index cost about one page write per ingested record.
+    up: `
+DROP INDEX archive_records_hash;
+`,
+  },
 ];
