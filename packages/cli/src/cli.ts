@@ -1,15 +1,7 @@
-/** Command dispatch for `custos`. */
-import { runAdmin } from './commands/admin.js';
-import { runArchive } from './commands/archive.js';
-import { runChat } from './commands/chat.js';
-import { runContacts } from './commands/contacts.js';
-import { runDevices } from './commands/devices.js';
-import { runEnroll } from './commands/enroll.js';
-import { runOrgCreate } from './commands/org-create.js';
-import { runSafetyNumber } from './commands/safety-number.js';
-import { runSend } from './commands/send.js';
-import { runSync } from './commands/sync.js';
-import { runServerCommand } from './server-command.js';
+/**
+ * Command dispatch for `custos`. Each command's module is imported only when it runs, so
+ * `custos send` does not load the server (fastify, SQLite stores) or the ceremony code.
+ */
 
 /** Where a command writes. */
 export interface CliIo {
@@ -38,22 +30,25 @@ On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profi
 Administration (admin role):
   admin invite|users|devices|revoke
 
+Auditing (no account needed):
+  verify log      witness an organisation's log: it only grows; optionally cosign
+
   help            show this text
 `;
 
 type Runner = (args: readonly string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Runner>> = {
-  server: runServerCommand,
-  enroll: runEnroll,
-  send: runSend,
-  sync: runSync,
-  chat: runChat,
-  contacts: runContacts,
-  'safety-number': runSafetyNumber,
-  devices: runDevices,
-  archive: runArchive,
-  admin: runAdmin,
+const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
+  server: async () => (await import('./server-command.js')).runServerCommand,
+  enroll: async () => (await import('./commands/enroll.js')).runEnroll,
+  send: async () => (await import('./commands/send.js')).runSend,
+  sync: async () => (await import('./commands/sync.js')).runSync,
+  chat: async () => (await import('./commands/chat.js')).runChat,
+  contacts: async () => (await import('./commands/contacts.js')).runContacts,
+  'safety-number': async () => (await import('./commands/safety-number.js')).runSafetyNumber,
+  devices: async () => (await import('./commands/devices.js')).runDevices,
+  archive: async () => (await import('./commands/archive.js')).runArchive,
+  admin: async () => (await import('./commands/admin.js')).runAdmin,
 };
 
 /** Runs `custos` with the given arguments; resolves to the process exit code. */
@@ -67,14 +62,22 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       io.stdout.write(USAGE);
       return 0;
     case 'org':
-      if (args[1] === 'create') return runOrgCreate(args.slice(2), io);
+      if (args[1] === 'create')
+        return (await import('./commands/org-create.js')).runOrgCreate(args.slice(2), io);
       io.stderr.write(
         `custos org: unknown subcommand '${args[1] ?? ''}'; available: create. Run 'custos help'.\n`,
       );
       return 2;
+    case 'verify':
+      if (args[1] === 'log' || args[1] === 'witness-key')
+        return (await import('./commands/verify-log.js')).runVerifyLog(args[1], args.slice(2), io);
+      io.stderr.write(
+        `custos verify: unknown subcommand '${args[1] ?? ''}'; available: log, witness-key. Run 'custos verify log --help'.\n`,
+      );
+      return 2;
     default: {
-      const run = COMMANDS[command];
-      if (run !== undefined) return run(args.slice(1), io);
+      const load = COMMANDS[command];
+      if (load !== undefined) return (await load())(args.slice(1), io);
       io.stderr.write(`custos: unknown command '${command}'. Run 'custos help'.\n`);
       return 2;
     }
