@@ -3,21 +3,57 @@
  * interface. One connection, so every operation and every transaction passes through one
  * queue: a transaction's callback may await, and nothing else runs on the connection
  * until it commits or rolls back.
+ *
+ * Durability is that of SQLITE_SYNCHRONOUS (FULL: an acknowledged commit survives power
+ * loss) but the two slow parts of it run off the event loop: the per-commit WAL sync
+ * (wal-sync.ts; the queue moves on to the next transaction while a commit's sync runs, and
+ * concurrent commits share a sync) and WAL checkpoints (wal-checkpointer.ts, a worker
+ * thread). A transaction, write or read resolves only once every commit it could have seen
+ * is durable, so nothing that could still be lost is ever acknowledged or shown.
  */
+import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
 import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_SYNCHRONOUS } from '../../config/defaults.js';
 import { renderQuestionMarks, type SqlDatabase, type SqlExecutor, type SqlQuery } from '../sql.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalSync, type FileSync } from './wal-sync.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-/** Opens (creating if needed) a SQLite database in WAL mode with synchronous=FULL and foreign keys on. */
-export function openSqliteDatabase(path: string): SqlDatabase {
+/** WAL pages after which the main connection checkpoints itself if the checkpoint worker failed (SQLite's default). */
+const FALLBACK_AUTOCHECKPOINT_PAGES = 1000;
+/** The WAL is truncated to this size when SQLite reuses it, so a burst does not hold disk for ever. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** Test seams. */
+export interface SqliteOptions {
+  /** Replaces the WAL fdatasync (tests hold a commit between COMMIT and durability). */
+  readonly syncFile?: FileSync;
+}
+
+/**
+ * Opens (creating if needed) a SQLite database in WAL mode with foreign keys on, durable
+ * as SQLITE_SYNCHRONOUS says (see the module comment for how FULL is kept off the event loop).
+ */
+export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SqlDatabase {
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  return new SqliteDatabase(db);
+  if (mode !== 'wal' || SQLITE_SYNCHRONOUS !== 'FULL') {
+    // In-memory databases (tests) have no WAL: SQLite's own setting is all there is.
+    db.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
+    return new SqliteDatabase(db, null);
+  }
+  // NORMAL = FULL without the per-commit WAL sync, which WalSync performs instead.
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  db.pragma('wal_autocheckpoint = 0');
+  const file = resolvePath(path);
+  const checkpointer = new WalCheckpointer(file, SQLITE_BUSY_TIMEOUT_MS, () => {
+    if (db.open) db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  });
+  return new SqliteDatabase(db, { sync: new WalSync(`${file}-wal`, options.syncFile), checkpointer });
 }
 
 class DirectExecutor implements SqlExecutor {
@@ -53,24 +89,57 @@ class DirectExecutor implements SqlExecutor {
   }
 }
 
+interface Durability {
+  readonly sync: WalSync;
+  readonly checkpointer: WalCheckpointer;
+}
+
 class SqliteDatabase implements SqlDatabase {
   readonly dialect = 'sqlite' as const;
   private readonly direct: DirectExecutor;
+  private readonly totalChanges: Database.Statement<unknown[], number>;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly durability: Durability | null,
+  ) {
     this.direct = new DirectExecutor(db);
+    this.totalChanges = db.prepare<unknown[], number>('SELECT total_changes()').pluck();
   }
 
-  /** Runs `fn` when everything queued before it has finished. */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(() => {
+  /**
+   * Runs `fn` when everything queued before it has finished, then (outside the queue, so the
+   * next operation can start) waits until every commit `fn` could have seen or made is durable.
+   * `write` counts the operation as a commit even when it changed no rows (DDL).
+   */
+  private exclusive<T>(fn: () => Promise<T>, write = false): Promise<T> {
+    const ran = this.queue.then(async () => {
       if (this.closed) throw new Error('the SQLite store is closed');
-      return fn();
+      const before = this.durability === null ? 0 : this.totalChanges.get();
+      const value = await fn();
+      return { value, commit: this.afterCommit(before, write) };
     });
-    this.queue = result.catch(() => undefined);
-    return result;
+    this.queue = ran.catch(() => undefined);
+    return ran.then(async ({ value, commit }) => {
+      await this.durable(commit);
+      return value;
+    });
+  }
+
+  /** The commit number a finished operation must wait for; notes a new commit if it wrote. */
+  private afterCommit(changesBefore: number | undefined, write: boolean): number {
+    const d = this.durability;
+    if (d === null || !this.db.open) return 0;
+    if (!write && this.totalChanges.get() === changesBefore) return d.sync.lastCommit;
+    d.checkpointer.noteCommit();
+    return d.sync.noteCommit();
+  }
+
+  private async durable(commit: number): Promise<void> {
+    const d = this.durability;
+    if (d !== null && !d.sync.isDurable(commit)) await d.sync.durable(commit);
   }
 
   all<R extends object>(query: SqlQuery): Promise<R[]> {
@@ -86,7 +155,7 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   exec(ddl: string): Promise<void> {
-    return this.exclusive(() => this.direct.exec(ddl));
+    return this.exclusive(() => this.direct.exec(ddl), true);
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -105,6 +174,14 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   async close(): Promise<void> {
+    // Queued work first, then its syncs (the WAL must exist while they run), then the
+    // checkpoint worker; the main connection closes last and checkpoints what is left.
+    await this.queue;
+    const d = this.durability;
+    if (d !== null) {
+      await d.sync.durable(d.sync.lastCommit).catch(() => undefined);
+      await d.checkpointer.close();
+    }
     await this.exclusive(async () => {
       this.closed = true;
       this.db.close();

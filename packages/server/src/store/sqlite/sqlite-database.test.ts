@@ -1,0 +1,161 @@
+/**
+ * The SQLite layer's durability contract: nothing resolves before the WAL sync that covers
+ * every commit it made or could have seen; the queue does not wait for syncs; commits
+ * waiting together share one sync; a failed sync fails the store; checkpoints happen in
+ * the worker (the database file fills while the main connection never checkpoints).
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sql, type SqlDatabase } from '../sql.js';
+import { openSqliteDatabase } from './sqlite-database.js';
+
+/** A sync whose completions the test releases one at a time. */
+function heldSync() {
+  const calls: { path: string; release: () => void; fail: (e: Error) => void }[] = [];
+  const syncFile = (path: string) =>
+    new Promise<void>((resolve, reject) => calls.push({ path, release: resolve, fail: reject }));
+  return { calls, syncFile };
+}
+
+const ticks = async (n = 20): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+/** Tracks whether a promise has settled, without awaiting it. */
+function watch<T>(p: Promise<T>) {
+  const s = { settled: false, value: undefined as T | undefined, error: undefined as unknown };
+  p.then(
+    (v) => Object.assign(s, { settled: true, value: v }),
+    (e: unknown) => Object.assign(s, { settled: true, error: e }),
+  );
+  return s;
+}
+
+describe('sqlite database: commit durability off the event loop', () => {
+  let dir = '';
+  let db: SqlDatabase | null = null;
+  afterEach(async () => {
+    await db?.close().catch(() => undefined);
+    db = null;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Opens a database with table t; with a held sync, releases the CREATE TABLE's sync. */
+  async function open(h?: ReturnType<typeof heldSync>): Promise<SqlDatabase> {
+    dir = mkdtempSync(join(tmpdir(), 'custos-sqlite-'));
+    const d = openSqliteDatabase(join(dir, 'd.sqlite'), h === undefined ? {} : { syncFile: h.syncFile });
+    db = d;
+    const created = d.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT');
+    if (h !== undefined) {
+      await ticks();
+      h.calls.splice(0).forEach((c) => c.release());
+    }
+    await created;
+    return d;
+  }
+
+  it('resolves a write transaction only after a WAL sync that began after its commit', async () => {
+    const h = heldSync();
+    const d = await open(h);
+    const tx = watch(
+      d.transaction(async (t) => t.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(8)})`)),
+    );
+    await ticks();
+    expect(h.calls.map((c) => c.path)).toEqual([join(dir, 'd.sqlite-wal')]);
+    expect(tx.settled).toBe(false);
+    h.calls[0]!.release();
+    await ticks();
+    expect(tx).toMatchObject({ settled: true, value: 1 });
+  });
+
+  it('lets the next transaction run while a sync is pending, and reads wait for what they saw', async () => {
+    const h = heldSync();
+    const d = await open(h);
+    const first = watch(d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`));
+    await ticks();
+    let secondRan = false;
+    const second = watch(
+      d.transaction(async (t) => {
+        secondRan = true;
+        return t.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM t`);
+      }),
+    );
+    const read = watch(d.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM t`));
+    await ticks();
+    // The second transaction ran during the first commit's sync and saw its row...
+    expect(secondRan).toBe(true);
+    expect(h.calls).toHaveLength(1);
+    // ...but neither it nor the plain read resolves before that row is durable.
+    expect(first.settled || second.settled || read.settled).toBe(false);
+    h.calls[0]!.release();
+    await ticks();
+    expect(first).toMatchObject({ settled: true, value: 1 });
+    expect(second).toMatchObject({ settled: true, value: { n: 1 } });
+    expect(read).toMatchObject({ settled: true, value: { n: 1 } });
+    // Read-only work after that needs no further sync.
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('covers commits that waited together with one sync', async () => {
+    const h = heldSync();
+    const d = await open(h);
+    const txs = [1, 2, 3, 4, 5].map((k) =>
+      watch(d.transaction(async (t) => t.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.alloc(1)})`))),
+    );
+    await ticks();
+    expect(h.calls).toHaveLength(1); // the first commit's sync; the other four committed meanwhile
+    h.calls[0]!.release();
+    await ticks();
+    expect(txs.map((t) => t.settled)).toEqual([true, false, false, false, false]);
+    expect(h.calls).toHaveLength(2);
+    h.calls[1]!.release();
+    await ticks();
+    expect(txs.every((t) => t.settled && t.error === undefined)).toBe(true);
+    expect(h.calls).toHaveLength(2);
+  });
+
+  it('fails the commit whose sync failed, and every later operation', async () => {
+    const h = heldSync();
+    const d = await open(h);
+    const tx = watch(d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`));
+    await ticks();
+    h.calls[0]!.fail(new Error('EIO'));
+    await ticks();
+    expect(tx.settled).toBe(true);
+    expect(String(tx.error)).toMatch(/could not be synced/);
+    await expect(d.get(sql`SELECT COUNT(*) AS n FROM t`)).rejects.toThrow(/could not be synced/);
+    await expect(
+      d.transaction(async (t) => t.run(sql`INSERT INTO t (k, v) VALUES (2, ${Buffer.alloc(1)})`)),
+    ).rejects.toThrow(/could not be synced/);
+  });
+
+  it('checkpoints in the worker: the database file fills without the main connection checkpointing', async () => {
+    const d = await open();
+    const file = join(dir, 'd.sqlite');
+    const before = statSync(file).size;
+    const big = Buffer.alloc(64 * 1024, 1);
+    for (let k = 1; k <= 64; k++) await d.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${big})`);
+    // wal_autocheckpoint is 0 on the main connection: only the worker can copy frames over.
+    await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(before + 64 * 64 * 1024), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    expect((await d.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM t`))?.n).toBe(64);
+  });
+
+  it('keeps every acknowledged row across close and reopen', async () => {
+    const d = await open();
+    await Promise.all(
+      Array.from({ length: 50 }, (_, k) =>
+        d.transaction(async (t) => t.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.alloc(100, k)})`)),
+      ),
+    );
+    await d.close();
+    db = openSqliteDatabase(join(dir, 'd.sqlite'));
+    const rows = await db.all<{ k: number; v: Buffer }>(sql`SELECT k, v FROM t ORDER BY k`);
+    expect(rows.map((r) => r.k)).toEqual(Array.from({ length: 50 }, (_, k) => k));
+    expect(rows.every((r) => r.v.equals(Buffer.alloc(100, r.k)))).toBe(true);
+  });
+});

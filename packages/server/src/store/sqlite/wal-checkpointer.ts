@@ -1,0 +1,126 @@
+/**
+ * WAL checkpoints off the commit path. With SQLite's automatic checkpoints, the commit that
+ * crosses the threshold copies the whole WAL into the database file and syncs both, on the
+ * event loop, while every request waits. Here the main connection turns automatic
+ * checkpoints off and a worker thread with its own connection runs PASSIVE checkpoints:
+ * they copy committed frames without blocking the writer and never take its lock.
+ *
+ * Safety: the worker's connection runs synchronous=FULL, so a checkpoint syncs the WAL
+ * before copying and the database file before recording the frames as copied; SQLite
+ * reuses the WAL from its start only after that. If the worker fails, automatic
+ * checkpoints come back on the main connection (slower, never unbounded WAL growth).
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/** Minimum spacing of checkpoints while commits arrive (each one syncs twice; fewer, larger ones are cheaper). */
+export const WAL_CHECKPOINT_INTERVAL_MS = 200;
+
+// CommonJS, run by the worker with `eval`: works the same from TypeScript sources (tests) and dist.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma('synchronous = FULL');
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+parentPort.on('message', (m) => {
+  if (m === 'close') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
+    parentPort.postMessage({ ok: true, log: r.log, checkpointed: r.checkpointed });
+  } catch (e) {
+    parentPort.postMessage({ ok: false });
+  }
+});
+`;
+
+interface CheckpointReply {
+  readonly ok: boolean;
+  readonly log?: number;
+  readonly checkpointed?: number;
+}
+
+/** Runs PASSIVE checkpoints in a worker thread, at most every {@link WAL_CHECKPOINT_INTERVAL_MS} while commits arrive. */
+export class WalCheckpointer {
+  readonly #worker: Worker;
+  readonly #onFailure: () => void;
+  #timer: NodeJS.Timeout | null = null;
+  #inFlight = false;
+  #dirty = false;
+  #failed = false;
+  #closing: Promise<void> | null = null;
+  #exited = false;
+  #passes = 0;
+
+  /** `onFailure` runs once if the worker cannot checkpoint (the caller re-enables automatic checkpoints). */
+  constructor(path: string, busyTimeoutMs: number, onFailure: () => void) {
+    this.#onFailure = onFailure;
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, busyTimeoutMs } });
+    // The worker must never keep the process alive (a server that forgot close() still exits).
+    this.#worker.unref();
+    this.#worker.on('message', (r: CheckpointReply) => this.#done(r));
+    this.#worker.on('error', () => this.#fail());
+    this.#worker.on('exit', () => {
+      this.#exited = true;
+      if (this.#closing === null) this.#fail();
+    });
+  }
+
+  /** Checkpoint passes completed (for tests). */
+  get passes(): number {
+    return this.#passes;
+  }
+
+  /** Notes a commit: a checkpoint follows within the interval. */
+  noteCommit(): void {
+    this.#dirty = true;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#failed || this.#closing !== null || this.#inFlight || this.#timer !== null) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (this.#failed || this.#closing !== null) return;
+      this.#inFlight = true;
+      this.#dirty = false;
+      this.#worker.postMessage('checkpoint');
+    }, WAL_CHECKPOINT_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  #done(r: CheckpointReply): void {
+    this.#inFlight = false;
+    if (!r.ok) return this.#fail();
+    this.#passes++;
+    // Frames left behind (committed during the pass, or held by a reader) need another pass.
+    if ((r.checkpointed ?? 0) < (r.log ?? 0)) this.#dirty = true;
+    if (this.#dirty) this.#schedule();
+  }
+
+  #fail(): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#onFailure();
+  }
+
+  /** Stops the worker after its current pass; the main connection's close then checkpoints the rest. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#timer = null;
+      if (this.#exited) return resolve();
+      this.#worker.once('exit', () => resolve());
+      // Messages are handled in order: a pass already posted finishes before 'close'.
+      this.#worker.postMessage('close');
+    });
+    return this.#closing;
+  }
+}
