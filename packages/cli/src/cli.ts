@@ -21,7 +21,8 @@ On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profi
   enroll          enrol this machine with an enrolment code (or --admin-profile for the first admin)
   send            send a message, reply, edit, delete or reaction
   sync            fetch and show new messages; upload the archive and verify receipts
-  chat            an interactive conversation with live updates
+  chat            an interactive conversation with live updates (with a user or a group)
+  group           create, add, remove, leave, rename, list groups
   contacts        your address book: names for addresses (USERID@ORGID)
   safety-number   compare safety numbers; accept a contact's changed identity key
   devices         list or revoke your devices
@@ -49,6 +50,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   devices: async () => (await import('./commands/devices.js')).runDevices,
   archive: async () => (await import('./commands/archive.js')).runArchive,
   admin: async () => (await import('./commands/admin.js')).runAdmin,
+  group: async () => (await import('./commands/group.js')).runGroup,
 };
 
 /** Runs `custos` with the given arguments; resolves to the process exit code. */

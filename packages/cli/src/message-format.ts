@@ -3,7 +3,7 @@
  * shown by their first {@link SHORT_ID_LENGTH} characters (like short commit hashes);
  * commands accept any unique prefix back (resolveMessageId).
  */
-import type { CustosClient, MessageEvent, PeerUser, StoredMessage } from '@custos/client';
+import type { AttachmentPointer, MessageEvent, StoredMessage } from '@custos/client';
 import type { AddressBook } from './address-book.js';
 import { formatAddress } from './address-book.js';
 import { CliFailure } from './command-runner.js';
@@ -23,15 +23,37 @@ export function formatTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/** `  [file: report.pdf, 12345 bytes]` for each attachment. */
+export function describeAttachments(list: readonly AttachmentPointer[] | undefined): string {
+  return (list ?? []).map((a) => `  [file: ${a.fileName ?? a.contentType}, ${a.size} bytes]`).join('');
+}
+
 /** One line describing an event, from this device's point of view. */
-export function describeEvent(e: MessageEvent, book: AddressBook): string {
+export function describeEvent(
+  e: MessageEvent,
+  book: AddressBook,
+  groupNameOf: (id: string) => string | undefined = () => undefined,
+): string {
+  const groupName = (id: string): string => {
+    const n = groupNameOf(id);
+    return n === undefined ? id : `"${n}"`;
+  };
   const c = e.content;
   const who = e.direction === 'sent' ? 'you' : book.label(e.from);
-  const to = e.direction === 'sent' ? book.label(e.peer) : 'you';
+  const to =
+    e.group !== undefined
+      ? `group ${groupName(e.group)}`
+      : e.direction === 'sent'
+        ? book.label(e.peer)
+        : 'you';
   const head = `[${formatTime(c.timestamp)}] ${who} → ${to}`;
   switch (c.kind) {
     case 'message':
-      return `${head}: ${c.text ?? ''}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}  #${shortId(c.id)}`;
+      return `${head}: ${c.text ?? ''}${describeAttachments(c.attachments)}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}${c.timer === undefined || c.timer === 0 ? '' : `  (disappears after ${c.timer} s)`}  #${shortId(c.id)}`;
+    case 'group-update':
+      return `${head}: group ${c.groupState === undefined ? 'changed' : `is now "${c.groupState.name}" with ${c.groupState.members.length} members (revision ${c.groupState.revision})`}`;
+    case 'timer':
+      return `${head}: disappearing messages ${c.timer === undefined || c.timer === 0 ? 'off' : `after ${c.timer} s`}`;
     case 'edit':
       return `${head}: edited #${shortId(c.edits ?? '')}: ${c.text ?? ''}`;
     case 'delete':
@@ -56,6 +78,26 @@ export function eventJson(e: MessageEvent, book: AddressBook): Record<string, un
     fromName: book.nameOf(e.from) ?? null,
     peer: formatAddress(e.peer),
     peerName: book.nameOf(e.peer) ?? null,
+    group: e.group ?? null,
+    ...(c.attachments === undefined
+      ? {}
+      : {
+          attachments: c.attachments.map((a) => ({
+            fileName: a.fileName ?? null,
+            contentType: a.contentType,
+            size: a.size,
+          })),
+        }),
+    ...(c.timer === undefined ? {} : { timer: c.timer }),
+    ...(c.groupState === undefined
+      ? {}
+      : {
+          groupState: {
+            name: c.groupState.name,
+            revision: c.groupState.revision,
+            members: c.groupState.members.length,
+          },
+        }),
     sentAt: c.timestamp,
     ...(c.text === undefined ? {} : { text: c.text }),
     ...(c.replyTo === undefined ? {} : { replyTo: c.replyTo }),
@@ -71,14 +113,17 @@ export function eventJson(e: MessageEvent, book: AddressBook): Record<string, un
 /** One line for a stored message (as it stands after edits, deletes and reactions). */
 export function describeStored(m: StoredMessage, book: AddressBook): string {
   const who = m.direction === 'sent' ? 'you' : book.label(m.from);
-  const body = m.deleted === true ? '(deleted)' : `${m.text}${m.edited === true ? ' (edited)' : ''}`;
+  const body =
+    m.deleted === true
+      ? '(deleted)'
+      : `${m.text}${describeAttachments(m.attachments)}${m.edited === true ? ' (edited)' : ''}`;
   const reactions = m.reactions.length === 0 ? '' : `  [${m.reactions.map((r) => r.emoji).join(' ')}]`;
   return `[${formatTime(m.sentAt)}] ${who}: ${body}${reactions}  #${shortId(m.id)}`;
 }
 
-/** Resolves a message id or a unique prefix of one among this profile's messages. */
-export function resolveMessageId(client: CustosClient, text: string, peer?: PeerUser): string {
-  const ids = client.messages(peer).map((m) => m.id);
+/** Resolves a message id or a unique prefix of one among `messages` (one conversation's). */
+export function resolveMessageId(messages: readonly StoredMessage[], text: string): string {
+  const ids = messages.map((m) => m.id);
   if (ids.includes(text)) return text;
   if (text.length < MIN_ID_PREFIX)
     throw new CliFailure('MESSAGE_ID_INVALID', `give at least ${MIN_ID_PREFIX} characters of the message id`);

@@ -5,10 +5,11 @@
  * /quit (or end of input). With --json, every event is printed as one JSON line.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
-import type { CustosClient, MessageContent, MessageEvent, PeerUser } from '@custos/client';
+import type { CustosClient, MessageEvent, OutgoingContent } from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
 import { AddressBook, formatAddress } from '../address-book.js';
+import { inTarget, resolveTarget, targetLabel, targetMessages } from '../conversation-target.js';
 import { CliFailure, explainFailure, runCommand, type CommandContext } from '../command-runner.js';
 import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
 import { openProfile, PROFILE_FLAGS, PROFILE_OPTIONS_HELP } from '../profile-access.js';
@@ -20,23 +21,20 @@ export const CHAT_HISTORY_LINES = 10;
 const CHAT_HELP = `Type a message and press Enter to send it. Commands:
   /reply ID TEXT   /edit ID TEXT   /delete ID   /react ID EMOJI   /help   /quit`;
 
-const USAGE = `Usage: custos chat USER [--profile DIR] [--passphrase-file FILE] [--json]
+const USAGE = `Usage: custos chat USER|GROUP [--profile DIR] [--passphrase-file FILE] [--json]
 
-An interactive conversation with USER (a contact name or USERID@ORGID): new messages appear
+An interactive conversation with USER (a contact name or USERID@ORGID) or a GROUP (its
+name or id): new messages appear
 as they arrive; what you type is sent when you press Enter.
 ${CHAT_HELP}
 
 ${PROFILE_OPTIONS_HELP}`;
 
-type Partial = Omit<MessageContent, 'id' | 'timestamp' | 'notice'>;
-
-const same = (a: PeerUser, b: PeerUser): boolean => a.orgId === b.orgId && a.userId === b.userId;
-
 /** Parses one typed line into content, or a command word ('quit', 'help'). */
 export function parseChatLine(
   line: string,
   resolveId: (id: string) => string,
-): Partial | 'quit' | 'help' | undefined {
+): OutgoingContent | 'quit' | 'help' | undefined {
   const text = line.trim();
   if (text === '') return undefined;
   if (!text.startsWith('/')) return { kind: 'message', text };
@@ -70,20 +68,21 @@ export function parseChatLine(
 
 async function chat(ctx: CommandContext): Promise<void> {
   const [who] = ctx.positionals;
-  if (who === undefined) throw new UsageError('USER is missing');
+  if (who === undefined) throw new UsageError('USER or GROUP is missing');
   let print: (line: string) => void = (l) => void ctx.io.stdout.write(`${l}\n`);
   let onEvent: (e: MessageEvent) => void = () => undefined;
   const c: CustosClient = await openProfile(ctx, { onEvent: (e) => onEvent(e) });
   try {
     const book = new AddressBook(c.settings);
-    const peer = book.resolve(who);
-    const label = book.label(peer);
+    const target = resolveTarget(c, book, who);
+    const label = targetLabel(target, book);
+    const groupName = (id: string): string | undefined => c.group(id)?.name;
     const showEvent = (e: MessageEvent): void => {
+      if (e.content.kind === 'receipt') return;
       if (ctx.json) return print(JSON.stringify(eventJson(e, book)));
-      if (same(e.peer, peer)) return print(describeEvent(e, book));
-      print(
-        `(new ${e.content.kind} from ${book.label(e.from)}: 'custos chat ${book.label(e.from)}' to answer)`,
-      );
+      if (inTarget(e, target)) return print(describeEvent(e, book, groupName));
+      const where = e.group === undefined ? book.label(e.from) : (groupName(e.group) ?? e.group);
+      print(`(new ${e.content.kind} from ${book.label(e.from)}: 'custos chat ${where}' to answer)`);
     };
     const showWarnings = (): void => {
       for (const w of takeNewWarnings(c))
@@ -91,13 +90,11 @@ async function chat(ctx: CommandContext): Promise<void> {
         else describeWarning(w, book).forEach(print);
     };
     if (!ctx.json) {
-      print(
-        `Chat with ${label} (${formatAddress(peer)}). Archived by: ${c
-          .archivedBy(peer)
-          .map((o) => o.name)
-          .join(', ')}.`,
-      );
-      for (const m of c.messages(peer).slice(-CHAT_HISTORY_LINES)) print(describeStored(m, book));
+      const archivedBy =
+        target.kind === 'user' ? c.archivedBy(target.peer).map((o) => o.name) : [c.profile.orgName];
+      const id = target.kind === 'user' ? formatAddress(target.peer) : target.group.id;
+      print(`Chat with ${label} (${id}). Archived by: ${archivedBy.join(', ')}.`);
+      for (const m of targetMessages(c, target).slice(-CHAT_HISTORY_LINES)) print(describeStored(m, book));
       print(CHAT_HELP);
     }
     const input = process.stdin;
@@ -135,11 +132,15 @@ async function chat(ctx: CommandContext): Promise<void> {
     rl.on('line', (line) => {
       work = work.then(async () => {
         try {
-          const parsed = parseChatLine(line, (id) => resolveMessageId(c, id, peer));
+          const parsed = parseChatLine(line, (id) => resolveMessageId(targetMessages(c, target), id));
           if (parsed === 'quit') return void rl.close();
           if (parsed === 'help') print(CHAT_HELP);
           else if (parsed !== undefined) {
-            showEvent(await c.send(peer, parsed));
+            showEvent(
+              await (target.kind === 'user'
+                ? c.send(target.peer, parsed)
+                : c.sendToGroup(target.group.id, parsed)),
+            );
             await c.uploadArchive().catch(() => undefined);
           }
         } catch (e) {

@@ -44,22 +44,28 @@ async function contacts(ctx: CommandContext): Promise<void> {
     if (sub !== undefined) throw new UsageError(`unknown subcommand '${sub}'; available: add, remove`);
     const named = book.list();
     const seen = new Set(named.map((e) => e.address));
-    const unnamed: string[] = [];
-    for (const m of client.messages()) {
-      const a = formatAddress(m.peer);
-      if (!seen.has(a)) {
+    // People this device knows (from messages and groups) without a name in the book, with
+    // the display name they claim for themselves (unverified: anyone can claim any name).
+    const unnamed: { address: string; claimedName: string | null }[] = [];
+    const meAddress = formatAddress(client.me);
+    for (const c of client.contacts()) {
+      const a = formatAddress(c.user);
+      if (!seen.has(a) && a !== meAddress) {
         seen.add(a);
-        unnamed.push(a);
+        unnamed.push({ address: a, claimedName: c.name ?? null });
       }
     }
-    const me = formatAddress(client.me);
+    const me = meAddress;
     ctx.result(
       [
         `You: ${me}`,
         ...(named.length === 0
           ? ['No contacts yet.']
           : named.map((e) => `${e.name.padEnd(20)} ${e.address}`)),
-        ...unnamed.map((a) => `${'(no name)'.padEnd(20)} ${a}`),
+        ...unnamed.map(
+          (u) =>
+            `${'(no name)'.padEnd(20)} ${u.address}${u.claimedName === null ? '' : `  calls themself "${u.claimedName}"`}`,
+        ),
       ],
       { me, contacts: named, unnamed },
     );

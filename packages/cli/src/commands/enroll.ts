@@ -26,8 +26,6 @@ import {
   profileDir,
 } from '../profile-access.js';
 
-/** Setting holding the display name given at enrolment (kept locally, encrypted). */
-export const DISPLAY_NAME_SETTING = 'cli-display-name';
 /** Largest admin profile file read. */
 const MAX_ADMIN_PROFILE_BYTES = 64 * 1024;
 
@@ -44,7 +42,8 @@ that 'custos org create' wrote (it holds the server address and a one-time code)
   CODE                    the enrolment code
   --server URL            the Custos server, e.g. https://custos.example.org
   --admin-profile PATH    enrol the first admin from the ceremony's admin/profile.json
-  --name DISPLAY          your display name (kept in your profile only; never sent to the server)
+  --name DISPLAY          your display name: end-to-end encrypted inside your messages, so the
+                          people you write to learn it; never visible to the server
   --passphrase-file FILE  the new profile's passphrase, from the file's first line; otherwise it is
                           asked for twice on the terminal (at least ${MIN_PASSPHRASE_LENGTH} characters)
   --unattended            no passphrase: the storage key is protected by file permissions only
@@ -171,7 +170,7 @@ async function enroll(ctx: CommandContext): Promise<void> {
   }
   try {
     const p = client.profile;
-    if (displayName !== undefined) client.settings.set(DISPLAY_NAME_SETTING, displayName);
+    if (displayName !== undefined) client.setDisplayName(displayName);
     if (expectUser !== undefined && expectUser !== p.userId)
       ctx.note(
         `warning: the server enrolled user ${p.userId}, not the admin user ${expectUser} the profile names`,

@@ -1,31 +1,52 @@
 /**
- * `custos send`: one message, reply, edit, delete or reaction to a user. Every send is
- * captured for the archive in the same step (the SDK refuses to send unarchived); the
- * queued record is uploaded right after, and its receipt verified by the next `custos sync`.
+ * `custos send`: one message (optionally with files), reply, edit, delete, reaction or
+ * disappearing-timer change, to a user or a group. Every send is captured for the archive
+ * in the same step (the SDK refuses to send unarchived); the queued record is uploaded
+ * right after, and its receipt verified by the next `custos sync`.
  */
-import type { CustosClient, MessageContent, PeerUser } from '@custos/client';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import type { CustosClient, MessageEvent, OutgoingContent, StoredMessage } from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { AddressBook } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
+import { resolveGroup, targetLabel, targetMessages, type Target } from '../conversation-target.js';
 import { eventJson, resolveMessageId, shortId } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
-const USAGE = `Usage: custos send --to USER [--reply ID] [TEXT]
-       custos send --to USER --edit ID TEXT
-       custos send --to USER --delete ID
-       custos send --to USER --react ID EMOJI      (an empty EMOJI '' removes your reaction)
-       custos send --group ID … / --attach FILE    (when groups and attachments are available)
+/** Longest disappearing timer accepted on the command line (one year, as the SDK). */
+const MAX_TIMER_SECONDS = 365 * 24 * 60 * 60;
+/** Content types by file extension; anything else is application/octet-stream. */
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.txt': 'text/plain',
+  '.pdf': 'application/pdf',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.json': 'application/json',
+  '.csv': 'text/csv',
+};
 
-Sends to USER: a name from your address book ('custos contacts'), a unique prefix of one,
-or an address USERID@ORGID. IDs are message ids as 'custos sync' shows them (#abcd1234; a
-unique prefix is enough). Put '--' before a TEXT that starts with '-'.
+const USAGE = `Usage: custos send (--to USER | --group GROUP) [--attach FILE] [--reply ID] [TEXT]
+       custos send (--to USER | --group GROUP) --edit ID TEXT
+       custos send (--to USER | --group GROUP) --delete ID
+       custos send (--to USER | --group GROUP) --react ID EMOJI   ('' removes your reaction)
+       custos send (--to USER | --group GROUP) --timer SECONDS    (0 turns disappearing messages off)
+
+Sends to USER — a name from your address book ('custos contacts'), a unique prefix of one,
+or an address USERID@ORGID — or to GROUP (its name or id, 'custos group list'). IDs are
+message ids as 'custos sync' shows them (#abcd1234; a unique prefix is enough). Put '--'
+before a TEXT that starts with '-'. Disappearing messages leave the devices, never the archive.
 
   --to USER               the recipient
+  --group GROUP           a group you belong to
+  --attach FILE           attach a file (encrypted with its own key; up to 23 MiB)
   --reply ID              the message answers ID
   --edit ID               replaces the text of your message ID
   --delete ID             deletes your message ID for everyone (the archive keeps it)
   --react ID              reacts to ID with EMOJI
+  --timer SECONDS         sets the conversation's disappearing-message timer
 ${PROFILE_OPTIONS_HELP}`;
 
 const FLAGS = {
@@ -37,18 +58,17 @@ const FLAGS = {
   edit: 'string',
   delete: 'string',
   react: 'string',
+  timer: 'string',
 } as const;
 
-type Partial = Omit<MessageContent, 'id' | 'timestamp' | 'notice'>;
-
-/** Builds the content from the flags; the ids are resolved against the conversation with `peer`. */
-export function buildContent(ctx: CommandContext, client: CustosClient, peer: PeerUser): Partial {
-  const actions = (['edit', 'delete', 'react'] as const).filter((f) => ctx.flags.has(f));
+/** The content (without attachments) the flags ask for; ids resolve among `messages`. */
+export function buildContent(ctx: CommandContext, messages: readonly StoredMessage[]): OutgoingContent {
+  const actions = (['edit', 'delete', 'react', 'timer'] as const).filter((f) => ctx.flags.has(f));
   if (actions.length > 1) throw new UsageError(`give only one of --${actions.join(', --')}`);
-  if (actions.length > 0 && ctx.flags.has('reply'))
-    throw new UsageError(`--reply goes with a new message, not with --${actions[0]}`);
+  if (actions.length > 0 && (ctx.flags.has('reply') || ctx.flags.has('attach')))
+    throw new UsageError(`--reply and --attach go with a new message, not with --${actions[0]}`);
   const [text] = ctx.positionals;
-  const id = (flag: string): string => resolveMessageId(client, optionalString(ctx.flags, flag)!, peer);
+  const id = (flag: string): string => resolveMessageId(messages, optionalString(ctx.flags, flag)!);
   switch (actions[0]) {
     case 'edit':
       if (text === undefined || text === '') throw new UsageError('--edit needs the new TEXT');
@@ -60,27 +80,63 @@ export function buildContent(ctx: CommandContext, client: CustosClient, peer: Pe
       if (text === undefined)
         throw new UsageError("--react needs an EMOJI after the id ('' removes your reaction)");
       return { kind: 'reaction', reactsTo: id('react'), emoji: text };
+    case 'timer': {
+      const t = optionalString(ctx.flags, 'timer')!;
+      if (!/^[0-9]+$/.test(t) || Number(t) > MAX_TIMER_SECONDS)
+        throw new UsageError(`--timer must be a number of seconds from 0 to ${MAX_TIMER_SECONDS}`);
+      if (text !== undefined) throw new UsageError('--timer takes no TEXT');
+      return { kind: 'timer', timer: Number(t) };
+    }
     default: {
-      if (text === undefined || text === '') throw new UsageError('the message TEXT is missing');
+      if ((text === undefined || text === '') && !ctx.flags.has('attach'))
+        throw new UsageError('the message TEXT is missing');
       const reply = optionalString(ctx.flags, 'reply');
-      return { kind: 'message', text, ...(reply === undefined ? {} : { replyTo: id('reply') }) };
+      return { kind: 'message', text: text ?? '', ...(reply === undefined ? {} : { replyTo: id('reply') }) };
     }
   }
 }
 
+/** Reads and uploads the --attach file; resolves to the message content with its pointer. */
+async function withAttachment(
+  ctx: CommandContext,
+  client: CustosClient,
+  content: OutgoingContent,
+): Promise<OutgoingContent> {
+  const path = optionalString(ctx.flags, 'attach');
+  if (path === undefined) return content;
+  let bytes: Uint8Array;
+  try {
+    if (!statSync(path).isFile()) throw new Error('not a file');
+    bytes = new Uint8Array(readFileSync(path));
+  } catch {
+    throw new CliFailure('ATTACHMENT_UNREADABLE', `cannot read the file ${path}`);
+  }
+  const pointer = await client.attachFile(bytes, {
+    contentType: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
+    fileName: basename(path),
+  });
+  return { ...content, attachments: [pointer] };
+}
+
+/** Sends `content` to the target (a timer change through the SDK's timer call). */
+export function sendTo(client: CustosClient, t: Target, content: OutgoingContent): Promise<MessageEvent> {
+  const where = t.kind === 'user' ? t.peer : t.group.id;
+  if (content.kind === 'timer') return client.setDisappearingTimer(where, content.timer ?? 0);
+  return t.kind === 'user' ? client.send(t.peer, content) : client.sendToGroup(t.group.id, content);
+}
+
 async function send(ctx: CommandContext): Promise<void> {
-  if (ctx.flags.has('group') || ctx.flags.has('attach'))
-    throw new CliFailure(
-      'NOT_AVAILABLE',
-      'groups and attachments are not available in this build of custos yet: send to one user with --to',
-    );
   const to = optionalString(ctx.flags, 'to');
-  if (to === undefined) throw new UsageError('--to USER is required');
+  const group = optionalString(ctx.flags, 'group');
+  if ((to === undefined) === (group === undefined)) throw new UsageError('give --to USER or --group GROUP');
   await withProfile(ctx, async (client) => {
     const book = new AddressBook(client.settings);
-    const peer = book.resolve(to);
-    const content = buildContent(ctx, client, peer);
-    const e = await client.send(peer, content);
+    const target: Target =
+      group === undefined
+        ? { kind: 'user', peer: book.resolve(to!) }
+        : { kind: 'group', group: resolveGroup(client, group) };
+    const content = await withAttachment(ctx, client, buildContent(ctx, targetMessages(client, target)));
+    const e = await sendTo(client, target, content);
     // Upload at once (best effort): `custos sync` retries and verifies the receipt.
     let uploaded = true;
     try {
@@ -91,7 +147,7 @@ async function send(ctx: CommandContext): Promise<void> {
     const what = content.kind === 'message' ? 'Sent' : `Sent ${content.kind}`;
     ctx.result(
       [
-        `${what} #${shortId(e.content.id)} to ${book.label(peer)}.`,
+        `${what} #${shortId(e.content.id)} to ${targetLabel(target, book)}.`,
         `Archived by ${client.profile.orgName} (record ${e.archiveSeq}${uploaded ? ', uploaded' : ', queued: uploads on the next sync'}).`,
       ],
       { ...eventJson(e, book), archiveUploaded: uploaded },

@@ -3,11 +3,14 @@
  * and warnings, then upload the archive queue and verify receipts for what is uploaded
  * (waiting briefly for the log's next checkpoint, unless --no-wait).
  */
-import type { CustosClient, ProofRound } from '@custos/client';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { CustosClient, MessageEvent, ProofRound } from '@custos/client';
+import { optionalString } from '../command-flags.js';
 import type { CliIo } from '../cli.js';
 import { AddressBook } from '../address-book.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
-import { describeEvent, eventJson } from '../message-format.js';
+import { describeEvent, eventJson, shortId } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
 
@@ -16,16 +19,43 @@ export const PROOF_WAIT_MS = 15_000;
 /** Pause between proof rounds while waiting. */
 const PROOF_POLL_MS = 300;
 
-const USAGE = `Usage: custos sync [--no-wait] [--profile DIR] [--passphrase-file FILE] [--json]
+const USAGE = `Usage: custos sync [--no-wait] [--save-attachments DIR] [--profile DIR] [--passphrase-file FILE] [--json]
 
 Fetches new messages and events from the server and prints them, shows warnings (identity
 changes, refused envelopes), uploads this device's archive records and verifies the log's
 receipts for them. Message ids are shown as #abcd1234 ('custos send --reply abcd1234 …').
 
   --no-wait               do not wait for a checkpoint to cover records just uploaded
+  --save-attachments DIR  download the new messages' files (each checked against its digest) into DIR
 ${PROFILE_OPTIONS_HELP}`;
 
-const FLAGS = { ...PROFILE_FLAGS, 'no-wait': 'boolean' } as const;
+const FLAGS = { ...PROFILE_FLAGS, 'no-wait': 'boolean', 'save-attachments': 'string' } as const;
+
+/** A file name safe to write: the sender's name without folders or control characters. */
+export function safeFileName(name: string | undefined, fallback: string): string {
+  const clean = [...basename(name ?? '')]
+    .map((ch) => (ch.charCodeAt(0) < 0x20 || ch === '\u007f' || ch === '/' || ch === '\\' ? '_' : ch))
+    .join('')
+    .replace(/^\.+/, '');
+  return clean === '' ? fallback : clean;
+}
+
+/** Downloads (digest-checked by the SDK) and writes each attachment of `events` into `dir`. */
+async function saveAttachments(
+  client: CustosClient,
+  events: readonly MessageEvent[],
+  dir: string,
+): Promise<string[]> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const out: string[] = [];
+  for (const e of events)
+    for (const [i, a] of (e.content.attachments ?? []).entries()) {
+      const path = join(dir, `${shortId(e.content.id)}-${i}-${safeFileName(a.fileName, 'attachment')}`);
+      writeFileSync(path, await client.downloadAttachment(a), { mode: 0o600 });
+      out.push(path);
+    }
+  return out;
+}
 
 /** Uploads the queue and verifies proofs, polling until none wait or `waitMs` passes. */
 export async function flushAndVerify(
@@ -53,16 +83,22 @@ async function sync(ctx: CommandContext): Promise<void> {
     const book = new AddressBook(client.settings);
     const events = await client.sync();
     const warnings = takeNewWarnings(client);
+    const saveDir = optionalString(ctx.flags, 'save-attachments');
+    const saved = saveDir === undefined ? [] : await saveAttachments(client, events, saveDir);
     const archive = await flushAndVerify(client, ctx.flags.has('no-wait') ? 0 : PROOF_WAIT_MS);
     const status = client.archiveStatus();
     const lines = [
-      ...(events.length === 0 ? ['No new messages.'] : events.map((e) => describeEvent(e, book))),
+      ...(events.length === 0
+        ? ['No new messages.']
+        : events.map((e) => describeEvent(e, book, (id) => client.group(id)?.name))),
+      ...saved.map((f) => `Saved ${f}`),
       ...warnings.flatMap((w) => describeWarning(w, book)),
       `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
         `${archive.waiting > 0 ? `, ${archive.waiting} waiting for a checkpoint` : ''}; ${status.queued} in the queue.`,
     ];
     ctx.result(lines, {
       events: events.map((e) => eventJson(e, book)),
+      saved,
       warnings: warnings.map((w) => warningJson(w, book)),
       archive: { ...archive, queued: status.queued, receipts: status.receipts },
     });

@@ -1,0 +1,63 @@
+/**
+ * What a command talks to: one user (a contact name, a unique prefix of one, or
+ * USERID@ORGID) or a group (its id `g.…`, a unique prefix of the id, or its name).
+ */
+import type { CustosClient, GroupInfo, MessageEvent, PeerUser, StoredMessage } from '@custos/client';
+import type { AddressBook } from './address-book.js';
+import { CliFailure } from './command-runner.js';
+
+/** A conversation: a user or a group. */
+export type Target =
+  { readonly kind: 'user'; readonly peer: PeerUser } | { readonly kind: 'group'; readonly group: GroupInfo };
+
+const lower = (s: string): string => s.toLocaleLowerCase();
+
+/** Resolves a group by id, id prefix or name (ignoring case); CliFailure when none or several match. */
+export function resolveGroup(client: CustosClient, text: string): GroupInfo {
+  const groups = client.groups();
+  const byId = groups.find((g) => g.id === text);
+  if (byId !== undefined) return byId;
+  const byName = groups.filter((g) => lower(g.name) === lower(text));
+  const hits =
+    byName.length > 0 ? byName : text.length >= 4 ? groups.filter((g) => g.id.startsWith(text)) : [];
+  if (hits.length === 1) return hits[0]!;
+  if (hits.length > 1)
+    throw new CliFailure(
+      'GROUP_AMBIGUOUS',
+      `'${text}' matches several groups (${hits.map((g) => g.id).join(', ')}): give the group id`,
+    );
+  throw new CliFailure(
+    'GROUP_UNKNOWN',
+    `no group '${text}' on this device: 'custos group list' shows yours; 'custos sync' fetches new ones`,
+  );
+}
+
+/** A user or, when `text` names no contact or address, a group. */
+export function resolveTarget(client: CustosClient, book: AddressBook, text: string): Target {
+  if (text.startsWith('g.')) return { kind: 'group', group: resolveGroup(client, text) };
+  try {
+    return { kind: 'user', peer: book.resolve(text) };
+  } catch (userError) {
+    try {
+      return { kind: 'group', group: resolveGroup(client, text) };
+    } catch {
+      throw userError;
+    }
+  }
+}
+
+/** The stored messages of a conversation. */
+export function targetMessages(client: CustosClient, t: Target): StoredMessage[] {
+  return t.kind === 'user' ? client.messages(t.peer) : client.groupMessages(t.group.id);
+}
+
+/** True when `e` belongs to the conversation `t`. */
+export function inTarget(e: MessageEvent, t: Target): boolean {
+  if (t.kind === 'group') return e.group === t.group.id;
+  return e.group === undefined && e.peer.orgId === t.peer.orgId && e.peer.userId === t.peer.userId;
+}
+
+/** How a conversation is named on screen. */
+export function targetLabel(t: Target, book: AddressBook): string {
+  return t.kind === 'user' ? book.label(t.peer) : `group "${t.group.name}"`;
+}
