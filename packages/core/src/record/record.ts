@@ -155,14 +155,15 @@ export function sealRecordBytes(
   // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag). The
   // header is written from the session key's template (the ids equal the session key's,
   // which were checked when it was wrapped), and the body is sealed in place after it.
-  const headerLength = templateHeaderLength(templateOf(sealer), header);
+  const template = templateOf(sealer);
+  const headerLength = templateHeaderLength(template, header);
   const sealedLength = header.sealedBodyBytes;
   const bytes = Buffer.allocUnsafe(
     1 + bstrHeadLength(headerLength) + headerLength + bstrHeadLength(sealedLength) + sealedLength,
   );
   bytes[0] = RECORD_ARRAY_HEAD;
   const headerAt = writeBstrHead(bytes, 1, headerLength);
-  const at = writeTemplateHeader(templateOf(sealer), header, bytes, headerAt);
+  const at = writeTemplateHeader(template, header, bytes, headerAt);
   const headerBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + headerAt, headerLength);
   sealer.sealBodyInto(bytes, writeBstrHead(bytes, at, sealedLength), headerBytes, bodyBytes);
   return { bytes, hash: recordHashOf(bytes), header };
