@@ -1,0 +1,292 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ClientError, type LocalSettings, type MessageEvent, type StoredMessage } from '@custos/client';
+import { AddressBook, checkContactName, formatAddress, parseAddress } from './address-book.js';
+import { runCli } from './cli.js';
+import { parseCommandLine, UsageError } from './command-flags.js';
+import { CliFailure, explainFailure } from './command-runner.js';
+import { parseChatLine } from './commands/chat.js';
+import { groupDigits } from './commands/safety-number.js';
+import { safeFileName } from './commands/sync.js';
+import { describeEvent, eventJson, resolveMessageId } from './message-format.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'custos-cli-dev-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runCli(args, { stdout, stderr });
+  return { code, out, err };
+}
+
+/** An in-memory stand-in for the encrypted settings. */
+function memorySettings(): LocalSettings {
+  const m = new Map<string, unknown>();
+  return {
+    get: (k: string) => m.get(k),
+    set: (k: string, v: unknown) => void m.set(k, structuredClone(v)),
+    delete: (k: string) => m.delete(k),
+  } as unknown as LocalSettings;
+}
+
+const ORG = 'O'.repeat(22);
+const BOB = { orgId: ORG, userId: 'B'.repeat(21) + 'b' };
+const BOBBY = { orgId: ORG, userId: 'B'.repeat(21) + 'y' };
+const ALICE = { orgId: ORG, userId: 'A'.repeat(22) };
+
+describe('command lines', () => {
+  it('keeps positionals in order, takes a string flag value even if it starts with a dash, and stops at --', () => {
+    const spec = { to: 'string', json: 'boolean' } as const;
+    const a = parseCommandLine(['--to', 'bob', 'hello', '--json'], spec, 1);
+    expect(a.positionals).toEqual(['hello']);
+    expect(a.flags.get('to')).toBe('bob');
+    expect(parseCommandLine(['--to', 'bob', '--', '--not-a-flag'], spec, 1).positionals).toEqual([
+      '--not-a-flag',
+    ]);
+    expect(parseCommandLine(['--to=-x'], spec, 0).flags.get('to')).toBe('-x');
+    expect(() => parseCommandLine(['a', 'b'], spec, 1)).toThrow(/too many arguments \(from 'b'\)/);
+    expect(() => parseCommandLine(['a'], spec, 0)).toThrow(/unexpected argument 'a'/);
+    expect(() => parseCommandLine(['--colour'], spec, 0)).toThrow(UsageError);
+    expect(() => parseCommandLine(['--to'], spec, 0)).toThrow(/--to needs a value/);
+  });
+
+  it('every device command has --help naming --profile, and custos help lists them', async () => {
+    const help = (await cli(['help'])).out;
+    for (const c of [
+      'enroll',
+      'send',
+      'sync',
+      'chat',
+      'contacts',
+      'safety-number',
+      'devices',
+      'archive',
+      'admin',
+      'group',
+    ]) {
+      expect(help).toContain(c);
+      const r = await cli([c, '--help']);
+      expect(r.code, c).toBe(0);
+      expect(r.out, c).toContain('--profile DIR');
+    }
+  });
+
+  it('exits 2 naming the mistake for unknown flags, subcommands and missing arguments', async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['send', '--to', 'bob', '--colour', 'red', 'hi'],
+        /custos send: unknown option --colour\. Run 'custos send --help'/,
+      ],
+      [['send', 'hi'], /give --to USER or --group GROUP/],
+      [['sync', 'extra'], /unexpected argument 'extra'/],
+      [['admin', 'frobnicate'], /unknown subcommand 'frobnicate'; available: invite, users, devices, revoke/],
+      [['admin'], /a subcommand is needed/],
+      [['enroll', '--server', 'http://127.0.0.1:9'], /the enrolment code is missing/],
+      [['enroll', 'ce1.x', '--admin-profile', 'p.json'], /give CODE or --admin-profile, not both/],
+      [['devices', 'explode'], /unknown subcommand 'explode'/],
+      [['archive'], /a subcommand is needed: status/],
+      [['frob'], /unknown command 'frob'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('a missing profile says how to enrol (and --json also prints the error as JSON)', async () => {
+    const profile = join(dir, 'nothing-here');
+    const r = await cli(['sync', '--profile', profile, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`no profile in ${profile}: enrol one with 'custos enroll CODE --server URL`);
+    expect(JSON.parse(r.out)).toMatchObject({ error: { code: 'NO_PROFILE' } });
+  });
+
+  it('an unreachable server fails enrolment clearly and leaves no half-made profile', async () => {
+    const profile = join(dir, 'unreachable');
+    const code = `ce1.${ORG}.${'s'.repeat(43)}.${'f'.repeat(43)}`;
+    const r = await cli([
+      'enroll',
+      code,
+      '--server',
+      'http://127.0.0.1:9',
+      '--profile',
+      profile,
+      '--unattended',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot reach the server .*check that it is running/);
+    expect(existsSync(profile)).toBe(false);
+  });
+
+  it('refuses a short passphrase from a file before creating anything', async () => {
+    const pp = join(dir, 'short.pass');
+    writeFileSync(pp, 'short\n', { mode: 0o600 });
+    const profile = join(dir, 'short');
+    const r = await cli([
+      'enroll',
+      'ce1.x',
+      '--server',
+      'http://127.0.0.1:9',
+      '--profile',
+      profile,
+      '--passphrase-file',
+      pp,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/at least 12 characters/);
+    expect(r.err).not.toContain('short\n');
+    expect(existsSync(profile)).toBe(false);
+  });
+});
+
+describe('address book', () => {
+  it('resolves names (ignoring case), unique prefixes and addresses', () => {
+    const book = new AddressBook(memorySettings());
+    book.add('Bob', BOB);
+    book.add('Bobby', BOBBY);
+    book.add('alice', ALICE);
+    expect(book.resolve('bob')).toEqual(BOB);
+    expect(book.resolve('BOBBY')).toEqual(BOBBY);
+    expect(book.resolve('al')).toEqual(ALICE);
+    expect(book.resolve(formatAddress(BOB))).toEqual(BOB);
+    expect(parseAddress(formatAddress(ALICE))).toEqual(ALICE);
+    expect(book.label(BOBBY)).toBe('Bobby');
+  });
+
+  it('says what to do for unknown and ambiguous names, and refuses a taken name', () => {
+    const book = new AddressBook(memorySettings());
+    expect(() => book.resolve('carol')).toThrow(
+      /no contact named 'carol' \(the address book is empty\)\. Add one with 'custos contacts add carol USERID@ORGID'/,
+    );
+    book.add('Bob', BOB);
+    book.add('Bobby', BOBBY);
+    expect(() => book.resolve('Bo')).toThrow(/'Bo' matches several contacts \(Bob, Bobby\)/);
+    expect(() => book.resolve('carol')).toThrow(/known: Bob, Bobby/);
+    expect(() => book.add('bob', ALICE)).toThrow(/already used for/);
+    expect(book.add('Bob', BOB).address).toBe(formatAddress(BOB));
+    expect(book.remove('bob').name).toBe('Bob');
+    expect(book.list().map((e) => e.name)).toEqual(['Bobby']);
+  });
+
+  it('checks names and addresses', () => {
+    for (const bad of ['', 'a@b', '-x', 'tab\there', 'x'.repeat(65)])
+      expect(() => checkContactName(bad)).toThrow(CliFailure);
+    expect(checkContactName('  Zoë  ')).toBe('Zoë');
+    for (const bad of ['bob', `${BOB.userId}@short`, `${BOB.userId}@${ORG}x`, `@${ORG}`])
+      expect(parseAddress(bad)).toBeUndefined();
+  });
+});
+
+describe('failures in words', () => {
+  it('maps client errors to what to do, without echoing secrets', () => {
+    const say = (e: unknown) => explainFailure(e, 'send');
+    expect(say(new ClientError('STORE_LOCKED', 'x')).message).toMatch(/wrong passphrase/);
+    expect(say(new ClientError('NETWORK', 'GET /v1/messages: the server did not answer')).message).toMatch(
+      /cannot reach the server/,
+    );
+    const revoked = new ClientError('SERVER_REFUSED', 'revoked', {
+      server: { status: 403, code: 'DEVICE_REVOKED' },
+    });
+    expect(say(revoked)).toMatchObject({ code: 'DEVICE_REVOKED', exit: 1 });
+    expect(say(revoked).message).toMatch(/enrol a new profile/);
+    const used = new ClientError('SERVER_REFUSED', 'used', {
+      server: { status: 409, code: 'ENROLMENT_CODE_USED' },
+    });
+    expect(say(used).message).toMatch(/ask an administrator for a new one/);
+    expect(say(new UsageError('bad')).exit).toBe(2);
+    expect(say(new Error('disk full')).message).toBe('failed: disk full');
+  });
+});
+
+describe('output', () => {
+  const msg = (over: Partial<MessageEvent['content']> = {}): MessageEvent => ({
+    content: {
+      id: 'abcdefgh12345678901234',
+      timestamp: Date.UTC(2026, 0, 2, 3, 4),
+      kind: 'message',
+      text: 'hi',
+      ...over,
+    },
+    from: ALICE,
+    peer: ALICE,
+    direction: 'received',
+    archiveSeq: 7,
+    conversation: 'dm.x',
+  });
+
+  it('describes events with names, short ids, attachments and timers', () => {
+    const book = new AddressBook(memorySettings());
+    book.add('alice', ALICE);
+    expect(describeEvent(msg(), book)).toBe('[2026-01-02 03:04] alice → you: hi  #abcdefgh');
+    expect(describeEvent(msg({ kind: 'reaction', reactsTo: 'zzzzzzzzzz', emoji: '👍' }), book)).toMatch(
+      /reacted 👍 to #zzzzzzzz$/,
+    );
+    const withFile = msg({
+      attachments: [
+        {
+          blobId: 'b',
+          key: new Uint8Array(32),
+          digest: new Uint8Array(32),
+          size: 12,
+          contentType: 'text/plain',
+          fileName: 'a.txt',
+        },
+      ],
+      timer: 30,
+    });
+    expect(describeEvent(withFile, book)).toContain('[file: a.txt, 12 bytes]  (disappears after 30 s)');
+    const json = eventJson(withFile, book);
+    expect(json).toMatchObject({
+      fromName: 'alice',
+      archiveSeq: 7,
+      attachments: [{ fileName: 'a.txt', size: 12 }],
+    });
+    expect(JSON.stringify(json)).not.toContain('"key"');
+  });
+
+  it('resolves message id prefixes among a conversation', () => {
+    const stored = (id: string) => ({ id }) as StoredMessage;
+    const list = [stored('abcd1111'), stored('abcd2222'), stored('zzzz0000')];
+    expect(resolveMessageId(list, 'zzzz')).toBe('zzzz0000');
+    expect(resolveMessageId(list, 'abcd1')).toBe('abcd1111');
+    expect(() => resolveMessageId(list, 'abcd')).toThrow(/matches 2 messages/);
+    expect(() => resolveMessageId(list, 'ab')).toThrow(/at least 4 characters/);
+    expect(() => resolveMessageId(list, 'qqqq')).toThrow(/run 'custos sync'/);
+  });
+
+  it('parses chat lines and groups safety-number digits', () => {
+    const id = (x: string) => `full-${x}`;
+    expect(parseChatLine('hello', id)).toEqual({ kind: 'message', text: 'hello' });
+    expect(parseChatLine('  ', id)).toBeUndefined();
+    expect(parseChatLine('/quit', id)).toBe('quit');
+    expect(parseChatLine('/reply ab12 sure thing', id)).toEqual({
+      kind: 'message',
+      text: 'sure thing',
+      replyTo: 'full-ab12',
+    });
+    expect(parseChatLine('/react ab12 👍', id)).toEqual({
+      kind: 'reaction',
+      reactsTo: 'full-ab12',
+      emoji: '👍',
+    });
+    expect(() => parseChatLine('/edit ab12', id)).toThrow(/usage: \/edit ID TEXT/);
+    expect(() => parseChatLine('/nope', id)).toThrow(/unknown command \/nope/);
+    expect(groupDigits('1234567890123')).toBe('12345 67890 123');
+  });
+
+  it('never writes an attachment outside the chosen folder', () => {
+    expect(safeFileName('../../etc/passwd', 'f')).toBe('passwd');
+    expect(safeFileName('..', 'f')).toBe('f');
+    expect(safeFileName('a\u0000b.txt', 'f')).toBe('a_b.txt');
+    expect(safeFileName(undefined, 'f')).toBe('f');
+  });
+});
