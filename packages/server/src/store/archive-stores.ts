@@ -1,7 +1,9 @@
 /**
  * Archive records (ciphertext, as uploaded) and the wrapped session keys they are sealed
- * under. Rows are keyed by (org, device, sequence number); a record's hash is unique in
- * its org, so the same bytes are never stored twice.
+ * under. Rows are keyed by (org, device, sequence number). A record's hash covers that key
+ * (its header names org, device and sequence number), so the same bytes are never stored
+ * twice without a separate hash index (migration 7 dropped it: one random page write per
+ * ingested record).
  */
 import type { DeviceId, OrgId } from '../ids.js';
 import { asBuffer, insertAll } from './log-stores.js';
@@ -55,8 +57,6 @@ export interface ArchiveStore {
   head(orgId: OrgId, deviceId: DeviceId): Promise<ArchiveHead | undefined>;
   /** Stored records of the device with sequence numbers in [fromSeq, toSeq], ascending. */
   range(orgId: OrgId, deviceId: DeviceId, fromSeq: number, toSeq: number): Promise<ArchiveRecordRef[]>;
-  /** The record with this hash, or undefined. */
-  byHash(orgId: OrgId, hash: Uint8Array): Promise<ArchiveRecordRef | undefined>;
   /** The stored bytes of the device's record `seq`, or undefined. */
   recordBytes(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<Buffer | undefined>;
   /** Inserts records (the caller has checked they are new and chained). */
@@ -121,14 +121,6 @@ export class SqlArchiveStore implements ArchiveStore {
         WHERE org_id = ${orgId} AND device_id = ${deviceId} AND seq >= ${fromSeq} AND seq <= ${toSeq} ORDER BY seq`,
     );
     return rows.map(refOf);
-  }
-
-  async byHash(orgId: OrgId, hash: Uint8Array): Promise<ArchiveRecordRef | undefined> {
-    const row = await this.db.get<RefRow>(
-      sql`SELECT device_id, seq, record_hash, bucket_id, log_index, received_at FROM archive_records
-        WHERE org_id = ${orgId} AND record_hash = ${asBuffer(hash)}`,
-    );
-    return row === undefined ? undefined : refOf(row);
   }
 
   async recordBytes(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<Buffer | undefined> {
