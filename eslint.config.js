@@ -2,6 +2,7 @@
 // ../shared/architecture.md §2: core does no I/O and imports no sibling package;
 // the server never imports client or console.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const IO_MODULES = [
@@ -52,8 +53,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js'],
+    files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
   {
     files: ['packages/core/src/**/*.ts'],
