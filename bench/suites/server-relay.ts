@@ -362,15 +362,30 @@ function teardown(): void {
 
 let reqId = 0;
 
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Throughput: MESSAGES_PER_SAMPLE messages, 20 per device, pipelined; resolves to the count. */
 async function throughput(fleet: Fleet): Promise<number> {
   await fleet.reset();
+  // RELAY_BENCH_CPU=1 prints the server's CPU time per message (robust to other load on the machine).
+  const pid = fleet === env?.custosFleet ? env.custos.child.pid : env?.bare.child.pid;
+  const cpu0 = process.env['RELAY_BENCH_CPU'] === undefined || pid === undefined ? null : cpuSeconds(pid);
   const n = MESSAGES_PER_SAMPLE;
   for (let i = 0; i < n; i++) {
     const from = i % DEVICES;
     fleet.send(from, (from + 1 + ((i * 7919) % (DEVICES - 1))) % DEVICES, ++reqId);
   }
   await fleet.settle(n);
+  if (cpu0 !== null && pid !== undefined) {
+    const us = ((cpuSeconds(pid) - cpu0) * 1e6) / n;
+    process.stderr.write(
+      `${fleet === env?.custosFleet ? 'custos' : 'bare'}: ${us.toFixed(0)} µs server CPU per message\n`,
+    );
+  }
   return n;
 }
 
@@ -396,8 +411,8 @@ async function latencyP99(fleet: Fleet): Promise<number> {
   return sorted[Math.floor(sorted.length * 0.99)] ?? Infinity;
 }
 
-/** The relay cases. */
-export const cases: BenchCase[] = [
+/** The relay cases; RELAY_BENCH_ONLY=<text> keeps those whose name contains it (profiling one case). */
+const ALL_CASES: BenchCase[] = [
   {
     kind: 'value',
     name: 'relay: server RSS, 1,000 idle authenticated sockets',
@@ -432,6 +447,11 @@ export const cases: BenchCase[] = [
     run: () => throughput(env!.custosFleet),
     baseline: { name: 'bare ws forwarder', run: () => throughput(env!.bareFleet) },
     target: { min: 10_000 },
-    teardown,
   },
 ];
+
+const only = process.env['RELAY_BENCH_ONLY'];
+/** The cases to run; the last one tears the shared servers down. */
+export const cases: BenchCase[] = ALL_CASES.filter((c) => only === undefined || c.name.includes(only)).map(
+  (c, i, all) => (i === all.length - 1 ? { ...c, teardown } : c),
+);

@@ -87,6 +87,42 @@ describe('GroupCommitter', () => {
     expect(second).toEqual({ reads: 2, seen: 1 });
   });
 
+  it("prepares a batch once from its jobs' metas; primed values are what the jobs share", async () => {
+    const prepared: string[][] = [];
+    const gc = new GroupCommitter<Uint8Array, string>(
+      tb.stores,
+      100,
+      undefined,
+      async (_tx, metas, prime) => {
+        prepared.push([...metas]);
+        for (const m of metas) prime(`k:${m}`, `primed ${m}`);
+      },
+    );
+    let inits = 0;
+    const job = (meta?: string) =>
+      gc.run((_tx, ctx) => ctx.shared(`k:${meta ?? 'none'}`, async () => `read ${++inits}`), meta);
+    expect(await Promise.all([job('a'), job(), job('b'), job('a')])).toEqual([
+      'primed a',
+      'read 1',
+      'primed b',
+      'primed a',
+    ]);
+    expect(prepared).toEqual([['a', 'b', 'a']]);
+    // A batch without metas is not prepared.
+    expect(await job()).toBe('read 2');
+    expect(prepared.length).toBe(1);
+  });
+
+  it('fails every job of a batch whose prepare fails, and runs none of them', async () => {
+    let ran = 0;
+    const gc = new GroupCommitter<Uint8Array, number>(tb.stores, 100, undefined, async () => {
+      throw new ServerError('LOG_PUSHBACK');
+    });
+    const jobs = [1, 2].map((m) => gc.run(async () => ++ran, m));
+    for (const j of jobs) await expect(j).rejects.toMatchObject({ code: 'LOG_PUSHBACK' });
+    expect(ran).toBe(0);
+  });
+
   it('fails every job of a batch whose flush fails, and keeps nothing', async () => {
     const gc = new GroupCommitter(tb.stores, 100, async () => {
       throw new ServerError('LOG_PUSHBACK');

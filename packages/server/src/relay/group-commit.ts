@@ -35,6 +35,17 @@ export type BatchFlush<Item = Uint8Array> = (
   collected: ReadonlyMap<string, readonly Item[]>,
 ) => Promise<void>;
 
+/**
+ * Reads made once for a whole batch before its jobs run (one query for many jobs instead of
+ * one each): `metas` are what the batch's jobs declared, and `prime(key, value)` makes value
+ * the result of the jobs' `ctx.shared(key, …)`. A throw fails every job of the batch.
+ */
+export type BatchPrepare<Meta> = (
+  tx: Stores,
+  metas: readonly Meta[],
+  prime: (key: string, value: unknown) => void,
+) => Promise<void>;
+
 /** A unit of work inside a shared transaction. */
 export type CommitJob<T, Item = Uint8Array> = (tx: Stores, ctx: CommitContext<Item>) => Promise<T>;
 
@@ -46,8 +57,9 @@ export class AbortJob extends Error {
   }
 }
 
-interface Pending<Item> {
+interface Pending<Item, Meta> {
   readonly job: CommitJob<unknown, Item>;
+  readonly meta: Meta | undefined;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -64,20 +76,24 @@ class BatchAbort extends Error {
 }
 
 /** Runs jobs in shared transactions, at most `maxBatch` per transaction. */
-export class GroupCommitter<Item = Uint8Array> {
-  private queue: Pending<Item>[] = [];
+export class GroupCommitter<Item = Uint8Array, Meta = never> {
+  private queue: Pending<Item, Meta>[] = [];
   private running = false;
 
   constructor(
     private readonly stores: Stores,
     private readonly maxBatch: number,
     private readonly flush: BatchFlush<Item> = async () => undefined,
+    private readonly prepare: BatchPrepare<Meta> | null = null,
   ) {}
 
-  /** Runs `job` in the next batch; resolves with its result once that batch has committed. */
-  run<T>(job: CommitJob<T, Item>): Promise<T> {
+  /**
+   * Runs `job` in the next batch; resolves with its result once that batch has committed.
+   * `meta` goes to the batch's `prepare`.
+   */
+  run<T>(job: CommitJob<T, Item>, meta?: Meta): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ job, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ job, meta, resolve: resolve as (v: unknown) => void, reject });
       if (!this.running) {
         this.running = true;
         // Let the current tick's other requests join the first batch.
@@ -110,7 +126,7 @@ export class GroupCommitter<Item = Uint8Array> {
   }
 
   private async attempt(
-    batch: readonly Pending<Item>[],
+    batch: readonly Pending<Item, Meta>[],
   ): Promise<{ kind: 'done' } | { kind: 'abort'; index: number; reason: unknown }> {
     let outcomes: Outcome[];
     try {
@@ -126,6 +142,12 @@ export class GroupCommitter<Item = Uint8Array> {
           }
           return v as Promise<T>;
         };
+        if (this.prepare !== null) {
+          const metas: Meta[] = [];
+          for (const p of batch) if (p.meta !== undefined) metas.push(p.meta);
+          if (metas.length > 0)
+            await this.prepare(tx, metas, (key, value) => sharedValues.set(key, Promise.resolve(value)));
+        }
         for (let i = 0; i < batch.length; i++) {
           const after: (() => void)[] = [];
           const mine = new Map<string, Item[]>();

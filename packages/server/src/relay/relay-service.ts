@@ -64,14 +64,69 @@ interface BatchUsage {
   bytes: number;
 }
 
+/** What a send job will read, declared up front so its batch reads it for all jobs at once. */
+interface SendMeta {
+  readonly sender: EnvelopeSender;
+  readonly recipientOrg: OrgId;
+  readonly recipientUser: UserId;
+  readonly recipientDevices: readonly DeviceId[];
+}
+
+/** Keys of the values a batch shares (`ctx.shared`), primed by `prepareBatch`. */
+const senderKey = (orgId: OrgId, deviceId: DeviceId): string => `device:${orgId}/${deviceId}`;
+const userDevicesKey = (orgId: OrgId, userId: UserId): string => `user-devices:${orgId}/${userId}`;
+const usageKey = (orgId: OrgId, deviceId: DeviceId): string => `usage:${orgId}/${deviceId}`;
+
+/** Adds `value` to the set under `key`. */
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(value);
+}
+
+/**
+ * Reads, per org and with a few IN-list queries, what the batch's send jobs check: each
+ * sender's revocation state, each recipient user's devices and each addressed queue's usage.
+ */
+async function prepareBatch(
+  tx: Stores,
+  metas: readonly SendMeta[],
+  prime: (key: string, value: unknown) => void,
+): Promise<void> {
+  const senders = new Map<OrgId, Set<DeviceId>>();
+  const users = new Map<OrgId, Set<UserId>>();
+  const queues = new Map<OrgId, Set<DeviceId>>();
+  for (const m of metas) {
+    addTo(senders, m.sender.orgId, m.sender.deviceId);
+    addTo(users, m.recipientOrg, m.recipientUser);
+    for (const d of m.recipientDevices) addTo(queues, m.recipientOrg, d);
+  }
+  for (const [org, ids] of senders) {
+    const states = await tx.relayQueue.deviceStates(org, [...ids]);
+    for (const id of ids) prime(senderKey(org, id), states.get(id));
+  }
+  for (const [org, ids] of users) {
+    const devices = await tx.relayQueue.usersDevices(org, [...ids]);
+    for (const id of ids) prime(userDevicesKey(org, id), devices.get(id) ?? []);
+  }
+  for (const [org, ids] of queues) {
+    const usages = await tx.relayQueue.usages(org, [...ids]);
+    for (const [id, u] of usages) prime(usageKey(org, id), { count: u.count, bytes: u.bytes });
+  }
+}
+
 /** The relay service of one API node. */
 export class RelayService {
-  private readonly committer: GroupCommitter<BatchItem>;
+  private readonly committer: GroupCommitter<BatchItem, SendMeta>;
 
   constructor(private readonly o: RelayOptions) {
     // A whole batch's envelopes go to the queues in multi-row inserts, and its receipts to
-    // each org's log in one append, all in the batch's transaction.
-    this.committer = new GroupCommitter<BatchItem>(o.stores, o.limits.maxBatch, async (tx, collected) => {
+    // each org's log in one append, all in the batch's transaction; what its jobs check is
+    // read up front for all of them (prepareBatch).
+    const flush = async (tx: Stores, collected: ReadonlyMap<string, readonly BatchItem[]>): Promise<void> => {
       for (const items of collected.values()) {
         const first = items[0];
         if (first === undefined) continue;
@@ -87,7 +142,13 @@ export class RelayService {
           await o.receipts(tx, first.orgId, entries);
         }
       }
-    });
+    };
+    this.committer = new GroupCommitter<BatchItem, SendMeta>(
+      o.stores,
+      o.limits.maxBatch,
+      flush,
+      prepareBatch,
+    );
   }
 
   /**
@@ -116,17 +177,23 @@ export class RelayService {
     const recipientOrg = message.recipient.orgId as OrgId;
     const recipientUser = message.recipient.userId as UserId;
     const toSelf = recipientOrg === sender.orgId && recipientUser === sender.userId;
+    const meta: SendMeta = {
+      sender,
+      recipientOrg,
+      recipientUser,
+      recipientDevices: decoded.map((d) => d.deviceId),
+    };
 
     return this.committer.run(async (tx, ctx) => {
       const now = this.o.clock();
       // Checked in the transaction (once per batch and device), so a device revoked a moment
       // ago cannot send (WebSocket sends too).
-      const me = await ctx.shared(`device:${sender.orgId}/${sender.deviceId}`, () =>
-        tx.devices.get(sender.orgId, sender.deviceId),
+      const me = await ctx.shared(senderKey(sender.orgId, sender.deviceId), async () =>
+        (await tx.relayQueue.deviceStates(sender.orgId, [sender.deviceId])).get(sender.deviceId),
       );
       if (me === undefined || me.revokedAt !== null)
         throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
-      const devices = await ctx.shared(`user-devices:${recipientOrg}/${recipientUser}`, () =>
+      const devices = await ctx.shared(userDevicesKey(recipientOrg, recipientUser), () =>
         tx.relayQueue.userDevices(recipientOrg, recipientUser),
       );
       if (devices.length === 0 && (await tx.users.get(recipientOrg, recipientUser)) === undefined)
@@ -145,7 +212,7 @@ export class RelayService {
       }
       const usages: BatchUsage[] = [];
       for (const d of decoded) {
-        const usage = await ctx.shared<BatchUsage>(`usage:${recipientOrg}/${d.deviceId}`, async () => ({
+        const usage = await ctx.shared<BatchUsage>(usageKey(recipientOrg, d.deviceId), async () => ({
           ...(await tx.relayQueue.usage(recipientOrg, d.deviceId)),
         }));
         usages.push(usage);
@@ -199,7 +266,7 @@ export class RelayService {
         serverTime: now,
         envelopes: envelopes.map((e) => ({ deviceId: e.recipientDeviceId, envelopeId: e.envelopeId })),
       };
-    });
+    }, meta);
   }
 
   /** Deletes acknowledged envelopes of the device; resolves (with how many) once committed. */

@@ -110,6 +110,60 @@ for (const backend of TEST_BACKENDS) {
       expect((await s.relayQueue.pending(f.orgId, to, 200, 10)).length).toBe(1);
     });
 
+    it('relay: batch reads (devices of users, device states, usages) match the single reads', async () => {
+      const f = await seed(s, 3);
+      const other = await seed(s, 1);
+      const [a, b, c] = f.deviceIds as [DeviceId, DeviceId, DeviceId];
+      const second = newId<UserId>();
+      const d = newId<DeviceId>();
+      await s.users.create(f.orgId, {
+        userId: second,
+        role: 'member',
+        retentionClass: 'standard',
+        createdAt: 1,
+      });
+      await s.devices.create(f.orgId, {
+        deviceId: d,
+        userId: second,
+        identityKey: randomBytes(33),
+        registrationId: 1,
+        createdAt: 1,
+      });
+      await s.devices.revoke(f.orgId, c, 50);
+      await s.relayQueue.enqueue(f.orgId, [
+        envelope(f, b, Buffer.from('one')),
+        envelope(f, b, Buffer.from('22')),
+      ]);
+      const byId = (x: { deviceId: string }, y: { deviceId: string }): number =>
+        x.deviceId.localeCompare(y.deviceId);
+      const users = await s.relayQueue.usersDevices(f.orgId, [f.userId, second, newId<UserId>(), f.userId]);
+      expect([...users.keys()].sort()).toEqual([f.userId, second].sort());
+      for (const u of [f.userId, second])
+        expect([...users.get(u)!].sort(byId)).toEqual(
+          (await s.relayQueue.userDevices(f.orgId, u)).sort(byId),
+        );
+      expect(users.get(f.userId)?.find((x) => x.deviceId === c)?.revokedAt).toBe(50);
+      // Another org's users and devices are not read through this org.
+      expect((await s.relayQueue.usersDevices(f.orgId, [other.userId])).size).toBe(0);
+      const states = await s.relayQueue.deviceStates(f.orgId, [a, c, other.deviceIds[0]!, newId<DeviceId>()]);
+      expect([...states.values()].sort(byId)).toEqual(
+        [
+          { deviceId: a, revokedAt: null },
+          { deviceId: c, revokedAt: 50 },
+        ].sort(byId),
+      );
+      const usages = await s.relayQueue.usages(f.orgId, [a, b, b]);
+      expect(usages.get(a)).toEqual({ count: 0, bytes: 0 });
+      expect(usages.get(b)).toEqual({ count: 2, bytes: 5 });
+      expect((await s.relayQueue.usages(other.orgId, [b])).get(b)).toEqual({ count: 0, bytes: 0 });
+      // More ids than one IN list holds still reads them all.
+      const many = [...Array.from({ length: 300 }, () => newId<DeviceId>()), b];
+      expect((await s.relayQueue.usages(f.orgId, many)).get(b)).toEqual({ count: 2, bytes: 5 });
+      expect([...(await s.relayQueue.deviceStates(f.orgId, [...many, a])).keys()].sort()).toEqual(
+        [a, b].sort(),
+      );
+    });
+
     it('relay: an envelope to an unknown device is refused by the schema', async () => {
       const f = await seed(s);
       await expect(

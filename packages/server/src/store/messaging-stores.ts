@@ -32,6 +32,12 @@ export interface RelayQueueStore {
   deleteExpired(now: number): Promise<number>;
   /** The ids and revocation times of a user's devices: what a message to that user must address. */
   userDevices(orgId: OrgId, userId: UserId): Promise<DeviceState[]>;
+  /** `userDevices` of several users in one read (a batch's recipients); users without devices are absent. */
+  usersDevices(orgId: OrgId, userIds: readonly UserId[]): Promise<Map<UserId, DeviceState[]>>;
+  /** The revocation state of these devices of `orgId` in one read (a batch's senders); unknown ids are absent. */
+  deviceStates(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, DeviceState>>;
+  /** `usage` of several devices in one read (a batch's recipients); every asked id is present. */
+  usages(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, Usage>>;
   /**
    * Announces, on commit, that these queues changed, to every API node sharing the store
    * (PostgreSQL NOTIFY on {@link RELAY_NOTIFY_CHANNEL}, payload `<orgId>/<deviceId>`); a

@@ -15,11 +15,14 @@ const ENVELOPE_COLUMNS = 12;
 /** Rows per multi-row statement, largest first: any count splits into these few statement shapes. */
 const CHUNK_SIZES = [64, 16, 4, 1] as const;
 
-/** Splits `n` rows into [offset, size] chunks of the CHUNK_SIZES shapes. */
-function chunks(n: number): [number, number][] {
+/** Ids per `IN (…)` list of a batch read, largest first (same idea as CHUNK_SIZES). */
+const IN_LIST_SIZES = [256, 64, 16, 4, 1] as const;
+
+/** Splits `n` rows into [offset, size] chunks of the given shapes. */
+function chunks(n: number, sizes: readonly number[] = CHUNK_SIZES): [number, number][] {
   const out: [number, number][] = [];
   let offset = 0;
-  for (const size of CHUNK_SIZES) {
+  for (const size of sizes) {
     while (n - offset >= size) {
       out.push([offset, size]);
       offset += size;
@@ -36,6 +39,31 @@ function multiRow(head: string, columns: number, rows: number, values: SqlValue[
     fragments.push(r === rows - 1 ? ')' : '), (');
   }
   return { fragments, values };
+}
+
+/**
+ * Runs `head IN (?, …) tail` over `ids` in IN_LIST_SIZES chunks (after the `before` values)
+ * and concatenates the rows.
+ */
+async function allIn<R extends object>(
+  db: SqlExecutor,
+  head: string,
+  before: readonly SqlValue[],
+  ids: readonly string[],
+  tail = '',
+): Promise<R[]> {
+  const unique = [...new Set(ids)];
+  const out: R[] = [];
+  for (const [offset, size] of chunks(unique.length, IN_LIST_SIZES)) {
+    // `head` holds one placeholder gap per `before` value; the list follows the last one.
+    const fragments = head.split('?');
+    fragments[fragments.length - 1] += ' IN (';
+    for (let i = 1; i < size; i++) fragments.push(', ');
+    fragments.push(`)${tail}`);
+    const rows = await db.all<R>({ fragments, values: [...before, ...unique.slice(offset, offset + size)] });
+    for (const r of rows) out.push(r);
+  }
+  return out;
 }
 
 interface EnvelopeRow {
@@ -149,6 +177,53 @@ export class SqlRelayQueueStore implements RelayQueueStore {
       for (const k of keys.slice(offset, offset + size)) values.push(RELAY_NOTIFY_CHANNEL, k);
       await this.db.get({ fragments, values });
     }
+  }
+
+  async usersDevices(orgId: OrgId, userIds: readonly UserId[]): Promise<Map<UserId, DeviceState[]>> {
+    const rows = await allIn<{ user_id: unknown; device_id: unknown; revoked_at: unknown }>(
+      this.db,
+      'SELECT user_id, device_id, revoked_at FROM devices WHERE org_id = ? AND user_id',
+      [orgId],
+      userIds,
+    );
+    const out = new Map<UserId, DeviceState[]>();
+    for (const r of rows) {
+      const userId = text(r.user_id) as UserId;
+      const state = { deviceId: text(r.device_id) as DeviceId, revokedAt: intOrNull(r.revoked_at) };
+      const list = out.get(userId);
+      if (list === undefined) out.set(userId, [state]);
+      else list.push(state);
+    }
+    return out;
+  }
+
+  async deviceStates(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, DeviceState>> {
+    const rows = await allIn<{ device_id: unknown; revoked_at: unknown }>(
+      this.db,
+      'SELECT device_id, revoked_at FROM devices WHERE org_id = ? AND device_id',
+      [orgId],
+      deviceIds,
+    );
+    const out = new Map<DeviceId, DeviceState>();
+    for (const r of rows) {
+      const deviceId = text(r.device_id) as DeviceId;
+      out.set(deviceId, { deviceId, revokedAt: intOrNull(r.revoked_at) });
+    }
+    return out;
+  }
+
+  async usages(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, Usage>> {
+    const rows = await allIn<{ device_id: unknown; n: unknown; b: unknown }>(
+      this.db,
+      'SELECT device_id, COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM relay_queue WHERE org_id = ? AND device_id',
+      [orgId],
+      deviceIds,
+      ' GROUP BY device_id',
+    );
+    const out = new Map<DeviceId, Usage>();
+    for (const d of deviceIds) out.set(d, { count: 0, bytes: 0 });
+    for (const r of rows) out.set(text(r.device_id) as DeviceId, { count: int(r.n), bytes: int(r.b) });
+    return out;
   }
 
   async userDevices(orgId: OrgId, userId: UserId): Promise<DeviceState[]> {
