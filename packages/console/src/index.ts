@@ -48,3 +48,4 @@ export type {
 } from './profile-files.js';
 export * from './defaults.js';
 export * from './witness/index.js';
+export * from './export/index.js';

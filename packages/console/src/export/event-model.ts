@@ -1,0 +1,302 @@
+/**
+ * Folds archive records into conversations of reviewable events, the model every export
+ * format renders (docs/exports.md §2): messages carry their edits, deletion, reactions and
+ * receipts; group changes become join / leave / history events; the archive notice
+ * becomes one disclaimer per conversation slice. A message archived by several devices
+ * (sender and recipients) is one event; its other records are listed with it.
+ */
+import type { AttachmentRef } from '@custos/core';
+import { toHex } from './byte-encoding.js';
+import type { ExportRecord } from './export-types.js';
+
+/** RSMF's event types, which the other formats reuse. */
+export type ExportEventType = 'message' | 'disclaimer' | 'join' | 'leave' | 'history' | 'unknown';
+
+/** An attachment of an event, with its bytes when the export has them. */
+export interface ExportAttachment {
+  readonly ref: AttachmentRef;
+  readonly bytes: Uint8Array | undefined;
+  /** The file name inside exports (unique within the export). */
+  readonly fileName: string;
+}
+
+/** One change folded into a message. */
+export interface FoldedChange {
+  readonly participant: string;
+  readonly at: number;
+  readonly recordHash: string;
+}
+
+/** One reviewable event. */
+export interface ExportEvent {
+  /** Unique within the export. */
+  readonly id: string;
+  readonly type: ExportEventType;
+  readonly conversation: string;
+  /** Who caused it (user address); absent for the disclaimer. */
+  readonly participant?: string;
+  readonly at: number;
+  /** The current text (after edits); the original for a deleted message. */
+  readonly body: string;
+  readonly direction?: 'incoming' | 'outgoing';
+  readonly replyTo?: string;
+  readonly attachments: ExportAttachment[];
+  readonly edits: (FoldedChange & { readonly previous: string; readonly next: string })[];
+  deleted?: FoldedChange;
+  /** Emoji → participants who reacted with it (removals applied). */
+  readonly reactions: Map<string, Set<string>>;
+  readonly receipts: (FoldedChange & { readonly action: 'read' | 'delivered' })[];
+  /** Hashes (hex) of the records behind this event, primary first. */
+  readonly records: string[];
+  readonly archiveNotice: boolean;
+  readonly timerSeconds?: number;
+}
+
+/** A conversation with its events in time order. */
+export interface ExportConversation {
+  readonly id: string;
+  readonly type: 'direct' | 'channel';
+  /** The group name, when one was recorded. */
+  name?: string;
+  /** Every participant seen in the conversation, sorted. */
+  readonly participants: string[];
+  readonly events: ExportEvent[];
+}
+
+const RECEIPT_ACTIONS = new Set(['read', 'delivered']);
+
+/** Display name of a user address. */
+export const displayOf = (names: ReadonlyMap<string, string> | undefined, who: string): string =>
+  names?.get(who) ?? who;
+
+function safeName(s: string): string {
+  const cleaned = s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
+  return cleaned.length === 0 ? 'file' : cleaned.slice(0, 80);
+}
+
+/** Builds the conversations of `records` (any order); deterministic for a given set of records. */
+export function buildConversations(records: readonly ExportRecord[]): ExportConversation[] {
+  const sorted = [...records].sort(
+    (a, b) => a.body.sentAt - b.body.sentAt || a.log.index - b.log.index || Buffer.compare(a.hash, b.hash),
+  );
+  const convs = new Map<string, ExportConversation>();
+  const messages = new Map<string, ExportEvent>(); // by conversation + message id
+  const parts = new Map<string, Set<string>>();
+  const names = new Map<string, string>();
+  let attachmentNo = 0;
+  // Modifier records (edit, delete, …) by message id → the event they were folded into.
+  const absorbedBy = new Map<string, ExportEvent>();
+  const convOf = (r: ExportRecord): ExportConversation => {
+    const id = r.body.conversationId;
+    let c = convs.get(id);
+    if (c === undefined) {
+      c = { id, type: 'direct', participants: [], events: [] };
+      convs.set(id, c);
+      parts.set(id, new Set());
+    }
+    const p = parts.get(id)!;
+    for (const x of r.body.participants) p.add(x);
+    p.add(r.body.sender);
+    if (r.body.kind === 'group-change' || r.body.participants.length > 2 || id.startsWith('g.'))
+      (c as { type: string }).type = 'channel';
+    return c;
+  };
+  const base = (r: ExportRecord, type: ExportEventType, id: string, body: string): ExportEvent => ({
+    id,
+    type,
+    conversation: r.body.conversationId,
+    participant: r.body.sender,
+    at: r.body.sentAt,
+    body,
+    attachments: [],
+    edits: [],
+    reactions: new Map(),
+    receipts: [],
+    records: [toHex(r.hash)],
+    archiveNotice: r.body.archiveNotice,
+    ...(r.body.timerSeconds === undefined ? {} : { timerSeconds: r.body.timerSeconds }),
+  });
+  for (const r of sorted) {
+    const b = r.body;
+    const c = convOf(r);
+    const key = (mid: string): string => `${b.conversationId}\n${mid}`;
+    const push = (e: ExportEvent): void => void c.events.push(e);
+    const target = (mid: string | undefined): ExportEvent | undefined =>
+      mid === undefined ? undefined : messages.get(key(mid));
+    const change = { participant: b.sender, at: b.sentAt, recordHash: toHex(r.hash) };
+    const existing = messages.get(key(b.messageId));
+    const prior = existing ?? absorbedBy.get(key(b.messageId));
+    if (prior !== undefined) {
+      prior.records.push(toHex(r.hash)); // the same event, archived by another device
+      continue;
+    }
+    let into: ExportEvent | undefined;
+    const pushHere = (e: ExportEvent): void => {
+      into ??= e;
+      push(e);
+    };
+    switch (b.kind) {
+      case 'message':
+      case 'call': {
+        const e = {
+          ...base(
+            r,
+            b.kind === 'message' ? 'message' : 'unknown',
+            b.messageId,
+            b.kind === 'call' ? `Call${b.text ? `: ${b.text}` : ''}` : (b.text ?? ''),
+          ),
+          direction: b.direction === 'sent' ? 'outgoing' : 'incoming',
+          ...(b.replyTo === undefined ? {} : { replyTo: b.replyTo }),
+        } as ExportEvent;
+        for (const a of b.attachments)
+          e.attachments.push({
+            ref: a,
+            bytes: r.attachments?.get(a.blobId),
+            fileName: `att${++attachmentNo}-${safeName(a.fileName ?? a.blobId)}`,
+          });
+        messages.set(key(b.messageId), e);
+        push(e);
+        break;
+      }
+      case 'edit': {
+        const t = target(b.edits);
+        if (t === undefined) {
+          pushHere(
+            base(
+              r,
+              'history',
+              b.messageId,
+              `edited message ${b.edits ?? '?'} (not in this export) to: ${b.text ?? ''}`,
+            ),
+          );
+          break;
+        }
+        t.edits.push({ ...change, previous: t.body, next: b.text ?? '' });
+        (t as { body: string }).body = b.text ?? '';
+        t.records.push(change.recordHash);
+        into ??= t;
+        break;
+      }
+      case 'delete': {
+        const t = target(b.deletes);
+        if (t === undefined) {
+          pushHere(
+            base(r, 'history', b.messageId, `deleted message ${b.deletes ?? '?'} (not in this export)`),
+          );
+          break;
+        }
+        t.deleted = change;
+        t.records.push(change.recordHash);
+        into ??= t;
+        break;
+      }
+      case 'reaction': {
+        const t = target(b.reactsTo);
+        if (t === undefined) {
+          pushHere(
+            base(
+              r,
+              'history',
+              b.messageId,
+              `reacted ${b.reaction ?? ''} to message ${b.reactsTo ?? '?'} (not in this export)`,
+            ),
+          );
+          break;
+        }
+        // One reaction per participant per message: a new one replaces, an empty one removes.
+        for (const set of t.reactions.values()) set.delete(b.sender);
+        if (b.reaction !== undefined && b.reaction.length > 0) {
+          const set = t.reactions.get(b.reaction) ?? new Set<string>();
+          set.add(b.sender);
+          t.reactions.set(b.reaction, set);
+        }
+        for (const [k, set] of t.reactions) if (set.size === 0) t.reactions.delete(k);
+        t.records.push(change.recordHash);
+        into ??= t;
+        break;
+      }
+      case 'receipt': {
+        // Receipt text is "<type>\n<message id>\n…" (packages/client/src/messaging/events.ts).
+        const [action = '', ...ids] = (b.text ?? '').split('\n');
+        let found = 0;
+        for (const id of ids) {
+          const t = target(id);
+          if (t === undefined || !RECEIPT_ACTIONS.has(action)) continue;
+          t.receipts.push({ ...change, action: action as 'read' | 'delivered' });
+          t.records.push(change.recordHash);
+          into ??= t;
+          found++;
+        }
+        if (found === 0)
+          pushHere(
+            base(
+              r,
+              'history',
+              b.messageId,
+              `${action || 'receipt'} receipt for ${ids.length} message(s) not in this export`,
+            ),
+          );
+        break;
+      }
+      case 'group-change': {
+        const name = b.text;
+        const prevName = names.get(b.conversationId);
+        const added = b.added ?? [];
+        const removed = b.removed ?? [];
+        if (name !== undefined && name !== prevName) {
+          names.set(b.conversationId, name);
+          c.name = name;
+          pushHere(
+            base(
+              r,
+              'history',
+              `${b.messageId}#name`,
+              prevName === undefined
+                ? `named the group “${name}”`
+                : `renamed the group from “${prevName}” to “${name}”`,
+            ),
+          );
+        }
+        for (const who of added)
+          pushHere({
+            ...base(
+              r,
+              'join',
+              `${b.messageId}#join:${who}`,
+              who === b.sender ? 'joined' : `added by ${b.sender}`,
+            ),
+            participant: who,
+          });
+        for (const who of removed)
+          pushHere({
+            ...base(
+              r,
+              'leave',
+              `${b.messageId}#leave:${who}`,
+              who === b.sender ? 'left' : `removed by ${b.sender}`,
+            ),
+            participant: who,
+          });
+        break;
+      }
+      case 'timer-change':
+        pushHere(
+          base(
+            r,
+            'history',
+            b.messageId,
+            b.timerSeconds
+              ? `set disappearing messages to ${b.timerSeconds} s (the archive keeps every record)`
+              : 'turned disappearing messages off',
+          ),
+        );
+        break;
+    }
+    if (into !== undefined) absorbedBy.set(key(b.messageId), into);
+  }
+  for (const c of convs.values()) c.participants.push(...[...parts.get(c.id)!].sort());
+  return [...convs.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** UTC calendar day (YYYY-MM-DD) of a time in ms. */
+export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

@@ -1,0 +1,31 @@
+/** Public surface of the export library: formats, custody manifest, RSMF checks and offline verification. */
+export { buildExport, writeExport, DEFAULT_APPLICATION } from './build-export.js';
+export type { BuildOptions, BuiltExport, ExportFile } from './build-export.js';
+export { EXPORT_FORMATS, MAX_RSMF_EVENTS, PROGRESS_EVERY } from './export-types.js';
+export type {
+  ExportBatch,
+  ExportFormat,
+  ExportInput,
+  ExportLogProof,
+  ExportOptions,
+  ExportProgress,
+  ExportRecord,
+  ExportSummary,
+} from './export-types.js';
+export { ExportError, isExportError, EXPORT_ERROR_CODES } from './export-error.js';
+export type { ExportErrorCode, ExportErrorSubject } from './export-error.js';
+export {
+  buildCustody,
+  parseCustody,
+  serializeCustody,
+  CUSTODY_MANIFEST_FILE,
+  SEALED_RECORDS_FILE,
+} from './custody-manifest.js';
+export type { CustodyManifest, CustodyRecord, CustodyBatch } from './custody-manifest.js';
+export { checkCustody } from './custody-check.js';
+export type { CustodyReport, CustodyCheckOptions } from './custody-check.js';
+export { EXPORT_FILES_NAME } from './export-files.js';
+export { rsmfFileProblems, rsmfManifestProblems, rsmfZipProblems, assertRsmfFile } from './rsmf-check.js';
+export type { RsmfContents } from './rsmf-check.js';
+export { verifyExportDir } from './verify-export-dir.js';
+export type { VerifyExportOptions, VerifyExportReport } from './verify-export-dir.js';

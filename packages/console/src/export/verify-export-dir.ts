@@ -1,0 +1,168 @@
+/**
+ * Offline verification of an export directory (docs/exports.md §6), first failure named:
+ * 1. export-files.json parses and is canonical; every file is listed, present, and has
+ *    its listed SHA-256 and size (one changed byte anywhere stops here, naming the file);
+ * 2. the custody manifest is the one the list names;
+ * 3. custody: log key (and the pinned key), checkpoint signatures, sealed bytes → record
+ *    hashes, headers, batch signatures, inclusion proofs, device chains;
+ * 4. the rendered files: every .rsmf passes the RSMF checks, carries this manifest's hash
+ *    and names only records the manifest proves; EML and JSON carry this manifest's hash.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { sha256Hex } from './byte-encoding.js';
+import { checkCustody, type CustodyReport } from './custody-check.js';
+import { CUSTODY_MANIFEST_FILE, parseCustody } from './custody-manifest.js';
+import { EML_MANIFEST_HASH_HEADER } from './eml-export.js';
+import { ExportError } from './export-error.js';
+import { EXPORT_FILES_NAME, parseFileList } from './export-files.js';
+import type { ExportFormat, ExportProgress } from './export-types.js';
+import { header, parseMessage } from './mime.js';
+import { MANIFEST_HASH_HEADER } from './rsmf-file.js';
+import { assertRsmfFile } from './rsmf-check.js';
+
+/** Options of {@link verifyExportDir}. */
+export interface VerifyExportOptions {
+  /** The log verifier key to trust; the export's own key is otherwise only self-consistent. */
+  readonly pinnedLogKey?: string;
+  readonly onProgress?: ExportProgress;
+}
+
+/** What a successful verification established. */
+export interface VerifyExportReport extends CustodyReport {
+  readonly format: ExportFormat;
+  readonly files: number;
+  readonly manifestSha256: string;
+  readonly custodian: string;
+  readonly range: { readonly begin: string; readonly end: string };
+  readonly rsmfFiles: number;
+}
+
+function listDir(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(relative(root, p).split(sep).join('/'));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Verifies the export at `path` (its directory, or any file in it); throws ExportError at the first failure. */
+export function verifyExportDir(path: string, o: VerifyExportOptions = {}): VerifyExportReport {
+  let root = path;
+  try {
+    if (!statSync(path).isDirectory()) root = join(path, '..');
+  } catch (e) {
+    throw new ExportError('FILE_MISSING', `cannot read ${path}`, { file: path }, e);
+  }
+  const read = (rel: string): Uint8Array => {
+    try {
+      return readFileSync(join(root, ...rel.split('/')));
+    } catch (e) {
+      throw new ExportError('FILE_MISSING', `${rel} is listed but missing`, { file: rel }, e);
+    }
+  };
+  let listBytes: Uint8Array;
+  try {
+    listBytes = readFileSync(join(root, EXPORT_FILES_NAME));
+  } catch (e) {
+    throw new ExportError(
+      'FILE_MISSING',
+      `${EXPORT_FILES_NAME} not found: ${root} is not a Custos export`,
+      { file: EXPORT_FILES_NAME },
+      e,
+    );
+  }
+  const list = parseFileList(listBytes);
+  const listed = new Map(list.files.map((f) => [f.path, f]));
+  for (const f of listDir(root))
+    if (f !== EXPORT_FILES_NAME && !listed.has(f))
+      throw new ExportError('FILE_UNLISTED', `${f} is not listed in ${EXPORT_FILES_NAME}`, { file: f });
+  const contents = new Map<string, Uint8Array>();
+  for (const f of list.files) {
+    const b = read(f.path);
+    if (b.length !== f.size || sha256Hex(b) !== f.sha256)
+      throw new ExportError(
+        'FILE_HASH_MISMATCH',
+        `${f.path} does not match its SHA-256 in ${EXPORT_FILES_NAME}`,
+        { file: f.path },
+      );
+    contents.set(f.path, b);
+  }
+  const manifestBytes = contents.get(CUSTODY_MANIFEST_FILE);
+  if (manifestBytes === undefined)
+    throw new ExportError('FILE_MISSING', `${CUSTODY_MANIFEST_FILE} is not listed`, {
+      file: CUSTODY_MANIFEST_FILE,
+    });
+  const manifestSha256 = sha256Hex(manifestBytes);
+  if (manifestSha256 !== list.custodyManifestSha256)
+    throw new ExportError(
+      'MANIFEST_HASH_MISMATCH',
+      `${CUSTODY_MANIFEST_FILE} is not the manifest ${EXPORT_FILES_NAME} names`,
+      { file: CUSTODY_MANIFEST_FILE },
+    );
+  const m = parseCustody(manifestBytes);
+  if (m.exportFormat !== list.exportFormat)
+    throw new ExportError(
+      'EXPORT_MALFORMED',
+      `${EXPORT_FILES_NAME} and ${CUSTODY_MANIFEST_FILE} disagree on the format`,
+      { file: EXPORT_FILES_NAME },
+    );
+  const sealed = contents.get(m.sealedRecords.file);
+  if (sealed === undefined)
+    throw new ExportError('FILE_MISSING', `${m.sealedRecords.file} is not listed`, {
+      file: m.sealedRecords.file,
+    });
+  const report = checkCustody(m, sealed, o);
+  const proven = new Set(m.records.map((r) => r.hash));
+  const hashHeader = (rel: string, name: string, value: string | undefined): void => {
+    if (value !== manifestSha256)
+      throw new ExportError(
+        'MANIFEST_HASH_MISMATCH',
+        `${rel}: ${name} does not name this export's custody manifest`,
+        { file: rel },
+      );
+  };
+  let rsmfFiles = 0;
+  for (const [rel, b] of contents) {
+    if (rel.endsWith('.rsmf')) {
+      const r = assertRsmfFile(b, rel);
+      hashHeader(rel, MANIFEST_HASH_HEADER, r.headers.get(MANIFEST_HASH_HEADER.toLowerCase()));
+      for (const e of Array.isArray(r.manifest.events) ? (r.manifest.events as unknown[]) : []) {
+        const custom = (e as { custom?: { name: string; value: string }[] }).custom ?? [];
+        for (const c of custom)
+          if (c.name === 'custos_records')
+            for (const h of c.value.split(' '))
+              if (!proven.has(h))
+                throw new ExportError(
+                  'RSMF_INVALID',
+                  `${rel}: an event names record ${h.slice(0, 16)}…, which the custody manifest does not prove`,
+                  { file: rel, record: h },
+                );
+      }
+      rsmfFiles++;
+    } else if (rel.endsWith('.eml')) {
+      hashHeader(
+        rel,
+        EML_MANIFEST_HASH_HEADER,
+        header(parseMessage(Buffer.from(b).toString('utf8'), rel), EML_MANIFEST_HASH_HEADER),
+      );
+    } else if (rel === 'export.json') {
+      const doc = JSON.parse(Buffer.from(b).toString('utf8')) as { custodyManifestSha256?: string };
+      hashHeader(rel, 'custodyManifestSha256', doc.custodyManifestSha256);
+    }
+  }
+  return {
+    ...report,
+    format: m.exportFormat,
+    files: list.files.length + 1,
+    manifestSha256,
+    custodian: m.custodian,
+    range: m.range,
+    rsmfFiles,
+  };
+}
