@@ -18,6 +18,8 @@ import {
 import { verifyArchiveProofs, type ProofRound } from './archive/proofs.js';
 import { ArchiveUploader, uploadedThrough, type ArchiveReceiptRow } from './archive/uploader.js';
 import { enrolDevice, type EnrolOptions } from './enrol/enrol.js';
+import { OwnDeviceWatch } from './devices/own-device-watch.js';
+import { requestLinkCode, revokeOwnDevice, type LinkCode, type OwnDevice } from './devices/own-devices.js';
 import { DEFAULT_KYBER_PREKEYS, DEFAULT_ONE_TIME_PREKEYS, generatePrekeys } from './enrol/prekeys.js';
 import { ClientError, isClientError } from './errors.js';
 import type { MessageContent } from './messaging/content.js';
@@ -92,6 +94,7 @@ export class CustosClient {
   readonly #capture: ArchiveCapture;
   readonly #messenger: Messenger;
   readonly #uploader: ArchiveUploader;
+  readonly #ownDevices: OwnDeviceWatch;
   readonly #clock: () => number;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #receipts = new ReceiptQueue();
@@ -123,6 +126,13 @@ export class CustosClient {
       clock: this.#clock,
     });
     this.#uploader = new ArchiveUploader(store, api, this.profile, identity.privateKey);
+    this.#ownDevices = new OwnDeviceWatch({
+      api,
+      store,
+      me: () => this.me,
+      deviceId: this.profile.deviceId,
+      clock: this.#clock,
+    });
     // Disappearing messages leave the device on open (and on every sync).
     this.expireMessages(this.#clock());
   }
@@ -183,6 +193,8 @@ export class CustosClient {
   /** Runs a send in the queue; refreshes bucket keys once if none covers now (capture is required). */
   #captured(fn: (m: Messenger) => Promise<MessageEvent>): Promise<MessageEvent> {
     return this.#serial(async () => {
+      // Sync copies reach a device linked since the own-device list was cached.
+      await this.#ownDevices.beforeSend();
       try {
         return await fn(this.#messenger);
       } catch (e) {
@@ -287,6 +299,27 @@ export class CustosClient {
     const r = await refreshBuckets(this.api, this.#store, this.profile);
     await refreshIndexKeys(this.api, this.#store, this.profile, loadLocalIdentity(this.#store).privateKey);
     return r;
+  }
+
+  /**
+   * A one-time, short-lived code that enrols one more device of this user: on the new
+   * device, `CustosClient.enrol(dir, { code, … })` as with an admin's enrolment code.
+   * MUST NOT be logged.
+   */
+  async linkCode(opts: { readonly ttlSeconds?: number } = {}): Promise<LinkCode> {
+    const code = await requestLinkCode(this.api, this.profile, opts);
+    this.#ownDevices.noteLinkCode(code.expiresAt);
+    return code;
+  }
+
+  /** This user's devices (revoked ones included), with their public identity keys; refreshes whom sync copies go to. */
+  myDevices(): Promise<OwnDevice[]> {
+    return this.#serial(() => this.#ownDevices.list());
+  }
+
+  /** Revokes another device of this user (a lost phone); it is refused from its next request on. */
+  revokeMyDevice(deviceId: string): Promise<{ revokedAt: number }> {
+    return revokeOwnDevice(this.api, deviceId);
   }
 
   /** Uploads queued archive records (with retry) and verifies the proofs that checkpoints cover. */

@@ -10,6 +10,7 @@ export type { SignalStores, IdentityChangeEvent } from './store/signal-stores.js
 export { CustosClient } from './custos-client.js';
 export type { ArchiveStatus, OpenOptions } from './custos-client.js';
 export type { EnrolOptions } from './enrol/enrol.js';
+export type { LinkCode, OwnDevice } from './devices/own-devices.js';
 export {
   parseEnrolmentCode,
   signingKeyFingerprint,

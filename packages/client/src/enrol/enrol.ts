@@ -15,7 +15,13 @@ import { saveLocalIdentity, signalStores } from '../store/signal-stores.js';
 import type { StorageKeyOptions, StorageKeyProtection } from '../store/storage-key.js';
 import { ApiClient, type ApiClientOptions } from '../transport/api-client.js';
 import { bytes, int, obj, str } from '../transport/response-checks.js';
-import { checkPinnedOrgKey, parseEnrolmentCode, verifyDelegation, type RetentionClass } from './org-keys.js';
+import {
+  checkPinnedOrgKey,
+  parseEnrolmentCode,
+  RETENTION_CLASSES,
+  verifyDelegation,
+  type RetentionClass,
+} from './org-keys.js';
 import { DEFAULT_KYBER_PREKEYS, DEFAULT_ONE_TIME_PREKEYS, generatePrekeys } from './prekeys.js';
 
 /** libsignal registration ids are 14-bit, and the server takes 1..16380. */
@@ -27,8 +33,8 @@ export interface EnrolOptions extends StorageKeyOptions {
   readonly code: string;
   readonly protection: StorageKeyProtection;
   /**
-   * Retention class of the user. The server does not yet tell a device its user's class
-   * (docs/client.md §9), so the admin passes it with the code; default `standard`.
+   * Retention class of the user, used only when the server does not say it in
+   * `GET /v1/session` (servers before the session carried it); default `standard`.
    */
   readonly retentionClass?: RetentionClass;
   readonly api?: ApiClientOptions;
@@ -77,7 +83,16 @@ export async function pinLog(api: ApiClient, store: LocalStore, orgId: string): 
   return true;
 }
 
-/** Enrols a new device into the profile folder `dir`. */
+/** The retention class `GET /v1/session` names, or undefined when it names none. */
+function sessionRetentionClass(session: Record<string, unknown>): RetentionClass | undefined {
+  const v = session.retentionClass;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !(RETENTION_CLASSES as readonly string[]).includes(v))
+    throw new ClientError('SERVER_RESPONSE_INVALID', 'server answer: retentionClass is malformed');
+  return v as RetentionClass;
+}
+
+/** Enrols a new device (with an admin's enrolment code or a link code) into the profile folder `dir`. */
 export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolled> {
   const code = parseEnrolmentCode(o.code);
   const clock = o.clock ?? Date.now;
@@ -106,31 +121,33 @@ export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolle
       'registration',
     );
     const org = verifyOrgMaterial(obj(res.org, 'org'), code.orgId, code.fingerprint);
+    const userId = str(res, 'userId');
+    const deviceId = str(res, 'deviceId');
+    api.setCredentials({ orgId: code.orgId, deviceId, identityKey: identity.privateKey });
+    // The org as served to an authenticated device must be the same pinned org.
+    verifyOrgMaterial(
+      obj(await api.request('GET', `/v1/orgs/${code.orgId}`), 'org'),
+      code.orgId,
+      code.fingerprint,
+    );
+    const session = obj(await api.request('GET', '/v1/session'), 'session');
+    if (str(session, 'userId') !== userId || str(session, 'deviceId') !== deviceId)
+      throw new ClientError('SERVER_RESPONSE_INVALID', 'server answer: the session names another device');
     const profile: DeviceProfile = {
       serverUrl: api.baseUrl,
       orgId: code.orgId,
       orgName: org.name,
-      userId: str(res, 'userId'),
-      deviceId: str(res, 'deviceId'),
+      userId,
+      deviceId,
       deviceNumber: int(res, 'deviceNumber'),
       pinnedFingerprint: code.fingerprint,
       orgSigningKey: org.signingKey,
       keyManager: org.keyManager,
-      retentionClass: o.retentionClass ?? 'standard',
+      // The server keeps the user's class (set by an admin); an older server does not say it.
+      retentionClass: sessionRetentionClass(session) ?? o.retentionClass ?? 'standard',
       captureRequired: true,
       enrolledAt: clock(),
     };
-    api.setCredentials({
-      orgId: profile.orgId,
-      deviceId: profile.deviceId,
-      identityKey: identity.privateKey,
-    });
-    // The org as served to an authenticated device must be the same pinned org.
-    verifyOrgMaterial(
-      obj(await api.request('GET', `/v1/orgs/${profile.orgId}`), 'org'),
-      code.orgId,
-      code.fingerprint,
-    );
     saveProfile(store, profile);
     await pinLog(api, store, profile.orgId);
     const buckets = await refreshBuckets(api, store, profile);

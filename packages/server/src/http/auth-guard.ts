@@ -41,7 +41,14 @@ export async function authenticateDevice(request: FastifyRequest, deps: AppDeps)
   if (device.revokedAt !== null) throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
   const user = await stores.users.get(parsed.orgId, device.userId);
   if (user === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
-  return { orgId: parsed.orgId, deviceId: device.deviceId, userId: user.userId, role: user.role, device };
+  return {
+    orgId: parsed.orgId,
+    deviceId: device.deviceId,
+    userId: user.userId,
+    role: user.role,
+    retentionClass: user.retentionClass,
+    device,
+  };
 }
 
 /** Checks the path's organisation and the caller's role against the route's access rule. */

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_TOKEN_TTL_MS } from '../config/defaults.js';
+import { LINK_CODES_PER_WINDOW, MAX_TOKEN_TTL_MS } from '../config/defaults.js';
 import { newBearerToken } from '../crypto/secrets.js';
 import type { ServerErrorCode } from '../errors.js';
 import {
@@ -456,8 +456,104 @@ for (const backend of TEST_BACKENDS) {
         code: 'INVALID_REQUEST',
         mentions: 'path.userId',
       },
+      {
+        name: "revoking another user's device as a member",
+        req: async () => ({
+          method: 'POST',
+          url: `/v1/devices/${a.devices.officer.deviceId}/revoke`,
+          headers: a.devices.member.headers(),
+        }),
+        status: 404,
+        code: 'DEVICE_NOT_FOUND',
+      },
+      {
+        name: "revoking another org's device as a member",
+        req: async () => ({
+          method: 'POST',
+          url: `/v1/devices/${b.devices.member.deviceId}/revoke`,
+          headers: a.devices.member.headers(),
+        }),
+        status: 404,
+        code: 'DEVICE_NOT_FOUND',
+      },
+      {
+        name: 'revoking the calling device itself',
+        req: async () => ({
+          method: 'POST',
+          url: `/v1/devices/${a.devices.member.deviceId}/revoke`,
+          headers: a.devices.member.headers(),
+        }),
+        status: 400,
+        code: 'INVALID_REQUEST',
+        mentions: 'params.deviceId',
+      },
+      {
+        name: 'a link code living longer than the maximum',
+        req: async () => ({
+          method: 'POST',
+          url: '/v1/devices/link-codes',
+          payload: JSON.stringify({ ttlSeconds: 3601 }),
+          headers: { ...a.devices.member.headers(), ...json },
+        }),
+        status: 400,
+        code: 'INVALID_REQUEST',
+        mentions: 'ttlSeconds',
+      },
     ];
     for (const c of specific) it(c.name, () => expectRefusedWithoutChange(c));
+
+    it('link codes are rate-limited per device, and a used or revoked own device is refused clearly', async () => {
+      const officer = a.devices.officer;
+      const codes: string[] = [];
+      for (let i = 0; i < LINK_CODES_PER_WINDOW; i++) {
+        const r = await call(t.app, 'POST', '/v1/devices/link-codes', {}, officer.headers());
+        expect(r.statusCode, r.body).toBe(201);
+        codes.push(r.json<{ code: string }>().code);
+      }
+      await expectRefusedWithoutChange({
+        name: 'one link code too many',
+        req: async () => ({
+          method: 'POST',
+          url: '/v1/devices/link-codes',
+          payload: '{}',
+          headers: { ...officer.headers(), ...json },
+        }),
+        status: 429,
+        code: 'RATE_LIMITED',
+        mentions: 'link codes',
+      });
+      const linked = await enrolAndLogin(t.app, a.orgId, codes[0]!);
+      expect(linked.userId).toBe(officer.userId);
+      await expectRefusedWithoutChange({
+        name: 'a used link code',
+        req: async () => ({
+          method: 'POST',
+          url: `/v1/orgs/${a.orgId}/devices`,
+          payload: JSON.stringify({ ...deviceKeys(1, 1).body, enrolmentCode: codes[0] }),
+          headers: json,
+        }),
+        status: 401,
+        code: 'ENROLMENT_CODE_USED',
+      });
+      const revoke = await call(
+        t.app,
+        'POST',
+        `/v1/devices/${linked.deviceId}/revoke`,
+        undefined,
+        officer.headers(),
+      );
+      expect(revoke.statusCode, revoke.body).toBe(200);
+      await expectRefusedWithoutChange({
+        name: 'revoking an own device twice',
+        req: async () => ({
+          method: 'POST',
+          url: `/v1/devices/${linked.deviceId}/revoke`,
+          headers: officer.headers(),
+        }),
+        status: 409,
+        code: 'DEVICE_ALREADY_REVOKED',
+      });
+    });
 
     it('bad keys in a registration are refused before the enrolment code is spent', async () => {
       const code = (

@@ -10,7 +10,7 @@ import type { ServerErrorCode } from '../errors.js';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { Logger } from '../log/logger.js';
 import type { MessagingServices } from '../relay/messaging-services.js';
-import type { DeviceRecord, Role } from '../store/records.js';
+import type { DeviceRecord, RetentionClass, Role } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
 import type { RateLimitSettings } from './rate-limit.js';
 
@@ -34,6 +34,8 @@ export interface AuthContext {
   readonly deviceId: DeviceId;
   readonly userId: UserId;
   readonly role: Role;
+  /** The user's retention class: which buckets the device seals its archive records to. */
+  readonly retentionClass: RetentionClass;
   readonly device: DeviceRecord;
 }
 

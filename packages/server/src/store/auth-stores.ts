@@ -146,9 +146,9 @@ export class SqlEnrolmentCodeStore implements EnrolmentCodeStore {
     };
   }
 
-  async countCreatedBy(orgId: OrgId, deviceId: DeviceId, since: number): Promise<number> {
+  async countCreatedBy(orgId: OrgId, deviceId: DeviceId, userId: UserId, since: number): Promise<number> {
     const row = await this.db.get<{ n: unknown }>(sql`SELECT COUNT(*) AS n FROM enrolment_codes
-      WHERE org_id = ${orgId} AND created_by = ${deviceId} AND created_at >= ${since}`);
+      WHERE org_id = ${orgId} AND created_by = ${deviceId} AND user_id = ${userId} AND created_at >= ${since}`);
     return int(row?.n ?? 0);
   }
 }

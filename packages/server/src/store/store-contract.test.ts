@@ -240,9 +240,10 @@ for (const backend of TEST_BACKENDS) {
         usedAt: 50,
       });
       expect(await s.enrolmentCodes.find(other.orgId, h('c1'))).toBeUndefined();
-      expect(await s.enrolmentCodes.countCreatedBy(orgId, deviceId, 1)).toBe(1);
-      expect(await s.enrolmentCodes.countCreatedBy(orgId, deviceId, 2)).toBe(0);
-      expect(await s.enrolmentCodes.countCreatedBy(other.orgId, deviceId, 0)).toBe(0);
+      expect(await s.enrolmentCodes.countCreatedBy(orgId, deviceId, userId, 1)).toBe(1);
+      expect(await s.enrolmentCodes.countCreatedBy(orgId, deviceId, userId, 2)).toBe(0);
+      expect(await s.enrolmentCodes.countCreatedBy(orgId, deviceId, other.userId, 0)).toBe(0);
+      expect(await s.enrolmentCodes.countCreatedBy(other.orgId, deviceId, userId, 0)).toBe(0);
     });
 
     it('enrolment codes: two concurrent uses, exactly one wins', async () => {

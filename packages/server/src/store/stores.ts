@@ -96,8 +96,8 @@ export interface EnrolmentCodeStore {
   consume(orgId: OrgId, codeHash: Buffer, now: number): Promise<ConsumeOutcome<UserId>>;
   /** The code with this hash, used or not, or undefined. */
   find(orgId: OrgId, codeHash: Buffer): Promise<EnrolmentCodeRecord | undefined>;
-  /** How many codes `deviceId` has issued at or after `since` (link-code rate limit). */
-  countCreatedBy(orgId: OrgId, deviceId: DeviceId, since: number): Promise<number>;
+  /** How many codes for `userId` `deviceId` has issued at or after `since` (link-code rate limit). */
+  countCreatedBy(orgId: OrgId, deviceId: DeviceId, userId: UserId, since: number): Promise<number>;
 }
 
 /** Single-use auth challenges. */

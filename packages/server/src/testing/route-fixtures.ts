@@ -13,6 +13,7 @@ import {
   type ArchivingOrg,
 } from '../archive/archive-test-support.js';
 import { blobIdOf } from '../blobs/blob-service.js';
+import { newEnrolmentCode, sha256 } from '../crypto/secrets.js';
 import {
   call,
   deviceKeys,
@@ -176,6 +177,28 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     return { method: 'POST', url: `/v1/orgs/${ctx.org.orgId}/devices/${d.deviceId}/revoke` };
   },
 
+  // A user's own devices.
+  'GET /v1/devices': async () => ({ method: 'GET', url: '/v1/devices' }),
+  'POST /v1/devices/link-codes': async () => ({
+    method: 'POST',
+    url: '/v1/devices/link-codes',
+    body: { ttlSeconds: 600 },
+  }),
+  // A second device of the caller's own user, seeded in the store (link codes are rate-limited).
+  'POST /v1/devices/:deviceId/revoke': async (ctx, caller) => {
+    const org = await ctx.t.stores.orgs.get(caller.orgId);
+    const code = newEnrolmentCode(caller.orgId, org?.signingKeyFingerprint ?? '');
+    await ctx.t.stores.enrolmentCodes.create(caller.orgId, {
+      codeHash: sha256(code),
+      userId: caller.userId,
+      createdBy: null,
+      createdAt: ctx.t.clock.now,
+      expiresAt: ctx.t.clock.now + 3_600_000,
+    });
+    const d = await enrolAndLogin(ctx.t.app, caller.orgId, code);
+    return { method: 'POST', url: `/v1/devices/${d.deviceId}/revoke` };
+  },
+
   // Prekeys (relay issue).
   'GET /v1/prekeys': async () => ({ method: 'GET', url: '/v1/prekeys' }),
   'PUT /v1/prekeys': async () => ({
@@ -211,14 +234,20 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   'GET /v1/messages': async () => ({ method: 'GET', url: '/v1/messages?limit=10' }),
   'DELETE /v1/messages/:envelopeId': async ({ t, org }, caller) => {
     const from = caller.userId === org.devices.auditor.userId ? org.devices.member : org.devices.auditor;
+    // Every current device of the caller's user (other fixtures may have linked more).
+    const current = (await t.stores.devices.list(caller.orgId, { after: null, limit: 100 }, caller.userId))
+      .filter((d) => d.revokedAt === null)
+      .map((d) => d.deviceId);
     const sent = await call(
       t.app,
       'PUT',
       '/v1/messages',
-      { recipient: { orgId: caller.orgId, userId: caller.userId }, envelopes: envelopesFor(caller.deviceId) },
+      { recipient: { orgId: caller.orgId, userId: caller.userId }, envelopes: envelopesFor(...current) },
       from.headers(),
     );
-    const envelopeId = sent.json<{ envelopes: { envelopeId: string }[] }>().envelopes[0]?.envelopeId;
+    const envelopeId = sent
+      .json<{ envelopes?: { deviceId: string; envelopeId: string }[] }>()
+      .envelopes?.find((e) => e.deviceId === caller.deviceId)?.envelopeId;
     if (envelopeId === undefined) throw new Error(`send failed: ${sent.body}`);
     return { method: 'DELETE', url: `/v1/messages/${envelopeId}` };
   },

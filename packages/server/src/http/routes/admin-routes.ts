@@ -9,7 +9,7 @@ import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type DeviceId, type UserId } from '../../ids.js';
 import { ADMIN_ONLY, defineRoute } from '../route-def.js';
-import { Id } from '../schema-helpers.js';
+import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
 import { Millis, pageLimit, PageQuery, RetentionClassSchema, RoleSchema } from './common-schemas.js';
 
 const UserParams = Type.Object(
@@ -226,6 +226,7 @@ const DeviceSchema = Type.Object(
     userId: Id('user'),
     deviceNumber: Type.Integer(),
     registrationId: Type.Integer(),
+    identityKey: Bytes(33, 33, 'libsignal identity public key'),
     createdAt: Millis,
     revokedAt: Type.Union([Millis, Type.Null()]),
   },
@@ -267,6 +268,7 @@ export const listDevicesRoute = defineRoute({
         userId: d.userId,
         deviceNumber: d.deviceNumber,
         registrationId: d.registrationId,
+        identityKey: encodeBytes(d.identityKey),
         createdAt: d.createdAt,
         revokedAt: d.revokedAt,
       })),

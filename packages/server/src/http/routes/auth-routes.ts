@@ -13,7 +13,7 @@ import { ServerError } from '../../errors.js';
 import { newId, type ChallengeId, type DeviceId, type OrgId } from '../../ids.js';
 import { ANY_ROLE, defineRoute, PUBLIC } from '../route-def.js';
 import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
-import { Millis, RoleSchema } from './common-schemas.js';
+import { Millis, RetentionClassSchema, RoleSchema } from './common-schemas.js';
 
 const ChallengeBody = Type.Object(
   { orgId: Id('organisation'), deviceId: Id('the device that will sign') },
@@ -132,6 +132,7 @@ const SessionResponse = Type.Object(
     deviceId: Id('device'),
     deviceNumber: Type.Integer(),
     role: RoleSchema,
+    retentionClass: RetentionClassSchema,
   },
   { additionalProperties: false },
 );
@@ -140,7 +141,9 @@ const SessionResponse = Type.Object(
 export const sessionRoute = defineRoute({
   method: 'GET',
   url: '/v1/session',
-  summary: 'Who the bearer token authenticates: organisation, user, device and role.',
+  summary:
+    "Who the bearer token authenticates: organisation, user, device, role and the user's retention class " +
+    '(which bucket keys the device seals its archive records to).',
   access: ANY_ROLE,
   response: { status: 200, schema: SessionResponse },
   errors: [],
@@ -151,6 +154,7 @@ export const sessionRoute = defineRoute({
       deviceId: auth.deviceId,
       deviceNumber: auth.device.deviceNumber,
       role: auth.role,
+      retentionClass: auth.retentionClass,
     };
   },
 });

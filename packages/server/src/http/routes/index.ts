@@ -16,11 +16,13 @@ import { registerDeviceRoute } from './device-routes.js';
 import { healthRoute } from './health-route.js';
 import {
   listBucketsRoute,
+  listIndexKeyRecipientsRoute,
   listOfficerWrapsRoute,
   myIndexKeysRoute,
   putIndexKeyRoute,
   putOfficerWrapRoute,
   registerBucketRoute,
+  renewKeyManagerRoute,
 } from './key-routes.js';
 import {
   checkpointHistoryRoute,
@@ -32,6 +34,7 @@ import {
   tileRoute,
 } from './log-routes.js';
 import { createOrgRoute, getOrgRoute } from './org-routes.js';
+import { createLinkCodeRoute, listOwnDevicesRoute, revokeOwnDeviceRoute } from './own-device-routes.js';
 import {
   deviceBundleRoute,
   prekeyStatusRoute,
@@ -56,6 +59,9 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   createEnrolmentCodeRoute,
   listDevicesRoute,
   revokeDeviceRoute,
+  listOwnDevicesRoute,
+  createLinkCodeRoute,
+  revokeOwnDeviceRoute,
   prekeyStatusRoute,
   uploadPrekeysRoute,
   userBundleRoute,
@@ -72,7 +78,9 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   putOfficerWrapRoute,
   listOfficerWrapsRoute,
   putIndexKeyRoute,
+  listIndexKeyRecipientsRoute,
   myIndexKeysRoute,
+  renewKeyManagerRoute,
   logInfoRoute,
   checkpointRoute,
   checkpointHistoryRoute,

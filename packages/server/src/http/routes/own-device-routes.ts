@@ -1,0 +1,187 @@
+/**
+ * A user's own devices, for any role: list them, link a new one with a short-lived one-time
+ * link code, revoke another one. A link code is an enrolment code for the caller's own user
+ * (same `ce1.<org>.<secret>.<org key fingerprint>` form, same registration route, same org
+ * pinning on the new device), issued by a device instead of an admin. Issuing and revoking
+ * are audit entries in the org's log.
+ */
+import { Type } from 'typebox';
+import {
+  DEFAULT_LINK_CODE_TTL_MS,
+  LINK_CODE_RATE_WINDOW_MS,
+  LINK_CODES_PER_WINDOW,
+  LIST_PAGE_MAX,
+  MAX_LINK_CODE_TTL_MS,
+} from '../../config/defaults.js';
+import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
+import { ServerError } from '../../errors.js';
+import type { DeviceId } from '../../ids.js';
+import { ANY_ROLE, defineRoute } from '../route-def.js';
+import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
+import { Millis } from './common-schemas.js';
+
+/** Shortest lifetime a device may ask for, in seconds. */
+const MIN_LINK_CODE_TTL_SECONDS = 60;
+
+const OwnDeviceSchema = Type.Object(
+  {
+    deviceId: Id('device'),
+    deviceNumber: Type.Integer({ description: 'libsignal device number within the user' }),
+    identityKey: Bytes(33, 33, 'libsignal identity public key'),
+    createdAt: Millis,
+    revokedAt: Type.Union([Millis, Type.Null()]),
+    current: Type.Boolean({ description: 'true for the calling device' }),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/devices/link-codes */
+export const createLinkCodeRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/devices/link-codes',
+  summary:
+    "Issues a one-time, short-lived link code for the caller's own user: a new device enrols with it exactly as " +
+    `with an admin's enrolment code (POST /v1/orgs/:orgId/devices). Only its SHA-256 is stored; at most ` +
+    `${LINK_CODES_PER_WINDOW} per device per hour (RATE_LIMITED); audited as \`link-code.create\`.`,
+  access: ANY_ROLE,
+  body: Type.Object(
+    {
+      ttlSeconds: Type.Optional(
+        Type.Integer({
+          minimum: MIN_LINK_CODE_TTL_SECONDS,
+          maximum: MAX_LINK_CODE_TTL_MS / 1000,
+          description: `lifetime, default ${DEFAULT_LINK_CODE_TTL_MS / 1000}`,
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  response: {
+    status: 201,
+    schema: Type.Object(
+      {
+        code: Type.String({ description: 'the link code: enter it on the new device' }),
+        expiresAt: Millis,
+        signingKeyFingerprint: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: ['ORG_NOT_FOUND'],
+  async handler({ auth, body, reply }, deps) {
+    const now = deps.clock();
+    const expiresAt =
+      now + (body.ttlSeconds === undefined ? DEFAULT_LINK_CODE_TTL_MS : body.ttlSeconds * 1000);
+    return deps.stores.withTransaction(async (tx) => {
+      // Codes for the caller's own user: link codes (and an admin's codes for themself).
+      const recent = await tx.enrolmentCodes.countCreatedBy(
+        auth.orgId,
+        auth.deviceId,
+        auth.userId,
+        now - LINK_CODE_RATE_WINDOW_MS,
+      );
+      if (recent >= LINK_CODES_PER_WINDOW) {
+        void reply.header('retry-after', String(Math.ceil(LINK_CODE_RATE_WINDOW_MS / 1000)));
+        throw new ServerError(
+          'RATE_LIMITED',
+          `this device has issued ${LINK_CODES_PER_WINDOW} link codes in the last hour; retry later`,
+        );
+      }
+      const org = await tx.orgs.get(auth.orgId);
+      if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
+      const code = newEnrolmentCode(auth.orgId, org.signingKeyFingerprint);
+      await tx.enrolmentCodes.create(auth.orgId, {
+        codeHash: sha256(code),
+        userId: auth.userId,
+        createdBy: auth.deviceId,
+        createdAt: now,
+        expiresAt,
+      });
+      await deps.audit.record(tx, auth.orgId, {
+        kind: 'link-code.create',
+        actorDeviceId: auth.deviceId,
+        subject: auth.userId,
+        detail: null,
+        at: now,
+      });
+      return { code, expiresAt, signingKeyFingerprint: org.signingKeyFingerprint };
+    });
+  },
+});
+
+/** GET /v1/devices */
+export const listOwnDevicesRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/devices',
+  summary:
+    "The caller's own user's devices, revoked ones included, by device number, with their identity keys " +
+    '(public) so the user can compare them with what each device shows.',
+  access: ANY_ROLE,
+  response: {
+    status: 200,
+    schema: Type.Object({ devices: Type.Array(OwnDeviceSchema) }, { additionalProperties: false }),
+  },
+  errors: [],
+  async handler({ auth }, deps) {
+    const rows = await deps.stores.devices.list(
+      auth.orgId,
+      { after: null, limit: LIST_PAGE_MAX },
+      auth.userId,
+    );
+    return {
+      devices: rows
+        .sort((a, b) => a.deviceNumber - b.deviceNumber)
+        .map((d) => ({
+          deviceId: d.deviceId,
+          deviceNumber: d.deviceNumber,
+          identityKey: encodeBytes(d.identityKey),
+          createdAt: d.createdAt,
+          revokedAt: d.revokedAt,
+          current: d.deviceId === auth.deviceId,
+        })),
+    };
+  },
+});
+
+/** POST /v1/devices/:deviceId/revoke */
+export const revokeOwnDeviceRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/devices/:deviceId/revoke',
+  summary:
+    "Revokes another device of the caller's own user (a lost phone): from its next request on it is refused. " +
+    "Another user's device is DEVICE_NOT_FOUND; the calling device cannot revoke itself. Audited as `device.revoke`.",
+  access: ANY_ROLE,
+  params: Type.Object({ deviceId: Id('one of your other devices') }, { additionalProperties: false }),
+  response: {
+    status: 200,
+    schema: Type.Object({ deviceId: Id('device'), revokedAt: Millis }, { additionalProperties: false }),
+  },
+  errors: ['DEVICE_NOT_FOUND', 'DEVICE_ALREADY_REVOKED'],
+  async handler({ auth, params }, deps) {
+    const deviceId = params.deviceId as DeviceId;
+    if (deviceId === auth.deviceId) {
+      throw new ServerError(
+        'INVALID_REQUEST',
+        'params.deviceId: this is the calling device; revoke it from another of your devices or ask an admin',
+      );
+    }
+    const now = deps.clock();
+    await deps.stores.withTransaction(async (tx) => {
+      const d = await tx.devices.get(auth.orgId, deviceId);
+      // Another user's device is reported as unknown: a member learns nothing about other users.
+      if (d === undefined || d.userId !== auth.userId) {
+        throw new ServerError('DEVICE_NOT_FOUND', 'params.deviceId: no such device of yours');
+      }
+      if (!(await tx.devices.revoke(auth.orgId, deviceId, now)))
+        throw new ServerError('DEVICE_ALREADY_REVOKED');
+      await deps.audit.record(tx, auth.orgId, {
+        kind: 'device.revoke',
+        actorDeviceId: auth.deviceId,
+        subject: deviceId,
+        detail: 'own',
+        at: now,
+      });
+    });
+    return { deviceId, revokedAt: now };
+  },
+});

@@ -1,0 +1,156 @@
+/**
+ * Device linking end to end (issue 4, multi-device) against a real server process: an
+ * enrolled device issues a link code for its own user, a new device enrols with it exactly
+ * as with an admin's code (same org pinning), peers' messages reach both devices after the
+ * mismatched-devices repair, sync copies reach the new device, the user lists and revokes
+ * their own devices, and every refusal is clear and changes nothing.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CustosClient, isClientError, type PeerUser } from '@custos/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createOrg,
+  deliverIndexKey,
+  enrolUser,
+  startServer,
+  stopServer,
+  tempDir,
+  until,
+  type ServerProcess,
+  type TestOrg,
+} from './client-support.js';
+import { buildCli } from './server-process.js';
+
+let dir: string;
+let server: ServerProcess;
+let org: TestOrg;
+let alice: CustosClient;
+let alice2: CustosClient;
+let bob: CustosClient;
+const userOf = (c: CustosClient): PeerUser => c.me;
+
+/** The server's refusal code of a failed call, or undefined when it did not fail that way. */
+async function refusal(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    if (isClientError(e)) return e.server?.code ?? e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+beforeAll(async () => {
+  buildCli();
+  dir = tempDir('custos-link-');
+  server = await startServer(dir);
+  org = await createOrg(server, join(dir, 'org'));
+  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
+  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
+  for (const c of [alice, bob]) await deliverIndexKey(org, c);
+  // Sessions both ways, so bob's cached device list for alice has one device.
+  await alice.sendText(userOf(bob), 'before linking');
+  await bob.sync();
+  await bob.sendText(userOf(alice), 'ack');
+  await alice.sync();
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of [alice, alice2, bob, org?.admin, org?.officer]) await c?.close().catch(() => undefined);
+  if (server !== undefined) await stopServer(server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('device linking (real server process)', () => {
+  it('links a second device of the same user with a one-time link code', async () => {
+    const link = await alice.linkCode();
+    expect(link.code).toMatch(new RegExp(`^ce1\\.${alice.profile.orgId}\\.[A-Za-z0-9_-]{43}\\.`));
+    expect(link.code.endsWith(`.${alice.profile.pinnedFingerprint}`)).toBe(true);
+    expect(link.expiresAt).toBeGreaterThan(Date.now());
+    expect(link.expiresAt).toBeLessThanOrEqual(Date.now() + 60 * 60 * 1000);
+
+    alice2 = await CustosClient.enrol(join(dir, 'alice2'), {
+      serverUrl: server.url,
+      code: link.code,
+      protection: { kind: 'file' },
+    });
+    await deliverIndexKey(org, alice2);
+    expect(alice2.profile).toMatchObject({
+      orgId: alice.profile.orgId,
+      userId: alice.profile.userId,
+      deviceNumber: 2,
+      pinnedFingerprint: alice.profile.pinnedFingerprint,
+      retentionClass: 'standard',
+    });
+    expect(server.stdout + server.stderr).not.toContain(link.code);
+
+    // One use only: a third device cannot enrol with the same code, and leaves no profile behind it.
+    const again = await refusal(
+      CustosClient.enrol(join(dir, 'alice3'), {
+        serverUrl: server.url,
+        code: link.code,
+        protection: { kind: 'file' },
+      }),
+    );
+    expect(again).toBe('ENROLMENT_CODE_USED');
+  });
+
+  it("lists the user's own devices with their identity keys", async () => {
+    const seen = await alice2.myDevices();
+    expect(seen.map((d) => [d.deviceNumber, d.deviceId, d.current, d.revokedAt])).toEqual([
+      [1, alice.profile.deviceId, false, null],
+      [2, alice2.profile.deviceId, true, null],
+    ]);
+    expect(Buffer.from(seen[0]!.identityKey)).toEqual(Buffer.from(alice.identityKey));
+    expect(Buffer.from(seen[1]!.identityKey)).toEqual(Buffer.from(alice2.identityKey));
+    // bob sees only his own.
+    expect((await bob.myDevices()).map((d) => d.deviceId)).toEqual([bob.profile.deviceId]);
+    // The session names the retention class the device seals to.
+    expect(await alice2.api.request('GET', '/v1/session')).toMatchObject({ retentionClass: 'standard' });
+  });
+
+  it("delivers a peer's message to both devices (mismatched-devices repair) and sync copies to the new one", async () => {
+    await bob.sendText(userOf(alice), 'to both of your devices');
+    expect((await alice.sync()).map((e) => e.content.text)).toEqual(['to both of your devices']);
+    expect((await alice2.sync()).map((e) => e.content.text)).toEqual(['to both of your devices']);
+
+    // alice's first device writes; the new device receives the sync copy, filed under bob.
+    await alice.sendText(userOf(bob), 'sent from my first device');
+    const copies = await alice2.sync();
+    expect(copies.map((e) => [e.content.text, e.peer.userId, e.from.userId])).toEqual([
+      ['sent from my first device', bob.me.userId, alice.me.userId],
+    ]);
+    expect(alice2.messages(userOf(bob)).map((m) => m.text)).toEqual([
+      'to both of your devices',
+      'sent from my first device',
+    ]);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['sent from my first device']);
+
+    // The new device archives what it saw.
+    await until(async () => {
+      await alice2.flushArchive();
+      const s = alice2.archiveStatus();
+      return s.queued === 0 && s.receipts === s.nextSeq && s.nextSeq > 0;
+    }, 'alice2 receipts');
+  });
+
+  it('refuses to revoke another user’s device or the calling device, changing nothing', async () => {
+    expect(await refusal(bob.revokeMyDevice(alice2.profile.deviceId))).toBe('DEVICE_NOT_FOUND');
+    expect(await refusal(alice.revokeMyDevice(alice.profile.deviceId))).toBe('INVALID_REQUEST');
+    expect(await refusal(alice.revokeMyDevice('../../orgs'))).toBeDefined();
+    expect((await alice.myDevices()).every((d) => d.revokedAt === null)).toBe(true);
+  });
+
+  it('revokes a lost device: it is locked out at once and peers stop addressing it', async () => {
+    const { revokedAt } = await alice.revokeMyDevice(alice2.profile.deviceId);
+    expect(revokedAt).toBeGreaterThan(0);
+    expect(await refusal(alice2.api.request('GET', '/v1/messages'))).toBeDefined();
+    expect(await refusal(alice.revokeMyDevice(alice2.profile.deviceId))).toBe('DEVICE_ALREADY_REVOKED');
+    const mine = await alice.myDevices();
+    expect(mine.find((d) => d.deviceId === alice2.profile.deviceId)?.revokedAt).toBe(revokedAt);
+    // bob still addresses two devices; the server answers stale, bob repairs, alice gets it.
+    await bob.sendText(userOf(alice), 'after the revocation');
+    expect((await alice.sync()).map((e) => e.content.text)).toEqual(['after the revocation']);
+  });
+});
