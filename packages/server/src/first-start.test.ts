@@ -63,5 +63,6 @@ describe('first start', () => {
     const text = firstStartText('cb1.t', 'https://c.example', '/tmp/b');
     expect(text).toContain('Bootstrap token: cb1.t');
     expect(text).toContain('custos org create --server https://c.example --bootstrap-token-file /tmp/b');
+    expect(text).toContain('custos server bootstrap-token');
   });
 });

@@ -43,6 +43,7 @@ export function firstStartText(token: string, origin: string, bootstrapOut: stri
     'Next: create the organisation from an officer machine (the key ceremony runs there, not here):',
     `  custos org create --server ${origin} --bootstrap-token-file ${file}`,
     'The token works once. Until an organisation exists, every restart prints a new one and the old one stops working.',
+    'For each further organisation, issue a token on this machine: custos server bootstrap-token --data <data folder>',
     '',
   ]
     .filter((line, i, all) => line !== '' || all[i - 1] !== '')

@@ -163,8 +163,8 @@ export interface TestOrg {
 }
 
 /**
- * Creates an org with a logged-in device for each role: the first through POST /v1/orgs with
- * the bootstrap token, further ones (an install has one bootstrap token) seeded in the store.
+ * Creates an org with a logged-in device for each role: through POST /v1/orgs with the app's
+ * bootstrap token, or (viaBootstrap false) seeded in the store, with no audit or log entries.
  */
 export async function createOrgWithRoles(t: TestApp, viaBootstrap = true): Promise<TestOrg> {
   const { app } = t;
