@@ -75,15 +75,18 @@ export function refusedBuckets(store: LocalStore): RefusedBucket[] {
   return store.getJson<RefusedBucket[]>('archive-state', 'refused-buckets') ?? [];
 }
 
-/** The verified bucket of `retentionClass` whose window holds `now`; NO_BUCKET_KEY if none. */
+/**
+ * The verified bucket of `retentionClass` whose window holds `now`; NO_BUCKET_KEY if none.
+ * `buckets` (the decoded table) may be passed when the caller has read it already.
+ */
 export function currentBucket(
   store: LocalStore,
   retentionClass: RetentionClass,
   now: number,
+  buckets: readonly VerifiedBucket[] = store.list('buckets').map((r) => decodeJson<VerifiedBucket>(r.value)),
 ): VerifiedBucket {
   let best: VerifiedBucket | undefined;
-  for (const row of store.list('buckets')) {
-    const b = decodeJson<VerifiedBucket>(row.value);
+  for (const b of buckets) {
     if (b.retentionClass !== retentionClass || now < b.notBefore || now >= b.notAfter) continue;
     if (best === undefined || b.notBefore > best.notBefore) best = b;
   }

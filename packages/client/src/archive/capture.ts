@@ -18,12 +18,14 @@ import {
   sealRecordBytes,
   tokensForRecord,
   BucketPublicKey,
+  type BlindIndexKey,
   type RecordBody,
   type RecordHash,
   type SessionSealer,
 } from '@custos/core';
 import type { DeviceProfile } from '../profile.js';
-import type { LocalStore } from '../store/local-store.js';
+import type { VerifiedBucket } from '../enrol/org-keys.js';
+import { decodeJson, type LocalStore } from '../store/local-store.js';
 import { currentBucket, indexKeyFor } from './bucket-keys.js';
 
 /** Records sealed under one session key before a fresh one is drawn. */
@@ -84,15 +86,73 @@ export function decodeQueued(b: Uint8Array): QueuedRecord {
 }
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-/** The chain head (seq 0 with the genesis prev hash before the first record). */
+/**
+ * The chain head (seq 0 with the genesis prev hash before the first record). The newest
+ * queued record is the head; the `chain` row holds it only once the queue no longer does
+ * ({@link dropQueued} writes it before the newest record leaves), so capture writes one
+ * row per record, not two. Both live in the encrypted store.
+ */
 export function loadChain(store: LocalStore): ChainState {
+  const saved = savedChain(store);
+  const last = store.last('archive-queue');
+  if (last === undefined) return saved;
+  const q = decodeQueued(last.value);
+  return q.seq >= saved.nextSeq ? { nextSeq: q.seq + 1, prev: q.hash } : saved;
+}
+
+function savedChain(store: LocalStore): ChainState {
   return store.getJson<ChainState>('archive-state', CHAIN_KEY) ?? { nextSeq: 0, prev: genesisPrevHash() };
 }
 
-/** Seals, chains and queues this device's archive records. */
+/**
+ * Drops queued record `seq` (its receipt is verified). If it is the newest queued record
+ * and newer than the saved head, the head moves to the `chain` row first (same
+ * transaction: call inside one), so the head is never lost nor moved back.
+ */
+export function dropQueued(store: LocalStore, seq: number): void {
+  const last = store.last('archive-queue');
+  if (last !== undefined && last.ord === seq) {
+    const q = decodeQueued(last.value);
+    if (q.seq >= savedChain(store).nextSeq) {
+      const head: ChainState = { nextSeq: q.seq + 1, prev: q.hash };
+      store.putJson('archive-state', CHAIN_KEY, head);
+    }
+  }
+  store.delete('archive-queue', String(seq));
+}
+
+/** What capture keeps in memory between records (see {@link ArchiveCapture}). */
+interface ChainCache {
+  /** The store's versions of `archive-state` and `archive-queue` when this was last exact. */
+  stamp: string;
+  chain: ChainState;
+  /** Session key ids whose wrapped key is known to be stored. */
+  storedKeys: Set<string>;
+}
+
+/** The bucket chosen by {@link ArchiveCapture.prepare}, and until when that choice holds. */
+interface BucketChoice {
+  readonly stamp: number;
+  readonly bucket: VerifiedBucket;
+  /** The choice holds while now < this (the bucket ends, or a newer one begins). */
+  readonly until: number;
+}
+
+/**
+ * Seals, chains and queues this device's archive records.
+ *
+ * Per-record cost is kept to what a record needs: the chain head, the stored-session-key
+ * check, the index key and the current bucket are read from the store once and then kept
+ * in memory, each tagged with the store's version of its table ({@link LocalStore.version}),
+ * so a write elsewhere or any rollback makes the next record read them again. The queued
+ * record itself is the durable chain head (see {@link loadChain}): one row per record.
+ */
 export class ArchiveCapture {
   #sealer: SessionSealer | undefined;
   #used = 0;
+  #chain: ChainCache | undefined;
+  #bucket: BucketChoice | undefined;
+  #indexKey: { stamp: number; bucket: string; key: BlindIndexKey | undefined } | undefined;
 
   constructor(
     private readonly store: LocalStore,
@@ -100,13 +160,28 @@ export class ArchiveCapture {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** The current bucket of the user's class, from memory while neither time nor the table moved. */
+  #currentBucket(now: number): VerifiedBucket {
+    const stamp = this.store.version('buckets');
+    const c = this.#bucket;
+    if (c !== undefined && c.stamp === stamp && now >= c.bucket.notBefore && now < c.until) return c.bucket;
+    const buckets = this.store.list('buckets').map((r) => decodeJson<VerifiedBucket>(r.value));
+    const bucket = currentBucket(this.store, this.profile.retentionClass, now, buckets);
+    let until = bucket.notAfter;
+    for (const b of buckets)
+      if (b.retentionClass === bucket.retentionClass && b.notBefore > now && b.notBefore < until)
+        until = b.notBefore;
+    this.#bucket = { stamp, bucket, until };
+    return bucket;
+  }
+
   /**
    * Makes sure a session key for the current bucket is ready (HPKE wrapping is async, so it
    * happens before the synchronous capture). NO_BUCKET_KEY when no verified bucket covers now:
    * the caller must not send without capture when the organisation requires it.
    */
   async prepare(): Promise<void> {
-    const bucket = currentBucket(this.store, this.profile.retentionClass, this.clock());
+    const bucket = this.#currentBucket(this.clock());
     const s = this.#sealer;
     if (s !== undefined && s.context.bucket === bucket.bucketId && this.#used < SESSION_KEY_MAX_RECORDS)
       return;
@@ -119,6 +194,26 @@ export class ArchiveCapture {
     this.#used = 0;
   }
 
+  #stamp(): string {
+    return `${this.store.version('archive-state')}/${this.store.version('archive-queue')}`;
+  }
+
+  #chainCache(): ChainCache {
+    const stamp = this.#stamp();
+    if (this.#chain?.stamp !== stamp)
+      this.#chain = { stamp, chain: loadChain(this.store), storedKeys: new Set() };
+    return this.#chain;
+  }
+
+  #indexKeyFor(bucket: string): BlindIndexKey | undefined {
+    const stamp = this.store.version('index-keys');
+    const c = this.#indexKey;
+    if (c !== undefined && c.stamp === stamp && c.bucket === bucket) return c.key;
+    const key = indexKeyFor(this.store, bucket);
+    this.#indexKey = { stamp, bucket, key };
+    return key;
+  }
+
   /**
    * Seals `body` as the next record of the chain and queues it (synchronous: call inside the
    * caller's store transaction, after {@link prepare}). Returns its sequence number and hash.
@@ -127,8 +222,9 @@ export class ArchiveCapture {
     const sealer = this.#sealer;
     if (sealer === undefined) throw new Error('ArchiveCapture.prepare() must run first');
     const bucket = sealer.context.bucket as string;
-    const chain = loadChain(this.store);
-    const indexKey = indexKeyFor(this.store, bucket);
+    const cache = this.#chainCache();
+    const chain = cache.chain;
+    const indexKey = this.#indexKeyFor(bucket);
     const tokens =
       indexKey === undefined
         ? []
@@ -152,13 +248,16 @@ export class ArchiveCapture {
       encodeBody(body),
     );
     const skey = hex(sealer.keyId);
-    if (this.store.get('archive-state', `skey:${skey}`) === undefined) {
+    if (!cache.storedKeys.has(skey) && this.store.get('archive-state', `skey:${skey}`) === undefined) {
       const k: StoredSessionKey = { wrapped: sealer.wrappedKey, uploaded: false };
       this.store.putJson('archive-state', `skey:${skey}`, k);
     }
     const q: QueuedRecord = { seq: chain.nextSeq, bytes: sealed.bytes, hash: sealed.hash, skey, bucket };
     this.store.put('archive-queue', String(q.seq), encodeQueued(q), q.seq);
-    this.store.putJson('archive-state', CHAIN_KEY, { nextSeq: chain.nextSeq + 1, prev: sealed.hash });
+    const next: ChainState = { nextSeq: chain.nextSeq + 1, prev: sealed.hash };
+    // Our own writes are the only change since the cache was exact: it stays exact.
+    this.#chain = { stamp: this.#stamp(), chain: next, storedKeys: cache.storedKeys };
+    cache.storedKeys.add(skey);
     this.#used++;
     return { seq: q.seq, hash: sealed.hash };
   }
@@ -173,5 +272,8 @@ export class ArchiveCapture {
   close(): void {
     this.#sealer?.destroy();
     this.#sealer = undefined;
+    this.#chain = undefined;
+    this.#bucket = undefined;
+    this.#indexKey = undefined;
   }
 }

@@ -29,6 +29,7 @@ import { loadPinnedLog, type DeviceProfile } from '../profile.js';
 import { decodeJson, type LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes as b64bytes, obj } from '../transport/response-checks.js';
+import { dropQueued } from './capture.js';
 import type { ArchiveReceiptRow, UploadedBatch } from './uploader.js';
 
 /** Most records checked per call. */
@@ -113,7 +114,7 @@ export async function verifyArchiveProofs(
       const done: ArchiveReceiptRow = { ...row, receipt: text, treeSize: v.checkpoint.treeSize };
       store.putJson('archive-receipts', String(row.seq), done, row.seq);
       // Only now, with a verified proof kept, does the record leave the queue.
-      store.delete('archive-queue', String(row.seq));
+      dropQueued(store, row.seq);
       store.putJson('archive-state', 'last-receipt-seq', row.seq);
     });
     verified++;

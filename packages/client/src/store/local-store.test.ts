@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +134,91 @@ describe('LocalStore', () => {
     const db = new Database(profilePaths(dir).db);
     expect(db.pragma('user_version', { simple: true })).toBe(STORE_SCHEMA_VERSION);
     db.close();
+  });
+
+  it('keeps the archive queue in its own table, encrypted, and detects a row moved to another seq', () => {
+    const dir = tempDir();
+    const s = LocalStore.create(dir, { kind: 'file' });
+    const canary = `queue-canary-${randomBytes(8).toString('hex')}`;
+    for (const n of [0, 1, 2]) s.put('archive-queue', String(n), Buffer.from(`${canary}-${n}`), n);
+    expect(s.last('archive-queue')?.ord).toBe(2);
+    expect(Buffer.from(s.get('archive-queue', '1')!).toString()).toBe(`${canary}-1`);
+    expect(s.get('archive-queue', 'x')).toBeUndefined();
+    expect(() => s.put('archive-queue', '3', Buffer.from('a'), 4)).toThrow(/keyed by their seq/);
+    s.close();
+    expectAbsent(folderBytes(dir), canary);
+    const db = new Database(profilePaths(dir).db);
+    expect(db.prepare('SELECT seq FROM archive_queue ORDER BY seq').all()).toEqual([
+      { seq: 0 },
+      { seq: 1 },
+      { seq: 2 },
+    ]);
+    expect(db.prepare("SELECT count(*) AS n FROM kv WHERE tbl = 'archive-queue'").get()).toEqual({ n: 0 });
+    const row = db.prepare('SELECT v FROM archive_queue WHERE seq = 0').get() as { v: Buffer };
+    db.prepare('UPDATE archive_queue SET v = ? WHERE seq = 1').run(row.v);
+    db.close();
+    const r = LocalStore.open(dir);
+    expect(Buffer.from(r.get('archive-queue', '0')!).toString()).toBe(`${canary}-0`);
+    expect(() => r.get('archive-queue', '1')).toThrow(/wrong key|does not decrypt/);
+    r.close();
+  });
+
+  it('moves archive-queue rows of a schema-1 file into the queue table on open', () => {
+    const dir = tempDir();
+    LocalStore.create(dir, { kind: 'file' }).close();
+    // Rebuild the file as schema 1 wrote it: queue rows in kv (HMAC row id, key inside the value).
+    const key = Buffer.from(
+      (JSON.parse(readFileSync(profilePaths(dir).key, 'utf8')) as { key: string }).key,
+      'base64url',
+    );
+    const valueKey = Buffer.from(hkdfSync('sha256', key, 'custos-store-v1', 'values', 32));
+    const idKey = Buffer.from(hkdfSync('sha256', key, 'custos-store-v1', 'row-ids', 32));
+    const v1Row = (k: string, value: Buffer): { id: Buffer; v: Buffer } => {
+      const id = createHmac('sha256', idKey).update(`archive-queue\0${k}`, 'utf8').digest();
+      const nonce = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', valueKey, nonce);
+      c.setAAD(Buffer.concat([Buffer.from('custos-store-v1\0archive-queue\0'), id]));
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(Buffer.byteLength(k));
+      const ct = Buffer.concat([c.update(Buffer.concat([len, Buffer.from(k), value])), c.final()]);
+      return { id, v: Buffer.concat([nonce, ct, c.getAuthTag()]) };
+    };
+    const db = new Database(profilePaths(dir).db);
+    db.exec('DROP TABLE archive_queue');
+    db.pragma('user_version = 1');
+    for (const n of [7, 8]) {
+      const { id, v } = v1Row(String(n), Buffer.from(`record ${n}`));
+      db.prepare("INSERT INTO kv (tbl, id, ord, v) VALUES ('archive-queue', ?, ?, ?)").run(id, n, v);
+    }
+    db.close();
+    const s = LocalStore.open(dir);
+    expect(s.list('archive-queue').map((r) => [r.ord, Buffer.from(r.value).toString()])).toEqual([
+      [7, 'record 7'],
+      [8, 'record 8'],
+    ]);
+    s.close();
+    const after = new Database(profilePaths(dir).db);
+    expect(after.pragma('user_version', { simple: true })).toBe(STORE_SCHEMA_VERSION);
+    expect(after.prepare("SELECT count(*) AS n FROM kv WHERE tbl = 'archive-queue'").get()).toEqual({ n: 0 });
+    after.close();
+  });
+
+  it('bumps a table version on every write and every table on rollback', () => {
+    const s = LocalStore.create(tempDir(), { kind: 'file' });
+    const contacts = s.version('contacts');
+    const queue = s.version('archive-queue');
+    s.put('contacts', 'a', Buffer.from('A'));
+    expect(s.version('contacts')).not.toBe(contacts);
+    expect(s.version('archive-queue')).toBe(queue);
+    const before = s.version('archive-queue');
+    expect(() =>
+      s.transaction(() => {
+        s.put('contacts', 'b', Buffer.from('B'));
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(s.version('archive-queue')).not.toBe(before);
+    s.close();
   });
 
   it('JSON codec keeps Buffers and Uint8Arrays as bytes', () => {

@@ -13,7 +13,7 @@
  *
  * Invariant: no plaintext content ever reaches the file — values, keys and logs alike.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -49,13 +49,28 @@ export const STORE_TABLES = [
 /** One of {@link STORE_TABLES}. */
 export type StoreTable = (typeof STORE_TABLES)[number];
 
+/**
+ * Tables keyed by a sequence number (key = decimal seq = ord), each kept in its own SQL
+ * table `<name>(seq INTEGER PRIMARY KEY, v)`: an append dirties one leaf page (a rowid
+ * table keeps a ~1 KiB value in the leaf; the kv table's WITHOUT ROWID layout spills it to
+ * an overflow page), range reads are sequential, and the row key needs no HMAC since the
+ * seq is plaintext in either layout (it is the `ord` of an ordered kv row). Values are
+ * encrypted the same way, with the seq in the AAD, so a row moved to another seq or table
+ * does not open.
+ */
+export const SEQ_TABLES: ReadonlyMap<StoreTable, string> = new Map<StoreTable, string>([
+  ['archive-queue', 'archive_queue'],
+]);
+
 /** File name of the database inside a profile folder. */
 export const STORE_DB_FILE = 'device.db';
 /** Schema version this code writes; migrations bring older files up to it. */
-export const STORE_SCHEMA_VERSION = 1;
+export const STORE_SCHEMA_VERSION = 2;
 
 const AAD_PREFIX = 'custos-store-v1';
 const NONCE_BYTES = 12;
+/** Nonces drawn per CSPRNG call. */
+const NONCE_POOL = 256;
 const TAG_BYTES = 16;
 
 /** One row as read back. */
@@ -63,6 +78,15 @@ export interface StoreRow {
   readonly key: string;
   readonly value: Uint8Array;
   readonly ord: number | null;
+}
+
+interface SeqStatements {
+  readonly get: Database.Statement;
+  readonly put: Database.Statement;
+  readonly del: Database.Statement;
+  readonly after: Database.Statement;
+  readonly last: Database.Statement;
+  readonly count: Database.Statement;
 }
 
 /** Schema migrations, index = version reached. Each runs in a transaction. */
@@ -76,6 +100,8 @@ export const STORE_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (tbl, id)
    ) WITHOUT ROWID;
    CREATE INDEX kv_ord ON kv (tbl, ord) WHERE ord IS NOT NULL;`,
+  // Sequence tables (SEQ_TABLES); their old kv rows are moved over on open (moveSeqRows).
+  `CREATE TABLE archive_queue (seq INTEGER PRIMARY KEY, v BLOB NOT NULL);`,
 ];
 
 function migrate(db: Database.Database): void {
@@ -100,6 +126,10 @@ export class LocalStore {
   readonly #db: Database.Database;
   readonly #valueKey: Buffer;
   readonly #idKey: Buffer;
+  /** AAD prefix per table ("custos-store-v1" ‖ 0 ‖ tbl ‖ 0), built once. */
+  readonly #aadPrefix = new Map<StoreTable, Buffer>();
+  /** Write counter per table, bumped by every put and delete, and for all tables on rollback. */
+  readonly #versions = new Map<StoreTable, number>();
   #closed = false;
   readonly #stmts: {
     get: Database.Statement;
@@ -109,6 +139,11 @@ export class LocalStore {
     listAfter: Database.Statement;
     count: Database.Statement;
   };
+  /** Statements of each sequence table. */
+  readonly #seq = new Map<StoreTable, SeqStatements>();
+  /** Unused random nonce bytes (one CSPRNG call serves many writes). */
+  readonly #nonces = Buffer.alloc(NONCE_BYTES * NONCE_POOL);
+  #noncePos = NONCE_BYTES * NONCE_POOL;
 
   private constructor(db: Database.Database, storageKey: Buffer) {
     this.#db = db;
@@ -126,6 +161,35 @@ export class LocalStore {
       ),
       count: db.prepare('SELECT count(*) AS n FROM kv WHERE tbl = ?'),
     };
+    for (const [table, sqlName] of SEQ_TABLES) {
+      this.#seq.set(table, {
+        get: db.prepare(`SELECT v FROM ${sqlName} WHERE seq = ?`),
+        put: db.prepare(`INSERT OR REPLACE INTO ${sqlName} (seq, v) VALUES (?, ?)`),
+        del: db.prepare(`DELETE FROM ${sqlName} WHERE seq = ?`),
+        after: db.prepare(`SELECT seq, v FROM ${sqlName} WHERE seq > ? ORDER BY seq LIMIT ?`),
+        last: db.prepare(`SELECT seq, v FROM ${sqlName} ORDER BY seq DESC LIMIT 1`),
+        count: db.prepare(`SELECT count(*) AS n FROM ${sqlName}`),
+      });
+    }
+  }
+
+  /** Moves rows of sequence tables written by schema 1 (kv rows) into `seq`, once. */
+  #moveSeqRows(): void {
+    for (const table of SEQ_TABLES.keys()) {
+      const rows = this.#db.prepare('SELECT id, v, ord FROM kv WHERE tbl = ?').all(table) as {
+        id: Buffer;
+        v: Buffer;
+        ord: number | null;
+      }[];
+      if (rows.length === 0) continue;
+      this.transaction(() => {
+        for (const r of rows) {
+          const { key, value } = this.#open(table, r.id, r.v);
+          this.put(table, key, value, r.ord);
+          this.#stmts.del.run(table, r.id);
+        }
+      });
+    }
   }
 
   /** Creates a new profile folder (mode 0700) with a fresh storage key and an empty store. */
@@ -164,7 +228,14 @@ export class LocalStore {
     // Freed pages are zeroed, so deleted ciphertext does not linger either.
     db.pragma('secure_delete = ON');
     migrate(db);
-    return new LocalStore(db, key);
+    const store = new LocalStore(db, key);
+    try {
+      store.#moveSeqRows();
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+    return store;
   }
 
   #check(): void {
@@ -176,21 +247,99 @@ export class LocalStore {
   }
 
   #aad(table: StoreTable, id: Buffer): Buffer {
-    return Buffer.concat([Buffer.from(`${AAD_PREFIX}\0${table}\0`, 'utf8'), id]);
+    let prefix = this.#aadPrefix.get(table);
+    if (prefix === undefined) {
+      prefix = Buffer.from(`${AAD_PREFIX}\0${table}\0`, 'utf8');
+      this.#aadPrefix.set(table, prefix);
+    }
+    return Buffer.concat([prefix, id], prefix.length + id.length);
   }
 
   #seal(table: StoreTable, id: Buffer, key: string, value: Uint8Array): Buffer {
-    const nonce = randomBytes(NONCE_BYTES);
-    const c = createCipheriv('aes-256-gcm', this.#valueKey, nonce);
+    // One plaintext and one output buffer: nonce ‖ ciphertext ‖ tag (the hot path of every write).
+    const keyLength = Buffer.byteLength(key, 'utf8');
+    const plain = Buffer.allocUnsafe(4 + keyLength + value.length);
+    plain.writeUInt32BE(keyLength, 0);
+    plain.write(key, 4, keyLength, 'utf8');
+    plain.set(value, 4 + keyLength);
+    const out = Buffer.allocUnsafe(NONCE_BYTES + plain.length + TAG_BYTES);
+    this.#nextNonce(out);
+    const c = createCipheriv('aes-256-gcm', this.#valueKey, out.subarray(0, NONCE_BYTES));
     c.setAAD(this.#aad(table, id));
-    const k = Buffer.from(key, 'utf8');
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(k.length);
-    const body = Buffer.concat([c.update(len), c.update(k), c.update(value), c.final()]);
-    return Buffer.concat([nonce, body, c.getAuthTag()]);
+    const ct = c.update(plain);
+    const rest = c.final();
+    ct.copy(out, NONCE_BYTES);
+    rest.copy(out, NONCE_BYTES + ct.length);
+    c.getAuthTag().copy(out, NONCE_BYTES + plain.length);
+    plain.fill(0);
+    return out;
+  }
+
+  /** Writes a fresh random nonce to out[0..12); every nonce is used once, then wiped from the pool. */
+  #nextNonce(out: Buffer): void {
+    if (this.#noncePos === this.#nonces.length) {
+      randomFillSync(this.#nonces);
+      this.#noncePos = 0;
+    }
+    this.#nonces.copy(out, 0, this.#noncePos, this.#noncePos + NONCE_BYTES);
+    this.#nonces.fill(0, this.#noncePos, this.#noncePos + NONCE_BYTES);
+    this.#noncePos += NONCE_BYTES;
+  }
+
+  /** The `id` of a sequence-table row: the seq as 8 bytes (in the AAD, like a kv row id). */
+  static #seqId(seq: number): Buffer {
+    const id = Buffer.allocUnsafe(8);
+    id.writeUInt32BE(Math.floor(seq / 2 ** 32), 0);
+    id.writeUInt32BE(seq >>> 0, 4);
+    return id;
+  }
+
+  /** The seq of a sequence-table key (its canonical decimal form), or undefined. */
+  static #seqOf(key: string): number | undefined {
+    const n = Number(key);
+    return Number.isSafeInteger(n) && n >= 0 && String(n) === key ? n : undefined;
+  }
+
+  /** Seals a sequence-table value: the key inside is the decimal seq, as in a kv row. */
+  #sealSeq(table: StoreTable, seq: number, value: Uint8Array): Buffer {
+    return this.#seal(table, LocalStore.#seqId(seq), String(seq), value);
+  }
+
+  /** Opens a sequence-table value and checks it belongs to `seq` (a moved row fails here). */
+  #openSeq(table: StoreTable, seq: number, sealed: Buffer): Uint8Array {
+    const { key, value } = this.#openRaw(table, LocalStore.#seqId(seq), sealed);
+    if (key !== String(seq))
+      throw new ClientError('STORE_CORRUPT', `a ${table} row is stored under the wrong key`);
+    return value;
+  }
+
+  #bump(table: StoreTable): void {
+    this.#versions.set(table, (this.#versions.get(table) ?? 0) + 1);
+  }
+
+  /** After a rollback every cached view may be stale: bump every table. */
+  #bumpAll(): void {
+    for (const t of STORE_TABLES) this.#bump(t);
+  }
+
+  /**
+   * A counter that changes whenever `table` may have changed through this store (a write,
+   * a delete, any rollback). In-memory caches of table contents compare it to stay exact;
+   * they assume one open store per profile (the client's rule: one process per profile).
+   */
+  version(table: StoreTable): number {
+    return this.#versions.get(table) ?? 0;
   }
 
   #open(table: StoreTable, id: Buffer, sealed: Buffer): { key: string; value: Uint8Array } {
+    const r = this.#openRaw(table, id, sealed);
+    if (!this.#rowId(table, r.key).equals(id))
+      throw new ClientError('STORE_CORRUPT', `a ${table} row is stored under the wrong key`);
+    return r;
+  }
+
+  /** Decrypts a value (AAD binds table and id); the caller checks the key inside against the id. */
+  #openRaw(table: StoreTable, id: Buffer, sealed: Buffer): { key: string; value: Uint8Array } {
     if (sealed.length < NONCE_BYTES + TAG_BYTES + 4)
       throw new ClientError('STORE_CORRUPT', `a ${table} row is truncated`);
     let plain: Buffer;
@@ -205,14 +354,19 @@ export class LocalStore {
     const n = plain.readUInt32BE(0);
     if (4 + n > plain.length) throw new ClientError('STORE_CORRUPT', `a ${table} row is malformed`);
     const key = plain.subarray(4, 4 + n).toString('utf8');
-    if (!this.#rowId(table, key).equals(id))
-      throw new ClientError('STORE_CORRUPT', `a ${table} row is stored under the wrong key`);
     return { key, value: new Uint8Array(plain.buffer, plain.byteOffset + 4 + n, plain.length - 4 - n) };
   }
 
   /** The value under `key`, or undefined. */
   get(table: StoreTable, key: string): Uint8Array | undefined {
     this.#check();
+    const sq = this.#seq.get(table);
+    if (sq !== undefined) {
+      const seq = LocalStore.#seqOf(key);
+      if (seq === undefined) return undefined;
+      const row = sq.get.get(seq) as { v: Buffer } | undefined;
+      return row === undefined ? undefined : this.#openSeq(table, seq, row.v);
+    }
     const id = this.#rowId(table, key);
     const row = this.#stmts.get.get(table, id) as { v: Buffer } | undefined;
     return row === undefined ? undefined : this.#open(table, id, row.v).value;
@@ -221,19 +375,36 @@ export class LocalStore {
   /** Writes `value` under `key` (replacing); `ord` orders rows of ordered tables. */
   put(table: StoreTable, key: string, value: Uint8Array, ord: number | null = null): void {
     this.#check();
+    const sq = this.#seq.get(table);
+    if (sq !== undefined) {
+      const seq = LocalStore.#seqOf(key);
+      if (seq === undefined || ord !== seq)
+        throw new Error(`${table} rows are keyed by their seq (key = ord)`);
+      this.#bump(table);
+      sq.put.run(seq, this.#sealSeq(table, seq, value));
+      return;
+    }
     const id = this.#rowId(table, key);
+    this.#bump(table);
     this.#stmts.put.run(table, id, ord, this.#seal(table, id, key, value));
   }
 
   /** Deletes `key`; true when a row was deleted. */
   delete(table: StoreTable, key: string): boolean {
     this.#check();
+    this.#bump(table);
+    const sq = this.#seq.get(table);
+    if (sq !== undefined) {
+      const seq = LocalStore.#seqOf(key);
+      return seq !== undefined && sq.del.run(seq).changes > 0;
+    }
     return this.#stmts.del.run(table, this.#rowId(table, key)).changes > 0;
   }
 
   /** Rows of `table` by `ord` (rows without ord last, in id order), at most `limit`. */
   list(table: StoreTable, limit = Number.MAX_SAFE_INTEGER): StoreRow[] {
     this.#check();
+    if (this.#seq.has(table)) return this.listAfter(table, -1, limit);
     const rows = this.#stmts.list.all(table, limit) as { id: Buffer; v: Buffer; ord: number | null }[];
     return rows.map((r) => ({ ...this.#open(table, r.id, r.v), ord: r.ord }));
   }
@@ -241,20 +412,43 @@ export class LocalStore {
   /** Ordered rows of `table` with ord > `after`, at most `limit`. */
   listAfter(table: StoreTable, after: number, limit: number): StoreRow[] {
     this.#check();
+    const sq = this.#seq.get(table);
+    if (sq !== undefined) {
+      const rows = sq.after.all(after, limit) as { seq: number; v: Buffer }[];
+      return rows.map((r) => ({ key: String(r.seq), value: this.#openSeq(table, r.seq, r.v), ord: r.seq }));
+    }
     const rows = this.#stmts.listAfter.all(table, after, limit) as { id: Buffer; v: Buffer; ord: number }[];
     return rows.map((r) => ({ ...this.#open(table, r.id, r.v), ord: r.ord }));
+  }
+
+  /** The row of a sequence table with the highest seq, if any. */
+  last(table: StoreTable): StoreRow | undefined {
+    this.#check();
+    const sq = this.#seq.get(table);
+    if (sq === undefined) throw new Error(`${table} is not a sequence table`);
+    const r = sq.last.get() as { seq: number; v: Buffer } | undefined;
+    return r === undefined
+      ? undefined
+      : { key: String(r.seq), value: this.#openSeq(table, r.seq, r.v), ord: r.seq };
   }
 
   /** Number of rows in `table`. */
   count(table: StoreTable): number {
     this.#check();
+    const sq = this.#seq.get(table);
+    if (sq !== undefined) return (sq.count.get() as { n: number }).n;
     return (this.#stmts.count.get(table) as { n: number }).n;
   }
 
   /** Runs `fn` in one SQLite transaction (all or nothing). `fn` must be synchronous. */
   transaction<T>(fn: () => T): T {
     this.#check();
-    return this.#db.transaction(fn)();
+    try {
+      return this.#db.transaction(fn)();
+    } catch (e) {
+      this.#bumpAll(); // better-sqlite3 rolled back (to the savepoint, when nested)
+      throw e;
+    }
   }
 
   /**
@@ -270,6 +464,7 @@ export class LocalStore {
       this.#db.exec('COMMIT');
       return out;
     } catch (e) {
+      this.#bumpAll();
       if (this.#db.open && this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw e;
     }

@@ -1,0 +1,162 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  generateBucketKeyPair,
+  generateIndexSecret,
+  genesisPrevHash,
+  parseRecord,
+  recordHashOf,
+  type RecordBody,
+} from '@custos/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { VerifiedBucket } from '../enrol/org-keys.js';
+import type { DeviceProfile } from '../profile.js';
+import { LocalStore } from '../store/local-store.js';
+import { ArchiveCapture, decodeQueued, dropQueued, loadChain } from './capture.js';
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2030, 0, 15);
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const profile: DeviceProfile = {
+  serverUrl: 'http://127.0.0.1:1',
+  orgId: 'o'.repeat(22),
+  orgName: 'Test',
+  userId: 'u'.repeat(22),
+  deviceId: 'd'.repeat(22),
+  deviceNumber: 1,
+  pinnedFingerprint: '',
+  orgSigningKey: new Uint8Array(32),
+  keyManager: { key: new Uint8Array(32), notBefore: 0, notAfter: NOW + 365 * DAY },
+  retentionClass: 'standard',
+  captureRequired: true,
+  enrolledAt: 0,
+};
+
+async function putBucket(store: LocalStore, id: string, notBefore: number, notAfter: number): Promise<void> {
+  const b = await generateBucketKeyPair();
+  const v: VerifiedBucket = {
+    bucketId: id,
+    org: profile.orgId,
+    retentionClass: 'standard',
+    period: id,
+    notBefore,
+    notAfter,
+    publicKey: b.publicKey.toBytes(),
+    document: new Uint8Array(1),
+  };
+  store.putJson('buckets', id, v);
+}
+
+async function setup(clock: () => number = () => NOW) {
+  const dir = mkdtempSync(join(tmpdir(), 'custos-capture-'));
+  dirs.push(dir);
+  const store = LocalStore.create(join(dir, 'p'), { kind: 'file' });
+  await putBucket(store, 'b1', NOW - DAY, NOW + 10 * DAY);
+  return { store, capture: new ArchiveCapture(store, profile, clock) };
+}
+
+const body = (i: number): RecordBody => ({
+  direction: 'sent',
+  kind: 'message',
+  messageId: `m${i}`,
+  conversationId: 'dm.x',
+  participants: ['a', 'b'],
+  sender: 'a',
+  sentAt: NOW,
+  text: `hello ${i}`,
+  attachments: [],
+  archiveNotice: true,
+  envelopeHashes: [new Uint8Array(32)],
+});
+
+/** Headers of the queued records, checked to chain from genesis. */
+function queuedChain(store: LocalStore) {
+  let prev: Uint8Array = genesisPrevHash();
+  return store.list('archive-queue').map((row) => {
+    const q = decodeQueued(row.value);
+    const h = parseRecord(q.bytes).header;
+    expect(h.seq).toBe(q.seq);
+    expect(Buffer.from(h.prev).equals(Buffer.from(prev))).toBe(true);
+    expect(Buffer.from(recordHashOf(q.bytes)).equals(Buffer.from(q.hash))).toBe(true);
+    prev = q.hash;
+    return h;
+  });
+}
+
+describe('ArchiveCapture', () => {
+  it('chains records, and keeps the head when the newest queued record is dropped', async () => {
+    const { store, capture } = await setup();
+    for (let i = 0; i < 3; i++) await capture.capture(body(i));
+    expect(queuedChain(store).map((h) => h.seq)).toEqual([0, 1, 2]);
+    const head = loadChain(store);
+    expect(head.nextSeq).toBe(3);
+    store.transaction(() => {
+      for (const seq of [2, 0, 1]) dropQueued(store, seq);
+    });
+    expect(store.count('archive-queue')).toBe(0);
+    const hex = (c: { nextSeq: number; prev: Uint8Array }) => [
+      c.nextSeq,
+      Buffer.from(c.prev).toString('hex'),
+    ];
+    expect(hex(loadChain(store))).toEqual(hex(head));
+    // A fresh capture (another process) continues the chain from the saved head.
+    capture.close();
+    const again = new ArchiveCapture(store, profile, () => NOW);
+    const r = await again.capture(body(3));
+    expect(r.seq).toBe(3);
+    const h = parseRecord(decodeQueued(store.get('archive-queue', '3')!).bytes).header;
+    expect(Buffer.from(h.prev).equals(Buffer.from(head.prev))).toBe(true);
+    again.close();
+    store.close();
+  });
+
+  it('a rolled-back capture leaves no gap: the next record reuses its seq', async () => {
+    const { store, capture } = await setup();
+    await capture.capture(body(0));
+    await capture.prepare();
+    expect(() =>
+      store.transaction(() => {
+        capture.captureSync(body(1));
+        throw new Error('send failed');
+      }),
+    ).toThrow('send failed');
+    await expect(
+      store.atomically(async () => {
+        capture.captureSync(body(1));
+        await Promise.resolve();
+        throw new Error('send failed');
+      }),
+    ).rejects.toThrow('send failed');
+    expect((await capture.capture(body(2))).seq).toBe(1);
+    expect(queuedChain(store).map((h) => h.seq)).toEqual([0, 1]);
+    capture.close();
+    store.close();
+  });
+
+  it('picks up an index key and a newer bucket as soon as they are stored', async () => {
+    let now = NOW;
+    const { store, capture } = await setup(() => now);
+    await capture.capture(body(0));
+    store.put('index-keys', 'b1', generateIndexSecret());
+    await capture.capture(body(1));
+    // The next period's bucket, registered ahead of time, takes over when its window opens.
+    await putBucket(store, 'b2', NOW + DAY, NOW + 40 * DAY);
+    await capture.capture(body(2));
+    now = NOW + DAY;
+    await capture.capture(body(3));
+    const headers = queuedChain(store);
+    expect(headers.map((h) => h.tokens.length > 0)).toEqual([false, true, true, false]);
+    expect(headers.map((h) => h.bucket as string)).toEqual(['b1', 'b1', 'b1', 'b2']);
+    // Two session keys (one per bucket), each stored once.
+    const keys = new Set(headers.map((h) => Buffer.from(h.sessionKeyId).toString('hex')));
+    expect(keys.size).toBe(2);
+    for (const k of keys) expect(store.get('archive-state', `skey:${k}`)).toBeDefined();
+    capture.close();
+    store.close();
+  });
+});
