@@ -106,6 +106,7 @@ export function parseMessage(text: string, file?: string): MimePart {
     if (colon <= 0) throw malformed(`bad header line`, file);
     headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
   }
+  for (const h of headers) h[1] = h[1].trim();
   return { headers, body: norm.slice(split + 2) };
 }
 

@@ -1,0 +1,345 @@
+/**
+ * Test archives built with real core crypto, no mocks: records sealed to a bucket key
+ * (HPKE-wrapped session keys, AES-256-GCM), signed in batches with libsignal identity
+ * keys, appended as archive-record entries to a core Merkle tree with tiles, proven with
+ * core's tile proofs, and covered by a checkpoint signed with a note signer.
+ */
+import { PrivateKey } from '@signalapp/libsignal-client';
+import {
+  appendEntries,
+  bucketId,
+  createSessionSealer,
+  deviceId,
+  EMPTY_TREE_STATE,
+  encodeLogEntry,
+  generateBucketKeyPair,
+  generateSignerKey,
+  genesisPrevHash,
+  inclusionProof,
+  orgId,
+  parseSignerKey,
+  sealRecord,
+  signBatch,
+  signCheckpoint,
+  tilesToWrite,
+  type RecordBody,
+  type RecordHash,
+  type SealedRecord,
+  type TileId,
+} from '@custos/core';
+import type { ExportBatch, ExportInput, ExportRecord } from './export-types.js';
+
+/** The test organisation. */
+export const ORG = 'acme';
+/** Its log origin. */
+export const ORIGIN = 'custos.example/acme';
+/** User addresses. */
+export const ALICE = 'acme.alice';
+export const BOB = 'acme.bob';
+export const CAROL = 'acme.carol';
+
+/** A base time: 2026-01-05T09:00:00Z. */
+export const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+/** A body with defaults filled in. */
+export function body(p: Partial<RecordBody> & Pick<RecordBody, 'messageId'>): RecordBody {
+  return {
+    direction: 'sent',
+    kind: 'message',
+    conversationId: 'dm.alice-bob',
+    participants: [ALICE, BOB],
+    sender: ALICE,
+    sentAt: T0,
+    attachments: [],
+    archiveNotice: true,
+    envelopeHashes: [new Uint8Array(32).fill(7)],
+    ...p,
+  };
+}
+
+/** One event to archive, on the device of `user`. */
+export interface TestEvent {
+  readonly device: string;
+  readonly body: RecordBody;
+  readonly attachments?: ReadonlyMap<string, Uint8Array>;
+}
+
+/** A built test archive. */
+export interface TestArchive {
+  readonly input: ExportInput;
+  readonly verifierKey: string;
+  /** A different key with the same name (origin): signs checkpoints the export must refuse. */
+  readonly otherSignerKey: string;
+  readonly otherVerifierKey: string;
+  readonly signerKey: string;
+}
+
+/** Builds records for `events` (in order, per device chains), batches of `batchSize`, one checkpoint. */
+export async function buildTestArchive(events: readonly TestEvent[], batchSize = 100): Promise<TestArchive> {
+  const bucket = await generateBucketKeyPair();
+  const org = orgId(ORG);
+  const bkt = bucketId('standard-2026-01');
+  const devices = new Map<
+    string,
+    {
+      sealer: Awaited<ReturnType<typeof createSessionSealer>>;
+      identity: PrivateKey;
+      seq: number;
+      prev: RecordHash;
+      records: number[];
+    }
+  >();
+  const sealed: SealedRecord[] = [];
+  for (const [i, e] of events.entries()) {
+    let d = devices.get(e.device);
+    if (d === undefined) {
+      d = {
+        sealer: await createSessionSealer(bucket.publicKey, { org, device: deviceId(e.device), bucket: bkt }),
+        identity: PrivateKey.generate(),
+        seq: 0,
+        prev: genesisPrevHash(),
+        records: [],
+      };
+      devices.set(e.device, d);
+    }
+    const s = sealRecord(
+      d.sealer,
+      {
+        org,
+        device: deviceId(e.device),
+        bucket: bkt,
+        seq: d.seq,
+        prev: d.prev,
+        tokens: [],
+        attachmentBytes: 0,
+      },
+      e.body,
+    );
+    sealed.push(s);
+    d.records.push(i);
+    d.seq++;
+    d.prev = s.hash;
+  }
+  // Batch signatures per device.
+  const batchOf: ExportBatch[] = new Array<ExportBatch>(events.length);
+  for (const [dev, d] of devices) {
+    for (let at = 0; at < d.records.length; at += batchSize) {
+      const idx = d.records.slice(at, at + batchSize);
+      const hashes = idx.map((i) => sealed[i]!.hash);
+      const signature = signBatch(d.identity, { org, device: deviceId(dev), firstSeq: at, hashes });
+      const batch: ExportBatch = {
+        firstSeq: at,
+        hashes,
+        signature,
+        identityKey: d.identity.getPublicKey().serialize(),
+      };
+      for (const i of idx) batchOf[i] = batch;
+    }
+  }
+  // The log: one archive-record entry per record, in event order.
+  const loggedAt = (i: number): number => events[i]!.body.sentAt + 250;
+  const entries = sealed.map((s, i) =>
+    encodeLogEntry({
+      type: 'archive-record',
+      hash: s.hash,
+      size: s.bytes.length,
+      actor: s.header.device,
+      time: loggedAt(i),
+      org,
+      device: s.header.device,
+      seq: s.header.seq,
+      bucket: bkt,
+    }),
+  );
+  const append = appendEntries(EMPTY_TREE_STATE, entries);
+  const tiles = new Map<string, Uint8Array>();
+  for (const t of tilesToWrite(append, [])) tiles.set(`${t.id.level}/${t.id.index}`, t.bytes);
+  const reader = {
+    readTiles: async (ids: readonly TileId[]): Promise<Uint8Array[]> =>
+      ids.map((id) => {
+        const b = tiles.get(`${id.level}/${id.index}`);
+        if (b === undefined) throw new Error(`tile ${id.level}/${id.index} missing`);
+        return b;
+      }),
+  };
+  const key = generateSignerKey(ORIGIN);
+  const other = generateSignerKey(ORIGIN);
+  const treeSize = append.state.size;
+  const checkpoint = signCheckpoint(
+    { origin: ORIGIN, treeSize, rootHash: append.root, extensions: [] },
+    parseSignerKey(key.signerKey),
+  );
+  const records: ExportRecord[] = [];
+  for (const [i, s] of sealed.entries()) {
+    const e = events[i]!;
+    records.push({
+      sealed: s.bytes,
+      hash: s.hash,
+      header: s.header,
+      body: e.body,
+      batch: batchOf[i]!,
+      log: { index: i, loggedAt: loggedAt(i), proof: await inclusionProof(i, treeSize, reader), checkpoint },
+      ...(e.attachments === undefined ? {} : { attachments: e.attachments }),
+    });
+  }
+  return {
+    input: {
+      records,
+      custodian: ALICE,
+      displayNames: new Map([
+        [ALICE, 'Alice Adams'],
+        [BOB, 'Bob Brown'],
+        [CAROL, 'Carol Çelik'],
+      ]),
+      log: { origin: ORIGIN, verifierKey: key.verifierKey },
+      exportedAt: Date.UTC(2026, 1, 1),
+      exportId: 'test-export',
+    },
+    verifierKey: key.verifierKey,
+    signerKey: key.signerKey,
+    otherSignerKey: other.signerKey,
+    otherVerifierKey: other.verifierKey,
+  };
+}
+
+/** A realistic mixed conversation set: direct chat with edit, delete, reaction, reply, receipt, attachment; a group with joins, leave and rename; a second day. */
+export function mixedEvents(): TestEvent[] {
+  const pdf = new Uint8Array(Buffer.from('%PDF-1.4 test attachment'));
+  const att = {
+    blobId: 'blob-1',
+    key: new Uint8Array(32).fill(1),
+    digest: new Uint8Array(32).fill(2),
+    size: pdf.length,
+    contentType: 'application/pdf',
+    fileName: 'report.pdf',
+  };
+  const g = 'g.team';
+  const members = [ALICE, BOB, CAROL];
+  const m = (t: number): number => T0 + t * 60_000;
+  return [
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'm1',
+        text: 'Hello Bob, the Q1 numbers are attached.',
+        attachments: [att],
+        sentAt: m(0),
+      }),
+      attachments: new Map([['blob-1', pdf]]),
+    },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'm2',
+        direction: 'received',
+        sender: BOB,
+        text: 'Thanks — looks good 👍',
+        replyTo: 'm1',
+        sentAt: m(1),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'm3',
+        kind: 'edit',
+        edits: 'm1',
+        text: 'Hello Bob, the Q1 numbers (revised) are attached.',
+        sentAt: m(2),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'm4',
+        kind: 'reaction',
+        direction: 'received',
+        sender: BOB,
+        reactsTo: 'm1',
+        reaction: '👍',
+        sentAt: m(3),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({ messageId: 'm5', text: 'Ignore the previous figure.', sentAt: m(4) }),
+    },
+    { device: 'alice-phone', body: body({ messageId: 'm6', kind: 'delete', deletes: 'm5', sentAt: m(5) }) },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'm7',
+        kind: 'receipt',
+        direction: 'received',
+        sender: BOB,
+        text: 'read\nm1\nm5',
+        sentAt: m(6),
+      }),
+    },
+    {
+      device: 'bob-laptop',
+      body: body({
+        messageId: 'm2',
+        sender: BOB,
+        text: 'Thanks — looks good 👍',
+        replyTo: 'm1',
+        sentAt: m(1),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'g1',
+        kind: 'group-change',
+        conversationId: g,
+        participants: members,
+        text: 'Deal team',
+        added: members,
+        removed: [],
+        sentAt: m(10),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'g2',
+        conversationId: g,
+        participants: members,
+        text: 'Welcome all',
+        sentAt: m(11),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'g3',
+        kind: 'group-change',
+        direction: 'received',
+        sender: CAROL,
+        conversationId: g,
+        participants: members,
+        text: 'Deal team',
+        added: [],
+        removed: [CAROL],
+        sentAt: m(12),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({
+        messageId: 'g4',
+        kind: 'group-change',
+        conversationId: g,
+        participants: [ALICE, BOB],
+        text: 'Deal team (closed)',
+        added: [],
+        removed: [],
+        sentAt: m(13),
+      }),
+    },
+    {
+      device: 'alice-phone',
+      body: body({ messageId: 'd2', text: 'Next day: 日本語 text and Ünïcödé.', sentAt: T0 + 86_400_000 }),
+    },
+  ];
+}
