@@ -4,10 +4,21 @@ import addFormats from 'ajv-formats';
 import { unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildExport, type BuiltExport } from './build-export.js';
-import { ALICE, BOB, body, buildTestArchive, CAROL, mixedEvents, T0, type TestArchive } from './export-fixtures.test-data.js';
+import {
+  ALICE,
+  BOB,
+  body,
+  buildTestArchive,
+  CAROL,
+  mixedEvents,
+  T0,
+  type TestArchive,
+} from './export-fixtures.test-data.js';
 import { rsmfFileProblems, rsmfManifestProblems } from './rsmf-check.js';
 
-const schema = JSON.parse(readFileSync(new URL('./fixtures/rsmf/rsmf_schema_2_0_0.json', import.meta.url), 'utf8')) as object;
+const schema = JSON.parse(
+  readFileSync(new URL('./fixtures/rsmf/rsmf_schema_2_0_0.json', import.meta.url), 'utf8'),
+) as object;
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats.default(ajv);
 const validate = ajv.compile(schema);
@@ -27,13 +38,24 @@ interface Ev {
   body?: string;
 }
 
-function rsmfOf(built: BuiltExport): { name: string; bytes: Uint8Array; manifest: { events: Ev[]; conversations: { id: string; type: string; participants: string[] }[] }; zip: Record<string, Uint8Array> }[] {
+function rsmfOf(
+  built: BuiltExport,
+): {
+  name: string;
+  bytes: Uint8Array;
+  manifest: { events: Ev[]; conversations: { id: string; type: string; participants: string[] }[] };
+  zip: Record<string, Uint8Array>;
+}[] {
   return built.files
     .filter((f) => f.path.endsWith('.rsmf'))
     .map((f) => {
       const r = rsmfFileProblems(f.bytes);
       expect(r.problems, f.path).toEqual([]);
-      const zipB64 = Buffer.from(f.bytes).toString('utf8').split('filename="rsmf.zip"')[1]!.split('\r\n\r\n')[1]!.split('--')[0]!;
+      const zipB64 = Buffer.from(f.bytes)
+        .toString('utf8')
+        .split('filename="rsmf.zip"')[1]!
+        .split('\r\n\r\n')[1]!
+        .split('--')[0]!;
       const zip = unzipSync(Buffer.from(zipB64.replace(/\s+/g, ''), 'base64'));
       return { name: f.path, bytes: f.bytes, manifest: r.contents!.manifest as never, zip };
     });
@@ -69,7 +91,9 @@ describe('RSMF export', () => {
     expect(dm.manifest.conversations[0]!.type).toBe('direct');
     const m1 = ev.get('m1')!;
     expect(m1.body).toBe('Hello Bob, the Q1 numbers (revised) are attached.');
-    expect(m1.edits).toEqual([expect.objectContaining({ previous: 'Hello Bob, the Q1 numbers are attached.', new: m1.body })]);
+    expect(m1.edits).toEqual([
+      expect.objectContaining({ previous: 'Hello Bob, the Q1 numbers are attached.', new: m1.body }),
+    ]);
     expect(m1.reactions).toEqual([{ value: '👍', count: 1, participants: [BOB] }]);
     expect(m1.read_receipts).toEqual([expect.objectContaining({ participant: BOB, action: 'read' })]);
     expect(m1.attachments).toHaveLength(1);
@@ -105,7 +129,9 @@ describe('RSMF export', () => {
       `leave:${CAROL}`,
       `history:${ALICE}`,
     ]);
-    expect(g.manifest.events.at(-1)!.body).toContain('renamed the group from “Deal team” to “Deal team (closed)”');
+    expect(g.manifest.events.at(-1)!.body).toContain(
+      'renamed the group from “Deal team” to “Deal team (closed)”',
+    );
     expect(g.manifest.events.find((e) => e.type === 'leave')!.body).toBe('left');
   });
 
@@ -124,10 +150,18 @@ describe('RSMF export', () => {
     const dm = rsmfOf(built).find((f) => f.name.includes('2026-01-05') && f.name.includes('dm'))!;
     const m = structuredClone(dm.manifest) as { events: Ev[] };
     m.events[1]!.participant = 'acme.nobody';
-    expect(rsmfManifestProblems(m, new Set(Object.keys(dm.zip)))).toEqual([expect.stringContaining('"acme.nobody" is not a participant')]);
-    expect(rsmfManifestProblems(dm.manifest, new Set(['rsmf_manifest.json']))).toEqual([expect.stringContaining('not in the zip')]);
-    const tampered = Buffer.from(dm.bytes).toString('utf8').replace(/X-RSMF-EventCount: \d+/, 'X-RSMF-EventCount: 99');
-    expect(rsmfFileProblems(Buffer.from(tampered)).problems).toEqual([expect.stringContaining('X-RSMF-EventCount 99')]);
+    expect(rsmfManifestProblems(m, new Set(Object.keys(dm.zip)))).toEqual([
+      expect.stringContaining('"acme.nobody" is not a participant'),
+    ]);
+    expect(rsmfManifestProblems(dm.manifest, new Set(['rsmf_manifest.json']))).toEqual([
+      expect.stringContaining('not in the zip'),
+    ]);
+    const tampered = Buffer.from(dm.bytes)
+      .toString('utf8')
+      .replace(/X-RSMF-EventCount: \d+/, 'X-RSMF-EventCount: 99');
+    expect(rsmfFileProblems(Buffer.from(tampered)).problems).toEqual([
+      expect.stringContaining('X-RSMF-EventCount 99'),
+    ]);
   });
 
   it('splits a day at 10,000 events', async () => {
@@ -138,13 +172,18 @@ describe('RSMF export', () => {
     const big = await buildTestArchive(events, 1_000);
     const out = await buildExport(big.input, { format: 'rsmf' });
     const files = rsmfOf(out);
-    expect(files.map((f) => f.name)).toEqual(['rsmf/dm_alice-bob_2026-01-05_part1.rsmf', 'rsmf/dm_alice-bob_2026-01-05_part2.rsmf']);
+    expect(files.map((f) => f.name)).toEqual([
+      'rsmf/dm_alice-bob_2026-01-05_part1.rsmf',
+      'rsmf/dm_alice-bob_2026-01-05_part2.rsmf',
+    ]);
     expect(files.map((f) => f.manifest.events.length)).toEqual([10_000, 3]);
     for (const f of files) {
       expect(validate(f.manifest)).toBe(true);
       expect(f.manifest.events[0]!.type).toBe('disclaimer');
     }
-    const messages = files.flatMap((f) => f.manifest.events.filter((e) => e.type === 'message').map((e) => e.id));
+    const messages = files.flatMap((f) =>
+      f.manifest.events.filter((e) => e.type === 'message').map((e) => e.id),
+    );
     expect(new Set(messages).size).toBe(10_001);
   }, 120_000);
 });
