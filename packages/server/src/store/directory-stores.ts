@@ -73,6 +73,14 @@ export class SqlOrgStore implements OrgStore {
     };
   }
 
+  async setKeyManager(orgId: OrgId, km: OrgRecord['keyManager']): Promise<boolean> {
+    return (
+      (await this.db.run(sql`UPDATE orgs SET key_manager_delegation = ${km.delegation},
+        key_manager_not_before = ${km.notBefore}, key_manager_not_after = ${km.notAfter}
+        WHERE org_id = ${orgId}`)) === 1
+    );
+  }
+
   async count(): Promise<number> {
     const row = await this.db.get<{ n: unknown }>(sql`SELECT COUNT(*) AS n FROM orgs`);
     return int(row?.n ?? 0);

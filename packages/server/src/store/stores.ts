@@ -46,6 +46,8 @@ export interface OrgStore {
   create(org: OrgRecord): Promise<void>;
   /** The organisation, or undefined. */
   get(orgId: OrgId): Promise<OrgRecord | undefined>;
+  /** Replaces the key-manager delegation (a quorum re-issued it); false when no such org. */
+  setKeyManager(orgId: OrgId, keyManager: OrgRecord['keyManager']): Promise<boolean>;
   /** Global: how many organisations exist (first start checks for zero). */
   count(): Promise<number>;
 }

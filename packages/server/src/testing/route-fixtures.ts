@@ -305,6 +305,16 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
   'GET /v1/orgs/:orgId/buckets': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/buckets` }),
   'GET /v1/index-keys': async () => ({ method: 'GET', url: '/v1/index-keys' }),
+  'GET /v1/orgs/:orgId/buckets/:bucketId/index-keys': async ({ org, archive }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/index-keys`,
+  }),
+  // The current delegation again: idempotent (the fixture holds no org signing key to sign a new one).
+  'PUT /v1/orgs/:orgId/key-manager': async ({ t, org }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/key-manager`,
+    body: { delegation: (await t.stores.orgs.get(org.orgId))!.keyManager.delegation.toString('base64url') },
+  }),
 
   // The log (public read routes).
   'GET /v1/orgs/:orgId/log': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/log` }),

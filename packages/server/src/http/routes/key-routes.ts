@@ -6,11 +6,13 @@
 import { Type, type Static } from 'typebox';
 import { ServerError } from '../../errors.js';
 import type { DeviceId } from '../../ids.js';
+import { indexKeyRecipients } from '../../keys/index-key-recipients.js';
+import { renewKeyManager } from '../../keys/key-manager-renewal.js';
 import { putKeyBlob, registerBucket } from '../../keys/key-registration.js';
 import type { BucketRecord } from '../../store/bucket-stores.js';
 import { ANY_ROLE, defineRoute } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../schema-helpers.js';
-import { Millis, OrgParams } from './common-schemas.js';
+import { Millis, OrgParams, pageLimit, PageQuery, RetentionClassSchema } from './common-schemas.js';
 
 /** Largest signed bucket-key document. */
 const MAX_BUCKET_DOCUMENT_BYTES = 1024;
@@ -122,13 +124,18 @@ export const listBucketsRoute = defineRoute({
 export const putOfficerWrapRoute = defineRoute({
   method: 'PUT',
   url: '/v1/orgs/:orgId/buckets/:bucketId/officer-wraps/:officerIndex',
-  summary: 'Stores the bucket private key wrapped for officer `officerIndex` (opaque); appends a key event.',
+  summary:
+    'Stores the bucket private key wrapped for officer `officerIndex`, or for the root archive key when it is ' +
+    '`root` (opaque); appends a key event.',
   access: { kind: 'device', roles: ['officer'] },
   params: Type.Object(
     {
       orgId: Id('organisation id'),
       bucketId: BucketId,
-      officerIndex: Type.String({ pattern: '^(0|[1-9][0-9]?)$', description: 'officer index' }),
+      officerIndex: Type.String({
+        pattern: '^(root|0|[1-9][0-9]?)$',
+        description: 'officer index, or `root`',
+      }),
     },
     { additionalProperties: false },
   ),
@@ -140,7 +147,9 @@ export const putOfficerWrapRoute = defineRoute({
   errors: ['BUCKET_NOT_FOUND', 'LOG_PUSHBACK'],
   async handler({ auth, params, body }, deps) {
     const org = await deps.stores.orgs.get(auth.orgId);
-    if (org === undefined || !org.officers.some((o) => String(o.index) === params.officerIndex)) {
+    const known =
+      params.officerIndex === 'root' || org?.officers.some((o) => String(o.index) === params.officerIndex);
+    if (org === undefined || known !== true) {
       throw new ServerError('INVALID_REQUEST', 'params.officerIndex: no such officer in this organisation');
     }
     const blob = decodeBytes('body.blob', body.blob);
@@ -162,7 +171,8 @@ export const putOfficerWrapRoute = defineRoute({
 export const listOfficerWrapsRoute = defineRoute({
   method: 'GET',
   url: '/v1/orgs/:orgId/buckets/:bucketId/officer-wraps',
-  summary: "The bucket's wrapped private keys, one per officer (officers only).",
+  summary:
+    "The bucket's wrapped private keys, one per officer and the root's (`recipient` = `root`); officers only.",
   access: { kind: 'device', roles: ['officer'] },
   params: BucketParams,
   response: { status: 200, schema: BlobList },
@@ -236,6 +246,94 @@ export const myIndexKeysRoute = defineRoute({
         blob: encodeBytes(r.blob),
         logIndex: r.logIndex,
       })),
+    };
+  },
+});
+
+const RecipientSchema = Type.Object(
+  {
+    deviceId: Id('device'),
+    userId: Id('its user'),
+    retentionClass: RetentionClassSchema,
+    identityKey: Bytes(33, 33, 'libsignal identity public key: the index key is sealed to it'),
+    sealed: Type.Boolean({
+      description: "true when the bucket's index key is already stored for this device",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /v1/orgs/:orgId/buckets/:bucketId/index-keys */
+export const listIndexKeyRecipientsRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/orgs/:orgId/buckets/:bucketId/index-keys',
+  summary:
+    "The organisation's active devices, by id, with identity key, retention class and whether the bucket's " +
+    'index key is sealed to them (officers only; `custos console grant-index-keys`).',
+  access: { kind: 'device', roles: ['officer'] },
+  params: BucketParams,
+  query: PageQuery,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        recipients: Type.Array(RecipientSchema),
+        next: Type.Union([Id('pass as `after` for the next page'), Type.Null()]),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: ['BUCKET_NOT_FOUND'],
+  async handler({ auth, params, query }, deps) {
+    const page = await indexKeyRecipients(
+      deps.stores,
+      auth.orgId,
+      params.bucketId,
+      (query.after as DeviceId | undefined) ?? null,
+      pageLimit(query.limit),
+    );
+    return {
+      recipients: page.recipients.map((r) => ({ ...r, identityKey: encodeBytes(r.identityKey) })),
+      next: page.next,
+    };
+  },
+});
+
+/** PUT /v1/orgs/:orgId/key-manager */
+export const renewKeyManagerRoute = defineRoute({
+  method: 'PUT',
+  url: '/v1/orgs/:orgId/key-manager',
+  summary:
+    'Replaces the key-manager delegation with one a quorum re-issued: it must verify with the org signing key, ' +
+    'name the current key-manager key, start no later and end later than the current one; appends a ' +
+    '`key-manager-delegated` key event. The current delegation again is idempotent.',
+  access: { kind: 'device', roles: ['officer'] },
+  params: OrgParams,
+  body: Type.Object(
+    { delegation: Bytes(1, 8192, 'key-manager delegation, signed by the org signing key') },
+    { additionalProperties: false },
+  ),
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        delegation: Bytes(1, 8192, 'the stored delegation'),
+        notBefore: Millis,
+        notAfter: Millis,
+        changed: Type.Boolean({ description: 'false when this delegation was already the current one' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: ['KEY_MANAGER_INVALID', 'LOG_PUSHBACK'],
+  async handler({ auth, body }, deps) {
+    const delegation = decodeBytes('body.delegation', body.delegation);
+    const r = await renewKeyManager(deps.stores, auth.orgId, auth.deviceId, delegation, deps.clock());
+    return {
+      delegation: encodeBytes(r.keyManager.delegation),
+      notBefore: r.keyManager.notBefore,
+      notAfter: r.keyManager.notAfter,
+      changed: r.changed,
     };
   },
 });
