@@ -33,7 +33,9 @@ Administration (admin role):
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
+  verify PATH     check an export offline: hashes, signatures, proofs, checkpoint
 
+  demo            run the whole system in a temporary folder and show what each device saw
   help            show this text
 `;
 
@@ -51,6 +53,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   archive: async () => (await import('./commands/archive.js')).runArchive,
   admin: async () => (await import('./commands/admin.js')).runAdmin,
   group: async () => (await import('./commands/group.js')).runGroup,
+  demo: async () => (await import('./commands/demo.js')).runDemo,
 };
 
 /** Runs `custos` with the given arguments; resolves to the process exit code. */
@@ -73,10 +76,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     case 'verify':
       if (args[1] === 'log' || args[1] === 'witness-key')
         return (await import('./commands/verify-log.js')).runVerifyLog(args[1], args.slice(2), io);
-      io.stderr.write(
-        `custos verify: unknown subcommand '${args[1] ?? ''}'; available: log, witness-key. Run 'custos verify log --help'.\n`,
-      );
-      return 2;
+      return (await import('./commands/verify-export.js')).runVerifyExport(args.slice(1), io);
     default: {
       const load = COMMANDS[command];
       if (load !== undefined) return (await load())(args.slice(1), io);
