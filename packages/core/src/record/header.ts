@@ -22,6 +22,7 @@ import {
   RECORD_FORMAT_VERSION,
 } from './limits.js';
 import { CborReader, CborWriter, compareBytes } from './cbor-fast.js';
+import { ByteSlab } from './byte-slab.js';
 
 /** A decoded record header. */
 export interface RecordHeader {
@@ -187,17 +188,16 @@ export class DecodedHeader implements RecordHeader {
   }
 }
 
+// Header copies of decoded records (see byte-slab.ts for why not one ArrayBuffer each).
+const HEADER_COPIES = new ByteSlab();
+
 /**
- * Copies `bytes` into Node's shared Buffer pool and returns a plain Uint8Array view of it:
- * a fresh ArrayBuffer per header costs more than the whole decode (an off-heap allocation
- * and GC pressure), while the pool hands out slices of one 8 KiB block. Copies
- * `bytes[start..end)` when a range is given.
+ * Copies `bytes[start..end)` (all of `bytes` by default) into a fresh plain Uint8Array
+ * carved from a shared slab: a fresh ArrayBuffer per header costs more than the whole
+ * decode (an off-heap allocation and GC pressure).
  */
 export function pooledCopy(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
-  const n = end - start;
-  const b = Buffer.allocUnsafe(n);
-  b.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
-  return new Uint8Array(b.buffer, b.byteOffset, n);
+  return HEADER_COPIES.copyOf(bytes, start, end);
 }
 
 /**

@@ -9,10 +9,12 @@
  * and part of the hash) are what every reader sees, in every language.
  */
 import { CustosError } from '../errors.js';
-import { sha256Native } from '../crypto/sha256-native.js';
+import { sha256NativeInto } from '../crypto/sha256-native.js';
 import type { SessionOpener, SessionSealer } from '../seal/session-key.js';
 import { SEALED_BODY_OVERHEAD } from '../seal/seal-params.js';
 import type { BucketId, DeviceId, OrgId, RecordHash } from './ids.js';
+import { HASH_LENGTH } from './ids.js';
+import { ByteSlab } from './byte-slab.js';
 import { bytesEqual } from './deterministic-cbor.js';
 import { CborReader, headLength, readHeadAt, writeHead } from './cbor-fast.js';
 import type { RecordHeader } from './header.js';
@@ -54,10 +56,15 @@ export interface ParsedRecord {
   readonly sealedBody: Uint8Array;
 }
 
+// Record hashes, 32 bytes each, carved from shared slabs (one object per hash).
+const HASHES = new ByteSlab();
+
 /** SHA-256 of a record's exact bytes. */
 export function recordHashOf(recordBytes: Uint8Array): RecordHash {
   // Native: a record is over 1 KiB, where node:crypto's one call beats sha256.ts.
-  return sha256Native(recordBytes) as RecordHash;
+  const h = HASHES.take(HASH_LENGTH);
+  sha256NativeInto(recordBytes, h, 0);
+  return h as RecordHash;
 }
 
 const BSTR = 2;
@@ -127,6 +134,18 @@ export function parseRecord(bytes: Uint8Array): ParsedRecord {
   return { header, headerBytes, sealedBody };
 }
 
+// Scratch for the header being sealed, and a view of its first `n` bytes kept for the next
+// record of the same header length (the usual case). Headers are public; sealing is
+// synchronous, so one scratch serves every sealer.
+let scratch = new Uint8Array(1024);
+let scratchView = scratch.subarray(0, 0);
+
+function headerScratch(n: number): Uint8Array {
+  if (n > scratch.length) scratch = new Uint8Array(Math.max(n, 2 * scratch.length));
+  if (scratchView.length !== n || scratchView.buffer !== scratch.buffer) scratchView = scratch.subarray(0, n);
+  return scratchView;
+}
+
 /** Seals already-encoded body bytes into a record (the hot path; {@link sealRecord} encodes first). */
 export function sealRecordBytes(
   sealer: SessionSealer,
@@ -163,9 +182,16 @@ export function sealRecordBytes(
   );
   bytes[0] = RECORD_ARRAY_HEAD;
   const headerAt = writeBstrHead(bytes, 1, headerLength);
-  const at = writeTemplateHeader(template, header, bytes, headerAt);
-  const headerBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + headerAt, headerLength);
-  sealer.sealBodyInto(bytes, writeBstrHead(bytes, at, sealedLength), headerBytes, bodyBytes);
+  // Encoded in scratch (whose view is the AEAD's aad, without a new view per record), then copied.
+  const headerBytes = headerScratch(headerLength);
+  writeTemplateHeader(template, header, headerBytes, 0);
+  bytes.set(headerBytes, headerAt);
+  sealer.sealBodyInto(
+    bytes,
+    writeBstrHead(bytes, headerAt + headerLength, sealedLength),
+    headerBytes,
+    bodyBytes,
+  );
   return { bytes, hash: recordHashOf(bytes), header };
 }
 

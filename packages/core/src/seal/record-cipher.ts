@@ -25,6 +25,8 @@ import {
 const LABEL = Buffer.from(RECORD_KEY_LABEL + '\u0000', 'ascii');
 const ZERO_NONCE = Buffer.alloc(RECORD_NONCE_LENGTH);
 const CIPHER = 'aes-256-gcm';
+// One options object for every cipher (node only reads it), not a fresh literal per record.
+const GCM_OPTIONS = Object.freeze({ authTagLength: RECORD_TAG_LENGTH });
 
 /** Zeroes a record key (a plain loop: Buffer#fill is a native call, dearer for 32 bytes). */
 function wipe(key: Uint8Array): void {
@@ -113,7 +115,7 @@ export class RecordCipher {
   sealInto(out: Uint8Array, at: number, salts: SaltSource, aad: Uint8Array, body: Uint8Array): void {
     salts.nextInto(out, at);
     this.#derive(out, this.#key, at); // MUST NOT log: key material
-    const c = createCipheriv(CIPHER, this.#key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
+    const c = createCipheriv(CIPHER, this.#key, ZERO_NONCE, GCM_OPTIONS);
     wipe(this.#key);
     c.setAAD(aad);
     const ct = c.update(body);
@@ -138,7 +140,7 @@ export class RecordCipher {
     const tagAt = end - RECORD_TAG_LENGTH;
     const key = this.#key;
     this.#derive(buf, key, start); // MUST NOT log: key material
-    const d = createDecipheriv(CIPHER, key, ZERO_NONCE, { authTagLength: RECORD_TAG_LENGTH });
+    const d = createDecipheriv(CIPHER, key, ZERO_NONCE, GCM_OPTIONS);
     wipe(key);
     const ab = buf.buffer;
     const off = buf.byteOffset;
