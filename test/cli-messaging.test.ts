@@ -2,14 +2,17 @@
  * `custos` end to end: a real server process, an organisation from `custos org create`, its
  * admin enrolled from the ceremony's profile, users invited and enrolled with the command,
  * messages sent, synced, replied to, edited, reacted to and deleted, receipts verified,
- * safety numbers compared, a live `custos chat`, and device revocation.
+ * safety numbers compared, a live `custos chat`, device revocation and the error cases.
+ * Spawns the built command: run `npx tsc -b` first (npm test does).
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli } from './server-process.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stopServer, tempDir, until } from './client-support.js';
 import { cliOrg, custos, custosJson, inviteAndEnrol, startChat, type CliOrg } from './cli-support.js';
+
+// Each step spawns the command; on a loaded machine a step takes seconds.
+vi.setConfig({ testTimeout: 300_000 });
 
 const dir = tempDir('custos-cli-e2e-');
 const alice = join(dir, 'alice');
@@ -21,7 +24,14 @@ let aliceAddress: string;
 let bobAddress: string;
 
 interface SyncOut {
-  events: { id: string; kind: string; text?: string; from: string; fromName: string | null; emoji?: string }[];
+  events: {
+    id: string;
+    kind: string;
+    text?: string;
+    from: string;
+    fromName: string | null;
+    emoji?: string;
+  }[];
   archive: { verified: number; waiting: number; receipts: number };
 }
 interface StatusOut {
@@ -33,7 +43,6 @@ interface StatusOut {
 }
 
 beforeAll(async () => {
-  buildCli();
   org = await cliOrg(dir);
   writeFileSync(alicePass, `${ALICE_PASSPHRASE}\n`, { mode: 0o600 });
   aliceAddress = await inviteAndEnrol(org, 'alice', alice, ['--passphrase-file', alicePass]);
@@ -98,8 +107,12 @@ describe('custos messaging commands', () => {
   });
 
   it('shows the same safety number on both sides', async () => {
-    const a = await custosJson<{ safetyNumbers: { safetyNumber: string }[] }>(asAlice(['safety-number', 'bob']));
-    const b = await custosJson<{ safetyNumbers: { safetyNumber: string }[] }>(asBob(['safety-number', 'alice']));
+    const a = await custosJson<{ safetyNumbers: { safetyNumber: string }[] }>(
+      asAlice(['safety-number', 'bob']),
+    );
+    const b = await custosJson<{ safetyNumbers: { safetyNumber: string }[] }>(
+      asBob(['safety-number', 'alice']),
+    );
     expect(a.safetyNumbers).toHaveLength(1);
     expect(a.safetyNumbers[0]!.safetyNumber).toMatch(/^[0-9]{60}$/);
     expect(b.safetyNumbers[0]!.safetyNumber).toBe(a.safetyNumbers[0]!.safetyNumber);
@@ -111,10 +124,14 @@ describe('custos messaging commands', () => {
     await custosJson(asAlice(['send', '--to', 'bob', 'live over the socket']));
     await until(() => chat.output().includes('live over the socket'), 'the live message', 60_000);
     chat.child.stdin.write('typed in chat\n');
-    await until(async () => {
-      const s = await custosJson<SyncOut>(asAlice(['sync', '--no-wait']));
-      return s.events.some((e) => e.text === 'typed in chat');
-    }, 'alice to receive the chat line', 60_000);
+    await until(
+      async () => {
+        const s = await custosJson<SyncOut>(asAlice(['sync', '--no-wait']));
+        return s.events.some((e) => e.text === 'typed in chat');
+      },
+      'alice to receive the chat line',
+      60_000,
+    );
     chat.child.stdin.write('/quit\n');
     expect(await chat.exited).toBe(0);
   });
@@ -131,7 +148,12 @@ describe('custos messaging commands', () => {
       '--profile',
       org.adminProfile,
     ]);
-    expect(users.users.map((u) => u.name).filter((n) => n !== null).sort()).toEqual(['alice', 'bob']);
+    expect(
+      users.users
+        .map((u) => u.name)
+        .filter((n) => n !== null)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
   });
 
   it('an admin revokes a device; the revoked device is told to enrol again', async () => {
@@ -151,5 +173,74 @@ describe('custos messaging commands', () => {
     const r = await custos(['sync', '--profile', carol]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/revoked: ask an administrator for a new enrolment code/);
+  });
+
+  it('says what to do on a wrong passphrase, an unknown contact, a missing role and a used code', async () => {
+    const wrong = join(dir, 'wrong.pass');
+    writeFileSync(wrong, 'not the passphrase at all\n', { mode: 0o600 });
+    const locked = await custos(['sync', '--profile', alice, '--passphrase-file', wrong]);
+    expect(locked.status).toBe(1);
+    expect(locked.stderr).toMatch(/custos sync: wrong passphrase/);
+
+    const unknown = await custos(asAlice(['send', '--to', 'zed', 'hello?']));
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /no contact named 'zed' \(known: bob\)\. Add one with 'custos contacts add zed USERID@ORGID'/,
+    );
+
+    const notAdmin = await custos(asAlice(['admin', 'invite', '--user', 'mallory']));
+    expect(notAdmin.status).toBe(1);
+    expect(notAdmin.stderr).toMatch(/your role does not allow this/);
+
+    const inv = await custosJson<{ enrolmentCode: string }>([
+      'admin',
+      'invite',
+      '--user',
+      'dave',
+      '--profile',
+      org.adminProfile,
+    ]);
+    await custosJson([
+      'enroll',
+      inv.enrolmentCode,
+      '--server',
+      org.server.url,
+      '--profile',
+      join(dir, 'dave'),
+      '--unattended',
+    ]);
+    const again = join(dir, 'dave-again');
+    const reused = await custos([
+      'enroll',
+      inv.enrolmentCode,
+      '--server',
+      org.server.url,
+      '--profile',
+      again,
+      '--unattended',
+    ]);
+    expect(reused.status).toBe(1);
+    expect(reused.stderr).toMatch(
+      /the enrolment code is not valid \(ENROLMENT_CODE_USED\): ask an administrator for a new one/,
+    );
+    const taken = await custos([
+      'enroll',
+      inv.enrolmentCode,
+      '--server',
+      org.server.url,
+      '--profile',
+      bob,
+      '--unattended',
+    ]);
+    expect(taken.stderr).toMatch(/already holds an enrolled profile/);
+  });
+
+  it('says the server is unreachable when it is down (run last: stops the server)', async () => {
+    await stopServer(org.server);
+    const r = await custos(asBob(['sync']));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/custos sync: cannot reach the server .*check that it is running/);
+    // The local view still works offline.
+    expect((await custos(asBob(['archive', 'status']))).status).toBe(0);
   });
 });
