@@ -105,11 +105,11 @@ export function parseBucketKeyWrap(
   return { org: w.org, bucket: w.bkt, to: w.to as WrapRecipient, enc: w.enc, ct: w.ct };
 }
 
-/** Opens a wrap with the recipient's X25519 private key; DECRYPTION_FAILED on any mismatch. */
-export async function unwrapBucketKey(
+/** Opens a wrap to its raw `{ sk, ik }` bytes; the caller MUST wipe both. DECRYPTION_FAILED on any mismatch. */
+async function openWrap(
   blob: Uint8Array,
   recipientKey: BucketPrivateKey,
-): Promise<UnwrappedBucketKey> {
+): Promise<BucketKeyWrapInfo & { sk: Uint8Array; ik: Uint8Array }> {
   const w = parseBucketKeyWrap(blob);
   const pt = await hpkeOpen(recipientKey, BUCKET_KEY_WRAP_INFO, aadOf(w), w);
   try {
@@ -118,19 +118,39 @@ export async function unwrapBucketKey(
     if (!(sk instanceof Uint8Array) || !(ik instanceof Uint8Array) || Object.keys(m).length !== 2) {
       throw new CustosError('MALFORMED_INPUT', 'bucket-key wrap: plaintext must be { sk, ik }');
     }
-    try {
-      return {
-        org: w.org,
-        bucket: w.bucket,
-        to: w.to,
-        privateKey: await BucketPrivateKey.fromBytes(sk),
-        indexKey: BlindIndexKey.fromBytes(ik),
-      };
-    } finally {
-      sk.fill(0);
-      ik.fill(0);
-    }
+    return { org: w.org, bucket: w.bucket, to: w.to, sk: Uint8Array.from(sk), ik: Uint8Array.from(ik) };
   } finally {
     pt.fill(0);
   }
+}
+
+/** Opens a wrap with the recipient's X25519 private key; DECRYPTION_FAILED on any mismatch. */
+export async function unwrapBucketKey(
+  blob: Uint8Array,
+  recipientKey: BucketPrivateKey,
+): Promise<UnwrappedBucketKey> {
+  const { sk, ik, ...info } = await openWrap(blob, recipientKey);
+  try {
+    return {
+      ...info,
+      privateKey: await BucketPrivateKey.fromBytes(sk),
+      indexKey: BlindIndexKey.fromBytes(ik),
+    };
+  } finally {
+    sk.fill(0);
+    ik.fill(0);
+  }
+}
+
+/**
+ * Opens a wrap and returns only the bucket's raw 32-byte index key, to seal it to a device
+ * (index-key-grants.ts). MUST NOT be logged; the caller wipes it after sealing.
+ */
+export async function unwrapIndexKeyBytes(
+  blob: Uint8Array,
+  recipientKey: BucketPrivateKey,
+): Promise<BucketKeyWrapInfo & { indexKey: Uint8Array }> {
+  const { sk, ik, ...info } = await openWrap(blob, recipientKey);
+  sk.fill(0);
+  return { ...info, indexKey: ik };
 }

@@ -20,6 +20,11 @@ export const CONSOLE_ERROR_CODES = [
   'LOG_ROLLBACK',
   'LOG_FORK',
   'STATE_INVALID',
+  'NOT_ENROLLED',
+  'ROLE_MISMATCH',
+  'ALREADY_ENROLLED',
+  'DELEGATION_TOO_SHORT',
+  'BUCKET_INVALID',
 ] as const;
 
 /** A code from the closed set above. */

@@ -46,6 +46,35 @@ export type {
   OrgFile,
   OrgFileBucket,
 } from './profile-files.js';
+export { openOfficerSession } from './officer-session.js';
+export type {
+  OfficerSession,
+  OfficerSessionOptions,
+  VerifiedOrgKeys,
+  VerifiedServerBucket,
+} from './officer-session.js';
+export { enrolOfficerDevice, OfficerDevice, OFFICER_DEVICE_FILE } from './officer-device.js';
+export type { OfficerEnrolment } from './officer-device.js';
+export {
+  bucketInventory,
+  bucketState,
+  findOfficerWrap,
+  openBucketKey,
+  serverWraps,
+} from './bucket-inventory.js';
+export type { BucketStatus, WrapSource } from './bucket-inventory.js';
+export {
+  aheadPlan,
+  generateBucketsAhead,
+  MAX_AHEAD_MONTHS,
+  PENDING_BUCKETS_DIR,
+} from './bucket-generation.js';
+export type { AheadOptions, AheadResult } from './bucket-generation.js';
+export { grantIndexKeys } from './index-key-grants.js';
+export type { IndexKeyGrant, IndexKeyGrantResult, SealIndexKey } from './index-key-grants.js';
+export { DEFAULT_DELEGATION_DAYS, MAX_DELEGATION_DAYS, reissueDelegation } from './delegation-reissue.js';
+export type { ReissuedDelegation } from './delegation-reissue.js';
+export { unwrapIndexKeyBytes } from './bucket-key-wrap.js';
 export * from './defaults.js';
 export * from './witness/index.js';
 export * from './export/index.js';

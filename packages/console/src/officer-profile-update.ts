@@ -1,0 +1,76 @@
+/**
+ * Keeping an officer profile's public files current after key work: new buckets go into
+ * `org.json` (document and root wrap) and this officer's wrap into `bucket-keys.json`, and a
+ * re-issued delegation replaces `org.json`'s. Each file is rewritten whole (temporary file,
+ * fsync, rename), so a crash leaves the old or the new version, never half of one. Only
+ * material already verified against the pinned org key is written.
+ */
+import { join } from 'node:path';
+import type { BucketKeyDocument } from './key-documents.js';
+import { writePrivateFile } from './private-files.js';
+import {
+  formatProfileFile,
+  readProfileFile,
+  type OfficerBucketKeysFile,
+  type OrgFile,
+  type OrgFileBucket,
+} from './profile-files.js';
+
+const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
+
+/** A verified bucket to record locally, with its root wrap and this officer's wrap (if any). */
+export interface LocalBucketEntry {
+  readonly doc: BucketKeyDocument;
+  readonly document: Uint8Array;
+  readonly rootWrap: Uint8Array;
+  readonly officerWrap?: Uint8Array;
+}
+
+/** The key-manager fields of org.json. */
+export type OrgKeyManager = OrgFile['keyManager'];
+
+/** Replaces org.json's delegation in profile `dir` (callers verified it and that it ends later). */
+export function recordDelegation(dir: string, keyManager: OrgKeyManager): void {
+  const path = join(dir, 'org.json');
+  const org = readProfileFile<OrgFile>(path, 'custos-org');
+  writePrivateFile(path, formatProfileFile({ ...org, keyManager }));
+}
+
+/**
+ * Adds buckets to org.json and this officer's wraps to bucket-keys.json in profile `dir`;
+ * ids already present are left alone. `keyManager`, when given, replaces org.json's
+ * delegation first (new buckets may lie beyond the old one's window).
+ */
+export function recordBuckets(
+  dir: string,
+  entries: readonly LocalBucketEntry[],
+  keyManager?: OrgKeyManager,
+): void {
+  const orgPath = join(dir, 'org.json');
+  const wrapsPath = join(dir, 'bucket-keys.json');
+  const org = readProfileFile<OrgFile>(orgPath, 'custos-org');
+  const wraps = readProfileFile<OfficerBucketKeysFile>(wrapsPath, 'custos-officer-bucket-keys');
+  const known = new Set(org.buckets.map((b) => b.bucketId));
+  const knownWraps = new Set(wraps.wraps.map((w) => w.bucketId));
+  const buckets: OrgFileBucket[] = [...org.buckets];
+  const officerWraps = [...wraps.wraps];
+  for (const e of entries) {
+    if (!known.has(e.doc.bucket)) {
+      buckets.push({
+        bucketId: e.doc.bucket,
+        retentionClass: e.doc.retentionClass,
+        period: e.doc.period,
+        notBefore: e.doc.notBefore,
+        notAfter: e.doc.notAfter,
+        publicKey: b64u(e.doc.publicKey),
+        document: b64u(e.document),
+        rootWrap: b64u(e.rootWrap),
+      });
+    }
+    if (e.officerWrap !== undefined && !knownWraps.has(e.doc.bucket))
+      officerWraps.push({ bucketId: e.doc.bucket, wrap: b64u(e.officerWrap) });
+  }
+  // org.json first: a bucket in org.json without a local wrap is still served by the server.
+  writePrivateFile(orgPath, formatProfileFile({ ...org, keyManager: keyManager ?? org.keyManager, buckets }));
+  writePrivateFile(wrapsPath, formatProfileFile({ ...wraps, wraps: officerWraps }));
+}

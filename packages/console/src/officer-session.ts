@@ -1,0 +1,194 @@
+/**
+ * An officer session (docs/officers.md §1): the officer's profile opened with their
+ * passphrase, plus their officer device (officer-device.ts) for the officer routes. Opened
+ * keys live only in this process, behind handles; raw copies are zeroed as soon as they are
+ * imported, and {@link OfficerSession.close} drops every handle and the device token (the
+ * CLI closes the session in a `finally`, so they die with the process at the latest).
+ *
+ * Everything read from the server is checked against the profile: the org signing key
+ * against the pinned fingerprint, the delegation against that key and the key-manager key
+ * in the officer's own key file, and every bucket document against the delegation.
+ */
+import type { KdfPolicy } from '@custos/core';
+import { CeremonyApi, type DeviceAuth } from './ceremony-api.js';
+import { ConsoleError } from './console-error.js';
+import {
+  openDelegation,
+  verifyBucketChain,
+  type BucketKeyDocument,
+  type KeyManagerDelegation,
+} from './key-documents.js';
+import { OfficerDevice } from './officer-device.js';
+import { loadOfficerProfile, type OfficerProfile } from './officer-profile.js';
+import { fromB64u } from './profile-files.js';
+import { keyFingerprint } from './signing-key.js';
+
+type Json = Record<string, unknown>;
+
+/** Most pages of buckets read from the server in one listing. */
+const MAX_BUCKET_PAGES = 100;
+
+/** The org's key material as the server serves it, verified against the profile. */
+export interface VerifiedOrgKeys {
+  readonly signingPublicKey: Uint8Array;
+  /** The server's current delegation (bytes) and its verified content. */
+  readonly delegation: Uint8Array;
+  readonly keyManager: KeyManagerDelegation;
+}
+
+/** A registered bucket whose document verified. */
+export interface VerifiedServerBucket extends BucketKeyDocument {
+  readonly document: Uint8Array;
+}
+
+/** An open officer session. */
+export interface OfficerSession {
+  readonly dir: string;
+  readonly orgId: string;
+  /** The server's 0-based officer index. */
+  readonly officerIndex: number;
+  /** The opened profile: keys, org.json, wrapped bucket keys. */
+  readonly officer: OfficerProfile;
+  readonly api: CeremonyApi;
+  /** The officer device's id; NOT_ENROLLED without one. */
+  deviceId(): string;
+  /** Sends one request as the officer device; NOT_ENROLLED without one. */
+  call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<Json>;
+  /** The server's org signing key and delegation, verified against the profile. */
+  orgKeys(): Promise<VerifiedOrgKeys>;
+  /** Every registered bucket, each document verified; BUCKET_INVALID names one that does not. */
+  serverBuckets(): Promise<VerifiedServerBucket[]>;
+  /** Drops the opened keys, the device key and its token. */
+  close(): void;
+}
+
+/** Options of {@link openOfficerSession}. */
+export interface OfficerSessionOptions {
+  /** KDF acceptance policy (tests only may allow weak parameters). */
+  readonly kdf?: KdfPolicy;
+}
+
+/** Opens the officer profile in `dir` with `passphrase`, and its officer device if enrolled. */
+export async function openOfficerSession(
+  dir: string,
+  passphrase: string,
+  options: OfficerSessionOptions = {},
+): Promise<OfficerSession> {
+  const officer = await loadOfficerProfile(dir, passphrase, options.kdf ?? {});
+  const orgId = officer.profile.orgId;
+  const officerIndex = officer.profile.officerIndex;
+  const api = new CeremonyApi(officer.profile.server);
+  let device: OfficerDevice | undefined;
+  let missing: unknown;
+  try {
+    device = await OfficerDevice.open(dir, orgId, officerIndex, officer.keys.hpkePrivateKey);
+  } catch (e) {
+    missing = e;
+  }
+  let closed = false;
+  const need = (): OfficerDevice => {
+    if (closed) throw new ConsoleError('NOT_ENROLLED', 'the officer session is closed');
+    if (device === undefined) throw missing;
+    return device;
+  };
+  const auth = (): Promise<DeviceAuth> => need().auth(api, orgId);
+
+  const session: OfficerSession = {
+    dir,
+    orgId,
+    officerIndex,
+    officer,
+    api,
+    deviceId: () => need().deviceId,
+    call: async (method, path, body) => api.call(method, path, body, await auth()),
+    orgKeys: () => fetchOrgKeys(session),
+    async serverBuckets() {
+      const k = await session.orgKeys();
+      const local = fromB64u(officer.org.keyManager.delegation);
+      const out: VerifiedServerBucket[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < MAX_BUCKET_PAGES; page++) {
+        const q = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
+        const r = await session.call('GET', `/v1/orgs/${orgId}/buckets${q}`);
+        const list = Array.isArray(r.buckets) ? (r.buckets as Json[]) : [];
+        for (const b of list) {
+          const id = typeof b.bucketId === 'string' ? b.bucketId : '?';
+          const document = typeof b.document === 'string' ? fromB64u(b.document) : new Uint8Array();
+          let doc: BucketKeyDocument;
+          try {
+            doc = verifyAgainst(document, [k.delegation, local], k.signingPublicKey);
+          } catch (e) {
+            throw new ConsoleError(
+              'BUCKET_INVALID',
+              `the server lists bucket ${id} with a document that does not verify against the org's keys: stop and tell the other officers`,
+              { cause: e },
+            );
+          }
+          if (doc.org !== orgId || doc.bucket !== id) {
+            throw new ConsoleError('BUCKET_INVALID', `the server lists bucket ${id} under another org or id`);
+          }
+          out.push({ ...doc, document });
+          after = id;
+        }
+        if (list.length === 0) break;
+      }
+      return out;
+    },
+    close() {
+      closed = true;
+      device?.close();
+      device = undefined;
+    },
+  };
+  return session;
+}
+
+/** The first delegation the document verifies under (the server's current one, then the local one). */
+function verifyAgainst(
+  document: Uint8Array,
+  delegations: readonly Uint8Array[],
+  signing: Uint8Array,
+): BucketKeyDocument {
+  let last: unknown;
+  for (const d of delegations) {
+    try {
+      return verifyBucketChain(document, d, signing);
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+async function fetchOrgKeys(s: OfficerSession): Promise<VerifiedOrgKeys> {
+  const r = await s.call('GET', `/v1/orgs/${s.orgId}`);
+  const km = r.keyManager as Json | undefined;
+  if (typeof r.signingPublicKey !== 'string' || typeof km?.delegation !== 'string') {
+    throw new ConsoleError('SERVER_REFUSED', `GET /v1/orgs/${s.orgId}: the answer lacks required fields`);
+  }
+  const signingPublicKey = fromB64u(r.signingPublicKey);
+  if (keyFingerprint(signingPublicKey) !== s.officer.profile.signingKeyFingerprint) {
+    throw new ConsoleError(
+      'FINGERPRINT_MISMATCH',
+      'the server presents another org signing key than this profile pins: stop, the server is not trustworthy',
+    );
+  }
+  const delegation = fromB64u(km.delegation);
+  let keyManager: KeyManagerDelegation;
+  try {
+    keyManager = openDelegation(delegation, signingPublicKey);
+  } catch (e) {
+    throw new ConsoleError(
+      'FINGERPRINT_MISMATCH',
+      "the server's key-manager delegation does not verify with the org signing key",
+      { cause: e },
+    );
+  }
+  if (Buffer.compare(Buffer.from(keyManager.key), Buffer.from(s.officer.keys.keyManager.publicKey)) !== 0) {
+    throw new ConsoleError(
+      'PROFILE_INVALID',
+      "the server's delegation names another key-manager key than this officer's key file",
+    );
+  }
+  return { signingPublicKey, delegation, keyManager };
+}
