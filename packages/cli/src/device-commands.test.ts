@@ -12,6 +12,7 @@ import { parseChatLine } from './commands/chat.js';
 import { groupDigits } from './commands/safety-number.js';
 import { safeFileName } from './commands/sync.js';
 import { describeEvent, eventJson, resolveMessageId } from './message-format.js';
+import { describeWarning, warningJson } from './warning-display.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'custos-cli-dev-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -288,5 +289,21 @@ describe('output', () => {
     expect(safeFileName('..', 'f')).toBe('f');
     expect(safeFileName('a\u0000b.txt', 'f')).toBe('a_b.txt');
     expect(safeFileName(undefined, 'f')).toBe('f');
+  });
+
+  it('an identity change warning says how to compare and accept', () => {
+    const book = new AddressBook(memorySettings());
+    book.add('bob', BOB);
+    const w = {
+      at: 0,
+      kind: 'identity-changed' as const,
+      from: `${BOB.orgId}.${BOB.userId}`,
+      detail: 'refused',
+    };
+    const lines = describeWarning(w, book).join('\n');
+    expect(lines).toMatch(/^WARNING \[1970-01-01 00:00\]: the identity key of a device of bob changed/);
+    expect(lines).toContain("'custos safety-number bob'");
+    expect(lines).toContain("'custos safety-number bob --accept'");
+    expect(warningJson(w, book)).toMatchObject({ from: formatAddress(BOB), fromName: 'bob' });
   });
 });
