@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { isConsoleError, runCeremony, type CeremonyOptions } from '@custos/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOrg,
@@ -120,6 +121,52 @@ describe('custos server bootstrap-token (real server process)', () => {
     const c = await postOrg(server, { ...body, name: 'Another' });
     expect(c.status).toBe(409);
   }, 60_000);
+
+  it('lets the key ceremony complete after the answer to POST /v1/orgs was lost', async () => {
+    const r = await bootstrapToken(['--data', server.dataDir, '--json']);
+    const { token } = JSON.parse(r.stdout) as { token: string };
+    const out = join(dir, 'ceremony-org');
+    const options: CeremonyOptions = {
+      server: server.url,
+      bootstrapToken: token,
+      name: 'Ceremony Agency',
+      officers: 2,
+      threshold: 2,
+      out,
+      passphrases: async () => ['officer one passphrase', 'officer two passphrase'],
+      kdf: { allowWeakKdfForTests: true, kdf: { N: 2 ** 4, r: 8, p: 1 } },
+    };
+    // The server commits the org, then the connection drops before the answer arrives.
+    const realFetch = globalThis.fetch;
+    let dropped = 0;
+    globalThis.fetch = async (input, init) => {
+      const res = await realFetch(input, init);
+      if (
+        (typeof input === 'string' ? input : input instanceof URL ? input.href : input.url).endsWith(
+          '/v1/orgs',
+        ) &&
+        init?.method === 'POST' &&
+        dropped++ === 0
+      )
+        throw new TypeError('fetch failed');
+      return res;
+    };
+    try {
+      await expect(runCeremony(options)).rejects.toSatisfy((e) => isConsoleError(e, 'SERVER_UNREACHABLE'));
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(dropped).toBe(1);
+    // The rerun resumes, sends the identical request, gets the same org back and finishes.
+    const done = await runCeremony(options);
+    expect(done.resumed).toBe(true);
+    expect(done.buckets.length).toBeGreaterThan(0);
+    const admin = JSON.parse(readFileSync(done.adminProfile, 'utf8')) as { orgId: string };
+    expect(admin.orgId).toBe(done.orgId);
+    // The transient ceremony device enrolled as the first admin: the token is spent for good.
+    const again = await postOrg(server, orgBody(token));
+    expect(again.status).toBe(409);
+  }, 180_000);
 
   it('refuses a data folder without a database, and bad arguments, issuing nothing', async () => {
     const empty = join(dir, 'empty');

@@ -118,6 +118,9 @@ export class WalCheckpointer {
       this.#timer = null;
       if (this.#exited) return resolve();
       this.#worker.once('exit', () => resolve());
+      // Hold the process open until the worker has exited: in a short-lived process (the
+      // `bootstrap-token` command) nothing else may keep the event loop alive meanwhile.
+      this.#worker.ref();
       // Messages are handled in order: a pass already posted finishes before 'close'.
       this.#worker.postMessage('close');
     });
