@@ -72,7 +72,7 @@ describe('custos verify (library)', () => {
         const path = join(out, ...f.split('/'));
         const orig = readFileSync(path);
         const bad = Buffer.from(orig);
-        bad[bad.length >> 1] ^= 0x01;
+        bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x01;
         writeFileSync(path, bad);
         const e = failure(() => verifyExportDir(out));
         expect([e.code, e.subject.file]).toEqual(['FILE_HASH_MISMATCH', f]);
@@ -94,7 +94,7 @@ describe('custos verify (library)', () => {
     const sealed = Buffer.from(readFileSync(join(out, 'sealed-records.bin')));
     const m = parseCustody(readFileSync(join(out, 'custody-manifest.json')));
     const victim = m.records[4]!;
-    sealed[victim.offset + victim.size - 3] ^= 0x80;
+    sealed[victim.offset + victim.size - 3] = sealed[victim.offset + victim.size - 3]! ^ 0x80;
     rewriteCustody(out, (x) => x, sealed);
     const e = failure(() => verifyExportDir(out));
     expect([e.code, e.subject.record]).toEqual(['RECORD_HASH_MISMATCH', victim.hash]);
