@@ -18,7 +18,7 @@ import { sequenceEntries } from '../log-service/sequencing.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
 import type { Stores } from '../store/stores.js';
 import { BUCKET_LATE_UPLOAD_GRACE_MS, MAX_RECORDS_PER_GROUP_COMMIT } from './archive-defaults.js';
-import type { NewArchiveRecord } from '../store/archive-stores.js';
+import type { ArchiveHead, NewArchiveRecord } from '../store/archive-stores.js';
 import type { LogBacklog } from '../store/log-stores.js';
 import { DEFAULT_MAX_PENDING_ENTRIES } from '../log-service/log-defaults.js';
 import type { VerifiedBatch, VerifiedRecord } from './batch-verification.js';
@@ -61,9 +61,50 @@ interface WritePlan {
 interface GroupCache {
   readonly buckets: Map<string, BucketRecord | undefined>;
   readonly backlogs: Map<OrgId, LogBacklog>;
+  /** Chain heads read for the whole group (`org/device`; undefined = no records yet); a flush drops the written ones. */
+  readonly heads: Map<string, ArchiveHead | undefined>;
+  /** Session key ids (hex) known to be stored; a stored key never changes or goes. */
+  readonly knownKeys: Set<string>;
 }
 
-const newGroupCache = (): GroupCache => ({ buckets: new Map(), backlogs: new Map() });
+const newGroupCache = (): GroupCache => ({
+  buckets: new Map(),
+  backlogs: new Map(),
+  heads: new Map(),
+  knownKeys: new Set(),
+});
+
+/** Session key ids a batch's records use without uploading them alongside. */
+function keysNeeded(batch: VerifiedBatch): Map<string, Uint8Array> {
+  const uploaded = new Set(batch.sessionKeys.map((k) => hex(k.keyId)));
+  const needed = new Map<string, Uint8Array>();
+  for (const r of batch.records) {
+    const id = hex(r.header.sessionKeyId);
+    if (!uploaded.has(id)) needed.set(id, r.header.sessionKeyId);
+  }
+  return needed;
+}
+
+/**
+ * Reads a group's chain heads and used session keys with one query each per org (instead
+ * of one or two per batch: on PostgreSQL every query is a round trip inside the group's
+ * transaction, which holds the log's sequence lock for its whole length).
+ */
+async function prefetch(tx: Stores, cache: GroupCache, batches: readonly VerifiedBatch[]): Promise<void> {
+  const byOrg = new Map<OrgId, VerifiedBatch[]>();
+  for (const b of batches) byOrg.set(b.orgId, [...(byOrg.get(b.orgId) ?? []), b]);
+  for (const [orgId, bs] of byOrg) {
+    const devices = bs.map((b) => b.deviceId);
+    const heads = await tx.archive.heads(orgId, devices);
+    for (const d of devices) cache.heads.set(`${orgId}/${d}`, heads.get(d));
+    const needed = new Map<string, Uint8Array>();
+    for (const b of bs) for (const [id, k] of keysNeeded(b)) needed.set(id, k);
+    if (needed.size > 0) {
+      for (const id of await tx.archive.knownSessionKeys(orgId, [...needed.values()]))
+        cache.knownKeys.add(id);
+    }
+  }
+}
 
 async function bucketOf(
   tx: Stores,
@@ -84,7 +125,8 @@ async function planBatch(
   cache: GroupCache = newGroupCache(),
 ): Promise<{ receipt: BatchReceipt } | { plan: WritePlan }> {
   const { orgId, deviceId, records } = batch;
-  const head = await tx.archive.head(orgId, deviceId);
+  const headKey = `${orgId}/${deviceId}`;
+  const head = cache.heads.has(headKey) ? cache.heads.get(headKey) : await tx.archive.head(orgId, deviceId);
   const nextSeq = head === undefined ? 0 : head.seq + 1;
   if (batch.firstSeq > nextSeq) {
     throw new ServerError(
@@ -139,19 +181,16 @@ async function planBatch(
     buckets.set(id, b);
   }
   // Session keys: every record's key must be uploaded now or earlier, so officers can open it.
-  const uploaded = new Map(batch.sessionKeys.map((k) => [hex(k.keyId), k]));
   for (const k of batch.sessionKeys) {
     if (!buckets.has(k.bucket) && (await bucketOf(tx, cache, orgId, k.bucket)) === undefined) {
       throw new ServerError('BUCKET_NOT_FOUND', `a session key is sealed to unregistered bucket ${k.bucket}`);
     }
   }
-  const needed = new Map<string, Uint8Array>();
-  for (const r of fresh) {
-    const id = hex(r.header.sessionKeyId);
-    if (!uploaded.has(id)) needed.set(id, r.header.sessionKeyId);
-  }
+  const needed = keysNeeded({ ...batch, records: fresh });
+  for (const id of cache.knownKeys) needed.delete(id);
   if (needed.size > 0) {
     const known = await tx.archive.knownSessionKeys(orgId, [...needed.values()]);
+    for (const id of known) cache.knownKeys.add(id);
     for (const id of needed.keys()) {
       if (!known.has(id)) {
         throw new ServerError('ARCHIVE_RECORD_INVALID', `session key ${id} is neither uploaded nor stored`);
@@ -314,6 +353,11 @@ export class ArchiveCommitter {
         const plannedDevices = new Set<string>();
         const pendingByOrg = new Map<OrgId, number>();
         const cache = newGroupCache();
+        await prefetch(
+          tx,
+          cache,
+          group.map((p) => p.batch),
+        );
         const flush = async (): Promise<void> => {
           const byOrgPlans = new Map<OrgId, { at: number; plan: WritePlan }[]>();
           for (const x of planned)
@@ -327,6 +371,7 @@ export class ArchiveCommitter {
             );
             xs.forEach((x, i) => (outcomes[x.at] = { ok: true, r: receipts[i]! }));
           }
+          for (const x of planned) cache.heads.delete(`${x.plan.batch.orgId}/${x.plan.batch.deviceId}`);
           planned = [];
           cache.backlogs.clear();
           plannedDevices.clear();

@@ -8,7 +8,7 @@
 import type { DeviceId, OrgId } from '../ids.js';
 import { asBuffer, insertAll } from './log-stores.js';
 import { bytes, int, text } from './row-checks.js';
-import { sql, type SqlExecutor } from './sql.js';
+import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
 
 /** A record to store (already checked by ingest). */
 export interface NewArchiveRecord {
@@ -55,6 +55,8 @@ export interface ArchiveStore {
   lockDevices(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void>;
   /** The device's last stored record, or undefined before its first. */
   head(orgId: OrgId, deviceId: DeviceId): Promise<ArchiveHead | undefined>;
+  /** The heads of several devices in one query; devices without records are absent. */
+  heads(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, ArchiveHead>>;
   /** Stored records of the device with sequence numbers in [fromSeq, toSeq], ascending. */
   range(orgId: OrgId, deviceId: DeviceId, fromSeq: number, toSeq: number): Promise<ArchiveRecordRef[]>;
   /** The stored bytes of the device's record `seq`, or undefined. */
@@ -92,16 +94,38 @@ function refOf(r: RefRow): ArchiveRecordRef {
   };
 }
 
+/** A query of `parts` joined by bound parameters: `parts.length - 1` values go between them. */
+function bound(parts: readonly string[], values: readonly SqlValue[]): SqlQuery {
+  if (parts.length !== values.length + 1) throw new Error('query parts and values do not match');
+  return { fragments: parts, values };
+}
+
+/** `n` placeholders' worth of separators: [open, sep, sep, …, close]. */
+function list(n: number, open: string, sep: string, close: string): string[] {
+  return [open, ...Array.from({ length: n - 1 }, () => sep), close];
+}
+
+/** Most values in one IN list or UNION (far below both backends' parameter limits). */
+const MAX_KEYS_PER_QUERY = 200;
+
 /** ArchiveStore over SQL. */
 export class SqlArchiveStore implements ArchiveStore {
   constructor(private readonly db: SqlExecutor) {}
 
   async lockDevices(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void> {
     if (this.db.dialect === 'sqlite') return;
-    for (const d of [...new Set(deviceIds)].sort()) {
-      await this.db.get(
-        sql`SELECT pg_advisory_xact_lock(${PG_DEVICE_LOCK_CLASS}, hashtext(${`${orgId}/${d}`}))`,
+    const keys = [...new Set(deviceIds)].sort().map((d) => `${orgId}/${d}`);
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_QUERY) {
+      const part = keys.slice(i, i + MAX_KEYS_PER_QUERY);
+      // One round trip; the sorted subquery (OFFSET 0 keeps it from being flattened) fixes
+      // the order the locks are taken in, so concurrent writers cannot deadlock.
+      const parts = list(
+        part.length,
+        `SELECT pg_advisory_xact_lock(${PG_DEVICE_LOCK_CLASS}, hashtext(k)) FROM (SELECT k FROM (VALUES (`,
+        '), (',
+        ')) AS v(k) ORDER BY k OFFSET 0) AS s',
       );
+      await this.db.all(bound(parts, part));
     }
   }
 
@@ -113,6 +137,42 @@ export class SqlArchiveStore implements ArchiveStore {
     return row === undefined
       ? undefined
       : { seq: int(row.seq), hash: bytes(row.record_hash), logIndex: int(row.log_index) };
+  }
+
+  async heads(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, ArchiveHead>> {
+    const out = new Map<DeviceId, ArchiveHead>();
+    const ids = [...new Set(deviceIds)];
+    for (let i = 0; i < ids.length; i += MAX_KEYS_PER_QUERY) {
+      const part = ids.slice(i, i + MAX_KEYS_PER_QUERY);
+      // One indexed ORDER BY … LIMIT 1 per device, in one statement (a GROUP BY MAX would
+      // scan every row of the devices on both backends).
+      const parts = [''];
+      part.forEach((_, n) => {
+        parts[parts.length - 1] +=
+          `${n === 0 ? '' : ' UNION ALL '}SELECT * FROM (SELECT device_id, seq, record_hash, log_index ` +
+          'FROM archive_records WHERE org_id = ';
+        parts.push(' AND device_id = ', ` ORDER BY seq DESC LIMIT 1) AS h${n}`);
+      });
+      const rows = await this.db.all<{
+        device_id: unknown;
+        seq: unknown;
+        record_hash: unknown;
+        log_index: unknown;
+      }>(
+        bound(
+          parts,
+          part.flatMap((d) => [orgId, d]),
+        ),
+      );
+      for (const r of rows) {
+        out.set(text(r.device_id) as DeviceId, {
+          seq: int(r.seq),
+          hash: bytes(r.record_hash),
+          logIndex: int(r.log_index),
+        });
+      }
+    }
+    return out;
   }
 
   async range(orgId: OrgId, deviceId: DeviceId, fromSeq: number, toSeq: number): Promise<ArchiveRecordRef[]> {
@@ -153,11 +213,14 @@ export class SqlArchiveStore implements ArchiveStore {
 
   async knownSessionKeys(orgId: OrgId, keyIds: readonly Uint8Array[]): Promise<Set<string>> {
     const out = new Set<string>();
-    for (const id of keyIds) {
-      const row = await this.db.get(
-        sql`SELECT 1 AS one FROM archive_session_keys WHERE org_id = ${orgId} AND key_id = ${asBuffer(id)}`,
-      );
-      if (row !== undefined) out.add(asBuffer(id).toString('hex'));
+    for (let i = 0; i < keyIds.length; i += MAX_KEYS_PER_QUERY) {
+      const part = keyIds.slice(i, i + MAX_KEYS_PER_QUERY).map(asBuffer);
+      const parts = [
+        'SELECT key_id FROM archive_session_keys WHERE org_id = ',
+        ...list(part.length, ' AND key_id IN (', ', ', ')'),
+      ];
+      const rows = await this.db.all<{ key_id: unknown }>(bound(parts, [orgId, ...part]));
+      for (const r of rows) out.add(bytes(r.key_id).toString('hex'));
     }
     return out;
   }

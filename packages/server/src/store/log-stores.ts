@@ -163,12 +163,12 @@ export class SqlLogStore implements LogStore {
   constructor(private readonly db: SqlExecutor) {}
 
   async reserve(orgId: OrgId, count: number): Promise<number> {
-    await this.db.run(
-      sql`INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}, 0) ON CONFLICT (org_id) DO NOTHING`,
-    );
-    // The UPDATE takes the row lock (PostgreSQL) that serialises sequencers of this org.
+    // One statement (one round trip on PostgreSQL); the upsert takes the row lock that
+    // serialises sequencers of this org until the transaction ends.
     const row = await this.db.get<{ next_index: unknown }>(
-      sql`UPDATE log_sequence SET next_index = next_index + ${count} WHERE org_id = ${orgId} RETURNING next_index`,
+      sql`INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}, ${count})
+        ON CONFLICT (org_id) DO UPDATE SET next_index = log_sequence.next_index + excluded.next_index
+        RETURNING next_index`,
     );
     return int(row?.next_index) - count;
   }
