@@ -39,5 +39,5 @@ describe('custos demo', () => {
     for (const k of ['message', 'edit', 'delete', 'reaction', 'timer', 'group-update'])
       expect(kinds).toContain(k);
     expect(out.devices[2]!.events.some((e) => (e.attachments?.length ?? 0) > 0)).toBe(true);
-  }, 600_000);
+  }, 900_000);
 });

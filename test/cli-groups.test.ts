@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { stopServer, tempDir } from './client-support.js';
 import { cliOrg, custos, custosJson, inviteAndEnrol, type CliOrg } from './cli-support.js';
 
-vi.setConfig({ testTimeout: 300_000 });
+vi.setConfig({ testTimeout: 600_000 });
 
 const dir = tempDir('custos-cli-groups-');
 const p = { alice: join(dir, 'alice'), bob: join(dir, 'bob'), carol: join(dir, 'carol') };
@@ -36,7 +36,7 @@ beforeAll(async () => {
   for (const who of ['alice', 'bob', 'carol'] as const) addr[who] = await inviteAndEnrol(org, who, p[who]);
   await custosJson(as('alice', ['contacts', 'add', 'bob', addr.bob!]));
   await custosJson(as('alice', ['contacts', 'add', 'carol', addr.carol!]));
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   if (org !== undefined) await stopServer(org.server);

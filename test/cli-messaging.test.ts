@@ -12,7 +12,7 @@ import { stopServer, tempDir, until } from './client-support.js';
 import { cliOrg, custos, custosJson, inviteAndEnrol, startChat, type CliOrg } from './cli-support.js';
 
 // Each step spawns the command; on a loaded machine a step takes seconds.
-vi.setConfig({ testTimeout: 300_000 });
+vi.setConfig({ testTimeout: 600_000 });
 
 const dir = tempDir('custos-cli-e2e-');
 const alice = join(dir, 'alice');
@@ -47,7 +47,7 @@ beforeAll(async () => {
   writeFileSync(alicePass, `${ALICE_PASSPHRASE}\n`, { mode: 0o600 });
   aliceAddress = await inviteAndEnrol(org, 'alice', alice, ['--passphrase-file', alicePass]);
   bobAddress = await inviteAndEnrol(org, 'bob', bob);
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   if (org !== undefined) await stopServer(org.server);

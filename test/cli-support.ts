@@ -14,8 +14,9 @@ import { startServer, type ServerProcess } from './client-support.js';
 export const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
 /** Officer passphrase used by the ceremony in these tests. */
 export const OFFICER_PASSPHRASE = 'officer passphrase for tests';
-/** Cap on one command run (the ceremony does scrypt work for each officer). */
-const RUN_TIMEOUT_MS = 120_000;
+/** Cap on one command run: only a safety net against a hung child (the demo and the ceremony
+ * do seconds of scrypt work, minutes on a loaded machine). */
+const RUN_TIMEOUT_MS = 600_000;
 
 /** Result of one run. */
 export interface Run {
@@ -102,7 +103,14 @@ export async function cliOrg(dir: string, name = 'Example Agency'): Promise<CliO
     pp,
   ]);
   const adminProfile = join(dir, 'admin');
-  await custosJson(['enroll', '--admin-profile', created.adminProfile, '--profile', adminProfile, '--unattended']);
+  await custosJson([
+    'enroll',
+    '--admin-profile',
+    created.adminProfile,
+    '--profile',
+    adminProfile,
+    '--unattended',
+  ]);
   return { server, orgId: created.orgId, adminProfile };
 }
 
