@@ -145,7 +145,14 @@ async function seed(dataDir: string): Promise<{ orgId: string; devices: DeviceCr
       out.push({ deviceId, userId, token });
     }
   });
-  await stores.close();
+  // The store's checkpoint worker is unref'd: something must keep this process's loop alive
+  // until close() has waited for it to exit.
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await stores.close();
+  } finally {
+    clearInterval(keepAlive);
+  }
   return { orgId, devices: out };
 }
 

@@ -62,6 +62,10 @@ class RelayConnection {
   /** The last page read was full: more may wait in the store once the window frees up. */
   private backlog = true;
   private lastDeviceCheck = 0;
+  /** A revocation re-check started by pushCommitted is running. */
+  private rechecking = false;
+  /** Committed envelopes waiting, in queue order, for that re-check before they are pushed from memory. */
+  private held: QueuedEnvelope[] = [];
   private alive = true;
   private readonly sends: RateLimiter;
 
@@ -205,17 +209,23 @@ class RelayConnection {
   /**
    * Pushes envelopes just committed to this device's queue straight from memory, without
    * reading the store — only when that keeps queue order: no read is running and the last
-   * one saw the whole queue (no backlog), so everything older was pushed already, and the
-   * window has room for all of them. Returns false when the store must be read instead.
+   * one saw the whole queue (no backlog), so everything older was pushed (or is held)
+   * already, and the window has room for all of them. Returns false when the store must be
+   * read instead. When the device's revocation re-check is due, the envelopes are held (in
+   * order) until it passes, so the re-check costs one device read, not a queue read.
    */
   private pushCommitted(committed: readonly QueuedEnvelope[]): boolean {
     if (this.auth === null || this.closed || this.pumping || this.backlog) return false;
+    if (this.rechecking || this.deps.clock() - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS) {
+      for (const e of committed) this.held.push(e);
+      if (!this.rechecking) this.recheckThenRelease(this.auth);
+      return true;
+    }
     let bytes = 0;
     for (const e of committed) bytes += e.content.length;
     if (
       this.inflight.size + committed.length > WS_MAX_IN_FLIGHT ||
-      this.inflightBytes + bytes > WS_MAX_IN_FLIGHT_BYTES ||
-      this.deps.clock() - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS
+      this.inflightBytes + bytes > WS_MAX_IN_FLIGHT_BYTES
     )
       return false;
     for (const e of committed) {
@@ -225,6 +235,35 @@ class RelayConnection {
       this.send({ type: 'envelope', envelope: envelopeOut(e) });
     }
     return true;
+  }
+
+  /** Re-checks that the device is not revoked, then pushes what was held meanwhile (or reads the store). */
+  private recheckThenRelease(auth: AuthContext): void {
+    this.rechecking = true;
+    const now = this.deps.clock();
+    this.deps.stores.devices.get(auth.orgId, auth.deviceId).then(
+      (device) => {
+        this.rechecking = false;
+        this.lastDeviceCheck = now;
+        const held = this.held;
+        this.held = [];
+        if (device === undefined || device.revokedAt !== null) {
+          this.sendError(new ServerError('DEVICE_REVOKED', 'this device has been revoked'));
+          return this.close(WS_CLOSE.REVOKED, 'device revoked');
+        }
+        if (held.length > 0 && !this.pushCommitted(held)) {
+          // The window filled up or a read started meanwhile: the store has them, in order.
+          this.backlog = true;
+          this.pump();
+        }
+      },
+      () => {
+        this.rechecking = false;
+        this.held = [];
+        this.deps.logger.error('ws-pump-failed', { route: '/v1/ws' });
+        this.close(WS_CLOSE.INTERNAL, 'internal error');
+      },
+    );
   }
 
   /** Pushes queued envelopes while the window has room; coalesces concurrent calls. */
@@ -259,7 +298,9 @@ class RelayConnection {
             return this.close(WS_CLOSE.REVOKED, 'device revoked');
           }
         }
-        // Rows already pushed or being deleted come back too; they are skipped below.
+        // Rows already pushed or being deleted come back too; they are skipped below. Held
+        // envelopes are committed, so this read returns them (in order) as well.
+        this.held = [];
         const limit = this.inflight.size + this.acking.size + room;
         const rows = await this.m.relay.pending(auth.orgId, auth.deviceId, limit);
         this.backlog = rows.length === limit;

@@ -1,0 +1,81 @@
+/**
+ * The socket's revocation re-check on the in-memory push path: when the re-check is due,
+ * envelopes just committed are held until the device read passes (then pushed, in order),
+ * and never pushed to a device found revoked. Time moves with the test clock, not by waiting.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WS_DEVICE_RECHECK_MS } from '../packages/server/src/config/messaging-defaults.js';
+import type { EnvelopeId, QueuedEnvelope } from '../packages/server/src/store/messaging-records.js';
+import { call, createOrgWithRoles, type TestOrg } from '../packages/server/src/testing/test-app.js';
+import { openTestSqlite, type TestBackend } from '../packages/server/src/testing/test-stores.js';
+import { createRelayTestApp, message, RelayClient, type RelayTestApp } from './server-relay-support.js';
+
+describe('relay socket: revocation re-check on the in-memory push path', () => {
+  let tb: TestBackend;
+  let t: RelayTestApp;
+  let org: TestOrg;
+  let url: string;
+  beforeAll(async () => {
+    tb = await openTestSqlite();
+    t = await createRelayTestApp(tb.stores);
+    t.clock.now = Date.now();
+    org = await createOrgWithRoles(t);
+    url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await t?.app.close();
+    await t?.messaging.close();
+    await tb?.dispose();
+  });
+
+  const auth = (d: { token: string; deviceId: string }) => ({ token: d.token, deviceId: d.deviceId });
+
+  it('holds envelopes committed while the re-check is due and pushes them, in order, once it passes', async () => {
+    const to = org.devices.member;
+    const c = await RelayClient.connect(url, auth(to));
+    t.clock.now += WS_DEVICE_RECHECK_MS + 1;
+    const sent: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const body = message(to, [to.deviceId]);
+      sent.push(body.envelopes[0]!.content);
+      expect((await call(t.app, 'PUT', '/v1/messages', body, org.devices.officer.headers())).statusCode).toBe(
+        200,
+      );
+    }
+    const got = await c.envelopes(3);
+    expect(got.map((e) => e.content)).toEqual(sent);
+    c.sendFrame({ type: 'ack', ids: got.map((e) => e.id), reqId: 1 });
+    await c.next('acked');
+    c.close();
+    await c.waitClosed();
+  });
+
+  it('pushes nothing to a device revoked since the last check, and closes its socket', async () => {
+    const victim = org.devices.auditor;
+    const c = await RelayClient.connect(url, auth(victim));
+    t.clock.now += WS_DEVICE_RECHECK_MS + 1;
+    const orgId = org.orgId;
+    const deviceId = victim.deviceId;
+    await tb.stores.devices.revoke(orgId, deviceId, t.clock.now);
+    // An envelope committed just before the revocation, handed to the socket just after it.
+    const committed: QueuedEnvelope = {
+      orgId,
+      envelopeId: 'AAAAAAAAAAAAAAAAAAAAAA' as EnvelopeId,
+      recipientDeviceId: deviceId,
+      sender: {
+        orgId: org.orgId,
+        userId: org.devices.officer.userId,
+        deviceId: org.devices.officer.deviceId,
+        deviceNumber: 1,
+      },
+      type: 3,
+      content: Buffer.from('secret'),
+      createdAt: t.clock.now,
+      expiresAt: t.clock.now + 60_000,
+    };
+    t.messaging.hub.deliver(orgId, deviceId, [committed]);
+    expect((await c.next('error')).error).toMatchObject({ code: 'DEVICE_REVOKED' });
+    expect((await c.waitClosed()).code).toBe(4003);
+    expect(c.frames.filter((f) => f.type === 'envelope')).toEqual([]);
+  });
+});
