@@ -120,9 +120,9 @@ describe('custos messaging commands', () => {
 
   it('chat: live incoming messages, typed lines sent, /quit exits 0', async () => {
     const chat = startChat(['alice', '--profile', bob]);
-    await until(() => chat.output().includes('/quit'), 'chat to start', 60_000);
+    await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);
     await custosJson(asAlice(['send', '--to', 'bob', 'live over the socket']));
-    await until(() => chat.output().includes('live over the socket'), 'the live message', 60_000);
+    await until(() => chat.output().includes('live over the socket'), 'the live message', 300_000);
     chat.child.stdin.write('typed in chat\n');
     await until(
       async () => {
@@ -130,7 +130,7 @@ describe('custos messaging commands', () => {
         return s.events.some((e) => e.text === 'typed in chat');
       },
       'alice to receive the chat line',
-      60_000,
+      300_000,
     );
     chat.child.stdin.write('/quit\n');
     expect(await chat.exited).toBe(0);
