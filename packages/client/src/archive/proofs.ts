@@ -26,11 +26,12 @@ import {
 import { ClientError, isServerRefusal } from '../errors.js';
 import { pinLog } from '../enrol/enrol.js';
 import { loadPinnedLog, type DeviceProfile } from '../profile.js';
-import { decodeJson, type LocalStore } from '../store/local-store.js';
+import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes as b64bytes, obj } from '../transport/response-checks.js';
 import { dropQueued } from './capture.js';
-import type { ArchiveReceiptRow, UploadedBatch } from './uploader.js';
+import { decodeUploadedBatch } from './upload-rows.js';
+import type { ArchiveReceiptRow } from './uploader.js';
 
 /** Most records checked per call. */
 export const PROOF_BATCH = 2000;
@@ -122,7 +123,7 @@ export async function verifyArchiveProofs(
   // Upload rows whose every record now has its receipt are done.
   store.transaction(() => {
     for (const r of store.list('archive-uploads')) {
-      const u = decodeJson<UploadedBatch>(r.value);
+      const u = decodeUploadedBatch(r.value);
       if (u.hashes.every((_, i) => store.get('archive-receipts', String(u.firstSeq + i)) !== undefined))
         store.delete('archive-uploads', r.key);
     }
@@ -135,7 +136,7 @@ function pendingRecords(store: LocalStore, limit: number): ArchiveReceiptRow[] {
   const out: ArchiveReceiptRow[] = [];
   const seen = new Set<number>();
   for (const r of store.list('archive-uploads')) {
-    const u = decodeJson<UploadedBatch>(r.value);
+    const u = decodeUploadedBatch(r.value);
     for (let i = 0; i < u.hashes.length && out.length < limit; i++) {
       const seq = u.firstSeq + i;
       if (seen.has(seq) || store.get('archive-receipts', String(seq)) !== undefined) continue;

@@ -1,6 +1,7 @@
 /**
  * Uploading queued records: consecutive runs of the chain, signed as one batch with the
- * identity key (core/sign), with the wrapped session keys the server does not have yet.
+ * identity key (core/sign), with the wrapped session keys the server does not have yet,
+ * in the binary batch body (batch-body.ts), several batches in flight (pipelined).
  * Uploads are idempotent on the server (a replayed batch stores nothing and answers the
  * same log indexes), so after a crash the device simply uploads again from its last
  * acknowledged sequence number: each record is stored exactly once. A record leaves the
@@ -8,22 +9,43 @@
  */
 import { deviceId as toDeviceId, orgId as toOrgId, signBatch, type RecordHash } from '@custos/core';
 import type { PrivateKey } from '@signalapp/libsignal-client';
-import { ClientError, isClientError } from '../errors.js';
+import { ClientError, isClientError, isServerRefusal } from '../errors.js';
 import type { DeviceProfile } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { backoffDelay, sleep } from '../transport/backoff.js';
 import { arr, int, obj } from '../transport/response-checks.js';
+import {
+  ARCHIVE_BATCH_MEDIA_TYPE,
+  BATCH_BODY_FIXED_BYTES,
+  BATCH_BODY_ITEM_BYTES,
+  encodeBatchBody,
+} from './batch-body.js';
 import { decodeQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
+import { encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
 
 /** Most records per upload (the server takes up to 1,000). */
 export const UPLOAD_BATCH_RECORDS = 1000;
-/** Most record bytes per upload (base64 grows them by a third; the server body limit is 8 MiB). */
-export const UPLOAD_BATCH_BYTES = 4 * 1024 * 1024;
+/** Most body bytes per upload (the server's body limit is 8 MiB; a record is at most 1 MiB). */
+export const UPLOAD_BATCH_BYTES = 7 * 1024 * 1024;
 /** Most wrapped session keys per upload (server limit). */
 export const UPLOAD_BATCH_SESSION_KEYS = 16;
 /** Retries of one batch before giving up for this round (the queue keeps it). */
 export const UPLOAD_MAX_ATTEMPTS = 8;
+/**
+ * Batches in flight at once. The device signs and encodes the next batches while the
+ * server verifies and commits the current one (the server commits a device's batches in
+ * arrival order, several per durable transaction).
+ */
+export const UPLOAD_PIPELINE_DEPTH = 3;
+/** Queue rows read (and decrypted) per store query. */
+export const UPLOAD_QUEUE_PAGE = 2000;
+
+/** Tuning of {@link ArchiveUploader} (tests use small batches). */
+export interface UploaderOptions {
+  readonly batchRecords?: number;
+  readonly pipelineDepth?: number;
+}
 
 /** A record the server has stored, awaiting (or holding) its verified inclusion proof. */
 export interface ArchiveReceiptRow {
@@ -37,15 +59,6 @@ export interface ArchiveReceiptRow {
   readonly treeSize?: number;
 }
 
-/** A batch the server acknowledged, awaiting proofs (table `archive-uploads`, key = first seq). */
-export interface UploadedBatch {
-  readonly firstSeq: number;
-  readonly hashes: readonly Uint8Array[];
-  readonly sizes: readonly number[];
-  readonly buckets: readonly string[];
-  readonly logIndexes: readonly number[];
-}
-
 const UPLOADED_THROUGH = 'uploaded-through';
 /** Server codes worth retrying: overload, rate limits and faults. */
 const TRANSIENT = new Set(['LOG_PUSHBACK', 'RATE_LIMITED', 'INTERNAL', 'UNKNOWN']);
@@ -55,14 +68,108 @@ export function uploadedThrough(store: LocalStore): number {
   return store.getJson<number>('archive-state', UPLOADED_THROUGH) ?? -1;
 }
 
+/** One signed batch, ready to send. */
+interface OutgoingBatch {
+  readonly records: readonly QueuedRecord[];
+  /** Session keys this batch uploads (not yet acknowledged when it was built). */
+  readonly fresh: readonly (readonly [string, StoredSessionKey])[];
+  readonly body: Uint8Array;
+}
+
+/** A batch in flight: its answer, and whether an earlier batch was unacknowledged when it left. */
+interface InFlight {
+  readonly batch: OutgoingBatch;
+  readonly overtaking: boolean;
+  readonly answer: Promise<{ ok: true; indexes: number[] } | { ok: false; error: unknown }>;
+}
+
+/**
+ * Reads the queue from a sequence number on, in pages, and cuts it into batches: a
+ * consecutive run of the chain, at most the record, byte and session-key limits.
+ */
+class BatchReader {
+  #rows: QueuedRecord[] = [];
+  #at = 0;
+  #next: number;
+  /** Session keys looked up for this round (their `uploaded` flag as of the lookup). */
+  readonly #keys = new Map<string, StoredSessionKey>();
+
+  constructor(
+    private readonly store: LocalStore,
+    from: number,
+    private readonly maxRecords: number,
+  ) {
+    this.#next = from + 1;
+  }
+
+  /** Marks keys acknowledged by the server, so later batches leave them out. */
+  acknowledged(ids: readonly string[]): void {
+    for (const id of ids) {
+      const k = this.#keys.get(id);
+      if (k !== undefined) this.#keys.set(id, { ...k, uploaded: true });
+    }
+  }
+
+  #peek(): QueuedRecord | undefined {
+    if (this.#at === this.#rows.length) {
+      const rows = this.store.listAfter('archive-queue', this.#next - 1, UPLOAD_QUEUE_PAGE);
+      this.#rows = rows.map((r) => decodeQueued(r.value));
+      this.#at = 0;
+    }
+    const r = this.#rows[this.#at];
+    return r !== undefined && r.seq === this.#next ? r : undefined; // only a consecutive run
+  }
+
+  #key(id: string, seq: number): StoredSessionKey {
+    let k = this.#keys.get(id);
+    if (k === undefined) {
+      k = this.store.getJson<StoredSessionKey>('archive-state', `skey:${id}`);
+      if (k === undefined) throw new ClientError('STORE_CORRUPT', `session key of record ${seq} is missing`);
+      this.#keys.set(id, k);
+    }
+    return k;
+  }
+
+  /** The next batch's records and the keys it must carry; undefined at the end of the run. */
+  next(): { records: QueuedRecord[]; fresh: [string, StoredSessionKey][] } | undefined {
+    const records: QueuedRecord[] = [];
+    const fresh = new Map<string, StoredSessionKey>();
+    let bytes = BATCH_BODY_FIXED_BYTES;
+    for (let r = this.#peek(); r !== undefined && records.length < this.maxRecords; r = this.#peek()) {
+      const k = this.#key(r.skey, r.seq);
+      const carries = !k.uploaded && !fresh.has(r.skey);
+      const add =
+        BATCH_BODY_ITEM_BYTES + r.bytes.length + (carries ? BATCH_BODY_ITEM_BYTES + k.wrapped.length : 0);
+      if (records.length > 0 && bytes + add > UPLOAD_BATCH_BYTES) break;
+      if (carries && fresh.size >= UPLOAD_BATCH_SESSION_KEYS) break;
+      if (carries) fresh.set(r.skey, k);
+      records.push(r);
+      bytes += add;
+      this.#at++;
+      this.#next++;
+    }
+    return records.length === 0 ? undefined : { records, fresh: [...fresh.entries()] };
+  }
+}
+
 /** Uploads the archive queue. */
 export class ArchiveUploader {
+  private readonly batchRecords: number;
+  private readonly pipelineDepth: number;
+
   constructor(
     private readonly store: LocalStore,
     private readonly api: ApiClient,
     private readonly profile: DeviceProfile,
     private readonly identityKey: PrivateKey,
-  ) {}
+    options: UploaderOptions = {},
+  ) {
+    this.batchRecords = Math.min(
+      UPLOAD_BATCH_RECORDS,
+      Math.max(1, options.batchRecords ?? UPLOAD_BATCH_RECORDS),
+    );
+    this.pipelineDepth = Math.max(1, options.pipelineDepth ?? UPLOAD_PIPELINE_DEPTH);
+  }
 
   /**
    * Compares the local chain with the server's head (after a crash or restore). If the
@@ -83,94 +190,132 @@ export class ArchiveUploader {
     this.store.putJson('archive-state', UPLOADED_THROUGH, serverLast);
   }
 
-  /** Uploads one batch; resolves to the number of records acknowledged (0 when the queue is empty). */
-  async uploadBatch(): Promise<number> {
-    const from = uploadedThrough(this.store);
-    const rows = this.store.listAfter('archive-queue', from, UPLOAD_BATCH_RECORDS);
-    const records: QueuedRecord[] = [];
-    const keys = new Map<string, StoredSessionKey>();
-    let bytes = 0;
-    for (const row of rows) {
-      const r = decodeQueued(row.value);
-      if (r.seq !== from + 1 + records.length) break; // only a consecutive run
-      if (records.length > 0 && bytes + r.bytes.length > UPLOAD_BATCH_BYTES) break;
-      if (!keys.has(r.skey)) {
-        const k = this.store.getJson<StoredSessionKey>('archive-state', `skey:${r.skey}`);
-        if (k === undefined)
-          throw new ClientError('STORE_CORRUPT', `session key of record ${r.seq} is missing`);
-        if (!k.uploaded && [...keys.values()].filter((x) => !x.uploaded).length >= UPLOAD_BATCH_SESSION_KEYS)
-          break;
-        keys.set(r.skey, k);
-      }
-      records.push(r);
-      bytes += r.bytes.length;
-    }
-    if (records.length === 0) return 0;
+  #sign(
+    records: readonly QueuedRecord[],
+    fresh: readonly (readonly [string, StoredSessionKey])[],
+  ): OutgoingBatch {
     const signature = signBatch(this.identityKey, {
       org: toOrgId(this.profile.orgId),
       device: toDeviceId(this.profile.deviceId),
       firstSeq: records[0]!.seq,
       hashes: records.map((r) => r.hash as RecordHash),
     });
-    const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-    const fresh = [...keys.entries()].filter(([, k]) => !k.uploaded);
+    const body = encodeBatchBody(
+      signature,
+      fresh.map(([, k]) => k.wrapped),
+      records.map((r) => r.bytes),
+    );
+    return { records, fresh, body };
+  }
+
+  async #send(batch: OutgoingBatch): Promise<number[]> {
     const res = obj(
       await this.api.request('POST', '/v1/archive/batches', {
-        body: {
-          records: records.map((r) => b64(r.bytes)),
-          signature: b64(signature),
-          ...(fresh.length === 0 ? {} : { sessionKeys: fresh.map(([, k]) => b64(k.wrapped)) }),
-        },
+        bytes: batch.body,
+        contentType: ARCHIVE_BATCH_MEDIA_TYPE,
       }),
       'upload',
     );
     const indexes = arr(res, 'logIndexes');
-    if (indexes.length !== records.length)
+    if (indexes.length !== batch.records.length)
       throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another number of log indexes');
+    return indexes.map((x, i) => int({ [i]: x }, String(i)));
+  }
+
+  /** Records an acknowledged batch (one row per batch, not per record: the proof step expands it). */
+  #acknowledge(batch: OutgoingBatch, logIndexes: readonly number[]): void {
+    const { records } = batch;
     const upload: UploadedBatch = {
       firstSeq: records[0]!.seq,
       hashes: records.map((r) => r.hash),
       sizes: records.map((r) => r.bytes.length),
       buckets: records.map((r) => r.bucket),
-      logIndexes: indexes.map((x, i) => int({ [i]: x }, String(i))),
+      logIndexes,
     };
-    // One row per batch (not per record): the proof step expands it.
     this.store.transaction(() => {
-      this.store.putJson('archive-uploads', String(upload.firstSeq), upload, upload.firstSeq);
-      for (const [id, k] of fresh)
+      this.store.put(
+        'archive-uploads',
+        String(upload.firstSeq),
+        encodeUploadedBatch(upload),
+        upload.firstSeq,
+      );
+      for (const [id, k] of batch.fresh)
         this.store.putJson('archive-state', `skey:${id}`, { ...k, uploaded: true });
       this.store.putJson('archive-state', UPLOADED_THROUGH, records[records.length - 1]!.seq);
     });
-    return records.length;
+  }
+
+  /**
+   * One pipelined pass from the last acknowledged record: up to `depth` signed batches in
+   * flight, answers taken in sequence order, each recorded as it is taken. Resolves to
+   * the records acknowledged, and the error that ended the pass early (if any), with
+   * whether the failing batch had overtaken an unacknowledged predecessor.
+   */
+  async #pass(depth: number): Promise<{ acked: number; error?: unknown; overtaking: boolean }> {
+    const reader = new BatchReader(this.store, uploadedThrough(this.store), this.batchRecords);
+    const inflight: InFlight[] = [];
+    let acked = 0;
+    const launch = (): boolean => {
+      const next = reader.next();
+      if (next === undefined) return false;
+      const batch = this.#sign(next.records, next.fresh);
+      const answer = this.#send(batch).then(
+        (indexes) => ({ ok: true as const, indexes }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      inflight.push({ batch, overtaking: inflight.length > 0, answer });
+      return true;
+    };
+    try {
+      for (;;) {
+        while (inflight.length < depth && launch()) {
+          // Let the request leave before signing the next batch.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        const head = inflight.shift();
+        if (head === undefined) return { acked, overtaking: false };
+        const a = await head.answer;
+        if (!a.ok) return { acked, error: a.error, overtaking: head.overtaking };
+        this.#acknowledge(head.batch, a.indexes);
+        reader.acknowledged(head.batch.fresh.map(([id]) => id));
+        acked += head.batch.records.length;
+      }
+    } finally {
+      // Later answers are dropped: the next pass re-sends from the last recorded batch
+      // (the server's ingest is idempotent, so a batch it already stored costs nothing).
+      await Promise.all(inflight.map((f) => f.answer));
+    }
   }
 
   /**
    * Uploads everything queued, retrying transient failures (network, overload, server
    * faults) with backoff; resolves to the records acknowledged. A refusal that retrying
    * cannot fix (forged, gap, fork) is ARCHIVE_UPLOAD_FAILED with the server's answer.
+   * A pipelined batch refused with ARCHIVE_SEQUENCE_GAP had overtaken its predecessor
+   * (they travel on separate connections): it is sent again, without backoff.
    */
   async uploadAll(maxAttempts = UPLOAD_MAX_ATTEMPTS): Promise<number> {
     let total = 0;
     let attempt = 0;
     for (;;) {
-      let n: number;
-      try {
-        n = await this.uploadBatch();
-      } catch (e) {
-        const transient =
-          isClientError(e, 'NETWORK') ||
-          (isClientError(e, 'SERVER_REFUSED') && TRANSIENT.has(e.server!.code));
-        if (transient && ++attempt < maxAttempts) {
-          await sleep(backoffDelay(attempt));
-          continue;
-        }
-        if (isClientError(e, 'SERVER_REFUSED'))
-          throw new ClientError('ARCHIVE_UPLOAD_FAILED', e.message, { cause: e, server: e.server! });
-        throw e;
+      const pass = await this.#pass(this.pipelineDepth);
+      total += pass.acked;
+      if (pass.acked > 0) attempt = 0;
+      const e = pass.error;
+      if (e === undefined) return total;
+      // An overtaking batch's predecessor was acknowledged in this pass: always progress.
+      if (pass.overtaking && isServerRefusal(e, 'ARCHIVE_SEQUENCE_GAP')) continue;
+      const transient =
+        isClientError(e, 'NETWORK') || (isClientError(e, 'SERVER_REFUSED') && TRANSIENT.has(e.server!.code));
+      if (transient && ++attempt < maxAttempts) {
+        await sleep(backoffDelay(attempt));
+        continue;
       }
-      if (n === 0) return total;
-      total += n;
-      attempt = 0;
+      if (isClientError(e, 'SERVER_REFUSED'))
+        throw new ClientError('ARCHIVE_UPLOAD_FAILED', e.message, { cause: e, server: e.server! });
+      throw e instanceof Error
+        ? e
+        : new ClientError('ARCHIVE_UPLOAD_FAILED', 'the upload failed', { cause: e });
     }
   }
 }

@@ -30,6 +30,8 @@ export interface DeviceCredentials {
 export interface RequestOptions {
   readonly body?: unknown;
   readonly bytes?: Uint8Array;
+  /** Media type of a `bytes` body (default application/octet-stream). */
+  readonly contentType?: string;
   /** Send the device's bearer token (default true when credentials are set). */
   readonly auth?: boolean;
   /** How to read a 2xx answer. */
@@ -155,7 +157,7 @@ export class ApiClient {
     const headers: Record<string, string> = {};
     let body: string | Uint8Array | undefined;
     if (opts.bytes !== undefined) {
-      headers['content-type'] = 'application/octet-stream';
+      headers['content-type'] = opts.contentType ?? 'application/octet-stream';
       body = opts.bytes;
     } else if (opts.body !== undefined) {
       headers['content-type'] = 'application/json';

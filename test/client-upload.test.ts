@@ -1,0 +1,152 @@
+/**
+ * End to end, the pipelined archive upload against a real server process: several
+ * batches in flight, in the binary body, with batches that overtake their predecessor
+ * (the server refuses them with ARCHIVE_SEQUENCE_GAP; the device sends them again) and an
+ * answer lost after the server stored the batch. The log must hold each record exactly
+ * once, and the proofs must verify from the binary upload rows.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  decodeEntryBundle,
+  decodeLogEntry,
+  entryBundlePath,
+  TILE_WIDTH,
+  type RecordBody,
+} from '@custos/core';
+import {
+  ApiClient,
+  ArchiveCapture,
+  ArchiveUploader,
+  CustosClient,
+  LocalStore,
+  loadLocalIdentity,
+  loadProfile,
+  uploadedThrough,
+} from '@custos/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createOrg,
+  enrolUser,
+  startServer,
+  stopServer,
+  tempDir,
+  until,
+  type ServerProcess,
+  type TestOrg,
+} from './client-support.js';
+
+const RECORDS = 600;
+const BATCH = 50;
+
+let dir: string;
+let server: ServerProcess;
+let org: TestOrg;
+
+async function logSeqs(deviceId: string): Promise<number[]> {
+  const info = (await (await fetch(`${server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number };
+  const seqs: number[] = [];
+  for (let i = 0; i * TILE_WIDTH < info.treeSize; i++) {
+    const width = Math.min(TILE_WIDTH, info.treeSize - i * TILE_WIDTH);
+    const r = await fetch(`${server.url}/v1/orgs/${org.orgId}/log/${entryBundlePath({ index: i, width })}`);
+    for (const b of decodeEntryBundle(new Uint8Array(await r.arrayBuffer()), width)) {
+      const e = decodeLogEntry(b);
+      if (e.type === 'archive-record' && e.device === deviceId) seqs.push(e.seq);
+    }
+  }
+  return seqs.sort((a, b) => a - b);
+}
+
+beforeAll(async () => {
+  dir = tempDir('custos-client-upload-');
+  server = await startServer(dir);
+  org = await createOrg(server, join(dir, 'org'));
+});
+
+afterAll(async () => {
+  for (const c of [org?.admin, org?.officer]) await c?.close().catch(() => undefined);
+  if (server !== undefined) await stopServer(server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('pipelined archive upload (real server process)', () => {
+  it('uploads each record once when batches overtake each other and an answer is lost', async () => {
+    const profileDir = join(dir, 'carol');
+    await (await enrolUser(server, org.admin, profileDir)).close();
+    const store = LocalStore.open(profileDir);
+    const profile = loadProfile(store);
+    const capture = new ArchiveCapture(store, profile);
+    await capture.prepare();
+    const body: RecordBody = {
+      direction: 'sent',
+      kind: 'message',
+      messageId: 'm',
+      conversationId: 'dm.test',
+      participants: ['a', 'b'],
+      sender: 'a',
+      sentAt: Date.now(),
+      text: 'pipelined',
+      attachments: [],
+      archiveNotice: true,
+      envelopeHashes: [new Uint8Array(32)],
+    };
+    store.transaction(() => {
+      for (let i = 0; i < RECORDS; i++) capture.captureSync({ ...body, messageId: `m${i}` });
+    });
+    capture.close();
+
+    // Every third batch is held back so the next one overtakes it; the fifth answer is lost
+    // after the server stored the batch.
+    let posts = 0;
+    const kinds = { gaps: 0, lost: 0, binary: 0 };
+    const hostile: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (init?.method !== 'POST' || new URL(url).pathname !== '/v1/archive/batches')
+        return fetch(input, init);
+      const n = posts++;
+      const type = new Headers(init.headers).get('content-type');
+      if (type === 'application/vnd.custos.archive-batch') kinds.binary++;
+      if (n % 3 === 0) await new Promise((r) => setTimeout(r, 150));
+      const res = await fetch(input, init);
+      if (res.status === 409 || res.status === 400) {
+        const j = (await res.clone().json()) as { error?: { code?: string } };
+        if (j.error?.code === 'ARCHIVE_SEQUENCE_GAP') kinds.gaps++;
+      }
+      if (n === 4 && res.ok) {
+        kinds.lost++;
+        throw new TypeError('connection reset');
+      }
+      return res;
+    };
+    const api = new ApiClient(profile.serverUrl, { fetch: hostile });
+    api.setCredentials({
+      orgId: profile.orgId,
+      deviceId: profile.deviceId,
+      identityKey: loadLocalIdentity(store).privateKey,
+    });
+    const uploader = new ArchiveUploader(store, api, profile, loadLocalIdentity(store).privateKey, {
+      batchRecords: BATCH,
+      pipelineDepth: 3,
+    });
+    expect(await uploader.uploadAll()).toBeGreaterThanOrEqual(RECORDS);
+    expect(uploadedThrough(store)).toBe(RECORDS - 1);
+    store.close();
+    expect(kinds.binary).toBe(posts);
+    expect(kinds.lost).toBe(1);
+    expect(kinds.gaps).toBeGreaterThan(0);
+    expect(await logSeqs(profile.deviceId)).toEqual(Array.from({ length: RECORDS }, (_, i) => i));
+
+    // The proofs verify from the binary upload rows, and the queue drains.
+    const carol = CustosClient.open(profileDir);
+    try {
+      await until(
+        async () => (await carol.flushArchive(), carol.archiveStatus().queued === 0),
+        'receipts',
+        120_000,
+      );
+      expect(carol.archiveReceipts().map((r) => r.seq)).toEqual(Array.from({ length: RECORDS }, (_, i) => i));
+    } finally {
+      await carol.close();
+    }
+  }, 240_000);
+});
