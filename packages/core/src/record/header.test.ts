@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CustosError } from '../errors.js';
 import { decodeStrict, encodeDeterministic, isCborMap } from './deterministic-cbor.js';
-import { canonicalTokens, decodeHeader, encodeHeader } from './header.js';
+import { areHeaderTokens, canonicalTokens, decodeHeader, encodeHeader } from './header.js';
+import { MAX_TOKENS } from './limits.js';
 import type { RecordHeader } from './header.js';
 import type { RecordHash, SessionKeyId } from './ids.js';
 import { CTX } from './testing-fixtures.test-data.js';
@@ -152,5 +153,36 @@ describe('record header codec', () => {
     expect(
       codeOf(() => encodeHeader(header({ tokens: [randomBytes(16), randomBytes(16)].sort().reverse() }))),
     ).not.toBe('raw');
+  });
+
+  it('areHeaderTokens is true exactly when canonicalTokens keeps the list and the token checks pass', () => {
+    const tok = fc.oneof(
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.uint8Array({ minLength: 15, maxLength: 17 }),
+      fc.constantFrom(new Uint8Array(16), new Uint8Array(16).fill(0xff)),
+    );
+    fc.assert(
+      fc.property(fc.array(tok, { maxLength: 8 }), (toks) => {
+        const strictOk = (() => {
+          try {
+            encodeHeader(header({ tokens: toks }));
+            return true;
+          } catch (e) {
+            if (!(e instanceof CustosError)) throw e;
+            return false;
+          }
+        })();
+        expect(areHeaderTokens(toks)).toBe(strictOk && canonicalTokens(toks) === toks);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(
+      areHeaderTokens(
+        Array.from({ length: MAX_TOKENS + 1 }, (_, i) =>
+          Uint8Array.of(...new Uint8Array(14), i >> 8, i & 0xff),
+        ),
+      ),
+    ).toBe(false);
+    expect(areHeaderTokens(new Set([randomBytes(16)]) as unknown as Uint8Array[])).toBe(false);
   });
 });

@@ -65,8 +65,35 @@ export function validateHeader(h: RecordHeader): void {
   validateHeaderExceptIds(h);
 }
 
-/** {@link validateHeader} without the id checks, for callers whose ids are already checked. */
-export function validateHeaderExceptIds(h: RecordHeader): void {
+/**
+ * Whether `tokens` are already what a header requires: an array of at most MAX_TOKENS, each a
+ * 16-byte Uint8Array, strictly ascending. When true, {@link canonicalTokens} returns them
+ * as they are and the token checks of {@link validateHeaderExceptIds} pass, so the sealer
+ * checks them once instead of twice.
+ */
+export function areHeaderTokens(tokens: readonly Uint8Array[]): boolean {
+  if (!isList(tokens)) return false;
+  const n = tokens.length;
+  if (n > MAX_TOKENS) return false;
+  let prev: Uint8Array | undefined;
+  for (let i = 0; i < n; i++) {
+    const t: unknown = tokens[i];
+    if (!(t instanceof Uint8Array) || t.length !== BLIND_TOKEN_LENGTH) return false;
+    if (prev !== undefined) {
+      let j = 0;
+      while (j < BLIND_TOKEN_LENGTH && prev[j] === t[j]) j++;
+      if (j === BLIND_TOKEN_LENGTH || prev[j]! > t[j]!) return false;
+    }
+    prev = t;
+  }
+  return true;
+}
+
+/**
+ * {@link validateHeader} without the id checks, for callers whose ids are already checked;
+ * `tokensChecked` skips the token checks when {@link areHeaderTokens} already passed.
+ */
+export function validateHeaderExceptIds(h: RecordHeader, tokensChecked = false): void {
   if (h.version !== RECORD_FORMAT_VERSION) {
     throw new CustosError(
       'UNSUPPORTED_VERSION',
@@ -81,7 +108,12 @@ export function validateHeaderExceptIds(h: RecordHeader): void {
   if (!(h.sessionKeyId instanceof Uint8Array) || h.sessionKeyId.length !== HASH_LENGTH) {
     throw malformed('"skey" is not 32 bytes');
   }
-  const toks: readonly unknown[] = h.tokens;
+  if (!tokensChecked) validateTokens(h.tokens);
+  if (!isUint(h.sealedBodyBytes, MAX_RECORD_BYTES)) throw malformed('"bsz" is not a valid size');
+  if (!isUint(h.attachmentBytes, MAX_SEQUENCE)) throw malformed('"asz" is not a valid size');
+}
+
+function validateTokens(toks: readonly unknown[]): void {
   if (!isList(toks) || toks.length > MAX_TOKENS) {
     throw malformed(`"tok" is not a list of at most ${MAX_TOKENS}`);
   }
@@ -94,8 +126,6 @@ export function validateHeaderExceptIds(h: RecordHeader): void {
       throw malformed(`tokens are not ascending and unique at ${i}`);
     }
   }
-  if (!isUint(h.sealedBodyBytes, MAX_RECORD_BYTES)) throw malformed('"bsz" is not a valid size');
-  if (!isUint(h.attachmentBytes, MAX_SEQUENCE)) throw malformed('"asz" is not a valid size');
 }
 
 /** Sorts and de-duplicates tokens into the order a header requires (as is, when they already are). */

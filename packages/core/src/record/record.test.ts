@@ -155,6 +155,34 @@ describe('archive records', () => {
   });
 });
 
+describe('record sealing: tokens', () => {
+  it('sorts and de-duplicates tokens, and refuses bad ones with the header checks', async () => {
+    const { sealer, opener } = await setup();
+    const [a, b] = [randomBytes(16), randomBytes(16)].sort((x, y) => Buffer.compare(x, y));
+    const seal = (tokens: Uint8Array[]) =>
+      sealRecord(
+        sealer,
+        { ...CTX, seq: 0, prev: genesisPrevHash(), tokens, attachmentBytes: 0 },
+        minimalBody(),
+      );
+    const r = seal([b!, a!, b!]);
+    expect(r.header.tokens.map(toHex)).toEqual([a!, b!].map(toHex));
+    expect(openRecordBytes(opener, r.bytes).header.tokens.map(toHex)).toEqual([a!, b!].map(toHex));
+    const msg = (f: () => unknown) => {
+      try {
+        f();
+        return 'accepted';
+      } catch (e) {
+        return e instanceof CustosError ? `${e.code}: ${e.message}` : `raw ${String(e)}`;
+      }
+    };
+    expect(msg(() => seal([a!, new Uint8Array(15)]))).toMatch(
+      /^MALFORMED_RECORD: .*token [01] is not 16 bytes/,
+    );
+    expect(msg(() => seal([new Uint8Array(17)]))).toMatch(/^MALFORMED_RECORD: .*token 0 is not 16 bytes/);
+  });
+});
+
 describe('record opening: the template fast path against the strict path', () => {
   const outcome = (f: () => { header: unknown; bodyBytes: Uint8Array }): string => {
     try {

@@ -18,7 +18,7 @@ import { ByteSlab } from './byte-slab.js';
 import { bytesEqual } from './deterministic-cbor.js';
 import { CborReader, headLength, readHeadAt, writeHead } from './cbor-fast.js';
 import type { RecordHeader } from './header.js';
-import { canonicalTokens, decodeHeader, validateHeaderExceptIds } from './header.js';
+import { areHeaderTokens, canonicalTokens, decodeHeader, validateHeaderExceptIds } from './header.js';
 import type { HeaderTemplate } from './header-template.js';
 import {
   headerTemplate,
@@ -158,6 +158,8 @@ export function sealRecordBytes(
   if (input.org !== ctx.org || input.device !== ctx.device || input.bucket !== ctx.bucket) {
     throw new CustosError('INVALID_ARGUMENT', 'record org, device and bucket must match the session key');
   }
+  // Tokens as a header needs them (the usual case) are checked once, here.
+  const tokensReady = areHeaderTokens(input.tokens);
   const header: RecordHeader = {
     version: RECORD_FORMAT_VERSION,
     org: input.org,
@@ -166,11 +168,11 @@ export function sealRecordBytes(
     seq: input.seq,
     prev: input.prev,
     sessionKeyId: sealer.keyId,
-    tokens: canonicalTokens(input.tokens),
+    tokens: tokensReady ? input.tokens : canonicalTokens(input.tokens),
     sealedBodyBytes: bodyBytes.length + SEALED_BODY_OVERHEAD,
     attachmentBytes: input.attachmentBytes,
   };
-  validateHeaderExceptIds(header);
+  validateHeaderExceptIds(header, tokensReady);
   // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag). The
   // header is written from the session key's template (the ids equal the session key's,
   // which were checked when it was wrapped), and the body is sealed in place after it.
