@@ -8,6 +8,11 @@ import { ConsoleError } from './console-error.js';
 /** Wait for one request before calling the server unreachable. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/** Times a rate-limited request (429) is retried, waiting as the server's Retry-After says. */
+export const RATE_LIMIT_RETRIES = 5;
+/** Longest wait honoured for one Retry-After, in seconds. */
+const MAX_RETRY_AFTER_SECONDS = 30;
+
 /** Unpadded base64url, the API's byte encoding. */
 export const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
 
@@ -54,18 +59,32 @@ export class CeremonyApi {
       headers.authorization = `Bearer ${auth.token}`;
       headers['custos-device'] = auth.deviceId;
     }
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (e) {
-      throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${this.baseUrl}`, {
-        cause: e,
-      });
+    let res: Response | undefined;
+    // Bulk officer work (a year of bucket keys, index keys for every device) outruns the
+    // per-device rate limit; the server says when to come back, and a 429 was not processed.
+    for (
+      let attempt = 0;
+      res === undefined || (res.status === 429 && attempt <= RATE_LIMIT_RETRIES);
+      attempt++
+    ) {
+      if (res !== undefined) {
+        const after = Number(res.headers.get('retry-after'));
+        await res.body?.cancel();
+        const seconds = Number.isFinite(after) && after > 0 ? Math.min(after, MAX_RETRY_AFTER_SECONDS) : 1;
+        await new Promise((r) => setTimeout(r, seconds * 1000));
+      }
+      try {
+        res = await fetch(`${this.baseUrl}${path}`, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+      } catch (e) {
+        throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${this.baseUrl}`, {
+          cause: e,
+        });
+      }
     }
     let json: unknown;
     try {
