@@ -1,0 +1,43 @@
+/** `custos console grant-index-keys`: seals missing blind-index keys to the org's devices (docs/officers.md §4). */
+import { sealIndexKeyForDevice } from '@custos/client';
+import { grantIndexKeys } from '@custos/console';
+import type { CliIo } from '../cli.js';
+import { runCommand } from '../command-runner.js';
+import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+
+const USAGE = `Usage: custos console grant-index-keys --profile DIR [--passphrase-file FILE] [--json]
+
+For every current or future bucket, finds the organisation's active devices whose user has
+the bucket's retention class and no index key for it yet, seals the bucket's blind-index key
+to each device's identity key, and uploads it. Devices without their index key archive
+records that search cannot find, so run this after enrolling people, and daily
+(it is idempotent: a rerun seals nothing new). Progress goes to stderr.
+
+${OFFICER_OPTIONS_HELP}
+See docs/officers.md.
+`;
+
+/** Runs `custos console grant-index-keys`. */
+export function runConsoleGrantIndexKeys(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(
+    { name: 'console grant-index-keys', usage: USAGE, flags: OFFICER_FLAGS, maxPositionals: 0 },
+    args,
+    io,
+    async (ctx) => {
+      const r = await withOfficerSession(ctx, (s) =>
+        grantIndexKeys(s, sealIndexKeyForDevice, Date.now(), (m) =>
+          ctx.note(`custos console grant-index-keys: ${m}`),
+        ),
+      );
+      const lines = [
+        `Sealed ${r.granted.length} index key(s) over ${r.buckets.length} current or future bucket(s); ${r.alreadySealed} device(s) already had theirs.`,
+      ];
+      if (r.noWrap.length > 0)
+        lines.push(
+          `You hold no wrap of ${r.noWrap.join(', ')}: another officer must run this for those buckets.`,
+        );
+      ctx.result(lines, r);
+      return r.noWrap.length > 0 ? 1 : 0;
+    },
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * `custos org unlock`: a quorum of share files acts as the root for one operation
+ * (docs/officers.md §5). Today: re-issuing the key-manager delegation. The recovered secrets
+ * live only in this process and are dropped when it ends; nothing is written but the
+ * profile's org.json.
+ */
+import { DEFAULT_DELEGATION_DAYS, MAX_DELEGATION_DAYS, reissueDelegation } from '@custos/console';
+import type { CliIo } from '../cli.js';
+import { optionalString, UsageError } from '../command-flags.js';
+import { runCommand } from '../command-runner.js';
+import {
+  consoleFailures,
+  OFFICER_FLAGS,
+  OFFICER_OPTIONS_HELP,
+  SHARE_FLAGS,
+  SHARE_OPTIONS_HELP,
+  unlockShares,
+  utc,
+  withOfficerSession,
+} from './console-officer.js';
+
+const USAGE = `Usage: custos org unlock --profile DIR --shares LIST --reissue-delegation [--days N]
+                        [--passphrase-file FILE] [--share-passphrase-file FILE] [--json]
+
+Combines a quorum (m) of the officers' share files to act as the organisation's root for one
+operation, run from one officer's profile (its officer device registers the result).
+
+  --reissue-delegation    sign a new key-manager delegation with the org signing key and
+                          register it: same key-manager key, same start, valid until the end
+                          of the UTC month N days from now. Needs org-signing-key shares.
+  --days N                validity from now, in days (default ${DEFAULT_DELEGATION_DAYS}, at most ${MAX_DELEGATION_DAYS})
+${SHARE_OPTIONS_HELP}${OFFICER_OPTIONS_HELP}
+Adding or removing an officer and rotating the org secrets are not implemented yet (see
+docs/officers.md §5). Nothing is changed when a share is missing, modified or its
+passphrase is wrong.
+`;
+
+const FLAGS = { ...OFFICER_FLAGS, ...SHARE_FLAGS, 'reissue-delegation': 'boolean', days: 'string' } as const;
+
+/** Runs `custos org unlock`. */
+export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(
+    { name: 'org unlock', usage: USAGE, flags: FLAGS, maxPositionals: 0 },
+    args,
+    io,
+    async (ctx) => {
+      if (!ctx.flags.has('reissue-delegation'))
+        throw new UsageError('choose an operation: --reissue-delegation');
+      const daysText = optionalString(ctx.flags, 'days');
+      if (daysText !== undefined && !/^[1-9][0-9]{0,4}$/.test(daysText))
+        throw new UsageError(`--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);
+      const days = daysText === undefined ? DEFAULT_DELEGATION_DAYS : Number(daysText);
+      if (days > MAX_DELEGATION_DAYS)
+        throw new UsageError(`--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);
+      const r = await withOfficerSession(ctx, async (session) => {
+        const root = await unlockShares(ctx, ['org-signing-key']);
+        try {
+          ctx.note('custos org unlock: org signing key recovered; signing the new delegation');
+          return await consoleFailures(() => reissueDelegation(session, root, days, Date.now()));
+        } finally {
+          root.destroy();
+        }
+      });
+      ctx.result(
+        [
+          `Key-manager delegation ${r.changed ? 're-issued' : 'already registered'}: key ${r.keyManagerFingerprint}, valid ${utc(r.notBefore)} to ${utc(r.notAfter)} UTC.`,
+          "Other officers' profiles pick it up the next time they run 'custos org buckets'.",
+        ],
+        { operation: 'reissue-delegation', ...r },
+      );
+    },
+  );
+}
