@@ -16,6 +16,8 @@ Usage: custos <command> [options]      ('custos <command> --help' for each)
 Running a server and an organisation:
   server          start the Custos server
   org create      run the key ceremony that creates an organisation
+  org unlock      a quorum of share files acts as the root (re-issue the key-manager delegation)
+  org buckets     bucket keys and their windows; generate them ahead (officer profile)
 
 On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profile, and --json):
   enroll          enrol this machine with an enrolment code (or --admin-profile for the first admin)
@@ -30,6 +32,10 @@ On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profi
 
 Administration (admin role):
   admin invite|users|devices|revoke
+
+Records officers (each takes --profile DIR, an officer profile; docs/officers.md):
+  console enroll            enrol the device your officer profile uses for officer routes
+  console grant-index-keys  seal blind-index keys to devices that lack them
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
@@ -56,6 +62,13 @@ const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   demo: async () => (await import('./commands/demo.js')).runDemo,
 };
 
+/** `custos console <sub>`: the records officer's commands (docs/officers.md). */
+const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
+  enroll: async () => (await import('./commands/console-enroll.js')).runConsoleEnroll,
+  'grant-index-keys': async () =>
+    (await import('./commands/console-grant-index-keys.js')).runConsoleGrantIndexKeys,
+};
+
 /** Runs `custos` with the given arguments; resolves to the process exit code. */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const [command] = args;
@@ -69,10 +82,22 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     case 'org':
       if (args[1] === 'create')
         return (await import('./commands/org-create.js')).runOrgCreate(args.slice(2), io);
+      if (args[1] === 'unlock')
+        return (await import('./commands/org-unlock.js')).runOrgUnlock(args.slice(2), io);
+      if (args[1] === 'buckets')
+        return (await import('./commands/org-buckets.js')).runOrgBuckets(args.slice(2), io);
       io.stderr.write(
-        `custos org: unknown subcommand '${args[1] ?? ''}'; available: create. Run 'custos help'.\n`,
+        `custos org: unknown subcommand '${args[1] ?? ''}'; available: create, unlock, buckets. Run 'custos help'.\n`,
       );
       return 2;
+    case 'console': {
+      const sub = CONSOLE_COMMANDS[args[1] ?? ''];
+      if (sub !== undefined) return (await sub())(args.slice(2), io);
+      io.stderr.write(
+        `custos console: unknown subcommand '${args[1] ?? ''}'; available: ${Object.keys(CONSOLE_COMMANDS).join(', ')}. Run 'custos help'.\n`,
+      );
+      return 2;
+    }
     case 'verify':
       if (args[1] === 'log' || args[1] === 'witness-key')
         return (await import('./commands/verify-log.js')).runVerifyLog(args[1], args.slice(2), io);
