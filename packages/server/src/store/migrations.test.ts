@@ -38,6 +38,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   ],
   6: ['bootstrap_tokens'],
   7: [],
+  8: ['search_state', 'search_postings', 'search_records', 'archive_batches'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -22,6 +22,7 @@ import { SqlPrekeyClaimStore } from './prekey-claim-store.js';
 import { SqlRelayQueueStore } from './relay-queue-store.js';
 import { FsBlobContentStore } from './sqlite/fs-blob-content.js';
 import { SqlLogStore } from './log-stores.js';
+import { SqlSearchStore } from './search-stores.js';
 import { migrate } from './migrate.js';
 import { openPgDatabase } from './postgres/pg-database.js';
 import { PG_MIGRATIONS } from './postgres/pg-migrations.js';
@@ -52,6 +53,7 @@ function bindStores(
     log: new SqlLogStore(db),
     archive: new SqlArchiveStore(db),
     buckets: new SqlBucketStore(db),
+    search: new SqlSearchStore(db),
     withTransaction,
   };
 }

@@ -33,6 +33,7 @@ import type { BlobStore, PrekeyClaimStore, RelayQueueStore } from './messaging-s
 import type { ArchiveStore } from './archive-stores.js';
 import type { BucketStore } from './bucket-stores.js';
 import type { LogStore } from './log-stores.js';
+import type { SearchStore } from './search-stores.js';
 
 /** A page request: rows after the given id (exclusive), at most `limit`. */
 export interface Page<K> {
@@ -168,6 +169,7 @@ export interface Stores {
   readonly log: LogStore;
   readonly archive: ArchiveStore;
   readonly buckets: BucketStore;
+  readonly search: SearchStore;
   /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not
    * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.

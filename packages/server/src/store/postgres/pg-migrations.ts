@@ -296,4 +296,41 @@ CREATE INDEX enrolment_codes_creator ON enrolment_codes (org_id, created_by, cre
 DROP INDEX archive_records_hash;
 `,
   },
+  {
+    version: 8,
+    name: 'search: posting blocks per (token, indexer pass), indexed-record map, indexer high-water marks, batch signatures',
+    // Written by the search indexer after ingest commits (never inside ingest): one posting row
+    // per (token, pass), ids delta/varint-encoded (docs/search.md). archive_batches is written
+    // by ingest once per batch (not per record) so officers can check device signatures.
+    up: `
+CREATE TABLE search_state (
+  org_id TEXT PRIMARY KEY,
+  next_index BIGINT NOT NULL
+);
+CREATE TABLE search_postings (
+  org_id TEXT NOT NULL,
+  token BYTEA NOT NULL,
+  block BIGINT NOT NULL,
+  n BIGINT NOT NULL,
+  ids BYTEA NOT NULL,
+  PRIMARY KEY (org_id, token, block)
+);
+CREATE TABLE search_records (
+  org_id TEXT NOT NULL,
+  log_index BIGINT NOT NULL,
+  device_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  PRIMARY KEY (org_id, log_index)
+);
+CREATE TABLE archive_batches (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  first_seq BIGINT NOT NULL,
+  count BIGINT NOT NULL,
+  signature BYTEA NOT NULL,
+  PRIMARY KEY (org_id, device_id, first_seq)
+);
+`,
+  },
 ];

@@ -292,4 +292,41 @@ CREATE INDEX enrolment_codes_creator ON enrolment_codes (org_id, created_by, cre
 DROP INDEX archive_records_hash;
 `,
   },
+  {
+    version: 8,
+    name: 'search: posting blocks per (token, indexer pass), indexed-record map, indexer high-water marks, batch signatures',
+    // Written by the search indexer after ingest commits (never inside ingest): one posting row
+    // per (token, pass), ids delta/varint-encoded (docs/search.md). archive_batches is written
+    // by ingest once per batch (not per record) so officers can check device signatures.
+    up: `
+CREATE TABLE search_state (
+  org_id TEXT PRIMARY KEY,
+  next_index INTEGER NOT NULL
+) STRICT;
+CREATE TABLE search_postings (
+  org_id TEXT NOT NULL,
+  token BLOB NOT NULL,
+  block INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  ids BLOB NOT NULL,
+  PRIMARY KEY (org_id, token, block)
+) STRICT;
+CREATE TABLE search_records (
+  org_id TEXT NOT NULL,
+  log_index INTEGER NOT NULL,
+  device_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  bucket_id TEXT NOT NULL,
+  PRIMARY KEY (org_id, log_index)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE archive_batches (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (org_id, device_id, first_seq)
+) STRICT;
+`,
+  },
 ];

@@ -1,0 +1,81 @@
+/**
+ * Posting blocks: the ascending log indexes of the records that carry one token within one
+ * indexer pass, stored as unsigned LEB128 varints of the gaps — the first relative to the
+ * block's base (the pass's first log index), each next one relative to its predecessor.
+ * Dense terms cost about one byte per record; every id is below 2^53, so plain number
+ * arithmetic is exact (no 32-bit bitwise operators on values).
+ */
+import { ServerError } from '../errors.js';
+
+/** Largest varint a 2^53 - 1 gap needs (8 × 7 bits ≥ 53). */
+const MAX_VARINT_BYTES = 8;
+
+/** Encodes strictly ascending ids, all ≥ `base`. */
+export function encodePostings(ids: readonly number[], base: number): Buffer {
+  const out = Buffer.allocUnsafe(ids.length * MAX_VARINT_BYTES);
+  let at = 0;
+  let prev = base;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id < prev || (i > 0 && id === prev)) throw new RangeError('posting ids must ascend from the base');
+    let gap = id - prev;
+    while (gap >= 0x80) {
+      out[at++] = (gap % 0x80) | 0x80;
+      gap = Math.floor(gap / 0x80);
+    }
+    out[at++] = gap;
+    prev = id;
+  }
+  return Buffer.from(out.subarray(0, at));
+}
+
+/**
+ * Decodes `n` ids of a block into `into` (appended); a stored row that does not decode to
+ * exactly `n` ids is corrupt and refused, never half-read.
+ */
+export function decodePostings(bytes: Uint8Array, base: number, n: number, into: number[] = []): number[] {
+  let at = 0;
+  let prev = base;
+  for (let i = 0; i < n; i++) {
+    let gap = 0;
+    let scale = 1;
+    for (let k = 0; ; k++) {
+      if (at >= bytes.length || k >= MAX_VARINT_BYTES) {
+        throw new ServerError('INTERNAL', 'a stored posting block is corrupt');
+      }
+      const b = bytes[at++]!;
+      gap += (b & 0x7f) * scale;
+      if (b < 0x80) break;
+      scale *= 0x80;
+    }
+    prev += gap;
+    into.push(prev);
+  }
+  if (at !== bytes.length) throw new ServerError('INTERNAL', 'a stored posting block has trailing bytes');
+  return into;
+}
+
+/** The ids present in every list (each ascending); ascending. */
+export function intersectSorted(lists: readonly (readonly number[])[]): number[] {
+  if (lists.length === 0) return [];
+  const sorted = [...lists].sort((a, b) => a.length - b.length);
+  let acc: number[] = [...sorted[0]!];
+  for (let l = 1; l < sorted.length && acc.length > 0; l++) {
+    const other = sorted[l]!;
+    const next: number[] = [];
+    let j = 0;
+    for (const id of acc) {
+      // Galloping would help for very skewed lists; blocks are small enough that a merge wins.
+      while (j < other.length && other[j]! < id) j++;
+      if (j < other.length && other[j] === id) next.push(id);
+    }
+    acc = next;
+  }
+  return acc;
+}
+
+/** The union of ascending lists; ascending, without duplicates. */
+export function unionSorted(lists: readonly (readonly number[])[]): number[] {
+  if (lists.length === 1) return [...lists[0]!];
+  return [...new Set(lists.flat())].sort((a, b) => a - b);
+}

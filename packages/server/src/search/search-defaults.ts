@@ -1,0 +1,24 @@
+/** Defaults of the search indexer and the search routes (docs/search.md), in one place. */
+
+/** How often the indexer looks for newly integrated records: a record is searchable about one interval after its checkpoint. */
+export const DEFAULT_INDEX_INTERVAL_MS = 250;
+/** Most log entries one indexer pass reads (one transaction; one posting row per token per pass). */
+export const MAX_ENTRIES_PER_INDEX_PASS = 20_000;
+/** Pushback: when a pass hit its maximum, the next one starts after this short pause instead of the full interval. */
+export const INDEX_CATCH_UP_DELAY_MS = 10;
+/** Most query tokens (all must match). */
+export const MAX_SEARCH_TOKENS = 32;
+/** Most tokens in the date group (any may match): day and month tokens of a range. */
+export const MAX_DATE_TOKENS = 256;
+/** Largest page of search results. */
+export const MAX_SEARCH_PAGE = 100;
+/** Default page of search results. */
+export const DEFAULT_SEARCH_PAGE = 50;
+/** Posting blocks loaded per read while intersecting, newest first. */
+export const BLOCKS_PER_READ = 16;
+/** Largest page of a device's records (GET …/archive/records). */
+export const MAX_DEVICE_RECORDS_PAGE = 500;
+/** Searches one officer device may start: a burst, then this many per second. */
+export const SEARCH_RATE_BURST = 20;
+/** Sustained searches per second per device. */
+export const SEARCH_RATE_PER_SECOND = 2;

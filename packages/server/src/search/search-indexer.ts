@@ -1,0 +1,239 @@
+/**
+ * The search indexer: the blind index is built after ingest commits, never inside it
+ * (docs/search.md §2). Like the log integrator, every interval, for each org whose
+ * integrated tree extends past its index, one transaction reads the log entries
+ * `[indexed, min(treeSize, indexed + max))`, takes the archive-record ones, reads those
+ * records' cleartext headers, groups their blind tokens and appends one posting block per
+ * token (ids delta/varint-encoded), one row per record mapping its log index to the record,
+ * and moves the high-water mark with a compare-and-set — all in that transaction.
+ *
+ * Invariants: the block of a pass is keyed by the pass's first log index, so a pass that
+ * is re-run after a crash (nothing committed) writes exactly the same rows, and a pass can
+ * never commit twice (the compare-and-set, and the primary key on (org, token, block)).
+ * Only integrated entries are indexed, so every search hit has an inclusion proof.
+ */
+import { CustosError, decodeLogEntry, parseRecord } from '@custos/core';
+import type { DeviceId, OrgId } from '../ids.js';
+import type { Logger } from '../log/logger.js';
+import type { IndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
+import type { Stores } from '../store/stores.js';
+import { encodePostings } from './posting-codec.js';
+import {
+  DEFAULT_INDEX_INTERVAL_MS,
+  INDEX_CATCH_UP_DELAY_MS,
+  MAX_ENTRIES_PER_INDEX_PASS,
+} from './search-defaults.js';
+
+/** The stored archive contradicts its log; the indexer stops indexing that org. */
+export class SearchIndexIntegrityError extends Error {
+  override readonly name = 'SearchIndexIntegrityError';
+}
+
+/** What the indexer needs. */
+export interface SearchIndexerOptions {
+  readonly stores: Stores;
+  readonly logger: Logger;
+  readonly clock?: () => number;
+  readonly intervalMs?: number;
+  readonly maxEntriesPerPass?: number;
+}
+
+/** One pass over one org: log indexes [from, to) examined, `records` of them indexed. */
+export interface IndexPassOutcome {
+  readonly orgId: OrgId;
+  readonly from: number;
+  readonly to: number;
+  readonly records: number;
+  readonly tokens: number;
+}
+
+interface Ref {
+  readonly logIndex: number;
+  readonly deviceId: DeviceId;
+  readonly seq: number;
+}
+
+/** Reads the records named by `refs` with one range query per run of consecutive sequence numbers. */
+async function readRecords(
+  tx: Stores,
+  orgId: OrgId,
+  refs: readonly Ref[],
+): Promise<Map<string, RecordToIndex>> {
+  const byDevice = new Map<DeviceId, number[]>();
+  for (const r of refs) {
+    let l = byDevice.get(r.deviceId);
+    if (l === undefined) byDevice.set(r.deviceId, (l = []));
+    l.push(r.seq);
+  }
+  const out = new Map<string, RecordToIndex>();
+  for (const [deviceId, seqs] of byDevice) {
+    seqs.sort((a, b) => a - b);
+    let start = 0;
+    for (let i = 1; i <= seqs.length; i++) {
+      if (i < seqs.length && seqs[i] === seqs[i - 1]! + 1) continue;
+      for (const rec of await tx.search.recordsToIndex(orgId, deviceId, seqs[start]!, seqs[i - 1]!)) {
+        out.set(`${rec.deviceId}/${rec.seq}`, rec);
+      }
+      start = i;
+    }
+  }
+  return out;
+}
+
+/** Builds the index of log entries [from, to) of `orgId` using `tx` (the caller commits). */
+export async function indexRange(
+  tx: Stores,
+  orgId: OrgId,
+  from: number,
+  to: number,
+): Promise<IndexPassOutcome> {
+  const entries = await tx.log.entries(orgId, from, to);
+  const refs: Ref[] = [];
+  entries.forEach((bytes, i) => {
+    const e = decodeLogEntry(bytes);
+    if (e.type === 'archive-record') {
+      refs.push({ logIndex: from + i, deviceId: e.device as string as DeviceId, seq: e.seq });
+    }
+  });
+  const records = await readRecords(tx, orgId, refs);
+  // Map keys are the tokens' bytes as latin1 text: one short string per distinct token.
+  const postings = new Map<string, number[]>();
+  const indexed: IndexedRecord[] = [];
+  for (const ref of refs) {
+    const rec = records.get(`${ref.deviceId}/${ref.seq}`);
+    if (rec === undefined) {
+      throw new SearchIndexIntegrityError(
+        `log entry ${ref.logIndex} names an archive record that is not stored`,
+      );
+    }
+    let tokens: readonly Uint8Array[];
+    try {
+      const h = parseRecord(rec.bytes).header;
+      if (h.org !== (orgId as string) || h.device !== (ref.deviceId as string) || h.seq !== ref.seq) {
+        throw new SearchIndexIntegrityError(
+          `the record at log entry ${ref.logIndex} names another org, device or seq`,
+        );
+      }
+      tokens = h.tokens;
+    } catch (e) {
+      if (e instanceof CustosError) {
+        throw new SearchIndexIntegrityError(`the record at log entry ${ref.logIndex} does not parse`);
+      }
+      throw e;
+    }
+    for (const t of tokens) {
+      const key = Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('latin1');
+      let ids = postings.get(key);
+      if (ids === undefined) postings.set(key, (ids = []));
+      // Refs are in log order, so each list ascends.
+      ids.push(ref.logIndex);
+    }
+    indexed.push({ logIndex: ref.logIndex, deviceId: ref.deviceId, seq: ref.seq, bucketId: rec.bucketId });
+  }
+  const blocks: PostingBlock[] = [];
+  for (const [key, ids] of postings) {
+    blocks.push({
+      token: Buffer.from(key, 'latin1'),
+      block: from,
+      n: ids.length,
+      ids: encodePostings(ids, from),
+    });
+  }
+  await tx.search.putPostings(orgId, blocks);
+  await tx.search.putIndexed(orgId, indexed);
+  return { orgId, from, to, records: indexed.length, tokens: blocks.length };
+}
+
+/** Indexes integrated archive records into posting blocks, on a timer. */
+export class SearchIndexer {
+  readonly #o: SearchIndexerOptions;
+  readonly #interval: number;
+  readonly #max: number;
+  readonly #clock: () => number;
+  #timer: NodeJS.Timeout | null = null;
+  #pass: Promise<unknown> = Promise.resolve();
+  #stopped = true;
+  /** Orgs whose stored archive contradicts the log: skipped until restart (logged once). */
+  readonly #broken = new Set<OrgId>();
+
+  constructor(options: SearchIndexerOptions) {
+    this.#o = options;
+    this.#interval = options.intervalMs ?? DEFAULT_INDEX_INTERVAL_MS;
+    this.#max = options.maxEntriesPerPass ?? MAX_ENTRIES_PER_INDEX_PASS;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Starts the timer; the first pass runs at once. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** Stops the timer and waits for a running pass to commit. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#pass.catch(() => undefined);
+  }
+
+  #schedule(delay: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const started = this.#clock();
+      let behind = false;
+      void this.indexAll()
+        .then((out) => {
+          behind = out.some((o) => o.to - o.from >= this.#max);
+        })
+        .catch(() => this.#o.logger.error('search-index-failed'))
+        .finally(() => {
+          if (this.#stopped) return;
+          // Pushback: a full pass means a backlog; keep going at a short pause, not the interval.
+          const wait = behind ? INDEX_CATCH_UP_DELAY_MS : this.#interval - (this.#clock() - started);
+          this.#schedule(Math.max(0, wait));
+        });
+    }, delay);
+  }
+
+  /** One pass over every org with a backlog; passes never overlap. */
+  indexAll(): Promise<IndexPassOutcome[]> {
+    const run = this.#pass
+      .catch(() => undefined)
+      .then(async () => {
+        const out: IndexPassOutcome[] = [];
+        for (const b of await this.#o.stores.search.backlogs()) {
+          if (this.#broken.has(b.orgId)) continue;
+          try {
+            const r = await this.indexOrg(b.orgId);
+            if (r !== null) out.push(r);
+          } catch (e) {
+            if (!(e instanceof SearchIndexIntegrityError)) throw e;
+            this.#broken.add(b.orgId);
+            this.#o.logger.error('search-index-failed', { orgId: b.orgId, code: 'integrity' });
+          }
+        }
+        return out;
+      });
+    this.#pass = run;
+    return run;
+  }
+
+  /** Indexes the org's next range in one transaction; null when nothing is new or another node holds the lock. */
+  async indexOrg(orgId: OrgId): Promise<IndexPassOutcome | null> {
+    return this.#o.stores.withTransaction(async (tx) => {
+      if (!(await tx.search.tryLockIndexer(orgId))) return null;
+      const from = await tx.search.indexed(orgId);
+      const tree = await tx.log.tree(orgId);
+      const to = Math.min(tree?.size ?? 0, from + this.#max);
+      if (to <= from) return null;
+      const outcome = await indexRange(tx, orgId, from, to);
+      if (!(await tx.search.advance(orgId, from, to))) {
+        // Transient (another writer raced this pass): roll back and retry next pass.
+        throw new Error('the search high-water mark moved under the indexer');
+      }
+      return outcome;
+    });
+  }
+}

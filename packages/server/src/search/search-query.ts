@@ -1,0 +1,131 @@
+/**
+ * Answering a blind search from the posting blocks (docs/search.md §3): read the block list
+ * of every query token, keep the blocks where every `allOf` token and some token of each
+ * `anyOf` group occur, then decode those blocks newest first — one block, then two, four…
+ * — intersecting per block until one more hit than the page is found. Results are log
+ * indexes, newest first; the cursor is the last one returned (exclusive).
+ */
+import type { DeviceId, OrgId } from '../ids.js';
+import type { BlockRef, StoredArchiveRecord } from '../store/search-stores.js';
+import type { Stores } from '../store/stores.js';
+import { decodePostings, intersectSorted, unionSorted } from './posting-codec.js';
+import { BLOCKS_PER_READ } from './search-defaults.js';
+
+/** A search as the server runs it: 16-byte tokens only, never their meaning. */
+export interface SearchQuery {
+  /** Tokens every hit carries (1–32). */
+  readonly allOf: readonly Uint8Array[];
+  /** Groups of which every hit carries at least one token each (a date range's day and month tokens). */
+  readonly anyOf: readonly (readonly Uint8Array[])[];
+  readonly bucketId?: string;
+  readonly deviceId?: DeviceId;
+  readonly limit: number;
+  /** Only hits with a log index below this (the previous page's cursor); null: from the newest. */
+  readonly before: number | null;
+}
+
+/** One page of hits, newest first, and the cursor of the next page (null on the last). */
+export interface SearchPage {
+  readonly hits: readonly StoredArchiveRecord[];
+  readonly next: number | null;
+}
+
+const keyOf = (t: Uint8Array): string => Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('latin1');
+
+/** The candidate blocks (descending) where the query can match at all. */
+function candidateBlocks(
+  allOf: readonly string[],
+  anyOf: readonly (readonly string[])[],
+  refs: ReadonlyMap<string, readonly BlockRef[]>,
+): number[] {
+  let blocks: Set<number> | null = null;
+  const narrow = (have: Set<number>): void => {
+    blocks = blocks === null ? have : new Set([...blocks].filter((b) => have.has(b)));
+  };
+  // Rarest token first keeps the working set small.
+  const order = [...allOf].sort((a, b) => (refs.get(a)?.length ?? 0) - (refs.get(b)?.length ?? 0));
+  for (const t of order) narrow(new Set((refs.get(t) ?? []).map((r) => r.block)));
+  for (const group of anyOf) {
+    const have = new Set<number>();
+    for (const t of group) for (const r of refs.get(t) ?? []) have.add(r.block);
+    narrow(have);
+  }
+  const out: number[] = [...((blocks as Set<number> | null) ?? new Set<number>())];
+  return out.sort((a, b) => b - a);
+}
+
+/** Runs `q` over `orgId`'s index. Every read filters on the org, so another org's rows cannot match. */
+export async function runSearch(stores: Stores, orgId: OrgId, q: SearchQuery): Promise<SearchPage> {
+  const tokens = new Map<string, Uint8Array>();
+  for (const t of [...q.allOf, ...q.anyOf.flat()]) tokens.set(keyOf(t), t);
+  const refs = new Map<string, BlockRef[]>();
+  for (const [k, t] of tokens) refs.set(k, await stores.search.blockRefs(orgId, t, q.before));
+  const allOf = [...new Set(q.allOf.map(keyOf))];
+  const anyOf = q.anyOf.map((g) => [...new Set(g.map(keyOf))]);
+  const blocks = candidateBlocks(allOf, anyOf, refs);
+  const presentIn = new Map<string, Set<number>>();
+  for (const [k, r] of refs) presentIn.set(k, new Set(r.map((x) => x.block)));
+
+  const want = q.limit + 1;
+  const hits: number[] = [];
+  let at = 0;
+  let step = 1;
+  while (at < blocks.length && hits.length < want) {
+    const chunk = blocks.slice(at, at + step);
+    at += chunk.length;
+    step = Math.min(step * 2, BLOCKS_PER_READ);
+    // Only tokens with a block in this chunk are read (a date group may name hundreds).
+    const needed = [...tokens].filter(([k]) => chunk.some((b) => presentIn.get(k)?.has(b) === true));
+    const rows = await stores.search.postings(
+      orgId,
+      needed.map(([, t]) => t),
+      chunk,
+    );
+    const lists = new Map<string, number[]>(); // `${block}/${token}` → ids
+    for (const r of rows) lists.set(`${r.block}/${keyOf(r.token)}`, decodePostings(r.ids, r.block, r.n));
+    for (const block of chunk) {
+      const sets: number[][] = [];
+      for (const t of allOf) sets.push(lists.get(`${block}/${t}`) ?? []);
+      for (const g of anyOf) {
+        sets.push(unionSorted(g.map((t) => lists.get(`${block}/${t}`) ?? [])));
+      }
+      let ids = intersectSorted(sets);
+      if (q.before !== null) ids = ids.filter((id) => id < q.before!);
+      ids.reverse();
+      if (q.bucketId !== undefined || q.deviceId !== undefined)
+        ids = await filterRecords(stores, orgId, ids, q, want - hits.length);
+      for (const id of ids) {
+        if (hits.length >= want) break;
+        hits.push(id);
+      }
+      if (hits.length >= want) break;
+    }
+  }
+  const page = hits.slice(0, q.limit);
+  const records = await stores.search.recordsAt(orgId, page);
+  records.sort((a, b) => b.logIndex - a.logIndex);
+  return { hits: records, next: hits.length > q.limit ? page[page.length - 1]! : null };
+}
+
+/** Keeps the ids (descending) whose records match the bucket and device filters, stopping after `enough`. */
+async function filterRecords(
+  stores: Stores,
+  orgId: OrgId,
+  ids: readonly number[],
+  q: SearchQuery,
+  enough: number,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < ids.length && out.length < enough; i += 500) {
+    const part = ids.slice(i, i + 500);
+    const rows = new Map((await stores.search.indexedRecords(orgId, part)).map((r) => [r.logIndex, r]));
+    for (const id of part) {
+      const r = rows.get(id);
+      if (r === undefined) continue;
+      if (q.bucketId !== undefined && r.bucketId !== q.bucketId) continue;
+      if (q.deviceId !== undefined && r.deviceId !== q.deviceId) continue;
+      out.push(id);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,362 @@
+/**
+ * The blind search index (docs/search.md): posting blocks written by the search indexer
+ * after ingest commits, one row per (token, indexer pass); a map from log index to the
+ * archive record it names; each org's indexing high-water mark; and device batch
+ * signatures (one row per uploaded batch). Every query filters on the org id.
+ */
+import type { DeviceId, OrgId } from '../ids.js';
+import { asBuffer, insertAll } from './log-stores.js';
+import { bytes, int, text } from './row-checks.js';
+import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
+
+/** One posting block: the records of one indexer pass (ids ≥ `block`) that carry `token`. */
+export interface PostingBlock {
+  readonly token: Buffer;
+  /** The pass's first log index: every id in the block is ≥ it and below the next block's. */
+  readonly block: number;
+  /** How many ids `ids` holds. */
+  readonly n: number;
+  /** Delta/varint-encoded ascending log indexes (search/posting-codec.ts). */
+  readonly ids: Buffer;
+}
+
+/** A block of a token without its ids (the planning read). */
+export interface BlockRef {
+  readonly block: number;
+  readonly n: number;
+}
+
+/** An indexed record: which archive record a log index names. */
+export interface IndexedRecord {
+  readonly logIndex: number;
+  readonly deviceId: DeviceId;
+  readonly seq: number;
+  readonly bucketId: string;
+}
+
+/** A stored archive record with its bytes (search results, exports by device). */
+export interface StoredArchiveRecord extends IndexedRecord {
+  readonly hash: Buffer;
+  readonly receivedAt: number;
+  readonly bytes: Buffer;
+}
+
+/** A record as the indexer reads it. */
+export interface RecordToIndex {
+  readonly deviceId: DeviceId;
+  readonly seq: number;
+  readonly bucketId: string;
+  readonly bytes: Buffer;
+}
+
+/** A device's signed batch (docs/archive-format.md §6). */
+export interface StoredBatch {
+  readonly deviceId: DeviceId;
+  readonly firstSeq: number;
+  readonly count: number;
+  readonly signature: Buffer;
+}
+
+/** An org whose log has grown past its search index. */
+export interface SearchBacklog {
+  readonly orgId: OrgId;
+  /** Next log index to index. */
+  readonly indexed: number;
+  /** The integrated tree size: the indexer stops there, so every hit has an inclusion proof. */
+  readonly treeSize: number;
+}
+
+/** The search index of each organisation. */
+export interface SearchStore {
+  /** Orgs whose integrated tree extends past their index (global sweep). */
+  backlogs(): Promise<SearchBacklog[]>;
+  /** The org's next log index to index (0 before the first pass). */
+  indexed(orgId: OrgId): Promise<number>;
+  /** PostgreSQL: a transaction-scoped advisory lock, false when another node holds it. SQLite: true. */
+  tryLockIndexer(orgId: OrgId): Promise<boolean>;
+  /** Moves the high-water mark from `from` to `to`; false when it was not at `from` (compare-and-set). */
+  advance(orgId: OrgId, from: number, to: number): Promise<boolean>;
+  /** Archive records of a device with sequence numbers in [fromSeq, toSeq], ascending, with bytes. */
+  recordsToIndex(orgId: OrgId, deviceId: DeviceId, fromSeq: number, toSeq: number): Promise<RecordToIndex[]>;
+  /** Appends posting blocks (new (token, block) pairs only). */
+  putPostings(orgId: OrgId, blocks: readonly PostingBlock[]): Promise<void>;
+  /** Appends indexed-record rows. */
+  putIndexed(orgId: OrgId, records: readonly IndexedRecord[]): Promise<void>;
+  /** The blocks of `token` below `beforeBlock` (exclusive; null: all), newest first. */
+  blockRefs(orgId: OrgId, token: Uint8Array, beforeBlock: number | null): Promise<BlockRef[]>;
+  /** The posting blocks of these tokens among these blocks. */
+  postings(orgId: OrgId, tokens: readonly Uint8Array[], blocks: readonly number[]): Promise<PostingBlock[]>;
+  /** The indexed-record rows of these log indexes (absent ones are skipped). */
+  indexedRecords(orgId: OrgId, logIndexes: readonly number[]): Promise<IndexedRecord[]>;
+  /** The archive records of these log indexes, with bytes; in no particular order. */
+  recordsAt(orgId: OrgId, logIndexes: readonly number[]): Promise<StoredArchiveRecord[]>;
+  /** A device's records from `fromSeq`, ascending, at most `limit`. */
+  deviceRecords(
+    orgId: OrgId,
+    deviceId: DeviceId,
+    fromSeq: number,
+    limit: number,
+  ): Promise<StoredArchiveRecord[]>;
+  /** Stores device batch signatures (ignoring ones already stored). */
+  putBatches(orgId: OrgId, batches: readonly StoredBatch[]): Promise<void>;
+  /** The stored batch of the device that covers `seq`, or undefined. */
+  batchCovering(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<StoredBatch | undefined>;
+}
+
+/** Arbitrary constant naming the indexer advisory locks on PostgreSQL ("srch"). */
+const PG_INDEXER_LOCK_CLASS = 0x73726368;
+/** Most values in one IN list (far below both backends' parameter limits). */
+const MAX_KEYS_PER_QUERY = 500;
+
+interface StoredRow {
+  log_index: unknown;
+  device_id: unknown;
+  seq: unknown;
+  bucket_id: unknown;
+  record_hash: unknown;
+  received_at: unknown;
+  record: unknown;
+}
+
+function storedOf(r: StoredRow): StoredArchiveRecord {
+  return {
+    logIndex: int(r.log_index),
+    deviceId: text(r.device_id) as DeviceId,
+    seq: int(r.seq),
+    bucketId: text(r.bucket_id),
+    hash: bytes(r.record_hash),
+    receivedAt: int(r.received_at),
+    bytes: bytes(r.record),
+  };
+}
+
+function chunks<T>(xs: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += MAX_KEYS_PER_QUERY) out.push(xs.slice(i, i + MAX_KEYS_PER_QUERY));
+  return out;
+}
+
+/** `prefix ?1 ?2 … suffix` where `fixed` values precede the list: fragments for one IN list. */
+function withList(
+  fixedParts: readonly string[],
+  fixed: readonly SqlValue[],
+  list: readonly SqlValue[],
+  close: string,
+): SqlQuery {
+  // fixedParts has fixed.length + 1 entries; its last one opens the list.
+  const fragments = [...fixedParts];
+  for (let i = 1; i < list.length; i++) fragments.push(', ');
+  fragments.push(close);
+  return { fragments, values: [...fixed, ...list] };
+}
+
+/** SearchStore over SQL. */
+export class SqlSearchStore implements SearchStore {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async backlogs(): Promise<SearchBacklog[]> {
+    const rows = await this.db.all<{ org_id: unknown; indexed: unknown; tree_size: unknown }>(
+      sql`SELECT t.org_id, COALESCE(s.next_index, 0) AS indexed, t.tree_size FROM log_tree t
+        LEFT JOIN search_state s ON s.org_id = t.org_id WHERE t.tree_size > COALESCE(s.next_index, 0)
+        ORDER BY t.org_id`,
+    );
+    return rows.map((r) => ({
+      orgId: text(r.org_id) as OrgId,
+      indexed: int(r.indexed),
+      treeSize: int(r.tree_size),
+    }));
+  }
+
+  async indexed(orgId: OrgId): Promise<number> {
+    const row = await this.db.get<{ next_index: unknown }>(
+      sql`SELECT next_index FROM search_state WHERE org_id = ${orgId}`,
+    );
+    return row === undefined ? 0 : int(row.next_index);
+  }
+
+  async tryLockIndexer(orgId: OrgId): Promise<boolean> {
+    if (this.db.dialect === 'sqlite') return true;
+    const row = await this.db.get<{ ok: unknown }>(
+      sql`SELECT pg_try_advisory_xact_lock(${PG_INDEXER_LOCK_CLASS}, hashtext(${orgId})) AS ok`,
+    );
+    return row?.ok === true;
+  }
+
+  async advance(orgId: OrgId, from: number, to: number): Promise<boolean> {
+    if (from === 0) {
+      // The first pass creates the row; a concurrent creator makes this insert a no-op.
+      const n = await this.db.run(
+        sql`INSERT INTO search_state (org_id, next_index) VALUES (${orgId}, ${to}) ON CONFLICT (org_id) DO NOTHING`,
+      );
+      if (n === 1) return true;
+    }
+    const n = await this.db.run(
+      sql`UPDATE search_state SET next_index = ${to} WHERE org_id = ${orgId} AND next_index = ${from}`,
+    );
+    return n === 1;
+  }
+
+  async recordsToIndex(
+    orgId: OrgId,
+    deviceId: DeviceId,
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<RecordToIndex[]> {
+    const rows = await this.db.all<{ device_id: unknown; seq: unknown; bucket_id: unknown; record: unknown }>(
+      sql`SELECT device_id, seq, bucket_id, record FROM archive_records
+        WHERE org_id = ${orgId} AND device_id = ${deviceId} AND seq >= ${fromSeq} AND seq <= ${toSeq} ORDER BY seq`,
+    );
+    return rows.map((r) => ({
+      deviceId: text(r.device_id) as DeviceId,
+      seq: int(r.seq),
+      bucketId: text(r.bucket_id),
+      bytes: bytes(r.record),
+    }));
+  }
+
+  async putPostings(orgId: OrgId, blocks: readonly PostingBlock[]): Promise<void> {
+    await insertAll(
+      this.db,
+      'INSERT INTO search_postings (org_id, token, block, n, ids)',
+      blocks.map((b) => [orgId, asBuffer(b.token), b.block, b.n, b.ids] as const),
+    );
+  }
+
+  async putIndexed(orgId: OrgId, records: readonly IndexedRecord[]): Promise<void> {
+    await insertAll(
+      this.db,
+      'INSERT INTO search_records (org_id, log_index, device_id, seq, bucket_id)',
+      records.map((r) => [orgId, r.logIndex, r.deviceId, r.seq, r.bucketId] as const),
+    );
+  }
+
+  async blockRefs(orgId: OrgId, token: Uint8Array, beforeBlock: number | null): Promise<BlockRef[]> {
+    const t = asBuffer(token);
+    const rows = await this.db.all<{ block: unknown; n: unknown }>(
+      beforeBlock === null
+        ? sql`SELECT block, n FROM search_postings WHERE org_id = ${orgId} AND token = ${t} ORDER BY block DESC`
+        : sql`SELECT block, n FROM search_postings WHERE org_id = ${orgId} AND token = ${t} AND block < ${beforeBlock}
+            ORDER BY block DESC`,
+    );
+    return rows.map((r) => ({ block: int(r.block), n: int(r.n) }));
+  }
+
+  async postings(
+    orgId: OrgId,
+    tokens: readonly Uint8Array[],
+    blocks: readonly number[],
+  ): Promise<PostingBlock[]> {
+    const out: PostingBlock[] = [];
+    if (tokens.length === 0 || blocks.length === 0) return out;
+    for (const t of tokens) {
+      for (const part of chunks(blocks)) {
+        const rows = await this.db.all<{ token: unknown; block: unknown; n: unknown; ids: unknown }>(
+          withList(
+            [
+              'SELECT token, block, n, ids FROM search_postings WHERE org_id = ',
+              ' AND token = ',
+              ' AND block IN (',
+            ],
+            [orgId, asBuffer(t)],
+            part,
+            ')',
+          ),
+        );
+        for (const r of rows) {
+          out.push({ token: bytes(r.token), block: int(r.block), n: int(r.n), ids: bytes(r.ids) });
+        }
+      }
+    }
+    return out;
+  }
+
+  async indexedRecords(orgId: OrgId, logIndexes: readonly number[]): Promise<IndexedRecord[]> {
+    const out: IndexedRecord[] = [];
+    for (const part of chunks(logIndexes)) {
+      const rows = await this.db.all<{
+        log_index: unknown;
+        device_id: unknown;
+        seq: unknown;
+        bucket_id: unknown;
+      }>(
+        withList(
+          [
+            'SELECT log_index, device_id, seq, bucket_id FROM search_records WHERE org_id = ',
+            ' AND log_index IN (',
+          ],
+          [orgId],
+          part,
+          ')',
+        ),
+      );
+      for (const r of rows) {
+        out.push({
+          logIndex: int(r.log_index),
+          deviceId: text(r.device_id) as DeviceId,
+          seq: int(r.seq),
+          bucketId: text(r.bucket_id),
+        });
+      }
+    }
+    return out;
+  }
+
+  async recordsAt(orgId: OrgId, logIndexes: readonly number[]): Promise<StoredArchiveRecord[]> {
+    const out: StoredArchiveRecord[] = [];
+    for (const part of chunks(logIndexes)) {
+      const rows = await this.db.all<StoredRow>(
+        withList(
+          [
+            'SELECT s.log_index, a.device_id, a.seq, a.bucket_id, a.record_hash, a.received_at, a.record ' +
+              'FROM search_records s JOIN archive_records a ' +
+              'ON a.org_id = s.org_id AND a.device_id = s.device_id AND a.seq = s.seq WHERE s.org_id = ',
+            ' AND s.log_index IN (',
+          ],
+          [orgId],
+          part,
+          ')',
+        ),
+      );
+      out.push(...rows.map(storedOf));
+    }
+    return out;
+  }
+
+  async deviceRecords(
+    orgId: OrgId,
+    deviceId: DeviceId,
+    fromSeq: number,
+    limit: number,
+  ): Promise<StoredArchiveRecord[]> {
+    const rows = await this.db.all<StoredRow>(
+      sql`SELECT log_index, device_id, seq, bucket_id, record_hash, received_at, record FROM archive_records
+        WHERE org_id = ${orgId} AND device_id = ${deviceId} AND seq >= ${fromSeq} ORDER BY seq LIMIT ${limit}`,
+    );
+    return rows.map(storedOf);
+  }
+
+  async putBatches(orgId: OrgId, batches: readonly StoredBatch[]): Promise<void> {
+    await insertAll(
+      this.db,
+      'INSERT INTO archive_batches (org_id, device_id, first_seq, count, signature)',
+      batches.map((b) => [orgId, b.deviceId, b.firstSeq, b.count, asBuffer(b.signature)] as const),
+      ' ON CONFLICT (org_id, device_id, first_seq) DO NOTHING',
+    );
+  }
+
+  async batchCovering(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<StoredBatch | undefined> {
+    const row = await this.db.get<{ first_seq: unknown; count: unknown; signature: unknown }>(
+      sql`SELECT first_seq, count, signature FROM archive_batches
+        WHERE org_id = ${orgId} AND device_id = ${deviceId} AND first_seq <= ${seq}
+        ORDER BY first_seq DESC LIMIT 1`,
+    );
+    if (row === undefined) return undefined;
+    const b = {
+      deviceId,
+      firstSeq: int(row.first_seq),
+      count: int(row.count),
+      signature: bytes(row.signature),
+    };
+    return seq < b.firstSeq + b.count ? b : undefined;
+  }
+}
