@@ -191,8 +191,9 @@ function str(o: Obj, k: string, where: string): string {
   return v;
 }
 function uint(o: Obj, k: string, where: string): number {
-  if (!isUint(o[k])) throw malformed(`${where}.${k} is not a non-negative integer`);
-  return o[k] as number;
+  const v = o[k];
+  if (!isUint(v)) throw malformed(`${where}.${k} is not a non-negative integer`);
+  return v;
 }
 function list(o: Obj, k: string, where: string): unknown[] {
   const v = o[k];

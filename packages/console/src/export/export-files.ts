@@ -49,7 +49,7 @@ export function serializeFileList(
 const malformed = (m: string): ExportError =>
   new ExportError('EXPORT_MALFORMED', `${EXPORT_FILES_NAME}: ${m}`, { file: EXPORT_FILES_NAME });
 
-const SAFE_PATH = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._\/-]+$/;
+const SAFE_PATH = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._/-]+$/;
 
 /** Parses the list strictly (canonical bytes, safe relative paths, no duplicates). */
 export function parseFileList(bytes: Uint8Array): ExportFileList {
@@ -74,7 +74,8 @@ export function parseFileList(bytes: Uint8Array): ExportFileList {
     throw malformed('custodyManifestSha256 is not a hex SHA-256');
   if (!Array.isArray(o.files)) throw malformed('files is not a list');
   const seen = new Set<string>();
-  for (const [i, f] of o.files.entries()) {
+  for (const [i, item] of (o.files as unknown[]).entries()) {
+    const f = item as Partial<ListedFile> | null;
     const ok =
       typeof f === 'object' &&
       f !== null &&
@@ -82,11 +83,13 @@ export function parseFileList(bytes: Uint8Array): ExportFileList {
       SAFE_PATH.test(f.path) &&
       typeof f.sha256 === 'string' &&
       fromHex(f.sha256)?.length === 32 &&
+      typeof f.size === 'number' &&
       Number.isSafeInteger(f.size) &&
       f.size >= 0;
-    if (!ok) throw malformed(`files[${i}] is not a safe relative path with a SHA-256 and size`);
-    if (seen.has(f.path)) throw malformed(`${f.path} is listed twice`);
-    seen.add(f.path);
+    if (!ok || f === null) throw malformed(`files[${i}] is not a safe relative path with a SHA-256 and size`);
+    const path = f.path;
+    if (seen.has(path)) throw malformed(`${path} is listed twice`);
+    seen.add(path);
   }
   const list = o as ExportFileList;
   if (`${JSON.stringify(list, null, 1)}\n` !== Buffer.from(bytes).toString('utf8'))

@@ -76,8 +76,9 @@ export function rsmfManifestProblems(
     if (x.type !== undefined && x.type !== 'direct' && x.type !== 'channel')
       p.push(`conversation "${x.id}" type is not direct or channel`);
     if (!Array.isArray(x.participants)) p.push(`conversation "${x.id}" has no participants list`);
+    const cid = x.id;
     arr(x.participants).forEach((id, j) => {
-      person(`conversation "${x.id}" participants[${j}]`, id);
+      person(`conversation "${cid}" participants[${j}]`, id);
       if (typeof id === 'string') members.add(id);
     });
     if (x.custodian !== undefined) {
@@ -102,10 +103,10 @@ export function rsmfManifestProblems(
     if (typeof e.type !== 'string' || !EVENT_TYPES.has(e.type)) p.push(`${w} type is not an RSMF event type`);
     if (e.participant !== undefined) person(`${w} participant`, e.participant);
     if (e.conversation !== undefined && !(isId(e.conversation) && convParts.has(e.conversation)))
-      p.push(`${w} conversation "${String(e.conversation)}" is not a conversation`);
+      p.push(`${w} conversation "${JSON.stringify(e.conversation) ?? 'undefined'}" is not a conversation`);
     if (e.parent !== undefined) {
       if (!isId(e.parent) || !eventConv.has(e.parent))
-        p.push(`${w} parent "${String(e.parent)}" is not an event`);
+        p.push(`${w} parent "${JSON.stringify(e.parent) ?? 'undefined'}" is not an event`);
       else if (eventConv.get(e.parent) !== e.conversation)
         p.push(`${w} parent "${e.parent}" is in another conversation`);
     }

@@ -38,9 +38,7 @@ interface Ev {
   body?: string;
 }
 
-function rsmfOf(
-  built: BuiltExport,
-): {
+function rsmfOf(built: BuiltExport): {
   name: string;
   bytes: Uint8Array;
   manifest: { events: Ev[]; conversations: { id: string; type: string; participants: string[] }[] };

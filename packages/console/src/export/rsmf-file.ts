@@ -22,6 +22,11 @@ export const CHECKPOINT_HEADER = 'X-RSMF-Custos-Checkpoint';
 /** Custom header carrying the SHA-256 of the export's custody manifest. */
 export const MANIFEST_HASH_HEADER = 'X-RSMF-Custos-Manifest-SHA256';
 
+const ZIP_MIN_TIME = Date.UTC(1980, 0, 2);
+const ZIP_MAX_TIME = Date.UTC(2099, 11, 31);
+/** Deflate level of the manifest in rsmf.zip: fast; attachments are stored as they are. */
+const ZIP_LEVEL = 1;
+
 /** RFC 5322 date-time in UTC, e.g. `Mon, 05 Jan 2026 09:30:00 +0000`. */
 export const rfc5322Date = (ms: number): string => new Date(ms).toUTCString().replace(/GMT$/, '+0000');
 
@@ -40,8 +45,10 @@ export function buildRsmfFile(ctx: RenderContext, slice: ConversationSlice): Rsm
   const { manifest, files } = buildRsmfManifest(ctx, slice);
   const zipInput: Zippable = { [RSMF_MANIFEST_NAME]: Buffer.from(JSON.stringify(manifest, null, 1), 'utf8') };
   for (const f of files) zipInput[f.name] = [f.bytes, { level: 0 }];
-  // A fixed mtime (the export time) keeps an export reproducible from the same records.
-  const zip = zipSync(zipInput, { level: 6, mtime: new Date(ctx.exportedAt) });
+  // A fixed mtime (the export time) keeps an export reproducible from the same records;
+  // zip (DOS) dates only span 1980–2099.
+  const mtime = new Date(Math.min(Math.max(ctx.exportedAt, ZIP_MIN_TIME), ZIP_MAX_TIME));
+  const zip = zipSync(zipInput, { level: ZIP_LEVEL, mtime });
   const c = slice.conversation;
   const times = slice.events.map((e) => e.at);
   const begin = Math.min(...times);
