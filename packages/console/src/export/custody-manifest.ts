@@ -163,9 +163,9 @@ export function buildCustody(input: ExportInput, exportFormat: ExportFormat, exp
   return { manifest, sealed };
 }
 
-/** The manifest's exact file bytes: JSON, 1-space indent, trailing newline (the only accepted form). */
+/** The manifest's exact file bytes: compact JSON and a trailing newline (the only accepted form). */
 export function serializeCustody(m: CustodyManifest): Uint8Array {
-  return Buffer.from(`${JSON.stringify(m, null, 1)}\n`, 'utf8');
+  return Buffer.from(`${JSON.stringify(m)}\n`, 'utf8');
 }
 
 /** A short human form of a checkpoint note: `origin size root`. */

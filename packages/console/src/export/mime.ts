@@ -58,10 +58,20 @@ export function base64Lines(b: Uint8Array): string {
   return out.join(CRLF) + CRLF;
 }
 
+// Lines quoted-printable leaves as they are (apart from soft line breaks).
+const QP_SAFE = /^(?:[\x21-\x3c\x3e-\x7e ]*[\x21-\x3c\x3e-\x7e])?$/;
+
 /** Quoted-printable (RFC 2045 §6.7) of UTF-8 text; line breaks in `text` become CRLF. */
 export function quotedPrintable(text: string): string {
   const out: string[] = [];
   for (const line of text.split(/\r?\n/)) {
+    if (QP_SAFE.test(line)) {
+      // Fast path (most transcript lines): printable ASCII, no '=', no trailing space.
+      for (let i = 0; i < line.length; i += LINE - 1)
+        out.push(line.slice(i, i + LINE - 1) + (i + LINE - 1 < line.length ? '=' : ''));
+      if (line.length === 0) out.push('');
+      continue;
+    }
     const bytes = Buffer.from(line, 'utf8');
     let cur = '';
     for (let i = 0; i < bytes.length; i++) {

@@ -43,7 +43,7 @@ export interface RsmfFile {
 /** Writes the .rsmf message for one slice. */
 export function buildRsmfFile(ctx: RenderContext, slice: ConversationSlice): RsmfFile {
   const { manifest, files } = buildRsmfManifest(ctx, slice);
-  const zipInput: Zippable = { [RSMF_MANIFEST_NAME]: Buffer.from(JSON.stringify(manifest, null, 1), 'utf8') };
+  const zipInput: Zippable = { [RSMF_MANIFEST_NAME]: Buffer.from(JSON.stringify(manifest), 'utf8') };
   for (const f of files) zipInput[f.name] = [f.bytes, { level: 0 }];
   // A fixed mtime (the export time) keeps an export reproducible from the same records;
   // zip (DOS) dates only span 1980–2099.
