@@ -8,7 +8,9 @@
  * The header is encoded and parsed by a schema-specific codec because it sits on the hot
  * path of sealing, opening and server ingest; header.test.ts proves that the encoder
  * writes exactly what cborg's RFC 8949 encoder writes, and that the parser accepts exactly
- * what cborg's strict decoder plus the canonical check accepts.
+ * what cborg's strict decoder plus the canonical check accepts. Sealing and opening go one
+ * step further with header-template.ts (the constant parts of one session key's headers
+ * pre-encoded), which header-template.test.ts holds to this codec byte for byte.
  */
 import { CustosError } from '../errors.js';
 import { BLIND_TOKEN_LENGTH } from '../blind-index/blind-token.js';
