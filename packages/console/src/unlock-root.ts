@@ -9,6 +9,7 @@ import {
   BucketPrivateKey,
   combineShares,
   CustosError,
+  isCustosError,
   openShareFile,
   type BucketPublicKey,
   type KdfPolicy,
@@ -55,7 +56,14 @@ export async function unlockRoot(
     throw new CustosError('INVALID_ARGUMENT', 'give one passphrase per share file');
   }
   const opened = await Promise.all(
-    shareFiles.map((f, i) => openShareFile(readShareText(f), passphrases[i]!, policy)),
+    shareFiles.map((f, i) =>
+      openShareFile(readShareText(f), passphrases[i]!, policy).catch((e: unknown) => {
+        // Name the file (never the passphrase), so the officer knows whose entry to retype.
+        if (!isCustosError(e)) throw e;
+        const name = typeof f === 'string' ? f : `share file ${i + 1}`;
+        throw new CustosError(e.code, `${name}: ${e.message}`, { cause: e });
+      }),
+    ),
   );
   const orgId = opened[0]!.orgId;
   if (opened.some((o) => o.orgId !== orgId))
