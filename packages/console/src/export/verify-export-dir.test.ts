@@ -67,6 +67,7 @@ describe('custos verify (library)', () => {
       const out = fresh();
       const s = await writeExport(archive.input, { format, out });
       const r = verifyExportDir(out, { pinnedLogKey: archive.verifierKey });
+      expect(verifyExportDir(join(out, s.files[0]!)).manifestSha256).toBe(s.manifestSha256);
       expect(r).toMatchObject({ format, records: 13, logKeyPinned: true, manifestSha256: s.manifestSha256 });
       for (const f of s.files.filter((p) => p !== 'export-files.json')) {
         const path = join(out, ...f.split('/'));

@@ -8,8 +8,8 @@
  * 4. the rendered files: every .rsmf passes the RSMF checks, carries this manifest's hash
  *    and names only records the manifest proves; EML and JSON carry this manifest's hash.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { sha256Hex } from './byte-encoding.js';
 import { checkCustody, type CustodyReport } from './custody-check.js';
 import { CUSTODY_MANIFEST_FILE, parseCustody } from './custody-manifest.js';
@@ -20,6 +20,9 @@ import type { ExportFormat, ExportProgress } from './export-types.js';
 import { header, parseMessage } from './mime.js';
 import { MANIFEST_HASH_HEADER } from './rsmf-file.js';
 import { assertRsmfFile } from './rsmf-check.js';
+
+// How far up from a file given as PATH to look for the export's file list.
+const MAX_DEPTH = 4;
 
 /** Options of {@link verifyExportDir}. */
 export interface VerifyExportOptions {
@@ -55,9 +58,16 @@ function listDir(root: string): string[] {
 export function verifyExportDir(path: string, o: VerifyExportOptions = {}): VerifyExportReport {
   let root = path;
   try {
-    if (!statSync(path).isDirectory()) root = join(path, '..');
+    if (!statSync(path).isDirectory()) root = dirname(path);
   } catch (e) {
     throw new ExportError('FILE_MISSING', `cannot read ${path}`, { file: path }, e);
+  }
+  // A file inside the export (e.g. rsmf/x.rsmf): its export is the nearest ancestor with a file list.
+  for (let up = root, i = 0; i < MAX_DEPTH; i++, up = dirname(up)) {
+    if (existsSync(join(up, EXPORT_FILES_NAME))) {
+      root = up;
+      break;
+    }
   }
   const read = (rel: string): Uint8Array => {
     try {
