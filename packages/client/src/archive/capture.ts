@@ -16,9 +16,7 @@ import {
   genesisPrevHash,
   orgId as toOrgId,
   sealRecordBytes,
-  tokensForRecord,
   BucketPublicKey,
-  type BlindIndexKey,
   type RecordBody,
   type RecordHash,
   type SessionSealer,
@@ -27,6 +25,7 @@ import type { DeviceProfile } from '../profile.js';
 import type { VerifiedBucket } from '../enrol/org-keys.js';
 import { decodeJson, type LocalStore } from '../store/local-store.js';
 import { currentBucket, indexKeyFor } from './bucket-keys.js';
+import { RecordTokenizer } from './record-tokens.js';
 
 /** Records sealed under one session key before a fresh one is drawn. */
 export const SESSION_KEY_MAX_RECORDS = 100_000;
@@ -152,7 +151,7 @@ export class ArchiveCapture {
   #used = 0;
   #chain: ChainCache | undefined;
   #bucket: BucketChoice | undefined;
-  #indexKey: { stamp: number; bucket: string; key: BlindIndexKey | undefined } | undefined;
+  #indexKey: { stamp: number; bucket: string; tokenizer: RecordTokenizer | undefined } | undefined;
 
   constructor(
     private readonly store: LocalStore,
@@ -205,13 +204,14 @@ export class ArchiveCapture {
     return this.#chain;
   }
 
-  #indexKeyFor(bucket: string): BlindIndexKey | undefined {
+  #tokenizerFor(bucket: string): RecordTokenizer | undefined {
     const stamp = this.store.version('index-keys');
     const c = this.#indexKey;
-    if (c !== undefined && c.stamp === stamp && c.bucket === bucket) return c.key;
+    if (c !== undefined && c.stamp === stamp && c.bucket === bucket) return c.tokenizer;
     const key = indexKeyFor(this.store, bucket);
-    this.#indexKey = { stamp, bucket, key };
-    return key;
+    const tokenizer = key === undefined ? undefined : new RecordTokenizer(key);
+    this.#indexKey = { stamp, bucket, tokenizer };
+    return tokenizer;
   }
 
   /**
@@ -224,11 +224,11 @@ export class ArchiveCapture {
     const bucket = sealer.context.bucket as string;
     const cache = this.#chainCache();
     const chain = cache.chain;
-    const indexKey = this.#indexKeyFor(bucket);
+    const tokenizer = this.#tokenizerFor(bucket);
     const tokens =
-      indexKey === undefined
+      tokenizer === undefined
         ? []
-        : tokensForRecord(indexKey, {
+        : tokenizer.tokens({
             ...(body.text === undefined ? {} : { text: body.text }),
             participants: body.participants,
             conversationId: body.conversationId,
