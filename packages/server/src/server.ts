@@ -23,6 +23,7 @@ import { createLogger } from './log/logger.js';
 import { sequencingAuditSink } from './log-service/audit-sequencing.js';
 import { hostOfUrl } from './log-service/checkpoint-signing.js';
 import { LogIntegrator } from './log-service/integration.js';
+import { SearchIndexer } from './search/search-indexer.js';
 import { createMessagingServices } from './relay/messaging-services.js';
 import { startPgWakeups, type PgWakeups } from './relay/pg-wakeups.js';
 import { openStore } from './store/open-store.js';
@@ -149,6 +150,9 @@ export async function startServer(
   // origin is fixed when it is created, so a later change of `origin` does not rename it.
   const integrator = new LogIntegrator({ stores, key: logSigningKey, host: () => hostOfUrl(origin), logger });
   integrator.start();
+  // The search indexer: integrated archive records become posting blocks after commit (docs/search.md).
+  const indexer = new SearchIndexer({ stores, logger });
+  indexer.start();
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -183,6 +187,7 @@ export async function startServer(
       // Everything acknowledged gets into a signed checkpoint before the store closes.
       await integrator.stop();
       await integrator.integrateAll().catch(() => logger.error('log-integration-failed'));
+      await indexer.stop();
       await wakeups?.close();
       await stores.close();
       logger.info('stopped');

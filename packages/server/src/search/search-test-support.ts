@@ -35,6 +35,9 @@ export function testLogKey(): LogKey {
   };
 }
 
+/** One log key for every fixture of a process (an org's checkpoints all verify under it). */
+export const FIXTURE_LOG_KEY: LogKey = testLogKey();
+
 /** Creates an org row (no real key material: search never checks it). */
 export async function createSearchOrg(stores: Stores): Promise<OrgId> {
   const orgId = newId<OrgId>();

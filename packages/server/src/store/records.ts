@@ -154,6 +154,8 @@ export const AUDIT_KINDS = [
   'device.register',
   'device.revoke',
   'link-code.create',
+  'archive.search',
+  'archive.read',
 ] as const;
 /** An audit kind. */
 export type AuditKind = (typeof AUDIT_KINDS)[number];

@@ -13,6 +13,7 @@ import {
   type ArchivingOrg,
 } from '../archive/archive-test-support.js';
 import { blobIdOf } from '../blobs/blob-service.js';
+import { FIXTURE_LOG_KEY, testIntegrator } from '../search/search-test-support.js';
 import { newEnrolmentCode, sha256 } from '../crypto/secrets.js';
 import {
   call,
@@ -303,6 +304,22 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     body: { blob: randomBytes(80).toString('base64url') },
   }),
   'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
+  // Officer search (search issue): checkpoints are signed first so every hit carries a proof.
+  'POST /v1/orgs/:orgId/archive/search': async ({ t, org }) => {
+    await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/archive/search`,
+      body: { tokens: [randomBytes(16).toString('base64url')], limit: 10 },
+    };
+  },
+  'GET /v1/orgs/:orgId/archive/records': async ({ t, org }) => {
+    await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
+    return {
+      method: 'GET',
+      url: `/v1/orgs/${org.orgId}/archive/records?device=${org.devices.member.deviceId}&limit=5`,
+    };
+  },
   'GET /v1/orgs/:orgId/buckets': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/buckets` }),
   'GET /v1/index-keys': async () => ({ method: 'GET', url: '/v1/index-keys' }),
   'GET /v1/orgs/:orgId/buckets/:bucketId/index-keys': async ({ org, archive }) => ({

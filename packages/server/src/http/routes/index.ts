@@ -42,6 +42,7 @@ import {
   userBundleRoute,
 } from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
+import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-routes.js';
 
 /** The routes `custos server` serves. */
 export const ALL_ROUTES: readonly AnyRoute[] = [
@@ -73,6 +74,8 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   downloadBlobRoute,
   uploadBatchRoute,
   archiveHeadRoute,
+  archiveSearchRoute,
+  deviceRecordsRoute,
   registerBucketRoute,
   listBucketsRoute,
   putOfficerWrapRoute,

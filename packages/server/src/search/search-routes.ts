@@ -1,0 +1,301 @@
+/**
+ * Officer routes over the archive: blind search (officers and auditors) and a custodian
+ * device's records in sequence order (officers). Both answer with the exact sealed bytes
+ * and what the console needs to verify each record without trusting the server: the
+ * device's batch signature material (when stored), an RFC 9162 inclusion proof of the
+ * record's log entry and the signed checkpoint the proof leads to.
+ *
+ * Every call is an audit entry (kind, caller, counts); the tokens are never logged or
+ * audited — their meaning is unknown to the server anyway, but their equality is not.
+ */
+import { inclusionProof } from '@custos/core';
+import { Type, type Static } from 'typebox';
+import type { AppDeps } from '../http/route-def.js';
+import { defineRoute } from '../http/route-def.js';
+import { RateLimiter } from '../http/rate-limit.js';
+import { Bytes, decodeBytes, encodeBytes, Id } from '../http/schema-helpers.js';
+import { ServerError } from '../errors.js';
+import type { DeviceId, OrgId } from '../ids.js';
+import { storeTileReader } from '../log-service/tile-reading.js';
+import type { StoredArchiveRecord } from '../store/search-stores.js';
+import type { Stores } from '../store/stores.js';
+import {
+  DEFAULT_SEARCH_PAGE,
+  MAX_DATE_TOKENS,
+  MAX_DEVICE_RECORDS_PAGE,
+  MAX_SEARCH_PAGE,
+  MAX_SEARCH_TOKENS,
+  SEARCH_RATE_BURST,
+  SEARCH_RATE_PER_SECOND,
+} from './search-defaults.js';
+import { runSearch } from './search-query.js';
+
+const TOKEN_BYTES = 16;
+const Token = Bytes(TOKEN_BYTES, TOKEN_BYTES, 'a blind token (docs/blind-index.md §3)');
+const BucketId = Type.String({ pattern: '^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}$', description: 'bucket id' });
+const Cursor = Type.String({
+  pattern: '^(0|[1-9][0-9]{0,15})$',
+  description: 'the `next` of the previous page',
+});
+const OrgParams = Type.Object({ orgId: Id('organisation id') }, { additionalProperties: false });
+
+const SearchBody = Type.Object(
+  {
+    tokens: Type.Array(Token, {
+      minItems: 1,
+      maxItems: MAX_SEARCH_TOKENS,
+      description: "tokens every hit carries, under the bucket's index key",
+    }),
+    filters: Type.Optional(
+      Type.Object(
+        {
+          bucket: Type.Optional(BucketId),
+          device: Type.Optional(Id('custodian device')),
+          dates: Type.Optional(
+            Type.Array(Token, {
+              minItems: 1,
+              maxItems: MAX_DATE_TOKENS,
+              description: 'day and month tokens of a date range; a hit carries at least one',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_SEARCH_PAGE, description: `default ${DEFAULT_SEARCH_PAGE}` }),
+    ),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+const Batch = Type.Object(
+  {
+    firstSeq: Type.Integer({ minimum: 0 }),
+    signature: Bytes(64, 64, 'XEdDSA batch signature (docs/archive-format.md §6)'),
+    hashes: Type.Array(Bytes(32, 32, 'record hash'), { description: 'every record hash the batch signs' }),
+  },
+  { additionalProperties: false },
+);
+
+const SealedRecordOut = Type.Object(
+  {
+    record: Bytes(1, 1_114_176, 'the exact sealed record (docs/archive-format.md §5)'),
+    hash: Bytes(32, 32, 'SHA-256 of the record'),
+    logIndex: Type.Integer({ minimum: 0 }),
+    deviceId: Type.String(),
+    seq: Type.Integer({ minimum: 0 }),
+    bucketId: Type.String(),
+    receivedAt: Type.Integer({ minimum: 0 }),
+    identityKey: Bytes(33, 33, "the device's identity public key"),
+    batch: Type.Union([Batch, Type.Null()], { description: 'null when no batch signature is stored' }),
+    proof: Type.Array(Bytes(32, 32, 'hash'), { description: 'RFC 9162 inclusion proof in the checkpoint' }),
+  },
+  { additionalProperties: false },
+);
+
+const RecordsResponse = Type.Object(
+  {
+    records: Type.Array(SealedRecordOut),
+    checkpoint: Type.Object(
+      {
+        treeSize: Type.Integer({ minimum: 0 }),
+        note: Type.String({ description: 'signed checkpoint note' }),
+      },
+      { additionalProperties: false },
+    ),
+    next: Type.Union([Cursor, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+type RecordOut = Static<typeof SealedRecordOut>;
+
+const limiters = new WeakMap<AppDeps, RateLimiter>();
+
+/** Spends one search token for the device; RATE_LIMITED when none is left. */
+function takeSearchToken(
+  deps: AppDeps,
+  deviceId: DeviceId,
+  reply: { header(k: string, v: string): unknown },
+): void {
+  let l = limiters.get(deps);
+  if (l === undefined) {
+    l = new RateLimiter(
+      { burst: SEARCH_RATE_BURST, perSecond: SEARCH_RATE_PER_SECOND, maxKeys: 10_000 },
+      deps.clock,
+    );
+    limiters.set(deps, l);
+  }
+  const d = l.take(deviceId);
+  if (!d.allowed) {
+    reply.header('retry-after', String(d.retryAfterSeconds));
+    throw new ServerError('RATE_LIMITED', 'too many archive searches from this device');
+  }
+}
+
+/** Proofs, batches and identity keys for `records` against the latest checkpoint. */
+async function withVerification(
+  stores: Stores,
+  orgId: OrgId,
+  records: readonly StoredArchiveRecord[],
+): Promise<{ out: RecordOut[]; checkpoint: { treeSize: number; note: string } }> {
+  const cp = await stores.log.latestCheckpoint(orgId);
+  if (cp === undefined) {
+    if (records.length === 0) return { out: [], checkpoint: { treeSize: 0, note: '' } };
+    throw new ServerError('LOG_NOT_FOUND', 'this organisation has no signed checkpoint yet');
+  }
+  const tiles = storeTileReader(stores.log, orgId);
+  const keys = new Map<string, Buffer>();
+  const out: RecordOut[] = [];
+  for (const r of records) {
+    if (r.logIndex >= cp.treeSize) continue; // not yet covered: the next page of a later call has it
+    let key = keys.get(r.deviceId);
+    if (key === undefined) {
+      const d = await stores.devices.get(orgId, r.deviceId);
+      if (d === undefined) throw new ServerError('INTERNAL', 'an archived record names an unknown device');
+      keys.set(r.deviceId, (key = d.identityKey));
+    }
+    const b = await stores.search.batchCovering(orgId, r.deviceId, r.seq);
+    const batch =
+      b === undefined
+        ? null
+        : {
+            firstSeq: b.firstSeq,
+            signature: encodeBytes(b.signature),
+            hashes: (await stores.archive.range(orgId, r.deviceId, b.firstSeq, b.firstSeq + b.count - 1)).map(
+              (x) => encodeBytes(x.hash),
+            ),
+          };
+    const proof = await inclusionProof(r.logIndex, cp.treeSize, tiles);
+    out.push({
+      record: encodeBytes(r.bytes),
+      hash: encodeBytes(r.hash),
+      logIndex: r.logIndex,
+      deviceId: r.deviceId,
+      seq: r.seq,
+      bucketId: r.bucketId,
+      receivedAt: r.receivedAt,
+      identityKey: encodeBytes(key),
+      batch,
+      proof: proof.map((h) => encodeBytes(Buffer.from(h))),
+    });
+  }
+  return { out, checkpoint: { treeSize: cp.treeSize, note: cp.note } };
+}
+
+/** A device of the caller's org, or DEVICE_NOT_FOUND (another org's device is simply unknown here). */
+async function ownDevice(stores: Stores, orgId: OrgId, deviceId: string): Promise<DeviceId> {
+  if ((await stores.devices.get(orgId, deviceId as DeviceId)) === undefined) {
+    throw new ServerError('DEVICE_NOT_FOUND', 'no such device in this organisation');
+  }
+  return deviceId as DeviceId;
+}
+
+/** POST /v1/orgs/:orgId/archive/search */
+export const archiveSearchRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/orgs/:orgId/archive/search',
+  summary:
+    'Blind search (docs/search.md): the sealed records whose headers carry every token (and one of the date ' +
+    'tokens), newest first, each with its batch signature material and an inclusion proof in the latest ' +
+    'checkpoint. Records are searchable about a second after ingest. Officers and auditors; audited with ' +
+    'token and result counts, never the tokens. Rate limited per device.',
+  access: { kind: 'device', roles: ['officer', 'auditor'] },
+  params: OrgParams,
+  body: SearchBody,
+  response: { status: 200, schema: RecordsResponse },
+  errors: ['DEVICE_NOT_FOUND', 'BUCKET_NOT_FOUND', 'LOG_NOT_FOUND'],
+  async handler({ auth, body, reply }, deps) {
+    takeSearchToken(deps, auth.deviceId, reply);
+    const allOf = body.tokens.map((t, i) => decodeBytes(`body.tokens.${i}`, t, TOKEN_BYTES));
+    const dates = (body.filters?.dates ?? []).map((t, i) =>
+      decodeBytes(`body.filters.dates.${i}`, t, TOKEN_BYTES),
+    );
+    const bucket = body.filters?.bucket;
+    if (bucket !== undefined && (await deps.stores.buckets.get(auth.orgId, bucket)) === undefined) {
+      throw new ServerError('BUCKET_NOT_FOUND', 'no such bucket in this organisation');
+    }
+    const device =
+      body.filters?.device === undefined
+        ? undefined
+        : await ownDevice(deps.stores, auth.orgId, body.filters.device);
+    const page = await runSearch(deps.stores, auth.orgId, {
+      allOf,
+      anyOf: dates.length === 0 ? [] : [dates],
+      ...(bucket === undefined ? {} : { bucketId: bucket }),
+      ...(device === undefined ? {} : { deviceId: device }),
+      limit: body.limit ?? DEFAULT_SEARCH_PAGE,
+      before: body.cursor === undefined ? null : Number(body.cursor),
+    });
+    const { out, checkpoint } = await withVerification(deps.stores, auth.orgId, page.hits);
+    await deps.stores.withTransaction((tx) =>
+      deps.audit.record(tx, auth.orgId, {
+        kind: 'archive.search',
+        actorDeviceId: auth.deviceId,
+        subject: auth.orgId,
+        // Counts only: MUST NOT carry the tokens.
+        detail: `tokens=${allOf.length + dates.length} results=${out.length}`,
+        at: deps.clock(),
+      }),
+    );
+    return { records: out, checkpoint, next: page.next === null ? null : String(page.next) };
+  },
+});
+
+/** GET /v1/orgs/:orgId/archive/records */
+export const deviceRecordsRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/orgs/:orgId/archive/records',
+  summary:
+    "A custodian device's archived records from sequence number `fromSeq`, ascending (export by custodian), " +
+    'with the same verification material as search. Officers only; audited with the device and the count.',
+  access: { kind: 'device', roles: ['officer'] },
+  params: OrgParams,
+  query: Type.Object(
+    {
+      device: Id('custodian device'),
+      fromSeq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,15})$', description: 'default 0' })),
+      limit: Type.Optional(
+        Type.String({
+          pattern: '^[1-9][0-9]{0,2}$',
+          description: `1–${MAX_DEVICE_RECORDS_PAGE}, default 100`,
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  response: { status: 200, schema: RecordsResponse },
+  errors: ['DEVICE_NOT_FOUND', 'LOG_NOT_FOUND'],
+  async handler({ auth, query, reply }, deps) {
+    takeSearchToken(deps, auth.deviceId, reply);
+    const limit = Number(query.limit ?? '100');
+    if (limit > MAX_DEVICE_RECORDS_PAGE) {
+      throw new ServerError('INVALID_REQUEST', `query.limit: at most ${MAX_DEVICE_RECORDS_PAGE}`);
+    }
+    const fromSeq = Number(query.fromSeq ?? '0');
+    if (!Number.isSafeInteger(fromSeq))
+      throw new ServerError('INVALID_REQUEST', 'query.fromSeq: beyond 2^53 - 1');
+    const device = await ownDevice(deps.stores, auth.orgId, query.device);
+    const rows = await deps.stores.search.deviceRecords(auth.orgId, device, fromSeq, limit + 1);
+    const { out, checkpoint } = await withVerification(deps.stores, auth.orgId, rows.slice(0, limit));
+    await deps.stores.withTransaction((tx) =>
+      deps.audit.record(tx, auth.orgId, {
+        kind: 'archive.read',
+        actorDeviceId: auth.deviceId,
+        subject: device,
+        detail: `results=${out.length}`,
+        at: deps.clock(),
+      }),
+    );
+    // Records not yet in a checkpoint are left for a later call, so the cursor stops before them.
+    const last = out[out.length - 1];
+    const more = rows.length > limit || out.length < Math.min(rows.length, limit);
+    return {
+      records: out,
+      checkpoint,
+      next: more ? String(last === undefined ? fromSeq : last.seq + 1) : null,
+    };
+  },
+});
