@@ -24,8 +24,11 @@ export const MANIFEST_HASH_HEADER = 'X-RSMF-Custos-Manifest-SHA256';
 
 const ZIP_MIN_TIME = Date.UTC(1980, 0, 2);
 const ZIP_MAX_TIME = Date.UTC(2099, 11, 31);
-/** Deflate level of the manifest in rsmf.zip: fast; attachments are stored as they are. */
-const ZIP_LEVEL = 1;
+/**
+ * Everything in rsmf.zip is stored, not deflated: deflating the manifest cost about a tenth
+ * of the export's time (bench/suites/export.ts), for files nobody keeps for long.
+ */
+const ZIP_LEVEL = 0;
 
 /** RFC 5322 date-time in UTC, e.g. `Mon, 05 Jan 2026 09:30:00 +0000`. */
 export const rfc5322Date = (ms: number): string => new Date(ms).toUTCString().replace(/GMT$/, '+0000');
