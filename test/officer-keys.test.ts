@@ -1,0 +1,421 @@
+/**
+ * End to end, with real processes (docs/officers.md): a `custos server`, the key ceremony
+ * (`custos org create`), the first admin, then an officer enrols a device into their
+ * officer profile (`custos console enroll`), lists bucket keys (`custos org buckets`),
+ * generates them ahead with a quorum's index-secret shares, seals index keys to devices
+ * (`custos console grant-index-keys`; a device opens its key and it equals the one derived
+ * from the recovered org index secret), and a quorum re-issues the key-manager delegation
+ * (`custos org unlock`). Fewer than m shares, a modified share, a wrong passphrase and a
+ * too-short delegation each fail with exit 1 and leave the server and the profile as they were.
+ */
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { deriveBucketIndexKeyBytes } from '@custos/core';
+import { openIndexKey } from '@custos/client';
+import { unlockRoot, type BucketStatus, type OrgFile } from '@custos/console';
+import { authChallengeMessage, type DeviceId, type OrgId } from '@custos/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceKeys } from '../packages/server/src/testing/test-app.js';
+import {
+  http,
+  runCustos,
+  startServerProcess,
+  type CliRun,
+  type ServerProcess,
+} from './org-create-support.js';
+
+/** The ceremony and every officer command run the full-strength passphrase KDF: slow on a busy machine. */
+const SETUP_TIMEOUT_MS = 900_000;
+const STEP_TIMEOUT_MS = 300_000;
+const PASSPHRASES = ['officer one passphrase', 'officer two passphrase', 'officer three passphrase'];
+const ADMIN_PASSPHRASE = 'admin profile passphrase';
+
+function json<T>(r: CliRun): T {
+  return JSON.parse(r.stdout) as T;
+}
+
+describe('officer keys (processes)', () => {
+  let dir: string;
+  let server: ServerProcess;
+  let acme: string;
+  let officer1: string;
+  let orgId: string;
+  const file = (name: string, lines: readonly string[]): string => {
+    const p = join(dir, name);
+    writeFileSync(p, `${lines.join('\n')}\n`, { mode: 0o600 });
+    return p;
+  };
+  const officerFlags = (k: number): string[] => [
+    '--profile',
+    join(acme, 'officers', `officer-${k}`),
+    '--passphrase-file',
+    file(`officer-${k}.txt`, [PASSPHRASES[k - 1]!]),
+  ];
+  const admin = (args: string[]): Promise<CliRun> =>
+    runCustos([
+      ...args,
+      '--profile',
+      join(dir, 'admin'),
+      '--passphrase-file',
+      file('admin.txt', [ADMIN_PASSPHRASE]),
+    ]);
+  const invite = async (name: string, role: string, retention = 'standard'): Promise<string> => {
+    const r = await admin([
+      'admin',
+      'invite',
+      '--user',
+      name,
+      '--role',
+      role,
+      '--retention',
+      retention,
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    return json<{ enrolmentCode: string }>(r).enrolmentCode;
+  };
+  /** The delegation the server holds, read from its database (read-only). */
+  const serverDelegation = (): Buffer => {
+    const db = new Database(join(server.dataDir, 'custos.sqlite'), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT key_manager_delegation AS d FROM orgs').get() as { d: Buffer }).d;
+    } finally {
+      db.close();
+    }
+  };
+  const localDelegation = (): string =>
+    (JSON.parse(readFileSync(join(officer1, 'org.json'), 'utf8')) as OrgFile).keyManager.delegation;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-officer-keys-'));
+    server = await startServerProcess(dir);
+    acme = join(dir, 'acme');
+    officer1 = join(acme, 'officers', 'officer-1');
+    const created = await runCustos([
+      'org',
+      'create',
+      '--server',
+      server.url,
+      '--bootstrap',
+      server.bootstrapToken,
+      '--name',
+      'Acme Records Agency',
+      '--officers',
+      '3',
+      '--threshold',
+      '2',
+      '--out',
+      acme,
+      '--passphrase-file',
+      file('ceremony.txt', PASSPHRASES),
+      '--json',
+    ]);
+    expect(created.status, created.stderr).toBe(0);
+    orgId = json<{ orgId: string }>(created).orgId;
+    const enrolled = await runCustos([
+      'enroll',
+      '--admin-profile',
+      join(acme, 'admin', 'profile.json'),
+      '--profile',
+      join(dir, 'admin'),
+      '--passphrase-file',
+      file('admin.txt', [ADMIN_PASSPHRASE]),
+    ]);
+    expect(enrolled.status, enrolled.stderr).toBe(0);
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await server?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'prints help and refuses bad command lines with exit 2',
+    async () => {
+      for (const cmd of [
+        ['console', 'enroll'],
+        ['console', 'grant-index-keys'],
+        ['org', 'unlock'],
+        ['org', 'buckets'],
+      ]) {
+        const h = await runCustos([...cmd, '--help']);
+        expect(h.status, cmd.join(' ')).toBe(0);
+        expect(h.stdout).toMatch(/^Usage: custos /);
+      }
+      expect((await runCustos(['org', 'unlock', ...officerFlags(1)])).stderr).toMatch(/choose an operation/);
+      const noShares = await runCustos(['org', 'buckets', '--ahead', '1', ...officerFlags(1)]);
+      expect(noShares.status).toBe(2);
+      expect(noShares.stderr).toMatch(/--ahead needs --shares/);
+      expect((await runCustos(['console', 'enroll', 'ce1.nope', '--profile', officer1])).status).toBe(2);
+      expect((await runCustos(['console', 'nope'])).status).toBe(2);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses officer work before the officer enrols a device',
+    async () => {
+      const r = await runCustos(['org', 'buckets', ...officerFlags(1)]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/no officer device: enrol one with 'custos console enroll CODE/);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'enrols an officer device only with an officer code, once',
+    async () => {
+      const memberCode = await invite('not-an-officer', 'member');
+      const wrongRole = await runCustos(['console', 'enroll', memberCode, '--profile', officer1, '--json']);
+      expect(wrongRole.status).toBe(1);
+      expect(wrongRole.stderr).toMatch(/role member/);
+      expect(existsSync(join(officer1, 'officer-device.json'))).toBe(false);
+
+      const code = await invite('officer-one', 'officer');
+      const r = await runCustos(['console', 'enroll', code, '--profile', officer1, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(json<{ orgId: string; officerIndex: number }>(r)).toMatchObject({ orgId, officerIndex: 0 });
+      const device = readFileSync(join(officer1, 'officer-device.json'), 'utf8');
+      expect(device).toMatch(/"format": "custos-officer-device"/);
+      const again = await runCustos([
+        'console',
+        'enroll',
+        await invite('officer-one-b', 'officer'),
+        '--profile',
+        officer1,
+      ]);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/already has an officer device/);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a wrong officer passphrase',
+    async () => {
+      const r = await runCustos([
+        'org',
+        'buckets',
+        '--profile',
+        officer1,
+        '--passphrase-file',
+        file('bad.txt', ['not the passphrase']),
+      ]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/wrong passphrase/i);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'lists the ceremony buckets with their windows and the officer wraps',
+    async () => {
+      const r = await runCustos(['org', 'buckets', ...officerFlags(1), '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const { buckets } = json<{ buckets: BucketStatus[] }>(r);
+      expect(buckets).toHaveLength(6);
+      expect(new Set(buckets.map((b) => b.retentionClass))).toEqual(
+        new Set(['transitory', 'standard', 'permanent']),
+      );
+      for (const b of buckets) {
+        expect(b).toMatchObject({ officerWrap: 'profile', rootWrap: true });
+        expect(b.notBefore).toBeLessThan(b.notAfter);
+        expect(b.bucketId).toBe(`${b.retentionClass}-${b.period}`);
+      }
+      expect(buckets.filter((b) => b.state === 'current')).toHaveLength(3);
+      const human = await runCustos(['org', 'buckets', ...officerFlags(1)]);
+      expect(human.stdout).toMatch(/^BUCKET\s+CLASS\s+PERIOD\s+WINDOW \(UTC\)/);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'generates bucket keys ahead with a quorum, idempotently',
+    async () => {
+      const shares = [join(acme, 'shares', 'officer-1'), join(acme, 'shares', 'officer-3')].join(',');
+      const pp = file('shares-13.txt', [PASSPHRASES[0]!, PASSPHRASES[2]!]);
+      const args = [
+        'org',
+        'buckets',
+        ...officerFlags(1),
+        '--ahead',
+        '2',
+        '--shares',
+        shares,
+        '--share-passphrase-file',
+        pp,
+        '--json',
+      ];
+      const r = await runCustos(args);
+      expect(r.status, r.stderr).toBe(0);
+      const out = json<{ ahead: { created: string[]; existing: string[] }; buckets: BucketStatus[] }>(r);
+      expect(out.ahead.created).toHaveLength(3);
+      expect(out.ahead.existing).toHaveLength(6);
+      expect(out.buckets).toHaveLength(9);
+      expect(out.buckets.every((b) => b.officerWrap === 'profile' && b.rootWrap)).toBe(true);
+      expect(r.stderr).toMatch(/wrapped to the root and 3 officers, registered/);
+      const again = await runCustos(args);
+      expect(again.status, again.stderr).toBe(0);
+      expect(json<{ ahead: { created: string[] }; buckets: unknown[] }>(again)).toMatchObject({
+        ahead: { created: [] },
+        buckets: { length: 9 },
+      });
+      const org = JSON.parse(readFileSync(join(officer1, 'org.json'), 'utf8')) as OrgFile;
+      expect(org.buckets).toHaveLength(9);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'seals index keys to devices that lack them; the device opens the derived key',
+    async () => {
+      // A transitory member's device, enrolled over HTTP so the test holds its identity key.
+      const code = await invite('transitory-member', 'member', 'transitory');
+      const keys = deviceKeys(1, 1);
+      const e = await http(server.url, 'POST', `/v1/orgs/${orgId}/devices`, {
+        ...keys.body,
+        enrolmentCode: code,
+      });
+      expect(e.status).toBe(201);
+      const deviceId = e.json.deviceId as string;
+      const c = await http(server.url, 'POST', '/v1/auth/challenge', { orgId, deviceId });
+      const { challengeId, challenge, origin } = c.json as {
+        challengeId: string;
+        challenge: string;
+        origin: string;
+      };
+      const msg = authChallengeMessage({
+        origin,
+        orgId: orgId as OrgId,
+        deviceId: deviceId as DeviceId,
+        challenge,
+      });
+      const signature = Buffer.from(keys.identity.sign(new Uint8Array(msg))).toString('base64url');
+      const t = await http(server.url, 'POST', '/v1/auth/token', { orgId, deviceId, challengeId, signature });
+      const headers = { authorization: `Bearer ${t.json.token as string}`, 'custos-device': deviceId };
+
+      const r = await runCustos(['console', 'grant-index-keys', ...officerFlags(1), '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const grants = json<{ granted: { bucketId: string; deviceId: string }[]; buckets: string[] }>(r);
+      const mine = grants.granted.filter((g) => g.deviceId === deviceId).map((g) => g.bucketId);
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      expect(mine.every((b) => b.startsWith('transitory-'))).toBe(true);
+
+      const got = await http(server.url, 'GET', '/v1/index-keys', undefined, headers);
+      const items = got.json.items as { bucketId: string; blob: string }[];
+      expect(items.map((i) => i.bucketId).sort()).toEqual([...mine].sort());
+      const root = await unlockRoot(
+        [
+          join(acme, 'shares', 'officer-2', 'org-index-secret.share.json'),
+          join(acme, 'shares', 'officer-3', 'org-index-secret.share.json'),
+        ],
+        [PASSPHRASES[1]!, PASSPHRASES[2]!],
+      );
+      for (const it of items) {
+        const opened = openIndexKey(
+          keys.identity,
+          orgId,
+          it.bucketId,
+          deviceId,
+          Buffer.from(it.blob, 'base64url'),
+        );
+        expect(Buffer.from(opened)).toEqual(
+          Buffer.from(deriveBucketIndexKeyBytes(root.indexSecret!, it.bucketId)),
+        );
+      }
+      root.destroy();
+
+      const again = await runCustos(['console', 'grant-index-keys', ...officerFlags(1), '--json']);
+      expect(again.status, again.stderr).toBe(0);
+      expect(json<{ granted: unknown[]; alreadySealed: number }>(again)).toMatchObject({ granted: [] });
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses fewer than m shares, a modified share, a wrong passphrase and a short delegation; changes nothing',
+    async () => {
+      const signing = (k: number): string =>
+        join(acme, 'shares', `officer-${k}`, 'org-signing-key.share.json');
+      const tampered = join(dir, 'tampered.share.json');
+      copyFileSync(signing(2), tampered);
+      const t = JSON.parse(readFileSync(tampered, 'utf8')) as { ciphertext: string };
+      const ct = Buffer.from(t.ciphertext, 'base64');
+      ct[0]! ^= 1;
+      writeFileSync(tampered, JSON.stringify({ ...t, ciphertext: ct.toString('base64') }));
+      const before = { server: serverDelegation(), local: localDelegation() };
+      let n = 0;
+      const unlock = (shares: string[], passphrases: string[], days = '500') =>
+        runCustos([
+          'org',
+          'unlock',
+          ...officerFlags(1),
+          '--reissue-delegation',
+          '--days',
+          days,
+          '--shares',
+          shares.join(','),
+          '--share-passphrase-file',
+          file(`unlock-${++n}.txt`, passphrases),
+        ]);
+      // One at a time: each run derives several full-strength scrypt keys.
+      const cases: [() => Promise<CliRun>, RegExp][] = [
+        [() => unlock([signing(1)], [PASSPHRASES[0]!]), /1 share\(s\) given, 2 of 3 needed/],
+        [
+          () => unlock([signing(1), tampered], [PASSPHRASES[0]!, PASSPHRASES[1]!]),
+          /tampered\.share\.json: share file was modified/,
+        ],
+        [
+          () => unlock([signing(1), signing(2)], [PASSPHRASES[0]!, 'a wrong passphrase']),
+          /officer-2\/org-signing-key\.share\.json: wrong passphrase/,
+        ],
+        [
+          () => unlock([signing(1), signing(2)], [PASSPHRASES[0]!, PASSPHRASES[1]!], '1'),
+          /would not extend it/,
+        ],
+      ];
+      for (const [run, message] of cases) {
+        const r = await run();
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(message);
+        expect(serverDelegation()).toEqual(before.server);
+        expect(localDelegation()).toBe(before.local);
+      }
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    're-issues the key-manager delegation with a quorum',
+    async () => {
+      const before = serverDelegation();
+      const r = await runCustos([
+        'org',
+        'unlock',
+        ...officerFlags(1),
+        '--reissue-delegation',
+        '--days',
+        '600',
+        '--shares',
+        [join(acme, 'shares', 'officer-2'), join(acme, 'shares', 'officer-3')].join(','),
+        '--share-passphrase-file',
+        file('shares-23.txt', [PASSPHRASES[1]!, PASSPHRASES[2]!]),
+        '--json',
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      const out = json<{ changed: boolean; notAfter: number }>(r);
+      expect(out.changed).toBe(true);
+      expect(out.notAfter).toBeGreaterThan(Date.now() + 590 * 86_400_000);
+      const after = serverDelegation();
+      expect(after).not.toEqual(before);
+      expect(localDelegation()).toBe(after.toString('base64url'));
+      // The buckets registered under the old delegation still verify under the new one.
+      const list = await runCustos(['org', 'buckets', ...officerFlags(1), '--json']);
+      expect(list.status, list.stderr).toBe(0);
+      expect(json<{ buckets: unknown[] }>(list).buckets).toHaveLength(9);
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
