@@ -6,6 +6,7 @@
  * and deletes each envelope when the device acknowledges it. Anything unacknowledged when
  * the socket closes stays queued and is pushed again on the next connection.
  */
+import type { Duplex } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { Compile } from 'typebox/compile';
 import type { WebSocket } from 'ws';
@@ -68,6 +69,8 @@ class RelayConnection {
   private held: QueuedEnvelope[] = [];
   private alive = true;
   private readonly sends: RateLimiter;
+  /** The TCP socket is corked until the current tick's frames are all written (see send). */
+  private corked = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -93,8 +96,23 @@ class RelayConnection {
     this.timers.push(ping);
   }
 
+  /**
+   * Sends a frame. A committed batch answers many sends and pushes many envelopes in one
+   * tick, often several to one socket: the TCP socket stays corked until the tick ends, so
+   * they leave in one write (one syscall) instead of one each.
+   */
   private send(frame: object): void {
-    if (!this.closed) this.socket.send(JSON.stringify(frame));
+    if (this.closed) return;
+    const tcp = (this.socket as unknown as { _socket?: Duplex })._socket;
+    if (!this.corked && tcp !== undefined) {
+      this.corked = true;
+      tcp.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        tcp.uncork();
+      });
+    }
+    this.socket.send(JSON.stringify(frame));
   }
 
   private sendError(e: unknown, reqId?: number): void {
