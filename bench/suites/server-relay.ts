@@ -27,7 +27,23 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openStore, type DeviceId, type OrgId, type UserId } from '@custos/server';
+import {
+  encodeLogEntry,
+  type BucketId,
+  type DeviceId as CoreDeviceId,
+  type OrgId as CoreOrgId,
+} from '@custos/core';
+import {
+  createLogger,
+  loadConfig,
+  loadOrCreateLogSigningKey,
+  LogIntegrator,
+  openStore,
+  sequenceEntries,
+  type DeviceId,
+  type OrgId,
+  type UserId,
+} from '@custos/server';
 import type { BenchCase } from '../harness.js';
 
 const DEVICES = 1000;
@@ -36,6 +52,12 @@ const CONTENT_BYTES = 160;
 const OFFERED_RATE = 5000;
 const LATENCY_RUN_MS = 2000;
 const TICK_MS = 10;
+/** The memory target's archive (issue 3: "holding 1,000,000 archived records and 1,000 idle connections"). */
+const ARCHIVED_RECORDS = 1_000_000;
+const RECORD_BYTES = 1024;
+/** Records per seeding transaction, and how many are sequenced before the log is integrated. */
+const SEED_CHUNK = 10_000;
+const SEED_INTEGRATE_EVERY = 200_000;
 
 const SERVER_SCRIPT = `
 import { loadConfig, startServer } from '@custos/server';
@@ -154,6 +176,70 @@ async function seed(dataDir: string): Promise<{ orgId: string; devices: DeviceCr
     clearInterval(keepAlive);
   }
   return { orgId, devices: out };
+}
+
+/**
+ * Stores ARCHIVED_RECORDS sealed records (random RECORD_BYTES each: the server never reads
+ * inside one) for the seeded devices the way ingest stores them — an `archive-record` log
+ * entry sequenced per record and the record row with its log index, chunk by chunk in
+ * transactions — and integrates the log into signed checkpoints with the server's own key,
+ * so the server starts on an archive it has fully committed to.
+ */
+async function seedArchive(dataDir: string, orgId: string, devices: readonly DeviceCreds[]): Promise<void> {
+  const config = loadConfig({ argv: ['--data', dataDir], env: {}, cwd: process.cwd() });
+  const stores = await openStore({ kind: 'sqlite', path: join(dataDir, 'custos.sqlite') });
+  const { key } = loadOrCreateLogSigningKey(config.logSigningKeyFile);
+  const integrator = new LogIntegrator({
+    stores,
+    key,
+    host: () => '127.0.0.1',
+    logger: createLogger('error', () => undefined),
+  });
+  const org = orgId as OrgId;
+  const bucket = randomBytes(16).toString('base64url') as BucketId;
+  const perDevice = ARCHIVED_RECORDS / devices.length;
+  const now = Date.now();
+  for (let done = 0; done < ARCHIVED_RECORDS; done += SEED_CHUNK) {
+    await stores.withTransaction(async (tx) => {
+      const entries: Uint8Array[] = [];
+      const rows = [];
+      for (let i = done; i < done + SEED_CHUNK; i++) {
+        const deviceId = devices[i % devices.length]!.deviceId as DeviceId;
+        const seq = Math.floor(i / devices.length);
+        const bytes = randomBytes(RECORD_BYTES);
+        const hash = createHash('sha256').update(bytes).digest();
+        entries.push(
+          encodeLogEntry({
+            type: 'archive-record',
+            hash,
+            size: bytes.length,
+            actor: deviceId,
+            time: now,
+            org: org as string as CoreOrgId,
+            device: deviceId as string as CoreDeviceId,
+            seq,
+            bucket,
+          }),
+        );
+        rows.push({ deviceId, seq, hash, bucketId: bucket, logIndex: 0, receivedAt: now, bytes });
+      }
+      const first = await sequenceEntries(tx, org, entries);
+      await tx.archive.insert(
+        org,
+        rows.map((r, i) => ({ ...r, logIndex: first + i })),
+      );
+    });
+    if ((done + SEED_CHUNK) % SEED_INTEGRATE_EVERY === 0 || done + SEED_CHUNK >= ARCHIVED_RECORDS)
+      while ((await integrator.integrateOrg(org)) !== null);
+  }
+  if ((await stores.archive.count(org)) !== perDevice * devices.length)
+    throw new Error('archive seed incomplete');
+  const keepAlive = setInterval(() => undefined, 1000);
+  try {
+    await stores.close();
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 // One load-generating process: holds some of the devices' sockets, sends what the parent
@@ -367,6 +453,38 @@ function teardown(): void {
   env = null;
 }
 
+interface MemoryEnv {
+  readonly custos: Server;
+  readonly fleet: Fleet;
+  readonly dir: string;
+}
+
+let memoryEnv: MemoryEnv | null = null;
+
+/** A server of its own over an archive of ARCHIVED_RECORDS records, with DEVICES idle authenticated sockets. */
+async function setupMemory(): Promise<MemoryEnv> {
+  if (memoryEnv !== null) return memoryEnv;
+  const dir = mkdtempSync(join(tmpdir(), 'custos-bench-memory-'));
+  const { orgId, devices } = await seed(dir);
+  await seedArchive(dir, orgId, devices);
+  const custos = await spawnServer(SERVER_SCRIPT, { RELAY_BENCH_DATA: dir });
+  const fleet = new Fleet(orgId, devices);
+  await fleet.connect(custos.url);
+  // Let start-up work (log backlog check, checkpoint worker) and the connection burst settle.
+  await new Promise((r) => setTimeout(r, 2000));
+  memoryEnv = { custos, fleet, dir };
+  return memoryEnv;
+}
+
+function teardownMemory(): void {
+  if (memoryEnv === null) return;
+  memoryEnv.fleet.close();
+  memoryEnv.custos.child.kill('SIGTERM');
+  const dir = memoryEnv.dir;
+  memoryEnv.custos.child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  memoryEnv = null;
+}
+
 let reqId = 0;
 
 /** CPU seconds (user + system) the process has used so far. */
@@ -457,8 +575,24 @@ const ALL_CASES: BenchCase[] = [
   },
 ];
 
+/** Issue 3's memory target, on a server of its own (seeding the archive takes a few minutes). */
+const MEMORY_CASE: BenchCase = {
+  kind: 'value',
+  name: 'server RSS: 1,000,000 archived records (1 KiB) + 1,000 idle authenticated sockets',
+  unit: 'MiB',
+  lowerIsBetter: true,
+  samples: 1,
+  setup: async () => void (await setupMemory()),
+  measure: () => rssMiB(memoryEnv!.custos.child.pid!),
+  target: { max: 300 },
+  teardown: teardownMemory,
+};
+
 const only = process.env['RELAY_BENCH_ONLY'];
-/** The cases to run; the last one tears the shared servers down. */
-export const cases: BenchCase[] = ALL_CASES.filter((c) => only === undefined || c.name.includes(only)).map(
-  (c, i, all) => (i === all.length - 1 ? { ...c, teardown } : c),
-);
+const wanted = (c: BenchCase): boolean => only === undefined || c.name.includes(only);
+
+/** The cases to run; the last relay case tears the shared servers down. */
+export const cases: BenchCase[] = [
+  ...ALL_CASES.filter(wanted).map((c, i, all) => (i === all.length - 1 ? { ...c, teardown } : c)),
+  ...[MEMORY_CASE].filter(wanted),
+];
