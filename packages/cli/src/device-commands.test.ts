@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { runCli } from './cli.js';
 import { parseCommandLine, UsageError } from './command-flags.js';
 import { CliFailure, explainFailure } from './command-runner.js';
 import { parseChatLine } from './commands/chat.js';
+import { identityKeyFingerprint } from './commands/devices.js';
 import { groupDigits } from './commands/safety-number.js';
 import { safeFileName } from './commands/sync.js';
 import { describeEvent, eventJson, resolveMessageId } from './message-format.js';
@@ -92,7 +94,17 @@ describe('command lines', () => {
       [['admin'], /a subcommand is needed/],
       [['enroll', '--server', 'http://127.0.0.1:9'], /the enrolment code is missing/],
       [['enroll', 'ce1.x', '--admin-profile', 'p.json'], /give CODE or --admin-profile, not both/],
-      [['devices', 'explode'], /unknown subcommand 'explode'/],
+      [['devices', 'explode'], /unknown subcommand 'explode'; available: list, link, revoke/],
+      [['devices'], /a subcommand is needed: list, link, revoke/],
+      [['devices', 'revoke'], /the DEVICE id is missing/],
+      [['devices', 'link', 'extra'], /unexpected argument 'extra'/],
+      [['devices', 'list', '--ttl', '600'], /--ttl does not apply to 'devices list'/],
+      [['devices', 'link', '--ttl', '59'], /--ttl must be a number of seconds from 60 to 3600/],
+      [['devices', 'link', '--ttl', '1e3'], /--ttl must be a number of seconds from 60 to 3600/],
+      [
+        ['enroll', 'ce1.x', '--server', 'http://127.0.0.1:9', '--retention', 'permanent'],
+        /unknown option --retention/,
+      ],
       [['archive'], /a subcommand is needed: status/],
       [['frob'], /unknown command 'frob'/],
     ];
@@ -262,6 +274,15 @@ describe('output', () => {
     expect(() => resolveMessageId(list, 'abcd')).toThrow(/matches 2 messages/);
     expect(() => resolveMessageId(list, 'ab')).toThrow(/at least 4 characters/);
     expect(() => resolveMessageId(list, 'qqqq')).toThrow(/run 'custos sync'/);
+  });
+
+  it('fingerprints a device identity key as base64url SHA-256 of its bytes', () => {
+    const key = new Uint8Array(33).fill(5);
+    const fp = identityKeyFingerprint(key);
+    expect(fp).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(fp).toBe(createHash('sha256').update(key).digest('base64url'));
+    key[32] = 6;
+    expect(identityKeyFingerprint(key)).not.toBe(fp);
   });
 
   it('parses chat lines and groups safety-number digits', () => {

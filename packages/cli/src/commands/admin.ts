@@ -64,14 +64,13 @@ async function invite(ctx: CommandContext): Promise<void> {
     book.add(name, peer);
     const address = formatAddress(peer);
     const server = client.profile.serverUrl;
-    const retentionFlag = retentionClass === 'standard' ? '' : ` --retention ${retentionClass}`;
     ctx.result(
       [
         `Created ${role} '${name}': address ${address} (retention ${retentionClass}).`,
         `Enrolment code (one use, expires ${formatTime(code.expiresAt)} UTC; hand it to ${name} on a trusted channel):`,
         `  ${code.enrolmentCode}`,
         `${name} enrols with:`,
-        `  custos enroll ${code.enrolmentCode} --server ${server}${retentionFlag}`,
+        `  custos enroll ${code.enrolmentCode} --server ${server}`,
       ],
       {
         name,

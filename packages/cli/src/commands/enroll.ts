@@ -1,23 +1,20 @@
 /**
  * `custos enroll`: enrols this machine as a new device, with an administrator's one-time
- * code, or as the organisation's first admin from the ceremony's admin/profile.json.
- * A failed enrolment removes what it created, so the same command can simply be rerun.
+ * code or a link code from another of the user's devices, or as the organisation's first
+ * admin from the ceremony's admin/profile.json. The retention class comes from the server
+ * (`GET /v1/session`), never from the command line. A failed enrolment removes what it
+ * created, so the same command can simply be rerun.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CustosClient,
-  RETENTION_CLASSES,
-  STORAGE_KEY_FILE,
-  type RetentionClass,
-  type StorageKeyProtection,
-} from '@custos/client';
+import { CustosClient, STORAGE_KEY_FILE, type StorageKeyProtection } from '@custos/client';
 import { MIN_PASSPHRASE_LENGTH } from '@custos/core';
 import type { CliIo } from '../cli.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { formatAddress } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
 import { promptNewPassphrase } from '../passphrase-input.js';
+import { identityKeyFingerprint } from './devices.js';
 import {
   hasProfile,
   passphraseFromFile,
@@ -30,12 +27,14 @@ import {
 const MAX_ADMIN_PROFILE_BYTES = 64 * 1024;
 
 const USAGE = `Usage: custos enroll CODE --server URL [--name DISPLAY] [--passphrase-file FILE | --unattended]
-                     [--retention CLASS] [--profile DIR] [--json]
+                     [--profile DIR] [--json]
        custos enroll --admin-profile PATH [--passphrase-file FILE | --unattended] [--profile DIR] [--json]
 
 Enrols this machine as a new device of your user. CODE is the one-time enrolment code
-(ce1.…) an administrator gave you ('custos admin invite'); it pins your organisation's
-signing key, and enrolment stops if the server presents another one.
+(ce1.…) an administrator gave you ('custos admin invite'), or a link code from another of
+your devices ('custos devices link' there); it pins your organisation's signing key, and
+enrolment stops if the server presents another one. Your retention class is the one your
+administrator set: the server tells the device.
 With --admin-profile, enrols the organisation's first administrator from the admin/profile.json
 that 'custos org create' wrote (it holds the server address and a one-time code).
 
@@ -48,7 +47,6 @@ that 'custos org create' wrote (it holds the server address and a one-time code)
                           asked for twice on the terminal (at least ${MIN_PASSPHRASE_LENGTH} characters)
   --unattended            no passphrase: the storage key is protected by file permissions only
                           (for bots and servers of record, on an encrypted disk; docs/client.md §2)
-  --retention CLASS       your retention class if the administrator said so (${RETENTION_CLASSES.join(', ')}; default standard)
 ${PROFILE_OPTIONS_HELP}
 Your address (USERID@ORGID) is printed at the end: give it to the people you talk to.
 `;
@@ -59,7 +57,6 @@ const FLAGS = {
   name: 'string',
   'admin-profile': 'string',
   unattended: 'boolean',
-  retention: 'string',
 } as const;
 
 interface AdminProfile {
@@ -93,14 +90,6 @@ export function readAdminProfile(path: string): AdminProfile {
   )
     throw new CliFailure('ADMIN_PROFILE_INVALID', `${path} is not a version 1 custos-admin-profile file`);
   return o as unknown as AdminProfile;
-}
-
-function retention(ctx: CommandContext): RetentionClass | undefined {
-  const r = optionalString(ctx.flags, 'retention');
-  if (r === undefined) return undefined;
-  if (!(RETENTION_CLASSES as readonly string[]).includes(r))
-    throw new UsageError(`--retention must be one of ${RETENTION_CLASSES.join(', ')}`);
-  return r as RetentionClass;
 }
 
 async function protection(ctx: CommandContext, dir: string): Promise<StorageKeyProtection> {
@@ -146,7 +135,6 @@ async function enroll(ctx: CommandContext): Promise<void> {
     code = c;
     serverUrl = requireString(ctx.flags, 'server');
   }
-  const retentionClass = retention(ctx);
   if (hasProfile(dir))
     throw new CliFailure(
       'PROFILE_EXISTS',
@@ -158,12 +146,7 @@ async function enroll(ctx: CommandContext): Promise<void> {
   let client: CustosClient;
   try {
     ctx.note(`Enrolling with ${serverUrl} …`);
-    client = await CustosClient.enrol(dir, {
-      serverUrl,
-      code,
-      protection: keyProtection,
-      ...(retentionClass === undefined ? {} : { retentionClass }),
-    });
+    client = await CustosClient.enrol(dir, { serverUrl, code, protection: keyProtection });
   } catch (e) {
     cleanUp(dir, existed);
     throw e;
@@ -177,10 +160,12 @@ async function enroll(ctx: CommandContext): Promise<void> {
       );
     const address = formatAddress({ orgId: p.orgId, userId: p.userId });
     const status = client.archiveStatus();
+    const keyFingerprint = identityKeyFingerprint(client.identityKey);
     ctx.result(
       [
         `Enrolled in "${p.orgName}" as device ${p.deviceNumber} of ${address}.`,
         `Organisation key fingerprint (pinned): ${p.pinnedFingerprint}`,
+        `Device identity key: ${keyFingerprint} ('custos devices list' on your other devices shows the same)`,
         `Profile: ${dir} (${keyProtection.kind === 'file' ? 'unattended: protected by file permissions' : 'passphrase-protected'})`,
         `Archiving: required by ${p.orgName}, retention class ${p.retentionClass}${status.refusedBuckets.length > 0 ? ` (${status.refusedBuckets.length} bucket keys refused)` : ''}.`,
         `Your address: ${address} — give it to the people you talk to ('custos contacts add NAME ADDRESS').`,
@@ -193,6 +178,7 @@ async function enroll(ctx: CommandContext): Promise<void> {
         userId: p.userId,
         deviceId: p.deviceId,
         deviceNumber: p.deviceNumber,
+        identityKeyFingerprint: keyFingerprint,
         signingKeyFingerprint: p.pinnedFingerprint,
         retentionClass: p.retentionClass,
         protection: keyProtection.kind,

@@ -32,11 +32,6 @@ export interface EnrolOptions extends StorageKeyOptions {
   readonly serverUrl: string;
   readonly code: string;
   readonly protection: StorageKeyProtection;
-  /**
-   * Retention class of the user, used only when the server does not say it in
-   * `GET /v1/session` (servers before the session carried it); default `standard`.
-   */
-  readonly retentionClass?: RetentionClass;
   readonly api?: ApiClientOptions;
   readonly clock?: () => number;
 }
@@ -83,12 +78,14 @@ export async function pinLog(api: ApiClient, store: LocalStore, orgId: string): 
   return true;
 }
 
-/** The retention class `GET /v1/session` names, or undefined when it names none. */
-function sessionRetentionClass(session: Record<string, unknown>): RetentionClass | undefined {
+/**
+ * The retention class `GET /v1/session` names (the server always sends it). A missing one is
+ * malformed, not a default: a guessed class would seal every record to the wrong buckets.
+ */
+function sessionRetentionClass(session: Record<string, unknown>): RetentionClass {
   const v = session.retentionClass;
-  if (v === undefined) return undefined;
   if (typeof v !== 'string' || !(RETENTION_CLASSES as readonly string[]).includes(v))
-    throw new ClientError('SERVER_RESPONSE_INVALID', 'server answer: retentionClass is malformed');
+    throw new ClientError('SERVER_RESPONSE_INVALID', 'server answer: retentionClass is missing or malformed');
   return v as RetentionClass;
 }
 
@@ -143,8 +140,8 @@ export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolle
       pinnedFingerprint: code.fingerprint,
       orgSigningKey: org.signingKey,
       keyManager: org.keyManager,
-      // The server keeps the user's class (set by an admin); an older server does not say it.
-      retentionClass: sessionRetentionClass(session) ?? o.retentionClass ?? 'standard',
+      // The server keeps the user's class (set by an admin when inviting).
+      retentionClass: sessionRetentionClass(session),
       captureRequired: true,
       enrolledAt: clock(),
     };

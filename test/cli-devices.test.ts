@@ -1,0 +1,156 @@
+/**
+ * `custos devices list|link|revoke` end to end against a real server process: a member
+ * links a second device with `custos devices link` and the exact `custos enroll` line it
+ * prints, both devices list the same devices and identity-key fingerprints, a peer's
+ * message reaches both devices, the first device's sends reach the new one as sync
+ * copies, and revoking the linked device locks it out at its next request.
+ * Spawns the built command: run `npx tsc -b` first (npm test does).
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { stopServer, tempDir } from './client-support.js';
+import { cliOrg, custos, custosJson, inviteAndEnrol, type CliOrg } from './cli-support.js';
+
+// Each step spawns the command; on a loaded machine a step takes seconds.
+vi.setConfig({ testTimeout: 600_000 });
+
+const dir = tempDir('custos-cli-devices-');
+const alice = join(dir, 'alice');
+const alice2 = join(dir, 'alice2');
+const bob = join(dir, 'bob');
+let org: CliOrg;
+let aliceAddress: string;
+let bobAddress: string;
+
+interface DeviceRow {
+  deviceId: string;
+  deviceNumber: number;
+  createdAt: number;
+  revokedAt: number | null;
+  thisDevice: boolean;
+  identityKeyFingerprint: string;
+}
+interface ListOut {
+  address: string;
+  devices: DeviceRow[];
+}
+interface SyncOut {
+  events: { kind: string; text?: string; from: string; peer: string; direction: string }[];
+}
+
+const as = (profile: string, args: string[]): string[] => [...args, '--profile', profile];
+const texts = (s: SyncOut): (string | undefined)[] =>
+  s.events.filter((e) => e.kind === 'message').map((e) => e.text);
+
+beforeAll(async () => {
+  org = await cliOrg(dir);
+  aliceAddress = await inviteAndEnrol(org, 'alice', alice);
+  bobAddress = await inviteAndEnrol(org, 'bob', bob);
+  await custosJson(as(alice, ['contacts', 'add', 'bob', bobAddress]));
+  await custosJson(as(bob, ['contacts', 'add', 'alice', aliceAddress]));
+  // Sessions both ways, so bob's cached device list for alice has one device before linking.
+  await custosJson(as(alice, ['send', '--to', 'bob', 'before linking']));
+  await custosJson(as(bob, ['sync', '--no-wait']));
+  await custosJson(as(bob, ['send', '--to', 'alice', 'ack']));
+  await custosJson(as(alice, ['sync', '--no-wait']));
+}, 900_000);
+
+afterAll(async () => {
+  if (org !== undefined) await stopServer(org.server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('custos devices', () => {
+  it('links a second device with the printed enroll line; both list the same devices and keys', async () => {
+    const link = await custosJson<{ code: string; expiresAt: number; server: string; enrollCommand: string }>(
+      as(alice, ['devices', 'link', '--ttl', '900']),
+    );
+    expect(link.server).toBe(org.server.url);
+    expect(link.enrollCommand).toBe(`custos enroll ${link.code} --server ${org.server.url}`);
+    expect(link.expiresAt).toBeGreaterThan(Date.now());
+    expect(link.expiresAt).toBeLessThanOrEqual(Date.now() + 900_000);
+
+    // Run exactly the printed line (without the leading 'custos'), plus this test's profile.
+    const [, ...enrollArgs] = link.enrollCommand.split(' ');
+    const enrolled = await custosJson<{
+      address: string;
+      deviceNumber: number;
+      identityKeyFingerprint: string;
+    }>(as(alice2, [...enrollArgs, '--unattended']));
+    expect(enrolled.address).toBe(aliceAddress);
+    expect(enrolled.deviceNumber).toBe(2);
+
+    const first = await custosJson<ListOut>(as(alice, ['devices', 'list']));
+    const second = await custosJson<ListOut>(as(alice2, ['devices', 'list']));
+    expect(first.address).toBe(aliceAddress);
+    expect(first.devices.map((d) => [d.deviceNumber, d.thisDevice, d.revokedAt])).toEqual([
+      [1, true, null],
+      [2, false, null],
+    ]);
+    expect(second.devices.map((d) => [d.deviceNumber, d.thisDevice])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    // The same ids and keys on both devices, and the new device's key is the one it enrolled with.
+    const strip = (l: ListOut) => l.devices.map((d) => [d.deviceId, d.identityKeyFingerprint]);
+    expect(strip(second)).toEqual(strip(first));
+    expect(first.devices[1]!.identityKeyFingerprint).toBe(enrolled.identityKeyFingerprint);
+    expect(first.devices[0]!.identityKeyFingerprint).not.toBe(enrolled.identityKeyFingerprint);
+
+    const human = await custos(as(alice, ['devices', 'list']));
+    expect(human.status).toBe(0);
+    expect(human.stdout).toContain(`key ${enrolled.identityKeyFingerprint}`);
+    expect(human.stdout).toMatch(/#1 .*\(this device\)/);
+
+    // The code is single-use.
+    const again = await custos(as(join(dir, 'alice3'), [...enrollArgs, '--unattended']));
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/ENROLMENT_CODE_USED/);
+  });
+
+  it("delivers a peer's message to both devices and the first device's sends to the new one", async () => {
+    await custosJson(as(bob, ['send', '--to', 'alice', 'to both of your devices']));
+    expect(texts(await custosJson<SyncOut>(as(alice, ['sync', '--no-wait'])))).toEqual([
+      'to both of your devices',
+    ]);
+    expect(texts(await custosJson<SyncOut>(as(alice2, ['sync', '--no-wait'])))).toEqual([
+      'to both of your devices',
+    ]);
+
+    await custosJson(as(alice, ['send', '--to', 'bob', 'sent from my first device']));
+    const copies = await custosJson<SyncOut>(as(alice2, ['sync', '--no-wait']));
+    expect(copies.events.map((e) => [e.text, e.from, e.peer])).toEqual([
+      ['sent from my first device', aliceAddress, bobAddress],
+    ]);
+    expect(texts(await custosJson<SyncOut>(as(bob, ['sync', '--no-wait'])))).toEqual([
+      'sent from my first device',
+    ]);
+  });
+
+  it('refuses to revoke the current device, then revokes the linked one, which is refused next', async () => {
+    const mine = await custosJson<ListOut>(as(alice2, ['devices', 'list']));
+    const self = mine.devices.find((d) => d.thisDevice)!;
+    const refused = await custos(as(alice2, ['devices', 'revoke', self.deviceId, '--json']));
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/is the device you are using: revoke it from another of your devices/);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'REVOKE_SELF' } });
+
+    // A member (not an admin) revokes their own other device by a prefix of its id.
+    const revoked = await custosJson<{ deviceId: string; revokedAt: number }>(
+      as(alice, ['devices', 'revoke', self.deviceId.slice(0, 8)]),
+    );
+    expect(revoked.deviceId).toBe(self.deviceId);
+    expect(revoked.revokedAt).toBeGreaterThan(0);
+
+    const locked = await custos(as(alice2, ['sync', '--no-wait']));
+    expect(locked.status).toBe(1);
+    expect(locked.stderr).toMatch(/this device has been revoked/);
+
+    const after = await custosJson<ListOut>(as(alice, ['devices', 'list']));
+    expect(after.devices.find((d) => d.deviceId === self.deviceId)?.revokedAt).toBe(revoked.revokedAt);
+    const twice = await custos(as(alice, ['devices', 'revoke', self.deviceId]));
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toMatch(/was already revoked/);
+  });
+});
