@@ -96,13 +96,10 @@ for (const backend of TEST_BACKENDS) {
         expect(rc.statusCode).toBe(200);
         const entries = await tb.stores.log.entries(org.orgId, i, i + 1);
         verifyReceipt(rc.body, hashLeaf(entries[0]!), [info.verifierKey], info.origin);
-        const p = (
-          await call(
-            t.app,
-            'GET',
-            `/v1/orgs/${org.orgId}/log/proof/inclusion?leafHash=${Buffer.from(hashLeaf(entries[0]!)).toString('base64url')}`,
-          )
-        ).json<{ index: number; proof: string[] }>();
+        const p = (await call(t.app, 'GET', `/v1/orgs/${org.orgId}/log/proof/inclusion?index=${i}`)).json<{
+          index: number;
+          proof: string[];
+        }>();
         expect(p.index).toBe(i);
         verifyInclusion(
           hashLeaf(entries[0]!),
@@ -112,6 +109,15 @@ for (const backend of TEST_BACKENDS) {
           opened.checkpoint.rootHash,
         );
       }
+      // Entries are addressed by index only (docs/log.md §10): no lookup by leaf hash.
+      const entry0 = (await tb.stores.log.entries(org.orgId, idx[0]!, idx[0]! + 1))[0]!;
+      const byHash = await call(
+        t.app,
+        'GET',
+        `/v1/orgs/${org.orgId}/log/proof/inclusion?leafHash=${Buffer.from(hashLeaf(entry0)).toString('base64url')}`,
+      );
+      expect(byHash.statusCode).toBe(400);
+      expect(byHash.json<{ error: { code: string } }>().error.code).toBe('INVALID_REQUEST');
       const head = (await call(t.app, 'GET', '/v1/archive/head', undefined, writer.device.headers())).json<{
         nextSeq: number;
       }>();
@@ -320,7 +326,7 @@ for (const backend of TEST_BACKENDS) {
       expect((await tb2.stores.archive.head(g.orgId, b!.device.deviceId))!.seq).toBe(4);
       await t2.app.close();
       await tb2.dispose();
-    });
+    }, 30_000); // a safety net only: it creates a database and an org, seconds on a loaded machine
 
     it('refuses an anonymous upload', async () => {
       const m = writer.mark();

@@ -14,7 +14,7 @@
 import { encodeLogEntry, type DeviceId as CoreDeviceId, type OrgId as CoreOrgId } from '@custos/core';
 import { isServerError, ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
-import { sequenceEntries } from '../log-service/sequencing.js';
+import { sequenceCheckedEntries } from '../log-service/sequencing.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
 import type { Stores } from '../store/stores.js';
 import { BUCKET_LATE_UPLOAD_GRACE_MS, MAX_RECORDS_PER_GROUP_COMMIT } from './archive-defaults.js';
@@ -197,7 +197,7 @@ async function planBatch(
       }
     }
   }
-  // The same pushback rule as sequenceEntries, counting what this group already planned.
+  // The pushback rule of sequenceEntries, counting what this group already planned.
   let backlog = cache.backlogs.get(orgId);
   if (backlog === undefined) {
     backlog = await tx.log.backlog(orgId);
@@ -243,7 +243,8 @@ async function writePlans(
       );
     }
   }
-  const firstIndex = await sequenceEntries(tx, orgId, entries);
+  // planBatch applied the pushback rule to every plan of this group.
+  const firstIndex = await sequenceCheckedEntries(tx, orgId, entries);
   const keys = plans.flatMap(({ batch }) =>
     batch.sessionKeys.map((k) => ({
       keyId: k.keyId,

@@ -5,7 +5,6 @@
  * own transaction, so the act and its log entries commit together or not at all.
  * Integration into the Merkle tree and checkpoint signing happen later (integration.ts).
  */
-import { hashLeaf } from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { OrgId } from '../ids.js';
 import type { Stores } from '../store/stores.js';
@@ -30,7 +29,19 @@ export async function sequenceEntries(
       `the log has ${backlog.nextIndex - backlog.treeSize} entries waiting for integration; retry shortly`,
     );
   }
-  const first = await tx.log.reserve(orgId, entries.length);
-  await tx.log.putEntries(orgId, first, entries, entries.map(hashLeaf));
-  return first;
+  return tx.log.sequence(orgId, entries);
+}
+
+/**
+ * {@link sequenceEntries} without its pushback read, for a caller that applied the same
+ * rule earlier in this transaction (archive ingest checks each batch of a commit group
+ * while planning it). Pushback is a soft bound: entries sequenced concurrently by others
+ * since that check may take the backlog slightly past it.
+ */
+export function sequenceCheckedEntries(
+  tx: Stores,
+  orgId: OrgId,
+  entries: readonly Uint8Array[],
+): Promise<number> {
+  return tx.log.sequence(orgId, entries);
 }

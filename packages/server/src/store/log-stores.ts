@@ -6,6 +6,7 @@
  */
 import type { OrgId } from '../ids.js';
 import { bytes, int, text } from './row-checks.js';
+import { pgByteaArray } from './postgres/pg-arrays.js';
 import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
 
 /** The integrated state of one org's log. */
@@ -47,26 +48,19 @@ export interface StoredTile {
 /** Storage of the org logs. */
 export interface LogStore {
   /**
-   * Reserves `count` consecutive indexes in the org's log and resolves to the first. On
-   * PostgreSQL the org's sequence row stays locked until the transaction ends, which is
-   * what makes indexes gap-free and unique. MUST run inside a transaction.
+   * Appends `entries` to the org's sequence: reserves consecutive indexes and stores the
+   * entries at them; resolves to the first index. Entries are keyed by index only (there
+   * is no lookup by leaf hash, docs/log.md §10). On PostgreSQL the org's sequence row stays
+   * locked until the transaction ends, which is what makes indexes gap-free and unique.
+   * MUST run inside a transaction. `entries` must not be empty.
    */
-  reserve(orgId: OrgId, count: number): Promise<number>;
+  sequence(orgId: OrgId, entries: readonly Uint8Array[]): Promise<number>;
   /** Sequenced entries (`nextIndex`) and integrated size (`treeSize`) of the org's log. */
   backlog(orgId: OrgId): Promise<LogBacklog>;
   /** Global: every org with entries sequenced but not integrated. */
   backlogs(): Promise<LogBacklog[]>;
-  /** Stores entries at `first`, `first + 1`, …, with their RFC 9162 leaf hashes. */
-  putEntries(
-    orgId: OrgId,
-    first: number,
-    entries: readonly Uint8Array[],
-    leafHashes: readonly Uint8Array[],
-  ): Promise<void>;
   /** Entries with indexes in [from, to), in order. */
   entries(orgId: OrgId, from: number, to: number): Promise<Buffer[]>;
-  /** The lowest index whose leaf hash is `leafHash`, or undefined. */
-  indexOfLeaf(orgId: OrgId, leafHash: Uint8Array): Promise<number | undefined>;
   /** The integrated tree, or undefined before the first integration. */
   tree(orgId: OrgId): Promise<LogTreeRecord | undefined>;
   /** Creates the (empty) tree row with its origin and verifier key if absent. */
@@ -162,15 +156,33 @@ function checkpointOf(r: CheckpointRow): StoredCheckpoint {
 export class SqlLogStore implements LogStore {
   constructor(private readonly db: SqlExecutor) {}
 
-  async reserve(orgId: OrgId, count: number): Promise<number> {
-    // One statement (one round trip on PostgreSQL); the upsert takes the row lock that
-    // serialises sequencers of this org until the transaction ends.
+  async sequence(orgId: OrgId, entries: readonly Uint8Array[]): Promise<number> {
+    if (entries.length === 0) throw new Error('nothing to sequence');
+    if (this.db.dialect === 'postgres') {
+      // One round trip: the upsert takes the row lock that serialises this org's sequencers
+      // until the transaction ends, and the entries go in as one binary bytea[] parameter.
+      const row = await this.db.get<{ first: unknown }>({
+        ...sql`WITH s AS (
+            INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}::text, ${entries.length}::int8)
+            ON CONFLICT (org_id) DO UPDATE SET next_index = log_sequence.next_index + excluded.next_index
+            RETURNING org_id, next_index - ${entries.length}::int8 AS first),
+          e AS (INSERT INTO log_entries (org_id, idx, entry)
+            SELECT s.org_id, s.first + u.o - 1, u.e FROM s, unnest(${pgByteaArray(entries)}::bytea[])
+            WITH ORDINALITY AS u(e, o))
+          SELECT first FROM s`,
+        name: 'log-sequence',
+      });
+      return int(row?.first);
+    }
     const row = await this.db.get<{ next_index: unknown }>(
-      sql`INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}, ${count})
+      sql`INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}, ${entries.length})
         ON CONFLICT (org_id) DO UPDATE SET next_index = log_sequence.next_index + excluded.next_index
         RETURNING next_index`,
     );
-    return int(row?.next_index) - count;
+    const first = int(row?.next_index) - entries.length;
+    const rows = entries.map((e, i) => [orgId, first + i, asBuffer(e)] as const);
+    await insertAll(this.db, 'INSERT INTO log_entries (org_id, idx, entry)', rows);
+    return first;
   }
 
   async backlog(orgId: OrgId): Promise<LogBacklog> {
@@ -201,16 +213,6 @@ export class SqlLogStore implements LogStore {
     }));
   }
 
-  async putEntries(
-    orgId: OrgId,
-    first: number,
-    entries: readonly Uint8Array[],
-    leafHashes: readonly Uint8Array[],
-  ): Promise<void> {
-    const rows = entries.map((e, i) => [orgId, first + i, asBuffer(leafHashes[i]!), asBuffer(e)] as const);
-    await insertAll(this.db, 'INSERT INTO log_entries (org_id, idx, leaf_hash, entry)', rows);
-  }
-
   async entries(orgId: OrgId, from: number, to: number): Promise<Buffer[]> {
     const rows = await this.db.all<{ idx: unknown; entry: unknown }>(
       sql`SELECT idx, entry FROM log_entries WHERE org_id = ${orgId} AND idx >= ${from} AND idx < ${to} ORDER BY idx`,
@@ -220,13 +222,6 @@ export class SqlLogStore implements LogStore {
       if (int(r.idx) !== from + i) throw new Error(`log entry ${from + i} is missing`);
       return bytes(r.entry);
     });
-  }
-
-  async indexOfLeaf(orgId: OrgId, leafHash: Uint8Array): Promise<number | undefined> {
-    const row = await this.db.get<{ idx: unknown }>(
-      sql`SELECT MIN(idx) AS idx FROM log_entries WHERE org_id = ${orgId} AND leaf_hash = ${asBuffer(leafHash)}`,
-    );
-    return row === undefined || row.idx === null ? undefined : int(row.idx);
   }
 
   async tree(orgId: OrgId): Promise<LogTreeRecord | undefined> {

@@ -39,6 +39,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   6: ['bootstrap_tokens'],
   7: [],
   8: ['search_state', 'search_postings', 'search_records', 'archive_batches'],
+  9: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };
@@ -128,6 +129,18 @@ describe('migrations: sqlite', () => {
         org_id: 'org',
         request_hash: null,
       },
+    ]);
+    await db.close();
+  });
+
+  it('migration 9 keeps sequenced entries and drops only their leaf hashes', async () => {
+    const db = openSqliteDatabase(':memory:');
+    await migrate(db, SQLITE_MIGRATIONS, 8);
+    await db.run(sql`INSERT INTO log_entries (org_id, idx, leaf_hash, entry)
+      VALUES ('org', 0, ${Buffer.alloc(32, 1)}, ${Buffer.from('e0')})`);
+    await migrate(db, SQLITE_MIGRATIONS, 9);
+    expect(await db.all(sql`SELECT * FROM log_entries`)).toEqual([
+      { org_id: 'org', idx: 0, entry: Buffer.from('e0') },
     ]);
     await db.close();
   });

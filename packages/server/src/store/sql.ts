@@ -11,6 +11,8 @@ export type SqlValue = string | number | bigint | Buffer | null;
 export interface SqlQuery {
   readonly fragments: readonly string[];
   readonly values: readonly SqlValue[];
+  /** PostgreSQL: a prepared-statement name (parsed and planned once per connection; text must be fixed). */
+  readonly name?: string;
 }
 
 /** Builds a parameterised query from a template literal. */

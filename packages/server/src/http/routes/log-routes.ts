@@ -23,7 +23,7 @@ import { entryBundleBytes, storeTileReader, tileBytes } from '../../log-service/
 import type { StoredCheckpoint } from '../../store/log-stores.js';
 import type { Stores } from '../../store/stores.js';
 import { defineRoute, PUBLIC } from '../route-def.js';
-import { Bytes, decodeBytes, encodeBytes, Id } from '../schema-helpers.js';
+import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
 import { OrgParams } from './common-schemas.js';
 
 const Count = (description: string) => Type.String({ pattern: '^(0|[1-9][0-9]{0,15})$', description });
@@ -180,14 +180,13 @@ export const inclusionProofRoute = defineRoute({
   method: 'GET',
   url: '/v1/orgs/:orgId/log/proof/inclusion',
   summary:
-    'Inclusion proof of the entry at `index` (or the first entry with leaf hash `leafHash`) in the tree of ' +
-    '`treeSize` (default and maximum: the latest checkpoint).',
+    'Inclusion proof of the entry at `index` in the tree of `treeSize` (default and maximum: the latest ' +
+    "checkpoint). Entries are addressed by index only: ingest returns each record's index, exports carry them.",
   access: PUBLIC,
   params: OrgParams,
   query: Type.Object(
     {
-      index: Type.Optional(Count('leaf index')),
-      leafHash: Type.Optional(Bytes(32, 32, 'RFC 9162 leaf hash')),
+      index: Count('leaf index'),
       treeSize: Type.Optional(Count('tree size, at most the latest checkpoint')),
     },
     { additionalProperties: false },
@@ -210,17 +209,7 @@ export const inclusionProofRoute = defineRoute({
         `query.treeSize: beyond the latest checkpoint (${cp.treeSize})`,
       );
     }
-    let index: number;
-    if (query.index !== undefined && query.leafHash === undefined) index = count('query.index', query.index);
-    else if (query.leafHash !== undefined && query.index === undefined) {
-      const found = await deps.stores.log.indexOfLeaf(
-        orgId,
-        decodeBytes('query.leafHash', query.leafHash, 32),
-      );
-      if (found === undefined || found >= treeSize)
-        throw new ServerError('LOG_NOT_FOUND', 'no entry with this leaf hash');
-      index = found;
-    } else throw new ServerError('INVALID_REQUEST', 'query: give exactly one of index and leafHash');
+    const index = count('query.index', query.index);
     if (index >= treeSize)
       throw new ServerError('LOG_NOT_FOUND', `index ${index} is not below tree size ${treeSize}`);
     const proof = await inclusionProof(index, treeSize, storeTileReader(deps.stores.log, orgId)).catch(

@@ -23,7 +23,20 @@ const typeParsers = {
 };
 
 interface Queryable {
+  query(config: {
+    text: string;
+    values: unknown[];
+    name?: string;
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   query(text: string, values: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/** The `pg` query config of a query: named ones are prepared once per connection. */
+function configOf(query: SqlQuery): { text: string; values: unknown[]; name?: string } {
+  const text = renderNumbered(query);
+  return query.name === undefined
+    ? { text, values: [...query.values] }
+    : { text, values: [...query.values], name: query.name };
 }
 
 class PgExecutor implements SqlExecutor {
@@ -32,7 +45,7 @@ class PgExecutor implements SqlExecutor {
   constructor(private readonly client: Queryable) {}
 
   async all<R extends object>(query: SqlQuery): Promise<R[]> {
-    const res = await this.client.query(renderNumbered(query), [...query.values]);
+    const res = await this.client.query(configOf(query));
     return res.rows as R[];
   }
 
@@ -42,7 +55,7 @@ class PgExecutor implements SqlExecutor {
   }
 
   async run(query: SqlQuery): Promise<number> {
-    const res = await this.client.query(renderNumbered(query), [...query.values]);
+    const res = await this.client.query(configOf(query));
     return res.rowCount ?? 0;
   }
 
