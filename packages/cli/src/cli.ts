@@ -36,6 +36,7 @@ Administration (admin role):
 Records officers (each takes --profile DIR, an officer profile; docs/officers.md):
   console enroll            enrol the device your officer profile uses for officer routes
   console grant-index-keys  seal blind-index keys to devices that lack them
+  console search QUERY      search the archive blind; hits opened and verified
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
@@ -67,6 +68,7 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   enroll: async () => (await import('./commands/console-enroll.js')).runConsoleEnroll,
   'grant-index-keys': async () =>
     (await import('./commands/console-grant-index-keys.js')).runConsoleGrantIndexKeys,
+  search: async () => (await import('./commands/console-search.js')).runConsoleSearch,
 };
 
 /** Runs `custos` with the given arguments; resolves to the process exit code. */

@@ -78,3 +78,4 @@ export { unwrapIndexKeyBytes } from './bucket-key-wrap.js';
 export * from './defaults.js';
 export * from './witness/index.js';
 export * from './export/index.js';
+export * from './search/index.js';

@@ -1,0 +1,204 @@
+/** `custos console search QUERY`: blind search of the archive, each hit opened and verified (docs/search.md). */
+import { EVENT_KINDS, type EventKind } from '@custos/core';
+import {
+  officerSearch,
+  type OfficerSearchQuery,
+  type OfficerSearchResult,
+  type VerifiedHit,
+} from '@custos/console';
+import type { CliIo } from '../cli.js';
+import { optionalString, UsageError } from '../command-flags.js';
+import { runCommand } from '../command-runner.js';
+import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+
+const USAGE = `Usage: custos console search [QUERY] --profile DIR [--from DATE] [--to DATE]
+         [--participant ADDRESS[,ADDRESS…]] [--conversation ID] [--kind KIND[,KIND…]]
+         [--match-case] [--match-diacritics] [--limit N] [--cursor C] [--passphrase-file FILE] [--json]
+
+Finds archived records without showing the server what you search for: the query becomes
+blind tokens under each bucket's index key (from your own wrap of the bucket), the server
+returns the sealed records that carry them, and this command opens each one, checks the
+device's batch signature and the record's inclusion proof in the signed checkpoint, and
+keeps only records that match exactly on their text. Results are printed threaded by
+conversation, newest page first; the search is an audit entry (counts only).
+
+  QUERY                   words (all must occur) and "quoted phrases"; accents are ignored
+                          unless --match-diacritics, letter case unless --match-case
+  --from DATE, --to DATE  UTC days YYYY-MM-DD, inclusive (--from alone runs to today)
+  --participant ADDRESS   a participant's user address (org.user); several comma-separated
+  --conversation ID       one conversation or group id
+  --kind KIND             ${EVENT_KINDS.join(', ')} (comma-separated)
+  --limit N               matches per page, 1–100 (default 50)
+  --cursor C              the next page, as printed by the previous one
+${OFFICER_OPTIONS_HELP}
+See docs/search.md.
+`;
+
+const FLAGS = {
+  ...OFFICER_FLAGS,
+  from: 'string',
+  to: 'string',
+  participant: 'string',
+  conversation: 'string',
+  kind: 'string',
+  'match-case': 'boolean',
+  'match-diacritics': 'boolean',
+  limit: 'string',
+  cursor: 'string',
+} as const;
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+function utcDay(flag: string, text: string): number {
+  const m = DAY.exec(text);
+  const t = m === null ? NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  if (!Number.isFinite(t) || new Date(t).toISOString().slice(0, 10) !== text) {
+    throw new UsageError(`--${flag} must be a date YYYY-MM-DD`);
+  }
+  return t;
+}
+
+function list(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const xs = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return xs.length === 0 ? undefined : xs;
+}
+
+/** The query the command line describes (exported for tests). */
+export function searchQueryOf(
+  flags: Map<string, string | true>,
+  positionals: readonly string[],
+  now: number,
+): OfficerSearchQuery {
+  const text = positionals.join(' ').trim();
+  const from = optionalString(flags, 'from');
+  const to = optionalString(flags, 'to');
+  if (to !== undefined && from === undefined) throw new UsageError('--to needs --from');
+  const range =
+    from === undefined
+      ? {}
+      : {
+          from: utcDay('from', from),
+          to: (to === undefined ? Math.floor(now / DAY_MS) * DAY_MS : utcDay('to', to)) + DAY_MS - 1,
+        };
+  if (range.from !== undefined && range.to < range.from) throw new UsageError('--to is before --from');
+  const kinds = list(optionalString(flags, 'kind'));
+  for (const k of kinds ?? []) {
+    if (!(EVENT_KINDS as readonly string[]).includes(k))
+      throw new UsageError(`--kind ${k}: not one of ${EVENT_KINDS.join(', ')}`);
+  }
+  const participants = list(optionalString(flags, 'participant'));
+  const conversationId = optionalString(flags, 'conversation');
+  if (text === '' && participants === undefined && conversationId === undefined) {
+    throw new UsageError('give a QUERY, --participant or --conversation');
+  }
+  return {
+    ...(text === '' ? {} : { text }),
+    ...(participants === undefined ? {} : { participants }),
+    ...(conversationId === undefined ? {} : { conversationId }),
+    ...range,
+    ...(kinds === undefined ? {} : { kinds: kinds as EventKind[] }),
+    matchCase: flags.get('match-case') === true,
+    matchDiacritics: flags.get('match-diacritics') === true,
+  };
+}
+
+function hitJson(h: VerifiedHit) {
+  const b = h.body;
+  return {
+    conversationId: b.conversationId,
+    messageId: b.messageId,
+    kind: b.kind,
+    direction: b.direction,
+    sender: b.sender,
+    participants: b.participants,
+    sentAt: b.sentAt,
+    ...(b.text === undefined ? {} : { text: b.text }),
+    ...(b.edits === undefined ? {} : { edits: b.edits }),
+    ...(b.deletes === undefined ? {} : { deletes: b.deletes }),
+    ...(b.reactsTo === undefined ? {} : { reactsTo: b.reactsTo, reaction: b.reaction ?? '' }),
+    deviceId: h.header.device,
+    seq: h.header.seq,
+    bucketId: h.bucketId,
+    logIndex: h.log.index,
+    recordHash: Buffer.from(h.hash).toString('hex'),
+    signature: h.signature,
+    proof: 'verified',
+  };
+}
+
+function describe(h: VerifiedHit): string {
+  const b = h.body;
+  const what =
+    b.kind === 'message'
+      ? (b.text ?? '')
+      : b.kind === 'edit'
+        ? `(edit of ${b.edits ?? '?'}) ${b.text ?? ''}`
+        : b.kind === 'reaction'
+          ? `(reaction ${b.reaction ?? ''} to ${b.reactsTo ?? '?'})`
+          : b.kind === 'delete'
+            ? `(deleted ${b.deletes ?? '?'})`
+            : `(${b.kind})`;
+  const when = new Date(b.sentAt).toISOString().replace('T', ' ').slice(0, 19);
+  return `  ${when}Z  ${b.sender}: ${what}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
+}
+
+function humanLines(r: OfficerSearchResult): string[] {
+  const lines: string[] = [];
+  for (const t of r.threads) {
+    lines.push(`Conversation ${t.conversationId} (${t.hits.length} match${t.hits.length === 1 ? '' : 'es'})`);
+    for (const h of t.hits) lines.push(describe(h));
+  }
+  lines.push(
+    `${r.hits.length} match(es) in ${r.threads.length} conversation(s); buckets searched: ${r.bucketsSearched.join(', ') || 'none'}.`,
+  );
+  if (r.bucketsWithoutWrap.length > 0) {
+    lines.push(
+      `You hold no wrap of ${r.bucketsWithoutWrap.join(', ')}: another officer must search those buckets.`,
+    );
+  }
+  if (r.next !== null) lines.push(`More: add --cursor ${r.next}`);
+  return lines;
+}
+
+/** Runs `custos console search`. */
+export function runConsoleSearch(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(
+    { name: 'console search', usage: USAGE, flags: FLAGS, maxPositionals: 64 },
+    args,
+    io,
+    async (ctx) => {
+      const query = searchQueryOf(ctx.flags, ctx.positionals, Date.now());
+      const limitText = optionalString(ctx.flags, 'limit');
+      const limit = limitText === undefined ? undefined : Number(limitText);
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) {
+        throw new UsageError('--limit must be 1–100');
+      }
+      const cursor = optionalString(ctx.flags, 'cursor');
+      const r = await withOfficerSession(ctx, (s) =>
+        officerSearch(s, query, {
+          ...(limit === undefined ? {} : { limit }),
+          ...(cursor === undefined ? {} : { cursor }),
+          onProgress: (m) => ctx.note(`custos console search: ${m}`),
+        }),
+      );
+      ctx.result(humanLines(r), {
+        matches: r.hits.map(hitJson),
+        threads: r.threads.map((t) => ({
+          conversationId: t.conversationId,
+          logIndexes: t.hits.map((h) => h.log.index),
+        })),
+        next: r.next,
+        bucketsSearched: r.bucketsSearched,
+        bucketsWithoutWrap: r.bucketsWithoutWrap,
+        filteredOut: r.filteredOut,
+        log: r.log,
+      });
+      return r.bucketsWithoutWrap.length > 0 && r.hits.length === 0 ? 1 : 0;
+    },
+  );
+}

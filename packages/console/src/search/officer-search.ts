@@ -1,0 +1,307 @@
+/**
+ * `custos console search` (docs/search.md §5): turn a query into blind tokens under each
+ * bucket's index key (the officer's own wrap of the bucket holds it — no root unlock), ask
+ * the server for matching sealed records bucket by bucket, newest bucket first, verify and
+ * open each hit (verify-hit.ts), keep those that satisfy the query exactly on their
+ * plaintext, and page with a cursor that names the bucket and the server's position in it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCheckpoint, tokensForQuery, type Checkpoint, type EventKind } from '@custos/core';
+import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
+import { findOfficerWrap } from '../bucket-inventory.js';
+import { ConsoleError } from '../console-error.js';
+import type { OfficerSession, VerifiedServerBucket } from '../officer-session.js';
+import { parseSearchText, textMatches } from './search-text.js';
+import { verifyHit, type ServerHit, type VerifiedHit } from './verify-hit.js';
+
+/** Largest page the console asks for (the server's maximum). */
+export const MAX_CONSOLE_SEARCH_PAGE = 100;
+/** Default page. */
+export const DEFAULT_CONSOLE_SEARCH_PAGE = 50;
+/** Most query tokens the server takes in one search. */
+const MAX_ALL_OF = 32;
+/** Where the profile pins the org's log key on first search (trust on first use). */
+export const SEARCH_LOG_PIN_FILE = 'search-log-key.json';
+
+/** What to search for. Every criterion given must hold. */
+export interface OfficerSearchQuery {
+  /** Words and "quoted phrases". */
+  readonly text?: string;
+  readonly participants?: readonly string[];
+  readonly conversationId?: string;
+  /** First and last instant (ms) of the range; both or neither. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly kinds?: readonly EventKind[];
+  readonly matchDiacritics?: boolean;
+  readonly matchCase?: boolean;
+}
+
+/** Paging and progress. */
+export interface OfficerSearchOptions {
+  readonly limit?: number;
+  /** The `next` of a previous result. */
+  readonly cursor?: string;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** One conversation's hits, oldest first. */
+export interface SearchThread {
+  readonly conversationId: string;
+  readonly hits: readonly VerifiedHit[];
+}
+
+/** A page of verified hits. */
+export interface OfficerSearchResult {
+  /** Newest first (by log index within a bucket, buckets newest first). */
+  readonly hits: readonly VerifiedHit[];
+  readonly threads: readonly SearchThread[];
+  /** Cursor of the next page, or null after the last. */
+  readonly next: string | null;
+  readonly bucketsSearched: readonly string[];
+  /** Buckets in range this officer holds no wrap of (another officer must search them). */
+  readonly bucketsWithoutWrap: readonly string[];
+  /** Records the server returned that the exact filter removed. */
+  readonly filteredOut: number;
+  readonly log: { readonly origin: string; readonly verifierKey: string };
+}
+
+interface Cursor {
+  readonly b: string;
+  readonly c: string | null;
+}
+
+function parseCursor(text: string): Cursor {
+  try {
+    const v = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    const o = v as { b?: unknown; c?: unknown };
+    if (
+      typeof o.b === 'string' &&
+      (o.c === null || (typeof o.c === 'string' && /^(0|[1-9][0-9]{0,15})$/.test(o.c)))
+    ) {
+      return { b: o.b, c: o.c };
+    }
+  } catch {
+    // falls through
+  }
+  throw new ConsoleError('INVALID_OPTIONS', '--cursor is not a cursor printed by custos console search');
+}
+
+const cursorText = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
+
+/** The org's log origin and key: pinned in the profile on first use, refused if the server later shows another. */
+async function pinnedLog(session: OfficerSession): Promise<{ origin: string; verifierKey: string }> {
+  const r = await session.call('GET', `/v1/orgs/${session.orgId}/log`);
+  if (typeof r.origin !== 'string' || typeof r.verifierKey !== 'string') {
+    throw new ConsoleError('SERVER_REFUSED', 'GET …/log: the answer lacks origin or verifierKey');
+  }
+  const served = { origin: r.origin, verifierKey: r.verifierKey };
+  const file = join(session.dir, SEARCH_LOG_PIN_FILE);
+  let pinned: { origin?: unknown; verifierKey?: unknown } | undefined;
+  try {
+    pinned = JSON.parse(readFileSync(file, 'utf8')) as typeof pinned;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ENOENT') {
+      throw new ConsoleError('PROFILE_INVALID', `${file} is not readable JSON`, { cause: e });
+    }
+  }
+  if (pinned === undefined) {
+    writeFileSync(file, `${JSON.stringify(served, null, 2)}\n`, { mode: 0o600 });
+    return served;
+  }
+  if (pinned.origin !== served.origin || pinned.verifierKey !== served.verifierKey) {
+    throw new ConsoleError(
+      'LOG_KEY_MISMATCH',
+      `the server presents another log key or origin than this profile pinned in ${SEARCH_LOG_PIN_FILE}: stop and compare with the other officers`,
+    );
+  }
+  return served;
+}
+
+function overlaps(b: VerifiedServerBucket, q: OfficerSearchQuery): boolean {
+  if (q.from === undefined || q.to === undefined) return true;
+  return b.notBefore <= q.to && q.from <= b.notAfter;
+}
+
+function exactMatch(h: VerifiedHit, q: OfficerSearchQuery): boolean {
+  const body = h.body;
+  if (q.kinds !== undefined && q.kinds.length > 0 && !q.kinds.includes(body.kind)) return false;
+  if (q.conversationId !== undefined && body.conversationId !== q.conversationId) return false;
+  for (const p of q.participants ?? []) if (!body.participants.includes(p) && body.sender !== p) return false;
+  if (q.from !== undefined && q.to !== undefined && (body.sentAt < q.from || body.sentAt > q.to)) return false;
+  if (q.text !== undefined && q.text.trim() !== '') {
+    return textMatches(body.text ?? '', parseSearchText(q.text), {
+      matchDiacritics: q.matchDiacritics === true,
+      matchCase: q.matchCase === true,
+    });
+  }
+  return true;
+}
+
+/** Groups hits by conversation (conversations by their newest hit first), each oldest first. */
+export function threadsOf(hits: readonly VerifiedHit[]): SearchThread[] {
+  const by = new Map<string, VerifiedHit[]>();
+  for (const h of hits) {
+    const l = by.get(h.body.conversationId);
+    if (l === undefined) by.set(h.body.conversationId, [h]);
+    else l.push(h);
+  }
+  return [...by.entries()].map(([conversationId, hs]) => ({
+    conversationId,
+    hits: [...hs].sort((a, b) => a.body.sentAt - b.body.sentAt || a.log.index - b.log.index),
+  }));
+}
+
+/** Runs one page of a search as the officer of `session`. */
+export async function officerSearch(
+  session: OfficerSession,
+  query: OfficerSearchQuery,
+  options: OfficerSearchOptions = {},
+): Promise<OfficerSearchResult> {
+  const limit = options.limit ?? DEFAULT_CONSOLE_SEARCH_PAGE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CONSOLE_SEARCH_PAGE) {
+    throw new ConsoleError('INVALID_OPTIONS', `--limit must be 1–${MAX_CONSOLE_SEARCH_PAGE}`);
+  }
+  if ((query.from === undefined) !== (query.to === undefined)) {
+    throw new ConsoleError('INVALID_OPTIONS', 'a date range needs both --from and --to');
+  }
+  const progress = options.onProgress ?? (() => undefined);
+  const log = await pinnedLog(session);
+  const buckets = (await session.serverBuckets())
+    .filter((b) => overlaps(b, query))
+    .sort((a, b) => b.notBefore - a.notBefore || (a.bucket < b.bucket ? -1 : 1));
+  let start = 0;
+  let serverCursor: string | null = null;
+  if (options.cursor !== undefined) {
+    const c = parseCursor(options.cursor);
+    start = buckets.findIndex((b) => b.bucket === c.b);
+    if (start < 0) throw new ConsoleError('INVALID_OPTIONS', '--cursor names a bucket outside this search');
+    serverCursor = c.c;
+  }
+  const text = query.text === undefined ? undefined : parseSearchText(query.text).tokenText;
+  const hits: VerifiedHit[] = [];
+  const searched: string[] = [];
+  const noWrap: string[] = [];
+  const checkpoints = new Map<string, Checkpoint>();
+  let filteredOut = 0;
+  let next: Cursor | null = null;
+  for (let i = start; i < buckets.length && next === null; i++) {
+    const b = buckets[i]!;
+    const wrap = await findOfficerWrap(session, b.bucket);
+    if (wrap.blob === undefined) {
+      noWrap.push(b.bucket);
+      progress(`bucket ${b.bucket}: you hold no wrap of it; skipped`);
+      continue;
+    }
+    let keys: UnwrappedBucketKey | undefined = await unwrapBucketKey(
+      wrap.blob,
+      session.officer.keys.hpkePrivateKey,
+    );
+    try {
+      const tokens = tokensForQuery(keys.indexKey, {
+        ...(text === undefined || text === '' ? {} : { text }),
+        ...(query.participants === undefined ? {} : { participants: query.participants }),
+        ...(query.conversationId === undefined ? {} : { conversationId: query.conversationId }),
+        ...(query.from === undefined || query.to === undefined ? {} : { from: query.from, to: query.to }),
+        matchDiacritics: query.matchDiacritics === true,
+      });
+      if (tokens.allOf.length === 0) {
+        throw new ConsoleError(
+          'INVALID_OPTIONS',
+          'a date range alone is too broad: add words, --participant or --conversation',
+        );
+      }
+      if (tokens.allOf.length > MAX_ALL_OF) {
+        throw new ConsoleError(
+          'INVALID_OPTIONS',
+          `the query has more than ${MAX_ALL_OF} terms and names; shorten it`,
+        );
+      }
+      const b64 = (t: Uint8Array) => Buffer.from(t).toString('base64url');
+      searched.push(b.bucket);
+      let cursor = i === start ? serverCursor : null;
+      for (;;) {
+        const want = limit - hits.length;
+        const r = await session.call('POST', `/v1/orgs/${session.orgId}/archive/search`, {
+          tokens: tokens.allOf.map(b64),
+          filters: {
+            bucket: b.bucket,
+            ...(tokens.anyOf[0] === undefined ? {} : { dates: tokens.anyOf[0].map(b64) }),
+          },
+          limit: Math.min(MAX_CONSOLE_SEARCH_PAGE, Math.max(want, 10)),
+          ...(cursor === null ? {} : { cursor }),
+        });
+        const page = pageOf(r);
+        let cp = checkpoints.get(page.note);
+        if (cp === undefined && page.records.length > 0) {
+          try {
+            cp = openCheckpoint(page.note, [log.verifierKey], log.origin).checkpoint;
+          } catch (e) {
+            throw new ConsoleError(
+              'LOG_INVALID',
+              'the checkpoint of a search answer does not verify with the pinned log key',
+              { cause: e },
+            );
+          }
+          checkpoints.set(page.note, cp);
+        }
+        for (const h of page.records) {
+          const v = await verifyHit(h, session.orgId, keys.privateKey, { opened: cp!, note: page.note });
+          if (!exactMatch(v, query)) {
+            filteredOut++;
+          } else {
+            hits.push(v);
+            if (hits.length === limit) {
+              const more =
+                h !== page.records[page.records.length - 1] || page.next !== null || i + 1 < buckets.length;
+              next = more ? { b: b.bucket, c: String(h.logIndex) } : null;
+              break;
+            }
+          }
+        }
+        progress(`bucket ${b.bucket}: ${hits.length} match(es) so far`);
+        if (next !== null || hits.length === limit) break;
+        if (page.next === null) break;
+        cursor = page.next;
+      }
+      if (hits.length === limit && next === null && i + 1 < buckets.length)
+        next = { b: buckets[i + 1]!.bucket, c: null };
+    } finally {
+      keys = undefined; // handles only; dropped with the loop
+    }
+  }
+  return {
+    hits,
+    threads: threadsOf(hits),
+    next: next === null ? null : cursorText(next),
+    bucketsSearched: searched,
+    bucketsWithoutWrap: noWrap,
+    filteredOut,
+    log,
+  };
+}
+
+function pageOf(r: Record<string, unknown>): { records: ServerHit[]; note: string; next: string | null } {
+  const cp = r.checkpoint as { note?: unknown } | undefined;
+  if (
+    !Array.isArray(r.records) ||
+    typeof cp?.note !== 'string' ||
+    (r.next !== null && typeof r.next !== 'string')
+  ) {
+    throw new ConsoleError('SERVER_REFUSED', 'archive search: the answer lacks required fields');
+  }
+  for (const x of r.records as Record<string, unknown>[]) {
+    for (const f of ['record', 'hash', 'deviceId', 'bucketId', 'identityKey', 'sessionKey'] as const) {
+      if (typeof x[f] !== 'string')
+        throw new ConsoleError('SERVER_REFUSED', `archive search: a record lacks ${f}`);
+    }
+    for (const f of ['logIndex', 'seq', 'receivedAt'] as const) {
+      if (!Number.isSafeInteger(x[f]))
+        throw new ConsoleError('SERVER_REFUSED', `archive search: a record lacks ${f}`);
+    }
+    if (!Array.isArray(x.proof))
+      throw new ConsoleError('SERVER_REFUSED', 'archive search: a record lacks its proof');
+  }
+  return { records: r.records as ServerHit[], note: cp.note, next: r.next };
+}
