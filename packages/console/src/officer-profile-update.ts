@@ -38,8 +38,8 @@ export function recordDelegation(dir: string, keyManager: OrgKeyManager): void {
 
 /**
  * Adds buckets to org.json and this officer's wraps to bucket-keys.json in profile `dir`;
- * ids already present are left alone. `keyManager`, when given, replaces org.json's
- * delegation first (new buckets may lie beyond the old one's window).
+ * ids already present are left alone. `keyManager`, when given and ending later, replaces
+ * org.json's delegation (new buckets may lie beyond the old one's window).
  */
 export function recordBuckets(
   dir: string,
@@ -71,6 +71,10 @@ export function recordBuckets(
       officerWraps.push({ bucketId: e.doc.bucket, wrap: b64u(e.officerWrap) });
   }
   // org.json first: a bucket in org.json without a local wrap is still served by the server.
-  writePrivateFile(orgPath, formatProfileFile({ ...org, keyManager: keyManager ?? org.keyManager, buckets }));
+  // Only a later delegation replaces the local one: a server serving an older (still valid)
+  // delegation must not make the profile's newer buckets fail verification.
+  const km =
+    keyManager !== undefined && keyManager.notAfter > org.keyManager.notAfter ? keyManager : org.keyManager;
+  writePrivateFile(orgPath, formatProfileFile({ ...org, keyManager: km, buckets }));
   writePrivateFile(wrapsPath, formatProfileFile({ ...wraps, wraps: officerWraps }));
 }
