@@ -22,6 +22,14 @@ type Statement = Database.Statement<unknown[], unknown>;
 
 /** WAL pages after which the main connection checkpoints itself if the checkpoint worker failed (SQLite's default). */
 const FALLBACK_AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * Backstop while the worker runs: under continuous commits its PASSIVE passes never find the
+ * WAL fully copied (frames arrive during each pass), so SQLite never restarts the WAL and it
+ * grows without bound (4.7 GB in a 1,000,000-record load). Past this many pages the committing
+ * connection checkpoints itself once (on the event loop, but only when the worker fell behind),
+ * after which the next writer restarts the WAL from its start. 16,384 pages = 64 MiB.
+ */
+export const WAL_BACKSTOP_PAGES = 16_384;
 /** The WAL is truncated to this size when SQLite reuses it, so a burst does not hold disk for ever. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -29,6 +37,8 @@ const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 export interface SqliteOptions {
   /** Replaces the WAL fdatasync (tests hold a commit between COMMIT and durability). */
   readonly syncFile?: FileSync;
+  /** Replaces {@link WAL_BACKSTOP_PAGES} (tests bound the WAL with a small value). */
+  readonly walBackstopPages?: number;
 }
 
 /**
@@ -48,7 +58,7 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
   // NORMAL = FULL without the per-commit WAL sync, which WalSync performs instead.
   db.pragma('synchronous = NORMAL');
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-  db.pragma('wal_autocheckpoint = 0');
+  db.pragma(`wal_autocheckpoint = ${options.walBackstopPages ?? WAL_BACKSTOP_PAGES}`);
   const file = resolvePath(path);
   const checkpointer = new WalCheckpointer(file, SQLITE_BUSY_TIMEOUT_MS, () => {
     if (db.open) db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);

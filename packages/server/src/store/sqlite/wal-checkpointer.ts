@@ -1,9 +1,11 @@
 /**
  * WAL checkpoints off the commit path. With SQLite's automatic checkpoints, the commit that
  * crosses the threshold copies the whole WAL into the database file and syncs both, on the
- * event loop, while every request waits. Here the main connection turns automatic
- * checkpoints off and a worker thread with its own connection runs PASSIVE checkpoints:
- * they copy committed frames without blocking the writer and never take its lock.
+ * event loop, while every request waits. Here the main connection raises the automatic
+ * checkpoint to a 64 MiB backstop (WAL_BACKSTOP_PAGES in sqlite-database.ts: continuous
+ * commits would otherwise never let the WAL restart) and a worker thread with its own
+ * connection runs PASSIVE checkpoints: they copy committed frames without blocking the
+ * writer and never take its lock.
  *
  * Safety: the worker's connection runs synchronous=FULL, so a checkpoint syncs the WAL
  * before copying and the database file before recording the frames as copied; SQLite
