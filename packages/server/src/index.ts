@@ -57,5 +57,7 @@ export {
 } from './keys/key-documents.js';
 /** Test and bench support (archive ingest): scripted orgs and devices over an in-process app. */
 export * as archiveTesting from './archive/archive-test-support.js';
+/** Test and bench support (search): synthetic records through the real store, the indexer and the query. */
+export * as searchTesting from './search/search-testing.js';
 export { createTestApp } from './testing/test-app.js';
 export type { TestApp } from './testing/test-app.js';

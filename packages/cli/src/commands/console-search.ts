@@ -7,6 +7,7 @@ import {
   type VerifiedHit,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
+import { formatAddress, parseAddress } from '../address-book.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
@@ -25,7 +26,7 @@ conversation, newest page first; the search is an audit entry (counts only).
   QUERY                   words (all must occur) and "quoted phrases"; accents are ignored
                           unless --match-diacritics, letter case unless --match-case
   --from DATE, --to DATE  UTC days YYYY-MM-DD, inclusive (--from alone runs to today)
-  --participant ADDRESS   a participant's user address (org.user); several comma-separated
+  --participant ADDRESS   a participant's address (USERID@ORGID); several comma-separated
   --conversation ID       one conversation or group id
   --kind KIND             ${EVENT_KINDS.join(', ')} (comma-separated)
   --limit N               matches per page, 1–100 (default 50)
@@ -91,7 +92,11 @@ export function searchQueryOf(
     if (!(EVENT_KINDS as readonly string[]).includes(k))
       throw new UsageError(`--kind ${k}: not one of ${EVENT_KINDS.join(', ')}`);
   }
-  const participants = list(optionalString(flags, 'participant'));
+  // The CLI's addresses are USERID@ORGID; records name participants ORGID.USERID (client userAddress).
+  const participants = list(optionalString(flags, 'participant'))?.map((p) => {
+    const u = parseAddress(p);
+    return u === undefined ? p : `${u.orgId}.${u.userId}`;
+  });
   const conversationId = optionalString(flags, 'conversation');
   if (text === '' && participants === undefined && conversationId === undefined) {
     throw new UsageError('give a QUERY, --participant or --conversation');
@@ -107,6 +112,14 @@ export function searchQueryOf(
   };
 }
 
+/** A record's ORGID.USERID as the CLI's USERID@ORGID (other ids unchanged). */
+function address(recordId: string): string {
+  const dot = recordId.indexOf('.');
+  return dot <= 0
+    ? recordId
+    : formatAddress({ orgId: recordId.slice(0, dot), userId: recordId.slice(dot + 1) });
+}
+
 function hitJson(h: VerifiedHit) {
   const b = h.body;
   return {
@@ -114,8 +127,8 @@ function hitJson(h: VerifiedHit) {
     messageId: b.messageId,
     kind: b.kind,
     direction: b.direction,
-    sender: b.sender,
-    participants: b.participants,
+    sender: address(b.sender),
+    participants: b.participants.map(address),
     sentAt: b.sentAt,
     ...(b.text === undefined ? {} : { text: b.text }),
     ...(b.edits === undefined ? {} : { edits: b.edits }),
@@ -144,7 +157,7 @@ function describe(h: VerifiedHit): string {
             ? `(deleted ${b.deletes ?? '?'})`
             : `(${b.kind})`;
   const when = new Date(b.sentAt).toISOString().replace('T', ' ').slice(0, 19);
-  return `  ${when}Z  ${b.sender}: ${what}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
+  return `  ${when}Z  ${address(b.sender)}: ${what}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
 }
 
 function humanLines(r: OfficerSearchResult): string[] {

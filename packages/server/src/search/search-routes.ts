@@ -8,7 +8,7 @@
  * Every call is an audit entry (kind, caller, counts); the tokens are never logged or
  * audited — their meaning is unknown to the server anyway, but their equality is not.
  */
-import { inclusionProof } from '@custos/core';
+import { inclusionProof, parseRecord } from '@custos/core';
 import { Type, type Static } from 'typebox';
 import type { AppDeps } from '../http/route-def.js';
 import { defineRoute } from '../http/route-def.js';
@@ -89,6 +89,11 @@ const SealedRecordOut = Type.Object(
     bucketId: Type.String(),
     receivedAt: Type.Integer({ minimum: 0 }),
     identityKey: Bytes(33, 33, "the device's identity public key"),
+    sessionKey: Bytes(
+      1,
+      512,
+      'the wrapped session key the record is sealed under (docs/archive-format.md §4.1)',
+    ),
     batch: Type.Union([Batch, Type.Null()], { description: 'null when no batch signature is stored' }),
     proof: Type.Array(Bytes(32, 32, 'hash'), { description: 'RFC 9162 inclusion proof in the checkpoint' }),
   },
@@ -148,6 +153,7 @@ async function withVerification(
   }
   const tiles = storeTileReader(stores.log, orgId);
   const keys = new Map<string, Buffer>();
+  const sessionKeys = new Map<string, Buffer>();
   const out: RecordOut[] = [];
   for (const r of records) {
     if (r.logIndex >= cp.treeSize) continue; // not yet covered: the next page of a later call has it
@@ -168,6 +174,15 @@ async function withVerification(
               (x) => encodeBytes(x.hash),
             ),
           };
+    const skey = parseRecord(r.bytes).header.sessionKeyId;
+    const skeyHex = Buffer.from(skey).toString('hex');
+    let wrapped = sessionKeys.get(skeyHex);
+    if (wrapped === undefined) {
+      wrapped = await stores.search.wrappedSessionKey(orgId, skey);
+      if (wrapped === undefined)
+        throw new ServerError('INTERNAL', 'an archived record names an unknown session key');
+      sessionKeys.set(skeyHex, wrapped);
+    }
     const proof = await inclusionProof(r.logIndex, cp.treeSize, tiles);
     out.push({
       record: encodeBytes(r.bytes),
@@ -178,6 +193,7 @@ async function withVerification(
       bucketId: r.bucketId,
       receivedAt: r.receivedAt,
       identityKey: encodeBytes(key),
+      sessionKey: encodeBytes(wrapped),
       batch,
       proof: proof.map((h) => encodeBytes(Buffer.from(h))),
     });

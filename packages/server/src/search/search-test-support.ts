@@ -4,7 +4,7 @@
  * through sequenceEntries), and a log integrator, so the indexer sees a real store.
  * The bodies are opaque bytes: the server never opens them.
  */
-import { generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
 import {
   canonicalTokens,
   encodeHeader,
@@ -60,7 +60,9 @@ export class SyntheticDevice {
   seq = 0;
   prev: RecordHash = genesisPrevHash();
   readonly deviceId: DeviceId;
-  readonly #skey = randomBytes(32) as Uint8Array as SessionKeyId;
+  /** Stand-in wrapped session key (opaque to the server); its id is its SHA-256, as in the format. */
+  readonly wrappedKey: Uint8Array = randomBytes(120);
+  readonly #skey = createHash('sha256').update(this.wrappedKey).digest() as Uint8Array as SessionKeyId;
 
   constructor(
     readonly orgId: OrgId,
@@ -135,6 +137,16 @@ export async function storeRecords(
       receivedAt: now,
       bytes: r.bytes,
     }));
+    const devices = [...new Set(records.map((r) => r.device))];
+    await tx.archive.putSessionKeys(
+      orgId,
+      devices.map((d) => ({
+        keyId: createHash('sha256').update(d.wrappedKey).digest(),
+        deviceId: d.deviceId,
+        wrapped: d.wrappedKey,
+        receivedAt: now,
+      })),
+    );
     await tx.archive.insert(orgId, rows);
     return rows.map((r) => r.logIndex);
   });
