@@ -28,18 +28,18 @@ export async function authenticateDevice(request: FastifyRequest, deps: AppDeps)
   if (!isIdShaped(claimed))
     throw new ServerError('AUTH_REQUIRED', 'the Custos-Device header is not a device id');
 
-  const { stores } = deps;
-  const record = await stores.authTokens.find(parsed.orgId, sha256(token));
-  if (record === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
+  // Token, device and user in one read, every request (no cache): revocation and role
+  // changes apply to the very next request.
+  const session = await deps.stores.authTokens.findSession(parsed.orgId, sha256(token));
+  if (session === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
+  const { token: record, device, user } = session;
   if (record.expiresAt <= deps.clock())
     throw new ServerError('TOKEN_EXPIRED', 'the bearer token has expired');
   if (record.deviceId !== claimed) {
     throw new ServerError('TOKEN_DEVICE_MISMATCH', 'the bearer token was issued to a different device');
   }
-  const device = await stores.devices.get(parsed.orgId, record.deviceId);
   if (device === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   if (device.revokedAt !== null) throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
-  const user = await stores.users.get(parsed.orgId, device.userId);
   if (user === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   return {
     orgId: parsed.orgId,

@@ -87,7 +87,8 @@ export class SqlOrgStore implements OrgStore {
   }
 }
 
-interface UserRow {
+/** A `users` row as selected. */
+export interface UserRow {
   org_id: unknown;
   user_id: unknown;
   role: unknown;
@@ -95,7 +96,8 @@ interface UserRow {
   created_at: unknown;
 }
 
-function toUser(row: UserRow): UserRecord {
+/** A `users` row as a record. */
+export function toUser(row: UserRow): UserRecord {
   return {
     orgId: text(row.org_id) as OrgId,
     userId: text(row.user_id) as UserId,
@@ -143,7 +145,8 @@ export class SqlUserStore implements UserStore {
   }
 }
 
-interface DeviceRow {
+/** A `devices` row as selected. */
+export interface DeviceRow {
   org_id: unknown;
   device_id: unknown;
   user_id: unknown;
@@ -154,7 +157,8 @@ interface DeviceRow {
   revoked_at: unknown;
 }
 
-function toDevice(row: DeviceRow): DeviceRecord {
+/** A `devices` row as a record. */
+export function toDevice(row: DeviceRow): DeviceRecord {
   return {
     orgId: text(row.org_id) as OrgId,
     deviceId: text(row.device_id) as DeviceId,

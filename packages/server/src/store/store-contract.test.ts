@@ -290,6 +290,27 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.authTokens.find(orgId, t.tokenHash)).toBeUndefined();
     });
 
+    it('auth sessions: token, device and user in one read, scoped, never stale', async () => {
+      const { orgId, deviceId, userId } = await orgWithUserAndDevice(s);
+      const other = await orgWithUserAndDevice(s);
+      const t = { tokenHash: h(`s${orgId}`), deviceId, createdAt: 1, expiresAt: 100 };
+      await s.authTokens.create(orgId, t);
+      const session = await s.authTokens.findSession(orgId, t.tokenHash);
+      expect(session).toEqual({
+        token: t,
+        device: await s.devices.get(orgId, deviceId),
+        user: await s.users.get(orgId, userId),
+      });
+      expect(session?.device?.revokedAt).toBeNull();
+      expect(await s.authTokens.findSession(other.orgId, t.tokenHash)).toBeUndefined();
+      // What changes after the token was issued shows on the next read.
+      await s.devices.revoke(orgId, deviceId, 50);
+      await s.users.setRole(orgId, userId, 'auditor');
+      const again = await s.authTokens.findSession(orgId, t.tokenHash);
+      expect(again?.device?.revokedAt).toBe(50);
+      expect(again?.user?.role).toBe('auditor');
+    });
+
     it('audit pending: appended in order, listed per org', async () => {
       const a = await orgWithUserAndDevice(s);
       const b = await orgWithUserAndDevice(s);

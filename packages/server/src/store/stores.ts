@@ -113,12 +113,25 @@ export interface AuthChallengeStore {
   deleteExpired(now: number): Promise<number>;
 }
 
+/** A token with its device and user, as read for one request. */
+export interface AuthSession {
+  readonly token: AuthTokenRecord;
+  readonly device: DeviceRecord | undefined;
+  readonly user: UserRecord | undefined;
+}
+
 /** Device-bound bearer tokens, stored hashed. */
 export interface AuthTokenStore {
   /** Stores a token. */
   create(orgId: OrgId, token: AuthTokenRecord): Promise<void>;
   /** The token with this hash, or undefined. */
   find(orgId: OrgId, tokenHash: Buffer): Promise<AuthTokenRecord | undefined>;
+  /**
+   * The token with this hash and, read in the same query, its device and that device's
+   * user as they are now (absent when missing): what authenticating a request needs, in
+   * one round trip. Nothing is cached, so a revocation shows on the next call.
+   */
+  findSession(orgId: OrgId, tokenHash: Buffer): Promise<AuthSession | undefined>;
   /** Deletes every token of a device (on revocation). */
   deleteForDevice(orgId: OrgId, deviceId: DeviceId): Promise<number>;
   /** Global sweep: deletes expired tokens of every org. */
