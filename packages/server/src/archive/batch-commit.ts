@@ -16,12 +16,20 @@ import { isServerError, ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import { sequenceCheckedEntries } from '../log-service/sequencing.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
-import type { Stores } from '../store/stores.js';
 import { BUCKET_LATE_UPLOAD_GRACE_MS, MAX_RECORDS_PER_GROUP_COMMIT } from './archive-defaults.js';
-import type { ArchiveHead, NewArchiveRecord } from '../store/archive-stores.js';
-import type { LogBacklog } from '../store/log-stores.js';
+import type { NewArchiveRecord } from '../store/archive-stores.js';
+import type { StoreBackend, Stores } from '../store/stores.js';
 import { DEFAULT_MAX_PENDING_ENTRIES } from '../log-service/log-defaults.js';
 import type { VerifiedBatch, VerifiedRecord } from './batch-verification.js';
+import {
+  bucketOf,
+  hex,
+  keysNeeded,
+  newGroupCache,
+  readHeads,
+  readUnlocked,
+  type GroupCache,
+} from './group-reads.js';
 
 /** What the device learns about its committed batch. */
 export interface BatchReceipt {
@@ -33,8 +41,6 @@ export interface BatchReceipt {
   readonly headSeq: number;
   readonly headHash: Buffer;
 }
-
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 function bucketUsable(b: BucketRecord, now: number): boolean {
   return b.notBefore <= now && now <= b.notAfter + BUCKET_LATE_UPLOAD_GRACE_MS;
@@ -54,69 +60,6 @@ interface WritePlan {
  * writes still to do. Throws ARCHIVE_SEQUENCE_GAP, ARCHIVE_FORK, BUCKET_NOT_FOUND,
  * BUCKET_NOT_VALID, ARCHIVE_RECORD_INVALID (unknown session key) or LOG_PUSHBACK.
  */
-/**
- * Reads shared by the batches of one commit group. Buckets do not change inside the
- * transaction; a backlog is valid until the group writes entries (flush clears it).
- */
-interface GroupCache {
-  readonly buckets: Map<string, BucketRecord | undefined>;
-  readonly backlogs: Map<OrgId, LogBacklog>;
-  /** Chain heads read for the whole group (`org/device`; undefined = no records yet); a flush drops the written ones. */
-  readonly heads: Map<string, ArchiveHead | undefined>;
-  /** Session key ids (hex) known to be stored; a stored key never changes or goes. */
-  readonly knownKeys: Set<string>;
-}
-
-const newGroupCache = (): GroupCache => ({
-  buckets: new Map(),
-  backlogs: new Map(),
-  heads: new Map(),
-  knownKeys: new Set(),
-});
-
-/** Session key ids a batch's records use without uploading them alongside. */
-function keysNeeded(batch: VerifiedBatch): Map<string, Uint8Array> {
-  const uploaded = new Set(batch.sessionKeys.map((k) => hex(k.keyId)));
-  const needed = new Map<string, Uint8Array>();
-  for (const r of batch.records) {
-    const id = hex(r.header.sessionKeyId);
-    if (!uploaded.has(id)) needed.set(id, r.header.sessionKeyId);
-  }
-  return needed;
-}
-
-/**
- * Reads a group's chain heads and used session keys with one query each per org (instead
- * of one or two per batch: on PostgreSQL every query is a round trip inside the group's
- * transaction, which holds the log's sequence lock for its whole length).
- */
-async function prefetch(tx: Stores, cache: GroupCache, batches: readonly VerifiedBatch[]): Promise<void> {
-  const byOrg = new Map<OrgId, VerifiedBatch[]>();
-  for (const b of batches) byOrg.set(b.orgId, [...(byOrg.get(b.orgId) ?? []), b]);
-  for (const [orgId, bs] of byOrg) {
-    const devices = bs.map((b) => b.deviceId);
-    const heads = await tx.archive.heads(orgId, devices);
-    for (const d of devices) cache.heads.set(`${orgId}/${d}`, heads.get(d));
-    const needed = new Map<string, Uint8Array>();
-    for (const b of bs) for (const [id, k] of keysNeeded(b)) needed.set(id, k);
-    if (needed.size > 0) {
-      for (const id of await tx.archive.knownSessionKeys(orgId, [...needed.values()]))
-        cache.knownKeys.add(id);
-    }
-  }
-}
-
-async function bucketOf(
-  tx: Stores,
-  cache: GroupCache,
-  orgId: OrgId,
-  id: string,
-): Promise<BucketRecord | undefined> {
-  const key = `${orgId}/${id}`;
-  if (!cache.buckets.has(key)) cache.buckets.set(key, await tx.buckets.get(orgId, id));
-  return cache.buckets.get(key);
-}
-
 async function planBatch(
   tx: Stores,
   batch: VerifiedBatch,
@@ -300,11 +243,15 @@ interface Pending {
 export class ArchiveCommitter {
   #queue: Pending[] = [];
   #draining = false;
+  /** Whether lock-free reads run outside the group's transaction (PostgreSQL only, see group-reads.ts). */
+  readonly #readOutside: boolean;
 
   constructor(
     private readonly stores: Stores,
     private readonly clock: () => number,
-  ) {}
+  ) {
+    this.#readOutside = (stores as Partial<StoreBackend>).kind === 'postgres';
+  }
 
   /** Resolves once the batch is durably committed (or rejects with the reason it was refused). */
   commit(batch: VerifiedBatch): Promise<BatchReceipt> {
@@ -341,6 +288,10 @@ export class ArchiveCommitter {
   async #commitGroup(group: readonly Pending[]): Promise<void> {
     const now = this.clock();
     const outcomes: ({ ok: true; r: BatchReceipt } | { ok: false; e: unknown })[] = [];
+    const batches = group.map((p) => p.batch);
+    // PostgreSQL: the reads no lock protects run on other connections meanwhile (group-reads.ts).
+    const unlocked = this.#readOutside ? readUnlocked(this.stores, batches) : null;
+    unlocked?.catch(() => undefined); // awaited in the transaction; it may fail before getting there
     try {
       await this.stores.withTransaction(async (tx) => {
         outcomes.length = 0;
@@ -353,12 +304,8 @@ export class ArchiveCommitter {
         let planned: { at: number; plan: WritePlan }[] = [];
         const plannedDevices = new Set<string>();
         const pendingByOrg = new Map<OrgId, number>();
-        const cache = newGroupCache();
-        await prefetch(
-          tx,
-          cache,
-          group.map((p) => p.batch),
-        );
+        const cache = unlocked === null ? newGroupCache() : await unlocked;
+        await readHeads(tx, cache, batches, unlocked === null);
         const flush = async (): Promise<void> => {
           const byOrgPlans = new Map<OrgId, { at: number; plan: WritePlan }[]>();
           for (const x of planned)

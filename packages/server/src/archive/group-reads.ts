@@ -1,0 +1,129 @@
+/**
+ * The reads a commit group shares (see batch-commit.ts): chain heads, buckets, stored
+ * session keys and log backlogs, each read once per group instead of once per batch.
+ *
+ * Only the chain heads need the group's device locks. Buckets never change once
+ * registered, a stored session key never changes or goes, and the backlog only feeds the
+ * pushback bound (a soft limit), so on PostgreSQL those are read on other pool connections
+ * while the group's transaction starts and takes its locks: round trips in parallel
+ * instead of one after another inside the transaction. (On SQLite a read outside the
+ * transaction would wait for the previous commit's sync, which the transaction itself
+ * does not, so there everything is read inside.)
+ */
+import type { OrgId } from '../ids.js';
+import type { ArchiveHead } from '../store/archive-stores.js';
+import type { BucketRecord } from '../store/bucket-stores.js';
+import type { LogBacklog } from '../store/log-stores.js';
+import type { Stores } from '../store/stores.js';
+import type { VerifiedBatch } from './batch-verification.js';
+
+/**
+ * Reads shared by the batches of one commit group. Buckets do not change inside the
+ * transaction; a backlog is valid until the group writes entries (a flush clears it).
+ */
+export interface GroupCache {
+  /** Buckets by `org/bucket` (undefined = not registered). */
+  readonly buckets: Map<string, BucketRecord | undefined>;
+  readonly backlogs: Map<OrgId, LogBacklog>;
+  /** Chain heads read for the whole group (`org/device`; undefined = no records yet); a flush drops the written ones. */
+  readonly heads: Map<string, ArchiveHead | undefined>;
+  /** Session key ids (hex) known to be stored; a stored key never changes or goes. */
+  readonly knownKeys: Set<string>;
+}
+
+/** An empty cache. */
+export const newGroupCache = (): GroupCache => ({
+  buckets: new Map(),
+  backlogs: new Map(),
+  heads: new Map(),
+  knownKeys: new Set(),
+});
+
+/** Lower-case hex of bytes (session key ids are compared as hex). */
+export const hex = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/** Session key ids a batch's records use without uploading them alongside. */
+export function keysNeeded(batch: VerifiedBatch): Map<string, Uint8Array> {
+  const uploaded = new Set(batch.sessionKeys.map((k) => hex(k.keyId)));
+  const needed = new Map<string, Uint8Array>();
+  for (const r of batch.records) {
+    const id = hex(r.header.sessionKeyId);
+    if (!uploaded.has(id)) needed.set(id, r.header.sessionKeyId);
+  }
+  return needed;
+}
+
+function byOrg(batches: readonly VerifiedBatch[]): Map<OrgId, VerifiedBatch[]> {
+  const out = new Map<OrgId, VerifiedBatch[]>();
+  for (const b of batches) out.set(b.orgId, [...(out.get(b.orgId) ?? []), b]);
+  return out;
+}
+
+/**
+ * Reads the group's buckets, used session keys and backlogs that no lock protects, all
+ * at once (in parallel on PostgreSQL's pool). `stores` need not be the group's transaction.
+ */
+export async function readUnlocked(stores: Stores, batches: readonly VerifiedBatch[]): Promise<GroupCache> {
+  const cache = newGroupCache();
+  const reads: Promise<void>[] = [];
+  for (const [orgId, bs] of byOrg(batches)) {
+    const buckets = new Set<string>();
+    const needed = new Map<string, Uint8Array>();
+    for (const b of bs) {
+      for (const r of b.records) buckets.add(r.header.bucket);
+      for (const k of b.sessionKeys) buckets.add(k.bucket);
+      for (const [id, k] of keysNeeded(b)) needed.set(id, k);
+    }
+    for (const id of buckets) {
+      reads.push(stores.buckets.get(orgId, id).then((r) => void cache.buckets.set(`${orgId}/${id}`, r)));
+    }
+    if (needed.size > 0) {
+      reads.push(
+        stores.archive.knownSessionKeys(orgId, [...needed.values()]).then((known) => {
+          for (const id of known) cache.knownKeys.add(id);
+        }),
+      );
+    }
+    reads.push(stores.log.backlog(orgId).then((b) => void cache.backlogs.set(orgId, b)));
+  }
+  await Promise.all(reads);
+  return cache;
+}
+
+/**
+ * Reads the group's chain heads with one query per org, using `tx` (which MUST hold the
+ * devices' locks), into `cache`; `withKeys` also reads the used session keys (the SQLite
+ * path, where everything is read inside the transaction).
+ */
+export async function readHeads(
+  tx: Stores,
+  cache: GroupCache,
+  batches: readonly VerifiedBatch[],
+  withKeys: boolean,
+): Promise<void> {
+  for (const [orgId, bs] of byOrg(batches)) {
+    const devices = bs.map((b) => b.deviceId);
+    const heads = await tx.archive.heads(orgId, devices);
+    for (const d of devices) cache.heads.set(`${orgId}/${d}`, heads.get(d));
+    if (!withKeys) continue;
+    const needed = new Map<string, Uint8Array>();
+    for (const b of bs) for (const [id, k] of keysNeeded(b)) needed.set(id, k);
+    if (needed.size > 0) {
+      for (const id of await tx.archive.knownSessionKeys(orgId, [...needed.values()]))
+        cache.knownKeys.add(id);
+    }
+  }
+}
+
+/** The bucket through the cache (read with `tx` on a miss). */
+export async function bucketOf(
+  tx: Stores,
+  cache: GroupCache,
+  orgId: OrgId,
+  id: string,
+): Promise<BucketRecord | undefined> {
+  const key = `${orgId}/${id}`;
+  if (!cache.buckets.has(key)) cache.buckets.set(key, await tx.buckets.get(orgId, id));
+  return cache.buckets.get(key);
+}
