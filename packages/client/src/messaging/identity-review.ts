@@ -6,10 +6,11 @@
  */
 import { Fingerprint, PublicKey } from '@signalapp/libsignal-client';
 import { ClientError } from '../errors.js';
+import type { LocalStore } from '../store/local-store.js';
 import type { IdentityChangeEvent, SqliteIdentityStore } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes, int, obj, str } from '../transport/response-checks.js';
-import { userAddress, type PeerUser } from './peers.js';
+import { getContact, userAddress, type PeerUser } from './peers.js';
 
 /** libsignal safety-number parameters. */
 export const FINGERPRINT_ITERATIONS = 5200;
@@ -41,6 +42,23 @@ export function safetyNumber(me: PeerUser, local: PublicKey, peer: PeerUser, the
   return Fingerprint.new(FINGERPRINT_ITERATIONS, FINGERPRINT_VERSION, a, local, b, theirs)
     .displayableFingerprint()
     .toString();
+}
+
+/** Safety numbers with each device of `peer` this device knows and holds a pinned key for. */
+export function knownSafetyNumbers(
+  store: LocalStore,
+  identities: SqliteIdentityStore,
+  me: PeerUser,
+  local: PublicKey,
+  peer: PeerUser,
+): { deviceId: string; safetyNumber: string }[] {
+  const out = [];
+  for (const d of getContact(store, peer)?.devices ?? []) {
+    const key = identities.identityOf(`${userAddress(peer)}.${d.deviceNumber}`);
+    if (key === null) continue;
+    out.push({ deviceId: d.deviceId, safetyNumber: safetyNumber(me, local, peer, key) });
+  }
+  return out;
 }
 
 /** Unaccepted changes, parsed from libsignal addresses `<org>.<user>.<device>`. */

@@ -1,32 +1,28 @@
 /**
  * Messaging over libsignal with archive capture, 1:1 and in groups (pairwise fan-out to
- * every member, Sesame-style). Sending: encrypt for every current
- * device of the recipient (PQXDH sessions from the server's bundles), repair the device
- * list when the server answers MISMATCHED_DEVICES (fetch bundles of missing devices, drop
- * sessions of stale ones, retry), send sync copies to the user's own other devices, and
- * capture the archive record — all in one store transaction. Receiving: decrypt, check,
- * store, capture, and mark the envelope processed, again atomically, before the ack.
+ * every member, Sesame-style). Sending: deliver to every current device of each recipient
+ * (delivery.ts: encryption, device-list repair), send sync copies to the user's own other
+ * devices, and capture the archive record — all in one store transaction. Receiving:
+ * decrypt, check, store, capture, and mark the envelope processed, again atomically, before
+ * the ack.
  *
  * Every content this device sends carries the archive notice of its organisation (F17).
  */
-import { createHash } from 'node:crypto';
 import type { ProtocolAddress } from '@signalapp/libsignal-client';
 import {
   CiphertextMessageType,
   PreKeySignalMessage,
   signalDecrypt,
   signalDecryptPreKey,
-  signalEncrypt,
   SignalMessage,
 } from '@signalapp/libsignal-client';
-import { ClientError, isClientError, isServerRefusal } from '../errors.js';
+import { ClientError, isClientError } from '../errors.js';
 import type { ArchiveCapture } from '../archive/capture.js';
 import type { DeviceProfile } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import type { RelayEnvelope } from '../transport/relay-socket.js';
-import { int, obj } from '../transport/response-checks.js';
 import { downloadAttachment } from './attachments.js';
 import { decodeContent, encodeContent, newMessageId, type MessageContent } from './content.js';
 import type { ReceiptType, UserRef } from './content-parts.js';
@@ -46,23 +42,11 @@ import {
   planGroupChange,
   type GroupOperation,
 } from './groups.js';
+import { deliver, sha256, type DeliveryContext } from './delivery.js';
 import { addWarning, type Warning } from './message-store.js';
-import {
-  deviceAddress,
-  fetchSessions,
-  getContact,
-  noteContactName,
-  noteDevice,
-  saveContact,
-  userAddress,
-  type PeerDevice,
-  type PeerUser,
-} from './peers.js';
+import { deviceAddress, noteContactName, noteDevice, userAddress, type PeerUser } from './peers.js';
 
-/** Send attempts when the server keeps reporting mismatched devices. */
-export const MAX_SEND_ATTEMPTS = 4;
-
-const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+export { MAX_SEND_ATTEMPTS } from './delivery.js';
 
 /** What a send or receive produced. */
 export interface MessageEvent {
@@ -95,10 +79,12 @@ export interface MessengerContext {
 export class Messenger {
   readonly me: PeerUser;
   readonly #self: ProtocolAddress;
+  readonly #delivery: DeliveryContext;
 
   constructor(private readonly c: MessengerContext) {
     this.me = { orgId: c.profile.orgId, userId: c.profile.userId };
     this.#self = deviceAddress(this.me, c.profile.deviceNumber);
+    this.#delivery = { ...c, self: this.#self, me: this.me };
   }
 
   /** Sends `content` (kind, text, links) to `to`; resolves once the server has it and it is archived. */
@@ -200,7 +186,7 @@ export class Messenger {
       let serverTime: number | undefined;
       for (const r of recipients) {
         try {
-          const res = await this.#deliver(r, padded);
+          const res = await deliver(this.#delivery, r, padded);
           hashes.push(...res.hashes);
           serverTime ??= res.serverTime;
         } catch (e) {
@@ -209,7 +195,7 @@ export class Messenger {
         }
       }
       if (syncCopy !== undefined) {
-        const res = await this.#deliver(this.me, syncCopy);
+        const res = await deliver(this.#delivery, this.me, syncCopy);
         hashes.push(...res.hashes);
         serverTime ??= res.serverTime;
       }
@@ -323,80 +309,6 @@ export class Messenger {
       return signalDecrypt(SignalMessage.deserialize(bytes), address, this.#self, s.sessions, s.identity);
     }
     throw new ClientError('ENVELOPE_INVALID', `unsupported envelope type ${env.type}`);
-  }
-
-  /** Encrypts for every known device of `to` and sends, repairing the device list on mismatch. */
-  async #deliver(to: PeerUser, padded: Uint8Array): Promise<{ serverTime: number; hashes: Uint8Array[] }> {
-    const { store, api, stores, profile } = this.c;
-    const self = { deviceId: profile.deviceId, address: this.#self };
-    let contact = getContact(store, to);
-    if (contact === undefined) {
-      contact = { ...to, devices: await fetchSessions(api, stores, to, self) };
-      saveContact(store, contact);
-    }
-    for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
-      const envelopes: { deviceId: string; type: number; content: string }[] = [];
-      const hashes: Uint8Array[] = [];
-      for (const d of contact.devices) {
-        if (d.deviceId === profile.deviceId) continue;
-        const address = deviceAddress(to, d.deviceNumber);
-        if ((await stores.sessions.getSession(address))?.hasCurrentState() !== true)
-          await fetchSessions(api, stores, to, self, d.deviceId);
-        const ct = await signalEncrypt(
-          new Uint8Array(padded),
-          address,
-          this.#self,
-          stores.sessions,
-          stores.identity,
-        );
-        const bytes = ct.serialize();
-        hashes.push(sha256(bytes));
-        envelopes.push({
-          deviceId: d.deviceId,
-          type: ct.type(),
-          content: Buffer.from(bytes).toString('base64url'),
-        });
-      }
-      // Writing to oneself with no other device: nothing to send (the server needs at least one envelope).
-      if (envelopes.length === 0 && userAddress(to) === userAddress(this.me))
-        return { serverTime: this.c.clock(), hashes };
-      try {
-        if (envelopes.length === 0) throw new ClientError('DELIVERY_FAILED', 'the recipient has no devices');
-        const res = obj(
-          await api.request('PUT', '/v1/messages', {
-            body: { recipient: { orgId: to.orgId, userId: to.userId }, envelopes },
-          }),
-          'send result',
-        );
-        return { serverTime: int(res, 'serverTime'), hashes };
-      } catch (e) {
-        if (
-          !isServerRefusal(e, 'MISMATCHED_DEVICES') &&
-          !(isClientError(e, 'DELIVERY_FAILED') && attempt === 0)
-        )
-          throw e;
-        const details = (e instanceof ClientError ? e.server?.details : undefined) as
-          { missing?: unknown; stale?: unknown } | undefined;
-        const missing = Array.isArray(details?.missing)
-          ? details.missing.filter((x) => typeof x === 'string')
-          : [];
-        const stale = new Set(
-          Array.isArray(details?.stale) ? details.stale.filter((x) => typeof x === 'string') : [],
-        );
-        let devices: PeerDevice[] = contact.devices.filter((d) => !stale.has(d.deviceId));
-        for (const d of contact.devices)
-          if (stale.has(d.deviceId))
-            stores.sessions.deleteSession(deviceAddress(to, d.deviceNumber).toString());
-        if (envelopes.length === 0) devices = await fetchSessions(api, stores, to, self);
-        for (const id of missing) {
-          const added = await fetchSessions(api, stores, to, self, id);
-          devices = [...devices.filter((d) => !added.some((a) => a.deviceId === d.deviceId)), ...added];
-        }
-        contact = { ...to, devices };
-        saveContact(store, contact);
-      }
-    }
-    throw new ClientError('DELIVERY_FAILED', 'the server kept reporting a changed device list');
   }
 }
 

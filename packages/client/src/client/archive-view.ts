@@ -1,0 +1,47 @@
+/**
+ * What a client reports about its archive capture, read from the profile alone (works
+ * offline): queue depth, chain position, upload position, verified receipts, the last
+ * checkpoint verified and the bucket keys refused at verification.
+ */
+import { loadChain } from '../archive/capture.js';
+import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
+import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
+import type { DeviceProfile } from '../profile.js';
+import { decodeJson, type LocalStore } from '../store/local-store.js';
+
+/** Archive status for `custos archive status`. */
+export interface ArchiveStatus {
+  readonly required: boolean;
+  /** Records captured and not yet proven (still in the queue). */
+  readonly queued: number;
+  readonly nextSeq: number;
+  readonly uploadedThrough: number;
+  readonly receipts: number;
+  readonly lastReceiptSeq: number | undefined;
+  readonly lastVerifiedTreeSize: number | undefined;
+  readonly refusedBuckets: readonly RefusedBucket[];
+}
+
+/** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
+export function archiveReceipts(store: LocalStore): ArchiveReceiptRow[] {
+  return store
+    .list('archive-receipts')
+    .map((r) => decodeJson<ArchiveReceiptRow>(r.value))
+    .filter((r) => r.receipt !== undefined);
+}
+
+/** Queue depth, last receipt, last verified checkpoint. */
+export function archiveStatus(store: LocalStore, profile: DeviceProfile): ArchiveStatus {
+  const proven = archiveReceipts(store);
+  const cp = store.getJson<{ treeSize: number }>('archive-state', 'last-checkpoint');
+  return {
+    required: profile.captureRequired,
+    queued: store.count('archive-queue'),
+    nextSeq: loadChain(store).nextSeq,
+    uploadedThrough: uploadedThrough(store),
+    receipts: proven.length,
+    lastReceiptSeq: proven.at(-1)?.seq,
+    lastVerifiedTreeSize: cp?.treeSize,
+    refusedBuckets: refusedBuckets(store),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * Delivery of one padded content to every known device of one user: encrypt per device
+ * (fetching a PQXDH bundle where there is no session), send the envelopes in one
+ * `PUT /v1/messages`, and repair the cached device list when the server answers
+ * MISMATCHED_DEVICES {missing, stale} — drop sessions of stale devices, fetch bundles of
+ * missing ones — then try again, at most MAX_SEND_ATTEMPTS times. Runs inside the caller's
+ * store transaction, so a failed send leaves the device list and sessions as they were.
+ */
+import { createHash } from 'node:crypto';
+import { signalEncrypt, type ProtocolAddress } from '@signalapp/libsignal-client';
+import { ClientError, isClientError, isServerRefusal } from '../errors.js';
+import type { DeviceProfile } from '../profile.js';
+import type { LocalStore } from '../store/local-store.js';
+import type { SignalStores } from '../store/signal-stores.js';
+import type { ApiClient } from '../transport/api-client.js';
+import { int, obj } from '../transport/response-checks.js';
+import {
+  deviceAddress,
+  fetchSessions,
+  getContact,
+  saveContact,
+  userAddress,
+  type Contact,
+  type PeerDevice,
+  type PeerUser,
+} from './peers.js';
+
+/** Send attempts when the server keeps reporting mismatched devices. */
+export const MAX_SEND_ATTEMPTS = 4;
+
+/** SHA-256 of an envelope's bytes (what archive records name relay envelopes by). */
+export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+
+/** What delivery works with. */
+export interface DeliveryContext {
+  readonly store: LocalStore;
+  readonly api: ApiClient;
+  readonly stores: SignalStores;
+  readonly profile: DeviceProfile;
+  /** This device's libsignal address. */
+  readonly self: ProtocolAddress;
+  /** This device's user. */
+  readonly me: PeerUser;
+  readonly clock: () => number;
+}
+
+/** What the server answered for a delivery, and the hashes of the envelopes sent. */
+export interface Delivered {
+  readonly serverTime: number;
+  readonly hashes: Uint8Array[];
+}
+
+type Envelope = { deviceId: string; type: number; content: string };
+
+/** Encrypts `padded` for every known device of `to` and sends, repairing the device list on mismatch. */
+export async function deliver(c: DeliveryContext, to: PeerUser, padded: Uint8Array): Promise<Delivered> {
+  const { store, api, stores, profile } = c;
+  const self = { deviceId: profile.deviceId, address: c.self };
+  let contact = getContact(store, to);
+  if (contact === undefined) {
+    contact = { ...to, devices: await fetchSessions(api, stores, to, self) };
+    saveContact(store, contact);
+  }
+  for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
+    const { envelopes, hashes } = await encryptForDevices(c, to, contact.devices, padded);
+    // Writing to oneself with no other device: nothing to send (the server needs at least one envelope).
+    if (envelopes.length === 0 && userAddress(to) === userAddress(c.me))
+      return { serverTime: c.clock(), hashes };
+    try {
+      if (envelopes.length === 0) throw new ClientError('DELIVERY_FAILED', 'the recipient has no devices');
+      const res = obj(
+        await api.request('PUT', '/v1/messages', {
+          body: { recipient: { orgId: to.orgId, userId: to.userId }, envelopes },
+        }),
+        'send result',
+      );
+      return { serverTime: int(res, 'serverTime'), hashes };
+    } catch (e) {
+      if (
+        !isServerRefusal(e, 'MISMATCHED_DEVICES') &&
+        !(isClientError(e, 'DELIVERY_FAILED') && attempt === 0)
+      )
+        throw e;
+      contact = await repairDevices(c, to, contact, e, envelopes.length === 0);
+    }
+  }
+  throw new ClientError('DELIVERY_FAILED', 'the server kept reporting a changed device list');
+}
+
+/** One envelope per device of `to` other than this one, fetching a session where there is none. */
+async function encryptForDevices(
+  c: DeliveryContext,
+  to: PeerUser,
+  devices: readonly PeerDevice[],
+  padded: Uint8Array,
+): Promise<{ envelopes: Envelope[]; hashes: Uint8Array[] }> {
+  const { api, stores, profile } = c;
+  const envelopes: Envelope[] = [];
+  const hashes: Uint8Array[] = [];
+  for (const d of devices) {
+    if (d.deviceId === profile.deviceId) continue;
+    const address = deviceAddress(to, d.deviceNumber);
+    if ((await stores.sessions.getSession(address))?.hasCurrentState() !== true)
+      await fetchSessions(api, stores, to, { deviceId: profile.deviceId, address: c.self }, d.deviceId);
+    const ct = await signalEncrypt(new Uint8Array(padded), address, c.self, stores.sessions, stores.identity);
+    const bytes = ct.serialize();
+    hashes.push(sha256(bytes));
+    envelopes.push({
+      deviceId: d.deviceId,
+      type: ct.type(),
+      content: Buffer.from(bytes).toString('base64url'),
+    });
+  }
+  return { envelopes, hashes };
+}
+
+/**
+ * The device list after the server's refusal: stale devices (and their sessions) dropped,
+ * missing ones fetched; with no envelopes sent at all, the whole list is fetched again.
+ */
+async function repairDevices(
+  c: DeliveryContext,
+  to: PeerUser,
+  contact: Contact,
+  refusal: unknown,
+  nothingSent: boolean,
+): Promise<Contact> {
+  const { store, api, stores, profile } = c;
+  const self = { deviceId: profile.deviceId, address: c.self };
+  const details = (refusal instanceof ClientError ? refusal.server?.details : undefined) as
+    { missing?: unknown; stale?: unknown } | undefined;
+  const missing = Array.isArray(details?.missing) ? details.missing.filter((x) => typeof x === 'string') : [];
+  const stale = new Set(
+    Array.isArray(details?.stale) ? details.stale.filter((x) => typeof x === 'string') : [],
+  );
+  let devices: PeerDevice[] = contact.devices.filter((d) => !stale.has(d.deviceId));
+  for (const d of contact.devices)
+    if (stale.has(d.deviceId)) stores.sessions.deleteSession(deviceAddress(to, d.deviceNumber).toString());
+  if (nothingSent) devices = await fetchSessions(api, stores, to, self);
+  for (const id of missing) {
+    const added = await fetchSessions(api, stores, to, self, id);
+    devices = [...devices.filter((d) => !added.some((a) => a.deviceId === d.deviceId)), ...added];
+  }
+  const repaired = { ...to, devices };
+  saveContact(store, repaired);
+  return repaired;
+}
