@@ -36,7 +36,8 @@ const CONVERSATIONS = 2_000;
 /** Records spread over one year of days. */
 const DAYS = 365;
 
-const CACHE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', '.cache');
+// bench/dist/suites/search.js → bench/.cache
+const CACHE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache');
 const OURS = join(CACHE, `${CACHE_VERSION}-${RECORDS}.sqlite`);
 const FTS = join(CACHE, `${CACHE_VERSION}-${RECORDS}-fts5.sqlite`);
 const META = join(CACHE, `${CACHE_VERSION}-${RECORDS}.json`);

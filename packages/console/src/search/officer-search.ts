@@ -129,7 +129,8 @@ function exactMatch(h: VerifiedHit, q: OfficerSearchQuery): boolean {
   if (q.kinds !== undefined && q.kinds.length > 0 && !q.kinds.includes(body.kind)) return false;
   if (q.conversationId !== undefined && body.conversationId !== q.conversationId) return false;
   for (const p of q.participants ?? []) if (!body.participants.includes(p) && body.sender !== p) return false;
-  if (q.from !== undefined && q.to !== undefined && (body.sentAt < q.from || body.sentAt > q.to)) return false;
+  if (q.from !== undefined && q.to !== undefined && (body.sentAt < q.from || body.sentAt > q.to))
+    return false;
   if (q.text !== undefined && q.text.trim() !== '') {
     return textMatches(body.text ?? '', parseSearchText(q.text), {
       matchDiacritics: q.matchDiacritics === true,
