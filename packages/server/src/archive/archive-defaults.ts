@@ -13,3 +13,5 @@ export const ARCHIVE_BATCH_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 export const BUCKET_LATE_UPLOAD_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 /** Records per group commit: batches queued while a commit runs are written together, up to this. */
 export const MAX_RECORDS_PER_GROUP_COMMIT = 5000;
+/** Group commits under way at once on PostgreSQL (the next group's reads and locks overlap the last one's writes). */
+export const PG_GROUP_COMMITS_IN_FLIGHT = 2;

@@ -14,10 +14,13 @@
 import { encodeLogEntry, type DeviceId as CoreDeviceId, type OrgId as CoreOrgId } from '@custos/core';
 import { isServerError, ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
-import { sequenceCheckedEntries } from '../log-service/sequencing.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
-import { BUCKET_LATE_UPLOAD_GRACE_MS, MAX_RECORDS_PER_GROUP_COMMIT } from './archive-defaults.js';
-import type { NewArchiveRecord } from '../store/archive-stores.js';
+import {
+  BUCKET_LATE_UPLOAD_GRACE_MS,
+  MAX_RECORDS_PER_GROUP_COMMIT,
+  PG_GROUP_COMMITS_IN_FLIGHT,
+} from './archive-defaults.js';
+import type { SequencedArchiveRecord } from '../store/archive-stores.js';
 import type { StoreBackend, Stores } from '../store/stores.js';
 import { DEFAULT_MAX_PENDING_ENTRIES } from '../log-service/log-defaults.js';
 import type { VerifiedBatch, VerifiedRecord } from './batch-verification.js';
@@ -156,10 +159,10 @@ async function planBatch(
 }
 
 /**
- * Writes checked batches of one org in one go: one log reservation, one multi-row insert
- * of entries and one of records for all of them (fewer statements and round trips than
- * batch by batch). Plans MUST NOT contain two batches of the same device, since each was
- * checked against the stored chain without the others.
+ * Writes checked batches of one org in one go: their session keys, then the log entries
+ * and records of all of them together (one statement on PostgreSQL; fewer statements and
+ * round trips than batch by batch). Plans MUST NOT contain two batches of the same device,
+ * since each was checked against the stored chain without the others.
  */
 async function writePlans(
   tx: Stores,
@@ -186,8 +189,8 @@ async function writePlans(
       );
     }
   }
-  // planBatch applied the pushback rule to every plan of this group.
-  const firstIndex = await sequenceCheckedEntries(tx, orgId, entries);
+  // Session keys first: they need no log index, so they stay out of the span in which the
+  // log's sequence row is locked (from sequencing to commit).
   const keys = plans.flatMap(({ batch }) =>
     batch.sessionKeys.map((k) => ({
       keyId: k.keyId,
@@ -197,23 +200,25 @@ async function writePlans(
     })),
   );
   if (keys.length > 0) await tx.archive.putSessionKeys(orgId, keys);
-  const rows: NewArchiveRecord[] = [];
-  const receipts: BatchReceipt[] = [];
-  let next = firstIndex;
-  for (const { batch, fresh, replayed } of plans) {
-    const indexes = [...replayed];
+  const rows: SequencedArchiveRecord[] = [];
+  for (const { batch, fresh } of plans) {
     for (const r of fresh) {
-      indexes.push(next);
       rows.push({
         deviceId: batch.deviceId,
         seq: r.header.seq,
         hash: r.hash,
         bucketId: r.header.bucket,
-        logIndex: next++,
         receivedAt: now,
         bytes: r.bytes,
       });
     }
+  }
+  // planBatch applied the pushback rule to every plan of this group.
+  let next = await tx.archive.insertSequenced(orgId, rows, entries);
+  const receipts: BatchReceipt[] = [];
+  for (const { fresh, replayed } of plans) {
+    const indexes = [...replayed];
+    for (let i = 0; i < fresh.length; i++) indexes.push(next++);
     const last = fresh[fresh.length - 1]!;
     receipts.push({
       logIndexes: indexes,
@@ -222,7 +227,6 @@ async function writePlans(
       headHash: Buffer.from(last.hash),
     });
   }
-  await tx.archive.insert(orgId, rows);
   return receipts;
 }
 
@@ -243,14 +247,20 @@ interface Pending {
 export class ArchiveCommitter {
   #queue: Pending[] = [];
   #draining = false;
+  /** Group commits under way (at most {@link #maxGroups}). */
+  readonly #running = new Set<Promise<void>>();
   /** Whether lock-free reads run outside the group's transaction (PostgreSQL only, see group-reads.ts). */
   readonly #readOutside: boolean;
+  readonly #maxGroups: number;
 
   constructor(
     private readonly stores: Stores,
     private readonly clock: () => number,
   ) {
-    this.#readOutside = (stores as Partial<StoreBackend>).kind === 'postgres';
+    const postgres = (stores as Partial<StoreBackend>).kind === 'postgres';
+    this.#readOutside = postgres;
+    // SQLite has one connection (and already overlaps a commit's sync with the next group).
+    this.#maxGroups = postgres ? PG_GROUP_COMMITS_IN_FLIGHT : 1;
   }
 
   /** Resolves once the batch is durably committed (or rejects with the reason it was refused). */
@@ -267,6 +277,12 @@ export class ArchiveCommitter {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        // PostgreSQL runs a second group while one commits: its reads and device locks
+        // overlap the first one's writes and WAL flush, and it waits for the log's sequence
+        // row only to write. Groups lock their devices in one sorted statement and then the
+        // sequence row, so two groups cannot deadlock, and a device's later batch waits for
+        // its earlier one's group to commit before reading the chain head.
+        while (this.#running.size >= this.#maxGroups) await Promise.race(this.#running);
         // Let requests that are between authentication and verification reach the queue
         // first: SQLite's commit blocks the event loop, so without this yield each group
         // would hold only the one batch that was ready when the last commit ended.
@@ -278,7 +294,8 @@ export class ArchiveCommitter {
           group.push(p);
           records += p.batch.records.length;
         }
-        await this.#commitGroup(group);
+        const run: Promise<void> = this.#commitGroup(group).finally(() => this.#running.delete(run));
+        this.#running.add(run);
       }
     } finally {
       this.#draining = false;

@@ -31,17 +31,3 @@ export async function sequenceEntries(
   }
   return tx.log.sequence(orgId, entries);
 }
-
-/**
- * {@link sequenceEntries} without its pushback read, for a caller that applied the same
- * rule earlier in this transaction (archive ingest checks each batch of a commit group
- * while planning it). Pushback is a soft bound: entries sequenced concurrently by others
- * since that check may take the backlog slightly past it.
- */
-export function sequenceCheckedEntries(
-  tx: Stores,
-  orgId: OrgId,
-  entries: readonly Uint8Array[],
-): Promise<number> {
-  return tx.log.sequence(orgId, entries);
-}

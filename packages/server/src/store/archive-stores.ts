@@ -6,7 +6,7 @@
  * ingested record).
  */
 import type { DeviceId, OrgId } from '../ids.js';
-import { asBuffer, insertAll } from './log-stores.js';
+import { asBuffer, insertAll, SqlLogStore } from './log-stores.js';
 import { pgByteaArray, pgInt8Array, pgTextArray } from './postgres/pg-arrays.js';
 import { bytes, int, text } from './row-checks.js';
 import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
@@ -21,6 +21,9 @@ export interface NewArchiveRecord {
   readonly receivedAt: number;
   readonly bytes: Uint8Array;
 }
+
+/** A record to store whose log index is assigned as it is sequenced. */
+export type SequencedArchiveRecord = Omit<NewArchiveRecord, 'logIndex'>;
 
 /** A stored record without its bytes. */
 export interface ArchiveRecordRef {
@@ -64,6 +67,18 @@ export interface ArchiveStore {
   recordBytes(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<Buffer | undefined>;
   /** Inserts records (the caller has checked they are new and chained). */
   insert(orgId: OrgId, records: readonly NewArchiveRecord[]): Promise<void>;
+  /**
+   * Sequences `entries` in the org's log (as LogStore.sequence) and inserts `records`, the
+   * i-th logged by the i-th entry, at index first + i; resolves to the first index. On
+   * PostgreSQL this is one statement, so the log's sequence row (locked from here to
+   * commit) is held for one round trip less. MUST run inside a transaction; the caller
+   * has applied the pushback rule. `records` and `entries` are equally long, not empty.
+   */
+  insertSequenced(
+    orgId: OrgId,
+    records: readonly SequencedArchiveRecord[],
+    entries: readonly Uint8Array[],
+  ): Promise<number>;
   /** Which of these session key ids are stored. */
   knownSessionKeys(orgId: OrgId, keyIds: readonly Uint8Array[]): Promise<Set<string>>;
   /** Stores wrapped session keys, ignoring ids already present. */
@@ -230,6 +245,46 @@ export class SqlArchiveStore implements ArchiveStore {
       'INSERT INTO archive_records (org_id, device_id, seq, record_hash, bucket_id, log_index, received_at, record)',
       rows,
     );
+  }
+
+  async insertSequenced(
+    orgId: OrgId,
+    records: readonly SequencedArchiveRecord[],
+    entries: readonly Uint8Array[],
+  ): Promise<number> {
+    if (records.length !== entries.length || entries.length === 0)
+      throw new Error('one log entry per record, and at least one');
+    if (this.db.dialect === 'sqlite') {
+      const first = await new SqlLogStore(this.db).sequence(orgId, entries);
+      await this.insert(
+        orgId,
+        records.map((r, i) => ({ ...r, logIndex: first + i })),
+      );
+      return first;
+    }
+    // The sequencing half is LogStore.sequence's statement (log-stores.ts); keep them alike.
+    const row = await this.db.get<{ first: unknown }>({
+      ...sql`WITH s AS (
+          INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}::text, ${entries.length}::int8)
+          ON CONFLICT (org_id) DO UPDATE SET next_index = log_sequence.next_index + excluded.next_index
+          RETURNING org_id, next_index - ${entries.length}::int8 AS first),
+        e AS (INSERT INTO log_entries (org_id, idx, entry)
+          SELECT s.org_id, s.first + u.o - 1, u.e FROM s, unnest(${pgByteaArray(entries)}::bytea[])
+          WITH ORDINALITY AS u(e, o)),
+        r AS (INSERT INTO archive_records
+            (org_id, device_id, seq, record_hash, bucket_id, log_index, received_at, record)
+          SELECT s.org_id, u.device_id, u.seq, u.record_hash, u.bucket_id, s.first + u.o - 1, u.received_at, u.record
+          FROM s, unnest(${pgTextArray(records.map((r) => r.deviceId))}::text[],
+            ${pgInt8Array(records.map((r) => r.seq))}::int8[],
+            ${pgByteaArray(records.map((r) => r.hash))}::bytea[],
+            ${pgTextArray(records.map((r) => r.bucketId))}::text[],
+            ${pgInt8Array(records.map((r) => r.receivedAt))}::int8[],
+            ${pgByteaArray(records.map((r) => r.bytes))}::bytea[])
+          WITH ORDINALITY AS u(device_id, seq, record_hash, bucket_id, received_at, record, o))
+        SELECT first FROM s`,
+      name: 'archive-insert-sequenced',
+    });
+    return int(row?.first);
   }
 
   async knownSessionKeys(orgId: OrgId, keyIds: readonly Uint8Array[]): Promise<Set<string>> {
