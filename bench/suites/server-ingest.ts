@@ -45,6 +45,7 @@ const BATCHES_PER_DEVICE = 10; // 20,000 records per sample
 const RECORD_BODY_BYTES = 1024 - 120; // sealed record ≈ 1 KiB with header and framing
 const INTEGRATION_INTERVAL_MS = 250;
 const PG_URL = process.env.CUSTOS_BENCH_PG_URL ?? process.env.CUSTOS_TEST_PG_URL ?? '';
+const DROP_ATTEMPTS = 20;
 
 interface Env {
   readonly t: TestApp;
@@ -108,7 +109,17 @@ async function openBackend(
     drop: async () => {
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // An autovacuum worker (another role, which FORCE may not terminate) can still be
+      // busy in the database after the bench's writes: wait for it to finish.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          break;
+        } catch (e) {
+          if (attempt >= DROP_ATTEMPTS) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
       await c.end();
     },
   };
