@@ -4,6 +4,8 @@
 export const DEFAULT_INDEX_INTERVAL_MS = 250;
 /** Most log entries one indexer pass reads (one transaction; one posting row per token per pass). */
 export const MAX_ENTRIES_PER_INDEX_PASS = 20_000;
+/** A block smaller than this (in log entries) is extended by the next pass instead of a new one being started. */
+export const DEFAULT_TAIL_BLOCK_ENTRIES = 4_096;
 /** Pushback: when a pass hit its maximum, the next one starts after this short pause instead of the full interval. */
 export const INDEX_CATCH_UP_DELAY_MS = 10;
 /** Most query tokens (all must match). */

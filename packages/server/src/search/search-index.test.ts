@@ -62,7 +62,13 @@ for (const backend of TEST_BACKENDS) {
       devB = new SyntheticDevice(orgId, 'bkt-b');
       const integrator = testIntegrator(tb.stores);
       // Several ingest transactions and indexer passes of uneven sizes, two devices interleaved.
-      const indexer = new SearchIndexer({ stores: tb.stores, logger: silentLogger, maxEntriesPerPass: 37 });
+      // Passes of at most 37 entries extend blocks of up to 80: both extension and new blocks occur.
+      const indexer = new SearchIndexer({
+        stores: tb.stores,
+        logger: silentLogger,
+        maxEntriesPerPass: 37,
+        tailBlockEntries: 80,
+      });
       let r = 0;
       for (const n of [5, 60, 1, 90, 44]) {
         const batch: SyntheticRecord[] = [];
@@ -196,7 +202,7 @@ for (const backend of TEST_BACKENDS) {
       await expect(
         tb.stores.withTransaction(async (tx) => {
           await indexRange(tx, org, 0, 30);
-          if (!(await tx.search.advance(org, 0, 30))) throw new Error('mark moved');
+          if (!(await tx.search.advance(org, 0, 30, null))) throw new Error('mark moved');
         }),
       ).rejects.toThrow();
       expect(await indexer.indexAll()).toEqual([]);
@@ -207,6 +213,22 @@ for (const backend of TEST_BACKENDS) {
         before: null,
       });
       expect(again.hits.map((h) => h.logIndex)).toEqual(once.hits.map((h) => h.logIndex));
+    });
+
+    it('small passes extend the tail block instead of adding a row per token each', async () => {
+      const org = await createSearchOrg(tb.stores);
+      const dev = new SyntheticDevice(org, 'bkt-a');
+      const integrator = testIntegrator(tb.stores);
+      const indexer = new SearchIndexer({ stores: tb.stores, logger: silentLogger, tailBlockEntries: 30 });
+      const want: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        want.push(...(await storeRecords(tb.stores, org, [{ device: dev, ...dev.next([VOCAB[0]!]) }])));
+        await integrator.integrateAll();
+        await indexer.indexAll();
+      }
+      // 40 one-record passes: a block of 30 entries, then a new one.
+      expect((await tb.stores.search.blockRefs(org, VOCAB[0]!, null)).map((r) => r.n)).toEqual([10, 30]);
+      expect(await allPages(tb, org, { allOf: [VOCAB[0]!], anyOf: [], limit: 7 })).toEqual(want.reverse());
     });
 
     it('stops at the integrated tree: records without a checkpoint are not yet searchable', async () => {

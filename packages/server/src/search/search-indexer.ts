@@ -17,9 +17,10 @@ import type { DeviceId, OrgId } from '../ids.js';
 import type { Logger } from '../log/logger.js';
 import type { IndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
 import type { Stores } from '../store/stores.js';
-import { encodePostings } from './posting-codec.js';
+import { decodePostings, encodePostings } from './posting-codec.js';
 import {
   DEFAULT_INDEX_INTERVAL_MS,
+  DEFAULT_TAIL_BLOCK_ENTRIES,
   INDEX_CATCH_UP_DELAY_MS,
   MAX_ENTRIES_PER_INDEX_PASS,
 } from './search-defaults.js';
@@ -36,13 +37,16 @@ export interface SearchIndexerOptions {
   readonly clock?: () => number;
   readonly intervalMs?: number;
   readonly maxEntriesPerPass?: number;
+  /** Largest range a block grows to by small passes extending it. */
+  readonly tailBlockEntries?: number;
 }
 
-/** One pass over one org: log indexes [from, to) examined, `records` of them indexed. */
+/** One pass over one org: log indexes [from, to) examined, `records` of them indexed into `block`. */
 export interface IndexPassOutcome {
   readonly orgId: OrgId;
   readonly from: number;
   readonly to: number;
+  readonly block: number;
   readonly records: number;
   readonly tokens: number;
 }
@@ -80,12 +84,19 @@ async function readRecords(
   return out;
 }
 
-/** Builds the index of log entries [from, to) of `orgId` using `tx` (the caller commits). */
+/**
+ * Builds the index of log entries [from, to) of `orgId` using `tx` (the caller commits and
+ * moves the mark). When `tail` is a block started at most `tailMax` entries before `to`, the
+ * pass extends it — its tokens' rows are rewritten with the new ids appended — instead of
+ * starting a block at `from`, so that small passes do not leave one row per token each.
+ */
 export async function indexRange(
   tx: Stores,
   orgId: OrgId,
   from: number,
   to: number,
+  tail: number | null = null,
+  tailMax: number = DEFAULT_TAIL_BLOCK_ENTRIES,
 ): Promise<IndexPassOutcome> {
   const entries = await tx.log.entries(orgId, from, to);
   const refs: Ref[] = [];
@@ -130,18 +141,27 @@ export async function indexRange(
     }
     indexed.push({ logIndex: ref.logIndex, deviceId: ref.deviceId, seq: ref.seq, bucketId: rec.bucketId });
   }
+  const block = tail !== null && tail <= from && to - tail <= tailMax ? tail : from;
+  if (block !== from) {
+    // Extending: every existing row of these tokens in the block holds only ids below `from`.
+    const have = await tx.search.blockPostings(
+      orgId,
+      block,
+      [...postings.keys()].map((k) => Buffer.from(k, 'latin1')),
+    );
+    for (const row of have) {
+      const key = row.token.toString('latin1');
+      const ids = decodePostings(row.ids, block, row.n);
+      postings.set(key, ids.concat(postings.get(key) ?? []));
+    }
+  }
   const blocks: PostingBlock[] = [];
   for (const [key, ids] of postings) {
-    blocks.push({
-      token: Buffer.from(key, 'latin1'),
-      block: from,
-      n: ids.length,
-      ids: encodePostings(ids, from),
-    });
+    blocks.push({ token: Buffer.from(key, 'latin1'), block, n: ids.length, ids: encodePostings(ids, block) });
   }
   await tx.search.putPostings(orgId, blocks);
   await tx.search.putIndexed(orgId, indexed);
-  return { orgId, from, to, records: indexed.length, tokens: blocks.length };
+  return { orgId, from, to, block, records: indexed.length, tokens: blocks.length };
 }
 
 /** Indexes integrated archive records into posting blocks, on a timer. */
@@ -149,6 +169,7 @@ export class SearchIndexer {
   readonly #o: SearchIndexerOptions;
   readonly #interval: number;
   readonly #max: number;
+  readonly #tailMax: number;
   readonly #clock: () => number;
   #timer: NodeJS.Timeout | null = null;
   #pass: Promise<unknown> = Promise.resolve();
@@ -160,6 +181,7 @@ export class SearchIndexer {
     this.#o = options;
     this.#interval = options.intervalMs ?? DEFAULT_INDEX_INTERVAL_MS;
     this.#max = options.maxEntriesPerPass ?? MAX_ENTRIES_PER_INDEX_PASS;
+    this.#tailMax = options.tailBlockEntries ?? DEFAULT_TAIL_BLOCK_ENTRIES;
     this.#clock = options.clock ?? Date.now;
   }
 
@@ -228,8 +250,10 @@ export class SearchIndexer {
       const tree = await tx.log.tree(orgId);
       const to = Math.min(tree?.size ?? 0, from + this.#max);
       if (to <= from) return null;
-      const outcome = await indexRange(tx, orgId, from, to);
-      if (!(await tx.search.advance(orgId, from, to))) {
+      const outcome = await indexRange(tx, orgId, from, to, await tx.search.tailBlock(orgId), this.#tailMax);
+      // A block that is not yet full stays the tail the next pass may extend.
+      const tail = to - outcome.block < this.#tailMax ? outcome.block : null;
+      if (!(await tx.search.advance(orgId, from, to, tail))) {
         // Transient (another writer raced this pass): roll back and retry next pass.
         throw new Error('the search high-water mark moved under the indexer');
       }

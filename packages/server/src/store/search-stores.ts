@@ -74,12 +74,19 @@ export interface SearchStore {
   indexed(orgId: OrgId): Promise<number>;
   /** PostgreSQL: a transaction-scoped advisory lock, false when another node holds it. SQLite: true. */
   tryLockIndexer(orgId: OrgId): Promise<boolean>;
-  /** Moves the high-water mark from `from` to `to`; false when it was not at `from` (compare-and-set). */
-  advance(orgId: OrgId, from: number, to: number): Promise<boolean>;
+  /** The block the next small pass may extend (null: start a new one). */
+  tailBlock(orgId: OrgId): Promise<number | null>;
+  /**
+   * Moves the high-water mark from `from` to `to` and sets the tail block; false when the mark
+   * was not at `from` (compare-and-set).
+   */
+  advance(orgId: OrgId, from: number, to: number, tail: number | null): Promise<boolean>;
   /** Archive records of a device with sequence numbers in [fromSeq, toSeq], ascending, with bytes. */
   recordsToIndex(orgId: OrgId, deviceId: DeviceId, fromSeq: number, toSeq: number): Promise<RecordToIndex[]>;
-  /** Appends posting blocks (new (token, block) pairs only). */
+  /** Writes posting blocks; a row of an existing (token, block) is replaced (tail extension). */
   putPostings(orgId: OrgId, blocks: readonly PostingBlock[]): Promise<void>;
+  /** The rows of these tokens in one block (absent tokens are skipped). */
+  blockPostings(orgId: OrgId, block: number, tokens: readonly Uint8Array[]): Promise<PostingBlock[]>;
   /** Appends indexed-record rows. */
   putIndexed(orgId: OrgId, records: readonly IndexedRecord[]): Promise<void>;
   /** The blocks of `token` below `beforeBlock` (exclusive; null: all), newest first. */
@@ -97,6 +104,8 @@ export interface SearchStore {
     fromSeq: number,
     limit: number,
   ): Promise<StoredArchiveRecord[]>;
+  /** The wrapped session key with this id (docs/archive-format.md §4.1), or undefined. */
+  wrappedSessionKey(orgId: OrgId, keyId: Uint8Array): Promise<Buffer | undefined>;
   /** Stores device batch signatures (ignoring ones already stored). */
   putBatches(orgId: OrgId, batches: readonly StoredBatch[]): Promise<void>;
   /** The stored batch of the device that covers `seq`, or undefined. */
@@ -182,16 +191,24 @@ export class SqlSearchStore implements SearchStore {
     return row?.ok === true;
   }
 
-  async advance(orgId: OrgId, from: number, to: number): Promise<boolean> {
+  async tailBlock(orgId: OrgId): Promise<number | null> {
+    const row = await this.db.get<{ tail_block: unknown }>(
+      sql`SELECT tail_block FROM search_state WHERE org_id = ${orgId}`,
+    );
+    return row === undefined || row.tail_block === null ? null : int(row.tail_block);
+  }
+
+  async advance(orgId: OrgId, from: number, to: number, tail: number | null): Promise<boolean> {
     if (from === 0) {
       // The first pass creates the row; a concurrent creator makes this insert a no-op.
       const n = await this.db.run(
-        sql`INSERT INTO search_state (org_id, next_index) VALUES (${orgId}, ${to}) ON CONFLICT (org_id) DO NOTHING`,
+        sql`INSERT INTO search_state (org_id, next_index, tail_block) VALUES (${orgId}, ${to}, ${tail})
+          ON CONFLICT (org_id) DO NOTHING`,
       );
       if (n === 1) return true;
     }
     const n = await this.db.run(
-      sql`UPDATE search_state SET next_index = ${to} WHERE org_id = ${orgId} AND next_index = ${from}`,
+      sql`UPDATE search_state SET next_index = ${to}, tail_block = ${tail} WHERE org_id = ${orgId} AND next_index = ${from}`,
     );
     return n === 1;
   }
@@ -219,7 +236,24 @@ export class SqlSearchStore implements SearchStore {
       this.db,
       'INSERT INTO search_postings (org_id, token, block, n, ids)',
       blocks.map((b) => [orgId, asBuffer(b.token), b.block, b.n, b.ids] as const),
+      ' ON CONFLICT (org_id, token, block) DO UPDATE SET n = excluded.n, ids = excluded.ids',
     );
+  }
+
+  async blockPostings(orgId: OrgId, block: number, tokens: readonly Uint8Array[]): Promise<PostingBlock[]> {
+    const out: PostingBlock[] = [];
+    for (const part of chunks(tokens.map(asBuffer))) {
+      const rows = await this.db.all<{ token: unknown; n: unknown; ids: unknown }>(
+        withList(
+          ['SELECT token, n, ids FROM search_postings WHERE org_id = ', ' AND block = ', ' AND token IN ('],
+          [orgId, block],
+          part,
+          ')',
+        ),
+      );
+      for (const r of rows) out.push({ token: bytes(r.token), block, n: int(r.n), ids: bytes(r.ids) });
+    }
+    return out;
   }
 
   async putIndexed(orgId: OrgId, records: readonly IndexedRecord[]): Promise<void> {
@@ -333,6 +367,13 @@ export class SqlSearchStore implements SearchStore {
         WHERE org_id = ${orgId} AND device_id = ${deviceId} AND seq >= ${fromSeq} ORDER BY seq LIMIT ${limit}`,
     );
     return rows.map(storedOf);
+  }
+
+  async wrappedSessionKey(orgId: OrgId, keyId: Uint8Array): Promise<Buffer | undefined> {
+    const row = await this.db.get<{ wrapped: unknown }>(
+      sql`SELECT wrapped FROM archive_session_keys WHERE org_id = ${orgId} AND key_id = ${asBuffer(keyId)}`,
+    );
+    return row === undefined ? undefined : bytes(row.wrapped);
   }
 
   async putBatches(orgId: OrgId, batches: readonly StoredBatch[]): Promise<void> {

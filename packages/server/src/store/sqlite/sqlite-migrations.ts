@@ -340,4 +340,12 @@ DROP INDEX log_entries_leaf;
 ALTER TABLE log_entries DROP COLUMN leaf_hash;
 `,
   },
+  {
+    version: 10,
+    name: 'search: the tail block a small indexer pass extends (fewer posting rows per token)',
+    // NULL: the next pass starts a new block. See docs/search.md §2.
+    up: `
+ALTER TABLE search_state ADD COLUMN tail_block INTEGER;
+`,
+  },
 ];
