@@ -23,6 +23,7 @@ For a profile whose user has the admin role.
   users     the organisation's users (ids, roles, retention classes; your names for them)
   devices   the organisation's devices, or one user's
   revoke    revokes a device (its id, or a unique prefix of it): it can no longer log in
+            (users revoke their own other devices themselves: 'custos devices revoke')
 
   --user NAME             invite: the name you will use for the new user (local only)
   --role ROLE             invite: ${USER_ROLES.join(', ')} (default member)
