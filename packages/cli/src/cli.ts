@@ -27,7 +27,7 @@ On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profi
   group           create, add, remove, leave, rename, list groups
   contacts        your address book: names for addresses (USERID@ORGID)
   safety-number   compare safety numbers; accept a contact's changed identity key
-  devices         list or revoke your devices
+  devices         list, link or revoke your devices
   archive status  this device's archive queue, receipts and checkpoint
 
 Administration (admin role):
