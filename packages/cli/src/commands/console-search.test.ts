@@ -1,0 +1,52 @@
+/** `custos console search` command lines: dates as inclusive UTC days, addresses, kinds, refusals. */
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../command-flags.js';
+import { searchQueryOf } from './console-search.js';
+
+const flags = (o: Record<string, string | true>) => new Map(Object.entries(o));
+const NOW = Date.UTC(2026, 10, 26, 15, 30);
+
+describe('console search command line', () => {
+  it('turns dates into inclusive UTC day bounds, --from alone running to today', () => {
+    expect(searchQueryOf(flags({ from: '2026-01-01', to: '2026-01-31' }), ['budget'], NOW)).toMatchObject({
+      text: 'budget',
+      from: Date.UTC(2026, 0, 1),
+      to: Date.UTC(2026, 1, 1) - 1,
+    });
+    expect(searchQueryOf(flags({ from: '2026-11-01' }), ['x'], NOW).to).toBe(Date.UTC(2026, 10, 27) - 1);
+  });
+
+  it('maps USERID@ORGID participants to the ORGID.USERID records use; keeps other ids', () => {
+    const user = 'uuuuuuuuuuuuuuuuuuuuu1';
+    const org = 'oooooooooooooooooooooo';
+    const q = searchQueryOf(flags({ participant: `${user}@${org}, org2.u2` }), [], NOW);
+    expect(q.participants).toEqual([`${org}.${user}`, 'org2.u2']);
+  });
+
+  it('joins the words, keeps phrases, parses kinds and the match switches', () => {
+    const q = searchQueryOf(
+      flags({ kind: 'message,edit', 'match-case': true }),
+      ['"budget', 'review"', 'now'],
+      NOW,
+    );
+    expect(q).toMatchObject({
+      text: '"budget review" now',
+      kinds: ['message', 'edit'],
+      matchCase: true,
+      matchDiacritics: false,
+    });
+  });
+
+  it('refuses what it cannot search', () => {
+    for (const [f, pos] of [
+      [{}, []],
+      [{ from: '2026-02-30' }, ['x']],
+      [{ from: '26-01-01' }, ['x']],
+      [{ to: '2026-01-01' }, ['x']],
+      [{ from: '2026-02-01', to: '2026-01-01' }, ['x']],
+      [{ kind: 'telegram' }, ['x']],
+    ] as const) {
+      expect(() => searchQueryOf(flags(f), pos, NOW)).toThrow(UsageError);
+    }
+  });
+});
