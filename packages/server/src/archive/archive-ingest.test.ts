@@ -17,6 +17,7 @@ import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
 import { LogIntegrator } from '../log-service/integration.js';
 import { silentLogger } from '../log/logger.js';
 import { call, createTestApp, type TestApp } from '../testing/test-app.js';
+import type { Stores } from '../store/stores.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import {
   ArchiveWriter,
@@ -25,6 +26,8 @@ import {
   uploadBody,
   type ArchivingOrg,
 } from './archive-test-support.js';
+import { ArchiveCommitter } from './batch-commit.js';
+import { verifyUpload } from './batch-verification.js';
 import { ARCHIVE_BATCH_MEDIA_TYPE, encodeBatchUpload } from './batch-wire.js';
 
 const key = generateKeyPairSync('ed25519');
@@ -327,6 +330,48 @@ for (const backend of TEST_BACKENDS) {
       await t2.app.close();
       await tb2.dispose();
     }, 30_000); // a safety net only: it creates a database and an org, seconds on a loaded machine
+
+    it("commits a device's batches in arrival order, also while an earlier group is under way", async () => {
+      const other = await ArchiveWriter.create(org, org.members[1]!);
+      // The first group's transaction starts late, so a second group (PostgreSQL runs two)
+      // would take its locks first if it held this device's later batches.
+      let transactions = 0;
+      const firstLate: Stores = {
+        ...tb.stores,
+        withTransaction: async (fn) => {
+          if (transactions++ === 0) await new Promise((r) => setTimeout(r, 200));
+          return tb.stores.withTransaction(fn);
+        },
+      };
+      const committer = new ArchiveCommitter(firstLate, () => t.clock.now);
+      const verified = async (w: ArchiveWriter, n: number) => {
+        const device = await tb.stores.devices.get(org.orgId, w.device.deviceId);
+        return verifyUpload(org.orgId, w.device.deviceId, device!.identityKey, w.batch(n));
+      };
+      const mine = [await verified(writer, 2), await verified(writer, 3), await verified(writer, 1)];
+      const theirs = [await verified(other, 3), await verified(other, 2)];
+      // The first batch's group starts alone; the rest arrive while it runs (on PostgreSQL
+      // a second group may start then, and must leave this device's later batches alone).
+      const first = committer.commit(mine[0]!);
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      const rest = [
+        ...mine.slice(1).map((b) => committer.commit(b)),
+        ...theirs.map((b) => committer.commit(b)),
+      ];
+      const receipts = await Promise.all([first, ...rest]);
+      expect(receipts.map((r) => r.stored)).toEqual([2, 3, 1, 3, 2]);
+      for (const [w, got] of [
+        [writer, receipts.slice(0, 3)],
+        [other, receipts.slice(3)],
+      ] as const) {
+        // Later batches of a device get later indexes, and its chain holds every record.
+        const indexes = got.flatMap((r) => r.logIndexes);
+        expect(indexes.every((v, i) => i === 0 || v > indexes[i - 1]!)).toBe(true);
+        const head = await tb.stores.archive.head(org.orgId, w.device.deviceId);
+        expect(head?.logIndex).toBe(indexes[indexes.length - 1]);
+      }
+    });
 
     it('refuses an anonymous upload', async () => {
       const m = writer.mark();

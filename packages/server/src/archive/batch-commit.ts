@@ -237,6 +237,8 @@ export async function applyBatch(tx: Stores, batch: VerifiedBatch, now: number):
   return (await writePlans(tx, batch.orgId, [r.plan], now))[0]!;
 }
 
+const deviceKey = (b: VerifiedBatch): string => `${b.orgId}/${b.deviceId}`;
+
 interface Pending {
   readonly batch: VerifiedBatch;
   readonly resolve: (r: BatchReceipt) => void;
@@ -249,6 +251,8 @@ export class ArchiveCommitter {
   #draining = false;
   /** Group commits under way (at most {@link #maxGroups}). */
   readonly #running = new Set<Promise<void>>();
+  /** Devices (`org/device`) with a batch in a group under way. */
+  readonly #busy = new Set<string>();
   /** Whether lock-free reads run outside the group's transaction (PostgreSQL only, see group-reads.ts). */
   readonly #readOutside: boolean;
   readonly #maxGroups: number;
@@ -280,26 +284,56 @@ export class ArchiveCommitter {
         // PostgreSQL runs a second group while one commits: its reads and device locks
         // overlap the first one's writes and WAL flush, and it waits for the log's sequence
         // row only to write. Groups lock their devices in one sorted statement and then the
-        // sequence row, so two groups cannot deadlock, and a device's later batch waits for
-        // its earlier one's group to commit before reading the chain head.
+        // sequence row, so two groups cannot deadlock.
         while (this.#running.size >= this.#maxGroups) await Promise.race(this.#running);
         // Let requests that are between authentication and verification reach the queue
         // first: SQLite's commit blocks the event loop, so without this yield each group
         // would hold only the one batch that was ready when the last commit ended.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const group: Pending[] = [];
-        let records = 0;
-        while (this.#queue.length > 0 && (group.length === 0 || records < MAX_RECORDS_PER_GROUP_COMMIT)) {
-          const p = this.#queue.shift()!;
-          group.push(p);
-          records += p.batch.records.length;
+        const group = this.#takeGroup();
+        if (group.length === 0) {
+          // Everything queued belongs to devices of the group under way: wait for it.
+          await Promise.race(this.#running);
+          continue;
         }
-        const run: Promise<void> = this.#commitGroup(group).finally(() => this.#running.delete(run));
+        const devices = group.map((p) => deviceKey(p.batch));
+        for (const d of devices) this.#busy.add(d);
+        const run: Promise<void> = this.#commitGroup(group)
+          .catch((e: unknown) => group.forEach((p) => p.reject(e))) // not expected: it settles every batch itself
+          .finally(() => {
+            for (const d of devices) this.#busy.delete(d);
+            this.#running.delete(run);
+          });
         this.#running.add(run);
       }
     } finally {
       this.#draining = false;
     }
+  }
+
+  /**
+   * Takes the next group off the queue, in order, leaving the batches of devices that a
+   * group under way holds: lock order between two groups is not queue order, so a device's
+   * later batch must not race its earlier one (it would be checked against the chain
+   * without it). Those wait, still in order, for the next group.
+   */
+  #takeGroup(): Pending[] {
+    const group: Pending[] = [];
+    const left: Pending[] = [];
+    let records = 0;
+    for (const p of this.#queue) {
+      if (
+        this.#busy.has(deviceKey(p.batch)) ||
+        (group.length > 0 && records >= MAX_RECORDS_PER_GROUP_COMMIT)
+      ) {
+        left.push(p);
+      } else {
+        group.push(p);
+        records += p.batch.records.length;
+      }
+    }
+    this.#queue = left;
+    return group;
   }
 
   async #commitGroup(group: readonly Pending[]): Promise<void> {
