@@ -41,6 +41,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   8: ['search_state', 'search_postings', 'search_records', 'archive_batches'],
   9: [],
   10: [],
+  11: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -352,4 +352,13 @@ ALTER TABLE log_entries DROP COLUMN leaf_hash;
 ALTER TABLE search_state ADD COLUMN tail_block BIGINT;
 `,
   },
+  {
+    version: 11,
+    name: 'search: a covering index for the block list of a token (no row reads to plan a query)',
+    // Planning reads (block, n) of every query token; without this each block costs a table
+    // row read (a random page) — most of a query's time on a million records.
+    up: `
+CREATE INDEX search_postings_refs ON search_postings (org_id, token, block) INCLUDE (n);
+`,
+  },
 ];
