@@ -36,6 +36,7 @@ describe('posting codec', () => {
       [Buffer.concat([good, Buffer.from([0])]), 3],
       [Buffer.alloc(9, 0xff), 1],
       [good, 4],
+      [Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), 1],
     ] as const) {
       let err: unknown;
       try {

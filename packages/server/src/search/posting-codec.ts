@@ -49,6 +49,8 @@ export function decodePostings(bytes: Uint8Array, base: number, n: number, into:
       scale *= 0x80;
     }
     prev += gap;
+    if (prev > Number.MAX_SAFE_INTEGER)
+      throw new ServerError('INTERNAL', 'a stored posting block is corrupt');
     into.push(prev);
   }
   if (at !== bytes.length) throw new ServerError('INTERNAL', 'a stored posting block has trailing bytes');
