@@ -140,11 +140,13 @@ export async function startServer(
   io.stdout.write(
     `Custos server ${stores.kind === 'sqlite' ? `(SQLite in ${config.dataDir})` : '(PostgreSQL)'}\n`,
   );
-  io.stdout.write(`Listening on ${url}\n`);
+  // One write: a reader that waits for the "Listening on" line then has the bootstrap text too.
+  let startText = `Listening on ${url}\n`;
   if (bootstrap.kind === 'token') {
     if (config.bootstrapOut !== null) writeBootstrapFile(config.bootstrapOut, bootstrap.token);
-    io.stdout.write(firstStartText(bootstrap.token, origin, config.bootstrapOut));
+    startText += firstStartText(bootstrap.token, origin, config.bootstrapOut);
   }
+  io.stdout.write(startText);
 
   // The log integrator: sequenced entries become signed checkpoints every interval. A log's
   // origin is fixed when it is created, so a later change of `origin` does not rename it.
