@@ -17,6 +17,7 @@ import { asBuffer } from '../store/log-stores.js';
 import type { Stores } from '../store/stores.js';
 import { logOriginFor, logVerifierKey, signLogCheckpoint, type LogKey } from './checkpoint-signing.js';
 import { DEFAULT_INTEGRATION_INTERVAL_MS, MAX_ENTRIES_PER_INTEGRATION } from './log-defaults.js';
+import { PeriodicPass } from './periodic-pass.js';
 import { storeTileReader } from './tile-reading.js';
 
 /** The stored log contradicts itself; the integrator refuses to sign anything for that org. */
@@ -49,67 +50,50 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(asBuffer
 /** Integrates sequenced entries into each org's tree and signs checkpoints, on a timer. */
 export class LogIntegrator {
   readonly #o: IntegratorOptions;
-  readonly #interval: number;
   readonly #max: number;
   readonly #clock: () => number;
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<unknown> = Promise.resolve();
-  #stopped = true;
+  readonly #runner: PeriodicPass<IntegrationOutcome[]>;
 
   constructor(options: IntegratorOptions) {
     this.#o = options;
-    this.#interval = options.intervalMs ?? DEFAULT_INTEGRATION_INTERVAL_MS;
     this.#max = options.maxEntriesPerIntegration ?? MAX_ENTRIES_PER_INTEGRATION;
     this.#clock = options.clock ?? Date.now;
+    this.#runner = new PeriodicPass({
+      pass: () => this.#integrateAll(),
+      intervalMs: options.intervalMs ?? DEFAULT_INTEGRATION_INTERVAL_MS,
+      clock: this.#clock,
+      onError: () => this.#o.logger.error('log-integration-failed'),
+    });
   }
 
   /** Starts the timer; the first pass runs at once (resuming whatever a crash left sequenced). */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#runner.start();
   }
 
   /** Stops the timer and waits for a running pass to commit. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#pass.catch(() => undefined);
-  }
-
-  #schedule(delay: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      const started = this.#clock();
-      void this.integrateAll()
-        .catch(() => this.#o.logger.error('log-integration-failed'))
-        .finally(() => {
-          if (!this.#stopped) this.#schedule(Math.max(0, this.#interval - (this.#clock() - started)));
-        });
-    }, delay);
+  stop(): Promise<void> {
+    return this.#runner.stop();
   }
 
   /** One pass over every org with a backlog; passes never overlap. */
   integrateAll(): Promise<IntegrationOutcome[]> {
-    const run = this.#pass
-      .catch(() => undefined)
-      .then(async () => {
-        const out: IntegrationOutcome[] = [];
-        for (const b of await this.#o.stores.log.backlogs()) {
-          try {
-            const r = await this.integrateOrg(b.orgId);
-            if (r !== null) out.push(r);
-          } catch (e) {
-            const code = e instanceof LogIntegrityError ? 'integrity' : 'error';
-            this.#o.logger.error('log-integration-failed', { orgId: b.orgId, code });
-            if (!(e instanceof LogIntegrityError)) throw e;
-          }
-        }
-        return out;
-      });
-    this.#pass = run;
-    return run;
+    return this.#runner.run();
+  }
+
+  async #integrateAll(): Promise<IntegrationOutcome[]> {
+    const out: IntegrationOutcome[] = [];
+    for (const b of await this.#o.stores.log.backlogs()) {
+      try {
+        const r = await this.integrateOrg(b.orgId);
+        if (r !== null) out.push(r);
+      } catch (e) {
+        const code = e instanceof LogIntegrityError ? 'integrity' : 'error';
+        this.#o.logger.error('log-integration-failed', { orgId: b.orgId, code });
+        if (!(e instanceof LogIntegrityError)) throw e;
+      }
+    }
+    return out;
   }
 
   /** Integrates the org's backlog (up to the per-pass maximum) in one transaction; null when none or locked elsewhere. */

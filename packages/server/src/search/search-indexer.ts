@@ -17,6 +17,7 @@ import type { DeviceId, OrgId } from '../ids.js';
 import type { Logger } from '../log/logger.js';
 import type { IndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
 import type { Stores } from '../store/stores.js';
+import { PeriodicPass } from '../log-service/periodic-pass.js';
 import { decodePostings, encodePostings } from './posting-codec.js';
 import {
   DEFAULT_INDEX_INTERVAL_MS,
@@ -167,79 +168,58 @@ export async function indexRange(
 /** Indexes integrated archive records into posting blocks, on a timer. */
 export class SearchIndexer {
   readonly #o: SearchIndexerOptions;
-  readonly #interval: number;
   readonly #max: number;
   readonly #tailMax: number;
-  readonly #clock: () => number;
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<unknown> = Promise.resolve();
-  #stopped = true;
+  readonly #runner: PeriodicPass<IndexPassOutcome[]>;
   /** Orgs whose stored archive contradicts the log: skipped until restart (logged once). */
   readonly #broken = new Set<OrgId>();
 
   constructor(options: SearchIndexerOptions) {
     this.#o = options;
-    this.#interval = options.intervalMs ?? DEFAULT_INDEX_INTERVAL_MS;
     this.#max = options.maxEntriesPerPass ?? MAX_ENTRIES_PER_INDEX_PASS;
     this.#tailMax = options.tailBlockEntries ?? DEFAULT_TAIL_BLOCK_ENTRIES;
-    this.#clock = options.clock ?? Date.now;
+    this.#runner = new PeriodicPass({
+      pass: () => this.#indexAll(),
+      intervalMs: options.intervalMs ?? DEFAULT_INDEX_INTERVAL_MS,
+      clock: options.clock ?? Date.now,
+      onError: () => this.#o.logger.error('search-index-failed'),
+      // A full pass means a backlog: keep going at a short pause, not the interval.
+      catchUp: {
+        delayMs: INDEX_CATCH_UP_DELAY_MS,
+        behind: (out) => out.some((o) => o.to - o.from >= this.#max),
+      },
+    });
   }
 
   /** Starts the timer; the first pass runs at once. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#runner.start();
   }
 
   /** Stops the timer and waits for a running pass to commit. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#pass.catch(() => undefined);
-  }
-
-  #schedule(delay: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      const started = this.#clock();
-      let behind = false;
-      void this.indexAll()
-        .then((out) => {
-          behind = out.some((o) => o.to - o.from >= this.#max);
-        })
-        .catch(() => this.#o.logger.error('search-index-failed'))
-        .finally(() => {
-          if (this.#stopped) return;
-          // Pushback: a full pass means a backlog; keep going at a short pause, not the interval.
-          const wait = behind ? INDEX_CATCH_UP_DELAY_MS : this.#interval - (this.#clock() - started);
-          this.#schedule(Math.max(0, wait));
-        });
-    }, delay);
+  stop(): Promise<void> {
+    return this.#runner.stop();
   }
 
   /** One pass over every org with a backlog; passes never overlap. */
   indexAll(): Promise<IndexPassOutcome[]> {
-    const run = this.#pass
-      .catch(() => undefined)
-      .then(async () => {
-        const out: IndexPassOutcome[] = [];
-        for (const b of await this.#o.stores.search.backlogs()) {
-          if (this.#broken.has(b.orgId)) continue;
-          try {
-            const r = await this.indexOrg(b.orgId);
-            if (r !== null) out.push(r);
-          } catch (e) {
-            if (!(e instanceof SearchIndexIntegrityError)) throw e;
-            this.#broken.add(b.orgId);
-            this.#o.logger.error('search-index-failed', { orgId: b.orgId, code: 'integrity' });
-          }
-        }
-        return out;
-      });
-    this.#pass = run;
-    return run;
+    return this.#runner.run();
+  }
+
+  async #indexAll(): Promise<IndexPassOutcome[]> {
+    const out: IndexPassOutcome[] = [];
+    for (const b of await this.#o.stores.search.backlogs()) {
+      if (this.#broken.has(b.orgId)) continue;
+      try {
+        const r = await this.indexOrg(b.orgId);
+        if (r !== null) out.push(r);
+      } catch (e) {
+        if (!(e instanceof SearchIndexIntegrityError)) throw e;
+        this.#broken.add(b.orgId);
+        this.#o.logger.error('search-index-failed', { orgId: b.orgId, code: 'integrity' });
+      }
+    }
+    return out;
   }
 
   /** Indexes the org's next range in one transaction; null when nothing is new or another node holds the lock. */
