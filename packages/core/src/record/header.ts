@@ -144,17 +144,12 @@ const K_BYTES = Object.fromEntries(
   KEYS.map((k) => [k, Uint8Array.from([0x60 | k.length, ...Array.from(k, (c) => c.charCodeAt(0))])]),
 ) as Record<(typeof KEYS)[number], Uint8Array>;
 
-// One scratch writer: encoding is synchronous, and callers copy out before the next use.
+// One scratch writer: encoding is synchronous, and encodeHeader copies out before returning.
 const SCRATCH = new CborWriter(4096);
 
-/**
- * Encodes a validated header into the shared scratch buffer and returns a view of it,
- * valid until the next call; the record sealer copies it straight into the record.
- * `idsChecked` skips the id checks when the caller knows the ids are well formed.
- */
-export function encodeHeaderScratch(h: RecordHeader, idsChecked = false): Uint8Array {
-  if (idsChecked) validateHeaderExceptIds(h);
-  else validateHeader(h);
+/** Encodes a header (after validating it) as deterministic CBOR. */
+export function encodeHeader(h: RecordHeader): Uint8Array {
+  validateHeader(h);
   const w = SCRATCH.reset();
   w.head(5, KEYS.length);
   w.raw(K_BYTES.v).uint(h.version);
@@ -168,12 +163,7 @@ export function encodeHeaderScratch(h: RecordHeader, idsChecked = false): Uint8A
   for (const t of h.tokens) w.bytes(t);
   w.raw(K_BYTES.prev).bytes(h.prev);
   w.raw(K_BYTES.skey).bytes(h.sessionKeyId);
-  return w.finish();
-}
-
-/** Encodes a header (after validating it) as deterministic CBOR. */
-export function encodeHeader(h: RecordHeader): Uint8Array {
-  return Uint8Array.from(encodeHeaderScratch(h));
+  return Uint8Array.from(w.finish());
 }
 
 /**
