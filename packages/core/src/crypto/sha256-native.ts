@@ -20,10 +20,3 @@ export function sha256NativeInto(msg: Uint8Array, out: Uint8Array, outOff: numbe
   const s = hash(SHA256, msg, BINARY);
   for (let i = 0; i < SHA256_DIGEST_BYTES; i++) out[outOff + i] = s.charCodeAt(i);
 }
-
-/** SHA-256(msg) as a fresh 32-byte Uint8Array, hashed by node:crypto in one call. */
-export function sha256Native(msg: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SHA256_DIGEST_BYTES);
-  sha256NativeInto(msg, out, 0);
-  return out;
-}
