@@ -68,7 +68,6 @@ export function recordHashOf(recordBytes: Uint8Array): RecordHash {
 }
 
 const BSTR = 2;
-const bstrHeadLength = headLength;
 const writeBstrHead = (out: Uint8Array, at: number, n: number): number => writeHead(out, at, BSTR, n);
 // CBOR array(2): the first byte of every record.
 const RECORD_ARRAY_HEAD = 0x82;
@@ -90,12 +89,12 @@ function templateOf(handle: SessionSealer | SessionOpener): HeaderTemplate {
 export function frameRecord(headerBytes: Uint8Array, sealedBody: Uint8Array): Uint8Array {
   const total =
     1 +
-    bstrHeadLength(headerBytes.length) +
+    headLength(headerBytes.length) +
     headerBytes.length +
-    bstrHeadLength(sealedBody.length) +
+    headLength(sealedBody.length) +
     sealedBody.length;
   const out = Buffer.allocUnsafe(total);
-  out[0] = 0x82;
+  out[0] = RECORD_ARRAY_HEAD;
   let at = writeBstrHead(out, 1, headerBytes.length);
   out.set(headerBytes, at);
   at = writeBstrHead(out, at + headerBytes.length, sealedBody.length);
@@ -180,7 +179,7 @@ export function sealRecordBytes(
   const headerLength = templateHeaderLength(template, header);
   const sealedLength = header.sealedBodyBytes;
   const bytes = Buffer.allocUnsafe(
-    1 + bstrHeadLength(headerLength) + headerLength + bstrHeadLength(sealedLength) + sealedLength,
+    1 + headLength(headerLength) + headerLength + headLength(sealedLength) + sealedLength,
   );
   bytes[0] = RECORD_ARRAY_HEAD;
   const headerAt = writeBstrHead(bytes, 1, headerLength);
