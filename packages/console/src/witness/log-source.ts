@@ -4,7 +4,7 @@
  */
 import { MAX_PROOF_HASHES } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
-import { REQUEST_TIMEOUT_MS } from '../ceremony-api.js';
+import { CeremonyApi } from '../ceremony-api.js';
 
 /** What GET /v1/orgs/:orgId/log returns. */
 export interface LogHead {
@@ -26,10 +26,12 @@ const HASH_BYTES = 32;
 
 /** A {@link LogSource} over a Custos server's public routes. */
 export function httpLogSource(serverUrl: string, orgId: string): LogSource {
-  const base = `${serverUrl.replace(/\/+$/, '')}/v1/orgs/${encodeURIComponent(orgId)}/log`;
+  // The console's one JSON client: timeouts, unreachable vs refused, the server's error code.
+  const api = new CeremonyApi(serverUrl);
+  const base = `/v1/orgs/${encodeURIComponent(orgId)}/log`;
   return {
     async log() {
-      const r = await getJson(base, 'the log head');
+      const r = await api.call('GET', base);
       if (
         typeof r.origin !== 'string' ||
         typeof r.verifierKey !== 'string' ||
@@ -39,7 +41,7 @@ export function httpLogSource(serverUrl: string, orgId: string): LogSource {
       return { origin: r.origin, verifierKey: r.verifierKey, checkpoint: r.checkpoint };
     },
     async consistency(from, to) {
-      const r = await getJson(`${base}/proof/consistency?from=${from}&to=${to}`, 'a consistency proof');
+      const r = await api.call('GET', `${base}/proof/consistency?from=${from}&to=${to}`);
       if (r.from !== from || r.to !== to || !Array.isArray(r.proof) || r.proof.length > MAX_PROOF_HASHES)
         throw new ConsoleError('LOG_INVALID', `the consistency proof from ${from} to ${to} is malformed`);
       return r.proof.map((h, i) => {
@@ -54,36 +56,4 @@ export function httpLogSource(serverUrl: string, orgId: string): LogSource {
       });
     },
   };
-}
-
-async function getJson(url: string, what: string): Promise<Record<string, unknown>> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  } catch (e) {
-    throw new ConsoleError(
-      'SERVER_UNREACHABLE',
-      `cannot reach the server for ${what} (${new URL(url).origin})`,
-      {
-        cause: e,
-      },
-    );
-  }
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch (e) {
-    throw new ConsoleError('SERVER_REFUSED', `${what}: the server answered ${res.status} without JSON`, {
-      cause: e,
-    });
-  }
-  if (!res.ok) {
-    const err = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    const code = typeof err?.code === 'string' ? err.code : `HTTP_${res.status}`;
-    const message = typeof err?.message === 'string' ? err.message : 'no message';
-    throw new ConsoleError('SERVER_REFUSED', `${what}: ${code}: ${message}`, { serverCode: code });
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new ConsoleError('LOG_INVALID', `${what}: the answer is not a JSON object`);
-  return body as Record<string, unknown>;
 }
