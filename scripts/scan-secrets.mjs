@@ -3,7 +3,8 @@
 // (which includes the current tree), with secretlint's recommended rule preset. Run by
 // `npm test` (through `npm run secrets`); exits 1 on any finding that is not allow-listed.
 //
-// The allow-list (.secretlint-allow.json) names a path prefix, the rule and the reason;
+// The allow-list (.secretlint-allow.json) names a path prefix, the rule, the reason and,
+// optionally, the exact blobs (abbreviated ids) it covers;
 // only published test vectors and deliberate fakes belong there. Findings are printed
 // masked (secretlint's default), never in the clear.
 import { execFileSync } from 'node:child_process';
@@ -66,7 +67,12 @@ for (const [i, [sha, path]] of blobs.entries()) {
     for (const m of file.messages) {
       const rule = m.ruleId ?? '';
       const hit = { path, blob: sha.slice(0, 12), line: m.loc?.start?.line, rule, message: m.message };
-      const entry = allow.find((a) => path.startsWith(a.path) && rule.endsWith(a.rule));
+      const entry = allow.find(
+        (a) =>
+          path.startsWith(a.path) &&
+          rule.endsWith(a.rule) &&
+          (a.blobs === undefined || a.blobs.some((b) => sha.startsWith(b))),
+      );
       (entry === undefined ? findings : allowed).push(hit);
     }
   }
