@@ -5,7 +5,7 @@
  * sealed bytes, concatenated) it lets anyone re-check the chain of custody offline.
  */
 import { parseCheckpoint } from '@custos/core';
-import { ExportError } from './export-error.js';
+import { ExportError, parseExportJson } from './export-error.js';
 import { fromBase64, fromHex, isoUtc, sha256Hex, toBase64, toHex } from './byte-encoding.js';
 import type { ExportFormat, ExportInput } from './export-types.js';
 
@@ -213,17 +213,7 @@ function b64(v: unknown, where: string, len?: number): string {
  * without the verifier noticing, even where JSON would not care).
  */
 export function parseCustody(bytes: Uint8Array): CustodyManifest {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new ExportError(
-      'EXPORT_MALFORMED',
-      'custody manifest is not JSON',
-      { file: CUSTODY_MANIFEST_FILE },
-      e,
-    );
-  }
+  const v = parseExportJson(bytes, CUSTODY_MANIFEST_FILE, 'custody manifest');
   if (!isObj(v)) throw malformed('not an object');
   if (v.format !== CUSTODY_MANIFEST_FORMAT) throw malformed(`format is not ${CUSTODY_MANIFEST_FORMAT}`);
   if (v.version !== CUSTODY_MANIFEST_VERSION)

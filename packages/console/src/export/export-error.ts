@@ -49,3 +49,12 @@ export class ExportError extends Error {
 export function isExportError(e: unknown, code?: ExportErrorCode): e is ExportError {
   return e instanceof ExportError && (code === undefined || e.code === code);
 }
+
+/** Parses `bytes` as UTF-8 JSON; EXPORT_MALFORMED naming `file` (as `label`) when it is not JSON. */
+export function parseExportJson(bytes: Uint8Array, file: string, label = file): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (e) {
+    throw new ExportError('EXPORT_MALFORMED', `${label} is not JSON`, { file }, e);
+  }
+}

@@ -3,7 +3,7 @@
  * size, and the custody manifest's hash. `custos verify` starts here: an unlisted file, a
  * missing one or one byte changed anywhere is named before anything else is checked.
  */
-import { ExportError } from './export-error.js';
+import { ExportError, parseExportJson } from './export-error.js';
 import { fromHex, sha256Hex } from './byte-encoding.js';
 import { EXPORT_FORMATS, type ExportFormat } from './export-types.js';
 
@@ -53,18 +53,7 @@ const SAFE_PATH = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._/-]+$/;
 
 /** Parses the list strictly (canonical bytes, safe relative paths, no duplicates). */
 export function parseFileList(bytes: Uint8Array): ExportFileList {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new ExportError(
-      'EXPORT_MALFORMED',
-      `${EXPORT_FILES_NAME} is not JSON`,
-      { file: EXPORT_FILES_NAME },
-      e,
-    );
-  }
-  const o = v as Partial<ExportFileList> | null;
+  const o = parseExportJson(bytes, EXPORT_FILES_NAME) as Partial<ExportFileList> | null;
   if (typeof o !== 'object' || o === null) throw malformed('not an object');
   if (o.format !== EXPORT_FILES_FORMAT || o.version !== 1)
     throw malformed('not a version 1 Custos file list');

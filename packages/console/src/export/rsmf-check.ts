@@ -115,6 +115,14 @@ export function rsmfManifestProblems(
       (typeof e.timestamp !== 'string' || Number.isNaN(Date.parse(e.timestamp)))
     )
       p.push(`${w} timestamp is not a date-time`);
+    if (
+      e.custom !== undefined &&
+      !(
+        Array.isArray(e.custom) &&
+        e.custom.every((c) => isObj(c) && isId(c.name) && typeof c.value === 'string')
+      )
+    )
+      p.push(`${w} custom is not a list of name/value strings`);
     arr(e.attachments).forEach((a, j) => {
       if (!isObj(a) || !isId(a.id)) p.push(`${w} attachments[${j}] has no id`);
       else file(`${w} attachment`, a.id);

@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSignerKey, signCheckpoint, parseCheckpoint } from '@custos/core';
+import { unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExport } from './build-export.js';
 import { sha256Hex } from './byte-encoding.js';
@@ -60,6 +61,43 @@ function rewriteCustody(
   const all = [...files].map(([path, bytes]) => ({ path, bytes }));
   writeFileSync(join(out, 'export-files.json'), serializeFileList('json', sha256Hex(mb), all));
 }
+
+/** Replaces files of an export and re-lists them, so only the checks after the file list can object. */
+function replaceFiles(out: string, change: Record<string, Uint8Array>): void {
+  const list = parseFileList(readFileSync(join(out, 'export-files.json')));
+  for (const [p, b] of Object.entries(change)) writeFileSync(join(out, ...p.split('/')), b);
+  const files = list.files.map((f) => ({
+    path: f.path,
+    bytes: readFileSync(join(out, ...f.path.split('/'))),
+  }));
+  const manifest = files.find((f) => f.path === 'custody-manifest.json')!.bytes;
+  writeFileSync(
+    join(out, 'export-files.json'),
+    serializeFileList(list.exportFormat, sha256Hex(manifest), files),
+  );
+}
+
+/** An .rsmf file with its rsmf.zip replaced by `change(zip)`. */
+function withZip(rsmf: string, change: (zip: Uint8Array) => Uint8Array): Uint8Array {
+  const at = rsmf.indexOf('\r\n\r\n', rsmf.indexOf('filename="rsmf.zip"')) + 4;
+  const end = rsmf.indexOf('\r\n--', at);
+  const zip = change(Buffer.from(rsmf.slice(at, end).replace(/\s+/g, ''), 'base64'));
+  const b64 = Buffer.from(zip).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(rsmf.slice(0, at) + b64 + rsmf.slice(end));
+}
+
+/** A zip change that edits the first event of its RSMF manifest. */
+const editFirstEvent =
+  (edit: (e: Record<string, unknown>) => void) =>
+  (zip: Uint8Array): Uint8Array => {
+    const files = unzipSync(zip);
+    const m = JSON.parse(Buffer.from(files['rsmf_manifest.json']!).toString()) as {
+      events: Record<string, unknown>[];
+    };
+    edit(m.events[0]!);
+    files['rsmf_manifest.json'] = Buffer.from(JSON.stringify(m));
+    return zipSync(files);
+  };
 
 describe('custos verify (library)', () => {
   for (const format of ['rsmf', 'eml', 'mbox', 'json', 'pdf'] as const) {
@@ -157,6 +195,91 @@ describe('custos verify (library)', () => {
       await writeExport(archive.input, { format: 'json', out });
       rewriteCustody(out, change);
       expect(failure(() => verifyExportDir(out)).code).toBe(code);
+    }
+  });
+
+  it('names the malformed file of an export re-listed with matching hashes (no crash)', async () => {
+    const first = (out: string, dir: string, ext: string): string =>
+      `${dir}/${readdirSync(join(out, dir), { recursive: true })
+        .map(String)
+        .find((f) => f.endsWith(ext))!}`;
+    type Case = readonly [
+      'json' | 'rsmf' | 'eml',
+      (out: string) => Record<string, Uint8Array>,
+      string,
+      RegExp,
+    ];
+    const cases: Case[] = [
+      [
+        'json',
+        () => ({ 'export.json': Buffer.from('{"custodyManifestSha256":') }),
+        'EXPORT_MALFORMED',
+        /export\.json is not JSON/,
+      ],
+      [
+        'json',
+        () => ({ 'export.json': Buffer.from('null\n') }),
+        'MANIFEST_HASH_MISMATCH',
+        /export\.json: custodyManifestSha256/,
+      ],
+      [
+        'json',
+        (o) => ({ 'custody-manifest.json': readFileSync(join(o, 'custody-manifest.json')).subarray(0, 99) }),
+        'EXPORT_MALFORMED',
+        /custody manifest is not JSON/,
+      ],
+      [
+        'eml',
+        (o) => ({ [first(o, 'eml', '.eml')]: Buffer.from('not a message') }),
+        'EXPORT_MALFORMED',
+        /\.eml is not a MIME message/,
+      ],
+      [
+        'rsmf',
+        (o) => {
+          const f = first(o, 'rsmf', '.rsmf');
+          const b = readFileSync(join(o, ...f.split('/')));
+          return { [f]: b.subarray(0, b.length >> 1) };
+        },
+        'RSMF_INVALID',
+        /\.rsmf: message: multipart body is not closed/,
+      ],
+      [
+        'rsmf',
+        (o) => {
+          const f = first(o, 'rsmf', '.rsmf');
+          return {
+            [f]: withZip(readFileSync(join(o, ...f.split('/')), 'utf8'), (z) => z.subarray(0, z.length >> 1)),
+          };
+        },
+        'RSMF_INVALID',
+        /rsmf\.zip is not a readable zip/,
+      ],
+      ...[5, [null], [{ name: 'custos_records', value: 7 }]].map(
+        (custom) =>
+          [
+            'rsmf',
+            (o: string) => {
+              const f = first(o, 'rsmf', '.rsmf');
+              const rsmf = readFileSync(join(o, ...f.split('/')), 'utf8');
+              return {
+                [f]: withZip(
+                  rsmf,
+                  editFirstEvent((e) => (e.custom = custom)),
+                ),
+              };
+            },
+            'RSMF_INVALID',
+            /events\[0\].* custom is not a list of name\/value strings/,
+          ] as const satisfies Case,
+      ),
+    ];
+    for (const [format, change, code, message] of cases) {
+      const out = fresh();
+      await writeExport(archive.input, { format, out });
+      replaceFiles(out, change(out));
+      const e = failure(() => verifyExportDir(out));
+      expect([e.code, e.message]).toEqual([code, expect.stringMatching(message)]);
     }
   });
 

@@ -14,10 +14,10 @@ import { sha256Hex } from './byte-encoding.js';
 import { checkCustody, type CustodyReport } from './custody-check.js';
 import { CUSTODY_MANIFEST_FILE, parseCustody } from './custody-manifest.js';
 import { EML_MANIFEST_HASH_HEADER } from './eml-export.js';
-import { ExportError } from './export-error.js';
+import { ExportError, parseExportJson } from './export-error.js';
 import { EXPORT_FILES_NAME, parseFileList } from './export-files.js';
 import type { ExportFormat, ExportProgress } from './export-types.js';
-import { header, parseMessage } from './mime.js';
+import { header, parseMessage, type MimePart } from './mime.js';
 import { MANIFEST_HASH_HEADER } from './rsmf-file.js';
 import { assertRsmfFile } from './rsmf-check.js';
 
@@ -52,6 +52,20 @@ function listDir(root: string): string[] {
   };
   walk(root);
   return out;
+}
+
+// parseMessage's failures carry RSMF_INVALID (it was written for .rsmf files); an .eml is not one.
+function parseEml(b: Uint8Array, rel: string): MimePart {
+  try {
+    return parseMessage(Buffer.from(b).toString('utf8'), rel);
+  } catch (e) {
+    throw new ExportError(
+      'EXPORT_MALFORMED',
+      `${rel} is not a MIME message${e instanceof Error ? ` (${e.message})` : ''}`,
+      { file: rel },
+      e,
+    );
+  }
 }
 
 /** Verifies the export at `path` (its directory, or any file in it); throws ExportError at the first failure. */
@@ -156,14 +170,14 @@ export function verifyExportDir(path: string, o: VerifyExportOptions = {}): Veri
       }
       rsmfFiles++;
     } else if (rel.endsWith('.eml')) {
-      hashHeader(
-        rel,
-        EML_MANIFEST_HASH_HEADER,
-        header(parseMessage(Buffer.from(b).toString('utf8'), rel), EML_MANIFEST_HASH_HEADER),
-      );
+      hashHeader(rel, EML_MANIFEST_HASH_HEADER, header(parseEml(b, rel), EML_MANIFEST_HASH_HEADER));
     } else if (rel === 'export.json') {
-      const doc = JSON.parse(Buffer.from(b).toString('utf8')) as { custodyManifestSha256?: string };
-      hashHeader(rel, 'custodyManifestSha256', doc.custodyManifestSha256);
+      const doc = parseExportJson(b, rel);
+      const named =
+        typeof doc === 'object' && doc !== null
+          ? (doc as Record<string, unknown>).custodyManifestSha256
+          : undefined;
+      hashHeader(rel, 'custodyManifestSha256', typeof named === 'string' ? named : undefined);
     }
   }
   return {
