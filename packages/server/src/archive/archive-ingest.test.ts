@@ -3,7 +3,7 @@
  * verified receipt, and each bad input class of threat model F16 with the store compared
  * before and after.
  */
-import { createHash, generateKeyPairSync, sign as edSign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   hashLeaf,
   openCheckpoint,
@@ -18,6 +18,7 @@ import { LogIntegrator } from '../log-service/integration.js';
 import { silentLogger } from '../log/logger.js';
 import { call, createTestApp, type TestApp } from '../testing/test-app.js';
 import type { Stores } from '../store/stores.js';
+import { testLogKey } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import {
   ArchiveWriter,
@@ -30,11 +31,7 @@ import { ArchiveCommitter } from './batch-commit.js';
 import { verifyUpload } from './batch-verification.js';
 import { ARCHIVE_BATCH_MEDIA_TYPE, encodeBatchUpload } from './batch-wire.js';
 
-const key = generateKeyPairSync('ed25519');
-const logKey = {
-  publicKey: Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'),
-  sign: (m: Uint8Array) => edSign(null, m, key.privateKey),
-};
+const logKey = testLogKey();
 
 for (const backend of TEST_BACKENDS) {
   const title = `archive ingest: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;

@@ -4,7 +4,7 @@
  * entry's inclusion proof verifies, stored tiles equal the tiles of a tree computed from
  * scratch, a restart resumes from the persisted state, and a tampered state is refused.
  */
-import { generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   appendEntries,
   consistencyProof,
@@ -17,35 +17,18 @@ import {
   verifyInclusion,
 } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId, type OrgId } from '../ids.js';
+import type { OrgId } from '../ids.js';
 import { silentLogger } from '../log/logger.js';
+import { createTestOrgRow, testLogKey } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { logVerifierKey } from './checkpoint-signing.js';
 import { LogIntegrator } from './integration.js';
 import { sequenceEntries } from './sequencing.js';
 import { storeTileReader } from './tile-reading.js';
 
-const key = generateKeyPairSync('ed25519');
-const logKey = {
-  publicKey: Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'),
-  sign: (m: Uint8Array) => edSign(null, m, key.privateKey),
-};
+const logKey = testLogKey();
 
-async function newOrg(tb: TestBackend): Promise<OrgId> {
-  const orgId = newId<OrgId>();
-  await tb.stores.orgs.create({
-    orgId,
-    name: 'Log Test',
-    signingPublicKey: randomBytes(32),
-    signingKeyFingerprint: 'fp',
-    rootArchivePublicKey: randomBytes(32),
-    keyManager: { delegation: randomBytes(8), notBefore: 0, notAfter: 1 },
-    officerQuorum: 1,
-    officers: [{ index: 0, publicKey: randomBytes(32) }],
-    createdAt: 0,
-  });
-  return orgId;
-}
+const newOrg = (tb: TestBackend): Promise<OrgId> => createTestOrgRow(tb.stores, 'Log Test');
 
 for (const backend of TEST_BACKENDS) {
   const title = `log integration: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;

@@ -4,7 +4,7 @@
  * through sequenceEntries), and a log integrator, so the indexer sees a real store.
  * The bodies are opaque bytes: the server never opens them.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   canonicalTokens,
   encodeHeader,
@@ -25,34 +25,14 @@ import { LogIntegrator } from '../log-service/integration.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
 import type { NewArchiveRecord } from '../store/archive-stores.js';
 import type { Stores } from '../store/stores.js';
-
-/** A throw-away Ed25519 log key. */
-export function testLogKey(): LogKey {
-  const key = generateKeyPairSync('ed25519');
-  return {
-    publicKey: Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'),
-    sign: (m: Uint8Array) => edSign(null, m, key.privateKey),
-  };
-}
+import { createTestOrgRow, testLogKey } from '../testing/test-org-row.js';
 
 /** One log key for every fixture of a process (an org's checkpoints all verify under it). */
 export const FIXTURE_LOG_KEY: LogKey = testLogKey();
 
 /** Creates an org row (no real key material: search never checks it). */
-export async function createSearchOrg(stores: Stores): Promise<OrgId> {
-  const orgId = newId<OrgId>();
-  await stores.orgs.create({
-    orgId,
-    name: 'Search Test',
-    signingPublicKey: randomBytes(32),
-    signingKeyFingerprint: 'fp',
-    rootArchivePublicKey: randomBytes(32),
-    keyManager: { delegation: randomBytes(8), notBefore: 0, notAfter: 1 },
-    officerQuorum: 1,
-    officers: [{ index: 0, publicKey: randomBytes(32) }],
-    createdAt: 0,
-  });
-  return orgId;
+export function createSearchOrg(stores: Stores): Promise<OrgId> {
+  return createTestOrgRow(stores, 'Search Test');
 }
 
 /** One device's chain of synthetic records. */

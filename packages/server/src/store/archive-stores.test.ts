@@ -7,24 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type DeviceId, type OrgId } from '../ids.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
+import { createTestOrgRow } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import type { SequencedArchiveRecord } from './archive-stores.js';
 
-async function newOrg(tb: TestBackend): Promise<OrgId> {
-  const orgId = newId<OrgId>();
-  await tb.stores.orgs.create({
-    orgId,
-    name: 'Archive Test',
-    signingPublicKey: randomBytes(32),
-    signingKeyFingerprint: 'fp',
-    rootArchivePublicKey: randomBytes(32),
-    keyManager: { delegation: randomBytes(8), notBefore: 0, notAfter: 1 },
-    officerQuorum: 1,
-    officers: [{ index: 0, publicKey: randomBytes(32) }],
-    createdAt: 0,
-  });
-  return orgId;
-}
+const newOrg = (tb: TestBackend): Promise<OrgId> => createTestOrgRow(tb.stores, 'Archive Test');
 
 function records(deviceId: DeviceId, fromSeq: number, n: number): SequencedArchiveRecord[] {
   return Array.from({ length: n }, (_, i) => ({
