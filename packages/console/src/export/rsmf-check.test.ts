@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { rsmfFileProblems, rsmfManifestProblems, rsmfZipProblems } from './rsmf-check.js';
 
@@ -48,5 +49,33 @@ describe("the RSMF checker rejects each of Relativity's invalid samples", () => 
       'events[0] has field "attachment", which RSMF 2.0 does not define',
       'events[0] participant "1" is not a participant',
     ]);
+  });
+});
+
+describe('rsmf.zip reading', () => {
+  const manifest = {
+    version: '2.0.0',
+    participants: [{ id: 'p', avatar: 'a.bin' }],
+    conversations: [],
+    events: [],
+  };
+  const zip = (): Uint8Array =>
+    zipSync({ 'rsmf_manifest.json': Buffer.from(JSON.stringify(manifest)), 'a.bin': new Uint8Array(10) });
+
+  it('sees the files beside the manifest without inflating them', () => {
+    expect(rsmfZipProblems(zip())).toEqual([]);
+  });
+
+  it('refuses a manifest whose declared size is absurd, before allocating it', () => {
+    const z = Buffer.from(zip());
+    // Central directory entry of rsmf_manifest.json: uncompressed size at +24.
+    for (
+      let at = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+      at >= 0;
+      at = z.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at + 4)
+    )
+      if (z.subarray(at + 46, at + 46 + 18).toString() === 'rsmf_manifest.json')
+        z.writeUInt32LE(0xfffffff0, at + 24);
+    expect(rsmfZipProblems(z)).toEqual([`rsmf_manifest.json declares more than ${256 * 1024 * 1024} bytes`]);
   });
 });

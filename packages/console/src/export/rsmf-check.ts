@@ -150,16 +150,31 @@ export interface RsmfContents {
   readonly transcript: string;
 }
 
+// Only the manifest is inflated (the checks need the other files' names, not their bytes), and
+// only up to this declared size: a hostile zip cannot make the verifier allocate without bound.
+const MAX_RSMF_MANIFEST_BYTES = 256 * 1024 * 1024;
+
 function unzipManifest(zip: Uint8Array, p: string[]): { manifest: unknown; names: Set<string> } | undefined {
-  let files: Record<string, Uint8Array>;
+  const names = new Set<string>();
+  let tooBig = false;
+  let raw: Uint8Array | undefined;
   try {
-    files = unzipSync(zip);
+    raw = unzipSync(zip, {
+      filter: (f) => {
+        if (!f.name.endsWith('/')) names.add(f.name);
+        if (f.name !== RSMF_MANIFEST_NAME) return false;
+        tooBig = f.originalSize > MAX_RSMF_MANIFEST_BYTES;
+        return !tooBig;
+      },
+    })[RSMF_MANIFEST_NAME];
   } catch {
     p.push(`${RSMF_ZIP_NAME} is not a readable zip`);
     return undefined;
   }
-  const names = new Set(Object.keys(files).filter((n) => !n.endsWith('/')));
-  const raw = files[RSMF_MANIFEST_NAME];
+  if (tooBig) {
+    p.push(`${RSMF_MANIFEST_NAME} declares more than ${MAX_RSMF_MANIFEST_BYTES} bytes`);
+    return undefined;
+  }
   if (raw === undefined) {
     p.push(`${RSMF_ZIP_NAME} has no ${RSMF_MANIFEST_NAME} at its root`);
     return undefined;
