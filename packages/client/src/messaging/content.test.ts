@@ -76,6 +76,19 @@ describe('message content v1', () => {
     for (const b of bads) expect(code(() => decodeContent(b))).toBe('CONTENT_INVALID');
   });
 
+  it('does not echo an unknown field name (sender-chosen text) in the error', () => {
+    const secret = 'meet at the north gate';
+    const e = (() => {
+      try {
+        decodeContent(pad({ v: 1, id: 'a', ts: 1, kind: 'message', [secret]: 1 }));
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(isClientError(e, 'CONTENT_INVALID')).toBe(true);
+    expect((e as Error).message).not.toContain('north');
+  });
+
   it('checks the parts of groups, attachments, receipts, timers and profiles', () => {
     const g = 'g.AAAAAAAAAAAAAAAAAAAAAA';
     const gs = { name: 'Ops', mem: [{ org: 'o', user: 'a' }], rev: 1 };
