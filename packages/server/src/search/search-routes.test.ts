@@ -239,6 +239,38 @@ describe('search routes', () => {
     ).toBe(400);
   });
 
+  it('gives every record the batch that covers it, with the hashes of that whole batch', async () => {
+    // Two stored batches (seq 0–9 and 10–19); 20–24 have none. A page spans both and the gap.
+    const sigs = [randomBytes(64), randomBytes(64)];
+    await t.stores.search.putBatches(org.orgId, [
+      { deviceId: dev.deviceId, firstSeq: 0, count: 10, signature: sigs[0]! },
+      { deviceId: dev.deviceId, firstSeq: 10, count: 10, signature: sigs[1]! },
+    ]);
+    const stored = await t.stores.archive.range(org.orgId, dev.deviceId, 0, 24);
+    const r = await call(
+      t.app,
+      'GET',
+      `/v1/orgs/${org.orgId}/archive/records?device=${dev.deviceId}&fromSeq=5`,
+      undefined,
+      org.officer.headers(),
+    );
+    expect(r.statusCode, r.body).toBe(200);
+    const hits = r.json<Answer>().records;
+    expect(hits.map((h) => h.seq)).toEqual([...Array(20).keys()].map((i) => i + 5));
+    for (const h of hits) {
+      if (h.seq >= 20) {
+        expect(h.batch, `seq ${h.seq}`).toBeNull();
+        continue;
+      }
+      const first = h.seq < 10 ? 0 : 10;
+      expect(h.batch, `seq ${h.seq}`).toEqual({
+        firstSeq: first,
+        signature: b64(sigs[first / 10]!),
+        hashes: stored.slice(first, first + 10).map((x) => b64(x.hash)),
+      });
+    }
+  });
+
   it('rate-limits searches per device', async () => {
     let limited = 0;
     for (let i = 0; i < SEARCH_RATE_BURST + 2; i++) {

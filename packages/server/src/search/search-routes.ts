@@ -116,6 +116,7 @@ const RecordsResponse = Type.Object(
 );
 
 type RecordOut = Static<typeof SealedRecordOut>;
+type BatchOut = Static<typeof Batch>;
 
 const limiters = new WeakMap<AppDeps, RateLimiter>();
 
@@ -154,6 +155,24 @@ async function withVerification(
   const tiles = storeTileReader(stores.log, orgId);
   const keys = new Map<string, Buffer>();
   const sessionKeys = new Map<string, Buffer>();
+  // A page holds many records of one batch: each batch (and its hashes) is read once.
+  const batches = new Map<DeviceId, { count: number; out: BatchOut }[]>();
+  const batchOf = async (deviceId: DeviceId, seq: number): Promise<BatchOut | null> => {
+    let known = batches.get(deviceId);
+    if (known === undefined) batches.set(deviceId, (known = []));
+    const hit = known.find((b) => seq >= b.out.firstSeq && seq < b.out.firstSeq + b.count);
+    if (hit !== undefined) return hit.out;
+    const b = await stores.search.batchCovering(orgId, deviceId, seq);
+    if (b === undefined) return null;
+    const range = await stores.archive.range(orgId, deviceId, b.firstSeq, b.firstSeq + b.count - 1);
+    const batch = {
+      firstSeq: b.firstSeq,
+      signature: encodeBytes(b.signature),
+      hashes: range.map((x) => encodeBytes(x.hash)),
+    };
+    known.push({ count: b.count, out: batch });
+    return batch;
+  };
   const out: RecordOut[] = [];
   for (const r of records) {
     if (r.logIndex >= cp.treeSize) continue; // not yet covered: the next page of a later call has it
@@ -163,17 +182,7 @@ async function withVerification(
       if (d === undefined) throw new ServerError('INTERNAL', 'an archived record names an unknown device');
       keys.set(r.deviceId, (key = d.identityKey));
     }
-    const b = await stores.search.batchCovering(orgId, r.deviceId, r.seq);
-    const batch =
-      b === undefined
-        ? null
-        : {
-            firstSeq: b.firstSeq,
-            signature: encodeBytes(b.signature),
-            hashes: (await stores.archive.range(orgId, r.deviceId, b.firstSeq, b.firstSeq + b.count - 1)).map(
-              (x) => encodeBytes(x.hash),
-            ),
-          };
+    const batch = await batchOf(r.deviceId, r.seq);
     const skey = parseRecord(r.bytes).header.sessionKeyId;
     const skeyHex = Buffer.from(skey).toString('hex');
     let wrapped = sessionKeys.get(skeyHex);
