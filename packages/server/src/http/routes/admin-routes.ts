@@ -5,6 +5,7 @@
  */
 import { Type } from 'typebox';
 import { DEFAULT_ENROLMENT_CODE_TTL_MS, MAX_ENROLMENT_CODE_TTL_MS } from '../../config/defaults.js';
+import { revokeDevice } from '../../auth/device-revocation.js';
 import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type DeviceId, type UserId } from '../../ids.js';
@@ -293,21 +294,9 @@ export const revokeDeviceRoute = defineRoute({
   async handler({ auth, params }, deps) {
     const deviceId = params.deviceId as DeviceId;
     const now = deps.clock();
-    await deps.stores.withTransaction(async (tx) => {
-      if (!(await tx.devices.revoke(auth.orgId, deviceId, now))) {
-        const d = await tx.devices.get(auth.orgId, deviceId);
-        throw d === undefined
-          ? new ServerError('DEVICE_NOT_FOUND')
-          : new ServerError('DEVICE_ALREADY_REVOKED');
-      }
-      await deps.audit.record(tx, auth.orgId, {
-        kind: 'device.revoke',
-        actorDeviceId: auth.deviceId,
-        subject: deviceId,
-        detail: null,
-        at: now,
-      });
-    });
+    await deps.stores.withTransaction((tx) =>
+      revokeDevice(tx, deps.audit, { orgId: auth.orgId, deviceId, actorDeviceId: auth.deviceId, now }),
+    );
     return { deviceId, revokedAt: now };
   },
 });

@@ -13,6 +13,7 @@ import {
   LIST_PAGE_MAX,
   MAX_LINK_CODE_TTL_MS,
 } from '../../config/defaults.js';
+import { revokeDevice } from '../../auth/device-revocation.js';
 import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import type { DeviceId } from '../../ids.js';
@@ -166,22 +167,15 @@ export const revokeOwnDeviceRoute = defineRoute({
       );
     }
     const now = deps.clock();
-    await deps.stores.withTransaction(async (tx) => {
-      const d = await tx.devices.get(auth.orgId, deviceId);
-      // Another user's device is reported as unknown: a member learns nothing about other users.
-      if (d === undefined || d.userId !== auth.userId) {
-        throw new ServerError('DEVICE_NOT_FOUND', 'params.deviceId: no such device of yours');
-      }
-      if (!(await tx.devices.revoke(auth.orgId, deviceId, now)))
-        throw new ServerError('DEVICE_ALREADY_REVOKED');
-      await deps.audit.record(tx, auth.orgId, {
-        kind: 'device.revoke',
+    await deps.stores.withTransaction((tx) =>
+      revokeDevice(tx, deps.audit, {
+        orgId: auth.orgId,
+        deviceId,
         actorDeviceId: auth.deviceId,
-        subject: deviceId,
-        detail: 'own',
-        at: now,
-      });
-    });
+        ownerUserId: auth.userId,
+        now,
+      }),
+    );
     return { deviceId, revokedAt: now };
   },
 });

@@ -1,0 +1,44 @@
+/**
+ * Revoking a device, by an admin (any device of the org) or by its own user (another of
+ * their devices): the device's tokens are refused from its next request on (auth-guard
+ * reads `revokedAt` every time) and the act is a `device.revoke` audit entry in the same
+ * transaction.
+ */
+import type { AuditSink } from '../audit/audit-sink.js';
+import { ServerError } from '../errors.js';
+import type { DeviceId, OrgId, UserId } from '../ids.js';
+import type { Stores } from '../store/stores.js';
+
+/** Who revokes what. */
+export interface DeviceRevocation {
+  readonly orgId: OrgId;
+  readonly deviceId: DeviceId;
+  readonly actorDeviceId: DeviceId;
+  /**
+   * Set when a user revokes one of their own devices: a device of anyone else is then
+   * DEVICE_NOT_FOUND (a member learns nothing about other users), and the audit detail is `own`.
+   */
+  readonly ownerUserId?: UserId;
+  readonly now: number;
+}
+
+/** Revokes the device and records the audit entry, in `tx`; DEVICE_NOT_FOUND or DEVICE_ALREADY_REVOKED otherwise. */
+export async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): Promise<void> {
+  const device = await tx.devices.get(r.orgId, r.deviceId);
+  if (device === undefined || (r.ownerUserId !== undefined && device.userId !== r.ownerUserId)) {
+    throw new ServerError(
+      'DEVICE_NOT_FOUND',
+      r.ownerUserId === undefined
+        ? 'params.deviceId: no such device'
+        : 'params.deviceId: no such device of yours',
+    );
+  }
+  if (!(await tx.devices.revoke(r.orgId, r.deviceId, r.now))) throw new ServerError('DEVICE_ALREADY_REVOKED');
+  await audit.record(tx, r.orgId, {
+    kind: 'device.revoke',
+    actorDeviceId: r.actorDeviceId,
+    subject: r.deviceId,
+    detail: r.ownerUserId === undefined ? null : 'own',
+    at: r.now,
+  });
+}
