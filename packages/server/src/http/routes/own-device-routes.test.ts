@@ -3,7 +3,10 @@
  * else's), issuing and revoking are audit entries, the session names the retention class,
  * and the admin listing carries identity keys.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIST_PAGE_MAX } from '../../config/defaults.js';
+import { newId, type DeviceId } from '../../ids.js';
 import {
   call,
   createOrgWithRoles,
@@ -84,5 +87,27 @@ describe('own-device routes', () => {
     expect(officer?.identityKey).toBe(
       Buffer.from(a.devices.officer.identity.getPublicKey().serialize()).toString('base64url'),
     );
+  });
+
+  it('lists every device of the user, past one store page, by device number', async () => {
+    const own = await createOrgWithRoles(t, false);
+    const member = own.devices.member;
+    // Seeded in the store: enrolling this many through link codes would take days of rate limit.
+    for (let i = 0; i < LIST_PAGE_MAX; i++) {
+      await t.stores.devices.create(own.orgId, {
+        deviceId: newId<DeviceId>(),
+        userId: member.userId,
+        identityKey: Buffer.concat([Buffer.from([5]), randomBytes(32)]),
+        registrationId: 1,
+        createdAt: t.clock.now,
+      });
+    }
+    const r = await call(t.app, 'GET', '/v1/devices', undefined, member.headers());
+    expect(r.statusCode, r.body).toBe(200);
+    const devices = r.json<{ devices: { deviceNumber: number; current: boolean }[] }>().devices;
+    expect(devices.map((d) => d.deviceNumber)).toEqual(
+      Array.from({ length: LIST_PAGE_MAX + 1 }, (_, i) => i + 1),
+    );
+    expect(devices.filter((d) => d.current).map((d) => d.deviceNumber)).toEqual([1]);
   });
 });

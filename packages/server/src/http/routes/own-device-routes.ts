@@ -17,6 +17,7 @@ import { revokeDevice } from '../../auth/device-revocation.js';
 import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import type { DeviceId } from '../../ids.js';
+import type { DeviceRecord } from '../../store/records.js';
 import { ANY_ROLE, defineRoute } from '../route-def.js';
 import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
 import { Millis } from './common-schemas.js';
@@ -124,11 +125,15 @@ export const listOwnDevicesRoute = defineRoute({
   },
   errors: [],
   async handler({ auth }, deps) {
-    const rows = await deps.stores.devices.list(
-      auth.orgId,
-      { after: null, limit: LIST_PAGE_MAX },
-      auth.userId,
-    );
+    // Every page: revoked devices stay listed, so a user's count only grows.
+    const rows: DeviceRecord[] = [];
+    for (let after: DeviceId | null = null; ;) {
+      const page = await deps.stores.devices.list(auth.orgId, { after, limit: LIST_PAGE_MAX }, auth.userId);
+      rows.push(...page);
+      const last = page.at(-1);
+      if (page.length < LIST_PAGE_MAX || last === undefined) break;
+      after = last.deviceId;
+    }
     return {
       devices: rows
         .sort((a, b) => a.deviceNumber - b.deviceNumber)
