@@ -6,14 +6,12 @@
  * registered bucket document still verifies, and an old delegation cannot be replayed to cut
  * the window short. The change is a `key-manager-delegated` key event in the same transaction.
  */
-import { createHash } from 'node:crypto';
-import { encodeLogEntry } from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
-import { sequenceEntries } from '../log-service/sequencing.js';
 import type { OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
 import { KeyDocumentError, openDelegation } from './key-documents.js';
+import { keyEvent, storedDelegation } from './key-registration.js';
 
 /** Kind of the key event a re-issued delegation appends. */
 export const KEY_MANAGER_EVENT_KIND = 'key-manager-delegated';
@@ -38,7 +36,6 @@ export async function renewKeyManager(
     if (Buffer.compare(org.keyManager.delegation, Buffer.from(delegation)) === 0)
       return { keyManager: org.keyManager, changed: false };
     let next;
-    let current;
     try {
       next = openDelegation(delegation, org.signingPublicKey);
     } catch (e) {
@@ -48,11 +45,7 @@ export async function renewKeyManager(
         { cause: e },
       );
     }
-    try {
-      current = openDelegation(org.keyManager.delegation, org.signingPublicKey);
-    } catch (e) {
-      throw new ServerError('KEY_MANAGER_INVALID', 'the stored delegation does not verify', { cause: e });
-    }
+    const current = storedDelegation(org);
     if (Buffer.compare(Buffer.from(next.key), Buffer.from(current.key)) !== 0) {
       throw new ServerError(
         'KEY_MANAGER_INVALID',
@@ -73,16 +66,7 @@ export async function renewKeyManager(
       notBefore: next.notBefore,
       notAfter: next.notAfter,
     };
-    const entry = encodeLogEntry({
-      type: 'key-event',
-      hash: createHash('sha256').update(delegation).digest(),
-      size: delegation.length,
-      actor,
-      time: now,
-      kind: KEY_MANAGER_EVENT_KIND,
-      subject: 'key-manager',
-    });
-    await sequenceEntries(tx, orgId, [entry]);
+    await keyEvent(tx, orgId, actor, KEY_MANAGER_EVENT_KIND, 'key-manager', delegation, now);
     if (!(await tx.orgs.setKeyManager(orgId, keyManager))) throw new ServerError('ORG_NOT_FOUND');
     return { keyManager, changed: true };
   });

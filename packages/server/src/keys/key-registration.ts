@@ -9,11 +9,17 @@ import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
 import type { BucketRecord, KeyBlobKind } from '../store/bucket-stores.js';
+import type { OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import { KeyDocumentError, openBucketKeyDocument, openDelegation } from './key-documents.js';
+import {
+  KeyDocumentError,
+  openBucketKeyDocument,
+  openDelegation,
+  type KeyManagerDelegation,
+} from './key-documents.js';
 
-/** Sequences a key-event entry committing to `blob`; resolves to its log index. */
-async function keyEvent(
+/** Sequences a key-event entry committing to `blob` in `tx`; resolves to its log index. */
+export async function keyEvent(
   tx: Stores,
   orgId: OrgId,
   actor: DeviceId,
@@ -34,6 +40,16 @@ async function keyEvent(
   return sequenceEntries(tx, orgId, [entry]);
 }
 
+/** The org's stored key-manager delegation, opened with its signing key; KEY_MANAGER_INVALID when it does not verify. */
+export function storedDelegation(org: OrgRecord): KeyManagerDelegation {
+  try {
+    return openDelegation(org.keyManager.delegation, org.signingPublicKey);
+  } catch (e) {
+    const why = e instanceof KeyDocumentError ? e.message : 'does not verify';
+    throw new ServerError('KEY_MANAGER_INVALID', `the stored key-manager delegation: ${why}`, { cause: e });
+  }
+}
+
 /**
  * Verifies a bucket-key document against the org's key-manager delegation (itself checked
  * against the org signing key) and registers it. The same document again returns the
@@ -48,18 +64,7 @@ export async function registerBucket(
 ): Promise<BucketRecord> {
   const org = await stores.orgs.get(orgId);
   if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
-  let delegation;
-  try {
-    delegation = openDelegation(org.keyManager.delegation, org.signingPublicKey);
-  } catch (e) {
-    throw new ServerError(
-      'KEY_MANAGER_INVALID',
-      e instanceof KeyDocumentError ? e.message : 'does not verify',
-      {
-        cause: e,
-      },
-    );
-  }
+  const delegation = storedDelegation(org);
   if (now < delegation.notBefore || now > delegation.notAfter) {
     throw new ServerError('KEY_MANAGER_INVALID', 'the key-manager delegation is outside its validity window');
   }
