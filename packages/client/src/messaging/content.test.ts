@@ -78,13 +78,12 @@ describe('message content v1', () => {
 
   it('does not echo an unknown field name (sender-chosen text) in the error', () => {
     const secret = 'meet at the north gate';
-    const e = (() => {
-      try {
-        decodeContent(pad({ v: 1, id: 'a', ts: 1, kind: 'message', [secret]: 1 }));
-      } catch (err) {
-        return err;
-      }
-    })();
+    let e: unknown;
+    try {
+      decodeContent(pad({ v: 1, id: 'a', ts: 1, kind: 'message', [secret]: 1 }));
+    } catch (err) {
+      e = err;
+    }
     expect(isClientError(e, 'CONTENT_INVALID')).toBe(true);
     expect((e as Error).message).not.toContain('north');
   });
