@@ -8,8 +8,9 @@
  *
  *   blob = nonce(12) ‖ AES-256-GCM(key, nonce, plaintext ‖ zero padding, AAD) ‖ tag(16)
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ClientError, isServerRefusal } from '../errors.js';
+import { sha256 } from '../sha256.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { ATTACHMENT_KEY_BYTES, MAX_SHORT, type AttachmentPointer } from './content-parts.js';
 
@@ -67,7 +68,7 @@ export function encryptAttachment(
     Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]),
   );
   plain.fill(0);
-  const digest = new Uint8Array(createHash('sha256').update(blob).digest());
+  const digest = sha256(blob);
   return {
     blob,
     pointer: {
@@ -86,8 +87,7 @@ export function encryptAttachment(
  * when the SHA-256 differs, ATTACHMENT_INVALID when the length or the GCM tag is wrong.
  */
 export function decryptAttachment(blob: Uint8Array, pointer: AttachmentPointer): Uint8Array {
-  const digest = createHash('sha256').update(blob).digest();
-  if (!digest.equals(pointer.digest))
+  if (!Buffer.from(sha256(blob)).equals(pointer.digest))
     throw new ClientError('ATTACHMENT_DIGEST_MISMATCH', 'the attachment does not match its digest');
   if (pointer.size > MAX_ATTACHMENT_BYTES || blob.length !== blobLength(pointer.size))
     throw new ClientError('ATTACHMENT_INVALID', 'the attachment length does not match its stated size');

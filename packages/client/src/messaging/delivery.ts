@@ -6,9 +6,9 @@
  * missing ones — then try again, at most MAX_SEND_ATTEMPTS times. Runs inside the caller's
  * store transaction, so a failed send leaves the device list and sessions as they were.
  */
-import { createHash } from 'node:crypto';
 import { signalEncrypt, type ProtocolAddress } from '@signalapp/libsignal-client';
 import { ClientError, isClientError, isServerRefusal } from '../errors.js';
+import { sha256 } from '../sha256.js';
 import type { DeviceProfile } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
@@ -27,9 +27,6 @@ import {
 
 /** Send attempts when the server keeps reporting mismatched devices. */
 export const MAX_SEND_ATTEMPTS = 4;
-
-/** SHA-256 of an envelope's bytes (what archive records name relay envelopes by). */
-export const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 
 /** What delivery works with. */
 export interface DeliveryContext {

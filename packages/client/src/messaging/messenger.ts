@@ -18,6 +18,7 @@ import {
 } from '@signalapp/libsignal-client';
 import { ClientError, isClientError } from '../errors.js';
 import type { ArchiveCapture } from '../archive/capture.js';
+import { sha256 } from '../sha256.js';
 import type { DeviceProfile } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
@@ -42,7 +43,7 @@ import {
   planGroupChange,
   type GroupOperation,
 } from './groups.js';
-import { deliver, sha256, type DeliveryContext } from './delivery.js';
+import { deliver, type DeliveryContext } from './delivery.js';
 import { addWarning, type Warning } from './message-store.js';
 import { deviceAddress, noteContactName, noteDevice, userAddress, type PeerUser } from './peers.js';
 
