@@ -176,6 +176,7 @@ describe('search routes', () => {
       { tokens: [b64(WORD)], limit: 0 },
       { tokens: [b64(WORD)], cursor: '-1' },
       { tokens: [b64(WORD)], cursor: '01' },
+      { tokens: [b64(WORD)], cursor: '9007199254740992' },
       { tokens: [b64(WORD)], filters: { dates: [] } },
       { tokens: [b64(WORD)], filters: { colour: 'red' } },
     ]) {

@@ -238,6 +238,9 @@ export const archiveSearchRoute = defineRoute({
     const dates = (body.filters?.dates ?? []).map((t, i) =>
       decodeBytes(`body.filters.dates.${i}`, t, TOKEN_BYTES),
     );
+    const before = body.cursor === undefined ? null : Number(body.cursor);
+    if (before !== null && !Number.isSafeInteger(before))
+      throw new ServerError('INVALID_REQUEST', 'body.cursor: beyond 2^53 - 1');
     const bucket = body.filters?.bucket;
     if (bucket !== undefined && (await deps.stores.buckets.get(auth.orgId, bucket)) === undefined) {
       throw new ServerError('BUCKET_NOT_FOUND', 'no such bucket in this organisation');
@@ -252,7 +255,7 @@ export const archiveSearchRoute = defineRoute({
       ...(bucket === undefined ? {} : { bucketId: bucket }),
       ...(device === undefined ? {} : { deviceId: device }),
       limit: body.limit ?? DEFAULT_SEARCH_PAGE,
-      before: body.cursor === undefined ? null : Number(body.cursor),
+      before,
     });
     const { out, checkpoint } = await withVerification(deps.stores, auth.orgId, page.hits);
     await deps.stores.withTransaction((tx) =>
