@@ -6,7 +6,7 @@
  *
  * Messages never include passphrases, enrolment codes, tokens or message text.
  */
-import { isClientError, type ClientError } from '@custos/client';
+import type { ClientError } from '@custos/client';
 import { isCustosError } from '@custos/core';
 import type { CliIo } from './cli.js';
 import { parseCommandLine, UsageError, type CommandLine, type FlagSpec } from './command-flags.js';
@@ -47,15 +47,37 @@ export interface CommandSpec {
   readonly maxPositionals: number;
 }
 
+/** What a @custos/console ConsoleError carries. */
+interface ConsoleFailure extends Error {
+  readonly code: string;
+  readonly serverCode: string | undefined;
+}
+
+/**
+ * True when `e` is an error of the sibling package whose class sets `name` to `className`
+ * (ClientError, ConsoleError), recognised by that name and its string code rather than by
+ * `instanceof`: importing @custos/client and @custos/console here would load both into
+ * every command, `custos verify log` and `custos org create` included.
+ */
+function isNamedError<T extends Error & { readonly code: string }>(e: unknown, className: string): e is T {
+  return e instanceof Error && e.name === className && typeof (e as { code?: unknown }).code === 'string';
+}
+
+const isClientError = (e: unknown): e is ClientError => isNamedError<ClientError>(e, 'ClientError');
+const isConsoleFailure = (e: unknown): e is ConsoleFailure => isNamedError<ConsoleFailure>(e, 'ConsoleError');
+
 /** The one-line explanation and stable code of a failure. */
 export function explainFailure(e: unknown, command: string): { code: string; message: string; exit: number } {
   const help = `Run 'custos ${command} --help'.`;
-  if (e instanceof UsageError) return { code: 'USAGE', message: `${e.message}. ${help}`, exit: EXIT_USAGE };
+  if (e instanceof UsageError || (isConsoleFailure(e) && e.code === 'INVALID_OPTIONS'))
+    return { code: 'USAGE', message: `${e.message}. ${help}`, exit: EXIT_USAGE };
   if (e instanceof CliFailure) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
   if (e instanceof PassphraseInputError)
     return { code: 'PASSPHRASE', message: e.message, exit: EXIT_FAILURE };
   if (isClientError(e))
     return { code: e.server?.code ?? e.code, message: clientMessage(e), exit: EXIT_FAILURE };
+  if (isConsoleFailure(e))
+    return { code: e.serverCode ?? e.code, message: `${e.code}: ${e.message}`, exit: EXIT_FAILURE };
   if (isCustosError(e)) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
   // Unexpected faults (disk full, permissions): the code and message, never the object.
   const code = (e as { code?: unknown } | null)?.code;
@@ -140,9 +162,17 @@ export async function runCommand(
     };
     return (await body(ctx)) ?? 0;
   } catch (e) {
-    const f = explainFailure(e, spec.name);
-    io.stderr.write(`custos ${spec.name}: ${f.message}\n`);
-    if (json) io.stdout.write(`${JSON.stringify({ error: { code: f.code, message: f.message } })}\n`);
-    return f.exit;
+    return reportFailure(e, spec.name, io, json);
   }
+}
+
+/**
+ * Reports a failure of `custos <command>`: one line on stderr and, with `json`, the
+ * `{"error": {"code", "message"}}` object on stdout; returns the exit code.
+ */
+export function reportFailure(e: unknown, command: string, io: CliIo, json: boolean): number {
+  const f = explainFailure(e, command);
+  io.stderr.write(`custos ${command}: ${f.message}\n`);
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code: f.code, message: f.message } })}\n`);
+  return f.exit;
 }

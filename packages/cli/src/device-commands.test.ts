@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClientError, type LocalSettings, type MessageEvent, type StoredMessage } from '@custos/client';
+import { ConsoleError } from '@custos/console';
 import { AddressBook, checkContactName, formatAddress, parseAddress } from './address-book.js';
+import type { CliIo } from './cli.js';
 import { runCli } from './cli.js';
 import { parseCommandLine, UsageError } from './command-flags.js';
-import { CliFailure, explainFailure } from './command-runner.js';
+import { CliFailure, explainFailure, reportFailure } from './command-runner.js';
 import { parseChatLine } from './commands/chat.js';
 import { identityKeyFingerprint } from './commands/devices.js';
 import { groupDigits } from './commands/safety-number.js';
@@ -217,6 +219,44 @@ describe('failures in words', () => {
     expect(say(used).message).toMatch(/ask an administrator for a new one/);
     expect(say(new UsageError('bad')).exit).toBe(2);
     expect(say(new Error('disk full')).message).toBe('failed: disk full');
+  });
+
+  it('maps console errors: bad options are usage errors (exit 2), others keep their code', () => {
+    const say = (e: unknown) => explainFailure(e, 'verify log');
+    expect(say(new ConsoleError('INVALID_OPTIONS', '--limit must be 1–100'))).toEqual({
+      code: 'USAGE',
+      message: "--limit must be 1–100. Run 'custos verify log --help'.",
+      exit: 2,
+    });
+    expect(say(new ConsoleError('LOG_FORK', 'the log forked'))).toEqual({
+      code: 'LOG_FORK',
+      message: 'LOG_FORK: the log forked',
+      exit: 1,
+    });
+    const refused = new ConsoleError('SERVER_REFUSED', 'refused', { serverCode: 'ROLE_FORBIDDEN' });
+    expect(say(refused)).toMatchObject({ code: 'ROLE_FORBIDDEN', exit: 1 });
+    // Only the real classes are recognised, not any error with a code.
+    expect(say(Object.assign(new Error('x'), { code: 'LOG_FORK' }))).toMatchObject({
+      code: 'LOG_FORK',
+      message: 'failed: LOG_FORK: x',
+    });
+  });
+
+  it('reports a failure on stderr, and with --json also as an error object on stdout', () => {
+    let out = '';
+    let err = '';
+    const io = {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s) },
+    } as unknown as CliIo;
+    expect(reportFailure(new CliFailure('NO_PROFILE', 'no profile'), 'sync', io, false)).toBe(1);
+    expect([out, err]).toEqual(['', 'custos sync: no profile\n']);
+    err = '';
+    expect(reportFailure(new UsageError('--x given twice'), 'org create', io, true)).toBe(2);
+    expect(err).toBe("custos org create: --x given twice. Run 'custos org create --help'.\n");
+    expect(JSON.parse(out)).toEqual({
+      error: { code: 'USAGE', message: "--x given twice. Run 'custos org create --help'." },
+    });
   });
 });
 

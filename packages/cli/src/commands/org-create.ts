@@ -1,12 +1,6 @@
 /** `custos org create`: the key ceremony (docs/ceremony.md), a thin shell over @custos/console. */
-import { isCustosError, MIN_PASSPHRASE_LENGTH } from '@custos/core';
-import {
-  isConsoleError,
-  MAX_OFFICERS,
-  MIN_OFFICERS,
-  runCeremony,
-  type CeremonyResult,
-} from '@custos/console';
+import { MIN_PASSPHRASE_LENGTH } from '@custos/core';
+import { MAX_OFFICERS, MIN_OFFICERS, runCeremony, type CeremonyResult } from '@custos/console';
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli.js';
 import {
@@ -17,6 +11,7 @@ import {
   requireString,
   UsageError,
 } from '../command-flags.js';
+import { reportFailure } from '../command-runner.js';
 import { PassphraseInputError, promptNewPassphrase, readPassphraseFile } from '../passphrase-input.js';
 
 /** Usage of `custos org create`. */
@@ -127,23 +122,6 @@ export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<
     else io.stdout.write(summary(result));
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      say(`${e.message}. Run 'custos org create --help'.`);
-      return 2;
-    }
-    if (isConsoleError(e) && e.code === 'INVALID_OPTIONS') {
-      say(`${e.message}. Run 'custos org create --help'.`);
-      return 2;
-    }
-    if (isConsoleError(e) || isCustosError(e) || e instanceof PassphraseInputError) {
-      say(e.message);
-      return 1;
-    }
-    // Unexpected faults (disk full, permissions): say what without dumping objects that may hold secrets.
-    const code = (e as { code?: unknown } | null)?.code;
-    say(
-      `failed: ${typeof code === 'string' ? `${code}: ` : ''}${e instanceof Error ? e.message : 'unknown error'}`,
-    );
-    return 1;
+    return reportFailure(e, 'org create', io, args.includes('--json'));
   }
 }

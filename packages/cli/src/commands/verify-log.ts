@@ -14,9 +14,9 @@ import {
   writeWitnessState,
   type WitnessResult,
 } from '@custos/console';
-import { isCustosError } from '@custos/core';
 import type { CliIo } from '../cli.js';
 import { optionalString, parseFlags, requireString, UsageError } from '../command-flags.js';
+import { reportFailure } from '../command-runner.js';
 
 /** Usage of `custos verify log`. */
 export const VERIFY_LOG_USAGE = `Usage: custos verify log --server URL --org ORG_ID --state FILE
@@ -172,24 +172,9 @@ export async function runVerifyLog(
   try {
     return sub === 'log' ? await verifyLog(args, io) : witnessKey(args, io);
   } catch (e) {
-    if (e instanceof UsageError || (isConsoleError(e) && e.code === 'INVALID_OPTIONS')) {
-      say(`${e.message}. Run 'custos verify log --help'.`);
-      return 2;
-    }
-    if (isConsoleError(e)) {
-      say(`${e.code}: ${e.message}`);
-      if (e.code.startsWith('LOG_'))
-        say('nothing was stored: the state still holds the last good checkpoint');
-      return 1;
-    }
-    if (isCustosError(e)) {
-      say(e.message);
-      return 1;
-    }
-    const code = (e as { code?: unknown } | null)?.code;
-    say(
-      `failed: ${typeof code === 'string' ? `${code}: ` : ''}${e instanceof Error ? e.message : 'unknown error'}`,
-    );
-    return 1;
+    const exit = reportFailure(e, `verify ${sub}`, io, args.includes('--json'));
+    if (isConsoleError(e) && e.code.startsWith('LOG_'))
+      say('nothing was stored: the state still holds the last good checkpoint');
+    return exit;
   }
 }
