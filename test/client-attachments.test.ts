@@ -6,7 +6,7 @@
  * each attachment's key and digest. The file's bytes (a canary) never reach the server in clear.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustosClient } from '@custos/client';
 import { isClientError } from '@custos/client';
@@ -14,18 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allBytes,
   canaryHits,
-  createOrg,
-  deliverIndexKey,
-  enrolUser,
-  startServer,
-  stopServer,
-  tempDir,
+  startWorld,
+  type ClientWorld,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
 import { queuedRecords } from './client-records.js';
 
 const canary = `att-canary-${randomBytes(12).toString('hex')}`;
+let world: ClientWorld<'alice' | 'bob' | 'carol'> | undefined;
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
@@ -46,20 +43,12 @@ function blobFile(root: string, blobId: string): string {
 }
 
 beforeAll(async () => {
-  dir = tempDir('custos-attach-e2e-');
-  server = await startServer(dir);
-  org = await createOrg(server, join(dir, 'org'));
-  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
-  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
-  carol = await enrolUser(server, org.admin, join(dir, 'carol'));
-  for (const c of [alice, bob, carol]) await deliverIndexKey(org, c);
+  world = await startWorld('custos-attach-e2e-', ['alice', 'bob', 'carol']);
+  ({ dir, server, org } = world);
+  ({ alice, bob, carol } = world.users);
 });
 
-afterAll(async () => {
-  for (const c of [alice, bob, carol, org?.admin, org?.officer]) await c?.close().catch(() => undefined);
-  if (server !== undefined) await stopServer(server);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close());
 
 describe('attachments end to end (real server process)', () => {
   const file = Buffer.concat([Buffer.from(`report ${canary}\n`), randomBytes(5000)]);

@@ -5,24 +5,22 @@
  * and malformed or replayed envelopes (a warning, never an archive record).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeEntryBundle, decodeLogEntry, entryBundlePath, TILE_WIDTH } from '@custos/core';
 import { CustosClient, isClientError, type PeerUser } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealBucketKeyDocument } from '../packages/server/src/keys/key-documents.js';
 import {
-  createOrg,
-  deliverIndexKey,
   enrolUser,
-  startServer,
-  stopServer,
-  tempDir,
+  requestPath,
+  startWorld,
   until,
+  type ClientWorld,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
+import { logSeqs as logSeqsOf } from './client-records.js';
 
+let world: ClientWorld<'alice' | 'bob'> | undefined;
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
@@ -30,20 +28,7 @@ let alice: CustosClient;
 let bob: CustosClient;
 const extra: CustosClient[] = [];
 
-/** archive-record entries of `deviceId` in the org's log, by sequence number. */
-async function logSeqs(deviceId: string): Promise<number[]> {
-  const info = (await (await fetch(`${server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number };
-  const seqs: number[] = [];
-  for (let i = 0; i * TILE_WIDTH < info.treeSize; i++) {
-    const width = Math.min(TILE_WIDTH, info.treeSize - i * TILE_WIDTH);
-    const r = await fetch(`${server.url}/v1/orgs/${org.orgId}/log/${entryBundlePath({ index: i, width })}`);
-    for (const b of decodeEntryBundle(new Uint8Array(await r.arrayBuffer()), width)) {
-      const e = decodeLogEntry(b);
-      if (e.type === 'archive-record' && e.device === deviceId) seqs.push(e.seq);
-    }
-  }
-  return seqs.sort((a, b) => a - b);
-}
+const logSeqs = (deviceId: string) => logSeqsOf(server, org, deviceId);
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   try {
@@ -58,8 +43,7 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
 function tamperingFetch(match: RegExp, rewrite: (body: Record<string, unknown>) => unknown): typeof fetch {
   return async (input, init) => {
     const res = await fetch(input, init);
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if ((init?.method ?? 'GET') !== 'GET' || !match.test(new URL(url).pathname) || res.status !== 200)
+    if ((init?.method ?? 'GET') !== 'GET' || !match.test(requestPath(input)) || res.status !== 200)
       return res;
     const body = (await res.json()) as Record<string, unknown>;
     return new Response(JSON.stringify(rewrite(body)), {
@@ -70,19 +54,13 @@ function tamperingFetch(match: RegExp, rewrite: (body: Record<string, unknown>) 
 }
 
 beforeAll(async () => {
-  dir = tempDir('custos-client-faults-');
-  server = await startServer(dir);
-  org = await createOrg(server, join(dir, 'org'));
-  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
-  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
-  for (const c of [alice, bob]) await deliverIndexKey(org, c);
+  world = await startWorld('custos-client-faults-', ['alice', 'bob']);
+  ({ dir, server, org } = world);
+  ({ alice, bob } = world.users);
 });
 
-afterAll(async () => {
-  for (const c of [alice, bob, org?.admin, org?.officer, ...extra]) await c?.close().catch(() => undefined);
-  if (server !== undefined) await stopServer(server);
-  rmSync(dir, { recursive: true, force: true });
-});
+// alice is reopened by the crash tests: close the current one too.
+afterAll(() => world?.close([alice, ...extra]));
 
 describe('client faults (real server process)', () => {
   it('a client killed between capture and upload uploads each record exactly once after restart', async () => {
@@ -104,8 +82,7 @@ describe('client faults (real server process)', () => {
     // The upload reaches the server; the device dies before it can record the answer.
     const dying: typeof fetch = async (input, init) => {
       const res = await fetch(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (init?.method === 'POST' && new URL(url).pathname === '/v1/archive/batches') {
+      if (init?.method === 'POST' && requestPath(input) === '/v1/archive/batches') {
         ref.victim?.crash();
         throw new TypeError('connection reset');
       }
@@ -127,8 +104,7 @@ describe('client faults (real server process)', () => {
     let lost = 0;
     const lossy: typeof fetch = async (input, init) => {
       const res = await fetch(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (init?.method === 'POST' && new URL(url).pathname === '/v1/archive/batches' && lost++ === 0)
+      if (init?.method === 'POST' && requestPath(input) === '/v1/archive/batches' && lost++ === 0)
         throw new TypeError('connection reset');
       return res;
     };
@@ -154,9 +130,7 @@ describe('client faults (real server process)', () => {
     const substitute = tamperingFetch(/^\/v1\/orgs\/[^/]+$/, (b) => ({ ...b, signingPublicKey: fake }));
     const swapRegistration: typeof fetch = async (input, init) => {
       const res = await fetch(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (init?.method !== 'POST' || !/\/devices$/.test(new URL(url).pathname))
-        return substitute(input, init);
+      if (init?.method !== 'POST' || !/\/devices$/.test(requestPath(input))) return substitute(input, init);
       const body = (await res.json()) as { org: Record<string, unknown> };
       return new Response(JSON.stringify({ ...body, org: { ...body.org, signingPublicKey: fake } }), {
         status: 201,

@@ -6,7 +6,6 @@
  * the group id as conversation, the members as participants and kind group-change.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustosClient, PeerUser } from '@custos/client';
 import { isClientError, userAddress } from '@custos/client';
@@ -14,18 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allBytes,
   canaryHits,
-  createOrg,
-  deliverIndexKey,
-  enrolUser,
-  startServer,
-  stopServer,
-  tempDir,
+  startWorld,
+  type ClientWorld,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
 import { queuedRecords } from './client-records.js';
 
 const canary = `grp-canary-${randomBytes(12).toString('hex')}`;
+let world: ClientWorld<'alice' | 'bob' | 'carol' | 'dave'> | undefined;
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
@@ -39,22 +35,12 @@ const users = (...cs: CustosClient[]): PeerUser[] => cs.map((c) => c.me);
 const sortedAddrs = (...cs: CustosClient[]): string[] => cs.map(addr).sort();
 
 beforeAll(async () => {
-  dir = tempDir('custos-groups-e2e-');
-  server = await startServer(dir);
-  org = await createOrg(server, join(dir, 'org'));
-  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
-  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
-  carol = await enrolUser(server, org.admin, join(dir, 'carol'));
-  dave = await enrolUser(server, org.admin, join(dir, 'dave'));
-  for (const c of [alice, bob, carol, dave]) await deliverIndexKey(org, c);
+  world = await startWorld('custos-groups-e2e-', ['alice', 'bob', 'carol', 'dave']);
+  ({ dir, server, org } = world);
+  ({ alice, bob, carol, dave } = world.users);
 });
 
-afterAll(async () => {
-  for (const c of [alice, bob, carol, dave, org?.admin, org?.officer])
-    await c?.close().catch(() => undefined);
-  if (server !== undefined) await stopServer(server);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close());
 
 describe('groups end to end (real server process)', () => {
   it('creates a group whose state reaches every member inside encrypted content', async () => {

@@ -6,35 +6,26 @@
  * absent from every server file and from the clients' folders.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  decodeEntryBundle,
-  decodeLogEntry,
-  entryBundlePath,
-  hashLeaf,
-  TILE_WIDTH,
-  verifyReceipt,
-} from '@custos/core';
+import { decodeEntryBundle, entryBundlePath, hashLeaf, TILE_WIDTH, verifyReceipt } from '@custos/core';
 import type { CustosClient } from '@custos/client';
 import { type PeerUser } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allBytes,
   canaryHits,
-  createOrg,
   deliverIndexKey,
   enrolDevice,
-  enrolUser,
-  startServer,
-  stopServer,
-  tempDir,
+  startWorld,
   until,
+  type ClientWorld,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
+import { logEntries } from './client-records.js';
 
 const canary = `canary-${randomBytes(12).toString('hex')}`;
+let world: ClientWorld<'alice' | 'bob'> | undefined;
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
@@ -52,33 +43,13 @@ async function archiveAll(c: CustosClient): Promise<void> {
   }, 'archive receipts');
 }
 
-/** Every log entry of the org, decoded, read through the public tile routes. */
-async function logEntries(): Promise<ReturnType<typeof decodeLogEntry>[]> {
-  const info = (await (await fetch(`${server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number };
-  const out: ReturnType<typeof decodeLogEntry>[] = [];
-  for (let i = 0; i * TILE_WIDTH < info.treeSize; i++) {
-    const width = Math.min(TILE_WIDTH, info.treeSize - i * TILE_WIDTH);
-    const r = await fetch(`${server.url}/v1/orgs/${org.orgId}/log/${entryBundlePath({ index: i, width })}`);
-    for (const e of decodeEntryBundle(new Uint8Array(await r.arrayBuffer()), width))
-      out.push(decodeLogEntry(e));
-  }
-  return out;
-}
-
 beforeAll(async () => {
-  dir = tempDir('custos-client-e2e-');
-  server = await startServer(dir);
-  org = await createOrg(server, join(dir, 'org'));
-  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
-  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
-  for (const c of [alice, bob]) await deliverIndexKey(org, c);
+  world = await startWorld('custos-client-e2e-', ['alice', 'bob']);
+  ({ dir, server, org } = world);
+  ({ alice, bob } = world.users);
 });
 
-afterAll(async () => {
-  for (const c of [alice, alice2, bob, org?.admin, org?.officer]) await c?.close().catch(() => undefined);
-  if (server !== undefined) await stopServer(server);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close([alice2]));
 
 describe('client end to end (real server process)', () => {
   it('exchanges messages both ways; each side decrypts and sees the archive notice', async () => {
@@ -156,7 +127,7 @@ describe('client end to end (real server process)', () => {
       origin: string;
       verifierKey: string;
     };
-    const entries = await logEntries();
+    const entries = await logEntries(server, org);
     for (const c of [alice, alice2, bob]) {
       const receipts = c.archiveReceipts();
       expect(receipts.map((r) => r.seq)).toEqual([...Array(c.archiveStatus().nextSeq).keys()]);

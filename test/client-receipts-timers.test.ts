@@ -6,7 +6,6 @@
  * never sees).
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustosClient } from '@custos/client';
 import { userAddress } from '@custos/client';
@@ -14,18 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allBytes,
   canaryHits,
-  createOrg,
-  deliverIndexKey,
-  enrolUser,
-  startServer,
-  stopServer,
-  tempDir,
+  startWorld,
+  type ClientWorld,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
 import { queuedRecords } from './client-records.js';
 
 const canary = `name-canary-${randomBytes(12).toString('hex')}`;
+let world: ClientWorld<'alice' | 'bob' | 'carol'> | undefined;
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
@@ -35,20 +31,12 @@ let carol: CustosClient;
 const addr = (c: CustosClient): string => userAddress(c.me);
 
 beforeAll(async () => {
-  dir = tempDir('custos-receipts-e2e-');
-  server = await startServer(dir);
-  org = await createOrg(server, join(dir, 'org'));
-  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
-  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
-  carol = await enrolUser(server, org.admin, join(dir, 'carol'));
-  for (const c of [alice, bob, carol]) await deliverIndexKey(org, c);
+  world = await startWorld('custos-receipts-e2e-', ['alice', 'bob', 'carol']);
+  ({ dir, server, org } = world);
+  ({ alice, bob, carol } = world.users);
 });
 
-afterAll(async () => {
-  for (const c of [alice, bob, carol, org?.admin, org?.officer]) await c?.close().catch(() => undefined);
-  if (server !== undefined) await stopServer(server);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close());
 
 describe('receipts, timers and display names end to end (real server process)', () => {
   let first = '';

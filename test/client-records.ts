@@ -1,12 +1,23 @@
 /**
- * Reads the archive records a client profile has captured and not yet dropped, as the
- * officer would: opens the profile's store read-only beside the running client, unwraps each
- * session key with the bucket private key the test holds, and decodes each record body.
+ * Reads archive records as the officer would: the records a client profile has captured and
+ * not yet dropped (the profile's store opened beside the running client, each session key
+ * unwrapped with the bucket private key the test holds), and the entries of the org's log
+ * through its public tile routes.
  */
-import { decodeBody, openRecordBytes, openSessionKey, type RecordBody } from '@custos/core';
+import {
+  decodeBody,
+  decodeEntryBundle,
+  decodeLogEntry,
+  entryBundlePath,
+  openRecordBytes,
+  openSessionKey,
+  TILE_WIDTH,
+  type LogEntry,
+  type RecordBody,
+} from '@custos/core';
 import { LocalStore } from '@custos/client';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
-import type { TestOrg } from './client-support.js';
+import type { ServerProcess, TestOrg } from './client-support.js';
 
 /** Bodies of the records queued in the profile at `dir`, in sequence order. */
 export async function queuedRecords(dir: string, org: TestOrg): Promise<RecordBody[]> {
@@ -24,4 +35,25 @@ export async function queuedRecords(dir: string, org: TestOrg): Promise<RecordBo
   } finally {
     store.close();
   }
+}
+
+/** Every log entry of the org, decoded, read through the public tile routes. */
+export async function logEntries(server: ServerProcess, org: TestOrg): Promise<LogEntry[]> {
+  const base = `${server.url}/v1/orgs/${org.orgId}/log`;
+  const info = (await (await fetch(base)).json()) as { treeSize: number };
+  const out: LogEntry[] = [];
+  for (let i = 0; i * TILE_WIDTH < info.treeSize; i++) {
+    const width = Math.min(TILE_WIDTH, info.treeSize - i * TILE_WIDTH);
+    const r = await fetch(`${base}/${entryBundlePath({ index: i, width })}`);
+    for (const e of decodeEntryBundle(new Uint8Array(await r.arrayBuffer()), width))
+      out.push(decodeLogEntry(e));
+  }
+  return out;
+}
+
+/** Sequence numbers of `deviceId`'s archive-record entries in the org's log, sorted. */
+export async function logSeqs(server: ServerProcess, org: TestOrg, deviceId: string): Promise<number[]> {
+  return (await logEntries(server, org))
+    .flatMap((e) => (e.type === 'archive-record' && e.device === deviceId ? [e.seq] : []))
+    .sort((a, b) => a - b);
 }

@@ -6,7 +6,7 @@
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -227,6 +227,56 @@ export async function deliverIndexKey(org: TestOrg, client: CustosClient): Promi
     { body: { blob: Buffer.from(blob).toString('base64url') } },
   );
   await client.refreshKeys();
+}
+
+/** One test file's world: a server process, an organisation and enrolled users. */
+export interface ClientWorld<U extends string> {
+  readonly dir: string;
+  readonly server: ServerProcess;
+  readonly org: TestOrg;
+  /** The users asked for, each a client profile in `dir/<name>` holding the bucket's index key. */
+  readonly users: Readonly<Record<U, CustosClient>>;
+  /** Closes `also` and every client above, stops the server and removes `dir`. */
+  close(also?: readonly (CustosClient | undefined)[]): Promise<void>;
+}
+
+/**
+ * Starts a server in a fresh temp folder, creates the organisation and enrols `users`
+ * (one device each, index key delivered). On failure it cleans up what it started.
+ */
+export async function startWorld<const U extends string>(
+  prefix: string,
+  users: readonly U[] = [],
+): Promise<ClientWorld<U>> {
+  const dir = tempDir(prefix);
+  let server: ServerProcess | undefined;
+  const clients: CustosClient[] = [];
+  const close = async (also: readonly (CustosClient | undefined)[] = []): Promise<void> => {
+    for (const c of new Set([...also, ...clients])) await c?.close().catch(() => undefined);
+    if (server !== undefined) await stopServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    server = await startServer(dir);
+    const org = await createOrg(server, join(dir, 'org'));
+    clients.push(org.admin, org.officer);
+    const enrolled = {} as Record<U, CustosClient>;
+    for (const name of users) {
+      const c = await enrolUser(server, org.admin, join(dir, name));
+      clients.push(c);
+      enrolled[name] = c;
+    }
+    for (const name of users) await deliverIndexKey(org, enrolled[name]);
+    return { dir, server, org, users: enrolled, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** The path of a fetch request (for test fetches that intercept one route). */
+export function requestPath(input: string | URL | Request): string {
+  return new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url).pathname;
 }
 
 /** Every file under `dir`, recursively, concatenated. */

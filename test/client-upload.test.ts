@@ -5,15 +5,8 @@
  * answer lost after the server stored the batch. The log must hold each record exactly
  * once, and the proofs must verify from the binary upload rows.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  decodeEntryBundle,
-  decodeLogEntry,
-  entryBundlePath,
-  TILE_WIDTH,
-  type RecordBody,
-} from '@custos/core';
+import type { RecordBody } from '@custos/core';
 import {
   ApiClient,
   ArchiveCapture,
@@ -26,48 +19,30 @@ import {
 } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createOrg,
   enrolUser,
-  startServer,
-  stopServer,
-  tempDir,
+  requestPath,
+  startWorld,
   until,
+  type ClientWorld,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
+import { logSeqs } from './client-records.js';
 
 const RECORDS = 600;
 const BATCH = 50;
 
+let world: ClientWorld<never> | undefined;
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
 
-async function logSeqs(deviceId: string): Promise<number[]> {
-  const info = (await (await fetch(`${server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number };
-  const seqs: number[] = [];
-  for (let i = 0; i * TILE_WIDTH < info.treeSize; i++) {
-    const width = Math.min(TILE_WIDTH, info.treeSize - i * TILE_WIDTH);
-    const r = await fetch(`${server.url}/v1/orgs/${org.orgId}/log/${entryBundlePath({ index: i, width })}`);
-    for (const b of decodeEntryBundle(new Uint8Array(await r.arrayBuffer()), width)) {
-      const e = decodeLogEntry(b);
-      if (e.type === 'archive-record' && e.device === deviceId) seqs.push(e.seq);
-    }
-  }
-  return seqs.sort((a, b) => a - b);
-}
-
 beforeAll(async () => {
-  dir = tempDir('custos-client-upload-');
-  server = await startServer(dir);
-  org = await createOrg(server, join(dir, 'org'));
+  world = await startWorld('custos-client-upload-');
+  ({ dir, server, org } = world);
 });
 
-afterAll(async () => {
-  for (const c of [org?.admin, org?.officer]) await c?.close().catch(() => undefined);
-  if (server !== undefined) await stopServer(server);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close());
 
 describe('pipelined archive upload (real server process)', () => {
   it('uploads each record once when batches overtake each other and an answer is lost', async () => {
@@ -100,9 +75,7 @@ describe('pipelined archive upload (real server process)', () => {
     let posts = 0;
     const kinds = { gaps: 0, lost: 0, binary: 0 };
     const hostile: typeof fetch = async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (init?.method !== 'POST' || new URL(url).pathname !== '/v1/archive/batches')
-        return fetch(input, init);
+      if (init?.method !== 'POST' || requestPath(input) !== '/v1/archive/batches') return fetch(input, init);
       const n = posts++;
       const type = new Headers(init.headers).get('content-type');
       if (type === 'application/vnd.custos.archive-batch') kinds.binary++;
@@ -137,7 +110,7 @@ describe('pipelined archive upload (real server process)', () => {
     // Entries appear in the log's tiles once a checkpoint covers them (integration runs every 250 ms).
     let seqs: number[] = [];
     await until(
-      async () => (seqs = await logSeqs(profile.deviceId)).length >= RECORDS,
+      async () => (seqs = await logSeqs(server, org, profile.deviceId)).length >= RECORDS,
       'a covering checkpoint',
     );
     expect(seqs).toEqual(Array.from({ length: RECORDS }, (_, i) => i));

@@ -5,23 +5,20 @@
  * mismatched-devices repair, sync copies reach the new device, the user lists and revokes
  * their own devices, and every refusal is clear and changes nothing.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CustosClient, isClientError, type PeerUser } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createOrg,
   deliverIndexKey,
-  enrolUser,
-  startServer,
-  stopServer,
-  tempDir,
+  startWorld,
   until,
+  type ClientWorld,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
 import { buildCli } from './server-process.js';
 
+let world: ClientWorld<'alice' | 'bob'> | undefined;
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
@@ -43,12 +40,9 @@ async function refusal(p: Promise<unknown>): Promise<string | undefined> {
 
 beforeAll(async () => {
   buildCli();
-  dir = tempDir('custos-link-');
-  server = await startServer(dir);
-  org = await createOrg(server, join(dir, 'org'));
-  alice = await enrolUser(server, org.admin, join(dir, 'alice'));
-  bob = await enrolUser(server, org.admin, join(dir, 'bob'));
-  for (const c of [alice, bob]) await deliverIndexKey(org, c);
+  world = await startWorld('custos-link-', ['alice', 'bob']);
+  ({ dir, server, org } = world);
+  ({ alice, bob } = world.users);
   // Sessions both ways, so bob's cached device list for alice has one device.
   await alice.sendText(userOf(bob), 'before linking');
   await bob.sync();
@@ -56,11 +50,7 @@ beforeAll(async () => {
   await alice.sync();
 }, 180_000);
 
-afterAll(async () => {
-  for (const c of [alice, alice2, bob, org?.admin, org?.officer]) await c?.close().catch(() => undefined);
-  if (server !== undefined) await stopServer(server);
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.close([alice2]));
 
 describe('device linking (real server process)', () => {
   it('links a second device of the same user with a one-time link code', async () => {
