@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientError, type LocalSettings, type MessageEvent, type StoredMessage } from '@custos/client';
 import { ConsoleError } from '@custos/console';
 import { AddressBook, checkContactName, formatAddress, parseAddress } from './address-book.js';
 import type { CliIo } from './cli.js';
-import { runCli } from './cli.js';
 import { parseCommandLine, UsageError } from './command-flags.js';
 import { CliFailure, explainFailure, reportFailure } from './command-runner.js';
 import { parseChatLine } from './commands/chat.js';
@@ -17,20 +14,9 @@ import { groupDigits } from './commands/safety-number.js';
 import { safeFileName } from './commands/sync.js';
 import { describeEvent, eventJson, resolveMessageId } from './message-format.js';
 import { describeWarning, warningJson } from './warning-display.js';
+import { cli, testFolder } from './testing/run-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'custos-cli-dev-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(args, { stdout, stderr });
-  return { code, out, err };
-}
+const dir = testFolder('custos-cli-dev-');
 
 /** An in-memory stand-in for the encrypted settings. */
 function memorySettings(): LocalSettings {

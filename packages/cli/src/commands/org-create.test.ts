@@ -1,25 +1,11 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
+import { describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from '../command-flags.js';
 import { readPassphraseFile } from '../passphrase-input.js';
+import { cli, testFolder } from '../testing/run-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'custos-cli-org-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(args, { stdout, stderr });
-  return { code, out, err };
-}
+const dir = testFolder('custos-cli-org-');
 
 const TOKEN = `cb1.${'A'.repeat(43)}`;
 const BASE = [
