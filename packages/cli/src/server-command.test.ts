@@ -16,8 +16,13 @@ describe('custos server', () => {
     const r = await cli(['server', '--listen', '0.0.0.0:8443']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^custos server: configuration: listen: /);
+  });
+
+  it('exits 2 for an unknown or valueless flag, as every command does', async () => {
     const y = await cli(['server', '--no-such-flag']);
-    expect(y.code).toBe(1);
-    expect(y.err).toContain('no-such-flag');
+    expect(y.code).toBe(2);
+    expect(y.err).toMatch(/no-such-flag.*Run 'custos server --help'/);
+    expect((await cli(['server', '--listen'])).code).toBe(2);
+    expect((await cli(['server', 'bootstrap-token', '--no-such-flag'])).code).toBe(2);
   });
 });

@@ -14,6 +14,10 @@ import {
   writeBootstrapFile,
 } from '@custos/server';
 import type { CliIo } from './cli.js';
+import { EXIT_FAILURE, EXIT_USAGE } from './command-runner.js';
+
+/** The ConfigError setting the server's loader names when it cannot parse the flags themselves. */
+const ARGUMENTS_SETTING = 'arguments';
 
 const BOOTSTRAP_TOKEN_USAGE = `Usage: custos server bootstrap-token [--data DIR] [--store sqlite|postgres://…] [--out FILE] [--json]
 
@@ -120,8 +124,11 @@ export async function runServerCommand(args: readonly string[], io: CliIo): Prom
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {
-      io.stderr.write(`custos server: ${e.message}\n`);
-      return 1;
+      // An unknown or valueless flag is a command-line mistake (exit 2, as for every
+      // command); a bad setting value is a failure to start (exit 1).
+      const usage = e.setting === ARGUMENTS_SETTING;
+      io.stderr.write(`custos server: ${e.message}${usage ? ". Run 'custos server --help'." : ''}\n`);
+      return usage ? EXIT_USAGE : EXIT_FAILURE;
     }
     // Start-up faults (port in use, store unreachable): say what, never dump objects that may hold secrets.
     const code = (e as { code?: unknown } | null)?.code;
