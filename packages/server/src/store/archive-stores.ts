@@ -9,7 +9,7 @@ import type { DeviceId, OrgId } from '../ids.js';
 import { asBuffer, insertAll, SqlLogStore } from './log-stores.js';
 import { pgByteaArray, pgInt8Array, pgTextArray } from './postgres/pg-arrays.js';
 import { bytes, int, text } from './row-checks.js';
-import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
+import { allIn, inListChunks, sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
 
 /** A record to store (already checked by ingest). */
 export interface NewArchiveRecord {
@@ -157,9 +157,8 @@ export class SqlArchiveStore implements ArchiveStore {
 
   async heads(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, ArchiveHead>> {
     const out = new Map<DeviceId, ArchiveHead>();
-    const ids = [...new Set(deviceIds)];
-    for (let i = 0; i < ids.length; i += MAX_KEYS_PER_QUERY) {
-      const part = ids.slice(i, i + MAX_KEYS_PER_QUERY);
+    // IN-list chunks (padded by repeating a device) keep the statement texts few.
+    for (const part of inListChunks(deviceIds)) {
       // One indexed ORDER BY … LIMIT 1 per device, in one statement (a GROUP BY MAX would
       // scan every row of the devices on both backends).
       const parts = [''];
@@ -288,17 +287,12 @@ export class SqlArchiveStore implements ArchiveStore {
   }
 
   async knownSessionKeys(orgId: OrgId, keyIds: readonly Uint8Array[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (let i = 0; i < keyIds.length; i += MAX_KEYS_PER_QUERY) {
-      const part = keyIds.slice(i, i + MAX_KEYS_PER_QUERY).map(asBuffer);
-      const parts = [
-        'SELECT key_id FROM archive_session_keys WHERE org_id = ',
-        ...list(part.length, ' AND key_id IN (', ', ', ')'),
-      ];
-      const rows = await this.db.all<{ key_id: unknown }>(bound(parts, [orgId, ...part]));
-      for (const r of rows) out.add(bytes(r.key_id).toString('hex'));
-    }
-    return out;
+    const rows = await allIn<{ key_id: unknown }>(
+      this.db,
+      sql`SELECT key_id FROM archive_session_keys WHERE org_id = ${orgId} AND key_id IN`,
+      keyIds.map(asBuffer),
+    );
+    return new Set(rows.map((r) => bytes(r.key_id).toString('hex')));
   }
 
   async putSessionKeys(orgId: OrgId, keys: readonly NewSessionKey[]): Promise<void> {

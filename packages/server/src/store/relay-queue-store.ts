@@ -7,7 +7,7 @@ import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { DeviceState, EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
 import { RELAY_NOTIFY_CHANNEL, type RelayQueueStore } from './messaging-stores.js';
 import { bytes, int, intOrNull, text } from './row-checks.js';
-import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
+import { allIn, inList, inListChunks, sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
 
 const INSERT_HEAD = `INSERT INTO relay_queue (org_id, device_id, envelope_id, sender_org_id, sender_user_id,
   sender_device_id, sender_device_number, envelope_type, content, size, created_at, expires_at) VALUES `;
@@ -15,14 +15,11 @@ const ENVELOPE_COLUMNS = 12;
 /** Rows per multi-row statement, largest first: any count splits into these few statement shapes. */
 const CHUNK_SIZES = [64, 16, 4, 1] as const;
 
-/** Ids per `IN (…)` list of a batch read, largest first (same idea as CHUNK_SIZES). */
-const IN_LIST_SIZES = [256, 64, 16, 4, 1] as const;
-
-/** Splits `n` rows into [offset, size] chunks of the given shapes. */
-function chunks(n: number, sizes: readonly number[] = CHUNK_SIZES): [number, number][] {
+/** Splits `n` rows into [offset, size] chunks of the CHUNK_SIZES shapes. */
+function chunks(n: number): [number, number][] {
   const out: [number, number][] = [];
   let offset = 0;
-  for (const size of sizes) {
+  for (const size of CHUNK_SIZES) {
     while (n - offset >= size) {
       out.push([offset, size]);
       offset += size;
@@ -39,31 +36,6 @@ function multiRow(head: string, columns: number, rows: number, values: SqlValue[
     fragments.push(r === rows - 1 ? ')' : '), (');
   }
   return { fragments, values };
-}
-
-/**
- * Runs `head IN (?, …) tail` over `ids` in IN_LIST_SIZES chunks (after the `before` values)
- * and concatenates the rows.
- */
-async function allIn<R extends object>(
-  db: SqlExecutor,
-  head: string,
-  before: readonly SqlValue[],
-  ids: readonly string[],
-  tail = '',
-): Promise<R[]> {
-  const unique = [...new Set(ids)];
-  const out: R[] = [];
-  for (const [offset, size] of chunks(unique.length, IN_LIST_SIZES)) {
-    // `head` holds one placeholder gap per `before` value; the list follows the last one.
-    const fragments = head.split('?');
-    fragments[fragments.length - 1] += ' IN (';
-    for (let i = 1; i < size; i++) fragments.push(', ');
-    fragments.push(`)${tail}`);
-    const rows = await db.all<R>({ fragments, values: [...before, ...unique.slice(offset, offset + size)] });
-    for (const r of rows) out.push(r);
-  }
-  return out;
 }
 
 interface EnvelopeRow {
@@ -137,17 +109,14 @@ export class SqlRelayQueueStore implements RelayQueueStore {
 
   async ack(orgId: OrgId, deviceId: DeviceId, envelopeIds: readonly EnvelopeId[]): Promise<number> {
     // Duplicates in one IN list delete once, as the contract asks (ids of one call are a set).
-    const ids = [...new Set(envelopeIds)];
     let n = 0;
-    for (const [offset, size] of chunks(ids.length)) {
-      const fragments = [
-        'DELETE FROM relay_queue WHERE org_id = ',
-        ' AND device_id = ',
-        ' AND envelope_id IN (',
-      ];
-      for (let i = 1; i < size; i++) fragments.push(', ');
-      fragments.push(')');
-      n += await this.db.run({ fragments, values: [orgId, deviceId, ...ids.slice(offset, offset + size)] });
+    for (const part of inListChunks(envelopeIds)) {
+      n += await this.db.run(
+        inList(
+          sql`DELETE FROM relay_queue WHERE org_id = ${orgId} AND device_id = ${deviceId} AND envelope_id IN`,
+          part,
+        ),
+      );
     }
     return n;
   }
@@ -182,8 +151,7 @@ export class SqlRelayQueueStore implements RelayQueueStore {
   async usersDevices(orgId: OrgId, userIds: readonly UserId[]): Promise<Map<UserId, DeviceState[]>> {
     const rows = await allIn<{ user_id: unknown; device_id: unknown; revoked_at: unknown }>(
       this.db,
-      'SELECT user_id, device_id, revoked_at FROM devices WHERE org_id = ? AND user_id',
-      [orgId],
+      sql`SELECT user_id, device_id, revoked_at FROM devices WHERE org_id = ${orgId} AND user_id IN`,
       userIds,
     );
     const out = new Map<UserId, DeviceState[]>();
@@ -200,8 +168,7 @@ export class SqlRelayQueueStore implements RelayQueueStore {
   async deviceStates(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, DeviceState>> {
     const rows = await allIn<{ device_id: unknown; revoked_at: unknown }>(
       this.db,
-      'SELECT device_id, revoked_at FROM devices WHERE org_id = ? AND device_id',
-      [orgId],
+      sql`SELECT device_id, revoked_at FROM devices WHERE org_id = ${orgId} AND device_id IN`,
       deviceIds,
     );
     const out = new Map<DeviceId, DeviceState>();
@@ -215,8 +182,8 @@ export class SqlRelayQueueStore implements RelayQueueStore {
   async usages(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, Usage>> {
     const rows = await allIn<{ device_id: unknown; n: unknown; b: unknown }>(
       this.db,
-      'SELECT device_id, COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM relay_queue WHERE org_id = ? AND device_id',
-      [orgId],
+      sql`SELECT device_id, COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM relay_queue
+        WHERE org_id = ${orgId} AND device_id IN`,
       deviceIds,
       ' GROUP BY device_id',
     );

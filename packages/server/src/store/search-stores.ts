@@ -7,7 +7,7 @@
 import type { DeviceId, OrgId } from '../ids.js';
 import { asBuffer, insertAll } from './log-stores.js';
 import { bytes, int, text } from './row-checks.js';
-import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
+import { allIn, sql, type SqlExecutor } from './sql.js';
 
 /** One posting block: the records of one indexer pass (ids ≥ `block`) that carry `token`. */
 export interface PostingBlock {
@@ -114,8 +114,6 @@ export interface SearchStore {
 
 /** Arbitrary constant naming the indexer advisory locks on PostgreSQL ("srch"). */
 const PG_INDEXER_LOCK_CLASS = 0x73726368;
-/** Most values in one IN list (far below both backends' parameter limits). */
-const MAX_KEYS_PER_QUERY = 500;
 
 interface StoredRow {
   log_index: unknown;
@@ -137,26 +135,6 @@ function storedOf(r: StoredRow): StoredArchiveRecord {
     receivedAt: int(r.received_at),
     bytes: bytes(r.record),
   };
-}
-
-function chunks<T>(xs: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += MAX_KEYS_PER_QUERY) out.push(xs.slice(i, i + MAX_KEYS_PER_QUERY));
-  return out;
-}
-
-/** `prefix ?1 ?2 … suffix` where `fixed` values precede the list: fragments for one IN list. */
-function withList(
-  fixedParts: readonly string[],
-  fixed: readonly SqlValue[],
-  list: readonly SqlValue[],
-  close: string,
-): SqlQuery {
-  // fixedParts has fixed.length + 1 entries; its last one opens the list.
-  const fragments = [...fixedParts];
-  for (let i = 1; i < list.length; i++) fragments.push(', ');
-  fragments.push(close);
-  return { fragments, values: [...fixed, ...list] };
 }
 
 /** SearchStore over SQL. */
@@ -241,19 +219,12 @@ export class SqlSearchStore implements SearchStore {
   }
 
   async blockPostings(orgId: OrgId, block: number, tokens: readonly Uint8Array[]): Promise<PostingBlock[]> {
-    const out: PostingBlock[] = [];
-    for (const part of chunks(tokens.map(asBuffer))) {
-      const rows = await this.db.all<{ token: unknown; n: unknown; ids: unknown }>(
-        withList(
-          ['SELECT token, n, ids FROM search_postings WHERE org_id = ', ' AND block = ', ' AND token IN ('],
-          [orgId, block],
-          part,
-          ')',
-        ),
-      );
-      for (const r of rows) out.push({ token: bytes(r.token), block, n: int(r.n), ids: bytes(r.ids) });
-    }
-    return out;
+    const rows = await allIn<{ token: unknown; n: unknown; ids: unknown }>(
+      this.db,
+      sql`SELECT token, n, ids FROM search_postings WHERE org_id = ${orgId} AND block = ${block} AND token IN`,
+      tokens.map(asBuffer),
+    );
+    return rows.map((r) => ({ token: bytes(r.token), block, n: int(r.n), ids: bytes(r.ids) }));
   }
 
   async putIndexed(orgId: OrgId, records: readonly IndexedRecord[]): Promise<void> {
@@ -281,79 +252,44 @@ export class SqlSearchStore implements SearchStore {
     blocks: readonly number[],
   ): Promise<PostingBlock[]> {
     const out: PostingBlock[] = [];
-    if (tokens.length === 0 || blocks.length === 0) return out;
     for (const t of tokens) {
-      for (const part of chunks(blocks)) {
-        const rows = await this.db.all<{ token: unknown; block: unknown; n: unknown; ids: unknown }>(
-          withList(
-            [
-              'SELECT token, block, n, ids FROM search_postings WHERE org_id = ',
-              ' AND token = ',
-              ' AND block IN (',
-            ],
-            [orgId, asBuffer(t)],
-            part,
-            ')',
-          ),
-        );
-        for (const r of rows) {
-          out.push({ token: bytes(r.token), block: int(r.block), n: int(r.n), ids: bytes(r.ids) });
-        }
+      const rows = await allIn<{ token: unknown; block: unknown; n: unknown; ids: unknown }>(
+        this.db,
+        sql`SELECT token, block, n, ids FROM search_postings WHERE org_id = ${orgId} AND token = ${asBuffer(t)}
+          AND block IN`,
+        blocks,
+      );
+      for (const r of rows) {
+        out.push({ token: bytes(r.token), block: int(r.block), n: int(r.n), ids: bytes(r.ids) });
       }
     }
     return out;
   }
 
   async indexedRecords(orgId: OrgId, logIndexes: readonly number[]): Promise<IndexedRecord[]> {
-    const out: IndexedRecord[] = [];
-    for (const part of chunks(logIndexes)) {
-      const rows = await this.db.all<{
-        log_index: unknown;
-        device_id: unknown;
-        seq: unknown;
-        bucket_id: unknown;
-      }>(
-        withList(
-          [
-            'SELECT log_index, device_id, seq, bucket_id FROM search_records WHERE org_id = ',
-            ' AND log_index IN (',
-          ],
-          [orgId],
-          part,
-          ')',
-        ),
-      );
-      for (const r of rows) {
-        out.push({
-          logIndex: int(r.log_index),
-          deviceId: text(r.device_id) as DeviceId,
-          seq: int(r.seq),
-          bucketId: text(r.bucket_id),
-        });
-      }
-    }
-    return out;
+    const rows = await allIn<{ log_index: unknown; device_id: unknown; seq: unknown; bucket_id: unknown }>(
+      this.db,
+      sql`SELECT log_index, device_id, seq, bucket_id FROM search_records WHERE org_id = ${orgId} AND log_index IN`,
+      logIndexes,
+    );
+    return rows.map((r) => ({
+      logIndex: int(r.log_index),
+      deviceId: text(r.device_id) as DeviceId,
+      seq: int(r.seq),
+      bucketId: text(r.bucket_id),
+    }));
   }
 
   async recordsAt(orgId: OrgId, logIndexes: readonly number[]): Promise<StoredArchiveRecord[]> {
-    const out: StoredArchiveRecord[] = [];
-    for (const part of chunks(logIndexes)) {
-      const rows = await this.db.all<StoredRow>(
-        withList(
-          [
-            'SELECT s.log_index, a.device_id, a.seq, a.bucket_id, a.record_hash, a.received_at, a.record ' +
-              'FROM search_records s JOIN archive_records a ' +
-              'ON a.org_id = s.org_id AND a.device_id = s.device_id AND a.seq = s.seq WHERE s.org_id = ',
-            ' AND s.log_index IN (',
-          ],
-          [orgId],
-          part,
-          ')',
-        ),
-      );
-      out.push(...rows.map(storedOf));
-    }
-    return out;
+    const rows = await allIn<StoredRow>(
+      this.db,
+      sql`SELECT s.log_index, a.device_id, a.seq, a.bucket_id, a.record_hash, a.received_at, a.record
+        FROM search_records s JOIN archive_records a
+        ON a.org_id = s.org_id AND a.device_id = s.device_id AND a.seq = s.seq
+        WHERE s.org_id = ${orgId} AND s.log_index IN`,
+      logIndexes,
+    );
+    return rows.map(storedOf);
   }
 
   async deviceRecords(

@@ -58,3 +58,59 @@ export function renderNumbered(query: SqlQuery): string {
   for (let i = 1; i < query.fragments.length; i++) out += `$${i}${query.fragments[i] ?? ''}`;
   return out;
 }
+
+/**
+ * Values per `IN (…)` list, smallest first. A list is padded up to one of these lengths by
+ * repeating its last value (harmless in an IN list), so each query has a handful of texts —
+ * SQLite caches one prepared statement per text — and takes one statement per 256 values.
+ */
+export const IN_LIST_SIZES = [1, 4, 16, 64, 256] as const;
+const LARGEST_IN_LIST = 256;
+
+/** `query` followed by ` (?, …)` binding `list` (not empty), then `tail`. */
+export function inList(query: SqlQuery, list: readonly SqlValue[], tail = ''): SqlQuery {
+  if (list.length === 0) throw new Error('an IN list needs at least one value');
+  const fragments = [...query.fragments];
+  fragments[fragments.length - 1] += ' (';
+  for (let i = 1; i < list.length; i++) fragments.push(', ');
+  fragments.push(`)${tail}`);
+  return { fragments, values: [...query.values, ...list] };
+}
+
+/** A value's identity for de-duplication (Buffers by content). */
+const identity = (v: SqlValue): string =>
+  Buffer.isBuffer(v) ? `b${v.toString('hex')}` : `${typeof v}${String(v)}`;
+
+/**
+ * `values` without duplicates in lists of {@link IN_LIST_SIZES} lengths (the last one padded
+ * with its last value), each ready for {@link inList}. Empty for no values.
+ */
+export function inListChunks(values: readonly SqlValue[]): SqlValue[][] {
+  const seen = new Set<string>();
+  const unique = values.filter((v) => {
+    const k = identity(v);
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
+  const out: SqlValue[][] = [];
+  for (let i = 0; i < unique.length; i += LARGEST_IN_LIST) {
+    const part = unique.slice(i, i + LARGEST_IN_LIST);
+    const size = IN_LIST_SIZES.find((s) => s >= part.length) ?? LARGEST_IN_LIST;
+    while (part.length < size) part.push(part[part.length - 1]!);
+    out.push(part);
+  }
+  return out;
+}
+
+/** The rows of `query IN (…) tail` over `values` (de-duplicated, in IN_LIST_SIZES lists), concatenated. */
+export async function allIn<R extends object>(
+  db: SqlExecutor,
+  query: SqlQuery,
+  values: readonly SqlValue[],
+  tail = '',
+): Promise<R[]> {
+  const out: R[] = [];
+  for (const part of inListChunks(values)) {
+    for (const r of await db.all<R>(inList(query, part, tail))) out.push(r);
+  }
+  return out;
+}
