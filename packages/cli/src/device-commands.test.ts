@@ -94,6 +94,15 @@ describe('command lines', () => {
         /unknown option --retention/,
       ],
       [['archive'], /a subcommand is needed: status/],
+      // Checked before the profile is opened: no profile (or passphrase) is needed to hear of them.
+      [['contacts', 'explode'], /unknown subcommand 'explode'; available: add, remove/],
+      [['contacts', 'add', 'bob'], /give NAME and ADDRESS/],
+      [['contacts', 'remove'], /give one NAME/],
+      [['group'], /a subcommand is needed: list, create, add, remove, leave, rename/],
+      [['group', 'explode'], /unknown subcommand 'explode'/],
+      [['group', 'create', 'Team'], /'group create' needs a NAME and at least one MEMBER/],
+      [['group', 'leave', 'g.x', 'extra'], /unexpected argument 'extra'/],
+      [['group', 'rename', 'g.x', 'New', 'Name'], /put a NAME with spaces in quotes/],
       [['frob'], /unknown command 'frob'/],
     ];
     for (const [args, message] of cases) {

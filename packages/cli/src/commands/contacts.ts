@@ -21,41 +21,41 @@ ${PROFILE_OPTIONS_HELP}`;
 
 async function contacts(ctx: CommandContext): Promise<void> {
   const [sub, ...rest] = ctx.positionals;
+  // Command-line mistakes are reported before the profile is opened (and a passphrase asked for).
+  if (sub !== undefined && sub !== 'add' && sub !== 'remove')
+    throw new UsageError(`unknown subcommand '${sub}'; available: add, remove`);
+  if (sub === 'add' && rest.length !== 2) throw new UsageError('give NAME and ADDRESS');
+  if (sub === 'remove' && rest.length !== 1) throw new UsageError('give one NAME');
+  const [name, address] = rest as [string, string | undefined];
+  const peer = address === undefined ? undefined : parseAddress(address);
+  if (address !== undefined && peer === undefined)
+    throw new CliFailure(
+      'ADDRESS_INVALID',
+      `'${address}' is not an address: it looks like USERID@ORGID (two 22-character ids)`,
+    );
   await withProfile(ctx, async (client) => {
     const book = new AddressBook(client.settings);
-    if (sub === 'add') {
-      const [name, address] = rest;
-      if (name === undefined || address === undefined) throw new UsageError('give NAME and ADDRESS');
-      const peer = parseAddress(address);
-      if (peer === undefined)
-        throw new CliFailure(
-          'ADDRESS_INVALID',
-          `'${address}' is not an address: it looks like USERID@ORGID (two 22-character ids)`,
-        );
+    if (peer !== undefined) {
       const e = book.add(name, peer);
       return ctx.result(`Added ${e.name}: ${e.address}`, e);
     }
     if (sub === 'remove') {
-      const [name] = rest;
-      if (name === undefined || rest.length > 1) throw new UsageError('give one NAME');
       const e = book.remove(name);
       return ctx.result(`Removed ${e.name} (${e.address}).`, e);
     }
-    if (sub !== undefined) throw new UsageError(`unknown subcommand '${sub}'; available: add, remove`);
     const named = book.list();
     const seen = new Set(named.map((e) => e.address));
     // People this device knows (from messages and groups) without a name in the book, with
     // the display name they claim for themselves (unverified: anyone can claim any name).
     const unnamed: { address: string; claimedName: string | null }[] = [];
-    const meAddress = formatAddress(client.me);
+    const me = formatAddress(client.me);
     for (const c of client.contacts()) {
       const a = formatAddress(c.user);
-      if (!seen.has(a) && a !== meAddress) {
+      if (!seen.has(a) && a !== me) {
         seen.add(a);
         unnamed.push({ address: a, claimedName: c.name ?? null });
       }
     }
-    const me = meAddress;
     ctx.result(
       [
         `You: ${me}`,

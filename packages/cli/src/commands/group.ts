@@ -56,31 +56,53 @@ async function change(
   ctx.result([`${what}.`, groupLine(g, book)], groupJson(g, book));
 }
 
+/** Subcommands, with the fewest and most arguments after the subcommand and what they are. */
+const SUBCOMMANDS: Readonly<Record<string, { min: number; max: number; what: string }>> = {
+  list: { min: 0, max: 0, what: 'nothing' },
+  create: { min: 2, max: MAX_ARGS, what: 'a NAME and at least one MEMBER' },
+  add: { min: 2, max: MAX_ARGS, what: 'a GROUP and at least one MEMBER' },
+  remove: { min: 2, max: MAX_ARGS, what: 'a GROUP and at least one MEMBER' },
+  leave: { min: 1, max: 1, what: 'a GROUP' },
+  rename: { min: 2, max: 2, what: 'a GROUP and the new NAME' },
+};
+
+/** Checks the subcommand and its argument count (before the profile is opened and a passphrase asked for). */
+function checkArguments(sub: string | undefined, rest: readonly string[]): void {
+  const names = Object.keys(SUBCOMMANDS).join(', ');
+  const spec = sub === undefined ? undefined : SUBCOMMANDS[sub];
+  if (spec === undefined)
+    throw new UsageError(
+      sub === undefined
+        ? `a subcommand is needed: ${names}`
+        : `unknown subcommand '${sub}'; available: ${names}`,
+    );
+  if (rest.length < spec.min) throw new UsageError(`'group ${sub}' needs ${spec.what}`);
+  if (rest.length > spec.max)
+    throw new UsageError(
+      sub === 'rename' ? 'put a NAME with spaces in quotes' : `unexpected argument '${rest[spec.max]}'`,
+    );
+}
+
 async function group(ctx: CommandContext): Promise<void> {
   const [sub, ...rest] = ctx.positionals;
-  const needs = (n: number, what: string): void => {
-    if (rest.length < n) throw new UsageError(`'group ${sub}' needs ${what}`);
-  };
+  checkArguments(sub, rest);
   await withProfile(ctx, async (client) => {
     const book = new AddressBook(client.settings);
     const members = (names: readonly string[]) => names.map((n) => book.resolve(n));
     switch (sub) {
       case 'list': {
-        if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
         const groups = client.groups();
         return ctx.result(groups.length === 0 ? 'No groups.' : groups.map((g) => groupLine(g, book)), {
           groups: groups.map((g) => groupJson(g, book)),
         });
       }
       case 'create': {
-        needs(2, 'a NAME and at least one MEMBER');
         const g = await client.createGroup(rest[0]!, members(rest.slice(1)));
         await client.uploadArchive().catch(() => undefined);
         return ctx.result([`Created group "${g.name}".`, groupLine(g, book)], groupJson(g, book));
       }
       case 'add':
       case 'remove': {
-        needs(2, 'a GROUP and at least one MEMBER');
         const g = resolveGroup(client, rest[0]!);
         const who = members(rest.slice(1));
         return change(ctx, client, book, sub === 'add' ? 'Added' : 'Removed', g.id, () =>
@@ -88,23 +110,13 @@ async function group(ctx: CommandContext): Promise<void> {
         );
       }
       case 'leave': {
-        needs(1, 'a GROUP');
-        if (rest.length > 1) throw new UsageError(`unexpected argument '${rest[1]}'`);
         const g = resolveGroup(client, rest[0]!);
         return change(ctx, client, book, `Left "${g.name}"`, g.id, () => client.leaveGroup(g.id));
       }
       case 'rename': {
-        needs(2, 'a GROUP and the new NAME');
-        if (rest.length > 2) throw new UsageError('put a NAME with spaces in quotes');
         const g = resolveGroup(client, rest[0]!);
         return change(ctx, client, book, 'Renamed', g.id, () => client.renameGroup(g.id, rest[1]!));
       }
-      default:
-        throw new UsageError(
-          sub === undefined
-            ? 'a subcommand is needed: create, add, remove, leave, rename, list'
-            : `unknown subcommand '${sub}'; available: create, add, remove, leave, rename, list`,
-        );
     }
   });
 }
