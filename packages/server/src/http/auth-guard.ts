@@ -6,13 +6,19 @@
 import type { FastifyRequest } from 'fastify';
 import { sha256, parseBearerToken } from '../crypto/secrets.js';
 import { ServerError } from '../errors.js';
-import { isIdShaped } from '../ids.js';
+import { isIdShaped, type OrgId } from '../ids.js';
 import type { AppDeps, AuthContext, RouteAccess } from './route-def.js';
 
 /** Header naming the device that presents the token. */
 export const DEVICE_HEADER = 'custos-device';
 
 const BEARER = /^Bearer ([A-Za-z0-9._-]{1,256})$/;
+
+/** An authenticated device, and when the token it presented expires. */
+export interface DeviceSession {
+  readonly auth: AuthContext;
+  readonly tokenExpiresAt: number;
+}
 
 /** Resolves the caller of a device route or throws the ServerError that says why not. */
 export async function authenticateDevice(request: FastifyRequest, deps: AppDeps): Promise<AuthContext> {
@@ -21,16 +27,42 @@ export async function authenticateDevice(request: FastifyRequest, deps: AppDeps)
   const token = BEARER.exec(header)?.[1];
   if (token === undefined)
     throw new ServerError('TOKEN_INVALID', 'the Authorization header is not "Bearer <token>"');
-  const parsed = parseBearerToken(token);
-  if (parsed === null) throw new ServerError('TOKEN_INVALID', 'the bearer token is malformed');
+  const orgId = tokenOrg(token);
   const claimed = request.headers[DEVICE_HEADER];
   if (typeof claimed !== 'string') throw new ServerError('AUTH_REQUIRED', 'missing Custos-Device header');
   if (!isIdShaped(claimed))
     throw new ServerError('AUTH_REQUIRED', 'the Custos-Device header is not a device id');
+  return (await resolveSession(orgId, token, claimed, deps)).auth;
+}
 
+/**
+ * The same checks for a token presented outside HTTP headers (a WebSocket's auth frame,
+ * whose schema has checked that `claimedDeviceId` is id-shaped).
+ */
+export async function authenticateToken(
+  token: string,
+  claimedDeviceId: string,
+  deps: AppDeps,
+): Promise<DeviceSession> {
+  return resolveSession(tokenOrg(token), token, claimedDeviceId, deps);
+}
+
+/** The org a well-formed bearer token names; TOKEN_INVALID otherwise (never echoing the token). */
+function tokenOrg(token: string): OrgId {
+  const parsed = parseBearerToken(token);
+  if (parsed === null) throw new ServerError('TOKEN_INVALID', 'the bearer token is malformed');
+  return parsed.orgId;
+}
+
+async function resolveSession(
+  orgId: OrgId,
+  token: string,
+  claimed: string,
+  deps: AppDeps,
+): Promise<DeviceSession> {
   // Token, device and user in one read, every request (no cache): revocation and role
   // changes apply to the very next request.
-  const session = await deps.stores.authTokens.findSession(parsed.orgId, sha256(token));
+  const session = await deps.stores.authTokens.findSession(orgId, sha256(token));
   if (session === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   const { token: record, device, user } = session;
   if (record.expiresAt <= deps.clock())
@@ -42,12 +74,15 @@ export async function authenticateDevice(request: FastifyRequest, deps: AppDeps)
   if (device.revokedAt !== null) throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
   if (user === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   return {
-    orgId: parsed.orgId,
-    deviceId: device.deviceId,
-    userId: user.userId,
-    role: user.role,
-    retentionClass: user.retentionClass,
-    device,
+    auth: {
+      orgId,
+      deviceId: device.deviceId,
+      userId: user.userId,
+      role: user.role,
+      retentionClass: user.retentionClass,
+      device,
+    },
+    tokenExpiresAt: record.expiresAt,
   };
 }
 

@@ -7,7 +7,6 @@
  * the socket closes stays queued and is pushed again on the next connection.
  */
 import type { Duplex } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
 import { Compile } from 'typebox/compile';
 import type { WebSocket } from 'ws';
 import {
@@ -17,9 +16,8 @@ import {
   WS_MAX_IN_FLIGHT_BYTES,
   WS_PING_INTERVAL_MS,
 } from '../config/messaging-defaults.js';
-import { sha256 } from '../crypto/secrets.js';
 import { isServerError, ServerError } from '../errors.js';
-import { authenticateDevice, DEVICE_HEADER } from '../http/auth-guard.js';
+import { authenticateToken } from '../http/auth-guard.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { AppDeps, AuthContext } from '../http/route-def.js';
 import { describeValidationError } from '../http/validation.js';
@@ -176,22 +174,19 @@ class RelayConnection {
   private async authenticate(token: string, deviceId: string): Promise<void> {
     try {
       // The same checks as every device route (token known, unexpired, bound to the device, device not revoked).
-      const headers = { authorization: `Bearer ${token}`, [DEVICE_HEADER]: deviceId };
-      const auth = await authenticateDevice({ headers } as unknown as FastifyRequest, this.deps);
-      const record = await this.deps.stores.authTokens.find(auth.orgId, sha256(token));
-      if (record === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
+      const { auth, tokenExpiresAt } = await authenticateToken(token, deviceId, this.deps);
       if (this.closed) return;
       this.auth = auth;
       clearTimeout(this.timers[0]);
       // The socket lives no longer than its token; the device reconnects with a fresh one.
-      const ttl = Math.min(MAX_TIMER_MS, Math.max(0, record.expiresAt - this.deps.clock()));
+      const ttl = Math.min(MAX_TIMER_MS, Math.max(0, tokenExpiresAt - this.deps.clock()));
       this.timers.push(setTimeout(() => this.close(WS_CLOSE.TOKEN_EXPIRED, 'token expired'), ttl));
       this.lastDeviceCheck = this.deps.clock();
       this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event, committed) =>
         this.onWake(event, committed),
       );
       const counts = await this.deps.stores.prekeys.counts(auth.orgId, auth.deviceId);
-      this.send({ type: 'ready', orgId: auth.orgId, deviceId: auth.deviceId, expiresAt: record.expiresAt });
+      this.send({ type: 'ready', orgId: auth.orgId, deviceId: auth.deviceId, expiresAt: tokenExpiresAt });
       this.sendPrekeyStatus(counts.oneTime, counts.kyber);
       this.pump();
     } catch (e) {
