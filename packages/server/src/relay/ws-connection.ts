@@ -40,9 +40,17 @@ const checkFrame = Compile(ClientFrameSchema);
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Serves one socket until it closes. */
-export function serveRelaySocket(socket: WebSocket, deps: AppDeps, m: MessagingServices): void {
-  new RelayConnection(socket, deps, m).start();
+/**
+ * Serves one socket until it closes. `tcp` is the upgraded request's socket (the stream
+ * `socket` writes its frames to), corked per tick by `send`; absent for in-process sockets.
+ */
+export function serveRelaySocket(
+  socket: WebSocket,
+  tcp: Duplex | undefined,
+  deps: AppDeps,
+  m: MessagingServices,
+): void {
+  new RelayConnection(socket, tcp, deps, m).start();
 }
 
 class RelayConnection {
@@ -72,6 +80,7 @@ class RelayConnection {
 
   constructor(
     private readonly socket: WebSocket,
+    private readonly tcp: Duplex | undefined,
     private readonly deps: AppDeps,
     private readonly m: MessagingServices,
   ) {
@@ -101,7 +110,7 @@ class RelayConnection {
    */
   private send(frame: object): void {
     if (this.closed) return;
-    const tcp = (this.socket as unknown as { _socket?: Duplex })._socket;
+    const tcp = this.tcp;
     if (!this.corked && tcp !== undefined) {
       this.corked = true;
       tcp.cork();

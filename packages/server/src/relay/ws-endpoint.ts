@@ -1,5 +1,6 @@
 /** Registers `/v1/ws`, the delivery socket, on the app (@fastify/websocket). */
 import websocket from '@fastify/websocket';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WS_MAX_FRAME_BYTES } from '../config/messaging-defaults.js';
 import type { AppDeps } from '../http/route-def.js';
@@ -13,5 +14,9 @@ export const RELAY_SOCKET_PATH = '/v1/ws';
 export async function registerRelaySocket(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(websocket, { options: { maxPayload: WS_MAX_FRAME_BYTES } });
   const m = messagingOf(deps);
-  app.get(RELAY_SOCKET_PATH, { websocket: true }, (socket) => serveRelaySocket(socket, deps, m));
+  // The upgraded request's socket is the one the WebSocket writes to (IncomingMessage.socket,
+  // public API, unlike ws's private _socket); injected test sockets have none.
+  app.get(RELAY_SOCKET_PATH, { websocket: true }, (socket, request) =>
+    serveRelaySocket(socket, (request.raw.socket as Duplex | null | undefined) ?? undefined, deps, m),
+  );
 }
