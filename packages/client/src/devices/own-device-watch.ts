@@ -4,7 +4,8 @@
  * mismatched-devices answer, but a copy to oneself goes out only to devices already known:
  * a device linked since the list was cached would never get one. So before a send, the
  * list is re-read from `GET /v1/devices` while a link code this device issued may still be
- * used, and otherwise at most every OWN_DEVICES_REFRESH_MS.
+ * used, and otherwise at most every OWN_DEVICES_REFRESH_MS. Both times live in the store, so
+ * a client opened per command (the `custos` CLI) does not re-read on every send.
  */
 import type { LocalStore } from '../store/local-store.js';
 import { getContact, saveContact, type PeerDevice, type PeerUser } from '../messaging/peers.js';
@@ -45,31 +46,50 @@ export interface OwnDeviceWatchDeps {
   readonly clock: () => number;
 }
 
-/** Per open client: when to re-read the user's own devices. Call its methods inside the client's serial queue. */
-export class OwnDeviceWatch {
-  #linkPendingUntil = 0;
-  #nextCheck = 0;
+/** When the next read is due, and until when a link code this device issued may be used (ms). */
+interface WatchTimes {
+  readonly nextCheck: number;
+  readonly linkPendingUntil: number;
+}
 
+/** Row of the `profile` table holding {@link WatchTimes}. */
+const WATCH_KEY = 'own-devices-watch';
+
+/** Per profile: when to re-read the user's own devices. Call its methods inside the client's serial queue. */
+export class OwnDeviceWatch {
   constructor(private readonly deps: OwnDeviceWatchDeps) {}
+
+  #times(): WatchTimes {
+    return this.deps.store.getJson<WatchTimes>('profile', WATCH_KEY) ?? { nextCheck: 0, linkPendingUntil: 0 };
+  }
+
+  #save(t: WatchTimes): void {
+    this.deps.store.putJson('profile', WATCH_KEY, t);
+  }
 
   /** A link code was issued: re-read before each send until it expires or a new device shows up. */
   noteLinkCode(expiresAt: number): void {
-    this.#linkPendingUntil = Math.max(this.#linkPendingUntil, expiresAt);
+    const t = this.#times();
+    this.#save({ ...t, linkPendingUntil: Math.max(t.linkPendingUntil, expiresAt) });
   }
 
   /** Lists the user's devices and updates the cached list. */
   async list(): Promise<OwnDevice[]> {
     const devices = await listOwnDevices(this.deps.api);
-    if (reconcileOwnDevices(this.deps.store, this.deps.me(), this.deps.deviceId, devices))
-      this.#linkPendingUntil = 0;
-    this.#nextCheck = this.deps.clock() + OWN_DEVICES_REFRESH_MS;
+    const added = reconcileOwnDevices(this.deps.store, this.deps.me(), this.deps.deviceId, devices);
+    const t = this.#times();
+    this.#save({
+      nextCheck: this.deps.clock() + OWN_DEVICES_REFRESH_MS,
+      linkPendingUntil: added ? 0 : t.linkPendingUntil,
+    });
     return devices;
   }
 
   /** Before a send: re-read when due. A failed read is ignored: the send goes to the devices known. */
   async beforeSend(): Promise<void> {
     const now = this.deps.clock();
-    if (now < this.#nextCheck && now >= this.#linkPendingUntil) return;
+    const t = this.#times();
+    if (now < t.nextCheck && now >= t.linkPendingUntil) return;
     await this.list().catch(() => undefined);
   }
 }

@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { getContact } from '../messaging/peers.js';
+import { LocalStore } from '../store/local-store.js';
+import { ApiClient } from '../transport/api-client.js';
+import { OWN_DEVICES_REFRESH_MS, OwnDeviceWatch } from './own-device-watch.js';
+
+const ME = { orgId: 'o'.repeat(22), userId: 'u'.repeat(22) };
+const SELF = 'a'.repeat(22);
+const OTHER = 'b'.repeat(22);
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A server answering GET /v1/devices with this device and, once `linked`, a second one. */
+function fakeServer() {
+  const state = { reads: 0, linked: false };
+  const device = (deviceId: string, deviceNumber: number) => ({
+    deviceId,
+    deviceNumber,
+    identityKey: Buffer.alloc(33, deviceNumber).toString('base64url'),
+    createdAt: 1,
+    revokedAt: null,
+    current: deviceId === SELF,
+  });
+  const f: typeof fetch = (input) => {
+    expect(new URL(input as string).pathname).toBe('/v1/devices');
+    state.reads++;
+    const devices = state.linked ? [device(SELF, 1), device(OTHER, 2)] : [device(SELF, 1)];
+    return Promise.resolve(
+      new Response(JSON.stringify({ devices }), { headers: { 'content-type': 'application/json' } }),
+    );
+  };
+  return { state, api: new ApiClient('http://127.0.0.1:1', { fetch: f }) };
+}
+
+function profile(): string {
+  const d = mkdtempSync(join(tmpdir(), 'custos-watch-'));
+  dirs.push(d);
+  LocalStore.create(d, { kind: 'file' }).close();
+  return d;
+}
+
+describe('own-device watch', () => {
+  it('re-reads at most every OWN_DEVICES_REFRESH_MS, also across watches opened on the same profile', async () => {
+    const dir = profile();
+    const { state, api } = fakeServer();
+    let now = 1_000_000;
+    const open = (store: LocalStore) =>
+      new OwnDeviceWatch({ api, store, me: () => ME, deviceId: SELF, clock: () => now });
+    let store = LocalStore.open(dir);
+    await open(store).beforeSend();
+    await open(store).beforeSend();
+    expect(state.reads).toBe(1);
+    store.close();
+    // A client opened per command (the CLI) finds the time in the store.
+    store = LocalStore.open(dir);
+    await open(store).beforeSend();
+    expect(state.reads).toBe(1);
+    now += OWN_DEVICES_REFRESH_MS;
+    await open(store).beforeSend();
+    expect(state.reads).toBe(2);
+    store.close();
+  });
+
+  it('re-reads before every send while a link code is pending, until the new device shows up', async () => {
+    const dir = profile();
+    const { state, api } = fakeServer();
+    const now = 1_000_000;
+    const store = LocalStore.open(dir);
+    const watch = () => new OwnDeviceWatch({ api, store, me: () => ME, deviceId: SELF, clock: () => now });
+    await watch().beforeSend();
+    expect(state.reads).toBe(1);
+    watch().noteLinkCode(now + 60_000);
+    await watch().beforeSend();
+    await watch().beforeSend();
+    expect(state.reads).toBe(3);
+    expect(getContact(store, ME)?.devices ?? []).toEqual([]);
+    state.linked = true;
+    await watch().beforeSend();
+    expect(state.reads).toBe(4);
+    expect(getContact(store, ME)?.devices).toEqual([{ deviceId: OTHER, deviceNumber: 2 }]);
+    // The new device arrived: back to the periodic read.
+    await watch().beforeSend();
+    expect(state.reads).toBe(4);
+    store.close();
+  });
+});
