@@ -143,6 +143,55 @@ describe('key-manager renewal and index-key recipients', () => {
     expect(missing.json<{ error: { code: string } }>().error.code).toBe('BUCKET_NOT_FOUND');
   });
 
+  it('pages recipients by device id and leaves revoked devices out', async () => {
+    const { document } = await bucketDocument(orgId, km.privateKey, 'standard-paged');
+    const reg = await call(
+      t.app,
+      'POST',
+      `/v1/orgs/${orgId}/buckets`,
+      { document: b64u(document) },
+      officer.headers(),
+    );
+    expect(reg.statusCode, reg.body).toBe(201);
+    const code = await call(
+      t.app,
+      'POST',
+      `/v1/orgs/${orgId}/users/${member.userId}/enrolment-codes`,
+      {},
+      admin.headers(),
+    );
+    const lost = await enrolAndLogin(t.app, orgId, code.json<{ enrolmentCode: string }>().enrolmentCode);
+    const rev = await call(
+      t.app,
+      'POST',
+      `/v1/orgs/${orgId}/devices/${lost.deviceId}/revoke`,
+      undefined,
+      admin.headers(),
+    );
+    expect(rev.statusCode, rev.body).toBe(200);
+    const seen: string[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    for (; pages < 10; pages++) {
+      const r = await call(
+        t.app,
+        'GET',
+        `/v1/orgs/${orgId}/buckets/standard-paged/index-keys?limit=1${after === null ? '' : `&after=${after}`}`,
+        undefined,
+        officer.headers(),
+      );
+      expect(r.statusCode, r.body).toBe(200);
+      const page = r.json<{ recipients: { deviceId: string; sealed: boolean }[]; next: string | null }>();
+      expect(page.recipients.length).toBeLessThanOrEqual(1);
+      seen.push(...page.recipients.map((d) => d.deviceId));
+      if (page.next === null) break;
+      after = page.next;
+    }
+    // Four devices (one revoked, its page empty) in pages of one, then the empty last page.
+    expect(pages).toBe(4);
+    expect(seen.sort()).toEqual([admin.deviceId, officer.deviceId, member.deviceId].sort());
+  });
+
   it('accepts a root wrap under officer-wraps/root', async () => {
     const r = await call(
       t.app,
