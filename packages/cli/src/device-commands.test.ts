@@ -8,7 +8,7 @@ import { AddressBook, checkContactName, formatAddress, parseAddress } from './ad
 import type { CliIo } from './cli.js';
 import { parseCommandLine, UsageError } from './command-flags.js';
 import { CliFailure, explainFailure, reportFailure } from './command-runner.js';
-import { parseChatLine } from './commands/chat.js';
+import { chatFailureLine, parseChatLine } from './commands/chat.js';
 import { identityKeyFingerprint } from './commands/devices.js';
 import { groupDigits } from './commands/safety-number.js';
 import { safeFileName } from './commands/sync.js';
@@ -337,6 +337,9 @@ describe('output', () => {
     });
     expect(() => parseChatLine('/edit ab12', id)).toThrow(/usage: \/edit ID TEXT/);
     expect(() => parseChatLine('/nope', id)).toThrow(/unknown command \/nope/);
+    const typo = new CliFailure('CHAT_USAGE', 'unknown command /nope; /help lists them');
+    expect(chatFailureLine(typo, false)).toMatch(/^custos chat: unknown command \/nope/);
+    expect(JSON.parse(chatFailureLine(typo, true))).toMatchObject({ error: { code: 'CHAT_USAGE' } });
     expect(groupDigits('1234567890123')).toBe('12345 67890 123');
   });
 

@@ -66,6 +66,15 @@ export function parseChatLine(
   }
 }
 
+/**
+ * The line printed when a typed line fails (the chat goes on): the error in words, or with
+ * --json an `{"error": {"code", "message"}}` line like every other line of the output.
+ */
+export function chatFailureLine(e: unknown, json: boolean): string {
+  const f = explainFailure(e, 'chat');
+  return json ? JSON.stringify({ error: { code: f.code, message: f.message } }) : `custos chat: ${f.message}`;
+}
+
 async function chat(ctx: CommandContext): Promise<void> {
   const [who] = ctx.positionals;
   if (who === undefined) throw new UsageError('USER or GROUP is missing');
@@ -144,14 +153,14 @@ async function chat(ctx: CommandContext): Promise<void> {
             await c.uploadArchive().catch(() => undefined);
           }
         } catch (e) {
-          print(`custos chat: ${explainFailure(e, 'chat').message}`);
+          print(chatFailureLine(e, ctx.json));
         }
         if (open) rl.prompt();
       });
     });
     await closed;
     await work;
-    ctx.io.stdout.write('\n');
+    if (!ctx.json) ctx.io.stdout.write('\n');
     await c
       .flushArchive()
       .catch((e: unknown) => ctx.note(`archive upload: ${explainFailure(e, 'chat').message}`));
