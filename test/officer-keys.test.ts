@@ -15,10 +15,10 @@ import Database from 'better-sqlite3';
 import { deriveBucketIndexKeyBytes } from '@custos/core';
 import { openIndexKey } from '@custos/client';
 import { unlockRoot, type BucketStatus, type OrgFile } from '@custos/console';
-import { authChallengeMessage, type DeviceId, type OrgId } from '@custos/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceKeys } from '../packages/server/src/testing/test-app.js';
 import {
+  enrolDevice,
   http,
   runCustos,
   startServerProcess,
@@ -274,27 +274,8 @@ describe('officer keys (processes)', () => {
       // A transitory member's device, enrolled over HTTP so the test holds its identity key.
       const code = await invite('transitory-member', 'member', 'transitory');
       const keys = deviceKeys(1, 1);
-      const e = await http(server.url, 'POST', `/v1/orgs/${orgId}/devices`, {
-        ...keys.body,
-        enrolmentCode: code,
-      });
-      expect(e.status).toBe(201);
-      const deviceId = e.json.deviceId as string;
-      const c = await http(server.url, 'POST', '/v1/auth/challenge', { orgId, deviceId });
-      const { challengeId, challenge, origin } = c.json as {
-        challengeId: string;
-        challenge: string;
-        origin: string;
-      };
-      const msg = authChallengeMessage({
-        origin,
-        orgId: orgId as OrgId,
-        deviceId: deviceId as DeviceId,
-        challenge,
-      });
-      const signature = Buffer.from(keys.identity.sign(new Uint8Array(msg))).toString('base64url');
-      const t = await http(server.url, 'POST', '/v1/auth/token', { orgId, deviceId, challengeId, signature });
-      const headers = { authorization: `Bearer ${t.json.token as string}`, 'custos-device': deviceId };
+      const headers = await enrolDevice(server.url, orgId, code, keys);
+      const deviceId = headers['custos-device']!;
 
       const r = await runCustos(['console', 'grant-index-keys', ...officerFlags(1), '--json']);
       expect(r.status, r.stderr).toBe(0);
@@ -380,6 +361,9 @@ describe('officer keys (processes)', () => {
         const r = await run();
         expect(r.status, r.stderr).toBe(1);
         expect(r.stderr).toMatch(message);
+        // MUST NOT echo a passphrase or share ciphertext, whatever failed.
+        for (const secret of [...PASSPHRASES, 'a wrong passphrase', t.ciphertext.slice(0, 24)])
+          expect(r.stdout + r.stderr).not.toContain(secret);
         expect(serverDelegation()).toEqual(before.server);
         expect(localDelegation()).toBe(before.local);
       }

@@ -107,13 +107,13 @@ export async function http(
   return { status: r.status, json: (await r.json()) as Record<string, unknown> };
 }
 
-/** Enrols a device with `code` (as the client will) and returns its auth headers. */
+/** Enrols a device with `code` (as the client will; `keys` when the caller needs its identity) and returns its auth headers. */
 export async function enrolDevice(
   base: string,
   orgId: string,
   code: string,
+  keys = deviceKeys(1, 1),
 ): Promise<Record<string, string>> {
-  const keys = deviceKeys(1, 1);
   const r = await http(base, 'POST', `/v1/orgs/${orgId}/devices`, { ...keys.body, enrolmentCode: code });
   if (r.status !== 201) throw new Error(`enrolment failed: ${JSON.stringify(r.json)}`);
   const deviceId = r.json.deviceId as string;
