@@ -61,7 +61,7 @@ async function recipients(session: OfficerSession, bucketId: string): Promise<Re
   const out: Recipient[] = [];
   let after: string | null = null;
   for (let page = 0; page < MAX_RECIPIENT_PAGES; page++) {
-    const q: string = `?limit=${RECIPIENT_PAGE}${after === null ? '' : `&after=${after}`}`;
+    const q: string = `?limit=${RECIPIENT_PAGE}${after === null ? '' : `&after=${encodeURIComponent(after)}`}`;
     const r = await session.call(
       'GET',
       `/v1/orgs/${session.orgId}/buckets/${encodeURIComponent(bucketId)}/index-keys${q}`,
