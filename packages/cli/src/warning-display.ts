@@ -3,17 +3,23 @@
  * time of the last one shown is kept in the profile's encrypted settings. An identity
  * change always says how to compare safety numbers and how to accept the new key.
  */
-import type { CustosClient, Warning } from '@custos/client';
+import type { CustosClient, PeerUser, Warning } from '@custos/client';
 import { formatAddress, type AddressBook } from './address-book.js';
 import { formatTime } from './message-format.js';
 
 /** Setting: time (ms) of the newest warning already shown. */
 const SHOWN_SETTING = 'cli-warnings-shown-at';
 
-/** The sender of a warning as a label (`from` is the SDK's `<org>.<user>` form). */
-function sender(w: Warning, book: AddressBook): string {
+/** The user a warning is from (`from` is the SDK's `<org>.<user>` form), if it names one. */
+function senderOf(w: Warning): PeerUser | undefined {
   const [orgId, userId] = w.from.split('.');
-  return orgId !== undefined && userId !== undefined ? book.label({ orgId, userId }) : w.from;
+  return orgId !== undefined && userId !== undefined ? { orgId, userId } : undefined;
+}
+
+/** The sender of a warning as a label. */
+function sender(w: Warning, book: AddressBook): string {
+  const peer = senderOf(w);
+  return peer === undefined ? w.from : book.label(peer);
 }
 
 /** Lines explaining one warning. */
@@ -30,8 +36,7 @@ export function describeWarning(w: Warning, book: AddressBook): string[] {
 
 /** The JSON form of a warning. */
 export function warningJson(w: Warning, book: AddressBook): Record<string, unknown> {
-  const [orgId, userId] = w.from.split('.');
-  const peer = orgId !== undefined && userId !== undefined ? { orgId, userId } : undefined;
+  const peer = senderOf(w);
   return {
     at: w.at,
     kind: w.kind,
