@@ -191,12 +191,15 @@ class RelayConnection {
       const ttl = Math.min(MAX_TIMER_MS, Math.max(0, tokenExpiresAt - this.deps.clock()));
       this.timers.push(setTimeout(() => this.close(WS_CLOSE.TOKEN_EXPIRED, 'token expired'), ttl));
       this.lastDeviceCheck = this.deps.clock();
+      const counts = await this.deps.stores.prekeys.counts(auth.orgId, auth.deviceId);
+      if (this.closed) return;
+      this.send({ type: 'ready', orgId: auth.orgId, deviceId: auth.deviceId, expiresAt: tokenExpiresAt });
+      this.sendPrekeyStatus(counts.oneTime, counts.kyber);
+      // Subscribed only now, so no envelope is pushed before `ready`; nothing is missed: an
+      // envelope committed before this line is in the queue that pump() reads next.
       this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event, committed) =>
         this.onWake(event, committed),
       );
-      const counts = await this.deps.stores.prekeys.counts(auth.orgId, auth.deviceId);
-      this.send({ type: 'ready', orgId: auth.orgId, deviceId: auth.deviceId, expiresAt: tokenExpiresAt });
-      this.sendPrekeyStatus(counts.oneTime, counts.kyber);
       this.pump();
     } catch (e) {
       this.sendError(e);
