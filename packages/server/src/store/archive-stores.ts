@@ -6,10 +6,18 @@
  * ingested record).
  */
 import type { DeviceId, OrgId } from '../ids.js';
-import { asBuffer, insertAll, SqlLogStore } from './log-stores.js';
+import { asBuffer, insertAll, pgSequenceCtes, SqlLogStore } from './log-stores.js';
 import { pgByteaArray, pgInt8Array, pgTextArray } from './postgres/pg-arrays.js';
 import { bytes, int, text } from './row-checks.js';
-import { allIn, inListChunks, sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
+import {
+  allIn,
+  concatSql,
+  inListChunks,
+  sql,
+  type SqlExecutor,
+  type SqlQuery,
+  type SqlValue,
+} from './sql.js';
 
 /** A record to store (already checked by ingest). */
 export interface NewArchiveRecord {
@@ -261,15 +269,11 @@ export class SqlArchiveStore implements ArchiveStore {
       );
       return first;
     }
-    // The sequencing half is LogStore.sequence's statement (log-stores.ts); keep them alike.
+    // LogStore.sequence's statement (pgSequenceCtes) with the records' insert as one more CTE.
     const row = await this.db.get<{ first: unknown }>({
-      ...sql`WITH s AS (
-          INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}::text, ${entries.length}::int8)
-          ON CONFLICT (org_id) DO UPDATE SET next_index = log_sequence.next_index + excluded.next_index
-          RETURNING org_id, next_index - ${entries.length}::int8 AS first),
-        e AS (INSERT INTO log_entries (org_id, idx, entry)
-          SELECT s.org_id, s.first + u.o - 1, u.e FROM s, unnest(${pgByteaArray(entries)}::bytea[])
-          WITH ORDINALITY AS u(e, o)),
+      ...concatSql(
+        pgSequenceCtes(orgId, entries),
+        sql`,
         r AS (INSERT INTO archive_records
             (org_id, device_id, seq, record_hash, bucket_id, log_index, received_at, record)
           SELECT s.org_id, u.device_id, u.seq, u.record_hash, u.bucket_id, s.first + u.o - 1, u.received_at, u.record
@@ -281,6 +285,7 @@ export class SqlArchiveStore implements ArchiveStore {
             ${pgByteaArray(records.map((r) => r.bytes))}::bytea[])
           WITH ORDINALITY AS u(device_id, seq, record_hash, bucket_id, received_at, record, o))
         SELECT first FROM s`,
+      ),
       name: 'archive-insert-sequenced',
     });
     return int(row?.first);

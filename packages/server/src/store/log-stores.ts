@@ -7,7 +7,7 @@
 import type { OrgId } from '../ids.js';
 import { bytes, int, text } from './row-checks.js';
 import { pgByteaArray } from './postgres/pg-arrays.js';
-import { sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
+import { concatSql, sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
 
 /** The integrated state of one org's log. */
 export interface LogTreeRecord {
@@ -152,6 +152,22 @@ function checkpointOf(r: CheckpointRow): StoredCheckpoint {
   return { treeSize: int(r.tree_size), root: bytes(r.root), note: text(r.note), signedAt: int(r.signed_at) };
 }
 
+/**
+ * PostgreSQL: `WITH s AS (…), e AS (…)` that sequences `entries` in the org's log — `s` holds
+ * the org and the first index (`first`), `e` inserts entry i at first + i. The upsert takes the
+ * row lock that serialises this org's sequencers until the transaction ends; the entries go in
+ * as one binary bytea[] parameter. The caller appends further CTEs and the final SELECT.
+ */
+export function pgSequenceCtes(orgId: OrgId, entries: readonly Uint8Array[]): SqlQuery {
+  return sql`WITH s AS (
+      INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}::text, ${entries.length}::int8)
+      ON CONFLICT (org_id) DO UPDATE SET next_index = log_sequence.next_index + excluded.next_index
+      RETURNING org_id, next_index - ${entries.length}::int8 AS first),
+    e AS (INSERT INTO log_entries (org_id, idx, entry)
+      SELECT s.org_id, s.first + u.o - 1, u.e FROM s, unnest(${pgByteaArray(entries)}::bytea[])
+      WITH ORDINALITY AS u(e, o))`;
+}
+
 /** LogStore over SQL (SQLite and PostgreSQL; branches only where the SQL differs). */
 export class SqlLogStore implements LogStore {
   constructor(private readonly db: SqlExecutor) {}
@@ -162,14 +178,7 @@ export class SqlLogStore implements LogStore {
       // One round trip: the upsert takes the row lock that serialises this org's sequencers
       // until the transaction ends, and the entries go in as one binary bytea[] parameter.
       const row = await this.db.get<{ first: unknown }>({
-        ...sql`WITH s AS (
-            INSERT INTO log_sequence (org_id, next_index) VALUES (${orgId}::text, ${entries.length}::int8)
-            ON CONFLICT (org_id) DO UPDATE SET next_index = log_sequence.next_index + excluded.next_index
-            RETURNING org_id, next_index - ${entries.length}::int8 AS first),
-          e AS (INSERT INTO log_entries (org_id, idx, entry)
-            SELECT s.org_id, s.first + u.o - 1, u.e FROM s, unnest(${pgByteaArray(entries)}::bytea[])
-            WITH ORDINALITY AS u(e, o))
-          SELECT first FROM s`,
+        ...concatSql(pgSequenceCtes(orgId, entries), sql` SELECT first FROM s`),
         name: 'log-sequence',
       });
       return int(row?.first);

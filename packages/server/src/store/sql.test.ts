@@ -1,12 +1,13 @@
 /**
- * IN lists: values are de-duplicated (Buffers by content), split into lists of the few
- * IN_LIST_SIZES lengths (padding repeats the last value), rendered with one placeholder per
+ * Query composition (concatSql) and IN lists: values are de-duplicated (Buffers by content),
+ * split into lists of the few IN_LIST_SIZES lengths (padding repeats the last value), rendered with one placeholder per
  * value, and `allIn` returns each matching row once however many values and duplicates.
  */
 import { describe, expect, it } from 'vitest';
 import { openSqliteDatabase } from './sqlite/sqlite-database.js';
 import {
   allIn,
+  concatSql,
   IN_LIST_SIZES,
   inList,
   inListChunks,
@@ -14,6 +15,17 @@ import {
   renderQuestionMarks,
   sql,
 } from './sql.js';
+
+describe('concatSql', () => {
+  it('joins texts at the seam and keeps the values in order', () => {
+    const q = concatSql(
+      sql`WITH s AS (SELECT ${1} AS a, ${'x'} AS b)`,
+      sql`, t AS (SELECT ${2}) SELECT a FROM s`,
+    );
+    expect(renderNumbered(q)).toBe('WITH s AS (SELECT $1 AS a, $2 AS b), t AS (SELECT $3) SELECT a FROM s');
+    expect(q.values).toEqual([1, 'x', 2]);
+  });
+});
 
 describe('IN lists', () => {
   it('renders one bound placeholder per value after the query, then the tail', () => {

@@ -47,6 +47,13 @@ export interface SqlDatabase extends SqlExecutor {
   close(): Promise<void>;
 }
 
+/** `a` then `b` as one query: texts concatenated, values in order (no name: the caller sets one). */
+export function concatSql(a: SqlQuery, b: SqlQuery): SqlQuery {
+  const fragments = [...a.fragments];
+  fragments[fragments.length - 1] += b.fragments[0] ?? '';
+  return { fragments: [...fragments, ...b.fragments.slice(1)], values: [...a.values, ...b.values] };
+}
+
 /** Renders a query with `?` placeholders. */
 export function renderQuestionMarks(query: SqlQuery): string {
   return query.fragments.join('?');
