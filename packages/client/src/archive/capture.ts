@@ -23,7 +23,8 @@ import {
 } from '@custos/core';
 import type { DeviceProfile } from '../profile.js';
 import type { VerifiedBucket } from '../enrol/org-keys.js';
-import { decodeJson, type LocalStore } from '../store/local-store.js';
+import { decodeJson } from '../store/json-codec.js';
+import type { LocalStore } from '../store/local-store.js';
 import { currentBucket, indexKeyFor } from './bucket-keys.js';
 import { RecordTokenizer } from './record-tokens.js';
 

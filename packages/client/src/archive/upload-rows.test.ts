@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isClientError } from '../errors.js';
-import { encodeJson } from '../store/local-store.js';
+import { encodeJson } from '../store/json-codec.js';
 import { decodeUploadedBatch, encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
 
 const batch = (n: number, firstSeq = 5): UploadedBatch => ({

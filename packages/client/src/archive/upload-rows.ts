@@ -8,7 +8,7 @@
  * per name: u16 length, UTF-8 ‖ per record: hash(32) ‖ u32 size ‖ u64 log index ‖ u16 name index.
  */
 import { ClientError } from '../errors.js';
-import { decodeJson } from '../store/local-store.js';
+import { decodeJson } from '../store/json-codec.js';
 
 /** A batch the server acknowledged, awaiting proofs (table `archive-uploads`, key = first seq). */
 export interface UploadedBatch {

@@ -7,7 +7,8 @@ import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
 import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
 import type { DeviceProfile } from '../profile.js';
-import { decodeJson, type LocalStore } from '../store/local-store.js';
+import { decodeJson } from '../store/json-codec.js';
+import type { LocalStore } from '../store/local-store.js';
 
 /** Archive status for `custos archive status`. */
 export interface ArchiveStatus {

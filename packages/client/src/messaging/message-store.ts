@@ -3,7 +3,8 @@
  * warnings the user must see (identity changes, undecryptable or malformed envelopes).
  * Edits and deletes apply only when they come from the message's own sender.
  */
-import { decodeJson, type LocalStore } from '../store/local-store.js';
+import { decodeJson } from '../store/json-codec.js';
+import type { LocalStore } from '../store/local-store.js';
 import type { ArchiveNotice, MessageContent } from './content.js';
 import type { AttachmentPointer, ReceiptType } from './content-parts.js';
 import { userAddress, type PeerUser } from './peers.js';

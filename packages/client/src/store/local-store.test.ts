@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isClientError } from '../errors.js';
-import { decodeJson, encodeJson, LocalStore, profilePaths, STORE_SCHEMA_VERSION } from './local-store.js';
+import { decodeJson, encodeJson } from './json-codec.js';
+import { LocalStore, profilePaths, STORE_SCHEMA_VERSION } from './local-store.js';
 import { storageKeyKind } from './storage-key.js';
 
 const WEAK = { allowWeakKdfForTests: true } as const;

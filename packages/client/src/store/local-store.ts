@@ -3,21 +3,22 @@
  * with AES-256-GCM under a key derived from the device storage key (storage-key.ts).
  *
  * Layout: one table `kv(tbl, id, ord, v)`. `tbl` names a logical table (closed list
- * below); `id` is HMAC-SHA256(row-id key, tbl ‖ 0x00 ‖ key) so that not even the row keys
+ * below); `id` is an HMAC of table and key (row-cipher.ts) so that not even the row keys
  * (peer ids, message ids) are readable in the file; `ord` is an optional plaintext integer
  * for ordered tables (archive sequence numbers, a message counter) — it reveals counts
- * and order only; `v` is nonce ‖ AES-256-GCM(value key, nonce, key ‖ value) with
- * AAD = "custos-store-v1" ‖ 0x00 ‖ tbl ‖ 0x00 ‖ id. The logical key is inside the
- * ciphertext and checked against `id` on read, so a row moved to another table or key
- * fails to open (swapping rows is detected, not silently accepted).
+ * and order only; `v` is the sealed key and value (row-cipher.ts), with table and id in the
+ * AAD. The logical key is inside the ciphertext and checked against `id` on read, so a row
+ * moved to another table or key fails to open (swapping rows is detected, not silently
+ * accepted).
  *
  * Invariant: no plaintext content ever reaches the file — values, keys and logs alike.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ClientError } from '../errors.js';
+import { decodeJson, encodeJson } from './json-codec.js';
+import { RowCipher } from './row-cipher.js';
 import {
   createStorageKey,
   openStorageKey,
@@ -66,12 +67,6 @@ export const SEQ_TABLES: ReadonlyMap<StoreTable, string> = new Map<StoreTable, s
 export const STORE_DB_FILE = 'device.db';
 /** Schema version this code writes; migrations bring older files up to it. */
 export const STORE_SCHEMA_VERSION = 2;
-
-const AAD_PREFIX = 'custos-store-v1';
-const NONCE_BYTES = 12;
-/** Nonces drawn per CSPRNG call. */
-const NONCE_POOL = 256;
-const TAG_BYTES = 16;
 
 /** One row as read back. */
 export interface StoreRow {
@@ -124,10 +119,7 @@ export function profilePaths(dir: string): { db: string; key: string } {
 /** The encrypted key–value store of one device profile. Synchronous (better-sqlite3). */
 export class LocalStore {
   readonly #db: Database.Database;
-  readonly #valueKey: Buffer;
-  readonly #idKey: Buffer;
-  /** AAD prefix per table ("custos-store-v1" ‖ 0 ‖ tbl ‖ 0), built once. */
-  readonly #aadPrefix = new Map<StoreTable, Buffer>();
+  readonly #cipher: RowCipher<StoreTable>;
   /** Write counter per table, bumped by every put and delete, and for all tables on rollback. */
   readonly #versions = new Map<StoreTable, number>();
   #closed = false;
@@ -141,16 +133,10 @@ export class LocalStore {
   };
   /** Statements of each sequence table. */
   readonly #seq = new Map<StoreTable, SeqStatements>();
-  /** Unused random nonce bytes (one CSPRNG call serves many writes). */
-  readonly #nonces = Buffer.alloc(NONCE_BYTES * NONCE_POOL);
-  #noncePos = NONCE_BYTES * NONCE_POOL;
 
   private constructor(db: Database.Database, storageKey: Buffer) {
     this.#db = db;
-    // Separate keys for values and row ids, so neither use can weaken the other.
-    this.#valueKey = Buffer.from(hkdfSync('sha256', storageKey, 'custos-store-v1', 'values', 32));
-    this.#idKey = Buffer.from(hkdfSync('sha256', storageKey, 'custos-store-v1', 'row-ids', 32));
-    storageKey.fill(0);
+    this.#cipher = new RowCipher(storageKey);
     this.#stmts = {
       get: db.prepare('SELECT v, ord FROM kv WHERE tbl = ? AND id = ?'),
       put: db.prepare('INSERT OR REPLACE INTO kv (tbl, id, ord, v) VALUES (?, ?, ?, ?)'),
@@ -242,50 +228,6 @@ export class LocalStore {
     if (this.#closed) throw new ClientError('STORE_CLOSED', 'the local store is closed');
   }
 
-  #rowId(table: StoreTable, key: string): Buffer {
-    return createHmac('sha256', this.#idKey).update(`${table}\0${key}`, 'utf8').digest();
-  }
-
-  #aad(table: StoreTable, id: Buffer): Buffer {
-    let prefix = this.#aadPrefix.get(table);
-    if (prefix === undefined) {
-      prefix = Buffer.from(`${AAD_PREFIX}\0${table}\0`, 'utf8');
-      this.#aadPrefix.set(table, prefix);
-    }
-    return Buffer.concat([prefix, id], prefix.length + id.length);
-  }
-
-  #seal(table: StoreTable, id: Buffer, key: string, value: Uint8Array): Buffer {
-    // One plaintext and one output buffer: nonce ‖ ciphertext ‖ tag (the hot path of every write).
-    const keyLength = Buffer.byteLength(key, 'utf8');
-    const plain = Buffer.allocUnsafe(4 + keyLength + value.length);
-    plain.writeUInt32BE(keyLength, 0);
-    plain.write(key, 4, keyLength, 'utf8');
-    plain.set(value, 4 + keyLength);
-    const out = Buffer.allocUnsafe(NONCE_BYTES + plain.length + TAG_BYTES);
-    this.#nextNonce(out);
-    const c = createCipheriv('aes-256-gcm', this.#valueKey, out.subarray(0, NONCE_BYTES));
-    c.setAAD(this.#aad(table, id));
-    const ct = c.update(plain);
-    const rest = c.final();
-    ct.copy(out, NONCE_BYTES);
-    rest.copy(out, NONCE_BYTES + ct.length);
-    c.getAuthTag().copy(out, NONCE_BYTES + plain.length);
-    plain.fill(0);
-    return out;
-  }
-
-  /** Writes a fresh random nonce to out[0..12); every nonce is used once, then wiped from the pool. */
-  #nextNonce(out: Buffer): void {
-    if (this.#noncePos === this.#nonces.length) {
-      randomFillSync(this.#nonces);
-      this.#noncePos = 0;
-    }
-    this.#nonces.copy(out, 0, this.#noncePos, this.#noncePos + NONCE_BYTES);
-    this.#nonces.fill(0, this.#noncePos, this.#noncePos + NONCE_BYTES);
-    this.#noncePos += NONCE_BYTES;
-  }
-
   /** The `id` of a sequence-table row: the seq as 8 bytes (in the AAD, like a kv row id). */
   static #seqId(seq: number): Buffer {
     const id = Buffer.allocUnsafe(8);
@@ -302,12 +244,12 @@ export class LocalStore {
 
   /** Seals a sequence-table value: the key inside is the decimal seq, as in a kv row. */
   #sealSeq(table: StoreTable, seq: number, value: Uint8Array): Buffer {
-    return this.#seal(table, LocalStore.#seqId(seq), String(seq), value);
+    return this.#cipher.seal(table, LocalStore.#seqId(seq), String(seq), value);
   }
 
   /** Opens a sequence-table value and checks it belongs to `seq` (a moved row fails here). */
   #openSeq(table: StoreTable, seq: number, sealed: Buffer): Uint8Array {
-    const { key, value } = this.#openRaw(table, LocalStore.#seqId(seq), sealed);
+    const { key, value } = this.#cipher.open(table, LocalStore.#seqId(seq), sealed);
     if (key !== String(seq))
       throw new ClientError('STORE_CORRUPT', `a ${table} row is stored under the wrong key`);
     return value;
@@ -332,29 +274,10 @@ export class LocalStore {
   }
 
   #open(table: StoreTable, id: Buffer, sealed: Buffer): { key: string; value: Uint8Array } {
-    const r = this.#openRaw(table, id, sealed);
-    if (!this.#rowId(table, r.key).equals(id))
+    const r = this.#cipher.open(table, id, sealed);
+    if (!this.#cipher.rowId(table, r.key).equals(id))
       throw new ClientError('STORE_CORRUPT', `a ${table} row is stored under the wrong key`);
     return r;
-  }
-
-  /** Decrypts a value (AAD binds table and id); the caller checks the key inside against the id. */
-  #openRaw(table: StoreTable, id: Buffer, sealed: Buffer): { key: string; value: Uint8Array } {
-    if (sealed.length < NONCE_BYTES + TAG_BYTES + 4)
-      throw new ClientError('STORE_CORRUPT', `a ${table} row is truncated`);
-    let plain: Buffer;
-    try {
-      const d = createDecipheriv('aes-256-gcm', this.#valueKey, sealed.subarray(0, NONCE_BYTES));
-      d.setAAD(this.#aad(table, id));
-      d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      plain = Buffer.concat([d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), d.final()]);
-    } catch (e) {
-      throw new ClientError('STORE_CORRUPT', `a ${table} row does not decrypt`, { cause: e });
-    }
-    const n = plain.readUInt32BE(0);
-    if (4 + n > plain.length) throw new ClientError('STORE_CORRUPT', `a ${table} row is malformed`);
-    const key = plain.subarray(4, 4 + n).toString('utf8');
-    return { key, value: new Uint8Array(plain.buffer, plain.byteOffset + 4 + n, plain.length - 4 - n) };
   }
 
   /** The value under `key`, or undefined. */
@@ -367,7 +290,7 @@ export class LocalStore {
       const row = sq.get.get(seq) as { v: Buffer } | undefined;
       return row === undefined ? undefined : this.#openSeq(table, seq, row.v);
     }
-    const id = this.#rowId(table, key);
+    const id = this.#cipher.rowId(table, key);
     const row = this.#stmts.get.get(table, id) as { v: Buffer } | undefined;
     return row === undefined ? undefined : this.#open(table, id, row.v).value;
   }
@@ -384,9 +307,9 @@ export class LocalStore {
       sq.put.run(seq, this.#sealSeq(table, seq, value));
       return;
     }
-    const id = this.#rowId(table, key);
+    const id = this.#cipher.rowId(table, key);
     this.#bump(table);
-    this.#stmts.put.run(table, id, ord, this.#seal(table, id, key, value));
+    this.#stmts.put.run(table, id, ord, this.#cipher.seal(table, id, key, value));
   }
 
   /** Deletes `key`; true when a row was deleted. */
@@ -398,7 +321,7 @@ export class LocalStore {
       const seq = LocalStore.#seqOf(key);
       return seq !== undefined && sq.del.run(seq).changes > 0;
     }
-    return this.#stmts.del.run(table, this.#rowId(table, key)).changes > 0;
+    return this.#stmts.del.run(table, this.#cipher.rowId(table, key)).changes > 0;
   }
 
   /** Rows of `table` by `ord` (rows without ord last, in id order), at most `limit`. */
@@ -470,7 +393,7 @@ export class LocalStore {
     }
   }
 
-  /** Reads a JSON value (see json-codec). */
+  /** Reads a JSON value (json-codec.ts). */
   getJson<T>(table: StoreTable, key: string): T | undefined {
     const v = this.get(table, key);
     return v === undefined ? undefined : decodeJson<T>(v);
@@ -491,34 +414,6 @@ export class LocalStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#db.close();
-    this.#valueKey.fill(0);
-    this.#idKey.fill(0);
+    this.#cipher.wipe();
   }
-}
-
-const BYTES_TAG = '$bytes';
-
-/** JSON with Uint8Array values as `{"$bytes": base64url}`. */
-export function encodeJson(value: unknown): Uint8Array {
-  return Buffer.from(
-    // `this[k]` is the value before toJSON: Buffers would otherwise arrive as {type, data}.
-    JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
-      const original = this[k];
-      return original instanceof Uint8Array
-        ? { [BYTES_TAG]: Buffer.from(original).toString('base64url') }
-        : v;
-    }),
-    'utf8',
-  );
-}
-
-/** Inverse of {@link encodeJson}. */
-export function decodeJson<T>(bytes: Uint8Array): T {
-  return JSON.parse(Buffer.from(bytes).toString('utf8'), (_k, v: unknown) => {
-    if (typeof v === 'object' && v !== null && BYTES_TAG in v) {
-      const b = (v as Record<string, unknown>)[BYTES_TAG];
-      if (typeof b === 'string') return new Uint8Array(Buffer.from(b, 'base64url'));
-    }
-    return v;
-  }) as T;
 }
