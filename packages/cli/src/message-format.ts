@@ -24,7 +24,7 @@ export function formatTime(ms: number): string {
 }
 
 /** `  [file: report.pdf, 12345 bytes]` for each attachment. */
-export function describeAttachments(list: readonly AttachmentPointer[] | undefined): string {
+function describeAttachments(list: readonly AttachmentPointer[] | undefined): string {
   return (list ?? []).map((a) => `  [file: ${a.fileName ?? a.contentType}, ${a.size} bytes]`).join('');
 }
 

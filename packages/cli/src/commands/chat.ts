@@ -14,6 +14,7 @@ import { CliFailure, explainFailure, runCommand, type CommandContext } from '../
 import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
 import { openProfile, PROFILE_FLAGS, PROFILE_OPTIONS_HELP } from '../profile-access.js';
 import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
+import { sendTo } from './send.js';
 
 /** Messages of the conversation shown when the chat opens. */
 export const CHAT_HISTORY_LINES = 10;
@@ -145,11 +146,7 @@ async function chat(ctx: CommandContext): Promise<void> {
           if (parsed === 'quit') return void rl.close();
           if (parsed === 'help') print(CHAT_HELP);
           else if (parsed !== undefined) {
-            showEvent(
-              await (target.kind === 'user'
-                ? c.send(target.peer, parsed)
-                : c.sendToGroup(target.group.id, parsed)),
-            );
+            showEvent(await sendTo(c, target, parsed));
             await c.uploadArchive().catch(() => undefined);
           }
         } catch (e) {

@@ -62,7 +62,7 @@ const FLAGS = {
 } as const;
 
 /** The content (without attachments) the flags ask for; ids resolve among `messages`. */
-export function buildContent(ctx: CommandContext, messages: readonly StoredMessage[]): OutgoingContent {
+function buildContent(ctx: CommandContext, messages: readonly StoredMessage[]): OutgoingContent {
   const actions = (['edit', 'delete', 'react', 'timer'] as const).filter((f) => ctx.flags.has(f));
   if (actions.length > 1) throw new UsageError(`give only one of --${actions.join(', --')}`);
   if (actions.length > 0 && (ctx.flags.has('reply') || ctx.flags.has('attach')))
