@@ -7,24 +7,19 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeExport } from '@custos/console';
+import { exportTesting, writeExport } from '@custos/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildTestArchive,
-  mixedEvents,
-  type TestArchive,
-} from '../packages/console/src/export/export-fixtures.test-data.js';
 import { custos } from './cli-support.js';
 import { buildCli } from './server-process.js';
 
 let dir: string;
-let archive: TestArchive;
+let archive: exportTesting.TestArchive;
 let out: string;
 
 beforeAll(async () => {
   buildCli();
   dir = mkdtempSync(join(tmpdir(), 'custos-verify-export-'));
-  archive = await buildTestArchive(mixedEvents(), 4);
+  archive = await exportTesting.buildTestArchive(exportTesting.mixedEvents(), 4);
   out = join(dir, 'rsmf-export');
   await writeExport(archive.input, { format: 'rsmf', out });
 }, 300_000);

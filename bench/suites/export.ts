@@ -11,131 +11,38 @@
  * record with its session key. Baseline: the same records' bodies serialised as plain JSON
  * with no checks.
  */
-import { PrivateKey } from '@signalapp/libsignal-client';
-import {
-  appendEntries,
-  bucketId,
-  createSessionSealer,
-  deviceId,
-  EMPTY_TREE_STATE,
-  encodeLogEntry,
-  generateBucketKeyPair,
-  generateSignerKey,
-  genesisPrevHash,
-  inclusionProof,
-  openRecord,
-  openSessionKey,
-  orgId,
-  parseSignerKey,
-  sealRecord,
-  signBatch,
-  signCheckpoint,
-  tilesToWrite,
-  type RecordBody,
-  type RecordHash,
-  type SessionOpener,
-  type TileId,
-} from '@custos/core';
-import { buildExport, type ExportInput, type ExportRecord } from '@custos/console';
+import { openRecord, openSessionKey, type RecordBody, type SessionOpener } from '@custos/core';
+import { exportTesting, buildExport, type ExportInput } from '@custos/console';
 import type { BenchCase } from '../harness.js';
 
 const N = 5_000;
 const BATCH = 500;
-const ORIGIN = 'custos.example/acme';
-const T0 = Date.UTC(2026, 0, 5, 9);
+const DEVICE = 'alice-phone';
 
 let input: ExportInput;
 let opener: SessionOpener;
 
 async function setup(): Promise<void> {
   if (input !== undefined) return;
-  const org = orgId('acme');
-  const device = deviceId('alice-phone');
-  const bucket = bucketId('standard-2026-01');
-  const keys = await generateBucketKeyPair();
-  const sealer = await createSessionSealer(keys.publicKey, { org, device, bucket });
-  opener = await openSessionKey(keys.privateKey, sealer.wrappedKey);
-  const identity = PrivateKey.generate();
-  let prev: RecordHash = genesisPrevHash();
-  const sealed = [];
-  const bodies: RecordBody[] = [];
-  for (let i = 0; i < N; i++) {
-    const conv = `dm.peer${i % 20}`;
-    const b: RecordBody = {
+  const { ALICE, T0 } = exportTesting;
+  const events = Array.from({ length: N }, (_, i) => {
+    const peer = `acme.peer${i % 20}`;
+    const body: RecordBody = exportTesting.body({
       direction: i % 2 === 0 ? 'sent' : 'received',
-      kind: 'message',
       messageId: `m${i}`,
-      conversationId: conv,
-      participants: ['acme.alice', `acme.peer${i % 20}`],
-      sender: i % 2 === 0 ? 'acme.alice' : `acme.peer${i % 20}`,
+      conversationId: `dm.peer${i % 20}`,
+      participants: [ALICE, peer],
+      sender: i % 2 === 0 ? ALICE : peer,
       sentAt: T0 + i * 60_000,
       text: `Message ${i}: the quarterly figures for the northern region look fine, see the attached note.`,
-      attachments: [],
       ...(i % 10 === 5 ? { replyTo: `m${i - 20}` } : {}),
-      archiveNotice: true,
       envelopeHashes: [new Uint8Array(32).fill(i % 251)],
-    };
-    const s = sealRecord(sealer, { org, device, bucket, seq: i, prev, tokens: [], attachmentBytes: 0 }, b);
-    prev = s.hash;
-    sealed.push(s);
-    bodies.push(b);
-  }
-  const entries = sealed.map((s, i) =>
-    encodeLogEntry({
-      type: 'archive-record',
-      hash: s.hash,
-      size: s.bytes.length,
-      actor: device,
-      time: T0 + i * 60_000 + 9,
-      org,
-      device,
-      seq: i,
-      bucket,
-    }),
-  );
-  const append = appendEntries(EMPTY_TREE_STATE, entries);
-  const tiles = new Map(tilesToWrite(append, []).map((t) => [`${t.id.level}/${t.id.index}`, t.bytes]));
-  const reader = {
-    readTiles: async (ids: readonly TileId[]) => ids.map((id) => tiles.get(`${id.level}/${id.index}`)!),
-  };
-  const key = generateSignerKey(ORIGIN);
-  const checkpoint = signCheckpoint(
-    { origin: ORIGIN, treeSize: N, rootHash: append.root, extensions: [] },
-    parseSignerKey(key.signerKey),
-  );
-  const records: ExportRecord[] = [];
-  for (let at = 0; at < N; at += BATCH) {
-    const hashes = sealed.slice(at, at + BATCH).map((s) => s.hash);
-    const batch = {
-      firstSeq: at,
-      hashes,
-      signature: signBatch(identity, { org, device, firstSeq: at, hashes }),
-      identityKey: identity.getPublicKey().serialize(),
-    };
-    for (let i = at; i < at + hashes.length; i++) {
-      const s = sealed[i]!;
-      records.push({
-        sealed: s.bytes,
-        hash: s.hash,
-        header: s.header,
-        body: bodies[i]!,
-        batch,
-        log: {
-          index: i,
-          loggedAt: T0 + i * 60_000 + 9,
-          proof: await inclusionProof(i, N, reader),
-          checkpoint,
-        },
-      });
-    }
-  }
-  input = {
-    records,
-    custodian: 'acme.alice',
-    log: { origin: ORIGIN, verifierKey: key.verifierKey },
-    exportedAt: T0,
-    exportId: 'bench',
-  };
+    });
+    return { device: DEVICE, body };
+  });
+  const archive = await exportTesting.buildTestArchive(events, BATCH);
+  input = { ...archive.input, exportId: 'bench' };
+  opener = await openSessionKey(archive.bucketKey, archive.sessionKeys.get(DEVICE)!);
 }
 
 const baseline = {

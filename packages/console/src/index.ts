@@ -78,4 +78,6 @@ export { unwrapIndexKeyBytes } from './bucket-key-wrap.js';
 export * from './defaults.js';
 export * from './witness/index.js';
 export * from './export/index.js';
+/** Test and bench archives built with real crypto (not for production use). */
+export * as exportTesting from './export/export-test-support.js';
 export * from './search/index.js';

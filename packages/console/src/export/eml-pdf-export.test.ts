@@ -2,7 +2,7 @@ import { unzlibSync } from 'fflate';
 import { PDFDocument } from 'pdf-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildExport } from './build-export.js';
-import { buildTestArchive, mixedEvents, type TestArchive } from './export-fixtures.test-data.js';
+import { buildTestArchive, mixedEvents, type TestArchive } from './export-test-support.js';
 import { header, multipartParts, parseMessage, partBytes, partFileName } from './mime.js';
 import { winAnsiSafe } from './pdf-export.js';
 

@@ -1,5 +1,6 @@
 /**
- * Test archives built with real core crypto, no mocks: records sealed to a bucket key
+ * Test and bench archives (exported from the package as `exportTesting`) built with real
+ * core crypto, no mocks: records sealed to a bucket key
  * (HPKE-wrapped session keys, AES-256-GCM), signed in batches with libsignal identity
  * keys, appended as archive-record entries to a core Merkle tree with tiles, proven with
  * core's tile proofs, and covered by a checkpoint signed with a note signer.
@@ -22,6 +23,7 @@ import {
   signBatch,
   signCheckpoint,
   tilesToWrite,
+  type BucketPrivateKey,
   type RecordBody,
   type RecordHash,
   type SealedRecord,
@@ -72,6 +74,9 @@ export interface TestArchive {
   readonly otherSignerKey: string;
   readonly otherVerifierKey: string;
   readonly signerKey: string;
+  /** The bucket's private key, and each device's wrapped session key: what opens the records. */
+  readonly bucketKey: BucketPrivateKey;
+  readonly sessionKeys: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Builds records for `events` (in order, per device chains), batches of `batchSize`, one checkpoint. */
@@ -199,6 +204,8 @@ export async function buildTestArchive(events: readonly TestEvent[], batchSize =
     signerKey: key.signerKey,
     otherSignerKey: other.signerKey,
     otherVerifierKey: other.verifierKey,
+    bucketKey: bucket.privateKey,
+    sessionKeys: new Map([...devices].map(([dev, d]) => [dev, d.sealer.wrappedKey])),
   };
 }
 

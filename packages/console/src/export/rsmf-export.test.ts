@@ -13,7 +13,7 @@ import {
   mixedEvents,
   T0,
   type TestArchive,
-} from './export-fixtures.test-data.js';
+} from './export-test-support.js';
 import { rsmfFileProblems, rsmfManifestProblems } from './rsmf-check.js';
 
 const schema = JSON.parse(

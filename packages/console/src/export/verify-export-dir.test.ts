@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExport } from './build-export.js';
 import { sha256Hex } from './byte-encoding.js';
 import { parseCustody, serializeCustody, type CustodyManifest } from './custody-manifest.js';
-import { buildTestArchive, mixedEvents, ORIGIN, type TestArchive } from './export-fixtures.test-data.js';
+import { buildTestArchive, mixedEvents, ORIGIN, type TestArchive } from './export-test-support.js';
 import { ExportError } from './export-error.js';
 import { parseFileList, serializeFileList } from './export-files.js';
 import { verifyExportDir } from './verify-export-dir.js';

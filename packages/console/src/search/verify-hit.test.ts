@@ -4,134 +4,64 @@
  * stated hash, stated device/seq/bucket, batch signature, batch hashes, proof, another bucket
  * key, another checkpoint — is refused with the right code. And the exact text filter.
  */
-import { PrivateKey } from '@signalapp/libsignal-client';
 import {
-  appendEntries,
-  bucketId,
-  createSessionSealer,
   CustosError,
-  deviceId,
-  EMPTY_TREE_STATE,
-  encodeLogEntry,
   generateBucketKeyPair,
-  generateSignerKey,
-  genesisPrevHash,
-  inclusionProof,
   openCheckpoint,
-  orgId,
   parseSignerKey,
-  sealRecord,
-  signBatch,
   signCheckpoint,
-  tilesToWrite,
-  type RecordBody,
-  type RecordHash,
-  type TileId,
+  type BucketPrivateKey,
 } from '@custos/core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { body, buildTestArchive, ORG } from '../export/export-test-support.js';
 import { parseSearchText, textMatches } from './search-text.js';
 import { verifyHit, type ServerHit } from './verify-hit.js';
 
-const ORG = 'acme';
-const ORIGIN = 'custos.example/acme';
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-
-function body(text: string, i: number): RecordBody {
-  return {
-    direction: 'sent',
-    kind: 'message',
-    messageId: `m-${i}`,
-    conversationId: 'conv-1',
-    participants: ['acme.alice', 'acme.bob'],
-    sender: 'acme.alice',
-    sentAt: Date.UTC(2026, 0, 5) + i,
-    text,
-    attachments: [],
-    archiveNotice: true,
-    envelopeHashes: [],
-  };
-}
 
 interface World {
   hits: ServerHit[];
-  bucketKey: Awaited<ReturnType<typeof generateBucketKeyPair>>;
-  otherBucket: Awaited<ReturnType<typeof generateBucketKeyPair>>;
+  bucketKey: BucketPrivateKey;
+  otherBucket: BucketPrivateKey;
   checkpoint: { opened: ReturnType<typeof openCheckpoint>['checkpoint']; note: string };
   otherNote: string;
-  verifierKey: string;
 }
 
+/** Three records of one device in one signed batch, as the server would return them. */
 async function world(): Promise<World> {
-  const bucketKey = await generateBucketKeyPair();
-  const otherBucket = await generateBucketKeyPair();
-  const org = orgId(ORG);
-  const dev = deviceId('dev-a');
-  const bkt = bucketId('standard-2026-01');
-  const sealer = await createSessionSealer(bucketKey.publicKey, { org, device: dev, bucket: bkt });
-  const identity = PrivateKey.generate();
-  let prev: RecordHash = genesisPrevHash();
   const texts = ['The budget review', 'lunch?', 'Budget approved'];
-  const sealed = texts.map((t, seq) => {
-    const s = sealRecord(
-      sealer,
-      { org, device: dev, bucket: bkt, seq, prev, tokens: [], attachmentBytes: 0 },
-      body(t, seq),
-    );
-    prev = s.hash;
-    return s;
-  });
-  const hashes = sealed.map((s) => s.hash);
-  const signature = signBatch(identity, { org, device: dev, firstSeq: 0, hashes });
-  const time = (i: number) => 1_800_000_000_000 + i;
-  const entries = sealed.map((s, i) =>
-    encodeLogEntry({
-      type: 'archive-record',
-      hash: s.hash,
-      size: s.bytes.length,
-      actor: dev,
-      time: time(i),
-      org,
-      device: dev,
-      seq: s.header.seq,
-      bucket: bkt,
-    }),
+  const archive = await buildTestArchive(
+    texts.map((text, i) => ({
+      device: 'dev-a',
+      body: body({ messageId: `m-${i}`, text, sentAt: Date.UTC(2026, 0, 5) + i }),
+    })),
   );
-  const append = appendEntries(EMPTY_TREE_STATE, entries);
-  const tiles = new Map<string, Uint8Array>();
-  for (const t of tilesToWrite(append, [])) tiles.set(`${t.id.level}/${t.id.index}`, t.bytes);
-  const reader = {
-    readTiles: async (ids: readonly TileId[]) => ids.map((id) => tiles.get(`${id.level}/${id.index}`)!),
-  };
-  const key = generateSignerKey(ORIGIN);
-  const cp = { origin: ORIGIN, treeSize: append.state.size, rootHash: append.root, extensions: [] };
-  const note = signCheckpoint(cp, parseSignerKey(key.signerKey));
+  const { records, log } = archive.input;
+  const note = records[0]!.log.checkpoint;
+  const opened = openCheckpoint(note, [log.verifierKey], log.origin).checkpoint;
   const otherNote = signCheckpoint(
-    { ...cp, rootHash: new Uint8Array(32).fill(1) },
-    parseSignerKey(key.signerKey),
+    { ...opened, rootHash: new Uint8Array(32).fill(1) },
+    parseSignerKey(archive.signerKey),
   );
-  const hits: ServerHit[] = [];
-  for (const [i, s] of sealed.entries()) {
-    hits.push({
-      record: b64(s.bytes),
-      hash: b64(s.hash),
-      logIndex: i,
-      deviceId: 'dev-a',
-      seq: i,
-      bucketId: 'standard-2026-01',
-      receivedAt: time(i),
-      identityKey: b64(identity.getPublicKey().serialize()),
-      sessionKey: b64(sealer.wrappedKey),
-      batch: { firstSeq: 0, signature: b64(signature), hashes: hashes.map(b64) },
-      proof: (await inclusionProof(i, append.state.size, reader)).map(b64),
-    });
-  }
+  const hits = records.map((r): ServerHit => ({
+    record: b64(r.sealed),
+    hash: b64(r.hash),
+    logIndex: r.log.index,
+    deviceId: r.header.device,
+    seq: r.header.seq,
+    bucketId: r.header.bucket,
+    receivedAt: r.log.loggedAt,
+    identityKey: b64(r.batch.identityKey),
+    sessionKey: b64(archive.sessionKeys.get('dev-a')!),
+    batch: { firstSeq: r.batch.firstSeq, signature: b64(r.batch.signature), hashes: r.batch.hashes.map(b64) },
+    proof: r.log.proof.map(b64),
+  }));
   return {
     hits,
-    bucketKey,
-    otherBucket,
-    checkpoint: { opened: openCheckpoint(note, [key.verifierKey], ORIGIN).checkpoint, note },
+    bucketKey: archive.bucketKey,
+    otherBucket: (await generateBucketKeyPair()).privateKey,
+    checkpoint: { opened, note },
     otherNote,
-    verifierKey: key.verifierKey,
   };
 }
 
@@ -153,17 +83,12 @@ describe('verifyHit', () => {
 
   it('opens and verifies every hit', async () => {
     for (const [i, h] of w.hits.entries()) {
-      const v = await verifyHit(h, ORG, w.bucketKey.privateKey, w.checkpoint);
+      const v = await verifyHit(h, ORG, w.bucketKey, w.checkpoint);
       expect(v.body.messageId).toBe(`m-${i}`);
       expect(v.signature).toBe('verified');
       expect(v.log.index).toBe(i);
     }
-    const unsigned = await verifyHit(
-      { ...w.hits[1]!, batch: null },
-      ORG,
-      w.bucketKey.privateKey,
-      w.checkpoint,
-    );
+    const unsigned = await verifyHit({ ...w.hits[1]!, batch: null }, ORG, w.bucketKey, w.checkpoint);
     expect(unsigned.signature).toBe('unavailable');
   });
 
@@ -172,14 +97,13 @@ describe('verifyHit', () => {
     const bytes = Buffer.from(h.record, 'base64url');
     const flipped = Buffer.from(bytes);
     flipped[flipped.length - 5]! ^= 1;
-    const check = (x: ServerHit, key = w.bucketKey.privateKey, cp = w.checkpoint) =>
-      codeOf(verifyHit(x, ORG, key, cp));
+    const check = (x: ServerHit, key = w.bucketKey, cp = w.checkpoint) => codeOf(verifyHit(x, ORG, key, cp));
     expect(await check({ ...h, record: b64(flipped) })).toBe('HASH_MISMATCH');
     expect(await check({ ...h, record: b64(flipped), hash: b64(new Uint8Array(32)) })).toBe('HASH_MISMATCH');
     expect(await check({ ...w.hits[0]!, hash: h.hash, record: h.record, seq: 0 })).toBe('MALFORMED_RECORD');
     expect(await check({ ...h, deviceId: 'dev-b' })).toBe('MALFORMED_RECORD');
     expect(await check({ ...h, bucketId: 'other' })).toBe('MALFORMED_RECORD');
-    expect(await check(h, w.otherBucket.privateKey)).toBe('DECRYPTION_FAILED');
+    expect(await check(h, w.otherBucket)).toBe('DECRYPTION_FAILED');
     const sig = Buffer.from(h.batch!.signature, 'base64url');
     sig[3]! ^= 1;
     expect(await check({ ...h, batch: { ...h.batch!, signature: b64(sig) } })).toBe('SIGNATURE_INVALID');
@@ -194,7 +118,7 @@ describe('verifyHit', () => {
       opened: { ...w.checkpoint.opened, rootHash: new Uint8Array(32).fill(1) },
       note: w.otherNote,
     };
-    expect(await check(h, w.bucketKey.privateKey, other)).toBe('INVALID_PROOF');
+    expect(await check(h, w.bucketKey, other)).toBe('INVALID_PROOF');
   });
 });
 
