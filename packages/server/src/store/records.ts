@@ -156,6 +156,17 @@ export const AUDIT_KINDS = [
   'link-code.create',
   'archive.search',
   'archive.read',
+  'review.rule-add',
+  'review.rule-remove',
+  'review.decide',
+  'review.settings',
+  'archive.export',
+  'alert.rate-limit',
+  'completeness.report',
+  'completeness.policy',
+  'disposition.plan',
+  'disposition.approve',
+  'disposition.execute',
 ] as const;
 /** An audit kind. */
 export type AuditKind = (typeof AUDIT_KINDS)[number];
