@@ -325,16 +325,6 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     url: `/v1/orgs/${org.orgId}/archive/exports`,
     body: { format: 'rsmf', records: 3, manifestSha256: randomBytes(32).toString('hex') },
   }),
-  'GET /v1/orgs/:orgId/archive/completeness': async ({ org }) => ({
-    method: 'GET',
-    url: `/v1/orgs/${org.orgId}/archive/completeness`,
-  }),
-  'PUT /v1/orgs/:orgId/archive/completeness/policy': async ({ org }) => ({
-    method: 'PUT',
-    url: `/v1/orgs/${org.orgId}/archive/completeness/policy`,
-    body: { silentAfterMs: 7 * 86_400_000, receiptGraceMs: 86_400_000 },
-  }),
-  'GET /v1/orgs/:orgId/alerts': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/alerts?since=0` }),
   'GET /v1/orgs/:orgId/buckets': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/buckets` }),
   'GET /v1/index-keys': async () => ({ method: 'GET', url: '/v1/index-keys' }),
   'GET /v1/orgs/:orgId/buckets/:bucketId/index-keys': async ({ org, archive }) => ({

@@ -43,8 +43,6 @@ import {
 } from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-routes.js';
-import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
-import { listAlertsRoute } from '../../alerts/alert-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
 
 /** The routes `custos server` serves. */
@@ -79,9 +77,6 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   archiveHeadRoute,
   archiveSearchRoute,
   deviceRecordsRoute,
-  completenessReportRoute,
-  completenessPolicyRoute,
-  listAlertsRoute,
   recordExportRoute,
   registerBucketRoute,
   listBucketsRoute,
