@@ -1,7 +1,7 @@
 /**
  * The stateful half of archive ingest: checking a verified batch against the device's
- * stored chain, its buckets and session keys, then storing the records and sequencing one
- * archive-record log entry each — all in one transaction.
+ * stored chain, its buckets and session keys, then storing the records, the device's batch
+ * signature and one archive-record log entry per record — all in one transaction.
  *
  * Group commit: batches that arrive while a commit runs are queued and written together in
  * the next transaction. A durable commit costs one fsync (SQLite, synchronous=FULL) or one
@@ -200,6 +200,17 @@ async function writePlans(
     })),
   );
   if (keys.length > 0) await tx.archive.putSessionKeys(orgId, keys);
+  // The device signatures, one row per batch (not per record), likewise before sequencing.
+  // A batch that replays a prefix still signs all its records, so it is stored whole.
+  await tx.search.putBatches(
+    orgId,
+    plans.map(({ batch }) => ({
+      deviceId: batch.deviceId,
+      firstSeq: batch.firstSeq,
+      count: batch.records.length,
+      signature: Buffer.from(batch.signature),
+    })),
+  );
   const rows: SequencedArchiveRecord[] = [];
   for (const { batch, fresh } of plans) {
     for (const r of fresh) {

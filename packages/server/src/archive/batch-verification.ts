@@ -40,6 +40,8 @@ export interface VerifiedBatch {
   readonly deviceId: DeviceId;
   readonly firstSeq: number;
   readonly records: readonly VerifiedRecord[];
+  /** The device's signature over all of `records` (docs/archive-format.md §6); stored with them. */
+  readonly signature: Uint8Array;
   readonly sessionKeys: readonly VerifiedSessionKey[];
 }
 
@@ -128,5 +130,5 @@ export function verifyUpload(
     }
     return { keyId: sessionKeyIdOf(wrapped), bucket: ctx.bucket, wrapped };
   });
-  return { orgId, deviceId, firstSeq: first.header.seq, records, sessionKeys };
+  return { orgId, deviceId, firstSeq: first.header.seq, records, signature: upload.signature, sessionKeys };
 }

@@ -4,6 +4,7 @@
  * archive record it names; each org's indexing high-water mark; and device batch
  * signatures (one row per uploaded batch). Every query filters on the org id.
  */
+import { MAX_BATCH_RECORDS } from '@custos/core';
 import type { DeviceId, OrgId } from '../ids.js';
 import { asBuffer, insertAll } from './log-stores.js';
 import { bytes, int, text } from './row-checks.js';
@@ -106,9 +107,13 @@ export interface SearchStore {
   ): Promise<StoredArchiveRecord[]>;
   /** The wrapped session key with this id (docs/archive-format.md §4.1), or undefined. */
   wrappedSessionKey(orgId: OrgId, keyId: Uint8Array): Promise<Buffer | undefined>;
-  /** Stores device batch signatures (ignoring ones already stored). */
+  /**
+   * Stores device batch signatures, at most one per (device, first sequence number): a batch
+   * re-sent with more records (a replayed prefix plus new ones) replaces a shorter one, any
+   * other repeat is ignored. At most one batch per device in one call.
+   */
   putBatches(orgId: OrgId, batches: readonly StoredBatch[]): Promise<void>;
-  /** The stored batch of the device that covers `seq`, or undefined. */
+  /** A stored batch of the device that covers `seq` (the latest-starting one), or undefined. */
   batchCovering(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<StoredBatch | undefined>;
 }
 
@@ -317,23 +322,22 @@ export class SqlSearchStore implements SearchStore {
       this.db,
       'INSERT INTO archive_batches (org_id, device_id, first_seq, count, signature)',
       batches.map((b) => [orgId, b.deviceId, b.firstSeq, b.count, asBuffer(b.signature)] as const),
-      ' ON CONFLICT (org_id, device_id, first_seq) DO NOTHING',
+      ` ON CONFLICT (org_id, device_id, first_seq) DO UPDATE SET count = excluded.count, signature = excluded.signature
+        WHERE excluded.count > archive_batches.count`,
     );
   }
 
   async batchCovering(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<StoredBatch | undefined> {
     const row = await this.db.get<{ first_seq: unknown; count: unknown; signature: unknown }>(
+      // Batches may overlap (a longer re-send starts before a later batch), so the latest one
+      // starting at or before `seq` need not cover it; no batch is longer than
+      // MAX_BATCH_RECORDS, which bounds the primary-key range scanned.
       sql`SELECT first_seq, count, signature FROM archive_batches
         WHERE org_id = ${orgId} AND device_id = ${deviceId} AND first_seq <= ${seq}
+        AND first_seq > ${seq - MAX_BATCH_RECORDS} AND first_seq + count > ${seq}
         ORDER BY first_seq DESC LIMIT 1`,
     );
     if (row === undefined) return undefined;
-    const b = {
-      deviceId,
-      firstSeq: int(row.first_seq),
-      count: int(row.count),
-      signature: bytes(row.signature),
-    };
-    return seq < b.firstSeq + b.count ? b : undefined;
+    return { deviceId, firstSeq: int(row.first_seq), count: int(row.count), signature: bytes(row.signature) };
   }
 }
