@@ -23,6 +23,7 @@ import { SqlRelayQueueStore } from './relay-queue-store.js';
 import { FsBlobContentStore } from './sqlite/fs-blob-content.js';
 import { SqlLogStore } from './log-stores.js';
 import { SqlSearchStore } from './search-stores.js';
+import { SqlHoldStore } from './hold-stores.js';
 import { migrate } from './migrate.js';
 import { openPgDatabase } from './postgres/pg-database.js';
 import { PG_MIGRATIONS } from './postgres/pg-migrations.js';
@@ -54,6 +55,7 @@ function bindStores(
     archive: new SqlArchiveStore(db),
     buckets: new SqlBucketStore(db),
     search: new SqlSearchStore(db),
+    holds: new SqlHoldStore(db),
     withTransaction,
   };
 }

@@ -34,6 +34,7 @@ import type { ArchiveStore } from './archive-stores.js';
 import type { BucketStore } from './bucket-stores.js';
 import type { LogStore } from './log-stores.js';
 import type { SearchStore } from './search-stores.js';
+import type { HoldStore } from './hold-stores.js';
 
 /** A page request: rows after the given id (exclusive), at most `limit`. */
 export interface Page<K> {
@@ -183,6 +184,7 @@ export interface Stores {
   readonly archive: ArchiveStore;
   readonly buckets: BucketStore;
   readonly search: SearchStore;
+  readonly holds: HoldStore;
   /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not
    * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.

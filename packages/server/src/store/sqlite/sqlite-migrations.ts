@@ -357,4 +357,36 @@ ALTER TABLE search_state ADD COLUMN tail_block INTEGER;
 CREATE INDEX search_postings_refs ON search_postings (org_id, token, block, n);
 `,
   },
+  {
+    version: 12,
+    name: 'legal holds: one row per hold, blind tokens per (hold, bucket) for query and conversation holds',
+    // The server never sees a hold's query or conversation id, only the console's blind tokens
+    // (docs/officers.md "Legal holds"). A released hold keeps its row: holds are never deleted.
+    up: `
+CREATE TABLE holds (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  hold_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('custodian', 'conversation', 'query', 'dates')),
+  matter TEXT NOT NULL,
+  custodian TEXT,
+  from_ms INTEGER,
+  to_ms INTEGER,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  released_by TEXT,
+  released_at INTEGER,
+  release_reason TEXT,
+  PRIMARY KEY (org_id, hold_id)
+) STRICT;
+CREATE TABLE hold_tokens (
+  org_id TEXT NOT NULL,
+  hold_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  tokens BLOB NOT NULL,
+  PRIMARY KEY (org_id, hold_id, bucket_id),
+  FOREIGN KEY (org_id, hold_id) REFERENCES holds(org_id, hold_id)
+) STRICT;
+CREATE INDEX hold_tokens_bucket ON hold_tokens (org_id, bucket_id);
+`,
+  },
 ];
