@@ -18,6 +18,8 @@ import type { Logger } from '../log/logger.js';
 import type { IndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
 import type { Stores } from '../store/stores.js';
 import { PeriodicPass } from '../log-service/periodic-pass.js';
+import { ACT_ENTRY_TYPES, reviewHook, type RecordForReview } from '../review/review-queue.js';
+import type { AuditAct } from '../store/review-stores.js';
 import { decodePostings, encodePostings } from './posting-codec.js';
 import {
   DEFAULT_INDEX_INTERVAL_MS,
@@ -56,6 +58,8 @@ interface Ref {
   readonly logIndex: number;
   readonly deviceId: DeviceId;
   readonly seq: number;
+  readonly hash: Uint8Array;
+  readonly time: number;
 }
 
 /** Reads the records named by `refs` with one range query per run of consecutive sequence numbers. */
@@ -101,16 +105,26 @@ export async function indexRange(
 ): Promise<IndexPassOutcome> {
   const entries = await tx.log.entries(orgId, from, to);
   const refs: Ref[] = [];
+  const acts: AuditAct[] = [];
   entries.forEach((bytes, i) => {
     const e = decodeLogEntry(bytes);
     if (e.type === 'archive-record') {
-      refs.push({ logIndex: from + i, deviceId: e.device as string as DeviceId, seq: e.seq });
+      refs.push({
+        logIndex: from + i,
+        deviceId: e.device as string as DeviceId,
+        seq: e.seq,
+        hash: e.hash,
+        time: e.time,
+      });
+    } else if (ACT_ENTRY_TYPES.has(e.type)) {
+      acts.push({ logIndex: from + i, at: e.time });
     }
   });
   const records = await readRecords(tx, orgId, refs);
   // Map keys are the tokens' bytes as latin1 text: one short string per distinct token.
   const postings = new Map<string, number[]>();
   const indexed: IndexedRecord[] = [];
+  const forReview: RecordForReview[] = [];
   for (const ref of refs) {
     const rec = records.get(`${ref.deviceId}/${ref.seq}`);
     if (rec === undefined) {
@@ -141,6 +155,7 @@ export async function indexRange(
       ids.push(ref.logIndex);
     }
     indexed.push({ logIndex: ref.logIndex, deviceId: ref.deviceId, seq: ref.seq, bucketId: rec.bucketId });
+    forReview.push({ ...ref, bucketId: rec.bucketId, tokens });
   }
   const block = tail !== null && tail <= from && to - tail <= tailMax ? tail : from;
   if (block !== from) {
@@ -162,6 +177,8 @@ export async function indexRange(
   }
   await tx.search.putPostings(orgId, blocks);
   await tx.search.putIndexed(orgId, indexed);
+  // Supervision review and the audit-act index ride on the same pass (review/review-queue.ts).
+  await reviewHook(tx, orgId, forReview, acts);
   return { orgId, from, to, block, records: indexed.length, tokens: blocks.length };
 }
 

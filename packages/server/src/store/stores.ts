@@ -34,6 +34,7 @@ import type { ArchiveStore } from './archive-stores.js';
 import type { BucketStore } from './bucket-stores.js';
 import type { LogStore } from './log-stores.js';
 import type { SearchStore } from './search-stores.js';
+import type { ReviewStore } from './review-stores.js';
 import type { HoldStore } from './hold-stores.js';
 
 /** A page request: rows after the given id (exclusive), at most `limit`. */
@@ -184,6 +185,8 @@ export interface Stores {
   readonly archive: ArchiveStore;
   readonly buckets: BucketStore;
   readonly search: SearchStore;
+  /** Supervision review and the audit-act index (docs/officers.md). */
+  readonly review: ReviewStore;
   readonly holds: HoldStore;
   /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not

@@ -393,4 +393,60 @@ CREATE TABLE hold_tokens (
 CREATE INDEX hold_tokens_bucket ON hold_tokens (org_id, bucket_id);
 `,
   },
+  {
+    version: 13,
+    name: 'review: lexicon rules as blind tokens, the review queue, sampling settings, the index of audit acts',
+    // Written by officers (rules, decisions) and by the search indexer's hook (queue, acts);
+    // see docs/officers.md "Daily review" and "Audit". No term or note in the clear.
+    up: `
+CREATE TABLE review_rules (
+  org_id TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  terms BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  removed_at BIGINT,
+  PRIMARY KEY (org_id, rule_id)
+);
+CREATE TABLE review_rule_terms (
+  org_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  term BIGINT NOT NULL,
+  tokens BYTEA NOT NULL,
+  PRIMARY KEY (org_id, bucket_id, rule_id, term)
+);
+CREATE TABLE review_items (
+  org_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  log_index BIGINT NOT NULL,
+  device_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  sampled BIGINT NOT NULL,
+  rule_ids TEXT NOT NULL,
+  queued_at BIGINT NOT NULL,
+  decision TEXT CHECK (decision IN ('cleared', 'escalated', 'violation')),
+  decided_by TEXT,
+  decided_at BIGINT,
+  note BYTEA,
+  PRIMARY KEY (org_id, item_id)
+);
+CREATE UNIQUE INDEX review_items_record ON review_items (org_id, log_index);
+CREATE INDEX review_items_open ON review_items (org_id, log_index) WHERE decision IS NULL;
+CREATE TABLE review_settings (
+  org_id TEXT PRIMARY KEY,
+  sample_ppm BIGINT,
+  sample_secret BYTEA NOT NULL
+);
+CREATE TABLE audit_acts (
+  org_id TEXT NOT NULL,
+  log_index BIGINT NOT NULL,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, log_index)
+);
+CREATE INDEX audit_pending_at ON audit_pending (org_id, at);
+`,
+  },
 ];

@@ -389,4 +389,60 @@ CREATE TABLE hold_tokens (
 CREATE INDEX hold_tokens_bucket ON hold_tokens (org_id, bucket_id);
 `,
   },
+  {
+    version: 13,
+    name: 'review: lexicon rules as blind tokens, the review queue, sampling settings, the index of audit acts',
+    // Written by officers (rules, decisions) and by the search indexer's hook (queue, acts);
+    // see docs/officers.md "Daily review" and "Audit". No term or note in the clear.
+    up: `
+CREATE TABLE review_rules (
+  org_id TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  terms INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  removed_at INTEGER,
+  PRIMARY KEY (org_id, rule_id)
+) STRICT;
+CREATE TABLE review_rule_terms (
+  org_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  term INTEGER NOT NULL,
+  tokens BLOB NOT NULL,
+  PRIMARY KEY (org_id, bucket_id, rule_id, term)
+) STRICT;
+CREATE TABLE review_items (
+  org_id TEXT NOT NULL,
+  item_id TEXT NOT NULL,
+  log_index INTEGER NOT NULL,
+  device_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  bucket_id TEXT NOT NULL,
+  sampled INTEGER NOT NULL,
+  rule_ids TEXT NOT NULL,
+  queued_at INTEGER NOT NULL,
+  decision TEXT CHECK (decision IN ('cleared', 'escalated', 'violation')),
+  decided_by TEXT,
+  decided_at INTEGER,
+  note BLOB,
+  PRIMARY KEY (org_id, item_id)
+) STRICT;
+CREATE UNIQUE INDEX review_items_record ON review_items (org_id, log_index);
+CREATE INDEX review_items_open ON review_items (org_id, log_index) WHERE decision IS NULL;
+CREATE TABLE review_settings (
+  org_id TEXT PRIMARY KEY,
+  sample_ppm INTEGER,
+  sample_secret BLOB NOT NULL
+) STRICT;
+CREATE TABLE audit_acts (
+  org_id TEXT NOT NULL,
+  log_index INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, log_index)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX audit_pending_at ON audit_pending (org_id, at);
+`,
+  },
 ];
