@@ -6,7 +6,7 @@ describe('RateLimiter', () => {
     let t = 0;
     const rl = new RateLimiter({ burst: 3, perSecond: 1, maxKeys: 10 }, () => t);
     expect([1, 2, 3].map(() => rl.take('a').allowed)).toEqual([true, true, true]);
-    expect(rl.take('a')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(rl.take('a')).toEqual({ allowed: false, retryAfterSeconds: 1, burstStart: true });
     expect(rl.take('b').allowed).toBe(true);
     t = 1000;
     expect(rl.take('a').allowed).toBe(true);
@@ -21,5 +21,30 @@ describe('RateLimiter', () => {
     rl.take('b');
     rl.take('c');
     expect(rl.size).toBe(2);
+  });
+
+  it('marks only the first refusal of a burst; a burst ends when the bucket is full again', () => {
+    let t = 0;
+    const rl = new RateLimiter({ burst: 2, perSecond: 1, maxKeys: 10 }, () => t);
+    const starts = (n: number): boolean[] =>
+      Array.from({ length: n }, () => {
+        const d = rl.take('a');
+        return !d.allowed && d.burstStart;
+      });
+    // 2 allowed, then 498 refusals: exactly one starts the burst.
+    expect(starts(500).filter(Boolean)).toHaveLength(1);
+    // One second refills one token (not full): still the same burst.
+    t = 1000;
+    expect(rl.take('a').allowed).toBe(true);
+    expect(starts(10).filter(Boolean)).toHaveLength(0);
+    // Quiet for burst / perSecond seconds: full again, so the next refusal starts a new burst.
+    t = 3000;
+    expect(starts(3)).toEqual([false, false, true]);
+    // Keys are independent.
+    expect([rl.take('b'), rl.take('b'), rl.take('b')].map((d) => !d.allowed && d.burstStart)).toEqual([
+      false,
+      false,
+      true,
+    ]);
   });
 });

@@ -10,10 +10,9 @@
  */
 import { inclusionProof, parseRecord } from '@custos/core';
 import { Type, type Static } from 'typebox';
-import type { AppDeps } from '../http/route-def.js';
 import { defineRoute } from '../http/route-def.js';
-import { RateLimiter } from '../http/rate-limit.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../http/schema-helpers.js';
+import { throttleOfficer } from '../alerts/officer-throttle.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import { storeTileReader } from '../log-service/tile-reading.js';
@@ -25,8 +24,6 @@ import {
   MAX_DEVICE_RECORDS_PAGE,
   MAX_SEARCH_PAGE,
   MAX_SEARCH_TOKENS,
-  SEARCH_RATE_BURST,
-  SEARCH_RATE_PER_SECOND,
 } from './search-defaults.js';
 import { runSearch } from './search-query.js';
 
@@ -117,29 +114,6 @@ const RecordsResponse = Type.Object(
 
 type RecordOut = Static<typeof SealedRecordOut>;
 type BatchOut = Static<typeof Batch>;
-
-const limiters = new WeakMap<AppDeps, RateLimiter>();
-
-/** Spends one search token for the device; RATE_LIMITED when none is left. */
-function takeSearchToken(
-  deps: AppDeps,
-  deviceId: DeviceId,
-  reply: { header(k: string, v: string): unknown },
-): void {
-  let l = limiters.get(deps);
-  if (l === undefined) {
-    l = new RateLimiter(
-      { burst: SEARCH_RATE_BURST, perSecond: SEARCH_RATE_PER_SECOND, maxKeys: 10_000 },
-      deps.clock,
-    );
-    limiters.set(deps, l);
-  }
-  const d = l.take(deviceId);
-  if (!d.allowed) {
-    reply.header('retry-after', String(d.retryAfterSeconds));
-    throw new ServerError('RATE_LIMITED', 'too many archive searches from this device');
-  }
-}
 
 /** Proofs, batches and identity keys for `records` against the latest checkpoint. */
 async function withVerification(
@@ -233,7 +207,7 @@ export const archiveSearchRoute = defineRoute({
   response: { status: 200, schema: RecordsResponse },
   errors: ['DEVICE_NOT_FOUND', 'BUCKET_NOT_FOUND', 'LOG_NOT_FOUND'],
   async handler({ auth, body, reply }, deps) {
-    takeSearchToken(deps, auth.deviceId, reply);
+    await throttleOfficer(deps, auth, 'search', reply);
     const allOf = body.tokens.map((t, i) => decodeBytes(`body.tokens.${i}`, t, TOKEN_BYTES));
     const dates = (body.filters?.dates ?? []).map((t, i) =>
       decodeBytes(`body.filters.dates.${i}`, t, TOKEN_BYTES),
@@ -297,7 +271,7 @@ export const deviceRecordsRoute = defineRoute({
   response: { status: 200, schema: RecordsResponse },
   errors: ['DEVICE_NOT_FOUND', 'LOG_NOT_FOUND'],
   async handler({ auth, query, reply }, deps) {
-    takeSearchToken(deps, auth.deviceId, reply);
+    await throttleOfficer(deps, auth, 'read', reply);
     const limit = Number(query.limit ?? '100');
     if (limit > MAX_DEVICE_RECORDS_PAGE) {
       throw new ServerError('INVALID_REQUEST', `query.limit: at most ${MAX_DEVICE_RECORDS_PAGE}`);
