@@ -9,7 +9,11 @@
  */
 import { PublicKey } from '@signalapp/libsignal-client';
 import { ArchiveCapture } from './archive/capture.js';
-import { refreshBuckets, refreshIndexKeys, type BucketRefresh } from './archive/bucket-keys.js';
+import {
+  archiveMaterialDue,
+  refreshArchiveMaterial,
+  type ArchiveMaterialRefresh,
+} from './archive/archive-material.js';
 import { verifyArchiveProofs, type ProofRound } from './archive/proofs.js';
 import { ArchiveUploader, type ArchiveReceiptRow } from './archive/uploader.js';
 import { archiveReceipts, archiveStatus, type ArchiveStatus } from './client/archive-view.js';
@@ -56,7 +60,7 @@ export interface OpenOptions extends StorageKeyOptions {
 
 /** An enrolled device. */
 export class CustosClient {
-  readonly profile: DeviceProfile;
+  #profile: DeviceProfile;
   readonly api: ApiClient;
   readonly #store: LocalStore;
   readonly #stores: SignalStores;
@@ -67,12 +71,14 @@ export class CustosClient {
   readonly #ops: Operations;
   readonly #inbox: Inbox;
   readonly #conversations: Conversations;
+  readonly #clock: () => number;
 
   private constructor(store: LocalStore, api: ApiClient, options: OpenOptions) {
     this.#store = store;
     this.api = api;
     const clock = options.clock ?? Date.now;
-    this.profile = loadProfile(store);
+    this.#clock = clock;
+    this.#profile = loadProfile(store);
     const identity = loadLocalIdentity(store);
     api.setCredentials({
       orgId: this.profile.orgId,
@@ -80,7 +86,7 @@ export class CustosClient {
       identityKey: identity.privateKey,
     });
     this.#stores = signalStores(store, clock);
-    this.#capture = new ArchiveCapture(store, this.profile, clock);
+    this.#capture = new ArchiveCapture(store, () => this.#profile, clock);
     this.#messenger = new Messenger({
       store,
       api,
@@ -100,7 +106,10 @@ export class CustosClient {
     this.#ops = new Operations({
       messenger: this.#messenger,
       ownDevices: this.#ownDevices,
-      refreshKeys: () => this.refreshKeys(),
+      refreshKeys: () => this.#refreshKeys(),
+      refreshKeysIfDue: async () => {
+        if (archiveMaterialDue(store, clock())) await this.#refreshKeys().catch(() => undefined);
+      },
     });
     this.#conversations = new Conversations(store, this.profile, this.#messenger.me, this.#ops);
     this.#inbox = new Inbox({
@@ -139,6 +148,11 @@ export class CustosClient {
     }
   }
 
+  /** What the device knows about itself; the key manager and retention class follow {@link refreshKeys}. */
+  get profile(): DeviceProfile {
+    return this.#profile;
+  }
+
   /** This device's identity public key (33 bytes): an officer seals index keys to it. */
   get identityKey(): Uint8Array {
     return loadLocalIdentity(this.#store).publicKey.serialize();
@@ -168,8 +182,12 @@ export class CustosClient {
     return this.#inbox.receive(env);
   }
 
-  /** Fetches and handles every queued envelope over HTTP, acknowledging each after it is stored. */
-  sync(): Promise<MessageEvent[]> {
+  /**
+   * Refreshes the archive material (delegation, retention class, bucket and index keys), then
+   * fetches and handles every queued envelope over HTTP, acknowledging each after it is stored.
+   */
+  async sync(): Promise<MessageEvent[]> {
+    await this.#ops.serial(() => this.#refreshKeys());
     return this.#inbox.sync();
   }
 
@@ -188,10 +206,19 @@ export class CustosClient {
     return this.#inbox.replenishPrekeys();
   }
 
-  /** Re-reads and re-verifies bucket keys and index keys from the server. */
-  async refreshKeys(): Promise<BucketRefresh> {
-    const r = await refreshBuckets(this.api, this.#store, this.profile);
-    await refreshIndexKeys(this.api, this.#store, this.profile, loadLocalIdentity(this.#store).privateKey);
+  /**
+   * Re-reads and re-verifies the key-manager delegation, the retention class, the bucket keys
+   * and this device's index keys (archive/archive-material.ts); refusals become warnings.
+   */
+  refreshKeys(): Promise<ArchiveMaterialRefresh> {
+    return this.#ops.serial(() => this.#refreshKeys());
+  }
+
+  /** {@link refreshKeys} outside the queue (for code already running in it). */
+  async #refreshKeys(): Promise<ArchiveMaterialRefresh> {
+    const identity = loadLocalIdentity(this.#store).privateKey;
+    const r = await refreshArchiveMaterial(this.api, this.#store, identity, this.#clock());
+    this.#profile = r.profile;
     return r;
   }
 

@@ -154,19 +154,35 @@ export class ArchiveCapture {
   #bucket: BucketChoice | undefined;
   #indexKey: { stamp: number; bucket: string; tokenizer: RecordTokenizer | undefined } | undefined;
 
+  readonly #profile: () => DeviceProfile;
+
+  /**
+   * `profile` may be a function returning the current profile: the retention class can
+   * change while the client is open (an admin sets it; archive-material.ts reads it).
+   */
   constructor(
     private readonly store: LocalStore,
-    private readonly profile: DeviceProfile,
+    profile: DeviceProfile | (() => DeviceProfile),
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.#profile = typeof profile === 'function' ? profile : () => profile;
+  }
 
-  /** The current bucket of the user's class, from memory while neither time nor the table moved. */
+  /** The current bucket of the user's class, from memory while neither time, class nor the table moved. */
   #currentBucket(now: number): VerifiedBucket {
     const stamp = this.store.version('buckets');
+    const retentionClass = this.#profile().retentionClass;
     const c = this.#bucket;
-    if (c !== undefined && c.stamp === stamp && now >= c.bucket.notBefore && now < c.until) return c.bucket;
+    if (
+      c !== undefined &&
+      c.stamp === stamp &&
+      c.bucket.retentionClass === retentionClass &&
+      now >= c.bucket.notBefore &&
+      now < c.until
+    )
+      return c.bucket;
     const buckets = this.store.list('buckets').map((r) => decodeJson<VerifiedBucket>(r.value));
-    const bucket = currentBucket(this.store, this.profile.retentionClass, now, buckets);
+    const bucket = currentBucket(this.store, retentionClass, now, buckets);
     let until = bucket.notAfter;
     for (const b of buckets)
       if (b.retentionClass === bucket.retentionClass && b.notBefore > now && b.notBefore < until)
@@ -187,8 +203,8 @@ export class ArchiveCapture {
       return;
     s?.destroy();
     this.#sealer = await createSessionSealer(await BucketPublicKey.fromBytes(bucket.publicKey), {
-      org: toOrgId(this.profile.orgId),
-      device: toDeviceId(this.profile.deviceId),
+      org: toOrgId(this.#profile().orgId),
+      device: toDeviceId(this.#profile().deviceId),
       bucket: toBucketId(bucket.bucketId),
     });
     this.#used = 0;

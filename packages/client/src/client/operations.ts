@@ -13,8 +13,10 @@ import type { MessageEvent, Messenger } from '../messaging/messenger.js';
 export interface OperationsDeps {
   readonly messenger: Messenger;
   readonly ownDevices: OwnDeviceWatch;
-  /** Fetches and verifies bucket keys (and index keys) again. */
+  /** Fetches and verifies the archive material (delegation, class, bucket and index keys) again. */
   readonly refreshKeys: () => Promise<unknown>;
+  /** The same when it is due (a client that stays open); never fails. */
+  readonly refreshKeysIfDue: () => Promise<void>;
 }
 
 /** One client's serial queue of operations. */
@@ -38,10 +40,12 @@ export class Operations {
 
   /** Runs a send in the queue; refreshes bucket keys once if none covers now (capture is required). */
   captured(fn: (m: Messenger) => Promise<MessageEvent>): Promise<MessageEvent> {
-    const { messenger, ownDevices, refreshKeys } = this.deps;
+    const { messenger, ownDevices, refreshKeys, refreshKeysIfDue } = this.deps;
     return this.serial(async () => {
       // Sync copies reach a device linked since the own-device list was cached.
       await ownDevices.beforeSend();
+      // A client that stays open learns a new retention class or bucket without a sync.
+      await refreshKeysIfDue();
       try {
         return await fn(messenger);
       } catch (e) {

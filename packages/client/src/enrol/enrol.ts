@@ -82,7 +82,7 @@ export async function pinLog(api: ApiClient, store: LocalStore, orgId: string): 
  * The retention class `GET /v1/session` names (the server always sends it). A missing one is
  * malformed, not a default: a guessed class would seal every record to the wrong buckets.
  */
-function sessionRetentionClass(session: Record<string, unknown>): RetentionClass {
+export function sessionRetentionClass(session: Record<string, unknown>): RetentionClass {
   const v = session.retentionClass;
   if (typeof v !== 'string' || !(RETENTION_CLASSES as readonly string[]).includes(v))
     throw new ClientError('SERVER_RESPONSE_INVALID', 'server answer: retentionClass is missing or malformed');

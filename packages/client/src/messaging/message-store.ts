@@ -52,7 +52,9 @@ export interface Warning {
     | 'group-refused'
     | 'attachment-invalid'
     | 'delivery-failed'
-    | 'receipt-refused';
+    | 'receipt-refused'
+    /** A key-manager delegation or bucket key from the server failed verification (`from` = 'server'). */
+    | 'archive-key-refused';
   readonly from: string;
   readonly detail: string;
 }

@@ -1,0 +1,232 @@
+/**
+ * End to end against a real server process: an enrolled device keeps its archive material
+ * current (archive/archive-material.ts). After a quorum re-issues the key-manager
+ * delegation, an admin moves the user to another retention class, buckets are generated
+ * ahead (one beyond the old delegation's window) and an officer grants an index key, the
+ * device's next sync picks all of it up: its next records go to the new class's bucket
+ * (with blind tokens), and, once its clock reaches it, to the bucket generated ahead. A
+ * bucket key the server slips in that the key manager did not sign is refused with a
+ * warning and never sealed to.
+ */
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import { deriveBucketIndexKeyBytes, generateBucketKeyPair, parseRecord } from '@custos/core';
+import { CustosClient, LocalStore, sealIndexKeyForDevice, type RetentionClass } from '@custos/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeQueued } from '../packages/client/src/archive/capture.js';
+import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
+import { startWorld, until, type ClientWorld, type TestOrg } from './client-support.js';
+import { logEntries } from './client-records.js';
+
+const DAY = 86_400_000;
+
+let world: ClientWorld<'alice' | 'bob'> | undefined;
+let org: TestOrg;
+let alice: CustosClient;
+let bob: CustosClient;
+const extra: CustosClient[] = [];
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+const rawPublic = (k: KeyObject): Uint8Array =>
+  new Uint8Array(Buffer.from(createPublicKey(k).export({ format: 'jwk' }).x!, 'base64url'));
+
+/** The bucket and token count of each record queued in the profile at `dir` (read beside the open client). */
+function queued(dir: string): { seq: number; bucket: string; tokens: number }[] {
+  const store = LocalStore.open(dir);
+  try {
+    return store.list('archive-queue').map((r) => {
+      const q = decodeQueued(r.value);
+      return { seq: q.seq, bucket: q.bucket, tokens: parseRecord(q.bytes).header.tokens.length };
+    });
+  } finally {
+    store.close();
+  }
+}
+
+/** Signs and registers a bucket as the key manager; resolves to its id. */
+async function registerBucket(
+  id: string,
+  retentionClass: RetentionClass,
+  window: { notBefore: number; notAfter: number },
+): Promise<string> {
+  const pair = await generateBucketKeyPair();
+  const document = sealBucketKeyDocument(
+    {
+      org: org.orgId,
+      bucket: id,
+      retentionClass,
+      period: id,
+      ...window,
+      publicKey: pair.publicKey.toBytes(),
+    },
+    org.keyManager,
+  );
+  await org.officer.api.request('POST', `/v1/orgs/${org.orgId}/buckets`, {
+    body: { document: b64(document) },
+  });
+  return id;
+}
+
+/** A fetch that appends `extraBucket` to the first page of the bucket listing (a substituting server). */
+function addingBucketFetch(extraBucket: Record<string, unknown>): typeof fetch {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    if ((init?.method ?? 'GET') !== 'GET' || !/\/buckets$/.test(url.pathname) || url.search !== '')
+      return res;
+    const body = (await res.json()) as { buckets: unknown[] };
+    return new Response(JSON.stringify({ buckets: [...body.buckets, extraBucket] }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+  };
+}
+
+beforeAll(async () => {
+  world = await startWorld('custos-key-refresh-', ['alice', 'bob']);
+  ({ org } = world);
+  ({ alice, bob } = world.users);
+});
+
+afterAll(async () => {
+  await world?.close(extra);
+});
+
+describe('archive material refresh', () => {
+  let start = 0;
+  let permanentNow: string;
+  let permanentAhead: string;
+
+  it('a device picks up a re-issued delegation, a new retention class, new buckets and an index key at sync', async () => {
+    const old = alice.profile.keyManager;
+    start = old.notBefore;
+    expect(alice.profile.retentionClass).toBe('standard');
+    await alice.sendText(bob.me, 'before the change');
+    expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(org.bucketId);
+
+    // A bucket beyond the current delegation is refused by the server until a quorum re-issues it.
+    const aheadWindow = { notBefore: old.notAfter + DAY, notAfter: old.notAfter + 31 * DAY };
+    await expect(registerBucket('permanent-ahead', 'permanent', aheadWindow)).rejects.toThrow();
+    const renewed = sealDelegation(
+      { key: rawPublic(org.keyManager), notBefore: old.notBefore, notAfter: old.notAfter + 400 * DAY },
+      org.signingKey,
+    );
+    await org.officer.api.request('PUT', `/v1/orgs/${org.orgId}/key-manager`, {
+      body: { delegation: b64(renewed) },
+    });
+    permanentNow = await registerBucket('permanent-now', 'permanent', {
+      notBefore: start,
+      notAfter: Date.now() + 30 * DAY,
+    });
+    permanentAhead = await registerBucket('permanent-ahead', 'permanent', aheadWindow);
+    await org.admin.api.request('PUT', `/v1/orgs/${org.orgId}/users/${alice.me.userId}/retention`, {
+      body: { retentionClass: 'permanent' },
+    });
+    const indexKey = deriveBucketIndexKeyBytes(org.indexSecret, permanentNow);
+    const blob = sealIndexKeyForDevice(
+      alice.identityKey,
+      org.orgId,
+      permanentNow,
+      alice.profile.deviceId,
+      indexKey,
+    );
+    await org.officer.api.request(
+      'PUT',
+      `/v1/orgs/${org.orgId}/buckets/${permanentNow}/index-keys/${alice.profile.deviceId}`,
+      { body: { blob: b64(blob) } },
+    );
+
+    // Nothing changes on the device until it asks the server.
+    expect(alice.profile.retentionClass).toBe('standard');
+    await alice.sync();
+    expect(alice.profile.retentionClass).toBe('permanent');
+    expect(alice.profile.keyManager.notAfter).toBe(old.notAfter + 400 * DAY);
+    expect(alice.archiveStatus().refusedBuckets).toEqual([]);
+
+    const sent = await alice.sendText(bob.me, 'after the change');
+    const last = queued(join(world!.dir, 'alice')).at(-1)!;
+    expect(last.bucket).toBe(permanentNow);
+    expect(last.tokens).toBeGreaterThan(0);
+    // Bob's device was not moved: its records stay in the standard bucket.
+    await bob.sync();
+    expect(bob.messages(alice.me).map((m) => m.id)).toContain(sent.content.id);
+    expect(queued(join(world!.dir, 'bob')).at(-1)!.bucket).toBe(org.bucketId);
+
+    // The log holds the record under the new bucket (the server checked it against its window).
+    await until(async () => (await alice.flushArchive()).proofs.waiting === 0, 'receipts');
+    const entries = await logEntries(world!.server, org);
+    const mine = entries.flatMap((e) =>
+      e.type === 'archive-record' && e.device === alice.profile.deviceId ? [e] : [],
+    );
+    expect(mine.find((e) => e.seq === last.seq)?.bucket).toBe(permanentNow);
+    // The reopened profile keeps what it learnt.
+    await alice.close();
+    alice = CustosClient.open(join(world!.dir, 'alice'));
+    extra.push(alice);
+    expect(alice.profile.retentionClass).toBe('permanent');
+  });
+
+  it('a bucket key the key manager did not sign is refused with a warning and never sealed to', async () => {
+    await alice.close();
+    const forger = generateKeyPairSync('ed25519');
+    const forgedPair = await generateBucketKeyPair();
+    // A later start than permanent-now: were it accepted, the device would prefer it.
+    const window = { notBefore: start + 1000, notAfter: Date.now() + 20 * DAY };
+    const forged = sealBucketKeyDocument(
+      {
+        org: org.orgId,
+        bucket: 'zz-forged',
+        retentionClass: 'permanent',
+        period: 'forged',
+        ...window,
+        publicKey: forgedPair.publicKey.toBytes(),
+      },
+      forger.privateKey,
+    );
+    const substituting = addingBucketFetch({
+      bucketId: 'zz-forged',
+      retentionClass: 'permanent',
+      period: 'forged',
+      ...window,
+      publicKey: b64(forgedPair.publicKey.toBytes()),
+      document: b64(forged),
+      logIndex: 0,
+    });
+    const victim = CustosClient.open(join(world!.dir, 'alice'), { api: { fetch: substituting } });
+    extra.push(victim);
+    alice = victim;
+    const before = victim.warnings().length;
+    await victim.sync();
+    const warnings = victim.warnings().slice(before);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        kind: 'archive-key-refused',
+        from: 'server',
+        detail: expect.stringMatching(/zz-forged refused \(.*signature does not verify\)/),
+      }),
+    ]);
+    expect(victim.archiveStatus().refusedBuckets.map((r) => r.bucketId)).toEqual(['zz-forged']);
+    await victim.sendText(bob.me, 'still sealed to the verified bucket');
+    expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(permanentNow);
+    // The same refusal is not repeated at the next sync.
+    await victim.sync();
+    expect(victim.warnings().length).toBe(before + 1);
+    await until(async () => (await victim.flushArchive()).proofs.waiting === 0, 'receipts');
+    const entries = await logEntries(world!.server, org);
+    expect(entries.some((e) => e.type === 'archive-record' && e.bucket === 'zz-forged')).toBe(false);
+  });
+
+  it('records captured once the clock reaches a bucket generated ahead go to that bucket', async () => {
+    // Last: a record of a future bucket cannot be uploaded before the server's time reaches it.
+    await alice.close();
+    const row = (await org.officer.api.request('GET', `/v1/orgs/${org.orgId}/buckets`)) as {
+      buckets: { bucketId: string; notBefore: number }[];
+    };
+    const target = row.buckets.find((b) => b.bucketId === permanentAhead)!;
+    const offset = target.notBefore + DAY - Date.now();
+    const later = CustosClient.open(join(world!.dir, 'alice'), { clock: () => Date.now() + offset });
+    extra.push(later);
+    await later.sendText(bob.me, 'from next year');
+    expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(permanentAhead);
+  });
+});
