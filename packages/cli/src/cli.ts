@@ -37,6 +37,7 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console enroll            enrol the device your officer profile uses for officer routes
   console grant-index-keys  seal blind-index keys to devices that lack them
   console search QUERY      search the archive blind; hits opened and verified
+  console export            export records (RSMF, EML, MBOX, PDF, JSON) with a custody manifest
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
@@ -69,6 +70,7 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   'grant-index-keys': async () =>
     (await import('./commands/console-grant-index-keys.js')).runConsoleGrantIndexKeys,
   search: async () => (await import('./commands/console-search.js')).runConsoleSearch,
+  export: async () => (await import('./commands/console-export.js')).runConsoleExport,
 };
 
 /** Runs `custos` with the given arguments; resolves to the process exit code. */

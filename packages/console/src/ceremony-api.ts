@@ -107,6 +107,30 @@ export class CeremonyApi {
     });
   }
 
+  /** GETs raw bytes (a blob) as `auth`; ConsoleError SERVER_REFUSED naming the server's code otherwise. */
+  async download(path: string, auth: DeviceAuth): Promise<Uint8Array> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        headers: { authorization: `Bearer ${auth.token}`, 'custos-device': auth.deviceId },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (e) {
+      throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${this.baseUrl}`, {
+        cause: e,
+      });
+    }
+    if (res.ok) return new Uint8Array(await res.arrayBuffer());
+    let code = `HTTP_${res.status}`;
+    try {
+      const err = ((await res.json()) as { error?: { code?: unknown } } | null)?.error;
+      if (typeof err?.code === 'string') code = err.code;
+    } catch {
+      // not JSON: keep the HTTP status
+    }
+    throw new ConsoleError('SERVER_REFUSED', `GET ${routeName(path)}: ${code}`, { serverCode: code });
+  }
+
   /** POST /v1/orgs. */
   async createOrg(bootstrapToken: string, body: CreateOrgRequest): Promise<CreateOrgResponse> {
     const r = await this.call('POST', '/v1/orgs', { bootstrapToken, ...body });

@@ -54,6 +54,8 @@ export interface OfficerSession {
   deviceId(): string;
   /** Sends one request as the officer device; NOT_ENROLLED without one. */
   call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<Json>;
+  /** Downloads raw bytes (a blob) as the officer device; NOT_ENROLLED without one. */
+  download(path: string): Promise<Uint8Array>;
   /** The server's org signing key and delegation, verified against the profile. */
   orgKeys(): Promise<VerifiedOrgKeys>;
   /** Every registered bucket, each document verified; BUCKET_INVALID names one that does not. */
@@ -101,6 +103,7 @@ export async function openOfficerSession(
     api,
     deviceId: () => need().deviceId,
     call: async (method, path, body) => api.call(method, path, body, await auth()),
+    download: async (path) => api.download(path, await auth()),
     orgKeys: () => fetchOrgKeys(session),
     async serverBuckets() {
       const k = await session.orgKeys();

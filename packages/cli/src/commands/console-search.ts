@@ -69,11 +69,12 @@ function list(text: string | undefined): string[] | undefined {
   return xs.length === 0 ? undefined : xs;
 }
 
-/** The query the command line describes (exported for tests). */
+/** The query the command line describes (exported for tests and `console export`, which may need no term). */
 export function searchQueryOf(
   flags: Map<string, string | true>,
   positionals: readonly string[],
   now: number,
+  requireTerm = true,
 ): OfficerSearchQuery {
   const text = positionals.join(' ').trim();
   const from = optionalString(flags, 'from');
@@ -98,7 +99,7 @@ export function searchQueryOf(
     return u === undefined ? p : `${u.orgId}.${u.userId}`;
   });
   const conversationId = optionalString(flags, 'conversation');
-  if (text === '' && participants === undefined && conversationId === undefined) {
+  if (requireTerm && text === '' && participants === undefined && conversationId === undefined) {
     throw new UsageError('give a QUERY, --participant or --conversation');
   }
   return {

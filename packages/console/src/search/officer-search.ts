@@ -91,7 +91,7 @@ function parseCursor(text: string): Cursor {
 const cursorText = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
 
 /** The org's log origin and key: pinned in the profile on first use, refused if the server later shows another. */
-async function pinnedLog(session: OfficerSession): Promise<{ origin: string; verifierKey: string }> {
+export async function pinnedLog(session: OfficerSession): Promise<{ origin: string; verifierKey: string }> {
   const r = await session.call('GET', `/v1/orgs/${session.orgId}/log`);
   if (typeof r.origin !== 'string' || typeof r.verifierKey !== 'string') {
     throw new ConsoleError('SERVER_REFUSED', 'GET …/log: the answer lacks origin or verifierKey');
@@ -124,7 +124,8 @@ function overlaps(b: VerifiedServerBucket, q: OfficerSearchQuery): boolean {
   return b.notBefore <= q.to && q.from <= b.notAfter;
 }
 
-function exactMatch(h: VerifiedHit, q: OfficerSearchQuery): boolean {
+/** True when the opened record satisfies every criterion of `q` exactly, on its plaintext. */
+export function exactMatch(h: VerifiedHit, q: OfficerSearchQuery): boolean {
   const body = h.body;
   if (q.kinds !== undefined && q.kinds.length > 0 && !q.kinds.includes(body.kind)) return false;
   if (q.conversationId !== undefined && body.conversationId !== q.conversationId) return false;
@@ -283,7 +284,12 @@ export async function officerSearch(
   };
 }
 
-function pageOf(r: Record<string, unknown>): { records: ServerHit[]; note: string; next: string | null } {
+/** Shape-checks a search or records-route answer (the two share one response schema). */
+export function pageOf(r: Record<string, unknown>): {
+  records: ServerHit[];
+  note: string;
+  next: string | null;
+} {
   const cp = r.checkpoint as { note?: unknown } | undefined;
   if (
     !Array.isArray(r.records) ||

@@ -1,0 +1,204 @@
+/**
+ * `custos console export`: a FOIA / eDiscovery production (docs/exports.md §9). Fetches the
+ * matching sealed records (blind search, or custodian devices' records), opens and verifies
+ * each one as search does, fetches and decrypts attachments, builds the export with its
+ * custody manifest (which re-runs every check `custos verify` runs), writes it into a
+ * staging folder, records the export on the server (an audit entry: format, count,
+ * manifest hash) and only then renames the folder to --out.
+ */
+import { decryptAttachment } from '@custos/client';
+import {
+  buildExport,
+  checkExportDestination,
+  EXPORT_FORMATS,
+  fetchExportRecords,
+  isExportError,
+  publishExport,
+  type ExportFormat,
+  type ExportQuery,
+  type ExportRecord,
+  type FetchCounts,
+} from '@custos/console';
+import type { CliIo } from '../cli.js';
+import { formatAddress, parseAddress } from '../address-book.js';
+import { optionalString, requireString, UsageError } from '../command-flags.js';
+import { CliFailure, runCommand } from '../command-runner.js';
+import { ProgressLine } from '../progress-bar.js';
+import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+import { searchQueryOf } from './console-search.js';
+
+const USAGE = `Usage: custos console export --format rsmf|eml|mbox|pdf|json --out DIR [QUERY]
+         [--from DATE] [--to DATE] [--participant ADDRESS[,ADDRESS…]] [--conversation ID]
+         [--kind KIND[,KIND…]] [--device ID[,ID…]] [--custodian ADDRESS]
+         [--match-case] [--match-diacritics] --profile DIR [--passphrase-file FILE] [--json]
+
+Produces an export of archived records for FOIA, eDiscovery or a regulator: every record
+that matches is fetched, opened with your keys and verified (device batch signature,
+inclusion proof in the signed log checkpoint), attachments are downloaded and decrypted,
+and the export is written with a custody manifest that anyone can check offline with
+'custos verify DIR'. The export is an audit entry on the server (format, record count,
+manifest hash; never the query). A progress bar shows on a terminal (stderr).
+
+  --format F              rsmf (RSMF 2.0), eml, mbox, pdf (transcript) or json
+  --out DIR               a new (or empty) folder; it appears only when the export is complete
+  QUERY                   words and "quoted phrases", as in 'custos console search'
+  --from DATE, --to DATE  UTC days YYYY-MM-DD, inclusive
+  --participant ADDRESS   a participant (USERID@ORGID); several comma-separated
+  --conversation ID       one conversation or group id
+  --kind KIND             message, edit, delete, reaction, … (comma-separated)
+  --device ID             custodian device(s): export every record they archived (in
+                          sequence order, not through the search index), filtered by the above
+  --custodian ADDRESS     the custodian named in the export (default: the one --participant)
+${OFFICER_OPTIONS_HELP}
+Without --device, give a QUERY, --participant or --conversation (a date range alone is too broad).
+See docs/exports.md and docs/officers.md ("FOIA / eDiscovery export").
+`;
+
+const FLAGS = {
+  ...OFFICER_FLAGS,
+  format: 'string',
+  out: 'string',
+  from: 'string',
+  to: 'string',
+  participant: 'string',
+  conversation: 'string',
+  kind: 'string',
+  device: 'string',
+  custodian: 'string',
+  'match-case': 'boolean',
+  'match-diacritics': 'boolean',
+} as const;
+
+/** A CLI address (USERID@ORGID) as records write it (ORGID.USERID); other text unchanged. */
+function recordAddress(text: string): string {
+  const u = parseAddress(text);
+  return u === undefined ? text : `${u.orgId}.${u.userId}`;
+}
+
+/** A record address (ORGID.USERID) as the CLI writes it. */
+function cliAddress(recordId: string): string {
+  const dot = recordId.indexOf('.');
+  return dot <= 0
+    ? recordId
+    : formatAddress({ orgId: recordId.slice(0, dot), userId: recordId.slice(dot + 1) });
+}
+
+/** The custodian: --custodian, the one participant, or the user whose devices were exported. */
+function custodianOf(
+  flag: string | undefined,
+  query: ExportQuery,
+  records: readonly ExportRecord[],
+  orgId: string,
+): string {
+  if (flag !== undefined) return recordAddress(flag);
+  if (query.participants?.length === 1) return query.participants[0]!;
+  if (query.devices !== undefined) {
+    const senders = new Set(records.filter((r) => r.body.direction === 'sent').map((r) => r.body.sender));
+    if (senders.size === 1) return [...senders][0]!;
+  }
+  return `${orgId} (organisation)`;
+}
+
+/** Runs `custos console export`. */
+export function runConsoleExport(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(
+    { name: 'console export', usage: USAGE, flags: FLAGS, maxPositionals: 64 },
+    args,
+    io,
+    async (ctx) => {
+      const format = requireString(ctx.flags, 'format');
+      if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+        throw new UsageError(`--format ${format}: not one of ${EXPORT_FORMATS.join(', ')}`);
+      }
+      const out = requireString(ctx.flags, 'out');
+      const devices = optionalString(ctx.flags, 'device')
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      const byDevice = devices !== undefined && devices.length > 0;
+      const query: ExportQuery = {
+        ...searchQueryOf(ctx.flags, ctx.positionals, Date.now(), !byDevice),
+        ...(byDevice ? { devices } : {}),
+      };
+      const custodianFlag = optionalString(ctx.flags, 'custodian');
+      try {
+        checkExportDestination(out);
+      } catch (e) {
+        throw new CliFailure('OUT_EXISTS', isExportError(e) ? e.message : String(e));
+      }
+      const bar = new ProgressLine(ctx.io.stderr);
+      const fetchLabel = (c: FetchCounts) =>
+        `fetched ${c.fetched} · opened ${c.opened} · attachments ${c.attachments}`;
+      try {
+        const summary = await withOfficerSession(ctx, async (s) => {
+          const fetched = await fetchExportRecords(s, query, {
+            openAttachment: decryptAttachment,
+            onProgress: (c) => bar.update(fetchLabel(c), c.opened),
+          });
+          const n = fetched.records.length;
+          if (n === 0) throw new CliFailure('NOTHING_TO_EXPORT', 'no record matches: nothing was written');
+          const custodian = custodianOf(custodianFlag, query, fetched.records, s.orgId);
+          const built = await buildExport(
+            { records: fetched.records, custodian, log: fetched.log },
+            { format: format as ExportFormat, onProgress: (d, t) => bar.update('checked', d, t, d === t) },
+          );
+          let recordedAt = 0;
+          await publishExport(
+            built.files,
+            out,
+            async () => {
+              bar.update('recording the export on the server', 0);
+              const r = await s.call('POST', `/v1/orgs/${s.orgId}/archive/exports`, {
+                format,
+                records: n,
+                manifestSha256: built.manifestSha256,
+              });
+              recordedAt = typeof r.recordedAt === 'number' ? r.recordedAt : 0;
+            },
+            (d, t) => bar.update('written', d, t, d === t),
+          );
+          bar.done();
+          return {
+            format,
+            out,
+            records: n,
+            files: built.files.map((f) => f.path),
+            counts: {
+              records: n,
+              fetched: n + fetched.filteredOut,
+              filteredOut: fetched.filteredOut,
+              files: built.files.length,
+              attachments: fetched.attachmentsReferenced - fetched.attachmentsMissing.length,
+              attachmentsMissing: fetched.attachmentsMissing.length,
+            },
+            custodian: cliAddress(custodian),
+            checkpoints: built.checkpoints,
+            manifestSha256: built.manifestSha256,
+            log: fetched.log,
+            recordedAt,
+          };
+        });
+        ctx.result(
+          [
+            `Exported ${summary.records} record(s) as ${format} to ${out} (${summary.files.length} files).`,
+            `Custodian ${summary.custodian}; proven against ${summary.checkpoints.join('; ')}.`,
+            ...(summary.counts.attachmentsMissing > 0
+              ? [
+                  `${summary.counts.attachmentsMissing} attachment(s) are no longer on the server and are marked as not exported.`,
+                ]
+              : []),
+            `Custody manifest SHA-256: ${summary.manifestSha256}`,
+            `Check it with: custos verify ${out} --log-key '${summary.log.verifierKey}'`,
+          ],
+          summary,
+        );
+        return 0;
+      } catch (e) {
+        bar.done();
+        // Export failures (a record that does not verify, a blob that does not match) carry their own code.
+        if (isExportError(e)) throw new CliFailure(e.code, `${e.message}; no export was written`);
+        throw e;
+      }
+    },
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * Writing a built export so that it never looks complete when it is not: every file goes
+ * into a hidden staging directory beside the destination, the caller's `beforePublish`
+ * runs (the export's audit entry on the server), and only then is the staging directory
+ * renamed to the destination — one rename(2), atomic on the same file system. Any failure
+ * removes the staging directory; the destination is then untouched (absent, or the empty
+ * directory it was).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { ExportFile } from './build-export.js';
+import { ExportError } from './export-error.js';
+
+/** Prefix of staging directories (hidden, named after the destination). */
+export const STAGING_PREFIX = '.custos-export-';
+
+/** Refuses a destination that exists and is not an empty directory (checked before any work). */
+export function checkExportDestination(out: string): void {
+  if (!existsSync(out)) {
+    if (!existsSync(dirname(resolve(out)))) {
+      throw new ExportError('EXPORT_INVALID_INPUT', `the folder that would hold ${out} does not exist`);
+    }
+    return;
+  }
+  if (!statSync(out).isDirectory() || readdirSync(out).length > 0) {
+    throw new ExportError(
+      'EXPORT_INVALID_INPUT',
+      `${out} exists and is not an empty folder; choose a new one`,
+    );
+  }
+}
+
+/** Writes `files` to a staging directory, runs `beforePublish`, renames the directory to `out`. */
+export async function publishExport(
+  files: readonly ExportFile[],
+  out: string,
+  beforePublish: () => Promise<void>,
+  onFile?: (done: number, total: number) => void,
+): Promise<void> {
+  checkExportDestination(out);
+  const dest = resolve(out);
+  const staging = join(dirname(dest), `${STAGING_PREFIX}${basename(dest)}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(staging, { mode: 0o700 });
+  try {
+    let done = 0;
+    for (const f of files) {
+      const parts = f.path.split('/');
+      if (parts.some((p) => p === '' || p === '.' || p === '..')) {
+        throw new ExportError('EXPORT_INVALID_INPUT', `refusing to write the file name ${f.path}`);
+      }
+      const path = join(staging, ...parts);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, f.bytes, { flag: 'wx' });
+      onFile?.(++done, files.length);
+    }
+    await beforePublish();
+    // An empty destination folder is replaced (rename(2) onto an empty directory needs it gone first).
+    if (existsSync(dest)) rmdirSync(dest);
+    renameSync(staging, dest);
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
