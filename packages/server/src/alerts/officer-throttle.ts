@@ -27,7 +27,7 @@ const MAX_THROTTLED_DEVICES = 10_000;
 export const OFFICER_RATE_LIMITS: Readonly<Record<OfficerRouteClass, RateLimitSettings>> = {
   search: { burst: SEARCH_RATE_BURST, perSecond: SEARCH_RATE_PER_SECOND, maxKeys: MAX_THROTTLED_DEVICES },
   // A custodian's records come in pages of up to 500: an export of a large custodian pages quickly.
-  read: { burst: 60, perSecond: 5, maxKeys: MAX_THROTTLED_DEVICES },
+  read: { burst: 40, perSecond: 5, maxKeys: MAX_THROTTLED_DEVICES },
   export: { burst: 10, perSecond: 0.5, maxKeys: MAX_THROTTLED_DEVICES },
 };
 

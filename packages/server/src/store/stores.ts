@@ -34,6 +34,7 @@ import type { ArchiveStore } from './archive-stores.js';
 import type { BucketStore } from './bucket-stores.js';
 import type { LogStore } from './log-stores.js';
 import type { SearchStore } from './search-stores.js';
+import type { CompletenessStore } from './completeness-stores.js';
 import type { ReviewStore } from './review-stores.js';
 import type { HoldStore } from './hold-stores.js';
 
@@ -188,6 +189,8 @@ export interface Stores {
   /** Supervision review and the audit-act index (docs/officers.md). */
   readonly review: ReviewStore;
   readonly holds: HoldStore;
+  /** Archive completeness summaries, the completeness policy and alert acts. */
+  readonly completeness: CompletenessStore;
   /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not
    * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.

@@ -12,6 +12,12 @@ import {
 import { archiveHeadRoute, uploadBatchRoute } from './archive-routes.js';
 import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
 import { downloadBlobRoute, uploadBlobRoute } from './blob-routes.js';
+import {
+  approveDispositionRoute,
+  createDispositionRoute,
+  executeDispositionRoute,
+  getDispositionRoute,
+} from './disposition-routes.js';
 import { registerDeviceRoute } from './device-routes.js';
 import { healthRoute } from './health-route.js';
 import {
@@ -43,6 +49,10 @@ import {
 } from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-routes.js';
+import { auditListRoute } from '../../review/audit-route.js';
+import { REVIEW_ROUTES } from './review-routes.js';
+import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
+import { listAlertsRoute } from '../../alerts/alert-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
 
 /** The routes `custos server` serves. */
@@ -77,6 +87,9 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   archiveHeadRoute,
   archiveSearchRoute,
   deviceRecordsRoute,
+  completenessReportRoute,
+  completenessPolicyRoute,
+  listAlertsRoute,
   recordExportRoute,
   registerBucketRoute,
   listBucketsRoute,
@@ -86,6 +99,10 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   listIndexKeyRecipientsRoute,
   myIndexKeysRoute,
   renewKeyManagerRoute,
+  createDispositionRoute,
+  getDispositionRoute,
+  approveDispositionRoute,
+  executeDispositionRoute,
   logInfoRoute,
   checkpointRoute,
   checkpointHistoryRoute,
@@ -93,4 +110,6 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   inclusionProofRoute,
   consistencyProofRoute,
   receiptRoute,
+  ...REVIEW_ROUTES,
+  auditListRoute,
 ];

@@ -449,4 +449,19 @@ CREATE TABLE audit_acts (
 CREATE INDEX audit_pending_at ON audit_pending (org_id, at);
 `,
   },
+  {
+    version: 14,
+    name: 'completeness: the org policy (silent devices, receipt grace) and an index of alert acts',
+    // docs/officers.md "Completeness and alerts". No row: the documented defaults apply.
+    up: `
+CREATE TABLE completeness_policy (
+  org_id TEXT PRIMARY KEY,
+  silent_after_ms BIGINT NOT NULL,
+  receipt_grace_ms BIGINT NOT NULL,
+  set_by TEXT NOT NULL,
+  set_at BIGINT NOT NULL
+);
+CREATE INDEX audit_pending_alerts ON audit_pending (org_id, at) WHERE kind LIKE 'alert.%';
+`,
+  },
 ];

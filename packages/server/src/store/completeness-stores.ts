@@ -1,0 +1,133 @@
+/**
+ * What the server can say cheaply about the archive's completeness (docs/officers.md,
+ * "Completeness and alerts"): per device the records it holds, their highest sequence
+ * number and the gaps below it, all from the `archive_records` primary key; the org's
+ * completeness policy; and the alert acts waiting in `audit_pending`. Officers do not take
+ * this on trust: the console recomputes gaps from the verified log (console/completeness).
+ */
+import type { DeviceId, OrgId } from '../ids.js';
+import type { AuditKind, PendingAuditEntry } from './records.js';
+import { int, text } from './row-checks.js';
+import { sql, type SqlExecutor } from './sql.js';
+
+/** A device's archive as the server holds it. */
+export interface DeviceArchiveSummary {
+  readonly deviceId: DeviceId;
+  readonly records: number;
+  readonly maxSeq: number;
+  /** Server time of the newest record. */
+  readonly lastReceivedAt: number;
+}
+
+/** Missing sequence numbers `from`…`to` (inclusive) of one device. */
+export interface SequenceGap {
+  readonly deviceId: DeviceId;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The org's completeness policy and who set it. */
+export interface CompletenessPolicyRow {
+  /** A device with no archive record for this long is reported silent. */
+  readonly silentAfterMs: number;
+  /** A relay receipt younger than this is not yet expected to have its archive records. */
+  readonly receiptGraceMs: number;
+  readonly setBy: DeviceId;
+  readonly setAt: number;
+}
+
+/** Completeness queries and the policy setting. */
+export interface CompletenessStore {
+  /** Every device with at least one record, by device id. */
+  deviceSummaries(orgId: OrgId): Promise<DeviceArchiveSummary[]>;
+  /** Gaps in every device's sequence (including a missing start at 0), by device then seq; at most `limit`. */
+  gaps(orgId: OrgId, limit: number): Promise<SequenceGap[]>;
+  /** The policy, or undefined when the defaults apply. */
+  policy(orgId: OrgId): Promise<CompletenessPolicyRow | undefined>;
+  /** Sets (replaces) the policy. Run in the transaction that records the act. */
+  setPolicy(orgId: OrgId, policy: CompletenessPolicyRow): Promise<void>;
+  /** Audit acts whose kind starts with `alert.`, at or after `since`, oldest first; at most `limit`. */
+  alerts(orgId: OrgId, since: number, limit: number): Promise<PendingAuditEntry[]>;
+}
+
+/** {@link CompletenessStore} over SQLite or PostgreSQL (the same SQL: window functions exist in both). */
+export class SqlCompletenessStore implements CompletenessStore {
+  constructor(private readonly db: SqlExecutor) {}
+
+  async deviceSummaries(orgId: OrgId): Promise<DeviceArchiveSummary[]> {
+    const rows = await this.db.all<{ device_id: unknown; n: unknown; max_seq: unknown; last_at: unknown }>(
+      sql`SELECT device_id, COUNT(*) AS n, MAX(seq) AS max_seq, MAX(received_at) AS last_at
+        FROM archive_records WHERE org_id = ${orgId} GROUP BY device_id ORDER BY device_id`,
+    );
+    return rows.map((r) => ({
+      deviceId: text(r.device_id) as DeviceId,
+      records: int(r.n),
+      maxSeq: int(r.max_seq),
+      lastReceivedAt: int(r.last_at),
+    }));
+  }
+
+  async gaps(orgId: OrgId, limit: number): Promise<SequenceGap[]> {
+    // Each row whose predecessor (by seq, per device) is not seq - 1 ends a gap; the first
+    // row of a device has predecessor -1, so a chain not starting at 0 shows as a gap too.
+    const rows = await this.db.all<{ device_id: unknown; prev_seq: unknown; seq: unknown }>(
+      sql`SELECT device_id, prev_seq, seq FROM (
+          SELECT device_id, seq, LAG(seq, 1, -1) OVER (PARTITION BY device_id ORDER BY seq) AS prev_seq
+          FROM archive_records WHERE org_id = ${orgId}
+        ) AS s WHERE seq <> prev_seq + 1 ORDER BY device_id, seq LIMIT ${limit}`,
+    );
+    return rows.map((r) => ({
+      deviceId: text(r.device_id) as DeviceId,
+      from: int(r.prev_seq) + 1,
+      to: int(r.seq) - 1,
+    }));
+  }
+
+  async policy(orgId: OrgId): Promise<CompletenessPolicyRow | undefined> {
+    const r = await this.db.get<{
+      silent_after_ms: unknown;
+      receipt_grace_ms: unknown;
+      set_by: unknown;
+      set_at: unknown;
+    }>(
+      sql`SELECT silent_after_ms, receipt_grace_ms, set_by, set_at FROM completeness_policy WHERE org_id = ${orgId}`,
+    );
+    if (r === undefined) return undefined;
+    return {
+      silentAfterMs: int(r.silent_after_ms),
+      receiptGraceMs: int(r.receipt_grace_ms),
+      setBy: text(r.set_by) as DeviceId,
+      setAt: int(r.set_at),
+    };
+  }
+
+  async setPolicy(orgId: OrgId, p: CompletenessPolicyRow): Promise<void> {
+    await this.db.run(
+      sql`INSERT INTO completeness_policy (org_id, silent_after_ms, receipt_grace_ms, set_by, set_at)
+        VALUES (${orgId}, ${p.silentAfterMs}, ${p.receiptGraceMs}, ${p.setBy}, ${p.setAt})
+        ON CONFLICT (org_id) DO UPDATE SET silent_after_ms = excluded.silent_after_ms,
+          receipt_grace_ms = excluded.receipt_grace_ms, set_by = excluded.set_by, set_at = excluded.set_at`,
+    );
+  }
+
+  async alerts(orgId: OrgId, since: number, limit: number): Promise<PendingAuditEntry[]> {
+    const rows = await this.db.all<{
+      seq: unknown;
+      kind: unknown;
+      actor_device_id: unknown;
+      subject: unknown;
+      detail: unknown;
+      at: unknown;
+    }>(sql`SELECT seq, kind, actor_device_id, subject, detail, at FROM audit_pending
+      WHERE org_id = ${orgId} AND kind LIKE 'alert.%' AND at >= ${since} ORDER BY seq LIMIT ${limit}`);
+    return rows.map((r) => ({
+      orgId,
+      seq: int(r.seq),
+      kind: text(r.kind) as AuditKind,
+      actorDeviceId: r.actor_device_id === null ? null : (text(r.actor_device_id) as DeviceId),
+      subject: text(r.subject),
+      detail: r.detail === null ? null : text(r.detail),
+      at: int(r.at),
+    }));
+  }
+}
