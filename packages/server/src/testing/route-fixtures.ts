@@ -1,0 +1,411 @@
+/**
+ * A valid request for every route, used by the authorisation matrix and the bad-input
+ * tests. A route without a fixture fails those tests: add one here with the route.
+ */
+import { randomBytes } from 'node:crypto';
+import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import { PrivateKey } from '@signalapp/libsignal-client';
+import {
+  ArchiveWriter,
+  bucketDocument,
+  createArchivingOrg,
+  uploadBody,
+  type ArchivingOrg,
+} from '../archive/archive-test-support.js';
+import { blobIdOf } from '../blobs/blob-service.js';
+import { FIXTURE_LOG_KEY, testIntegrator } from '../search/search-test-support.js';
+import { newEnrolmentCode, sha256 } from '../crypto/secrets.js';
+import {
+  call,
+  deviceKeys,
+  enrolAndLogin,
+  orgCreateBody,
+  type TestApp,
+  type TestDevice,
+  type TestOrg,
+} from './test-app.js';
+
+/** A request to inject. */
+export interface RouteRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly url: string;
+  /** A JSON body. */
+  readonly body?: Record<string, unknown>;
+  /** A raw body (blob uploads) with its content type. */
+  readonly raw?: { readonly payload: Buffer; readonly contentType: string };
+}
+
+/** Injects a fixture's request with the given headers. */
+export function injectFixture(app: TestApp['app'], req: RouteRequest, headers: Record<string, string>) {
+  if (req.raw !== undefined) {
+    return app.inject({
+      method: req.method,
+      url: req.url,
+      headers: { ...headers, 'content-type': req.raw.contentType },
+      payload: req.raw.payload,
+    });
+  }
+  return call(app, req.method, req.url, req.body, headers);
+}
+
+/** What a fixture may use: the app, the org whose ids go in the path, and helpers for fresh targets. */
+export interface FixtureContext {
+  readonly t: TestApp;
+  readonly org: TestOrg;
+  /** A user of `org` that fixtures may change (role, retention, codes). */
+  readonly spareUserId: UserId;
+  /** `org`'s key-manager key and registered bucket (see {@link createFixtureOrg}). */
+  readonly archive: ArchivingOrg;
+  /** One archive writer per device, so each caller's chain continues. */
+  readonly writers: Map<string, ArchiveWriter>;
+}
+
+/**
+ * Creates org A for the fixtures through the bootstrap token: a real key-manager delegation
+ * and bucket (so key and archive routes can succeed), and one logged-in device per role.
+ */
+export async function createFixtureOrg(t: TestApp): Promise<FixtureContext> {
+  const archive = await createArchivingOrg(t, 1);
+  const admin = archive.admin;
+  const u = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${archive.orgId}/users`,
+    { role: 'auditor' },
+    admin.headers(),
+  );
+  const { userId } = u.json<{ userId: UserId }>();
+  const c = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${archive.orgId}/users/${userId}/enrolment-codes`,
+    {},
+    admin.headers(),
+  );
+  const auditor = await enrolAndLogin(
+    t.app,
+    archive.orgId,
+    c.json<{ enrolmentCode: string }>().enrolmentCode,
+  );
+  const member = archive.members[0];
+  if (member === undefined) throw new Error('archiving org without a member');
+  const org: TestOrg = {
+    orgId: archive.orgId,
+    devices: { admin, officer: archive.officer, member, auditor },
+  };
+  return { t, org, spareUserId: await createSpareUser(t, org), archive, writers: new Map() };
+}
+
+/** Builds a valid request for one route, as sent by `caller` (public routes ignore it). */
+export type RouteFixture = (ctx: FixtureContext, caller: TestDevice) => Promise<RouteRequest>;
+
+/** One envelope of dummy ciphertext for each listed device. */
+function envelopesFor(...deviceIds: DeviceId[]): Record<string, unknown>[] {
+  return deviceIds.map((deviceId) => ({ deviceId, type: 1, content: randomBytes(16).toString('base64url') }));
+}
+
+async function freshEnrolmentCode(ctx: FixtureContext): Promise<string> {
+  const r = await call(
+    ctx.t.app,
+    'POST',
+    `/v1/orgs/${ctx.org.orgId}/users/${ctx.spareUserId}/enrolment-codes`,
+    {},
+    ctx.org.devices.admin.headers(),
+  );
+  return r.json<{ enrolmentCode: string }>().enrolmentCode;
+}
+
+/** Fixtures keyed by `METHOD url-pattern`. */
+export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
+  'GET /healthz': async () => ({ method: 'GET', url: '/healthz' }),
+  'POST /v1/orgs': async ({ t }) => ({
+    method: 'POST',
+    url: '/v1/orgs',
+    body: orgCreateBody(t.bootstrapToken),
+  }),
+  'GET /v1/orgs/:orgId': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}` }),
+  'POST /v1/orgs/:orgId/devices': async (ctx) => ({
+    method: 'POST',
+    url: `/v1/orgs/${ctx.org.orgId}/devices`,
+    body: { ...deviceKeys(1, 1).body, enrolmentCode: await freshEnrolmentCode(ctx) },
+  }),
+  'POST /v1/auth/challenge': async ({ org }) => ({
+    method: 'POST',
+    url: '/v1/auth/challenge',
+    body: { orgId: org.orgId, deviceId: org.devices.member.deviceId },
+  }),
+  'POST /v1/auth/token': async ({ org }) => ({
+    method: 'POST',
+    url: '/v1/auth/token',
+    body: {
+      orgId: org.orgId,
+      deviceId: org.devices.member.deviceId,
+      challengeId: newId<ChallengeId>(),
+      signature: randomBytes(64).toString('base64url'),
+    },
+  }),
+  'GET /v1/session': async () => ({ method: 'GET', url: '/v1/session' }),
+  'GET /v1/orgs/:orgId/users': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/users?limit=10`,
+  }),
+  'POST /v1/orgs/:orgId/users': async ({ org }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/users`,
+    body: { role: 'member' },
+  }),
+  'PUT /v1/orgs/:orgId/users/:userId/role': async ({ org, spareUserId }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/users/${spareUserId}/role`,
+    body: { role: 'member' },
+  }),
+  'PUT /v1/orgs/:orgId/users/:userId/retention': async ({ org, spareUserId }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/users/${spareUserId}/retention`,
+    body: { retentionClass: 'standard' },
+  }),
+  'POST /v1/orgs/:orgId/users/:userId/enrolment-codes': async ({ org, spareUserId }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/users/${spareUserId}/enrolment-codes`,
+    body: { ttlSeconds: 3600 },
+  }),
+  'GET /v1/orgs/:orgId/devices': async ({ org, spareUserId }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/devices?userId=${spareUserId}`,
+  }),
+  'POST /v1/orgs/:orgId/devices/:deviceId/revoke': async (ctx) => {
+    const d = await enrolAndLogin(ctx.t.app, ctx.org.orgId, await freshEnrolmentCode(ctx));
+    return { method: 'POST', url: `/v1/orgs/${ctx.org.orgId}/devices/${d.deviceId}/revoke` };
+  },
+
+  // A user's own devices.
+  'GET /v1/devices': async () => ({ method: 'GET', url: '/v1/devices' }),
+  'POST /v1/devices/link-codes': async () => ({
+    method: 'POST',
+    url: '/v1/devices/link-codes',
+    body: { ttlSeconds: 600 },
+  }),
+  // A second device of the caller's own user, seeded in the store (link codes are rate-limited).
+  'POST /v1/devices/:deviceId/revoke': async (ctx, caller) => {
+    const org = await ctx.t.stores.orgs.get(caller.orgId);
+    const code = newEnrolmentCode(caller.orgId, org?.signingKeyFingerprint ?? '');
+    await ctx.t.stores.enrolmentCodes.create(caller.orgId, {
+      codeHash: sha256(code),
+      userId: caller.userId,
+      createdBy: null,
+      createdAt: ctx.t.clock.now,
+      expiresAt: ctx.t.clock.now + 3_600_000,
+    });
+    const d = await enrolAndLogin(ctx.t.app, caller.orgId, code);
+    return { method: 'POST', url: `/v1/devices/${d.deviceId}/revoke` };
+  },
+
+  // Prekeys (relay issue).
+  'GET /v1/prekeys': async () => ({ method: 'GET', url: '/v1/prekeys' }),
+  'PUT /v1/prekeys': async () => ({
+    method: 'PUT',
+    url: '/v1/prekeys',
+    body: {
+      oneTimePreKeys: [
+        {
+          keyId: randomBytes(3).readUIntBE(0, 3),
+          publicKey: Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64url'),
+        },
+      ],
+    },
+  }),
+  'GET /v1/prekey-bundles/:peerOrgId/:userId': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/prekey-bundles/${org.orgId}/${org.devices.member.userId}`,
+  }),
+  'GET /v1/prekey-bundles/:peerOrgId/:userId/:deviceId': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/prekey-bundles/${org.orgId}/${org.devices.member.userId}/${org.devices.member.deviceId}`,
+  }),
+
+  // Relay: a message to a single-device user other than the caller's own.
+  'PUT /v1/messages': async ({ org }, caller) => {
+    const to = caller.userId === org.devices.member.userId ? org.devices.officer : org.devices.member;
+    return {
+      method: 'PUT',
+      url: '/v1/messages',
+      body: { recipient: { orgId: to.orgId, userId: to.userId }, envelopes: envelopesFor(to.deviceId) },
+    };
+  },
+  'GET /v1/messages': async () => ({ method: 'GET', url: '/v1/messages?limit=10' }),
+  'DELETE /v1/messages/:envelopeId': async ({ t, org }, caller) => {
+    const from = caller.userId === org.devices.auditor.userId ? org.devices.member : org.devices.auditor;
+    // Every current device of the caller's user (other fixtures may have linked more).
+    const current = (await t.stores.devices.list(caller.orgId, { after: null, limit: 100 }, caller.userId))
+      .filter((d) => d.revokedAt === null)
+      .map((d) => d.deviceId);
+    const sent = await call(
+      t.app,
+      'PUT',
+      '/v1/messages',
+      { recipient: { orgId: caller.orgId, userId: caller.userId }, envelopes: envelopesFor(...current) },
+      from.headers(),
+    );
+    const envelopeId = sent
+      .json<{ envelopes?: { deviceId: string; envelopeId: string }[] }>()
+      .envelopes?.find((e) => e.deviceId === caller.deviceId)?.envelopeId;
+    if (envelopeId === undefined) throw new Error(`send failed: ${sent.body}`);
+    return { method: 'DELETE', url: `/v1/messages/${envelopeId}` };
+  },
+
+  // Blobs: content-addressed uploads of opaque bytes.
+  'PUT /v1/blobs/:blobId': async () => {
+    const payload = randomBytes(64);
+    return {
+      method: 'PUT',
+      url: `/v1/blobs/${blobIdOf(payload)}`,
+      raw: { payload, contentType: 'application/octet-stream' },
+    };
+  },
+  // Uploaded by the caller's own org: blobs are per organisation (cross-org reads: bad-input test).
+  'GET /v1/blobs/:blobId': async ({ t }, caller) => {
+    const blobId = await uploadTestBlob(t, caller);
+    return { method: 'GET', url: `/v1/blobs/${blobId}` };
+  },
+
+  // Archive and keys (archive issue).
+  'POST /v1/archive/batches': async (ctx, caller) => {
+    let w = ctx.writers.get(caller.deviceId);
+    if (w === undefined) {
+      w = await ArchiveWriter.create(ctx.archive, caller);
+      ctx.writers.set(caller.deviceId, w);
+    }
+    return { method: 'POST', url: '/v1/archive/batches', body: uploadBody(w.batch(1, 64)) };
+  },
+  'POST /v1/orgs/:orgId/buckets': async ({ org, archive }) => {
+    const { document } = await bucketDocument(
+      org.orgId,
+      archive.keyManager,
+      `fx-${randomBytes(6).toString('hex')}`,
+    );
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/buckets`,
+      body: { document: Buffer.from(document).toString('base64url') },
+    };
+  },
+  'PUT /v1/orgs/:orgId/buckets/:bucketId/officer-wraps/:officerIndex': async ({ org, archive }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/officer-wraps/0`,
+    body: { blob: randomBytes(80).toString('base64url') },
+  }),
+  'GET /v1/orgs/:orgId/buckets/:bucketId/officer-wraps': async ({ org, archive }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/officer-wraps`,
+  }),
+  'PUT /v1/orgs/:orgId/buckets/:bucketId/index-keys/:deviceId': async ({ org, archive }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/index-keys/${org.devices.member.deviceId}`,
+    body: { blob: randomBytes(80).toString('base64url') },
+  }),
+  'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
+  // Officer search (search issue): checkpoints are signed first so every hit carries a proof.
+  'POST /v1/orgs/:orgId/archive/search': async ({ t, org }) => {
+    await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/archive/search`,
+      body: { tokens: [randomBytes(16).toString('base64url')], limit: 10 },
+    };
+  },
+  'GET /v1/orgs/:orgId/archive/records': async ({ t, org }) => {
+    await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
+    return {
+      method: 'GET',
+      url: `/v1/orgs/${org.orgId}/archive/records?device=${org.devices.member.deviceId}&limit=5`,
+    };
+  },
+  'POST /v1/orgs/:orgId/archive/exports': async ({ org }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/archive/exports`,
+    body: { format: 'rsmf', records: 3, manifestSha256: randomBytes(32).toString('hex') },
+  }),
+  'GET /v1/orgs/:orgId/archive/completeness': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/archive/completeness`,
+  }),
+  'PUT /v1/orgs/:orgId/archive/completeness/policy': async ({ org }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/archive/completeness/policy`,
+    body: { silentAfterMs: 7 * 86_400_000, receiptGraceMs: 86_400_000 },
+  }),
+  'GET /v1/orgs/:orgId/alerts': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/alerts?since=0`,
+  }),
+  'GET /v1/orgs/:orgId/buckets': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/buckets` }),
+  'GET /v1/index-keys': async () => ({ method: 'GET', url: '/v1/index-keys' }),
+  'GET /v1/orgs/:orgId/buckets/:bucketId/index-keys': async ({ org, archive }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/index-keys`,
+  }),
+  // The current delegation again: idempotent (the fixture holds no org signing key to sign a new one).
+  'PUT /v1/orgs/:orgId/key-manager': async ({ t, org }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/key-manager`,
+    body: { delegation: (await t.stores.orgs.get(org.orgId))!.keyManager.delegation.toString('base64url') },
+  }),
+
+  // The log (public read routes).
+  'GET /v1/orgs/:orgId/log': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/log` }),
+  'GET /v1/orgs/:orgId/log/checkpoint': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/checkpoint`,
+  }),
+  'GET /v1/orgs/:orgId/log/checkpoints': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/checkpoints?limit=10`,
+  }),
+  'GET /v1/orgs/:orgId/log/tile/*': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/tile/0/000`,
+  }),
+  'GET /v1/orgs/:orgId/log/proof/inclusion': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/proof/inclusion?index=0`,
+  }),
+  'GET /v1/orgs/:orgId/log/proof/consistency': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/proof/consistency?from=1`,
+  }),
+  'GET /v1/orgs/:orgId/log/receipts/:index': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/log/receipts/0`,
+  }),
+};
+
+/** Uploads 64 random bytes as `device`; resolves to the blob id. */
+export async function uploadTestBlob(t: TestApp, device: TestDevice): Promise<string> {
+  const payload = randomBytes(64);
+  const blobId = blobIdOf(payload);
+  const up = await t.app.inject({
+    method: 'PUT',
+    url: `/v1/blobs/${blobId}`,
+    headers: { ...device.headers(), 'content-type': 'application/octet-stream' },
+    payload,
+  });
+  if (up.statusCode !== 200) throw new Error(`blob upload failed: ${up.body}`);
+  return blobId;
+}
+
+/** Creates the spare user that fixtures act on. */
+export async function createSpareUser(t: TestApp, org: TestOrg): Promise<UserId> {
+  const r = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${org.orgId}/users`,
+    { role: 'member' },
+    org.devices.admin.headers(),
+  );
+  return r.json<{ userId: UserId }>().userId;
+}
+
+/** Ids that exist nowhere, for "unknown id" cases. */
+export function unknownIds(): { orgId: OrgId; userId: UserId; deviceId: DeviceId } {
+  return { orgId: newId<OrgId>(), userId: newId<UserId>(), deviceId: newId<DeviceId>() };
+}

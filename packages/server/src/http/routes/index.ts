@@ -12,12 +12,6 @@ import {
 import { archiveHeadRoute, uploadBatchRoute } from './archive-routes.js';
 import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
 import { downloadBlobRoute, uploadBlobRoute } from './blob-routes.js';
-import {
-  approveDispositionRoute,
-  createDispositionRoute,
-  executeDispositionRoute,
-  getDispositionRoute,
-} from './disposition-routes.js';
 import { registerDeviceRoute } from './device-routes.js';
 import { healthRoute } from './health-route.js';
 import {
@@ -49,11 +43,9 @@ import {
 } from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-routes.js';
-import { auditListRoute } from '../../review/audit-route.js';
-import { REVIEW_ROUTES } from './review-routes.js';
+import { recordExportRoute } from './archive-export-routes.js';
 import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
 import { listAlertsRoute } from '../../alerts/alert-routes.js';
-import { recordExportRoute } from './archive-export-routes.js';
 
 /** The routes `custos server` serves. */
 export const ALL_ROUTES: readonly AnyRoute[] = [
@@ -99,10 +91,6 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   listIndexKeyRecipientsRoute,
   myIndexKeysRoute,
   renewKeyManagerRoute,
-  createDispositionRoute,
-  getDispositionRoute,
-  approveDispositionRoute,
-  executeDispositionRoute,
   logInfoRoute,
   checkpointRoute,
   checkpointHistoryRoute,
@@ -110,6 +98,4 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   inclusionProofRoute,
   consistencyProofRoute,
   receiptRoute,
-  ...REVIEW_ROUTES,
-  auditListRoute,
 ];
