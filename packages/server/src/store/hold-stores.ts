@@ -9,7 +9,7 @@ import type { Brand, DeviceId, OrgId, UserId } from '../ids.js';
 import { asBuffer, insertAll } from './log-stores.js';
 import { bytes, int, intOrNull, text } from './row-checks.js';
 import { CorruptRowError } from './row-checks.js';
-import { sql, type SqlExecutor } from './sql.js';
+import { sql, type SqlExecutor, type SqlValue } from './sql.js';
 import type { Page } from './stores.js';
 
 /** A legal hold's id. */
@@ -53,6 +53,24 @@ export interface HoldRecord extends NewHold {
   readonly releaseReason: string | null;
 }
 
+/** An archive record as the held-records check sees it (no bytes). */
+export interface BucketRecordRef {
+  readonly deviceId: DeviceId;
+  readonly seq: number;
+  readonly logIndex: number;
+  readonly receivedAt: number;
+}
+
+/** Which records of a bucket to read: any criterion matching selects a record (OR). */
+export interface BucketRecordSelection {
+  /** Records of these devices. */
+  readonly devices: readonly DeviceId[];
+  /** Records received in one of these [from, to) ranges (ms). */
+  readonly received: readonly (readonly [number, number])[];
+  /** Records at or after this log index; null: none by this criterion. */
+  readonly fromLogIndex: number | null;
+}
+
 /** How a release attempt ended. */
 export type ReleaseOutcome = 'released' | 'unknown' | 'already-released';
 
@@ -77,6 +95,8 @@ export interface HoldStore {
    * holds with tokens for this bucket (carrying only this bucket's tokens).
    */
   activeForBucket(orgId: OrgId, bucketId: string): Promise<HoldRecord[]>;
+  /** The records of `bucketId` that `selection` selects, ascending by log index. */
+  bucketRecords(orgId: OrgId, bucketId: string, selection: BucketRecordSelection): Promise<BucketRecordRef[]>;
 }
 
 /** Arbitrary constant naming the per-org hold advisory locks on PostgreSQL ("hold"). */
@@ -101,7 +121,7 @@ const HOLD_COLUMNS =
 
 /** Concatenated tokens as stored (sorted, so equal sets store equal bytes). */
 function packTokens(tokens: readonly Uint8Array[]): Buffer {
-  return Buffer.concat([...tokens].map(asBuffer).sort(Buffer.compare));
+  return Buffer.concat([...tokens].map(asBuffer).sort((a, b) => Buffer.compare(a, b)));
 }
 
 function unpackTokens(b: Buffer): Buffer[] {
@@ -216,7 +236,9 @@ export class SqlHoldStore implements HoldStore {
         WHERE org_id = ${orgId} AND hold_id = ${holdId} AND released_at IS NULL`,
     );
     if (n === 1) return 'released';
-    const row = await this.db.get(sql`SELECT 1 AS x FROM holds WHERE org_id = ${orgId} AND hold_id = ${holdId}`);
+    const row = await this.db.get(
+      sql`SELECT 1 AS x FROM holds WHERE org_id = ${orgId} AND hold_id = ${holdId}`,
+    );
     return row === undefined ? 'unknown' : 'already-released';
   }
 
@@ -234,5 +256,44 @@ export class SqlHoldStore implements HoldStore {
     return rows.map((r) =>
       holdOf(r, r.tokens === null ? [] : [{ bucketId, tokens: unpackTokens(bytes(r.tokens)) }]),
     );
+  }
+
+  async bucketRecords(
+    orgId: OrgId,
+    bucketId: string,
+    selection: BucketRecordSelection,
+  ): Promise<BucketRecordRef[]> {
+    // Built from fixed text only; every value stays a bound parameter.
+    const fragments = ['SELECT device_id, seq, log_index, received_at FROM archive_records WHERE org_id = '];
+    const values: SqlValue[] = [orgId];
+    const add = (text: string, value: SqlValue): void => {
+      fragments[fragments.length - 1] += text;
+      fragments.push('');
+      values.push(value);
+    };
+    fragments.push(' AND bucket_id = ');
+    values.push(bucketId);
+    fragments.push(' AND (1 = 0');
+    selection.devices.forEach((d, i) => add(i === 0 ? ' OR device_id IN (' : ', ', d));
+    if (selection.devices.length > 0) fragments[fragments.length - 1] += ')';
+    for (const [from, to] of selection.received) {
+      add(' OR (received_at >= ', from);
+      add(' AND received_at < ', to);
+      fragments[fragments.length - 1] += ')';
+    }
+    if (selection.fromLogIndex !== null) add(' OR log_index >= ', selection.fromLogIndex);
+    fragments[fragments.length - 1] += ') ORDER BY log_index';
+    const rows = await this.db.all<{
+      device_id: unknown;
+      seq: unknown;
+      log_index: unknown;
+      received_at: unknown;
+    }>({ fragments, values });
+    return rows.map((r) => ({
+      deviceId: text(r.device_id) as DeviceId,
+      seq: int(r.seq),
+      logIndex: int(r.log_index),
+      receivedAt: int(r.received_at),
+    }));
   }
 }
