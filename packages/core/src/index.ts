@@ -12,3 +12,4 @@ export * from './seal/index.js';
 export * from './sign/index.js';
 export * from './blind-index/index.js';
 export * from './shares/index.js';
+export * from './disposition/index.js';

@@ -92,6 +92,15 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: 'The bucket exists but the time is outside its validity window (with the late-upload grace for records).',
   },
+  DISPOSITION_NOT_FOUND: { status: 404, doc: "No such disposition plan in the caller's organisation." },
+  QUORUM_NOT_MET: {
+    status: 409,
+    doc: 'The disposition plan has fewer distinct officer approvals than the organisation\'s quorum.',
+  },
+  DISPOSITION_CLOSED: {
+    status: 409,
+    doc: 'The disposition plan is already executing or executed: it takes no more approvals.',
+  },
   BUCKET_CONFLICT: { status: 409, doc: 'A different bucket key is already registered under this bucket id.' },
   KEY_MANAGER_INVALID: {
     status: 409,

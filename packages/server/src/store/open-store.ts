@@ -23,6 +23,7 @@ import { SqlRelayQueueStore } from './relay-queue-store.js';
 import { FsBlobContentStore } from './sqlite/fs-blob-content.js';
 import { SqlLogStore } from './log-stores.js';
 import { SqlSearchStore } from './search-stores.js';
+import { SqlDispositionStore } from './disposition-stores.js';
 import { SqlCompletenessStore } from './completeness-stores.js';
 import { SqlReviewStore } from './review-stores.js';
 import { SqlHoldStore } from './hold-stores.js';
@@ -57,6 +58,7 @@ function bindStores(
     archive: new SqlArchiveStore(db),
     buckets: new SqlBucketStore(db),
     search: new SqlSearchStore(db),
+    disposition: new SqlDispositionStore(db),
     completeness: new SqlCompletenessStore(db),
     review: new SqlReviewStore(db),
     holds: new SqlHoldStore(db),

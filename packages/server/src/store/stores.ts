@@ -34,6 +34,7 @@ import type { ArchiveStore } from './archive-stores.js';
 import type { BucketStore } from './bucket-stores.js';
 import type { LogStore } from './log-stores.js';
 import type { SearchStore } from './search-stores.js';
+import type { DispositionStore } from './disposition-stores.js';
 import type { CompletenessStore } from './completeness-stores.js';
 import type { ReviewStore } from './review-stores.js';
 import type { HoldStore } from './hold-stores.js';
@@ -186,6 +187,8 @@ export interface Stores {
   readonly archive: ArchiveStore;
   readonly buckets: BucketStore;
   readonly search: SearchStore;
+  /** Disposition plans, approvals and progress (docs/officers.md "Retention and disposition"). */
+  readonly disposition: DispositionStore;
   /** Supervision review and the audit-act index (docs/officers.md). */
   readonly review: ReviewStore;
   readonly holds: HoldStore;

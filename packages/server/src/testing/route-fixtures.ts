@@ -351,6 +351,29 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     body: { delegation: (await t.stores.orgs.get(org.orgId))!.keyManager.delegation.toString('base64url') },
   }),
 
+  // Disposition: a plan for now (nothing has expired, so executing it disposes nothing).
+  // The fixture org's officer keys are random bytes, so approvals are seeded in the store
+  // and the approval route sees the identical approval again (idempotent).
+  'POST /v1/orgs/:orgId/dispositions': async ({ t, org }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/dispositions`,
+    body: { asOf: t.clock.now },
+  }),
+  'GET /v1/orgs/:orgId/dispositions/:planId': async (ctx) => ({
+    method: 'GET',
+    url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}`,
+  }),
+  'POST /v1/orgs/:orgId/dispositions/:planId/approvals': async (ctx) => ({
+    method: 'POST',
+    url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}/approvals`,
+    body: { officerIndex: 0, signature: SEEDED_APPROVAL.toString('base64url') },
+  }),
+  'POST /v1/orgs/:orgId/dispositions/:planId/execute': async (ctx) => ({
+    method: 'POST',
+    url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}/execute`,
+    body: {},
+  }),
+
   // The log (public read routes).
   'GET /v1/orgs/:orgId/log': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/log` }),
   'GET /v1/orgs/:orgId/log/checkpoint': async ({ org }) => ({
@@ -378,6 +401,31 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     url: `/v1/orgs/${org.orgId}/log/receipts/0`,
   }),
 };
+
+/** The signature seeded as each fixture officer's approval. */
+const SEEDED_APPROVAL = Buffer.alloc(64, 7);
+
+/** A plan of org A for a fresh as-of date with two seeded approvals; resolves to its id. */
+async function seedApprovedPlan({ t, org }: FixtureContext): Promise<string> {
+  const made = await call(
+    t.app,
+    'POST',
+    `/v1/orgs/${org.orgId}/dispositions`,
+    { asOf: ++t.clock.now },
+    org.devices.officer.headers(),
+  );
+  const planId = made.json<{ planId: string }>().planId;
+  for (const officerIndex of [0, 1]) {
+    const approval = {
+      officerIndex,
+      signature: SEEDED_APPROVAL,
+      deviceId: org.devices.officer.deviceId,
+      at: t.clock.now,
+    };
+    await t.stores.disposition.putApproval(org.orgId, planId, approval);
+  }
+  return planId;
+}
 
 /** Uploads 64 random bytes as `device`; resolves to the blob id. */
 export async function uploadTestBlob(t: TestApp, device: TestDevice): Promise<string> {

@@ -12,6 +12,12 @@ import {
 import { archiveHeadRoute, uploadBatchRoute } from './archive-routes.js';
 import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
 import { downloadBlobRoute, uploadBlobRoute } from './blob-routes.js';
+import {
+  approveDispositionRoute,
+  createDispositionRoute,
+  executeDispositionRoute,
+  getDispositionRoute,
+} from './disposition-routes.js';
 import { registerDeviceRoute } from './device-routes.js';
 import { healthRoute } from './health-route.js';
 import {
@@ -91,6 +97,10 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   listIndexKeyRecipientsRoute,
   myIndexKeysRoute,
   renewKeyManagerRoute,
+  createDispositionRoute,
+  getDispositionRoute,
+  approveDispositionRoute,
+  executeDispositionRoute,
   logInfoRoute,
   checkpointRoute,
   checkpointHistoryRoute,

@@ -460,4 +460,63 @@ CREATE TABLE completeness_policy (
 CREATE INDEX audit_pending_alerts ON audit_pending (org_id, at) WHERE kind LIKE 'alert.%';
 `,
   },
+  {
+    version: 15,
+    name: 'disposition: plans, officer approvals, per-bucket progress, disposed buckets; bucket and block indexes',
+    // docs/officers.md "Retention and disposition". archive_records_bucket lets a disposition
+    // find a bucket's records without scanning the archive (appended at the right edge per
+    // bucket at ingest: log indexes grow); search_postings_block finds the posting rows of a
+    // leaf span (appended at the right edge too: a block is an indexer pass's first index).
+    up: `
+CREATE INDEX archive_records_bucket ON archive_records (org_id, bucket_id, log_index);
+CREATE INDEX search_postings_block ON search_postings (org_id, block);
+CREATE TABLE disposition_plans (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  plan_id TEXT NOT NULL,
+  plan BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('proposed', 'executing', 'executed')),
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  certificate BLOB,
+  certificate_log_index INTEGER,
+  executed_by TEXT,
+  executed_at INTEGER,
+  PRIMARY KEY (org_id, plan_id)
+) STRICT;
+CREATE TABLE disposition_held (
+  org_id TEXT NOT NULL,
+  plan_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  leaves BLOB NOT NULL,
+  PRIMARY KEY (org_id, plan_id, bucket_id)
+) STRICT;
+CREATE TABLE disposition_approvals (
+  org_id TEXT NOT NULL,
+  plan_id TEXT NOT NULL,
+  officer_index INTEGER NOT NULL,
+  signature BLOB NOT NULL,
+  device_id TEXT NOT NULL,
+  approved_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, plan_id, officer_index)
+) STRICT;
+CREATE TABLE disposition_progress (
+  org_id TEXT NOT NULL,
+  plan_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  step TEXT NOT NULL CHECK (step IN ('postings', 'records', 'keys', 'done')),
+  cursor INTEGER NOT NULL,
+  disposed INTEGER NOT NULL,
+  held INTEGER NOT NULL,
+  keys_destroyed INTEGER NOT NULL CHECK (keys_destroyed IN (0, 1)),
+  PRIMARY KEY (org_id, plan_id, bucket_id)
+) STRICT;
+CREATE TABLE disposed_buckets (
+  org_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  plan_id TEXT NOT NULL,
+  disposed_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, bucket_id)
+) STRICT;
+`,
+  },
 ];

@@ -1,0 +1,2 @@
+/** Disposition plans, officer approvals and certificates (docs/officers.md). */
+export * from './disposition-plan.js';

@@ -1,0 +1,121 @@
+/**
+ * Officer approvals of a disposition plan. Each approval is an Ed25519 signature by the
+ * officer's signing key (the `sig` key of the officer public key document registered at the
+ * ceremony, docs/ceremony.md §3) over the plan bytes under the plan domain. The server
+ * verifies it against the registered key before storing it; one approval per officer, so m
+ * approvals are m distinct officers.
+ */
+import { createPublicKey, verify } from 'node:crypto';
+import { decodeStrictCbor, dispositionApprovalMessage } from '@custos/core';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { ServerError } from '../errors.js';
+import type { DeviceId, OrgId } from '../ids.js';
+import type { PlanRecord } from '../store/disposition-stores.js';
+import type { OrgRecord } from '../store/records.js';
+import type { Stores } from '../store/stores.js';
+
+/** Length of an Ed25519 signature. */
+const SIGNATURE_BYTES = 64;
+
+/** The officer's raw Ed25519 signing key from their registered public key document, or null. */
+export function officerSigningKey(org: OrgRecord, officerIndex: number): Uint8Array | null {
+  const officer = org.officers.find((o) => o.index === officerIndex);
+  if (officer === undefined) return null;
+  try {
+    const doc = decodeStrictCbor(officer.publicKey, 'officer public key', 'MALFORMED_INPUT') as Record<
+      string,
+      unknown
+    >;
+    return doc.typ === 'officer-key' && doc.sig instanceof Uint8Array && doc.sig.length === 32
+      ? doc.sig
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `signature` is officer `officerIndex`'s approval of `plan`. */
+export function approvalVerifies(
+  org: OrgRecord,
+  officerIndex: number,
+  plan: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  const key = officerSigningKey(org, officerIndex);
+  if (key === null || signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    const pub = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') },
+      format: 'jwk',
+    });
+    return verify(null, dispositionApprovalMessage(plan), pub, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** The plan, or DISPOSITION_NOT_FOUND (also for another org's plan id). */
+export async function planOrThrow(stores: Stores, orgId: OrgId, planId: string): Promise<PlanRecord> {
+  const plan = await stores.disposition.plan(orgId, planId);
+  if (plan === undefined) throw new ServerError('DISPOSITION_NOT_FOUND', 'no such disposition plan');
+  return plan;
+}
+
+/**
+ * Records officer `officerIndex`'s approval of the plan, after verifying it; the same
+ * approval again changes nothing. A new approval is an audit act `disposition.approve`.
+ */
+export async function approvePlan(
+  stores: Stores,
+  audit: AuditSink,
+  orgId: OrgId,
+  planId: string,
+  approval: { officerIndex: number; signature: Buffer },
+  by: DeviceId,
+  now: number,
+): Promise<void> {
+  const plan = await planOrThrow(stores, orgId, planId);
+  const stored = (await stores.disposition.approvals(orgId, planId)).find(
+    (a) => a.officerIndex === approval.officerIndex,
+  );
+  // The identical approval was verified when it was stored: a retry is not a second vote.
+  if (stored?.signature.equals(approval.signature) === true) return;
+  if (plan.state !== 'proposed') {
+    throw new ServerError('DISPOSITION_CLOSED', `the plan is ${plan.state}: it takes no more approvals`);
+  }
+  const org = await stores.orgs.get(orgId);
+  if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');
+  if (officerSigningKey(org, approval.officerIndex) === null) {
+    throw new ServerError(
+      'INVALID_KEY',
+      `body.officerIndex: officer ${approval.officerIndex} has no registered officer signing key`,
+    );
+  }
+  if (!approvalVerifies(org, approval.officerIndex, plan.plan, approval.signature)) {
+    throw new ServerError(
+      'INVALID_KEY',
+      `body.signature: does not verify as officer ${approval.officerIndex}'s approval of this plan`,
+    );
+  }
+  await stores.withTransaction(async (tx) => {
+    const current = await tx.disposition.plan(orgId, planId);
+    if (current?.state !== 'proposed') {
+      throw new ServerError('DISPOSITION_CLOSED', 'the plan is no longer open for approvals');
+    }
+    const added = await tx.disposition.putApproval(orgId, planId, {
+      officerIndex: approval.officerIndex,
+      signature: approval.signature,
+      deviceId: by,
+      at: now,
+    });
+    if (added) {
+      await audit.record(tx, orgId, {
+        kind: 'disposition.approve',
+        actorDeviceId: by,
+        subject: planId,
+        detail: `officer=${approval.officerIndex}`,
+        at: now,
+      });
+    }
+  });
+}

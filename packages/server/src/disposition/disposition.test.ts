@@ -1,0 +1,247 @@
+/**
+ * Disposition end to end on the stores (SQLite and PostgreSQL): a plan of expired buckets,
+ * officer approvals (too few, forged, from an unregistered officer, replayed, another org's
+ * plan), execution interrupted and resumed, held records and their keys surviving, and the
+ * keys destroyed once the hold is released.
+ */
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import {
+  decodeDispositionCertificate,
+  decodeDispositionPlan,
+  dispositionApprovalMessage,
+  encodeDeterministicCbor,
+} from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pendingTableAuditSink } from '../audit/audit-sink.js';
+import { newId, type DeviceId, type OrgId } from '../ids.js';
+import { encodePostings, decodePostings } from '../search/posting-codec.js';
+import { SyntheticDevice, storeRecords } from '../search/search-test-support.js';
+import type { HoldId } from '../store/hold-stores.js';
+import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
+import { approvePlan } from './approval.js';
+import { executePlan } from './execution.js';
+import { makePlan } from './plan-making.js';
+
+const DAY = 86_400_000;
+const T_BUCKET = 'transitory-2020-01';
+const P_BUCKET = 'permanent-2020-01';
+const AS_OF = Date.UTC(2030, 0, 1);
+const BY = newId<DeviceId>();
+
+function officerKeys(n: number) {
+  return Array.from({ length: n }, () => {
+    const k = generateKeyPairSync('ed25519');
+    const sig = Buffer.from(k.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+    const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: Buffer.alloc(32, 1), sig });
+    return { doc: Buffer.from(doc), sign: (m: Uint8Array) => sign(null, m, k.privateKey) };
+  });
+}
+
+async function setUp(tb: TestBackend) {
+  const s = tb.stores;
+  const officers = officerKeys(3);
+  const orgId = newId<OrgId>();
+  await s.orgs.create({
+    orgId,
+    name: 'Disposition Test',
+    signingPublicKey: Buffer.alloc(32, 2),
+    signingKeyFingerprint: 'fp',
+    rootArchivePublicKey: Buffer.alloc(32, 3),
+    keyManager: { delegation: Buffer.alloc(8), notBefore: 0, notAfter: 1 },
+    officerQuorum: 2,
+    officers: officers.map((o, index) => ({ index, publicKey: o.doc })),
+    createdAt: 0,
+  });
+  for (const [bucketId, retentionClass] of [
+    [T_BUCKET, 'transitory'],
+    [P_BUCKET, 'permanent'],
+  ] as const) {
+    await s.buckets.create(orgId, {
+      bucketId,
+      retentionClass,
+      period: '2020-01',
+      notBefore: Date.UTC(2020, 0, 1),
+      notAfter: Date.UTC(2020, 1, 1) - 1,
+      publicKey: Buffer.alloc(32, 4),
+      document: Buffer.alloc(16, 5),
+      registeredBy: BY,
+      registeredAt: 0,
+      logIndex: 0,
+    });
+    for (const recipient of ['root', '0']) {
+      await s.buckets.putBlob(orgId, 'officer-wrap', {
+        bucketId,
+        recipient,
+        blob: Buffer.alloc(40, 6),
+        createdBy: BY,
+        createdAt: 0,
+        logIndex: 0,
+      });
+    }
+  }
+  await s.buckets.putBlob(orgId, 'index-key', {
+    bucketId: T_BUCKET,
+    recipient: BY,
+    blob: Buffer.alloc(40, 7),
+    createdBy: BY,
+    createdAt: 0,
+    logIndex: 0,
+  });
+  const dt = new SyntheticDevice(orgId, T_BUCKET);
+  const dp = new SyntheticDevice(orgId, P_BUCKET);
+  const rec = (d: SyntheticDevice) => ({ device: d, ...d.next([]) });
+  // Transitory A (received at 1 s), interleaved with permanent ones; transitory B 100 days later.
+  const a = await storeRecords(s, orgId, [rec(dt), rec(dp), rec(dt), rec(dt), rec(dp), rec(dt)], 1000);
+  const b = await storeRecords(s, orgId, [rec(dt), rec(dt), rec(dt)], 100 * DAY);
+  const tA = [a[0]!, a[2]!, a[3]!, a[5]!];
+  const pAll = [a[1]!, a[4]!];
+  const tB = b;
+  const tAll = [...tA, ...tB];
+  const tokenT = Buffer.alloc(16, 0x11);
+  const tokenP = Buffer.alloc(16, 0x22);
+  await s.search.putPostings(orgId, [
+    { token: tokenT, block: 0, n: tAll.length, ids: encodePostings(tAll, 0) },
+    { token: tokenP, block: 0, n: pAll.length, ids: encodePostings(pAll, 0) },
+  ]);
+  // Sequence numbers follow each device's order of records: transitory A then B, permanent.
+  const indexed = [
+    ...tAll.map((logIndex, seq) => ({ logIndex, deviceId: dt.deviceId, seq, bucketId: T_BUCKET })),
+    ...pAll.map((logIndex, seq) => ({ logIndex, deviceId: dp.deviceId, seq, bucketId: P_BUCKET })),
+  ];
+  await s.search.putIndexed(orgId, indexed);
+  const wrapped = Buffer.from(encodeDeterministicCbor({ v: 1, bkt: T_BUCKET, dev: dt.deviceId, org: orgId }));
+  await s.archive.putSessionKeys(orgId, [
+    { keyId: createHash('sha256').update(wrapped).digest(), deviceId: dt.deviceId, wrapped, receivedAt: 0 },
+  ]);
+  return { orgId, officers, dt, dp, tA, tB, pAll, tokenT, tokenP };
+}
+
+type World = Awaited<ReturnType<typeof setUp>>;
+
+for (const backend of TEST_BACKENDS) {
+  const title = `disposition: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    let w: World;
+    const deps = () => ({ stores: tb.stores, audit: pendingTableAuditSink, clock: () => AS_OF });
+    const plan = () => makePlan(tb.stores, pendingTableAuditSink, w.orgId, AS_OF, BY, AS_OF);
+    const approve = (planId: string, officerIndex: number, signature: Buffer, orgId = w.orgId) =>
+      approvePlan(tb.stores, pendingTableAuditSink, orgId, planId, { officerIndex, signature }, BY, AS_OF);
+    const signAs = (k: number, planBytes: Uint8Array) =>
+      w.officers[k]!.sign(dispositionApprovalMessage(planBytes));
+    const present = async (ids: number[]) =>
+      (await tb.stores.search.recordsAt(w.orgId, ids)).map((r) => r.logIndex).sort((x, y) => x - y);
+    const tokenIds = async (token: Buffer) => {
+      const [row] = await tb.stores.search.postings(w.orgId, [token], [0]);
+      return row === undefined ? [] : decodePostings(row.ids, 0, row.n);
+    };
+    const holdId = newId<DeviceId>() as string as HoldId;
+
+    beforeAll(async () => {
+      tb = await backend.open();
+      w = await setUp(tb);
+    });
+    afterAll(async () => {
+      await tb?.dispose();
+    });
+
+    it('plans expired buckets only, counting the held records apart', async () => {
+      await tb.stores.withTransaction((tx) =>
+        tx.holds.create(w.orgId, {
+          holdId,
+          matter: 'Matter 1',
+          scope: { kind: 'dates', from: 100 * DAY, to: 100 * DAY + 1 },
+          createdBy: BY,
+          createdAt: 0,
+        }),
+      );
+      const p = await plan();
+      const d = decodeDispositionPlan(p.plan);
+      expect(d.orgId).toBe(w.orgId);
+      expect(d.buckets.map((b) => [b.bucketId, b.records, b.held, b.span])).toEqual([
+        [T_BUCKET, 4, 3, [w.tA[0], w.tB.at(-1)]],
+      ]);
+      expect((await plan()).planId).toBe(p.planId);
+    });
+
+    it('refuses too few, forged, unregistered, replayed and foreign approvals', async () => {
+      const p = await plan();
+      await expect(executePlan(deps(), w.orgId, p.planId, BY)).rejects.toMatchObject({
+        code: 'QUORUM_NOT_MET',
+      });
+      await approve(p.planId, 0, signAs(0, p.plan));
+      await approve(p.planId, 0, signAs(0, p.plan)); // the same approval again: still one vote
+      await expect(executePlan(deps(), w.orgId, p.planId, BY)).rejects.toMatchObject({
+        code: 'QUORUM_NOT_MET',
+      });
+      // Officer 2's signature presented as officer 1's.
+      await expect(approve(p.planId, 1, signAs(2, p.plan))).rejects.toMatchObject({ code: 'INVALID_KEY' });
+      // No officer 7 is registered.
+      await expect(approve(p.planId, 7, signAs(0, p.plan))).rejects.toMatchObject({ code: 'INVALID_KEY' });
+      // An approval of other bytes (another plan) replayed onto this one.
+      const other = Buffer.from(encodeDeterministicCbor({ v: 1, typ: 'disposition-plan' }));
+      await expect(approve(p.planId, 1, signAs(1, other))).rejects.toMatchObject({ code: 'INVALID_KEY' });
+      // Another org's plan id is unknown here.
+      const otherOrg = newId<OrgId>();
+      await expect(approve(p.planId, 1, signAs(1, p.plan), otherOrg)).rejects.toMatchObject({
+        code: 'DISPOSITION_NOT_FOUND',
+      });
+      expect((await tb.stores.disposition.approvals(w.orgId, p.planId)).map((a) => a.officerIndex)).toEqual([
+        0,
+      ]);
+    });
+
+    it('executes after an interruption, keeping held records and their bucket keys', async () => {
+      const p = await plan();
+      await approve(p.planId, 2, signAs(2, p.plan));
+      let steps = 0;
+      const crash = () => {
+        steps++;
+        throw new Error('simulated crash');
+      };
+      await expect(executePlan(deps(), w.orgId, p.planId, BY, { afterStep: crash })).rejects.toThrow(
+        'simulated',
+      );
+      expect(steps).toBe(1);
+      expect((await tb.stores.disposition.plan(w.orgId, p.planId))?.state).toBe('executing');
+      const done = await executePlan(deps(), w.orgId, p.planId, BY);
+      expect(done.state).toBe('executed');
+      expect(await present([...w.tA, ...w.tB, ...w.pAll])).toEqual(
+        [...w.tB, ...w.pAll].sort((x, y) => x - y),
+      );
+      expect(await tokenIds(w.tokenT)).toEqual(w.tB);
+      expect(await tokenIds(w.tokenP)).toEqual(w.pAll);
+      expect(await tb.stores.search.indexedRecords(w.orgId, w.tA)).toEqual([]);
+      expect((await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', T_BUCKET)).length).toBe(2);
+      const cert = decodeDispositionCertificate(done.certificate!);
+      expect(Buffer.from(cert.planHash).toString('hex')).toBe(p.planId);
+      expect(cert.approvals.map((a) => a.officerIndex)).toEqual([0, 2]);
+      expect(cert.buckets).toEqual([{ bucketId: T_BUCKET, records: 4, held: 3, keysDestroyed: false }]);
+      await expect(approve(p.planId, 1, signAs(1, p.plan))).rejects.toMatchObject({
+        code: 'DISPOSITION_CLOSED',
+      });
+    });
+
+    it('disposes the rest and destroys the keys once the hold is released', async () => {
+      await tb.stores.withTransaction((tx) => tx.holds.release(w.orgId, holdId, BY, AS_OF, 'matter closed'));
+      const p = await plan();
+      expect(decodeDispositionPlan(p.plan).buckets.map((b) => [b.bucketId, b.records, b.held])).toEqual([
+        [T_BUCKET, 3, 0],
+      ]);
+      await approve(p.planId, 1, signAs(1, p.plan));
+      await approve(p.planId, 2, signAs(2, p.plan));
+      const done = await executePlan(deps(), w.orgId, p.planId, BY);
+      expect(decodeDispositionCertificate(done.certificate!).buckets).toEqual([
+        { bucketId: T_BUCKET, records: 3, held: 0, keysDestroyed: true },
+      ]);
+      expect(await present([...w.tA, ...w.tB, ...w.pAll])).toEqual(w.pAll);
+      expect(await tokenIds(w.tokenT)).toEqual([]);
+      expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', T_BUCKET)).toEqual([]);
+      expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'index-key', T_BUCKET)).toEqual([]);
+      expect((await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', P_BUCKET)).length).toBe(2);
+      expect(await tb.stores.disposition.sessionKeys(w.orgId, null, 10)).toHaveLength(2); // the two synthetic ones
+      // Nothing is left to plan: the disposed bucket is never planned again.
+      expect(decodeDispositionPlan((await plan()).plan).buckets).toEqual([]);
+    });
+  });
+}

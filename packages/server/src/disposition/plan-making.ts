@@ -1,0 +1,146 @@
+/**
+ * Making a disposition plan: every registered bucket of the org that expired by `asOf` and
+ * whose keys no earlier disposition destroyed, with its records counted into "dispose" and
+ * "held" (legal holds, holds/held-records.ts), its leaf span and the digest of the leaves
+ * to dispose. The plan is stored under its hash, so the same state and date give the same
+ * plan id; officers approve that id.
+ */
+import {
+  dispositionPlanHash,
+  encodeDispositionPlan,
+  LeafDigest,
+  MAX_PLAN_BUCKETS,
+  type PlannedBucket,
+} from '@custos/core';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { bucketHolds } from '../holds/held-records.js';
+import type { DeviceId, OrgId } from '../ids.js';
+import type { BucketRecord } from '../store/bucket-stores.js';
+import type { PlanRecord } from '../store/disposition-stores.js';
+import type { Stores } from '../store/stores.js';
+import { BUCKET_PAGE, PLAN_PAGE_RECORDS } from './disposition-defaults.js';
+import { bucketExpiry } from './retention-classes.js';
+
+/** A bucket's counts as planned, with the leaves held then. */
+interface CountedBucket {
+  readonly planned: PlannedBucket;
+  readonly held: number[];
+}
+
+/** Every registered bucket of the org. */
+export async function allBuckets(stores: Stores, orgId: OrgId): Promise<BucketRecord[]> {
+  const out: BucketRecord[] = [];
+  for (;;) {
+    const page = await stores.buckets.list(orgId, out.at(-1)?.bucketId ?? null, BUCKET_PAGE);
+    out.push(...page);
+    if (page.length < BUCKET_PAGE) return out;
+  }
+}
+
+/** Counts one bucket's records in one transaction (the holds answer is taken under the hold lock). */
+async function countBucket(
+  stores: Stores,
+  orgId: OrgId,
+  b: BucketRecord,
+  expiresAt: number,
+): Promise<CountedBucket> {
+  return stores.withTransaction(async (tx) => {
+    const holds = await bucketHolds(tx, orgId, b.bucketId);
+    const digest = new LeafDigest();
+    const held: number[] = [];
+    let records = 0;
+    let first = -1;
+    let last = -1;
+    for (let after = -1; ;) {
+      const page =
+        holds.holdIds.length === 0
+          ? (await tx.disposition.bucketLeaves(orgId, b.bucketId, after, PLAN_PAGE_RECORDS)).map(
+              (logIndex) => ({
+                logIndex,
+                held: false,
+              }),
+            )
+          : (await tx.disposition.bucketRecords(orgId, b.bucketId, after, PLAN_PAGE_RECORDS)).map((r) => ({
+              logIndex: r.logIndex,
+              held: holds.isHeld(r),
+            }));
+      for (const r of page) {
+        if (first < 0) first = r.logIndex;
+        last = r.logIndex;
+        if (r.held) {
+          held.push(r.logIndex);
+        } else {
+          records++;
+          digest.add(r.logIndex);
+        }
+      }
+      if (page.length < PLAN_PAGE_RECORDS) break;
+      after = last;
+    }
+    return {
+      planned: {
+        bucketId: b.bucketId,
+        retentionClass: b.retentionClass,
+        period: b.period,
+        expiresAt,
+        records,
+        held: held.length,
+        span: first < 0 ? null : [first, last],
+        leaves: digest.digest(),
+      },
+      held,
+    };
+  });
+}
+
+/**
+ * Makes (or finds) the plan for `asOf` and stores it; a new plan is an audit act
+ * `disposition.plan` (subject: the plan id; detail: bucket and record counts).
+ */
+export async function makePlan(
+  stores: Stores,
+  audit: AuditSink,
+  orgId: OrgId,
+  asOf: number,
+  by: DeviceId,
+  now: number,
+): Promise<PlanRecord> {
+  const done = await stores.disposition.disposedBuckets(orgId);
+  const expired = (await allBuckets(stores, orgId))
+    .map((b) => ({ b, expiresAt: bucketExpiry(b) }))
+    .filter((x): x is { b: BucketRecord; expiresAt: number } => x.expiresAt !== null && x.expiresAt <= asOf)
+    .filter((x) => !done.has(x.b.bucketId))
+    .slice(0, MAX_PLAN_BUCKETS);
+  const counted: CountedBucket[] = [];
+  for (const { b, expiresAt } of expired) counted.push(await countBucket(stores, orgId, b, expiresAt));
+  const bytes = encodeDispositionPlan({ orgId, asOf, buckets: counted.map((c) => c.planned) });
+  const planId = Buffer.from(dispositionPlanHash(bytes)).toString('hex');
+  const record: PlanRecord = {
+    planId,
+    plan: Buffer.from(bytes),
+    state: 'proposed',
+    createdBy: by,
+    createdAt: now,
+    certificate: null,
+    certificateLogIndex: null,
+    executedBy: null,
+    executedAt: null,
+  };
+  const held = new Map(counted.filter((c) => c.held.length > 0).map((c) => [c.planned.bucketId, c.held]));
+  return stores.withTransaction(async (tx) => {
+    if (await tx.disposition.putPlan(orgId, record, held)) {
+      const n = counted.reduce((s, c) => s + c.planned.records, 0);
+      await audit.record(tx, orgId, {
+        kind: 'disposition.plan',
+        actorDeviceId: by,
+        subject: planId,
+        detail: `buckets=${counted.length} records=${n}`,
+        at: now,
+      });
+      return record;
+    }
+    const stored = await tx.disposition.plan(orgId, planId);
+    if (stored === undefined) throw new Error('plan vanished');
+    return stored;
+  });
+}
