@@ -8,7 +8,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, type ServerProcess } from './client-support.js';
+import { startServer, type ServerArgs, type ServerProcess } from './client-support.js';
 
 /** The built `custos` entry point. */
 export const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
@@ -79,8 +79,8 @@ export interface CliOrg {
 }
 
 /** Starts a server, runs the ceremony (2 officers, threshold 2) and enrols the admin from its profile. */
-export async function cliOrg(dir: string, name = 'Example Agency'): Promise<CliOrg> {
-  const server = await startServer(dir);
+export async function cliOrg(dir: string, name = 'Example Agency', extra: ServerArgs = {}): Promise<CliOrg> {
+  const server = await startServer(dir, extra);
   const pp = join(dir, 'officers.pass');
   writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
   const tokenFile = join(dir, 'bootstrap.txt');

@@ -37,13 +37,20 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CUSTOS_')));
 }
 
+/** Extra arguments for a test's server process: flags for node itself, and for `custos server`. */
+export interface ServerArgs {
+  readonly nodeArgs?: readonly string[];
+  readonly serverArgs?: readonly string[];
+}
+
 /** Starts `custos server` on a random loopback port with its data in `dir/data`. */
-export function startServer(dir: string): Promise<ServerProcess> {
+export function startServer(dir: string, extra: ServerArgs = {}): Promise<ServerProcess> {
   const dataDir = join(dir, 'data');
   const bootstrapFile = join(dir, 'bootstrap.txt');
   const child = spawn(
     process.execPath,
     [
+      ...(extra.nodeArgs ?? []),
       MAIN,
       'server',
       '--data',
@@ -55,6 +62,7 @@ export function startServer(dir: string): Promise<ServerProcess> {
       // Every test device shares 127.0.0.1, so one address stands for many devices here.
       '--address-rate-limit',
       '1000',
+      ...(extra.serverArgs ?? []),
     ],
     { env: cleanEnv() },
   );

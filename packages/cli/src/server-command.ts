@@ -15,6 +15,7 @@ import {
 } from '@custos/server';
 import type { CliIo } from './cli.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './command-runner.js';
+import { processDebugFlags } from './debug-flags.js';
 
 /** The ConfigError setting the server's loader names when it cannot parse the flags themselves. */
 const ARGUMENTS_SETTING = 'arguments';
@@ -116,6 +117,14 @@ export async function runServerCommand(args: readonly string[], io: CliIo): Prom
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(serverUsage());
     return 0;
+  }
+  // An inspector runs any code in the process and reads its memory: never in a server.
+  const inspector = processDebugFlags().find((f) => f.kind === 'inspector');
+  if (inspector !== undefined) {
+    io.stderr.write(
+      `custos server: refusing to start: node runs with ${inspector.flag} (from ${inspector.source}); an inspector exposes the process's memory. Remove it ('custos doctor' lists such flags).\n`,
+    );
+    return EXIT_FAILURE;
   }
   try {
     const config = loadConfig({ argv: args, env: process.env, cwd: process.cwd() });
