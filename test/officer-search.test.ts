@@ -3,7 +3,7 @@
  * two users who send each other messages with `custos send` (their devices attach blind
  * tokens once an officer has sealed index keys to them), and an officer who runs
  * `custos console search`: it finds exactly the records whose text matches — both
- * devices' copies, opened, their inclusion proofs verified — pages with --cursor, honours
+ * devices' copies, opened, their device signatures and inclusion proofs verified — pages with --cursor, honours
  * phrases, case, --kind and --participant, and refuses bad command lines with exit 2.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -145,6 +145,8 @@ describe('officer search (processes)', () => {
       expect(new Set(r.matches.map((m) => m.deviceId)).size).toBe(2);
       for (const m of r.matches) {
         expect(m.proof).toBe('verified');
+        // Ingest keeps each batch's device signature, so every hit's is checked.
+        expect(m.signature).toBe('verified');
         expect(m.recordHash).toMatch(/^[0-9a-f]{64}$/);
         expect(m.kind).toBe('message');
       }
@@ -157,6 +159,8 @@ describe('officer search (processes)', () => {
       expect(human.status, human.stderr).toBe(0);
       expect(human.stdout).toContain(`Conversation ${r.threads[0]!.conversationId} (6 matches)`);
       expect(human.stdout).toContain('proof verified');
+      expect(human.stdout).toContain('signature verified');
+      expect(human.stdout).not.toContain('signature unavailable');
     },
     STEP_TIMEOUT_MS,
   );

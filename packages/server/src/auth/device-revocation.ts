@@ -2,11 +2,14 @@
  * Revoking a device, by an admin (any device of the org) or by its own user (another of
  * their devices): the device's tokens are refused from its next request on (auth-guard
  * reads `revokedAt` every time) and the act is a `device.revoke` audit entry in the same
- * transaction.
+ * transaction. Once it commits, the device's open WebSockets close at once (code 4003) on
+ * this node, and on every other node through the relay's cross-node wake-up (PostgreSQL).
  */
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
+import type { AppDeps } from '../http/route-def.js';
+import { messagingOf } from '../relay/messaging-services.js';
 import type { Stores } from '../store/stores.js';
 
 /** Who revokes what. */
@@ -23,7 +26,7 @@ export interface DeviceRevocation {
 }
 
 /** Revokes the device and records the audit entry, in `tx`; DEVICE_NOT_FOUND or DEVICE_ALREADY_REVOKED otherwise. */
-export async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): Promise<void> {
+async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): Promise<void> {
   const device = await tx.devices.get(r.orgId, r.deviceId);
   if (device === undefined || (r.ownerUserId !== undefined && device.userId !== r.ownerUserId)) {
     throw new ServerError(
@@ -34,6 +37,8 @@ export async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevoca
     );
   }
   if (!(await tx.devices.revoke(r.orgId, r.deviceId, r.now))) throw new ServerError('DEVICE_ALREADY_REVOKED');
+  // Delivered to every node's sockets only if and when this transaction commits (PostgreSQL).
+  await tx.relayQueue.announce(r.orgId, [r.deviceId], 'revoked');
   await audit.record(tx, r.orgId, {
     kind: 'device.revoke',
     actorDeviceId: r.actorDeviceId,
@@ -41,4 +46,13 @@ export async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevoca
     detail: r.ownerUserId === undefined ? null : 'own',
     at: r.now,
   });
+}
+
+/**
+ * Revokes in a transaction of its own ({@link revokeDevice}), then closes the device's open
+ * sockets on this node; other nodes close theirs on the committed announcement.
+ */
+export async function revokeAndDisconnect(deps: AppDeps, r: DeviceRevocation): Promise<void> {
+  await deps.stores.withTransaction((tx) => revokeDevice(tx, deps.audit, r));
+  messagingOf(deps).hub.wake(r.orgId, r.deviceId, 'revoked');
 }

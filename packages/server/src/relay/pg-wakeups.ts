@@ -1,14 +1,15 @@
 /**
  * Cross-node wake-ups on PostgreSQL: every API node LISTENs on the relay channel; the
- * transaction that enqueues envelopes NOTIFYs `<orgId>/<deviceId>` per recipient, delivered
- * to all nodes only once it commits. A node wakes its local sockets for that queue. If the
+ * transaction that enqueues envelopes NOTIFYs `<orgId>/<deviceId>` per recipient (a
+ * revocation: `revoked:<orgId>/<deviceId>`), delivered to all nodes only once it commits. A
+ * node wakes (or, on revocation, closes) its local sockets for that queue. If the
  * listening connection drops, it reconnects and wakes every local socket once, since
  * notifications sent meanwhile are lost (the queues themselves are not).
  */
 import pg from 'pg';
 import type { Logger } from '../log/logger.js';
 import { RELAY_NOTIFY_CHANNEL } from '../store/messaging-stores.js';
-import type { RelayHub } from './relay-hub.js';
+import { parseWakePayload, type RelayHub } from './relay-hub.js';
 
 /** Delay before reconnecting a dropped listener. */
 export const PG_WAKEUP_RECONNECT_MS = 1_000;
@@ -27,7 +28,9 @@ export async function startPgWakeups(url: string, hub: RelayHub, logger: Logger)
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url });
     c.on('notification', (n) => {
-      if (n.channel === RELAY_NOTIFY_CHANNEL && typeof n.payload === 'string') hub.wakeKey(n.payload);
+      if (n.channel !== RELAY_NOTIFY_CHANNEL || typeof n.payload !== 'string') return;
+      const { key, event } = parseWakePayload(n.payload);
+      hub.wakeKey(key, event);
     });
     c.on('error', () => {
       logger.warn('relay-listener-lost');

@@ -9,8 +9,11 @@
 import type { DeviceId, OrgId } from '../ids.js';
 import type { QueuedEnvelope } from '../store/messaging-records.js';
 
-/** What changed: the device's queue may have new envelopes, or its one-time prekeys ran low. */
-export type WakeEvent = 'queue' | 'prekeys-low';
+/**
+ * What changed: the device's queue may have new envelopes, its one-time prekeys ran low, or
+ * it was revoked (its sockets close at once, docs/relay.md).
+ */
+export type WakeEvent = 'queue' | 'prekeys-low' | 'revoked';
 /**
  * Called on a wake-up of the device; `committed` (with 'queue' only) are envelopes just
  * committed to its queue, in queue order — absent when the listener must read the store.
@@ -74,4 +77,19 @@ export class RelayHub {
 /** The key of a device queue: `<orgId>/<deviceId>` (ids are base64url, so `/` cannot occur in them). */
 export function queueKey(orgId: OrgId, deviceId: DeviceId): string {
   return `${orgId}/${deviceId}`;
+}
+
+/** Prefix of a cross-node revocation payload; a bare queue key means 'queue'. Ids never hold `:`. */
+const REVOKED_PREFIX = 'revoked:';
+
+/** The cross-node notification payload of `event` for a queue key (see {@link parseWakePayload}). */
+export function wakePayload(key: string, event: 'queue' | 'revoked'): string {
+  return event === 'revoked' ? REVOKED_PREFIX + key : key;
+}
+
+/** The queue key and event of a cross-node notification payload. */
+export function parseWakePayload(payload: string): { key: string; event: 'queue' | 'revoked' } {
+  return payload.startsWith(REVOKED_PREFIX)
+    ? { key: payload.slice(REVOKED_PREFIX.length), event: 'revoked' }
+    : { key: payload, event: 'queue' };
 }

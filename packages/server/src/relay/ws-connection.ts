@@ -200,6 +200,9 @@ class RelayConnection {
       this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event, committed) =>
         this.onWake(event, committed),
       );
+      // A revocation that committed after authenticateToken's read woke no listener of this
+      // socket: the first pump re-reads the device before pushing anything.
+      this.lastDeviceCheck = Number.NEGATIVE_INFINITY;
       this.pump();
     } catch (e) {
       this.sendError(e);
@@ -217,6 +220,12 @@ class RelayConnection {
   }
 
   private onWake(event: WakeEvent, committed?: readonly QueuedEnvelope[]): void {
+    if (event === 'revoked') {
+      // Sent only once the revocation committed: no device read needed, nothing more is pushed.
+      this.held = [];
+      this.sendError(new ServerError('DEVICE_REVOKED', 'this device has been revoked'));
+      return this.close(WS_CLOSE.REVOKED, 'device revoked');
+    }
     if (event === 'queue') {
       if (committed !== undefined && this.pushCommitted(committed)) return;
       this.backlog = true;

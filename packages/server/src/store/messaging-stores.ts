@@ -40,10 +40,11 @@ export interface RelayQueueStore {
   usages(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, Usage>>;
   /**
    * Announces, on commit, that these queues changed, to every API node sharing the store
-   * (PostgreSQL NOTIFY on {@link RELAY_NOTIFY_CHANNEL}, payload `<orgId>/<deviceId>`); a
+   * (PostgreSQL NOTIFY on {@link RELAY_NOTIFY_CHANNEL}, payload `<orgId>/<deviceId>`, or
+   * `revoked:<orgId>/<deviceId>` when the devices were revoked: their sockets close); a
    * no-op on SQLite, where one process serves the store.
    */
-  announce(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void>;
+  announce(orgId: OrgId, deviceIds: readonly DeviceId[], event?: 'queue' | 'revoked'): Promise<void>;
 }
 
 /** The PostgreSQL notification channel of relay wake-ups. */

@@ -5,6 +5,7 @@
  */
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { DeviceState, EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
+import { wakePayload } from '../relay/relay-hub.js';
 import { RELAY_NOTIFY_CHANNEL, type RelayQueueStore } from './messaging-stores.js';
 import { bytes, int, intOrNull, text } from './row-checks.js';
 import { allIn, inList, inListChunks, sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
@@ -135,10 +136,14 @@ export class SqlRelayQueueStore implements RelayQueueStore {
     return this.db.run(sql`DELETE FROM relay_queue WHERE expires_at <= ${now}`);
   }
 
-  async announce(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void> {
+  async announce(
+    orgId: OrgId,
+    deviceIds: readonly DeviceId[],
+    event: 'queue' | 'revoked' = 'queue',
+  ): Promise<void> {
     if (this.db.dialect !== 'postgres') return;
     // NOTIFY inside the transaction is delivered only if and when it commits.
-    const keys = [...new Set(deviceIds)].map((d) => `${orgId}/${d}`);
+    const keys = [...new Set(deviceIds)].map((d) => wakePayload(`${orgId}/${d}`, event));
     for (const [offset, size] of chunks(keys.length)) {
       const fragments = ['SELECT pg_notify('];
       for (let i = 0; i < size; i++) fragments.push(', ', i === size - 1 ? ')' : '), pg_notify(');

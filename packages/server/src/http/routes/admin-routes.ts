@@ -5,7 +5,7 @@
  */
 import { Type } from 'typebox';
 import { DEFAULT_ENROLMENT_CODE_TTL_MS, MAX_ENROLMENT_CODE_TTL_MS } from '../../config/defaults.js';
-import { revokeDevice } from '../../auth/device-revocation.js';
+import { revokeAndDisconnect } from '../../auth/device-revocation.js';
 import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type DeviceId, type UserId } from '../../ids.js';
@@ -283,7 +283,8 @@ export const revokeDeviceRoute = defineRoute({
   method: 'POST',
   url: '/v1/orgs/:orgId/devices/:deviceId/revoke',
   summary:
-    'Revokes a device: from its next request on, its tokens are refused (DEVICE_REVOKED) and it cannot log in.',
+    'Revokes a device: its open sockets close at once (code 4003), from its next request on its tokens are ' +
+    'refused (DEVICE_REVOKED), and it cannot log in.',
   access: ADMIN_ONLY,
   params: DeviceParams,
   response: {
@@ -294,9 +295,7 @@ export const revokeDeviceRoute = defineRoute({
   async handler({ auth, params }, deps) {
     const deviceId = params.deviceId as DeviceId;
     const now = deps.clock();
-    await deps.stores.withTransaction((tx) =>
-      revokeDevice(tx, deps.audit, { orgId: auth.orgId, deviceId, actorDeviceId: auth.deviceId, now }),
-    );
+    await revokeAndDisconnect(deps, { orgId: auth.orgId, deviceId, actorDeviceId: auth.deviceId, now });
     return { deviceId, revokedAt: now };
   },
 });

@@ -13,7 +13,7 @@ import {
   LIST_PAGE_MAX,
   MAX_LINK_CODE_TTL_MS,
 } from '../../config/defaults.js';
-import { revokeDevice } from '../../auth/device-revocation.js';
+import { revokeAndDisconnect } from '../../auth/device-revocation.js';
 import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import type { DeviceId } from '../../ids.js';
@@ -154,7 +154,8 @@ export const revokeOwnDeviceRoute = defineRoute({
   method: 'POST',
   url: '/v1/devices/:deviceId/revoke',
   summary:
-    "Revokes another device of the caller's own user (a lost phone): from its next request on it is refused. " +
+    "Revokes another device of the caller's own user (a lost phone): its open sockets close at once (code " +
+    '4003) and from its next request on it is refused. ' +
     "Another user's device is DEVICE_NOT_FOUND; the calling device cannot revoke itself. Audited as `device.revoke`.",
   access: ANY_ROLE,
   params: Type.Object({ deviceId: Id('one of your other devices') }, { additionalProperties: false }),
@@ -172,15 +173,13 @@ export const revokeOwnDeviceRoute = defineRoute({
       );
     }
     const now = deps.clock();
-    await deps.stores.withTransaction((tx) =>
-      revokeDevice(tx, deps.audit, {
-        orgId: auth.orgId,
-        deviceId,
-        actorDeviceId: auth.deviceId,
-        ownerUserId: auth.userId,
-        now,
-      }),
-    );
+    await revokeAndDisconnect(deps, {
+      orgId: auth.orgId,
+      deviceId,
+      actorDeviceId: auth.deviceId,
+      ownerUserId: auth.userId,
+      now,
+    });
     return { deviceId, revokedAt: now };
   },
 });
