@@ -59,5 +59,7 @@ export {
 export * as archiveTesting from './archive/archive-test-support.js';
 /** Test and bench support (search): synthetic records through the real store, the indexer and the query. */
 export * as searchTesting from './search/search-testing.js';
+export { makePlan } from './disposition/plan-making.js';
+export { executePlan } from './disposition/execution.js';
 export { createTestApp } from './testing/test-app.js';
 export type { TestApp } from './testing/test-app.js';
