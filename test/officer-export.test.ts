@@ -1,0 +1,412 @@
+/**
+ * End to end, with real processes (docs/exports.md §9, docs/officers.md "FOIA / eDiscovery
+ * export"): a `custos server`, the key ceremony, two users who exchange messages (one with
+ * an attachment), and an officer who runs `custos console export`: RSMF and PDF exports of
+ * a query, a JSON export of a custodian device with the attachment decrypted, each passing
+ * `custos verify` offline (and one flipped byte failing it), each an `archive-export` audit
+ * entry in the org's log; bad formats, occupied folders, another org's participant and a
+ * server whose proof does not verify fail with a clear error and leave no export behind.
+ */
+import { createServer, type Server } from 'node:http';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CustosClient } from '@custos/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logEntries } from './client-records.js';
+import { stopServer, type TestOrg } from './client-support.js';
+import {
+  cliOrg,
+  custos,
+  custosJson,
+  inviteAndEnrol,
+  OFFICER_PASSPHRASE,
+  type CliOrg,
+} from './cli-support.js';
+
+/** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
+const SETUP_TIMEOUT_MS = 900_000;
+const STEP_TIMEOUT_MS = 300_000;
+/** Attempts while waiting for the indexer (a record is searchable about a second after its checkpoint). */
+const INDEX_ATTEMPTS = 60;
+
+interface ExportOut {
+  format: string;
+  out: string;
+  records: number;
+  files: string[];
+  counts: { records: number; attachments: number; attachmentsMissing: number; filteredOut: number };
+  custodian: string;
+  checkpoints: string[];
+  manifestSha256: string;
+  log: { origin: string; verifierKey: string };
+}
+interface VerifyOut {
+  ok: boolean;
+  code?: string;
+  file?: string;
+  records?: number;
+  manifestSha256?: string;
+  logKeyPinned?: boolean;
+}
+
+const TEXTS = {
+  budgetReview: 'The quarterly budget review is tomorrow',
+  lunch: 'lunch at noon?',
+  budgetApproved: 'Budget approved by the board',
+  reply: 'budget numbers look fine to me',
+} as const;
+const ATTACHMENT = Buffer.from('Q3 budget spreadsheet, exported for the board\n'.repeat(40));
+
+describe('officer export (processes)', () => {
+  let dir: string;
+  let org: CliOrg;
+  let alice: string;
+  let aliceAddress: string;
+  let officerDir: string;
+  let passFile: string;
+  let officer: string[];
+  let aliceDevice: string;
+
+  const exportsInLog = async (): Promise<number> =>
+    (await logEntries(org.server, { orgId: org.orgId } as unknown as TestOrg)).filter(
+      (e) => e.type === 'audit-event' && e.kind === 'archive-export',
+    ).length;
+  const waitFor = async (cond: () => Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < INDEX_ATTEMPTS && !(await cond()); i++) await new Promise((r) => setTimeout(r, 500));
+  };
+  const verify = async (path: string, extra: string[] = []) => {
+    const r = await custos(['verify', path, '--json', ...extra]);
+    return { status: r.status, out: JSON.parse(r.stdout) as VerifyOut, stderr: r.stderr };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-officer-export-'));
+    org = await cliOrg(dir);
+    alice = join(dir, 'alice');
+    const bob = join(dir, 'bob');
+    aliceAddress = await inviteAndEnrol(org, 'alice', alice);
+    const bobAddress = await inviteAndEnrol(org, 'bob', bob);
+    passFile = join(dir, 'officer.pass');
+    writeFileSync(passFile, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+    officerDir = join(dir, 'org', 'officers', 'officer-1');
+    officer = ['--profile', officerDir, '--passphrase-file', passFile];
+    const inv = await custosJson<{ enrolmentCode: string }>([
+      'admin',
+      'invite',
+      '--user',
+      'officer-one',
+      '--role',
+      'officer',
+      '--profile',
+      org.adminProfile,
+    ]);
+    await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+    await custosJson(['console', 'grant-index-keys', ...officer]);
+    for (const p of [alice, bob]) {
+      const c = CustosClient.open(p);
+      try {
+        await c.refreshKeys();
+      } finally {
+        await c.close();
+      }
+    }
+    const asAlice = (a: string[]) => [...a, '--profile', alice];
+    const asBob = (a: string[]) => [...a, '--profile', bob];
+    await custosJson(asAlice(['contacts', 'add', 'bob', bobAddress]));
+    await custosJson(asBob(['contacts', 'add', 'alice', aliceAddress]));
+    for (const t of [TEXTS.budgetReview, TEXTS.lunch]) await custosJson(asAlice(['send', '--to', 'bob', t]));
+    const file = join(dir, 'q3-budget.txt');
+    writeFileSync(file, ATTACHMENT);
+    await custosJson(asAlice(['send', '--to', 'bob', '--attach', file, TEXTS.budgetApproved]));
+    await custosJson(asBob(['sync']));
+    await custosJson(asBob(['send', '--to', 'alice', TEXTS.reply]));
+    await custosJson(asAlice(['sync']));
+    // Wait until the three budget messages (both devices' copies) are indexed.
+    let matches: { deviceId: string; sender: string }[] = [];
+    await waitFor(async () => {
+      matches = (
+        await custosJson<{ matches: { deviceId: string; sender: string }[] }>([
+          'console',
+          'search',
+          'budget',
+          ...officer,
+        ])
+      ).matches;
+      return matches.length >= 6;
+    });
+    expect(matches).toHaveLength(6);
+    aliceDevice = (
+      await custosJson<{ devices: { deviceId: string; thisDevice: boolean }[] }>([
+        'devices',
+        'list',
+        '--profile',
+        alice,
+      ])
+    ).devices.find((d) => d.thisDevice)!.deviceId;
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (org !== undefined) await stopServer(org.server);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'exports a query as RSMF and as PDF; custos verify passes, one flipped byte fails; each export is audited',
+    async () => {
+      const before = await exportsInLog();
+      const rsmfOut = join(dir, 'exports', 'budget-rsmf');
+      mkdirSync(join(dir, 'exports'));
+      const rsmf = await custosJson<ExportOut>([
+        'console',
+        'export',
+        'budget',
+        '--format',
+        'rsmf',
+        '--out',
+        rsmfOut,
+        ...officer,
+      ]);
+      expect(rsmf.records).toBe(6);
+      expect(rsmf.counts.attachments).toBe(2);
+      expect(rsmf.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(rsmf.files).toContain('custody-manifest.json');
+      const rsmfFiles = rsmf.files.filter((f) => f.startsWith('rsmf/') && f.endsWith('.rsmf'));
+      expect(rsmfFiles.length).toBeGreaterThan(0);
+      // Headers are folded at 78 characters (RFC 5322): unfold before matching.
+      const first = readFileSync(join(rsmfOut, rsmfFiles[0]!), 'latin1').replace(/\r\n[ \t]+/g, ' ');
+      expect(first).toContain(`X-RSMF-Custos-Manifest-SHA256: ${rsmf.manifestSha256}`);
+
+      const ok = await verify(rsmfOut, ['--log-key', rsmf.log.verifierKey]);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.out).toMatchObject({
+        ok: true,
+        records: 6,
+        manifestSha256: rsmf.manifestSha256,
+        logKeyPinned: true,
+      });
+
+      const pdfOut = join(dir, 'exports', 'budget-pdf');
+      const pdf = await custosJson<ExportOut>([
+        'console',
+        'export',
+        'budget',
+        '--format',
+        'pdf',
+        '--out',
+        pdfOut,
+        '--participant',
+        aliceAddress,
+        ...officer,
+      ]);
+      expect(pdf.records).toBe(6);
+      expect(pdf.custodian).toBe(aliceAddress);
+      expect(readFileSync(join(pdfOut, 'transcript.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+      expect((await verify(pdfOut)).status).toBe(0);
+
+      // One flipped byte in an RSMF file: verify names the file and fails.
+      const target = join(rsmfOut, rsmfFiles[0]!);
+      const bytes = readFileSync(target);
+      bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x01;
+      writeFileSync(target, bytes);
+      const bad = await verify(rsmfOut);
+      expect(bad.status).toBe(1);
+      expect(bad.out).toMatchObject({ ok: false, code: 'FILE_HASH_MISMATCH', file: rsmfFiles[0] });
+
+      await waitFor(async () => (await exportsInLog()) >= before + 2);
+      expect(await exportsInLog()).toBe(before + 2);
+      // Nothing but the two exports in the folder: no staging folder left behind.
+      expect(readdirSync(join(dir, 'exports')).sort()).toEqual(['budget-pdf', 'budget-rsmf']);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "exports a custodian device's records as JSON with the attachment decrypted, filtered by date and kind",
+    async () => {
+      const out = join(dir, 'alice-json');
+      const today = new Date().toISOString().slice(0, 10);
+      const r = await custosJson<ExportOut>([
+        'console',
+        'export',
+        '--format',
+        'json',
+        '--device',
+        aliceDevice,
+        '--from',
+        today,
+        '--to',
+        today,
+        '--kind',
+        'message',
+        '--out',
+        out,
+        ...officer,
+      ]);
+      // Alice's device archived her three messages and Bob's reply.
+      expect(r.records).toBe(4);
+      expect(r.custodian).toBe(aliceAddress);
+      const doc = JSON.parse(readFileSync(join(out, 'export.json'), 'utf8')) as unknown;
+      expect(JSON.stringify(doc)).toContain(TEXTS.lunch);
+      const att = readdirSync(join(out, 'attachments'));
+      expect(att).toHaveLength(1);
+      expect(readFileSync(join(out, 'attachments', att[0]!))).toEqual(ATTACHMENT);
+      // The attachment's content key is never written.
+      expect(JSON.stringify(doc)).not.toMatch(/"key"/);
+      expect((await verify(out)).status).toBe(0);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a bad format, an occupied folder and another org, with no export left behind',
+    async () => {
+      const base = join(dir, 'refused');
+      mkdirSync(base);
+      const badFormat = await custos([
+        'console',
+        'export',
+        'budget',
+        '--format',
+        'docx',
+        '--out',
+        join(base, 'x'),
+        ...officer,
+      ]);
+      expect(badFormat.status, badFormat.stderr).toBe(2);
+      expect(badFormat.stderr).toContain('--format docx');
+      const occupied = join(base, 'occupied');
+      mkdirSync(occupied);
+      writeFileSync(join(occupied, 'keep.txt'), 'x');
+      const busy = await custos([
+        'console',
+        'export',
+        'budget',
+        '--format',
+        'rsmf',
+        '--out',
+        occupied,
+        ...officer,
+        '--json',
+      ]);
+      expect(busy.status).toBe(1);
+      expect(JSON.parse(busy.stdout)).toMatchObject({ error: { code: 'OUT_EXISTS' } });
+      expect(readdirSync(occupied)).toEqual(['keep.txt']);
+      const foreign = await custos([
+        'console',
+        'export',
+        'budget',
+        '--format',
+        'rsmf',
+        '--participant',
+        'alice@AAAAAAAAAAAAAAAAAAAAAA',
+        '--out',
+        join(base, 'y'),
+        ...officer,
+      ]);
+      expect(foreign.status).not.toBe(0);
+      expect(foreign.stderr).toContain("not a user of this profile's organisation");
+      const nothing = await custos([
+        'console',
+        'export',
+        'zebra-unicorn',
+        '--format',
+        'rsmf',
+        '--out',
+        join(base, 'z'),
+        ...officer,
+      ]);
+      expect(nothing.status).toBe(1);
+      expect(nothing.stderr).toContain('nothing was written');
+      expect(readdirSync(base)).toEqual(['occupied']);
+      const help = await custos(['console', 'export', '--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toContain('Usage: custos console export');
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'stops when the server answers a record whose inclusion proof does not verify, leaving nothing',
+    async () => {
+      // A proxy in front of the server flips one byte of the first proof hash of every search answer.
+      const proxy = await tamperingProxy(org.server.url);
+      try {
+        const tampered = join(dir, 'officer-via-proxy');
+        cpSync(officerDir, tampered, { recursive: true });
+        const pf = join(tampered, 'profile.json');
+        const profile = JSON.parse(readFileSync(pf, 'utf8')) as { server: string };
+        writeFileSync(pf, JSON.stringify({ ...profile, server: proxy.url }, null, 2), { mode: 0o600 });
+        const before = await exportsInLog();
+        const base = join(dir, 'proxied');
+        mkdirSync(base);
+        const r = await custos([
+          'console',
+          'export',
+          'budget',
+          '--format',
+          'rsmf',
+          '--out',
+          join(base, 'export'),
+          '--profile',
+          tampered,
+          '--passphrase-file',
+          passFile,
+          '--json',
+        ]);
+        expect(r.status, r.stderr).toBe(1);
+        expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'INVALID_PROOF' } });
+        expect(r.stderr).toContain('inclusion proof');
+        expect(readdirSync(base)).toEqual([]);
+        expect(await exportsInLog()).toBe(before);
+      } finally {
+        await proxy.close();
+      }
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
+
+/** An HTTP proxy to `target` that corrupts the first proof hash of each archive search answer. */
+async function tamperingProxy(target: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers))
+          if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+        const up = await fetch(`${target}${req.url ?? '/'}`, {
+          method: req.method ?? 'GET',
+          headers,
+          ...(body === undefined ? {} : { body }),
+        });
+        let bytes = Buffer.from(await up.arrayBuffer());
+        if (req.url?.endsWith('/archive/search') && up.ok) {
+          const json = JSON.parse(bytes.toString('utf8')) as { records: { proof: string[] }[] };
+          const r0 = json.records[0];
+          if (r0 !== undefined && r0.proof.length > 0) {
+            const p = Buffer.from(r0.proof[0]!, 'base64url');
+            p[0] = p[0]! ^ 0x01;
+            r0.proof[0] = p.toString('base64url');
+          }
+          bytes = Buffer.from(JSON.stringify(json));
+        }
+        const out: Record<string, string> = {};
+        for (const k of ['content-type', 'retry-after']) {
+          const v = up.headers.get(k);
+          if (v !== null) out[k] = v;
+        }
+        res.writeHead(up.status, out).end(bytes);
+      })().catch(() => res.writeHead(502).end());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
