@@ -15,6 +15,7 @@ Usage: custos <command> [options]      ('custos <command> --help' for each)
 
 Running a server and an organisation:
   server          start the Custos server
+  doctor          check this machine's server deployment (TLS, file modes, store, keys, clock)
   org create      run the key ceremony that creates an organisation
   org unlock      a quorum of share files acts as the root (re-issue the key-manager delegation)
   org buckets     bucket keys and their windows; generate them ahead (officer profile)
@@ -37,7 +38,10 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console enroll            enrol the device your officer profile uses for officer routes
   console grant-index-keys  seal blind-index keys to devices that lack them
   console search QUERY      search the archive blind; hits opened and verified
+  console dispose           retention: plan, approve and execute disposition of expired buckets
   console export            export records (RSMF, EML, MBOX, PDF, JSON) with a custody manifest
+  console completeness      report archive gaps, unarchived relay receipts, silent devices
+  console alerts            completeness findings plus the server's security alerts
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
@@ -51,6 +55,7 @@ type Runner = (args: readonly string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   server: async () => (await import('./server-command.js')).runServerCommand,
+  doctor: async () => (await import('./commands/doctor.js')).runDoctor,
   enroll: async () => (await import('./commands/enroll.js')).runEnroll,
   send: async () => (await import('./commands/send.js')).runSend,
   sync: async () => (await import('./commands/sync.js')).runSync,
@@ -70,7 +75,10 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   'grant-index-keys': async () =>
     (await import('./commands/console-grant-index-keys.js')).runConsoleGrantIndexKeys,
   search: async () => (await import('./commands/console-search.js')).runConsoleSearch,
+  dispose: async () => (await import('./commands/console-dispose.js')).runConsoleDispose,
   export: async () => (await import('./commands/console-export.js')).runConsoleExport,
+  completeness: async () => (await import('./commands/console-completeness.js')).runConsoleCompleteness,
+  alerts: async () => (await import('./commands/console-alerts.js')).runConsoleAlerts,
 };
 
 /** Runs `custos` with the given arguments; resolves to the process exit code. */

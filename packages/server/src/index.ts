@@ -28,6 +28,8 @@ export { parseEnrolmentCode, keyFingerprint } from './crypto/secrets.js';
 export { LogSigningKey, loadOrCreateLogSigningKey } from './crypto/log-signing-key.js';
 
 export { openStore, storesOver } from './store/open-store.js';
+export { probeStore, STORE_MISSING } from './store/store-probe.js';
+export type { ProbedLog, StoreProbe } from './store/store-probe.js';
 export type * from './store/stores.js';
 export type * from './store/records.js';
 export { sql } from './store/sql.js';
