@@ -8,9 +8,8 @@
  * filtered exactly on the plaintext, with the attachments' blobs downloaded and decrypted
  * under the key the record carries. Nothing is written here; the caller builds the export.
  */
-import { openCheckpoint, type AttachmentRef, type Checkpoint } from '@custos/core';
+import { openCheckpoint, type AttachmentRef, type BucketPrivateKey, type Checkpoint } from '@custos/core';
 import { openBucketKey } from '../bucket-inventory.js';
-import type { UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import {
@@ -56,6 +55,8 @@ export interface FetchExportOptions {
   /** How attachment blobs are opened (the client's `decryptAttachment`); without it none are fetched. */
   readonly openAttachment?: OpenAttachment;
   readonly onProgress?: (counts: FetchCounts) => void;
+  /** The private key of a bucket (default: the officer's own wrap of it, opened); tests inject one. */
+  readonly bucketKey?: (bucketId: string) => Promise<BucketPrivateKey>;
 }
 
 /** The verified records of an export, and what was left out. */
@@ -88,7 +89,7 @@ export async function fetchExportRecords(
   const report = (): void => options.onProgress?.({ ...counts });
   const got =
     query.devices !== undefined && query.devices.length > 0
-      ? await byDevices(session, query, query.devices, counts, report)
+      ? await byDevices(session, query, query.devices, counts, report, options.bucketKey)
       : await bySearch(session, query, counts, report);
   // One record per hash (the same record reached twice adds nothing).
   const seen = new Set<string>();
@@ -162,9 +163,11 @@ async function byDevices(
   devices: readonly string[],
   counts: { fetched: number; opened: number },
   report: () => void,
+  bucketKey: (bucketId: string) => Promise<BucketPrivateKey> = async (b) =>
+    (await openBucketKey(session, b)).privateKey,
 ): Promise<Gathered> {
   const log = await pinnedLog(session);
-  const keys = new Map<string, UnwrappedBucketKey>();
+  const keys = new Map<string, BucketPrivateKey>();
   const checkpoints = new Map<string, Checkpoint>();
   const hits: VerifiedHit[] = [];
   let filteredOut = 0;
@@ -196,7 +199,7 @@ async function byDevices(
         }
         let key = keys.get(h.bucketId);
         if (key === undefined) {
-          key = await openBucketKey(session, h.bucketId).catch((e: unknown) => {
+          key = await bucketKey(h.bucketId).catch((e: unknown) => {
             throw isConsoleError(e, 'PROFILE_INVALID')
               ? new ExportError(
                   'EXPORT_INVALID_INPUT',
@@ -206,7 +209,7 @@ async function byDevices(
           });
           keys.set(h.bucketId, key);
         }
-        const v = await verifyHit(h, session.orgId, key.privateKey, { opened: cp!, note: r.note });
+        const v = await verifyHit(h, session.orgId, key, { opened: cp!, note: r.note });
         counts.fetched++;
         if (exactMatch(v, query)) {
           hits.push(v);
@@ -216,12 +219,11 @@ async function byDevices(
       report();
       if (r.next === null) break;
       const next = Number(r.next);
-      if (!Number.isSafeInteger(next) || next <= fromSeq - 1) {
+      const last = r.records[r.records.length - 1];
+      // Records past the latest checkpoint are not provable yet: the server stops before them.
+      if (last === undefined && next === fromSeq) break;
+      if (!Number.isSafeInteger(next) || next <= (last === undefined ? fromSeq : last.seq)) {
         throw new ConsoleError('SERVER_REFUSED', 'the records route answered a cursor that does not advance');
-      }
-      if (next === fromSeq && r.records.length === 0) {
-        // Records exist past the latest checkpoint: they are not provable yet, so they wait for the next export.
-        break;
       }
       fromSeq = next;
     }
