@@ -59,7 +59,11 @@ export async function deliver(c: DeliveryContext, to: PeerUser, padded: Uint8Arr
     saveContact(store, contact);
   }
   for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
-    const { envelopes, hashes } = await encryptForDevices(c, to, contact.devices, padded);
+    const { envelopes, hashes, gone } = await encryptForDevices(c, to, contact.devices, padded);
+    if (gone.length > 0) {
+      contact = { ...contact, devices: contact.devices.filter((d) => !gone.includes(d.deviceId)) };
+      saveContact(store, contact);
+    }
     // Writing to oneself with no other device: nothing to send (the server needs at least one envelope).
     if (envelopes.length === 0 && userAddress(to) === userAddress(c.me))
       return { serverTime: c.clock(), hashes };
@@ -84,21 +88,34 @@ export async function deliver(c: DeliveryContext, to: PeerUser, padded: Uint8Arr
   throw new ClientError('DELIVERY_FAILED', 'the server kept reporting a changed device list');
 }
 
-/** One envelope per device of `to` other than this one, fetching a session where there is none. */
+/**
+ * One envelope per device of `to` other than this one, fetching a session where there is
+ * none. A device without a session that the server no longer knows (its session was dropped,
+ * e.g. by accepting a changed identity) is `gone`: left out, so the server names the
+ * current devices as missing.
+ */
 async function encryptForDevices(
   c: DeliveryContext,
   to: PeerUser,
   devices: readonly PeerDevice[],
   padded: Uint8Array,
-): Promise<{ envelopes: Envelope[]; hashes: Uint8Array[] }> {
+): Promise<{ envelopes: Envelope[]; hashes: Uint8Array[]; gone: string[] }> {
   const { api, stores, profile } = c;
   const envelopes: Envelope[] = [];
   const hashes: Uint8Array[] = [];
+  const gone: string[] = [];
   for (const d of devices) {
     if (d.deviceId === profile.deviceId) continue;
     const address = deviceAddress(to, d.deviceNumber);
-    if ((await stores.sessions.getSession(address))?.hasCurrentState() !== true)
-      await fetchSessions(api, stores, to, { deviceId: profile.deviceId, address: c.self }, d.deviceId);
+    if ((await stores.sessions.getSession(address))?.hasCurrentState() !== true) {
+      try {
+        await fetchSessions(api, stores, to, { deviceId: profile.deviceId, address: c.self }, d.deviceId);
+      } catch (e) {
+        if (!isServerRefusal(e, 'DEVICE_NOT_FOUND')) throw e;
+        gone.push(d.deviceId);
+        continue;
+      }
+    }
     const ct = await signalEncrypt(new Uint8Array(padded), address, c.self, stores.sessions, stores.identity);
     const bytes = ct.serialize();
     hashes.push(sha256(bytes));
@@ -108,7 +125,7 @@ async function encryptForDevices(
       content: Buffer.from(bytes).toString('base64url'),
     });
   }
-  return { envelopes, hashes };
+  return { envelopes, hashes, gone };
 }
 
 /**

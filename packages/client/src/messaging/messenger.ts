@@ -45,7 +45,14 @@ import {
 } from './groups.js';
 import { deliver, type DeliveryContext } from './delivery.js';
 import { addWarning, type Warning } from './message-store.js';
-import { deviceAddress, noteContactName, noteDevice, userAddress, type PeerUser } from './peers.js';
+import {
+  deviceAddress,
+  IdentityChangedError,
+  noteContactName,
+  noteDevice,
+  userAddress,
+  type PeerUser,
+} from './peers.js';
 
 export { MAX_SEND_ATTEMPTS } from './delivery.js';
 
@@ -182,6 +189,25 @@ export class Messenger {
     const padded = encodeContent(content);
     const syncCopy = sync === undefined ? undefined : encodeContent({ ...content, sync });
     await this.c.capture.prepare();
+    try {
+      return await this.#deliverAndCapture(content, conv, recipients, padded, syncCopy);
+    } catch (e) {
+      // The send rolled back, and the change it found with it: record the change so the user
+      // can compare safety numbers and accept it (the caller gets the error; until then
+      // sending to that device is refused).
+      if (e instanceof IdentityChangedError)
+        this.c.store.transaction(() => this.c.stores.identity.notePendingChange(e.address));
+      throw e;
+    }
+  }
+
+  #deliverAndCapture(
+    content: MessageContent,
+    conv: Conversation,
+    recipients: readonly PeerUser[],
+    padded: Uint8Array,
+    syncCopy: Uint8Array | undefined,
+  ): Promise<MessageEvent> {
     return this.c.store.atomically(async () => {
       const hashes: Uint8Array[] = [];
       let serverTime: number | undefined;

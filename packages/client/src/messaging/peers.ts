@@ -96,6 +96,20 @@ export function noteDevice(store: LocalStore, u: PeerUser, d: PeerDevice): void 
   saveContact(store, { ...c, devices: [...c.devices.filter((x) => x.deviceId !== d.deviceId), d] });
 }
 
+/**
+ * IDENTITY_CHANGED naming the libsignal address (`<org>.<user>.<device>`) whose key changed,
+ * so a send that fails (and rolls its transaction back) can still leave the change recorded.
+ */
+export class IdentityChangedError extends ClientError {
+  constructor(
+    readonly address: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('IDENTITY_CHANGED', message, options);
+  }
+}
+
 /** Starts a session from one device bundle of the server; returns the device. */
 async function processBundle(
   stores: SignalStores,
@@ -131,8 +145,8 @@ async function processBundle(
     await processPreKeyBundle(bundle, address, self, stores.sessions, stores.identity);
   } catch (e) {
     if (stores.identity.changes().some((c) => c.address === address.toString() && !c.accepted)) {
-      throw new ClientError(
-        'IDENTITY_CHANGED',
+      throw new IdentityChangedError(
+        address.toString(),
         `the identity key of a device of ${userAddress(u)} changed; compare safety numbers before accepting it`,
         { cause: e },
       );

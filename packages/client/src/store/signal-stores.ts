@@ -121,6 +121,14 @@ export class SqliteIdentityStore extends IdentityKeyStore {
     });
   }
 
+  /**
+   * Records that `address` presented another key than the pinned one (unaccepted), e.g. after
+   * a send that found it rolled its own transaction back.
+   */
+  notePendingChange(address: string): void {
+    if (this.store.get('identities', address) !== undefined) this.#recordChange(address, false);
+  }
+
   /** Identity changes seen so far (unaccepted ones block messaging with that device). */
   changes(): IdentityChangeEvent[] {
     return this.store.getJson<IdentityChangeEvent[]>('profile', 'identity-changes') ?? [];
