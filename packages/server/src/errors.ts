@@ -67,6 +67,9 @@ export const SERVER_ERRORS = {
   },
   ENVELOPE_NOT_FOUND: { status: 404, doc: "No such envelope in the calling device's queue." },
   BLOB_NOT_FOUND: { status: 404, doc: 'No blob with this id has been uploaded.' },
+  REVIEW_ITEM_NOT_FOUND: { status: 404, doc: "No such review item in the caller's organisation." },
+  RULE_NOT_FOUND: { status: 404, doc: "No such active lexicon rule in the caller's organisation." },
+  REVIEW_ALREADY_DECIDED: { status: 409, doc: 'The review item already has a decision; decisions are final.' },
   BOOTSTRAP_USED: {
     status: 409,
     doc: 'The bootstrap token has already created an organisation; it works once (an identical retry is answered as the first time while the first admin has not enrolled).',

@@ -7,6 +7,7 @@
  */
 import type { DeviceId, OrgId } from '../ids.js';
 import { asBuffer, insertAll } from './log-stores.js';
+import type { AuditEvent, AuditKind } from './records.js';
 import { bytes, int, intOrNull, text } from './row-checks.js';
 import { allIn, sql, type SqlExecutor } from './sql.js';
 
@@ -105,6 +106,8 @@ export interface ReviewStore {
   putActs(orgId: OrgId, acts: readonly AuditAct[]): Promise<void>;
   /** Acts with log index > `after` (null: from the start) and time ≥ `since`, ascending, at most `limit`. */
   acts(orgId: OrgId, after: number | null, since: number, limit: number): Promise<AuditAct[]>;
+  /** The audit events recorded at exactly `at` (their documents are matched to log entries by hash). */
+  auditEventsAt(orgId: OrgId, at: number): Promise<AuditEvent[]>;
 }
 
 interface ItemRow {
@@ -322,5 +325,25 @@ export class SqlReviewStore implements ReviewStore {
         AND at >= ${since} ORDER BY log_index LIMIT ${limit}`,
     );
     return rows.map((r) => ({ logIndex: int(r.log_index), at: int(r.at) }));
+  }
+
+  async auditEventsAt(orgId: OrgId, at: number): Promise<AuditEvent[]> {
+    const rows = await this.db.all<{
+      kind: unknown;
+      actor_device_id: unknown;
+      subject: unknown;
+      detail: unknown;
+      at: unknown;
+    }>(
+      sql`SELECT kind, actor_device_id, subject, detail, at FROM audit_pending
+        WHERE org_id = ${orgId} AND at = ${at} ORDER BY seq`,
+    );
+    return rows.map((r) => ({
+      kind: text(r.kind) as AuditKind,
+      actorDeviceId: r.actor_device_id === null ? null : (text(r.actor_device_id) as DeviceId),
+      subject: text(r.subject),
+      detail: r.detail === null ? null : text(r.detail),
+      at: int(r.at),
+    }));
   }
 }

@@ -115,6 +115,26 @@ async function freshEnrolmentCode(ctx: FixtureContext): Promise<string> {
   return r.json<{ enrolmentCode: string }>().enrolmentCode;
 }
 
+/** Queues a fresh review item of the fixture org (at an unused log index); resolves to its id. */
+async function seedReviewItem({ t, org, archive }: FixtureContext): Promise<string> {
+  const itemId = newId<UserId>();
+  reviewSeeds += 1;
+  await t.stores.review.queue(org.orgId, [
+    {
+      itemId,
+      logIndex: 1_000_000 + reviewSeeds,
+      deviceId: org.devices.member.deviceId,
+      seq: 0,
+      bucketId: archive.bucketId,
+      sampled: true,
+      ruleIds: [],
+      queuedAt: t.clock.now,
+    },
+  ]);
+  return itemId;
+}
+let reviewSeeds = 0;
+
 /** Fixtures keyed by `METHOD url-pattern`. */
 export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   'GET /healthz': async () => ({ method: 'GET', url: '/healthz' }),
@@ -396,6 +416,55 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/log/proof/consistency?from=1`,
   }),
+  // Supervision review (review-routes.ts): items and rules are seeded in the store.
+  'POST /v1/orgs/:orgId/review/rules': async ({ org, archive }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/review/rules`,
+    body: {
+      name: 'R-1',
+      terms: 1,
+      buckets: [{ bucket: archive.bucketId, terms: [[randomBytes(16).toString('base64url')]] }],
+    },
+  }),
+  'GET /v1/orgs/:orgId/review/rules': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/review/rules`,
+  }),
+  'DELETE /v1/orgs/:orgId/review/rules/:ruleId': async ({ t, org, archive }) => {
+    const ruleId = newId<UserId>();
+    await t.stores.review.addRule(
+      org.orgId,
+      { ruleId, name: 'R', terms: 1, createdBy: org.devices.officer.deviceId, createdAt: t.clock.now },
+      [{ bucketId: archive.bucketId, term: 0, tokens: randomBytes(16) }],
+    );
+    return { method: 'DELETE', url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}` };
+  },
+  'GET /v1/orgs/:orgId/review/settings': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/review/settings`,
+  }),
+  'PUT /v1/orgs/:orgId/review/settings': async ({ org }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/review/settings`,
+    body: { sampleRate: 20_000 },
+  }),
+  'GET /v1/orgs/:orgId/review/next': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/review/next`,
+  }),
+  'GET /v1/orgs/:orgId/review/items/:itemId': async (ctx) => ({
+    method: 'GET',
+    url: `/v1/orgs/${ctx.org.orgId}/review/items/${await seedReviewItem(ctx)}`,
+  }),
+  'POST /v1/orgs/:orgId/review/items/:itemId/decision': async (ctx) => ({
+    method: 'POST',
+    url: `/v1/orgs/${ctx.org.orgId}/review/items/${await seedReviewItem(ctx)}/decision`,
+    body: { decision: 'cleared', note: randomBytes(90).toString('base64url') },
+  }),
+  'GET /v1/orgs/:orgId/audit': async ({ t, org }) => {
+    await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
+    return { method: 'GET', url: `/v1/orgs/${org.orgId}/audit?limit=10` };
+  },
   'GET /v1/orgs/:orgId/log/receipts/:index': async ({ org }) => ({
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/log/receipts/0`,

@@ -49,6 +49,8 @@ import {
 } from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-routes.js';
+import { auditListRoute } from '../../review/audit-route.js';
+import { REVIEW_ROUTES } from './review-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
 import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
 import { listAlertsRoute } from '../../alerts/alert-routes.js';
@@ -108,4 +110,6 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   inclusionProofRoute,
   consistencyProofRoute,
   receiptRoute,
+  ...REVIEW_ROUTES,
+  auditListRoute,
 ];
