@@ -1,0 +1,9 @@
+/** Disposition of expired buckets from the officer's console (docs/officers.md). */
+export {
+  approveDisposition,
+  executeDisposition,
+  getDisposition,
+  proposeDisposition,
+  verifiedApprovers,
+} from './officer-disposition.js';
+export type { DispositionView } from './officer-disposition.js';

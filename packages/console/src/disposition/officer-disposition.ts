@@ -1,0 +1,183 @@
+/**
+ * The officer's side of disposition (docs/officers.md "Retention and disposition"): ask the
+ * server for the plan of a date, approve a plan by signing its bytes with the officer's
+ * signing key, and drive an approved plan's execution to its certificate. Nothing the
+ * server says is taken on trust: the plan's bytes must hash to its id and name this org
+ * (and the date asked for), and the certificate must name the plan and carry enough
+ * approvals that verify against the officer keys in the profile's org.json.
+ */
+import {
+  decodeDispositionCertificate,
+  decodeDispositionPlan,
+  dispositionApprovalMessage,
+  dispositionPlanHash,
+  type DispositionCertificate,
+  type DispositionPlan,
+} from '@custos/core';
+import { ConsoleError } from '../console-error.js';
+import { decodeOfficerPublicKey } from '../officer-keys.js';
+import type { OfficerSession } from '../officer-session.js';
+import { fromB64u } from '../profile-files.js';
+import { verifyEd25519 } from '../signing-key.js';
+
+type Json = Record<string, unknown>;
+
+/** Most execute requests one run makes (each works up to ten seconds on the server). */
+const MAX_EXECUTE_CALLS = 10_000;
+
+/** A plan as the server holds it, its bytes verified. */
+export interface DispositionView {
+  readonly planId: string;
+  readonly state: 'proposed' | 'executing' | 'executed';
+  readonly plan: DispositionPlan;
+  /** The plan's bytes, which hash to `planId` (what approvals sign). */
+  readonly planBytes: Uint8Array;
+  readonly quorum: number;
+  /** Officer indexes that approved. */
+  readonly approvedBy: readonly number[];
+  /** Per bucket: execution step (null before) and records disposed so far. */
+  readonly progress: readonly { bucketId: string; step: string | null; disposed: number }[];
+  /** Present once executed, verified. */
+  readonly certificate: DispositionCertificate | null;
+  readonly certificateLogIndex: number | null;
+}
+
+function refuse(message: string): never {
+  throw new ConsoleError(
+    'SERVER_REFUSED',
+    `the server's disposition plan ${message}: stop and tell the other officers`,
+  );
+}
+
+/** Checks the server's answer: plan bytes, id, org, and the certificate when there is one. */
+function verifyView(s: OfficerSession, r: Json, expectPlanId?: string, expectAsOf?: number): DispositionView {
+  if (typeof r.planId !== 'string' || typeof r.plan !== 'string' || typeof r.state !== 'string') {
+    refuse('answer lacks its id, bytes or state');
+  }
+  const bytes = fromB64u(r.plan);
+  const planId = Buffer.from(dispositionPlanHash(bytes)).toString('hex');
+  if (planId !== r.planId || (expectPlanId !== undefined && planId !== expectPlanId)) {
+    refuse('bytes do not hash to the plan id');
+  }
+  let plan: DispositionPlan;
+  try {
+    plan = decodeDispositionPlan(bytes);
+  } catch (e) {
+    throw new ConsoleError('SERVER_REFUSED', 'the server sent a malformed disposition plan', { cause: e });
+  }
+  if (plan.orgId !== s.orgId) refuse('names another organisation');
+  if (expectAsOf !== undefined && plan.asOf !== expectAsOf) refuse('is for another date');
+  const approvals = Array.isArray(r.approvals) ? (r.approvals as Json[]) : [];
+  const buckets = Array.isArray(r.buckets) ? (r.buckets as Json[]) : [];
+  const certificate =
+    typeof r.certificate === 'string' ? verifyCertificate(s, planId, fromB64u(r.certificate)) : null;
+  return {
+    planId,
+    state: r.state as DispositionView['state'],
+    plan,
+    planBytes: bytes,
+    quorum: typeof r.quorum === 'number' ? r.quorum : s.officer.org.officerQuorum,
+    approvedBy: approvals.map((a) => Number(a.officerIndex)),
+    progress: buckets.map((b) => ({
+      bucketId: String(b.bucketId),
+      step: typeof b.step === 'string' ? b.step : null,
+      disposed: Number(b.disposed ?? 0),
+    })),
+    certificate,
+    certificateLogIndex: typeof r.certificateLogIndex === 'number' ? r.certificateLogIndex : null,
+  };
+}
+
+/** The certificate, checked: this org, this plan, and the quorum of approvals by org.json's officers. */
+function verifyCertificate(s: OfficerSession, planId: string, bytes: Uint8Array): DispositionCertificate {
+  let c: DispositionCertificate;
+  try {
+    c = decodeDispositionCertificate(bytes);
+  } catch (e) {
+    throw new ConsoleError('SERVER_REFUSED', 'the server sent a malformed disposition certificate', {
+      cause: e,
+    });
+  }
+  if (c.orgId !== s.orgId || Buffer.from(c.planHash).toString('hex') !== planId) {
+    refuse('certificate names another organisation or plan');
+  }
+  return c;
+}
+
+/** Counts the certificate's approvals that verify with org.json's officer keys over `planBytes`. */
+export function verifiedApprovers(
+  s: OfficerSession,
+  c: DispositionCertificate,
+  planBytes: Uint8Array,
+): number[] {
+  const message = dispositionApprovalMessage(planBytes);
+  const ok = new Set<number>();
+  for (const a of c.approvals) {
+    const officer = s.officer.org.officers.find((o) => o.index === a.officerIndex);
+    if (officer === undefined) continue;
+    const key = decodeOfficerPublicKey(fromB64u(officer.publicKey)).signing;
+    if (verifyEd25519(key, message, a.signature)) ok.add(a.officerIndex);
+  }
+  return [...ok].sort((x, y) => x - y);
+}
+
+/** Makes (or finds) the server's plan for `asOf` (dry run: nothing is destroyed). */
+export async function proposeDisposition(s: OfficerSession, asOf: number): Promise<DispositionView> {
+  const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions`, { asOf });
+  return verifyView(s, r, undefined, asOf);
+}
+
+/** The plan `planId`, verified. */
+export async function getDisposition(s: OfficerSession, planId: string): Promise<DispositionView> {
+  return verifyView(
+    s,
+    await s.call('GET', `/v1/orgs/${s.orgId}/dispositions/${checkPlanId(planId)}`),
+    planId,
+  );
+}
+
+function checkPlanId(planId: string): string {
+  if (!/^[0-9a-f]{64}$/.test(planId)) {
+    throw new ConsoleError('INVALID_OPTIONS', 'a plan id is 64 hex digits, as --dry-run prints it');
+  }
+  return planId;
+}
+
+/** Signs the plan with this officer's signing key and records the approval. */
+export async function approveDisposition(s: OfficerSession, planId: string): Promise<DispositionView> {
+  const current = await getDisposition(s, planId);
+  const signature = s.officer.keys.signingKey.sign(dispositionApprovalMessage(current.planBytes));
+  const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/approvals`, {
+    officerIndex: s.officerIndex,
+    signature: Buffer.from(signature).toString('base64url'),
+  });
+  return verifyView(s, r, planId);
+}
+
+/**
+ * Executes an approved plan to its end (each request resumes where the last stopped) and
+ * checks the certificate: its approvals must verify against org.json's officer keys and
+ * reach the quorum there.
+ */
+export async function executeDisposition(
+  s: OfficerSession,
+  planId: string,
+  progress: (v: DispositionView) => void,
+): Promise<DispositionView & { readonly approvers: readonly number[] }> {
+  checkPlanId(planId);
+  for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
+    const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`, {});
+    const v = verifyView(s, r, planId);
+    progress(v);
+    if (v.state !== 'executed') continue;
+    if (v.certificate === null) refuse('is executed without a certificate');
+    const approvers = verifiedApprovers(s, v.certificate, v.planBytes);
+    if (approvers.length < s.officer.org.officerQuorum) {
+      refuse(
+        `certificate carries ${approvers.length} valid approval(s), ${s.officer.org.officerQuorum} needed`,
+      );
+    }
+    return { ...v, approvers };
+  }
+  throw new ConsoleError('SERVER_REFUSED', 'the disposition did not finish; run --execute again to resume');
+}

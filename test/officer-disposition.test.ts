@@ -1,0 +1,180 @@
+/**
+ * End to end, with real processes (docs/officers.md "Retention and disposition"): a
+ * `custos server`, the key ceremony (two officers, threshold 2), two users who exchange a
+ * message, and both officers running `custos console dispose`: a dry run with an as-of date
+ * far in the future lists the buckets holding that message, execution is refused until two
+ * officers approved, then destroys it — search no longer finds it — while the log keeps
+ * growing consistently (the auditor's witness still verifies) and carries the certificate.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeEntryBundle, decodeLogEntry, entryBundlePath } from '@custos/core';
+import { CustosClient } from '@custos/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopServer } from './client-support.js';
+import {
+  cliOrg,
+  custos,
+  custosJson,
+  inviteAndEnrol,
+  OFFICER_PASSPHRASE,
+  type CliOrg,
+} from './cli-support.js';
+
+const SETUP_TIMEOUT_MS = 900_000;
+const STEP_TIMEOUT_MS = 300_000;
+const ATTEMPTS = 60;
+const CANARY = 'disposal canary quarterly';
+
+interface PlanOut {
+  planId: string;
+  state: string;
+  approvedBy: number[];
+  buckets: { bucketId: string; retentionClass: string; records: number; held: number }[];
+}
+interface ExecOut extends PlanOut {
+  certificateLogIndex: number | null;
+  approvers: number[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('officer disposition (processes)', () => {
+  let dir: string;
+  let org: CliOrg;
+  let officers: string[][];
+
+  const dispose = (k: number, args: string[]) =>
+    custos(['console', 'dispose', ...args, ...officers[k]!, '--json']);
+  const searchCount = async (): Promise<number> =>
+    (await custosJson<{ matches: unknown[] }>(['console', 'search', 'canary', ...officers[0]!])).matches
+      .length;
+  const treeSize = async (): Promise<number> =>
+    ((await (await fetch(`${org.server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number })
+      .treeSize;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-officer-dispose-'));
+    org = await cliOrg(dir);
+    const alice = join(dir, 'alice');
+    const bob = join(dir, 'bob');
+    const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
+    const bobAddress = await inviteAndEnrol(org, 'bob', bob);
+    const pp = join(dir, 'officer.pass');
+    writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+    officers = [];
+    for (const k of [1, 2]) {
+      const officerDir = join(dir, 'org', 'officers', `officer-${k}`);
+      const inv = await custosJson<{ enrolmentCode: string }>([
+        'admin',
+        'invite',
+        '--user',
+        `officer-${k}`,
+        '--role',
+        'officer',
+        '--profile',
+        org.adminProfile,
+      ]);
+      await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+      officers.push(['--profile', officerDir, '--passphrase-file', pp]);
+    }
+    await custosJson(['console', 'grant-index-keys', ...officers[0]!]);
+    for (const p of [alice, bob]) {
+      const c = CustosClient.open(p);
+      try {
+        await c.refreshKeys();
+      } finally {
+        await c.close();
+      }
+    }
+    await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', alice]);
+    await custosJson(['contacts', 'add', 'alice', aliceAddress, '--profile', bob]);
+    await custosJson(['send', '--to', 'bob', CANARY, '--profile', alice]);
+    await custosJson(['sync', '--profile', bob]);
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (org !== undefined) await stopServer(org.server);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'plans, needs two approvals, destroys the records, keeps the log provable and logs the certificate',
+    async () => {
+      let found = 0;
+      for (let i = 0; i < ATTEMPTS && found < 2; i++) {
+        found = await searchCount();
+        if (found < 2) await sleep(500);
+      }
+      expect(found).toBe(2);
+      const state = join(dir, 'witness.json');
+      const witness = () =>
+        custos(['verify', 'log', '--server', org.server.url, '--org', org.orgId, '--state', state, '--json']);
+      expect((await witness()).status).toBe(0);
+
+      // Nothing has expired today.
+      const today = await dispose(0, ['--dry-run']);
+      expect(today.status).toBe(0);
+      expect((JSON.parse(today.stdout) as PlanOut).buckets).toEqual([]);
+
+      const dry = await dispose(0, ['--dry-run', '--as-of', '2100-01-01']);
+      expect(dry.status).toBe(0);
+      const plan = JSON.parse(dry.stdout) as PlanOut;
+      expect(plan.state).toBe('proposed');
+      expect(plan.buckets.every((b) => b.retentionClass !== 'permanent')).toBe(true);
+      expect(plan.buckets.reduce((n, b) => n + b.records, 0)).toBeGreaterThanOrEqual(2);
+
+      // Bad command lines exit 2; too few approvals exit 1 and change nothing.
+      expect((await dispose(0, ['--approve', 'nothex'])).status).toBe(2);
+      expect((await dispose(0, ['--dry-run', '--execute', plan.planId])).status).toBe(2);
+      const early = await dispose(0, ['--execute', plan.planId]);
+      expect(early.status).toBe(1);
+      expect(early.stderr).toMatch(/QUORUM_NOT_MET/);
+      const one = await dispose(0, ['--approve', plan.planId]);
+      expect(one.status).toBe(0);
+      expect((JSON.parse(one.stdout) as PlanOut).approvedBy).toEqual([0]);
+      const again = await dispose(0, ['--approve', plan.planId]);
+      expect((JSON.parse(again.stdout) as PlanOut).approvedBy).toEqual([0]);
+      expect((await dispose(0, ['--execute', plan.planId])).stderr).toMatch(/QUORUM_NOT_MET/);
+      expect(await searchCount()).toBe(2);
+
+      const two = await dispose(1, ['--approve', plan.planId]);
+      expect((JSON.parse(two.stdout) as PlanOut).approvedBy).toEqual([0, 1]);
+      const run = await dispose(1, ['--execute', plan.planId]);
+      expect(run.stderr.includes('Error')).toBe(false);
+      expect(run.status).toBe(0);
+      const done = JSON.parse(run.stdout) as ExecOut;
+      expect(done.state).toBe('executed');
+      expect(done.approvers).toEqual([0, 1]);
+      expect(done.certificateLogIndex).not.toBeNull();
+
+      // The records are gone: search (which opens and verifies every hit) finds nothing.
+      expect(await searchCount()).toBe(0);
+      // Executing again changes nothing; the buckets are not planned again.
+      expect((await dispose(0, ['--execute', plan.planId])).status).toBe(0);
+      const after = JSON.parse((await dispose(0, ['--dry-run', '--as-of', '2100-01-01'])).stdout) as PlanOut;
+      expect(after.buckets.filter((b) => plan.buckets.some((p) => p.bucketId === b.bucketId))).toEqual([]);
+
+      // The log still verifies as an extension of what the witness saw, and holds the certificate.
+      const index = done.certificateLogIndex!;
+      for (let i = 0; i < ATTEMPTS && (await treeSize()) <= index; i++) await sleep(500);
+      const size = await treeSize();
+      expect(size).toBeGreaterThan(index);
+      const w = await witness();
+      expect(w.status).toBe(0);
+      expect((JSON.parse(w.stdout) as { outcome: string }).outcome).toBe('extended');
+      const bundle = Math.floor(index / 256);
+      const width = Math.min(256, size - bundle * 256);
+      const r = await fetch(
+        `${org.server.url}/v1/orgs/${org.orgId}/log/${entryBundlePath({ index: bundle, width })}`,
+      );
+      expect(r.status).toBe(200);
+      const entry = decodeLogEntry(
+        decodeEntryBundle(new Uint8Array(await r.arrayBuffer()), width)[index % 256]!,
+      );
+      expect(entry).toMatchObject({ type: 'audit-event', kind: 'disposition-execute' });
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
