@@ -1,0 +1,152 @@
+/**
+ * The disposition routes with bad input, over HTTP (SQLite): too few approvals, a forged
+ * approval, an approval by a non-officer device, another org's plan, an approval of one plan
+ * replayed onto another, a malformed plan id; then the quorum executes and the certificate
+ * names both approvals.
+ */
+import { generateKeyPairSync, sign } from 'node:crypto';
+import {
+  decodeDispositionCertificate,
+  dispositionApprovalMessage,
+  encodeDeterministicCbor,
+} from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrgId } from '../ids.js';
+import {
+  call,
+  createOrgWithRoles,
+  createTestApp,
+  enrolAndLogin,
+  orgCreateBody,
+  type TestApp,
+  type TestDevice,
+} from '../testing/test-app.js';
+import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+
+interface View {
+  planId: string;
+  plan: string;
+  state: string;
+  approvals: { officerIndex: number }[];
+  certificate: string | null;
+}
+
+function officer() {
+  const k = generateKeyPairSync('ed25519');
+  const sig = Buffer.from(k.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: Buffer.alloc(32, 1), sig });
+  return {
+    publicKey: Buffer.from(doc).toString('base64url'),
+    approve: (plan: string) =>
+      sign(null, dispositionApprovalMessage(Buffer.from(plan, 'base64url')), k.privateKey).toString(
+        'base64url',
+      ),
+  };
+}
+
+describe('disposition routes (SQLite)', () => {
+  let tb: TestBackend;
+  let t: TestApp;
+  let orgId: OrgId;
+  let dev: { officer: TestDevice; member: TestDevice; auditor: TestDevice };
+  let otherOfficer: TestDevice;
+  const officers = [officer(), officer(), officer()];
+
+  const post = (d: TestDevice, url: string, body: Record<string, unknown>) =>
+    call(t.app, 'POST', url, body, d.headers());
+  const plan = async (asOf: number): Promise<View> =>
+    (await post(dev.officer, `/v1/orgs/${orgId}/dispositions`, { asOf })).json<View>();
+  const approve = (d: TestDevice, planId: string, officerIndex: number, signature: string) =>
+    post(d, `/v1/orgs/${orgId}/dispositions/${planId}/approvals`, { officerIndex, signature });
+  const code = (r: { json: <T>() => T }) => r.json<{ error: { code: string } }>().error.code;
+
+  beforeAll(async () => {
+    tb = await openTestSqlite();
+    t = await createTestApp(tb.stores);
+    const body = {
+      ...orgCreateBody(t.bootstrapToken),
+      officers: officers.map((o) => ({ publicKey: o.publicKey })),
+    };
+    const r = await call(t.app, 'POST', '/v1/orgs', body);
+    const created = r.json<{ orgId: OrgId; enrolmentCode: string }>();
+    orgId = created.orgId;
+    const admin = await enrolAndLogin(t.app, orgId, created.enrolmentCode);
+    const devices: Record<string, TestDevice> = {};
+    for (const role of ['officer', 'member', 'auditor'] as const) {
+      const u = await call(t.app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
+      const { userId } = u.json<{ userId: string }>();
+      const c = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
+        {},
+        admin.headers(),
+      );
+      devices[role] = await enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+    }
+    dev = devices as typeof dev;
+    otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
+  });
+  afterAll(async () => {
+    await t?.app.close();
+    await tb?.dispose();
+  });
+
+  it('refuses every bad approval and executes only with the quorum', async () => {
+    const p = await plan(t.clock.now);
+    expect(p.state).toBe('proposed');
+    const exec = () => post(dev.officer, `/v1/orgs/${orgId}/dispositions/${p.planId}/execute`, {});
+
+    const tooFew = await exec();
+    expect([tooFew.statusCode, code(tooFew)]).toEqual([409, 'QUORUM_NOT_MET']);
+    expect((await approve(dev.officer, p.planId, 0, officers[0]!.approve(p.plan))).statusCode).toBe(200);
+    const stillOne = await exec();
+    expect([stillOne.statusCode, code(stillOne)]).toEqual([409, 'QUORUM_NOT_MET']);
+
+    const forged = await approve(dev.officer, p.planId, 1, officers[2]!.approve(p.plan));
+    expect([forged.statusCode, code(forged)]).toEqual([400, 'INVALID_KEY']);
+    const byMember = await approve(dev.member, p.planId, 1, officers[1]!.approve(p.plan));
+    expect([byMember.statusCode, code(byMember)]).toEqual([403, 'ROLE_FORBIDDEN']);
+    const noOfficer = await approve(dev.officer, p.planId, 9, officers[1]!.approve(p.plan));
+    expect([noOfficer.statusCode, code(noOfficer)]).toEqual([400, 'INVALID_KEY']);
+    const other = await plan(t.clock.now + 1);
+    const replayed = await approve(dev.officer, other.planId, 0, officers[0]!.approve(p.plan));
+    expect([replayed.statusCode, code(replayed)]).toEqual([400, 'INVALID_KEY']);
+    const foreignPath = await post(otherOfficer, `/v1/orgs/${orgId}/dispositions/${p.planId}/approvals`, {
+      officerIndex: 1,
+      signature: officers[1]!.approve(p.plan),
+    });
+    expect([foreignPath.statusCode, code(foreignPath)]).toEqual([403, 'WRONG_ORG']);
+    const foreignPlan = await call(
+      t.app,
+      'GET',
+      `/v1/orgs/${otherOfficer.orgId}/dispositions/${p.planId}`,
+      undefined,
+      otherOfficer.headers(),
+    );
+    expect([foreignPlan.statusCode, code(foreignPlan)]).toEqual([404, 'DISPOSITION_NOT_FOUND']);
+    const badId = await approve(dev.officer, 'XYZ', 1, officers[1]!.approve(p.plan));
+    expect(badId.statusCode).toBe(400);
+    const short = await approve(dev.officer, p.planId, 1, 'AAAA');
+    expect([short.statusCode, code(short)]).toEqual([400, 'INVALID_REQUEST']);
+
+    const two = await approve(dev.officer, p.planId, 1, officers[1]!.approve(p.plan));
+    expect(two.json<View>().approvals.map((a) => a.officerIndex)).toEqual([0, 1]);
+    const done = await exec();
+    expect(done.statusCode).toBe(200);
+    const v = done.json<View>();
+    expect(v.state).toBe('executed');
+    const cert = decodeDispositionCertificate(Buffer.from(v.certificate!, 'base64url'));
+    expect(cert.approvals.map((a) => a.officerIndex)).toEqual([0, 1]);
+    const late = await approve(dev.officer, p.planId, 2, officers[2]!.approve(p.plan));
+    expect([late.statusCode, code(late)]).toEqual([409, 'DISPOSITION_CLOSED']);
+    const read = await call(
+      t.app,
+      'GET',
+      `/v1/orgs/${orgId}/dispositions/${p.planId}`,
+      undefined,
+      dev.auditor.headers(),
+    );
+    expect(read.json<View>().state).toBe('executed');
+  });
+});
