@@ -42,6 +42,8 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console export            export records (RSMF, EML, MBOX, PDF, JSON) with a custody manifest
   console completeness      report archive gaps, unarchived relay receipts, silent devices
   console alerts            completeness findings plus the server's security alerts
+  console completeness      report archive gaps, unarchived relay receipts, silent devices
+  console alerts            completeness findings plus the server's security alerts
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
@@ -77,6 +79,8 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   search: async () => (await import('./commands/console-search.js')).runConsoleSearch,
   dispose: async () => (await import('./commands/console-dispose.js')).runConsoleDispose,
   export: async () => (await import('./commands/console-export.js')).runConsoleExport,
+  completeness: async () => (await import('./commands/console-completeness.js')).runConsoleCompleteness,
+  alerts: async () => (await import('./commands/console-alerts.js')).runConsoleAlerts,
   completeness: async () => (await import('./commands/console-completeness.js')).runConsoleCompleteness,
   alerts: async () => (await import('./commands/console-alerts.js')).runConsoleAlerts,
 };

@@ -81,4 +81,5 @@ export * from './export/index.js';
 /** Test and bench archives built with real crypto (not for production use). */
 export * as exportTesting from './export/export-test-support.js';
 export * from './search/index.js';
+export * from './completeness/index.js';
 export * from './disposition/index.js';

@@ -1,0 +1,190 @@
+import type { LogEntry } from '@custos/core';
+import { describe, expect, it } from 'vitest';
+import { analyseCompleteness, type CompletenessInput, type ServedRecords } from './completeness-findings.js';
+import type { IndexedEntry } from './verified-log.js';
+
+const ORG = 'org-1';
+const HOUR = 3_600_000;
+const NOW = 1_000 * HOUR;
+const h = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+const hex = (n: number): string => Buffer.from(h(n)).toString('hex');
+
+function enrolled(device: string, time: number): LogEntry {
+  return {
+    type: 'key-event',
+    kind: 'device-enrolled',
+    subject: device,
+    hash: h(0),
+    size: 1,
+    actor: 'admin',
+    time,
+  };
+}
+function record(device: string, seq: number, time: number): LogEntry {
+  return {
+    type: 'archive-record',
+    org: ORG as never,
+    device: device as never,
+    seq,
+    bucket: 'b' as never,
+    hash: h(seq),
+    size: 10,
+    actor: device,
+    time,
+  };
+}
+function receipt(sender: string, recipient: string, n: number, time: number): LogEntry {
+  return {
+    type: 'relay-receipt',
+    sender: sender as never,
+    recipient: recipient as never,
+    hash: h(n),
+    size: 10,
+    actor: sender,
+    time,
+  };
+}
+const indexed = (es: LogEntry[]): IndexedEntry[] => es.map((entry, index) => ({ index, entry }));
+const served = (seqs: number[], envs: number[], fromSeq = 0): ServedRecords => ({
+  fromSeq,
+  seqs: new Set(seqs),
+  envelopeHashes: new Set(envs.map(hex)),
+  incomplete: false,
+});
+
+function input(entries: LogEntry[], over: Partial<CompletenessInput> = {}): CompletenessInput {
+  return {
+    orgId: ORG,
+    entries: indexed(entries),
+    served: new Map(),
+    serverGaps: [],
+    invalid: [],
+    policy: { silentAfterMs: 24 * HOUR, receiptGraceMs: HOUR },
+    now: NOW,
+    since: 0,
+    ...over,
+  };
+}
+
+// A and B (this org) exchange envelopes 50 and 51; X belongs to another org.
+const T = NOW - 2 * HOUR;
+const base: LogEntry[] = [
+  enrolled('A', T - HOUR),
+  enrolled('B', T - HOUR),
+  receipt('A', 'B', 50, T),
+  record('A', 0, T + 1),
+  record('B', 0, T + 2),
+  receipt('B', 'A', 51, T + 3),
+  record('B', 1, T + 4),
+  record('A', 1, T + 5),
+  receipt('X', 'A', 52, T + 6),
+  record('A', 2, T + 7),
+];
+const allServed = new Map([
+  ['A', served([0, 1, 2], [50, 51, 52])],
+  ['B', served([0, 1], [50, 51])],
+]);
+
+describe('analyseCompleteness', () => {
+  it('finds nothing in a complete archive', () => {
+    expect(analyseCompleteness(input(base, { served: allServed }))).toEqual([]);
+  });
+
+  it('names a sequence number the server no longer serves, and merges the server admitting it', () => {
+    const s = new Map(allServed).set('A', served([0, 2], [50, 52]));
+    const f = analyseCompleteness(
+      input(base, { served: s, serverGaps: [{ deviceId: 'A', from: 1, to: 1 }] }),
+    );
+    expect(f).toEqual([
+      { kind: 'gap', deviceId: 'A', from: 1, to: 1, evidence: ['not-served', 'server-report'] },
+      // A's record 1 held envelope 51: that receipt is unarchived for A (not for B).
+      {
+        kind: 'unmatched-receipt',
+        deviceId: 'A',
+        logIndex: 5,
+        envelopeHash: hex(51),
+        sender: 'B',
+        recipient: 'A',
+        time: T + 3,
+      },
+    ]);
+  });
+
+  it('finds gaps in the log itself, including a chain that does not start at 0', () => {
+    const es = [enrolled('C', T), record('C', 2, T), record('C', 3, T), record('C', 6, T)];
+    const f = analyseCompleteness(input(es, { served: new Map([['C', served([2, 3, 6], [])]]) }));
+    expect(f.map((x) => (x.kind === 'gap' ? [x.from, x.to, x.evidence] : x.kind))).toEqual([
+      [0, 1, ['log']],
+      [4, 5, ['log']],
+    ]);
+  });
+
+  it('reports a receipt without a record only after the grace period, and only for this org', () => {
+    const es = [...base, receipt('A', 'B', 60, NOW - HOUR / 2), receipt('A', 'B', 61, NOW - 2 * HOUR)];
+    const f = analyseCompleteness(input(es, { served: allServed }));
+    expect(f.map((x) => (x.kind === 'unmatched-receipt' ? [x.deviceId, x.envelopeHash] : x.kind))).toEqual([
+      ['A', hex(61)],
+      ['B', hex(61)],
+    ]);
+    // X is another org's device: its receipt 52 concerns A only (which archived it).
+    expect(
+      analyseCompleteness(input(base, { served: new Map(allServed).set('A', served([0, 1, 2], [50, 51])) })),
+    ).toMatchObject([{ kind: 'unmatched-receipt', deviceId: 'A', envelopeHash: hex(52) }]);
+  });
+
+  it('reports silent devices past the policy; revoked and idle devices are not silent', () => {
+    const es = [
+      ...base,
+      enrolled('D', T - 100 * HOUR),
+      receipt('A', 'D', 70, T - 99 * HOUR), // D took part but never archived
+      enrolled('E', T - 100 * HOUR), // E never took part (an officer's console device)
+    ];
+    const s = new Map(allServed).set('A', served([0, 1, 2], [50, 51, 52, 70]));
+    const f = analyseCompleteness(input(es, { served: s }));
+    expect(f.filter((x) => x.kind === 'silent-device')).toEqual([
+      { kind: 'silent-device', deviceId: 'D', lastRecordAt: null, silentForMs: NOW - (T - 100 * HOUR) },
+    ]);
+    const later = analyseCompleteness(
+      input(base, {
+        served: allServed,
+        now: NOW + 30 * HOUR,
+        policy: { silentAfterMs: 24 * HOUR, receiptGraceMs: HOUR },
+      }),
+    );
+    expect(later.map((x) => x.kind === 'silent-device' && x.deviceId)).toEqual(['A', 'B']);
+    const revoked: LogEntry = {
+      type: 'key-event',
+      kind: 'device-revoked',
+      subject: 'B',
+      hash: h(0),
+      size: 1,
+      actor: 'admin',
+      time: NOW,
+    };
+    const afterRevoke = analyseCompleteness(
+      input([...base, revoked], { served: allServed, now: NOW + 30 * HOUR }),
+    );
+    expect(afterRevoke.map((x) => x.kind === 'silent-device' && x.deviceId)).toEqual(['A']);
+  });
+
+  it('with --since, ignores older receipts and gaps closed before it', () => {
+    const es = [
+      enrolled('C', 0),
+      record('C', 0, 10),
+      record('C', 2, 20),
+      receipt('C', 'C', 80, 15),
+      record('C', 4, T),
+    ];
+    const f = analyseCompleteness(input(es, { since: 100, served: new Map([['C', served([4], [], 4)]]) }));
+    expect(f).toEqual([{ kind: 'gap', deviceId: 'C', from: 3, to: 3, evidence: ['log'] }]);
+  });
+
+  it('lists invalid records last, by device and sequence', () => {
+    const invalid = [
+      { kind: 'invalid-record' as const, deviceId: 'B', seq: 1, reason: 'x' },
+      { kind: 'invalid-record' as const, deviceId: 'A', seq: 2, reason: 'y' },
+    ];
+    const f = analyseCompleteness(input(base, { served: allServed, invalid }));
+    expect(f.map((x) => x.kind === 'invalid-record' && `${x.deviceId}#${x.seq}`)).toEqual(['A#2', 'B#1']);
+  });
+});

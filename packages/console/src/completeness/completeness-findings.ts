@@ -1,0 +1,234 @@
+/**
+ * The completeness analysis (docs/officers.md, "Completeness and alerts"), a pure function
+ * of what the console has verified: the org's log (every entry checked against the signed
+ * checkpoint), the records the server served (each opened and checked: signature,
+ * inclusion proof), and the policy (checked against its log entry). The server's own
+ * report adds gaps it admits to; it can never remove one.
+ *
+ * Findings:
+ * - `gap`: sequence numbers of a device that are missing — from the log (a device's
+ *   archive-record entries skip a number), not served (the log has the record, the server
+ *   did not return it: its row is gone), or admitted in the server's report;
+ * - `unmatched-receipt`: a relay receipt (envelope hash, sender, recipient, time) older
+ *   than the grace period for which a device of this org that sent or received the
+ *   envelope has no opened record listing that hash in its `env` field;
+ * - `silent-device`: a current device that has taken part (a record or a receipt) whose
+ *   newest archive record (or enrolment, if none) is older than the silence policy;
+ * - `invalid-record`: a served record that failed verification or did not open.
+ */
+import type { LogEntry } from '@custos/core';
+import type { IndexedEntry } from './verified-log.js';
+
+/** A missing range of one device's sequence numbers, and what shows it. */
+export interface GapFinding {
+  readonly kind: 'gap';
+  readonly deviceId: string;
+  readonly from: number;
+  readonly to: number;
+  /** `log`: the log skips them; `not-served`: logged but not served; `server-report`: the server says so. */
+  readonly evidence: readonly ('log' | 'not-served' | 'server-report')[];
+}
+
+/** A relay receipt with no matching archive record of one of the org's devices. */
+export interface UnmatchedReceiptFinding {
+  readonly kind: 'unmatched-receipt';
+  /** The device of this org that should have archived the envelope. */
+  readonly deviceId: string;
+  readonly logIndex: number;
+  /** SHA-256 of the envelope, hex. */
+  readonly envelopeHash: string;
+  readonly sender: string;
+  readonly recipient: string;
+  readonly time: number;
+}
+
+/** A device with no archive record for longer than the policy. */
+export interface SilentDeviceFinding {
+  readonly kind: 'silent-device';
+  readonly deviceId: string;
+  /** Log time of its newest record, or null when it never archived. */
+  readonly lastRecordAt: number | null;
+  readonly silentForMs: number;
+}
+
+/** A served record that did not verify or open. */
+export interface InvalidRecordFinding {
+  readonly kind: 'invalid-record';
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly reason: string;
+}
+
+/** Anything the report finds missing or wrong. */
+export type CompletenessFinding =
+  GapFinding | UnmatchedReceiptFinding | SilentDeviceFinding | InvalidRecordFinding;
+
+/** The policy in force (verified against its log entry). */
+export interface CompletenessPolicy {
+  readonly silentAfterMs: number;
+  readonly receiptGraceMs: number;
+}
+
+/** What one device's served records showed, from `fromSeq` on. */
+export interface ServedRecords {
+  readonly fromSeq: number;
+  /** Sequence numbers the server returned. */
+  readonly seqs: ReadonlySet<number>;
+  /** Envelope hashes (hex) of the records that opened. */
+  readonly envelopeHashes: ReadonlySet<string>;
+  /** True when some served record could not be opened (no wrap of its bucket): its hashes are unknown. */
+  readonly incomplete: boolean;
+}
+
+/** Everything the analysis takes. */
+export interface CompletenessInput {
+  readonly orgId: string;
+  readonly entries: readonly IndexedEntry[];
+  readonly served: ReadonlyMap<string, ServedRecords>;
+  readonly serverGaps: readonly { readonly deviceId: string; readonly from: number; readonly to: number }[];
+  readonly invalid: readonly InvalidRecordFinding[];
+  readonly policy: CompletenessPolicy;
+  readonly now: number;
+  /** Report only what happened at or after this time (ms); 0 for everything. */
+  readonly since: number;
+}
+
+/** What the log says about one device. */
+export interface DeviceLogView {
+  readonly deviceId: string;
+  readonly enrolledAt: number | null;
+  readonly revokedAt: number | null;
+  /** Sequence number → log time of its archive-record entry. */
+  readonly records: ReadonlyMap<number, number>;
+  readonly receipts: number;
+}
+
+/** The devices the log knows of this org: enrolled ones and those with archive records. */
+export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): Map<string, DeviceLogView> {
+  const out = new Map<
+    string,
+    {
+      deviceId: string;
+      enrolledAt: number | null;
+      revokedAt: number | null;
+      records: Map<number, number>;
+      receipts: number;
+    }
+  >();
+  const dev = (id: string) => {
+    let d = out.get(id);
+    if (d === undefined)
+      out.set(id, (d = { deviceId: id, enrolledAt: null, revokedAt: null, records: new Map(), receipts: 0 }));
+    return d;
+  };
+  for (const { entry: e } of entries) {
+    if (e.type === 'key-event' && e.kind === 'device-enrolled') dev(e.subject).enrolledAt ??= e.time;
+    else if (e.type === 'key-event' && e.kind === 'device-revoked') dev(e.subject).revokedAt ??= e.time;
+    else if (e.type === 'archive-record' && e.org === orgId) dev(e.device).records.set(e.seq, e.time);
+  }
+  for (const { entry: e } of entries) {
+    if (e.type !== 'relay-receipt') continue;
+    for (const p of new Set([e.sender, e.recipient])) {
+      const d = out.get(p);
+      if (d !== undefined) d.receipts++;
+    }
+  }
+  return out;
+}
+
+/** Consecutive runs of the numbers in `missing` (ascending) as inclusive ranges. */
+function runs(missing: readonly number[]): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  for (const n of missing) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.to === n - 1) last.to = n;
+    else out.push({ from: n, to: n });
+  }
+  return out;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Runs the analysis; findings come sorted by kind, device and position. */
+export function analyseCompleteness(input: CompletenessInput): CompletenessFinding[] {
+  const devices = devicesInLog(input.orgId, input.entries);
+  const gaps = new Map<string, GapFinding & { evidence: ('log' | 'not-served' | 'server-report')[] }>();
+  const addGap = (deviceId: string, from: number, to: number, ev: GapFinding['evidence'][number]) => {
+    const key = `${deviceId}/${from}/${to}`;
+    const g = gaps.get(key);
+    if (g === undefined) gaps.set(key, { kind: 'gap', deviceId, from, to, evidence: [ev] });
+    else if (!g.evidence.includes(ev)) g.evidence.push(ev);
+  };
+  for (const d of devices.values()) {
+    if (d.records.size === 0) continue;
+    const seqs = [...d.records.keys()].sort((a, b) => a - b);
+    const max = seqs[seqs.length - 1]!;
+    const missing: number[] = [];
+    for (let s = 0, i = 0; s <= max; s++) {
+      if (seqs[i] === s) i++;
+      else missing.push(s);
+    }
+    // A gap counts from --since when the record after it was logged then or later.
+    for (const r of runs(missing)) {
+      const after = d.records.get(r.to + 1);
+      if (after === undefined || after >= input.since) addGap(d.deviceId, r.from, r.to, 'log');
+    }
+    const served = input.served.get(d.deviceId);
+    if (served !== undefined) {
+      const notServed = seqs.filter((s) => s >= served.fromSeq && !served.seqs.has(s));
+      for (const r of runs(notServed)) addGap(d.deviceId, r.from, r.to, 'not-served');
+    }
+  }
+  for (const g of input.serverGaps) addGap(g.deviceId, g.from, g.to, 'server-report');
+
+  const unmatched: UnmatchedReceiptFinding[] = [];
+  const cutoff = input.now - input.policy.receiptGraceMs;
+  for (const { index, entry: e } of input.entries) {
+    if (e.type !== 'relay-receipt' || e.time < input.since || e.time > cutoff) continue;
+    const h = hex(e.hash);
+    for (const p of new Set([e.sender, e.recipient])) {
+      const d = devices.get(p);
+      // Devices of other orgs archive (or not) in their own org's log.
+      if (d === undefined || (d.revokedAt !== null && d.revokedAt <= e.time)) continue;
+      const served = input.served.get(p);
+      if (served?.envelopeHashes.has(h) === true) continue;
+      unmatched.push(receiptFinding(p, index, e, h));
+    }
+  }
+
+  const silent: SilentDeviceFinding[] = [];
+  for (const d of devices.values()) {
+    if (d.revokedAt !== null || (d.records.size === 0 && d.receipts === 0)) continue;
+    const lastRecordAt = d.records.size === 0 ? null : Math.max(...d.records.values());
+    const quietSince = lastRecordAt ?? d.enrolledAt ?? input.now;
+    const silentForMs = input.now - quietSince;
+    if (silentForMs > input.policy.silentAfterMs)
+      silent.push({ kind: 'silent-device', deviceId: d.deviceId, lastRecordAt, silentForMs });
+  }
+
+  const byDevice = <T extends { deviceId: string }>(a: T, b: T) =>
+    a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
+  return [
+    ...[...gaps.values()].sort((a, b) => byDevice(a, b) || a.from - b.from),
+    ...unmatched.sort((a, b) => a.logIndex - b.logIndex || byDevice(a, b)),
+    ...silent.sort(byDevice),
+    ...[...input.invalid].sort((a, b) => byDevice(a, b) || a.seq - b.seq),
+  ];
+}
+
+function receiptFinding(
+  deviceId: string,
+  logIndex: number,
+  e: Extract<LogEntry, { type: 'relay-receipt' }>,
+  envelopeHash: string,
+): UnmatchedReceiptFinding {
+  return {
+    kind: 'unmatched-receipt',
+    deviceId,
+    logIndex,
+    envelopeHash,
+    sender: e.sender,
+    recipient: e.recipient,
+    time: e.time,
+  };
+}

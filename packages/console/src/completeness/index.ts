@@ -1,0 +1,26 @@
+/** Public surface of console/completeness: the completeness report and the alerts listing (docs/officers.md). */
+export { analyseCompleteness, devicesInLog } from './completeness-findings.js';
+export type {
+  CompletenessFinding,
+  CompletenessInput,
+  CompletenessPolicy,
+  DeviceLogView,
+  GapFinding,
+  InvalidRecordFinding,
+  ServedRecords,
+  SilentDeviceFinding,
+  UnmatchedReceiptFinding,
+} from './completeness-findings.js';
+export { auditDocumentHash, policyDetail, runCompleteness, SINCE_SLACK_MS } from './run-completeness.js';
+export type {
+  CompletenessDevice,
+  CompletenessOptions,
+  CompletenessReport,
+  VerifiedPolicy,
+} from './run-completeness.js';
+export { setCompletenessPolicy } from './completeness-policy.js';
+export type { StoredPolicy } from './completeness-policy.js';
+export { runAlerts } from './run-alerts.js';
+export type { Alert, AlertsReport, SecurityAlert } from './run-alerts.js';
+export { readVerifiedLog } from './verified-log.js';
+export type { IndexedEntry, VerifiedLog } from './verified-log.js';

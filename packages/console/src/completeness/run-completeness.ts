@@ -1,0 +1,320 @@
+/**
+ * `custos console completeness` (docs/officers.md, "Completeness and alerts"): reads and
+ * verifies the org's whole log, asks the server for its own view (device counts, gaps, the
+ * policy), checks the policy against its log entry, fetches every device's records (from
+ * `--since` on), opens and verifies each one, and runs the analysis
+ * (completeness-findings.ts). How a record is matched to a relay receipt: the record's
+ * sealed body lists, in `env`, the SHA-256 of every relay envelope the event was sent or
+ * received in (docs/archive-format.md §3) — the same hash the receipt commits to. The
+ * header carries no envelope hash (it would let the server link records to envelopes), so
+ * the console opens the records to match.
+ */
+import { createHash } from 'node:crypto';
+import {
+  encodeDeterministicCbor,
+  openCheckpoint,
+  type BucketPrivateKey,
+  type Checkpoint,
+} from '@custos/core';
+import { findOfficerWrap } from '../bucket-inventory.js';
+import { unwrapBucketKey } from '../bucket-key-wrap.js';
+import { ConsoleError } from '../console-error.js';
+import type { OfficerSession } from '../officer-session.js';
+import { verifyHit, type ServerHit } from '../search/verify-hit.js';
+import {
+  analyseCompleteness,
+  devicesInLog,
+  type CompletenessFinding,
+  type CompletenessPolicy,
+  type InvalidRecordFinding,
+  type ServedRecords,
+} from './completeness-findings.js';
+import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
+
+/** Records asked for per page (the server's maximum). */
+const RECORDS_PAGE = 500;
+/** With --since, records logged this long before it are fetched too (a record may be uploaded before its receipt's time is taken). */
+export const SINCE_SLACK_MS = 10 * 60_000;
+
+type Json = Record<string, unknown>;
+
+/** Options of {@link runCompleteness}. */
+export interface CompletenessOptions {
+  /** Report what happened from this time on (ms since the epoch); default: everything. */
+  readonly since?: number;
+  /** The time the report is for (tests); default now. */
+  readonly now?: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** The verified policy and where it comes from. */
+export interface VerifiedPolicy extends CompletenessPolicy {
+  /** `default`: no policy was ever set (and the log has no policy entry); `log`: checked against its entry. */
+  readonly source: 'default' | 'log';
+  readonly setBy: string | null;
+  readonly setAt: number | null;
+}
+
+/** A device as the report shows it. */
+export interface CompletenessDevice {
+  readonly deviceId: string;
+  readonly enrolledAt: number | null;
+  readonly revokedAt: number | null;
+  /** Archive-record entries in the log. */
+  readonly records: number;
+  readonly maxSeq: number | null;
+  readonly lastRecordAt: number | null;
+  readonly receipts: number;
+}
+
+/** The report. */
+export interface CompletenessReport {
+  readonly complete: boolean;
+  readonly findings: readonly CompletenessFinding[];
+  readonly policy: VerifiedPolicy;
+  readonly devices: readonly CompletenessDevice[];
+  readonly recordsChecked: number;
+  readonly bucketsWithoutWrap: readonly string[];
+  readonly log: { readonly origin: string; readonly treeSize: number };
+  readonly since: number;
+  readonly checkedAt: number;
+  /** The verified log, for callers that look further (alerts). */
+  readonly verifiedLog: VerifiedLog;
+}
+
+interface ServerView {
+  readonly gaps: { deviceId: string; from: number; to: number }[];
+  readonly policy: {
+    silentAfterMs: number;
+    receiptGraceMs: number;
+    setBy: string | null;
+    setAt: number | null;
+  };
+}
+
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function serverView(r: Json): ServerView {
+  const bad = (what: string) =>
+    new ConsoleError('SERVER_REFUSED', `GET …/archive/completeness: the answer ${what}`);
+  const p = r.policy as Json | undefined;
+  if (!Array.isArray(r.gaps) || typeof p !== 'object' || p === null) throw bad('lacks gaps or policy');
+  const gaps = (r.gaps as Json[]).map((g) => {
+    if (typeof g.deviceId !== 'string' || !isUint(g.from) || !isUint(g.to) || g.to < g.from)
+      throw bad('has a malformed gap');
+    return { deviceId: g.deviceId, from: g.from, to: g.to };
+  });
+  if (
+    !isUint(p.silentAfterMs) ||
+    !isUint(p.receiptGraceMs) ||
+    (p.setBy !== null && typeof p.setBy !== 'string') ||
+    (p.setAt !== null && !isUint(p.setAt))
+  )
+    throw bad('has a malformed policy');
+  return {
+    gaps,
+    policy: {
+      silentAfterMs: p.silentAfterMs,
+      receiptGraceMs: p.receiptGraceMs,
+      setBy: p.setBy,
+      setAt: p.setAt,
+    },
+  };
+}
+
+/** The `detail` the server writes for a policy act (server completeness-routes.ts policyDetail). */
+export function policyDetail(silentAfterMs: number, receiptGraceMs: number): string {
+  return `silent-after-ms=${silentAfterMs} receipt-grace-ms=${receiptGraceMs}`;
+}
+
+/** SHA-256 of an audit act's document, as the server's log entry commits to (docs/log.md §10, "Admin acts"). */
+export function auditDocumentHash(
+  orgId: string,
+  act: { kind: string; actor: string; subject: string; at: number; detail: string | null },
+): string {
+  const doc: Record<string, string | number> = {
+    org: orgId,
+    kind: act.kind,
+    act: act.actor,
+    sub: act.subject,
+    at: act.at,
+  };
+  if (act.detail !== null) doc.det = act.detail;
+  return createHash('sha256').update(encodeDeterministicCbor(doc)).digest('hex');
+}
+
+/** The server's policy, checked against the newest `completeness-policy` entry of the verified log. */
+function verifyPolicy(orgId: string, log: VerifiedLog, p: ServerView['policy']): VerifiedPolicy {
+  let latest: { hash: Uint8Array } | undefined;
+  for (const { entry } of log.entries)
+    if (entry.type === 'audit-event' && entry.kind === 'completeness-policy') latest = entry;
+  if (p.setBy === null || p.setAt === null) {
+    if (latest !== undefined)
+      throw new ConsoleError(
+        'LOG_INVALID',
+        'the server reports the default completeness policy, but the log records a policy change: the server is not to be trusted',
+      );
+    return { ...p, source: 'default' };
+  }
+  const want = auditDocumentHash(orgId, {
+    kind: 'completeness.policy',
+    actor: p.setBy,
+    subject: orgId,
+    at: p.setAt,
+    detail: policyDetail(p.silentAfterMs, p.receiptGraceMs),
+  });
+  if (latest === undefined || Buffer.from(latest.hash).toString('hex') !== want) {
+    throw new ConsoleError(
+      'LOG_INVALID',
+      "the server's completeness policy does not match the newest policy entry of the log: the server is not to be trusted",
+    );
+  }
+  return { ...p, source: 'log' };
+}
+
+function recordsPage(r: Json): { records: ServerHit[]; note: string; next: string | null } {
+  const cp = r.checkpoint as Json | undefined;
+  if (
+    !Array.isArray(r.records) ||
+    typeof cp?.note !== 'string' ||
+    (r.next !== null && typeof r.next !== 'string')
+  )
+    throw new ConsoleError('SERVER_REFUSED', 'GET …/archive/records: the answer lacks required fields');
+  for (const x of r.records as Json[]) {
+    const ok =
+      ['record', 'hash', 'deviceId', 'bucketId', 'identityKey', 'sessionKey'].every(
+        (f) => typeof x[f] === 'string',
+      ) &&
+      ['logIndex', 'seq', 'receivedAt'].every((f) => isUint(x[f])) &&
+      Array.isArray(x.proof);
+    if (!ok)
+      throw new ConsoleError('SERVER_REFUSED', 'GET …/archive/records: a record lacks required fields');
+  }
+  return { records: r.records as ServerHit[], note: cp.note, next: r.next };
+}
+
+/** Runs the completeness check as the officer of `session`. */
+export async function runCompleteness(
+  session: OfficerSession,
+  options: CompletenessOptions = {},
+): Promise<CompletenessReport> {
+  const progress = options.onProgress ?? (() => undefined);
+  const since = options.since ?? 0;
+  const log = await readVerifiedLog(session, progress);
+  progress(`log: ${log.treeSize} entries verified against the signed checkpoint`);
+  const view = serverView(await session.call('GET', `/v1/orgs/${session.orgId}/archive/completeness`));
+  const policy = verifyPolicy(session.orgId, log, view.policy);
+  const now = options.now ?? Date.now();
+
+  const devices = devicesInLog(session.orgId, log.entries);
+  const keys = new Map<string, BucketPrivateKey | null>();
+  const bucketKey = async (bucketId: string): Promise<BucketPrivateKey | null> => {
+    if (!keys.has(bucketId)) {
+      const wrap = await findOfficerWrap(session, bucketId);
+      keys.set(
+        bucketId,
+        wrap.blob === undefined
+          ? null
+          : (await unwrapBucketKey(wrap.blob, session.officer.keys.hpkePrivateKey)).privateKey,
+      );
+    }
+    return keys.get(bucketId)!;
+  };
+  const checkpoints = new Map<string, Checkpoint>();
+  const served = new Map<string, ServedRecords>();
+  const invalid: InvalidRecordFinding[] = [];
+  let recordsChecked = 0;
+  for (const d of devices.values()) {
+    const seqs = [...d.records.entries()].filter(([, t]) => t >= since - SINCE_SLACK_MS).map(([s]) => s);
+    if (seqs.length === 0) continue;
+    const fromSeq = since === 0 ? 0 : Math.min(...seqs);
+    const got = new Set<number>();
+    const hashes = new Set<string>();
+    let incomplete = false;
+    let cursor: string | null = String(fromSeq);
+    while (cursor !== null) {
+      const page = recordsPage(
+        await session.call(
+          'GET',
+          `/v1/orgs/${session.orgId}/archive/records?device=${encodeURIComponent(d.deviceId)}&fromSeq=${cursor}&limit=${RECORDS_PAGE}`,
+        ),
+      );
+      let cp = checkpoints.get(page.note);
+      if (cp === undefined && page.records.length > 0) {
+        try {
+          cp = openCheckpoint(page.note, [log.verifierKey], log.origin).checkpoint;
+        } catch (e) {
+          throw new ConsoleError(
+            'LOG_INVALID',
+            'the checkpoint of a records page does not verify with the pinned log key',
+            {
+              cause: e,
+            },
+          );
+        }
+        checkpoints.set(page.note, cp);
+      }
+      for (const h of page.records) {
+        if (h.deviceId !== d.deviceId) continue; // never counted for the device asked about
+        got.add(h.seq);
+        recordsChecked++;
+        const key = await bucketKey(h.bucketId);
+        if (key === null) {
+          incomplete = true;
+          continue;
+        }
+        try {
+          const v = await verifyHit(h, session.orgId, key, { opened: cp!, note: page.note });
+          for (const e of v.body.envelopeHashes) hashes.add(Buffer.from(e).toString('hex'));
+        } catch (e) {
+          invalid.push({
+            kind: 'invalid-record',
+            deviceId: d.deviceId,
+            seq: h.seq,
+            reason: e instanceof Error ? e.message : 'does not verify',
+          });
+        }
+      }
+      // A page that ends without progress would loop: the server's cursor must move forward.
+      if (page.next !== null && Number(page.next) <= Number(cursor)) break;
+      cursor = page.next;
+    }
+    served.set(d.deviceId, { fromSeq, seqs: got, envelopeHashes: hashes, incomplete });
+    progress(`device ${d.deviceId}: ${got.size} record(s) checked`);
+  }
+  const findings = analyseCompleteness({
+    orgId: session.orgId,
+    entries: log.entries,
+    served,
+    serverGaps: view.gaps,
+    invalid,
+    policy,
+    now,
+    since,
+  });
+  return {
+    complete: findings.length === 0,
+    findings,
+    policy,
+    devices: [...devices.values()]
+      .sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1))
+      .map((d) => {
+        const seqs = [...d.records.keys()];
+        return {
+          deviceId: d.deviceId,
+          enrolledAt: d.enrolledAt,
+          revokedAt: d.revokedAt,
+          records: d.records.size,
+          maxSeq: seqs.length === 0 ? null : Math.max(...seqs),
+          lastRecordAt: d.records.size === 0 ? null : Math.max(...d.records.values()),
+          receipts: d.receipts,
+        };
+      }),
+    recordsChecked,
+    bucketsWithoutWrap: [...keys.entries()].filter(([, k]) => k === null).map(([b]) => b),
+    log: { origin: log.origin, treeSize: log.treeSize },
+    since,
+    checkedAt: now,
+    verifiedLog: log,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The org's whole log, read through the public tile routes and verified: the signed
+ * checkpoint against the log key this profile pinned (search's pin file, trust on first
+ * use), and every entry against it — the Merkle root of all entries, recomputed here, must
+ * equal the checkpoint's root. So every entry the completeness check reasons about is in
+ * the log everyone else sees, and none was left out.
+ */
+import {
+  appendEntries,
+  decodeEntryBundle,
+  decodeLogEntry,
+  EMPTY_TREE_STATE,
+  entryBundlePath,
+  openCheckpoint,
+  TILE_WIDTH,
+  type LogEntry,
+} from '@custos/core';
+import { ConsoleError } from '../console-error.js';
+import type { OfficerSession } from '../officer-session.js';
+import { pinnedLog } from '../search/officer-search.js';
+
+/** Wait for one bundle before calling the server unreachable. */
+const BUNDLE_TIMEOUT_MS = 30_000;
+
+/** One entry with its index. */
+export interface IndexedEntry {
+  readonly index: number;
+  readonly entry: LogEntry;
+}
+
+/** Every entry of the log up to a verified checkpoint. */
+export interface VerifiedLog {
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly treeSize: number;
+  /** The signed checkpoint note the entries were verified against. */
+  readonly checkpoint: string;
+  readonly entries: readonly IndexedEntry[];
+}
+
+async function fetchBundle(
+  serverUrl: string,
+  orgId: string,
+  index: number,
+  width: number,
+): Promise<Uint8Array> {
+  const path = `/v1/orgs/${encodeURIComponent(orgId)}/log/${entryBundlePath({ index, width })}`;
+  let res: Response;
+  try {
+    res = await fetch(`${serverUrl.replace(/\/+$/, '')}${path}`, {
+      signal: AbortSignal.timeout(BUNDLE_TIMEOUT_MS),
+    });
+  } catch (e) {
+    throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${serverUrl}`, { cause: e });
+  }
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new ConsoleError(
+      'LOG_INVALID',
+      `entry bundle ${index} of the log: the server answered ${res.status}`,
+    );
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Reads and verifies every entry of the session's org log up to its latest checkpoint. */
+export async function readVerifiedLog(
+  session: OfficerSession,
+  onProgress: (message: string) => void = () => undefined,
+): Promise<VerifiedLog> {
+  const pin = await pinnedLog(session);
+  const head = await session.api.call('GET', `/v1/orgs/${session.orgId}/log`);
+  if (typeof head.checkpoint !== 'string') {
+    throw new ConsoleError('LOG_INVALID', 'the log head lacks its checkpoint');
+  }
+  let treeSize: number;
+  let root: Uint8Array;
+  try {
+    const cp = openCheckpoint(head.checkpoint, [pin.verifierKey], pin.origin).checkpoint;
+    treeSize = cp.treeSize;
+    root = cp.rootHash;
+  } catch (e) {
+    throw new ConsoleError('LOG_INVALID', "the log's checkpoint does not verify with the pinned log key", {
+      cause: e,
+    });
+  }
+  const raw: Uint8Array[] = [];
+  for (let b = 0; b * TILE_WIDTH < treeSize; b++) {
+    const width = Math.min(TILE_WIDTH, treeSize - b * TILE_WIDTH);
+    const bytes = await fetchBundle(session.api.baseUrl, session.orgId, b, width);
+    try {
+      raw.push(...decodeEntryBundle(bytes, width));
+    } catch (e) {
+      throw new ConsoleError('LOG_INVALID', `entry bundle ${b} of the log is malformed`, { cause: e });
+    }
+    if (b % 64 === 63) onProgress(`log: ${raw.length} of ${treeSize} entries read`);
+  }
+  const computed = appendEntries(EMPTY_TREE_STATE, raw).root;
+  if (Buffer.compare(Buffer.from(computed), Buffer.from(root)) !== 0) {
+    throw new ConsoleError(
+      'LOG_INVALID',
+      "the log's entries do not hash to its signed checkpoint: the server serves another log than it signed",
+    );
+  }
+  const entries = raw.map((bytes, index) => {
+    try {
+      return { index, entry: decodeLogEntry(bytes) };
+    } catch (e) {
+      throw new ConsoleError('LOG_INVALID', `log entry ${index} is malformed`, { cause: e });
+    }
+  });
+  return { ...pin, treeSize, checkpoint: head.checkpoint, entries };
+}
