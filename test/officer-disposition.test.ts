@@ -35,6 +35,7 @@ interface PlanOut {
 }
 interface ExecOut extends PlanOut {
   certificateLogIndex: number | null;
+  certificateHash: string;
   approvers: number[];
 }
 
@@ -173,7 +174,8 @@ describe('officer disposition (processes)', () => {
       const entry = decodeLogEntry(
         decodeEntryBundle(new Uint8Array(await r.arrayBuffer()), width)[index % 256]!,
       );
-      expect(entry).toMatchObject({ type: 'audit-event', kind: 'disposition-execute' });
+      expect(entry).toMatchObject({ type: 'disposition', bucket: plan.buckets[0]!.bucketId });
+      expect(Buffer.from(entry.hash).toString('hex')).toBe(done.certificateHash);
     },
     STEP_TIMEOUT_MS,
   );

@@ -1,4 +1,5 @@
 /** `custos console dispose`: retention disposition of expired buckets (docs/officers.md "Retention and disposition"). */
+import { createHash } from 'node:crypto';
 import {
   approveDisposition,
   executeDisposition,
@@ -142,6 +143,7 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
         ctx.result(lines, {
           ...planJson(v),
           certificateLogIndex: v.certificateLogIndex,
+          certificateHash: createHash('sha256').update(v.certificateBytes!).digest('hex'),
           approvers: v.approvers,
           buckets: c.buckets,
         });

@@ -39,6 +39,8 @@ export interface DispositionView {
   readonly progress: readonly { bucketId: string; step: string | null; disposed: number }[];
   /** Present once executed, verified. */
   readonly certificate: DispositionCertificate | null;
+  /** The certificate's bytes (what the log's `disposition` entries hash). */
+  readonly certificateBytes: Uint8Array | null;
   readonly certificateLogIndex: number | null;
 }
 
@@ -84,6 +86,7 @@ function verifyView(s: OfficerSession, r: Json, expectPlanId?: string, expectAsO
       disposed: Number(b.disposed ?? 0),
     })),
     certificate,
+    certificateBytes,
     certificateLogIndex: typeof r.certificateLogIndex === 'number' ? r.certificateLogIndex : null,
   };
 }

@@ -8,6 +8,7 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import {
   decodeDispositionCertificate,
   decodeDispositionPlan,
+  decodeLogEntry,
   dispositionApprovalMessage,
   encodeDeterministicCbor,
 } from '@custos/core';
@@ -234,6 +235,18 @@ for (const backend of TEST_BACKENDS) {
       expect(decodeDispositionCertificate(done.certificate!).buckets).toEqual([
         { bucketId: T_BUCKET, records: 3, held: 0, keysDestroyed: true },
       ]);
+      // The log commits to the certificate: one `disposition` entry per bucket.
+      const [entry] = await tb.stores.log.entries(
+        w.orgId,
+        done.certificateLogIndex!,
+        done.certificateLogIndex! + 1,
+      );
+      expect(decodeLogEntry(entry!)).toMatchObject({
+        type: 'disposition',
+        bucket: T_BUCKET,
+        records: 3,
+        hash: new Uint8Array(createHash('sha256').update(done.certificate!).digest()),
+      });
       expect(await present([...w.tA, ...w.tB, ...w.pAll])).toEqual(w.pAll);
       expect(await tokenIds(w.tokenT)).toEqual([]);
       expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', T_BUCKET)).toEqual([]);

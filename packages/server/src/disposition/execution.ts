@@ -13,20 +13,24 @@
  * records keeps its keys (they are needed to open the held records); a later plan, once
  * the holds are released, disposes of the rest and destroys the keys.
  *
- * When every bucket is done, the certificate (core `encodeDispositionCertificate`) is stored
- * and its SHA-256 goes into the log as the audit act `disposition.execute`.
+ * When every bucket is done, the certificate (core `encodeDispositionCertificate`) is stored,
+ * one `disposition` log entry per bucket (bucket, records disposed) commits to its SHA-256,
+ * and the officer's act is the audit act `disposition.execute`.
  */
 import { createHash } from 'node:crypto';
 import {
   decodeDispositionPlan,
   decodeStrictCbor,
   encodeDispositionCertificate,
+  encodeLogEntry,
+  type BucketId,
   type PlannedBucket,
 } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { BucketHolds } from '../holds/held-records.js';
 import { bucketHolds } from '../holds/held-records.js';
 import { ServerError } from '../errors.js';
+import { sequenceEntries } from '../log-service/sequencing.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import { decodePostings, encodePostings } from '../search/posting-codec.js';
 import type { BucketProgress, BucketRecordFacts, PlanRecord } from '../store/disposition-stores.js';
@@ -324,22 +328,33 @@ async function certify(deps: ExecutionDeps, orgId: OrgId, plan: PlanRecord, by: 
       })),
     }),
   );
-  const hash = createHash('sha256').update(certificate).digest('hex');
+  const digest = createHash('sha256').update(certificate).digest();
+  // One `disposition` entry per bucket (core log-entry.ts): its hash and size are the certificate's.
+  const entries = progress.map((p) =>
+    encodeLogEntry({
+      type: 'disposition',
+      hash: digest,
+      size: certificate.length,
+      actor: by,
+      time: at,
+      bucket: p.bucketId as BucketId,
+      records: p.disposed,
+    }),
+  );
   await stores.withTransaction(async (tx) => {
     const current = await tx.disposition.plan(orgId, plan.planId);
     if (current?.state !== 'executing') return;
-    const before = (await tx.log.backlog(orgId)).nextIndex;
+    const first = await sequenceEntries(tx, orgId, entries);
     await deps.audit.record(tx, orgId, {
       kind: 'disposition.execute',
       actorDeviceId: by,
       subject: plan.planId,
-      detail: `cert=${hash}`,
+      detail: `cert=${digest.toString('hex')}`,
       at,
     });
-    const after = (await tx.log.backlog(orgId)).nextIndex;
     await tx.disposition.finish(orgId, plan.planId, {
       certificate,
-      logIndex: after > before ? after - 1 : null,
+      logIndex: entries.length > 0 ? first : null,
       by,
       at,
     });
