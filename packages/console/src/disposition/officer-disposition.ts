@@ -71,8 +71,8 @@ function verifyView(s: OfficerSession, r: Json, expectPlanId?: string, expectAsO
   if (expectAsOf !== undefined && plan.asOf !== expectAsOf) refuse('is for another date');
   const approvals = Array.isArray(r.approvals) ? (r.approvals as Json[]) : [];
   const buckets = Array.isArray(r.buckets) ? (r.buckets as Json[]) : [];
-  const certificate =
-    typeof r.certificate === 'string' ? verifyCertificate(s, planId, fromB64u(r.certificate)) : null;
+  const certificateBytes = typeof r.certificate === 'string' ? fromB64u(r.certificate) : null;
+  const certificate = certificateBytes === null ? null : verifyCertificate(s, planId, certificateBytes);
   return {
     planId,
     state: r.state as DispositionView['state'],
