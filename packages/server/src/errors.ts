@@ -67,6 +67,8 @@ export const SERVER_ERRORS = {
   },
   ENVELOPE_NOT_FOUND: { status: 404, doc: "No such envelope in the calling device's queue." },
   BLOB_NOT_FOUND: { status: 404, doc: 'No blob with this id has been uploaded.' },
+  HOLD_NOT_FOUND: { status: 404, doc: "No such legal hold in the caller's organisation." },
+  HOLD_RELEASED: { status: 409, doc: 'The legal hold was already released; a hold is released once.' },
   REVIEW_ITEM_NOT_FOUND: { status: 404, doc: "No such review item in the caller's organisation." },
   RULE_NOT_FOUND: { status: 404, doc: "No such active lexicon rule in the caller's organisation." },
   REVIEW_ALREADY_DECIDED: { status: 409, doc: 'The review item already has a decision; decisions are final.' },

@@ -4,7 +4,8 @@
  * same transaction, so an act never commits without its place in the log.
  *
  * Entry mapping (docs/log.md, server section): device registration and revocation are key
- * events (`device-enrolled`, `device-revoked`, subject = the device); every other act is an
+ * events (`device-enrolled`, `device-revoked`, subject = the device); `hold.create` and
+ * `hold.release` are `hold` entries (`place`, `release`; hold id = subject); every other act is an
  * audit event whose kind is the act's kind with `.` replaced by `-` (`user.role` →
  * `user-role`). The entry's hash commits to the act's document, {@link auditDocument}.
  */
@@ -43,6 +44,9 @@ export function auditLogEntry(orgId: OrgId, e: AuditEvent): LogEntry {
     return { type: 'key-event', ...common, kind: 'device-enrolled', subject: e.subject };
   if (e.kind === 'device.revoke')
     return { type: 'key-event', ...common, kind: 'device-revoked', subject: e.subject };
+  // Legal holds have their own entry type (architecture §6): subject = the hold id.
+  if (e.kind === 'hold.create') return { type: 'hold', ...common, holdId: e.subject, action: 'place' };
+  if (e.kind === 'hold.release') return { type: 'hold', ...common, holdId: e.subject, action: 'release' };
   return { type: 'audit-event', ...common, kind: e.kind.replaceAll('.', '-') };
 }
 

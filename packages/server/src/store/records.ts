@@ -156,6 +156,8 @@ export const AUDIT_KINDS = [
   'link-code.create',
   'archive.search',
   'archive.read',
+  'hold.create',
+  'hold.release',
   'review.rule-add',
   'review.rule-remove',
   'review.decide',

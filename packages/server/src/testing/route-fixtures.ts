@@ -14,6 +14,7 @@ import {
 } from '../archive/archive-test-support.js';
 import { blobIdOf } from '../blobs/blob-service.js';
 import { FIXTURE_LOG_KEY, testIntegrator } from '../search/search-test-support.js';
+import type { HoldId } from '../store/hold-stores.js';
 import { newEnrolmentCode, sha256 } from '../crypto/secrets.js';
 import {
   call,
@@ -338,6 +339,32 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     return {
       method: 'GET',
       url: `/v1/orgs/${org.orgId}/archive/records?device=${org.devices.member.deviceId}&limit=5`,
+    };
+  },
+  // Legal holds (holds issue): a custodian hold on the spare user; release acts on a fresh hold.
+  'POST /v1/orgs/:orgId/holds': async ({ org, spareUserId }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/holds`,
+    body: { kind: 'custodian', custodian: spareUserId, matter: 'M-0001' },
+  }),
+  'GET /v1/orgs/:orgId/holds': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/holds?limit=10`,
+  }),
+  'POST /v1/orgs/:orgId/holds/:holdId/release': async ({ t, org, spareUserId }) => {
+    const holdId = newId<OrgId>() as string as HoldId;
+    const scope = { kind: 'custodian' as const, userId: spareUserId };
+    await t.stores.holds.create(org.orgId, {
+      holdId,
+      matter: 'M-0002',
+      scope,
+      createdBy: org.devices.officer.deviceId,
+      createdAt: t.clock.now,
+    });
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/holds/${holdId}/release`,
+      body: { reason: 'matter closed' },
     };
   },
   'POST /v1/orgs/:orgId/archive/exports': async ({ org }) => ({

@@ -54,6 +54,7 @@ import { REVIEW_ROUTES } from './review-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
 import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
 import { listAlertsRoute } from '../../alerts/alert-routes.js';
+import { createHoldRoute, listHoldsRoute, releaseHoldRoute } from './hold-routes.js';
 
 /** The routes `custos server` serves. */
 export const ALL_ROUTES: readonly AnyRoute[] = [
@@ -87,6 +88,9 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   archiveHeadRoute,
   archiveSearchRoute,
   deviceRecordsRoute,
+  createHoldRoute,
+  listHoldsRoute,
+  releaseHoldRoute,
   completenessReportRoute,
   completenessPolicyRoute,
   listAlertsRoute,

@@ -1,0 +1,137 @@
+/**
+ * Placing and releasing legal holds: checks that need the store (the custodian exists in the
+ * org, every bucket is the org's), then the act and its audit entry in one transaction under
+ * the org's hold lock, so disposition (which takes the same lock, held-records.ts) sees a
+ * hold either entirely or not at all.
+ *
+ * What the log learns (via the audit document, whose hash the `hold` entry commits to): the
+ * hold id, its kind, the custodian's user id or the date range, bucket and token counts, and
+ * SHA-256 of the matter name and of the release reason — never the matter, the reason or a
+ * token. The server's holds table keeps matter and reason in clear for officers' listings.
+ */
+import { createHash } from 'node:crypto';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { ServerError } from '../errors.js';
+import { newId, type DeviceId, type OrgId } from '../ids.js';
+import type { HoldId, HoldRecord, HoldScope } from '../store/hold-stores.js';
+import type { Stores } from '../store/stores.js';
+
+/** Longest matter name, in characters. */
+export const MAX_MATTER_CHARS = 200;
+/** Longest release reason, in characters. */
+export const MAX_REASON_CHARS = 2_000;
+/** Most buckets one token hold may name (about 27 years of monthly buckets in three classes). */
+export const MAX_HOLD_BUCKETS = 1_000;
+/** Most AND'ed tokens per bucket (as a search). */
+export const MAX_HOLD_TOKENS = 32;
+
+const hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/** Refuses empty, oversized or control-character text, naming the field. */
+export function checkText(field: string, value: string, max: number): string {
+  const t = value.trim();
+  if (t.length === 0) throw new ServerError('INVALID_REQUEST', `${field}: must not be empty`);
+  if (t.length > max) throw new ServerError('INVALID_REQUEST', `${field}: at most ${max} characters`);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f]/.test(t))
+    throw new ServerError('INVALID_REQUEST', `${field}: no control characters`);
+  return t;
+}
+
+/** The audit detail of a placed hold: counts, ids, dates and hashes only. */
+function placeDetail(matter: string, scope: HoldScope): string {
+  const m = `matter-sha256=${hex(matter)}`;
+  switch (scope.kind) {
+    case 'custodian':
+      return `kind=custodian user=${scope.userId} ${m}`;
+    case 'dates':
+      return `kind=dates from=${scope.from} to=${scope.to} ${m}`;
+    default: {
+      const tokens = scope.buckets.reduce((n, b) => n + b.tokens.length, 0);
+      return `kind=${scope.kind} buckets=${scope.buckets.length} tokens=${tokens} ${m}`;
+    }
+  }
+}
+
+/** Checks a scope against the org's users and buckets; throws the error the caller gets. */
+async function checkScope(stores: Stores, orgId: OrgId, scope: HoldScope): Promise<void> {
+  if (scope.kind === 'custodian') {
+    // Another org's user is as unknown here as a user that exists nowhere.
+    if ((await stores.users.get(orgId, scope.userId)) === undefined)
+      throw new ServerError('USER_NOT_FOUND', 'no such custodian in this organisation');
+    return;
+  }
+  if (scope.kind === 'dates') {
+    if (scope.from >= scope.to) throw new ServerError('INVALID_REQUEST', 'body.to: must be after body.from');
+    return;
+  }
+  if (scope.buckets.length === 0)
+    throw new ServerError('INVALID_REQUEST', 'body.buckets: at least one bucket');
+  if (scope.buckets.length > MAX_HOLD_BUCKETS)
+    throw new ServerError('INVALID_REQUEST', `body.buckets: at most ${MAX_HOLD_BUCKETS}`);
+  const seen = new Set<string>();
+  for (const [i, b] of scope.buckets.entries()) {
+    if (seen.has(b.bucketId))
+      throw new ServerError('INVALID_REQUEST', `body.buckets.${i}: bucket named twice`);
+    seen.add(b.bucketId);
+    if (b.tokens.length === 0 || b.tokens.length > MAX_HOLD_TOKENS)
+      throw new ServerError('INVALID_REQUEST', `body.buckets.${i}.tokens: 1–${MAX_HOLD_TOKENS} tokens`);
+    if ((await stores.buckets.get(orgId, b.bucketId)) === undefined)
+      throw new ServerError('BUCKET_NOT_FOUND', `body.buckets.${i}: no such bucket in this organisation`);
+  }
+}
+
+/** Places a hold and records `hold.create`; resolves to the stored hold. */
+export async function placeHold(
+  stores: Stores,
+  audit: AuditSink,
+  orgId: OrgId,
+  by: DeviceId,
+  at: number,
+  matter: string,
+  scope: HoldScope,
+): Promise<HoldRecord> {
+  const m = checkText('body.matter', matter, MAX_MATTER_CHARS);
+  const hold = { holdId: newId<OrgId>() as string as HoldId, matter: m, scope, createdBy: by, createdAt: at };
+  await stores.withTransaction(async (tx) => {
+    await tx.holds.lock(orgId);
+    await checkScope(tx, orgId, scope);
+    await tx.holds.create(orgId, hold);
+    await audit.record(tx, orgId, {
+      kind: 'hold.create',
+      actorDeviceId: by,
+      subject: hold.holdId,
+      detail: placeDetail(m, scope),
+      at,
+    });
+  });
+  return { ...hold, releasedAt: null, releasedBy: null, releaseReason: null };
+}
+
+/** Releases a hold and records `hold.release` with the reason's hash; HOLD_NOT_FOUND / HOLD_RELEASED change nothing. */
+export async function releaseHold(
+  stores: Stores,
+  audit: AuditSink,
+  orgId: OrgId,
+  holdId: HoldId,
+  by: DeviceId,
+  at: number,
+  reason: string,
+): Promise<void> {
+  const r = checkText('body.reason', reason, MAX_REASON_CHARS);
+  await stores.withTransaction(async (tx) => {
+    await tx.holds.lock(orgId);
+    const outcome = await tx.holds.release(orgId, holdId, by, at, r);
+    if (outcome === 'unknown')
+      throw new ServerError('HOLD_NOT_FOUND', 'no such legal hold in this organisation');
+    if (outcome === 'already-released')
+      throw new ServerError('HOLD_RELEASED', 'this legal hold was already released');
+    await audit.record(tx, orgId, {
+      kind: 'hold.release',
+      actorDeviceId: by,
+      subject: holdId,
+      detail: `reason-sha256=${hex(r)}`,
+      at,
+    });
+  });
+}

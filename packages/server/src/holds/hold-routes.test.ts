@@ -1,0 +1,252 @@
+/**
+ * The hold routes over an in-process app: placing custodian, query and date holds; listing
+ * (never tokens); releasing once with a reason; the `hold` log entries and their audit
+ * documents (hashes and counts, never the matter, the reason or a token); and bad input —
+ * unknown or foreign custodians, buckets and holds, a missing reason, oversized queries.
+ * Every refusal changes nothing.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { decodeLogEntry } from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createArchivingOrg, type ArchivingOrg } from '../archive/archive-test-support.js';
+import { newBootstrapToken, sha256 } from '../crypto/secrets.js';
+import { newId } from '../ids.js';
+import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
+import { SearchIndexer } from '../search/search-indexer.js';
+import {
+  FIXTURE_LOG_KEY,
+  storeRecords,
+  SyntheticDevice,
+  testIntegrator,
+} from '../search/search-test-support.js';
+import { silentLogger } from '../log/logger.js';
+import { call, createTestApp, type TestApp } from '../testing/test-app.js';
+import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import { heldRecordIds } from './held-records.js';
+import { MAX_HOLD_BUCKETS, MAX_HOLD_TOKENS, MAX_MATTER_CHARS } from './hold-acts.js';
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+const WORD = randomBytes(16);
+const OTHER = randomBytes(16);
+const MATTER = 'SEC v. Example (confidential)';
+const REASON = 'Matter settled; counsel approved release';
+
+interface HoldOut {
+  holdId: string;
+  kind: string;
+  matter: string;
+  custodian: string | null;
+  buckets: string[];
+  releasedAt: number | null;
+  releaseReason: string | null;
+}
+
+describe('hold routes', () => {
+  let tb: TestBackend;
+  let t: TestApp;
+  let org: ArchivingOrg;
+  let foreign: ArchivingOrg;
+  let indexes: number[];
+
+  beforeAll(async () => {
+    tb = await openTestSqlite();
+    t = await createTestApp(tb.stores, { audit: sequencingAuditSink });
+    org = await createArchivingOrg(t, 2);
+    const second = newBootstrapToken();
+    await t.stores.bootstrap.issue(sha256(second), t.clock.now, t.clock.now + 3_600_000);
+    foreign = await createArchivingOrg({ ...t, bootstrapToken: second }, 1);
+    const a = new SyntheticDevice(org.orgId, org.bucketId, org.members[0]!.deviceId);
+    const b = new SyntheticDevice(org.orgId, org.bucketId, org.members[1]!.deviceId);
+    // Member 0: three records; member 1: WORD∧OTHER, WORD, WORD∧OTHER.
+    indexes = await storeRecords(t.stores, org.orgId, [
+      { device: a, ...a.next([WORD]) },
+      { device: a, ...a.next([OTHER]) },
+      { device: a, ...a.next([]) },
+      { device: b, ...b.next([WORD, OTHER]) },
+      { device: b, ...b.next([WORD]) },
+      { device: b, ...b.next([OTHER, WORD]) },
+    ]);
+    await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
+    await new SearchIndexer({ stores: t.stores, logger: silentLogger }).indexAll();
+  });
+  afterAll(async () => {
+    await tb?.dispose();
+  });
+
+  const create = (body: Record<string, unknown>, who = org.officer, orgId: string = org.orgId) =>
+    call(t.app, 'POST', `/v1/orgs/${orgId}/holds`, body, who.headers());
+  const release = (holdId: string, body: Record<string, unknown> | undefined, who = org.officer) =>
+    call(t.app, 'POST', `/v1/orgs/${who.orgId}/holds/${holdId}/release`, body, who.headers());
+  const list = async (who = org.officer): Promise<HoldOut[]> => {
+    const r = await call(t.app, 'GET', `/v1/orgs/${who.orgId}/holds`, undefined, who.headers());
+    expect(r.statusCode, r.body).toBe(200);
+    return r.json<{ holds: HoldOut[] }>().holds;
+  };
+  const logSize = async () => (await t.stores.log.backlog(org.orgId)).nextIndex;
+  const held = () => t.stores.withTransaction((tx) => heldRecordIds(tx, org.orgId, org.bucketId));
+
+  it('places custodian and query holds, lists them without tokens, and covers exactly their records', async () => {
+    const c = await create({ kind: 'custodian', custodian: org.members[0]!.userId, matter: MATTER });
+    expect(c.statusCode, c.body).toBe(201);
+    const q = await create({
+      kind: 'query',
+      matter: MATTER,
+      buckets: [{ bucketId: org.bucketId, tokens: [b64(WORD), b64(OTHER)] }],
+    });
+    expect(q.statusCode, q.body).toBe(201);
+    const [ch, qh] = [c.json<HoldOut>(), q.json<HoldOut>()];
+    expect(qh).toMatchObject({ kind: 'query', buckets: [org.bucketId], custodian: null, releasedAt: null });
+    expect((await list()).map((h) => h.holdId).sort()).toEqual([ch.holdId, qh.holdId].sort());
+    expect(JSON.stringify(await list())).not.toContain(b64(WORD));
+
+    const h = await held();
+    expect(h.map((x) => x.logIndex)).toEqual([0, 1, 2, 3, 5].map((i) => indexes[i]));
+    expect(h.map((x) => x.holdIds)).toEqual([
+      [ch.holdId],
+      [ch.holdId],
+      [ch.holdId],
+      [qh.holdId],
+      [qh.holdId],
+    ]);
+
+    // Release the custodian hold: its records are free, the query hold's stay held.
+    const before = await logSize();
+    const r = await release(ch.holdId, { reason: REASON });
+    expect(r.statusCode, r.body).toBe(200);
+    expect((await held()).map((x) => x.logIndex)).toEqual([indexes[3], indexes[5]]);
+    const again = await release(ch.holdId, { reason: 'twice' });
+    expect([again.statusCode, again.json<{ error: { code: string } }>().error.code]).toEqual([
+      409,
+      'HOLD_RELEASED',
+    ]);
+    expect(await logSize()).toBe(before + 1);
+    const listed = (await list()).find((x) => x.holdId === ch.holdId)!;
+    expect([listed.releaseReason, typeof listed.releasedAt]).toEqual([REASON, 'number']);
+  });
+
+  it('puts each act in the log as a hold entry whose audit document carries hashes and counts only', async () => {
+    const from = await logSize();
+    const d = await create({ kind: 'dates', from: 1_700_000_000_000, to: 1_700_086_400_000, matter: MATTER });
+    expect(d.statusCode, d.body).toBe(201);
+    const { holdId } = d.json<HoldOut>();
+    expect((await release(holdId, { reason: REASON })).statusCode).toBe(200);
+    const entries = (await t.stores.log.entries(org.orgId, from, await logSize())).map((e) =>
+      decodeLogEntry(e),
+    );
+    expect(entries.map((e) => (e.type === 'hold' ? [e.holdId, e.action, e.actor] : e.type))).toEqual([
+      [holdId, 'place', org.officer.deviceId],
+      [holdId, 'release', org.officer.deviceId],
+    ]);
+    const acts = (await t.stores.auditPending.list(org.orgId, 0, 1000)).filter((a) => a.subject === holdId);
+    expect(acts.map((a) => [a.kind, a.detail])).toEqual([
+      ['hold.create', `kind=dates from=1700000000000 to=1700086400000 matter-sha256=${sha(MATTER)}`],
+      ['hold.release', `reason-sha256=${sha(REASON)}`],
+    ]);
+    const all = JSON.stringify(await t.stores.auditPending.list(org.orgId, 0, 1000));
+    for (const secret of [MATTER, REASON, b64(WORD), b64(OTHER), WORD.toString('hex')])
+      expect(all).not.toContain(secret);
+  });
+
+  it('refuses bad input with a clear error and changes nothing', async () => {
+    const holds = (await list()).length;
+    const log = await logSize();
+    const refuse = async (
+      res: Promise<{ statusCode: number; json<T>(): T }>,
+      status: number,
+      code: string,
+    ): Promise<void> => {
+      const r = await res;
+      expect([r.statusCode, r.json<{ error: { code: string } }>().error.code]).toEqual([status, code]);
+    };
+    // A custodian that does not exist, or exists in another org.
+    await refuse(create({ kind: 'custodian', custodian: newId(), matter: 'M' }), 404, 'USER_NOT_FOUND');
+    await refuse(
+      create({ kind: 'custodian', custodian: foreign.members[0]!.userId, matter: 'M' }),
+      404,
+      'USER_NOT_FOUND',
+    );
+    // Another org's id in the path.
+    await refuse(
+      create(
+        { kind: 'custodian', custodian: org.members[0]!.userId, matter: 'M' },
+        org.officer,
+        foreign.orgId,
+      ),
+      403,
+      'WRONG_ORG',
+    );
+    // A bucket the org does not have.
+    await refuse(
+      create({ kind: 'query', matter: 'M', buckets: [{ bucketId: 'no-such', tokens: [b64(WORD)] }] }),
+      404,
+      'BUCKET_NOT_FOUND',
+    );
+    // Oversized or malformed queries.
+    const tooMany = Array.from({ length: MAX_HOLD_TOKENS + 1 }, () => b64(randomBytes(16)));
+    await refuse(
+      create({ kind: 'query', matter: 'M', buckets: [{ bucketId: org.bucketId, tokens: tooMany }] }),
+      400,
+      'INVALID_REQUEST',
+    );
+    const buckets = Array.from({ length: MAX_HOLD_BUCKETS + 1 }, (_, i) => ({
+      bucketId: `b-${i}`,
+      tokens: [b64(WORD)],
+    }));
+    await refuse(create({ kind: 'query', matter: 'M', buckets }), 400, 'INVALID_REQUEST');
+    await refuse(
+      create({
+        kind: 'query',
+        matter: 'M',
+        buckets: [{ bucketId: org.bucketId, tokens: [b64(randomBytes(15))] }],
+      }),
+      400,
+      'INVALID_REQUEST',
+    );
+    const twice = { bucketId: org.bucketId, tokens: [b64(WORD)] };
+    await refuse(
+      create({ kind: 'conversation', matter: 'M', buckets: [twice, twice] }),
+      400,
+      'INVALID_REQUEST',
+    );
+    // Fields that do not fit the kind, an empty range, an oversized or blank matter.
+    await refuse(create({ kind: 'custodian', matter: 'M' }), 400, 'INVALID_REQUEST');
+    await refuse(create({ kind: 'dates', from: 5, to: 5, matter: 'M' }), 400, 'INVALID_REQUEST');
+    await refuse(
+      create({ kind: 'dates', from: 1, to: 5, matter: 'M', custodian: org.members[0]!.userId }),
+      400,
+      'INVALID_REQUEST',
+    );
+    await refuse(
+      create({ kind: 'dates', from: 1, to: 5, matter: 'x'.repeat(MAX_MATTER_CHARS + 1) }),
+      400,
+      'INVALID_REQUEST',
+    );
+    await refuse(create({ kind: 'dates', from: 1, to: 5, matter: '   ' }), 400, 'INVALID_REQUEST');
+    // Releases: no reason, a blank reason, an unknown hold, another org's hold.
+    const c = await create({ kind: 'custodian', custodian: org.members[1]!.userId, matter: 'M' });
+    const { holdId } = c.json<HoldOut>();
+    await refuse(release(holdId, {}), 400, 'INVALID_REQUEST');
+    await refuse(release(holdId, { reason: ' \n ' }), 400, 'INVALID_REQUEST');
+    await refuse(release(newId(), { reason: 'r' }), 404, 'HOLD_NOT_FOUND');
+    const f = await create(
+      { kind: 'custodian', custodian: foreign.members[0]!.userId, matter: 'F' },
+      foreign.officer,
+      foreign.orgId,
+    );
+    expect(f.statusCode, f.body).toBe(201);
+    await refuse(release(f.json<HoldOut>().holdId, { reason: 'r' }), 404, 'HOLD_NOT_FOUND');
+    // Members and auditors may not place holds.
+    await refuse(
+      create({ kind: 'custodian', custodian: org.members[0]!.userId, matter: 'M' }, org.members[0]),
+      403,
+      'ROLE_FORBIDDEN',
+    );
+    // Only the one valid hold was added, with its one log entry; it is still active.
+    const now = await list();
+    expect(now.length).toBe(holds + 1);
+    expect(now.find((h) => h.holdId === holdId)?.releasedAt).toBeNull();
+    expect(await logSize()).toBe(log + 1);
+    expect((await list(foreign.officer)).map((h) => h.holdId)).toEqual([f.json<HoldOut>().holdId]);
+  });
+});

@@ -1,0 +1,241 @@
+/**
+ * Legal holds (docs/officers.md "Legal holds"): place, list and release. Officers only.
+ * Placing and releasing are acts in the org's log (`hold` entries, hold-acts.ts); the server
+ * stores query and conversation holds as the console's blind tokens per bucket, so it can
+ * tell which records a hold covers without knowing the words or the conversation.
+ */
+import { Type } from 'typebox';
+import { ServerError } from '../../errors.js';
+import {
+  placeHold,
+  releaseHold,
+  MAX_HOLD_BUCKETS,
+  MAX_HOLD_TOKENS,
+  MAX_MATTER_CHARS,
+  MAX_REASON_CHARS,
+} from '../../holds/hold-acts.js';
+import type { UserId } from '../../ids.js';
+import { HOLD_TOKEN_BYTES, type HoldId, type HoldRecord, type HoldScope } from '../../store/hold-stores.js';
+import { defineRoute } from '../route-def.js';
+import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
+import { Millis, OrgParams, pageLimit, PageQuery } from './common-schemas.js';
+
+const OFFICERS = { kind: 'device', roles: ['officer'] } as const;
+/** Room for MAX_HOLD_BUCKETS buckets of MAX_HOLD_TOKENS tokens each (about 0.85 MB of JSON). */
+const HOLD_BODY_LIMIT_BYTES = 1024 * 1024;
+
+const HoldKindSchema = Type.Union(
+  [Type.Literal('custodian'), Type.Literal('conversation'), Type.Literal('query'), Type.Literal('dates')],
+  { description: 'custodian, conversation, query or dates' },
+);
+const BucketIdSchema = Type.String({
+  pattern: '^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}$',
+  description: 'bucket id',
+});
+const Token = Bytes(HOLD_TOKEN_BYTES, HOLD_TOKEN_BYTES, 'a blind token (docs/blind-index.md §3)');
+const BucketTokensSchema = Type.Object(
+  {
+    bucketId: BucketIdSchema,
+    tokens: Type.Array(Token, {
+      minItems: 1,
+      maxItems: MAX_HOLD_TOKENS,
+      description: "tokens a covered record carries, all of them, under this bucket's index key",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const CreateBody = Type.Object(
+  {
+    kind: HoldKindSchema,
+    matter: Type.String({
+      minLength: 1,
+      maxLength: MAX_MATTER_CHARS,
+      description: 'matter name or code (stored in clear)',
+    }),
+    custodian: Type.Optional(Id('custodian user (kind custodian)')),
+    from: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'start of the range in ms, inclusive (kind dates)',
+      }),
+    ),
+    to: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'end of the range in ms, exclusive (kind dates)',
+      }),
+    ),
+    buckets: Type.Optional(
+      Type.Array(BucketTokensSchema, {
+        minItems: 1,
+        maxItems: MAX_HOLD_BUCKETS,
+        description: 'per bucket, the blind tokens (kinds conversation and query)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const HoldOut = Type.Object(
+  {
+    holdId: Id('hold'),
+    kind: HoldKindSchema,
+    matter: Type.String(),
+    custodian: Type.Union([Id('custodian user'), Type.Null()]),
+    from: Type.Union([Millis, Type.Null()]),
+    to: Type.Union([Millis, Type.Null()]),
+    buckets: Type.Array(Type.String(), { description: 'buckets a token hold has tokens for' }),
+    createdBy: Id('officer device'),
+    createdAt: Millis,
+    releasedBy: Type.Union([Id('officer device'), Type.Null()]),
+    releasedAt: Type.Union([Millis, Type.Null()]),
+    releaseReason: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+/** The scope named by a create body; INVALID_REQUEST names a missing or extra field. */
+function scopeOf(body: {
+  kind: HoldScope['kind'];
+  custodian?: string;
+  from?: number;
+  to?: number;
+  buckets?: { bucketId: string; tokens: string[] }[];
+}): HoldScope {
+  const given = (['custodian', 'from', 'to', 'buckets'] as const).filter((k) => body[k] !== undefined);
+  const need =
+    body.kind === 'custodian' ? ['custodian'] : body.kind === 'dates' ? ['from', 'to'] : ['buckets'];
+  for (const k of need)
+    if (!given.includes(k as (typeof given)[number]))
+      throw new ServerError('INVALID_REQUEST', `body.${k}: required for a ${body.kind} hold`);
+  for (const k of given)
+    if (!need.includes(k))
+      throw new ServerError('INVALID_REQUEST', `body.${k}: not allowed for a ${body.kind} hold`);
+  if (body.kind === 'custodian') return { kind: 'custodian', userId: body.custodian as UserId };
+  if (body.kind === 'dates') return { kind: 'dates', from: body.from!, to: body.to! };
+  return {
+    kind: body.kind,
+    buckets: body.buckets!.map((b, i) => ({
+      bucketId: b.bucketId,
+      tokens: b.tokens.map((t, j) => decodeBytes(`body.buckets.${i}.tokens.${j}`, t, HOLD_TOKEN_BYTES)),
+    })),
+  };
+}
+
+/** A hold as answered (token holds list their buckets, never their tokens). */
+function holdOut(h: HoldRecord) {
+  const s = h.scope;
+  return {
+    holdId: h.holdId,
+    kind: s.kind,
+    matter: h.matter,
+    custodian: s.kind === 'custodian' ? s.userId : null,
+    from: s.kind === 'dates' ? s.from : null,
+    to: s.kind === 'dates' ? s.to : null,
+    buckets: s.kind === 'query' || s.kind === 'conversation' ? s.buckets.map((b) => b.bucketId) : [],
+    createdBy: h.createdBy,
+    createdAt: h.createdAt,
+    releasedBy: h.releasedBy,
+    releasedAt: h.releasedAt,
+    releaseReason: h.releaseReason,
+  };
+}
+
+/** POST /v1/orgs/:orgId/holds */
+export const createHoldRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/orgs/:orgId/holds',
+  summary:
+    'Places a legal hold on a custodian (user id), a date range (received time), or the records carrying ' +
+    'blind tokens (a query or a conversation, per bucket). Held records survive retention expiry and ' +
+    'disposition until the hold is released. A `hold` entry in the log (audit detail: kind, ids, dates, ' +
+    'counts and the SHA-256 of the matter; never tokens). Officers only.',
+  access: OFFICERS,
+  params: OrgParams,
+  body: CreateBody,
+  bodyLimit: HOLD_BODY_LIMIT_BYTES,
+  response: { status: 201, schema: HoldOut },
+  errors: ['USER_NOT_FOUND', 'BUCKET_NOT_FOUND'],
+  async handler({ auth, body }, deps) {
+    const scope = scopeOf(body);
+    const hold = await placeHold(
+      deps.stores,
+      deps.audit,
+      auth.orgId,
+      auth.deviceId,
+      deps.clock(),
+      body.matter,
+      scope,
+    );
+    return holdOut(hold);
+  },
+});
+
+/** GET /v1/orgs/:orgId/holds */
+export const listHoldsRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/orgs/:orgId/holds',
+  summary:
+    "Lists the organisation's legal holds, active and released, by id (token holds name their buckets only). Officers only.",
+  access: OFFICERS,
+  params: OrgParams,
+  query: PageQuery,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        holds: Type.Array(HoldOut),
+        next: Type.Union([Id('pass as `after` for the next page'), Type.Null()]),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: [],
+  async handler({ auth, query }, deps) {
+    const limit = pageLimit(query.limit);
+    const holds = await deps.stores.holds.list(auth.orgId, {
+      after: (query.after as HoldId | undefined) ?? null,
+      limit,
+    });
+    return {
+      holds: holds.map(holdOut),
+      next: holds.length === limit ? (holds.at(-1)?.holdId ?? null) : null,
+    };
+  },
+});
+
+/** POST /v1/orgs/:orgId/holds/:holdId/release */
+export const releaseHoldRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/orgs/:orgId/holds/:holdId/release',
+  summary:
+    'Releases a legal hold, once; a reason is required. A `hold` entry in the log (audit detail: the ' +
+    "reason's SHA-256; the reason itself stays in the holds table for officers). Officers only.",
+  access: OFFICERS,
+  params: Type.Object({ orgId: Id('organisation id'), holdId: Id('hold') }, { additionalProperties: false }),
+  body: Type.Object(
+    { reason: Type.String({ minLength: 1, maxLength: MAX_REASON_CHARS, description: 'why the hold ends' }) },
+    { additionalProperties: false },
+  ),
+  response: {
+    status: 200,
+    schema: Type.Object({ holdId: Id('hold'), releasedAt: Millis }, { additionalProperties: false }),
+  },
+  errors: ['HOLD_NOT_FOUND', 'HOLD_RELEASED'],
+  async handler({ auth, params, body }, deps) {
+    const at = deps.clock();
+    await releaseHold(
+      deps.stores,
+      deps.audit,
+      auth.orgId,
+      params.holdId as HoldId,
+      auth.deviceId,
+      at,
+      body.reason,
+    );
+    return { holdId: params.holdId, releasedAt: at };
+  },
+});
