@@ -1,0 +1,184 @@
+/**
+ * End to end, with real processes (docs/officers.md, "Completeness and alerts"): a
+ * `custos server`, the key ceremony, two users who message each other, and an officer who
+ * sets a zero receipt grace (so every relay receipt must already be matched by both
+ * devices' archive records) and runs `custos console completeness`: complete, exit 0.
+ * Then one archived record row is deleted from the server's SQLite file: the report names
+ * the device and the missing sequence number, exits 1, and `custos console alerts` lists
+ * the same gap.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopServer } from './client-support.js';
+import { cliOrg, custos, custosJson, inviteAndEnrol, type CliOrg } from './cli-support.js';
+import { enrolOfficer, type Officer } from './security/officer-support.js';
+
+const SETUP_TIMEOUT_MS = 900_000;
+const STEP_TIMEOUT_MS = 300_000;
+/** Runs of the report while the devices' archive uploads arrive and are integrated. */
+const COMPLETE_ATTEMPTS = 20;
+
+interface Finding {
+  kind: string;
+  deviceId: string;
+  from?: number;
+  to?: number;
+  evidence?: string[];
+}
+interface Report {
+  complete: boolean;
+  findings: Finding[];
+  policy: { silentAfterMs: number; receiptGraceMs: number; source: string };
+  devices: { deviceId: string; records: number; maxSeq: number | null; receipts: number }[];
+  recordsChecked: number;
+}
+
+describe('officer completeness and alerts (processes)', () => {
+  let dir: string;
+  let org: CliOrg;
+  let officer: Officer;
+
+  const completeness = async (extra: string[] = []) => {
+    const r = await custos(['console', 'completeness', ...extra, '--json', ...officer.args]);
+    return { code: r.status, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-completeness-'));
+    org = await cliOrg(dir);
+    const alice = join(dir, 'alice');
+    const bob = join(dir, 'bob');
+    const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
+    const bobAddress = await inviteAndEnrol(org, 'bob', bob);
+    officer = await enrolOfficer(org, dir, [alice, bob]);
+    await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', alice]);
+    await custosJson(['contacts', 'add', 'alice', aliceAddress, '--profile', bob]);
+    for (const t of ['first', 'second', 'third'])
+      await custosJson(['send', '--to', 'bob', t, '--profile', alice]);
+    await custosJson(['sync', '--profile', bob]);
+    await custosJson(['send', '--to', 'alice', 'reply', '--profile', bob]);
+    await custosJson(['sync', '--profile', alice]);
+    await custosJson(['sync', '--profile', bob]);
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (org !== undefined) await stopServer(org.server);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'sets the policy (checked against its log entry) and reports a complete archive with exit 0',
+    async () => {
+      const shown = await custosJson<{ source: string; silentAfterMs: number }>([
+        'console',
+        'completeness',
+        'policy',
+        ...officer.args,
+      ]);
+      expect(shown).toMatchObject({ source: 'default', silentAfterMs: 7 * 86_400_000 });
+      const set = await custosJson<{ source: string; receiptGraceMs: number; silentAfterMs: number }>([
+        'console',
+        'completeness',
+        'policy',
+        '--silent-after',
+        '3d',
+        '--grace',
+        '0s',
+        ...officer.args,
+      ]);
+      expect(set).toMatchObject({ source: 'log', receiptGraceMs: 0, silentAfterMs: 3 * 86_400_000 });
+
+      let last: Awaited<ReturnType<typeof completeness>> | undefined;
+      for (let i = 0; i < COMPLETE_ATTEMPTS; i++) {
+        last = await completeness();
+        if (last.code === 0) break;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+      expect(last!.report.findings).toEqual([]);
+      expect(last!.code).toBe(0);
+      expect(last!.report.complete).toBe(true);
+      expect(last!.report.policy).toMatchObject({ receiptGraceMs: 0, source: 'log' });
+      // Alice and Bob each archived their sent and received messages, every receipt matched.
+      const archiving = last!.report.devices.filter((d) => d.records > 0);
+      expect(archiving.length).toBeGreaterThanOrEqual(2);
+      for (const d of archiving) expect(d.receipts).toBeGreaterThan(0);
+      expect(last!.report.recordsChecked).toBe(archiving.reduce((n, d) => n + d.records, 0));
+
+      const alerts = await custos(['console', 'alerts', '--json', ...officer.args]);
+      expect(alerts.status).toBe(0);
+      expect((JSON.parse(alerts.stdout) as { alerts: unknown[] }).alerts).toEqual([]);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'a deleted record row: the report names the device and the missing sequence number, exit 1; alerts shows it',
+    async () => {
+      const before = await completeness();
+      const victim = before.report.devices.find((d) => d.records >= 3)!;
+      expect(victim).toBeDefined();
+      const db = new Database(join(org.server.dataDir, 'custos.sqlite'));
+      try {
+        db.pragma('busy_timeout = 10000');
+        const n = db
+          .prepare('DELETE FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = 1')
+          .run(org.orgId, victim.deviceId).changes;
+        expect(n).toBe(1);
+      } finally {
+        db.close();
+      }
+
+      const after = await completeness();
+      expect(after.code).toBe(1);
+      expect(after.report.complete).toBe(false);
+      const gaps = after.report.findings.filter((f) => f.kind === 'gap');
+      expect(gaps).toEqual([
+        { kind: 'gap', deviceId: victim.deviceId, from: 1, to: 1, evidence: ['not-served', 'server-report'] },
+      ]);
+      // Receipts whose only record was the deleted one are unarchived now too; nothing else is named.
+      for (const f of after.report.findings) expect(f.deviceId).toBe(victim.deviceId);
+
+      const human = await custos(['console', 'completeness', ...officer.args]);
+      expect(human.status).toBe(1);
+      expect(human.stdout).toContain(`GAP       device ${victim.deviceId}: sequence 1 missing`);
+      expect(human.stdout).toMatch(/INCOMPLETE: \d+ finding\(s\)/);
+
+      const alerts = await custos(['console', 'alerts', '--json', ...officer.args]);
+      expect(alerts.status).toBe(1);
+      const listed = (JSON.parse(alerts.stdout) as { alerts: (Finding & { source: string })[] }).alerts;
+      expect(listed).toContainEqual({
+        source: 'completeness',
+        kind: 'gap',
+        deviceId: victim.deviceId,
+        from: 1,
+        to: 1,
+        evidence: ['not-served', 'server-report'],
+      });
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it('refuses a bad command line with exit 2', async () => {
+    expect((await custos(['console', 'completeness', '--since', 'yesterday', ...officer.args])).status).toBe(
+      2,
+    );
+    expect(
+      (
+        await custos([
+          'console',
+          'completeness',
+          'policy',
+          '--grace',
+          '5x',
+          '--silent-after',
+          '1d',
+          ...officer.args,
+        ])
+      ).status,
+    ).toBe(2);
+    expect((await custos(['console', 'completeness', '--grace', '1h', ...officer.args])).status).toBe(2);
+  });
+});
