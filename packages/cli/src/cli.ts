@@ -42,6 +42,9 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console export            export records (RSMF, EML, MBOX, PDF, JSON) with a custody manifest
   console completeness      report archive gaps, unarchived relay receipts, silent devices
   console alerts            completeness findings plus the server's security alerts
+  console lexicon           supervision: lexicon rules (as blind tokens) that queue records for review
+  console review            supervision: review the next queued record, record decisions
+  console audit             every officer and admin act in the log, verified
   console completeness      report archive gaps, unarchived relay receipts, silent devices
   console alerts            completeness findings plus the server's security alerts
 
@@ -81,6 +84,9 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   export: async () => (await import('./commands/console-export.js')).runConsoleExport,
   completeness: async () => (await import('./commands/console-completeness.js')).runConsoleCompleteness,
   alerts: async () => (await import('./commands/console-alerts.js')).runConsoleAlerts,
+  lexicon: async () => (await import('./commands/console-lexicon.js')).runConsoleLexicon,
+  review: async () => (await import('./commands/console-review.js')).runConsoleReview,
+  audit: async () => (await import('./commands/console-audit.js')).runConsoleAudit,
   completeness: async () => (await import('./commands/console-completeness.js')).runConsoleCompleteness,
   alerts: async () => (await import('./commands/console-alerts.js')).runConsoleAlerts,
 };

@@ -83,3 +83,5 @@ export * as exportTesting from './export/export-test-support.js';
 export * from './search/index.js';
 export * from './completeness/index.js';
 export * from './disposition/index.js';
+export * from './review/index.js';
+export * from './audit/index.js';

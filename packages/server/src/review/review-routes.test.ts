@@ -209,7 +209,7 @@ describe('review and audit routes', () => {
         .statusCode,
     ).toBe(400);
     const del = (id: string, o = org) =>
-      call(t.app, 'DELETE', `/v1/orgs/${o.orgId}/review/rules/${id}`, undefined, as(o));
+      call(t.app, 'POST', `/v1/orgs/${o.orgId}/review/rules/${id}/removal`, {}, as(o));
     expect((await del(ruleId, foreign)).json()).toMatchObject({ error: { code: 'RULE_NOT_FOUND' } });
     expect((await del(ruleId)).statusCode).toBe(200);
     expect((await del(ruleId)).json()).toMatchObject({ error: { code: 'RULE_NOT_FOUND' } });

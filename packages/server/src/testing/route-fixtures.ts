@@ -457,14 +457,14 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/review/rules`,
   }),
-  'DELETE /v1/orgs/:orgId/review/rules/:ruleId': async ({ t, org, archive }) => {
+  'POST /v1/orgs/:orgId/review/rules/:ruleId/removal': async ({ t, org, archive }) => {
     const ruleId = newId<UserId>();
     await t.stores.review.addRule(
       org.orgId,
       { ruleId, name: 'R', terms: 1, createdBy: org.devices.officer.deviceId, createdAt: t.clock.now },
       [{ bucketId: archive.bucketId, term: 0, tokens: randomBytes(16) }],
     );
-    return { method: 'DELETE', url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}` };
+    return { method: 'POST', url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}/removal`, body: {} };
   },
   'GET /v1/orgs/:orgId/review/settings': async ({ org }) => ({
     method: 'GET',

@@ -196,16 +196,17 @@ export const listRulesRoute = defineRoute({
   },
 });
 
-/** DELETE /v1/orgs/:orgId/review/rules/:ruleId */
+/** POST /v1/orgs/:orgId/review/rules/:ruleId/removal */
 export const removeRuleRoute = defineRoute({
-  method: 'DELETE',
-  url: '/v1/orgs/:orgId/review/rules/:ruleId',
+  method: 'POST',
+  url: '/v1/orgs/:orgId/review/rules/:ruleId/removal',
   summary: 'Removes a lexicon rule: its tokens are deleted, items it queued stay. Officers; audited.',
   access: { kind: 'device', roles: ['officer'] },
   params: Type.Object(
     { orgId: Id('organisation id'), ruleId: Id('rule id') },
     { additionalProperties: false },
   ),
+  body: Type.Object({}, { additionalProperties: false }),
   response: {
     status: 200,
     schema: Type.Object({ ruleId: Type.String(), removedAt: Millis }, { additionalProperties: false }),

@@ -1,0 +1,5 @@
+/** Public surface of console/audit: the verified list of officer and admin acts (docs/officers.md "Audit"). */
+export { AUDIT_STATE_FILE, checkActDocument, officerAudit } from './officer-audit.js';
+export type { AuditOptions, AuditResult, VerifiedAct } from './officer-audit.js';
+export { actKind, describeAct } from './audit-words.js';
+export type { ActDocument } from './audit-words.js';

@@ -1,0 +1,204 @@
+/**
+ * `custos console audit` (docs/officers.md "Audit"): every officer and admin act in the
+ * org's log, verified without trusting the server. For each act: the entry decodes, its
+ * inclusion proof leads to a checkpoint signed by the pinned log key; when the server
+ * serves the act document, its SHA-256 is the entry's hash and its org, actor, time and
+ * kind agree with the entry. Then the checkpoints seen are checked against the latest one
+ * and that against the last checkpoint this profile saw (consistency proofs; rollback and
+ * forks refused), and only then is the new checkpoint stored in the profile.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  decodeLogEntry,
+  decodeStrictCbor,
+  hashLeaf,
+  verifyInclusion,
+  type Checkpoint,
+  type LogEntry,
+} from '@custos/core';
+import { ConsoleError } from '../console-error.js';
+import type { OfficerSession } from '../officer-session.js';
+import { httpLogSource } from '../witness/log-source.js';
+import { witnessLog } from '../witness/log-witness.js';
+import { readWitnessState, writeWitnessState } from '../witness/witness-state.js';
+import { actKind, describeAct, type ActDocument } from './audit-words.js';
+import { openPinnedCheckpoint, pinnedLogOf } from './log-pin.js';
+
+/** Where the profile keeps the last checkpoint `console audit` verified. */
+export const AUDIT_STATE_FILE = 'audit-log-state.json';
+/** Acts read per request. */
+const AUDIT_PAGE = 500;
+
+/** One verified act. */
+export interface VerifiedAct {
+  readonly index: number;
+  readonly time: number;
+  /** The device (or `bootstrap`) that acted. */
+  readonly actor: string;
+  /** The entry kind (`user-role`, `device-enrolled`, `hold`, …). */
+  readonly kind: string;
+  readonly type: LogEntry['type'];
+  readonly subject: string | null;
+  readonly detail: string | null;
+  /** The act in words. */
+  readonly text: string;
+  /** Whether an act document was served and matched the entry. */
+  readonly document: boolean;
+  readonly entryHash: string;
+}
+
+/** What `officerAudit` found. */
+export interface AuditResult {
+  readonly acts: readonly VerifiedAct[];
+  readonly treeSize: number;
+  /** The tree size this profile saw before, if any. */
+  readonly previousTreeSize: number | undefined;
+  readonly outcome: 'first-seen' | 'unchanged' | 'extended';
+  readonly log: { readonly origin: string; readonly verifierKey: string };
+}
+
+/** Filters. */
+export interface AuditOptions {
+  /** Only acts at or after this instant (ms). */
+  readonly since?: number;
+  /** Only acts of these kinds (entry kinds, or `hold` / `disposition`). */
+  readonly kinds?: readonly string[];
+  readonly onProgress?: (message: string) => void;
+}
+
+const b64 = (s: unknown, what: string): Uint8Array => {
+  if (typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s))
+    throw new ConsoleError('SERVER_REFUSED', `the audit listing: ${what} is not base64url`);
+  return new Uint8Array(Buffer.from(s, 'base64url'));
+};
+
+/** Parses and checks an act document against its entry; LOG_INVALID names what disagrees. */
+export function checkActDocument(orgId: string, e: LogEntry, doc: Uint8Array, index: number): ActDocument {
+  const where = `act at log index ${index}`;
+  if (e.type !== 'audit-event' && e.type !== 'key-event')
+    throw new ConsoleError('LOG_INVALID', `${where}: a document for a ${e.type} entry`);
+  if (!Buffer.from(createHash('sha256').update(doc).digest()).equals(Buffer.from(e.hash)))
+    throw new ConsoleError('LOG_INVALID', `${where}: the document does not hash to the entry's hash`);
+  const v = decodeStrictCbor(doc, `the document of the ${where}`, 'MALFORMED_LOG_ENTRY') as Record<
+    string,
+    unknown
+  >;
+  const keys = Object.keys(v).sort().join(',');
+  if (
+    (keys !== 'act,at,kind,org,sub' && keys !== 'act,at,det,kind,org,sub') ||
+    typeof v.org !== 'string' ||
+    typeof v.kind !== 'string' ||
+    typeof v.act !== 'string' ||
+    typeof v.sub !== 'string' ||
+    !Number.isSafeInteger(v.at) ||
+    (v.det !== undefined && typeof v.det !== 'string')
+  )
+    throw new ConsoleError('LOG_INVALID', `${where}: the document is not an act document`);
+  const doc2 = v as unknown as ActDocument;
+  const kindOk =
+    e.type === 'audit-event'
+      ? e.kind === doc2.kind.replaceAll('.', '-')
+      : (doc2.kind === 'device.register' && e.kind === 'device-enrolled') ||
+        (doc2.kind === 'device.revoke' && e.kind === 'device-revoked');
+  if (doc2.org !== orgId || doc2.act !== e.actor || doc2.at !== e.time || !kindOk)
+    throw new ConsoleError(
+      'LOG_INVALID',
+      `${where}: the document names another org, actor, time or kind than the entry`,
+    );
+  if (e.type === 'key-event' && doc2.sub !== e.subject)
+    throw new ConsoleError('LOG_INVALID', `${where}: the document names another subject than the entry`);
+  return doc2;
+}
+
+/** Lists and verifies the org's officer and admin acts. */
+export async function officerAudit(
+  session: OfficerSession,
+  options: AuditOptions = {},
+): Promise<AuditResult> {
+  const log = await pinnedLogOf(session);
+  const checkpoints = new Map<string, Checkpoint>();
+  const acts: VerifiedAct[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const qs = [`limit=${AUDIT_PAGE}`];
+    if (options.since !== undefined) qs.push(`since=${Math.max(0, Math.floor(options.since))}`);
+    if (after !== null) qs.push(`after=${after}`);
+    const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`);
+    const cpOut = r.checkpoint as { note?: unknown } | undefined;
+    if (
+      !Array.isArray(r.acts) ||
+      typeof cpOut?.note !== 'string' ||
+      (r.next !== null && typeof r.next !== 'string')
+    )
+      throw new ConsoleError('SERVER_REFUSED', 'the audit listing lacks acts, checkpoint or next');
+    let cp = checkpoints.get(cpOut.note);
+    if (cp === undefined) {
+      cp = openPinnedCheckpoint(cpOut.note, log, 'the audit listing');
+      checkpoints.set(cpOut.note, cp);
+    }
+    for (const a of r.acts as Record<string, unknown>[]) {
+      if (!Number.isSafeInteger(a.index) || !Array.isArray(a.proof))
+        throw new ConsoleError('SERVER_REFUSED', 'the audit listing: an act lacks index or proof');
+      const index = a.index as number;
+      if (acts.length > 0 && index <= acts[acts.length - 1]!.index)
+        throw new ConsoleError('LOG_INVALID', `the audit listing is out of order at log index ${index}`);
+      const entry = b64(a.entry, 'an entry');
+      try {
+        verifyInclusion(
+          hashLeaf(entry),
+          index,
+          cp.treeSize,
+          (a.proof as unknown[]).map((p) => b64(p, 'a proof hash')),
+          cp.rootHash,
+        );
+      } catch (e) {
+        throw new ConsoleError(
+          'LOG_INVALID',
+          `the act at log index ${index} is not in the signed checkpoint (its inclusion proof fails)`,
+          { cause: e },
+        );
+      }
+      const e = decodeLogEntry(entry);
+      if (e.type === 'archive-record' || e.type === 'relay-receipt')
+        throw new ConsoleError('LOG_INVALID', `the audit listing names a ${e.type} at log index ${index}`);
+      const doc = a.document === null || a.document === undefined ? null : b64(a.document, 'a document');
+      const parsed = doc === null ? null : checkActDocument(session.orgId, e, doc, index);
+      if (options.since !== undefined && e.time < options.since) continue;
+      const kind = actKind(e);
+      if (options.kinds !== undefined && options.kinds.length > 0 && !options.kinds.includes(kind)) continue;
+      acts.push({
+        index,
+        time: e.time,
+        actor: e.actor,
+        kind,
+        type: e.type,
+        subject: parsed?.sub ?? (e.type === 'key-event' ? e.subject : null),
+        detail: parsed?.det ?? null,
+        text: describeAct(e, parsed),
+        document: parsed !== null,
+        entryHash: Buffer.from(e.hash).toString('hex'),
+      });
+    }
+    options.onProgress?.(`${acts.length} act(s) verified`);
+    if (r.next === null) break;
+    after = r.next;
+  }
+  // Every checkpoint the listing used, and the profile's last one, against the latest.
+  const statePath = join(session.dir, AUDIT_STATE_FILE);
+  const w = await witnessLog({
+    source: httpLogSource(session.officer.profile.server, session.orgId),
+    orgId: session.orgId,
+    state: readWitnessState(statePath),
+    expectedVerifierKey: log.verifierKey,
+    compare: [...checkpoints.keys()],
+  });
+  writeWitnessState(statePath, w.state);
+  return {
+    acts,
+    treeSize: w.treeSize,
+    previousTreeSize: w.previousTreeSize,
+    outcome: w.outcome,
+    log,
+  };
+}
