@@ -38,6 +38,7 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console enroll            enrol the device your officer profile uses for officer routes
   console grant-index-keys  seal blind-index keys to devices that lack them
   console search QUERY      search the archive blind; hits opened and verified
+  console hold              legal holds: create, list, release
   console dispose           retention: plan, approve and execute disposition of expired buckets
   console export            export records (RSMF, EML, MBOX, PDF, JSON) with a custody manifest
   console completeness      report archive gaps, unarchived relay receipts, silent devices
@@ -80,6 +81,7 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   'grant-index-keys': async () =>
     (await import('./commands/console-grant-index-keys.js')).runConsoleGrantIndexKeys,
   search: async () => (await import('./commands/console-search.js')).runConsoleSearch,
+  hold: async () => (await import('./commands/console-hold.js')).runConsoleHold,
   dispose: async () => (await import('./commands/console-dispose.js')).runConsoleDispose,
   export: async () => (await import('./commands/console-export.js')).runConsoleExport,
   completeness: async () => (await import('./commands/console-completeness.js')).runConsoleCompleteness,

@@ -85,3 +85,4 @@ export * from './completeness/index.js';
 export * from './disposition/index.js';
 export * from './review/index.js';
 export * from './audit/index.js';
+export * from './holds/index.js';

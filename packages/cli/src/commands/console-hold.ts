@@ -1,0 +1,159 @@
+/** `custos console hold create|list|release`: legal holds that survive retention expiry and disposition (docs/officers.md). */
+import { listHolds, placeHold, releaseHold, type HoldCriterion, type HoldListing } from '@custos/console';
+import type { CliIo } from '../cli.js';
+import { optionalString, UsageError } from '../command-flags.js';
+import { runCommand, type CommandContext } from '../command-runner.js';
+import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+
+const USAGE = `Usage: custos console hold create (--custodian USER | --conversation ID | --from DATE --to DATE
+                                   | --query Q) --matter NAME --profile DIR
+       custos console hold list --profile DIR
+       custos console hold release HOLD --reason TEXT --profile DIR
+       (each also takes --passphrase-file FILE and --json)
+
+A legal hold keeps every record it covers through retention expiry and disposition until it
+is released. Placing and releasing are entries in the org's log.
+
+  --custodian USER    every record of the user's devices, present and future (USERID or USERID@ORGID)
+  --conversation ID   every record of one conversation or group, in the buckets you hold a wrap of
+  --from/--to DATE    UTC days YYYY-MM-DD, inclusive: records the server received in that range
+                      (with one day before and 30 days after, for clocks and late uploads)
+  --query Q           records containing every word of Q, in the buckets you hold a wrap of
+  --matter NAME       the matter: stored on the server in clear, only its hash goes into the log;
+                      use a matter code rather than a descriptive name
+  list                every hold, active and released
+  release HOLD        ends a hold; --reason is required (stored for officers, hashed in the log)
+
+The server never sees a --query or --conversation: it gets their blind tokens under each
+bucket's index key. Buckets registered later are not covered: place the hold again after
+'custos org buckets --ahead'.
+${OFFICER_OPTIONS_HELP}
+See docs/officers.md "Legal holds".
+`;
+
+const FLAGS = {
+  ...OFFICER_FLAGS,
+  custodian: 'string',
+  conversation: 'string',
+  from: 'string',
+  to: 'string',
+  query: 'string',
+  matter: 'string',
+  reason: 'string',
+} as const;
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function utcDay(flag: string, text: string): number {
+  const m = DAY.exec(text);
+  const t = m === null ? NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  if (!Number.isFinite(t) || new Date(t).toISOString().slice(0, 10) !== text) {
+    throw new UsageError(`--${flag} must be a date YYYY-MM-DD`);
+  }
+  return t;
+}
+
+/** The one criterion the flags name; a usage error for none, several, or half a range. */
+export function holdCriterionOf(flags: Map<string, string | true>): HoldCriterion {
+  const custodian = optionalString(flags, 'custodian');
+  const conversation = optionalString(flags, 'conversation');
+  const query = optionalString(flags, 'query');
+  const from = optionalString(flags, 'from');
+  const to = optionalString(flags, 'to');
+  if ((from === undefined) !== (to === undefined))
+    throw new UsageError('a date range needs both --from and --to');
+  const given = [custodian, conversation, query, from].filter((x) => x !== undefined).length;
+  if (given !== 1)
+    throw new UsageError('give exactly one of --custodian, --conversation, --from/--to or --query');
+  if (custodian !== undefined) return { custodian };
+  if (conversation !== undefined) return { conversationId: conversation };
+  if (query !== undefined) return { query };
+  const range = { from: utcDay('from', from!), to: utcDay('to', to!) };
+  if (range.to < range.from) throw new UsageError('--to is before --from');
+  return range;
+}
+
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+function scopeText(h: HoldListing): string {
+  if (h.kind === 'custodian') return `custodian ${h.custodian ?? '?'}`;
+  if (h.kind === 'dates') return `received ${day(h.from ?? 0)} to ${day((h.to ?? 1) - 1)}`;
+  return `${h.kind} in ${h.buckets.length} bucket(s)`;
+}
+
+function holdLine(h: HoldListing): string {
+  const when = new Date(h.createdAt).toISOString().slice(0, 16).replace('T', ' ');
+  const state =
+    h.releasedAt === null
+      ? 'ACTIVE'
+      : `released ${new Date(h.releasedAt).toISOString().slice(0, 16).replace('T', ' ')}Z: ${h.releaseReason ?? ''}`;
+  return `${h.holdId}  ${h.matter}  ${scopeText(h)}  placed ${when}Z by ${h.createdBy}  ${state}`;
+}
+
+const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => Promise<number> }> = {
+  create: {
+    max: 0,
+    async run(ctx) {
+      const criterion = holdCriterionOf(ctx.flags);
+      const matter = optionalString(ctx.flags, 'matter');
+      if (matter === undefined || matter.trim() === '') throw new UsageError('--matter NAME is required');
+      const r = await withOfficerSession(ctx, (s) =>
+        placeHold(s, criterion, matter, (m) => ctx.note(`custos console hold: ${m}`)),
+      );
+      const lines = [`Hold ${r.hold.holdId} placed (${r.hold.matter}): ${scopeText(r.hold)}.`];
+      if (r.bucketsWithoutWrap.length > 0)
+        lines.push(
+          `You hold no wrap of ${r.bucketsWithoutWrap.join(', ')}: those buckets are NOT covered; another officer must place the hold there.`,
+        );
+      ctx.result(lines, r);
+      return 0;
+    },
+  },
+  list: {
+    max: 0,
+    async run(ctx) {
+      const holds = await withOfficerSession(ctx, (s) => listHolds(s));
+      ctx.result(holds.length === 0 ? ['No legal holds.'] : holds.map(holdLine), { holds });
+      return 0;
+    },
+  },
+  release: {
+    max: 1,
+    async run(ctx) {
+      const holdId = ctx.positionals[0];
+      if (holdId === undefined) throw new UsageError('give the HOLD id to release');
+      const reason = optionalString(ctx.flags, 'reason');
+      if (reason === undefined || reason.trim() === '') throw new UsageError('--reason TEXT is required');
+      const releasedAt = await withOfficerSession(ctx, (s) => releaseHold(s, holdId, reason));
+      ctx.result(`Hold ${holdId} released.`, { holdId, releasedAt });
+      return 0;
+    },
+  },
+};
+
+/** Runs `custos console hold …`. */
+export function runConsoleHold(args: readonly string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  const entry = sub === undefined ? undefined : SUBCOMMANDS[sub];
+  if (entry === undefined) {
+    const help = sub === '--help' || sub === 'help';
+    return runCommand(
+      { name: 'console hold', usage: USAGE, flags: FLAGS, maxPositionals: 0 },
+      help ? ['--help'] : [],
+      io,
+      () => {
+        throw new UsageError(
+          sub === undefined
+            ? `a subcommand is needed: ${Object.keys(SUBCOMMANDS).join(', ')}`
+            : `unknown subcommand '${sub}'; available: ${Object.keys(SUBCOMMANDS).join(', ')}`,
+        );
+      },
+    );
+  }
+  return runCommand(
+    { name: `console hold ${sub}`, usage: USAGE, flags: FLAGS, maxPositionals: entry.max },
+    rest,
+    io,
+    entry.run,
+  );
+}

@@ -1,0 +1,184 @@
+/**
+ * `custos console hold` (docs/officers.md "Legal holds"): place, list and release legal
+ * holds. A query or conversation hold never reaches the server as text: for every bucket
+ * this officer holds a wrap of, the console derives the query's blind tokens under the
+ * bucket's index key — exactly as `custos console search` does — and sends those, so the
+ * server can tell which records a hold covers (their headers carry the same tokens) without
+ * learning the words or the conversation id.
+ */
+import { tokensForQuery } from '@custos/core';
+import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
+import { findOfficerWrap } from '../bucket-inventory.js';
+import { ConsoleError } from '../console-error.js';
+import type { OfficerSession } from '../officer-session.js';
+import { parseSearchText } from '../search/search-text.js';
+
+/** Most AND'ed tokens per bucket the server accepts (as a search). */
+const MAX_HOLD_TOKENS = 32;
+/** Holds per listing page. */
+const LIST_PAGE = 200;
+/** One UTC day in ms. */
+const DAY_MS = 86_400_000;
+
+/** What a new hold covers: exactly one criterion. */
+export type HoldCriterion =
+  /** A user id, or an address USERID@ORGID of this org. */
+  | { readonly custodian: string }
+  | { readonly conversationId: string }
+  | { readonly query: string; readonly matchDiacritics?: boolean }
+  /** UTC days, inclusive: `from` and `to` are the first instants of the first and last day. */
+  | { readonly from: number; readonly to: number };
+
+/** A hold as the server lists it. */
+export interface HoldListing {
+  readonly holdId: string;
+  readonly kind: 'custodian' | 'conversation' | 'query' | 'dates';
+  readonly matter: string;
+  readonly custodian: string | null;
+  readonly from: number | null;
+  /** Exclusive end (ms). */
+  readonly to: number | null;
+  readonly buckets: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly releasedBy: string | null;
+  readonly releasedAt: number | null;
+  readonly releaseReason: string | null;
+}
+
+/** The placed hold and, for token holds, which buckets it covers and which it could not. */
+export interface PlacedHold {
+  readonly hold: HoldListing;
+  /** Buckets whose tokens were sent. */
+  readonly bucketsCovered: readonly string[];
+  /** Buckets this officer holds no wrap of: their records are not covered by a token hold. */
+  readonly bucketsWithoutWrap: readonly string[];
+}
+
+const b64 = (t: Uint8Array): string => Buffer.from(t).toString('base64url');
+
+/** Shape-checks one listed hold; SERVER_REFUSED names what is missing. */
+function listingOf(v: unknown): HoldListing {
+  const h = v as Record<string, unknown> | null;
+  const ok =
+    h !== null &&
+    typeof h === 'object' &&
+    typeof h.holdId === 'string' &&
+    ['custodian', 'conversation', 'query', 'dates'].includes(h.kind as string) &&
+    typeof h.matter === 'string' &&
+    Array.isArray(h.buckets) &&
+    typeof h.createdBy === 'string' &&
+    typeof h.createdAt === 'number';
+  if (!ok) throw new ConsoleError('SERVER_REFUSED', 'a listed hold lacks required fields');
+  return h as unknown as HoldListing;
+}
+
+/** The blind tokens of `c` (a query or conversation) per bucket, for every bucket this officer can open. */
+async function bucketTokens(
+  session: OfficerSession,
+  c: { conversationId: string } | { query: string; matchDiacritics?: boolean },
+  progress: (m: string) => void,
+): Promise<{ buckets: { bucketId: string; tokens: string[] }[]; noWrap: string[] }> {
+  const text = 'query' in c ? parseSearchText(c.query).tokenText : undefined;
+  if (text !== undefined && text.trim() === '')
+    throw new ConsoleError('INVALID_OPTIONS', '--query has no searchable words');
+  const buckets: { bucketId: string; tokens: string[] }[] = [];
+  const noWrap: string[] = [];
+  for (const b of await session.serverBuckets()) {
+    const wrap = await findOfficerWrap(session, b.bucket);
+    if (wrap.blob === undefined) {
+      noWrap.push(b.bucket);
+      progress(`bucket ${b.bucket}: you hold no wrap of it; not covered`);
+      continue;
+    }
+    let keys: UnwrappedBucketKey | undefined = await unwrapBucketKey(
+      wrap.blob,
+      session.officer.keys.hpkePrivateKey,
+    );
+    try {
+      const t = tokensForQuery(
+        keys.indexKey,
+        'query' in c
+          ? { text: text!, matchDiacritics: c.matchDiacritics === true }
+          : { conversationId: c.conversationId },
+      );
+      if (t.allOf.length > MAX_HOLD_TOKENS)
+        throw new ConsoleError(
+          'INVALID_OPTIONS',
+          `--query has more than ${MAX_HOLD_TOKENS} words; shorten it`,
+        );
+      buckets.push({ bucketId: b.bucket, tokens: t.allOf.map(b64) });
+    } finally {
+      keys = undefined; // handles only; dropped here
+    }
+  }
+  return { buckets, noWrap };
+}
+
+/** Places a hold on `criterion` for `matter`, as the officer of `session`. */
+export async function placeHold(
+  session: OfficerSession,
+  criterion: HoldCriterion,
+  matter: string,
+  onProgress: (message: string) => void = () => undefined,
+): Promise<PlacedHold> {
+  if (matter.trim() === '') throw new ConsoleError('INVALID_OPTIONS', '--matter must not be empty');
+  let body: Record<string, unknown>;
+  let covered: string[] = [];
+  let noWrap: string[] = [];
+  if ('custodian' in criterion) {
+    // USERID or the CLI's address form USERID@ORGID; another org's address is refused here.
+    const [userId, orgId] = criterion.custodian.split('@');
+    if (orgId !== undefined && orgId !== session.orgId)
+      throw new ConsoleError('INVALID_OPTIONS', '--custodian names a user of another organisation');
+    body = { kind: 'custodian', custodian: userId };
+  } else if ('from' in criterion) {
+    if (criterion.to < criterion.from) throw new ConsoleError('INVALID_OPTIONS', '--to is before --from');
+    body = { kind: 'dates', from: criterion.from, to: criterion.to + DAY_MS };
+  } else {
+    const t = await bucketTokens(session, criterion, onProgress);
+    noWrap = t.noWrap;
+    covered = t.buckets.map((b) => b.bucketId);
+    if (t.buckets.length === 0)
+      throw new ConsoleError(
+        'PROFILE_INVALID',
+        'you hold no wrap of any bucket: another officer must place this hold',
+      );
+    body = { kind: 'query' in criterion ? 'query' : 'conversation', buckets: t.buckets };
+  }
+  const r = await session.call('POST', `/v1/orgs/${session.orgId}/holds`, { ...body, matter: matter.trim() });
+  return { hold: listingOf(r), bucketsCovered: covered, bucketsWithoutWrap: noWrap };
+}
+
+/** Every hold of the org, active and released, oldest first. */
+export async function listHolds(session: OfficerSession): Promise<HoldListing[]> {
+  const out: HoldListing[] = [];
+  for (let after: string | null = null; ;) {
+    const q: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
+    const r = await session.call('GET', `/v1/orgs/${session.orgId}/holds?limit=${LIST_PAGE}${q}`);
+    const holds = (r as { holds?: unknown }).holds;
+    if (!Array.isArray(holds)) throw new ConsoleError('SERVER_REFUSED', 'the hold listing lacks `holds`');
+    for (const h of holds) out.push(listingOf(h));
+    const next = (r as { next?: unknown }).next;
+    if (typeof next !== 'string') break;
+    after = next;
+  }
+  return out.sort((a, b) => a.createdAt - b.createdAt || (a.holdId < b.holdId ? -1 : 1));
+}
+
+/** Releases hold `holdId` with `reason`; resolves to the release time. */
+export async function releaseHold(session: OfficerSession, holdId: string, reason: string): Promise<number> {
+  if (reason.trim() === '') throw new ConsoleError('INVALID_OPTIONS', '--reason must not be empty');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(holdId))
+    throw new ConsoleError(
+      'INVALID_OPTIONS',
+      'HOLD must be a hold id as `custos console hold list` prints it',
+    );
+  const r = await session.call('POST', `/v1/orgs/${session.orgId}/holds/${holdId}/release`, {
+    reason: reason.trim(),
+  });
+  const at = (r as { releasedAt?: unknown }).releasedAt;
+  if (typeof at !== 'number')
+    throw new ConsoleError('SERVER_REFUSED', 'the release answer lacks `releasedAt`');
+  return at;
+}

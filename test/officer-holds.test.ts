@@ -1,0 +1,189 @@
+/**
+ * End to end, with real processes (docs/officers.md "Legal holds"): a `custos server`, the key
+ * ceremony, a user, and an officer who runs `custos console hold`: a custodian hold and a
+ * query hold are placed, listed, one is released with a reason, and the org's log — read
+ * through its public tile routes — holds a `hold` entry for each act. A hold on a user that
+ * does not exist, a second release, a release without a reason and a command line naming
+ * two criteria each fail clearly and change nothing.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LogEntry } from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cliOrg,
+  custos,
+  custosJson,
+  inviteAndEnrol,
+  OFFICER_PASSPHRASE,
+  type CliOrg,
+} from './cli-support.js';
+import { stopServer, type TestOrg } from './client-support.js';
+import { logEntries } from './client-records.js';
+
+/** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
+const SETUP_TIMEOUT_MS = 900_000;
+const STEP_TIMEOUT_MS = 300_000;
+/** Attempts while waiting for the log integrator (a checkpoint about every 250 ms). */
+const LOG_ATTEMPTS = 60;
+
+interface Hold {
+  holdId: string;
+  kind: string;
+  matter: string;
+  custodian: string | null;
+  buckets: string[];
+  releasedAt: number | null;
+  releaseReason: string | null;
+}
+
+describe('officer legal holds (processes)', () => {
+  let dir: string;
+  let org: CliOrg;
+  let aliceUser: string;
+  let officer: string[];
+
+  const hold = (args: string[]) => custos(['console', 'hold', ...args, ...officer]);
+  const holdJson = <T>(args: string[]) => custosJson<T>(['console', 'hold', ...args, ...officer]);
+  const list = async () => (await holdJson<{ holds: Hold[] }>(['list'])).holds;
+  const holdEntries = async (want: number): Promise<LogEntry[]> => {
+    let last: LogEntry[] = [];
+    for (let i = 0; i < LOG_ATTEMPTS; i++) {
+      // logEntries reads only the org id of its TestOrg.
+      const all = await logEntries(org.server, { orgId: org.orgId } as TestOrg);
+      last = all.filter((e) => e.type === 'hold');
+      if (last.length >= want) return last;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return last;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-officer-holds-'));
+    org = await cliOrg(dir);
+    const aliceAddress = await inviteAndEnrol(org, 'alice', join(dir, 'alice'));
+    aliceUser = aliceAddress.split('@')[0]!;
+    const pp = join(dir, 'officer.pass');
+    writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+    const officerDir = join(dir, 'org', 'officers', 'officer-1');
+    officer = ['--profile', officerDir, '--passphrase-file', pp];
+    const inv = await custosJson<{ enrolmentCode: string }>([
+      'admin',
+      'invite',
+      '--user',
+      'officer-one',
+      '--role',
+      'officer',
+      '--profile',
+      org.adminProfile,
+    ]);
+    await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (org !== undefined) await stopServer(org.server);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'places a custodian and a query hold, lists them, releases one, and logs every act',
+    async () => {
+      const c = await holdJson<{ hold: Hold }>([
+        'create',
+        '--custodian',
+        `${aliceUser}@${org.orgId}`,
+        '--matter',
+        'M-2026-014',
+      ]);
+      expect(c.hold).toMatchObject({
+        kind: 'custodian',
+        custodian: aliceUser,
+        matter: 'M-2026-014',
+        releasedAt: null,
+      });
+      const q = await holdJson<{ hold: Hold; bucketsCovered: string[]; bucketsWithoutWrap: string[] }>([
+        'create',
+        '--query',
+        'quarterly "budget review"',
+        '--matter',
+        'M-2026-015',
+      ]);
+      expect(q.hold.kind).toBe('query');
+      // The ceremony registers this month's and next month's buckets for each retention class.
+      expect(q.bucketsCovered.length).toBeGreaterThanOrEqual(2);
+      expect(q.bucketsWithoutWrap).toEqual([]);
+      expect([...q.hold.buckets].sort()).toEqual([...q.bucketsCovered].sort());
+
+      const listed = await list();
+      expect(listed.map((h) => [h.holdId, h.kind, h.releasedAt])).toEqual([
+        [c.hold.holdId, 'custodian', null],
+        [q.hold.holdId, 'query', null],
+      ]);
+      const human = await hold(['list']);
+      expect(human.status, human.stderr).toBe(0);
+      expect(human.stdout).toContain(
+        `${q.hold.holdId}  M-2026-015  query in ${q.bucketsCovered.length} bucket(s)`,
+      );
+      // The server never saw the query's words.
+      expect(human.stdout + JSON.stringify(listed)).not.toMatch(/quarterly|budget/);
+
+      const reason = 'Custodian cleared by counsel';
+      const rel = await holdJson<{ holdId: string; releasedAt: number }>([
+        'release',
+        c.hold.holdId,
+        '--reason',
+        reason,
+      ]);
+      expect(rel.holdId).toBe(c.hold.holdId);
+      const after = await list();
+      expect(after.find((h) => h.holdId === c.hold.holdId)).toMatchObject({
+        releaseReason: reason,
+        releasedAt: rel.releasedAt,
+      });
+      expect(after.find((h) => h.holdId === q.hold.holdId)?.releasedAt).toBeNull();
+
+      const entries = await holdEntries(3);
+      expect(entries.map((e) => (e.type === 'hold' ? [e.holdId, e.action] : []))).toEqual([
+        [c.hold.holdId, 'place'],
+        [q.hold.holdId, 'place'],
+        [c.hold.holdId, 'release'],
+      ]);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a hold on an unknown user, a second release, a missing reason and two criteria, changing nothing',
+    async () => {
+      const before = await list();
+      const unknown = await hold(['create', '--custodian', 'AAAAAAAAAAAAAAAAAAAAAA', '--matter', 'M-9']);
+      expect(unknown.status).toBe(1);
+      expect(unknown.stderr).toMatch(/USER_NOT_FOUND/);
+      const foreign = await hold([
+        'create',
+        '--custodian',
+        `${aliceUser}@AAAAAAAAAAAAAAAAAAAAAA`,
+        '--matter',
+        'M-9',
+      ]);
+      expect(foreign.status).toBe(2);
+      expect(foreign.stderr).toMatch(/another organisation/);
+      const released = before.find((h) => h.releasedAt !== null)!;
+      const twice = await hold(['release', released.holdId, '--reason', 'again']);
+      expect(twice.status).toBe(1);
+      expect(twice.stderr).toMatch(/HOLD_RELEASED/);
+      const active = before.find((h) => h.releasedAt === null)!;
+      const noReason = await hold(['release', active.holdId]);
+      expect(noReason.status).toBe(2);
+      expect(noReason.stderr).toMatch(/--reason/);
+      const two = await hold(['create', '--custodian', aliceUser, '--query', 'x', '--matter', 'M-9']);
+      expect(two.status).toBe(2);
+      const noMatter = await hold(['create', '--custodian', aliceUser]);
+      expect(noMatter.status).toBe(2);
+      expect(await list()).toEqual(before);
+      expect((await holdEntries(3)).length).toBe(3);
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
