@@ -1,7 +1,7 @@
 /**
  * Threat model F14: thousands of dumps were pulled from the breached archive in a day and
  * nobody noticed. Against a real server process, one officer device fires 500 rapid
- * archive searches, then 500 rapid record fetches: each run is throttled (429
+ * archive searches, then 500 rapid record fetches, then 500 rapid exports: each run is throttled (429
  * RATE_LIMITED with Retry-After and a message that says so), and each run raises exactly
  * one alert — an `alert-rate-limit` audit entry in the org's signed log, whose document
  * (GET …/alerts) names the device and the route class — not one per refused request.
@@ -174,6 +174,42 @@ describe('F14: rate limits and alerts on officer routes (server process)', () =>
       const res = await fetch(`${server.url}/v1/orgs/${org.orgId}/alerts`, { headers: officer.headers() });
       const body = (await res.json()) as { alerts: { detail: string }[] };
       expect(body.alerts.map((x) => x.detail.split(' ')[0])).toEqual(['route=search', 'route=read']);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    '500 rapid exports: throttled, and one more alert (route export)',
+    async () => {
+      await new Promise((r) => setTimeout(r, 7_000));
+      const path = `/v1/orgs/${org.orgId}/archive/exports`;
+      const outcomes = await rapid(RAPID_CALLS, () => ({
+        method: 'POST',
+        path,
+        body: { format: 'rsmf', records: 3, manifestSha256: randomBytes(32).toString('hex') },
+      }));
+      const allowed = outcomes.filter((o) => o.status === 201).length;
+      expect(allowed).toBeGreaterThan(0);
+      const refused = outcomes.filter((o) => o.status === 429);
+      expect(refused.length + allowed).toBe(RAPID_CALLS);
+      expect(
+        refused.some((r) => /too many archive exports.*recorded as an alert/.test(r.message ?? '')),
+      ).toBe(true);
+      let entries: LogEntry[] = [];
+      await until(async () => {
+        entries = await logEntries(server, org);
+        return (
+          entries.filter((e) => e.type === 'audit-event' && e.kind === 'archive-export').length >= allowed
+        );
+      }, 'the allowed exports in the log');
+      expect(alertEntries(entries)).toHaveLength(3);
+      const res = await fetch(`${server.url}/v1/orgs/${org.orgId}/alerts`, { headers: officer.headers() });
+      const body = (await res.json()) as { alerts: { detail: string }[] };
+      expect(body.alerts.map((x) => x.detail.split(' ')[0])).toEqual([
+        'route=search',
+        'route=read',
+        'route=export',
+      ]);
     },
     STEP_TIMEOUT_MS,
   );

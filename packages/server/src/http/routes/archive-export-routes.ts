@@ -10,6 +10,7 @@
 import { Type } from 'typebox';
 import { defineRoute } from '../route-def.js';
 import { Id } from '../schema-helpers.js';
+import { throttleOfficer } from '../../alerts/officer-throttle.js';
 
 /** Most records one export may declare (a sanity bound, not a policy). */
 const MAX_EXPORT_RECORDS = 1_000_000_000;
@@ -58,7 +59,9 @@ export const recordExportRoute = defineRoute({
     ),
   },
   errors: [],
-  async handler({ auth, body }, deps) {
+  async handler({ auth, body, reply }, deps) {
+    // Bursts of exports are refused and raise an alert (threat model F14).
+    await throttleOfficer(deps, auth, 'export', reply);
     const at = deps.clock();
     // The act is the audit entry itself: one transaction, committed or not at all.
     await deps.stores.withTransaction((tx) =>
