@@ -10,7 +10,7 @@
  * identically seeded store. Each sample seeds a new store (the work destroys its input).
  * CUSTOS_DISPOSITION_BENCH_N sets the record count, CUSTOS_DISPOSITION_BENCH_SAMPLES the samples.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -64,10 +64,26 @@ function postingIds(ids: readonly number[], base: number): Buffer {
   return Buffer.from(out);
 }
 
+/** The seeded database, built once per process and copied for each sample. */
+let template: string | undefined;
+
+/** A fresh copy of the seeded store. */
 async function seed(): Promise<Seeded> {
+  template ??= await build();
   const dir = mkdtempSync(join(tmpdir(), 'custos-dispose-'));
+  copyFileSync(join(template, 'custos.db'), join(dir, 'custos.db'));
   const stores = await openStore({ kind: 'sqlite', path: join(dir, 'custos.db') });
-  const orgId = 'bench-org-0000000000000000' as OrgId;
+  return { dir, stores, orgId: ORG };
+}
+
+const ORG = 'bench-org-0000000000000000' as OrgId;
+
+/** Seeds the template store; resolves to its folder (the database is checkpointed and closed). */
+async function build(): Promise<string> {
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'custos-dispose-template-'));
+  const stores = await openStore({ kind: 'sqlite', path: join(dir, 'custos.db') });
+  const orgId = ORG;
   await stores.orgs.create({
     orgId,
     name: 'Disposition Bench',
@@ -110,13 +126,12 @@ async function seed(): Promise<Seeded> {
     (_, i) => `bench-dev-${String(i).padStart(16, '0')}` as DeviceId,
   );
   const seqs = new Map<string, number>();
-  const total = RECORDS + Math.floor(RECORDS / (OTHER_EVERY - 1));
   const oldIds: number[] = [];
-  for (let start = 0; start < total; start += RECORDS_PER_TX) {
+  for (let start = 0; start < total(); start += RECORDS_PER_TX) {
     await stores.withTransaction(async (tx) => {
       const rows = [];
       const indexed = [];
-      for (let logIndex = start; logIndex < Math.min(total, start + RECORDS_PER_TX); logIndex++) {
+      for (let logIndex = start; logIndex < Math.min(total(), start + RECORDS_PER_TX); logIndex++) {
         const bucketId = logIndex % OTHER_EVERY === OTHER_EVERY - 1 ? KEEP : OLD;
         if (bucketId === OLD) oldIds.push(logIndex);
         const deviceId = devices[logIndex % DEVICES]!;
@@ -157,7 +172,11 @@ async function seed(): Promise<Seeded> {
   await stores.archive.putSessionKeys(orgId, [
     { keyId: randomBytes(32), deviceId: devices[0]!, wrapped, receivedAt: 0 },
   ]);
-  return { dir, stores, orgId };
+  await stores.close();
+  process.stderr.write(
+    `disposition bench: seeded ${total().toLocaleString('en')} records in ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
+  return dir;
 }
 
 async function done(s: Seeded): Promise<void> {
@@ -177,11 +196,22 @@ async function dispose(): Promise<number> {
       at: AS_OF,
     });
     const start = performance.now();
+    let last = start;
     const p = await executePlan(
       { stores: s.stores, audit: pendingTableAuditSink, clock: () => AS_OF },
       s.orgId,
       plan.planId,
       BY,
+      {
+        afterStep: (_b, pr) => {
+          if (process.env.CUSTOS_DISPOSITION_BENCH_TRACE === undefined) return;
+          const now = performance.now();
+          process.stderr.write(
+            `  step ${pr.step} cursor ${pr.cursor} disposed ${pr.disposed}: ${(now - last).toFixed(0)} ms\n`,
+          );
+          last = now;
+        },
+      },
     );
     const seconds = (performance.now() - start) / 1000;
     const left = await s.stores.archive.count(s.orgId);
@@ -215,6 +245,9 @@ async function bareDelete(): Promise<number> {
 export const cases: BenchCase[] = [
   {
     kind: 'value',
+    teardown: () => {
+      if (template !== undefined) rmSync(template, { recursive: true, force: true });
+    },
     name: `disposition of a bucket of ${RECORDS.toLocaleString('en')} records (SQLite, whole execution)`,
     unit: 's',
     lowerIsBetter: true,

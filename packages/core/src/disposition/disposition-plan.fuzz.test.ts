@@ -10,6 +10,7 @@ import {
 const plan = encodeDispositionPlan({
   orgId: 'org-1',
   asOf: 4_102_444_800_000,
+  madeAt: 1_780_000_000_000,
   buckets: [
     {
       bucketId: 'transitory-2026-01',

@@ -5,7 +5,7 @@
  * officers each sign the plan's bytes with their officer signing key. The certificate that
  * closes a disposition names the plan, carries the approvals and the outcome per bucket.
  *
- *   plan        = deterministic CBOR { v: 1, typ: "disposition-plan", org, asof, bkts: [bucket…] }
+ *   plan        = deterministic CBOR { v: 1, typ: "disposition-plan", org, asof, made, bkts: [bucket…] }
  *   bucket      = { bkt, cls, per, exp, n, held, span: [] | [first, last], leaves: bstr(32) }
  *   approval    = Ed25519(officer signing key, "custos-disposition-plan-v1" || 0x00 || plan)
  *   certificate = deterministic CBOR { v: 1, typ: "disposition-certificate", org, plan: bstr(32),
@@ -46,6 +46,8 @@ export interface DispositionPlan {
   readonly orgId: string;
   /** The date the expiry was computed for (ms). */
   readonly asOf: number;
+  /** When the server made the plan (ms): two plans of the same state and date stay distinct. */
+  readonly madeAt: number;
   readonly buckets: readonly PlannedBucket[];
 }
 
@@ -117,6 +119,7 @@ export function encodeDispositionPlan(plan: DispositionPlan): Uint8Array {
     typ: 'disposition-plan',
     org: plan.orgId,
     asof: plan.asOf,
+    made: plan.madeAt,
     bkts: plan.buckets.map((b) => ({
       bkt: b.bucketId,
       cls: b.retentionClass,
@@ -133,11 +136,11 @@ export function encodeDispositionPlan(plan: DispositionPlan): Uint8Array {
 /** Parses plan bytes; MALFORMED_INPUT naming what is wrong. */
 export function decodeDispositionPlan(bytes: Uint8Array): DispositionPlan {
   const m = asMap(decodeStrict(bytes, 'disposition plan', 'MALFORMED_INPUT'), 'plan');
-  if (!keysAre(m, 'asof,bkts,org,typ,v') || m.v !== 1 || m.typ !== 'disposition-plan') {
-    fail('plan: not a v1 { v, typ, org, asof, bkts } document');
+  if (!keysAre(m, 'asof,bkts,made,org,typ,v') || m.v !== 1 || m.typ !== 'disposition-plan') {
+    fail('plan: not a v1 { v, typ, org, asof, made, bkts } document');
   }
   if (!isText(m.org)) fail('plan: org is not an id');
-  if (!isCount(m.asof)) fail('plan: asof is not a time');
+  if (!isCount(m.asof) || !isCount(m.made)) fail('plan: asof or made is not a time');
   if (!Array.isArray(m.bkts) || m.bkts.length > MAX_PLAN_BUCKETS) fail('plan: bkts is not a list of buckets');
   const buckets = (m.bkts as unknown[]).map((raw, i): PlannedBucket => {
     const b = asMap(raw, `plan bucket ${i}`);
@@ -166,7 +169,7 @@ export function decodeDispositionPlan(bytes: Uint8Array): DispositionPlan {
     };
   });
   if (new Set(buckets.map((b) => b.bucketId)).size !== buckets.length) fail('plan: a bucket appears twice');
-  return { orgId: m.org, asOf: m.asof, buckets };
+  return { orgId: m.org, asOf: m.asof, madeAt: m.made, buckets };
 }
 
 /** SHA-256 of the plan bytes; its hex form is the plan id. */

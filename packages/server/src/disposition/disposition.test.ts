@@ -125,7 +125,10 @@ for (const backend of TEST_BACKENDS) {
     let tb: TestBackend;
     let w: World;
     const deps = () => ({ stores: tb.stores, audit: pendingTableAuditSink, clock: () => AS_OF });
-    const plan = () => makePlan(tb.stores, pendingTableAuditSink, w.orgId, AS_OF, BY, AS_OF);
+    let made = AS_OF;
+    /** The plan made now; `again` makes it at the same time as the last (the same plan). */
+    const plan = (again = false) =>
+      makePlan(tb.stores, pendingTableAuditSink, w.orgId, AS_OF, BY, again ? made : ++made);
     const approve = (planId: string, officerIndex: number, signature: Buffer, orgId = w.orgId) =>
       approvePlan(tb.stores, pendingTableAuditSink, orgId, planId, { officerIndex, signature }, BY, AS_OF);
     const signAs = (k: number, planBytes: Uint8Array) =>
@@ -162,7 +165,7 @@ for (const backend of TEST_BACKENDS) {
       expect(d.buckets.map((b) => [b.bucketId, b.records, b.held, b.span])).toEqual([
         [T_BUCKET, 4, 3, [w.tA[0], w.tB.at(-1)]],
       ]);
-      expect((await plan()).planId).toBe(p.planId);
+      expect((await plan(true)).planId).toBe(p.planId);
     });
 
     it('refuses too few, forged, unregistered, replayed and foreign approvals', async () => {
@@ -193,7 +196,7 @@ for (const backend of TEST_BACKENDS) {
     });
 
     it('executes after an interruption, keeping held records and their bucket keys', async () => {
-      const p = await plan();
+      const p = await plan(true);
       await approve(p.planId, 2, signAs(2, p.plan));
       let steps = 0;
       const crash = () => {
@@ -231,7 +234,28 @@ for (const backend of TEST_BACKENDS) {
       ]);
       await approve(p.planId, 1, signAs(1, p.plan));
       await approve(p.planId, 2, signAs(2, p.plan));
-      const done = await executePlan(deps(), w.orgId, p.planId, BY);
+      // A hold placed after the plan was approved still protects what it covers.
+      const late = newId<DeviceId>() as string as HoldId;
+      await tb.stores.withTransaction((tx) =>
+        tx.holds.create(w.orgId, {
+          holdId: late,
+          matter: 'Matter 2',
+          scope: { kind: 'dates', from: 100 * DAY, to: 100 * DAY + 1 },
+          createdBy: BY,
+          createdAt: AS_OF,
+        }),
+      );
+      const kept = await executePlan(deps(), w.orgId, p.planId, BY);
+      expect(decodeDispositionCertificate(kept.certificate!).buckets).toEqual([
+        { bucketId: T_BUCKET, records: 0, held: 3, keysDestroyed: false },
+      ]);
+      expect(await present(w.tB)).toEqual(w.tB);
+      await tb.stores.withTransaction((tx) => tx.holds.release(w.orgId, late, BY, AS_OF, 'matter closed'));
+      const p2 = await plan();
+      expect(p2.planId).not.toBe(p.planId);
+      await approve(p2.planId, 1, signAs(1, p2.plan));
+      await approve(p2.planId, 2, signAs(2, p2.plan));
+      const done = await executePlan(deps(), w.orgId, p2.planId, BY);
       expect(decodeDispositionCertificate(done.certificate!).buckets).toEqual([
         { bucketId: T_BUCKET, records: 3, held: 0, keysDestroyed: true },
       ]);

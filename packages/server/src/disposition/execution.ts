@@ -53,28 +53,46 @@ export interface ExecuteOptions {
   readonly afterStep?: (bucketId: string, p: BucketProgress) => void | Promise<void>;
 }
 
-/** The bucket's records in the plan's span (read once per call: they only shrink), with their facts for holds. */
+/**
+ * The bucket's records in the plan's span, read once per call (they only shrink): their leaf
+ * indexes (an index-only read), and their facts for holds only when a hold bears on the bucket.
+ */
 class BucketMembers {
-  #all: Map<number, BucketRecordFacts> | undefined;
+  #leaves: Set<number> | undefined;
+  #facts: Map<number, BucketRecordFacts> | undefined;
   constructor(
     private readonly orgId: OrgId,
     private readonly b: PlannedBucket,
   ) {}
 
-  async load(tx: Stores): Promise<Map<number, BucketRecordFacts>> {
-    if (this.#all !== undefined) return this.#all;
-    const all = new Map<number, BucketRecordFacts>();
+  async leaves(tx: Stores): Promise<Set<number>> {
+    if (this.#leaves !== undefined) return this.#leaves;
+    const out = new Set<number>();
+    if (this.b.span !== null) {
+      const last = this.b.span[1];
+      for (let after = this.b.span[0] - 1; ;) {
+        const page = await tx.disposition.bucketLeaves(this.orgId, this.b.bucketId, after, RECORDS_PER_STEP);
+        for (const i of page) if (i <= last) out.add(i);
+        if (page.length < RECORDS_PER_STEP || page.at(-1)! > last) break;
+        after = page.at(-1)!;
+      }
+    }
+    return (this.#leaves = out);
+  }
+
+  async facts(tx: Stores): Promise<Map<number, BucketRecordFacts>> {
+    if (this.#facts !== undefined) return this.#facts;
+    const out = new Map<number, BucketRecordFacts>();
     if (this.b.span !== null) {
       const last = this.b.span[1];
       for (let after = this.b.span[0] - 1; ;) {
         const page = await tx.disposition.bucketRecords(this.orgId, this.b.bucketId, after, RECORDS_PER_STEP);
-        for (const r of page) if (r.logIndex <= last) all.set(r.logIndex, r);
+        for (const r of page) if (r.logIndex <= last) out.set(r.logIndex, r);
         if (page.length < RECORDS_PER_STEP || page.at(-1)!.logIndex > last) break;
         after = page.at(-1)!.logIndex;
       }
     }
-    this.#all = all;
-    return all;
+    return (this.#facts = out);
   }
 }
 
@@ -95,9 +113,16 @@ async function postingsStep(
 ): Promise<BucketProgress> {
   if (b.span === null) return { ...p, step: 'records', cursor: -1 };
   const [first, last] = b.span;
-  const keep = keeper(planHeld, await bucketHolds(tx, orgId, b.bucketId));
-  const all = await members.load(tx);
-  const anyKept = [...all.values()].some(keep);
+  const holds = await bucketHolds(tx, orgId, b.bucketId);
+  const all = await members.leaves(tx);
+  // Facts are read only when a hold bears on the bucket; otherwise only the plan's held leaves stay.
+  const facts = holds.holdIds.length === 0 ? null : await members.facts(tx);
+  const keep = keeper(planHeld, holds);
+  const kept = (id: number): boolean => {
+    const f = facts?.get(id);
+    return planHeld.has(id) || (f !== undefined && keep(f));
+  };
+  const anyKept = planHeld.size > 0 || (facts !== null && [...facts.values()].some(keep));
   const after = p.cursor >= 0 ? p.cursor : ((await tx.disposition.blockAtOrBelow(orgId, first)) ?? first) - 1;
   let rows = await tx.disposition.postingHeads(orgId, after, last, POSTINGS_PER_STEP);
   const full = rows.length === POSTINGS_PER_STEP;
@@ -120,10 +145,7 @@ async function postingsStep(
     }
     const ids = await tx.disposition.postingIds(orgId, r.token, r.block);
     if (ids === undefined) continue;
-    const left = decodePostings(ids, r.block, r.n).filter((id) => {
-      const facts = all.get(id);
-      return facts === undefined || keep(facts);
-    });
+    const left = decodePostings(ids, r.block, r.n).filter((id) => !all.has(id) || kept(id));
     if (left.length === 0) gone.push(r);
     else if (left.length < r.n) {
       await tx.search.putPostings(orgId, [

@@ -2,8 +2,8 @@
  * Making a disposition plan: every registered bucket of the org that expired by `asOf` and
  * whose keys no earlier disposition destroyed, with its records counted into "dispose" and
  * "held" (legal holds, holds/held-records.ts), its leaf span and the digest of the leaves
- * to dispose. The plan is stored under its hash, so the same state and date give the same
- * plan id; officers approve that id.
+ * to dispose. The plan is stored under its hash (its id; officers approve that id); it names
+ * when it was made, so a later plan of the same buckets and date is a new plan.
  */
 import {
   dispositionPlanHash,
@@ -113,7 +113,7 @@ export async function makePlan(
     .slice(0, MAX_PLAN_BUCKETS);
   const counted: CountedBucket[] = [];
   for (const { b, expiresAt } of expired) counted.push(await countBucket(stores, orgId, b, expiresAt));
-  const bytes = encodeDispositionPlan({ orgId, asOf, buckets: counted.map((c) => c.planned) });
+  const bytes = encodeDispositionPlan({ orgId, asOf, madeAt: now, buckets: counted.map((c) => c.planned) });
   const planId = Buffer.from(dispositionPlanHash(bytes)).toString('hex');
   const record: PlanRecord = {
     planId,

@@ -117,8 +117,8 @@ export const createDispositionRoute = defineRoute({
   url: '/v1/orgs/:orgId/dispositions',
   summary:
     'Makes the disposition plan for `asOf` (default now): every expired bucket not yet disposed, its records to ' +
-    'dispose and held, leaf span and leaf digest. The same state and date give the same plan (idempotent); a new ' +
-    'plan is an audit act `disposition.plan`. Officers only.',
+    'dispose and held, leaf span and leaf digest; it names when it was made, so each call makes a new plan. An ' +
+    'audit act `disposition.plan`. Officers only.',
   access: { kind: 'device', roles: ['officer'] },
   params: OrgParams,
   body: Type.Object({ asOf: Type.Optional(Millis) }, { additionalProperties: false }),
