@@ -118,6 +118,43 @@ for (const backend of TEST_BACKENDS) {
       expect(again.json()).toMatchObject({ error: { code: 'ENVELOPE_NOT_FOUND' } });
     });
 
+    it('envelope ids begin with their creation time; only the recipient device can delete one', async () => {
+      const sent: { id: string; at: number }[] = [];
+      for (const step of [0, 1, 1_000, 60_000]) {
+        t.clock.now += step;
+        const r = await call(
+          t.app,
+          'PUT',
+          '/v1/messages',
+          message(carol(), [carol().deviceId]),
+          bob().headers(),
+        );
+        expect(r.statusCode).toBe(200);
+        sent.push({
+          id: r.json<{ envelopes: { envelopeId: string }[] }>().envelopes[0]!.envelopeId,
+          at: t.clock.now,
+        });
+      }
+      const bytes = sent.map((x) => Buffer.from(x.id, 'base64url'));
+      for (const [i, b] of bytes.entries()) {
+        expect(b).toHaveLength(16);
+        expect(b.readUIntBE(0, 6)).toBe(sent[i]!.at);
+      }
+      // Later ids sort later (the queue's id index grows at its right edge, migration 16).
+      expect([...bytes].sort((x, y) => Buffer.compare(x, y))).toEqual(bytes);
+      // Ids of one millisecond still differ in their random part.
+      expect(new Set(sent.map((x) => x.id.slice(8))).size).toBe(sent.length);
+      // Another device of the org cannot delete them, even knowing the ids.
+      for (const x of sent) {
+        const other = await call(t.app, 'DELETE', `/v1/messages/${x.id}`, undefined, bob().headers());
+        expect(other.json()).toMatchObject({ error: { code: 'ENVELOPE_NOT_FOUND' } });
+      }
+      const acked = await Promise.all(
+        sent.map((x) => call(t.app, 'DELETE', `/v1/messages/${x.id}`, undefined, carol().headers())),
+      );
+      expect(acked.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+    });
+
     it('lists missing and stale devices and stores nothing', async () => {
       await unchanged(async () => {
         // Alice has two devices; bob addresses one of them plus a device of another user.

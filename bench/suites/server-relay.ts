@@ -59,8 +59,10 @@ const RECORD_BYTES = 1024;
 const SEED_CHUNK = 10_000;
 const SEED_INTEGRATE_EVERY = 200_000;
 
+// RELAY_BENCH_SERVER=<path of a built server's index.js> runs that build instead (a before/after
+// comparison in one command, under the same machine load).
 const SERVER_SCRIPT = `
-import { loadConfig, startServer } from '@custos/server';
+const { loadConfig, startServer } = await import(process.env.RELAY_BENCH_SERVER || '@custos/server');
 const config = loadConfig({ argv: ['--data', process.env.RELAY_BENCH_DATA, '--listen', '127.0.0.1:0', '--log-level', 'error'], env: {}, cwd: process.cwd() });
 await startServer(config, { stdout: process.stdout, stderr: process.stderr });
 `;

@@ -40,15 +40,26 @@ export interface RelayOptions {
 
 /** Envelope ids drawn per refill of the random pool: one CSPRNG call instead of one per envelope. */
 const ID_POOL_IDS = 256;
+/** Leading bytes of an envelope id holding its creation time (ms, big-endian: 48 bits last until year 10889). */
+const ID_TIME_BYTES = 6;
 let idPool = Buffer.alloc(0);
 let idPoolOffset = 0;
 
-function newEnvelopeId(): EnvelopeId {
+/**
+ * A new envelope id: the creation time in ms, then ID_BYTES − 6 = 80 random bits. Ids
+ * created later sort later, so the queue's id index grows at its right edge and an
+ * acknowledgement (which comes soon after) deletes near it — a batch's commit writes a few
+ * index pages, not one per envelope. Ids stay unguessable: the random part alone is 80 bits.
+ */
+function newEnvelopeId(now: number): EnvelopeId {
+  const random = ID_BYTES - ID_TIME_BYTES;
   if (idPoolOffset + ID_BYTES > idPool.length) {
     idPool = randomBytes(ID_BYTES * ID_POOL_IDS);
     idPoolOffset = 0;
   }
-  const id = idPool.toString('base64url', idPoolOffset, idPoolOffset + ID_BYTES);
+  // The pool's slot is overwritten in place: its first bytes become the time, the rest stays random.
+  idPool.writeUIntBE(Math.max(0, Math.min(now, 2 ** 48 - 1)), idPoolOffset, ID_TIME_BYTES);
+  const id = idPool.toString('base64url', idPoolOffset, idPoolOffset + ID_TIME_BYTES + random);
   idPoolOffset += ID_BYTES;
   return id as EnvelopeId;
 }
@@ -226,7 +237,7 @@ export class RelayService {
         }
       }
       const envelopes: NewEnvelope[] = decoded.map((d) => ({
-        envelopeId: newEnvelopeId(),
+        envelopeId: newEnvelopeId(now),
         recipientDeviceId: d.deviceId,
         sender,
         type: d.type,

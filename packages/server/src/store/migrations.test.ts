@@ -43,6 +43,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   10: [],
   11: [],
   13: ['review_rules', 'review_rule_terms', 'review_items', 'review_settings', 'audit_acts'],
+  16: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

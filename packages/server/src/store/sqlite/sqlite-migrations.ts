@@ -519,4 +519,16 @@ CREATE TABLE disposed_buckets (
 ) STRICT;
 `,
   },
+  {
+    version: 16,
+    name: 'relay queue: envelope ids unique on their own (time-ordered ids keep the index append-mostly)',
+    // Envelope ids start with their creation time (relay-service.ts), so this index gains
+    // entries at its right edge and acknowledgements delete near it: a commit dirties a few
+    // of its pages instead of one per envelope, as (org, device, random id) did. An ack still
+    // filters on org and device, so a device deletes only its own envelopes.
+    up: `
+DROP INDEX relay_queue_envelope;
+CREATE UNIQUE INDEX relay_queue_envelope ON relay_queue (envelope_id);
+`,
+  },
 ];
