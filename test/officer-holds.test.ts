@@ -4,12 +4,19 @@
  * query hold are placed, listed, one is released with a reason, and the org's log — read
  * through its public tile routes — holds a `hold` entry for each act. A hold on a user that
  * does not exist, a second release, a release without a reason and a command line naming
- * two criteria each fail clearly and change nothing.
+ * two criteria each fail clearly and change nothing. With real messages archived by real
+ * devices, the server's held-records check (read from the server's own database) covers
+ * exactly the records `custos console search` finds for the same words.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CustosClient } from '@custos/client';
 import type { LogEntry } from '@custos/core';
+import { heldRecordIds } from '../packages/server/src/holds/held-records.js';
+import type { OrgId } from '../packages/server/src/ids.js';
+import { storesOver } from '../packages/server/src/store/open-store.js';
+import { openSqliteDatabase } from '../packages/server/src/store/sqlite/sqlite-database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cliOrg,
@@ -27,6 +34,8 @@ const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 300_000;
 /** Attempts while waiting for the log integrator (a checkpoint about every 250 ms). */
 const LOG_ATTEMPTS = 60;
+
+const TEXTS = ['The quarterly budget review is tomorrow', 'lunch at noon?', 'Budget review moved to Friday'];
 
 interface Hold {
   holdId: string;
@@ -62,7 +71,10 @@ describe('officer legal holds (processes)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'custos-officer-holds-'));
     org = await cliOrg(dir);
-    const aliceAddress = await inviteAndEnrol(org, 'alice', join(dir, 'alice'));
+    const alice = join(dir, 'alice');
+    const bob = join(dir, 'bob');
+    const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
+    const bobAddress = await inviteAndEnrol(org, 'bob', bob);
     aliceUser = aliceAddress.split('@')[0]!;
     const pp = join(dir, 'officer.pass');
     writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
@@ -79,6 +91,19 @@ describe('officer legal holds (processes)', () => {
       org.adminProfile,
     ]);
     await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+    // Devices attach blind tokens once they hold their bucket's index key (docs/search.md §6).
+    await custosJson(['console', 'grant-index-keys', ...officer]);
+    for (const p of [alice, bob]) {
+      const client = CustosClient.open(p);
+      try {
+        await client.refreshKeys();
+      } finally {
+        await client.close();
+      }
+    }
+    await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', alice]);
+    for (const text of TEXTS) await custosJson(['send', '--to', 'bob', text, '--profile', alice]);
+    await custosJson(['sync', '--profile', bob]);
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -183,6 +208,47 @@ describe('officer legal holds (processes)', () => {
       expect(noMatter.status).toBe(2);
       expect(await list()).toEqual(before);
       expect((await holdEntries(3)).length).toBe(3);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "covers on the server exactly the records a search finds for the hold's words",
+    async () => {
+      // Each budget message is archived by alice's device and by bob's: four records.
+      let found: number[] = [];
+      for (let i = 0; i < LOG_ATTEMPTS && found.length < 4; i++) {
+        const r = await custosJson<{ matches: { logIndex: number }[] }>([
+          'console',
+          'search',
+          'budget',
+          'review',
+          ...officer,
+        ]);
+        found = r.matches.map((m) => m.logIndex).sort((a, b) => a - b);
+        if (found.length < 4) await new Promise((res) => setTimeout(res, 500));
+      }
+      expect(found).toHaveLength(4);
+      const q = await holdJson<{ hold: Hold }>([
+        'create',
+        '--query',
+        'Budget REVIEW',
+        '--matter',
+        'M-2026-016',
+      ]);
+      // The server process's own database, read beside it (WAL: readers do not block it).
+      const db = openSqliteDatabase(join(org.server.dataDir, 'custos.sqlite'));
+      const stores = storesOver(db, 'sqlite');
+      try {
+        const held: number[] = [];
+        for (const bucketId of q.hold.buckets) {
+          const rows = await stores.withTransaction((tx) => heldRecordIds(tx, org.orgId as OrgId, bucketId));
+          for (const r of rows) if (r.holdIds.includes(q.hold.holdId)) held.push(r.logIndex);
+        }
+        expect(held.sort((a, b) => a - b)).toEqual(found);
+      } finally {
+        await stores.close();
+      }
     },
     STEP_TIMEOUT_MS,
   );
