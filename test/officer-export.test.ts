@@ -12,6 +12,9 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosClient } from '@custos/client';
+import { rsmfFileProblems } from '@custos/console';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logEntries } from './client-records.js';
 import { stopServer, type TestOrg } from './client-support.js';
@@ -24,8 +27,8 @@ import {
   type CliOrg,
 } from './cli-support.js';
 
-/** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
-const SETUP_TIMEOUT_MS = 900_000;
+/** The ceremony and every officer command run the full-strength passphrase KDF: minutes on a busy machine. */
+const SETUP_TIMEOUT_MS = 1_200_000;
 const STEP_TIMEOUT_MS = 300_000;
 /** Attempts while waiting for the indexer (a record is searchable about a second after its checkpoint). */
 const INDEX_ATTEMPTS = 60;
@@ -56,6 +59,13 @@ const TEXTS = {
   budgetApproved: 'Budget approved by the board',
   reply: 'budget numbers look fine to me',
 } as const;
+/** Relativity's RSMF 2.0 JSON Schema (kept with the export library's fixtures). */
+const RSMF_SCHEMA = JSON.parse(
+  readFileSync(
+    new URL('../packages/console/src/export/fixtures/rsmf/rsmf_schema_2_0_0.json', import.meta.url),
+    'utf8',
+  ),
+) as object;
 const ATTACHMENT = Buffer.from('Q3 budget spreadsheet, exported for the board\n'.repeat(40));
 
 describe('officer export (processes)', () => {
@@ -177,6 +187,21 @@ describe('officer export (processes)', () => {
       const first = readFileSync(join(rsmfOut, rsmfFiles[0]!), 'latin1').replace(/\r\n[ \t]+/g, ' ');
       expect(first).toContain(`X-RSMF-Custos-Manifest-SHA256: ${rsmf.manifestSha256}`);
 
+      // Every file: valid against the RSMF 2.0 schema and the referential checks; the transcript is readable.
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      addFormats.default(ajv);
+      const validate = ajv.compile(RSMF_SCHEMA);
+      const transcripts: string[] = [];
+      for (const f of rsmfFiles) {
+        const r = rsmfFileProblems(readFileSync(join(rsmfOut, f)));
+        expect(r.problems, f).toEqual([]);
+        expect(validate(r.contents!.manifest), JSON.stringify(validate.errors)).toBe(true);
+        expect([...r.contents!.zipNames].some((n) => n !== 'rsmf_manifest.json')).toBe(true);
+        transcripts.push(r.contents!.transcript);
+      }
+      for (const t of [TEXTS.budgetReview, TEXTS.budgetApproved, TEXTS.reply])
+        expect(transcripts.join('\n')).toContain(t);
+
       const ok = await verify(rsmfOut, ['--log-key', rsmf.log.verifierKey]);
       expect(ok.status, ok.stderr).toBe(0);
       expect(ok.out).toMatchObject({
@@ -275,6 +300,17 @@ describe('officer export (processes)', () => {
       ]);
       expect(badFormat.status, badFormat.stderr).toBe(2);
       expect(badFormat.stderr).toContain('--format docx');
+      const noCriteria = await custos([
+        'console',
+        'export',
+        '--format',
+        'rsmf',
+        '--out',
+        join(base, 'x'),
+        ...officer,
+      ]);
+      expect(noCriteria.status, noCriteria.stderr).toBe(2);
+      expect(noCriteria.stderr).toContain('--device');
       const occupied = join(base, 'occupied');
       mkdirSync(occupied);
       writeFileSync(join(occupied, 'keep.txt'), 'x');

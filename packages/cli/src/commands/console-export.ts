@@ -117,9 +117,17 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
         .filter((s) => s !== '');
       const byDevice = devices !== undefined && devices.length > 0;
       const query: ExportQuery = {
-        ...searchQueryOf(ctx.flags, ctx.positionals, Date.now(), !byDevice),
+        ...searchQueryOf(ctx.flags, ctx.positionals, Date.now(), false),
         ...(byDevice ? { devices } : {}),
       };
+      if (
+        !byDevice &&
+        query.text === undefined &&
+        query.participants === undefined &&
+        query.conversationId === undefined
+      ) {
+        throw new UsageError('give a QUERY, --participant, --conversation or --device');
+      }
       const custodianFlag = optionalString(ctx.flags, 'custodian');
       try {
         checkExportDestination(out);

@@ -19,13 +19,14 @@ import {
   pageOf,
   pinnedLog,
   type OfficerSearchQuery,
+  type SearchReuse,
 } from '../search/officer-search.js';
 import { verifyHit, type VerifiedHit } from '../search/verify-hit.js';
 import { ExportError } from './export-error.js';
 import type { ExportRecord } from './export-types.js';
 
 /** Records per page of `GET …/archive/records` (the server's maximum). */
-export const DEVICE_RECORDS_PAGE = 500;
+const DEVICE_RECORDS_PAGE = 500;
 /** Pages read before giving up on a server that never says "done" (10 M records at most). */
 const MAX_PAGES = 20_000;
 /** A blob id: lowercase hex SHA-256 of the encrypted blob (docs/client.md §5). */
@@ -134,9 +135,12 @@ async function bySearch(
   const hits: VerifiedHit[] = [];
   let filteredOut = 0;
   let cursor: string | undefined;
+  // The log pin, buckets and opened bucket keys are fetched once, not per page.
+  const reuse: SearchReuse = { keys: new Map() };
   for (let page = 0; page < MAX_PAGES; page++) {
     const r = await officerSearch(session, query, {
       limit: MAX_CONSOLE_SEARCH_PAGE,
+      reuse,
       ...(cursor === undefined ? {} : { cursor }),
     });
     if (r.bucketsWithoutWrap.length > 0) {

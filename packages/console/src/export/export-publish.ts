@@ -22,7 +22,7 @@ import type { ExportFile } from './build-export.js';
 import { ExportError } from './export-error.js';
 
 /** Prefix of staging directories (hidden, named after the destination). */
-export const STAGING_PREFIX = '.custos-export-';
+const STAGING_PREFIX = '.custos-export-';
 
 /** Refuses a destination that exists and is not an empty directory (checked before any work). */
 export function checkExportDestination(out: string): void {

@@ -29,7 +29,7 @@ export { rsmfFileProblems, rsmfManifestProblems, rsmfZipProblems, assertRsmfFile
 export type { RsmfContents } from './rsmf-check.js';
 export { verifyExportDir } from './verify-export-dir.js';
 export type { VerifyExportOptions, VerifyExportReport } from './verify-export-dir.js';
-export { fetchExportRecords, DEVICE_RECORDS_PAGE } from './export-fetch.js';
+export { fetchExportRecords } from './export-fetch.js';
 export type {
   ExportQuery,
   FetchCounts,
@@ -37,4 +37,4 @@ export type {
   FetchedExport,
   OpenAttachment,
 } from './export-fetch.js';
-export { checkExportDestination, publishExport, STAGING_PREFIX } from './export-publish.js';
+export { checkExportDestination, publishExport } from './export-publish.js';

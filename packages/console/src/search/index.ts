@@ -10,6 +10,7 @@ export type {
   OfficerSearchOptions,
   OfficerSearchQuery,
   OfficerSearchResult,
+  SearchReuse,
   SearchThread,
 } from './officer-search.js';
 export { parseSearchText, textMatches } from './search-text.js';

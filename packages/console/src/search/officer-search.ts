@@ -44,6 +44,19 @@ export interface OfficerSearchOptions {
   /** The `next` of a previous result. */
   readonly cursor?: string;
   readonly onProgress?: (message: string) => void;
+  /** Kept between the pages of one whole search (console export), so each page does not fetch and open them again. */
+  readonly reuse?: SearchReuse;
+}
+
+/**
+ * What a caller paging through one whole search keeps between calls: the pinned log, the
+ * verified buckets and each bucket's opened keys (null: the officer holds no wrap). Holds
+ * key handles: drop it when the search is done.
+ */
+export interface SearchReuse {
+  log?: { readonly origin: string; readonly verifierKey: string };
+  buckets?: readonly VerifiedServerBucket[];
+  readonly keys: Map<string, UnwrappedBucketKey | null>;
 }
 
 /** One conversation's hits, oldest first. */
@@ -169,8 +182,14 @@ export async function officerSearch(
     throw new ConsoleError('INVALID_OPTIONS', 'a date range needs both --from and --to');
   }
   const progress = options.onProgress ?? (() => undefined);
-  const log = await pinnedLog(session);
-  const buckets = (await session.serverBuckets())
+  const memo = options.reuse;
+  const log = memo?.log ?? (await pinnedLog(session));
+  const registered = memo?.buckets ?? (await session.serverBuckets());
+  if (memo !== undefined) {
+    memo.log = log;
+    memo.buckets = registered;
+  }
+  const buckets = registered
     .filter((b) => overlaps(b, query))
     .sort((a, b) => b.notBefore - a.notBefore || (a.bucket < b.bucket ? -1 : 1));
   let start = 0;
@@ -190,16 +209,20 @@ export async function officerSearch(
   let next: Cursor | null = null;
   for (let i = start; i < buckets.length && next === null; i++) {
     const b = buckets[i]!;
-    const wrap = await findOfficerWrap(session, b.bucket);
-    if (wrap.blob === undefined) {
+    let keys: UnwrappedBucketKey | null | undefined = memo?.keys.get(b.bucket);
+    if (keys === undefined) {
+      const wrap = await findOfficerWrap(session, b.bucket);
+      keys =
+        wrap.blob === undefined
+          ? null
+          : await unwrapBucketKey(wrap.blob, session.officer.keys.hpkePrivateKey);
+      memo?.keys.set(b.bucket, keys);
+    }
+    if (keys === null) {
       noWrap.push(b.bucket);
       progress(`bucket ${b.bucket}: you hold no wrap of it; skipped`);
       continue;
     }
-    let keys: UnwrappedBucketKey | undefined = await unwrapBucketKey(
-      wrap.blob,
-      session.officer.keys.hpkePrivateKey,
-    );
     try {
       const tokens = tokensForQuery(keys.indexKey, {
         ...(text === undefined || text === '' ? {} : { text }),
