@@ -122,7 +122,9 @@ async function postingsStep(
     const f = facts?.get(id);
     return planHeld.has(id) || (f !== undefined && keep(f));
   };
-  const anyKept = planHeld.size > 0 || (facts !== null && [...facts.values()].some(keep));
+  // Rows are rewritten id by id when some ids stay: held ones, or records newer than the plan.
+  const newer = (await tx.disposition.bucketLeaves(orgId, b.bucketId, last, 1)).length > 0;
+  const anyKept = newer || planHeld.size > 0 || (facts !== null && [...facts.values()].some(keep));
   const after = p.cursor >= 0 ? p.cursor : ((await tx.disposition.blockAtOrBelow(orgId, first)) ?? first) - 1;
   let rows = await tx.disposition.postingHeads(orgId, after, last, POSTINGS_PER_STEP);
   const full = rows.length === POSTINGS_PER_STEP;
