@@ -1,0 +1,50 @@
+/** `custos console hold` command lines: exactly one criterion, inclusive UTC days, refusals with exit 2 before any profile is opened. */
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../command-flags.js';
+import { cli } from '../testing/run-cli.js';
+import { holdCriterionOf } from './console-hold.js';
+
+const flags = (o: Record<string, string | true>) => new Map(Object.entries(o));
+
+describe('console hold command line', () => {
+  it('names exactly one criterion', () => {
+    expect(holdCriterionOf(flags({ custodian: 'u1' }))).toEqual({ custodian: 'u1' });
+    expect(holdCriterionOf(flags({ conversation: 'c1' }))).toEqual({ conversationId: 'c1' });
+    expect(holdCriterionOf(flags({ query: 'budget "board meeting"' }))).toEqual({
+      query: 'budget "board meeting"',
+    });
+    expect(holdCriterionOf(flags({ from: '2026-01-01', to: '2026-01-31' }))).toEqual({
+      from: Date.UTC(2026, 0, 1),
+      to: Date.UTC(2026, 0, 31),
+    });
+    for (const bad of [
+      {},
+      { custodian: 'u1', query: 'x' },
+      { conversation: 'c', from: '2026-01-01', to: '2026-01-02' },
+      { from: '2026-01-01' },
+      { to: '2026-01-01' },
+      { from: '2026-02-01', to: '2026-01-31' },
+      { from: '2026-02-30', to: '2026-03-01' },
+      { from: '1 Jan 2026', to: '2026-03-01' },
+    ]) {
+      expect(() => holdCriterionOf(flags(bad)), JSON.stringify(bad)).toThrow(UsageError);
+    }
+  });
+
+  it('refuses incomplete command lines with exit 2 before asking for a passphrase', async () => {
+    for (const args of [
+      ['console', 'hold'],
+      ['console', 'hold', 'place'],
+      ['console', 'hold', 'create', '--custodian', 'u1', '--profile', '/nonexistent'],
+      ['console', 'hold', 'create', '--matter', 'M', '--profile', '/nonexistent'],
+      ['console', 'hold', 'release', '--reason', 'r', '--profile', '/nonexistent'],
+      ['console', 'hold', 'release', 'h1', '--profile', '/nonexistent'],
+      ['console', 'hold', 'list', 'extra', '--profile', '/nonexistent'],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
+    }
+    const help = await cli(['console', 'hold', '--help']);
+    expect([help.code, help.out.includes('--custodian USER')]).toEqual([0, true]);
+  });
+});
