@@ -44,6 +44,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   11: [],
   12: ['holds', 'hold_tokens'],
   13: ['review_rules', 'review_rule_terms', 'review_items', 'review_settings', 'audit_acts'],
+  14: ['completeness_policy'],
   16: [],
 };
 /** The tables each migration drops. */
