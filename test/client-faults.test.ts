@@ -91,6 +91,8 @@ describe('client faults (real server process)', () => {
     const victim = CustosClient.open(aliceDir, { api: { fetch: dying } });
     ref.victim = victim;
     await expect(victim.flushArchive()).rejects.toThrow();
+    // The server stored the batch; its entries show once a checkpoint covers them.
+    await until(async () => (await logSeqs(victim.profile.deviceId)).length >= 3, 'a covering checkpoint');
     expect(await logSeqs(victim.profile.deviceId)).toEqual([0, 1, 2]);
     alice = CustosClient.open(aliceDir);
     expect(alice.archiveStatus().uploadedThrough).toBe(1);

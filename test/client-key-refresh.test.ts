@@ -14,6 +14,7 @@ import { deriveBucketIndexKeyBytes, generateBucketKeyPair, parseRecord } from '@
 import { CustosClient, LocalStore, sealIndexKeyForDevice, type RetentionClass } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
+import { isPending } from '../packages/client/src/archive/pending-records.js';
 import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 import { startWorld, until, type ClientWorld, type TestOrg } from './client-support.js';
 import { logEntries } from './client-records.js';
@@ -30,13 +31,14 @@ const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 const rawPublic = (k: KeyObject): Uint8Array =>
   new Uint8Array(Buffer.from(createPublicKey(k).export({ format: 'jwk' }).x!, 'base64url'));
 
-/** The bucket and token count of each record queued in the profile at `dir` (read beside the open client). */
+/** The bucket and token count of each sealed record queued in the profile at `dir` (read beside the open client). */
 function queued(dir: string): { seq: number; bucket: string; tokens: number }[] {
   const store = LocalStore.open(dir);
   try {
-    return store.list('archive-queue').map((r) => {
+    return store.list('archive-queue').flatMap((r) => {
+      if (isPending(r.value)) return [];
       const q = decodeQueued(r.value);
-      return { seq: q.seq, bucket: q.bucket, tokens: parseRecord(q.bytes).header.tokens.length };
+      return [{ seq: q.seq, bucket: q.bucket, tokens: parseRecord(q.bytes).header.tokens.length }];
     });
   } finally {
     store.close();
@@ -102,6 +104,7 @@ describe('archive material refresh', () => {
     start = old.notBefore;
     expect(alice.profile.retentionClass).toBe('standard');
     await alice.sendText(bob.me, 'before the change');
+    await alice.sealArchive();
     expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(org.bucketId);
 
     // A bucket beyond the current delegation is refused by the server until a quorum re-issues it.
@@ -144,12 +147,14 @@ describe('archive material refresh', () => {
     expect(alice.archiveStatus().refusedBuckets).toEqual([]);
 
     const sent = await alice.sendText(bob.me, 'after the change');
+    await alice.sealArchive();
     const last = queued(join(world!.dir, 'alice')).at(-1)!;
     expect(last.bucket).toBe(permanentNow);
     expect(last.tokens).toBeGreaterThan(0);
     // Bob's device was not moved: its records stay in the standard bucket.
     await bob.sync();
     expect(bob.messages(alice.me).map((m) => m.id)).toContain(sent.content.id);
+    await bob.sealArchive();
     expect(queued(join(world!.dir, 'bob')).at(-1)!.bucket).toBe(org.bucketId);
 
     // The log holds the record under the new bucket (the server checked it against its window).
@@ -207,6 +212,7 @@ describe('archive material refresh', () => {
     ]);
     expect(victim.archiveStatus().refusedBuckets.map((r) => r.bucketId)).toEqual(['zz-forged']);
     await victim.sendText(bob.me, 'still sealed to the verified bucket');
+    await alice.sealArchive();
     expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(permanentNow);
     // The same refusal is not repeated at the next sync.
     await victim.sync();
@@ -227,6 +233,7 @@ describe('archive material refresh', () => {
     const later = CustosClient.open(join(world!.dir, 'alice'), { clock: () => Date.now() + offset });
     extra.push(later);
     await later.sendText(bob.me, 'from next year');
+    await later.sealArchive();
     expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(permanentAhead);
   });
 });

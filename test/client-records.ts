@@ -17,6 +17,7 @@ import {
 } from '@custos/core';
 import { LocalStore } from '@custos/client';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
+import { decodePending, isPending } from '../packages/client/src/archive/pending-records.js';
 import type { ServerProcess, TestOrg } from './client-support.js';
 
 /** Bodies of the records queued in the profile at `dir`, in sequence order. */
@@ -25,6 +26,11 @@ export async function queuedRecords(dir: string, org: TestOrg): Promise<RecordBo
   try {
     const out: RecordBody[] = [];
     for (const row of store.list('archive-queue')) {
+      // A record not sealed yet (the client seals in the background): its body as captured.
+      if (isPending(row.value)) {
+        out.push(decodeBody(decodePending(row.value).body));
+        continue;
+      }
       const q = decodeQueued(row.value);
       const k = store.getJson<{ wrapped: Uint8Array }>('archive-state', `skey:${q.skey}`);
       if (k === undefined) throw new Error('queued record without its session key');

@@ -68,6 +68,7 @@ describe('pipelined archive upload (real server process)', () => {
     store.transaction(() => {
       for (let i = 0; i < RECORDS; i++) capture.captureSync({ ...body, messageId: `m${i}` });
     });
+    await capture.sealPending();
     capture.close();
 
     // Every third batch is held back so the next one overtakes it; the fifth answer is lost

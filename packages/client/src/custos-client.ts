@@ -72,6 +72,7 @@ export class CustosClient {
   readonly #inbox: Inbox;
   readonly #conversations: Conversations;
   readonly #clock: () => number;
+  #sealQueued = false;
 
   private constructor(store: LocalStore, api: ApiClient, options: OpenOptions) {
     this.#store = store;
@@ -174,12 +175,32 @@ export class CustosClient {
 
   /** Sends any content event (message, edit, delete, reaction). */
   send(to: PeerUser, content: Omit<MessageContent, 'id' | 'timestamp' | 'notice'>): Promise<MessageEvent> {
-    return this.#ops.captured((m) => m.send(to, content));
+    return this.#sealSoon(this.#ops.captured((m) => m.send(to, content)));
+  }
+
+  /**
+   * After `op` captured records: seals them in the background (the send transaction only
+   * queues them pending; archive/pending-records.ts), in the operation queue after `op`.
+   */
+  #sealSoon<T>(op: Promise<T>): Promise<T> {
+    return op.finally(() => {
+      if (this.#sealQueued) return;
+      this.#sealQueued = true;
+      setImmediate(() => {
+        this.#sealQueued = false;
+        if (!this.#store.closed) void this.sealArchive().catch(() => undefined);
+      });
+    });
+  }
+
+  /** Seals the records captured since the last seal (done in the background and before upload). */
+  sealArchive(): Promise<number> {
+    return this.#ops.serial(() => this.#capture.sealPending());
   }
 
   /** Handles one envelope (socket or HTTP fetch). */
   receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
-    return this.#inbox.receive(env);
+    return this.#sealSoon(this.#inbox.receive(env));
   }
 
   /**
@@ -188,7 +209,7 @@ export class CustosClient {
    */
   async sync(): Promise<MessageEvent[]> {
     await this.#ops.serial(() => this.#refreshKeys());
-    return this.#inbox.sync();
+    return this.#sealSoon(this.#inbox.sync());
   }
 
   /** Opens the relay socket: envelopes are handled as they arrive and acknowledged after. */
@@ -242,6 +263,7 @@ export class CustosClient {
   /** Uploads queued archive records (with retry) and verifies the proofs that checkpoints cover. */
   async flushArchive(): Promise<{ uploaded: number; proofs: ProofRound }> {
     return this.#ops.serial(async () => {
+      await this.#capture.sealPending();
       await this.#uploader.resume();
       const uploaded = await this.#uploader.uploadAll();
       const proofs = await verifyArchiveProofs(this.api, this.#store, this.profile);
@@ -251,7 +273,10 @@ export class CustosClient {
 
   /** Only uploads (no proof check); for backlogs and benchmarks. */
   uploadArchive(): Promise<number> {
-    return this.#ops.serial(() => this.#uploader.uploadAll());
+    return this.#ops.serial(async () => {
+      await this.#capture.sealPending();
+      return this.#uploader.uploadAll();
+    });
   }
 
   /** Queue depth, last receipt, last verified checkpoint. */
@@ -306,7 +331,7 @@ export class CustosClient {
 
   /** Sends any content event (message, edit, delete, reaction) to a group. */
   sendToGroup(groupId: string, content: OutgoingContent): Promise<MessageEvent> {
-    return this.#ops.captured((m) => m.sendToGroup(groupId, content));
+    return this.#sealSoon(this.#ops.captured((m) => m.sendToGroup(groupId, content)));
   }
 
   /** Stored messages of a group. */
@@ -413,6 +438,8 @@ export class CustosClient {
   async close(): Promise<void> {
     await this.#inbox.stop();
     await this.#ops.idle();
+    // Local work only: nothing captured stays pending longer than it must.
+    await this.#capture.sealPending().catch(() => undefined);
     this.#capture.close();
     this.#store.close();
   }

@@ -45,7 +45,7 @@ export type { PeerUser } from './messaging/peers.js';
 export { ApiClient } from './transport/api-client.js';
 export type { ApiClientOptions } from './transport/api-client.js';
 export type { RelayEnvelope } from './transport/relay-socket.js';
-export { ArchiveCapture, loadChain, SESSION_KEY_MAX_RECORDS } from './archive/capture.js';
+export { ArchiveCapture, decodeQueued, loadChain, SESSION_KEY_MAX_RECORDS } from './archive/capture.js';
 export type { QueuedRecord, ChainState } from './archive/capture.js';
 export { ArchiveUploader, uploadedThrough, UPLOAD_BATCH_RECORDS } from './archive/uploader.js';
 export { verifyArchiveProofs } from './archive/proofs.js';

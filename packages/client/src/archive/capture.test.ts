@@ -159,4 +159,34 @@ describe('ArchiveCapture', () => {
     capture.close();
     store.close();
   });
+  it('queues records pending in the send transaction and seals them, chained, in a later batch', async () => {
+    let now = NOW;
+    const { store, capture } = await setup(() => now);
+    await capture.capture(body(0));
+    await capture.prepare();
+    store.transaction(() => capture.captureSync(body(1)));
+    await putBucket(store, 'b2', NOW + DAY, NOW + 40 * DAY);
+    now = NOW + DAY;
+    await capture.prepare();
+    store.transaction(() => capture.captureSync(body(2)));
+    // Pending rows carry no hash yet: the head's prev is unknown until they are sealed.
+    expect(loadChain(store).nextSeq).toBe(3);
+    expect(loadChain(store).prev).toHaveLength(0);
+    // Proofs for record 0 drop it while later ones are pending: its hash stays the head.
+    store.transaction(() => dropQueued(store, 0));
+    expect(await capture.sealPending()).toBe(2);
+    expect(await capture.sealPending()).toBe(0);
+    const rows = store.list('archive-queue').map((r) => decodeQueued(r.value));
+    expect(rows.map((q) => [q.seq, q.bucket])).toEqual([
+      [1, 'b1'],
+      [2, 'b2'],
+    ]);
+    // Each sealed to the bucket chosen at capture, and chained.
+    expect(Buffer.from(parseRecord(rows[1]!.bytes).header.prev).equals(Buffer.from(rows[0]!.hash))).toBe(
+      true,
+    );
+    expect(Buffer.from(loadChain(store).prev).equals(Buffer.from(rows[1]!.hash))).toBe(true);
+    capture.close();
+    store.close();
+  });
 });

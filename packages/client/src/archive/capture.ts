@@ -1,9 +1,10 @@
 /**
  * Archive capture (architecture.md §5): every event this device sends or receives becomes
  * a core/record sealed to the current bucket key of the user's retention class, numbered
- * in the device's hash chain, with blind-index tokens, and queued in the encrypted store —
- * in the same store transaction as the message itself, so a message is never kept without
- * its record (or the reverse).
+ * in the device's hash chain, with blind-index tokens, and queued in the encrypted store.
+ * The event is numbered and its encoded body queued in the same store transaction as the
+ * message itself, so a message is never kept without its record (or the reverse); tokens,
+ * sealing and chaining follow in a batch transaction before upload (pending-records.ts).
  *
  * One wrapped session key serves many records (per-record cost is then symmetric crypto
  * only); a new one is drawn per bucket, per process start and every SESSION_KEY_MAX_RECORDS.
@@ -11,6 +12,7 @@
 import {
   bucketId as toBucketId,
   createSessionSealer,
+  decodeBody,
   deviceId as toDeviceId,
   encodeBody,
   genesisPrevHash,
@@ -21,11 +23,13 @@ import {
   type RecordHash,
   type SessionSealer,
 } from '@custos/core';
+import { ClientError } from '../errors.js';
 import type { DeviceProfile } from '../profile.js';
 import type { VerifiedBucket } from '../enrol/org-keys.js';
 import { decodeJson } from '../store/json-codec.js';
 import type { LocalStore } from '../store/local-store.js';
 import { currentBucket, indexKeyFor } from './bucket-keys.js';
+import { decodePending, encodePending, isPending, type PendingRecord } from './pending-records.js';
 import { RecordTokenizer } from './record-tokens.js';
 
 /** Records sealed under one session key before a fresh one is drawn. */
@@ -89,30 +93,44 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /**
  * The chain head (seq 0 with the genesis prev hash before the first record). The newest
  * queued record is the head; the `chain` row holds it only once the queue no longer does
- * ({@link dropQueued} writes it before the newest record leaves), so capture writes one
- * row per record, not two. Both live in the encrypted store.
+ * ({@link dropQueued} writes it), so capture writes one row per record, not two. Both live
+ * in the encrypted store. While the newest queued record is still pending (not sealed),
+ * `prev` is empty: it is known once {@link ArchiveCapture.sealPending} ran.
  */
 export function loadChain(store: LocalStore): ChainState {
   const saved = savedChain(store);
   const last = store.last('archive-queue');
-  if (last === undefined) return saved;
+  if (last === undefined || last.ord === null || last.ord < saved.nextSeq) return saved;
+  if (isPending(last.value)) return { nextSeq: last.ord + 1, prev: new Uint8Array(0) };
   const q = decodeQueued(last.value);
-  return q.seq >= saved.nextSeq ? { nextSeq: q.seq + 1, prev: q.hash } : saved;
+  return { nextSeq: q.seq + 1, prev: q.hash };
 }
 
 function savedChain(store: LocalStore): ChainState {
   return store.getJson<ChainState>('archive-state', CHAIN_KEY) ?? { nextSeq: 0, prev: genesisPrevHash() };
 }
 
+/** The hash record `seq` chains to: the sealed record before it, or the saved head. */
+function prevOf(store: LocalStore, seq: number): Uint8Array {
+  const row = seq === 0 ? undefined : store.get('archive-queue', String(seq - 1));
+  if (row !== undefined && !isPending(row)) return decodeQueued(row).hash;
+  const saved = savedChain(store);
+  if (saved.nextSeq !== seq)
+    throw new ClientError('STORE_CORRUPT', `the archive chain has no head before record ${seq}`);
+  return saved.prev;
+}
+
 /**
- * Drops queued record `seq` (its receipt is verified). If it is the newest queued record
- * and newer than the saved head, the head moves to the `chain` row first (same
- * transaction: call inside one), so the head is never lost nor moved back.
+ * Drops queued record `seq` (its receipt is verified). If no sealed record follows it in
+ * the queue and it is newer than the saved head, the head moves to the `chain` row first
+ * (same transaction: call inside one), so the head is never lost nor moved back — a
+ * pending record after it still needs its hash.
  */
 export function dropQueued(store: LocalStore, seq: number): void {
-  const last = store.last('archive-queue');
-  if (last !== undefined && last.ord === seq) {
-    const q = decodeQueued(last.value);
+  const row = store.get('archive-queue', String(seq));
+  const next = store.get('archive-queue', String(seq + 1));
+  if (row !== undefined && !isPending(row) && (next === undefined || isPending(next))) {
+    const q = decodeQueued(row);
     if (q.seq >= savedChain(store).nextSeq) {
       const head: ChainState = { nextSeq: q.seq + 1, prev: q.hash };
       store.putJson('archive-state', CHAIN_KEY, head);
@@ -125,10 +143,11 @@ export function dropQueued(store: LocalStore, seq: number): void {
 interface ChainCache {
   /** The store's versions of `archive-state` and `archive-queue` when this was last exact. */
   stamp: string;
-  chain: ChainState;
-  /** Session key ids whose wrapped key is known to be stored. */
-  storedKeys: Set<string>;
+  nextSeq: number;
 }
+
+/** Pending records sealed per transaction. */
+const SEAL_CHUNK = 1000;
 
 /** The bucket chosen by {@link ArchiveCapture.prepare}, and until when that choice holds. */
 interface BucketChoice {
@@ -139,20 +158,24 @@ interface BucketChoice {
 }
 
 /**
- * Seals, chains and queues this device's archive records.
+ * Numbers and queues this device's archive records, then seals and chains them.
  *
- * Per-record cost is kept to what a record needs: the chain head, the stored-session-key
- * check, the index key and the current bucket are read from the store once and then kept
- * in memory, each tagged with the store's version of its table ({@link LocalStore.version}),
- * so a write elsewhere or any rollback makes the next record read them again. The queued
- * record itself is the durable chain head (see {@link loadChain}): one row per record.
+ * Per-record cost in the send transaction is kept to what durability needs: the event's
+ * number and its encoded body, one row. The chain head and the current bucket are read
+ * from the store once and then kept in memory, each tagged with the store's version of its
+ * table ({@link LocalStore.version}), so a write elsewhere or any rollback makes the next
+ * record read them again. Tokens, sealing (one wrapped session key per bucket for up to
+ * SESSION_KEY_MAX_RECORDS records) and chaining run in {@link sealPending}, in batches.
  */
 export class ArchiveCapture {
-  #sealer: SessionSealer | undefined;
-  #used = 0;
+  /** Session sealers by bucket id, with the records each has sealed. */
+  readonly #sealers = new Map<string, { sealer: SessionSealer; used: number }>();
+  #prepared: VerifiedBucket | undefined;
   #chain: ChainCache | undefined;
   #bucket: BucketChoice | undefined;
   #indexKey: { stamp: number; bucket: string; tokenizer: RecordTokenizer | undefined } | undefined;
+  /** Session key ids whose wrapped key is known to be stored. */
+  readonly #storedKeys = new Set<string>();
 
   readonly #profile: () => DeviceProfile;
 
@@ -192,22 +215,33 @@ export class ArchiveCapture {
   }
 
   /**
-   * Makes sure a session key for the current bucket is ready (HPKE wrapping is async, so it
-   * happens before the synchronous capture). NO_BUCKET_KEY when no verified bucket covers now:
-   * the caller must not send without capture when the organisation requires it.
+   * Chooses the current bucket of the user's class for the next captures (before the
+   * synchronous capture). NO_BUCKET_KEY when no verified bucket covers now: the caller must
+   * not send without capture when the organisation requires it.
    */
-  async prepare(): Promise<void> {
-    const bucket = this.#currentBucket(this.clock());
-    const s = this.#sealer;
-    if (s !== undefined && s.context.bucket === bucket.bucketId && this.#used < SESSION_KEY_MAX_RECORDS)
-      return;
-    s?.destroy();
-    this.#sealer = await createSessionSealer(await BucketPublicKey.fromBytes(bucket.publicKey), {
+  prepare(): Promise<void> {
+    // A throw in the executor rejects (NO_BUCKET_KEY reaches the caller as a rejection).
+    return new Promise((resolve) => {
+      this.#prepared = this.#currentBucket(this.clock());
+      resolve();
+    });
+  }
+
+  /** A sealer for `bucketId` that can seal `n` more records under its session key. */
+  async #sealerFor(bucketId: string, n: number): Promise<SessionSealer> {
+    const have = this.#sealers.get(bucketId);
+    if (have !== undefined && have.used + n <= SESSION_KEY_MAX_RECORDS) return have.sealer;
+    have?.sealer.destroy();
+    const bucket = this.store.getJson<VerifiedBucket>('buckets', bucketId);
+    if (bucket === undefined)
+      throw new ClientError('STORE_CORRUPT', `a queued record names bucket ${bucketId}, which is not stored`);
+    const sealer = await createSessionSealer(await BucketPublicKey.fromBytes(bucket.publicKey), {
       org: toOrgId(this.#profile().orgId),
       device: toDeviceId(this.#profile().deviceId),
-      bucket: toBucketId(bucket.bucketId),
+      bucket: toBucketId(bucketId),
     });
-    this.#used = 0;
+    this.#sealers.set(bucketId, { sealer, used: 0 });
+    return sealer;
   }
 
   #stamp(): string {
@@ -216,8 +250,7 @@ export class ArchiveCapture {
 
   #chainCache(): ChainCache {
     const stamp = this.#stamp();
-    if (this.#chain?.stamp !== stamp)
-      this.#chain = { stamp, chain: loadChain(this.store), storedKeys: new Set() };
+    if (this.#chain?.stamp !== stamp) this.#chain = { stamp, nextSeq: loadChain(this.store).nextSeq };
     return this.#chain;
   }
 
@@ -232,16 +265,67 @@ export class ArchiveCapture {
   }
 
   /**
-   * Seals `body` as the next record of the chain and queues it (synchronous: call inside the
-   * caller's store transaction, after {@link prepare}). Returns its sequence number and hash.
+   * Numbers `body` as the next record of the chain and queues it, pending (synchronous: call
+   * inside the caller's store transaction, after {@link prepare}). The body is encoded (and
+   * so checked) now; {@link sealPending} seals it later. Returns its sequence number.
    */
-  captureSync(body: RecordBody): { seq: number; hash: RecordHash } {
-    const sealer = this.#sealer;
-    if (sealer === undefined) throw new Error('ArchiveCapture.prepare() must run first');
-    const bucket = sealer.context.bucket as string;
+  captureSync(body: RecordBody): { seq: number } {
+    const bucket = this.#prepared;
+    if (bucket === undefined) throw new Error('ArchiveCapture.prepare() must run first');
     const cache = this.#chainCache();
-    const chain = cache.chain;
-    const tokenizer = this.#tokenizerFor(bucket);
+    const seq = cache.nextSeq;
+    const row = encodePending({ seq, bucket: bucket.bucketId, body: encodeBody(body) });
+    this.store.put('archive-queue', String(seq), row, seq);
+    // Our own write is the only change since the cache was exact: it stays exact.
+    this.#chain = { stamp: this.#stamp(), nextSeq: seq + 1 };
+    return { seq };
+  }
+
+  /** The seq of the oldest pending record (pending records are the newest rows of the queue). */
+  #firstPending(): number | undefined {
+    const last = this.store.last('archive-queue');
+    if (last === undefined || last.ord === null || !isPending(last.value)) return undefined;
+    // Binary search between the oldest queued record and the newest.
+    let lo = this.store.listAfter('archive-queue', -1, 1)[0]?.ord ?? last.ord;
+    let hi = last.ord;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = this.store.get('archive-queue', String(mid));
+      if (row !== undefined && isPending(row)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /**
+   * Seals every pending record: blind tokens (when the device holds the bucket's index key),
+   * the chain link, the seal under a session key of the bucket chosen at capture; up to
+   * SEAL_CHUNK records per store transaction. Resolves to the number sealed.
+   */
+  async sealPending(): Promise<number> {
+    const first = this.#firstPending();
+    if (first === undefined) return 0;
+    let sealed = 0;
+    for (let after = first - 1; ;) {
+      const chunk = this.store
+        .listAfter('archive-queue', after, SEAL_CHUNK)
+        .flatMap((r) => (isPending(r.value) ? [decodePending(r.value)] : []));
+      if (chunk.length === 0) return sealed;
+      const sealers = new Map<string, SessionSealer>();
+      for (const b of new Set(chunk.map((p) => p.bucket)))
+        sealers.set(b, await this.#sealerFor(b, chunk.length));
+      this.store.transaction(() => {
+        let prev = prevOf(this.store, chunk[0]!.seq);
+        for (const p of chunk) prev = this.#seal(p, sealers.get(p.bucket)!, prev);
+      });
+      sealed += chunk.length;
+      after = chunk.at(-1)!.seq;
+    }
+  }
+
+  #seal(p: PendingRecord, sealer: SessionSealer, prev: Uint8Array): RecordHash {
+    const body = decodeBody(p.body);
+    const tokenizer = this.#tokenizerFor(p.bucket);
     const tokens =
       tokenizer === undefined
         ? []
@@ -257,38 +341,39 @@ export class ArchiveCapture {
         org: sealer.context.org,
         device: sealer.context.device,
         bucket: sealer.context.bucket,
-        seq: chain.nextSeq,
-        prev: chain.prev as RecordHash,
+        seq: p.seq,
+        prev: prev as RecordHash,
         tokens,
         attachmentBytes: body.attachments.reduce((n, a) => n + a.size, 0),
       },
-      encodeBody(body),
+      p.body,
     );
     const skey = hex(sealer.keyId);
-    if (!cache.storedKeys.has(skey) && this.store.get('archive-state', `skey:${skey}`) === undefined) {
+    if (!this.#storedKeys.has(skey) && this.store.get('archive-state', `skey:${skey}`) === undefined) {
       const k: StoredSessionKey = { wrapped: sealer.wrappedKey, uploaded: false };
       this.store.putJson('archive-state', `skey:${skey}`, k);
     }
-    const q: QueuedRecord = { seq: chain.nextSeq, bytes: sealed.bytes, hash: sealed.hash, skey, bucket };
+    this.#storedKeys.add(skey);
+    const q: QueuedRecord = { seq: p.seq, bytes: sealed.bytes, hash: sealed.hash, skey, bucket: p.bucket };
     this.store.put('archive-queue', String(q.seq), encodeQueued(q), q.seq);
-    const next: ChainState = { nextSeq: chain.nextSeq + 1, prev: sealed.hash };
-    // Our own writes are the only change since the cache was exact: it stays exact.
-    this.#chain = { stamp: this.#stamp(), chain: next, storedKeys: cache.storedKeys };
-    cache.storedKeys.add(skey);
-    this.#used++;
-    return { seq: q.seq, hash: sealed.hash };
+    this.#sealers.get(p.bucket)!.used++;
+    return sealed.hash;
   }
 
-  /** Prepares and captures in one store transaction. */
+  /** Prepares, captures in one store transaction and seals (tests, tools). */
   async capture(body: RecordBody): Promise<{ seq: number; hash: RecordHash }> {
     await this.prepare();
-    return this.store.transaction(() => this.captureSync(body));
+    const { seq } = this.store.transaction(() => this.captureSync(body));
+    await this.sealPending();
+    return { seq, hash: decodeQueued(this.store.get('archive-queue', String(seq))!).hash as RecordHash };
   }
 
-  /** Zeroes the in-memory session key. */
+  /** Zeroes the in-memory session keys. */
   close(): void {
-    this.#sealer?.destroy();
-    this.#sealer = undefined;
+    for (const { sealer } of this.#sealers.values()) sealer.destroy();
+    this.#sealers.clear();
+    this.#storedKeys.clear();
+    this.#prepared = undefined;
     this.#chain = undefined;
     this.#bucket = undefined;
     this.#indexKey = undefined;

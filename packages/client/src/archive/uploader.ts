@@ -22,6 +22,7 @@ import {
   encodeBatchBody,
 } from './batch-body.js';
 import { decodeQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
+import { isPending } from './pending-records.js';
 import { encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
 
 /** Most records per upload (the server takes up to 1,000). */
@@ -113,7 +114,9 @@ class BatchReader {
   #peek(): QueuedRecord | undefined {
     if (this.#at === this.#rows.length) {
       const rows = this.store.listAfter('archive-queue', this.#next - 1, UPLOAD_QUEUE_PAGE);
-      this.#rows = rows.map((r) => decodeQueued(r.value));
+      // Only sealed records upload; pending ones (pending-records.ts) are the queue's tail.
+      const sealed = rows.findIndex((r) => isPending(r.value));
+      this.#rows = (sealed === -1 ? rows : rows.slice(0, sealed)).map((r) => decodeQueued(r.value));
       this.#at = 0;
     }
     const r = this.#rows[this.#at];
