@@ -184,13 +184,14 @@ describe('production start-up enables no dump or inspector mechanism', () => {
   it('`custos server` refuses to start under an inspector flag', async () => {
     // (--inspect-brk stops before any code runs, so nothing in the process can refuse it:
     // `custos doctor` reports it from the service's environment instead.)
-    for (const flag of ['--inspect=127.0.0.1:0', '--inspect-port=127.0.0.1:0 --inspect']) {
-      const r = await custos(['server', '--data', join(dir, 'refused'), '--listen', '127.0.0.1:0'], {
-        NODE_OPTIONS: flag,
-      });
-      expect(r.status, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/custos server: refusing to start: .*--inspect/);
-    }
+    // (The matcher's other flags and node's own arguments: packages/cli/src/debug-flags.test.ts.)
+    const r = await custos(['server', '--data', join(dir, 'refused'), '--listen', '127.0.0.1:0'], {
+      NODE_OPTIONS: '--inspect=127.0.0.1:0',
+    });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /custos server: refusing to start: node runs with --inspect \(from NODE_OPTIONS\)/,
+    );
   });
 
   it('no server or CLI source opens an inspector, writes a heap snapshot or installs a dump signal', () => {
