@@ -152,7 +152,7 @@ export function auditDocumentHash(
 }
 
 /** The server's policy, checked against the newest `completeness-policy` entry of the verified log. */
-function verifyPolicy(orgId: string, log: VerifiedLog, p: ServerView['policy']): VerifiedPolicy {
+export function verifyPolicy(orgId: string, log: VerifiedLog, p: ServerView['policy']): VerifiedPolicy {
   let latest: { hash: Uint8Array } | undefined;
   for (const { entry } of log.entries)
     if (entry.type === 'audit-event' && entry.kind === 'completeness-policy') latest = entry;

@@ -15,12 +15,15 @@ import {
   TILE_WIDTH,
   type LogEntry,
 } from '@custos/core';
+import { RATE_LIMIT_RETRIES } from '../ceremony-api.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { pinnedLog } from '../search/officer-search.js';
 
 /** Wait for one bundle before calling the server unreachable. */
 const BUNDLE_TIMEOUT_MS = 30_000;
+/** Longest wait honoured for one Retry-After, in seconds. */
+const MAX_RETRY_AFTER_SECONDS = 30;
 
 /** One entry with its index. */
 export interface IndexedEntry {
@@ -45,22 +48,32 @@ async function fetchBundle(
   width: number,
 ): Promise<Uint8Array> {
   const path = `/v1/orgs/${encodeURIComponent(orgId)}/log/${entryBundlePath({ index, width })}`;
-  let res: Response;
-  try {
-    res = await fetch(`${serverUrl.replace(/\/+$/, '')}${path}`, {
-      signal: AbortSignal.timeout(BUNDLE_TIMEOUT_MS),
-    });
-  } catch (e) {
-    throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${serverUrl}`, { cause: e });
+  for (let attempt = 0; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(`${serverUrl.replace(/\/+$/, '')}${path}`, {
+        signal: AbortSignal.timeout(BUNDLE_TIMEOUT_MS),
+      });
+    } catch (e) {
+      throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${serverUrl}`, { cause: e });
+    }
+    // A long log outruns the per-address limit of the public routes: wait as the server says.
+    if (res.status === 429 && attempt < RATE_LIMIT_RETRIES) {
+      await res.body?.cancel();
+      const after = Number(res.headers.get('retry-after'));
+      const seconds = Number.isFinite(after) && after > 0 ? Math.min(after, MAX_RETRY_AFTER_SECONDS) : 1;
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      continue;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new ConsoleError(
+        'LOG_INVALID',
+        `entry bundle ${index} of the log: the server answered ${res.status}`,
+      );
+    }
+    return new Uint8Array(await res.arrayBuffer());
   }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new ConsoleError(
-      'LOG_INVALID',
-      `entry bundle ${index} of the log: the server answered ${res.status}`,
-    );
-  }
-  return new Uint8Array(await res.arrayBuffer());
 }
 
 /** Reads and verifies every entry of the session's org log up to its latest checkpoint. */

@@ -1,0 +1,156 @@
+/**
+ * readVerifiedLog against a small HTTP server that serves a real signed log (300 entries,
+ * two bundles) — and lies: a changed entry, a checkpoint under another key, a short
+ * bundle. Each lie is LOG_INVALID; a 429 is waited out.
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  appendEntries,
+  EMPTY_TREE_STATE,
+  encodeEntryBundle,
+  encodeLogEntry,
+  generateSignerKey,
+  parseSignerKey,
+  signCheckpoint,
+  type LogEntry,
+} from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CeremonyApi } from '../ceremony-api.js';
+import { isConsoleError } from '../console-error.js';
+import type { OfficerSession } from '../officer-session.js';
+import { readVerifiedLog } from './verified-log.js';
+
+const ORG = 'org-verified-log';
+const ORIGIN = `custos.test/${ORG}`;
+
+const entry = (i: number): Uint8Array => {
+  const e: LogEntry = {
+    type: 'audit-event',
+    kind: 'archive-search',
+    hash: new Uint8Array(32).fill(i % 256),
+    size: i,
+    actor: 'device-1',
+    time: 1000 + i,
+  };
+  return encodeLogEntry(e);
+};
+
+interface Behaviour {
+  checkpointKey: 'right' | 'other';
+  tamper: boolean;
+  short: boolean;
+  throttleOnce: boolean;
+}
+
+describe('readVerifiedLog', () => {
+  const entries = Array.from({ length: 300 }, (_, i) => entry(i));
+  const key = generateSignerKey(ORIGIN);
+  const other = generateSignerKey(ORIGIN);
+  const cp = (k: typeof key) =>
+    signCheckpoint(
+      {
+        origin: ORIGIN,
+        treeSize: entries.length,
+        rootHash: appendEntries(EMPTY_TREE_STATE, entries).root,
+        extensions: [],
+      },
+      parseSignerKey(k.signerKey),
+    );
+  let server: Server;
+  let url: string;
+  const b: Behaviour = { checkpointKey: 'right', tamper: false, short: false, throttleOnce: false };
+  let throttled = 0;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const path = req.url ?? '';
+      if (path === `/v1/orgs/${ORG}/log`) {
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            origin: ORIGIN,
+            verifierKey: key.verifierKey,
+            checkpoint: cp(b.checkpointKey === 'right' ? key : other),
+          }),
+        );
+        return;
+      }
+      const m = /\/log\/tile\/entries\/(\d+)(?:\.p\/(\d+))?$/.exec(path);
+      if (m === null) {
+        res.statusCode = 404;
+        res.end('{}');
+        return;
+      }
+      if (b.throttleOnce && throttled++ === 0) {
+        res.statusCode = 429;
+        res.setHeader('retry-after', '1');
+        res.end('{}');
+        return;
+      }
+      const n = Number(m[1]);
+      const w = m[2] === undefined ? 256 : Number(m[2]);
+      let slice = entries.slice(n * 256, n * 256 + w);
+      if (b.tamper && n === 1) slice = [...slice.slice(0, 5), entry(9999), ...slice.slice(6)];
+      if (b.short && n === 1) slice = slice.slice(0, -1);
+      res.setHeader('content-type', 'application/octet-stream');
+      res.end(Buffer.from(encodeEntryBundle(slice)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+  });
+
+  const session = (): OfficerSession => {
+    const api = new CeremonyApi(url);
+    return {
+      dir: mkdtempSync(join(tmpdir(), 'custos-vlog-')),
+      orgId: ORG,
+      api,
+      call: (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => api.call(method, path, body),
+    } as unknown as OfficerSession;
+  };
+  const reset = () =>
+    Object.assign(b, { checkpointKey: 'right', tamper: false, short: false, throttleOnce: false });
+  const invalid = async (why: RegExp) => {
+    const e: unknown = await readVerifiedLog(session()).catch((x: unknown) => x);
+    expect(isConsoleError(e, 'LOG_INVALID')).toBe(true);
+    expect((e as Error).message).toMatch(why);
+  };
+
+  it('reads every entry, in order, verified against the signed checkpoint', async () => {
+    reset();
+    const log = await readVerifiedLog(session());
+    expect(log.treeSize).toBe(300);
+    expect(log.entries.map((e) => e.index)).toEqual(entries.map((_, i) => i));
+    expect(log.entries[299]!.entry).toMatchObject({ type: 'audit-event', size: 299, time: 1299 });
+  });
+
+  it('refuses a log whose entries do not hash to the checkpoint (one entry changed)', async () => {
+    reset();
+    b.tamper = true;
+    await invalid(/do not hash to its signed checkpoint/);
+  });
+
+  it('refuses a checkpoint signed by another key, and a short bundle', async () => {
+    reset();
+    b.checkpointKey = 'other';
+    await invalid(/does not verify with the pinned log key/);
+    reset();
+    b.short = true;
+    await invalid(/entry bundle 1 of the log is malformed/);
+  });
+
+  it('waits out a 429 on the public tile routes', async () => {
+    reset();
+    b.throttleOnce = true;
+    throttled = 0;
+    expect((await readVerifiedLog(session())).entries).toHaveLength(300);
+    expect(throttled).toBeGreaterThan(1);
+  });
+});
