@@ -133,12 +133,13 @@ describe('officer disposition (processes)', () => {
       expect(early.status).toBe(1);
       expect(early.stderr).toMatch(/QUORUM_NOT_MET/);
       const one = await dispose(0, ['--approve', plan.planId]);
-      expect(one.status, one.stderr).toBe(0);
+      expect(one.status, one.stdout + one.stderr).toBe(0);
       expect((JSON.parse(one.stdout) as PlanOut).approvedBy).toEqual([0]);
       expect((await dispose(0, ['--execute', plan.planId])).stderr).toMatch(/QUORUM_NOT_MET/);
       expect(await searchCount()).toBe(2);
 
       const two = await dispose(1, ['--approve', plan.planId]);
+      expect(two.status, two.stdout + two.stderr).toBe(0);
       expect((JSON.parse(two.stdout) as PlanOut).approvedBy).toEqual([0, 1]);
       const run = await dispose(1, ['--execute', plan.planId]);
       expect(run.stderr.includes('Error')).toBe(false);
