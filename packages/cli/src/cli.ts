@@ -46,8 +46,6 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console lexicon           supervision: lexicon rules (as blind tokens) that queue records for review
   console review            supervision: review the next queued record, record decisions
   console audit             every officer and admin act in the log, verified
-  console completeness      report archive gaps, unarchived relay receipts, silent devices
-  console alerts            completeness findings plus the server's security alerts
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
@@ -89,8 +87,6 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   lexicon: async () => (await import('./commands/console-lexicon.js')).runConsoleLexicon,
   review: async () => (await import('./commands/console-review.js')).runConsoleReview,
   audit: async () => (await import('./commands/console-audit.js')).runConsoleAudit,
-  completeness: async () => (await import('./commands/console-completeness.js')).runConsoleCompleteness,
-  alerts: async () => (await import('./commands/console-alerts.js')).runConsoleAlerts,
 };
 
 /** Runs `custos` with the given arguments; resolves to the process exit code. */
