@@ -169,7 +169,8 @@ export async function nextReviewItem(
     // One copy per message (sender's and recipients' devices each archive one), not the item's own.
     const seen = new Set<string>([`${record.body.kind}/${record.body.messageId}`]);
     const others = page
-      .filter((h) => h.body.conversationId === record.body.conversationId)
+      // Delivery and read receipts are not conversation content.
+      .filter((h) => h.body.conversationId === record.body.conversationId && h.body.kind !== 'receipt')
       .sort(order)
       .filter((h) => {
         const k = `${h.body.kind}/${h.body.messageId}`;
