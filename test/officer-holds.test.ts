@@ -213,22 +213,28 @@ describe('officer legal holds (processes)', () => {
   );
 
   it(
-    "covers on the server exactly the records a search finds for the hold's words",
+    "covers on the server exactly the records a search finds for the hold's words or conversation",
     async () => {
-      // Each budget message is archived by alice's device and by bob's: four records.
-      let found: number[] = [];
-      for (let i = 0; i < LOG_ATTEMPTS && found.length < 4; i++) {
-        const r = await custosJson<{ matches: { logIndex: number }[] }>([
-          'console',
-          'search',
-          'budget',
-          'review',
-          ...officer,
-        ]);
-        found = r.matches.map((m) => m.logIndex).sort((a, b) => a - b);
-        if (found.length < 4) await new Promise((res) => setTimeout(res, 500));
+      interface Found {
+        matches: { logIndex: number; conversationId: string }[];
       }
-      expect(found).toHaveLength(4);
+      const searchUntil = async (args: string[], want: number): Promise<Found['matches']> => {
+        let found: Found['matches'] = [];
+        for (let i = 0; i < LOG_ATTEMPTS && found.length < want; i++) {
+          found = (await custosJson<Found>(['console', 'search', ...args, ...officer])).matches;
+          if (found.length < want) await new Promise((res) => setTimeout(res, 500));
+        }
+        return found;
+      };
+      const indexesOf = (m: Found['matches']) => m.map((x) => x.logIndex).sort((a, b) => a - b);
+      // Each budget message is archived by alice's device and by bob's: four records; the
+      // conversation has at least the six records of the three messages.
+      const byWords = await searchUntil(['budget', 'review'], 4);
+      expect(byWords).toHaveLength(4);
+      const conversation = byWords[0]!.conversationId;
+      expect(
+        (await searchUntil(['--conversation', conversation], 2 * TEXTS.length)).length,
+      ).toBeGreaterThanOrEqual(2 * TEXTS.length);
       const q = await holdJson<{ hold: Hold }>([
         'create',
         '--query',
@@ -236,16 +242,33 @@ describe('officer legal holds (processes)', () => {
         '--matter',
         'M-2026-016',
       ]);
+      const c = await holdJson<{ hold: Hold }>([
+        'create',
+        '--conversation',
+        conversation,
+        '--matter',
+        'M-2026-017',
+      ]);
+      expect(c.hold.kind).toBe('conversation');
       // The server process's own database, read beside it (WAL: readers do not block it).
       const db = openSqliteDatabase(join(org.server.dataDir, 'custos.sqlite'));
       const stores = storesOver(db, 'sqlite');
       try {
-        const held: number[] = [];
-        for (const bucketId of q.hold.buckets) {
-          const rows = await stores.withTransaction((tx) => heldRecordIds(tx, org.orgId as OrgId, bucketId));
-          for (const r of rows) if (r.holdIds.includes(q.hold.holdId)) held.push(r.logIndex);
-        }
-        expect(held.sort((a, b) => a - b)).toEqual(found);
+        const heldBy = async (h: Hold): Promise<number[]> => {
+          const out: number[] = [];
+          for (const bucketId of h.buckets) {
+            const rows = await stores.withTransaction((tx) =>
+              heldRecordIds(tx, org.orgId as OrgId, bucketId),
+            );
+            for (const r of rows) if (r.holdIds.includes(h.holdId)) out.push(r.logIndex);
+          }
+          return out.sort((a, b) => a - b);
+        };
+        expect(await heldBy(q.hold)).toEqual(indexesOf(byWords));
+        const heldConversation = await heldBy(c.hold);
+        // Searched after the check: a record indexed late would be held (as not yet indexed) and found.
+        const byConversation = await searchUntil(['--conversation', conversation], heldConversation.length);
+        expect(heldConversation).toEqual(indexesOf(byConversation));
       } finally {
         await stores.close();
       }
