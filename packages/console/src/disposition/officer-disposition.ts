@@ -169,7 +169,7 @@ export async function executeDisposition(
 ): Promise<DispositionView & { readonly approvers: readonly number[] }> {
   checkPlanId(planId);
   for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
-    const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`, {});
+    const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`);
     const v = verifyView(s, r, planId);
     progress(v);
     if (v.state !== 'executed') continue;

@@ -95,7 +95,14 @@ describe('disposition routes (SQLite)', () => {
   it('refuses every bad approval and executes only with the quorum', async () => {
     const p = await plan(t.clock.now);
     expect(p.state).toBe('proposed');
-    const exec = () => post(dev.officer, `/v1/orgs/${orgId}/dispositions/${p.planId}/execute`, {});
+    const exec = () =>
+      call(
+        t.app,
+        'POST',
+        `/v1/orgs/${orgId}/dispositions/${p.planId}/execute`,
+        undefined,
+        dev.officer.headers(),
+      );
 
     const tooFew = await exec();
     expect([tooFew.statusCode, code(tooFew)]).toEqual([409, 'QUORUM_NOT_MET']);

@@ -418,7 +418,6 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   'POST /v1/orgs/:orgId/dispositions/:planId/execute': async (ctx) => ({
     method: 'POST',
     url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}/execute`,
-    body: {},
   }),
 
   // The log (public read routes).

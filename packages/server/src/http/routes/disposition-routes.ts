@@ -191,7 +191,6 @@ export const executeDispositionRoute = defineRoute({
     '`disposition.execute`. Officers only.',
   access: { kind: 'device', roles: ['officer'] },
   params: PlanParams,
-  body: Type.Optional(Type.Object({}, { additionalProperties: false })),
   response: { status: 200, schema: PlanView },
   errors: ['DISPOSITION_NOT_FOUND', 'QUORUM_NOT_MET', 'LOG_PUSHBACK'],
   async handler({ auth, params }, deps) {
