@@ -8,7 +8,7 @@
  * index or not at all, and a re-run pass queues nothing twice (one item per log index).
  * With no rule for the pass's buckets and a zero sampling rate it costs one query.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { LogEntryType } from '@custos/core';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { AuditAct, NewReviewItem } from '../store/review-stores.js';
@@ -41,6 +41,8 @@ const TOKEN_BYTES = 16;
 /** Bytes of the HMAC read as the sampling draw: 48 bits, well inside a safe integer. */
 const DRAW_BYTES = 6;
 const DRAW_RANGE = 2 ** (8 * DRAW_BYTES);
+/** Entries of the token prefix filter (the first two bytes of a token). */
+const PREFIX_SPACE = 1 << 16;
 
 const keyOf = (t: Uint8Array): string => Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('latin1');
 
@@ -50,7 +52,7 @@ const keyOf = (t: Uint8Array): string => Buffer.from(t.buffer, t.byteOffset, t.b
  * predict it: the secret never leaves the server, and the hash covers the record's random
  * session key and salt, so not even its sender knows the hash before sealing it.
  */
-export function inSample(secret: Uint8Array, hash: Uint8Array, ppm: number): boolean {
+export function inSample(secret: Uint8Array | KeyObject, hash: Uint8Array, ppm: number): boolean {
   if (ppm <= 0) return false;
   if (ppm >= PPM) return true;
   const draw = createHmac('sha256', secret).update(hash).digest().readUIntBE(0, DRAW_BYTES);
@@ -67,11 +69,16 @@ export async function reviewHook(
   if (acts.length > 0) await tx.review.putActs(orgId, acts);
   if (records.length === 0) return 0;
   const ppm = (await tx.review.sampleRate(orgId)) ?? DEFAULT_SAMPLE_PPM;
-  const secret = ppm > 0 ? await tx.review.sampleSecret(orgId, randomBytes(SAMPLE_SECRET_BYTES)) : null;
+  // A KeyObject once per pass: HMAC with it costs about half of HMAC with raw key bytes.
+  const secret =
+    ppm > 0 ? createSecretKey(await tx.review.sampleSecret(orgId, randomBytes(SAMPLE_SECRET_BYTES))) : null;
   const buckets = [...new Set(records.map((r) => r.bucketId))];
   // Per bucket: token → the terms (index into `terms`) that need it.
   const terms = await tx.review.activeTerms(orgId, buckets);
   const byBucket = new Map<string, Map<string, number[]>>();
+  // A 16-bit prefix filter over every rule token: tokens are HMAC outputs, so almost every
+  // record token is rejected by one array read, without building its map key.
+  const prefixes = new Uint8Array(PREFIX_SPACE);
   const need: number[] = [];
   terms.forEach((t, i) => {
     let m = byBucket.get(t.bucketId);
@@ -79,7 +86,9 @@ export async function reviewHook(
     const n = Math.floor(t.tokens.length / TOKEN_BYTES);
     need.push(n);
     for (let k = 0; k < n; k++) {
-      const key = t.tokens.subarray(k * TOKEN_BYTES, (k + 1) * TOKEN_BYTES).toString('latin1');
+      const tok = t.tokens.subarray(k * TOKEN_BYTES, (k + 1) * TOKEN_BYTES);
+      prefixes[(tok[0]! << 8) | tok[1]!] = 1;
+      const key = tok.toString('latin1');
       const l = m.get(key);
       if (l === undefined) m.set(key, [i]);
       else if (!l.includes(i)) l.push(i);
@@ -93,6 +102,7 @@ export async function reviewHook(
       // A record's tokens are unique, so a term matches when every one of its tokens was counted.
       const seen = new Map<number, number>();
       for (const t of r.tokens) {
+        if (prefixes[(t[0]! << 8) | t[1]!] === 0) continue;
         for (const i of m.get(keyOf(t)) ?? []) {
           const c = (seen.get(i) ?? 0) + 1;
           seen.set(i, c);
