@@ -366,8 +366,9 @@ async function certify(deps: ExecutionDeps, orgId: OrgId, plan: PlanRecord, by: 
     }),
   );
   await stores.withTransaction(async (tx) => {
-    const current = await tx.disposition.plan(orgId, plan.planId);
-    if (current?.state !== 'executing') return;
+    // A no-op compare-and-set that locks the plan's row (PostgreSQL) until commit: a concurrent
+    // certifier waits here, then finds the plan executed and logs nothing twice.
+    if (!(await tx.disposition.setState(orgId, plan.planId, 'executing', 'executing'))) return;
     const first = await sequenceEntries(tx, orgId, entries);
     await deps.audit.record(tx, orgId, {
       kind: 'disposition.execute',
