@@ -9,12 +9,9 @@
  */
 import { PublicKey } from '@signalapp/libsignal-client';
 import { ArchiveCapture } from './archive/capture.js';
-import {
-  archiveMaterialDue,
-  refreshArchiveMaterial,
-  type ArchiveMaterialRefresh,
-} from './archive/archive-material.js';
-import { verifyArchiveProofs, type ProofRound } from './archive/proofs.js';
+import type { ArchiveMaterialRefresh } from './archive/archive-material.js';
+import type { ProofRound } from './archive/proofs.js';
+import { ArchiveWork } from './client/archive-work.js';
 import { ArchiveUploader, type ArchiveReceiptRow } from './archive/uploader.js';
 import { archiveReceipts, archiveStatus, type ArchiveStatus } from './client/archive-view.js';
 import { Conversations } from './client/conversations.js';
@@ -71,14 +68,12 @@ export class CustosClient {
   readonly #ops: Operations;
   readonly #inbox: Inbox;
   readonly #conversations: Conversations;
-  readonly #clock: () => number;
-  #sealQueued = false;
+  readonly #archive: ArchiveWork;
 
   private constructor(store: LocalStore, api: ApiClient, options: OpenOptions) {
     this.#store = store;
     this.api = api;
     const clock = options.clock ?? Date.now;
-    this.#clock = clock;
     this.#profile = loadProfile(store);
     const identity = loadLocalIdentity(store);
     api.setCredentials({
@@ -97,6 +92,16 @@ export class CustosClient {
       clock,
     });
     this.#uploader = new ArchiveUploader(store, api, this.profile, identity.privateKey);
+    this.#archive = new ArchiveWork({
+      store,
+      api,
+      capture: this.#capture,
+      uploader: this.#uploader,
+      ops: () => this.#ops,
+      clock,
+      profile: () => this.#profile,
+      onProfile: (p) => (this.#profile = p),
+    });
     this.#ownDevices = new OwnDeviceWatch({
       api,
       store,
@@ -107,10 +112,8 @@ export class CustosClient {
     this.#ops = new Operations({
       messenger: this.#messenger,
       ownDevices: this.#ownDevices,
-      refreshKeys: () => this.#refreshKeys(),
-      refreshKeysIfDue: async () => {
-        if (archiveMaterialDue(store, clock())) await this.#refreshKeys().catch(() => undefined);
-      },
+      refreshKeys: () => this.#archive.refreshNow(),
+      refreshKeysIfDue: () => this.#archive.refreshIfDue(),
     });
     this.#conversations = new Conversations(store, this.profile, this.#messenger.me, this.#ops);
     this.#inbox = new Inbox({
@@ -175,32 +178,17 @@ export class CustosClient {
 
   /** Sends any content event (message, edit, delete, reaction). */
   send(to: PeerUser, content: Omit<MessageContent, 'id' | 'timestamp' | 'notice'>): Promise<MessageEvent> {
-    return this.#sealSoon(this.#ops.captured((m) => m.send(to, content)));
-  }
-
-  /**
-   * After `op` captured records: seals them in the background (the send transaction only
-   * queues them pending; archive/pending-records.ts), in the operation queue after `op`.
-   */
-  #sealSoon<T>(op: Promise<T>): Promise<T> {
-    return op.finally(() => {
-      if (this.#sealQueued) return;
-      this.#sealQueued = true;
-      setImmediate(() => {
-        this.#sealQueued = false;
-        if (!this.#store.closed) void this.sealArchive().catch(() => undefined);
-      });
-    });
+    return this.#archive.sealSoon(this.#ops.captured((m) => m.send(to, content)));
   }
 
   /** Seals the records captured since the last seal (done in the background and before upload). */
   sealArchive(): Promise<number> {
-    return this.#ops.serial(() => this.#capture.sealPending());
+    return this.#archive.seal();
   }
 
   /** Handles one envelope (socket or HTTP fetch). */
   receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
-    return this.#sealSoon(this.#inbox.receive(env));
+    return this.#archive.sealSoon(this.#inbox.receive(env));
   }
 
   /**
@@ -208,8 +196,8 @@ export class CustosClient {
    * fetches and handles every queued envelope over HTTP, acknowledging each after it is stored.
    */
   async sync(): Promise<MessageEvent[]> {
-    await this.#ops.serial(() => this.#refreshKeys());
-    return this.#sealSoon(this.#inbox.sync());
+    await this.#ops.serial(() => this.#archive.refreshNow());
+    return this.#archive.sealSoon(this.#inbox.sync());
   }
 
   /** Opens the relay socket: envelopes are handled as they arrive and acknowledged after. */
@@ -232,15 +220,7 @@ export class CustosClient {
    * and this device's index keys (archive/archive-material.ts); refusals become warnings.
    */
   refreshKeys(): Promise<ArchiveMaterialRefresh> {
-    return this.#ops.serial(() => this.#refreshKeys());
-  }
-
-  /** {@link refreshKeys} outside the queue (for code already running in it). */
-  async #refreshKeys(): Promise<ArchiveMaterialRefresh> {
-    const identity = loadLocalIdentity(this.#store).privateKey;
-    const r = await refreshArchiveMaterial(this.api, this.#store, identity, this.#clock());
-    this.#profile = r.profile;
-    return r;
+    return this.#ops.serial(() => this.#archive.refreshNow());
   }
 
   /** A one-time, short-lived code that enrols one more device of this user. MUST NOT be logged. */
@@ -261,22 +241,13 @@ export class CustosClient {
   }
 
   /** Uploads queued archive records (with retry) and verifies the proofs that checkpoints cover. */
-  async flushArchive(): Promise<{ uploaded: number; proofs: ProofRound }> {
-    return this.#ops.serial(async () => {
-      await this.#capture.sealPending();
-      await this.#uploader.resume();
-      const uploaded = await this.#uploader.uploadAll();
-      const proofs = await verifyArchiveProofs(this.api, this.#store, this.profile);
-      return { uploaded, proofs };
-    });
+  flushArchive(): Promise<{ uploaded: number; proofs: ProofRound }> {
+    return this.#archive.flush();
   }
 
-  /** Only uploads (no proof check); for backlogs and benchmarks. */
+  /** Only seals and uploads (no proof check); for backlogs and benchmarks. */
   uploadArchive(): Promise<number> {
-    return this.#ops.serial(async () => {
-      await this.#capture.sealPending();
-      return this.#uploader.uploadAll();
-    });
+    return this.#archive.upload();
   }
 
   /** Queue depth, last receipt, last verified checkpoint. */
@@ -331,7 +302,7 @@ export class CustosClient {
 
   /** Sends any content event (message, edit, delete, reaction) to a group. */
   sendToGroup(groupId: string, content: OutgoingContent): Promise<MessageEvent> {
-    return this.#sealSoon(this.#ops.captured((m) => m.sendToGroup(groupId, content)));
+    return this.#archive.sealSoon(this.#ops.captured((m) => m.sendToGroup(groupId, content)));
   }
 
   /** Stored messages of a group. */
