@@ -63,7 +63,7 @@ describe('act documents', () => {
       [entryFor(doc), encodeDeterministicCbor({ ...DOC, det: 'admin' }), /does not hash/],
       [entryFor(doc, { actor: 'dev-2' }), doc, /another org, actor/],
       [entryFor(doc, { time: DOC.at + 1 }), doc, /another org, actor/],
-      [entryFor(doc, { kind: 'user-retention' } as Partial<LogEntry>), doc, /another org, actor/],
+      [entryFor(doc, { kind: 'user-retention' }), doc, /another org, actor/],
     ];
     for (const [e, d, why] of bad) expect(() => checkActDocument(ORG, e, d, 3)).toThrow(why);
     expect(() => checkActDocument('org-other', entryFor(doc), doc, 3)).toThrow(/another org/);
