@@ -111,6 +111,42 @@ export function checkActDocument(orgId: string, e: LogEntry, doc: Uint8Array, in
   return doc2;
 }
 
+/**
+ * Checks one act of an audit listing: its entry is in `cp` (already verified against the
+ * pinned log key), is an officer or admin act, and the served document, if any, matches it.
+ */
+export function verifyListedAct(
+  orgId: string,
+  a: Record<string, unknown>,
+  index: number,
+  cp: Checkpoint,
+): { entry: LogEntry; document: ActDocument | null } {
+  if (!Array.isArray(a.proof))
+    throw new ConsoleError('SERVER_REFUSED', 'the audit listing: an act lacks index or proof');
+  const entry = b64(a.entry, 'an entry');
+  try {
+    verifyInclusion(
+      hashLeaf(entry),
+      index,
+      cp.treeSize,
+      (a.proof as unknown[]).map((p) => b64(p, 'a proof hash')),
+      cp.rootHash,
+    );
+  } catch (e) {
+    throw new ConsoleError(
+      'LOG_INVALID',
+      `the act at log index ${index} is not in the signed checkpoint (its inclusion proof fails)`,
+      { cause: e },
+    );
+  }
+  const e = decodeLogEntry(entry);
+  if (e.type === 'archive-record' || e.type === 'relay-receipt')
+    throw new ConsoleError('LOG_INVALID', `the audit listing names a ${e.type} at log index ${index}`);
+  const doc = a.document === null || a.document === undefined ? null : b64(a.document, 'a document');
+  const parsed = doc === null ? null : checkActDocument(orgId, e, doc, index);
+  return { entry: e, document: parsed };
+}
+
 /** Lists and verifies the org's officer and admin acts. */
 export async function officerAudit(
   session: OfficerSession,
@@ -143,27 +179,7 @@ export async function officerAudit(
       const index = a.index as number;
       if (acts.length > 0 && index <= acts[acts.length - 1]!.index)
         throw new ConsoleError('LOG_INVALID', `the audit listing is out of order at log index ${index}`);
-      const entry = b64(a.entry, 'an entry');
-      try {
-        verifyInclusion(
-          hashLeaf(entry),
-          index,
-          cp.treeSize,
-          (a.proof as unknown[]).map((p) => b64(p, 'a proof hash')),
-          cp.rootHash,
-        );
-      } catch (e) {
-        throw new ConsoleError(
-          'LOG_INVALID',
-          `the act at log index ${index} is not in the signed checkpoint (its inclusion proof fails)`,
-          { cause: e },
-        );
-      }
-      const e = decodeLogEntry(entry);
-      if (e.type === 'archive-record' || e.type === 'relay-receipt')
-        throw new ConsoleError('LOG_INVALID', `the audit listing names a ${e.type} at log index ${index}`);
-      const doc = a.document === null || a.document === undefined ? null : b64(a.document, 'a document');
-      const parsed = doc === null ? null : checkActDocument(session.orgId, e, doc, index);
+      const { entry: e, document: parsed } = verifyListedAct(session.orgId, a, index, cp);
       if (options.since !== undefined && e.time < options.since) continue;
       const kind = actKind(e);
       if (options.kinds !== undefined && options.kinds.length > 0 && !options.kinds.includes(kind)) continue;

@@ -21,6 +21,7 @@ import { unwrapBucketKey } from '../bucket-key-wrap.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { verifyHit, type ServerHit } from '../search/verify-hit.js';
+import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import {
   analyseCompleteness,
   devicesInLog,
@@ -210,6 +211,7 @@ export async function runCompleteness(
   const since = options.since ?? 0;
   const log = await readVerifiedLog(session, progress);
   progress(`log: ${log.treeSize} entries verified against the signed checkpoint`);
+  const enrolment = enrolmentKeyChecker(session, log);
   const view = serverView(await session.call('GET', `/v1/orgs/${session.orgId}/archive/completeness`));
   const policy = verifyPolicy(session.orgId, log, view.policy);
   const now = options.now ?? Date.now();
@@ -274,7 +276,7 @@ export async function runCompleteness(
           continue;
         }
         try {
-          const v = await verifyHit(h, session.orgId, key, { opened: cp!, note: page.note });
+          const v = await verifyHit(h, session.orgId, key, { opened: cp!, note: page.note }, enrolment);
           for (const e of v.body.envelopeHashes) hashes.add(Buffer.from(e).toString('hex'));
         } catch (e) {
           invalid.push({

@@ -13,6 +13,7 @@ import { CustosError, type AttachmentRef } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
+import { auditListingFor } from '../search/enrolment-test-support.js';
 import type { ServerHit } from '../search/verify-hit.js';
 import { isExportError } from './export-error.js';
 import { body, buildTestArchive, ORG, T0, type TestArchive } from './export-test-support.js';
@@ -100,6 +101,12 @@ describe('fetchExportRecords (by device)', () => {
       call: (method: string, path: string) => {
         requests.push(`${method} ${path}`);
         if (path === `/v1/orgs/${ORG}/log`) return Promise.resolve({ ...archive.input.log });
+        if (path.startsWith(`/v1/orgs/${ORG}/audit`))
+          return Promise.resolve(
+            auditListingFor(ORG, { origin: archive.input.log.origin, signerKey: archive.signerKey }, [
+              { deviceId: 'dev-a', identityKey: archive.input.records[0]!.batch.identityKey },
+            ]),
+          );
         const u = new URL(`http://x${path}`);
         const from = Number(u.searchParams.get('fromSeq'));
         const all = hits.filter((h) => h.deviceId === u.searchParams.get('device') && h.seq >= from);

@@ -21,6 +21,7 @@ import {
   type OfficerSearchQuery,
   type SearchReuse,
 } from '../search/officer-search.js';
+import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import { verifyHit, type VerifiedHit } from '../search/verify-hit.js';
 import { ExportError } from './export-error.js';
 import type { ExportRecord } from './export-types.js';
@@ -171,6 +172,7 @@ async function byDevices(
     (await openBucketKey(session, b)).privateKey,
 ): Promise<Gathered> {
   const log = await pinnedLog(session);
+  const enrolment = enrolmentKeyChecker(session, log);
   const keys = new Map<string, BucketPrivateKey>();
   const checkpoints = new Map<string, Checkpoint>();
   const hits: VerifiedHit[] = [];
@@ -213,7 +215,7 @@ async function byDevices(
           });
           keys.set(h.bucketId, key);
         }
-        const v = await verifyHit(h, session.orgId, key, { opened: cp!, note: r.note });
+        const v = await verifyHit(h, session.orgId, key, { opened: cp!, note: r.note }, enrolment);
         counts.fetched++;
         if (exactMatch(v, query)) {
           hits.push(v);

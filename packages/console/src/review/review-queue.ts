@@ -19,6 +19,7 @@ import { ConsoleError } from '../console-error.js';
 import { hpkeOpen, hpkeSeal } from '../hpke-box.js';
 import type { OfficerSession } from '../officer-session.js';
 import { verifyHit, type ServerHit, type VerifiedHit } from '../search/verify-hit.js';
+import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import { openPinnedCheckpoint, pinnedLogOf, type PinnedLog } from '../audit/log-pin.js';
 
 /** The three decisions FINRA 3110 evidence records. */
@@ -109,8 +110,9 @@ async function verifiedRecords(
   if (r.records.length === 0) return [];
   const opened = openPinnedCheckpoint(cp.note, log, what);
   const out: VerifiedHit[] = [];
+  const enrolment = enrolmentKeyChecker(session, log);
   for (const h of r.records as ServerHit[]) {
-    out.push(await verifyHit(h, session.orgId, key, { opened, note: cp.note }));
+    out.push(await verifyHit(h, session.orgId, key, { opened, note: cp.note }, enrolment));
   }
   return out;
 }

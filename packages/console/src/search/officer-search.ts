@@ -13,6 +13,7 @@ import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession, VerifiedServerBucket } from '../officer-session.js';
 import { parseSearchText, textMatches } from './search-text.js';
+import { enrolmentKeyChecker, type EnrolmentKeyCheck } from './enrolment-keys.js';
 import { verifyHit, type ServerHit, type VerifiedHit } from './verify-hit.js';
 
 /** Largest page the console asks for (the server's maximum). */
@@ -56,6 +57,8 @@ export interface OfficerSearchOptions {
 export interface SearchReuse {
   log?: { readonly origin: string; readonly verifierKey: string };
   buckets?: readonly VerifiedServerBucket[];
+  /** Device identity keys checked against their logged enrolments (enrolment-keys.ts). */
+  enrolment?: EnrolmentKeyCheck;
   readonly keys: Map<string, UnwrappedBucketKey | null>;
 }
 
@@ -185,9 +188,11 @@ export async function officerSearch(
   const memo = options.reuse;
   const log = memo?.log ?? (await pinnedLog(session));
   const registered = memo?.buckets ?? (await session.serverBuckets());
+  const enrolment = memo?.enrolment ?? enrolmentKeyChecker(session, log);
   if (memo !== undefined) {
     memo.log = log;
     memo.buckets = registered;
+    memo.enrolment = enrolment;
   }
   const buckets = registered
     .filter((b) => overlaps(b, query))
@@ -272,7 +277,13 @@ export async function officerSearch(
           checkpoints.set(page.note, cp);
         }
         for (const h of page.records) {
-          const v = await verifyHit(h, session.orgId, keys.privateKey, { opened: cp!, note: page.note });
+          const v = await verifyHit(
+            h,
+            session.orgId,
+            keys.privateKey,
+            { opened: cp!, note: page.note },
+            enrolment,
+          );
           if (!exactMatch(v, query)) {
             filteredOut++;
           } else {

@@ -4,17 +4,28 @@
  * stated hash, stated device/seq/bucket, batch signature, batch hashes, proof, another bucket
  * key, another checkpoint — is refused with the right code. And the exact text filter.
  */
+import { PrivateKey } from '@signalapp/libsignal-client';
 import {
   CustosError,
   generateBucketKeyPair,
   openCheckpoint,
   parseSignerKey,
+  signBatch,
   signCheckpoint,
   type BucketPrivateKey,
+  type DeviceId,
+  type OrgId,
+  type RecordHash,
 } from '@custos/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { body, buildTestArchive, ORG } from '../export/export-test-support.js';
 import { parseSearchText, textMatches } from './search-text.js';
+import {
+  identityKeyHash,
+  parseEnrolmentDetail,
+  type EnrolmentKeyCheck,
+  type EnrolmentKeyStatus,
+} from './enrolment-keys.js';
 import { verifyHit, type ServerHit } from './verify-hit.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -25,6 +36,18 @@ interface World {
   otherBucket: BucketPrivateKey;
   checkpoint: { opened: ReturnType<typeof openCheckpoint>['checkpoint']; note: string };
   otherNote: string;
+  /** The log's view: each device's committed identity key hash. */
+  logged: EnrolmentKeyCheck;
+}
+
+/** A checker as enrolmentKeyChecker answers, from a map of committed hashes (null: legacy). */
+function checkerOf(committed: ReadonlyMap<string, string | null>): EnrolmentKeyCheck {
+  return (device, key): Promise<EnrolmentKeyStatus> => {
+    const h = committed.get(device);
+    if (h === undefined) return Promise.resolve('absent');
+    if (h === null) return Promise.resolve('legacy');
+    return Promise.resolve(h === identityKeyHash(key) ? 'match' : 'mismatch');
+  };
 }
 
 /** Three records of one device in one signed batch, as the server would return them. */
@@ -62,6 +85,7 @@ async function world(): Promise<World> {
     otherBucket: (await generateBucketKeyPair()).privateKey,
     checkpoint: { opened, note },
     otherNote,
+    logged: checkerOf(new Map([['dev-a', identityKeyHash(records[0]!.batch.identityKey)]])),
   };
 }
 
@@ -83,12 +107,18 @@ describe('verifyHit', () => {
 
   it('opens and verifies every hit', async () => {
     for (const [i, h] of w.hits.entries()) {
-      const v = await verifyHit(h, ORG, w.bucketKey, w.checkpoint);
+      const v = await verifyHit(h, ORG, w.bucketKey, w.checkpoint, w.logged);
       expect(v.body.messageId).toBe(`m-${i}`);
       expect(v.signature).toBe('verified');
       expect(v.log.index).toBe(i);
     }
-    const unsigned = await verifyHit({ ...w.hits[1]!, batch: null }, ORG, w.bucketKey, w.checkpoint);
+    const unsigned = await verifyHit(
+      { ...w.hits[1]!, batch: null },
+      ORG,
+      w.bucketKey,
+      w.checkpoint,
+      w.logged,
+    );
     expect(unsigned.signature).toBe('unavailable');
   });
 
@@ -97,7 +127,8 @@ describe('verifyHit', () => {
     const bytes = Buffer.from(h.record, 'base64url');
     const flipped = Buffer.from(bytes);
     flipped[flipped.length - 5]! ^= 1;
-    const check = (x: ServerHit, key = w.bucketKey, cp = w.checkpoint) => codeOf(verifyHit(x, ORG, key, cp));
+    const check = (x: ServerHit, key = w.bucketKey, cp = w.checkpoint) =>
+      codeOf(verifyHit(x, ORG, key, cp, w.logged));
     expect(await check({ ...h, record: b64(flipped) })).toBe('HASH_MISMATCH');
     expect(await check({ ...h, record: b64(flipped), hash: b64(new Uint8Array(32)) })).toBe('HASH_MISMATCH');
     expect(await check({ ...w.hits[0]!, hash: h.hash, record: h.record, seq: 0 })).toBe('MALFORMED_RECORD');
@@ -119,6 +150,59 @@ describe('verifyHit', () => {
       note: w.otherNote,
     };
     expect(await check(h, w.bucketKey, other)).toBe('INVALID_PROOF');
+  });
+});
+
+describe('identity key against the logged enrolment', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await world();
+  });
+
+  /** The hit re-signed by the server under another valid identity key. */
+  function swapped(h: ServerHit): ServerHit {
+    const other = PrivateKey.generate();
+    const hashes = h.batch!.hashes.map((x) => new Uint8Array(Buffer.from(x, 'base64url')) as RecordHash);
+    const signature = signBatch(other, {
+      org: ORG as OrgId,
+      device: h.deviceId as DeviceId,
+      firstSeq: h.batch!.firstSeq,
+      hashes,
+    });
+    return {
+      ...h,
+      identityKey: b64(other.getPublicKey().serialize()),
+      batch: { ...h.batch!, signature: b64(signature) },
+    };
+  }
+
+  it('refuses a swapped key whose signature verifies but that the enrolment did not commit to', async () => {
+    const h = swapped(w.hits[1]!);
+    // Its signature is valid: a checker that trusted the served key would accept it.
+    const trusting: EnrolmentKeyCheck = () => Promise.resolve('match');
+    expect((await verifyHit(h, ORG, w.bucketKey, w.checkpoint, trusting)).signature).toBe('verified');
+    const err = await verifyHit(h, ORG, w.bucketKey, w.checkpoint, w.logged).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CustosError);
+    expect((err as CustosError).code).toBe('SIGNATURE_INVALID');
+    expect((err as CustosError).message).toMatch(
+      /device dev-a: the device's identity key is not the one its enrolment committed to in the log/,
+    );
+  });
+
+  it('refuses a device with no logged enrolment; a pre-commitment enrolment is unavailable', async () => {
+    const h = w.hits[0]!;
+    const none = checkerOf(new Map());
+    expect(await codeOf(verifyHit(h, ORG, w.bucketKey, w.checkpoint, none))).toBe('SIGNATURE_INVALID');
+    const legacy = checkerOf(new Map([['dev-a', null]]));
+    expect((await verifyHit(h, ORG, w.bucketKey, w.checkpoint, legacy)).signature).toBe('unavailable');
+  });
+
+  it('parses enrolment details with and without a key commitment', () => {
+    const hash = identityKeyHash(new Uint8Array(33).fill(5));
+    expect(parseEnrolmentDetail(`user-1 identity=${hash}`)).toEqual({ userId: 'user-1', identityHash: hash });
+    expect(parseEnrolmentDetail('user-1')).toEqual({ userId: 'user-1', identityHash: null });
+    for (const bad of ['', ' identity=x', 'user-1 identity=short', `user-1 key=${hash}`, `u ${hash} x`])
+      expect(() => parseEnrolmentDetail(bad)).toThrow(/malformed/);
   });
 });
 

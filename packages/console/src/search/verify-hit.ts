@@ -3,7 +3,8 @@
  * trusting the server (docs/search.md §5): the bytes hash to the stated hash; the header
  * names this org and the stated device, sequence number and bucket; the session key opens
  * with the bucket private key and the body authenticates; the device's batch signature
- * (when the server holds it) signs this hash at this sequence number; and the record's
+ * (when the server holds it) signs this hash at this sequence number, under the identity
+ * key the device's enrolment committed to in the log (enrolment-keys.ts); and the record's
  * archive-record log entry is included in the checkpoint, whose signature the caller has
  * checked against the pinned log key. Any failure throws a CustosError naming the record.
  */
@@ -23,6 +24,7 @@ import {
   type RecordHash,
 } from '@custos/core';
 import type { ExportRecord } from '../export/export-types.js';
+import type { EnrolmentKeyCheck } from './enrolment-keys.js';
 
 /** A record as `POST …/archive/search` returns it (already shape-checked). */
 export interface ServerHit {
@@ -46,19 +48,27 @@ export interface ServerHit {
 /** An opened, verified search hit. */
 export interface VerifiedHit extends ExportRecord {
   readonly bucketId: string;
-  /** `verified`: the device's batch signature checked; `unavailable`: the server holds none for it. */
+  /**
+   * `verified`: the device's batch signature checked under the key its enrolment committed
+   * to; `unavailable`: the server holds none for it, or the device enrolled before the log
+   * committed to identity keys (docs/search.md §6).
+   */
   readonly signature: 'verified' | 'unavailable';
 }
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
-/** Verifies and opens `hit` of `orgId` under `bucketKey`; `checkpoint` is already verified (note text kept for exports). */
+/**
+ * Verifies and opens `hit` of `orgId` under `bucketKey`; `checkpoint` is already verified
+ * (note text kept for exports); `enrolment` checks the served identity key against the log.
+ */
 export async function verifyHit(
   hit: ServerHit,
   orgId: string,
   bucketKey: BucketPrivateKey,
   checkpoint: { readonly opened: Checkpoint; readonly note: string },
+  enrolment: EnrolmentKeyCheck,
 ): Promise<VerifiedHit> {
   const where = `record ${hit.deviceId}#${hit.seq} (log index ${hit.logIndex})`;
   const fail = (code: ConstructorParameters<typeof CustosError>[0], why: string, cause?: unknown): never => {
@@ -108,7 +118,16 @@ export async function verifyHit(
     } catch (e) {
       fail('SIGNATURE_INVALID', "the device's batch signature does not verify", e);
     }
-    signature = 'verified';
+    const logged = await enrolment(hit.deviceId, b64(hit.identityKey));
+    if (logged === 'mismatch' || logged === 'absent') {
+      fail(
+        'SIGNATURE_INVALID',
+        logged === 'mismatch'
+          ? `device ${hit.deviceId}: the device's identity key is not the one its enrolment committed to in the log`
+          : `device ${hit.deviceId}: no enrolment act for the device is in the log, so its identity key cannot be checked`,
+      );
+    }
+    signature = logged === 'match' ? 'verified' : 'unavailable';
     batch = {
       firstSeq: hit.batch.firstSeq,
       hashes,

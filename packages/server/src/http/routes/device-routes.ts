@@ -145,7 +145,8 @@ export const registerDeviceRoute = defineRoute({
         kind: 'device.register',
         actorDeviceId: device.deviceId,
         subject: device.deviceId,
-        detail: user.userId,
+        // The log commits to the identity key (docs/log.md): consoles check served keys against it.
+        detail: `${user.userId} identity=${identityKeyCommitment(identityKey)}`,
         at: now,
       });
       return { device, org };
@@ -159,6 +160,11 @@ export const registerDeviceRoute = defineRoute({
     };
   },
 });
+
+/** base64url SHA-256 of the serialized identity public key, as the `device.register` act's detail commits to it. */
+function identityKeyCommitment(identityKey: Buffer): string {
+  return Buffer.from(sha256(identityKey)).toString('base64url');
+}
 
 function decodeSigned(
   field: string,

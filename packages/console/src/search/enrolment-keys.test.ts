@@ -1,0 +1,107 @@
+/**
+ * enrolmentKeyChecker against a fake server serving a real audit listing (key-event
+ * entries, act documents, inclusion proofs, a checkpoint signed by the log key): a served
+ * key matches or not the committed hash; pre-commitment enrolments are `legacy`; unknown
+ * devices and withheld documents are `absent`; the listing is read once and again only for
+ * an unseen device; a listing signed by another key or with an altered document is refused.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PrivateKey } from '@signalapp/libsignal-client';
+import { generateSignerKey } from '@custos/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { OfficerSession } from '../officer-session.js';
+import { enrolmentKeyChecker } from './enrolment-keys.js';
+import { auditListingFor, type TestEnrolment } from './enrolment-test-support.js';
+
+const ORG = 'org-aaaaaaaaaaaaaaaaaaaa';
+const ORIGIN = 'custos.example/acme';
+const key = generateSignerKey(ORIGIN);
+const log = { origin: ORIGIN, verifierKey: key.verifierKey };
+const dir = mkdtempSync(join(tmpdir(), 'custos-enrolment-keys-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const idKey = (): Uint8Array => PrivateKey.generate().getPublicKey().serialize();
+
+/** A session whose server lists `enrolments()` (re-evaluated per call), recording the paths asked. */
+function session(
+  enrolments: () => readonly TestEnrolment[],
+  edit: (r: Record<string, unknown>) => Record<string, unknown> = (r) => r,
+  signerKey = key.signerKey,
+): { s: OfficerSession; asked: string[] } {
+  const asked: string[] = [];
+  const s = {
+    orgId: ORG,
+    dir,
+    call: (_method: string, path: string) => {
+      asked.push(path);
+      const all = auditListingFor(ORG, { origin: ORIGIN, signerKey }, enrolments());
+      const after = new URL(`http://x${path}`).searchParams.get('after');
+      const acts = (all.acts as { index: number }[]).filter((a) => after === null || a.index > Number(after));
+      return Promise.resolve(edit({ ...all, acts }));
+    },
+  } as unknown as OfficerSession;
+  return { s, asked };
+}
+
+describe('enrolmentKeyChecker', () => {
+  it('matches the committed key, refuses another, and tells legacy and absent apart', async () => {
+    const a = idKey();
+    const b = idKey();
+    const { s, asked } = session(() => [
+      { deviceId: 'dev-a', identityKey: a },
+      { deviceId: 'dev-old', identityKey: null },
+      { deviceId: 'dev-w', identityKey: b, withheld: true },
+    ]);
+    const check = enrolmentKeyChecker(s, log);
+    expect(await check('dev-a', a)).toBe('match');
+    expect(await check('dev-a', b)).toBe('mismatch');
+    expect(await check('dev-old', a)).toBe('legacy');
+    expect(asked).toHaveLength(1);
+    expect(await check('dev-w', b)).toBe('absent');
+    expect(await check('dev-x', b)).toBe('absent');
+    // Unseen devices re-read from after the last act seen.
+    expect(asked.slice(1)).toEqual([
+      `/v1/orgs/${ORG}/audit?limit=500&after=2`,
+      `/v1/orgs/${ORG}/audit?limit=500&after=2`,
+    ]);
+  });
+
+  it('finds a device enrolled after the first read', async () => {
+    const a = idKey();
+    const c = idKey();
+    const list: TestEnrolment[] = [{ deviceId: 'dev-a', identityKey: a }];
+    const check = enrolmentKeyChecker(session(() => list).s, log);
+    expect(await check('dev-a', a)).toBe('match');
+    list.push({ deviceId: 'dev-c', identityKey: c });
+    expect(await check('dev-c', c)).toBe('match');
+  });
+
+  it('refuses a listing signed by another key, an altered document or a bad proof', async () => {
+    const a = idKey();
+    const one = (): TestEnrolment[] => [
+      { deviceId: 'dev-a', identityKey: a },
+      { deviceId: 'dev-b', identityKey: a },
+    ];
+    const other = generateSignerKey(ORIGIN).signerKey;
+    await expect(enrolmentKeyChecker(session(one, undefined, other).s, log)('dev-a', a)).rejects.toThrow();
+    const alter = (r: Record<string, unknown>) => {
+      const acts = (r.acts as Record<string, unknown>[]).map((x) => ({ ...x }));
+      const doc = Buffer.from(acts[0]!.document as string, 'base64url');
+      doc[doc.length - 1]! ^= 1;
+      acts[0]!.document = doc.toString('base64url');
+      return { ...r, acts };
+    };
+    await expect(enrolmentKeyChecker(session(one, alter).s, log)('dev-a', a)).rejects.toThrow(
+      /does not hash/,
+    );
+    const badProof = (r: Record<string, unknown>) => ({
+      ...r,
+      acts: (r.acts as Record<string, unknown>[]).map((x) => ({ ...x, proof: [] })),
+    });
+    await expect(enrolmentKeyChecker(session(one, badProof).s, log)('dev-a', a)).rejects.toThrow(
+      /inclusion proof fails/,
+    );
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * Test support: an org's audit listing (`GET …/audit`) holding `device.register` acts, as
+ * the server serves it — real key-event entries, act documents whose SHA-256 they commit
+ * to, RFC 6962 inclusion proofs and a checkpoint signed by the given log key.
+ */
+import { createHash } from 'node:crypto';
+import {
+  encodeDeterministicCbor,
+  encodeLogEntry,
+  hashChildren,
+  hashLeaf,
+  parseSignerKey,
+  signCheckpoint,
+} from '@custos/core';
+import { identityKeyHash, IDENTITY_COMMITMENT_MARK } from './enrolment-keys.js';
+
+/** One enrolment in the listing. */
+export interface TestEnrolment {
+  readonly deviceId: string;
+  /** The serialized identity key the act commits to; null: a pre-commitment enrolment (det = user id). */
+  readonly identityKey: Uint8Array | null;
+  /** Serve the entry without its document. */
+  readonly withheld?: boolean;
+}
+
+/** When the test acts happened (ms). */
+const ACT_TIME = 1_767_225_600_000;
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+
+// Largest power of two below n (n ≥ 2), the RFC 6962 split.
+const split = (n: number): number => 2 ** Math.floor(Math.log2(n - 1));
+
+function root(leaves: readonly Uint8Array[]): Uint8Array {
+  if (leaves.length === 1) return leaves[0]!;
+  const k = split(leaves.length);
+  return hashChildren(root(leaves.slice(0, k)), root(leaves.slice(k)));
+}
+
+function proof(index: number, leaves: readonly Uint8Array[]): Uint8Array[] {
+  if (leaves.length === 1) return [];
+  const k = split(leaves.length);
+  return index < k
+    ? [...proof(index, leaves.slice(0, k)), root(leaves.slice(k))]
+    : [...proof(index - k, leaves.slice(k)), root(leaves.slice(0, k))];
+}
+
+/** The full audit listing (one page, `next: null`) of `org` holding `enrolments` in order. */
+export function auditListingFor(
+  org: string,
+  log: { readonly origin: string; readonly signerKey: string },
+  enrolments: readonly TestEnrolment[],
+): Record<string, unknown> {
+  const acts = enrolments.map((d, i) => {
+    const det =
+      d.identityKey === null
+        ? 'user-1'
+        : `user-1 ${IDENTITY_COMMITMENT_MARK}${identityKeyHash(d.identityKey)}`;
+    const at = ACT_TIME + i;
+    const doc = encodeDeterministicCbor({
+      org,
+      kind: 'device.register',
+      act: d.deviceId,
+      sub: d.deviceId,
+      at,
+      det,
+    });
+    const entry = encodeLogEntry({
+      type: 'key-event',
+      hash: new Uint8Array(createHash('sha256').update(doc).digest()),
+      size: doc.length,
+      actor: d.deviceId,
+      time: at,
+      kind: 'device-enrolled',
+      subject: d.deviceId,
+    });
+    return { entry, doc, withheld: d.withheld === true };
+  });
+  const leaves = acts.map((a) => hashLeaf(a.entry));
+  const note = signCheckpoint(
+    { origin: log.origin, treeSize: leaves.length, rootHash: root(leaves), extensions: [] },
+    parseSignerKey(log.signerKey),
+  );
+  return {
+    acts: acts.map((a, index) => ({
+      index,
+      entry: b64(a.entry),
+      document: a.withheld ? null : b64(a.doc),
+      proof: proof(index, leaves).map(b64),
+    })),
+    checkpoint: { treeSize: leaves.length, note },
+    next: null,
+  };
+}
