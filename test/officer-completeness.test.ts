@@ -96,7 +96,7 @@ describe('officer completeness and alerts (processes)', () => {
       expect(set).toMatchObject({ source: 'log', receiptGraceMs: 0, silentAfterMs: 3 * 86_400_000 });
 
       let last: Awaited<ReturnType<typeof completeness>> | undefined;
-      for (const end = Date.now() + POLL_CAP_MS; Date.now() < end; ) {
+      for (const end = Date.now() + POLL_CAP_MS; Date.now() < end;) {
         last = await completeness();
         if (last.code === 0) break;
         await new Promise((r) => setTimeout(r, 1_000));
@@ -195,7 +195,7 @@ describe('officer completeness and alerts (processes)', () => {
         );
       // Bob archives the message he received; only Alice's side stays unarchived.
       let last: Awaited<ReturnType<typeof completeness>> | undefined;
-      for (const end = Date.now() + POLL_CAP_MS; Date.now() < end; ) {
+      for (const end = Date.now() + POLL_CAP_MS; Date.now() < end;) {
         last = await completeness();
         if (fresh(last.report).every((f) => f.deviceId === aliceDevice)) break;
         await new Promise((r) => setTimeout(r, 1_000));

@@ -71,7 +71,10 @@ export const SERVER_ERRORS = {
   HOLD_RELEASED: { status: 409, doc: 'The legal hold was already released; a hold is released once.' },
   REVIEW_ITEM_NOT_FOUND: { status: 404, doc: "No such review item in the caller's organisation." },
   RULE_NOT_FOUND: { status: 404, doc: "No such active lexicon rule in the caller's organisation." },
-  REVIEW_ALREADY_DECIDED: { status: 409, doc: 'The review item already has a decision; decisions are final.' },
+  REVIEW_ALREADY_DECIDED: {
+    status: 409,
+    doc: 'The review item already has a decision; decisions are final.',
+  },
   BOOTSTRAP_USED: {
     status: 409,
     doc: 'The bootstrap token has already created an organisation; it works once (an identical retry is answered as the first time while the first admin has not enrolled).',
@@ -100,7 +103,7 @@ export const SERVER_ERRORS = {
   DISPOSITION_NOT_FOUND: { status: 404, doc: "No such disposition plan in the caller's organisation." },
   QUORUM_NOT_MET: {
     status: 409,
-    doc: 'The disposition plan has fewer distinct officer approvals than the organisation\'s quorum.',
+    doc: "The disposition plan has fewer distinct officer approvals than the organisation's quorum.",
   },
   DISPOSITION_CLOSED: {
     status: 409,
