@@ -35,6 +35,13 @@ import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
 /** Records asked for per page (the server's maximum). */
 const RECORDS_PAGE = 500;
 /**
+ * How often, and how far apart, the log is re-read when the server's policy is not yet the
+ * newest policy entry of the signed log (a change still waiting for its checkpoint) before
+ * the mismatch is reported as the server's lie: 10 × 1 s covers a busy integrator.
+ */
+const POLICY_CATCH_UP_ATTEMPTS = 10;
+const POLICY_CATCH_UP_DELAY_MS = 1_000;
+/**
  * Record pages fetched at full speed before the console paces itself, and the pause after
  * that: below the server's default officer read limit (a burst of 40, then 5 per second),
  * so a routine check of a large org does not raise a rate-limit alert.
@@ -209,11 +216,23 @@ export async function runCompleteness(
 ): Promise<CompletenessReport> {
   const progress = options.onProgress ?? (() => undefined);
   const since = options.since ?? 0;
-  const log = await readVerifiedLog(session, progress);
+  // The server's view first, then the log: a policy set moments ago is then either in the
+  // log already or in a checkpoint signed shortly (the integrator runs every 250 ms by default).
+  const view = serverView(await session.call('GET', `/v1/orgs/${session.orgId}/archive/completeness`));
+  let log = await readVerifiedLog(session, progress);
+  let policy: VerifiedPolicy;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      policy = verifyPolicy(session.orgId, log, view.policy);
+      break;
+    } catch (e) {
+      if (!(e instanceof ConsoleError) || attempt >= POLICY_CATCH_UP_ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, POLICY_CATCH_UP_DELAY_MS));
+      log = await readVerifiedLog(session, progress);
+    }
+  }
   progress(`log: ${log.treeSize} entries verified against the signed checkpoint`);
   const enrolment = enrolmentKeyChecker(session, log);
-  const view = serverView(await session.call('GET', `/v1/orgs/${session.orgId}/archive/completeness`));
-  const policy = verifyPolicy(session.orgId, log, view.policy);
   const now = options.now ?? Date.now();
 
   const devices = devicesInLog(session.orgId, log.entries);
