@@ -45,6 +45,13 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   12: ['holds', 'hold_tokens'],
   13: ['review_rules', 'review_rule_terms', 'review_items', 'review_settings', 'audit_acts'],
   14: ['completeness_policy'],
+  15: [
+    'disposition_plans',
+    'disposition_held',
+    'disposition_approvals',
+    'disposition_progress',
+    'disposed_buckets',
+  ],
   16: [],
 };
 /** The tables each migration drops. */
