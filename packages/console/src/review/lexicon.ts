@@ -134,7 +134,6 @@ export async function removeLexiconRule(session: OfficerSession, ruleId: string)
   const r = await session.call(
     'POST',
     `/v1/orgs/${session.orgId}/review/rules/${encodeURIComponent(ruleId)}/removal`,
-    {},
   );
   if (!Number.isSafeInteger(r.removedAt))
     throw new ConsoleError('SERVER_REFUSED', 'removing the rule: no time');

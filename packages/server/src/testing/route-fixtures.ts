@@ -463,7 +463,7 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       { ruleId, name: 'R', terms: 1, createdBy: org.devices.officer.deviceId, createdAt: t.clock.now },
       [{ bucketId: archive.bucketId, term: 0, tokens: randomBytes(16) }],
     );
-    return { method: 'POST', url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}/removal`, body: {} };
+    return { method: 'POST', url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}/removal` };
   },
   'GET /v1/orgs/:orgId/review/settings': async ({ org }) => ({
     method: 'GET',

@@ -206,7 +206,6 @@ export const removeRuleRoute = defineRoute({
     { orgId: Id('organisation id'), ruleId: Id('rule id') },
     { additionalProperties: false },
   ),
-  body: Type.Object({}, { additionalProperties: false }),
   response: {
     status: 200,
     schema: Type.Object({ ruleId: Type.String(), removedAt: Millis }, { additionalProperties: false }),
