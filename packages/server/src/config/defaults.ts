@@ -52,9 +52,9 @@ export const RATE_LIMIT_ADDRESS_BURST_FACTOR = 6;
 /** Per-address token bucket: sustained requests per second. */
 export const RATE_LIMIT_ADDRESS_PER_SECOND = 20;
 /** Per-device token bucket: burst size. */
-export const RATE_LIMIT_DEVICE_BURST = 60;
+export const RATE_LIMIT_DEVICE_BURST = 200;
 /** Per-device token bucket: sustained requests per second. */
-export const RATE_LIMIT_DEVICE_PER_SECOND = 10;
+export const RATE_LIMIT_DEVICE_PER_SECOND = 20;
 /** Buckets kept in memory before the oldest are dropped (bounds memory under address spraying). */
 export const RATE_LIMIT_MAX_BUCKETS = 100_000;
 
