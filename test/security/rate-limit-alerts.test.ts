@@ -90,6 +90,19 @@ describe('F14: rate limits and alerts on officer routes (server process)', () =>
     return out;
   };
 
+  /**
+   * GET …/alerts as the officer. After a burst the device's general limit may be spent too;
+   * then wait for the Retry-After it states (the limit is the server's, not the test's).
+   */
+  const fetchAlerts = async (): Promise<Response> => {
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(`${server.url}/v1/orgs/${org.orgId}/alerts`, { headers: officer.headers() });
+      if (res.status !== 429 || attempt >= 30) return res;
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 1_000 * Number(res.headers.get('retry-after') ?? '1')));
+    }
+  };
+
   const alertEntries = (entries: readonly LogEntry[]) =>
     entries.filter((e) => e.type === 'audit-event' && e.kind === 'alert-rate-limit');
 
@@ -134,7 +147,7 @@ describe('F14: rate limits and alerts on officer routes (server process)', () =>
       expect(alerts[0]!.actor).toBe(officer.deviceId);
 
       // The alert's document names the device and the route class, and hashes to the entry.
-      const res = await fetch(`${server.url}/v1/orgs/${org.orgId}/alerts`, { headers: officer.headers() });
+      const res = await fetchAlerts();
       const body = (await res.json()) as {
         alerts: { kind: string; actorDeviceId: string; subject: string; detail: string; at: number }[];
       };
@@ -171,7 +184,7 @@ describe('F14: rate limits and alerts on officer routes (server process)', () =>
         return entries.filter((e) => e.type === 'audit-event' && e.kind === 'archive-read').length >= allowed;
       }, 'the allowed reads in the log');
       expect(alertEntries(entries)).toHaveLength(2);
-      const res = await fetch(`${server.url}/v1/orgs/${org.orgId}/alerts`, { headers: officer.headers() });
+      const res = await fetchAlerts();
       const body = (await res.json()) as { alerts: { detail: string }[] };
       expect(body.alerts.map((x) => x.detail.split(' ')[0])).toEqual(['route=search', 'route=read']);
     },
@@ -203,7 +216,7 @@ describe('F14: rate limits and alerts on officer routes (server process)', () =>
         );
       }, 'the allowed exports in the log');
       expect(alertEntries(entries)).toHaveLength(3);
-      const res = await fetch(`${server.url}/v1/orgs/${org.orgId}/alerts`, { headers: officer.headers() });
+      const res = await fetchAlerts();
       const body = (await res.json()) as { alerts: { detail: string }[] };
       expect(body.alerts.map((x) => x.detail.split(' ')[0])).toEqual([
         'route=search',
