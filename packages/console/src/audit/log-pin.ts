@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { openCheckpoint, type Checkpoint } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import { SEARCH_LOG_PIN_FILE } from '../search/officer-search.js';
+
+/** The profile file holding the pinned log origin and key (named for search, which pinned first). */
+export const SEARCH_LOG_PIN_FILE = 'search-log-key.json';
 
 /** The pinned log: origin and signed-note verifier key. */
 export interface PinnedLog {

@@ -18,7 +18,7 @@ import {
 import { RATE_LIMIT_RETRIES } from '../ceremony-api.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import { pinnedLog } from '../search/officer-search.js';
+import { pinnedLogOf } from '../audit/log-pin.js';
 
 /** Wait for one bundle before calling the server unreachable. */
 const BUNDLE_TIMEOUT_MS = 30_000;
@@ -81,7 +81,7 @@ export async function readVerifiedLog(
   session: OfficerSession,
   onProgress: (message: string) => void = () => undefined,
 ): Promise<VerifiedLog> {
-  const pin = await pinnedLog(session);
+  const pin = await pinnedLogOf(session);
   const head = await session.api.call('GET', `/v1/orgs/${session.orgId}/log`);
   if (typeof head.checkpoint !== 'string') {
     throw new ConsoleError('LOG_INVALID', 'the log head lacks its checkpoint');

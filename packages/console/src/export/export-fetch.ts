@@ -17,10 +17,10 @@ import {
   MAX_CONSOLE_SEARCH_PAGE,
   officerSearch,
   pageOf,
-  pinnedLog,
   type OfficerSearchQuery,
   type SearchReuse,
 } from '../search/officer-search.js';
+import { pinnedLogOf } from '../audit/log-pin.js';
 import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import { verifyHit, type VerifiedHit } from '../search/verify-hit.js';
 import { ExportError } from './export-error.js';
@@ -171,7 +171,7 @@ async function byDevices(
   bucketKey: (bucketId: string) => Promise<BucketPrivateKey> = async (b) =>
     (await openBucketKey(session, b)).privateKey,
 ): Promise<Gathered> {
-  const log = await pinnedLog(session);
+  const log = await pinnedLogOf(session);
   const enrolment = enrolmentKeyChecker(session, log);
   const keys = new Map<string, BucketPrivateKey>();
   const checkpoints = new Map<string, Checkpoint>();

@@ -5,11 +5,10 @@
  * open each hit (verify-hit.ts), keep those that satisfy the query exactly on their
  * plaintext, and page with a cursor that names the bucket and the server's position in it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { openCheckpoint, tokensForQuery, type Checkpoint, type EventKind } from '@custos/core';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
+import { pinnedLogOf } from '../audit/log-pin.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession, VerifiedServerBucket } from '../officer-session.js';
 import { parseSearchText, textMatches } from './search-text.js';
@@ -23,7 +22,7 @@ export const DEFAULT_CONSOLE_SEARCH_PAGE = 50;
 /** Most query tokens the server takes in one search. */
 const MAX_ALL_OF = 32;
 /** Where the profile pins the org's log key on first search (trust on first use). */
-export const SEARCH_LOG_PIN_FILE = 'search-log-key.json';
+export { SEARCH_LOG_PIN_FILE } from '../audit/log-pin.js';
 
 /** What to search for. Every criterion given must hold. */
 export interface OfficerSearchQuery {
@@ -106,35 +105,6 @@ function parseCursor(text: string): Cursor {
 
 const cursorText = (c: Cursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
 
-/** The org's log origin and key: pinned in the profile on first use, refused if the server later shows another. */
-export async function pinnedLog(session: OfficerSession): Promise<{ origin: string; verifierKey: string }> {
-  const r = await session.call('GET', `/v1/orgs/${session.orgId}/log`);
-  if (typeof r.origin !== 'string' || typeof r.verifierKey !== 'string') {
-    throw new ConsoleError('SERVER_REFUSED', 'GET …/log: the answer lacks origin or verifierKey');
-  }
-  const served = { origin: r.origin, verifierKey: r.verifierKey };
-  const file = join(session.dir, SEARCH_LOG_PIN_FILE);
-  let pinned: { origin?: unknown; verifierKey?: unknown } | undefined;
-  try {
-    pinned = JSON.parse(readFileSync(file, 'utf8')) as typeof pinned;
-  } catch (e) {
-    if ((e as { code?: unknown }).code !== 'ENOENT') {
-      throw new ConsoleError('PROFILE_INVALID', `${file} is not readable JSON`, { cause: e });
-    }
-  }
-  if (pinned === undefined) {
-    writeFileSync(file, `${JSON.stringify(served, null, 2)}\n`, { mode: 0o600 });
-    return served;
-  }
-  if (pinned.origin !== served.origin || pinned.verifierKey !== served.verifierKey) {
-    throw new ConsoleError(
-      'LOG_KEY_MISMATCH',
-      `the server presents another log key or origin than this profile pinned in ${SEARCH_LOG_PIN_FILE}: stop and compare with the other officers`,
-    );
-  }
-  return served;
-}
-
 function overlaps(b: VerifiedServerBucket, q: OfficerSearchQuery): boolean {
   if (q.from === undefined || q.to === undefined) return true;
   return b.notBefore <= q.to && q.from <= b.notAfter;
@@ -186,7 +156,7 @@ export async function officerSearch(
   }
   const progress = options.onProgress ?? (() => undefined);
   const memo = options.reuse;
-  const log = memo?.log ?? (await pinnedLog(session));
+  const log = memo?.log ?? (await pinnedLogOf(session));
   const registered = memo?.buckets ?? (await session.serverBuckets());
   const enrolment = memo?.enrolment ?? enrolmentKeyChecker(session, log);
   if (memo !== undefined) {
