@@ -166,6 +166,43 @@ export async function runCommand(
   }
 }
 
+/** One subcommand of a command group: its most positionals and its body. */
+export interface Subcommand {
+  readonly max: number;
+  readonly run: (ctx: CommandContext) => Promise<number | void>;
+}
+
+/**
+ * Runs `custos <group> SUB …`: the group's usage for `--help`/`help` or no subcommand,
+ * a usage error naming the subcommands for an unknown one, else SUB with the group's flags.
+ */
+export function runSubcommands(
+  group: { readonly name: string; readonly usage: string; readonly flags: FlagSpec },
+  subcommands: Readonly<Record<string, Subcommand>>,
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
+  const [sub, ...rest] = args;
+  const entry = sub === undefined || !Object.hasOwn(subcommands, sub) ? undefined : subcommands[sub];
+  if (entry === undefined) {
+    const help = sub === '--help' || sub === 'help';
+    const names = Object.keys(subcommands).join(', ');
+    return runCommand({ ...group, maxPositionals: 0 }, help ? ['--help'] : [], io, () => {
+      throw new UsageError(
+        sub === undefined
+          ? `a subcommand is needed: ${names}`
+          : `unknown subcommand '${sub}'; available: ${names}`,
+      );
+    });
+  }
+  return runCommand(
+    { ...group, name: `${group.name} ${sub}`, maxPositionals: entry.max },
+    rest,
+    io,
+    entry.run,
+  );
+}
+
 /**
  * Reports a failure of `custos <command>`: one line on stderr and, with `json`, the
  * `{"error": {"code", "message"}}` object on stdout; returns the exit code.

@@ -7,7 +7,7 @@ import { RETENTION_CLASSES, USER_ROLES, type RetentionClass, type UserRole } fro
 import type { CliIo } from '../cli.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { AddressBook, checkContactName, formatAddress } from '../address-book.js';
-import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
+import { CliFailure, runSubcommands, type CommandContext, type Subcommand } from '../command-runner.js';
 import { formatTime } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
@@ -160,7 +160,7 @@ async function revoke(ctx: CommandContext): Promise<void> {
   });
 }
 
-const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => Promise<void> }> = {
+const SUBCOMMANDS: Record<string, Subcommand> = {
   invite: { max: 0, run: invite },
   users: { max: 0, run: users },
   devices: { max: 0, run: devices },
@@ -169,27 +169,5 @@ const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => P
 
 /** Runs `custos admin …`. */
 export function runAdmin(args: readonly string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = args;
-  const entry = sub === undefined ? undefined : SUBCOMMANDS[sub];
-  if (entry === undefined) {
-    const help = sub === '--help' || sub === 'help';
-    return runCommand(
-      { name: 'admin', usage: USAGE, flags: FLAGS, maxPositionals: 0 },
-      help ? ['--help'] : [],
-      io,
-      () => {
-        throw new UsageError(
-          sub === undefined
-            ? `a subcommand is needed: ${Object.keys(SUBCOMMANDS).join(', ')}`
-            : `unknown subcommand '${sub}'; available: ${Object.keys(SUBCOMMANDS).join(', ')}`,
-        );
-      },
-    );
-  }
-  return runCommand(
-    { name: `admin ${sub}`, usage: USAGE, flags: FLAGS, maxPositionals: entry.max },
-    rest,
-    io,
-    entry.run,
-  );
+  return runSubcommands({ name: 'admin', usage: USAGE, flags: FLAGS }, SUBCOMMANDS, args, io);
 }

@@ -2,7 +2,7 @@
 import { listHolds, placeHold, releaseHold, type HoldCriterion, type HoldListing } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
-import { runCommand, type CommandContext } from '../command-runner.js';
+import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console hold create (--custodian USER | --conversation ID | --from DATE --to DATE
@@ -90,7 +90,7 @@ function holdLine(h: HoldListing): string {
   return `${h.holdId}  ${h.matter}  ${scopeText(h)}  placed ${when}Z by ${h.createdBy}  ${state}`;
 }
 
-const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => Promise<number> }> = {
+const SUBCOMMANDS: Record<string, Subcommand> = {
   create: {
     max: 0,
     async run(ctx) {
@@ -133,27 +133,5 @@ const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => P
 
 /** Runs `custos console hold …`. */
 export function runConsoleHold(args: readonly string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = args;
-  const entry = sub === undefined ? undefined : SUBCOMMANDS[sub];
-  if (entry === undefined) {
-    const help = sub === '--help' || sub === 'help';
-    return runCommand(
-      { name: 'console hold', usage: USAGE, flags: FLAGS, maxPositionals: 0 },
-      help ? ['--help'] : [],
-      io,
-      () => {
-        throw new UsageError(
-          sub === undefined
-            ? `a subcommand is needed: ${Object.keys(SUBCOMMANDS).join(', ')}`
-            : `unknown subcommand '${sub}'; available: ${Object.keys(SUBCOMMANDS).join(', ')}`,
-        );
-      },
-    );
-  }
-  return runCommand(
-    { name: `console hold ${sub}`, usage: USAGE, flags: FLAGS, maxPositionals: entry.max },
-    rest,
-    io,
-    entry.run,
-  );
+  return runSubcommands({ name: 'console hold', usage: USAGE, flags: FLAGS }, SUBCOMMANDS, args, io);
 }

@@ -2,7 +2,7 @@
 import { addLexiconRule, listLexiconRules, removeLexiconRule, type LexiconRule } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
-import { runCommand, type CommandContext } from '../command-runner.js';
+import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console lexicon add TERM… [--name NAME] --profile DIR
@@ -32,7 +32,7 @@ function ruleLine(r: LexiconRule): string {
   return `${r.ruleId}  ${r.name}  ${r.terms} term(s)  ${r.buckets.length} bucket(s), last ${last}  added ${when}Z by ${r.createdBy}`;
 }
 
-const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => Promise<number> }> = {
+const SUBCOMMANDS: Record<string, Subcommand> = {
   add: {
     max: 32,
     async run(ctx) {
@@ -77,27 +77,5 @@ const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => P
 
 /** Runs `custos console lexicon …`. */
 export function runConsoleLexicon(args: readonly string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = args;
-  const entry = sub === undefined ? undefined : SUBCOMMANDS[sub];
-  if (entry === undefined) {
-    const help = sub === '--help' || sub === 'help';
-    return runCommand(
-      { name: 'console lexicon', usage: USAGE, flags: FLAGS, maxPositionals: 0 },
-      help ? ['--help'] : [],
-      io,
-      () => {
-        throw new UsageError(
-          sub === undefined
-            ? `a subcommand is needed: ${Object.keys(SUBCOMMANDS).join(', ')}`
-            : `unknown subcommand '${sub}'; available: ${Object.keys(SUBCOMMANDS).join(', ')}`,
-        );
-      },
-    );
-  }
-  return runCommand(
-    { name: `console lexicon ${sub}`, usage: USAGE, flags: FLAGS, maxPositionals: entry.max },
-    rest,
-    io,
-    entry.run,
-  );
+  return runSubcommands({ name: 'console lexicon', usage: USAGE, flags: FLAGS }, SUBCOMMANDS, args, io);
 }

@@ -12,7 +12,7 @@ import {
 import type { CliIo } from '../cli.js';
 import { formatAddress } from '../address-book.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
-import { runCommand, type CommandContext } from '../command-runner.js';
+import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console review next [--context N] --profile DIR
@@ -85,7 +85,7 @@ function percentToPpm(text: string): number {
   return Math.round(Number(text) * 10_000);
 }
 
-const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => Promise<number> }> = {
+const SUBCOMMANDS: Record<string, Subcommand> = {
   next: {
     max: 0,
     async run(ctx) {
@@ -172,27 +172,5 @@ const SUBCOMMANDS: Record<string, { max: number; run: (ctx: CommandContext) => P
 
 /** Runs `custos console review …`. */
 export function runConsoleReview(args: readonly string[], io: CliIo): Promise<number> {
-  const [sub, ...rest] = args;
-  const entry = sub === undefined ? undefined : SUBCOMMANDS[sub];
-  if (entry === undefined) {
-    const help = sub === '--help' || sub === 'help';
-    return runCommand(
-      { name: 'console review', usage: USAGE, flags: FLAGS, maxPositionals: 0 },
-      help ? ['--help'] : [],
-      io,
-      () => {
-        throw new UsageError(
-          sub === undefined
-            ? `a subcommand is needed: ${Object.keys(SUBCOMMANDS).join(', ')}`
-            : `unknown subcommand '${sub}'; available: ${Object.keys(SUBCOMMANDS).join(', ')}`,
-        );
-      },
-    );
-  }
-  return runCommand(
-    { name: `console review ${sub}`, usage: USAGE, flags: FLAGS, maxPositionals: entry.max },
-    rest,
-    io,
-    entry.run,
-  );
+  return runSubcommands({ name: 'console review', usage: USAGE, flags: FLAGS }, SUBCOMMANDS, args, io);
 }
