@@ -89,6 +89,11 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   audit: async () => (await import('./commands/console-audit.js')).runConsoleAudit,
 };
 
+/** `table[name]` when `name` is the table's own key; undefined for anything else, `constructor` and `toString` included. */
+function ownEntry<T>(table: Readonly<Record<string, T>>, name: string | undefined): T | undefined {
+  return name !== undefined && Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 /** Runs `custos` with the given arguments; resolves to the process exit code. */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   const [command] = args;
@@ -111,7 +116,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       );
       return 2;
     case 'console': {
-      const sub = CONSOLE_COMMANDS[args[1] ?? ''];
+      const sub = ownEntry(CONSOLE_COMMANDS, args[1]);
       if (sub !== undefined) return (await sub())(args.slice(2), io);
       io.stderr.write(
         `custos console: unknown subcommand '${args[1] ?? ''}'; available: ${Object.keys(CONSOLE_COMMANDS).join(', ')}. Run 'custos help'.\n`,
@@ -123,7 +128,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         return (await import('./commands/verify-log.js')).runVerifyLog(args[1], args.slice(2), io);
       return (await import('./commands/verify-export.js')).runVerifyExport(args.slice(1), io);
     default: {
-      const load = COMMANDS[command];
+      const load = ownEntry(COMMANDS, command);
       if (load !== undefined) return (await load())(args.slice(1), io);
       io.stderr.write(`custos: unknown command '${command}'. Run 'custos help'.\n`);
       return 2;

@@ -69,7 +69,7 @@ const SUBCOMMANDS: Readonly<Record<string, { min: number; max: number; what: str
 /** Checks the subcommand and its argument count (before the profile is opened and a passphrase asked for). */
 function checkArguments(sub: string | undefined, rest: readonly string[]): void {
   const names = Object.keys(SUBCOMMANDS).join(', ');
-  const spec = sub === undefined ? undefined : SUBCOMMANDS[sub];
+  const spec = sub === undefined || !Object.hasOwn(SUBCOMMANDS, sub) ? undefined : SUBCOMMANDS[sub];
   if (spec === undefined)
     throw new UsageError(
       sub === undefined
