@@ -1,7 +1,8 @@
 /**
  * `custos demo` end to end: the built command runs the whole scenario in a temporary folder
  * (embedded server, two ceremonies, three people) and every device ends with verified
- * receipts and an empty queue. Spawns the built command: run `npx tsc -b` first.
+ * receipts and an empty queue; then the officer act (search, hold, RSMF export, offline verify,
+ * completeness) shows each command's real result. Spawns the built command: run `npx tsc -b` first.
  */
 import { describe, expect, it } from 'vitest';
 import { custos } from './cli-support.js';
@@ -11,9 +12,23 @@ interface DemoOut {
   devices: {
     name: string;
     org: string;
+    address: string;
     events: { kind: string; text?: string; attachments?: unknown[] }[];
     archive: { receipts: number; queued: number; waiting: number; refusedBuckets: unknown[] };
   }[];
+  officer: {
+    search: { matches: number; first: { text: string | null; proof: string; signature: string } | null };
+    hold: { holdId: string; matter: string; custodian: string };
+    export: { records: number; files: number; manifestSha256: string };
+    verify: {
+      ok: boolean;
+      records: number;
+      rsmfFiles: number;
+      manifestSha256: string;
+      logKeyPinned: boolean;
+    };
+    completeness: { complete: boolean; findings: unknown[]; devices: number; recordsChecked: number };
+  };
 }
 
 describe('custos demo', () => {
@@ -39,5 +54,26 @@ describe('custos demo', () => {
     for (const k of ['message', 'edit', 'delete', 'reaction', 'timer', 'group-update'])
       expect(kinds).toContain(k);
     expect(out.devices[2]!.events.some((e) => (e.attachments?.length ?? 0) > 0)).toBe(true);
+
+    // The officer act: each step is the real command's result.
+    const o = out.officer;
+    expect(o.search.matches).toBeGreaterThan(0);
+    expect(o.search.first?.text ?? '').toMatch(/briefing/i);
+    expect(o.search.first).toMatchObject({ proof: 'verified', signature: 'verified' });
+    expect(o.hold.holdId).toMatch(/^[A-Za-z0-9_-]{10,}$/);
+    expect(o.hold.matter).toBe('DEMO-2026-001');
+    const alice = out.devices[0]!.address;
+    expect(o.hold.custodian).toBe(alice);
+    expect(o.export.records).toBeGreaterThan(0);
+    expect(o.verify).toMatchObject({
+      ok: true,
+      records: o.export.records,
+      manifestSha256: o.export.manifestSha256,
+      logKeyPinned: true,
+    });
+    expect(o.verify.rsmfFiles).toBeGreaterThan(0);
+    expect(o.completeness).toMatchObject({ complete: true, findings: [] });
+    expect(o.completeness.recordsChecked).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/custos verify .*: ok/);
   }, 900_000);
 });

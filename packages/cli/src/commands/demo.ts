@@ -4,11 +4,13 @@
  * bob; "Partner Agency" (a second ceremony on a second bootstrap token) with carol. They play
  * a conversation — 1:1, a cross-organisation group, an attachment, an edit, a delete, a
  * reaction and a disappearing message — then every device shows what it saw and its archive
- * status with verified receipts.
+ * status with verified receipts. Then officer 1 of Example Agency (whose console device was
+ * enrolled, and index keys sealed, before the conversation) searches, places a hold, exports
+ * the group as RSMF, verifies the export offline and checks completeness (demo-officer.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { CustosClient, type MessageEvent, type PeerUser } from '@custos/client';
 import { runCeremony } from '@custos/console';
@@ -19,13 +21,22 @@ import { runCommand, type CommandContext } from '../command-runner.js';
 import { readAdminProfile } from './enroll.js';
 import { describeEvent, describeStored, eventJson } from '../message-format.js';
 import { flushAndVerify, PROOF_WAIT_MS } from './sync.js';
+import {
+  demoOfficerPassphrases,
+  runDemoOfficerAct,
+  setUpDemoOfficer,
+  type DemoOfficer,
+} from './demo-officer.js';
 
 const USAGE = `Usage: custos demo [--keep] [--json]
 
 Runs Custos end to end in a temporary folder: an embedded server, two organisations made by
 the key ceremony, three people, and a conversation with a group, an attachment, an edit, a
 delete, a reaction and a disappearing message. Prints what each device saw and each device's
-archive status with its verified receipts. Nothing outside the temporary folder is touched.
+archive status with its verified receipts. Then a records officer searches the archive,
+places a legal hold, exports the group as RSMF, verifies the export offline ('custos verify')
+and checks completeness. Nothing outside the temporary folder is touched; the officers'
+passphrases are generated and kept there (officer-passphrases/, mode 0600), never printed.
 
   --keep    keep the temporary folder (its path is printed) instead of removing it
   --json    machine-readable summary on stdout
@@ -33,8 +44,6 @@ archive status with its verified receipts. Nothing outside the temporary folder 
 `;
 
 const FLAGS = { keep: 'boolean', json: 'boolean', help: 'boolean' } as const;
-/** Officer passphrases of the demo ceremonies (demo only: real officers choose their own). */
-const DEMO_PASSPHRASE = 'demo officer passphrase';
 /** Seconds of the disappearing-message timer in the demo. */
 const DEMO_TIMER_SECONDS = 5;
 
@@ -45,7 +54,7 @@ interface Person {
   readonly seen: MessageEvent[];
 }
 
-async function demo(ctx: CommandContext): Promise<void> {
+async function demo(ctx: CommandContext): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'custos-demo-'));
   const say = (line: string): void => ctx.note(`demo: ${line}`);
   const quiet = { stdout: new PassThrough().resume(), stderr: new PassThrough().resume() };
@@ -61,24 +70,33 @@ async function demo(ctx: CommandContext): Promise<void> {
   const people: Person[] = [];
   try {
     say(`embedded server at ${server.url}, data in ${dir}`);
-    const org = async (name: string, officers: number, token: string): Promise<CustosClient> => {
+    const org = async (
+      name: string,
+      officers: number,
+      token: string,
+    ): Promise<{ admin: CustosClient; officer1: { profile: string; passphraseFile: string } }> => {
       say(`key ceremony for "${name}" (${officers} officers, threshold 2) …`);
+      const out = join(dir, name.replace(/\W+/g, '-'));
+      const pass = demoOfficerPassphrases(join(dir, 'officer-passphrases', basename(out)), officers);
       const r = await runCeremony({
         server: server.url,
         bootstrapToken: token,
         name,
         officers,
         threshold: 2,
-        out: join(dir, name.replace(/\W+/g, '-')),
-        passphrases: () =>
-          Promise.resolve(Array.from({ length: officers }, (_, i) => `${DEMO_PASSPHRASE} ${i + 1}`)),
+        out,
+        passphrases: () => Promise.resolve(pass.list),
       });
       const admin = readAdminProfile(r.adminProfile);
-      return CustosClient.enrol(join(dir, `${r.orgId}-admin`), {
+      const client = await CustosClient.enrol(join(dir, `${r.orgId}-admin`), {
         serverUrl: server.url,
         code: admin.enrolmentCode,
         protection: { kind: 'file' },
       });
+      return {
+        admin: client,
+        officer1: { profile: r.officers[0]!.profileDir, passphraseFile: pass.files[0]! },
+      };
     };
     const person = async (admin: CustosClient, name: string): Promise<Person> => {
       const user = await admin.admin().createUser('member');
@@ -93,13 +111,25 @@ async function demo(ctx: CommandContext): Promise<void> {
       people.push(p);
       return p;
     };
-    const agency = await org('Example Agency', 3, readFileSync(join(dir, 'bootstrap.token'), 'utf8').trim());
+    const ex = await org('Example Agency', 3, readFileSync(join(dir, 'bootstrap.token'), 'utf8').trim());
+    const agency = ex.admin;
     const second = await issueBootstrapTokenIn(config.store, Date.now());
-    const partner = await org('Partner Agency', 2, second.token);
+    const partner = (await org('Partner Agency', 2, second.token)).admin;
     const alice = await person(agency, 'alice');
     const bob = await person(agency, 'bob');
     const carol = await person(partner, 'carol');
     for (const a of people) for (const b of people) if (a !== b) a.book.add(b.name, b.client.me);
+    // Before anyone talks: records archived without the bucket's index key are not searchable.
+    say(
+      "officer 1 of Example Agency enrols a console device and seals index keys to alice's and bob's devices …",
+    );
+    const officer: DemoOfficer = await setUpDemoOfficer(
+      agency,
+      ex.officer1.profile,
+      ex.officer1.passphraseFile,
+      [alice.client, bob.client],
+      say,
+    );
     await agency.close();
     await partner.close();
 
@@ -189,6 +219,13 @@ async function demo(ctx: CommandContext): Promise<void> {
         status: p.client.archiveStatus(),
       });
 
+    say('the records officer of Example Agency at work …');
+    const officerReport = await runDemoOfficerAct(
+      officer,
+      { query: 'briefing', custodian: me(alice), conversationId: group.id, dir },
+      say,
+    );
+
     const summary = archives.map(({ p, proof, status }) => ({
       name: p.name,
       org: p.client.profile.orgName,
@@ -212,7 +249,24 @@ async function demo(ctx: CommandContext): Promise<void> {
         `Archive: ${status.receipts} verified receipts (last record ${status.lastReceiptSeq ?? '-'}), checkpoint tree size ${status.lastVerifiedTreeSize ?? '-'}, ${status.queued} queued, ${status.refusedBuckets.length} buckets refused`,
       );
     }
-    ctx.result(lines, { folder: ctx.flags.has('keep') ? dir : null, devices: summary });
+    lines.push(
+      '',
+      '=== records officer (Example Agency, officer 1) ===',
+      `Search "${officerReport.search.query}": ${officerReport.search.matches} verified match(es)${officerReport.search.first === null ? '' : `, e.g. ${officerReport.search.first.sender}: "${officerReport.search.first.text ?? ''}"`}`,
+      `Legal hold ${officerReport.hold.holdId} (${officerReport.hold.matter}) on custodian ${officerReport.hold.custodian}`,
+      `RSMF export: ${officerReport.export.records} record(s), ${officerReport.export.files} file(s), custody manifest ${officerReport.export.manifestSha256}`,
+      `custos verify: ${officerReport.verify.ok ? 'ok' : 'FAILED'} (${officerReport.verify.records} records, ${officerReport.verify.rsmfFiles} .rsmf files)`,
+      `Completeness: ${officerReport.completeness.complete ? 'complete' : `INCOMPLETE, ${officerReport.completeness.findings.length} finding(s)`} (${officerReport.completeness.devices} devices, ${officerReport.completeness.recordsChecked} records verified)`,
+      `Log key: ${officerReport.logKey}`,
+    );
+    ctx.result(lines, {
+      folder: ctx.flags.has('keep') ? dir : null,
+      devices: summary,
+      officer: officerReport,
+    });
+    // A demo whose officer act did not show what it should is a failure, not a show.
+    const r = officerReport;
+    return r.search.matches > 0 && r.verify.ok && r.completeness.complete ? 0 : 1;
   } finally {
     for (const p of people) await p.client.close().catch(() => undefined);
     await server.close();
