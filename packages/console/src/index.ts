@@ -71,7 +71,12 @@ export {
 } from './bucket-generation.js';
 export type { AheadOptions, AheadResult } from './bucket-generation.js';
 export { grantIndexKeys } from './index-key-grants.js';
-export type { IndexKeyGrant, IndexKeyGrantResult, SealIndexKey } from './index-key-grants.js';
+export type {
+  IndexKeyGrant,
+  IndexKeyGrantResult,
+  RefusedIndexKey,
+  SealIndexKey,
+} from './index-key-grants.js';
 export { DEFAULT_DELEGATION_DAYS, MAX_DELEGATION_DAYS, reissueDelegation } from './delegation-reissue.js';
 export type { ReissuedDelegation } from './delegation-reissue.js';
 export { unwrapIndexKeyBytes } from './bucket-key-wrap.js';

@@ -9,7 +9,10 @@ const USAGE = `Usage: custos console grant-index-keys --profile DIR [--passphras
 
 For every current or future bucket, finds the organisation's active devices whose user has
 the bucket's retention class and no index key for it yet, seals the bucket's blind-index key
-to each device's identity key, and uploads it. Devices without their index key archive
+to each device's identity key, and uploads it. A device's identity key is first checked
+against the key its enrolment committed to in the organisation's log: a device whose served
+key differs (or cannot be checked) gets nothing, is named, and the command exits 1.
+Devices without their index key archive
 records that search cannot find, so run this after enrolling people, and daily
 (it is idempotent: a rerun seals nothing new). Progress goes to stderr.
 
@@ -36,8 +39,14 @@ export function runConsoleGrantIndexKeys(args: readonly string[], io: CliIo): Pr
         lines.push(
           `You hold no wrap of ${r.noWrap.join(', ')}: another officer must run this for those buckets.`,
         );
+      for (const x of r.refused)
+        lines.push(
+          x.status === 'mismatch'
+            ? `REFUSED device ${x.deviceId} (bucket ${x.bucketId}): the server serves another identity key than the one its enrolment committed to in the log. Do not trust the server; tell the other officers.`
+            : `REFUSED device ${x.deviceId} (bucket ${x.bucketId}): ${x.status === 'legacy' ? 'it enrolled before the log committed to identity keys; re-enrol it' : 'its enrolment is not in the log; run this again later, and if it persists treat it as an incident'}.`,
+        );
       ctx.result(lines, r);
-      return r.noWrap.length > 0 ? 1 : 0;
+      return r.noWrap.length > 0 || r.refused.length > 0 ? 1 : 0;
     },
   );
 }

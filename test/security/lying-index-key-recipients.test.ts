@@ -1,0 +1,169 @@
+/**
+ * `custos console grant-index-keys` against a server that lies about a device's identity key
+ * (docs/officers.md §4): a proxy in front of a real server process serves, in the bucket's
+ * index-key recipients, an attacker's key for bob's device. The command seals nothing to that
+ * key — bob's device is refused with a message saying the key is not the one its enrolment
+ * committed to in the log, exit 1 — while alice's device, whose key checks, gets its key.
+ * Through the honest server a rerun then seals bob's key (so none was sealed before).
+ */
+import { createServer, type Server } from 'node:http';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PrivateKey } from '@signalapp/libsignal-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopServer } from '../client-support.js';
+import {
+  cliOrg,
+  custos,
+  custosJson,
+  inviteAndEnrol,
+  OFFICER_PASSPHRASE,
+  type CliOrg,
+} from '../cli-support.js';
+
+/** The ceremony and every officer command run the full-strength passphrase KDF. */
+const SETUP_TIMEOUT_MS = 1_200_000;
+const STEP_TIMEOUT_MS = 300_000;
+
+interface GrantOut {
+  buckets: string[];
+  granted: { bucketId: string; deviceId: string }[];
+  refused: { bucketId: string; deviceId: string; status: string }[];
+}
+
+/** An HTTP proxy to `target` that swaps `device`'s identity key in index-key recipient listings. */
+async function lyingProxy(
+  target: string,
+  device: () => string,
+  key: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers))
+          if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+        const up = await fetch(`${target}${req.url ?? '/'}`, {
+          method: req.method ?? 'GET',
+          headers,
+          ...(body === undefined ? {} : { body }),
+        });
+        let bytes = Buffer.from(await up.arrayBuffer());
+        const path = new URL(req.url ?? '/', target).pathname;
+        if (req.method === 'GET' && /\/buckets\/[^/]+\/index-keys$/.test(path) && up.ok) {
+          const json = JSON.parse(bytes.toString('utf8')) as {
+            recipients: { deviceId: string; identityKey: string }[];
+          };
+          for (const r of json.recipients) if (r.deviceId === device()) r.identityKey = key;
+          bytes = Buffer.from(JSON.stringify(json));
+        }
+        const out: Record<string, string> = {};
+        for (const k of ['content-type', 'retry-after']) {
+          const v = up.headers.get(k);
+          if (v !== null) out[k] = v;
+        }
+        res.writeHead(up.status, out).end(bytes);
+      })().catch(() => res.writeHead(502).end());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+const deviceOf = async (profile: string): Promise<string> =>
+  (
+    await custosJson<{ devices: { deviceId: string; thisDevice: boolean }[] }>([
+      'devices',
+      'list',
+      '--profile',
+      profile,
+    ])
+  ).devices.find((d) => d.thisDevice)!.deviceId;
+
+describe('grant-index-keys checks identity keys against the log', () => {
+  let dir: string;
+  let org: CliOrg;
+  let officerDir: string;
+  let passFile: string;
+  let aliceDevice: string;
+  let bobDevice: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-lying-recipients-'));
+    org = await cliOrg(dir);
+    const alice = join(dir, 'alice');
+    const bob = join(dir, 'bob');
+    await inviteAndEnrol(org, 'alice', alice);
+    await inviteAndEnrol(org, 'bob', bob);
+    aliceDevice = await deviceOf(alice);
+    bobDevice = await deviceOf(bob);
+    passFile = join(dir, 'officer.pass');
+    writeFileSync(passFile, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+    officerDir = join(dir, 'org', 'officers', 'officer-1');
+    const inv = await custosJson<{ enrolmentCode: string }>([
+      ...['admin', 'invite', '--user', 'officer-one', '--role', 'officer'],
+      ...['--profile', org.adminProfile],
+    ]);
+    await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (org !== undefined) await stopServer(org.server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'refuses a device whose served key is not its committed one, and seals to the others',
+    async () => {
+      const attacker = Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64url');
+      const proxy = await lyingProxy(org.server.url, () => bobDevice, attacker);
+      try {
+        const viaProxy = join(dir, 'officer-via-proxy');
+        cpSync(officerDir, viaProxy, { recursive: true });
+        const pf = join(viaProxy, 'profile.json');
+        const profile = JSON.parse(readFileSync(pf, 'utf8')) as { server: string };
+        writeFileSync(pf, JSON.stringify({ ...profile, server: proxy.url }, null, 2), { mode: 0o600 });
+        const r = await custos([
+          ...['console', 'grant-index-keys', '--profile', viaProxy],
+          ...['--passphrase-file', passFile, '--json'],
+        ]);
+        expect(r.status, r.stderr).toBe(1);
+        const out = JSON.parse(r.stdout) as GrantOut;
+        expect(out.refused.length).toBeGreaterThan(0);
+        for (const x of out.refused) expect(x).toMatchObject({ deviceId: bobDevice, status: 'mismatch' });
+        expect(out.granted.map((g) => g.deviceId)).toContain(aliceDevice);
+        expect(out.granted.map((g) => g.deviceId)).not.toContain(bobDevice);
+        expect(r.stderr).toContain(`NOT sealed to device ${bobDevice}`);
+        expect(r.stderr).toContain('another identity key than the one its enrolment committed to in the log');
+
+        // The human form names the refusal too.
+        const human = await custos([
+          ...['console', 'grant-index-keys', '--profile', viaProxy],
+          ...['--passphrase-file', passFile],
+        ]);
+        expect(human.status).toBe(1);
+        expect(human.stdout).toContain(`REFUSED device ${bobDevice}`);
+      } finally {
+        await proxy.close();
+      }
+
+      // The honest server: bob's device had nothing sealed, so this run seals it (alice's is done).
+      const honest = await custosJson<GrantOut>([
+        ...['console', 'grant-index-keys', '--profile', officerDir],
+        ...['--passphrase-file', passFile],
+      ]);
+      expect(honest.refused).toEqual([]);
+      expect(honest.granted.length).toBeGreaterThan(0);
+      expect(new Set(honest.granted.map((g) => g.deviceId))).toEqual(new Set([bobDevice]));
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
