@@ -7,6 +7,7 @@ import { formatReceipt, parseReceipt, verifyReceipt } from './receipt.js';
 import { openNote, parseNote } from './signed-note.js';
 import { parseSignerKey } from './signer.js';
 import { fixtureUrl, hex, type SignedNoteVectors, type TesseraLog } from './test-vectors.js';
+import { formatLogOrigin, parseLogOrigin } from './log-origin.js';
 import { parseVerifierKey } from './verifier-key.js';
 import { NoteVerifierSet } from './verifier.js';
 
@@ -76,5 +77,18 @@ describe('fuzz: note-family parsers return or throw CustosError, never hang', ()
       fuzzParser((b) => verifyReceipt(b, leaf, logKeys, LOG.origin), receipts, { seed: 9 }),
       false,
     );
+  });
+
+  it('parseLogOrigin, and what it accepts formats back to the same origin', () => {
+    const seeds = ['custos.example/acme-7f3a', 'localhost:8443/org_1/2031', 'a.b-c.d/X'].map(utf8);
+    const report = fuzzParser(
+      (b) => {
+        const origin = asText(b);
+        if (formatLogOrigin(parseLogOrigin(origin)) !== origin) throw new Error(`not canonical: ${origin}`);
+      },
+      seeds,
+      { seed: 10, maxLength: 128 },
+    );
+    check(report);
   });
 });

@@ -55,6 +55,18 @@ function toServerError(err: unknown): ServerError {
   return new ServerError('INTERNAL', 'internal error', { cause: err });
 }
 
+/** The error answered for a request refused before routing (see `frameworkErrors` in buildApp). */
+function frameworkError(err: FastifyError): ServerError {
+  switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return new ServerError('INVALID_REQUEST', 'path: not a valid URL (malformed percent-encoding)');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ServerError('INVALID_REQUEST', 'path: a path parameter is too long');
+    default:
+      return toServerError(err);
+  }
+}
+
 function sendError(request: FastifyRequest, reply: FastifyReply, e: ServerError): FastifyReply {
   request.custosErrorCode = e.code;
   const details = e.details === undefined ? {} : { details: e.details };
@@ -74,6 +86,12 @@ export async function buildApp(
     // Refused in our own error shape by the onRequest hook below instead.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Malformed percent-encoding and over-long path parameters are refused before routing;
+    // without this fastify answers in its own shape, echoing the raw URL and skipping our headers.
+    frameworkErrors: (err, request, reply) => {
+      void reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff');
+      void sendError(request, reply, frameworkError(err));
+    },
     ...(tls === undefined ? {} : { https: { cert: tls.cert, key: tls.key } }),
   }) as unknown as FastifyInstance;
 
@@ -181,6 +199,11 @@ export async function buildApp(
           }
         : {}),
       handler: async (request, reply) => {
+        // A route with a second (binary) body type validates JSON only when it is sent, so an
+        // absent body must be refused here: its handler may rely on having one.
+        if (spec.body !== undefined && request.body === undefined) {
+          throw new ServerError('INVALID_REQUEST', 'body: required');
+        }
         const result = await spec.handler(
           {
             body: request.body,
