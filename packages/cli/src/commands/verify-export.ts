@@ -20,8 +20,10 @@ export const VERIFY_EXPORT_USAGE = `Usage: custos verify PATH [--log-key VKEY | 
 
 Checks an export made by 'custos console export' without any network access: every file
 against export-files.json, the custody manifest, each sealed record against its hash, the
-device batch signatures, each record's inclusion proof, and the checkpoint signature
-against the log key recorded in the export. Pin the log key (obtained out of band from the
+device batch signatures, each record's inclusion proof, the checkpoint signature
+against the log key recorded in the export, and (custody manifest version 2) the text:
+each record opened with its own record key from the manifest, and the RSMF, EML, MBOX or
+JSON text compared with it. Pin the log key (obtained out of band from the
 organisation) with --log-key, or with --state, the state file of 'custos verify log';
 without either, the export is only checked against the key it carries. Exit 1 naming the
 first thing that fails.
@@ -44,6 +46,17 @@ function pinnedKey(flags: Map<string, string | true>): string | undefined {
   return s.verifierKey;
 }
 
+function textLine(r: VerifyExportReport): string {
+  switch (r.textBinding) {
+    case 'verified':
+      return `Text: every record opened with its record key; the ${r.format} text is exactly what the sealed records hold.`;
+    case 'records-opened':
+      return `Text: every record opened with its record key; the ${r.format} is a rendering whose text is not compared (a JSON or RSMF export proves the text).`;
+    case 'not-checked':
+      return 'Text NOT checked: the custody manifest is version 1 and carries no record keys, so the exported text is not bound to the records.';
+  }
+}
+
 function describe(path: string, r: VerifyExportReport): string {
   const lines = [
     `Export ${path} verified (${r.format}): ${r.records} records, ${r.files} files, ${r.batches} device batch signatures.`,
@@ -52,6 +65,7 @@ function describe(path: string, r: VerifyExportReport): string {
       (c) => `Proven against checkpoint ${c.origin} size ${c.treeSize} root ${c.rootHash}.`,
     ),
     `Custody manifest SHA-256: ${r.manifestSha256}`,
+    textLine(r),
     r.logKeyPinned
       ? `Log key (pinned): ${r.logKey}`
       : `Log key (from the export, NOT pinned): ${r.logKey}\nCompare it with the key the organisation publishes, or pass --log-key.`,

@@ -15,6 +15,7 @@ import {
   CUSTODY_MANIFEST_FILE,
   SEALED_RECORDS_FILE,
   serializeCustody,
+  type CustodyManifestVersion,
 } from './custody-manifest.js';
 import { emlFiles, mboxFiles } from './eml-export.js';
 import { buildConversations } from './event-model.js';
@@ -27,6 +28,7 @@ import { pdfTranscript } from './pdf-export.js';
 import type { RenderContext } from './render-context.js';
 import { buildRsmfFile } from './rsmf-file.js';
 import { sliceConversations } from './rsmf-slices.js';
+import { checkExportText } from './text-check.js';
 
 /** Default application name in exports. */
 export const DEFAULT_APPLICATION = 'Custos';
@@ -47,6 +49,11 @@ export interface BuiltExport {
 /** Options of {@link buildExport}. */
 export interface BuildOptions {
   readonly format: ExportFormat;
+  /**
+   * Custody manifest version (default 2, which needs every record's `recordKey`); 1 writes
+   * the old layout without record keys, kept for compatibility tests.
+   */
+  readonly custodyVersion?: CustodyManifestVersion;
   readonly onProgress?: ExportProgress;
   readonly maxEventsPerFile?: number;
 }
@@ -66,7 +73,8 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
         .sort()
         .join('\n'),
     ).slice(0, 16);
-  const { manifest, sealed } = buildCustody(input, o.format, exportId);
+  const application = input.application ?? DEFAULT_APPLICATION;
+  const { manifest, sealed } = buildCustody(input, o.format, exportId, application, o.custodyVersion);
   checkCustody(manifest, sealed, o.onProgress === undefined ? {} : { onProgress: o.onProgress });
   const manifestBytes = serializeCustody(manifest);
   const manifestSha256 = sha256Hex(manifestBytes);
@@ -74,8 +82,12 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
   const cpOf = new Map(manifest.records.map((r) => [r.hash, cpSummary[r.checkpoint]!]));
   const ctx: RenderContext = {
     custodian: input.custodian,
-    names: input.displayNames,
-    application: input.application ?? DEFAULT_APPLICATION,
+    // Version 2 renders with the names the manifest records, so the verifier renders alike.
+    names:
+      manifest.displayNames === undefined
+        ? input.displayNames
+        : new Map(Object.entries(manifest.displayNames)),
+    application,
     exportId,
     exportedAt: Date.parse(manifest.exportedAt),
     manifestSha256,
@@ -108,6 +120,9 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
     { path: CUSTODY_MANIFEST_FILE, bytes: manifestBytes },
     { path: SEALED_RECORDS_FILE, bytes: sealed },
   ];
+  // The text binding `custos verify` will check (text-check.ts), run on the files in hand:
+  // an export whose record keys or rendering would not verify is never written.
+  checkExportText(manifest, sealed, manifestSha256, new Map(files.map((f) => [f.path, f.bytes])));
   files.push({ path: EXPORT_FILES_NAME, bytes: serializeFileList(o.format, manifestSha256, files) });
   return { files, manifestSha256, checkpoints: cpSummary };
 }

@@ -9,6 +9,17 @@ export const toHex = (b: Uint8Array): string =>
 export const toBase64 = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
+/** Unpadded base64url of `b` (RFC 4648 §5). */
+export const toBase64Url = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+
+/** Strict canonical unpadded base64url to bytes; undefined otherwise. */
+export function fromBase64Url(s: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) return undefined;
+  const b = Buffer.from(s, 'base64url');
+  return b.toString('base64url') === s ? new Uint8Array(b) : undefined;
+}
+
 const HEX = /^(?:[0-9a-f]{2})*$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

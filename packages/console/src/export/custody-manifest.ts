@@ -6,13 +6,32 @@
  */
 import { parseCheckpoint } from '@custos/core';
 import { ExportError, parseExportJson } from './export-error.js';
-import { fromBase64, fromHex, isoUtc, sha256Hex, toBase64, toHex } from './byte-encoding.js';
+import {
+  fromBase64,
+  fromBase64Url,
+  fromHex,
+  isoUtc,
+  sha256Hex,
+  toBase64,
+  toBase64Url,
+  toHex,
+} from './byte-encoding.js';
 import type { ExportFormat, ExportInput } from './export-types.js';
 
 /** Value of the manifest's `format` field. */
 export const CUSTODY_MANIFEST_FORMAT = 'custos-custody-manifest';
-/** Version of the custody manifest layout. */
-export const CUSTODY_MANIFEST_VERSION = 1;
+/**
+ * Version of the custody manifest layout written: 2 adds each record's `recordKey` and the
+ * rendering context (`application`, `displayNames`) so that `custos verify` can open every
+ * record and compare it with the exported text (docs/exports.md §5, §7).
+ */
+export const CUSTODY_MANIFEST_VERSION = 2;
+/** Versions `custos verify` reads: 1 (custody only; text not bound) and 2. */
+export const CUSTODY_MANIFEST_VERSIONS = [1, 2] as const;
+/** One of {@link CUSTODY_MANIFEST_VERSIONS}. */
+export type CustodyManifestVersion = (typeof CUSTODY_MANIFEST_VERSIONS)[number];
+/** Length of a record key in bytes. */
+const RECORD_KEY_BYTES = 32;
 /** File name of the custody manifest in every export. */
 export const CUSTODY_MANIFEST_FILE = 'custody-manifest.json';
 /** File name of the concatenated sealed records. */
@@ -53,12 +72,17 @@ export interface CustodyRecord {
   readonly messageId: string;
   readonly conversation: string;
   readonly kind: string;
+  /**
+   * Version 2: base64url of the record's own 32-byte key, which opens this record alone
+   * (docs/archive-format.md §4.2). MUST NOT log: key material.
+   */
+  readonly recordKey?: string;
 }
 
 /** The whole custody manifest. */
 export interface CustodyManifest {
   readonly format: typeof CUSTODY_MANIFEST_FORMAT;
-  readonly version: typeof CUSTODY_MANIFEST_VERSION;
+  readonly version: CustodyManifestVersion;
   readonly generator: string;
   readonly exportId: string;
   readonly exportedAt: string;
@@ -66,6 +90,13 @@ export interface CustodyManifest {
   readonly custodian: string;
   /** Earliest and latest event time (sender's clock) of the records, ISO 8601 UTC. */
   readonly range: { readonly begin: string; readonly end: string };
+  /** Version 2: the application name the renderings show. */
+  readonly application?: string;
+  /**
+   * Version 2: the display names the renderings show, by user address (sorted; only
+   * addresses the records name). Context the exporting officer supplied, not record content.
+   */
+  readonly displayNames?: Readonly<Record<string, string>>;
   readonly log: { readonly origin: string; readonly verifierKey: string };
   /** Signed checkpoint notes, verbatim. */
   readonly checkpoints: readonly string[];
@@ -85,10 +116,26 @@ export interface BuiltCustody {
 
 const bad = (m: string): ExportError => new ExportError('EXPORT_INVALID_INPUT', m);
 
-/** Builds the custody manifest and sealed-records blob for `input` (records in the given order). */
-export function buildCustody(input: ExportInput, exportFormat: ExportFormat, exportId: string): BuiltCustody {
+/**
+ * Builds the custody manifest and sealed-records blob for `input` (records in the given
+ * order). Version 2 (the default) needs every record's `recordKey`; version 1 is kept for
+ * reading old exports and for tests.
+ */
+export function buildCustody(
+  input: ExportInput,
+  exportFormat: ExportFormat,
+  exportId: string,
+  application: string,
+  version: CustodyManifestVersion = CUSTODY_MANIFEST_VERSION,
+): BuiltCustody {
   const { records } = input;
   if (records.length === 0) throw bad('nothing to export: no records');
+  if (version === 2)
+    for (const r of records)
+      if (r.recordKey?.length !== RECORD_KEY_BYTES)
+        throw bad(
+          `record ${toHex(r.hash).slice(0, 16)}… has no record key; a version-2 custody manifest carries every record's key`,
+        );
   const checkpoints: string[] = [];
   const cpIndex = new Map<string, number>();
   const batches: CustodyBatch[] = [];
@@ -139,6 +186,7 @@ export function buildCustody(input: ExportInput, exportFormat: ExportFormat, exp
       messageId: r.body.messageId,
       conversation: r.body.conversationId,
       kind: r.body.kind,
+      ...(version === 2 ? { recordKey: toBase64Url(r.recordKey!) } : {}),
     };
     offset += r.sealed.length;
     begin = Math.min(begin, r.body.sentAt);
@@ -147,13 +195,14 @@ export function buildCustody(input: ExportInput, exportFormat: ExportFormat, exp
   });
   const manifest: CustodyManifest = {
     format: CUSTODY_MANIFEST_FORMAT,
-    version: CUSTODY_MANIFEST_VERSION,
+    version,
     generator: EXPORT_GENERATOR,
     exportId,
     exportedAt: isoUtc(input.exportedAt ?? Date.now()),
     exportFormat,
     custodian: input.custodian,
     range: { begin: isoUtc(begin), end: isoUtc(end) },
+    ...(version === 2 ? { application, displayNames: namesUsed(input) } : {}),
     log: { origin: input.log.origin, verifierKey: input.log.verifierKey },
     checkpoints,
     batches,
@@ -161,6 +210,26 @@ export function buildCustody(input: ExportInput, exportFormat: ExportFormat, exp
     records: out,
   };
   return { manifest, sealed };
+}
+
+/** The display names of `input` for the addresses its records (and custodian) name, sorted. */
+function namesUsed(input: ExportInput): Record<string, string> {
+  const names = input.displayNames;
+  if (names === undefined || names.size === 0) return {};
+  const used = new Set<string>([input.custodian]);
+  for (const r of input.records) {
+    const b = r.body;
+    used.add(b.sender);
+    for (const p of b.participants) used.add(p);
+    for (const p of b.added ?? []) used.add(p);
+    for (const p of b.removed ?? []) used.add(p);
+  }
+  const out: Record<string, string> = {};
+  for (const a of [...used].sort()) {
+    const n = names.get(a);
+    if (n !== undefined) out[a] = n;
+  }
+  return out;
 }
 
 /** The manifest's exact file bytes: compact JSON and a trailing newline (the only accepted form). */
@@ -216,8 +285,16 @@ export function parseCustody(bytes: Uint8Array): CustodyManifest {
   const v = parseExportJson(bytes, CUSTODY_MANIFEST_FILE, 'custody manifest');
   if (!isObj(v)) throw malformed('not an object');
   if (v.format !== CUSTODY_MANIFEST_FORMAT) throw malformed(`format is not ${CUSTODY_MANIFEST_FORMAT}`);
-  if (v.version !== CUSTODY_MANIFEST_VERSION)
-    throw malformed(`version ${String(v.version)} is not supported`);
+  if (v.version !== 1 && v.version !== 2) throw malformed(`version ${String(v.version)} is not supported`);
+  const v2 = v.version === 2;
+  if (v2) {
+    str(v, 'application', 'manifest');
+    const names = v.displayNames;
+    if (!isObj(names) || !Object.values(names).every((n) => typeof n === 'string'))
+      throw malformed('displayNames is not an object of strings');
+  } else if ('application' in v || 'displayNames' in v || 'recordKey' in v) {
+    throw malformed('a version-1 manifest has no application, displayNames or record keys');
+  }
   for (const k of ['generator', 'exportId', 'exportedAt', 'exportFormat', 'custodian']) str(v, k, 'manifest');
   if (!isObj(v.range)) throw malformed('range is not an object');
   str(v.range, 'begin', 'range');
@@ -259,6 +336,11 @@ export function parseCustody(bytes: Uint8Array): CustodyManifest {
       throw malformed(`${w}.checkpoint names no checkpoint`);
     if (uint(r, 'batch', w) >= batches.length) throw malformed(`${w}.batch names no batch`);
     list(r, 'proof', w).forEach((p, j) => b64(p, `${w}.proof[${j}]`, 32));
+    if (v2) {
+      const k = r.recordKey;
+      if (typeof k !== 'string' || fromBase64Url(k)?.length !== RECORD_KEY_BYTES)
+        throw malformed(`${w}.recordKey is not base64url of ${RECORD_KEY_BYTES} bytes`);
+    } else if ('recordKey' in r) throw malformed(`${w} has a recordKey, which version 1 does not define`);
   });
   const m = v as unknown as CustodyManifest;
   if (!Buffer.from(serializeCustody(m)).equals(Buffer.from(bytes)))

@@ -21,15 +21,22 @@ export const EXPORT_ERROR_CODES = [
   'PROOF_INVALID',
   'CHAIN_BROKEN',
   'RSMF_INVALID',
+  'RECORD_KEY_INVALID',
+  'TEXT_MISMATCH',
 ] as const;
 
 /** One of {@link EXPORT_ERROR_CODES}. */
 export type ExportErrorCode = (typeof EXPORT_ERROR_CODES)[number];
 
-/** What a failure is about: a file of the export and/or a record (by hash, hex). */
+/**
+ * What a failure is about: a file of the export and/or a record (by hash, hex); for a text
+ * mismatch also the export format and the field that differs.
+ */
 export interface ExportErrorSubject {
   readonly file?: string;
   readonly record?: string;
+  readonly format?: string;
+  readonly field?: string;
 }
 
 /** An export could not be written, or an export did not verify. */

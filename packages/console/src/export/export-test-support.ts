@@ -17,8 +17,10 @@ import {
   generateSignerKey,
   genesisPrevHash,
   inclusionProof,
+  openSessionKey,
   orgId,
   parseSignerKey,
+  recordKeyOf,
   sealRecord,
   signBatch,
   signCheckpoint,
@@ -27,6 +29,7 @@ import {
   type RecordBody,
   type RecordHash,
   type SealedRecord,
+  type SessionOpener,
   type TileId,
 } from '@custos/core';
 import type { ExportBatch, ExportInput, ExportRecord } from './export-types.js';
@@ -174,10 +177,15 @@ export async function buildTestArchive(events: readonly TestEvent[], batchSize =
     { origin: ORIGIN, treeSize, rootHash: append.root, extensions: [] },
     parseSignerKey(key.signerKey),
   );
+  // Each record's own key, as the console derives it when it opens the record for export.
+  const openers = new Map<string, SessionOpener>();
+  for (const [dev, d] of devices)
+    openers.set(dev, await openSessionKey(bucket.privateKey, d.sealer.wrappedKey));
   const records: ExportRecord[] = [];
   for (const [i, s] of sealed.entries()) {
     const e = events[i]!;
     records.push({
+      recordKey: recordKeyOf(openers.get(e.device)!, s.bytes),
       sealed: s.bytes,
       hash: s.hash,
       header: s.header,
@@ -350,3 +358,4 @@ export function mixedEvents(): TestEvent[] {
     },
   ];
 }
+export { editRsmf, relistExport } from './export-tamper-support.js';

@@ -51,6 +51,13 @@ export interface ExportRecord {
   readonly log: ExportLogProof;
   /** Decrypted attachment bytes by blob id, when the console fetched them. */
   readonly attachments?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * The record's own key (docs/archive-format.md §4.2; core `recordKeyOf`), which opens this
+   * record and nothing else. A version-2 custody manifest carries it so that `custos verify`
+   * can open the record and compare it with the exported text; required for version 2.
+   * MUST NOT log: key material.
+   */
+  readonly recordKey?: Uint8Array;
 }
 
 /** Records done so far out of the total; called at most every {@link PROGRESS_EVERY} records and at the end. */

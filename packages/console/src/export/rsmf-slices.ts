@@ -20,7 +20,8 @@ export interface ConversationSlice {
 export const ARCHIVE_NOTICE_TEXT =
   "Archive notice: every participant was shown that this conversation is recorded in the organisation's archive.";
 
-function disclaimer(
+/** The disclaimer event that opens part `n` of `day` of `c` when any of `events` showed the archive notice. */
+export function disclaimerEvent(
   c: ExportConversation,
   day: string,
   n: number,
@@ -65,7 +66,7 @@ export function sliceConversations(
       const of = Math.ceil(events.length / per);
       for (let n = 1; n <= of; n++) {
         const chunk = events.slice((n - 1) * per, n * per);
-        const d = disclaimer(c, day, n, chunk);
+        const d = disclaimerEvent(c, day, n, chunk);
         out.push({ conversation: c, day, part: { n, of }, events: d === undefined ? chunk : [d, ...chunk] });
       }
     }

@@ -6,12 +6,16 @@
  * 3. custody: log key (and the pinned key), checkpoint signatures, sealed bytes → record
  *    hashes, headers, batch signatures, inclusion proofs, device chains;
  * 4. the rendered files: every .rsmf passes the RSMF checks, carries this manifest's hash
- *    and names only records the manifest proves; EML and JSON carry this manifest's hash.
+ *    and names only records the manifest proves; EML and JSON carry this manifest's hash;
+ * 5. text binding (manifest version 2): each record opens with its record key, and the
+ *    rendering equals what the opened records produce (text-check.ts).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { sha256Hex } from './byte-encoding.js';
 import { checkCustody, type CustodyReport } from './custody-check.js';
+import type { TextBindingReport } from './text-binding.js';
+import { checkExportText } from './text-check.js';
 import { CUSTODY_MANIFEST_FILE, parseCustody } from './custody-manifest.js';
 import { EML_MANIFEST_HASH_HEADER } from './eml-export.js';
 import { ExportError, parseExportJson } from './export-error.js';
@@ -32,7 +36,7 @@ export interface VerifyExportOptions {
 }
 
 /** What a successful verification established. */
-export interface VerifyExportReport extends CustodyReport {
+export interface VerifyExportReport extends CustodyReport, TextBindingReport {
   readonly format: ExportFormat;
   readonly files: number;
   readonly manifestSha256: string;
@@ -180,8 +184,12 @@ export function verifyExportDir(path: string, o: VerifyExportOptions = {}): Veri
       hashHeader(rel, 'custodyManifestSha256', typeof named === 'string' ? named : undefined);
     }
   }
+  // 5. The text: a version-2 manifest's record keys open every record, and the rendering
+  // must be what those records produce (text-check.ts).
+  const text = checkExportText(m, sealed, manifestSha256, contents);
   return {
     ...report,
+    ...text,
     format: m.exportFormat,
     files: list.files.length + 1,
     manifestSha256,

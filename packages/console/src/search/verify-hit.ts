@@ -13,6 +13,7 @@ import {
   logEntryLeafHash,
   openRecord,
   openSessionKey,
+  recordKeyOf,
   recordHashOf,
   verifyBatch,
   verifyInclusion,
@@ -79,9 +80,12 @@ export async function verifyHit(
   if (!same(hash, b64(hit.hash)))
     fail('HASH_MISMATCH', 'its bytes do not hash to the hash the server states');
   let opened: Awaited<ReturnType<typeof openRecord>>;
+  let recordKey: Uint8Array;
   try {
     const opener = await openSessionKey(bucketKey, b64(hit.sessionKey));
     opened = openRecord(opener, sealed);
+    // Kept for exports: a custody manifest v2 hands over this record's own key (and no other).
+    recordKey = recordKeyOf(opener, sealed);
   } catch (e) {
     return fail(
       e instanceof CustosError ? e.code : 'DECRYPTION_FAILED',
@@ -159,6 +163,7 @@ export async function verifyHit(
     body: opened.body,
     batch,
     log: { index: hit.logIndex, loggedAt: hit.receivedAt, proof, checkpoint: checkpoint.note },
+    recordKey,
     bucketId: hit.bucketId,
     signature,
   };

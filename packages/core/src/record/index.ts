@@ -36,6 +36,7 @@ export {
   recordHashOf,
 } from './record.js';
 export type { RecordHeaderInput, SealedRecord, ParsedRecord } from './record.js';
+export { recordKeyOf, openRecordWithKey, openRecordBytesWithKey } from './record-key.js';
 export { verifyChain } from './chain.js';
 export type { ChainAnchor, ChainLink } from './chain.js';
 export {

@@ -20,6 +20,7 @@ export {
   MAX_WRAPPED_SESSION_KEY_BYTES,
 } from './session-key.js';
 export type { WrapContext, WrappedSessionKey } from './session-key.js';
+export { openWithRecordKey } from './record-cipher.js';
 export {
   HPKE_KEM_ID,
   HPKE_KDF_ID,
@@ -29,5 +30,6 @@ export {
   SESSION_KEY_HPKE_INFO,
   RECORD_KEY_LABEL,
   RECORD_SALT_LENGTH,
+  RECORD_KEY_LENGTH,
   SEALED_BODY_OVERHEAD,
 } from './seal-params.js';

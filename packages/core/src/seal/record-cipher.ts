@@ -36,6 +36,68 @@ function wipe(key: Uint8Array): void {
   for (let i = 0; i < key.length; i++) key[i] = 0;
 }
 
+function checkSealedRange(buf: Uint8Array, start: number, end: number): void {
+  if (!(start >= 0 && end <= buf.length && end - start >= SEALED_BODY_OVERHEAD)) {
+    throw new CustosError('MALFORMED_RECORD', `a sealed body is at least ${SEALED_BODY_OVERHEAD} bytes`);
+  }
+}
+
+/**
+ * AES-256-GCM open of salt || ciphertext || tag at `buf[start..end)` under `key` (zero
+ * nonce, `aad`), on views of the ciphertext and tag (no copy). With `wipeKey` the key is
+ * zeroed as soon as the decipher holds its own copy. Throws DECRYPTION_FAILED.
+ */
+function gcmOpenAt(
+  key: Uint8Array,
+  wipeKey: boolean,
+  aad: Uint8Array,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): Uint8Array {
+  const tagAt = end - RECORD_TAG_LENGTH;
+  const d = createDecipheriv(CIPHER, key, ZERO_NONCE, GCM_OPEN_OPTIONS);
+  if (wipeKey) wipe(key);
+  const ab = buf.buffer;
+  const off = buf.byteOffset;
+  d.setAuthTag(new Uint8Array(ab, off + tagAt, RECORD_TAG_LENGTH));
+  d.setAAD(aad);
+  const pt = d.update(
+    new Uint8Array(ab, off + start + RECORD_SALT_LENGTH, tagAt - start - RECORD_SALT_LENGTH),
+  );
+  try {
+    d.final();
+  } catch (e) {
+    pt.fill(0);
+    throw new CustosError(
+      'DECRYPTION_FAILED',
+      'record body failed authentication (wrong key, header or bytes)',
+      {
+        cause: e,
+      },
+    );
+  }
+  return pt;
+}
+
+/**
+ * Opens one sealed body (salt || ciphertext || tag) with that record's own key alone —
+ * `record_key` of docs/archive-format.md §4.2, as a custody manifest v2 carries it — and
+ * the header bytes as `aad`. A record key opens its one record and nothing else (a fresh
+ * salt per record). Throws INVALID_ARGUMENT for a key that is not 32 bytes,
+ * MALFORMED_RECORD for a sealed body under 32 bytes, and DECRYPTION_FAILED when the body
+ * does not authenticate: a wrong key, or any changed byte of header, ciphertext or tag.
+ * (The salt is not under the tag; a changed salt is caught by the record hash, and by a
+ * holder of the session key, whose derived key then differs.)
+ */
+export function openWithRecordKey(recordKey: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
+  if (recordKey.length !== RECORD_KEY_LENGTH) {
+    throw new CustosError('INVALID_ARGUMENT', `a record key is ${RECORD_KEY_LENGTH} bytes`);
+  }
+  checkSealedRange(sealed, 0, sealed.length);
+  return gcmOpenAt(recordKey, false, aad, sealed, 0, sealed.length);
+}
+
 /** Where per-record salts come from; only tests supply anything but {@link RandomSaltPool}. */
 export interface SaltSource {
   /** Writes the next 16-byte salt into `out` at `at`. */
@@ -137,34 +199,9 @@ export class RecordCipher {
    * where it lies (views of the ciphertext and tag only, no copy).
    */
   openAt(aad: Uint8Array, buf: Uint8Array, start: number, end: number): Uint8Array {
-    if (!(start >= 0 && end <= buf.length && end - start >= SEALED_BODY_OVERHEAD)) {
-      throw new CustosError('MALFORMED_RECORD', `a sealed body is at least ${SEALED_BODY_OVERHEAD} bytes`);
-    }
-    const tagAt = end - RECORD_TAG_LENGTH;
-    const key = this.#key;
-    this.#derive(buf, key, start); // MUST NOT log: key material
-    const d = createDecipheriv(CIPHER, key, ZERO_NONCE, GCM_OPEN_OPTIONS);
-    wipe(key);
-    const ab = buf.buffer;
-    const off = buf.byteOffset;
-    d.setAuthTag(new Uint8Array(ab, off + tagAt, RECORD_TAG_LENGTH));
-    d.setAAD(aad);
-    const pt = d.update(
-      new Uint8Array(ab, off + start + RECORD_SALT_LENGTH, tagAt - start - RECORD_SALT_LENGTH),
-    );
-    try {
-      d.final();
-    } catch (e) {
-      pt.fill(0);
-      throw new CustosError(
-        'DECRYPTION_FAILED',
-        'record body failed authentication (wrong key, header or bytes)',
-        {
-          cause: e,
-        },
-      );
-    }
-    return pt;
+    checkSealedRange(buf, start, end);
+    this.#derive(buf, this.#key, start); // MUST NOT log: key material
+    return gcmOpenAt(this.#key, true, aad, buf, start, end);
   }
 
   /** Zeroes the midstates; the cipher is unusable afterwards. */

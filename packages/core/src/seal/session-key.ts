@@ -20,6 +20,8 @@ import { RandomSaltPool, RecordCipher } from './record-cipher.js';
 import type { SaltSource } from './record-cipher.js';
 import {
   BUCKET_KEY_LENGTH,
+  RECORD_SALT_LENGTH,
+  SEALED_BODY_OVERHEAD,
   SESSION_KEY_HPKE_INFO,
   SESSION_KEY_LENGTH,
   WRAPPED_SESSION_KEY_CT_LENGTH,
@@ -232,6 +234,19 @@ export class SessionOpener {
   /** {@link openBody} of the sealed body at `buf[start..end)`, opened in place. */
   openBodyAt(headerBytes: Uint8Array, buf: Uint8Array, start: number, end: number): Uint8Array {
     return this.#cipher.openAt(headerBytes, buf, start, end);
+  }
+
+  /**
+   * The record key of the sealed body `sealed` (salt || ciphertext || tag): HMAC of the
+   * session key over the label and the body's salt (docs/archive-format.md §4.2), which
+   * opens that one record alone ({@link openWithRecordKey}). For custody manifests, which
+   * hand an export's recipient the key of each exported record. MUST NOT log: key material.
+   */
+  recordKeyOf(sealed: Uint8Array): Uint8Array {
+    if (sealed.length < SEALED_BODY_OVERHEAD) {
+      throw new CustosError('MALFORMED_RECORD', `a sealed body is at least ${SEALED_BODY_OVERHEAD} bytes`);
+    }
+    return this.#cipher.deriveRecordKey(sealed.subarray(0, RECORD_SALT_LENGTH));
   }
 
   /** Zeroes the session key. */
