@@ -147,7 +147,7 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
           if (n === 0) throw new CliFailure('NOTHING_TO_EXPORT', 'no record matches: nothing was written');
           const custodian = custodianOf(custodianFlag, query, fetched.records, s.orgId);
           const built = await buildExport(
-            { records: fetched.records, custodian, log: fetched.log },
+            { records: fetched.records, custodian, log: fetched.log, enrolments: fetched.enrolments },
             { format: format as ExportFormat, onProgress: (d, t) => bar.update('checked', d, t, d === t) },
           );
           let recordedAt = 0;

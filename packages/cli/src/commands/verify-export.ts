@@ -20,7 +20,8 @@ export const VERIFY_EXPORT_USAGE = `Usage: custos verify PATH [--log-key VKEY | 
 
 Checks an export made by 'custos console export' without any network access: every file
 against export-files.json, the custody manifest, each sealed record against its hash, the
-device batch signatures, each record's inclusion proof, the checkpoint signature
+device batch signatures, each device's identity key against its enrolment in the log
+(device-enrolments.json), each record's inclusion proof, the checkpoint signature
 against the log key recorded in the export, and (custody manifest version 2) the text:
 each record opened with its own record key from the manifest, and the RSMF, EML, MBOX or
 JSON text compared with it. Pin the log key (obtained out of band from the
@@ -61,6 +62,7 @@ function describe(path: string, r: VerifyExportReport): string {
   const lines = [
     `Export ${path} verified (${r.format}): ${r.records} records, ${r.files} files, ${r.batches} device batch signatures.`,
     `Custodian ${r.custodian}; events ${r.range.begin} to ${r.range.end}.`,
+    `Device identity keys: ${r.identityKeysChecked} device(s), each the key its enrolment committed to in the log.`,
     ...r.checkpoints.map(
       (c) => `Proven against checkpoint ${c.origin} size ${c.treeSize} root ${c.rootHash}.`,
     ),

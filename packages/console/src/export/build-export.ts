@@ -17,6 +17,11 @@ import {
   serializeCustody,
   type CustodyManifestVersion,
 } from './custody-manifest.js';
+import {
+  checkDeviceEnrolments,
+  DEVICE_ENROLMENTS_FILE,
+  serializeDeviceEnrolments,
+} from './device-enrolments.js';
 import { emlFiles, mboxFiles } from './eml-export.js';
 import { buildConversations } from './event-model.js';
 import { ExportError } from './export-error.js';
@@ -76,6 +81,8 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
   const application = input.application ?? DEFAULT_APPLICATION;
   const { manifest, sealed } = buildCustody(input, o.format, exportId, application, o.custodyVersion);
   checkCustody(manifest, sealed, o.onProgress === undefined ? {} : { onProgress: o.onProgress });
+  const enrolments = serializeDeviceEnrolments(manifest, input.enrolments ?? []);
+  checkDeviceEnrolments(manifest, enrolments);
   const manifestBytes = serializeCustody(manifest);
   const manifestSha256 = sha256Hex(manifestBytes);
   const cpSummary = manifest.checkpoints.map(checkpointSummary);
@@ -119,6 +126,7 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
     ...rendered,
     { path: CUSTODY_MANIFEST_FILE, bytes: manifestBytes },
     { path: SEALED_RECORDS_FILE, bytes: sealed },
+    { path: DEVICE_ENROLMENTS_FILE, bytes: enrolments },
   ];
   // The text binding `custos verify` will check (text-check.ts), run on the files in hand:
   // an export whose record keys or rendering would not verify is never written.

@@ -23,6 +23,8 @@ export const EXPORT_ERROR_CODES = [
   'RSMF_INVALID',
   'RECORD_KEY_INVALID',
   'TEXT_MISMATCH',
+  'ENROLMENT_UNPROVEN',
+  'IDENTITY_KEY_MISMATCH',
 ] as const;
 
 /** One of {@link EXPORT_ERROR_CODES}. */

@@ -23,6 +23,8 @@ import {
 import { pinnedLogOf } from '../audit/log-pin.js';
 import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import { verifyHit, type VerifiedHit } from '../search/verify-hit.js';
+import type { DeviceEnrolmentProof } from './device-enrolments.js';
+import { fetchEnrolmentEvidence } from './enrolment-evidence.js';
 import { ExportError } from './export-error.js';
 import type { ExportRecord } from './export-types.js';
 
@@ -71,6 +73,8 @@ export interface FetchedExport {
   readonly attachmentsReferenced: number;
   /** Blob ids the server no longer holds (their events say the attachment is not exported). */
   readonly attachmentsMissing: readonly string[];
+  /** The exported devices' enrolment acts with proofs: the export carries them (device-enrolments.ts). */
+  readonly enrolments: readonly DeviceEnrolmentProof[];
 }
 
 /** Fetches, opens and verifies every record the query selects, with attachment bytes. */
@@ -111,7 +115,12 @@ export async function fetchExportRecords(
     }
   }
   const { records, referenced, missing } = await withAttachments(session, hits, options, counts, report);
+  const enrolments =
+    hits.length === 0
+      ? []
+      : await fetchEnrolmentEvidence(session, got.log, new Set(hits.map((h) => h.header.device as string)));
   return {
+    enrolments,
     records,
     log: got.log,
     filteredOut: got.filteredOut,

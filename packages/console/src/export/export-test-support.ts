@@ -33,6 +33,7 @@ import {
   type TileId,
 } from '@custos/core';
 import type { ExportBatch, ExportInput, ExportRecord } from './export-types.js';
+import { enrolmentProofsFor } from './enrolment-evidence-test-support.js';
 
 /** The test organisation. */
 export const ORG = 'acme';
@@ -207,6 +208,11 @@ export async function buildTestArchive(events: readonly TestEvent[], batchSize =
       log: { origin: ORIGIN, verifierKey: key.verifierKey },
       exportedAt: Date.UTC(2026, 1, 1),
       exportId: 'test-export',
+      enrolments: enrolmentProofsFor(
+        ORG,
+        { origin: ORIGIN, signerKey: key.signerKey },
+        new Map([...devices].map(([dev, d]) => [dev, d.identity.getPublicKey().serialize()])),
+      ),
     },
     verifierKey: key.verifierKey,
     signerKey: key.signerKey,

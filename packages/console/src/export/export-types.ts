@@ -5,6 +5,7 @@
  * signed checkpoint it is proven against — plus names and attachment bytes.
  */
 import type { RecordBody, RecordHash, RecordHeader } from '@custos/core';
+import type { DeviceEnrolmentProof } from './device-enrolments.js';
 
 /** The export formats. */
 export const EXPORT_FORMATS = ['rsmf', 'eml', 'mbox', 'pdf', 'json'] as const;
@@ -81,6 +82,11 @@ export interface ExportInput {
   readonly exportedAt?: number;
   /** A stable id for this export (default: derived from the record hashes). */
   readonly exportId?: string;
+  /**
+   * The `device-enrolled` acts of the records' devices with their inclusion proofs
+   * (device-enrolments.ts); required: every device's identity key is checked against them.
+   */
+  readonly enrolments?: readonly DeviceEnrolmentProof[];
 }
 
 /** Options of one export run. */

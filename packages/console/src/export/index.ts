@@ -38,3 +38,11 @@ export type {
   OpenAttachment,
 } from './export-fetch.js';
 export { checkExportDestination, publishExport } from './export-publish.js';
+export {
+  checkDeviceEnrolments,
+  parseDeviceEnrolments,
+  serializeDeviceEnrolments,
+  DEVICE_ENROLMENTS_FILE,
+} from './device-enrolments.js';
+export type { DeviceEnrolmentProof } from './device-enrolments.js';
+export { fetchEnrolmentEvidence } from './enrolment-evidence.js';

@@ -11,6 +11,7 @@ import { buildTestArchive, mixedEvents, ORIGIN, type TestArchive } from './expor
 import { ExportError } from './export-error.js';
 import { parseFileList, serializeFileList } from './export-files.js';
 import { verifyExportDir } from './verify-export-dir.js';
+import { resignEnrolments } from './enrolment-evidence-test-support.js';
 
 let archive: TestArchive;
 const dirs: string[] = [];
@@ -146,8 +147,15 @@ describe('custos verify (library)', () => {
     const forged = signCheckpoint(cp, parseSignerKey(archive.otherSignerKey));
     rewriteCustody(out, (m) => ({ ...m, checkpoints: [forged] }));
     expect(failure(() => verifyExportDir(out)).code).toBe('CHECKPOINT_INVALID');
-    // The forger also swaps the export's log key: only a pinned key catches that.
+    // The forger also swaps the export's log key (and re-signs the enrolment evidence's
+    // checkpoints with theirs): only a pinned key catches that.
     rewriteCustody(out, (m) => ({ ...m, log: { origin: ORIGIN, verifierKey: archive.otherVerifierKey } }));
+    replaceFiles(out, {
+      'device-enrolments.json': resignEnrolments(
+        readFileSync(join(out, 'device-enrolments.json')),
+        archive.otherSignerKey,
+      ),
+    });
     expect(verifyExportDir(out).logKeyPinned).toBe(false);
     const e = failure(() => verifyExportDir(out, { pinnedLogKey: archive.verifierKey }));
     expect(e.code).toBe('LOG_KEY_MISMATCH');

@@ -5,6 +5,8 @@
  * 2. the custody manifest is the one the list names;
  * 3. custody: log key (and the pinned key), checkpoint signatures, sealed bytes → record
  *    hashes, headers, batch signatures, inclusion proofs, device chains;
+ * 3a. device identity keys: every batch's key against its device's enrolment commitment in
+ *    the log (device-enrolments.json, proven against a checkpoint signed by the same key);
  * 4. the rendered files: every .rsmf passes the RSMF checks, carries this manifest's hash
  *    and names only records the manifest proves; EML and JSON carry this manifest's hash;
  * 5. text binding (manifest version 2): each record opens with its record key, and the
@@ -17,6 +19,7 @@ import { checkCustody, type CustodyReport } from './custody-check.js';
 import type { TextBindingReport } from './text-binding.js';
 import { checkExportText } from './text-check.js';
 import { CUSTODY_MANIFEST_FILE, parseCustody } from './custody-manifest.js';
+import { checkDeviceEnrolments, DEVICE_ENROLMENTS_FILE } from './device-enrolments.js';
 import { EML_MANIFEST_HASH_HEADER } from './eml-export.js';
 import { ExportError, parseExportJson } from './export-error.js';
 import { EXPORT_FILES_NAME, parseFileList } from './export-files.js';
@@ -43,6 +46,8 @@ export interface VerifyExportReport extends CustodyReport, TextBindingReport {
   readonly custodian: string;
   readonly range: { readonly begin: string; readonly end: string };
   readonly rsmfFiles: number;
+  /** Devices whose identity key was checked against their enrolment in the log. */
+  readonly identityKeysChecked: number;
 }
 
 function listDir(root: string): string[] {
@@ -146,6 +151,7 @@ export function verifyExportDir(path: string, o: VerifyExportOptions = {}): Veri
       file: m.sealedRecords.file,
     });
   const report = checkCustody(m, sealed, o);
+  const identityKeysChecked = checkDeviceEnrolments(m, contents.get(DEVICE_ENROLMENTS_FILE));
   const proven = new Set(m.records.map((r) => r.hash));
   const hashHeader = (rel: string, name: string, value: string | undefined): void => {
     if (value !== manifestSha256)
@@ -196,5 +202,6 @@ export function verifyExportDir(path: string, o: VerifyExportOptions = {}): Veri
     custodian: m.custodian,
     range: m.range,
     rsmfFiles,
+    identityKeysChecked,
   };
 }
