@@ -30,6 +30,13 @@ const DEVICE_CODES: readonly ServerErrorCode[] = [
   'ROLE_FORBIDDEN',
 ];
 
+/**
+ * The one documented write on a refusal (threat model F14, alerts/officer-throttle.ts): the
+ * first RATE_LIMITED of a burst on an officer archive route appends an `alert.rate-limit`
+ * audit event, in a transaction of its own. Any other change on a refusal is a failure.
+ */
+const REFUSAL_WRITES: Partial<Record<string, readonly string[]>> = { RATE_LIMITED: ['audit_pending'] };
+
 /** Messages that name nothing: a rejection must say what was wrong. */
 const VAGUE_MESSAGES = new Set(['', 'the request cannot be processed', 'internal error', 'Bad Request']);
 
@@ -171,7 +178,8 @@ export async function sendAndCheck(
     routeReached(routes, req.method, req.url),
   );
   if (problem !== null) out.push(...fail(`${problem} (${res.body.slice(0, 160)})`));
-  const changed = await watch.changedTables();
+  const expected = REFUSAL_WRITES[code] ?? [];
+  const changed = (await watch.changedTables()).filter((table) => !expected.includes(table));
   if (changed.length > 0)
     out.push(...fail(`rejected (${code}) but the store changed: ${changed.join(', ')}`));
   return out;

@@ -191,6 +191,7 @@ export const mutationsArbitrary: fc.Arbitrary<Mutation[]> = fc.array(
   { minLength: 1, maxLength: 3 },
 );
 
+/** Replacement values; always cloned on use, so one mutation never aliases (or cycles into) another. */
 const WRONG_TYPES: readonly unknown[] = [
   0,
   1,
@@ -259,7 +260,7 @@ export function mutate(value: unknown, mutations: readonly Mutation[]): unknown 
     const slot = all[m.at % all.length]!;
     switch (m.kind) {
       case 'wrong-type':
-        put(slot, WRONG_TYPES[m.pick % WRONG_TYPES.length]);
+        put(slot, structuredClone(WRONG_TYPES[m.pick % WRONG_TYPES.length]));
         break;
       case 'delete':
         if (Array.isArray(slot.parent)) slot.parent.splice(slot.key as number, 1);
@@ -270,7 +271,11 @@ export function mutate(value: unknown, mutations: readonly Mutation[]): unknown 
         const target = slot.value !== null && typeof slot.value === 'object' && !Array.isArray(slot.value);
         const obj = (target ? slot.value : root.v) as Record<string, unknown>;
         if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
-          setOwn(obj, HOSTILE_KEYS[m.pick % HOSTILE_KEYS.length]!, WRONG_TYPES[m.pick % WRONG_TYPES.length]);
+          setOwn(
+            obj,
+            HOSTILE_KEYS[m.pick % HOSTILE_KEYS.length]!,
+            structuredClone(WRONG_TYPES[m.pick % WRONG_TYPES.length]),
+          );
         }
         break;
       }
