@@ -13,7 +13,13 @@ interface DemoOut {
     name: string;
     org: string;
     address: string;
-    events: { kind: string; text?: string; attachments?: unknown[] }[];
+    events: {
+      kind: string;
+      text?: string;
+      attachments?: unknown[];
+      direction: string;
+      archivedBy: { org: string; name: string } | null;
+    }[];
     archive: { receipts: number; queued: number; waiting: number; refusedBuckets: unknown[] };
   }[];
   officer: {
@@ -75,5 +81,13 @@ describe('custos demo', () => {
     expect(o.completeness).toMatchObject({ complete: true, findings: [] });
     expect(o.completeness.recordsChecked).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/custos verify .*: ok/);
+    // F17 across organisations: each side is told who archives what it received.
+    const noticesAt = (i: number) =>
+      new Set(
+        out.devices[i]!.events.filter((e) => e.direction === 'received').map((e) => e.archivedBy?.name),
+      );
+    expect(noticesAt(2)).toContain('Example Agency');
+    expect(noticesAt(0)).toContain('Partner Agency');
+    expect(noticesAt(0)).not.toContain(undefined);
   }, 900_000);
 });

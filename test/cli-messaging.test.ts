@@ -134,6 +134,14 @@ describe('custos messaging commands', () => {
     );
     chat.child.stdin.write('/quit\n');
     expect(await chat.exited).toBe(0);
+    // F17: the chat names who archives the conversation.
+    expect(chat.output()).toMatch(/Archived by: Example Agency/);
+    // What the chat captured (the live message, its delivery receipt, the typed line) left
+    // with it: every record is uploaded by the time it exits.
+    const status = await custosJson<StatusOut & { nextSeq: number; uploadedThrough: number }>(
+      asBob(['archive', 'status']),
+    );
+    expect(status.uploadedThrough).toBe(status.nextSeq - 1);
   });
 
   it('lists contacts and devices; the admin sees users and devices', async () => {

@@ -2,7 +2,7 @@
  * End to end, faults and a hostile server: the client killed between capture and upload
  * and in the middle of an upload (each record still lands in the log exactly once), a
  * server that substitutes the org key or bucket keys (refused; nothing is sealed to them),
- * and malformed or replayed envelopes (a warning, never an archive record).
+ * and malformed, replayed or unknown-device envelopes (a warning, never an archive record).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -233,6 +233,43 @@ describe('client faults (real server process)', () => {
     expect(bob.archiveStatus().nextSeq).toBe(after);
     expect(bob.warnings().map((w) => w.kind)).toEqual(['undecryptable', 'undecryptable', 'undecryptable']);
     expect(bob.messages(alice.me).filter((m) => m.text === 'real one')).toHaveLength(1);
+  });
+
+  it('an envelope from a device the receiver does not know is a warning, never an archive record', async () => {
+    await alice.sendText(bob.me, 'claimed by another device');
+    const page = (await bob.api.request('GET', '/v1/messages')) as { envelopes: Record<string, unknown>[] };
+    const env = page.envelopes.at(-1)!;
+    const sender = env.sender as PeerUser & { deviceId: string; deviceNumber: number };
+    const parsed = {
+      id: env.id as string,
+      sender,
+      type: env.type as number,
+      content: new Uint8Array(Buffer.from(env.content as string, 'base64url')),
+      serverTime: env.serverTime as number,
+    };
+    const before = bob.archiveStatus().nextSeq;
+    const warned = bob.warnings().length;
+    // The same ciphertext from a device number bob has no session with, and from one that is
+    // not a Signal device id at all.
+    const unknown = { ...sender, deviceId: 'u'.repeat(22), deviceNumber: 77 };
+    expect(
+      await bob.receive({ ...parsed, id: 'unknown-device-envelope-1', sender: unknown }),
+    ).toBeUndefined();
+    const invalid = { ...sender, deviceId: 'v'.repeat(22), deviceNumber: 0 };
+    expect(
+      await bob.receive({ ...parsed, id: 'unknown-device-envelope-2', sender: invalid }),
+    ).toBeUndefined();
+    expect(
+      bob
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual(['undecryptable', 'unknown-sender']);
+    expect(bob.archiveStatus().nextSeq).toBe(before);
+    expect(bob.messages(alice.me).filter((m) => m.text === 'claimed by another device')).toHaveLength(0);
+    // The real envelope still decrypts afterwards: the refused copies changed no session.
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['claimed by another device']);
+    expect(bob.archiveStatus().nextSeq).toBeGreaterThan(before);
   });
 
   it('tops prekeys up when the server reports them low', async () => {

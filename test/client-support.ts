@@ -45,8 +45,29 @@ export interface ServerArgs {
 
 /** Starts `custos server` on a random loopback port with its data in `dir/data`. */
 export function startServer(dir: string, extra: ServerArgs = {}): Promise<ServerProcess> {
-  const dataDir = join(dir, 'data');
-  const bootstrapFile = join(dir, 'bootstrap.txt');
+  return spawnServer(join(dir, 'data'), join(dir, 'bootstrap.txt'), '127.0.0.1:0', extra, true);
+}
+
+/**
+ * Starts `custos server` again on `s`'s data folder and address, after `s.child` exited
+ * (a crash test): the same URL, so enrolled clients reach it unchanged.
+ */
+export function restartServer(s: ServerProcess, extra: ServerArgs = {}): Promise<ServerProcess> {
+  const listen = new URL(s.url).host;
+  return spawnServer(s.dataDir, join(s.dataDir, '..', 'bootstrap.txt'), listen, extra, false).then((r) => ({
+    ...r,
+    bootstrapToken: s.bootstrapToken,
+  }));
+}
+
+/** Spawns the server; resolves once it listens (and, when `fresh`, printed its bootstrap token). */
+function spawnServer(
+  dataDir: string,
+  bootstrapFile: string,
+  listen: string,
+  extra: ServerArgs,
+  fresh: boolean,
+): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -56,7 +77,7 @@ export function startServer(dir: string, extra: ServerArgs = {}): Promise<Server
       '--data',
       dataDir,
       '--listen',
-      '127.0.0.1:0',
+      listen,
       '--bootstrap-out',
       bootstrapFile,
       // Every test device shares 127.0.0.1, so one address stands for many devices here.
@@ -75,10 +96,10 @@ export function startServer(dir: string, extra: ServerArgs = {}): Promise<Server
     child.stdout.on('data', (d: Buffer) => {
       s.stdout += d.toString();
       const m = /Listening on (https?:\/\/\S+)/.exec(s.stdout);
-      if (m !== null && /The token works once/.test(s.stdout)) {
+      if (m !== null && (!fresh || /The token works once/.test(s.stdout))) {
         clearTimeout(timer);
         s.url = m[1]!;
-        s.bootstrapToken = readFileSync(bootstrapFile, 'utf8').trim();
+        if (fresh) s.bootstrapToken = readFileSync(bootstrapFile, 'utf8').trim();
         resolve(s);
       }
     });
@@ -92,7 +113,8 @@ export function startServer(dir: string, extra: ServerArgs = {}): Promise<Server
 
 /** Stops the server with SIGTERM. */
 export function stopServer(s: ServerProcess): Promise<void> {
-  if (s.child.exitCode !== null) return Promise.resolve();
+  // A process killed by a signal has no exit code but a signal code.
+  if (s.child.exitCode !== null || s.child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     s.child.removeAllListeners('exit');
     s.child.on('exit', () => resolve());

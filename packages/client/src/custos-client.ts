@@ -1,28 +1,24 @@
 /**
  * The device SDK's entry point: one enrolled profile, its encrypted store, the server
- * connection, messaging and archive capture. It wires the parts (client/*.ts: operation
- * queue, inbox, conversations, archive view) and keeps the public API. Operations that touch
- * Signal sessions or the archive chain run one at a time, each in its own store transaction.
+ * connection, messaging and archive capture. The parts (client/*.ts: operation queue,
+ * inbox, conversations, archive work and view) are wired in client/client-parts.ts; this
+ * class keeps the public API. Operations that touch Signal sessions or the archive chain
+ * run one at a time, each in its own store transaction.
  *
  * Archive capture is not optional: the organisation requires it (DeviceProfile.captureRequired),
  * so there is no switch; a send fails (CAPTURE_REQUIRED) rather than go out unarchived.
  */
 import { PublicKey } from '@signalapp/libsignal-client';
-import { ArchiveCapture } from './archive/capture.js';
 import type { ArchiveMaterialRefresh } from './archive/archive-material.js';
 import type { ProofRound } from './archive/proofs.js';
-import { ArchiveWork } from './client/archive-work.js';
-import { ArchiveUploader, type ArchiveReceiptRow } from './archive/uploader.js';
+import type { ArchiveReceiptRow } from './archive/uploader.js';
 import { archiveReceipts, archiveStatus, type ArchiveStatus } from './client/archive-view.js';
-import { Conversations } from './client/conversations.js';
-import { Inbox } from './client/inbox.js';
-import { Operations } from './client/operations.js';
+import { wireClient, type ClientParts, type OpenOptions } from './client/client-parts.js';
 import { enrolDevice, type EnrolOptions } from './enrol/enrol.js';
-import { OwnDeviceWatch } from './devices/own-device-watch.js';
 import { requestLinkCode, revokeOwnDevice, type LinkCode, type OwnDevice } from './devices/own-devices.js';
 import type { MessageContent } from './messaging/content.js';
 import { listWarnings, type StoredMessage, type Warning } from './messaging/message-store.js';
-import { Messenger, type MessageEvent, type OutgoingContent } from './messaging/messenger.js';
+import type { MessageEvent, OutgoingContent } from './messaging/messenger.js';
 import { userAddress, type PeerUser } from './messaging/peers.js';
 import type { GroupInfo } from './messaging/groups.js';
 import { downloadAttachment, uploadAttachment, type AttachmentMeta } from './messaging/attachments.js';
@@ -39,95 +35,23 @@ import {
   type PresentedIdentity,
 } from './messaging/identity-review.js';
 import { LocalStore } from './store/local-store.js';
-import { loadLocalIdentity, signalStores, type SignalStores } from './store/signal-stores.js';
-import type { StorageKeyOptions } from './store/storage-key.js';
-import { ApiClient, type ApiClientOptions } from './transport/api-client.js';
+import { loadLocalIdentity } from './store/signal-stores.js';
+import { ApiClient } from './transport/api-client.js';
 import type { RelayEnvelope } from './transport/relay-socket.js';
 
 export type { ArchiveStatus } from './client/archive-view.js';
-
-/** Options to open a profile. */
-export interface OpenOptions extends StorageKeyOptions {
-  readonly passphrase?: string;
-  readonly api?: ApiClientOptions;
-  readonly clock?: () => number;
-  /** Called for each message event received over the socket. */
-  readonly onEvent?: (e: MessageEvent) => void;
-}
+export type { OpenOptions } from './client/client-parts.js';
 
 /** An enrolled device. */
 export class CustosClient {
-  #profile: DeviceProfile;
   readonly api: ApiClient;
-  readonly #store: LocalStore;
-  readonly #stores: SignalStores;
-  readonly #capture: ArchiveCapture;
-  readonly #messenger: Messenger;
-  readonly #uploader: ArchiveUploader;
-  readonly #ownDevices: OwnDeviceWatch;
-  readonly #ops: Operations;
-  readonly #inbox: Inbox;
-  readonly #conversations: Conversations;
-  readonly #archive: ArchiveWork;
+  readonly #p: ClientParts;
 
   private constructor(store: LocalStore, api: ApiClient, options: OpenOptions) {
-    this.#store = store;
     this.api = api;
-    const clock = options.clock ?? Date.now;
-    this.#profile = loadProfile(store);
-    const identity = loadLocalIdentity(store);
-    api.setCredentials({
-      orgId: this.profile.orgId,
-      deviceId: this.profile.deviceId,
-      identityKey: identity.privateKey,
-    });
-    this.#stores = signalStores(store, clock);
-    this.#capture = new ArchiveCapture(store, () => this.#profile, clock);
-    this.#messenger = new Messenger({
-      store,
-      api,
-      profile: this.profile,
-      stores: this.#stores,
-      capture: this.#capture,
-      clock,
-    });
-    this.#uploader = new ArchiveUploader(store, api, this.profile, identity.privateKey);
-    this.#archive = new ArchiveWork({
-      store,
-      api,
-      capture: this.#capture,
-      uploader: this.#uploader,
-      ops: () => this.#ops,
-      clock,
-      profile: () => this.#profile,
-      onProfile: (p) => (this.#profile = p),
-    });
-    this.#ownDevices = new OwnDeviceWatch({
-      api,
-      store,
-      me: () => this.me,
-      deviceId: this.profile.deviceId,
-      clock,
-    });
-    this.#ops = new Operations({
-      messenger: this.#messenger,
-      ownDevices: this.#ownDevices,
-      refreshKeys: () => this.#archive.refreshNow(),
-      refreshKeysIfDue: () => this.#archive.refreshIfDue(),
-    });
-    this.#conversations = new Conversations(store, this.profile, this.#messenger.me, this.#ops);
-    this.#inbox = new Inbox({
-      api,
-      store,
-      stores: this.#stores,
-      messenger: this.#messenger,
-      ops: this.#ops,
-      clock,
-      expireMessages: (now) => this.expireMessages(now),
-      onEvent: options.onEvent,
-    });
+    this.#p = wireClient(store, api, options);
     // Disappearing messages leave the device on open (and on every sync).
-    this.expireMessages(clock());
+    this.expireMessages(this.#p.clock());
   }
 
   /** Enrols a new device with an admin-issued code into `dir`. */
@@ -154,17 +78,17 @@ export class CustosClient {
 
   /** What the device knows about itself; the key manager and retention class follow {@link refreshKeys}. */
   get profile(): DeviceProfile {
-    return this.#profile;
+    return this.#p.profile();
   }
 
   /** This device's identity public key (33 bytes): an officer seals index keys to it. */
   get identityKey(): Uint8Array {
-    return loadLocalIdentity(this.#store).publicKey.serialize();
+    return loadLocalIdentity(this.#p.store).publicKey.serialize();
   }
 
   /** This device's user. */
   get me(): PeerUser {
-    return this.#messenger.me;
+    return this.#p.messenger.me;
   }
 
   /** Sends a text message to `to`. */
@@ -178,17 +102,17 @@ export class CustosClient {
 
   /** Sends any content event (message, edit, delete, reaction). */
   send(to: PeerUser, content: Omit<MessageContent, 'id' | 'timestamp' | 'notice'>): Promise<MessageEvent> {
-    return this.#archive.sealSoon(this.#ops.captured((m) => m.send(to, content)));
+    return this.#p.ops.captured((m) => m.send(to, content));
   }
 
-  /** Seals the records captured since the last seal (done in the background and before upload). */
+  /** Seals the records captured since the last seal (done in the background after each capture and before upload). */
   sealArchive(): Promise<number> {
-    return this.#archive.seal();
+    return this.#p.archive.seal();
   }
 
   /** Handles one envelope (socket or HTTP fetch). */
   receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
-    return this.#archive.sealSoon(this.#inbox.receive(env));
+    return this.#p.inbox.receive(env);
   }
 
   /**
@@ -196,23 +120,34 @@ export class CustosClient {
    * fetches and handles every queued envelope over HTTP, acknowledging each after it is stored.
    */
   async sync(): Promise<MessageEvent[]> {
-    await this.#ops.serial(() => this.#archive.refreshNow());
-    return this.#archive.sealSoon(this.#inbox.sync());
+    await this.#p.ops.serial(() => this.#p.archive.refreshNow());
+    return this.#p.inbox.sync();
   }
 
-  /** Opens the relay socket: envelopes are handled as they arrive and acknowledged after. */
-  connect(): Promise<void> {
-    return this.#inbox.connect();
+  /**
+   * Opens the relay socket: envelopes are handled as they arrive and acknowledged after.
+   * While connected, the archive queue also uploads in the background (client/archive-autoflush.ts):
+   * what is captured is sealed, uploaded and receipted without another call.
+   */
+  async connect(): Promise<void> {
+    await this.#p.inbox.connect();
+    this.#p.archive.startBackground();
+  }
+
+  /** Closes the relay socket and stops the background upload; the client stays usable. */
+  async disconnect(): Promise<void> {
+    await this.#p.inbox.stop();
+    await this.#p.archive.stopBackground();
   }
 
   /** Waits until every envelope received on the socket so far is handled. */
   settled(): Promise<void> {
-    return this.#inbox.settled();
+    return this.#p.inbox.settled();
   }
 
   /** Tops prekeys up when the server says the device is low; resolves to whether it uploaded. */
   replenishPrekeys(): Promise<boolean> {
-    return this.#inbox.replenishPrekeys();
+    return this.#p.inbox.replenishPrekeys();
   }
 
   /**
@@ -220,19 +155,19 @@ export class CustosClient {
    * and this device's index keys (archive/archive-material.ts); refusals become warnings.
    */
   refreshKeys(): Promise<ArchiveMaterialRefresh> {
-    return this.#ops.serial(() => this.#archive.refreshNow());
+    return this.#p.ops.serial(() => this.#p.archive.refreshNow());
   }
 
   /** A one-time, short-lived code that enrols one more device of this user. MUST NOT be logged. */
   async linkCode(opts: { readonly ttlSeconds?: number } = {}): Promise<LinkCode> {
     const code = await requestLinkCode(this.api, this.profile, opts);
-    this.#ownDevices.noteLinkCode(code.expiresAt);
+    this.#p.ownDevices.noteLinkCode(code.expiresAt);
     return code;
   }
 
   /** This user's devices (revoked ones included), with their public identity keys; refreshes whom sync copies go to. */
   myDevices(): Promise<OwnDevice[]> {
-    return this.#ops.serial(() => this.#ownDevices.list());
+    return this.#p.ops.serial(() => this.#p.ownDevices.list());
   }
 
   /** Revokes another device of this user (a lost phone); it is refused from its next request on. */
@@ -242,72 +177,72 @@ export class CustosClient {
 
   /** Uploads queued archive records (with retry) and verifies the proofs that checkpoints cover. */
   flushArchive(): Promise<{ uploaded: number; proofs: ProofRound }> {
-    return this.#archive.flush();
+    return this.#p.archive.flush();
   }
 
   /** Only seals and uploads (no proof check); for backlogs and benchmarks. */
   uploadArchive(): Promise<number> {
-    return this.#archive.upload();
+    return this.#p.archive.upload();
   }
 
   /** Queue depth, last receipt, last verified checkpoint. */
   archiveStatus(): ArchiveStatus {
-    return archiveStatus(this.#store, this.profile);
+    return archiveStatus(this.#p.store, this.profile);
   }
 
   /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
   archiveReceipts(): ArchiveReceiptRow[] {
-    return archiveReceipts(this.#store);
+    return archiveReceipts(this.#p.store);
   }
 
   /** Stored messages, optionally of the 1:1 conversation with `peer`. */
   messages(peer?: PeerUser): StoredMessage[] {
-    return this.#conversations.messages(peer);
+    return this.#p.conversations.messages(peer);
   }
 
   /** Creates a group of this user and `members`; the state goes to each member encrypted. */
   createGroup(name: string, members: readonly PeerUser[]): Promise<GroupInfo> {
-    return this.#conversations.createGroup(name, members);
+    return this.#p.conversations.createGroup(name, members);
   }
 
   /** Adds members to a group (any member may). */
   addGroupMembers(groupId: string, members: readonly PeerUser[]): Promise<MessageEvent> {
-    return this.#conversations.addGroupMembers(groupId, members);
+    return this.#p.conversations.addGroupMembers(groupId, members);
   }
 
   /** Removes members from a group (any member may; leave to remove yourself). */
   removeGroupMembers(groupId: string, members: readonly PeerUser[]): Promise<MessageEvent> {
-    return this.#conversations.removeGroupMembers(groupId, members);
+    return this.#p.conversations.removeGroupMembers(groupId, members);
   }
 
   /** Leaves a group (it stays listed, inactive). */
   leaveGroup(groupId: string): Promise<MessageEvent> {
-    return this.#conversations.leaveGroup(groupId);
+    return this.#p.conversations.leaveGroup(groupId);
   }
 
   /** Renames a group. */
   renameGroup(groupId: string, name: string): Promise<MessageEvent> {
-    return this.#conversations.renameGroup(groupId, name);
+    return this.#p.conversations.renameGroup(groupId, name);
   }
 
   /** Every group this device knows, including ones left. */
   groups(): GroupInfo[] {
-    return this.#conversations.groups();
+    return this.#p.conversations.groups();
   }
 
   /** One group, or undefined. */
   group(groupId: string): GroupInfo | undefined {
-    return this.#conversations.group(groupId);
+    return this.#p.conversations.group(groupId);
   }
 
   /** Sends any content event (message, edit, delete, reaction) to a group. */
   sendToGroup(groupId: string, content: OutgoingContent): Promise<MessageEvent> {
-    return this.#archive.sealSoon(this.#ops.captured((m) => m.sendToGroup(groupId, content)));
+    return this.#p.ops.captured((m) => m.sendToGroup(groupId, content));
   }
 
   /** Stored messages of a group. */
   groupMessages(groupId: string): StoredMessage[] {
-    return this.#conversations.groupMessages(groupId);
+    return this.#p.conversations.groupMessages(groupId);
   }
 
   /** Encrypts and uploads a file; put the pointer in a message's `attachments`. */
@@ -322,69 +257,69 @@ export class CustosClient {
 
   /** Sends read receipts for `messageIds` of a 1:1 conversation (peer) or a group (id) to their senders. */
   markRead(peerOrGroup: PeerUser | string, messageIds: readonly string[]): Promise<void> {
-    return this.#conversations.markRead(peerOrGroup, messageIds);
+    return this.#p.conversations.markRead(peerOrGroup, messageIds);
   }
 
   /** Sets the disappearing-message timer (seconds, 0 = off) of a 1:1 conversation or a group. */
   setDisappearingTimer(peerOrGroup: PeerUser | string, seconds: number): Promise<MessageEvent> {
-    return this.#conversations.setDisappearingTimer(peerOrGroup, seconds);
+    return this.#p.conversations.setDisappearingTimer(peerOrGroup, seconds);
   }
 
   /** The disappearing-message timer of a conversation (seconds, 0 = off). */
   disappearingTimer(peerOrGroup: PeerUser | string): number {
-    return this.#conversations.disappearingTimer(peerOrGroup);
+    return this.#p.conversations.disappearingTimer(peerOrGroup);
   }
 
   /** Deletes messages whose timer ran out by `now` from this device (never from the archive). */
   expireMessages(now: number): number {
-    return this.#conversations.expireMessages(now);
+    return this.#p.conversations.expireMessages(now);
   }
 
   /** Sets this user's display name; peers learn it from the next content sent (encrypted). */
   setDisplayName(name: string): void {
-    setOwnDisplayName(this.#store, name);
+    setOwnDisplayName(this.#p.store, name);
   }
 
   /** This user's display name, if set. */
   displayName(): string | undefined {
-    return ownDisplayName(this.#store);
+    return ownDisplayName(this.#p.store);
   }
 
   /** Contacts with the display names they sent (names are unverified claims). */
   contacts(): { user: PeerUser; name?: string }[] {
-    return this.#conversations.contacts();
+    return this.#p.conversations.contacts();
   }
 
   /** Warnings (identity changes, refused envelopes). */
   warnings(): Warning[] {
-    return listWarnings(this.#store);
+    return listWarnings(this.#p.store);
   }
 
   /** Organisations that archive the conversation with `peer`, from the notices seen (F17). */
   archivedBy(peer: PeerUser): { org: string; name: string }[] {
-    return this.#conversations.archivedBy(peer);
+    return this.#p.conversations.archivedBy(peer);
   }
 
   /** Safety numbers with each known device of `peer` (libsignal Fingerprint, displayable form). */
   async safetyNumbers(peer: PeerUser): Promise<{ deviceId: string; safetyNumber: string }[]> {
-    const local = loadLocalIdentity(this.#store).publicKey;
-    return knownSafetyNumbers(this.#store, this.#stores.identity, this.me, local, peer);
+    const local = loadLocalIdentity(this.#p.store).publicKey;
+    return knownSafetyNumbers(this.#p.store, this.#p.stores.identity, this.me, local, peer);
   }
 
   /** Unaccepted identity changes: messaging with those devices is refused until accepted. */
   pendingIdentityChanges(): PendingIdentityChange[] {
-    return pendingChanges(this.#stores.identity.changes());
+    return pendingChanges(this.#p.stores.identity.changes());
   }
 
   /** The identity keys `peer`'s devices present now (from the server), each with its safety number. */
   presentedIdentities(peer: PeerUser): Promise<PresentedIdentity[]> {
-    const local = loadLocalIdentity(this.#store).publicKey;
-    return presentedIdentities(this.api, this.#stores.identity, this.me, local, peer);
+    const local = loadLocalIdentity(this.#p.store).publicKey;
+    return presentedIdentities(this.api, this.#p.stores.identity, this.me, local, peer);
   }
 
   /** Application settings kept in the encrypted store (e.g. the `custos` address book). */
   get settings(): LocalSettings {
-    return new LocalSettings(this.#store);
+    return new LocalSettings(this.#p.store);
   }
 
   /** Who the server says this device is, with its role. */
@@ -399,7 +334,7 @@ export class CustosClient {
 
   /** Accepts a peer device's changed identity key after the user compared safety numbers. */
   acceptIdentity(peer: PeerUser, deviceNumber: number, identityKey: Uint8Array): void {
-    this.#stores.identity.acceptIdentity(
+    this.#p.stores.identity.acceptIdentity(
       `${userAddress(peer)}.${deviceNumber}`,
       PublicKey.deserialize(new Uint8Array(identityKey)),
     );
@@ -407,18 +342,19 @@ export class CustosClient {
 
   /** Stops the socket, waits for running operations, wipes keys in memory and closes the store. */
   async close(): Promise<void> {
-    await this.#inbox.stop();
-    await this.#ops.idle();
+    await this.disconnect();
+    await this.#p.ops.idle();
     // Local work only: nothing captured stays pending longer than it must.
-    await this.#capture.sealPending().catch(() => undefined);
-    this.#capture.close();
-    this.#store.close();
+    await this.#p.capture.sealPending().catch(() => undefined);
+    this.#p.capture.close();
+    this.#p.store.close();
   }
 
   /** Closes the store at once, without waiting (tests: a crash between capture and upload). */
   crash(): void {
-    this.#inbox.abandon();
-    this.#capture.close();
-    this.#store.close();
+    this.#p.inbox.abandon();
+    this.#p.archive.abandonBackground();
+    this.#p.capture.close();
+    this.#p.store.close();
   }
 }

@@ -2,7 +2,9 @@
  * `custos chat USER`: an interactive conversation. Incoming messages arrive live over the
  * relay WebSocket and are printed above the prompt; each line typed is sent (and archived)
  * in order. Commands: /reply ID TEXT, /edit ID TEXT, /delete ID, /react ID EMOJI, /help,
- * /quit (or end of input). With --json, every event is printed as one JSON line.
+ * /quit (or end of input). With --json, every event is printed as one JSON line. While the
+ * chat is open the client uploads its archive records in the background (received ones
+ * too); on exit it closes the socket, then uploads what is left and verifies receipts.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { CustosClient, MessageEvent, OutgoingContent } from '@custos/client';
@@ -158,6 +160,8 @@ async function chat(ctx: CommandContext): Promise<void> {
     await closed;
     await work;
     if (!ctx.json) ctx.io.stdout.write('\n');
+    // Nothing arrives after the socket closes, so the last flush covers every record captured.
+    await c.disconnect();
     await c
       .flushArchive()
       .catch((e: unknown) => ctx.note(`archive upload: ${explainFailure(e, 'chat').message}`));

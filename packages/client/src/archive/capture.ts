@@ -180,6 +180,12 @@ export class ArchiveCapture {
   readonly #profile: () => DeviceProfile;
 
   /**
+   * Called after each {@link captureSync}, inside the capturing transaction (which may
+   * still roll back): the client schedules sealing and upload from it. Must not throw.
+   */
+  onCapture: (() => void) | undefined;
+
+  /**
    * `profile` may be a function returning the current profile: the retention class can
    * change while the client is open (an admin sets it; archive-material.ts reads it).
    */
@@ -278,6 +284,7 @@ export class ArchiveCapture {
     this.store.put('archive-queue', String(seq), row, seq);
     // Our own write is the only change since the cache was exact: it stays exact.
     this.#chain = { stamp: this.#stamp(), nextSeq: seq + 1 };
+    this.onCapture?.();
     return { seq };
   }
 

@@ -1,7 +1,8 @@
 /**
  * A client's archive work, each step in its operation queue: sealing what sends and
  * receipts captured (soon after them, in the background; archive/pending-records.ts),
- * keeping the archive material current (archive/archive-material.ts), upload and proofs.
+ * keeping the archive material current (archive/archive-material.ts), upload and proofs,
+ * and — while the client is connected — uploading on its own (archive-autoflush.ts).
  */
 import {
   archiveMaterialDue,
@@ -15,6 +16,7 @@ import type { DeviceProfile } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import { loadLocalIdentity } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
+import { ArchiveAutoFlush, type FlushRoundResult } from './archive-autoflush.js';
 import type { Operations } from './operations.js';
 
 /** What the archive work needs from the client. */
@@ -28,23 +30,64 @@ export interface ArchiveWorkDeps {
   readonly profile: () => DeviceProfile;
   /** Called with the profile a refresh saved (new key manager or retention class). */
   readonly onProfile: (p: DeviceProfile) => void;
+  /** Background schedule tuning (tests). */
+  readonly autoFlush?: { readonly idleMs?: number; readonly pollMs?: number };
 }
 
 /** One client's archive steps. */
 export class ArchiveWork {
   #sealQueued = false;
+  readonly #auto: ArchiveAutoFlush;
 
-  constructor(private readonly d: ArchiveWorkDeps) {}
+  constructor(private readonly d: ArchiveWorkDeps) {
+    this.#auto = new ArchiveAutoFlush({
+      round: () => this.#round(),
+      queued: () => (d.store.closed ? 0 : d.store.count('archive-queue')),
+      ...d.autoFlush,
+    });
+    // Every capture, whatever its path (send, socket, receipt, group change), is seen here.
+    d.capture.onCapture = () => this.captured();
+  }
 
-  /** After `op` captured records: seals them in the background, in the queue after `op`. */
-  sealSoon<T>(op: Promise<T>): Promise<T> {
-    return op.finally(() => {
-      if (this.#sealQueued) return;
-      this.#sealQueued = true;
-      setImmediate(() => {
-        this.#sealQueued = false;
-        if (!this.d.store.closed) void this.seal().catch(() => undefined);
-      });
+  /**
+   * A record was captured (called inside the capturing transaction): seals it in the
+   * background, in the queue after the running operation, and arms the background upload.
+   */
+  captured(): void {
+    this.#auto.captured();
+    if (this.#sealQueued) return;
+    this.#sealQueued = true;
+    setImmediate(() => {
+      this.#sealQueued = false;
+      if (!this.d.store.closed) void this.seal().catch(() => undefined);
+    });
+  }
+
+  /** Starts uploading in the background (a client that stays open). */
+  startBackground(): void {
+    this.#auto.start();
+  }
+
+  /** Stops the background upload; resolves once a running round finished. */
+  stopBackground(): Promise<void> {
+    return this.#auto.stop();
+  }
+
+  /** Stops the background upload at once (a simulated crash). */
+  abandonBackground(): void {
+    this.#auto.abandon();
+  }
+
+  /** One background round: seal, one upload attempt, proofs. */
+  #round(): Promise<FlushRoundResult> {
+    return this.d.ops().serial(async () => {
+      const { store, capture, uploader, api } = this.d;
+      if (store.closed) return { queued: 0, progressed: false };
+      await capture.sealPending();
+      await uploader.resume();
+      const uploaded = await uploader.uploadAll(1);
+      const proofs = await verifyArchiveProofs(api, store, this.d.profile());
+      return { queued: store.count('archive-queue'), progressed: uploaded + proofs.verified > 0 };
     });
   }
 
