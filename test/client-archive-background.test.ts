@@ -19,7 +19,7 @@ import {
   type ClientWorld,
 } from './client-support.js';
 import { logSeqs } from './client-records.js';
-import { cliOrg, custosJson, inviteAndEnrol, type CliOrg } from './cli-support.js';
+import { cliOrg, custos, custosJson, inviteAndEnrol, type CliOrg } from './cli-support.js';
 
 vi.setConfig({ testTimeout: 600_000 });
 
@@ -128,12 +128,19 @@ describe('`custos sync` alone', () => {
     expect(synced.events.map((e) => e.text)).toEqual(['first', 'second']);
     // Two received messages and the delivery receipt sent for them.
     expect(synced.archive).toMatchObject({ uploaded: 3, verified: 3, waiting: 0, queued: 0 });
-    const status = await custosJson<{ queued: number; receipts: number; nextSeq: number }>([
-      'archive',
-      'status',
-      '--profile',
-      bob,
-    ]);
-    expect(status).toMatchObject({ queued: 0, receipts: 3, nextSeq: 3 });
+    const status = await custosJson<{
+      queued: number;
+      receipts: number;
+      nextSeq: number;
+      lastReceiptSeq?: number;
+      lastVerifiedTreeSize?: number;
+    }>(['archive', 'status', '--profile', bob]);
+    expect(status).toMatchObject({ queued: 0, receipts: 3, nextSeq: 3, lastReceiptSeq: 2 });
+    expect(status.lastVerifiedTreeSize).toBeGreaterThan(0);
+    // The same in words: queue depth, last receipt, last verified checkpoint.
+    const text = (await custos(['archive', 'status', '--profile', bob])).stdout;
+    expect(text).toMatch(/Queue: 0 record\(s\)/);
+    expect(text).toMatch(/Verified receipts: 3 \(last: record 2\)/);
+    expect(text).toMatch(/Last verified checkpoint: tree size [1-9]/);
   });
 });

@@ -47,7 +47,12 @@ export type { ApiClientOptions } from './transport/api-client.js';
 export type { RelayEnvelope } from './transport/relay-socket.js';
 export { ArchiveCapture, decodeQueued, loadChain, SESSION_KEY_MAX_RECORDS } from './archive/capture.js';
 export type { QueuedRecord, ChainState } from './archive/capture.js';
-export { ArchiveUploader, uploadedThrough, UPLOAD_BATCH_RECORDS } from './archive/uploader.js';
+export {
+  ArchiveUploader,
+  uploadedThrough,
+  UPLOAD_BATCH_RECORDS,
+  UPLOAD_PIPELINE_DEPTH,
+} from './archive/uploader.js';
 export { verifyArchiveProofs } from './archive/proofs.js';
 export { loadProfile } from './profile.js';
 export type { DeviceProfile, PinnedLog } from './profile.js';

@@ -222,7 +222,11 @@ export class ArchiveUploader {
     const indexes = arr(res, 'logIndexes');
     if (indexes.length !== batch.records.length)
       throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another number of log indexes');
-    return indexes.map((x, i) => int({ [i]: x }, String(i)));
+    // One check per index, no per-index objects (1,000 per batch).
+    for (const x of indexes)
+      if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0)
+        throw new ClientError('SERVER_RESPONSE_INVALID', 'a log index is not a non-negative integer');
+    return indexes as number[];
   }
 
   /** Records an acknowledged batch (one row per batch, not per record: the proof step expands it). */
@@ -235,7 +239,9 @@ export class ArchiveUploader {
       buckets: records.map((r) => r.bucket),
       logIndexes,
     };
-    this.store.transaction(() => {
+    // Not flushed to disk: losing it to a power cut only makes the device upload the batch
+    // again, which the server answers idempotently (a flush per batch cost ~1/3 of the upload).
+    this.store.transactionUnflushed(() => {
       this.store.put(
         'archive-uploads',
         String(upload.firstSeq),

@@ -375,6 +375,24 @@ export class LocalStore {
   }
 
   /**
+   * Like {@link transaction}, but the commit is not flushed to disk (WAL with `synchronous =
+   * NORMAL`): it survives a crash of the process, while a power loss may undo it until the
+   * next flushed commit (which flushes the WAL, this one included). Only for writes that are
+   * safe to lose and redo: an upload acknowledgement (the upload is idempotent, so the device
+   * just uploads that batch again). Inside another transaction it is that transaction.
+   */
+  transactionUnflushed<T>(fn: () => T): T {
+    this.#check();
+    if (this.#db.inTransaction) return this.transaction(fn);
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      return this.transaction(fn);
+    } finally {
+      this.#db.pragma('synchronous = FULL');
+    }
+  }
+
+  /**
    * Runs async `fn` inside one SQLite transaction: everything it writes (libsignal's session
    * updates included) commits together or not at all. Callers MUST serialise these (the
    * client runs one operation at a time), since the connection is shared.

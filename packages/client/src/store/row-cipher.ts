@@ -90,7 +90,9 @@ export class RowCipher<Table extends string> {
       const d = createDecipheriv('aes-256-gcm', this.#valueKey, sealed.subarray(0, NONCE_BYTES));
       d.setAAD(this.#aad(table, id));
       d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      plain = Buffer.concat([d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), d.final()]);
+      const body = d.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+      const rest = d.final(); // empty for GCM: no second copy of the row
+      plain = rest.length === 0 ? body : Buffer.concat([body, rest]);
     } catch (e) {
       throw new ClientError('STORE_CORRUPT', `a ${table} row does not decrypt`, { cause: e });
     }
