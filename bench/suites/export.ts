@@ -8,10 +8,12 @@
  * signature, chains), folding into conversations, one .rsmf per conversation and day with
  * transcript and zip, and the file list. The records were opened beforehand (as the
  * console hands them over); "open + export rsmf" adds the AES-GCM opening of every
- * record with its session key. Baseline: the same records' bodies serialised as plain JSON
- * with no checks.
+ * record with its session key and the derivation of its record key. Both write custody
+ * manifest v2 and so include the text binding: every record opened again with its record
+ * key and every .rsmf rebuilt from those bodies and compared (docs/exports.md §6 step 7).
+ * Baseline: the same records' bodies serialised as plain JSON with no checks.
  */
-import { openRecord, openSessionKey, type RecordBody, type SessionOpener } from '@custos/core';
+import { openRecord, openSessionKey, recordKeyOf, type RecordBody, type SessionOpener } from '@custos/core';
 import { exportTesting, buildExport, type ExportInput } from '@custos/console';
 import type { BenchCase } from '../harness.js';
 
@@ -77,10 +79,10 @@ export const cases: BenchCase[] = [
     setup,
     samples: 5,
     run: async () => {
-      const opened = input.records.map((r) => ({
-        ...r,
-        body: openRecord(opener, Uint8Array.from(r.sealed)).body,
-      }));
+      const opened = input.records.map((r) => {
+        const sealed = Uint8Array.from(r.sealed);
+        return { ...r, body: openRecord(opener, sealed).body, recordKey: recordKeyOf(opener, sealed) };
+      });
       await buildExport({ ...input, records: opened }, { format: 'rsmf' });
       return N;
     },

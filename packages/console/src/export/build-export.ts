@@ -33,7 +33,7 @@ import { pdfTranscript } from './pdf-export.js';
 import type { RenderContext } from './render-context.js';
 import { buildRsmfFile } from './rsmf-file.js';
 import { sliceConversations } from './rsmf-slices.js';
-import { checkExportText } from './text-check.js';
+import { checkRecordKeys } from './text-check.js';
 
 /** Default application name in exports. */
 export const DEFAULT_APPLICATION = 'Custos';
@@ -128,9 +128,10 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
     { path: SEALED_RECORDS_FILE, bytes: sealed },
     { path: DEVICE_ENROLMENTS_FILE, bytes: enrolments },
   ];
-  // The text binding `custos verify` will check (text-check.ts), run on the files in hand:
-  // an export whose record keys or rendering would not verify is never written.
-  checkExportText(manifest, sealed, manifestSha256, new Map(files.map((f) => [f.path, f.bytes])));
+  // Text binding at export time: every record key opens its record (an export whose keys
+  // would not verify is never written); see checkRecordKeys for why the renderings are
+  // compared by `custos verify` and not again here.
+  checkRecordKeys(manifest, sealed);
   files.push({ path: EXPORT_FILES_NAME, bytes: serializeFileList(o.format, manifestSha256, files) });
   return { files, manifestSha256, checkpoints: cpSummary };
 }

@@ -9,7 +9,13 @@
  * Attachment bytes are taken from the export itself: the record binds only the encrypted
  * blob's digest, and the blob is not in the export.
  */
-import { isCustosError, openRecordWithKey, type RecordHash } from '@custos/core';
+import {
+  isCustosError,
+  openRecordWithKey,
+  openWithRecordKey,
+  parseRecord,
+  type RecordHash,
+} from '@custos/core';
 import { fromBase64, fromBase64Url, fromHex } from './byte-encoding.js';
 import { checkpointSummary, CUSTODY_MANIFEST_FILE, type CustodyManifest } from './custody-manifest.js';
 import { buildConversations, type ExportConversation, type ExportEvent } from './event-model.js';
@@ -117,6 +123,36 @@ export function openWithRecordKeys(
     checkpointOf: (h) => cpOf.get(h) ?? 'unknown',
   };
   return { records, ctx };
+}
+
+/**
+ * The export-time part of the text binding (build-export.ts): every record key of `m`
+ * (version 2) opens its sealed record. The bodies the renderings were made from are the
+ * ones the console opened with the session key; a key that opens the same ciphertext and
+ * tag gives the same plaintext (finding another AES-GCM key that authenticates a
+ * ciphertext the device made is not feasible), so the body is not decoded again here, and
+ * the renderings — made by the same code from the same bodies and the manifest's context —
+ * are compared by `custos verify` (and by the tests for every format), not twice per export.
+ */
+export function checkRecordKeys(m: CustodyManifest, sealed: Uint8Array): void {
+  if (m.version === 1) return;
+  for (const r of m.records) {
+    const key = r.recordKey === undefined ? undefined : fromBase64Url(r.recordKey);
+    try {
+      if (key === undefined) throw new Error('no record key');
+      const p = parseRecord(sealed.subarray(r.offset, r.offset + r.size));
+      openWithRecordKey(key, p.headerBytes, p.sealedBody).fill(0);
+    } catch (e) {
+      throw new ExportError(
+        'RECORD_KEY_INVALID',
+        `record ${r.hash.slice(0, 16)}… (device ${r.device}, seq ${r.seq}): its record key does not open it (${isCustosError(e) ? e.code : 'missing'})`,
+        { file: CUSTODY_MANIFEST_FILE, record: r.hash },
+        e,
+      );
+    } finally {
+      key?.fill(0);
+    }
+  }
 }
 
 /**

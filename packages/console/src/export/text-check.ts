@@ -8,7 +8,9 @@ import type { CustodyManifest } from './custody-manifest.js';
 import { compareJson } from './text-compare-json.js';
 import { compareEml, compareMbox } from './text-compare-mail.js';
 import { compareRsmf } from './text-compare-rsmf.js';
-import { openWithRecordKeys, type TextBindingReport } from './text-binding.js';
+import { checkRecordKeys, openWithRecordKeys, type TextBindingReport } from './text-binding.js';
+
+export { checkRecordKeys };
 
 /**
  * Checks the text of the export whose files are `contents` (path → bytes) against the

@@ -7,7 +7,7 @@
  */
 import { unzipSync } from 'fflate';
 import { utcDay, type ExportEvent } from './event-model.js';
-import { multipartParts, parseMessage, partBytes, partFileName } from './mime.js';
+import { multipartParts, parseMessage, partBytes, partFileName, type MimePart } from './mime.js';
 import type { RenderContext } from './render-context.js';
 import { buildRsmfFile, RSMF_MANIFEST_NAME, RSMF_ZIP_NAME, type RsmfFile } from './rsmf-file.js';
 import { disclaimerEvent, type ConversationSlice } from './rsmf-slices.js';
@@ -25,7 +25,8 @@ interface RsmfParts {
   readonly path: string;
   readonly bytes: Uint8Array;
   readonly headers: readonly (readonly [string, string])[];
-  readonly transcript: string;
+  /** The transcript part, still quoted-printable (decoded only to name a difference). */
+  readonly transcriptPart: MimePart;
   readonly manifest: Record<string, unknown>;
   readonly files: ReadonlyMap<string, Uint8Array>;
 }
@@ -61,7 +62,7 @@ function parseRsmf(path: string, bytes: Uint8Array): RsmfParts {
     path,
     bytes,
     headers: msg.headers,
-    transcript: Buffer.from(partBytes(text)).toString('utf8'),
+    transcriptPart: text,
     manifest,
     files: rest,
   };
@@ -91,7 +92,8 @@ export function compareRsmf(opened: OpenedExport, contents: ReadonlyMap<string, 
         'conversations[0].id',
         'the conversation is not one the records name',
       );
-    const dayMatch = DAY_LINE.exec(f.transcript);
+    // The day line is short printable ASCII, which quoted-printable leaves as it is.
+    const dayMatch = DAY_LINE.exec(f.transcriptPart.body);
     if (dayMatch === null)
       throw textMismatch('rsmf', f.path, 'transcript line 2', 'the day line is not readable');
     const day = dayMatch[1]!;
@@ -163,7 +165,8 @@ function diagnose(ctx: RenderContext, slice: ConversationSlice, want: RsmfFile, 
       lines.push(l.text);
       owner.push(e);
     }
-  const n = firstLineDiff(`${lines.join('\n')}\n`, f.transcript);
+  const transcript = Buffer.from(partBytes(f.transcriptPart)).toString('utf8');
+  const n = firstLineDiff(`${lines.join('\n')}\n`, transcript);
   if (n !== undefined) {
     const e = owner[n];
     return textMismatch(
