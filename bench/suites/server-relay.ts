@@ -20,6 +20,8 @@
  *
  * Baseline for each: a bare `ws` server (own process) forwarding the same frames to the
  * recipient socket and answering `sent`/`acked` at once — no auth checks, no storage.
+ * With RELAY_BENCH_AB=<another build's index.js> the baseline is that Custos build instead
+ * (before/after in one run, samples interleaved; RELAY_BENCH_CPU=1 prints each one's CPU).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -421,6 +423,7 @@ interface Env {
   readonly custosFleet: Fleet;
   readonly bareFleet: Fleet;
   readonly dir: string;
+  readonly abDir: string | null;
 }
 
 let env: Env | null = null;
@@ -436,12 +439,20 @@ async function setup(): Promise<Env> {
     { RELAY_BENCH_DATA: dir },
     prof === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', prof],
   );
-  const bare = await spawnServer(BASELINE_SCRIPT, {});
+  // RELAY_BENCH_AB=<path of another build's index.js> makes that build the baseline (own data
+  // folder and devices) instead of the bare ws forwarder: a before/after in one run.
+  const ab = process.env['RELAY_BENCH_AB'];
+  const abDir = ab === undefined ? null : mkdtempSync(join(tmpdir(), 'custos-bench-relay-ab-'));
+  const abSeed = abDir === null ? null : await seed(abDir);
+  const bare =
+    ab === undefined || abDir === null
+      ? await spawnServer(BASELINE_SCRIPT, {})
+      : await spawnServer(SERVER_SCRIPT, { RELAY_BENCH_DATA: abDir, RELAY_BENCH_SERVER: ab });
   const custosFleet = new Fleet(orgId, devices);
-  const bareFleet = new Fleet(orgId, devices);
+  const bareFleet = abSeed === null ? new Fleet(orgId, devices) : new Fleet(abSeed.orgId, abSeed.devices);
   await custosFleet.connect(custos.url);
   await bareFleet.connect(bare.url);
-  env = { custos, bare, custosFleet, bareFleet, dir };
+  env = { custos, bare, custosFleet, bareFleet, dir, abDir };
   return env;
 }
 
@@ -452,6 +463,7 @@ function teardown(): void {
   env.custos.child.kill('SIGTERM');
   env.bare.child.kill('SIGTERM');
   rmSync(env.dir, { recursive: true, force: true });
+  if (env.abDir !== null) rmSync(env.abDir, { recursive: true, force: true });
   env = null;
 }
 
@@ -510,7 +522,7 @@ async function throughput(fleet: Fleet): Promise<number> {
   if (cpu0 !== null && pid !== undefined) {
     const us = ((cpuSeconds(pid) - cpu0) * 1e6) / n;
     process.stderr.write(
-      `${fleet === env?.custosFleet ? 'custos' : 'bare'}: ${us.toFixed(0)} µs server CPU per message\n`,
+      `${fleet === env?.custosFleet ? 'custos' : 'baseline'}: ${us.toFixed(0)} µs server CPU per message\n`,
     );
   }
   return n;

@@ -18,4 +18,4 @@ export {
   type DispositionEntry,
   type LogEntry,
 } from './log-entry.js';
-export { encodeLogEntry, decodeLogEntry, logEntryLeafHash } from './log-entry-codec.js';
+export { encodeLogEntry, decodeLogEntry, logEntryLeafHash, peekLogEntryType } from './log-entry-codec.js';

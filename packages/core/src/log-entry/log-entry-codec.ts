@@ -199,6 +199,40 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Offset of the second key in every v1 entry: map header, "h" (2 bytes), bstr(32) header (2 bytes), 32 bytes. */
+const SECOND_KEY_OFFSET = 37;
+/** The bytes every canonical v1 entry starts with after its map header: key "h", then a 32-byte bstr header. */
+const HASH_KEY_PREFIX = [0x61, 0x68, 0x58, 0x20] as const;
+const TYPE_KEY = 0x74; // "t"
+const COUNT_KEY = 0x6e; // "n" (disposition), which sorts between "h" and "t"
+
+/**
+ * The type of an encoded entry read from its fixed canonical prefix ("h", then "n" for a
+ * disposition, then "t"), without decoding it; null when the prefix does not have that
+ * shape. The rest of the entry is NOT checked: decode it before trusting any field. For
+ * passes that skip most entries by type (the search indexer skips relay receipts).
+ */
+export function peekLogEntryType(bytes: Uint8Array): LogEntryType | null {
+  for (let i = 0; i < HASH_KEY_PREFIX.length; i++) if (bytes[1 + i] !== HASH_KEY_PREFIX[i]) return null;
+  let at = SECOND_KEY_OFFSET;
+  if (bytes[at] === 0x61 && bytes[at + 1] === COUNT_KEY) {
+    // Skip the unsigned integer: its head byte gives its length (RFC 8949 §3).
+    const head = bytes[at + 2] ?? 0xff;
+    const extra = head < 0x18 ? 0 : head <= 0x1b ? 2 ** (head - 0x18) : -1;
+    if (extra < 0) return null;
+    at += 3 + extra;
+  }
+  if (bytes[at] !== 0x61 || bytes[at + 1] !== TYPE_KEY) return null;
+  const head = bytes[at + 2] ?? 0;
+  if (head < 0x60 || head >= 0x78) return null;
+  const start = at + 3;
+  const end = start + (head - 0x60);
+  if (end > bytes.length) return null;
+  let type = '';
+  for (let i = start; i < end; i++) type += String.fromCharCode(bytes[i]!);
+  return isLogEntryType(type) ? type : null;
+}
+
 /** The RFC 9162 leaf hash of an entry: hashLeaf(encoded entry). Encoded input is validated first. */
 export function logEntryLeafHash(entry: LogEntry | Uint8Array): Uint8Array {
   if (entry instanceof Uint8Array) {

@@ -8,6 +8,7 @@ import {
   encodeLogEntry,
   encodeLogEntryGeneric,
   logEntryLeafHash,
+  peekLogEntryType,
 } from './log-entry-codec.js';
 import { MAX_LOG_ENTRY_BYTES, type LogEntry } from './log-entry.js';
 
@@ -241,8 +242,24 @@ describe('log entries v1', () => {
           Buffer.from(encodeLogEntryGeneric(e)).toString('hex'),
         );
         expect(decodeLogEntry(bytes)).toEqual(e);
+        expect(peekLogEntryType(bytes)).toBe(e.type);
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('peeks the type only from a canonical prefix', () => {
+    for (const e of SAMPLE_ENTRIES) expect(peekLogEntryType(encodeLogEntry(e))).toBe(e.type);
+    expect(peekLogEntryType(new Uint8Array(0))).toBeNull();
+    const receipt = encodeLogEntry(SAMPLE_ENTRIES[1]!);
+    expect(peekLogEntryType(receipt.subarray(0, 45))).toBeNull(); // type text cut short
+    for (const at of [1, 2, 3, 4, 37, 38, 39]) {
+      const bad = Uint8Array.from(receipt);
+      bad[at] = bad[at]! ^ 0x01;
+      expect(peekLogEntryType(bad)).toBeNull();
+    }
+    const renamed = Uint8Array.from(receipt);
+    renamed[40] = 0x52; // "Relay-receipt": not a type
+    expect(peekLogEntryType(renamed)).toBeNull();
   });
 });

@@ -5,7 +5,7 @@
  * hash = SHA-256 of the exact ciphertext bytes the sender uploaded (what both devices
  * record in their archive records), size = their length, actor = sender = sending device.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { encodeLogEntry, type DeviceId as CoreDeviceId, type RelayReceiptEntry } from '@custos/core';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { Stores } from '../store/stores.js';
@@ -24,7 +24,8 @@ export const EVERY_ORG_ARCHIVES: ArchivePolicy = () => true;
 
 /** SHA-256 of an envelope's content: the hash a receipt and both devices' archive records carry. */
 export function envelopeHash(content: Buffer): Buffer {
-  return createHash('sha256').update(content).digest();
+  // One-shot hash: no Hash object per envelope.
+  return hash('sha256', content, 'buffer');
 }
 
 /** The encoded relay-receipt entry for one envelope. */

@@ -7,7 +7,7 @@
  * one (or the next connect) but loses nothing.
  */
 import type { DeviceId, OrgId } from '../ids.js';
-import type { QueuedEnvelope } from '../store/messaging-records.js';
+import type { DeliveredEnvelope } from './wire.js';
 
 /**
  * What changed: the device's queue may have new envelopes, its one-time prekeys ran low, or
@@ -18,7 +18,7 @@ export type WakeEvent = 'queue' | 'prekeys-low' | 'revoked';
  * Called on a wake-up of the device; `committed` (with 'queue' only) are envelopes just
  * committed to its queue, in queue order — absent when the listener must read the store.
  */
-export type WakeListener = (event: WakeEvent, committed?: readonly QueuedEnvelope[]) => void;
+export type WakeListener = (event: WakeEvent, committed?: readonly DeliveredEnvelope[]) => void;
 
 /** Registry of listeners per device queue on this node. */
 export class RelayHub {
@@ -45,7 +45,7 @@ export class RelayHub {
   }
 
   /** Hands envelopes just committed to a device's queue (in queue order) to its listeners on this node. */
-  deliver(orgId: OrgId, deviceId: DeviceId, committed: readonly QueuedEnvelope[]): void {
+  deliver(orgId: OrgId, deviceId: DeviceId, committed: readonly DeliveredEnvelope[]): void {
     const set = this.listeners.get(queueKey(orgId, deviceId));
     if (set === undefined) return;
     for (const l of [...set]) l('queue', committed);

@@ -16,7 +16,7 @@ import { checkAddressing, isExact } from './addressing.js';
 import { GroupCommitter } from './group-commit.js';
 import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
-import type { OutgoingMessage, SendResult } from './wire.js';
+import { envelopeFrame, type DeliveredEnvelope, type OutgoingMessage, type SendResult } from './wire.js';
 
 /** Limits the relay enforces (named defaults in config/messaging-defaults.ts). */
 export interface RelayLimits {
@@ -177,7 +177,8 @@ export class RelayService {
       seen.add(e.deviceId);
       const content = decodeBytes(`message.envelopes.${i}.content`, e.content);
       total += content.length;
-      return { deviceId: e.deviceId as DeviceId, type: e.type, content };
+      // `text` is the content's canonical base64url (decodeBytes checked): delivery reuses it.
+      return { deviceId: e.deviceId as DeviceId, type: e.type, content, text: e.content };
     });
     if (total > this.o.limits.maxMessageBytes) {
       throw new ServerError(
@@ -236,15 +237,21 @@ export class RelayService {
           });
         }
       }
-      const envelopes: NewEnvelope[] = decoded.map((d) => ({
-        envelopeId: newEnvelopeId(now),
-        recipientDeviceId: d.deviceId,
-        sender,
-        type: d.type,
-        content: d.content,
-        createdAt: now,
-        expiresAt: now + this.o.limits.queueTtlMs,
-      }));
+      // Ready for delivery from memory once committed (orgId and the frame, rendered once
+      // from the sender's own base64url text); the store ignores the extra fields.
+      const envelopes: DeliveredEnvelope[] = decoded.map((d) => {
+        const e: QueuedEnvelope = {
+          orgId: recipientOrg,
+          envelopeId: newEnvelopeId(now),
+          recipientDeviceId: d.deviceId,
+          sender,
+          type: d.type,
+          content: d.content,
+          createdAt: now,
+          expiresAt: now + this.o.limits.queueTtlMs,
+        };
+        return { ...e, frame: envelopeFrame(e, d.text) };
+      });
       const receiptOrgs = [sender.orgId, recipientOrg].filter(
         (org, i, all) => all.indexOf(org) === i && this.o.archives(org),
       );
@@ -270,8 +277,7 @@ export class RelayService {
       );
       ctx.afterCommit(() => {
         // Committed: sockets on this node may push them straight from memory.
-        for (const e of envelopes)
-          this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [{ ...e, orgId: recipientOrg }]);
+        for (const e of envelopes) this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [e]);
       });
       return {
         serverTime: now,

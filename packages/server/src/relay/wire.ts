@@ -104,6 +104,27 @@ export function envelopeOut(e: QueuedEnvelope): EnvelopeOut {
   };
 }
 
+/** An envelope handed to sockets right after its commit; `frame`, when set, is its `envelope` frame's text. */
+export interface DeliveredEnvelope extends QueuedEnvelope {
+  readonly frame?: string;
+}
+
+/**
+ * The text of the `envelope` frame for `e`: the same JSON as
+ * `JSON.stringify({ type: 'envelope', envelope: envelopeOut(e) })`, rendered without the
+ * intermediate objects. `contentText` is `e.content` as canonical unpadded base64url when
+ * the caller already has it (the sender's own text, checked canonical on receipt).
+ */
+export function envelopeFrame(e: QueuedEnvelope, contentText: string = encodeBytes(e.content)): string {
+  const s = e.sender;
+  // Strings go through JSON.stringify (quotes and escapes); numbers are integers from the store or the clock.
+  return (
+    `{"type":"envelope","envelope":{"id":${JSON.stringify(e.envelopeId)},"sender":{"orgId":${JSON.stringify(s.orgId)},` +
+    `"userId":${JSON.stringify(s.userId)},"deviceId":${JSON.stringify(s.deviceId)},"deviceNumber":${s.deviceNumber}},` +
+    `"type":${e.type},"content":${JSON.stringify(contentText)},"serverTime":${e.createdAt}}}`
+  );
+}
+
 /** Frames a client sends over `/v1/ws`. */
 export const ClientFrameSchema = Type.Union([
   Type.Object(

@@ -21,10 +21,16 @@ import { authenticateToken } from '../http/auth-guard.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { AppDeps, AuthContext } from '../http/route-def.js';
 import { describeValidationError } from '../http/validation.js';
-import type { EnvelopeId, QueuedEnvelope } from '../store/messaging-records.js';
+import type { EnvelopeId } from '../store/messaging-records.js';
 import type { MessagingServices } from './messaging-services.js';
 import type { WakeEvent } from './relay-hub.js';
-import { ClientFrameSchema, envelopeOut, type ClientFrame, type OutgoingMessage } from './wire.js';
+import {
+  ClientFrameSchema,
+  envelopeFrame,
+  type ClientFrame,
+  type DeliveredEnvelope,
+  type OutgoingMessage,
+} from './wire.js';
 
 /** Close codes the server uses (4000–4999 are application codes). */
 export const WS_CLOSE = {
@@ -72,7 +78,7 @@ class RelayConnection {
   /** A revocation re-check started by pushCommitted is running. */
   private rechecking = false;
   /** Committed envelopes waiting, in queue order, for that re-check before they are pushed from memory. */
-  private held: QueuedEnvelope[] = [];
+  private held: DeliveredEnvelope[] = [];
   private alive = true;
   private readonly sends: RateLimiter;
   /** The TCP socket is corked until the current tick's frames are all written (see send). */
@@ -109,6 +115,11 @@ class RelayConnection {
    * they leave in one write (one syscall) instead of one each.
    */
   private send(frame: object): void {
+    this.sendText(JSON.stringify(frame));
+  }
+
+  /** Sends a frame already rendered as JSON text (see send). */
+  private sendText(text: string): void {
     if (this.closed) return;
     const tcp = this.tcp;
     if (!this.corked && tcp !== undefined) {
@@ -119,7 +130,7 @@ class RelayConnection {
         tcp.uncork();
       });
     }
-    this.socket.send(JSON.stringify(frame));
+    this.socket.send(text);
   }
 
   private sendError(e: unknown, reqId?: number): void {
@@ -219,7 +230,7 @@ class RelayConnection {
       this.send({ type: 'prekeys-low', oneTime, kyber, threshold });
   }
 
-  private onWake(event: WakeEvent, committed?: readonly QueuedEnvelope[]): void {
+  private onWake(event: WakeEvent, committed?: readonly DeliveredEnvelope[]): void {
     if (event === 'revoked') {
       // Sent only once the revocation committed: no device read needed, nothing more is pushed.
       this.held = [];
@@ -248,7 +259,7 @@ class RelayConnection {
    * read instead. When the device's revocation re-check is due, the envelopes are held (in
    * order) until it passes, so the re-check costs one device read, not a queue read.
    */
-  private pushCommitted(committed: readonly QueuedEnvelope[]): boolean {
+  private pushCommitted(committed: readonly DeliveredEnvelope[]): boolean {
     if (this.auth === null || this.closed || this.pumping || this.backlog) return false;
     if (this.rechecking || this.deps.clock() - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS) {
       for (const e of committed) this.held.push(e);
@@ -266,7 +277,7 @@ class RelayConnection {
       if (this.inflight.has(e.envelopeId) || this.acking.has(e.envelopeId)) continue;
       this.inflight.set(e.envelopeId, e.content.length);
       this.inflightBytes += e.content.length;
-      this.send({ type: 'envelope', envelope: envelopeOut(e) });
+      this.sendText(e.frame ?? envelopeFrame(e));
     }
     return true;
   }
@@ -347,7 +358,7 @@ class RelayConnection {
           }
           this.inflight.set(e.envelopeId, e.content.length);
           this.inflightBytes += e.content.length;
-          this.send({ type: 'envelope', envelope: envelopeOut(e) });
+          this.sendText(envelopeFrame(e));
         }
       } while (this.pumpAgain);
     } catch {

@@ -12,7 +12,7 @@
  * never commit twice (the compare-and-set, and the primary key on (org, token, block)).
  * Only integrated entries are indexed, so every search hit has an inclusion proof.
  */
-import { CustosError, decodeLogEntry, parseRecord } from '@custos/core';
+import { CustosError, decodeLogEntry, parseRecord, peekLogEntryType } from '@custos/core';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { Logger } from '../log/logger.js';
 import type { IndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
@@ -107,6 +107,9 @@ export async function indexRange(
   const refs: Ref[] = [];
   const acts: AuditAct[] = [];
   entries.forEach((bytes, i) => {
+    // Relay receipts (one per envelope, most of a messaging org's log) carry nothing to
+    // index: skip them without a full decode, which re-encodes to check canonical form.
+    if (peekLogEntryType(bytes) === 'relay-receipt') return;
     const e = decodeLogEntry(bytes);
     if (e.type === 'archive-record') {
       refs.push({
