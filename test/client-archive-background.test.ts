@@ -142,5 +142,14 @@ describe('`custos sync` alone', () => {
     expect(text).toMatch(/Queue: 0 record\(s\)/);
     expect(text).toMatch(/Verified receipts: 3 \(last: record 2\)/);
     expect(text).toMatch(/Last verified checkpoint: tree size [1-9]/);
+    // The sender's sync: her two messages and bob's delivery receipt, each proven (README step 7).
+    await custosJson(['sync', '--profile', alice]);
+    const aliceStatus = await custosJson<{ queued: number; receipts: number }>([
+      'archive',
+      'status',
+      '--profile',
+      alice,
+    ]);
+    expect(aliceStatus).toMatchObject({ queued: 0, receipts: 3 });
   });
 });
