@@ -51,6 +51,8 @@ interface VerifyOut {
   records?: number;
   manifestSha256?: string;
   logKeyPinned?: boolean;
+  textBinding?: string;
+  textCompared?: string[];
 }
 
 const TEXTS = {
@@ -209,6 +211,10 @@ describe('officer export (processes)', () => {
         records: 6,
         manifestSha256: rsmf.manifestSha256,
         logKeyPinned: true,
+        // Custody manifest v2: the console kept each record's key; verify opened every
+        // record with it and found the RSMF text to be exactly the records'.
+        textBinding: 'verified',
+        textCompared: ['rsmf'],
       });
 
       const pdfOut = join(dir, 'exports', 'budget-pdf');
@@ -227,7 +233,9 @@ describe('officer export (processes)', () => {
       expect(pdf.records).toBe(6);
       expect(pdf.custodian).toBe(aliceAddress);
       expect(readFileSync(join(pdfOut, 'transcript.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
-      expect((await verify(pdfOut)).status).toBe(0);
+      const pdfOk = await verify(pdfOut);
+      expect(pdfOk.status).toBe(0);
+      expect(pdfOk.out).toMatchObject({ textBinding: 'records-opened', textCompared: [] });
 
       // One flipped byte in an RSMF file: verify names the file and fails.
       const target = join(rsmfOut, rsmfFiles[0]!);
