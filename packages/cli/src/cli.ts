@@ -17,8 +17,10 @@ Running a server and an organisation:
   server          start the Custos server
   doctor          check this machine's server deployment (TLS, file modes, store, keys, clock)
   org create      run the key ceremony that creates an organisation
-  org unlock      a quorum of share files acts as the root (re-issue the key-manager delegation)
+  org unlock      a quorum of share files acts as the root (re-issue the key-manager delegation,
+                  rotate the key-manager key)
   org buckets     bucket keys and their windows; generate them ahead (officer profile)
+  org officers    a quorum adds or removes an officer (fresh shares for the new set)
 
 On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profile, and --json):
   enroll          enrol this machine with an enrolment code (or --admin-profile for the first admin)
@@ -111,8 +113,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         return (await import('./commands/org-unlock.js')).runOrgUnlock(args.slice(2), io);
       if (args[1] === 'buckets')
         return (await import('./commands/org-buckets.js')).runOrgBuckets(args.slice(2), io);
+      if (args[1] === 'officers')
+        return (await import('./commands/org-officers.js')).runOrgOfficers(args.slice(2), io);
       io.stderr.write(
-        `custos org: unknown subcommand '${args[1] ?? ''}'; available: create, unlock, buckets. Run 'custos help'.\n`,
+        `custos org: unknown subcommand '${args[1] ?? ''}'; available: create, unlock, buckets, officers. Run 'custos help'.\n`,
       );
       return 2;
     case 'console': {

@@ -21,11 +21,25 @@ export interface DeviceProfile {
   readonly pinnedFingerprint: string;
   readonly orgSigningKey: Uint8Array;
   readonly keyManager: { readonly key: Uint8Array; readonly notBefore: number; readonly notAfter: number };
+  /**
+   * Key-manager delegations this device verified before a rotation replaced them, each with the
+   * start of its successor (docs/client.md §4): buckets signed under one stay valid only when
+   * they start before that time. Absent until the first rotation.
+   */
+  readonly previousKeyManagers?: readonly SupersededKeyManager[];
   /** Retention class whose buckets this device seals to. */
   readonly retentionClass: RetentionClass;
   /** Archive capture is required by the organisation: it cannot be switched off. */
   readonly captureRequired: boolean;
   readonly enrolledAt: number;
+}
+
+/** A key-manager delegation a rotation superseded at `supersededAt` (the new delegation's start). */
+export interface SupersededKeyManager {
+  readonly key: Uint8Array;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly supersededAt: number;
 }
 
 /** The pinned log identity (trust on first use at enrolment). */

@@ -24,8 +24,9 @@ import { ConsoleError } from './console-error.js';
 import { RETENTION_CLASSES, type RetentionClass } from './defaults.js';
 import { openBucketKeyDocument, sealBucketKeyDocument, type BucketKeyDocument } from './key-documents.js';
 import { decodeOfficerPublicKey } from './officer-keys.js';
-import { recordBuckets, type LocalBucketEntry } from './officer-profile-update.js';
-import type { OfficerSession, VerifiedOrgKeys } from './officer-session.js';
+import { orgKeyManagerOf, recordBuckets, type LocalBucketEntry } from './officer-profile-update.js';
+import type { OfficerSession, VerifiedOrgKeys, VerifiedServerBucket } from './officer-session.js';
+import { keyFingerprint, type SigningKey } from './signing-key.js';
 import { exists, wipeFile, writePrivateFile } from './private-files.js';
 import { formatProfileFile, fromB64u } from './profile-files.js';
 
@@ -82,6 +83,45 @@ export function aheadPlan(
   );
 }
 
+type PlannedBucket = ReturnType<typeof aheadPlan>[number];
+
+/**
+ * Adjusts the plan to the key-manager chain (docs/keys.md §5): a class and month counts as
+ * covered only by a bucket signed by the CURRENT key. After a rotation the old key's buckets
+ * of the current and later months are superseded: the new bucket takes the id
+ * `<class>-<period>.k<8 characters of the new key's fingerprint>` when the plain id is taken,
+ * and starts no earlier than the new delegation, so devices (which seal to the covering bucket
+ * that starts last) move to it at once.
+ */
+export function planAfterRotation(
+  planned: readonly PlannedBucket[],
+  registered: readonly VerifiedServerBucket[],
+  keys: Pick<VerifiedOrgKeys, 'keyManager'>,
+): { plan: PlannedBucket[]; missing: PlannedBucket[] } {
+  const ids = new Set(registered.map((b) => b.bucket));
+  const covered = new Map(
+    registered.filter((b) => b.currentKey).map((b) => [`${b.retentionClass}|${b.period}`, b.bucket]),
+  );
+  const suffix = `.k${keyFingerprint(keys.keyManager.key).slice(0, 8)}`;
+  const plan: PlannedBucket[] = [];
+  const missing: PlannedBucket[] = [];
+  for (const p of planned) {
+    const have = covered.get(`${p.retentionClass}|${p.period}`);
+    if (have !== undefined) {
+      plan.push({ ...p, bucketId: have });
+      continue;
+    }
+    const next = {
+      ...p,
+      bucketId: ids.has(p.bucketId) ? `${p.bucketId}${suffix}` : p.bucketId,
+      notBefore: Math.max(p.notBefore, keys.keyManager.notBefore),
+    };
+    plan.push(next);
+    missing.push(next);
+  }
+  return { plan, missing };
+}
+
 function pendingFiles(dir: string): string[] {
   const d = join(dir, PENDING_BUCKETS_DIR);
   if (!exists(d)) return [];
@@ -114,12 +154,7 @@ async function finish(session: OfficerSession, keys: VerifiedOrgKeys, path: stri
       ? {}
       : { officerWrap: fromB64u(p.wraps[String(session.officerIndex)]!) }),
   };
-  recordBuckets(session.dir, [entry], {
-    publicKey: b64u(keys.keyManager.key),
-    delegation: b64u(keys.delegation),
-    notBefore: keys.keyManager.notBefore,
-    notAfter: keys.keyManager.notAfter,
-  });
+  recordBuckets(session.dir, [entry], orgKeyManagerOf(keys.chain));
   wipeFile(path);
   return p.bucketId;
 }
@@ -129,6 +164,7 @@ async function make(
   session: OfficerSession,
   plan: ReturnType<typeof aheadPlan>[number],
   indexSecret: Uint8Array,
+  keyManager: SigningKey,
 ): Promise<string> {
   const org = session.officer.org;
   const pair = await generateBucketKeyPair();
@@ -141,7 +177,7 @@ async function make(
     notAfter: plan.notAfter,
     publicKey: pair.publicKey.toBytes(),
   };
-  const document = sealBucketKeyDocument(doc, session.officer.keys.keyManager);
+  const document = sealBucketKeyDocument(doc, keyManager);
   const indexKey = deriveBucketIndexKeyBytes(indexSecret, plan.bucketId);
   try {
     const info = { org: session.orgId, bucket: plan.bucketId } as const;
@@ -183,9 +219,12 @@ export async function generateBucketsAhead(session: OfficerSession, o: AheadOpti
     resumed.push(id);
     say(`bucket ${id}: finished the registration an earlier run began`);
   }
-  const registered = new Set((await session.serverBuckets()).map((b) => b.bucket));
-  const plan = aheadPlan(o.now, o.months);
-  const missing = plan.filter((p) => !registered.has(p.bucketId));
+  const keyManager = await session.keyManagerKey();
+  const { plan, missing } = planAfterRotation(
+    aheadPlan(o.now, o.months),
+    await session.serverBuckets(),
+    keys,
+  );
   const beyond = missing.find(
     (p) => p.notAfter > keys.keyManager.notAfter || p.notBefore < keys.keyManager.notBefore,
   );
@@ -198,7 +237,7 @@ export async function generateBucketsAhead(session: OfficerSession, o: AheadOpti
   }
   const created: string[] = [];
   for (const p of missing) {
-    const path = await make(session, p, o.indexSecret);
+    const path = await make(session, p, o.indexSecret, keyManager);
     created.push(await finish(session, keys, path));
     say(
       `bucket ${p.bucketId}: key signed by the key manager, wrapped to the root and ${session.officer.org.officers.length} officers, registered`,
@@ -207,6 +246,6 @@ export async function generateBucketsAhead(session: OfficerSession, o: AheadOpti
   return {
     created,
     resumed,
-    existing: plan.filter((p) => registered.has(p.bucketId)).map((p) => p.bucketId),
+    existing: plan.filter((p) => !missing.includes(p)).map((p) => p.bucketId),
   };
 }

@@ -79,6 +79,13 @@ export type {
 } from './index-key-grants.js';
 export { DEFAULT_DELEGATION_DAYS, MAX_DELEGATION_DAYS, reissueDelegation } from './delegation-reissue.js';
 export type { ReissuedDelegation } from './delegation-reissue.js';
+export { rotateKeyManager } from './key-manager-rotation.js';
+export type { KeyManagerRotated } from './key-manager-rotation.js';
+export { buildDelegationChain, verifyBucketUnderChain } from './key-manager-chain.js';
+export type { DelegationLink, ChainVerifiedBucket } from './key-manager-chain.js';
+export { wrapKeyManagerKey, unwrapKeyManagerKey } from './key-manager-wrap.js';
+export { addOfficer, removeOfficer, sealOfficerList } from './officer-change.js';
+export type { OfficerChangeOptions, OfficerChangeResult } from './officer-change.js';
 export { unwrapIndexKeyBytes } from './bucket-key-wrap.js';
 export * from './defaults.js';
 export * from './witness/index.js';

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import type { BucketKeyDocument } from './key-documents.js';
+import { currentLink, type DelegationLink } from './key-manager-chain.js';
 import { writePrivateFile } from './private-files.js';
 import {
   formatProfileFile,
@@ -28,6 +29,22 @@ export interface LocalBucketEntry {
 
 /** The key-manager fields of org.json. */
 export type OrgKeyManager = OrgFile['keyManager'];
+
+/**
+ * org.json's key-manager fields for a verified chain (key-manager-chain.ts): the current link,
+ * and the superseded ones under `previous`.
+ */
+export function orgKeyManagerOf(chain: readonly DelegationLink[]): OrgKeyManager {
+  const current = currentLink(chain);
+  const previous = chain.slice(0, -1).map((l) => b64u(l.delegation));
+  return {
+    publicKey: b64u(current.keyManager.key),
+    delegation: b64u(current.delegation),
+    notBefore: current.keyManager.notBefore,
+    notAfter: current.keyManager.notAfter,
+    ...(previous.length > 0 ? { previous } : {}),
+  };
+}
 
 /** Replaces org.json's delegation in profile `dir` (callers verified it and that it ends later). */
 export function recordDelegation(dir: string, keyManager: OrgKeyManager): void {
@@ -71,10 +88,14 @@ export function recordBuckets(
       officerWraps.push({ bucketId: e.doc.bucket, wrap: b64u(e.officerWrap) });
   }
   // org.json first: a bucket in org.json without a local wrap is still served by the server.
-  // Only a later delegation replaces the local one: a server serving an older (still valid)
-  // delegation must not make the profile's newer buckets fail verification.
+  // Only a later delegation of the same key replaces the local one: a server serving an older
+  // (still valid) delegation must not make the profile's newer buckets fail verification. A
+  // chain-derived value (orgKeyManagerOf) always includes the local delegations, so it wins.
   const km =
-    keyManager !== undefined && keyManager.notAfter > org.keyManager.notAfter ? keyManager : org.keyManager;
+    keyManager !== undefined &&
+    (keyManager.previous !== undefined || keyManager.notAfter > org.keyManager.notAfter)
+      ? keyManager
+      : org.keyManager;
   writePrivateFile(orgPath, formatProfileFile({ ...org, keyManager: km, buckets }));
   writePrivateFile(wrapsPath, formatProfileFile({ ...wraps, wraps: officerWraps }));
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { KdfPolicy } from '@custos/core';
 import { unwrapBucketKey, type UnwrappedBucketKey } from './bucket-key-wrap.js';
 import { ConsoleError } from './console-error.js';
-import { verifyBucketChain } from './key-documents.js';
+import { buildDelegationChain, verifyBucketUnderChain } from './key-manager-chain.js';
 import { openOfficerKeyFile, type OfficerKeys } from './officer-keys.js';
 import {
   fromB64u,
@@ -32,6 +32,11 @@ export interface OfficerProfile {
   unwrapBucket(bucketId: string): Promise<UnwrappedBucketKey>;
 }
 
+/** Every delegation org.json holds: the current one and those rotations superseded. */
+export function orgFileDelegations(org: OrgFile): Uint8Array[] {
+  return [org.keyManager.delegation, ...(org.keyManager.previous ?? [])].map(fromB64u);
+}
+
 /** Checks org.json against the pinned fingerprint: the signing key, the delegation and every bucket document. */
 export function verifyOrgFile(org: OrgFile, pinnedFingerprint: string): void {
   const signing = fromB64u(org.signingPublicKey);
@@ -41,8 +46,9 @@ export function verifyOrgFile(org: OrgFile, pinnedFingerprint: string): void {
       "org.json's signing key does not match the pinned fingerprint",
     );
   }
+  const chain = buildDelegationChain(orgFileDelegations(org), signing);
   for (const b of org.buckets) {
-    const doc = verifyBucketChain(fromB64u(b.document), fromB64u(org.keyManager.delegation), signing);
+    const { doc } = verifyBucketUnderChain(fromB64u(b.document), chain);
     if (
       doc.org !== org.orgId ||
       doc.bucket !== b.bucketId ||
@@ -84,9 +90,14 @@ export async function loadOfficerProfile(
     passphrase,
     policy,
   );
+  // The key file holds the key-manager key of the ceremony; after a rotation it is a
+  // superseded link of the chain (the session fetches this officer's wrap of the new key).
+  const chainKeys = buildDelegationChain(orgFileDelegations(org), fromB64u(org.signingPublicKey)).map((l) =>
+    Buffer.from(l.keyManager.key).toString('base64url'),
+  );
   if (
     keys.index !== profile.officerIndex ||
-    Buffer.from(keys.keyManager.publicKey).toString('base64url') !== org.keyManager.publicKey
+    !chainKeys.includes(Buffer.from(keys.keyManager.publicKey).toString('base64url'))
   ) {
     throw new ConsoleError(
       'PROFILE_INVALID',

@@ -12,16 +12,18 @@
 import type { KdfPolicy } from '@custos/core';
 import { CeremonyApi, type DeviceAuth } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
+import { type BucketKeyDocument, type KeyManagerDelegation } from './key-documents.js';
 import {
-  openDelegation,
-  verifyBucketChain,
-  type BucketKeyDocument,
-  type KeyManagerDelegation,
-} from './key-documents.js';
+  buildDelegationChain,
+  currentLink,
+  verifyBucketUnderChain,
+  type DelegationLink,
+} from './key-manager-chain.js';
+import { unwrapKeyManagerKey } from './key-manager-wrap.js';
 import { OfficerDevice } from './officer-device.js';
 import { loadOfficerProfile, type OfficerProfile } from './officer-profile.js';
 import { fromB64u } from './profile-files.js';
-import { keyFingerprint } from './signing-key.js';
+import { keyFingerprint, type SigningKey } from './signing-key.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,14 +33,18 @@ const MAX_BUCKET_PAGES = 100;
 /** The org's key material as the server serves it, verified against the profile. */
 export interface VerifiedOrgKeys {
   readonly signingPublicKey: Uint8Array;
-  /** The server's current delegation (bytes) and its verified content. */
+  /** The current delegation (bytes) and its verified content. */
   readonly delegation: Uint8Array;
   readonly keyManager: KeyManagerDelegation;
+  /** Every known delegation, verified and ordered (key-manager-chain.ts); the last is the current one. */
+  readonly chain: readonly DelegationLink[];
 }
 
 /** A registered bucket whose document verified. */
 export interface VerifiedServerBucket extends BucketKeyDocument {
   readonly document: Uint8Array;
+  /** Signed by the current key-manager key (false: by a key a rotation superseded). */
+  readonly currentKey: boolean;
 }
 
 /** An open officer session. */
@@ -58,6 +64,11 @@ export interface OfficerSession {
   download(path: string): Promise<Uint8Array>;
   /** The server's org signing key and delegation, verified against the profile. */
   orgKeys(): Promise<VerifiedOrgKeys>;
+  /**
+   * The current key-manager signing key: the one in the officer's key file, or after a
+   * rotation this officer's wrap of the new key from the server, checked against the delegation.
+   */
+  keyManagerKey(): Promise<SigningKey>;
   /** Every registered bucket, each document verified; BUCKET_INVALID names one that does not. */
   serverBuckets(): Promise<VerifiedServerBucket[]>;
   /** Drops the opened keys, the device key and its token. */
@@ -107,7 +118,6 @@ export async function openOfficerSession(
     orgKeys: () => fetchOrgKeys(session),
     async serverBuckets() {
       const k = await session.orgKeys();
-      const local = fromB64u(officer.org.keyManager.delegation);
       const out: VerifiedServerBucket[] = [];
       let after: string | undefined;
       for (let page = 0; page < MAX_BUCKET_PAGES; page++) {
@@ -117,9 +127,9 @@ export async function openOfficerSession(
         for (const b of list) {
           const id = typeof b.bucketId === 'string' ? b.bucketId : '?';
           const document = typeof b.document === 'string' ? fromB64u(b.document) : new Uint8Array();
-          let doc: BucketKeyDocument;
+          let v;
           try {
-            doc = verifyAgainst(document, [k.delegation, local], k.signingPublicKey);
+            v = verifyBucketUnderChain(document, k.chain);
           } catch (e) {
             throw new ConsoleError(
               'BUCKET_INVALID',
@@ -127,15 +137,34 @@ export async function openOfficerSession(
               { cause: e },
             );
           }
-          if (doc.org !== orgId || doc.bucket !== id) {
+          if (v.doc.org !== orgId || v.doc.bucket !== id) {
             throw new ConsoleError('BUCKET_INVALID', `the server lists bucket ${id} under another org or id`);
           }
-          out.push({ ...doc, document });
+          out.push({ ...v.doc, document, currentKey: v.current });
           after = id;
         }
         if (list.length === 0) break;
       }
       return out;
+    },
+    async keyManagerKey() {
+      const k = await session.orgKeys();
+      const own = officer.keys.keyManager;
+      if (Buffer.compare(Buffer.from(own.publicKey), Buffer.from(k.keyManager.key)) === 0) return own;
+      const r = await session.call('GET', `/v1/orgs/${orgId}/key-manager/wraps`);
+      const items = Array.isArray(r.items) ? (r.items as Json[]) : [];
+      const mine = items.find((i) => i.recipient === String(officerIndex));
+      if (typeof mine?.blob !== 'string') {
+        throw new ConsoleError(
+          'PROFILE_INVALID',
+          'the key-manager key was rotated and the server holds no wrap of the new key for this officer',
+        );
+      }
+      return unwrapKeyManagerKey(fromB64u(mine.blob), officer.keys.hpkePrivateKey, {
+        org: orgId,
+        to: String(officerIndex),
+        publicKey: k.keyManager.key,
+      });
     },
     close() {
       closed = true;
@@ -144,23 +173,6 @@ export async function openOfficerSession(
     },
   };
   return session;
-}
-
-/** The first delegation the document verifies under (the server's current one, then the local one). */
-function verifyAgainst(
-  document: Uint8Array,
-  delegations: readonly Uint8Array[],
-  signing: Uint8Array,
-): BucketKeyDocument {
-  let last: unknown;
-  for (const d of delegations) {
-    try {
-      return verifyBucketChain(document, d, signing);
-    } catch (e) {
-      last = e;
-    }
-  }
-  throw last;
 }
 
 async function fetchOrgKeys(s: OfficerSession): Promise<VerifiedOrgKeys> {
@@ -176,22 +188,35 @@ async function fetchOrgKeys(s: OfficerSession): Promise<VerifiedOrgKeys> {
       'the server presents another org signing key than this profile pins: stop, the server is not trustworthy',
     );
   }
-  const delegation = fromB64u(km.delegation);
-  let keyManager: KeyManagerDelegation;
+  // The chain: the server's current delegation and the ones it says a rotation superseded,
+  // plus every delegation this profile verified before (so a server serving an older one as
+  // current is caught). Each link verifies with the pinned org signing key.
+  const chainAnswer = await s.call('GET', `/v1/orgs/${s.orgId}/key-manager`);
+  const previous = Array.isArray(chainAnswer.previous) ? (chainAnswer.previous as unknown[]) : [];
+  const local = s.officer.org.keyManager;
+  const all = [
+    km.delegation,
+    ...previous.filter((p): p is string => typeof p === 'string'),
+    local.delegation,
+    ...(local.previous ?? []),
+  ].map(fromB64u);
+  let chain: DelegationLink[];
   try {
-    keyManager = openDelegation(delegation, signingPublicKey);
+    chain = buildDelegationChain(all, signingPublicKey);
   } catch (e) {
     throw new ConsoleError(
       'FINGERPRINT_MISMATCH',
-      "the server's key-manager delegation does not verify with the org signing key",
+      "the server's key-manager delegations do not verify with the org signing key",
       { cause: e },
     );
   }
-  if (Buffer.compare(Buffer.from(keyManager.key), Buffer.from(s.officer.keys.keyManager.publicKey)) !== 0) {
+  const current = currentLink(chain);
+  const served = chain.find((l) => Buffer.compare(Buffer.from(l.delegation), Buffer.from(all[0]!)) === 0);
+  if (served !== undefined && served !== current && served.supersededAt !== null) {
     throw new ConsoleError(
-      'PROFILE_INVALID',
-      "the server's delegation names another key-manager key than this officer's key file",
+      'FINGERPRINT_MISMATCH',
+      'the server presents a superseded key-manager delegation as the current one: stop, the server is not trustworthy',
     );
   }
-  return { signingPublicKey, delegation, keyManager };
+  return { signingPublicKey, delegation: current.delegation, keyManager: current.keyManager, chain };
 }

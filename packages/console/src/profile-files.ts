@@ -40,6 +40,8 @@ export interface OrgFile {
     readonly delegation: string;
     readonly notBefore: number;
     readonly notAfter: number;
+    /** Delegations of earlier key-manager keys that rotations superseded (docs/keys.md §5). */
+    readonly previous?: readonly string[];
   };
   readonly officerQuorum: number;
   readonly officers: readonly { readonly index: number; readonly publicKey: string }[];

@@ -112,7 +112,11 @@ export const SERVER_ERRORS = {
   BUCKET_CONFLICT: { status: 409, doc: 'A different bucket key is already registered under this bucket id.' },
   KEY_MANAGER_INVALID: {
     status: 409,
-    doc: "The organisation's key-manager delegation does not verify against its signing key, or is outside its window.",
+    doc: "The organisation's key-manager delegation does not verify against its signing key, or is outside its window; or a re-issued or rotated delegation breaks the rules of docs/keys.md §3 and §5.",
+  },
+  OFFICER_LIST_INVALID: {
+    status: 409,
+    doc: "The officer list does not verify with the organisation's signing key, names another organisation, is not newer than the current one, or is malformed.",
   },
   BODY_TOO_LARGE: { status: 413, doc: "The body is larger than the route's limit." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },

@@ -1,10 +1,16 @@
 /**
  * `custos org unlock`: a quorum of share files acts as the root for one operation
- * (docs/officers.md §5). Today: re-issuing the key-manager delegation. The recovered secrets
+ * (docs/officers.md §5): re-issuing the key-manager delegation, or rotating the key-manager
+ * key. The recovered secrets
  * live only in this process and are dropped when it ends; nothing is written but the
  * profile's org.json.
  */
-import { DEFAULT_DELEGATION_DAYS, MAX_DELEGATION_DAYS, reissueDelegation } from '@custos/console';
+import {
+  DEFAULT_DELEGATION_DAYS,
+  MAX_DELEGATION_DAYS,
+  reissueDelegation,
+  rotateKeyManager,
+} from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
@@ -20,6 +26,7 @@ import {
 } from './console-officer.js';
 
 const USAGE = `Usage: custos org unlock --profile DIR --shares LIST --reissue-delegation [--days N]
+       custos org unlock --profile DIR --shares LIST --rotate-key-manager [--days N]
                         [--passphrase-file FILE] [--share-passphrase-file FILE] [--json]
 
 Combines a quorum (m) of the officers' share files to act as the organisation's root for one
@@ -28,14 +35,26 @@ operation, run from one officer's profile (its officer device registers the resu
   --reissue-delegation    sign a new key-manager delegation with the org signing key and
                           register it: same key-manager key, same start, valid until the end
                           of the UTC month N days from now. Needs org-signing-key shares.
+  --rotate-key-manager    generate a NEW key-manager key, sign its delegation (valid from now
+                          until the end of the UTC month N days from now) with the org signing
+                          key, wrap the key to the root and every officer, and register it.
+                          Buckets made before keep working; run 'custos org buckets --ahead'
+                          next so devices move to buckets signed by the new key. Needs
+                          org-signing-key shares.
   --days N                validity from now, in days (default ${DEFAULT_DELEGATION_DAYS}, at most ${MAX_DELEGATION_DAYS})
 ${SHARE_OPTIONS_HELP}${OFFICER_OPTIONS_HELP}
-Adding or removing an officer and rotating the org secrets are not implemented yet (see
-docs/officers.md §5). Nothing is changed when a share is missing, modified or its
+Adding or removing an officer and rotating the org secrets themselves are not implemented yet
+(see docs/officers.md §5). Nothing is changed when a share is missing, modified or its
 passphrase is wrong.
 `;
 
-const FLAGS = { ...OFFICER_FLAGS, ...SHARE_FLAGS, 'reissue-delegation': 'boolean', days: 'string' } as const;
+const FLAGS = {
+  ...OFFICER_FLAGS,
+  ...SHARE_FLAGS,
+  'reissue-delegation': 'boolean',
+  'rotate-key-manager': 'boolean',
+  days: 'string',
+} as const;
 
 /** Runs `custos org unlock`. */
 export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number> {
@@ -44,14 +63,36 @@ export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number
     args,
     io,
     async (ctx) => {
-      if (!ctx.flags.has('reissue-delegation'))
-        throw new UsageError('choose an operation: --reissue-delegation');
+      const reissue = ctx.flags.has('reissue-delegation');
+      const rotate = ctx.flags.has('rotate-key-manager');
+      if (reissue === rotate)
+        throw new UsageError('choose an operation: --reissue-delegation or --rotate-key-manager');
       const daysText = optionalString(ctx.flags, 'days');
       if (daysText !== undefined && !/^[1-9][0-9]{0,4}$/.test(daysText))
         throw new UsageError(`--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);
       const days = daysText === undefined ? DEFAULT_DELEGATION_DAYS : Number(daysText);
       if (days > MAX_DELEGATION_DAYS)
         throw new UsageError(`--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);
+      if (rotate) {
+        const r = await withOfficerSession(ctx, async (session) => {
+          const root = await unlockShares(ctx, ['org-signing-key']);
+          try {
+            ctx.note('custos org unlock: org signing key recovered; rotating the key-manager key');
+            return await consoleFailures(() => rotateKeyManager(session, root, days, Date.now()));
+          } finally {
+            root.destroy();
+          }
+        });
+        ctx.result(
+          [
+            `Key-manager key rotated: ${r.previousFingerprint} -> ${r.keyManagerFingerprint}, valid ${utc(r.notBefore)} to ${utc(r.notAfter)} UTC.`,
+            `The new key is wrapped to ${r.wrappedTo.join(', ')} (officer indexes and the root archive key).`,
+            "Next: 'custos org buckets --ahead N --shares …' so devices move to buckets signed by the new key.",
+          ],
+          { operation: 'rotate-key-manager', ...r },
+        );
+        return;
+      }
       const r = await withOfficerSession(ctx, async (session) => {
         const root = await unlockShares(ctx, ['org-signing-key']);
         try {

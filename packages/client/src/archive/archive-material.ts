@@ -1,6 +1,7 @@
 /**
  * Keeps a device's archive material current after enrolment: the key-manager delegation
- * (re-issued by a quorum: `custos org unlock --reissue-delegation`), the bucket keys
+ * (re-issued by a quorum: `custos org unlock --reissue-delegation`, or rotated to a new key:
+ * `--rotate-key-manager`), the bucket keys
  * (generated ahead: `custos org buckets --ahead`), the device's blind-index keys (granted by
  * `custos console grant-index-keys`) and the user's retention class (set by an admin).
  *
@@ -17,7 +18,7 @@ import { verifyOrgMaterial, sessionRetentionClass } from '../enrol/enrol.js';
 import type { KeyManager, RetentionClass } from '../enrol/org-keys.js';
 import { ClientError, isClientError } from '../errors.js';
 import { addWarning } from '../messaging/message-store.js';
-import { loadProfile, saveProfile, type DeviceProfile } from '../profile.js';
+import { loadProfile, saveProfile, type DeviceProfile, type SupersededKeyManager } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { obj, str } from '../transport/response-checks.js';
@@ -31,7 +32,7 @@ const DUE_KEY = 'archive-material-due';
 export const SERVER_WARNING_SOURCE = 'server';
 
 /** What happened to the delegation the server served. */
-export type DelegationOutcome = 'unchanged' | 'renewed' | 'refused';
+export type DelegationOutcome = 'unchanged' | 'renewed' | 'rotated' | 'refused';
 
 /** What one refresh found (`accepted`/`refused`: the bucket keys). */
 export interface ArchiveMaterialRefresh extends BucketRefresh {
@@ -47,11 +48,23 @@ export interface ArchiveMaterialRefresh extends BucketRefresh {
 /**
  * Decides whether `next` replaces `current`. A renewal keeps the key-manager key and widens
  * the window (as the server also requires), so every bucket verified before still verifies;
- * one inside the current window is an older delegation served again ('unchanged'); another
- * key is refused (a key-manager rotation is not part of the protocol yet).
+ * one inside the current window is an older delegation served again ('unchanged'). A
+ * delegation for another key that starts after the current one is a rotation ('rotated': the
+ * current one becomes a superseded link); another key that starts no later, or a key a
+ * rotation already superseded, is refused — a server replaying old delegations cannot roll the
+ * device back.
  */
-export function judgeDelegation(current: KeyManager, next: KeyManager): DelegationOutcome {
-  if (Buffer.compare(Buffer.from(current.key), Buffer.from(next.key)) !== 0) return 'refused';
+export function judgeDelegation(
+  current: KeyManager,
+  next: KeyManager,
+  superseded: readonly SupersededKeyManager[] = [],
+): DelegationOutcome {
+  const same = (a: Uint8Array, b: Uint8Array): boolean =>
+    Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+  if (!same(current.key, next.key)) {
+    if (superseded.some((p) => same(p.key, next.key))) return 'refused';
+    return next.notBefore > current.notBefore ? 'rotated' : 'refused';
+  }
   if (next.notBefore >= current.notBefore && next.notAfter <= current.notAfter) return 'unchanged';
   return 'renewed';
 }
@@ -66,8 +79,13 @@ async function refreshDelegation(
   store: LocalStore,
   profile: DeviceProfile,
   now: number,
-): Promise<{ outcome: DelegationOutcome; keyManager: KeyManager }> {
+): Promise<{
+  outcome: DelegationOutcome;
+  keyManager: KeyManager;
+  previous: readonly SupersededKeyManager[] | undefined;
+}> {
   const current = profile.keyManager;
+  const kept = { keyManager: current, previous: profile.previousKeyManagers };
   let next: KeyManager;
   try {
     const org = obj(await api.request('GET', `/v1/orgs/${profile.orgId}`), 'org');
@@ -80,16 +98,23 @@ async function refreshDelegation(
       now,
       `the key-manager delegation the server sent was refused (${e.message}); keeping the one verified before`,
     );
-    return { outcome: 'refused', keyManager: current };
+    return { outcome: 'refused', ...kept };
   }
-  const outcome = judgeDelegation(current, next);
-  if (outcome === 'refused')
+  const outcome = judgeDelegation(current, next, profile.previousKeyManagers);
+  if (outcome === 'refused') {
     warn(
       store,
       now,
-      'the server sent a key-manager delegation for another key; keeping the one verified before',
+      'the server sent a key-manager delegation for another key that is not a later rotation; keeping the one verified before',
     );
-  return { outcome, keyManager: outcome === 'renewed' ? next : current };
+  }
+  if (outcome === 'rotated') {
+    // The current delegation becomes a superseded link: its buckets that start before the
+    // rotation stay valid (records already sealed to them, the current month's bucket).
+    const previous = [...(profile.previousKeyManagers ?? []), { ...current, supersededAt: next.notBefore }];
+    return { outcome, keyManager: next, previous };
+  }
+  return { outcome, keyManager: outcome === 'renewed' ? next : current, previous: kept.previous };
 }
 
 /**
@@ -104,13 +129,19 @@ export async function refreshArchiveMaterial(
   now: number,
 ): Promise<ArchiveMaterialRefresh> {
   const before = loadProfile(store);
-  const { outcome, keyManager } = await refreshDelegation(api, store, before, now);
+  const { outcome, keyManager, previous } = await refreshDelegation(api, store, before, now);
   const session = obj(await api.request('GET', '/v1/session'), 'session');
   if (str(session, 'deviceId') !== before.deviceId)
     throw new ClientError('SERVER_RESPONSE_INVALID', 'server answer: the session names another device');
   const retentionClass = sessionRetentionClass(session);
-  const profile: DeviceProfile = { ...before, keyManager, retentionClass };
-  if (outcome === 'renewed' || retentionClass !== before.retentionClass) saveProfile(store, profile);
+  const profile: DeviceProfile = {
+    ...before,
+    keyManager,
+    ...(previous === undefined ? {} : { previousKeyManagers: previous }),
+    retentionClass,
+  };
+  if (outcome === 'renewed' || outcome === 'rotated' || retentionClass !== before.retentionClass)
+    saveProfile(store, profile);
   const wasRefused = new Set(refusedBuckets(store).map((r) => r.bucketId));
   const buckets = await refreshBuckets(api, store, profile);
   for (const r of buckets.refused)

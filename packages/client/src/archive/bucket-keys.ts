@@ -25,6 +25,8 @@ export interface RefusedBucket {
 export interface BucketRefresh {
   readonly accepted: readonly string[];
   readonly refused: readonly RefusedBucket[];
+  /** Buckets of a superseded key-manager key that start after its rotation: dropped, never sealed to. */
+  readonly retired: readonly string[];
 }
 
 /** Most pages of buckets read in one refresh. */
@@ -41,6 +43,7 @@ export async function refreshBuckets(
 ): Promise<BucketRefresh> {
   const accepted: string[] = [];
   const refused: RefusedBucket[] = [];
+  const retired: string[] = [];
   let after: string | undefined;
   for (let page = 0; page < MAX_BUCKET_PAGES; page++) {
     const q = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
@@ -50,7 +53,15 @@ export async function refreshBuckets(
       const b = obj(item, 'bucket');
       const listedId = str(b, 'bucketId');
       try {
-        const v = verifyBucketDocument(bytes(b, 'document'), profile.keyManager, profile.orgId);
+        const v = verifyUnderChain(bytes(b, 'document'), profile);
+        if (v === 'retired') {
+          // Signed by a superseded key for a window after its rotation: the new key's bucket
+          // replaces it. Not an attack on its face, so no warning; never sealed to.
+          store.delete('buckets', listedId);
+          retired.push(listedId);
+          after = listedId;
+          continue;
+        }
         if (v.bucketId !== listedId) throw new ClientError('BUCKET_KEY_INVALID', 'listed under another id');
         const known = store.getJson<VerifiedBucket>('buckets', v.bucketId);
         if (
@@ -68,7 +79,30 @@ export async function refreshBuckets(
     if (list.length === 0) break;
   }
   store.putJson('archive-state', 'refused-buckets', refused);
-  return { accepted, refused };
+  return { accepted, refused, retired };
+}
+
+/**
+ * Verifies a bucket document under the current delegation, else under a superseded one
+ * (profile.previousKeyManagers). A document of a superseded key is valid only for a window
+ * starting before that key's rotation; a later one is 'retired'. Throws BUCKET_KEY_INVALID
+ * (the current delegation's reason) when nothing verifies it.
+ */
+export function verifyUnderChain(document: Uint8Array, profile: DeviceProfile): VerifiedBucket | 'retired' {
+  try {
+    return verifyBucketDocument(document, profile.keyManager, profile.orgId);
+  } catch (e) {
+    for (const p of [...(profile.previousKeyManagers ?? [])].reverse()) {
+      let v: VerifiedBucket;
+      try {
+        v = verifyBucketDocument(document, p, profile.orgId);
+      } catch {
+        continue;
+      }
+      return v.notBefore < p.supersededAt ? v : 'retired';
+    }
+    throw e;
+  }
 }
 
 /** Buckets refused at the last refresh. */

@@ -32,6 +32,8 @@ export interface ArchivingOrg {
   readonly officer: TestDevice;
   readonly members: TestDevice[];
   readonly keyManager: KeyObject;
+  /** The org signing key (private), for tests of root acts. */
+  readonly orgSigningKey: KeyObject;
   readonly bucketId: string;
   /** The bucket's raw X25519 public key. */
   readonly bucketKey: Uint8Array;
@@ -105,7 +107,16 @@ export async function createArchivingOrg(t: TestApp, members = 1): Promise<Archi
     officer.headers(),
   );
   if (b.statusCode !== 201) throw new Error(`bucket registration failed: ${b.body}`);
-  return { orgId, admin, officer, members: list, keyManager: km.privateKey, bucketId, bucketKey };
+  return {
+    orgId,
+    admin,
+    officer,
+    members: list,
+    keyManager: km.privateKey,
+    orgSigningKey: orgKey.privateKey,
+    bucketId,
+    bucketKey,
+  };
 }
 
 /** A device's archive writer: seals 1 KiB-ish records, chains and signs them. */

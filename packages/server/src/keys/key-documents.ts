@@ -49,12 +49,13 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
   });
 }
 
-function signedBytes(domain: string, payload: Uint8Array): Buffer {
+/** The bytes a key document's signature covers: domain ‖ 0x00 ‖ payload. */
+export function signedBytes(domain: string, payload: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(domain, 'ascii'), Buffer.of(0), payload]);
 }
 
 /** Splits `[payload, signature]` and verifies the signature with `signer`; returns the payload map. */
-function openSigned(
+export function openSigned(
   what: string,
   bytes: Uint8Array,
   domain: string,

@@ -5,7 +5,10 @@
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type {
   DeviceRecord,
+  KeyManagerRotation,
   KyberPreKey,
+  OfficerKey,
+  OfficerListChange,
   NewDevice,
   OneTimePreKey,
   OrgRecord,
@@ -79,6 +82,71 @@ export class SqlOrgStore implements OrgStore {
         key_manager_not_before = ${km.notBefore}, key_manager_not_after = ${km.notAfter}
         WHERE org_id = ${orgId}`)) === 1
     );
+  }
+
+  async addKeyManagerRotation(orgId: OrgId, r: KeyManagerRotation): Promise<void> {
+    await this.db.run(sql`INSERT INTO key_manager_rotations (org_id, seq, superseded, delegation, rotated_by,
+      rotated_at, log_index) VALUES (${orgId}, ${r.seq}, ${r.superseded}, ${r.delegation}, ${r.rotatedBy},
+      ${r.rotatedAt}, ${r.logIndex})`);
+    for (const w of r.wraps) {
+      await this.db.run(sql`INSERT INTO key_manager_wraps (org_id, seq, recipient, blob)
+        VALUES (${orgId}, ${r.seq}, ${w.recipient}, ${w.blob})`);
+    }
+  }
+
+  async keyManagerRotations(orgId: OrgId): Promise<KeyManagerRotation[]> {
+    const rows = await this.db.all<Record<string, unknown>>(
+      sql`SELECT * FROM key_manager_rotations WHERE org_id = ${orgId} ORDER BY seq`,
+    );
+    const wraps = await this.db.all<{ seq: unknown; recipient: unknown; blob: unknown }>(
+      sql`SELECT seq, recipient, blob FROM key_manager_wraps WHERE org_id = ${orgId} ORDER BY seq, recipient`,
+    );
+    return rows.map((r) => {
+      const seq = int(r.seq);
+      return {
+        seq,
+        superseded: bytes(r.superseded),
+        delegation: bytes(r.delegation),
+        wraps: wraps
+          .filter((w) => int(w.seq) === seq)
+          .map((w) => ({ recipient: text(w.recipient), blob: bytes(w.blob) })),
+        rotatedBy: text(r.rotated_by),
+        rotatedAt: int(r.rotated_at),
+        logIndex: int(r.log_index),
+      };
+    });
+  }
+
+  async replaceOfficers(
+    orgId: OrgId,
+    officers: readonly OfficerKey[],
+    quorum: number,
+    change: OfficerListChange,
+  ): Promise<void> {
+    await this.db.run(sql`DELETE FROM org_officers WHERE org_id = ${orgId}`);
+    for (const o of officers) {
+      await this.db.run(
+        sql`INSERT INTO org_officers (org_id, officer_index, public_key) VALUES (${orgId}, ${o.index}, ${o.publicKey})`,
+      );
+    }
+    await this.db.run(sql`UPDATE orgs SET officer_quorum = ${quorum} WHERE org_id = ${orgId}`);
+    await this.db
+      .run(sql`INSERT INTO officer_list_changes (org_id, seq, document, issued_at, changed_by, changed_at)
+      VALUES (${orgId}, ${change.seq}, ${change.document}, ${change.issuedAt}, ${change.changedBy}, ${change.changedAt})`);
+  }
+
+  async lastOfficerListChange(orgId: OrgId): Promise<OfficerListChange | undefined> {
+    const r = await this.db.get<Record<string, unknown>>(
+      sql`SELECT * FROM officer_list_changes WHERE org_id = ${orgId} ORDER BY seq DESC LIMIT 1`,
+    );
+    if (r === undefined) return undefined;
+    return {
+      seq: int(r.seq),
+      document: bytes(r.document),
+      issuedAt: int(r.issued_at),
+      changedBy: text(r.changed_by),
+      changedAt: int(r.changed_at),
+    };
   }
 
   async count(): Promise<number> {

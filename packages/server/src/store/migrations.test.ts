@@ -53,6 +53,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
     'disposed_buckets',
   ],
   16: [],
+  17: ['key_manager_rotations', 'key_manager_wraps', 'officer_list_changes'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -36,6 +36,29 @@ export interface OrgRecord {
   readonly createdAt: number;
 }
 
+/** A key-manager rotation (docs/keys.md §5): the delegation it superseded, the one it installed, and the new key's wraps. */
+export interface KeyManagerRotation {
+  /** 1 for the org's first rotation, then 2, 3, … */
+  readonly seq: number;
+  readonly superseded: Buffer;
+  readonly delegation: Buffer;
+  /** The new key-manager private key sealed to `root` and to each officer index (opaque). */
+  readonly wraps: readonly { readonly recipient: string; readonly blob: Buffer }[];
+  readonly rotatedBy: string;
+  readonly rotatedAt: number;
+  readonly logIndex: number;
+}
+
+/** A change of the org's officer list by a quorum (docs/officers.md §5): the signed list and when it was made. */
+export interface OfficerListChange {
+  readonly seq: number;
+  readonly document: Buffer;
+  /** The list's own issue time (`iat`, ms); each change must be later than the last. */
+  readonly issuedAt: number;
+  readonly changedBy: string;
+  readonly changedAt: number;
+}
+
 /** A user: an opaque id, a role and a retention class (no names: the server sees opaque ids). */
 export interface UserRecord {
   readonly orgId: OrgId;
@@ -169,6 +192,7 @@ export const AUDIT_KINDS = [
   'disposition.plan',
   'disposition.approve',
   'disposition.execute',
+  'officers.change',
 ] as const;
 /** An audit kind. */
 export type AuditKind = (typeof AUDIT_KINDS)[number];

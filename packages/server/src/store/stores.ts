@@ -21,6 +21,9 @@ import type {
   EnrolmentCodeRecord,
   NewEnrolmentCode,
   OneTimePreKey,
+  KeyManagerRotation,
+  OfficerKey,
+  OfficerListChange,
   OrgRecord,
   PendingAuditEntry,
   PrekeyCounts,
@@ -53,6 +56,19 @@ export interface OrgStore {
   get(orgId: OrgId): Promise<OrgRecord | undefined>;
   /** Replaces the key-manager delegation (a quorum re-issued it); false when no such org. */
   setKeyManager(orgId: OrgId, keyManager: OrgRecord['keyManager']): Promise<boolean>;
+  /** Records a key-manager rotation (the caller also sets the new delegation, in the same transaction). */
+  addKeyManagerRotation(orgId: OrgId, rotation: KeyManagerRotation): Promise<void>;
+  /** The org's rotations, oldest first, with their wraps. */
+  keyManagerRotations(orgId: OrgId): Promise<KeyManagerRotation[]>;
+  /** Replaces the org's officer keys and quorum (a quorum signed the new list); records the change. */
+  replaceOfficers(
+    orgId: OrgId,
+    officers: readonly OfficerKey[],
+    quorum: number,
+    change: OfficerListChange,
+  ): Promise<void>;
+  /** The org's last officer-list change, if any. */
+  lastOfficerListChange(orgId: OrgId): Promise<OfficerListChange | undefined>;
   /** Global: how many organisations exist (first start checks for zero). */
   count(): Promise<number>;
 }

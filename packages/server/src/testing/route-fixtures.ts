@@ -12,6 +12,7 @@ import {
   uploadBody,
   type ArchivingOrg,
 } from '../archive/archive-test-support.js';
+import { sealOfficerList } from '../keys/officer-list.js';
 import { blobIdOf } from '../blobs/blob-service.js';
 import { FIXTURE_LOG_KEY, testIntegrator } from '../search/search-test-support.js';
 import type { HoldId } from '../store/hold-stores.js';
@@ -135,6 +136,7 @@ async function seedReviewItem({ t, org, archive }: FixtureContext): Promise<stri
   return itemId;
 }
 let reviewSeeds = 0;
+let officerLists = 0;
 
 /** Fixtures keyed by `METHOD url-pattern`. */
 export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
@@ -396,6 +398,41 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'PUT',
     url: `/v1/orgs/${org.orgId}/key-manager`,
     body: { delegation: (await t.stores.orgs.get(org.orgId))!.keyManager.delegation.toString('base64url') },
+  }),
+
+  // The current delegation again: idempotent (no org signing key to sign a rotation here).
+  'POST /v1/orgs/:orgId/key-manager/rotations': async ({ t, org }) => ({
+    method: 'POST',
+    url: `/v1/orgs/${org.orgId}/key-manager/rotations`,
+    body: {
+      delegation: (await t.stores.orgs.get(org.orgId))!.keyManager.delegation.toString('base64url'),
+      wraps: [{ recipient: 'root', blob: 'AA' }],
+    },
+  }),
+  'GET /v1/orgs/:orgId/key-manager': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/key-manager`,
+  }),
+  // The current officers again, in a newer list signed by the org key (each call a later `iat`).
+  'PUT /v1/orgs/:orgId/officers': async ({ t, org, archive }) => {
+    const current = (await t.stores.orgs.get(org.orgId))!;
+    officerLists += 1;
+    const list = {
+      org: org.orgId,
+      quorum: current.officerQuorum,
+      officers: current.officers,
+      demote: [],
+      issuedAt: t.clock.now + officerLists,
+    };
+    return {
+      method: 'PUT',
+      url: `/v1/orgs/${org.orgId}/officers`,
+      body: { document: Buffer.from(sealOfficerList(list, archive.orgSigningKey)).toString('base64url') },
+    };
+  },
+  'GET /v1/orgs/:orgId/key-manager/wraps': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/key-manager/wraps`,
   }),
 
   // Disposition: a plan for now (nothing has expired, so executing it disposes nothing).

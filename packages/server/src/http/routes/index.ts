@@ -40,6 +40,12 @@ import {
   tileRoute,
 } from './log-routes.js';
 import { createOrgRoute, getOrgRoute } from './org-routes.js';
+import {
+  changeOfficersRoute,
+  keyManagerChainRoute,
+  keyManagerWrapsRoute,
+  rotateKeyManagerRoute,
+} from './root-act-routes.js';
 import { createLinkCodeRoute, listOwnDevicesRoute, revokeOwnDeviceRoute } from './own-device-routes.js';
 import {
   deviceBundleRoute,
@@ -103,6 +109,10 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   listIndexKeyRecipientsRoute,
   myIndexKeysRoute,
   renewKeyManagerRoute,
+  rotateKeyManagerRoute,
+  keyManagerChainRoute,
+  keyManagerWrapsRoute,
+  changeOfficersRoute,
   createDispositionRoute,
   getDispositionRoute,
   approveDispositionRoute,

@@ -17,7 +17,7 @@ import { Millis, OrgParams, pageLimit, PageQuery, RetentionClassSchema } from '.
 /** Largest signed bucket-key document. */
 const MAX_BUCKET_DOCUMENT_BYTES = 1024;
 /** Largest opaque wrap or sealed index key. */
-const MAX_KEY_BLOB_BYTES = 4096;
+export const MAX_KEY_BLOB_BYTES = 4096;
 /** Buckets listed per page. */
 const BUCKET_PAGE_MAX = 200;
 

@@ -535,4 +535,38 @@ DROP INDEX relay_queue_envelope;
 CREATE UNIQUE INDEX relay_queue_envelope ON relay_queue (envelope_id);
 `,
   },
+  {
+    version: 17,
+    name: "root acts: key-manager rotations (the chain and the new key's wraps) and officer-list changes",
+    // One row per rotation: the delegation it superseded and the one it installed, so
+    // bucket documents signed under an earlier key keep verifying (docs/keys.md §5).
+    up: `
+CREATE TABLE key_manager_rotations (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  seq BIGINT NOT NULL,
+  superseded BYTEA NOT NULL,
+  delegation BYTEA NOT NULL,
+  rotated_by TEXT NOT NULL,
+  rotated_at BIGINT NOT NULL,
+  log_index BIGINT NOT NULL,
+  PRIMARY KEY (org_id, seq)
+);
+CREATE TABLE key_manager_wraps (
+  org_id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  recipient TEXT NOT NULL,
+  blob BYTEA NOT NULL,
+  PRIMARY KEY (org_id, seq, recipient)
+);
+CREATE TABLE officer_list_changes (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  seq BIGINT NOT NULL,
+  document BYTEA NOT NULL,
+  issued_at BIGINT NOT NULL,
+  changed_by TEXT NOT NULL,
+  changed_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, seq)
+);
+`,
+  },
 ];

@@ -531,4 +531,38 @@ DROP INDEX relay_queue_envelope;
 CREATE UNIQUE INDEX relay_queue_envelope ON relay_queue (envelope_id);
 `,
   },
+  {
+    version: 17,
+    name: "root acts: key-manager rotations (the chain and the new key's wraps) and officer-list changes",
+    // One row per rotation: the delegation it superseded and the one it installed, so
+    // bucket documents signed under an earlier key keep verifying (docs/keys.md §5).
+    up: `
+CREATE TABLE key_manager_rotations (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  seq INTEGER NOT NULL,
+  superseded BLOB NOT NULL,
+  delegation BLOB NOT NULL,
+  rotated_by TEXT NOT NULL,
+  rotated_at INTEGER NOT NULL,
+  log_index INTEGER NOT NULL,
+  PRIMARY KEY (org_id, seq)
+) STRICT;
+CREATE TABLE key_manager_wraps (
+  org_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  recipient TEXT NOT NULL,
+  blob BLOB NOT NULL,
+  PRIMARY KEY (org_id, seq, recipient)
+) STRICT;
+CREATE TABLE officer_list_changes (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  seq INTEGER NOT NULL,
+  document BLOB NOT NULL,
+  issued_at INTEGER NOT NULL,
+  changed_by TEXT NOT NULL,
+  changed_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, seq)
+) STRICT;
+`,
+  },
 ];

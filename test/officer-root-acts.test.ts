@@ -1,0 +1,414 @@
+/**
+ * End to end, with real processes (docs/officers.md §5, docs/keys.md §5): the root acts a
+ * quorum performs with `custos org unlock`. Rotating the key-manager key: too few shares
+ * change nothing; a rotation the org key did not sign is refused by the server; a quorum
+ * rotates, generates buckets ahead under the new key (the current month too), an enrolled
+ * device picks up the new delegation at its next sync and seals its next records to a bucket
+ * signed by the new key, and the officer's console still opens and verifies the records
+ * sealed before and after the rotation. Adding an officer (`custos org officers add`): too few
+ * shares, a wrong passphrase or a tampered share change nothing; a quorum adds officer 3, who
+ * enrols, searches, and unlocks with the new shares. Removing officer 2 (`… remove --user`):
+ * the removed officer's profile is then refused by the server.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { CustosClient } from '@custos/client';
+import { isConsoleError, openOfficerSession, sealDelegation, SigningKey } from '@custos/console';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopServer } from './client-support.js';
+import {
+  cliOrg,
+  custos,
+  custosJson,
+  inviteAndEnrol,
+  OFFICER_PASSPHRASE,
+  type CliOrg,
+} from './cli-support.js';
+
+/** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
+const SETUP_TIMEOUT_MS = 900_000;
+const STEP_TIMEOUT_MS = 300_000;
+/** Attempts while waiting for the indexer (a record is searchable about a second after its checkpoint). */
+const INDEX_ATTEMPTS = 60;
+
+interface Match {
+  text?: string;
+  deviceId: string;
+  logIndex: number;
+  proof: string;
+  signature: string;
+}
+
+describe('root acts: key-manager rotation, adding and removing officers (processes)', () => {
+  let dir: string;
+  let org: CliOrg;
+  let alice: string;
+  let bob: string;
+  let officer: string[];
+  let officerDir: string;
+  let sharesArgs: string[];
+  let officerTwoUser: string;
+  let n = 0;
+  const passFile = (lines: readonly string[]): string => {
+    const p = join(dir, `pass-${++n}.txt`);
+    writeFileSync(p, `${lines.join('\n')}\n`, { mode: 0o600 });
+    return p;
+  };
+  const serverOfficers = (): number[] =>
+    serverDb((db) =>
+      (
+        db.prepare('SELECT officer_index AS i FROM org_officers ORDER BY officer_index').all() as {
+          i: number;
+        }[]
+      ).map((r) => r.i),
+    );
+  const enrolOfficer = async (name: string, profile: string): Promise<string> => {
+    const inv = await custosJson<{ enrolmentCode: string; address: string }>([
+      'admin',
+      'invite',
+      '--user',
+      name,
+      '--role',
+      'officer',
+      '--profile',
+      org.adminProfile,
+    ]);
+    await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', profile]);
+    return inv.address.split('@')[0]!;
+  };
+
+  const serverDb = <T>(fn: (db: Database.Database) => T): T => {
+    const db = new Database(join(org.server.dataDir, 'custos.sqlite'), {
+      readonly: true,
+      fileMustExist: true,
+    });
+    try {
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  };
+  const serverDelegation = (): Buffer =>
+    serverDb((db) => (db.prepare('SELECT key_manager_delegation AS d FROM orgs').get() as { d: Buffer }).d);
+  const bucketOf = (logIndex: number): string =>
+    serverDb(
+      (db) =>
+        (
+          db.prepare('SELECT bucket_id AS b FROM archive_records WHERE log_index = ?').get(logIndex) as {
+            b: string;
+          }
+        ).b,
+    );
+  const searchUntil = async (query: string, want: number): Promise<Match[]> => {
+    let last: Match[] = [];
+    for (let i = 0; i < INDEX_ATTEMPTS; i++) {
+      last = (await custosJson<{ matches: Match[] }>(['console', 'search', query, ...officer])).matches;
+      if (last.length >= want) return last;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return last;
+  };
+  const refresh = async (profiles: readonly string[]): Promise<void> => {
+    for (const p of profiles) {
+      const c = CustosClient.open(p);
+      try {
+        await c.refreshKeys();
+      } finally {
+        await c.close();
+      }
+    }
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'custos-root-acts-'));
+    org = await cliOrg(dir);
+    alice = join(dir, 'alice');
+    bob = join(dir, 'bob');
+    const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
+    const bobAddress = await inviteAndEnrol(org, 'bob', bob);
+    const pp = join(dir, 'officer.pass');
+    writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+    const shp = join(dir, 'shares.pass');
+    writeFileSync(shp, `${OFFICER_PASSPHRASE}\n${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+    officerDir = join(dir, 'org', 'officers', 'officer-1');
+    officer = ['--profile', officerDir, '--passphrase-file', pp];
+    sharesArgs = [
+      '--shares',
+      [join(dir, 'org', 'shares', 'officer-1'), join(dir, 'org', 'shares', 'officer-2')].join(','),
+      '--share-passphrase-file',
+      shp,
+    ];
+    const inv = await custosJson<{ enrolmentCode: string }>([
+      'admin',
+      'invite',
+      '--user',
+      'officer-one',
+      '--role',
+      'officer',
+      '--profile',
+      org.adminProfile,
+    ]);
+    await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+    officerTwoUser = await enrolOfficer('officer-two', join(dir, 'org', 'officers', 'officer-2'));
+    await custosJson(['console', 'grant-index-keys', ...officer]);
+    await refresh([alice, bob]);
+    await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', alice]);
+    await custosJson(['contacts', 'add', 'alice', aliceAddress, '--profile', bob]);
+    await custosJson(['send', '--to', 'bob', 'budget before the rotation', '--profile', alice]);
+    await custosJson(['sync', '--profile', bob]);
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (org !== undefined) await stopServer(org.server);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'refuses a rotation with too few shares, and one the org key did not sign; nothing changes',
+    async () => {
+      const before = serverDelegation();
+      const one = await custos([
+        'org',
+        'unlock',
+        '--rotate-key-manager',
+        ...officer,
+        '--shares',
+        join(dir, 'org', 'shares', 'officer-1'),
+        '--share-passphrase-file',
+        join(dir, 'officer.pass'),
+      ]);
+      expect(one.status, one.stderr).toBe(1);
+      expect(one.stderr).toMatch(/1 share\(s\) given, 2 of 2 needed/);
+      // A forged rotation sent straight to the route by an officer device.
+      const session = await openOfficerSession(officerDir, OFFICER_PASSPHRASE);
+      try {
+        const forger = SigningKey.generate();
+        const now = Date.now();
+        const forged = sealDelegation(
+          { key: SigningKey.generate().publicKey, notBefore: now - 60_000, notAfter: now + 90 * 86_400_000 },
+          forger,
+        );
+        const err = await session
+          .call('POST', `/v1/orgs/${org.orgId}/key-manager/rotations`, {
+            delegation: Buffer.from(forged).toString('base64url'),
+            wraps: [
+              { recipient: 'root', blob: 'AA' },
+              { recipient: '0', blob: 'AA' },
+              { recipient: '1', blob: 'AA' },
+            ],
+          })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(isConsoleError(err) ? err.serverCode : err).toBe('KEY_MANAGER_INVALID');
+      } finally {
+        session.close();
+      }
+      expect(serverDelegation()).toEqual(before);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'rotates; new buckets are signed by the new key; a device moves to them; the console opens old and new records',
+    async () => {
+      const before = serverDelegation();
+      const r = await custosJson<{
+        operation: string;
+        keyManagerFingerprint: string;
+        previousFingerprint: string;
+      }>(['org', 'unlock', '--rotate-key-manager', ...officer, ...sharesArgs, '--json']);
+      expect(r.operation).toBe('rotate-key-manager');
+      expect(r.keyManagerFingerprint).not.toBe(r.previousFingerprint);
+      expect(serverDelegation()).not.toEqual(before);
+
+      const ahead = await custosJson<{ ahead: { created: string[] } }>([
+        'org',
+        'buckets',
+        ...officer,
+        '--ahead',
+        '1',
+        ...sharesArgs,
+      ]);
+      // Every class, this month and next: the ceremony's ids are taken, so the new key's carry a suffix.
+      expect(ahead.ahead.created).toHaveLength(6);
+      const suffix = `.k${r.keyManagerFingerprint.slice(0, 8)}`;
+      expect(ahead.ahead.created.every((id) => id.endsWith(suffix))).toBe(true);
+      await custosJson(['console', 'grant-index-keys', ...officer]);
+
+      // The device picks the rotation up at its next sync and seals to the new key's bucket.
+      await custosJson(['sync', '--profile', alice]);
+      await custosJson(['send', '--to', 'bob', 'budget after the rotation', '--profile', alice]);
+      await custosJson(['sync', '--profile', bob]);
+      await custosJson(['sync', '--profile', alice]);
+
+      const matches = await searchUntil('budget', 4);
+      expect(matches.map((m) => m.text).sort()).toEqual([
+        'budget after the rotation',
+        'budget after the rotation',
+        'budget before the rotation',
+        'budget before the rotation',
+      ]);
+      for (const m of matches) {
+        expect(m.proof).toBe('verified');
+        expect(m.signature).toBe('verified');
+      }
+      const aliceDevice = CustosClient.open(alice);
+      const aliceId = aliceDevice.profile.deviceId;
+      await aliceDevice.close();
+      const aliceBuckets = matches
+        .filter((m) => m.deviceId === aliceId)
+        .map((m) => ({ text: m.text, bucket: bucketOf(m.logIndex) }));
+      expect(aliceBuckets.find((m) => m.text === 'budget after the rotation')?.bucket).toMatch(
+        new RegExp(`^standard-\\d{4}-\\d{2}${suffix.replace('.', '\\.')}$`),
+      );
+      expect(aliceBuckets.find((m) => m.text === 'budget before the rotation')?.bucket).toMatch(
+        /^standard-\d{4}-\d{2}$/,
+      );
+      // Listing verifies every bucket under the chain: the ceremony's and the new key's.
+      const list = await custosJson<{ buckets: { bucketId: string }[] }>(['org', 'buckets', ...officer]);
+      expect(list.buckets).toHaveLength(12);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses to add an officer with too few shares, a wrong passphrase or a tampered share; nothing changes',
+    async () => {
+      const share = (k: number): string => join(dir, 'org', 'shares', `officer-${k}`);
+      const tampered = join(dir, 'tampered-shares');
+      cpSync(share(2), tampered, { recursive: true });
+      const file = join(tampered, 'org-signing-key.share.json');
+      const t = JSON.parse(readFileSync(file, 'utf8')) as { ciphertext: string };
+      const ct = Buffer.from(t.ciphertext, 'base64');
+      ct[0]! ^= 1;
+      writeFileSync(file, JSON.stringify({ ...t, ciphertext: ct.toString('base64') }));
+      const out = join(dir, 'refused');
+      const add = (shares: string[], passphrases: string[]) =>
+        custos([
+          'org',
+          'officers',
+          'add',
+          '--name',
+          'Mallory',
+          '--out',
+          out,
+          ...officer,
+          '--shares',
+          shares.join(','),
+          '--share-passphrase-file',
+          passFile(passphrases),
+          '--new-passphrase-file',
+          passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+        ]);
+      const cases: [() => ReturnType<typeof custos>, RegExp][] = [
+        [() => add([share(1)], [OFFICER_PASSPHRASE]), /1 share\(s\) given, 2 of 2 needed/],
+        [() => add([share(1), share(2)], [OFFICER_PASSPHRASE, 'a wrong passphrase']), /wrong passphrase/],
+        [() => add([share(1), tampered], [OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]), /was modified/],
+      ];
+      for (const [run, message] of cases) {
+        const r = await run();
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(message);
+        expect(r.stdout + r.stderr).not.toContain(OFFICER_PASSPHRASE);
+        expect(serverOfficers()).toEqual([0, 1]);
+        expect(existsSync(out)).toBe(false);
+      }
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'adds an officer who enrols, searches and unlocks with the new shares',
+    async () => {
+      const out = join(dir, 'change-1');
+      const r = await custosJson<{ added: number; officers: number[]; threshold: number; wrapped: string[] }>(
+        [
+          'org',
+          'officers',
+          'add',
+          '--name',
+          'Carol',
+          '--out',
+          out,
+          ...officer,
+          ...sharesArgs,
+          '--new-passphrase-file',
+          passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+        ],
+      );
+      expect(r).toMatchObject({ added: 2, officers: [0, 1, 2], threshold: 2 });
+      expect(r.wrapped).toHaveLength(12);
+      expect(serverOfficers()).toEqual([0, 1, 2]);
+      const carol = join(out, 'officers', 'officer-3');
+      await enrolOfficer('officer-three', carol);
+      const asCarol = ['--profile', carol, '--passphrase-file', passFile([OFFICER_PASSPHRASE])];
+      const found = await custosJson<{ matches: Match[] }>(['console', 'search', 'budget', ...asCarol]);
+      expect(found.matches.map((m) => m.text).sort()).toEqual([
+        'budget after the rotation',
+        'budget after the rotation',
+        'budget before the rotation',
+        'budget before the rotation',
+      ]);
+      // The new officer's share combines with another officer's new share.
+      const unlocked = await custosJson<{ operation: string; changed: boolean }>([
+        'org',
+        'unlock',
+        '--reissue-delegation',
+        '--days',
+        '800',
+        ...asCarol,
+        '--shares',
+        [join(out, 'shares', 'officer-1'), join(out, 'shares', 'officer-3')].join(','),
+        '--share-passphrase-file',
+        passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+      ]);
+      expect(unlocked).toMatchObject({ operation: 'reissue-delegation', changed: true });
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    "removes an officer: the removed officer's profile is refused by the server",
+    async () => {
+      const officerTwo = [
+        '--profile',
+        join(dir, 'org', 'officers', 'officer-2'),
+        '--passphrase-file',
+        passFile([OFFICER_PASSPHRASE]),
+      ];
+      const before = await custos(['org', 'buckets', ...officerTwo, '--json']);
+      expect(before.status, before.stderr).toBe(0);
+      const out = join(dir, 'change-2');
+      const r = await custosJson<{ removed: number; officers: number[]; demoted: string[] }>([
+        'org',
+        'officers',
+        'remove',
+        '--officer',
+        '2',
+        '--user',
+        officerTwoUser,
+        '--out',
+        out,
+        ...officer,
+        '--shares',
+        [join(dir, 'change-1', 'shares', 'officer-1'), join(dir, 'change-1', 'shares', 'officer-3')].join(
+          ',',
+        ),
+        '--share-passphrase-file',
+        passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+        '--new-passphrase-file',
+        passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+      ]);
+      expect(r).toMatchObject({ removed: 1, officers: [0, 2], demoted: [officerTwoUser] });
+      expect(serverOfficers()).toEqual([0, 2]);
+      const after = await custos(['org', 'buckets', ...officerTwo]);
+      expect(after.status).toBe(1);
+      expect(after.stderr).toMatch(/ROLE_FORBIDDEN|role/);
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
