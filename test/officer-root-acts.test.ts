@@ -220,7 +220,7 @@ describe('root acts: key-manager rotation, adding and removing officers (process
         operation: string;
         keyManagerFingerprint: string;
         previousFingerprint: string;
-      }>(['org', 'unlock', '--rotate-key-manager', ...officer, ...sharesArgs, '--json']);
+      }>(['org', 'unlock', '--rotate-key-manager', ...officer, ...sharesArgs]);
       expect(r.operation).toBe('rotate-key-manager');
       expect(r.keyManagerFingerprint).not.toBe(r.previousFingerprint);
       expect(serverDelegation()).not.toEqual(before);
