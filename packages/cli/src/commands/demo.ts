@@ -252,8 +252,8 @@ async function demo(ctx: CommandContext): Promise<number> {
     lines.push(
       '',
       '=== records officer (Example Agency, officer 1) ===',
-      `Search "${officerReport.search.query}": ${officerReport.search.matches} verified match(es)${officerReport.search.first === null ? '' : `, e.g. ${officerReport.search.first.sender}: "${officerReport.search.first.text ?? ''}"`}`,
-      `Legal hold ${officerReport.hold.holdId} (${officerReport.hold.matter}) on custodian ${officerReport.hold.custodian}`,
+      `Search "${officerReport.search.query}": ${officerReport.search.matches} verified match(es)${officerReport.search.first === null ? '' : `, e.g. ${people.find((p) => formatAddress(p.client.me) === officerReport.search.first?.sender)?.name ?? officerReport.search.first.sender}: "${officerReport.search.first.text ?? ''}"`}`,
+      `Legal hold ${officerReport.hold.holdId} (${officerReport.hold.matter}) on custodian alice (${officerReport.hold.custodian})`,
       `RSMF export: ${officerReport.export.records} record(s), ${officerReport.export.files} file(s), custody manifest ${officerReport.export.manifestSha256}`,
       `custos verify: ${officerReport.verify.ok ? 'ok' : 'FAILED'} (${officerReport.verify.records} records, ${officerReport.verify.rsmfFiles} .rsmf files)`,
       `Completeness: ${officerReport.completeness.complete ? 'complete' : `INCOMPLETE, ${officerReport.completeness.findings.length} finding(s)`} (${officerReport.completeness.devices} devices, ${officerReport.completeness.recordsChecked} records verified)`,
