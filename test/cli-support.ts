@@ -5,15 +5,15 @@
  * with a profile folder and parses --json output.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, type ServerArgs, type ServerProcess } from './client-support.js';
+import { copyCeremonyOrg, TEMPLATE_OFFICER_PASSPHRASE } from './ceremony-template.js';
+import { stopServer, type ServerArgs, type ServerProcess } from './client-support.js';
 
 /** The built `custos` entry point. */
 export const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
 /** Officer passphrase used by the ceremony in these tests. */
-export const OFFICER_PASSPHRASE = 'officer passphrase for tests';
+export const OFFICER_PASSPHRASE = TEMPLATE_OFFICER_PASSPHRASE;
 /** Cap on one command run: only a safety net against a hung child (the demo and the ceremony
  * do seconds of scrypt work, minutes on a loaded machine). */
 const RUN_TIMEOUT_MS = 600_000;
@@ -78,40 +78,28 @@ export interface CliOrg {
   readonly adminProfile: string;
 }
 
-/** Starts a server, runs the ceremony (2 officers, threshold 2) and enrols the admin from its profile. */
+/**
+ * A server with an organisation from the ceremony (2 officers, threshold 2) and its first
+ * admin enrolled from the ceremony's admin profile. The ceremony runs once per test run
+ * (ceremony-template.ts); `dir` gets its own copy and its own server process.
+ */
 export async function cliOrg(dir: string, name = 'Example Agency', extra: ServerArgs = {}): Promise<CliOrg> {
-  const server = await startServer(dir, extra);
-  const pp = join(dir, 'officers.pass');
-  writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
-  const tokenFile = join(dir, 'bootstrap.txt');
-  const created = await custosJson<{ orgId: string; adminProfile: string }>([
-    'org',
-    'create',
-    '--server',
-    server.url,
-    '--bootstrap-token-file',
-    tokenFile,
-    '--name',
-    name,
-    '--officers',
-    '2',
-    '--threshold',
-    '2',
-    '--out',
-    join(dir, 'org'),
-    '--passphrase-file',
-    pp,
-  ]);
+  const copy = await copyCeremonyOrg(dir, name, extra, custosJson);
   const adminProfile = join(dir, 'admin');
-  await custosJson([
-    'enroll',
-    '--admin-profile',
-    created.adminProfile,
-    '--profile',
-    adminProfile,
-    '--unattended',
-  ]);
-  return { server, orgId: created.orgId, adminProfile };
+  try {
+    await custosJson([
+      'enroll',
+      '--admin-profile',
+      copy.ceremonyAdminProfile,
+      '--profile',
+      adminProfile,
+      '--unattended',
+    ]);
+  } catch (e) {
+    await stopServer(copy.server);
+    throw e;
+  }
+  return { server: copy.server, orgId: copy.orgId, adminProfile };
 }
 
 /** Invites a user as the admin and enrols them into `profile`; resolves to their address. */

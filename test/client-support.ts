@@ -48,6 +48,11 @@ export function startServer(dir: string, extra: ServerArgs = {}): Promise<Server
   return spawnServer(join(dir, 'data'), join(dir, 'bootstrap.txt'), '127.0.0.1:0', extra, true);
 }
 
+/** Starts `custos server` on `dir/data`, which already holds an organisation (so no bootstrap token is printed). */
+export function startServerWithOrg(dir: string, extra: ServerArgs = {}): Promise<ServerProcess> {
+  return spawnServer(join(dir, 'data'), join(dir, 'bootstrap.txt'), '127.0.0.1:0', extra, false);
+}
+
 /**
  * Starts `custos server` again on `s`'s data folder and address, after `s.child` exited
  * (a crash test): the same URL, so enrolled clients reach it unchanged.
