@@ -1,5 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Parallel e2e files. They mostly wait on child processes (servers, `custos` commands) and
+ * polls, so more files than cores keep a 2-core CI machine busy; Vitest's default there is
+ * one worker (cores - 1), which ran every e2e file in series (docs/development.md).
+ */
+const E2E_WORKERS = 3;
+
 // Tests run from TypeScript source: the "custos-source" export condition makes
 // `@custos/core` resolve to packages/core/src/index.ts instead of the built dist.
 export default defineConfig({
@@ -30,6 +37,9 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // One key ceremony per run, copied into each file that needs an org (test/ceremony-template.ts).
           globalSetup: ['test/global-setup.ts'],
+          maxWorkers: E2E_WORKERS,
+          // A project with its own maxWorkers needs its own group: e2e runs after unit and fuzz.
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
