@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/slow-first-sequencer.js';
 
 /**
  * Parallel e2e files. They mostly wait on child processes (servers, `custos` commands) and
@@ -13,6 +14,7 @@ export default defineConfig({
   resolve: { conditions: ['custos-source'] },
   ssr: { resolve: { conditions: ['custos-source'] } },
   test: {
+    sequence: { sequencer: SlowFirstSequencer },
     projects: [
       {
         extends: true,
