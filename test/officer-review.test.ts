@@ -22,7 +22,9 @@ import {
 } from './cli-support.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
-const STEP_TIMEOUT_MS = 300_000;
+/** A hang guard only: a step runs up to a dozen officer commands, each a full-strength KDF unlock
+ * (it took over 300 s on a 2-core machine at load 20). */
+const STEP_TIMEOUT_MS = 600_000;
 /** Attempts while waiting for the indexer (about a second after each checkpoint). */
 const ATTEMPTS = 30;
 
