@@ -29,7 +29,9 @@ import {
 
 /** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
 const SETUP_TIMEOUT_MS = 900_000;
-const STEP_TIMEOUT_MS = 300_000;
+/** A hang guard only: the add and remove steps each run several commands that open and seal ~20
+ * full-strength KDF share files (about 2 minutes each on a loaded 2-core machine). */
+const STEP_TIMEOUT_MS = 600_000;
 /** Attempts while waiting for the indexer (a record is searchable about a second after its checkpoint). */
 const INDEX_ATTEMPTS = 60;
 
