@@ -4,7 +4,8 @@
  * tokens once an officer has sealed index keys to them), and an officer who runs
  * `custos console search`: it finds exactly the records whose text matches — both
  * devices' copies, opened, their device signatures and inclusion proofs verified — pages with --cursor, honours
- * phrases, case, --kind and --participant, and refuses bad command lines with exit 2.
+ * phrases, case, --kind, --participant, --conversation and --from/--to, and refuses bad
+ * command lines with exit 2.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,7 +167,7 @@ describe('officer search (processes)', () => {
   );
 
   it(
-    'phrases, letter case, kinds and participants filter exactly; pages follow the cursor',
+    'phrases, case, kinds, participants, conversations and dates filter exactly; pages follow the cursor',
     async () => {
       await searchUntil(['budget'], 6);
       const phrase = await search(['"budget review"']);
@@ -177,6 +178,21 @@ describe('officer search (processes)', () => {
       const lunch = await search(['lunch', '--participant', `${aliceAddress},${bobAddress}`]);
       expect(lunch.matches.map((m) => m.text)).toEqual([TEXTS.lunch, TEXTS.lunch]);
       expect((await search(['nothing-like-this-was-said'])).matches).toEqual([]);
+      // A participant who is in no conversation excludes everything.
+      const [, orgId] = aliceAddress.split('@') as [string, string];
+      expect((await search(['lunch', '--participant', `nobody@${orgId}`])).matches).toEqual([]);
+      // Dates (UTC days): a range ending yesterday excludes today's messages; one from today keeps them.
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      const now = Date.now();
+      const past = await search(['budget', '--from', '2020-01-01', '--to', day(now - 86_400_000)]);
+      expect(past.matches).toEqual([]);
+      expect((await search(['budget', '--from', day(now)])).matches).toHaveLength(6);
+      // A conversation: its own id keeps every match, another id none.
+      const conversationId = phrase.matches[0]!.conversationId;
+      expect((await search(['budget', '--conversation', conversationId])).matches).toHaveLength(6);
+      const other = conversationId.slice(0, -1) + (conversationId.endsWith('A') ? 'B' : 'A');
+      expect((await search(['budget', '--conversation', other])).matches).toEqual([]);
+      expect((await search(['budget', '--kind', 'message'])).matches).toHaveLength(6);
       // Paging: 2 per page, newest first, the union equals the single page.
       const all = await search(['budget']);
       const seen: number[] = [];
