@@ -1,8 +1,8 @@
 /**
  * End to end, with real processes (docs/exports.md §9, docs/officers.md "FOIA / eDiscovery
  * export"): a `custos server`, the key ceremony, two users who exchange messages (one with
- * an attachment), and an officer who runs `custos console export`: RSMF and PDF exports of
- * a query, a JSON export of a custodian device with the attachment decrypted, each passing
+ * an attachment), and an officer who runs `custos console export`: RSMF, PDF, EML and MBOX
+ * exports of a query, a JSON export of a custodian device with the attachment decrypted, each passing
  * `custos verify` offline (and one flipped byte failing it), each an `archive-export` audit
  * entry in the org's log; bad formats, occupied folders, another org's participant and a
  * server whose proof does not verify fail with a clear error and leave no export behind.
@@ -287,6 +287,49 @@ describe('officer export (processes)', () => {
       // The attachment's content key is never written.
       expect(JSON.stringify(doc)).not.toMatch(/"key"/);
       expect((await verify(out)).status).toBe(0);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'exports the query as EML and MBOX, threaded per conversation; custos verify compares their text; audited',
+    async () => {
+      const before = await exportsInLog();
+      for (const format of ['eml', 'mbox'] as const) {
+        const out = join(dir, `budget-${format}`);
+        const r = await custosJson<ExportOut>([
+          'console',
+          'export',
+          'budget',
+          '--format',
+          format,
+          '--out',
+          out,
+          ...officer,
+        ]);
+        expect(r.records).toBe(6);
+        expect(r.files).toContain('custody-manifest.json');
+        const mail = r.files.filter((f) => f.startsWith(`${format}/`) && f.endsWith(`.${format}`)).sort();
+        // EML: one file per event (three budget messages); MBOX: one file per conversation.
+        expect(mail).toHaveLength(format === 'eml' ? 3 : 1);
+        const text = mail.map((f) => readFileSync(join(out, f), 'utf8').replace(/\r?\n[ \t]+/g, ' '));
+        // Every message after a conversation's first names it: mail tools show one thread.
+        const headers = text.join('\n');
+        expect(headers.match(/^References: /gm)?.length).toBe(2);
+        expect(headers.match(/^In-Reply-To: /gm)?.length).toBe(2);
+        const ok = await verify(out, ['--log-key', r.log.verifierKey]);
+        expect(ok.status, ok.stderr).toBe(0);
+        expect(ok.out).toMatchObject({
+          ok: true,
+          records: 6,
+          manifestSha256: r.manifestSha256,
+          logKeyPinned: true,
+          textBinding: 'verified',
+          textCompared: [format],
+        });
+      }
+      await waitFor(async () => (await exportsInLog()) >= before + 2);
+      expect(await exportsInLog()).toBe(before + 2);
     },
     STEP_TIMEOUT_MS,
   );
