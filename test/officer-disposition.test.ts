@@ -3,12 +3,14 @@
  * `custos server`, the key ceremony (two officers, threshold 2), two users who exchange a
  * message, and both officers running `custos console dispose`: a dry run with an as-of date
  * far in the future lists the buckets holding that message, execution is refused until two
- * officers approved, then destroys it — search no longer finds it — while the log keeps
- * growing consistently (the auditor's witness still verifies) and carries the certificate.
+ * officers approved, then destroys it — search no longer finds it, the server no longer stores
+ * it — while a second message under a legal hold is still stored, the log keeps growing
+ * consistently (the auditor's witness still verifies) and carries the certificate.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { decodeEntryBundle, decodeLogEntry, entryBundlePath } from '@custos/core';
 import { CustosClient } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +28,8 @@ const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
 const ATTEMPTS = 60;
 const CANARY = 'disposal canary quarterly';
+/** A second message, placed under a legal hold before the plan: it must survive disposition. */
+const HELD = 'disposal canary under counsel hold';
 
 interface PlanOut {
   planId: string;
@@ -48,9 +52,29 @@ describe('officer disposition (processes)', () => {
 
   const dispose = (k: number, args: string[]) =>
     custos(['console', 'dispose', ...args, ...officers[k]!, '--json']);
-  const searchCount = async (): Promise<number> =>
-    (await custosJson<{ matches: unknown[] }>(['console', 'search', 'canary', ...officers[0]!])).matches
-      .length;
+  /** The log indexes search finds for a word (search opens every hit and checks its proof). */
+  const searchIndexes = async (word = 'canary'): Promise<number[]> =>
+    (
+      await custosJson<{ matches: { logIndex: number }[] }>(['console', 'search', word, ...officers[0]!])
+    ).matches
+      .map((m) => m.logIndex)
+      .sort((a, b) => a - b);
+  const searchCount = async (word = 'canary'): Promise<number> => (await searchIndexes(word)).length;
+  /** The log indexes of the given records still stored by the server (its own database, read-only). */
+  const storedOf = (indexes: readonly number[]): number[] => {
+    const db = new Database(join(org.server.dataDir, 'custos.sqlite'), {
+      readonly: true,
+      fileMustExist: true,
+    });
+    try {
+      const rows = db.prepare('SELECT log_index AS i FROM archive_records ORDER BY log_index').all() as {
+        i: number;
+      }[];
+      return rows.map((r) => r.i).filter((i) => indexes.includes(i));
+    } finally {
+      db.close();
+    }
+  };
   const treeSize = async (): Promise<number> =>
     ((await (await fetch(`${org.server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number })
       .treeSize;
@@ -92,6 +116,7 @@ describe('officer disposition (processes)', () => {
     await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', alice]);
     await custosJson(['contacts', 'add', 'alice', aliceAddress, '--profile', bob]);
     await custosJson(['send', '--to', 'bob', CANARY, '--profile', alice]);
+    await custosJson(['send', '--to', 'bob', HELD, '--profile', alice]);
     await custosJson(['sync', '--profile', bob]);
   }, SETUP_TIMEOUT_MS);
 
@@ -104,11 +129,27 @@ describe('officer disposition (processes)', () => {
     'plans, needs two approvals, destroys the records, keeps the log provable and logs the certificate',
     async () => {
       let found = 0;
-      for (let i = 0; i < ATTEMPTS && found < 2; i++) {
+      // Each message is archived by alice's device and by bob's: four records.
+      for (let i = 0; i < ATTEMPTS && found < 4; i++) {
         found = await searchCount();
-        if (found < 2) await sleep(500);
+        if (found < 4) await sleep(500);
       }
-      expect(found).toBe(2);
+      expect(found).toBe(4);
+      const held = await custos([
+        'console',
+        'hold',
+        'create',
+        '--query',
+        '"counsel hold"',
+        '--matter',
+        'M-DISPOSE-1',
+        ...officers[0]!,
+        '--json',
+      ]);
+      expect(held.status, held.stderr).toBe(0);
+      const heldIndexes = await searchIndexes('counsel');
+      const unheldIndexes = await searchIndexes('quarterly');
+      expect([heldIndexes.length, unheldIndexes.length]).toEqual([2, 2]);
       const state = join(dir, 'witness.json');
       const witness = () =>
         custos(['verify', 'log', '--server', org.server.url, '--org', org.orgId, '--state', state, '--json']);
@@ -125,6 +166,8 @@ describe('officer disposition (processes)', () => {
       expect(plan.state).toBe('proposed');
       expect(plan.buckets.every((b) => b.retentionClass !== 'permanent')).toBe(true);
       expect(plan.buckets.reduce((n, b) => n + b.records, 0)).toBeGreaterThanOrEqual(2);
+      // The held message's two records are listed as exceptions, not as records to destroy.
+      expect(plan.buckets.reduce((n, b) => n + b.held, 0)).toBe(2);
 
       // Bad command lines exit 2; too few approvals exit 1 and change nothing.
       expect((await dispose(0, ['--approve', 'nothex'])).status).toBe(2);
@@ -136,7 +179,7 @@ describe('officer disposition (processes)', () => {
       expect(one.status, one.stdout + one.stderr).toBe(0);
       expect((JSON.parse(one.stdout) as PlanOut).approvedBy).toEqual([0]);
       expect((await dispose(0, ['--execute', plan.planId])).stderr).toMatch(/QUORUM_NOT_MET/);
-      expect(await searchCount()).toBe(2);
+      expect(await searchCount()).toBe(4);
 
       const two = await dispose(1, ['--approve', plan.planId]);
       expect(two.status, two.stdout + two.stderr).toBe(0);
@@ -149,12 +192,18 @@ describe('officer disposition (processes)', () => {
       expect(done.approvers).toEqual([0, 1]);
       expect(done.certificateLogIndex).not.toBeNull();
 
-      // The records are gone: search (which opens and verifies every hit) finds nothing.
-      expect(await searchCount()).toBe(0);
-      // Executing again changes nothing; the buckets are not planned again.
+      // The unheld records are gone: search (which opens and verifies every hit) finds
+      // nothing, and the server no longer stores them; the held ones are still stored.
+      expect(await searchCount('quarterly')).toBe(0);
+      expect(storedOf(unheldIndexes)).toEqual([]);
+      expect(storedOf(heldIndexes)).toEqual(heldIndexes);
+      // Executing again changes nothing; only the held records remain to plan.
       expect((await dispose(0, ['--execute', plan.planId])).status).toBe(0);
+      expect(storedOf(heldIndexes)).toEqual(heldIndexes);
       const after = JSON.parse((await dispose(0, ['--dry-run', '--as-of', '2100-01-01'])).stdout) as PlanOut;
-      expect(after.buckets.filter((b) => plan.buckets.some((p) => p.bucketId === b.bucketId))).toEqual([]);
+      const again = after.buckets.filter((b) => plan.buckets.some((p) => p.bucketId === b.bucketId));
+      expect(again.every((b) => b.records === 0)).toBe(true);
+      expect(again.reduce((n, b) => n + b.held, 0)).toBe(2);
 
       // The log still verifies as an extension of what the witness saw, and holds the certificate.
       const index = done.certificateLogIndex!;
@@ -178,4 +227,10 @@ describe('officer disposition (processes)', () => {
     },
     STEP_TIMEOUT_MS,
   );
+
+  // Found by the issue 5 coverage audit (docs/officers.md): after the run above, `custos
+  // console search counsel` exits 1 with SIGNATURE_INVALID "its batch does not sign this hash
+  // at this sequence number" — disposition deletes the unheld records' rows, and with them
+  // the hashes the server needs to hand back the whole signed batch a held record shares.
+  it.todo('held records that shared an upload batch with disposed ones still open and verify');
 });
