@@ -209,6 +209,7 @@ async function writePlans(
       firstSeq: batch.firstSeq,
       count: batch.records.length,
       signature: Buffer.from(batch.signature),
+      hashes: Buffer.concat(batch.records.map((r) => r.hash)),
     })),
   );
   const rows: SequencedArchiveRecord[] = [];

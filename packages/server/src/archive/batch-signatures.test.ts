@@ -126,6 +126,8 @@ for (const backend of TEST_BACKENDS) {
           firstSeq: a.firstSeq,
           count: 4,
           signature: Buffer.from(ab.signature),
+          // The hashes it signs, kept with it (a held record still verifies after disposition).
+          hashes: Buffer.concat(ab.records.map(hashOf)),
         });
       }
       // The shorter batch again: a replay, and the longer signature stays.

@@ -260,5 +260,25 @@ for (const backend of TEST_BACKENDS) {
       expect(await tb.stores.search.batchCovering(org, dev.deviceId, 9)).toBeUndefined();
       expect(await tb.stores.search.batchCovering(orgId, dev.deviceId, 12)).toBeUndefined();
     });
+
+    it('batch signatures keep the hashes they sign; a longer re-send replaces them', async () => {
+      const org = await createSearchOrg(tb.stores);
+      const dev = new SyntheticDevice(org, 'bkt-a');
+      const short = randomBytes(32 * 2);
+      const long = randomBytes(32 * 3);
+      await tb.stores.search.putBatches(org, [
+        { deviceId: dev.deviceId, firstSeq: 0, count: 2, signature: randomBytes(64), hashes: short },
+      ]);
+      expect((await tb.stores.search.batchCovering(org, dev.deviceId, 1))?.hashes).toEqual(short);
+      await tb.stores.search.putBatches(org, [
+        { deviceId: dev.deviceId, firstSeq: 0, count: 3, signature: randomBytes(64), hashes: long },
+      ]);
+      expect((await tb.stores.search.batchCovering(org, dev.deviceId, 2))?.hashes).toEqual(long);
+      // A batch stored before migration 18 has none: readers fall back to the records.
+      await tb.stores.search.putBatches(org, [
+        { deviceId: dev.deviceId, firstSeq: 3, count: 1, signature: randomBytes(64) },
+      ]);
+      expect((await tb.stores.search.batchCovering(org, dev.deviceId, 3))?.hashes).toBeUndefined();
+    });
   });
 }

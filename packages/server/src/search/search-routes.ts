@@ -8,7 +8,7 @@
  * Every call is an audit entry (kind, caller, counts); the tokens are never logged or
  * audited — their meaning is unknown to the server anyway, but their equality is not.
  */
-import { inclusionProof, parseRecord } from '@custos/core';
+import { inclusionProof, parseRecord, RECORD_HASH_LENGTH } from '@custos/core';
 import { Type, type Static } from 'typebox';
 import { defineRoute } from '../http/route-def.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../http/schema-helpers.js';
@@ -138,11 +138,20 @@ async function withVerification(
     if (hit !== undefined) return hit.out;
     const b = await stores.search.batchCovering(orgId, deviceId, seq);
     if (b === undefined) return null;
-    const range = await stores.archive.range(orgId, deviceId, b.firstSeq, b.firstSeq + b.count - 1);
+    // The batch's own hashes: some of its records may have been disposed of since.
+    const own = b.hashes;
+    const hashes =
+      own !== undefined
+        ? Array.from({ length: b.count }, (_, i) =>
+            own.subarray(i * RECORD_HASH_LENGTH, (i + 1) * RECORD_HASH_LENGTH),
+          )
+        : (await stores.archive.range(orgId, deviceId, b.firstSeq, b.firstSeq + b.count - 1)).map(
+            (x) => x.hash,
+          );
     const batch = {
       firstSeq: b.firstSeq,
       signature: encodeBytes(b.signature),
-      hashes: range.map((x) => encodeBytes(x.hash)),
+      hashes: hashes.map((h) => encodeBytes(h)),
     };
     known.push({ count: b.count, out: batch });
     return batch;

@@ -56,6 +56,12 @@ export interface StoredBatch {
   readonly firstSeq: number;
   readonly count: number;
   readonly signature: Buffer;
+  /**
+   * The record hashes the signature covers, concatenated in sequence order (count × 32
+   * bytes), kept so that a batch still verifies after disposition deleted some of its
+   * records. Undefined for batches stored before migration 18.
+   */
+  readonly hashes?: Buffer | undefined;
 }
 
 /** An org whose log has grown past its search index. */
@@ -320,24 +326,46 @@ export class SqlSearchStore implements SearchStore {
   async putBatches(orgId: OrgId, batches: readonly StoredBatch[]): Promise<void> {
     await insertAll(
       this.db,
-      'INSERT INTO archive_batches (org_id, device_id, first_seq, count, signature)',
-      batches.map((b) => [orgId, b.deviceId, b.firstSeq, b.count, asBuffer(b.signature)] as const),
-      ` ON CONFLICT (org_id, device_id, first_seq) DO UPDATE SET count = excluded.count, signature = excluded.signature
+      'INSERT INTO archive_batches (org_id, device_id, first_seq, count, signature, hashes)',
+      batches.map(
+        (b) =>
+          [
+            orgId,
+            b.deviceId,
+            b.firstSeq,
+            b.count,
+            asBuffer(b.signature),
+            b.hashes === undefined ? null : asBuffer(b.hashes),
+          ] as const,
+      ),
+      ` ON CONFLICT (org_id, device_id, first_seq) DO UPDATE SET count = excluded.count,
+        signature = excluded.signature, hashes = excluded.hashes
         WHERE excluded.count > archive_batches.count`,
     );
   }
 
   async batchCovering(orgId: OrgId, deviceId: DeviceId, seq: number): Promise<StoredBatch | undefined> {
-    const row = await this.db.get<{ first_seq: unknown; count: unknown; signature: unknown }>(
+    const row = await this.db.get<{
+      first_seq: unknown;
+      count: unknown;
+      signature: unknown;
+      hashes: unknown;
+    }>(
       // Batches may overlap (a longer re-send starts before a later batch), so the latest one
       // starting at or before `seq` need not cover it; no batch is longer than
       // MAX_BATCH_RECORDS, which bounds the primary-key range scanned.
-      sql`SELECT first_seq, count, signature FROM archive_batches
+      sql`SELECT first_seq, count, signature, hashes FROM archive_batches
         WHERE org_id = ${orgId} AND device_id = ${deviceId} AND first_seq <= ${seq}
         AND first_seq > ${seq - MAX_BATCH_RECORDS} AND first_seq + count > ${seq}
         ORDER BY first_seq DESC LIMIT 1`,
     );
     if (row === undefined) return undefined;
-    return { deviceId, firstSeq: int(row.first_seq), count: int(row.count), signature: bytes(row.signature) };
+    return {
+      deviceId,
+      firstSeq: int(row.first_seq),
+      count: int(row.count),
+      signature: bytes(row.signature),
+      hashes: row.hashes === null ? undefined : bytes(row.hashes),
+    };
   }
 }

@@ -569,4 +569,16 @@ CREATE TABLE officer_list_changes (
 );
 `,
   },
+  {
+    version: 18,
+    name: 'archive batches keep the hashes they sign (held records still verify after disposition)',
+    // A batch signature covers every record hash of the batch. Disposition deletes the rows of
+    // unheld records, and a held record uploaded in the same batch could then no longer be
+    // handed back with the hashes its signature needs. Each batch row now keeps its hashes
+    // (count × 32 bytes, in sequence order); rows written before this migration have NULL
+    // and are served from the records, as before.
+    up: `
+ALTER TABLE archive_batches ADD COLUMN hashes BYTEA;
+`,
+  },
 ];
