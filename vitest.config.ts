@@ -6,7 +6,7 @@ import { SlowFirstSequencer } from './test/slow-first-sequencer.js';
  * polls, so more files than cores keep a 2-core CI machine busy; Vitest's default there is
  * one worker (cores - 1), which ran every e2e file in series (docs/development.md).
  */
-const E2E_WORKERS = 3;
+const E2E_WORKERS = 2;
 
 // Tests run from TypeScript source: the "custos-source" export condition makes
 // `@custos/core` resolve to packages/core/src/index.ts instead of the built dist.

@@ -20,7 +20,9 @@ import { CustosClient, sealIndexKeyForDevice } from '@custos/client';
 import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 
 const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
-const STARTUP_TIMEOUT_MS = 60_000;
+// A hang guard, not a speed check: one CI run saw a fresh server not answer within 60 s while
+// three e2e files loaded both cores.
+const STARTUP_TIMEOUT_MS = 120_000;
 const DAY = 24 * 60 * 60 * 1000;
 
 /** A running server process. */
