@@ -13,7 +13,7 @@ import { ConsoleError } from './console-error.js';
 import { openDelegation, sealDelegation } from './key-documents.js';
 import { recordDelegation } from './officer-profile-update.js';
 import type { OfficerSession } from './officer-session.js';
-import { keyFingerprint } from './signing-key.js';
+import { keyFingerprint, type SigningKey } from './signing-key.js';
 import type { RootKeys } from './unlock-root.js';
 
 /** Default validity of a re-issued delegation, in days from now (about 13 months). */
@@ -38,26 +38,9 @@ export async function reissueDelegation(
   days: number,
   now: number,
 ): Promise<ReissuedDelegation> {
-  if (!Number.isInteger(days) || days < 1 || days > MAX_DELEGATION_DAYS)
-    throw new ConsoleError('INVALID_OPTIONS', `--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);
-  const signing = root.signingKey;
-  if (signing === undefined) {
-    throw new ConsoleError(
-      'INVALID_OPTIONS',
-      'signing a delegation needs the org signing key: give org-signing-key share files (or share folders)',
-    );
-  }
-  if (
-    root.orgId !== session.orgId ||
-    keyFingerprint(signing.publicKey) !== session.officer.profile.signingKeyFingerprint
-  ) {
-    throw new ConsoleError(
-      'FINGERPRINT_MISMATCH',
-      "the shares recover another org's signing key than this profile pins",
-    );
-  }
+  const signing = pinnedOrgSigningKey(session, root, days, 'signing a delegation');
   const current = await session.orgKeys();
-  const notAfter = monthStart(now + days * DAY_MS, 1) - 1;
+  const notAfter = delegationEnd(now, days);
   if (notAfter <= current.keyManager.notAfter) {
     throw new ConsoleError(
       'DELEGATION_TOO_SHORT',
@@ -88,4 +71,40 @@ export async function reissueDelegation(
     changed: r.changed === true,
     keyManagerFingerprint: keyFingerprint(current.keyManager.key),
   };
+}
+
+/**
+ * Checks `--days` and that the shares recovered the org signing key this officer profile pins,
+ * and returns it; `act` names what needs it in the error ("signing a delegation", …).
+ */
+export function pinnedOrgSigningKey(
+  session: OfficerSession,
+  root: RootKeys,
+  days: number,
+  act: string,
+): SigningKey {
+  if (!Number.isInteger(days) || days < 1 || days > MAX_DELEGATION_DAYS)
+    throw new ConsoleError('INVALID_OPTIONS', `--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);
+  const signing = root.signingKey;
+  if (signing === undefined) {
+    throw new ConsoleError(
+      'INVALID_OPTIONS',
+      `${act} needs the org signing key: give org-signing-key share files (or share folders)`,
+    );
+  }
+  if (
+    root.orgId !== session.orgId ||
+    keyFingerprint(signing.publicKey) !== session.officer.profile.signingKeyFingerprint
+  ) {
+    throw new ConsoleError(
+      'FINGERPRINT_MISMATCH',
+      "the shares recover another org's signing key than this profile pins",
+    );
+  }
+  return signing;
+}
+
+/** A delegation's last millisecond: the end of the UTC month `days` days after `now`. */
+export function delegationEnd(now: number, days: number): number {
+  return monthStart(now + days * DAY_MS, 1) - 1;
 }

@@ -9,10 +9,9 @@
  * every officer's session takes from its wrap on the server (officer-session.ts).
  */
 import { BucketPublicKey } from '@custos/core';
-import { monthStart } from './bucket-periods.js';
 import { b64u } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
-import { MAX_DELEGATION_DAYS } from './delegation-reissue.js';
+import { delegationEnd, pinnedOrgSigningKey } from './delegation-reissue.js';
 import { openDelegation, sealDelegation } from './key-documents.js';
 import { buildDelegationChain } from './key-manager-chain.js';
 import { wrapKeyManagerKey } from './key-manager-wrap.js';
@@ -28,7 +27,6 @@ import type { RootKeys } from './unlock-root.js';
  * enough that the server's clock is past it, so buckets can be registered at once.
  */
 export const ROTATION_START_LEAD_MS = 60_000;
-const DAY_MS = 86_400_000;
 
 /** The registered rotation. */
 export interface KeyManagerRotated {
@@ -47,27 +45,10 @@ export async function rotateKeyManager(
   days: number,
   now: number,
 ): Promise<KeyManagerRotated> {
-  if (!Number.isInteger(days) || days < 1 || days > MAX_DELEGATION_DAYS)
-    throw new ConsoleError('INVALID_OPTIONS', `--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);
-  const signing = root.signingKey;
-  if (signing === undefined) {
-    throw new ConsoleError(
-      'INVALID_OPTIONS',
-      'rotating the key manager needs the org signing key: give org-signing-key share files (or share folders)',
-    );
-  }
-  if (
-    root.orgId !== session.orgId ||
-    keyFingerprint(signing.publicKey) !== session.officer.profile.signingKeyFingerprint
-  ) {
-    throw new ConsoleError(
-      'FINGERPRINT_MISMATCH',
-      "the shares recover another org's signing key than this profile pins",
-    );
-  }
+  const signing = pinnedOrgSigningKey(session, root, days, 'rotating the key manager');
   const current = await session.orgKeys();
   const notBefore = now - ROTATION_START_LEAD_MS;
-  const notAfter = monthStart(now + days * DAY_MS, 1) - 1;
+  const notAfter = delegationEnd(now, days);
   const next = SigningKey.generate();
   const delegation = sealDelegation({ key: next.publicKey, notBefore, notAfter }, signing);
   openDelegation(delegation, signing.publicKey);
