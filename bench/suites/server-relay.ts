@@ -30,10 +30,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  encodeHeader,
   encodeLogEntry,
+  frameRecord,
+  RECORD_FORMAT_VERSION,
   type BucketId,
   type DeviceId as CoreDeviceId,
   type OrgId as CoreOrgId,
+  type RecordHash,
+  type SessionKeyId,
 } from '@custos/core';
 import {
   createLogger,
@@ -41,6 +46,7 @@ import {
   loadOrCreateLogSigningKey,
   LogIntegrator,
   openStore,
+  SearchIndexer,
   sequenceEntries,
   type DeviceId,
   type OrgId,
@@ -55,11 +61,16 @@ const OFFERED_RATE = 5000;
 const LATENCY_RUN_MS = 2000;
 const TICK_MS = 10;
 /** The memory target's archive (issue 3: "holding 1,000,000 archived records and 1,000 idle connections"). */
-const ARCHIVED_RECORDS = 1_000_000;
+// RELAY_BENCH_RECORDS=<n, a multiple of 10,000> shrinks it for a quick check of the seeding.
+const ARCHIVED_RECORDS = Number(process.env['RELAY_BENCH_RECORDS'] ?? 1_000_000);
 const RECORD_BYTES = 1024;
 /** Records per seeding transaction, and how many are sequenced before the log is integrated. */
 const SEED_CHUNK = 10_000;
 const SEED_INTEGRATE_EVERY = 200_000;
+/** Blind tokens per seeded record, drawn from a vocabulary of SEED_VOCABULARY (16 bytes each, as in core). */
+const SEED_TOKENS = 2;
+const SEED_VOCABULARY = 1000;
+const TOKEN_BYTES = 16;
 
 // RELAY_BENCH_SERVER=<path of a built server's index.js> runs that build instead (a before/after
 // comparison in one command, under the same machine load).
@@ -183,11 +194,45 @@ async function seed(dataDir: string): Promise<{ orgId: string; devices: DeviceCr
 }
 
 /**
- * Stores ARCHIVED_RECORDS sealed records (random RECORD_BYTES each: the server never reads
- * inside one) for the seeded devices the way ingest stores them — an `archive-record` log
- * entry sequenced per record and the record row with its log index, chunk by chunk in
- * transactions — and integrates the log into signed checkpoints with the server's own key,
- * so the server starts on an archive it has fully committed to.
+ * A record of about RECORD_BYTES in the archive format: a real header (the search indexer
+ * parses it) framed with a random sealed body (nobody opens it here).
+ */
+function seedRecord(
+  org: OrgId,
+  device: DeviceId,
+  bucket: BucketId,
+  seq: number,
+  sessionKey: SessionKeyId,
+  vocabulary: readonly Buffer[],
+): Buffer {
+  const tokens = new Set<Buffer>();
+  while (tokens.size < SEED_TOKENS)
+    tokens.add(vocabulary[randomBytes(2).readUInt16LE(0) % vocabulary.length]!);
+  const sorted = [...tokens].sort((a, b) => Buffer.compare(a, b));
+  const draft = {
+    version: RECORD_FORMAT_VERSION,
+    org: org as string as CoreOrgId,
+    device: device as string as CoreDeviceId,
+    bucket,
+    seq,
+    prev: Buffer.alloc(32) as Uint8Array as RecordHash,
+    sessionKeyId: sessionKey,
+    tokens: sorted,
+    attachmentBytes: 0,
+  };
+  const headerLength = encodeHeader({ ...draft, sealedBodyBytes: RECORD_BYTES }).length;
+  // Body sized so that the whole record is about RECORD_BYTES (the header length barely depends on it).
+  const sealedBodyBytes = RECORD_BYTES - headerLength - 6;
+  return Buffer.from(frameRecord(encodeHeader({ ...draft, sealedBodyBytes }), randomBytes(sealedBodyBytes)));
+}
+
+/**
+ * Stores ARCHIVED_RECORDS records (real headers, random sealed bodies) for the seeded
+ * devices the way ingest stores them — an `archive-record` log entry sequenced per record
+ * and the record row with its log index, chunk by chunk in transactions — integrates the
+ * log into signed checkpoints with the server's own key and builds the search index, so the
+ * server starts on an archive it has fully committed to and indexed (as after ingest).
+ * Random bytes instead of records made the server's indexer stop with an integrity error.
  */
 async function seedArchive(dataDir: string, orgId: string, devices: readonly DeviceCreds[]): Promise<void> {
   const config = loadConfig({ argv: ['--data', dataDir], env: {}, cwd: process.cwd() });
@@ -200,7 +245,10 @@ async function seedArchive(dataDir: string, orgId: string, devices: readonly Dev
     logger: createLogger('error', () => undefined),
   });
   const org = orgId as OrgId;
+  const indexer = new SearchIndexer({ stores, logger: createLogger('error', () => undefined) });
   const bucket = randomBytes(16).toString('base64url') as BucketId;
+  const sessionKey = randomBytes(32) as Uint8Array as SessionKeyId;
+  const vocabulary = Array.from({ length: SEED_VOCABULARY }, () => randomBytes(TOKEN_BYTES));
   const perDevice = ARCHIVED_RECORDS / devices.length;
   const now = Date.now();
   for (let done = 0; done < ARCHIVED_RECORDS; done += SEED_CHUNK) {
@@ -210,7 +258,7 @@ async function seedArchive(dataDir: string, orgId: string, devices: readonly Dev
       for (let i = done; i < done + SEED_CHUNK; i++) {
         const deviceId = devices[i % devices.length]!.deviceId as DeviceId;
         const seq = Math.floor(i / devices.length);
-        const bytes = randomBytes(RECORD_BYTES);
+        const bytes = seedRecord(org, deviceId, bucket, seq, sessionKey, vocabulary);
         const hash = createHash('sha256').update(bytes).digest();
         entries.push(
           encodeLogEntry({
@@ -236,6 +284,7 @@ async function seedArchive(dataDir: string, orgId: string, devices: readonly Dev
     if ((done + SEED_CHUNK) % SEED_INTEGRATE_EVERY === 0 || done + SEED_CHUNK >= ARCHIVED_RECORDS)
       while ((await integrator.integrateOrg(org)) !== null);
   }
+  while ((await indexer.indexOrg(org)) !== null);
   if ((await stores.archive.count(org)) !== perDevice * devices.length)
     throw new Error('archive seed incomplete');
   const keepAlive = setInterval(() => undefined, 1000);

@@ -48,6 +48,7 @@ export type { Logger } from './log/logger.js';
 export { sequenceEntries } from './log-service/sequencing.js';
 export { LogIntegrator } from './log-service/integration.js';
 export type { IntegrationOutcome, IntegratorOptions } from './log-service/integration.js';
+export { SearchIndexer } from './search/search-indexer.js';
 export { sequencingAuditSink } from './log-service/audit-sequencing.js';
 export { logOriginFor, logVerifierKey } from './log-service/checkpoint-signing.js';
 export type { LogKey } from './log-service/checkpoint-signing.js';

@@ -74,6 +74,12 @@ export const EXPIRY_SWEEP_INTERVAL_MS = 60_000;
 export const SQLITE_SYNCHRONOUS = 'FULL';
 /** SQLite busy timeout, for a second process (backup) holding the write lock briefly. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/**
+ * SQLite page cache (KiB). SQLite's default (2,000 KiB, ~500 pages) is smaller than what one
+ * full relay batch dirties; a transaction that outgrows the cache spills pages to the WAL
+ * early and may write them twice. 32 MiB per connection keeps a batch in memory.
+ */
+export const SQLITE_CACHE_KIB = 32_768;
 /** PostgreSQL pool size per API node. */
 export const PG_POOL_MAX = 10;
 

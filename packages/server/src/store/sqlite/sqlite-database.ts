@@ -13,7 +13,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
-import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_SYNCHRONOUS } from '../../config/defaults.js';
+import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB, SQLITE_SYNCHRONOUS } from '../../config/defaults.js';
 import { renderQuestionMarks, type SqlDatabase, type SqlExecutor, type SqlQuery } from '../sql.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync, type FileSync } from './wal-sync.js';
@@ -50,6 +50,8 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  // Negative: a size in KiB rather than in pages.
+  db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   if (mode !== 'wal' || SQLITE_SYNCHRONOUS !== 'FULL') {
     // In-memory databases (tests) have no WAL: SQLite's own setting is all there is.
     db.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
