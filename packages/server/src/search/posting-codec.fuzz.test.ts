@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isServerError } from '../errors.js';
-import { decodePostings, encodePostings } from './posting-codec.js';
+import { decodePostings, encodePostings, markPresent } from './posting-codec.js';
 
 const RUNS = Number(process.env.CUSTOS_FUZZ_RUNS ?? 3000);
 
@@ -19,9 +19,17 @@ function decodesOrRefuses(bytes: Uint8Array, n: number, base: number): boolean {
     expect(ids).toHaveLength(n);
     for (const id of ids) expect(Number.isSafeInteger(id)).toBe(true);
     for (let i = 0; i < ids.length; i++) expect(ids[i]!).toBeGreaterThanOrEqual(i === 0 ? base : ids[i - 1]!);
+    // The streaming reader accepts and refuses exactly the same rows, and marks what decodes.
+    const cands = [...new Set(ids)];
+    const marks = new Uint8Array(cands.length);
+    markPresent(bytes, base, n, cands, cands.length, marks);
+    expect(marks.every((m) => m === 1)).toBe(true);
     return true;
   } catch (e) {
-    if (isServerError(e, 'INTERNAL')) return false;
+    if (isServerError(e, 'INTERNAL')) {
+      expect(() => markPresent(bytes, base, n, [base], 1, new Uint8Array(1))).toThrow(/posting block/);
+      return false;
+    }
     throw e;
   }
 }

@@ -57,6 +57,54 @@ export function decodePostings(bytes: Uint8Array, base: number, n: number, into:
   return into;
 }
 
+/**
+ * Marks which of `candidates` (strictly ascending, the first `count` used) occur in an encoded
+ * block: sets `marks[i] = 1` for each one present, leaves the others untouched (so several
+ * blocks can be OR'ed into one mark array). Streams the row once without building its id
+ * list — a common token's block holds up to a pass of ids, the candidates of a rarer token
+ * far fewer — and reads it to the end, so a corrupt row is refused exactly as by
+ * {@link decodePostings}, never half-read.
+ */
+export function markPresent(
+  bytes: Uint8Array,
+  base: number,
+  n: number,
+  candidates: ArrayLike<number>,
+  count: number,
+  marks: Uint8Array,
+): void {
+  let at = 0;
+  let prev = base;
+  let c = 0;
+  const len = bytes.length;
+  for (let i = 0; i < n; i++) {
+    // Fast path: a one-byte gap (dense tokens are mostly these).
+    let b = at < len ? bytes[at]! : 0x100;
+    if (b < 0x80) {
+      at++;
+      prev += b;
+    } else {
+      let gap = 0;
+      let scale = 1;
+      for (let k = 0; ; k++) {
+        if (at >= len || k >= MAX_VARINT_BYTES) {
+          throw new ServerError('INTERNAL', 'a stored posting block is corrupt');
+        }
+        b = bytes[at++]!;
+        gap += (b & 0x7f) * scale;
+        if (b < 0x80) break;
+        scale *= 0x80;
+      }
+      prev += gap;
+      if (prev > Number.MAX_SAFE_INTEGER)
+        throw new ServerError('INTERNAL', 'a stored posting block is corrupt');
+    }
+    while (c < count && candidates[c]! < prev) c++;
+    if (c < count && candidates[c] === prev) marks[c] = 1;
+  }
+  if (at !== len) throw new ServerError('INTERNAL', 'a stored posting block has trailing bytes');
+}
+
 /** The ids present in every list (each ascending); ascending. */
 export function intersectSorted(lists: readonly (readonly number[])[]): number[] {
   if (lists.length === 0) return [];

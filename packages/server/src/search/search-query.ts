@@ -6,9 +6,9 @@
  * indexes, newest first; the cursor is the last one returned (exclusive).
  */
 import type { DeviceId, OrgId } from '../ids.js';
-import type { BlockRef, StoredArchiveRecord } from '../store/search-stores.js';
+import type { BlockRef, PostingBlock, StoredArchiveRecord } from '../store/search-stores.js';
 import type { Stores } from '../store/stores.js';
-import { decodePostings, intersectSorted, unionSorted } from './posting-codec.js';
+import { decodePostings, markPresent, unionSorted } from './posting-codec.js';
 import { BLOCKS_PER_READ } from './search-defaults.js';
 
 /** A search as the server runs it: 16-byte tokens only, never their meaning. */
@@ -54,6 +54,75 @@ function candidateBlocks(
   return out.sort((a, b) => b - a);
 }
 
+/** Keeps the candidates whose `marks` are set (in place, order kept); the new count. */
+function compact(cands: number[], marks: Uint8Array): number {
+  let k = 0;
+  for (let i = 0; i < cands.length; i++) if (marks[i] === 1) cands[k++] = cands[i]!;
+  cands.length = k;
+  return k;
+}
+
+/**
+ * The hits of one block, newest first: the rarest `allOf` token's ids in the block (below
+ * `before`) are decoded, then every other token's row is streamed once to keep only the
+ * candidates it holds (no id list of a common token is built), then each `anyOf` group keeps
+ * the candidates some token of it holds.
+ */
+function blockHits(
+  block: number,
+  allOf: readonly string[],
+  anyOf: readonly (readonly string[])[],
+  rowsOf: ReadonlyMap<string, PostingBlock>,
+  before: number | null,
+): number[] {
+  const all: PostingBlock[] = [];
+  for (const t of allOf) {
+    const r = rowsOf.get(`${block}/${t}`);
+    if (r === undefined) return [];
+    all.push(r);
+  }
+  let cands: number[];
+  let rest: PostingBlock[];
+  if (all.length > 0) {
+    let rarest = 0;
+    for (let i = 1; i < all.length; i++) if (all[i]!.n < all[rarest]!.n) rarest = i;
+    const r = all[rarest]!;
+    cands = decodePostings(r.ids, r.block, r.n);
+    rest = all.filter((_, i) => i !== rarest);
+  } else {
+    // No AND'ed token: the first group's union is the candidate set.
+    const first = anyOf[0] ?? [];
+    cands = unionSorted(
+      first.flatMap((t) => {
+        const r = rowsOf.get(`${block}/${t}`);
+        return r === undefined ? [] : [decodePostings(r.ids, r.block, r.n)];
+      }),
+    );
+    rest = [];
+  }
+  if (before !== null) {
+    let k = cands.length;
+    while (k > 0 && cands[k - 1]! >= before) k--;
+    cands.length = k;
+  }
+  for (const r of rest) {
+    if (cands.length === 0) return [];
+    const marks = new Uint8Array(cands.length);
+    markPresent(r.ids, r.block, r.n, cands, cands.length, marks);
+    compact(cands, marks);
+  }
+  for (const group of all.length > 0 ? anyOf : anyOf.slice(1)) {
+    if (cands.length === 0) return [];
+    const marks = new Uint8Array(cands.length);
+    for (const t of group) {
+      const r = rowsOf.get(`${block}/${t}`);
+      if (r !== undefined) markPresent(r.ids, r.block, r.n, cands, cands.length, marks);
+    }
+    compact(cands, marks);
+  }
+  return cands.reverse();
+}
+
 /** Runs `q` over `orgId`'s index. Every read filters on the org, so another org's rows cannot match. */
 export async function runSearch(stores: Stores, orgId: OrgId, q: SearchQuery): Promise<SearchPage> {
   const tokens = new Map<string, Uint8Array>();
@@ -81,17 +150,10 @@ export async function runSearch(stores: Stores, orgId: OrgId, q: SearchQuery): P
       needed.map(([, t]) => t),
       chunk,
     );
-    const lists = new Map<string, number[]>(); // `${block}/${token}` → ids
-    for (const r of rows) lists.set(`${r.block}/${keyOf(r.token)}`, decodePostings(r.ids, r.block, r.n));
+    const rowsOf = new Map<string, PostingBlock>(); // `${block}/${token}` → row
+    for (const r of rows) rowsOf.set(`${r.block}/${keyOf(r.token)}`, r);
     for (const block of chunk) {
-      const sets: number[][] = [];
-      for (const t of allOf) sets.push(lists.get(`${block}/${t}`) ?? []);
-      for (const g of anyOf) {
-        sets.push(unionSorted(g.map((t) => lists.get(`${block}/${t}`) ?? [])));
-      }
-      let ids = intersectSorted(sets);
-      if (q.before !== null) ids = ids.filter((id) => id < q.before!);
-      ids.reverse();
+      let ids = blockHits(block, allOf, anyOf, rowsOf, q.before);
       if (q.bucketId !== undefined || q.deviceId !== undefined)
         ids = await filterRecords(stores, orgId, ids, q, want - hits.length);
       for (const id of ids) {
