@@ -6,7 +6,8 @@
  */
 import { CustosError } from '../errors.js';
 import { HASH_LENGTH } from './ids.js';
-import { decodeStrict, encodeDeterministic, isCborMap } from './deterministic-cbor.js';
+import { BodyWriter } from './body-writer.js';
+import { decodeStrict, isCborMap } from './deterministic-cbor.js';
 import { MAX_BODY_BYTES, MAX_BODY_LIST, MAX_SEQUENCE, MAX_SHORT_TEXT_BYTES } from './limits.js';
 
 /** Whether this device sent or received the event. */
@@ -110,6 +111,8 @@ const REQUIRED = ['dir', 'kind', 'mid', 'conv', 'parts', 'from', 'sent', 'att', 
 const KNOWN = new Set<string>(Object.values(K));
 const A_REQUIRED = ['id', 'key', 'dig', 'size', 'type'];
 const A_KNOWN = new Set<string>(Object.values(A));
+/** Writes checked body maps (the same bytes as encodeDeterministic, without its general machinery). */
+const writer = new BodyWriter(Object.values(K), Object.values(A));
 
 const bad = (what: string): never => {
   throw new CustosError('MALFORMED_RECORD', `record body: ${what}`);
@@ -233,7 +236,7 @@ function toCbor(b: RecordBody): Record<string, unknown> {
 export function encodeBody(body: RecordBody): Uint8Array {
   const m = toCbor(body);
   fromCbor(m);
-  const bytes = encodeDeterministic(m);
+  const bytes = writer.encode(m);
   if (bytes.length > MAX_BODY_BYTES)
     throw new CustosError('OVERSIZED_INPUT', `record body exceeds ${MAX_BODY_BYTES} bytes`);
   return bytes;
