@@ -80,9 +80,12 @@ async function measureRate(suite: string, c: RateCase): Promise<BenchResult> {
   // One warm-up round of each, discarded, so JIT and caches are warm for both.
   await c.run();
   if (c.baseline) await c.baseline.run();
+  // Interleaved in ABBA order (baseline first in even rounds, the case first in odd ones), so
+  // neither side always runs right after the other: drift and warm-up hit both alike.
   for (let i = 0; i < samples; i++) {
-    if (c.baseline) base.push(await timeRate(c.baseline.run));
+    if (c.baseline && i % 2 === 0) base.push(await timeRate(c.baseline.run));
     own.push(await timeRate(c.run));
+    if (c.baseline && i % 2 === 1) base.push(await timeRate(c.baseline.run));
   }
   const m = median(own);
   const b = c.baseline ? median(base) : null;

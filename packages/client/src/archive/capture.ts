@@ -142,7 +142,8 @@ export function dropQueued(store: LocalStore, seq: number): void {
 /** What capture keeps in memory between records (see {@link ArchiveCapture}). */
 interface ChainCache {
   /** The store's versions of `archive-state` and `archive-queue` when this was last exact. */
-  stamp: string;
+  stateVersion: number;
+  queueVersion: number;
   nextSeq: number;
 }
 
@@ -250,13 +251,13 @@ export class ArchiveCapture {
     return sealer;
   }
 
-  #stamp(): string {
-    return `${this.store.version('archive-state')}/${this.store.version('archive-queue')}`;
-  }
-
+  /** The chain head's next seq, cached while the store's versions of both tables hold. */
   #chainCache(): ChainCache {
-    const stamp = this.#stamp();
-    if (this.#chain?.stamp !== stamp) this.#chain = { stamp, nextSeq: loadChain(this.store).nextSeq };
+    const stateVersion = this.store.version('archive-state');
+    const queueVersion = this.store.version('archive-queue');
+    const c = this.#chain;
+    if (c !== undefined && c.stateVersion === stateVersion && c.queueVersion === queueVersion) return c;
+    this.#chain = { stateVersion, queueVersion, nextSeq: loadChain(this.store).nextSeq };
     return this.#chain;
   }
 
@@ -283,7 +284,11 @@ export class ArchiveCapture {
     const row = encodePending({ seq, bucket: bucket.bucketId, body: encodeBody(body) });
     this.store.put('archive-queue', String(seq), row, seq);
     // Our own write is the only change since the cache was exact: it stays exact.
-    this.#chain = { stamp: this.#stamp(), nextSeq: seq + 1 };
+    this.#chain = {
+      stateVersion: cache.stateVersion,
+      queueVersion: this.store.version('archive-queue'),
+      nextSeq: seq + 1,
+    };
     this.onCapture?.();
     return { seq };
   }

@@ -132,7 +132,7 @@ function checkTextList(v: unknown, name: string): asserts v is string[] {
   });
 }
 
-function checkAttachment(a: unknown, i: number): AttachmentRef {
+function checkAttachment(a: unknown, i: number): void {
   if (!isCborMap(a)) return bad(`attachment ${i} is not a map`);
   for (const k of Object.keys(a)) if (!A_KNOWN.has(k)) bad(`attachment ${i} has unknown field "${k}"`);
   for (const k of A_REQUIRED) if (!(k in a)) bad(`attachment ${i} lacks "${k}"`);
@@ -146,9 +146,13 @@ function checkAttachment(a: unknown, i: number): AttachmentRef {
   if (!isTime(a.size)) bad(`attachment ${i} "size" is not an unsigned integer`);
   if (!isShortText(a.type)) bad(`attachment ${i} "type" is not a short text`);
   if ('name' in a && !isShortText(a.name)) bad(`attachment ${i} "name" is not a short text`);
+}
+
+/** An attachment map {@link checkAttachment} accepted, converted. */
+function attachmentOf(a: Record<string, unknown>): AttachmentRef {
   return {
     blobId: a.id as string,
-    key: key as Uint8Array,
+    key: a.key as Uint8Array,
     digest: a.dig as Uint8Array,
     size: a.size as number,
     contentType: a.type as string,
@@ -156,8 +160,10 @@ function checkAttachment(a: unknown, i: number): AttachmentRef {
   };
 }
 
-/** Checks a CBOR map against the body schema and converts it; throws MALFORMED_RECORD. */
-function fromCbor(m: unknown): RecordBody {
+/** Checks a CBOR map against the body schema; throws MALFORMED_RECORD. */
+function checkCbor(
+  m: unknown,
+): asserts m is Record<string, unknown> & { parts: string[]; att: Record<string, unknown>[] } {
   if (!isCborMap(m)) return bad('not a map');
   for (const k of Object.keys(m)) if (!KNOWN.has(k)) bad(`unknown field "${k}"`);
   for (const k of REQUIRED) if (!(k in m)) bad(`lacks "${k}"`);
@@ -180,12 +186,18 @@ function fromCbor(m: unknown): RecordBody {
   if (typeof m.notice !== 'boolean') bad('"notice" is not a boolean');
   if (!Array.isArray(m.att) || m.att.length > MAX_BODY_LIST)
     bad(`"att" is not a list of at most ${MAX_BODY_LIST}`);
-  const attachments = (m.att as unknown[]).map(checkAttachment);
+  (m.att as unknown[]).forEach(checkAttachment);
   if (!Array.isArray(m.env) || m.env.length > MAX_BODY_LIST)
     bad(`"env" is not a list of at most ${MAX_BODY_LIST}`);
   (m.env as unknown[]).forEach((h, i) => {
     if (!(h instanceof Uint8Array) || h.length !== HASH_LENGTH) bad(`"env"[${i}] is not 32 bytes`);
   });
+}
+
+/** Checks a CBOR map against the body schema and converts it; throws MALFORMED_RECORD. */
+function fromCbor(m: unknown): RecordBody {
+  checkCbor(m);
+  const attachments = m.att.map(attachmentOf);
   const opt = <T>(k: string, name: string): Record<string, T> => (k in m ? { [name]: m[k] as T } : {});
   return {
     direction: m.dir as Direction,
@@ -235,7 +247,7 @@ function toCbor(b: RecordBody): Record<string, unknown> {
 /** Encodes a body as deterministic CBOR after checking it against the schema (MALFORMED_RECORD otherwise). */
 export function encodeBody(body: RecordBody): Uint8Array {
   const m = toCbor(body);
-  fromCbor(m);
+  checkCbor(m); // checks only: the body converted back is not needed here (the send path)
   const bytes = writer.encode(m);
   if (bytes.length > MAX_BODY_BYTES)
     throw new CustosError('OVERSIZED_INPUT', `record body exceeds ${MAX_BODY_BYTES} bytes`);
