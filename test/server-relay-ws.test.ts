@@ -78,6 +78,26 @@ for (const backend of TEST_BACKENDS) {
       c2.close();
     });
 
+    it("an ack deletes the device's own pushed envelopes, never another device's, whatever ids it names", async () => {
+      const to = member();
+      const other = officer();
+      // An envelope in the officer's queue whose id the member has learned (it is the sender).
+      const r = await call(t.app, 'PUT', '/v1/messages', message(other, [other.deviceId]), to.headers());
+      expect(r.statusCode).toBe(200);
+      const foreign = (r.json() as { envelopes: { envelopeId: string }[] }).envelopes[0]!.envelopeId;
+      await call(t.app, 'PUT', '/v1/messages', message(to, [to.deviceId]), other.headers());
+      const c = await RelayClient.connect(url, auth(to));
+      const [mine] = await c.envelopes(1);
+      // Pushed on this socket (one delete by id), foreign and unknown (checked delete), repeated.
+      c.sendFrame({ type: 'ack', ids: [mine!.id, foreign, mine!.id, 'AAAAAAAAAAAAAAAAAAAAAA'], reqId: 3 });
+      await c.next('acked');
+      c.close();
+      expect((await t.stores.relayQueue.usage(org.orgId, to.deviceId)).count).toBe(0);
+      const theirs = await t.stores.relayQueue.pending(org.orgId, other.deviceId, Date.now(), 10);
+      expect(theirs.map((e) => e.envelopeId)).toContain(foreign);
+      await t.stores.relayQueue.ack(org.orgId, other.deviceId, [foreign as never]);
+    });
+
     it('delivers live messages sent over the socket, with the sender named', async () => {
       const to = member();
       const rx = await RelayClient.connect(url, auth(to));

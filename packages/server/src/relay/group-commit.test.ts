@@ -136,4 +136,43 @@ describe('GroupCommitter', () => {
     ).rejects.toMatchObject({ code: 'LOG_PUSHBACK' });
     expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
   });
+
+  it('folds items into the next batch without jobs: one flush with the jobs, settled by its commit', async () => {
+    const flushes: string[][] = [];
+    const gc = new GroupCommitter(tb.stores, 100, async (_tx, collected) => {
+      flushes.push([...collected].map(([k, v]) => `${k}:${v.map((b) => b[0]).join(',')}`));
+    });
+    const job = gc.run(async (_tx, ctx) => ctx.collect('a', [new Uint8Array([1])]));
+    const f1 = gc.fold('a', [new Uint8Array([2])]);
+    const f2 = gc.fold('b', [new Uint8Array([3]), new Uint8Array([4])]);
+    await Promise.all([job, f1, f2]);
+    expect(flushes).toEqual([['a:2,1', 'b:3,4']]);
+    // Folds alone make a batch.
+    await gc.fold('b', [new Uint8Array([5])]);
+    expect(flushes[1]).toEqual(['b:5']);
+  });
+
+  it('rejects folded items with their batch, and keeps them through a retry without an aborted job', async () => {
+    let failNext = true;
+    const flushed: number[] = [];
+    const gc = new GroupCommitter(tb.stores, 100, async (_tx, collected) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('disk full');
+      }
+      for (const v of collected.values()) for (const b of v) flushed.push(b[0]!);
+    });
+    await expect(gc.fold('a', [new Uint8Array([1])])).rejects.toThrow('disk full');
+    const userId = newId<UserId>();
+    const results = await Promise.allSettled([
+      gc.run(async (tx) => {
+        await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+        throw new AbortJob(new ServerError('LOG_PUSHBACK'));
+      }),
+      gc.fold('a', [new Uint8Array([2])]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(flushed).toEqual([2]);
+    expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
+  });
 });

@@ -64,6 +64,14 @@ interface Pending<Item, Meta> {
   readonly reject: (e: unknown) => void;
 }
 
+/** Items added to a batch's flush without a job of their own (see GroupCommitter.fold). */
+interface Folded<Item> {
+  readonly key: string;
+  readonly items: readonly Item[];
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
 type Outcome = { ok: true; value: unknown; after: (() => void)[] } | { ok: false; error: unknown };
 
 class BatchAbort extends Error {
@@ -78,6 +86,7 @@ class BatchAbort extends Error {
 /** Runs jobs in shared transactions, at most `maxBatch` per transaction. */
 export class GroupCommitter<Item = Uint8Array, Meta = never> {
   private queue: Pending<Item, Meta>[] = [];
+  private folded: Folded<Item>[] = [];
   private running = false;
 
   constructor(
@@ -94,25 +103,43 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
   run<T>(job: CommitJob<T, Item>, meta?: Meta): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ job, meta, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.running) {
-        this.running = true;
-        // Let the current tick's other requests join the first batch.
-        setImmediate(() => void this.drain());
-      }
+      this.kick();
     });
+  }
+
+  /**
+   * Adds `items` under `key` to the next batch's flush, as a job's `ctx.collect` would, but
+   * without a job: nothing to check, nothing to answer but the commit. Resolves once that
+   * batch has committed; rejects if it failed. (Acknowledgements: one delete per batch.)
+   */
+  fold(key: string, items: readonly Item[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.folded.push({ key, items, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (!this.running) {
+      this.running = true;
+      // Let the current tick's other requests join the first batch.
+      setImmediate(() => void this.drain());
+    }
   }
 
   /** Settles when everything queued so far has committed or failed. */
   async idle(): Promise<void> {
-    while (this.running || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    while (this.running || this.queue.length > 0 || this.folded.length > 0)
+      await new Promise((r) => setImmediate(r));
   }
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 || this.folded.length > 0) {
         let batch = this.queue.splice(0, this.maxBatch);
-        while (batch.length > 0) {
-          const outcome = await this.attempt(batch);
+        const folded = this.folded.splice(0, this.maxBatch);
+        for (;;) {
+          const outcome = await this.attempt(batch, folded);
           if (outcome.kind === 'done') break;
           // One job failed after writing: it gets its error, the others run again.
           const failed = batch[outcome.index];
@@ -127,12 +154,18 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
 
   private async attempt(
     batch: readonly Pending<Item, Meta>[],
+    folded: readonly Folded<Item>[],
   ): Promise<{ kind: 'done' } | { kind: 'abort'; index: number; reason: unknown }> {
     let outcomes: Outcome[];
     try {
       outcomes = await this.stores.withTransaction(async (tx) => {
         const out: Outcome[] = [];
         const collected = new Map<string, Item[]>();
+        for (const f of folded) {
+          const all = collected.get(f.key);
+          if (all === undefined) collected.set(f.key, [...f.items]);
+          else for (const item of f.items) all.push(item);
+        }
         const sharedValues = new Map<string, Promise<unknown>>();
         const shared = <T>(key: string, init: () => Promise<T>): Promise<T> => {
           let v = sharedValues.get(key);
@@ -183,8 +216,10 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
     } catch (e) {
       if (e instanceof BatchAbort) return { kind: 'abort', index: e.index, reason: e.reason };
       for (const p of batch) p.reject(e);
+      for (const f of folded) f.reject(e);
       return { kind: 'done' };
     }
+    for (const f of folded) f.resolve();
     outcomes.forEach((o, i) => {
       const p = batch[i]!;
       if (o.ok) {

@@ -64,10 +64,17 @@ function newEnvelopeId(now: number): EnvelopeId {
   return id as EnvelopeId;
 }
 
-/** What a send job leaves for its batch's flush: a receipt for an org's log, or envelopes for an org's queues. */
+/**
+ * What a batch's flush writes: a send job's receipt for an org's log or envelopes for an
+ * org's queues, or the ids of one acknowledgement of envelopes pushed on this node.
+ */
 type BatchItem =
   | { readonly kind: 'receipt'; readonly orgId: OrgId; readonly entry: Uint8Array }
-  | { readonly kind: 'envelope'; readonly orgId: OrgId; readonly envelope: NewEnvelope };
+  | { readonly kind: 'envelope'; readonly orgId: OrgId; readonly envelope: NewEnvelope }
+  | { readonly kind: 'pushed-acks'; readonly ids: readonly EnvelopeId[] };
+
+/** The flush key of acknowledgements of pushed envelopes (one delete per batch). */
+const PUSHED_ACKS = 'pushed-acks';
 
 /** A device's queue usage as this batch sees it: the store's count plus what earlier jobs of the batch added. */
 interface BatchUsage {
@@ -141,7 +148,12 @@ export class RelayService {
       for (const items of collected.values()) {
         const first = items[0];
         if (first === undefined) continue;
-        if (first.kind === 'envelope') {
+        if (first.kind === 'pushed-acks') {
+          const ids: EnvelopeId[] = [];
+          for (const i of items)
+            for (const id of (i as Extract<BatchItem, { kind: 'pushed-acks' }>).ids) ids.push(id);
+          await tx.relayQueue.deletePushed(ids);
+        } else if (first.kind === 'envelope') {
           const envelopes = items.map((i) => (i as Extract<BatchItem, { kind: 'envelope' }>).envelope);
           await tx.relayQueue.enqueue(first.orgId, envelopes);
           await tx.relayQueue.announce(
@@ -289,6 +301,15 @@ export class RelayService {
   /** Deletes acknowledged envelopes of the device; resolves (with how many) once committed. */
   ack(orgId: OrgId, deviceId: DeviceId, ids: readonly EnvelopeId[]): Promise<number> {
     return this.committer.run((tx) => tx.relayQueue.ack(orgId, deviceId, ids));
+  }
+
+  /**
+   * Deletes envelopes that this node pushed to a socket of the acknowledging device (the
+   * caller's proof that they are that device's): no job of their own, they join the next
+   * batch's single delete. Resolves once committed.
+   */
+  ackPushed(ids: readonly EnvelopeId[]): Promise<void> {
+    return this.committer.fold(PUSHED_ACKS, [{ kind: 'pushed-acks', ids }]);
   }
 
   /** The device's oldest undelivered envelopes. */

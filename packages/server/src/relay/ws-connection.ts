@@ -370,15 +370,28 @@ class RelayConnection {
   private onAck(ids: EnvelopeId[], reqId: number | undefined): void {
     const auth = this.auth;
     if (auth === null) return;
+    // Ids this socket pushed are rows of this device's queue (read for it, or handed to it at
+    // commit): they join the batch's one delete by id. Any other id (pushed on an earlier
+    // connection, repeated, or unknown) is deleted with the device check of `ack`.
+    let pushed: EnvelopeId[] | null = null;
+    let other: EnvelopeId[] | null = null;
     for (const id of ids) {
       const size = this.inflight.get(id);
       if (size !== undefined) {
         this.inflight.delete(id);
         this.inflightBytes -= size;
-      }
+        (pushed ??= []).push(id);
+      } else (other ??= []).push(id);
       this.acking.add(id);
     }
-    this.m.relay.ack(auth.orgId, auth.deviceId, ids).then(
+    const relay = this.m.relay;
+    const deleted =
+      other === null
+        ? relay.ackPushed(pushed ?? [])
+        : pushed === null
+          ? relay.ack(auth.orgId, auth.deviceId, other)
+          : Promise.all([relay.ackPushed(pushed), relay.ack(auth.orgId, auth.deviceId, other)]);
+    deleted.then(
       () => {
         for (const id of ids) this.acking.delete(id);
         if (reqId !== undefined) this.send({ type: 'acked', reqId });

@@ -98,6 +98,31 @@ for (const backend of TEST_BACKENDS) {
       ]);
     });
 
+    it('relay: deletePushed deletes by id in any queue, each once, and ignores unknown ids', async () => {
+      const f = await seed(s);
+      const other = await seed(s);
+      const [a, b] = f.deviceIds as [DeviceId, DeviceId];
+      const to = other.deviceIds[0]!;
+      const e1 = envelope(f, a, Buffer.from('one'));
+      const e2 = envelope(f, b, Buffer.from('two'));
+      const e3 = envelope(f, b, Buffer.from('three'));
+      const e4 = envelope(other, to, Buffer.from('four'));
+      await s.withTransaction(async (tx) => {
+        await tx.relayQueue.enqueue(f.orgId, [e1, e2, e3]);
+        await tx.relayQueue.enqueue(other.orgId, [e4]);
+      });
+      const n = await s.withTransaction((tx) =>
+        tx.relayQueue.deletePushed([e1.envelopeId, e3.envelopeId, e4.envelopeId, e1.envelopeId, envId()]),
+      );
+      expect(n).toBe(3);
+      expect(await s.relayQueue.pending(f.orgId, a, 200, 10)).toEqual([]);
+      expect((await s.relayQueue.pending(f.orgId, b, 200, 10)).map((e) => e.envelopeId)).toEqual([
+        e2.envelopeId,
+      ]);
+      expect(await s.relayQueue.pending(other.orgId, to, 200, 10)).toEqual([]);
+      expect(await s.relayQueue.deletePushed([e1.envelopeId])).toBe(0);
+    });
+
     it('relay: another org sees and acknowledges nothing of this queue', async () => {
       const f = await seed(s);
       const other = await seed(s);

@@ -24,6 +24,13 @@ export interface RelayQueueStore {
   pending(orgId: OrgId, deviceId: DeviceId, now: number, limit: number): Promise<QueuedEnvelope[]>;
   /** Deletes acknowledged envelopes of one device; ids of other devices are ignored. Resolves to how many went. */
   ack(orgId: OrgId, deviceId: DeviceId, envelopeIds: readonly EnvelopeId[]): Promise<number>;
+  /**
+   * Deletes envelopes by id alone, whichever queue holds them: for acknowledgements the
+   * caller has already tied to the acknowledging device (ids this node pushed to that
+   * device's socket), so many devices' acknowledgements take one statement. Never pass ids
+   * a client named without that check — use `ack`.
+   */
+  deletePushed(envelopeIds: readonly EnvelopeId[]): Promise<number>;
   /** How many envelopes and bytes one device's queue holds (expired ones included until swept). */
   usage(orgId: OrgId, deviceId: DeviceId): Promise<Usage>;
   /** Empties one device's queue (revocation). */

@@ -123,6 +123,14 @@ export class SqlRelayQueueStore implements RelayQueueStore {
     return n;
   }
 
+  async deletePushed(envelopeIds: readonly EnvelopeId[]): Promise<number> {
+    // The unique (envelope_id) index (migration 16) finds each row.
+    let n = 0;
+    for (const part of inListChunks(envelopeIds))
+      n += await this.db.run(inList(sql`DELETE FROM relay_queue WHERE envelope_id IN`, part));
+    return n;
+  }
+
   async usage(orgId: OrgId, deviceId: DeviceId): Promise<Usage> {
     const row = await this.db.get<{ n: unknown; b: unknown }>(sql`SELECT COUNT(*) AS n,
       COALESCE(SUM(size), 0) AS b FROM relay_queue WHERE org_id = ${orgId} AND device_id = ${deviceId}`);
