@@ -84,7 +84,7 @@ for (const backend of TEST_BACKENDS) {
       // An envelope in the officer's queue whose id the member has learned (it is the sender).
       const r = await call(t.app, 'PUT', '/v1/messages', message(other, [other.deviceId]), to.headers());
       expect(r.statusCode).toBe(200);
-      const foreign = (r.json() as { envelopes: { envelopeId: string }[] }).envelopes[0]!.envelopeId;
+      const foreign = r.json<{ envelopes: { envelopeId: string }[] }>().envelopes[0]!.envelopeId;
       await call(t.app, 'PUT', '/v1/messages', message(to, [to.deviceId]), other.headers());
       const c = await RelayClient.connect(url, auth(to));
       const [mine] = await c.envelopes(1);
