@@ -9,13 +9,15 @@ import {
   decodeEntryBundle,
   decodeLogEntry,
   entryBundlePath,
+  hashLeaf,
   openRecordBytes,
   openSessionKey,
   TILE_WIDTH,
+  verifyReceipt,
   type LogEntry,
   type RecordBody,
 } from '@custos/core';
-import { LocalStore } from '@custos/client';
+import { LocalStore, type ArchiveReceiptRow } from '@custos/client';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
 import { decodePending, isPending } from '../packages/client/src/archive/pending-records.js';
 import type { ServerProcess, TestOrg } from './client-support.js';
@@ -43,8 +45,12 @@ export async function queuedRecords(dir: string, org: TestOrg): Promise<RecordBo
   }
 }
 
+/** What reading the log needs: the server's URL and the organisation's id. */
+type LogServer = Pick<ServerProcess, 'url'>;
+type LogOrg = Pick<TestOrg, 'orgId'>;
+
 /** Every log entry of the org, decoded, read through the public tile routes. */
-export async function logEntries(server: ServerProcess, org: TestOrg): Promise<LogEntry[]> {
+export async function logEntries(server: LogServer, org: LogOrg): Promise<LogEntry[]> {
   const base = `${server.url}/v1/orgs/${org.orgId}/log`;
   const info = (await (await fetch(base)).json()) as { treeSize: number };
   const out: LogEntry[] = [];
@@ -58,8 +64,36 @@ export async function logEntries(server: ServerProcess, org: TestOrg): Promise<L
 }
 
 /** Sequence numbers of `deviceId`'s archive-record entries in the org's log, sorted. */
-export async function logSeqs(server: ServerProcess, org: TestOrg, deviceId: string): Promise<number[]> {
+export async function logSeqs(server: LogServer, org: LogOrg, deviceId: string): Promise<number[]> {
   return (await logEntries(server, org))
     .flatMap((e) => (e.type === 'archive-record' && e.device === deviceId ? [e.seq] : []))
     .sort((a, b) => a - b);
+}
+
+/**
+ * Checks a device's stored receipt against the log independently of the client: the entry
+ * at its index is this device's record `row.seq`, and the receipt proves that entry under
+ * the log key the server publishes. Resolves to the proven index; throws otherwise.
+ */
+export async function verifyStoredReceipt(
+  server: LogServer,
+  org: LogOrg,
+  deviceId: string,
+  row: ArchiveReceiptRow,
+): Promise<number> {
+  if (row.receipt === undefined || row.treeSize === undefined)
+    throw new Error(`record ${row.seq}: no receipt`);
+  const base = `${server.url}/v1/orgs/${org.orgId}/log`;
+  const log = (await (await fetch(base)).json()) as { origin: string; verifierKey: string };
+  const bundle = Math.floor(row.logIndex / TILE_WIDTH);
+  const width = Math.min(TILE_WIDTH, row.treeSize - bundle * TILE_WIDTH);
+  const res = await fetch(`${base}/${entryBundlePath({ index: bundle, width })}`);
+  const entry = decodeEntryBundle(new Uint8Array(await res.arrayBuffer()), width)[
+    row.logIndex - bundle * TILE_WIDTH
+  ];
+  if (entry === undefined) throw new Error(`record ${row.seq}: no entry at log index ${row.logIndex}`);
+  const e = decodeLogEntry(entry);
+  if (e.type !== 'archive-record' || e.device !== deviceId || e.seq !== row.seq)
+    throw new Error(`record ${row.seq}: the entry at log index ${row.logIndex} is another record`);
+  return verifyReceipt(row.receipt, hashLeaf(entry), [log.verifierKey], log.origin).index;
 }
