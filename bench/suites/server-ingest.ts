@@ -1,44 +1,48 @@
 /**
- * Archive ingest over HTTP (issue 3 targets): a real listening server in this process,
- * real HTTP/1.1 keep-alive clients, 1 KiB records in signed batches of 100 from 20 devices
- * (each device sends its batches in order, so 20 requests are in flight). A sample is
- * timed from the first request until every record is acknowledged (durably committed)
- * AND covered by a signed checkpoint from the integrator running every 250 ms.
+ * Archive ingest over HTTP (issue 3 targets): a real listening server, real HTTP/1.1
+ * keep-alive clients, 1 KiB records in signed batches of 100 from 20 devices (each device
+ * sends its batches in order, so 20 requests are in flight). A sample is timed from the
+ * first request until every record is acknowledged (durably committed) AND covered by a
+ * signed checkpoint from the integrator running every 250 ms.
+ *
+ * The server runs as its own process (../ingest-server.ts: the full app on SQLite with WAL
+ * and synchronous=FULL, or PostgreSQL, plus the log integrator), so the load generator's
+ * HTTP client work is not charged to it; this process seeds the store first (org, devices,
+ * tokens, bucket), then only sends requests. A checkpoint counts when its IPC message
+ * reaches this process (slightly later than it was signed, never earlier).
  *
  * Bodies use the binary media type (application/vnd.custos.archive-batch), not base64 JSON.
  *
- * Baseline (same run, same bytes): the same HTTP requests to a route with the same body
- * handling that only decodes the batch framing and answers — HTTP + framing cost without
- * verification, storage or the log.
+ * Baseline (same run, same bytes, same server process): the same HTTP requests to a route
+ * with the same body handling that only decodes the batch framing and answers — HTTP +
+ * framing cost without verification, storage or the log.
  *
  * Records, chains and signatures are produced before the timer starts. Rate limits are
  * raised for the bench (the defaults allow 10 batches/s per device).
  *
  * PostgreSQL cases run when CUSTOS_TEST_PG_URL (or CUSTOS_BENCH_PG_URL) names a role that
- * may create databases.
+ * may create databases. CUSTOS_BENCH_CPU=1 prints the server's CPU time per 1,000 records of
+ * each sample; INGEST_BENCH_NODE_ARGS passes node flags to the server (e.g. --cpu-prof);
+ * INGEST_BENCH_SERVER runs another build of the server (see ingest-server.ts).
  */
-import { generateKeyPairSync, sign as edSign } from 'node:crypto';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
-  ALL_ROUTES,
   archiveTesting,
-  buildApp,
-  createLogger,
   createTestApp,
-  LogIntegrator,
   openStore,
   sequencingAuditSink,
-  type AnyRoute,
   type StoreBackend,
-  type TestApp,
 } from '@custos/server';
 import pg from 'pg';
 import type { BenchCase } from '../harness.js';
+import type { IngestServerMessage, IngestServerSpec } from '../ingest-server.js';
 
+const SERVER_SCRIPT = fileURLToPath(new URL('../ingest-server.js', import.meta.url));
 const DEVICES = 20;
 const BATCH = 100;
 const BATCHES_PER_DEVICE = 10; // 20,000 records per sample
@@ -46,15 +50,15 @@ const RECORD_BODY_BYTES = 1024 - 120; // sealed record ≈ 1 KiB with header and
 const INTEGRATION_INTERVAL_MS = 250;
 const PG_URL = process.env.CUSTOS_BENCH_PG_URL ?? process.env.CUSTOS_TEST_PG_URL ?? '';
 const DROP_ATTEMPTS = 20;
+const REPORT_CPU = process.env.CUSTOS_BENCH_CPU === '1';
 
 interface Env {
-  readonly t: TestApp;
-  readonly stores: StoreBackend;
   readonly url: string;
   readonly baselineUrl: string;
   readonly writers: archiveTesting.ArchiveWriter[];
   readonly checkpoints: { at: number; size: number }[];
-  readonly orgId: string;
+  /** The server process's CPU time so far. */
+  cpuMicros(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -88,13 +92,16 @@ function post(
   });
 }
 
-async function openBackend(
-  kind: 'sqlite' | 'postgres',
-): Promise<{ stores: StoreBackend; drop: () => Promise<void> }> {
+async function openBackend(kind: 'sqlite' | 'postgres'): Promise<{
+  stores: StoreBackend;
+  drop: () => Promise<void>;
+  spec: IngestServerSpec['store'];
+}> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'custos-bench-'));
-    const stores = await openStore({ kind: 'sqlite', path: join(dir, 'bench.sqlite') });
-    return { stores, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    const path = join(dir, 'bench.sqlite');
+    const stores = await openStore({ kind: 'sqlite', path });
+    return { stores, spec: { kind, path }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   const name = `custos_bench_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: PG_URL });
@@ -106,6 +113,7 @@ async function openBackend(
   const stores = await openStore({ kind: 'postgres', url: u.toString() });
   return {
     stores,
+    spec: { kind, url: u.toString() },
     drop: async () => {
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
@@ -125,8 +133,25 @@ async function openBackend(
   };
 }
 
+/** Asks the server child something and waits for its answer of the same type. */
+function ask<T extends IngestServerMessage['type']>(
+  child: ChildProcess,
+  type: T,
+): Promise<Extract<IngestServerMessage, { type: T }>> {
+  return new Promise((resolve) => {
+    const on = (m: IngestServerMessage): void => {
+      if (m.type !== type) return;
+      child.off('message', on);
+      resolve(m as Extract<IngestServerMessage, { type: T }>);
+    };
+    child.on('message', on);
+    child.send({ type });
+  });
+}
+
 async function setup(kind: 'sqlite' | 'postgres'): Promise<Env> {
-  const { stores, drop } = await openBackend(kind);
+  // Seed in this process (org, devices and their tokens, bucket), then hand the store over.
+  const { stores, drop, spec } = await openBackend(kind);
   const limits = { burst: 1_000_000, perSecond: 1_000_000, maxKeys: 10_000 };
   const t = await createTestApp(stores, {
     audit: sequencingAuditSink,
@@ -134,72 +159,38 @@ async function setup(kind: 'sqlite' | 'postgres'): Promise<Env> {
   });
   const org = await archiveTesting.createArchivingOrg(t, DEVICES);
   const writers = await Promise.all(org.members.map((m) => archiveTesting.ArchiveWriter.create(org, m)));
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/v1/archive/batches`;
+  await t.app.close();
+  await stores.close();
 
-  // Baseline app: same body handling and limits, handler only decodes the framing.
-  const ingest = ALL_ROUTES.find((r) => r.url === '/v1/archive/batches')!;
-  const parseOnly: AnyRoute = {
-    ...ingest,
-    access: { kind: 'public' },
-    async handler({ body }) {
-      const b = archiveTesting.decodeBatchUpload(body as Buffer);
-      let n = 0;
-      for (const r of b.records) n += r.length;
-      return { logIndexes: [n], stored: 0, head: { seq: 0, hash: '' } };
-    },
-  };
-  const baseApp = await buildApp(
-    {
-      stores,
-      audit: sequencingAuditSink,
-      clock: Date.now,
-      logger: createLogger('error', () => undefined),
-      origin: () => 'http://127.0.0.1',
-      rateLimits: { address: limits, device: limits },
-    },
-    [parseOnly],
-  );
-  await baseApp.listen({ host: '127.0.0.1', port: 0 });
-  const baselineUrl = `http://127.0.0.1:${(baseApp.server.address() as AddressInfo).port}/v1/archive/batches`;
-
-  const key = generateKeyPairSync('ed25519');
-  const integrator = new LogIntegrator({
-    stores,
-    key: {
-      publicKey: Buffer.from(key.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'),
-      sign: (m) => edSign(null, m, key.privateKey),
-    },
-    host: () => 'bench.custos.test',
-    logger: createLogger('error', () => undefined),
+  const serverSpec: IngestServerSpec = { store: spec, integrationIntervalMs: INTEGRATION_INTERVAL_MS };
+  const child = fork(SERVER_SCRIPT, [JSON.stringify(serverSpec)], {
+    execArgv: (process.env.INGEST_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const checkpoints: { at: number; size: number }[] = [];
-  let stopped = false;
-  const loop = async (): Promise<void> => {
-    while (!stopped) {
-      const started = performance.now();
-      for (const o of await integrator.integrateAll())
-        checkpoints.push({ at: performance.now(), size: o.toSize });
-      await new Promise((r) =>
-        setTimeout(r, Math.max(0, INTEGRATION_INTERVAL_MS - (performance.now() - started))),
-      );
-    }
-  };
-  const looping = loop();
+  child.on('message', (m: IngestServerMessage) => {
+    if (m.type === 'checkpoint') checkpoints.push({ at: performance.now(), size: m.size });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = await Promise.race([
+    new Promise<Extract<IngestServerMessage, { type: 'ready' }>>((resolve) =>
+      child.on('message', (m: IngestServerMessage) => {
+        if (m.type === 'ready') resolve(m);
+      }),
+    ),
+    exited.then(() => {
+      throw new Error('the ingest bench server exited before it was ready');
+    }),
+  ]);
   return {
-    t,
-    stores,
-    url,
-    baselineUrl,
+    url: ready.url,
+    baselineUrl: ready.baselineUrl,
     writers,
     checkpoints,
-    orgId: org.orgId,
+    cpuMicros: async () => (await ask(child, 'cpu')).micros,
     async close() {
-      stopped = true;
-      await looping;
-      await baseApp.close();
-      await t.app.close();
-      await stores.close();
+      child.send({ type: 'close' });
+      await exited;
       await drop();
     },
   };
@@ -223,6 +214,7 @@ async function sample(env: Env, target: 'ingest' | 'baseline'): Promise<SampleRe
   const bodies = prepare(env);
   const url = target === 'ingest' ? env.url : env.baselineUrl;
   const acks: { at: number; maxIndex: number }[] = [];
+  const cpuBefore = REPORT_CPU ? await env.cpuMicros() : 0;
   const start = performance.now();
   await Promise.all(
     env.writers.map(async (w, i) => {
@@ -246,7 +238,14 @@ async function sample(env: Env, target: 'ingest' | 'baseline'): Promise<SampleRe
     for (const a of acks)
       latenciesMs.push(Math.max(0, env.checkpoints.find((c) => c.size > a.maxIndex)!.at - a.at));
   }
-  return { rate: (DEVICES * BATCHES_PER_DEVICE * BATCH) / ((end - start) / 1000), latenciesMs };
+  const records = DEVICES * BATCHES_PER_DEVICE * BATCH;
+  if (REPORT_CPU) {
+    const ms = ((await env.cpuMicros()) - cpuBefore) / 1000;
+    process.stderr.write(
+      `  ${target}: server CPU ${((ms * 1000) / records).toFixed(1)} ms per 1,000 records\n`,
+    );
+  }
+  return { rate: records / ((end - start) / 1000), latenciesMs };
 }
 
 function p99(xs: number[]): number {
