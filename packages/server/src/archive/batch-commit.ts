@@ -31,6 +31,7 @@ import {
   newGroupCache,
   readHeads,
   readUnlocked,
+  sameBytes,
   type GroupCache,
 } from './group-reads.js';
 
@@ -90,7 +91,7 @@ async function planBatch(
       if (s === undefined || s.seq !== batch.firstSeq + i) {
         throw new ServerError('ARCHIVE_FORK', `stored chain lacks sequence number ${batch.firstSeq + i}`);
       }
-      if (hex(s.hash) !== hex(records[i]!.hash)) {
+      if (!sameBytes(s.hash, records[i]!.hash)) {
         throw new ServerError(
           'ARCHIVE_FORK',
           `sequence number ${s.seq} is already stored with another record (fork); expected sequence number ${nextSeq}`,
@@ -108,7 +109,7 @@ async function planBatch(
   }
   const first = fresh[0]!;
   const expectedPrev = head === undefined ? new Uint8Array(32) : head.hash;
-  if (hex(first.header.prev) !== hex(expectedPrev)) {
+  if (!sameBytes(first.header.prev, expectedPrev)) {
     throw new ServerError(
       'ARCHIVE_FORK',
       `expected sequence number ${nextSeq} to link to ${hex(expectedPrev)}, it links to ${hex(first.header.prev)} (fork)`,

@@ -19,6 +19,7 @@ import {
 } from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
+import { sameBytes } from './group-reads.js';
 
 /** One checked record of a batch. */
 export interface VerifiedRecord {
@@ -54,8 +55,6 @@ export interface BatchUpload {
 
 const invalid = (msg: string, cause?: unknown): ServerError =>
   new ServerError('ARCHIVE_RECORD_INVALID', msg, cause === undefined ? undefined : { cause });
-
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /**
  * Checks an upload from device `deviceId` of `orgId` whose identity key is `identityKey`.
@@ -111,7 +110,7 @@ export function verifyUpload(
     if (header.seq !== prev.header.seq + 1) {
       throw invalid(`records[${i}]: sequence number ${header.seq} does not follow ${prev.header.seq}`);
     }
-    if (hex(header.prev) !== hex(prev.hash)) {
+    if (!sameBytes(header.prev, prev.hash)) {
       throw new ServerError(
         'ARCHIVE_FORK',
         `records[${i}]: expected sequence number ${header.seq} to link to records[${i - 1}] (fork inside the batch)`,

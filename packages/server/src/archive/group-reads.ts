@@ -43,13 +43,25 @@ export const newGroupCache = (): GroupCache => ({
 export const hex = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
+/** Whether two byte strings are equal (record hashes and key ids are public: no constant time needed). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Session key ids a batch's records use without uploading them alongside. */
 export function keysNeeded(batch: VerifiedBatch): Map<string, Uint8Array> {
   const uploaded = new Set(batch.sessionKeys.map((k) => hex(k.keyId)));
   const needed = new Map<string, Uint8Array>();
+  let last: Uint8Array | null = null;
   for (const r of batch.records) {
-    const id = hex(r.header.sessionKeyId);
-    if (!uploaded.has(id)) needed.set(id, r.header.sessionKeyId);
+    const key = r.header.sessionKeyId;
+    // A device seals many records under one session key: hex each run of equal ids once.
+    if (last !== null && sameBytes(key, last)) continue;
+    last = key;
+    const id = hex(key);
+    if (!uploaded.has(id)) needed.set(id, key);
   }
   return needed;
 }
