@@ -7,6 +7,12 @@ import { SlowFirstSequencer } from './test/slow-first-sequencer.js';
  * one worker (cores - 1), which ran every e2e file in series (docs/development.md).
  */
 const E2E_WORKERS = 2;
+/**
+ * Unit and fuzz files run two at a time as well: they are CPU-bound and independent (each
+ * PostgreSQL test file makes its own database), and on one worker (the 2-core default) the
+ * second core sat idle for the whole group, about three minutes.
+ */
+const UNIT_WORKERS = 2;
 
 // Tests run from TypeScript source: the "custos-source" export condition makes
 // `@custos/core` resolve to packages/core/src/index.ts instead of the built dist.
@@ -22,6 +28,7 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
           exclude: ['**/*.fuzz.test.ts', '**/dist/**'],
+          maxWorkers: UNIT_WORKERS,
         },
       },
       {
@@ -29,6 +36,8 @@ export default defineConfig({
         test: {
           name: 'fuzz',
           include: ['packages/*/src/**/*.fuzz.test.ts'],
+          // Same group as unit (groupOrder 0), so the same worker count.
+          maxWorkers: UNIT_WORKERS,
           testTimeout: 0,
         },
       },
