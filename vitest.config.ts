@@ -13,6 +13,12 @@ const E2E_WORKERS = 2;
  * second core sat idle for the whole group, about three minutes.
  */
 const UNIT_WORKERS = 2;
+/**
+ * Unit and fuzz hang guard. Vitest's 5 s default tripped on a shared, loaded machine (load
+ * 20: record.test.ts's bit-flip tests took 12 s there, 1 s when quiet); speed is measured
+ * in bench, never asserted by a timeout.
+ */
+const UNIT_TIMEOUT_MS = 60_000;
 
 // Tests run from TypeScript source: the "custos-source" export condition makes
 // `@custos/core` resolve to packages/core/src/index.ts instead of the built dist.
@@ -29,6 +35,8 @@ export default defineConfig({
           include: ['packages/*/src/**/*.test.ts'],
           exclude: ['**/*.fuzz.test.ts', '**/dist/**'],
           maxWorkers: UNIT_WORKERS,
+          testTimeout: UNIT_TIMEOUT_MS,
+          hookTimeout: UNIT_TIMEOUT_MS,
         },
       },
       {
@@ -39,6 +47,7 @@ export default defineConfig({
           // Same group as unit (groupOrder 0), so the same worker count.
           maxWorkers: UNIT_WORKERS,
           testTimeout: 0,
+          hookTimeout: UNIT_TIMEOUT_MS,
         },
       },
       {
