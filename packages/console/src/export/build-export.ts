@@ -29,7 +29,6 @@ import { EXPORT_FILES_NAME, serializeFileList } from './export-files.js';
 import type { ExportFormat, ExportInput, ExportProgress, ExportSummary } from './export-types.js';
 import { EXPORT_FORMATS, MAX_RSMF_EVENTS } from './export-types.js';
 import { jsonFiles } from './json-export.js';
-import { pdfTranscript } from './pdf-export.js';
 import type { RenderContext } from './render-context.js';
 import { buildRsmfFile } from './rsmf-file.js';
 import { sliceConversations } from './rsmf-slices.js';
@@ -118,9 +117,13 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
     case 'json':
       rendered = jsonFiles(ctx, input.records, convs);
       break;
-    case 'pdf':
+    case 'pdf': {
+      // Loaded only here: pdf-lib is about half of @custos/console's load time, which every
+      // `custos console …` command paid before it did anything.
+      const { pdfTranscript } = await import('./pdf-export.js');
       rendered = [{ path: 'transcript.pdf', bytes: await pdfTranscript(ctx, convs, manifest.range) }];
       break;
+    }
   }
   const files: ExportFile[] = [
     ...rendered,
