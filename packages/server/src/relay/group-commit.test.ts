@@ -3,6 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerError } from '../errors.js';
 import { newId, type OrgId, type UserId } from '../ids.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import { migrate } from '../store/migrate.js';
+import { storesOver } from '../store/open-store.js';
+import { openSqliteDatabase } from '../store/sqlite/sqlite-database.js';
+import { SQLITE_MIGRATIONS } from '../store/sqlite/sqlite-migrations.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AbortJob, GroupCommitter } from './group-commit.js';
 import { randomBytes } from 'node:crypto';
 
@@ -174,5 +181,62 @@ describe('GroupCommitter', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
     expect(flushed).toEqual([2]);
     expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
+  });
+
+  it('pipelined: runs the next batch while the previous one waits for its WAL sync; answers in batch order, each only once durable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-gc-'));
+    // The WAL sync is held until the test releases it, so "durable" is observable.
+    const held: (() => void)[] = [];
+    const db = openSqliteDatabase(join(dir, 'p.sqlite'), {
+      syncFile: () => new Promise<void>((r) => held.push(r)),
+    });
+    const release = (): void => {
+      for (const r of held.splice(0)) r();
+    };
+    const releasing = setInterval(release, 5);
+    await migrate(db, SQLITE_MIGRATIONS);
+    clearInterval(releasing);
+    release();
+    const stores = storesOver(db, 'sqlite');
+    try {
+      const log: string[] = [];
+      const gc = new GroupCommitter(stores, 100, undefined, null, true);
+      const job = (name: string) =>
+        gc.run(async (tx) => {
+          log.push(`run ${name}`);
+          // A write, so the commit has a WAL sync to wait for.
+          await tx.orgs.create({
+            orgId: newId<OrgId>(),
+            name: name,
+            signingPublicKey: randomBytes(32),
+            signingKeyFingerprint: 'f',
+            rootArchivePublicKey: randomBytes(32),
+            keyManager: { delegation: randomBytes(4), notBefore: 0, notAfter: 1 },
+            officerQuorum: 1,
+            officers: [],
+            createdAt: 1,
+          });
+          return name;
+        });
+      const first = job('a').then((v) => log.push(`answer ${v}`));
+      // Wait until batch a is written and its sync is pending, then queue batch b.
+      while (held.length === 0) await new Promise((r) => setImmediate(r));
+      const second = job('b').then((v) => log.push(`answer ${v}`));
+      while (!log.includes('run b')) await new Promise((r) => setImmediate(r));
+      // b ran while a's sync was still held: nothing is answered yet.
+      expect(log).toEqual(['run a', 'run b']);
+      while (held.length > 0 || !log.includes('answer b')) {
+        release();
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all([first, second]);
+      expect(log).toEqual(['run a', 'run b', 'answer a', 'answer b']);
+      await gc.idle();
+    } finally {
+      const releasing2 = setInterval(release, 5);
+      await stores.close();
+      clearInterval(releasing2);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -88,12 +88,24 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
   private queue: Pending<Item, Meta>[] = [];
   private folded: Folded<Item>[] = [];
   private running = false;
+  /** Batches written but not yet settled (durable and answered); pipelined mode only. */
+  private unsettled = 0;
+  /** Settles once the last started batch has handed out its outcomes: later batches wait for it. */
+  private lastSettled: Promise<void> = Promise.resolve();
 
+  /**
+   * `pipelined`: start the next batch as soon as the previous one's transaction is written,
+   * while its durability (the SQLite WAL sync) is still pending — only for a store whose
+   * transactions run one after another on one connection (SQLite), so the next batch reads
+   * what the previous one wrote and commits after it. Answers still wait for their own
+   * batch's durability, and go out in batch order.
+   */
   constructor(
     private readonly stores: Stores,
     private readonly maxBatch: number,
     private readonly flush: BatchFlush<Item> = async () => undefined,
     private readonly prepare: BatchPrepare<Meta> | null = null,
+    private readonly pipelined = false,
   ) {}
 
   /**
@@ -129,32 +141,61 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
 
   /** Settles when everything queued so far has committed or failed. */
   async idle(): Promise<void> {
-    while (this.running || this.queue.length > 0 || this.folded.length > 0)
+    while (this.running || this.unsettled > 0 || this.queue.length > 0 || this.folded.length > 0)
       await new Promise((r) => setImmediate(r));
   }
 
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0 || this.folded.length > 0) {
-        let batch = this.queue.splice(0, this.maxBatch);
+        const batch = this.queue.splice(0, this.maxBatch);
         const folded = this.folded.splice(0, this.maxBatch);
-        for (;;) {
-          const outcome = await this.attempt(batch, folded);
-          if (outcome.kind === 'done') break;
-          // One job failed after writing: it gets its error, the others run again.
-          const failed = batch[outcome.index];
-          failed?.reject(outcome.reason);
-          batch = batch.filter((_, i) => i !== outcome.index);
+        if (!this.pipelined) {
+          await this.runBatch(batch, folded, null, this.lastSettled);
+          continue;
         }
+        let written!: () => void;
+        const wrote = new Promise<void>((r) => (written = r));
+        const settled = this.runBatch(batch, folded, written, this.lastSettled);
+        this.lastSettled = settled;
+        this.unsettled++;
+        const done = (): void => void this.unsettled--;
+        settled.then(done, done);
+        await Promise.race([wrote, settled]);
+        // Let the frames that arrived meanwhile queue their jobs for the next batch.
+        await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.running = false;
     }
   }
 
+  /** Runs a batch to its outcome, again without each job that aborts after writing. */
+  private async runBatch(
+    batch: readonly Pending<Item, Meta>[],
+    folded: readonly Folded<Item>[],
+    written: (() => void) | null,
+    before: Promise<void>,
+  ): Promise<void> {
+    for (;;) {
+      const outcome = await this.attempt(batch, folded, written, before);
+      if (outcome.kind === 'done') return;
+      // One job failed after writing: it gets its error, the others run again.
+      const failed = batch[outcome.index];
+      failed?.reject(outcome.reason);
+      batch = batch.filter((_, i) => i !== outcome.index);
+    }
+  }
+
+  /**
+   * One try of a batch: `written` is called once its transaction has done everything but
+   * commit; its outcomes are handed out only after `before` (the previous batch's) settled.
+   */
   private async attempt(
     batch: readonly Pending<Item, Meta>[],
     folded: readonly Folded<Item>[],
+    written: (() => void) | null,
+    before: Promise<void>,
   ): Promise<{ kind: 'done' } | { kind: 'abort'; index: number; reason: unknown }> {
     let outcomes: Outcome[];
     try {
@@ -211,14 +252,18 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
           }
         }
         if (collected.size > 0) await this.flush(tx, collected);
+        written?.();
         return out;
       });
     } catch (e) {
       if (e instanceof BatchAbort) return { kind: 'abort', index: e.index, reason: e.reason };
+      await before.catch(() => undefined);
       for (const p of batch) p.reject(e);
       for (const f of folded) f.reject(e);
       return { kind: 'done' };
     }
+    // Commit order: a device's envelopes of two batches reach its socket in queue order.
+    await before.catch(() => undefined);
     for (const f of folded) f.resolve();
     outcomes.forEach((o, i) => {
       const p = batch[i]!;

@@ -84,6 +84,15 @@ export interface MessagingOptions {
   readonly settings?: Partial<MessagingSettings>;
 }
 
+/**
+ * Whether relay batches may be pipelined on these stores: only on SQLite, whose one
+ * connection runs transactions in order. On PostgreSQL two batches on two connections could
+ * commit out of order, and a socket could see a later envelope before an earlier one.
+ */
+function pipelinable(stores: Stores): boolean {
+  return 'kind' in stores && stores.kind === 'sqlite';
+}
+
 /** Creates the messaging services of one API node. */
 export function createMessagingServices(o: MessagingOptions): MessagingServices {
   const settings: MessagingSettings = Object.freeze({ ...DEFAULT_MESSAGING_SETTINGS, ...o.settings });
@@ -95,6 +104,7 @@ export function createMessagingServices(o: MessagingOptions): MessagingServices 
     archives: o.archives ?? EVERY_ORG_ARCHIVES,
     clock: o.clock,
     limits: settings.relay,
+    pipelineCommits: pipelinable(o.stores),
   });
   let sweep: NodeJS.Timeout | null = null;
   return {

@@ -36,6 +36,8 @@ export interface RelayOptions {
   readonly archives: ArchivePolicy;
   readonly clock: () => number;
   readonly limits: RelayLimits;
+  /** Start a batch while the previous one's durability is pending (SQLite only: see GroupCommitter). */
+  readonly pipelineCommits?: boolean;
 }
 
 /** Envelope ids drawn per refill of the random pool: one CSPRNG call instead of one per envelope. */
@@ -171,6 +173,7 @@ export class RelayService {
       o.limits.maxBatch,
       flush,
       prepareBatch,
+      o.pipelineCommits ?? false,
     );
   }
 
