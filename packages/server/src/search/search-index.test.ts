@@ -2,12 +2,16 @@
  * The search index on both backends: the indexer's blocks against a brute-force match of
  * every record's tokens, paging, date groups, bucket and device filters, isolation between
  * orgs, and crash/idempotency (a pass that fails commits nothing; a re-run writes the same
- * rows; a second indexer cannot index a range twice).
+ * rows; a second indexer cannot index a range twice), and the SQLite row-address shortcut
+ * for fetching hits (a stale address falls back to the key).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgId } from '../ids.js';
 import { silentLogger } from '../log/logger.js';
+import { openPgDatabase } from '../store/postgres/pg-database.js';
+import { sql } from '../store/sql.js';
+import { openSqliteDatabase } from '../store/sqlite/sqlite-database.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { indexRange, SearchIndexer } from './search-indexer.js';
 import { runSearch, type SearchQuery } from './search-query.js';
@@ -279,6 +283,36 @@ for (const backend of TEST_BACKENDS) {
         { deviceId: dev.deviceId, firstSeq: 3, count: 1, signature: randomBytes(64) },
       ]);
       expect((await tb.stores.search.batchCovering(org, dev.deviceId, 3))?.hashes).toBeUndefined();
+    });
+
+    it('fetches hits by the noted row address on SQLite, and by key when the address is stale or absent', async () => {
+      const db =
+        tb.config.kind === 'sqlite' ? openSqliteDatabase(tb.config.path) : openPgDatabase(tb.config.url);
+      try {
+        const noted = await db.all<{ n: unknown }>(
+          sql`SELECT COUNT(archive_rowid) AS n FROM search_records WHERE org_id = ${orgId}`,
+        );
+        // PostgreSQL rows have no stable address: never noted there.
+        expect(Number(noted[0]!.n)).toBe(backend.name === 'sqlite' ? 200 : 0);
+        const q = { allOf: [VOCAB[0]!], anyOf: [], limit: 9 };
+        const want = brute((e) => e.tokens.has(hex(VOCAB[0]!)));
+        const bytesBefore = (await runSearch(tb.stores, orgId, { ...q, before: null })).hits.map(
+          (h) => h.bytes,
+        );
+        if (backend.name === 'sqlite') {
+          // As after a VACUUM that renumbered rows: every address now names another record (or
+          // none), some are gone; results must not change.
+          await db.run(
+            sql`UPDATE search_records SET archive_rowid = CASE WHEN log_index % 5 = 0 THEN NULL
+              ELSE archive_rowid + 1 END WHERE org_id = ${orgId}`,
+          );
+        }
+        expect(await allPages(tb, orgId, q)).toEqual(want);
+        const after = (await runSearch(tb.stores, orgId, { ...q, before: null })).hits.map((h) => h.bytes);
+        expect(after).toEqual(bytesBefore);
+      } finally {
+        await db.close();
+      }
     });
   });
 }

@@ -15,7 +15,7 @@
 import { CustosError, decodeLogEntry, parseRecord, peekLogEntryType } from '@custos/core';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { Logger } from '../log/logger.js';
-import type { IndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
+import type { NewIndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
 import type { Stores } from '../store/stores.js';
 import { PeriodicPass } from '../log-service/periodic-pass.js';
 import { ACT_ENTRY_TYPES, reviewHook, type RecordForReview } from '../review/review-queue.js';
@@ -126,7 +126,7 @@ export async function indexRange(
   const records = await readRecords(tx, orgId, refs);
   // Map keys are the tokens' bytes as latin1 text: one short string per distinct token.
   const postings = new Map<string, number[]>();
-  const indexed: IndexedRecord[] = [];
+  const indexed: NewIndexedRecord[] = [];
   const forReview: RecordForReview[] = [];
   for (const ref of refs) {
     const rec = records.get(`${ref.deviceId}/${ref.seq}`);
@@ -157,7 +157,13 @@ export async function indexRange(
       // Refs are in log order, so each list ascends.
       ids.push(ref.logIndex);
     }
-    indexed.push({ logIndex: ref.logIndex, deviceId: ref.deviceId, seq: ref.seq, bucketId: rec.bucketId });
+    indexed.push({
+      logIndex: ref.logIndex,
+      deviceId: ref.deviceId,
+      seq: ref.seq,
+      bucketId: rec.bucketId,
+      rowid: rec.rowid,
+    });
     forReview.push({ ...ref, bucketId: rec.bucketId, tokens });
   }
   const block = tail !== null && tail <= from && to - tail <= tailMax ? tail : from;

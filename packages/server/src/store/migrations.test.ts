@@ -55,6 +55,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   16: [],
   17: ['key_manager_rotations', 'key_manager_wraps', 'officer_list_changes'],
   18: [],
+  19: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -35,6 +35,17 @@ export interface IndexedRecord {
   readonly bucketId: string;
 }
 
+/**
+ * An indexed-record row as the indexer writes it: on SQLite, `rowid` is the archive record's
+ * row address, a shortcut for fetching result pages (one B-tree descent instead of two). It
+ * is only a hint, checked on every use: VACUUM may renumber rows, so a row found at that
+ * address must still be the same (org, device, seq) or the record is looked up by key.
+ * Absent or null: always by key (PostgreSQL has no stable row address).
+ */
+export interface NewIndexedRecord extends IndexedRecord {
+  readonly rowid?: number | null;
+}
+
 /** A stored archive record with its bytes (search results, exports by device). */
 export interface StoredArchiveRecord extends IndexedRecord {
   readonly hash: Buffer;
@@ -48,6 +59,8 @@ export interface RecordToIndex {
   readonly seq: number;
   readonly bucketId: string;
   readonly bytes: Buffer;
+  /** SQLite: the record's row address (a hint, see {@link NewIndexedRecord}); null on PostgreSQL. */
+  readonly rowid: number | null;
 }
 
 /** A device's signed batch (docs/archive-format.md §6). */
@@ -95,7 +108,7 @@ export interface SearchStore {
   /** The rows of these tokens in one block (absent tokens are skipped). */
   blockPostings(orgId: OrgId, block: number, tokens: readonly Uint8Array[]): Promise<PostingBlock[]>;
   /** Appends indexed-record rows. */
-  putIndexed(orgId: OrgId, records: readonly IndexedRecord[]): Promise<void>;
+  putIndexed(orgId: OrgId, records: readonly NewIndexedRecord[]): Promise<void>;
   /** The blocks of `token` below `beforeBlock` (exclusive; null: all), newest first. */
   blockRefs(orgId: OrgId, token: Uint8Array, beforeBlock: number | null): Promise<BlockRef[]>;
   /** The posting blocks of these tokens among these blocks. */
@@ -208,15 +221,26 @@ export class SqlSearchStore implements SearchStore {
     fromSeq: number,
     toSeq: number,
   ): Promise<RecordToIndex[]> {
-    const rows = await this.db.all<{ device_id: unknown; seq: unknown; bucket_id: unknown; record: unknown }>(
-      sql`SELECT device_id, seq, bucket_id, record FROM archive_records
-        WHERE org_id = ${orgId} AND device_id = ${deviceId} AND seq >= ${fromSeq} AND seq <= ${toSeq} ORDER BY seq`,
+    type Row = {
+      device_id: unknown;
+      seq: unknown;
+      bucket_id: unknown;
+      record: unknown;
+      row_address: unknown;
+    };
+    const rows = await this.db.all<Row>(
+      this.db.dialect === 'sqlite'
+        ? sql`SELECT device_id, seq, bucket_id, record, rowid AS row_address FROM archive_records
+          WHERE org_id = ${orgId} AND device_id = ${deviceId} AND seq >= ${fromSeq} AND seq <= ${toSeq} ORDER BY seq`
+        : sql`SELECT device_id, seq, bucket_id, record, NULL AS row_address FROM archive_records
+          WHERE org_id = ${orgId} AND device_id = ${deviceId} AND seq >= ${fromSeq} AND seq <= ${toSeq} ORDER BY seq`,
     );
     return rows.map((r) => ({
       deviceId: text(r.device_id) as DeviceId,
       seq: int(r.seq),
       bucketId: text(r.bucket_id),
       bytes: bytes(r.record),
+      rowid: r.row_address === null ? null : int(r.row_address),
     }));
   }
 
@@ -238,11 +262,21 @@ export class SqlSearchStore implements SearchStore {
     return rows.map((r) => ({ token: bytes(r.token), block, n: int(r.n), ids: bytes(r.ids) }));
   }
 
-  async putIndexed(orgId: OrgId, records: readonly IndexedRecord[]): Promise<void> {
+  async putIndexed(orgId: OrgId, records: readonly NewIndexedRecord[]): Promise<void> {
     await insertAll(
       this.db,
-      'INSERT INTO search_records (org_id, log_index, device_id, seq, bucket_id)',
-      records.map((r) => [orgId, r.logIndex, r.deviceId, r.seq, r.bucketId] as const),
+      'INSERT INTO search_records (org_id, log_index, device_id, seq, bucket_id, archive_rowid)',
+      records.map(
+        (r) =>
+          [
+            orgId,
+            r.logIndex,
+            r.deviceId,
+            r.seq,
+            r.bucketId,
+            this.db.dialect === 'sqlite' ? (r.rowid ?? null) : null,
+          ] as const,
+      ),
     );
   }
 
@@ -292,6 +326,27 @@ export class SqlSearchStore implements SearchStore {
   }
 
   async recordsAt(orgId: OrgId, logIndexes: readonly number[]): Promise<StoredArchiveRecord[]> {
+    if (this.db.dialect !== 'sqlite' || logIndexes.length === 0)
+      return this.recordsAtByKey(orgId, logIndexes);
+    // By row address first; the check on (org, device, seq) rejects an address VACUUM
+    // renumbered or a deleted row's reused one (the planner uses the rowid equality).
+    const found = await allIn<StoredRow>(
+      this.db,
+      sql`SELECT s.log_index, a.device_id, a.seq, a.bucket_id, a.record_hash, a.received_at, a.record
+        FROM search_records s JOIN archive_records a ON a.rowid = s.archive_rowid
+        WHERE a.org_id = s.org_id AND a.device_id = s.device_id AND a.seq = s.seq
+        AND s.org_id = ${orgId} AND s.log_index IN`,
+      logIndexes,
+    );
+    const out = found.map(storedOf);
+    if (out.length === new Set(logIndexes).size) return out;
+    const have = new Set(out.map((r) => r.logIndex));
+    const rest = logIndexes.filter((i) => !have.has(i));
+    return out.concat(await this.recordsAtByKey(orgId, rest));
+  }
+
+  /** {@link recordsAt} through the record's key. */
+  private async recordsAtByKey(orgId: OrgId, logIndexes: readonly number[]): Promise<StoredArchiveRecord[]> {
     const rows = await allIn<StoredRow>(
       this.db,
       sql`SELECT s.log_index, a.device_id, a.seq, a.bucket_id, a.record_hash, a.received_at, a.record
