@@ -16,6 +16,10 @@
  *
  * Building takes minutes, so both databases are cached under bench/.cache, keyed by
  * {@link CACHE_VERSION} and the record count; CUSTOS_SEARCH_BENCH_N=50000 is a quick mode.
+ * Each sample also prints CPU time (user + system) per query to stderr: on a loaded machine it
+ * moves far less than wall time. CUSTOS_SEARCH_BENCH_AB=<another build's
+ * packages/server/dist/index.js> adds a case running that build's search over the same
+ * database (its own connection), for a before/after in one run.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -206,6 +210,13 @@ let termTokens: Uint8Array[] = [];
 let ftsQuery: Database.Statement | undefined;
 let ftsPage: Database.Statement | undefined;
 let lastHits = 0;
+/** Another build's search (CUSTOS_SEARCH_BENCH_AB), for a before/after in one run. */
+interface OtherBuild {
+  readonly stores: StoreBackend;
+  readonly runSearch: typeof searchTesting.runSearch;
+}
+let other: OtherBuild | undefined;
+const AB = process.env.CUSTOS_SEARCH_BENCH_AB;
 
 async function setup(): Promise<void> {
   if (!existsSync(OURS) || !existsSync(FTS) || !existsSync(META)) await build();
@@ -223,18 +234,42 @@ async function setup(): Promise<void> {
 }
 
 async function teardown(): Promise<void> {
+  await other?.stores.close();
+  other = undefined;
   await stores?.close();
   fts?.close();
   stores = undefined;
   fts = undefined;
 }
 
-async function oursP95(): Promise<number> {
+async function setupOther(): Promise<void> {
+  await setup();
+  const mod = (await import(AB!)) as {
+    openStore: typeof openStore;
+    searchTesting: { runSearch: typeof searchTesting.runSearch };
+  };
+  other = {
+    stores: await mod.openStore({ kind: 'sqlite', path: OURS }),
+    runSearch: mod.searchTesting.runSearch,
+  };
+}
+
+/** CPU time (user + system) per query since `from`, in ms, to stderr. */
+function reportCpu(label: string, from: NodeJS.CpuUsage): void {
+  const u = process.cpuUsage(from);
+  process.stderr.write(
+    `search bench: ${label} ${((u.user + u.system) / 1000 / QUERIES).toFixed(3)} ms CPU per query\n`,
+  );
+}
+
+async function oursP95(build?: OtherBuild): Promise<number> {
   const times: number[] = [];
   lastHits = 0;
+  const cpu = process.cpuUsage();
+  const run = build?.runSearch ?? searchTesting.runSearch;
   for (const [a, b] of queries()) {
     const t0 = performance.now();
-    const page = await searchTesting.runSearch(stores!, orgId, {
+    const page = await run(build?.stores ?? stores!, orgId, {
       allOf: [termTokens[a]!, termTokens[b]!],
       anyOf: [],
       limit: PAGE,
@@ -243,17 +278,20 @@ async function oursP95(): Promise<number> {
     times.push(performance.now() - t0);
     lastHits += page.hits.length;
   }
+  reportCpu(build === undefined ? 'Custos' : 'Custos (other build)', cpu);
   return p95(times);
 }
 
 function ftsP95(): number {
   const times: number[] = [];
+  const cpu = process.cpuUsage();
   for (const [a, b] of queries()) {
     const t0 = performance.now();
     const ids = ftsQuery!.all(`${words[a]} AND ${words[b]}`, PAGE) as { rowid: number }[];
     ftsPage!.all(JSON.stringify(ids.map((r) => r.rowid)));
     times.push(performance.now() - t0);
   }
+  reportCpu('FTS5', cpu);
   return p95(times);
 }
 
@@ -275,4 +313,20 @@ export const cases: BenchCase[] = [
     baseline: { name: 'SQLite FTS5 over the plaintext', measure: ftsP95 },
     target: { max: 100, maxRatio: 3 },
   },
+  ...(AB === undefined
+    ? []
+    : [
+        {
+          kind: 'value',
+          name: `search p95 of the build at CUSTOS_SEARCH_BENCH_AB, ${RECORDS.toLocaleString('en')} records`,
+          unit: 'ms',
+          lowerIsBetter: true,
+          samples: 5,
+          setup: setupOther,
+          teardown,
+          measure: () => oursP95(other),
+          baseline: { name: 'SQLite FTS5 over the plaintext', measure: ftsP95 },
+          target: { max: 100, maxRatio: 3 },
+        } satisfies BenchCase,
+      ]),
 ];
