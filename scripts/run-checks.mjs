@@ -10,8 +10,16 @@
  * check passed; otherwise 1, after a summary naming each failed check and how to re-run it.
  *
  * Usage: node scripts/run-checks.mjs [NAME ...]   (default: all; NAME is an npm script below)
+ *
+ * CI (.ci/run) builds the native addons (`npm rebuild`) in the background while these checks
+ * run, and sets CUSTOS_CI_NATIVE_BUILD_STATUS to a file the build writes its exit code to
+ * when it ends (and CUSTOS_CI_NATIVE_BUILD_LOG to its output). Then this script also waits
+ * for that build and counts it as a check, so `npm test` reaches Vitest only once the
+ * addons Vitest loads are built, and fails, showing the build's output, if the build failed.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** npm scripts run as checks, longest first so the slowest starts at once. */
 const CHECKS = ['lint:code', 'typecheck', 'lint:format', 'secrets', 'audit', 'deps'];
@@ -39,6 +47,22 @@ function run(name) {
   });
 }
 
+/** Waits for CI's background native build (see the header) and reports it as a check. */
+async function nativeBuild(statusFile, logFile) {
+  const started = Date.now();
+  while (!existsSync(statusFile)) await sleep(500);
+  const code = Number.parseInt(readFileSync(statusFile, 'utf8').trim(), 10);
+  const log = logFile && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+  return {
+    name: 'native build (npm rebuild)',
+    code: Number.isInteger(code) ? code : 1,
+    signal: null,
+    // Its output only matters when it failed; a passing build's compiler chatter is noise.
+    output: code === 0 ? '' : log,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
 /** Prints one check's block: a header line, then its output as it wrote it. */
 function report(r) {
   const result = r.code === 0 ? 'passed' : `FAILED (exit ${r.signal ?? r.code})`;
@@ -54,9 +78,12 @@ if (unknown.length > 0) {
 }
 const names = asked.length > 0 ? asked : CHECKS;
 process.stdout.write(`checks: running ${names.join(', ')} at the same time\n`);
+const tasks = names.map((n) => run(n));
+const nativeStatus = process.env.CUSTOS_CI_NATIVE_BUILD_STATUS;
+if (nativeStatus) tasks.push(nativeBuild(nativeStatus, process.env.CUSTOS_CI_NATIVE_BUILD_LOG));
 const results = await Promise.all(
-  names.map((n) =>
-    run(n).then((r) => {
+  tasks.map((t) =>
+    t.then((r) => {
       report(r);
       return r;
     }),
@@ -67,6 +94,9 @@ if (failed.length === 0) {
   process.stdout.write(`\nchecks: all ${results.length} passed\n`);
 } else {
   process.stdout.write(`\nchecks: ${failed.length} of ${results.length} FAILED:\n`);
-  for (const r of failed) process.stdout.write(`  ${r.name} (re-run alone: npm run ${r.name})\n`);
+  for (const r of failed) {
+    const hint = CHECKS.includes(r.name) ? `re-run alone: npm run ${r.name}` : 'see its output above';
+    process.stdout.write(`  ${r.name} (${hint})\n`);
+  }
   process.exitCode = 1;
 }
