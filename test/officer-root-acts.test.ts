@@ -9,6 +9,12 @@
  * shares, a wrong passphrase or a tampered share change nothing; a quorum adds officer 3, who
  * enrols, searches, and unlocks with the new shares. Removing officer 2 (`… remove --user`):
  * the removed officer's profile is then refused by the server.
+ *
+ * Standing criteria (docs/officers.md "Legal holds", "Lexicon rules"): a lexicon rule and a
+ * query hold made before the rotation are extended by `custos org buckets --ahead` to the new
+ * key's buckets, so the message sealed to a new bucket is queued for review and held. Officer
+ * lists (§5): after another officer's `org officers add|remove`, an officer's next command
+ * adopts the newer signed list into its org.json; a list that does not verify is refused.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -217,6 +223,27 @@ describe('root acts: key-manager rotation, adding and removing officers (process
   it(
     'rotates; new buckets are signed by the new key; a device moves to them; the console opens old and new records',
     async () => {
+      // A lexicon rule and a query hold, made before the new key's buckets exist.
+      const rule = await custosJson<{ ruleId: string; buckets: string[] }>([
+        'console',
+        'lexicon',
+        'add',
+        'budget',
+        '--name',
+        'R-ROT',
+        ...officer,
+      ]);
+      const held = await custosJson<{ hold: { holdId: string; buckets: string[] } }>([
+        'console',
+        'hold',
+        'create',
+        '--query',
+        'budget',
+        '--matter',
+        'M-ROT',
+        ...officer,
+      ]);
+      expect(held.hold.buckets).toHaveLength(6);
       const before = serverDelegation();
       const r = await custosJson<{
         operation: string;
@@ -227,19 +254,32 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       expect(r.keyManagerFingerprint).not.toBe(r.previousFingerprint);
       expect(serverDelegation()).not.toEqual(before);
 
-      const ahead = await custosJson<{ ahead: { created: string[] } }>([
-        'org',
-        'buckets',
-        ...officer,
-        '--ahead',
-        '1',
-        ...sharesArgs,
-      ]);
+      const ahead = await custosJson<{
+        ahead: { created: string[] };
+        criteria: {
+          rules: { ruleId: string; buckets: string[] }[];
+          holds: { holdId: string; buckets: string[] }[];
+          skipped: unknown[];
+        };
+      }>(['org', 'buckets', ...officer, '--ahead', '1', ...sharesArgs]);
       // Every class, this month and next: the ceremony's ids are taken, so the new key's carry a suffix.
       expect(ahead.ahead.created).toHaveLength(6);
       const suffix = `.k${r.keyManagerFingerprint.slice(0, 8)}`;
       expect(ahead.ahead.created.every((id) => id.endsWith(suffix))).toBe(true);
-      await custosJson(['console', 'grant-index-keys', ...officer]);
+      // The rule and the hold now cover the new buckets too (before any device holds their index keys).
+      const created = [...ahead.ahead.created].sort();
+      const sorted = <T extends { buckets: string[] }>(xs: T[]) =>
+        xs.map((x) => ({ ...x, buckets: [...x.buckets].sort() }));
+      expect(sorted(ahead.criteria.rules)).toEqual([{ ruleId: rule.ruleId, buckets: created }]);
+      expect(sorted(ahead.criteria.holds)).toEqual([{ holdId: held.hold.holdId, buckets: created }]);
+      expect(ahead.criteria.skipped).toEqual([]);
+      const grant = await custosJson<{ criteria: { rules: unknown[]; holds: unknown[] } }>([
+        'console',
+        'grant-index-keys',
+        ...officer,
+      ]);
+      // Nothing left to extend: idempotent.
+      expect([grant.criteria.rules, grant.criteria.holds]).toEqual([[], []]);
 
       // The device picks the rotation up at its next sync and seals to the new key's bucket.
       await custosJson(['sync', '--profile', alice]);
@@ -270,6 +310,37 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       expect(aliceBuckets.find((m) => m.text === 'budget before the rotation')?.bucket).toMatch(
         /^standard-\d{4}-\d{2}$/,
       );
+      // Every record in a new-key bucket was queued by the rule made before that bucket existed …
+      const after = matches.filter((m) => bucketOf(m.logIndex).endsWith(suffix)).map((m) => m.logIndex);
+      expect(after.length).toBeGreaterThan(0);
+      const queued = (): Map<number, string> =>
+        serverDb(
+          (db) =>
+            new Map(
+              (
+                db.prepare('SELECT log_index AS i, rule_ids AS r FROM review_items').all() as {
+                  i: number;
+                  r: string;
+                }[]
+              ).map((x) => [x.i, x.r]),
+            ),
+        );
+      for (let i = 0; i < INDEX_ATTEMPTS && !after.every((x) => queued().has(x)); i++)
+        await new Promise((res) => setTimeout(res, 500));
+      for (const x of after) expect(queued().get(x)).toContain(rule.ruleId);
+      // … and is held by the hold placed before it: a plan far ahead lists it as an exception.
+      const plan = await custosJson<{ buckets: { bucketId: string; held: number }[] }>([
+        'console',
+        'dispose',
+        '--dry-run',
+        '--as-of',
+        '2100-01-01',
+        ...officer,
+      ]);
+      const heldInNew = plan.buckets
+        .filter((b) => b.bucketId.endsWith(suffix))
+        .reduce((n, b) => n + b.held, 0);
+      expect(heldInNew).toBe(after.length);
       // Listing verifies every bucket under the chain: the ceremony's and the new key's.
       const list = await custosJson<{ buckets: { bucketId: string }[] }>(['org', 'buckets', ...officer]);
       expect(list.buckets).toHaveLength(12);
@@ -345,6 +416,49 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       expect(r).toMatchObject({ added: 2, officers: [0, 1, 2], threshold: 2 });
       expect(r.wrapped).toHaveLength(12);
       expect(serverOfficers()).toEqual([0, 1, 2]);
+      // Officer 2's org.json predates the change: their next command adopts the signed list.
+      const twoDir = join(dir, 'org', 'officers', 'officer-2');
+      const asTwo = ['--profile', twoDir, '--passphrase-file', passFile([OFFICER_PASSPHRASE])];
+      const orgOf = (d: string) =>
+        JSON.parse(readFileSync(join(d, 'org.json'), 'utf8')) as {
+          officers: { index: number }[];
+          officerQuorum: number;
+          officerListIssuedAt?: number;
+        };
+      expect(orgOf(twoDir).officers.map((o) => o.index)).toEqual([0, 1]);
+      // A list whose signature does not verify is refused, and nothing is adopted.
+      const signed = serverDb(
+        (db) =>
+          db.prepare('SELECT seq, document FROM officer_list_changes ORDER BY seq DESC').get() as {
+            seq: number;
+            document: Buffer;
+          },
+      );
+      const forged = Buffer.from(signed.document);
+      forged[forged.length - 1]! ^= 1;
+      const setDocument = (doc: Buffer) => {
+        const db = new Database(join(org.server.dataDir, 'custos.sqlite'), { fileMustExist: true });
+        try {
+          db.prepare('UPDATE officer_list_changes SET document = ? WHERE seq = ?').run(doc, signed.seq);
+        } finally {
+          db.close();
+        }
+      };
+      setDocument(forged);
+      const refused = await custos(['org', 'buckets', ...asTwo]);
+      setDocument(signed.document);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/officer list does not verify/);
+      expect(orgOf(twoDir).officers.map((o) => o.index)).toEqual([0, 1]);
+      const adopt = await custos(['org', 'buckets', ...asTwo, '--json']);
+      expect(adopt.status, adopt.stderr).toBe(0);
+      expect(adopt.stderr).toMatch(/adopted the officer list .*officers 1, 2, 3, quorum 2; added 3/);
+      expect(orgOf(twoDir)).toMatchObject({
+        officerQuorum: 2,
+        officers: [{ index: 0 }, { index: 1 }, { index: 2 }],
+      });
+      const again = await custos(['org', 'buckets', ...asTwo, '--json']);
+      expect(again.stderr).not.toMatch(/adopted/);
       const carol = join(out, 'officers', 'officer-3');
       await enrolOfficer('officer-three', carol);
       const asCarol = ['--profile', carol, '--passphrase-file', passFile([OFFICER_PASSPHRASE])];
@@ -407,6 +521,24 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       ]);
       expect(r).toMatchObject({ removed: 1, officers: [0, 2], demoted: [officerTwoUser] });
       expect(serverOfficers()).toEqual([0, 2]);
+      // Officer 3's org.json (from the add) still lists officer 2: their next command drops them.
+      const carol = join(dir, 'change-1', 'officers', 'officer-3');
+      const adopt = await custos([
+        'console',
+        'hold',
+        'list',
+        '--profile',
+        carol,
+        '--passphrase-file',
+        passFile([OFFICER_PASSPHRASE]),
+        '--json',
+      ]);
+      expect(adopt.status, adopt.stderr).toBe(0);
+      expect(adopt.stderr).toMatch(/adopted the officer list .*officers 1, 3, quorum 2; removed 2/);
+      const carolOrg = JSON.parse(readFileSync(join(carol, 'org.json'), 'utf8')) as {
+        officers: { index: number }[];
+      };
+      expect(carolOrg.officers.map((o) => o.index)).toEqual([0, 2]);
       const after = await custos(['org', 'buckets', ...officerTwo]);
       expect(after.status).toBe(1);
       expect(after.stderr).toMatch(/ROLE_FORBIDDEN|role/);

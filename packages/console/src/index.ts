@@ -98,3 +98,7 @@ export * from './disposition/index.js';
 export * from './review/index.js';
 export * from './audit/index.js';
 export * from './holds/index.js';
+export { extendStandingCriteria, openCriterion, sealCriterion } from './standing-criteria.js';
+export type { Criterion, ExtendedCriteria } from './standing-criteria.js';
+export { openSignedOfficerList, refreshOfficerList } from './officer-list-refresh.js';
+export type { AdoptedOfficerList, SignedOfficerList } from './officer-list-refresh.js';

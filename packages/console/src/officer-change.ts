@@ -223,7 +223,13 @@ async function register(
   const orgPath = `${session.dir}/org.json`;
   const current = JSON.parse(readFileSync(orgPath, 'utf8')) as OrgFile;
   const chain = (await session.orgKeys()).chain;
-  const org: OrgFile = { ...current, keyManager: orgKeyManagerOf(chain), officers, officerQuorum: threshold };
+  const org: OrgFile = {
+    ...current,
+    keyManager: orgKeyManagerOf(chain),
+    officers,
+    officerQuorum: threshold,
+    officerListIssuedAt: now,
+  };
   writePrivateFile(layout.orgFile, formatProfileFile(org));
   writePrivateFile(orgPath, formatProfileFile(org));
   return { demoted: Array.isArray(r.demoted) ? (r.demoted as string[]) : [], org };

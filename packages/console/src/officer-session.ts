@@ -21,6 +21,7 @@ import {
 } from './key-manager-chain.js';
 import { unwrapKeyManagerKey } from './key-manager-wrap.js';
 import { OfficerDevice } from './officer-device.js';
+import { refreshOfficerList, type AdoptedOfficerList } from './officer-list-refresh.js';
 import { loadOfficerProfile, type OfficerProfile } from './officer-profile.js';
 import { fromB64u } from './profile-files.js';
 import { keyFingerprint, type SigningKey } from './signing-key.js';
@@ -71,6 +72,11 @@ export interface OfficerSession {
   keyManagerKey(): Promise<SigningKey>;
   /** Every registered bucket, each document verified; BUCKET_INVALID names one that does not. */
   serverBuckets(): Promise<VerifiedServerBucket[]>;
+  /**
+   * Adopts a newer officer list signed with the org key (after another officer's `org officers
+   * add|remove`) into org.json and this session; null when the profile was current.
+   */
+  refreshOfficers(): Promise<AdoptedOfficerList | null>;
   /** Drops the opened keys, the device key and its token. */
   close(): void;
 }
@@ -87,7 +93,8 @@ export async function openOfficerSession(
   passphrase: string,
   options: OfficerSessionOptions = {},
 ): Promise<OfficerSession> {
-  const officer = await loadOfficerProfile(dir, passphrase, options.kdf ?? {});
+  // Replaced (never mutated) when a newer officer list is adopted.
+  let officer = await loadOfficerProfile(dir, passphrase, options.kdf ?? {});
   const orgId = officer.profile.orgId;
   const officerIndex = officer.profile.officerIndex;
   const api = new CeremonyApi(officer.profile.server);
@@ -110,7 +117,9 @@ export async function openOfficerSession(
     dir,
     orgId,
     officerIndex,
-    officer,
+    get officer() {
+      return officer;
+    },
     api,
     deviceId: () => need().deviceId,
     call: async (method, path, body) => api.call(method, path, body, await auth()),
@@ -165,6 +174,16 @@ export async function openOfficerSession(
         to: String(officerIndex),
         publicKey: k.keyManager.key,
       });
+    },
+    async refreshOfficers() {
+      const adopted = await refreshOfficerList(
+        dir,
+        officer.org,
+        officer.profile.signingKeyFingerprint,
+        (method, path) => session.call(method, path),
+      );
+      if (adopted !== null) officer = { ...officer, org: adopted.org };
+      return adopted;
     },
     close() {
       closed = true;

@@ -45,6 +45,8 @@ export interface OrgFile {
   };
   readonly officerQuorum: number;
   readonly officers: readonly { readonly index: number; readonly publicKey: string }[];
+  /** Issue time (ms) of the signed officer list `officers` and `officerQuorum` come from; absent: the ceremony's. */
+  readonly officerListIssuedAt?: number;
   readonly buckets: readonly OrgFileBucket[];
 }
 

@@ -108,6 +108,7 @@ export async function startServer(
       clock: Date.now,
       logger,
       origin: () => origin,
+      disposition: { recordsPerStep: config.dispositionStepRecords, requestMs: config.dispositionRequestMs },
       rateLimits: {
         address: {
           burst: config.addressRateLimitPerSecond * RATE_LIMIT_ADDRESS_BURST_FACTOR,

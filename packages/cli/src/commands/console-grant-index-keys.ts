@@ -1,9 +1,10 @@
 /** `custos console grant-index-keys`: seals missing blind-index keys to the org's devices (docs/officers.md §4). */
 import { sealIndexKeyForDevice } from '@custos/client';
-import { grantIndexKeys } from '@custos/console';
+import { extendStandingCriteria, grantIndexKeys } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { runCommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+import { criteriaLines } from './org-buckets.js';
 
 const USAGE = `Usage: custos console grant-index-keys --profile DIR [--passphrase-file FILE] [--json]
 
@@ -14,7 +15,10 @@ against the key its enrolment committed to in the organisation's log: a device w
 key differs (or cannot be checked) gets nothing, is named, and the command exits 1.
 Devices without their index key archive
 records that search cannot find, so run this after enrolling people, and daily
-(it is idempotent: a rerun seals nothing new). Progress goes to stderr.
+(it is idempotent: a rerun seals nothing new). First it extends every lexicon rule and
+query or conversation hold to the current and future buckets it does not cover yet (from
+their criteria sealed to the officers), so records sealed to a new bucket are reviewed and
+held like the others. Progress goes to stderr.
 
 ${OFFICER_OPTIONS_HELP}
 See docs/officers.md.
@@ -27,12 +31,15 @@ export function runConsoleGrantIndexKeys(args: readonly string[], io: CliIo): Pr
     args,
     io,
     async (ctx) => {
-      const r = await withOfficerSession(ctx, (s) =>
-        grantIndexKeys(s, sealIndexKeyForDevice, Date.now(), (m) =>
-          ctx.note(`custos console grant-index-keys: ${m}`),
-        ),
-      );
+      const note = (m: string) => ctx.note(`custos console grant-index-keys: ${m}`);
+      const { criteria, ...r } = await withOfficerSession(ctx, async (s) => {
+        const now = Date.now();
+        // Before any device gets a new bucket's index key: no tokened record escapes a rule or hold.
+        const criteria = await extendStandingCriteria(s, { now, progress: note });
+        return { criteria, ...(await grantIndexKeys(s, sealIndexKeyForDevice, now, note)) };
+      });
       const lines = [
+        ...criteriaLines(criteria),
         `Sealed ${r.granted.length} index key(s) over ${r.buckets.length} current or future bucket(s); ${r.alreadySealed} device(s) already had theirs.`,
       ];
       if (r.noWrap.length > 0)
@@ -45,7 +52,7 @@ export function runConsoleGrantIndexKeys(args: readonly string[], io: CliIo): Pr
             ? `REFUSED device ${x.deviceId} (bucket ${x.bucketId}): the server serves another identity key than the one its enrolment committed to in the log. Do not trust the server; tell the other officers.`
             : `REFUSED device ${x.deviceId} (bucket ${x.bucketId}): ${x.status === 'legacy' ? 'it enrolled before the log committed to identity keys; re-enrol it' : 'its enrolment is not in the log; run this again later, and if it persists treat it as an incident'}.`,
         );
-      ctx.result(lines, r);
+      ctx.result(lines, { ...r, criteria });
       return r.noWrap.length > 0 || r.refused.length > 0 ? 1 : 0;
     },
   );

@@ -25,8 +25,8 @@ is released. Placing and releasing are entries in the org's log.
   release HOLD        ends a hold; --reason is required (stored for officers, hashed in the log)
 
 The server never sees a --query or --conversation: it gets their blind tokens under each
-bucket's index key. Buckets registered later are not covered: place the hold again after
-'custos org buckets --ahead'.
+bucket's index key, and the criterion sealed to every officer, so 'custos org buckets
+--ahead' and 'custos console grant-index-keys' extend the hold to buckets registered later.
 ${OFFICER_OPTIONS_HELP}
 See docs/officers.md "Legal holds".
 `;

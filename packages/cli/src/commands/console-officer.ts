@@ -81,6 +81,18 @@ export async function withOfficerSession<T>(
     try {
       // Every officer command calls officer routes: say so before any share is opened.
       session.deviceId();
+      // Another officer may have changed the officer set: adopt the newer signed list first,
+      // so quorums, approvals and bucket wraps use the current officers.
+      const adopted = await session.refreshOfficers();
+      if (adopted !== null) {
+        const names = (xs: readonly number[]) => xs.map((i) => i + 1).join(', ');
+        ctx.note(
+          `org.json: adopted the officer list signed ${new Date(adopted.list.issuedAt).toISOString()} ` +
+            `(officers ${names(adopted.list.officers.map((o) => o.index))}, quorum ${adopted.list.quorum}` +
+            `${adopted.added.length > 0 ? `; added ${names(adopted.added)}` : ''}` +
+            `${adopted.removed.length > 0 ? `; removed ${names(adopted.removed)}` : ''})`,
+        );
+      }
       return await fn(session);
     } finally {
       session.close();

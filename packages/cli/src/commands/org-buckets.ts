@@ -1,5 +1,12 @@
 /** `custos org buckets`: the bucket keys and their windows, and generating them ahead (docs/officers.md §3). */
-import { bucketInventory, generateBucketsAhead, MAX_AHEAD_MONTHS, type AheadResult } from '@custos/console';
+import {
+  bucketInventory,
+  extendStandingCriteria,
+  generateBucketsAhead,
+  MAX_AHEAD_MONTHS,
+  type AheadResult,
+  type ExtendedCriteria,
+} from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
@@ -53,8 +60,9 @@ export function runOrgBuckets(args: readonly string[], io: CliIo): Promise<numbe
           '--ahead needs --shares: bucket index keys derive from the org index secret, which a quorum holds',
         );
       const now = Date.now();
-      const { ahead, buckets } = await withOfficerSession(ctx, async (session) => {
+      const { ahead, criteria, buckets } = await withOfficerSession(ctx, async (session) => {
         let ahead: AheadResult | undefined;
+        let criteria: ExtendedCriteria | undefined;
         if (aheadText !== undefined) {
           const root = await unlockShares(ctx, ['org-index-secret']);
           try {
@@ -69,14 +77,20 @@ export function runOrgBuckets(args: readonly string[], io: CliIo): Promise<numbe
           } finally {
             root.destroy();
           }
+          // Lexicon rules and query/conversation holds cover the new buckets before any device
+          // holds their index keys (grant-index-keys), so no tokened record escapes them.
+          criteria = await consoleFailures(() =>
+            extendStandingCriteria(session, { now, progress: (m) => ctx.note(`custos org buckets: ${m}`) }),
+          );
         }
-        return { ahead, buckets: await consoleFailures(() => bucketInventory(session, now)) };
+        return { ahead, criteria, buckets: await consoleFailures(() => bucketInventory(session, now)) };
       });
       const lines: string[] = [];
       if (ahead !== undefined)
         lines.push(
           `Made ${ahead.created.length} bucket key(s)${ahead.resumed.length > 0 ? `, finished ${ahead.resumed.length} interrupted` : ''}; ${ahead.existing.length} already existed.`,
         );
+      if (criteria !== undefined) lines.push(...criteriaLines(criteria));
       lines.push(
         `${'BUCKET'.padEnd(22)} ${'CLASS'.padEnd(10)} ${'PERIOD'.padEnd(8)} ${'WINDOW (UTC)'.padEnd(35)} ${'STATE'.padEnd(7)} WRAP     ROOT`,
         ...buckets.map(
@@ -84,7 +98,20 @@ export function runOrgBuckets(args: readonly string[], io: CliIo): Promise<numbe
             `${b.bucketId.padEnd(22)} ${b.retentionClass.padEnd(10)} ${b.period.padEnd(8)} ${`${utc(b.notBefore)} – ${utc(b.notAfter)}`.padEnd(35)} ${b.state.padEnd(7)} ${b.officerWrap.padEnd(8)} ${b.rootWrap ? 'yes' : 'NO'}`,
         ),
       );
-      ctx.result(lines, { buckets, ...(ahead === undefined ? {} : { ahead }) });
+      ctx.result(lines, {
+        buckets,
+        ...(ahead === undefined ? {} : { ahead }),
+        ...(criteria === undefined ? {} : { criteria }),
+      });
     },
   );
+}
+
+/** What extending lexicon rules and holds to new buckets did, for people. */
+export function criteriaLines(c: ExtendedCriteria): string[] {
+  return [
+    ...c.rules.map((r) => `Lexicon rule ${r.ruleId} now covers ${r.buckets.join(', ')}.`),
+    ...c.holds.map((h) => `Legal hold ${h.holdId} now covers ${h.buckets.join(', ')}.`),
+    ...c.skipped.map((x) => `NOT EXTENDED ${x.id}: ${x.why}.`),
+  ];
 }

@@ -40,7 +40,9 @@ const PHRASES: Record<string, Phrase> = {
   'archive-read': (s, d) => `read archived records of device ${s}${q(d)}`,
   'archive-export': (s, d) => `exported records${q(d || s)}`,
   'review-rule-add': (s, d) => `added lexicon rule ${s}${q(d)}`,
+  'review-rule-extend': (s, d) => `extended lexicon rule ${s} to new buckets${q(d)}`,
   'review-rule-remove': (s) => `removed lexicon rule ${s}`,
+  'hold-extend': (s, d) => `extended legal hold ${s} to new buckets${q(d)}`,
   'review-decide': (s, d) => `decided review item ${s}${q(d)}`,
   'review-settings': (_s, d) => `set review sampling${q(d)}`,
 };

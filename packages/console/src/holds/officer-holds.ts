@@ -4,17 +4,16 @@
  * this officer holds a wrap of, the console derives the query's blind tokens under the
  * bucket's index key — exactly as `custos console search` does — and sends those, so the
  * server can tell which records a hold covers (their headers carry the same tokens) without
- * learning the words or the conversation id.
+ * learning the words or the conversation id. The criterion also goes to the server sealed to
+ * every officer (standing-criteria.ts), so buckets registered later get the hold's tokens too.
  */
-import { tokensForQuery } from '@custos/core';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { parseSearchText } from '../search/search-text.js';
+import { holdTokensFor, sealCriterion } from '../standing-criteria.js';
 
-/** Most AND'ed tokens per bucket the server accepts (as a search). */
-const MAX_HOLD_TOKENS = 32;
 /** Holds per listing page. */
 const LIST_PAGE = 200;
 /** One UTC day in ms. */
@@ -96,18 +95,7 @@ async function bucketTokens(
       session.officer.keys.hpkePrivateKey,
     );
     try {
-      const t = tokensForQuery(
-        keys.indexKey,
-        'query' in c
-          ? { text: text!, matchDiacritics: c.matchDiacritics === true }
-          : { conversationId: c.conversationId },
-      );
-      if (t.allOf.length > MAX_HOLD_TOKENS)
-        throw new ConsoleError(
-          'INVALID_OPTIONS',
-          `--query has more than ${MAX_HOLD_TOKENS} words; shorten it`,
-        );
-      buckets.push({ bucketId: b.bucket, tokens: t.allOf.map(b64) });
+      buckets.push({ bucketId: b.bucket, tokens: holdTokensFor(keys.indexKey, c) });
     } finally {
       keys = undefined; // handles only; dropped here
     }
@@ -144,7 +132,19 @@ export async function placeHold(
         'PROFILE_INVALID',
         'you hold no wrap of any bucket: another officer must place this hold',
       );
-    body = { kind: 'query' in criterion ? 'query' : 'conversation', buckets: t.buckets };
+    // The criterion itself, sealed to every officer: they extend the hold to later buckets.
+    const sealed = await sealCriterion(
+      session,
+      'query' in criterion
+        ? { kind: 'hold', query: criterion.query, matchDiacritics: criterion.matchDiacritics === true }
+        : { kind: 'hold', conversationId: criterion.conversationId },
+      matter.trim(),
+    );
+    body = {
+      kind: 'query' in criterion ? 'query' : 'conversation',
+      buckets: t.buckets,
+      sealed: b64(sealed),
+    };
   }
   const r = await session.call('POST', `/v1/orgs/${session.orgId}/holds`, { ...body, matter: matter.trim() });
   return { hold: listingOf(r), bucketsCovered: covered, bucketsWithoutWrap: noWrap };

@@ -3,14 +3,15 @@
  * of terms — a word or a "phrase" — and matches a record that contains any of them. The
  * server stores each term only as the blind tokens of its words under each bucket's index
  * key (as search derives them), for every current and future bucket this officer holds a
- * wrap of; it never sees a term. A bucket registered later is not covered until the rule
- * is added again.
+ * wrap of; it never sees a term. The terms also go to the server sealed to every officer
+ * (standing-criteria.ts), so officers extend the rule to buckets registered later.
  */
 import { tokensForQuery } from '@custos/core';
 import { unwrapBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
+import { sealCriterion } from '../standing-criteria.js';
 
 /** Most terms in a rule (the server's limit). */
 export const MAX_LEXICON_TERMS = 32;
@@ -89,10 +90,12 @@ export async function addLexiconRule(
   }
   if (out.length === 0)
     throw new ConsoleError('INVALID_OPTIONS', 'you hold no wrap of any current or future bucket');
+  const sealed = await sealCriterion(session, { kind: 'rule', terms }, name);
   const r = await session.call('POST', `/v1/orgs/${session.orgId}/review/rules`, {
     name,
     terms: terms.length,
     buckets: out,
+    sealed: b64(sealed),
   });
   if (typeof r.ruleId !== 'string') throw new ConsoleError('SERVER_REFUSED', 'adding the rule: no ruleId');
   return {

@@ -30,11 +30,19 @@ describe('loadConfig', () => {
     expect(c.logSigningKeyFile).toBe('/srv/custos-data/log-signing.key');
     expect(c.origin).toBeNull();
     expect(c.addressRateLimitPerSecond).toBe(20);
+    expect([c.dispositionStepRecords, c.dispositionRequestMs]).toEqual([50_000, 10_000]);
     expect(Object.isFrozen(c) && Object.isFrozen(c.listen) && Object.isFrozen(c.store)).toBe(true);
   });
 
   it('takes the per-address rate limit from a flag', () => {
     expect(loadConfig(base({ argv: ['--address-rate-limit', '500'] })).addressRateLimitPerSecond).toBe(500);
+  });
+
+  it('takes the disposition step and request budget from flags and environment', () => {
+    const c = loadConfig(
+      base({ argv: ['--disposition-step', '25'], env: { CUSTOS_DISPOSITION_REQUEST_MS: '0' } }),
+    );
+    expect([c.dispositionStepRecords, c.dispositionRequestMs]).toEqual([25, 0]);
   });
 
   it('takes flags over environment over config file', () => {
@@ -83,6 +91,8 @@ describe('loadConfig', () => {
       [base({ argv: ['--bogus', '1'] }), 'arguments'],
       [base({ argv: ['--address-rate-limit', '0'] }), 'addressRateLimit'],
       [base({ env: { CUSTOS_ADDRESS_RATE_LIMIT: 'fast' } }), 'addressRateLimit'],
+      [base({ argv: ['--disposition-step', '0'] }), 'dispositionStep'],
+      [base({ argv: ['--disposition-request-ms', '1000000'] }), 'dispositionRequestMs'],
       [base({ argv: ['--config', 'c.json'], readFile: () => '{"listen": 1}' }), 'listen'],
       [base({ argv: ['--config', 'c.json'], readFile: () => '{"colour": "red"}' }), 'colour'],
       [base({ argv: ['--config', 'c.json'], readFile: () => '{' }), 'config'],

@@ -21,6 +21,7 @@ import {
   SQLITE_FILE_NAME,
 } from './defaults.js';
 import { DEFAULT_BLOB_QUOTA_BYTES } from './messaging-defaults.js';
+import { EXECUTE_BUDGET_MS, RECORDS_PER_STEP } from '../disposition/disposition-defaults.js';
 import {
   CONFIG_FILE_ENV,
   CONFIG_FILE_FLAG,
@@ -52,6 +53,10 @@ export interface ServerConfig {
   readonly blobQuotaBytes: number;
   /** Sustained requests per second from one address. */
   readonly addressRateLimitPerSecond: number;
+  /** Records one disposition step deletes (one transaction). */
+  readonly dispositionStepRecords: number;
+  /** Milliseconds one disposition execute request works (at least one step). */
+  readonly dispositionRequestMs: number;
 }
 
 /** What the loader reads; injectable for tests. */
@@ -130,6 +135,9 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
     logLevel: (get('logLevel')?.value ?? DEFAULT_LOG_LEVEL) as LogLevel,
     blobQuotaBytes: parseBlobQuota(get('blobQuota')),
     addressRateLimitPerSecond: parseAddressRateLimit(get('addressRateLimit')),
+    // The schema's patterns already bound both to safe non-negative integers (step ≥ 1).
+    dispositionStepRecords: Number(get('dispositionStep')?.value ?? RECORDS_PER_STEP),
+    dispositionRequestMs: Number(get('dispositionRequestMs')?.value ?? EXECUTE_BUDGET_MS),
   };
   return deepFreeze(config);
 }

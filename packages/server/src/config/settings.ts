@@ -16,6 +16,7 @@ import {
   SQLITE_FILE_NAME,
 } from './defaults.js';
 import { DEFAULT_BLOB_QUOTA_BYTES } from './messaging-defaults.js';
+import { EXECUTE_BUDGET_MS, RECORDS_PER_STEP } from '../disposition/disposition-defaults.js';
 
 /** One setting as it appears in each source. */
 export interface SettingInfo {
@@ -47,6 +48,8 @@ export const RawSettingsSchema = Type.Partial(
       origin: Type.String({ minLength: 1, maxLength: 300 }),
       blobQuota: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
       addressRateLimit: Type.String({ pattern: '^[1-9][0-9]{0,6}$' }),
+      dispositionStep: Type.String({ pattern: '^[1-9][0-9]{0,6}$' }),
+      dispositionRequestMs: Type.String({ pattern: '^(0|[1-9][0-9]{0,5})$' }),
       logLevel: Type.Union([
         Type.Literal('debug'),
         Type.Literal('info'),
@@ -136,6 +139,22 @@ export const SETTINGS: readonly SettingInfo[] = [
     defaultText: `\`${RATE_LIMIT_ADDRESS_PER_SECOND}\``,
     description:
       'Sustained requests per second from one network address (bursts of six times that). Raise it when many devices share an address.',
+  },
+  {
+    key: 'dispositionStep',
+    flag: 'disposition-step',
+    env: `${ENV_PREFIX}DISPOSITION_STEP`,
+    defaultText: `\`${RECORDS_PER_STEP}\``,
+    description:
+      'Records one disposition step deletes, in one transaction (1–9,999,999). Lower it if ingest stalls while a disposition runs: SQLite has one writer, and a step holds it.',
+  },
+  {
+    key: 'dispositionRequestMs',
+    flag: 'disposition-request-ms',
+    env: `${ENV_PREFIX}DISPOSITION_REQUEST_MS`,
+    defaultText: `\`${EXECUTE_BUDGET_MS}\``,
+    description:
+      "Milliseconds one disposition execute request works before it answers with its progress (0–999,999; each request does at least one step, so 0 means one step per request). Keep it under your proxy's read timeout.",
   },
   {
     key: 'logLevel',

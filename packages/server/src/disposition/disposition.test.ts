@@ -255,7 +255,21 @@ for (const backend of TEST_BACKENDS) {
       expect(p2.planId).not.toBe(p.planId);
       await approve(p2.planId, 1, signAs(1, p2.plan));
       await approve(p2.planId, 2, signAs(2, p2.plan));
-      const done = await executePlan(deps(), w.orgId, p2.planId, BY);
+      // The operator settings `dispositionRequestMs: 0` and `dispositionStep: 1`: every call does
+      // exactly one step of at most one record, and the calls add up to the whole disposition.
+      let calls = 0;
+      let done = (await tb.stores.disposition.plan(w.orgId, p2.planId))!;
+      for (; done.state !== 'executed' && calls < 100; calls++) {
+        let steps = 0;
+        done = await executePlan(deps(), w.orgId, p2.planId, BY, {
+          budgetMs: 0,
+          recordsPerStep: 1,
+          afterStep: () => void steps++,
+        });
+        expect(steps).toBeLessThanOrEqual(1);
+      }
+      // postings, three records steps of one record, the empty one that ends them, keys, certificate.
+      expect(calls).toBe(7);
       expect(decodeDispositionCertificate(done.certificate!).buckets).toEqual([
         { bucketId: T_BUCKET, records: 3, held: 0, keysDestroyed: true },
       ]);

@@ -47,8 +47,13 @@ export interface ExecutionDeps {
 
 /** Options of {@link executePlan}. */
 export interface ExecuteOptions {
-  /** Stop starting new steps after this many ms (the caller calls again); default: run to the end. */
+  /**
+   * Stop starting new steps after this many ms (the caller calls again); default: run to the
+   * end. Every call does at least one step, so any budget makes progress (0: one step per call).
+   */
   readonly budgetMs?: number;
+  /** Records one records step deletes (one transaction); default RECORDS_PER_STEP. */
+  readonly recordsPerStep?: number;
   /** Called after each committed step (tests interrupt here). */
   readonly afterStep?: (bucketId: string, p: BucketProgress) => void | Promise<void>;
 }
@@ -160,13 +165,14 @@ async function postingsStep(
   return { ...p, cursor: rows.at(-1)!.block };
 }
 
-/** One records step: deletes up to RECORDS_PER_STEP of the bucket's records, keeping held ones. */
+/** One records step: deletes up to `perStep` of the bucket's records, keeping held ones. */
 async function recordsStep(
   tx: Stores,
   orgId: OrgId,
   b: PlannedBucket,
   p: BucketProgress,
   planHeld: ReadonlySet<number>,
+  perStep: number,
 ): Promise<BucketProgress> {
   if (b.span === null) return { ...p, step: 'keys', cursor: -1 };
   const last = b.span[1];
@@ -175,11 +181,11 @@ async function recordsStep(
   const after = Math.max(p.cursor, b.span[0] - 1);
   const page =
     holds.holdIds.length === 0 && planHeld.size === 0
-      ? (await tx.disposition.bucketLeaves(orgId, b.bucketId, after, RECORDS_PER_STEP)).map((logIndex) => ({
+      ? (await tx.disposition.bucketLeaves(orgId, b.bucketId, after, perStep)).map((logIndex) => ({
           logIndex,
           keep: false,
         }))
-      : (await tx.disposition.bucketRecords(orgId, b.bucketId, after, RECORDS_PER_STEP)).map((r) => ({
+      : (await tx.disposition.bucketRecords(orgId, b.bucketId, after, perStep)).map((r) => ({
           logIndex: r.logIndex,
           keep: keep(r),
         }));
@@ -204,7 +210,7 @@ async function recordsStep(
   }
   await flush();
   const next = { ...p, disposed: p.disposed + disposed, held: p.held + held };
-  if (inPlan.length < RECORDS_PER_STEP) return { ...next, step: 'keys', cursor: -1 };
+  if (inPlan.length < perStep) return { ...next, step: 'keys', cursor: -1 };
   return { ...next, cursor: inPlan.at(-1)!.logIndex };
 }
 
@@ -287,11 +293,13 @@ export async function executePlan(
       decoded.buckets.map((b) => b.bucketId),
     );
   const deadline = options.budgetMs === undefined ? Infinity : performance.now() + options.budgetMs;
+  const perStep = options.recordsPerStep ?? RECORDS_PER_STEP;
+  let stepped = false;
   for (const b of decoded.buckets) {
     const planHeld = new Set(await stores.disposition.planHeld(orgId, planId, b.bucketId));
     const members = new BucketMembers(orgId, b);
     for (;;) {
-      if (performance.now() > deadline) return planOrThrow(stores, orgId, planId);
+      if (stepped && performance.now() >= deadline) return planOrThrow(stores, orgId, planId);
       const done = await stores
         .withTransaction(async (tx) => {
           const p = (await tx.disposition.progress(orgId, planId)).find((x) => x.bucketId === b.bucketId);
@@ -301,7 +309,7 @@ export async function executePlan(
             p.step === 'postings'
               ? await postingsStep(tx, orgId, b, p, planHeld, members)
               : p.step === 'records'
-                ? await recordsStep(tx, orgId, b, p, planHeld)
+                ? await recordsStep(tx, orgId, b, p, planHeld, perStep)
                 : await keysStep(tx, orgId, planId, b, p, deps.clock());
           // Another executor moved first: roll back this step and re-read.
           if (!(await tx.disposition.advance(orgId, planId, p, next))) throw new StepRace();
@@ -312,7 +320,9 @@ export async function executePlan(
           throw e;
         });
       if (done === null) break;
-      if (done !== 'retry') await options.afterStep?.(b.bucketId, done);
+      if (done === 'retry') continue;
+      stepped = true;
+      await options.afterStep?.(b.bucketId, done);
     }
   }
   await certify(deps, orgId, plan, by);

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ServerError } from '../errors.js';
 import { newId, type DeviceId, type OrgId } from '../ids.js';
-import type { HoldId, HoldRecord, HoldScope } from '../store/hold-stores.js';
+import type { BucketTokens, HoldId, HoldRecord, HoldScope } from '../store/hold-stores.js';
 import type { Stores } from '../store/stores.js';
 
 /** Longest matter name, in characters. */
@@ -90,9 +90,19 @@ export async function placeHold(
   at: number,
   matter: string,
   scope: HoldScope,
+  sealed: Buffer | null = null,
 ): Promise<HoldRecord> {
   const m = checkText('body.matter', matter, MAX_MATTER_CHARS);
-  const hold = { holdId: newId<OrgId>() as string as HoldId, matter: m, scope, createdBy: by, createdAt: at };
+  if (sealed !== null && scope.kind !== 'query' && scope.kind !== 'conversation')
+    throw new ServerError('INVALID_REQUEST', `body.sealed: not allowed for a ${scope.kind} hold`);
+  const hold = {
+    holdId: newId<OrgId>() as string as HoldId,
+    matter: m,
+    scope,
+    createdBy: by,
+    createdAt: at,
+    sealed,
+  };
   await stores.withTransaction(async (tx) => {
     await tx.holds.lock(orgId);
     await checkScope(tx, orgId, scope);
@@ -133,5 +143,50 @@ export async function releaseHold(
       detail: `reason-sha256=${hex(r)}`,
       at,
     });
+  });
+}
+
+/**
+ * Extends an active query or conversation hold to buckets it does not cover yet (registered
+ * after it was placed) and records `hold.extend` (bucket and token counts). Under the hold
+ * lock, like placing: disposition sees the new tokens entirely or not at all.
+ */
+export async function extendHold(
+  stores: Stores,
+  audit: AuditSink,
+  orgId: OrgId,
+  holdId: HoldId,
+  by: DeviceId,
+  at: number,
+  buckets: readonly BucketTokens[],
+): Promise<HoldRecord> {
+  return stores.withTransaction(async (tx) => {
+    await tx.holds.lock(orgId);
+    const hold = await tx.holds.get(orgId, holdId);
+    if (hold === undefined)
+      throw new ServerError('HOLD_NOT_FOUND', 'no such legal hold in this organisation');
+    if (hold.releasedAt !== null) throw new ServerError('HOLD_RELEASED', 'this legal hold was released');
+    const s = hold.scope;
+    if (s.kind !== 'query' && s.kind !== 'conversation')
+      throw new ServerError('INVALID_REQUEST', `a ${s.kind} hold has no buckets to extend`);
+    await checkScope(tx, orgId, { kind: s.kind, buckets });
+    const covered = buckets.findIndex((b) => s.buckets.some((c) => c.bucketId === b.bucketId));
+    if (covered >= 0)
+      throw new ServerError(
+        'INVALID_REQUEST',
+        `body.buckets.${covered}: the hold already covers this bucket`,
+      );
+    if (s.buckets.length + buckets.length > MAX_HOLD_BUCKETS)
+      throw new ServerError('INVALID_REQUEST', `a hold covers at most ${MAX_HOLD_BUCKETS} buckets`);
+    await tx.holds.addTokens(orgId, holdId, buckets);
+    const tokens = buckets.reduce((n, b) => n + b.tokens.length, 0);
+    await audit.record(tx, orgId, {
+      kind: 'hold.extend',
+      actorDeviceId: by,
+      subject: holdId,
+      detail: `buckets=${buckets.length} tokens=${tokens}`,
+      at,
+    });
+    return { ...hold, scope: { kind: s.kind, buckets: [...s.buckets, ...buckets] } };
   });
 }

@@ -10,7 +10,8 @@ import { decodeLogEntry } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArchivingOrg, type ArchivingOrg } from '../archive/archive-test-support.js';
 import { newBootstrapToken, sha256 } from '../crypto/secrets.js';
-import { newId } from '../ids.js';
+import { newId, type OrgId } from '../ids.js';
+import type { HoldId } from '../store/hold-stores.js';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
 import { SearchIndexer } from '../search/search-indexer.js';
 import {
@@ -248,5 +249,57 @@ describe('hold routes', () => {
     expect(now.find((h) => h.holdId === holdId)?.releasedAt).toBeNull();
     expect(await logSize()).toBe(log + 1);
     expect((await list(foreign.officer)).map((h) => h.holdId)).toEqual([f.json<HoldOut>().holdId]);
+  });
+
+  it('extends a query hold to a bucket it does not cover, once, and only an active token hold', async () => {
+    const sealed = randomBytes(40);
+    // A hold placed before the bucket existed: no tokens yet, its criterion sealed (opaque here).
+    const holdId = newId<OrgId>() as string as HoldId;
+    await t.stores.holds.create(org.orgId, {
+      holdId,
+      matter: 'M-LATER',
+      scope: { kind: 'query', buckets: [] },
+      createdBy: org.officer.deviceId,
+      createdAt: t.clock.now,
+      sealed,
+    });
+    const extend = (id: string, body: Record<string, unknown>, who = org.officer) =>
+      call(t.app, 'POST', `/v1/orgs/${who.orgId}/holds/${id}/buckets`, body, who.headers());
+    const covers = async () =>
+      (await held()).filter((x) => x.holdIds.includes(holdId)).map((x) => x.logIndex);
+    expect(await covers()).toEqual([]);
+    const listed = (await list()).find((h) => h.holdId === holdId) as HoldOut & { sealed: string };
+    expect(listed.sealed).toBe(b64(sealed));
+    const body = { buckets: [{ bucketId: org.bucketId, tokens: [b64(WORD)] }] };
+    const before = await logSize();
+    const r = await extend(holdId, body);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json<HoldOut>().buckets).toEqual([org.bucketId]);
+    expect(await covers()).toEqual([0, 3, 4, 5].map((i) => indexes[i]));
+    expect(await logSize()).toBe(before + 1);
+    // The same bucket again, a custodian hold, another org's officer, a bucket that does not exist.
+    const custodian = (
+      await create({ kind: 'custodian', custodian: org.members[1]!.userId, matter: 'M' })
+    ).json<HoldOut>();
+    const refusals: [Awaited<ReturnType<typeof extend>>, number, string][] = [
+      [await extend(holdId, body), 400, 'INVALID_REQUEST'],
+      [await extend(custodian.holdId, body), 400, 'INVALID_REQUEST'],
+      [await extend(holdId, body, foreign.officer), 404, 'HOLD_NOT_FOUND'],
+      [
+        await extend(holdId, { buckets: [{ bucketId: 'standard-1999-01', tokens: [b64(WORD)] }] }),
+        404,
+        'BUCKET_NOT_FOUND',
+      ],
+    ];
+    for (const [res, status, code] of refusals) {
+      expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([status, code]);
+    }
+    expect((await release(holdId, { reason: REASON })).statusCode).toBe(200);
+    const late = await extend(holdId, body);
+    expect([late.statusCode, late.json<{ error: { code: string } }>().error.code]).toEqual([
+      409,
+      'HOLD_RELEASED',
+    ]);
+    expect((await release(custodian.holdId, { reason: REASON })).statusCode).toBe(200);
   });
 });

@@ -24,6 +24,8 @@ export interface AppDeps {
   /** The origin devices must sign into auth responses (known once the server listens). */
   readonly origin: () => string;
   readonly rateLimits: { readonly address: RateLimitSettings; readonly device: RateLimitSettings };
+  /** Operator settings of disposition execution (`dispositionStep`, `dispositionRequestMs`); defaults when absent. */
+  readonly disposition?: { readonly recordsPerStep: number; readonly requestMs: number };
   /** Relay, prekey and blob services; built with defaults on first use when absent (see messagingOf). */
   readonly messaging?: MessagingServices;
 }

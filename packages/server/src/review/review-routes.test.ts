@@ -219,6 +219,55 @@ describe('review and audit routes', () => {
     expect((await next(org)).open).toBe(before);
   });
 
+  it('extends a rule to a bucket it does not cover: later records there are queued; once, active rules only', async () => {
+    const later = randomBytes(16);
+    const id = randomBytes(16).toString('base64url'); // a rule id's shape
+    // A rule added before the bucket existed: no tokens yet, its terms sealed (opaque here).
+    const sealed = randomBytes(48);
+    await t.stores.review.addRule(
+      org.orgId,
+      {
+        ruleId: id,
+        name: 'R-2',
+        terms: 1,
+        createdBy: org.officer.deviceId,
+        createdAt: t.clock.now,
+        sealed,
+      },
+      [],
+    );
+    const listed = await call(t.app, 'GET', `/v1/orgs/${org.orgId}/review/rules`, undefined, as(org));
+    expect(listed.json<{ rules: { ruleId: string; sealed: string | null }[] }>().rules).toContainEqual(
+      expect.objectContaining({ ruleId: id, sealed: b64(sealed) }),
+    );
+    const extend = (rule: string, body: Record<string, unknown>, o = org) =>
+      call(t.app, 'POST', `/v1/orgs/${o.orgId}/review/rules/${rule}/buckets`, body, as(o));
+    const body = { buckets: [{ bucket: org.bucketId, terms: [[b64(later)]] }] };
+    const ok = await extend(id, body);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toEqual({ ruleId: id, buckets: [org.bucketId] });
+    const before = (await next(org)).open;
+    const [queuedIndex] = await storeRecords(t.stores, org.orgId, [{ device: dev, ...dev.next([later]) }]);
+    await settle();
+    expect((await next(org)).open).toBe(before + 1);
+    // Sampling is off and no other rule carries `later`: the new item is the extended rule's.
+    expect(queuedIndex).toBeGreaterThan(0);
+    const refusals: [Awaited<ReturnType<typeof extend>>, string][] = [
+      [await extend(id, body), 'INVALID_REQUEST'],
+      [
+        await extend(id, { buckets: [{ bucket: 'no-such-bucket', terms: [[b64(later)]] }] }),
+        'BUCKET_NOT_FOUND',
+      ],
+      [
+        await extend(id, { buckets: [{ bucket: org.bucketId, terms: [[b64(later)], [b64(later)]] }] }),
+        'INVALID_REQUEST',
+      ],
+      [await extend(id, body, foreign), 'RULE_NOT_FOUND'],
+      [await extend(ruleId, body), 'RULE_NOT_FOUND'], // removed above
+    ];
+    for (const [r, code] of refusals) expect(r.json(), r.body).toMatchObject({ error: { code } });
+  });
+
   it('the audit listing proves every act into the checkpoint and hashes each document', async () => {
     await settle();
     const r = await call(t.app, 'GET', `/v1/orgs/${org.orgId}/audit?limit=500`, undefined, as(org));

@@ -44,6 +44,8 @@ export interface NewHold {
   readonly scope: HoldScope;
   readonly createdBy: DeviceId;
   readonly createdAt: number;
+  /** A token hold's criterion sealed to the officers (opaque here; console standing-criteria.ts), or null. */
+  readonly sealed?: Buffer | null;
 }
 
 /** A stored hold; the `buckets` of a token hold are absent unless asked for. */
@@ -88,6 +90,8 @@ export interface HoldStore {
   get(orgId: OrgId, holdId: HoldId): Promise<HoldRecord | undefined>;
   /** Holds ordered by id, token holds listing their buckets with no tokens (a listing needs counts only). */
   list(orgId: OrgId, page: Page<HoldId>): Promise<HoldRecord[]>;
+  /** Adds a token hold's tokens for buckets it does not cover yet (callers check both). */
+  addTokens(orgId: OrgId, holdId: HoldId, buckets: readonly BucketTokens[]): Promise<void>;
   /** Marks the hold released; `unknown` and `already-released` change nothing. */
   release(orgId: OrgId, holdId: HoldId, by: DeviceId, at: number, reason: string): Promise<ReleaseOutcome>;
   /**
@@ -114,10 +118,11 @@ interface HoldRow {
   released_by: unknown;
   released_at: unknown;
   release_reason: unknown;
+  sealed: unknown;
 }
 
 const HOLD_COLUMNS =
-  'hold_id, kind, matter, custodian, from_ms, to_ms, created_by, created_at, released_by, released_at, release_reason';
+  'hold_id, kind, matter, custodian, from_ms, to_ms, created_by, created_at, released_by, released_at, release_reason, sealed';
 
 /** Concatenated tokens as stored (sorted, so equal sets store equal bytes). */
 function packTokens(tokens: readonly Uint8Array[]): Buffer {
@@ -150,6 +155,7 @@ function holdOf(r: HoldRow, buckets: readonly BucketTokens[]): HoldRecord {
     releasedBy: textOrNull(r.released_by) as DeviceId | null,
     releasedAt: intOrNull(r.released_at),
     releaseReason: textOrNull(r.release_reason),
+    sealed: r.sealed === null || r.sealed === undefined ? null : bytes(r.sealed),
   };
 }
 
@@ -168,17 +174,19 @@ export class SqlHoldStore implements HoldStore {
     const from = s.kind === 'dates' ? s.from : null;
     const to = s.kind === 'dates' ? s.to : null;
     await this.db.run(
-      sql`INSERT INTO holds (org_id, hold_id, kind, matter, custodian, from_ms, to_ms, created_by, created_at)
+      sql`INSERT INTO holds (org_id, hold_id, kind, matter, custodian, from_ms, to_ms, created_by, created_at, sealed)
         VALUES (${orgId}, ${hold.holdId}, ${s.kind}, ${hold.matter}, ${custodian}, ${from}, ${to},
-        ${hold.createdBy}, ${hold.createdAt})`,
+        ${hold.createdBy}, ${hold.createdAt}, ${hold.sealed ?? null})`,
     );
-    if (s.kind === 'query' || s.kind === 'conversation') {
-      await insertAll(
-        this.db,
-        'INSERT INTO hold_tokens (org_id, hold_id, bucket_id, tokens)',
-        s.buckets.map((b) => [orgId, hold.holdId, b.bucketId, packTokens(b.tokens)] as const),
-      );
-    }
+    if (s.kind === 'query' || s.kind === 'conversation') await this.addTokens(orgId, hold.holdId, s.buckets);
+  }
+
+  async addTokens(orgId: OrgId, holdId: HoldId, buckets: readonly BucketTokens[]): Promise<void> {
+    await insertAll(
+      this.db,
+      'INSERT INTO hold_tokens (org_id, hold_id, bucket_id, tokens)',
+      buckets.map((b) => [orgId, holdId, b.bucketId, packTokens(b.tokens)] as const),
+    );
   }
 
   async get(orgId: OrgId, holdId: HoldId): Promise<HoldRecord | undefined> {

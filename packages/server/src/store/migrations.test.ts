@@ -56,6 +56,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   17: ['key_manager_rotations', 'key_manager_wraps', 'officer_list_changes'],
   18: [],
   19: [],
+  20: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -24,6 +24,8 @@ export interface ReviewRule {
   readonly terms: number;
   readonly createdBy: DeviceId;
   readonly createdAt: number;
+  /** The terms sealed to the officers (opaque here; console standing-criteria.ts), or null. */
+  readonly sealed?: Buffer | null;
 }
 
 /** One term of a rule in one bucket: the blind tokens of its words (a record matches when it carries all). */
@@ -74,6 +76,8 @@ export interface AuditAct {
 export interface ReviewStore {
   /** Stores a rule and its terms (per bucket). */
   addRule(orgId: OrgId, rule: ReviewRule, terms: readonly RuleTerm[]): Promise<void>;
+  /** Adds an active rule's terms for buckets it does not cover yet (callers check both). */
+  addRuleTerms(orgId: OrgId, ruleId: string, terms: readonly RuleTerm[]): Promise<void>;
   /** Active rules, oldest first, with the buckets each has tokens for. */
   listRules(orgId: OrgId): Promise<(ReviewRule & { readonly buckets: readonly string[] })[]>;
   /** Marks a rule removed (its tokens are deleted); false when unknown or already removed. */
@@ -149,13 +153,18 @@ export class SqlReviewStore implements ReviewStore {
 
   async addRule(orgId: OrgId, rule: ReviewRule, terms: readonly RuleTerm[]): Promise<void> {
     await this.db.run(
-      sql`INSERT INTO review_rules (org_id, rule_id, name, terms, created_by, created_at, removed_at)
-        VALUES (${orgId}, ${rule.ruleId}, ${rule.name}, ${rule.terms}, ${rule.createdBy}, ${rule.createdAt}, NULL)`,
+      sql`INSERT INTO review_rules (org_id, rule_id, name, terms, created_by, created_at, removed_at, sealed)
+        VALUES (${orgId}, ${rule.ruleId}, ${rule.name}, ${rule.terms}, ${rule.createdBy}, ${rule.createdAt}, NULL,
+        ${rule.sealed ?? null})`,
     );
+    await this.addRuleTerms(orgId, rule.ruleId, terms);
+  }
+
+  async addRuleTerms(orgId: OrgId, ruleId: string, terms: readonly RuleTerm[]): Promise<void> {
     await insertAll(
       this.db,
       'INSERT INTO review_rule_terms (org_id, bucket_id, rule_id, term, tokens)',
-      terms.map((t) => [orgId, t.bucketId, rule.ruleId, t.term, asBuffer(t.tokens)] as const),
+      terms.map((t) => [orgId, t.bucketId, ruleId, t.term, asBuffer(t.tokens)] as const),
     );
   }
 
@@ -166,8 +175,9 @@ export class SqlReviewStore implements ReviewStore {
       terms: unknown;
       created_by: unknown;
       created_at: unknown;
+      sealed: unknown;
     }>(
-      sql`SELECT rule_id, name, terms, created_by, created_at FROM review_rules
+      sql`SELECT rule_id, name, terms, created_by, created_at, sealed FROM review_rules
         WHERE org_id = ${orgId} AND removed_at IS NULL ORDER BY created_at, rule_id`,
     );
     const buckets = await this.db.all<{ rule_id: unknown; bucket_id: unknown }>(
@@ -185,6 +195,7 @@ export class SqlReviewStore implements ReviewStore {
       terms: int(r.terms),
       createdBy: text(r.created_by) as DeviceId,
       createdAt: int(r.created_at),
+      sealed: r.sealed === null || r.sealed === undefined ? null : bytes(r.sealed),
       buckets: by.get(text(r.rule_id)) ?? [],
     }));
   }

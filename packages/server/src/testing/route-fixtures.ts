@@ -369,6 +369,22 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       body: { reason: 'matter closed' },
     };
   },
+  // A query hold stored with no bucket yet, extended to the org's bucket.
+  'POST /v1/orgs/:orgId/holds/:holdId/buckets': async ({ t, org, archive }) => {
+    const holdId = newId<OrgId>() as string as HoldId;
+    await t.stores.holds.create(org.orgId, {
+      holdId,
+      matter: 'M-0003',
+      scope: { kind: 'query', buckets: [] },
+      createdBy: org.devices.officer.deviceId,
+      createdAt: t.clock.now,
+    });
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/holds/${holdId}/buckets`,
+      body: { buckets: [{ bucketId: archive.bucketId, tokens: [randomBytes(16).toString('base64url')] }] },
+    };
+  },
   'POST /v1/orgs/:orgId/archive/exports': async ({ org }) => ({
     method: 'POST',
     url: `/v1/orgs/${org.orgId}/archive/exports`,
@@ -501,6 +517,20 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       [{ bucketId: archive.bucketId, term: 0, tokens: randomBytes(16) }],
     );
     return { method: 'POST', url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}/removal` };
+  },
+  // A rule stored with no bucket yet, extended to the org's bucket.
+  'POST /v1/orgs/:orgId/review/rules/:ruleId/buckets': async ({ t, org, archive }) => {
+    const ruleId = newId<UserId>();
+    await t.stores.review.addRule(
+      org.orgId,
+      { ruleId, name: 'R', terms: 1, createdBy: org.devices.officer.deviceId, createdAt: t.clock.now },
+      [],
+    );
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}/buckets`,
+      body: { buckets: [{ bucket: archive.bucketId, terms: [[randomBytes(16).toString('base64url')]] }] },
+    };
   },
   'GET /v1/orgs/:orgId/review/settings': async ({ org }) => ({
     method: 'GET',

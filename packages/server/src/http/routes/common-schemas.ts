@@ -80,6 +80,13 @@ export const OrgPublicSchema = Type.Object(
       ),
     ),
     createdAt: Millis,
+    officerList: Type.Optional(
+      Bytes(
+        1,
+        65536,
+        'the last officer list a quorum signed with the org signing key; absent before the first change',
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -8,7 +8,7 @@
 import { decodeDispositionPlan } from '@custos/core';
 import { Type, type Static } from 'typebox';
 import { approvePlan, planOrThrow } from '../../disposition/approval.js';
-import { EXECUTE_BUDGET_MS } from '../../disposition/disposition-defaults.js';
+import { EXECUTE_BUDGET_MS, RECORDS_PER_STEP } from '../../disposition/disposition-defaults.js';
 import { executePlan } from '../../disposition/execution.js';
 import { makePlan } from '../../disposition/plan-making.js';
 import type { OrgId } from '../../ids.js';
@@ -185,8 +185,8 @@ export const executeDispositionRoute = defineRoute({
   method: 'POST',
   url: '/v1/orgs/:orgId/dispositions/:planId/execute',
   summary:
-    'Executes an approved plan for up to 10 s and answers with its state; repeat until `executed` (each call ' +
-    'resumes). Needs the quorum of distinct officer approvals. Deletes the ciphertext, index rows and postings of ' +
+    'Executes an approved plan for up to 10 s (setting `dispositionRequestMs`; at least one step) and answers ' +
+    'with its state; repeat until `executed` (each call resumes). Needs the quorum of distinct officer approvals. Deletes the ciphertext, index rows and postings of ' +
     "every unheld record, then, for buckets left empty, the wrapped keys; logs the certificate's hash as " +
     '`disposition.execute`. Officers only.',
   access: { kind: 'device', roles: ['officer'] },
@@ -195,7 +195,8 @@ export const executeDispositionRoute = defineRoute({
   errors: ['DISPOSITION_NOT_FOUND', 'QUORUM_NOT_MET', 'LOG_PUSHBACK'],
   async handler({ auth, params }, deps) {
     const p = await executePlan(deps, auth.orgId, params.planId, auth.deviceId, {
-      budgetMs: EXECUTE_BUDGET_MS,
+      budgetMs: deps.disposition?.requestMs ?? EXECUTE_BUDGET_MS,
+      recordsPerStep: deps.disposition?.recordsPerStep ?? RECORDS_PER_STEP,
     });
     return planView(deps.stores, auth.orgId, p);
   },

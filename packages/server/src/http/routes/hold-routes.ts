@@ -7,6 +7,7 @@
 import { Type } from 'typebox';
 import { ServerError } from '../../errors.js';
 import {
+  extendHold,
   placeHold,
   releaseHold,
   MAX_HOLD_BUCKETS,
@@ -17,7 +18,7 @@ import {
 import type { UserId } from '../../ids.js';
 import { HOLD_TOKEN_BYTES, type HoldId, type HoldRecord, type HoldScope } from '../../store/hold-stores.js';
 import { defineRoute } from '../route-def.js';
-import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
+import { Bytes, decodeBytes, encodeBytes, Id } from '../schema-helpers.js';
 import { Millis, OrgParams, pageLimit, PageQuery } from './common-schemas.js';
 
 const OFFICERS = { kind: 'device', roles: ['officer'] } as const;
@@ -44,6 +45,19 @@ const BucketTokensSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Largest sealed criterion (a query sealed to up to 32 officers, plus a signature). */
+const MAX_SEALED_CRITERION_BYTES = 65_536;
+const SealedCriterion = Bytes(
+  1,
+  MAX_SEALED_CRITERION_BYTES,
+  'kinds conversation and query: the criterion sealed to every officer (opaque to the server), so officers can extend the hold to later buckets',
+);
+const BucketTokensList = Type.Array(BucketTokensSchema, {
+  minItems: 1,
+  maxItems: MAX_HOLD_BUCKETS,
+  description: 'per bucket, the blind tokens (kinds conversation and query)',
+});
 
 const CreateBody = Type.Object(
   {
@@ -75,6 +89,7 @@ const CreateBody = Type.Object(
         description: 'per bucket, the blind tokens (kinds conversation and query)',
       }),
     ),
+    sealed: Type.Optional(SealedCriterion),
   },
   { additionalProperties: false },
 );
@@ -93,6 +108,9 @@ const HoldOut = Type.Object(
     releasedBy: Type.Union([Id('officer device'), Type.Null()]),
     releasedAt: Type.Union([Millis, Type.Null()]),
     releaseReason: Type.Union([Type.String(), Type.Null()]),
+    sealed: Type.Union([Type.String(), Type.Null()], {
+      description: "a token hold's criterion sealed to every officer (base64url), or null",
+    }),
   },
   { additionalProperties: false },
 );
@@ -116,13 +134,14 @@ function scopeOf(body: {
       throw new ServerError('INVALID_REQUEST', `body.${k}: not allowed for a ${body.kind} hold`);
   if (body.kind === 'custodian') return { kind: 'custodian', userId: body.custodian as UserId };
   if (body.kind === 'dates') return { kind: 'dates', from: body.from!, to: body.to! };
-  return {
-    kind: body.kind,
-    buckets: body.buckets!.map((b, i) => ({
-      bucketId: b.bucketId,
-      tokens: b.tokens.map((t, j) => decodeBytes(`body.buckets.${i}.tokens.${j}`, t, HOLD_TOKEN_BYTES)),
-    })),
-  };
+  return { kind: body.kind, buckets: bucketTokens(body.buckets!) };
+}
+
+function bucketTokens(buckets: readonly { bucketId: string; tokens: readonly string[] }[]) {
+  return buckets.map((b, i) => ({
+    bucketId: b.bucketId,
+    tokens: b.tokens.map((t, j) => decodeBytes(`body.buckets.${i}.tokens.${j}`, t, HOLD_TOKEN_BYTES)),
+  }));
 }
 
 /** A hold as answered (token holds list their buckets, never their tokens). */
@@ -141,6 +160,7 @@ function holdOut(h: HoldRecord) {
     releasedBy: h.releasedBy,
     releasedAt: h.releasedAt,
     releaseReason: h.releaseReason,
+    sealed: h.sealed === null || h.sealed === undefined ? null : encodeBytes(h.sealed),
   };
 }
 
@@ -169,6 +189,35 @@ export const createHoldRoute = defineRoute({
       deps.clock(),
       body.matter,
       scope,
+      body.sealed === undefined ? null : decodeBytes('body.sealed', body.sealed),
+    );
+    return holdOut(hold);
+  },
+});
+
+/** POST /v1/orgs/:orgId/holds/:holdId/buckets */
+export const extendHoldRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/orgs/:orgId/holds/:holdId/buckets',
+  summary:
+    'Extends an active query or conversation hold to buckets registered after it was placed: per bucket, the ' +
+    "blind tokens under that bucket's index key (the console derives them from the hold's sealed criterion). " +
+    'A bucket the hold already covers is refused. Audit act `hold.extend` (bucket and token counts). Officers only.',
+  access: OFFICERS,
+  params: Type.Object({ orgId: Id('organisation id'), holdId: Id('hold') }, { additionalProperties: false }),
+  body: Type.Object({ buckets: BucketTokensList }, { additionalProperties: false }),
+  bodyLimit: HOLD_BODY_LIMIT_BYTES,
+  response: { status: 200, schema: HoldOut },
+  errors: ['HOLD_NOT_FOUND', 'HOLD_RELEASED', 'BUCKET_NOT_FOUND'],
+  async handler({ auth, params, body }, deps) {
+    const hold = await extendHold(
+      deps.stores,
+      deps.audit,
+      auth.orgId,
+      params.holdId as HoldId,
+      auth.deviceId,
+      deps.clock(),
+      bucketTokens(body.buckets),
     );
     return holdOut(hold);
   },

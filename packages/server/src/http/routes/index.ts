@@ -60,7 +60,7 @@ import { REVIEW_ROUTES } from './review-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
 import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
 import { listAlertsRoute } from '../../alerts/alert-routes.js';
-import { createHoldRoute, listHoldsRoute, releaseHoldRoute } from './hold-routes.js';
+import { createHoldRoute, extendHoldRoute, listHoldsRoute, releaseHoldRoute } from './hold-routes.js';
 
 /** The routes `custos server` serves. */
 export const ALL_ROUTES: readonly AnyRoute[] = [
@@ -95,6 +95,7 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   archiveSearchRoute,
   deviceRecordsRoute,
   createHoldRoute,
+  extendHoldRoute,
   listHoldsRoute,
   releaseHoldRoute,
   completenessReportRoute,

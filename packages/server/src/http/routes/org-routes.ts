@@ -11,7 +11,7 @@ import { newId, type OrgId } from '../../ids.js';
 import { createOrganisation } from '../../orgs/org-creation.js';
 import type { OrgRecord } from '../../store/records.js';
 import { ANY_ROLE, defineRoute, PUBLIC } from '../route-def.js';
-import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
+import { Bytes, decodeBytes, encodeBytes, Id } from '../schema-helpers.js';
 import { Millis, OrgParams, orgPublic, OrgPublicSchema, RetentionClassSchema } from './common-schemas.js';
 
 /** Domain of the request hash that recognises a retried POST /v1/orgs. */
@@ -171,7 +171,8 @@ export const getOrgRoute = defineRoute({
   method: 'GET',
   url: '/v1/orgs/:orgId',
   summary:
-    "The organisation's public material (signing key and fingerprint, archive key, key-manager delegation, officers).",
+    "The organisation's public material (signing key and fingerprint, archive key, key-manager delegation, officers) " +
+    'and, after a change of officers, the signed officer list (officers adopt it: docs/officers.md §5).',
   access: ANY_ROLE,
   params: OrgParams,
   response: { status: 200, schema: OrgPublicSchema },
@@ -179,6 +180,7 @@ export const getOrgRoute = defineRoute({
   async handler({ auth }, deps) {
     const org = await deps.stores.orgs.get(auth.orgId);
     if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
-    return orgPublic(org);
+    const last = await deps.stores.orgs.lastOfficerListChange(auth.orgId);
+    return { ...orgPublic(org), ...(last === undefined ? {} : { officerList: encodeBytes(last.document) }) };
   },
 });

@@ -36,6 +36,55 @@ const RuleName = Type.String({
   pattern: '^[^\\u0000-\\u001f\\u007f]+$',
   description: "the officer's label (visible to the server: keep it neutral)",
 });
+/** Largest sealed criterion (terms sealed to up to 32 officers, plus a signature). */
+const MAX_SEALED_CRITERION_BYTES = 65_536;
+const SealedCriterion = Bytes(
+  1,
+  MAX_SEALED_CRITERION_BYTES,
+  'the terms sealed to every officer (opaque to the server)',
+);
+const RuleBuckets = Type.Array(
+  Type.Object(
+    {
+      bucket: BucketId,
+      terms: Type.Array(Type.Array(Token, { minItems: 1, maxItems: MAX_TERM_TOKENS }), {
+        minItems: 1,
+        maxItems: MAX_RULE_TERMS,
+        description: "each term's tokens under this bucket's index key, in term order",
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  { minItems: 1, maxItems: MAX_RULE_BUCKETS },
+);
+
+/** Checks and decodes per-bucket terms: each bucket once, registered, with `terms` terms. */
+async function ruleTerms(
+  stores: Stores,
+  orgId: OrgId,
+  terms: number,
+  buckets: readonly { bucket: string; terms: readonly (readonly string[])[] }[],
+): Promise<RuleTerm[]> {
+  const seen = new Set<string>();
+  const rows: RuleTerm[] = [];
+  for (const [bi, b] of buckets.entries()) {
+    if (seen.has(b.bucket))
+      throw new ServerError('INVALID_REQUEST', `body.buckets.${bi}: bucket named twice`);
+    seen.add(b.bucket);
+    if (b.terms.length !== terms) {
+      throw new ServerError('INVALID_REQUEST', `body.buckets.${bi}.terms: must hold ${terms} terms`);
+    }
+    if ((await stores.buckets.get(orgId, b.bucket)) === undefined) {
+      throw new ServerError('BUCKET_NOT_FOUND', 'no such bucket in this organisation');
+    }
+    b.terms.forEach((toks, ti) => {
+      const tokens = toks.map((t, k) => decodeBytes(`body.buckets.${bi}.terms.${ti}.${k}`, t, TOKEN_BYTES));
+      rows.push({ bucketId: b.bucket, term: ti, tokens: Buffer.concat(tokens) });
+    });
+  }
+  return rows;
+}
+
 const Decision = Type.Union([Type.Literal('cleared'), Type.Literal('escalated'), Type.Literal('violation')], {
   description: REVIEW_DECISIONS.join(', '),
 });
@@ -87,27 +136,16 @@ export const addRuleRoute = defineRoute({
   summary:
     'Adds a lexicon rule: per bucket, each term as the blind tokens of its words (a record matches a term ' +
     'when it carries all of them, and the rule when it matches any term). New records that match are queued ' +
-    'for review. Officers; audited with term and bucket counts, never tokens.',
+    'for review. `sealed` (the terms sealed to every officer) lets officers extend the rule to buckets ' +
+    'registered later. Officers; audited with term and bucket counts, never tokens.',
   access: { kind: 'device', roles: ['officer'] },
   params: OrgParams,
   body: Type.Object(
     {
       name: RuleName,
       terms: Type.Integer({ minimum: 1, maximum: MAX_RULE_TERMS, description: 'number of terms' }),
-      buckets: Type.Array(
-        Type.Object(
-          {
-            bucket: BucketId,
-            terms: Type.Array(Type.Array(Token, { minItems: 1, maxItems: MAX_TERM_TOKENS }), {
-              minItems: 1,
-              maxItems: MAX_RULE_TERMS,
-              description: "each term's tokens under this bucket's index key, in term order",
-            }),
-          },
-          { additionalProperties: false },
-        ),
-        { minItems: 1, maxItems: MAX_RULE_BUCKETS },
-      ),
+      buckets: RuleBuckets,
+      sealed: Type.Optional(SealedCriterion),
     },
     { additionalProperties: false },
   ),
@@ -117,23 +155,8 @@ export const addRuleRoute = defineRoute({
   },
   errors: ['BUCKET_NOT_FOUND'],
   async handler({ auth, body }, deps) {
-    const seen = new Set<string>();
-    const rows: RuleTerm[] = [];
-    for (const [bi, b] of body.buckets.entries()) {
-      if (seen.has(b.bucket))
-        throw new ServerError('INVALID_REQUEST', `body.buckets.${bi}: bucket named twice`);
-      seen.add(b.bucket);
-      if (b.terms.length !== body.terms) {
-        throw new ServerError('INVALID_REQUEST', `body.buckets.${bi}.terms: must hold ${body.terms} terms`);
-      }
-      if ((await deps.stores.buckets.get(auth.orgId, b.bucket)) === undefined) {
-        throw new ServerError('BUCKET_NOT_FOUND', 'no such bucket in this organisation');
-      }
-      b.terms.forEach((toks, ti) => {
-        const tokens = toks.map((t, k) => decodeBytes(`body.buckets.${bi}.terms.${ti}.${k}`, t, TOKEN_BYTES));
-        rows.push({ bucketId: b.bucket, term: ti, tokens: Buffer.concat(tokens) });
-      });
-    }
+    const rows = await ruleTerms(deps.stores, auth.orgId, body.terms, body.buckets);
+    const sealed = body.sealed === undefined ? null : decodeBytes('body.sealed', body.sealed);
     const ruleId = randomBytes(ITEM_ID_BYTES).toString('base64url');
     const now = deps.clock();
     await deps.stores.withTransaction(async (tx) => {
@@ -145,7 +168,7 @@ export const addRuleRoute = defineRoute({
       }
       await tx.review.addRule(
         auth.orgId,
-        { ruleId, name: body.name, terms: body.terms, createdBy: auth.deviceId, createdAt: now },
+        { ruleId, name: body.name, terms: body.terms, createdBy: auth.deviceId, createdAt: now, sealed },
         rows,
       );
       await deps.audit.record(tx, auth.orgId, {
@@ -181,6 +204,9 @@ export const listRulesRoute = defineRoute({
               buckets: Type.Array(Type.String()),
               createdBy: Type.String(),
               createdAt: Millis,
+              sealed: Type.Union([Type.String(), Type.Null()], {
+                description: 'the terms sealed to every officer (base64url), null for rules made without',
+              }),
             },
             { additionalProperties: false },
           ),
@@ -192,7 +218,73 @@ export const listRulesRoute = defineRoute({
   errors: [],
   async handler({ auth }, deps) {
     const rules = await deps.stores.review.listRules(auth.orgId);
-    return { rules: rules.map((r) => ({ ...r, buckets: [...r.buckets] })) };
+    return {
+      rules: rules.map((r) => ({
+        ruleId: r.ruleId,
+        name: r.name,
+        terms: r.terms,
+        buckets: [...r.buckets],
+        createdBy: r.createdBy,
+        createdAt: r.createdAt,
+        sealed: r.sealed === null || r.sealed === undefined ? null : encodeBytes(r.sealed),
+      })),
+    };
+  },
+});
+
+/** POST /v1/orgs/:orgId/review/rules/:ruleId/buckets */
+export const extendRuleRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/orgs/:orgId/review/rules/:ruleId/buckets',
+  summary:
+    "Extends an active lexicon rule to buckets registered after it was added: per bucket, each term's tokens " +
+    "under that bucket's index key (the console derives them from the rule's sealed terms). A bucket the " +
+    'rule already covers is refused. Officers; audited with the bucket count.',
+  access: { kind: 'device', roles: ['officer'] },
+  params: Type.Object(
+    { orgId: Id('organisation id'), ruleId: Id('rule id') },
+    { additionalProperties: false },
+  ),
+  body: Type.Object({ buckets: RuleBuckets }, { additionalProperties: false }),
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        ruleId: Type.String(),
+        buckets: Type.Array(Type.String(), { description: 'every bucket the rule now covers' }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: ['RULE_NOT_FOUND', 'BUCKET_NOT_FOUND'],
+  async handler({ auth, params, body }, deps) {
+    const now = deps.clock();
+    return deps.stores.withTransaction(async (tx) => {
+      const rule = (await tx.review.listRules(auth.orgId)).find((r) => r.ruleId === params.ruleId);
+      if (rule === undefined)
+        throw new ServerError('RULE_NOT_FOUND', 'no such active lexicon rule in this organisation');
+      const rows = await ruleTerms(tx, auth.orgId, rule.terms, body.buckets);
+      const covered = body.buckets.findIndex((b) => rule.buckets.includes(b.bucket));
+      if (covered >= 0)
+        throw new ServerError(
+          'INVALID_REQUEST',
+          `body.buckets.${covered}: the rule already covers this bucket`,
+        );
+      if (rule.buckets.length + body.buckets.length > MAX_RULE_BUCKETS)
+        throw new ServerError(
+          'INVALID_REQUEST',
+          `a rule covers at most ${MAX_RULE_BUCKETS} buckets: add it anew`,
+        );
+      await tx.review.addRuleTerms(auth.orgId, rule.ruleId, rows);
+      await deps.audit.record(tx, auth.orgId, {
+        kind: 'review.rule-extend',
+        actorDeviceId: auth.deviceId,
+        subject: rule.ruleId,
+        detail: `buckets=${body.buckets.length}`,
+        at: now,
+      });
+      return { ruleId: rule.ruleId, buckets: [...rule.buckets, ...body.buckets.map((b) => b.bucket)].sort() };
+    });
   },
 });
 
@@ -392,6 +484,7 @@ export const putReviewSettingsRoute = defineRoute({
 /** Every review route, in documentation order. */
 export const REVIEW_ROUTES = [
   addRuleRoute,
+  extendRuleRoute,
   listRulesRoute,
   removeRuleRoute,
   getReviewSettingsRoute,

@@ -591,4 +591,15 @@ ALTER TABLE archive_batches ADD COLUMN hashes BYTEA;
 ALTER TABLE search_records ADD COLUMN archive_rowid BIGINT;
 `,
   },
+  {
+    version: 20,
+    name: 'lexicon rules and token holds keep their criterion sealed to the officers (extended to later buckets)',
+    // Opaque to the server: the rule's terms or the hold's query, HPKE-sealed to each officer
+    // and signed by the officer who made it (console standing-criteria.ts). Officers open it to
+    // derive the tokens for buckets registered later. NULL for rules and holds made before.
+    up: `
+ALTER TABLE review_rules ADD COLUMN sealed BYTEA;
+ALTER TABLE holds ADD COLUMN sealed BYTEA;
+`,
+  },
 ];

@@ -591,4 +591,15 @@ UPDATE search_records SET archive_rowid = (SELECT a.rowid FROM archive_records a
   WHERE a.org_id = search_records.org_id AND a.device_id = search_records.device_id AND a.seq = search_records.seq);
 `,
   },
+  {
+    version: 20,
+    name: 'lexicon rules and token holds keep their criterion sealed to the officers (extended to later buckets)',
+    // Opaque to the server: the rule's terms or the hold's query, HPKE-sealed to each officer
+    // and signed by the officer who made it (console standing-criteria.ts). Officers open it to
+    // derive the tokens for buckets registered later. NULL for rules and holds made before.
+    up: `
+ALTER TABLE review_rules ADD COLUMN sealed BLOB;
+ALTER TABLE holds ADD COLUMN sealed BLOB;
+`,
+  },
 ];

@@ -1,0 +1,127 @@
+/**
+ * Keeping an officer's org.json current after `custos org officers add|remove` run by another
+ * officer (docs/officers.md §5): the server serves the last officer list a quorum signed with
+ * the org signing key; every officer command verifies it against the pinned org key and adopts
+ * it when it is newer than the one the profile holds — as devices adopt a re-issued delegation.
+ *
+ * Invariants: only a list that verifies with the org signing key whose fingerprint the profile
+ * pins, names this org and was issued later than the profile's own list is written; org.json
+ * is rewritten whole (temporary file, rename). A served list older than the profile's is a
+ * rollback and stops the command: the server only ever keeps the newest.
+ */
+import { join } from 'node:path';
+import { decodeStrictCbor } from '@custos/core';
+import { ConsoleError } from './console-error.js';
+import { OFFICER_LIST_DOMAIN } from './officer-change.js';
+import { writePrivateFile } from './private-files.js';
+import { formatProfileFile, fromB64u, readProfileFile, type OrgFile } from './profile-files.js';
+import { keyFingerprint, verifyEd25519 } from './signing-key.js';
+
+type Json = Record<string, unknown>;
+
+/** A verified officer list. */
+export interface SignedOfficerList {
+  readonly orgId: string;
+  readonly quorum: number;
+  readonly officers: readonly { readonly index: number; readonly publicKey: string }[];
+  /** The list's issue time (ms): each change is later than the last. */
+  readonly issuedAt: number;
+}
+
+/** What a refresh did: null when the profile was current. */
+export interface AdoptedOfficerList {
+  readonly list: SignedOfficerList;
+  /** The org.json now in the profile. */
+  readonly org: OrgFile;
+  readonly added: readonly number[];
+  readonly removed: readonly number[];
+}
+
+const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function refuse(why: string): never {
+  throw new ConsoleError(
+    'SERVER_REFUSED',
+    `the server's officer list ${why}: stop and tell the other officers`,
+  );
+}
+
+/** Verifies a signed officer list (keys/officer-list.ts on the server) with the raw org signing key. */
+export function openSignedOfficerList(bytes: Uint8Array, signingPublicKey: Uint8Array): SignedOfficerList {
+  let outer: unknown;
+  try {
+    outer = decodeStrictCbor(bytes, 'officer list', 'MALFORMED_INPUT');
+  } catch (e) {
+    throw new ConsoleError('SERVER_REFUSED', "the server's officer list is not valid CBOR", { cause: e });
+  }
+  if (!Array.isArray(outer) || outer.length !== 2) refuse('is not [payload, signature]');
+  const [payload, sig] = outer as unknown[];
+  if (!(payload instanceof Uint8Array) || !(sig instanceof Uint8Array)) refuse('is not [payload, signature]');
+  const signed = Buffer.concat([Buffer.from(OFFICER_LIST_DOMAIN, 'ascii'), Buffer.of(0), payload]);
+  if (!verifyEd25519(signingPublicKey, signed, sig)) refuse('does not verify with the org signing key');
+  let m: Json;
+  try {
+    m = decodeStrictCbor(payload, 'officer list payload', 'MALFORMED_INPUT') as Json;
+  } catch (e) {
+    throw new ConsoleError('SERVER_REFUSED', "the server's officer list payload is not valid CBOR", {
+      cause: e,
+    });
+  }
+  if (m.v !== 1 || m.typ !== 'officer-list' || typeof m.org !== 'string' || !isUint(m.m) || !isUint(m.iat))
+    refuse('is not a v1 officer list');
+  if (!Array.isArray(m.off) || m.off.length === 0) refuse('lists no officer');
+  const officers = (m.off as unknown[]).map((o) => {
+    const e = o as Json;
+    if (typeof o !== 'object' || o === null || !isUint(e.i) || !(e.pk instanceof Uint8Array))
+      refuse('has a malformed officer entry');
+    return { index: e.i, publicKey: b64u(e.pk) };
+  });
+  if (new Set(officers.map((o) => o.index)).size !== officers.length) refuse('repeats an officer index');
+  if (m.m < 1 || m.m > officers.length) refuse('has a quorum outside 1 to its number of officers');
+  return { orgId: m.org, quorum: m.m, officers, issuedAt: m.iat };
+}
+
+/**
+ * Fetches the org's public material and adopts a newer signed officer list into the profile's
+ * org.json (`dir`); resolves to what changed, or null when the profile was current.
+ */
+export async function refreshOfficerList(
+  dir: string,
+  org: OrgFile,
+  pinnedFingerprint: string,
+  call: (method: 'GET', path: string) => Promise<Json>,
+): Promise<AdoptedOfficerList | null> {
+  const r = await call('GET', `/v1/orgs/${org.orgId}`);
+  if (typeof r.officerList !== 'string') return null;
+  if (typeof r.signingPublicKey !== 'string') refuse('comes without the org signing key');
+  const signing = fromB64u(r.signingPublicKey);
+  if (keyFingerprint(signing) !== pinnedFingerprint) {
+    throw new ConsoleError(
+      'FINGERPRINT_MISMATCH',
+      'the server presents another org signing key than this profile pins: stop, the server is not trustworthy',
+    );
+  }
+  const list = openSignedOfficerList(fromB64u(r.officerList), signing);
+  if (list.orgId !== org.orgId) refuse('names another organisation');
+  const local = org.officerListIssuedAt ?? 0;
+  if (list.issuedAt < local) refuse('is older than the one this profile adopted (a rollback)');
+  if (list.issuedAt === local) return null;
+  const path = join(dir, 'org.json');
+  const current = readProfileFile<OrgFile>(path, 'custos-org');
+  const next: OrgFile = {
+    ...current,
+    officerQuorum: list.quorum,
+    officers: list.officers,
+    officerListIssuedAt: list.issuedAt,
+  };
+  writePrivateFile(path, formatProfileFile(next));
+  const before = new Set(org.officers.map((o) => `${o.index}:${o.publicKey}`));
+  const after = new Set(list.officers.map((o) => `${o.index}:${o.publicKey}`));
+  return {
+    list,
+    org: next,
+    added: list.officers.filter((o) => !before.has(`${o.index}:${o.publicKey}`)).map((o) => o.index),
+    removed: org.officers.filter((o) => !after.has(`${o.index}:${o.publicKey}`)).map((o) => o.index),
+  };
+}
