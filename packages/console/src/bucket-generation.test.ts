@@ -97,6 +97,22 @@ describe('recordBuckets / recordDelegation', () => {
       expect((JSON.parse(readFileSync(join(dir, 'org.json'), 'utf8')) as OrgFile).keyManager.notAfter).toBe(
         4,
       );
+      // After a rotation (previous delegations recorded), a re-issue keeps them.
+      recordDelegation(dir, {
+        publicKey: 'k2',
+        delegation: 'rot',
+        notBefore: 1,
+        notAfter: 5,
+        previous: ['old'],
+      });
+      recordDelegation(dir, { publicKey: 'k2', delegation: 'reissued', notBefore: 1, notAfter: 6 });
+      expect((JSON.parse(readFileSync(join(dir, 'org.json'), 'utf8')) as OrgFile).keyManager).toEqual({
+        publicKey: 'k2',
+        delegation: 'reissued',
+        notBefore: 1,
+        notAfter: 6,
+        previous: ['old'],
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

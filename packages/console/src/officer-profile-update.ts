@@ -46,11 +46,22 @@ export function orgKeyManagerOf(chain: readonly DelegationLink[]): OrgKeyManager
   };
 }
 
-/** Replaces org.json's delegation in profile `dir` (callers verified it and that it ends later). */
+/**
+ * Replaces org.json's delegation in profile `dir` (callers verified it and that it ends later).
+ * A re-issue names no `previous`: the superseded delegations org.json holds stay, or the old
+ * key's buckets in org.json would no longer verify after a rotation and a re-issue.
+ */
 export function recordDelegation(dir: string, keyManager: OrgKeyManager): void {
   const path = join(dir, 'org.json');
   const org = readProfileFile<OrgFile>(path, 'custos-org');
-  writePrivateFile(path, formatProfileFile({ ...org, keyManager }));
+  const previous = keyManager.previous ?? org.keyManager.previous;
+  writePrivateFile(
+    path,
+    formatProfileFile({
+      ...org,
+      keyManager: { ...keyManager, ...(previous === undefined ? {} : { previous }) },
+    }),
+  );
 }
 
 /**

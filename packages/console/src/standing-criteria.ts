@@ -17,7 +17,7 @@
 import { decodeStrictCbor, encodeDeterministicCbor, tokensForQuery, BucketPublicKey } from '@custos/core';
 import { unwrapBucketKey } from './bucket-key-wrap.js';
 import { findOfficerWrap } from './bucket-inventory.js';
-import { ConsoleError } from './console-error.js';
+import { ConsoleError, isConsoleError } from './console-error.js';
 import { hpkeOpen, hpkeSeal } from './hpke-box.js';
 import { decodeOfficerPublicKey } from './officer-keys.js';
 import type { OfficerSession } from './officer-session.js';
@@ -101,7 +101,11 @@ export async function openCriterion(
     payload = p;
     m = decodeStrictCbor(payload, 'criterion payload', 'MALFORMED_INPUT') as Json;
     const signer = s.officer.org.officers.find((o) => o.index === m.by);
-    if (signer === undefined) bad(what, `names officer ${String(m.by)}, who is not in org.json`);
+    if (signer === undefined)
+      throw new ConsoleError(
+        'PROFILE_INVALID',
+        `made by officer ${Number(m.by) + 1}, who is no longer an officer: make it again`,
+      );
     if (!verifyEd25519(decodeOfficerPublicKey(fromB64u(signer.publicKey)).signing, signed(payload), sig))
       bad(what, 'does not verify with the signing key of the officer it names');
   } catch (e) {
@@ -186,6 +190,14 @@ export async function extendStandingCriteria(
     return keys.get(bucket)!;
   };
   const skipped: { id: string; why: string }[] = [];
+  // A criterion whose maker left the officers is skipped with the reason; anything else stops.
+  const gone = (e: unknown, id: string): undefined => {
+    if (!isConsoleError(e, 'PROFILE_INVALID')) throw e;
+    skipped.push({ id, why: e.message });
+    return undefined;
+  };
+  const noWrap = (id: string, bucket: string) =>
+    skipped.push({ id, why: `you hold no wrap of bucket ${bucket}: another officer extends it there` });
   const rulesOut: { ruleId: string; buckets: string[] }[] = [];
   const rules = await s.call('GET', `/v1/orgs/${s.orgId}/review/rules`);
   for (const r of Array.isArray(rules.rules) ? (rules.rules as Json[]) : []) {
@@ -197,7 +209,10 @@ export async function extendStandingCriteria(
       skipped.push({ id: ruleId, why: 'made without a sealed criterion: add the rule again' });
       continue;
     }
-    const c = await openCriterion(s, fromB64u(r.sealed), 'rule', String(r.name), `rule ${ruleId}`);
+    const c = await openCriterion(s, fromB64u(r.sealed), 'rule', String(r.name), `rule ${ruleId}`).catch(
+      (e: unknown) => gone(e, ruleId),
+    );
+    if (c === undefined) continue;
     if (c === null || c.kind !== 'rule') {
       skipped.push({ id: ruleId, why: 'not sealed to you: another officer extends it' });
       continue;
@@ -205,7 +220,10 @@ export async function extendStandingCriteria(
     const buckets: { bucket: string; terms: string[][] }[] = [];
     for (const b of missing) {
       const k = await keyOf(b);
-      if (k === null) continue;
+      if (k === null) {
+        noWrap(ruleId, b);
+        continue;
+      }
       buckets.push({
         bucket: b,
         terms: c.terms.map((t) => tokensForQuery(k.indexKey, { text: t }).allOf.map(b64)),
@@ -233,7 +251,10 @@ export async function extendStandingCriteria(
         skipped.push({ id: holdId, why: 'placed without a sealed criterion: place the hold again' });
         continue;
       }
-      const c = await openCriterion(s, fromB64u(h.sealed), 'hold', String(h.matter), `hold ${holdId}`);
+      const c = await openCriterion(s, fromB64u(h.sealed), 'hold', String(h.matter), `hold ${holdId}`).catch(
+        (e: unknown) => gone(e, holdId),
+      );
+      if (c === undefined) continue;
       if (c === null) {
         skipped.push({ id: holdId, why: 'not sealed to you: another officer extends it' });
         continue;
@@ -241,8 +262,8 @@ export async function extendStandingCriteria(
       const buckets: { bucketId: string; tokens: string[] }[] = [];
       for (const b of missing) {
         const k = await keyOf(b);
-        if (k !== null && c.kind === 'hold')
-          buckets.push({ bucketId: b, tokens: holdTokensFor(k.indexKey, c) });
+        if (k === null) noWrap(holdId, b);
+        else if (c.kind === 'hold') buckets.push({ bucketId: b, tokens: holdTokensFor(k.indexKey, c) });
       }
       if (buckets.length === 0) continue;
       await s.call('POST', `/v1/orgs/${s.orgId}/holds/${encodeURIComponent(holdId)}/buckets`, { buckets });
