@@ -20,8 +20,7 @@ export {
   MAX_WRAPPED_SESSION_KEY_BYTES,
 } from './session-key.js';
 export type { WrapContext, WrappedSessionKey } from './session-key.js';
-export { openWithRecordKey, RECORD_KEY_BATCH } from './record-cipher.js';
-export { XaesKeyDeriver, XAES_NONCE_LENGTH } from '../crypto/xaes-256-gcm-kdf.js';
+export { openWithRecordKey } from './record-cipher.js';
 export {
   HPKE_KEM_ID,
   HPKE_KDF_ID,

@@ -50,7 +50,7 @@ const keyOf = (t: Uint8Array): string => Buffer.from(t.buffer, t.byteOffset, t.b
  * Whether the record with `hash` is in the sample at `ppm` parts per million: the first 48
  * bits of HMAC-SHA256(secret, hash) as a fraction of 2^48, below ppm / 10^6. Staff cannot
  * predict it: the secret never leaves the server, and the hash covers the record's random
- * session key and nonce, so not even its sender knows the hash before sealing it.
+ * session key and salt, so not even its sender knows the hash before sealing it.
  */
 export function inSample(secret: Uint8Array | KeyObject, hash: Uint8Array, ppm: number): boolean {
   if (ppm <= 0) return false;
