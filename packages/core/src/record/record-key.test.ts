@@ -1,18 +1,17 @@
 /**
  * Opening a record with its own record key alone (custody manifest v2): against the
  * published vectors (docs/vectors/archive-record-v1.json carries each record's key), the
- * key an opener derives equals XAES-256-GCM's subkey computed independently, and tampering — a wrong
+ * key an opener derives equals HMAC-SHA256 computed independently, and tampering — a wrong
  * key, another record's key, one flipped byte of header, ciphertext or tag — fails.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CustosError } from '../errors.js';
 import { generateBucketKeyPair } from '../seal/bucket-key.js';
 import { openWithRecordKey } from '../seal/record-cipher.js';
-import { xaesSubkeyReference } from '../crypto/xaes-256-gcm-reference.test-data.js';
-import { RECORD_KEY_NONCE_LENGTH, RECORD_NONCE_LENGTH, SEALED_BODY_OVERHEAD } from '../seal/seal-params.js';
+import { RECORD_KEY_LABEL, RECORD_SALT_LENGTH } from '../seal/seal-params.js';
 import { createSessionSealer, openSessionKey } from '../seal/session-key.js';
 import { encodeBody, type RecordBody } from './body.js';
 import { genesisPrevHash } from './ids.js';
@@ -66,7 +65,7 @@ describe('openWithRecordKey against the published vectors', () => {
     }
   });
 
-  it('fails with DECRYPTION_FAILED on one flipped byte of header, GCM nonce, ciphertext or tag, and on a wrong key', () => {
+  it('fails with DECRYPTION_FAILED on one flipped byte of header, ciphertext or tag, and on a wrong key', () => {
     const v = file.records[0]!;
     const key = hex(v.recordKey);
     const header = hex(v.header);
@@ -78,13 +77,10 @@ describe('openWithRecordKey against the published vectors', () => {
     };
     for (const at of [0, header.length >> 1, header.length - 1])
       expect(codeOf(() => openWithRecordKey(key, flip(header, at), sealed))).toBe('DECRYPTION_FAILED');
-    // GCM nonce (the last 12 nonce bytes), ciphertext (first byte after the nonce, a middle
-    // one) and tag (first and last byte).
+    // Ciphertext (first byte after the salt, a middle one) and tag (first and last byte).
     for (const at of [
-      RECORD_KEY_NONCE_LENGTH,
-      RECORD_NONCE_LENGTH - 1,
-      RECORD_NONCE_LENGTH,
-      (sealed.length + RECORD_NONCE_LENGTH) >> 1,
+      RECORD_SALT_LENGTH,
+      (sealed.length + RECORD_SALT_LENGTH) >> 1,
       sealed.length - 16,
       sealed.length - 1,
     ])
@@ -92,23 +88,20 @@ describe('openWithRecordKey against the published vectors', () => {
     expect(codeOf(() => openWithRecordKey(flip(key, 7), header, sealed))).toBe('DECRYPTION_FAILED');
     expect(codeOf(() => openWithRecordKey(randomBytes(32), header, sealed))).toBe('DECRYPTION_FAILED');
     expect(codeOf(() => openWithRecordKey(key.subarray(0, 31), header, sealed))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => openWithRecordKey(key, header, sealed.subarray(0, SEALED_BODY_OVERHEAD - 1)))).toBe(
-      'MALFORMED_RECORD',
-    );
+    expect(codeOf(() => openWithRecordKey(key, header, sealed.subarray(0, 31)))).toBe('MALFORMED_RECORD');
   });
 
-  it('ignores the first 12 nonce bytes: they only derived the key (the record hash binds them)', () => {
+  it('does not authenticate the salt: the salt only derived the key (the record hash binds it)', () => {
     const v = file.records[0]!;
     const sealed = hex(v.sealedBody);
     sealed[3]! ^= 0x01;
-    sealed[RECORD_KEY_NONCE_LENGTH - 1]! ^= 0x80;
     const pt = openWithRecordKey(hex(v.recordKey), hex(v.header), sealed);
     expect(Buffer.from(pt).toString('hex')).toBe(v.bodyBytes);
   });
 });
 
 describe('recordKeyOf and openRecordWithKey', () => {
-  it("derives XAES-256-GCM's subkey of (session key, nonce) per record, which opens that record alone", async () => {
+  it('derives HMAC-SHA256(session key, label || 0x00 || salt) per record, which opens that record alone', async () => {
     const { sessionKeyOpener: opener, records, bodies } = await sealedPair();
     const [a, b] = records as [SealedRecord, SealedRecord];
     const ka = recordKeyOf(opener, a.bytes);
@@ -129,15 +122,18 @@ describe('recordKeyOf and openRecordWithKey', () => {
     expect(codeOf(() => openRecordWithKey(ka, b.bytes))).toBe('DECRYPTION_FAILED');
   });
 
-  it('is the XAES-256-GCM subkey an independent implementation computes (vector session key)', () => {
+  it('is the HMAC an independent implementation computes (vector session key)', () => {
     const file = JSON.parse(readFileSync(FILE, 'utf8')) as {
       session: { sessionKey: string };
-      records: { recordKey: string; nonce: string; sealedBody: string }[];
+      records: { recordKey: string; salt: string; sealedBody: string }[];
     };
     for (const v of file.records) {
-      expect(v.sealedBody.slice(0, 2 * RECORD_NONCE_LENGTH)).toBe(v.nonce);
-      const { kx } = xaesSubkeyReference(hex(file.session.sessionKey), hex(v.nonce));
-      expect(kx.toString('hex')).toBe(v.recordKey);
+      expect(v.sealedBody.slice(0, 2 * RECORD_SALT_LENGTH)).toBe(v.salt);
+      const mac = createHmac('sha256', hex(file.session.sessionKey))
+        .update(`${RECORD_KEY_LABEL}\u0000`)
+        .update(hex(v.salt))
+        .digest('hex');
+      expect(mac).toBe(v.recordKey);
     }
   });
 
@@ -150,7 +146,7 @@ describe('recordKeyOf and openRecordWithKey', () => {
     const p = parseRecord(a.bytes);
     const sealedAt = a.bytes.length - p.sealedBody.length;
     const t = Uint8Array.from(a.bytes);
-    t[sealedAt + RECORD_NONCE_LENGTH + 2]! ^= 0x80;
+    t[sealedAt + RECORD_SALT_LENGTH + 2]! ^= 0x80;
     expect(codeOf(() => openRecordWithKey(key, t))).toBe('DECRYPTION_FAILED');
   });
 });

@@ -66,7 +66,7 @@ describe('archive records', () => {
     expect(opened.body).toEqual(decodeBody(encodeBody(body)));
     expect(opened.header.tokens.length).toBe(3);
     expect(opened.header.sessionKeyId).toEqual(new Uint8Array(sealer.keyId));
-    expect(opened.header.sealedBodyBytes).toBe(encodeBody(body).length + 40);
+    expect(opened.header.sealedBodyBytes).toBe(encodeBody(body).length + 32);
     const min = sealRecord(
       sealer,
       { ...CTX, seq: 1, prev: r.hash, tokens: [], attachmentBytes: 0 },

@@ -2,7 +2,7 @@
  * Whole archive records (docs/archive-format.md §1, §5): framing, sealing, opening, hashing.
  *
  *   record      = CBOR array(2) [ bstr header_bytes, bstr sealed_body ]
- *   sealed_body = nonce(24) || AES-256-GCM ciphertext || tag(16), aad = header_bytes (XAES-256-GCM)
+ *   sealed_body = salt(16) || AES-256-GCM ciphertext || tag(16), aad = header_bytes
  *   record_hash = SHA-256(record)
  *
  * The header travels as a byte string so that its exact bytes (the AEAD associated data
@@ -172,7 +172,7 @@ export function sealRecordBytes(
     attachmentBytes: input.attachmentBytes,
   };
   validateHeaderExceptIds(header, tokensReady);
-  // Assemble the record in one buffer: 0x82, bstr(header), bstr(nonce || ct || tag). The
+  // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag). The
   // header is written from the session key's template (the ids equal the session key's,
   // which were checked when it was wrapped), and the body is sealed in place after it.
   const template = templateOf(sealer);

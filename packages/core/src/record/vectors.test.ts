@@ -3,15 +3,14 @@
  * randomised XEdDSA signature, which must verify). Run with CUSTOS_WRITE_VECTORS=1 to
  * regenerate the file after a deliberate format change (which also needs a new version).
  */
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PrivateKey } from '@signalapp/libsignal-client';
 import { describe, expect, it } from 'vitest';
-import { XaesKeyDeriver } from '../crypto/xaes-256-gcm-kdf.js';
 import { deriveBucketKeyPair } from '../seal/bucket-key.js';
 import { RecordCipher } from '../seal/record-cipher.js';
-import type { NonceSource } from '../seal/record-cipher.js';
+import type { SaltSource } from '../seal/record-cipher.js';
 import { SESSION_KEY_HPKE_INFO } from '../seal/seal-params.js';
 import {
   createSessionSealerDeterministicForVectorsOnly,
@@ -91,21 +90,18 @@ async function derive(signatureFromFile?: string) {
   const bucket = await deriveBucketKeyPair(bucketIkm);
   const sessionKey = seed('session key');
   const ikmE = seed('hpke ikmE');
-  const nonces = [seed('nonce 0').subarray(0, 24), seed('nonce 1').subarray(0, 24)];
+  const salts = [seed('salt 0').subarray(0, 16), seed('salt 1').subarray(0, 16)];
   let next = 0;
-  // One nonce per draw (keyBatch 1), so each record takes the next listed nonce.
-  const source: NonceSource = { fill: (out) => out.set(nonces[next++]!) };
+  const source: SaltSource = { nextInto: (out, at) => out.set(salts[next++]!, at) };
   const sealer = await createSessionSealerDeterministicForVectorsOnly(
     bucket.publicKey,
     CTX,
     sessionKey,
     ikmE,
-    { nonces: source, keyBatch: 1 },
+    source,
   );
   const wrapped = decodeWrappedSessionKey(sealer.wrappedKey);
   const cipher = new RecordCipher(sessionKey);
-  const ecb = createCipheriv('aes-256-ecb', sessionKey, null).setAutoPadding(false);
-  const l = ecb.update(new Uint8Array(16));
   const records = [];
   let prev: RecordHash = genesisPrevHash();
   for (let seq = 0; seq < BODIES.length; seq++) {
@@ -122,8 +118,8 @@ async function derive(signatureFromFile?: string) {
       attachmentBytes,
       body: bodyJson(body),
       bodyBytes: toHex(bodyBytes),
-      nonce: toHex(nonces[seq]!),
-      recordKey: toHex(cipher.deriveRecordKey(nonces[seq]!)),
+      salt: toHex(salts[seq]!),
+      recordKey: toHex(cipher.deriveRecordKey(salts[seq]!)),
       header: toHex(p.headerBytes),
       sealedBody: toHex(p.sealedBody),
       record: toHex(r.bytes),
@@ -166,9 +162,6 @@ async function derive(signatureFromFile?: string) {
         },
         wrappedSessionKey: toHex(sealer.wrappedKey),
         sessionKeyId: toHex(sealer.keyId),
-        // XAES-256-GCM's per-key values (docs/archive-format.md §4.2 steps 1–2).
-        xaesL: toHex(l),
-        xaesK1: toHex(XaesKeyDeriver.cmacSubkey1(l)),
       },
       records,
       identity: {

@@ -20,19 +20,15 @@ export const WRAPPED_SESSION_KEY_CT_LENGTH = SESSION_KEY_LENGTH + 16;
 /** HPKE `info` for wrapping a session key (ASCII, no terminator). */
 export const SESSION_KEY_HPKE_INFO = 'custos-archive-v1 session-key';
 
-/**
- * Length of the random per-record nonce that starts a sealed body: an XAES-256-GCM nonce
- * (C2SP XAES-256-GCM). Its first 12 bytes derive the record key, its last 12 are the
- * AES-256-GCM nonce under that key.
- */
-export const RECORD_NONCE_LENGTH = 24;
-/** Leading bytes of the record nonce that derive the record key (XAES-256-GCM's N[:12]). */
-export const RECORD_KEY_NONCE_LENGTH = 12;
-/** AES-256-GCM key length: a record key (XAES-256-GCM's derived key Kx). */
+/** Label that starts the HMAC input deriving a per-record key (ASCII, then one 0x00 byte). */
+export const RECORD_KEY_LABEL = 'custos-archive-v1 record-key';
+/** Length of the random per-record salt that starts a sealed body. */
+export const RECORD_SALT_LENGTH = 16;
+/** AES-256-GCM key length. */
 export const RECORD_KEY_LENGTH = 32;
-/** AES-256-GCM nonce length: the last 12 bytes of the record nonce (XAES-256-GCM's Nx). */
-export const RECORD_GCM_NONCE_LENGTH = 12;
+/** AES-256-GCM nonce length; the nonce is all zero because every record key seals exactly once. */
+export const RECORD_NONCE_LENGTH = 12;
 /** AES-256-GCM tag length. */
 export const RECORD_TAG_LENGTH = 16;
-/** Bytes a sealed body adds to its plaintext: nonce plus tag (XAES-256-GCM's 40-byte overhead). */
-export const SEALED_BODY_OVERHEAD = RECORD_NONCE_LENGTH + RECORD_TAG_LENGTH;
+/** Bytes a sealed body adds to its plaintext: salt plus tag. */
+export const SEALED_BODY_OVERHEAD = RECORD_SALT_LENGTH + RECORD_TAG_LENGTH;

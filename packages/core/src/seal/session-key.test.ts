@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CustosError } from '../errors.js';
-import { xaesSealReference, xaesSubkeyReference } from '../crypto/xaes-256-gcm-reference.test-data.js';
 import { bucketId, deviceId, orgId } from '../record/ids.js';
 import { deriveBucketKeyPair, generateBucketKeyPair } from './bucket-key.js';
-import { RECORD_KEY_BATCH, RecordCipher } from './record-cipher.js';
-import type { NonceSource } from './record-cipher.js';
+import { RandomSaltPool, RecordCipher } from './record-cipher.js';
 import {
   createSessionSealer,
   decodeWrappedSessionKey,
@@ -13,7 +11,7 @@ import {
   openSessionKey,
   sessionKeyIdOf,
 } from './session-key.js';
-import { RECORD_NONCE_LENGTH, SEALED_BODY_OVERHEAD } from './seal-params.js';
+import { RECORD_KEY_LABEL, SEALED_BODY_OVERHEAD } from './seal-params.js';
 
 const ctx = { org: orgId('org-1'), device: deviceId('dev-1'), bucket: bucketId('bkt-2025') };
 const codeOf = async (p: Promise<unknown> | (() => unknown)): Promise<string> => {
@@ -26,61 +24,22 @@ const codeOf = async (p: Promise<unknown> | (() => unknown)): Promise<string> =>
   return 'no error';
 };
 
-/** Nonces 0, 1, 2, … as a NonceSource (each nonce's 24 bytes are the seed and its index). */
-function countingNonces(seed: number): { source: NonceSource; drawn: Buffer[] } {
-  const drawn: Buffer[] = [];
-  return {
-    drawn,
-    source: {
-      fill: (out) => {
-        for (let at = 0; at < out.length; at += RECORD_NONCE_LENGTH) {
-          const n = Buffer.alloc(RECORD_NONCE_LENGTH, seed);
-          n.writeUInt32BE(drawn.length, 0);
-          n.writeUInt32BE(drawn.length, 20);
-          drawn.push(n);
-          out.set(n, at);
-        }
-      },
-    },
-  };
-}
-
 describe('RecordCipher', () => {
-  it("derives record keys as XAES-256-GCM's Kx of (session key, nonce)", async () => {
+  it('derives record keys as HMAC-SHA256(session key, label || 0x00 || salt)', () => {
     const k = randomBytes(32);
-    const nonce = randomBytes(RECORD_NONCE_LENGTH);
-    expect(new RecordCipher(k).deriveRecordKey(nonce).toString('hex')).toBe(
-      xaesSubkeyReference(k, nonce).kx.toString('hex'),
-    );
-    expect(await codeOf(() => new RecordCipher(k).deriveRecordKey(randomBytes(16)))).toBe('INVALID_ARGUMENT');
+    const salt = randomBytes(16);
+    const expected = createHmac('sha256', k)
+      .update(RECORD_KEY_LABEL + '\u0000')
+      .update(salt)
+      .digest('hex');
+    expect(new RecordCipher(k).deriveRecordKey(salt).toString('hex')).toBe(expected);
   });
 
-  it('seals nonce || XAES-256-GCM(session key, nonce, body, aad), in nonce order across batch refills', () => {
-    for (const keyBatch of [1, 3, RECORD_KEY_BATCH]) {
-      const k = randomBytes(32);
-      const { source, drawn } = countingNonces(keyBatch);
-      const c = new RecordCipher(k, { nonces: source, keyBatch });
-      const header = randomBytes(50);
-      for (let i = 0; i < 7; i++) {
-        const body = randomBytes(i * 10);
-        const sealed = Buffer.from(c.seal(header, body));
-        const nonce = drawn[i]!;
-        expect(sealed.subarray(0, RECORD_NONCE_LENGTH).equals(nonce), `batch ${keyBatch} record ${i}`).toBe(
-          true,
-        );
-        expect(sealed.subarray(RECORD_NONCE_LENGTH).equals(xaesSealReference(k, nonce, body, header))).toBe(
-          true,
-        );
-      }
-      expect(drawn.length).toBe(Math.ceil(7 / keyBatch) * keyBatch);
-    }
-  });
-
-  it('round-trips, and fails on any bit flip of the sealed body (nonce included) or the header', () => {
+  it('round-trips, and fails on any bit flip of the sealed body or the header', () => {
     const c = new RecordCipher(randomBytes(32));
     const header = randomBytes(40);
     const body = randomBytes(64);
-    const sealed = c.seal(header, body);
+    const sealed = c.seal(new RandomSaltPool(), header, body);
     expect(sealed.length).toBe(body.length + SEALED_BODY_OVERHEAD);
     expect(Buffer.from(c.open(header, sealed)).equals(body)).toBe(true);
     for (let bit = 0; bit < sealed.length * 8; bit++) {
@@ -93,36 +52,26 @@ describe('RecordCipher', () => {
       t[bit >> 3]! ^= 1 << (bit & 7);
       expect(() => c.open(t, sealed)).toThrow(expect.objectContaining({ code: 'DECRYPTION_FAILED' }));
     }
-    expect(() => c.open(header, sealed.subarray(0, SEALED_BODY_OVERHEAD - 1))).toThrow(
+    expect(() => c.open(header, sealed.subarray(0, 31))).toThrow(
       expect.objectContaining({ code: 'MALFORMED_RECORD' }),
     );
   });
 
-  it('refuses to work after destroy, sealing included (the rest of a drawn batch is not used)', () => {
+  it('refuses to work after destroy', () => {
     const c = new RecordCipher(randomBytes(32));
-    c.seal(new Uint8Array(0), new Uint8Array(1));
     c.destroy();
-    expect(() => c.deriveRecordKey(randomBytes(RECORD_NONCE_LENGTH))).toThrow(CustosError);
-    expect(() => c.seal(new Uint8Array(0), new Uint8Array(1))).toThrow(CustosError);
-    expect(() => c.open(new Uint8Array(0), new Uint8Array(SEALED_BODY_OVERHEAD))).toThrow(CustosError);
+    expect(() => c.deriveRecordKey(randomBytes(16))).toThrow(CustosError);
   });
 
-  it('rejects a bad key batch', () => {
-    for (const keyBatch of [0, 1.5, 70_000])
-      expect(() => new RecordCipher(randomBytes(32), { keyBatch })).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-      );
-  });
-
-  it('draws distinct random nonces across batch refills', () => {
-    const c = new RecordCipher(randomBytes(32));
+  it('hands out distinct salts across pool refills', () => {
+    const pool = new RandomSaltPool();
     const seen = new Set<string>();
-    for (let i = 0; i < 3 * RECORD_KEY_BATCH + 5; i++) {
-      seen.add(
-        Buffer.from(c.seal(new Uint8Array(0), new Uint8Array(0))).toString('hex', 0, RECORD_NONCE_LENGTH),
-      );
+    const salt = new Uint8Array(16);
+    for (let i = 0; i < 1000; i++) {
+      pool.nextInto(salt, 0);
+      seen.add(Buffer.from(salt).toString('hex'));
     }
-    expect(seen.size).toBe(3 * RECORD_KEY_BATCH + 5);
+    expect(seen.size).toBe(1000);
   });
 });
 
@@ -136,7 +85,7 @@ describe('session keys', () => {
     const header = Buffer.from('header');
     const sealed = sealer.sealBody(header, Buffer.from('hello'));
     expect(Buffer.from(opener.openBody(header, sealed)).toString()).toBe('hello');
-    // Two records under one session key draw fresh nonces, so never share key and nonce.
+    // Two records under one session key never share salt, so never share key and nonce.
     expect(Buffer.from(sealer.sealBody(header, Buffer.from('hello'))).equals(Buffer.from(sealed))).toBe(
       false,
     );

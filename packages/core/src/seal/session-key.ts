@@ -16,11 +16,11 @@ import { isWellFormedId } from '../record/ids.js';
 import { decodeStrict, encodeDeterministic, isCborMap } from '../record/deterministic-cbor.js';
 import type { BucketPrivateKey, BucketPublicKey } from './bucket-key.js';
 import { archiveHpkeSuite } from './bucket-key.js';
-import { RecordCipher } from './record-cipher.js';
-import type { RecordCipherOptions } from './record-cipher.js';
+import { RandomSaltPool, RecordCipher } from './record-cipher.js';
+import type { SaltSource } from './record-cipher.js';
 import {
   BUCKET_KEY_LENGTH,
-  RECORD_NONCE_LENGTH,
+  RECORD_SALT_LENGTH,
   SEALED_BODY_OVERHEAD,
   SESSION_KEY_HPKE_INFO,
   SESSION_KEY_LENGTH,
@@ -127,12 +127,14 @@ export class SessionSealer {
   /** Org, device and bucket this session key belongs to. */
   readonly context: WrapContext;
   readonly #cipher: RecordCipher;
+  readonly #salts: SaltSource;
 
-  private constructor(wrappedKey: Uint8Array, context: WrapContext, cipher: RecordCipher) {
+  private constructor(wrappedKey: Uint8Array, context: WrapContext, cipher: RecordCipher, salts: SaltSource) {
     this.wrappedKey = wrappedKey;
     this.keyId = sessionKeyIdOf(wrappedKey);
     this.context = context;
     this.#cipher = cipher;
+    this.#salts = salts;
   }
 
   /** @internal Use {@link createSessionSealer}. */
@@ -141,7 +143,7 @@ export class SessionSealer {
     context: WrapContext,
     sessionKey: Uint8Array,
     ikmE: Uint8Array | undefined,
-    options: RecordCipherOptions,
+    salts: SaltSource,
   ): Promise<SessionSealer> {
     for (const [k, v] of Object.entries(context)) {
       if (!isWellFormedId(v))
@@ -158,17 +160,17 @@ export class SessionSealer {
       enc: new Uint8Array(sealed.enc),
       ct: new Uint8Array(sealed.ct),
     });
-    return new SessionSealer(wrapped, context, new RecordCipher(sessionKey, options));
+    return new SessionSealer(wrapped, context, new RecordCipher(sessionKey), salts);
   }
 
-  /** Seals one record body bound to `headerBytes`: nonce || AES-256-GCM ciphertext || tag. */
+  /** Seals one record body bound to `headerBytes`: salt || AES-256-GCM ciphertext || tag. */
   sealBody(headerBytes: Uint8Array, body: Uint8Array): Uint8Array {
-    return this.#cipher.seal(headerBytes, body);
+    return this.#cipher.seal(this.#salts, headerBytes, body);
   }
 
-  /** Like {@link sealBody}, writing into `out` at `at` (body.length + 40 bytes). */
+  /** Like {@link sealBody}, writing into `out` at `at` (body.length + 32 bytes). */
   sealBodyInto(out: Uint8Array, at: number, headerBytes: Uint8Array, body: Uint8Array): void {
-    this.#cipher.sealInto(out, at, headerBytes, body);
+    this.#cipher.sealInto(out, at, this.#salts, headerBytes, body);
   }
 
   /** Zeroes the session key; the sealer is unusable afterwards. */
@@ -184,7 +186,7 @@ export async function createSessionSealer(
 ): Promise<SessionSealer> {
   const sessionKey = randomBytes(SESSION_KEY_LENGTH); // MUST NOT log: key material
   try {
-    return await SessionSealer.wrap(bucketKey, context, sessionKey, undefined, {});
+    return await SessionSealer.wrap(bucketKey, context, sessionKey, undefined, new RandomSaltPool());
   } finally {
     sessionKey.fill(0);
   }
@@ -192,18 +194,17 @@ export async function createSessionSealer(
 
 /**
  * DANGEROUS — test vectors only. Wraps a caller-chosen session key with caller-chosen HPKE
- * ephemeral input keying material and seals with caller-chosen nonces (`options.nonces`).
- * Reusing a nonce under one session key reuses an AES-GCM key and nonce. Not exported from
- * the package.
+ * ephemeral input keying material and seals with caller-chosen salts. Reusing a salt under
+ * one session key reuses an AES-GCM key and nonce. Not exported from the package.
  */
 export async function createSessionSealerDeterministicForVectorsOnly(
   bucketKey: BucketPublicKey,
   context: WrapContext,
   sessionKey: Uint8Array,
   ikmE: Uint8Array,
-  options: RecordCipherOptions,
+  salts: SaltSource,
 ): Promise<SessionSealer> {
-  return SessionSealer.wrap(bucketKey, context, Uint8Array.from(sessionKey), Uint8Array.from(ikmE), options);
+  return SessionSealer.wrap(bucketKey, context, Uint8Array.from(sessionKey), Uint8Array.from(ikmE), salts);
 }
 
 /** An officer's opening handle for one unwrapped session key. */
@@ -236,17 +237,16 @@ export class SessionOpener {
   }
 
   /**
-   * The record key of the sealed body `sealed` (nonce || ciphertext || tag): the
-   * XAES-256-GCM subkey of the session key for the body's nonce (docs/archive-format.md
-   * §4.2), which opens that one record alone ({@link openWithRecordKey}). For custody
-   * manifests, which hand an export's recipient the key of each exported record. MUST NOT
-   * log: key material.
+   * The record key of the sealed body `sealed` (salt || ciphertext || tag): HMAC of the
+   * session key over the label and the body's salt (docs/archive-format.md §4.2), which
+   * opens that one record alone ({@link openWithRecordKey}). For custody manifests, which
+   * hand an export's recipient the key of each exported record. MUST NOT log: key material.
    */
   recordKeyOf(sealed: Uint8Array): Uint8Array {
     if (sealed.length < SEALED_BODY_OVERHEAD) {
       throw new CustosError('MALFORMED_RECORD', `a sealed body is at least ${SEALED_BODY_OVERHEAD} bytes`);
     }
-    return this.#cipher.deriveRecordKey(sealed.subarray(0, RECORD_NONCE_LENGTH));
+    return this.#cipher.deriveRecordKey(sealed.subarray(0, RECORD_SALT_LENGTH));
   }
 
   /** Zeroes the session key. */
