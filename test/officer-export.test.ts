@@ -17,7 +17,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logEntries } from './client-records.js';
-import { stopServer, type TestOrg } from './client-support.js';
+import { stopServer } from './client-support.js';
 import {
   cliOrg,
   custos,
@@ -81,7 +81,7 @@ describe('officer export (processes)', () => {
   let aliceDevice: string;
 
   const exportsInLog = async (): Promise<number> =>
-    (await logEntries(org.server, { orgId: org.orgId } as unknown as TestOrg)).filter(
+    (await logEntries(org.server, { orgId: org.orgId })).filter(
       (e) => e.type === 'audit-event' && e.kind === 'archive-export',
     ).length;
   const waitFor = async (cond: () => Promise<boolean>): Promise<void> => {

@@ -26,7 +26,7 @@ import {
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
-import { stopServer, type TestOrg } from './client-support.js';
+import { stopServer } from './client-support.js';
 import { logEntries } from './client-records.js';
 
 /** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
@@ -59,8 +59,7 @@ describe('officer legal holds (processes)', () => {
   const holdEntries = async (want: number): Promise<LogEntry[]> => {
     let last: LogEntry[] = [];
     for (let i = 0; i < LOG_ATTEMPTS; i++) {
-      // logEntries reads only the org id of its TestOrg.
-      const all = await logEntries(org.server, { orgId: org.orgId } as TestOrg);
+      const all = await logEntries(org.server, { orgId: org.orgId });
       last = all.filter((e) => e.type === 'hold');
       if (last.length >= want) return last;
       await new Promise((r) => setTimeout(r, 500));
