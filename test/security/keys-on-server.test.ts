@@ -19,6 +19,7 @@ import {
   openRecordBytes,
   openSessionKey,
   parseRecord,
+  recordKeyOf,
   SessionOpener,
   sessionKeyIdOf,
   type WrapContext,
@@ -234,6 +235,8 @@ describe('keys on the server (F12, F13)', () => {
     for (const s of sealed) {
       const opener = await openSessionKey(world!.org.bucket.privateKey, s.wrapped);
       texts.push(decodeBody(openRecordBytes(opener, s.record).bodyBytes).text ?? '');
+      // The record-key probe of opens() recognises a real record key, so its silence means something.
+      expect(await opens(recordKeyOf(opener, s.record))).toEqual(['record key']);
     }
     expect(texts.some((t) => t.includes(canary))).toBe(true);
   });
