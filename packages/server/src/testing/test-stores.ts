@@ -49,12 +49,42 @@ export async function createPgTestDatabase(baseUrl: string): Promise<PgTestDatab
       const c = new pg.Client({ connectionString: baseUrl });
       await c.connect();
       try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await dropDatabase(c, name);
       } finally {
         await c.end();
       }
     },
   };
+}
+
+/** How long a drop waits for other sessions (an autovacuum worker, say) to leave the database. */
+const DROP_RETRY_MS = 15_000;
+const DROP_RETRY_STEP_MS = 250;
+/** SQLSTATE object_in_use: "database … is being accessed by other users". */
+const OBJECT_IN_USE = '55006';
+
+/**
+ * Drops a test database. `WITH (FORCE)` would fail outright when a backend of another role
+ * (an autovacuum worker) is on the database at that moment, because this role may not
+ * terminate it; so only this role's own leftover sessions are terminated, and a plain drop
+ * (which asks autovacuum to leave) is retried while the database is still in use.
+ */
+async function dropDatabase(c: pg.Client, name: string): Promise<void> {
+  const deadline = Date.now() + DROP_RETRY_MS;
+  for (;;) {
+    await c.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = current_user AND pid <> pg_backend_pid()',
+      [name],
+    );
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${name}`);
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code !== OBJECT_IN_USE || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, DROP_RETRY_STEP_MS));
+    }
+  }
 }
 
 /** A backend under test with its clean-up. */
