@@ -6,20 +6,23 @@
  * two-term queries server side — posting-block reads, intersection, and the page fetch of
  * up to 100 records with their bytes — and reports the 95th percentile latency.
  *
- * Baseline (same run, same process, same machine): SQLite FTS5 over the same plaintext, the
- * same queries as `a AND b`, newest 100 by rowid, with the page's rows fetched — both sides
- * return the page's stored bytes (FTS5: the 1 KiB bodies; Custos: the sealed records, about
- * 3.3 KiB with their token headers), both from page-cache-warm SQLite files, both
- * connections with the server's page cache size (defaults.SQLITE_CACHE_KIB), so neither side
- * gets a bigger cache than the other. Custos looks for limit + 1 hits (to know whether a next
- * page exists) and fetches limit records; FTS5 stops at limit.
+ * Baseline (same run, same process): SQLite FTS5 over the same plaintext doing the same job —
+ * the newest page of records holding both words, with their stored bytes (FTS5: the 1 KiB
+ * bodies; Custos: the sealed records, about 3.4 KiB with their token headers), each side
+ * looking for one row more than the page to know whether a next page exists — from
+ * page-cache-warm SQLite files, both connections with the server's page cache size
+ * (defaults.SQLITE_CACHE_KIB). The sides run interleaved query by query (the order rotating),
+ * after one discarded warm-up round of every query on every side, so load and drift hit both
+ * alike; each sample's p95 per side comes from the same stretch of time.
  *
  * Building takes minutes, so both databases are cached under bench/.cache, keyed by
- * {@link CACHE_VERSION} and the record count; CUSTOS_SEARCH_BENCH_N=50000 is a quick mode.
- * Each sample also prints CPU time (user + system) per query to stderr: on a loaded machine it
- * moves far less than wall time. CUSTOS_SEARCH_BENCH_AB=<another build's
- * packages/server/dist/index.js> adds a case running that build's search over the same
- * database (its own connection), for a before/after in one run.
+ * {@link CACHE_VERSION} and the record count (a worktree may symlink the main checkout's);
+ * CUSTOS_SEARCH_BENCH_N=50000 is a quick mode. At the end, stderr gets per side the CPU time
+ * (user + system) per query and a "denoised" p95 (each query's fastest sample), with their
+ * ratios to FTS5: on a loaded machine they move far less than wall time.
+ * CUSTOS_SEARCH_BENCH_AB=<another build's packages/server/dist/index.js> adds that build's
+ * search over the same database (its own connection) as a third side of the same samples, for
+ * a before/after in one run.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -197,9 +200,21 @@ function queries(): [number, number][] {
   return Array.from({ length: QUERIES }, () => [20 + Math.floor(rnd() * 2_000), Math.floor(rnd() * 50)]);
 }
 
-function p95(xs: number[]): number {
+function p95(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)]!;
+}
+
+/** One side of the comparison: runs query `[a, b]` and returns how many records it returned. */
+type Side = (q: readonly [number, number]) => number | Promise<number>;
+
+/** Per query: wall and CPU milliseconds of each sample (after the warm-up round). */
+interface SideTimes {
+  readonly name: string;
+  readonly run: Side;
+  readonly wall: number[][];
+  readonly cpu: number[][];
+  hits: number;
 }
 
 let stores: StoreBackend | undefined;
@@ -207,16 +222,29 @@ let fts: Database.Database | undefined;
 let orgId: OrgId;
 let words: string[] = [];
 let termTokens: Uint8Array[] = [];
-let ftsQuery: Database.Statement | undefined;
 let ftsPage: Database.Statement | undefined;
-let lastHits = 0;
-/** Another build's search (CUSTOS_SEARCH_BENCH_AB), for a before/after in one run. */
-interface OtherBuild {
-  readonly stores: StoreBackend;
-  readonly runSearch: typeof searchTesting.runSearch;
-}
-let other: OtherBuild | undefined;
+/** Another build's stores and search (CUSTOS_SEARCH_BENCH_AB), for a before/after in one run. */
+let other: { readonly stores: StoreBackend; readonly runSearch: typeof searchTesting.runSearch } | undefined;
 const AB = process.env.CUSTOS_SEARCH_BENCH_AB;
+let sides: SideTimes[] = [];
+/** The p95 of each side in each sample, by side name (the harness reads them one sample at a time). */
+const sampleP95 = new Map<string, number[]>();
+
+const custosSide =
+  (s: StoreBackend, run: typeof searchTesting.runSearch): Side =>
+  async ([a, b]) =>
+    (
+      await run(s, orgId, {
+        allOf: [termTokens[a]!, termTokens[b]!],
+        anyOf: [],
+        limit: PAGE,
+        before: null,
+      })
+    ).hits.length;
+
+/** FTS5 does the same job: the newest page of rows matching both words, with their stored bodies. */
+const ftsSide: Side = ([a, b]) =>
+  Math.min(PAGE, ftsPage!.all(`${words[a]} AND ${words[b]}`, PAGE + 1).length);
 
 async function setup(): Promise<void> {
   if (!existsSync(OURS) || !existsSync(FTS) || !existsSync(META)) await build();
@@ -229,11 +257,95 @@ async function setup(): Promise<void> {
   fts = new Database(FTS, { readonly: true });
   // The same page cache as the server's connection (openStore): a fair baseline.
   fts.pragma(`cache_size = -${defaults.SQLITE_CACHE_KIB}`);
-  ftsQuery = fts.prepare('SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY rowid DESC LIMIT ?');
-  ftsPage = fts.prepare('SELECT rowid, body FROM docs WHERE rowid IN (SELECT value FROM json_each(?))');
+  // One statement, as an application would write it (a rowid query and then a body fetch by
+  // rowid list cost FTS5 about 60 % more CPU: docs/search.md §7). Like Custos it looks for
+  // one row more than the page, to know whether a next page exists.
+  ftsPage = fts.prepare('SELECT rowid, body FROM docs WHERE docs MATCH ? ORDER BY rowid DESC LIMIT ?');
+  const named: [string, Side][] = [
+    ['Custos', custosSide(stores, searchTesting.runSearch)],
+    ['FTS5', ftsSide],
+  ];
+  if (AB !== undefined) {
+    const mod = (await import(AB)) as {
+      openStore: typeof openStore;
+      searchTesting: { runSearch: typeof searchTesting.runSearch };
+    };
+    other = {
+      stores: await mod.openStore({ kind: 'sqlite', path: OURS }),
+      runSearch: mod.searchTesting.runSearch,
+    };
+    named.push(['other build', custosSide(other.stores, other.runSearch)]);
+  }
+  sides = named.map(([name, run]) => ({
+    name,
+    run,
+    wall: queries().map(() => []),
+    cpu: queries().map(() => []),
+    hits: 0,
+  }));
+  sampleP95.clear();
+  // The same warm-up for every side (JIT, both SQLite caches, the OS page cache), discarded.
+  await interleavedSample(false);
+}
+
+/**
+ * Runs every query once on every side, interleaved query by query (the order rotating, so
+ * no side always runs first or right after another), recording wall and CPU time per query;
+ * stores each side's p95 of this sample.
+ */
+async function interleavedSample(record = true): Promise<void> {
+  const qs = queries();
+  const round = sides[0]!.wall[0]!.length;
+  for (let i = 0; i < qs.length; i++) {
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(i + k + round) % sides.length]!;
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const n = await side.run(qs[i]!);
+      const wall = performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      if (!record) continue;
+      side.wall[i]!.push(wall);
+      side.cpu[i]!.push((c.user + c.system) / 1000);
+      side.hits += n;
+    }
+  }
+  if (!record) return;
+  for (const side of sides) {
+    const v = p95(side.wall.map((w) => w[w.length - 1]!));
+    sampleP95.set(side.name, [...(sampleP95.get(side.name) ?? []), v]);
+  }
+}
+
+/** The p95 a side had in the sample `i` (0-based). */
+function p95Of(name: string, i: number): number {
+  const v = sampleP95.get(name)?.[i];
+  if (v === undefined) throw new Error(`no sample ${i} of ${name}`);
+  return v;
+}
+
+/**
+ * To stderr: per side, hits per query, mean CPU per query (each query's cheapest sample) and
+ * the "denoised" p95 (over queries, of each query's fastest sample) — load moves both far
+ * less than the wall p95 of one sample — and their ratios to FTS5.
+ */
+function reportSides(): void {
+  const cpuOf = (s: SideTimes) => s.cpu.reduce((sum, q) => sum + Math.min(...q), 0) / s.cpu.length;
+  const denoised = (s: SideTimes) => p95(s.wall.map((q) => Math.min(...q)));
+  const base = sides.find((s) => s.name === 'FTS5')!;
+  for (const s of sides) {
+    const samples = s.wall[0]!.length;
+    process.stderr.write(
+      `search bench: ${s.name}: ${(s.hits / samples / QUERIES).toFixed(1)} hits/query, ` +
+        `CPU ${cpuOf(s).toFixed(3)} ms/query (×${(cpuOf(s) / cpuOf(base)).toFixed(2)}), ` +
+        `denoised p95 ${denoised(s).toFixed(2)} ms (×${(denoised(s) / denoised(base)).toFixed(2)}), ` +
+        `p95 per sample ${(sampleP95.get(s.name) ?? []).map((v) => v.toFixed(2)).join(' ')}\n`,
+    );
+  }
 }
 
 async function teardown(): Promise<void> {
+  if (sides.length > 0 && sides[0]!.wall[0]!.length > 0) reportSides();
   await other?.stores.close();
   other = undefined;
   await stores?.close();
@@ -242,58 +354,8 @@ async function teardown(): Promise<void> {
   fts = undefined;
 }
 
-async function setupOther(): Promise<void> {
-  await setup();
-  const mod = (await import(AB!)) as {
-    openStore: typeof openStore;
-    searchTesting: { runSearch: typeof searchTesting.runSearch };
-  };
-  other = {
-    stores: await mod.openStore({ kind: 'sqlite', path: OURS }),
-    runSearch: mod.searchTesting.runSearch,
-  };
-}
-
-/** CPU time (user + system) per query since `from`, in ms, to stderr. */
-function reportCpu(label: string, from: NodeJS.CpuUsage): void {
-  const u = process.cpuUsage(from);
-  process.stderr.write(
-    `search bench: ${label} ${((u.user + u.system) / 1000 / QUERIES).toFixed(3)} ms CPU per query\n`,
-  );
-}
-
-async function oursP95(build?: OtherBuild): Promise<number> {
-  const times: number[] = [];
-  lastHits = 0;
-  const cpu = process.cpuUsage();
-  const run = build?.runSearch ?? searchTesting.runSearch;
-  for (const [a, b] of queries()) {
-    const t0 = performance.now();
-    const page = await run(build?.stores ?? stores!, orgId, {
-      allOf: [termTokens[a]!, termTokens[b]!],
-      anyOf: [],
-      limit: PAGE,
-      before: null,
-    });
-    times.push(performance.now() - t0);
-    lastHits += page.hits.length;
-  }
-  reportCpu(build === undefined ? 'Custos' : 'Custos (other build)', cpu);
-  return p95(times);
-}
-
-function ftsP95(): number {
-  const times: number[] = [];
-  const cpu = process.cpuUsage();
-  for (const [a, b] of queries()) {
-    const t0 = performance.now();
-    const ids = ftsQuery!.all(`${words[a]} AND ${words[b]}`, PAGE) as { rowid: number }[];
-    ftsPage!.all(JSON.stringify(ids.map((r) => r.rowid)));
-    times.push(performance.now() - t0);
-  }
-  reportCpu('FTS5', cpu);
-  return p95(times);
-}
+const SAMPLES = 5;
+let sampleNo = 0;
 
 /** The search suite. */
 export const cases: BenchCase[] = [
@@ -302,15 +364,22 @@ export const cases: BenchCase[] = [
     name: `search p95, two terms, ≤ ${PAGE} hits, ${RECORDS.toLocaleString('en')} records (server side)`,
     unit: 'ms',
     lowerIsBetter: true,
-    samples: 5,
-    setup,
-    teardown,
-    measure: async () => {
-      const v = await oursP95();
-      process.stderr.write(`search bench: ${(lastHits / QUERIES).toFixed(1)} hits per query on average\n`);
-      return v;
+    samples: SAMPLES,
+    setup: async () => {
+      sampleNo = 0;
+      await setup();
     },
-    baseline: { name: 'SQLite FTS5 over the plaintext', measure: ftsP95 },
+    teardown: AB === undefined ? teardown : () => undefined,
+    // The harness asks for the baseline first in each sample: that call runs the sample (both
+    // sides interleaved query by query) and the case's own call reads Custos's p95 from it.
+    measure: () => p95Of('Custos', sampleNo++),
+    baseline: {
+      name: 'SQLite FTS5 over the plaintext (same queries, interleaved)',
+      measure: async () => {
+        await interleavedSample();
+        return p95Of('FTS5', sampleNo);
+      },
+    },
     target: { max: 100, maxRatio: 3 },
   },
   ...(AB === undefined
@@ -318,14 +387,16 @@ export const cases: BenchCase[] = [
     : [
         {
           kind: 'value',
-          name: `search p95 of the build at CUSTOS_SEARCH_BENCH_AB, ${RECORDS.toLocaleString('en')} records`,
+          name: `search p95 of the build at CUSTOS_SEARCH_BENCH_AB (same samples), ${RECORDS.toLocaleString('en')} records`,
           unit: 'ms',
           lowerIsBetter: true,
-          samples: 5,
-          setup: setupOther,
+          samples: SAMPLES,
+          setup: () => {
+            sampleNo = 0;
+          },
           teardown,
-          measure: () => oursP95(other),
-          baseline: { name: 'SQLite FTS5 over the plaintext', measure: ftsP95 },
+          measure: () => p95Of('other build', sampleNo++),
+          baseline: { name: 'SQLite FTS5 over the plaintext', measure: () => p95Of('FTS5', sampleNo) },
           target: { max: 100, maxRatio: 3 },
         } satisfies BenchCase,
       ]),
