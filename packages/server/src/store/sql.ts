@@ -28,6 +28,11 @@ export interface SqlExecutor {
   readonly dialect: SqlDialect;
   /** All rows of a query. */
   all<R extends object>(query: SqlQuery): Promise<R[]>;
+  /**
+   * All rows of a query as arrays of column values in select order: no object (nor column
+   * name) per row, which on SQLite costs more than the values of a page of small columns.
+   */
+  rows(query: SqlQuery): Promise<unknown[][]>;
   /** The first row, or undefined. */
   get<R extends object>(query: SqlQuery): Promise<R | undefined>;
   /** Runs a statement; resolves to the number of rows changed. */
@@ -70,8 +75,9 @@ export function renderNumbered(query: SqlQuery): string {
  * Values per `IN (…)` list, smallest first. A list is padded up to one of these lengths by
  * repeating its last value (harmless in an IN list), so each query has a handful of texts —
  * SQLite caches one prepared statement per text — and takes one statement per 256 values.
+ * 128 is there for pages of search hits (100 or 101 ids), which 256 would more than double.
  */
-export const IN_LIST_SIZES = [1, 4, 16, 64, 256] as const;
+export const IN_LIST_SIZES = [1, 4, 16, 64, 128, 256] as const;
 const LARGEST_IN_LIST = 256;
 
 /** `query` followed by ` (?, …)` binding `list` (not empty), then `tail`. */
@@ -118,6 +124,20 @@ export async function allIn<R extends object>(
   const out: R[] = [];
   for (const part of inListChunks(values)) {
     for (const r of await db.all<R>(inList(query, part, tail))) out.push(r);
+  }
+  return out;
+}
+
+/** {@link allIn} with rows as arrays of column values ({@link SqlExecutor.rows}). */
+export async function rowsIn(
+  db: SqlExecutor,
+  query: SqlQuery,
+  values: readonly SqlValue[],
+  tail = '',
+): Promise<unknown[][]> {
+  const out: unknown[][] = [];
+  for (const part of inListChunks(values)) {
+    for (const r of await db.rows(inList(query, part, tail))) out.push(r);
   }
   return out;
 }

@@ -27,6 +27,7 @@ interface Queryable {
     text: string;
     values: unknown[];
     name?: string;
+    rowMode?: 'array';
   }): Promise<{ rows: unknown[]; rowCount: number | null }>;
   query(text: string, values: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
@@ -47,6 +48,11 @@ class PgExecutor implements SqlExecutor {
   async all<R extends object>(query: SqlQuery): Promise<R[]> {
     const res = await this.client.query(configOf(query));
     return res.rows as R[];
+  }
+
+  async rows(query: SqlQuery): Promise<unknown[][]> {
+    const res = await this.client.query({ ...configOf(query), rowMode: 'array' });
+    return res.rows as unknown[][];
   }
 
   async get<R extends object>(query: SqlQuery): Promise<R | undefined> {

@@ -71,21 +71,29 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
 class DirectExecutor implements SqlExecutor {
   readonly dialect = 'sqlite' as const;
   private readonly cache = new Map<string, Statement>();
+  /** Statements in raw mode (rows as arrays): better-sqlite3 keeps the mode per statement. */
+  private readonly rawCache = new Map<string, Statement>();
 
   constructor(private readonly db: Database.Database) {}
 
-  private prepare(query: SqlQuery): Statement {
+  private prepare(query: SqlQuery, raw = false): Statement {
     const text = renderQuestionMarks(query);
-    let stmt = this.cache.get(text);
+    const cache = raw ? this.rawCache : this.cache;
+    let stmt = cache.get(text);
     if (stmt === undefined) {
       stmt = this.db.prepare(text);
-      this.cache.set(text, stmt);
+      if (raw) stmt.raw(true);
+      cache.set(text, stmt);
     }
     return stmt;
   }
 
   async all<R extends object>(query: SqlQuery): Promise<R[]> {
     return this.prepare(query).all(...query.values) as R[];
+  }
+
+  async rows(query: SqlQuery): Promise<unknown[][]> {
+    return this.prepare(query, true).all(...query.values) as unknown[][];
   }
 
   async get<R extends object>(query: SqlQuery): Promise<R | undefined> {
@@ -156,6 +164,10 @@ class SqliteDatabase implements SqlDatabase {
 
   all<R extends object>(query: SqlQuery): Promise<R[]> {
     return this.exclusive(() => this.direct.all<R>(query));
+  }
+
+  rows(query: SqlQuery): Promise<unknown[][]> {
+    return this.exclusive(() => this.direct.rows(query));
   }
 
   get<R extends object>(query: SqlQuery): Promise<R | undefined> {
