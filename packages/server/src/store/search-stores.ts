@@ -8,7 +8,7 @@ import { MAX_BATCH_RECORDS } from '@custos/core';
 import type { DeviceId, OrgId } from '../ids.js';
 import { asBuffer, insertAll } from './log-stores.js';
 import { bytes, int, text } from './row-checks.js';
-import { allIn, rowsIn, sql, type SqlExecutor } from './sql.js';
+import { allIn, inList, inListChunks, rowsIn, sql, type SqlExecutor } from './sql.js';
 
 /** One posting block: the records of one indexer pass (ids ≥ `block`) that carry `token`. */
 export interface PostingBlock {
@@ -298,13 +298,14 @@ export class SqlSearchStore implements SearchStore {
 
   async blockRefs(orgId: OrgId, token: Uint8Array, beforeBlock: number | null): Promise<BlockRef[]> {
     const t = asBuffer(token);
-    const rows = await this.db.all<{ block: unknown; n: unknown }>(
+    // Rows as arrays (every search reads a block list per token: no object per row).
+    const rows = await this.db.rows(
       beforeBlock === null
         ? sql`SELECT block, n FROM search_postings WHERE org_id = ${orgId} AND token = ${t} ORDER BY block DESC`
         : sql`SELECT block, n FROM search_postings WHERE org_id = ${orgId} AND token = ${t} AND block < ${beforeBlock}
             ORDER BY block DESC`,
     );
-    return rows.map((r) => ({ block: int(r.block), n: int(r.n) }));
+    return rows.map((r) => ({ block: int(r[0]), n: int(r[1]) }));
   }
 
   async postings(
@@ -313,15 +314,18 @@ export class SqlSearchStore implements SearchStore {
     blocks: readonly number[],
   ): Promise<PostingBlock[]> {
     const out: PostingBlock[] = [];
-    for (const t of tokens) {
-      const rows = await allIn<{ token: unknown; block: unknown; n: unknown; ids: unknown }>(
-        this.db,
-        sql`SELECT token, block, n, ids FROM search_postings WHERE org_id = ${orgId} AND token = ${asBuffer(t)}
-          AND block IN`,
-        blocks,
+    // One statement for every token and block of a read (IN lists on both key columns), not
+    // one per token.
+    for (const ts of inListChunks(tokens.map(asBuffer))) {
+      const head = inList(
+        sql`SELECT token, block, n, ids FROM search_postings WHERE org_id = ${orgId} AND token IN`,
+        ts,
+        ' AND block IN',
       );
-      for (const r of rows) {
-        out.push({ token: bytes(r.token), block: int(r.block), n: int(r.n), ids: bytes(r.ids) });
+      for (const bs of inListChunks(blocks)) {
+        for (const r of await this.db.rows(inList(head, bs))) {
+          out.push({ token: bytes(r[0]), block: int(r[1]), n: int(r[2]), ids: bytes(r[3]) });
+        }
       }
     }
     return out;
