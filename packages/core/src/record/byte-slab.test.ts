@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ByteSlab, SLAB_BYTES } from './byte-slab.js';
+import { ByteSlab, RECORD_SLAB_BYTES, RecordSlab, SLAB_BYTES } from './byte-slab.js';
 
 describe('ByteSlab', () => {
   it('hands out views that never overlap, across slab boundaries', () => {
@@ -32,5 +32,23 @@ describe('ByteSlab', () => {
       src[start] = (src[start]! + 1) & 0xff; // the copy does not alias the source
       if (end > start) expect(c[0]).not.toBe(src[start]);
     }
+  });
+});
+
+describe('RecordSlab', () => {
+  it('hands out Buffers that never overlap, across slab boundaries, and large ones apart', () => {
+    const slab = new RecordSlab();
+    const bufs: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      const b = slab.take(1300 + (i % 131));
+      expect(Buffer.isBuffer(b)).toBe(true);
+      b.fill(i & 0xff);
+      bufs.push(b);
+    }
+    bufs.forEach((b, i) => expect(b.every((x) => x === (i & 0xff))).toBe(true));
+    expect(new Set(bufs.map((b) => b.buffer)).size).toBeGreaterThan(1);
+    const big = slab.take(RECORD_SLAB_BYTES);
+    expect(big.length).toBe(RECORD_SLAB_BYTES);
+    expect(big.buffer).not.toBe(bufs.at(-1)!.buffer);
   });
 });

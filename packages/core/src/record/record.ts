@@ -14,7 +14,7 @@ import type { SessionOpener, SessionSealer } from '../seal/session-key.js';
 import { SEALED_BODY_OVERHEAD } from '../seal/seal-params.js';
 import type { BucketId, DeviceId, OrgId, RecordHash } from './ids.js';
 import { HASH_LENGTH } from './ids.js';
-import { ByteSlab } from './byte-slab.js';
+import { ByteSlab, RecordSlab } from './byte-slab.js';
 import { bytesEqual } from './deterministic-cbor.js';
 import { CborReader, headLength, readHeadAt, writeHead } from './cbor-fast.js';
 import type { RecordHeader } from './header.js';
@@ -58,6 +58,8 @@ export interface ParsedRecord {
 
 // Record hashes, 32 bytes each, carved from shared slabs (one object per hash).
 const HASHES = new ByteSlab();
+// Sealed records' bytes, from 64 KiB slabs rather than node's 8 KiB Buffer pool.
+const RECORDS = new RecordSlab();
 
 /** SHA-256 of a record's exact bytes. */
 export function recordHashOf(recordBytes: Uint8Array): RecordHash {
@@ -178,7 +180,7 @@ export function sealRecordBytes(
   const template = templateOf(sealer);
   const headerLength = templateHeaderLength(template, header);
   const sealedLength = header.sealedBodyBytes;
-  const bytes = Buffer.allocUnsafe(
+  const bytes = RECORDS.take(
     1 + headLength(headerLength) + headerLength + headLength(sealedLength) + sealedLength,
   );
   bytes[0] = RECORD_ARRAY_HEAD;
