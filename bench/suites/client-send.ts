@@ -14,6 +14,14 @@
  * and before upload) and the uploader's batch signature — is timed in the second case,
  * amortised over a sample of 200 records, against the same baseline (no target: it is not
  * on the send path). The backlog upload is in client.ts.
+ *
+ * Every sample ends with a WAL checkpoint, timed as part of it (both sides). Without it,
+ * SQLite checkpoints inside whichever commit takes the WAL past 1,000 pages: about every
+ * 1.5 samples, at a phase that drifts between the two sides, so a sample's time was
+ * bimodal (with or without a checkpoint) and the medians compared samples of different
+ * modes — a likely cause of the wide run-to-run spread of this ratio (0.65–0.91 on an idle
+ * machine, session 5). Now each sample pays for writing back exactly the pages it dirtied
+ * (capture's extra queue page included), and no sample pays for another's.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -58,8 +66,8 @@ import type { BenchCase } from '../harness.js';
  * a few samples of both sides instead of one long one of either.
  */
 const MESSAGES_PER_SAMPLE = 100;
-/** Samples per side for the target case. */
-const TARGET_SAMPLES = 21;
+/** Samples per side for the target case (odd: the median is one sample). */
+const TARGET_SAMPLES = 31;
 /** Samples per side for the amortised background case (no target). */
 const BACKGROUND_SAMPLES = 7;
 const DAY = 86_400_000;
@@ -226,7 +234,13 @@ export async function sender(dir: string) {
         );
     }
   };
-  return { send, sealAndSign, checkOnlyCaptureDiffers, close: () => (capture.close(), store.close()) };
+  return {
+    send,
+    sealAndSign,
+    checkOnlyCaptureDiffers,
+    checkpoint: () => store.checkpointWal(),
+    close: () => (capture.close(), store.close()),
+  };
 }
 
 let sendEnv: Awaited<ReturnType<typeof sender>> | undefined;
@@ -245,6 +259,7 @@ const baseline = {
   name: 'encrypt only, one durable transaction',
   run: async () => {
     for (let i = 0; i < MESSAGES_PER_SAMPLE; i++) await sendEnv!.send(false);
+    sendEnv!.checkpoint();
     return MESSAGES_PER_SAMPLE;
   },
 };
@@ -261,6 +276,7 @@ export const cases: BenchCase[] = [
       // Sealing runs off the send path (the client does it after the send, in a batch): it is
       // left out here and timed in the next case.
       for (let i = 0; i < MESSAGES_PER_SAMPLE; i++) await sendEnv!.send(true);
+      sendEnv!.checkpoint();
       return MESSAGES_PER_SAMPLE;
     },
     baseline,
@@ -276,6 +292,7 @@ export const cases: BenchCase[] = [
     run: async () => {
       for (let i = 0; i < MESSAGES_PER_SAMPLE; i++) await sendEnv!.send(true);
       await sendEnv!.sealAndSign();
+      sendEnv!.checkpoint();
       return MESSAGES_PER_SAMPLE;
     },
     baseline,

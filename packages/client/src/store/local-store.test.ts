@@ -55,6 +55,19 @@ describe('LocalStore', () => {
     expectAbsent(folderBytes(dir), canary);
   });
 
+  it('checkpointWal copies committed pages into the database file, and the rows still read back', () => {
+    const dir = tempDir();
+    const s = LocalStore.create(dir, { kind: 'file' });
+    for (let i = 0; i < 40; i++) s.put('messages', `m${i}`, randomBytes(1000), i);
+    const db = profilePaths(dir).db;
+    const before = statSync(db).size;
+    s.checkpointWal();
+    expect(statSync(db).size).toBeGreaterThan(before + 30 * 1000);
+    for (let i = 0; i < 40; i++) expect(s.get('messages', `m${i}`)!.length).toBe(1000);
+    s.close();
+    expect(() => s.checkpointWal()).toThrow();
+  });
+
   it('uses private file modes', () => {
     const dir = tempDir();
     LocalStore.create(dir, { kind: 'file' }).close();
