@@ -224,9 +224,12 @@ function fromCbor(m: unknown): RecordBody {
   };
 }
 
+// [field, CBOR key] pairs, listed once: toCbor runs in every send transaction (capture).
+const K_ENTRIES = Object.entries(K);
+
 function toCbor(b: RecordBody): Record<string, unknown> {
   const m: Record<string, unknown> = {};
-  for (const [field, key] of Object.entries(K)) {
+  for (const [field, key] of K_ENTRIES) {
     const v = (b as unknown as Record<string, unknown>)[field];
     if (v !== undefined) m[key] = v;
   }
