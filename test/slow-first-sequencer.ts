@@ -3,12 +3,19 @@
  * commands (the slowest, a minute or more each) start before the other e2e files. With
  * several e2e workers the run then ends on short files instead of waiting for one long file
  * started last; CI has no Vitest cache (npm ci), so Vitest's duration-based order never applies there.
+ *
+ * Within the slow files, the first one that needs the shared ceremony template (`cliOrg(`)
+ * goes first, then the files that run a ceremony of their own: while the first file builds
+ * the template, the other worker works on those instead of waiting on the template's lock
+ * (test/ceremony-template.ts) with a core idle.
  */
 import { readFileSync } from 'node:fs';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Source text that marks a slow e2e file: `cliOrg(` (ceremony copy, officer commands) or a ceremony of its own. */
-const SLOW_MARK = /cliOrg\(|'org',\s*'create'/;
+/** Source text of a file that copies the ceremony template (and waits for it while another file builds it). */
+const TEMPLATE_MARK = /cliOrg\(/;
+/** Source text of a file that runs a ceremony of its own. */
+const OWN_CEREMONY_MARK = /'org',\s*'create'/;
 
 const isE2e = (f: TestSpecification): boolean => f.project.name === 'e2e';
 
@@ -17,8 +24,13 @@ export class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
     const e2e = sorted.filter(isE2e);
-    const slow = new Set(e2e.filter((f) => SLOW_MARK.test(readFileSync(f.moduleId, 'utf8'))));
-    const reordered = [...e2e.filter((f) => slow.has(f)), ...e2e.filter((f) => !slow.has(f))];
+    const source = new Map(e2e.map((f) => [f, readFileSync(f.moduleId, 'utf8')]));
+    const template = e2e.filter((f) => TEMPLATE_MARK.test(source.get(f)!));
+    const own = e2e.filter(
+      (f) => !TEMPLATE_MARK.test(source.get(f)!) && OWN_CEREMONY_MARK.test(source.get(f)!),
+    );
+    const rest = e2e.filter((f) => !template.includes(f) && !own.includes(f));
+    const reordered = [...template.slice(0, 1), ...own, ...template.slice(1), ...rest];
     let next = 0;
     return sorted.map((f) => (isE2e(f) ? reordered[next++]! : f));
   }

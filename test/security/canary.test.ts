@@ -75,7 +75,7 @@ function expectPlantedFound(folder: string): void {
 
 beforeAll(async () => {
   mkdirSync(snapshots);
-  org = await cliOrg(dir, 'Canary Agency', {
+  org = await cliOrg(dir, 'Example Agency', {
     nodeArgs: [`--heapsnapshot-signal=${SNAPSHOT_SIGNAL}`, `--diagnostic-dir=${snapshots}`],
     serverArgs: ['--log-level', 'debug'],
   });
