@@ -5,6 +5,7 @@
  * with a profile folder and parses --json output.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyCeremonyOrg, TEMPLATE_OFFICER_PASSPHRASE } from './ceremony-template.js';
@@ -130,4 +131,32 @@ export async function inviteAndEnrol(
   ]);
   if (enrolled.address !== inv.address) throw new Error('enrolled address differs from the invited one');
   return inv.address;
+}
+
+/**
+ * Enrols both officers of `cliOrg`'s ceremony (run in `dir`) as console officers (users
+ * `officer-1`, `officer-2`), writes their shared passphrase file, and has officer 1 seal index
+ * keys to the devices enrolled so far; resolves to each officer's `--profile … --passphrase-file …`.
+ */
+export async function enrolCeremonyOfficers(org: CliOrg, dir: string): Promise<string[][]> {
+  const passphraseFile = join(dir, 'officer.pass');
+  writeFileSync(passphraseFile, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
+  const officers: string[][] = [];
+  for (const k of [1, 2]) {
+    const officerDir = join(dir, 'org', 'officers', `officer-${k}`);
+    const inv = await custosJson<{ enrolmentCode: string }>([
+      'admin',
+      'invite',
+      '--user',
+      `officer-${k}`,
+      '--role',
+      'officer',
+      '--profile',
+      org.adminProfile,
+    ]);
+    await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+    officers.push(['--profile', officerDir, '--passphrase-file', passphraseFile]);
+  }
+  await custosJson(['console', 'grant-index-keys', ...officers[0]!]);
+  return officers;
 }

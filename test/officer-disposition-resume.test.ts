@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -31,9 +31,9 @@ import {
   cliOrg,
   custos,
   custosJson,
+  enrolCeremonyOfficers,
   inviteAndEnrol,
   MAIN,
-  OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
 
@@ -130,25 +130,7 @@ describe('officer sampling, date holds and a disposition interrupted by a server
     const bob = join(dir, 'bob');
     const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
     const bobAddress = await inviteAndEnrol(org, 'bob', bob);
-    const pp = join(dir, 'officer.pass');
-    writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
-    officers = [];
-    for (const k of [1, 2]) {
-      const officerDir = join(dir, 'org', 'officers', `officer-${k}`);
-      const inv = await custosJson<{ enrolmentCode: string }>([
-        'admin',
-        'invite',
-        '--user',
-        `officer-${k}`,
-        '--role',
-        'officer',
-        '--profile',
-        org.adminProfile,
-      ]);
-      await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
-      officers.push(['--profile', officerDir, '--passphrase-file', pp]);
-    }
-    await custosJson(['console', 'grant-index-keys', ...officers[0]!]);
+    officers = await enrolCeremonyOfficers(org, dir);
     // Set before anything is archived, so every record is drawn at this rate.
     const rate = await custosJson<{ ppm: number }>([
       'console',

@@ -7,7 +7,7 @@
  * it — while a second message under a legal hold is still stored, the log keeps growing
  * consistently (the auditor's witness still verifies) and carries the certificate.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,8 +19,8 @@ import {
   cliOrg,
   custos,
   custosJson,
+  enrolCeremonyOfficers,
   inviteAndEnrol,
-  OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
 
@@ -86,25 +86,7 @@ describe('officer disposition (processes)', () => {
     const bob = join(dir, 'bob');
     const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
     const bobAddress = await inviteAndEnrol(org, 'bob', bob);
-    const pp = join(dir, 'officer.pass');
-    writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
-    officers = [];
-    for (const k of [1, 2]) {
-      const officerDir = join(dir, 'org', 'officers', `officer-${k}`);
-      const inv = await custosJson<{ enrolmentCode: string }>([
-        'admin',
-        'invite',
-        '--user',
-        `officer-${k}`,
-        '--role',
-        'officer',
-        '--profile',
-        org.adminProfile,
-      ]);
-      await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
-      officers.push(['--profile', officerDir, '--passphrase-file', pp]);
-    }
-    await custosJson(['console', 'grant-index-keys', ...officers[0]!]);
+    officers = await enrolCeremonyOfficers(org, dir);
     for (const p of [alice, bob]) {
       const c = CustosClient.open(p);
       try {
