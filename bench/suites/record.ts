@@ -215,6 +215,18 @@ export const cases: BenchCase[] = [
   },
   {
     kind: 'rate',
+    name: 'record seal against its floor, interleaved',
+    unit: 'records/s',
+    setup,
+    samples: 9,
+    run: () => {
+      for (let i = 0; i < OPS; i++) sealOne();
+      return OPS;
+    },
+    baseline: sealFloor,
+  },
+  {
+    kind: 'rate',
     name: 'record seal incl. body encode (~1 KiB text)',
     unit: 'records/s',
     setup,
