@@ -325,19 +325,22 @@ function p95Of(name: string, i: number): number {
 }
 
 /**
- * To stderr: per side, hits per query, mean CPU per query (each query's cheapest sample) and
- * the "denoised" p95 (over queries, of each query's fastest sample) — load moves both far
- * less than the wall p95 of one sample — and their ratios to FTS5.
+ * To stderr: per side, hits per query, mean CPU per query and the p95 of CPU per query (each
+ * query's cheapest sample), the "denoised" p95 (over queries, of each query's fastest sample)
+ * — load moves these far less than the wall p95 of one sample — and their ratios to FTS5.
  */
 function reportSides(): void {
   const cpuOf = (s: SideTimes) => s.cpu.reduce((sum, q) => sum + Math.min(...q), 0) / s.cpu.length;
   const denoised = (s: SideTimes) => p95(s.wall.map((q) => Math.min(...q)));
+  // What an idle machine's p95 would be if wall time were CPU time (one thread, no I/O wait).
+  const cpuP95 = (s: SideTimes) => p95(s.cpu.map((q) => Math.min(...q)));
   const base = sides.find((s) => s.name === 'FTS5')!;
   for (const s of sides) {
     const samples = s.wall[0]!.length;
     process.stderr.write(
       `search bench: ${s.name}: ${(s.hits / samples / QUERIES).toFixed(1)} hits/query, ` +
         `CPU ${cpuOf(s).toFixed(3)} ms/query (×${(cpuOf(s) / cpuOf(base)).toFixed(2)}), ` +
+        `CPU p95 ${cpuP95(s).toFixed(2)} ms (×${(cpuP95(s) / cpuP95(base)).toFixed(2)}), ` +
         `denoised p95 ${denoised(s).toFixed(2)} ms (×${(denoised(s) / denoised(base)).toFixed(2)}), ` +
         `p95 per sample ${(sampleP95.get(s.name) ?? []).map((v) => v.toFixed(2)).join(' ')}\n`,
     );
