@@ -4,6 +4,7 @@
  * message builder, and a small WebSocket client that speaks the /v1/ws protocol.
  */
 import { randomBytes } from 'node:crypto';
+import { decodeRelayServerFrame, encodeRelayFrame, type RelayClientFrame } from '@custos/core';
 import WebSocket from 'ws';
 import { sequenceEntries } from '../packages/server/src/log-service/sequencing.js';
 import {
@@ -87,6 +88,30 @@ export function message(
 /** A frame the server sent. */
 export type ServerFrame = Record<string, unknown> & { type: string };
 
+/**
+ * A binary server frame in the shape of its JSON form (content as base64url), marked
+ * `binary: true`, so tests read both protocols alike.
+ */
+function fromBinary(bytes: Buffer): ServerFrame {
+  const f = decodeRelayServerFrame(bytes);
+  if (f.kind === 'envelope') {
+    const { kind: _kind, content, ...rest } = f;
+    return {
+      type: 'envelope',
+      binary: true,
+      envelope: { ...rest, content: Buffer.from(content).toString('base64url') },
+    };
+  }
+  if (f.kind === 'sent')
+    return {
+      type: 'sent',
+      binary: true,
+      reqId: f.reqId,
+      result: { serverTime: f.serverTime, envelopes: f.envelopes },
+    };
+  return { type: 'acked', binary: true, reqId: f.reqId };
+}
+
 /** A /v1/ws client that queues the frames it receives. */
 export class RelayClient {
   readonly frames: ServerFrame[] = [];
@@ -94,8 +119,9 @@ export class RelayClient {
   closed: { code: number; reason: string } | null = null;
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.frames.push(JSON.parse((data as Buffer).toString('utf8')) as ServerFrame);
+    ws.on('message', (data, isBinary) => {
+      const bytes = data as Buffer;
+      this.frames.push(isBinary ? fromBinary(bytes) : (JSON.parse(bytes.toString('utf8')) as ServerFrame));
       this.notify();
     });
     ws.on('close', (code, reason) => {
@@ -110,9 +136,16 @@ export class RelayClient {
     for (const f of w) f();
   }
 
-  /** Opens a socket to `baseUrl` (http://…) and, when `auth` is given, authenticates. */
-  static async connect(baseUrl: string, auth?: { token: string; deviceId: string }): Promise<RelayClient> {
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`);
+  /**
+   * Opens a socket to `baseUrl` (http://…), offering `protocols` (WebSocket subprotocols),
+   * and, when `auth` is given, authenticates.
+   */
+  static async connect(
+    baseUrl: string,
+    auth?: { token: string; deviceId: string },
+    protocols: string[] = [],
+  ): Promise<RelayClient> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/ws`, protocols);
     const c = new RelayClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -127,6 +160,11 @@ export class RelayClient {
 
   sendFrame(frame: object): void {
     this.ws.send(JSON.stringify(frame));
+  }
+
+  /** Sends a binary frame (core/relay-frames). */
+  sendBinary(frame: RelayClientFrame | Uint8Array): void {
+    this.ws.send(frame instanceof Uint8Array ? frame : encodeRelayFrame(frame));
   }
 
   /** Waits until a frame of `type` arrives (or the socket closes) and removes it from the queue. */

@@ -18,7 +18,8 @@
  * - "RSS, 1,000 idle sockets": the server process's resident memory after the sockets
  *   connected and authenticated, before any traffic.
  *
- * Baseline for each: a bare `ws` server (own process) forwarding the same frames to the
+ * Baseline for each: a bare `ws` server (own process) forwarding the same frames (binary where
+ * the client offers the subprotocol, as against Custos; RELAY_BENCH_FRAMES=json for JSON) to the
  * recipient socket and answering `sent`/`acked` at once — no auth checks, no storage.
  * With RELAY_BENCH_AB=<another build's index.js> the baseline is that Custos build instead
  * (before/after in one run, samples interleaved; RELAY_BENCH_CPU=1 prints each one's CPU).
@@ -80,15 +81,31 @@ const config = loadConfig({ argv: ['--data', process.env.RELAY_BENCH_DATA, '--li
 await startServer(config, { stdout: process.stdout, stderr: process.stderr });
 `;
 
-// The baseline: forward frames between sockets, no checks, no storage.
+// The baseline: forward frames between sockets, no checks, no storage. It speaks the same
+// frames as the Custos server: binary ones (core/relay-frames) to clients that offer them.
 const BASELINE_SCRIPT = `
 import { WebSocketServer } from 'ws';
 import { randomBytes } from 'node:crypto';
+import { decodeRelayClientFrame, encodeRelayFrame, RELAY_BINARY_PROTOCOL } from '@custos/core';
+const limits = { maxEnvelopes: 64, maxContentBytes: 262144, maxAckIds: 1000 };
 const sockets = new Map();
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0,
+  handleProtocols: (p) => (p.has(RELAY_BINARY_PROTOCOL) ? RELAY_BINARY_PROTOCOL : false) });
 wss.on('connection', (ws) => {
   let me = null;
-  ws.on('message', (data) => {
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) {
+      const b = decodeRelayClientFrame(data, limits);
+      if (b.kind === 'ack') { if (b.reqId !== undefined) ws.send(encodeRelayFrame({ kind: 'acked', reqId: b.reqId })); return; }
+      for (const e of b.envelopes) {
+        const to = sockets.get(e.deviceId);
+        if (to) to.send(encodeRelayFrame({ kind: 'envelope', id: randomBytes(16).toString('base64url'),
+          sender: { orgId: b.recipient.orgId, userId: b.recipient.userId, deviceId: me, deviceNumber: 1 },
+          type: e.type, content: e.content, serverTime: Date.now() }));
+      }
+      ws.send(encodeRelayFrame({ kind: 'sent', reqId: b.reqId, serverTime: Date.now(), envelopes: [] }));
+      return;
+    }
     const f = JSON.parse(String(data));
     if (f.type === 'auth') { me = f.deviceId; sockets.set(me, ws); ws.send(JSON.stringify({ type: 'ready' })); return; }
     if (f.type === 'ack') { if (f.reqId !== undefined) ws.send(JSON.stringify({ type: 'acked', reqId: f.reqId })); return; }
@@ -297,16 +314,20 @@ async function seedArchive(dataDir: string, orgId: string, devices: readonly Dev
 
 // One load-generating process: holds some of the devices' sockets, sends what the parent
 // tells it to, acknowledges every envelope, and counts. Times are absolute
-// (timeOrigin + now) so a send stamped in one process can be timed in another.
+// (timeOrigin + now) so a send stamped in one process can be timed in another. Sockets offer
+// the binary frames (as the client package does) and use them where the server chose them;
+// RELAY_BENCH_FRAMES=json offers nothing (JSON frames only).
 const CLIENT_SCRIPT = `
 import WebSocket from 'ws';
 import { randomBytes } from 'node:crypto';
+import { decodeRelayServerFrame, encodeRelayFrame, RELAY_BINARY_PROTOCOL } from '@custos/core';
+const offer = process.env.RELAY_BENCH_FRAMES === 'json' ? [] : [RELAY_BINARY_PROTOCOL];
 import { performance } from 'node:perf_hooks';
 const now = () => performance.timeOrigin + performance.now();
 let orgId, devices, sockets = new Map(), delivered = 0, sentAnswered = 0, acksPending = 0, latencies = [], ackReq = 0;
 function open(wsUrl, i) {
   const d = devices[i];
-  const ws = new WebSocket(wsUrl, { localAddress: '127.0.0.' + (2 + (i % 250)), perMessageDeflate: false });
+  const ws = new WebSocket(wsUrl, offer, { localAddress: '127.0.0.' + (2 + (i % 250)), perMessageDeflate: false });
   sockets.set(i, ws);
   const pendingAcks = [];
   let flushQueued = false;
@@ -314,11 +335,23 @@ function open(wsUrl, i) {
     flushQueued = false;
     if (pendingAcks.length === 0) return;
     acksPending++;
-    ws.send(JSON.stringify({ type: 'ack', ids: pendingAcks.splice(0), reqId: ++ackReq }));
+    const ack = { type: 'ack', ids: pendingAcks.splice(0), reqId: ++ackReq };
+    ws.send(ws.protocol === RELAY_BINARY_PROTOCOL ? encodeRelayFrame({ ...ack, kind: 'ack' }) : JSON.stringify(ack));
   };
   return new Promise((resolve, reject) => {
     ws.once('error', reject);
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const b = decodeRelayServerFrame(data);
+        if (b.kind === 'envelope') {
+          latencies.push(now() - b.content.readDoubleLE(0));
+          delivered++;
+          pendingAcks.push(b.id);
+          if (!flushQueued) { flushQueued = true; setImmediate(flush); }
+        } else if (b.kind === 'sent') sentAnswered++;
+        else acksPending--;
+        return;
+      }
       const f = JSON.parse(data.toString('utf8'));
       if (f.type === 'ready') return resolve();
       if (f.type === 'envelope') {
@@ -343,7 +376,11 @@ process.on('message', async (m) => {
       const content = randomBytes(${CONTENT_BYTES});
       content.writeDoubleLE(now(), 0);
       const t = devices[to];
-      sockets.get(from).send(JSON.stringify({ type: 'send', reqId, message: { recipient: { orgId, userId: t.userId },
+      const ws = sockets.get(from);
+      if (ws.protocol === RELAY_BINARY_PROTOCOL)
+        ws.send(encodeRelayFrame({ kind: 'send', reqId, recipient: { orgId, userId: t.userId },
+          envelopes: [{ deviceId: t.deviceId, type: 1, content }] }));
+      else ws.send(JSON.stringify({ type: 'send', reqId, message: { recipient: { orgId, userId: t.userId },
         envelopes: [{ deviceId: t.deviceId, type: 1, content: content.toString('base64url') }] } }));
     }
   } else if (m.cmd === 'reset') { delivered = 0; sentAnswered = 0; latencies = []; process.send({ cmd: 'reset' }); }
@@ -370,9 +407,11 @@ class Fleet {
   private readonly outbox: [number, number, number][][] = [];
   private flushQueued = false;
 
+  /** `frames`: 'json' makes the clients offer no subprotocol (a build without binary frames refuses one). */
   constructor(
     readonly orgId: string,
     readonly devices: readonly DeviceCreds[],
+    private readonly frames: string = process.env['RELAY_BENCH_FRAMES'] ?? 'binary',
   ) {}
 
   private request<T>(child: ChildProcess, msg: object, reply: string): Promise<T> {
@@ -393,6 +432,7 @@ class Fleet {
       this.children.push(
         spawn(process.execPath, ['--input-type=module', '-e', CLIENT_SCRIPT], {
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          env: { ...process.env, RELAY_BENCH_FRAMES: this.frames },
         }),
       );
       this.outbox.push([]);
@@ -483,22 +523,34 @@ async function setup(): Promise<Env> {
   const { orgId, devices } = await seed(dir);
   // RELAY_BENCH_PROF=<dir> writes a CPU profile of the Custos server (on its SIGTERM exit).
   const prof = process.env['RELAY_BENCH_PROF'];
+  // RELAY_BENCH_NODE_ARGS=<flags> adds Node flags to the measured server (e.g. heap settings).
+  const nodeArgs = (process.env['RELAY_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   const custos = await spawnServer(
     SERVER_SCRIPT,
     { RELAY_BENCH_DATA: dir },
-    prof === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', prof],
+    prof === undefined ? nodeArgs : [...nodeArgs, '--cpu-prof', '--cpu-prof-dir', prof],
   );
   // RELAY_BENCH_AB=<path of another build's index.js> makes that build the baseline (own data
   // folder and devices) instead of the bare ws forwarder: a before/after in one run.
   const ab = process.env['RELAY_BENCH_AB'];
+  const abProf = process.env['RELAY_BENCH_AB_PROF'];
   const abDir = ab === undefined ? null : mkdtempSync(join(tmpdir(), 'custos-bench-relay-ab-'));
   const abSeed = abDir === null ? null : await seed(abDir);
   const bare =
     ab === undefined || abDir === null
       ? await spawnServer(BASELINE_SCRIPT, {})
-      : await spawnServer(SERVER_SCRIPT, { RELAY_BENCH_DATA: abDir, RELAY_BENCH_SERVER: ab });
+      : await spawnServer(
+          SERVER_SCRIPT,
+          { RELAY_BENCH_DATA: abDir, RELAY_BENCH_SERVER: ab },
+          // RELAY_BENCH_AB_PROF=<dir> profiles that build too (CPU per function, same run).
+          abProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', abProf],
+        );
   const custosFleet = new Fleet(orgId, devices);
-  const bareFleet = abSeed === null ? new Fleet(orgId, devices) : new Fleet(abSeed.orgId, abSeed.devices);
+  // RELAY_BENCH_AB_FRAMES=json for an AB build that predates the binary frames.
+  const bareFleet =
+    abSeed === null
+      ? new Fleet(orgId, devices)
+      : new Fleet(abSeed.orgId, abSeed.devices, process.env['RELAY_BENCH_AB_FRAMES']);
   await custosFleet.connect(custos.url);
   await bareFleet.connect(bare.url);
   env = { custos, bare, custosFleet, bareFleet, dir, abDir };

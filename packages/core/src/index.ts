@@ -13,3 +13,4 @@ export * from './sign/index.js';
 export * from './blind-index/index.js';
 export * from './shares/index.js';
 export * from './disposition/index.js';
+export * from './relay-frames/index.js';

@@ -5,6 +5,7 @@
  * was interrupted is delivered again), and reconnects with backoff when the socket drops
  * or the token behind it expires.
  */
+import { decodeRelayServerFrame, encodeRelayFrame, RELAY_BINARY_PROTOCOL } from '@custos/core';
 import WebSocket from 'ws';
 import { ClientError } from '../errors.js';
 import type { ApiClient } from './api-client.js';
@@ -47,6 +48,18 @@ export function parseEnvelope(v: unknown): RelayEnvelope {
     content: new Uint8Array(Buffer.from(content, 'base64url')),
     serverTime: int(e, 'serverTime'),
   };
+}
+
+/** An ack of `id`: binary on a binary socket unless the id has no binary form (then JSON, which the server also reads). */
+function ackFrame(binary: boolean, id: string): Buffer | string {
+  if (binary) {
+    try {
+      return encodeRelayFrame({ kind: 'ack', ids: [id] });
+    } catch {
+      // not a 16-byte id: JSON below
+    }
+  }
+  return JSON.stringify({ type: 'ack', ids: [id] });
 }
 
 /** What the socket tells its owner. */
@@ -113,12 +126,14 @@ export class RelaySocket {
       return this.#retry();
     }
     if (this.#stopped) return;
-    const ws = new WebSocket(`${this.api.baseUrl.replace(/^http/, 'ws')}/v1/ws`);
+    // Offers the binary frames (core/relay-frames); a server that does not choose them speaks JSON.
+    const ws = new WebSocket(`${this.api.baseUrl.replace(/^http/, 'ws')}/v1/ws`, [RELAY_BINARY_PROTOCOL]);
     this.#ws = ws;
     const readyTimer = setTimeout(() => ws.terminate(), WS_READY_TIMEOUT_MS);
     ws.on('open', () => ws.send(JSON.stringify({ type: 'auth', token, deviceId: this.api.deviceId })));
     ws.on('message', (data, isBinary) => {
-      if (isBinary || !Buffer.isBuffer(data)) return;
+      if (!Buffer.isBuffer(data)) return;
+      if (isBinary) return this.#onBinary(ws, data);
       let f: Json;
       try {
         f = obj(JSON.parse(data.toString('utf8')), 'frame');
@@ -155,16 +170,7 @@ export class RelaySocket {
         } catch {
           return;
         }
-        // One at a time, in delivery order; the ack follows the handler (at-least-once).
-        // A handler that throws (store closed, crash) leaves the envelope queued for redelivery.
-        this.#chain = this.#chain.then(async () => {
-          try {
-            await this.handlers.onEnvelope(env);
-          } catch {
-            return;
-          }
-          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ack', ids: [env.id] }));
-        });
+        this.#handle(ws, env);
         return;
       }
       case 'prekeys-low':
@@ -176,6 +182,43 @@ export class RelaySocket {
       default:
         return;
     }
+  }
+
+  /** A binary frame (binary protocol only): envelopes are handled, anything else ignored. */
+  #onBinary(ws: WebSocket, data: Buffer): void {
+    if (ws.protocol !== RELAY_BINARY_PROTOCOL) return;
+    let f;
+    try {
+      f = decodeRelayServerFrame(data);
+    } catch {
+      return; // a malformed frame is ignored; the server resends unacknowledged envelopes
+    }
+    if (f.kind !== 'envelope') return;
+    // A copy: the handler may keep the content beyond this frame's buffer.
+    this.#handle(ws, {
+      id: f.id,
+      sender: f.sender,
+      type: f.type,
+      content: new Uint8Array(f.content),
+      serverTime: f.serverTime,
+    });
+  }
+
+  /**
+   * Hands `env` to the handler, one at a time, in delivery order; the ack follows the handler
+   * (at-least-once). A handler that throws (store closed, crash) leaves the envelope queued
+   * for redelivery. The ack is binary when the server chose the binary protocol.
+   */
+  #handle(ws: WebSocket, env: RelayEnvelope): void {
+    this.#chain = this.#chain.then(async () => {
+      try {
+        await this.handlers.onEnvelope(env);
+      } catch {
+        return;
+      }
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(ackFrame(ws.protocol === RELAY_BINARY_PROTOCOL, env.id));
+    });
   }
 
   #revoked(): void {

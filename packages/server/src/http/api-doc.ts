@@ -4,6 +4,7 @@
  */
 import { DEFAULT_BODY_LIMIT_BYTES } from '../config/defaults.js';
 import type { AnyRoute } from './route-def.js';
+import { renderWebSocketSection } from './api-doc-websocket.js';
 
 interface JsonSchema {
   type?: string;
@@ -91,6 +92,7 @@ export function renderApiDoc(routes: readonly AnyRoute[]): string {
     '',
     COMMON,
     '',
+    ...renderWebSocketSection(),
     '## Routes',
     '',
     '| method | path | who |',

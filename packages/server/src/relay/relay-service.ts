@@ -16,7 +16,15 @@ import { checkAddressing, isExact } from './addressing.js';
 import { GroupCommitter } from './group-commit.js';
 import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
-import { envelopeFrame, type DeliveredEnvelope, type OutgoingMessage, type SendResult } from './wire.js';
+import type { DeliveredEnvelope, OutgoingMessage, SendResult } from './wire.js';
+
+/** One envelope of a message, its content decoded (`text`: the same as canonical base64url, when known). */
+export interface OutgoingEnvelope {
+  readonly deviceId: string;
+  readonly type: number;
+  readonly content: Buffer;
+  readonly text?: string;
+}
 
 /** Limits the relay enforces (named defaults in config/messaging-defaults.ts). */
 export interface RelayLimits {
@@ -183,17 +191,37 @@ export class RelayService {
    * current devices, QUEUE_FULL when a recipient queue is full.
    */
   async send(sender: EnvelopeSender, message: OutgoingMessage): Promise<SendResult> {
-    // Decoding and size checks need no store: a bad message never reaches a transaction.
+    // Decoding needs no store: a bad message never reaches a transaction.
     const seen = new Set<string>();
-    let total = 0;
     const decoded = message.envelopes.map((e, i) => {
       if (seen.has(e.deviceId))
         throw new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`);
       seen.add(e.deviceId);
+      // `text` is the content's canonical base64url (decodeBytes checked): JSON delivery reuses it.
       const content = decodeBytes(`message.envelopes.${i}.content`, e.content);
-      total += content.length;
-      // `text` is the content's canonical base64url (decodeBytes checked): delivery reuses it.
-      return { deviceId: e.deviceId as DeviceId, type: e.type, content, text: e.content };
+      return { deviceId: e.deviceId, type: e.type, content, text: e.content };
+    });
+    return this.sendDecoded(sender, message.recipient, decoded);
+  }
+
+  /**
+   * `send` for a message whose contents are bytes already (binary socket frames): the same
+   * checks, the same transaction. `text`, when given, is an envelope's content as canonical
+   * base64url.
+   */
+  async sendDecoded(
+    sender: EnvelopeSender,
+    recipient: { readonly orgId: string; readonly userId: string },
+    envelopes: readonly OutgoingEnvelope[],
+  ): Promise<SendResult> {
+    const seen = new Set<string>();
+    let total = 0;
+    const decoded = envelopes.map((e, i) => {
+      if (seen.has(e.deviceId))
+        throw new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`);
+      seen.add(e.deviceId);
+      total += e.content.length;
+      return { deviceId: e.deviceId as DeviceId, type: e.type, content: e.content, text: e.text };
     });
     if (total > this.o.limits.maxMessageBytes) {
       throw new ServerError(
@@ -201,8 +229,8 @@ export class RelayService {
         `message: ${total} bytes of envelopes, at most ${this.o.limits.maxMessageBytes}`,
       );
     }
-    const recipientOrg = message.recipient.orgId as OrgId;
-    const recipientUser = message.recipient.userId as UserId;
+    const recipientOrg = recipient.orgId as OrgId;
+    const recipientUser = recipient.userId as UserId;
     const toSelf = recipientOrg === sender.orgId && recipientUser === sender.userId;
     const meta: SendMeta = {
       sender,
@@ -252,21 +280,19 @@ export class RelayService {
           });
         }
       }
-      // Ready for delivery from memory once committed (orgId and the frame, rendered once
-      // from the sender's own base64url text); the store ignores the extra fields.
-      const envelopes: DeliveredEnvelope[] = decoded.map((d) => {
-        const e: QueuedEnvelope = {
-          orgId: recipientOrg,
-          envelopeId: newEnvelopeId(now),
-          recipientDeviceId: d.deviceId,
-          sender,
-          type: d.type,
-          content: d.content,
-          createdAt: now,
-          expiresAt: now + this.o.limits.queueTtlMs,
-        };
-        return { ...e, frame: envelopeFrame(e, d.text) };
-      });
+      // Ready for delivery from memory once committed (with the JSON sender's own base64url
+      // text, so a JSON socket's frame needs no encoding); the store ignores the extra field.
+      const envelopes: DeliveredEnvelope[] = decoded.map((d) => ({
+        orgId: recipientOrg,
+        envelopeId: newEnvelopeId(now),
+        recipientDeviceId: d.deviceId,
+        sender,
+        type: d.type,
+        content: d.content,
+        createdAt: now,
+        expiresAt: now + this.o.limits.queueTtlMs,
+        ...(d.text === undefined ? {} : { contentText: d.text }),
+      }));
       const receiptOrgs = [sender.orgId, recipientOrg].filter(
         (org, i, all) => all.indexOf(org) === i && this.o.archives(org),
       );

@@ -3,6 +3,7 @@
  * device sends, the envelope it receives, and the WebSocket frames. One TypeBox schema
  * each, so validation and docs/api.md come from the same place.
  */
+import { encodeRelayFrame } from '@custos/core';
 import { Type, type Static } from 'typebox';
 import {
   RELAY_MAX_ENVELOPE_BYTES,
@@ -104,9 +105,24 @@ export function envelopeOut(e: QueuedEnvelope): EnvelopeOut {
   };
 }
 
-/** An envelope handed to sockets right after its commit; `frame`, when set, is its `envelope` frame's text. */
+/**
+ * An envelope handed to sockets right after its commit. `contentText`, when set, is its
+ * content as canonical unpadded base64url, the JSON sender's own text (see envelopeFrame).
+ */
 export interface DeliveredEnvelope extends QueuedEnvelope {
-  readonly frame?: string;
+  readonly contentText?: string;
+}
+
+/** The binary `envelope` frame of `e` (subprotocol RELAY_BINARY_PROTOCOL; core/relay-frames). */
+export function envelopeBinaryFrame(e: QueuedEnvelope): Buffer {
+  return encodeRelayFrame({
+    kind: 'envelope',
+    id: e.envelopeId,
+    sender: e.sender,
+    type: e.type,
+    content: e.content,
+    serverTime: e.createdAt,
+  });
 }
 
 /**

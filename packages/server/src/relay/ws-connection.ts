@@ -7,9 +7,19 @@
  * the socket closes stays queued and is pushed again on the next connection.
  */
 import type { Duplex } from 'node:stream';
-import { Compile } from 'typebox/compile';
-import type { WebSocket } from 'ws';
 import {
+  decodeRelayClientFrame,
+  encodeRelayFrame,
+  RELAY_BINARY_PROTOCOL,
+  type RelayClientFrame,
+  type RelayFrameLimits,
+} from '@custos/core';
+import { Compile } from 'typebox/compile';
+import type { RawData, WebSocket } from 'ws';
+import {
+  RELAY_MAX_ENVELOPE_BYTES,
+  RELAY_MAX_ENVELOPES_PER_MESSAGE,
+  WS_MAX_ACK_IDS,
   WS_AUTH_TIMEOUT_MS,
   WS_DEVICE_RECHECK_MS,
   WS_MAX_IN_FLIGHT,
@@ -21,15 +31,17 @@ import { authenticateToken } from '../http/auth-guard.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { AppDeps, AuthContext } from '../http/route-def.js';
 import { describeValidationError } from '../http/validation.js';
-import type { EnvelopeId } from '../store/messaging-records.js';
+import type { EnvelopeId, EnvelopeSender } from '../store/messaging-records.js';
 import type { MessagingServices } from './messaging-services.js';
 import type { WakeEvent } from './relay-hub.js';
+import type { OutgoingEnvelope } from './relay-service.js';
 import {
   ClientFrameSchema,
+  envelopeBinaryFrame,
   envelopeFrame,
   type ClientFrame,
   type DeliveredEnvelope,
-  type OutgoingMessage,
+  type SendResult,
 } from './wire.js';
 
 /** Close codes the server uses (4000–4999 are application codes). */
@@ -43,6 +55,16 @@ export const WS_CLOSE = {
 } as const;
 
 const checkFrame = Compile(ClientFrameSchema);
+/** What a binary client frame may hold: the same limits as its JSON form. */
+const BINARY_LIMITS: RelayFrameLimits = {
+  maxEnvelopes: RELAY_MAX_ENVELOPES_PER_MESSAGE,
+  maxContentBytes: RELAY_MAX_ENVELOPE_BYTES,
+  maxAckIds: WS_MAX_ACK_IDS,
+};
+/** A received message's bytes (`ws` hands over one buffer, fragments or an ArrayBuffer). */
+function bytesOf(data: RawData): Buffer {
+  return Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -83,6 +105,12 @@ class RelayConnection {
   private readonly sends: RateLimiter;
   /** The TCP socket is corked until the current tick's frames are all written (see send). */
   private corked = false;
+  /**
+   * The client chose the subprotocol RELAY_BINARY_PROTOCOL: envelope, sent and acked frames
+   * go out binary (core/relay-frames), and binary send and ack frames are accepted besides
+   * JSON ones. Everything else stays JSON text.
+   */
+  private readonly binary: boolean;
 
   constructor(
     private readonly socket: WebSocket,
@@ -91,6 +119,7 @@ class RelayConnection {
     private readonly m: MessagingServices,
   ) {
     this.sends = new RateLimiter(m.settings.wsSend, deps.clock);
+    this.binary = socket.protocol === RELAY_BINARY_PROTOCOL;
   }
 
   start(): void {
@@ -118,8 +147,8 @@ class RelayConnection {
     this.sendText(JSON.stringify(frame));
   }
 
-  /** Sends a frame already rendered as JSON text (see send). */
-  private sendText(text: string): void {
+  /** Sends a frame already rendered as JSON text or binary (see send). */
+  private sendText(text: string | Buffer): void {
     if (this.closed) return;
     const tcp = this.tcp;
     if (!this.corked && tcp !== undefined) {
@@ -130,7 +159,33 @@ class RelayConnection {
         tcp.uncork();
       });
     }
-    this.socket.send(text);
+    this.socket.send(text, { binary: typeof text !== 'string' });
+  }
+
+  /**
+   * Sends a frame that has a binary form: binary on a binary socket, unless a field does not
+   * fit its layout (an id that is not 16 bytes of canonical base64url, a reqId past 48 bits),
+   * when the JSON form goes instead — clients of the binary protocol read both.
+   */
+  private sendDual(binary: () => Buffer, json: () => string): void {
+    if (this.binary) {
+      let bytes: Buffer | null = null;
+      try {
+        bytes = binary();
+      } catch {
+        // falls back to JSON below
+      }
+      if (bytes !== null) return this.sendText(bytes);
+    }
+    this.sendText(json());
+  }
+
+  /** Pushes one envelope (its JSON frame from the sender's own base64url text when known). */
+  private sendEnvelope(e: DeliveredEnvelope): void {
+    this.sendDual(
+      () => envelopeBinaryFrame(e),
+      () => envelopeFrame(e, e.contentText),
+    );
   }
 
   private sendError(e: unknown, reqId?: number): void {
@@ -161,12 +216,17 @@ class RelayConnection {
     this.unsubscribe = null;
   }
 
-  private onMessage(data: unknown, isBinary: boolean): void {
+  private onMessage(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
+    if (isBinary && this.binary) return this.onBinary(data);
     let frame: unknown;
     try {
-      if (isBinary) throw new ServerError('INVALID_REQUEST', 'frames are JSON text');
-      frame = JSON.parse(String(data));
+      if (isBinary)
+        throw new ServerError(
+          'INVALID_REQUEST',
+          `frames are JSON text (binary frames need the subprotocol ${RELAY_BINARY_PROTOCOL})`,
+        );
+      frame = JSON.parse(bytesOf(data).toString('utf8'));
     } catch (e) {
       if (!this.auth) return this.close(WS_CLOSE.AUTH_FAILED, 'first frame must be auth');
       return this.sendError(
@@ -188,7 +248,30 @@ class RelayConnection {
     }
     if (f.type === 'auth') return this.sendError(new ServerError('INVALID_REQUEST', 'already authenticated'));
     if (f.type === 'ack') return this.onAck(f.ids as EnvelopeId[], f.reqId);
-    void this.onSend(f.reqId, f.message);
+    const message = f.message;
+    void this.onSend(f.reqId, (sender) => this.m.relay.send(sender, message));
+  }
+
+  /** A binary send or ack frame (binary sockets only); anything malformed gets an error frame. */
+  private onBinary(data: RawData): void {
+    // Authentication is a JSON frame: nothing binary before it.
+    if (this.auth === null) return this.close(WS_CLOSE.AUTH_FAILED, 'first frame must be auth');
+    let f: RelayClientFrame;
+    try {
+      f = decodeRelayClientFrame(bytesOf(data), BINARY_LIMITS);
+    } catch (e) {
+      return this.sendError(
+        new ServerError('INVALID_REQUEST', e instanceof Error ? e.message : 'malformed binary frame'),
+      );
+    }
+    if (f.kind === 'ack') return this.onAck(f.ids as EnvelopeId[], f.reqId);
+    // Contents are copied out of the received frame, so a queued envelope holds only its own bytes.
+    const envelopes: OutgoingEnvelope[] = f.envelopes.map((e) => ({
+      deviceId: e.deviceId,
+      type: e.type,
+      content: Buffer.from(e.content),
+    }));
+    void this.onSend(f.reqId, (sender) => this.m.relay.sendDecoded(sender, f.recipient, envelopes));
   }
 
   private async authenticate(token: string, deviceId: string): Promise<void> {
@@ -277,7 +360,7 @@ class RelayConnection {
       if (this.inflight.has(e.envelopeId) || this.acking.has(e.envelopeId)) continue;
       this.inflight.set(e.envelopeId, e.content.length);
       this.inflightBytes += e.content.length;
-      this.sendText(e.frame ?? envelopeFrame(e));
+      this.sendEnvelope(e);
     }
     return true;
   }
@@ -358,7 +441,7 @@ class RelayConnection {
           }
           this.inflight.set(e.envelopeId, e.content.length);
           this.inflightBytes += e.content.length;
-          this.sendText(envelopeFrame(e));
+          this.sendEnvelope(e);
         }
       } while (this.pumpAgain);
     } catch {
@@ -394,7 +477,11 @@ class RelayConnection {
     deleted.then(
       () => {
         for (const id of ids) this.acking.delete(id);
-        if (reqId !== undefined) this.send({ type: 'acked', reqId });
+        if (reqId !== undefined)
+          this.sendDual(
+            () => encodeRelayFrame({ kind: 'acked', reqId }),
+            () => JSON.stringify({ type: 'acked', reqId }),
+          );
         this.pump();
       },
       (e: unknown) => {
@@ -404,22 +491,29 @@ class RelayConnection {
     );
   }
 
-  private async onSend(reqId: number, message: OutgoingMessage): Promise<void> {
+  /** Stores a message (JSON or binary, through `store`) and answers with `sent` or an error. */
+  private async onSend(reqId: number, store: (sender: EnvelopeSender) => Promise<SendResult>): Promise<void> {
     const auth = this.auth;
     if (auth === null) return;
     try {
       const decision = this.sends.take('socket');
       if (!decision.allowed) throw new ServerError('RATE_LIMITED', 'too many messages from this device');
-      const result = await this.m.relay.send(
-        {
-          orgId: auth.orgId,
-          userId: auth.userId,
-          deviceId: auth.deviceId,
-          deviceNumber: auth.device.deviceNumber,
-        },
-        message,
+      const result = await store({
+        orgId: auth.orgId,
+        userId: auth.userId,
+        deviceId: auth.deviceId,
+        deviceNumber: auth.device.deviceNumber,
+      });
+      this.sendDual(
+        () =>
+          encodeRelayFrame({
+            kind: 'sent',
+            reqId,
+            serverTime: result.serverTime,
+            envelopes: result.envelopes,
+          }),
+        () => JSON.stringify({ type: 'sent', reqId, result }),
       );
-      this.send({ type: 'sent', reqId, result });
     } catch (e) {
       this.sendError(e, reqId);
     }
