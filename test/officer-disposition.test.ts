@@ -6,8 +6,15 @@
  * officers approved, then destroys it — search no longer finds it, the server no longer stores
  * it — while a second message under a legal hold is still stored, the log keeps growing
  * consistently (the auditor's witness still verifies) and carries the certificate.
+ *
+ * Key destruction end to end: the plan's leaf span and leaf hash are those of the records in
+ * the server's database; the certificate says which buckets lost their keys (those with no
+ * record left) and the server's database no longer holds any wrap or index key of them; each
+ * officer's `--execute` deletes that profile's local wraps of them. After every command,
+ * neither officer's profile folder holds an opened bucket or officer private key in any form.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,8 +28,10 @@ import {
   custosJson,
   enrolCeremonyOfficers,
   inviteAndEnrol,
+  OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
+import { keysInFolder, officerPrivateKeys } from './officer-support.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
@@ -37,10 +46,25 @@ interface PlanOut {
   approvedBy: number[];
   buckets: { bucketId: string; retentionClass: string; records: number; held: number }[];
 }
-interface ExecOut extends PlanOut {
+interface PlanBucket {
+  bucketId: string;
+  retentionClass: string;
+  records: number;
+  held: number;
+  span: [number, number] | null;
+  leaves: string;
+}
+interface ExecOut extends Omit<PlanOut, 'buckets'> {
   certificateLogIndex: number | null;
   certificateHash: string;
   approvers: number[];
+  buckets: { bucketId: string; records: number; held: number; keysDestroyed: boolean }[];
+  forgotten: { wraps: number; rootWraps: number };
+}
+/** An officer profile's local wraps: bucket ids in bucket-keys.json, and in org.json with a root wrap. */
+interface LocalWraps {
+  officer: string[];
+  root: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,6 +73,7 @@ describe('officer disposition (processes)', () => {
   let dir: string;
   let org: CliOrg;
   let officers: string[][];
+  let officerDirs: string[];
 
   const dispose = (k: number, args: string[]) =>
     custos(['console', 'dispose', ...args, ...officers[k]!, '--json']);
@@ -61,19 +86,64 @@ describe('officer disposition (processes)', () => {
       .sort((a, b) => a - b);
   const searchCount = async (word = 'canary'): Promise<number> => (await searchIndexes(word)).length;
   /** The log indexes of the given records still stored by the server (its own database, read-only). */
-  const storedOf = (indexes: readonly number[]): number[] => {
+  const serverDb = <T>(fn: (db: Database.Database) => T): T => {
     const db = new Database(join(org.server.dataDir, 'custos.sqlite'), {
       readonly: true,
       fileMustExist: true,
     });
     try {
-      const rows = db.prepare('SELECT log_index AS i FROM archive_records ORDER BY log_index').all() as {
-        i: number;
-      }[];
-      return rows.map((r) => r.i).filter((i) => indexes.includes(i));
+      return fn(db);
     } finally {
       db.close();
     }
+  };
+  const storedOf = (indexes: readonly number[]): number[] =>
+    serverDb((db) =>
+      (db.prepare('SELECT log_index AS i FROM archive_records ORDER BY log_index').all() as { i: number }[])
+        .map((r) => r.i)
+        .filter((i) => indexes.includes(i)),
+    );
+  /** Log indexes of a bucket's records as the server stores them. */
+  const recordsOf = (bucketId: string): number[] =>
+    serverDb((db) =>
+      (
+        db
+          .prepare('SELECT log_index AS i FROM archive_records WHERE bucket_id = ? ORDER BY log_index')
+          .all(bucketId) as { i: number }[]
+      ).map((r) => r.i),
+    );
+  /** Officer wraps (root included) and sealed index keys the server stores per bucket. */
+  const keyBlobsOf = (bucketId: string): { officerWraps: number; indexKeys: number } =>
+    serverDb((db) => {
+      const count = (kind: string) =>
+        (
+          db
+            .prepare('SELECT COUNT(*) AS n FROM bucket_key_blobs WHERE bucket_id = ? AND kind = ?')
+            .get(bucketId, kind) as { n: number }
+        ).n;
+      return { officerWraps: count('officer-wrap'), indexKeys: count('index-key') };
+    });
+  const localWraps = (profile: string): LocalWraps => {
+    const wraps = JSON.parse(readFileSync(join(profile, 'bucket-keys.json'), 'utf8')) as {
+      wraps: { bucketId: string }[];
+    };
+    const orgFile = JSON.parse(readFileSync(join(profile, 'org.json'), 'utf8')) as {
+      buckets: { bucketId: string; rootWrap?: string }[];
+    };
+    return {
+      officer: wraps.wraps.map((w) => w.bucketId),
+      root: orgFile.buckets.filter((b) => typeof b.rootWrap === 'string').map((b) => b.bucketId),
+    };
+  };
+  /** SHA-256 of log indexes as uint64 big-endian, ascending (the plan's `leaves`). */
+  const leavesHash = (indexes: readonly number[]): string => {
+    const h = createHash('sha256');
+    for (const i of [...indexes].sort((a, b) => a - b)) {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(BigInt(i));
+      h.update(b);
+    }
+    return h.digest('hex');
   };
   const treeSize = async (): Promise<number> =>
     ((await (await fetch(`${org.server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number })
@@ -87,6 +157,7 @@ describe('officer disposition (processes)', () => {
     const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
     const bobAddress = await inviteAndEnrol(org, 'bob', bob);
     officers = await enrolCeremonyOfficers(org, dir);
+    officerDirs = [1, 2].map((k) => join(dir, 'org', 'officers', `officer-${k}`));
     for (const p of [alice, bob]) {
       const c = CustosClient.open(p);
       try {
@@ -150,6 +221,27 @@ describe('officer disposition (processes)', () => {
       expect(plan.buckets.reduce((n, b) => n + b.records, 0)).toBeGreaterThanOrEqual(2);
       // The held message's two records are listed as exceptions, not as records to destroy.
       expect(plan.buckets.reduce((n, b) => n + b.held, 0)).toBe(2);
+      // Each bucket's leaf span and leaf hash are those of its records in the server's database.
+      const planned = (JSON.parse(dry.stdout) as { buckets: PlanBucket[] }).buckets;
+      for (const b of planned) {
+        const stored = recordsOf(b.bucketId);
+        expect(b.span).toEqual(stored.length === 0 ? null : [stored[0], stored[stored.length - 1]]);
+        expect(b.leaves).toBe(leavesHash(stored.filter((i) => !heldIndexes.includes(i))));
+      }
+      expect(planned.some((b) => b.records > 0 && b.span !== null)).toBe(true);
+      // What the server stores per planned bucket before execution (ceremony buckets' officer
+      // wraps live in the profiles; devices' sealed index keys are on the server).
+      const blobsBefore = new Map(planned.map((b) => [b.bucketId, keyBlobsOf(b.bucketId)]));
+      // The officers' opened keys, held by the test only: the profile folders are searched for them.
+      // Both officers hold each bucket key: one entry per key name.
+      const opened = [
+        ...(await officerPrivateKeys(officerDirs[0]!, OFFICER_PASSPHRASE)),
+        ...(await officerPrivateKeys(officerDirs[1]!, OFFICER_PASSPHRASE)).map((k) =>
+          k.name.startsWith('bucket ') ? k : { ...k, name: `${k.name} (officer 2)` },
+        ),
+      ];
+      const keys = [...new Map(opened.map((k) => [k.name, k])).values()];
+      expect(keys.filter((k) => k.name.startsWith('bucket ')).length).toBeGreaterThanOrEqual(planned.length);
 
       // Bad command lines exit 2; too few approvals exit 1 and change nothing.
       expect((await dispose(0, ['--approve', 'nothex'])).status).toBe(2);
@@ -173,6 +265,32 @@ describe('officer disposition (processes)', () => {
       expect(done.state).toBe('executed');
       expect(done.approvers).toEqual([0, 1]);
       expect(done.certificateLogIndex).not.toBeNull();
+      // The certificate: a bucket loses its keys exactly when none of its records is left
+      // (the held message keeps its bucket's); the server's database agrees.
+      expect(done.buckets.map((b) => b.bucketId).sort()).toEqual(planned.map((b) => b.bucketId).sort());
+      for (const b of done.buckets) {
+        const p = planned.find((x) => x.bucketId === b.bucketId)!;
+        expect([b.records, b.held]).toEqual([p.records, p.held]);
+        expect(b.keysDestroyed).toBe(b.held === 0);
+        const blobs = keyBlobsOf(b.bucketId);
+        if (b.keysDestroyed) expect(blobs).toEqual({ officerWraps: 0, indexKeys: 0 });
+        else expect(blobs).toEqual(blobsBefore.get(b.bucketId));
+      }
+      const destroyed = done.buckets.filter((b) => b.keysDestroyed).map((b) => b.bucketId);
+      const kept = done.buckets.filter((b) => !b.keysDestroyed).map((b) => b.bucketId);
+      expect([destroyed.length > 0, kept.length > 0]).toEqual([true, true]);
+      // The check can fail: a destroyed bucket held devices' index keys on the server before, and
+      // the kept bucket still does.
+      const stored = (id: string) => blobsBefore.get(id)!.officerWraps + blobsBefore.get(id)!.indexKeys;
+      expect(destroyed.some((id) => stored(id) > 0)).toBe(true);
+      expect(kept.every((id) => stored(id) > 0)).toBe(true);
+      // The executing officer's profile lost its local wraps of the destroyed buckets; the
+      // other officer's keeps them until it runs --execute too.
+      expect(done.forgotten).toEqual({ wraps: destroyed.length, rootWraps: destroyed.length });
+      const gone = (w: LocalWraps) => [...w.officer, ...w.root].filter((id) => destroyed.includes(id));
+      expect(gone(localWraps(officerDirs[1]!))).toEqual([]);
+      expect(localWraps(officerDirs[1]!).officer).toEqual(expect.arrayContaining(kept));
+      expect(gone(localWraps(officerDirs[0]!)).length).toBe(2 * destroyed.length);
 
       // The unheld records are gone: search (which opens and verifies every hit) finds
       // nothing, and the server no longer stores them; the held ones are still stored.
@@ -182,8 +300,14 @@ describe('officer disposition (processes)', () => {
       // The held records still open and verify, though they shared signed upload batches with
       // disposed ones: the server keeps each batch's hashes (migration 18), not only its rows.
       expect(await searchCount('counsel')).toBe(2);
-      // Executing again changes nothing; only the held records remain to plan.
-      expect((await dispose(0, ['--execute', plan.planId])).status).toBe(0);
+      // Executing again changes nothing on the server; it deletes officer 1's local wraps too.
+      const rerun = await dispose(0, ['--execute', plan.planId]);
+      expect(rerun.status, rerun.stderr).toBe(0);
+      expect((JSON.parse(rerun.stdout) as ExecOut).forgotten).toEqual({
+        wraps: destroyed.length,
+        rootWraps: destroyed.length,
+      });
+      expect(gone(localWraps(officerDirs[0]!))).toEqual([]);
       expect(storedOf(heldIndexes)).toEqual(heldIndexes);
       const after = JSON.parse((await dispose(0, ['--dry-run', '--as-of', '2100-01-01'])).stdout) as PlanOut;
       const again = after.buckets.filter((b) => plan.buckets.some((p) => p.bucketId === b.bucketId));
@@ -209,6 +333,17 @@ describe('officer disposition (processes)', () => {
       );
       expect(entry).toMatchObject({ type: 'disposition', bucket: plan.buckets[0]!.bucketId });
       expect(Buffer.from(entry.hash).toString('hex')).toBe(done.certificateHash);
+
+      // Opened keys live only in the commands' processes: after search, hold, grant,
+      // dispose and execute, no profile file holds one, raw, hex or base64. Positive control:
+      // a key planted in base64url is found.
+      for (const d of officerDirs) expect(keysInFolder(d, keys)).toEqual([]);
+      const planted = join(officerDirs[0]!, 'planted.txt');
+      writeFileSync(planted, `x${keys[3]!.key.toString('base64url')}\n`);
+      expect(keysInFolder(officerDirs[0]!, keys)).toEqual([
+        { file: planted, name: keys[3]!.name, form: 'base64' },
+      ]);
+      unlinkSync(planted);
     },
     STEP_TIMEOUT_MS,
   );

@@ -7,8 +7,7 @@
  * entry in the org's log; bad formats, occupied folders, another org's participant and a
  * server whose proof does not verify fail with a clear error and leave no export behind.
  */
-import { createServer, type Server } from 'node:http';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosClient } from '@custos/client';
@@ -26,6 +25,7 @@ import {
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
+import { editJson, lyingProxy, profileVia } from './officer-support.js';
 
 /** The ceremony and every officer command run the full-strength passphrase KDF: minutes on a busy machine. */
 const SETUP_TIMEOUT_MS = 1_200_000;
@@ -417,13 +417,20 @@ describe('officer export (processes)', () => {
     'stops when the server answers a record whose inclusion proof does not verify, leaving nothing',
     async () => {
       // A proxy in front of the server flips one byte of the first proof hash of every search answer.
-      const proxy = await tamperingProxy(org.server.url);
+      const proxy = await lyingProxy(org.server.url, (a) =>
+        a.path.endsWith('/archive/search') && a.status === 200
+          ? editJson<{ records: { proof: string[] }[] }>(a.body, (json) => {
+              const r0 = json.records[0];
+              if (r0 !== undefined && r0.proof.length > 0) {
+                const p = Buffer.from(r0.proof[0]!, 'base64url');
+                p[0] = p[0]! ^ 0x01;
+                r0.proof[0] = p.toString('base64url');
+              }
+            })
+          : undefined,
+      );
       try {
-        const tampered = join(dir, 'officer-via-proxy');
-        cpSync(officerDir, tampered, { recursive: true });
-        const pf = join(tampered, 'profile.json');
-        const profile = JSON.parse(readFileSync(pf, 'utf8')) as { server: string };
-        writeFileSync(pf, JSON.stringify({ ...profile, server: proxy.url }, null, 2), { mode: 0o600 });
+        const tampered = profileVia(officerDir, join(dir, 'officer-via-proxy'), proxy.url);
         const before = await exportsInLog();
         const base = join(dir, 'proxied');
         mkdirSync(base);
@@ -453,47 +460,3 @@ describe('officer export (processes)', () => {
     STEP_TIMEOUT_MS,
   );
 });
-
-/** An HTTP proxy to `target` that corrupts the first proof hash of each archive search answer. */
-async function tamperingProxy(target: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers))
-          if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
-        const up = await fetch(`${target}${req.url ?? '/'}`, {
-          method: req.method ?? 'GET',
-          headers,
-          ...(body === undefined ? {} : { body }),
-        });
-        let bytes = Buffer.from(await up.arrayBuffer());
-        if (req.url?.endsWith('/archive/search') && up.ok) {
-          const json = JSON.parse(bytes.toString('utf8')) as { records: { proof: string[] }[] };
-          const r0 = json.records[0];
-          if (r0 !== undefined && r0.proof.length > 0) {
-            const p = Buffer.from(r0.proof[0]!, 'base64url');
-            p[0] = p[0]! ^ 0x01;
-            r0.proof[0] = p.toString('base64url');
-          }
-          bytes = Buffer.from(JSON.stringify(json));
-        }
-        const out: Record<string, string> = {};
-        for (const k of ['content-type', 'retry-after']) {
-          const v = up.headers.get(k);
-          if (v !== null) out[k] = v;
-        }
-        res.writeHead(up.status, out).end(bytes);
-      })().catch(() => res.writeHead(502).end());
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}

@@ -14,7 +14,12 @@
  * query hold made before the rotation are extended by `custos org buckets --ahead` to the new
  * key's buckets, so the message sealed to a new bucket is queued for review and held. Officer
  * lists (§5): after another officer's `org officers add|remove`, an officer's next command
- * adopts the newer signed list into its org.json; a list that does not verify is refused.
+ * adopts the newer signed list into its org.json; a list that does not verify is refused, and
+ * so is an older list a proxy serves while the log's last officers-change act names the newer.
+ * The rule and hold predate officer 3, so they hold no seal for them: officer 3's `org buckets
+ * --ahead` cannot extend them and says to run `custos console reseal`; a rule whose signature
+ * fails stops that step; after officer 1's reseal, officer 3's `grant-index-keys` extends both
+ * to the buckets officer 3 made.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +37,7 @@ import {
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
+import { editJson, lyingProxy, profileVia } from './officer-support.js';
 
 /** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
 const SETUP_TIMEOUT_MS = 900_000;
@@ -58,6 +64,9 @@ describe('root acts: key-manager rotation, adding and removing officers (process
   let officerDir: string;
   let sharesArgs: string[];
   let officerTwoUser: string;
+  /** The lexicon rule and query hold made before the rotation (and before officer 3). */
+  let ruleId: string;
+  let holdId: string;
   let n = 0;
   const passFile = (lines: readonly string[]): string => {
     const p = join(dir, `pass-${++n}.txt`);
@@ -244,6 +253,8 @@ describe('root acts: key-manager rotation, adding and removing officers (process
         ...officer,
       ]);
       expect(held.hold.buckets).toHaveLength(6);
+      ruleId = rule.ruleId;
+      holdId = held.hold.holdId;
       const before = serverDelegation();
       const r = await custosJson<{
         operation: string;
@@ -469,20 +480,81 @@ describe('root acts: key-manager rotation, adding and removing officers (process
         'budget before the rotation',
         'budget before the rotation',
       ]);
-      // The new officer's share combines with another officer's new share.
-      const unlocked = await custosJson<{ operation: string; changed: boolean }>([
-        'org',
-        'unlock',
-        '--reissue-delegation',
-        '--days',
-        '800',
-        ...asCarol,
+      // The new officer's share combines with another officer's new share: officer 3 makes
+      // the buckets of the month after next. The rule and the hold predate officer 3, who holds
+      // no seal of their criteria: they are not extended, and the message names the step.
+      const newShares = [
         '--shares',
         [join(out, 'shares', 'officer-1'), join(out, 'shares', 'officer-3')].join(','),
         '--share-passphrase-file',
         passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+      ];
+      type Criteria = {
+        rules: { ruleId: string; buckets: string[] }[];
+        holds: { holdId: string; buckets: string[] }[];
+        resealed: { id: string; kind: string; to: number[] }[];
+        skipped: { id: string; why: string; reseal?: boolean }[];
+      };
+      const ahead = await custos(['org', 'buckets', ...asCarol, '--ahead', '2', ...newShares, '--json']);
+      expect(ahead.status, ahead.stderr).toBe(1);
+      const made = JSON.parse(ahead.stdout) as { ahead: { created: string[] }; criteria: Criteria };
+      expect(made.ahead.created).toHaveLength(3);
+      expect(made.criteria.rules).toEqual([]);
+      expect(made.criteria.holds).toEqual([]);
+      expect(made.criteria.skipped.map((x) => [x.id, x.reseal]).sort()).toEqual(
+        [
+          [ruleId, true],
+          [holdId, true],
+        ].sort(),
+      );
+      for (const x of made.criteria.skipped)
+        expect(x.why).toMatch(/not sealed to you.*custos console reseal/);
+      // A criterion whose signature does not verify is not trusted: the reseal stops.
+      const sealedRule = serverDb(
+        (db) =>
+          (db.prepare('SELECT sealed FROM review_rules WHERE rule_id = ?').get(ruleId) as { sealed: Buffer })
+            .sealed,
+      );
+      const setSealed = (blob: Buffer) => {
+        const db = new Database(join(org.server.dataDir, 'custos.sqlite'), { fileMustExist: true });
+        try {
+          db.prepare('UPDATE review_rules SET sealed = ? WHERE rule_id = ?').run(blob, ruleId);
+        } finally {
+          db.close();
+        }
+      };
+      const forgedRule = Buffer.from(sealedRule);
+      forgedRule[forgedRule.length - 1]! ^= 1;
+      setSealed(forgedRule);
+      const refusedReseal = await custos(['console', 'reseal', ...officer, '--json']);
+      setSealed(sealedRule);
+      expect(refusedReseal.status).toBe(1);
+      expect(refusedReseal.stderr).toMatch(/does not verify with the signing key of the officer it names/);
+      // Officer 1 re-seals both to officer 3 (and a rerun has nothing to do) …
+      const resealed = await custosJson<{ resealed: { id: string; kind: string; to: number[] }[] }>([
+        'console',
+        'reseal',
+        ...officer,
       ]);
-      expect(unlocked).toMatchObject({ operation: 'reissue-delegation', changed: true });
+      expect(resealed.resealed.map((x) => [x.id, x.kind, x.to]).sort()).toEqual(
+        [
+          [ruleId, 'rule', [2]],
+          [holdId, 'hold', [2]],
+        ].sort(),
+      );
+      expect((await custosJson<{ resealed: unknown[] }>(['console', 'reseal', ...officer])).resealed).toEqual(
+        [],
+      );
+      // … and officer 3 now extends them to the buckets they made.
+      const grant = await custosJson<{ criteria: Criteria }>(['console', 'grant-index-keys', ...asCarol]);
+      const created = [...made.ahead.created].sort();
+      expect(grant.criteria.skipped).toEqual([]);
+      expect(grant.criteria.rules.map((r) => ({ ...r, buckets: [...r.buckets].sort() }))).toEqual([
+        { ruleId, buckets: created },
+      ]);
+      expect(grant.criteria.holds.map((h) => ({ ...h, buckets: [...h.buckets].sort() }))).toEqual([
+        { holdId, buckets: created },
+      ]);
     },
     STEP_TIMEOUT_MS,
   );
@@ -523,6 +595,41 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       expect(serverOfficers()).toEqual([0, 2]);
       // Officer 3's org.json (from the add) still lists officer 2: their next command drops them.
       const carol = join(dir, 'change-1', 'officers', 'officer-3');
+      const officersIn = (d: string) =>
+        (
+          JSON.parse(readFileSync(join(d, 'org.json'), 'utf8')) as { officers: { index: number }[] }
+        ).officers.map((o) => o.index);
+      // A server that withholds the newer list: a proxy serves officer 3 the list of the add
+      // (validly signed; the one their org.json holds) while the log's last officers-change act
+      // names the removal's list. The command stops, naming the problem; nothing is adopted.
+      const lists = serverDb(
+        (db) =>
+          db.prepare('SELECT document FROM officer_list_changes ORDER BY seq').all() as {
+            document: Buffer;
+          }[],
+      );
+      expect(lists).toHaveLength(2);
+      const proxy = await lyingProxy(org.server.url, (a) =>
+        a.method === 'GET' && a.path === `/v1/orgs/${org.orgId}` && a.status === 200
+          ? editJson<{ officerList?: string }>(a.body, (json) => {
+              json.officerList = lists[0]!.document.toString('base64url');
+            })
+          : undefined,
+      );
+      try {
+        const viaProxy = profileVia(carol, join(dir, 'officer-3-via-proxy'), proxy.url);
+        const withheld = await custos([
+          ...['console', 'hold', 'list', '--profile', viaProxy],
+          ...['--passphrase-file', passFile([OFFICER_PASSPHRASE]), '--json'],
+        ]);
+        expect(withheld.status).toBe(1);
+        expect(withheld.stderr).toMatch(
+          /log records an officer change at log index \d+ .*the server is withholding the current officer list/,
+        );
+        expect(officersIn(viaProxy)).toEqual([0, 1, 2]);
+      } finally {
+        await proxy.close();
+      }
       const adopt = await custos([
         'console',
         'hold',

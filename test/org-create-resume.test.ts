@@ -101,7 +101,7 @@ async function checkFinished(srv: { url: string }, r: CeremonyResult): Promise<v
   expect(root.orgId).toBe(r.orgId);
   const officer = await loadOfficerProfile(r.officers[1]!.profileDir, PASSPHRASES[1]!, TEST_KDF);
   for (const bucket of org.buckets) {
-    const viaRoot = await unwrapWithRoot(root, Buffer.from(bucket.rootWrap, 'base64url'));
+    const viaRoot = await unwrapWithRoot(root, Buffer.from(bucket.rootWrap!, 'base64url'));
     const viaOfficer = await officer.unwrapBucket(bucket.bucketId);
     expect(await viaOfficer.privateKey.exportBytes()).toEqual(await viaRoot.privateKey.exportBytes());
   }

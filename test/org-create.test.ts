@@ -190,7 +190,7 @@ describe('custos org create (processes)', () => {
     const { BucketPrivateKey } = await import('@custos/core');
     const root = await BucketPrivateKey.fromBytes(rootSecret);
     for (const b of org.buckets) {
-      const w = await unwrapBucketKey(Buffer.from(b.rootWrap, 'base64url'), root);
+      const w = await unwrapBucketKey(Buffer.from(b.rootWrap!, 'base64url'), root);
       secrets.set(`bucket ${b.bucketId}`, await w.privateKey.exportBytes());
       const viaOfficer = await officer.unwrapBucket(b.bucketId);
       expect(await viaOfficer.privateKey.exportBytes()).toEqual(secrets.get(`bucket ${b.bucketId}`));

@@ -28,7 +28,7 @@ const POLL_MS = 200;
  * The base64 texts that any base64 encoding of a byte string containing `bytes` must contain:
  * for each of the three alignments, the characters that depend only on `bytes`.
  */
-function base64Needles(bytes: Buffer): Buffer[] {
+export function base64Needles(bytes: Buffer): Buffer[] {
   const out: Buffer[] = [];
   for (let shift = 0; shift < 3; shift++) {
     const padded = Buffer.concat([Buffer.alloc(shift), bytes]);

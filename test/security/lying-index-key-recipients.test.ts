@@ -6,8 +6,7 @@
  * committed to in the log, exit 1 — while alice's device, whose key checks, gets its key.
  * Through the honest server a rerun then seals bob's key (so none was sealed before).
  */
-import { createServer, type Server } from 'node:http';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrivateKey } from '@signalapp/libsignal-client';
@@ -21,6 +20,7 @@ import {
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from '../cli-support.js';
+import { editJson, lyingProxy, profileVia } from '../officer-support.js';
 
 /** The ceremony and every officer command run the full-strength passphrase KDF. */
 const SETUP_TIMEOUT_MS = 1_200_000;
@@ -30,52 +30,6 @@ interface GrantOut {
   buckets: string[];
   granted: { bucketId: string; deviceId: string }[];
   refused: { bucketId: string; deviceId: string; status: string }[];
-}
-
-/** An HTTP proxy to `target` that swaps `device`'s identity key in index-key recipient listings. */
-async function lyingProxy(
-  target: string,
-  device: () => string,
-  key: string,
-): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers))
-          if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
-        const up = await fetch(`${target}${req.url ?? '/'}`, {
-          method: req.method ?? 'GET',
-          headers,
-          ...(body === undefined ? {} : { body }),
-        });
-        let bytes = Buffer.from(await up.arrayBuffer());
-        const path = new URL(req.url ?? '/', target).pathname;
-        if (req.method === 'GET' && /\/buckets\/[^/]+\/index-keys$/.test(path) && up.ok) {
-          const json = JSON.parse(bytes.toString('utf8')) as {
-            recipients: { deviceId: string; identityKey: string }[];
-          };
-          for (const r of json.recipients) if (r.deviceId === device()) r.identityKey = key;
-          bytes = Buffer.from(JSON.stringify(json));
-        }
-        const out: Record<string, string> = {};
-        for (const k of ['content-type', 'retry-after']) {
-          const v = up.headers.get(k);
-          if (v !== null) out[k] = v;
-        }
-        res.writeHead(up.status, out).end(bytes);
-      })().catch(() => res.writeHead(502).end());
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }
 
 const deviceOf = async (profile: string): Promise<string> =>
@@ -124,13 +78,16 @@ describe('grant-index-keys checks identity keys against the log', () => {
     'refuses a device whose served key is not its committed one, and seals to the others',
     async () => {
       const attacker = Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64url');
-      const proxy = await lyingProxy(org.server.url, () => bobDevice, attacker);
+      // The proxy swaps bob's identity key in index-key recipient listings.
+      const proxy = await lyingProxy(org.server.url, (a) =>
+        a.method === 'GET' && /\/buckets\/[^/]+\/index-keys$/.test(a.path) && a.status === 200
+          ? editJson<{ recipients: { deviceId: string; identityKey: string }[] }>(a.body, (json) => {
+              for (const r of json.recipients) if (r.deviceId === bobDevice) r.identityKey = attacker;
+            })
+          : undefined,
+      );
       try {
-        const viaProxy = join(dir, 'officer-via-proxy');
-        cpSync(officerDir, viaProxy, { recursive: true });
-        const pf = join(viaProxy, 'profile.json');
-        const profile = JSON.parse(readFileSync(pf, 'utf8')) as { server: string };
-        writeFileSync(pf, JSON.stringify({ ...profile, server: proxy.url }, null, 2), { mode: 0o600 });
+        const viaProxy = profileVia(officerDir, join(dir, 'officer-via-proxy'), proxy.url);
         const r = await custos([
           ...['console', 'grant-index-keys', '--profile', viaProxy],
           ...['--passphrase-file', passFile, '--json'],

@@ -39,6 +39,7 @@ Administration (admin role):
 Records officers (each takes --profile DIR, an officer profile; docs/officers.md):
   console enroll            enrol the device your officer profile uses for officer routes
   console grant-index-keys  seal blind-index keys to devices that lack them
+  console reseal            re-seal lexicon rules and holds to officers added since they were made
   console search QUERY      search the archive blind; hits opened and verified
   console hold              legal holds: create, list, release
   console dispose           retention: plan, approve and execute disposition of expired buckets
@@ -80,6 +81,7 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   enroll: async () => (await import('./commands/console-enroll.js')).runConsoleEnroll,
   'grant-index-keys': async () =>
     (await import('./commands/console-grant-index-keys.js')).runConsoleGrantIndexKeys,
+  reseal: async () => (await import('./commands/console-reseal.js')).runConsoleReseal,
   search: async () => (await import('./commands/console-search.js')).runConsoleSearch,
   hold: async () => (await import('./commands/console-hold.js')).runConsoleHold,
   dispose: async () => (await import('./commands/console-dispose.js')).runConsoleDispose,

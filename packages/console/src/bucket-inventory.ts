@@ -106,7 +106,9 @@ export function bucketState(b: { notBefore: number; notAfter: number }, now: num
 /** The inventory of every registered bucket, ordered by class then period. */
 export async function bucketInventory(session: OfficerSession, now: number): Promise<BucketStatus[]> {
   const buckets: VerifiedServerBucket[] = await session.serverBuckets();
-  const localRoot = new Set(session.officer.org.buckets.map((b) => b.bucketId));
+  const localRoot = new Set(
+    session.officer.org.buckets.filter((b) => b.rootWrap !== undefined).map((b) => b.bucketId),
+  );
   const out: BucketStatus[] = [];
   for (const b of buckets) {
     const onServer = await serverWraps(session, b.bucket);

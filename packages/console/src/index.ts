@@ -98,7 +98,19 @@ export * from './disposition/index.js';
 export * from './review/index.js';
 export * from './audit/index.js';
 export * from './holds/index.js';
-export { extendStandingCriteria, openCriterion, sealCriterion } from './standing-criteria.js';
-export type { Criterion, ExtendedCriteria } from './standing-criteria.js';
+export {
+  extendStandingCriteria,
+  openCriterion,
+  resealStandingCriteria,
+  sealCriterion,
+} from './standing-criteria.js';
+export type {
+  Criterion,
+  ExtendedCriteria,
+  ResealedCriterion,
+  SkippedCriterion,
+} from './standing-criteria.js';
 export { openSignedOfficerList, refreshOfficerList } from './officer-list-refresh.js';
+export { checkOfficerListInLog, OFFICERS_LOG_STATE_FILE } from './officer-list-freshness.js';
+export type { OfficerListInLog } from './officer-list-freshness.js';
 export type { AdoptedOfficerList, SignedOfficerList } from './officer-list-refresh.js';

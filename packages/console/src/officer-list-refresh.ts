@@ -84,16 +84,22 @@ export function openSignedOfficerList(bytes: Uint8Array, signingPublicKey: Uint8
 
 /**
  * Fetches the org's public material and adopts a newer signed officer list into the profile's
- * org.json (`dir`); resolves to what changed, or null when the profile was current.
+ * org.json (`dir`); resolves to what changed, or null when the profile was current. `inLog`,
+ * when given, checks the served list's bytes (null: none served) against the org's log
+ * (officer-list-freshness.ts) before anything is adopted; it throws to stop the command.
  */
 export async function refreshOfficerList(
   dir: string,
   org: OrgFile,
   pinnedFingerprint: string,
   call: (method: 'GET', path: string) => Promise<Json>,
+  inLog?: (served: Uint8Array | null) => Promise<unknown>,
 ): Promise<AdoptedOfficerList | null> {
   const r = await call('GET', `/v1/orgs/${org.orgId}`);
-  if (typeof r.officerList !== 'string') return null;
+  if (typeof r.officerList !== 'string') {
+    await inLog?.(null);
+    return null;
+  }
   if (typeof r.signingPublicKey !== 'string') refuse('comes without the org signing key');
   const signing = fromB64u(r.signingPublicKey);
   if (keyFingerprint(signing) !== pinnedFingerprint) {
@@ -102,10 +108,12 @@ export async function refreshOfficerList(
       'the server presents another org signing key than this profile pins: stop, the server is not trustworthy',
     );
   }
-  const list = openSignedOfficerList(fromB64u(r.officerList), signing);
+  const served = fromB64u(r.officerList);
+  const list = openSignedOfficerList(served, signing);
   if (list.orgId !== org.orgId) refuse('names another organisation');
   const local = org.officerListIssuedAt ?? 0;
   if (list.issuedAt < local) refuse('is older than the one this profile adopted (a rollback)');
+  await inLog?.(served);
   if (list.issuedAt === local) return null;
   const path = join(dir, 'org.json');
   const current = readProfileFile<OrgFile>(path, 'custos-org');

@@ -110,3 +110,35 @@ export function recordBuckets(
   writePrivateFile(orgPath, formatProfileFile({ ...org, keyManager: km, buckets }));
   writePrivateFile(wrapsPath, formatProfileFile({ ...wraps, wraps: officerWraps }));
 }
+
+/**
+ * After a disposition destroyed buckets' keys on the server, deletes this profile's local
+ * copies of their wraps: this officer's wrap in bucket-keys.json and the root wrap in
+ * org.json (the bucket's document stays: old proofs and listings still verify it). Other
+ * officers' machines keep theirs until they delete them (docs/officers.md "Known limits").
+ * Rewrites each file whole (temporary file, rename); counts what was removed.
+ */
+export function forgetBucketKeys(
+  dir: string,
+  bucketIds: readonly string[],
+): { readonly wraps: number; readonly rootWraps: number } {
+  const gone = new Set(bucketIds);
+  if (gone.size === 0) return { wraps: 0, rootWraps: 0 };
+  const orgPath = join(dir, 'org.json');
+  const wrapsPath = join(dir, 'bucket-keys.json');
+  const org = readProfileFile<OrgFile>(orgPath, 'custos-org');
+  const wraps = readProfileFile<OfficerBucketKeysFile>(wrapsPath, 'custos-officer-bucket-keys');
+  const kept = wraps.wraps.filter((w) => !gone.has(w.bucketId));
+  let rootWraps = 0;
+  const buckets = org.buckets.map((b): OrgFileBucket => {
+    if (!gone.has(b.bucketId) || b.rootWrap === undefined) return b;
+    rootWraps++;
+    const { rootWrap: _destroyed, ...rest } = b;
+    return rest;
+  });
+  // bucket-keys.json first: it is what opens with this officer's key alone.
+  if (kept.length !== wraps.wraps.length)
+    writePrivateFile(wrapsPath, formatProfileFile({ ...wraps, wraps: kept }));
+  if (rootWraps > 0) writePrivateFile(orgPath, formatProfileFile({ ...org, buckets }));
+  return { wraps: wraps.wraps.length - kept.length, rootWraps };
+}

@@ -21,6 +21,7 @@ import {
 } from './key-manager-chain.js';
 import { unwrapKeyManagerKey } from './key-manager-wrap.js';
 import { OfficerDevice } from './officer-device.js';
+import { checkOfficerListInLog } from './officer-list-freshness.js';
 import { refreshOfficerList, type AdoptedOfficerList } from './officer-list-refresh.js';
 import { loadOfficerProfile, type OfficerProfile } from './officer-profile.js';
 import { fromB64u } from './profile-files.js';
@@ -74,7 +75,9 @@ export interface OfficerSession {
   serverBuckets(): Promise<VerifiedServerBucket[]>;
   /**
    * Adopts a newer officer list signed with the org key (after another officer's `org officers
-   * add|remove`) into org.json and this session; null when the profile was current.
+   * add|remove`) into org.json and this session; null when the profile was current. The
+   * served list must be the one the org's log names in its latest `officers.change` act
+   * (officer-list-freshness.ts): a server withholding a newer list stops the command.
    */
   refreshOfficers(): Promise<AdoptedOfficerList | null>;
   /** Drops the opened keys, the device key and its token. */
@@ -181,6 +184,7 @@ export async function openOfficerSession(
         officer.org,
         officer.profile.signingKeyFingerprint,
         (method, path) => session.call(method, path),
+        (served) => checkOfficerListInLog(session, served),
       );
       if (adopted !== null) officer = { ...officer, org: adopted.org };
       return adopted;

@@ -20,8 +20,8 @@ export interface OrgFileBucket {
   readonly publicKey: string;
   /** The key manager's signed bucket-key document. */
   readonly document: string;
-  /** The bucket keys wrapped to the root archive key. */
-  readonly rootWrap: string;
+  /** The bucket keys wrapped to the root archive key; absent once a disposition destroyed them. */
+  readonly rootWrap?: string;
 }
 
 /** org.json: the organisation's public material. */

@@ -139,6 +139,7 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
             (b) =>
               `  ${b.bucketId}: ${b.records} disposed, ${b.held} held, keys ${b.keysDestroyed ? 'destroyed' : 'kept (records remain)'}`,
           ),
+          `Deleted this profile's local copies of the destroyed keys' wraps: ${v.forgotten.wraps} officer wrap(s), ${v.forgotten.rootWraps} root wrap(s). Other officers delete theirs by running --execute ${v.planId} once too.`,
         ];
         ctx.result(lines, {
           ...planJson(v),
@@ -146,6 +147,7 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
           certificateHash: createHash('sha256').update(v.certificateBytes!).digest('hex'),
           approvers: v.approvers,
           buckets: c.buckets,
+          forgotten: v.forgotten,
         });
         return 0;
       });

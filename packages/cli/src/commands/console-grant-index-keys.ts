@@ -4,7 +4,7 @@ import { extendStandingCriteria, grantIndexKeys } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { runCommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
-import { criteriaLines } from './org-buckets.js';
+import { criteriaLines, needsReseal } from './org-buckets.js';
 
 const USAGE = `Usage: custos console grant-index-keys --profile DIR [--passphrase-file FILE] [--json]
 
@@ -53,7 +53,7 @@ export function runConsoleGrantIndexKeys(args: readonly string[], io: CliIo): Pr
             : `REFUSED device ${x.deviceId} (bucket ${x.bucketId}): ${x.status === 'legacy' ? 'it enrolled before the log committed to identity keys; re-enrol it' : 'its enrolment is not in the log; run this again later, and if it persists treat it as an incident'}.`,
         );
       ctx.result(lines, { ...r, criteria });
-      return r.noWrap.length > 0 || r.refused.length > 0 ? 1 : 0;
+      return r.noWrap.length > 0 || r.refused.length > 0 || needsReseal(criteria) ? 1 : 0;
     },
   );
 }

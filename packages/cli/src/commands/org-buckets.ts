@@ -103,6 +103,7 @@ export function runOrgBuckets(args: readonly string[], io: CliIo): Promise<numbe
         ...(ahead === undefined ? {} : { ahead }),
         ...(criteria === undefined ? {} : { criteria }),
       });
+      return needsReseal(criteria) ? 1 : 0;
     },
   );
 }
@@ -112,6 +113,15 @@ export function criteriaLines(c: ExtendedCriteria): string[] {
   return [
     ...c.rules.map((r) => `Lexicon rule ${r.ruleId} now covers ${r.buckets.join(', ')}.`),
     ...c.holds.map((h) => `Legal hold ${h.holdId} now covers ${h.buckets.join(', ')}.`),
+    ...c.resealed.map(
+      (x) =>
+        `${x.kind === 'rule' ? 'Lexicon rule' : 'Legal hold'} ${x.id}: re-sealed to officer(s) ${x.to.map((i) => i + 1).join(', ')}.`,
+    ),
     ...c.skipped.map((x) => `NOT EXTENDED ${x.id}: ${x.why}.`),
   ];
+}
+
+/** Whether some rule or hold could not be extended because it holds no seal for this officer (exit 1). */
+export function needsReseal(c: ExtendedCriteria | undefined): boolean {
+  return c?.skipped.some((x) => x.reseal === true) === true;
 }

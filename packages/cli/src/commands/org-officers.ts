@@ -123,6 +123,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       report(ctx, r, [
         `Added ${name} as officer ${r.added! + 1}: profile ${out}/officers/officer-${r.added! + 1}, ${r.wrapped.length} bucket keys wrapped to them.`,
         `Next: an admin invites their officer user ('custos admin invite --role officer'), they run 'custos console enroll'.`,
+        `Then run 'custos console reseal' (you, or any officer who held a seal): it seals existing lexicon rules and holds to officer ${r.added! + 1}, so they can extend them to new buckets.`,
       ]);
     },
   },

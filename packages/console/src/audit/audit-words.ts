@@ -42,7 +42,9 @@ const PHRASES: Record<string, Phrase> = {
   'review-rule-add': (s, d) => `added lexicon rule ${s}${q(d)}`,
   'review-rule-extend': (s, d) => `extended lexicon rule ${s} to new buckets${q(d)}`,
   'review-rule-remove': (s) => `removed lexicon rule ${s}`,
+  'review-rule-reseal': (s, d) => `re-sealed lexicon rule ${s} to the current officers${q(d)}`,
   'hold-extend': (s, d) => `extended legal hold ${s} to new buckets${q(d)}`,
+  'hold-reseal': (s, d) => `re-sealed legal hold ${s} to the current officers${q(d)}`,
   'review-decide': (s, d) => `decided review item ${s}${q(d)}`,
   'review-settings': (_s, d) => `set review sampling${q(d)}`,
 };

@@ -16,6 +16,7 @@ import {
 } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
+import { forgetBucketKeys } from '../officer-profile-update.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import { verifyEd25519 } from '../signing-key.js';
@@ -160,13 +161,19 @@ export async function approveDisposition(s: OfficerSession, planId: string): Pro
 /**
  * Executes an approved plan to its end (each request resumes where the last stopped) and
  * checks the certificate: its approvals must verify against org.json's officer keys and
- * reach the quorum there.
+ * reach the quorum there. Then deletes this profile's local wraps of every bucket whose keys
+ * the certificate says were destroyed (`forgotten`), so the crypto-erase reaches this machine.
  */
 export async function executeDisposition(
   s: OfficerSession,
   planId: string,
   progress: (v: DispositionView) => void,
-): Promise<DispositionView & { readonly approvers: readonly number[] }> {
+): Promise<
+  DispositionView & {
+    readonly approvers: readonly number[];
+    readonly forgotten: { readonly wraps: number; readonly rootWraps: number };
+  }
+> {
   checkPlanId(planId);
   for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
     const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`);
@@ -180,7 +187,11 @@ export async function executeDisposition(
         `certificate carries ${approvers.length} valid approval(s), ${s.officer.org.officerQuorum} needed`,
       );
     }
-    return { ...v, approvers };
+    const forgotten = forgetBucketKeys(
+      s.dir,
+      v.certificate.buckets.filter((b) => b.keysDestroyed).map((b) => b.bucketId),
+    );
+    return { ...v, approvers, forgotten };
   }
   throw new ConsoleError('SERVER_REFUSED', 'the disposition did not finish; run --execute again to resume');
 }

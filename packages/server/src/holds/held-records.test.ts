@@ -162,6 +162,12 @@ for (const backend of TEST_BACKENDS) {
       const page2 = await s.holds.list(orgId, { after: page1[1]!.holdId, limit: 2 });
       expect([...page1, ...page2].map((h) => h.holdId)).toEqual(listed.map((h) => h.holdId));
       expect(await s.holds.list(other, { after: null, limit: 10 })).toEqual([]);
+      // A re-sealed criterion replaces the stored one (the route checks the hold first).
+      const resealed = randomBytes(40);
+      await s.holds.setSealed(orgId, q.holdId, resealed);
+      expect((await s.holds.get(orgId, q.holdId))?.sealed).toEqual(resealed);
+      await s.holds.setSealed(other, q.holdId, randomBytes(8));
+      expect((await s.holds.get(orgId, q.holdId))?.sealed).toEqual(resealed);
 
       expect(await s.holds.release(other, c.holdId, officer, T0 + 5, 'not yours')).toBe('unknown');
       expect(await s.holds.release(orgId, newId<OrgId>() as string as HoldId, officer, T0, 'x')).toBe(

@@ -190,3 +190,36 @@ export async function extendHold(
     return { ...hold, scope: { kind: s.kind, buckets: [...s.buckets, ...buckets] } };
   });
 }
+
+/**
+ * Replaces an active query or conversation hold's sealed criterion with one an officer
+ * re-sealed to the current officers (an officer added after the hold was placed), and records
+ * `hold.reseal` with the new blob's SHA-256. Opaque here: officers check its signature.
+ */
+export async function resealHold(
+  stores: Stores,
+  audit: AuditSink,
+  orgId: OrgId,
+  holdId: HoldId,
+  by: DeviceId,
+  at: number,
+  sealed: Buffer,
+): Promise<void> {
+  await stores.withTransaction(async (tx) => {
+    await tx.holds.lock(orgId);
+    const hold = await tx.holds.get(orgId, holdId);
+    if (hold === undefined)
+      throw new ServerError('HOLD_NOT_FOUND', 'no such legal hold in this organisation');
+    if (hold.releasedAt !== null) throw new ServerError('HOLD_RELEASED', 'this legal hold was released');
+    if (hold.scope.kind !== 'query' && hold.scope.kind !== 'conversation')
+      throw new ServerError('INVALID_REQUEST', `body.sealed: not allowed for a ${hold.scope.kind} hold`);
+    await tx.holds.setSealed(orgId, holdId, sealed);
+    await audit.record(tx, orgId, {
+      kind: 'hold.reseal',
+      actorDeviceId: by,
+      subject: holdId,
+      detail: `sealed-sha256=${createHash('sha256').update(sealed).digest('hex')}`,
+      at,
+    });
+  });
+}

@@ -302,4 +302,45 @@ describe('hold routes', () => {
     ]);
     expect((await release(custodian.holdId, { reason: REASON })).statusCode).toBe(200);
   });
+
+  it("replaces an active token hold's sealed criterion with a re-sealed one, as an audit act", async () => {
+    const holdId = newId<OrgId>() as string as HoldId;
+    await t.stores.holds.create(org.orgId, {
+      holdId,
+      matter: 'M-RESEAL',
+      scope: { kind: 'query', buckets: [] },
+      createdBy: org.officer.deviceId,
+      createdAt: t.clock.now,
+      sealed: randomBytes(40),
+    });
+    const reseal = (id: string, sealed: Buffer, who = org.officer) =>
+      call(t.app, 'PUT', `/v1/orgs/${who.orgId}/holds/${id}/sealed`, { sealed: b64(sealed) }, who.headers());
+    const next = randomBytes(64);
+    const before = await logSize();
+    const r = await reseal(holdId, next);
+    expect(r.statusCode, r.body).toBe(200);
+    const listed = (await list()).find((h) => h.holdId === holdId) as HoldOut & { sealed: string };
+    expect(listed.sealed).toBe(b64(next));
+    expect(await logSize()).toBe(before + 1);
+    const custodian = (
+      await create({ kind: 'custodian', custodian: org.members[1]!.userId, matter: 'M' })
+    ).json<HoldOut>();
+    const refusals: [Awaited<ReturnType<typeof reseal>>, number, string][] = [
+      [await reseal(custodian.holdId, next), 400, 'INVALID_REQUEST'],
+      [await reseal(holdId, next, foreign.officer), 404, 'HOLD_NOT_FOUND'],
+      [await reseal(holdId, next, org.members[0]), 403, 'ROLE_FORBIDDEN'],
+    ];
+    for (const [res, status, code] of refusals) {
+      expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([status, code]);
+    }
+    expect((await release(holdId, { reason: REASON })).statusCode).toBe(200);
+    const late = await reseal(holdId, randomBytes(8));
+    expect([late.statusCode, late.json<{ error: { code: string } }>().error.code]).toEqual([
+      409,
+      'HOLD_RELEASED',
+    ]);
+    expect((await release(custodian.holdId, { reason: REASON })).statusCode).toBe(200);
+    const kept = (await list()).find((h) => h.holdId === holdId) as HoldOut & { sealed: string };
+    expect(kept.sealed).toBe(b64(next));
+  });
 });

@@ -121,3 +121,77 @@ export const auditListRoute = defineRoute({
     };
   },
 });
+
+const ActOut = Type.Object(
+  {
+    index: Type.Integer({ minimum: 0 }),
+    entry: Bytes(1, 1024, 'the encoded log entry (docs/log.md)'),
+    document: Type.String({
+      description: 'the act document (deterministic CBOR, base64url) the entry hashes',
+    }),
+    proof: Type.Array(Bytes(32, 32, 'hash'), { description: 'RFC 9162 inclusion proof' }),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /v1/orgs/:orgId/officers/latest-change */
+export const latestOfficerChangeRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/orgs/:orgId/officers/latest-change',
+  summary:
+    "The org's latest `officers.change` act (docs/officers.md §5): its exact log entry, act document (whose " +
+    '`list-sha256` names the signed officer list) and inclusion proof in the latest checkpoint (returned too), ' +
+    'so an officer can check that the list `GET /v1/orgs/:orgId` serves is the one the log names last. `act` is ' +
+    'null when the officers never changed; `pending` is true while the latest change is not yet in a signed ' +
+    'checkpoint or indexed (about a second). Officers and auditors.',
+  access: { kind: 'device', roles: ['officer', 'auditor'] },
+  params: OrgParams,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        act: Type.Union([ActOut, Type.Null()]),
+        pending: Type.Boolean(),
+        checkpoint: Type.Union([
+          Type.Object(
+            { treeSize: Type.Integer({ minimum: 0 }), note: Type.String() },
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ]),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: [],
+  async handler({ auth }, deps) {
+    const [ev, cp] = await Promise.all([
+      deps.stores.auditPending.latestOfficersChange(auth.orgId),
+      deps.stores.log.latestCheckpoint(auth.orgId),
+    ]);
+    const checkpoint = cp === undefined ? null : { treeSize: cp.treeSize, note: cp.note };
+    if (ev === undefined) return { act: null, pending: false, checkpoint };
+    const doc = auditDocument(auth.orgId, ev);
+    const want = createHash('sha256').update(doc).digest('hex');
+    // The act's log entry: among the acts indexed at its time, the audit event hashing its document.
+    for (const i of await deps.stores.review.actsAt(auth.orgId, ev.at)) {
+      if (cp === undefined || i >= cp.treeSize) break;
+      const [entry] = await deps.stores.log.entries(auth.orgId, i, i + 1);
+      if (entry === undefined) continue;
+      const e = decodeLogEntry(entry);
+      if (e.type !== 'audit-event' || Buffer.from(e.hash).toString('hex') !== want) continue;
+      const proof = await inclusionProof(i, cp.treeSize, storeTileReader(deps.stores.log, auth.orgId));
+      return {
+        act: {
+          index: i,
+          entry: encodeBytes(Buffer.from(entry)),
+          document: encodeBytes(Buffer.from(doc)),
+          proof: proof.map((h) => encodeBytes(Buffer.from(h))),
+        },
+        pending: false,
+        checkpoint,
+      };
+    }
+    return { act: null, pending: true, checkpoint };
+  },
+});

@@ -295,23 +295,36 @@ export class SqlAuditPendingStore implements AuditPendingStore {
   }
 
   async list(orgId: OrgId, afterSeq: number, limit: number): Promise<PendingAuditEntry[]> {
-    const rows = await this.db.all<{
-      seq: unknown;
-      kind: unknown;
-      actor_device_id: unknown;
-      subject: unknown;
-      detail: unknown;
-      at: unknown;
-    }>(sql`SELECT seq, kind, actor_device_id, subject, detail, at FROM audit_pending
-      WHERE org_id = ${orgId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`);
-    return rows.map((r) => ({
-      orgId,
-      seq: int(r.seq),
-      kind: text(r.kind) as AuditKind,
-      actorDeviceId: r.actor_device_id === null ? null : (text(r.actor_device_id) as DeviceId),
-      subject: text(r.subject),
-      detail: r.detail === null ? null : text(r.detail),
-      at: int(r.at),
-    }));
+    const rows = await this.db.all<PendingRow>(sql`SELECT seq, kind, actor_device_id, subject, detail, at
+      FROM audit_pending WHERE org_id = ${orgId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`);
+    return rows.map((r) => pendingOf(orgId, r));
   }
+
+  async latestOfficersChange(orgId: OrgId): Promise<PendingAuditEntry | undefined> {
+    // The partial index audit_pending_officers (migration 21) makes this one index probe.
+    const row = await this.db.get<PendingRow>(sql`SELECT seq, kind, actor_device_id, subject, detail, at
+      FROM audit_pending WHERE org_id = ${orgId} AND kind = 'officers.change' ORDER BY seq DESC LIMIT 1`);
+    return row === undefined ? undefined : pendingOf(orgId, row);
+  }
+}
+
+interface PendingRow {
+  seq: unknown;
+  kind: unknown;
+  actor_device_id: unknown;
+  subject: unknown;
+  detail: unknown;
+  at: unknown;
+}
+
+function pendingOf(orgId: OrgId, r: PendingRow): PendingAuditEntry {
+  return {
+    orgId,
+    seq: int(r.seq),
+    kind: text(r.kind) as AuditKind,
+    actorDeviceId: r.actor_device_id === null ? null : (text(r.actor_device_id) as DeviceId),
+    subject: text(r.subject),
+    detail: r.detail === null ? null : text(r.detail),
+    at: int(r.at),
+  };
 }

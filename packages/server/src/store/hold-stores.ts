@@ -92,6 +92,8 @@ export interface HoldStore {
   list(orgId: OrgId, page: Page<HoldId>): Promise<HoldRecord[]>;
   /** Adds a token hold's tokens for buckets it does not cover yet (callers check both). */
   addTokens(orgId: OrgId, holdId: HoldId, buckets: readonly BucketTokens[]): Promise<void>;
+  /** Replaces a token hold's sealed criterion (re-sealed to the current officers; callers check the hold). */
+  setSealed(orgId: OrgId, holdId: HoldId, sealed: Buffer): Promise<void>;
   /** Marks the hold released; `unknown` and `already-released` change nothing. */
   release(orgId: OrgId, holdId: HoldId, by: DeviceId, at: number, reason: string): Promise<ReleaseOutcome>;
   /**
@@ -230,6 +232,12 @@ export class SqlHoldStore implements HoldStore {
       byHold.set(id, list);
     }
     return rows.map((r) => holdOf(r, byHold.get(text(r.hold_id)) ?? []));
+  }
+
+  async setSealed(orgId: OrgId, holdId: HoldId, sealed: Buffer): Promise<void> {
+    await this.db.run(
+      sql`UPDATE holds SET sealed = ${sealed} WHERE org_id = ${orgId} AND hold_id = ${holdId}`,
+    );
   }
 
   async release(

@@ -57,6 +57,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   18: [],
   19: [],
   20: [],
+  21: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -134,6 +134,30 @@ for (const backend of TEST_BACKENDS) {
       expect((await s.acts(org, 3, 0, 1)).map((a) => a.logIndex)).toEqual([10]);
       expect((await s.acts(org, null, 250, 10)).map((a) => a.logIndex)).toEqual([11]);
       expect((await s.acts(other, null, 0, 10)).map((a) => a.logIndex)).toEqual([4]);
+      await s.putActs(org, [{ logIndex: 12, at: 300 }]);
+      expect(await s.actsAt(org, 300)).toEqual([11, 12]);
+      expect(await s.actsAt(org, 150)).toEqual([]);
+      expect(await s.actsAt(other, 300)).toEqual([]);
+    });
+
+    it("replaces an active rule's sealed terms, never a removed or unknown one", async () => {
+      const s = tb.stores.review;
+      const by = newId<DeviceId>();
+      const first = randomBytes(40);
+      await s.addRule(
+        org,
+        { ruleId: 'r-seal', name: 'R-S', terms: 1, createdBy: by, createdAt: 7, sealed: first },
+        [],
+      );
+      const sealedOf = async () => (await s.listRules(org)).find((r) => r.ruleId === 'r-seal')?.sealed;
+      expect(await sealedOf()).toEqual(first);
+      const next = randomBytes(48);
+      expect(await s.setRuleSealed(org, 'r-seal', next)).toBe(true);
+      expect(await sealedOf()).toEqual(next);
+      expect(await s.setRuleSealed(other, 'r-seal', first)).toBe(false);
+      expect(await s.setRuleSealed(org, 'r-unknown', first)).toBe(false);
+      await s.removeRule(org, 'r-seal', 8);
+      expect(await s.setRuleSealed(org, 'r-seal', first)).toBe(false);
     });
 
     it('the indexer hook queues rule matches and the sample, nothing else', async () => {

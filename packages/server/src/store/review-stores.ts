@@ -82,6 +82,8 @@ export interface ReviewStore {
   listRules(orgId: OrgId): Promise<(ReviewRule & { readonly buckets: readonly string[] })[]>;
   /** Marks a rule removed (its tokens are deleted); false when unknown or already removed. */
   removeRule(orgId: OrgId, ruleId: string, at: number): Promise<boolean>;
+  /** Replaces an active rule's sealed terms (re-sealed to the current officers); false when no such rule. */
+  setRuleSealed(orgId: OrgId, ruleId: string, sealed: Buffer): Promise<boolean>;
   /** The terms of active rules with tokens for these buckets (indexer hook). */
   activeTerms(orgId: OrgId, bucketIds: readonly string[]): Promise<ActiveRuleTerm[]>;
   /** Names of these rules, removed ones included. */
@@ -112,6 +114,8 @@ export interface ReviewStore {
   acts(orgId: OrgId, after: number | null, since: number, limit: number): Promise<AuditAct[]>;
   /** The audit events recorded at exactly `at` (their documents are matched to log entries by hash). */
   auditEventsAt(orgId: OrgId, at: number): Promise<AuditEvent[]>;
+  /** Log indexes of the indexed acts whose entry time is exactly `at`, ascending. */
+  actsAt(orgId: OrgId, at: number): Promise<number[]>;
 }
 
 interface ItemRow {
@@ -198,6 +202,14 @@ export class SqlReviewStore implements ReviewStore {
       sealed: r.sealed === null || r.sealed === undefined ? null : bytes(r.sealed),
       buckets: by.get(text(r.rule_id)) ?? [],
     }));
+  }
+
+  async setRuleSealed(orgId: OrgId, ruleId: string, sealed: Buffer): Promise<boolean> {
+    const n = await this.db.run(
+      sql`UPDATE review_rules SET sealed = ${sealed}
+        WHERE org_id = ${orgId} AND rule_id = ${ruleId} AND removed_at IS NULL`,
+    );
+    return n === 1;
   }
 
   async removeRule(orgId: OrgId, ruleId: string, at: number): Promise<boolean> {
@@ -336,6 +348,13 @@ export class SqlReviewStore implements ReviewStore {
         AND at >= ${since} ORDER BY log_index LIMIT ${limit}`,
     );
     return rows.map((r) => ({ logIndex: int(r.log_index), at: int(r.at) }));
+  }
+
+  async actsAt(orgId: OrgId, at: number): Promise<number[]> {
+    const rows = await this.db.all<{ log_index: unknown }>(
+      sql`SELECT log_index FROM audit_acts WHERE org_id = ${orgId} AND at = ${at} ORDER BY log_index`,
+    );
+    return rows.map((r) => int(r.log_index));
   }
 
   async auditEventsAt(orgId: OrgId, at: number): Promise<AuditEvent[]> {

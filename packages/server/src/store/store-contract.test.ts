@@ -329,6 +329,20 @@ for (const backend of TEST_BACKENDS) {
       expect(listed.map((x) => x.kind)).toEqual(['user.create', 'device.revoke']);
       expect(listed[0]).toEqual({ ...e, orgId: a.orgId, seq: s1 });
       expect(await s.auditPending.list(a.orgId, s1, 10)).toHaveLength(1);
+      // The latest officers.change per org (GET …/officers/latest-change).
+      expect(await s.auditPending.latestOfficersChange(a.orgId)).toBeUndefined();
+      const change = { ...e, kind: 'officers.change' as const, subject: 'officers', detail: 'n=2' };
+      await s.auditPending.append(a.orgId, change);
+      const s4 = await s.auditPending.append(a.orgId, { ...change, detail: 'n=3', at: 2 });
+      await s.auditPending.append(a.orgId, e);
+      expect(await s.auditPending.latestOfficersChange(a.orgId)).toEqual({
+        ...change,
+        detail: 'n=3',
+        at: 2,
+        orgId: a.orgId,
+        seq: s4,
+      });
+      expect(await s.auditPending.latestOfficersChange(b.orgId)).toBeUndefined();
     });
 
     it('withTransaction: commits together, rolls back together, joins when nested', async () => {

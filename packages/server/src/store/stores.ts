@@ -183,6 +183,8 @@ export interface AuditPendingStore {
   append(orgId: OrgId, event: AuditEvent): Promise<number>;
   /** Pending entries of the org after `afterSeq`, oldest first. */
   list(orgId: OrgId, afterSeq: number, limit: number): Promise<PendingAuditEntry[]>;
+  /** The org's latest `officers.change` act, or undefined when its officers never changed. */
+  latestOfficersChange(orgId: OrgId): Promise<PendingAuditEntry | undefined>;
 }
 
 /** Every store, plus transactions. */

@@ -370,6 +370,21 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     };
   },
   // A query hold stored with no bucket yet, extended to the org's bucket.
+  'PUT /v1/orgs/:orgId/holds/:holdId/sealed': async ({ t, org }) => {
+    const holdId = newId<OrgId>() as string as HoldId;
+    await t.stores.holds.create(org.orgId, {
+      holdId,
+      matter: 'M-0004',
+      scope: { kind: 'query', buckets: [] },
+      createdBy: org.devices.officer.deviceId,
+      createdAt: t.clock.now,
+    });
+    return {
+      method: 'PUT',
+      url: `/v1/orgs/${org.orgId}/holds/${holdId}/sealed`,
+      body: { sealed: randomBytes(64).toString('base64url') },
+    };
+  },
   'POST /v1/orgs/:orgId/holds/:holdId/buckets': async ({ t, org, archive }) => {
     const holdId = newId<OrgId>() as string as HoldId;
     await t.stores.holds.create(org.orgId, {
@@ -519,6 +534,19 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     return { method: 'POST', url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}/removal` };
   },
   // A rule stored with no bucket yet, extended to the org's bucket.
+  'PUT /v1/orgs/:orgId/review/rules/:ruleId/sealed': async ({ t, org }) => {
+    const ruleId = newId<UserId>();
+    await t.stores.review.addRule(
+      org.orgId,
+      { ruleId, name: 'R', terms: 1, createdBy: org.devices.officer.deviceId, createdAt: t.clock.now },
+      [],
+    );
+    return {
+      method: 'PUT',
+      url: `/v1/orgs/${org.orgId}/review/rules/${ruleId}/sealed`,
+      body: { sealed: randomBytes(64).toString('base64url') },
+    };
+  },
   'POST /v1/orgs/:orgId/review/rules/:ruleId/buckets': async ({ t, org, archive }) => {
     const ruleId = newId<UserId>();
     await t.stores.review.addRule(
@@ -558,6 +586,10 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
     return { method: 'GET', url: `/v1/orgs/${org.orgId}/audit?limit=10` };
   },
+  'GET /v1/orgs/:orgId/officers/latest-change': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/officers/latest-change`,
+  }),
   'GET /v1/orgs/:orgId/log/receipts/:index': async ({ org }) => ({
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/log/receipts/0`,

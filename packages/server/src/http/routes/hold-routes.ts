@@ -10,6 +10,7 @@ import {
   extendHold,
   placeHold,
   releaseHold,
+  resealHold,
   MAX_HOLD_BUCKETS,
   MAX_HOLD_TOKENS,
   MAX_MATTER_CHARS,
@@ -220,6 +221,34 @@ export const extendHoldRoute = defineRoute({
       bucketTokens(body.buckets),
     );
     return holdOut(hold);
+  },
+});
+
+/** PUT /v1/orgs/:orgId/holds/:holdId/sealed */
+export const resealHoldRoute = defineRoute({
+  method: 'PUT',
+  url: '/v1/orgs/:orgId/holds/:holdId/sealed',
+  summary:
+    "Replaces an active query or conversation hold's sealed criterion with one an officer re-sealed to the " +
+    'current officers (an officer added after the hold was placed holds no seal of it). Opaque to the server: ' +
+    'officers check its signature against their officer list. Audit act `hold.reseal` (SHA-256 of the blob). ' +
+    'Officers only.',
+  access: OFFICERS,
+  params: Type.Object({ orgId: Id('organisation id'), holdId: Id('hold') }, { additionalProperties: false }),
+  body: Type.Object({ sealed: SealedCriterion }, { additionalProperties: false }),
+  response: { status: 200, schema: Type.Object({ holdId: Id('hold') }, { additionalProperties: false }) },
+  errors: ['HOLD_NOT_FOUND', 'HOLD_RELEASED'],
+  async handler({ auth, params, body }, deps) {
+    await resealHold(
+      deps.stores,
+      deps.audit,
+      auth.orgId,
+      params.holdId as HoldId,
+      auth.deviceId,
+      deps.clock(),
+      decodeBytes('body.sealed', body.sealed),
+    );
+    return { holdId: params.holdId };
   },
 });
 

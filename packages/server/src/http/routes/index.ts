@@ -55,12 +55,18 @@ import {
 } from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-routes.js';
-import { auditListRoute } from '../../review/audit-route.js';
+import { auditListRoute, latestOfficerChangeRoute } from '../../review/audit-route.js';
 import { REVIEW_ROUTES } from './review-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
 import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
 import { listAlertsRoute } from '../../alerts/alert-routes.js';
-import { createHoldRoute, extendHoldRoute, listHoldsRoute, releaseHoldRoute } from './hold-routes.js';
+import {
+  createHoldRoute,
+  extendHoldRoute,
+  listHoldsRoute,
+  releaseHoldRoute,
+  resealHoldRoute,
+} from './hold-routes.js';
 
 /** The routes `custos server` serves. */
 export const ALL_ROUTES: readonly AnyRoute[] = [
@@ -96,6 +102,7 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   deviceRecordsRoute,
   createHoldRoute,
   extendHoldRoute,
+  resealHoldRoute,
   listHoldsRoute,
   releaseHoldRoute,
   completenessReportRoute,
@@ -127,4 +134,5 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   receiptRoute,
   ...REVIEW_ROUTES,
   auditListRoute,
+  latestOfficerChangeRoute,
 ];

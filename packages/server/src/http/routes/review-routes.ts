@@ -288,6 +288,39 @@ export const extendRuleRoute = defineRoute({
   },
 });
 
+/** PUT /v1/orgs/:orgId/review/rules/:ruleId/sealed */
+export const resealRuleRoute = defineRoute({
+  method: 'PUT',
+  url: '/v1/orgs/:orgId/review/rules/:ruleId/sealed',
+  summary:
+    "Replaces an active lexicon rule's sealed terms with ones an officer re-sealed to the current officers (an " +
+    'officer added after the rule was made holds no seal of it). Opaque to the server: officers check its ' +
+    'signature against their officer list. Audit act `review.rule-reseal` (SHA-256 of the blob). Officers.',
+  access: { kind: 'device', roles: ['officer'] },
+  params: Type.Object(
+    { orgId: Id('organisation id'), ruleId: Id('rule id') },
+    { additionalProperties: false },
+  ),
+  body: Type.Object({ sealed: SealedCriterion }, { additionalProperties: false }),
+  response: { status: 200, schema: Type.Object({ ruleId: Type.String() }, { additionalProperties: false }) },
+  errors: ['RULE_NOT_FOUND'],
+  async handler({ auth, params, body }, deps) {
+    const sealed = decodeBytes('body.sealed', body.sealed);
+    await deps.stores.withTransaction(async (tx) => {
+      if (!(await tx.review.setRuleSealed(auth.orgId, params.ruleId, sealed)))
+        throw new ServerError('RULE_NOT_FOUND', 'no such active lexicon rule in this organisation');
+      await deps.audit.record(tx, auth.orgId, {
+        kind: 'review.rule-reseal',
+        actorDeviceId: auth.deviceId,
+        subject: params.ruleId,
+        detail: `sealed-sha256=${createHash('sha256').update(sealed).digest('hex')}`,
+        at: deps.clock(),
+      });
+    });
+    return { ruleId: params.ruleId };
+  },
+});
+
 /** POST /v1/orgs/:orgId/review/rules/:ruleId/removal */
 export const removeRuleRoute = defineRoute({
   method: 'POST',
@@ -485,6 +518,7 @@ export const putReviewSettingsRoute = defineRoute({
 export const REVIEW_ROUTES = [
   addRuleRoute,
   extendRuleRoute,
+  resealRuleRoute,
   listRulesRoute,
   removeRuleRoute,
   getReviewSettingsRoute,

@@ -602,4 +602,14 @@ ALTER TABLE review_rules ADD COLUMN sealed BYTEA;
 ALTER TABLE holds ADD COLUMN sealed BYTEA;
 `,
   },
+  {
+    version: 21,
+    name: "officer-list freshness: index of the org's latest officers.change act, and of acts by time",
+    // GET /v1/orgs/:orgId/officers/latest-change (docs/officers.md §5): one probe for the
+    // latest change, then its indexed log entry by time (the act document's time).
+    up: `
+CREATE INDEX audit_pending_officers ON audit_pending (org_id, seq) WHERE kind = 'officers.change';
+CREATE INDEX audit_acts_at ON audit_acts (org_id, at);
+`,
+  },
 ];
