@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sql, type SqlDatabase } from '../sql.js';
 import { openSqliteDatabase } from './sqlite-database.js';
+import { fdatasyncPath } from './wal-sync.js';
 
 /** A sync whose completions the test releases one at a time. */
 function heldSync() {
@@ -17,6 +18,16 @@ function heldSync() {
   const syncFile = (path: string) =>
     new Promise<void>((resolve, reject) => calls.push({ path, release: resolve, fail: reject }));
   return { calls, syncFile };
+}
+
+/** Like {@link heldSync}, but a released call then really syncs the file (and fails if it is gone). */
+function heldRealSync() {
+  const held = heldSync();
+  const syncFile = async (path: string) => {
+    await held.syncFile(path);
+    await fdatasyncPath(path);
+  };
+  return { calls: held.calls, syncFile };
 }
 
 const ticks = async (n = 20): Promise<void> => {
@@ -43,7 +54,10 @@ describe('sqlite database: commit durability off the event loop', () => {
   });
 
   /** Opens a database with table t; with a held sync, releases the CREATE TABLE's sync. */
-  async function open(h?: ReturnType<typeof heldSync>): Promise<SqlDatabase> {
+  async function open(h?: {
+    calls: ReturnType<typeof heldSync>['calls'];
+    syncFile: (path: string) => Promise<void>;
+  }): Promise<SqlDatabase> {
     dir = mkdtempSync(join(tmpdir(), 'custos-sqlite-'));
     const d = openSqliteDatabase(join(dir, 'd.sqlite'), h === undefined ? {} : { syncFile: h.syncFile });
     db = d;
@@ -175,5 +189,35 @@ describe('sqlite database: commit durability off the event loop', () => {
     const rows = await db.all<{ k: number; v: Buffer }>(sql`SELECT k, v FROM t ORDER BY k`);
     expect(rows.map((r) => r.k)).toEqual(Array.from({ length: 50 }, (_, k) => k));
     expect(rows.every((r) => r.v.equals(Buffer.alloc(100, r.k)))).toBe(true);
+  });
+  it('closes without failing writes that race it: earlier ones are synced first, later ones refused as closed', async () => {
+    // Closing the last connection deletes the WAL: a sync still pending then would fail with
+    // ENOENT and report a write that SQLite had in fact kept as "could not be synced".
+    const h = heldRealSync();
+    const d = await open(h);
+    const writes: { k: number; s: ReturnType<typeof watch<number>> }[] = [];
+    const write = (k: number) =>
+      writes.push({ k, s: watch(d.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.from([k & 255])})`)) });
+    write(0);
+    const closing = watch(d.close());
+    // Writes keep arriving (one per millisecond, syncs released as they come) until close is done.
+    for (let k = 1; k < 5_000 && !closing.settled; k++) {
+      write(k);
+      await new Promise((r) => setTimeout(r, 1));
+      h.calls.splice(0).forEach((c) => c.release());
+    }
+    expect(closing.settled).toBe(true);
+    expect(closing.error).toBeUndefined();
+    for (let i = 0; i < 1_000 && !writes.every((w) => w.s.settled); i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      h.calls.splice(0).forEach((c) => c.release());
+    }
+    expect(writes.every((w) => w.s.settled)).toBe(true);
+    const failed = writes.filter((w) => w.s.error !== undefined).map((w) => String(w.s.error));
+    expect(failed.filter((e) => !/the SQLite store is closed/.test(e))).toEqual([]);
+    expect(writes[0]?.s.error).toBeUndefined();
+    db = openSqliteDatabase(join(dir, 'd.sqlite'));
+    const keys = (await db.all<{ k: number }>(sql`SELECT k FROM t ORDER BY k`)).map((r) => r.k);
+    expect(keys).toEqual(writes.filter((w) => w.s.error === undefined).map((w) => w.k));
   });
 });

@@ -198,17 +198,21 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   async close(): Promise<void> {
-    // Queued work first, then its syncs (the WAL must exist while they run), then the
-    // checkpoint worker; the main connection closes last and checkpoints what is left.
-    await this.queue;
+    // Refuse new work first: every operation queued before this point runs; later ones fail
+    // as closed, so no commit can follow. Then the syncs of those commits (the WAL must exist
+    // while they run: closing the last connection deletes it, and a sync racing that would
+    // fail a write SQLite has kept), then the checkpoint worker; the main connection closes
+    // last and checkpoints what is left.
+    const refused = this.queue.then(() => {
+      this.closed = true;
+    });
+    this.queue = refused;
+    await refused;
     const d = this.durability;
     if (d !== null) {
       await d.sync.durable(d.sync.lastCommit).catch(() => undefined);
       await d.checkpointer.close();
     }
-    await this.exclusive(async () => {
-      this.closed = true;
-      this.db.close();
-    });
+    if (this.db.open) this.db.close();
   }
 }
