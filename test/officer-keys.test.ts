@@ -316,6 +316,166 @@ describe('officer keys (processes)', () => {
   );
 
   it(
+    'assigns retention per role: followers move with the role, own classes override, index keys follow, acts logged',
+    async () => {
+      type RoleRow = { role: string; retentionClass: string; setAt: number | null };
+      type UserRow = { name: string | null; retentionClass: string; retentionSource: string };
+      const ok = async <T>(args: string[]): Promise<T> => {
+        const r = await admin([...args, '--json']);
+        expect(r.status, r.stderr).toBe(0);
+        return json<T>(r);
+      };
+      const roles = async () => (await ok<{ roles: RoleRow[] }>(['admin', 'roles'])).roles;
+      const userRow = async (name: string) =>
+        (await ok<{ users: UserRow[] }>(['admin', 'users'])).users.find((u) => u.name === name)!;
+      expect(await roles()).toEqual(
+        ['member', 'admin', 'officer', 'auditor'].map((role) => ({
+          role,
+          retentionClass: 'standard',
+          setAt: null,
+        })),
+      );
+
+      const set = await ok<{ usersFollowing: number }>([
+        'admin',
+        'roles',
+        'set-retention',
+        'member',
+        'transitory',
+      ]);
+      // Every member so far was invited with their own --retention.
+      expect(set).toMatchObject({ role: 'member', retentionClass: 'transitory', usersFollowing: 0 });
+      const follower = await ok<{ enrolmentCode: string; retentionClass: string; retentionSource: string }>([
+        'admin',
+        'invite',
+        '--user',
+        'role-member',
+      ]);
+      expect(follower).toMatchObject({ retentionClass: 'transitory', retentionSource: 'role' });
+      await invite('own-member', 'member', 'permanent');
+      expect(await userRow('role-member')).toMatchObject({
+        retentionClass: 'transitory',
+        retentionSource: 'role',
+      });
+      expect(await userRow('own-member')).toMatchObject({
+        retentionClass: 'permanent',
+        retentionSource: 'user',
+      });
+      const listed = await admin(['admin', 'users']);
+      expect(listed.stdout).toMatch(/ member +transitory \(role\) +role-member/);
+      expect(listed.stdout).toMatch(/ member +permanent +own-member/);
+
+      // The follower's device: its session names the role's class, and it gets only that class's index keys.
+      const headers = await enrolDevice(server.url, orgId, follower.enrolmentCode, deviceKeys(1, 1));
+      const session = async () => (await http(server.url, 'GET', '/v1/session', undefined, headers)).json;
+      const grantedTo = async () => {
+        const r = await runCustos(['console', 'grant-index-keys', ...officerFlags(1), '--json']);
+        expect(r.status, r.stderr).toBe(0);
+        const items = (await http(server.url, 'GET', '/v1/index-keys', undefined, headers)).json.items as {
+          bucketId: string;
+        }[];
+        return items.map((i) => i.bucketId.replace(/-.*/, ''));
+      };
+      expect(await session()).toMatchObject({ retentionClass: 'transitory' });
+      const first = await grantedTo();
+      expect(first.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(first)).toEqual(new Set(['transitory']));
+
+      // The role's class changes: the follower moves (and gets the new class's keys), the own class stays.
+      expect(await ok(['admin', 'roles', 'set-retention', 'member', 'permanent'])).toMatchObject({
+        usersFollowing: 1,
+      });
+      expect(await session()).toMatchObject({ retentionClass: 'permanent' });
+      expect(new Set(await grantedTo())).toEqual(new Set(['transitory', 'permanent']));
+      expect(await userRow('own-member')).toMatchObject({
+        retentionClass: 'permanent',
+        retentionSource: 'user',
+      });
+
+      // The user's own class overrides the role's; 'role' makes them follow it again.
+      expect(await ok(['admin', 'set-retention', 'role-member', 'standard'])).toMatchObject({
+        retentionClass: 'standard',
+        retentionSource: 'user',
+      });
+      expect(await session()).toMatchObject({ retentionClass: 'standard' });
+      expect(await ok(['admin', 'set-retention', 'role-member', 'role'])).toMatchObject({
+        retentionClass: 'permanent',
+        retentionSource: 'role',
+      });
+
+      // Bad input: a clear error, exit 2 (1 for another org), nothing changed.
+      const before = await roles();
+      for (const [args, message] of [
+        [
+          ['admin', 'roles', 'set-retention', 'janitor', 'standard'],
+          /ROLE must be one of member, admin, officer, auditor \(not 'janitor'\)/,
+        ],
+        [
+          ['admin', 'roles', 'set-retention', 'member', 'forever'],
+          /CLASS must be one of transitory, standard, permanent \(not 'forever'\)/,
+        ],
+        [['admin', 'roles', 'set-retention', 'member'], /takes a ROLE and a CLASS/],
+        [
+          ['admin', 'set-retention', 'role-member', 'forever'],
+          /CLASS must be one of transitory, standard, permanent, role/,
+        ],
+      ] as const) {
+        const r = await admin([...args]);
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(message);
+      }
+      const foreignUser = await admin([
+        'admin',
+        'set-retention',
+        `${'a'.repeat(22)}@${'b'.repeat(22)}`,
+        'standard',
+      ]);
+      expect(foreignUser.status).toBe(1);
+      expect(foreignUser.stderr).toMatch(/another organisation/);
+      // Another org's role, over HTTP with an admin's token: refused by the server.
+      const adminHeaders = await enrolDevice(
+        server.url,
+        orgId,
+        await invite('http-admin', 'admin'),
+        deviceKeys(1, 1),
+      );
+      const foreign = await fetch(`${server.url}/v1/orgs/${'c'.repeat(22)}/roles/member/retention`, {
+        method: 'PUT',
+        headers: { ...adminHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ retentionClass: 'transitory' }),
+      });
+      expect(foreign.status).toBe(403);
+      expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe('WRONG_ORG');
+      expect(await roles()).toEqual(before);
+
+      // Each change is an audit act in the log, verified by an officer.
+      let acts: { kind: string; text: string }[] = [];
+      for (let n = 0; n < 60 && acts.length < 4; n++) {
+        if (n > 0) await new Promise((r) => setTimeout(r, 500));
+        const r = await runCustos([
+          'console',
+          'audit',
+          '--kind',
+          'role-retention,user-retention',
+          ...officerFlags(1),
+          '--json',
+        ]);
+        expect(r.status, r.stderr).toBe(0);
+        acts = json<{ acts: { kind: string; text: string }[] }>(r).acts;
+      }
+      expect(acts.map((a) => a.kind)).toEqual([
+        'role-retention',
+        'role-retention',
+        'user-retention',
+        'user-retention',
+      ]);
+      expect(acts[0]!.text).toMatch(/retention class of role member to transitory/);
+      expect(acts[3]!.text).toMatch(/to permanent \(role\)/);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
     'refuses fewer than m shares, a modified share, a wrong passphrase and a short delegation; changes nothing',
     async () => {
       const signing = (k: number): string =>

@@ -59,7 +59,15 @@ export type { DeviceProfile, PinnedLog } from './profile.js';
 export { generatePrekeys } from './enrol/prekeys.js';
 export { LocalSettings } from './local-settings.js';
 export { OrgAdmin, USER_ROLES, sessionInfo } from './admin/org-admin.js';
-export type { UserRole, SessionInfo, OrgUser, OrgDevice, IssuedCode } from './admin/org-admin.js';
+export type {
+  UserRole,
+  SessionInfo,
+  OrgUser,
+  OrgDevice,
+  IssuedCode,
+  RetentionSource,
+  RoleRetention,
+} from './admin/org-admin.js';
 export { RETENTION_CLASSES } from './enrol/org-keys.js';
 export { safetyNumber } from './messaging/identity-review.js';
 export type { PendingIdentityChange, PresentedIdentity } from './messaging/identity-review.js';

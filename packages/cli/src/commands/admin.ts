@@ -1,9 +1,15 @@
 /**
- * `custos admin invite|users|devices|revoke`: administration from a profile whose user has
+ * `custos admin invite|users|devices|revoke|roles|set-retention`: administration from a profile whose user has
  * the admin role. The server knows users by id only; `invite --user NAME` keeps NAME in the
  * admin's own encrypted address book, never on the server.
  */
-import { RETENTION_CLASSES, USER_ROLES, type RetentionClass, type UserRole } from '@custos/client';
+import {
+  RETENTION_CLASSES,
+  USER_ROLES,
+  type OrgUser,
+  type RetentionClass,
+  type UserRole,
+} from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { AddressBook, checkContactName, formatAddress } from '../address-book.js';
@@ -11,31 +17,47 @@ import { CliFailure, runSubcommands, type CommandContext, type Subcommand } from
 import { formatTime } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
+/** The class of a role no admin has given one (the server's default). */
+const DEFAULT_CLASS = 'standard';
+
 const USAGE = `Usage: custos admin invite --user NAME [--role member|officer|admin|auditor] [--retention CLASS]
        custos admin users
        custos admin devices [--user NAME|ADDRESS]
        custos admin revoke DEVICE
+       custos admin roles [set-retention ROLE CLASS]
+       custos admin set-retention NAME|ADDRESS CLASS|role
        (each also takes --profile DIR, --passphrase-file FILE, --json)
 
 For a profile whose user has the admin role.
   invite    creates a user, prints a one-time enrolment code (hand it over in person or on a
             trusted channel) and the user's address; NAME goes into your address book only
-  users     the organisation's users (ids, roles, retention classes; your names for them)
+  users     the organisation's users (ids, roles, retention classes — '(role)' when the class
+            is the role's; your names for them)
   devices   the organisation's devices, or one user's
   revoke    revokes a device (its id, or a unique prefix of it): it can no longer log in
             (users revoke their own other devices themselves: 'custos devices revoke')
+  roles     each role's retention class (${DEFAULT_CLASS} until set); 'set-retention ROLE CLASS'
+            sets it: users of the role without their own class follow it at once
+  set-retention  gives a user their own class (it overrides the role's), or 'role' to make
+            them follow their role's class again
 
   --user NAME             invite: the name you will use for the new user (local only)
   --role ROLE             invite: ${USER_ROLES.join(', ')} (default member)
-  --retention CLASS       invite: ${RETENTION_CLASSES.join(', ')} (default standard)
+  --retention CLASS       invite: ${RETENTION_CLASSES.join(', ')} (default: the role's class)
+Classes: transitory (180 days), standard (7 years), permanent. Devices seal to buckets of
+their user's class from their next key refresh; records already sealed keep their class.
 ${PROFILE_OPTIONS_HELP}`;
 
 const FLAGS = { ...PROFILE_FLAGS, user: 'string', role: 'string', retention: 'string' } as const;
 
 function oneOf<T extends string>(ctx: CommandContext, flag: string, allowed: readonly T[], dflt: T): T {
   const v = optionalString(ctx.flags, flag) ?? dflt;
+  return checkOneOf(`--${flag}`, v, allowed);
+}
+
+function checkOneOf<T extends string>(what: string, v: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v))
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}`);
+    throw new UsageError(`${what} must be one of ${allowed.join(', ')} (not '${v}')`);
   return v as T;
 }
 
@@ -49,7 +71,9 @@ async function invite(ctx: CommandContext): Promise<void> {
   onlyFlags(ctx, 'invite', ['user', 'role', 'retention']);
   const name = checkContactName(requireString(ctx.flags, 'user'));
   const role = oneOf<UserRole>(ctx, 'role', USER_ROLES, 'member');
-  const retentionClass = oneOf<RetentionClass>(ctx, 'retention', RETENTION_CLASSES, 'standard');
+  const given = optionalString(ctx.flags, 'retention');
+  const retentionClass =
+    given === undefined ? undefined : checkOneOf<RetentionClass>('--retention', given, RETENTION_CLASSES);
   await withProfile(ctx, async (client) => {
     const book = new AddressBook(client.settings);
     // Refuse a taken name before the server creates a user nobody can name.
@@ -67,7 +91,7 @@ async function invite(ctx: CommandContext): Promise<void> {
     const server = client.profile.serverUrl;
     ctx.result(
       [
-        `Created ${role} '${name}': address ${address} (retention ${retentionClass}).`,
+        `Created ${role} '${name}': address ${address} (retention ${describeRetention(user)}).`,
         `Enrolment code (one use, expires ${formatTime(code.expiresAt)} UTC; hand it to ${name} on a trusted channel):`,
         `  ${code.enrolmentCode}`,
         `${name} enrols with:`,
@@ -79,6 +103,7 @@ async function invite(ctx: CommandContext): Promise<void> {
         address,
         role: user.role,
         retentionClass: user.retentionClass,
+        retentionSource: user.retentionSource,
         enrolmentCode: code.enrolmentCode,
         expiresAt: code.expiresAt,
         server,
@@ -99,7 +124,7 @@ async function users(ctx: CommandContext): Promise<void> {
       list.length === 0
         ? 'No users.'
         : list.map(
-            (u) => `${u.address}  ${u.role.padEnd(7)}  ${u.retentionClass.padEnd(10)}  ${u.name ?? '-'}`,
+            (u) => `${u.address}  ${u.role.padEnd(7)}  ${describeRetention(u).padEnd(17)}  ${u.name ?? '-'}`,
           ),
       { users: list },
     );
@@ -160,11 +185,72 @@ async function revoke(ctx: CommandContext): Promise<void> {
   });
 }
 
+/** A user's effective class, marked when it is their role's. */
+function describeRetention(u: OrgUser): string {
+  return u.retentionSource === 'role' ? `${u.retentionClass} (role)` : u.retentionClass;
+}
+
+async function roles(ctx: CommandContext): Promise<void> {
+  onlyFlags(ctx, 'roles', []);
+  const [verb, ...rest] = ctx.positionals;
+  if (verb !== undefined && verb !== 'set-retention')
+    throw new UsageError(`unknown 'admin roles' action '${verb}': the only one is set-retention`);
+  if (verb !== undefined && rest.length !== 2)
+    throw new UsageError("'admin roles set-retention' takes a ROLE and a CLASS");
+  const change =
+    verb === undefined
+      ? undefined
+      : {
+          role: checkOneOf<UserRole>('ROLE', rest[0]!, USER_ROLES),
+          retentionClass: checkOneOf<RetentionClass>('CLASS', rest[1]!, RETENTION_CLASSES),
+        };
+  await withProfile(ctx, async (client) => {
+    const admin = client.admin();
+    if (change !== undefined) {
+      const set = await admin.setRoleRetention(change.role, change.retentionClass);
+      ctx.result(
+        `Role ${set.role} now has retention class ${set.retentionClass}: ${set.usersFollowing} user(s) follow it.`,
+        set,
+      );
+      return;
+    }
+    const list = await admin.roles();
+    ctx.result(
+      list.map(
+        (r) =>
+          `${r.role.padEnd(7)}  ${r.retentionClass.padEnd(10)}  ${r.setAt === null ? '(default)' : `set ${formatTime(r.setAt)}`}`,
+      ),
+      { roles: list },
+    );
+  });
+}
+
+async function setRetention(ctx: CommandContext): Promise<void> {
+  onlyFlags(ctx, 'set-retention', []);
+  const [who, cls] = ctx.positionals;
+  if (who === undefined || cls === undefined)
+    throw new UsageError("'admin set-retention' takes a user (name or address) and a CLASS or 'role'");
+  const retention = checkOneOf<RetentionClass | 'role'>('CLASS', cls, [...RETENTION_CLASSES, 'role']);
+  await withProfile(ctx, async (client) => {
+    const book = new AddressBook(client.settings);
+    const peer = book.resolve(who);
+    if (peer.orgId !== client.profile.orgId)
+      throw new CliFailure('WRONG_ORG', `${who} is in another organisation: you administer only your own`);
+    const u = await client.admin().setUserRetention(peer.userId, retention);
+    ctx.result(`${book.label(peer)}: retention ${describeRetention(u)}.`, {
+      ...u,
+      address: formatAddress(peer),
+    });
+  });
+}
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
   invite: { max: 0, run: invite },
   users: { max: 0, run: users },
   devices: { max: 0, run: devices },
   revoke: { max: 1, run: revoke },
+  roles: { max: 3, run: roles },
+  'set-retention': { max: 2, run: setRetention },
 };
 
 /** Runs `custos admin …`. */

@@ -25,12 +25,25 @@ export interface SessionInfo {
   readonly role: UserRole;
 }
 
-/** A user as the server lists it. */
+/** Where a user's retention class comes from: their own assignment, or their role's class. */
+export const RETENTION_SOURCES = ['user', 'role'] as const;
+/** One of {@link RETENTION_SOURCES}. */
+export type RetentionSource = (typeof RETENTION_SOURCES)[number];
+
+/** A user as the server lists it; `retentionClass` is the effective class. */
 export interface OrgUser {
   readonly userId: string;
   readonly role: UserRole;
   readonly retentionClass: RetentionClass;
+  readonly retentionSource: RetentionSource;
   readonly createdAt: number;
+}
+
+/** A role's retention class in the org; `setAt` null while it is the default. */
+export interface RoleRetention {
+  readonly role: UserRole;
+  readonly retentionClass: RetentionClass;
+  readonly setAt: number | null;
 }
 
 /** A device as the server lists it. */
@@ -61,7 +74,17 @@ function user(v: unknown): OrgUser {
     userId: str(o, 'userId'),
     role: oneOf(o, 'role', USER_ROLES),
     retentionClass: oneOf(o, 'retentionClass', RETENTION_CLASSES),
+    retentionSource: oneOf(o, 'retentionSource', RETENTION_SOURCES),
     createdAt: int(o, 'createdAt'),
+  };
+}
+
+function roleRetention(v: unknown): RoleRetention {
+  const o = obj(v, 'role');
+  return {
+    role: oneOf(o, 'role', USER_ROLES),
+    retentionClass: oneOf(o, 'retentionClass', RETENTION_CLASSES),
+    setAt: o.setAt === null ? null : int(o, 'setAt'),
   };
 }
 
@@ -95,7 +118,7 @@ export class OrgAdmin {
     readonly orgId: string,
   ) {}
 
-  /** Creates a user with `role` and retention class (server default `standard`). */
+  /** Creates a user with `role` and their own retention class, or following the role's when none is given. */
   async createUser(role: UserRole, retentionClass?: RetentionClass): Promise<OrgUser> {
     const body = retentionClass === undefined ? { role } : { role, retentionClass };
     return user(await this.api.request('POST', `/v1/orgs/${this.orgId}/users`, { body }));
@@ -114,6 +137,37 @@ export class OrgAdmin {
   /** Every user of the organisation, by id. */
   async users(): Promise<OrgUser[]> {
     return this.#pages('users', user);
+  }
+
+  /** Gives a user their own retention class, or (`'role'`) makes them follow their role's again. */
+  async setUserRetention(userId: string, retention: RetentionClass | 'role'): Promise<OrgUser> {
+    const path = `/v1/orgs/${this.orgId}/users/${userId}/retention`;
+    return user(
+      retention === 'role'
+        ? await this.api.request('DELETE', path)
+        : await this.api.request('PUT', path, { body: { retentionClass: retention } }),
+    );
+  }
+
+  /** Every role with the retention class its users follow. */
+  async roles(): Promise<RoleRetention[]> {
+    return arr(obj(await this.api.request('GET', `/v1/orgs/${this.orgId}/roles`), 'roles'), 'roles').map(
+      roleRetention,
+    );
+  }
+
+  /** Sets a role's retention class; resolves to it and how many users follow it. */
+  async setRoleRetention(
+    role: UserRole,
+    retentionClass: RetentionClass,
+  ): Promise<RoleRetention & { readonly usersFollowing: number }> {
+    const o = obj(
+      await this.api.request('PUT', `/v1/orgs/${this.orgId}/roles/${role}/retention`, {
+        body: { retentionClass },
+      }),
+      'role',
+    );
+    return { ...roleRetention(o), usersFollowing: int(o, 'usersFollowing') };
   }
 
   /** Every device of the organisation, or of one user, by id (revoked ones included). */

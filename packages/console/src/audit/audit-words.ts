@@ -26,6 +26,8 @@ const PHRASES: Record<string, Phrase> = {
   'user-create': (s, d) => `created user ${s}${q(d)}`,
   'user-role': (s, d) => `set the role of user ${s} to ${d}`,
   'user-retention': (s, d) => `set the retention class of user ${s} to ${d}`,
+  'role-retention': (s, d) =>
+    `set the retention class of role ${s} to ${d} (users without their own follow it)`,
   'enrolment-code-create': (s) => `issued an enrolment code for user ${s}`,
   'link-code-create': (s) => `issued a device-link code for user ${s}`,
   'device-enrolled': (s) => `enrolled device ${s}`,

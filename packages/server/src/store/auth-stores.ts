@@ -198,6 +198,7 @@ interface SessionRow {
   u_user_id: unknown;
   u_role: unknown;
   u_retention_class: unknown;
+  u_retention_source: unknown;
   u_created_at: unknown;
 }
 
@@ -232,7 +233,7 @@ export class SqlAuthTokenStore implements AuthTokenStore {
           d.identity_key AS d_identity_key, d.registration_id AS d_registration_id,
           d.created_at AS d_created_at, d.revoked_at AS d_revoked_at,
           u.user_id AS u_user_id, u.role AS u_role, u.retention_class AS u_retention_class,
-          u.created_at AS u_created_at
+          u.retention_source AS u_retention_source, u.created_at AS u_created_at
         FROM auth_tokens t
         LEFT JOIN devices d ON d.org_id = t.org_id AND d.device_id = t.device_id
         LEFT JOIN users u ON u.org_id = d.org_id AND u.user_id = d.user_id
@@ -267,6 +268,7 @@ export class SqlAuthTokenStore implements AuthTokenStore {
             user_id: row.u_user_id,
             role: row.u_role,
             retention_class: row.u_retention_class,
+            retention_source: row.u_retention_source,
             created_at: row.u_created_at,
           });
     return { token, device, user };

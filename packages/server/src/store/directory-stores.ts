@@ -7,6 +7,7 @@ import type {
   DeviceRecord,
   KeyManagerRotation,
   KyberPreKey,
+  NewUser,
   OfficerKey,
   OfficerListChange,
   NewDevice,
@@ -15,10 +16,12 @@ import type {
   PrekeyCounts,
   RetentionClass,
   Role,
+  RoleRetention,
   SignedPreKey,
   UserRecord,
 } from './records.js';
-import { asRetentionClass, asRole, bytes, int, intOrNull, text } from './row-checks.js';
+import { DEFAULT_RETENTION_CLASS } from './records.js';
+import { asRetentionClass, asRetentionSource, asRole, bytes, int, intOrNull, text } from './row-checks.js';
 import { sql, type SqlExecutor } from './sql.js';
 import type { DeviceStore, OrgStore, Page, PrekeyStore, UserStore } from './stores.js';
 
@@ -161,6 +164,7 @@ export interface UserRow {
   user_id: unknown;
   role: unknown;
   retention_class: unknown;
+  retention_source: unknown;
   created_at: unknown;
 }
 
@@ -171,6 +175,7 @@ export function toUser(row: UserRow): UserRecord {
     userId: text(row.user_id) as UserId,
     role: asRole(row.role),
     retentionClass: asRetentionClass(row.retention_class),
+    retentionSource: asRetentionSource(row.retention_source),
     createdAt: int(row.created_at),
   };
 }
@@ -179,9 +184,11 @@ export function toUser(row: UserRow): UserRecord {
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlExecutor) {}
 
-  async create(orgId: OrgId, user: Omit<UserRecord, 'orgId'>): Promise<void> {
-    await this.db.run(sql`INSERT INTO users (org_id, user_id, role, retention_class, created_at)
-      VALUES (${orgId}, ${user.userId}, ${user.role}, ${user.retentionClass}, ${user.createdAt})`);
+  async create(orgId: OrgId, user: NewUser): Promise<void> {
+    await this.db
+      .run(sql`INSERT INTO users (org_id, user_id, role, retention_class, retention_source, created_at)
+      VALUES (${orgId}, ${user.userId}, ${user.role}, ${user.retentionClass},
+        ${user.retentionSource ?? 'user'}, ${user.createdAt})`);
   }
 
   async get(orgId: OrgId, userId: UserId): Promise<UserRecord | undefined> {
@@ -198,18 +205,50 @@ export class SqlUserStore implements UserStore {
   }
 
   async setRole(orgId: OrgId, userId: UserId, role: Role): Promise<boolean> {
+    // A user who follows their role takes the new role's class with it.
     return (
-      (await this.db.run(
-        sql`UPDATE users SET role = ${role} WHERE org_id = ${orgId} AND user_id = ${userId}`,
-      )) === 1
+      (await this.db.run(sql`UPDATE users SET role = ${role},
+        retention_class = CASE WHEN retention_source = 'role' THEN COALESCE((SELECT r.retention_class
+          FROM role_retention r WHERE r.org_id = ${orgId} AND r.role = ${role}), ${DEFAULT_RETENTION_CLASS})
+          ELSE retention_class END
+        WHERE org_id = ${orgId} AND user_id = ${userId}`)) === 1
     );
   }
 
   async setRetentionClass(orgId: OrgId, userId: UserId, retentionClass: RetentionClass): Promise<boolean> {
     const n = await this.db.run(
-      sql`UPDATE users SET retention_class = ${retentionClass} WHERE org_id = ${orgId} AND user_id = ${userId}`,
+      sql`UPDATE users SET retention_class = ${retentionClass}, retention_source = 'user'
+        WHERE org_id = ${orgId} AND user_id = ${userId}`,
     );
     return n === 1;
+  }
+
+  async followRole(orgId: OrgId, userId: UserId): Promise<boolean> {
+    const n = await this.db.run(sql`UPDATE users SET retention_source = 'role',
+      retention_class = COALESCE((SELECT r.retention_class FROM role_retention r
+        WHERE r.org_id = users.org_id AND r.role = users.role), ${DEFAULT_RETENTION_CLASS})
+      WHERE org_id = ${orgId} AND user_id = ${userId}`);
+    return n === 1;
+  }
+
+  async roleRetention(orgId: OrgId): Promise<RoleRetention[]> {
+    const rows = await this.db.all<{ role: unknown; retention_class: unknown; set_at: unknown }>(
+      sql`SELECT role, retention_class, set_at FROM role_retention WHERE org_id = ${orgId} ORDER BY role`,
+    );
+    return rows.map((r) => ({
+      role: asRole(r.role),
+      retentionClass: asRetentionClass(r.retention_class),
+      setAt: int(r.set_at),
+    }));
+  }
+
+  async setRoleRetention(orgId: OrgId, rule: RoleRetention): Promise<number> {
+    await this.db.run(sql`INSERT INTO role_retention (org_id, role, retention_class, set_at)
+      VALUES (${orgId}, ${rule.role}, ${rule.retentionClass}, ${rule.setAt})
+      ON CONFLICT (org_id, role) DO UPDATE SET retention_class = excluded.retention_class,
+        set_at = excluded.set_at`);
+    return this.db.run(sql`UPDATE users SET retention_class = ${rule.retentionClass}
+      WHERE org_id = ${orgId} AND role = ${rule.role} AND retention_source = 'role'`);
   }
 }
 

@@ -58,6 +58,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   19: [],
   20: [],
   21: [],
+  22: ['role_retention'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -13,6 +13,19 @@ export type Role = (typeof ROLES)[number];
 export const RETENTION_CLASSES = ['transitory', 'standard', 'permanent'] as const;
 /** A retention class. */
 export type RetentionClass = (typeof RETENTION_CLASSES)[number];
+/** The class of a user who follows a role no admin has given a class. */
+export const DEFAULT_RETENTION_CLASS: RetentionClass = 'standard';
+/** Where a user's class comes from: their own assignment, or their role's class (docs/officers.md §4). */
+export const RETENTION_SOURCES = ['user', 'role'] as const;
+/** One of {@link RETENTION_SOURCES}. */
+export type RetentionSource = (typeof RETENTION_SOURCES)[number];
+
+/** The retention class an admin gave a role in one org; users without their own assignment follow it. */
+export interface RoleRetention {
+  readonly role: Role;
+  readonly retentionClass: RetentionClass;
+  readonly setAt: number;
+}
 
 /** An officer's public key as registered at the key ceremony. */
 export interface OfficerKey {
@@ -64,9 +77,16 @@ export interface UserRecord {
   readonly orgId: OrgId;
   readonly userId: UserId;
   readonly role: Role;
+  /** The effective class (devices seal to its buckets): the user's own, or their role's when `retentionSource` is 'role'. */
   readonly retentionClass: RetentionClass;
+  readonly retentionSource: RetentionSource;
   readonly createdAt: number;
 }
+
+/** A user to store; without `retentionSource` the class is the user's own. */
+export type NewUser = Omit<UserRecord, 'orgId' | 'retentionSource'> & {
+  readonly retentionSource?: RetentionSource;
+};
 
 /** A device with its libsignal identity. */
 export interface DeviceRecord {
@@ -173,6 +193,7 @@ export const AUDIT_KINDS = [
   'user.create',
   'user.role',
   'user.retention',
+  'role.retention',
   'enrolment-code.create',
   'device.register',
   'device.revoke',

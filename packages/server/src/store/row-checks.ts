@@ -2,7 +2,14 @@
  * Stored rows are checked on the way out like any other input (style.md §6): a row of the
  * wrong shape is a corrupted store, reported as such, never passed on silently.
  */
-import { RETENTION_CLASSES, ROLES, type RetentionClass, type Role } from './records.js';
+import {
+  RETENTION_CLASSES,
+  RETENTION_SOURCES,
+  ROLES,
+  type RetentionClass,
+  type RetentionSource,
+  type Role,
+} from './records.js';
 
 /** Thrown when a stored row does not have the shape the schema promises. */
 export class CorruptRowError extends Error {
@@ -48,4 +55,12 @@ export function asRetentionClass(v: unknown): RetentionClass {
   if (!(RETENTION_CLASSES as readonly string[]).includes(s))
     throw new CorruptRowError('unknown retention class');
   return s as RetentionClass;
+}
+
+/** A retention-source column. */
+export function asRetentionSource(v: unknown): RetentionSource {
+  const s = text(v);
+  if (!(RETENTION_SOURCES as readonly string[]).includes(s))
+    throw new CorruptRowError('unknown retention source');
+  return s as RetentionSource;
 }

@@ -132,8 +132,66 @@ for (const backend of TEST_BACKENDS) {
         userId: u,
         role: 'officer',
         retentionClass: 'permanent',
+        retentionSource: 'user',
         createdAt: 9,
       });
+    });
+
+    it('users: role retention moves followers only, follows role changes, and never across orgs', async () => {
+      const a = newId<OrgId>();
+      const b = newId<OrgId>();
+      await s.orgs.create(org(a));
+      await s.orgs.create(org(b));
+      const [follower, own, other, foreign] = Array.from({ length: 4 }, () => newId<UserId>());
+      const member = { role: 'member', retentionClass: 'standard', createdAt: 9 } as const;
+      await s.users.create(a, { ...member, userId: follower!, retentionSource: 'role' });
+      await s.users.create(a, { ...member, userId: own!, retentionClass: 'permanent' });
+      await s.users.create(a, { ...member, userId: other!, role: 'auditor', retentionSource: 'role' });
+      await s.users.create(b, { ...member, userId: foreign!, retentionSource: 'role' });
+      expect(await s.users.roleRetention(a)).toEqual([]);
+
+      expect(
+        await s.users.setRoleRetention(a, { role: 'member', retentionClass: 'transitory', setAt: 50 }),
+      ).toBe(1);
+      expect(await s.users.roleRetention(a)).toEqual([
+        { role: 'member', retentionClass: 'transitory', setAt: 50 },
+      ]);
+      expect(await s.users.roleRetention(b)).toEqual([]);
+      const cls = async (o: OrgId, u: UserId) => {
+        const r = await s.users.get(o, u);
+        return `${r?.retentionClass}/${r?.retentionSource}`;
+      };
+      expect(await cls(a, follower!)).toBe('transitory/role');
+      expect(await cls(a, own!)).toBe('permanent/user');
+      expect(await cls(a, other!)).toBe('standard/role');
+      expect(await cls(b, foreign!)).toBe('standard/role');
+
+      // Set again (an upsert); a role change carries a follower to the new role's class.
+      expect(
+        await s.users.setRoleRetention(a, { role: 'member', retentionClass: 'permanent', setAt: 60 }),
+      ).toBe(1);
+      expect(await s.users.roleRetention(a)).toEqual([
+        { role: 'member', retentionClass: 'permanent', setAt: 60 },
+      ]);
+      expect(await s.users.setRole(a, follower!, 'auditor')).toBe(true);
+      expect(await cls(a, follower!)).toBe('standard/role');
+      expect(await s.users.setRole(a, own!, 'auditor')).toBe(true);
+      expect(await cls(a, own!)).toBe('permanent/user');
+
+      // Dropping a user's own class makes them follow their role; giving one makes it theirs.
+      expect(await s.users.followRole(b, own!)).toBe(false);
+      expect(
+        await s.users.setRoleRetention(a, { role: 'auditor', retentionClass: 'transitory', setAt: 70 }),
+      ).toBe(2);
+      expect(await s.users.followRole(a, own!)).toBe(true);
+      expect(await cls(a, own!)).toBe('transitory/role');
+      expect(await s.users.setRetentionClass(a, follower!, 'permanent')).toBe(true);
+      expect(await cls(a, follower!)).toBe('permanent/user');
+      expect(
+        await s.users.setRoleRetention(a, { role: 'auditor', retentionClass: 'standard', setAt: 80 }),
+      ).toBe(2);
+      expect(await cls(a, follower!)).toBe('permanent/user');
+      expect(await cls(a, own!)).toBe('standard/role');
     });
 
     it('devices: numbered per user, listed, revoked once, scoped to the org', async () => {

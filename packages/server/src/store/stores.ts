@@ -18,6 +18,7 @@ import type {
   DeviceRecord,
   KyberPreKey,
   NewDevice,
+  NewUser,
   EnrolmentCodeRecord,
   NewEnrolmentCode,
   OneTimePreKey,
@@ -29,6 +30,7 @@ import type {
   PrekeyCounts,
   RetentionClass,
   Role,
+  RoleRetention,
   SignedPreKey,
   UserRecord,
 } from './records.js';
@@ -76,15 +78,21 @@ export interface OrgStore {
 /** Users of one organisation. */
 export interface UserStore {
   /** Stores a new user. */
-  create(orgId: OrgId, user: Omit<UserRecord, 'orgId'>): Promise<void>;
+  create(orgId: OrgId, user: NewUser): Promise<void>;
   /** The user, or undefined (also for another org's user id). */
   get(orgId: OrgId, userId: UserId): Promise<UserRecord | undefined>;
   /** Users ordered by id. */
   list(orgId: OrgId, page: Page<UserId>): Promise<UserRecord[]>;
-  /** Sets the role; false when no such user. */
+  /** Sets the role (a user who follows their role takes the new role's class); false when no such user. */
   setRole(orgId: OrgId, userId: UserId, role: Role): Promise<boolean>;
-  /** Sets the retention class; false when no such user. */
+  /** Gives the user their own retention class (it overrides the role's); false when no such user. */
   setRetentionClass(orgId: OrgId, userId: UserId, retentionClass: RetentionClass): Promise<boolean>;
+  /** Drops the user's own class: they follow their role's from now on; false when no such user. */
+  followRole(orgId: OrgId, userId: UserId): Promise<boolean>;
+  /** The classes admins gave roles in the org (roles not listed give DEFAULT_RETENTION_CLASS). */
+  roleRetention(orgId: OrgId): Promise<RoleRetention[]>;
+  /** Sets a role's class and moves the users who follow it; resolves to how many follow it. */
+  setRoleRetention(orgId: OrgId, rule: RoleRetention): Promise<number>;
 }
 
 /** Devices of one organisation. */

@@ -187,6 +187,16 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     url: `/v1/orgs/${org.orgId}/users/${spareUserId}/retention`,
     body: { retentionClass: 'standard' },
   }),
+  'DELETE /v1/orgs/:orgId/users/:userId/retention': async ({ org, spareUserId }) => ({
+    method: 'DELETE',
+    url: `/v1/orgs/${org.orgId}/users/${spareUserId}/retention`,
+  }),
+  'GET /v1/orgs/:orgId/roles': async ({ org }) => ({ method: 'GET', url: `/v1/orgs/${org.orgId}/roles` }),
+  'PUT /v1/orgs/:orgId/roles/:role/retention': async ({ org }) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/roles/auditor/retention`,
+    body: { retentionClass: 'permanent' },
+  }),
   'POST /v1/orgs/:orgId/users/:userId/enrolment-codes': async ({ org, spareUserId }) => ({
     method: 'POST',
     url: `/v1/orgs/${org.orgId}/users/${spareUserId}/enrolment-codes`,

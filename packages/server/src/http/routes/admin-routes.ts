@@ -3,7 +3,7 @@
  * and admin is not officer: nothing here reads the archive. Every act is recorded through
  * the AuditSink in the same transaction as the act.
  */
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { DEFAULT_ENROLMENT_CODE_TTL_MS, MAX_ENROLMENT_CODE_TTL_MS } from '../../config/defaults.js';
 import { revokeAndDisconnect } from '../../auth/device-revocation.js';
 import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
@@ -11,7 +11,15 @@ import { ServerError } from '../../errors.js';
 import { newId, type DeviceId, type UserId } from '../../ids.js';
 import { ADMIN_ONLY, defineRoute } from '../route-def.js';
 import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
-import { Millis, pageLimit, PageQuery, RetentionClassSchema, RoleSchema } from './common-schemas.js';
+import { DEFAULT_RETENTION_CLASS, type UserRecord } from '../../store/records.js';
+import {
+  Millis,
+  pageLimit,
+  PageQuery,
+  RetentionClassSchema,
+  RetentionSourceSchema,
+  RoleSchema,
+} from './common-schemas.js';
 
 const UserParams = Type.Object(
   { orgId: Id('organisation'), userId: Id('user') },
@@ -23,10 +31,28 @@ const DeviceParams = Type.Object(
 );
 const OrgOnlyParams = Type.Object({ orgId: Id('organisation') }, { additionalProperties: false });
 
-const UserSchema = Type.Object(
-  { userId: Id('user'), role: RoleSchema, retentionClass: RetentionClassSchema, createdAt: Millis },
+/** A user as admin routes answer: `retentionClass` is the effective class, `retentionSource` where it comes from. */
+export const UserSchema = Type.Object(
+  {
+    userId: Id('user'),
+    role: RoleSchema,
+    retentionClass: RetentionClassSchema,
+    retentionSource: RetentionSourceSchema,
+    createdAt: Millis,
+  },
   { additionalProperties: false },
 );
+
+/** A user record as {@link UserSchema}. */
+export function userOut(u: UserRecord): Static<typeof UserSchema> {
+  return {
+    userId: u.userId,
+    role: u.role,
+    retentionClass: u.retentionClass,
+    retentionSource: u.retentionSource,
+    createdAt: u.createdAt,
+  };
+}
 
 /** GET /v1/orgs/:orgId/users */
 export const listUsersRoute = defineRoute({
@@ -55,12 +81,7 @@ export const listUsersRoute = defineRoute({
       limit,
     });
     return {
-      users: users.map((u) => ({
-        userId: u.userId,
-        role: u.role,
-        retentionClass: u.retentionClass,
-        createdAt: u.createdAt,
-      })),
+      users: users.map(userOut),
       next: users.length === limit ? (users.at(-1)?.userId ?? null) : null,
     };
   },
@@ -70,7 +91,9 @@ export const listUsersRoute = defineRoute({
 export const createUserRoute = defineRoute({
   method: 'POST',
   url: '/v1/orgs/:orgId/users',
-  summary: 'Creates a user with a role and retention class (default `standard`).',
+  summary:
+    "Creates a user with a role and, optionally, their own retention class; without one the user follows the role's class " +
+    '(`PUT /v1/orgs/:orgId/roles/:role/retention`; `standard` until an admin sets it).',
   access: ADMIN_ONLY,
   params: OrgOnlyParams,
   body: Type.Object(
@@ -81,13 +104,16 @@ export const createUserRoute = defineRoute({
   errors: [],
   async handler({ auth, body }, deps) {
     const now = deps.clock();
-    const user = {
-      userId: newId<UserId>(),
-      role: body.role,
-      retentionClass: body.retentionClass ?? 'standard',
-      createdAt: now,
-    };
-    await deps.stores.withTransaction(async (tx) => {
+    return deps.stores.withTransaction(async (tx) => {
+      const ruled = (await tx.users.roleRetention(auth.orgId)).find((r) => r.role === body.role);
+      const user: UserRecord = {
+        orgId: auth.orgId,
+        userId: newId<UserId>(),
+        role: body.role,
+        retentionClass: body.retentionClass ?? ruled?.retentionClass ?? DEFAULT_RETENTION_CLASS,
+        retentionSource: body.retentionClass === undefined ? 'role' : 'user',
+        createdAt: now,
+      };
       await tx.users.create(auth.orgId, user);
       await deps.audit.record(tx, auth.orgId, {
         kind: 'user.create',
@@ -96,8 +122,8 @@ export const createUserRoute = defineRoute({
         detail: user.role,
         at: now,
       });
+      return userOut(user);
     });
-    return user;
   },
 });
 
@@ -128,7 +154,7 @@ export const setRoleRoute = defineRoute({
       });
       const u = await tx.users.get(auth.orgId, userId);
       if (u === undefined) throw new ServerError('USER_NOT_FOUND');
-      return { userId: u.userId, role: u.role, retentionClass: u.retentionClass, createdAt: u.createdAt };
+      return userOut(u);
     });
   },
 });
@@ -137,7 +163,7 @@ export const setRoleRoute = defineRoute({
 export const setRetentionRoute = defineRoute({
   method: 'PUT',
   url: '/v1/orgs/:orgId/users/:userId/retention',
-  summary: "Sets a user's retention class.",
+  summary: "Gives a user their own retention class; it overrides their role's until removed (DELETE).",
   access: ADMIN_ONLY,
   params: UserParams,
   body: Type.Object({ retentionClass: RetentionClassSchema }, { additionalProperties: false }),
@@ -158,7 +184,7 @@ export const setRetentionRoute = defineRoute({
       });
       const u = await tx.users.get(auth.orgId, userId);
       if (u === undefined) throw new ServerError('USER_NOT_FOUND');
-      return { userId: u.userId, role: u.role, retentionClass: u.retentionClass, createdAt: u.createdAt };
+      return userOut(u);
     });
   },
 });

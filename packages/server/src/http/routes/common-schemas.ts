@@ -2,7 +2,7 @@
 import { Type, type Static } from 'typebox';
 import { LIST_PAGE_DEFAULT, LIST_PAGE_MAX } from '../../config/defaults.js';
 import { ServerError } from '../../errors.js';
-import type { OrgRecord, RetentionClass, Role } from '../../store/records.js';
+import type { OrgRecord, RetentionClass, RetentionSource, Role } from '../../store/records.js';
 import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
 
 /** A role. */
@@ -15,13 +15,19 @@ export const RetentionClassSchema = Type.Union(
   [Type.Literal('transitory'), Type.Literal('standard'), Type.Literal('permanent')],
   { description: 'transitory, standard or permanent' },
 );
+/** Where a user's retention class comes from. */
+export const RetentionSourceSchema = Type.Union([Type.Literal('user'), Type.Literal('role')], {
+  description: "user (their own class) or role (their role's class)",
+});
 
 /** Compile-time proof that the schemas above list exactly ROLES and RETENTION_CLASSES. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _rolesMatch: Same<Static<typeof RoleSchema>, Role> = true;
 const _classesMatch: Same<Static<typeof RetentionClassSchema>, RetentionClass> = true;
+const _sourcesMatch: Same<Static<typeof RetentionSourceSchema>, RetentionSource> = true;
 void _rolesMatch;
 void _classesMatch;
+void _sourcesMatch;
 /** Milliseconds since the Unix epoch. */
 export const Millis = Type.Integer({
   minimum: 0,

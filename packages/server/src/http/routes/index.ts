@@ -9,6 +9,7 @@ import {
   setRetentionRoute,
   setRoleRoute,
 } from './admin-routes.js';
+import { followRoleRetentionRoute, listRolesRoute, setRoleRetentionRoute } from './role-retention-routes.js';
 import { archiveHeadRoute, uploadBatchRoute } from './archive-routes.js';
 import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
 import { downloadBlobRoute, uploadBlobRoute } from './blob-routes.js';
@@ -81,6 +82,9 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   createUserRoute,
   setRoleRoute,
   setRetentionRoute,
+  followRoleRetentionRoute,
+  listRolesRoute,
+  setRoleRetentionRoute,
   createEnrolmentCodeRoute,
   listDevicesRoute,
   revokeDeviceRoute,

@@ -612,4 +612,23 @@ CREATE INDEX audit_pending_officers ON audit_pending (org_id, seq) WHERE kind = 
 CREATE INDEX audit_acts_at ON audit_acts (org_id, at);
 `,
   },
+  {
+    version: 22,
+    name: 'retention per role: a class for each role, followed by users without their own',
+    // users.retention_class stays the effective class every reader uses (index-key recipients,
+    // sessions, disposition); retention_source says whether it is the user's own ('user') or
+    // their role's ('role'), which moves with role_retention and with the user's role. Users
+    // created before this migration were given their class (or the old default) explicitly: 'user'.
+    up: `
+ALTER TABLE users ADD COLUMN retention_source TEXT NOT NULL DEFAULT 'user'
+  CHECK (retention_source IN ('user', 'role'));
+CREATE TABLE role_retention (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  role TEXT NOT NULL CHECK (role IN ('member', 'admin', 'officer', 'auditor')),
+  retention_class TEXT NOT NULL CHECK (retention_class IN ('transitory', 'standard', 'permanent')),
+  set_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, role)
+);
+`,
+  },
 ];
