@@ -7,6 +7,12 @@
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /**
+   * Only check the command line: resolve the command, parse its flags and positionals, and
+   * return 0 before doing anything (no profile, no network). Exit 2 as usual for an unknown
+   * command, subcommand or flag. Used to check that documented commands still parse.
+   */
+  readonly checkOnly?: boolean;
 }
 
 const USAGE = `custos — end-to-end encrypted messaging with a provable, end-to-end encrypted archive

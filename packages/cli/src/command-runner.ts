@@ -147,6 +147,7 @@ export async function runCommand(
       io.stdout.write(spec.usage);
       return 0;
     }
+    if (io.checkOnly === true) return 0;
     const ctx: CommandContext = {
       ...line,
       io,
@@ -185,15 +186,16 @@ export function runSubcommands(
   const [sub, ...rest] = args;
   const entry = sub === undefined || !Object.hasOwn(subcommands, sub) ? undefined : subcommands[sub];
   if (entry === undefined) {
-    const help = sub === '--help' || sub === 'help';
     const names = Object.keys(subcommands).join(', ');
-    return runCommand({ ...group, maxPositionals: 0 }, help ? ['--help'] : [], io, () => {
-      throw new UsageError(
-        sub === undefined
-          ? `a subcommand is needed: ${names}`
-          : `unknown subcommand '${sub}'; available: ${names}`,
-      );
-    });
+    if (sub === '--help' || sub === 'help') {
+      io.stdout.write(group.usage);
+      return Promise.resolve(0);
+    }
+    const problem =
+      sub === undefined
+        ? `a subcommand is needed: ${names}`
+        : `unknown subcommand '${sub}'; available: ${names}`;
+    return Promise.resolve(reportFailure(new UsageError(problem), group.name, io, false));
   }
   return runCommand(
     { ...group, name: `${group.name} ${sub}`, maxPositionals: entry.max },

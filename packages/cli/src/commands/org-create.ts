@@ -91,6 +91,7 @@ export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<
       io.stdout.write(ORG_CREATE_USAGE);
       return 0;
     }
+    if (io.checkOnly === true) return 0;
     const officers = requireInt(flags, 'officers', MIN_OFFICERS, MAX_OFFICERS);
     const options = {
       server: requireString(flags, 'server'),

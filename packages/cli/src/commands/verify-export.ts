@@ -91,6 +91,7 @@ export async function runVerifyExport(args: readonly string[], io: CliIo): Promi
       io.stdout.write(VERIFY_EXPORT_USAGE);
       return 0;
     }
+    if (io.checkOnly === true) return 0;
     const pinned = pinnedKey(flags);
     const tty = !json && (io.stderr as { isTTY?: boolean }).isTTY === true;
     const report = verifyExportDir(path, {

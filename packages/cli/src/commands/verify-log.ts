@@ -87,6 +87,7 @@ async function verifyLog(args: readonly string[], io: CliIo): Promise<number> {
     io.stdout.write(VERIFY_LOG_USAGE);
     return 0;
   }
+  if (io.checkOnly === true) return 0;
   const server = requireString(flags, 'server');
   const orgId = requireString(flags, 'org');
   const statePath = requireString(flags, 'state');
@@ -152,6 +153,7 @@ function witnessKey(args: readonly string[], io: CliIo): number {
     io.stdout.write(VERIFY_LOG_USAGE);
     return 0;
   }
+  if (io.checkOnly === true) return 0;
   const out = requireString(flags, 'out');
   const vkey = createWitnessKey(out, requireString(flags, 'name'));
   io.stdout.write(

@@ -13,15 +13,21 @@ export interface CliRun {
   readonly err: string;
 }
 
-/** Runs `custos args…` in this process; resolves to the exit code and what went to stdout and stderr. */
-export async function cli(args: readonly string[]): Promise<CliRun> {
+/**
+ * Runs `custos args…` in this process; resolves to the exit code and what went to stdout and
+ * stderr. With `checkOnly`, the command line is only parsed (CliIo.checkOnly).
+ */
+export async function cli(
+  args: readonly string[],
+  opts: { readonly checkOnly?: boolean } = {},
+): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));
   stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCli(args, { stdout, stderr });
+  const code = await runCli(args, { stdout, stderr, checkOnly: opts.checkOnly === true });
   return { code, out, err };
 }
 
