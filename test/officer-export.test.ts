@@ -7,6 +7,7 @@
  * entry in the org's log; bad formats, occupied folders, another org's participant and a
  * server whose proof does not verify fail with a clear error and leave no export behind.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logEntries } from './client-records.js';
 import { stopServer } from './client-support.js';
 import {
+  cleanEnv,
   cliOrg,
   custos,
   custosJson,
   inviteAndEnrol,
+  MAIN,
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
@@ -250,6 +253,58 @@ describe('officer export (processes)', () => {
       expect(await exportsInLog()).toBe(before + 2);
       // Nothing but the two exports in the folder: no staging folder left behind.
       expect(readdirSync(join(dir, 'exports')).sort()).toEqual(['budget-pdf', 'budget-rsmf']);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'draws its progress bar on a terminal up to the total; with --json stdout stays pure JSON',
+    async () => {
+      const before = await exportsInLog();
+      // stderr is a pseudo-terminal (script(1)); stdout goes to a file, as a caller piping --json would.
+      const out = join(dir, 'tty-export');
+      const stdoutFile = join(dir, 'tty-export.stdout');
+      const q = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
+      const line = [process.execPath, MAIN, 'console', 'export', 'budget', '--format', 'json', '--out', out]
+        .concat(officer, ['--json'])
+        .map(q)
+        .join(' ');
+      const child = spawn('script', ['-qec', `${line} > ${q(stdoutFile)}`, '/dev/null'], {
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let terminal = '';
+      child.stdout.on('data', (d: Buffer) => (terminal += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (terminal += d.toString()));
+      const status = await new Promise<number | null>((r) => child.on('close', r));
+      expect(status, terminal).toBe(0);
+
+      const result = JSON.parse(readFileSync(stdoutFile, 'utf8')) as ExportOut;
+      expect(result.records).toBe(6);
+      // The bar is redrawn in place (carriage return, erase line) and its last drawing is the total.
+      const drawings = terminal.split('\r\u001b[2K').filter((d) => d !== '');
+      const bars = drawings.filter((d) => /^\[[#.]{24}\] checked \d+\/\d+$/.test(d.trim()));
+      expect(bars.length, JSON.stringify(terminal)).toBeGreaterThanOrEqual(1);
+      expect(bars.at(-1)!.trim()).toBe(`[${'#'.repeat(24)}] checked ${result.records}/${result.records}`);
+      // The line is cleared at the end: nothing of the bar is left after its last erase.
+      expect(terminal.endsWith('\r\u001b[2K')).toBe(true);
+      // Without a terminal (the other tests' exports), stderr gets no control characters.
+      const piped = await custos([
+        'console',
+        'export',
+        'budget',
+        '--format',
+        'json',
+        '--out',
+        join(dir, 'piped'),
+        ...officer,
+        '--json',
+      ]);
+      expect(piped.status, piped.stderr).toBe(0);
+      expect(piped.stderr).not.toContain('\u001b[2K');
+      expect((JSON.parse(piped.stdout) as ExportOut).records).toBe(6);
+      // Both are audited before the next test counts exports.
+      await waitFor(async () => (await exportsInLog()) >= before + 2);
     },
     STEP_TIMEOUT_MS,
   );

@@ -3,11 +3,11 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ProgressLine } from './progress-bar.js';
 
-function stream(tty: boolean): { out: NodeJS.WritableStream; text: () => string } {
+function stream(tty: boolean, columns = 60): { out: NodeJS.WritableStream; text: () => string } {
   const s = new PassThrough();
   let text = '';
   s.on('data', (d: Buffer) => (text += d.toString()));
-  Object.assign(s, { isTTY: tty, columns: 60 });
+  Object.assign(s, { isTTY: tty, columns });
   return { out: s, text: () => text };
 }
 
@@ -35,5 +35,13 @@ describe('ProgressLine', () => {
     expect(t).toContain('[########################] written 10/10');
     expect(t.endsWith('\r\u001b[2K')).toBe(true);
     expect(t).not.toContain('\n');
+  });
+
+  it('assumes 80 columns on a terminal that reports none (an unsized pseudo-terminal says 0)', async () => {
+    const s = stream(true, 0);
+    const p = new ProgressLine(s.out);
+    p.update('checked', 1234, 1234, true);
+    await new Promise((r) => setImmediate(r));
+    expect(s.text()).toContain('[########################] checked 1234/1234');
   });
 });

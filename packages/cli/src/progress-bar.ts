@@ -6,6 +6,8 @@
 
 /** Least time between two redraws. */
 const REDRAW_MS = 100;
+/** Columns assumed when the terminal does not say. */
+const DEFAULT_COLUMNS = 80;
 /** Width of the bar in characters. */
 const BAR_WIDTH = 24;
 
@@ -40,7 +42,9 @@ export class ProgressLine {
       const filled = Math.round((BAR_WIDTH * Math.min(done, total)) / total);
       text = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${label} ${done}/${total}`;
     }
-    const width = Math.max(20, (this.#out.columns ?? 80) - 1);
+    // A terminal of unknown size (a pseudo-terminal nobody sized reports 0 columns) gets 80.
+    const columns = this.#out.columns ?? 0;
+    const width = Math.max(20, (columns > 0 ? columns : DEFAULT_COLUMNS) - 1);
     this.#out.write(`\r\u001b[2K${text.slice(0, width)}`);
     this.#drawn = true;
   }
