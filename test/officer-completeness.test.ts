@@ -21,6 +21,8 @@ const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 300_000;
 /** How long the report is re-run while the devices' archive uploads arrive (a cap, not an assertion). */
 const POLL_CAP_MS = 150_000;
+/** How far ahead the officer's clock runs in the silent-device test: past the 3-day policy set below. */
+const SILENT_AHEAD_MS = 4 * 86_400_000;
 
 interface Finding {
   kind: string;
@@ -44,6 +46,8 @@ describe('officer completeness and alerts (processes)', () => {
   let alice: string;
   let bob: string;
   let bobAddress: string;
+  /** When the dropped-uploads test began (its receipts are the only findings from then on). */
+  let droppedAt = 0;
 
   const completeness = async (extra: string[] = []) => {
     const r = await custos(['console', 'completeness', ...extra, '--json', ...officer.args]);
@@ -179,6 +183,7 @@ describe('officer completeness and alerts (processes)', () => {
         return fetch(input, init);
       };
       const t0 = Date.now();
+      droppedAt = t0;
       const c = CustosClient.open(alice, { api: { fetch: dropping } });
       const aliceDevice = c.profile.deviceId;
       const [userId, orgId] = bobAddress.split('@') as [string, string];
@@ -204,6 +209,73 @@ describe('officer completeness and alerts (processes)', () => {
       const found = fresh(last!.report);
       expect(found.every((f) => f.deviceId === aliceDevice)).toBe(true);
       expect(found.some((f) => f.sender === aliceDevice && f.recipient !== aliceDevice)).toBe(true);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'with --since, reports only what happened from then on',
+    async () => {
+      const all = await completeness();
+      expect(all.code).toBe(1);
+      expect(all.report.findings.some((f) => f.kind === 'gap')).toBe(true);
+      // From the moment the uploads were dropped: that test's unarchived receipts, not the older gap.
+      const since = new Date(droppedAt).toISOString();
+      const recent = await completeness(['--since', since]);
+      expect(recent.code).toBe(1);
+      expect(recent.report.findings.length).toBeGreaterThan(0);
+      expect(recent.report.findings.length).toBeLessThan(all.report.findings.length);
+      for (const f of recent.report.findings) {
+        expect(f.kind).toBe('unmatched-receipt');
+        expect((f as Finding & { time?: number }).time).toBeGreaterThanOrEqual(droppedAt);
+      }
+      expect(recent.report).toMatchObject({ since: droppedAt });
+      // From tomorrow (UTC): nothing has happened yet, so nothing is missing.
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+      const none = await completeness(['--since', tomorrow]);
+      expect(none.report.findings).toEqual([]);
+      expect(none.code).toBe(0);
+      expect(none.report).toMatchObject({ complete: true, since: Date.parse(`${tomorrow}T00:00:00Z`) });
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'devices silent beyond the policy: completeness and alerts name them, exit 1',
+    async () => {
+      // Nobody archives for longer than the 3-day policy: the officer's process runs 4 days
+      // ahead (a Node preload in this test, not a setting of the CLI); server and log are untouched.
+      const ahead = `const n=Date.now;Date.now=()=>n()+${SILENT_AHEAD_MS};`;
+      const env = { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(ahead)}` };
+      const now = await completeness();
+      expect(now.report.findings.filter((f) => f.kind === 'silent-device')).toEqual([]);
+
+      const r = await custos(['console', 'completeness', '--json', ...officer.args], env);
+      expect(r.status, r.stderr).toBe(1);
+      const later = JSON.parse(r.stdout) as Report & { checkedAt: number };
+      expect(later.checkedAt).toBeGreaterThanOrEqual(Date.now() + SILENT_AHEAD_MS - 600_000);
+      const silent = later.findings.filter((f) => f.kind === 'silent-device') as (Finding & {
+        silentForMs: number;
+        lastRecordAt: number | null;
+      })[];
+      // Exactly the devices that took part (Alice's and Bob's records and receipts); the officer's never did.
+      const archived = later.devices.filter((d) => d.records > 0 || d.receipts > 0).map((d) => d.deviceId);
+      expect(archived.length).toBeGreaterThanOrEqual(2);
+      expect(silent.map((f) => f.deviceId).sort()).toEqual([...archived].sort());
+      for (const f of silent) expect(f.silentForMs).toBeGreaterThan(3 * 86_400_000);
+      const human = await custos(['console', 'completeness', ...officer.args], env);
+      expect(human.status).toBe(1);
+      expect(human.stdout).toMatch(/SILENT {4}device \S+: no archive record for \d+[dhms] \(last /);
+
+      const alerts = await custos(['console', 'alerts', '--json', ...officer.args], env);
+      expect(alerts.status).toBe(1);
+      const listed = (JSON.parse(alerts.stdout) as { alerts: (Finding & { source: string })[] }).alerts;
+      expect(
+        listed
+          .filter((a) => a.kind === 'silent-device')
+          .map((a) => a.deviceId)
+          .sort(),
+      ).toEqual([...archived].sort());
     },
     STEP_TIMEOUT_MS,
   );
