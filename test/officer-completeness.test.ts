@@ -234,12 +234,15 @@ describe('officer completeness and alerts (processes)', () => {
       expect(recent.code).toBe(1);
       expect(recent.report.findings.length).toBeLessThan(all.report.findings.length);
       expect(recent.report).toMatchObject({ since: droppedAt });
-      // From tomorrow (UTC): nothing has happened yet, so nothing is missing.
+      // From tomorrow (UTC): no receipt, and no gap the log or the served records show; only the
+      // server's own report of the deleted row stays (it carries no time, so --since keeps it).
       const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
       const none = await completeness(['--since', tomorrow]);
-      expect(none.report.findings).toEqual([]);
-      expect(none.code).toBe(0);
-      expect(none.report).toMatchObject({ complete: true, since: Date.parse(`${tomorrow}T00:00:00Z`) });
+      const gaps = all.report.findings.filter((f) => f.kind === 'gap');
+      expect(gaps.length).toBeGreaterThan(0);
+      expect(none.report.findings).toEqual(gaps.map((g) => ({ ...g, evidence: ['server-report'] })));
+      expect(none.code).toBe(1);
+      expect(none.report).toMatchObject({ since: Date.parse(`${tomorrow}T00:00:00Z`) });
     },
     STEP_TIMEOUT_MS,
   );
