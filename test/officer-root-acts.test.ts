@@ -8,7 +8,11 @@
  * sealed before and after the rotation. Adding an officer (`custos org officers add`): too few
  * shares, a wrong passphrase or a tampered share change nothing; a quorum adds officer 3, who
  * enrols, searches, and unlocks with the new shares. Removing officer 2 (`… remove --user`):
- * the removed officer's profile is then refused by the server.
+ * the removed officer's profile is then refused by the server. Rotating the root archive key
+ * (`custos org unlock --rotate-root`, docs/keys.md §6.1): too few shares, a wrong passphrase or
+ * a tampered share change nothing; a run interrupted after writing the new shares resumes; the
+ * old shares then open no root wrap the server holds while the new ones open all; old records
+ * still search, export and verify; another officer adopts the new root; new buckets wrap to it.
  *
  * Standing criteria (docs/officers.md "Legal holds", "Lexicon rules"): a lexicon rule and a
  * query hold made before the rotation are extended by `custos org buckets --ahead` to the new
@@ -26,7 +30,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CustosClient } from '@custos/client';
-import { isConsoleError, openOfficerSession, sealDelegation, SigningKey } from '@custos/console';
+import {
+  isConsoleError,
+  openOfficerSession,
+  rotateRootKey,
+  sealDelegation,
+  SigningKey,
+  unlockRoot,
+  unwrapKeyManagerKey,
+  unwrapWithRoot,
+} from '@custos/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopServer } from './client-support.js';
 import {
@@ -649,6 +662,203 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       const after = await custos(['org', 'buckets', ...officerTwo]);
       expect(after.status).toBe(1);
       expect(after.stderr).toMatch(/ROLE_FORBIDDEN|role/);
+    },
+    STEP_TIMEOUT_MS,
+  );
+  it(
+    'rotates the root: bad input changes nothing, an interrupted run resumes, old shares open nothing on the server, records still open and verify, new buckets wrap to the new root',
+    async () => {
+      // Officers 1 and 3 after the removal; their shares come from change-2.
+      const share = (k: number): string => join(dir, 'change-2', 'shares', `officer-${k}`);
+      const rootFiles = (base: string) =>
+        [1, 3].map((k) => join(base, 'shares', `officer-${k}`, 'org-root-archive-key.share.json'));
+      const serverRoot = (): Buffer =>
+        serverDb(
+          (db) => (db.prepare('SELECT root_archive_public_key AS k FROM orgs').get() as { k: Buffer }).k,
+        );
+      const serverRootWraps = (): { bucket: string; blob: Buffer }[] =>
+        serverDb(
+          (db) =>
+            db
+              .prepare(
+                "SELECT bucket_id AS bucket, blob FROM bucket_key_blobs WHERE kind = 'officer-wrap' AND recipient = 'root' ORDER BY bucket_id",
+              )
+              .all() as { bucket: string; blob: Buffer }[],
+        );
+      const out = join(dir, 'rotate-root');
+      const rotate = (shares: string[], passphrases: string[]) =>
+        custos([
+          'org',
+          'unlock',
+          '--rotate-root',
+          '--out',
+          out,
+          ...officer,
+          '--shares',
+          shares.join(','),
+          '--share-passphrase-file',
+          passFile(passphrases),
+          '--new-passphrase-file',
+          passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+        ]);
+      const tampered = join(dir, 'tampered-root-shares');
+      cpSync(share(3), tampered, { recursive: true });
+      const file = join(tampered, 'org-root-archive-key.share.json');
+      const t = JSON.parse(readFileSync(file, 'utf8')) as { ciphertext: string };
+      const ct = Buffer.from(t.ciphertext, 'base64');
+      ct[0]! ^= 1;
+      writeFileSync(file, JSON.stringify({ ...t, ciphertext: ct.toString('base64') }));
+      const before = serverRoot();
+      const wrapsBefore = serverRootWraps();
+      const cases: [() => ReturnType<typeof custos>, RegExp][] = [
+        [() => rotate([share(1)], [OFFICER_PASSPHRASE]), /1 share\(s\) given, 2 of 2 needed/],
+        [() => rotate([share(1), share(3)], [OFFICER_PASSPHRASE, 'a wrong passphrase']), /wrong passphrase/],
+        [() => rotate([share(1), tampered], [OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]), /was modified/],
+      ];
+      for (const [run, message] of cases) {
+        const r = await run();
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(message);
+        expect(serverRoot()).toEqual(before);
+        expect(existsSync(out)).toBe(false);
+      }
+      expect(serverRootWraps()).toEqual(wrapsBefore);
+
+      // Interrupted after the new shares were written: nothing reached the server.
+      const old = await unlockRoot(
+        rootFiles(join(dir, 'change-2')).concat(
+          [1, 3].map((k) => join(share(k), 'org-signing-key.share.json')),
+        ),
+        [OFFICER_PASSPHRASE, OFFICER_PASSPHRASE, OFFICER_PASSPHRASE, OFFICER_PASSPHRASE],
+      );
+      const session = await openOfficerSession(officerDir, OFFICER_PASSPHRASE);
+      try {
+        const part = await rotateRootKey(session, old, {
+          out,
+          passphrases: () =>
+            Promise.resolve(
+              new Map([
+                [0, OFFICER_PASSPHRASE],
+                [2, OFFICER_PASSPHRASE],
+              ]),
+            ),
+          now: Date.now(),
+          stopAfter: 'shares',
+        });
+        expect(part).toMatchObject({ resumed: false, rewrapped: [] });
+      } finally {
+        session.close();
+      }
+      expect(serverRoot()).toEqual(before);
+      expect(existsSync(join(out, 'root-rotation.pending.json'))).toBe(true);
+
+      // The rerun resumes with the same new key and finishes.
+      const r = await rotate([share(1), share(3)], [OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]);
+      expect(r.status, r.stderr).toBe(0);
+      const done = JSON.parse(r.stdout) as {
+        operation: string;
+        resumed: boolean;
+        rewrapped: string[];
+        keyManagerRewrapped: boolean;
+        rootArchiveKeyFingerprint: string;
+      };
+      expect(done).toMatchObject({ operation: 'rotate-root', resumed: true, keyManagerRewrapped: true });
+      expect(done.rewrapped).toHaveLength(12);
+      expect(r.stderr).toMatch(/new root shares were written by the interrupted run/);
+      expect(existsSync(join(out, 'root-rotation.pending.json'))).toBe(false);
+      expect(serverRoot()).not.toEqual(before);
+      const officerOrg = JSON.parse(readFileSync(join(officerDir, 'org.json'), 'utf8')) as {
+        rootArchiveKeyFingerprint: string;
+      };
+      expect(officerOrg.rootArchiveKeyFingerprint).toBe(done.rootArchiveKeyFingerprint);
+
+      // Old shares open no root wrap the server holds (buckets and key manager); the new ones open every one.
+      const wraps = serverRootWraps();
+      expect(wraps.map((w) => w.bucket)).toHaveLength(12);
+      const kmRoot = serverDb(
+        (db) =>
+          db.prepare("SELECT blob FROM key_manager_wraps WHERE recipient = 'root'").all() as {
+            blob: Buffer;
+          }[],
+      );
+      expect(kmRoot).toHaveLength(1);
+      const fresh = await unlockRoot(rootFiles(out), [OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]);
+      try {
+        for (const w of wraps) {
+          await expect(unwrapWithRoot(old, w.blob)).rejects.toThrow();
+          expect((await unwrapWithRoot(fresh, w.blob)).bucket).toBe(w.bucket);
+        }
+        await expect(
+          unwrapKeyManagerKey(kmRoot[0]!.blob, old.rootArchiveKey!, {
+            org: org.orgId,
+            to: 'root',
+            publicKey: new Uint8Array(32),
+          }),
+        ).rejects.toThrow(/does not open/);
+      } finally {
+        old.destroy();
+      }
+      // A rotation with the old shares again is refused: they no longer recover the current root.
+      const stale = await custos([
+        'org',
+        'unlock',
+        '--rotate-root',
+        '--out',
+        join(dir, 'rotate-root-again'),
+        ...officer,
+        '--shares',
+        [share(1), share(3)].join(','),
+        '--share-passphrase-file',
+        passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+        '--new-passphrase-file',
+        passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+      ]);
+      expect(stale.status).toBe(1);
+      expect(stale.stderr).toMatch(/another root archive key than the current one/);
+      expect(existsSync(join(dir, 'rotate-root-again'))).toBe(false);
+
+      // Records sealed before still open and verify; officer 3 adopts the new root on their next command.
+      const matches = await searchUntil('budget', 4);
+      expect(matches).toHaveLength(4);
+      for (const m of matches) expect([m.proof, m.signature]).toEqual(['verified', 'verified']);
+      const carol = join(dir, 'change-1', 'officers', 'officer-3');
+      const asCarol = ['--profile', carol, '--passphrase-file', passFile([OFFICER_PASSPHRASE])];
+      const exported = join(dir, 'after-root-rotation.json');
+      const ex = await custos([
+        'console',
+        'export',
+        'budget',
+        '--format',
+        'json',
+        '--out',
+        exported,
+        ...asCarol,
+      ]);
+      expect(ex.status, ex.stderr).toBe(0);
+      expect(ex.stderr).toMatch(/adopted the root archive key rotated/);
+      const verified = await custos(['verify', exported, '--json']);
+      expect(verified.status, verified.stderr).toBe(0);
+
+      // New buckets are wrapped to the new root only.
+      const ahead = await custosJson<{ ahead: { created: string[] } }>([
+        'org',
+        'buckets',
+        ...officer,
+        '--ahead',
+        '2',
+        '--shares',
+        [share(1), share(3)].join(','),
+        '--share-passphrase-file',
+        passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+      ]);
+      expect(ahead.ahead.created.length).toBeGreaterThan(0);
+      try {
+        const made = serverRootWraps().filter((x) => ahead.ahead.created.includes(x.bucket));
+        expect(made).toHaveLength(ahead.ahead.created.length);
+        for (const w of made) expect((await unwrapWithRoot(fresh, w.blob)).bucket).toBe(w.bucket);
+      } finally {
+        fresh.destroy();
+      }
     },
     STEP_TIMEOUT_MS,
   );

@@ -113,4 +113,8 @@ export type {
 export { openSignedOfficerList, refreshOfficerList } from './officer-list-refresh.js';
 export { checkOfficerListInLog, OFFICERS_LOG_STATE_FILE } from './officer-list-freshness.js';
 export type { OfficerListInLog } from './officer-list-freshness.js';
+export { openRootKeyStatement, refreshRootKey, sealRootKeyStatement } from './root-key-statement.js';
+export type { RootKeyStatement } from './root-key-statement.js';
+export { rotateRootKey } from './root-key-rotation.js';
+export type { RootKeyRotated, RootRotationOptions } from './root-key-rotation.js';
 export type { AdoptedOfficerList, SignedOfficerList } from './officer-list-refresh.js';

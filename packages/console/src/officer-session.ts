@@ -23,6 +23,7 @@ import { unwrapKeyManagerKey } from './key-manager-wrap.js';
 import { OfficerDevice } from './officer-device.js';
 import { checkOfficerListInLog } from './officer-list-freshness.js';
 import { refreshOfficerList, type AdoptedOfficerList } from './officer-list-refresh.js';
+import { refreshRootKey, type RootKeyStatement } from './root-key-statement.js';
 import { loadOfficerProfile, type OfficerProfile } from './officer-profile.js';
 import { fromB64u } from './profile-files.js';
 import { keyFingerprint, type SigningKey } from './signing-key.js';
@@ -80,6 +81,11 @@ export interface OfficerSession {
    * (officer-list-freshness.ts): a server withholding a newer list stops the command.
    */
   refreshOfficers(): Promise<AdoptedOfficerList | null>;
+  /**
+   * Adopts a newer root-archive-key statement signed with the org key (after a quorum's
+   * `org unlock --rotate-root`) into org.json and this session; null when the profile was current.
+   */
+  refreshRootKey(): Promise<RootKeyStatement | null>;
   /** Drops the opened keys, the device key and its token. */
   close(): void;
 }
@@ -188,6 +194,17 @@ export async function openOfficerSession(
       );
       if (adopted !== null) officer = { ...officer, org: adopted.org };
       return adopted;
+    },
+    async refreshRootKey() {
+      const adopted = await refreshRootKey(
+        dir,
+        officer.org,
+        officer.profile.signingKeyFingerprint,
+        (method, path) => session.call(method, path),
+      );
+      if (adopted === null) return null;
+      officer = { ...officer, org: adopted.org };
+      return adopted.statement;
     },
     close() {
       closed = true;

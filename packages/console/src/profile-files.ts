@@ -47,6 +47,8 @@ export interface OrgFile {
   readonly officers: readonly { readonly index: number; readonly publicKey: string }[];
   /** Issue time (ms) of the signed officer list `officers` and `officerQuorum` come from; absent: the ceremony's. */
   readonly officerListIssuedAt?: number;
+  /** Issue time (ms) of the signed root-archive-key statement the root key comes from; absent: the ceremony's. */
+  readonly rootKeyIssuedAt?: number;
   readonly buckets: readonly OrgFileBucket[];
 }
 

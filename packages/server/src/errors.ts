@@ -118,6 +118,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: "The officer list does not verify with the organisation's signing key, names another organisation, is not newer than the current one, or is malformed.",
   },
+  ROOT_KEY_INVALID: {
+    status: 409,
+    doc: "A root-archive-key statement does not verify with the organisation's signing key, names another organisation, does not replace the current root key, reuses an earlier key, or is not newer than the last rotation (docs/keys.md §6).",
+  },
   BODY_TOO_LARGE: { status: 413, doc: "The body is larger than the route's limit." },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },
   RATE_LIMITED: {

@@ -93,6 +93,13 @@ export async function withOfficerSession<T>(
             `${adopted.removed.length > 0 ? `; removed ${names(adopted.removed)}` : ''})`,
         );
       }
+      const root = await session.refreshRootKey();
+      if (root !== null) {
+        ctx.note(
+          `org.json: adopted the root archive key rotated ${new Date(root.issuedAt).toISOString()} ` +
+            `(fingerprint ${session.officer.org.rootArchiveKeyFingerprint})`,
+        );
+      }
       return await fn(session);
     } finally {
       session.close();

@@ -62,7 +62,7 @@ function threshold(ctx: CommandContext): number | undefined {
 }
 
 /** One passphrase per officer index of the new set: file lines in order, or typed. */
-async function newPassphrases(
+export async function newPassphrases(
   ctx: CommandContext,
   officers: readonly number[],
 ): Promise<Map<number, string>> {

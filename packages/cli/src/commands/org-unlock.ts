@@ -10,9 +10,10 @@ import {
   MAX_DELEGATION_DAYS,
   reissueDelegation,
   rotateKeyManager,
+  rotateRootKey,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
-import { optionalString, UsageError } from '../command-flags.js';
+import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
 import {
   consoleFailures,
@@ -24,9 +25,11 @@ import {
   utc,
   withOfficerSession,
 } from './console-officer.js';
+import { newPassphrases } from './org-officers.js';
 
 const USAGE = `Usage: custos org unlock --profile DIR --shares LIST --reissue-delegation [--days N]
        custos org unlock --profile DIR --shares LIST --rotate-key-manager [--days N]
+       custos org unlock --profile DIR --shares LIST --rotate-root --out DIR [--new-passphrase-file FILE]
                         [--passphrase-file FILE] [--share-passphrase-file FILE] [--json]
 
 Combines a quorum (m) of the officers' share files to act as the organisation's root for one
@@ -41,10 +44,19 @@ operation, run from one officer's profile (its officer device registers the resu
                           Buckets made before keep working; run 'custos org buckets --ahead'
                           next so devices move to buckets signed by the new key. Needs
                           org-signing-key shares.
+  --rotate-root           generate a NEW root archive key, split it m-of-n to the current
+                          officers (new org-root-archive-key share files under --out), re-wrap
+                          every bucket key (and the key-manager key) to it and register it,
+                          signed by the org signing key; the server replaces the old root
+                          wraps. A rerun with the same --out resumes an interrupted rotation.
+                          Needs org-signing-key and org-root-archive-key shares (share folders).
+  --out DIR               (--rotate-root) a new folder for the new shares and org.json
+  --new-passphrase-file FILE  (--rotate-root) one passphrase per officer, in officer order: it
+                          seals their new root share; otherwise typed
   --days N                validity from now, in days (default ${DEFAULT_DELEGATION_DAYS}, at most ${MAX_DELEGATION_DAYS})
 ${SHARE_OPTIONS_HELP}${OFFICER_OPTIONS_HELP}
-Adding or removing an officer and rotating the org secrets themselves are not implemented yet
-(see docs/officers.md §5). Nothing is changed when a share is missing, modified or its
+Adding or removing an officer is 'custos org officers'; rotating the org signing key and the
+index secret is not implemented (see docs/officers.md §5). Nothing is changed when a share is missing, modified or its
 passphrase is wrong.
 `;
 
@@ -53,6 +65,9 @@ const FLAGS = {
   ...SHARE_FLAGS,
   'reissue-delegation': 'boolean',
   'rotate-key-manager': 'boolean',
+  'rotate-root': 'boolean',
+  out: 'string',
+  'new-passphrase-file': 'string',
   days: 'string',
 } as const;
 
@@ -65,8 +80,43 @@ export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number
     async (ctx) => {
       const reissue = ctx.flags.has('reissue-delegation');
       const rotate = ctx.flags.has('rotate-key-manager');
-      if (reissue === rotate)
-        throw new UsageError('choose an operation: --reissue-delegation or --rotate-key-manager');
+      const rotateRoot = ctx.flags.has('rotate-root');
+      if ([reissue, rotate, rotateRoot].filter(Boolean).length !== 1)
+        throw new UsageError(
+          'choose one operation: --reissue-delegation, --rotate-key-manager or --rotate-root',
+        );
+      if (rotateRoot) {
+        const out = requireString(ctx.flags, 'out');
+        const r = await withOfficerSession(ctx, async (session) => {
+          const root = await unlockShares(ctx, ['org-signing-key', 'org-root-archive-key']);
+          try {
+            ctx.note('custos org unlock: org signing key and root archive key recovered; rotating the root');
+            return await consoleFailures(() =>
+              rotateRootKey(session, root, {
+                out,
+                passphrases: () =>
+                  newPassphrases(
+                    ctx,
+                    session.officer.org.officers.map((o) => o.index),
+                  ),
+                now: Date.now(),
+                progress: (m) => ctx.note(`custos org unlock: ${m}`),
+              }),
+            );
+          } finally {
+            root.destroy();
+          }
+        });
+        ctx.result(
+          [
+            `Root archive key rotated${r.resumed ? ' (resumed)' : ''}: ${r.previousFingerprint} -> ${r.rootArchiveKeyFingerprint}.`,
+            `${r.rewrapped.length} bucket keys re-wrapped to the new root${r.keyManagerRewrapped ? ', and the key-manager key' : ''}; the old root wraps on the server are gone.`,
+            `New root shares (quorum ${r.threshold} of ${r.officers.length}) are under ${r.out}/shares: hand each officer their org-root-archive-key.share.json and destroy the old one.`,
+          ],
+          { operation: 'rotate-root', ...r },
+        );
+        return;
+      }
       const daysText = optionalString(ctx.flags, 'days');
       if (daysText !== undefined && !/^[1-9][0-9]{0,4}$/.test(daysText))
         throw new UsageError(`--days must be an integer from 1 to ${MAX_DELEGATION_DAYS}`);

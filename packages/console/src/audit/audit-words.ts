@@ -37,6 +37,8 @@ const PHRASES: Record<string, Phrase> = {
   'index-key-sealed': (s) => `sealed the index key of bucket ${s} to a device`,
   'key-manager-delegated': () => 'registered a new key-manager delegation',
   'key-manager-rotated': () => 'rotated the key-manager key (a quorum signed a delegation for a new key)',
+  'root-archive-key-rotated': () =>
+    'rotated the root archive key (a quorum signed a new root; every bucket re-wrapped to it)',
   'officers-change': (_s, d) => `changed the officers${q(d)}`,
   'archive-search': (_s, d) => `searched the archive${q(d)}`,
   'archive-read': (s, d) => `read archived records of device ${s}${q(d)}`,

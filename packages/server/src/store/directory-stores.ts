@@ -6,6 +6,7 @@ import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type {
   DeviceRecord,
   KeyManagerRotation,
+  RootKeyRotation,
   KyberPreKey,
   NewUser,
   OfficerKey,
@@ -136,6 +137,39 @@ export class SqlOrgStore implements OrgStore {
     await this.db
       .run(sql`INSERT INTO officer_list_changes (org_id, seq, document, issued_at, changed_by, changed_at)
       VALUES (${orgId}, ${change.seq}, ${change.document}, ${change.issuedAt}, ${change.changedBy}, ${change.changedAt})`);
+  }
+
+  async addRootKeyRotation(orgId: OrgId, r: RootKeyRotation, publicKey: Buffer): Promise<void> {
+    await this.db.run(sql`INSERT INTO root_key_rotations (org_id, seq, statement, superseded, issued_at,
+      rotated_by, rotated_at, log_index) VALUES (${orgId}, ${r.seq}, ${r.statement}, ${r.superseded},
+      ${r.issuedAt}, ${r.rotatedBy}, ${r.rotatedAt}, ${r.logIndex})`);
+    await this.db.run(sql`UPDATE orgs SET root_archive_public_key = ${publicKey} WHERE org_id = ${orgId}`);
+  }
+
+  async rootKeyRotations(orgId: OrgId): Promise<RootKeyRotation[]> {
+    const rows = await this.db.all<Record<string, unknown>>(
+      sql`SELECT * FROM root_key_rotations WHERE org_id = ${orgId} ORDER BY seq`,
+    );
+    return rows.map((r) => ({
+      seq: int(r.seq),
+      statement: bytes(r.statement),
+      superseded: bytes(r.superseded),
+      issuedAt: int(r.issued_at),
+      rotatedBy: text(r.rotated_by),
+      rotatedAt: int(r.rotated_at),
+      logIndex: int(r.log_index),
+    }));
+  }
+
+  async replaceKeyManagerRootWraps(
+    orgId: OrgId,
+    current: { seq: number; blob: Buffer } | undefined,
+  ): Promise<void> {
+    await this.db.run(sql`DELETE FROM key_manager_wraps WHERE org_id = ${orgId} AND recipient = 'root'`);
+    if (current !== undefined) {
+      await this.db.run(sql`INSERT INTO key_manager_wraps (org_id, seq, recipient, blob)
+        VALUES (${orgId}, ${current.seq}, 'root', ${current.blob})`);
+    }
   }
 
   async lastOfficerListChange(orgId: OrgId): Promise<OfficerListChange | undefined> {

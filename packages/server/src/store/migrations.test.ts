@@ -59,6 +59,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   20: [],
   21: [],
   22: ['role_retention'],
+  23: ['root_key_rotations'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

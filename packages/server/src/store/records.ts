@@ -62,6 +62,20 @@ export interface KeyManagerRotation {
   readonly logIndex: number;
 }
 
+/** A rotation of the org's root archive key by a quorum (docs/keys.md §6). */
+export interface RootKeyRotation {
+  /** 1 for the org's first rotation, then 2, 3, … */
+  readonly seq: number;
+  /** The org-signed statement naming the new root archive public key. */
+  readonly statement: Buffer;
+  /** The root archive public key it replaced. */
+  readonly superseded: Buffer;
+  readonly issuedAt: number;
+  readonly rotatedBy: string;
+  readonly rotatedAt: number;
+  readonly logIndex: number;
+}
+
 /** A change of the org's officer list by a quorum (docs/officers.md §5): the signed list and when it was made. */
 export interface OfficerListChange {
   readonly seq: number;

@@ -23,6 +23,7 @@ import type {
   NewEnrolmentCode,
   OneTimePreKey,
   KeyManagerRotation,
+  RootKeyRotation,
   OfficerKey,
   OfficerListChange,
   OrgRecord,
@@ -69,6 +70,15 @@ export interface OrgStore {
     quorum: number,
     change: OfficerListChange,
   ): Promise<void>;
+  /** Records a root archive key rotation and makes `publicKey` the org's current root key. */
+  addRootKeyRotation(orgId: OrgId, rotation: RootKeyRotation, publicKey: Buffer): Promise<void>;
+  /** The org's root archive key rotations, oldest first. */
+  rootKeyRotations(orgId: OrgId): Promise<RootKeyRotation[]>;
+  /**
+   * Replaces every root wrap of a key-manager key: deletes them all, then stores `blob` as the
+   * root wrap of rotation `seq` (the current key's) when given.
+   */
+  replaceKeyManagerRootWraps(orgId: OrgId, current: { seq: number; blob: Buffer } | undefined): Promise<void>;
   /** The org's last officer-list change, if any. */
   lastOfficerListChange(orgId: OrgId): Promise<OfficerListChange | undefined>;
   /** Global: how many organisations exist (first start checks for zero). */

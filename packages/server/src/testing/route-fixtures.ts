@@ -13,6 +13,7 @@ import {
   type ArchivingOrg,
 } from '../archive/archive-test-support.js';
 import { sealOfficerList } from '../keys/officer-list.js';
+import { rootRotationNeeds, sealRootKeyStatement } from '../keys/root-key-rotation.js';
 import { blobIdOf } from '../blobs/blob-service.js';
 import { FIXTURE_LOG_KEY, testIntegrator } from '../search/search-test-support.js';
 import type { HoldId } from '../store/hold-stores.js';
@@ -471,6 +472,34 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       body: { document: Buffer.from(sealOfficerList(list, archive.orgSigningKey)).toString('base64url') },
     };
   },
+  // A new random root key replacing the current one (each call a later `iat`), every live bucket re-wrapped.
+  'POST /v1/orgs/:orgId/root-archive-key/rotations': async ({ t, org, archive }) => {
+    const current = (await t.stores.orgs.get(org.orgId))!;
+    const needs = await rootRotationNeeds(t.stores, current);
+    officerLists += 1;
+    const statement = sealRootKeyStatement(
+      {
+        org: org.orgId,
+        publicKey: randomBytes(32),
+        previous: current.rootArchivePublicKey,
+        issuedAt: t.clock.now + officerLists,
+      },
+      archive.orgSigningKey,
+    );
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/root-archive-key/rotations`,
+      body: {
+        statement: Buffer.from(statement).toString('base64url'),
+        wraps: needs.buckets.map((bucketId) => ({ bucketId, blob: 'AA' })),
+        ...(needs.keyManagerSeq === undefined ? {} : { keyManagerWrap: 'AA' }),
+      },
+    };
+  },
+  'GET /v1/orgs/:orgId/root-archive-key': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/root-archive-key`,
+  }),
   'GET /v1/orgs/:orgId/key-manager/wraps': async ({ org }) => ({
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/key-manager/wraps`,

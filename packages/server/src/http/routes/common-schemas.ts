@@ -93,6 +93,13 @@ export const OrgPublicSchema = Type.Object(
         'the last officer list a quorum signed with the org signing key; absent before the first change',
       ),
     ),
+    rootKeyStatement: Type.Optional(
+      Bytes(
+        1,
+        1024,
+        'the last root-archive-key statement a quorum signed with the org signing key; absent before the first rotation',
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -47,6 +47,7 @@ import {
   keyManagerWrapsRoute,
   rotateKeyManagerRoute,
 } from './root-act-routes.js';
+import { rootKeyRoute, rotateRootKeyRoute } from './root-key-routes.js';
 import { createLinkCodeRoute, listOwnDevicesRoute, revokeOwnDeviceRoute } from './own-device-routes.js';
 import {
   deviceBundleRoute,
@@ -125,6 +126,8 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   keyManagerChainRoute,
   keyManagerWrapsRoute,
   changeOfficersRoute,
+  rootKeyRoute,
+  rotateRootKeyRoute,
   createDispositionRoute,
   getDispositionRoute,
   approveDispositionRoute,

@@ -172,7 +172,8 @@ export const getOrgRoute = defineRoute({
   url: '/v1/orgs/:orgId',
   summary:
     "The organisation's public material (signing key and fingerprint, archive key, key-manager delegation, officers) " +
-    'and, after a change of officers, the signed officer list (officers adopt it: docs/officers.md §5).',
+    'and, after a change of officers, the signed officer list, and after a root rotation the signed root-archive-key ' +
+    'statement (officers adopt both: docs/officers.md §5).',
   access: ANY_ROLE,
   params: OrgParams,
   response: { status: 200, schema: OrgPublicSchema },
@@ -181,6 +182,11 @@ export const getOrgRoute = defineRoute({
     const org = await deps.stores.orgs.get(auth.orgId);
     if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
     const last = await deps.stores.orgs.lastOfficerListChange(auth.orgId);
-    return { ...orgPublic(org), ...(last === undefined ? {} : { officerList: encodeBytes(last.document) }) };
+    const root = (await deps.stores.orgs.rootKeyRotations(auth.orgId)).at(-1);
+    return {
+      ...orgPublic(org),
+      ...(last === undefined ? {} : { officerList: encodeBytes(last.document) }),
+      ...(root === undefined ? {} : { rootKeyStatement: encodeBytes(root.statement) }),
+    };
   },
 });

@@ -631,4 +631,24 @@ CREATE TABLE role_retention (
 );
 `,
   },
+  {
+    version: 23,
+    name: 'root acts: root archive key rotations (the signed statements, oldest first)',
+    // One row per rotation: the org-signed statement naming the new root archive public key and
+    // the key it replaced (docs/keys.md §6). orgs.root_archive_public_key holds the current key;
+    // the bucket root wraps are replaced in bucket_key_blobs in the same transaction.
+    up: `
+CREATE TABLE root_key_rotations (
+  org_id TEXT NOT NULL REFERENCES orgs(org_id),
+  seq BIGINT NOT NULL,
+  statement BYTEA NOT NULL,
+  superseded BYTEA NOT NULL,
+  issued_at BIGINT NOT NULL,
+  rotated_by TEXT NOT NULL,
+  rotated_at BIGINT NOT NULL,
+  log_index BIGINT NOT NULL,
+  PRIMARY KEY (org_id, seq)
+);
+`,
+  },
 ];
