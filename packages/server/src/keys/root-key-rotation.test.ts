@@ -50,12 +50,7 @@ for (const backend of TEST_BACKENDS) {
       bucketId,
       blob: b64u(Buffer.from(`new ${bucketId}`)),
     }));
-    const rotate = (
-      s: Uint8Array,
-      wraps = WRAPS,
-      kmWrap: string | null = 'S00',
-      who: TestDevice = officer,
-    ) =>
+    const rotate = (s: Uint8Array, wraps = WRAPS, kmWrap: string | null = 'S00', who: TestDevice = officer) =>
       call(
         t.app,
         'POST',
