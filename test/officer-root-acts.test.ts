@@ -700,6 +700,7 @@ describe('root acts: key-manager rotation, adding and removing officers (process
           passFile(passphrases),
           '--new-passphrase-file',
           passFile([OFFICER_PASSPHRASE, OFFICER_PASSPHRASE]),
+          '--json',
         ]);
       const tampered = join(dir, 'tampered-root-shares');
       cpSync(share(3), tampered, { recursive: true });
