@@ -70,14 +70,22 @@ export function openRootKeyStatement(bytes: Uint8Array, signingPublicKey: Uint8A
   if (!(payload instanceof Uint8Array) || !(sig instanceof Uint8Array)) refuse('is not [payload, signature]');
   const signed = Buffer.concat([Buffer.from(ROOT_KEY_DOMAIN, 'ascii'), Buffer.of(0), payload]);
   if (!verifyEd25519(signingPublicKey, signed, sig)) refuse('does not verify with the org signing key');
-  let m: Json;
+  let decoded: unknown;
   try {
-    m = decodeStrictCbor(payload, 'root key statement payload', 'MALFORMED_INPUT') as Json;
+    decoded = decodeStrictCbor(payload, 'root key statement payload', 'MALFORMED_INPUT');
   } catch (e) {
     throw new ConsoleError('SERVER_REFUSED', "the server's root key statement payload is not valid CBOR", {
       cause: e,
     });
   }
+  if (
+    typeof decoded !== 'object' ||
+    decoded === null ||
+    Array.isArray(decoded) ||
+    decoded instanceof Uint8Array
+  )
+    refuse('payload is not a map');
+  const m = decoded as Json;
   if (m.v !== 1 || m.typ !== 'root-archive-key' || typeof m.org !== 'string' || !isUint(m.iat))
     refuse('is not a v1 root-archive-key statement');
   if (!isKey(m.pk) || !isKey(m.prv)) refuse('has malformed keys');
