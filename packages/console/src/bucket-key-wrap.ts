@@ -19,6 +19,7 @@ import {
   encodeDeterministicCbor,
   isWellFormedId,
   type BucketPublicKey,
+  decodeStrictCborMap,
 } from '@custos/core';
 import { hpkeOpen, hpkeSeal } from './hpke-box.js';
 
@@ -113,7 +114,7 @@ async function openWrap(
   const w = parseBucketKeyWrap(blob);
   const pt = await hpkeOpen(recipientKey, BUCKET_KEY_WRAP_INFO, aadOf(w), w);
   try {
-    const m = decodeStrictCbor(pt, 'bucket-key wrap plaintext', 'MALFORMED_INPUT') as Record<string, unknown>;
+    const m = decodeStrictCborMap(pt, 'bucket-key wrap plaintext', 'MALFORMED_INPUT');
     const { sk, ik } = m;
     if (!(sk instanceof Uint8Array) || !(ik instanceof Uint8Array) || Object.keys(m).length !== 2) {
       throw new CustosError('MALFORMED_INPUT', 'bucket-key wrap: plaintext must be { sk, ik }');

@@ -10,7 +10,7 @@
  * rollback and stops the command: the server only ever keeps the newest.
  */
 import { join } from 'node:path';
-import { decodeStrictCbor } from '@custos/core';
+import { decodeStrictCbor, decodeStrictCborMap } from '@custos/core';
 import { ConsoleError } from './console-error.js';
 import { OFFICER_LIST_DOMAIN } from './officer-change.js';
 import { writePrivateFile } from './private-files.js';
@@ -62,7 +62,7 @@ export function openSignedOfficerList(bytes: Uint8Array, signingPublicKey: Uint8
   if (!verifyEd25519(signingPublicKey, signed, sig)) refuse('does not verify with the org signing key');
   let m: Json;
   try {
-    m = decodeStrictCbor(payload, 'officer list payload', 'MALFORMED_INPUT') as Json;
+    m = decodeStrictCborMap(payload, 'officer list payload', 'MALFORMED_INPUT');
   } catch (e) {
     throw new ConsoleError('SERVER_REFUSED', "the server's officer list payload is not valid CBOR", {
       cause: e,

@@ -19,7 +19,13 @@
  * first thing in every extension), keeping the other seals and signing the new blob; the
  * server stores it opaque (`PUT …/sealed`, an audit act).
  */
-import { decodeStrictCbor, encodeDeterministicCbor, tokensForQuery, BucketPublicKey } from '@custos/core';
+import {
+  decodeStrictCbor,
+  encodeDeterministicCbor,
+  tokensForQuery,
+  BucketPublicKey,
+  decodeStrictCborMap,
+} from '@custos/core';
 import { unwrapBucketKey } from './bucket-key-wrap.js';
 import { findOfficerWrap } from './bucket-inventory.js';
 import { ConsoleError, isConsoleError } from './console-error.js';
@@ -132,7 +138,7 @@ function verifyCriterion(
     const [p, sig] = outer as [unknown, unknown];
     if (!(p instanceof Uint8Array) || !(sig instanceof Uint8Array)) bad(what, 'is malformed');
     payload = p;
-    m = decodeStrictCbor(payload, 'criterion payload', 'MALFORMED_INPUT') as Json;
+    m = decodeStrictCborMap(payload, 'criterion payload', 'MALFORMED_INPUT');
     const signer = s.officer.org.officers.find((o) => o.index === m.by);
     if (signer === undefined)
       throw new ConsoleError(
@@ -182,7 +188,7 @@ async function openSeal(
       cause: e,
     });
   });
-  const c = decodeStrictCbor(plain, 'criterion', 'MALFORMED_INPUT') as Json;
+  const c = decodeStrictCborMap(plain, 'criterion', 'MALFORMED_INPUT');
   if (kind === 'rule' && Array.isArray(c.terms) && c.terms.every((t) => typeof t === 'string'))
     return { kind, terms: c.terms };
   if (kind === 'hold' && typeof c.query === 'string')

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   decodeLogEntry,
-  decodeStrictCbor,
+  decodeStrictCborMap,
   hashLeaf,
   verifyInclusion,
   type Checkpoint,
@@ -80,10 +80,7 @@ export function checkActDocument(orgId: string, e: LogEntry, doc: Uint8Array, in
     throw new ConsoleError('LOG_INVALID', `${where}: a document for a ${e.type} entry`);
   if (!Buffer.from(createHash('sha256').update(doc).digest()).equals(Buffer.from(e.hash)))
     throw new ConsoleError('LOG_INVALID', `${where}: the document does not hash to the entry's hash`);
-  const v = decodeStrictCbor(doc, `the document of the ${where}`, 'MALFORMED_LOG_ENTRY') as Record<
-    string,
-    unknown
-  >;
+  const v = decodeStrictCborMap(doc, `the document of the ${where}`, 'MALFORMED_LOG_ENTRY');
   const keys = Object.keys(v).sort().join(',');
   if (
     (keys !== 'act,at,kind,org,sub' && keys !== 'act,at,det,kind,org,sub') ||

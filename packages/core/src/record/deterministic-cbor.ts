@@ -71,3 +71,18 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function isCborMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
+
+/**
+ * {@link decodeStrict} for documents whose top level must be a map: anything else (null, a
+ * number, an array, bytes) is a CustosError with `code`, so readers never touch fields of a
+ * non-object.
+ */
+export function decodeStrictMap(
+  bytes: Uint8Array,
+  what: string,
+  code: CustosErrorCode,
+): Record<string, unknown> {
+  const value = decodeStrict(bytes, what, code);
+  if (!isCborMap(value)) throw new CustosError(code, `${what} is not a CBOR map`);
+  return value;
+}

@@ -42,4 +42,5 @@ export type { ChainAnchor, ChainLink } from './chain.js';
 export {
   encodeDeterministic as encodeDeterministicCbor,
   decodeStrict as decodeStrictCbor,
+  decodeStrictMap as decodeStrictCborMap,
 } from './deterministic-cbor.js';
