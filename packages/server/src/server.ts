@@ -27,6 +27,7 @@ import { SearchIndexer } from './search/search-indexer.js';
 import { createMessagingServices } from './relay/messaging-services.js';
 import { startPgWakeups, type PgWakeups } from './relay/pg-wakeups.js';
 import { openStore } from './store/open-store.js';
+import { errorCode } from './log/error-code.js';
 
 /** Where the server writes: human text to `stdout`, JSON log lines to `stderr`. */
 export interface ServerIo {
@@ -189,7 +190,9 @@ export async function startServer(
       await messaging.close();
       // Everything acknowledged gets into a signed checkpoint before the store closes.
       await integrator.stop();
-      await integrator.integrateAll().catch(() => logger.error('log-integration-failed'));
+      await integrator
+        .integrateAll()
+        .catch((e: unknown) => logger.error('log-integration-failed', { code: errorCode(e) }));
       await indexer.stop();
       await wakeups?.close();
       await stores.close();

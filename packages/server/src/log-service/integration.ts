@@ -19,6 +19,7 @@ import { logOriginFor, logVerifierKey, signLogCheckpoint, type LogKey } from './
 import { DEFAULT_INTEGRATION_INTERVAL_MS, MAX_ENTRIES_PER_INTEGRATION } from './log-defaults.js';
 import { PeriodicPass } from './periodic-pass.js';
 import { storeTileReader } from './tile-reading.js';
+import { errorCode } from '../log/error-code.js';
 
 /** The stored log contradicts itself; the integrator refuses to sign anything for that org. */
 export class LogIntegrityError extends Error {
@@ -62,7 +63,7 @@ export class LogIntegrator {
       pass: () => this.#integrateAll(),
       intervalMs: options.intervalMs ?? DEFAULT_INTEGRATION_INTERVAL_MS,
       clock: this.#clock,
-      onError: () => this.#o.logger.error('log-integration-failed'),
+      onError: (e) => this.#o.logger.error('log-integration-failed', { code: errorCode(e) }),
     });
   }
 

@@ -43,6 +43,7 @@ import {
   type DeliveredEnvelope,
   type SendResult,
 } from './wire.js';
+import { errorCode } from '../log/error-code.js';
 
 /** Close codes the server uses (4000–4999 are application codes). */
 export const WS_CLOSE = {
@@ -385,10 +386,10 @@ class RelayConnection {
           this.pump();
         }
       },
-      () => {
+      (e: unknown) => {
         this.rechecking = false;
         this.held = [];
-        this.deps.logger.error('ws-pump-failed', { route: '/v1/ws' });
+        this.deps.logger.error('ws-pump-failed', { route: '/v1/ws', code: errorCode(e) });
         this.close(WS_CLOSE.INTERNAL, 'internal error');
       },
     );
@@ -444,8 +445,8 @@ class RelayConnection {
           this.sendEnvelope(e);
         }
       } while (this.pumpAgain);
-    } catch {
-      this.deps.logger.error('ws-pump-failed', { route: '/v1/ws' });
+    } catch (e) {
+      this.deps.logger.error('ws-pump-failed', { route: '/v1/ws', code: errorCode(e) });
       this.close(WS_CLOSE.INTERNAL, 'internal error');
     }
   }

@@ -27,6 +27,7 @@ import {
   INDEX_CATCH_UP_DELAY_MS,
   MAX_ENTRIES_PER_INDEX_PASS,
 } from './search-defaults.js';
+import { errorCode } from '../log/error-code.js';
 
 /** The stored archive contradicts its log; the indexer stops indexing that org. */
 export class SearchIndexIntegrityError extends Error {
@@ -208,7 +209,7 @@ export class SearchIndexer {
       pass: () => this.#indexAll(),
       intervalMs: options.intervalMs ?? DEFAULT_INDEX_INTERVAL_MS,
       clock: options.clock ?? Date.now,
-      onError: () => this.#o.logger.error('search-index-failed'),
+      onError: (e) => this.#o.logger.error('search-index-failed', { code: errorCode(e) }),
       // A full pass means a backlog: keep going at a short pause, not the interval.
       catchUp: {
         delayMs: INDEX_CATCH_UP_DELAY_MS,
