@@ -144,7 +144,9 @@ describe('officer keys (processes)', () => {
         expect(h.status, cmd.join(' ')).toBe(0);
         expect(h.stdout).toMatch(/^Usage: custos /);
       }
-      expect((await runCustos(['org', 'unlock', ...officerFlags(1)])).stderr).toMatch(/choose an operation/);
+      expect((await runCustos(['org', 'unlock', ...officerFlags(1)])).stderr).toMatch(
+        /choose one operation: .*--rotate-root/,
+      );
       const noShares = await runCustos(['org', 'buckets', '--ahead', '1', ...officerFlags(1)]);
       expect(noShares.status).toBe(2);
       expect(noShares.stderr).toMatch(/--ahead needs --shares/);
