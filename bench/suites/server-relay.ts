@@ -561,10 +561,15 @@ function teardown(): void {
   if (env === null) return;
   env.custosFleet.close();
   env.bareFleet.close();
+  // Each data folder goes once its server has exited: removed under a server that is still
+  // shutting down, its last log integration and index pass failed (logged as errors).
+  const { dir, abDir } = env;
+  env.custos.child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  env.bare.child.once('exit', () => {
+    if (abDir !== null) rmSync(abDir, { recursive: true, force: true });
+  });
   env.custos.child.kill('SIGTERM');
   env.bare.child.kill('SIGTERM');
-  rmSync(env.dir, { recursive: true, force: true });
-  if (env.abDir !== null) rmSync(env.abDir, { recursive: true, force: true });
   env = null;
 }
 
