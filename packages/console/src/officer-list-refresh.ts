@@ -10,12 +10,12 @@
  * rollback and stops the command: the server only ever keeps the newest.
  */
 import { join } from 'node:path';
-import { decodeStrictCbor, decodeStrictCborMap } from '@custos/core';
 import { ConsoleError } from './console-error.js';
 import { OFFICER_LIST_DOMAIN } from './officer-change.js';
 import { writePrivateFile } from './private-files.js';
 import { formatProfileFile, fromB64u, readProfileFile, type OrgFile } from './profile-files.js';
-import { keyFingerprint, verifyEd25519 } from './signing-key.js';
+import { openServedDocument, refuseServed } from './served-document.js';
+import { keyFingerprint } from './signing-key.js';
 
 type Json = Record<string, unknown>;
 
@@ -41,33 +41,12 @@ const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function refuse(why: string): never {
-  throw new ConsoleError(
-    'SERVER_REFUSED',
-    `the server's officer list ${why}: stop and tell the other officers`,
-  );
+  return refuseServed('officer list', why);
 }
 
 /** Verifies a signed officer list (keys/officer-list.ts on the server) with the raw org signing key. */
 export function openSignedOfficerList(bytes: Uint8Array, signingPublicKey: Uint8Array): SignedOfficerList {
-  let outer: unknown;
-  try {
-    outer = decodeStrictCbor(bytes, 'officer list', 'MALFORMED_INPUT');
-  } catch (e) {
-    throw new ConsoleError('SERVER_REFUSED', "the server's officer list is not valid CBOR", { cause: e });
-  }
-  if (!Array.isArray(outer) || outer.length !== 2) refuse('is not [payload, signature]');
-  const [payload, sig] = outer as unknown[];
-  if (!(payload instanceof Uint8Array) || !(sig instanceof Uint8Array)) refuse('is not [payload, signature]');
-  const signed = Buffer.concat([Buffer.from(OFFICER_LIST_DOMAIN, 'ascii'), Buffer.of(0), payload]);
-  if (!verifyEd25519(signingPublicKey, signed, sig)) refuse('does not verify with the org signing key');
-  let m: Json;
-  try {
-    m = decodeStrictCborMap(payload, 'officer list payload', 'MALFORMED_INPUT');
-  } catch (e) {
-    throw new ConsoleError('SERVER_REFUSED', "the server's officer list payload is not valid CBOR", {
-      cause: e,
-    });
-  }
+  const m = openServedDocument('officer list', bytes, OFFICER_LIST_DOMAIN, signingPublicKey);
   if (m.v !== 1 || m.typ !== 'officer-list' || typeof m.org !== 'string' || !isUint(m.m) || !isUint(m.iat))
     refuse('is not a v1 officer list');
   if (!Array.isArray(m.off) || m.off.length === 0) refuse('lists no officer');

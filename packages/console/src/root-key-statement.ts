@@ -10,11 +10,12 @@
  * issued later than the profile's is adopted; an older one is a rollback and stops the command.
  */
 import { join } from 'node:path';
-import { decodeStrictCbor, encodeDeterministicCbor } from '@custos/core';
+import { encodeDeterministicCbor } from '@custos/core';
 import { ConsoleError } from './console-error.js';
 import { writePrivateFile } from './private-files.js';
 import { formatProfileFile, fromB64u, readProfileFile, type OrgFile } from './profile-files.js';
-import { keyFingerprint, verifyEd25519, type SigningKey } from './signing-key.js';
+import { openServedDocument, refuseServed } from './served-document.js';
+import { keyFingerprint, type SigningKey } from './signing-key.js';
 
 /** Domain of root-archive-key statements (the server checks the same: keys/root-key-rotation.ts). */
 export const ROOT_KEY_DOMAIN = 'custos-root-archive-key-v1';
@@ -35,10 +36,7 @@ const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSa
 const isKey = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.length === 32;
 
 function refuse(why: string): never {
-  throw new ConsoleError(
-    'SERVER_REFUSED',
-    `the server's root key statement ${why}: stop and tell the other officers`,
-  );
+  return refuseServed('root key statement', why);
 }
 
 /** Signs a statement with the recovered org signing key. */
@@ -57,35 +55,7 @@ export function sealRootKeyStatement(s: RootKeyStatement, key: SigningKey): Uint
 
 /** Verifies a statement with the raw org signing key; SERVER_REFUSED naming what is wrong. */
 export function openRootKeyStatement(bytes: Uint8Array, signingPublicKey: Uint8Array): RootKeyStatement {
-  let outer: unknown;
-  try {
-    outer = decodeStrictCbor(bytes, 'root key statement', 'MALFORMED_INPUT');
-  } catch (e) {
-    throw new ConsoleError('SERVER_REFUSED', "the server's root key statement is not valid CBOR", {
-      cause: e,
-    });
-  }
-  if (!Array.isArray(outer) || outer.length !== 2) refuse('is not [payload, signature]');
-  const [payload, sig] = outer as unknown[];
-  if (!(payload instanceof Uint8Array) || !(sig instanceof Uint8Array)) refuse('is not [payload, signature]');
-  const signed = Buffer.concat([Buffer.from(ROOT_KEY_DOMAIN, 'ascii'), Buffer.of(0), payload]);
-  if (!verifyEd25519(signingPublicKey, signed, sig)) refuse('does not verify with the org signing key');
-  let decoded: unknown;
-  try {
-    decoded = decodeStrictCbor(payload, 'root key statement payload', 'MALFORMED_INPUT');
-  } catch (e) {
-    throw new ConsoleError('SERVER_REFUSED', "the server's root key statement payload is not valid CBOR", {
-      cause: e,
-    });
-  }
-  if (
-    typeof decoded !== 'object' ||
-    decoded === null ||
-    Array.isArray(decoded) ||
-    decoded instanceof Uint8Array
-  )
-    refuse('payload is not a map');
-  const m = decoded as Json;
+  const m = openServedDocument('root key statement', bytes, ROOT_KEY_DOMAIN, signingPublicKey);
   if (m.v !== 1 || m.typ !== 'root-archive-key' || typeof m.org !== 'string' || !isUint(m.iat))
     refuse('is not a v1 root-archive-key statement');
   if (!isKey(m.pk) || !isKey(m.prv)) refuse('has malformed keys');
