@@ -14,3 +14,4 @@ export * from './blind-index/index.js';
 export * from './shares/index.js';
 export * from './disposition/index.js';
 export * from './relay-frames/index.js';
+export * from './org-docs/index.js';
