@@ -44,3 +44,13 @@ export {
   openStandingCriterion,
 } from './standing-criterion.js';
 export type { SignedCriterion, CriterionSeal } from './standing-criterion.js';
+export {
+  ARCHIVE_POLICY_DOMAIN,
+  ARCHIVE_POLICIES,
+  MAX_ARCHIVE_POLICY_BYTES,
+  MAX_ORG_NAME_LENGTH,
+  isArchivePolicyName,
+  sealArchivePolicy,
+  openArchivePolicy,
+} from './archive-policy.js';
+export type { ArchivePolicyName, ArchivePolicyStatement } from './archive-policy.js';
