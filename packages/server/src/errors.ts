@@ -51,6 +51,14 @@ export const SERVER_ERRORS = {
     status: 400,
     doc: 'An archive record is malformed, names another org or device, or references an unknown session key; the message names the record.',
   },
+  ARCHIVE_POLICY_INVALID: {
+    status: 400,
+    doc: "The archive policy statement does not verify with the new organisation's signing key, or names another organisation or name, or is malformed; the message says which.",
+  },
+  ORG_DOES_NOT_ARCHIVE: {
+    status: 403,
+    doc: "The caller's organisation has archive policy `none`: it keeps no archive and takes no archive records. Nothing was stored.",
+  },
   ROLE_FORBIDDEN: {
     status: 403,
     doc: "The caller's role does not allow this action (admin and officer are separate duties).",

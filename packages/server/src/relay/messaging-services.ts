@@ -21,7 +21,8 @@ import type { AppDeps } from '../http/route-def.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
 import type { Logger } from '../log/logger.js';
 import type { Stores } from '../store/stores.js';
-import { EVERY_ORG_ARCHIVES, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
+import { OrgArchivePolicies } from '../orgs/archive-policies.js';
+import type { ArchivePolicy, ReceiptSequencer } from './receipts.js';
 import { RelayHub } from './relay-hub.js';
 import { RelayService, type RelayLimits } from './relay-service.js';
 
@@ -97,11 +98,12 @@ function pipelinable(stores: Stores): boolean {
 export function createMessagingServices(o: MessagingOptions): MessagingServices {
   const settings: MessagingSettings = Object.freeze({ ...DEFAULT_MESSAGING_SETTINGS, ...o.settings });
   const hub = new RelayHub();
+  const policies = new OrgArchivePolicies();
   const relay = new RelayService({
     stores: o.stores,
     hub,
     receipts: o.receipts ?? ((tx, orgId, entries) => sequenceEntries(tx, orgId, entries)),
-    archives: o.archives ?? EVERY_ORG_ARCHIVES,
+    archives: o.archives ?? ((org, tx) => policies.archives(org, tx)),
     clock: o.clock,
     limits: settings.relay,
     pipelineCommits: pipelinable(o.stores),

@@ -13,14 +13,12 @@ import type { Stores } from '../store/stores.js';
 /** Appends encoded entries to an org's log inside `tx` (log-service `sequenceEntries`). */
 export type ReceiptSequencer = (tx: Stores, orgId: OrgId, entries: readonly Uint8Array[]) => Promise<number>;
 
-/** Whether an organisation archives, i.e. wants relay receipts in its log. */
-export type ArchivePolicy = (orgId: OrgId) => boolean;
-
 /**
- * Every organisation on a Custos server archives: the key ceremony that creates one always
- * registers a root archive key. A per-org switch would plug in here.
+ * Whether an organisation archives, i.e. wants relay receipts in its log; `tx` is the
+ * relay's transaction, for a policy read from the store (orgs/archive-policies.ts). An org
+ * whose archive policy is `none` gets no receipts: it keeps no archive to match them with.
  */
-export const EVERY_ORG_ARCHIVES: ArchivePolicy = () => true;
+export type ArchivePolicy = (orgId: OrgId, tx: Stores) => boolean | Promise<boolean>;
 
 /** SHA-256 of an envelope's content: the hash a receipt and both devices' archive records carry. */
 export function envelopeHash(content: Buffer): Buffer {

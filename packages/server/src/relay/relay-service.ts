@@ -293,9 +293,12 @@ export class RelayService {
         expiresAt: now + this.o.limits.queueTtlMs,
         ...(d.text === undefined ? {} : { contentText: d.text }),
       }));
-      const receiptOrgs = [sender.orgId, recipientOrg].filter(
-        (org, i, all) => all.indexOf(org) === i && this.o.archives(org),
-      );
+      const receiptOrgs: OrgId[] = [];
+      for (const org of sender.orgId === recipientOrg ? [sender.orgId] : [sender.orgId, recipientOrg]) {
+        // A remembered policy is a plain boolean: no await on the hot path.
+        const a = this.o.archives(org, tx);
+        if (typeof a === 'boolean' ? a : await a) receiptOrgs.push(org);
+      }
       const receipts =
         receiptOrgs.length === 0
           ? []

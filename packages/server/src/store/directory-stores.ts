@@ -22,7 +22,16 @@ import type {
   UserRecord,
 } from './records.js';
 import { DEFAULT_RETENTION_CLASS } from './records.js';
-import { asRetentionClass, asRetentionSource, asRole, bytes, int, intOrNull, text } from './row-checks.js';
+import {
+  asArchivePolicy,
+  asRetentionClass,
+  asRetentionSource,
+  asRole,
+  bytes,
+  int,
+  intOrNull,
+  text,
+} from './row-checks.js';
 import { sql, type SqlExecutor } from './sql.js';
 import type { DeviceStore, OrgStore, Page, PrekeyStore, UserStore } from './stores.js';
 
@@ -37,6 +46,8 @@ interface OrgRow {
   key_manager_not_after: unknown;
   officer_quorum: unknown;
   created_at: unknown;
+  archive_policy: unknown;
+  archive_policy_statement: unknown;
 }
 
 /** OrgStore over SQL. */
@@ -46,10 +57,11 @@ export class SqlOrgStore implements OrgStore {
   async create(org: OrgRecord): Promise<void> {
     await this.db.run(sql`INSERT INTO orgs (org_id, name, signing_public_key, signing_key_fingerprint,
       root_archive_public_key, key_manager_delegation, key_manager_not_before, key_manager_not_after,
-      officer_quorum, created_at)
+      officer_quorum, created_at, archive_policy, archive_policy_statement)
       VALUES (${org.orgId}, ${org.name}, ${org.signingPublicKey}, ${org.signingKeyFingerprint},
       ${org.rootArchivePublicKey}, ${org.keyManager.delegation}, ${org.keyManager.notBefore},
-      ${org.keyManager.notAfter}, ${org.officerQuorum}, ${org.createdAt})`);
+      ${org.keyManager.notAfter}, ${org.officerQuorum}, ${org.createdAt},
+      ${org.archivePolicy?.policy ?? 'required'}, ${org.archivePolicy?.statement ?? null})`);
     for (const o of org.officers) {
       await this.db.run(
         sql`INSERT INTO org_officers (org_id, officer_index, public_key) VALUES (${org.orgId}, ${o.index}, ${o.publicKey})`,
@@ -77,7 +89,22 @@ export class SqlOrgStore implements OrgStore {
       officerQuorum: int(row.officer_quorum),
       officers: officers.map((o) => ({ index: int(o.officer_index), publicKey: bytes(o.public_key) })),
       createdAt: int(row.created_at),
+      ...(row.archive_policy_statement === null
+        ? {}
+        : {
+            archivePolicy: {
+              policy: asArchivePolicy(row.archive_policy),
+              statement: bytes(row.archive_policy_statement),
+            },
+          }),
     };
+  }
+
+  async archives(orgId: OrgId): Promise<boolean | undefined> {
+    const row = await this.db.get<{ archive_policy: unknown }>(
+      sql`SELECT archive_policy FROM orgs WHERE org_id = ${orgId}`,
+    );
+    return row === undefined ? undefined : asArchivePolicy(row.archive_policy) === 'required';
   }
 
   async setKeyManager(orgId: OrgId, km: OrgRecord['keyManager']): Promise<boolean> {

@@ -60,6 +60,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   21: [],
   22: ['role_retention'],
   23: ['root_key_rotations'],
+  24: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

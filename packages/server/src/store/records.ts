@@ -47,6 +47,17 @@ export interface OrgRecord {
   readonly officerQuorum: number;
   readonly officers: readonly OfficerKey[];
   readonly createdAt: number;
+  /**
+   * The org-signed archive policy (core/org-docs/archive-policy.ts); absent for orgs created
+   * without one, which archive (`required`).
+   */
+  readonly archivePolicy?: OrgArchivePolicy;
+}
+
+/** An organisation's archive policy and the statement, signed by the org signing key, that states it. */
+export interface OrgArchivePolicy {
+  readonly policy: 'required' | 'none';
+  readonly statement: Buffer;
 }
 
 /** A key-manager rotation (docs/keys.md §5): the delegation it superseded, the one it installed, and the new key's wraps. */

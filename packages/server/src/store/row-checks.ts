@@ -57,6 +57,13 @@ export function asRetentionClass(v: unknown): RetentionClass {
   return s as RetentionClass;
 }
 
+/** An archive-policy column. */
+export function asArchivePolicy(v: unknown): 'required' | 'none' {
+  const s = text(v);
+  if (s !== 'required' && s !== 'none') throw new CorruptRowError('unknown archive policy');
+  return s;
+}
+
 /** A retention-source column. */
 export function asRetentionSource(v: unknown): RetentionSource {
   const s = text(v);

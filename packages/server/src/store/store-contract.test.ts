@@ -108,6 +108,26 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.orgs.count()).toBeGreaterThanOrEqual(1);
     });
 
+    it('orgs: archive policy — kept with its statement; absent means the org archives', async () => {
+      const legacy = org(newId<OrgId>());
+      const none: OrgRecord = {
+        ...org(newId<OrgId>()),
+        archivePolicy: { policy: 'none', statement: randomBytes(120) },
+      };
+      const required: OrgRecord = {
+        ...org(newId<OrgId>()),
+        archivePolicy: { policy: 'required', statement: randomBytes(120) },
+      };
+      for (const o of [legacy, none, required]) await s.orgs.create(o);
+      expect(await s.orgs.get(none.orgId)).toEqual(none);
+      expect(await s.orgs.get(required.orgId)).toEqual(required);
+      expect((await s.orgs.get(legacy.orgId))?.archivePolicy).toBeUndefined();
+      expect(await s.orgs.archives(legacy.orgId)).toBe(true);
+      expect(await s.orgs.archives(required.orgId)).toBe(true);
+      expect(await s.orgs.archives(none.orgId)).toBe(false);
+      expect(await s.orgs.archives(newId<OrgId>())).toBeUndefined();
+    });
+
     it('users: create, get, page, update, and never across orgs', async () => {
       const a = newId<OrgId>();
       const b = newId<OrgId>();

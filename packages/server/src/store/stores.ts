@@ -57,6 +57,8 @@ export interface OrgStore {
   create(org: OrgRecord): Promise<void>;
   /** The organisation, or undefined. */
   get(orgId: OrgId): Promise<OrgRecord | undefined>;
+  /** Whether the organisation archives (policy `required`); undefined when no such org. */
+  archives(orgId: OrgId): Promise<boolean | undefined>;
   /** Replaces the key-manager delegation (a quorum re-issued it); false when no such org. */
   setKeyManager(orgId: OrgId, keyManager: OrgRecord['keyManager']): Promise<boolean>;
   /** Records a key-manager rotation (the caller also sets the new delegation, in the same transaction). */

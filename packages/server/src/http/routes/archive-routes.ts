@@ -10,6 +10,7 @@ import { archiveCommitterFor } from '../../archive/batch-commit.js';
 import { verifyUpload, type BatchUpload } from '../../archive/batch-verification.js';
 import { ARCHIVE_BATCH_MEDIA_TYPE, decodeBatchUpload } from '../../archive/batch-wire.js';
 import { isServerError, ServerError } from '../../errors.js';
+import { archivePoliciesFor } from '../../orgs/archive-policies.js';
 import { PUSHBACK_RETRY_AFTER_SECONDS } from '../../log-service/log-defaults.js';
 import { ANY_ROLE, defineRoute } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes } from '../schema-helpers.js';
@@ -94,6 +95,7 @@ export const uploadBatchRoute = defineRoute({
   binaryBodyType: ARCHIVE_BATCH_MEDIA_TYPE,
   response: { status: 200, schema: UploadResponse },
   errors: [
+    'ORG_DOES_NOT_ARCHIVE',
     'ARCHIVE_RECORD_INVALID',
     'BATCH_SIGNATURE_INVALID',
     'ARCHIVE_SEQUENCE_GAP',
@@ -103,6 +105,13 @@ export const uploadBatchRoute = defineRoute({
     'LOG_PUSHBACK',
   ],
   async handler({ body, auth, request, reply }, deps) {
+    // Refused before anything is read or stored: an org that does not archive keeps no archive.
+    if (!(await archivePoliciesFor(deps.stores).archives(auth.orgId, deps.stores))) {
+      throw new ServerError(
+        'ORG_DOES_NOT_ARCHIVE',
+        "this device's organisation has archive policy none: it keeps no archive, so archive records are refused",
+      );
+    }
     const upload = Buffer.isBuffer(body)
       ? binaryUpload(request.headers['content-type'], body)
       : jsonUpload(body);

@@ -1,5 +1,6 @@
 /** Schemas shared by several routes, and the mappers that fill them. */
 import { Type, type Static } from 'typebox';
+import { MAX_ARCHIVE_POLICY_BYTES } from '@custos/core';
 import { LIST_PAGE_DEFAULT, LIST_PAGE_MAX } from '../../config/defaults.js';
 import { ServerError } from '../../errors.js';
 import type { OrgRecord, RetentionClass, RetentionSource, Role } from '../../store/records.js';
@@ -100,6 +101,17 @@ export const OrgPublicSchema = Type.Object(
         'the last root-archive-key statement a quorum signed with the org signing key; absent before the first rotation',
       ),
     ),
+    archivePolicy: Type.Union([Type.Literal('required'), Type.Literal('none')], {
+      description:
+        "whether the organisation archives; devices act only on archivePolicyStatement, checked against the org's signing key",
+    }),
+    archivePolicyStatement: Type.Optional(
+      Bytes(
+        1,
+        MAX_ARCHIVE_POLICY_BYTES,
+        'the archive policy statement signed with the org signing key (docs/client.md); absent for orgs created without one, which archive',
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -120,5 +132,9 @@ export function orgPublic(org: OrgRecord): Static<typeof OrgPublicSchema> {
     officerQuorum: org.officerQuorum,
     officers: org.officers.map((o) => ({ index: o.index, publicKey: encodeBytes(o.publicKey) })),
     createdAt: org.createdAt,
+    archivePolicy: org.archivePolicy?.policy ?? 'required',
+    ...(org.archivePolicy === undefined
+      ? {}
+      : { archivePolicyStatement: encodeBytes(org.archivePolicy.statement) }),
   };
 }

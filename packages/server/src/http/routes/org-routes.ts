@@ -2,6 +2,7 @@
  * Organisations: created with a bootstrap token, registering public material only, in one
  * transaction (orgs/org-creation.ts); an identical retry is answered as the first call.
  */
+import { isCustosError, MAX_ARCHIVE_POLICY_BYTES, verifyArchivePolicy } from '@custos/core';
 import { Type } from 'typebox';
 import { MAX_OFFICERS, MAX_ORG_CREATE_BUCKETS, ORG_CREATE_BODY_LIMIT_BYTES } from '../../config/defaults.js';
 import { requestHash } from '../../crypto/request-hash.js';
@@ -9,7 +10,7 @@ import { keyFingerprint } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type OrgId } from '../../ids.js';
 import { createOrganisation } from '../../orgs/org-creation.js';
-import type { OrgRecord } from '../../store/records.js';
+import type { OrgArchivePolicy, OrgRecord } from '../../store/records.js';
 import { ANY_ROLE, defineRoute, PUBLIC } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../schema-helpers.js';
 import { Millis, OrgParams, orgPublic, OrgPublicSchema, RetentionClassSchema } from './common-schemas.js';
@@ -76,6 +77,14 @@ const CreateOrgBody = Type.Object(
       description: 'officers needed to open the root key',
     }),
     adminRetentionClass: Type.Optional(RetentionClassSchema),
+    archivePolicyStatement: Type.Optional(
+      Bytes(
+        1,
+        MAX_ARCHIVE_POLICY_BYTES,
+        'archive policy statement (required | none) signed with the org signing key, naming orgId and name ' +
+          '(docs/client.md); absent: the organisation archives',
+      ),
+    ),
     buckets: Type.Optional(
       Type.Array(InitialBucketSchema, {
         maxItems: MAX_ORG_CREATE_BUCKETS,
@@ -98,6 +107,31 @@ const CreateOrgResponse = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Verifies the archive policy statement of a new org with its signing key; it must name the
+ * org's id (so the caller chose one) and its name. ARCHIVE_POLICY_INVALID says what is wrong.
+ */
+function checkArchivePolicy(
+  statement: Buffer,
+  signingPublicKey: Buffer,
+  orgId: OrgId | undefined,
+  name: string,
+): OrgArchivePolicy {
+  const bad = (m: string, cause?: unknown) =>
+    new ServerError('ARCHIVE_POLICY_INVALID', `body.archivePolicyStatement: ${m}`, { cause });
+  if (orgId === undefined)
+    throw bad('the statement names the organisation, so body.orgId is required with it');
+  let s;
+  try {
+    s = verifyArchivePolicy(statement, signingPublicKey);
+  } catch (e) {
+    throw bad(isCustosError(e) ? e.message : 'does not verify', e);
+  }
+  if (s.org !== orgId) throw bad('names another organisation than body.orgId');
+  if (s.name !== name) throw bad('names the organisation differently from body.name');
+  return { policy: s.policy, statement };
+}
+
 /** POST /v1/orgs */
 export const createOrgRoute = defineRoute({
   method: 'POST',
@@ -118,6 +152,7 @@ export const createOrgRoute = defineRoute({
     'ORG_EXISTS',
     'INVALID_KEY',
     'KEY_MANAGER_INVALID',
+    'ARCHIVE_POLICY_INVALID',
     'BUCKET_CONFLICT',
     'LOG_PUSHBACK',
   ],
@@ -129,8 +164,24 @@ export const createOrgRoute = defineRoute({
       throw new ServerError('INVALID_REQUEST', 'body.officerQuorum: larger than the number of officers');
     }
     const signingPublicKey = decodeBytes('body.signingPublicKey', body.signingPublicKey, 32);
+    const orgId = (body.orgId as OrgId | undefined) ?? newId<OrgId>();
+    const archivePolicy =
+      body.archivePolicyStatement === undefined
+        ? undefined
+        : checkArchivePolicy(
+            decodeBytes('body.archivePolicyStatement', body.archivePolicyStatement),
+            signingPublicKey,
+            body.orgId as OrgId | undefined,
+            body.name,
+          );
+    if (archivePolicy?.policy === 'none' && (body.buckets ?? []).length > 0) {
+      throw new ServerError(
+        'INVALID_REQUEST',
+        'body.buckets: an organisation whose archive policy is none registers no buckets',
+      );
+    }
     const org: OrgRecord = {
-      orgId: (body.orgId as OrgId | undefined) ?? newId<OrgId>(),
+      orgId,
       name: body.name,
       signingPublicKey,
       signingKeyFingerprint: keyFingerprint(signingPublicKey),
@@ -146,6 +197,7 @@ export const createOrgRoute = defineRoute({
         publicKey: decodeBytes(`body.officers.${index}.publicKey`, o.publicKey),
       })),
       createdAt: deps.clock(),
+      ...(archivePolicy === undefined ? {} : { archivePolicy }),
     };
     const buckets = (body.buckets ?? []).map((b, i) => ({
       document: decodeBytes(`body.buckets.${i}.document`, b.document),

@@ -651,4 +651,17 @@ CREATE TABLE root_key_rotations (
 );
 `,
   },
+  {
+    version: 24,
+    name: 'archive policy: required | none, with the org-signed statement devices verify',
+    // archive_policy is what the server acts on (archive ingest, relay receipts); the statement
+    // (core/org-docs/archive-policy.ts) is what devices verify against the pinned org key.
+    // Orgs created before this migration archive and have no statement: devices read that as
+    // `required`, so a missing statement can never switch capture off.
+    up: `
+ALTER TABLE orgs ADD COLUMN archive_policy TEXT NOT NULL DEFAULT 'required'
+  CHECK (archive_policy IN ('required', 'none'));
+ALTER TABLE orgs ADD COLUMN archive_policy_statement BYTEA;
+`,
+  },
 ];
