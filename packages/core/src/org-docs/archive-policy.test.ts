@@ -72,8 +72,8 @@ describe('archive policy statement', () => {
       [{ ...base, v: 2 }, /not a v1 archive-policy document/],
       [{ ...base, typ: 'key-manager' }, /not a v1 archive-policy document/],
       [{ ...base, org: 7 }, /"org" is not a well-formed id/],
-      [{ ...base, org: '../x' }, /"org" is not a well-formed id/][({ ...base, name: 7 }, /"name" must be/)],
-      ,
+      [{ ...base, org: '../x' }, /"org" is not a well-formed id/],
+      [{ ...base, name: 7 }, /"name" must be/],
       [{ ...base, name: '' }, /"name" must be/],
       [{ ...base, extra: 1 }, /exactly/],
       [{ v: 1, typ: 'archive-policy', org: statement.org, name: statement.name }, /exactly/],
@@ -100,7 +100,7 @@ describe('archive policy statement', () => {
       /^MALFORMED_INPUT/,
     );
     expect(refusal(() => sealArchivePolicy({ ...statement, name: 'x'.repeat(201) }, signer))).toMatch(
-      /name must be/,
+      /"name" must be/,
     );
   });
 });

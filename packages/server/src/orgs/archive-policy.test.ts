@@ -4,8 +4,8 @@
  * material serves it; an org whose policy is `none` gets no archive records (403, nothing
  * stored) and no relay receipts in its log, while an archiving org's receipts go on.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { generateBucketKeyPair, signArchivePolicy, type ArchivePolicyName } from '@custos/core';
+import { generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
+import { generateBucketKeyPair, sealArchivePolicy, type ArchivePolicyName } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveWriter, TEST_WINDOW, uploadBody } from '../archive/archive-test-support.js';
 import { newId, type OrgId } from '../ids.js';
@@ -47,7 +47,7 @@ function body(token: string): { body: Record<string, unknown>; orgId: OrgId; key
 }
 
 const statement = (orgId: string, policy: ArchivePolicyName, key: KeyObject, name = NAME): string =>
-  b64(signArchivePolicy({ org: orgId, name, policy }, key));
+  b64(sealArchivePolicy({ org: orgId, name, policy }, { sign: (m) => edSign(null, m, key) }));
 
 describe('archive policy on the server', () => {
   let tb: TestBackend;

@@ -2,7 +2,7 @@
  * Organisations: created with a bootstrap token, registering public material only, in one
  * transaction (orgs/org-creation.ts); an identical retry is answered as the first call.
  */
-import { isCustosError, MAX_ARCHIVE_POLICY_BYTES, verifyArchivePolicy } from '@custos/core';
+import { isCustosError, MAX_ARCHIVE_POLICY_BYTES, openArchivePolicy } from '@custos/core';
 import { Type } from 'typebox';
 import { MAX_OFFICERS, MAX_ORG_CREATE_BUCKETS, ORG_CREATE_BODY_LIMIT_BYTES } from '../../config/defaults.js';
 import { requestHash } from '../../crypto/request-hash.js';
@@ -123,7 +123,7 @@ function checkArchivePolicy(
     throw bad('the statement names the organisation, so body.orgId is required with it');
   let s;
   try {
-    s = verifyArchivePolicy(statement, signingPublicKey);
+    s = openArchivePolicy(statement, signingPublicKey);
   } catch (e) {
     throw bad(isCustosError(e) ? e.message : 'does not verify', e);
   }
