@@ -14,7 +14,13 @@
  * "record seal floor" is what any implementation of this format must at least do per
  * record on node:crypto, with nothing of ours in it: the bare AES-256-GCM seal plus the
  * header as aad and one native SHA-256 over a record-sized buffer. It shows how far the
- * ≥ 100,000/s seal target is from the baseline itself.
+ * ≥ 100,000/s seal target is from the baseline itself. "record open floor" is the same
+ * for opening: one decipher per record under that record's own key (precomputed, so no
+ * derivation), tag, header as aad, ciphertext and final, on views of the very records the
+ * open case opens (the same 20,000 distinct records, so the same cache footprint; the
+ * bare-open baseline reopens one hot ciphertext). The two "… against its floor,
+ * interleaved" rows give, as their ratio, the fraction of the floor a seal or an open
+ * reaches; docs/performance.md ("Record seal and open, session 7") says where the rest goes.
  *
  * The "record key:" rows are the measurement behind the derivation choice in
  * packages/core/src/seal/record-cipher.ts: HKDF vs one createHmac vs hash.copy() of pad
@@ -42,6 +48,8 @@ import {
   openRecordBytes,
   openSessionKey,
   orgId,
+  parseRecord,
+  recordKeyOf,
   sealRecord,
   sealRecordBytes,
 } from '@custos/core';
@@ -138,6 +146,57 @@ const baseDecipher = {
   },
 };
 
+// Per sealed record: its key, and where its header, ciphertext and tag lie in its bytes.
+interface OpenFloorItem {
+  readonly bytes: Uint8Array;
+  readonly key: Buffer;
+  readonly headerAt: number;
+  readonly headerLength: number;
+  readonly ctAt: number;
+  readonly ctLength: number;
+}
+let openFloorItems: OpenFloorItem[] = [];
+const SALT_BYTES = 16;
+const TAG_BYTES = 16;
+const OPEN_OPTIONS = { authTagLength: TAG_BYTES };
+
+function openFloorSetup(): void {
+  if (openFloorItems.length === sealed.length) return;
+  // All keys in one off-heap Buffer, so that node never has to move a key's bytes.
+  const keys = Buffer.alloc(32 * sealed.length);
+  openFloorItems = sealed.map((bytes, i) => {
+    const p = parseRecord(bytes);
+    const key = keys.subarray(32 * i, 32 * (i + 1));
+    key.set(recordKeyOf(opener, bytes));
+    const headerAt = p.headerBytes.byteOffset - bytes.byteOffset;
+    const sealedAt = p.sealedBody.byteOffset - bytes.byteOffset;
+    return {
+      bytes,
+      key,
+      headerAt,
+      headerLength: p.headerBytes.length,
+      ctAt: sealedAt + SALT_BYTES,
+      ctLength: p.sealedBody.length - SALT_BYTES - TAG_BYTES,
+    };
+  });
+}
+
+const openFloor = {
+  name: 'bare AES-256-GCM open + tag + aad, each record under its own key, same records (node:crypto)',
+  run: () => {
+    for (const r of openFloorItems) {
+      const ab = r.bytes.buffer;
+      const off = r.bytes.byteOffset;
+      const d = createDecipheriv('aes-256-gcm', r.key, ZERO_NONCE, OPEN_OPTIONS);
+      d.setAuthTag(new Uint8Array(ab, off + r.ctAt + r.ctLength, TAG_BYTES));
+      d.setAAD(new Uint8Array(ab, off + r.headerAt, r.headerLength));
+      d.update(new Uint8Array(ab, off + r.ctAt, r.ctLength));
+      d.final();
+    }
+    return openFloorItems.length;
+  },
+};
+
 const TEXT_BODY: RecordBody = {
   direction: 'sent',
   kind: 'message',
@@ -224,6 +283,33 @@ export const cases: BenchCase[] = [
       return OPS;
     },
     baseline: sealFloor,
+  },
+  {
+    kind: 'rate',
+    name: 'record open floor (node:crypto work every open must do)',
+    unit: 'records/s',
+    setup: async () => {
+      await setup();
+      openFloorSetup();
+    },
+    samples: 5,
+    run: openFloor.run,
+    baseline: baseDecipher,
+  },
+  {
+    kind: 'rate',
+    name: 'record open against its floor, interleaved',
+    unit: 'records/s',
+    setup: async () => {
+      await setup();
+      openFloorSetup();
+    },
+    samples: 9,
+    run: () => {
+      for (const r of sealed) openRecordBytes(opener, r);
+      return sealed.length;
+    },
+    baseline: openFloor,
   },
   {
     kind: 'rate',
