@@ -58,9 +58,13 @@ import type { BenchCase } from '../harness.js';
 const DEVICES = 1000;
 const MESSAGES_PER_SAMPLE = 20_000;
 const CONTENT_BYTES = 160;
-const OFFERED_RATE = 5000;
+/** RELAY_BENCH_RATE=<msg/s> offers another rate in the p99 case (a loaded machine cannot carry 5,000/s). */
+const OFFERED_RATE = Number(process.env['RELAY_BENCH_RATE'] ?? 5000);
 const LATENCY_RUN_MS = 2000;
 const TICK_MS = 10;
+/** RELAY_BENCH_SAMPLES=<n> overrides each relay case's sample count (a short A/B or profile run). */
+const SAMPLES_OVERRIDE = process.env['RELAY_BENCH_SAMPLES'];
+const samples = (n: number): number => (SAMPLES_OVERRIDE === undefined ? n : Number(SAMPLES_OVERRIDE));
 /** The memory target's archive (issue 3: "holding 1,000,000 archived records and 1,000 idle connections"). */
 // RELAY_BENCH_RECORDS=<n, a multiple of 10,000> shrinks it for a quick check of the seeding.
 const ARCHIVED_RECORDS = Number(process.env['RELAY_BENCH_RECORDS'] ?? 1_000_000);
@@ -677,7 +681,7 @@ const ALL_CASES: BenchCase[] = [
     name: 'relay: p99 send→delivery at 5,000 msg/s',
     unit: 'ms',
     lowerIsBetter: true,
-    samples: 3,
+    samples: samples(3),
     setup: async () => void (await setup()),
     measure: () => latencyP99(env!.custosFleet),
     baseline: { name: 'bare ws forwarder', measure: () => latencyP99(env!.bareFleet) },
@@ -687,7 +691,7 @@ const ALL_CASES: BenchCase[] = [
     kind: 'rate',
     name: 'relay: envelopes delivered+acked (1,000 sockets)',
     unit: 'envelopes/s',
-    samples: 5,
+    samples: samples(5),
     setup: async () => void (await setup()),
     run: () => throughput(env!.custosFleet),
     baseline: { name: 'bare ws forwarder', run: () => throughput(env!.bareFleet) },

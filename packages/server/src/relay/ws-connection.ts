@@ -32,6 +32,7 @@ import { RateLimiter } from '../http/rate-limit.js';
 import type { AppDeps, AuthContext } from '../http/route-def.js';
 import { describeValidationError } from '../http/validation.js';
 import type { EnvelopeId, EnvelopeSender } from '../store/messaging-records.js';
+import type { Stores } from '../store/stores.js';
 import type { MessagingServices } from './messaging-services.js';
 import type { WakeEvent } from './relay-hub.js';
 import type { OutgoingEnvelope } from './relay-service.js';
@@ -366,33 +367,46 @@ class RelayConnection {
     return true;
   }
 
+  /**
+   * Where the revocation re-check reads: committed state without waiting behind queued
+   * writes or a WAL sync (SQLite's read-only connection) where the store has it. Safe: the
+   * result only closes the socket or lets envelopes go that are durable already; waiting a
+   * sync here put one more sync on the delivery path of every device's first envelope after
+   * a quiet WS_DEVICE_RECHECK_MS (docs/performance.md).
+   */
+  private currentDevices(): Pick<Stores['devices'], 'get'> {
+    return (this.deps.stores.committed ?? this.deps.stores).devices;
+  }
+
   /** Re-checks that the device is not revoked, then pushes what was held meanwhile (or reads the store). */
   private recheckThenRelease(auth: AuthContext): void {
     this.rechecking = true;
     const now = this.deps.clock();
-    this.deps.stores.devices.get(auth.orgId, auth.deviceId).then(
-      (device) => {
-        this.rechecking = false;
-        this.lastDeviceCheck = now;
-        const held = this.held;
-        this.held = [];
-        if (device === undefined || device.revokedAt !== null) {
-          this.sendError(new ServerError('DEVICE_REVOKED', 'this device has been revoked'));
-          return this.close(WS_CLOSE.REVOKED, 'device revoked');
-        }
-        if (held.length > 0 && !this.pushCommitted(held)) {
-          // The window filled up or a read started meanwhile: the store has them, in order.
-          this.backlog = true;
-          this.pump();
-        }
-      },
-      (e: unknown) => {
-        this.rechecking = false;
-        this.held = [];
-        this.deps.logger.error('ws-pump-failed', { route: '/v1/ws', code: errorCode(e) });
-        this.close(WS_CLOSE.INTERNAL, 'internal error');
-      },
-    );
+    this.currentDevices()
+      .get(auth.orgId, auth.deviceId)
+      .then(
+        (device) => {
+          this.rechecking = false;
+          this.lastDeviceCheck = now;
+          const held = this.held;
+          this.held = [];
+          if (device === undefined || device.revokedAt !== null) {
+            this.sendError(new ServerError('DEVICE_REVOKED', 'this device has been revoked'));
+            return this.close(WS_CLOSE.REVOKED, 'device revoked');
+          }
+          if (held.length > 0 && !this.pushCommitted(held)) {
+            // The window filled up or a read started meanwhile: the store has them, in order.
+            this.backlog = true;
+            this.pump();
+          }
+        },
+        (e: unknown) => {
+          this.rechecking = false;
+          this.held = [];
+          this.deps.logger.error('ws-pump-failed', { route: '/v1/ws', code: errorCode(e) });
+          this.close(WS_CLOSE.INTERNAL, 'internal error');
+        },
+      );
   }
 
   /** Pushes queued envelopes while the window has room; coalesces concurrent calls. */
@@ -420,7 +434,7 @@ class RelayConnection {
         if (room <= 0 || this.inflightBytes >= WS_MAX_IN_FLIGHT_BYTES) return;
         const now = this.deps.clock();
         if (now - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS) {
-          const device = await this.deps.stores.devices.get(auth.orgId, auth.deviceId);
+          const device = await this.currentDevices().get(auth.orgId, auth.deviceId);
           this.lastDeviceCheck = now;
           if (device === undefined || device.revokedAt !== null) {
             this.sendError(new ServerError('DEVICE_REVOKED', 'this device has been revoked'));

@@ -79,7 +79,9 @@ export function storesOver(db: SqlDatabase, kind: StoreBackend['kind'], blobDir?
       const txStores: Stores = bindStores(tx, (inner) => inner(txStores), blobContent);
       return fn(txStores);
     });
-  return { ...bindStores(db, withTransaction, blobContent), kind, close: () => db.close() };
+  const committed =
+    db.committedReads === undefined ? {} : { committed: { devices: new SqlDeviceStore(db.committedReads) } };
+  return { ...bindStores(db, withTransaction, blobContent), ...committed, kind, close: () => db.close() };
 }
 
 /** Opens the configured store and brings its schema up to date. */

@@ -48,6 +48,13 @@ export interface SqlDatabase extends SqlExecutor {
    * Queries on `tx` are inside the transaction; nothing else interleaves with them.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Reads of the latest committed state that wait neither behind queued work nor for that
+   * state's durability (SQLite: a second, read-only connection on the WAL; absent where the
+   * plain executor already is that, as on PostgreSQL). Only for checks acted on
+   * conservatively — a revocation re-check — never for anything shown or acknowledged.
+   */
+  readonly committedReads?: SqlExecutor;
   /** Waits for running work and closes the connection(s). */
   close(): Promise<void>;
 }

@@ -233,10 +233,21 @@ export interface Stores {
   /** Archive completeness summaries, the completeness policy and alert acts. */
   readonly completeness: CompletenessStore;
   /**
+   * Reads of committed state that wait neither behind queued writes nor for durability
+   * (SqlDatabase.committedReads); absent where the stores above already read that way.
+   * Only for checks acted on conservatively (the relay socket's revocation re-check).
+   */
+  readonly committed?: CommittedReads;
+  /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not
    * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.
    */
   withTransaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+}
+
+/** The stores that have committed-state reads (see Stores.committed). */
+export interface CommittedReads {
+  readonly devices: Pick<DeviceStore, 'get'>;
 }
 
 /** An opened backend. */

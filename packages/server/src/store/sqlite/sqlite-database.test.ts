@@ -112,6 +112,39 @@ describe('sqlite database: commit durability off the event loop', () => {
     expect(h.calls).toHaveLength(1);
   });
 
+  it('committed reads see a commit at once, without waiting for its sync or for queued work, and cannot write', async () => {
+    const h = heldSync();
+    const d = await open(h);
+    const reads = d.committedReads!;
+    const write = watch(d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`));
+    await ticks();
+    // A second write transaction is running (awaiting inside it): it holds the main connection.
+    let finish!: () => void;
+    const inside = new Promise<void>((r) => (finish = r));
+    const open2 = watch(
+      d.transaction(async (t) => {
+        await t.run(sql`INSERT INTO t (k, v) VALUES (2, ${Buffer.alloc(1)})`);
+        await inside;
+      }),
+    );
+    await ticks();
+    expect(write.settled).toBe(false);
+    // Row 1 is committed (not yet durable) and visible; row 2 is not committed and not visible.
+    expect(await reads.all<{ k: number }>(sql`SELECT k FROM t ORDER BY k`)).toEqual([{ k: 1 }]);
+    await expect(reads.run(sql`DELETE FROM t`)).rejects.toThrow(/cannot write/);
+    finish();
+    await ticks();
+    h.calls.splice(0).forEach((c) => c.release());
+    await ticks();
+    h.calls.splice(0).forEach((c) => c.release());
+    await ticks();
+    expect(write).toMatchObject({ settled: true, value: 1 });
+    expect(open2.settled).toBe(true);
+    expect(await reads.all<{ k: number }>(sql`SELECT k FROM t ORDER BY k`)).toEqual([{ k: 1 }, { k: 2 }]);
+    await d.close();
+    await expect(reads.get(sql`SELECT 1 AS one`)).rejects.toThrow(/closed/);
+  });
+
   it('covers commits that waited together with one sync', async () => {
     const h = heldSync();
     const d = await open(h);

@@ -9,7 +9,9 @@
  * (wal-sync.ts; the queue moves on to the next transaction while a commit's sync runs, and
  * concurrent commits share a sync) and WAL checkpoints (wal-checkpointer.ts, a worker
  * thread). A transaction, write or read resolves only once every commit it could have seen
- * is durable, so nothing that could still be lost is ever acknowledged or shown.
+ * is durable, so nothing that could still be lost is ever acknowledged or shown — except
+ * `committedReads`, a second read-only connection that sees what is committed at once (for
+ * the relay's revocation re-check, which must not wait a WAL sync on the delivery path).
  */
 import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
@@ -65,7 +67,14 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
   const checkpointer = new WalCheckpointer(file, SQLITE_BUSY_TIMEOUT_MS, () => {
     if (db.open) db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   });
-  return new SqliteDatabase(db, { sync: new WalSync(`${file}-wal`, options.syncFile), checkpointer });
+  // WAL lets this reader see the last commit while the writer works; it never writes.
+  const reader = new Database(file, { readonly: true, fileMustExist: true });
+  reader.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  return new SqliteDatabase(db, {
+    sync: new WalSync(`${file}-wal`, options.syncFile),
+    checkpointer,
+    reader,
+  });
 }
 
 class DirectExecutor implements SqlExecutor {
@@ -112,6 +121,48 @@ class DirectExecutor implements SqlExecutor {
 interface Durability {
   readonly sync: WalSync;
   readonly checkpointer: WalCheckpointer;
+  /** The read-only connection behind `committedReads`. */
+  readonly reader: Database.Database;
+}
+
+/**
+ * Reads on the read-only connection: each statement sees the last committed transaction,
+ * runs at once (better-sqlite3 is synchronous; nothing queues) and waits for no WAL sync.
+ */
+class CommittedReader implements SqlExecutor {
+  readonly dialect = 'sqlite' as const;
+  private readonly direct: DirectExecutor;
+
+  constructor(private readonly db: Database.Database) {
+    this.direct = new DirectExecutor(db);
+  }
+
+  private check(): void {
+    if (!this.db.open) throw new Error('the SQLite store is closed');
+  }
+
+  async all<R extends object>(query: SqlQuery): Promise<R[]> {
+    this.check();
+    return this.direct.all<R>(query);
+  }
+
+  async rows(query: SqlQuery): Promise<unknown[][]> {
+    this.check();
+    return this.direct.rows(query);
+  }
+
+  async get<R extends object>(query: SqlQuery): Promise<R | undefined> {
+    this.check();
+    return this.direct.get<R>(query);
+  }
+
+  run(): Promise<number> {
+    return Promise.reject(new Error('committed reads cannot write'));
+  }
+
+  exec(): Promise<void> {
+    return Promise.reject(new Error('committed reads cannot write'));
+  }
 }
 
 class SqliteDatabase implements SqlDatabase {
@@ -120,6 +171,7 @@ class SqliteDatabase implements SqlDatabase {
   private readonly totalChanges: Database.Statement<unknown[], number>;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  readonly committedReads?: SqlExecutor;
 
   constructor(
     private readonly db: Database.Database,
@@ -127,6 +179,7 @@ class SqliteDatabase implements SqlDatabase {
   ) {
     this.direct = new DirectExecutor(db);
     this.totalChanges = db.prepare<unknown[], number>('SELECT total_changes()').pluck();
+    if (durability !== null) this.committedReads = new CommittedReader(durability.reader);
   }
 
   /**
@@ -212,6 +265,7 @@ class SqliteDatabase implements SqlDatabase {
     if (d !== null) {
       await d.sync.durable(d.sync.lastCommit).catch(() => undefined);
       await d.checkpointer.close();
+      if (d.reader.open) d.reader.close();
     }
     if (this.db.open) this.db.close();
   }
