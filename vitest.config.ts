@@ -2,17 +2,14 @@ import { defineConfig } from 'vitest/config';
 import { SlowFirstSequencer } from './test/slow-first-sequencer.js';
 
 /**
- * Parallel e2e files. They mostly wait on child processes (servers, `custos` commands) and
- * polls, so more files than cores keep a 2-core CI machine busy; Vitest's default there is
- * one worker (cores - 1), which ran every e2e file in series (docs/development.md).
+ * Files at a time, for every project: 2 on the 2-core CI machine (Vitest's default there is
+ * one worker, cores - 1). E2E files partly wait on child processes and polls; unit and fuzz
+ * files are CPU-bound and independent (each PostgreSQL test file makes its own database).
+ * All three projects share one group (Vitest requires one worker count per group), so no
+ * core idles while one project's last file ends before the next project starts: the slow
+ * e2e files start first and the many short unit files fill the end (test/slow-first-sequencer.ts).
  */
-const E2E_WORKERS = 2;
-/**
- * Unit and fuzz files run two at a time as well: they are CPU-bound and independent (each
- * PostgreSQL test file makes its own database), and on one worker (the 2-core default) the
- * second core sat idle for the whole group, about three minutes.
- */
-const UNIT_WORKERS = 2;
+const WORKERS = 2;
 /**
  * Unit and fuzz hang guard. Vitest's 5 s default tripped on a shared, loaded machine (load
  * 20: record.test.ts's bit-flip tests took 12 s there, 1 s when quiet); speed is measured
@@ -34,7 +31,11 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts'],
           exclude: ['**/*.fuzz.test.ts', '**/dist/**'],
-          maxWorkers: UNIT_WORKERS,
+          maxWorkers: WORKERS,
+          // One module graph per worker instead of per file: the files share no mutable state
+          // (none mocks modules or leaves fake timers or globals behind), and re-importing the
+          // packages' sources for each of ~130 files cost more CPU than most files' tests.
+          isolate: false,
           testTimeout: UNIT_TIMEOUT_MS,
           hookTimeout: UNIT_TIMEOUT_MS,
         },
@@ -44,8 +45,8 @@ export default defineConfig({
         test: {
           name: 'fuzz',
           include: ['packages/*/src/**/*.fuzz.test.ts'],
-          // Same group as unit (groupOrder 0), so the same worker count.
-          maxWorkers: UNIT_WORKERS,
+          maxWorkers: WORKERS,
+          isolate: false,
           testTimeout: 0,
           hookTimeout: UNIT_TIMEOUT_MS,
         },
@@ -57,9 +58,10 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           // One key ceremony per run, copied into each file that needs an org (test/ceremony-template.ts).
           globalSetup: ['test/global-setup.ts'],
-          maxWorkers: E2E_WORKERS,
-          // A project with its own maxWorkers needs its own group: e2e runs after unit and fuzz.
-          sequence: { groupOrder: 1 },
+          maxWorkers: WORKERS,
+          // As for unit: each file starts its own servers and child processes and stops them in
+          // afterAll; importing the packages' sources for the helpers cost ~3 s of CPU per file.
+          isolate: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -1,8 +1,10 @@
 /**
  * Test file order: Vitest's, except that e2e files running the key ceremony or officer
- * commands (the slowest, a minute or more each) start before the other e2e files. With
- * several e2e workers the run then ends on short files instead of waiting for one long file
- * started last; CI has no Vitest cache (npm ci), so Vitest's duration-based order never applies there.
+ * commands (the slowest, a minute or more each) start before the other e2e files. All
+ * projects share one group (vitest.config.ts) and e2e files start before the fuzz and unit
+ * files, so the run ends on many short unit files
+ * instead of waiting for one long file started last; CI has no Vitest cache (npm ci), so
+ * Vitest's duration-based order never applies there (it orders by file size).
  *
  * Within the slow files, the first one that needs the shared ceremony template (`cliOrg(`)
  * goes first, then the files that run a ceremony of their own: while the first file builds
@@ -19,7 +21,7 @@ const OWN_CEREMONY_MARK = /'org',\s*'create'|\['demo'/;
 
 const isE2e = (f: TestSpecification): boolean => f.project.name === 'e2e';
 
-/** Vitest's order, with slow e2e files moved ahead of the other e2e files (stable otherwise). */
+/** E2E files first, slow ones ahead of the others; then the other projects' files in Vitest's order. */
 export class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
@@ -31,7 +33,6 @@ export class SlowFirstSequencer extends BaseSequencer {
     );
     const rest = e2e.filter((f) => !template.includes(f) && !own.includes(f));
     const reordered = [...template.slice(0, 1), ...own, ...template.slice(1), ...rest];
-    let next = 0;
-    return sorted.map((f) => (isE2e(f) ? reordered[next++]! : f));
+    return [...reordered, ...sorted.filter((f) => !isE2e(f))];
   }
 }
