@@ -16,7 +16,6 @@ import {
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
-import { buildCli } from './server-process.js';
 
 let world: ClientWorld<'alice' | 'bob'> | undefined;
 let dir: string;
@@ -39,7 +38,6 @@ async function refusal(p: Promise<unknown>): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  buildCli();
   world = await startWorld('custos-link-', ['alice', 'bob']);
   ({ dir, server, org } = world);
   ({ alice, bob } = world.users);

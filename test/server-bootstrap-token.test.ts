@@ -18,7 +18,7 @@ import {
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
-import { buildCli, ROOT } from './server-process.js';
+import { ROOT } from './server-process.js';
 
 const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 const run = promisify(execFile);
@@ -62,7 +62,6 @@ describe('custos server bootstrap-token (real server process)', () => {
   let server: ServerProcess;
   let first: TestOrg;
   beforeAll(async () => {
-    buildCli();
     dir = tempDir('custos-bt-');
     server = await startServer(dir);
     first = await createOrg(server, join(dir, 'org1'), 'First Agency');

@@ -31,7 +31,7 @@ import { authChallengeMessage } from '../packages/server/src/auth/challenge-mess
 import type { DeviceId, OrgId } from '../packages/server/src/ids.js';
 import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 import { deviceKeys, orgCreateBody } from '../packages/server/src/testing/test-app.js';
-import { buildCli, freePort, startServerProcess } from './server-process.js';
+import { freePort, startServerProcess } from './server-process.js';
 
 const DEVICES = 4;
 const WINDOW = { notBefore: 1_600_000_000_000, notAfter: 2_000_000_000_000 };
@@ -93,7 +93,6 @@ describe('archive and log survive kill -9 (real server process, SQLite)', () => 
   let dir: string;
   let child: ChildProcess | null = null;
   beforeAll(() => {
-    buildCli();
     dir = mkdtempSync(join(tmpdir(), 'custos-crash-'));
   });
   afterAll(() => {

@@ -11,7 +11,11 @@ import { join } from 'node:path';
 export const ROOT = join(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'packages/cli/dist/main.js');
 
-/** Builds the `custos` command, as an operator would run it (a no-op when up to date). */
+/**
+ * Builds the `custos` command's tsc output, as an operator would (a no-op when up to date).
+ * E2E files need not call it: they spawn the bundle (packages/cli/dist/main.js), which the e2e
+ * global setup makes from the tsc output of `npm run build` or of the checks' `tsc -b`.
+ */
 export function buildCli(): void {
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'packages/cli'], {
     cwd: ROOT,

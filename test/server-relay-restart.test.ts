@@ -9,14 +9,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, freePort, kill9, startServerProcess } from './server-process.js';
+import { freePort, kill9, startServerProcess } from './server-process.js';
 import { http, httpOrgWithMember, message, RelayClient, type HttpDevice } from './server-relay-support.js';
 
 describe('relay durability across SIGKILL (real server process, SQLite)', () => {
   let dir: string;
   let child: ChildProcess | null = null;
   beforeAll(() => {
-    buildCli();
     dir = mkdtempSync(join(tmpdir(), 'custos-relay-restart-'));
   });
   afterAll(() => {

@@ -13,14 +13,12 @@ import { join } from 'node:path';
 import { exportTesting, writeExport } from '@custos/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { custos } from './cli-support.js';
-import { buildCli } from './server-process.js';
 
 let dir: string;
 let archive: exportTesting.TestArchive;
 let out: string;
 
 beforeAll(async () => {
-  buildCli();
   dir = mkdtempSync(join(tmpdir(), 'custos-verify-export-'));
   archive = await exportTesting.buildTestArchive(exportTesting.mixedEvents(), 4);
   out = join(dir, 'rsmf-export');

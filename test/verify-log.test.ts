@@ -19,14 +19,12 @@ import {
   type TestOrg,
 } from './client-support.js';
 import { runCustos } from './org-create-support.js';
-import { buildCli } from './server-process.js';
 
 let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
 
 beforeAll(async () => {
-  buildCli();
   dir = tempDir('custos-verify-log-');
   server = await startServer(dir);
   org = await createOrg(server, dir);
