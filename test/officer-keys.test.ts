@@ -181,13 +181,15 @@ describe('officer keys (processes)', () => {
       expect(json<{ orgId: string; officerIndex: number }>(r)).toMatchObject({ orgId, officerIndex: 0 });
       const device = readFileSync(join(officer1, 'officer-device.json'), 'utf8');
       expect(device).toMatch(/"format": "custos-officer-device"/);
-      const again = await runCustos([
-        'console',
-        'enroll',
-        await invite('officer-one-b', 'officer'),
-        '--profile',
-        officer1,
-      ]);
+      // Without --json, an officer's invite prints the console enroll line to run (not `custos enroll`).
+      const human = await admin(['admin', 'invite', '--user', 'officer-one-b', '--role', 'officer']);
+      expect(human.status, human.stderr).toBe(0);
+      expect(human.stdout).not.toMatch(/custos enroll /);
+      const printed = /^ {2}custos (console enroll ce1\.\S+) --profile officers\/officer-K$/m.exec(
+        human.stdout,
+      );
+      expect(printed, human.stdout).not.toBeNull();
+      const again = await runCustos([...printed![1]!.split(' '), '--profile', officer1]);
       expect(again.status).toBe(1);
       expect(again.stderr).toMatch(/already has an officer device/);
     },

@@ -24,7 +24,7 @@ Running a server and an organisation:
   doctor          check this machine's server deployment (TLS, file modes, store, keys, clock)
   org create      run the key ceremony that creates an organisation
   org unlock      a quorum of share files acts as the root (re-issue the key-manager delegation,
-                  rotate the key-manager key)
+                  rotate the key-manager key or the root archive key)
   org buckets     bucket keys and their windows; generate them ahead (officer profile)
   org officers    a quorum adds or removes an officer (fresh shares for the new set)
 
@@ -58,6 +58,7 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
+  verify witness-key  make the witness key that 'verify log --cosign-key' cosigns with
   verify PATH     check an export offline: hashes, signatures, proofs, checkpoint
 
   demo            run the whole system in a temporary folder and show what each device saw

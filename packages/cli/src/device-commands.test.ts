@@ -67,7 +67,18 @@ describe('command lines', () => {
       const r = await cli([c, '--help']);
       expect(r.code, c).toBe(0);
       expect(r.out, c).toContain('--profile DIR');
+      // Each option is described once (enroll listed --passphrase-file twice, with two meanings).
+      const described = [...r.out.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
+      expect(described, c).toEqual([...new Set(described)]);
     }
+  });
+
+  it('custos help names every command the dispatcher runs, and what org unlock does', async () => {
+    const help = (await cli(['help'])).out;
+    for (const c of ['server', 'doctor', 'demo', 'verify log', 'verify witness-key', 'verify PATH'])
+      expect(help).toContain(c);
+    for (const act of ['re-issue', 'rotate the key-manager key', 'root archive key'])
+      expect(help).toContain(act);
   });
 
   it('exits 2 naming the mistake for unknown flags, subcommands and missing arguments', async () => {

@@ -18,11 +18,32 @@ describe('custos server', () => {
     expect(r.err).toMatch(/^custos server: configuration: listen: /);
   });
 
+  it('only parses the command line when asked to check it (docs-commands): nothing starts', async () => {
+    const ok = await cli(
+      ['server', '--data', '/nonexistent/custos', '--listen', '127.0.0.1:1', '--config', 'x.json'],
+      {
+        checkOnly: true,
+      },
+    );
+    expect([ok.code, ok.err, ok.out]).toEqual([0, '', '']);
+    const bad = await cli(['server', '--listen', '0.0.0.0:8443'], { checkOnly: true });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/listen: .*needs TLS/);
+    expect(
+      (await cli(['server', 'bootstrap-token', '--data', '/nonexistent'], { checkOnly: true })).code,
+    ).toBe(0);
+  });
+
   it('exits 2 for an unknown or valueless flag, as every command does', async () => {
     const y = await cli(['server', '--no-such-flag']);
     expect(y.code).toBe(2);
     expect(y.err).toMatch(/no-such-flag.*Run 'custos server --help'/);
     expect((await cli(['server', '--listen'])).code).toBe(2);
+    // Node's own message ends with a full stop: one, not two, before the hint.
+    const dash = await cli(['server', '--blob-quota', '-1']);
+    expect(dash.code).toBe(2);
+    expect(dash.err).not.toMatch(/\.\./);
+    expect(dash.err).toMatch(/--blob-quota=-XYZ'\. Run 'custos server --help'\.\n$/);
     expect((await cli(['server', 'bootstrap-token', '--no-such-flag'])).code).toBe(2);
   });
 });

@@ -58,6 +58,7 @@ export async function runBootstrapTokenCommand(args: readonly string[], io: CliI
     io.stdout.write(BOOTSTRAP_TOKEN_USAGE);
     return 0;
   }
+  if (io.checkOnly === true) return 0;
   try {
     // The server's own loader resolves the store exactly as `custos server` would.
     const argv = [
@@ -120,14 +121,22 @@ export async function runServerCommand(args: readonly string[], io: CliIo): Prom
   }
   // An inspector runs any code in the process and reads its memory: never in a server.
   const inspector = processDebugFlags().find((f) => f.kind === 'inspector');
-  if (inspector !== undefined) {
+  if (inspector !== undefined && io.checkOnly !== true) {
     io.stderr.write(
       `custos server: refusing to start: node runs with ${inspector.flag} (from ${inspector.source}); an inspector exposes the process's memory. Remove it ('custos doctor' lists such flags).\n`,
     );
     return EXIT_FAILURE;
   }
   try {
-    const config = loadConfig({ argv: args, env: process.env, cwd: process.cwd() });
+    // checkOnly: the flags and their values alone (no environment, no config file read).
+    const check = io.checkOnly === true;
+    const config = loadConfig({
+      argv: args,
+      env: check ? {} : process.env,
+      cwd: process.cwd(),
+      ...(check ? { readFile: () => '{}' } : {}),
+    });
+    if (check) return 0;
     const server = await startServer(config, io);
     await server.closed;
     return 0;
@@ -136,7 +145,9 @@ export async function runServerCommand(args: readonly string[], io: CliIo): Prom
       // An unknown or valueless flag is a command-line mistake (exit 2, as for every
       // command); a bad setting value is a failure to start (exit 1).
       const usage = e.setting === ARGUMENTS_SETTING;
-      io.stderr.write(`custos server: ${e.message}${usage ? ". Run 'custos server --help'." : ''}\n`);
+      // Node's own argument messages end with a full stop already.
+      const message = usage ? `${e.message.replace(/\.+$/, '')}. Run 'custos server --help'.` : e.message;
+      io.stderr.write(`custos server: ${message}\n`);
       return usage ? EXIT_USAGE : EXIT_FAILURE;
     }
     // Start-up faults (port in use, store unreachable): say what, never dump objects that may hold secrets.

@@ -60,9 +60,17 @@ describe('first start', () => {
   });
 
   it('prints the token and the next step', () => {
-    const text = firstStartText('cb1.t', 'https://c.example', '/tmp/b');
+    const text = firstStartText('cb1.t', 'https://c.example', '/tmp/b', '/srv/custos-data');
     expect(text).toContain('Bootstrap token: cb1.t');
-    expect(text).toContain('custos org create --server https://c.example --bootstrap-token-file /tmp/b');
-    expect(text).toContain('custos server bootstrap-token');
+    expect(text).toContain('custos org create --server https://c.example --bootstrap-token-file /tmp/b \\\n');
+    // Every option org create requires is on the printed command (the CLI's test parses it).
+    expect(text).toMatch(/--name "Example Agency" --officers 3 --threshold 2 --out \.\/org/);
+    expect(text).not.toContain('save the token above');
+    expect(text).toContain('custos server bootstrap-token --data /srv/custos-data');
+    // Without --bootstrap-out the command names FILE and says how to make it.
+    const bare = firstStartText('cb1.t', 'https://c.example', null);
+    expect(bare).toContain('--bootstrap-token-file FILE');
+    expect(bare).toContain('save the token above in a file of mode 0600 first');
+    expect(bare).toContain('custos server bootstrap-token --store URL');
   });
 });

@@ -33,17 +33,41 @@ export function writeBootstrapFile(path: string, token: string): void {
   }
 }
 
-/** The text printed on first start. MUST go to the operator's terminal only, never to the log. */
-export function firstStartText(token: string, origin: string, bootstrapOut: string | null): string {
-  const file = bootstrapOut ?? '<file holding the token>';
+/**
+ * The ceremony command the start text suggests: complete, so it runs as printed once the
+ * organisation's name and officer numbers are filled in (`--name`, `--officers`, `--threshold`
+ * and `--out` are all required).
+ */
+export function orgCreateCommand(origin: string, tokenFile: string): string {
+  return [
+    `  custos org create --server ${origin} --bootstrap-token-file ${tokenFile} \\`,
+    '    --name "Example Agency" --officers 3 --threshold 2 --out ./org',
+  ].join('\n');
+}
+
+/**
+ * The text printed on first start. MUST go to the operator's terminal only, never to the log.
+ * `dataDir` is the SQLite data folder (null on PostgreSQL), named in the bootstrap-token hint.
+ */
+export function firstStartText(
+  token: string,
+  origin: string,
+  bootstrapOut: string | null,
+  dataDir: string | null = null,
+): string {
+  const file = bootstrapOut ?? 'FILE';
   return [
     `Bootstrap token: ${token}`,
     bootstrapOut === null ? '' : `  (also written to ${bootstrapOut}, mode 0600)`,
     '',
-    'Next: create the organisation from an officer machine (the key ceremony runs there, not here):',
-    `  custos org create --server ${origin} --bootstrap-token-file ${file}`,
+    'Next: create the organisation from an officer machine (the key ceremony runs there, not here), e.g.:',
+    orgCreateCommand(origin, file),
+    bootstrapOut === null
+      ? '  (FILE: save the token above in a file of mode 0600 first, or start the server with --bootstrap-out FILE)'
+      : '',
     'The token works once. Until an organisation exists, every restart prints a new one and the old one stops working.',
-    'For each further organisation, issue a token on this machine: custos server bootstrap-token --data <data folder>',
+    'For each further organisation, issue a token on this machine:',
+    `  custos server bootstrap-token ${dataDir === null ? '--store URL' : `--data ${dataDir}`}`,
     '',
   ]
     .filter((line, i, all) => line !== '' || all[i - 1] !== '')

@@ -13,7 +13,7 @@ export type { SettingInfo } from './config/settings.js';
 export * as defaults from './config/defaults.js';
 
 export { startServer } from './server.js';
-export { writeBootstrapFile } from './first-start.js';
+export { firstStartText, writeBootstrapFile } from './first-start.js';
 export { issueBootstrapToken, issueBootstrapTokenIn, issuedTokenText } from './operator-bootstrap.js';
 export type { IssuedBootstrapToken } from './operator-bootstrap.js';
 export type { RunningServer, ServerIo } from './server.js';

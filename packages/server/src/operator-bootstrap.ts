@@ -63,7 +63,11 @@ export function issuedTokenText(issued: IssuedBootstrapToken, out: string | null
     `Outstanding unused tokens on this install: ${issued.outstanding}.`,
     '',
     'Next: the new organisation runs its key ceremony on an officer machine:',
-    `  custos org create --server <this server's URL> --bootstrap-token-file ${out ?? '<file holding the token>'} ...`,
+    `  custos org create --server URL --bootstrap-token-file ${out ?? 'FILE'} \\`,
+    '    --name NAME --officers N --threshold M --out DIR',
+    ...(out === null
+      ? ['  (FILE: save the token above in a file of mode 0600 first, or run this with --out FILE)']
+      : []),
     '',
   ].join('\n');
 }

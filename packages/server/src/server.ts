@@ -146,7 +146,12 @@ export async function startServer(
   let startText = `Listening on ${url}\n`;
   if (bootstrap.kind === 'token') {
     if (config.bootstrapOut !== null) writeBootstrapFile(config.bootstrapOut, bootstrap.token);
-    startText += firstStartText(bootstrap.token, origin, config.bootstrapOut);
+    startText += firstStartText(
+      bootstrap.token,
+      origin,
+      config.bootstrapOut,
+      stores.kind === 'sqlite' ? config.dataDir : null,
+    );
   }
   io.stdout.write(startText);
 

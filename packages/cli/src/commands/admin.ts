@@ -94,8 +94,13 @@ async function invite(ctx: CommandContext): Promise<void> {
         `Created ${role} '${name}': address ${address} (retention ${describeRetention(user)}).`,
         `Enrolment code (one use, expires ${formatTime(code.expiresAt)} UTC; hand it to ${name} on a trusted channel):`,
         `  ${code.enrolmentCode}`,
-        `${name} enrols with:`,
-        `  custos enroll ${code.enrolmentCode} --server ${server}`,
+        ...(role === 'officer'
+          ? [
+              // An officer's code enrols the console device of their officer profile (docs/officers.md §2).
+              `${name} enrols the officer device of their officer profile (officers/officer-K from the ceremony) with:`,
+              `  custos console enroll ${code.enrolmentCode} --profile officers/officer-K`,
+            ]
+          : [`${name} enrols with:`, `  custos enroll ${code.enrolmentCode} --server ${server}`]),
       ],
       {
         name,

@@ -16,10 +16,12 @@ import { CliFailure, runCommand, type CommandContext } from '../command-runner.j
 import { promptNewPassphrase } from '../passphrase-input.js';
 import { identityKeyFingerprint } from './devices.js';
 import {
+  DEFAULT_PROFILE_DIR,
   hasProfile,
+  PASSPHRASE_FILE_ENV,
   passphraseFromFile,
+  PROFILE_ENV,
   PROFILE_FLAGS,
-  PROFILE_OPTIONS_HELP,
   profileDir,
 } from '../profile-access.js';
 
@@ -43,11 +45,15 @@ that 'custos org create' wrote (it holds the server address and a one-time code)
   --admin-profile PATH    enrol the first admin from the ceremony's admin/profile.json
   --name DISPLAY          your display name: end-to-end encrypted inside your messages, so the
                           people you write to learn it; never visible to the server
-  --passphrase-file FILE  the new profile's passphrase, from the file's first line; otherwise it is
-                          asked for twice on the terminal (at least ${MIN_PASSPHRASE_LENGTH} characters)
+  --passphrase-file FILE  the new profile's passphrase, from the file's first line (or $${PASSPHRASE_FILE_ENV});
+                          otherwise it is asked for twice on the terminal (at least ${MIN_PASSPHRASE_LENGTH} characters)
   --unattended            no passphrase: the storage key is protected by file permissions only
                           (for bots and servers of record, on an encrypted disk; docs/client.md §2)
-${PROFILE_OPTIONS_HELP}
+  --profile DIR           the new profile's folder, which must not hold a profile yet
+                          (default: $${PROFILE_ENV}, else ${DEFAULT_PROFILE_DIR})
+  --json                  machine-readable output on stdout
+  --help                  this text
+
 Your address (USERID@ORGID) is printed at the end: give it to the people you talk to.
 `;
 

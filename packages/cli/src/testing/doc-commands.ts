@@ -1,9 +1,12 @@
 /**
  * The `custos …` command lines printed in a Markdown guide's code blocks, as argument lists
  * for the CLI's own parser. Usage notation is read as a person would: `[…]` optional parts
- * are kept (all of them, so every documented flag is checked), `(a | b)` alternatives give
- * one command line each, `# …` ends a line, indented lines and a trailing `\` continue the
- * command, and quotes group words.
+ * are kept (all of them, so every documented flag is checked), `(a | b)` and `[a | b]`
+ * alternatives give one command line each, `# …` ends a line, indented lines and a trailing
+ * `\` continue the command, and quotes group words. A line may start with `custos`, with
+ * `node packages/cli/dist/main.js` (a fresh clone) or with `npm start --` (`custos server`).
+ * A `|` outside brackets is not read (which words would it separate?): such a line keeps a
+ * lone `|` word, which the CLI refuses, so the guide must write one form per line.
  */
 
 /** One documented command: where it is and its arguments after `custos`. */
@@ -35,11 +38,12 @@ function words(text: string): string[] {
   return out;
 }
 
-/** Every reading of `(a | b)` groups: one text per alternative (groups do not nest in the guides). */
+/** Every reading of `(a | b)` and `[a | b]` groups: one text per alternative (groups do not nest in the guides). */
 function alternatives(text: string): string[] {
-  const m = /\(([^()]*\|[^()]*)\)/.exec(text);
+  const m = /\(([^()]*\|[^()]*)\)|\[([^[\]]*\s\|\s[^[\]]*)\]/.exec(text);
   if (m === null) return [text];
-  return m[1]!
+  const inner = m[1] ?? m[2]!;
+  return inner
     .split('|')
     .flatMap((alt) =>
       alternatives(`${text.slice(0, m.index)} ${alt.trim()} ${text.slice(m.index + m[0].length)}`),
@@ -54,6 +58,14 @@ function unbracket(word: string): string {
   return w.slice(0, w.length - Math.max(0, closing - inner));
 }
 
+/** How a documented command line may start, and the `custos` arguments that start stands for. */
+const STARTS: readonly { readonly prefix: string; readonly args: readonly string[] }[] = [
+  { prefix: 'custos ', args: [] },
+  { prefix: 'node packages/cli/dist/main.js ', args: [] },
+  { prefix: 'npm start -- ', args: ['server'] },
+  { prefix: 'npm ci && npm start -- ', args: ['server'] },
+];
+
 /** The `custos` command lines of one Markdown text. */
 export function docCommands(file: string, markdown: string): DocCommand[] {
   const lines = markdown.split('\n');
@@ -65,7 +77,8 @@ export function docCommands(file: string, markdown: string): DocCommand[] {
       continue;
     }
     const first = stripComment(lines[i]!).trimEnd();
-    if (!inCode || !first.startsWith('custos ')) continue;
+    const start = inCode ? STARTS.find((s) => first.startsWith(s.prefix)) : undefined;
+    if (start === undefined) continue;
     const at = i + 1;
     let text = first;
     // A trailing backslash or an indented next line continues the command.
@@ -80,10 +93,12 @@ export function docCommands(file: string, markdown: string): DocCommand[] {
         file,
         line: at,
         text,
-        args: words(reading)
-          .map(unbracket)
-          .filter((w) => w !== '')
-          .slice(1),
+        args: [
+          ...start.args,
+          ...words(reading.slice(start.prefix.length))
+            .map(unbracket)
+            .filter((w) => w !== ''),
+        ],
       });
   }
   return out;

@@ -41,6 +41,14 @@ describe('publishExport', () => {
     expect(readdirSync(out).sort()).toEqual(['custody-manifest.json', 'rsmf']);
   });
 
+  it('makes missing parent folders of the destination (a guide’s exports/2026-017-rsmf)', async () => {
+    const out = join(dir, 'exports', 'matter', 'export');
+    expect(() => checkExportDestination(out)).not.toThrow();
+    await publishExport(FILES, out, () => Promise.resolve());
+    expect(readdirSync(join(dir, 'exports', 'matter'))).toEqual(['export']);
+    expect(readdirSync(out).sort()).toEqual(['custody-manifest.json', 'rsmf']);
+  });
+
   it('leaves nothing behind when the hook fails (e.g. the audit entry is refused)', async () => {
     const out = join(dir, 'export');
     await expect(publishExport(FILES, out, () => Promise.reject(new Error('refused')))).rejects.toThrow(
@@ -61,7 +69,7 @@ describe('publishExport', () => {
     expect(() => checkExportDestination(out)).toThrow(/not an empty folder/);
     writeFileSync(join(dir, 'file'), 'x');
     expect(() => checkExportDestination(join(dir, 'file'))).toThrow(/not an empty folder/);
-    expect(() => checkExportDestination(join(dir, 'missing', 'export'))).toThrow(/does not exist/);
+    expect(() => checkExportDestination(join(dir, 'file', 'export'))).toThrow(/file is not a folder/);
     await expect(publishExport(FILES, out, () => Promise.resolve())).rejects.toSatisfy((e) =>
       isExportError(e, 'EXPORT_INVALID_INPUT'),
     );

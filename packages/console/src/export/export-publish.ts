@@ -24,11 +24,23 @@ import { ExportError } from './export-error.js';
 /** Prefix of staging directories (hidden, named after the destination). */
 const STAGING_PREFIX = '.custos-export-';
 
-/** Refuses a destination that exists and is not an empty directory (checked before any work). */
+/** The nearest existing folder at or above `path`'s parent. */
+function nearestExisting(path: string): string {
+  let at = dirname(resolve(path));
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
+}
+
+/**
+ * Refuses a destination that exists and is not an empty directory, or whose missing parent
+ * folders could not be made (a file in the way); checked before any work. Missing parents
+ * are made at publish time (`exports/2026-017` needs no `mkdir exports` first).
+ */
 export function checkExportDestination(out: string): void {
   if (!existsSync(out)) {
-    if (!existsSync(dirname(resolve(out)))) {
-      throw new ExportError('EXPORT_INVALID_INPUT', `the folder that would hold ${out} does not exist`);
+    const above = nearestExisting(out);
+    if (!statSync(above).isDirectory()) {
+      throw new ExportError('EXPORT_INVALID_INPUT', `cannot make ${out}: ${above} is not a folder`);
     }
     return;
   }
@@ -49,6 +61,7 @@ export async function publishExport(
 ): Promise<void> {
   checkExportDestination(out);
   const dest = resolve(out);
+  mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
   const staging = join(dirname(dest), `${STAGING_PREFIX}${basename(dest)}-${randomBytes(6).toString('hex')}`);
   mkdirSync(staging, { mode: 0o700 });
   try {

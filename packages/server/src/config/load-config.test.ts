@@ -111,6 +111,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('says what a setting accepts, not its schema', () => {
+    const message = (argv: string[]): string => configError(() => loadConfig(base({ argv }))).message;
+    expect(message(['--log-level', 'verbose'])).toBe(
+      "configuration: logLevel: invalid value from flag --log-level: must be one of 'debug', 'info', 'warn', 'error', got 'verbose'",
+    );
+    expect(message(['--disposition-step', 'abc'])).toBe(
+      "configuration: dispositionStep: invalid value from flag --disposition-step: must be a whole number from 1 to 9,999,999, got 'abc'",
+    );
+    expect(message(['--disposition-request-ms', '1000000'])).toMatch(/from 0 to 999,999, got '1000000'$/);
+    expect(message(['--blob-quota', '0'])).toMatch(/must be a whole number from 1 to /);
+    expect(message(['--address-rate-limit', 'fast'])).not.toMatch(/pattern|constant/);
+  });
+
   it('never echoes a store URL, which may hold a password', () => {
     const e = configError(() => loadConfig(base({ argv: ['--store', 'mysql://user:hunter2@db'] })));
     expect(e.message).not.toContain('hunter2');

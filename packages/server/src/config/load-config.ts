@@ -69,6 +69,32 @@ export interface ConfigSources {
 
 const rawSettingsCheck = Compile(RawSettingsSchema);
 
+/** `1,234,567`: numbers in messages, grouped as docs/operations.md writes them. */
+const grouped = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * What a setting accepts, in words, for a value its schema refused — the schema's own message
+ * ("must match pattern …", "must be equal to constant") names no allowed value. Undefined
+ * for settings whose message is already plain. Only these settings' values are echoed: none
+ * can hold a secret (a store URL may, and is never echoed).
+ */
+function expectedText(key: string, value: string | undefined): string | undefined {
+  const schema = (
+    RawSettingsSchema.properties as Record<string, { anyOf?: { const?: unknown }[]; pattern?: string }>
+  )[key];
+  const got = value === undefined ? '' : `, got '${value}'`;
+  const choices = schema?.anyOf?.map((s) => s.const).filter((c): c is string => typeof c === 'string');
+  if (choices !== undefined && choices.length > 0)
+    return `must be one of ${choices.map((c) => `'${c}'`).join(', ')}${got}`;
+  // Whole-number settings: '^[1-9][0-9]{0,N}$' (1 and up) or '^(0|[1-9][0-9]{0,N})$' (0 and up).
+  const digits = /^\^\(?(0\|)?\[1-9\]\[0-9\]\{0,(\d+)\}\)?\$$/.exec(schema?.pattern ?? '');
+  if (digits !== null) {
+    const max = 10 ** (Number(digits[2]) + 1) - 1;
+    return `must be a whole number from ${digits[1] === undefined ? 1 : 0} to ${grouped(max)}${got}`;
+  }
+  return undefined;
+}
+
 /** Parses, merges, validates and freezes the configuration; throws ConfigError on the first bad value. */
 export function loadConfig(sources: ConfigSources): ServerConfig {
   const flags = parseFlags(sources.argv);
@@ -93,10 +119,11 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
   if (!rawSettingsCheck.Check(asObject)) {
     const first = [...rawSettingsCheck.Errors(asObject)].find((e) => e.instancePath !== '') ?? null;
     const key = (first?.instancePath.slice(1) ?? 'unknown') as RawSettingKey;
-    const source = merged.get(key)?.source ?? 'input';
+    const given = merged.get(key);
+    const source = given?.source ?? 'input';
     throw new ConfigError(
       key,
-      `invalid value from ${source}: ${first?.message ?? 'does not match the schema'}`,
+      `invalid value from ${source}: ${expectedText(key, given?.value) ?? first?.message ?? 'does not match the schema'}`,
     );
   }
   const get = (key: RawSettingKey): { value: string; source: string } | undefined => merged.get(key);
