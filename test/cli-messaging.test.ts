@@ -32,6 +32,7 @@ interface SyncOut {
     fromName: string | null;
     emoji?: string;
   }[];
+  unnamed: { address: string; claimedName: string | null }[];
   archive: { verified: number; waiting: number; receipts: number };
 }
 interface StatusOut {
@@ -69,6 +70,8 @@ describe('custos messaging commands', () => {
     const msg = got.events.find((e) => e.id === sent.id);
     expect(msg?.text).toBe('hello bob, this is alice');
     expect(msg?.from).toBe(aliceAddress);
+    // bob has no name for alice yet: sync says so once, with the contacts add line's address.
+    expect(got.unnamed.map((u) => u.address)).toEqual([aliceAddress]);
     expect(got.archive.verified).toBeGreaterThan(0);
 
     const human = await custos(asAlice(['sync']));

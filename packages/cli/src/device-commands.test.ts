@@ -12,7 +12,13 @@ import { chatFailureLine, parseChatLine } from './commands/chat.js';
 import { identityKeyFingerprint } from './commands/devices.js';
 import { groupDigits } from './commands/safety-number.js';
 import { safeFileName } from './commands/sync.js';
-import { describeEvent, eventJson, resolveMessageId } from './message-format.js';
+import {
+  describeEvent,
+  describeUnnamed,
+  eventJson,
+  resolveMessageId,
+  unnamedSenders,
+} from './message-format.js';
 import { describeWarning, warningJson } from './warning-display.js';
 import { cli, testFolder } from './testing/run-cli.js';
 
@@ -280,6 +286,22 @@ describe('output', () => {
     direction: 'received',
     archiveSeq: 7,
     conversation: 'dm.x',
+  });
+
+  it('names each unnamed sender once, with the name they claim and the contacts add line', () => {
+    const book = new AddressBook(memorySettings());
+    const bob = { orgId: ALICE.orgId, userId: 'B'.repeat(22) };
+    const events = [msg(), msg(), { ...msg(), from: bob }, { ...msg(), direction: 'sent' as const }];
+    const unnamed = unnamedSenders(events, book, [{ user: ALICE, name: 'Alice' }]);
+    expect(unnamed).toEqual([
+      { address: formatAddress(ALICE), claimedName: 'Alice' },
+      { address: formatAddress(bob), claimedName: null },
+    ]);
+    expect(describeUnnamed(unnamed[0]!)).toBe(
+      `Not in your address book: ${formatAddress(ALICE)} (calls themself "Alice"); name them with 'custos contacts add NAME ${formatAddress(ALICE)}'.`,
+    );
+    book.add('alice', ALICE);
+    expect(unnamedSenders(events, book, []).map((u) => u.address)).toEqual([formatAddress(bob)]);
   });
 
   it('describes events with names, short ids, attachments and timers', () => {

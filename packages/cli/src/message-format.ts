@@ -3,7 +3,7 @@
  * shown by their first {@link SHORT_ID_LENGTH} characters (like short commit hashes);
  * commands accept any unique prefix back (resolveMessageId).
  */
-import type { AttachmentPointer, MessageEvent, StoredMessage } from '@custos/client';
+import type { AttachmentPointer, MessageEvent, PeerUser, StoredMessage } from '@custos/client';
 import type { AddressBook } from './address-book.js';
 import { formatAddress } from './address-book.js';
 import { CliFailure } from './command-runner.js';
@@ -108,6 +108,38 @@ export function eventJson(e: MessageEvent, book: AddressBook): Record<string, un
     archivedBy: c.notice ?? null,
     archiveSeq: e.archiveSeq,
   };
+}
+
+/** A sender of received events that the address book has no name for, with the name they claim. */
+export interface UnnamedSender {
+  readonly address: string;
+  readonly claimedName: string | null;
+}
+
+/**
+ * The senders of received `events` the book has no name for, once each, with the display
+ * name each claims (unverified), so the output can say how to name them.
+ */
+export function unnamedSenders(
+  events: readonly MessageEvent[],
+  book: AddressBook,
+  contacts: readonly { readonly user: PeerUser; readonly name?: string }[],
+): UnnamedSender[] {
+  const out = new Map<string, UnnamedSender>();
+  for (const e of events) {
+    if (e.direction !== 'received' || book.nameOf(e.from) !== undefined) continue;
+    const address = formatAddress(e.from);
+    if (out.has(address)) continue;
+    const claimed = contacts.find((c) => formatAddress(c.user) === address)?.name;
+    out.set(address, { address, claimedName: claimed ?? null });
+  }
+  return [...out.values()];
+}
+
+/** The line that tells how to name an unnamed sender. */
+export function describeUnnamed(u: UnnamedSender): string {
+  const claim = u.claimedName === null ? '' : ` (calls themself "${u.claimedName}")`;
+  return `Not in your address book: ${u.address}${claim}; name them with 'custos contacts add NAME ${u.address}'.`;
 }
 
 /** One line for a stored message (as it stands after edits, deletes and reactions). */
