@@ -277,8 +277,16 @@ async function checkLogKey(
   );
   let published = 0;
   for (const l of logs.filter((x) => x.treeSize > 0)) {
+    let r: Awaited<ReturnType<typeof fetchText>>;
     try {
-      const r = await fetchText(`${serverUrl}/v1/orgs/${encodeURIComponent(l.orgId)}/log/checkpoint`);
+      r = await fetchText(`${serverUrl}/v1/orgs/${encodeURIComponent(l.orgId)}/log/checkpoint`);
+    } catch (e) {
+      // Not reached is not "does not verify": say why it was not reached.
+      const why = unreachable(serverUrl, e);
+      out.push(check('published checkpoints', 'fail', why.detail, why.fix));
+      return out;
+    }
+    try {
       if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
       openCheckpoint(r.text, [server.logVerifierKey(l.origin, key)], l.origin);
       published++;
@@ -306,6 +314,36 @@ async function checkLogKey(
   return out;
 }
 
+/** TLS verification failures, as node's fetch reports them in `cause.code`. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Why `url` could not be fetched, and what to do: fetch says only "fetch failed", and "start
+ * the server" is wrong advice when the server runs but its certificate is not trusted.
+ */
+export function unreachable(url: string, e: unknown): { detail: string; fix: string } {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code))
+    return {
+      detail: `cannot reach ${url}: its TLS certificate is not trusted here (${code})`,
+      fix: 'devices will refuse it too: use a certificate from a CA they trust, for the name in --server / origin (a private CA: NODE_EXTRA_CA_CERTS=ca.pem, here and on every device)',
+    };
+  const why = code ?? (typeof cause?.message === 'string' ? cause.message : errorText(e));
+  return {
+    detail: `cannot reach ${url}: ${why}`,
+    fix: 'start the server, or pass --server with the URL clients use',
+  };
+}
+
 /** The server's Date header against this clock (second resolution; the round trip is allowed for). */
 async function checkClock(serverUrl: string, now: () => number): Promise<DoctorCheck> {
   try {
@@ -325,12 +363,8 @@ async function checkClock(serverUrl: string, now: () => number): Promise<DoctorC
           'run NTP (chrony or systemd-timesyncd) on both machines',
         );
   } catch (e) {
-    return check(
-      'clock',
-      'fail',
-      `cannot reach ${serverUrl}: ${errorText(e)}`,
-      'start the server, or pass --server with the URL clients use',
-    );
+    const why = unreachable(serverUrl, e);
+    return check('clock', 'fail', why.detail, why.fix);
   }
 }
 
