@@ -10,6 +10,7 @@ import { parseCommandLine, UsageError } from './command-flags.js';
 import { CliFailure, explainFailure, reportFailure } from './command-runner.js';
 import { chatFailureLine, parseChatLine } from './commands/chat.js';
 import { identityKeyFingerprint } from './commands/devices.js';
+import { groupLine } from './commands/group.js';
 import { groupDigits } from './commands/safety-number.js';
 import { safeFileName } from './commands/sync.js';
 import {
@@ -286,6 +287,15 @@ describe('output', () => {
     direction: 'received',
     archiveSeq: 7,
     conversation: 'dm.x',
+  });
+
+  it('lists a group\'s members by name, this profile\'s user as "you"', () => {
+    const book = new AddressBook(memorySettings());
+    const bob = { orgId: ALICE.orgId, userId: 'B'.repeat(22) };
+    const me = { orgId: ALICE.orgId, userId: 'M'.repeat(22) };
+    book.add('alice', ALICE);
+    const g = { id: 'g.x', name: 'Ops', members: [me, ALICE, bob], revision: 1, active: true };
+    expect(groupLine(g, book, me)).toBe(`g.x  "Ops"  3 members: you, alice, ${formatAddress(bob)}`);
   });
 
   it('names each unnamed sender once, with the name they claim and the contacts add line', () => {

@@ -3,7 +3,7 @@
  * revision) travels only inside encrypted group-update messages; the server sees pairwise
  * envelopes, never the group. Every change is archived like a message.
  */
-import type { CustosClient, GroupInfo, MessageEvent } from '@custos/client';
+import type { CustosClient, GroupInfo, MessageEvent, PeerUser } from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
 import { AddressBook, formatAddress } from '../address-book.js';
@@ -37,8 +37,10 @@ function groupJson(g: GroupInfo, book: AddressBook): Record<string, unknown> {
   };
 }
 
-function groupLine(g: GroupInfo, book: AddressBook): string {
-  const members = g.members.map((m) => book.label(m)).join(', ');
+/** One line for a group: id, name and members by local name (`you` for this profile's user). */
+export function groupLine(g: GroupInfo, book: AddressBook, me: PeerUser): string {
+  const self = formatAddress(me);
+  const members = g.members.map((m) => (formatAddress(m) === self ? 'you' : book.label(m))).join(', ');
   return `${g.id}  "${g.name}"  ${g.members.length} members: ${members}${g.active ? '' : '  (left)'}`;
 }
 
@@ -53,7 +55,7 @@ async function change(
   await run();
   await client.uploadArchive().catch(() => undefined);
   const g = client.group(groupId)!;
-  ctx.result([`${what}.`, groupLine(g, book)], groupJson(g, book));
+  ctx.result([`${what}.`, groupLine(g, book, client.me)], groupJson(g, book));
 }
 
 /** Subcommands, with the fewest and most arguments after the subcommand and what they are. */
@@ -92,14 +94,17 @@ async function group(ctx: CommandContext): Promise<void> {
     switch (sub) {
       case 'list': {
         const groups = client.groups();
-        return ctx.result(groups.length === 0 ? 'No groups.' : groups.map((g) => groupLine(g, book)), {
-          groups: groups.map((g) => groupJson(g, book)),
-        });
+        return ctx.result(
+          groups.length === 0 ? 'No groups.' : groups.map((g) => groupLine(g, book, client.me)),
+          {
+            groups: groups.map((g) => groupJson(g, book)),
+          },
+        );
       }
       case 'create': {
         const g = await client.createGroup(rest[0]!, members(rest.slice(1)));
         await client.uploadArchive().catch(() => undefined);
-        return ctx.result([`Created group "${g.name}".`, groupLine(g, book)], groupJson(g, book));
+        return ctx.result([`Created group "${g.name}".`, groupLine(g, book, client.me)], groupJson(g, book));
       }
       case 'add':
       case 'remove': {
