@@ -10,12 +10,17 @@
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { deriveBucketIndexKeyBytes, generateBucketKeyPair, parseRecord } from '@custos/core';
+import {
+  deriveBucketIndexKeyBytes,
+  generateBucketKeyPair,
+  parseRecord,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation,
+} from '@custos/core';
 import { CustosClient, LocalStore, sealIndexKeyForDevice, type RetentionClass } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
 import { isPending } from '../packages/client/src/archive/pending-records.js';
-import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 import { startWorld, until, type ClientWorld, type TestOrg } from './client-support.js';
 import { logEntries } from './client-records.js';
 
@@ -110,7 +115,7 @@ describe('archive material refresh', () => {
     // A bucket beyond the current delegation is refused by the server until a quorum re-issues it.
     const aheadWindow = { notBefore: old.notAfter + DAY, notAfter: old.notAfter + 31 * DAY };
     await expect(registerBucket('permanent-ahead', 'permanent', aheadWindow)).rejects.toThrow();
-    const renewed = sealDelegation(
+    const renewed = sealKeyManagerDelegation(
       { key: rawPublic(org.keyManager), notBefore: old.notBefore, notAfter: old.notAfter + 400 * DAY },
       org.signingKey,
     );

@@ -9,12 +9,11 @@
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { generateBucketKeyPair } from '@custos/core';
+import { generateBucketKeyPair, sealBucketKeyDocument, sealKeyManagerDelegation } from '@custos/core';
 import { CustosClient, LocalStore, type RetentionClass } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
 import { isPending } from '../packages/client/src/archive/pending-records.js';
-import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 import { logEntries } from './client-records.js';
 import { requestPath, startWorld, until, type ClientWorld, type TestOrg } from './client-support.js';
 
@@ -106,7 +105,7 @@ describe('key-manager rotation on devices', () => {
   it('a rotation not signed by the org key is refused by the server and, served anyway, by the device', async () => {
     const forger = generateKeyPairSync('ed25519');
     const before = alice.profile.keyManager;
-    const forged = sealDelegation(
+    const forged = sealKeyManagerDelegation(
       { key: rawPublic(next.privateKey), notBefore: Date.now() - 60_000, notAfter: before.notAfter },
       forger.privateKey,
     );
@@ -137,7 +136,7 @@ describe('key-manager rotation on devices', () => {
     expect(lastQueuedBucket(join(world!.dir, 'alice'))).toBe(org.bucketId);
 
     const rotationStart = Date.now() - 60_000;
-    const delegation = sealDelegation(
+    const delegation = sealKeyManagerDelegation(
       { key: rawPublic(next.privateKey), notBefore: rotationStart, notAfter: old.notAfter },
       org.signingKey,
     );
@@ -182,7 +181,7 @@ describe('key-manager rotation on devices', () => {
     const replay = CustosClient.open(dir, {
       api: {
         fetch: substitutingDelegation(
-          sealDelegation(
+          sealKeyManagerDelegation(
             { key: rawPublic(org.keyManager), notBefore: old.notBefore, notAfter: old.notAfter + DAY },
             org.signingKey,
           ),

@@ -15,9 +15,10 @@ import {
   generateBucketKeyPair,
   generateIndexSecret,
   type BucketKeyPair,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation,
 } from '@custos/core';
 import { CustosClient, sealIndexKeyForDevice } from '@custos/client';
-import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 
 const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
 // A hang guard, not a speed check: one CI run saw a fresh server not answer within 60 s while
@@ -163,7 +164,7 @@ export async function createOrg(
   const signing = generateKeyPairSync('ed25519');
   const km = generateKeyPairSync('ed25519');
   const window = { notBefore: now - DAY, notAfter: now + 365 * DAY };
-  const delegation = sealDelegation({ key: raw(km.publicKey), ...window }, signing.privateKey);
+  const delegation = sealKeyManagerDelegation({ key: raw(km.publicKey), ...window }, signing.privateKey);
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
   const res = await fetch(`${server.url}/v1/orgs`, {
     method: 'POST',

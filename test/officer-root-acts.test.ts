@@ -25,6 +25,7 @@
  * fails stops that step; after officer 1's reseal, officer 3's `grant-index-keys` extends both
  * to the buckets officer 3 made.
  */
+import { sealKeyManagerDelegation } from '@custos/core';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,6 @@ import {
   isConsoleError,
   openOfficerSession,
   rotateRootKey,
-  sealDelegation,
   SigningKey,
   unlockRoot,
   unwrapKeyManagerKey,
@@ -216,7 +216,7 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       try {
         const forger = SigningKey.generate();
         const now = Date.now();
-        const forged = sealDelegation(
+        const forged = sealKeyManagerDelegation(
           { key: SigningKey.generate().publicKey, notBefore: now - 60_000, notAfter: now + 90 * 86_400_000 },
           forger,
         );

@@ -5,6 +5,7 @@
  * options, an existing `out` and a mistyped bootstrap token are refused clearly. Uses the
  * test-only weak KDF so the many ceremonies stay fast.
  */
+import { verifyBucketKeyChain } from '@custos/core';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import {
   runCeremony,
   unlockRoot,
   unwrapWithRoot,
-  verifyBucketChain,
   type AdminProfileFile,
   type CeremonyOptions,
   type CeremonyResult,
@@ -84,7 +84,7 @@ async function checkFinished(srv: { url: string }, r: CeremonyResult): Promise<v
   expect(buckets.map((x) => x.bucketId).sort()).toEqual(org.buckets.map((x) => x.bucketId).sort());
   for (const x of buckets) {
     expect(x.document).toBe(org.buckets.find((y) => y.bucketId === x.bucketId)!.document);
-    verifyBucketChain(
+    verifyBucketKeyChain(
       Buffer.from(x.document, 'base64url'),
       Buffer.from(org.keyManager.delegation, 'base64url'),
       Buffer.from(org.signingPublicKey, 'base64url'),

@@ -15,6 +15,9 @@ import {
   openShareFile,
   type OpenedShareFile,
   type ShareSecretKind,
+  openBucketKeyDocument,
+  openKeyManagerDelegation,
+  verifyBucketKeyChain,
 } from '@custos/core';
 import {
   CEREMONY_SECRET_KINDS,
@@ -22,13 +25,11 @@ import {
   loadOfficerProfile,
   SigningKey,
   unwrapBucketKey,
-  verifyBucketChain,
   x25519PublicKeyOf,
   type AdminProfileFile,
   type CeremonyResult,
   type OrgFile,
 } from '@custos/console';
-import { openBucketKeyDocument, openDelegation } from '../packages/server/src/keys/key-documents.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrolDevice,
@@ -220,11 +221,11 @@ describe('custos org create (processes)', () => {
     const buckets = b.json.buckets as { bucketId: string; document: string; publicKey: string }[];
     expect(buckets.map((x) => x.bucketId).sort()).toEqual([...result.buckets].sort());
     for (const x of buckets) {
-      const doc = verifyBucketChain(Buffer.from(x.document, 'base64url'), delegation, signing);
+      const doc = verifyBucketKeyChain(Buffer.from(x.document, 'base64url'), delegation, signing);
       expect(doc.org).toBe(admin.orgId);
       expect(Buffer.from(doc.publicKey).toString('base64url')).toBe(x.publicKey);
       // The server's own verifier agrees with the console's encoding.
-      const d = openDelegation(delegation, signing);
+      const d = openKeyManagerDelegation(delegation, signing);
       expect(openBucketKeyDocument(Buffer.from(x.document, 'base64url'), d.key).bucket).toBe(x.bucketId);
     }
     // The transient ceremony device is revoked: only the admin's new device is active.

@@ -24,12 +24,13 @@ import {
   type DeviceId as CoreDeviceId,
   type OrgId as CoreOrgId,
   type RecordHash,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation,
 } from '@custos/core';
 import type { PrivateKey } from '@signalapp/libsignal-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authChallengeMessage } from '../packages/server/src/auth/challenge-message.js';
 import type { DeviceId, OrgId } from '../packages/server/src/ids.js';
-import { sealBucketKeyDocument, sealDelegation } from '../packages/server/src/keys/key-documents.js';
 import { deviceKeys, orgCreateBody } from '../packages/server/src/testing/test-app.js';
 import { freePort, startServerProcess } from './server-process.js';
 
@@ -108,7 +109,7 @@ describe('archive and log survive kill -9 (real server process, SQLite)', () => 
 
     const orgKey = generateKeyPairSync('ed25519');
     const km = generateKeyPairSync('ed25519');
-    const delegation = sealDelegation({ key: raw(km.publicKey), ...WINDOW }, orgKey.privateKey);
+    const delegation = sealKeyManagerDelegation({ key: raw(km.publicKey), ...WINDOW }, orgKey.privateKey);
     const o = await http(base, 'POST', '/v1/orgs', {
       ...orgCreateBody(token),
       signingPublicKey: raw(orgKey.publicKey).toString('base64url'),

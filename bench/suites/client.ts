@@ -25,8 +25,12 @@ import {
   loadProfile,
   UPLOAD_PIPELINE_DEPTH,
 } from '@custos/client';
-import { generateBucketKeyPair, type RecordBody } from '@custos/core';
-import { sealBucketKeyDocument, sealDelegation } from '@custos/server';
+import {
+  generateBucketKeyPair,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation as sealDelegation,
+  type RecordBody,
+} from '@custos/core';
 import type { BenchCase } from '../harness.js';
 
 /** Records in the backlog: the 100,000 unless CUSTOS_BENCH_BACKLOG says otherwise (quick runs). */

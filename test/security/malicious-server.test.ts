@@ -27,10 +27,10 @@ import {
   sessionKeyIdOf,
   signCheckpoint,
   verifyChain,
+  sealBucketKeyDocument,
 } from '@custos/core';
 import { CustosClient, isClientError } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { sealBucketKeyDocument } from '../../packages/server/src/keys/key-documents.js';
 import { requestPath, startWorld, until, type ClientWorld } from '../client-support.js';
 import { custos } from '../cli-support.js';
 

@@ -16,13 +16,19 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BucketPublicKey, deriveBucketIndexKeyBytes, generateBucketKeyPair } from '@custos/core';
+import {
+  BucketPublicKey,
+  deriveBucketIndexKeyBytes,
+  generateBucketKeyPair,
+  openBucketKeyDocument,
+  sealBucketKeyDocument,
+  type BucketKeyDocument,
+} from '@custos/core';
 import { monthlyPeriods } from './bucket-periods.js';
 import { officerRecipient, wrapBucketKey } from './bucket-key-wrap.js';
 import { b64u } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
 import { RETENTION_CLASSES, type RetentionClass } from './defaults.js';
-import { openBucketKeyDocument, sealBucketKeyDocument, type BucketKeyDocument } from './key-documents.js';
 import { decodeOfficerPublicKey } from './officer-keys.js';
 import { orgKeyManagerOf, recordBuckets, type LocalBucketEntry } from './officer-profile-update.js';
 import type { OfficerSession, VerifiedOrgKeys, VerifiedServerBucket } from './officer-session.js';

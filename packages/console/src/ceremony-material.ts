@@ -13,12 +13,12 @@ import {
   type KeyShare,
   type SealShareOptions,
   type ShareSecretKind,
+  sealBucketKeyDocument,
 } from '@custos/core';
 import { ceremonyBuckets } from './bucket-periods.js';
 import { officerRecipient, wrapBucketKey } from './bucket-key-wrap.js';
 import { b64u, type CreateOrgRequest } from './ceremony-api.js';
 import { CEREMONY_SECRET_KINDS, type CeremonyLayout } from './ceremony-layout.js';
-import { sealBucketKeyDocument } from './key-documents.js';
 import { decodeOfficerPublicKey } from './officer-keys.js';
 import type { OrgSecrets } from './org-secrets.js';
 import { writePrivateFile } from './private-files.js';

@@ -7,10 +7,10 @@
  * bucket document still verifies; the server refuses anything else. The profile's org.json
  * takes the new delegation.
  */
+import { openKeyManagerDelegation, sealKeyManagerDelegation } from '@custos/core';
 import { monthStart } from './bucket-periods.js';
 import { b64u } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
-import { openDelegation, sealDelegation } from './key-documents.js';
 import { recordDelegation } from './officer-profile-update.js';
 import type { OfficerSession } from './officer-session.js';
 import { keyFingerprint, type SigningKey } from './signing-key.js';
@@ -48,12 +48,12 @@ export async function reissueDelegation(
         `--days ${days} would not extend it: give more days. Nothing was changed`,
     );
   }
-  const delegation = sealDelegation(
+  const delegation = sealKeyManagerDelegation(
     { key: current.keyManager.key, notBefore: current.keyManager.notBefore, notAfter },
     signing,
   );
   // Check our own signature before anything leaves the machine.
-  openDelegation(delegation, signing.publicKey);
+  openKeyManagerDelegation(delegation, signing.publicKey);
   const r = await session.call('PUT', `/v1/orgs/${session.orgId}/key-manager`, {
     delegation: b64u(delegation),
   });

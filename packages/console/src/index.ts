@@ -20,16 +20,6 @@ export {
   BUCKET_KEY_WRAP_INFO,
 } from './bucket-key-wrap.js';
 export type { BucketKeyWrapInfo, UnwrappedBucketKey, WrapRecipient } from './bucket-key-wrap.js';
-export {
-  openBucketKeyDocument,
-  openDelegation,
-  sealBucketKeyDocument,
-  sealDelegation,
-  verifyBucketChain,
-  BUCKET_KEY_DOMAIN,
-  DELEGATION_DOMAIN,
-} from './key-documents.js';
-export type { BucketKeyDocument, KeyManagerDelegation } from './key-documents.js';
 export { decodeOfficerPublicKey, encodeOfficerPublicKey, openOfficerKeyFile } from './officer-keys.js';
 export type { OfficerKeys, OfficerPublicKey } from './officer-keys.js';
 export { keyFingerprint, SigningKey, verifyEd25519 } from './signing-key.js';

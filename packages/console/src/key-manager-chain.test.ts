@@ -4,9 +4,13 @@
  * rotation; a delegation not signed by the org key breaks the chain. And the key-manager wrap:
  * it opens only for its recipient, org and key.
  */
-import { generateBucketKeyPair, isCustosError } from '@custos/core';
+import {
+  generateBucketKeyPair,
+  isCustosError,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation,
+} from '@custos/core';
 import { describe, expect, it } from 'vitest';
-import { sealBucketKeyDocument, sealDelegation } from './key-documents.js';
 import { buildDelegationChain, currentLink, verifyBucketUnderChain } from './key-manager-chain.js';
 import { unwrapKeyManagerKey, wrapKeyManagerKey } from './key-manager-wrap.js';
 import { SigningKey } from './signing-key.js';
@@ -17,9 +21,12 @@ const newKm = SigningKey.generate();
 const T0 = 1_700_000_000_000;
 const ROTATED = 1_750_000_000_000;
 const END = 1_800_000_000_000;
-const oldDelegation = sealDelegation({ key: oldKm.publicKey, notBefore: T0, notAfter: END }, org);
-const oldRenewed = sealDelegation({ key: oldKm.publicKey, notBefore: T0, notAfter: END + 1 }, org);
-const newDelegation = sealDelegation({ key: newKm.publicKey, notBefore: ROTATED, notAfter: END }, org);
+const oldDelegation = sealKeyManagerDelegation({ key: oldKm.publicKey, notBefore: T0, notAfter: END }, org);
+const oldRenewed = sealKeyManagerDelegation({ key: oldKm.publicKey, notBefore: T0, notAfter: END + 1 }, org);
+const newDelegation = sealKeyManagerDelegation(
+  { key: newKm.publicKey, notBefore: ROTATED, notAfter: END },
+  org,
+);
 
 const bucket = (signer: SigningKey, notBefore: number, notAfter = notBefore + 1000) =>
   sealBucketKeyDocument(
@@ -67,7 +74,7 @@ describe('key-manager chain', () => {
   });
 
   it('refuses a chain with a delegation the org key did not sign', () => {
-    const forged = sealDelegation(
+    const forged = sealKeyManagerDelegation(
       { key: newKm.publicKey, notBefore: ROTATED, notAfter: END },
       SigningKey.generate(),
     );

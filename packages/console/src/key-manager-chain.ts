@@ -8,13 +8,14 @@
  * Links are ordered by start; one link per key (renewals of a key keep the widest window); a
  * link is superseded at the start of the next one. The last link is the current delegation.
  */
-import { CustosError } from '@custos/core';
 import {
+  CustosError,
+  checkBucketWithinDelegation,
   openBucketKeyDocument,
-  openDelegation,
+  openKeyManagerDelegation,
   type BucketKeyDocument,
   type KeyManagerDelegation,
-} from './key-documents.js';
+} from '@custos/core';
 
 /** One verified delegation in the chain. */
 export interface DelegationLink {
@@ -46,7 +47,7 @@ export function buildDelegationChain(
 ): DelegationLink[] {
   const best: { delegation: Uint8Array; keyManager: KeyManagerDelegation }[] = [];
   for (const delegation of delegations) {
-    const keyManager = openDelegation(delegation, orgSigningPublicKey);
+    const keyManager = openKeyManagerDelegation(delegation, orgSigningPublicKey);
     const i = best.findIndex((b) => sameKey(b.keyManager.key, keyManager.key));
     if (i < 0) best.push({ delegation, keyManager });
     else if (keyManager.notAfter > best[i]!.keyManager.notAfter) best[i] = { delegation, keyManager };
@@ -79,12 +80,7 @@ export function verifyBucketUnderChain(
       last = e;
       continue;
     }
-    if (doc.notBefore < link.keyManager.notBefore || doc.notAfter > link.keyManager.notAfter) {
-      throw new CustosError(
-        'SIGNATURE_INVALID',
-        "bucket-key document: window exceeds the key manager's delegation",
-      );
-    }
+    checkBucketWithinDelegation(doc, link.keyManager);
     return {
       doc,
       current: link.supersededAt === null,

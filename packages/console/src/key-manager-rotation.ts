@@ -8,11 +8,10 @@
  * verifying through the chain; from now on bucket documents are signed with the new key, which
  * every officer's session takes from its wrap on the server (officer-session.ts).
  */
-import { BucketPublicKey } from '@custos/core';
+import { BucketPublicKey, openKeyManagerDelegation, sealKeyManagerDelegation } from '@custos/core';
 import { b64u } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
 import { delegationEnd, pinnedOrgSigningKey } from './delegation-reissue.js';
-import { openDelegation, sealDelegation } from './key-documents.js';
 import { buildDelegationChain } from './key-manager-chain.js';
 import { wrapKeyManagerKey } from './key-manager-wrap.js';
 import { decodeOfficerPublicKey } from './officer-keys.js';
@@ -50,8 +49,8 @@ export async function rotateKeyManager(
   const notBefore = now - ROTATION_START_LEAD_MS;
   const notAfter = delegationEnd(now, days);
   const next = SigningKey.generate();
-  const delegation = sealDelegation({ key: next.publicKey, notBefore, notAfter }, signing);
-  openDelegation(delegation, signing.publicKey);
+  const delegation = sealKeyManagerDelegation({ key: next.publicKey, notBefore, notAfter }, signing);
+  openKeyManagerDelegation(delegation, signing.publicKey);
   const org = session.officer.org;
   const info = (to: string) => ({ org: session.orgId, to, publicKey: next.publicKey });
   const wraps: { recipient: string; blob: string }[] = [];

@@ -4,15 +4,16 @@
  * (core's fuzz harness is not exported, so this uses fast-check directly.)
  */
 import fc from 'fast-check';
-import { generateBucketKeyPair, isCustosError } from '@custos/core';
+import {
+  generateBucketKeyPair,
+  isCustosError,
+  openBucketKeyDocument,
+  openKeyManagerDelegation,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation,
+} from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import { parseBucketKeyWrap, wrapBucketKey } from './bucket-key-wrap.js';
-import {
-  openBucketKeyDocument,
-  openDelegation,
-  sealBucketKeyDocument,
-  sealDelegation,
-} from './key-documents.js';
 import { decodeOfficerPublicKey, encodeOfficerPublicKey, generateOfficerKeys } from './officer-keys.js';
 import { openWithPassphrase, sealWithPassphrase } from './passphrase-box.js';
 import { SigningKey } from './signing-key.js';
@@ -49,7 +50,7 @@ function neverRaw(parse: (b: Uint8Array) => unknown): (b: Uint8Array) => void {
 describe('console parser fuzzing', async () => {
   const root = SigningKey.generate();
   const km = SigningKey.generate();
-  const delegation = sealDelegation({ key: km.publicKey, notBefore: 1, notAfter: 2 }, root);
+  const delegation = sealKeyManagerDelegation({ key: km.publicKey, notBefore: 1, notAfter: 2 }, root);
   const doc = sealBucketKeyDocument(
     {
       org: 'o',
@@ -76,7 +77,7 @@ describe('console parser fuzzing', async () => {
     fc.assert(
       fc.property(
         inputs(seeds),
-        neverRaw((b) => openDelegation(b, root.publicKey)),
+        neverRaw((b) => openKeyManagerDelegation(b, root.publicKey)),
       ),
       { numRuns: RUNS },
     );
@@ -90,7 +91,7 @@ describe('console parser fuzzing', async () => {
     fc.assert(fc.property(inputs(seeds), neverRaw(parseBucketKeyWrap)), { numRuns: RUNS });
     fc.assert(fc.property(inputs(seeds), neverRaw(decodeOfficerPublicKey)), { numRuns: RUNS });
     // The seeds themselves are accepted.
-    expect(openDelegation(delegation, root.publicKey).notAfter).toBe(2);
+    expect(openKeyManagerDelegation(delegation, root.publicKey).notAfter).toBe(2);
     expect(parseBucketKeyWrap(wrap).to).toBe('root');
   });
 

@@ -9,10 +9,10 @@
  * against the pinned fingerprint, the delegation against that key and the key-manager key
  * in the officer's own key file, and every bucket document against the delegation.
  */
+import { type BucketKeyDocument, type KeyManagerDelegation } from '@custos/core';
 import type { KdfPolicy } from '@custos/core';
 import { CeremonyApi, type DeviceAuth } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
-import { type BucketKeyDocument, type KeyManagerDelegation } from './key-documents.js';
 import {
   buildDelegationChain,
   currentLink,

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isWellFormedId } from '@custos/core';
+import { isWellFormedId, sealKeyManagerDelegation } from '@custos/core';
 import { delegationWindow } from './bucket-periods.js';
 import { b64u, CeremonyApi, type CreateOrgRequest } from './ceremony-api.js';
 import { CeremonyDeviceKey } from './ceremony-device.js';
@@ -25,7 +25,6 @@ import {
 } from './ceremony-options.js';
 import { ConsoleError, isConsoleError } from './console-error.js';
 import { STAGING_SUFFIX } from './defaults.js';
-import { sealDelegation } from './key-documents.js';
 import {
   encodeOfficerPublicKey,
   generateOfficerKeys,
@@ -71,7 +70,10 @@ async function sealKeys(
     report(`officer ${i + 1}: key pairs generated, key file sealed with their passphrase`);
   }
   const window = delegationWindow(startedAt);
-  const delegation = sealDelegation({ key: secrets.keyManager.publicKey, ...window }, secrets.signingKey);
+  const delegation = sealKeyManagerDelegation(
+    { key: secrets.keyManager.publicKey, ...window },
+    secrets.signingKey,
+  );
   report(
     `key-manager delegation signed by the org signing key, valid ${new Date(window.notBefore).toISOString()} to ${new Date(window.notAfter).toISOString()}`,
   );

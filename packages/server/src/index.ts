@@ -52,12 +52,6 @@ export { SearchIndexer } from './search/search-indexer.js';
 export { sequencingAuditSink } from './log-service/audit-sequencing.js';
 export { logOriginFor, logVerifierKey } from './log-service/checkpoint-signing.js';
 export type { LogKey } from './log-service/checkpoint-signing.js';
-export {
-  openBucketKeyDocument,
-  openDelegation,
-  sealBucketKeyDocument,
-  sealDelegation,
-} from './keys/key-documents.js';
 /** Test and bench support (archive ingest): scripted orgs and devices over an in-process app. */
 export * as archiveTesting from './archive/archive-test-support.js';
 /** Test and bench support (search): synthetic records through the real store, the indexer and the query. */

@@ -1,7 +1,7 @@
 /**
  * The device's verified bucket keys and index keys. Buckets come from the server but are
  * accepted only when their signed document verifies against the pinned org's key-manager
- * delegation (enrol/org-keys.ts); the listing's summary fields are ignored. Index keys
+ * delegation (enrol/org-keys.ts over core org-docs); the listing's summary fields are ignored. Index keys
  * come sealed to this device (index-key-envelope.ts).
  */
 import { BlindIndexKey } from '@custos/core';

@@ -30,14 +30,13 @@ import {
   sealOfficerList,
   sealRootKeyStatement,
   sealStandingCriterion,
-  type OrgDocSigner,
 } from './index.js';
 
 /** Five readers share one file: half the default runs each keeps the CI run well under 10 s. */
 const RUNS = Math.max(100, Math.floor(defaultFuzzRuns() / 2));
 const privateKey = ed25519PrivateKeyFromSeed(new Uint8Array(32).fill(7));
 const publicKey = ed25519RawPublicKey(privateKey);
-const signer: OrgDocSigner = { sign: (m) => ed25519Sign(privateKey, m) };
+const signer = { sign: (m: Uint8Array): Uint8Array => ed25519Sign(privateKey, m) };
 const ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 interface Format {

@@ -9,8 +9,9 @@
  * CustosError — MALFORMED_INPUT for shape, SIGNATURE_INVALID for a signature that does not
  * verify — whose message starts with the document's name.
  */
+import { KeyObject } from 'node:crypto';
 import { CustosError } from '../errors.js';
-import { ed25519PublicKeyFromRaw, ed25519Verify } from '../note/ed25519.js';
+import { assertEd25519Key, ed25519PublicKeyFromRaw, ed25519Sign, ed25519Verify } from '../note/ed25519.js';
 import { decodeStrict, encodeDeterministic, isCborMap } from '../record/deterministic-cbor.js';
 
 /** Length of a raw Ed25519 public key. */
@@ -18,10 +19,16 @@ export const ORG_DOC_KEY_BYTES = 32;
 /** Length of an Ed25519 signature. */
 export const ORG_DOC_SIGNATURE_BYTES = 64;
 
-/** Anything that signs with an Ed25519 private key (the console's SigningKey, a test key). */
-export interface OrgDocSigner {
-  /** Pure Ed25519 signature of `message` (64 bytes). */
-  sign(message: Uint8Array): Uint8Array;
+/**
+ * What signs a document: an Ed25519 private KeyObject (server tools, tests), or anything that
+ * signs with one behind a handle (the console's SigningKey).
+ */
+export type OrgDocSigner = KeyObject | { sign(message: Uint8Array): Uint8Array };
+
+function signWith(signer: OrgDocSigner, message: Uint8Array): Uint8Array {
+  if (!(signer instanceof KeyObject)) return signer.sign(message);
+  assertEd25519Key(signer, 'private');
+  return ed25519Sign(signer, message);
 }
 
 /** A document split into its payload and signature, not yet verified. */
@@ -46,7 +53,7 @@ export function sealSignedDocument(
   signer: OrgDocSigner,
 ): Uint8Array {
   const payload = encodeDeterministic(fields);
-  return encodeDeterministic([payload, signer.sign(signedMessage(domain, payload))]);
+  return encodeDeterministic([payload, signWith(signer, signedMessage(domain, payload))]);
 }
 
 /** Splits `[payload, signature]` without verifying; MALFORMED_INPUT naming `what` otherwise. */

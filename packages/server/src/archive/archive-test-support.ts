@@ -16,10 +16,11 @@ import {
   type OrgId as CoreOrgId,
   type RecordHash,
   type SessionSealer,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation,
 } from '@custos/core';
 import type { FastifyInstance } from 'fastify';
 import type { OrgId, UserId } from '../ids.js';
-import { sealBucketKeyDocument, sealDelegation } from '../keys/key-documents.js';
 import { call, enrolAndLogin, orgCreateBody, type TestApp, type TestDevice } from '../testing/test-app.js';
 
 /** A far validity window used by test delegations and buckets. */
@@ -84,7 +85,10 @@ export async function createArchivingOrg(t: TestApp, members = 1): Promise<Archi
   const { app } = t;
   const orgKey = generateKeyPairSync('ed25519');
   const km = generateKeyPairSync('ed25519');
-  const delegation = sealDelegation({ key: rawPublic(km.publicKey), ...TEST_WINDOW }, orgKey.privateKey);
+  const delegation = sealKeyManagerDelegation(
+    { key: rawPublic(km.publicKey), ...TEST_WINDOW },
+    orgKey.privateKey,
+  );
   const body = {
     ...orgCreateBody(t.bootstrapToken),
     signingPublicKey: rawPublic(orgKey.publicKey).toString('base64url'),

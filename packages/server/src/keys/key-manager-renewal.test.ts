@@ -3,7 +3,7 @@
  * key recipients (GET …/buckets/:bucketId/index-keys), through the app over SQLite.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { decodeLogEntry } from '@custos/core';
+import { decodeLogEntry, sealKeyManagerDelegation } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js';
 import type { OrgId, UserId } from '../ids.js';
@@ -16,7 +16,6 @@ import {
   type TestDevice,
 } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
-import { sealDelegation } from './key-documents.js';
 import { KEY_MANAGER_EVENT_KIND } from './key-manager-renewal.js';
 
 const raw = (k: KeyObject): Buffer => Buffer.from(k.export({ format: 'jwk' }).x ?? '', 'base64url');
@@ -37,7 +36,7 @@ describe('key-manager renewal and index-key recipients', () => {
     window: { notBefore: number; notAfter: number },
     signer = orgKey.privateKey,
     key = km,
-  ) => sealDelegation({ key: raw(key.publicKey), ...window }, signer);
+  ) => sealKeyManagerDelegation({ key: raw(key.publicKey), ...window }, signer);
 
   beforeAll(async () => {
     tb = await openTestSqlite();

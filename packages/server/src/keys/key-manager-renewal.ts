@@ -6,11 +6,11 @@
  * registered bucket document still verifies, and an old delegation cannot be replayed to cut
  * the window short. The change is a `key-manager-delegated` key event in the same transaction.
  */
+import { openKeyManagerDelegation, isCustosError } from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import { KeyDocumentError, openDelegation } from './key-documents.js';
 import { keyEvent, storedDelegation } from './key-registration.js';
 
 /** Kind of the key event a re-issued delegation appends. */
@@ -37,11 +37,11 @@ export async function renewKeyManager(
       return { keyManager: org.keyManager, changed: false };
     let next;
     try {
-      next = openDelegation(delegation, org.signingPublicKey);
+      next = openKeyManagerDelegation(delegation, org.signingPublicKey);
     } catch (e) {
       throw new ServerError(
         'KEY_MANAGER_INVALID',
-        `body.delegation: ${e instanceof KeyDocumentError ? e.message : 'does not verify'}`,
+        `body.delegation: ${isCustosError(e) ? e.message : 'does not verify'}`,
         { cause: e },
       );
     }

@@ -5,7 +5,7 @@
  * and forged, replayed, backdated or incomplete rotations change nothing.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { decodeLogEntry } from '@custos/core';
+import { decodeLogEntry, sealKeyManagerDelegation } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js';
 import type { OrgId, UserId } from '../ids.js';
@@ -18,7 +18,6 @@ import {
   type TestDevice,
 } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
-import { sealDelegation } from './key-documents.js';
 import { KEY_MANAGER_ROTATED_EVENT_KIND, ROTATION_START_SKEW_MS } from './key-manager-rotation.js';
 
 const raw = (k: KeyObject): Buffer => Buffer.from(k.export({ format: 'jwk' }).x ?? '', 'base64url');
@@ -45,7 +44,7 @@ for (const backend of TEST_BACKENDS) {
       key: Pair,
       window: { notBefore: number; notAfter: number },
       signer = orgKey.privateKey,
-    ) => sealDelegation({ key: raw(key.publicKey), ...window }, signer);
+    ) => sealKeyManagerDelegation({ key: raw(key.publicKey), ...window }, signer);
     const rotate = (d: Uint8Array, wraps = ALL_WRAPS, who: TestDevice = officer) =>
       call(
         t.app,

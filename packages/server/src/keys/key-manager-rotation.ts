@@ -9,11 +9,11 @@
  * is left unable to sign bucket keys. The rotation is a `key-manager-rotated` key event in the
  * same transaction.
  */
+import { openKeyManagerDelegation, type KeyManagerDelegation, isCustosError } from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { KeyManagerRotation, OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import { KeyDocumentError, openDelegation, type KeyManagerDelegation } from './key-documents.js';
 import { keyEvent, storedDelegation } from './key-registration.js';
 
 /** Kind of the key event a rotation appends. */
@@ -69,11 +69,11 @@ export async function rotateKeyManager(
       return { keyManager: org.keyManager, changed: false };
     let next: KeyManagerDelegation;
     try {
-      next = openDelegation(delegation, org.signingPublicKey);
+      next = openKeyManagerDelegation(delegation, org.signingPublicKey);
     } catch (e) {
       throw new ServerError(
         'KEY_MANAGER_INVALID',
-        `body.delegation: ${e instanceof KeyDocumentError ? e.message : 'does not verify'}`,
+        `body.delegation: ${isCustosError(e) ? e.message : 'does not verify'}`,
         { cause: e },
       );
     }
@@ -81,7 +81,7 @@ export async function rotateKeyManager(
     const history = await tx.orgs.keyManagerRotations(orgId);
     const usedKeys = [
       current.key,
-      ...history.map((h) => openDelegation(h.superseded, org.signingPublicKey).key),
+      ...history.map((h) => openKeyManagerDelegation(h.superseded, org.signingPublicKey).key),
     ];
     if (usedKeys.some((k) => Buffer.compare(Buffer.from(k), Buffer.from(next.key)) === 0)) {
       throw invalid(
@@ -148,7 +148,7 @@ export async function keyManagerChain(
   let wraps: { recipient: string; blob: Buffer }[] = [];
   if (last !== undefined) {
     // A renewal after a rotation keeps the key: the last rotation's wraps are the current key's.
-    const lastKey = openDelegation(last.delegation, org.signingPublicKey).key;
+    const lastKey = openKeyManagerDelegation(last.delegation, org.signingPublicKey).key;
     const currentKey = storedDelegation(org).key;
     if (Buffer.compare(Buffer.from(lastKey), Buffer.from(currentKey)) === 0) wraps = [...last.wraps];
   }

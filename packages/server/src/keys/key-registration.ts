@@ -4,19 +4,21 @@
  * server that substitutes a key leaves evidence in the log (threat model: malicious server).
  */
 import { createHash } from 'node:crypto';
-import { BucketPublicKey, encodeLogEntry } from '@custos/core';
+import {
+  BucketPublicKey,
+  encodeLogEntry,
+  checkBucketWithinDelegation,
+  openBucketKeyDocument,
+  openKeyManagerDelegation,
+  type KeyManagerDelegation,
+  isCustosError,
+} from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
 import type { BucketRecord, KeyBlobKind } from '../store/bucket-stores.js';
 import type { OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import {
-  KeyDocumentError,
-  openBucketKeyDocument,
-  openDelegation,
-  type KeyManagerDelegation,
-} from './key-documents.js';
 
 /** Sequences a key-event entry committing to `blob` in `tx`; resolves to its log index. */
 export async function keyEvent(
@@ -43,9 +45,9 @@ export async function keyEvent(
 /** The org's stored key-manager delegation, opened with its signing key; KEY_MANAGER_INVALID when it does not verify. */
 export function storedDelegation(org: OrgRecord): KeyManagerDelegation {
   try {
-    return openDelegation(org.keyManager.delegation, org.signingPublicKey);
+    return openKeyManagerDelegation(org.keyManager.delegation, org.signingPublicKey);
   } catch (e) {
-    const why = e instanceof KeyDocumentError ? e.message : 'does not verify';
+    const why = isCustosError(e) ? e.message : 'does not verify';
     throw new ServerError('KEY_MANAGER_INVALID', `the stored key-manager delegation: ${why}`, { cause: e });
   }
 }
@@ -71,6 +73,7 @@ export async function registerBucket(
   let doc;
   try {
     doc = openBucketKeyDocument(document, delegation.key);
+    checkBucketWithinDelegation(doc, delegation);
     await BucketPublicKey.fromBytes(doc.publicKey);
   } catch (e) {
     throw new ServerError('INVALID_KEY', `body.document: ${e instanceof Error ? e.message : 'rejected'}`, {
@@ -78,9 +81,6 @@ export async function registerBucket(
     });
   }
   if (doc.org !== orgId) throw new ServerError('INVALID_KEY', 'body.document: names another organisation');
-  if (doc.notBefore < delegation.notBefore || doc.notAfter > delegation.notAfter) {
-    throw new ServerError('INVALID_KEY', "body.document: window exceeds the key manager's delegation");
-  }
   return stores.withTransaction(async (tx) => {
     const existing = await tx.buckets.get(orgId, doc.bucket);
     if (existing !== undefined) {

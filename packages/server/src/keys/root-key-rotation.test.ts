@@ -6,7 +6,7 @@
  * to officers; the same statement again is idempotent; a statement for the old root is refused.
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { decodeLogEntry } from '@custos/core';
+import { decodeLogEntry, sealKeyManagerDelegation } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js';
 import type { OrgId, UserId } from '../ids.js';
@@ -19,7 +19,6 @@ import {
   type TestDevice,
 } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
-import { sealDelegation } from './key-documents.js';
 import { ROOT_KEY_ROTATED_EVENT_KIND, ROOT_KEY_SKEW_MS, sealRootKeyStatement } from './root-key-rotation.js';
 
 const raw = (k: KeyObject): Buffer => Buffer.from(k.export({ format: 'jwk' }).x ?? '', 'base64url');
@@ -76,7 +75,9 @@ for (const backend of TEST_BACKENDS) {
         ...orgCreateBody(t.bootstrapToken),
         signingPublicKey: b64u(raw(orgKey.publicKey)),
         keyManager: {
-          delegation: b64u(sealDelegation({ key: raw(km.publicKey), ...TEST_WINDOW }, orgKey.privateKey)),
+          delegation: b64u(
+            sealKeyManagerDelegation({ key: raw(km.publicKey), ...TEST_WINDOW }, orgKey.privateKey),
+          ),
           ...TEST_WINDOW,
         },
       };
@@ -125,7 +126,7 @@ for (const backend of TEST_BACKENDS) {
       );
       expect(put.statusCode, put.body).toBe(200);
       // A key-manager rotation: its wraps (root too) are on the server.
-      const d = sealDelegation(
+      const d = sealKeyManagerDelegation(
         { key: raw(km2.publicKey), notBefore: NOW - 9_000, notAfter: TEST_WINDOW.notAfter },
         orgKey.privateKey,
       );

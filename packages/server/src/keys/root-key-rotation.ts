@@ -15,18 +15,12 @@
  * `{ v: 1, typ: "root-archive-key", org, pk: bstr(32), prv: bstr(32), iat }`.
  */
 import { sign as edSign, type KeyObject } from 'node:crypto';
-import { encodeDeterministicCbor } from '@custos/core';
+import { encodeDeterministicCbor, openKeyManagerDelegation } from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { OrgRecord, RootKeyRotation } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import {
-  ed25519PublicKey,
-  KeyDocumentError,
-  openDelegation,
-  openSigned,
-  signedBytes,
-} from './key-documents.js';
+import { ed25519PublicKey, KeyDocumentError, openSigned, signedBytes } from './key-documents.js';
 import { keyEvent, storedDelegation } from './key-registration.js';
 
 /** Domain of root-archive-key statements. */
@@ -110,7 +104,7 @@ export async function rootRotationNeeds(tx: Stores, org: OrgRecord): Promise<Roo
   const last = (await tx.orgs.keyManagerRotations(org.orgId)).at(-1);
   const current = storedDelegation(org).key;
   const keyManagerSeq =
-    last !== undefined && same(openDelegation(last.delegation, org.signingPublicKey).key, current)
+    last !== undefined && same(openKeyManagerDelegation(last.delegation, org.signingPublicKey).key, current)
       ? last.seq
       : undefined;
   return { buckets, keyManagerSeq };

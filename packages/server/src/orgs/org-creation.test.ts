@@ -3,12 +3,12 @@
  * identical retry answered as the first call until the first admin enrols, and operator
  * tokens that create further organisations and expire.
  */
+import { sealKeyManagerDelegation } from '@custos/core';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js';
 import { sha256 } from '../crypto/secrets.js';
 import { newId, type OrgId } from '../ids.js';
-import { sealDelegation } from '../keys/key-documents.js';
 import { issueBootstrapToken } from '../operator-bootstrap.js';
 import { call, createTestApp, deviceKeys, orgCreateBody, type TestApp } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
@@ -20,7 +20,7 @@ const raw = (k: KeyObject): string =>
 function realBody(token: string): { body: Record<string, unknown>; km: KeyObject } {
   const orgKey = generateKeyPairSync('ed25519');
   const km = generateKeyPairSync('ed25519');
-  const delegation = sealDelegation(
+  const delegation = sealKeyManagerDelegation(
     { key: Buffer.from(raw(km.publicKey), 'base64url'), ...TEST_WINDOW },
     orgKey.privateKey,
   );
