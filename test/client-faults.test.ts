@@ -4,9 +4,9 @@
  * server that substitutes the org key or bucket keys (refused; nothing is sealed to them),
  * and malformed, replayed or unknown-device envelopes (a warning, never an archive record).
  */
-import { sealBucketKeyDocument } from '@custos/core';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { sealBucketKeyDocument } from '@custos/core';
 import { CustosClient, isClientError, type PeerUser } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

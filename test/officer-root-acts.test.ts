@@ -25,10 +25,10 @@
  * fails stops that step; after officer 1's reseal, officer 3's `grant-index-keys` extends both
  * to the buckets officer 3 made.
  */
-import { sealKeyManagerDelegation } from '@custos/core';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sealKeyManagerDelegation } from '@custos/core';
 import Database from 'better-sqlite3';
 import { CustosClient } from '@custos/client';
 import {

@@ -5,11 +5,11 @@
  * options, an existing `out` and a mistyped bootstrap token are refused clearly. Uses the
  * test-only weak KDF so the many ceremonies stay fast.
  */
-import { verifyBucketKeyChain } from '@custos/core';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { verifyBucketKeyChain } from '@custos/core';
 import {
   isConsoleError,
   loadOfficerProfile,

@@ -74,7 +74,7 @@ export type { KeyManagerRotated } from './key-manager-rotation.js';
 export { buildDelegationChain, verifyBucketUnderChain } from './key-manager-chain.js';
 export type { DelegationLink, ChainVerifiedBucket } from './key-manager-chain.js';
 export { wrapKeyManagerKey, unwrapKeyManagerKey } from './key-manager-wrap.js';
-export { addOfficer, removeOfficer, sealOfficerList } from './officer-change.js';
+export { addOfficer, removeOfficer } from './officer-change.js';
 export type { OfficerChangeOptions, OfficerChangeResult } from './officer-change.js';
 export { unwrapIndexKeyBytes } from './bucket-key-wrap.js';
 export * from './defaults.js';
@@ -103,8 +103,7 @@ export type {
 export { openSignedOfficerList, refreshOfficerList } from './officer-list-refresh.js';
 export { checkOfficerListInLog, OFFICERS_LOG_STATE_FILE } from './officer-list-freshness.js';
 export type { OfficerListInLog } from './officer-list-freshness.js';
-export { openRootKeyStatement, refreshRootKey, sealRootKeyStatement } from './root-key-statement.js';
-export type { RootKeyStatement } from './root-key-statement.js';
+export { refreshRootKey } from './root-key-statement.js';
 export { rotateRootKey } from './root-key-rotation.js';
 export type { RootKeyRotated, RootRotationOptions } from './root-key-rotation.js';
 export type { AdoptedOfficerList, SignedOfficerList } from './officer-list-refresh.js';

@@ -10,7 +10,7 @@
  *    (officers/officer-<k>/) with a wrap of every registered bucket, each opened with the
  *    root archive key (the server's root wrap, or org.json's) and checked against the bucket's
  *    signed public key;
- * 3. signs the new officer list with the org signing key and registers it
+ * 3. signs the new officer list (core org-docs/officer-list.ts) with the org signing key and registers it
  *    (PUT /v1/orgs/:orgId/officers), then uploads the added officer's bucket wraps;
  * 4. updates the running officer's org.json (officers, quorum) and writes the new org.json
  *    under `--out` for every other officer.
@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
   deriveBucketIndexKeyBytes,
-  encodeDeterministicCbor,
+  sealOfficerList,
   sealShareFile,
   splitSecret,
   type KeyShare,
@@ -39,11 +39,9 @@ import type { OfficerSession } from './officer-session.js';
 import { orgKeyManagerOf } from './officer-profile-update.js';
 import { exists, writePrivateFile } from './private-files.js';
 import { formatProfileFile, fromB64u, type OfficerProfileFile, type OrgFile } from './profile-files.js';
-import { keyFingerprint, type SigningKey } from './signing-key.js';
+import { keyFingerprint } from './signing-key.js';
 import { unwrapWithRoot, type RootKeys } from './unlock-root.js';
 
-/** Domain of officer-list signatures (the server checks the same: keys/officer-list.ts). */
-export const OFFICER_LIST_DOMAIN = 'custos-officer-list-v1';
 /** Share files sealed at once (each scrypt takes 128 MiB). */
 const SEAL_CONCURRENCY = 2;
 
@@ -97,30 +95,6 @@ function requireAll(session: OfficerSession, root: RootKeys): Required<Omit<Root
     );
   }
   return { orgId: root.orgId, signingKey, rootArchiveKey, rootArchivePublicKey, indexSecret };
-}
-
-/** Signs the officer list document. */
-export function sealOfficerList(
-  list: {
-    org: string;
-    quorum: number;
-    officers: readonly { index: number; publicKey: Uint8Array }[];
-    demote: readonly string[];
-    issuedAt: number;
-  },
-  key: SigningKey,
-): Uint8Array {
-  const payload = encodeDeterministicCbor({
-    v: 1,
-    typ: 'officer-list',
-    org: list.org,
-    m: list.quorum,
-    off: list.officers.map((o) => ({ i: o.index, pk: o.publicKey })),
-    usr: [...list.demote],
-    iat: list.issuedAt,
-  });
-  const signed = Buffer.concat([Buffer.from(OFFICER_LIST_DOMAIN, 'ascii'), Buffer.of(0), payload]);
-  return encodeDeterministicCbor([payload, key.sign(signed)]);
 }
 
 /** The server's officer indexes must equal org.json's: a stale profile would re-share to the wrong set. */

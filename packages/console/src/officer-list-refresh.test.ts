@@ -4,12 +4,12 @@
  * changes nothing; a list signed by another key, with a flipped byte, for another org or older
  * than the adopted one is refused and org.json stays as it was.
  */
+import { sealOfficerList } from '@custos/core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isConsoleError } from './console-error.js';
-import { sealOfficerList } from './officer-change.js';
 import { openSignedOfficerList, refreshOfficerList } from './officer-list-refresh.js';
 import { writePrivateFile } from './private-files.js';
 import { formatProfileFile, type OrgFile } from './profile-files.js';

@@ -10,11 +10,11 @@
  * rollback and stops the command: the server only ever keeps the newest.
  */
 import { join } from 'node:path';
+import { openOfficerList } from '@custos/core';
 import { ConsoleError } from './console-error.js';
-import { OFFICER_LIST_DOMAIN } from './officer-change.js';
 import { writePrivateFile } from './private-files.js';
 import { formatProfileFile, fromB64u, readProfileFile, type OrgFile } from './profile-files.js';
-import { openServedDocument, refuseServed } from './served-document.js';
+import { readServedDocument, refuseServed } from './served-document.js';
 import { keyFingerprint } from './signing-key.js';
 
 type Json = Record<string, unknown>;
@@ -38,27 +38,16 @@ export interface AdoptedOfficerList {
 }
 
 const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
-const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function refuse(why: string): never {
   return refuseServed('officer list', why);
 }
 
-/** Verifies a signed officer list (keys/officer-list.ts on the server) with the raw org signing key. */
+/** Verifies a served officer list (core's format) with the raw org signing key; SERVER_REFUSED naming what is wrong. */
 export function openSignedOfficerList(bytes: Uint8Array, signingPublicKey: Uint8Array): SignedOfficerList {
-  const m = openServedDocument('officer list', bytes, OFFICER_LIST_DOMAIN, signingPublicKey);
-  if (m.v !== 1 || m.typ !== 'officer-list' || typeof m.org !== 'string' || !isUint(m.m) || !isUint(m.iat))
-    refuse('is not a v1 officer list');
-  if (!Array.isArray(m.off) || m.off.length === 0) refuse('lists no officer');
-  const officers = (m.off as unknown[]).map((o) => {
-    const e = o as Json;
-    if (typeof o !== 'object' || o === null || !isUint(e.i) || !(e.pk instanceof Uint8Array))
-      refuse('has a malformed officer entry');
-    return { index: e.i, publicKey: b64u(e.pk) };
-  });
-  if (new Set(officers.map((o) => o.index)).size !== officers.length) refuse('repeats an officer index');
-  if (m.m < 1 || m.m > officers.length) refuse('has a quorum outside 1 to its number of officers');
-  return { orgId: m.org, quorum: m.m, officers, issuedAt: m.iat };
+  const l = readServedDocument('officer list', () => openOfficerList(bytes, signingPublicKey));
+  const officers = l.officers.map((o) => ({ index: o.index, publicKey: b64u(o.publicKey) }));
+  return { orgId: l.org, quorum: l.quorum, officers, issuedAt: l.issuedAt };
 }
 
 /**

@@ -5,8 +5,8 @@
  * fsync, rename), so a crash leaves the old or the new version, never half of one. Only
  * material already verified against the pinned org key is written.
  */
-import { type BucketKeyDocument } from '@custos/core';
 import { join } from 'node:path';
+import { type BucketKeyDocument } from '@custos/core';
 import { currentLink, type DelegationLink } from './key-manager-chain.js';
 import { writePrivateFile } from './private-files.js';
 import {

@@ -9,7 +9,7 @@
  * against the pinned fingerprint, the delegation against that key and the key-manager key
  * in the officer's own key file, and every bucket document against the delegation.
  */
-import { type BucketKeyDocument, type KeyManagerDelegation } from '@custos/core';
+import { type BucketKeyDocument, type KeyManagerDelegation, type RootKeyStatement } from '@custos/core';
 import type { KdfPolicy } from '@custos/core';
 import { CeremonyApi, type DeviceAuth } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
@@ -23,7 +23,7 @@ import { unwrapKeyManagerKey } from './key-manager-wrap.js';
 import { OfficerDevice } from './officer-device.js';
 import { checkOfficerListInLog } from './officer-list-freshness.js';
 import { refreshOfficerList, type AdoptedOfficerList } from './officer-list-refresh.js';
-import { refreshRootKey, type RootKeyStatement } from './root-key-statement.js';
+import { refreshRootKey } from './root-key-statement.js';
 import { loadOfficerProfile, type OfficerProfile } from './officer-profile.js';
 import { fromB64u } from './profile-files.js';
 import { keyFingerprint, type SigningKey } from './signing-key.js';

@@ -22,6 +22,7 @@ import {
   splitSecret,
   type BucketPublicKey,
   type SealShareOptions,
+  sealRootKeyStatement,
 } from '@custos/core';
 import { unwrapIndexKeyBytes, wrapBucketKey } from './bucket-key-wrap.js';
 import { b64u } from './ceremony-api.js';
@@ -32,7 +33,6 @@ import { wrapKeyManagerKey } from './key-manager-wrap.js';
 import type { OfficerSession } from './officer-session.js';
 import { exists, wipeFile, writePrivateFile } from './private-files.js';
 import { formatProfileFile, fromB64u, readProfileFile, type OrgFile } from './profile-files.js';
-import { sealRootKeyStatement } from './root-key-statement.js';
 import { keyFingerprint } from './signing-key.js';
 import { unwrapWithRoot, type RootKeys } from './unlock-root.js';
 

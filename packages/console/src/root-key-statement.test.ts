@@ -8,11 +8,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openRootKeyStatement, sealRootKeyStatement } from '@custos/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isConsoleError } from './console-error.js';
 import { writePrivateFile } from './private-files.js';
 import { formatProfileFile, type OrgFile } from './profile-files.js';
-import { openRootKeyStatement, refreshRootKey, sealRootKeyStatement } from './root-key-statement.js';
+import { refreshRootKey } from './root-key-statement.js';
 import { keyFingerprint, SigningKey } from './signing-key.js';
 
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64url');

@@ -7,87 +7,18 @@
  * The change is an `officers.change` audit act (and a `user.role` act per demoted user) in the
  * same transaction.
  *
- * Document: deterministic CBOR `[payload, sig]`, sig = Ed25519(org signing key,
- * "custos-officer-list-v1" ‖ 0x00 ‖ payload), payload exactly
- * `{ v: 1, typ: "officer-list", org, m, off: [{ i, pk }…], usr: [user id…], iat }`.
+ * The document's format and shape checks are core's (org-docs/officer-list.ts).
  */
-import { createHash, sign as edSign, type KeyObject } from 'node:crypto';
-import { encodeDeterministicCbor } from '@custos/core';
+import { createHash } from 'node:crypto';
+import { isCustosError, openOfficerList, type OfficerList } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { OfficerKey } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import { ed25519PublicKey, KeyDocumentError, openSigned, signedBytes } from './key-documents.js';
 
-/** Domain of officer-list signatures. */
-export const OFFICER_LIST_DOMAIN = 'custos-officer-list-v1';
 /** How far a list's issue time may lie from the server's clock. */
 export const OFFICER_LIST_SKEW_MS = 10 * 60_000;
-/** Most officers (indexes 0–99, as the officer-wrap route accepts). */
-export const MAX_OFFICERS = 100;
-/** Smallest and largest officer public key document (as at org creation). */
-const MIN_OFFICER_KEY_BYTES = 32;
-const MAX_OFFICER_KEY_BYTES = 2048;
-
-/** A verified officer list. */
-export interface OfficerList {
-  readonly org: string;
-  readonly quorum: number;
-  readonly officers: readonly { readonly index: number; readonly publicKey: Uint8Array }[];
-  /** Users whose role officer is withdrawn with this change. */
-  readonly demote: readonly string[];
-  readonly issuedAt: number;
-}
-
-const bad = (why: string): KeyDocumentError => new KeyDocumentError(`officer list: ${why}`);
-const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-
-/** Verifies an officer list with the raw org signing key and checks its shape. Throws KeyDocumentError. */
-export function openOfficerList(bytes: Uint8Array, orgSigningKey: Uint8Array): OfficerList {
-  const m = openSigned('officer list', bytes, OFFICER_LIST_DOMAIN, ed25519PublicKey(orgSigningKey));
-  if (Object.keys(m).sort().join() !== 'iat,m,off,org,typ,usr,v')
-    throw bad('fields must be exactly v, typ, org, m, off, usr, iat');
-  if (m.v !== 1 || m.typ !== 'officer-list') throw bad('not a v1 officer list');
-  if (typeof m.org !== 'string' || !isUint(m.iat) || !isUint(m.m)) throw bad('org, m or iat malformed');
-  if (!Array.isArray(m.off) || m.off.length === 0 || m.off.length > MAX_OFFICERS)
-    throw bad(`off must list 1 to ${MAX_OFFICERS} officers`);
-  const officers = m.off.map((o: unknown) => {
-    const e = o as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || Object.keys(e).sort().join() !== 'i,pk')
-      throw bad('off entries are { i, pk }');
-    if (!isUint(e.i) || e.i >= MAX_OFFICERS) throw bad(`officer index must be 0 to ${MAX_OFFICERS - 1}`);
-    if (
-      !(e.pk instanceof Uint8Array) ||
-      e.pk.length < MIN_OFFICER_KEY_BYTES ||
-      e.pk.length > MAX_OFFICER_KEY_BYTES
-    )
-      throw bad('officer public key malformed');
-    return { index: e.i, publicKey: e.pk };
-  });
-  if (new Set(officers.map((o) => o.index)).size !== officers.length) throw bad('officer indexes repeat');
-  if (m.m < 1 || m.m > officers.length) throw bad('m must be from 1 to the number of officers');
-  if (!Array.isArray(m.usr) || m.usr.some((u) => typeof u !== 'string') || m.usr.length > MAX_OFFICERS)
-    throw bad('usr must be a list of user ids');
-  return { org: m.org, quorum: m.m, officers, demote: m.usr as string[], issuedAt: m.iat };
-}
-
-/** Signs an officer list (tests; the console signs its own with the recovered org key). */
-export function sealOfficerList(list: OfficerList, orgSigningKey: KeyObject): Uint8Array {
-  const payload = encodeDeterministicCbor({
-    v: 1,
-    typ: 'officer-list',
-    org: list.org,
-    m: list.quorum,
-    off: list.officers.map((o) => ({ i: o.index, pk: o.publicKey })),
-    usr: [...list.demote],
-    iat: list.issuedAt,
-  });
-  return encodeDeterministicCbor([
-    payload,
-    edSign(null, signedBytes(OFFICER_LIST_DOMAIN, payload), orgSigningKey),
-  ]);
-}
 
 /** The officers and quorum after a change, and whether this call changed anything. */
 export interface OfficersChanged {
@@ -116,7 +47,7 @@ export async function changeOfficers(
     try {
       list = openOfficerList(document, org.signingPublicKey);
     } catch (e) {
-      const why = e instanceof KeyDocumentError ? e.message : 'does not verify';
+      const why = isCustosError(e) ? e.message : 'does not verify';
       throw new ServerError('OFFICER_LIST_INVALID', `body.document: ${why}`, { cause: e });
     }
     const invalid = (why: string) => new ServerError('OFFICER_LIST_INVALID', `body.document: ${why}`);

@@ -6,7 +6,7 @@
  * to officers; the same statement again is idempotent; a statement for the old root is refused.
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { decodeLogEntry, sealKeyManagerDelegation } from '@custos/core';
+import { decodeLogEntry, sealKeyManagerDelegation, sealRootKeyStatement } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js';
 import type { OrgId, UserId } from '../ids.js';
@@ -19,7 +19,7 @@ import {
   type TestDevice,
 } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
-import { ROOT_KEY_ROTATED_EVENT_KIND, ROOT_KEY_SKEW_MS, sealRootKeyStatement } from './root-key-rotation.js';
+import { ROOT_KEY_ROTATED_EVENT_KIND, ROOT_KEY_SKEW_MS } from './root-key-rotation.js';
 
 const raw = (k: KeyObject): Buffer => Buffer.from(k.export({ format: 'jwk' }).x ?? '', 'base64url');
 const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');

@@ -10,21 +10,20 @@
  * and appends a `root-archive-key-rotated` key event plus a `bucket-key-wrapped` event per
  * bucket. It never sees a private key.
  *
- * Statement: deterministic CBOR `[payload, sig]`, sig = Ed25519(org signing key,
- * "custos-root-archive-key-v1" ‖ 0x00 ‖ payload), payload exactly
- * `{ v: 1, typ: "root-archive-key", org, pk: bstr(32), prv: bstr(32), iat }`.
+ * The statement's format and shape checks are core's (org-docs/root-key-statement.ts).
  */
-import { sign as edSign, type KeyObject } from 'node:crypto';
-import { encodeDeterministicCbor, openKeyManagerDelegation } from '@custos/core';
+import {
+  isCustosError,
+  openKeyManagerDelegation,
+  openRootKeyStatement,
+  type RootKeyStatement,
+} from '@custos/core';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { OrgRecord, RootKeyRotation } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import { ed25519PublicKey, KeyDocumentError, openSigned, signedBytes } from './key-documents.js';
 import { keyEvent, storedDelegation } from './key-registration.js';
 
-/** Domain of root-archive-key statements. */
-export const ROOT_KEY_DOMAIN = 'custos-root-archive-key-v1';
 /** Kind of the key event a root rotation appends. */
 export const ROOT_KEY_ROTATED_EVENT_KIND = 'root-archive-key-rotated';
 /** How far a statement's issue time may lie from the server's clock. */
@@ -32,48 +31,7 @@ export const ROOT_KEY_SKEW_MS = 10 * 60_000;
 /** Buckets read per page while collecting the ones a rotation re-wraps. */
 const BUCKET_PAGE = 500;
 
-/** A verified root-archive-key statement. */
-export interface RootKeyStatement {
-  readonly org: string;
-  /** The new root archive public key (X25519). */
-  readonly publicKey: Uint8Array;
-  /** The root archive public key it replaces. */
-  readonly previous: Uint8Array;
-  readonly issuedAt: number;
-}
-
-const bad = (why: string): KeyDocumentError => new KeyDocumentError(`root key statement: ${why}`);
-const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isKey = (v: unknown): v is Uint8Array => v instanceof Uint8Array && v.length === 32;
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
-
-/** Verifies a statement with the raw org signing key and checks its shape. Throws KeyDocumentError. */
-export function openRootKeyStatement(bytes: Uint8Array, orgSigningKey: Uint8Array): RootKeyStatement {
-  const m = openSigned('root key statement', bytes, ROOT_KEY_DOMAIN, ed25519PublicKey(orgSigningKey));
-  if (Object.keys(m).sort().join() !== 'iat,org,pk,prv,typ,v')
-    throw bad('fields must be exactly v, typ, org, pk, prv, iat');
-  if (m.v !== 1 || m.typ !== 'root-archive-key') throw bad('not a v1 root-archive-key statement');
-  if (typeof m.org !== 'string' || !isUint(m.iat)) throw bad('org or iat malformed');
-  if (!isKey(m.pk) || !isKey(m.prv)) throw bad('pk and prv must be 32-byte X25519 public keys');
-  if (same(m.pk, m.prv)) throw bad('pk must differ from prv');
-  return { org: m.org, publicKey: m.pk, previous: m.prv, issuedAt: m.iat };
-}
-
-/** Signs a statement (tests; the console signs its own with the recovered org key). */
-export function sealRootKeyStatement(s: RootKeyStatement, orgSigningKey: KeyObject): Uint8Array {
-  const payload = encodeDeterministicCbor({
-    v: 1,
-    typ: 'root-archive-key',
-    org: s.org,
-    pk: s.publicKey,
-    prv: s.previous,
-    iat: s.issuedAt,
-  });
-  return encodeDeterministicCbor([
-    payload,
-    edSign(null, signedBytes(ROOT_KEY_DOMAIN, payload), orgSigningKey),
-  ]);
-}
 
 /** A bucket's private key wrapped to the new root (opaque). */
 export interface RootWrap {
@@ -152,7 +110,7 @@ export async function rotateRootKey(
     try {
       s = openRootKeyStatement(statement, org.signingPublicKey);
     } catch (e) {
-      throw invalid(e instanceof KeyDocumentError ? e.message : 'does not verify', e);
+      throw invalid(isCustosError(e) ? e.message : 'does not verify', e);
     }
     if (s.org !== orgId) throw invalid('names another organisation');
     if (!same(s.previous, org.rootArchivePublicKey))

@@ -3,8 +3,8 @@
  * identical retry answered as the first call until the first admin enrols, and operator
  * tokens that create further organisations and expire.
  */
-import { sealKeyManagerDelegation } from '@custos/core';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { sealKeyManagerDelegation } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js';
 import { sha256 } from '../crypto/secrets.js';

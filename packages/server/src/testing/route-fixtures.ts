@@ -2,6 +2,7 @@
  * A valid request for every route, used by the authorisation matrix and the bad-input
  * tests. A route without a fixture fails those tests: add one here with the route.
  */
+import { sealRootKeyStatement, sealOfficerList } from '@custos/core';
 import { randomBytes } from 'node:crypto';
 import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { PrivateKey } from '@signalapp/libsignal-client';
@@ -12,8 +13,7 @@ import {
   uploadBody,
   type ArchivingOrg,
 } from '../archive/archive-test-support.js';
-import { sealOfficerList } from '../keys/officer-list.js';
-import { rootRotationNeeds, sealRootKeyStatement } from '../keys/root-key-rotation.js';
+import { rootRotationNeeds } from '../keys/root-key-rotation.js';
 import { blobIdOf } from '../blobs/blob-service.js';
 import { FIXTURE_LOG_KEY, testIntegrator } from '../search/search-test-support.js';
 import type { HoldId } from '../store/hold-stores.js';
