@@ -88,18 +88,12 @@ export * from './disposition/index.js';
 export * from './review/index.js';
 export * from './audit/index.js';
 export * from './holds/index.js';
-export {
-  extendStandingCriteria,
-  openCriterion,
-  resealStandingCriteria,
-  sealCriterion,
-} from './standing-criteria.js';
-export type {
-  Criterion,
-  ExtendedCriteria,
-  ResealedCriterion,
-  SkippedCriterion,
-} from './standing-criteria.js';
+export { extendStandingCriteria } from './standing-criteria.js';
+export type { ExtendedCriteria } from './standing-criteria.js';
+export { resealStandingCriteria } from './standing-criteria-reseal.js';
+export type { ResealedCriterion, SkippedCriterion } from './standing-criteria-reseal.js';
+export { openCriterion, sealCriterion } from './standing-criterion-seal.js';
+export type { Criterion } from './standing-criterion-seal.js';
 export { openSignedOfficerList, refreshOfficerList } from './officer-list-refresh.js';
 export { checkOfficerListInLog, OFFICERS_LOG_STATE_FILE } from './officer-list-freshness.js';
 export type { OfficerListInLog } from './officer-list-freshness.js';

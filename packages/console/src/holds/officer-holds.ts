@@ -12,7 +12,8 @@ import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { parseSearchText } from '../search/search-text.js';
-import { holdTokensFor, sealCriterion } from '../standing-criteria.js';
+import { holdTokensFor } from '../standing-criteria.js';
+import { sealCriterion } from '../standing-criterion-seal.js';
 
 /** Holds per listing page. */
 const LIST_PAGE = 200;

@@ -11,7 +11,7 @@ import { unwrapBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import { sealCriterion } from '../standing-criteria.js';
+import { sealCriterion } from '../standing-criterion-seal.js';
 
 /** Most terms in a rule (the server's limit). */
 export const MAX_LEXICON_TERMS = 32;
