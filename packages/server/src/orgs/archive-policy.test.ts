@@ -5,11 +5,15 @@
  * stored) and no relay receipts in its log, while an archiving org's receipts go on.
  */
 import { generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
-import { generateBucketKeyPair, sealArchivePolicy, type ArchivePolicyName } from '@custos/core';
+import {
+  generateBucketKeyPair,
+  sealArchivePolicy,
+  type ArchivePolicyName,
+  sealKeyManagerDelegation,
+} from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveWriter, TEST_WINDOW, uploadBody } from '../archive/archive-test-support.js';
 import { newId, type OrgId } from '../ids.js';
-import { sealDelegation } from '../keys/key-documents.js';
 import { issueBootstrapToken } from '../operator-bootstrap.js';
 import {
   call,
@@ -31,7 +35,7 @@ const NAME = 'Open Society';
 function body(token: string): { body: Record<string, unknown>; orgId: OrgId; key: KeyObject } {
   const org = generateKeyPairSync('ed25519');
   const km = generateKeyPairSync('ed25519');
-  const delegation = sealDelegation({ key: raw(km.publicKey), ...TEST_WINDOW }, org.privateKey);
+  const delegation = sealKeyManagerDelegation({ key: raw(km.publicKey), ...TEST_WINDOW }, org.privateKey);
   const orgId = newId<OrgId>();
   return {
     orgId,
