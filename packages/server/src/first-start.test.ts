@@ -66,6 +66,7 @@ describe('first start', () => {
     // Every option org create requires is on the printed command (the CLI's test parses it).
     expect(text).toMatch(/--name "Example Agency" --officers 3 --threshold 2 --out \.\/org/);
     expect(text).not.toContain('save the token above');
+    expect(text).toMatch(/--out \.\/org\nThe token works once/);
     expect(text).toContain('custos server bootstrap-token --data /srv/custos-data');
     // Without --bootstrap-out the command names FILE and says how to make it.
     const bare = firstStartText('cb1.t', 'https://c.example', null);

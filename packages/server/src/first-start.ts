@@ -62,9 +62,11 @@ export function firstStartText(
     '',
     'Next: create the organisation from an officer machine (the key ceremony runs there, not here), e.g.:',
     orgCreateCommand(origin, file),
-    bootstrapOut === null
-      ? '  (FILE: save the token above in a file of mode 0600 first, or start the server with --bootstrap-out FILE)'
-      : '',
+    ...(bootstrapOut === null
+      ? [
+          '  (FILE: save the token above in a file of mode 0600 first, or start the server with --bootstrap-out FILE)',
+        ]
+      : []),
     'The token works once. Until an organisation exists, every restart prints a new one and the old one stops working.',
     'For each further organisation, issue a token on this machine:',
     `  custos server bootstrap-token ${dataDir === null ? '--store URL' : `--data ${dataDir}`}`,
