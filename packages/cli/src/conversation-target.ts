@@ -61,3 +61,24 @@ export function inTarget(e: MessageEvent, t: Target): boolean {
 export function targetLabel(t: Target, book: AddressBook): string {
   return t.kind === 'user' ? book.label(t.peer) : `group "${t.group.name}"`;
 }
+
+/**
+ * The organisations that archive conversation `t` (F17): this user's own when its signed
+ * policy is `required`, and every org whose archive notice a message carried.
+ */
+export function targetArchivedBy(client: CustosClient, t: Target): { org: string; name: string }[] {
+  if (t.kind === 'user') return client.archivedBy(t.peer);
+  const seen = new Map<string, string>(
+    client.profile.captureRequired ? [[client.profile.orgId, client.profile.orgName]] : [],
+  );
+  for (const m of client.groupMessages(t.group.id))
+    if (m.notice !== undefined) seen.set(m.notice.org, m.notice.name);
+  return [...seen].map(([org, name]) => ({ org, name }));
+}
+
+/** The chat header's archive line: who archives the conversation, or that nobody has said so. */
+export function archivedByLine(client: CustosClient, t: Target): string {
+  const names = targetArchivedBy(client, t).map((o) => o.name);
+  if (names.length > 0) return `Archived by: ${names.join(', ')}.`;
+  return `Not archived so far: ${client.profile.orgName} does not archive, and no other participant's organisation has said it does.`;
+}

@@ -171,3 +171,26 @@ export function resolveMessageId(messages: readonly StoredMessage[], text: strin
     `no message '${text}' in this conversation: run 'custos sync' to see messages and their ids`,
   );
 }
+
+/**
+ * Archive notices (F17) that `events` carried from organisations other than this user's
+ * own, one line per conversation and organisation: "the conversation with … is archived by …".
+ */
+export function archiveNoticeLines(
+  events: readonly MessageEvent[],
+  book: AddressBook,
+  ownOrgId: string,
+  groupName: (id: string) => string | undefined,
+): string[] {
+  const lines = new Map<string, string>();
+  for (const e of events) {
+    const n = e.content.notice;
+    if (n === undefined || n.org === ownOrgId) continue;
+    const where = e.group === undefined ? book.label(e.peer) : `group "${groupName(e.group) ?? e.group}"`;
+    lines.set(
+      `${e.conversation} ${n.org}`,
+      `Archive notice: your conversation with ${where} is archived by ${n.name}.`,
+    );
+  }
+  return [...lines.values()];
+}

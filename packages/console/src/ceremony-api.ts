@@ -18,12 +18,16 @@ export const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64ur
 
 /** The POST /v1/orgs body without the bootstrap token. */
 export interface CreateOrgRequest {
+  /** Chosen by the ceremony, because the archive policy statement names it (absent in older journals). */
+  readonly orgId?: string;
   readonly name: string;
   readonly signingPublicKey: string;
   readonly rootArchivePublicKey: string;
   readonly keyManager: { readonly delegation: string; readonly notBefore: number; readonly notAfter: number };
   readonly officers: readonly { readonly publicKey: string }[];
   readonly officerQuorum: number;
+  /** The archive policy statement signed with the org signing key (core/org-docs/archive-policy.ts). */
+  readonly archivePolicyStatement?: string;
 }
 
 /** The POST /v1/orgs answer. */

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ArchivePolicyName } from '@custos/core';
 import type { CreateOrgRequest, CreateOrgResponse } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
 import { exists, writePrivateFile } from './private-files.js';
@@ -38,6 +39,8 @@ export interface Journal {
     readonly name: string;
     readonly officers: number;
     readonly threshold: number;
+    /** Absent in journals written before archive policies: `required`. */
+    readonly archivePolicy?: ArchivePolicyName;
   };
   readonly request: CreateOrgRequest;
   done: JournalStep[];

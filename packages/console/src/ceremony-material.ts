@@ -11,6 +11,7 @@ import {
   sealShareFile,
   splitSecret,
   type KeyShare,
+  type ArchivePolicyName,
   type SealShareOptions,
   type ShareSecretKind,
   sealBucketKeyDocument,
@@ -48,6 +49,8 @@ export interface MaterialInput {
   readonly passphrases: readonly string[];
   readonly kdf: SealShareOptions;
   readonly progress: (message: string) => void;
+  /** `none`: the org does not archive, so the ceremony makes no bucket keys. */
+  readonly archivePolicy: ArchivePolicyName;
 }
 
 async function inBatches<T>(items: readonly T[], size: number, run: (t: T) => Promise<void>): Promise<void> {
@@ -157,7 +160,10 @@ async function makeBuckets(
 /** Writes shares, bucket keys, org.json and the officer profiles; returns org.json's content. */
 export async function writeCeremonyMaterial(m: MaterialInput): Promise<OrgFile> {
   await writeShares(m);
-  const { buckets, wraps } = await makeBuckets(m);
+  const { buckets, wraps } =
+    m.archivePolicy === 'none'
+      ? { buckets: [], wraps: m.request.officers.map(() => []) }
+      : await makeBuckets(m);
   const r = m.request;
   const org: OrgFile = {
     format: 'custos-org',

@@ -1,5 +1,5 @@
 /** Options, progress events and results of the key ceremony, and the checks on its options. */
-import { MIN_PASSPHRASE_LENGTH, type SealShareOptions } from '@custos/core';
+import { MIN_PASSPHRASE_LENGTH, type ArchivePolicyName, type SealShareOptions } from '@custos/core';
 import { ConsoleError, isConsoleError } from './console-error.js';
 import { MAX_OFFICERS, MAX_ORG_NAME_LENGTH, MIN_OFFICERS } from './defaults.js';
 
@@ -21,6 +21,11 @@ export interface CeremonyOptions {
   readonly now?: () => number;
   /** scrypt options of share and officer key files. Tests only may pass `allowWeakKdfForTests`. */
   readonly kdf?: SealShareOptions;
+  /**
+   * Whether the org archives (default `required`). Signed with the org signing key into the
+   * archive policy statement devices verify; a `none` org gets no bucket keys.
+   */
+  readonly archivePolicy?: ArchivePolicyName;
 }
 
 /** One progress report. */
@@ -50,6 +55,7 @@ export interface CeremonyResult {
     readonly shareFiles: readonly string[];
   }[];
   readonly buckets: readonly string[];
+  readonly archivePolicy: ArchivePolicyName;
   /** True when this run resumed an interrupted ceremony. */
   readonly resumed: boolean;
 }

@@ -8,7 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isWellFormedId, sealKeyManagerDelegation } from '@custos/core';
+import {
+  isWellFormedId,
+  sealArchivePolicy,
+  sealKeyManagerDelegation,
+  type ArchivePolicyName,
+} from '@custos/core';
 import { delegationWindow } from './bucket-periods.js';
 import { b64u, CeremonyApi, type CreateOrgRequest } from './ceremony-api.js';
 import { CeremonyDeviceKey } from './ceremony-device.js';
@@ -43,6 +48,12 @@ import { formatProfileFile, readProfileFile, type AdminProfileFile, type OrgFile
 import { keyFingerprint } from './signing-key.js';
 
 const PENDING_FILE = 'pending-secrets.json';
+/** Random bytes of an org id the ceremony chooses (22 base64url characters, as the server's ids). */
+const ORG_ID_BYTES = 16;
+
+/** The policy a ceremony states: `required` unless the options say otherwise. */
+const policyOf = (o: { readonly archivePolicy?: ArchivePolicyName }): ArchivePolicyName =>
+  o.archivePolicy ?? 'required';
 const DEVICE_KEY_FILE = 'ceremony-device.key';
 
 /** Step 1: org secrets, officer keys and key files, the signed delegation, the pending file. */
@@ -78,19 +89,36 @@ async function sealKeys(
     `key-manager delegation signed by the org signing key, valid ${new Date(window.notBefore).toISOString()} to ${new Date(window.notAfter).toISOString()}`,
   );
   writePrivateFile(join(staging, PENDING_FILE), await sealPendingSecrets(secrets, ceremonyId, officers));
+  // The ceremony names the org itself: the archive policy statement is signed for this id.
+  const orgId = randomBytes(ORG_ID_BYTES).toString('base64url');
+  const policy = policyOf(o);
+  const statement = sealArchivePolicy({ org: orgId, name: o.name, policy }, secrets.signingKey);
+  report(
+    policy === 'required'
+      ? 'archive policy signed by the org signing key: required (every device captures and uploads)'
+      : 'archive policy signed by the org signing key: none (devices capture nothing; no bucket keys)',
+  );
   const request: CreateOrgRequest = {
+    orgId,
     name: o.name,
     signingPublicKey: b64u(secrets.signingKey.publicKey),
     rootArchivePublicKey: b64u(secrets.rootArchivePublicKey.toBytes()),
     keyManager: { delegation: b64u(delegation), ...window },
     officers: officers.map((k) => ({ publicKey: b64u(encodeOfficerPublicKey(k)) })),
     officerQuorum: o.threshold,
+    archivePolicyStatement: b64u(statement),
   };
   const journal: Journal = {
     version: 1,
     ceremonyId,
     startedAt,
-    options: { server: o.server, name: o.name, officers: o.officers, threshold: o.threshold },
+    options: {
+      server: o.server,
+      name: o.name,
+      officers: o.officers,
+      threshold: o.threshold,
+      archivePolicy: policy,
+    },
     request,
     done: [],
   };
@@ -133,12 +161,13 @@ export async function runCeremony(
       j.server !== options.server ||
       j.name !== options.name ||
       j.officers !== options.officers ||
-      j.threshold !== options.threshold
+      j.threshold !== options.threshold ||
+      policyOf(j) !== policyOf(options)
     ) {
       throw new ConsoleError(
         'STAGING_MISMATCH',
         `${staging} holds an interrupted ceremony with other options (server ${j.server}, name "${j.name}", ` +
-          `${j.threshold} of ${j.officers}); rerun with those, or remove the staging folder to start over`,
+          `${j.threshold} of ${j.officers}, archive policy ${policyOf(j)}); rerun with those, or remove the staging folder to start over`,
       );
     }
     report(`resuming the interrupted ceremony in ${staging} (done: ${journal.done.join(', ')})`);
@@ -166,7 +195,8 @@ export async function runCeremony(
     if (
       org.signingKeyFingerprint !== expected ||
       !org.enrolmentCode.endsWith(`.${expected}`) ||
-      !isWellFormedId(org.orgId)
+      !isWellFormedId(org.orgId) ||
+      (j.request.orgId !== undefined && org.orgId !== j.request.orgId)
     ) {
       throw new ConsoleError(
         'FINGERPRINT_MISMATCH',
@@ -206,6 +236,7 @@ export async function runCeremony(
       passphrases,
       kdf: options.kdf ?? {},
       progress: report,
+      archivePolicy: policyOf(j.options),
     });
     markDone(staging, j, 'material-written');
   }
@@ -323,6 +354,7 @@ export async function runCeremony(
       shareFiles: CEREMONY_SECRET_KINDS.map((k) => final.shareFile(o.index, k)),
     })),
     buckets: orgFile.buckets.map((b) => b.bucketId),
+    archivePolicy: policyOf(j.options),
     resumed,
   };
 }

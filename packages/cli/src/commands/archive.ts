@@ -11,7 +11,8 @@ import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-acc
 
 const USAGE = `Usage: custos archive status [--profile DIR] [--passphrase-file FILE] [--json]
 
-Shows this device's archive state: whether archiving is required, records in the queue
+Shows this device's archive state: whether archiving is required (or that the
+organisation does not archive: archive policy none), records in the queue
 (captured but not yet proven in the log), records uploaded, verified receipts, the last
 receipt and the last checkpoint verified, and any bucket keys refused. 'custos sync'
 uploads the queue and verifies receipts.
@@ -27,6 +28,17 @@ async function status(ctx: CommandContext): Promise<void> {
   await withProfile(ctx, async (client) => {
     const s = client.archiveStatus();
     const org = client.profile.orgName;
+    if (!s.required) {
+      ctx.result(
+        [
+          `Archiving: none — ${org} does not archive (its signed archive policy is none).`,
+          'This device captures no archive records and uploads nothing.',
+          'Conversations with users of archiving organisations are still archived by those organisations (custos sync and custos chat show their archive notice).',
+        ],
+        s,
+      );
+      return;
+    }
     ctx.result(
       [
         `Archiving: ${s.required ? `required by ${org}` : 'not required'}, retention class ${client.profile.retentionClass}`,

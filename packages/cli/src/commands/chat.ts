@@ -11,7 +11,14 @@ import type { CustosClient, MessageEvent, OutgoingContent } from '@custos/client
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
 import { AddressBook, formatAddress } from '../address-book.js';
-import { inTarget, resolveTarget, targetLabel, targetMessages } from '../conversation-target.js';
+import {
+  archivedByLine,
+  inTarget,
+  resolveTarget,
+  targetArchivedBy,
+  targetLabel,
+  targetMessages,
+} from '../conversation-target.js';
 import { CliFailure, explainFailure, runCommand, type CommandContext } from '../command-runner.js';
 import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
 import { openProfile, PROFILE_FLAGS, PROFILE_OPTIONS_HELP } from '../profile-access.js';
@@ -89,10 +96,21 @@ async function chat(ctx: CommandContext): Promise<void> {
     const target = resolveTarget(c, book, who);
     const label = targetLabel(target, book);
     const groupName = (id: string): string | undefined => c.group(id)?.name;
+    // Orgs already named as archiving this conversation (header or an earlier notice).
+    const announced = new Set<string>(targetArchivedBy(c, target).map((o) => o.org));
     const showEvent = (e: MessageEvent): void => {
       if (e.content.kind === 'receipt') return;
       if (ctx.json) return print(JSON.stringify(eventJson(e, book)));
-      if (inTarget(e, target)) return print(describeEvent(e, book, groupName));
+      if (inTarget(e, target)) {
+        print(describeEvent(e, book, groupName));
+        // A notice from an org not named yet (the first message from an archiving org).
+        const n = e.content.notice;
+        if (n !== undefined && !announced.has(n.org)) {
+          announced.add(n.org);
+          print(`Archive notice: this conversation is archived by ${n.name}.`);
+        }
+        return;
+      }
       const where = e.group === undefined ? book.label(e.from) : (groupName(e.group) ?? e.group);
       print(`(new ${e.content.kind} from ${book.label(e.from)}: 'custos chat ${where}' to answer)`);
     };
@@ -102,10 +120,8 @@ async function chat(ctx: CommandContext): Promise<void> {
         else describeWarning(w, book).forEach(print);
     };
     if (!ctx.json) {
-      const archivedBy =
-        target.kind === 'user' ? c.archivedBy(target.peer).map((o) => o.name) : [c.profile.orgName];
       const id = target.kind === 'user' ? formatAddress(target.peer) : target.group.id;
-      print(`Chat with ${label} (${id}). Archived by: ${archivedBy.join(', ')}.`);
+      print(`Chat with ${label} (${id}). ${archivedByLine(c, target)}`);
       for (const m of targetMessages(c, target).slice(-CHAT_HISTORY_LINES)) print(describeStored(m, book));
       print(CHAT_HELP);
     }

@@ -1,5 +1,5 @@
 /** `custos org create`: the key ceremony (docs/ceremony.md), a thin shell over @custos/console. */
-import { MIN_PASSPHRASE_LENGTH } from '@custos/core';
+import { isArchivePolicyName, MIN_PASSPHRASE_LENGTH, type ArchivePolicyName } from '@custos/core';
 import { MAX_OFFICERS, MIN_OFFICERS, runCeremony, type CeremonyResult } from '@custos/console';
 import { readFileSync } from 'node:fs';
 import type { CliIo } from '../cli.js';
@@ -17,7 +17,7 @@ import { PassphraseInputError, promptNewPassphrase, readPassphraseFile } from '.
 /** Usage of `custos org create`. */
 export const ORG_CREATE_USAGE = `Usage: custos org create --server URL (--bootstrap TOKEN | --bootstrap-token-file FILE) --name NAME
                          --officers N --threshold M --out DIR
-                         [--passphrase-file FILE] [--json]
+                         [--archive-policy required|none] [--passphrase-file FILE] [--json]
 
 Runs the key ceremony on this machine (never on the server): generates the org signing key,
 the root archive key and the org index secret, splits each M-of-N among the officers, writes
@@ -32,6 +32,10 @@ first admin's profile. An interrupted run resumes when rerun with the same optio
   --officers N            number of officers (${MIN_OFFICERS}..${MAX_OFFICERS})
   --threshold M           officers needed to recover an org secret (2..N)
   --out DIR               new folder for the profiles and share files
+  --archive-policy P      required (default): every device captures and uploads archive
+                          records, and users cannot switch it off; none: the organisation
+                          keeps no archive (no bucket keys; devices capture nothing). Signed
+                          with the org signing key, so a server cannot change it.
   --passphrase-file FILE  officer passphrases, one per line in officer order, or one line
                           used for every officer (automation); otherwise they are prompted
   --json                  print the result as JSON on stdout (progress stays on stderr)
@@ -48,6 +52,7 @@ const FLAGS = {
   threshold: 'string',
   out: 'string',
   'passphrase-file': 'string',
+  'archive-policy': 'string',
   json: 'boolean',
   help: 'boolean',
 } as const;
@@ -66,9 +71,19 @@ function bootstrapToken(flags: ParsedFlags): string {
   }
 }
 
+/** --archive-policy: `required` (default) or `none`. */
+function archivePolicy(flags: ParsedFlags): ArchivePolicyName {
+  const v = optionalString(flags, 'archive-policy') ?? 'required';
+  if (!isArchivePolicyName(v)) throw new UsageError(`--archive-policy must be required or none, not '${v}'`);
+  return v;
+}
+
 function summary(r: CeremonyResult): string {
   const lines = [
     `Organisation "${r.name}" created: ${r.orgId}`,
+    r.archivePolicy === 'required'
+      ? 'Archive policy: required (signed; every device archives and cannot switch it off)'
+      : 'Archive policy: none (signed; this organisation keeps no archive, devices capture nothing)',
     `Org signing-key fingerprint: ${r.signingKeyFingerprint}   (devices pin it; compare it out of band)`,
     `Root archive-key fingerprint: ${r.rootArchiveKeyFingerprint}`,
     `First admin profile: ${r.adminProfile}   (holds a one-time enrolment code: hand it to the admin only)`,
@@ -100,6 +115,7 @@ export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<
       officers,
       threshold: requireInt(flags, 'threshold', 2, officers),
       out: requireString(flags, 'out'),
+      archivePolicy: archivePolicy(flags),
     };
     const file = optionalString(flags, 'passphrase-file');
     const passphrases = async (): Promise<readonly string[]> => {

@@ -11,7 +11,13 @@ import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { AddressBook } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
-import { resolveGroup, targetLabel, targetMessages, type Target } from '../conversation-target.js';
+import {
+  resolveGroup,
+  targetArchivedBy,
+  targetLabel,
+  targetMessages,
+  type Target,
+} from '../conversation-target.js';
 import { eventJson, resolveMessageId, shortId } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
@@ -145,10 +151,16 @@ async function send(ctx: CommandContext): Promise<void> {
       uploaded = false;
     }
     const what = content.kind === 'message' ? 'Sent' : `Sent ${content.kind}`;
+    // Other orgs whose archive notice this conversation has carried (F17).
+    const others = targetArchivedBy(client, target)
+      .filter((o) => o.org !== client.profile.orgId)
+      .map((o) => o.name);
     ctx.result(
       [
         `${what} #${shortId(e.content.id)} to ${targetLabel(target, book)}.`,
-        `Archived by ${client.profile.orgName} (record ${e.archiveSeq}${uploaded ? ', uploaded' : ', queued: uploads on the next sync'}).`,
+        e.archiveSeq === null
+          ? `Not archived by ${client.profile.orgName} (its archive policy is none).${others.length > 0 ? ` Archived by ${others.join(', ')}.` : ''}`
+          : `Archived by ${client.profile.orgName} (record ${e.archiveSeq}${uploaded ? ', uploaded' : ', queued: uploads on the next sync'}).`,
       ],
       { ...eventJson(e, book), archiveUploaded: uploaded },
     );

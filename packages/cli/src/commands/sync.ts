@@ -10,7 +10,14 @@ import { optionalString } from '../command-flags.js';
 import type { CliIo } from '../cli.js';
 import { AddressBook } from '../address-book.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
-import { describeEvent, describeUnnamed, eventJson, shortId, unnamedSenders } from '../message-format.js';
+import {
+  archiveNoticeLines,
+  describeEvent,
+  describeUnnamed,
+  eventJson,
+  shortId,
+  unnamedSenders,
+} from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
 
@@ -88,22 +95,32 @@ async function sync(ctx: CommandContext): Promise<void> {
     const archive = await flushAndVerify(client, ctx.flags.has('no-wait') ? 0 : PROOF_WAIT_MS);
     const status = client.archiveStatus();
     const unnamed = unnamedSenders(events, book, client.contacts());
+    const notices = archiveNoticeLines(events, book, client.profile.orgId, (id) => client.group(id)?.name);
     const lines = [
       ...(events.length === 0
         ? ['No new messages.']
         : events.map((e) => describeEvent(e, book, (id) => client.group(id)?.name))),
+      ...notices,
       ...saved.map((f) => `Saved ${f}`),
       ...unnamed.map(describeUnnamed),
       ...warnings.flatMap((w) => describeWarning(w, book)),
-      `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
-        `${archive.waiting > 0 ? `, ${archive.waiting} waiting for a checkpoint` : ''}; ${status.queued} in the queue.`,
+      status.required
+        ? `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
+          `${archive.waiting > 0 ? `, ${archive.waiting} waiting for a checkpoint` : ''}; ${status.queued} in the queue.`
+        : `Archive: none — ${client.profile.orgName} does not archive (archive policy none).`,
     ];
     ctx.result(lines, {
       events: events.map((e) => eventJson(e, book)),
       saved,
       warnings: warnings.map((w) => warningJson(w, book)),
       unnamed,
-      archive: { ...archive, queued: status.queued, receipts: status.receipts },
+      archiveNotices: notices,
+      archive: {
+        ...archive,
+        queued: status.queued,
+        receipts: status.receipts,
+        archivePolicy: status.archivePolicy,
+      },
     });
   });
 }

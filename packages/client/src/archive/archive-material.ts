@@ -14,7 +14,7 @@
  * ARCHIVE_MATERIAL_REFRESH_MS (the time lives in the store, so per-command clients share it).
  */
 import type { PrivateKey } from '@signalapp/libsignal-client';
-import { verifyOrgMaterial, sessionRetentionClass } from '../enrol/enrol.js';
+import { NO_BUCKETS, verifyOrgMaterial, sessionRetentionClass } from '../enrol/enrol.js';
 import type { KeyManager, RetentionClass } from '../enrol/org-keys.js';
 import { ClientError, isClientError } from '../errors.js';
 import { addWarning } from '../messaging/message-store.js';
@@ -92,11 +92,17 @@ async function refreshDelegation(
     const v = verifyOrgMaterial(org, profile.orgId, profile.pinnedFingerprint);
     next = v.keyManager;
   } catch (e) {
-    if (!isClientError(e, 'ORG_KEY_MISMATCH') && !isClientError(e, 'KEY_MANAGER_INVALID')) throw e;
+    if (
+      !isClientError(e, 'ORG_KEY_MISMATCH') &&
+      !isClientError(e, 'KEY_MANAGER_INVALID') &&
+      !isClientError(e, 'ARCHIVE_POLICY_INVALID')
+    )
+      throw e;
+    // The archive policy is kept as verified at enrolment: a refused statement changes nothing.
     warn(
       store,
       now,
-      `the key-manager delegation the server sent was refused (${e.message}); keeping the one verified before`,
+      `the organisation material the server sent was refused (${e.message}); keeping what was verified before`,
     );
     return { outcome: 'refused', ...kept };
   }
@@ -142,12 +148,13 @@ export async function refreshArchiveMaterial(
   };
   if (outcome === 'renewed' || outcome === 'rotated' || retentionClass !== before.retentionClass)
     saveProfile(store, profile);
+  // A device of an org that does not archive seals nothing: it reads no bucket or index keys.
   const wasRefused = new Set(refusedBuckets(store).map((r) => r.bucketId));
-  const buckets = await refreshBuckets(api, store, profile);
+  const buckets = profile.captureRequired ? await refreshBuckets(api, store, profile) : NO_BUCKETS;
   for (const r of buckets.refused)
     if (!wasRefused.has(r.bucketId))
       warn(store, now, `bucket key ${r.bucketId} refused (${r.reason}); no record is sealed to it`);
-  const indexKeys = await refreshIndexKeys(api, store, profile, identityKey);
+  const indexKeys = profile.captureRequired ? await refreshIndexKeys(api, store, profile, identityKey) : 0;
   store.putJson('profile', DUE_KEY, now + ARCHIVE_MATERIAL_REFRESH_MS);
   return {
     ...buckets,

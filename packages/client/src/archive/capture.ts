@@ -229,7 +229,8 @@ export class ArchiveCapture {
   prepare(): Promise<void> {
     // A throw in the executor rejects (NO_BUCKET_KEY reaches the caller as a rejection).
     return new Promise((resolve) => {
-      this.#prepared = this.#currentBucket(this.clock());
+      // An org that does not archive has no buckets: nothing to choose, nothing is captured.
+      if (this.#profile().captureRequired) this.#prepared = this.#currentBucket(this.clock());
       resolve();
     });
   }
@@ -274,9 +275,16 @@ export class ArchiveCapture {
   /**
    * Numbers `body` as the next record of the chain and queues it, pending (synchronous: call
    * inside the caller's store transaction, after {@link prepare}). The body is encoded (and
-   * so checked) now; {@link sealPending} seals it later. Returns its sequence number.
+   * so checked) now; {@link sealPending} seals it later. Returns its sequence number. A device
+   * whose organisation's signed archive policy is `none` captures nothing: the messenger does
+   * not call this there, and a call is CAPTURE_REQUIRED (no bucket to seal to).
    */
   captureSync(body: RecordBody): { seq: number } {
+    if (!this.#profile().captureRequired)
+      throw new ClientError(
+        'CAPTURE_REQUIRED',
+        "this organisation's archive policy is none: it captures nothing",
+      );
     const bucket = this.#prepared;
     if (bucket === undefined) throw new Error('ArchiveCapture.prepare() must run first');
     const cache = this.#chainCache();

@@ -12,7 +12,10 @@ import type { LocalStore } from '../store/local-store.js';
 
 /** Archive status for `custos archive status`. */
 export interface ArchiveStatus {
+  /** Capture is on: the org's signed archive policy is `required` (it cannot be switched off). */
   readonly required: boolean;
+  /** The org's archive policy as verified at enrolment: `none` means nothing is captured or uploaded. */
+  readonly archivePolicy: 'required' | 'none';
   /** Records captured and not yet proven (still in the queue). */
   readonly queued: number;
   readonly nextSeq: number;
@@ -37,6 +40,7 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile): Archiv
   const cp = store.getJson<{ treeSize: number }>('archive-state', 'last-checkpoint');
   return {
     required: profile.captureRequired,
+    archivePolicy: profile.captureRequired ? 'required' : 'none',
     queued: store.count('archive-queue'),
     nextSeq: loadChain(store).nextSeq,
     uploadedThrough: uploadedThrough(store),

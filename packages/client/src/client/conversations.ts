@@ -106,7 +106,10 @@ export class Conversations {
 
   /** Organisations that archive the conversation with `peer`, from the notices seen (F17). */
   archivedBy(peer: PeerUser): { org: string; name: string }[] {
-    const seen = new Map<string, string>([[this.profile.orgId, this.profile.orgName]]);
+    // This device's own org archives it iff its signed policy is `required` (capture is on).
+    const seen = new Map<string, string>(
+      this.profile.captureRequired ? [[this.profile.orgId, this.profile.orgName]] : [],
+    );
     for (const m of this.messages(peer)) if (m.notice !== undefined) seen.set(m.notice.org, m.notice.name);
     return [...seen].map(([org, name]) => ({ org, name }));
   }

@@ -6,6 +6,7 @@
  * makes enrolment fail with ORG_KEY_MISMATCH and leaves a profile that refuses to open.
  */
 import { randomInt } from 'node:crypto';
+import { openArchivePolicy, type ArchivePolicyName } from '@custos/core';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { ClientError, isServerRefusal } from '../errors.js';
 import { refreshBuckets, refreshIndexKeys, type BucketRefresh } from '../archive/bucket-keys.js';
@@ -23,6 +24,9 @@ import {
   type RetentionClass,
 } from './org-keys.js';
 import { DEFAULT_KYBER_PREKEYS, DEFAULT_ONE_TIME_PREKEYS, generatePrekeys } from './prekeys.js';
+
+/** The bucket refresh of a device whose org does not archive: it reads no buckets. */
+export const NO_BUCKETS: BucketRefresh = { accepted: [], refused: [], retired: [] };
 
 /** libsignal registration ids are 14-bit, and the server takes 1..16380. */
 const MAX_REGISTRATION_ID = 16380;
@@ -44,6 +48,39 @@ export interface Enrolled {
   readonly buckets: BucketRefresh;
 }
 
+/**
+ * The org's archive policy as its statement, signed with the org signing key, states it
+ * (core/org-docs/archive-policy.ts). No statement means `required` (orgs created before
+ * policies, or without one): a server can switch a device's capture off only by serving a
+ * `none` statement that verifies with the pinned key, for this org and its name.
+ */
+export function servedArchivePolicy(
+  org: Record<string, unknown>,
+  orgId: string,
+  name: string,
+  signingKey: Uint8Array,
+): ArchivePolicyName {
+  if (org.archivePolicyStatement === undefined) return 'required';
+  const bad = (why: string, cause?: unknown) =>
+    new ClientError(
+      'ARCHIVE_POLICY_INVALID',
+      `the organisation's archive policy statement ${why}: refusing it (a server substituting the policy?)`,
+      cause === undefined ? undefined : { cause },
+    );
+  let s;
+  try {
+    s = openArchivePolicy(bytes(org, 'archivePolicyStatement'), signingKey);
+  } catch (e) {
+    throw bad(
+      `does not verify with the pinned org signing key (${e instanceof Error ? e.message : 'malformed'})`,
+      e,
+    );
+  }
+  if (s.org !== orgId) throw bad('names another organisation');
+  if (s.name !== name) throw bad('names the organisation differently from the server');
+  return s.policy;
+}
+
 /** Checks the org's public material as the server sent it against the pinned fingerprint. */
 export function verifyOrgMaterial(org: Record<string, unknown>, orgId: string, fingerprint: string) {
   if (str(org, 'orgId') !== orgId)
@@ -52,7 +89,9 @@ export function verifyOrgMaterial(org: Record<string, unknown>, orgId: string, f
   checkPinnedOrgKey(signingKey, fingerprint);
   const km = obj(org.keyManager, 'keyManager');
   const keyManager = verifyDelegation(bytes(km, 'delegation'), signingKey);
-  return { name: str(org, 'name'), signingKey, keyManager };
+  const name = str(org, 'name');
+  const archivePolicy = servedArchivePolicy(org, orgId, name, signingKey);
+  return { name, signingKey, keyManager, archivePolicy };
 }
 
 /**
@@ -121,12 +160,14 @@ export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolle
     const userId = str(res, 'userId');
     const deviceId = str(res, 'deviceId');
     api.setCredentials({ orgId: code.orgId, deviceId, identityKey: identity.privateKey });
-    // The org as served to an authenticated device must be the same pinned org.
-    verifyOrgMaterial(
+    // The org as served to an authenticated device must be the same pinned org, same policy.
+    const again = verifyOrgMaterial(
       obj(await api.request('GET', `/v1/orgs/${code.orgId}`), 'org'),
       code.orgId,
       code.fingerprint,
     );
+    if (again.archivePolicy !== org.archivePolicy)
+      throw new ClientError('ARCHIVE_POLICY_INVALID', 'the server served two different archive policies');
     const session = obj(await api.request('GET', '/v1/session'), 'session');
     if (str(session, 'userId') !== userId || str(session, 'deviceId') !== deviceId)
       throw new ClientError('SERVER_RESPONSE_INVALID', 'server answer: the session names another device');
@@ -142,11 +183,13 @@ export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolle
       keyManager: org.keyManager,
       // The server keeps the user's class (set by an admin when inviting).
       retentionClass: sessionRetentionClass(session),
-      captureRequired: true,
+      // Capture is on iff the org's signed policy requires it; the user cannot switch it.
+      captureRequired: org.archivePolicy === 'required',
       enrolledAt: clock(),
     };
     saveProfile(store, profile);
     await pinLog(api, store, profile.orgId);
+    if (!profile.captureRequired) return { store, profile, api, buckets: NO_BUCKETS };
     const buckets = await refreshBuckets(api, store, profile);
     await refreshIndexKeys(api, store, profile, identity.privateKey);
     return { store, profile, api, buckets };

@@ -6,8 +6,10 @@
  * decrypt, check, store, capture, and mark the envelope processed, again atomically, before
  * the ack.
  *
- * Every content this device sends carries the archive notice of its organisation (F17).
+ * Every content this device sends carries the archive notice of its organisation (F17) when
+ * that organisation archives (its signed archive policy is `required`).
  */
+import type { RecordBody } from '@custos/core';
 import type { ProtocolAddress } from '@signalapp/libsignal-client';
 import {
   CiphertextMessageType,
@@ -63,7 +65,8 @@ export interface MessageEvent {
   /** 1:1: the other user; group: the sender (received) or this user (sent). */
   readonly peer: PeerUser;
   readonly direction: 'sent' | 'received';
-  readonly archiveSeq: number;
+  /** The archive record's sequence number; null on a device whose org does not archive. */
+  readonly archiveSeq: number | null;
   /** The conversation id (`dm.…` or the group id). */
   readonly conversation: string;
   /** The group id, for a group event. */
@@ -169,7 +172,10 @@ export class Messenger {
       ...partial,
       id: newMessageId(),
       timestamp: this.c.clock(),
-      notice: { org: this.c.profile.orgId, name: this.c.profile.orgName },
+      // The archive notice (F17) says this device's org archives the conversation: only when it does.
+      ...(this.c.profile.captureRequired
+        ? { notice: { org: this.c.profile.orgId, name: this.c.profile.orgName } }
+        : {}),
       ...(partial.timer === undefined && timer > 0 ? { timer } : {}),
       ...(name === undefined || partial.kind === 'receipt' ? {} : { profile: { name } }),
     };
@@ -228,9 +234,17 @@ export class Messenger {
       }
       const serverAt = serverTime ?? this.c.clock();
       applyContent(this.c.store, this.me, content, this.me, conv, 'sent', { serverAt, now: this.c.clock() });
-      const { seq } = this.c.capture.captureSync(recordFor(content, this.me, conv, 'sent', hashes, serverAt));
+      const seq = this.#capture(() => recordFor(content, this.me, conv, 'sent', hashes, serverAt));
       return event(content, this.me, conv, 'sent', seq);
     });
+  }
+
+  /**
+   * Captures the record `body()` builds (inside the caller's transaction) and returns its
+   * number; null, building nothing, when this org's signed archive policy is `none`.
+   */
+  #capture(body: () => RecordBody): number | null {
+    return this.c.profile.captureRequired ? this.c.capture.captureSync(body()).seq : null;
   }
 
   #warn(kind: Warning['kind'], from: string, detail: string): undefined {
@@ -310,7 +324,7 @@ export class Messenger {
       }
       const now = this.c.clock();
       applyContent(store, this.me, content, sender, conv, 'received', { serverAt: env.serverTime, now });
-      const { seq } = this.c.capture.captureSync(
+      const seq = this.#capture(() =>
         recordFor(content, sender, conv, 'received', [sha256(env.content)], env.serverTime, now),
       );
       return event(content, sender, conv, 'received', seq);
@@ -346,7 +360,7 @@ function event(
   from: PeerUser,
   conv: Conversation,
   direction: 'sent' | 'received',
-  archiveSeq: number,
+  archiveSeq: number | null,
 ): MessageEvent {
   return {
     content,
