@@ -173,7 +173,9 @@ async function enroll(ctx: CommandContext): Promise<void> {
         `Organisation key fingerprint (pinned): ${p.pinnedFingerprint}`,
         `Device identity key: ${keyFingerprint} ('custos devices list' on your other devices shows the same)`,
         `Profile: ${dir} (${keyProtection.kind === 'file' ? 'unattended: protected by file permissions' : 'passphrase-protected'})`,
-        `Archiving: required by ${p.orgName}, retention class ${p.retentionClass}${status.refusedBuckets.length > 0 ? ` (${status.refusedBuckets.length} bucket keys refused)` : ''}.`,
+        p.captureRequired
+          ? `Archiving: required by ${p.orgName}, retention class ${p.retentionClass}${status.refusedBuckets.length > 0 ? ` (${status.refusedBuckets.length} bucket keys refused)` : ''}.`
+          : `Archiving: none — ${p.orgName} does not archive (its signed archive policy is none).`,
         `Your address: ${address} — give it to the people you talk to ('custos contacts add NAME ADDRESS').`,
       ],
       {
