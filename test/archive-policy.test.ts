@@ -2,7 +2,7 @@
  * Archive policy across two organisations on one real server (threat model F17): org A from
  * the ceremony template archives (`required`, alice); org B is created with
  * `custos org create --archive-policy none` (dave). Both directions of an alice ↔ dave
- * conversation: dave's `custos sync` and `custos send` name org A in the archive notice, dave's
+ * conversation: dave's `custos sync` and `custos chat` name org A in the archive notice, dave's
  * device captures and uploads nothing and says so, A's archive holds alice's records, B's log
  * gets no relay receipts; and a server that serves B's `none` statement for org A (a tampered
  * store row) is refused by A's next enrolling client.
@@ -12,13 +12,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { peekLogEntryType } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { stopServer, tempDir } from './client-support.js';
+import { stopServer, tempDir, until } from './client-support.js';
 import {
   cliOrg,
   custos,
   custosJson,
   inviteAndEnrol,
   OFFICER_PASSPHRASE,
+  startChat,
   type CliOrg,
 } from './cli-support.js';
 
@@ -124,6 +125,17 @@ describe('archive policy across two organisations', () => {
     const got = await custosJson<{ events: { text?: string; archivedBy: unknown }[] }>(asAlice(['sync']));
     const reply = got.events.find((e) => e.text === 'a reply from an open society');
     expect(reply?.archivedBy).toBeNull();
+  });
+
+  it("dave's chat names org A in its header", async () => {
+    const chat = startChat(asDave([aliceAddress]));
+    try {
+      await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);
+      expect(chat.output()).toContain(`Archived by: ${ORG_A}.`);
+    } finally {
+      chat.child.stdin.end('/quit\n');
+      await chat.exited;
+    }
   });
 
   it("the server holds alice's records in A's archive, nothing from B, and no relay receipts in B's log", async () => {

@@ -147,6 +147,13 @@ describe('custos messaging commands', () => {
     expect(status.uploadedThrough).toBe(status.nextSeq - 1);
   });
 
+  it('chat: /quit piped before the socket connects still exits 0 (no line lost, no wait for a missed close)', async () => {
+    const chat = startChat(['alice', '--profile', bob]);
+    chat.child.stdin.end('/quit\n');
+    expect(await chat.exited).toBe(0);
+    expect(chat.output()).toMatch(/Archived by: Example Agency/);
+  });
+
   it('lists contacts and devices; the admin sees users and devices', async () => {
     const c = await custosJson<{ me: string; contacts: { name: string }[] }>(asAlice(['contacts']));
     expect(c.me).toBe(aliceAddress);

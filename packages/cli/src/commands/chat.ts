@@ -141,14 +141,8 @@ async function chat(ctx: CommandContext): Promise<void> {
         rl.prompt(true);
       };
     }
-    onEvent = (e) => {
-      showEvent(e);
-      showWarnings();
-    };
-    await c.connect();
-    showWarnings();
-    rl.prompt();
-    // Lines are sent one after another, in the order typed.
+    // Listen before connecting: lines typed (or piped, then stdin closed) while the socket
+    // connects must neither be lost nor leave the chat waiting for a close it already missed.
     let work: Promise<void> = Promise.resolve();
     let open = true;
     const closed = new Promise<void>((resolve) =>
@@ -157,8 +151,18 @@ async function chat(ctx: CommandContext): Promise<void> {
         resolve();
       }),
     );
+    let connected = false;
+    const ready = (async (): Promise<void> => {
+      await c.connect();
+      connected = true;
+      showWarnings();
+      if (open) rl.prompt();
+    })();
+    // Lines wait for the connection; a failed one ends the chat below with its error.
+    work = ready.catch(() => undefined);
     rl.on('line', (line) => {
       work = work.then(async () => {
+        if (!connected) return;
         try {
           const parsed = parseChatLine(line, (id) => resolveMessageId(targetMessages(c, target), id));
           if (parsed === 'quit') return void rl.close();
@@ -170,10 +174,19 @@ async function chat(ctx: CommandContext): Promise<void> {
         } catch (e) {
           print(chatFailureLine(e, ctx.json));
         }
-        if (open) rl.prompt();
+        if (open && connected) rl.prompt();
       });
     });
-    await closed;
+    onEvent = (e) => {
+      showEvent(e);
+      showWarnings();
+    };
+    try {
+      await Promise.race([closed, ready.then(() => closed)]);
+    } catch (e) {
+      rl.close();
+      throw e;
+    }
     await work;
     if (!ctx.json) ctx.io.stdout.write('\n');
     // Nothing arrives after the socket closes, so the last flush covers every record captured.
