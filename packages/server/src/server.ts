@@ -153,7 +153,6 @@ export async function startServer(
       stores.kind === 'sqlite' ? config.dataDir : null,
     );
   }
-  io.stdout.write(startText);
 
   // The log integrator: sequenced entries become signed checkpoints every interval. A log's
   // origin is fixed when it is created, so a later change of `origin` does not rename it.
@@ -210,5 +209,8 @@ export async function startServer(
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
+  // Printed only once SIGTERM/SIGINT shut down gracefully: a supervisor (or test) that stops
+  // the server as soon as it reads "Listening on" must not meet the default, abrupt handler.
+  io.stdout.write(startText);
   return { url, origin, logSigningKey, close, closed };
 }
