@@ -12,14 +12,7 @@
  */
 import { CustosError } from '../errors.js';
 import { isWellFormedId } from '../record/ids.js';
-import {
-  badField,
-  openSignedDocument,
-  requireExactFields,
-  requireVersion,
-  sealSignedDocument,
-  type OrgDocSigner,
-} from './signed-document.js';
+import { badField, openTypedDocument, sealSignedDocument, type OrgDocSigner } from './signed-document.js';
 
 /** Domain of archive policy signatures. */
 export const ARCHIVE_POLICY_DOMAIN = 'custos-archive-policy-v1';
@@ -78,8 +71,6 @@ export function openArchivePolicy(
 ): ArchivePolicyStatement {
   if (document.length > MAX_ARCHIVE_POLICY_BYTES)
     throw new CustosError('OVERSIZED_INPUT', `${WHAT}: larger than ${MAX_ARCHIVE_POLICY_BYTES} bytes`);
-  const m = openSignedDocument(WHAT, document, ARCHIVE_POLICY_DOMAIN, orgSigningPublicKey);
-  requireExactFields(WHAT, m, FIELDS);
-  requireVersion(WHAT, m, TYP);
+  const m = openTypedDocument(WHAT, document, ARCHIVE_POLICY_DOMAIN, orgSigningPublicKey, TYP, FIELDS);
   return checkStatement(m);
 }

@@ -12,9 +12,7 @@ import type { KeyManagerDelegation } from './key-manager-delegation.js';
 import {
   badField,
   isKey32,
-  openSignedDocument,
-  requireExactFields,
-  requireVersion,
+  openTypedDocument,
   sealSignedDocument,
   type OrgDocSigner,
 } from './signed-document.js';
@@ -74,9 +72,7 @@ export function sealBucketKeyDocument(doc: BucketKeyDocument, keyManager: OrgDoc
 
 /** Verifies a bucket-key document with the raw key-manager public key; SIGNATURE_INVALID or MALFORMED_INPUT. */
 export function openBucketKeyDocument(bytes: Uint8Array, keyManagerPublicKey: Uint8Array): BucketKeyDocument {
-  const m = openSignedDocument(WHAT, bytes, BUCKET_KEY_DOMAIN, keyManagerPublicKey);
-  requireExactFields(WHAT, m, FIELDS);
-  requireVersion(WHAT, m, TYP);
+  const m = openTypedDocument(WHAT, bytes, BUCKET_KEY_DOMAIN, keyManagerPublicKey, TYP, FIELDS);
   checkFields(m);
   return {
     org: m.org as string,

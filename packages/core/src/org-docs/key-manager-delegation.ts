@@ -9,9 +9,7 @@ import {
   badField,
   isKey32,
   isUint,
-  openSignedDocument,
-  requireExactFields,
-  requireVersion,
+  openTypedDocument,
   sealSignedDocument,
   type OrgDocSigner,
 } from './signed-document.js';
@@ -54,9 +52,7 @@ export function openKeyManagerDelegation(
   bytes: Uint8Array,
   orgSigningPublicKey: Uint8Array,
 ): KeyManagerDelegation {
-  const m = openSignedDocument(WHAT, bytes, KEY_MANAGER_DELEGATION_DOMAIN, orgSigningPublicKey);
-  requireExactFields(WHAT, m, FIELDS);
-  requireVersion(WHAT, m, TYP);
+  const m = openTypedDocument(WHAT, bytes, KEY_MANAGER_DELEGATION_DOMAIN, orgSigningPublicKey, TYP, FIELDS);
   if (!isKey32(m.key)) badField(WHAT, 'key', 'must be 32 bytes');
   checkValidityWindow(WHAT, m.nbf, m.naf);
   return { key: m.key, notBefore: m.nbf as number, notAfter: m.naf as number };

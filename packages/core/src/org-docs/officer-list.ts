@@ -9,9 +9,7 @@ import { isCborMap } from '../record/deterministic-cbor.js';
 import {
   badField,
   isUint,
-  openSignedDocument,
-  requireExactFields,
-  requireVersion,
+  openTypedDocument,
   sealSignedDocument,
   type OrgDocSigner,
 } from './signed-document.js';
@@ -86,8 +84,6 @@ export function sealOfficerList(list: OfficerList, orgSigningKey: OrgDocSigner):
 
 /** Verifies an officer list with the raw org signing key and checks its shape; SIGNATURE_INVALID or MALFORMED_INPUT. */
 export function openOfficerList(bytes: Uint8Array, orgSigningPublicKey: Uint8Array): OfficerList {
-  const m = openSignedDocument(WHAT, bytes, OFFICER_LIST_DOMAIN, orgSigningPublicKey);
-  requireExactFields(WHAT, m, FIELDS);
-  requireVersion(WHAT, m, TYP);
+  const m = openTypedDocument(WHAT, bytes, OFFICER_LIST_DOMAIN, orgSigningPublicKey, TYP, FIELDS);
   return checkList(m);
 }

@@ -10,9 +10,7 @@ import {
   badField,
   isKey32,
   isUint,
-  openSignedDocument,
-  requireExactFields,
-  requireVersion,
+  openTypedDocument,
   sealSignedDocument,
   type OrgDocSigner,
 } from './signed-document.js';
@@ -51,8 +49,6 @@ export function sealRootKeyStatement(s: RootKeyStatement, orgSigningKey: OrgDocS
 
 /** Verifies a statement with the raw org signing key and checks its shape; SIGNATURE_INVALID or MALFORMED_INPUT. */
 export function openRootKeyStatement(bytes: Uint8Array, orgSigningPublicKey: Uint8Array): RootKeyStatement {
-  const m = openSignedDocument(WHAT, bytes, ROOT_KEY_DOMAIN, orgSigningPublicKey);
-  requireExactFields(WHAT, m, FIELDS);
-  requireVersion(WHAT, m, TYP);
+  const m = openTypedDocument(WHAT, bytes, ROOT_KEY_DOMAIN, orgSigningPublicKey, TYP, FIELDS);
   return checkStatement(m);
 }

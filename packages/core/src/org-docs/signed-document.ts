@@ -111,15 +111,40 @@ export function openSignedDocument(
 }
 
 /** Throws MALFORMED_INPUT unless `m` has exactly the fields `keys` (in any order). */
-export function requireExactFields(what: string, m: Record<string, unknown>, keys: readonly string[]): void {
+function requireExactFields(what: string, m: Record<string, unknown>, keys: readonly string[]): void {
   if (Object.keys(m).sort().join() !== [...keys].sort().join())
     throw new CustosError('MALFORMED_INPUT', `${what}: fields must be exactly ${keys.join(', ')}`);
 }
 
 /** Throws MALFORMED_INPUT unless the payload is version 1 of document type `typ`. */
-export function requireVersion(what: string, m: Record<string, unknown>, typ: string): void {
+function requireVersion(what: string, m: Record<string, unknown>, typ: string): void {
   if (m.v !== 1 || m.typ !== typ)
     throw new CustosError('MALFORMED_INPUT', `${what}: not a v1 ${typ} document`);
+}
+
+/** Throws MALFORMED_INPUT unless `m` is a v1 `typ` payload with exactly the fields `keys`. */
+export function requireShape(
+  what: string,
+  m: Record<string, unknown>,
+  typ: string,
+  keys: readonly string[],
+): void {
+  requireExactFields(what, m, keys);
+  requireVersion(what, m, typ);
+}
+
+/** {@link openSignedDocument}, then {@link requireShape}: every org document's reader starts here. */
+export function openTypedDocument(
+  what: string,
+  bytes: Uint8Array,
+  domain: string,
+  publicKey: Uint8Array,
+  typ: string,
+  keys: readonly string[],
+): Record<string, unknown> {
+  const m = openSignedDocument(what, bytes, domain, publicKey);
+  requireShape(what, m, typ, keys);
+  return m;
 }
 
 /** Throws MALFORMED_INPUT naming field `field` of `what`. */

@@ -12,8 +12,7 @@ import {
   badField,
   decodePayloadMap,
   isUint,
-  requireExactFields,
-  requireVersion,
+  requireShape,
   sealSignedDocument,
   splitSignedDocument,
   verifyDocumentSignature,
@@ -93,8 +92,7 @@ export function openStandingCriterion(
 ): SignedCriterion {
   const split = splitSignedDocument(WHAT, bytes);
   const m = decodePayloadMap(WHAT, split.payload);
-  requireExactFields(WHAT, m, FIELDS);
-  requireVersion(WHAT, m, TYP);
+  requireShape(WHAT, m, TYP, FIELDS);
   const c = checkCriterion(m);
   verifyDocumentSignature(WHAT, STANDING_CRITERION_DOMAIN, split, signingKeyOf(c.by));
   return c;
