@@ -4,7 +4,8 @@
  * `custos org create --archive-policy none` (dave). Both directions of an alice ↔ dave
  * conversation: dave's `custos sync` and `custos chat` name org A in the archive notice, dave's
  * device captures and uploads nothing and says so, A's archive holds alice's records, B's log
- * gets no relay receipts; and a server that serves B's `none` statement for org A (a tampered
+ * gets no relay receipts; dave writing first to frank (org A) learns that A archives from
+ * frank's automatic delivery receipt alone (1:1 and in a group); and a server that serves B's `none` statement for org A (a tampered
  * store row) is refused by A's next enrolling client.
  */
 import { rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ const ORG_B = 'Open Society';
 const dir = tempDir('custos-policy-e2e-');
 const alice = join(dir, 'alice');
 const dave = join(dir, 'dave');
+const frank = join(dir, 'frank');
 let a: CliOrg;
 let b: CliOrg;
 let aliceAddress: string;
@@ -94,6 +96,9 @@ afterAll(async () => {
 
 const asAlice = (args: string[]): string[] => [...args, '--profile', alice];
 const asDave = (args: string[]): string[] => [...args, '--profile', dave];
+const asFrank = (args: string[]): string[] => [...args, '--profile', frank];
+const noticeLine = (where: string): RegExp =>
+  new RegExp(`Archive notice: your conversation with ${where} is archived by ${ORG_A}\\.`);
 
 describe('archive policy across two organisations', () => {
   it("a none org's device says it does not archive", async () => {
@@ -163,6 +168,42 @@ describe('archive policy across two organisations', () => {
     expect(counts.aReceipts).toBeGreaterThanOrEqual(2);
     expect(counts.bRecords).toBe(0);
     expect(counts.bReceipts).toBe(0);
+  });
+
+  it("dave → frank first: frank's delivery receipt alone tells dave's next sync that org A archives", async () => {
+    const frankAddress = await inviteAndEnrol(a, 'frank', frank);
+    const sent = await custos(asDave(['send', '--to', frankAddress, 'first contact from an open society']));
+    expect(sent.status, sent.stderr).toBe(0);
+    // frank's device receives and answers with the automatic delivery receipt (carrying A's notice).
+    const got = await custos(asFrank(['sync', '--no-wait']));
+    expect(got.stdout).toContain('first contact from an open society');
+    const r = await custos(asDave(['sync', '--no-wait']));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('No new messages.');
+    expect(r.stdout).toMatch(noticeLine('.*'));
+    // Told once: the next sync has nothing new to say.
+    const quiet = await custos(asDave(['sync', '--no-wait']));
+    expect(quiet.stdout).not.toContain('Archive notice');
+    // The chat header names A from the recorded notice, though no message came back.
+    const chat = startChat(asDave([frankAddress]));
+    try {
+      await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);
+      expect(chat.output()).toContain(`Archived by: ${ORG_A}.`);
+    } finally {
+      chat.child.stdin.end('/quit\n');
+      await chat.exited;
+    }
+
+    // In a group dave creates with frank: frank's receipt for dave's first group message.
+    const g = await custosJson<{ id: string }>(asDave(['group', 'create', 'Open talks', frankAddress]));
+    await custos(asFrank(['sync', '--no-wait']));
+    await custosJson(asDave(['send', '--group', g.id, 'hello group']));
+    await custos(asFrank(['sync', '--no-wait']));
+    const j = await custosJson<{ events: unknown[]; archiveNotices: string[] }>(
+      asDave(['sync', '--no-wait']),
+    );
+    expect(j.events).toEqual([]);
+    expect(j.archiveNotices).toEqual([expect.stringMatching(noticeLine('group "Open talks"'))]);
   });
 
   it("a server serving B's none statement for org A is refused by A's enrolling client", async () => {

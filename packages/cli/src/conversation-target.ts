@@ -64,16 +64,11 @@ export function targetLabel(t: Target, book: AddressBook): string {
 
 /**
  * The organisations that archive conversation `t` (F17): this user's own when its signed
- * policy is `required`, and every org whose archive notice a message carried.
+ * policy is `required`, and every org whose archive notice a received message, receipt or
+ * control message carried.
  */
 export function targetArchivedBy(client: CustosClient, t: Target): { org: string; name: string }[] {
-  if (t.kind === 'user') return client.archivedBy(t.peer);
-  const seen = new Map<string, string>(
-    client.profile.captureRequired ? [[client.profile.orgId, client.profile.orgName]] : [],
-  );
-  for (const m of client.groupMessages(t.group.id))
-    if (m.notice !== undefined) seen.set(m.notice.org, m.notice.name);
-  return [...seen].map(([org, name]) => ({ org, name }));
+  return client.archivedBy(t.kind === 'user' ? t.peer : t.group.id);
 }
 
 /** The chat header's archive line: who archives the conversation, or that nobody has said so. */

@@ -59,6 +59,8 @@ export function passphraseFromFile(ctx: CommandContext): string | undefined {
 export interface OpenProfileOptions {
   /** Called for each message event arriving over the socket (`custos chat`). */
   readonly onEvent?: (e: MessageEvent) => void;
+  /** Called for each received event that recorded a new archive notice, receipts included (F17). */
+  readonly onArchiveNotice?: (e: MessageEvent) => void;
 }
 
 /** Opens the command's profile; CliFailure with what to do when there is none. */
@@ -75,12 +77,17 @@ export async function openProfile(ctx: CommandContext, o: OpenProfileOptions = {
   return CustosClient.open(dir, {
     ...(passphrase === undefined ? {} : { passphrase }),
     ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),
+    ...(o.onArchiveNotice === undefined ? {} : { onArchiveNotice: o.onArchiveNotice }),
   });
 }
 
 /** Opens the profile, runs `fn`, and always closes the profile. */
-export async function withProfile<T>(ctx: CommandContext, fn: (c: CustosClient) => Promise<T>): Promise<T> {
-  const client = await openProfile(ctx);
+export async function withProfile<T>(
+  ctx: CommandContext,
+  fn: (c: CustosClient) => Promise<T>,
+  o: OpenProfileOptions = {},
+): Promise<T> {
+  const client = await openProfile(ctx, o);
   try {
     return await fn(client);
   } finally {

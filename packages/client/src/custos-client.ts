@@ -295,9 +295,12 @@ export class CustosClient {
     return listWarnings(this.#p.store);
   }
 
-  /** Organisations that archive the conversation with `peer`, from the notices seen (F17). */
-  archivedBy(peer: PeerUser): { org: string; name: string }[] {
-    return this.#p.conversations.archivedBy(peer);
+  /**
+   * Organisations that archive the 1:1 conversation with `peer` (or the group with that id),
+   * from this device's own policy and the notices seen in any received content (F17).
+   */
+  archivedBy(peerOrGroup: PeerUser | string): { org: string; name: string }[] {
+    return this.#p.conversations.archivedBy(peerOrGroup);
   }
 
   /** Safety numbers with each known device of `peer` (libsignal Fingerprint, displayable form). */

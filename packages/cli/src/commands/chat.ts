@@ -90,7 +90,11 @@ async function chat(ctx: CommandContext): Promise<void> {
   if (who === undefined) throw new UsageError('USER or GROUP is missing');
   let print: (line: string) => void = (l) => void ctx.io.stdout.write(`${l}\n`);
   let onEvent: (e: MessageEvent) => void = () => undefined;
-  const c: CustosClient = await openProfile(ctx, { onEvent: (e) => onEvent(e) });
+  let onNotice: (e: MessageEvent) => void = () => undefined;
+  const c: CustosClient = await openProfile(ctx, {
+    onEvent: (e) => onEvent(e),
+    onArchiveNotice: (e) => onNotice(e),
+  });
   try {
     const book = new AddressBook(c.settings);
     const target = resolveTarget(c, book, who);
@@ -98,17 +102,19 @@ async function chat(ctx: CommandContext): Promise<void> {
     const groupName = (id: string): string | undefined => c.group(id)?.name;
     // Orgs already named as archiving this conversation (header or an earlier notice).
     const announced = new Set<string>(targetArchivedBy(c, target).map((o) => o.org));
+    // A notice from an org not named yet (the first message or receipt from an archiving org).
+    const showNotice = (e: MessageEvent): void => {
+      const n = e.content.notice;
+      if (ctx.json || n === undefined || !inTarget(e, target) || announced.has(n.org)) return;
+      announced.add(n.org);
+      print(`Archive notice: this conversation is archived by ${n.name}.`);
+    };
     const showEvent = (e: MessageEvent): void => {
       if (e.content.kind === 'receipt') return;
       if (ctx.json) return print(JSON.stringify(eventJson(e, book)));
       if (inTarget(e, target)) {
         print(describeEvent(e, book, groupName));
-        // A notice from an org not named yet (the first message from an archiving org).
-        const n = e.content.notice;
-        if (n !== undefined && !announced.has(n.org)) {
-          announced.add(n.org);
-          print(`Archive notice: this conversation is archived by ${n.name}.`);
-        }
+        showNotice(e);
         return;
       }
       const where = e.group === undefined ? book.label(e.from) : (groupName(e.group) ?? e.group);
@@ -181,6 +187,10 @@ async function chat(ctx: CommandContext): Promise<void> {
       showEvent(e);
       showWarnings();
     };
+    // Receipts are not shown, but the delivery receipt for a first message may bring the notice.
+    onNotice = (e) => {
+      if (e.content.kind === 'receipt') showNotice(e);
+    };
     try {
       await Promise.race([closed, ready.then(() => closed)]);
     } catch (e) {
@@ -196,6 +206,7 @@ async function chat(ctx: CommandContext): Promise<void> {
       .catch((e: unknown) => ctx.note(`archive upload: ${explainFailure(e, 'chat').message}`));
   } finally {
     onEvent = () => undefined;
+    onNotice = () => undefined;
     print = () => undefined;
     await c.close();
   }

@@ -86,43 +86,56 @@ export async function flushAndVerify(
 }
 
 async function sync(ctx: CommandContext): Promise<void> {
-  await withProfile(ctx, async (client) => {
-    const book = new AddressBook(client.settings);
-    const events = await client.sync();
-    const warnings = takeNewWarnings(client);
-    const saveDir = optionalString(ctx.flags, 'save-attachments');
-    const saved = saveDir === undefined ? [] : await saveAttachments(client, events, saveDir);
-    const archive = await flushAndVerify(client, ctx.flags.has('no-wait') ? 0 : PROOF_WAIT_MS);
-    const status = client.archiveStatus();
-    const unnamed = unnamedSenders(events, book, client.contacts());
-    const notices = archiveNoticeLines(events, book, client.profile.orgId, (id) => client.group(id)?.name);
-    const lines = [
-      ...(events.length === 0
-        ? ['No new messages.']
-        : events.map((e) => describeEvent(e, book, (id) => client.group(id)?.name))),
-      ...notices,
-      ...saved.map((f) => `Saved ${f}`),
-      ...unnamed.map(describeUnnamed),
-      ...warnings.flatMap((w) => describeWarning(w, book)),
-      status.required
-        ? `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
-          `${archive.waiting > 0 ? `, ${archive.waiting} waiting for a checkpoint` : ''}; ${status.queued} in the queue.`
-        : `Archive: none — ${client.profile.orgName} does not archive (archive policy none).`,
-    ];
-    ctx.result(lines, {
-      events: events.map((e) => eventJson(e, book)),
-      saved,
-      warnings: warnings.map((w) => warningJson(w, book)),
-      unnamed,
-      archiveNotices: notices,
-      archive: {
-        ...archive,
-        queued: status.queued,
-        receipts: status.receipts,
-        archivePolicy: status.archivePolicy,
-      },
-    });
-  });
+  // Events that brought a conversation's first notice from an org, receipts included: the
+  // delivery receipt for a first message tells its sender before any message comes back.
+  const noticed: MessageEvent[] = [];
+  const onArchiveNotice = (e: MessageEvent): void => void noticed.push(e);
+  await withProfile(
+    ctx,
+    async (client) => {
+      const book = new AddressBook(client.settings);
+      const events = await client.sync();
+      const warnings = takeNewWarnings(client);
+      const saveDir = optionalString(ctx.flags, 'save-attachments');
+      const saved = saveDir === undefined ? [] : await saveAttachments(client, events, saveDir);
+      const archive = await flushAndVerify(client, ctx.flags.has('no-wait') ? 0 : PROOF_WAIT_MS);
+      const status = client.archiveStatus();
+      const unnamed = unnamedSenders(events, book, client.contacts());
+      const notices = archiveNoticeLines(
+        [...events, ...noticed],
+        book,
+        client.profile.orgId,
+        (id) => client.group(id)?.name,
+      );
+      const lines = [
+        ...(events.length === 0
+          ? ['No new messages.']
+          : events.map((e) => describeEvent(e, book, (id) => client.group(id)?.name))),
+        ...notices,
+        ...saved.map((f) => `Saved ${f}`),
+        ...unnamed.map(describeUnnamed),
+        ...warnings.flatMap((w) => describeWarning(w, book)),
+        status.required
+          ? `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
+            `${archive.waiting > 0 ? `, ${archive.waiting} waiting for a checkpoint` : ''}; ${status.queued} in the queue.`
+          : `Archive: none — ${client.profile.orgName} does not archive (archive policy none).`,
+      ];
+      ctx.result(lines, {
+        events: events.map((e) => eventJson(e, book)),
+        saved,
+        warnings: warnings.map((w) => warningJson(w, book)),
+        unnamed,
+        archiveNotices: notices,
+        archive: {
+          ...archive,
+          queued: status.queued,
+          receipts: status.receipts,
+          archivePolicy: status.archivePolicy,
+        },
+      });
+    },
+    { onArchiveNotice },
+  );
 }
 
 /** Runs `custos sync`. */

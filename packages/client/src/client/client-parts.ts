@@ -25,6 +25,11 @@ export interface OpenOptions extends StorageKeyOptions {
   readonly clock?: () => number;
   /** Called for each message event received over the socket. */
   readonly onEvent?: (e: MessageEvent) => void;
+  /**
+   * Called after a received event (socket, sync or `receive`) recorded an archive notice new
+   * to its conversation (F17) — receipts included, which `sync()` and `onEvent` leave out.
+   */
+  readonly onArchiveNotice?: (e: MessageEvent) => void;
 }
 
 /** The parts of one client. */
@@ -93,6 +98,7 @@ export function wireClient(store: LocalStore, api: ApiClient, options: OpenOptio
     clock,
     expireMessages: (now) => conversations.expireMessages(now),
     onEvent: options.onEvent,
+    onArchiveNotice: options.onArchiveNotice,
   });
   return {
     store,

@@ -4,6 +4,7 @@
  * organisations that archive a conversation. Every send goes through the operation queue's
  * `captured`, so it is serial, archived, or not sent at all.
  */
+import { conversationNotices, noticeFromSender } from '../messaging/archive-notices.js';
 import { readReceiptsFor } from '../messaging/receipts.js';
 import { conversationTimer } from '../messaging/conversation-settings.js';
 import { getGroup, listGroups, type GroupInfo } from '../messaging/groups.js';
@@ -104,13 +105,22 @@ export class Conversations {
     }));
   }
 
-  /** Organisations that archive the conversation with `peer`, from the notices seen (F17). */
-  archivedBy(peer: PeerUser): { org: string; name: string }[] {
+  /**
+   * Organisations that archive a 1:1 conversation (peer) or a group (id), from the notices
+   * seen (F17): this device's own org when its signed policy is `required`, then every org
+   * whose notice any received content carried — a message, a receipt or a control message.
+   */
+  archivedBy(target: ConversationTarget): { org: string; name: string }[] {
+    const id = typeof target === 'string' ? target : directConversationId(this.me, target);
     // This device's own org archives it iff its signed policy is `required` (capture is on).
     const seen = new Map<string, string>(
       this.profile.captureRequired ? [[this.profile.orgId, this.profile.orgName]] : [],
     );
-    for (const m of this.messages(peer)) if (m.notice !== undefined) seen.set(m.notice.org, m.notice.name);
+    // Messages stored before notices were recorded per conversation (same sender rule).
+    for (const m of listMessages(this.store, id))
+      if (m.notice !== undefined && noticeFromSender(m.notice, m.from) && !seen.has(m.notice.org))
+        seen.set(m.notice.org, m.notice.name);
+    for (const n of conversationNotices(this.store, id)) if (!seen.has(n.org)) seen.set(n.org, n.name);
     return [...seen].map(([org, name]) => ({ org, name }));
   }
 }

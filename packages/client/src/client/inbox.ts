@@ -28,6 +28,8 @@ export interface InboxDeps {
   readonly expireMessages: (now: number) => number;
   /** Called for each message event received over the socket. */
   readonly onEvent?: ((e: MessageEvent) => void) | undefined;
+  /** Called for each received event that recorded a new archive notice (receipts included). */
+  readonly onArchiveNotice?: ((e: MessageEvent) => void) | undefined;
 }
 
 /** One client's incoming envelopes, receipts owed and prekey top-ups. */
@@ -38,13 +40,16 @@ export class Inbox {
   constructor(private readonly deps: InboxDeps) {}
 
   /** Handles one envelope (socket or HTTP fetch). */
-  receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
+  async receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
     const { ops, messenger } = this.deps;
-    return ops.serial(async () => {
-      const e = await messenger.receive(env);
-      if (e !== undefined) this.#receipts.note(e, messenger.me);
-      return e;
+    const e = await ops.serial(async () => {
+      const got = await messenger.receive(env);
+      if (got !== undefined) this.#receipts.note(got, messenger.me);
+      return got;
     });
+    // After the receive committed: the notice is stored before anyone is told.
+    if (e?.newArchiveNotice === true) this.deps.onArchiveNotice?.(e);
+    return e;
   }
 
   /** Sends the delivery receipts owed (best effort: a receipt lost to a network fault is not retried). */

@@ -53,6 +53,8 @@ export interface Warning {
     | 'attachment-invalid'
     | 'delivery-failed'
     | 'receipt-refused'
+    /** Content whose archive notice named an organisation other than its sender's (F17). */
+    | 'notice-refused'
     /** A key-manager delegation or bucket key from the server failed verification (`from` = 'server'). */
     | 'archive-key-refused';
   readonly from: string;

@@ -47,6 +47,7 @@ import {
 } from './groups.js';
 import { deliver, type DeliveryContext } from './delivery.js';
 import { addWarning, type Warning } from './message-store.js';
+import { noticeFromSender, recordNotice } from './archive-notices.js';
 import {
   deviceAddress,
   IdentityChangedError,
@@ -71,6 +72,11 @@ export interface MessageEvent {
   readonly conversation: string;
   /** The group id, for a group event. */
   readonly group?: string;
+  /**
+   * Set on a received event whose archive notice (F17) is the first from its organisation in
+   * this conversation — a message's or a receipt's alike (archive-notices.ts).
+   */
+  readonly newArchiveNotice?: true;
 }
 
 /** Content as a caller writes it (id, time, notice and profile are added when sending). */
@@ -294,6 +300,12 @@ export class Messenger {
         if (!fromMe) return warn('forged-sync', 'a sync copy from another user');
         peer = { orgId: content.sync.org, userId: content.sync.user };
       }
+      // A device speaks for its own organisation only (F17): "archived by another org" is refused.
+      if (content.notice !== undefined && !noticeFromSender(content.notice, sender))
+        return warn(
+          'notice-refused',
+          "content whose archive notice names another organisation than the sender's was refused",
+        );
       let conv: Conversation;
       if (content.group === undefined) conv = directConversation(this.me, peer);
       else {
@@ -324,10 +336,16 @@ export class Messenger {
       }
       const now = this.c.clock();
       applyContent(store, this.me, content, sender, conv, 'received', { serverAt: env.serverTime, now });
+      // Whatever the kind: a delivery receipt for a first message already carries the notice.
+      const fresh =
+        content.notice !== undefined && recordNotice(store, conv.id, content.notice, this.me.orgId, now);
       const seq = this.#capture(() =>
         recordFor(content, sender, conv, 'received', [sha256(env.content)], env.serverTime, now),
       );
-      return event(content, sender, conv, 'received', seq);
+      return {
+        ...event(content, sender, conv, 'received', seq),
+        ...(fresh ? { newArchiveNotice: true } : {}),
+      };
     });
   }
 
