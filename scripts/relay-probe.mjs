@@ -100,6 +100,9 @@ let wal = {
   slowCommits: [],
 };
 const origExec = proto.exec;
+/** End times of the main connection's COMMITs, in order (the tail breakdown's commit phase). */
+let commitCount = 0;
+const commitEnds = new Map();
 proto.exec = function (text) {
   const commit = text === 'COMMIT';
   const before = commit ? walState(this) : null;
@@ -108,6 +111,7 @@ proto.exec = function (text) {
     return origExec.call(this, text);
   } finally {
     const ms = performance.now() - t;
+    if (commit && !this.readonly) commitEnds.set(++commitCount, t + ms);
     note(`exec ${labelOf(text).slice(0, 20)}`, ms);
     const after = commit ? walState(this) : null;
     if (before !== null && after !== null) {
@@ -155,6 +159,23 @@ let sync = { n: 0, total: 0, max: 0 };
   };
 }
 
+// The same for fdatasync on a kept descriptor (wal-sync.ts KeptFileSync, callback API).
+{
+  const fs = require('node:fs');
+  const orig = fs.fdatasync;
+  fs.fdatasync = function (fd, cb) {
+    const t = performance.now();
+    return orig.call(this, fd, (e) => {
+      const ms = performance.now() - t;
+      sync.n++;
+      sync.total += ms;
+      sync.max = Math.max(sync.max, ms);
+      cb(e);
+    });
+  };
+  (await import('node:module')).syncBuiltinESMExports();
+}
+
 // Synchronous stretches of the periodic passes: time from each await-resume to the next
 // suspension is not observable here, so record each pass's wall time and loop delay seen
 // during it instead (the loop-delay max inside a pass window says how long it blocked).
@@ -199,10 +220,30 @@ let deviceGets = [];
   };
 }
 const enq = new WeakMap();
+// The bench client writes its send time (timeOrigin + now) into the content's first 8 bytes:
+// read it as the job is queued, so a job's time from the client's send is known here.
+const { RelayService } = await import(`${DIST}/relay/relay-service.js`);
+const sentAt = new WeakMap();
+let currentSentAt = null;
+{
+  const orig = RelayService.prototype.sendDecoded;
+  RelayService.prototype.sendDecoded = function (sender, recipient, envelopes) {
+    const c = envelopes[0]?.content;
+    currentSentAt = c !== undefined && c.length >= 8 ? c.readDoubleLE(0) - performance.timeOrigin : null;
+    try {
+      return orig.call(this, sender, recipient, envelopes);
+    } finally {
+      currentSentAt = null;
+    }
+  };
+}
+/** Per job of the window: [client send, queued, batch start, written, COMMIT done, durable, handed out]. */
+let jobTimes = [];
 let phases = { q: [], w: [], c: [], s: [], total: [], batch: [] };
 const origRun = GroupCommitter.prototype.run;
 GroupCommitter.prototype.run = function (job, meta) {
   enq.set(job, performance.now());
+  if (currentSentAt !== null) sentAt.set(job, currentSentAt);
   return origRun.call(this, job, meta);
 };
 const origAttempt = GroupCommitter.prototype.attempt;
@@ -217,10 +258,17 @@ GroupCommitter.prototype.attempt = async function (batch, folded, written, befor
     this.stores = Object.create(st, {
       withTransaction: {
         value: (fn) =>
-          st.withTransaction(fn).finally(() => {
-            const rec = fifo.shift();
-            if (rec !== undefined) rec.td = performance.now();
-          }),
+          st
+            .withTransaction(async (tx) => {
+              const v = await fn(tx);
+              // The next COMMIT of the main connection is this transaction's.
+              if (fifo.length > 0) fifo.find((x) => x.commitNo === undefined).commitNo = commitCount + 1;
+              return v;
+            })
+            .finally(() => {
+              const rec = fifo.shift();
+              if (rec !== undefined) rec.td = performance.now();
+            }),
       },
     });
   }
@@ -245,7 +293,11 @@ GroupCommitter.prototype.attempt = async function (batch, folded, written, befor
     phases.c.push(td - tw);
     phases.s.push(t3 - td);
     phases.total.push(t3 - e);
+    const c = sentAt.get(p.job);
+    const tc = commitEnds.get(rec.commitNo) ?? tw;
+    if (c !== undefined) jobTimes.push([c, e, t0, tw, tc, td, t3]);
   }
+  if (rec.commitNo !== undefined) commitEnds.delete(rec.commitNo);
   return out;
 };
 const pct = (xs, p) =>
@@ -253,6 +305,39 @@ const pct = (xs, p) =>
 wrapAsync(server.SearchIndexer, 'indexOrg', 'indexOrg');
 
 const r = (x) => Math.round(x * 100) / 100;
+/**
+ * The slowest 1 % of the window's jobs by client send → handed out, and the mean of each
+ * phase over them (and over all jobs): in = client send → queued (network, loop, frame
+ * parsing), q = queued → batch start, w = transaction body, commit = COMMIT call,
+ * sync = COMMIT → durable, out = durable → handed out (waiting for the previous batch, then
+ * the hand-out loop itself).
+ */
+function tailBreakdown(jobs) {
+  if (jobs.length === 0) return null;
+  const rows = jobs.map(([c, e, t0, tw, tc, td, t3]) => ({
+    total: t3 - c,
+    in: e - c,
+    q: t0 - e,
+    w: tw - t0,
+    commit: tc - tw,
+    sync: td - tc,
+    out: t3 - td,
+  }));
+  rows.sort((a, b) => a.total - b.total);
+  const mean = (xs) => {
+    const o = {};
+    for (const k of Object.keys(xs[0])) o[k] = r(xs.reduce((a, x) => a + x[k], 0) / xs.length);
+    return o;
+  };
+  const slow = rows.slice(Math.floor(rows.length * 0.99));
+  return {
+    n: rows.length,
+    p50: r(rows[Math.floor((rows.length - 1) * 0.5)].total),
+    p99: r(slow[0].total),
+    all: mean(rows),
+    slow: mean(slow),
+  };
+}
 let start = performance.now();
 setInterval(() => {
   const now = performance.now();
@@ -276,6 +361,7 @@ setInterval(() => {
     jobs: Object.fromEntries(
       Object.entries(phases).map(([k, xs]) => [k, [xs.length, pct(xs, 0.5), pct(xs, 0.99), pct(xs, 1)]]),
     ),
+    tail: tailBreakdown(jobTimes),
     sqlTotal: r([...sql.values()].reduce((a, s) => a + s.total, 0)),
     sql: top.map(([k, v]) => [k, v.n, r(v.total), r(v.max), v.over5]),
   };
@@ -297,4 +383,5 @@ setInterval(() => {
   passes = new Map();
   phases = { q: [], w: [], c: [], s: [], total: [], batch: [] };
   deviceGets = [];
+  jobTimes = [];
 }, WINDOW_MS).unref();

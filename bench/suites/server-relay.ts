@@ -657,7 +657,14 @@ async function latencyP99(fleet: Fleet): Promise<number> {
   }
   await fleet.settle(sent);
   const sorted = (await fleet.latencies()).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length * 0.99)] ?? Infinity;
+  const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? Infinity;
+  // RELAY_BENCH_TRACE=1 prints each sample (an A/B reads the pairs, not only the medians).
+  if (process.env['RELAY_BENCH_TRACE'] !== undefined) {
+    const p50 = sorted[Math.floor(sorted.length * 0.5)] ?? Infinity;
+    const who = fleet === env?.custosFleet ? 'custos' : 'baseline';
+    process.stderr.write(`${who}: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms\n`);
+  }
+  return p99;
 }
 
 /** The relay cases; RELAY_BENCH_ONLY=<text> keeps those whose name contains it (profiling one case). */

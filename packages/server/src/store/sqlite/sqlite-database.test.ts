@@ -1,7 +1,7 @@
 /**
  * The SQLite layer's durability contract: nothing resolves before the WAL sync that covers
- * every commit it made or could have seen; the queue does not wait for syncs; commits
- * waiting together share one sync; a failed sync fails the store; checkpoints happen in
+ * every commit it made or could have seen; the queue does not wait for syncs; a commit made
+ * while a sync runs starts its own (up to a limit) and commits waiting together share one; a failed sync fails the store; checkpoints happen in
  * the worker (the database file fills while the main connection never checkpoints).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sql, type SqlDatabase } from '../sql.js';
 import { openSqliteDatabase } from './sqlite-database.js';
-import { fdatasyncPath } from './wal-sync.js';
+import { fdatasyncPath, WAL_SYNCS_IN_FLIGHT } from './wal-sync.js';
 
 /** A sync whose completions the test releases one at a time. */
 function heldSync() {
@@ -145,22 +145,59 @@ describe('sqlite database: commit durability off the event loop', () => {
     await expect(reads.get(sql`SELECT 1 AS one`)).rejects.toThrow(/closed/);
   });
 
-  it('covers commits that waited together with one sync', async () => {
+  it('starts a sync for a commit made while one runs, up to the limit; commits waiting together share one', async () => {
     const h = heldSync();
     const d = await open(h);
     const txs = [1, 2, 3, 4, 5].map((k) =>
       watch(d.transaction(async (t) => t.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.alloc(1)})`))),
     );
     await ticks();
-    expect(h.calls).toHaveLength(1); // the first commit's sync; the other four committed meanwhile
+    // Commits 1–3 each began a sync (the running ones began before their frames); 4 and 5
+    // wait for a free slot.
+    expect(WAL_SYNCS_IN_FLIGHT).toBe(3);
+    expect(h.calls).toHaveLength(3);
     h.calls[0]!.release();
     await ticks();
     expect(txs.map((t) => t.settled)).toEqual([true, false, false, false, false]);
+    // One sync, begun after commit 5, covers both waiting commits.
+    expect(h.calls).toHaveLength(4);
+    h.calls[3]!.release();
+    await ticks();
+    // It began after every commit: all are durable, though syncs 2 and 3 still run.
+    expect(txs.every((t) => t.settled && t.error === undefined)).toBe(true);
+    h.calls[1]!.release();
+    h.calls[2]!.release();
+    await ticks();
+    expect(h.calls).toHaveLength(4);
+  });
+
+  it('never counts a commit durable on a sync that began before it, whichever sync finishes first', async () => {
+    const h = heldSync();
+    const d = await open(h);
+    const first = watch(d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`));
+    await ticks();
+    const second = watch(d.run(sql`INSERT INTO t (k, v) VALUES (2, ${Buffer.alloc(1)})`));
+    await ticks();
     expect(h.calls).toHaveLength(2);
+    // The first sync began before the second commit: it makes only the first durable.
+    h.calls[0]!.release();
+    await ticks();
+    expect(first.settled).toBe(true);
+    expect(second.settled).toBe(false);
     h.calls[1]!.release();
     await ticks();
-    expect(txs.every((t) => t.settled && t.error === undefined)).toBe(true);
-    expect(h.calls).toHaveLength(2);
+    expect(second).toMatchObject({ settled: true, value: 1 });
+    // The other order: the later sync finishing first covers both commits.
+    const third = watch(d.run(sql`INSERT INTO t (k, v) VALUES (3, ${Buffer.alloc(1)})`));
+    await ticks();
+    const fourth = watch(d.run(sql`INSERT INTO t (k, v) VALUES (4, ${Buffer.alloc(1)})`));
+    await ticks();
+    expect(h.calls).toHaveLength(4);
+    h.calls[3]!.release();
+    await ticks();
+    expect(third.settled && fourth.settled).toBe(true);
+    h.calls[2]!.release();
+    await ticks();
   });
 
   it('fails the commit whose sync failed, and every later operation', async () => {

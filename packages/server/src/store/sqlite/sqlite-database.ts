@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB, SQLITE_SYNCHRONOUS } from '../../config/defaults.js';
 import { renderQuestionMarks, type SqlDatabase, type SqlExecutor, type SqlQuery } from '../sql.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import { WalSync, type FileSync } from './wal-sync.js';
+import { KeptFileSync, WalSync, type FileSync } from './wal-sync.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -70,8 +70,11 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
   // WAL lets this reader see the last commit while the writer works; it never writes.
   const reader = new Database(file, { readonly: true, fileMustExist: true });
   reader.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  // Opens nothing until its first sync (never, when a test replaced the sync).
+  const walFile = new KeptFileSync();
   return new SqliteDatabase(db, {
-    sync: new WalSync(`${file}-wal`, options.syncFile),
+    sync: new WalSync(`${file}-wal`, options.syncFile ?? walFile.sync),
+    walFile,
     checkpointer,
     reader,
   });
@@ -120,6 +123,8 @@ class DirectExecutor implements SqlExecutor {
 
 interface Durability {
   readonly sync: WalSync;
+  /** The WAL's kept descriptor. */
+  readonly walFile: KeptFileSync;
   readonly checkpointer: WalCheckpointer;
   /** The read-only connection behind `committedReads`. */
   readonly reader: Database.Database;
@@ -264,6 +269,8 @@ class SqliteDatabase implements SqlDatabase {
     const d = this.durability;
     if (d !== null) {
       await d.sync.durable(d.sync.lastCommit).catch(() => undefined);
+      await d.sync.quiesce();
+      d.walFile.close();
       await d.checkpointer.close();
       if (d.reader.open) d.reader.close();
     }
