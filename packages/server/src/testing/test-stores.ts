@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { StoreConfig } from '../config/load-config.js';
 import { openStore } from '../store/open-store.js';
 import { openPgDatabase } from '../store/postgres/pg-database.js';
-import { sql } from '../store/sql.js';
+import { sql, type SqlDatabase } from '../store/sql.js';
 import { openSqliteDatabase } from '../store/sqlite/sqlite-database.js';
 import type { StoreBackend } from '../store/stores.js';
 
@@ -145,34 +145,64 @@ export interface StoreSnapshotter {
 }
 
 /**
+ * A value that differs whenever anything may have been committed to the store since it was
+ * last read (it may also differ when nothing was: then the dump is only taken again).
+ *
+ * SQLite: `PRAGMA data_version`, which SQLite changes on this connection whenever another
+ * connection commits to the file (the snapshotter never writes, so every commit counts).
+ * PostgreSQL: the cluster's current snapshot (xmin:xmax:in-progress ids). A write needs a
+ * transaction id, and when one commits (or aborts) it leaves the in-progress list or moves
+ * xmax (latest completed + 1); equal snapshots therefore mean no transaction that wrote
+ * anything ended in between, in any database of the cluster (another test's write only
+ * costs a fresh dump). Sequences advance without a transaction id, but no dump reads them.
+ */
+function changeToken(db: SqlDatabase): Promise<string> {
+  return db.dialect === 'sqlite'
+    ? db.get<{ data_version: number }>(sql`PRAGMA data_version`).then((r) => `${r?.data_version}`)
+    : db.get<{ s: string }>(sql`SELECT pg_current_snapshot()::text AS s`).then((r) => `${r?.s}`);
+}
+
+/** Every row of every table of `db`, canonically ordered, as one string. */
+async function dump(db: SqlDatabase): Promise<string> {
+  const names =
+    db.dialect === 'sqlite'
+      ? await db.all<{ name: string }>(
+          sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+        )
+      : await db.all<{ name: string }>(
+          sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+        );
+  const out: Record<string, string[]> = {};
+  for (const { name } of names) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected table name ${name}`);
+    // Identifiers cannot be bound; this one comes from the catalogue and matched the pattern above.
+    const rows = await db.all<Record<string, unknown>>({
+      fragments: [`SELECT * FROM ${name}`],
+      values: [],
+    });
+    out[name] = rows
+      .map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+      .sort();
+  }
+  return JSON.stringify(out);
+}
+
+/**
  * Opens a snapshotter on the store at `config`, so tests can prove that a refused request
  * changed nothing anywhere (including tables added by later modules).
+ *
+ * A dump is taken again only when the store's change token (above) moved since the last one;
+ * otherwise the last dump is returned, which is what a new dump would read. The token is read
+ * before the dump, so a commit racing with the dump moves it for the next call.
  */
 export function openSnapshotter(config: StoreConfig): StoreSnapshotter {
   const db = config.kind === 'sqlite' ? openSqliteDatabase(config.path) : openPgDatabase(config.url);
+  let last: { token: string; dump: string } | undefined;
   return {
     async snapshot() {
-      const names =
-        db.dialect === 'sqlite'
-          ? await db.all<{ name: string }>(
-              sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
-            )
-          : await db.all<{ name: string }>(
-              sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
-            );
-      const out: Record<string, string[]> = {};
-      for (const { name } of names) {
-        if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unexpected table name ${name}`);
-        // Identifiers cannot be bound; this one comes from the catalogue and matched the pattern above.
-        const rows = await db.all<Record<string, unknown>>({
-          fragments: [`SELECT * FROM ${name}`],
-          values: [],
-        });
-        out[name] = rows
-          .map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
-          .sort();
-      }
-      return JSON.stringify(out);
+      const token = await changeToken(db);
+      if (last?.token !== token) last = { token, dump: await dump(db) };
+      return last.dump;
     },
     close: () => db.close(),
   };
