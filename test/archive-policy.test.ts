@@ -4,8 +4,9 @@
  * `custos org create --archive-policy none` (dave). Both directions of an alice ↔ dave
  * conversation: dave's `custos sync` and `custos chat` name org A in the archive notice, dave's
  * device captures and uploads nothing and says so, A's archive holds alice's records, B's log
- * gets no relay receipts; dave writing first to frank (org A) learns that A archives from
- * frank's automatic delivery receipt alone (1:1 and in a group); and a server that serves B's `none` statement for org A (a tampered
+ * gets no relay receipts; dave writing first to frank (org A) is told at once on the server's
+ * word (frank's bundle answer) and then by frank's automatic delivery receipt alone (1:1 and in
+ * a group); and a server that serves B's `none` statement for org A (a tampered
  * store row) is refused by A's next enrolling client.
  */
 import { rmSync, writeFileSync } from 'node:fs';
@@ -170,13 +171,18 @@ describe('archive policy across two organisations', () => {
     expect(counts.bReceipts).toBe(0);
   });
 
-  it("dave → frank first: frank's delivery receipt alone tells dave's next sync that org A archives", async () => {
+  it("dave → frank first: told at the first send on the server's word, then by frank's delivery receipt at the next sync", async () => {
     const frankAddress = await inviteAndEnrol(a, 'frank', frank);
     const sent = await custos(asDave(['send', '--to', frankAddress, 'first contact from an open society']));
     expect(sent.status, sent.stderr).toBe(0);
+    // Told at the first send, on the server's word (frank's bundle answer names A's policy).
+    expect(sent.stdout).toContain(
+      `Not archived by ${ORG_B} (its archive policy is none). Archived by ${ORG_A} (the server's word: no device of it has confirmed it yet).`,
+    );
     // frank's device receives and answers with the automatic delivery receipt (carrying A's notice).
     const got = await custos(asFrank(['sync', '--no-wait']));
     expect(got.stdout).toContain('first contact from an open society');
+    // frank's device confirms it: dave's next sync says so, though no message came back.
     const r = await custos(asDave(['sync', '--no-wait']));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('No new messages.');
@@ -184,7 +190,7 @@ describe('archive policy across two organisations', () => {
     // Told once: the next sync has nothing new to say.
     const quiet = await custos(asDave(['sync', '--no-wait']));
     expect(quiet.stdout).not.toContain('Archive notice');
-    // The chat header names A from the recorded notice, though no message came back.
+    // The chat header names A from frank's notice (no longer the server's word alone).
     const chat = startChat(asDave([frankAddress]));
     try {
       await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);

@@ -359,6 +359,19 @@ for (const backend of TEST_BACKENDS) {
       });
     });
 
+    it("names the peer's organisation and its archive policy with a bundle (F17)", async () => {
+      const peer = b.devices.auditor;
+      for (const url of [
+        `/v1/prekey-bundles/${b.orgId}/${peer.userId}`,
+        `/v1/prekey-bundles/${b.orgId}/${peer.userId}/${peer.deviceId}`,
+      ]) {
+        const r = await call(t.app, 'GET', url, undefined, alice().headers());
+        expect(r.statusCode).toBe(200);
+        // Seeded without a signed statement: such an org archives.
+        expect(r.json<{ org: unknown }>().org).toEqual({ name: 'Other Agency', archivePolicy: 'required' });
+      }
+    });
+
     it('rate-limits bundle fetches per requesting device', async () => {
       const limited = await createRelayTestApp(tb.stores, {
         prekeyFetch: { burst: 2, perSecond: 0.001, maxKeys: 100 },

@@ -2,7 +2,14 @@
  * What a command talks to: one user (a contact name, a unique prefix of one, or
  * USERID@ORGID) or a group (its id `g.…`, a unique prefix of the id, or its name).
  */
-import type { CustosClient, GroupInfo, MessageEvent, PeerUser, StoredMessage } from '@custos/client';
+import type {
+  ArchivedBy,
+  CustosClient,
+  GroupInfo,
+  MessageEvent,
+  PeerUser,
+  StoredMessage,
+} from '@custos/client';
 import type { AddressBook } from './address-book.js';
 import { CliFailure } from './command-runner.js';
 
@@ -64,16 +71,23 @@ export function targetLabel(t: Target, book: AddressBook): string {
 
 /**
  * The organisations that archive conversation `t` (F17): this user's own when its signed
- * policy is `required`, and every org whose archive notice a received message, receipt or
- * control message carried.
+ * policy is `required`, every org whose archive notice a received message, receipt or
+ * control message carried, then (marked `serverClaim`) participants' orgs the server said archive.
  */
-export function targetArchivedBy(client: CustosClient, t: Target): { org: string; name: string }[] {
+export function targetArchivedBy(client: CustosClient, t: Target): ArchivedBy[] {
   return client.archivedBy(t.kind === 'user' ? t.peer : t.group.id);
+}
+
+/** An archiving org as the CLI names it; on the server's word alone (a first send), it says so. */
+export function archiverName(o: ArchivedBy): string {
+  return o.serverClaim === true
+    ? `${o.name} (the server's word: no device of it has confirmed it yet)`
+    : o.name;
 }
 
 /** The chat header's archive line: who archives the conversation, or that nobody has said so. */
 export function archivedByLine(client: CustosClient, t: Target): string {
-  const names = targetArchivedBy(client, t).map((o) => o.name);
+  const names = targetArchivedBy(client, t).map(archiverName);
   if (names.length > 0) return `Archived by: ${names.join(', ')}.`;
   return `Not archived so far: ${client.profile.orgName} does not archive, and no other participant's organisation has said it does.`;
 }

@@ -20,6 +20,7 @@ import type { MessageContent } from './messaging/content.js';
 import { listWarnings, type StoredMessage, type Warning } from './messaging/message-store.js';
 import type { MessageEvent, OutgoingContent } from './messaging/messenger.js';
 import { userAddress, type PeerUser } from './messaging/peers.js';
+import type { ArchivedBy } from './messaging/archive-notices.js';
 import type { GroupInfo } from './messaging/groups.js';
 import { downloadAttachment, uploadAttachment, type AttachmentMeta } from './messaging/attachments.js';
 import type { AttachmentPointer } from './messaging/content-parts.js';
@@ -297,9 +298,10 @@ export class CustosClient {
 
   /**
    * Organisations that archive the 1:1 conversation with `peer` (or the group with that id),
-   * from this device's own policy and the notices seen in any received content (F17).
+   * from this device's own policy and the notices seen in any received content (F17), then
+   * the orgs only the server said archive (`serverClaim`: before any device of theirs spoke).
    */
-  archivedBy(peerOrGroup: PeerUser | string): { org: string; name: string }[] {
+  archivedBy(peerOrGroup: PeerUser | string): ArchivedBy[] {
     return this.#p.conversations.archivedBy(peerOrGroup);
   }
 

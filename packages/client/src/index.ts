@@ -24,6 +24,7 @@ export type { ProofRound } from './archive/proofs.js';
 export { encodeContent, decodeContent, newMessageId, CONTENT_VERSION } from './messaging/content.js';
 export type { MessageContent, ArchiveNotice, ContentKind } from './messaging/content.js';
 export type { StoredMessage, Warning } from './messaging/message-store.js';
+export type { ArchivedBy } from './messaging/archive-notices.js';
 export type { MessageEvent, OutgoingContent } from './messaging/messenger.js';
 export type { GroupInfo } from './messaging/groups.js';
 export type {

@@ -100,8 +100,13 @@ async function chat(ctx: CommandContext): Promise<void> {
     const target = resolveTarget(c, book, who);
     const label = targetLabel(target, book);
     const groupName = (id: string): string | undefined => c.group(id)?.name;
-    // Orgs already named as archiving this conversation (header or an earlier notice).
-    const announced = new Set<string>(targetArchivedBy(c, target).map((o) => o.org));
+    // Orgs already named as archiving this conversation (header or an earlier notice); an org
+    // only the server named is announced again when its device's own notice arrives.
+    const announced = new Set<string>(
+      targetArchivedBy(c, target)
+        .filter((o) => o.serverClaim !== true)
+        .map((o) => o.org),
+    );
     // A notice from an org not named yet (the first message or receipt from an archiving org).
     const showNotice = (e: MessageEvent): void => {
       const n = e.content.notice;

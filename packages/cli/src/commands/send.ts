@@ -12,6 +12,7 @@ import { optionalString, UsageError } from '../command-flags.js';
 import { AddressBook } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
 import {
+  archiverName,
   resolveGroup,
   targetArchivedBy,
   targetLabel,
@@ -151,10 +152,10 @@ async function send(ctx: CommandContext): Promise<void> {
       uploaded = false;
     }
     const what = content.kind === 'message' ? 'Sent' : `Sent ${content.kind}`;
-    // Other orgs whose archive notice this conversation has carried (F17).
-    const others = targetArchivedBy(client, target)
-      .filter((o) => o.org !== client.profile.orgId)
-      .map((o) => o.name);
+    // Other orgs whose archive notice this conversation has carried (F17), or that the
+    // server said archive when this send fetched the recipient's bundle (a first send).
+    const archivedBy = targetArchivedBy(client, target);
+    const others = archivedBy.filter((o) => o.org !== client.profile.orgId).map(archiverName);
     ctx.result(
       [
         `${what} #${shortId(e.content.id)} to ${targetLabel(target, book)}.`,
@@ -162,7 +163,7 @@ async function send(ctx: CommandContext): Promise<void> {
           ? `Not archived by ${client.profile.orgName} (its archive policy is none).${others.length > 0 ? ` Archived by ${others.join(', ')}.` : ''}`
           : `Archived by ${client.profile.orgName} (record ${e.archiveSeq}${uploaded ? ', uploaded' : ', queued: uploads on the next sync'}).`,
       ],
-      { ...eventJson(e, book), archiveUploaded: uploaded },
+      { ...eventJson(e, book), archiveUploaded: uploaded, conversationArchivedBy: archivedBy },
     );
   });
 }

@@ -4,7 +4,12 @@
  * organisations that archive a conversation. Every send goes through the operation queue's
  * `captured`, so it is serial, archived, or not sent at all.
  */
-import { conversationNotices, noticeFromSender } from '../messaging/archive-notices.js';
+import {
+  conversationNotices,
+  noticeFromSender,
+  serverClaims,
+  type ArchivedBy,
+} from '../messaging/archive-notices.js';
 import { readReceiptsFor } from '../messaging/receipts.js';
 import { conversationTimer } from '../messaging/conversation-settings.js';
 import { getGroup, listGroups, type GroupInfo } from '../messaging/groups.js';
@@ -108,9 +113,10 @@ export class Conversations {
   /**
    * Organisations that archive a 1:1 conversation (peer) or a group (id), from the notices
    * seen (F17): this device's own org when its signed policy is `required`, then every org
-   * whose notice any received content carried — a message, a receipt or a control message.
+   * whose notice any received content carried — a message, a receipt or a control message —
+   * and last, marked `serverClaim`, participants' orgs only the server said archive.
    */
-  archivedBy(target: ConversationTarget): { org: string; name: string }[] {
+  archivedBy(target: ConversationTarget): ArchivedBy[] {
     const id = typeof target === 'string' ? target : directConversationId(this.me, target);
     // This device's own org archives it iff its signed policy is `required` (capture is on).
     const seen = new Map<string, string>(
@@ -121,6 +127,18 @@ export class Conversations {
       if (m.notice !== undefined && noticeFromSender(m.notice, m.from) && !seen.has(m.notice.org))
         seen.set(m.notice.org, m.notice.name);
     for (const n of conversationNotices(this.store, id)) if (!seen.has(n.org)) seen.set(n.org, n.name);
-    return [...seen].map(([org, name]) => ({ org, name }));
+    const out: ArchivedBy[] = [...seen].map(([org, name]) => ({ org, name }));
+    // The server's word for participants' orgs no device has spoken for yet (a first send).
+    const claims = serverClaims(this.store);
+    const orgs =
+      typeof target === 'string'
+        ? (getGroup(this.store, target)?.members ?? []).map((m) => m.orgId)
+        : [target.orgId];
+    for (const org of new Set(orgs)) {
+      const name = claims.get(org);
+      if (name !== undefined && !seen.has(org) && org !== this.profile.orgId)
+        out.push({ org, name, serverClaim: true });
+    }
+    return out;
   }
 }

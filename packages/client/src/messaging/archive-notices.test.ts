@@ -27,7 +27,8 @@ import { LocalStore } from '../store/local-store.js';
 import { saveLocalIdentity, signalStores, type SignalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import type { RelayEnvelope } from '../transport/relay-socket.js';
-import { conversationNotices } from './archive-notices.js';
+import { isClientError } from '../errors.js';
+import { conversationNotices, noteServerClaim, parseServerClaim, serverClaims } from './archive-notices.js';
 import { encodeContent, newMessageId, type ArchiveNotice, type MessageContent } from './content.js';
 import { listWarnings } from './message-store.js';
 import { Messenger } from './messenger.js';
@@ -204,5 +205,43 @@ describe('archive notices carried by receipts and control content', () => {
     const e = await messenger.receive(await fromCarol(receipt({ org: DAVE.orgId, name: 'Open Society' })));
     expect(e?.newArchiveNotice).toBeUndefined();
     expect(conversationNotices(dev.store, directConversationId(DAVE, colleague))).toEqual([]);
+  });
+});
+
+describe("the server's archive-policy claim with a prekey bundle", () => {
+  it('reads the org part of a bundle answer strictly, and an answer without one as no claim', () => {
+    expect(parseServerClaim({ devices: [] }, ORG_A.org)).toBeUndefined();
+    expect(
+      parseServerClaim({ devices: [], org: { name: ORG_A.name, archivePolicy: 'required' } }, ORG_A.org),
+    ).toEqual({ org: ORG_A.org, name: ORG_A.name, archivePolicy: 'required' });
+    for (const org of [null, 'x', { name: 'A' }, { name: 'A', archivePolicy: 'sometimes' }, { name: 1 }]) {
+      let err: unknown;
+      try {
+        parseServerClaim({ devices: [], org }, ORG_A.org);
+      } catch (e) {
+        err = e;
+      }
+      expect(isClientError(err, 'SERVER_RESPONSE_INVALID'), JSON.stringify(org)).toBe(true);
+    }
+  });
+
+  it("shows a required claim as the server's word until the peer's own notice arrives", async () => {
+    const { dev, messenger, conversations } = daveClient();
+    const claim = { org: ORG_A.org, name: ORG_A.name, archivePolicy: 'required' } as const;
+    // A none claim, and a claim about dave's own org, are not kept.
+    noteServerClaim(dev.store, { ...claim, archivePolicy: 'none' }, DAVE.orgId);
+    noteServerClaim(dev.store, { ...claim, org: DAVE.orgId }, DAVE.orgId);
+    expect(serverClaims(dev.store).size).toBe(0);
+    noteServerClaim(dev.store, claim, DAVE.orgId);
+    expect(conversations.archivedBy(FRANK)).toEqual([{ ...ORG_A, serverClaim: true }]);
+    // The claim is about org A: it covers any user of A, not users of other orgs.
+    expect(conversations.archivedBy({ orgId: 'org-x', userId: 'x' })).toEqual([]);
+    // A later none from the server cannot unsay it.
+    noteServerClaim(dev.store, { ...claim, archivePolicy: 'none' }, DAVE.orgId);
+    expect(conversations.archivedBy(FRANK)).toEqual([{ ...ORG_A, serverClaim: true }]);
+    // frank's delivery receipt confirms it: the notice replaces the claim (and is new).
+    const fromFrank = await sender(FRANK, dev);
+    expect((await messenger.receive(await fromFrank(receipt(ORG_A))))?.newArchiveNotice).toBe(true);
+    expect(conversations.archivedBy(FRANK)).toEqual([ORG_A]);
   });
 });

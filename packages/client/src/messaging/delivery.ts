@@ -14,6 +14,7 @@ import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { int, obj } from '../transport/response-checks.js';
+import { noteServerClaim } from './archive-notices.js';
 import {
   deviceAddress,
   fetchSessions,
@@ -24,6 +25,17 @@ import {
   type PeerDevice,
   type PeerUser,
 } from './peers.js';
+
+/**
+ * Fetches bundles of `to` (every device, or one) and starts sessions; keeps the server's
+ * claim that `to`'s org archives (F17, archive-notices.ts), so a first send can say so.
+ */
+async function fetchAndNote(c: DeliveryContext, to: PeerUser, deviceId?: string): Promise<PeerDevice[]> {
+  const self = { deviceId: c.profile.deviceId, address: c.self };
+  const got = await fetchSessions(c.api, c.stores, to, self, deviceId);
+  if (got.claim !== undefined) noteServerClaim(c.store, got.claim, c.profile.orgId);
+  return got.devices;
+}
 
 /** Send attempts when the server keeps reporting mismatched devices. */
 export const MAX_SEND_ATTEMPTS = 4;
@@ -51,11 +63,10 @@ type Envelope = { deviceId: string; type: number; content: string };
 
 /** Encrypts `padded` for every known device of `to` and sends, repairing the device list on mismatch. */
 export async function deliver(c: DeliveryContext, to: PeerUser, padded: Uint8Array): Promise<Delivered> {
-  const { store, api, stores, profile } = c;
-  const self = { deviceId: profile.deviceId, address: c.self };
+  const { store, api } = c;
   let contact = getContact(store, to);
   if (contact === undefined) {
-    contact = { ...to, devices: await fetchSessions(api, stores, to, self) };
+    contact = { ...to, devices: await fetchAndNote(c, to) };
     saveContact(store, contact);
   }
   for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
@@ -100,7 +111,7 @@ async function encryptForDevices(
   devices: readonly PeerDevice[],
   padded: Uint8Array,
 ): Promise<{ envelopes: Envelope[]; hashes: Uint8Array[]; gone: string[] }> {
-  const { api, stores, profile } = c;
+  const { stores, profile } = c;
   const envelopes: Envelope[] = [];
   const hashes: Uint8Array[] = [];
   const gone: string[] = [];
@@ -109,7 +120,7 @@ async function encryptForDevices(
     const address = deviceAddress(to, d.deviceNumber);
     if ((await stores.sessions.getSession(address))?.hasCurrentState() !== true) {
       try {
-        await fetchSessions(api, stores, to, { deviceId: profile.deviceId, address: c.self }, d.deviceId);
+        await fetchAndNote(c, to, d.deviceId);
       } catch (e) {
         if (!isServerRefusal(e, 'DEVICE_NOT_FOUND')) throw e;
         gone.push(d.deviceId);
@@ -139,8 +150,7 @@ async function repairDevices(
   refusal: unknown,
   nothingSent: boolean,
 ): Promise<Contact> {
-  const { store, api, stores, profile } = c;
-  const self = { deviceId: profile.deviceId, address: c.self };
+  const { store, stores } = c;
   const details = (refusal instanceof ClientError ? refusal.server?.details : undefined) as
     { missing?: unknown; stale?: unknown } | undefined;
   const missing = Array.isArray(details?.missing) ? details.missing.filter((x) => typeof x === 'string') : [];
@@ -150,9 +160,9 @@ async function repairDevices(
   let devices: PeerDevice[] = contact.devices.filter((d) => !stale.has(d.deviceId));
   for (const d of contact.devices)
     if (stale.has(d.deviceId)) stores.sessions.deleteSession(deviceAddress(to, d.deviceNumber).toString());
-  if (nothingSent) devices = await fetchSessions(api, stores, to, self);
+  if (nothingSent) devices = await fetchAndNote(c, to);
   for (const id of missing) {
-    const added = await fetchSessions(api, stores, to, self, id);
+    const added = await fetchAndNote(c, to, id);
     devices = [...devices.filter((d) => !added.some((a) => a.deviceId === d.deviceId)), ...added];
   }
   const repaired = { ...to, devices };

@@ -16,6 +16,7 @@ import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes, int, obj, str, type Json } from '../transport/response-checks.js';
+import { parseServerClaim, type ServerArchiveClaim } from './archive-notices.js';
 
 /** A user anywhere on the server. */
 export interface PeerUser {
@@ -156,9 +157,15 @@ async function processBundle(
   return { deviceId: str(b, 'deviceId'), deviceNumber };
 }
 
+/** What a bundle fetch brought: the devices added, and the server's word on the peer org's archive policy. */
+export interface FetchedSessions {
+  readonly devices: PeerDevice[];
+  readonly claim: ServerArchiveClaim | undefined;
+}
+
 /**
  * Fetches bundles for every current device of `u` (or only `deviceId`) and starts sessions;
- * the caller's own device is skipped. Resolves to the devices added.
+ * the caller's own device is skipped. Resolves to the devices added and the server's claim.
  */
 export async function fetchSessions(
   api: ApiClient,
@@ -166,7 +173,7 @@ export async function fetchSessions(
   u: PeerUser,
   self: { deviceId: string; address: ProtocolAddress },
   deviceId?: string,
-): Promise<PeerDevice[]> {
+): Promise<FetchedSessions> {
   const path =
     deviceId === undefined
       ? `/v1/prekey-bundles/${u.orgId}/${u.userId}`
@@ -178,5 +185,5 @@ export async function fetchSessions(
     if (str(b, 'deviceId') === self.deviceId) continue;
     out.push(await processBundle(stores, u, b, self.address));
   }
-  return out;
+  return { devices: out, claim: parseServerClaim(res, u.orgId) };
 }

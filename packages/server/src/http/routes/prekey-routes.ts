@@ -3,21 +3,48 @@
  * fetch limit against harvesting), the caller's own key status, and replenishment.
  * Bundles may be fetched for users of any organisation on this server, so the path names
  * the peer's organisation as `peerOrgId` (not `orgId`, which device routes pin to the caller's).
+ *
+ * A bundle answer also names the peer's organisation and its archive policy (F17), so a
+ * sender writing first is told before its first message that the conversation is archived.
+ * The sender cannot pin another org's key, so this is the server's word only (docs/client.md
+ * §4a): clients show it as such until a device of that org sends its own notice.
  */
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { PREKEY_UPLOAD_BODY_LIMIT_BYTES } from '../../config/messaging-defaults.js';
 import { ServerError } from '../../errors.js';
 import type { DeviceId, OrgId, UserId } from '../../ids.js';
 import { DeviceBundleSchema, PrekeyStatusSchema, PrekeyUploadSchema } from '../../prekeys/prekey-schemas.js';
+import type { Stores } from '../../store/stores.js';
 import { checkUpload, claimBundle, prekeyStatus, storeUpload } from '../../prekeys/prekey-service.js';
 import { messagingOf } from '../../relay/messaging-services.js';
 import { ANY_ROLE, defineRoute, type AppDeps, type AuthContext } from '../route-def.js';
 import { Id } from '../schema-helpers.js';
 
-const BundleResponse = Type.Object(
-  { devices: Type.Array(DeviceBundleSchema) },
+/** The peer's organisation as a bundle answer names it. */
+const PeerOrgSchema = Type.Object(
+  {
+    name: Type.String({ description: "the organisation's name" }),
+    archivePolicy: Type.Union([Type.Literal('required'), Type.Literal('none')], {
+      description:
+        "whether the organisation archives (F17), as this server knows it; the sender cannot check it against the org's key, so clients treat it as the server's word",
+    }),
+  },
   { additionalProperties: false },
 );
+
+const BundleResponse = Type.Object(
+  { devices: Type.Array(DeviceBundleSchema), org: Type.Optional(PeerOrgSchema) },
+  { additionalProperties: false },
+);
+
+/** The peer org's name and archive policy for a bundle answer ({} if the org is unknown). */
+async function peerOrg(stores: Stores, orgId: OrgId): Promise<{ org?: Static<typeof PeerOrgSchema> }> {
+  const org = await stores.orgs.get(orgId);
+  // No signed statement means `required` (docs/client.md §4a), as for the org's own devices.
+  return org === undefined
+    ? {}
+    : { org: { name: org.name, archivePolicy: org.archivePolicy?.policy ?? 'required' } };
+}
 
 /** Most devices of one user listed in a bundle. */
 const MAX_BUNDLE_DEVICES = 1000;
@@ -62,7 +89,7 @@ export const userBundleRoute = defineRoute({
       const b = await claimBundle(deps.stores, m, d);
       if (b !== null) out.push(b);
     }
-    return { devices: out };
+    return { devices: out, ...(await peerOrg(deps.stores, orgId)) };
   },
 });
 
@@ -85,7 +112,7 @@ export const deviceBundleRoute = defineRoute({
       throw new ServerError('DEVICE_NOT_FOUND', 'no such current device of that user');
     const b = await claimBundle(deps.stores, messagingOf(deps), d);
     if (b === null) throw new ServerError('DEVICE_NOT_FOUND', 'the device has no prekeys');
-    return { devices: [b] };
+    return { devices: [b], ...(await peerOrg(deps.stores, params.peerOrgId as OrgId)) };
   },
 });
 
