@@ -6,7 +6,7 @@
  * device captures and uploads nothing and says so, A's archive holds alice's records, B's log
  * gets no relay receipts; dave writing first to frank (org A) is told at once on the server's
  * word (frank's bundle answer) and then by frank's automatic delivery receipt alone (1:1 and in
- * a group); and a server that serves B's `none` statement for org A (a tampered
+ * a group), and his open chat prints it live when that receipt arrives; and a server that serves B's `none` statement for org A (a tampered
  * store row) is refused by A's next enrolling client.
  */
 import { rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,7 @@ let a: CliOrg;
 let b: CliOrg;
 let aliceAddress: string;
 let daveAddress: string;
+let frankAddress: string;
 
 /** Runs `fn` on the server's SQLite database (a second connection; the server keeps running). */
 function withDb<T>(fn: (db: Database.Database) => T): T {
@@ -172,7 +173,7 @@ describe('archive policy across two organisations', () => {
   });
 
   it("dave → frank first: told at the first send on the server's word, then by frank's delivery receipt at the next sync", async () => {
-    const frankAddress = await inviteAndEnrol(a, 'frank', frank);
+    frankAddress = await inviteAndEnrol(a, 'frank', frank);
     const sent = await custos(asDave(['send', '--to', frankAddress, 'first contact from an open society']));
     expect(sent.status, sent.stderr).toBe(0);
     // Told at the first send, on the server's word (frank's bundle answer names A's policy).
@@ -210,6 +211,33 @@ describe('archive policy across two organisations', () => {
     );
     expect(j.events).toEqual([]);
     expect(j.archiveNotices).toEqual([expect.stringMatching(noticeLine('group "Open talks"'))]);
+  });
+
+  it("dave's open chat prints the notice frank's delivery receipt brings (a new group)", async () => {
+    const g = await custosJson<{ id: string }>(asDave(['group', 'create', 'Live talks', frankAddress]));
+    await custos(asFrank(['sync', '--no-wait']));
+    const chat = startChat(asDave([g.id]));
+    try {
+      await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);
+      // No device of A has spoken in this group yet: the header has the server's word only.
+      expect(chat.output()).toContain(`Archived by: ${ORG_A} (the server's word`);
+      chat.child.stdin.write('typed live in the group\n');
+      await until(
+        () => chat.output().includes('typed live in the group'),
+        'the chat line to go out',
+        300_000,
+      );
+      expect(chat.output()).not.toContain('Archive notice');
+      await custos(asFrank(['sync', '--no-wait']));
+      await until(
+        () => chat.output().includes(`Archive notice: this conversation is archived by ${ORG_A}.`),
+        "frank's receipt to bring the notice",
+        300_000,
+      );
+    } finally {
+      chat.child.stdin.end('/quit\n');
+      await chat.exited;
+    }
   });
 
   it("a server serving B's none statement for org A is refused by A's enrolling client", async () => {
