@@ -6,8 +6,9 @@
  * device captures and uploads nothing and says so, A's archive holds alice's records, B's log
  * gets no relay receipts; dave writing first to frank (org A) is told at once on the server's
  * word (frank's bundle answer) and then by frank's automatic delivery receipt alone (1:1 and in
- * a group), and his open chat prints it live when that receipt arrives; and a server that serves B's `none` statement for org A (a tampered
- * store row) is refused by A's next enrolling client.
+ * a group), and his open chat prints it live when that receipt arrives; and a server that
+ * serves B's `none` statement for org A (a tampered store row) is refused by A's next
+ * enrolling client.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
