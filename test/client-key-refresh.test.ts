@@ -21,7 +21,14 @@ import { CustosClient, LocalStore, sealIndexKeyForDevice, type RetentionClass } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
 import { isPending } from '../packages/client/src/archive/pending-records.js';
-import { startWorld, until, type ClientWorld, type TestOrg } from './client-support.js';
+import {
+  enrolUser,
+  requestPath,
+  startWorld,
+  until,
+  type ClientWorld,
+  type TestOrg,
+} from './client-support.js';
 import { logEntries } from './client-records.js';
 
 const DAY = 86_400_000;
@@ -97,6 +104,51 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.close(extra);
+});
+
+/** Plays the officer's `custos console grant-index-keys` for one device, without the device refreshing. */
+async function grantIndexKey(client: CustosClient, bucketId: string): Promise<void> {
+  const key = deriveBucketIndexKeyBytes(org.indexSecret, bucketId);
+  const blob = sealIndexKeyForDevice(client.identityKey, org.orgId, bucketId, client.profile.deviceId, key);
+  await org.officer.api.request(
+    'PUT',
+    `/v1/orgs/${org.orgId}/buckets/${bucketId}/index-keys/${client.profile.deviceId}`,
+    { body: { blob: b64(blob) } },
+  );
+}
+
+describe('index keys granted after enrolment', () => {
+  it('the first record sealed after a grant carries blind tokens, without a sync', async () => {
+    // Enrolled before any grant: the device holds no index key.
+    const carol = await enrolUser(world!.server, org.admin, join(world!.dir, 'carol'));
+    extra.push(carol);
+    // A send refreshes the archive material (index keys included) when due: this one makes
+    // the next refresh 15 minutes away, as a device in use has it.
+    await carol.sendText(bob.me, 'before the grant');
+    await carol.sealArchive();
+    expect(queued(join(world!.dir, 'carol')).at(-1)!.tokens).toBe(0);
+    await grantIndexKey(carol, org.bucketId);
+    await carol.sendText(bob.me, 'first message after the grant');
+    await carol.sealArchive();
+    const last = queued(join(world!.dir, 'carol')).at(-1)!;
+    expect(last.bucket).toBe(org.bucketId);
+    expect(last.tokens).toBeGreaterThan(0);
+  });
+
+  it('a device that cannot fetch index keys still seals, without tokens', async () => {
+    const dan = await enrolUser(world!.server, org.admin, join(world!.dir, 'dan'));
+    await grantIndexKey(dan, org.bucketId);
+    await dan.close();
+    const failing: typeof fetch = async (input, init) => {
+      if (requestPath(input) === '/v1/index-keys') throw new TypeError('fetch failed');
+      return fetch(input, init);
+    };
+    const offline = CustosClient.open(join(world!.dir, 'dan'), { api: { fetch: failing } });
+    extra.push(offline);
+    await offline.sendText(bob.me, 'sealed although the index keys cannot be fetched');
+    expect(await offline.sealArchive()).toBe(1);
+    expect(queued(join(world!.dir, 'dan')).at(-1)!.tokens).toBe(0);
+  });
 });
 
 describe('archive material refresh', () => {

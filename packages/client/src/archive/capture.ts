@@ -318,6 +318,23 @@ export class ArchiveCapture {
   }
 
   /**
+   * Buckets of pending records whose index key this device does not hold (their records
+   * would be sealed without blind tokens). Reads the oldest and newest pending rows only:
+   * pending rows are the few captured since the last seal, and their bucket changes at most
+   * at a period's end or a class change.
+   */
+  pendingBucketsWithoutIndexKey(): string[] {
+    const first = this.#firstPending();
+    const last = this.store.last('archive-queue');
+    if (first === undefined || last === undefined) return [];
+    const rows = [this.store.get('archive-queue', String(first)), last.value];
+    const buckets = new Set(
+      rows.flatMap((r) => (r !== undefined && isPending(r) ? [decodePending(r).bucket] : [])),
+    );
+    return [...buckets].filter((b) => this.#tokenizerFor(b) === undefined);
+  }
+
+  /**
    * Seals every pending record: blind tokens (when the device holds the bucket's index key),
    * the chain link, the seal under a session key of the bucket chosen at capture; up to
    * SEAL_CHUNK records per store transaction. Resolves to the number sealed.

@@ -9,6 +9,7 @@ import {
   refreshArchiveMaterial,
   type ArchiveMaterialRefresh,
 } from '../archive/archive-material.js';
+import { refreshIndexKeys } from '../archive/bucket-keys.js';
 import type { ArchiveCapture } from '../archive/capture.js';
 import { verifyArchiveProofs, type ProofRound } from '../archive/proofs.js';
 import type { ArchiveUploader } from '../archive/uploader.js';
@@ -18,6 +19,12 @@ import { loadLocalIdentity } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { ArchiveAutoFlush, type FlushRoundResult } from './archive-autoflush.js';
 import type { Operations } from './operations.js';
+
+/**
+ * After asking the server for missing index keys failed (unreachable, refused), sealing asks
+ * again only after this long: an unreachable server must not add a timeout to every seal.
+ */
+export const INDEX_KEY_RETRY_MS = 30_000;
 
 /** What the archive work needs from the client. */
 export interface ArchiveWorkDeps {
@@ -38,6 +45,8 @@ export interface ArchiveWorkDeps {
 export class ArchiveWork {
   #sealQueued = false;
   readonly #auto: ArchiveAutoFlush;
+  /** Until when asking for missing index keys is paused after a failed ask. */
+  #indexKeyPausedUntil = 0;
 
   constructor(private readonly d: ArchiveWorkDeps) {
     this.#auto = new ArchiveAutoFlush({
@@ -81,9 +90,9 @@ export class ArchiveWork {
   /** One background round: seal, one upload attempt, proofs. */
   #round(): Promise<FlushRoundResult> {
     return this.d.ops().serial(async () => {
-      const { store, capture, uploader, api } = this.d;
+      const { store, uploader, api } = this.d;
       if (store.closed) return { queued: 0, progressed: false };
-      await capture.sealPending();
+      await this.#sealPending();
       await uploader.resume();
       const uploaded = await uploader.uploadAll(1);
       const proofs = await verifyArchiveProofs(api, store, this.d.profile());
@@ -93,7 +102,30 @@ export class ArchiveWork {
 
   /** Seals the records captured since the last seal. */
   seal(): Promise<number> {
-    return this.d.ops().serial(() => this.d.capture.sealPending());
+    return this.d.ops().serial(() => this.#sealPending());
+  }
+
+  /**
+   * Seals the pending records, first fetching the index keys sealed to this device when a
+   * pending record's bucket has none here: an officer may have granted it since the last
+   * refresh, and without this the first records after `custos console grant-index-keys`
+   * carried no blind tokens and search missed them. While a key is missing every seal batch
+   * asks (one small GET; batches coalesce the captures of an operation), so no record sealed
+   * after the grant is stored can miss it. Never fails for that: if the server cannot be
+   * reached the records are sealed without tokens, as before a grant (docs/client.md §6),
+   * and asking pauses for INDEX_KEY_RETRY_MS.
+   */
+  async #sealPending(): Promise<number> {
+    const { capture, store, clock } = this.d;
+    if (clock() >= this.#indexKeyPausedUntil && capture.pendingBucketsWithoutIndexKey().length > 0) {
+      const identity = loadLocalIdentity(store).privateKey;
+      try {
+        await refreshIndexKeys(this.d.api, store, this.d.profile(), identity);
+      } catch {
+        this.#indexKeyPausedUntil = clock() + INDEX_KEY_RETRY_MS;
+      }
+    }
+    return capture.sealPending();
   }
 
   /** Refreshes the archive material now (outside the queue: for code already running in it). */
@@ -112,7 +144,7 @@ export class ArchiveWork {
   /** Seals, uploads (with retry) and verifies the proofs that checkpoints cover. */
   flush(): Promise<{ uploaded: number; proofs: ProofRound }> {
     return this.d.ops().serial(async () => {
-      await this.d.capture.sealPending();
+      await this.#sealPending();
       await this.d.uploader.resume();
       const uploaded = await this.d.uploader.uploadAll();
       const proofs = await verifyArchiveProofs(this.d.api, this.d.store, this.d.profile());
@@ -123,7 +155,7 @@ export class ArchiveWork {
   /** Seals and uploads only (no proof check). */
   upload(): Promise<number> {
     return this.d.ops().serial(async () => {
-      await this.d.capture.sealPending();
+      await this.#sealPending();
       return this.d.uploader.uploadAll();
     });
   }
