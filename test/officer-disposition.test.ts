@@ -75,8 +75,8 @@ describe('officer disposition (processes)', () => {
   let officers: string[][];
   let officerDirs: string[];
 
-  const dispose = (k: number, args: string[]) =>
-    custos(['console', 'dispose', ...args, ...officers[k]!, '--json']);
+  const dispose = (k: number, args: string[], json = true) =>
+    custos(['console', 'dispose', ...args, ...officers[k]!, ...(json ? ['--json'] : [])]);
   /** The log indexes search finds for a word (search opens every hit and checks its proof). */
   const searchIndexes = async (word = 'canary'): Promise<number[]> =>
     (
@@ -208,10 +208,14 @@ describe('officer disposition (processes)', () => {
         custos(['verify', 'log', '--server', org.server.url, '--org', org.orgId, '--state', state, '--json']);
       expect((await witness()).status).toBe(0);
 
-      // Nothing has expired today.
+      // Nothing has expired today: the dry run says so and makes no plan.
       const today = await dispose(0, ['--dry-run']);
       expect(today.status, today.stderr).toBe(0);
-      expect((JSON.parse(today.stdout) as PlanOut).buckets).toEqual([]);
+      const none = JSON.parse(today.stdout) as { planId: string | null; buckets: unknown[] };
+      expect([none.planId, none.buckets]).toEqual([null, []]);
+      const todayText = await dispose(0, ['--dry-run'], false);
+      expect(todayText.stdout).toContain('Nothing to dispose');
+      expect(todayText.stdout).not.toContain('Plan ');
 
       const dry = await dispose(0, ['--dry-run', '--as-of', '2100-01-01']);
       expect(dry.status, dry.stderr).toBe(0);

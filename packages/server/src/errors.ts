@@ -113,6 +113,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: "The disposition plan has fewer distinct officer approvals than the organisation's quorum.",
   },
+  NOTHING_TO_DISPOSE: {
+    status: 409,
+    doc: 'No bucket has expired by the date asked for that is not yet disposed: no disposition plan is made.',
+  },
   DISPOSITION_CLOSED: {
     status: 409,
     doc: 'The disposition plan is already executing or executed: it takes no more approvals.',

@@ -17,7 +17,8 @@ const USAGE = `Usage: custos console dispose --dry-run [--as-of DATE] --profile 
 
 --dry-run lists the buckets that expired by DATE (default: today; YYYY-MM-DD, UTC end of
 day) and are not yet disposed: records to dispose, records kept under a legal hold, leaf
-span; and prints the plan id. Nothing is destroyed. --approve signs that plan with your
+span; and prints the plan id (with no such bucket it says so and makes no plan). Nothing
+is destroyed. --approve signs that plan with your
 officer key (m officers must, each from their own profile). --execute, once m officers
 approved, deletes the ciphertext and index entries of every unheld record of those buckets
 and the keys of buckets left empty, and prints the certificate logged for it. Interrupted,
@@ -114,6 +115,16 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
       return withOfficerSession(ctx, async (s) => {
         if (dryRun) {
           const v = await proposeDisposition(s, asOf);
+          if (v === null) {
+            // No plan is made: there is nothing to approve or execute.
+            ctx.result([`Nothing to dispose as of ${day(asOf)}: no expired bucket is left; no plan made.`], {
+              planId: null,
+              state: 'none',
+              asOf,
+              buckets: [],
+            });
+            return 0;
+          }
           const lines = planLines(v);
           if (v.plan.buckets.length > 0 && v.state === 'proposed') {
             lines.push(

@@ -14,7 +14,7 @@ import {
   type DispositionCertificate,
   type DispositionPlan,
 } from '@custos/core';
-import { ConsoleError } from '../console-error.js';
+import { ConsoleError, isConsoleError } from '../console-error.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
 import { forgetBucketKeys } from '../officer-profile-update.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -125,9 +125,18 @@ export function verifiedApprovers(
   return [...ok].sort((x, y) => x - y);
 }
 
-/** Makes (or finds) the server's plan for `asOf` (dry run: nothing is destroyed). */
-export async function proposeDisposition(s: OfficerSession, asOf: number): Promise<DispositionView> {
-  const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions`, { asOf });
+/**
+ * Makes (or finds) the server's plan for `asOf` (dry run: nothing is destroyed); null when
+ * no bucket has expired by then that is not yet disposed (the server then makes no plan).
+ */
+export async function proposeDisposition(s: OfficerSession, asOf: number): Promise<DispositionView | null> {
+  let r;
+  try {
+    r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions`, { asOf });
+  } catch (e) {
+    if (isConsoleError(e) && e.serverCode === 'NOTHING_TO_DISPOSE') return null;
+    throw e;
+  }
   return verifyView(s, r, undefined, asOf);
 }
 

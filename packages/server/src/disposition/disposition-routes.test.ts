@@ -86,6 +86,19 @@ describe('disposition routes (SQLite)', () => {
     }
     dev = devices as typeof dev;
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
+    // One expired (empty) bucket: with none, there is nothing to plan.
+    await tb.stores.buckets.create(orgId, {
+      bucketId: 'transitory-2020-01',
+      retentionClass: 'transitory',
+      period: '2020-01',
+      notBefore: Date.UTC(2020, 0, 1),
+      notAfter: Date.UTC(2020, 1, 1) - 1,
+      publicKey: Buffer.alloc(32, 4),
+      document: Buffer.alloc(16, 5),
+      registeredBy: dev.officer.deviceId,
+      registeredAt: 0,
+      logIndex: 0,
+    });
   });
   afterAll(async () => {
     await t?.app.close();
@@ -155,5 +168,8 @@ describe('disposition routes (SQLite)', () => {
       dev.auditor.headers(),
     );
     expect(read.json<View>().state).toBe('executed');
+    // Its bucket disposed, nothing is left: the server says so and makes no plan.
+    const none = await post(dev.officer, `/v1/orgs/${orgId}/dispositions`, { asOf: t.clock.now });
+    expect([none.statusCode, code(none)]).toEqual([409, 'NOTHING_TO_DISPOSE']);
   });
 });

@@ -13,6 +13,7 @@ import {
   type PlannedBucket,
 } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { ServerError } from '../errors.js';
 import { bucketHolds } from '../holds/held-records.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
@@ -96,6 +97,7 @@ async function countBucket(
 /**
  * Makes (or finds) the plan for `asOf` and stores it; a new plan is an audit act
  * `disposition.plan` (subject: the plan id; detail: bucket and record counts).
+ * NOTHING_TO_DISPOSE, and nothing stored, when no bucket qualifies.
  */
 export async function makePlan(
   stores: Stores,
@@ -111,6 +113,9 @@ export async function makePlan(
     .filter((x): x is { b: BucketRecord; expiresAt: number } => x.expiresAt !== null && x.expiresAt <= asOf)
     .filter((x) => !done.has(x.b.bucketId))
     .slice(0, MAX_PLAN_BUCKETS);
+  // An empty plan would be stored, audited and listed for nothing: say so instead.
+  if (expired.length === 0)
+    throw new ServerError('NOTHING_TO_DISPOSE', 'no bucket has expired by then that is not yet disposed');
   const counted: CountedBucket[] = [];
   for (const { b, expiresAt } of expired) counted.push(await countBucket(stores, orgId, b, expiresAt));
   const bytes = encodeDispositionPlan({ orgId, asOf, madeAt: now, buckets: counted.map((c) => c.planned) });

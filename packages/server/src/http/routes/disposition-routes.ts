@@ -118,12 +118,12 @@ export const createDispositionRoute = defineRoute({
   summary:
     'Makes the disposition plan for `asOf` (default now): every expired bucket not yet disposed, its records to ' +
     'dispose and held, leaf span and leaf digest; it names when it was made, so each call makes a new plan. An ' +
-    'audit act `disposition.plan`. Officers only.',
+    'audit act `disposition.plan`. With no such bucket, NOTHING_TO_DISPOSE and no plan. Officers only.',
   access: { kind: 'device', roles: ['officer'] },
   params: OrgParams,
   body: Type.Object({ asOf: Type.Optional(Millis) }, { additionalProperties: false }),
   response: { status: 200, schema: PlanView },
-  errors: ['LOG_PUSHBACK'],
+  errors: ['NOTHING_TO_DISPOSE', 'LOG_PUSHBACK'],
   async handler({ auth, body }, deps) {
     const now = deps.clock();
     const p = await makePlan(deps.stores, deps.audit, auth.orgId, body.asOf ?? now, auth.deviceId, now);
