@@ -1,6 +1,7 @@
 /**
  * Flag parsing for `custos` commands: `--name value` or `--name=value` for string flags,
- * `--name` for booleans. Unknown, repeated or valueless flags and stray arguments are errors
+ * `--name` for booleans. A string flag's value may start with dashes (ids are base64url):
+ * only another option of the command is refused as a value. Unknown, repeated or valueless flags and stray arguments are errors
  * that name the flag, so a typo never silently changes what a command does.
  */
 
@@ -32,11 +33,21 @@ export function parseFlags(args: readonly string[], spec: FlagSpec): ParsedFlags
       continue;
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined || (eq < 0 && value.startsWith('--')))
-      throw new UsageError(`--${name} needs a value`);
+    // Ids are base64url and may start with '-' or '--': only one of this command's own
+    // options (or `--help`) is taken for a missing value, anything else is the value.
+    if (value === undefined || (eq < 0 && isOption(value, spec)))
+      throw new UsageError(`--${name} needs a value (a value that starts with '--': --${name}=VALUE)`);
     out.set(name, value);
   }
   return out;
+}
+
+/** True when `arg` names one of `spec`'s options (with or without a value) or `--help`. */
+function isOption(arg: string, spec: FlagSpec): boolean {
+  if (!arg.startsWith('--')) return false;
+  const eq = arg.indexOf('=');
+  const name = arg.slice(2, eq < 0 ? undefined : eq);
+  return name === '' || name === 'help' || spec[name] !== undefined;
 }
 
 /** A required string flag. */

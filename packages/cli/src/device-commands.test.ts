@@ -56,6 +56,20 @@ describe('command lines', () => {
     expect(() => parseCommandLine(['--to'], spec, 0)).toThrow(/--to needs a value/);
   });
 
+  it('takes ids that start with dashes as values, with or without =, but not another option', () => {
+    const spec = { to: 'string', device: 'string', json: 'boolean' } as const;
+    for (const id of ['-abcdefghijklmnopqrstu', '--bcdefghijklmnopqrstu', '---cdefghijklmnopqrst', '-']) {
+      expect(parseCommandLine(['--device', id, '--json'], spec, 0).flags.get('device')).toBe(id);
+      expect(parseCommandLine([`--device=${id}`], spec, 0).flags.get('device')).toBe(id);
+      const address = `${id}@${'O'.repeat(22)}`;
+      expect(parseCommandLine(['--to', address, '--device', id], spec, 0).flags.get('to')).toBe(address);
+    }
+    // A forgotten value is still caught when the next argument is an option of the command.
+    for (const next of ['--json', '--device', '--device=x', '--help', '--'])
+      expect(() => parseCommandLine(['--to', next], spec, 1)).toThrow(/--to needs a value/);
+    expect(parseCommandLine(['--to=--json'], spec, 0).flags.get('to')).toBe('--json');
+  });
+
   it('every device command has --help naming --profile, and custos help lists them', async () => {
     const help = (await cli(['help'])).out;
     for (const c of [

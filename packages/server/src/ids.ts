@@ -25,9 +25,20 @@ export const ID_PATTERN = `^[A-Za-z0-9_-]{${ID_LENGTH}}$`;
 
 const idRegex = new RegExp(ID_PATTERN);
 
-/** A fresh random id of the given kind. */
+/**
+ * `bytes` random bytes as unpadded base64url that does not start with '-': ids are typed on
+ * command lines, where a leading dash reads as an option (1 draw in 64 is redrawn).
+ */
+export function randomIdString(bytes: number = ID_BYTES): string {
+  for (;;) {
+    const id = randomBytes(bytes).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/** A fresh random id of the given kind (never starting with '-'). */
 export function newId<T extends OrgId | UserId | DeviceId | ChallengeId>(): T {
-  return randomBytes(ID_BYTES).toString('base64url') as T;
+  return randomIdString() as T;
 }
 
 /** True when `s` has the shape of an id (it may still name nothing). */

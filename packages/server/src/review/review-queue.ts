@@ -10,7 +10,7 @@
  */
 import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { LogEntryType } from '@custos/core';
-import type { DeviceId, OrgId } from '../ids.js';
+import { randomIdString, type DeviceId, type OrgId } from '../ids.js';
 import type { AuditAct, NewReviewItem } from '../store/review-stores.js';
 import type { Stores } from '../store/stores.js';
 import { DEFAULT_SAMPLE_PPM, ITEM_ID_BYTES, PPM, SAMPLE_SECRET_BYTES } from './review-defaults.js';
@@ -113,7 +113,7 @@ export async function reviewHook(
     const sampled = secret !== null && inSample(secret, r.hash, ppm);
     if (ruleIds.size === 0 && !sampled) continue;
     items.push({
-      itemId: randomBytes(ITEM_ID_BYTES).toString('base64url'),
+      itemId: randomIdString(ITEM_ID_BYTES),
       logIndex: r.logIndex,
       deviceId: r.deviceId,
       seq: r.seq,

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
 import { ServerError } from '../../errors.js';
-import type { OrgId } from '../../ids.js';
+import { randomIdString, type OrgId } from '../../ids.js';
 import {
   DEFAULT_SAMPLE_PPM,
   ITEM_ID_BYTES,
@@ -157,7 +157,7 @@ export const addRuleRoute = defineRoute({
   async handler({ auth, body }, deps) {
     const rows = await ruleTerms(deps.stores, auth.orgId, body.terms, body.buckets);
     const sealed = body.sealed === undefined ? null : decodeBytes('body.sealed', body.sealed);
-    const ruleId = randomBytes(ITEM_ID_BYTES).toString('base64url');
+    const ruleId = randomIdString(ITEM_ID_BYTES);
     const now = deps.clock();
     await deps.stores.withTransaction(async (tx) => {
       if ((await tx.review.listRules(auth.orgId)).length >= MAX_RULES) {
