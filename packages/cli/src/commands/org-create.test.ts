@@ -1,9 +1,12 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CeremonyResult } from '@custos/console';
 import { describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from '../command-flags.js';
 import { readPassphraseFile } from '../passphrase-input.js';
+import { docCommands } from '../testing/doc-commands.js';
 import { cli, testFolder } from '../testing/run-cli.js';
+import { orgCreateNextSteps } from './org-create.js';
 
 const dir = testFolder('custos-cli-org-');
 
@@ -53,6 +56,45 @@ describe('custos org create (arguments)', () => {
     expect(r.err).toMatch(/2 lines: give 1 \(for all officers\) or 3/);
     expect(r.err).not.toContain('first passphrase');
     expect(() => statSync(`${out}.ceremony-staging`)).toThrow();
+  });
+});
+
+describe('custos org create (next steps)', () => {
+  const result = (archivePolicy: 'required' | 'none'): CeremonyResult => ({
+    orgId: 'O'.repeat(22),
+    name: 'Acme',
+    server: 'http://127.0.0.1:8443',
+    signingKeyFingerprint: 'f',
+    rootArchiveKeyFingerprint: 'r',
+    keyManagerFingerprint: 'k',
+    out: '/tmp/my org',
+    orgFile: '/tmp/my org/org.json',
+    adminProfile: '/tmp/my org/admin/profile.json',
+    officers: [1, 2].map((i) => ({
+      officerIndex: i - 1,
+      shareIndex: i,
+      profileDir: `/tmp/my org/officers/officer-${i}`,
+      shareFiles: [`/tmp/my org/shares/officer-${i}/org-signing-key.share`],
+    })),
+    buckets: [],
+    archivePolicy,
+    resumed: false,
+  });
+
+  it('are commands that parse, naming the admin profile and an officer profile (quoted)', async () => {
+    const steps = orgCreateNextSteps(result('required'));
+    expect(steps[0]).toContain(`--admin-profile '/tmp/my org/admin/profile.json'`);
+    expect(steps.some((l) => l.startsWith('custos console grant-index-keys'))).toBe(true);
+    const parsed = docCommands('next steps', `\`\`\`\n${steps.join('\n')}\n\`\`\``);
+    expect(parsed).toHaveLength(steps.length);
+    expect(parsed[0]!.args).toContain('/tmp/my org/admin/profile.json');
+    for (const c of parsed) {
+      const r = await cli(c.args, { checkOnly: true });
+      expect(r.err, c.text).toBe('');
+      expect(r.code, c.text).toBe(0);
+    }
+    // An org that keeps no archive has no search keys to grant.
+    expect(orgCreateNextSteps(result('none')).join('\n')).not.toContain('grant-index-keys');
   });
 });
 

@@ -78,6 +78,32 @@ function archivePolicy(flags: ParsedFlags): ArchivePolicyName {
   return v;
 }
 
+/** `p` as one shell word (quoted when it holds anything but plain path characters). */
+function shellWord(p: string): string {
+  return /^[A-Za-z0-9_./:@+-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * What to do after the ceremony, as commands a newcomer can run in order: the first admin
+ * enrols from the admin profile, invites users and officers, officers enrol their consoles
+ * (and, when the org archives, seal search keys to devices), and share folders go offline.
+ */
+export function orgCreateNextSteps(r: CeremonyResult): string[] {
+  const officer = r.officers[0];
+  const officerDir = shellWord(officer?.profileDir ?? 'OFFICER-PROFILE');
+  return [
+    `custos enroll --admin-profile ${shellWord(r.adminProfile)} --profile ./admin   # the first admin, with a new passphrase`,
+    'custos admin invite --user NAME --profile ./admin   # each person; they run the enroll line it prints',
+    'custos admin invite --user NAME --role officer --profile ./admin   # each officer, then with its code:',
+    `custos console enroll CODE --profile ${officerDir}   # officer ${officer?.shareIndex ?? 1}; the others with their own profile`,
+    ...(r.archivePolicy === 'required'
+      ? [
+          `custos console grant-index-keys --profile ${officerDir}   # after enrolments, and daily: search keys for devices`,
+        ]
+      : []),
+  ];
+}
+
 function summary(r: CeremonyResult): string {
   const lines = [
     `Organisation "${r.name}" created: ${r.orgId}`,
@@ -92,6 +118,9 @@ function summary(r: CeremonyResult): string {
         `Officer ${o.shareIndex}: profile ${o.profileDir}, share files in ${o.shareFiles[0]!.replace(/\/[^/]+$/, '')}`,
     ),
     "Move each officer's share folder to that officer's own offline media, then delete it here.",
+    'Each officer keeps their profile folder and passphrase; m of them bring their share files',
+    'to a quorum act (custos org unlock, org officers). Next steps (docs/officers.md):',
+    ...orgCreateNextSteps(r).map((l) => `  ${l}`),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -135,7 +164,8 @@ export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<
       return out;
     };
     const result = await runCeremony({ ...options, passphrases }, (e) => say(`[${e.step}] ${e.message}`));
-    if (flags.has('json')) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (flags.has('json'))
+      io.stdout.write(`${JSON.stringify({ ...result, nextSteps: orgCreateNextSteps(result) }, null, 2)}\n`);
     else io.stdout.write(summary(result));
     return 0;
   } catch (e) {
