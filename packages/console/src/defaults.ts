@@ -14,9 +14,15 @@ export const CEREMONY_BUCKET_MONTHS = 2;
  */
 export const DELEGATION_VALIDITY_MONTHS = 13;
 
-/** Smallest and largest officer counts (server MAX_OFFICERS is 32; Shamir needs n ≥ 2). */
+/** Smallest officer count at the ceremony (Shamir needs n ≥ 2). */
 export const MIN_OFFICERS = 2;
-/** Largest officer count the server accepts. */
+/**
+ * Largest officer count at the ceremony: the server's org-creation limit (server
+ * config/defaults.ts MAX_OFFICERS; the create request carries every officer's key within
+ * ORG_CREATE_BODY_LIMIT_BYTES). Deliberately not core's officer-list bound (MAX_OFFICERS =
+ * 100 in org-docs/officer-list.ts): officer indexes are never reused (`org officers add`
+ * takes the next one), so a later list's indexes, and its size, may pass 32.
+ */
 export const MAX_OFFICERS = 32;
 
 /** Mode of folders that hold key material: owner only. */

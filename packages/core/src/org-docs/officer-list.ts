@@ -16,7 +16,11 @@ import {
 
 /** Domain of officer-list signatures. */
 export const OFFICER_LIST_DOMAIN = 'custos-officer-list-v1';
-/** Most officers (indexes 0–99, as the officer-wrap route accepts). */
+/**
+ * Most officers in a list, and the index space (0–99, as the officer-wrap route accepts).
+ * Larger than the ceremony's 32 (console defaults.ts) on purpose: indexes are never reused
+ * after a removal, so they outgrow the officer count over the org's life.
+ */
 export const MAX_OFFICERS = 100;
 /** Smallest officer public key document (bytes). */
 export const MIN_OFFICER_KEY_BYTES = 32;

@@ -89,7 +89,10 @@ export const LIST_PAGE_DEFAULT = 100;
 export const LIST_PAGE_MAX = 500;
 /** Most one-time (EC or Kyber) prekeys accepted in one upload. */
 export const MAX_PREKEYS_PER_UPLOAD = 100;
-/** Most officers an organisation registers at its key ceremony. */
+/**
+ * Most officers an organisation registers at its key ceremony (bounds the create body).
+ * Later officer lists may reach core's MAX_OFFICERS (100): indexes are never reused.
+ */
 export const MAX_OFFICERS = 32;
 /** Most bucket documents registered together with a new organisation. */
 export const MAX_ORG_CREATE_BUCKETS = 64;
