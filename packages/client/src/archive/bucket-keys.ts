@@ -122,7 +122,8 @@ export function currentBucket(
 ): VerifiedBucket {
   let best: VerifiedBucket | undefined;
   for (const b of buckets) {
-    if (b.retentionClass !== retentionClass || now < b.notBefore || now >= b.notAfter) continue;
+    // A window includes both ends (docs/keys.md §2): a month's bucket ends at the next one's start − 1.
+    if (b.retentionClass !== retentionClass || now < b.notBefore || now > b.notAfter) continue;
     if (best === undefined || b.notBefore > best.notBefore) best = b;
   }
   if (best === undefined)

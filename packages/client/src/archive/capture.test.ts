@@ -89,6 +89,36 @@ function queuedChain(store: LocalStore) {
 }
 
 describe('ArchiveCapture', () => {
+  it("seals through a bucket's last millisecond (naf is inclusive) and to the next month's bucket after it", async () => {
+    // Monthly windows as the console makes them (bucket-periods.ts): each ends at the next start − 1.
+    const feb = Date.UTC(2030, 1, 1);
+    const mar = Date.UTC(2030, 2, 1);
+    let now = feb - 2;
+    const { store } = await setup(() => now);
+    await putBucket(store, 'jan', Date.UTC(2030, 0, 1), feb - 1);
+    await putBucket(store, 'feb', feb, mar - 1);
+    store.delete('buckets', 'b1');
+    const capture = new ArchiveCapture(store, profile, () => now);
+    const bucketAt = async (t: number): Promise<string> => {
+      now = t;
+      const { seq } = await capture.capture(body(t));
+      return decodeQueued(store.get('archive-queue', String(seq))!).bucket;
+    };
+    // The same capture, its cached choice included, then a fresh one at the boundary.
+    expect([await bucketAt(feb - 2), await bucketAt(feb - 1), await bucketAt(feb)]).toEqual([
+      'jan',
+      'jan',
+      'feb',
+    ]);
+    expect(await bucketAt(mar - 1)).toBe('feb');
+    capture.close();
+    const fresh = new ArchiveCapture(store, profile, () => feb - 1);
+    const { seq } = await fresh.capture(body(1));
+    expect(decodeQueued(store.get('archive-queue', String(seq))!).bucket).toBe('jan');
+    fresh.close();
+    store.close();
+  });
+
   it('chains records, and keeps the head when the newest queued record is dropped', async () => {
     const { store, capture } = await setup();
     for (let i = 0; i < 3; i++) await capture.capture(body(i));

@@ -213,7 +213,8 @@ export class ArchiveCapture {
       return c.bucket;
     const buckets = this.store.list('buckets').map((r) => decodeJson<VerifiedBucket>(r.value));
     const bucket = currentBucket(this.store, retentionClass, now, buckets);
-    let until = bucket.notAfter;
+    // notAfter is the window's last millisecond (inclusive): the choice ends just after it.
+    let until = bucket.notAfter + 1;
     for (const b of buckets)
       if (b.retentionClass === bucket.retentionClass && b.notBefore > now && b.notBefore < until)
         until = b.notBefore;

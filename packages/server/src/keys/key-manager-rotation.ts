@@ -93,7 +93,7 @@ export async function rotateKeyManager(
         `must start now (within ${ROTATION_START_SKEW_MS / 60_000} minutes of the server's clock)`,
       );
     if (next.notBefore <= current.notBefore) throw invalid('must start after the current delegation starts');
-    if (next.notAfter <= now) throw invalid('is not valid now');
+    if (next.notAfter < now) throw invalid('is not valid now');
     const need = rotationRecipients(org);
     const given = wraps.map((w) => w.recipient);
     const missing = need.filter((r) => !given.includes(r));
