@@ -62,6 +62,8 @@ const CONTENT_BYTES = 160;
 const OFFERED_RATE = Number(process.env['RELAY_BENCH_RATE'] ?? 5000);
 const LATENCY_RUN_MS = 2000;
 const TICK_MS = 10;
+/** RELAY_BENCH_TRACE: the p99 case's latencies are also reported per slice of this much send time. */
+const TRACE_SLICE_MS = 250;
 /** RELAY_BENCH_SAMPLES=<n> overrides each relay case's sample count (a short A/B or profile run). */
 const SAMPLES_OVERRIDE = process.env['RELAY_BENCH_SAMPLES'];
 const samples = (n: number): number => (SAMPLES_OVERRIDE === undefined ? n : Number(SAMPLES_OVERRIDE));
@@ -328,7 +330,7 @@ import { decodeRelayServerFrame, encodeRelayFrame, RELAY_BINARY_PROTOCOL } from 
 const offer = process.env.RELAY_BENCH_FRAMES === 'json' ? [] : [RELAY_BINARY_PROTOCOL];
 import { performance } from 'node:perf_hooks';
 const now = () => performance.timeOrigin + performance.now();
-let orgId, devices, sockets = new Map(), delivered = 0, sentAnswered = 0, acksPending = 0, latencies = [], ackReq = 0;
+let orgId, devices, sockets = new Map(), delivered = 0, sentAnswered = 0, acksPending = 0, latencies = [], sentAt = [], ackReq = 0;
 function open(wsUrl, i) {
   const d = devices[i];
   const ws = new WebSocket(wsUrl, offer, { localAddress: '127.0.0.' + (2 + (i % 250)), perMessageDeflate: false });
@@ -348,7 +350,9 @@ function open(wsUrl, i) {
       if (isBinary) {
         const b = decodeRelayServerFrame(data);
         if (b.kind === 'envelope') {
-          latencies.push(now() - b.content.readDoubleLE(0));
+          const t0 = b.content.readDoubleLE(0);
+          latencies.push(now() - t0);
+          sentAt.push(t0);
           delivered++;
           pendingAcks.push(b.id);
           if (!flushQueued) { flushQueued = true; setImmediate(flush); }
@@ -359,7 +363,9 @@ function open(wsUrl, i) {
       const f = JSON.parse(data.toString('utf8'));
       if (f.type === 'ready') return resolve();
       if (f.type === 'envelope') {
-        latencies.push(now() - Buffer.from(f.envelope.content, 'base64url').readDoubleLE(0));
+        const t0 = Buffer.from(f.envelope.content, 'base64url').readDoubleLE(0);
+        latencies.push(now() - t0);
+        sentAt.push(t0);
         delivered++;
         pendingAcks.push(f.envelope.id);
         if (!flushQueued) { flushQueued = true; setImmediate(flush); }
@@ -387,8 +393,8 @@ process.on('message', async (m) => {
       else ws.send(JSON.stringify({ type: 'send', reqId, message: { recipient: { orgId, userId: t.userId },
         envelopes: [{ deviceId: t.deviceId, type: 1, content: content.toString('base64url') }] } }));
     }
-  } else if (m.cmd === 'reset') { delivered = 0; sentAnswered = 0; latencies = []; process.send({ cmd: 'reset' }); }
-  else if (m.cmd === 'stats') process.send({ cmd: 'stats', delivered, sentAnswered, acksPending, latencies: m.latencies ? latencies : [] });
+  } else if (m.cmd === 'reset') { delivered = 0; sentAnswered = 0; latencies = []; sentAt = []; process.send({ cmd: 'reset' }); }
+  else if (m.cmd === 'stats') process.send({ cmd: 'stats', delivered, sentAnswered, acksPending, latencies: m.latencies ? latencies : [], sentAt: m.latencies ? sentAt : [] });
   else if (m.cmd === 'close') { for (const ws of sockets.values()) ws.terminate(); process.exit(0); }
 });
 `;
@@ -403,6 +409,8 @@ interface ClientStats {
   readonly sentAnswered: number;
   readonly acksPending: number;
   readonly latencies: number[];
+  /** Each latency's send time (absolute ms), same order. */
+  readonly sentAt: number[];
 }
 
 /** 1,000 clients on one server, spread over CLIENT_PROCESSES processes (device i in process i mod n). */
@@ -484,6 +492,7 @@ class Fleet {
       sentAnswered: all.reduce((a, s) => a + s.sentAnswered, 0),
       acksPending: all.reduce((a, s) => a + s.acksPending, 0),
       latencies: all.flatMap((s) => s.latencies),
+      sentAt: all.flatMap((s) => s.sentAt),
     };
   }
 
@@ -499,6 +508,12 @@ class Fleet {
   /** Send→delivery times (ms) since the last reset. */
   async latencies(): Promise<number[]> {
     return (await this.stats(true)).latencies;
+  }
+
+  /** Latencies with their send times (absolute ms). */
+  async timedLatencies(): Promise<{ latencies: number[]; sentAt: number[] }> {
+    const s = await this.stats(true);
+    return { latencies: s.latencies, sentAt: s.sentAt };
   }
 
   async reset(): Promise<void> {
@@ -656,13 +671,26 @@ async function latencyP99(fleet: Fleet): Promise<number> {
     }
   }
   await fleet.settle(sent);
-  const sorted = (await fleet.latencies()).sort((a, b) => a - b);
+  const timed = await fleet.timedLatencies();
+  const sorted = [...timed.latencies].sort((a, b) => a - b);
   const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? Infinity;
-  // RELAY_BENCH_TRACE=1 prints each sample (an A/B reads the pairs, not only the medians).
+  // RELAY_BENCH_TRACE=1 prints each sample (an A/B reads the pairs, not only the medians),
+  // with the p99 of each TRACE_SLICE_MS of send time: is the tail spread or at the start?
   if (process.env['RELAY_BENCH_TRACE'] !== undefined) {
     const p50 = sorted[Math.floor(sorted.length * 0.5)] ?? Infinity;
     const who = fleet === env?.custosFleet ? 'custos' : 'baseline';
-    process.stderr.write(`${who}: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms\n`);
+    const first = Math.min(...timed.sentAt);
+    const slices: number[][] = [];
+    timed.sentAt.forEach((t, i) =>
+      (slices[Math.floor((t - first) / TRACE_SLICE_MS)] ??= []).push(timed.latencies[i]!),
+    );
+    const bySlice = slices.map((xs) => {
+      xs.sort((a, b) => a - b);
+      return (xs[Math.floor(xs.length * 0.99)] ?? 0).toFixed(0);
+    });
+    process.stderr.write(
+      `${who}: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; p99 per ${TRACE_SLICE_MS} ms: ${bySlice.join(' ')}\n`,
+    );
   }
   return p99;
 }

@@ -6,8 +6,9 @@
  *
  * Durability is that of SQLITE_SYNCHRONOUS (FULL: an acknowledged commit survives power
  * loss) but the two slow parts of it run off the event loop: the per-commit WAL sync
- * (wal-sync.ts; the queue moves on to the next transaction while a commit's sync runs, and
- * concurrent commits share a sync) and WAL checkpoints (wal-checkpointer.ts, a worker
+ * (wal-sync.ts; the queue moves on to the next transaction while a commit's sync runs, a
+ * commit made during a sync starts its own at once, up to three, and commits waiting
+ * together share one) and WAL checkpoints (wal-checkpointer.ts, a worker
  * thread). A transaction, write or read resolves only once every commit it could have seen
  * is durable, so nothing that could still be lost is ever acknowledged or shown — except
  * `committedReads`, a second read-only connection that sees what is committed at once (for

@@ -62,7 +62,15 @@ export class WalCheckpointer {
   constructor(path: string, busyTimeoutMs: number, onFailure: () => void) {
     this.#onFailure = onFailure;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, busyTimeoutMs } });
+    // execArgv []: a worker inherits its parent's flags, and under `--input-type=module` (a
+    // server started with `node --input-type=module -e …`, as the relay bench does) the
+    // CommonJS source would run as ES module and die on `require` at once — silently putting
+    // every checkpoint back on the event loop (the fallback below), inside a COMMIT.
+    this.#worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { path, driver, busyTimeoutMs },
+    });
     // The worker must never keep the process alive (a server that forgot close() still exits).
     this.#worker.unref();
     this.#worker.on('message', (r: CheckpointReply) => this.#done(r));
