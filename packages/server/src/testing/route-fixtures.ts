@@ -505,14 +505,14 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     url: `/v1/orgs/${org.orgId}/key-manager/wraps`,
   }),
 
-  // Disposition: a plan for now (nothing has expired, so executing it disposes nothing).
-  // The fixture org's officer keys are random bytes, so approvals are seeded in the store
-  // and the approval route sees the identical approval again (idempotent).
-  'POST /v1/orgs/:orgId/dispositions': async ({ t, org }) => ({
-    method: 'POST',
-    url: `/v1/orgs/${org.orgId}/dispositions`,
-    body: { asOf: t.clock.now },
-  }),
+  // Disposition: a plan for now of a fresh expired, empty bucket (with nothing expired there
+  // is no plan: NOTHING_TO_DISPOSE). The fixture org's officer keys are random bytes, so
+  // approvals are seeded in the store and the approval route sees the identical approval
+  // again (idempotent).
+  'POST /v1/orgs/:orgId/dispositions': async (ctx) => {
+    await addExpiredBucket(ctx);
+    return { method: 'POST', url: `/v1/orgs/${ctx.org.orgId}/dispositions`, body: { asOf: ctx.t.clock.now } };
+  },
   'GET /v1/orgs/:orgId/dispositions/:planId': async (ctx) => ({
     method: 'GET',
     url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}`,
@@ -638,8 +638,26 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
 /** The signature seeded as each fixture officer's approval. */
 const SEEDED_APPROVAL = Buffer.alloc(64, 7);
 
+/** Registers a fresh empty transitory bucket of org A that expired long ago (something to plan). */
+async function addExpiredBucket({ t, org }: FixtureContext): Promise<void> {
+  await t.stores.buckets.create(org.orgId, {
+    bucketId: `transitory-2020-01-${randomBytes(6).toString('hex')}`,
+    retentionClass: 'transitory',
+    period: '2020-01',
+    notBefore: Date.UTC(2020, 0, 1),
+    notAfter: Date.UTC(2020, 1, 1) - 1,
+    publicKey: Buffer.alloc(32, 4),
+    document: Buffer.alloc(16, 5),
+    registeredBy: org.devices.officer.deviceId,
+    registeredAt: 0,
+    logIndex: 0,
+  });
+}
+
 /** A plan of org A for a fresh as-of date with two seeded approvals; resolves to its id. */
-async function seedApprovedPlan({ t, org }: FixtureContext): Promise<string> {
+async function seedApprovedPlan(ctx: FixtureContext): Promise<string> {
+  const { t, org } = ctx;
+  await addExpiredBucket(ctx);
   const made = await call(
     t.app,
     'POST',
