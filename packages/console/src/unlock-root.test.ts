@@ -110,6 +110,54 @@ describe('unlockRoot', async () => {
     expect(await codeOf(unlockRoot([], [], TEST_KDF))).toBe('SHARES_INSUFFICIENT');
   });
 
+  it('refuses what the cleartext fields decide before deriving any key', async () => {
+    // Too few shares, with a passphrase that would fail: the count decides, no KDF needed.
+    const one = unlockRoot([files[0]!['org-signing-key']], ['not the passphrase at all'], TEST_KDF);
+    await expect(one).rejects.toMatchObject({
+      code: 'SHARES_INSUFFICIENT',
+      message: '1 share(s) given, 2 of 3 needed',
+    });
+    const otherOrg = await shareFiles('org-2', await generateOrgSecrets());
+    const mixed = unlockRoot(
+      [files[0]!['org-signing-key'], otherOrg[1]!['org-signing-key']],
+      ['not the passphrase at all', 'not the passphrase at all'],
+      TEST_KDF,
+    );
+    await expect(mixed).rejects.toMatchObject({
+      code: 'MALFORMED_SHARE',
+      message: /different organisations/,
+    });
+    // The same share twice is not two shares: left to combineShares after opening.
+    const twice = [files[0]!['org-signing-key'], files[0]!['org-signing-key']];
+    expect(await codeOf(unlockRoot(twice, [PASSES[0]!, PASSES[0]!], TEST_KDF))).toBe('MALFORMED_SHARE');
+  });
+
+  it("opens one kind after another: a wrong passphrase is met at that officer's first file", async () => {
+    const given = [0, 1].flatMap((i) => Object.values(files[i]!));
+    const passes = [
+      PASSES[0]!,
+      PASSES[0]!,
+      PASSES[0]!,
+      'a wrong passphrase',
+      'a wrong passphrase',
+      'a wrong passphrase',
+    ];
+    await expect(unlockRoot(given, passes, TEST_KDF)).rejects.toMatchObject({
+      code: 'WRONG_PASSPHRASE',
+      message: /^share file 4: /,
+    });
+    const tampered = JSON.parse(files[1]!['org-index-secret'].text) as { ciphertext: string };
+    const ct = Buffer.from(tampered.ciphertext, 'base64');
+    ct[0]! ^= 1;
+    const modified = { text: JSON.stringify({ ...tampered, ciphertext: ct.toString('base64') }) };
+    const withModified = [...given.slice(0, 5), modified];
+    const right = [PASSES[0]!, PASSES[0]!, PASSES[0]!, PASSES[1]!, PASSES[1]!, PASSES[1]!];
+    await expect(unlockRoot(withModified, right, TEST_KDF)).rejects.toMatchObject({
+      code: 'DECRYPTION_FAILED',
+      message: /^share file 6: /,
+    });
+  });
+
   it('refuses a recovered key that does not match the fingerprint its files name', async () => {
     const lying = await shareFiles('org-1', secrets, {
       'org-root-archive-key': keyFingerprint(new Uint8Array(32)),

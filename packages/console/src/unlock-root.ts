@@ -5,15 +5,19 @@
  * share of another org, a substituted file or too few shares never yields a key.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import {
   BucketPrivateKey,
   combineShares,
   CustosError,
   isCustosError,
   openShareFile,
+  parseShareFile,
   type BucketPublicKey,
   type KdfPolicy,
   type KeyShare,
+  type OpenedShareFile,
+  type ShareFile,
   type ShareSecretKind,
 } from '@custos/core';
 import { unwrapBucketKey, type UnwrappedBucketKey } from './bucket-key-wrap.js';
@@ -37,8 +41,81 @@ export interface RootKeys {
 /** A share file given as a path, or as its text. */
 export type ShareFileInput = string | { readonly text: string };
 
+/** Share files derived at once, at most: each scrypt takes 128 MiB and a core (the thread pool has 4). */
+const MAX_OPEN_CONCURRENCY = 4;
+
 function readShareText(f: ShareFileInput): string {
   return typeof f === 'string' ? readFileSync(f, 'utf8') : f.text;
+}
+
+/** `e` with the file's name (never the passphrase) before its message, so the officer knows whose entry to retype. */
+function naming(f: ShareFileInput, i: number, e: unknown): unknown {
+  if (!isCustosError(e)) return e;
+  const name = typeof f === 'string' ? f : `share file ${i + 1}`;
+  return new CustosError(e.code, `${name}: ${e.message}`, { cause: e });
+}
+
+/**
+ * Refusals the files' cleartext fields already decide, so a quorum that cannot succeed fails
+ * before seconds of passphrase KDF: files of two organisations, and a secret with fewer distinct
+ * shares than the threshold its files name (combineShares' own refusal, same message). The
+ * fields are authenticated only when a file is opened, but that can only turn these refusals
+ * into others: an edited field fails its file's decryption.
+ */
+function refuseEarly(parsed: readonly ShareFile[]): void {
+  if (parsed.some((p) => p.orgId !== parsed[0]!.orgId))
+    throw new CustosError('MALFORMED_SHARE', 'share files of different organisations');
+  for (const kind of new Set(parsed.map((p) => p.secretKind))) {
+    const of = parsed.filter((p) => p.secretKind === kind);
+    const { splitId, threshold, total } = of[0]!;
+    const oneSplit = of.every((p) => p.splitId === splitId && p.threshold === threshold && p.total === total);
+    const distinct = new Set(of.map((p) => p.shareIndex)).size === of.length;
+    if (oneSplit && distinct && of.length < threshold)
+      throw new CustosError(
+        'SHARES_INSUFFICIENT',
+        `${of.length} share(s) given, ${threshold} of ${total} needed`,
+      );
+  }
+}
+
+/**
+ * Opens every file, at most {@link MAX_OPEN_CONCURRENCY} (and one per core) at a time, one
+ * secret kind after another (each officer's file of the first kind, then of the next), so a
+ * wrong passphrase or a modified file is usually met in the first round; once one fails no
+ * other is started, the ones running finish and are wiped, and the first failure is thrown.
+ */
+async function openAll(
+  texts: readonly string[],
+  parsed: readonly ShareFile[],
+  shareFiles: readonly ShareFileInput[],
+  passphrases: readonly string[],
+  policy: KdfPolicy,
+): Promise<OpenedShareFile[]> {
+  const kinds = [...new Set(parsed.map((p) => p.secretKind))];
+  const order = parsed
+    .map((p, i) => ({ i, rank: kinds.indexOf(p.secretKind) }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((x) => x.i);
+  const opened: (OpenedShareFile | undefined)[] = new Array<OpenedShareFile | undefined>(texts.length);
+  let failure: { error: unknown } | undefined;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < order.length) {
+      const i = order[next++]!;
+      try {
+        opened[i] = await openShareFile(texts[i]!, passphrases[i]!, policy);
+      } catch (e) {
+        failure ??= { error: naming(shareFiles[i]!, i, e) };
+      }
+    }
+  };
+  const width = Math.max(1, Math.min(MAX_OPEN_CONCURRENCY, availableParallelism(), order.length));
+  await Promise.all(Array.from({ length: width }, worker));
+  if (failure !== undefined) {
+    for (const o of opened) o?.share.share.fill(0);
+    throw failure.error;
+  }
+  return opened as OpenedShareFile[];
 }
 
 /**
@@ -55,16 +132,16 @@ export async function unlockRoot(
   if (shareFiles.length !== passphrases.length) {
     throw new CustosError('INVALID_ARGUMENT', 'give one passphrase per share file');
   }
-  const opened = await Promise.all(
-    shareFiles.map((f, i) =>
-      openShareFile(readShareText(f), passphrases[i]!, policy).catch((e: unknown) => {
-        // Name the file (never the passphrase), so the officer knows whose entry to retype.
-        if (!isCustosError(e)) throw e;
-        const name = typeof f === 'string' ? f : `share file ${i + 1}`;
-        throw new CustosError(e.code, `${name}: ${e.message}`, { cause: e });
-      }),
-    ),
-  );
+  const texts = shareFiles.map(readShareText);
+  const parsed = texts.map((t, i) => {
+    try {
+      return parseShareFile(t, policy);
+    } catch (e) {
+      throw naming(shareFiles[i]!, i, e);
+    }
+  });
+  refuseEarly(parsed);
+  const opened = await openAll(texts, parsed, shareFiles, passphrases, policy);
   const orgId = opened[0]!.orgId;
   if (opened.some((o) => o.orgId !== orgId))
     throw new CustosError('MALFORMED_SHARE', 'share files of different organisations');
