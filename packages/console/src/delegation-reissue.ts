@@ -12,7 +12,7 @@ import { monthStart } from './bucket-periods.js';
 import { b64u } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
 import { recordDelegation } from './officer-profile-update.js';
-import type { OfficerSession } from './officer-session.js';
+import type { OfficerSession, VerifiedOrgKeys } from './officer-session.js';
 import { keyFingerprint, type SigningKey } from './signing-key.js';
 import type { RootKeys } from './unlock-root.js';
 
@@ -31,14 +31,16 @@ export interface ReissuedDelegation {
   readonly keyManagerFingerprint: string;
 }
 
-/** Signs and registers a delegation valid until the end of the month `days` days after `now`. */
-export async function reissueDelegation(
+/**
+ * The end of a delegation re-issued for `days` from `now`; refuses (DELEGATION_TOO_SHORT) one
+ * that would not extend the current delegation. Needs no key, so `custos org unlock` asks it
+ * before the quorum's share files are opened (seconds of passphrase KDF) as well as here.
+ */
+export async function extendedDelegationEnd(
   session: OfficerSession,
-  root: RootKeys,
   days: number,
   now: number,
-): Promise<ReissuedDelegation> {
-  const signing = pinnedOrgSigningKey(session, root, days, 'signing a delegation');
+): Promise<{ readonly current: VerifiedOrgKeys; readonly notAfter: number }> {
   const current = await session.orgKeys();
   const notAfter = delegationEnd(now, days);
   if (notAfter <= current.keyManager.notAfter) {
@@ -48,6 +50,18 @@ export async function reissueDelegation(
         `--days ${days} would not extend it: give more days. Nothing was changed`,
     );
   }
+  return { current, notAfter };
+}
+
+/** Signs and registers a delegation valid until the end of the month `days` days after `now`. */
+export async function reissueDelegation(
+  session: OfficerSession,
+  root: RootKeys,
+  days: number,
+  now: number,
+): Promise<ReissuedDelegation> {
+  const signing = pinnedOrgSigningKey(session, root, days, 'signing a delegation');
+  const { current, notAfter } = await extendedDelegationEnd(session, days, now);
   const delegation = sealKeyManagerDelegation(
     { key: current.keyManager.key, notBefore: current.keyManager.notBefore, notAfter },
     signing,

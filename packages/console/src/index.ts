@@ -67,7 +67,12 @@ export type {
   RefusedIndexKey,
   SealIndexKey,
 } from './index-key-grants.js';
-export { DEFAULT_DELEGATION_DAYS, MAX_DELEGATION_DAYS, reissueDelegation } from './delegation-reissue.js';
+export {
+  DEFAULT_DELEGATION_DAYS,
+  extendedDelegationEnd,
+  MAX_DELEGATION_DAYS,
+  reissueDelegation,
+} from './delegation-reissue.js';
 export type { ReissuedDelegation } from './delegation-reissue.js';
 export { rotateKeyManager } from './key-manager-rotation.js';
 export type { KeyManagerRotated } from './key-manager-rotation.js';

@@ -8,6 +8,7 @@
 import {
   DEFAULT_DELEGATION_DAYS,
   MAX_DELEGATION_DAYS,
+  extendedDelegationEnd,
   reissueDelegation,
   rotateKeyManager,
   rotateRootKey,
@@ -144,6 +145,8 @@ export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number
         return;
       }
       const r = await withOfficerSession(ctx, async (session) => {
+        // A delegation that would not be extended is refused before the shares are opened.
+        await consoleFailures(() => extendedDelegationEnd(session, days, Date.now()));
         const root = await unlockShares(ctx, ['org-signing-key']);
         try {
           ctx.note('custos org unlock: org signing key recovered; signing the new delegation');
