@@ -324,6 +324,17 @@ describe('officer keys (processes)', () => {
     async () => {
       type RoleRow = { role: string; retentionClass: string; setAt: number | null };
       type UserRow = { name: string | null; retentionClass: string; retentionSource: string };
+      // The many admin commands below run as a second admin whose profile needs no passphrase:
+      // each command on the first admin's passphrase profile runs the full-strength KDF, and
+      // opening a passphrase profile is covered above (the enrolment, the invites) and in
+      // cli-messaging. Retention is the same whichever admin sets it.
+      const unattended = join(dir, 'retention-admin');
+      const enrolled = await runCustos([
+        ...['enroll', await invite('retention-admin', 'admin'), '--server', server.url],
+        ...['--profile', unattended, '--name', 'retention-admin', '--unattended'],
+      ]);
+      expect(enrolled.status, enrolled.stderr).toBe(0);
+      const admin = (args: string[]): Promise<CliRun> => runCustos([...args, '--profile', unattended]);
       const ok = async <T>(args: string[]): Promise<T> => {
         const r = await admin([...args, '--json']);
         expect(r.status, r.stderr).toBe(0);
@@ -356,7 +367,8 @@ describe('officer keys (processes)', () => {
         'role-member',
       ]);
       expect(follower).toMatchObject({ retentionClass: 'transitory', retentionSource: 'role' });
-      await invite('own-member', 'member', 'permanent');
+      // Invited by this admin: user names live in the inviting admin's profile.
+      await ok(['admin', 'invite', '--user', 'own-member', '--role', 'member', '--retention', 'permanent']);
       expect(await userRow('role-member')).toMatchObject({
         retentionClass: 'transitory',
         retentionSource: 'role',
