@@ -34,6 +34,7 @@ import {
   enrolCeremonyOfficers,
   inviteAndEnrol,
   MAIN,
+  startChat,
   type CliOrg,
 } from './cli-support.js';
 
@@ -150,8 +151,14 @@ describe('officer sampling, date holds and a disposition interrupted by a server
     }
     await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', alice]);
     await custosJson(['contacts', 'add', 'alice', aliceAddress, '--profile', bob]);
-    for (let k = 0; k < BULK; k++) await custosJson(['send', '--to', 'bob', bulkText(k), '--profile', alice]);
-    await custosJson(['send', '--to', 'bob', HELD, '--profile', alice]);
+    // One `custos chat` sends them all, in order (lines piped, then /quit; it uploads its records
+    // before it exits): one process instead of a `custos send` each.
+    const texts = [...Array.from({ length: BULK }, (_, k) => bulkText(k)), HELD];
+    const chat = startChat(['bob', '--profile', alice]);
+    chat.child.stdin.end(`${[...texts, '/quit'].join('\n')}\n`);
+    expect(await chat.exited, chat.output()).toBe(0);
+    expect(chat.output()).not.toMatch(/^custos chat: /m);
+    for (const t of texts) expect(chat.output()).toContain(t);
     await custosJson(['sync', '--profile', bob]);
   }, SETUP_TIMEOUT_MS);
 
