@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sql, type SqlDatabase } from '../sql.js';
 import { openSqliteDatabase } from './sqlite-database.js';
-import { fdatasyncPath, WAL_SYNCS_IN_FLIGHT } from './wal-sync.js';
+import { fdatasyncPath, WAL_SYNCS_IN_FLIGHT, WalSync } from './wal-sync.js';
 
 /** A sync whose completions the test releases one at a time. */
 function heldSync() {
@@ -54,12 +54,20 @@ describe('sqlite database: commit durability off the event loop', () => {
   });
 
   /** Opens a database with table t; with a held sync, releases the CREATE TABLE's sync. */
-  async function open(h?: {
-    calls: ReturnType<typeof heldSync>['calls'];
-    syncFile: (path: string) => Promise<void>;
-  }): Promise<SqlDatabase> {
+  async function open(
+    h?: {
+      calls: ReturnType<typeof heldSync>['calls'];
+      syncFile: (path: string) => Promise<void>;
+    },
+    walSyncsInFlight?: number,
+  ): Promise<SqlDatabase> {
     dir = mkdtempSync(join(tmpdir(), 'custos-sqlite-'));
-    const d = openSqliteDatabase(join(dir, 'd.sqlite'), h === undefined ? {} : { syncFile: h.syncFile });
+    const d = openSqliteDatabase(
+      join(dir, 'd.sqlite'),
+      h === undefined
+        ? {}
+        : { syncFile: h.syncFile, ...(walSyncsInFlight === undefined ? {} : { walSyncsInFlight }) },
+    );
     db = d;
     const created = d.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT');
     if (h !== undefined) {
@@ -145,16 +153,59 @@ describe('sqlite database: commit durability off the event loop', () => {
     await expect(reads.get(sql`SELECT 1 AS one`)).rejects.toThrow(/closed/);
   });
 
-  it('starts a sync for a commit made while one runs, up to the limit; commits waiting together share one', async () => {
+  it('by default runs one sync at a time: commits made while it runs wait, then share the next', async () => {
+    expect(WAL_SYNCS_IN_FLIGHT).toBe(1);
     const h = heldSync();
     const d = await open(h);
+    const first = watch(d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`));
+    await ticks();
+    const later = [2, 3].map((k) =>
+      watch(d.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.alloc(1)})`)),
+    );
+    await ticks();
+    expect(h.calls).toHaveLength(1);
+    h.calls[0]!.release();
+    await ticks();
+    expect(first.settled).toBe(true);
+    expect(later.some((t) => t.settled)).toBe(false);
+    // One sync, begun after both later commits, covers them.
+    expect(h.calls).toHaveLength(2);
+    h.calls[1]!.release();
+    await ticks();
+    expect(later.every((t) => t.settled && t.error === undefined)).toBe(true);
+    expect(h.calls).toHaveLength(2);
+  });
+
+  it('refuses an in-flight limit outside 1..3', () => {
+    expect(
+      () =>
+        new WalSync(
+          'x-wal',
+          async () => undefined,
+          async () => undefined,
+          0,
+        ),
+    ).toThrow(RangeError);
+    expect(
+      () =>
+        new WalSync(
+          'x-wal',
+          async () => undefined,
+          async () => undefined,
+          4,
+        ),
+    ).toThrow(RangeError);
+  });
+
+  it('with overlap allowed, starts a sync for a commit made while one runs, up to the limit; commits waiting together share one', async () => {
+    const h = heldSync();
+    const d = await open(h, 3);
     const txs = [1, 2, 3, 4, 5].map((k) =>
       watch(d.transaction(async (t) => t.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.alloc(1)})`))),
     );
     await ticks();
     // Commits 1–3 each began a sync (the running ones began before their frames); 4 and 5
     // wait for a free slot.
-    expect(WAL_SYNCS_IN_FLIGHT).toBe(3);
     expect(h.calls).toHaveLength(3);
     h.calls[0]!.release();
     await ticks();
@@ -173,7 +224,7 @@ describe('sqlite database: commit durability off the event loop', () => {
 
   it('never counts a commit durable on a sync that began before it, whichever sync finishes first', async () => {
     const h = heldSync();
-    const d = await open(h);
+    const d = await open(h, 3);
     const first = watch(d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`));
     await ticks();
     const second = watch(d.run(sql`INSERT INTO t (k, v) VALUES (2, ${Buffer.alloc(1)})`));

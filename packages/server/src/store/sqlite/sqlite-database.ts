@@ -42,6 +42,8 @@ export interface SqliteOptions {
   readonly syncFile?: FileSync;
   /** Replaces {@link WAL_BACKSTOP_PAGES} (tests bound the WAL with a small value). */
   readonly walBackstopPages?: number;
+  /** Replaces the most WAL syncs running at once (wal-sync.ts: WAL_SYNCS_IN_FLIGHT, 1; tests of overlapping syncs). */
+  readonly walSyncsInFlight?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
   // Opens nothing until its first sync (never, when a test replaced the sync).
   const walFile = new KeptFileSync();
   return new SqliteDatabase(db, {
-    sync: new WalSync(`${file}-wal`, options.syncFile ?? walFile.sync),
+    sync: new WalSync(`${file}-wal`, options.syncFile ?? walFile.sync, undefined, options.walSyncsInFlight),
     walFile,
     checkpointer,
     reader,

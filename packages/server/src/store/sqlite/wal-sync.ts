@@ -12,11 +12,13 @@
  * earlier commit; commits waiting together share one sync (group commit at the file level).
  * A failed sync poisons the store: whether earlier frames reached the disk is then unknown.
  *
- * Syncs overlap: a commit made while a sync runs does not wait for that sync (which began
- * before its frames and cannot cover it) before starting its own — up to
- * {@link WAL_SYNCS_IN_FLIGHT} at once. Otherwise such a commit waited the rest of the running
- * sync and then a whole one of its own, 1.5 sync times on average, and under the relay's
- * pipelined batches most commits are made while a sync runs. Overlapping is safe because an
+ * Syncs may overlap: with `syncsInFlight` > 1 a commit made while a sync runs does not wait
+ * for that sync (which began before its frames and cannot cover it) before starting its own —
+ * up to that many at once. Otherwise such a commit waits the rest of the running sync and then
+ * a whole one of its own, 1.5 sync times on average. The server runs with
+ * {@link WAL_SYNCS_IN_FLIGHT} = 1 (no overlap): measured on this 2-core host (docs/performance.md,
+ * "Relay, session 8"), three in flight cost 10–15 % more server CPU per relayed envelope and
+ * throughput, with no p99 gain that the same-run A/B could see. Overlapping is safe because an
  * fdatasync returns only once every write made before it was called is on stable storage,
  * including pages another sync had already started writing; so whichever sync finishes,
  * everything up to the commit count it read when it began is durable.
@@ -90,10 +92,12 @@ const fsyncDirectory: FileSync = async (path) => {
 };
 
 /**
- * Most WAL syncs running at once. Each holds a libuv thread-pool thread (4 by default) while
- * the disk flushes, so one is always left for other file work.
+ * Most WAL syncs running at once in the server (see the module comment for why one). Each
+ * holds a libuv thread-pool thread (4 by default) while the disk flushes, so at most 3 may be
+ * asked for: one is always left for other file work.
  */
-export const WAL_SYNCS_IN_FLIGHT = 3;
+export const WAL_SYNCS_IN_FLIGHT = 1;
+const MAX_SYNCS_IN_FLIGHT = 3;
 
 /** Counts commits and makes them durable in groups (see the module comment). */
 export class WalSync {
@@ -110,7 +114,11 @@ export class WalSync {
     private readonly walPath: string,
     private readonly syncFile: FileSync = fdatasyncPath,
     private readonly syncDirectory: FileSync = fsyncDirectory,
-  ) {}
+    private readonly syncsInFlight: number = WAL_SYNCS_IN_FLIGHT,
+  ) {
+    if (!Number.isInteger(syncsInFlight) || syncsInFlight < 1 || syncsInFlight > MAX_SYNCS_IN_FLIGHT)
+      throw new RangeError(`syncsInFlight must be an integer from 1 to ${MAX_SYNCS_IN_FLIGHT}`);
+  }
 
   /** Records a commit that wrote to the WAL; MUST be called right after COMMIT returns. Returns its number. */
   noteCommit(): number {
@@ -133,7 +141,7 @@ export class WalSync {
       if (this.#failure !== null) throw this.#failure;
       // Only a sync that began after commit n covers it. With every slot busy, the next one
       // to finish frees a slot; the loop then starts that sync (or finds it started).
-      if (!this.#running.some((target) => target >= n) && this.#running.length < WAL_SYNCS_IN_FLIGHT)
+      if (!this.#running.some((target) => target >= n) && this.#running.length < this.syncsInFlight)
         this.#start();
       // Something runs now (a covering sync, or one in every slot): wait for the next to finish.
       await this.#nextFinish();
