@@ -38,6 +38,12 @@ export interface ValueCase {
   readonly lowerIsBetter: boolean;
   readonly target?: { readonly max?: number; readonly min?: number; readonly maxRatio?: number };
   readonly samples?: number;
+  /**
+   * One round of each side (case and baseline) before the samples, discarded, as every rate
+   * case gets: for values measured on a running system (a latency), so JIT and caches are warm
+   * for both sides. Never for a case whose measure uses up its data (a disposition).
+   */
+  readonly warmup?: boolean;
   readonly setup?: () => void | Promise<void>;
   readonly teardown?: () => void | Promise<void>;
 }
@@ -117,6 +123,10 @@ async function measureValue(suite: string, c: ValueCase): Promise<BenchResult> {
   const samples = c.samples ?? DEFAULT_SAMPLES;
   const own: number[] = [];
   const base: number[] = [];
+  if (c.warmup === true) {
+    if (c.baseline) await c.baseline.measure();
+    await c.measure();
+  }
   for (let i = 0; i < samples; i++) {
     if (c.baseline) base.push(await c.baseline.measure());
     own.push(await c.measure());
