@@ -4,12 +4,7 @@
  * organisations that archive a conversation. Every send goes through the operation queue's
  * `captured`, so it is serial, archived, or not sent at all.
  */
-import {
-  conversationNotices,
-  noticeFromSender,
-  serverClaims,
-  type ArchivedBy,
-} from '../messaging/archive-notices.js';
+import { conversationNotices, serverClaims, type ArchivedBy } from '../messaging/archive-notices.js';
 import { readReceiptsFor } from '../messaging/receipts.js';
 import { conversationTimer } from '../messaging/conversation-settings.js';
 import { getGroup, listGroups, type GroupInfo } from '../messaging/groups.js';
@@ -122,10 +117,8 @@ export class Conversations {
     const seen = new Map<string, string>(
       this.profile.captureRequired ? [[this.profile.orgId, this.profile.orgName]] : [],
     );
-    // Messages stored before notices were recorded per conversation (same sender rule).
-    for (const m of listMessages(this.store, id))
-      if (m.notice !== undefined && noticeFromSender(m.notice, m.from) && !seen.has(m.notice.org))
-        seen.set(m.notice.org, m.notice.name);
+    // Every received content's notice is recorded per conversation as it is received (a
+    // message's too), so there is no need to read, and decrypt, the conversation's messages.
     for (const n of conversationNotices(this.store, id)) if (!seen.has(n.org)) seen.set(n.org, n.name);
     const out: ArchivedBy[] = [...seen].map(([org, name]) => ({ org, name }));
     // The server's word for participants' orgs no device has spoken for yet (a first send).

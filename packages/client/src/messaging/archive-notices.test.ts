@@ -181,6 +181,23 @@ describe('archive notices carried by receipts and control content', () => {
     expect((await messenger.receive(await fromFrank(receipt(ORG_A))))?.newArchiveNotice).toBe(true);
   });
 
+  it("records a message's notice as it is received (archivedBy reads no messages)", async () => {
+    const { dev, messenger, conversations } = daveClient();
+    const fromFrank = await sender(FRANK, dev);
+    const text: MessageContent = {
+      id: newMessageId(),
+      timestamp: 800,
+      kind: 'message',
+      text: 'hi',
+      notice: ORG_A,
+    };
+    expect((await messenger.receive(await fromFrank(text)))?.newArchiveNotice).toBe(true);
+    expect(conversationNotices(dev.store, directConversationId(DAVE, FRANK))).toEqual([
+      { ...ORG_A, at: 1_000 },
+    ]);
+    expect(conversations.archivedBy(FRANK)).toEqual([ORG_A]);
+  });
+
   it('refuses a message whose notice names another org, as it refuses such a receipt', async () => {
     const { dev, messenger, conversations } = daveClient();
     const erin: PeerUser = { orgId: 'org-e', userId: 'mallory' };
