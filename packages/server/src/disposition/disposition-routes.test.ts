@@ -18,6 +18,7 @@ import {
   createTestApp,
   enrolAndLogin,
   orgCreateBody,
+  registerExpiredBucket,
   type TestApp,
   type TestDevice,
 } from '../testing/test-app.js';
@@ -87,18 +88,7 @@ describe('disposition routes (SQLite)', () => {
     dev = devices as typeof dev;
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
     // One expired (empty) bucket: with none, there is nothing to plan.
-    await tb.stores.buckets.create(orgId, {
-      bucketId: 'transitory-2020-01',
-      retentionClass: 'transitory',
-      period: '2020-01',
-      notBefore: Date.UTC(2020, 0, 1),
-      notAfter: Date.UTC(2020, 1, 1) - 1,
-      publicKey: Buffer.alloc(32, 4),
-      document: Buffer.alloc(16, 5),
-      registeredBy: dev.officer.deviceId,
-      registeredAt: 0,
-      logIndex: 0,
-    });
+    await registerExpiredBucket(tb.stores, orgId, dev.officer.deviceId);
   });
   afterAll(async () => {
     await t?.app.close();

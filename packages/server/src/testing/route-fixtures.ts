@@ -23,6 +23,7 @@ import {
   deviceKeys,
   enrolAndLogin,
   orgCreateBody,
+  registerExpiredBucket,
   type TestApp,
   type TestDevice,
   type TestOrg,
@@ -640,18 +641,8 @@ const SEEDED_APPROVAL = Buffer.alloc(64, 7);
 
 /** Registers a fresh empty transitory bucket of org A that expired long ago (something to plan). */
 async function addExpiredBucket({ t, org }: FixtureContext): Promise<void> {
-  await t.stores.buckets.create(org.orgId, {
-    bucketId: `transitory-2020-01-${randomBytes(6).toString('hex')}`,
-    retentionClass: 'transitory',
-    period: '2020-01',
-    notBefore: Date.UTC(2020, 0, 1),
-    notAfter: Date.UTC(2020, 1, 1) - 1,
-    publicKey: Buffer.alloc(32, 4),
-    document: Buffer.alloc(16, 5),
-    registeredBy: org.devices.officer.deviceId,
-    registeredAt: 0,
-    logIndex: 0,
-  });
+  const bucketId = `transitory-2020-01-${randomBytes(6).toString('hex')}`;
+  await registerExpiredBucket(t.stores, org.orgId, org.devices.officer.deviceId, bucketId);
 }
 
 /** A plan of org A for a fresh as-of date with two seeded approvals; resolves to its id. */

@@ -14,7 +14,7 @@ import type { AppDeps } from '../http/route-def.js';
 import { ALL_ROUTES } from '../http/routes/index.js';
 import { silentLogger } from '../log/logger.js';
 import type { Role } from '../store/records.js';
-import type { StoreBackend } from '../store/stores.js';
+import type { StoreBackend, Stores } from '../store/stores.js';
 
 /** The origin test apps expect in signed challenges. */
 export const TEST_ORIGIN = 'https://custos.test';
@@ -220,4 +220,28 @@ export async function createOrgWithRoles(t: TestApp, viaBootstrap = true): Promi
     devices[role] = await enrolAndLogin(app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
   }
   return { orgId, devices: devices as Record<Role, TestDevice> };
+}
+
+/**
+ * Registers an empty transitory bucket of `orgId` that expired long ago (January 2020), so a
+ * disposition has something to plan (with nothing expired a plan is NOTHING_TO_DISPOSE).
+ */
+export async function registerExpiredBucket(
+  stores: Stores,
+  orgId: OrgId,
+  registeredBy: DeviceId,
+  bucketId = 'transitory-2020-01',
+): Promise<void> {
+  await stores.buckets.create(orgId, {
+    bucketId,
+    retentionClass: 'transitory',
+    period: '2020-01',
+    notBefore: Date.UTC(2020, 0, 1),
+    notAfter: Date.UTC(2020, 1, 1) - 1,
+    publicKey: Buffer.alloc(32, 4),
+    document: Buffer.alloc(16, 5),
+    registeredBy,
+    registeredAt: 0,
+    logIndex: 0,
+  });
 }
