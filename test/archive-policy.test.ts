@@ -103,6 +103,18 @@ const asFrank = (args: string[]): string[] => [...args, '--profile', frank];
 const noticeLine = (where: string): RegExp =>
   new RegExp(`Archive notice: your conversation with ${where} is archived by ${ORG_A}\\.`);
 
+/** What `custos chat ARGS` prints up to its prompt (its header), then quits it. */
+async function chatHeader(args: string[]): Promise<string> {
+  const chat = startChat(args);
+  try {
+    await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);
+    return chat.output();
+  } finally {
+    chat.child.stdin.end('/quit\n');
+    await chat.exited;
+  }
+}
+
 describe('archive policy across two organisations', () => {
   it("a none org's device says it does not archive", async () => {
     const s = await custosJson<Record<string, unknown>>(asDave(['archive', 'status']));
@@ -136,14 +148,7 @@ describe('archive policy across two organisations', () => {
   });
 
   it("dave's chat names org A in its header", async () => {
-    const chat = startChat(asDave([aliceAddress]));
-    try {
-      await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);
-      expect(chat.output()).toContain(`Archived by: ${ORG_A}.`);
-    } finally {
-      chat.child.stdin.end('/quit\n');
-      await chat.exited;
-    }
+    expect(await chatHeader(asDave([aliceAddress]))).toContain(`Archived by: ${ORG_A}.`);
   });
 
   it("the server holds alice's records in A's archive, nothing from B, and no relay receipts in B's log", async () => {
@@ -193,14 +198,7 @@ describe('archive policy across two organisations', () => {
     const quiet = await custos(asDave(['sync', '--no-wait']));
     expect(quiet.stdout).not.toContain('Archive notice');
     // The chat header names A from frank's notice (no longer the server's word alone).
-    const chat = startChat(asDave([frankAddress]));
-    try {
-      await until(() => chat.output().includes('/quit'), 'chat to start', 300_000);
-      expect(chat.output()).toContain(`Archived by: ${ORG_A}.`);
-    } finally {
-      chat.child.stdin.end('/quit\n');
-      await chat.exited;
-    }
+    expect(await chatHeader(asDave([frankAddress]))).toContain(`Archived by: ${ORG_A}.`);
 
     // In a group dave creates with frank: frank's receipt for dave's first group message.
     const g = await custosJson<{ id: string }>(asDave(['group', 'create', 'Open talks', frankAddress]));
