@@ -13,6 +13,7 @@ import {
   isCustosError,
   openShareFile,
   parseShareFile,
+  requireQuorum,
   type BucketPublicKey,
   type KdfPolicy,
   type KeyShare,
@@ -57,25 +58,17 @@ function naming(f: ShareFileInput, i: number, e: unknown): unknown {
 
 /**
  * Refusals the files' cleartext fields already decide, so a quorum that cannot succeed fails
- * before seconds of passphrase KDF: files of two organisations, and a secret with fewer distinct
- * shares than the threshold its files name (combineShares' own refusal, same message). The
- * fields are authenticated only when a file is opened, but that can only turn these refusals
- * into others: an edited field fails its file's decryption.
+ * before seconds of passphrase KDF: files of two organisations, and per secret kind what
+ * combineShares would refuse from the shares' fields alone (core's requireQuorum: mixed
+ * splits, one share twice, fewer than the threshold; same codes and messages). The fields are
+ * authenticated only when a file is opened, but that can only turn these refusals into
+ * others: an edited field fails its file's decryption.
  */
 function refuseEarly(parsed: readonly ShareFile[]): void {
   if (parsed.some((p) => p.orgId !== parsed[0]!.orgId))
     throw new CustosError('MALFORMED_SHARE', 'share files of different organisations');
-  for (const kind of new Set(parsed.map((p) => p.secretKind))) {
-    const of = parsed.filter((p) => p.secretKind === kind);
-    const { splitId, threshold, total } = of[0]!;
-    const oneSplit = of.every((p) => p.splitId === splitId && p.threshold === threshold && p.total === total);
-    const distinct = new Set(of.map((p) => p.shareIndex)).size === of.length;
-    if (oneSplit && distinct && of.length < threshold)
-      throw new CustosError(
-        'SHARES_INSUFFICIENT',
-        `${of.length} share(s) given, ${threshold} of ${total} needed`,
-      );
-  }
+  for (const kind of new Set(parsed.map((p) => p.secretKind)))
+    requireQuorum(parsed.filter((p) => p.secretKind === kind).map((p) => ({ ...p, index: p.shareIndex })));
 }
 
 /**

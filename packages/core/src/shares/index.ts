@@ -4,10 +4,11 @@ export {
   combineShares,
   MAX_SECRET_LENGTH,
   MAX_SHARES,
+  requireQuorum,
   SHARE_CHECKSUM_LENGTH,
   splitSecret,
 } from './split.js';
-export type { KeyShare } from './split.js';
+export type { KeyShare, ShareQuorumFields } from './split.js';
 export {
   checkScryptParams,
   DEFAULT_SCRYPT_PARAMS,

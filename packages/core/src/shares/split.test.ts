@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCustosError, type CustosErrorCode } from '../errors.js';
-import { combineShares, splitSecret, type KeyShare } from './index.js';
+import { combineShares, requireQuorum, splitSecret, type KeyShare } from './index.js';
 
 async function expectCode(p: Promise<unknown>, code: CustosErrorCode): Promise<void> {
   try {
@@ -120,5 +120,28 @@ describe('splitSecret / combineShares', () => {
       { ...s0, share: Uint8Array.from([...s0!.share.subarray(0, -1), 0]) },
     ];
     for (const bad of bads) await expectCode(combineShares([bad as KeyShare, s1!]), 'MALFORMED_SHARE');
+  });
+});
+
+describe('requireQuorum (the refusals the fields decide, no share bytes)', () => {
+  const f = (index: number, splitId = 'a'.repeat(32)) => ({ splitId, index, threshold: 2, total: 3 });
+  const codeOf = (shares: Parameters<typeof requireQuorum>[0]): string | undefined => {
+    try {
+      requireQuorum(shares);
+      return undefined;
+    } catch (e) {
+      return isCustosError(e) ? `${e.code}: ${e.message}` : String(e);
+    }
+  };
+
+  it('passes a quorum and refuses what combineShares refuses, with the same codes and messages', async () => {
+    expect(codeOf([f(1), f(3)])).toBeUndefined();
+    expect(codeOf([])).toBe('SHARES_INSUFFICIENT: no shares given');
+    expect(codeOf([f(2)])).toBe('SHARES_INSUFFICIENT: 1 share(s) given, 2 of 3 needed');
+    expect(codeOf([f(1), f(1)])).toBe('MALFORMED_SHARE: duplicate share (index 1)');
+    expect(codeOf([f(1), f(2, 'b'.repeat(32))])).toBe('MALFORMED_SHARE: shares come from different splits');
+    const shares = await splitSecret(randomBytes(32), 3, 2);
+    await expect(combineShares([shares[1]!])).rejects.toThrow('1 share(s) given, 2 of 3 needed');
+    await expect(combineShares([shares[0]!, shares[0]!])).rejects.toThrow('duplicate share (index 1)');
   });
 });

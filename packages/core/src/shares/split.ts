@@ -90,6 +90,33 @@ export async function splitSecret(secret: Uint8Array, n: number, m: number): Pro
   }
 }
 
+/** What of a share decides whether a set of shares can make a quorum: no share bytes needed. */
+export type ShareQuorumFields = Pick<KeyShare, 'splitId' | 'index' | 'threshold' | 'total'>;
+
+/**
+ * The refusals a set of shares' fields decide, before any share is read or decrypted:
+ * MALFORMED_SHARE for shares of different splits or one index twice, SHARES_INSUFFICIENT for
+ * fewer than the threshold. combineShares starts with it; a caller holding only share files'
+ * cleartext fields (console unlock) runs it before spending a passphrase KDF on each file.
+ */
+export function requireQuorum(shares: readonly ShareQuorumFields[]): void {
+  if (shares.length === 0) throw new CustosError('SHARES_INSUFFICIENT', 'no shares given');
+  const first = shares[0]!;
+  const indexes = new Set<number>();
+  for (const s of shares) {
+    if (s.splitId !== first.splitId || s.threshold !== first.threshold || s.total !== first.total)
+      throw new CustosError('MALFORMED_SHARE', 'shares come from different splits');
+    if (indexes.has(s.index)) throw new CustosError('MALFORMED_SHARE', `duplicate share (index ${s.index})`);
+    indexes.add(s.index);
+  }
+  if (shares.length < first.threshold) {
+    throw new CustosError(
+      'SHARES_INSUFFICIENT',
+      `${shares.length} share(s) given, ${first.threshold} of ${first.total} needed`,
+    );
+  }
+}
+
 /**
  * Recovers the secret from at least `threshold` shares of one split. Every share given is
  * used, so a corrupted one is detected rather than silently skipped.
@@ -98,33 +125,18 @@ export async function splitSecret(secret: Uint8Array, n: number, m: number): Pro
  */
 export async function combineShares(shares: readonly KeyShare[]): Promise<Uint8Array> {
   if (!Array.isArray(shares)) throw new CustosError('INVALID_ARGUMENT', 'shares must be an array');
-  if (shares.length === 0) throw new CustosError('SHARES_INSUFFICIENT', 'no shares given');
   const checked = shares.map(checkKeyShare);
-  const first = checked[0]!;
-  const indexes = new Set<number>();
+  // What only the share bytes show (their length, the x coordinate in the last byte), then
+  // what the fields decide.
   const xs = new Set<number>();
   for (const s of checked) {
-    if (
-      s.splitId !== first.splitId ||
-      s.threshold !== first.threshold ||
-      s.total !== first.total ||
-      s.share.length !== first.share.length
-    ) {
+    if (s.share.length !== checked[0]!.share.length)
       throw new CustosError('MALFORMED_SHARE', 'shares come from different splits');
-    }
     const x = s.share[s.share.length - 1]!;
-    if (indexes.has(s.index) || xs.has(x)) {
-      throw new CustosError('MALFORMED_SHARE', `duplicate share (index ${s.index})`);
-    }
-    indexes.add(s.index);
+    if (xs.has(x)) throw new CustosError('MALFORMED_SHARE', `duplicate share (index ${s.index})`);
     xs.add(x);
   }
-  if (checked.length < first.threshold) {
-    throw new CustosError(
-      'SHARES_INSUFFICIENT',
-      `${checked.length} share(s) given, ${first.threshold} of ${first.total} needed`,
-    );
-  }
+  requireQuorum(checked);
   let value: Uint8Array;
   try {
     value = await combine(checked.map((s) => new Uint8Array(s.share)));
