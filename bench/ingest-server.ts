@@ -18,7 +18,11 @@
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { applyGcTuning } from '@custos/cli/gc-tuning';
 import type * as CustosServer from '@custos/server';
+
+// As `custos server` does at start (packages/cli/src/bin.ts).
+applyGcTuning();
 
 type ServerModule = typeof CustosServer;
 

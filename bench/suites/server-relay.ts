@@ -81,7 +81,10 @@ const TOKEN_BYTES = 16;
 
 // RELAY_BENCH_SERVER=<path of a built server's index.js> runs that build instead (a before/after
 // comparison in one command, under the same machine load).
+// It tunes the GC as `custos server` does (packages/cli/src/bin.ts); RELAY_BENCH_NODE_ARGS=
+// --concurrent-array-buffer-sweeping runs a server without that (an operator's flag wins).
 const SERVER_SCRIPT = `
+(await import('@custos/cli/gc-tuning')).applyGcTuning();
 const { loadConfig, startServer } = await import(process.env.RELAY_BENCH_SERVER || '@custos/server');
 const config = loadConfig({ argv: ['--data', process.env.RELAY_BENCH_DATA, '--listen', '127.0.0.1:0', '--log-level', 'error'], env: {}, cwd: process.cwd() });
 await startServer(config, { stdout: process.stdout, stderr: process.stderr });
