@@ -8,8 +8,12 @@
  * all of them at once), spread over CLIENT_PROCESSES child processes so the load generator
  * is not the bottleneck; this process only schedules sends and reads counters. Clients send messages as `send` frames on their sockets; the
  * server commits each envelope (and its relay receipt) before it answers and pushes it to
- * the recipient's socket; recipients acknowledge with `ack` frames (with a reqId, so the
- * delete is confirmed committed).
+ * the recipient's socket; recipients acknowledge with `ack` frames. Like the device client
+ * (packages/client/src/transport/relay-socket.ts) they ask for no `acked` answer; at the end of
+ * a sample each socket that acknowledged anything re-acknowledges its last envelope with a
+ * reqId, and that `acked` (answers go out in commit order) confirms all its deletes committed.
+ * (Before session 9 every ack frame asked for an `acked` answer, which no device does: one
+ * more frame written per ack.)
  *
  * - "delivered+acked": a sample is 20,000 messages (20 per device, pipelined) timed until
  *   every one is answered, delivered and its acknowledgement committed. Target ≥ 10,000/s.
@@ -333,20 +337,32 @@ import { decodeRelayServerFrame, encodeRelayFrame, RELAY_BINARY_PROTOCOL } from 
 const offer = process.env.RELAY_BENCH_FRAMES === 'json' ? [] : [RELAY_BINARY_PROTOCOL];
 import { performance } from 'node:perf_hooks';
 const now = () => performance.timeOrigin + performance.now();
-let orgId, devices, sockets = new Map(), delivered = 0, sentAnswered = 0, acksPending = 0, latencies = [], sentAt = [], ackReq = 0;
+let orgId, devices, sockets = new Map(), confirmers = new Map(), delivered = 0, sentAnswered = 0, acksPending = 0, latencies = [], sentAt = [], ackReq = 0;
 function open(wsUrl, i) {
   const d = devices[i];
   const ws = new WebSocket(wsUrl, offer, { localAddress: '127.0.0.' + (2 + (i % 250)), perMessageDeflate: false });
   sockets.set(i, ws);
   const pendingAcks = [];
   let flushQueued = false;
+  let lastAcked = null;
+  const sendAck = (ack) =>
+    ws.send(ws.protocol === RELAY_BINARY_PROTOCOL ? encodeRelayFrame({ ...ack, kind: 'ack' }) : JSON.stringify(ack));
+  // As a device does: acknowledgements without a reqId (no answer asked for).
   const flush = () => {
     flushQueued = false;
     if (pendingAcks.length === 0) return;
-    acksPending++;
-    const ack = { type: 'ack', ids: pendingAcks.splice(0), reqId: ++ackReq };
-    ws.send(ws.protocol === RELAY_BINARY_PROTOCOL ? encodeRelayFrame({ ...ack, kind: 'ack' }) : JSON.stringify(ack));
+    lastAcked = pendingAcks[pendingAcks.length - 1];
+    sendAck({ type: 'ack', ids: pendingAcks.splice(0) });
   };
+  // End of a sample: the last acknowledged id once more, with a reqId; its answer comes after
+  // the commit of every earlier acknowledgement of this socket.
+  confirmers.set(i, () => {
+    flush();
+    if (lastAcked === null) return;
+    acksPending++;
+    sendAck({ type: 'ack', ids: [lastAcked], reqId: ++ackReq });
+    lastAcked = null;
+  });
   return new Promise((resolve, reject) => {
     ws.once('error', reject);
     ws.on('message', (data, isBinary) => {
@@ -397,6 +413,7 @@ process.on('message', async (m) => {
         envelopes: [{ deviceId: t.deviceId, type: 1, content: content.toString('base64url') }] } }));
     }
   } else if (m.cmd === 'reset') { delivered = 0; sentAnswered = 0; latencies = []; sentAt = []; process.send({ cmd: 'reset' }); }
+  else if (m.cmd === 'confirm') { for (const confirm of confirmers.values()) confirm(); process.send({ cmd: 'confirm' }); }
   else if (m.cmd === 'stats') process.send({ cmd: 'stats', delivered, sentAnswered, acksPending, latencies: m.latencies ? latencies : [], sentAt: m.latencies ? sentAt : [] });
   else if (m.cmd === 'close') { for (const ws of sockets.values()) ws.terminate(); process.exit(0); }
 });
@@ -503,7 +520,14 @@ class Fleet {
   async settle(n: number): Promise<void> {
     for (;;) {
       const s = await this.stats(false);
-      if (s.sentAnswered >= n && s.delivered >= n && s.acksPending <= 0) return;
+      if (s.sentAnswered >= n && s.delivered >= n) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    // Every socket confirms its acknowledgements (see the module comment).
+    await Promise.all(this.children.map((child) => this.request(child, { cmd: 'confirm' }, 'confirm')));
+    for (;;) {
+      const s = await this.stats(false);
+      if (s.acksPending <= 0) return;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
