@@ -66,11 +66,14 @@ function urlOf(address: AddressInfo, tls: boolean): string {
   return `${tls ? 'https' : 'http'}://${host}:${address.port}`;
 }
 
-/** Starts the server; resolves once it listens. `signals: false` leaves process signals alone (tests). */
+/**
+ * Starts the server; resolves once it listens. `signals: false` leaves process signals alone
+ * (tests); `checkpointWorkerSource` replaces the SQLite checkpoint worker (tests make it fail).
+ */
 export async function startServer(
   config: ServerConfig,
   io: ServerIo,
-  options: { readonly signals?: boolean } = {},
+  options: { readonly signals?: boolean; readonly checkpointWorkerSource?: string } = {},
 ): Promise<RunningServer> {
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -82,7 +85,15 @@ export async function startServer(
   const tls = readTls(config);
   const { key: logSigningKey, created: keyCreated } = loadOrCreateLogSigningKey(config.logSigningKeyFile);
   const logger = createLogger(config.logLevel, (line) => io.stderr.write(line));
-  const stores = await openStore(config.store);
+  const stores = await openStore(config.store, {
+    // Commits stay durable, but each checkpoint now runs inside a COMMIT: slower writes and
+    // relay latency until a restart brings the worker back (docs/operations.md). The code only.
+    onCheckpointWorkerFailure: (cause) =>
+      logger.warn('sqlite-checkpoint-worker-failed', { code: errorCode(cause) }),
+    ...(options.checkpointWorkerSource === undefined
+      ? {}
+      : { checkpointWorkerSource: options.checkpointWorkerSource }),
+  });
 
   const messaging = createMessagingServices({
     stores,

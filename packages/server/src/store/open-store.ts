@@ -31,7 +31,7 @@ import { migrate } from './migrate.js';
 import { openPgDatabase } from './postgres/pg-database.js';
 import { PG_MIGRATIONS } from './postgres/pg-migrations.js';
 import type { SqlDatabase, SqlExecutor } from './sql.js';
-import { openSqliteDatabase } from './sqlite/sqlite-database.js';
+import { openSqliteDatabase, type SqliteOptions } from './sqlite/sqlite-database.js';
 import { SQLITE_MIGRATIONS } from './sqlite/sqlite-migrations.js';
 import type { StoreBackend, Stores } from './stores.js';
 
@@ -84,10 +84,16 @@ export function storesOver(db: SqlDatabase, kind: StoreBackend['kind'], blobDir?
   return { ...bindStores(db, withTransaction, blobContent), ...committed, kind, close: () => db.close() };
 }
 
+/**
+ * What the opener hears of a store's background work (the store itself logs nothing), and a
+ * test seam; both concern SQLite only.
+ */
+export type OpenStoreOptions = Pick<SqliteOptions, 'onCheckpointWorkerFailure' | 'checkpointWorkerSource'>;
+
 /** Opens the configured store and brings its schema up to date. */
-export async function openStore(config: StoreConfig): Promise<StoreBackend> {
+export async function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<StoreBackend> {
   if (config.kind === 'sqlite') {
-    const db = openSqliteDatabase(config.path);
+    const db = openSqliteDatabase(config.path, options);
     await migrate(db, SQLITE_MIGRATIONS);
     // Blobs sit beside the database file: `<data>/blobs/` for the default layout.
     return storesOver(db, 'sqlite', join(dirname(config.path), BLOB_DIR_NAME));

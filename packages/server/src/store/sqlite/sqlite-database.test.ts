@@ -2,14 +2,15 @@
  * The SQLite layer's durability contract: nothing resolves before the WAL sync that covers
  * every commit it made or could have seen; the queue does not wait for syncs; a commit made
  * while a sync runs starts its own (up to a limit) and commits waiting together share one; a failed sync fails the store; checkpoints happen in
- * the worker (the database file fills while the main connection never checkpoints).
+ * the worker (the database file fills while the main connection never checkpoints); a failed worker is reported once and
+ * automatic checkpoints come back.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sql, type SqlDatabase } from '../sql.js';
-import { openSqliteDatabase } from './sqlite-database.js';
+import { openSqliteDatabase, WAL_BACKSTOP_PAGES } from './sqlite-database.js';
 import { fdatasyncPath, WAL_SYNCS_IN_FLIGHT, WalSync } from './wal-sync.js';
 
 /** A sync whose completions the test releases one at a time. */
@@ -281,6 +282,51 @@ describe('sqlite database: commit durability off the event loop', () => {
     // 64 pages of backstop, plus the commit that crosses it, plus slack for frames a pass left.
     expect(largest).toBeLessThan(4 * 1024 * 1024);
     expect((await d.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM t`))?.n).toBe(400);
+  });
+
+  /** Worker sources that fail each way the checkpointer notices: an error, an exit, a failed pass. */
+  const failingWorkers = [
+    {
+      how: 'throws',
+      source: `throw Object.assign(new Error('cannot open'), { code: 'SQLITE_CANTOPEN' });`,
+      code: 'SQLITE_CANTOPEN',
+    },
+    { how: 'exits', source: `process.exit(3);`, code: undefined },
+    {
+      how: 'fails a pass',
+      source: `const { parentPort } = require('node:worker_threads');
+        parentPort.on('message', (m) => m === 'close' ? parentPort.close() : parentPort.postMessage({ ok: false, code: 'SQLITE_IOERR' }));`,
+      code: 'SQLITE_IOERR',
+    },
+  ];
+
+  it.each(failingWorkers)(
+    'a checkpoint worker that $how is reported once, and automatic checkpoints come back',
+    async ({ source, code }) => {
+      dir = mkdtempSync(join(tmpdir(), 'custos-sqlite-'));
+      const causes: unknown[] = [];
+      const d = openSqliteDatabase(join(dir, 'd.sqlite'), {
+        checkpointWorkerSource: source,
+        onCheckpointWorkerFailure: (cause) => causes.push(cause),
+      });
+      db = d;
+      await d.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL) STRICT');
+      await d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`);
+      await vi.waitFor(() => expect(causes).toHaveLength(1), { timeout: 20_000, interval: 20 });
+      expect((causes[0] as { code?: unknown }).code).toBe(code);
+      const autocheckpoint = await d.get<{ wal_autocheckpoint: number }>(sql`PRAGMA wal_autocheckpoint`);
+      expect(autocheckpoint?.wal_autocheckpoint).toBe(1000);
+      // Later commits, the worker's exit after its error, and close report nothing more.
+      for (let k = 2; k <= 5; k++) await d.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.alloc(1)})`);
+      await d.close();
+      expect(causes).toHaveLength(1);
+    },
+  );
+
+  it('a working checkpoint worker keeps the main connection at the backstop', async () => {
+    const d = await open();
+    const autocheckpoint = await d.get<{ wal_autocheckpoint: number }>(sql`PRAGMA wal_autocheckpoint`);
+    expect(autocheckpoint?.wal_autocheckpoint).toBe(WAL_BACKSTOP_PAGES);
   });
 
   it('keeps every acknowledged row across close and reopen', async () => {

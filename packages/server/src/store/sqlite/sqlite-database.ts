@@ -36,8 +36,16 @@ export const WAL_BACKSTOP_PAGES = 16_384;
 /** The WAL is truncated to this size when SQLite reuses it, so a burst does not hold disk for ever. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
-/** Test seams. */
+/** What the caller hears of the checkpoint worker, and test seams. */
 export interface SqliteOptions {
+  /**
+   * Called once if the checkpoint worker failed, after automatic checkpoints are back on the
+   * main connection (durable as before, but checkpoints then run inside a COMMIT, on the event
+   * loop). `cause` is the worker's error: its message may quote the database path.
+   */
+  readonly onCheckpointWorkerFailure?: (cause: unknown) => void;
+  /** Replaces the checkpoint worker's source (tests make the worker fail). */
+  readonly checkpointWorkerSource?: string;
   /** Replaces the WAL fdatasync (tests hold a commit between COMMIT and durability). */
   readonly syncFile?: FileSync;
   /** Replaces {@link WAL_BACKSTOP_PAGES} (tests bound the WAL with a small value). */
@@ -67,9 +75,15 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
   db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   db.pragma(`wal_autocheckpoint = ${options.walBackstopPages ?? WAL_BACKSTOP_PAGES}`);
   const file = resolvePath(path);
-  const checkpointer = new WalCheckpointer(file, SQLITE_BUSY_TIMEOUT_MS, () => {
-    if (db.open) db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
-  });
+  const checkpointer = new WalCheckpointer(
+    file,
+    SQLITE_BUSY_TIMEOUT_MS,
+    (cause) => {
+      if (db.open) db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+      options.onCheckpointWorkerFailure?.(cause);
+    },
+    options.checkpointWorkerSource === undefined ? {} : { workerSource: options.checkpointWorkerSource },
+  );
   // WAL lets this reader see the last commit while the writer works; it never writes.
   const reader = new Database(file, { readonly: true, fileMustExist: true });
   reader.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

@@ -35,7 +35,8 @@ parentPort.on('message', (m) => {
     const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
     parentPort.postMessage({ ok: true, log: r.log, checkpointed: r.checkpointed });
   } catch (e) {
-    parentPort.postMessage({ ok: false });
+    // The code only (SQLITE_IOERR, …): a message could quote the path.
+    parentPort.postMessage({ ok: false, code: e && typeof e.code === 'string' ? e.code : undefined });
   }
 });
 `;
@@ -44,12 +45,19 @@ interface CheckpointReply {
   readonly ok: boolean;
   readonly log?: number;
   readonly checkpointed?: number;
+  /** A failed pass: the SQLite error code, if it had one. */
+  readonly code?: string;
+}
+
+/** Test seam: the worker's CommonJS source (tests supply one that fails). */
+export interface WalCheckpointerOptions {
+  readonly workerSource?: string;
 }
 
 /** Runs PASSIVE checkpoints in a worker thread, at most every {@link WAL_CHECKPOINT_INTERVAL_MS} while commits arrive. */
 export class WalCheckpointer {
   readonly #worker: Worker;
-  readonly #onFailure: () => void;
+  readonly #onFailure: (cause: unknown) => void;
   #timer: NodeJS.Timeout | null = null;
   #inFlight = false;
   #dirty = false;
@@ -58,15 +66,23 @@ export class WalCheckpointer {
   #exited = false;
   #passes = 0;
 
-  /** `onFailure` runs once if the worker cannot checkpoint (the caller re-enables automatic checkpoints). */
-  constructor(path: string, busyTimeoutMs: number, onFailure: () => void) {
+  /**
+   * `onFailure` runs once if the worker cannot checkpoint (the caller re-enables automatic
+   * checkpoints), with the cause: the worker's error, or an error naming how it stopped.
+   */
+  constructor(
+    path: string,
+    busyTimeoutMs: number,
+    onFailure: (cause: unknown) => void,
+    options: WalCheckpointerOptions = {},
+  ) {
     this.#onFailure = onFailure;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // execArgv []: a worker inherits its parent's flags, and under `--input-type=module` (a
     // server started with `node --input-type=module -e …`, as the relay bench does) the
-    // CommonJS source would run as ES module and die on `require` at once — silently putting
+    // CommonJS source would run as ES module and die on `require` at once — putting
     // every checkpoint back on the event loop (the fallback below), inside a COMMIT.
-    this.#worker = new Worker(WORKER_SOURCE, {
+    this.#worker = new Worker(options.workerSource ?? WORKER_SOURCE, {
       eval: true,
       execArgv: [],
       workerData: { path, driver, busyTimeoutMs },
@@ -74,10 +90,10 @@ export class WalCheckpointer {
     // The worker must never keep the process alive (a server that forgot close() still exits).
     this.#worker.unref();
     this.#worker.on('message', (r: CheckpointReply) => this.#done(r));
-    this.#worker.on('error', () => this.#fail());
-    this.#worker.on('exit', () => {
+    this.#worker.on('error', (e) => this.#fail(e));
+    this.#worker.on('exit', (code) => {
       this.#exited = true;
-      if (this.#closing === null) this.#fail();
+      if (this.#closing === null) this.#fail(new Error(`the checkpoint worker exited with code ${code}`));
     });
   }
 
@@ -106,19 +122,22 @@ export class WalCheckpointer {
 
   #done(r: CheckpointReply): void {
     this.#inFlight = false;
-    if (!r.ok) return this.#fail();
+    if (!r.ok) {
+      const failed = new Error('a checkpoint failed in the worker');
+      return this.#fail(r.code === undefined ? failed : Object.assign(failed, { code: r.code }));
+    }
     this.#passes++;
     // Frames left behind (committed during the pass, or held by a reader) need another pass.
     if ((r.checkpointed ?? 0) < (r.log ?? 0)) this.#dirty = true;
     if (this.#dirty) this.#schedule();
   }
 
-  #fail(): void {
+  #fail(cause: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    this.#onFailure();
+    this.#onFailure(cause);
   }
 
   /** Stops the worker after its current pass; the main connection's close then checkpoints the rest. */
