@@ -441,7 +441,7 @@ describe('officer export (processes)', () => {
         '--format',
         'rsmf',
         '--participant',
-        'alice@AAAAAAAAAAAAAAAAAAAAAA',
+        `${'N'.repeat(22)}@AAAAAAAAAAAAAAAAAAAAAA`,
         '--out',
         join(base, 'y'),
         ...officer,

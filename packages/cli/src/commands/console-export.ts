@@ -23,6 +23,7 @@ import type { CliIo } from '../cli.js';
 import { formatAddress, parseAddress } from '../address-book.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { CliFailure, runCommand } from '../command-runner.js';
+import { officerDevice } from '../officer-ids.js';
 import { ProgressLine } from '../progress-bar.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 import { searchQueryOf } from './console-search.js';
@@ -114,7 +115,8 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
       const devices = optionalString(ctx.flags, 'device')
         ?.split(',')
         .map((s) => s.trim())
-        .filter((s) => s !== '');
+        .filter((s) => s !== '')
+        .map((d) => officerDevice('device', d));
       const byDevice = devices !== undefined && devices.length > 0;
       const query: ExportQuery = {
         ...searchQueryOf(ctx.flags, ctx.positionals, Date.now(), false),

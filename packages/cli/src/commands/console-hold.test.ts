@@ -8,7 +8,10 @@ const flags = (o: Record<string, string | true>) => new Map(Object.entries(o));
 
 describe('console hold command line', () => {
   it('names exactly one criterion', () => {
-    expect(holdCriterionOf(flags({ custodian: 'u1' }))).toEqual({ custodian: 'u1' });
+    const user = 'uuuuuuuuuuuuuuuuuuuuu1';
+    const address = `${user}@${'o'.repeat(22)}`;
+    expect(holdCriterionOf(flags({ custodian: user }))).toEqual({ custodian: user });
+    expect(holdCriterionOf(flags({ custodian: address }))).toEqual({ custodian: address });
     expect(holdCriterionOf(flags({ conversation: 'c1' }))).toEqual({ conversationId: 'c1' });
     expect(holdCriterionOf(flags({ query: 'budget "board meeting"' }))).toEqual({
       query: 'budget "board meeting"',
@@ -19,7 +22,7 @@ describe('console hold command line', () => {
     });
     for (const bad of [
       {},
-      { custodian: 'u1', query: 'x' },
+      { custodian: 'uuuuuuuuuuuuuuuuuuuuu1', query: 'x' },
       { conversation: 'c', from: '2026-01-01', to: '2026-01-02' },
       { from: '2026-01-01' },
       { to: '2026-01-01' },
@@ -35,7 +38,7 @@ describe('console hold command line', () => {
     for (const args of [
       ['console', 'hold'],
       ['console', 'hold', 'place'],
-      ['console', 'hold', 'create', '--custodian', 'u1', '--profile', '/nonexistent'],
+      ['console', 'hold', 'create', '--custodian', 'uuuuuuuuuuuuuuuuuuuuu1', '--profile', '/nonexistent'],
       ['console', 'hold', 'create', '--matter', 'M', '--profile', '/nonexistent'],
       ['console', 'hold', 'release', '--reason', 'r', '--profile', '/nonexistent'],
       ['console', 'hold', 'release', 'h1', '--profile', '/nonexistent'],
@@ -44,6 +47,23 @@ describe('console hold command line', () => {
       const r = await cli(args);
       expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(2);
     }
+    // A name (officer profiles have no address book) used to reach the server and come back
+    // as its id pattern; now it is a command-line mistake that says where addresses are.
+    const named = await cli([
+      'console',
+      'hold',
+      'create',
+      '--custodian',
+      'alice',
+      '--matter',
+      'M',
+      '--profile',
+      '/nonexistent',
+    ]);
+    expect(named.code).toBe(2);
+    expect(named.err).toContain(
+      '--custodian alice: not a user id or address; officer profiles keep no address book',
+    );
     const help = await cli(['console', 'hold', '--help']);
     expect([help.code, help.out.includes('--custodian USER')]).toEqual([0, true]);
   });

@@ -3,6 +3,7 @@ import { listHolds, placeHold, releaseHold, type HoldCriterion, type HoldListing
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
+import { officerUser } from '../officer-ids.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console hold create (--custodian USER | --conversation ID | --from DATE --to DATE
@@ -65,7 +66,7 @@ export function holdCriterionOf(flags: Map<string, string | true>): HoldCriterio
   const given = [custodian, conversation, query, from].filter((x) => x !== undefined).length;
   if (given !== 1)
     throw new UsageError('give exactly one of --custodian, --conversation, --from/--to or --query');
-  if (custodian !== undefined) return { custodian };
+  if (custodian !== undefined) return { custodian: officerUser('custodian', custodian) };
   if (conversation !== undefined) return { conversationId: conversation };
   if (query !== undefined) return { query };
   const range = { from: utcDay('from', from!), to: utcDay('to', to!) };

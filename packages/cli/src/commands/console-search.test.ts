@@ -16,11 +16,21 @@ describe('console search command line', () => {
     expect(searchQueryOf(flags({ from: '2026-11-01' }), ['x'], NOW).to).toBe(Date.UTC(2026, 10, 27) - 1);
   });
 
-  it('maps USERID@ORGID participants to the ORGID.USERID records use; keeps other ids', () => {
+  it('maps USERID@ORGID participants to the ORGID.USERID records use; keeps that form', () => {
     const user = 'uuuuuuuuuuuuuuuuuuuuu1';
     const org = 'oooooooooooooooooooooo';
-    const q = searchQueryOf(flags({ participant: `${user}@${org}, org2.u2` }), [], NOW);
-    expect(q.participants).toEqual([`${org}.${user}`, 'org2.u2']);
+    const other = `${'p'.repeat(22)}.${'q'.repeat(22)}`;
+    const q = searchQueryOf(flags({ participant: `${user}@${org}, ${other}` }), [], NOW);
+    expect(q.participants).toEqual([`${org}.${user}`, other]);
+  });
+
+  it('refuses a name as a participant, saying where addresses are (an officer has no address book)', () => {
+    // A name used to go to the server as is, match nothing and print "0 match(es)".
+    for (const p of ['alice', 'uuuuuuuuuuuuuuuuuuuuu1', 'alice@oooooooooooooooooooooo']) {
+      expect(() => searchQueryOf(flags({ participant: p }), [], NOW), p).toThrow(
+        /--participant .*: not an address; .*custos admin users/,
+      );
+    }
   });
 
   it('joins the words, keeps phrases, parses kinds and the match switches', () => {

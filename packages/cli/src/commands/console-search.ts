@@ -7,9 +7,10 @@ import {
   type VerifiedHit,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
-import { formatAddress, parseAddress } from '../address-book.js';
+import { formatAddress } from '../address-book.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
+import { officerParticipant } from '../officer-ids.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console search [QUERY] --profile DIR [--from DATE] [--to DATE]
@@ -94,10 +95,9 @@ export function searchQueryOf(
       throw new UsageError(`--kind ${k}: not one of ${EVENT_KINDS.join(', ')}`);
   }
   // The CLI's addresses are USERID@ORGID; records name participants ORGID.USERID (client userAddress).
-  const participants = list(optionalString(flags, 'participant'))?.map((p) => {
-    const u = parseAddress(p);
-    return u === undefined ? p : `${u.orgId}.${u.userId}`;
-  });
+  const participants = list(optionalString(flags, 'participant'))?.map((p) =>
+    officerParticipant('participant', p),
+  );
   const conversationId = optionalString(flags, 'conversation');
   if (requireTerm && text === '' && participants === undefined && conversationId === undefined) {
     throw new UsageError('give a QUERY, --participant or --conversation');
