@@ -2,10 +2,12 @@
  * End to end: `custos server` as a real process from the built dist (the lead's `npm test`
  * runs `tsc -b` first). Checks first start (bootstrap token file and key file mode 0600),
  * /healthz, the bland 404 for diagnostic paths (threat model F2), refusal of a non-loopback
- * address without TLS, TLS, and a graceful SIGTERM.
+ * address without TLS, TLS, and a graceful SIGTERM; a device and an auditor command facing
+ * a certificate they do not trust say so (not "is it running?"), and the advice works.
  */
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +74,32 @@ function runToExit(args: string[]): { status: number | null; stderr: string } {
     const err = e as { status: number | null; stderr: Buffer };
     return { status: err.status, stderr: err.stderr.toString() };
   }
+}
+
+/** A self-signed certificate for 127.0.0.1 (and localhost), as an operator makes one with openssl. */
+function selfSignedCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
+      ...['-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+      ...['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    ],
+    { stdio: 'pipe' },
+  );
+  return { cert, key };
+}
+
+/** Runs a `custos` command to its end (never a server). */
+function custos(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    env: { ...cleanEnv(), ...env },
+    encoding: 'utf8',
+    timeout: STARTUP_TIMEOUT_MS,
+  });
+  return { status: r.status, stderr: r.stderr };
 }
 
 const DIAGNOSTIC_PATHS = [
@@ -224,6 +252,52 @@ describe('custos server (process)', () => {
         req.end();
       });
       expect(JSON.parse(body)).toEqual({ status: 'ok' });
+    } finally {
+      expect(await stop(tls)).toBe(0);
+    }
+  });
+
+  it('says a server certificate is not trusted (not "check that it is running"), and how to trust it', async () => {
+    const tlsDir = join(dir, 'untrusted');
+    mkdirSync(tlsDir);
+    const { cert, key } = selfSignedCertificate(tlsDir);
+    const tls = await start([
+      '--data',
+      join(tlsDir, 'data'),
+      '--listen',
+      '127.0.0.1:0',
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+    ]);
+    try {
+      // A well-formed code for no organisation: the request is what fails, or is refused.
+      const id = () => randomBytes(16).toString('base64url');
+      const code = `ce1.${id()}.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+      const enroll = (env?: NodeJS.ProcessEnv) =>
+        custos(['enroll', code, '--server', tls.url, '--unattended', '--profile', join(tlsDir, 'p')], env);
+      const auditor = custos([
+        'verify',
+        'log',
+        '--server',
+        tls.url,
+        '--org',
+        id(),
+        '--state',
+        join(tlsDir, 'w.state'),
+      ]);
+      const device = enroll();
+      for (const r of [device, auditor]) {
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('its TLS certificate is not trusted here (DEPTH_ZERO_SELF_SIGNED_CERT)');
+        expect(r.stderr).toContain('NODE_EXTRA_CA_CERTS=ca.pem');
+        expect(r.stderr).not.toMatch(/did not answer|check that it is running/);
+      }
+      // The advice works: trusting the certificate reaches the server, which refuses the code.
+      const trusted = enroll({ NODE_EXTRA_CA_CERTS: cert });
+      expect(trusted.status).toBe(1);
+      expect(trusted.stderr).toMatch(/the enrolment code is not valid \(ENROLMENT_CODE_INVALID\)/);
     } finally {
       expect(await stop(tls)).toBe(0);
     }

@@ -10,6 +10,7 @@ import type { ClientError } from '@custos/client';
 import { isCustosError } from '@custos/core';
 import type { CliIo } from './cli.js';
 import { parseCommandLine, UsageError, type CommandLine, type FlagSpec } from './command-flags.js';
+import { fetchFailure, UNTRUSTED_CERTIFICATE_FIX } from './fetch-failure.js';
 import { PassphraseInputError } from './passphrase-input.js';
 
 /** Exit code of a command-line mistake. */
@@ -76,6 +77,8 @@ export function explainFailure(e: unknown, command: string): { code: string; mes
     return { code: 'PASSPHRASE', message: e.message, exit: EXIT_FAILURE };
   if (isClientError(e))
     return { code: e.server?.code ?? e.code, message: clientMessage(e), exit: EXIT_FAILURE };
+  if (isConsoleFailure(e) && e.code === 'SERVER_UNREACHABLE')
+    return { code: e.code, message: `${e.code}: ${e.message}: ${unreachableAdvice(e)}`, exit: EXIT_FAILURE };
   if (isConsoleFailure(e))
     return { code: e.serverCode ?? e.code, message: `${e.code}: ${e.message}`, exit: EXIT_FAILURE };
   if (isCustosError(e)) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
@@ -88,6 +91,17 @@ export function explainFailure(e: unknown, command: string): { code: string; mes
   };
 }
 
+/**
+ * Why a request got no answer, and what to do: node's reason, or for a certificate this
+ * machine does not trust, that (the server runs, so "check that it is running" would mislead).
+ */
+function unreachableAdvice(e: Error): string {
+  const why = fetchFailure(e);
+  return why.untrustedCertificate
+    ? `its TLS certificate is not trusted here (${why.reason}): ${UNTRUSTED_CERTIFICATE_FIX}`
+    : `${why.reason === undefined ? '' : `${why.reason}: `}check that it is running and that the address is right`;
+}
+
 /** A client error in words a user can act on. */
 function clientMessage(e: ClientError): string {
   switch (e.code) {
@@ -98,7 +112,7 @@ function clientMessage(e: ClientError): string {
     case 'PROFILE_EXISTS':
       return 'that folder already holds a profile: choose another --profile DIR (or remove the old one)';
     case 'NETWORK':
-      return `cannot reach the server (${e.message}): check that it is running and that the address is right`;
+      return `cannot reach the server (${e.message}): ${unreachableAdvice(e)}`;
     case 'ORG_KEY_MISMATCH':
       return `${e.message}. The server presents another organisation key than the code pins: do not use it, and tell your administrator`;
     case 'IDENTITY_CHANGED':

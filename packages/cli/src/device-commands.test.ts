@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClientError, type LocalSettings, type MessageEvent, type StoredMessage } from '@custos/client';
@@ -246,6 +247,46 @@ describe('failures in words', () => {
     expect(say(used).message).toMatch(/ask an administrator for a new one/);
     expect(say(new UsageError('bad')).exit).toBe(2);
     expect(say(new Error('disk full')).message).toBe('failed: disk full');
+  });
+
+  it("says why a request failed: node's code, an untrusted certificate, a timeout", async () => {
+    // A port that was just free: nothing listens there any more.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as { port: number };
+    await new Promise((r) => probe.close(r));
+    const refused: unknown = await fetch(`http://127.0.0.1:${port}/`).catch((x: unknown) => x);
+    const network = (cause: unknown) =>
+      new ClientError('NETWORK', 'GET /v1/x: the request failed', { cause });
+    expect(explainFailure(network(refused), 'sync').message).toBe(
+      'cannot reach the server (GET /v1/x: the request failed): ECONNREFUSED: check that it is running and that the address is right',
+    );
+    const untrusted = new TypeError('fetch failed', {
+      cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+    });
+    const unreachable = new ConsoleError('SERVER_UNREACHABLE', 'cannot reach the server at https://c.test', {
+      cause: untrusted,
+    });
+    for (const said of [
+      explainFailure(network(untrusted), 'sync'),
+      explainFailure(unreachable, 'verify log'),
+    ]) {
+      expect(said.message).toMatch(
+        /: its TLS certificate is not trusted here \(DEPTH_ZERO_SELF_SIGNED_CERT\): use a certificate from a CA .*NODE_EXTRA_CA_CERTS=ca\.pem/,
+      );
+      expect(said.message).not.toMatch(/check that it is running/);
+    }
+    expect(explainFailure(unreachable, 'verify log').code).toBe('SERVER_UNREACHABLE');
+    const timedOut = network(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    expect(explainFailure(timedOut, 'sync').message).toMatch(
+      /: no answer before the timeout: check that it is running/,
+    );
+    // Nothing more to say than the error itself: no repetition.
+    expect(
+      explainFailure(new ClientError('NETWORK', 'the server URL must be http:// or https://'), 'x').message,
+    ).toBe(
+      'cannot reach the server (the server URL must be http:// or https://): check that it is running and that the address is right',
+    );
   });
 
   it('maps console errors: bad options are usage errors (exit 2), others keep their code', () => {

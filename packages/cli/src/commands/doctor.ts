@@ -15,6 +15,7 @@ import type { CliIo } from '../cli.js';
 import { optionalString } from '../command-flags.js';
 import { runCommand, type CommandContext, EXIT_FAILURE } from '../command-runner.js';
 import { debugFlagsIn } from '../debug-flags.js';
+import { fetchFailure } from '../fetch-failure.js';
 
 /** Largest tolerated clock difference to the server: tokens live 15 min, challenges 2 min. */
 export const MAX_CLOCK_SKEW_MS = 30_000;
@@ -314,32 +315,19 @@ async function checkLogKey(
   return out;
 }
 
-/** TLS verification failures, as node's fetch reports them in `cause.code`. */
-const UNTRUSTED_CERTIFICATE = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 /**
  * Why `url` could not be fetched, and what to do: fetch says only "fetch failed", and "start
  * the server" is wrong advice when the server runs but its certificate is not trusted.
  */
 export function unreachable(url: string, e: unknown): { detail: string; fix: string } {
-  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code))
+  const why = fetchFailure(e);
+  if (why.untrustedCertificate)
     return {
-      detail: `cannot reach ${url}: its TLS certificate is not trusted here (${code})`,
+      detail: `cannot reach ${url}: its TLS certificate is not trusted here (${why.reason})`,
       fix: 'devices will refuse it too: use a certificate from a CA they trust, for the name in --server / origin (a private CA: NODE_EXTRA_CA_CERTS=ca.pem, here and on every device)',
     };
-  const why = code ?? (typeof cause?.message === 'string' ? cause.message : errorText(e));
   return {
-    detail: `cannot reach ${url}: ${why}`,
+    detail: `cannot reach ${url}: ${why.reason ?? errorText(e)}`,
     fix: 'start the server, or pass --server with the URL clients use',
   };
 }

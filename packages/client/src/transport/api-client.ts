@@ -176,8 +176,9 @@ export class ApiClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      // MUST NOT include the body or headers: they may hold tokens or ciphertext.
-      throw new ClientError('NETWORK', `${method} ${pathOnly(path)}: the server did not answer`, {
+      // MUST NOT include the body or headers: they may hold tokens or ciphertext. Not "did not
+      // answer": a server whose certificate is refused here did answer; `cause` says why.
+      throw new ClientError('NETWORK', `${method} ${pathOnly(path)}: the request failed`, {
         cause: e,
       });
     }
