@@ -20,6 +20,7 @@ import {
 import { CustosClient, LocalStore, sealIndexKeyForDevice, type RetentionClass } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
+import { INDEX_KEY_RETRY_MS } from '../packages/client/src/client/archive-work.js';
 import { isPending } from '../packages/client/src/archive/pending-records.js';
 import {
   enrolUser,
@@ -148,6 +149,45 @@ describe('index keys granted after enrolment', () => {
     await offline.sendText(bob.me, 'sealed although the index keys cannot be fetched');
     expect(await offline.sealArchive()).toBe(1);
     expect(queued(join(world!.dir, 'dan')).at(-1)!.tokens).toBe(0);
+  });
+});
+
+describe('asking for index keys before a seal', () => {
+  it('asks before every seal batch while the key is missing; after a failed ask, only INDEX_KEY_RETRY_MS later', async () => {
+    const dir = join(world!.dir, 'erin');
+    const erin = await enrolUser(world!.server, org.admin, dir);
+    await erin.close();
+    // Counts the asks; `offline` makes them fail as an unreachable server would.
+    const net = { asks: 0, offline: false, skewMs: 0 };
+    const counting: typeof fetch = async (input, init) => {
+      if (requestPath(input) === '/v1/index-keys') {
+        net.asks++;
+        if (net.offline) throw new TypeError('fetch failed');
+      }
+      return fetch(input, init);
+    };
+    const client = CustosClient.open(dir, { api: { fetch: counting }, clock: () => Date.now() + net.skewMs });
+    extra.push(client);
+    const sealOne = async (text: string): Promise<void> => {
+      await client.sendText(bob.me, text);
+      await client.sealArchive();
+    };
+    // The first send refreshes the archive material (index keys included): the next refresh
+    // is then 15 minutes away, as on a device in use.
+    await sealOne('first');
+    net.asks = 0;
+    // Answered, but no key granted: each batch asks again, so a grant reaches the very next
+    // record (docs/client.md §6) — by design, not paused.
+    for (let i = 0; i < 3; i++) await sealOne(`no key yet ${i}`);
+    expect(net.asks).toBe(3);
+    // The server cannot be reached: one ask, then none until the pause is over.
+    net.offline = true;
+    for (let i = 0; i < 3; i++) await sealOne(`offline ${i}`);
+    expect(net.asks).toBe(4);
+    net.skewMs = INDEX_KEY_RETRY_MS;
+    await sealOne('after the pause');
+    expect(net.asks).toBe(5);
+    expect(queued(dir).map((q) => q.tokens)).toEqual(Array(8).fill(0));
   });
 });
 
