@@ -53,18 +53,47 @@ function endOfDay(text: string): number {
   return t + DAY_MS - 1;
 }
 
+/** The server's late-upload grace for a bucket's records (server archive-defaults.ts, BUCKET_LATE_UPLOAD_GRACE_MS). */
+const LATE_UPLOAD_GRACE_MS = 7 * DAY_MS;
+const PERIOD = /^(\d{4})-(\d{2})$/;
+
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-/** The plan as lines for a person. */
-function planLines(v: DispositionView): string[] {
+/**
+ * The last instant the server accepts records into a bucket of `period` (YYYY-MM): the end of
+ * its month plus the late-upload grace; null for a period of another form. A plan whose
+ * `--as-of` lies in the future can hold a bucket before then, and a record that reaches a
+ * bucket after its keys were destroyed can never be opened (docs/officers.md, "Known limits").
+ */
+export function recordsAcceptedUntil(period: string): number | null {
+  const m = PERIOD.exec(period);
+  if (m === null) return null;
+  return Date.UTC(Number(m[1]), Number(m[2]), 1) - 1 + LATE_UPLOAD_GRACE_MS;
+}
+
+/** Officer numbers as people use them (officers/officer-K, 1-based) for the indexes a plan holds. */
+const officerNumbers = (indexes: readonly number[]): string => indexes.map((i) => i + 1).join(', ');
+
+/** The plan as lines for a person; buckets still taking records at `now` are named with a warning. */
+export function planLines(v: DispositionView, now: number): string[] {
   const lines = [
-    `Plan ${v.planId} (as of ${day(v.plan.asOf)}): ${v.state}, approvals ${v.approvedBy.length} of ${v.quorum}`,
+    `Plan ${v.planId} (as of ${day(v.plan.asOf)}): ${v.state}, approvals ${v.approvedBy.length} of ${v.quorum}` +
+      (v.approvedBy.length === 0 ? '' : ` (officers ${officerNumbers(v.approvedBy)})`),
   ];
   if (v.plan.buckets.length === 0) lines.push('No expired bucket is left to dispose.');
   for (const b of v.plan.buckets) {
     const span = b.span === null ? 'no records' : `leaves ${b.span[0]}–${b.span[1]}`;
     lines.push(
       `  ${b.bucketId}  ${b.retentionClass}  expired ${day(b.expiresAt)}  dispose ${b.records}  held ${b.held}  ${span}`,
+    );
+  }
+  for (const b of v.plan.buckets) {
+    const until = recordsAcceptedUntil(b.period);
+    if (until === null || until <= now || v.state === 'executed') continue;
+    lines.push(
+      `WARNING ${b.bucketId} is still in use: devices seal records to it and the server accepts them until ${day(until)}. ` +
+        `Records that arrive after its keys are destroyed can never be opened: do not approve this plan before then ` +
+        `(it is here because --as-of ${day(v.plan.asOf)} lies in the future).`,
     );
   }
   return lines;
@@ -83,6 +112,7 @@ function planJson(v: DispositionView): Record<string, unknown> {
       retentionClass: b.retentionClass,
       period: b.period,
       expiresAt: b.expiresAt,
+      recordsAcceptedUntil: recordsAcceptedUntil(b.period),
       records: b.records,
       held: b.held,
       span: b.span,
@@ -125,7 +155,7 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
             });
             return 0;
           }
-          const lines = planLines(v);
+          const lines = planLines(v, Date.now());
           if (v.plan.buckets.length > 0 && v.state === 'proposed') {
             lines.push(
               `Each approving officer runs: custos console dispose --approve ${v.planId} --profile DIR`,
@@ -136,7 +166,10 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
         }
         if (approve !== undefined) {
           const v = await approveDisposition(s, approve);
-          ctx.result([`Approved as officer ${s.officerIndex}.`, ...planLines(v)], planJson(v));
+          ctx.result(
+            [`Approved as officer ${s.officerIndex + 1}.`, ...planLines(v, Date.now())],
+            planJson(v),
+          );
           return 0;
         }
         const v = await executeDisposition(s, execute!, (p) => {
@@ -145,7 +178,7 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
         });
         const c = v.certificate!;
         const lines = [
-          `Executed plan ${v.planId}; certificate at log index ${v.certificateLogIndex ?? 'unknown'}, approved by officers ${v.approvers.join(', ')}.`,
+          `Executed plan ${v.planId}; certificate at log index ${v.certificateLogIndex ?? 'unknown'}, approved by officers ${officerNumbers(v.approvers)}.`,
           ...c.buckets.map(
             (b) =>
               `  ${b.bucketId}: ${b.records} disposed, ${b.held} held, keys ${b.keysDestroyed ? 'destroyed' : 'kept (records remain)'}`,
