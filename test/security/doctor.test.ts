@@ -2,8 +2,8 @@
  * `custos doctor` against a real server process and its data folder: a healthy deployment
  * passes every check; a data folder or key file readable by others, a node debug flag in
  * NODE_OPTIONS, a log-signing key that is not the one the logs were signed with, a missing
- * store, a skewed clock and bad TLS material each fail the right check with a fix, and
- * the exit status is 1.
+ * store, an unreachable PostgreSQL store (named why), a skewed clock and bad TLS material each
+ * fail the right check with a fix, and the exit status is 1.
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -17,6 +17,7 @@ import { checkTls, runDoctorChecks, type DoctorCheck } from '../../packages/cli/
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 300_000 });
 
 const dir = tempDir('custos-doctor-');
+const PG_URL = process.env.CUSTOS_TEST_PG_URL;
 let server: ServerProcess;
 
 interface DoctorOut {
@@ -120,6 +121,40 @@ describe('custos doctor', () => {
     const out = JSON.parse(r.stdout) as DoctorOut;
     expect(failed(out)).toEqual(['log-signing key file mode', 'store', 'log-signing key', 'clock']);
   });
+
+  it.skipIf(PG_URL === undefined || PG_URL === '')(
+    'names why a PostgreSQL store is unreachable (never the URL), and compares nothing with it',
+    async () => {
+      const url = new URL(PG_URL!);
+      const wrongPassword = Object.assign(new URL(url), { password: 'not-the-password-7f3a' });
+      const noDatabase = Object.assign(new URL(url), { pathname: '/custos_doctor_no_such_db' });
+      for (const [store, why] of [
+        [wrongPassword, /password authentication failed/],
+        [noDatabase, /database "custos_doctor_no_such_db" does not exist/],
+      ] as const) {
+        const checks = await runDoctorChecks({
+          argv: ['--data', server.dataDir],
+          env: { CUSTOS_STORE: store.href },
+          cwd: dir,
+          execArgv: [],
+          server: server.url,
+          now: Date.now,
+        });
+        const byName = new Map(checks.map((c) => [c.name, c]));
+        expect(byName.get('store')?.status).toBe('fail');
+        expect(byName.get('store')?.detail).toMatch(why);
+        const said = JSON.stringify(checks);
+        expect(said).not.toContain(store.href);
+        expect(said).not.toContain('not-the-password-7f3a');
+        // Not "matches the 0 log(s)", not "no log has a checkpoint yet": nothing was compared.
+        expect(byName.get('log-signing key')).toMatchObject({ status: 'skip' });
+        expect(byName.get('log-signing key')?.detail).toMatch(
+          /not compared with the logs: the store could not be read/,
+        );
+        expect(byName.get('published checkpoints')?.status).toBe('skip');
+      }
+    },
+  );
 
   it('fails on a skewed clock', async () => {
     const checks = await runDoctorChecks({

@@ -184,7 +184,8 @@ export async function runDoctorChecks(inputs: DoctorInputs): Promise<DoctorCheck
     modeCheck('log-signing key file mode', config.logSigningKeyFile, `chmod 600 ${config.logSigningKeyFile}`),
   );
 
-  let logs: readonly { orgId: string; origin: string; verifierKey: string; treeSize: number }[] = [];
+  // null: the store could not be read, so the key and the checkpoints are not compared with it.
+  let logs: readonly { orgId: string; origin: string; verifierKey: string; treeSize: number }[] | null = null;
   try {
     const probe = await server.probeStore(config.store);
     logs = probe.logs;
@@ -211,13 +212,18 @@ export async function runDoctorChecks(inputs: DoctorInputs): Promise<DoctorCheck
       );
     }
   } catch (e) {
-    // Never echo a store URL: it may hold a password.
+    // Never echo a store URL: it may hold a password. The driver's message may (it names the
+    // user, database or host, as 'custos server' says on start), and without it a bare SQLSTATE
+    // such as 28P01 or 3D000 leaves the operator guessing.
     const missing = e instanceof Error && e.name === server.STORE_MISSING;
+    const code = (e as { code?: unknown } | null)?.code;
     checks.push(
       check(
         'store',
         'fail',
-        missing ? errorText(e) : `the store is unreachable (${(e as { code?: string }).code ?? 'error'})`,
+        missing
+          ? errorText(e)
+          : `the store is unreachable: ${typeof code === 'string' ? `${code}: ` : ''}${errorText(e)}`,
         missing
           ? 'check --data, or start the server once to create it'
           : 'check the store URL, the network and credentials',
@@ -243,7 +249,7 @@ async function fetchText(url: string): Promise<{ status: number; text: string; d
 async function checkLogKey(
   server: typeof ServerPackage,
   keyFile: string,
-  logs: readonly { orgId: string; origin: string; verifierKey: string; treeSize: number }[],
+  logs: readonly { orgId: string; origin: string; verifierKey: string; treeSize: number }[] | null,
   serverUrl: string,
 ): Promise<DoctorCheck[]> {
   let key: { publicKey: Uint8Array; sign(m: Uint8Array): Uint8Array };
@@ -258,6 +264,14 @@ async function checkLogKey(
         `no usable key at ${keyFile}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}`,
         'restore it from its backup (a new key makes auditors see checkpoints under another key)',
       ),
+    ];
+  }
+  if (logs === null) {
+    // Not "matches the 0 logs": nothing was compared.
+    const why = 'the store could not be read';
+    return [
+      check('log-signing key', 'skip', `Ed25519 key present; not compared with the logs: ${why}`),
+      check('published checkpoints', 'skip', `not checked: ${why}`),
     ];
   }
   const out: DoctorCheck[] = [];
