@@ -59,9 +59,11 @@ describe('first start', () => {
     }
   });
 
-  it('prints the token and the next step', () => {
+  it('prints the token and the next step, or with --bootstrap-out only where the token went', () => {
     const text = firstStartText('cb1.t', 'https://c.example', '/tmp/b', '/srv/custos-data');
-    expect(text).toContain('Bootstrap token: cb1.t');
+    // Written to a file, the token is not printed too: standard output lands in journals.
+    expect(text).not.toContain('cb1.t');
+    expect(text).toContain('Bootstrap token written to /tmp/b (mode 0600; not printed');
     expect(text).toContain('custos org create --server https://c.example --bootstrap-token-file /tmp/b \\\n');
     // Every option org create requires is on the printed command (the CLI's test parses it).
     expect(text).toMatch(/--name "Example Agency" --officers 3 --threshold 2 --out \.\/org/);
@@ -70,6 +72,7 @@ describe('first start', () => {
     expect(text).toContain('custos server bootstrap-token --data /srv/custos-data');
     // Without --bootstrap-out the command names FILE and says how to make it.
     const bare = firstStartText('cb1.t', 'https://c.example', null);
+    expect(bare).toContain('Bootstrap token: cb1.t');
     expect(bare).toContain('--bootstrap-token-file FILE');
     expect(bare).toContain('save the token above in a file of mode 0600 first');
     expect(bare).toContain('custos server bootstrap-token --store URL');

@@ -1,7 +1,9 @@
 /**
  * First start: while no organisation exists, each start creates a fresh one-time bootstrap
  * token (replacing any earlier, never used one, whose plaintext is gone), stores only its
- * SHA-256, prints it and, when asked, writes it to a file of mode 0600.
+ * SHA-256, and prints it — or, when asked, writes it to a file of mode 0600 instead: a
+ * service's standard output ends up in a journal that others read, so a token sent to a file
+ * is not printed as well (as `custos server bootstrap-token --out`).
  */
 import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import { newBootstrapToken, sha256 } from './crypto/secrets.js';
@@ -57,8 +59,9 @@ export function firstStartText(
 ): string {
   const file = bootstrapOut ?? 'FILE';
   return [
-    `Bootstrap token: ${token}`,
-    bootstrapOut === null ? '' : `  (also written to ${bootstrapOut}, mode 0600)`,
+    bootstrapOut === null
+      ? `Bootstrap token: ${token}`
+      : `Bootstrap token written to ${bootstrapOut} (mode 0600; not printed: it is a root password until used)`,
     '',
     'Next: create the organisation from an officer machine (the key ceremony runs there, not here), e.g.:',
     orgCreateCommand(origin, file),
