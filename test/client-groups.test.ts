@@ -67,7 +67,10 @@ describe('groups end to end (real server process)', () => {
     const r = await bob.sendToGroup(groupId, { kind: 'message', text: 'hi all', replyTo: m.content.id });
     await carol.sendToGroup(groupId, { kind: 'reaction', reactsTo: m.content.id, emoji: '👍' });
     await alice.sendToGroup(groupId, { kind: 'edit', edits: m.content.id, text: 'hello, group' });
-    await bob.sendToGroup(groupId, { kind: 'edit', edits: m.content.id, text: 'hijacked' });
+    // Only the sender edits: bob's device refuses to send an edit of alice's message.
+    await expect(
+      bob.sendToGroup(groupId, { kind: 'edit', edits: m.content.id, text: 'hijacked' }),
+    ).rejects.toMatchObject({ code: 'NOT_OWN_MESSAGE' });
     await alice.sync();
     await carol.sync();
     await bob.sync();

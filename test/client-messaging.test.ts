@@ -84,11 +84,14 @@ describe('client end to end (real server process)', () => {
     const m = await alice.sendText(userOf(bob), 'tpyo');
     await alice.send(userOf(bob), { kind: 'edit', edits: m.content.id, text: 'typo' });
     await bob.send(userOf(alice), { kind: 'reaction', reactsTo: m.content.id, emoji: '👍' });
-    await bob.send(userOf(alice), { kind: 'edit', edits: m.content.id, text: 'hijacked' });
     await until(async () => {
       await bob.settled();
       return bob.messages(userOf(alice)).find((x) => x.id === m.content.id)?.edited === true;
     }, 'edit at bob');
+    // Only the sender edits: bob's device, which holds alice's message, refuses to send an edit of it.
+    await expect(
+      bob.send(userOf(alice), { kind: 'edit', edits: m.content.id, text: 'hijacked' }),
+    ).rejects.toMatchObject({ code: 'NOT_OWN_MESSAGE' });
     await alice.sync();
     const atAlice = alice.messages(userOf(bob)).find((x) => x.id === m.content.id)!;
     expect(atAlice.text).toBe('typo');

@@ -37,6 +37,8 @@ export const CLIENT_ERROR_CODES = [
   'GROUP_INVALID',
   'GROUP_UNKNOWN',
   'NOT_A_MEMBER',
+  /** An edit or delete of a message another user sent: receivers would ignore it. */
+  'NOT_OWN_MESSAGE',
   // archive
   'CAPTURE_REQUIRED',
   'ARCHIVE_UPLOAD_FAILED',

@@ -3,6 +3,7 @@
  * warnings the user must see (identity changes, undecryptable or malformed envelopes).
  * Edits and deletes apply only when they come from the message's own sender.
  */
+import { ClientError } from '../errors.js';
 import { decodeJson } from '../store/json-codec.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { ArchiveNotice, MessageContent } from './content.js';
@@ -107,6 +108,27 @@ export function applyEvent(store: LocalStore, c: MessageContent, actor: PeerUser
   } else return false;
   replaceMessage(store, next);
   return true;
+}
+
+/**
+ * Refuses (NOT_OWN_MESSAGE) an edit or delete of a message this device holds from another
+ * user than `me`. Receivers ignore such a change (applyEvent), so sent anyway it was reported
+ * as sent, shown to the peer as an edit and archived as one while no device applied it. A
+ * target this device does not hold is left to the receivers.
+ */
+export function checkOwnChange(
+  store: LocalStore,
+  c: Pick<MessageContent, 'kind' | 'edits' | 'deletes'>,
+  me: PeerUser,
+): void {
+  const target = c.kind === 'edit' ? c.edits : c.kind === 'delete' ? c.deletes : undefined;
+  if (target === undefined) return;
+  const m = getMessage(store, target);
+  if (m !== undefined && userAddress(m.from) !== userAddress(me))
+    throw new ClientError(
+      'NOT_OWN_MESSAGE',
+      `only its sender may ${c.kind} a message, and #${target.slice(0, 8)} was sent by another user`,
+    );
 }
 
 /** Rewrites a stored message in place (keeping its position). */

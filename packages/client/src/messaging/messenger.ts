@@ -46,7 +46,7 @@ import {
   type GroupOperation,
 } from './groups.js';
 import { deliver, type DeliveryContext } from './delivery.js';
-import { addWarning, type Warning } from './message-store.js';
+import { addWarning, checkOwnChange, type Warning } from './message-store.js';
 import { noticeFromSender, recordNotice } from './archive-notices.js';
 import {
   deviceAddress,
@@ -108,6 +108,7 @@ export class Messenger {
   async send(to: PeerUser, partial: OutgoingContent): Promise<MessageEvent> {
     if (partial.group !== undefined || partial.kind === 'group-update')
       throw new ClientError('GROUP_INVALID', 'group content goes through the group operations');
+    checkOwnChange(this.c.store, partial, this.me);
     const conv = directConversation(this.me, to);
     const self = userAddress(to) === userAddress(this.me);
     return this.#sendEvent(this.#compose(partial, conv), conv, [to], self ? undefined : ref(to));
@@ -121,6 +122,7 @@ export class Messenger {
     if (g === undefined) throw new ClientError('GROUP_UNKNOWN', 'no such group on this device');
     if (!g.active || !isMember(g, this.me))
       throw new ClientError('NOT_A_MEMBER', 'this user is not a member of the group');
+    checkOwnChange(this.c.store, partial, this.me);
     const conv = groupConversation(g, this.me);
     const content = this.#compose({ ...partial, group: g.id }, conv);
     return this.#sendEvent(content, conv, this.#others(g.members), ref(this.me));
