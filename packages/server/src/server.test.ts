@@ -1,17 +1,23 @@
 /**
  * startServer in-process: it listens, prints the first-start text, serves on both stores,
- * its graceful close lets a request that is already being received finish, and a failed
- * SQLite checkpoint worker is logged.
+ * its graceful close lets a request that is already being received finish, a failed
+ * SQLite checkpoint worker is logged, and a log-signing key other than the one the store's
+ * logs were created with (or none, after a restore of the database alone) stops the start.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { EMPTY_ROOT } from '@custos/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from './config/load-config.js';
-import { newId } from './ids.js';
+import { LogSigningKey } from './crypto/log-signing-key.js';
+import { newId, type OrgId } from './ids.js';
+import { logOriginFor, logVerifierKey } from './log-service/checkpoint-signing.js';
 import { startServer } from './server.js';
+import { openStore } from './store/open-store.js';
 import { createPgTestDatabase, PG_SKIP_REASON, TEST_PG_URL_ENV } from './testing/test-stores.js';
 
 function capture(): {
@@ -111,6 +117,54 @@ describe('startServer', () => {
     await server.close();
     expect(failed()).toHaveLength(1);
     expect(c.logLines().some((l) => JSON.stringify(l).includes(dir))).toBe(false);
+  });
+
+  it('refuses to start under a log-signing key the logs in the store were not created with', async () => {
+    const dir = tmp();
+    const config = loadConfig({ argv: ['--data', dir, '--listen', '127.0.0.1:0'], env: {}, cwd: dir });
+    const start = () => startServer(config, capture().io, { signals: false });
+    await (await start()).close();
+    const keyFile = join(dir, 'log-signing.key');
+    const original = readFileSync(keyFile, 'utf8');
+    // An organisation whose log was created under the install's key (as integration does).
+    const stores = await openStore(config.store);
+    const orgId = newId<OrgId>();
+    await stores.orgs.create({
+      orgId,
+      name: 'Example Agency',
+      signingPublicKey: randomBytes(32),
+      signingKeyFingerprint: 'fp',
+      rootArchivePublicKey: randomBytes(32),
+      keyManager: { delegation: randomBytes(100), notBefore: 1, notAfter: 2 },
+      officerQuorum: 2,
+      officers: [
+        { index: 0, publicKey: randomBytes(32) },
+        { index: 1, publicKey: randomBytes(32) },
+      ],
+      createdAt: 1000,
+    });
+    const origin = logOriginFor('127.0.0.1', orgId);
+    const vkey = logVerifierKey(origin, new LogSigningKey(createPrivateKey(original)));
+    await stores.log.createTree(orgId, origin, vkey, EMPTY_ROOT);
+    await stores.close();
+
+    // The database restored without the key file: no new key is made and kept, no start.
+    rmSync(keyFile);
+    await expect(start()).rejects.toMatchObject({ name: 'ConfigError', setting: 'logSigningKey' });
+    await expect(start()).rejects.toThrow(
+      new RegExp(
+        `there was no key at ${keyFile}, but 1 of the 1 organisation log\\(s\\) in the store \\(org ${orgId}\\) were signed with one: restore that key file`,
+      ),
+    );
+    expect(existsSync(keyFile)).toBe(false);
+    // Another key (a wrong --log-signing-key): refused, and the file is left alone.
+    const other = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' });
+    writeFileSync(keyFile, other, { mode: 0o600 });
+    await expect(start()).rejects.toThrow(`${keyFile} is not the key 1 of the 1 organisation log(s)`);
+    expect(readFileSync(keyFile, 'utf8')).toBe(other);
+    // The key the log was created with starts.
+    writeFileSync(keyFile, original, { mode: 0o600 });
+    await (await start()).close();
   });
 
   it.skipIf(PG_SKIP_REASON !== null)(

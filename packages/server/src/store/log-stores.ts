@@ -9,6 +9,13 @@ import { bytes, int, text } from './row-checks.js';
 import { pgByteaArray } from './postgres/pg-arrays.js';
 import { concatSql, sql, type SqlExecutor, type SqlQuery, type SqlValue } from './sql.js';
 
+/** The name and key one org's log is signed under (fixed when the log is created). */
+export interface LogKeyRecord {
+  readonly orgId: OrgId;
+  readonly origin: string;
+  readonly verifierKey: string;
+}
+
 /** The integrated state of one org's log. */
 export interface LogTreeRecord {
   readonly orgId: OrgId;
@@ -63,6 +70,8 @@ export interface LogStore {
   entries(orgId: OrgId, from: number, to: number): Promise<Buffer[]>;
   /** The integrated tree, or undefined before the first integration. */
   tree(orgId: OrgId): Promise<LogTreeRecord | undefined>;
+  /** Every org's log: its origin and the verifier key it was created with, by org id. */
+  logKeys(): Promise<LogKeyRecord[]>;
   /** Creates the (empty) tree row with its origin and verifier key if absent. */
   createTree(orgId: OrgId, origin: string, verifierKey: string, emptyRoot: Uint8Array): Promise<void>;
   /** Replaces the tree state, only if it is still at `fromSize`; false when it was not. */
@@ -250,6 +259,17 @@ export class SqlLogStore implements LogStore {
       frontier: splitFrontier(bytes(row.frontier)),
       root: bytes(row.root),
     };
+  }
+
+  async logKeys(): Promise<LogKeyRecord[]> {
+    const rows = await this.db.all<{ org_id: unknown; origin: unknown; verifier_key: unknown }>(
+      sql`SELECT org_id, origin, verifier_key FROM log_tree ORDER BY org_id`,
+    );
+    return rows.map((r) => ({
+      orgId: text(r.org_id) as OrgId,
+      origin: text(r.origin),
+      verifierKey: text(r.verifier_key),
+    }));
   }
 
   async createTree(orgId: OrgId, origin: string, verifierKey: string, emptyRoot: Uint8Array): Promise<void> {

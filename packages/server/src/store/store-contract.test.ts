@@ -423,6 +423,27 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.auditPending.latestOfficersChange(b.orgId)).toBeUndefined();
     });
 
+    it('log: logKeys lists every log with the origin and verifier key it was created with', async () => {
+      const before = await s.log.logKeys();
+      const a = newId<OrgId>();
+      const b = newId<OrgId>();
+      for (const o of [a, b]) {
+        await s.orgs.create(org(o));
+        await s.log.createTree(o, `custos.test/${o}`, `custos.test/${o}+00000000+key`, Buffer.alloc(32));
+      }
+      // Created once: a second create leaves the recorded key as it was.
+      await s.log.createTree(a, `custos.test/${a}`, 'another', Buffer.alloc(32));
+      const mine = (await s.log.logKeys()).filter((l) => l.orgId === a || l.orgId === b);
+      expect(mine).toHaveLength(2);
+      for (const o of [a, b])
+        expect(mine).toContainEqual({
+          orgId: o,
+          origin: `custos.test/${o}`,
+          verifierKey: `custos.test/${o}+00000000+key`,
+        });
+      expect((await s.log.logKeys()).length).toBe(before.length + 2);
+    });
+
     it('withTransaction: commits together, rolls back together, joins when nested', async () => {
       const orgId = newId<OrgId>();
       await expect(
