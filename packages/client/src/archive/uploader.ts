@@ -178,6 +178,10 @@ export class ArchiveUploader {
    * Compares the local chain with the server's head (after a crash or restore). If the
    * server holds fewer records than the device thinks were acknowledged, the device rewinds
    * to re-upload them while they are still queued; if they are gone, ARCHIVE_UPLOAD_FAILED.
+   * A rewind also marks the session keys of the records it re-uploads as not uploaded: a
+   * server restored from a backup lost the keys with the records, and refuses a record whose
+   * key it holds from neither the batch nor earlier (ARCHIVE_RECORD_INVALID, for good). A
+   * key it still holds is sent again harmlessly (the server keeps the first copy).
    */
   async resume(): Promise<void> {
     const head = obj(await this.api.request('GET', '/v1/archive/head'), 'archive head');
@@ -190,7 +194,28 @@ export class ArchiveUploader {
         `the server's archive head (${serverLast}) is behind records this device no longer holds`,
       );
     }
-    this.store.putJson('archive-state', UPLOADED_THROUGH, serverLast);
+    const keys = new Set<string>();
+    for (let after = serverLast; after < local;) {
+      const rows = this.store.listAfter('archive-queue', after, UPLOAD_QUEUE_PAGE);
+      let last = after;
+      for (const row of rows) {
+        if (isPending(row.value)) break; // pending records are the queue's tail
+        const r = decodeQueued(row.value);
+        if (r.seq > local) break;
+        keys.add(r.skey);
+        last = r.seq;
+      }
+      if (last === after || rows.length < UPLOAD_QUEUE_PAGE) break;
+      after = last;
+    }
+    this.store.transaction(() => {
+      for (const id of keys) {
+        const k = this.store.getJson<StoredSessionKey>('archive-state', `skey:${id}`);
+        if (k?.uploaded === true)
+          this.store.putJson('archive-state', `skey:${id}`, { ...k, uploaded: false });
+      }
+      this.store.putJson('archive-state', UPLOADED_THROUGH, serverLast);
+    });
   }
 
   #sign(
