@@ -2,7 +2,8 @@
  * The sequencer and integrator on every backend: checkpoints open with the log's verifier
  * key, consecutive checkpoints are consistent (consistency proofs from stored tiles), every
  * entry's inclusion proof verifies, stored tiles equal the tiles of a tree computed from
- * scratch, a restart resumes from the persisted state, and a tampered state is refused.
+ * scratch, a restart resumes from the persisted state, and a tampered state or a key other
+ * than the log's is refused.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -109,6 +110,29 @@ for (const backend of TEST_BACKENDS) {
       await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, [randomBytes(10)]));
       await integrator().integrateAll();
       expect(await tb.stores.log.latestCheckpoint(orgId)).toEqual(before);
+    });
+
+    it('leaves a log alone when its own key is not the one the log was created with', async () => {
+      const orgId = await newOrg(tb);
+      await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, [randomBytes(10)]));
+      await integrator().integrateAll();
+      const before = await tb.stores.log.latestCheckpoint(orgId);
+      await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, [randomBytes(10)]));
+      // Another API node on the same database with its own key file: it signs nothing.
+      const otherNode = new LogIntegrator({
+        stores: tb.stores,
+        key: testLogKey(),
+        host: () => 'custos.test',
+        logger: silentLogger,
+      });
+      expect(await otherNode.integrateOrg(orgId).catch((e: unknown) => e)).toMatchObject({
+        name: 'LogIntegrityError',
+        message: "this node's log-signing key is not the key the log was created with",
+      });
+      expect(await tb.stores.log.latestCheckpoint(orgId)).toEqual(before);
+      // The node with the log's key integrates it.
+      const [out] = (await integrator().integrateAll()).filter((o) => o.orgId === orgId);
+      expect(out?.toSize).toBe(2);
     });
 
     it('answers LOG_PUSHBACK when the backlog is full, and sequences nothing', async () => {

@@ -109,6 +109,12 @@ export class LogIntegrator {
         tree = await tx.log.tree(orgId);
         if (tree === undefined) throw new LogIntegrityError('log tree row vanished');
       }
+      // The log's key was fixed when it was created: a checkpoint under another key verifies
+      // for no one and would stay stored. An API node started with another key file (several
+      // nodes on one PostgreSQL database must share one) leaves the log to a node that has it.
+      if (logVerifierKey(tree.origin, key) !== tree.verifierKey) {
+        throw new LogIntegrityError("this node's log-signing key is not the key the log was created with");
+      }
       const state = treeState(tree.size, tree.frontier);
       if (!equal(rootOf(state), tree.root)) {
         throw new LogIntegrityError('stored frontier does not hash to the stored root');
