@@ -35,8 +35,15 @@ interface Report {
   complete: boolean;
   findings: Finding[];
   policy: { silentAfterMs: number; receiptGraceMs: number; source: string };
-  devices: { deviceId: string; records: number; maxSeq: number | null; receipts: number }[];
+  devices: {
+    deviceId: string;
+    records: number;
+    maxSeq: number | null;
+    receipts: number;
+    recordsWithoutTokens: number;
+  }[];
   recordsChecked: number;
+  recordsWithoutTokens: number;
 }
 
 describe('officer completeness and alerts (processes)', () => {
@@ -307,4 +314,46 @@ describe('officer completeness and alerts (processes)', () => {
     ).toBe(2);
     expect((await custos(['console', 'completeness', '--grace', '1h', ...officer.args])).status).toBe(2);
   });
+
+  it(
+    'counts the records no search reaches: a device enrolled after the last grant archives without tokens',
+    async () => {
+      // Every device so far got its index key before it archived anything.
+      const before = await completeness();
+      expect(before.report.recordsWithoutTokens).toBe(0);
+      expect((await custos(['console', 'completeness', ...officer.args])).stdout).not.toContain(
+        'NOT SEARCHABLE',
+      );
+
+      const carol = join(dir, 'carol');
+      const carolAddress = await inviteAndEnrol(org, 'carol', carol);
+      const carolDevice = (
+        await custosJson<{ devices: { deviceId: string; thisDevice: boolean }[] }>([
+          'devices',
+          'list',
+          '--profile',
+          carol,
+        ])
+      ).devices.find((d) => d.thisDevice)!.deviceId;
+      await custosJson(['contacts', 'add', 'carol', carolAddress, '--profile', alice]);
+      await custosJson(['send', '--to', 'carol', 'before any grant', '--profile', alice]);
+      await custosJson(['sync', '--profile', carol]);
+      let last: Awaited<ReturnType<typeof completeness>> | undefined;
+      for (const end = Date.now() + POLL_CAP_MS; Date.now() < end;) {
+        last = await completeness();
+        if ((last.report.devices.find((d) => d.deviceId === carolDevice)?.recordsWithoutTokens ?? 0) > 0)
+          break;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+      const carolCount = last!.report.devices.find((d) => d.deviceId === carolDevice)!.recordsWithoutTokens;
+      expect(carolCount).toBeGreaterThan(0);
+      // Alice holds her key: her copy of the same message is searchable.
+      expect(last!.report.recordsWithoutTokens).toBe(carolCount);
+      const human = await custos(['console', 'completeness', ...officer.args]);
+      expect(human.stdout).toContain(
+        `NOT SEARCHABLE: ${carolCount} record(s) of 1 device(s) (${carolDevice} ${carolCount}) carry no search tokens`,
+      );
+    },
+    STEP_TIMEOUT_MS,
+  );
 });

@@ -241,13 +241,13 @@ describe('officer legal holds (processes)', () => {
         '--matter',
         'M-2026-016',
       ]);
-      const c = await holdJson<{ hold: Hold }>([
-        'create',
-        '--conversation',
-        conversation,
-        '--matter',
-        'M-2026-017',
-      ]);
+      // Placed as a person would: the output says which records a token hold cannot cover.
+      const placed = await hold(['create', '--conversation', conversation, '--matter', 'M-2026-017']);
+      expect(placed.status, placed.stderr).toBe(0);
+      expect(placed.stdout).toContain(
+        "Records archived before their device held its bucket's index key carry no search tokens and are NOT covered",
+      );
+      const c = { hold: (await list()).find((h) => h.matter === 'M-2026-017')! };
       expect(c.hold.kind).toBe('conversation');
       // The server process's own database, read beside it (WAL: readers do not block it).
       const db = openSqliteDatabase(join(org.server.dataDir, 'custos.sqlite'));

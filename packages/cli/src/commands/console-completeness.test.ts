@@ -1,6 +1,7 @@
+import type { CompletenessReport } from '@custos/console';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../command-flags.js';
-import { formatDuration, parseDuration, parseSince } from './console-completeness.js';
+import { formatDuration, humanLines, parseDuration, parseSince } from './console-completeness.js';
 
 describe('console completeness options', () => {
   it('parses durations and prints them in the largest whole unit', () => {
@@ -22,5 +23,46 @@ describe('console completeness options', () => {
     for (const bad of ['yesterday', '2026-02-30', '2026-11-26T08:00:00', '26/11/2026', '']) {
       expect(() => parseSince(bad)).toThrow(UsageError);
     }
+  });
+
+  it('names the records no search reaches: archived before their device held its index key', () => {
+    const device = (deviceId: string, recordsWithoutTokens: number) => ({
+      deviceId,
+      enrolledAt: 1,
+      revokedAt: null,
+      records: 4,
+      maxSeq: 3,
+      lastRecordAt: 2,
+      receipts: 1,
+      recordsWithoutTokens,
+    });
+    const report = (devices: ReturnType<typeof device>[]) =>
+      ({
+        complete: true,
+        findings: [],
+        policy: {
+          silentAfterMs: 604_800_000,
+          receiptGraceMs: 86_400_000,
+          source: 'default',
+          setBy: null,
+          setAt: null,
+        },
+        devices,
+        recordsChecked: 8,
+        recordsWithoutTokens: devices.reduce((n, d) => n + d.recordsWithoutTokens, 0),
+        bucketsWithoutWrap: [],
+        log: { origin: 'example/org', treeSize: 20 },
+        since: 0,
+        checkedAt: 3,
+      }) as unknown as CompletenessReport;
+    // A complete archive whose records a conversation hold or a search silently missed used
+    // to print only "Complete: …".
+    const lines = humanLines(report([device('dev-a', 3), device('dev-b', 0)]));
+    expect(lines[0]).toMatch(/^Complete: 2 device\(s\), 8 record\(s\)/);
+    expect(lines[1]).toMatch(
+      /^NOT SEARCHABLE: 3 record\(s\) of 1 device\(s\) \(dev-a 3\) carry no search tokens/,
+    );
+    expect(lines[1]).toContain("custodian and date holds and 'custos console export --device' do");
+    expect(humanLines(report([device('dev-a', 0)])).some((l) => l.startsWith('NOT SEARCHABLE'))).toBe(false);
   });
 });

@@ -96,6 +96,7 @@ export function reportJson(r: CompletenessReport) {
     policy: r.policy,
     devices: r.devices,
     recordsChecked: r.recordsChecked,
+    recordsWithoutTokens: r.recordsWithoutTokens,
     bucketsWithoutWrap: r.bucketsWithoutWrap,
     log: r.log,
     since: r.since,
@@ -103,7 +104,8 @@ export function reportJson(r: CompletenessReport) {
   };
 }
 
-function humanLines(r: CompletenessReport): string[] {
+/** The report as lines for a person. */
+export function humanLines(r: CompletenessReport): string[] {
   const lines = r.findings.map(describeFinding);
   lines.push(
     `${r.complete ? 'Complete' : `INCOMPLETE: ${r.findings.length} finding(s)`}: ${r.devices.length} device(s), ` +
@@ -111,6 +113,15 @@ function humanLines(r: CompletenessReport): string[] {
       `${r.since === 0 ? '' : ` (since ${iso(r.since)})`}; policy: silent after ${formatDuration(r.policy.silentAfterMs)}, ` +
       `grace ${formatDuration(r.policy.receiptGraceMs)} (${r.policy.source === 'default' ? 'defaults' : `set ${iso(r.policy.setAt!)}`}).`,
   );
+  if (r.recordsWithoutTokens > 0) {
+    const devices = r.devices.filter((d) => d.recordsWithoutTokens > 0);
+    lines.push(
+      `NOT SEARCHABLE: ${r.recordsWithoutTokens} record(s) of ${devices.length} device(s) (${devices.map((d) => `${d.deviceId} ${d.recordsWithoutTokens}`).join(', ')}) ` +
+        `carry no search tokens: their device did not yet hold its bucket's index key. Search, query and conversation holds, ` +
+        `lexicon review and exports by query do not reach them; custodian and date holds and 'custos console export --device' do. ` +
+        `Run 'custos console grant-index-keys' after every enrolment.`,
+    );
+  }
   if (r.bucketsWithoutWrap.length > 0)
     lines.push(
       `You hold no wrap of ${r.bucketsWithoutWrap.join(', ')}: records there were not opened; another officer must check them.`,

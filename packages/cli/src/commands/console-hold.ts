@@ -106,6 +106,13 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         lines.push(
           `You hold no wrap of ${r.bucketsWithoutWrap.join(', ')}: those buckets are NOT covered; another officer must place the hold there.`,
         );
+      // Token holds match the blind tokens in records' headers; records a device sealed
+      // before it held the bucket's index key have none, and this hold misses them.
+      if (r.hold.kind === 'query' || r.hold.kind === 'conversation')
+        lines.push(
+          "Records archived before their device held its bucket's index key carry no search tokens and are NOT covered " +
+            "('custos console completeness' counts them): a custodian or date hold covers those.",
+        );
       ctx.result(lines, r);
       return 0;
     },

@@ -81,6 +81,13 @@ export interface CompletenessDevice {
   readonly maxSeq: number | null;
   readonly lastRecordAt: number | null;
   readonly receipts: number;
+  /**
+   * Served records (from `since`) that opened and carry no blind-index tokens: the device
+   * archived them before it held its bucket's index key, so search, query and conversation
+   * holds, lexicon review and exports by query never reach them (custodian and date holds
+   * and exports by device do).
+   */
+  readonly recordsWithoutTokens: number;
 }
 
 /** The report. */
@@ -90,6 +97,8 @@ export interface CompletenessReport {
   readonly policy: VerifiedPolicy;
   readonly devices: readonly CompletenessDevice[];
   readonly recordsChecked: number;
+  /** The devices' `recordsWithoutTokens`, summed. */
+  readonly recordsWithoutTokens: number;
   readonly bucketsWithoutWrap: readonly string[];
   readonly log: { readonly origin: string; readonly treeSize: number };
   readonly since: number;
@@ -253,6 +262,7 @@ export async function runCompleteness(
   const served = new Map<string, ServedRecords>();
   const invalid: InvalidRecordFinding[] = [];
   let recordsChecked = 0;
+  const withoutTokens = new Map<string, number>();
   let pages = 0;
   for (const d of devices.values()) {
     const seqs = [...d.records.entries()].filter(([, t]) => t >= since - SINCE_SLACK_MS).map(([s]) => s);
@@ -297,6 +307,8 @@ export async function runCompleteness(
         try {
           const v = await verifyHit(h, session.orgId, key, { opened: cp!, note: page.note }, enrolment);
           for (const e of v.body.envelopeHashes) hashes.add(Buffer.from(e).toString('hex'));
+          if (v.header.tokens.length === 0)
+            withoutTokens.set(d.deviceId, (withoutTokens.get(d.deviceId) ?? 0) + 1);
         } catch (e) {
           invalid.push({
             kind: 'invalid-record',
@@ -339,9 +351,11 @@ export async function runCompleteness(
           maxSeq: seqs.length === 0 ? null : Math.max(...seqs),
           lastRecordAt: d.records.size === 0 ? null : Math.max(...d.records.values()),
           receipts: d.receipts,
+          recordsWithoutTokens: withoutTokens.get(d.deviceId) ?? 0,
         };
       }),
     recordsChecked,
+    recordsWithoutTokens: [...withoutTokens.values()].reduce((n, c) => n + c, 0),
     bucketsWithoutWrap: [...keys.entries()].filter(([, k]) => k === null).map(([b]) => b),
     log: { origin: log.origin, treeSize: log.treeSize },
     since,
