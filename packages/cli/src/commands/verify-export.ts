@@ -11,7 +11,7 @@ import {
   verifyExportDir,
   type VerifyExportReport,
 } from '@custos/console';
-import { isCustosError } from '@custos/core';
+import { isCustosError, parseVerifierKey } from '@custos/core';
 import type { CliIo } from '../cli.js';
 import { optionalString, parseFlags, UsageError } from '../command-flags.js';
 
@@ -41,6 +41,17 @@ function pinnedKey(flags: Map<string, string | true>): string | undefined {
   const key = optionalString(flags, 'log-key');
   const state = optionalString(flags, 'state');
   if (key !== undefined && state !== undefined) throw new UsageError('give --log-key or --state, not both');
+  if (key !== undefined) {
+    // A mistyped or cut key is a command-line mistake: compared as given, it failed the export
+    // as LOG_KEY_MISMATCH ("FAILED"), which reads as a forged export.
+    try {
+      parseVerifierKey(key.trim());
+    } catch (e) {
+      throw new UsageError(
+        `--log-key is not a log verifier key (${e instanceof Error ? e.message : 'malformed'}): give the whole key, ORIGIN+KEYID+KEY, in quotes, as 'custos console export' or 'custos verify log' prints it`,
+      );
+    }
+  }
   if (state === undefined) return key;
   const s = readWitnessState(state);
   if (s === undefined) throw new UsageError(`no witness state at ${state}`);
