@@ -2,7 +2,8 @@
  * `custos` end to end: a real server process, an organisation from `custos org create`, its
  * admin enrolled from the ceremony's profile, users invited and enrolled with the command,
  * messages sent, synced, replied to, edited, reacted to and deleted, receipts verified,
- * safety numbers compared, a live `custos chat`, device revocation and the error cases.
+ * safety numbers compared, a live `custos chat`, device revocation (and a new code for the
+ * same user) and the error cases.
  * Spawns the built command: run `npx tsc -b` first (npm test does).
  */
 import { rmSync, writeFileSync } from 'node:fs';
@@ -174,9 +175,9 @@ describe('custos messaging commands', () => {
     ).toEqual(['alice', 'bob']);
   });
 
-  it('an admin revokes a device; the revoked device is told to enrol again', async () => {
+  it('an admin revokes a device; the revoked device is told to enrol again, with a new code for the same user', async () => {
     const carol = join(dir, 'carol');
-    await inviteAndEnrol(org, 'carol', carol);
+    const carolAddress = await inviteAndEnrol(org, 'carol', carol);
     const devs = await custosJson<{ devices: { deviceId: string; name: string | null }[] }>([
       'admin',
       'devices',
@@ -190,7 +191,26 @@ describe('custos messaging commands', () => {
     await custosJson(['admin', 'revoke', id.slice(0, 10), '--profile', org.adminProfile]);
     const r = await custos(['sync', '--profile', carol]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/revoked: ask an administrator for a new enrolment code/);
+    expect(r.stderr).toMatch(
+      /revoked: ask an administrator for a new enrolment code \('custos admin code USER'\)/,
+    );
+    // The admin issues carol a new code (not a new user): she enrols a new profile as herself.
+    const issued = await custosJson<{ address: string; role: string; enrolmentCode: string; server: string }>(
+      ['admin', 'code', 'carol', '--profile', org.adminProfile],
+    );
+    expect(issued).toMatchObject({ address: carolAddress, role: 'member', server: org.server.url });
+    const human = await custos(['admin', 'code', carolAddress, '--profile', org.adminProfile]);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toContain(`New enrolment code for member carol (${carolAddress}).`);
+    expect(human.stdout).toMatch(/custos enroll ce1\.\S+ --server /);
+    const again = await custosJson<{ address: string }>([
+      ...['enroll', issued.enrolmentCode, '--server', org.server.url],
+      ...['--profile', join(dir, 'carol-2'), '--unattended'],
+    ]);
+    expect(again.address).toBe(carolAddress);
+    const unknown = await custos(['admin', 'code', 'nobody', '--profile', org.adminProfile]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/no contact named 'nobody'/);
   });
 
   it('says what to do on a wrong passphrase, an unknown contact, a missing role and a used code', async () => {

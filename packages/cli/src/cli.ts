@@ -40,7 +40,7 @@ On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profi
   archive status  this device's archive queue, receipts and checkpoint
 
 Administration (admin role):
-  admin invite|users|devices|revoke|roles|set-retention
+  admin invite|code|users|devices|revoke|roles|set-retention
 
 Records officers (each takes --profile DIR, an officer profile; docs/officers.md):
   console enroll            enrol the device your officer profile uses for officer routes

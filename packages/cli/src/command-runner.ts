@@ -129,13 +129,13 @@ function clientMessage(e: ClientError): string {
 function serverMessage(e: ClientError): string {
   switch (e.server?.code) {
     case 'DEVICE_REVOKED':
-      return 'this device has been revoked: ask an administrator for a new enrolment code and enrol a new profile';
+      return "this device has been revoked: ask an administrator for a new enrolment code ('custos admin code USER') and enrol a new profile";
     case 'ROLE_FORBIDDEN':
       return 'the server refused: your role does not allow this (administration needs the admin role)';
     case 'ENROLMENT_CODE_INVALID':
     case 'ENROLMENT_CODE_EXPIRED':
     case 'ENROLMENT_CODE_USED':
-      return `the enrolment code is not valid (${e.server.code}): ask an administrator for a new one ('custos admin invite')`;
+      return `the enrolment code is not valid (${e.server.code}): ask an administrator for a new one ('custos admin code USER')`;
     case 'USER_NOT_FOUND':
       return 'the server knows no such user: check the address (USERID@ORGID)';
     case 'DEVICE_NOT_FOUND':

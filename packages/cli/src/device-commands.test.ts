@@ -111,8 +111,12 @@ describe('command lines', () => {
       ],
       [['send', 'hi'], /give --to USER or --group GROUP/],
       [['sync', 'extra'], /unexpected argument 'extra'/],
-      [['admin', 'frobnicate'], /unknown subcommand 'frobnicate'; available: invite, users, devices, revoke/],
+      [
+        ['admin', 'frobnicate'],
+        /unknown subcommand 'frobnicate'; available: invite, code, users, devices, revoke/,
+      ],
       [['admin'], /a subcommand is needed/],
+      [['admin', 'code'], /the user is missing: give their name or address/],
       [['enroll', '--server', 'http://127.0.0.1:9'], /the enrolment code is missing/],
       [['enroll', 'ce1.x', '--admin-profile', 'p.json'], /give CODE or --admin-profile, not both/],
       [['devices', 'explode'], /unknown subcommand 'explode'; available: list, link, revoke/],

@@ -1,11 +1,12 @@
 /**
- * `custos admin invite|users|devices|revoke|roles|set-retention`: administration from a profile whose user has
+ * `custos admin invite|code|users|devices|revoke|roles|set-retention`: administration from a profile whose user has
  * the admin role. The server knows users by id only; `invite --user NAME` keeps NAME in the
  * admin's own encrypted address book, never on the server.
  */
 import {
   RETENTION_CLASSES,
   USER_ROLES,
+  type IssuedCode,
   type OrgUser,
   type RetentionClass,
   type UserRole,
@@ -21,6 +22,7 @@ import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-acc
 const DEFAULT_CLASS = 'standard';
 
 const USAGE = `Usage: custos admin invite --user NAME [--role member|officer|admin|auditor] [--retention CLASS]
+       custos admin code NAME|ADDRESS
        custos admin users
        custos admin devices [--user NAME|ADDRESS]
        custos admin revoke DEVICE
@@ -31,6 +33,9 @@ const USAGE = `Usage: custos admin invite --user NAME [--role member|officer|adm
 For a profile whose user has the admin role.
   invite    creates a user, prints a one-time enrolment code (hand it over in person or on a
             trusted channel) and the user's address; NAME goes into your address book only
+  code      a new one-time enrolment code for an existing user: their code expired unused,
+            or they lost or had revoked their only device (same user, address and role; a
+            user with a device links more with 'custos devices link')
   users     the organisation's users (ids, roles, retention classes — '(role)' when the class
             is the role's; your names for them)
   devices   the organisation's devices, or one user's
@@ -67,6 +72,21 @@ function onlyFlags(ctx: CommandContext, sub: string, allowed: readonly string[])
       throw new UsageError(`--${f} does not apply to 'admin ${sub}'`);
 }
 
+/** The lines that hand a code over: where it goes, and the command the user runs with it. */
+function codeLines(name: string, role: UserRole, code: IssuedCode, server: string): string[] {
+  return [
+    `Enrolment code (one use, expires ${formatTime(code.expiresAt)} UTC; hand it to ${name} on a trusted channel):`,
+    `  ${code.enrolmentCode}`,
+    ...(role === 'officer'
+      ? [
+          // An officer's code enrols the console device of their officer profile (docs/officers.md §2).
+          `${name} enrols the officer device of their officer profile (officers/officer-K from the ceremony) with:`,
+          `  custos console enroll ${code.enrolmentCode} --profile officers/officer-K`,
+        ]
+      : [`${name} enrols with:`, `  custos enroll ${code.enrolmentCode} --server ${server}`]),
+  ];
+}
+
 async function invite(ctx: CommandContext): Promise<void> {
   onlyFlags(ctx, 'invite', ['user', 'role', 'retention']);
   const name = checkContactName(requireString(ctx.flags, 'user'));
@@ -92,15 +112,7 @@ async function invite(ctx: CommandContext): Promise<void> {
     ctx.result(
       [
         `Created ${role} '${name}': address ${address} (retention ${describeRetention(user)}).`,
-        `Enrolment code (one use, expires ${formatTime(code.expiresAt)} UTC; hand it to ${name} on a trusted channel):`,
-        `  ${code.enrolmentCode}`,
-        ...(role === 'officer'
-          ? [
-              // An officer's code enrols the console device of their officer profile (docs/officers.md §2).
-              `${name} enrols the officer device of their officer profile (officers/officer-K from the ceremony) with:`,
-              `  custos console enroll ${code.enrolmentCode} --profile officers/officer-K`,
-            ]
-          : [`${name} enrols with:`, `  custos enroll ${code.enrolmentCode} --server ${server}`]),
+        ...codeLines(name, role, code, server),
       ],
       {
         name,
@@ -111,6 +123,44 @@ async function invite(ctx: CommandContext): Promise<void> {
         retentionSource: user.retentionSource,
         enrolmentCode: code.enrolmentCode,
         expiresAt: code.expiresAt,
+        server,
+      },
+    );
+  });
+}
+
+async function code(ctx: CommandContext): Promise<void> {
+  onlyFlags(ctx, 'code', []);
+  const [who] = ctx.positionals;
+  if (who === undefined)
+    throw new UsageError("the user is missing: give their name or address ('custos admin users' lists them)");
+  await withProfile(ctx, async (client) => {
+    const book = new AddressBook(client.settings);
+    const peer = book.resolve(who);
+    if (peer.orgId !== client.profile.orgId)
+      throw new CliFailure('WRONG_ORG', `${who} is in another organisation: you administer only your own`);
+    const admin = client.admin();
+    // The role decides which enrol line to print; an unknown user is refused before a code exists.
+    const user = (await admin.users()).find((u) => u.userId === peer.userId);
+    if (user === undefined)
+      throw new CliFailure(
+        'USER_NOT_FOUND',
+        `the server knows no user ${formatAddress(peer)}: check the address`,
+      );
+    const issued = await admin.issueEnrolmentCode(peer.userId);
+    const name = book.label(peer);
+    const server = client.profile.serverUrl;
+    ctx.result(
+      [
+        `New enrolment code for ${user.role} ${name} (${formatAddress(peer)}).`,
+        ...codeLines(name, user.role, issued, server),
+      ],
+      {
+        userId: peer.userId,
+        address: formatAddress(peer),
+        role: user.role,
+        enrolmentCode: issued.enrolmentCode,
+        expiresAt: issued.expiresAt,
         server,
       },
     );
@@ -251,6 +301,7 @@ async function setRetention(ctx: CommandContext): Promise<void> {
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   invite: { max: 0, run: invite },
+  code: { max: 1, run: code },
   users: { max: 0, run: users },
   devices: { max: 0, run: devices },
   revoke: { max: 1, run: revoke },

@@ -33,7 +33,7 @@ const USAGE = `Usage: custos enroll CODE --server URL [--name DISPLAY] [--passph
        custos enroll --admin-profile PATH [--passphrase-file FILE | --unattended] [--profile DIR] [--json]
 
 Enrols this machine as a new device of your user. CODE is the one-time enrolment code
-(ce1.…) an administrator gave you ('custos admin invite'), or a link code from another of
+(ce1.…) an administrator gave you ('custos admin invite', or 'custos admin code' for a new one), or a link code from another of
 your devices ('custos devices link' there); it pins your organisation's signing key, and
 enrolment stops if the server presents another one. Your retention class is the one your
 administrator set: the server tells the device.
