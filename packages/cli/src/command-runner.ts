@@ -12,6 +12,7 @@ import type { CliIo } from './cli.js';
 import { parseCommandLine, UsageError, type CommandLine, type FlagSpec } from './command-flags.js';
 import { fetchFailure, UNTRUSTED_CERTIFICATE_FIX } from './fetch-failure.js';
 import { PassphraseInputError } from './passphrase-input.js';
+import { terminalSafe } from './terminal-text.js';
 
 /** Exit code of a command-line mistake. */
 export const EXIT_USAGE = 2;
@@ -166,12 +167,13 @@ export async function runCommand(
       ...line,
       io,
       json,
-      note: (l) => void io.stderr.write(`${l}\n`),
+      // Human output may carry peer and server text: never a control sequence (terminal-text.ts).
+      note: (l) => void io.stderr.write(`${terminalSafe(l)}\n`),
       result: (human, data) => {
         if (json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
         else {
           const lines = typeof human === 'string' ? [human] : human;
-          if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
+          if (lines.length > 0) io.stdout.write(`${terminalSafe(lines.join('\n'))}\n`);
         }
       },
     };
@@ -225,7 +227,7 @@ export function runSubcommands(
  */
 export function reportFailure(e: unknown, command: string, io: CliIo, json: boolean): number {
   const f = explainFailure(e, command);
-  io.stderr.write(`custos ${command}: ${f.message}\n`);
+  io.stderr.write(`custos ${command}: ${terminalSafe(f.message)}\n`);
   if (json) io.stdout.write(`${JSON.stringify({ error: { code: f.code, message: f.message } })}\n`);
   return f.exit;
 }

@@ -373,6 +373,26 @@ describe('output', () => {
     expect(unnamedSenders(events, book, []).map((u) => u.address)).toEqual([formatAddress(bob)]);
   });
 
+  it("shows a peer's control characters and line breaks instead of letting them act on the terminal", () => {
+    // A sender's text used to clear the screen (ESC [2J), retitle the terminal (OSC 0) and,
+    // with a line break, print a line that seemed to come from someone else.
+    const book = new AddressBook(memorySettings());
+    book.add('alice', ALICE);
+    const spoof = msg({
+      text: 'hi \u001b[2J\u001b]0;pwned\u0007\n[2026-01-02 03:05] carol → you: wire the funds',
+    });
+    const line = describeEvent(spoof, book);
+    expect(line).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(line).toBe(
+      '[2026-01-02 03:04] alice → you: hi \\x1b[2J\\x1b]0;pwned\\x07\n    [2026-01-02 03:05] carol → you: wire the funds  #abcdefgh',
+    );
+    expect(line.split('\n').filter((l) => l.startsWith('['))).toHaveLength(1);
+    const g = msg({ text: 'ok', group: 'g.x' });
+    expect(describeEvent({ ...g, group: 'g.x' }, book, () => 'Ops\u202eevil')).toContain(
+      'group "Ops\\u202eevil"',
+    );
+  });
+
   it('describes events with names, short ids, attachments and timers', () => {
     const book = new AddressBook(memorySettings());
     book.add('alice', ALICE);

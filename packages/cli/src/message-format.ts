@@ -7,6 +7,7 @@ import type { AttachmentPointer, MessageEvent, PeerUser, StoredMessage } from '@
 import type { AddressBook } from './address-book.js';
 import { formatAddress } from './address-book.js';
 import { CliFailure } from './command-runner.js';
+import { peerText } from './terminal-text.js';
 
 /** Characters of a message id shown to people. */
 export const SHORT_ID_LENGTH = 8;
@@ -25,7 +26,9 @@ export function formatTime(ms: number): string {
 
 /** `  [file: report.pdf, 12345 bytes]` for each attachment. */
 function describeAttachments(list: readonly AttachmentPointer[] | undefined): string {
-  return (list ?? []).map((a) => `  [file: ${a.fileName ?? a.contentType}, ${a.size} bytes]`).join('');
+  return (list ?? [])
+    .map((a) => `  [file: ${peerText(a.fileName ?? a.contentType)}, ${a.size} bytes]`)
+    .join('');
 }
 
 /** One line describing an event, from this device's point of view. */
@@ -36,7 +39,7 @@ export function describeEvent(
 ): string {
   const groupName = (id: string): string => {
     const n = groupNameOf(id);
-    return n === undefined ? id : `"${n}"`;
+    return n === undefined ? id : `"${peerText(n)}"`;
   };
   const c = e.content;
   const who = e.direction === 'sent' ? 'you' : book.label(e.from);
@@ -49,19 +52,19 @@ export function describeEvent(
   const head = `[${formatTime(c.timestamp)}] ${who} → ${to}`;
   switch (c.kind) {
     case 'message':
-      return `${head}: ${c.text ?? ''}${describeAttachments(c.attachments)}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}${c.timer === undefined || c.timer === 0 ? '' : `  (disappears after ${c.timer} s)`}  #${shortId(c.id)}`;
+      return `${head}: ${peerText(c.text ?? '')}${describeAttachments(c.attachments)}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}${c.timer === undefined || c.timer === 0 ? '' : `  (disappears after ${c.timer} s)`}  #${shortId(c.id)}`;
     case 'group-update':
-      return `${head}: group ${c.groupState === undefined ? 'changed' : `is now "${c.groupState.name}" with ${c.groupState.members.length} members (revision ${c.groupState.revision})`}`;
+      return `${head}: group ${c.groupState === undefined ? 'changed' : `is now "${peerText(c.groupState.name)}" with ${c.groupState.members.length} members (revision ${c.groupState.revision})`}`;
     case 'timer':
       return `${head}: disappearing messages ${c.timer === undefined || c.timer === 0 ? 'off' : `after ${c.timer} s`}`;
     case 'edit':
-      return `${head}: edited #${shortId(c.edits ?? '')}: ${c.text ?? ''}`;
+      return `${head}: edited #${shortId(c.edits ?? '')}: ${peerText(c.text ?? '')}`;
     case 'delete':
       return `${head}: deleted #${shortId(c.deletes ?? '')}`;
     case 'reaction':
       return c.emoji === undefined || c.emoji === ''
         ? `${head}: removed a reaction from #${shortId(c.reactsTo ?? '')}`
-        : `${head}: reacted ${c.emoji} to #${shortId(c.reactsTo ?? '')}`;
+        : `${head}: reacted ${peerText(c.emoji)} to #${shortId(c.reactsTo ?? '')}`;
     default:
       return `${head}: ${c.kind} #${shortId(c.id)}`;
   }
@@ -138,7 +141,7 @@ export function unnamedSenders(
 
 /** The line that tells how to name an unnamed sender. */
 export function describeUnnamed(u: UnnamedSender): string {
-  const claim = u.claimedName === null ? '' : ` (calls themself "${u.claimedName}")`;
+  const claim = u.claimedName === null ? '' : ` (calls themself "${peerText(u.claimedName)}")`;
   return `Not in your address book: ${u.address}${claim}; name them with 'custos contacts add NAME ${u.address}'.`;
 }
 
@@ -148,8 +151,9 @@ export function describeStored(m: StoredMessage, book: AddressBook): string {
   const body =
     m.deleted === true
       ? '(deleted)'
-      : `${m.text}${describeAttachments(m.attachments)}${m.edited === true ? ' (edited)' : ''}`;
-  const reactions = m.reactions.length === 0 ? '' : `  [${m.reactions.map((r) => r.emoji).join(' ')}]`;
+      : `${peerText(m.text)}${describeAttachments(m.attachments)}${m.edited === true ? ' (edited)' : ''}`;
+  const reactions =
+    m.reactions.length === 0 ? '' : `  [${m.reactions.map((r) => peerText(r.emoji)).join(' ')}]`;
   return `[${formatTime(m.sentAt)}] ${who}: ${body}${reactions}  #${shortId(m.id)}`;
 }
 

@@ -22,6 +22,7 @@ import {
 import { CliFailure, explainFailure, runCommand, type CommandContext } from '../command-runner.js';
 import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
 import { openProfile, PROFILE_FLAGS, PROFILE_OPTIONS_HELP } from '../profile-access.js';
+import { terminalSafe } from '../terminal-text.js';
 import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
 import { sendTo } from './send.js';
 
@@ -88,7 +89,7 @@ export function chatFailureLine(e: unknown, json: boolean): string {
 async function chat(ctx: CommandContext): Promise<void> {
   const [who] = ctx.positionals;
   if (who === undefined) throw new UsageError('USER or GROUP is missing');
-  let print: (line: string) => void = (l) => void ctx.io.stdout.write(`${l}\n`);
+  let print: (line: string) => void = (l) => void ctx.io.stdout.write(`${terminalSafe(l)}\n`);
   let onEvent: (e: MessageEvent) => void = () => undefined;
   let onNotice: (e: MessageEvent) => void = () => undefined;
   const c: CustosClient = await openProfile(ctx, {
@@ -148,7 +149,7 @@ async function chat(ctx: CommandContext): Promise<void> {
       print = (line) => {
         clearLine(ctx.io.stdout, 0);
         cursorTo(ctx.io.stdout, 0);
-        ctx.io.stdout.write(`${line}\n`);
+        ctx.io.stdout.write(`${terminalSafe(line)}\n`);
         rl.prompt(true);
       };
     }

@@ -14,6 +14,7 @@ import { formatAddress } from '../address-book.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+import { peerText } from '../terminal-text.js';
 
 const USAGE = `Usage: custos console review next [--context N] --profile DIR
        custos console review decide ITEM --decision cleared|escalated|violation --note TEXT --profile DIR
@@ -58,7 +59,7 @@ function line(h: VerifiedHit, mark: string): string {
             ? `(reaction ${b.reaction ?? ''} to ${b.reactsTo ?? '?'})`
             : `(${b.kind})`;
   const when = new Date(b.sentAt).toISOString().replace('T', ' ').slice(0, 19);
-  return `${mark} ${when}Z  ${address(b.sender)}: ${what}`;
+  return `${mark} ${when}Z  ${address(b.sender)}: ${peerText(what)}`;
 }
 
 function hitJson(h: VerifiedHit) {

@@ -12,6 +12,7 @@ import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
 import { officerParticipant } from '../officer-ids.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+import { peerText } from '../terminal-text.js';
 
 const USAGE = `Usage: custos console search [QUERY] --profile DIR [--from DATE] [--to DATE]
          [--participant ADDRESS[,ADDRESS…]] [--conversation ID] [--kind KIND[,KIND…]]
@@ -158,7 +159,7 @@ function describe(h: VerifiedHit): string {
             ? `(deleted ${b.deletes ?? '?'})`
             : `(${b.kind})`;
   const when = new Date(b.sentAt).toISOString().replace('T', ' ').slice(0, 19);
-  return `  ${when}Z  ${address(b.sender)}: ${what}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
+  return `  ${when}Z  ${address(b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
 }
 
 function humanLines(r: OfficerSearchResult): string[] {

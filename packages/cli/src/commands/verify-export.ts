@@ -14,6 +14,7 @@ import {
 import { isCustosError, parseVerifierKey } from '@custos/core';
 import type { CliIo } from '../cli.js';
 import { optionalString, parseFlags, UsageError } from '../command-flags.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** Usage of `custos verify PATH`. */
 export const VERIFY_EXPORT_USAGE = `Usage: custos verify PATH [--log-key VKEY | --state FILE] [--json]
@@ -88,7 +89,8 @@ function describe(path: string, r: VerifyExportReport): string {
 
 /** Runs `custos verify PATH …`; resolves to the exit code. */
 export async function runVerifyExport(args: readonly string[], io: CliIo): Promise<number> {
-  const say = (line: string): void => void io.stderr.write(`custos verify: ${line}\n`);
+  // What an export holds is not ours: no control sequence reaches the terminal (terminal-text.ts).
+  const say = (line: string): void => void io.stderr.write(`custos verify: ${terminalSafe(line)}\n`);
   const [path, ...rest] = args;
   let json = false;
   try {
@@ -113,7 +115,9 @@ export async function runVerifyExport(args: readonly string[], io: CliIo): Promi
     });
     if (tty) io.stderr.write('\n');
     io.stdout.write(
-      json ? `${JSON.stringify({ ok: true, path, ...report }, null, 2)}\n` : describe(path, report),
+      json
+        ? `${JSON.stringify({ ok: true, path, ...report }, null, 2)}\n`
+        : terminalSafe(describe(path, report)),
     );
     return 0;
   } catch (e) {

@@ -17,6 +17,7 @@ import {
 import type { CliIo } from '../cli.js';
 import { optionalString, parseFlags, requireString, UsageError } from '../command-flags.js';
 import { reportFailure } from '../command-runner.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** Usage of `custos verify log`. */
 export const VERIFY_LOG_USAGE = `Usage: custos verify log --server URL --org ORG_ID --state FILE
@@ -127,7 +128,7 @@ async function verifyLog(args: readonly string[], io: CliIo): Promise<number> {
       )}\n`,
     );
   } else {
-    io.stdout.write(describe(result));
+    io.stdout.write(terminalSafe(describe(result)));
     if (result.cosigned !== undefined)
       io.stdout.write(
         cosignedOut === undefined
