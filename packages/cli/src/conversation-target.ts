@@ -12,6 +12,7 @@ import type {
 } from '@custos/client';
 import type { AddressBook } from './address-book.js';
 import { CliFailure } from './command-runner.js';
+import { peerText } from './terminal-text.js';
 
 /** A conversation: a user or a group. */
 export type Target =
@@ -66,7 +67,7 @@ export function inTarget(e: MessageEvent, t: Target): boolean {
 
 /** How a conversation is named on screen. */
 export function targetLabel(t: Target, book: AddressBook): string {
-  return t.kind === 'user' ? book.label(t.peer) : `group "${t.group.name}"`;
+  return t.kind === 'user' ? book.label(t.peer) : `group "${peerText(t.group.name)}"`;
 }
 
 /**
@@ -81,8 +82,8 @@ export function targetArchivedBy(client: CustosClient, t: Target): ArchivedBy[] 
 /** An archiving org as the CLI names it; on the server's word alone (a first send), it says so. */
 export function archiverName(o: ArchivedBy): string {
   return o.serverClaim === true
-    ? `${o.name} (the server's word: no device of it has confirmed it yet)`
-    : o.name;
+    ? `${peerText(o.name)} (the server's word: no device of it has confirmed it yet)`
+    : peerText(o.name);
 }
 
 /** The chat header's archive line: who archives the conversation, or that nobody has said so. */

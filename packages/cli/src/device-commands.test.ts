@@ -355,6 +355,10 @@ describe('output', () => {
     book.add('alice', ALICE);
     const g = { id: 'g.x', name: 'Ops', members: [me, ALICE, bob], revision: 1, active: true };
     expect(groupLine(g, book, me)).toBe(`g.x  "Ops"  3 members: you, alice, ${formatAddress(bob)}`);
+    // A group's name is chosen by whoever made it: shown, never acted on by the terminal.
+    expect(groupLine({ ...g, name: 'Ops\u001b[2J\n[x] fake' }, book, me)).toContain(
+      '"Ops\\x1b[2J\n    [x] fake"',
+    );
   });
 
   it('names each unnamed sender once, with the name they claim and the contacts add line', () => {

@@ -6,6 +6,7 @@
 import type { CustosClient, PeerUser, Warning } from '@custos/client';
 import { formatAddress, type AddressBook } from './address-book.js';
 import { formatTime } from './message-format.js';
+import { peerText } from './terminal-text.js';
 
 /** Setting: time (ms) of the newest warning already shown. */
 const SHOWN_SETTING = 'cli-warnings-shown-at';
@@ -31,7 +32,7 @@ export function describeWarning(w: Warning, book: AddressBook): string[] {
       `  Compare safety numbers with ${who} in person: 'custos safety-number ${who}'. If they match, accept`,
       `  the new key with 'custos safety-number ${who} --accept'. If not, someone may be intercepting.`,
     ];
-  return [`warning [${formatTime(w.at)}]: ${w.kind} from ${who}: ${w.detail}`];
+  return [`warning [${formatTime(w.at)}]: ${w.kind} from ${who}: ${peerText(w.detail)}`];
 }
 
 /** The JSON form of a warning. */

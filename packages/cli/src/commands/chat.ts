@@ -22,7 +22,7 @@ import {
 import { CliFailure, explainFailure, runCommand, type CommandContext } from '../command-runner.js';
 import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
 import { openProfile, PROFILE_FLAGS, PROFILE_OPTIONS_HELP } from '../profile-access.js';
-import { terminalSafe } from '../terminal-text.js';
+import { peerText, terminalSafe } from '../terminal-text.js';
 import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
 import { sendTo } from './send.js';
 
@@ -113,7 +113,7 @@ async function chat(ctx: CommandContext): Promise<void> {
       const n = e.content.notice;
       if (ctx.json || n === undefined || !inTarget(e, target) || announced.has(n.org)) return;
       announced.add(n.org);
-      print(`Archive notice: this conversation is archived by ${n.name}.`);
+      print(`Archive notice: this conversation is archived by ${peerText(n.name)}.`);
     };
     const showEvent = (e: MessageEvent): void => {
       if (e.content.kind === 'receipt') return;

@@ -8,6 +8,7 @@ import { UsageError } from '../command-flags.js';
 import { AddressBook, formatAddress, parseAddress } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
+import { peerText } from '../terminal-text.js';
 
 const USAGE = `Usage: custos contacts                       list your address book
        custos contacts add NAME ADDRESS      name a user (ADDRESS is USERID@ORGID)
@@ -64,7 +65,7 @@ async function contacts(ctx: CommandContext): Promise<void> {
           : named.map((e) => `${e.name.padEnd(20)} ${e.address}`)),
         ...unnamed.map(
           (u) =>
-            `${'(no name)'.padEnd(20)} ${u.address}${u.claimedName === null ? '' : `  calls themself "${u.claimedName}"`}`,
+            `${'(no name)'.padEnd(20)} ${u.address}${u.claimedName === null ? '' : `  calls themself "${peerText(u.claimedName)}"`}`,
         ),
       ],
       { me, contacts: named, unnamed },

@@ -10,6 +10,7 @@ import { AddressBook, formatAddress } from '../address-book.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
 import { resolveGroup } from '../conversation-target.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
+import { peerText } from '../terminal-text.js';
 
 const USAGE = `Usage: custos group create NAME MEMBER...
        custos group add GROUP MEMBER...
@@ -41,7 +42,7 @@ function groupJson(g: GroupInfo, book: AddressBook): Record<string, unknown> {
 export function groupLine(g: GroupInfo, book: AddressBook, me: PeerUser): string {
   const self = formatAddress(me);
   const members = g.members.map((m) => (formatAddress(m) === self ? 'you' : book.label(m))).join(', ');
-  return `${g.id}  "${g.name}"  ${g.members.length} members: ${members}${g.active ? '' : '  (left)'}`;
+  return `${g.id}  "${peerText(g.name)}"  ${g.members.length} members: ${members}${g.active ? '' : '  (left)'}`;
 }
 
 async function change(
@@ -104,7 +105,10 @@ async function group(ctx: CommandContext): Promise<void> {
       case 'create': {
         const g = await client.createGroup(rest[0]!, members(rest.slice(1)));
         await client.uploadArchive().catch(() => undefined);
-        return ctx.result([`Created group "${g.name}".`, groupLine(g, book, client.me)], groupJson(g, book));
+        return ctx.result(
+          [`Created group "${peerText(g.name)}".`, groupLine(g, book, client.me)],
+          groupJson(g, book),
+        );
       }
       case 'add':
       case 'remove': {
@@ -116,7 +120,7 @@ async function group(ctx: CommandContext): Promise<void> {
       }
       case 'leave': {
         const g = resolveGroup(client, rest[0]!);
-        return change(ctx, client, book, `Left "${g.name}"`, g.id, () => client.leaveGroup(g.id));
+        return change(ctx, client, book, `Left "${peerText(g.name)}"`, g.id, () => client.leaveGroup(g.id));
       }
       case 'rename': {
         const g = resolveGroup(client, rest[0]!);
