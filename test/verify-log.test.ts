@@ -2,8 +2,9 @@
  * End to end: `custos verify log` (the auditor's witness) as a real process against a real
  * server process — first run pins the key, a later run verifies growth by a consistency
  * proof from the server, a tampered state (a "forked" memory) and a wrong out-of-band key
- * are refused with exit 1 and leave the state file byte for byte as it was, and a
- * cosignature made with `custos verify witness-key` verifies.
+ * are refused with exit 1 and leave the state file byte for byte as it was, a
+ * cosignature made with `custos verify witness-key` verifies, and --compare takes another
+ * auditor's state file, a device's receipt or a checkpoint.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,6 +107,25 @@ describe('custos verify log', () => {
     const origin = r1.verifierKey.split('+')[0]!;
     const opened = openCheckpoint(readFileSync(out, 'utf8'), [r1.verifierKey, witnessKey], origin);
     expect(opened.cosignatures).toHaveLength(1);
+
+    // --compare takes what docs/log.md §11 names: another auditor's state file, a receipt a
+    // device holds (c2sp.org/tlog-proof@v1), and a checkpoint (here the cosigned one).
+    const other = join(dir, 'other-auditor.json');
+    expect((await witness('--state', other)).status).toBe(0);
+    const receipt = join(dir, 'receipt.txt');
+    writeFileSync(receipt, await (await fetch(`${server.url}/v1/orgs/${org.orgId}/log/receipts/0`)).text());
+    for (const file of [other, receipt, out]) {
+      const compared = await witness('--state', state, '--compare', file, '--json');
+      expect(compared.stderr, file).toBe('');
+      expect(compared.status).toBe(0);
+      const c = JSON.parse(compared.stdout) as { compared: { relation: string }[] };
+      expect(c.compared).toHaveLength(1);
+    }
+    const notState = join(dir, 'not-state.json');
+    writeFileSync(notState, '{"format": "something-else"}');
+    const wrongJson = await witness('--state', state, '--compare', notState);
+    expect(wrongJson.status).toBe(2);
+    expect(wrongJson.stderr).toMatch(/is JSON but not a witness state file/);
 
     // Usage errors exit 2 and name the flag.
     const usage = await witness('--state', state, '--bogus');

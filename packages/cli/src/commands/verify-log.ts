@@ -4,12 +4,15 @@
  * @custos/console's witness (docs/log.md §7).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { parseReceipt, RECEIPT_HEADER } from '@custos/core';
 import {
   createWitnessKey,
   httpLogSource,
   isConsoleError,
   loadWitnessKey,
+  parseWitnessState,
   readWitnessState,
+  WITNESS_STATE_FORMAT,
   witnessLog,
   writeWitnessState,
   type WitnessResult,
@@ -36,7 +39,9 @@ or does not verify.
   --org ORG_ID             the organisation whose log to witness
   --state FILE             the witness state (created on the first run)
   --log-key VKEY           the log's verifier key, obtained out of band
-  --compare FILE           a signed checkpoint someone else saw: it must be on the same log
+  --compare FILE           a checkpoint someone else saw — a signed checkpoint, a receipt
+                           (c2sp.org/tlog-proof@v1) or another witness's state file: it
+                           must be on the same log
   --cosign-key FILE        cosign the verified checkpoint (C2SP tlog-cosignature v1) with
                            the witness key made by 'custos verify witness-key'
   --cosigned-out FILE      write the cosigned checkpoint there (default: printed)
@@ -65,6 +70,28 @@ function readText(path: string, what: string): string {
   } catch {
     throw new UsageError(`cannot read ${what} ${path}`);
   }
+}
+
+/**
+ * The signed checkpoint in a --compare file. docs/log.md §11 names three sources — a
+ * checkpoint, a device's receipt, another auditor's state — so each is taken as it is
+ * handed over, not only the bare note; the checkpoint is then verified like any other.
+ */
+export function checkpointToCompare(text: string, path: string): string {
+  if (text.trimStart().startsWith('{')) {
+    let format: unknown;
+    try {
+      format = (JSON.parse(text) as { format?: unknown } | null)?.format;
+    } catch {
+      throw new UsageError(`${path} is neither a checkpoint, a receipt nor a witness state file (bad JSON)`);
+    }
+    if (format !== WITNESS_STATE_FORMAT)
+      throw new UsageError(`${path} is JSON but not a witness state file (format '${WITNESS_STATE_FORMAT}')`);
+    const state = parseWitnessState(text, path);
+    return state.checkpoint;
+  }
+  if (text.startsWith(`${RECEIPT_HEADER}\n`)) return parseReceipt(text).checkpoint;
+  return text;
 }
 
 function describe(r: WitnessResult): string {
@@ -104,7 +131,9 @@ async function verifyLog(args: readonly string[], io: CliIo): Promise<number> {
     state: readWitnessState(statePath),
     ...(expected === undefined ? {} : { expectedVerifierKey: expected }),
     ...(keyFile === undefined ? {} : { cosigner: loadWitnessKey(keyFile) }),
-    ...(compareFile === undefined ? {} : { compare: [readText(compareFile, 'the checkpoint file')] }),
+    ...(compareFile === undefined
+      ? {}
+      : { compare: [checkpointToCompare(readText(compareFile, 'the checkpoint file'), compareFile)] }),
   });
   writeWitnessState(statePath, result.state);
   if (cosignedOut !== undefined && result.cosigned !== undefined) writeTextFile(cosignedOut, result.cosigned);

@@ -7,6 +7,7 @@ export {
   formatWitnessState,
   parseWitnessState,
   readWitnessState,
+  WITNESS_STATE_FORMAT,
   writeWitnessState,
 } from './witness-state.js';
 export type { WitnessState } from './witness-state.js';
