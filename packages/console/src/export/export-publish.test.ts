@@ -2,7 +2,7 @@
  * publishExport: the destination appears only after the hook succeeded, complete; a failing
  * hook or file leaves no destination and no staging folder; occupied destinations are refused.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,6 +32,23 @@ describe('publishExport', () => {
     expect(seenAtHook![0]).toMatch(/^\.custos-export-export-[0-9a-f]{12}$/);
     expect(readdirSync(dir)).toEqual(['export']);
     expect(readFileSync(join(out, 'rsmf', 'a_2026-01-05.rsmf'))).toEqual(Buffer.from([1, 2, 3]));
+  });
+
+  it('leaves nothing readable by others: folders 0700, files 0600, whatever the umask', async () => {
+    // Files were written with the process umask (0644 under the usual 022): the records' text
+    // and, in the custody manifest, each record's own key, readable by every local user.
+    const out = join(dir, 'export');
+    const before = process.umask(0o022);
+    try {
+      await publishExport(FILES, out, () => Promise.resolve());
+    } finally {
+      process.umask(before);
+    }
+    const mode = (p: string): number => statSync(p).mode & 0o777;
+    expect([mode(out), mode(join(out, 'rsmf'))]).toEqual([0o700, 0o700]);
+    expect([mode(join(out, 'custody-manifest.json')), mode(join(out, 'rsmf', 'a_2026-01-05.rsmf'))]).toEqual([
+      0o600, 0o600,
+    ]);
   });
 
   it('fills an empty destination folder', async () => {

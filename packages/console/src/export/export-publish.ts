@@ -21,6 +21,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ExportFile } from './build-export.js';
 import { ExportError } from './export-error.js';
 
+/** Mode of every folder of an export (owner only). */
+const EXPORT_DIR_MODE = 0o700;
+/** Mode of every file of an export (owner only): plaintext and record keys. */
+const EXPORT_FILE_MODE = 0o600;
+
 /** Prefix of staging directories (hidden, named after the destination). */
 const STAGING_PREFIX = '.custos-export-';
 
@@ -63,7 +68,7 @@ export async function publishExport(
   const dest = resolve(out);
   mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
   const staging = join(dirname(dest), `${STAGING_PREFIX}${basename(dest)}-${randomBytes(6).toString('hex')}`);
-  mkdirSync(staging, { mode: 0o700 });
+  mkdirSync(staging, { mode: EXPORT_DIR_MODE });
   try {
     let done = 0;
     for (const f of files) {
@@ -72,8 +77,10 @@ export async function publishExport(
         throw new ExportError('EXPORT_INVALID_INPUT', `refusing to write the file name ${f.path}`);
       }
       const path = join(staging, ...parts);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, f.bytes, { flag: 'wx' });
+      // Owner only, as the ceremony writes its files: an export holds the records' text, its
+      // attachments and, in the custody manifest, each record's own key.
+      mkdirSync(dirname(path), { recursive: true, mode: EXPORT_DIR_MODE });
+      writeFileSync(path, f.bytes, { flag: 'wx', mode: EXPORT_FILE_MODE });
       onFile?.(++done, files.length);
     }
     await beforePublish();
