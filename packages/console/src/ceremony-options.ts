@@ -108,15 +108,17 @@ export function bootstrapError(e: unknown): never {
     throw new ConsoleError(
       'BOOTSTRAP_USED',
       'the server refused the bootstrap token because it has already been used: a bootstrap token creates exactly one ' +
-        'organisation, and this server already has one. Nothing was registered by this run. If an earlier run of this ' +
-        'ceremony lost the answer, that organisation cannot be completed; ask the server operator for a fresh server.',
+        'organisation, and this one has created its organisation. Nothing was registered by this run. For a new ' +
+        "organisation, ask the server operator for a new token ('custos server bootstrap-token' on the server). If an " +
+        "earlier run of this ceremony lost the server's answer, that organisation cannot be completed.",
       { cause: e, serverCode: 'BOOTSTRAP_USED' },
     );
   }
   if (isConsoleError(e) && e.serverCode === 'BOOTSTRAP_INVALID') {
     throw new ConsoleError(
       'BOOTSTRAP_INVALID',
-      'the server refused the bootstrap token: it is not the token this server printed at first start. Nothing was registered.',
+      "the server refused the bootstrap token: it is not a token this server issued (at first start, or by 'custos " +
+        "server bootstrap-token'), or it was mistyped. Nothing was registered: rerun with the right token to continue.",
       { cause: e, serverCode: 'BOOTSTRAP_INVALID' },
     );
   }
