@@ -1,6 +1,8 @@
 /** `custos verify PATH --log-key K`: a malformed key is a command-line mistake (exit 2), never a failed export. */
 import { describe, expect, it } from 'vitest';
+import type { VerifyExportReport } from '@custos/console';
 import { cli, testFolder } from '../testing/run-cli.js';
+import { describeVerified } from './verify-export.js';
 
 /** A log verifier key as `custos console export` prints it (public). */
 const KEY = '127.0.0.1:36077/bAUt3PzuwoDuKYsNyZbINg+e3ad2e0d+AbAaSXatrrSuNfng0y2sK72is+k7iRYLziKY+IEG3bpK';
@@ -20,5 +22,31 @@ describe('custos verify --log-key', () => {
     const whole = await cli(['verify', dir, '--log-key', KEY]);
     expect(whole.err).not.toContain('--log-key is not');
     expect(whole.code).toBe(1);
+  });
+
+  it("names a custodian by the address the export printed (USERID@ORGID), not the records' ORGID.USERID", () => {
+    const org = 'O'.repeat(22);
+    const user = 'U'.repeat(22);
+    const report = (custodian: string) =>
+      ({
+        format: 'eml',
+        records: 1,
+        files: 4,
+        batches: 1,
+        custodian,
+        range: { begin: 'a', end: 'b' },
+        identityKeysChecked: 1,
+        checkpoints: [],
+        manifestSha256: 'ab',
+        textBinding: 'verified',
+        logKeyPinned: true,
+        logKey: KEY,
+      }) as unknown as VerifyExportReport;
+    expect(describeVerified('x', report(`${org}.${user}`))).toContain(
+      `Custodian ${user}@${org}; events a to b.`,
+    );
+    expect(describeVerified('x', report(`${org} (organisation)`))).toContain(
+      `Custodian ${org} (organisation);`,
+    );
   });
 });

@@ -70,10 +70,24 @@ function textLine(r: VerifyExportReport): string {
   }
 }
 
-function describe(path: string, r: VerifyExportReport): string {
+/** A participant as records name it (ORGID.USERID). */
+const RECORD_ADDRESS = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
+
+/**
+ * The custodian as every other command writes a user, USERID@ORGID: the manifest keeps the
+ * records' ORGID.USERID, and the export's own summary already prints the address, so the
+ * auditor saw one person under two ids. Anything else (an organisation) is kept.
+ */
+function custodianText(custodian: string): string {
+  const m = RECORD_ADDRESS.exec(custodian);
+  return m === null ? custodian : `${m[2]}@${m[1]}`;
+}
+
+/** The human report of a verified export. */
+export function describeVerified(path: string, r: VerifyExportReport): string {
   const lines = [
     `Export ${path} verified (${r.format}): ${r.records} records, ${r.files} files, ${r.batches} device batch signatures.`,
-    `Custodian ${r.custodian}; events ${r.range.begin} to ${r.range.end}.`,
+    `Custodian ${custodianText(r.custodian)}; events ${r.range.begin} to ${r.range.end}.`,
     `Device identity keys: ${r.identityKeysChecked} device(s), each the key its enrolment committed to in the log.`,
     ...r.checkpoints.map(
       (c) => `Proven against checkpoint ${c.origin} size ${c.treeSize} root ${c.rootHash}.`,
@@ -117,7 +131,7 @@ export async function runVerifyExport(args: readonly string[], io: CliIo): Promi
     io.stdout.write(
       json
         ? `${JSON.stringify({ ok: true, path, ...report }, null, 2)}\n`
-        : terminalSafe(describe(path, report)),
+        : terminalSafe(describeVerified(path, report)),
     );
     return 0;
   } catch (e) {
