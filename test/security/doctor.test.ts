@@ -12,7 +12,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOrg, startServer, stopServer, tempDir, type ServerProcess } from '../client-support.js';
 import { custos } from '../cli-support.js';
-import { checkTls, runDoctorChecks, type DoctorCheck } from '../../packages/cli/src/commands/doctor.js';
+import {
+  checkTls,
+  runDoctorChecks,
+  SERVER_SETTING_FLAGS,
+  type DoctorCheck,
+} from '../../packages/cli/src/commands/doctor.js';
+import { SETTINGS } from '../../packages/server/src/config/settings.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 300_000 });
 
@@ -72,6 +78,25 @@ describe('custos doctor', () => {
     const human = await custos(['doctor', '--data', server.dataDir, '--server', server.url]);
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/^PASS {2}store: .* schema at migration \d+$/m);
+  });
+
+  it("takes the server's own setting flags: a server started with --listen is checked where it runs", async () => {
+    expect(SERVER_SETTING_FLAGS).toEqual(SETTINGS.map((x) => x.flag));
+    // No --server: the clock and checkpoint checks go to the --listen address given, as the
+    // operator started the server (before, doctor refused the flag and checked 127.0.0.1:8443).
+    const r = await custos([
+      'doctor',
+      '--data',
+      server.dataDir,
+      '--listen',
+      new URL(server.url).host,
+      '--json',
+    ]);
+    const out = JSON.parse(r.stdout) as DoctorOut;
+    expect(failed(out)).toEqual([]);
+    expect(r.status).toBe(0);
+    expect(out.checks.find((c) => c.name === 'clock')?.detail).toContain(server.url);
+    expect(out.checks.find((c) => c.name === 'published checkpoints')?.status).toBe('pass');
   });
 
   it('fails on a data folder or key file readable by others, naming the chmod', async () => {

@@ -26,14 +26,17 @@ const HTTP_TIMEOUT_MS = 10_000;
 /** Mode bits no key file or data folder may have: any access by group or others. */
 const GROUP_OTHER_BITS = 0o077;
 
-const USAGE = `Usage: custos doctor [--data DIR] [--config FILE] [--server URL] [--json]
+const USAGE = `Usage: custos doctor [SERVER SETTINGS…] [--config FILE] [--server URL] [--json]
 
 Checks this machine's Custos server deployment and prints pass, warn, fail or skip per check,
 each failure with its fix; exits 1 when a check fails. It reads the server's configuration as
-'custos server' does (flags here, CUSTOS_* environment, --config JSON file, defaults), so run it
-with the service's environment. It changes nothing.
+'custos server' does (the same setting flags, CUSTOS_* environment, --config JSON file,
+defaults): give it the settings the server runs with, e.g.
+  custos doctor --data /var/lib/custos --listen 0.0.0.0:8443 --tls-cert C --tls-key K
+and run it with the service's environment. It changes nothing.
 
-  --data DIR      the server's data folder (default ./custos-data; env CUSTOS_DATA)
+  --data, --listen, --store, --tls-cert, --tls-key, --log-signing-key, --origin, …
+                  every setting of 'custos server --help' (flags > environment > file)
   --config FILE   the server's JSON configuration file (env CUSTOS_CONFIG)
   --server URL    the server as clients reach it (default: the configured origin, else the
                   listen address), for the clock and published-checkpoint checks
@@ -42,8 +45,34 @@ with the service's environment. It changes nothing.
 See docs/operations.md.
 `;
 
+/**
+ * The setting flags of `custos server` (server config/settings.ts SETTINGS; a test keeps the
+ * two equal). Listed here, not imported: the server package loads only when the checks run.
+ * A server started with `--listen` or `--tls-cert` is checked as it runs only if doctor takes
+ * the same flags: without them it checked the defaults and sent the operator chasing
+ * 127.0.0.1:8443.
+ */
+export const SERVER_SETTING_FLAGS = [
+  'data',
+  'listen',
+  'store',
+  'tls-cert',
+  'tls-key',
+  'bootstrap-out',
+  'log-signing-key',
+  'origin',
+  'blob-quota',
+  'address-rate-limit',
+  'disposition-step',
+  'disposition-request-ms',
+  'log-level',
+] as const;
+
 const FLAGS = {
-  data: 'string',
+  ...(Object.fromEntries(SERVER_SETTING_FLAGS.map((f) => [f, 'string'])) as Record<
+    (typeof SERVER_SETTING_FLAGS)[number],
+    'string'
+  >),
   config: 'string',
   server: 'string',
   json: 'boolean',
@@ -382,7 +411,7 @@ export function formatChecks(checks: readonly DoctorCheck[]): string[] {
 }
 
 async function doctor(ctx: CommandContext): Promise<number> {
-  const argv = (['data', 'config'] as const).flatMap((f) => {
+  const argv = ([...SERVER_SETTING_FLAGS, 'config'] as const).flatMap((f) => {
     const v = optionalString(ctx.flags, f);
     return v === undefined ? [] : [`--${f}`, v];
   });
