@@ -116,6 +116,24 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
     archiveNotice: r.body.archiveNotice,
     ...(r.body.timerSeconds === undefined ? {} : { timerSeconds: r.body.timerSeconds }),
   });
+  /**
+   * An edit or delete of another participant's message. Devices apply changes from the
+   * message's own sender only (client message-store applyEvent), so one from anybody else
+   * changed nothing anyone saw; folded in, it put words in the sender's mouth in the
+   * production. It stays in the export, as what it is.
+   */
+  const notTheSenders = (
+    r: ExportRecord,
+    what: 'edit' | 'delete',
+    target: string,
+    rest: string,
+  ): ExportEvent =>
+    base(
+      r,
+      'history',
+      r.body.messageId,
+      `tried to ${what} message ${target} of another participant (not applied: only its sender may ${what} it)${rest}`,
+    );
   for (const r of sorted) {
     const b = r.body;
     const c = convOf(r);
@@ -171,6 +189,10 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
           );
           break;
         }
+        if (t.participant !== b.sender) {
+          pushHere(notTheSenders(r, 'edit', t.id, `: ${b.text ?? ''}`));
+          break;
+        }
         t.edits.push({ ...change, previous: t.body, next: b.text ?? '' });
         (t as { body: string }).body = b.text ?? '';
         t.records.push(change.recordHash);
@@ -183,6 +205,10 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
           pushHere(
             base(r, 'history', b.messageId, `deleted message ${b.deletes ?? '?'} (not in this export)`),
           );
+          break;
+        }
+        if (t.participant !== b.sender) {
+          pushHere(notTheSenders(r, 'delete', t.id, ''));
           break;
         }
         t.deleted = change;
