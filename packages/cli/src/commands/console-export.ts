@@ -26,7 +26,7 @@ import { CliFailure, runCommand } from '../command-runner.js';
 import { officerDevice } from '../officer-ids.js';
 import { ProgressLine } from '../progress-bar.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
-import { searchQueryOf } from './console-search.js';
+import { INDEX_CAVEAT, searchQueryOf } from './console-search.js';
 
 const USAGE = `Usage: custos console export --format rsmf|eml|mbox|pdf|json --out DIR [QUERY]
          [--from DATE] [--to DATE] [--participant ADDRESS[,ADDRESS…]] [--conversation ID]
@@ -146,7 +146,11 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
             onProgress: (c) => bar.update(fetchLabel(c), c.opened),
           });
           const n = fetched.records.length;
-          if (n === 0) throw new CliFailure('NOTHING_TO_EXPORT', 'no record matches: nothing was written');
+          if (n === 0)
+            throw new CliFailure(
+              'NOTHING_TO_EXPORT',
+              `no record matches: nothing was written${byDevice ? '' : `. ${INDEX_CAVEAT}`}`,
+            );
           const custodian = custodianOf(custodianFlag, query, fetched.records, s.orgId);
           const built = await buildExport(
             { records: fetched.records, custodian, log: fetched.log, enrolments: fetched.enrolments },
@@ -197,6 +201,7 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
                   `${summary.counts.attachmentsMissing} attachment(s) are no longer on the server and are marked as not exported.`,
                 ]
               : []),
+            ...(byDevice ? [] : [INDEX_CAVEAT]),
             `Custody manifest SHA-256: ${summary.manifestSha256}`,
             `Check it with: custos verify ${out} --log-key '${summary.log.verifierKey}'`,
           ],

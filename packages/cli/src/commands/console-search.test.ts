@@ -1,7 +1,8 @@
 /** `custos console search` command lines: dates as inclusive UTC days, addresses, kinds, refusals. */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../command-flags.js';
-import { searchQueryOf } from './console-search.js';
+import type { OfficerSearchResult } from '@custos/console';
+import { humanLines, INDEX_CAVEAT, searchQueryOf } from './console-search.js';
 
 const flags = (o: Record<string, string | true>) => new Map(Object.entries(o));
 const NOW = Date.UTC(2026, 10, 26, 15, 30);
@@ -58,5 +59,24 @@ describe('console search command line', () => {
     ] as const) {
       expect(() => searchQueryOf(flags(f), pos, NOW)).toThrow(UsageError);
     }
+  });
+
+  it('says what the index cannot find when a search finds nothing', () => {
+    // "0 match(es)" alone read as "no such records", although records sealed before their
+    // device held its index key are never in the index.
+    const none = {
+      hits: [],
+      threads: [],
+      next: null,
+      bucketsSearched: ['standard-2026-11'],
+      bucketsWithoutWrap: [],
+      filteredOut: 0,
+    } as unknown as OfficerSearchResult;
+    expect(humanLines(none)).toEqual([
+      '0 match(es) in 0 conversation(s); buckets searched: standard-2026-11.',
+      INDEX_CAVEAT,
+    ]);
+    expect(INDEX_CAVEAT).toContain("'custos console export --device' reaches them");
+    expect(humanLines({ ...none, next: 'c1' }).at(-1)).toBe('More: add --cursor c1');
   });
 });

@@ -162,7 +162,16 @@ function describe(h: VerifiedHit): string {
   return `  ${when}Z  ${address(b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
 }
 
-function humanLines(r: OfficerSearchResult): string[] {
+/**
+ * What the search index cannot find, said where an officer would otherwise take "nothing" at
+ * its word: records a device sealed before it held its bucket's index key carry no tokens.
+ */
+export const INDEX_CAVEAT =
+  "The search index holds only records sealed after their device got its bucket's index key: " +
+  "'custos console completeness' counts the others, and 'custos console export --device' reaches them.";
+
+/** The result as lines for a person. */
+export function humanLines(r: OfficerSearchResult): string[] {
   const lines: string[] = [];
   for (const t of r.threads) {
     lines.push(`Conversation ${t.conversationId} (${t.hits.length} match${t.hits.length === 1 ? '' : 'es'})`);
@@ -177,6 +186,7 @@ function humanLines(r: OfficerSearchResult): string[] {
     );
   }
   if (r.next !== null) lines.push(`More: add --cursor ${r.next}`);
+  else if (r.hits.length === 0) lines.push(INDEX_CAVEAT);
   return lines;
 }
 
