@@ -150,6 +150,8 @@ export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolle
         body: {
           enrolmentCode: code.code,
           identityKey: Buffer.from(identity.publicKey.serialize()).toString('base64url'),
+          // The server refuses another origin before spending the code (it could never log in).
+          origin: api.origin,
           registrationId,
           ...prekeys,
         },

@@ -22,6 +22,7 @@ import {
   deviceKeys,
   enrolAndLogin,
   orgCreateBody,
+  TEST_ORIGIN,
   type TestApp,
   type TestDevice,
   type TestOrg,
@@ -589,7 +590,25 @@ for (const backend of TEST_BACKENDS) {
           mentions: field,
         });
       }
-      const ok = await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices`, { ...good, enrolmentCode: code });
+      // A device that reached the server under another name could never log in (it signs the
+      // origin it reached): refused before the code is spent, naming the server's origin.
+      await expectRefusedWithoutChange({
+        name: 'a registration from a device that reached another origin',
+        req: async () => ({
+          method: 'POST',
+          url: `/v1/orgs/${a.orgId}/devices`,
+          payload: JSON.stringify({ ...good, origin: 'http://127.0.0.1:8443', enrolmentCode: code }),
+          headers: json,
+        }),
+        status: 400,
+        code: 'INVALID_REQUEST',
+        mentions: `body.origin: this server takes logins for ${TEST_ORIGIN}, not http://127.0.0.1:8443`,
+      });
+      const ok = await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices`, {
+        ...good,
+        origin: TEST_ORIGIN,
+        enrolmentCode: code,
+      });
       expect(ok.statusCode).toBe(201);
       const again = await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices`, {
         ...deviceKeys(1, 1).body,

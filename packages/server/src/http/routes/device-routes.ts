@@ -30,6 +30,14 @@ const RegisterDeviceBody = Type.Object(
       description: 'the one-time code an admin issued',
     }),
     identityKey: Bytes(33, 33, 'libsignal identity public key'),
+    origin: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 300,
+        description:
+          'the origin the device reached (scheme://host[:port]); when given it must be the origin this server signs logins for, checked before the code is spent',
+      }),
+    ),
     registrationId: Type.Integer({ minimum: 1, maximum: 16380, description: 'libsignal registration id' }),
     signedPreKey: SignedKey([33, 33], 'EC public key'),
     lastResortKyberPreKey: SignedKey(KYBER_KEY_BYTES, 'Kyber public key'),
@@ -92,6 +100,15 @@ export const registerDeviceRoute = defineRoute({
       throw new ServerError('ENROLMENT_CODE_INVALID', 'the enrolment code is for another organisation');
     }
     const orgId = code.orgId;
+    // A device signs the origin it reached into every login and the server accepts only its
+    // own: a device that reached this server under another name (a proxy without --origin)
+    // could never log in, so refuse before the one-time code is spent, not after.
+    if (body.origin !== undefined && body.origin !== deps.origin()) {
+      throw new ServerError(
+        'INVALID_REQUEST',
+        `body.origin: this server takes logins for ${deps.origin()}, not ${body.origin}: enrol with that URL, or ask the operator to set --origin; the code is still valid`,
+      );
+    }
 
     // Every key is checked before the code is spent: a bad upload changes nothing.
     const identityKey = decodeBytes('body.identityKey', body.identityKey, 33);
