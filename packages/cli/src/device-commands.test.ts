@@ -397,6 +397,31 @@ describe('output', () => {
     );
   });
 
+  it("shows an edit or delete of someone else's message as the ignored attempt it is", () => {
+    // Devices apply only the sender's changes; sync used to print "alice → you: edited #…"
+    // although bob's message stayed as it was.
+    const book = new AddressBook(memorySettings());
+    book.add('alice', ALICE);
+    const bob = { orgId: ALICE.orgId, userId: 'B'.repeat(22) };
+    book.add('bob', bob);
+    const target = 'zzzzzzzzzzzzzzzzzzzzzz';
+    const senderOf = (id: string) => (id === target ? bob : undefined);
+    expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book, undefined, senderOf)).toBe(
+      '[2026-01-02 03:04] alice → you: tried to edit #zzzzzzzz, which bob sent (ignored: only its sender may edit it)',
+    );
+    expect(describeEvent(msg({ kind: 'delete', deletes: target }), book, undefined, senderOf)).toMatch(
+      /tried to delete #zzzzzzzz, which bob sent \(ignored/,
+    );
+    // Alice's edit of her own message, or of one this device does not hold, reads as before.
+    const own = (id: string) => (id === target ? ALICE : undefined);
+    expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book, undefined, own)).toBe(
+      '[2026-01-02 03:04] alice → you: edited #zzzzzzzz: x',
+    );
+    expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book)).toContain(
+      'edited #zzzzzzzz: x',
+    );
+  });
+
   it('describes events with names, short ids, attachments and timers', () => {
     const book = new AddressBook(memorySettings());
     book.add('alice', ALICE);

@@ -31,11 +31,16 @@ function describeAttachments(list: readonly AttachmentPointer[] | undefined): st
     .join('');
 }
 
-/** One line describing an event, from this device's point of view. */
+/**
+ * One line describing an event, from this device's point of view. `senderOf` names who sent
+ * a stored message: an edit or delete of someone else's message is shown as the ignored
+ * attempt it is (devices apply only the sender's), not as a change.
+ */
 export function describeEvent(
   e: MessageEvent,
   book: AddressBook,
   groupNameOf: (id: string) => string | undefined = () => undefined,
+  senderOf: (messageId: string) => PeerUser | undefined = () => undefined,
 ): string {
   const groupName = (id: string): string => {
     const n = groupNameOf(id);
@@ -50,6 +55,10 @@ export function describeEvent(
         ? book.label(e.peer)
         : 'you';
   const head = `[${formatTime(c.timestamp)}] ${who} → ${to}`;
+  const changed = c.kind === 'edit' ? c.edits : c.kind === 'delete' ? c.deletes : undefined;
+  const owner = changed === undefined ? undefined : senderOf(changed);
+  if (owner !== undefined && formatAddress(owner) !== formatAddress(e.from))
+    return `${head}: tried to ${c.kind} #${shortId(changed!)}, which ${book.label(owner)} sent (ignored: only its sender may ${c.kind} it)`;
   switch (c.kind) {
     case 'message':
       return `${head}: ${peerText(c.text ?? '')}${describeAttachments(c.attachments)}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}${c.timer === undefined || c.timer === 0 ? '' : `  (disappears after ${c.timer} s)`}  #${shortId(c.id)}`;

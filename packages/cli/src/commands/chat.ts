@@ -119,7 +119,9 @@ async function chat(ctx: CommandContext): Promise<void> {
       if (e.content.kind === 'receipt') return;
       if (ctx.json) return print(JSON.stringify(eventJson(e, book)));
       if (inTarget(e, target)) {
-        print(describeEvent(e, book, groupName));
+        print(
+          describeEvent(e, book, groupName, (id) => targetMessages(c, target).find((m) => m.id === id)?.from),
+        );
         showNotice(e);
         return;
       }

@@ -107,10 +107,19 @@ async function sync(ctx: CommandContext): Promise<void> {
         client.profile.orgId,
         (id) => client.group(id)?.name,
       );
+      // Who sent each stored message: an edit of someone else's shows as ignored.
+      const senders = new Map(client.messages().map((m) => [m.id, m.from]));
       const lines = [
         ...(events.length === 0
           ? ['No new messages.']
-          : events.map((e) => describeEvent(e, book, (id) => client.group(id)?.name))),
+          : events.map((e) =>
+              describeEvent(
+                e,
+                book,
+                (id) => client.group(id)?.name,
+                (id) => senders.get(id),
+              ),
+            )),
         ...notices,
         ...saved.map((f) => `Saved ${f}`),
         ...unnamed.map(describeUnnamed),
