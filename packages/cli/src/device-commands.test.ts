@@ -386,7 +386,8 @@ describe('output', () => {
       text: 'hi \u001b[2J\u001b]0;pwned\u0007\n[2026-01-02 03:05] carol → you: wire the funds',
     });
     const line = describeEvent(spoof, book);
-    expect(line).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    // No control character other than the line break is left.
+    expect([...line].some((c) => c !== '\n' && c.charCodeAt(0) < 0x20)).toBe(false);
     expect(line).toBe(
       '[2026-01-02 03:04] alice → you: hi \\x1b[2J\\x1b]0;pwned\\x07\n    [2026-01-02 03:05] carol → you: wire the funds  #abcdefgh',
     );
