@@ -17,10 +17,45 @@ import {
   type LogEntry,
   type RecordBody,
 } from '@custos/core';
-import { LocalStore, type ArchiveReceiptRow } from '@custos/client';
+import { ArchiveCapture, LocalStore, type ArchiveReceiptRow, type DeviceProfile } from '@custos/client';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
 import { decodePending, isPending } from '../packages/client/src/archive/pending-records.js';
 import type { ServerProcess, TestOrg } from './client-support.js';
+
+/**
+ * Captures `count` sent messages (`text`, ids m0, m1, …) into `store`'s archive queue in one
+ * transaction and seals them: the queue as a device leaves it before uploading.
+ */
+export async function captureSealed(
+  store: LocalStore,
+  profile: DeviceProfile,
+  count: number,
+  text: string,
+): Promise<void> {
+  const capture = new ArchiveCapture(store, profile);
+  try {
+    await capture.prepare();
+    const body: RecordBody = {
+      direction: 'sent',
+      kind: 'message',
+      messageId: 'm',
+      conversationId: 'dm.test',
+      participants: ['a', 'b'],
+      sender: 'a',
+      sentAt: Date.now(),
+      text,
+      attachments: [],
+      archiveNotice: true,
+      envelopeHashes: [new Uint8Array(32)],
+    };
+    store.transaction(() => {
+      for (let i = 0; i < count; i++) capture.captureSync({ ...body, messageId: `m${i}` });
+    });
+    await capture.sealPending();
+  } finally {
+    capture.close();
+  }
+}
 
 /** Bodies of the records queued in the profile at `dir`, in sequence order. */
 export async function queuedRecords(dir: string, org: TestOrg): Promise<RecordBody[]> {

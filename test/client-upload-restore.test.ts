@@ -9,10 +9,8 @@
  */
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RecordBody } from '@custos/core';
 import {
   ApiClient,
-  ArchiveCapture,
   ArchiveUploader,
   CustosClient,
   LocalStore,
@@ -21,6 +19,7 @@ import {
   uploadedThrough,
 } from '@custos/client';
 import Database from 'better-sqlite3';
+import { captureSealed } from './client-records.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrolUser,
@@ -67,26 +66,7 @@ describe('archive upload after the server is restored from an older backup', () 
     const store = LocalStore.open(profileDir);
     const profile = loadProfile(store);
     const identityKey = loadLocalIdentity(store).privateKey;
-    const capture = new ArchiveCapture(store, profile);
-    await capture.prepare();
-    const body: RecordBody = {
-      direction: 'sent',
-      kind: 'message',
-      messageId: 'm',
-      conversationId: 'dm.test',
-      participants: ['a', 'b'],
-      sender: 'a',
-      sentAt: Date.now(),
-      text: 'before the restore',
-      attachments: [],
-      archiveNotice: true,
-      envelopeHashes: [new Uint8Array(32)],
-    };
-    store.transaction(() => {
-      for (let i = 0; i < RECORDS; i++) capture.captureSync({ ...body, messageId: `m${i}` });
-    });
-    await capture.sealPending();
-    capture.close();
+    await captureSealed(store, profile, RECORDS, 'before the restore');
     const uploader = (): ArchiveUploader => {
       const api = new ApiClient(profile.serverUrl);
       api.setCredentials({ orgId: profile.orgId, deviceId: profile.deviceId, identityKey });

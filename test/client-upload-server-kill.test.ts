@@ -6,8 +6,7 @@
  * exactly once, and every record's receipt verifies.
  */
 import { join } from 'node:path';
-import type { RecordBody } from '@custos/core';
-import { ArchiveCapture, CustosClient, LocalStore, loadProfile, uploadedThrough } from '@custos/client';
+import { CustosClient, LocalStore, loadProfile, uploadedThrough } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrolUser,
@@ -20,7 +19,7 @@ import {
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
-import { logSeqs } from './client-records.js';
+import { captureSealed, logSeqs } from './client-records.js';
 import { kill9 } from './server-process.js';
 
 /** Three upload batches of 1,000 (UPLOAD_BATCH_RECORDS). */
@@ -46,26 +45,7 @@ afterAll(async () => {
 async function captureBacklog(profileDir: string): Promise<void> {
   const store = LocalStore.open(profileDir);
   try {
-    const capture = new ArchiveCapture(store, loadProfile(store));
-    await capture.prepare();
-    const body: RecordBody = {
-      direction: 'sent',
-      kind: 'message',
-      messageId: 'm',
-      conversationId: 'dm.test',
-      participants: ['a', 'b'],
-      sender: 'a',
-      sentAt: Date.now(),
-      text: 'uploaded across a server crash',
-      attachments: [],
-      archiveNotice: true,
-      envelopeHashes: [new Uint8Array(32)],
-    };
-    store.transaction(() => {
-      for (let i = 0; i < RECORDS; i++) capture.captureSync({ ...body, messageId: `m${i}` });
-    });
-    await capture.sealPending();
-    capture.close();
+    await captureSealed(store, loadProfile(store), RECORDS, 'uploaded across a server crash');
   } finally {
     store.close();
   }

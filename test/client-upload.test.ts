@@ -6,10 +6,8 @@
  * once, and the proofs must verify from the binary upload rows.
  */
 import { join } from 'node:path';
-import type { RecordBody } from '@custos/core';
 import {
   ApiClient,
-  ArchiveCapture,
   ArchiveUploader,
   CustosClient,
   LocalStore,
@@ -27,7 +25,7 @@ import {
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
-import { logSeqs } from './client-records.js';
+import { captureSealed, logSeqs } from './client-records.js';
 
 const RECORDS = 600;
 const BATCH = 50;
@@ -50,26 +48,7 @@ describe('pipelined archive upload (real server process)', () => {
     await (await enrolUser(server, org.admin, profileDir)).close();
     const store = LocalStore.open(profileDir);
     const profile = loadProfile(store);
-    const capture = new ArchiveCapture(store, profile);
-    await capture.prepare();
-    const body: RecordBody = {
-      direction: 'sent',
-      kind: 'message',
-      messageId: 'm',
-      conversationId: 'dm.test',
-      participants: ['a', 'b'],
-      sender: 'a',
-      sentAt: Date.now(),
-      text: 'pipelined',
-      attachments: [],
-      archiveNotice: true,
-      envelopeHashes: [new Uint8Array(32)],
-    };
-    store.transaction(() => {
-      for (let i = 0; i < RECORDS; i++) capture.captureSync({ ...body, messageId: `m${i}` });
-    });
-    await capture.sealPending();
-    capture.close();
+    await captureSealed(store, profile, RECORDS, 'pipelined');
 
     // Every third batch is held back so the next one overtakes it; the fifth answer is lost
     // after the server stored the batch.

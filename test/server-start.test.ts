@@ -208,29 +208,7 @@ describe('custos server (process)', () => {
   });
 
   it('serves HTTPS with --tls-cert and --tls-key', async () => {
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'pipe' },
-    );
+    const { cert, key } = selfSignedCertificate(dir);
     const tls = await start([
       '--data',
       join(dir, 'tls-data'),

@@ -31,6 +31,21 @@ export function parseAddress(text: string): PeerUser | undefined {
   return m === null ? undefined : { userId: m[1]!, orgId: m[2]! };
 }
 
+const SERVER_ID = new RegExp(`^${ID}$`);
+/** A participant as archive records name a user: `ORGID.USERID`. */
+const RECORD_ADDRESS = new RegExp(`^(${ID})\\.(${ID})$`);
+
+/** Whether `text` has the shape of a server-drawn id (users, devices, organisations). */
+export function isServerId(text: string): boolean {
+  return SERVER_ID.test(text);
+}
+
+/** The user a record participant `ORGID.USERID` names, or undefined when `text` is not one. */
+export function parseRecordAddress(text: string): PeerUser | undefined {
+  const m = RECORD_ADDRESS.exec(text);
+  return m === null ? undefined : { orgId: m[1]!, userId: m[2]! };
+}
+
 /** Checks a contact name: 1..64 characters, no '@', no control characters, not starting with '-'. */
 export function checkContactName(name: string): string {
   const n = name.normalize('NFC').trim();

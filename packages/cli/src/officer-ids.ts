@@ -6,13 +6,8 @@
  * (`body.custodian: must match pattern …`), or — for a search participant — matched nothing
  * and the search reported 0 matches as if the user had no records.
  */
-import { parseAddress } from './address-book.js';
+import { isServerId, parseAddress, parseRecordAddress } from './address-book.js';
 import { UsageError } from './command-flags.js';
-
-/** A server-drawn id (users, devices, organisations): 22 base64url characters. */
-const SERVER_ID = /^[A-Za-z0-9_-]{22}$/;
-/** A participant as records name it: ORGID.USERID. */
-const RECORD_ADDRESS = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/;
 
 /** Where an officer finds users' addresses. */
 const WHERE_USERS =
@@ -20,7 +15,7 @@ const WHERE_USERS =
 
 /** A user as an officer command takes it: a user id or an address USERID@ORGID; UsageError otherwise. */
 export function officerUser(flag: string, text: string): string {
-  if (SERVER_ID.test(text) || parseAddress(text) !== undefined) return text;
+  if (isServerId(text) || parseAddress(text) !== undefined) return text;
   throw new UsageError(`--${flag} ${text}: not a user id or address; ${WHERE_USERS}`);
 }
 
@@ -28,13 +23,13 @@ export function officerUser(flag: string, text: string): string {
 export function officerParticipant(flag: string, text: string): string {
   const u = parseAddress(text);
   if (u !== undefined) return `${u.orgId}.${u.userId}`;
-  if (RECORD_ADDRESS.test(text)) return text;
+  if (parseRecordAddress(text) !== undefined) return text;
   throw new UsageError(`--${flag} ${text}: not an address; ${WHERE_USERS}`);
 }
 
 /** A device id (22 base64url characters); UsageError otherwise. */
 export function officerDevice(flag: string, text: string): string {
-  if (SERVER_ID.test(text)) return text;
+  if (isServerId(text)) return text;
   throw new UsageError(
     `--${flag} ${text}: not a device id; 'custos admin devices --user ADDRESS' on an administrator's device lists a user's devices`,
   );

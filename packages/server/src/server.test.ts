@@ -4,7 +4,7 @@
  * SQLite checkpoint worker is logged, and a log-signing key other than the one the store's
  * logs were created with (or none, after a restore of the database alone) stops the start.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,10 +14,11 @@ import { EMPTY_ROOT } from '@custos/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from './config/load-config.js';
 import { LogSigningKey } from './crypto/log-signing-key.js';
-import { newId, type OrgId } from './ids.js';
+import { newId } from './ids.js';
 import { logOriginFor, logVerifierKey } from './log-service/checkpoint-signing.js';
 import { startServer } from './server.js';
 import { openStore } from './store/open-store.js';
+import { createTestOrgRow } from './testing/test-org-row.js';
 import { createPgTestDatabase, PG_SKIP_REASON, TEST_PG_URL_ENV } from './testing/test-stores.js';
 
 function capture(): {
@@ -128,21 +129,7 @@ describe('startServer', () => {
     const original = readFileSync(keyFile, 'utf8');
     // An organisation whose log was created under the install's key (as integration does).
     const stores = await openStore(config.store);
-    const orgId = newId<OrgId>();
-    await stores.orgs.create({
-      orgId,
-      name: 'Example Agency',
-      signingPublicKey: randomBytes(32),
-      signingKeyFingerprint: 'fp',
-      rootArchivePublicKey: randomBytes(32),
-      keyManager: { delegation: randomBytes(100), notBefore: 1, notAfter: 2 },
-      officerQuorum: 2,
-      officers: [
-        { index: 0, publicKey: randomBytes(32) },
-        { index: 1, publicKey: randomBytes(32) },
-      ],
-      createdAt: 1000,
-    });
+    const orgId = await createTestOrgRow(stores, 'Example Agency');
     const origin = logOriginFor('127.0.0.1', orgId);
     const vkey = logVerifierKey(origin, new LogSigningKey(createPrivateKey(original)));
     await stores.log.createTree(orgId, origin, vkey, EMPTY_ROOT);

@@ -12,6 +12,7 @@ import {
   type VerifyExportReport,
 } from '@custos/console';
 import { isCustosError, parseVerifierKey } from '@custos/core';
+import { formatAddress, parseRecordAddress } from '../address-book.js';
 import type { CliIo } from '../cli.js';
 import { optionalString, parseFlags, UsageError } from '../command-flags.js';
 import { terminalSafe } from '../terminal-text.js';
@@ -70,17 +71,14 @@ function textLine(r: VerifyExportReport): string {
   }
 }
 
-/** A participant as records name it (ORGID.USERID). */
-const RECORD_ADDRESS = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
-
 /**
  * The custodian as every other command writes a user, USERID@ORGID: the manifest keeps the
  * records' ORGID.USERID, and the export's own summary already prints the address, so the
  * auditor saw one person under two ids. Anything else (an organisation) is kept.
  */
 function custodianText(custodian: string): string {
-  const m = RECORD_ADDRESS.exec(custodian);
-  return m === null ? custodian : `${m[2]}@${m[1]}`;
+  const u = parseRecordAddress(custodian);
+  return u === undefined ? custodian : formatAddress(u);
 }
 
 /** The human report of a verified export. */
