@@ -16,6 +16,19 @@ import { createRequire } from 'node:module';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 
 const OUT = process.env.RELAY_PROBE_OUT ?? '/tmp/relay-probe.jsonl';
+// RELAY_PROBE_TIMELINE=<file>: one JSON line per fdatasync and per checkpoint-worker pass
+// ({k, s: start ms, d: duration ms, …}), to see whether slow syncs overlap checkpoints.
+const TIMELINE = process.env.RELAY_PROBE_TIMELINE;
+const timeline = [];
+const mark = (k, s, extra) => {
+  if (TIMELINE !== undefined)
+    timeline.push({
+      k,
+      s: Math.round(s * 10) / 10,
+      d: Math.round((performance.now() - s) * 10) / 10,
+      ...extra,
+    });
+};
 const WINDOW_MS = Number(process.env.RELAY_PROBE_WINDOW_MS ?? 1000);
 const require = createRequire(new URL('../packages/server/package.json', import.meta.url));
 const Database = require('better-sqlite3');
@@ -117,7 +130,10 @@ proto.exec = function (text) {
     if (before !== null && after !== null) {
       wal.commits++;
       const frames = after.mx >= before.mx ? after.mx - before.mx : after.mx;
-      if (after.mx < before.mx) wal.restarts++;
+      if (after.mx < before.mx) {
+        wal.restarts++;
+        mark('restart', t, { mx: after.mx });
+      }
       wal.frames += frames;
       wal.maxFrames = Math.max(wal.maxFrames, frames);
       wal.maxMx = Math.max(wal.maxMx, after.mx);
@@ -167,6 +183,7 @@ let sync = { n: 0, total: 0, max: 0 };
     const t = performance.now();
     return orig.call(this, fd, (e) => {
       const ms = performance.now() - t;
+      mark('sync', t);
       sync.n++;
       sync.total += ms;
       sync.max = Math.max(sync.max, ms);
@@ -174,6 +191,35 @@ let sync = { n: 0, total: 0, max: 0 };
     });
   };
   (await import('node:module')).syncBuiltinESMExports();
+}
+
+// Checkpoint-worker passes: each request message to the worker and its reply.
+if (TIMELINE !== undefined) {
+  const { Worker } = await import('node:worker_threads');
+  const origPost = Worker.prototype.postMessage;
+  const pending = new WeakMap();
+  Worker.prototype.postMessage = function (m, ...rest) {
+    if (!pending.has(this)) {
+      const q = [];
+      pending.set(this, q);
+      this.on('message', (reply) => {
+        const s = q.shift();
+        if (s !== undefined) mark('ckpt', s, { log: reply?.log, cp: reply?.checkpointed });
+      });
+    }
+    if (m !== 'close') pending.get(this).push(performance.now());
+    return origPost.call(this, m, ...rest);
+  };
+  setInterval(() => {
+    if (timeline.length > 0)
+      appendFileSync(
+        TIMELINE,
+        timeline
+          .splice(0)
+          .map((e) => JSON.stringify(e))
+          .join('\n') + '\n',
+      );
+  }, 1000).unref();
 }
 
 // Synchronous stretches of the periodic passes: time from each await-resume to the next
