@@ -16,6 +16,7 @@ export {
   type AuditEventEntry,
   type HoldEntry,
   type DispositionEntry,
+  type ArchiveGapEntry,
   type LogEntry,
 } from './log-entry.js';
 export { encodeLogEntry, decodeLogEntry, logEntryLeafHash, peekLogEntryType } from './log-entry-codec.js';

@@ -11,11 +11,13 @@
  *   audit-event:     "kind" tstr
  *   hold:            "op" tstr ("place" | "release")  "hold" tstr
  *   disposition:     "n" uint  "bkt" tstr
+ *   archive-gap:     "dev" tstr  "end" uint  "org" tstr  "seq" uint  "why" tstr
  */
 import { CustosError } from '../errors.js';
 import { decode, type DecodeOptions } from 'cborg';
 import { encodeDeterministicCbor } from '../record/index.js';
 import type { BucketId, DeviceId, OrgId } from '../record/index.js';
+import type { GapReason } from '../sign/gap-declaration.js';
 import { hashLeaf } from '../tlog/index.js';
 import { canonicalKeyOrder, writeCanonicalMap, type CborScalar } from './cbor-writer.js';
 import {
@@ -38,6 +40,7 @@ const TYPE_KEYS: Record<LogEntryType, readonly string[]> = {
   'audit-event': ['kind'],
   hold: ['hold', 'op'],
   disposition: ['bkt', 'n'],
+  'archive-gap': ['org', 'dev', 'seq', 'end', 'why'],
 };
 
 function wireFields(e: LogEntry): Record<string, CborScalar> {
@@ -54,6 +57,8 @@ function wireFields(e: LogEntry): Record<string, CborScalar> {
       return { hold: e.holdId, op: e.action };
     case 'disposition':
       return { bkt: e.bucket, n: e.records };
+    case 'archive-gap':
+      return { org: e.org, dev: e.device, seq: e.seq, end: e.end, why: e.reason };
   }
 }
 
@@ -182,6 +187,17 @@ export function decodeLogEntry(bytes: Uint8Array): LogEntry {
       break;
     case 'disposition':
       entry = { type, ...common, bucket: str(m, 'bkt') as BucketId, records: num(m, 'n') };
+      break;
+    case 'archive-gap':
+      entry = {
+        type,
+        ...common,
+        org: str(m, 'org') as OrgId,
+        device: str(m, 'dev') as DeviceId,
+        seq: num(m, 'seq'),
+        end: num(m, 'end'),
+        reason: str(m, 'why') as GapReason,
+      };
       break;
   }
   validateLogEntry(entry, 'MALFORMED_LOG_ENTRY');

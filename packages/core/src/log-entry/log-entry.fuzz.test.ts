@@ -20,6 +20,16 @@ const seeds: readonly LogEntry[] = [
   { type: 'audit-event', ...c, actor: 'u', kind: 'search' },
   { type: 'hold', ...c, actor: 'a', holdId: 'h1', action: 'release' },
   { type: 'disposition', ...c, actor: 'sys', bucket: 'b' as BucketId, records: 0 },
+  {
+    type: 'archive-gap',
+    ...c,
+    actor: 'd1',
+    org: 'o' as OrgId,
+    device: 'd1' as DeviceId,
+    seq: 3,
+    end: 9,
+    reason: 'server-restored',
+  },
 ];
 
 describe('fuzz: decodeLogEntry', () => {

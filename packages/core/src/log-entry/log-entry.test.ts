@@ -48,6 +48,16 @@ const SAMPLE_ENTRIES: readonly LogEntry[] = [
   { type: 'audit-event', ...common, actor: 'user-3', kind: 'export' },
   { type: 'hold', ...common, actor: 'admin-7', holdId: 'hold-2026-001', action: 'place' },
   { type: 'disposition', ...common, actor: 'system', bucket: 'transitory-2019' as BucketId, records: 123456 },
+  {
+    type: 'archive-gap',
+    ...common,
+    actor: 'dev-1',
+    org: 'acme' as OrgId,
+    device: 'dev-1' as DeviceId,
+    seq: 41,
+    end: 57,
+    reason: 'server-restored',
+  },
 ];
 
 describe('log entries v1', () => {
@@ -101,6 +111,9 @@ describe('log entries v1', () => {
     );
     expect(hexOf(logEntryLeafHash(SAMPLE_ENTRIES[0]!))).toBe(
       '962bb821e94d1c9756934ef107ec0cabe250e0ec799d76eeceeed12133cce538',
+    );
+    expect(hexOf(logEntryLeafHash(SAMPLE_ENTRIES[6]!))).toBe(
+      '98cf7006453f130afc40307736554b31a6b3f6bdd96e722cead8bb0d23165781',
     );
   });
 
@@ -194,6 +207,38 @@ describe('log entries v1', () => {
     expect(codeOf(() => encodeLogEntry({ ...rec, type: 'other' } as unknown as LogEntry))).toBe(
       'INVALID_ARGUMENT',
     );
+    const gap = SAMPLE_ENTRIES[6]!;
+    expect(codeOf(() => encodeLogEntry({ ...gap, actor: 'dev-9' }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => encodeLogEntry({ ...gap, end: 40 } as LogEntry))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => encodeLogEntry({ ...gap, reason: 'lost' } as unknown as LogEntry))).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('decodes an archive gap only with its own keys and a known reason', () => {
+    const gapWire = (extra: Record<string, unknown>, drop: readonly string[] = []): Uint8Array => {
+      const base: Record<string, unknown> = {
+        v: 1,
+        t: 'archive-gap',
+        h: H,
+        sz: 1000,
+        ts: T,
+        act: 'dev-1',
+        org: 'acme',
+        dev: 'dev-1',
+        seq: 41,
+        end: 57,
+        why: 'server-restored',
+      };
+      for (const k of drop) delete base[k];
+      return encodeDeterministicCbor({ ...base, ...extra });
+    };
+    expect(decodeLogEntry(gapWire({}))).toEqual(SAMPLE_ENTRIES[6]);
+    expect(codeOf(() => decodeLogEntry(gapWire({ why: 'lost' })))).toBe('MALFORMED_LOG_ENTRY');
+    expect(codeOf(() => decodeLogEntry(gapWire({ end: 40 })))).toBe('MALFORMED_LOG_ENTRY');
+    expect(codeOf(() => decodeLogEntry(gapWire({}, ['why'])))).toBe('MALFORMED_LOG_ENTRY');
+    expect(codeOf(() => decodeLogEntry(gapWire({ bkt: 'std-2026' })))).toBe('MALFORMED_LOG_ENTRY');
+    expect(codeOf(() => decodeLogEntry(gapWire({ act: 'dev-2' })))).toBe('MALFORMED_LOG_ENTRY');
   });
 
   it('round-trips random valid entries (property)', () => {
@@ -232,6 +277,18 @@ describe('log entries v1', () => {
         bucket: bkt as BucketId,
         records,
       })),
+      fc
+        .tuple(base, id, uint, fc.nat(), fc.constantFrom('server-restored' as const, 'device-lost' as const))
+        .filter(([, , seq, n]) => seq + n <= Number.MAX_SAFE_INTEGER)
+        .map(([b, org, seq, n, reason]): LogEntry => ({
+          type: 'archive-gap',
+          ...b,
+          org: org as OrgId,
+          device: b.actor as DeviceId,
+          seq,
+          end: seq + n,
+          reason,
+        })),
     );
     fc.assert(
       fc.property(entry, (e) => {

@@ -7,6 +7,7 @@
  */
 import { CustosError } from '../errors.js';
 import { isWellFormedId, type BucketId, type DeviceId, type OrgId } from '../record/index.js';
+import { isGapReason, GAP_REASONS, type GapReason } from '../sign/gap-declaration.js';
 
 /** Version of the log entry encoding; the `v` field of every entry. */
 export const LOG_ENTRY_VERSION = 1;
@@ -23,6 +24,7 @@ export const LOG_ENTRY_TYPES = [
   'audit-event',
   'hold',
   'disposition',
+  'archive-gap',
 ] as const;
 
 /** One of {@link LOG_ENTRY_TYPES}. */
@@ -88,9 +90,31 @@ export interface DispositionEntry extends LogEntryCommon {
   readonly records: number;
 }
 
+/**
+ * A device declared a run of its chain missing for good (docs/archive-format.md §6.1): the
+ * server accepted it because it holds none of those records and the device signed that it
+ * cannot send them. hash/size: of the signed declaration document; actor = device.
+ */
+export interface ArchiveGapEntry extends LogEntryCommon {
+  readonly type: 'archive-gap';
+  readonly org: OrgId;
+  readonly device: DeviceId;
+  /** First missing sequence number. */
+  readonly seq: number;
+  /** Last missing sequence number (at least `seq`). */
+  readonly end: number;
+  readonly reason: GapReason;
+}
+
 /** Any log entry. */
 export type LogEntry =
-  ArchiveRecordEntry | RelayReceiptEntry | KeyEventEntry | AuditEventEntry | HoldEntry | DispositionEntry;
+  | ArchiveRecordEntry
+  | RelayReceiptEntry
+  | KeyEventEntry
+  | AuditEventEntry
+  | HoldEntry
+  | DispositionEntry
+  | ArchiveGapEntry;
 
 /** The actions a hold entry can record. */
 export const HOLD_ACTIONS = ['place', 'release'] as const;
@@ -154,6 +178,14 @@ export function validateLogEntry(e: LogEntry, code: 'INVALID_ARGUMENT' | 'MALFOR
     case 'disposition':
       id('bucket', e.bucket);
       if (!isUint(e.records)) throw bad('records', 'must be a safe integer >= 0');
+      return;
+    case 'archive-gap':
+      id('org', e.org);
+      id('device', e.device);
+      if (!isUint(e.seq)) throw bad('seq', 'must be a safe integer >= 0');
+      if (!isUint(e.end) || e.end < e.seq) throw bad('end', 'must be a safe integer >= seq');
+      if (!isGapReason(e.reason)) throw bad('reason', `must be one of ${GAP_REASONS.join(', ')}`);
+      if (e.actor !== e.device) throw bad('actor', 'of an archive gap must be its device');
       return;
   }
 }

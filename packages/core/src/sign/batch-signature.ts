@@ -74,15 +74,10 @@ export function signBatch(identityPrivateKey: PrivateKey, batch: RecordBatch): U
 }
 
 /**
- * Verifies a batch signature against a serialized identity public key (33 bytes, 0x05
- * prefix). Throws SIGNATURE_INVALID when it does not verify, INVALID_ARGUMENT when the key
- * or batch is malformed. Returns nothing: success is the absence of an error.
+ * A serialized identity public key (33 bytes, 0x05 prefix, canonical) as a libsignal key;
+ * INVALID_ARGUMENT otherwise. Shared by every statement a device signs (gap-declaration.ts).
  */
-export function verifyBatch(
-  identityPublicKeyBytes: Uint8Array,
-  batch: RecordBatch,
-  signature: Uint8Array,
-): void {
+export function identityPublicKey(identityPublicKeyBytes: Uint8Array): PublicKey {
   if (
     !(identityPublicKeyBytes instanceof Uint8Array) ||
     identityPublicKeyBytes.length !== IDENTITY_PUBLIC_KEY_LENGTH
@@ -97,14 +92,26 @@ export function verifyBatch(
   if ((identityPublicKeyBytes[IDENTITY_PUBLIC_KEY_LENGTH - 1]! & 0x80) !== 0) {
     throw new CustosError('INVALID_ARGUMENT', 'identity public key is not canonically encoded (top bit set)');
   }
-  let key: PublicKey;
   try {
-    key = PublicKey.deserialize(Uint8Array.from(identityPublicKeyBytes));
+    return PublicKey.deserialize(Uint8Array.from(identityPublicKeyBytes));
   } catch (e) {
     throw new CustosError('INVALID_ARGUMENT', 'identity public key is not a Curve25519 key of type 0x05', {
       cause: e,
     });
   }
+}
+
+/**
+ * Verifies a batch signature against a serialized identity public key (33 bytes, 0x05
+ * prefix). Throws SIGNATURE_INVALID when it does not verify, INVALID_ARGUMENT when the key
+ * or batch is malformed. Returns nothing: success is the absence of an error.
+ */
+export function verifyBatch(
+  identityPublicKeyBytes: Uint8Array,
+  batch: RecordBatch,
+  signature: Uint8Array,
+): void {
+  const key = identityPublicKey(identityPublicKeyBytes);
   const message = encodeBatchMessage(batch);
   if (!(signature instanceof Uint8Array) || signature.length !== BATCH_SIGNATURE_LENGTH) {
     throw new CustosError('SIGNATURE_INVALID', `batch signature must be ${BATCH_SIGNATURE_LENGTH} bytes`);

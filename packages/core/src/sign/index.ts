@@ -1,4 +1,4 @@
-/** Public surface of core/sign: batch signatures over record hashes with Signal identity keys. */
+/** Public surface of core/sign: what devices sign with their Signal identity keys — record batches and gap declarations. */
 export {
   signBatch,
   verifyBatch,
@@ -8,3 +8,15 @@ export {
   IDENTITY_PUBLIC_KEY_LENGTH,
 } from './batch-signature.js';
 export type { RecordBatch } from './batch-signature.js';
+export {
+  signGapDeclaration,
+  chainAnchorAfterGap,
+  verifyGapDeclaration,
+  decodeGapDeclaration,
+  encodeGapMessage,
+  isGapReason,
+  GAP_DECLARATION_DOMAIN,
+  GAP_REASONS,
+  MAX_GAP_DECLARATION_BYTES,
+} from './gap-declaration.js';
+export type { GapDeclaration, GapReason } from './gap-declaration.js';
