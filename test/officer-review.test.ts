@@ -171,6 +171,8 @@ describe('officer review (processes)', () => {
       expect(human.stdout).toContain('lexicon rule R-1');
       expect(human.stdout).toContain(`> `);
       expect(human.stdout).toContain(TEXTS.pitch);
+      // The printed next step runs as it stands: it names the profile this command was given.
+      expect(human.stdout).toContain(`--note TEXT --profile ${officer[1]}`);
     },
     STEP_TIMEOUT_MS,
   );

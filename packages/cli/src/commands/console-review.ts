@@ -11,10 +11,17 @@ import {
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { formatAddress } from '../address-book.js';
-import { optionalString, requireString, UsageError } from '../command-flags.js';
+import { optionalString, requireString, UsageError, type ParsedFlags } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 import { peerText } from '../terminal-text.js';
+
+/** ` --profile DIR` when the command was given one, so the printed next command runs as it stands. */
+function profileHint(flags: ParsedFlags): string {
+  const dir = optionalString(flags, 'profile');
+  if (dir === undefined) return '';
+  return ` --profile ${/^[\w@%+=:,./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", "'\\''")}'`}`;
+}
 
 const USAGE = `Usage: custos console review next [--context N] --profile DIR
        custos console review decide ITEM --decision cleared|escalated|violation --note TEXT --profile DIR
@@ -112,7 +119,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         ...r.before.map((h) => line(h, ' ')),
         line(rec, '>'),
         ...r.after.map((h) => line(h, ' ')),
-        `Decide: custos console review decide ${i.itemId} --decision ${REVIEW_DECISIONS.join('|')} --note TEXT`,
+        `Decide: custos console review decide ${i.itemId} --decision ${REVIEW_DECISIONS.join('|')} --note TEXT${profileHint(ctx.flags)}`,
       ];
       ctx.result(lines, {
         item: i,
