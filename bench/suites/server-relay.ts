@@ -64,7 +64,8 @@ const MESSAGES_PER_SAMPLE = 20_000;
 const CONTENT_BYTES = 160;
 /** RELAY_BENCH_RATE=<msg/s> offers another rate in the p99 case (a loaded machine cannot carry 5,000/s). */
 const OFFERED_RATE = Number(process.env['RELAY_BENCH_RATE'] ?? 5000);
-const LATENCY_RUN_MS = 2000;
+/** RELAY_BENCH_LATENCY_MS=<ms> lengthens each p99 sample (steady state over several WAL checkpoints). */
+const LATENCY_RUN_MS = Number(process.env['RELAY_BENCH_LATENCY_MS'] ?? 2000);
 const TICK_MS = 10;
 /** RELAY_BENCH_TRACE: the p99 case's latencies are also reported per slice of this much send time. */
 const TRACE_SLICE_MS = 250;
