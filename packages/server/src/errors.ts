@@ -47,6 +47,10 @@ export const SERVER_ERRORS = {
     status: 400,
     doc: "The archive batch signature does not verify with the calling device's identity key.",
   },
+  ARCHIVE_GAP_INVALID: {
+    status: 400,
+    doc: "A gap declaration is malformed, names another org or device than the caller, or its signature does not verify with the calling device's identity key; the message says which. Nothing was stored.",
+  },
   ARCHIVE_RECORD_INVALID: {
     status: 400,
     doc: 'An archive record is malformed, names another org or device, or references an unknown session key; the message names the record.',
@@ -103,6 +107,10 @@ export const SERVER_ERRORS = {
   ARCHIVE_FORK: {
     status: 409,
     doc: 'A record does not link to the stored chain (another record holds its place or its previous hash differs); the message states the expected sequence number.',
+  },
+  ARCHIVE_GAP_MISMATCH: {
+    status: 409,
+    doc: "A gap declaration does not cover exactly what the server is missing of the device's chain (it starts before or after the device's next sequence number, or does not link to its last stored record), or another declaration already covers its start; the message states the expected sequence number. Nothing was stored.",
   },
   BUCKET_NOT_VALID: {
     status: 409,

@@ -11,7 +11,9 @@ import {
   genesisPrevHash,
   sealRecordBytes,
   signBatch,
+  signGapDeclaration,
   type BucketId,
+  type GapReason,
   type DeviceId as CoreDeviceId,
   type OrgId as CoreOrgId,
   type RecordHash,
@@ -189,6 +191,39 @@ export class ArchiveWriter {
     this.sessionKeySent = true;
     return { records, signature, sessionKeys, firstSeq };
   }
+}
+
+/**
+ * A gap declaration for the next `n` sequence numbers of `w`, signed by its device, as if
+ * those records were sealed and then lost (docs/archive-format.md §6.1); advances the chain
+ * past them, to `resume` (the last lost record's hash; random by default). Returns the body
+ * of POST /v1/archive/gaps.
+ */
+export function declareGap(
+  w: ArchiveWriter,
+  n: number,
+  reason: GapReason = 'server-restored',
+  resume: RecordHash = Uint8Array.from(randomBytes(32)) as RecordHash,
+): { body: { declaration: string }; document: Uint8Array; firstSeq: number; lastSeq: number } {
+  const ctx = w.sealer.context;
+  const document = signGapDeclaration(w.device.identity, {
+    org: ctx.org,
+    device: ctx.device,
+    firstSeq: w.seq,
+    lastSeq: w.seq + n - 1,
+    prev: w.prev,
+    resume,
+    reason,
+  });
+  const firstSeq = w.seq;
+  w.seq += n;
+  w.prev = resume;
+  return {
+    body: { declaration: Buffer.from(document).toString('base64url') },
+    document,
+    firstSeq,
+    lastSeq: firstSeq + n - 1,
+  };
 }
 
 /** The JSON body of POST /v1/archive/batches. */

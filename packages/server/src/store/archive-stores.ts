@@ -43,11 +43,32 @@ export interface ArchiveRecordRef {
   readonly receivedAt: number;
 }
 
-/** Where a device's chain stands: its last stored record. */
+/**
+ * Where a device's chain stands: its last stored record, or its last gap declaration when
+ * that is later (docs/archive-format.md §6.1) — then `seq` is the declared run's last
+ * sequence number, `hash` the declared hash the next record links to, and `logIndex` the
+ * declaration's archive-gap entry.
+ */
 export interface ArchiveHead {
   readonly seq: number;
   readonly hash: Buffer;
   readonly logIndex: number;
+  /** Whether the head is a gap declaration rather than a stored record. */
+  readonly declared: boolean;
+}
+
+/** An accepted gap declaration (docs/archive-format.md §6.1), as stored. */
+export interface ArchiveGapRow {
+  readonly deviceId: DeviceId;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly prevHash: Buffer;
+  readonly resumeHash: Buffer;
+  readonly reason: string;
+  /** The signed declaration document, as uploaded. */
+  readonly declaration: Buffer;
+  readonly logIndex: number;
+  readonly receivedAt: number;
 }
 
 /** A wrapped session key as uploaded by a device. */
@@ -65,9 +86,9 @@ export interface ArchiveStore {
    * until the transaction ends. SQLite has one writer: no-op. MUST run inside a transaction.
    */
   lockDevices(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void>;
-  /** The device's last stored record, or undefined before its first. */
+  /** The device's last stored record or gap declaration, whichever is later; undefined before either. */
   head(orgId: OrgId, deviceId: DeviceId): Promise<ArchiveHead | undefined>;
-  /** The heads of several devices in one query; devices without records are absent. */
+  /** The heads of several devices in one query; devices without records or declarations are absent. */
   heads(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, ArchiveHead>>;
   /** Stored records of the device with sequence numbers in [fromSeq, toSeq], ascending. */
   range(orgId: OrgId, deviceId: DeviceId, fromSeq: number, toSeq: number): Promise<ArchiveRecordRef[]>;
@@ -93,6 +114,12 @@ export interface ArchiveStore {
   putSessionKeys(orgId: OrgId, keys: readonly NewSessionKey[]): Promise<void>;
   /** How many records the org has (for tests and reports). */
   count(orgId: OrgId): Promise<number>;
+  /** The device's accepted gap declaration starting at `firstSeq`, if any. */
+  gapAt(orgId: OrgId, deviceId: DeviceId, firstSeq: number): Promise<ArchiveGapRow | undefined>;
+  /** Stores an accepted gap declaration (the caller checked it and sequenced its log entry). */
+  insertGap(orgId: OrgId, gap: ArchiveGapRow): Promise<void>;
+  /** The org's accepted gap declarations by device, then sequence number; at most `limit`. */
+  gaps(orgId: OrgId, limit: number): Promise<ArchiveGapRow[]>;
 }
 
 /** Arbitrary constant naming the per-device chain advisory locks on PostgreSQL ("arc"). */
@@ -154,44 +181,51 @@ export class SqlArchiveStore implements ArchiveStore {
   }
 
   async head(orgId: OrgId, deviceId: DeviceId): Promise<ArchiveHead | undefined> {
-    const row = await this.db.get<{ seq: unknown; record_hash: unknown; log_index: unknown }>(
-      sql`SELECT seq, record_hash, log_index FROM archive_records WHERE org_id = ${orgId} AND device_id = ${deviceId}
-        ORDER BY seq DESC LIMIT 1`,
-    );
-    return row === undefined
-      ? undefined
-      : { seq: int(row.seq), hash: bytes(row.record_hash), logIndex: int(row.log_index) };
+    return (await this.heads(orgId, [deviceId])).get(deviceId);
   }
 
   async heads(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, ArchiveHead>> {
     const out = new Map<DeviceId, ArchiveHead>();
     // IN-list chunks (padded by repeating a device) keep the statement texts few.
     for (const part of inListChunks(deviceIds)) {
-      // One indexed ORDER BY … LIMIT 1 per device, in one statement (a GROUP BY MAX would
-      // scan every row of the devices on both backends).
+      // One indexed ORDER BY … LIMIT 1 per device and table, in one statement (a GROUP BY
+      // MAX would scan every row of the devices on both backends): the last record and the
+      // last gap declaration (almost always none); the later one is the head.
       const parts = [''];
       part.forEach((_, n) => {
         parts[parts.length - 1] +=
-          `${n === 0 ? '' : ' UNION ALL '}SELECT * FROM (SELECT device_id, seq, record_hash, log_index ` +
+          `${n === 0 ? '' : ' UNION ALL '}SELECT * FROM (SELECT device_id, seq, record_hash, log_index, 0 AS declared ` +
           'FROM archive_records WHERE org_id = ';
-        parts.push(' AND device_id = ', ` ORDER BY seq DESC LIMIT 1) AS h${n}`);
+        parts.push(
+          ' AND device_id = ',
+          ` ORDER BY seq DESC LIMIT 1) AS h${n} UNION ALL SELECT * FROM (SELECT device_id, last_seq AS seq, ` +
+            'resume_hash AS record_hash, log_index, 1 AS declared FROM archive_gaps WHERE org_id = ',
+          ' AND device_id = ',
+          ` ORDER BY first_seq DESC LIMIT 1) AS g${n}`,
+        );
       });
       const rows = await this.db.all<{
         device_id: unknown;
         seq: unknown;
         record_hash: unknown;
         log_index: unknown;
+        declared: unknown;
       }>(
         bound(
           parts,
-          part.flatMap((d) => [orgId, d]),
+          part.flatMap((d) => [orgId, d, orgId, d]),
         ),
       );
       for (const r of rows) {
-        out.set(text(r.device_id) as DeviceId, {
-          seq: int(r.seq),
+        const deviceId = text(r.device_id) as DeviceId;
+        const seq = int(r.seq);
+        const had = out.get(deviceId);
+        if (had !== undefined && had.seq >= seq) continue;
+        out.set(deviceId, {
+          seq,
           hash: bytes(r.record_hash),
           logIndex: int(r.log_index),
+          declared: int(r.declared) === 1,
         });
       }
     }
@@ -318,4 +352,55 @@ export class SqlArchiveStore implements ArchiveStore {
     );
     return int(row?.n ?? 0);
   }
+
+  async gapAt(orgId: OrgId, deviceId: DeviceId, firstSeq: number): Promise<ArchiveGapRow | undefined> {
+    const row = await this.db.get<GapRow>(
+      sql`SELECT device_id, first_seq, last_seq, prev_hash, resume_hash, reason, declaration, log_index, received_at
+        FROM archive_gaps WHERE org_id = ${orgId} AND device_id = ${deviceId} AND first_seq = ${firstSeq}`,
+    );
+    return row === undefined ? undefined : gapOf(row);
+  }
+
+  async insertGap(orgId: OrgId, g: ArchiveGapRow): Promise<void> {
+    await this.db.run(
+      sql`INSERT INTO archive_gaps (org_id, device_id, first_seq, last_seq, prev_hash, resume_hash, reason,
+          declaration, log_index, received_at)
+        VALUES (${orgId}, ${g.deviceId}, ${g.firstSeq}, ${g.lastSeq}, ${g.prevHash}, ${g.resumeHash}, ${g.reason},
+          ${g.declaration}, ${g.logIndex}, ${g.receivedAt})`,
+    );
+  }
+
+  async gaps(orgId: OrgId, limit: number): Promise<ArchiveGapRow[]> {
+    const rows = await this.db.all<GapRow>(
+      sql`SELECT device_id, first_seq, last_seq, prev_hash, resume_hash, reason, declaration, log_index, received_at
+        FROM archive_gaps WHERE org_id = ${orgId} ORDER BY device_id, first_seq LIMIT ${limit}`,
+    );
+    return rows.map(gapOf);
+  }
+}
+
+interface GapRow {
+  device_id: unknown;
+  first_seq: unknown;
+  last_seq: unknown;
+  prev_hash: unknown;
+  resume_hash: unknown;
+  reason: unknown;
+  declaration: unknown;
+  log_index: unknown;
+  received_at: unknown;
+}
+
+function gapOf(r: GapRow): ArchiveGapRow {
+  return {
+    deviceId: text(r.device_id) as DeviceId,
+    firstSeq: int(r.first_seq),
+    lastSeq: int(r.last_seq),
+    prevHash: bytes(r.prev_hash),
+    resumeHash: bytes(r.resume_hash),
+    reason: text(r.reason),
+    declaration: bytes(r.declaration),
+    logIndex: int(r.log_index),
+    receivedAt: int(r.received_at),
+  };
 }

@@ -61,6 +61,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   22: ['role_retention'],
   23: ['root_key_rotations'],
   24: [],
+  25: ['archive_gaps'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -9,6 +9,7 @@ import { PrivateKey } from '@signalapp/libsignal-client';
 import {
   ArchiveWriter,
   bucketDocument,
+  declareGap,
   createArchivingOrg,
   uploadBody,
   type ArchivingOrg,
@@ -338,6 +339,14 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     url: `/v1/orgs/${org.orgId}/buckets/${archive.bucketId}/index-keys/${org.devices.member.deviceId}`,
     body: { blob: randomBytes(80).toString('base64url') },
   }),
+  'POST /v1/archive/gaps': async (ctx, caller) => {
+    let w = ctx.writers.get(caller.deviceId);
+    if (w === undefined) {
+      w = await ArchiveWriter.create(ctx.archive, caller);
+      ctx.writers.set(caller.deviceId, w);
+    }
+    return { method: 'POST', url: '/v1/archive/gaps', body: declareGap(w, 2).body };
+  },
   'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
   // Officer search (search issue): checkpoints are signed first so every hit carries a proof.
   'POST /v1/orgs/:orgId/archive/search': async ({ t, org }) => {

@@ -1,5 +1,8 @@
-/** Archive ingest: signed batches of sealed records, and the device's chain head for resuming. */
-import { MAX_RECORD_BYTES, MAX_WRAPPED_SESSION_KEY_BYTES } from '@custos/core';
+/**
+ * Archive ingest: signed batches of sealed records, signed gap declarations, and the
+ * device's chain head for resuming.
+ */
+import { MAX_GAP_DECLARATION_BYTES, MAX_RECORD_BYTES, MAX_WRAPPED_SESSION_KEY_BYTES } from '@custos/core';
 import { Type, type Static } from 'typebox';
 import {
   ARCHIVE_BATCH_BODY_LIMIT_BYTES,
@@ -7,6 +10,7 @@ import {
   MAX_SESSION_KEYS_PER_UPLOAD,
 } from '../../archive/archive-defaults.js';
 import { archiveCommitterFor } from '../../archive/batch-commit.js';
+import { acceptGap, verifyGapDocument } from '../../archive/gap-acceptance.js';
 import { verifyUpload, type BatchUpload } from '../../archive/batch-verification.js';
 import { ARCHIVE_BATCH_MEDIA_TYPE, decodeBatchUpload } from '../../archive/batch-wire.js';
 import { isServerError, ServerError } from '../../errors.js';
@@ -14,6 +18,8 @@ import { archivePoliciesFor } from '../../orgs/archive-policies.js';
 import { PUSHBACK_RETRY_AFTER_SECONDS } from '../../log-service/log-defaults.js';
 import { ANY_ROLE, defineRoute } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes } from '../schema-helpers.js';
+import type { OrgId } from '../../ids.js';
+import type { Stores } from '../../store/stores.js';
 
 const UploadBody = Type.Object(
   {
@@ -80,6 +86,16 @@ function binaryUpload(contentType: string | undefined, body: Buffer): BatchUploa
   return decodeBatchUpload(body);
 }
 
+/** Refused before anything is read or stored: an org that does not archive keeps no archive. */
+async function requireArchiving(stores: Stores, orgId: OrgId): Promise<void> {
+  if (!(await archivePoliciesFor(stores).archives(orgId, stores))) {
+    throw new ServerError(
+      'ORG_DOES_NOT_ARCHIVE',
+      "this device's organisation has archive policy none: it keeps no archive, so archive records are refused",
+    );
+  }
+}
+
 /** POST /v1/archive/batches */
 export const uploadBatchRoute = defineRoute({
   method: 'POST',
@@ -105,13 +121,7 @@ export const uploadBatchRoute = defineRoute({
     'LOG_PUSHBACK',
   ],
   async handler({ body, auth, request, reply }, deps) {
-    // Refused before anything is read or stored: an org that does not archive keeps no archive.
-    if (!(await archivePoliciesFor(deps.stores).archives(auth.orgId, deps.stores))) {
-      throw new ServerError(
-        'ORG_DOES_NOT_ARCHIVE',
-        "this device's organisation has archive policy none: it keeps no archive, so archive records are refused",
-      );
-    }
+    await requireArchiving(deps.stores, auth.orgId);
     const upload = Buffer.isBuffer(body)
       ? binaryUpload(request.headers['content-type'], body)
       : jsonUpload(body);
@@ -131,13 +141,78 @@ export const uploadBatchRoute = defineRoute({
   },
 });
 
+const GapBody = Type.Object(
+  {
+    declaration: Bytes(
+      1,
+      MAX_GAP_DECLARATION_BYTES,
+      "the signed gap declaration document: message || the device's XEdDSA signature (docs/archive-format.md §6.1)",
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /v1/archive/gaps */
+export const declareGapRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/archive/gaps',
+  summary:
+    "Accepts the caller's signed declaration that a run of its chain is lost for good (acknowledged records " +
+    'the server no longer holds, after a restore from an older backup, that the device no longer holds ' +
+    'either), only when the run starts at its next sequence number and links to its last stored record; ' +
+    'appends an archive-gap log entry and moves its chain head to the declared point, so its next batch ' +
+    'chains from there. Sending the same declaration again stores nothing and returns the same log index ' +
+    '(docs/archive-format.md §6.1).',
+  access: ANY_ROLE,
+  body: GapBody,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        logIndex: Type.Integer({
+          minimum: 0,
+          description: "index of the declaration's archive-gap log entry",
+        }),
+        stored: Type.Boolean({ description: 'false when the same declaration was already accepted' }),
+        head: Type.Object(
+          {
+            seq: Type.Integer({ minimum: 0, description: 'the last declared sequence number' }),
+            hash: Bytes(32, 32, 'the declared hash the next record links to'),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: ['ORG_DOES_NOT_ARCHIVE', 'ARCHIVE_GAP_INVALID', 'ARCHIVE_GAP_MISMATCH', 'LOG_PUSHBACK'],
+  async handler({ body, auth, reply }, deps) {
+    await requireArchiving(deps.stores, auth.orgId);
+    const document = decodeBytes('body.declaration', body.declaration);
+    const d = verifyGapDocument(auth.orgId, auth.deviceId, auth.device.identityKey, document);
+    try {
+      const r = await acceptGap(deps.stores, d, document, deps.clock());
+      return {
+        logIndex: r.logIndex,
+        stored: r.stored,
+        head: { seq: r.headSeq, hash: encodeBytes(r.headHash) },
+      };
+    } catch (e) {
+      if (isServerError(e, 'LOG_PUSHBACK'))
+        void reply.header('retry-after', String(PUSHBACK_RETRY_AFTER_SECONDS));
+      throw e;
+    }
+  },
+});
+
 /** GET /v1/archive/head */
 export const archiveHeadRoute = defineRoute({
   method: 'GET',
   url: '/v1/archive/head',
   summary:
     "The caller's archive chain head (last stored sequence number, record hash and log index) and the " +
-    'next sequence number it should upload, so a device can resume after a crash.',
+    'next sequence number it should upload, so a device can resume after a crash. After an accepted gap ' +
+    'declaration that is later than the last record, the head is the declared one (docs/archive-format.md §6.1).',
   access: ANY_ROLE,
   response: {
     status: 200,

@@ -10,7 +10,7 @@ import {
   setRoleRoute,
 } from './admin-routes.js';
 import { followRoleRetentionRoute, listRolesRoute, setRoleRetentionRoute } from './role-retention-routes.js';
-import { archiveHeadRoute, uploadBatchRoute } from './archive-routes.js';
+import { archiveHeadRoute, declareGapRoute, uploadBatchRoute } from './archive-routes.js';
 import { challengeRoute, sessionRoute, tokenRoute } from './auth-routes.js';
 import { downloadBlobRoute, uploadBlobRoute } from './blob-routes.js';
 import {
@@ -102,6 +102,7 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   uploadBlobRoute,
   downloadBlobRoute,
   uploadBatchRoute,
+  declareGapRoute,
   archiveHeadRoute,
   archiveSearchRoute,
   deviceRecordsRoute,

@@ -664,4 +664,26 @@ ALTER TABLE orgs ADD COLUMN archive_policy TEXT NOT NULL DEFAULT 'required'
 ALTER TABLE orgs ADD COLUMN archive_policy_statement BYTEA;
 `,
   },
+  {
+    version: 25,
+    name: 'archive gaps: signed declarations of chain runs a device cannot send again',
+    // docs/archive-format.md §6.1. One row per accepted declaration, keyed by its first sequence
+    // number; the device's chain head is the later of its last record and its last declaration
+    // (archive-stores.ts), and the declared run is never in archive_records.
+    up: `
+CREATE TABLE archive_gaps (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  first_seq BIGINT NOT NULL,
+  last_seq BIGINT NOT NULL,
+  prev_hash BYTEA NOT NULL,
+  resume_hash BYTEA NOT NULL,
+  reason TEXT NOT NULL CHECK (reason IN ('server-restored', 'device-lost')),
+  declaration BYTEA NOT NULL,
+  log_index BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, device_id, first_seq)
+);
+`,
+  },
 ];
