@@ -5,7 +5,10 @@
  * they were sealed under, which the device had marked as uploaded. The device must rewind,
  * upload the records again with their key, and end with verified receipts; before the fix
  * every later upload was refused (ARCHIVE_RECORD_INVALID: session key … is neither uploaded
- * nor stored).
+ * nor stored). Then, on the same server and device, the records lost are ones the device no
+ * longer holds either (proven and dropped): it declares them missing in a signed gap
+ * declaration, which the log shows, and its chain goes on; before, every later batch was
+ * refused (ARCHIVE_SEQUENCE_GAP) for good (docs/archive-format.md §6.1).
  */
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,8 +21,9 @@ import {
   loadProfile,
   uploadedThrough,
 } from '@custos/client';
+import type { LogEntry } from '@custos/core';
 import Database from 'better-sqlite3';
-import { captureSealed } from './client-records.js';
+import { captureSealed, logEntries } from './client-records.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrolUser,
@@ -32,6 +36,24 @@ import {
 } from './client-support.js';
 
 const RECORDS = 3;
+
+/** Takes the operator's backup of the live database (online, as docs/operations.md shows). */
+async function backupDatabase(database: string, backup: string): Promise<void> {
+  const live = new Database(database, { readonly: true, fileMustExist: true });
+  try {
+    await live.backup(backup);
+  } finally {
+    live.close();
+  }
+}
+
+/** Stops `s`, replaces its database by `backup` (without the stale WAL) and starts it again. */
+async function restore(s: ServerProcess, backup: string): Promise<ServerProcess> {
+  await stopServer(s);
+  for (const f of ['custos.sqlite-wal', 'custos.sqlite-shm']) rmSync(join(s.dataDir, f), { force: true });
+  copyFileSync(backup, join(s.dataDir, 'custos.sqlite'));
+  return restartServer(s);
+}
 
 let world: ClientWorld<never> | undefined;
 let restored: ServerProcess | undefined;
@@ -54,12 +76,7 @@ describe('archive upload after the server is restored from an older backup', () 
     // The operator's backup, taken before dana archives anything.
     const database = join(server.dataDir, 'custos.sqlite');
     const backup = join(dir, 'backup.sqlite');
-    const live = new Database(database, { readonly: true, fileMustExist: true });
-    try {
-      await live.backup(backup);
-    } finally {
-      live.close();
-    }
+    await backupDatabase(database, backup);
 
     // Dana's device seals records under a new session key and uploads them (acknowledged,
     // not yet proven: they stay in the queue).
@@ -76,11 +93,7 @@ describe('archive upload after the server is restored from an older backup', () 
     expect(uploadedThrough(store)).toBe(RECORDS - 1);
 
     // The server is restored: stopped, its database replaced by the backup, started again.
-    await stopServer(server);
-    for (const f of ['custos.sqlite-wal', 'custos.sqlite-shm'])
-      rmSync(join(server.dataDir, f), { force: true });
-    copyFileSync(backup, database);
-    restored = await restartServer(server);
+    restored = await restore(server, backup);
 
     // The device notices the rollback, rewinds and uploads the records again, keys included.
     const again = uploader();
@@ -102,5 +115,79 @@ describe('archive upload after the server is restored from an older backup', () 
     } finally {
       await dana.close();
     }
+  }, 180_000);
+
+  it('declares the lost records it no longer holds, re-sends those it holds, and its chain goes on', async () => {
+    const { dir, org } = world!;
+    const profileDir = join(dir, 'dana');
+    const server = restored!;
+    const backup = join(dir, 'backup-2.sqlite');
+    await backupDatabase(join(server.dataDir, 'custos.sqlite'), backup); // holds dana's 0…2
+
+    // Records 3…5 are uploaded and proven (they leave the queue); 6…7 are acknowledged only.
+    const store = LocalStore.open(profileDir);
+    const profile = loadProfile(store);
+    const deviceId = profile.deviceId;
+    try {
+      await captureSealed(store, profile, RECORDS, 'proven, then lost with the restore');
+    } finally {
+      store.close();
+    }
+    const proving = CustosClient.open(profileDir);
+    try {
+      await until(
+        async () => (await proving.flushArchive(), proving.archiveStatus().queued === 0),
+        'receipts of 3…5',
+        60_000,
+      );
+    } finally {
+      await proving.close();
+    }
+    const again = LocalStore.open(profileDir);
+    try {
+      await captureSealed(again, profile, 2, 'acknowledged, then lost with the restore');
+      const identityKey = loadLocalIdentity(again).privateKey;
+      const api = new ApiClient(profile.serverUrl);
+      api.setCredentials({ orgId: profile.orgId, deviceId, identityKey });
+      expect(await new ArchiveUploader(again, api, profile, identityKey).uploadAll()).toBe(2);
+      expect(uploadedThrough(again)).toBe(7);
+    } finally {
+      again.close();
+    }
+
+    restored = await restore(server, backup);
+
+    // The device declares 3…5 (nobody holds them any more) and sends 6…7 again.
+    const last = LocalStore.open(profileDir);
+    try {
+      const identityKey = loadLocalIdentity(last).privateKey;
+      const api = new ApiClient(profile.serverUrl);
+      api.setCredentials({ orgId: profile.orgId, deviceId, identityKey });
+      const uploader = new ArchiveUploader(last, api, profile, identityKey);
+      await uploader.resume();
+      expect(uploadedThrough(last)).toBe(5);
+      expect(await uploader.uploadAll()).toBe(2);
+      expect(uploadedThrough(last)).toBe(7);
+    } finally {
+      last.close();
+    }
+    // The log shows the gap as what it is: a signed declaration, not records. (The device's
+    // own proof checks now report the log's rollback as a split view — docs/operations.md.)
+    let entries: LogEntry[] = [];
+    await until(
+      async () => {
+        entries = await logEntries(restored!, org);
+        return entries.some((e) => e.type === 'archive-record' && e.device === deviceId && e.seq === 7);
+      },
+      'the log to integrate records 6…7',
+      60_000,
+    );
+    expect(entries.filter((e) => e.type === 'archive-gap')).toMatchObject([
+      { device: deviceId, seq: 3, end: 5, reason: 'server-restored' },
+    ]);
+    const seqs = entries.flatMap((e) =>
+      e.type === 'archive-record' && e.device === deviceId ? [e.seq] : [],
+    );
+    expect(seqs.sort((a, b) => a - b)).toEqual([0, 1, 2, 6, 7]);
   }, 180_000);
 });

@@ -14,13 +14,14 @@ import type { DeviceProfile } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { backoffDelay, sleep } from '../transport/backoff.js';
-import { arr, int, obj } from '../transport/response-checks.js';
+import { arr, bytes, int, obj } from '../transport/response-checks.js';
 import {
   ARCHIVE_BATCH_MEDIA_TYPE,
   BATCH_BODY_FIXED_BYTES,
   BATCH_BODY_ITEM_BYTES,
   encodeBatchBody,
 } from './batch-body.js';
+import { declareLostRun, lostRun, markKeyNotUploaded, markKeysNotUploaded } from './chain-recovery.js';
 import { decodeQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
 import { isPending } from './pending-records.js';
 import { encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
@@ -61,6 +62,8 @@ export interface ArchiveReceiptRow {
 }
 
 const UPLOADED_THROUGH = 'uploaded-through';
+/** The server's refusal of a record whose session key it holds from neither the batch nor earlier. */
+const LOST_SESSION_KEY = /session key ([0-9a-f]{64}) is neither uploaded nor stored/;
 /** Server codes worth retrying: overload, rate limits and faults. */
 const TRANSIENT = new Set(['LOG_PUSHBACK', 'RATE_LIMITED', 'INTERNAL', 'UNKNOWN']);
 
@@ -176,45 +179,26 @@ export class ArchiveUploader {
 
   /**
    * Compares the local chain with the server's head (after a crash or restore). If the
-   * server holds fewer records than the device thinks were acknowledged, the device rewinds
-   * to re-upload them while they are still queued; if they are gone, ARCHIVE_UPLOAD_FAILED.
-   * A rewind also marks the session keys of the records it re-uploads as not uploaded: a
-   * server restored from a backup lost the keys with the records, and refuses a record whose
-   * key it holds from neither the batch nor earlier (ARCHIVE_RECORD_INVALID, for good). A
-   * key it still holds is sent again harmlessly (the server keeps the first copy).
+   * server holds fewer records than the device thinks were acknowledged (restored from an
+   * older backup), the device rewinds to re-upload those it still queues, with their session
+   * keys (the restore lost the keys with the records); those that already left the queue
+   * are declared missing in a signed gap declaration (chain-recovery.ts), and the upload
+   * goes on after them. Nothing is declared while the first missing record is still here.
    */
   async resume(): Promise<void> {
-    const head = obj(await this.api.request('GET', '/v1/archive/head'), 'archive head');
-    const serverLast = int(head, 'nextSeq') - 1;
+    const res = obj(await this.api.request('GET', '/v1/archive/head'), 'archive head');
+    const serverLast = int(res, 'nextSeq') - 1;
     const local = uploadedThrough(this.store);
     if (serverLast >= local) return;
-    if (this.store.get('archive-queue', String(serverLast + 1)) === undefined) {
-      throw new ClientError(
-        'ARCHIVE_UPLOAD_FAILED',
-        `the server's archive head (${serverLast}) is behind records this device no longer holds`,
-      );
+    const run = lostRun(this.store, serverLast, local);
+    if (run !== undefined) {
+      const head = res.head === null ? null : bytes(obj(res.head, 'archive head'), 'hash', 32);
+      await declareLostRun(this.api, this.store, this.profile, this.identityKey, run, head);
     }
-    const keys = new Set<string>();
-    for (let after = serverLast; after < local;) {
-      const rows = this.store.listAfter('archive-queue', after, UPLOAD_QUEUE_PAGE);
-      let last = after;
-      for (const row of rows) {
-        if (isPending(row.value)) break; // pending records are the queue's tail
-        const r = decodeQueued(row.value);
-        if (r.seq > local) break;
-        keys.add(r.skey);
-        last = r.seq;
-      }
-      if (last === after || rows.length < UPLOAD_QUEUE_PAGE) break;
-      after = last;
-    }
+    const from = run === undefined ? serverLast : run.lastSeq;
     this.store.transaction(() => {
-      for (const id of keys) {
-        const k = this.store.getJson<StoredSessionKey>('archive-state', `skey:${id}`);
-        if (k?.uploaded === true)
-          this.store.putJson('archive-state', `skey:${id}`, { ...k, uploaded: false });
-      }
-      this.store.putJson('archive-state', UPLOADED_THROUGH, serverLast);
+      markKeysNotUploaded(this.store, from + 1, local);
+      this.store.putJson('archive-state', UPLOADED_THROUGH, from);
     });
   }
 
@@ -339,6 +323,14 @@ export class ArchiveUploader {
       if (e === undefined) return total;
       // An overtaking batch's predecessor was acknowledged in this pass: always progress.
       if (pass.overtaking && isServerRefusal(e, 'ARCHIVE_SEQUENCE_GAP')) continue;
+      // A session key this device marked uploaded that the server lacks: a rewind before
+      // session keys were re-sent with it (an older client) left the device refused for good.
+      // Sending the key again is harmless and ends that; each key at most once.
+      const lostKey = isServerRefusal(e, 'ARCHIVE_RECORD_INVALID')
+        ? LOST_SESSION_KEY.exec(e.message)?.[1]
+        : undefined;
+      if (lostKey !== undefined && this.store.transaction(() => markKeyNotUploaded(this.store, lostKey)))
+        continue;
       const transient =
         isClientError(e, 'NETWORK') || (isClientError(e, 'SERVER_REFUSED') && TRANSIENT.has(e.server!.code));
       if (transient && ++attempt < maxAttempts) {

@@ -1,0 +1,145 @@
+/**
+ * Getting a device's archive chain going again when the server is behind what it
+ * acknowledged (restored from an older backup; docs/archive-format.md §6.1, client.md §6).
+ * Records the device still queues are sent again (the uploader rewinds); records that
+ * already left the queue (their receipts verified) can never be sent again, so the device
+ * declares them missing in a signed gap declaration, which the server logs, and the chain
+ * goes on from there. Before, every later batch was refused as a gap, for good, and the
+ * device's archive silently stopped growing.
+ */
+import {
+  deviceId as toDeviceId,
+  genesisPrevHash,
+  orgId as toOrgId,
+  parseRecord,
+  signGapDeclaration,
+  type GapDeclaration,
+  type RecordHash,
+} from '@custos/core';
+import type { PrivateKey } from '@signalapp/libsignal-client';
+import { ClientError } from '../errors.js';
+import type { DeviceProfile } from '../profile.js';
+import type { LocalStore } from '../store/local-store.js';
+import type { ApiClient } from '../transport/api-client.js';
+import { int, obj } from '../transport/response-checks.js';
+import { decodeQueued, loadChain, type StoredSessionKey } from './capture.js';
+import { isPending } from './pending-records.js';
+import type { ArchiveReceiptRow } from './uploader.js';
+
+/** Queue rows read per store query while collecting session keys. */
+const KEY_SCAN_PAGE = 2000;
+
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+/** The hash of record `seq` as this device last knew it (its kept receipt or its saved chain head). */
+function knownHash(store: LocalStore, seq: number): Uint8Array | undefined {
+  const receipt = store.getJson<ArchiveReceiptRow>('archive-receipts', String(seq));
+  if (receipt !== undefined) return receipt.hash;
+  const chain = loadChain(store);
+  return chain.nextSeq === seq + 1 && chain.prev.length === 32 ? chain.prev : undefined;
+}
+
+/**
+ * The run of records after the server's head that this device acknowledged but no longer
+ * holds: from `serverLast + 1` to just before its first still-queued record (or to
+ * `local`, its last acknowledged record, when none is queued), with the hash the record
+ * after the run links to. Undefined when record `serverLast + 1` is still queued (then it
+ * is simply sent again).
+ */
+export function lostRun(
+  store: LocalStore,
+  serverLast: number,
+  local: number,
+): { firstSeq: number; lastSeq: number; resume: Uint8Array } | undefined {
+  const firstSeq = serverLast + 1;
+  const [row] = store.listAfter('archive-queue', serverLast, 1);
+  const held = row === undefined || isPending(row.value) ? undefined : decodeQueued(row.value);
+  if (held?.seq === firstSeq) return undefined;
+  if (held !== undefined && held.seq <= local + 1) {
+    // The first record still held links to the last one lost: exactly what the server checks.
+    return { firstSeq, lastSeq: held.seq - 1, resume: parseRecord(held.bytes).header.prev };
+  }
+  const resume = knownHash(store, local);
+  if (held !== undefined || resume === undefined) {
+    throw new ClientError(
+      'STORE_CORRUPT',
+      `the archive chain after record ${serverLast} cannot be followed on this device (no record or hash of ${local})`,
+    );
+  }
+  return { firstSeq, lastSeq: local, resume };
+}
+
+/**
+ * Marks the session keys of the queued records `from`…`to` as not uploaded, so the next
+ * upload carries them: the server lost them with its restore, and refuses a record whose
+ * key it holds from neither the batch nor earlier. A key it still holds is sent again
+ * harmlessly (the server keeps the first copy). Run inside a transaction.
+ */
+export function markKeysNotUploaded(store: LocalStore, from: number, to: number): void {
+  const keys = new Set<string>();
+  for (let after = from - 1; after < to;) {
+    const rows = store.listAfter('archive-queue', after, KEY_SCAN_PAGE);
+    let last = after;
+    for (const row of rows) {
+      if (isPending(row.value)) break; // pending records are the queue's tail
+      const r = decodeQueued(row.value);
+      if (r.seq > to) break;
+      keys.add(r.skey);
+      last = r.seq;
+    }
+    if (last === after || rows.length < KEY_SCAN_PAGE) break;
+    after = last;
+  }
+  for (const id of keys) markKeyNotUploaded(store, id);
+}
+
+/** Marks one session key (hex id) as not uploaded, if this device holds it. */
+export function markKeyNotUploaded(store: LocalStore, id: string): boolean {
+  const k = store.getJson<StoredSessionKey>('archive-state', `skey:${id}`);
+  if (k?.uploaded !== true) return false;
+  store.putJson('archive-state', `skey:${id}`, { ...k, uploaded: false });
+  return true;
+}
+
+/**
+ * Declares the records `run` lost (reason `server-restored`: the server acknowledged them,
+ * then lost them), chaining from `serverHead`, the hash of the server's last record of this
+ * device (null before its first). Refuses (ARCHIVE_UPLOAD_FAILED) to declare when the
+ * server's head is not the record this device knows at that place: that server holds
+ * another chain, and this device will not sign away records on its word.
+ */
+export async function declareLostRun(
+  api: ApiClient,
+  store: LocalStore,
+  profile: DeviceProfile,
+  identityKey: PrivateKey,
+  run: { firstSeq: number; lastSeq: number; resume: Uint8Array },
+  serverHead: Uint8Array | null,
+): Promise<void> {
+  const prev = serverHead ?? genesisPrevHash();
+  const known = run.firstSeq === 0 ? genesisPrevHash() : knownHash(store, run.firstSeq - 1);
+  if (known !== undefined && !same(known, prev)) {
+    throw new ClientError(
+      'ARCHIVE_UPLOAD_FAILED',
+      `the server's archive head (record ${run.firstSeq - 1}) is not the record this device sent there: not declaring records ${run.firstSeq}–${run.lastSeq} missing`,
+    );
+  }
+  const declaration: GapDeclaration = {
+    org: toOrgId(profile.orgId),
+    device: toDeviceId(profile.deviceId),
+    firstSeq: run.firstSeq,
+    lastSeq: run.lastSeq,
+    prev: Uint8Array.from(prev) as RecordHash,
+    resume: Uint8Array.from(run.resume) as RecordHash,
+    reason: 'server-restored',
+  };
+  const document = signGapDeclaration(identityKey, declaration);
+  const res = obj(
+    await api.request('POST', '/v1/archive/gaps', {
+      body: { declaration: Buffer.from(document).toString('base64url') },
+    }),
+    'gap declaration',
+  );
+  if (int(obj(res.head, 'gap declaration head'), 'seq') !== run.lastSeq)
+    throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another head for the declared gap');
+}
