@@ -90,5 +90,12 @@ describe('custos group', () => {
     expect(unknownGroup.stderr).toMatch(
       /no group 'Day shift' on this device: 'custos group list' shows yours/,
     );
+    // A removed member is told so, by name, not only shown a smaller member count.
+    await custosJson(as('alice', ['group', 'remove', 'Night shift', addr.carol!]));
+    const carolSees = await custos(as('carol', ['sync']));
+    expect(carolSees.status, carolSees.stderr).toBe(0);
+    expect(carolSees.stdout).toMatch(
+      /group is now "Night shift" with 1 members \(revision \d+\); removed \S+; you are no longer a member/,
+    );
   });
 });

@@ -3,7 +3,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClientError, type LocalSettings, type MessageEvent, type StoredMessage } from '@custos/client';
+import {
+  ClientError,
+  type GroupChangeSummary,
+  type LocalSettings,
+  type MessageEvent,
+  type StoredMessage,
+} from '@custos/client';
 import { ConsoleError } from '@custos/console';
 import { AddressBook, checkContactName, formatAddress, parseAddress } from './address-book.js';
 import type { CliIo } from './cli.js';
@@ -396,6 +402,34 @@ describe('output', () => {
     expect(describeEvent({ ...g, group: 'g.x' }, book, () => 'Ops\u202eevil')).toContain(
       'group "Ops\\u202eevil"',
     );
+  });
+
+  it('names who a group change added and removed, and tells a removed member so', () => {
+    const book = new AddressBook(memorySettings());
+    book.add('alice', ALICE);
+    book.add('bob', BOB);
+    const update = (groupChange: GroupChangeSummary): MessageEvent => ({
+      ...msg({
+        kind: 'group-update',
+        group: 'g.x',
+        groupState: { name: 'Ops', revision: 3, members: [{ org: ORG, user: ALICE.userId }] },
+      }),
+      group: 'g.x',
+      groupChange,
+    });
+    const removedYou = describeEvent(
+      update({ added: [], removed: [BOB], you: 'removed' }),
+      book,
+      () => 'Ops',
+    );
+    expect(removedYou).toBe(
+      '[2026-01-02 03:04] alice → group "Ops": group is now "Ops" with 1 members (revision 3); removed bob; you are no longer a member: you receive nothing more from this group',
+    );
+    const added = describeEvent(update({ added: [BOBBY], removed: [] }), book, () => 'Ops');
+    expect(added).toMatch(new RegExp(`; added ${BOBBY.userId}@${ORG}$`));
+    expect(eventJson(update({ added: [], removed: [BOB], you: 'removed' }), book)).toMatchObject({
+      groupChange: { added: [], removed: [`${BOB.userId}@${ORG}`], you: 'removed' },
+    });
   });
 
   it("shows an edit or delete of someone else's message as the ignored attempt it is", () => {

@@ -3,7 +3,13 @@
  * shown by their first {@link SHORT_ID_LENGTH} characters (like short commit hashes);
  * commands accept any unique prefix back (resolveMessageId).
  */
-import type { AttachmentPointer, MessageEvent, PeerUser, StoredMessage } from '@custos/client';
+import type {
+  AttachmentPointer,
+  GroupChangeSummary,
+  MessageEvent,
+  PeerUser,
+  StoredMessage,
+} from '@custos/client';
 import type { AddressBook } from './address-book.js';
 import { formatAddress } from './address-book.js';
 import { CliFailure } from './command-runner.js';
@@ -29,6 +35,20 @@ function describeAttachments(list: readonly AttachmentPointer[] | undefined): st
   return (list ?? [])
     .map((a) => `  [file: ${peerText(a.fileName ?? a.contentType)}, ${a.size} bytes]`)
     .join('');
+}
+
+/** `; added …; removed …` of a group change, and what it means for this user when it removed them. */
+function describeGroupChange(change: GroupChangeSummary | undefined, book: AddressBook): string {
+  if (change === undefined) return '';
+  const names = (users: readonly PeerUser[]): string => users.map((u) => book.label(u)).join(', ');
+  const parts = [
+    ...(change.added.length === 0 ? [] : [`added ${names(change.added)}`]),
+    ...(change.removed.length === 0 ? [] : [`removed ${names(change.removed)}`]),
+    ...(change.you === 'removed'
+      ? ['you are no longer a member: you receive nothing more from this group']
+      : []),
+  ];
+  return parts.map((p) => `; ${p}`).join('');
 }
 
 /**
@@ -63,7 +83,7 @@ export function describeEvent(
     case 'message':
       return `${head}: ${peerText(c.text ?? '')}${describeAttachments(c.attachments)}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}${c.timer === undefined || c.timer === 0 ? '' : `  (disappears after ${c.timer} s)`}  #${shortId(c.id)}`;
     case 'group-update':
-      return `${head}: group ${c.groupState === undefined ? 'changed' : `is now "${peerText(c.groupState.name)}" with ${c.groupState.members.length} members (revision ${c.groupState.revision})`}`;
+      return `${head}: group ${c.groupState === undefined ? 'changed' : `is now "${peerText(c.groupState.name)}" with ${c.groupState.members.length} members (revision ${c.groupState.revision})`}${describeGroupChange(e.groupChange, book)}`;
     case 'timer':
       return `${head}: disappearing messages ${c.timer === undefined || c.timer === 0 ? 'off' : `after ${c.timer} s`}`;
     case 'edit':
@@ -108,6 +128,15 @@ export function eventJson(e: MessageEvent, book: AddressBook): Record<string, un
             name: c.groupState.name,
             revision: c.groupState.revision,
             members: c.groupState.members.length,
+          },
+        }),
+    ...(e.groupChange === undefined
+      ? {}
+      : {
+          groupChange: {
+            added: e.groupChange.added.map(formatAddress),
+            removed: e.groupChange.removed.map(formatAddress),
+            you: e.groupChange.you ?? null,
           },
         }),
     sentAt: c.timestamp,

@@ -43,6 +43,7 @@ import {
   isMember,
   judgeGroupUpdate,
   planGroupChange,
+  type GroupChange,
   type GroupOperation,
 } from './groups.js';
 import { deliver, type DeliveryContext } from './delivery.js';
@@ -77,6 +78,15 @@ export interface MessageEvent {
    * this conversation — a message's or a receipt's alike (archive-notices.ts).
    */
   readonly newArchiveNotice?: true;
+  /** For a group change: who it added and removed, and whether that includes this user. */
+  readonly groupChange?: GroupChangeSummary;
+}
+
+/** The members a group change added and removed; `you` when this user is one of them. */
+export interface GroupChangeSummary {
+  readonly added: readonly PeerUser[];
+  readonly removed: readonly PeerUser[];
+  readonly you?: 'added' | 'removed';
 }
 
 /** Content as a caller writes it (id, time, notice and profile are added when sending). */
@@ -243,7 +253,7 @@ export class Messenger {
       const serverAt = serverTime ?? this.c.clock();
       applyContent(this.c.store, this.me, content, this.me, conv, 'sent', { serverAt, now: this.c.clock() });
       const seq = this.#capture(() => recordFor(content, this.me, conv, 'sent', hashes, serverAt));
-      return event(content, this.me, conv, 'sent', seq);
+      return event(content, this.me, conv, 'sent', seq, this.me);
     });
   }
 
@@ -345,7 +355,7 @@ export class Messenger {
         recordFor(content, sender, conv, 'received', [sha256(env.content)], env.serverTime, now),
       );
       return {
-        ...event(content, sender, conv, 'received', seq),
+        ...event(content, sender, conv, 'received', seq, this.me),
         ...(fresh ? { newArchiveNotice: true } : {}),
       };
     });
@@ -381,6 +391,7 @@ function event(
   conv: Conversation,
   direction: 'sent' | 'received',
   archiveSeq: number | null,
+  me: PeerUser,
 ): MessageEvent {
   return {
     content,
@@ -390,5 +401,21 @@ function event(
     archiveSeq,
     conversation: conv.id,
     ...(conv.group === undefined ? {} : { group: conv.group }),
+    ...(conv.change === undefined ? {} : { groupChange: summarise(conv.change, me) }),
+  };
+}
+
+function summarise(change: GroupChange, me: PeerUser): GroupChangeSummary {
+  const users = (addresses: readonly string[]): PeerUser[] =>
+    addresses.map((a) => {
+      const dot = a.indexOf('.');
+      return { orgId: a.slice(0, dot), userId: a.slice(dot + 1) };
+    });
+  const mine = userAddress(me);
+  const you = change.added.includes(mine) ? 'added' : change.removed.includes(mine) ? 'removed' : undefined;
+  return {
+    added: users(change.added),
+    removed: users(change.removed),
+    ...(you === undefined ? {} : { you }),
   };
 }
