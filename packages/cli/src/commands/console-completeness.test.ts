@@ -1,7 +1,13 @@
 import type { CompletenessReport } from '@custos/console';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../command-flags.js';
-import { formatDuration, humanLines, parseDuration, parseSince } from './console-completeness.js';
+import {
+  describeFinding,
+  formatDuration,
+  humanLines,
+  parseDuration,
+  parseSince,
+} from './console-completeness.js';
 
 describe('console completeness options', () => {
   it('parses durations and prints them in the largest whole unit', () => {
@@ -14,6 +20,21 @@ describe('console completeness options', () => {
     expect(formatDuration(604_800_000)).toBe('7d');
     expect(formatDuration(5_400_000)).toBe('90m');
     expect(formatDuration(0)).toBe('0s');
+  });
+
+  it('prints a declared gap as a gap, with who declared it, why and where it is logged', () => {
+    const line = describeFinding({
+      kind: 'gap',
+      deviceId: 'd1',
+      from: 3,
+      to: 5,
+      evidence: ['declared', 'server-report'],
+      declaration: { reason: 'server-restored', logIndex: 41, time: Date.UTC(2026, 10, 27, 9) },
+    });
+    expect(line).toBe(
+      'GAP       device d1: sequence 3–5 missing (declared, server-report); declared lost by the device ' +
+        '(server-restored, 2026-11-27T09:00:00Z, log 41)',
+    );
   });
 
   it('parses --since as a UTC day or a zoned ISO time, and nothing else', () => {

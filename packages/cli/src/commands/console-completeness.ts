@@ -22,7 +22,8 @@ Checks that the archive holds everything it should, without taking the server's 
 every log entry is verified against the signed checkpoint, and every device's records are
 fetched, opened and verified. Reports
   - sequence gaps per device (the log skips a number, the server no longer serves a logged
-    record, or the server's own report admits a gap),
+    record, or the server's own report admits a gap), including runs a device declared
+    lost in a signed gap declaration (after a server restore), shown with the declaration,
   - relay receipts older than the grace period with no archive record of a device of this
     org listing the envelope's hash (records are opened to read it),
   - devices silent (no archive record) for longer than the policy,
@@ -78,7 +79,12 @@ const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z
 export function describeFinding(f: CompletenessFinding): string {
   switch (f.kind) {
     case 'gap':
-      return `GAP       device ${f.deviceId}: sequence ${f.from === f.to ? f.from : `${f.from}–${f.to}`} missing (${f.evidence.join(', ')})`;
+      return (
+        `GAP       device ${f.deviceId}: sequence ${f.from === f.to ? f.from : `${f.from}–${f.to}`} missing (${f.evidence.join(', ')})` +
+        (f.declaration === undefined
+          ? ''
+          : `; declared lost by the device (${f.declaration.reason}, ${iso(f.declaration.time)}, log ${f.declaration.logIndex})`)
+      );
     case 'unmatched-receipt':
       return `UNARCHIVED device ${f.deviceId}: envelope ${f.envelopeHash.slice(0, 16)}… (${f.sender} → ${f.recipient}, ${iso(f.time)}, log ${f.logIndex}) has no archive record`;
     case 'silent-device':

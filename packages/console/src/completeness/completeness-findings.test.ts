@@ -44,6 +44,20 @@ function receipt(sender: string, recipient: string, n: number, time: number): Lo
     time,
   };
 }
+function declared(device: string, from: number, to: number, time: number): LogEntry {
+  return {
+    type: 'archive-gap',
+    org: ORG as never,
+    device: device as never,
+    seq: from,
+    end: to,
+    reason: 'server-restored',
+    hash: h(99),
+    size: 150,
+    actor: device,
+    time,
+  };
+}
 const indexed = (es: LogEntry[]): IndexedEntry[] => es.map((entry, index) => ({ index, entry }));
 const served = (seqs: number[], envs: number[], fromSeq = 0): ServedRecords => ({
   fromSeq,
@@ -116,6 +130,45 @@ describe('analyseCompleteness', () => {
     expect(f.map((x) => (x.kind === 'gap' ? [x.from, x.to, x.evidence] : x.kind))).toEqual([
       [0, 1, ['log']],
       [4, 5, ['log']],
+    ]);
+  });
+
+  it('shows a run the device declared lost as a gap with its declaration, never as complete', () => {
+    // C lost 2…4 (declared), then 7 without a word, and has just declared 9…10^15 (no record after yet).
+    const es = [
+      enrolled('C', T),
+      record('C', 0, T),
+      record('C', 1, T),
+      declared('C', 2, 4, T + 1),
+      record('C', 5, T + 2),
+      record('C', 6, T + 2),
+      record('C', 8, T + 3),
+      declared('C', 9, 1e15, T + 4),
+    ];
+    const f = analyseCompleteness(
+      input(es, {
+        served: new Map([['C', served([0, 1, 5, 6, 8], [])]]),
+        serverGaps: [{ deviceId: 'C', from: 2, to: 4 }],
+      }),
+    );
+    expect(f).toEqual([
+      {
+        kind: 'gap',
+        deviceId: 'C',
+        from: 2,
+        to: 4,
+        evidence: ['declared', 'server-report'],
+        declaration: { reason: 'server-restored', logIndex: 3, time: T + 1 },
+      },
+      { kind: 'gap', deviceId: 'C', from: 7, to: 7, evidence: ['log'] },
+      {
+        kind: 'gap',
+        deviceId: 'C',
+        from: 9,
+        to: 1e15,
+        evidence: ['declared'],
+        declaration: { reason: 'server-restored', logIndex: 7, time: T + 4 },
+      },
     ]);
   });
 

@@ -8,7 +8,9 @@
  * Findings:
  * - `gap`: sequence numbers of a device that are missing — from the log (a device's
  *   archive-record entries skip a number), not served (the log has the record, the server
- *   did not return it: its row is gone), or admitted in the server's report;
+ *   did not return it: its row is gone), or admitted in the server's report; a run the
+ *   device itself declared lost (an archive-gap entry, docs/archive-format.md §6.1) is
+ *   still a gap, shown with its declaration — never as complete;
  * - `unmatched-receipt`: a relay receipt (envelope hash, sender, recipient, time) older
  *   than the grace period for which a device of this org that sent or received the
  *   envelope has no opened record listing that hash in its `env` field;
@@ -19,14 +21,32 @@
 import type { LogEntry } from '@custos/core';
 import type { IndexedEntry } from './verified-log.js';
 
+/** A device's signed statement, logged, that it cannot send a run of its records. */
+export interface GapDeclarationRef {
+  /** Why, as the device declared it (`server-restored`, `device-lost`). */
+  readonly reason: string;
+  /** Index of its archive-gap log entry. */
+  readonly logIndex: number;
+  /** When the server accepted it (the entry's time). */
+  readonly time: number;
+}
+
+/** Where a gap finding comes from. */
+export type GapEvidence = 'log' | 'not-served' | 'server-report' | 'declared';
+
 /** A missing range of one device's sequence numbers, and what shows it. */
 export interface GapFinding {
   readonly kind: 'gap';
   readonly deviceId: string;
   readonly from: number;
   readonly to: number;
-  /** `log`: the log skips them; `not-served`: logged but not served; `server-report`: the server says so. */
-  readonly evidence: readonly ('log' | 'not-served' | 'server-report')[];
+  /**
+   * `log`: the log skips them; `not-served`: logged but not served; `server-report`: the
+   * server says so; `declared`: the device declared them lost (see `declaration`).
+   */
+  readonly evidence: readonly GapEvidence[];
+  /** The device's gap declaration covering exactly this run, when it made one. */
+  readonly declaration?: GapDeclarationRef;
 }
 
 /** A relay receipt with no matching archive record of one of the org's devices. */
@@ -100,6 +120,8 @@ export interface DeviceLogView {
   readonly revokedAt: number | null;
   /** Sequence number → log time of its archive-record entry. */
   readonly records: ReadonlyMap<number, number>;
+  /** Runs the device declared lost (archive-gap entries), in log order. */
+  readonly declared: readonly (GapDeclarationRef & { readonly from: number; readonly to: number })[];
   readonly receipts: number;
 }
 
@@ -112,19 +134,38 @@ export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): M
       enrolledAt: number | null;
       revokedAt: number | null;
       records: Map<number, number>;
+      declared: (GapDeclarationRef & { from: number; to: number })[];
       receipts: number;
     }
   >();
   const dev = (id: string) => {
     let d = out.get(id);
     if (d === undefined)
-      out.set(id, (d = { deviceId: id, enrolledAt: null, revokedAt: null, records: new Map(), receipts: 0 }));
+      out.set(
+        id,
+        (d = {
+          deviceId: id,
+          enrolledAt: null,
+          revokedAt: null,
+          records: new Map(),
+          declared: [],
+          receipts: 0,
+        }),
+      );
     return d;
   };
-  for (const { entry: e } of entries) {
+  for (const { index, entry: e } of entries) {
     if (e.type === 'key-event' && e.kind === 'device-enrolled') dev(e.subject).enrolledAt ??= e.time;
     else if (e.type === 'key-event' && e.kind === 'device-revoked') dev(e.subject).revokedAt ??= e.time;
     else if (e.type === 'archive-record' && e.org === orgId) dev(e.device).records.set(e.seq, e.time);
+    else if (e.type === 'archive-gap' && e.org === orgId)
+      dev(e.device).declared.push({
+        from: e.seq,
+        to: e.end,
+        reason: e.reason,
+        logIndex: index,
+        time: e.time,
+      });
   }
   for (const { entry: e } of entries) {
     if (e.type !== 'relay-receipt') continue;
@@ -152,32 +193,64 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** Runs the analysis; findings come sorted by kind, device and position. */
 export function analyseCompleteness(input: CompletenessInput): CompletenessFinding[] {
   const devices = devicesInLog(input.orgId, input.entries);
-  const gaps = new Map<string, GapFinding & { evidence: ('log' | 'not-served' | 'server-report')[] }>();
-  const addGap = (deviceId: string, from: number, to: number, ev: GapFinding['evidence'][number]) => {
+  const gaps = new Map<string, GapFinding & { evidence: GapEvidence[] }>();
+  const addGap = (
+    deviceId: string,
+    from: number,
+    to: number,
+    ev: GapEvidence,
+    declaration?: GapDeclarationRef,
+  ) => {
     const key = `${deviceId}/${from}/${to}`;
     const g = gaps.get(key);
-    if (g === undefined) gaps.set(key, { kind: 'gap', deviceId, from, to, evidence: [ev] });
+    if (g === undefined)
+      gaps.set(key, {
+        kind: 'gap',
+        deviceId,
+        from,
+        to,
+        evidence: [ev],
+        ...(declaration === undefined ? {} : { declaration }),
+      });
     else if (!g.evidence.includes(ev)) g.evidence.push(ev);
   };
   for (const d of devices.values()) {
-    if (d.records.size === 0) continue;
+    if (d.records.size === 0 && d.declared.length === 0) continue;
     const seqs = [...d.records.keys()].sort((a, b) => a - b);
-    const max = seqs[seqs.length - 1]!;
-    const missing: number[] = [];
-    for (let s = 0, i = 0; s <= max; s++) {
-      if (seqs[i] === s) i++;
-      else missing.push(s);
+    // Runs absent from the log, found between consecutive records (never by counting up to
+    // the highest number: a declaration may jump the chain far ahead), and after the last
+    // record up to the end of the last declaration.
+    const absent: { from: number; to: number }[] = [];
+    let prev = -1;
+    for (const s of seqs) {
+      if (s > prev + 1) absent.push({ from: prev + 1, to: s - 1 });
+      prev = s;
     }
-    // A gap counts from --since when the record after it was logged then or later.
-    for (const r of runs(missing)) {
-      const after = d.records.get(r.to + 1);
-      if (after === undefined || after >= input.since) addGap(d.deviceId, r.from, r.to, 'log');
+    const declaredEnd = Math.max(-1, ...d.declared.map((x) => x.to));
+    if (declaredEnd > prev) absent.push({ from: prev + 1, to: declaredEnd });
+    for (const r of absent) {
+      // Declared parts are gaps with their declaration; what no declaration covers is a plain gap.
+      let at = r.from;
+      for (const x of [...d.declared].sort((a, b) => a.from - b.from)) {
+        if (x.to < at || x.from > r.to) continue;
+        if (x.from > at) addPlain(d, at, x.from - 1);
+        const { from, to, ...declaration } = x;
+        if (x.time >= input.since) addGap(d.deviceId, from, to, 'declared', declaration);
+        at = x.to + 1;
+        if (at > r.to) break;
+      }
+      if (at <= r.to) addPlain(d, at, r.to);
     }
     const served = input.served.get(d.deviceId);
     if (served !== undefined) {
       const notServed = seqs.filter((s) => s >= served.fromSeq && !served.seqs.has(s));
       for (const r of runs(notServed)) addGap(d.deviceId, r.from, r.to, 'not-served');
     }
+  }
+  /** A run the log skips with no declaration: counts from --since when the record after it was logged then or later. */
+  function addPlain(d: DeviceLogView, from: number, to: number): void {
+    const after = d.records.get(to + 1);
+    if (after === undefined || after >= input.since) addGap(d.deviceId, from, to, 'log');
   }
   for (const g of input.serverGaps) addGap(g.deviceId, g.from, g.to, 'server-report');
 
