@@ -188,7 +188,7 @@ async function done(s: Seeded): Promise<void> {
 async function dispose(): Promise<number> {
   const s = await seed();
   try {
-    const plan = await makePlan(s.stores, pendingTableAuditSink, s.orgId, AS_OF, BY, AS_OF);
+    const { plan } = await makePlan(s.stores, pendingTableAuditSink, s.orgId, AS_OF, BY, AS_OF);
     await s.stores.disposition.putApproval(s.orgId, plan.planId, {
       officerIndex: 0,
       signature: Buffer.alloc(64, 9),

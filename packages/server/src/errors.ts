@@ -125,6 +125,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: 'No bucket has expired by the date asked for that is not yet disposed: no disposition plan is made.',
   },
+  BUCKET_STILL_ACCEPTING: {
+    status: 409,
+    doc: "A bucket to dispose of can still take records: at the server's time its window has not ended plus the 7-day late-upload grace, and destroying its keys would leave records sealed to it later unreadable. The message and `details.buckets` name each bucket with `recordsAcceptedUntil` and `disposableFrom` (ms). Nothing was changed.",
+  },
   DISPOSITION_CLOSED: {
     status: 409,
     doc: 'The disposition plan is already executing or executed: it takes no more approvals.',

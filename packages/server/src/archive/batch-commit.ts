@@ -15,11 +15,8 @@ import { encodeLogEntry, type DeviceId as CoreDeviceId, type OrgId as CoreOrgId 
 import { isServerError, ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
-import {
-  BUCKET_LATE_UPLOAD_GRACE_MS,
-  MAX_RECORDS_PER_GROUP_COMMIT,
-  PG_GROUP_COMMITS_IN_FLIGHT,
-} from './archive-defaults.js';
+import { MAX_RECORDS_PER_GROUP_COMMIT, PG_GROUP_COMMITS_IN_FLIGHT } from './archive-defaults.js';
+import { acceptsRecordsAt } from './bucket-acceptance.js';
 import type { SequencedArchiveRecord } from '../store/archive-stores.js';
 import type { StoreBackend, Stores } from '../store/stores.js';
 import { DEFAULT_MAX_PENDING_ENTRIES } from '../log-service/log-defaults.js';
@@ -44,10 +41,6 @@ export interface BatchReceipt {
   /** The device's chain head after the batch. */
   readonly headSeq: number;
   readonly headHash: Buffer;
-}
-
-function bucketUsable(b: BucketRecord, now: number): boolean {
-  return b.notBefore <= now && now <= b.notAfter + BUCKET_LATE_UPLOAD_GRACE_MS;
 }
 
 /** A checked batch whose new records are still to be written (see {@link writePlans}). */
@@ -122,7 +115,7 @@ async function planBatch(
     if (buckets.has(id)) continue;
     const b = await bucketOf(tx, cache, orgId, id);
     if (b === undefined) throw new ServerError('BUCKET_NOT_FOUND', `bucket ${id} is not registered`);
-    if (!bucketUsable(b, now)) {
+    if (!acceptsRecordsAt(b, now)) {
       throw new ServerError('BUCKET_NOT_VALID', `bucket ${id} is not valid now (window ended or not begun)`);
     }
     buckets.set(id, b);

@@ -6,13 +6,14 @@
  * approvals are m distinct officers.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { decodeStrictCbor, dispositionApprovalMessage } from '@custos/core';
+import { decodeDispositionPlan, decodeStrictCbor, dispositionApprovalMessage } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { PlanRecord } from '../store/disposition-stores.js';
 import type { OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
+import { stillAcceptingError, waitingBuckets } from './bucket-readiness.js';
 
 /** Length of an Ed25519 signature. */
 const SIGNATURE_BYTES = 64;
@@ -64,6 +65,9 @@ export async function planOrThrow(stores: Stores, orgId: OrgId, planId: string):
 /**
  * Records officer `officerIndex`'s approval of the plan, after verifying it; the same
  * approval again changes nothing. A new approval is an audit act `disposition.approve`.
+ * A plan holding a bucket that still takes records at `now` (only a plan made before the
+ * server left such buckets out) is refused with BUCKET_STILL_ACCEPTING: the officers learn it
+ * before they approve, not when execution is refused.
  */
 export async function approvePlan(
   stores: Stores,
@@ -82,6 +86,11 @@ export async function approvePlan(
   if (stored?.signature.equals(approval.signature) === true) return;
   if (plan.state !== 'proposed') {
     throw new ServerError('DISPOSITION_CLOSED', `the plan is ${plan.state}: it takes no more approvals`);
+  }
+  const ids = decodeDispositionPlan(plan.plan).buckets.map((b) => b.bucketId);
+  const waiting = await waitingBuckets(stores, orgId, ids, now);
+  if (waiting.length > 0) {
+    throw stillAcceptingError(waiting, 'this plan cannot be executed before then; no approval recorded');
   }
   const org = await stores.orgs.get(orgId);
   if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');

@@ -2,7 +2,8 @@
  * The disposition routes with bad input, over HTTP (SQLite): too few approvals, a forged
  * approval, an approval by a non-officer device, another org's plan, an approval of one plan
  * replayed onto another, a malformed plan id; then the quorum executes and the certificate
- * names both approvals.
+ * names both approvals. A bucket that still takes records is refused with its dates, also for
+ * a far as-of date, and listed apart beside a plan of the others.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import {
@@ -161,5 +162,41 @@ describe('disposition routes (SQLite)', () => {
     // Its bucket disposed, nothing is left: the server says so and makes no plan.
     const none = await post(dev.officer, `/v1/orgs/${orgId}/dispositions`, { asOf: t.clock.now });
     expect([none.statusCode, code(none)]).toEqual([409, 'NOTHING_TO_DISPOSE']);
+  });
+
+  it("never plans a bucket that still takes records at the server's time, whatever the as-of date", async () => {
+    // This month's bucket at the app's clock (14 Nov 2023): it takes records until 7 Dec 2023.
+    await tb.stores.buckets.create(orgId, {
+      bucketId: 'standard-2023-11',
+      retentionClass: 'standard',
+      period: '2023-11',
+      notBefore: Date.UTC(2023, 10, 1),
+      notAfter: Date.UTC(2023, 11, 1) - 1,
+      publicKey: Buffer.alloc(32, 4),
+      document: Buffer.alloc(16, 5),
+      registeredBy: dev.officer.deviceId,
+      registeredAt: 0,
+      logIndex: 0,
+    });
+    const waiting = {
+      bucketId: 'standard-2023-11',
+      retentionClass: 'standard',
+      period: '2023-11',
+      recordsAcceptedUntil: Date.UTC(2023, 11, 8) - 1,
+      disposableFrom: Date.UTC(2023, 11, 8),
+    };
+    const far = Date.UTC(2100, 0, 1);
+    const refused = await post(dev.officer, `/v1/orgs/${orgId}/dispositions`, { asOf: far });
+    expect([refused.statusCode, code(refused)]).toEqual([409, 'BUCKET_STILL_ACCEPTING']);
+    const error = refused.json<{ error: { message: string; details: unknown } }>().error;
+    expect(error.details).toEqual({ buckets: [waiting] });
+    expect(error.message).toContain('cannot be destroyed before 2023-12-08T00:00:00.000Z');
+    // Beside a bucket that can go, it is listed apart and left out of the plan officers sign.
+    await registerExpiredBucket(tb.stores, orgId, dev.officer.deviceId, 'transitory-2020-02');
+    const made = await post(dev.officer, `/v1/orgs/${orgId}/dispositions`, { asOf: far });
+    expect(made.statusCode).toBe(200);
+    const v = made.json<View & { buckets: { bucketId: string }[]; notYetDisposable: unknown[] }>();
+    expect(v.buckets.map((b) => b.bucketId)).toEqual(['transitory-2020-02']);
+    expect(v.notYetDisposable).toEqual([waiting]);
   });
 });

@@ -2,7 +2,9 @@
  * Disposition end to end on the stores (SQLite and PostgreSQL): a plan of expired buckets,
  * officer approvals (too few, forged, from an unregistered officer, replayed, another org's
  * plan), execution interrupted and resumed, held records and their keys surviving, and the
- * keys destroyed once the hold is released.
+ * keys destroyed once the hold is released. A bucket that still takes records at the server's
+ * time (window end + late-upload grace) is never planned, approved or executed, whatever the
+ * as-of date: not even from a plan that holds it (one made before the rule), resumed or not.
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import {
@@ -27,6 +29,12 @@ const DAY = 86_400_000;
 const T_BUCKET = 'transitory-2020-01';
 const P_BUCKET = 'permanent-2020-01';
 const AS_OF = Date.UTC(2030, 0, 1);
+/** A standard bucket whose window ends as AS_OF begins: at AS_OF it still takes late records. */
+const S_BUCKET = 'standard-2029-12';
+/** When S_BUCKET stops taking records: its window's end plus the 7-day late-upload grace. */
+const S_OPEN_UNTIL = Date.UTC(2030, 0, 8) - 1;
+/** An as-of date by which every non-permanent bucket here has expired. */
+const FAR = Date.UTC(2100, 0, 1);
 const BY = newId<DeviceId>();
 
 function officerKeys(n: number) {
@@ -53,16 +61,17 @@ async function setUp(tb: TestBackend) {
     officers: officers.map((o, index) => ({ index, publicKey: o.doc })),
     createdAt: 0,
   });
-  for (const [bucketId, retentionClass] of [
-    [T_BUCKET, 'transitory'],
-    [P_BUCKET, 'permanent'],
+  for (const [bucketId, retentionClass, year, month] of [
+    [T_BUCKET, 'transitory', 2020, 0],
+    [P_BUCKET, 'permanent', 2020, 0],
+    [S_BUCKET, 'standard', 2029, 11],
   ] as const) {
     await s.buckets.create(orgId, {
       bucketId,
       retentionClass,
-      period: '2020-01',
-      notBefore: Date.UTC(2020, 0, 1),
-      notAfter: Date.UTC(2020, 1, 1) - 1,
+      period: `${year}-${String(month + 1).padStart(2, '0')}`,
+      notBefore: Date.UTC(year, month, 1),
+      notAfter: Date.UTC(year, month + 1, 1) - 1,
       publicKey: Buffer.alloc(32, 4),
       document: Buffer.alloc(16, 5),
       registeredBy: BY,
@@ -94,6 +103,8 @@ async function setUp(tb: TestBackend) {
   // Transitory A (received at 1 s), interleaved with permanent ones; transitory B 100 days later.
   const a = await storeRecords(s, orgId, [rec(dt), rec(dp), rec(dt), rec(dt), rec(dp), rec(dt)], 1000);
   const b = await storeRecords(s, orgId, [rec(dt), rec(dt), rec(dt)], 100 * DAY);
+  const ds = new SyntheticDevice(orgId, S_BUCKET);
+  const sAll = await storeRecords(s, orgId, [rec(ds)], Date.UTC(2030, 0, 3));
   const tA = [a[0]!, a[2]!, a[3]!, a[5]!];
   const pAll = [a[1]!, a[4]!];
   const tB = b;
@@ -114,7 +125,7 @@ async function setUp(tb: TestBackend) {
   await s.archive.putSessionKeys(orgId, [
     { keyId: createHash('sha256').update(wrapped).digest(), deviceId: dt.deviceId, wrapped, receivedAt: 0 },
   ]);
-  return { orgId, officers, dt, dp, tA, tB, pAll, tokenT, tokenP };
+  return { orgId, officers, dt, dp, tA, tB, pAll, sAll, tokenT, tokenP };
 }
 
 type World = Awaited<ReturnType<typeof setUp>>;
@@ -127,10 +138,10 @@ for (const backend of TEST_BACKENDS) {
     const deps = () => ({ stores: tb.stores, audit: pendingTableAuditSink, clock: () => AS_OF });
     let made = AS_OF;
     /** The plan made now; `again` makes it at the same time as the last (the same plan). */
-    const plan = (again = false) =>
-      makePlan(tb.stores, pendingTableAuditSink, w.orgId, AS_OF, BY, again ? made : ++made);
-    const approve = (planId: string, officerIndex: number, signature: Buffer, orgId = w.orgId) =>
-      approvePlan(tb.stores, pendingTableAuditSink, orgId, planId, { officerIndex, signature }, BY, AS_OF);
+    const plan = async (again = false) =>
+      (await makePlan(tb.stores, pendingTableAuditSink, w.orgId, AS_OF, BY, again ? made : ++made)).plan;
+    const approve = (planId: string, officerIndex: number, signature: Buffer, orgId = w.orgId, now = AS_OF) =>
+      approvePlan(tb.stores, pendingTableAuditSink, orgId, planId, { officerIndex, signature }, BY, now);
     const signAs = (k: number, planBytes: Uint8Array) =>
       w.officers[k]!.sign(dispositionApprovalMessage(planBytes));
     const present = async (ids: number[]) =>
@@ -147,6 +158,22 @@ for (const backend of TEST_BACKENDS) {
     });
     afterAll(async () => {
       await tb?.dispose();
+    });
+
+    it('leaves out of a plan for a far as-of date the bucket that still takes records, naming it', async () => {
+      // A plan for 2100 made when the server's clock reads AS_OF: S_BUCKET has expired by then
+      // but its late-upload grace runs until S_OPEN_UNTIL, so it waits, with the date.
+      const m = await makePlan(tb.stores, pendingTableAuditSink, w.orgId, FAR, BY, AS_OF);
+      expect(decodeDispositionPlan(m.plan.plan).buckets.map((b) => b.bucketId)).toEqual([T_BUCKET]);
+      expect(m.notYetDisposable).toEqual([
+        {
+          bucketId: S_BUCKET,
+          retentionClass: 'standard',
+          period: '2029-12',
+          recordsAcceptedUntil: S_OPEN_UNTIL,
+          disposableFrom: S_OPEN_UNTIL + 1,
+        },
+      ]);
     });
 
     it('plans expired buckets only, counting the held records apart', async () => {
@@ -290,9 +317,66 @@ for (const backend of TEST_BACKENDS) {
       expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', T_BUCKET)).toEqual([]);
       expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'index-key', T_BUCKET)).toEqual([]);
       expect((await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', P_BUCKET)).length).toBe(2);
-      expect(await tb.stores.disposition.sessionKeys(w.orgId, null, 10)).toHaveLength(2); // the two synthetic ones
+      expect(await tb.stores.disposition.sessionKeys(w.orgId, null, 10)).toHaveLength(3); // the three synthetic ones
       // Nothing is left to plan: the disposed bucket is never planned again, and no empty plan is made.
       await expect(plan()).rejects.toMatchObject({ code: 'NOTHING_TO_DISPOSE' });
+    });
+
+    it('refuses a plan, an approval and an execution that would dispose of a bucket still taking records', async () => {
+      const made = async (now: number) =>
+        (await makePlan(tb.stores, pendingTableAuditSink, w.orgId, FAR, BY, now)).plan;
+      // Every bucket expired by 2100 and not disposed still takes records: no plan, the bucket named.
+      const refused = await made(AS_OF).catch((e: unknown) => e);
+      expect(refused).toMatchObject({
+        code: 'BUCKET_STILL_ACCEPTING',
+        details: { buckets: [{ bucketId: S_BUCKET, disposableFrom: S_OPEN_UNTIL + 1 }] },
+      });
+      expect(String(refused)).toContain(`${S_BUCKET} still accepts records until 2030-01-07T23:59:59.999Z`);
+      // A plan that holds it anyway (made by a server whose clock was ahead, or before this rule).
+      const p = await made(S_OPEN_UNTIL + 1);
+      expect(decodeDispositionPlan(p.plan).buckets.map((b) => b.bucketId)).toEqual([S_BUCKET]);
+      await expect(approve(p.planId, 0, signAs(0, p.plan))).rejects.toMatchObject({
+        code: 'BUCKET_STILL_ACCEPTING',
+      });
+      expect(await tb.stores.disposition.approvals(w.orgId, p.planId)).toEqual([]);
+      for (const k of [0, 1]) await approve(p.planId, k, signAs(k, p.plan), w.orgId, S_OPEN_UNTIL + 1);
+      // The quorum approved, yet while the bucket still takes records (to its last millisecond)
+      // the server executes nothing: the plan, its record and its keys are untouched.
+      const at = (now: number) => ({ ...deps(), clock: () => now });
+      const sLeft = () => tb.stores.disposition.bucketLeaves(w.orgId, S_BUCKET, -1, 10);
+      const unchanged = async (state: string) => {
+        expect((await tb.stores.disposition.plan(w.orgId, p.planId))?.state).toBe(state);
+        expect(await sLeft()).toEqual(w.sAll);
+        expect((await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', S_BUCKET)).length).toBe(2);
+        expect((await tb.stores.disposition.disposedBuckets(w.orgId)).has(S_BUCKET)).toBe(false);
+      };
+      for (const now of [AS_OF, S_OPEN_UNTIL]) {
+        await expect(executePlan(at(now), w.orgId, p.planId, BY)).rejects.toMatchObject({
+          code: 'BUCKET_STILL_ACCEPTING',
+        });
+      }
+      await unchanged('proposed');
+      // Started once the span ended and interrupted after its first step, then resumed on a
+      // server whose clock reads earlier again: refused without a step; resumed later, it ends.
+      const crash = () => {
+        throw new Error('simulated crash');
+      };
+      await expect(
+        executePlan(at(S_OPEN_UNTIL + 1), w.orgId, p.planId, BY, { afterStep: crash }),
+      ).rejects.toThrow('simulated');
+      const progress = await tb.stores.disposition.progress(w.orgId, p.planId);
+      await expect(executePlan(at(AS_OF), w.orgId, p.planId, BY)).rejects.toMatchObject({
+        code: 'BUCKET_STILL_ACCEPTING',
+      });
+      await unchanged('executing');
+      expect(await tb.stores.disposition.progress(w.orgId, p.planId)).toEqual(progress);
+      const done = await executePlan(at(S_OPEN_UNTIL + 1), w.orgId, p.planId, BY);
+      expect(decodeDispositionCertificate(done.certificate!).buckets).toEqual([
+        { bucketId: S_BUCKET, records: 1, held: 0, keysDestroyed: true },
+      ]);
+      expect(await sLeft()).toEqual([]);
+      // Executed, it is read back whatever the clock says (an officer's re-run to forget local wraps).
+      expect((await executePlan(at(AS_OF), w.orgId, p.planId, BY)).state).toBe('executed');
     });
   });
 }

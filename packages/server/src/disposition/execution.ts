@@ -36,6 +36,7 @@ import { decodePostings, encodePostings } from '../search/posting-codec.js';
 import type { BucketProgress, BucketRecordFacts, PlanRecord } from '../store/disposition-stores.js';
 import type { Stores } from '../store/stores.js';
 import { planOrThrow } from './approval.js';
+import { stillAcceptingError, waitingBuckets } from './bucket-readiness.js';
 import { POSTINGS_PER_STEP, RECORDS_PER_STEP, SESSION_KEY_PAGE } from './disposition-defaults.js';
 
 /** What execution needs from the app. */
@@ -273,6 +274,7 @@ async function start(
 /**
  * Runs the plan until it is executed or the budget is spent; resolves to the stored plan.
  * Safe to call again at any time (after a crash, or concurrently: steps are compare-and-set).
+ * BUCKET_STILL_ACCEPTING, before any step, while a bucket not yet done may still take records.
  */
 export async function executePlan(
   deps: ExecutionDeps,
@@ -285,6 +287,17 @@ export async function executePlan(
   const plan = await planOrThrow(stores, orgId, planId);
   if (plan.state === 'executed') return plan;
   const decoded = decodeDispositionPlan(plan.plan);
+  // No step of a bucket that may still take records, whatever the plan says (one made before
+  // plans left such buckets out): refused before anything changes, and again on every resume.
+  const finished = new Set(
+    (await stores.disposition.progress(orgId, planId))
+      .filter((p) => p.step === 'done')
+      .map((p) => p.bucketId),
+  );
+  const open = decoded.buckets.map((b) => b.bucketId).filter((id) => !finished.has(id));
+  const waiting = await waitingBuckets(stores, orgId, open, deps.clock());
+  if (waiting.length > 0)
+    throw stillAcceptingError(waiting, 'nothing was changed; execute the plan again then');
   if (plan.state === 'proposed')
     await start(
       stores,

@@ -1,9 +1,11 @@
 /**
- * Making a disposition plan: every registered bucket of the org that expired by `asOf` and
- * whose keys no earlier disposition destroyed, with its records counted into "dispose" and
- * "held" (legal holds, holds/held-records.ts), its leaf span and the digest of the leaves
- * to dispose. The plan is stored under its hash (its id; officers approve that id); it names
- * when it was made, so a later plan of the same buckets and date is a new plan.
+ * Making a disposition plan: every registered bucket of the org that expired by `asOf`,
+ * whose keys no earlier disposition destroyed and that can no longer take records at the
+ * server's time (bucket-readiness.ts), with its records counted into "dispose" and "held"
+ * (legal holds, holds/held-records.ts), its leaf span and the digest of the leaves to
+ * dispose. Buckets expired by `asOf` that still take records are left out and named apart.
+ * The plan is stored under its hash (its id; officers approve that id); it names when it was
+ * made, so a later plan of the same buckets and date is a new plan.
  */
 import {
   dispositionPlanHash,
@@ -19,6 +21,7 @@ import type { DeviceId, OrgId } from '../ids.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
 import type { PlanRecord } from '../store/disposition-stores.js';
 import type { Stores } from '../store/stores.js';
+import { stillAcceptingError, waitingBucket, type WaitingBucket } from './bucket-readiness.js';
 import { BUCKET_PAGE, PLAN_PAGE_RECORDS } from './disposition-defaults.js';
 import { bucketExpiry } from './retention-classes.js';
 
@@ -94,10 +97,18 @@ async function countBucket(
   });
 }
 
+/** A plan as made, with the buckets expired by its date that it leaves out because they still take records. */
+export interface MadePlan {
+  readonly plan: PlanRecord;
+  readonly notYetDisposable: readonly WaitingBucket[];
+}
+
 /**
  * Makes (or finds) the plan for `asOf` and stores it; a new plan is an audit act
- * `disposition.plan` (subject: the plan id; detail: bucket and record counts).
- * NOTHING_TO_DISPOSE, and nothing stored, when no bucket qualifies.
+ * `disposition.plan` (subject: the plan id; detail: bucket and record counts). A bucket that
+ * still takes records at `now` is never planned, whatever `asOf` says. NOTHING_TO_DISPOSE, and
+ * nothing stored, when no bucket has expired by `asOf`; BUCKET_STILL_ACCEPTING naming them
+ * when every bucket that has still takes records.
  */
 export async function makePlan(
   stores: Stores,
@@ -106,14 +117,19 @@ export async function makePlan(
   asOf: number,
   by: DeviceId,
   now: number,
-): Promise<PlanRecord> {
+): Promise<MadePlan> {
   const done = await stores.disposition.disposedBuckets(orgId);
-  const expired = (await allBuckets(stores, orgId))
+  const candidates = (await allBuckets(stores, orgId))
     .map((b) => ({ b, expiresAt: bucketExpiry(b) }))
     .filter((x): x is { b: BucketRecord; expiresAt: number } => x.expiresAt !== null && x.expiresAt <= asOf)
-    .filter((x) => !done.has(x.b.bucketId))
+    .filter((x) => !done.has(x.b.bucketId));
+  const notYetDisposable = candidates.flatMap((x) => waitingBucket(x.b, now) ?? []);
+  const expired = candidates
+    .filter((x) => !notYetDisposable.some((w) => w.bucketId === x.b.bucketId))
     .slice(0, MAX_PLAN_BUCKETS);
   // An empty plan would be stored, audited and listed for nothing: say so instead.
+  if (expired.length === 0 && notYetDisposable.length > 0)
+    throw stillAcceptingError(notYetDisposable, 'no plan made; make one again from then');
   if (expired.length === 0)
     throw new ServerError('NOTHING_TO_DISPOSE', 'no bucket has expired by then that is not yet disposed');
   const counted: CountedBucket[] = [];
@@ -142,10 +158,10 @@ export async function makePlan(
         detail: `buckets=${counted.length} records=${n}`,
         at: now,
       });
-      return record;
+      return { plan: record, notYetDisposable };
     }
     const stored = await tx.disposition.plan(orgId, planId);
     if (stored === undefined) throw new Error('plan vanished');
-    return stored;
+    return { plan: stored, notYetDisposable };
   });
 }

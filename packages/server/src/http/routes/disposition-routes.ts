@@ -29,45 +29,68 @@ const PlanParams = Type.Object(
 /** Largest plan served (1,000 buckets of about 150 bytes). */
 const MAX_PLAN_BYTES = 256 * 1024;
 
-const PlanView = Type.Object(
+const planViewProperties = {
+  planId: PlanId,
+  state: Type.Union([Type.Literal('proposed'), Type.Literal('executing'), Type.Literal('executed')]),
+  plan: Bytes(
+    1,
+    MAX_PLAN_BYTES,
+    'the plan document officers sign (deterministic CBOR, core disposition-plan.ts)',
+  ),
+  asOf: Millis,
+  quorum: Type.Integer({ minimum: 1, description: 'approvals needed' }),
+  approvals: Type.Array(
+    Type.Object(
+      { officerIndex: Type.Integer({ minimum: 0 }), signature: Bytes(64, 64, 'Ed25519'), at: Millis },
+      { additionalProperties: false },
+    ),
+  ),
+  buckets: Type.Array(
+    Type.Object(
+      {
+        bucketId: Type.String(),
+        retentionClass: Type.String(),
+        period: Type.String(),
+        expiresAt: Millis,
+        records: Type.Integer({ minimum: 0, description: 'records to dispose' }),
+        held: Type.Integer({ minimum: 0, description: 'records kept under a legal hold' }),
+        firstLeaf: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+        lastLeaf: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+        step: Type.Union([Type.String(), Type.Null()], { description: 'execution step, null before' }),
+        disposed: Type.Integer({ minimum: 0, description: 'records disposed so far' }),
+        keysDestroyed: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  certificate: Type.Union([Bytes(1, MAX_PLAN_BYTES, 'the disposition certificate'), Type.Null()]),
+  certificateLogIndex: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  executedBy: Type.Union([Type.String(), Type.Null()]),
+  executedAt: Type.Union([Millis, Type.Null()]),
+};
+const PlanView = Type.Object(planViewProperties, { additionalProperties: false });
+
+const WaitingBucketView = Type.Object(
   {
-    planId: PlanId,
-    state: Type.Union([Type.Literal('proposed'), Type.Literal('executing'), Type.Literal('executed')]),
-    plan: Bytes(
-      1,
-      MAX_PLAN_BYTES,
-      'the plan document officers sign (deterministic CBOR, core disposition-plan.ts)',
-    ),
-    asOf: Millis,
-    quorum: Type.Integer({ minimum: 1, description: 'approvals needed' }),
-    approvals: Type.Array(
-      Type.Object(
-        { officerIndex: Type.Integer({ minimum: 0 }), signature: Bytes(64, 64, 'Ed25519'), at: Millis },
-        { additionalProperties: false },
-      ),
-    ),
-    buckets: Type.Array(
-      Type.Object(
-        {
-          bucketId: Type.String(),
-          retentionClass: Type.String(),
-          period: Type.String(),
-          expiresAt: Millis,
-          records: Type.Integer({ minimum: 0, description: 'records to dispose' }),
-          held: Type.Integer({ minimum: 0, description: 'records kept under a legal hold' }),
-          firstLeaf: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-          lastLeaf: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-          step: Type.Union([Type.String(), Type.Null()], { description: 'execution step, null before' }),
-          disposed: Type.Integer({ minimum: 0, description: 'records disposed so far' }),
-          keysDestroyed: Type.Boolean(),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    certificate: Type.Union([Bytes(1, MAX_PLAN_BYTES, 'the disposition certificate'), Type.Null()]),
-    certificateLogIndex: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-    executedBy: Type.Union([Type.String(), Type.Null()]),
-    executedAt: Type.Union([Millis, Type.Null()]),
+    bucketId: Type.String(),
+    retentionClass: Type.String(),
+    period: Type.String(),
+    recordsAcceptedUntil: Type.Integer({
+      minimum: 0,
+      description:
+        'ms: the last instant the server accepts records sealed to it (window end + 7-day late-upload grace)',
+    }),
+    disposableFrom: Type.Integer({ minimum: 0, description: 'ms: the first instant a plan may hold it' }),
+  },
+  { additionalProperties: false },
+);
+/** A new plan, with the buckets expired by its date that it leaves out because they still take records. */
+const MadePlanView = Type.Object(
+  {
+    ...planViewProperties,
+    notYetDisposable: Type.Array(WaitingBucketView, {
+      description: "buckets expired by asOf but left out: they still take records at the server's time",
+    }),
   },
   { additionalProperties: false },
 );
@@ -118,16 +141,22 @@ export const createDispositionRoute = defineRoute({
   summary:
     'Makes the disposition plan for `asOf` (default now): every expired bucket not yet disposed, its records to ' +
     'dispose and held, leaf span and leaf digest; it names when it was made, so each call makes a new plan. An ' +
-    'audit act `disposition.plan`. With no such bucket, NOTHING_TO_DISPOSE and no plan. Officers only.',
+    "audit act `disposition.plan`. A bucket that still takes records at the server's time (its window's end plus " +
+    'the 7-day late-upload grace has not passed) is never planned, whatever `asOf` says: it is listed in ' +
+    '`notYetDisposable` with the time from which it can be. With no expired bucket, NOTHING_TO_DISPOSE; with only ' +
+    'such buckets, BUCKET_STILL_ACCEPTING; no plan either way. Officers only.',
   access: { kind: 'device', roles: ['officer'] },
   params: OrgParams,
   body: Type.Object({ asOf: Type.Optional(Millis) }, { additionalProperties: false }),
-  response: { status: 200, schema: PlanView },
-  errors: ['NOTHING_TO_DISPOSE', 'LOG_PUSHBACK'],
+  response: { status: 200, schema: MadePlanView },
+  errors: ['NOTHING_TO_DISPOSE', 'BUCKET_STILL_ACCEPTING', 'LOG_PUSHBACK'],
   async handler({ auth, body }, deps) {
     const now = deps.clock();
-    const p = await makePlan(deps.stores, deps.audit, auth.orgId, body.asOf ?? now, auth.deviceId, now);
-    return planView(deps.stores, auth.orgId, p);
+    const made = await makePlan(deps.stores, deps.audit, auth.orgId, body.asOf ?? now, auth.deviceId, now);
+    return {
+      ...(await planView(deps.stores, auth.orgId, made.plan)),
+      notYetDisposable: made.notYetDisposable.map((w) => ({ ...w })),
+    };
   },
 });
 
@@ -153,7 +182,9 @@ export const approveDispositionRoute = defineRoute({
   summary:
     "Records officer `officerIndex`'s approval: an Ed25519 signature with their registered officer signing key " +
     'over `custos-disposition-plan-v1` || 0x00 || the plan bytes. One approval per officer; the same approval ' +
-    'again changes nothing. A new approval is an audit act `disposition.approve`. Officers only.',
+    'again changes nothing. A new approval is an audit act `disposition.approve`. A plan holding a bucket that ' +
+    'still takes records (made before plans left such buckets out) is refused with BUCKET_STILL_ACCEPTING. ' +
+    'Officers only.',
   access: { kind: 'device', roles: ['officer'] },
   params: PlanParams,
   body: Type.Object(
@@ -164,7 +195,13 @@ export const approveDispositionRoute = defineRoute({
     { additionalProperties: false },
   ),
   response: { status: 200, schema: PlanView },
-  errors: ['DISPOSITION_NOT_FOUND', 'DISPOSITION_CLOSED', 'INVALID_KEY', 'LOG_PUSHBACK'],
+  errors: [
+    'DISPOSITION_NOT_FOUND',
+    'DISPOSITION_CLOSED',
+    'BUCKET_STILL_ACCEPTING',
+    'INVALID_KEY',
+    'LOG_PUSHBACK',
+  ],
   async handler({ auth, params, body }, deps) {
     const signature = decodeBytes('body.signature', body.signature, 64);
     await approvePlan(
@@ -188,11 +225,12 @@ export const executeDispositionRoute = defineRoute({
     'Executes an approved plan for up to 10 s (setting `dispositionRequestMs`; at least one step) and answers ' +
     'with its state; repeat until `executed` (each call resumes). Needs the quorum of distinct officer approvals. Deletes the ciphertext, index rows and postings of ' +
     "every unheld record, then, for buckets left empty, the wrapped keys; logs the certificate's hash as " +
-    '`disposition.execute`. Officers only.',
+    '`disposition.execute`. Refused with BUCKET_STILL_ACCEPTING, changing nothing, while a bucket of the plan not ' +
+    "yet done still takes records at the server's time. Officers only.",
   access: { kind: 'device', roles: ['officer'] },
   params: PlanParams,
   response: { status: 200, schema: PlanView },
-  errors: ['DISPOSITION_NOT_FOUND', 'QUORUM_NOT_MET', 'LOG_PUSHBACK'],
+  errors: ['DISPOSITION_NOT_FOUND', 'QUORUM_NOT_MET', 'BUCKET_STILL_ACCEPTING', 'LOG_PUSHBACK'],
   async handler({ auth, params }, deps) {
     const p = await executePlan(deps, auth.orgId, params.planId, auth.deviceId, {
       budgetMs: deps.disposition?.requestMs ?? EXECUTE_BUDGET_MS,
