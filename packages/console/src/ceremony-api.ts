@@ -103,11 +103,12 @@ export class CeremonyApi {
       );
     }
     if (res.ok && typeof json === 'object' && json !== null) return json as Json;
-    const err = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    const err = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
     const code = typeof err?.code === 'string' ? err.code : `HTTP_${res.status}`;
     const message = typeof err?.message === 'string' ? err.message : 'no message';
     throw new ConsoleError('SERVER_REFUSED', `${method} ${routeName(path)}: ${code}: ${message}`, {
       serverCode: code,
+      serverDetails: err?.details,
     });
   }
 

@@ -30,16 +30,25 @@ export const CONSOLE_ERROR_CODES = [
 /** A code from the closed set above. */
 export type ConsoleErrorCode = (typeof CONSOLE_ERROR_CODES)[number];
 
-/** A console failure with a stable code; `serverCode` is the server's error code when it refused. */
+/**
+ * A console failure with a stable code; `serverCode` is the server's error code when it
+ * refused, and `serverDetails` its machine-readable `error.details` (untrusted: check before use).
+ */
 export class ConsoleError extends Error {
   override readonly name = 'ConsoleError';
   readonly code: ConsoleErrorCode;
   readonly serverCode: string | undefined;
+  readonly serverDetails: unknown;
 
-  constructor(code: ConsoleErrorCode, message: string, options?: { cause?: unknown; serverCode?: string }) {
+  constructor(
+    code: ConsoleErrorCode,
+    message: string,
+    options?: { cause?: unknown; serverCode?: string; serverDetails?: unknown },
+  ) {
     super(message, options);
     this.code = code;
     this.serverCode = options?.serverCode;
+    this.serverDetails = options?.serverDetails;
   }
 }
 

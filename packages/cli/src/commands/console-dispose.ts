@@ -5,6 +5,7 @@ import {
   executeDisposition,
   proposeDisposition,
   type DispositionView,
+  type WaitingBucket,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
@@ -17,9 +18,13 @@ const USAGE = `Usage: custos console dispose --dry-run [--as-of DATE] --profile 
 
 --dry-run lists the buckets that expired by DATE (default: today; YYYY-MM-DD, UTC end of
 day) and are not yet disposed: records to dispose, records kept under a legal hold, leaf
-span; and prints the plan id (with no such bucket it says so and makes no plan). Nothing
-is destroyed. --approve signs that plan with your
-officer key (m officers must, each from their own profile). --execute, once m officers
+span; and prints the plan id (with no such bucket it says so and makes no plan). A bucket
+devices can still seal records to (its month has not ended, plus the server's 7-day
+late-upload grace) is never in a plan, whatever DATE says: it is listed as not yet
+disposable, with the date from which it can be. Nothing is destroyed. --approve signs
+that plan with your officer key (m officers must, each from their own profile). The
+server refuses to approve or execute a plan that holds a bucket still accepting records
+(BUCKET_STILL_ACCEPTING; nothing changes). --execute, once m officers
 approved, deletes the ciphertext and index entries of every unheld record of those buckets
 and the keys of buckets left empty, and prints the certificate logged for it. Interrupted,
 run --execute again: it resumes.
@@ -53,29 +58,13 @@ function endOfDay(text: string): number {
   return t + DAY_MS - 1;
 }
 
-/** The server's late-upload grace for a bucket's records (server archive-defaults.ts, BUCKET_LATE_UPLOAD_GRACE_MS). */
-const LATE_UPLOAD_GRACE_MS = 7 * DAY_MS;
-const PERIOD = /^(\d{4})-(\d{2})$/;
-
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-
-/**
- * The last instant the server accepts records into a bucket of `period` (YYYY-MM): the end of
- * its month plus the late-upload grace; null for a period of another form. A plan whose
- * `--as-of` lies in the future can hold a bucket before then, and a record that reaches a
- * bucket after its keys were destroyed can never be opened (docs/officers.md, "Known limits").
- */
-export function recordsAcceptedUntil(period: string): number | null {
-  const m = PERIOD.exec(period);
-  if (m === null) return null;
-  return Date.UTC(Number(m[1]), Number(m[2]), 1) - 1 + LATE_UPLOAD_GRACE_MS;
-}
 
 /** Officer numbers as people use them (officers/officer-K, 1-based) for the indexes a plan holds. */
 const officerNumbers = (indexes: readonly number[]): string => indexes.map((i) => i + 1).join(', ');
 
-/** The plan as lines for a person; buckets still taking records at `now` are named with a warning. */
-export function planLines(v: DispositionView, now: number): string[] {
+/** The plan as lines for a person. */
+export function planLines(v: DispositionView): string[] {
   const lines = [
     `Plan ${v.planId} (as of ${day(v.plan.asOf)}): ${v.state}, approvals ${v.approvedBy.length} of ${v.quorum}` +
       (v.approvedBy.length === 0 ? '' : ` (officers ${officerNumbers(v.approvedBy)})`),
@@ -87,16 +76,26 @@ export function planLines(v: DispositionView, now: number): string[] {
       `  ${b.bucketId}  ${b.retentionClass}  expired ${day(b.expiresAt)}  dispose ${b.records}  held ${b.held}  ${span}`,
     );
   }
-  for (const b of v.plan.buckets) {
-    const until = recordsAcceptedUntil(b.period);
-    if (until === null || until <= now || v.state === 'executed') continue;
-    lines.push(
-      `WARNING ${b.bucketId} is still in use: devices seal records to it and the server accepts them until ${day(until)}. ` +
-        `Records that arrive after its keys are destroyed can never be opened: do not approve this plan before then ` +
-        `(it is here because --as-of ${day(v.plan.asOf)} lies in the future).`,
-    );
-  }
   return lines;
+}
+
+/**
+ * The buckets expired by the dry run's date that the server left out of the plan because
+ * devices can still seal records to them: destroying their keys now would leave every
+ * record that reaches them later unreadable. Their records wait for a later plan.
+ */
+export function waitingLines(waiting: readonly WaitingBucket[]): string[] {
+  if (waiting.length === 0) return [];
+  return [
+    `Not yet disposable: the server accepts records into ${waiting.length === 1 ? 'this bucket' : 'these buckets'} ` +
+      'until the date shown, so it will not destroy their keys before then, whatever --as-of says ' +
+      '(a dry run from the next day plans them):',
+    ...waiting.map(
+      (w) =>
+        `  ${w.bucketId}  ${w.retentionClass}  not yet disposable (still accepting records until ` +
+        `${day(w.recordsAcceptedUntil)}; disposable from ${day(w.disposableFrom)})`,
+    ),
+  ];
 }
 
 /** JSON form of a plan. */
@@ -112,7 +111,6 @@ function planJson(v: DispositionView): Record<string, unknown> {
       retentionClass: b.retentionClass,
       period: b.period,
       expiresAt: b.expiresAt,
-      recordsAcceptedUntil: recordsAcceptedUntil(b.period),
       records: b.records,
       held: b.held,
       span: b.span,
@@ -144,32 +142,35 @@ export function runConsoleDispose(args: readonly string[], io: CliIo): Promise<n
       const asOf = asOfText === undefined ? Date.now() : endOfDay(asOfText);
       return withOfficerSession(ctx, async (s) => {
         if (dryRun) {
-          const v = await proposeDisposition(s, asOf);
+          const { view: v, notYetDisposable } = await proposeDisposition(s, asOf);
+          const waiting = notYetDisposable.map((w) => ({ ...w }));
           if (v === null) {
             // No plan is made: there is nothing to approve or execute.
-            ctx.result([`Nothing to dispose as of ${day(asOf)}: no expired bucket is left; no plan made.`], {
+            const none =
+              waiting.length === 0
+                ? `Nothing to dispose as of ${day(asOf)}: no expired bucket is left; no plan made.`
+                : `Nothing to dispose yet as of ${day(asOf)}: every expired bucket still accepts records; no plan made.`;
+            ctx.result([none, ...waitingLines(notYetDisposable)], {
               planId: null,
               state: 'none',
               asOf,
               buckets: [],
+              notYetDisposable: waiting,
             });
             return 0;
           }
-          const lines = planLines(v, Date.now());
+          const lines = [...planLines(v), ...waitingLines(notYetDisposable)];
           if (v.plan.buckets.length > 0 && v.state === 'proposed') {
             lines.push(
               `Each approving officer runs: custos console dispose --approve ${v.planId} --profile DIR`,
             );
           }
-          ctx.result(lines, planJson(v));
+          ctx.result(lines, { ...planJson(v), notYetDisposable: waiting });
           return 0;
         }
         if (approve !== undefined) {
           const v = await approveDisposition(s, approve);
-          ctx.result(
-            [`Approved as officer ${s.officerIndex + 1}.`, ...planLines(v, Date.now())],
-            planJson(v),
-          );
+          ctx.result([`Approved as officer ${s.officerIndex + 1}.`, ...planLines(v)], planJson(v));
           return 0;
         }
         const v = await executeDisposition(s, execute!, (p) => {

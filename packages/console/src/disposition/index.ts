@@ -6,4 +6,4 @@ export {
   proposeDisposition,
   verifiedApprovers,
 } from './officer-disposition.js';
-export type { DispositionView } from './officer-disposition.js';
+export type { DispositionView, ProposedDisposition, WaitingBucket } from './officer-disposition.js';

@@ -125,19 +125,68 @@ export function verifiedApprovers(
   return [...ok].sort((x, y) => x - y);
 }
 
+/** A bucket expired by the date asked for that the server will not dispose of yet: it still takes records. */
+export interface WaitingBucket {
+  readonly bucketId: string;
+  readonly retentionClass: string;
+  readonly period: string;
+  /** The last instant (ms) the server accepts records sealed to it: its window's end plus the late-upload grace. */
+  readonly recordsAcceptedUntil: number;
+  /** The first instant (ms) a plan may hold it. */
+  readonly disposableFrom: number;
+}
+
+/** A dry run's answer: the plan (null when the server made none) and the buckets it had to leave out. */
+export interface ProposedDisposition {
+  readonly view: DispositionView | null;
+  readonly notYetDisposable: readonly WaitingBucket[];
+}
+
+/** The server's list of waiting buckets (from a plan or a BUCKET_STILL_ACCEPTING refusal), checked. */
+function waitingBuckets(list: unknown): WaitingBucket[] {
+  if (!Array.isArray(list)) refuse('answer lacks its list of buckets not yet disposable');
+  return list.map((x: unknown) => {
+    const w = (typeof x === 'object' && x !== null ? x : {}) as Json;
+    const { bucketId, retentionClass, period, recordsAcceptedUntil, disposableFrom } = w;
+    if (
+      typeof bucketId !== 'string' ||
+      typeof retentionClass !== 'string' ||
+      typeof period !== 'string' ||
+      !Number.isSafeInteger(recordsAcceptedUntil) ||
+      !Number.isSafeInteger(disposableFrom)
+    ) {
+      refuse('answer names a bucket not yet disposable without its id, class, period or dates');
+    }
+    return {
+      bucketId,
+      retentionClass,
+      period,
+      recordsAcceptedUntil: recordsAcceptedUntil as number,
+      disposableFrom: disposableFrom as number,
+    };
+  });
+}
+
 /**
- * Makes (or finds) the server's plan for `asOf` (dry run: nothing is destroyed); null when
- * no bucket has expired by then that is not yet disposed (the server then makes no plan).
+ * Makes (or finds) the server's plan for `asOf` (dry run: nothing is destroyed). The server
+ * leaves out every bucket that still takes records at its own time, whatever `asOf` says, and
+ * names them (`notYetDisposable`); the view is null when it made no plan: no bucket has
+ * expired by then that is not yet disposed, or every one that has still takes records.
  */
-export async function proposeDisposition(s: OfficerSession, asOf: number): Promise<DispositionView | null> {
+export async function proposeDisposition(s: OfficerSession, asOf: number): Promise<ProposedDisposition> {
   let r;
   try {
     r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions`, { asOf });
   } catch (e) {
-    if (isConsoleError(e) && e.serverCode === 'NOTHING_TO_DISPOSE') return null;
+    if (isConsoleError(e) && e.serverCode === 'NOTHING_TO_DISPOSE')
+      return { view: null, notYetDisposable: [] };
+    if (isConsoleError(e) && e.serverCode === 'BUCKET_STILL_ACCEPTING') {
+      const details = e.serverDetails as { buckets?: unknown } | undefined;
+      return { view: null, notYetDisposable: waitingBuckets(details?.buckets) };
+    }
     throw e;
   }
-  return verifyView(s, r, undefined, asOf);
+  return { view: verifyView(s, r, undefined, asOf), notYetDisposable: waitingBuckets(r.notYetDisposable) };
 }
 
 /** The plan `planId`, verified. */
