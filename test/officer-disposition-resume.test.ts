@@ -7,6 +7,9 @@
  * 1. Sampling at a configured rate (50 %): the server queues exactly the records whose
  *    HMAC draw falls below the rate — recomputed here from the server's secret — and
  *    `custos console review next` shows the oldest of them as a random sample.
+ * Once the messages are archived, the server restarts with its clock past this month's
+ * late-upload grace (test/server-clock.ts): only then may a disposition plan this month's buckets.
+ *
  * 2. Date-range holds: a hold on today keeps every record through an executed disposition
  *    (nothing destroyed, keys kept, everything still opens); a hold on a past month keeps
  *    nothing.
@@ -37,6 +40,7 @@ import {
   startChat,
   type CliOrg,
 } from './cli-support.js';
+import { afterThisMonthsGrace, serverClockAt } from './server-clock.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
@@ -80,6 +84,8 @@ describe('officer sampling, date holds and a disposition interrupted by a server
   let org: CliOrg;
   let server: CliOrg['server'];
   let officers: string[][];
+  /** The server's settings with its clock past this month's late-upload grace (set once the messages are archived). */
+  let later: ServerArgs = SERVER;
 
   const officer = (k: number, args: string[]) => custos([...args, ...officers[k]!, '--json']);
   const dispose = (k: number, args: string[]) => officer(k, ['console', 'dispose', ...args]);
@@ -160,6 +166,11 @@ describe('officer sampling, date holds and a disposition interrupted by a server
     expect(chat.output()).not.toMatch(/^custos chat: /m);
     for (const t of texts) expect(chat.output()).toContain(t);
     await custosJson(['sync', '--profile', bob]);
+    // This month's buckets, which hold every record, can be disposed of only once they take no
+    // more records: the server restarts on the same data and address with its clock past that.
+    later = serverClockAt(afterThisMonthsGrace(), SERVER);
+    await stopServer(server);
+    server = await restartServer(server, later);
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -313,7 +324,7 @@ describe('officer sampling, date holds and a disposition interrupted by a server
         ),
       ).toBe('executing');
 
-      server = await restartServer(server, SERVER);
+      server = await restartServer(server, later);
       const resumed = await dispose(0, ['--execute', plan.planId]);
       expect(resumed.status, resumed.stderr).toBe(0);
       const done = JSON.parse(resumed.stdout) as ExecOut;

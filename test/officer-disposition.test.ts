@@ -1,11 +1,15 @@
 /**
  * End to end, with real processes (docs/officers.md "Retention and disposition"): a
  * `custos server`, the key ceremony (two officers, threshold 2), two users who exchange a
- * message, and both officers running `custos console dispose`: a dry run with an as-of date
- * far in the future lists the buckets holding that message, execution is refused until two
- * officers approved, then destroys it — search no longer finds it, the server no longer stores
- * it — while a second message under a legal hold is still stored, the log keeps growing
- * consistently (the auditor's witness still verifies) and carries the certificate.
+ * message, and both officers running `custos console dispose`. While devices can still seal
+ * records to this month's buckets, a dry run with an as-of date far in the future makes no
+ * plan and lists them as not yet disposable, with the date. The server is then restarted with
+ * its clock past this month's late-upload grace (test/server-clock.ts): the same dry run lists
+ * the buckets holding that message and, apart, next month's (still accepting records);
+ * execution is refused until two officers approved, then destroys it — search no longer finds
+ * it, the server no longer stores it — while a second message under a legal hold is still
+ * stored, the log keeps growing consistently (the auditor's witness still verifies) and
+ * carries the certificate.
  *
  * Key destruction end to end: the plan's leaf span and leaf hash are those of the records in
  * the server's database; the certificate says which buckets lost their keys (those with no
@@ -21,7 +25,7 @@ import Database from 'better-sqlite3';
 import { decodeEntryBundle, decodeLogEntry, entryBundlePath } from '@custos/core';
 import { CustosClient } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopServer } from './client-support.js';
+import { restartServer, stopServer } from './client-support.js';
 import {
   cliOrg,
   custos,
@@ -32,6 +36,7 @@ import {
   type CliOrg,
 } from './cli-support.js';
 import { keysInFolder, officerPrivateKeys } from './officer-support.js';
+import { afterThisMonthsGrace, LATE_UPLOAD_GRACE_MS, serverClockAt } from './server-clock.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
@@ -40,11 +45,17 @@ const CANARY = 'disposal canary quarterly';
 /** A second message, placed under a legal hold before the plan: it must survive disposition. */
 const HELD = 'disposal canary under counsel hold';
 
+interface Waiting {
+  bucketId: string;
+  recordsAcceptedUntil: number;
+  disposableFrom: number;
+}
 interface PlanOut {
   planId: string;
   state: string;
   approvedBy: number[];
   buckets: { bucketId: string; retentionClass: string; records: number; held: number }[];
+  notYetDisposable: Waiting[];
 }
 interface PlanBucket {
   bucketId: string;
@@ -145,6 +156,18 @@ describe('officer disposition (processes)', () => {
     }
     return h.digest('hex');
   };
+  /** Buckets not disposed and not permanent that still take records at `now` (the server's rule), by id. */
+  const acceptingAt = (now: number): string[] =>
+    serverDb((db) =>
+      (
+        db
+          .prepare(
+            `SELECT bucket_id AS b FROM buckets WHERE retention_class != 'permanent' AND not_after + ? >= ?
+               AND bucket_id NOT IN (SELECT bucket_id FROM disposed_buckets) ORDER BY bucket_id`,
+          )
+          .all(LATE_UPLOAD_GRACE_MS, now) as { b: string }[]
+      ).map((r) => r.b),
+    );
   const treeSize = async (): Promise<number> =>
     ((await (await fetch(`${org.server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number })
       .treeSize;
@@ -156,6 +179,29 @@ describe('officer disposition (processes)', () => {
     const bob = join(dir, 'bob');
     const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
     const bobAddress = await inviteAndEnrol(org, 'bob', bob);
+    // A transitory user who sends nothing: this month's transitory bucket then holds her device's
+    // index key on the server and no record, so disposition destroys keys the server stored.
+    const carol = await custosJson<{ enrolmentCode: string }>([
+      'admin',
+      'invite',
+      '--user',
+      'carol',
+      '--retention',
+      'transitory',
+      '--profile',
+      org.adminProfile,
+    ]);
+    await custosJson([
+      'enroll',
+      carol.enrolmentCode,
+      '--server',
+      org.server.url,
+      '--profile',
+      join(dir, 'carol'),
+      '--name',
+      'carol',
+      '--unattended',
+    ]);
     officers = await enrolCeremonyOfficers(org, dir);
     officerDirs = [1, 2].map((k) => join(dir, 'org', 'officers', `officer-${k}`));
     for (const p of [alice, bob]) {
@@ -217,10 +263,37 @@ describe('officer disposition (processes)', () => {
       expect(todayText.stdout).toContain('Nothing to dispose');
       expect(todayText.stdout).not.toContain('Plan ');
 
+      // Far ahead, while devices still seal records to this month's buckets (and next month's):
+      // the server plans none of them, whatever the as-of date, and names each with its dates.
+      // (A plan of them once destroyed keys that records sealed afterwards needed.)
+      const early = JSON.parse((await dispose(0, ['--dry-run', '--as-of', '2100-01-01'])).stdout) as PlanOut;
+      expect([early.planId, early.buckets]).toEqual([null, []]);
+      const openNow = acceptingAt(Date.now());
+      expect(early.notYetDisposable.map((w) => w.bucketId).sort()).toEqual(openNow);
+      expect(openNow.some((id) => recordsOf(id).length > 0)).toBe(true);
+      for (const w of early.notYetDisposable) {
+        expect(w.disposableFrom).toBe(w.recordsAcceptedUntil + 1);
+        expect(w.recordsAcceptedUntil).toBeGreaterThanOrEqual(Date.now());
+      }
+      const earlyText = await dispose(0, ['--dry-run', '--as-of', '2100-01-01'], false);
+      expect(earlyText.stdout).toContain('every expired bucket still accepts records; no plan made');
+      expect(earlyText.stdout).toMatch(
+        /not yet disposable \(still accepting records until \d{4}-\d{2}-\d{2};/,
+      );
+
+      // The server's clock moves past this month's late-upload grace (a restart on the same
+      // data and address): this month's buckets take no more records, next month's still do.
+      const serverNow = afterThisMonthsGrace();
+      await stopServer(org.server);
+      org = { ...org, server: await restartServer(org.server, serverClockAt(serverNow)) };
       const dry = await dispose(0, ['--dry-run', '--as-of', '2100-01-01']);
       expect(dry.status, dry.stderr).toBe(0);
       const plan = JSON.parse(dry.stdout) as PlanOut;
       expect(plan.state).toBe('proposed');
+      const stillOpen = acceptingAt(serverNow);
+      expect(stillOpen.length).toBeGreaterThan(0);
+      expect(plan.notYetDisposable.map((w) => w.bucketId).sort()).toEqual(stillOpen);
+      expect(plan.buckets.filter((b) => stillOpen.includes(b.bucketId))).toEqual([]);
       expect(plan.buckets.every((b) => b.retentionClass !== 'permanent')).toBe(true);
       expect(plan.buckets.reduce((n, b) => n + b.records, 0)).toBeGreaterThanOrEqual(2);
       // The held message's two records are listed as exceptions, not as records to destroy.
@@ -250,9 +323,9 @@ describe('officer disposition (processes)', () => {
       // Bad command lines exit 2; too few approvals exit 1 and change nothing.
       expect((await dispose(0, ['--approve', 'nothex'])).status).toBe(2);
       expect((await dispose(0, ['--dry-run', '--execute', plan.planId])).status).toBe(2);
-      const early = await dispose(0, ['--execute', plan.planId]);
-      expect(early.status).toBe(1);
-      expect(early.stderr).toMatch(/QUORUM_NOT_MET/);
+      const tooFew = await dispose(0, ['--execute', plan.planId]);
+      expect(tooFew.status).toBe(1);
+      expect(tooFew.stderr).toMatch(/QUORUM_NOT_MET/);
       const one = await dispose(0, ['--approve', plan.planId]);
       expect(one.status, one.stdout + one.stderr).toBe(0);
       expect((JSON.parse(one.stdout) as PlanOut).approvedBy).toEqual([0]);
