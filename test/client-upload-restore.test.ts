@@ -8,7 +8,8 @@
  * nor stored). Then, on the same server and device, the records lost are ones the device no
  * longer holds either (proven and dropped): it declares them missing in a signed gap
  * declaration, which the log shows, and its chain goes on; before, every later batch was
- * refused (ARCHIVE_SEQUENCE_GAP) for good (docs/archive-format.md §6.1).
+ * refused (ARCHIVE_SEQUENCE_GAP) for good (docs/archive-format.md §6.1). Last, a session key
+ * left marked uploaded by an older client's rewind is sent again.
  */
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -190,4 +191,30 @@ describe('archive upload after the server is restored from an older backup', () 
     );
     expect(seqs.sort((a, b) => a - b)).toEqual([0, 1, 2, 6, 7]);
   }, 180_000);
+
+  it('sends again a session key an older client left marked uploaded after its rewind', async () => {
+    // An older client's rewind reset the upload position but left the session keys marked
+    // uploaded: the server, which lost them in the restore, refused every later batch for
+    // good (ARCHIVE_RECORD_INVALID: session key … is neither uploaded nor stored).
+    const store = LocalStore.open(join(world!.dir, 'dana'));
+    try {
+      const profile = loadProfile(store);
+      await captureSealed(store, profile, 2, 'sealed under a key the server never got');
+      store.transaction(() => {
+        for (const row of store.list('archive-state')) {
+          const k = row.key.startsWith('skey:')
+            ? store.getJson<{ uploaded: boolean }>('archive-state', row.key)
+            : undefined;
+          if (k?.uploaded === false) store.putJson('archive-state', row.key, { ...k, uploaded: true });
+        }
+      });
+      const identityKey = loadLocalIdentity(store).privateKey;
+      const api = new ApiClient(profile.serverUrl);
+      api.setCredentials({ orgId: profile.orgId, deviceId: profile.deviceId, identityKey });
+      expect(await new ArchiveUploader(store, api, profile, identityKey).uploadAll()).toBe(2);
+      expect(uploadedThrough(store)).toBe(9);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
 });
