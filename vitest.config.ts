@@ -17,6 +17,22 @@ const WORKERS = 2;
  */
 const UNIT_TIMEOUT_MS = 60_000;
 
+/**
+ * Transparent huge pages for malloc in the test workers and every process they start (the
+ * `custos` commands and servers inherit the environment). scrypt at the production cost
+ * (N = 2^17, r = 8: 128 MiB, scrypt-params.ts) first-touches 32,768 4 KiB pages and walks them
+ * at random; with 2 MiB pages each derivation took 0.35–0.4 s of CPU instead of 0.9 s (half of
+ * it page faults and TLB misses), and officer commands derive one per run. Only the page size
+ * changes: the parameters, the memory and the derived keys are the same. glibc reads the
+ * tunable at process start, so it is set here, before Vitest starts its workers; a value
+ * the caller set is kept (GLIBC_TUNABLES=glibc.malloc.hugetlb=0 turns it off). Ignored where
+ * glibc is older than 2.35 or transparent huge pages are off.
+ */
+if (!(process.env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.hugetlb=')) {
+  const tunables = process.env.GLIBC_TUNABLES;
+  process.env.GLIBC_TUNABLES = `${tunables === undefined || tunables === '' ? '' : `${tunables}:`}glibc.malloc.hugetlb=1`;
+}
+
 // Tests run from TypeScript source: the "custos-source" export condition makes
 // `@custos/core` resolve to packages/core/src/index.ts instead of the built dist.
 export default defineConfig({
