@@ -88,7 +88,7 @@ beforeAll(async () => {
   expect(created).toMatchObject({ archivePolicy: 'none', buckets: [] });
   const bAdmin = join(dir, 'b-admin');
   await custosJson(['enroll', '--admin-profile', created.adminProfile, '--profile', bAdmin, '--unattended']);
-  b = { server: a.server, orgId: created.orgId, adminProfile: bAdmin };
+  b = { server: a.server, url: a.url, orgId: created.orgId, adminProfile: bAdmin };
   daveAddress = await inviteAndEnrol(b, 'dave', dave);
 }, 900_000);
 

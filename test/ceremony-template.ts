@@ -30,6 +30,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { inject } from 'vitest';
+import type { LyingRelay } from './lying-relay.js';
 import {
   startServer,
   startServerWithOrg,
@@ -62,6 +63,8 @@ interface TemplateMeta {
 /** A copy of the template, served by its own server process. */
 export interface CopiedOrg {
   readonly server: ServerProcess;
+  /** The URL the copy's profiles name: the server's own, or its relay's. */
+  readonly url: string;
   readonly orgId: string;
   /** The ceremony's first-admin profile (profile.json with its enrolment code), in the copy. */
   readonly ceremonyAdminProfile: string;
@@ -157,27 +160,36 @@ function jsonFiles(dir: string): string[] {
 /**
  * Copies the ceremony template for `name` into `dir` (data/, org/, officers.pass,
  * bootstrap.txt — the layout cliOrg used to make), starts a server on the copy with `extra`,
- * and points the copied profiles and org files at that server's address.
+ * and points the copied profiles and org files at that server's address — or, with `relay`,
+ * at the relay's, which the server then takes as its origin (`--origin`).
  */
 export async function copyCeremonyOrg(
   dir: string,
   name: string,
   extra: ServerArgs,
   custosJson: RunJson,
+  relay?: LyingRelay,
 ): Promise<CopiedOrg> {
   const from = await template(name, custosJson);
   const meta = JSON.parse(readFileSync(join(from, META), 'utf8')) as TemplateMeta;
   cpSync(from, dir, { recursive: true, filter: (src) => basename(src) !== META });
-  const server = await startServerWithOrg(dir, extra);
+  const server = await startServerWithOrg(
+    dir,
+    relay === undefined
+      ? extra
+      : { ...extra, serverArgs: [...(extra.serverArgs ?? []), '--origin', relay.url] },
+  );
+  relay?.relayTo(server.url);
+  const url = relay?.url ?? server.url;
   // Only the address changes: profiles and org files name the server they were made with.
   const was = JSON.stringify(meta.url);
   let rewritten = 0;
   for (const f of jsonFiles(join(dir, 'org'))) {
     const text = readFileSync(f, 'utf8');
     if (!text.includes(was)) continue;
-    writeFileSync(f, text.split(was).join(JSON.stringify(server.url)));
+    writeFileSync(f, text.split(was).join(JSON.stringify(url)));
     rewritten++;
   }
   if (rewritten === 0) throw new Error(`no file in the template names its server ${meta.url}`);
-  return { server, orgId: meta.orgId, ceremonyAdminProfile: join(dir, meta.adminProfile) };
+  return { server, url, orgId: meta.orgId, ceremonyAdminProfile: join(dir, meta.adminProfile) };
 }

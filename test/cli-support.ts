@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyCeremonyOrg, TEMPLATE_OFFICER_PASSPHRASE } from './ceremony-template.js';
 import { stopServer, type ServerArgs, type ServerProcess } from './client-support.js';
+import type { LyingRelay } from './lying-relay.js';
 
 /** The built `custos` entry point. */
 export const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
@@ -75,6 +76,11 @@ export function startChat(args: readonly string[]): {
 /** A server with an organisation from the ceremony and its first admin enrolled. */
 export interface CliOrg {
   readonly server: ServerProcess;
+  /**
+   * The URL devices and officers use, the server's origin: its own address, or that of the
+   * relay in front of it (then `server.url` is only where the relay forwards to).
+   */
+  readonly url: string;
   readonly orgId: string;
   readonly adminProfile: string;
 }
@@ -82,10 +88,16 @@ export interface CliOrg {
 /**
  * A server with an organisation from the ceremony (2 officers, threshold 2) and its first
  * admin enrolled from the ceremony's admin profile. The ceremony runs once per test run
- * (ceremony-template.ts); `dir` gets its own copy and its own server process.
+ * (ceremony-template.ts); `dir` gets its own copy and its own server process. With `relay`
+ * (lying-relay.ts) the server is reached only through it, under its origin (`--origin`).
  */
-export async function cliOrg(dir: string, name = 'Example Agency', extra: ServerArgs = {}): Promise<CliOrg> {
-  const copy = await copyCeremonyOrg(dir, name, extra, custosJson);
+export async function cliOrg(
+  dir: string,
+  name = 'Example Agency',
+  extra: ServerArgs = {},
+  relay?: LyingRelay,
+): Promise<CliOrg> {
+  const copy = await copyCeremonyOrg(dir, name, extra, custosJson, relay);
   const adminProfile = join(dir, 'admin');
   try {
     await custosJson([
@@ -100,7 +112,7 @@ export async function cliOrg(dir: string, name = 'Example Agency', extra: Server
     await stopServer(copy.server);
     throw e;
   }
-  return { server: copy.server, orgId: copy.orgId, adminProfile };
+  return { server: copy.server, url: copy.url, orgId: copy.orgId, adminProfile };
 }
 
 /** Invites a user as the admin and enrols them into `profile`; resolves to their address. */
@@ -122,7 +134,7 @@ export async function inviteAndEnrol(
     'enroll',
     inv.enrolmentCode,
     '--server',
-    org.server.url,
+    org.url,
     '--profile',
     profile,
     '--name',

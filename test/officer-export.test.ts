@@ -5,7 +5,8 @@
  * exports of a query, a JSON export of a custodian device with the attachment decrypted, each passing
  * `custos verify` offline (and one flipped byte failing it), each an `archive-export` audit
  * entry in the org's log; bad formats, occupied folders, another org's participant and a
- * server whose proof does not verify fail with a clear error and leave no export behind.
+ * server whose proof does not verify fail with a clear error and leave no export behind. The
+ * server is reached through a relay under its origin (lying-relay.ts), to make it lie.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ import {
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
-import { editJson, lyingProxy, profileVia } from './officer-support.js';
+import { editJson, startLyingRelay, type LyingRelay } from './lying-relay.js';
 
 /** The ceremony and every officer command run the full-strength passphrase KDF: minutes on a busy machine. */
 const SETUP_TIMEOUT_MS = 1_200_000;
@@ -76,6 +77,7 @@ const ATTACHMENT = Buffer.from('Q3 budget spreadsheet, exported for the board\n'
 describe('officer export (processes)', () => {
   let dir: string;
   let org: CliOrg;
+  let relay: LyingRelay;
   let alice: string;
   let aliceAddress: string;
   let officerDir: string;
@@ -97,7 +99,8 @@ describe('officer export (processes)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'custos-officer-export-'));
-    org = await cliOrg(dir);
+    relay = await startLyingRelay();
+    org = await cliOrg(dir, undefined, {}, relay);
     alice = join(dir, 'alice');
     const bob = join(dir, 'bob');
     aliceAddress = await inviteAndEnrol(org, 'alice', alice);
@@ -163,6 +166,7 @@ describe('officer export (processes)', () => {
 
   afterAll(async () => {
     if (org !== undefined) await stopServer(org.server);
+    await relay?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -471,8 +475,8 @@ describe('officer export (processes)', () => {
   it(
     'stops when the server answers a record whose inclusion proof does not verify, leaving nothing',
     async () => {
-      // A proxy in front of the server flips one byte of the first proof hash of every search answer.
-      const proxy = await lyingProxy(org.server.url, (a) =>
+      // The server flips one byte of the first proof hash of every search answer.
+      relay.lie = (a) =>
         a.path.endsWith('/archive/search') && a.status === 200
           ? editJson<{ records: { proof: string[] }[] }>(a.body, (json) => {
               const r0 = json.records[0];
@@ -482,10 +486,8 @@ describe('officer export (processes)', () => {
                 r0.proof[0] = p.toString('base64url');
               }
             })
-          : undefined,
-      );
+          : undefined;
       try {
-        const tampered = profileVia(officerDir, join(dir, 'officer-via-proxy'), proxy.url);
         const before = await exportsInLog();
         const base = join(dir, 'proxied');
         mkdirSync(base);
@@ -498,7 +500,7 @@ describe('officer export (processes)', () => {
           '--out',
           join(base, 'export'),
           '--profile',
-          tampered,
+          officerDir,
           '--passphrase-file',
           passFile,
           '--json',
@@ -509,7 +511,7 @@ describe('officer export (processes)', () => {
         expect(readdirSync(base)).toEqual([]);
         expect(await exportsInLog()).toBe(before);
       } finally {
-        await proxy.close();
+        relay.lie = undefined;
       }
     },
     STEP_TIMEOUT_MS,

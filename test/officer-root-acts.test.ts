@@ -19,7 +19,7 @@
  * key's buckets, so the message sealed to a new bucket is queued for review and held. Officer
  * lists (§5): after another officer's `org officers add|remove`, an officer's next command
  * adopts the newer signed list into its org.json; a list that does not verify is refused, and
- * so is an older list a proxy serves while the log's last officers-change act names the newer.
+ * so is an older list the server serves while the log's last officers-change act names the newer.
  * The rule and hold predate officer 3, so they hold no seal for them: officer 3's `org buckets
  * --ahead` cannot extend them and says to run `custos console reseal`; a rule whose signature
  * fails stops that step; after officer 1's reseal, officer 3's `grant-index-keys` extends both
@@ -50,7 +50,7 @@ import {
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from './cli-support.js';
-import { editJson, lyingProxy, profileVia } from './officer-support.js';
+import { editJson, startLyingRelay, type LyingRelay } from './lying-relay.js';
 
 /** The ceremony and officer commands run the full-strength passphrase KDF: slow on a busy machine. */
 const SETUP_TIMEOUT_MS = 900_000;
@@ -71,6 +71,8 @@ interface Match {
 describe('root acts: key-manager rotation, adding and removing officers (processes)', () => {
   let dir: string;
   let org: CliOrg;
+  /** The server's public address, through which it can lie (lying-relay.ts). */
+  let relay: LyingRelay;
   let alice: string;
   let bob: string;
   let officer: string[];
@@ -153,7 +155,8 @@ describe('root acts: key-manager rotation, adding and removing officers (process
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'custos-root-acts-'));
-    org = await cliOrg(dir);
+    relay = await startLyingRelay();
+    org = await cliOrg(dir, undefined, {}, relay);
     alice = join(dir, 'alice');
     bob = join(dir, 'bob');
     const aliceAddress = await inviteAndEnrol(org, 'alice', alice);
@@ -192,6 +195,7 @@ describe('root acts: key-manager rotation, adding and removing officers (process
 
   afterAll(async () => {
     if (org !== undefined) await stopServer(org.server);
+    await relay?.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -612,7 +616,7 @@ describe('root acts: key-manager rotation, adding and removing officers (process
         (
           JSON.parse(readFileSync(join(d, 'org.json'), 'utf8')) as { officers: { index: number }[] }
         ).officers.map((o) => o.index);
-      // A server that withholds the newer list: a proxy serves officer 3 the list of the add
+      // A server that withholds the newer list: it serves officer 3 the list of the add
       // (validly signed; the one their org.json holds) while the log's last officers-change act
       // names the removal's list. The command stops, naming the problem; nothing is adopted.
       const lists = serverDb(
@@ -622,26 +626,24 @@ describe('root acts: key-manager rotation, adding and removing officers (process
           }[],
       );
       expect(lists).toHaveLength(2);
-      const proxy = await lyingProxy(org.server.url, (a) =>
+      relay.lie = (a) =>
         a.method === 'GET' && a.path === `/v1/orgs/${org.orgId}` && a.status === 200
           ? editJson<{ officerList?: string }>(a.body, (json) => {
               json.officerList = lists[0]!.document.toString('base64url');
             })
-          : undefined,
-      );
+          : undefined;
       try {
-        const viaProxy = profileVia(carol, join(dir, 'officer-3-via-proxy'), proxy.url);
         const withheld = await custos([
-          ...['console', 'hold', 'list', '--profile', viaProxy],
+          ...['console', 'hold', 'list', '--profile', carol],
           ...['--passphrase-file', passFile([OFFICER_PASSPHRASE]), '--json'],
         ]);
         expect(withheld.status).toBe(1);
         expect(withheld.stderr).toMatch(
           /log records an officer change at log index \d+ .*the server is withholding the current officer list/,
         );
-        expect(officersIn(viaProxy)).toEqual([0, 1, 2]);
+        expect(officersIn(carol)).toEqual([0, 1, 2]);
       } finally {
-        await proxy.close();
+        relay.lie = undefined;
       }
       const adopt = await custos([
         'console',

@@ -1,10 +1,10 @@
 /**
  * `custos console grant-index-keys` against a server that lies about a device's identity key
- * (docs/officers.md §4): a proxy in front of a real server process serves, in the bucket's
- * index-key recipients, an attacker's key for bob's device. The command seals nothing to that
+ * (docs/officers.md §4): the server (a relay in front of a real server process, under its
+ * origin) serves, in the bucket's index-key recipients, an attacker's key for bob's device. The command seals nothing to that
  * key — bob's device is refused with a message saying the key is not the one its enrolment
  * committed to in the log, exit 1 — while alice's device, whose key checks, gets its key.
- * Through the honest server a rerun then seals bob's key (so none was sealed before).
+ * Once the server answers honestly a rerun seals bob's key (so none was sealed before).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import {
   OFFICER_PASSPHRASE,
   type CliOrg,
 } from '../cli-support.js';
-import { editJson, lyingProxy, profileVia } from '../officer-support.js';
+import { editJson, startLyingRelay, type LyingRelay } from '../lying-relay.js';
 
 /** The ceremony and every officer command run the full-strength passphrase KDF. */
 const SETUP_TIMEOUT_MS = 1_200_000;
@@ -45,6 +45,7 @@ const deviceOf = async (profile: string): Promise<string> =>
 describe('grant-index-keys checks identity keys against the log', () => {
   let dir: string;
   let org: CliOrg;
+  let relay: LyingRelay;
   let officerDir: string;
   let passFile: string;
   let aliceDevice: string;
@@ -52,7 +53,8 @@ describe('grant-index-keys checks identity keys against the log', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'custos-lying-recipients-'));
-    org = await cliOrg(dir);
+    relay = await startLyingRelay();
+    org = await cliOrg(dir, undefined, {}, relay);
     const alice = join(dir, 'alice');
     const bob = join(dir, 'bob');
     await inviteAndEnrol(org, 'alice', alice);
@@ -71,6 +73,7 @@ describe('grant-index-keys checks identity keys against the log', () => {
 
   afterAll(async () => {
     if (org !== undefined) await stopServer(org.server);
+    await relay?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -78,18 +81,16 @@ describe('grant-index-keys checks identity keys against the log', () => {
     'refuses a device whose served key is not its committed one, and seals to the others',
     async () => {
       const attacker = Buffer.from(PrivateKey.generate().getPublicKey().serialize()).toString('base64url');
-      // The proxy swaps bob's identity key in index-key recipient listings.
-      const proxy = await lyingProxy(org.server.url, (a) =>
+      // The server swaps bob's identity key in index-key recipient listings.
+      relay.lie = (a) =>
         a.method === 'GET' && /\/buckets\/[^/]+\/index-keys$/.test(a.path) && a.status === 200
           ? editJson<{ recipients: { deviceId: string; identityKey: string }[] }>(a.body, (json) => {
               for (const r of json.recipients) if (r.deviceId === bobDevice) r.identityKey = attacker;
             })
-          : undefined,
-      );
+          : undefined;
       try {
-        const viaProxy = profileVia(officerDir, join(dir, 'officer-via-proxy'), proxy.url);
         const r = await custos([
-          ...['console', 'grant-index-keys', '--profile', viaProxy],
+          ...['console', 'grant-index-keys', '--profile', officerDir],
           ...['--passphrase-file', passFile, '--json'],
         ]);
         expect(r.status, r.stderr).toBe(1);
@@ -103,13 +104,13 @@ describe('grant-index-keys checks identity keys against the log', () => {
 
         // The human form names the refusal too.
         const human = await custos([
-          ...['console', 'grant-index-keys', '--profile', viaProxy],
+          ...['console', 'grant-index-keys', '--profile', officerDir],
           ...['--passphrase-file', passFile],
         ]);
         expect(human.status).toBe(1);
         expect(human.stdout).toContain(`REFUSED device ${bobDevice}`);
       } finally {
-        await proxy.close();
+        relay.lie = undefined;
       }
 
       // The honest server: bob's device had nothing sealed, so this run seals it (alice's is done).
