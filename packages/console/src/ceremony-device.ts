@@ -63,8 +63,16 @@ export class CeremonyDeviceKey {
     if (typeof challengeId !== 'string' || typeof challenge !== 'string' || typeof origin !== 'string') {
       throw new ConsoleError('SERVER_REFUSED', 'POST /v1/auth/challenge: the answer lacks required fields');
     }
-    // The server binds the signature to the origin it names; a relaying server only gets a
-    // signature over its own origin (server auth/challenge-message.ts).
+    // Sign only the origin this console reached, as devices do (client api-client.ts): a
+    // phishing server relaying the real server's challenge names the real origin, and a
+    // signature over it would log the relay in as this (officer or ceremony) device.
+    const reached = new URL(api.baseUrl).origin;
+    if (origin !== reached) {
+      throw new ConsoleError(
+        'SERVER_REFUSED',
+        `the server asks for a signature over origin ${origin}, but this console reached ${reached}: use the server's own URL (its --origin), or tell the operator`,
+      );
+    }
     const message = Buffer.from(
       [AUTH_SIGNATURE_DOMAIN, origin, orgId, deviceId, challenge].join('\n'),
       'utf8',
