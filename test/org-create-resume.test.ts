@@ -2,8 +2,9 @@
  * The ceremony SDK against a real (in-process) server: a ceremony interrupted after any step
  * resumes on a rerun with the same `out` and ends with the same org as an uninterrupted one
  * (every bucket registered once, the device revoked, the profiles and shares usable); wrong
- * options, an existing `out` and a mistyped bootstrap token are refused clearly. Uses the
- * test-only weak KDF so the many ceremonies stay fast.
+ * options, an existing `out` and a mistyped bootstrap token are refused clearly, and so is the
+ * device enrolment under another origin than the server's, before the first admin's code is
+ * spent. Uses the test-only weak KDF so the many ceremonies stay fast.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,16 +37,16 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function freshServer(): Promise<{ dir: string; url: string; token: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'custos-ceremony-'));
-  dirs.push(dir);
+/** Starts a server on `dir`'s data at `listen` with `extra` settings. */
+async function serve(dir: string, listen: string, extra: readonly string[]): Promise<RunningServer> {
   const argv = [
     '--data',
     join(dir, 'data'),
     '--listen',
-    '127.0.0.1:0',
+    listen,
     '--bootstrap-out',
     join(dir, 'boot.txt'),
+    ...extra,
   ];
   const s = await startServer(
     loadConfig({ argv, env: {}, cwd: dir }),
@@ -53,6 +54,15 @@ async function freshServer(): Promise<{ dir: string; url: string; token: string 
     { signals: false },
   );
   servers.push(s);
+  return s;
+}
+
+async function freshServer(
+  extra: readonly string[] = [],
+): Promise<{ dir: string; url: string; token: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'custos-ceremony-'));
+  dirs.push(dir);
+  const s = await serve(dir, '127.0.0.1:0', extra);
   return { dir, url: s.url, token: readFileSync(join(dir, 'boot.txt'), 'utf8').trim() };
 }
 
@@ -167,6 +177,28 @@ describe('runCeremony', () => {
       (e) => isConsoleError(e, 'BOOTSTRAP_INVALID') && /Nothing was registered/.test(e.message),
     );
     expect(statSync(join(srv.dir, 'org.ceremony-staging')).isDirectory()).toBe(true);
+    const r = await runCeremony(options(srv, calls));
+    expect(r.resumed).toBe(true);
+    await checkFinished(srv, r);
+  });
+
+  it('enrols its device only under the origin the server signs, before the code is spent, and resumes once the server takes it', async () => {
+    // The operator gave the server another --origin than the URL the ceremony reached (a proxy
+    // or a name): the ceremony device could never log in there, so the server refuses its
+    // enrolment, naming its origin, and the first admin's code stays unused.
+    const srv = await freshServer(['--origin', 'https://custos.example']);
+    const calls = { n: 0 };
+    await expect(runCeremony(options(srv, calls))).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      serverCode: 'INVALID_REQUEST',
+      message: expect.stringContaining(
+        `this server takes logins for https://custos.example, not ${srv.url}`,
+      ) as unknown,
+    });
+    // The operator's fix: the server's origin is the URL the ceremony (and every profile) names.
+    const before = servers.pop()!;
+    await before.close();
+    await serve(srv.dir, new URL(srv.url).host, []);
     const r = await runCeremony(options(srv, calls));
     expect(r.resumed).toBe(true);
     await checkFinished(srv, r);

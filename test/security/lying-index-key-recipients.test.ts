@@ -5,8 +5,13 @@
  * key — bob's device is refused with a message saying the key is not the one its enrolment
  * committed to in the log, exit 1 — while alice's device, whose key checks, gets its key.
  * Once the server answers honestly a rerun seals bob's key (so none was sealed before).
+ *
+ * The lying server is a relay under the server's own origin (lying-relay.ts). A relay at
+ * another origin, forwarding to it, is a phishing relay and gets nothing: the server refuses
+ * the officer's `console enroll` through it before the code is spent (so the same code then
+ * enrols the console at the origin), and the enrolled console does not log in through it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrivateKey } from '@signalapp/libsignal-client';
@@ -42,12 +47,22 @@ const deviceOf = async (profile: string): Promise<string> =>
     ])
   ).devices.find((d) => d.thisDevice)!.deviceId;
 
+/** Copies the officer profile `from` to `dest`, pointed at `url`; resolves to `dest`. */
+function profileAt(from: string, dest: string, url: string): string {
+  cpSync(from, dest, { recursive: true });
+  const pf = join(dest, 'profile.json');
+  const profile = JSON.parse(readFileSync(pf, 'utf8')) as { server: string };
+  writeFileSync(pf, JSON.stringify({ ...profile, server: url }, null, 2), { mode: 0o600 });
+  return dest;
+}
+
 describe('grant-index-keys checks identity keys against the log', () => {
   let dir: string;
   let org: CliOrg;
   let relay: LyingRelay;
   let officerDir: string;
   let passFile: string;
+  let officerCode: string;
   let aliceDevice: string;
   let bobDevice: string;
 
@@ -68,7 +83,7 @@ describe('grant-index-keys checks identity keys against the log', () => {
       ...['admin', 'invite', '--user', 'officer-one', '--role', 'officer'],
       ...['--profile', org.adminProfile],
     ]);
-    await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
+    officerCode = inv.enrolmentCode;
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -76,6 +91,39 @@ describe('grant-index-keys checks identity keys against the log', () => {
     await relay?.close();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it(
+    "enrols and logs in the officer's console at the server's origin, not through a relay at another",
+    async () => {
+      const phishing = await startLyingRelay();
+      phishing.relayTo(org.url);
+      try {
+        // The server refuses the enrolment through the relay before the code is spent …
+        const via = profileAt(officerDir, join(dir, 'officer-via-phishing'), phishing.url);
+        const refused = await custos(['console', 'enroll', officerCode, '--profile', via]);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain(`this server takes logins for ${org.url}, not ${phishing.url}`);
+        expect(refused.stderr).toContain('the code is still valid');
+        // … so the same code enrols the console at the server's origin.
+        await custosJson(['console', 'enroll', officerCode, '--profile', officerDir]);
+        // Through the relay, the enrolled console gets a challenge for the server's origin,
+        // not the one it reached, and signs nothing.
+        const enrolledVia = profileAt(officerDir, join(dir, 'officer-enrolled-via-phishing'), phishing.url);
+        const login = await custos([
+          ...['console', 'hold', 'list', '--profile', enrolledVia],
+          ...['--passphrase-file', passFile, '--json'],
+        ]);
+        expect(login.status).toBe(1);
+        expect(JSON.parse(login.stdout)).toMatchObject({ error: { code: 'SERVER_REFUSED' } });
+        expect(login.stderr).toContain(
+          `the server asks for a signature over origin ${org.url}, but this console reached ${phishing.url}`,
+        );
+      } finally {
+        await phishing.close();
+      }
+    },
+    STEP_TIMEOUT_MS,
+  );
 
   it(
     'refuses a device whose served key is not its committed one, and seals to the others',

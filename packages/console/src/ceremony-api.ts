@@ -55,6 +55,14 @@ export class CeremonyApi {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
+  /**
+   * The origin this console reached (scheme://host[:port]): the only one its devices sign into
+   * a login, and the one they enrol under (ceremony-device.ts).
+   */
+  get origin(): string {
+    return new URL(this.baseUrl).origin;
+  }
+
   /** Sends one JSON request; resolves to the 2xx body, or throws ConsoleError naming the server's code. */
   async call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, auth?: DeviceAuth): Promise<Json> {
     const headers: Record<string, string> = {};

@@ -42,12 +42,18 @@ export class CeremonyDeviceKey {
     return this.#key.serialize();
   }
 
-  /** The POST /v1/orgs/:orgId/devices body (without the code): identity, signed and Kyber prekeys. */
-  enrolmentBody(): Record<string, unknown> {
+  /**
+   * The POST /v1/orgs/:orgId/devices body (without the code) for a device that reached the
+   * server at `origin`: identity, signed and Kyber prekeys, and that origin — the device signs
+   * it into every login, so a server with another --origin refuses the enrolment before the
+   * one-time code is spent (for the ceremony, the first admin's only one) instead of after.
+   */
+  enrolmentBody(origin: string): Record<string, unknown> {
     const signed = PrivateKey.generate().getPublicKey().serialize();
     const kyber = KEMKeyPair.generate().getPublicKey().serialize();
     return {
       identityKey: b64u(this.#key.getPublicKey().serialize()),
+      origin,
       registrationId: randomInt(1, MAX_REGISTRATION_ID + 1),
       signedPreKey: { keyId: 1, publicKey: b64u(signed), signature: b64u(this.#key.sign(signed)) },
       lastResortKyberPreKey: { keyId: 1, publicKey: b64u(kyber), signature: b64u(this.#key.sign(kyber)) },
@@ -66,7 +72,7 @@ export class CeremonyDeviceKey {
     // Sign only the origin this console reached, as devices do (client api-client.ts): a
     // phishing server relaying the real server's challenge names the real origin, and a
     // signature over it would log the relay in as this (officer or ceremony) device.
-    const reached = new URL(api.baseUrl).origin;
+    const reached = api.origin;
     if (origin !== reached) {
       throw new ConsoleError(
         'SERVER_REFUSED',

@@ -102,7 +102,7 @@ export async function enrolOfficerDevice(
   const api = new CeremonyApi(profile.server);
   const key = CeremonyDeviceKey.generate();
   const r = await api.call('POST', `/v1/orgs/${profile.orgId}/devices`, {
-    ...key.enrolmentBody(),
+    ...key.enrolmentBody(api.origin),
     enrolmentCode: code.trim(),
   });
   if (typeof r.deviceId !== 'string')

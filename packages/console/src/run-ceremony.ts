@@ -250,7 +250,7 @@ export async function runCeremony(
     const key = CeremonyDeviceKey.generate();
     writePrivateFile(deviceKeyPath, key.serialize());
     const r = await api.call('POST', `/v1/orgs/${org.orgId}/devices`, {
-      ...key.enrolmentBody(),
+      ...key.enrolmentBody(api.origin),
       enrolmentCode: org.enrolmentCode,
     });
     if (typeof r.deviceId !== 'string')
