@@ -6,7 +6,13 @@
  * the whole store unchanged.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { decodeLogEntry, signGapDeclaration, type GapDeclaration, type RecordHash } from '@custos/core';
+import {
+  decodeLogEntry,
+  signGapDeclaration,
+  verifyGapDeclaration,
+  type GapDeclaration,
+  type RecordHash,
+} from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newBootstrapToken, sha256 } from '../crypto/secrets.js';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
@@ -225,6 +231,50 @@ for (const backend of TEST_BACKENDS) {
       }
       // And the untouched chain still takes the valid declaration.
       expect((await declare(sign({}))).statusCode).toBe(200);
+    });
+
+    it('serves officers the signed declarations, each matching its log entry and device signature', async () => {
+      const r = await call(
+        t.app,
+        'GET',
+        `/v1/orgs/${org.orgId}/archive/gaps`,
+        undefined,
+        org.officer.headers(),
+      );
+      expect(r.statusCode, r.body).toBe(200);
+      const { gaps, truncated } = r.json<{
+        gaps: {
+          deviceId: string;
+          firstSeq: number;
+          lastSeq: number;
+          logIndex: number;
+          declaration: string;
+        }[];
+        truncated: boolean;
+      }>();
+      expect(truncated).toBe(false);
+      expect(gaps.map((g) => [g.deviceId, g.firstSeq, g.lastSeq])).toEqual([
+        [writer.device.deviceId, 3, 5],
+        [writer.device.deviceId, 8, 12],
+      ]);
+      for (const g of gaps) {
+        const doc = Buffer.from(g.declaration, 'base64url');
+        const [entry] = await tb.stores.log.entries(org.orgId, g.logIndex, g.logIndex + 1);
+        const e = decodeLogEntry(entry!);
+        expect(e.type === 'archive-gap' && e.seq === g.firstSeq && e.end === g.lastSeq).toBe(true);
+        expect(Buffer.from(e.hash).equals(createHash('sha256').update(doc).digest())).toBe(true);
+        expect(verifyGapDeclaration(writer.device.identity.getPublicKey().serialize(), doc).lastSeq).toBe(
+          g.lastSeq,
+        );
+      }
+      const member = await call(
+        t.app,
+        'GET',
+        `/v1/orgs/${org.orgId}/archive/gaps`,
+        undefined,
+        writer.device.headers(),
+      );
+      expect(member.statusCode).toBe(403);
     });
   });
 }

@@ -6,9 +6,10 @@
  * not trust this answer: it recomputes gaps from the verified log and compares, matches
  * relay receipts against opened records, and checks the policy against its log entry.
  */
+import { MAX_GAP_DECLARATION_BYTES } from '@custos/core';
 import { Type } from 'typebox';
 import { defineRoute } from '../http/route-def.js';
-import { Id } from '../http/schema-helpers.js';
+import { Bytes, encodeBytes, Id } from '../http/schema-helpers.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { DeviceRecord } from '../store/records.js';
@@ -154,6 +155,59 @@ export const completenessReportRoute = defineRoute({
       gapsTruncated: gaps.length > MAX_REPORT_GAPS,
       policy,
       checkedAt,
+    };
+  },
+});
+
+const DeclaredGap = Type.Object(
+  {
+    deviceId: Type.String(),
+    firstSeq: Type.Integer({ minimum: 0, description: 'first sequence number declared lost' }),
+    lastSeq: Type.Integer({ minimum: 0, description: 'last sequence number declared lost' }),
+    reason: Type.String({ description: '`server-restored` or `device-lost`' }),
+    logIndex: Type.Integer({ minimum: 0, description: "index of the declaration's archive-gap log entry" }),
+    receivedAt: Type.Integer({ minimum: 0 }),
+    declaration: Bytes(
+      1,
+      MAX_GAP_DECLARATION_BYTES,
+      "the signed declaration document as the device uploaded it; its SHA-256 and length are the log entry's h and sz",
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /v1/orgs/:orgId/archive/gaps */
+export const declaredGapsRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/orgs/:orgId/archive/gaps',
+  summary:
+    "The org's accepted gap declarations (docs/archive-format.md §6.1), by device and sequence number: runs " +
+    'of records a device signed that it can no longer send (after a server restore), each with the signed ' +
+    'document, so an officer or auditor can check its device signature and its archive-gap log entry. At most ' +
+    `${MAX_REPORT_GAPS}; officers and auditors.`,
+  access: { kind: 'device', roles: ['officer', 'auditor'] },
+  params: OrgParams,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      { gaps: Type.Array(DeclaredGap), truncated: Type.Boolean() },
+      { additionalProperties: false },
+    ),
+  },
+  errors: [],
+  async handler({ auth }, deps) {
+    const rows = await deps.stores.archive.gaps(auth.orgId, MAX_REPORT_GAPS + 1);
+    return {
+      gaps: rows.slice(0, MAX_REPORT_GAPS).map((g) => ({
+        deviceId: g.deviceId,
+        firstSeq: g.firstSeq,
+        lastSeq: g.lastSeq,
+        reason: g.reason,
+        logIndex: g.logIndex,
+        receivedAt: g.receivedAt,
+        declaration: encodeBytes(g.declaration),
+      })),
+      truncated: rows.length > MAX_REPORT_GAPS,
     };
   },
 });

@@ -430,6 +430,10 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/archive/completeness`,
   }),
+  'GET /v1/orgs/:orgId/archive/gaps': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/archive/gaps`,
+  }),
   'PUT /v1/orgs/:orgId/archive/completeness/policy': async ({ org }) => ({
     method: 'PUT',
     url: `/v1/orgs/${org.orgId}/archive/completeness/policy`,

@@ -60,7 +60,11 @@ import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-rout
 import { auditListRoute, latestOfficerChangeRoute } from '../../review/audit-route.js';
 import { REVIEW_ROUTES } from './review-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
-import { completenessPolicyRoute, completenessReportRoute } from '../../completeness/completeness-routes.js';
+import {
+  completenessPolicyRoute,
+  completenessReportRoute,
+  declaredGapsRoute,
+} from '../../completeness/completeness-routes.js';
 import { listAlertsRoute } from '../../alerts/alert-routes.js';
 import {
   createHoldRoute,
@@ -112,6 +116,7 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   listHoldsRoute,
   releaseHoldRoute,
   completenessReportRoute,
+  declaredGapsRoute,
   completenessPolicyRoute,
   listAlertsRoute,
   recordExportRoute,
