@@ -17,6 +17,7 @@ import {
   ApiClient,
   ArchiveUploader,
   CustosClient,
+  declaredGaps,
   LocalStore,
   loadLocalIdentity,
   loadProfile,
@@ -25,6 +26,7 @@ import {
 import type { LogEntry } from '@custos/core';
 import Database from 'better-sqlite3';
 import { captureSealed, logEntries } from './client-records.js';
+import { custos } from './cli-support.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrolUser,
@@ -169,9 +171,14 @@ describe('archive upload after the server is restored from an older backup', () 
       expect(uploadedThrough(last)).toBe(5);
       expect(await uploader.uploadAll()).toBe(2);
       expect(uploadedThrough(last)).toBe(7);
+      expect(declaredGaps(last)).toMatchObject([{ firstSeq: 3, lastSeq: 5, reason: 'server-restored' }]);
     } finally {
       last.close();
     }
+    // The device's owner is told too, through the real CLI.
+    const status = await custos(['archive', 'status', '--profile', profileDir]);
+    expect(status.status, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/Declared lost: records 3–5 \(server-restored, log \d+\)/);
     // The log shows the gap as what it is: a signed declaration, not records. (The device's
     // own proof checks now report the log's rollback as a split view — docs/operations.md.)
     let entries: LogEntry[] = [];

@@ -55,6 +55,8 @@ export {
   UPLOAD_PIPELINE_DEPTH,
 } from './archive/uploader.js';
 export { verifyArchiveProofs } from './archive/proofs.js';
+export { declaredGaps } from './archive/chain-recovery.js';
+export type { DeclaredGap } from './archive/chain-recovery.js';
 export { loadProfile } from './profile.js';
 export type { DeviceProfile, PinnedLog } from './profile.js';
 export { generatePrekeys } from './enrol/prekeys.js';

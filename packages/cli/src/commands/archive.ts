@@ -49,6 +49,9 @@ async function status(ctx: CommandContext): Promise<void> {
         s.refusedBuckets.length === 0
           ? 'Refused bucket keys: none'
           : `Refused bucket keys: ${s.refusedBuckets.map((b) => `${b.bucketId} (${b.reason})`).join('; ')} — tell your records officer`,
+        s.declaredGaps.length === 0
+          ? 'Declared lost: none'
+          : `Declared lost: ${s.declaredGaps.map((g) => `records ${g.firstSeq === g.lastSeq ? g.firstSeq : `${g.firstSeq}–${g.lastSeq}`} (${g.reason}, log ${g.logIndex})`).join('; ')} — the server lost them after acknowledging them; your records officer sees this`,
       ],
       s,
     );

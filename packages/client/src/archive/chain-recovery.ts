@@ -26,6 +26,22 @@ import { decodeQueued, loadChain, type StoredSessionKey } from './capture.js';
 import { isPending } from './pending-records.js';
 import type { ArchiveReceiptRow } from './uploader.js';
 
+/** A run of this device's records it declared lost, as the server accepted it. */
+export interface DeclaredGap {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly reason: string;
+  /** Index of the declaration's archive-gap entry in the org's log. */
+  readonly logIndex: number;
+}
+
+const DECLARED_GAPS = 'declared-gaps';
+
+/** The runs this device declared lost, oldest first (shown by `custos archive status`). */
+export function declaredGaps(store: LocalStore): DeclaredGap[] {
+  return store.getJson<DeclaredGap[]>('archive-state', DECLARED_GAPS) ?? [];
+}
+
 /** Queue rows read per store query while collecting session keys. */
 const KEY_SCAN_PAGE = 2000;
 
@@ -142,4 +158,12 @@ export async function declareLostRun(
   );
   if (int(obj(res.head, 'gap declaration head'), 'seq') !== run.lastSeq)
     throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another head for the declared gap');
+  const gap: DeclaredGap = {
+    firstSeq: run.firstSeq,
+    lastSeq: run.lastSeq,
+    reason: declaration.reason,
+    logIndex: int(res, 'logIndex'),
+  };
+  const others = declaredGaps(store).filter((g) => g.firstSeq !== gap.firstSeq);
+  store.putJson('archive-state', DECLARED_GAPS, [...others, gap]);
 }

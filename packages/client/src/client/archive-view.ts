@@ -3,6 +3,7 @@
  * offline): queue depth, chain position, upload position, verified receipts, the last
  * checkpoint verified and the bucket keys refused at verification.
  */
+import { declaredGaps, type DeclaredGap } from '../archive/chain-recovery.js';
 import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
 import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
@@ -24,6 +25,11 @@ export interface ArchiveStatus {
   readonly lastReceiptSeq: number | undefined;
   readonly lastVerifiedTreeSize: number | undefined;
   readonly refusedBuckets: readonly RefusedBucket[];
+  /**
+   * Runs of this device's records declared lost: acknowledged by a server that was then
+   * restored from an older backup, after the device had let them go (docs/archive-format.md §6.1).
+   */
+  readonly declaredGaps: readonly DeclaredGap[];
 }
 
 /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
@@ -48,5 +54,6 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile): Archiv
     lastReceiptSeq: proven.at(-1)?.seq,
     lastVerifiedTreeSize: cp?.treeSize,
     refusedBuckets: refusedBuckets(store),
+    declaredGaps: declaredGaps(store),
   };
 }
