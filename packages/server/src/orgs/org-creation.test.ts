@@ -1,7 +1,8 @@
 /**
  * POST /v1/orgs: one transaction (a failing bucket leaves no org and an unspent token), an
- * identical retry answered as the first call until the first admin enrols, and operator
- * tokens that create further organisations and expire.
+ * identical retry answered as the first call until the first admin enrols, a ceremony that
+ * reached another origin refused before anything is stored, and operator tokens that create
+ * further organisations and expire.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { sealKeyManagerDelegation } from '@custos/core';
@@ -10,8 +11,15 @@ import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js'
 import { sha256 } from '../crypto/secrets.js';
 import { newId, type OrgId } from '../ids.js';
 import { issueBootstrapToken } from '../operator-bootstrap.js';
-import { call, createTestApp, deviceKeys, orgCreateBody, type TestApp } from '../testing/test-app.js';
-import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import {
+  call,
+  createTestApp,
+  deviceKeys,
+  orgCreateBody,
+  TEST_ORIGIN,
+  type TestApp,
+} from '../testing/test-app.js';
+import { openSnapshotter, openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 
 const raw = (k: KeyObject): string =>
   Buffer.from(k.export({ format: 'jwk' }).x ?? '', 'base64url').toString('base64url');
@@ -79,6 +87,36 @@ describe('POST /v1/orgs: atomic and retry-safe', () => {
     expect(late.statusCode).toBe(409);
     expect(late.json<{ error: { message: string } }>().error.message).toMatch(/first admin has enrolled/);
     expect(await t.stores.orgs.count()).toBe(orgs);
+  });
+
+  it('refuses a ceremony that reached another origin before storing anything or spending the token', async () => {
+    // Through a proxy or name other than --origin, the org's every profile and the ceremony's
+    // own device would sign an origin this server refuses: no login could ever succeed.
+    const tok = await token();
+    const body = orgCreateBody(tok);
+    const snap = openSnapshotter(tb.config);
+    try {
+      const before = await snap.snapshot();
+      const r = await call(t.app, 'POST', '/v1/orgs', { ...body, origin: 'http://127.0.0.1:8443' });
+      expect(r.statusCode, r.body).toBe(400);
+      const { code, message } = r.json<{ error: { code: string; message: string } }>().error;
+      expect(code).toBe('INVALID_REQUEST');
+      expect(message).toContain(
+        `body.origin: this server takes logins for ${TEST_ORIGIN}, not http://127.0.0.1:8443`,
+      );
+      expect(message).toContain('set --origin to http://127.0.0.1:8443');
+      expect(message).toContain('the bootstrap token is still valid');
+      expect(await snap.snapshot()).toBe(before);
+    } finally {
+      await snap.close();
+    }
+    const ok = await call(t.app, 'POST', '/v1/orgs', { ...body, origin: TEST_ORIGIN });
+    expect(ok.statusCode, ok.body).toBe(201);
+    // The origin is checked, not part of the request: without it (an older client) the same
+    // request is the identical retry.
+    const retry = await call(t.app, 'POST', '/v1/orgs', body);
+    expect(retry.statusCode, retry.body).toBe(201);
+    expect(retry.json()).toEqual({ ...ok.json(), replayed: true });
   });
 
   it('registers bucket documents and officer wraps with the org, in one transaction', async () => {

@@ -106,7 +106,7 @@ export const registerDeviceRoute = defineRoute({
     if (body.origin !== undefined && body.origin !== deps.origin()) {
       throw new ServerError(
         'INVALID_REQUEST',
-        `body.origin: this server takes logins for ${deps.origin()}, not ${body.origin}: enrol with that URL, or ask the operator to set --origin; the code is still valid`,
+        `body.origin: this server takes logins for ${deps.origin()}, not ${body.origin}: enrol at ${deps.origin()}, or have the operator set --origin to ${body.origin} and restart the server (a key ceremony resumes only with its own --server, so it needs the latter); the code is still valid`,
       );
     }
 

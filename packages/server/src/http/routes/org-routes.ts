@@ -57,6 +57,14 @@ const CreateOrgBody = Type.Object(
       maxLength: 200,
       description: 'organisation name (public: it names the log)',
     }),
+    origin: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 300,
+        description:
+          'the origin the ceremony reached (scheme://host[:port]); when given it must be the origin this server signs logins for, checked before anything is stored or the token is spent',
+      }),
+    ),
     signingPublicKey: Bytes(32, 32, 'org signing key, Ed25519'),
     rootArchivePublicKey: Bytes(32, 2048, 'root archive public key'),
     keyManager: Type.Object(
@@ -157,6 +165,16 @@ export const createOrgRoute = defineRoute({
     'LOG_PUSHBACK',
   ],
   async handler({ body }, deps) {
+    // Every profile the ceremony writes, and its own transient device, names the URL it
+    // reached and signs that origin into each login, while the server accepts only its own:
+    // an org created through another name could never be logged into, and a ceremony resumes
+    // only with the same --server. So refuse before the token is spent, not at the first login.
+    if (body.origin !== undefined && body.origin !== deps.origin()) {
+      throw new ServerError(
+        'INVALID_REQUEST',
+        `body.origin: this server takes logins for ${deps.origin()}, not ${body.origin}: have the operator set --origin to ${body.origin} and restart the server, then rerun the ceremony; nothing was registered and the bootstrap token is still valid (unless the restart prints a new one: a server without organisations does)`,
+      );
+    }
     if (body.keyManager.notBefore >= body.keyManager.notAfter) {
       throw new ServerError('INVALID_REQUEST', 'body.keyManager: notBefore must be earlier than notAfter');
     }
@@ -206,7 +224,10 @@ export const createOrgRoute = defineRoute({
         blob: decodeBytes(`body.buckets.${i}.officerWraps.${j}.blob`, w.blob),
       })),
     }));
-    const { bootstrapToken, ...request } = body;
+    // The origin is checked, not stored: a retry after a lost answer is the identical request
+    // with or without it (a ceremony whose first call, from an older console, sent none still
+    // gets its replay).
+    const { bootstrapToken, origin: _origin, ...request } = body;
     const created = await createOrganisation(deps, {
       bootstrapToken,
       org,
