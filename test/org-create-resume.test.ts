@@ -3,9 +3,10 @@
  * resumes on a rerun with the same `out` and ends with the same org as an uninterrupted one
  * (every bucket registered once, the device revoked, the profiles and shares usable); wrong
  * options, an existing `out` and a mistyped bootstrap token are refused clearly, and so is the
- * device enrolment under another origin than the server's, before the first admin's code is
- * spent. Uses the test-only weak KDF so the many ceremonies stay fast.
+ * org under another origin than the server's, before the bootstrap token is spent.
+ * Uses the test-only weak KDF so the many ceremonies stay fast.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import {
   type CeremonyResult,
   type OrgFile,
 } from '@custos/console';
-import { loadConfig, startServer, type RunningServer } from '@custos/server';
+import { loadConfig, openStore, startServer, type RunningServer } from '@custos/server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { enrolDevice, filesUnder, http } from './org-create-support.js';
 
@@ -182,24 +183,43 @@ describe('runCeremony', () => {
     await checkFinished(srv, r);
   });
 
-  it('enrols its device only under the origin the server signs, before the code is spent, and resumes once the server takes it', async () => {
+  it('creates the org only under the origin the server signs, before the token is spent, and resumes once the server takes it', async () => {
     // The operator gave the server another --origin than the URL the ceremony reached (a proxy
-    // or a name): the ceremony device could never log in there, so the server refuses its
-    // enrolment, naming its origin, and the first admin's code stays unused.
+    // or a name): no profile the ceremony writes could ever log in there, and a resume keeps
+    // its --server, so the server refuses the org itself, naming both origins, and the
+    // bootstrap token stays unspent.
     const srv = await freshServer(['--origin', 'https://custos.example']);
     const calls = { n: 0 };
-    await expect(runCeremony(options(srv, calls))).rejects.toMatchObject({
-      code: 'SERVER_REFUSED',
-      serverCode: 'INVALID_REQUEST',
-      message: expect.stringContaining(
-        `this server takes logins for https://custos.example, not ${srv.url}`,
-      ) as unknown,
-    });
-    // The operator's fix: the server's origin is the URL the ceremony (and every profile) names.
+    const refused: unknown = await runCeremony(options(srv, calls)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'SERVER_REFUSED', serverCode: 'INVALID_REQUEST' });
+    const { message } = refused as Error;
+    expect(message).toContain(
+      `POST /v1/orgs: INVALID_REQUEST: body.origin: this server takes logins for https://custos.example, not ${srv.url}`,
+    );
+    expect(message).toContain(`have the operator set --origin to ${srv.url}`);
+    expect(message).toContain('the bootstrap token is still valid');
+    // Nothing past the keys: the org was not created, so no first-admin code exists to lose.
+    const journal = JSON.parse(
+      readFileSync(join(srv.dir, 'org.ceremony-staging', 'journal.json'), 'utf8'),
+    ) as { done: string[] };
+    expect(journal.done).toEqual(['keys-sealed']);
     const before = servers.pop()!;
     await before.close();
+    const stores = await openStore(
+      loadConfig({ argv: ['--data', join(srv.dir, 'data')], env: {}, cwd: srv.dir }).store,
+    );
+    try {
+      expect(await stores.orgs.count()).toBe(0);
+      const token = await stores.bootstrap.get(createHash('sha256').update(srv.token).digest());
+      expect(token?.consumedAt).toBeNull();
+    } finally {
+      await stores.close();
+    }
+    // The operator's fix: the server's origin is the URL the ceremony (and every profile) names.
+    // Without an organisation, the restart replaces the token: the rerun takes the new one.
     await serve(srv.dir, new URL(srv.url).host, []);
-    const r = await runCeremony(options(srv, calls));
+    const token = readFileSync(join(srv.dir, 'boot.txt'), 'utf8').trim();
+    const r = await runCeremony({ ...options(srv, calls), bootstrapToken: token });
     expect(r.resumed).toBe(true);
     await checkFinished(srv, r);
   });

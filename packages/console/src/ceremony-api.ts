@@ -144,9 +144,13 @@ export class CeremonyApi {
     throw new ConsoleError('SERVER_REFUSED', `GET ${routeName(path)}: ${code}`, { serverCode: code });
   }
 
-  /** POST /v1/orgs. */
+  /**
+   * POST /v1/orgs, under the origin this console reached: every profile the ceremony writes
+   * names it, so a server with another --origin refuses before the token is spent (not sent
+   * from the journal's request, so a journal written before the field resumes unchanged).
+   */
   async createOrg(bootstrapToken: string, body: CreateOrgRequest): Promise<CreateOrgResponse> {
-    const r = await this.call('POST', '/v1/orgs', { bootstrapToken, ...body });
+    const r = await this.call('POST', '/v1/orgs', { bootstrapToken, ...body, origin: this.origin });
     const ok =
       typeof r.orgId === 'string' &&
       typeof r.adminUserId === 'string' &&
