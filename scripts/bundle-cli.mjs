@@ -79,9 +79,11 @@ try {
   }
   renameSync(join(tmp, 'main.js'), join(CLI_DIST, 'main.js'));
   for (const name of readdirSync(join(CLI_DIST, CHUNKS))) {
+    if (fresh.has(name)) continue;
     const path = join(CLI_DIST, CHUNKS, name);
-    if (!fresh.has(name) && Date.now() - statSync(path).mtimeMs > STALE_CHUNK_MS)
-      rmSync(path, { force: true });
+    // Another bundling (a second Vitest run's global setup in this tree) may have removed it since the listing.
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat !== undefined && Date.now() - stat.mtimeMs > STALE_CHUNK_MS) rmSync(path, { force: true });
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
