@@ -15,7 +15,12 @@ import { policyDetail } from './completeness-routes.js';
 
 interface Report {
   devices: { deviceId: string; records: number; maxSeq: number | null; lastRecordAt: number | null }[];
-  gaps: { deviceId: string; from: number; to: number }[];
+  gaps: {
+    deviceId: string;
+    from: number;
+    to: number;
+    declaredLost: { firstSeq: number; lastSeq: number; reason: string; logIndex: number }[];
+  }[];
   gapsTruncated: boolean;
   policy: { silentAfterMs: number; receiptGraceMs: number; setBy: string | null; setAt: number | null };
 }
@@ -60,7 +65,7 @@ describe('completeness and alerts routes', () => {
       maxSeq: null,
       lastRecordAt: null,
     });
-    expect(a.gaps).toEqual([{ deviceId: org.members[0]!.deviceId, from: 2, to: 2 }]);
+    expect(a.gaps).toEqual([{ deviceId: org.members[0]!.deviceId, from: 2, to: 2, declaredLost: [] }]);
     expect(a.gapsTruncated).toBe(false);
     expect(a.policy).toEqual({
       silentAfterMs: DEFAULT_SILENT_AFTER_MS,
@@ -69,6 +74,38 @@ describe('completeness and alerts routes', () => {
       setAt: null,
     });
     expect(await auditKinds()).toContainEqual(['completeness.report', `devices=${a.devices.length} gaps=1`]);
+  });
+
+  it("marks a gap the device declared lost with its declaration (reason and log index), another device's not", async () => {
+    const deviceId = org.members[0]!.deviceId;
+    const row = {
+      firstSeq: 2,
+      lastSeq: 2,
+      prevHash: randomBytes(32),
+      resumeHash: randomBytes(32),
+      reason: 'server-restored',
+      declaration: randomBytes(64),
+      logIndex: 77,
+      receivedAt: 1,
+    };
+    await t.stores.withTransaction(async (tx) => {
+      await tx.archive.insertGap(org.orgId, { ...row, deviceId });
+      // Another device's declaration of the same numbers says nothing about this device's gap.
+      await tx.archive.insertGap(org.orgId, {
+        ...row,
+        deviceId: org.admin.deviceId,
+        logIndex: 78,
+      });
+    });
+    const a = (await report()).json<Report>();
+    expect(a.gaps).toEqual([
+      {
+        deviceId,
+        from: 2,
+        to: 2,
+        declaredLost: [{ firstSeq: 2, lastSeq: 2, reason: 'server-restored', logIndex: 77 }],
+      },
+    ]);
   });
 
   it('sets the policy (officers), audited with the detail the console checks; refuses bad values', async () => {

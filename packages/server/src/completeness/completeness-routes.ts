@@ -12,6 +12,7 @@ import { defineRoute } from '../http/route-def.js';
 import { Bytes, encodeBytes, Id } from '../http/schema-helpers.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
+import type { ArchiveGapRow } from '../store/archive-stores.js';
 import type { DeviceRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
 import {
@@ -58,6 +59,22 @@ const Report = Type.Object(
           deviceId: Type.String(),
           from: Type.Integer({ minimum: 0 }),
           to: Type.Integer({ minimum: 0 }),
+          declaredLost: Type.Array(
+            Type.Object(
+              {
+                firstSeq: Type.Integer({ minimum: 0 }),
+                lastSeq: Type.Integer({ minimum: 0 }),
+                reason: Type.String(),
+                logIndex: Type.Integer({ minimum: 0 }),
+              },
+              { additionalProperties: false },
+            ),
+            {
+              description:
+                "the device's accepted gap declarations within this gap, in order (GET …/archive/gaps has the signed " +
+                'documents); empty when nothing declares these records lost',
+            },
+          ),
         },
         { additionalProperties: false },
       ),
@@ -108,6 +125,34 @@ export function policyDetail(silentAfterMs: number, receiptGraceMs: number): str
   return `silent-after-ms=${silentAfterMs} receipt-grace-ms=${receiptGraceMs}`;
 }
 
+/**
+ * The declarations (rare: only after a server restore) that fall within a gap of the server's
+ * sequence view. A declaration covers exactly records the server never stored, so a declared
+ * run lies inside one gap; runs declared back to back share it.
+ */
+function declaredLostWithin(
+  rows: readonly ArchiveGapRow[],
+): (deviceId: DeviceId, from: number, to: number) => DeclaredRun[] {
+  const byDevice = new Map<DeviceId, ArchiveGapRow[]>();
+  for (const r of rows) {
+    let l = byDevice.get(r.deviceId);
+    if (l === undefined) byDevice.set(r.deviceId, (l = []));
+    l.push(r);
+  }
+  return (deviceId, from, to) =>
+    (byDevice.get(deviceId) ?? [])
+      .filter((r) => r.firstSeq >= from && r.lastSeq <= to)
+      .sort((a, b) => a.firstSeq - b.firstSeq)
+      .map((r) => ({ firstSeq: r.firstSeq, lastSeq: r.lastSeq, reason: r.reason, logIndex: r.logIndex }));
+}
+
+interface DeclaredRun {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly reason: string;
+  readonly logIndex: number;
+}
+
 /** GET /v1/orgs/:orgId/archive/completeness */
 export const completenessReportRoute = defineRoute({
   method: 'GET',
@@ -121,12 +166,14 @@ export const completenessReportRoute = defineRoute({
   response: { status: 200, schema: Report },
   errors: [],
   async handler({ auth }, deps) {
-    const [devices, summaries, gaps, policy] = await Promise.all([
+    const [devices, summaries, gaps, policy, declarations] = await Promise.all([
       allDevices(deps.stores, auth.orgId),
       deps.stores.completeness.deviceSummaries(auth.orgId),
       deps.stores.completeness.gaps(auth.orgId, MAX_REPORT_GAPS + 1),
       policyOf(deps.stores, auth.orgId),
+      deps.stores.archive.gaps(auth.orgId, MAX_REPORT_GAPS),
     ]);
+    const declaredIn = declaredLostWithin(declarations);
     const byDevice = new Map(summaries.map((s) => [s.deviceId, s]));
     const checkedAt = deps.clock();
     await deps.stores.withTransaction((tx) =>
@@ -151,7 +198,12 @@ export const completenessReportRoute = defineRoute({
           lastRecordAt: s?.lastReceivedAt ?? null,
         };
       }),
-      gaps: gaps.slice(0, MAX_REPORT_GAPS).map((g) => ({ deviceId: g.deviceId, from: g.from, to: g.to })),
+      gaps: gaps.slice(0, MAX_REPORT_GAPS).map((g) => ({
+        deviceId: g.deviceId,
+        from: g.from,
+        to: g.to,
+        declaredLost: declaredIn(g.deviceId, g.from, g.to),
+      })),
       gapsTruncated: gaps.length > MAX_REPORT_GAPS,
       policy,
       checkedAt,
