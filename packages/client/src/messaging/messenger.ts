@@ -55,6 +55,7 @@ import {
   noteContactName,
   noteDevice,
   userAddress,
+  userOfAddress,
   type PeerUser,
 } from './peers.js';
 
@@ -406,16 +407,11 @@ function event(
 }
 
 function summarise(change: GroupChange, me: PeerUser): GroupChangeSummary {
-  const users = (addresses: readonly string[]): PeerUser[] =>
-    addresses.map((a) => {
-      const dot = a.indexOf('.');
-      return { orgId: a.slice(0, dot), userId: a.slice(dot + 1) };
-    });
   const mine = userAddress(me);
   const you = change.added.includes(mine) ? 'added' : change.removed.includes(mine) ? 'removed' : undefined;
   return {
-    added: users(change.added),
-    removed: users(change.removed),
+    added: change.added.map(userOfAddress),
+    removed: change.removed.map(userOfAddress),
     ...(you === undefined ? {} : { you }),
   };
 }

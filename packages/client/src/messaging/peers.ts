@@ -42,6 +42,12 @@ export function userAddress(u: PeerUser): string {
   return `${u.orgId}.${u.userId}`;
 }
 
+/** The user named by an address text of {@link userAddress} (ids hold no '.'). */
+export function userOfAddress(address: string): PeerUser {
+  const dot = address.indexOf('.');
+  return { orgId: address.slice(0, dot), userId: address.slice(dot + 1) };
+}
+
 /** The libsignal address of one device. */
 export function deviceAddress(u: PeerUser, deviceNumber: number): ProtocolAddress {
   try {

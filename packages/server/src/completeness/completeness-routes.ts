@@ -128,7 +128,8 @@ export function policyDetail(silentAfterMs: number, receiptGraceMs: number): str
 /**
  * The declarations (rare: only after a server restore) that fall within a gap of the server's
  * sequence view. A declaration covers exactly records the server never stored, so a declared
- * run lies inside one gap; runs declared back to back share it.
+ * run lies inside one gap; runs declared back to back share it. `rows` come ordered by device
+ * and first sequence number (ArchiveStore.gaps), so each gap's runs are in order.
  */
 function declaredLostWithin(
   rows: readonly ArchiveGapRow[],
@@ -142,7 +143,6 @@ function declaredLostWithin(
   return (deviceId, from, to) =>
     (byDevice.get(deviceId) ?? [])
       .filter((r) => r.firstSeq >= from && r.lastSeq <= to)
-      .sort((a, b) => a.firstSeq - b.firstSeq)
       .map((r) => ({ firstSeq: r.firstSeq, lastSeq: r.lastSeq, reason: r.reason, logIndex: r.logIndex }));
 }
 
