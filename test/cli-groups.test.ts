@@ -95,7 +95,7 @@ describe('custos group', () => {
     const carolSees = await custos(as('carol', ['sync']));
     expect(carolSees.status, carolSees.stderr).toBe(0);
     expect(carolSees.stdout).toMatch(
-      /group is now "Night shift" with 1 members \(revision \d+\); removed \S+; you are no longer a member/,
+      /group is now "Night shift" with 1 members \(revision \d+\); removed you; you are no longer a member/,
     );
   });
 });

@@ -399,7 +399,7 @@ describe('output', () => {
     );
     expect(line.split('\n').filter((l) => l.startsWith('['))).toHaveLength(1);
     const g = msg({ text: 'ok', group: 'g.x' });
-    expect(describeEvent({ ...g, group: 'g.x' }, book, () => 'Ops\u202eevil')).toContain(
+    expect(describeEvent({ ...g, group: 'g.x' }, book, { groupNameOf: () => 'Ops\u202eevil' })).toContain(
       'group "Ops\\u202eevil"',
     );
   });
@@ -417,16 +417,21 @@ describe('output', () => {
       group: 'g.x',
       groupChange,
     });
-    const removedYou = describeEvent(
-      update({ added: [], removed: [BOB], you: 'removed' }),
-      book,
-      () => 'Ops',
-    );
+    const ops = { groupNameOf: () => 'Ops' };
+    // Bob's own device: the change names him "you" (it used to print his own address).
+    const removedYou = describeEvent(update({ added: [], removed: [BOB], you: 'removed' }), book, {
+      ...ops,
+      self: BOB,
+    });
     expect(removedYou).toBe(
-      '[2026-01-02 03:04] alice → group "Ops": group is now "Ops" with 1 members (revision 3); removed bob; you are no longer a member: you receive nothing more from this group',
+      '[2026-01-02 03:04] alice → group "Ops": group is now "Ops" with 1 members (revision 3); removed you; you are no longer a member: you receive nothing more from this group',
     );
-    const added = describeEvent(update({ added: [BOBBY], removed: [] }), book, () => 'Ops');
-    expect(added).toMatch(new RegExp(`; added ${BOBBY.userId}@${ORG}$`));
+    // Another member's device names bob from its address book.
+    expect(describeEvent(update({ added: [], removed: [BOB] }), book, { ...ops, self: ALICE })).toMatch(
+      /; removed bob$/,
+    );
+    const added = describeEvent(update({ added: [BOBBY, BOB], removed: [] }), book, { ...ops, self: BOB });
+    expect(added).toMatch(new RegExp(`; added ${BOBBY.userId}@${ORG}, you$`));
     expect(eventJson(update({ added: [], removed: [BOB], you: 'removed' }), book)).toMatchObject({
       groupChange: { added: [], removed: [`${BOB.userId}@${ORG}`], you: 'removed' },
     });
@@ -441,15 +446,15 @@ describe('output', () => {
     book.add('bob', bob);
     const target = 'zzzzzzzzzzzzzzzzzzzzzz';
     const senderOf = (id: string) => (id === target ? bob : undefined);
-    expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book, undefined, senderOf)).toBe(
+    expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book, { senderOf })).toBe(
       '[2026-01-02 03:04] alice → you: tried to edit #zzzzzzzz, which bob sent (ignored: only its sender may edit it)',
     );
-    expect(describeEvent(msg({ kind: 'delete', deletes: target }), book, undefined, senderOf)).toMatch(
+    expect(describeEvent(msg({ kind: 'delete', deletes: target }), book, { senderOf })).toMatch(
       /tried to delete #zzzzzzzz, which bob sent \(ignored/,
     );
     // Alice's edit of her own message, or of one this device does not hold, reads as before.
     const own = (id: string) => (id === target ? ALICE : undefined);
-    expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book, undefined, own)).toBe(
+    expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book, { senderOf: own })).toBe(
       '[2026-01-02 03:04] alice → you: edited #zzzzzzzz: x',
     );
     expect(describeEvent(msg({ kind: 'edit', edits: target, text: 'x' }), book)).toContain(

@@ -37,10 +37,19 @@ function describeAttachments(list: readonly AttachmentPointer[] | undefined): st
     .join('');
 }
 
-/** `; added …; removed …` of a group change, and what it means for this user when it removed them. */
-function describeGroupChange(change: GroupChangeSummary | undefined, book: AddressBook): string {
+/**
+ * `; added …; removed …` of a group change, naming this profile's own user "you" (the
+ * summary lists members by address, this user's among them), and what a removal means for them.
+ */
+function describeGroupChange(
+  change: GroupChangeSummary | undefined,
+  book: AddressBook,
+  self: PeerUser | undefined,
+): string {
   if (change === undefined) return '';
-  const names = (users: readonly PeerUser[]): string => users.map((u) => book.label(u)).join(', ');
+  const mine = self === undefined ? undefined : formatAddress(self);
+  const name = (u: PeerUser): string => (formatAddress(u) === mine ? 'you' : book.label(u));
+  const names = (users: readonly PeerUser[]): string => users.map(name).join(', ');
   const parts = [
     ...(change.added.length === 0 ? [] : [`added ${names(change.added)}`]),
     ...(change.removed.length === 0 ? [] : [`removed ${names(change.removed)}`]),
@@ -51,19 +60,24 @@ function describeGroupChange(change: GroupChangeSummary | undefined, book: Addre
   return parts.map((p) => `; ${p}`).join('');
 }
 
+/** What {@link describeEvent} may know beyond the event and the address book. */
+export interface EventContext {
+  /** A group's local name by id. */
+  readonly groupNameOf?: (id: string) => string | undefined;
+  /** Who sent a stored message (an edit or delete of someone else's is shown as ignored). */
+  readonly senderOf?: (messageId: string) => PeerUser | undefined;
+  /** This profile's own user: group changes name it "you". */
+  readonly self?: PeerUser;
+}
+
 /**
- * One line describing an event, from this device's point of view. `senderOf` names who sent
- * a stored message: an edit or delete of someone else's message is shown as the ignored
- * attempt it is (devices apply only the sender's), not as a change.
+ * One line describing an event, from this device's point of view. An edit or delete of
+ * someone else's message (by `context.senderOf`) is shown as the ignored attempt it is
+ * (devices apply only the sender's), not as a change.
  */
-export function describeEvent(
-  e: MessageEvent,
-  book: AddressBook,
-  groupNameOf: (id: string) => string | undefined = () => undefined,
-  senderOf: (messageId: string) => PeerUser | undefined = () => undefined,
-): string {
+export function describeEvent(e: MessageEvent, book: AddressBook, context: EventContext = {}): string {
   const groupName = (id: string): string => {
-    const n = groupNameOf(id);
+    const n = context.groupNameOf?.(id);
     return n === undefined ? id : `"${peerText(n)}"`;
   };
   const c = e.content;
@@ -76,14 +90,14 @@ export function describeEvent(
         : 'you';
   const head = `[${formatTime(c.timestamp)}] ${who} → ${to}`;
   const changed = c.kind === 'edit' ? c.edits : c.kind === 'delete' ? c.deletes : undefined;
-  const owner = changed === undefined ? undefined : senderOf(changed);
+  const owner = changed === undefined ? undefined : context.senderOf?.(changed);
   if (owner !== undefined && formatAddress(owner) !== formatAddress(e.from))
     return `${head}: tried to ${c.kind} #${shortId(changed!)}, which ${book.label(owner)} sent (ignored: only its sender may ${c.kind} it)`;
   switch (c.kind) {
     case 'message':
       return `${head}: ${peerText(c.text ?? '')}${describeAttachments(c.attachments)}${c.replyTo === undefined ? '' : `  (reply to ${shortId(c.replyTo)})`}${c.timer === undefined || c.timer === 0 ? '' : `  (disappears after ${c.timer} s)`}  #${shortId(c.id)}`;
     case 'group-update':
-      return `${head}: group ${c.groupState === undefined ? 'changed' : `is now "${peerText(c.groupState.name)}" with ${c.groupState.members.length} members (revision ${c.groupState.revision})`}${describeGroupChange(e.groupChange, book)}`;
+      return `${head}: group ${c.groupState === undefined ? 'changed' : `is now "${peerText(c.groupState.name)}" with ${c.groupState.members.length} members (revision ${c.groupState.revision})`}${describeGroupChange(e.groupChange, book, context.self)}`;
     case 'timer':
       return `${head}: disappearing messages ${c.timer === undefined || c.timer === 0 ? 'off' : `after ${c.timer} s`}`;
     case 'edit':

@@ -120,7 +120,11 @@ async function chat(ctx: CommandContext): Promise<void> {
       if (ctx.json) return print(JSON.stringify(eventJson(e, book)));
       if (inTarget(e, target)) {
         print(
-          describeEvent(e, book, groupName, (id) => targetMessages(c, target).find((m) => m.id === id)?.from),
+          describeEvent(e, book, {
+            groupNameOf: groupName,
+            senderOf: (id) => targetMessages(c, target).find((m) => m.id === id)?.from,
+            self: c.me,
+          }),
         );
         showNotice(e);
         return;

@@ -242,7 +242,7 @@ async function demo(ctx: CommandContext): Promise<number> {
         'Saw, in order:',
         ...p.seen
           .filter((e) => e.content.kind !== 'receipt')
-          .map((e) => `  ${describeEvent(e, p.book, groupName)}`),
+          .map((e) => `  ${describeEvent(e, p.book, { groupNameOf: groupName, self: p.client.me })}`),
         `Group "${group.name}" as it stands on this device:`,
         ...p.client.groupMessages(group.id).map((m) => `  ${describeStored(m, p.book)}`),
         `Archived by: ${[...new Set(p.client.groupMessages(group.id).flatMap((m) => (m.notice === undefined ? [] : [m.notice.name])))].join(', ')}`,

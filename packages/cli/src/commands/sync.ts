@@ -113,12 +113,11 @@ async function sync(ctx: CommandContext): Promise<void> {
         ...(events.length === 0
           ? ['No new messages.']
           : events.map((e) =>
-              describeEvent(
-                e,
-                book,
-                (id) => client.group(id)?.name,
-                (id) => senders.get(id),
-              ),
+              describeEvent(e, book, {
+                groupNameOf: (id) => client.group(id)?.name,
+                senderOf: (id) => senders.get(id),
+                self: client.me,
+              }),
             )),
         ...notices,
         ...saved.map((f) => `Saved ${f}`),
