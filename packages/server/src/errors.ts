@@ -116,6 +116,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: 'The bucket exists but the time is outside its validity window (with the late-upload grace for records).',
   },
+  BUCKET_DISPOSED: {
+    status: 409,
+    doc: "A record is sealed to a bucket that was disposed of: an approved disposition plan destroyed its keys, so no record sealed to it could ever be opened. Refused whatever the server's clock says; the message and `details` name the bucket (`bucketId`), the plan (`planId`) and when (`disposedAt`, ms). Nothing was stored: the device must seal its records to a current bucket.",
+  },
   DISPOSITION_NOT_FOUND: { status: 404, doc: "No such disposition plan in the caller's organisation." },
   QUORUM_NOT_MET: {
     status: 409,

@@ -12,12 +12,15 @@ import {
   signBatch,
   type RecordHash,
 } from '@custos/core';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
 import { LogIntegrator } from '../log-service/integration.js';
 import { silentLogger } from '../log/logger.js';
-import { call, createTestApp, type TestApp } from '../testing/test-app.js';
-import type { Stores } from '../store/stores.js';
+import { call, createTestApp, type TestApp, type TestDevice } from '../testing/test-app.js';
+import { PG_BUCKET_LOCK_CLASS } from '../store/archive-stores.js';
+import { openStore } from '../store/open-store.js';
+import type { StoreBackend, Stores } from '../store/stores.js';
 import { testLogKey } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import {
@@ -32,6 +35,8 @@ import { verifyUpload } from './batch-verification.js';
 import { ARCHIVE_BATCH_MEDIA_TYPE, encodeBatchUpload } from './batch-wire.js';
 
 const logKey = testLogKey();
+/** The test app's clock. */
+const t0 = 1_700_000_000_000;
 
 for (const backend of TEST_BACKENDS) {
   const title = `archive ingest: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
@@ -53,7 +58,7 @@ for (const backend of TEST_BACKENDS) {
     beforeAll(async () => {
       tb = await backend.open();
       t = await createTestApp(tb.stores, { audit: sequencingAuditSink });
-      t.clock.now = 1_700_000_000_000;
+      t.clock.now = t0;
       org = await createArchivingOrg(t, 2);
       integrator = new LogIntegrator({
         stores: tb.stores,
@@ -368,6 +373,113 @@ for (const backend of TEST_BACKENDS) {
         const head = await tb.stores.archive.head(org.orgId, w.device.deviceId);
         expect(head?.logIndex).toBe(indexes[indexes.length - 1]);
       }
+    });
+
+    describe('a disposed bucket (its keys destroyed)', () => {
+      // Node B: a second API node over the same store (another process on SQLite).
+      let b: TestApp;
+      let storesB: StoreBackend;
+      const planId = 'ab'.repeat(32);
+      const now = t0;
+      /** Inside the windows below: a clock set back by years. */
+      const setBack = 1_692_000_000_000;
+      beforeAll(async () => {
+        storesB = await openStore(tb.config);
+        b = await createTestApp(storesB, { audit: sequencingAuditSink });
+      });
+      afterAll(async () => {
+        t.clock.now = now;
+        await b?.app.close();
+        await storesB?.close();
+      });
+
+      /** A writer of `device` sealing to a new bucket of an old window, chained after the stored head. */
+      const oldBucketWriter = async (bucketId: string, device: TestDevice) => {
+        const window = { notBefore: 1_690_000_000_000, notAfter: 1_695_000_000_000 };
+        const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, bucketId, window);
+        const reg = await call(
+          t.app,
+          'POST',
+          `/v1/orgs/${org.orgId}/buckets`,
+          { document: Buffer.from(document).toString('base64url') },
+          org.officer.headers(),
+        );
+        expect(reg.statusCode, reg.body).toBe(201);
+        const w = await ArchiveWriter.create({ ...org, bucketId, bucketKey: publicKey }, device);
+        const head = await tb.stores.archive.head(org.orgId, device.deviceId);
+        w.seq = head === undefined ? 0 : head.seq + 1;
+        if (head !== undefined) w.prev = head.hash as Uint8Array as RecordHash;
+        return w;
+      };
+
+      /** What a disposition's keys step leaves, done on node B: the bucket marked disposed. */
+      const disposeOnB = (bucketId: string, at: number) =>
+        storesB.withTransaction(async (tx) => {
+          await tx.disposition.lockBucket(org.orgId, bucketId);
+          await tx.disposition.markDisposed(org.orgId, bucketId, planId, at);
+        });
+
+      it('refuses its records on every node whatever the clock says, naming the plan, and stores nothing', async () => {
+        // The ingest reads the disposal inside its transaction, never from a cache: node A,
+        // which took records for the bucket before node B disposed of it, refuses them after.
+        const w = await oldBucketWriter('gone-2023', org.members[1]!);
+        t.clock.now = setBack;
+        expect((await upload(w, w.batch(2))).statusCode).toBe(200);
+        const at = now + 1234;
+        await disposeOnB('gone-2023', at);
+        const m = w.mark();
+        const err = await refused(409, 'BUCKET_DISPOSED', () => upload(w, w.batch(3)));
+        expect(err.error.message).toContain(
+          `bucket gone-2023 was disposed of at ${new Date(at).toISOString()} under disposition plan ${planId}`,
+        );
+        expect(err.error).toMatchObject({ details: { bucketId: 'gone-2023', planId, disposedAt: at } });
+        // Node B's clock is right: the bucket's window is long over, yet the disposal is what it says.
+        w.reset(m);
+        const onB = () =>
+          call(b.app, 'POST', '/v1/archive/batches', uploadBody(w.batch(3)), w.device.headers());
+        await refused(409, 'BUCKET_DISPOSED', onB);
+      });
+
+      it.skipIf(backend.name !== 'postgres')(
+        'refuses a batch that waited for a disposition committing meanwhile on another node',
+        async () => {
+          const w = await oldBucketWriter('race-2023', org.members[1]!);
+          t.clock.now = setBack;
+          const before = await snapshot();
+          if (tb.config.kind !== 'postgres') throw new Error('PostgreSQL only');
+          const probe = new pg.Client({ connectionString: tb.config.url });
+          await probe.connect();
+          try {
+            // Node B's keys step holds the bucket's lock while node A's batch arrives: the batch
+            // waits for it, then sees the disposal (without the lock it was stored, unopenable).
+            const answer = await storesB.withTransaction(async (tx) => {
+              await tx.disposition.lockBucket(org.orgId, 'race-2023');
+              let answered = false;
+              const sent = upload(w, w.batch(2)).finally(() => (answered = true));
+              const waiting = async (): Promise<'waiting' | 'answered'> => {
+                while (!answered) {
+                  const r = await probe.query(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1",
+                    [PG_BUCKET_LOCK_CLASS],
+                  );
+                  if (r.rowCount !== 0) return 'waiting';
+                }
+                return 'answered';
+              };
+              expect(await Promise.race([waiting(), sent.then(() => 'answered')])).toBe('waiting');
+              expect(await tx.disposition.bucketHasRecords(org.orgId, 'race-2023')).toBe(false);
+              await tx.disposition.markDisposed(org.orgId, 'race-2023', planId, now);
+              return { sent };
+            });
+            const r = await answer.sent;
+            expect(r.statusCode, r.body).toBe(409);
+            expect(r.json<{ error: { code: string } }>().error.code).toBe('BUCKET_DISPOSED');
+            expect(await snapshot()).toEqual(before);
+          } finally {
+            await probe.end();
+          }
+        },
+      );
     });
 
     it('refuses an anonymous upload', async () => {

@@ -15,6 +15,7 @@ import { encodeLogEntry, type DeviceId as CoreDeviceId, type OrgId as CoreOrgId 
 import { isServerError, ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
+import type { BucketDisposal } from '../store/disposition-stores.js';
 import { MAX_RECORDS_PER_GROUP_COMMIT, PG_GROUP_COMMITS_IN_FLIGHT } from './archive-defaults.js';
 import { acceptsRecordsAt } from './bucket-acceptance.js';
 import type { SequencedArchiveRecord } from '../store/archive-stores.js';
@@ -23,11 +24,13 @@ import { DEFAULT_MAX_PENDING_ENTRIES } from '../log-service/log-defaults.js';
 import type { VerifiedBatch, VerifiedRecord } from './batch-verification.js';
 import {
   bucketOf,
+  disposalOf,
   hex,
   keysNeeded,
   newGroupCache,
   readHeads,
   readUnlocked,
+  recordBuckets,
   sameBytes,
   type GroupCache,
 } from './group-reads.js';
@@ -51,11 +54,23 @@ interface WritePlan {
   readonly replayed: readonly number[];
 }
 
+/** BUCKET_DISPOSED naming the bucket, the plan that destroyed its keys and when. */
+function disposedError(d: BucketDisposal): ServerError {
+  return new ServerError(
+    'BUCKET_DISPOSED',
+    `bucket ${d.bucketId} was disposed of at ${new Date(d.disposedAt).toISOString()} under disposition plan ` +
+      `${d.planId}: its keys are destroyed, so records sealed to it could never be opened; nothing was stored, ` +
+      'seal the records to a current bucket',
+    { details: { bucketId: d.bucketId, planId: d.planId, disposedAt: d.disposedAt } },
+  );
+}
+
 /**
  * Checks `batch` against the store as `tx` sees it; `pendingEntries` log entries of the org
  * are planned but not yet written. Resolves to a receipt for a pure replay, or to the
  * writes still to do. Throws ARCHIVE_SEQUENCE_GAP, ARCHIVE_FORK, BUCKET_NOT_FOUND,
- * BUCKET_NOT_VALID, ARCHIVE_RECORD_INVALID (unknown session key) or LOG_PUSHBACK.
+ * BUCKET_DISPOSED, BUCKET_NOT_VALID, ARCHIVE_RECORD_INVALID (unknown session key) or
+ * LOG_PUSHBACK. `tx` MUST hold the batch's device and bucket locks (lockDevices).
  */
 async function planBatch(
   tx: Stores,
@@ -108,13 +123,18 @@ async function planBatch(
       `expected sequence number ${nextSeq} to link to ${hex(expectedPrev)}, it links to ${hex(first.header.prev)} (fork)`,
     );
   }
-  // Buckets: registered (their key signed by the key manager, checked at registration) and in their window.
+  // Buckets: registered (their key signed by the key manager, checked at registration), not
+  // disposed of, and in their window. The disposal is checked first and whatever the clock
+  // says: a clock set back, or another node's, can put a disposed bucket's window around
+  // `now`, and a record stored there could never be opened (acknowledged, yet lost).
   const buckets = new Map<string, BucketRecord>();
   for (const r of fresh) {
     const id = r.header.bucket as string;
     if (buckets.has(id)) continue;
     const b = await bucketOf(tx, cache, orgId, id);
     if (b === undefined) throw new ServerError('BUCKET_NOT_FOUND', `bucket ${id} is not registered`);
+    const disposal = await disposalOf(tx, cache, orgId, id);
+    if (disposal !== null) throw disposedError(disposal);
     if (!acceptsRecordsAt(b, now)) {
       throw new ServerError('BUCKET_NOT_VALID', `bucket ${id} is not valid now (window ended or not begun)`);
     }
@@ -238,6 +258,7 @@ async function writePlans(
 
 /** Checks `batch` against the store and writes it using `tx` (nothing is written when a check fails). */
 export async function applyBatch(tx: Stores, batch: VerifiedBatch, now: number): Promise<BatchReceipt> {
+  await tx.archive.lockDevices(batch.orgId, [batch.deviceId], recordBuckets([batch]).get(batch.orgId));
   const r = await planBatch(tx, batch, now, 0);
   if ('receipt' in r) return r.receipt;
   return (await writePlans(tx, batch.orgId, [r.plan], now))[0]!;
@@ -355,7 +376,11 @@ export class ArchiveCommitter {
         const byOrg = new Map<OrgId, DeviceId[]>();
         for (const p of group)
           byOrg.set(p.batch.orgId, [...(byOrg.get(p.batch.orgId) ?? []), p.batch.deviceId]);
-        for (const org of [...byOrg.keys()].sort()) await tx.archive.lockDevices(org, byOrg.get(org)!);
+        // The buckets' locks (shared) keep a disposition on any node from destroying their
+        // keys between the check below (readHeads reads their disposals) and the commit.
+        const buckets = recordBuckets(batches);
+        for (const org of [...byOrg.keys()].sort())
+          await tx.archive.lockDevices(org, byOrg.get(org)!, buckets.get(org));
         // Checked batches wait here and are written together; a second batch of a device
         // already waiting flushes first, so it is checked against its predecessor's rows.
         let planned: { at: number; plan: WritePlan }[] = [];

@@ -2,17 +2,23 @@
  * The reads a commit group shares (see batch-commit.ts): chain heads, buckets, stored
  * session keys and log backlogs, each read once per group instead of once per batch.
  *
- * Only the chain heads need the group's device locks. Buckets never change once
- * registered, a stored session key never changes or goes, and the backlog only feeds the
- * pushback bound (a soft limit), so on PostgreSQL those are read on other pool connections
- * while the group's transaction starts and takes its locks: round trips in parallel
- * instead of one after another inside the transaction. (On SQLite a read outside the
- * transaction would wait for the previous commit's sync, which the transaction itself
+ * Only the chain heads and the buckets' disposals need the group's locks. A bucket's row
+ * never changes once registered, a stored session key never changes or goes, and the backlog
+ * only feeds the pushback bound (a soft limit), so on PostgreSQL those are read on other pool
+ * connections while the group's transaction starts and takes its locks: round trips in
+ * parallel instead of one after another inside the transaction. (On SQLite a read outside
+ * the transaction would wait for the previous commit's sync, which the transaction itself
  * does not, so there everything is read inside.)
+ *
+ * Whether a bucket was disposed of (its keys destroyed) is the one bucket fact that changes,
+ * and another API node may change it: so it is never cached beyond the group, and is read
+ * inside the group's transaction after the group holds its buckets' locks (shared; see
+ * PG_BUCKET_LOCK_CLASS in store/archive-stores.ts), one indexed lookup per org and group.
  */
 import type { OrgId } from '../ids.js';
 import type { ArchiveHead } from '../store/archive-stores.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
+import type { BucketDisposal } from '../store/disposition-stores.js';
 import type { LogBacklog } from '../store/log-stores.js';
 import type { Stores } from '../store/stores.js';
 import type { VerifiedBatch } from './batch-verification.js';
@@ -24,6 +30,8 @@ import type { VerifiedBatch } from './batch-verification.js';
 export interface GroupCache {
   /** Buckets by `org/bucket` (undefined = not registered). */
   readonly buckets: Map<string, BucketRecord | undefined>;
+  /** Disposals by `org/bucket` (null = not disposed), read under the buckets' locks only. */
+  readonly disposals: Map<string, BucketDisposal | null>;
   readonly backlogs: Map<OrgId, LogBacklog>;
   /** Chain heads read for the whole group (`org/device`; undefined = no records yet); a flush drops the written ones. */
   readonly heads: Map<string, ArchiveHead | undefined>;
@@ -34,6 +42,7 @@ export interface GroupCache {
 /** An empty cache. */
 export const newGroupCache = (): GroupCache => ({
   buckets: new Map(),
+  disposals: new Map(),
   backlogs: new Map(),
   heads: new Map(),
   knownKeys: new Set(),
@@ -103,10 +112,22 @@ export async function readUnlocked(stores: Stores, batches: readonly VerifiedBat
   return cache;
 }
 
+/** The buckets the batches' records are sealed to, by org (the group locks and checks these). */
+export function recordBuckets(batches: readonly VerifiedBatch[]): Map<OrgId, string[]> {
+  const out = new Map<OrgId, string[]>();
+  for (const [orgId, bs] of byOrg(batches)) {
+    const ids = new Set<string>();
+    for (const b of bs) for (const r of b.records) ids.add(r.header.bucket);
+    out.set(orgId, [...ids]);
+  }
+  return out;
+}
+
 /**
- * Reads the group's chain heads with one query per org, using `tx` (which MUST hold the
- * devices' locks), into `cache`; `withKeys` also reads the used session keys (the SQLite
- * path, where everything is read inside the transaction).
+ * Reads the group's chain heads and its buckets' disposals with one query each per org,
+ * using `tx` (which MUST hold the devices' and buckets' locks), into `cache`; `withKeys`
+ * also reads the used session keys (the SQLite path, where everything is read inside the
+ * transaction).
  */
 export async function readHeads(
   tx: Stores,
@@ -114,10 +135,14 @@ export async function readHeads(
   batches: readonly VerifiedBatch[],
   withKeys: boolean,
 ): Promise<void> {
+  const buckets = recordBuckets(batches);
   for (const [orgId, bs] of byOrg(batches)) {
     const devices = bs.map((b) => b.deviceId);
     const heads = await tx.archive.heads(orgId, devices);
     for (const d of devices) cache.heads.set(`${orgId}/${d}`, heads.get(d));
+    const ids = buckets.get(orgId) ?? [];
+    const disposed = await tx.disposition.disposals(orgId, ids);
+    for (const id of ids) cache.disposals.set(`${orgId}/${id}`, disposed.get(id) ?? null);
     if (!withKeys) continue;
     const needed = new Map<string, Uint8Array>();
     for (const b of bs) for (const [id, k] of keysNeeded(b)) needed.set(id, k);
@@ -138,4 +163,23 @@ export async function bucketOf(
   const key = `${orgId}/${id}`;
   if (!cache.buckets.has(key)) cache.buckets.set(key, await tx.buckets.get(orgId, id));
   return cache.buckets.get(key);
+}
+
+/**
+ * The bucket's disposal through the cache (null: not disposed), read with `tx` on a miss.
+ * `tx` MUST hold the bucket's lock (lockDevices) so that no disposition commits meanwhile.
+ */
+export async function disposalOf(
+  tx: Stores,
+  cache: GroupCache,
+  orgId: OrgId,
+  id: string,
+): Promise<BucketDisposal | null> {
+  const key = `${orgId}/${id}`;
+  let d = cache.disposals.get(key);
+  if (d === undefined) {
+    d = (await tx.disposition.disposals(orgId, [id])).get(id) ?? null;
+    cache.disposals.set(key, d);
+  }
+  return d;
 }

@@ -318,6 +318,9 @@ for (const backend of TEST_BACKENDS) {
       expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'index-key', T_BUCKET)).toEqual([]);
       expect((await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', P_BUCKET)).length).toBe(2);
       expect(await tb.stores.disposition.sessionKeys(w.orgId, null, 10)).toHaveLength(3); // the three synthetic ones
+      // What archive ingest reads to refuse records sealed to the bucket (BUCKET_DISPOSED).
+      const disposals = await tb.stores.disposition.disposals(w.orgId, [T_BUCKET, P_BUCKET]);
+      expect([...disposals.values()]).toEqual([{ bucketId: T_BUCKET, planId: p2.planId, disposedAt: AS_OF }]);
       // Nothing is left to plan: the disposed bucket is never planned again, and no empty plan is made.
       await expect(plan()).rejects.toMatchObject({ code: 'NOTHING_TO_DISPOSE' });
     });

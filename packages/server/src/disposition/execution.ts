@@ -215,7 +215,12 @@ async function recordsStep(
   return { ...next, cursor: inPlan.at(-1)!.logIndex };
 }
 
-/** The keys step: destroys the bucket's keys if none of its records remain. */
+/**
+ * The keys step: destroys the bucket's keys if none of its records remain. It first takes
+ * the bucket's lock exclusively (ingest holds it shared from its disposal check to its
+ * commit), so a record committed by an ingest on any node is seen here and keeps the keys,
+ * and an ingest after this step sees the bucket disposed and refuses (BUCKET_DISPOSED).
+ */
 async function keysStep(
   tx: Stores,
   orgId: OrgId,
@@ -224,6 +229,7 @@ async function keysStep(
   p: BucketProgress,
   now: number,
 ): Promise<BucketProgress> {
+  await tx.disposition.lockBucket(orgId, b.bucketId);
   if (await tx.disposition.bucketHasRecords(orgId, b.bucketId))
     return { ...p, step: 'done', keysDestroyed: false };
   await tx.disposition.deleteKeyBlobs(orgId, b.bucketId);

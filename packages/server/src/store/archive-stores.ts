@@ -83,9 +83,12 @@ export interface NewSessionKey {
 export interface ArchiveStore {
   /**
    * PostgreSQL: locks the devices' chains (sorted, so concurrent writers cannot deadlock)
-   * until the transaction ends. SQLite has one writer: no-op. MUST run inside a transaction.
+   * until the transaction ends, and takes a shared lock on each of `bucketIds` (the bucket
+   * lock disposition takes exclusively before destroying a bucket's keys; see
+   * PG_BUCKET_LOCK_CLASS), in the same round trip. SQLite has one writer: no-op. MUST run
+   * inside a transaction.
    */
-  lockDevices(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void>;
+  lockDevices(orgId: OrgId, deviceIds: readonly DeviceId[], bucketIds?: readonly string[]): Promise<void>;
   /** The device's last stored record or gap declaration, whichever is later; undefined before either. */
   head(orgId: OrgId, deviceId: DeviceId): Promise<ArchiveHead | undefined>;
   /** The heads of several devices in one query; devices without records or declarations are absent. */
@@ -125,6 +128,16 @@ export interface ArchiveStore {
 /** Arbitrary constant naming the per-device chain advisory locks on PostgreSQL ("arc"). */
 const PG_DEVICE_LOCK_CLASS = 0x617263;
 
+/**
+ * Arbitrary constant naming the per-bucket advisory locks on PostgreSQL ("bkt"): ingest holds
+ * a bucket's lock shared from before it reads whether the bucket was disposed until it
+ * commits the records sealed to it; disposition takes it exclusively before it checks that
+ * no record of the bucket remains and destroys its keys. So either the disposition sees the
+ * records (and keeps the keys) or the ingest sees the disposal (and refuses them), across
+ * API nodes and whatever their clocks say.
+ */
+export const PG_BUCKET_LOCK_CLASS = 0x626b74;
+
 interface RefRow {
   device_id: unknown;
   seq: unknown;
@@ -163,20 +176,48 @@ const MAX_KEYS_PER_QUERY = 200;
 export class SqlArchiveStore implements ArchiveStore {
   constructor(private readonly db: SqlExecutor) {}
 
-  async lockDevices(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<void> {
+  async lockDevices(
+    orgId: OrgId,
+    deviceIds: readonly DeviceId[],
+    bucketIds: readonly string[] = [],
+  ): Promise<void> {
     if (this.db.dialect === 'sqlite') return;
     const keys = [...new Set(deviceIds)].sort().map((d) => `${orgId}/${d}`);
-    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_QUERY) {
-      const part = keys.slice(i, i + MAX_KEYS_PER_QUERY);
-      // One round trip; the sorted subquery (OFFSET 0 keeps it from being flattened) fixes
-      // the order the locks are taken in, so concurrent writers cannot deadlock.
-      const parts = list(
-        part.length,
+    const buckets = [...new Set(bucketIds)];
+    // The sorted subqueries (OFFSET 0 keeps them from being flattened) fix the order the
+    // locks are taken in, so concurrent writers cannot deadlock. The bucket locks are shared
+    // (ingests do not exclude each other) and follow the device locks; only a disposition
+    // step takes one exclusively, and it holds no device lock. Only registered buckets are
+    // locked (an indexed read in the same statement): a batch naming made-up buckets, which
+    // ingest refuses anyway, takes no lock for them (each lock is a slot of the server's
+    // shared lock table).
+    const deviceLocks = (n: number): string[] =>
+      list(
+        n,
         `SELECT pg_advisory_xact_lock(${PG_DEVICE_LOCK_CLASS}, hashtext(k)) FROM (SELECT k FROM (VALUES (`,
         '), (',
         ')) AS v(k) ORDER BY k OFFSET 0) AS s',
       );
-      await this.db.all(bound(parts, part));
+    // The org id, then `n` bucket ids (n ≥ 1); the key is the one lockBucket locks.
+    const bucketLocks = (n: number): string[] => [
+      `SELECT pg_advisory_xact_lock_shared(${PG_BUCKET_LOCK_CLASS}, hashtext(org_id || '/' || bucket_id)) ` +
+        'FROM (SELECT org_id, bucket_id FROM buckets WHERE org_id = ',
+      ...list(n, ' AND bucket_id IN (', ', ', ') ORDER BY bucket_id OFFSET 0) AS b'),
+    ];
+    for (let i = 0; i < keys.length || (i === 0 && buckets.length > 0); i += MAX_KEYS_PER_QUERY) {
+      const part = keys.slice(i, i + MAX_KEYS_PER_QUERY);
+      let parts = part.length === 0 ? [] : deviceLocks(part.length);
+      let values: string[] = part;
+      if (i + MAX_KEYS_PER_QUERY >= keys.length && buckets.length > 0) {
+        // One round trip with the last devices: a batch's buckets are few.
+        const b = bucketLocks(buckets.length);
+        parts =
+          parts.length === 0
+            ? b
+            : [...parts.slice(0, -1), `${parts.at(-1)!} UNION ALL ${b[0]!}`, ...b.slice(1)];
+        values = [...part, orgId, ...buckets];
+      }
+      await this.db.all(bound(parts, values));
     }
   }
 

@@ -6,6 +6,7 @@
  * nothing, so a step re-run after a crash is harmless.
  */
 import type { DeviceId, OrgId } from '../ids.js';
+import { PG_BUCKET_LOCK_CLASS } from './archive-stores.js';
 import { asBuffer, insertAll } from './log-stores.js';
 import { bytes, int, intOrNull, text } from './row-checks.js';
 import { allIn, sql, type SqlExecutor } from './sql.js';
@@ -59,6 +60,14 @@ export interface BucketRecordFacts {
   readonly receivedAt: number;
 }
 
+/** That a disposition destroyed a bucket's keys: under which plan, and when. */
+export interface BucketDisposal {
+  readonly bucketId: string;
+  readonly planId: string;
+  /** Server time of the keys step (ms). */
+  readonly disposedAt: number;
+}
+
 /** A posting row with only the start of its ids (enough to decode the first id). */
 export interface PostingHead {
   readonly token: Buffer;
@@ -100,6 +109,14 @@ export interface DispositionStore {
   disposedBuckets(orgId: OrgId): Promise<Set<string>>;
   /** Records that a plan destroyed the bucket's keys (idempotent). */
   markDisposed(orgId: OrgId, bucketId: string, planId: string, at: number): Promise<void>;
+  /** The disposals of those of `bucketIds` that were disposed of, by bucket id (one indexed lookup). */
+  disposals(orgId: OrgId, bucketIds: readonly string[]): Promise<Map<string, BucketDisposal>>;
+  /**
+   * PostgreSQL: locks the bucket exclusively until the transaction ends, waiting for every
+   * ingest that holds it shared (ArchiveStore.lockDevices) to end. SQLite has one writer:
+   * no-op. MUST run inside a transaction, before checking that no record of the bucket remains.
+   */
+  lockBucket(orgId: OrgId, bucketId: string): Promise<void>;
 
   /** Leaf indexes of the bucket's records above `after`, ascending, at most `limit`. */
   bucketLeaves(orgId: OrgId, bucketId: string, after: number, limit: number): Promise<number[]>;
@@ -296,6 +313,27 @@ export class SqlDispositionStore implements DispositionStore {
   async markDisposed(orgId: OrgId, bucketId: string, planId: string, at: number): Promise<void> {
     await this.db.run(sql`INSERT INTO disposed_buckets (org_id, bucket_id, plan_id, disposed_at)
       VALUES (${orgId}, ${bucketId}, ${planId}, ${at}) ON CONFLICT (org_id, bucket_id) DO NOTHING`);
+  }
+
+  async disposals(orgId: OrgId, bucketIds: readonly string[]): Promise<Map<string, BucketDisposal>> {
+    const rows = await allIn<{ bucket_id: unknown; plan_id: unknown; disposed_at: unknown }>(
+      this.db,
+      sql`SELECT bucket_id, plan_id, disposed_at FROM disposed_buckets WHERE org_id = ${orgId} AND bucket_id IN`,
+      bucketIds,
+    );
+    return new Map(
+      rows.map((r) => {
+        const d = { bucketId: text(r.bucket_id), planId: text(r.plan_id), disposedAt: int(r.disposed_at) };
+        return [d.bucketId, d];
+      }),
+    );
+  }
+
+  async lockBucket(orgId: OrgId, bucketId: string): Promise<void> {
+    if (this.db.dialect === 'sqlite') return;
+    await this.db.get(
+      sql`SELECT pg_advisory_xact_lock(${PG_BUCKET_LOCK_CLASS}, hashtext(${`${orgId}/${bucketId}`}))`,
+    );
   }
 
   async bucketLeaves(orgId: OrgId, bucketId: string, after: number, limit: number): Promise<number[]> {

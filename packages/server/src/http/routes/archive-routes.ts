@@ -117,6 +117,7 @@ export const uploadBatchRoute = defineRoute({
     'ARCHIVE_SEQUENCE_GAP',
     'ARCHIVE_FORK',
     'BUCKET_NOT_FOUND',
+    'BUCKET_DISPOSED',
     'BUCKET_NOT_VALID',
     'LOG_PUSHBACK',
   ],
