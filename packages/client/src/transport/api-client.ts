@@ -4,11 +4,13 @@
  * challenge–response with the identity key. A token is renewed before it expires (and once
  * more when the server says it has), so callers never see token expiry.
  *
- * TLS: `https://` URLs use Node's fetch with normal certificate checks; plain `http://` is
- * for loopback servers (the server itself refuses non-loopback without TLS).
+ * TLS: `https://` URLs are checked against Node's CA store plus NODE_EXTRA_CA_CERTS
+ * (http-fetch.ts); plain `http://` is for loopback servers (the server itself refuses
+ * non-loopback without TLS).
  */
 import type { PrivateKey } from '@signalapp/libsignal-client';
 import { ClientError } from '../errors.js';
+import { httpFetch, type HttpFetch, type HttpResponse } from './http-fetch.js';
 import { obj, int, str } from './response-checks.js';
 
 /** Renew a token this long before its expiry (tokens live at most 15 minutes). */
@@ -42,11 +44,11 @@ export interface RequestOptions {
 export interface ApiClientOptions {
   readonly clock?: () => number;
   readonly timeoutMs?: number;
-  /** Replaces global fetch (tests use it to play a tampering server). */
-  readonly fetch?: typeof fetch;
+  /** Replaces the HTTP transport, {@link httpFetch} (tests pass a fetch that plays a tampering server). */
+  readonly fetch?: HttpFetch;
 }
 
-/** The server API over fetch. */
+/** The server API over HTTP. */
 export class ApiClient {
   readonly baseUrl: string;
   readonly origin: string;
@@ -56,12 +58,12 @@ export class ApiClient {
 
   private readonly clock: () => number;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: HttpFetch;
 
   constructor(baseUrl: string, options: ApiClientOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.fetchImpl = options.fetch ?? httpFetch;
     let url: URL;
     try {
       url = new URL(baseUrl);
@@ -167,7 +169,7 @@ export class ApiClient {
       headers.authorization = `Bearer ${await this.token()}`;
       headers['custos-device'] = this.#credentials!.deviceId;
     }
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await this.fetchImpl(this.baseUrl + path, {
         method,

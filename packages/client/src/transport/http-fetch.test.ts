@@ -1,0 +1,269 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpFetch, httpFetch } from './http-fetch.js';
+
+type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
+
+/** Routes of the test server, by path; each gets the whole request body. */
+const routes = new Map<string, Handler>();
+/** Connections the plain server accepted, and requests it saw, by path. */
+let connections = 0;
+const seen: string[] = [];
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    seen.push(req.url ?? '');
+    const route = routes.get(new URL(req.url ?? '/', 'http://x').pathname);
+    if (route === undefined) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such route' } }));
+      return;
+    }
+    route(req, Buffer.concat(chunks), res);
+  });
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Bytes 0–255 repeated to `n` bytes. */
+function pattern(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = i % 256;
+  return out;
+}
+
+/** Byte-for-byte equality (a deep `toEqual` over a megabyte is slow). */
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+let plain: Server;
+let base: string;
+let tls: Server;
+let tlsBase: string;
+let certPem: string;
+let certDir: string;
+
+beforeAll(async () => {
+  plain = createServer(handle);
+  plain.on('connection', () => connections++);
+  base = `http://${await listen(plain)}`;
+  // A self-signed certificate for 127.0.0.1, as an operator makes one (test/server-start.test.ts).
+  certDir = mkdtempSync(join(tmpdir(), 'custos-http-fetch-'));
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'],
+      ...['-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem'), '-days', '1'],
+      ...['-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    ],
+    { stdio: 'pipe' },
+  );
+  certPem = readFileSync(join(certDir, 'cert.pem'), 'utf8');
+  tls = createTlsServer({ cert: certPem, key: readFileSync(join(certDir, 'key.pem')) }, handle);
+  tlsBase = `https://${await listen(tls)}`;
+
+  routes.set('/echo', (req, body, res) => {
+    res.writeHead(201, { 'content-type': 'application/json', 'retry-after': '7' });
+    res.end(
+      JSON.stringify({
+        method: req.method,
+        contentType: req.headers['content-type'] ?? null,
+        contentLength: req.headers['content-length'] ?? null,
+        authorization: req.headers.authorization ?? null,
+        body: body.toString('utf8'),
+      }),
+    );
+  });
+  routes.set('/bytes', (req, body, res) => {
+    // Echoes a posted body; a GET gets `n` bytes of the pattern.
+    const n = Number(new URL(req.url ?? '', 'http://x').searchParams.get('n'));
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.end(req.method === 'POST' ? body : Buffer.from(pattern(n)));
+  });
+  routes.set('/moved', (_req, _body, res) => {
+    res.writeHead(302, { location: '/echo' });
+    res.end();
+  });
+  routes.set('/text', (_req, _body, res) => {
+    res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('überlastet')]));
+  });
+});
+
+afterAll(async () => {
+  await close(plain);
+  await close(tls);
+  rmSync(certDir, { recursive: true, force: true });
+});
+
+describe('httpFetch', () => {
+  it('sends a JSON body with its headers and reads the JSON answer, its status and headers', async () => {
+    const res = await httpFetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer t' },
+      body: JSON.stringify({ text: 'grüße' }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.ok).toBe(true);
+    expect(res.headers.get('Retry-After')).toBe('7');
+    expect(res.headers.get('x-absent')).toBeNull();
+    expect(await res.json()).toEqual({
+      method: 'POST',
+      contentType: 'application/json',
+      contentLength: String(Buffer.byteLength('{"text":"grüße"}')),
+      authorization: 'Bearer t',
+      body: '{"text":"grüße"}',
+    });
+  });
+
+  it('carries binary bodies both ways, byte for byte, small and large', async () => {
+    const sent = pattern(70_000);
+    const echoed = await httpFetch(`${base}/bytes`, { method: 'POST', body: sent });
+    expect(sameBytes(new Uint8Array(await echoed.arrayBuffer()), sent)).toBe(true);
+    // A small answer sits in Node's shared buffer pool: only its own bytes come back.
+    for (const n of [0, 10, 3000, 1 << 20]) {
+      const got = new Uint8Array(await (await httpFetch(`${base}/bytes?n=${n}`)).arrayBuffer());
+      expect(got.byteLength).toBe(n);
+      expect(sameBytes(got, pattern(n))).toBe(true);
+    }
+  });
+
+  it('returns error statuses with their bodies, and does not follow redirects', async () => {
+    const missing = await httpFetch(`${base}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(missing.ok).toBe(false);
+    expect(await missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+
+    const busy = await httpFetch(`${base}/text`);
+    expect(busy.status).toBe(503);
+    expect(await busy.text()).toBe('überlastet'); // the byte-order mark dropped, as fetch does
+
+    const before = seen.length;
+    const moved = await httpFetch(`${base}/moved`, { headers: { authorization: 'Bearer t' } });
+    expect(moved.status).toBe(302);
+    expect(moved.headers.get('location')).toBe('/echo');
+    await moved.body?.cancel();
+    expect(seen.slice(before)).toEqual(['/moved']);
+  });
+
+  it('reads an answer once, as fetch does', async () => {
+    const res = await httpFetch(`${base}/bytes?n=4`);
+    await res.arrayBuffer();
+    await expect(res.text()).rejects.toThrow(TypeError);
+  });
+
+  it('rejects with the signal reason when aborted before the answer or during it', async () => {
+    const held: ServerResponse[] = [];
+    const arrived: (() => void)[] = [];
+    routes.set('/hold', (_req, _body, res) => {
+      held.push(res);
+      arrived.shift()?.();
+    });
+    routes.set('/half', (_req, _body, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('0123456789');
+      held.push(res);
+      arrived.shift()?.();
+    });
+
+    const ctl = new AbortController();
+    const reached = new Promise<void>((r) => arrived.push(r));
+    const pending = httpFetch(`${base}/hold`, { signal: ctl.signal });
+    await reached;
+    const reason = new Error('stopped by the test');
+    ctl.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+
+    const during = new AbortController();
+    const started = new Promise<void>((r) => arrived.push(r));
+    const res = await httpFetch(`${base}/half`, { signal: during.signal });
+    await started;
+    during.abort(reason);
+    await expect(res.arrayBuffer()).rejects.toBe(reason);
+
+    // AbortSignal.timeout, as every caller passes: the reason is a TimeoutError.
+    await expect(httpFetch(`${base}/hold`, { signal: AbortSignal.timeout(1) })).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
+    // Already aborted: nothing is sent.
+    const count = seen.length;
+    await expect(httpFetch(`${base}/echo?aborted`, { signal: AbortSignal.abort(reason) })).rejects.toBe(
+      reason,
+    );
+    expect(seen.slice(count)).not.toContain('/echo?aborted');
+    for (const r of held) r.destroy();
+  });
+
+  it('rejects like fetch when nothing answers: a TypeError with node’s reason as its cause', async () => {
+    const gone = createServer();
+    const address = await listen(gone);
+    await close(gone);
+    const e: unknown = await httpFetch(`http://${address}/healthz`).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(TypeError);
+    expect((e as TypeError & { code?: string }).code).toBeUndefined();
+    expect(((e as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
+    await expect(httpFetch('ftp://127.0.0.1/x')).rejects.toThrow(TypeError);
+    await expect(httpFetch('not a url')).rejects.toThrow(TypeError);
+  });
+
+  it('rejects an answer cut off before its end', async () => {
+    routes.set('/cut', (_req, _body, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('0123456789', () => res.destroy());
+    });
+    const res = await httpFetch(`${base}/cut`);
+    await expect(res.arrayBuffer()).rejects.toThrow(/was cut off/);
+  });
+
+  it('keeps the connection for the next request, and retries a GET once on a kept connection the server closed', async () => {
+    const fetchOwn = createHttpFetch();
+    const first = connections;
+    await (await fetchOwn(`${base}/bytes?n=1`)).arrayBuffer();
+    await (await fetchOwn(`${base}/bytes?n=1`)).arrayBuffer();
+    expect(connections - first).toBe(1);
+
+    // The server drops the kept connection as the next request arrives on it (its idle
+    // timeout raced the request): a GET goes again on a new connection; a POST is not repeated.
+    let drops = 0;
+    routes.set('/drop-kept', (req, _body, res) => {
+      if (drops++ === 0) req.socket.destroy();
+      else res.end('again');
+    });
+    expect(await (await fetchOwn(`${base}/drop-kept`)).text()).toBe('again');
+    expect(connections - first).toBe(2);
+    drops = 0;
+    const e: unknown = await fetchOwn(`${base}/drop-kept`, { method: 'POST', body: 'x' }).catch(
+      (x: unknown) => x,
+    );
+    expect(((e as Error).cause as { code?: string }).code).toBe('ECONNRESET');
+    expect(drops).toBe(1);
+  });
+
+  it('speaks HTTPS to a server whose certificate it trusts, and refuses one it does not', async () => {
+    const trusting = createHttpFetch({ ca: certPem });
+    const res = await trusting(`${tlsBase}/echo`, { method: 'PUT', body: 'over tls' });
+    expect(((await res.json()) as { body: string }).body).toBe('over tls');
+
+    // The default trust (Node's CA store, NODE_EXTRA_CA_CERTS unset here) refuses the
+    // self-signed certificate with the code the CLI explains (cli/fetch-failure.ts).
+    const e: unknown = await httpFetch(`${tlsBase}/echo`).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(TypeError);
+    expect(((e as Error).cause as { code?: string }).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+  });
+});
