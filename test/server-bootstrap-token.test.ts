@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { httpFetch, type HttpFetch } from '@custos/client';
 import { isConsoleError, runCeremony, type CeremonyOptions } from '@custos/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -136,25 +137,16 @@ describe('custos server bootstrap-token (real server process)', () => {
       kdf: { allowWeakKdfForTests: true, kdf: { N: 2 ** 4, r: 8, p: 1 } },
     };
     // The server commits the org, then the connection drops before the answer arrives.
-    const realFetch = globalThis.fetch;
     let dropped = 0;
-    globalThis.fetch = async (input, init) => {
-      const res = await realFetch(input, init);
-      if (
-        (typeof input === 'string' ? input : input instanceof URL ? input.href : input.url).endsWith(
-          '/v1/orgs',
-        ) &&
-        init?.method === 'POST' &&
-        dropped++ === 0
-      )
+    const dropping: HttpFetch = async (url, init) => {
+      const res = await httpFetch(url, init);
+      if (url.endsWith('/v1/orgs') && init?.method === 'POST' && dropped++ === 0)
         throw new TypeError('fetch failed');
       return res;
     };
-    try {
-      await expect(runCeremony(options)).rejects.toSatisfy((e) => isConsoleError(e, 'SERVER_UNREACHABLE'));
-    } finally {
-      globalThis.fetch = realFetch;
-    }
+    await expect(runCeremony({ ...options, fetch: dropping })).rejects.toSatisfy((e) =>
+      isConsoleError(e, 'SERVER_UNREACHABLE'),
+    );
     expect(dropped).toBe(1);
     // The rerun resumes, sends the identical request, gets the same org back and finishes.
     const done = await runCeremony(options);

@@ -1,12 +1,12 @@
 /**
- * Why a request got no answer. Node's fetch rejects with a bare "fetch failed" and hides the
- * reason in `cause`; the commands wrap that again (ClientError NETWORK, ConsoleError
+ * Why a request got no answer. A failed request (@custos/client's http-fetch.ts, or Node's
+ * fetch) rejects with a bare TypeError and keeps the reason in `cause`; the commands wrap that again (ClientError NETWORK, ConsoleError
  * SERVER_UNREACHABLE). Without the reason, a server that runs but presents a certificate this
  * machine does not trust reads as "the server did not answer", and the advice to start it
  * misleads. Shared by every command's failure line and by `custos doctor`.
  */
 
-/** TLS verification failures, as node's fetch reports them in `cause.code`. */
+/** TLS verification failures, as Node's TLS reports them in `cause.code`. */
 export const UNTRUSTED_CERTIFICATE: ReadonlySet<string> = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -21,7 +21,7 @@ export const UNTRUSTED_CERTIFICATE: ReadonlySet<string> = new Set([
 export const UNTRUSTED_CERTIFICATE_FIX =
   'use a certificate from a CA this machine trusts, for the name in the server URL (a private CA or a self-signed certificate: NODE_EXTRA_CA_CERTS=ca.pem, on every machine that connects)';
 
-/** How deep to follow `cause` links (wrapper, fetch's TypeError, the socket error). */
+/** How deep to follow `cause` links (wrapper, the request's TypeError, the socket error). */
 const MAX_CAUSE_DEPTH = 4;
 
 /** The reason a fetch failed: node's code when it gave one, else its message. */
@@ -38,7 +38,7 @@ export interface FetchFailure {
 }
 
 /**
- * Reads the reason out of `e`, the rejection of `fetch` (or an error whose `cause` chain
+ * Reads the reason out of `e`, the rejection of a request (or an error whose `cause` chain
  * leads to it). Only codes and messages of node's own errors are read: they name hosts and
  * ports at most, never headers or bodies.
  */
@@ -48,7 +48,7 @@ export function fetchFailure(e: unknown): FetchFailure {
     if (cur.name === 'TimeoutError' || cur.name === 'AbortError')
       return { code: undefined, untrustedCertificate: false, reason: 'no answer before the timeout' };
     const code = (cur as { code?: unknown }).code;
-    // The outermost code is the wrapper's own (NETWORK, SERVER_UNREACHABLE), or fetch's
+    // The outermost code is the wrapper's own (NETWORK, SERVER_UNREACHABLE), or the request's
     // TypeError has none: the reason is further in.
     if (typeof code === 'string' && depth > 0)
       return { code, untrustedCertificate: UNTRUSTED_CERTIFICATE.has(code), reason: code };

@@ -1,8 +1,11 @@
 /**
- * The few server routes the key ceremony calls (docs/api.md), over fetch. Only public and
+ * The few server routes the key ceremony calls (docs/api.md), over the client's HTTP transport
+ * (not the global fetch: @custos/client's http-fetch.ts says why). Only public and
  * wrapped material goes out: the org's public keys, the signed delegation and bucket
  * documents, and a transient ceremony device's public keys. Bytes travel as unpadded base64url.
  */
+// The transport alone, not @custos/client's index: the console does not load the device SDK.
+import { httpFetch, type HttpFetch, type HttpResponse } from '@custos/client/http-fetch';
 import { ConsoleError } from './console-error.js';
 
 /** Wait for one request before calling the server unreachable. */
@@ -51,7 +54,11 @@ type Json = Record<string, unknown>;
 export class CeremonyApi {
   readonly baseUrl: string;
 
-  constructor(baseUrl: string) {
+  /** `fetch` replaces the HTTP transport (tests lose an answer on the way). */
+  constructor(
+    baseUrl: string,
+    private readonly fetch: HttpFetch = httpFetch,
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
@@ -71,7 +78,7 @@ export class CeremonyApi {
       headers.authorization = `Bearer ${auth.token}`;
       headers['custos-device'] = auth.deviceId;
     }
-    let res: Response | undefined;
+    let res: HttpResponse | undefined;
     // Bulk officer work (a year of bucket keys, index keys for every device) outruns the
     // per-device rate limit; the server says when to come back, and a 429 was not processed.
     for (
@@ -86,7 +93,7 @@ export class CeremonyApi {
         await new Promise((r) => setTimeout(r, seconds * 1000));
       }
       try {
-        res = await fetch(`${this.baseUrl}${path}`, {
+        res = await this.fetch(`${this.baseUrl}${path}`, {
           method,
           headers,
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -122,9 +129,9 @@ export class CeremonyApi {
 
   /** GETs raw bytes (a blob) as `auth`; ConsoleError SERVER_REFUSED naming the server's code otherwise. */
   async download(path: string, auth: DeviceAuth): Promise<Uint8Array> {
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
+      res = await this.fetch(`${this.baseUrl}${path}`, {
         headers: { authorization: `Bearer ${auth.token}`, 'custos-device': auth.deviceId },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });

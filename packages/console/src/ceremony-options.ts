@@ -1,4 +1,5 @@
 /** Options, progress events and results of the key ceremony, and the checks on its options. */
+import type { HttpFetch } from '@custos/client/http-fetch';
 import { MIN_PASSPHRASE_LENGTH, type ArchivePolicyName, type SealShareOptions } from '@custos/core';
 import { ConsoleError, isConsoleError } from './console-error.js';
 import { MAX_OFFICERS, MAX_ORG_NAME_LENGTH, MIN_OFFICERS } from './defaults.js';
@@ -26,6 +27,8 @@ export interface CeremonyOptions {
    * archive policy statement devices verify; a `none` org gets no bucket keys.
    */
   readonly archivePolicy?: ArchivePolicyName;
+  /** Replaces the HTTP transport (tests drop the connection after the server answered). */
+  readonly fetch?: HttpFetch;
 }
 
 /** One progress report. */

@@ -142,7 +142,7 @@ export async function runCeremony(
   const staging = `${out}${STAGING_SUFFIX}`;
   const tree = join(staging, 'tree');
   const layout = ceremonyLayout(tree);
-  const api = new CeremonyApi(options.server);
+  const api = new CeremonyApi(options.server, options.fetch);
   const getPassphrases = passphraseSource(options);
   let step = 'check';
   const report = (message: string): void => progress({ step, message });

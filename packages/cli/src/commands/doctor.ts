@@ -9,6 +9,7 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { httpFetch } from '@custos/client/http-fetch';
 import { openCheckpoint } from '@custos/core';
 import type * as ServerPackage from '@custos/server';
 import type { CliIo } from '../cli.js';
@@ -270,7 +271,7 @@ export async function runDoctorChecks(inputs: DoctorInputs): Promise<DoctorCheck
 }
 
 async function fetchText(url: string): Promise<{ status: number; text: string; date: string | null }> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  const r = await httpFetch(url, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
   return { status: r.status, text: await r.text(), date: r.headers.get('date') };
 }
 

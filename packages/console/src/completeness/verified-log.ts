@@ -15,6 +15,7 @@ import {
   TILE_WIDTH,
   type LogEntry,
 } from '@custos/core';
+import { httpFetch, type HttpResponse } from '@custos/client/http-fetch';
 import { RATE_LIMIT_RETRIES } from '../ceremony-api.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -49,9 +50,9 @@ async function fetchBundle(
 ): Promise<Uint8Array> {
   const path = `/v1/orgs/${encodeURIComponent(orgId)}/log/${entryBundlePath({ index, width })}`;
   for (let attempt = 0; ; attempt++) {
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(`${serverUrl.replace(/\/+$/, '')}${path}`, {
+      res = await httpFetch(`${serverUrl.replace(/\/+$/, '')}${path}`, {
         signal: AbortSignal.timeout(BUNDLE_TIMEOUT_MS),
       });
     } catch (e) {
