@@ -20,7 +20,8 @@
  *   Keep-Alive hint says so.
  *
  * What it does not: follow redirects (a 3xx is returned as it is: the API never redirects, and
- * following one would send the bearer token to an address the user did not name), ask for
+ * following one would send the bearer token to an address the user did not name), refuse the
+ * ports browsers block (fetch refused a server on port 6000 or 10080 as a "bad port"), ask for
  * compressed answers, or stream: an answer is read whole, as every caller reads it.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
