@@ -153,7 +153,13 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
             );
           const custodian = custodianOf(custodianFlag, query, fetched.records, s.orgId);
           const built = await buildExport(
-            { records: fetched.records, custodian, log: fetched.log, enrolments: fetched.enrolments },
+            {
+              records: fetched.records,
+              custodian,
+              log: fetched.log,
+              enrolments: fetched.enrolments,
+              gapDeclarations: fetched.gapDeclarations,
+            },
             { format: format as ExportFormat, onProgress: (d, t) => bar.update('checked', d, t, d === t) },
           );
           let recordedAt = 0;
@@ -184,6 +190,7 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
               files: built.files.length,
               attachments: fetched.attachmentsReferenced - fetched.attachmentsMissing.length,
               attachmentsMissing: fetched.attachmentsMissing.length,
+              gapDeclarations: fetched.gapDeclarations.length,
             },
             custodian: cliAddress(custodian),
             checkpoints: built.checkpoints,
@@ -199,6 +206,11 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
             ...(summary.counts.attachmentsMissing > 0
               ? [
                   `${summary.counts.attachmentsMissing} attachment(s) are no longer on the server and are marked as not exported.`,
+                ]
+              : []),
+            ...(summary.counts.gapDeclarations > 0
+              ? [
+                  `${summary.counts.gapDeclarations} gap declaration(s): runs of records the devices declared lost, carried with their log proofs.`,
                 ]
               : []),
             ...(byDevice ? [] : [INDEX_CAVEAT]),

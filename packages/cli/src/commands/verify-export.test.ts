@@ -41,6 +41,9 @@ describe('custos verify --log-key', () => {
         textBinding: 'verified',
         logKeyPinned: true,
         logKey: KEY,
+        gapDeclarations: 'verified',
+        declaredLost: [],
+        unexplainedHoles: [],
       }) as unknown as VerifyExportReport;
     expect(describeVerified('x', report(`${org}.${user}`))).toContain(
       `Custodian ${user}@${org}; events a to b.`,
@@ -48,5 +51,51 @@ describe('custos verify --log-key', () => {
     expect(describeVerified('x', report(`${org} (organisation)`))).toContain(
       `Custodian ${org} (organisation);`,
     );
+  });
+
+  it('lists the runs devices declared lost apart from the holes no declaration explains', () => {
+    const base = {
+      format: 'json',
+      records: 5,
+      files: 4,
+      batches: 2,
+      custodian: 'org',
+      range: { begin: 'a', end: 'b' },
+      identityKeysChecked: 1,
+      checkpoints: [],
+      manifestSha256: 'ab',
+      textBinding: 'verified',
+      logKeyPinned: true,
+      logKey: KEY,
+    };
+    const text = describeVerified('x', {
+      ...base,
+      gapDeclarations: 'verified',
+      declaredLost: [
+        { org: 'o', device: 'D1', firstSeq: 3, lastSeq: 5, reason: 'server-restored', logIndex: 41 },
+      ],
+      unexplainedHoles: [{ org: 'o', device: 'D1', firstSeq: 8, lastSeq: 8 }],
+    } as unknown as VerifyExportReport);
+    expect(text).toContain(
+      'device D1 records 3–5: declared lost by the device (reason server-restored, log index 41)',
+    );
+    expect(text).toMatch(/Holes no declaration explains: 1 .*\n {2}device D1 record 8\n/);
+    expect(text).not.toContain('NOT carried');
+    // A version-2 export carries no declarations: said so, and every hole is listed as unexplained.
+    const many = Array.from({ length: 25 }, (_, i) => ({
+      org: 'o',
+      device: 'D1',
+      firstSeq: 2 * i,
+      lastSeq: 2 * i,
+    }));
+    const old = describeVerified('x', {
+      ...base,
+      gapDeclarations: 'not-carried',
+      declaredLost: [],
+      unexplainedHoles: many,
+    } as unknown as VerifyExportReport);
+    expect(old).toContain('Gap declarations NOT carried');
+    expect(old).toContain('… and 5 more (all are listed by --json).');
+    expect(old).not.toContain('Declared lost');
   });
 });

@@ -23,13 +23,16 @@ export const VERIFY_EXPORT_USAGE = `Usage: custos verify PATH [--log-key VKEY | 
 Checks an export made by 'custos console export' without any network access: every file
 against export-files.json, the custody manifest, each sealed record against its hash, the
 device batch signatures, each device's identity key against its enrolment in the log
-(device-enrolments.json), each record's inclusion proof, the checkpoint signature
-against the log key recorded in the export, and (custody manifest version 2) the text:
+(device-enrolments.json), each record's inclusion proof, each gap declaration (custody
+manifest version 3: device signature, inclusion proof, and that its run is exactly a
+hole of the export), the checkpoint signature against the log key recorded in the
+export, and (custody manifest version 2 or later) the text:
 each record opened with its own record key from the manifest, and the RSMF, EML, MBOX or
 JSON text compared with it. Pin the log key (obtained out of band from the
 organisation) with --log-key, or with --state, the state file of 'custos verify log';
-without either, the export is only checked against the key it carries. Exit 1 naming the
-first thing that fails.
+without either, the export is only checked against the key it carries. Lists the runs
+devices declared lost and, separately, the holes in a device's exported sequence that no
+declaration explains. Exit 1 naming the first thing that fails.
 
   PATH               the export directory (or any file in it)
   --log-key VKEY     the organisation's log verifier key
@@ -81,12 +84,61 @@ function custodianText(custodian: string): string {
   return u === undefined ? custodian : formatAddress(u);
 }
 
+/** Holes listed one per line before the rest is only counted (all are in --json). */
+const MAX_LISTED_HOLES = 20;
+
+const recordsText = (first: number, last: number): string =>
+  first === last ? `record ${first}` : `records ${first}–${last}`;
+
+/**
+ * The devices' sequences: each run a device declared lost (its signed declaration, proven
+ * in the log, carried by a version-3 manifest) and, separately, each hole no declaration
+ * explains — the two read differently to an auditor, so they are never merged.
+ */
+function sequenceLines(r: VerifyExportReport): string[] {
+  const listed = <T>(items: readonly T[], line: (t: T) => string): string[] => [
+    ...items.slice(0, MAX_LISTED_HOLES).map(line),
+    ...(items.length > MAX_LISTED_HOLES
+      ? [`  … and ${items.length - MAX_LISTED_HOLES} more (all are listed by --json).`]
+      : []),
+  ];
+  const lines: string[] = [];
+  if (r.gapDeclarations === 'not-carried')
+    lines.push(
+      'Gap declarations NOT carried: the custody manifest predates version 3, so a hole below may be one its device declared lost.',
+    );
+  if (r.declaredLost.length > 0) {
+    lines.push(
+      `Declared lost: ${r.declaredLost.length} run(s), each signed by its device and proven in the log:`,
+    );
+    lines.push(
+      ...listed(
+        r.declaredLost,
+        (g) =>
+          `  device ${g.device} ${recordsText(g.firstSeq, g.lastSeq)}: declared lost by the device (reason ${g.reason}, log index ${g.logIndex})`,
+      ),
+    );
+  }
+  if (r.unexplainedHoles.length > 0) {
+    lines.push(
+      `Holes no declaration explains: ${r.unexplainedHoles.length} (records not in this export: left out by its selection, or missing from the archive):`,
+    );
+    lines.push(
+      ...listed(r.unexplainedHoles, (h) => `  device ${h.device} ${recordsText(h.firstSeq, h.lastSeq)}`),
+    );
+  } else {
+    lines.push("Holes no declaration explains: none in the devices' exported sequences.");
+  }
+  return lines;
+}
+
 /** The human report of a verified export. */
 export function describeVerified(path: string, r: VerifyExportReport): string {
   const lines = [
     `Export ${path} verified (${r.format}): ${r.records} records, ${r.files} files, ${r.batches} device batch signatures.`,
     `Custodian ${custodianText(r.custodian)}; events ${r.range.begin} to ${r.range.end}.`,
     `Device identity keys: ${r.identityKeysChecked} device(s), each the key its enrolment committed to in the log.`,
+    ...sequenceLines(r),
     ...r.checkpoints.map(
       (c) => `Proven against checkpoint ${c.origin} size ${c.treeSize} root ${c.rootHash}.`,
     ),

@@ -3,8 +3,9 @@
  * failure named is deterministic: the log key (pinned when the caller has one), every
  * checkpoint's signature, then per record: sealed bytes → hash, header → manifest facts,
  * batch signature → hash, log entry → inclusion proof → checkpoint root, and the device
- * chain between consecutive exported records. Used both before writing an export (so an
- * export never carries a record that does not verify) and by `custos verify`.
+ * chain between consecutive exported records; then each gap declaration (custody-gaps.ts).
+ * Used both before writing an export (so an export never carries a record or declaration
+ * that does not verify) and by `custos verify`.
  */
 import {
   isCustosError,
@@ -21,13 +22,14 @@ import {
 } from '@custos/core';
 import { ExportError, type ExportErrorCode } from './export-error.js';
 import { sha256Hex, toHex } from './byte-encoding.js';
+import { checkGapDeclarations, type GapReport } from './custody-gaps.js';
 import type { CustodyManifest, CustodyRecord } from './custody-manifest.js';
 import { CUSTODY_MANIFEST_FILE } from './custody-manifest.js';
 import type { ExportProgress } from './export-types.js';
 import { PROGRESS_EVERY } from './export-types.js';
 
-/** What the custody checks established. */
-export interface CustodyReport {
+/** What the custody checks established (with the devices' holes, declared or not: custody-gaps.ts). */
+export interface CustodyReport extends GapReport {
   readonly records: number;
   readonly batches: number;
   readonly checkpoints: readonly {
@@ -144,7 +146,11 @@ export function checkCustody(
     if (o.onProgress !== undefined && ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === total))
       o.onProgress(i + 1, total);
   });
+  // 5. Gap declarations (version 3): signature, proof, and exactly a hole of the export;
+  // then every hole of a device's exported sequence, declared or not.
+  const gaps = checkGapDeclarations(m, roots);
   return {
+    ...gaps,
     records: total,
     batches: m.batches.length,
     checkpoints: roots.map((c) => ({ origin: c.origin, treeSize: c.treeSize, rootHash: toHex(c.rootHash) })),

@@ -5,6 +5,7 @@
  * sealed bytes, concatenated) it lets anyone re-check the chain of custody offline.
  */
 import { parseCheckpoint } from '@custos/core';
+import { custodyGapsOf, parseCustodyGaps, type CustodyGapDeclaration } from './custody-gaps.js';
 import { ExportError, parseExportJson } from './export-error.js';
 import {
   fromBase64,
@@ -23,11 +24,13 @@ export const CUSTODY_MANIFEST_FORMAT = 'custos-custody-manifest';
 /**
  * Version of the custody manifest layout written: 2 adds each record's `recordKey` and the
  * rendering context (`application`, `displayNames`) so that `custos verify` can open every
- * record and compare it with the exported text (docs/exports.md §5, §7).
+ * record and compare it with the exported text (docs/exports.md §5, §7); 3 adds the
+ * devices' signed gap declarations (`gapDeclarations`, custody-gaps.ts), so that a hole a
+ * device declared lost is shown as its signed statement, proven in the log.
  */
-export const CUSTODY_MANIFEST_VERSION = 2;
-/** Versions `custos verify` reads: 1 (custody only; text not bound) and 2. */
-export const CUSTODY_MANIFEST_VERSIONS = [1, 2] as const;
+export const CUSTODY_MANIFEST_VERSION = 3;
+/** Versions `custos verify` reads: 1 (custody only; text not bound), 2 (no gap declarations) and 3. */
+export const CUSTODY_MANIFEST_VERSIONS = [1, 2, 3] as const;
 /** One of {@link CUSTODY_MANIFEST_VERSIONS}. */
 export type CustodyManifestVersion = (typeof CUSTODY_MANIFEST_VERSIONS)[number];
 /** Length of a record key in bytes. */
@@ -73,7 +76,7 @@ export interface CustodyRecord {
   readonly conversation: string;
   readonly kind: string;
   /**
-   * Version 2: base64url of the record's own 32-byte key, which opens this record alone
+   * Version 2 and later: base64url of the record's own 32-byte key, which opens this record alone
    * (docs/archive-format.md §4.2). MUST NOT log: key material.
    */
   readonly recordKey?: string;
@@ -90,10 +93,10 @@ export interface CustodyManifest {
   readonly custodian: string;
   /** Earliest and latest event time (sender's clock) of the records, ISO 8601 UTC. */
   readonly range: { readonly begin: string; readonly end: string };
-  /** Version 2: the application name the renderings show. */
+  /** Version 2 and later: the application name the renderings show. */
   readonly application?: string;
   /**
-   * Version 2: the display names the renderings show, by user address (sorted; only
+   * Version 2 and later: the display names the renderings show, by user address (sorted; only
    * addresses the records name). Context the exporting officer supplied, not record content.
    */
   readonly displayNames?: Readonly<Record<string, string>>;
@@ -103,6 +106,12 @@ export interface CustodyManifest {
   readonly batches: readonly CustodyBatch[];
   readonly sealedRecords: { readonly file: string; readonly sha256: string; readonly size: number };
   readonly records: readonly CustodyRecord[];
+  /**
+   * Version 3: the records' devices' signed gap declarations that fall in or touch the
+   * exported sequence numbers, each with its log proof (custody-gaps.ts); sorted by org,
+   * device and first sequence number; empty when none.
+   */
+  readonly gapDeclarations?: readonly CustodyGapDeclaration[];
 }
 
 /** Generator string written into exports. */
@@ -118,8 +127,8 @@ const bad = (m: string): ExportError => new ExportError('EXPORT_INVALID_INPUT', 
 
 /**
  * Builds the custody manifest and sealed-records blob for `input` (records in the given
- * order). Version 2 (the default) needs every record's `recordKey`; version 1 is kept for
- * reading old exports and for tests.
+ * order). Versions 2 and 3 (the default) need every record's `recordKey`; only version 3
+ * carries gap declarations; versions 1 and 2 are kept for reading old exports and for tests.
  */
 export function buildCustody(
   input: ExportInput,
@@ -130,12 +139,15 @@ export function buildCustody(
 ): BuiltCustody {
   const { records } = input;
   if (records.length === 0) throw bad('nothing to export: no records');
-  if (version === 2)
+  if (version >= 2)
     for (const r of records)
       if (r.recordKey?.length !== RECORD_KEY_BYTES)
         throw bad(
-          `record ${toHex(r.hash).slice(0, 16)}… has no record key; a version-2 custody manifest carries every record's key`,
+          `record ${toHex(r.hash).slice(0, 16)}… has no record key; a version-${version} custody manifest carries every record's key`,
         );
+  const gaps = input.gapDeclarations ?? [];
+  if (version < 3 && gaps.length > 0)
+    throw bad(`a version-${version} custody manifest cannot carry gap declarations; write version 3`);
   const checkpoints: string[] = [];
   const cpIndex = new Map<string, number>();
   const batches: CustodyBatch[] = [];
@@ -186,12 +198,20 @@ export function buildCustody(
       messageId: r.body.messageId,
       conversation: r.body.conversationId,
       kind: r.body.kind,
-      ...(version === 2 ? { recordKey: toBase64Url(r.recordKey!) } : {}),
+      ...(version >= 2 ? { recordKey: toBase64Url(r.recordKey!) } : {}),
     };
     offset += r.sealed.length;
     begin = Math.min(begin, r.body.sentAt);
     end = Math.max(end, r.body.sentAt);
     return rec;
+  });
+  const gapDeclarations = custodyGapsOf(gaps, (note) => {
+    let cp = cpIndex.get(note);
+    if (cp === undefined) {
+      cp = checkpoints.push(note) - 1;
+      cpIndex.set(note, cp);
+    }
+    return cp;
   });
   const manifest: CustodyManifest = {
     format: CUSTODY_MANIFEST_FORMAT,
@@ -202,12 +222,13 @@ export function buildCustody(
     exportFormat,
     custodian: input.custodian,
     range: { begin: isoUtc(begin), end: isoUtc(end) },
-    ...(version === 2 ? { application, displayNames: namesUsed(input) } : {}),
+    ...(version >= 2 ? { application, displayNames: namesUsed(input) } : {}),
     log: { origin: input.log.origin, verifierKey: input.log.verifierKey },
     checkpoints,
     batches,
     sealedRecords: { file: SEALED_RECORDS_FILE, sha256: sha256Hex(sealed), size: sealed.length },
     records: out,
+    ...(version === 3 ? { gapDeclarations } : {}),
   };
   return { manifest, sealed };
 }
@@ -285,9 +306,14 @@ export function parseCustody(bytes: Uint8Array): CustodyManifest {
   const v = parseExportJson(bytes, CUSTODY_MANIFEST_FILE, 'custody manifest');
   if (!isObj(v)) throw malformed('not an object');
   if (v.format !== CUSTODY_MANIFEST_FORMAT) throw malformed(`format is not ${CUSTODY_MANIFEST_FORMAT}`);
-  if (v.version !== 1 && v.version !== 2) throw malformed(`version ${String(v.version)} is not supported`);
-  const v2 = v.version === 2;
-  if (v2) {
+  if (!(CUSTODY_MANIFEST_VERSIONS as readonly unknown[]).includes(v.version))
+    throw malformed(`version ${String(v.version)} is not supported`);
+  // Versions 2 and 3 carry record keys and the rendering context; only 3 gap declarations.
+  const keyed = v.version !== 1;
+  // A version-3 manifest's gapDeclarations are read once the checkpoints are (below).
+  if (v.version !== 3 && 'gapDeclarations' in v)
+    throw malformed(`a version-${String(v.version)} manifest has no gapDeclarations`);
+  if (keyed) {
     str(v, 'application', 'manifest');
     const names = v.displayNames;
     if (!isObj(names) || !Object.values(names).every((n) => typeof n === 'string'))
@@ -336,12 +362,13 @@ export function parseCustody(bytes: Uint8Array): CustodyManifest {
       throw malformed(`${w}.checkpoint names no checkpoint`);
     if (uint(r, 'batch', w) >= batches.length) throw malformed(`${w}.batch names no batch`);
     list(r, 'proof', w).forEach((p, j) => b64(p, `${w}.proof[${j}]`, 32));
-    if (v2) {
+    if (keyed) {
       const k = r.recordKey;
       if (typeof k !== 'string' || fromBase64Url(k)?.length !== RECORD_KEY_BYTES)
         throw malformed(`${w}.recordKey is not base64url of ${RECORD_KEY_BYTES} bytes`);
     } else if ('recordKey' in r) throw malformed(`${w} has a recordKey, which version 1 does not define`);
   });
+  if (v.version === 3) parseCustodyGaps(v.gapDeclarations, checkpoints.length, malformed);
   const m = v as unknown as CustodyManifest;
   if (!Buffer.from(serializeCustody(m)).equals(Buffer.from(bytes)))
     throw malformed('is not in its canonical form (a byte was changed, added or removed)');

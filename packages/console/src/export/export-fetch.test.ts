@@ -89,6 +89,9 @@ describe('fetchExportRecords (by device)', () => {
       edit?: (h: ServerHit) => ServerHit;
       blobs?: Map<string, Uint8Array>;
       stuck?: boolean;
+      /** Rows of `GET …/archive/gaps`, and whether the server cut the list. */
+      gaps?: Record<string, unknown>[];
+      gapsTruncated?: boolean;
     } = {},
   ): Server {
     const requests: string[] = [];
@@ -107,7 +110,15 @@ describe('fetchExportRecords (by device)', () => {
               { deviceId: 'dev-a', identityKey: archive.input.records[0]!.batch.identityKey },
             ]),
           );
+        if (path === `/v1/orgs/${ORG}/archive/gaps`)
+          return Promise.resolve({ gaps: o.gaps ?? [], truncated: o.gapsTruncated ?? false });
         const u = new URL(`http://x${path}`);
+        if (u.pathname === `/v1/orgs/${ORG}/log/proof/inclusion`)
+          return Promise.resolve({
+            index: Number(u.searchParams.get('index')),
+            treeSize: Number(u.searchParams.get('treeSize')),
+            proof: [b64(new Uint8Array(32).fill(9))],
+          });
         const from = Number(u.searchParams.get('fromSeq'));
         const all = hits.filter((h) => h.deviceId === u.searchParams.get('device') && h.seq >= from);
         const records = all.slice(0, page).map(o.edit ?? ((h) => h));
@@ -160,6 +171,42 @@ describe('fetchExportRecords (by device)', () => {
     expect(r.records[0]!.attachments?.get(BLOB_ID)).toEqual(new Uint8Array(Buffer.from(BLOB).reverse()));
     expect(r.log).toEqual(archive.input.log);
     expect(counts[counts.length - 1]).toBe(7);
+  });
+
+  it("carries the devices' gap declarations in or beside the exported run, proven in the records' checkpoint", async () => {
+    // The fetch only gathers; buildExport checks each signature and proof (custody-gaps.test.ts).
+    const doc = new Uint8Array([1, 2, 3]);
+    const row = (deviceId: string, firstSeq: number, lastSeq: number, logIndex: number) => ({
+      deviceId,
+      firstSeq,
+      lastSeq,
+      reason: 'server-restored',
+      logIndex,
+      receivedAt: T0 + 9,
+      declaration: b64(doc),
+    });
+    const s = server({
+      gaps: [
+        row('dev-a', 7, 9, 5), // touches the exported 0…6
+        row('dev-a', 9, 12, 6), // beyond it
+        row('dev-b', 0, 2, 4), // another device
+        row('dev-a', 7, 9, 7), // logged after the checkpoint (size 7)
+      ],
+    });
+    const r = await run(s);
+    const note = archive.input.records[0]!.log.checkpoint;
+    expect(r.gapDeclarations).toEqual([
+      {
+        document: doc,
+        log: { index: 5, loggedAt: T0 + 9, proof: [new Uint8Array(32).fill(9)], checkpoint: note },
+      },
+    ]);
+    expect(s.requests.filter((q) => q.includes('/log/proof/inclusion'))).toEqual([
+      `GET /v1/orgs/${ORG}/log/proof/inclusion?index=5&treeSize=7`,
+    ]);
+    await expect(run(server({ gapsTruncated: true }))).rejects.toSatisfy(
+      (e) => e instanceof ConsoleError && /only part of the organisation's gap declarations/.test(e.message),
+    );
   });
 
   it('filters exactly on the plaintext', async () => {

@@ -26,7 +26,8 @@ import { verifyHit, type VerifiedHit } from '../search/verify-hit.js';
 import type { DeviceEnrolmentProof } from './device-enrolments.js';
 import { fetchEnrolmentEvidence } from './enrolment-evidence.js';
 import { ExportError } from './export-error.js';
-import type { ExportRecord } from './export-types.js';
+import type { ExportGapDeclaration, ExportRecord } from './export-types.js';
+import { fetchGapEvidence } from './gap-evidence.js';
 
 /** Records per page of `GET …/archive/records` (the server's maximum). */
 const DEVICE_RECORDS_PAGE = 500;
@@ -75,6 +76,11 @@ export interface FetchedExport {
   readonly attachmentsMissing: readonly string[];
   /** The exported devices' enrolment acts with proofs: the export carries them (device-enrolments.ts). */
   readonly enrolments: readonly DeviceEnrolmentProof[];
+  /**
+   * The exported devices' signed gap declarations in (or touching) their exported sequence
+   * numbers, with proofs: the export carries them (custody-gaps.ts, gap-evidence.ts).
+   */
+  readonly gapDeclarations: readonly ExportGapDeclaration[];
 }
 
 /** Fetches, opens and verifies every record the query selects, with attachment bytes. */
@@ -119,8 +125,10 @@ export async function fetchExportRecords(
     hits.length === 0
       ? []
       : await fetchEnrolmentEvidence(session, got.log, new Set(hits.map((h) => h.header.device as string)));
+  const gapDeclarations = await fetchGapEvidence(session, records);
   return {
     enrolments,
+    gapDeclarations,
     records,
     log: got.log,
     filteredOut: got.filteredOut,

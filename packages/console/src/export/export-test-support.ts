@@ -23,16 +23,19 @@ import {
   recordKeyOf,
   sealRecord,
   signBatch,
+  signGapDeclaration,
   signCheckpoint,
   tilesToWrite,
   type BucketPrivateKey,
+  type GapReason,
   type RecordBody,
   type RecordHash,
   type SealedRecord,
   type SessionOpener,
   type TileId,
 } from '@custos/core';
-import type { ExportBatch, ExportInput, ExportRecord } from './export-types.js';
+import { createHash } from 'node:crypto';
+import type { ExportBatch, ExportGapDeclaration, ExportInput, ExportRecord } from './export-types.js';
 import { enrolmentProofsFor } from './enrolment-evidence-test-support.js';
 
 /** The test organisation. */
@@ -70,6 +73,20 @@ export interface TestEvent {
   readonly attachments?: ReadonlyMap<string, Uint8Array>;
 }
 
+/**
+ * A run of a device's chain it declares lost (docs/archive-format.md §6.1): the device signs
+ * the declaration, the log gets its `archive-gap` entry (after every record's), and the
+ * run's records leave the export — unless `keep` (a test of a declaration that covers
+ * exported records).
+ */
+export interface TestGap {
+  readonly device: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly reason?: GapReason;
+  readonly keep?: boolean;
+}
+
 /** A built test archive. */
 export interface TestArchive {
   readonly input: ExportInput;
@@ -83,8 +100,15 @@ export interface TestArchive {
   readonly sessionKeys: ReadonlyMap<string, Uint8Array>;
 }
 
-/** Builds records for `events` (in order, per device chains), batches of `batchSize`, one checkpoint. */
-export async function buildTestArchive(events: readonly TestEvent[], batchSize = 100): Promise<TestArchive> {
+/**
+ * Builds records for `events` (in order, per device chains), batches of `batchSize`, one
+ * checkpoint; with `gaps`, the devices' signed gap declarations proven in the same log.
+ */
+export async function buildTestArchive(
+  events: readonly TestEvent[],
+  batchSize = 100,
+  gaps: readonly TestGap[] = [],
+): Promise<TestArchive> {
   const bucket = await generateBucketKeyPair();
   const org = orgId(ORG);
   const bkt = bucketId('standard-2026-01');
@@ -160,6 +184,36 @@ export async function buildTestArchive(events: readonly TestEvent[], batchSize =
       bucket: bkt,
     }),
   );
+  // Gap declarations, signed by their devices, logged after the records.
+  const gapLoggedAt = T0 + 86_400_000 * 2;
+  const gapDocs = gaps.map((g) => {
+    const d = devices.get(g.device)!;
+    const hashAt = (seq: number): RecordHash => sealed[d.records[seq]!]!.hash;
+    const document = signGapDeclaration(d.identity, {
+      org,
+      device: deviceId(g.device),
+      firstSeq: g.firstSeq,
+      lastSeq: g.lastSeq,
+      prev: g.firstSeq === 0 ? genesisPrevHash() : hashAt(g.firstSeq - 1),
+      resume: hashAt(g.lastSeq),
+      reason: g.reason ?? 'server-restored',
+    });
+    entries.push(
+      encodeLogEntry({
+        type: 'archive-gap',
+        hash: new Uint8Array(createHash('sha256').update(document).digest()),
+        size: document.length,
+        actor: deviceId(g.device),
+        time: gapLoggedAt,
+        org,
+        device: deviceId(g.device),
+        seq: g.firstSeq,
+        end: g.lastSeq,
+        reason: g.reason ?? 'server-restored',
+      }),
+    );
+    return document;
+  });
   const append = appendEntries(EMPTY_TREE_STATE, entries);
   const tiles = new Map<string, Uint8Array>();
   for (const t of tilesToWrite(append, [])) tiles.set(`${t.id.level}/${t.id.index}`, t.bytes);
@@ -183,8 +237,11 @@ export async function buildTestArchive(events: readonly TestEvent[], batchSize =
   for (const [dev, d] of devices)
     openers.set(dev, await openSessionKey(bucket.privateKey, d.sealer.wrappedKey));
   const records: ExportRecord[] = [];
+  const declaredLost = (device: string, seq: number): boolean =>
+    gaps.some((g) => g.device === device && g.keep !== true && seq >= g.firstSeq && seq <= g.lastSeq);
   for (const [i, s] of sealed.entries()) {
     const e = events[i]!;
+    if (declaredLost(e.device, s.header.seq)) continue;
     records.push({
       recordKey: recordKeyOf(openers.get(e.device)!, s.bytes),
       sealed: s.bytes,
@@ -196,9 +253,18 @@ export async function buildTestArchive(events: readonly TestEvent[], batchSize =
       ...(e.attachments === undefined ? {} : { attachments: e.attachments }),
     });
   }
+  const gapDeclarations: ExportGapDeclaration[] = [];
+  for (const [j, document] of gapDocs.entries()) {
+    const index = sealed.length + j;
+    gapDeclarations.push({
+      document,
+      log: { index, loggedAt: gapLoggedAt, proof: await inclusionProof(index, treeSize, reader), checkpoint },
+    });
+  }
   return {
     input: {
       records,
+      ...(gaps.length === 0 ? {} : { gapDeclarations }),
       custodian: ALICE,
       displayNames: new Map([
         [ALICE, 'Alice Adams'],

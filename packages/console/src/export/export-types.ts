@@ -39,6 +39,20 @@ export interface ExportLogProof {
   readonly checkpoint: string;
 }
 
+/**
+ * A device's signed gap declaration (docs/archive-format.md §6.1) as the server serves it
+ * (`GET …/archive/gaps`), with the proof of its `archive-gap` log entry. An export carries
+ * the declarations of its devices that fall in or touch the exported sequence numbers, so
+ * an auditor sees a hole the device declared lost as the device's signed statement, not as
+ * an unexplained hole (custody-gaps.ts).
+ */
+export interface ExportGapDeclaration {
+  /** The signed declaration document, exactly as the device uploaded it (message ‖ signature). */
+  readonly document: Uint8Array;
+  /** Its `archive-gap` entry: index, time (the entry's `ts`), inclusion proof and checkpoint. */
+  readonly log: ExportLogProof;
+}
+
 /** One opened archive record. */
 export interface ExportRecord {
   /** The record's exact sealed bytes (docs/archive-format.md §5). */
@@ -87,6 +101,11 @@ export interface ExportInput {
    * (device-enrolments.ts); required: every device's identity key is checked against them.
    */
   readonly enrolments?: readonly DeviceEnrolmentProof[];
+  /**
+   * The records' devices' accepted gap declarations in (or touching) the exported sequence
+   * numbers, with proofs (custody manifest version 3); none when the devices declared none.
+   */
+  readonly gapDeclarations?: readonly ExportGapDeclaration[];
 }
 
 /** Options of one export run. */
