@@ -8,10 +8,12 @@
  * nor stored). Then, on the same server and device, the records lost are ones the device no
  * longer holds either (proven and dropped): it declares them missing in a signed gap
  * declaration, which the log shows, and its chain goes on; before, every later batch was
- * refused (ARCHIVE_SEQUENCE_GAP) for good (docs/archive-format.md §6.1). Last, a session key
- * left marked uploaded by an older client's rewind is sent again.
+ * refused (ARCHIVE_SEQUENCE_GAP) for good (docs/archive-format.md §6.1). An officer's export
+ * of the device then carries the signed declaration, and `custos verify` lists the run as
+ * declared lost (docs/exports.md §5b). Last, a session key left marked uploaded by an older
+ * client's rewind is sent again.
  */
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ApiClient,
@@ -23,6 +25,7 @@ import {
   loadProfile,
   uploadedThrough,
 } from '@custos/client';
+import { fetchExportRecords, writeExport, type OfficerSession } from '@custos/console';
 import type { LogEntry } from '@custos/core';
 import Database from 'better-sqlite3';
 import { captureSealed, logEntries } from './client-records.js';
@@ -198,6 +201,63 @@ describe('archive upload after the server is restored from an older backup', () 
     );
     expect(seqs.sort((a, b) => a - b)).toEqual([0, 1, 2, 6, 7]);
   }, 180_000);
+
+  it("an officer's export of the device carries its signed declaration, and custos verify lists the run as declared lost", async () => {
+    // Before custody manifest version 3 the export showed records 0–2 and 6–7 and nothing
+    // in between: an unexplained hole where the log holds the device's signed explanation.
+    const { dir, org } = world!;
+    const store = LocalStore.open(join(dir, 'dana'));
+    const deviceId = loadProfile(store).deviceId;
+    store.close();
+    // The officer device of this world reads the archive as `custos console export --device`
+    // does; the bucket key is the test's own (this world has no officer ceremony profile).
+    const officerDir = join(dir, 'officer-export');
+    mkdirSync(officerDir);
+    const session = {
+      orgId: org.orgId,
+      dir: officerDir,
+      call: (method: string, path: string, body?: unknown) =>
+        org.officer.api.request(method, path, body === undefined ? {} : { body }),
+      download: () => Promise.reject(new Error('no attachment is archived here')),
+    } as unknown as OfficerSession;
+    const fetched = await fetchExportRecords(
+      session,
+      { devices: [deviceId] },
+      { bucketKey: () => Promise.resolve(org.bucket.privateKey) },
+    );
+    expect(fetched.records.map((r) => r.header.seq)).toEqual([0, 1, 2, 6, 7]);
+    expect(fetched.gapDeclarations).toHaveLength(1);
+    const out = join(dir, 'export-dana');
+    await writeExport(
+      {
+        records: fetched.records,
+        custodian: org.orgId,
+        log: fetched.log,
+        enrolments: fetched.enrolments,
+        gapDeclarations: fetched.gapDeclarations,
+      },
+      { format: 'json', out },
+    );
+    // The auditor's check, offline, through the real CLI.
+    const json = await custos(['verify', out, '--json', '--log-key', fetched.log.verifierKey]);
+    expect(json.status, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      ok: true,
+      records: 5,
+      gapDeclarations: 'verified',
+      declaredLost: [{ device: deviceId, firstSeq: 3, lastSeq: 5, reason: 'server-restored' }],
+      unexplainedHoles: [],
+    });
+    const text = await custos(['verify', out, '--log-key', fetched.log.verifierKey]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `device ${deviceId} records 3–5: declared lost by the device \\(reason server-restored, log index \\d+\\)`,
+      ),
+    );
+    expect(text.stdout).toContain("Holes no declaration explains: none in the devices' exported sequences.");
+  }, 120_000);
 
   it('sends again a session key an older client left marked uploaded after its rewind', async () => {
     // An older client's rewind reset the upload position but left the session keys marked

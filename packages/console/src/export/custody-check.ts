@@ -150,12 +150,12 @@ export function checkCustody(
   // then every hole of a device's exported sequence, declared or not.
   const gaps = checkGapDeclarations(m, roots);
   return {
-    ...gaps,
     records: total,
     batches: m.batches.length,
     checkpoints: roots.map((c) => ({ origin: c.origin, treeSize: c.treeSize, rootHash: toHex(c.rootHash) })),
     logKey: m.log.verifierKey,
     logKeyPinned: o.pinnedLogKey !== undefined,
+    ...gaps,
   };
 }
 

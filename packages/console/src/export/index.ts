@@ -5,6 +5,7 @@ export { EXPORT_FORMATS, MAX_RSMF_EVENTS, PROGRESS_EVERY } from './export-types.
 export type {
   ExportBatch,
   ExportFormat,
+  ExportGapDeclaration,
   ExportInput,
   ExportLogProof,
   ExportOptions,
@@ -23,6 +24,8 @@ export {
 } from './custody-manifest.js';
 export type { CustodyManifest, CustodyRecord, CustodyBatch } from './custody-manifest.js';
 export { checkCustody } from './custody-check.js';
+export type { CustodyGapDeclaration, DeclaredLostRun, GapReport, SequenceHole } from './custody-gaps.js';
+export { fetchGapEvidence } from './gap-evidence.js';
 export type { CustodyReport, CustodyCheckOptions } from './custody-check.js';
 export { EXPORT_FILES_NAME } from './export-files.js';
 export { rsmfFileProblems, rsmfManifestProblems, rsmfZipProblems, assertRsmfFile } from './rsmf-check.js';
