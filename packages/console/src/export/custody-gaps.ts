@@ -27,6 +27,7 @@ import {
 } from '@custos/core';
 import { createHash } from 'node:crypto';
 import { fromBase64, toBase64, toHex } from './byte-encoding.js';
+import type { CustodyManifest } from './custody-manifest.js';
 import { ExportError, type ExportErrorCode } from './export-error.js';
 import type { ExportGapDeclaration } from './export-types.js';
 
@@ -84,25 +85,7 @@ export interface GapReport {
   readonly unexplainedHoles: readonly SequenceHole[];
 }
 
-/** What of the manifest the gap checks read (kept narrow so custody-manifest.ts need not be imported). */
-interface GapManifest {
-  readonly version: number;
-  readonly batches: readonly {
-    readonly org: string;
-    readonly device: string;
-    readonly identityKey: string;
-  }[];
-  readonly records: readonly {
-    readonly org: string;
-    readonly device: string;
-    readonly seq: number;
-    readonly hash: string;
-    readonly prev: string;
-  }[];
-  readonly gapDeclarations?: readonly CustodyGapDeclaration[];
-}
-
-// custody-manifest.ts's CUSTODY_MANIFEST_FILE, not imported: that module imports this one.
+// custody-manifest.ts's CUSTODY_MANIFEST_FILE, not imported as a value: that module imports this one.
 const MANIFEST_FILE = 'custody-manifest.json';
 const fail = (code: ExportErrorCode, message: string, field: string, cause?: unknown): ExportError =>
   new ExportError(code, message, { file: MANIFEST_FILE, field }, cause);
@@ -203,7 +186,7 @@ export function parseCustodyGaps(
  * declared, or not explained. `roots` are the manifest's checkpoints, verified.
  */
 export function checkGapDeclarations(
-  m: GapManifest,
+  m: CustodyManifest,
   roots: readonly { readonly treeSize: number; readonly rootHash: Uint8Array }[],
 ): GapReport {
   const present = new Map<string, Map<number, { hash: string; prev: string }>>();
