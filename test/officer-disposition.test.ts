@@ -16,6 +16,10 @@
  * record left) and the server's database no longer holds any wrap or index key of them; each
  * officer's `--execute` deletes that profile's local wraps of them. After every command,
  * neither officer's profile folder holds an opened bucket or officer private key in any form.
+ *
+ * Then the server's clock goes back to the machine's: a device's records sealed to a bucket
+ * whose keys were destroyed are refused (BUCKET_DISPOSED) and not stored, and the device stops
+ * sending them and sealing to that bucket.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -23,9 +27,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeEntryBundle, decodeLogEntry, entryBundlePath } from '@custos/core';
-import { CustosClient } from '@custos/client';
+import { CustosClient, LocalStore, loadProfile, type ClientError } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restartServer, stopServer } from './client-support.js';
+import { requestPath, restartServer, stopServer } from './client-support.js';
+import { captureSealed } from './client-records.js';
 import {
   cliOrg,
   custos,
@@ -421,6 +426,74 @@ describe('officer disposition (processes)', () => {
         { file: planted, name: keys[3]!.name, form: 'base64' },
       ]);
       unlinkSync(planted);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses records sealed to a disposed bucket after the server clock went back; the device stops sealing and sending to it',
+    async () => {
+      // The server's clock goes back to the machine's (set back past the grace, as by a wrong
+      // time step): carol's device still seals to this month's transitory bucket, whose keys
+      // the plan destroyed, and its window takes records again at the server's time.
+      await stopServer(org.server);
+      org = { ...org, server: await restartServer(org.server) };
+      const carol = join(dir, 'carol');
+      const store = LocalStore.open(carol);
+      try {
+        await captureSealed(store, loadProfile(store), 2, 'after disposal');
+      } finally {
+        store.close();
+      }
+      let uploads = 0;
+      const counting: typeof fetch = (input, init) => {
+        if (init?.method === 'POST' && requestPath(input) === '/v1/archive/batches') uploads++;
+        return fetch(input, init);
+      };
+      const c = CustosClient.open(carol, { api: { fetch: counting } });
+      try {
+        const refused = await c.uploadArchive().then(
+          () => undefined,
+          (e: unknown) => e as ClientError,
+        );
+        // The server refused the batch once (BUCKET_DISPOSED); the device noted the bucket
+        // and stopped before its records.
+        expect(refused?.code).toBe('ARCHIVE_UPLOAD_FAILED');
+        expect(refused?.message).toContain('no server can archive it');
+        const [disposed] = c.archiveStatus().disposedBuckets;
+        const disposedRow = serverDb(
+          (db) =>
+            db
+              .prepare('SELECT plan_id AS p FROM disposed_buckets WHERE bucket_id = ?')
+              .get(disposed!.bucketId) as { p: string } | undefined,
+        );
+        expect(disposedRow?.p).toBe(disposed!.planId);
+        expect(refused?.message).toContain(
+          `bucket ${disposed!.bucketId}, which was disposed of at ${new Date(disposed!.disposedAt).toISOString()} under plan ${disposed!.planId}`,
+        );
+        // Nothing stored; a second upload stops before those records without sending them.
+        expect(recordsOf(disposed!.bucketId)).toEqual([]);
+        expect(uploads).toBe(1);
+        await expect(c.uploadArchive()).rejects.toMatchObject({
+          code: 'ARCHIVE_UPLOAD_FAILED',
+          message: expect.stringContaining('no server can archive it') as string,
+        });
+        expect(uploads).toBe(1);
+        // A bucket refresh (the server still lists the bucket) does not bring its key back.
+        await c.refreshKeys();
+      } finally {
+        await c.close();
+      }
+      // No transitory bucket but the disposed one covers today: capture refuses to seal (and the
+      // send with it) instead of sealing more records that could never be archived.
+      const again = LocalStore.open(carol);
+      try {
+        await expect(captureSealed(again, loadProfile(again), 1, 'later')).rejects.toMatchObject({
+          code: 'NO_BUCKET_KEY',
+        });
+      } finally {
+        again.close();
+      }
     },
     STEP_TIMEOUT_MS,
   );

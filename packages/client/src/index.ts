@@ -58,6 +58,7 @@ export {
 } from './archive/uploader.js';
 export { verifyArchiveProofs } from './archive/proofs.js';
 export { declaredGaps } from './archive/chain-recovery.js';
+export { disposedBuckets, type DisposedBucket } from './archive/disposed-buckets.js';
 export type { DeclaredGap } from './archive/chain-recovery.js';
 export { loadProfile } from './profile.js';
 export type { DeviceProfile, PinnedLog } from './profile.js';

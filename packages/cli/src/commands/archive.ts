@@ -52,6 +52,10 @@ async function status(ctx: CommandContext): Promise<void> {
         s.declaredGaps.length === 0
           ? 'Declared lost: none'
           : `Declared lost: ${s.declaredGaps.map((g) => `records ${g.firstSeq === g.lastSeq ? g.firstSeq : `${g.firstSeq}–${g.lastSeq}`} (${g.reason}, log ${g.logIndex})`).join('; ')} — the server lost them after acknowledging them; your records officer sees this`,
+        ...s.disposedBuckets.map(
+          (d) =>
+            `Disposed bucket: ${d.bucketId} (plan ${d.planId}, ${new Date(d.disposedAt).toISOString()}) — its keys are destroyed: records sealed to it cannot be archived; tell your records officer (check this device's clock)`,
+        ),
       ],
       s,
     );

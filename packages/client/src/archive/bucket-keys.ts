@@ -13,6 +13,7 @@ import { decodeJson } from '../store/json-codec.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes, obj, str } from '../transport/response-checks.js';
+import { disposedBucketIds } from './disposed-buckets.js';
 import { openIndexKey } from './index-key-envelope.js';
 
 /** A bucket the server offered that the device refused, and why. */
@@ -34,7 +35,8 @@ const MAX_BUCKET_PAGES = 100;
 
 /**
  * Fetches the org's buckets, verifies each document, and stores the verified ones. A
- * refused bucket is never stored (so never sealed to) and is reported.
+ * refused bucket is never stored (so never sealed to) and is reported. A bucket the server
+ * reported disposed of (disposed-buckets.ts) is not stored again.
  */
 export async function refreshBuckets(
   api: ApiClient,
@@ -44,6 +46,7 @@ export async function refreshBuckets(
   const accepted: string[] = [];
   const refused: RefusedBucket[] = [];
   const retired: string[] = [];
+  const disposed = disposedBucketIds(store);
   let after: string | undefined;
   for (let page = 0; page < MAX_BUCKET_PAGES; page++) {
     const q = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
@@ -63,6 +66,10 @@ export async function refreshBuckets(
           continue;
         }
         if (v.bucketId !== listedId) throw new ClientError('BUCKET_KEY_INVALID', 'listed under another id');
+        if (disposed.has(v.bucketId)) {
+          after = listedId;
+          continue;
+        }
         const known = store.getJson<VerifiedBucket>('buckets', v.bucketId);
         if (
           known !== undefined &&

@@ -14,6 +14,7 @@ import type { VerifiedBucket } from '../enrol/org-keys.js';
 import type { DeviceProfile } from '../profile.js';
 import { LocalStore } from '../store/local-store.js';
 import { ArchiveCapture, decodeQueued, dropQueued, loadChain } from './capture.js';
+import { disposedBucketIds, noteDisposedBucket } from './disposed-buckets.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2030, 0, 15);
@@ -216,6 +217,25 @@ describe('ArchiveCapture', () => {
       true,
     );
     expect(Buffer.from(loadChain(store).prev).equals(Buffer.from(rows[1]!.hash))).toBe(true);
+    capture.close();
+    store.close();
+  });
+
+  it('seals pending records to the current bucket, never again to one the server reported disposed of', async () => {
+    const { store, capture } = await setup();
+    await capture.prepare(); // chooses b1
+    store.transaction(() => capture.captureSync(body(0)));
+    // The server refused a record of b1 with BUCKET_DISPOSED (a device or server clock was off).
+    noteDisposedBucket(store, { bucketId: 'b1', planId: 'ab'.repeat(32), disposedAt: NOW - 1 });
+    expect(store.get('buckets', 'b1')).toBeUndefined();
+    // No other bucket covers now: the record stays pending, and capture refuses to choose one.
+    await expect(capture.sealPending()).rejects.toMatchObject({ code: 'NO_BUCKET_KEY' });
+    await expect(capture.prepare()).rejects.toMatchObject({ code: 'NO_BUCKET_KEY' });
+    await putBucket(store, 'b2', NOW - DAY, NOW + 10 * DAY);
+    expect(await capture.sealPending()).toBe(1);
+    await capture.capture(body(1));
+    expect(queuedChain(store).map((h) => h.bucket)).toEqual(['b2', 'b2']);
+    expect(disposedBucketIds(store)).toEqual(new Set(['b1']));
     capture.close();
     store.close();
   });

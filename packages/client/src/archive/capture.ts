@@ -29,6 +29,7 @@ import type { VerifiedBucket } from '../enrol/org-keys.js';
 import { decodeJson } from '../store/json-codec.js';
 import type { LocalStore } from '../store/local-store.js';
 import { currentBucket, indexKeyFor } from './bucket-keys.js';
+import { disposedBucketIds } from './disposed-buckets.js';
 import { decodePending, encodePending, isPending, type PendingRecord } from './pending-records.js';
 import { RecordTokenizer } from './record-tokens.js';
 
@@ -337,17 +338,23 @@ export class ArchiveCapture {
 
   /**
    * Seals every pending record: blind tokens (when the device holds the bucket's index key),
-   * the chain link, the seal under a session key of the bucket chosen at capture; up to
-   * SEAL_CHUNK records per store transaction. Resolves to the number sealed.
+   * the chain link, the seal under a session key of the bucket chosen at capture — or of the
+   * current bucket when the server has since reported that one disposed of (a record sealed
+   * to it could never be archived; disposed-buckets.ts); up to SEAL_CHUNK records per store
+   * transaction. Resolves to the number sealed. NO_BUCKET_KEY when a record must move and
+   * no bucket covers now (it stays pending).
    */
   async sealPending(): Promise<number> {
     const first = this.#firstPending();
     if (first === undefined) return 0;
+    const disposed = disposedBucketIds(this.store);
+    const target = (p: PendingRecord): PendingRecord =>
+      disposed.has(p.bucket) ? { ...p, bucket: this.#currentBucket(this.clock()).bucketId } : p;
     let sealed = 0;
     for (let after = first - 1; ;) {
       const chunk = this.store
         .listAfter('archive-queue', after, SEAL_CHUNK)
-        .flatMap((r) => (isPending(r.value) ? [decodePending(r.value)] : []));
+        .flatMap((r) => (isPending(r.value) ? [target(decodePending(r.value))] : []));
       if (chunk.length === 0) return sealed;
       const sealers = new Map<string, SessionSealer>();
       for (const b of new Set(chunk.map((p) => p.bucket)))

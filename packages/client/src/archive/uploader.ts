@@ -23,6 +23,7 @@ import {
 } from './batch-body.js';
 import { declareLostRun, lostRun, markKeyNotUploaded, markKeysNotUploaded } from './chain-recovery.js';
 import { decodeQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
+import { disposalOf, disposedBucketIds, disposedBuckets, noteDisposedBucket } from './disposed-buckets.js';
 import { isPending } from './pending-records.js';
 import { encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
 
@@ -67,6 +68,17 @@ const LOST_SESSION_KEY = /session key ([0-9a-f]{64}) is neither uploaded nor sto
 /** Server codes worth retrying: overload, rate limits and faults. */
 const TRANSIENT = new Set(['LOG_PUSHBACK', 'RATE_LIMITED', 'INTERNAL', 'UNKNOWN']);
 
+/** ARCHIVE_UPLOAD_FAILED for queued record `r`, sealed to a bucket reported disposed of. */
+function disposedRecordError(store: LocalStore, r: QueuedRecord): ClientError {
+  const d = disposedBuckets(store).find((x) => x.bucketId === r.bucket);
+  const when = d === undefined ? '' : ` at ${new Date(d.disposedAt).toISOString()} under plan ${d.planId}`;
+  return new ClientError(
+    'ARCHIVE_UPLOAD_FAILED',
+    `record ${r.seq} is sealed to bucket ${r.bucket}, which was disposed of${when} (its keys are destroyed): ` +
+      'no server can archive it, so the upload stops before it; new records are sealed to the current bucket',
+  );
+}
+
 /** Last sequence number the server acknowledged (−1 before the first). */
 export function uploadedThrough(store: LocalStore): number {
   return store.getJson<number>('archive-state', UPLOADED_THROUGH) ?? -1;
@@ -102,6 +114,8 @@ class BatchReader {
     private readonly store: LocalStore,
     from: number,
     private readonly maxRecords: number,
+    /** Buckets reported disposed of: a batch ends before a record sealed to one. */
+    private readonly disposed: ReadonlySet<string>,
   ) {
     this.#next = from + 1;
   }
@@ -136,12 +150,21 @@ class BatchReader {
     return k;
   }
 
-  /** The next batch's records and the keys it must carry; undefined at the end of the run. */
-  next(): { records: QueuedRecord[]; fresh: [string, StoredSessionKey][] } | undefined {
+  /**
+   * The next batch's records and the keys it must carry; undefined at the end of the run;
+   * `blocked` when the next record is sealed to a disposed bucket (the run ends there for good).
+   */
+  next():
+    { records: QueuedRecord[]; fresh: [string, StoredSessionKey][] } | { blocked: QueuedRecord } | undefined {
     const records: QueuedRecord[] = [];
     const fresh = new Map<string, StoredSessionKey>();
     let bytes = BATCH_BODY_FIXED_BYTES;
     for (let r = this.#peek(); r !== undefined && records.length < this.maxRecords; r = this.#peek()) {
+      // The server refuses a whole batch for one such record: the records before it go alone.
+      if (this.disposed.has(r.bucket)) {
+        if (records.length === 0) return { blocked: r };
+        break;
+      }
       const k = this.#key(r.skey, r.seq);
       const carries = !k.uploaded && !fresh.has(r.skey);
       const add =
@@ -270,12 +293,23 @@ export class ArchiveUploader {
    * whether the failing batch had overtaken an unacknowledged predecessor.
    */
   async #pass(depth: number): Promise<{ acked: number; error?: unknown; overtaking: boolean }> {
-    const reader = new BatchReader(this.store, uploadedThrough(this.store), this.batchRecords);
+    const reader = new BatchReader(
+      this.store,
+      uploadedThrough(this.store),
+      this.batchRecords,
+      disposedBucketIds(this.store),
+    );
     const inflight: InFlight[] = [];
     let acked = 0;
+    /** Why the run stops early although every answer was taken (a record no server takes). */
+    let blocked: ClientError | undefined;
     const launch = (): boolean => {
       const next = reader.next();
       if (next === undefined) return false;
+      if ('blocked' in next) {
+        blocked = disposedRecordError(this.store, next.blocked);
+        return false;
+      }
       const batch = this.#sign(next.records, next.fresh);
       const answer = this.#send(batch).then(
         (indexes) => ({ ok: true as const, indexes }),
@@ -291,7 +325,8 @@ export class ArchiveUploader {
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
         const head = inflight.shift();
-        if (head === undefined) return { acked, overtaking: false };
+        if (head === undefined)
+          return { acked, overtaking: false, ...(blocked === undefined ? {} : { error: blocked }) };
         const a = await head.answer;
         if (!a.ok) return { acked, error: a.error, overtaking: head.overtaking };
         this.#acknowledge(head.batch, a.indexes);
@@ -310,7 +345,9 @@ export class ArchiveUploader {
    * faults) with backoff; resolves to the records acknowledged. A refusal that retrying
    * cannot fix (forged, gap, fork) is ARCHIVE_UPLOAD_FAILED with the server's answer.
    * A pipelined batch refused with ARCHIVE_SEQUENCE_GAP had overtaken its predecessor
-   * (they travel on separate connections): it is sent again, without backoff.
+   * (they travel on separate connections): it is sent again, without backoff. Records sealed
+   * to a bucket refused with BUCKET_DISPOSED are never sent again (disposed-buckets.ts): the
+   * upload ends before the first of them with ARCHIVE_UPLOAD_FAILED naming it.
    */
   async uploadAll(maxAttempts = UPLOAD_MAX_ATTEMPTS): Promise<number> {
     let total = 0;
@@ -331,6 +368,11 @@ export class ArchiveUploader {
         : undefined;
       if (lostKey !== undefined && this.store.transaction(() => markKeyNotUploaded(this.store, lostKey)))
         continue;
+      // A bucket disposed of: its records can never be archived. Noted (once), so capture
+      // stops sealing to it and the next pass sends the records before them, then stops
+      // there without sending them again.
+      const disposal = isServerRefusal(e, 'BUCKET_DISPOSED') ? disposalOf(e.server!) : undefined;
+      if (disposal !== undefined && noteDisposedBucket(this.store, disposal)) continue;
       const transient =
         isClientError(e, 'NETWORK') || (isClientError(e, 'SERVER_REFUSED') && TRANSIENT.has(e.server!.code));
       if (transient && ++attempt < maxAttempts) {

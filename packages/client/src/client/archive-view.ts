@@ -6,6 +6,7 @@
 import { declaredGaps, type DeclaredGap } from '../archive/chain-recovery.js';
 import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
+import { disposedBuckets, type DisposedBucket } from '../archive/disposed-buckets.js';
 import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
 import type { DeviceProfile } from '../profile.js';
 import { decodeJson } from '../store/json-codec.js';
@@ -30,6 +31,11 @@ export interface ArchiveStatus {
    * restored from an older backup, after the device had let them go (docs/archive-format.md §6.1).
    */
   readonly declaredGaps: readonly DeclaredGap[];
+  /**
+   * Buckets the server reported disposed of (their keys destroyed): the device no longer
+   * seals to them, and records already sealed to one stay queued, never archived.
+   */
+  readonly disposedBuckets: readonly DisposedBucket[];
 }
 
 /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
@@ -55,5 +61,6 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile): Archiv
     lastVerifiedTreeSize: cp?.treeSize,
     refusedBuckets: refusedBuckets(store),
     declaredGaps: declaredGaps(store),
+    disposedBuckets: disposedBuckets(store),
   };
 }
