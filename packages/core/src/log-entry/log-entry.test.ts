@@ -278,7 +278,13 @@ describe('log entries v1', () => {
         records,
       })),
       fc
-        .tuple(base, id, uint, fc.nat(), fc.constantFrom('server-restored' as const, 'device-lost' as const))
+        .tuple(
+          base,
+          id,
+          uint,
+          fc.nat(),
+          fc.constantFrom('server-restored' as const, 'device-lost' as const, 'bucket-disposed' as const),
+        )
         .filter(([, , seq, n]) => seq + n <= Number.MAX_SAFE_INTEGER)
         .map(([b, org, seq, n, reason]): LogEntry => ({
           type: 'archive-gap',

@@ -36,9 +36,11 @@ export const GAP_DECLARATION_DOMAIN = 'custos-archive-v1 gap-declaration';
  * Why records cannot be sent again. `server-restored`: the server acknowledged them, the
  * device let them go, and the server was then restored from an older backup.
  * `device-lost`: the device lost them before they were acknowledged (its local store was
- * lost or restored).
+ * lost or restored). `bucket-disposed`: the records were sealed to a bucket whose keys were
+ * destroyed under a disposition before they could be archived (the server refuses them,
+ * BUCKET_DISPOSED); nobody can ever open them, and their retention had ended.
  */
-export const GAP_REASONS = ['server-restored', 'device-lost'] as const;
+export const GAP_REASONS = ['server-restored', 'device-lost', 'bucket-disposed'] as const;
 
 /** One of {@link GAP_REASONS}. */
 export type GapReason = (typeof GAP_REASONS)[number];
