@@ -110,7 +110,7 @@ export const SERVER_ERRORS = {
   },
   ARCHIVE_GAP_MISMATCH: {
     status: 409,
-    doc: "A gap declaration does not cover exactly what the server is missing of the device's chain (it starts before or after the device's next sequence number, or does not link to its last stored record), or another declaration already covers its start; the message states the expected sequence number. Nothing was stored.",
+    doc: "A gap declaration does not cover exactly what the server is missing of the device's chain (it starts before or after the device's next sequence number, or does not link to its last stored record), or another declaration already covers its start, or it gives the reason `bucket-disposed` in an organisation that has disposed of no bucket; the message says which (with the expected sequence number). Nothing was stored.",
   },
   BUCKET_NOT_VALID: {
     status: 409,

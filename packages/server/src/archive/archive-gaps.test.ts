@@ -205,6 +205,14 @@ for (const backend of TEST_BACKENDS) {
           /another organisation/,
         ],
         ['a truncated declaration', sign({}).subarray(0, 100), 400, 'ARCHIVE_GAP_INVALID'],
+        // The server cannot see the records; it refuses the reason where it cannot be true.
+        [
+          'records sealed to a disposed bucket, in an org that disposed of none',
+          sign({ reason: 'bucket-disposed' }),
+          409,
+          'ARCHIVE_GAP_MISMATCH',
+          /no bucket of this organisation has been disposed of/,
+        ],
       ];
       // Another organisation's device presenting this device's declaration is refused as foreign too.
       const second = newBootstrapToken();
@@ -275,6 +283,39 @@ for (const backend of TEST_BACKENDS) {
         writer.device.headers(),
       );
       expect(member.statusCode).toBe(403);
+    });
+
+    it('accepts a bucket-disposed declaration once the org has disposed of a bucket, and the chain continues', async () => {
+      await tb.stores.disposition.markDisposed(org.orgId, 'expired-2029', 'ab'.repeat(32), t.clock.now);
+      // The previous test's last declaration moved the head past where this writer stands.
+      const head = (await tb.stores.archive.head(org.orgId, writer.device.deviceId))!;
+      writer.seq = head.seq + 1;
+      writer.prev = Uint8Array.from(head.hash) as RecordHash;
+      const first = await nextSeq();
+      expect(first).toBe(writer.seq);
+      // Records first…first+2 were sealed to the disposed bucket: ingest refuses them for good.
+      const m = writer.mark();
+      const sealed = writer.batch(3);
+      const lastSealed = createHash('sha256').update(sealed.records[2]!).digest() as Uint8Array as RecordHash;
+      writer.reset(m);
+      const gap = declareGap(writer, 3, 'bucket-disposed', Uint8Array.from(lastSealed) as RecordHash);
+      const r = await declare(gap.document);
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json<{ logIndex: number; stored: boolean; head: { seq: number } }>();
+      expect(body).toMatchObject({ stored: true, head: { seq: first + 2 } });
+      const [bytes] = await tb.stores.log.entries(org.orgId, body.logIndex, body.logIndex + 1);
+      expect(decodeLogEntry(bytes!)).toMatchObject({
+        type: 'archive-gap',
+        seq: first,
+        end: first + 2,
+        reason: 'bucket-disposed',
+      });
+      expect((await tb.stores.archive.gapAt(org.orgId, writer.device.deviceId, first))?.reason).toBe(
+        'bucket-disposed',
+      );
+      const after = await upload(writer.batch(1));
+      expect(after.statusCode, after.body).toBe(200);
+      expect(after.json<{ head: { seq: number } }>().head.seq).toBe(first + 3);
     });
   });
 }

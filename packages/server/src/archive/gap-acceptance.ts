@@ -7,6 +7,14 @@
  * (from the device's next sequence number, linking to its stored head), is logged as an
  * `archive-gap` entry, and moves the device's head to the declared point. Everything is
  * checked before anything is written; a refusal writes nothing.
+ *
+ * The same rules hold for a device whose queued records were sealed to a bucket whose keys a
+ * disposition destroyed before they were archived (reason `bucket-disposed`; ingest refuses
+ * them with BUCKET_DISPOSED). The server cannot check that claim: it never saw those records,
+ * so it cannot know which bucket they were sealed to. It only checks that the org has
+ * disposed of at least one bucket (one read of disposed_buckets' key) — a cheap sanity
+ * check that refuses the reason where it cannot be true; the declaration stays the device's
+ * signed word, logged for officers and auditors like every other.
  */
 import {
   CustosError,
@@ -77,7 +85,8 @@ const sameDeclaration = (g: ArchiveGapRow, d: GapDeclaration): boolean =>
  * Checks the verified declaration `d` (document `document`) against the device's stored
  * chain and, when it covers exactly what the server is missing, stores it and its log
  * entry in one transaction. A declaration already accepted is answered again without
- * writing. Throws ARCHIVE_GAP_MISMATCH (stating the expected sequence number) or
+ * writing. Throws ARCHIVE_GAP_MISMATCH (stating the expected sequence number, or that a
+ * `bucket-disposed` declaration comes from an org that never disposed of a bucket) or
  * LOG_PUSHBACK.
  */
 export async function acceptGap(
@@ -120,6 +129,13 @@ export async function acceptGap(
         'ARCHIVE_GAP_MISMATCH',
         `expected sequence number ${nextSeq}, the declaration starts at ${d.firstSeq}: it must cover every ` +
           `missing sequence number from ${nextSeq} (gap)`,
+      );
+    }
+    if (d.reason === 'bucket-disposed' && !(await tx.disposition.anyDisposed(orgId))) {
+      throw new ServerError(
+        'ARCHIVE_GAP_MISMATCH',
+        `sequence numbers ${d.firstSeq}–${d.lastSeq} are declared sealed to a disposed bucket, but no bucket of ` +
+          'this organisation has been disposed of',
       );
     }
     const expectedPrev = head === undefined ? new Uint8Array(32) : head.hash;

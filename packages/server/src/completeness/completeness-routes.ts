@@ -216,7 +216,7 @@ const DeclaredGap = Type.Object(
     deviceId: Type.String(),
     firstSeq: Type.Integer({ minimum: 0, description: 'first sequence number declared lost' }),
     lastSeq: Type.Integer({ minimum: 0, description: 'last sequence number declared lost' }),
-    reason: Type.String({ description: '`server-restored` or `device-lost`' }),
+    reason: Type.String({ description: '`server-restored`, `device-lost` or `bucket-disposed`' }),
     logIndex: Type.Integer({ minimum: 0, description: "index of the declaration's archive-gap log entry" }),
     receivedAt: Type.Integer({ minimum: 0 }),
     declaration: Bytes(

@@ -107,6 +107,8 @@ export interface DispositionStore {
   advance(orgId: OrgId, planId: string, from: BucketProgress, to: BucketProgress): Promise<boolean>;
   /** Buckets whose keys a disposition destroyed. */
   disposedBuckets(orgId: OrgId): Promise<Set<string>>;
+  /** Whether a disposition destroyed the keys of any bucket of the org (one read of the key's prefix). */
+  anyDisposed(orgId: OrgId): Promise<boolean>;
   /** Records that a plan destroyed the bucket's keys (idempotent). */
   markDisposed(orgId: OrgId, bucketId: string, planId: string, at: number): Promise<void>;
   /** The disposals of those of `bucketIds` that were disposed of, by bucket id (one indexed lookup). */
@@ -308,6 +310,11 @@ export class SqlDispositionStore implements DispositionStore {
       sql`SELECT bucket_id FROM disposed_buckets WHERE org_id = ${orgId}`,
     );
     return new Set(rows.map((r) => text(r.bucket_id)));
+  }
+
+  async anyDisposed(orgId: OrgId): Promise<boolean> {
+    const row = await this.db.get(sql`SELECT 1 AS one FROM disposed_buckets WHERE org_id = ${orgId} LIMIT 1`);
+    return row !== undefined;
   }
 
   async markDisposed(orgId: OrgId, bucketId: string, planId: string, at: number): Promise<void> {

@@ -62,6 +62,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   23: ['root_key_rotations'],
   24: [],
   25: ['archive_gaps'],
+  26: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };
@@ -120,6 +121,32 @@ function suite(
   }
 }
 
+/**
+ * Migration 26: a gap row stored before it is carried over as it was, and the
+ * `bucket-disposed` reason is admitted, another reason still refused.
+ */
+async function gapReasonMigration(db: SqlDatabase, migrations: readonly Migration[]): Promise<void> {
+  await migrate(db, migrations, 25);
+  const gap = (firstSeq: number, reason: string) => sql`INSERT INTO archive_gaps (org_id, device_id,
+    first_seq, last_seq, prev_hash, resume_hash, reason, declaration, log_index, received_at)
+    VALUES ('org', 'dev', ${firstSeq}, ${firstSeq + 1}, ${Buffer.alloc(32, 1)}, ${Buffer.alloc(32, 2)},
+      ${reason}, ${Buffer.from('doc')}, 7, 9)`;
+  await db.run(gap(0, 'server-restored'));
+  await expect(db.run(gap(2, 'bucket-disposed'))).rejects.toThrow();
+  await migrate(db, migrations, 26);
+  await db.run(gap(2, 'bucket-disposed'));
+  await expect(db.run(gap(4, 'lost'))).rejects.toThrow();
+  const rows = await db.all<{ first_seq: unknown; reason: unknown; declaration: unknown }>(
+    sql`SELECT first_seq, reason, declaration FROM archive_gaps ORDER BY first_seq`,
+  );
+  expect(
+    rows.map((r) => [Number(r.first_seq), r.reason, Buffer.from(r.declaration as Uint8Array).toString()]),
+  ).toEqual([
+    [0, 'server-restored', 'doc'],
+    [2, 'bucket-disposed', 'doc'],
+  ]);
+}
+
 describe('migrations: sqlite', () => {
   suite('sqlite', SQLITE_MIGRATIONS, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-migrate-'));
@@ -167,6 +194,12 @@ describe('migrations: sqlite', () => {
     await db.close();
   });
 
+  it('migration 26 keeps the gap declarations and admits the bucket-disposed reason', async () => {
+    const db = openSqliteDatabase(':memory:');
+    await gapReasonMigration(db, SQLITE_MIGRATIONS);
+    await db.close();
+  });
+
   it('refuses a list that is not numbered 1..n', async () => {
     const db = openSqliteDatabase(':memory:');
     await expect(migrate(db, [{ version: 2, name: 'x', up: '' }])).rejects.toThrow(/numbered/);
@@ -187,6 +220,17 @@ describe.skipIf(PG_SKIP_REASON !== null)(
           await pg.drop();
         },
       };
+    });
+
+    it('migration 26 keeps the gap declarations and admits the bucket-disposed reason', async () => {
+      const pg = await createPgTestDatabase(process.env[TEST_PG_URL_ENV] ?? '');
+      const db = openPgDatabase(pg.url);
+      try {
+        await gapReasonMigration(db, PG_MIGRATIONS);
+      } finally {
+        await db.close();
+        await pg.drop();
+      }
     });
   },
 );

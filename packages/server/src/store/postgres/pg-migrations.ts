@@ -686,4 +686,15 @@ CREATE TABLE archive_gaps (
 );
 `,
   },
+  {
+    version: 26,
+    name: 'archive gaps: the bucket-disposed reason',
+    // core GAP_REASONS gained `bucket-disposed` (records sealed to a bucket whose keys a
+    // disposition destroyed before they were archived; docs/archive-format.md §6.1).
+    up: `
+ALTER TABLE archive_gaps DROP CONSTRAINT archive_gaps_reason_check;
+ALTER TABLE archive_gaps ADD CONSTRAINT archive_gaps_reason_check
+  CHECK (reason IN ('server-restored', 'device-lost', 'bucket-disposed'));
+`,
+  },
 ];

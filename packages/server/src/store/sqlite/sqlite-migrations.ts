@@ -686,4 +686,32 @@ CREATE TABLE archive_gaps (
 ) STRICT;
 `,
   },
+  {
+    version: 26,
+    name: 'archive gaps: the bucket-disposed reason',
+    // core GAP_REASONS gained `bucket-disposed` (records sealed to a bucket whose keys a
+    // disposition destroyed before they were archived; docs/archive-format.md §6.1). SQLite
+    // cannot change a CHECK in place: the table is rebuilt with its rows (no index but its key).
+    up: `
+CREATE TABLE archive_gaps_v26 (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  prev_hash BLOB NOT NULL,
+  resume_hash BLOB NOT NULL,
+  reason TEXT NOT NULL CHECK (reason IN ('server-restored', 'device-lost', 'bucket-disposed')),
+  declaration BLOB NOT NULL,
+  log_index INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, device_id, first_seq)
+) STRICT;
+INSERT INTO archive_gaps_v26 (org_id, device_id, first_seq, last_seq, prev_hash, resume_hash, reason,
+  declaration, log_index, received_at)
+  SELECT org_id, device_id, first_seq, last_seq, prev_hash, resume_hash, reason,
+    declaration, log_index, received_at FROM archive_gaps;
+DROP TABLE archive_gaps;
+ALTER TABLE archive_gaps_v26 RENAME TO archive_gaps;
+`,
+  },
 ];
