@@ -5,7 +5,9 @@
  * already left the queue (their receipts verified) can never be sent again, so the device
  * declares them missing in a signed gap declaration, which the server logs, and the chain
  * goes on from there. Before, every later batch was refused as a gap, for good, and the
- * device's archive silently stopped growing.
+ * device's archive silently stopped growing. The same declaration, with reason
+ * `bucket-disposed`, gets the chain past records sealed to a bucket whose keys a disposition
+ * destroyed before they were archived (disposed-buckets.ts): no server takes them, ever.
  */
 import {
   deviceId as toDeviceId,
@@ -14,6 +16,7 @@ import {
   parseRecord,
   signGapDeclaration,
   type GapDeclaration,
+  type GapReason,
   type RecordHash,
 } from '@custos/core';
 import type { PrivateKey } from '@signalapp/libsignal-client';
@@ -22,7 +25,8 @@ import type { DeviceProfile } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { int, obj } from '../transport/response-checks.js';
-import { decodeQueued, loadChain, type StoredSessionKey } from './capture.js';
+import { decodeQueued, loadChain, type QueuedRecord, type StoredSessionKey } from './capture.js';
+import { disposedBucketIds } from './disposed-buckets.js';
 import { isPending } from './pending-records.js';
 import type { ArchiveReceiptRow } from './uploader.js';
 
@@ -42,7 +46,7 @@ export function declaredGaps(store: LocalStore): DeclaredGap[] {
   return store.getJson<DeclaredGap[]>('archive-state', DECLARED_GAPS) ?? [];
 }
 
-/** Queue rows read per store query while collecting session keys. */
+/** Queue rows read per store query while following the queue (session keys, disposed runs). */
 const KEY_SCAN_PAGE = 2000;
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
@@ -117,6 +121,56 @@ export function markKeyNotUploaded(store: LocalStore, id: string): boolean {
   return true;
 }
 
+/** A run of this device's chain to declare: where it breaks and where it goes on. */
+export interface GapRun {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /** The hash record firstSeq links to (the server's head). */
+  readonly prev: Uint8Array;
+  /** The hash of record lastSeq, which record lastSeq + 1 links to. */
+  readonly resume: Uint8Array;
+}
+
+/**
+ * Signs a declaration of `run` (reason `reason`) and posts it; resolves to the run as the
+ * server accepted it (a repeat of an accepted declaration is answered the same). Stores
+ * nothing: the caller records the gap ({@link noteDeclaredGap}) together with whatever the
+ * acceptance lets it change, in one transaction. A refusal or a failed post rejects.
+ */
+export async function postGapDeclaration(
+  api: ApiClient,
+  profile: DeviceProfile,
+  identityKey: PrivateKey,
+  run: GapRun,
+  reason: GapReason,
+): Promise<DeclaredGap> {
+  const declaration: GapDeclaration = {
+    org: toOrgId(profile.orgId),
+    device: toDeviceId(profile.deviceId),
+    firstSeq: run.firstSeq,
+    lastSeq: run.lastSeq,
+    prev: Uint8Array.from(run.prev) as RecordHash,
+    resume: Uint8Array.from(run.resume) as RecordHash,
+    reason,
+  };
+  const document = signGapDeclaration(identityKey, declaration);
+  const res = obj(
+    await api.request('POST', '/v1/archive/gaps', {
+      body: { declaration: Buffer.from(document).toString('base64url') },
+    }),
+    'gap declaration',
+  );
+  if (int(obj(res.head, 'gap declaration head'), 'seq') !== run.lastSeq)
+    throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another head for the declared gap');
+  return { firstSeq: run.firstSeq, lastSeq: run.lastSeq, reason, logIndex: int(res, 'logIndex') };
+}
+
+/** Keeps an accepted declaration for `custos archive status` (replacing one at the same start). */
+export function noteDeclaredGap(store: LocalStore, gap: DeclaredGap): void {
+  const others = declaredGaps(store).filter((g) => g.firstSeq !== gap.firstSeq);
+  store.putJson('archive-state', DECLARED_GAPS, [...others, gap]);
+}
+
 /**
  * Declares the records `run` lost (reason `server-restored`: the server acknowledged them,
  * then lost them), chaining from `serverHead`, the hash of the server's last record of this
@@ -140,30 +194,41 @@ export async function declareLostRun(
       `the server's archive head (record ${run.firstSeq - 1}) is not the record this device sent there: not declaring records ${run.firstSeq}–${run.lastSeq} missing`,
     );
   }
-  const declaration: GapDeclaration = {
-    org: toOrgId(profile.orgId),
-    device: toDeviceId(profile.deviceId),
-    firstSeq: run.firstSeq,
-    lastSeq: run.lastSeq,
-    prev: Uint8Array.from(prev) as RecordHash,
-    resume: Uint8Array.from(run.resume) as RecordHash,
-    reason: 'server-restored',
+  const gap = await postGapDeclaration(api, profile, identityKey, { ...run, prev }, 'server-restored');
+  noteDeclaredGap(store, gap);
+}
+
+/**
+ * The longest run of consecutive queued records sealed to buckets the server reported
+ * disposed of, starting at `firstSeq` (the chain's next sequence number on the server): the
+ * link its first record carries and the hash of its last. Undefined when record `firstSeq`
+ * is not queued, is pending, or is sealed to a bucket not disposed of.
+ */
+export function disposedRun(store: LocalStore, firstSeq: number): GapRun | undefined {
+  const disposed = disposedBucketIds(store);
+  let first: QueuedRecord | undefined;
+  let last: QueuedRecord | undefined;
+  for (let after = firstSeq - 1; ;) {
+    const rows = store.listAfter('archive-queue', after, KEY_SCAN_PAGE);
+    for (const row of rows) {
+      if (isPending(row.value)) return runOf(first, last); // pending records are the queue's tail
+      const r = decodeQueued(row.value);
+      if (r.seq !== (last?.seq ?? firstSeq - 1) + 1 || !disposed.has(r.bucket)) return runOf(first, last);
+      first ??= r;
+      last = r;
+    }
+    if (rows.length < KEY_SCAN_PAGE || last === undefined) return runOf(first, last);
+    after = last.seq;
+  }
+}
+
+function runOf(first: QueuedRecord | undefined, last: QueuedRecord | undefined): GapRun | undefined {
+  if (first === undefined || last === undefined) return undefined;
+  // The first record links to the server's head: exactly the `prev` the server checks.
+  return {
+    firstSeq: first.seq,
+    lastSeq: last.seq,
+    prev: parseRecord(first.bytes).header.prev,
+    resume: last.hash,
   };
-  const document = signGapDeclaration(identityKey, declaration);
-  const res = obj(
-    await api.request('POST', '/v1/archive/gaps', {
-      body: { declaration: Buffer.from(document).toString('base64url') },
-    }),
-    'gap declaration',
-  );
-  if (int(obj(res.head, 'gap declaration head'), 'seq') !== run.lastSeq)
-    throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another head for the declared gap');
-  const gap: DeclaredGap = {
-    firstSeq: run.firstSeq,
-    lastSeq: run.lastSeq,
-    reason: declaration.reason,
-    logIndex: int(res, 'logIndex'),
-  };
-  const others = declaredGaps(store).filter((g) => g.firstSeq !== gap.firstSeq);
-  store.putJson('archive-state', DECLARED_GAPS, [...others, gap]);
 }

@@ -3,9 +3,11 @@
  * disposition destroyed the bucket's keys, docs/keys.md §3). No record sealed to such a
  * bucket can ever be archived, so the device forgets the bucket's key: capture never
  * chooses it again (nor does a bucket refresh store it again), records still pending are
- * sealed to the current bucket instead (capture.ts), and the upload stops before the first
- * record already sealed to it, without asking the server again (uploader.ts). Before, the
- * device sent the refused batch again on every round, for good.
+ * sealed to the current bucket instead (capture.ts), and the records already sealed to it
+ * are never sent again: the upload declares them lost in a signed gap declaration (reason
+ * `bucket-disposed`, chain-recovery.ts disposedRun), drops them once the server has
+ * accepted it, and goes on (uploader.ts). Before, the device sent the refused batch again
+ * on every round, for good, and then stopped archiving for good behind those records.
  *
  * The server's word is taken as it is: a server that lied could only stop this device from
  * archiving, which refusing its uploads does as well.

@@ -21,8 +21,16 @@ import {
   BATCH_BODY_ITEM_BYTES,
   encodeBatchBody,
 } from './batch-body.js';
-import { declareLostRun, lostRun, markKeyNotUploaded, markKeysNotUploaded } from './chain-recovery.js';
-import { decodeQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
+import {
+  declareLostRun,
+  disposedRun,
+  lostRun,
+  markKeyNotUploaded,
+  markKeysNotUploaded,
+  noteDeclaredGap,
+  postGapDeclaration,
+} from './chain-recovery.js';
+import { decodeQueued, dropQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
 import { disposalOf, disposedBucketIds, disposedBuckets, noteDisposedBucket } from './disposed-buckets.js';
 import { isPending } from './pending-records.js';
 import { encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
@@ -290,9 +298,12 @@ export class ArchiveUploader {
    * One pipelined pass from the last acknowledged record: up to `depth` signed batches in
    * flight, answers taken in sequence order, each recorded as it is taken. Resolves to
    * the records acknowledged, and the error that ended the pass early (if any), with
-   * whether the failing batch had overtaken an unacknowledged predecessor.
+   * whether the failing batch had overtaken an unacknowledged predecessor; or, every answer
+   * taken, the record sealed to a disposed bucket the run stopped at (`blocked`).
    */
-  async #pass(depth: number): Promise<{ acked: number; error?: unknown; overtaking: boolean }> {
+  async #pass(
+    depth: number,
+  ): Promise<{ acked: number; error?: unknown; overtaking: boolean; blocked?: QueuedRecord }> {
     const reader = new BatchReader(
       this.store,
       uploadedThrough(this.store),
@@ -301,13 +312,13 @@ export class ArchiveUploader {
     );
     const inflight: InFlight[] = [];
     let acked = 0;
-    /** Why the run stops early although every answer was taken (a record no server takes). */
-    let blocked: ClientError | undefined;
+    /** Where the run stops early although every answer was taken (a record no server takes). */
+    let blocked: QueuedRecord | undefined;
     const launch = (): boolean => {
       const next = reader.next();
       if (next === undefined) return false;
       if ('blocked' in next) {
-        blocked = disposedRecordError(this.store, next.blocked);
+        blocked = next.blocked;
         return false;
       }
       const batch = this.#sign(next.records, next.fresh);
@@ -326,7 +337,7 @@ export class ArchiveUploader {
         }
         const head = inflight.shift();
         if (head === undefined)
-          return { acked, overtaking: false, ...(blocked === undefined ? {} : { error: blocked }) };
+          return { acked, overtaking: false, ...(blocked === undefined ? {} : { blocked }) };
         const a = await head.answer;
         if (!a.ok) return { acked, error: a.error, overtaking: head.overtaking };
         this.#acknowledge(head.batch, a.indexes);
@@ -341,13 +352,37 @@ export class ArchiveUploader {
   }
 
   /**
+   * Declares lost (reason `bucket-disposed`) the longest run of queued records sealed to
+   * disposed buckets from the chain's next sequence number, where the upload stopped at
+   * `blocked`, and once the server has accepted the declaration, drops exactly those records
+   * and moves past them (one store transaction). Before that nothing changes: a failed post
+   * or a refusal leaves the queue as it was, and a repeat after a crash is answered
+   * idempotently by the server. ARCHIVE_UPLOAD_FAILED naming the record when it is not the
+   * next one to send (nothing to declare then).
+   */
+  async #declareDisposed(blocked: QueuedRecord): Promise<void> {
+    const from = uploadedThrough(this.store) + 1;
+    const run = blocked.seq === from ? disposedRun(this.store, from) : undefined;
+    if (run === undefined) throw disposedRecordError(this.store, blocked);
+    const gap = await postGapDeclaration(this.api, this.profile, this.identityKey, run, 'bucket-disposed');
+    this.store.transaction(() => {
+      for (let seq = run.firstSeq; seq <= run.lastSeq; seq++) dropQueued(this.store, seq);
+      noteDeclaredGap(this.store, gap);
+      this.store.putJson('archive-state', UPLOADED_THROUGH, run.lastSeq);
+    });
+  }
+
+  /**
    * Uploads everything queued, retrying transient failures (network, overload, server
    * faults) with backoff; resolves to the records acknowledged. A refusal that retrying
    * cannot fix (forged, gap, fork) is ARCHIVE_UPLOAD_FAILED with the server's answer.
    * A pipelined batch refused with ARCHIVE_SEQUENCE_GAP had overtaken its predecessor
    * (they travel on separate connections): it is sent again, without backoff. Records sealed
-   * to a bucket refused with BUCKET_DISPOSED are never sent again (disposed-buckets.ts): the
-   * upload ends before the first of them with ARCHIVE_UPLOAD_FAILED naming it.
+   * to a bucket refused with BUCKET_DISPOSED are never sent again (disposed-buckets.ts): once
+   * everything before them is acknowledged, the device declares them lost in a signed gap
+   * declaration (reason `bucket-disposed`), drops them when the server has accepted it, and
+   * uploads on in the same round; a declaration that fails is retried like a batch, and
+   * when it cannot succeed the upload ends there with ARCHIVE_UPLOAD_FAILED, queue intact.
    */
   async uploadAll(maxAttempts = UPLOAD_MAX_ATTEMPTS): Promise<number> {
     let total = 0;
@@ -356,7 +391,16 @@ export class ArchiveUploader {
       const pass = await this.#pass(this.pipelineDepth);
       total += pass.acked;
       if (pass.acked > 0) attempt = 0;
-      const e = pass.error;
+      let e = pass.error;
+      if (e === undefined && pass.blocked !== undefined) {
+        try {
+          await this.#declareDisposed(pass.blocked);
+          attempt = 0;
+          continue;
+        } catch (err) {
+          e = err;
+        }
+      }
       if (e === undefined) return total;
       // An overtaking batch's predecessor was acknowledged in this pass: always progress.
       if (pass.overtaking && isServerRefusal(e, 'ARCHIVE_SEQUENCE_GAP')) continue;
@@ -369,8 +413,8 @@ export class ArchiveUploader {
       if (lostKey !== undefined && this.store.transaction(() => markKeyNotUploaded(this.store, lostKey)))
         continue;
       // A bucket disposed of: its records can never be archived. Noted (once), so capture
-      // stops sealing to it and the next pass sends the records before them, then stops
-      // there without sending them again.
+      // stops sealing to it and the next pass sends the records before them, then declares
+      // them lost (#declareDisposed) instead of sending them again.
       const disposal = isServerRefusal(e, 'BUCKET_DISPOSED') ? disposalOf(e.server!) : undefined;
       if (disposal !== undefined && noteDisposedBucket(this.store, disposal)) continue;
       const transient =

@@ -3,7 +3,7 @@
  * offline): queue depth, chain position, upload position, verified receipts, the last
  * checkpoint verified and the bucket keys refused at verification.
  */
-import { declaredGaps, type DeclaredGap } from '../archive/chain-recovery.js';
+import { declaredGaps, disposedRun, type DeclaredGap } from '../archive/chain-recovery.js';
 import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
 import { disposedBuckets, type DisposedBucket } from '../archive/disposed-buckets.js';
@@ -27,15 +27,22 @@ export interface ArchiveStatus {
   readonly lastVerifiedTreeSize: number | undefined;
   readonly refusedBuckets: readonly RefusedBucket[];
   /**
-   * Runs of this device's records declared lost: acknowledged by a server that was then
-   * restored from an older backup, after the device had let them go (docs/archive-format.md §6.1).
+   * Runs of this device's records declared lost, with their reason (docs/archive-format.md
+   * §6.1): acknowledged by a server that was then restored from an older backup, after the
+   * device had let them go (`server-restored`), or sealed to a bucket whose keys a
+   * disposition destroyed before they were archived (`bucket-disposed`).
    */
   readonly declaredGaps: readonly DeclaredGap[];
   /**
    * Buckets the server reported disposed of (their keys destroyed): the device no longer
-   * seals to them, and records already sealed to one stay queued, never archived.
+   * seals to them, and declares records already sealed to one lost instead of sending them.
    */
   readonly disposedBuckets: readonly DisposedBucket[];
+  /**
+   * The queued records sealed to a disposed bucket that the upload stops at, not yet declared
+   * lost (the next upload declares them; until the server accepts, nothing after them is sent).
+   */
+  readonly undeclaredDisposed: { readonly firstSeq: number; readonly lastSeq: number } | undefined;
 }
 
 /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
@@ -49,6 +56,8 @@ export function archiveReceipts(store: LocalStore): ArchiveReceiptRow[] {
 /** Queue depth, last receipt, last verified checkpoint. */
 export function archiveStatus(store: LocalStore, profile: DeviceProfile): ArchiveStatus {
   const proven = archiveReceipts(store);
+  const disposed = disposedBuckets(store);
+  const stuck = disposed.length === 0 ? undefined : disposedRun(store, uploadedThrough(store) + 1);
   const cp = store.getJson<{ treeSize: number }>('archive-state', 'last-checkpoint');
   return {
     required: profile.captureRequired,
@@ -61,6 +70,8 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile): Archiv
     lastVerifiedTreeSize: cp?.treeSize,
     refusedBuckets: refusedBuckets(store),
     declaredGaps: declaredGaps(store),
-    disposedBuckets: disposedBuckets(store),
+    disposedBuckets: disposed,
+    undeclaredDisposed:
+      stuck === undefined ? undefined : { firstSeq: stuck.firstSeq, lastSeq: stuck.lastSeq },
   };
 }
