@@ -51,15 +51,33 @@ async function status(ctx: CommandContext): Promise<void> {
           : `Refused bucket keys: ${s.refusedBuckets.map((b) => `${b.bucketId} (${b.reason})`).join('; ')} — tell your records officer`,
         s.declaredGaps.length === 0
           ? 'Declared lost: none'
-          : `Declared lost: ${s.declaredGaps.map((g) => `records ${g.firstSeq === g.lastSeq ? g.firstSeq : `${g.firstSeq}–${g.lastSeq}`} (${g.reason}, log ${g.logIndex})`).join('; ')} — the server lost them after acknowledging them; your records officer sees this`,
+          : `Declared lost: ${s.declaredGaps.map((g) => `${recordsText(g.firstSeq, g.lastSeq)} (${g.reason}, log ${g.logIndex})`).join('; ')} — ${[...new Set(s.declaredGaps.map((g) => GAP_REASON_TEXT[g.reason] ?? g.reason))].join('; ')}; your records officer sees this`,
         ...s.disposedBuckets.map(
           (d) =>
-            `Disposed bucket: ${d.bucketId} (plan ${d.planId}, ${new Date(d.disposedAt).toISOString()}) — its keys are destroyed: records sealed to it cannot be archived; tell your records officer (check this device's clock)`,
+            `Disposed bucket: ${d.bucketId} (plan ${d.planId}, ${new Date(d.disposedAt).toISOString()}) — its keys are destroyed: this device no longer seals to it, and declares records already sealed to it lost (check this device's clock)`,
         ),
+        ...(s.undeclaredDisposed === undefined
+          ? []
+          : [
+              `Not yet declared: ${recordsText(s.undeclaredDisposed.firstSeq, s.undeclaredDisposed.lastSeq)} sealed to a disposed bucket — nothing after them uploads until the server accepts their declaration (the next upload sends it)`,
+            ]),
       ],
       s,
     );
   });
+}
+
+/** What each gap reason (core GAP_REASONS) means, as `archive status` explains a declared run. */
+const GAP_REASON_TEXT: Readonly<Record<string, string>> = {
+  'server-restored': 'the server lost them after acknowledging them',
+  'device-lost': 'this device lost them before they were archived',
+  'bucket-disposed':
+    'sealed to a disposed bucket: its keys were destroyed before they were archived, and their retention had ended',
+};
+
+/** "records 3–5", or "record 3". */
+function recordsText(first: number, last: number): string {
+  return first === last ? `record ${first}` : `records ${first}–${last}`;
 }
 
 /** Runs `custos archive …`. */

@@ -35,6 +35,19 @@ describe('console completeness options', () => {
       'GAP       device d1: sequence 3–5 missing (declared, server-report); declared lost by the device ' +
         '(server-restored, 2026-11-27T09:00:00Z, log 41)',
     );
+    // A run sealed to a disposed bucket says so: not records lost by accident.
+    const disposed = describeFinding({
+      kind: 'gap',
+      deviceId: 'd1',
+      from: 6,
+      to: 6,
+      evidence: ['declared'],
+      declaration: { reason: 'bucket-disposed', logIndex: 50, time: Date.UTC(2026, 10, 27, 10) },
+    });
+    expect(disposed).toBe(
+      'GAP       device d1: sequence 6 missing (declared); declared lost by the device ' +
+        '(bucket-disposed: sealed to a disposed bucket, 2026-11-27T10:00:00Z, log 50)',
+    );
   });
 
   it('parses --since as a UTC day or a zoned ISO time, and nothing else', () => {

@@ -12,6 +12,7 @@ import {
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
+import { gapReasonLabel } from '../gap-reasons.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console completeness --profile DIR [--since DATE] [--passphrase-file FILE] [--json]
@@ -83,7 +84,7 @@ export function describeFinding(f: CompletenessFinding): string {
         `GAP       device ${f.deviceId}: sequence ${f.from === f.to ? f.from : `${f.from}–${f.to}`} missing (${f.evidence.join(', ')})` +
         (f.declaration === undefined
           ? ''
-          : `; declared lost by the device (${f.declaration.reason}, ${iso(f.declaration.time)}, log ${f.declaration.logIndex})`)
+          : `; declared lost by the device (${gapReasonLabel(f.declaration.reason)}, ${iso(f.declaration.time)}, log ${f.declaration.logIndex})`)
       );
     case 'unmatched-receipt':
       return `UNARCHIVED device ${f.deviceId}: envelope ${f.envelopeHash.slice(0, 16)}… (${f.sender} → ${f.recipient}, ${iso(f.time)}, log ${f.logIndex}) has no archive record`;

@@ -73,11 +73,15 @@ describe('custos verify --log-key', () => {
       gapDeclarations: 'verified',
       declaredLost: [
         { org: 'o', device: 'D1', firstSeq: 3, lastSeq: 5, reason: 'server-restored', logIndex: 41 },
+        { org: 'o', device: 'D1', firstSeq: 6, lastSeq: 7, reason: 'bucket-disposed', logIndex: 50 },
       ],
       unexplainedHoles: [{ org: 'o', device: 'D1', firstSeq: 8, lastSeq: 8 }],
     } as unknown as VerifyExportReport);
     expect(text).toContain(
       'device D1 records 3–5: declared lost by the device (reason server-restored, log index 41)',
+    );
+    expect(text).toContain(
+      'device D1 records 6–7: declared lost by the device (reason bucket-disposed: sealed to a disposed bucket, log index 50)',
     );
     expect(text).toMatch(/Holes no declaration explains: 1 .*\n {2}device D1 record 8\n/);
     expect(text).not.toContain('NOT carried');

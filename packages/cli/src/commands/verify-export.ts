@@ -15,6 +15,7 @@ import { isCustosError, parseVerifierKey } from '@custos/core';
 import { formatAddress, parseRecordAddress } from '../address-book.js';
 import type { CliIo } from '../cli.js';
 import { optionalString, parseFlags, UsageError } from '../command-flags.js';
+import { gapReasonLabel } from '../gap-reasons.js';
 import { terminalSafe } from '../terminal-text.js';
 
 /** Usage of `custos verify PATH`. */
@@ -115,7 +116,7 @@ function sequenceLines(r: VerifyExportReport): string[] {
       ...listed(
         r.declaredLost,
         (g) =>
-          `  device ${g.device} ${recordsText(g.firstSeq, g.lastSeq)}: declared lost by the device (reason ${g.reason}, log index ${g.logIndex})`,
+          `  device ${g.device} ${recordsText(g.firstSeq, g.lastSeq)}: declared lost by the device (reason ${gapReasonLabel(g.reason)}, log index ${g.logIndex})`,
       ),
     );
   }

@@ -23,7 +23,7 @@ import type { IndexedEntry } from './verified-log.js';
 
 /** A device's signed statement, logged, that it cannot send a run of its records. */
 export interface GapDeclarationRef {
-  /** Why, as the device declared it (`server-restored`, `device-lost`). */
+  /** Why, as the device declared it (`server-restored`, `device-lost`, `bucket-disposed`: core GAP_REASONS). */
   readonly reason: string;
   /** Index of its archive-gap log entry. */
   readonly logIndex: number;

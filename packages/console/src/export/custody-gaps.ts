@@ -38,7 +38,7 @@ export interface CustodyGapDeclaration {
   /** First and last sequence number the device declared lost (as the signed document says). */
   readonly firstSeq: number;
   readonly lastSeq: number;
-  /** `server-restored` or `device-lost` (core GAP_REASONS), as the signed document says. */
+  /** `server-restored`, `device-lost` or `bucket-disposed` (core GAP_REASONS), as the signed document says. */
   readonly reason: string;
   /** Leaf index of the declaration's `archive-gap` entry, and the entry's time. */
   readonly logIndex: number;
