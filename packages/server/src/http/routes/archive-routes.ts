@@ -160,7 +160,9 @@ export const declareGapRoute = defineRoute({
   summary:
     "Accepts the caller's signed declaration that a run of its chain is lost for good (acknowledged records " +
     'the server no longer holds, after a restore from an older backup, that the device no longer holds ' +
-    'either), only when the run starts at its next sequence number and links to its last stored record; ' +
+    'either; or records sealed to a bucket whose keys a disposition destroyed, reason bucket-disposed, ' +
+    'accepted only in an org that has disposed of a bucket), only when the run starts at its next ' +
+    'sequence number and links to its last stored record; ' +
     'appends an archive-gap log entry and moves its chain head to the declared point, so its next batch ' +
     'chains from there. Sending the same declaration again stores nothing and returns the same log index ' +
     '(docs/archive-format.md §6.1).',
