@@ -24,15 +24,17 @@ import type { ServerProcess, TestOrg } from './client-support.js';
 
 /**
  * Captures `count` sent messages (`text`, ids m0, m1, …) into `store`'s archive queue in one
- * transaction and seals them: the queue as a device leaves it before uploading.
+ * transaction and seals them: the queue as a device leaves it before uploading. `clock`
+ * picks the bucket (a test's device at the time its server's clock reads).
  */
 export async function captureSealed(
   store: LocalStore,
   profile: DeviceProfile,
   count: number,
   text: string,
+  clock: () => number = Date.now,
 ): Promise<void> {
-  const capture = new ArchiveCapture(store, profile);
+  const capture = new ArchiveCapture(store, profile, clock);
   try {
     await capture.prepare();
     const body: RecordBody = {

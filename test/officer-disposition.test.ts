@@ -18,8 +18,10 @@
  * neither officer's profile folder holds an opened bucket or officer private key in any form.
  *
  * Then the server's clock goes back to the machine's: a device's records sealed to a bucket
- * whose keys were destroyed are refused (BUCKET_DISPOSED) and not stored, and the device stops
- * sending them and sealing to that bucket.
+ * whose keys were destroyed are refused (BUCKET_DISPOSED) and not stored; the device stops
+ * sealing to that bucket, declares those records lost (gap reason `bucket-disposed`) instead
+ * of sending them again, and — the server's clock forward again, in next month's window — a
+ * later record archives with a verified receipt.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -27,9 +29,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeEntryBundle, decodeLogEntry, entryBundlePath } from '@custos/core';
-import { CustosClient, LocalStore, loadProfile, type ClientError } from '@custos/client';
+import { CustosClient, LocalStore, loadProfile } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestPath, restartServer, stopServer } from './client-support.js';
+import { requestPath, restartServer, stopServer, until } from './client-support.js';
 import { captureSealed } from './client-records.js';
 import {
   cliOrg,
@@ -431,7 +433,7 @@ describe('officer disposition (processes)', () => {
   );
 
   it(
-    'refuses records sealed to a disposed bucket after the server clock went back; the device stops sealing and sending to it',
+    'refuses records sealed to a disposed bucket after the server clock went back; the device declares them lost and archives on',
     async () => {
       // The server's clock goes back to the machine's (set back past the grace, as by a wrong
       // time step): carol's device still seals to this month's transitory bucket, whose keys
@@ -446,21 +448,20 @@ describe('officer disposition (processes)', () => {
         store.close();
       }
       let uploads = 0;
+      let declarations = 0;
       const counting: typeof fetch = (input, init) => {
         if (init?.method === 'POST' && requestPath(input) === '/v1/archive/batches') uploads++;
+        if (init?.method === 'POST' && requestPath(input) === '/v1/archive/gaps') declarations++;
         return fetch(input, init);
       };
       const c = CustosClient.open(carol, { api: { fetch: counting } });
       try {
-        const refused = await c.uploadArchive().then(
-          () => undefined,
-          (e: unknown) => e as ClientError,
-        );
-        // The server refused the batch once (BUCKET_DISPOSED); the device noted the bucket
-        // and stopped before its records.
-        expect(refused?.code).toBe('ARCHIVE_UPLOAD_FAILED');
-        expect(refused?.message).toContain('no server can archive it');
-        const [disposed] = c.archiveStatus().disposedBuckets;
+        // The server refused the batch once (BUCKET_DISPOSED); the device noted the bucket,
+        // declared the two records lost instead of sending them again, and dropped them.
+        await c.uploadArchive();
+        expect([uploads, declarations]).toEqual([1, 1]);
+        const status = c.archiveStatus();
+        const [disposed] = status.disposedBuckets;
         const disposedRow = serverDb(
           (db) =>
             db
@@ -468,22 +469,34 @@ describe('officer disposition (processes)', () => {
               .get(disposed!.bucketId) as { p: string } | undefined,
         );
         expect(disposedRow?.p).toBe(disposed!.planId);
-        expect(refused?.message).toContain(
-          `bucket ${disposed!.bucketId}, which was disposed of at ${new Date(disposed!.disposedAt).toISOString()} under plan ${disposed!.planId}`,
+        const [gap] = status.declaredGaps;
+        expect(gap).toMatchObject({ reason: 'bucket-disposed' });
+        expect(gap!.lastSeq).toBe(gap!.firstSeq + 1);
+        expect(status.undeclaredDisposed).toBeUndefined();
+        expect(status.uploadedThrough).toBe(gap!.lastSeq);
+        // The server logged it as the device's signed declaration; it stored no record.
+        const row = serverDb(
+          (db) =>
+            db
+              .prepare('SELECT first_seq AS f, last_seq AS l, reason AS r, log_index AS i FROM archive_gaps')
+              .all() as { f: number; l: number; r: string; i: number }[],
         );
-        // Nothing stored; a second upload stops before those records without sending them.
+        expect(row).toEqual([{ f: gap!.firstSeq, l: gap!.lastSeq, r: 'bucket-disposed', i: gap!.logIndex }]);
         expect(recordsOf(disposed!.bucketId)).toEqual([]);
-        expect(uploads).toBe(1);
-        await expect(c.uploadArchive()).rejects.toMatchObject({
-          code: 'ARCHIVE_UPLOAD_FAILED',
-          message: expect.stringContaining('no server can archive it') as string,
-        });
-        expect(uploads).toBe(1);
+        // Nothing is sent or declared again.
+        expect(await c.uploadArchive()).toBe(0);
+        expect([uploads, declarations]).toEqual([1, 1]);
         // A bucket refresh (the server still lists the bucket) does not bring its key back.
         await c.refreshKeys();
       } finally {
         await c.close();
       }
+      const shown = await custos(['archive', 'status', '--profile', carol]);
+      expect(shown.status, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(
+        /Declared lost: records \d+–\d+ \(bucket-disposed, log \d+\) — sealed to a disposed bucket/,
+      );
+      expect(shown.stdout).not.toContain('Not yet declared');
       // No transitory bucket but the disposed one covers today: capture refuses to seal (and the
       // send with it) instead of sealing more records that could never be archived.
       const again = LocalStore.open(carol);
@@ -493,6 +506,30 @@ describe('officer disposition (processes)', () => {
         });
       } finally {
         again.close();
+      }
+
+      // In next month's window (server and device), carol's next record is sealed to next
+      // month's transitory bucket and archives after the declared run, with a verified receipt.
+      const nextMonth = afterThisMonthsGrace();
+      await stopServer(org.server);
+      org = { ...org, server: await restartServer(org.server, serverClockAt(nextMonth)) };
+      const later = LocalStore.open(carol);
+      try {
+        await captureSealed(later, loadProfile(later), 1, 'next month', () => nextMonth);
+      } finally {
+        later.close();
+      }
+      const c2 = CustosClient.open(carol);
+      try {
+        const { lastSeq } = c2.archiveStatus().declaredGaps[0]!;
+        await until(
+          async () => (await c2.flushArchive(), c2.archiveStatus().queued === 0),
+          'the receipt of the record after the declared run',
+          60_000,
+        );
+        expect(c2.archiveReceipts().map((r) => r.seq)).toContain(lastSeq + 1);
+      } finally {
+        await c2.close();
       }
     },
     STEP_TIMEOUT_MS,
