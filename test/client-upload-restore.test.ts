@@ -253,7 +253,7 @@ describe('archive upload after the server is restored from an older backup', () 
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(
       new RegExp(
-        `device ${deviceId} records 3–5: declared lost by the device \\(reason server-restored, log index \\d+\\)`,
+        `device ${deviceId} records 3–5: declared lost by the device \\(reason server-restored: the server was restored from an older backup after acknowledging them, log index \\d+\\)`,
       ),
     );
     expect(text.stdout).toContain("Holes no declaration explains: none in the devices' exported sequences.");

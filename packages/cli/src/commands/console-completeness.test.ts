@@ -33,7 +33,8 @@ describe('console completeness options', () => {
     });
     expect(line).toBe(
       'GAP       device d1: sequence 3–5 missing (declared, server-report); declared lost by the device ' +
-        '(server-restored, 2026-11-27T09:00:00Z, log 41)',
+        '(server-restored: the server was restored from an older backup after acknowledging them, ' +
+        '2026-11-27T09:00:00Z, log 41)',
     );
     // A run sealed to a disposed bucket says so: not records lost by accident.
     const disposed = describeFinding({

@@ -78,7 +78,8 @@ describe('custos verify --log-key', () => {
       unexplainedHoles: [{ org: 'o', device: 'D1', firstSeq: 8, lastSeq: 8 }],
     } as unknown as VerifyExportReport);
     expect(text).toContain(
-      'device D1 records 3–5: declared lost by the device (reason server-restored, log index 41)',
+      'device D1 records 3–5: declared lost by the device (reason server-restored: the server was restored ' +
+        'from an older backup after acknowledging them, log index 41)',
     );
     expect(text).toContain(
       'device D1 records 6–7: declared lost by the device (reason bucket-disposed: sealed to a disposed bucket, log index 50)',
