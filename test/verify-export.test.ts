@@ -41,8 +41,15 @@ describe('custos verify PATH', () => {
       textBinding: 'verified',
       textCompared: ['rsmf'],
     });
+    // The root as the signed checkpoint note writes it (base64), in --json and in the text.
+    const note = (
+      JSON.parse(readFileSync(join(out, 'custody-manifest.json'), 'utf8')) as { checkpoints: string[] }
+    ).checkpoints[0]!;
+    const [origin, size, root] = note.split('\n');
+    expect(j.checkpoints).toEqual([{ origin, treeSize: Number(size), rootHash: root }]);
     const plain = await custos(['verify', out]);
     expect(plain.status).toBe(0);
+    expect(plain.stdout).toContain(`Proven against checkpoint ${origin} size ${size} root ${root}.`);
     expect(plain.stdout).toContain('NOT pinned');
     expect(plain.stdout).toContain('the rsmf text is exactly what the sealed records hold');
   });

@@ -21,7 +21,7 @@ import {
   type RecordHash,
 } from '@custos/core';
 import { ExportError, type ExportErrorCode } from './export-error.js';
-import { sha256Hex, toHex } from './byte-encoding.js';
+import { sha256Hex, toBase64, toHex } from './byte-encoding.js';
 import { checkGapDeclarations, type GapReport } from './custody-gaps.js';
 import type { CustodyManifest, CustodyRecord } from './custody-manifest.js';
 import { CUSTODY_MANIFEST_FILE } from './custody-manifest.js';
@@ -35,6 +35,11 @@ export interface CustodyReport extends GapReport {
   readonly checkpoints: readonly {
     readonly origin: string;
     readonly treeSize: number;
+    /**
+     * Standard base64, as the signed checkpoint note writes the root (and the export's
+     * `origin size root` summaries, and `custos verify log`): an auditor compares it with the
+     * note's text as it stands.
+     */
     readonly rootHash: string;
   }[];
   readonly logKey: string;
@@ -152,7 +157,11 @@ export function checkCustody(
   return {
     records: total,
     batches: m.batches.length,
-    checkpoints: roots.map((c) => ({ origin: c.origin, treeSize: c.treeSize, rootHash: toHex(c.rootHash) })),
+    checkpoints: roots.map((c) => ({
+      origin: c.origin,
+      treeSize: c.treeSize,
+      rootHash: toBase64(c.rootHash),
+    })),
     logKey: m.log.verifierKey,
     logKeyPinned: o.pinnedLogKey !== undefined,
     ...gaps,

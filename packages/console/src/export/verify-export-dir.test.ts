@@ -108,6 +108,13 @@ describe('custos verify (library)', () => {
       const r = verifyExportDir(out, { pinnedLogKey: archive.verifierKey });
       expect(verifyExportDir(join(out, s.files[0]!)).manifestSha256).toBe(s.manifestSha256);
       expect(r).toMatchObject({ format, records: 13, logKeyPinned: true, manifestSha256: s.manifestSha256 });
+      // Each root as the signed checkpoint note writes it (standard base64) and as the export
+      // printed it, so an auditor compares it with the note's text as it stands.
+      const notes = parseCustody(readFileSync(join(out, 'custody-manifest.json'))).checkpoints;
+      expect(r.checkpoints.map((c) => `${c.origin}\n${c.treeSize}\n${c.rootHash}`)).toEqual(
+        notes.map((n) => n.split('\n\n')[0]),
+      );
+      expect(r.checkpoints.map((c) => `${c.origin} ${c.treeSize} ${c.rootHash}`)).toEqual(s.checkpoints);
       for (const f of s.files.filter((p) => p !== 'export-files.json')) {
         const path = join(out, ...f.split('/'));
         const orig = readFileSync(path);
