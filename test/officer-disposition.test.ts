@@ -433,7 +433,7 @@ describe('officer disposition (processes)', () => {
   );
 
   it(
-    'refuses records sealed to a disposed bucket after the server clock went back; the device declares them lost and archives on',
+    'refuses records sealed to a disposed bucket after the server clock went back; the device believes the disposal only once its own clock has the bucket closed, then declares them lost and archives on',
     async () => {
       // The server's clock goes back to the machine's (set back past the grace, as by a wrong
       // time step): carol's device still seals to this month's transitory bucket, whose keys
@@ -454,12 +454,33 @@ describe('officer disposition (processes)', () => {
         if (init?.method === 'POST' && requestPath(input) === '/v1/archive/gaps') declarations++;
         return fetch(input, init);
       };
-      const c = CustosClient.open(carol, { api: { fetch: counting } });
+      // At the device's own time this month's bucket still takes records, so no disposition
+      // can have destroyed its keys: the device does not believe the server and changes
+      // nothing (a lying server could otherwise name the current bucket and make it drop its
+      // queue). Its records and the bucket key stay.
+      const doubting = CustosClient.open(carol, { api: { fetch: counting } });
       try {
-        // The server refused the batch once (BUCKET_DISPOSED); the device noted the bucket,
+        await expect(doubting.uploadArchive()).rejects.toMatchObject({
+          code: 'ARCHIVE_UPLOAD_FAILED',
+          message: expect.stringMatching(
+            /was disposed of under plan \w+, but the bucket takes records until .*not believed/,
+          ),
+        });
+        expect([uploads, declarations]).toEqual([1, 0]);
+        expect(doubting.archiveStatus().disposedBuckets).toEqual([]);
+        expect(doubting.archiveStatus().declaredGaps).toEqual([]);
+      } finally {
+        await doubting.close();
+      }
+      // Once the device's clock is past the bucket's window and grace too (next month's 9th),
+      // the claim is credible.
+      const nextMonth = afterThisMonthsGrace();
+      const c = CustosClient.open(carol, { clock: () => nextMonth, api: { fetch: counting } });
+      try {
+        // The server refused the batch again (BUCKET_DISPOSED); the device noted the bucket,
         // declared the two records lost instead of sending them again, and dropped them.
         await c.uploadArchive();
-        expect([uploads, declarations]).toEqual([1, 1]);
+        expect([uploads, declarations]).toEqual([2, 1]);
         const status = c.archiveStatus();
         const [disposed] = status.disposedBuckets;
         const disposedRow = serverDb(
@@ -485,7 +506,7 @@ describe('officer disposition (processes)', () => {
         expect(recordsOf(disposed!.bucketId)).toEqual([]);
         // Nothing is sent or declared again.
         expect(await c.uploadArchive()).toBe(0);
-        expect([uploads, declarations]).toEqual([1, 1]);
+        expect([uploads, declarations]).toEqual([2, 1]);
         // A bucket refresh (the server still lists the bucket) does not bring its key back.
         await c.refreshKeys();
       } finally {
@@ -510,7 +531,6 @@ describe('officer disposition (processes)', () => {
 
       // In next month's window (server and device), carol's next record is sealed to next
       // month's transitory bucket and archives after the declared run, with a verified receipt.
-      const nextMonth = afterThisMonthsGrace();
       await stopServer(org.server);
       org = { ...org, server: await restartServer(org.server, serverClockAt(nextMonth)) };
       const later = LocalStore.open(carol);

@@ -9,10 +9,17 @@
  * accepted it, and goes on (uploader.ts). Before, the device sent the refused batch again
  * on every round, for good, and then stopped archiving for good behind those records.
  *
- * The server's word is taken as it is: a server that lied could only stop this device from
- * archiving, which refusing its uploads does as well.
+ * The server's word is a claim, checked before anything changes (checkDisposalClaim): the
+ * bucket must be one the refused batch's records are sealed to, and the device's own verified
+ * document of it must show that its window and the late-upload grace (core
+ * BUCKET_LATE_UPLOAD_GRACE_MS) have ended by the device's clock — before then no disposition
+ * can have destroyed its keys (the server refuses to, BUCKET_STILL_ACCEPTING). Believed as it
+ * stood, a lying server could name the current bucket: the device forgot its key for good,
+ * could seal nothing (CAPTURE_REQUIRED), and declared its queued records lost.
  */
-import type { ServerRefusal } from '../errors.js';
+import { BUCKET_LATE_UPLOAD_GRACE_MS } from '@custos/core';
+import type { VerifiedBucket } from '../enrol/org-keys.js';
+import { ClientError, type ServerRefusal } from '../errors.js';
 import type { LocalStore } from '../store/local-store.js';
 
 /** A bucket whose keys a disposition destroyed, as the server named it. */
@@ -44,6 +51,33 @@ export function disposalOf(refusal: ServerRefusal): DisposedBucket | undefined {
   if (typeof bucketId !== 'string' || typeof planId !== 'string' || typeof disposedAt !== 'number')
     return undefined;
   return { bucketId, planId, disposedAt };
+}
+
+/**
+ * Throws ARCHIVE_UPLOAD_FAILED, changing nothing, unless `d` is credible: its bucket is one of
+ * `refusedBuckets` (the buckets of the batch the server refused) and this device's verified
+ * document of it shows its window plus the late-upload grace over at `now`.
+ */
+export function checkDisposalClaim(
+  store: LocalStore,
+  d: DisposedBucket,
+  refusedBuckets: ReadonlySet<string>,
+  now: number,
+): void {
+  const disbelieved = (why: string): ClientError =>
+    new ClientError(
+      'ARCHIVE_UPLOAD_FAILED',
+      `the server says bucket ${d.bucketId} was disposed of under plan ${d.planId}, but ${why}: ` +
+        'not believed, the records and the bucket key are kept',
+    );
+  if (!refusedBuckets.has(d.bucketId)) throw disbelieved('no record of the refused batch is sealed to it');
+  const b = store.getJson<VerifiedBucket>('buckets', d.bucketId);
+  if (b === undefined) throw disbelieved('this device holds no verified document of that bucket');
+  const until = b.notAfter + BUCKET_LATE_UPLOAD_GRACE_MS;
+  if (now <= until)
+    throw disbelieved(
+      `the bucket takes records until ${new Date(until).toISOString()} (its window and the late-upload grace), so no disposition can have destroyed its keys`,
+    );
 }
 
 /**

@@ -31,7 +31,13 @@ import {
   postGapDeclaration,
 } from './chain-recovery.js';
 import { decodeQueued, dropQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
-import { disposalOf, disposedBucketIds, disposedBuckets, noteDisposedBucket } from './disposed-buckets.js';
+import {
+  checkDisposalClaim,
+  disposalOf,
+  disposedBucketIds,
+  disposedBuckets,
+  noteDisposedBucket,
+} from './disposed-buckets.js';
 import { isPending } from './pending-records.js';
 import { encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
 
@@ -56,6 +62,8 @@ export const UPLOAD_QUEUE_PAGE = 2000;
 export interface UploaderOptions {
   readonly batchRecords?: number;
   readonly pipelineDepth?: number;
+  /** The device's clock (ms), against which a server's disposal claims are checked. */
+  readonly clock?: () => number;
 }
 
 /** A record the server has stored, awaiting (or holding) its verified inclusion proof. */
@@ -193,6 +201,7 @@ class BatchReader {
 export class ArchiveUploader {
   private readonly batchRecords: number;
   private readonly pipelineDepth: number;
+  private readonly clock: () => number;
 
   constructor(
     private readonly store: LocalStore,
@@ -206,6 +215,7 @@ export class ArchiveUploader {
       Math.max(1, options.batchRecords ?? UPLOAD_BATCH_RECORDS),
     );
     this.pipelineDepth = Math.max(1, options.pipelineDepth ?? UPLOAD_PIPELINE_DEPTH);
+    this.clock = options.clock ?? Date.now;
   }
 
   /**
@@ -301,9 +311,14 @@ export class ArchiveUploader {
    * whether the failing batch had overtaken an unacknowledged predecessor; or, every answer
    * taken, the record sealed to a disposed bucket the run stopped at (`blocked`).
    */
-  async #pass(
-    depth: number,
-  ): Promise<{ acked: number; error?: unknown; overtaking: boolean; blocked?: QueuedRecord }> {
+  async #pass(depth: number): Promise<{
+    acked: number;
+    error?: unknown;
+    overtaking: boolean;
+    blocked?: QueuedRecord;
+    /** The buckets of the batch whose refusal is `error`. */
+    refusedBuckets?: ReadonlySet<string>;
+  }> {
     const reader = new BatchReader(
       this.store,
       uploadedThrough(this.store),
@@ -339,7 +354,13 @@ export class ArchiveUploader {
         if (head === undefined)
           return { acked, overtaking: false, ...(blocked === undefined ? {} : { blocked }) };
         const a = await head.answer;
-        if (!a.ok) return { acked, error: a.error, overtaking: head.overtaking };
+        if (!a.ok)
+          return {
+            acked,
+            error: a.error,
+            overtaking: head.overtaking,
+            refusedBuckets: new Set(head.batch.records.map((r) => r.bucket)),
+          };
         this.#acknowledge(head.batch, a.indexes);
         reader.acknowledged(head.batch.fresh.map(([id]) => id));
         acked += head.batch.records.length;
@@ -415,8 +436,13 @@ export class ArchiveUploader {
       // A bucket disposed of: its records can never be archived. Noted (once), so capture
       // stops sealing to it and the next pass sends the records before them, then declares
       // them lost (#declareDisposed) instead of sending them again.
+      // The server's word is checked first (disposed-buckets.ts): a claim the device's own
+      // bucket documents contradict changes nothing and ends the upload.
       const disposal = isServerRefusal(e, 'BUCKET_DISPOSED') ? disposalOf(e.server!) : undefined;
-      if (disposal !== undefined && noteDisposedBucket(this.store, disposal)) continue;
+      if (disposal !== undefined) {
+        checkDisposalClaim(this.store, disposal, pass.refusedBuckets ?? new Set(), this.clock());
+        if (noteDisposedBucket(this.store, disposal)) continue;
+      }
       const transient =
         isClientError(e, 'NETWORK') || (isClientError(e, 'SERVER_REFUSED') && TRANSIENT.has(e.server!.code));
       if (transient && ++attempt < maxAttempts) {

@@ -63,7 +63,7 @@ export function wireClient(store: LocalStore, api: ApiClient, options: OpenOptio
   const stores = signalStores(store, clock);
   const capture = new ArchiveCapture(store, current, clock);
   const messenger = new Messenger({ store, api, profile, stores, capture, clock });
-  const uploader = new ArchiveUploader(store, api, profile, identity.privateKey);
+  const uploader = new ArchiveUploader(store, api, profile, identity.privateKey, { clock });
   const ownDevices = new OwnDeviceWatch({
     api,
     store,

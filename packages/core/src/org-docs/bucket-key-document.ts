@@ -23,6 +23,13 @@ export const BUCKET_KEY_DOMAIN = 'custos-bucket-key-v1';
 export const BUCKET_RETENTION_CLASSES = ['transitory', 'standard', 'permanent'] as const;
 /** One of {@link BUCKET_RETENTION_CLASSES}. */
 export type BucketRetentionClass = (typeof BUCKET_RETENTION_CLASSES)[number];
+/**
+ * Records sealed to a bucket are still accepted this long after its window ends, for devices
+ * that were offline at the period boundary (docs/keys.md). So until `notAfter` + this grace a
+ * bucket takes records, and no disposition may destroy its keys: the server refuses to
+ * (BUCKET_STILL_ACCEPTING), and a device does not believe a server that says it did.
+ */
+export const BUCKET_LATE_UPLOAD_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
 /** A period label: 1–32 of `A–Z a–z 0–9 . _ -` (e.g. `2026`, `2026-Q1`, `2026-03`). */
 export const BUCKET_PERIOD_PATTERN = /^[A-Za-z0-9._-]{1,32}$/;
 const TYP = 'bucket-key';

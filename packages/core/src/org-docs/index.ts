@@ -19,6 +19,7 @@ export {
 export type { KeyManagerDelegation } from './key-manager-delegation.js';
 export {
   BUCKET_KEY_DOMAIN,
+  BUCKET_LATE_UPLOAD_GRACE_MS,
   BUCKET_RETENTION_CLASSES,
   BUCKET_PERIOD_PATTERN,
   sealBucketKeyDocument,
