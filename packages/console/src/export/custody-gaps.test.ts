@@ -186,6 +186,28 @@ describe('gap declarations in a custody manifest', () => {
     );
   });
 
+  it('refuses a declaration that does not link to the exported records around it, and one of a device the export does not hold', async () => {
+    // Signed by the device, proven in the log, exactly the hole — but its prev (resume) is not
+    // the hash of the exported record before (the link of the record after) the run.
+    for (const [misLinked, words] of [
+      ['prev', 'does not follow exported record 2'],
+      ['resume', 'exported record 6 does not link to the declaration'],
+    ] as const) {
+      const bad = await buildTestArchive(EVENTS, 3, [{ device: PHONE, firstSeq: 3, lastSeq: 5, misLinked }]);
+      await expect(buildExport(bad.input, { format: 'json' })).rejects.toSatisfy(
+        (e) => isExportError(e, 'GAP_DECLARATION_CONFLICT') && e.message.includes(words),
+      );
+    }
+    // Only Bob's records exported: Alice's phone's declaration has nothing to be checked against.
+    const bobOnly = {
+      ...declared.input,
+      records: declared.input.records.filter((x) => x.header.device !== PHONE),
+    };
+    await expect(buildExport(bobOnly, { format: 'json' })).rejects.toSatisfy(
+      (e) => isExportError(e, 'GAP_DECLARATION_INVALID') && /holds no record of that device/.test(e.message),
+    );
+  });
+
   it('still verifies a version-2 manifest (no declarations carried), and keeps the versions apart', async () => {
     const v2 = await written(withoutDeclarations(declared.input), 2);
     const m = parseCustody(readFileSync(join(v2, CUSTODY_MANIFEST_FILE)));

@@ -85,6 +85,8 @@ export interface TestGap {
   readonly lastSeq: number;
   readonly reason?: GapReason;
   readonly keep?: boolean;
+  /** Signs a declaration whose `prev` or `resume` is another record's hash (links nowhere in the chain). */
+  readonly misLinked?: 'prev' | 'resume';
 }
 
 /** A built test archive. */
@@ -194,8 +196,13 @@ export async function buildTestArchive(
       device: deviceId(g.device),
       firstSeq: g.firstSeq,
       lastSeq: g.lastSeq,
-      prev: g.firstSeq === 0 ? genesisPrevHash() : hashAt(g.firstSeq - 1),
-      resume: hashAt(g.lastSeq),
+      prev:
+        g.misLinked === 'prev'
+          ? hashAt(g.lastSeq)
+          : g.firstSeq === 0
+            ? genesisPrevHash()
+            : hashAt(g.firstSeq - 1),
+      resume: g.misLinked === 'resume' ? hashAt(g.firstSeq) : hashAt(g.lastSeq),
       reason: g.reason ?? 'server-restored',
     });
     entries.push(
