@@ -477,11 +477,23 @@ describe('officer disposition (processes)', () => {
       const nextMonth = afterThisMonthsGrace();
       const c = CustosClient.open(carol, { clock: () => nextMonth, api: { fetch: counting } });
       try {
-        // The server refused the batch again (BUCKET_DISPOSED); the device noted the bucket,
-        // declared the two records lost instead of sending them again, and dropped them.
+        // The server refused the batch again (BUCKET_DISPOSED); the device noted the bucket and
+        // declared the two records lost instead of sending them again. It keeps them queued
+        // until the declaration's log entry is proven, then drops them.
         await c.uploadArchive();
         expect([uploads, declarations]).toEqual([2, 1]);
+        const accepted = c.archiveStatus();
+        expect(accepted.declaredGaps).toEqual([]);
+        const [awaiting] = accepted.gapsAwaitingProof;
+        expect(awaiting).toMatchObject({ reason: 'bucket-disposed' });
+        expect(accepted.queued).toBeGreaterThanOrEqual(2);
+        await until(
+          async () => (await c.flushArchive(), c.archiveStatus().declaredGaps.length === 1),
+          "the proof of the declaration's log entry",
+        );
         const status = c.archiveStatus();
+        expect(status.gapsAwaitingProof).toEqual([]);
+        expect(status.declaredGaps).toEqual([awaiting]);
         const [disposed] = status.disposedBuckets;
         const disposedRow = serverDb(
           (db) =>

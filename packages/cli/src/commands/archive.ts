@@ -52,6 +52,11 @@ async function status(ctx: CommandContext): Promise<void> {
         s.declaredGaps.length === 0
           ? 'Declared lost: none'
           : `Declared lost: ${s.declaredGaps.map((g) => `${recordsText(g.firstSeq, g.lastSeq)} (${g.reason}, log ${g.logIndex})`).join('; ')} — ${[...new Set(s.declaredGaps.map((g) => GAP_REASON_TEXT[g.reason] ?? g.reason))].join('; ')}; your records officer sees this`,
+        ...(s.gapsAwaitingProof.length === 0
+          ? []
+          : [
+              `Declared, awaiting proof: ${s.gapsAwaitingProof.map((g) => `${recordsText(g.firstSeq, g.lastSeq)} (${g.reason}, log ${g.logIndex})`).join('; ')} — the server accepted the declaration; the records stay in the queue until its log entry is proven ('custos sync')`,
+            ]),
         ...s.disposedBuckets.map(
           (d) =>
             `Disposed bucket: ${d.bucketId} (plan ${d.planId}, ${new Date(d.disposedAt).toISOString()}) — its keys are destroyed: this device no longer seals to it, and declares records already sealed to it lost (check this device's clock)`,

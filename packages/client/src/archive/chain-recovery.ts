@@ -8,6 +8,8 @@
  * device's archive silently stopped growing. The same declaration, with reason
  * `bucket-disposed`, gets the chain past records sealed to a bucket whose keys a disposition
  * destroyed before they were archived (disposed-buckets.ts): no server takes them, ever.
+ * Those records are the only copy, so they leave the queue only once the declaration's
+ * archive-gap entry is proven in the org's log, not on the server's answer (gap-proofs.ts).
  */
 import {
   deviceId as toDeviceId,
@@ -30,7 +32,10 @@ import { disposedBucketIds } from './disposed-buckets.js';
 import { isPending } from './pending-records.js';
 import type { ArchiveReceiptRow } from './uploader.js';
 
-/** A run of this device's records it declared lost, as the server accepted it. */
+/**
+ * A run of this device's records it declared lost, as the server accepted it (for
+ * `bucket-disposed`, noted only once the declaration's log entry is proven: gap-proofs.ts).
+ */
 export interface DeclaredGap {
   readonly firstSeq: number;
   readonly lastSeq: number;
@@ -131,19 +136,13 @@ export interface GapRun {
   readonly resume: Uint8Array;
 }
 
-/**
- * Signs a declaration of `run` (reason `reason`) and posts it; resolves to the run as the
- * server accepted it (a repeat of an accepted declaration is answered the same). Stores
- * nothing: the caller records the gap ({@link noteDeclaredGap}) together with whatever the
- * acceptance lets it change, in one transaction. A refusal or a failed post rejects.
- */
-export async function postGapDeclaration(
-  api: ApiClient,
+/** Signs this device's declaration that `run` is lost for `reason` (a signature is randomised: sign once, keep it). */
+export function signGapRun(
   profile: DeviceProfile,
   identityKey: PrivateKey,
   run: GapRun,
   reason: GapReason,
-): Promise<DeclaredGap> {
+): Uint8Array {
   const declaration: GapDeclaration = {
     org: toOrgId(profile.orgId),
     device: toDeviceId(profile.deviceId),
@@ -153,7 +152,20 @@ export async function postGapDeclaration(
     resume: Uint8Array.from(run.resume) as RecordHash,
     reason,
   };
-  const document = signGapDeclaration(identityKey, declaration);
+  return signGapDeclaration(identityKey, declaration);
+}
+
+/**
+ * Posts the signed declaration `document` of records `run.firstSeq`…`run.lastSeq`; resolves
+ * to the log index the server answered for its archive-gap entry (a repeat of an accepted
+ * declaration is answered with the first one's). That answer is only the server's word: it
+ * proves nothing is logged (gap-proofs.ts proves it). A refusal or a failed post rejects.
+ */
+export async function postGapDocument(
+  api: ApiClient,
+  document: Uint8Array,
+  run: { readonly firstSeq: number; readonly lastSeq: number },
+): Promise<number> {
   const res = obj(
     await api.request('POST', '/v1/archive/gaps', {
       body: { declaration: Buffer.from(document).toString('base64url') },
@@ -162,7 +174,25 @@ export async function postGapDeclaration(
   );
   if (int(obj(res.head, 'gap declaration head'), 'seq') !== run.lastSeq)
     throw new ClientError('SERVER_RESPONSE_INVALID', 'the server answered another head for the declared gap');
-  return { firstSeq: run.firstSeq, lastSeq: run.lastSeq, reason, logIndex: int(res, 'logIndex') };
+  return int(res, 'logIndex');
+}
+
+/**
+ * Signs a declaration of `run` (reason `reason`) and posts it; resolves to the run as the
+ * server accepted it (a repeat of an accepted declaration is answered the same). Stores
+ * nothing. For `server-restored` only, whose records already left the queue with verified
+ * receipts: records the device still holds are declared through gap-proofs.ts, which keeps
+ * them until the declaration's log entry is proven.
+ */
+export async function postGapDeclaration(
+  api: ApiClient,
+  profile: DeviceProfile,
+  identityKey: PrivateKey,
+  run: GapRun,
+  reason: GapReason,
+): Promise<DeclaredGap> {
+  const logIndex = await postGapDocument(api, signGapRun(profile, identityKey, run, reason), run);
+  return { firstSeq: run.firstSeq, lastSeq: run.lastSeq, reason, logIndex };
 }
 
 /** Keeps an accepted declaration for `custos archive status` (replacing one at the same start). */

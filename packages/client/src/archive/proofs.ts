@@ -9,6 +9,9 @@
  *    the log key pinned at enrolment, for the leaf hash of that entry;
  * 3. checks the checkpoint is consistent with the last one it verified (append-only);
  * 4. keeps the receipt and only then drops the queued record.
+ *
+ * A gap declaration of records the device still holds (bucket-disposed, gap-proofs.ts) is
+ * proven the same way, with its archive-gap entry, before those records leave the queue.
  */
 import {
   decodeEntryBundle,
@@ -25,11 +28,12 @@ import {
 } from '@custos/core';
 import { ClientError, isServerRefusal } from '../errors.js';
 import { pinLog } from '../enrol/enrol.js';
-import { loadPinnedLog, type DeviceProfile } from '../profile.js';
+import { loadPinnedLog, type DeviceProfile, type PinnedLog } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes as b64bytes, obj } from '../transport/response-checks.js';
 import { dropQueued } from './capture.js';
+import { acceptedGapProofs, checkGapEntry, settleGap } from './gap-proofs.js';
 import { decodeUploadedBatch } from './upload-rows.js';
 import type { ArchiveReceiptRow } from './uploader.js';
 
@@ -48,11 +52,11 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** Result of a proof round. */
 export interface ProofRound {
   readonly verified: number;
-  /** Uploaded records not yet covered by a checkpoint. */
+  /** Uploaded records, and accepted gap declarations, not yet proven (no checkpoint covers them yet). */
   readonly waiting: number;
 }
 
-/** Verifies receipts of uploaded records; drops their queued copies. */
+/** Verifies receipts of uploaded records and of accepted gap declarations; drops their queued copies. */
 export async function verifyArchiveProofs(
   api: ApiClient,
   store: LocalStore,
@@ -62,57 +66,18 @@ export async function verifyArchiveProofs(
     return { verified: 0, waiting: countWaiting(store) };
   const log = loadPinnedLog(store)!;
   const pending = pendingRecords(store, PROOF_BATCH);
-  if (pending.length === 0) return { verified: 0, waiting: 0 };
-  const bundles = new Map<string, Uint8Array[]>();
-  const orgPath = `/v1/orgs/${profile.orgId}/log`;
+  const gaps = acceptedGapProofs(store);
+  if (pending.length === 0 && gaps.length === 0) return { verified: 0, waiting: 0 };
+  const reader = new LogReader(api, store, log, `/v1/orgs/${profile.orgId}/log`);
   let verified = 0;
   for (const row of pending) {
-    let text: string;
-    try {
-      text = (await api.request('GET', `${orgPath}/receipts/${row.logIndex}`, { as: 'text' })) as string;
-    } catch (e) {
-      if (isServerRefusal(e, 'LOG_NOT_FOUND')) continue; // not yet covered by a checkpoint
-      if (isServerRefusal(e, 'RATE_LIMITED')) break; // the log's read routes are throttled: next round
-      throw e;
-    }
-    const receipt = parseReceipt(text);
-    if (receipt.index !== row.logIndex)
-      throw new ClientError(
-        'RECEIPT_INVALID',
-        `the receipt for log index ${row.logIndex} names another index`,
-      );
-    // The checkpoint's size is authenticated only once verifyReceipt checks it; use it to pick the bundle.
-    const size = parseCheckpoint(parseNote(receipt.checkpoint).text).treeSize;
-    if (size <= row.logIndex)
-      throw new ClientError('RECEIPT_INVALID', 'the receipt checkpoint does not cover the record');
-    const bundleIndex = Math.floor(row.logIndex / TILE_WIDTH);
-    const width = Math.min(TILE_WIDTH, size - bundleIndex * TILE_WIDTH);
-    const bundleKey = `${bundleIndex}/${width}`;
-    let entries = bundles.get(bundleKey);
-    if (entries === undefined) {
-      const path = entryBundlePath({ index: bundleIndex, width });
-      const raw = (await api.request('GET', `${orgPath}/${path}`, {
-        as: 'bytes',
-        auth: false,
-      })) as Uint8Array;
-      entries = decodeEntryBundle(raw, width);
-      bundles.set(bundleKey, entries);
-    }
-    const entryBytes = entries[row.logIndex - bundleIndex * TILE_WIDTH];
-    if (entryBytes === undefined)
-      throw new ClientError('RECEIPT_INVALID', 'the entry bundle lacks the record');
-    checkEntry(entryBytes, row, profile);
-    let v: VerifiedReceipt;
-    try {
-      v = verifyReceipt(receipt, hashLeaf(entryBytes), [log.verifierKey], log.origin);
-    } catch (e) {
-      throw new ClientError('RECEIPT_INVALID', `the receipt of record ${row.seq} does not verify`, {
-        cause: e,
-      });
-    }
-    await checkConsistency(api, store, orgPath, { ...v.checkpoint, note: receipt.checkpoint });
+    const proven = await reader.prove(row.logIndex, `record ${row.seq}`, (entry) =>
+      checkEntry(entry, row, profile),
+    );
+    if (proven === 'throttled') break;
+    if (proven === 'not-yet') continue;
     store.transaction(() => {
-      const done: ArchiveReceiptRow = { ...row, receipt: text, treeSize: v.checkpoint.treeSize };
+      const done: ArchiveReceiptRow = { ...row, receipt: proven.text, treeSize: proven.treeSize };
       store.putJson('archive-receipts', String(row.seq), done, row.seq);
       // Only now, with a verified proof kept, does the record leave the queue.
       dropQueued(store, row.seq);
@@ -128,7 +93,87 @@ export async function verifyArchiveProofs(
         store.delete('archive-uploads', r.key);
     }
   });
+  for (const gap of reader.throttled ? [] : gaps) {
+    const what = `the declaration of records ${gap.firstSeq}–${gap.lastSeq}`;
+    const proven = await reader.prove(gap.logIndex, what, (entry) => checkGapEntry(entry, gap, profile));
+    if (proven === 'throttled') break;
+    if (proven === 'not-yet') continue;
+    store.transaction(() => settleGap(store, gap, proven.text, proven.treeSize));
+    verified++;
+  }
   return { verified, waiting: countWaiting(store) };
+}
+
+/** Reads receipts and entry bundles of the org's log, and proves entries against the pinned log. */
+class LogReader {
+  readonly #bundles = new Map<string, Uint8Array[]>();
+  /** The log's read routes answered RATE_LIMITED: the rest waits for the next round. */
+  throttled = false;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly store: LocalStore,
+    private readonly log: PinnedLog,
+    private readonly orgPath: string,
+  ) {}
+
+  /**
+   * Proves the entry at `logIndex` (named `what` in errors), which `check` must accept:
+   * fetches its receipt and entry bundle, verifies the receipt with the pinned log key for
+   * that entry's leaf, and checks the checkpoint's consistency with the last one verified
+   * (kept as the new last). `not-yet` when no checkpoint covers it yet, `throttled` when
+   * the log's read routes are throttled. RECEIPT_INVALID naming what does not verify.
+   */
+  async prove(
+    logIndex: number,
+    what: string,
+    check: (entry: Uint8Array) => void,
+  ): Promise<{ text: string; treeSize: number } | 'not-yet' | 'throttled'> {
+    let text: string;
+    try {
+      text = (await this.api.request('GET', `${this.orgPath}/receipts/${logIndex}`, {
+        as: 'text',
+      })) as string;
+    } catch (e) {
+      if (isServerRefusal(e, 'LOG_NOT_FOUND')) return 'not-yet'; // not yet covered by a checkpoint
+      if (isServerRefusal(e, 'RATE_LIMITED')) {
+        this.throttled = true; // the log's read routes are throttled: next round
+        return 'throttled';
+      }
+      throw e;
+    }
+    const receipt = parseReceipt(text);
+    if (receipt.index !== logIndex)
+      throw new ClientError('RECEIPT_INVALID', `the receipt for log index ${logIndex} names another index`);
+    // The checkpoint's size is authenticated only once verifyReceipt checks it; use it to pick the bundle.
+    const size = parseCheckpoint(parseNote(receipt.checkpoint).text).treeSize;
+    if (size <= logIndex)
+      throw new ClientError('RECEIPT_INVALID', `the receipt checkpoint does not cover ${what}`);
+    const bundleIndex = Math.floor(logIndex / TILE_WIDTH);
+    const width = Math.min(TILE_WIDTH, size - bundleIndex * TILE_WIDTH);
+    const bundleKey = `${bundleIndex}/${width}`;
+    let entries = this.#bundles.get(bundleKey);
+    if (entries === undefined) {
+      const path = entryBundlePath({ index: bundleIndex, width });
+      const raw = (await this.api.request('GET', `${this.orgPath}/${path}`, {
+        as: 'bytes',
+        auth: false,
+      })) as Uint8Array;
+      entries = decodeEntryBundle(raw, width);
+      this.#bundles.set(bundleKey, entries);
+    }
+    const entryBytes = entries[logIndex - bundleIndex * TILE_WIDTH];
+    if (entryBytes === undefined) throw new ClientError('RECEIPT_INVALID', `the entry bundle lacks ${what}`);
+    check(entryBytes);
+    let v: VerifiedReceipt;
+    try {
+      v = verifyReceipt(receipt, hashLeaf(entryBytes), [this.log.verifierKey], this.log.origin);
+    } catch (e) {
+      throw new ClientError('RECEIPT_INVALID', `the receipt of ${what} does not verify`, { cause: e });
+    }
+    await checkConsistency(this.api, this.store, this.orgPath, { ...v.checkpoint, note: receipt.checkpoint });
+    return { text, treeSize: v.checkpoint.treeSize };
+  }
 }
 
 /** Uploaded records without a verified receipt yet, in sequence order, at most `limit`. */
@@ -154,8 +199,9 @@ function pendingRecords(store: LocalStore, limit: number): ArchiveReceiptRow[] {
   return out;
 }
 
+/** Uploaded records and accepted gap declarations (each one) not yet proven. */
 function countWaiting(store: LocalStore): number {
-  return pendingRecords(store, Number.MAX_SAFE_INTEGER).length;
+  return pendingRecords(store, Number.MAX_SAFE_INTEGER).length + acceptedGapProofs(store).length;
 }
 
 /** The log entry must be this device's archive-record entry for exactly this record. */

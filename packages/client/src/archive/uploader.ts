@@ -5,7 +5,8 @@
  * Uploads are idempotent on the server (a replayed batch stores nothing and answers the
  * same log indexes), so after a crash the device simply uploads again from its last
  * acknowledged sequence number: each record is stored exactly once. A record leaves the
- * queue only later, when its inclusion proof has verified (proofs.ts).
+ * queue only later, when its inclusion proof has verified (proofs.ts) — or, declared lost
+ * as sealed to a disposed bucket, when the declaration's log entry has (gap-proofs.ts).
  */
 import { deviceId as toDeviceId, orgId as toOrgId, signBatch, type RecordHash } from '@custos/core';
 import type { PrivateKey } from '@signalapp/libsignal-client';
@@ -27,10 +28,10 @@ import {
   lostRun,
   markKeyNotUploaded,
   markKeysNotUploaded,
-  noteDeclaredGap,
-  postGapDeclaration,
+  postGapDocument,
+  signGapRun,
 } from './chain-recovery.js';
-import { decodeQueued, dropQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
+import { decodeQueued, type QueuedRecord, type StoredSessionKey } from './capture.js';
 import {
   checkDisposalClaim,
   disposalOf,
@@ -38,6 +39,7 @@ import {
   disposedBuckets,
   noteDisposedBucket,
 } from './disposed-buckets.js';
+import { pendingGapProofs, putPendingGap, type PendingGapProof } from './gap-proofs.js';
 import { isPending } from './pending-records.js';
 import { encodeUploadedBatch, type UploadedBatch } from './upload-rows.js';
 
@@ -375,20 +377,36 @@ export class ArchiveUploader {
   /**
    * Declares lost (reason `bucket-disposed`) the longest run of queued records sealed to
    * disposed buckets from the chain's next sequence number, where the upload stopped at
-   * `blocked`, and once the server has accepted the declaration, drops exactly those records
-   * and moves past them (one store transaction). Before that nothing changes: a failed post
-   * or a refusal leaves the queue as it was, and a repeat after a crash is answered
-   * idempotently by the server. ARCHIVE_UPLOAD_FAILED naming the record when it is not the
-   * next one to send (nothing to declare then).
+   * `blocked`. The signed document is kept as a pending gap proof before it is posted (a
+   * repeat after a crash posts the same document, which the server answers idempotently);
+   * once the server has accepted it, the upload moves past the run (the server's chain goes
+   * on from the declaration) but the records stay queued: the server's answer proves nothing
+   * is logged, and they are the only copy. The proof pass drops them once the declaration's
+   * log entry is proven (gap-proofs.ts). A failed post or a refusal leaves the upload
+   * position and the queue as they were. ARCHIVE_UPLOAD_FAILED naming the record when it is
+   * not the next one to send (nothing to declare then).
    */
   async #declareDisposed(blocked: QueuedRecord): Promise<void> {
     const from = uploadedThrough(this.store) + 1;
     const run = blocked.seq === from ? disposedRun(this.store, from) : undefined;
     if (run === undefined) throw disposedRecordError(this.store, blocked);
-    const gap = await postGapDeclaration(this.api, this.profile, this.identityKey, run, 'bucket-disposed');
+    let gap = pendingGapProofs(this.store).find(
+      (g) => g.firstSeq === run.firstSeq && g.lastSeq === run.lastSeq && g.reason === 'bucket-disposed',
+    );
+    if (gap === undefined) {
+      const signed: PendingGapProof = {
+        firstSeq: run.firstSeq,
+        lastSeq: run.lastSeq,
+        reason: 'bucket-disposed',
+        document: signGapRun(this.profile, this.identityKey, run, 'bucket-disposed'),
+      };
+      this.store.transaction(() => putPendingGap(this.store, signed));
+      gap = signed;
+    }
+    const logIndex = await postGapDocument(this.api, gap.document, run);
+    const accepted: PendingGapProof = { ...gap, logIndex };
     this.store.transaction(() => {
-      for (let seq = run.firstSeq; seq <= run.lastSeq; seq++) dropQueued(this.store, seq);
-      noteDeclaredGap(this.store, gap);
+      putPendingGap(this.store, accepted);
       this.store.putJson('archive-state', UPLOADED_THROUGH, run.lastSeq);
     });
   }
@@ -401,9 +419,10 @@ export class ArchiveUploader {
    * (they travel on separate connections): it is sent again, without backoff. Records sealed
    * to a bucket refused with BUCKET_DISPOSED are never sent again (disposed-buckets.ts): once
    * everything before them is acknowledged, the device declares them lost in a signed gap
-   * declaration (reason `bucket-disposed`), drops them when the server has accepted it, and
-   * uploads on in the same round; a declaration that fails is retried like a batch, and
-   * when it cannot succeed the upload ends there with ARCHIVE_UPLOAD_FAILED, queue intact.
+   * declaration (reason `bucket-disposed`) and uploads on in the same round once the server
+   * has accepted it, keeping them queued until the declaration is proven logged (proofs.ts);
+   * a declaration that fails is retried like a batch, and when it cannot succeed the upload
+   * ends there with ARCHIVE_UPLOAD_FAILED, queue intact.
    */
   async uploadAll(maxAttempts = UPLOAD_MAX_ATTEMPTS): Promise<number> {
     let total = 0;

@@ -7,6 +7,7 @@ import { declaredGaps, disposedRun, type DeclaredGap } from '../archive/chain-re
 import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
 import { disposedBuckets, type DisposedBucket } from '../archive/disposed-buckets.js';
+import { acceptedGapProofs } from '../archive/gap-proofs.js';
 import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
 import type { DeviceProfile } from '../profile.js';
 import { decodeJson } from '../store/json-codec.js';
@@ -33,6 +34,11 @@ export interface ArchiveStatus {
    * disposition destroyed before they were archived (`bucket-disposed`).
    */
   readonly declaredGaps: readonly DeclaredGap[];
+  /**
+   * Runs declared lost that the server accepted but whose log entry is not proven yet: their
+   * records stay queued (counted in `queued`) until the next proof pass proves it.
+   */
+  readonly gapsAwaitingProof: readonly DeclaredGap[];
   /**
    * Buckets the server reported disposed of (their keys destroyed): the device no longer
    * seals to them, and declares records already sealed to one lost instead of sending them.
@@ -70,6 +76,12 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile): Archiv
     lastVerifiedTreeSize: cp?.treeSize,
     refusedBuckets: refusedBuckets(store),
     declaredGaps: declaredGaps(store),
+    gapsAwaitingProof: acceptedGapProofs(store).map((g) => ({
+      firstSeq: g.firstSeq,
+      lastSeq: g.lastSeq,
+      reason: g.reason,
+      logIndex: g.logIndex,
+    })),
     disposedBuckets: disposed,
     undeclaredDisposed:
       stuck === undefined ? undefined : { firstSeq: stuck.firstSeq, lastSeq: stuck.lastSeq },

@@ -1,0 +1,110 @@
+/**
+ * Gap declarations of records this device still holds, awaiting proof that the log holds
+ * them. A `bucket-disposed` declaration (uploader.ts) covers queued records that were never
+ * archived: the device's copy is the only one. The server's "accepted" is only its word, so
+ * the records stay queued and the declaration is kept here as a pending gap proof. The
+ * proof pass (proofs.ts) then checks it as it checks a record:
+ *
+ * 1. the log entry at the answered index must be this device's archive-gap entry for
+ *    exactly this run, reason and signed document (its SHA-256 and size); the entry's time
+ *    is the server's, so the device reads the entry instead of computing the leaf;
+ * 2. the receipt verifies with the pinned log key, and its checkpoint is consistent with
+ *    the last one verified;
+ * 3. only then, in one transaction, the run's records leave the queue, the pending proof
+ *    goes, and the gap is noted declared ({@link settleGap}).
+ *
+ * The signed document is kept from before it is posted: a signature is randomised (XEdDSA),
+ * and the server answers a repeat of the same run with its first entry, which binds the
+ * first document's hash. So after a crash (the post's answer lost, or the proof not yet
+ * checked) the same document is posted again and its proof can still be found.
+ */
+import { decodeLogEntry, type GapReason } from '@custos/core';
+import { ClientError } from '../errors.js';
+import type { DeviceProfile } from '../profile.js';
+import { sha256 } from '../sha256.js';
+import type { LocalStore } from '../store/local-store.js';
+import { dropQueued } from './capture.js';
+import { noteDeclaredGap, type DeclaredGap } from './chain-recovery.js';
+
+/** A signed declaration of queued records, posted or about to be, not yet proven in the log. */
+export interface PendingGapProof {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly reason: GapReason;
+  /** The signed declaration document, exactly as posted (the log entry binds its SHA-256 and size). */
+  readonly document: Uint8Array;
+  /** The index of its archive-gap entry, as the server answered once it accepted; absent before. */
+  readonly logIndex?: number;
+}
+
+/** A pending gap proof the server accepted: its log entry is to be proven. */
+export type AcceptedGapProof = PendingGapProof & { readonly logIndex: number };
+
+const PENDING_GAP_PROOFS = 'pending-gap-proofs';
+
+/** The pending gap proofs, in the order they were first kept. */
+export function pendingGapProofs(store: LocalStore): PendingGapProof[] {
+  return store.getJson<PendingGapProof[]>('archive-state', PENDING_GAP_PROOFS) ?? [];
+}
+
+/** The declarations the server accepted whose log entry is not proven yet (their records stay queued). */
+export function acceptedGapProofs(store: LocalStore): AcceptedGapProof[] {
+  return pendingGapProofs(store).filter((g): g is AcceptedGapProof => g.logIndex !== undefined);
+}
+
+/** Keeps `gap` (replacing one at the same start). Run inside a transaction. */
+export function putPendingGap(store: LocalStore, gap: PendingGapProof): void {
+  const others = pendingGapProofs(store).filter((g) => g.firstSeq !== gap.firstSeq);
+  store.putJson('archive-state', PENDING_GAP_PROOFS, [...others, gap]);
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** RECEIPT_INVALID unless `entryBytes` is this device's archive-gap entry of exactly `gap`. */
+export function checkGapEntry(entryBytes: Uint8Array, gap: AcceptedGapProof, profile: DeviceProfile): void {
+  let e;
+  try {
+    e = decodeLogEntry(entryBytes);
+  } catch (err) {
+    throw new ClientError('RECEIPT_INVALID', `log entry ${gap.logIndex} does not decode`, { cause: err });
+  }
+  const ok =
+    e.type === 'archive-gap' &&
+    e.org === profile.orgId &&
+    e.device === profile.deviceId &&
+    e.actor === profile.deviceId &&
+    e.seq === gap.firstSeq &&
+    e.end === gap.lastSeq &&
+    e.reason === gap.reason &&
+    e.size === gap.document.length &&
+    hex(e.hash) === hex(sha256(gap.document));
+  if (!ok)
+    throw new ClientError(
+      'RECEIPT_INVALID',
+      `log entry ${gap.logIndex} is not the archive-gap entry of this device's declaration of records ` +
+        `${gap.firstSeq}–${gap.lastSeq} (${gap.reason})`,
+    );
+}
+
+/**
+ * With `gap`'s log entry proven by `receipt` (verified, consistent): drops the run's queued
+ * records, forgets the pending proof and notes the gap declared, keeping the receipt. Run
+ * inside a transaction.
+ */
+export function settleGap(store: LocalStore, gap: AcceptedGapProof, receipt: string, treeSize: number): void {
+  // Only now, with the declaration proven in the log, do the records leave the queue.
+  for (let seq = gap.firstSeq; seq <= gap.lastSeq; seq++) dropQueued(store, seq);
+  store.putJson(
+    'archive-state',
+    PENDING_GAP_PROOFS,
+    pendingGapProofs(store).filter((g) => g.firstSeq !== gap.firstSeq),
+  );
+  const declared: DeclaredGap = {
+    firstSeq: gap.firstSeq,
+    lastSeq: gap.lastSeq,
+    reason: gap.reason,
+    logIndex: gap.logIndex,
+  };
+  noteDeclaredGap(store, declared);
+  store.putJson('archive-state', `gap-receipt:${gap.firstSeq}`, { receipt, treeSize });
+}
