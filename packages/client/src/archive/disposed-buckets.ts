@@ -5,8 +5,8 @@
  * chooses it again (nor does a bucket refresh store it again), records still pending are
  * sealed to the current bucket instead (capture.ts), and the records already sealed to it
  * are never sent again: the upload declares them lost in a signed gap declaration (reason
- * `bucket-disposed`, chain-recovery.ts disposedRun), drops them once the server has
- * accepted it, and goes on (uploader.ts). Before, the device sent the refused batch again
+ * `bucket-disposed`, chain-recovery.ts disposedRun), goes on once the server has accepted
+ * it, and drops them only once its log entry is proven (uploader.ts, gap-proofs.ts). Before, the device sent the refused batch again
  * on every round, for good, and then stopped archiving for good behind those records.
  *
  * The server's word is a claim, checked before anything changes (checkDisposalClaim): the
