@@ -45,7 +45,12 @@ export { directConversationId, userAddress } from './messaging/peers.js';
 export type { PeerUser } from './messaging/peers.js';
 export { ApiClient } from './transport/api-client.js';
 export type { ApiClientOptions } from './transport/api-client.js';
-export { createHttpFetch, httpFetch, IDLE_CONNECTION_MS } from './transport/http-fetch.js';
+export {
+  createHttpFetch,
+  DEFAULT_MAX_BODY_BYTES,
+  httpFetch,
+  IDLE_CONNECTION_MS,
+} from './transport/http-fetch.js';
 export type { HttpFetch, HttpFetchOptions, HttpRequestInit, HttpResponse } from './transport/http-fetch.js';
 export type { RelayEnvelope } from './transport/relay-socket.js';
 export { ArchiveCapture, decodeQueued, loadChain, SESSION_KEY_MAX_RECORDS } from './archive/capture.js';

@@ -52,6 +52,36 @@ function pattern(n: number): Uint8Array {
 /** Byte-for-byte equality (a deep `toEqual` over a megabyte is slow). */
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
+/**
+ * Routes `path` to an endless chunked answer: the server writes as fast as the client reads,
+ * until the client closes the connection or POUR_CAP bytes were written (a client that reads on
+ * ends the test there instead of hanging it). Resolves with which came first.
+ */
+function pour(path: string): Promise<{ closedByClient: boolean; written: number }> {
+  return new Promise((resolve) => {
+    routes.set(path, (req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      let written = 0;
+      req.socket.once('close', () => resolve({ closedByClient: written < POUR_CAP, written }));
+      const more = (): void => {
+        while (written < POUR_CAP && !res.destroyed) {
+          written += chunk.byteLength;
+          if (!res.write(chunk)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        if (written >= POUR_CAP) res.end(() => resolve({ closedByClient: false, written }));
+      };
+      more();
+    });
+  });
+}
+
+/** Bytes an endless answer writes at most: far more than any limit the tests set, or socket buffers hold. */
+const POUR_CAP = 64 << 20;
+
 let plain: Server;
 let base: string;
 let tls: Server;
@@ -265,5 +295,61 @@ describe('httpFetch', () => {
     const e: unknown = await httpFetch(`${tlsBase}/echo`).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(TypeError);
     expect(((e as Error).cause as { code?: string }).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+  });
+
+  it('refuses an answer larger than maxBodyBytes: by its content-length, or as an endless body passes the limit', async () => {
+    const limit = 1 << 20;
+    const bounded = createHttpFetch({ maxBodyBytes: limit });
+    const refusal = new TypeError(`the answer from ${base} is larger than the limit of ${limit} bytes`);
+    routes.set('/declared', (_req, _body, res) => {
+      res.writeHead(200, { 'content-length': String(limit + 1) });
+      res.end(Buffer.alloc(limit + 1));
+    });
+    // Refused before the answer is handed out; the message names the limit and the origin only.
+    const e: unknown = await bounded(`${base}/declared?token=s3cret`).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(TypeError);
+    expect((e as Error).message).toBe(refusal.message);
+    // An answer of exactly the limit is read.
+    expect((await (await bounded(`${base}/bytes?n=${limit}`)).arrayBuffer()).byteLength).toBe(limit);
+
+    // Chunked, no length: the server writes until the client closes the connection.
+    const poured = pour('/endless');
+    // (The outcome as a string: a failure message that printed 64 MiB would be the test's end.)
+    const outcome = await (await bounded(`${base}/endless`)).arrayBuffer().then(
+      (b) => `read ${b.byteLength} bytes`,
+      (x: unknown) => String(x),
+    );
+    expect(outcome).toBe(String(refusal));
+    expect(await poured).toMatchObject({ closedByClient: true }); // the client stopped near the limit
+  });
+
+  it('closes an answer still arriving when its body is cancelled: the next request takes a new connection', async () => {
+    const fetchOwn = createHttpFetch();
+    const first = connections;
+    const poured = pour('/pour');
+    const res = await fetchOwn(`${base}/pour`);
+    await res.body?.cancel();
+    // Before the change the connection went on reading (and dropping) the answer to its end.
+    expect(await poured).toMatchObject({ closedByClient: true });
+    expect(await (await fetchOwn(`${base}/echo`)).json()).toMatchObject({ method: 'GET' });
+    expect(connections - first).toBe(2);
+  });
+
+  it('refuses a URL with credentials before sending anything, as fetch did', async () => {
+    const before = seen.length;
+    const url = new URL(`${base}/echo?creds`);
+    for (const [user, password] of [
+      ['alice', 'pw-s3cret'],
+      ['alice', ''],
+      ['', 'pw-s3cret'],
+    ] as const) {
+      url.username = user;
+      url.password = password;
+      const e: unknown = await httpFetch(url.href).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(TypeError);
+      expect((e as Error).message).toMatch(/carries credentials/);
+      expect((e as Error).message).not.toMatch(/s3cret|alice/);
+    }
+    expect(seen.slice(before)).toEqual([]);
   });
 });

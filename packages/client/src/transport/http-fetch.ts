@@ -3,9 +3,9 @@
  * log reader, `custos doctor`), over node:http and node:https, in the shape of `fetch`.
  *
  * Why not the global fetch: on Node 20 its first call loads and compiles the bundled undici
- * and its WebAssembly HTTP parser, about 0.25 s of CPU in every `custos` process that talks to
- * the server, most of it after the answer, before the process can exit; node:http costs a
- * small part of that (docs/development.md, "Keeping CI under 15 minutes", session 11).
+ * and its WebAssembly HTTP parser, about 80 ms of CPU before the first answer and 200 ms more
+ * after it, before the process can exit, in every `custos` process that talks to the server;
+ * node:http costs a small part of that (docs/development.md, "No undici in `custos`").
  *
  * What it keeps from fetch:
  * - TLS: certificates are checked against Node's CA store plus NODE_EXTRA_CA_CERTS, the same
@@ -18,6 +18,13 @@
  * - Connections are kept alive and reused; idle ones never keep the process running (the
  *   agent unrefs them) and close after IDLE_CONNECTION_MS, or sooner when the server's
  *   Keep-Alive hint says so.
+ * - URLs with credentials (`https://user:pw@host/`) are refused, as fetch refused them: node:http
+ *   would send them as an `Authorization: Basic` header to whatever server the URL names.
+ *
+ * What it adds: an answer larger than `maxBodyBytes` (DEFAULT_MAX_BODY_BYTES) is refused — early
+ * when its content-length says so, else the connection is closed as the limit is passed — so a
+ * hostile server or proxy answering with an endless body cannot make `custos` run out of memory.
+ * `body.cancel()` closes an answer still arriving (its connection is not reused).
  *
  * What it does not: follow redirects (a 3xx is returned as it is: the API never redirects, and
  * following one would send the bearer token to an address the user did not name), refuse the
@@ -30,6 +37,19 @@ import { finished } from 'node:stream';
 
 /** How long an idle connection is kept for the next request (undici's default); a shorter server hint wins. */
 export const IDLE_CONNECTION_MS = 4_000;
+
+/**
+ * Largest answer read, unless createHttpFetch is told otherwise. The largest legitimate answer
+ * Custos reads is a page of `GET /v1/orgs/:orgId/archive/records` (console export): up to 500
+ * records (server MAX_DEVICE_RECORDS_PAGE), each up to 1,114,176 bytes (core MAX_RECORD_BYTES),
+ * sent as base64url JSON with its session key, batch hashes (up to 1,000) and inclusion proof:
+ * about 1.54 MB a record, 768 MB (732 MiB) a page. Everything else is far smaller: a search page
+ * (100 such records) about 154 MB, `GET /v1/messages` (100 envelopes of up to 256 KiB in
+ * base64url) about 35 MB, a blob 25 MiB (server BLOB_MAX_BYTES), log tiles and proofs a few KiB.
+ * 1 GiB is that page with 40% headroom: it bounds what a hostile server can make `custos` hold,
+ * without refusing an answer the server may legitimately send.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024 * 1024;
 
 /** What a request carries: the subset of fetch's RequestInit Custos uses. */
 export interface HttpRequestInit {
@@ -62,6 +82,8 @@ export interface HttpFetchOptions {
    * they made). Unset in `custos`: trust is the CA store plus NODE_EXTRA_CA_CERTS.
    */
   readonly ca?: string | Uint8Array;
+  /** Largest answer body read, in bytes (default DEFAULT_MAX_BODY_BYTES); a larger one rejects. */
+  readonly maxBodyBytes?: number;
 }
 
 /** Methods retried once when a kept-alive connection turns out closed: safe to send twice. */
@@ -74,6 +96,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
     http: new HttpAgent(pool),
     https: new HttpsAgent(options.ca === undefined ? pool : { ...pool, ca: Buffer.from(options.ca) }),
   };
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return (url, init = {}) => {
     let target: URL;
     try {
@@ -83,19 +106,36 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
     }
     if (target.protocol !== 'http:' && target.protocol !== 'https:')
       return Promise.reject(new TypeError(`cannot request a ${target.protocol} URL`));
-    return send(target, init, agents, true);
+    // Never the credentials themselves in the message: the origin leaves them out.
+    if (target.username !== '' || target.password !== '')
+      return Promise.reject(
+        new TypeError(`the URL of ${target.origin} carries credentials (user:password@): leave them out`),
+      );
+    return send(target, init, { agents, maxBodyBytes }, true);
   };
 }
 
 /** The request function `custos` uses: Node's CA store plus NODE_EXTRA_CA_CERTS. */
 export const httpFetch: HttpFetch = createHttpFetch();
 
+/** What every request of one createHttpFetch shares. */
+interface Transport {
+  readonly agents: { readonly http: HttpAgent; readonly https: HttpsAgent };
+  readonly maxBodyBytes: number;
+}
+
+/** The failure of an answer past the limit: fetch's shape, the origin only (never the path). */
+function tooLarge(url: URL, limit: number): TypeError {
+  return new TypeError(`the answer from ${url.origin} is larger than the limit of ${limit} bytes`);
+}
+
 function send(
   url: URL,
   init: HttpRequestInit,
-  agents: { readonly http: HttpAgent; readonly https: HttpsAgent },
+  transport: Transport,
   mayRetry: boolean,
 ): Promise<HttpResponse> {
+  const { agents, maxBodyBytes } = transport;
   const { signal } = init;
   if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
   const method = (init.method ?? 'GET').toUpperCase();
@@ -126,7 +166,7 @@ function send(
       // The server closed a kept-alive connection as this request went out on it: nothing was
       // answered, so a request that is safe to repeat goes once more, on a new connection.
       if (mayRetry && req.reusedSocket && e.code === 'ECONNRESET' && RETRIED_METHODS.has(method)) {
-        resolve(send(url, init, agents, false));
+        resolve(send(url, init, transport, false));
         return;
       }
       // fetch's shape: no code of its own, Node's reason in `cause` (cli/fetch-failure.ts).
@@ -134,16 +174,32 @@ function send(
     });
     req.on('response', (res) => {
       answered = true;
+      // Refused before any of it is read when the server says how large it is.
+      if (Number(res.headers['content-length']) > maxBodyBytes) {
+        done();
+        res.destroy();
+        reject(tooLarge(url, maxBodyBytes));
+        return;
+      }
       const chunks: Buffer[] = [];
-      let discard = false;
+      let received = 0;
+      let over = false;
       res.on('data', (chunk: Buffer) => {
-        if (!discard) chunks.push(chunk);
+        received += chunk.byteLength;
+        if (received <= maxBodyBytes) chunks.push(chunk);
+        else if (!over) {
+          // An answer without a content-length (chunked): its connection closes here.
+          over = true;
+          chunks.length = 0;
+          res.destroy();
+        }
       });
       // Read at once, whether or not the caller reads it: the connection goes back to the pool.
       const whole = new Promise<Buffer>((ok, fail) => {
         finished(res, (e) => {
           done();
-          if (e === undefined || e === null) ok(Buffer.concat(chunks));
+          if (over) fail(tooLarge(url, maxBodyBytes));
+          else if (e === undefined || e === null) ok(Buffer.concat(chunks));
           else if (signal?.aborted === true) fail(signal.reason as Error);
           else fail(new TypeError(`the answer from ${url.origin} was cut off`, { cause: e }));
         });
@@ -151,8 +207,9 @@ function send(
       whole.catch(() => undefined); // an unread answer's failure is nobody's error
       resolve(
         new NodeHttpResponse(res.statusCode ?? 0, res.headers, whole, () => {
-          discard = true;
+          // An answer still arriving is closed with its connection, not read to its end.
           chunks.length = 0;
+          res.destroy();
         }),
       );
     });
@@ -171,7 +228,7 @@ class NodeHttpResponse implements HttpResponse {
     readonly status: number,
     raw: IncomingHttpHeaders,
     private readonly whole: Promise<Buffer>,
-    discard: () => void,
+    close: () => void,
   ) {
     this.ok = status >= 200 && status < 300;
     this.headers = {
@@ -183,7 +240,7 @@ class NodeHttpResponse implements HttpResponse {
     this.body = {
       cancel: () => {
         this.#used = true;
-        discard();
+        close();
         return Promise.resolve();
       },
     };
