@@ -1,79 +1,25 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  generateBucketKeyPair,
-  generateIndexSecret,
-  genesisPrevHash,
-  parseRecord,
-  recordHashOf,
-  type RecordBody,
-} from '@custos/core';
+import { generateIndexSecret, genesisPrevHash, parseRecord, recordHashOf } from '@custos/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { VerifiedBucket } from '../enrol/org-keys.js';
-import type { DeviceProfile } from '../profile.js';
-import { LocalStore } from '../store/local-store.js';
+import type { LocalStore } from '../store/local-store.js';
 import { ArchiveCapture, decodeQueued, dropQueued, loadChain } from './capture.js';
+import {
+  DAY_MS as DAY,
+  TEST_NOW as NOW,
+  putTestBucket as putBucket,
+  TempStores,
+  testBody as body,
+  testProfile as profile,
+} from './archive-test-support.js';
 import { disposedBucketIds, noteDisposedBucket } from './disposed-buckets.js';
 
-const DAY = 86_400_000;
-const NOW = Date.UTC(2030, 0, 15);
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const profile: DeviceProfile = {
-  serverUrl: 'http://127.0.0.1:1',
-  orgId: 'o'.repeat(22),
-  orgName: 'Test',
-  userId: 'u'.repeat(22),
-  deviceId: 'd'.repeat(22),
-  deviceNumber: 1,
-  pinnedFingerprint: '',
-  orgSigningKey: new Uint8Array(32),
-  keyManager: { key: new Uint8Array(32), notBefore: 0, notAfter: NOW + 365 * DAY },
-  retentionClass: 'standard',
-  captureRequired: true,
-  enrolledAt: 0,
-};
-
-async function putBucket(store: LocalStore, id: string, notBefore: number, notAfter: number): Promise<void> {
-  const b = await generateBucketKeyPair();
-  const v: VerifiedBucket = {
-    bucketId: id,
-    org: profile.orgId,
-    retentionClass: 'standard',
-    period: id,
-    notBefore,
-    notAfter,
-    publicKey: b.publicKey.toBytes(),
-    document: new Uint8Array(1),
-  };
-  store.putJson('buckets', id, v);
-}
+const stores = new TempStores();
+afterEach(() => stores.removeAll());
 
 async function setup(clock: () => number = () => NOW) {
-  const dir = mkdtempSync(join(tmpdir(), 'custos-capture-'));
-  dirs.push(dir);
-  const store = LocalStore.create(join(dir, 'p'), { kind: 'file' });
+  const store = stores.open('custos-capture-');
   await putBucket(store, 'b1', NOW - DAY, NOW + 10 * DAY);
   return { store, capture: new ArchiveCapture(store, profile, clock) };
 }
-
-const body = (i: number): RecordBody => ({
-  direction: 'sent',
-  kind: 'message',
-  messageId: `m${i}`,
-  conversationId: 'dm.x',
-  participants: ['a', 'b'],
-  sender: 'a',
-  sentAt: NOW,
-  text: `hello ${i}`,
-  attachments: [],
-  archiveNotice: true,
-  envelopeHashes: [new Uint8Array(32)],
-});
 
 /** Headers of the queued records, checked to chain from genesis. */
 function queuedChain(store: LocalStore) {

@@ -6,77 +6,25 @@
  * device forget that bucket's key for good (nothing could be sealed: CAPTURE_REQUIRED) and
  * declare its queued records lost.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BUCKET_LATE_UPLOAD_GRACE_MS, generateBucketKeyPair, type RecordBody } from '@custos/core';
+import { BUCKET_LATE_UPLOAD_GRACE_MS } from '@custos/core';
 import { PrivateKey } from '@signalapp/libsignal-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { VerifiedBucket } from '../enrol/org-keys.js';
-import type { DeviceProfile } from '../profile.js';
-import { LocalStore } from '../store/local-store.js';
 import { ApiClient } from '../transport/api-client.js';
+import {
+  DAY_MS as DAY,
+  TEST_NOW as NOW,
+  putTestBucket as putBucket,
+  TempStores,
+  testBody as body,
+  testProfile as profile,
+} from './archive-test-support.js';
 import { ArchiveCapture } from './capture.js';
 import { checkDisposalClaim, disposedBuckets } from './disposed-buckets.js';
 import { ArchiveUploader, uploadedThrough } from './uploader.js';
 
-const DAY = 86_400_000;
-const NOW = Date.UTC(2030, 0, 15);
 const PLAN = 'ab'.repeat(32);
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const profile: DeviceProfile = {
-  serverUrl: 'http://127.0.0.1:1',
-  orgId: 'o'.repeat(22),
-  orgName: 'Test',
-  userId: 'u'.repeat(22),
-  deviceId: 'd'.repeat(22),
-  deviceNumber: 1,
-  pinnedFingerprint: '',
-  orgSigningKey: new Uint8Array(32),
-  keyManager: { key: new Uint8Array(32), notBefore: 0, notAfter: NOW + 365 * DAY },
-  retentionClass: 'standard',
-  captureRequired: true,
-  enrolledAt: 0,
-};
-
-async function putBucket(store: LocalStore, id: string, notBefore: number, notAfter: number): Promise<void> {
-  const b = await generateBucketKeyPair();
-  const v: VerifiedBucket = {
-    bucketId: id,
-    org: profile.orgId,
-    retentionClass: 'standard',
-    period: id,
-    notBefore,
-    notAfter,
-    publicKey: b.publicKey.toBytes(),
-    document: new Uint8Array(1),
-  };
-  store.putJson('buckets', id, v);
-}
-
-const body = (i: number): RecordBody => ({
-  direction: 'sent',
-  kind: 'message',
-  messageId: `m${i}`,
-  conversationId: 'dm.x',
-  participants: ['a', 'b'],
-  sender: 'a',
-  sentAt: NOW,
-  text: `hello ${i}`,
-  attachments: [],
-  archiveNotice: true,
-  envelopeHashes: [new Uint8Array(32)],
-});
-
-function openStore(): LocalStore {
-  const dir = mkdtempSync(join(tmpdir(), 'custos-disposal-claims-'));
-  dirs.push(dir);
-  return LocalStore.create(join(dir, 'p'), { kind: 'file' });
-}
+const stores = new TempStores();
+afterEach(() => stores.removeAll());
 
 /** A server that refuses every batch, saying `bucketId` was disposed of. */
 function lyingServer(bucketId: string): { api: ApiClient; batches: () => number } {
@@ -102,7 +50,7 @@ function lyingServer(bucketId: string): { api: ApiClient; batches: () => number 
 describe('a server saying a bucket was disposed of', () => {
   it('is not believed for the current bucket, nor for a bucket the batch is not sealed to: nothing changes', async () => {
     for (const named of ['now', 'old']) {
-      const store = openStore();
+      const store = stores.open('custos-disposal-claims-');
       await putBucket(store, 'now', NOW - DAY, NOW + 10 * DAY);
       // An old bucket, past its window and the grace: a credible name, but no record is sealed to it.
       await putBucket(store, 'old', NOW - 60 * DAY, NOW - 30 * DAY);
@@ -128,7 +76,7 @@ describe('a server saying a bucket was disposed of', () => {
   });
 
   it('is believed only once the bucket named has passed its window and the late-upload grace', async () => {
-    const store = openStore();
+    const store = stores.open('custos-disposal-claims-');
     await putBucket(store, 'b', NOW - 40 * DAY, NOW - 10 * DAY);
     const d = { bucketId: 'b', planId: PLAN, disposedAt: NOW };
     const end = NOW - 10 * DAY + BUCKET_LATE_UPLOAD_GRACE_MS;

@@ -11,9 +11,6 @@
  * packages/server/src/archive/archive-gaps.test.ts and end to end in
  * test/officer-disposition.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
   appendEntries,
@@ -22,7 +19,6 @@ import {
   encodeEntryBundle,
   encodeLogEntry,
   formatReceipt,
-  generateBucketKeyPair,
   generateSignerKey,
   inclusionProof,
   parseRecord,
@@ -32,16 +28,21 @@ import {
   tilesToWrite,
   verifyGapDeclaration,
   type LogEntry,
-  type RecordBody,
   type TileId,
 } from '@custos/core';
 import { PrivateKey } from '@signalapp/libsignal-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { VerifiedBucket } from '../enrol/org-keys.js';
 import { archiveStatus } from '../client/archive-view.js';
-import { savePinnedLog, type DeviceProfile } from '../profile.js';
-import { LocalStore } from '../store/local-store.js';
+import { savePinnedLog } from '../profile.js';
+import type { LocalStore } from '../store/local-store.js';
 import { ApiClient } from '../transport/api-client.js';
+import {
+  TEST_NOW as NOW,
+  putTestBucket as putBucket,
+  TempStores,
+  testBody as body,
+  testProfile as profile,
+} from './archive-test-support.js';
 import { ArchiveCapture, decodeQueued, loadChain } from './capture.js';
 import { declaredGaps } from './chain-recovery.js';
 import { noteDisposedBucket } from './disposed-buckets.js';
@@ -50,57 +51,9 @@ import { isPending } from './pending-records.js';
 import { verifyArchiveProofs } from './proofs.js';
 import { ArchiveUploader, uploadedThrough } from './uploader.js';
 
-const DAY = 86_400_000;
 const ORIGIN = 'custos.test/disposed-run';
-const NOW = Date.UTC(2030, 0, 15);
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-const profile: DeviceProfile = {
-  serverUrl: 'http://127.0.0.1:1',
-  orgId: 'o'.repeat(22),
-  orgName: 'Test',
-  userId: 'u'.repeat(22),
-  deviceId: 'd'.repeat(22),
-  deviceNumber: 1,
-  pinnedFingerprint: '',
-  orgSigningKey: new Uint8Array(32),
-  keyManager: { key: new Uint8Array(32), notBefore: 0, notAfter: NOW + 365 * DAY },
-  retentionClass: 'standard',
-  captureRequired: true,
-  enrolledAt: 0,
-};
-
-async function putBucket(store: LocalStore, id: string): Promise<void> {
-  const b = await generateBucketKeyPair();
-  const v: VerifiedBucket = {
-    bucketId: id,
-    org: profile.orgId,
-    retentionClass: 'standard',
-    period: id,
-    notBefore: NOW - DAY,
-    notAfter: NOW + 10 * DAY,
-    publicKey: b.publicKey.toBytes(),
-    document: new Uint8Array(1),
-  };
-  store.putJson('buckets', id, v);
-}
-
-const body = (i: number): RecordBody => ({
-  direction: 'sent',
-  kind: 'message',
-  messageId: `m${i}`,
-  conversationId: 'dm.x',
-  participants: ['a', 'b'],
-  sender: 'a',
-  sentAt: NOW,
-  text: `hello ${i}`,
-  attachments: [],
-  archiveNotice: true,
-  envelopeHashes: [new Uint8Array(32)],
-});
+const stores = new TempStores();
+afterEach(() => stores.removeAll());
 
 /** The records of a binary batch body (batch-body.ts). */
 function batchRecords(b: Uint8Array): Uint8Array[] {
@@ -276,9 +229,7 @@ const queued = (store: LocalStore) =>
 
 /** A store with bucket b1 and a device uploading to `chainServer`, whose log it has pinned. */
 async function device(batchRecords?: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'custos-disposed-run-'));
-  dirs.push(dir);
-  const store = LocalStore.create(join(dir, 'p'), { kind: 'file' });
+  const store = stores.open('custos-disposed-run-');
   await putBucket(store, 'b1');
   const capture = new ArchiveCapture(store, profile, () => NOW);
   const identity = PrivateKey.generate();
