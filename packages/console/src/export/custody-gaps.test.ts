@@ -19,9 +19,17 @@ import {
   type CustodyManifest,
 } from './custody-manifest.js';
 import type { CustodyGapDeclaration } from './custody-gaps.js';
-import { ExportError, isExportError } from './export-error.js';
+import { isExportError } from './export-error.js';
 import { relistExport } from './export-tamper-support.js';
-import { body, buildTestArchive, ORG, T0, type TestArchive, type TestEvent } from './export-test-support.js';
+import {
+  body,
+  buildTestArchive,
+  ORG,
+  T0,
+  type TestArchive,
+  type TestEvent,
+  exportFailure,
+} from './export-test-support.js';
 import type { ExportInput } from './export-types.js';
 import { verifyExportDir } from './verify-export-dir.js';
 
@@ -79,16 +87,6 @@ function tamper(out: string, edit: (g: CustodyGapDeclaration) => CustodyGapDecla
   relistExport(out);
 }
 
-function failure(f: () => unknown): ExportError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ExportError) return e;
-    throw e;
-  }
-  throw new Error('expected verification to fail');
-}
-
 const flipByte = (b64: string, at: (length: number) => number): string => {
   const b = Buffer.from(b64, 'base64');
   const i = at(b.length);
@@ -101,29 +99,20 @@ describe('gap declarations in a custody manifest', () => {
     const out = await written(declared.input);
     const m = parseCustody(readFileSync(join(out, CUSTODY_MANIFEST_FILE)));
     expect(m.version).toBe(3);
-    expect(m.gapDeclarations).toMatchObject([
-      {
-        org: ORG,
-        device: PHONE,
-        firstSeq: 3,
-        lastSeq: 5,
-        reason: 'server-restored',
-        logIndex: FIRST_GAP_INDEX,
-      },
-    ]);
+    // The manifest entry carries what verify then reports (and its proof and document).
+    const run = {
+      org: ORG,
+      device: PHONE,
+      firstSeq: 3,
+      lastSeq: 5,
+      reason: 'server-restored',
+      logIndex: FIRST_GAP_INDEX,
+    };
+    expect(m.gapDeclarations).toMatchObject([run]);
     const r = verifyExportDir(out, { pinnedLogKey: declared.verifierKey });
     expect(r.records).toBe(7);
     expect(r.gapDeclarations).toBe('verified');
-    expect(r.declaredLost).toEqual([
-      {
-        org: ORG,
-        device: PHONE,
-        firstSeq: 3,
-        lastSeq: 5,
-        reason: 'server-restored',
-        logIndex: FIRST_GAP_INDEX,
-      },
-    ]);
+    expect(r.declaredLost).toEqual([run]);
     expect(r.unexplainedHoles).toEqual([]);
   });
 
@@ -144,21 +133,21 @@ describe('gap declarations in a custody manifest', () => {
   it('fails on a flipped signature byte, a wrong proof, and facts the signed document does not state', async () => {
     const sig = await written(declared.input);
     tamper(sig, (g) => ({ ...g, document: flipByte(g.document, (n) => n - 1) }));
-    const bad = failure(() => verifyExportDir(sig));
+    const bad = exportFailure(() => verifyExportDir(sig));
     expect(bad.code).toBe('SIGNATURE_INVALID');
     expect(bad.message).toContain(`gap declaration of device ${PHONE}, records 3–5`);
     expect(bad.subject.field).toBe('gapDeclarations[0]');
 
     const proof = await written(declared.input);
     tamper(proof, (g) => ({ ...g, proof: [flipByte(g.proof[0]!, () => 0), ...g.proof.slice(1)] }));
-    expect(failure(() => verifyExportDir(proof)).code).toBe('PROOF_INVALID');
+    expect(exportFailure(() => verifyExportDir(proof)).code).toBe('PROOF_INVALID');
     const index = await written(declared.input);
     tamper(index, (g) => ({ ...g, logIndex: g.logIndex - 1 }));
-    expect(failure(() => verifyExportDir(index)).message).toMatch(/not proven in the log at index/);
+    expect(exportFailure(() => verifyExportDir(index)).message).toMatch(/not proven in the log at index/);
 
     const facts = await written(declared.input);
     tamper(facts, (g) => ({ ...g, lastSeq: 6 }));
-    const wrong = failure(() => verifyExportDir(facts));
+    const wrong = exportFailure(() => verifyExportDir(facts));
     expect(wrong.code).toBe('GAP_DECLARATION_INVALID');
     expect(wrong.message).toContain('differ from the signed document');
   });

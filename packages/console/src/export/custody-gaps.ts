@@ -52,22 +52,13 @@ export interface CustodyGapDeclaration {
 }
 
 /** A run a device declared lost, as `custos verify` reports it. */
-export interface DeclaredLostRun {
-  readonly org: string;
-  readonly device: string;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-  readonly reason: string;
-  readonly logIndex: number;
-}
+export type DeclaredLostRun = Pick<
+  CustodyGapDeclaration,
+  'org' | 'device' | 'firstSeq' | 'lastSeq' | 'reason' | 'logIndex'
+>;
 
 /** Sequence numbers of a device missing between its exported records that no declaration covers. */
-export interface SequenceHole {
-  readonly org: string;
-  readonly device: string;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-}
+export type SequenceHole = Pick<CustodyGapDeclaration, 'org' | 'device' | 'firstSeq' | 'lastSeq'>;
 
 /** What the gap checks established about the devices' exported sequences. */
 export interface GapReport {

@@ -28,7 +28,14 @@ import {
 import { enrolmentProofsFor, resignEnrolments } from './enrolment-evidence-test-support.js';
 import { ExportError } from './export-error.js';
 import { parseFileList, serializeFileList } from './export-files.js';
-import { buildTestArchive, mixedEvents, ORG, ORIGIN, type TestArchive } from './export-test-support.js';
+import {
+  buildTestArchive,
+  mixedEvents,
+  ORG,
+  ORIGIN,
+  type TestArchive,
+  exportFailure,
+} from './export-test-support.js';
 import { verifyExportDir } from './verify-export-dir.js';
 
 let archive: TestArchive;
@@ -48,16 +55,6 @@ beforeAll(async () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function failure(f: () => unknown): ExportError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ExportError) return e;
-    throw e;
-  }
-  throw new Error('expected the check to fail');
-}
 
 /** `m` with `device`'s identity key replaced by `attacker`'s and its batches re-signed with it. */
 function swapKey(m: CustodyManifest, device: string, attacker: PrivateKey): CustodyManifest {
@@ -97,7 +94,7 @@ describe('device enrolments in exports', () => {
     const forged = swapKey(manifest, victim, PrivateKey.generate());
     // The custody checks alone accept it: the batch verifies under the key the manifest names.
     expect(() => checkCustody(forged, sealed)).not.toThrow();
-    const e = failure(() => checkDeviceEnrolments(forged, evidence));
+    const e = exportFailure(() => checkDeviceEnrolments(forged, evidence));
     expect(e.code).toBe('IDENTITY_KEY_MISMATCH');
     expect(e.message).toContain(`device ${victim}: the identity key that signs its exported records is not`);
   });
@@ -129,7 +126,7 @@ describe('device enrolments in exports', () => {
       ],
     ];
     for (const [code, bytes, why] of cases) {
-      const e = failure(() => checkDeviceEnrolments(manifest, bytes));
+      const e = exportFailure(() => checkDeviceEnrolments(manifest, bytes));
       expect([e.code, e.message]).toEqual([code, expect.stringMatching(why)]);
     }
     // Evidence that commits to another key than the batches carry (the log says so).
@@ -139,7 +136,7 @@ describe('device enrolments in exports', () => {
       new Map(devices().map((d) => [d, PrivateKey.generate().getPublicKey().serialize()])),
     );
     expect(
-      failure(() => checkDeviceEnrolments(manifest, serializeDeviceEnrolments(manifest, lying))).code,
+      exportFailure(() => checkDeviceEnrolments(manifest, serializeDeviceEnrolments(manifest, lying))).code,
     ).toBe('IDENTITY_KEY_MISMATCH');
     // A device enrolled before the log committed to identity keys cannot be checked.
     const listing = auditListingFor(
@@ -158,7 +155,9 @@ describe('device enrolments in exports', () => {
       proof: a.proof,
       checkpoint: (listing.checkpoint as { note: string }).note,
     }));
-    const e = failure(() => checkDeviceEnrolments(manifest, serializeDeviceEnrolments(manifest, legacy)));
+    const e = exportFailure(() =>
+      checkDeviceEnrolments(manifest, serializeDeviceEnrolments(manifest, legacy)),
+    );
     expect([e.code, e.message]).toEqual([
       'ENROLMENT_UNPROVEN',
       expect.stringMatching(/before the log committed/),
@@ -201,13 +200,13 @@ describe('device enrolments in exports', () => {
     };
     let dropEvidence = false;
     relist();
-    const e = failure(() => verifyExportDir(out, { pinnedLogKey: archive.verifierKey }));
+    const e = exportFailure(() => verifyExportDir(out, { pinnedLogKey: archive.verifierKey }));
     expect(e.code).toBe('IDENTITY_KEY_MISMATCH');
     expect(e.message).toContain(`device ${victim}`);
     // Removing the evidence (and its listing) does not help.
     dropEvidence = true;
     relist();
     unlinkSync(join(out, DEVICE_ENROLMENTS_FILE));
-    expect(failure(() => verifyExportDir(out)).code).toBe('ENROLMENT_UNPROVEN');
+    expect(exportFailure(() => verifyExportDir(out)).code).toBe('ENROLMENT_UNPROVEN');
   });
 });

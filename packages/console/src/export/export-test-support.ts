@@ -35,6 +35,7 @@ import {
   type TileId,
 } from '@custos/core';
 import { createHash } from 'node:crypto';
+import { ExportError } from './export-error.js';
 import type { ExportBatch, ExportGapDeclaration, ExportInput, ExportRecord } from './export-types.js';
 import { enrolmentProofsFor } from './enrolment-evidence-test-support.js';
 
@@ -438,3 +439,14 @@ export function mixedEvents(): TestEvent[] {
   ];
 }
 export { editRsmf, relistExport } from './export-tamper-support.js';
+
+/** The ExportError `check` throws (a verification or a build); any other outcome fails the test. */
+export function exportFailure(check: () => unknown): ExportError {
+  try {
+    check();
+  } catch (e) {
+    if (e instanceof ExportError) return e;
+    throw e;
+  }
+  throw new Error('expected the check to fail with an ExportError');
+}

@@ -8,9 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildExport, type BuiltExport } from './build-export.js';
 import { toBase64Url, toHex } from './byte-encoding.js';
 import { parseCustody, serializeCustody, type CustodyManifest } from './custody-manifest.js';
-import { ExportError } from './export-error.js';
 import { editRsmf } from './export-tamper-support.js';
-import { buildTestArchive, mixedEvents, type TestArchive } from './export-test-support.js';
+import { buildTestArchive, mixedEvents, type TestArchive, exportFailure } from './export-test-support.js';
 import type { ExportFormat } from './export-types.js';
 import { checkExportText } from './text-check.js';
 
@@ -37,16 +36,6 @@ function parts(format: ExportFormat): {
     sha: b.manifestSha256,
     files,
   };
-}
-
-function failure(f: () => unknown): ExportError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ExportError) return e;
-    throw e;
-  }
-  throw new Error('expected the text check to fail');
 }
 
 const replaceIn = (b: Uint8Array, from: string, to: string): Uint8Array => {
@@ -79,7 +68,7 @@ describe('text binding of a version-2 export', () => {
   it('names the record and field when one word of export.json changes', () => {
     const p = parts('json');
     p.files.set('export.json', replaceIn(p.files.get('export.json')!, 'Welcome all', 'Goodbye all'));
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.code).toBe('TEXT_MISMATCH');
     expect(e.subject).toMatchObject({ format: 'json', file: 'export.json', record: hashOf('Welcome all') });
     expect(e.subject.field).toMatch(/^records\[\d+\]\.body\.text$/);
@@ -91,7 +80,7 @@ describe('text binding of a version-2 export', () => {
     // The second occurrence is the conversation event's body (the first is the record's).
     const at = s.indexOf('"Welcome all"', s.indexOf('"Welcome all"') + 1);
     p.files.set('export.json', Buffer.from(`${s.slice(0, at)}"Welcome ALL"${s.slice(at + 13)}`, 'utf8'));
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.subject.field).toMatch(/^conversations\[\d+\]\.events\[\d+\]\.body$/);
     expect(e.subject.record).toBe(hashOf('Welcome all'));
   });
@@ -100,7 +89,7 @@ describe('text binding of a version-2 export', () => {
     const p = parts('rsmf');
     const file = [...p.files.keys()].find((f) => f.startsWith('rsmf/g_team'))!;
     p.files.set(file, editRsmf(p.files.get(file)!, 'transcript', 'Welcome all', 'Goodbye all'));
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.code).toBe('TEXT_MISMATCH');
     expect(e.subject).toMatchObject({ format: 'rsmf', file, record: hashOf('Welcome all') });
     expect(e.subject.field).toMatch(/^transcript line \d+$/);
@@ -110,7 +99,7 @@ describe('text binding of a version-2 export', () => {
     const p = parts('rsmf');
     const file = [...p.files.keys()].find((f) => f.startsWith('rsmf/g_team'))!;
     p.files.set(file, editRsmf(p.files.get(file)!, 'manifest', 'Welcome all', 'Goodbye all'));
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.subject).toMatchObject({ format: 'rsmf', file, record: hashOf('Welcome all') });
     expect(e.subject.field).toMatch(/^rsmf_manifest\.json events\[\d+\]\.body$/);
   });
@@ -122,7 +111,7 @@ describe('text binding of a version-2 export', () => {
       file,
       editRsmf(p.files.get(file)!, 'manifest', '"previous":"Hello Bob', '"previous":"Hi Bob'),
     );
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.subject.field).toMatch(/events\[\d+\]\.edits\[0\]\.previous$/);
     expect(e.subject.record).toBe(hashOf('Hello Bob, the Q1 numbers (revised) are attached.'));
   });
@@ -132,11 +121,11 @@ describe('text binding of a version-2 export', () => {
     const file = [...p.files.keys()].find((f) => f.startsWith('rsmf/g_team'))!;
     const orig = p.files.get(file)!;
     p.files.set(file, editRsmf(orig, 'manifest', '"id":"g2"', '"id":"g2x"'));
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.subject).toMatchObject({ format: 'rsmf', file });
     expect(e.message).toContain('event g2x is not one the records produce');
     p.files.delete(file);
-    const gone = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const gone = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(gone.code).toBe('TEXT_MISMATCH');
     expect(gone.message).toMatch(/is in no RSMF file/);
   });
@@ -147,7 +136,7 @@ describe('text binding of a version-2 export', () => {
       ([f, b]) => f.endsWith('.eml') && Buffer.from(b).includes('Welcome all'),
     )!;
     p.files.set(file, replaceIn(bytes, 'Welcome all', 'Goodbye all'));
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.subject).toMatchObject({
       format: 'eml',
       file,
@@ -162,9 +151,11 @@ describe('text binding of a version-2 export', () => {
       ([f, b]) => f.endsWith('.eml') && Buffer.from(b).includes('Welcome all'),
     )!;
     p.files.set(file, replaceIn(bytes, '+0000', '+0100'));
-    expect(failure(() => checkExportText(p.m, p.sealed, p.sha, p.files)).subject.field).toBe('header date');
+    expect(exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files)).subject.field).toBe(
+      'header date',
+    );
     p.files.delete(file);
-    expect(failure(() => checkExportText(p.m, p.sealed, p.sha, p.files)).subject).toMatchObject({
+    expect(exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files)).subject).toMatchObject({
       field: 'file',
       file,
     });
@@ -176,7 +167,7 @@ describe('text binding of a version-2 export', () => {
       ([f, b]) => f.endsWith('.mbox') && Buffer.from(b).includes('Welcome all'),
     )!;
     p.files.set(file, replaceIn(bytes, 'Welcome all', 'Goodbye all'));
-    const e = failure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(p.m, p.sealed, p.sha, p.files));
     expect(e.subject).toMatchObject({ format: 'mbox', record: hashOf('Welcome all'), field: 'text line 1' });
     expect(e.subject.file).toMatch(new RegExp(`^${file} message \\d+$`));
   });
@@ -188,21 +179,21 @@ describe('text binding of a version-2 export', () => {
     recs[2] = { ...a, recordKey: b.recordKey! };
     recs[5] = { ...b, recordKey: a.recordKey! };
     const swapped: CustodyManifest = { ...p.m, records: recs };
-    const e = failure(() => checkExportText(swapped, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText(swapped, p.sealed, p.sha, p.files));
     expect(e.code).toBe('RECORD_KEY_INVALID');
     expect(e.subject.record).toBe(a.hash);
     recs[2] = { ...a, recordKey: toBase64Url(new Uint8Array(32)) };
     recs[5] = b;
-    expect(failure(() => checkExportText({ ...p.m, records: recs }, p.sealed, p.sha, p.files)).code).toBe(
-      'RECORD_KEY_INVALID',
-    );
+    expect(
+      exportFailure(() => checkExportText({ ...p.m, records: recs }, p.sealed, p.sha, p.files)).code,
+    ).toBe('RECORD_KEY_INVALID');
   });
 
   it('fails when the manifest names another message id than the sealed body', () => {
     const p = parts('json');
     const recs = [...p.m.records];
     recs[0] = { ...recs[0]!, messageId: 'forged' };
-    const e = failure(() => checkExportText({ ...p.m, records: recs }, p.sealed, p.sha, p.files));
+    const e = exportFailure(() => checkExportText({ ...p.m, records: recs }, p.sealed, p.sha, p.files));
     expect(e.subject).toMatchObject({
       format: 'custody',
       field: 'records[].messageId',

@@ -7,8 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExport } from './build-export.js';
 import { sha256Hex } from './byte-encoding.js';
 import { parseCustody, serializeCustody, type CustodyManifest } from './custody-manifest.js';
-import { buildTestArchive, mixedEvents, ORIGIN, type TestArchive } from './export-test-support.js';
-import { ExportError } from './export-error.js';
+import {
+  buildTestArchive,
+  mixedEvents,
+  ORIGIN,
+  type TestArchive,
+  exportFailure,
+} from './export-test-support.js';
 import { parseFileList, serializeFileList } from './export-files.js';
 import { verifyExportDir } from './verify-export-dir.js';
 import { resignEnrolments } from './enrolment-evidence-test-support.js';
@@ -27,16 +32,6 @@ beforeAll(async () => {
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function failure(f: () => unknown): ExportError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ExportError) return e;
-    throw e;
-  }
-  throw new Error('expected verification to fail');
-}
 
 /** Rewrites a JSON export after changing its custody manifest, so only the custody checks can object. */
 function rewriteCustody(
@@ -121,17 +116,17 @@ describe('custos verify (library)', () => {
         const bad = Buffer.from(orig);
         bad[bad.length >> 1] = bad[bad.length >> 1]! ^ 0x01;
         writeFileSync(path, bad);
-        const e = failure(() => verifyExportDir(out));
+        const e = exportFailure(() => verifyExportDir(out));
         expect([e.code, e.subject.file]).toEqual(['FILE_HASH_MISMATCH', f]);
         writeFileSync(path, orig);
       }
       const listPath = join(out, 'export-files.json');
       const list = readFileSync(listPath);
       writeFileSync(listPath, Buffer.concat([list, Buffer.from(' ')]));
-      expect(failure(() => verifyExportDir(out)).code).toBe('EXPORT_MALFORMED');
+      expect(exportFailure(() => verifyExportDir(out)).code).toBe('EXPORT_MALFORMED');
       writeFileSync(listPath, list);
       writeFileSync(join(out, 'extra.txt'), 'x');
-      expect(failure(() => verifyExportDir(out)).code).toBe('FILE_UNLISTED');
+      expect(exportFailure(() => verifyExportDir(out)).code).toBe('FILE_UNLISTED');
     }, 60_000);
   }
 
@@ -143,7 +138,7 @@ describe('custos verify (library)', () => {
     const victim = m.records[4]!;
     sealed[victim.offset + victim.size - 3] = sealed[victim.offset + victim.size - 3]! ^ 0x80;
     rewriteCustody(out, (x) => x, sealed);
-    const e = failure(() => verifyExportDir(out));
+    const e = exportFailure(() => verifyExportDir(out));
     expect([e.code, e.subject.record]).toEqual(['RECORD_HASH_MISMATCH', victim.hash]);
   });
 
@@ -153,7 +148,7 @@ describe('custos verify (library)', () => {
     const cp = parseCheckpoint(archive.input.records[0]!.log.checkpoint.split('\n\n')[0]! + '\n');
     const forged = signCheckpoint(cp, parseSignerKey(archive.otherSignerKey));
     rewriteCustody(out, (m) => ({ ...m, checkpoints: [forged] }));
-    expect(failure(() => verifyExportDir(out)).code).toBe('CHECKPOINT_INVALID');
+    expect(exportFailure(() => verifyExportDir(out)).code).toBe('CHECKPOINT_INVALID');
     // The forger also swaps the export's log key (and re-signs the enrolment evidence's
     // checkpoints with theirs): only a pinned key catches that.
     rewriteCustody(out, (m) => ({ ...m, log: { origin: ORIGIN, verifierKey: archive.otherVerifierKey } }));
@@ -164,7 +159,7 @@ describe('custos verify (library)', () => {
       ),
     });
     expect(verifyExportDir(out).logKeyPinned).toBe(false);
-    const e = failure(() => verifyExportDir(out, { pinnedLogKey: archive.verifierKey }));
+    const e = exportFailure(() => verifyExportDir(out, { pinnedLogKey: archive.verifierKey }));
     expect(e.code).toBe('LOG_KEY_MISMATCH');
   });
 
@@ -209,7 +204,7 @@ describe('custos verify (library)', () => {
       const out = fresh();
       await writeExport(archive.input, { format: 'json', out });
       rewriteCustody(out, change);
-      expect(failure(() => verifyExportDir(out)).code).toBe(code);
+      expect(exportFailure(() => verifyExportDir(out)).code).toBe(code);
     }
   });
 
@@ -293,7 +288,7 @@ describe('custos verify (library)', () => {
       const out = fresh();
       await writeExport(archive.input, { format, out });
       replaceFiles(out, change(out));
-      const e = failure(() => verifyExportDir(out));
+      const e = exportFailure(() => verifyExportDir(out));
       expect([e.code, e.message]).toEqual([code, expect.stringMatching(message)]);
     }
   });
