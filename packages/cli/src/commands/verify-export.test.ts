@@ -7,6 +7,27 @@ import { describeVerified } from './verify-export.js';
 /** A log verifier key as `custos console export` prints it (public). */
 const KEY = '127.0.0.1:36077/bAUt3PzuwoDuKYsNyZbINg+e3ad2e0d+AbAaSXatrrSuNfng0y2sK72is+k7iRYLziKY+IEG3bpK';
 
+/** A verified export's report as the console returns it, with `over` replacing fields. */
+const verified = (over: Partial<Record<keyof VerifyExportReport, unknown>>): VerifyExportReport =>
+  ({
+    format: 'eml',
+    records: 1,
+    files: 4,
+    batches: 1,
+    custodian: 'org',
+    range: { begin: 'a', end: 'b' },
+    identityKeysChecked: 1,
+    checkpoints: [],
+    manifestSha256: 'ab',
+    textBinding: 'verified',
+    logKeyPinned: true,
+    logKey: KEY,
+    gapDeclarations: 'verified',
+    declaredLost: [],
+    unexplainedHoles: [],
+    ...over,
+  }) as unknown as VerifyExportReport;
+
 describe('custos verify --log-key', () => {
   const dir = testFolder('custos-verify-args-');
 
@@ -27,24 +48,7 @@ describe('custos verify --log-key', () => {
   it("names a custodian by the address the export printed (USERID@ORGID), not the records' ORGID.USERID", () => {
     const org = 'O'.repeat(22);
     const user = 'U'.repeat(22);
-    const report = (custodian: string) =>
-      ({
-        format: 'eml',
-        records: 1,
-        files: 4,
-        batches: 1,
-        custodian,
-        range: { begin: 'a', end: 'b' },
-        identityKeysChecked: 1,
-        checkpoints: [],
-        manifestSha256: 'ab',
-        textBinding: 'verified',
-        logKeyPinned: true,
-        logKey: KEY,
-        gapDeclarations: 'verified',
-        declaredLost: [],
-        unexplainedHoles: [],
-      }) as unknown as VerifyExportReport;
+    const report = (custodian: string) => verified({ custodian });
     expect(describeVerified('x', report(`${org}.${user}`))).toContain(
       `Custodian ${user}@${org}; events a to b.`,
     );
@@ -54,29 +58,16 @@ describe('custos verify --log-key', () => {
   });
 
   it('lists the runs devices declared lost apart from the holes no declaration explains', () => {
-    const base = {
-      format: 'json',
-      records: 5,
-      files: 4,
-      batches: 2,
-      custodian: 'org',
-      range: { begin: 'a', end: 'b' },
-      identityKeysChecked: 1,
-      checkpoints: [],
-      manifestSha256: 'ab',
-      textBinding: 'verified',
-      logKeyPinned: true,
-      logKey: KEY,
-    };
-    const text = describeVerified('x', {
-      ...base,
-      gapDeclarations: 'verified',
-      declaredLost: [
-        { org: 'o', device: 'D1', firstSeq: 3, lastSeq: 5, reason: 'server-restored', logIndex: 41 },
-        { org: 'o', device: 'D1', firstSeq: 6, lastSeq: 7, reason: 'bucket-disposed', logIndex: 50 },
-      ],
-      unexplainedHoles: [{ org: 'o', device: 'D1', firstSeq: 8, lastSeq: 8 }],
-    } as unknown as VerifyExportReport);
+    const text = describeVerified(
+      'x',
+      verified({
+        declaredLost: [
+          { org: 'o', device: 'D1', firstSeq: 3, lastSeq: 5, reason: 'server-restored', logIndex: 41 },
+          { org: 'o', device: 'D1', firstSeq: 6, lastSeq: 7, reason: 'bucket-disposed', logIndex: 50 },
+        ],
+        unexplainedHoles: [{ org: 'o', device: 'D1', firstSeq: 8, lastSeq: 8 }],
+      }),
+    );
     expect(text).toContain(
       'device D1 records 3–5: declared lost by the device (reason server-restored: the server was restored ' +
         'from an older backup after acknowledging them, log index 41)',
@@ -93,12 +84,7 @@ describe('custos verify --log-key', () => {
       firstSeq: 2 * i,
       lastSeq: 2 * i,
     }));
-    const old = describeVerified('x', {
-      ...base,
-      gapDeclarations: 'not-carried',
-      declaredLost: [],
-      unexplainedHoles: many,
-    } as unknown as VerifyExportReport);
+    const old = describeVerified('x', verified({ gapDeclarations: 'not-carried', unexplainedHoles: many }));
     expect(old).toContain('Gap declarations NOT carried');
     expect(old).toContain('… and 5 more (all are listed by --json).');
     expect(old).not.toContain('Declared lost');
