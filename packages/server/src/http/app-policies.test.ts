@@ -1,8 +1,21 @@
 /** App-wide policies: rate limits per address and per device, and logs that never carry bodies, headers or tokens (F8, F14). */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../log/logger.js';
-import { call, createOrgWithRoles, createTestApp, type TestApp, type TestOrg } from '../testing/test-app.js';
+import { Type } from 'typebox';
+import { pendingTableAuditSink } from '../audit/audit-sink.js';
+import { ServerError } from '../errors.js';
+import { PUSHBACK_RETRY_AFTER_SECONDS } from '../log-service/log-defaults.js';
+import { createLogger, silentLogger } from '../log/logger.js';
+import { buildApp } from './app.js';
+import { defineRoute, PUBLIC } from './route-def.js';
+import {
+  call,
+  createOrgWithRoles,
+  createTestApp,
+  TEST_ORIGIN,
+  type TestApp,
+  type TestOrg,
+} from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 
 describe('app policies (SQLite)', () => {
@@ -43,6 +56,42 @@ describe('app policies (SQLite)', () => {
       expect((await session()).statusCode).toBe(200);
     } finally {
       await tight.app.close();
+    }
+  });
+
+  it('answers LOG_PUSHBACK with Retry-After from whichever route the full log refuses', async () => {
+    // The header was set by the two archive routes only; every route that logs can get it.
+    const logs = defineRoute({
+      method: 'POST',
+      url: '/pushed-back',
+      summary: 'test only',
+      access: PUBLIC,
+      body: Type.Object({}),
+      response: { status: 200, schema: Type.Object({}) },
+      errors: ['LOG_PUSHBACK'],
+      async handler() {
+        throw new ServerError('LOG_PUSHBACK');
+      },
+    });
+    const generous = { burst: 1000, perSecond: 1000, maxKeys: 100 };
+    const app = await buildApp(
+      {
+        stores: tb.stores,
+        audit: pendingTableAuditSink,
+        clock: Date.now,
+        logger: silentLogger,
+        origin: () => TEST_ORIGIN,
+        rateLimits: { address: generous, device: generous },
+      },
+      [logs],
+    );
+    try {
+      const r = await call(app, 'POST', '/pushed-back', {});
+      expect(r.statusCode).toBe(503);
+      expect(r.json()).toMatchObject({ error: { code: 'LOG_PUSHBACK' } });
+      expect(r.headers['retry-after']).toBe(String(PUSHBACK_RETRY_AFTER_SECONDS));
+    } finally {
+      await app.close();
     }
   });
 

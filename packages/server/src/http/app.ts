@@ -9,6 +9,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { PUSHBACK_RETRY_AFTER_SECONDS } from '../log-service/log-defaults.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from '../config/defaults.js';
 import { registerOctetStream } from '../blobs/octet-stream.js';
 import { ServerError, type ServerErrorCode } from '../errors.js';
@@ -69,6 +70,8 @@ function frameworkError(err: FastifyError): ServerError {
 
 function sendError(request: FastifyRequest, reply: FastifyReply, e: ServerError): FastifyReply {
   request.custosErrorCode = e.code;
+  // The log's backlog is full (any route that logs can say so): a client should retry soon.
+  if (e.code === 'LOG_PUSHBACK') void reply.header('retry-after', String(PUSHBACK_RETRY_AFTER_SECONDS));
   const details = e.details === undefined ? {} : { details: e.details };
   return reply.code(e.statusCode).send({ error: { code: e.code, message: e.message, ...details } });
 }

@@ -13,9 +13,8 @@ import { archiveCommitterFor } from '../../archive/batch-commit.js';
 import { acceptGap, verifyGapDocument } from '../../archive/gap-acceptance.js';
 import { verifyUpload, type BatchUpload } from '../../archive/batch-verification.js';
 import { ARCHIVE_BATCH_MEDIA_TYPE, decodeBatchUpload } from '../../archive/batch-wire.js';
-import { isServerError, ServerError } from '../../errors.js';
+import { ServerError } from '../../errors.js';
 import { archivePoliciesFor } from '../../orgs/archive-policies.js';
-import { PUSHBACK_RETRY_AFTER_SECONDS } from '../../log-service/log-defaults.js';
 import { ANY_ROLE, defineRoute } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes } from '../schema-helpers.js';
 import type { OrgId } from '../../ids.js';
@@ -121,24 +120,18 @@ export const uploadBatchRoute = defineRoute({
     'BUCKET_NOT_VALID',
     'LOG_PUSHBACK',
   ],
-  async handler({ body, auth, request, reply }, deps) {
+  async handler({ body, auth, request }, deps) {
     await requireArchiving(deps.stores, auth.orgId);
     const upload = Buffer.isBuffer(body)
       ? binaryUpload(request.headers['content-type'], body)
       : jsonUpload(body);
     const batch = verifyUpload(auth.orgId, auth.deviceId, auth.device.identityKey, upload);
-    try {
-      const r = await archiveCommitterFor(deps.stores, deps.clock).commit(batch);
-      return {
-        logIndexes: [...r.logIndexes],
-        stored: r.stored,
-        head: { seq: r.headSeq, hash: encodeBytes(r.headHash) },
-      };
-    } catch (e) {
-      if (isServerError(e, 'LOG_PUSHBACK'))
-        void reply.header('retry-after', String(PUSHBACK_RETRY_AFTER_SECONDS));
-      throw e;
-    }
+    const r = await archiveCommitterFor(deps.stores, deps.clock).commit(batch);
+    return {
+      logIndexes: [...r.logIndexes],
+      stored: r.stored,
+      head: { seq: r.headSeq, hash: encodeBytes(r.headHash) },
+    };
   },
 });
 
@@ -189,22 +182,16 @@ export const declareGapRoute = defineRoute({
     ),
   },
   errors: ['ORG_DOES_NOT_ARCHIVE', 'ARCHIVE_GAP_INVALID', 'ARCHIVE_GAP_MISMATCH', 'LOG_PUSHBACK'],
-  async handler({ body, auth, reply }, deps) {
+  async handler({ body, auth }, deps) {
     await requireArchiving(deps.stores, auth.orgId);
     const document = decodeBytes('body.declaration', body.declaration);
     const d = verifyGapDocument(auth.orgId, auth.deviceId, auth.device.identityKey, document);
-    try {
-      const r = await acceptGap(deps.stores, d, document, deps.clock());
-      return {
-        logIndex: r.logIndex,
-        stored: r.stored,
-        head: { seq: r.headSeq, hash: encodeBytes(r.headHash) },
-      };
-    } catch (e) {
-      if (isServerError(e, 'LOG_PUSHBACK'))
-        void reply.header('retry-after', String(PUSHBACK_RETRY_AFTER_SECONDS));
-      throw e;
-    }
+    const r = await acceptGap(deps.stores, d, document, deps.clock());
+    return {
+      logIndex: r.logIndex,
+      stored: r.stored,
+      head: { seq: r.headSeq, hash: encodeBytes(r.headHash) },
+    };
   },
 });
 
