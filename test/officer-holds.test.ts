@@ -43,6 +43,10 @@ interface Hold {
   matter: string;
   custodian: string | null;
   buckets: string[];
+  createdBy: string;
+  createdByUser: string | null;
+  releasedBy: string | null;
+  releasedByUser: string | null;
   releasedAt: number | null;
   releaseReason: string | null;
 }
@@ -52,6 +56,8 @@ describe('officer legal holds (processes)', () => {
   let org: CliOrg;
   let aliceUser: string;
   let officer: string[];
+  /** The officer's user id (the address `admin invite` answered). */
+  let officerUser: string;
 
   const hold = (args: string[]) => custos(['console', 'hold', ...args, ...officer]);
   const holdJson = <T>(args: string[]) => custosJson<T>(['console', 'hold', ...args, ...officer]);
@@ -79,7 +85,7 @@ describe('officer legal holds (processes)', () => {
     writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
     const officerDir = join(dir, 'org', 'officers', 'officer-1');
     officer = ['--profile', officerDir, '--passphrase-file', pp];
-    const inv = await custosJson<{ enrolmentCode: string }>([
+    const inv = await custosJson<{ enrolmentCode: string; address: string }>([
       'admin',
       'invite',
       '--user',
@@ -89,6 +95,7 @@ describe('officer legal holds (processes)', () => {
       '--profile',
       org.adminProfile,
     ]);
+    officerUser = inv.address.split('@')[0]!;
     await custosJson(['console', 'enroll', inv.enrolmentCode, '--profile', officerDir]);
     // Devices attach blind tokens once they hold their bucket's index key (docs/search.md §6).
     await custosJson(['console', 'grant-index-keys', ...officer]);
@@ -166,6 +173,19 @@ describe('officer legal holds (processes)', () => {
         releasedAt: rel.releasedAt,
       });
       expect(after.find((h) => h.holdId === q.hold.holdId)?.releasedAt).toBeNull();
+      // Who placed and released it: the officer's user, beside the device the log names.
+      const released = after.find((h) => h.holdId === c.hold.holdId)!;
+      expect(released).toMatchObject({
+        createdBy: c.hold.createdBy,
+        createdByUser: officerUser,
+        releasedBy: c.hold.createdBy,
+        releasedByUser: officerUser,
+      });
+      const by = `by user ${officerUser} (device ${c.hold.createdBy})`;
+      const line = (await hold(['list'])).stdout.split('\n').find((l) => l.startsWith(c.hold.holdId));
+      expect(line?.replace(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}Z/g, 'T')).toBe(
+        `${c.hold.holdId}  M-2026-014  custodian ${aliceUser}  placed T ${by}  released T ${by}: ${reason}`,
+      );
 
       const entries = await holdEntries(3);
       expect(entries.map((e) => (e.type === 'hold' ? [e.holdId, e.action] : []))).toEqual([

@@ -1,8 +1,11 @@
-/** `custos console hold` command lines: exactly one criterion, inclusive UTC days, refusals with exit 2 before any profile is opened. */
+/**
+ * `custos console hold` command lines: exactly one criterion, inclusive UTC days, refusals with
+ * exit 2 before any profile is opened; `hold list` lines name who placed and released a hold.
+ */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../command-flags.js';
 import { cli } from '../testing/run-cli.js';
-import { holdCriterionOf } from './console-hold.js';
+import { holdCriterionOf, holdLine } from './console-hold.js';
 
 const flags = (o: Record<string, string | true>) => new Map(Object.entries(o));
 
@@ -66,5 +69,43 @@ describe('console hold command line', () => {
     );
     const help = await cli(['console', 'hold', '--help']);
     expect([help.code, help.out.includes('--custodian USER')]).toEqual([0, true]);
+  });
+
+  it('names the user who placed and released each hold beside the device the log names', () => {
+    const [placer, releaser] = ['p'.repeat(22), 'r'.repeat(22)];
+    const [placerDevice, releaserDevice] = ['d'.repeat(21) + '1', 'd'.repeat(21) + '2'];
+    const hold = {
+      holdId: 'h'.repeat(22),
+      kind: 'custodian' as const,
+      matter: 'M-2026-014',
+      custodian: 'c'.repeat(22),
+      from: null,
+      to: null,
+      buckets: [],
+      createdBy: placerDevice,
+      createdByUser: placer,
+      createdAt: Date.UTC(2026, 2, 1, 9, 30),
+      releasedBy: null,
+      releasedByUser: null,
+      releasedAt: null,
+      releaseReason: null,
+    };
+    const placed = `placed 2026-03-01 09:30Z by user ${placer} (device ${placerDevice})`;
+    expect(holdLine(hold)).toBe(`${hold.holdId}  M-2026-014  custodian ${hold.custodian}  ${placed}  ACTIVE`);
+    const released = {
+      ...hold,
+      releasedBy: releaserDevice,
+      releasedByUser: releaser,
+      releasedAt: Date.UTC(2026, 5, 2, 14, 5),
+      releaseReason: 'settled',
+    };
+    expect(holdLine(released)).toBe(
+      `${hold.holdId}  M-2026-014  custodian ${hold.custodian}  ${placed}  ` +
+        `released 2026-06-02 14:05Z by user ${releaser} (device ${releaserDevice}): settled`,
+    );
+    // A device the server does not know (it never deletes one) still shows the device.
+    expect(holdLine({ ...hold, createdByUser: null })).toContain(
+      `placed 2026-03-01 09:30Z by device ${placerDevice}  ACTIVE`,
+    );
   });
 });

@@ -1,5 +1,12 @@
 /** `custos console hold create|list|release`: legal holds that survive retention expiry and disposition (docs/officers.md). */
-import { listHolds, placeHold, releaseHold, type HoldCriterion, type HoldListing } from '@custos/console';
+import {
+  listHolds,
+  placeHold,
+  releaseHold,
+  type HoldCriterion,
+  type HoldListing,
+  type ListedHold,
+} from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
@@ -22,7 +29,8 @@ is released. Placing and releasing are entries in the org's log.
   --query Q           records containing every word of Q, in the buckets you hold a wrap of
   --matter NAME       the matter: stored on the server in clear, only its hash goes into the log;
                       use a matter code rather than a descriptive name
-  list                every hold, active and released
+  list                every hold, active and released, with who placed and released it (user
+                      id, and the device the log names)
   release HOLD        ends a hold; --reason is required (stored for officers, hashed in the log)
 
 The server never sees a --query or --conversation: it gets their blind tokens under each
@@ -82,13 +90,22 @@ function scopeText(h: HoldListing): string {
   return `${h.kind} in ${h.buckets.length} bucket(s)`;
 }
 
-function holdLine(h: HoldListing): string {
-  const when = new Date(h.createdAt).toISOString().slice(0, 16).replace('T', ' ');
-  const state =
-    h.releasedAt === null
-      ? 'ACTIVE'
-      : `released ${new Date(h.releasedAt).toISOString().slice(0, 16).replace('T', ' ')}Z: ${h.releaseReason ?? ''}`;
-  return `${h.holdId}  ${h.matter}  ${scopeText(h)}  placed ${when}Z by ${h.createdBy}  ${state}`;
+const minute = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z`;
+
+/**
+ * Who acted: the user (a records officer needs the person) and the device (what the log
+ * names, for matching against it). The server knows no display names and officer profiles
+ * keep no address book, so the user is their id.
+ */
+const actor = (user: string | null, device: string): string =>
+  user === null ? `device ${device}` : `user ${user} (device ${device})`;
+
+/** One line of `hold list`. */
+export function holdLine(h: ListedHold): string {
+  const placed = `${h.holdId}  ${h.matter}  ${scopeText(h)}  placed ${minute(h.createdAt)} by ${actor(h.createdByUser, h.createdBy)}`;
+  if (h.releasedAt === null) return `${placed}  ACTIVE`;
+  const by = h.releasedBy === null ? '' : ` by ${actor(h.releasedByUser, h.releasedBy)}`;
+  return `${placed}  released ${minute(h.releasedAt)}${by}: ${h.releaseReason ?? ''}`;
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {

@@ -46,6 +46,17 @@ export interface HoldListing {
   readonly releaseReason: string | null;
 }
 
+/**
+ * A hold as the server lists it, with the users whose devices placed and released it (the
+ * server's device directory; officers keep no address book, and the server knows no names).
+ */
+export interface ListedHold extends HoldListing {
+  /** The user of the `createdBy` device; null only for a device the server does not know. */
+  readonly createdByUser: string | null;
+  /** The user of the `releasedBy` device, or null. */
+  readonly releasedByUser: string | null;
+}
+
 /** The placed hold and, for token holds, which buckets it covers and which it could not. */
 export interface PlacedHold {
   readonly hold: HoldListing;
@@ -71,6 +82,16 @@ function listingOf(v: unknown): HoldListing {
     typeof h.createdAt === 'number';
   if (!ok) throw new ConsoleError('SERVER_REFUSED', 'a listed hold lacks required fields');
   return h as unknown as HoldListing;
+}
+
+const stringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+
+/** Shape-checks one hold of the listing; SERVER_REFUSED names what is missing. */
+function listedOf(v: unknown): ListedHold {
+  const h = listingOf(v) as unknown as Record<string, unknown>;
+  if (!stringOrNull(h.createdByUser) || !stringOrNull(h.releasedByUser))
+    throw new ConsoleError('SERVER_REFUSED', 'a listed hold lacks the users who placed and released it');
+  return h as unknown as ListedHold;
 }
 
 /** The blind tokens of `c` (a query or conversation) per bucket, for every bucket this officer can open. */
@@ -151,15 +172,15 @@ export async function placeHold(
   return { hold: listingOf(r), bucketsCovered: covered, bucketsWithoutWrap: noWrap };
 }
 
-/** Every hold of the org, active and released, oldest first. */
-export async function listHolds(session: OfficerSession): Promise<HoldListing[]> {
-  const out: HoldListing[] = [];
+/** Every hold of the org, active and released, oldest first, with who placed and released it. */
+export async function listHolds(session: OfficerSession): Promise<ListedHold[]> {
+  const out: ListedHold[] = [];
   for (let after: string | null = null; ;) {
     const q: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
     const r = await session.call('GET', `/v1/orgs/${session.orgId}/holds?limit=${LIST_PAGE}${q}`);
     const holds = (r as { holds?: unknown }).holds;
     if (!Array.isArray(holds)) throw new ConsoleError('SERVER_REFUSED', 'the hold listing lacks `holds`');
-    for (const h of holds) out.push(listingOf(h));
+    for (const h of holds) out.push(listedOf(h));
     const next = (r as { next?: unknown }).next;
     if (typeof next !== 'string') break;
     after = next;

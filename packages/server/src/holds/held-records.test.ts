@@ -116,7 +116,9 @@ for (const backend of TEST_BACKENDS) {
     it('stores, lists and releases holds once, scoped to their org', async () => {
       const orgId = await createTestOrgRow(s, 'Holds A');
       const other = await createTestOrgRow(s, 'Holds B');
-      const officer = newId<DeviceId>();
+      const placer = await addUser(s, orgId, 1);
+      const releaser = await addUser(s, orgId, 1);
+      const officer = placer.devices[0]!;
       const custodian = newId<UserId>();
       const [t1, t2, t3] = [randomBytes(16), randomBytes(16), randomBytes(16)];
       const c = hold({ kind: 'custodian', userId: custodian }, officer);
@@ -173,14 +175,30 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.holds.release(orgId, newId<OrgId>() as string as HoldId, officer, T0, 'x')).toBe(
         'unknown',
       );
-      expect(await s.holds.release(orgId, c.holdId, officer, T0 + 5, 'matter closed')).toBe('released');
+      const closer = releaser.devices[0]!;
+      expect(await s.holds.release(orgId, c.holdId, closer, T0 + 5, 'matter closed')).toBe('released');
       expect(await s.holds.release(orgId, c.holdId, officer, T0 + 6, 'again')).toBe('already-released');
       const released = await s.holds.get(orgId, c.holdId);
       expect([released?.releasedAt, released?.releasedBy, released?.releaseReason]).toEqual([
         T0 + 5,
-        officer,
+        closer,
         'matter closed',
       ]);
+      // The listing names the users of the placing and releasing devices, beside the devices.
+      const people = (await s.holds.list(orgId, { after: null, limit: 10 })).map((h) => [
+        h.holdId,
+        h.createdBy,
+        h.createdByUser,
+        h.releasedBy,
+        h.releasedByUser,
+      ]);
+      expect(people).toEqual(
+        [
+          [c.holdId, officer, placer.userId, closer, releaser.userId],
+          [q.holdId, officer, placer.userId, null, null],
+          [d.holdId, officer, placer.userId, null, null],
+        ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+      );
 
       const forB1 = await s.holds.activeForBucket(orgId, 'b-1');
       expect(forB1.map((h) => h.holdId).sort()).toEqual([q.holdId, d.holdId].sort());

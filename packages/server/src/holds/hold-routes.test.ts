@@ -39,8 +39,17 @@ interface HoldOut {
   matter: string;
   custodian: string | null;
   buckets: string[];
+  createdBy: string;
+  releasedBy: string | null;
   releasedAt: number | null;
   releaseReason: string | null;
+  sealed: string | null;
+}
+
+/** A hold as the listing answers it: also the users of its devices. */
+interface ListedHold extends HoldOut {
+  createdByUser: string | null;
+  releasedByUser: string | null;
 }
 
 describe('hold routes', () => {
@@ -79,10 +88,10 @@ describe('hold routes', () => {
     call(t.app, 'POST', `/v1/orgs/${orgId}/holds`, body, who.headers());
   const release = (holdId: string, body: Record<string, unknown> | undefined, who = org.officer) =>
     call(t.app, 'POST', `/v1/orgs/${who.orgId}/holds/${holdId}/release`, body, who.headers());
-  const list = async (who = org.officer): Promise<HoldOut[]> => {
+  const list = async (who = org.officer): Promise<ListedHold[]> => {
     const r = await call(t.app, 'GET', `/v1/orgs/${who.orgId}/holds`, undefined, who.headers());
     expect(r.statusCode, r.body).toBe(200);
-    return r.json<{ holds: HoldOut[] }>().holds;
+    return r.json<{ holds: ListedHold[] }>().holds;
   };
   const logSize = async () => (await t.stores.log.backlog(org.orgId)).nextIndex;
   const held = () => t.stores.withTransaction((tx) => heldRecordIds(tx, org.orgId, org.bucketId));
@@ -124,6 +133,19 @@ describe('hold routes', () => {
     expect(await logSize()).toBe(before + 1);
     const listed = (await list()).find((x) => x.holdId === ch.holdId)!;
     expect([listed.releaseReason, typeof listed.releasedAt]).toEqual([REASON, 'number']);
+    // Who placed and released it: the officer's device and, beside it, the officer's user.
+    const { officer } = org;
+    expect(listed).toMatchObject({
+      createdBy: officer.deviceId,
+      createdByUser: officer.userId,
+      releasedBy: officer.deviceId,
+      releasedByUser: officer.userId,
+    });
+    expect((await list()).find((x) => x.holdId === qh.holdId)).toMatchObject({
+      createdByUser: officer.userId,
+      releasedBy: null,
+      releasedByUser: null,
+    });
   });
 
   it('puts each act in the log as a hold entry whose audit document carries hashes and counts only', async () => {

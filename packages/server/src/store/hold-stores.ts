@@ -55,6 +55,16 @@ export interface HoldRecord extends NewHold {
   readonly releaseReason: string | null;
 }
 
+/**
+ * A hold as listed: with the users whose devices placed and released it, read from the
+ * devices table (device ids alone name no person; the ids stay, auditors match them against
+ * the log). Null only for a device the org does not know (devices are never deleted).
+ */
+export interface ListedHold extends HoldRecord {
+  readonly createdByUser: UserId | null;
+  readonly releasedByUser: UserId | null;
+}
+
 /** An archive record as the held-records check sees it (no bytes). */
 export interface BucketRecordRef {
   readonly deviceId: DeviceId;
@@ -88,8 +98,11 @@ export interface HoldStore {
   create(orgId: OrgId, hold: NewHold): Promise<void>;
   /** The hold with its bucket tokens, or undefined (also for another org's hold id). */
   get(orgId: OrgId, holdId: HoldId): Promise<HoldRecord | undefined>;
-  /** Holds ordered by id, token holds listing their buckets with no tokens (a listing needs counts only). */
-  list(orgId: OrgId, page: Page<HoldId>): Promise<HoldRecord[]>;
+  /**
+   * Holds ordered by id, token holds listing their buckets with no tokens (a listing needs
+   * counts only), each with the users of the devices that placed and released it.
+   */
+  list(orgId: OrgId, page: Page<HoldId>): Promise<ListedHold[]>;
   /** Adds a token hold's tokens for buckets it does not cover yet (callers check both). */
   addTokens(orgId: OrgId, holdId: HoldId, buckets: readonly BucketTokens[]): Promise<void>;
   /** Replaces a token hold's sealed criterion (re-sealed to the current officers; callers check the hold). */
@@ -207,12 +220,17 @@ export class SqlHoldStore implements HoldStore {
     );
   }
 
-  async list(orgId: OrgId, page: Page<HoldId>): Promise<HoldRecord[]> {
-    const rows = await this.db.all<HoldRow>({
+  async list(orgId: OrgId, page: Page<HoldId>): Promise<ListedHold[]> {
+    // The users by two primary-key lookups per listed hold, in the same statement.
+    const rows = await this.db.all<HoldRow & { created_by_user: unknown; released_by_user: unknown }>({
       fragments: [
-        `SELECT ${HOLD_COLUMNS} FROM holds WHERE org_id = `,
-        ' AND hold_id > ',
-        ' ORDER BY hold_id LIMIT ',
+        `SELECT h.${HOLD_COLUMNS.replaceAll(', ', ', h.')}, c.user_id AS created_by_user,
+        r.user_id AS released_by_user FROM holds h
+        LEFT JOIN devices c ON c.org_id = h.org_id AND c.device_id = h.created_by
+        LEFT JOIN devices r ON r.org_id = h.org_id AND r.device_id = h.released_by
+        WHERE h.org_id = `,
+        ' AND h.hold_id > ',
+        ' ORDER BY h.hold_id LIMIT ',
         '',
       ],
       values: [orgId, page.after ?? '', page.limit],
@@ -231,7 +249,11 @@ export class SqlHoldStore implements HoldStore {
       list.push({ bucketId: text(b.bucket_id), tokens: [] });
       byHold.set(id, list);
     }
-    return rows.map((r) => holdOf(r, byHold.get(text(r.hold_id)) ?? []));
+    return rows.map((r) => ({
+      ...holdOf(r, byHold.get(text(r.hold_id)) ?? []),
+      createdByUser: textOrNull(r.created_by_user) as UserId | null,
+      releasedByUser: textOrNull(r.released_by_user) as UserId | null,
+    }));
   }
 
   async setSealed(orgId: OrgId, holdId: HoldId, sealed: Buffer): Promise<void> {

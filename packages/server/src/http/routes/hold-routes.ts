@@ -17,7 +17,13 @@ import {
   MAX_REASON_CHARS,
 } from '../../holds/hold-acts.js';
 import type { UserId } from '../../ids.js';
-import { HOLD_TOKEN_BYTES, type HoldId, type HoldRecord, type HoldScope } from '../../store/hold-stores.js';
+import {
+  HOLD_TOKEN_BYTES,
+  type HoldId,
+  type HoldRecord,
+  type HoldScope,
+  type ListedHold,
+} from '../../store/hold-stores.js';
 import { defineRoute } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../schema-helpers.js';
 import { Millis, OrgParams, pageLimit, PageQuery } from './common-schemas.js';
@@ -116,6 +122,24 @@ const HoldOut = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A hold as listed: also the users whose devices placed and released it (the devices
+ * table's, joined in the listing's query), so an officer reads a person where the device ids
+ * alone name none; the device ids stay, for matching against the log.
+ */
+const ListedHoldOut = Type.Object(
+  {
+    ...HoldOut.properties,
+    createdByUser: Type.Union([Id('user'), Type.Null()], {
+      description: 'the user of the `createdBy` device (null only for a device the org does not know)',
+    }),
+    releasedByUser: Type.Union([Id('user'), Type.Null()], {
+      description: 'the user of the `releasedBy` device, or null',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 /** The scope named by a create body; INVALID_REQUEST names a missing or extra field. */
 function scopeOf(body: {
   kind: HoldScope['kind'];
@@ -163,6 +187,11 @@ function holdOut(h: HoldRecord) {
     releaseReason: h.releaseReason,
     sealed: h.sealed === null || h.sealed === undefined ? null : encodeBytes(h.sealed),
   };
+}
+
+/** A listed hold as answered: {@link holdOut} and the users of its devices. */
+function listedHoldOut(h: ListedHold) {
+  return { ...holdOut(h), createdByUser: h.createdByUser, releasedByUser: h.releasedByUser };
 }
 
 /** POST /v1/orgs/:orgId/holds */
@@ -257,7 +286,8 @@ export const listHoldsRoute = defineRoute({
   method: 'GET',
   url: '/v1/orgs/:orgId/holds',
   summary:
-    "Lists the organisation's legal holds, active and released, by id (token holds name their buckets only). Officers only.",
+    "Lists the organisation's legal holds, active and released, by id (token holds name their buckets only), each " +
+    "with the devices that placed and released it and those devices' users. Officers only.",
   access: OFFICERS,
   params: OrgParams,
   query: PageQuery,
@@ -265,7 +295,7 @@ export const listHoldsRoute = defineRoute({
     status: 200,
     schema: Type.Object(
       {
-        holds: Type.Array(HoldOut),
+        holds: Type.Array(ListedHoldOut),
         next: Type.Union([Id('pass as `after` for the next page'), Type.Null()]),
       },
       { additionalProperties: false },
@@ -279,7 +309,7 @@ export const listHoldsRoute = defineRoute({
       limit,
     });
     return {
-      holds: holds.map(holdOut),
+      holds: holds.map(listedHoldOut),
       next: holds.length === limit ? (holds.at(-1)?.holdId ?? null) : null,
     };
   },
