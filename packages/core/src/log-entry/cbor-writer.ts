@@ -68,11 +68,29 @@ function writeAscii(out: Uint8Array, at: number, s: string): number {
  * MUST be safe non-negative integers.
  */
 export function writeCanonicalMap(pairs: readonly (readonly [string, CborScalar])[]): Uint8Array {
-  let size = headerSize(pairs.length);
-  for (const [k, v] of pairs) size += headerSize(k.length) + k.length + valueSize(v);
-  const out = new Uint8Array(size);
-  let at = writeHeader(out, 0, MAJOR_MAP, pairs.length);
+  const keys: string[] = [];
+  const values: CborScalar[] = [];
   for (const [k, v] of pairs) {
+    keys.push(k);
+    values.push(v);
+  }
+  return writeCanonicalValues(keys, values);
+}
+
+/**
+ * `writeCanonicalMap` over parallel arrays: `values[i]` under `keys[i]`, the keys already in
+ * canonical order. For a caller with a fixed key list (the relay's receipts, one per
+ * envelope) it builds no pair per field.
+ */
+export function writeCanonicalValues(keys: readonly string[], values: readonly CborScalar[]): Uint8Array {
+  let size = headerSize(keys.length);
+  for (let i = 0; i < keys.length; i++)
+    size += headerSize(keys[i]!.length) + keys[i]!.length + valueSize(values[i]!);
+  const out = new Uint8Array(size);
+  let at = writeHeader(out, 0, MAJOR_MAP, keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = values[i]!;
     at = writeHeader(out, at, MAJOR_TEXT, k.length);
     at = writeAscii(out, at, k);
     if (typeof v === 'number') {

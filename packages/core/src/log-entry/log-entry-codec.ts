@@ -19,7 +19,12 @@ import { encodeDeterministicCbor } from '../record/index.js';
 import type { BucketId, DeviceId, OrgId } from '../record/index.js';
 import type { GapReason } from '../sign/gap-declaration.js';
 import { hashLeaf } from '../tlog/index.js';
-import { canonicalKeyOrder, writeCanonicalMap, type CborScalar } from './cbor-writer.js';
+import {
+  canonicalKeyOrder,
+  writeCanonicalMap,
+  writeCanonicalValues,
+  type CborScalar,
+} from './cbor-writer.js';
 import {
   isLogEntryType,
   LOG_ENTRY_TYPES,
@@ -93,9 +98,26 @@ function wireMap(entry: LogEntry): Record<string, CborScalar> {
   };
 }
 
+/** The relay receipt's keys in canonical order; `encodeLogEntry` lists its values in this order. */
+const RELAY_RECEIPT_KEYS = ['h', 't', 'v', 'sz', 'to', 'ts', 'act', 'from'] as const;
+
 /** Encodes a log entry (validating it first; INVALID_ARGUMENT names a bad field). */
 export function encodeLogEntry(entry: LogEntry): Uint8Array {
   validateLogEntry(entry, 'INVALID_ARGUMENT');
+  if (entry.type === 'relay-receipt') {
+    // One per envelope on the relay's hot path: the values in RELAY_RECEIPT_KEYS order,
+    // without the wire map and its pairs (the same bytes: log-entry.test.ts).
+    return writeCanonicalValues(RELAY_RECEIPT_KEYS, [
+      entry.hash,
+      entry.type,
+      LOG_ENTRY_VERSION,
+      entry.size,
+      entry.recipient,
+      entry.time,
+      entry.actor,
+      entry.sender,
+    ]);
+  }
   const map = wireMap(entry);
   // Validation guarantees ASCII strings, safe unsigned integers and a 32-byte hash.
   return writeCanonicalMap(KEY_ORDER[entry.type].map((k) => [k, map[k]!] as const));

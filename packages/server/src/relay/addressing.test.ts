@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeviceId } from '../ids.js';
-import { checkAddressing, isExact } from './addressing.js';
+import { addressesExactly, checkAddressing, isExact } from './addressing.js';
 
 const d = (id: string, revokedAt: number | null = null) => ({ deviceId: id as DeviceId, revokedAt });
 
@@ -47,6 +47,30 @@ describe('checkAddressing', () => {
           for (const x of m.missing) expect(addressed).not.toContain(x);
         },
       ),
+    );
+  });
+
+  it('property: addressesExactly agrees with checkAddressing, sender or not', () => {
+    const ids = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.record({ id: ids, revoked: fc.boolean() }), { selector: (x) => x.id }),
+        fc.uniqueArray(ids),
+        fc.option(ids),
+        (devices, addressed, sender) => {
+          const states = devices.map((x) => d(x.id, x.revoked ? 1 : null));
+          const given = addressed as DeviceId[];
+          const self = sender as DeviceId | null;
+          expect(
+            addressesExactly(
+              states,
+              given.map((deviceId) => ({ deviceId })),
+              self,
+            ),
+          ).toBe(isExact(checkAddressing(states, given, self)));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -34,6 +34,33 @@ export function checkAddressing(
   return { missing, stale };
 }
 
+/**
+ * True when `addressed` (ids without repeats) names exactly the recipient's current devices
+ * (not revoked, not `sender`) — what `checkAddressing` finds exact, without building sets
+ * or lists: the relay asks this of every message, and a message addresses a few devices.
+ */
+export function addressesExactly(
+  recipientDevices: readonly DeviceState[],
+  addressed: readonly { readonly deviceId: DeviceId }[],
+  sender: DeviceId | null,
+): boolean {
+  let current = 0;
+  for (const d of recipientDevices) {
+    if (d.revokedAt !== null || d.deviceId === sender) continue;
+    current++;
+    let found = false;
+    for (const a of addressed) {
+      if (a.deviceId === d.deviceId) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;
+  }
+  // Every current device is addressed; with no repeats, equal counts leave nothing stale.
+  return current === addressed.length;
+}
+
 /** True when nothing is missing or stale. */
 export function isExact(m: DeviceMismatch): boolean {
   return m.missing.length === 0 && m.stale.length === 0;

@@ -46,7 +46,7 @@ describe('GroupCommitter', () => {
         gc.run(async (tx, ctx) => {
           if (i === 3) throw new ServerError('INVALID_REQUEST', 'refused before writing');
           await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
-          ctx.collect('org', [new Uint8Array([i])]);
+          ctx.collect('org', new Uint8Array([i]));
           return i;
         }),
       ),
@@ -77,52 +77,62 @@ describe('GroupCommitter', () => {
     expect(await tb.stores.users.get(orgId, ids[2]!)).toBeDefined();
   });
 
-  it('shares a value between the jobs of one batch, and reads it afresh in the next batch', async () => {
-    const gc = new GroupCommitter(tb.stores, 100);
-    let reads = 0;
-    const job = () =>
-      gc.run(async (_tx, ctx) => {
-        const counter = await ctx.shared('k', async () => ({ reads: ++reads, seen: 0 }));
-        counter.seen++;
-        return counter;
-      });
-    const first = await Promise.all([job(), job(), job()]);
-    expect(reads).toBe(1);
-    expect(first.map((c) => c.seen)).toEqual([3, 3, 3]);
-    const second = await job();
-    expect(reads).toBe(2);
-    expect(second).toEqual({ reads: 2, seen: 1 });
-  });
-
-  it("prepares a batch once from its jobs' metas; primed values are what the jobs share", async () => {
+  it("prepares a batch once from its jobs' metas: its view is what the jobs see, updates included", async () => {
     const prepared: string[][] = [];
-    const gc = new GroupCommitter<Uint8Array, string>(
+    const gc = new GroupCommitter<string, Uint8Array, string, { seen: string[] }>(
       tb.stores,
       100,
       undefined,
-      async (_tx, metas, prime) => {
+      async (_tx, metas) => {
         prepared.push([...metas]);
-        for (const m of metas) prime(`k:${m}`, `primed ${m}`);
+        return { seen: [] };
       },
     );
-    let inits = 0;
     const job = (meta?: string) =>
-      gc.run((_tx, ctx) => ctx.shared(`k:${meta ?? 'none'}`, async () => `read ${++inits}`), meta);
+      gc.run((_tx, ctx) => {
+        // A job updates the view; later jobs of the batch see it, the next batch does not.
+        ctx.view?.seen.push(meta ?? 'none');
+        return ctx.view === null ? null : [...ctx.view.seen];
+      }, meta);
     expect(await Promise.all([job('a'), job(), job('b'), job('a')])).toEqual([
-      'primed a',
-      'read 1',
-      'primed b',
-      'primed a',
+      ['a'],
+      ['a', 'none'],
+      ['a', 'none', 'b'],
+      ['a', 'none', 'b', 'a'],
     ]);
     expect(prepared).toEqual([['a', 'b', 'a']]);
-    // A batch without metas is not prepared.
-    expect(await job()).toBe('read 2');
+    // A batch without metas is not prepared: no view.
+    expect(await job()).toBeNull();
     expect(prepared.length).toBe(1);
+    expect(await job('c')).toEqual(['c']);
+  });
+
+  it('runs a job that returns its value without a promise, and drops what a refusing job collected', async () => {
+    const flushed: string[] = [];
+    const after: number[] = [];
+    const gc = new GroupCommitter<string, number>(tb.stores, 100, async (_tx, collected) => {
+      for (const [k, v] of collected) flushed.push(`${k}:${v.join(',')}`);
+    });
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((i) =>
+        gc.run((_tx, ctx) => {
+          ctx.collect('a', i);
+          ctx.collect(`only-${i}`, i);
+          ctx.afterCommit(() => after.push(i));
+          // Collected, then refused: nothing of job 2 may reach the flush or run after the commit.
+          if (i === 2) throw new ServerError('INVALID_REQUEST', 'refused');
+          return i * 10;
+        }),
+      ),
+    );
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'refused'))).toEqual([10, 'refused', 30]);
+    expect(flushed).toEqual(['a:1,3', 'only-1:1', 'only-3:3']);
+    expect(after).toEqual([1, 3]);
   });
 
   it('fails every job of a batch whose prepare fails, and runs none of them', async () => {
     let ran = 0;
-    const gc = new GroupCommitter<Uint8Array, number>(tb.stores, 100, undefined, async () => {
+    const gc = new GroupCommitter<string, Uint8Array, number, null>(tb.stores, 100, undefined, async () => {
       throw new ServerError('LOG_PUSHBACK');
     });
     const jobs = [1, 2].map((m) => gc.run(async () => ++ran, m));
@@ -138,7 +148,7 @@ describe('GroupCommitter', () => {
     await expect(
       gc.run(async (tx, ctx) => {
         await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
-        ctx.collect('org', [new Uint8Array(1)]);
+        ctx.collect('org', new Uint8Array(1));
       }),
     ).rejects.toMatchObject({ code: 'LOG_PUSHBACK' });
     expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
@@ -149,13 +159,14 @@ describe('GroupCommitter', () => {
     const gc = new GroupCommitter(tb.stores, 100, async (_tx, collected) => {
       flushes.push([...collected].map(([k, v]) => `${k}:${v.map((b) => b[0]).join(',')}`));
     });
-    const job = gc.run(async (_tx, ctx) => ctx.collect('a', [new Uint8Array([1])]));
-    const f1 = gc.fold('a', [new Uint8Array([2])]);
-    const f2 = gc.fold('b', [new Uint8Array([3]), new Uint8Array([4])]);
-    await Promise.all([job, f1, f2]);
+    const job = gc.run(async (_tx, ctx) => ctx.collect('a', new Uint8Array([1])));
+    const f1 = gc.fold('a', new Uint8Array([2]));
+    const f2 = gc.fold('b', new Uint8Array([3]));
+    const f3 = gc.fold('b', new Uint8Array([4]));
+    await Promise.all([job, f1, f2, f3]);
     expect(flushes).toEqual([['a:2,1', 'b:3,4']]);
     // Folds alone make a batch.
-    await gc.fold('b', [new Uint8Array([5])]);
+    await gc.fold('b', new Uint8Array([5]));
     expect(flushes[1]).toEqual(['b:5']);
   });
 
@@ -169,14 +180,14 @@ describe('GroupCommitter', () => {
       }
       for (const v of collected.values()) for (const b of v) flushed.push(b[0]!);
     });
-    await expect(gc.fold('a', [new Uint8Array([1])])).rejects.toThrow('disk full');
+    await expect(gc.fold('a', new Uint8Array([1]))).rejects.toThrow('disk full');
     const userId = newId<UserId>();
     const results = await Promise.allSettled([
       gc.run(async (tx) => {
         await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
         throw new AbortJob(new ServerError('LOG_PUSHBACK'));
       }),
-      gc.fold('a', [new Uint8Array([2])]),
+      gc.fold('a', new Uint8Array([2])),
     ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
     expect(flushed).toEqual([2]);

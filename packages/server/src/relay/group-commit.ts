@@ -8,46 +8,53 @@
  * it writes), and the batch carries on. A job that fails after writing wraps the error in
  * `AbortJob`; the batch is rolled back and run again without that job. Anything else
  * rolls the batch back and fails every job in it.
+ *
+ * The relay runs thousands of jobs a second through here, so a batch keeps its jobs'
+ * bookkeeping in a few shared arrays (one context object per batch attempt, not a map and
+ * closures per job), and a job that needs no store read returns its value without a promise.
  */
 import { isServerError } from '../errors.js';
 import type { Stores } from '../store/stores.js';
 
 /** What a job may do besides writing. */
-export interface CommitContext<Item = Uint8Array> {
+export interface CommitContext<Key, Item, View> {
+  /**
+   * What the batch's `prepare` read for all its jobs at once (null when the batch has no
+   * prepare or no job declared a meta). A job may update it only once nothing can make it
+   * fail any more: later jobs of the batch see the update.
+   */
+  readonly view: View | null;
   /** Runs `fn` after the job's batch has committed. */
   afterCommit(fn: () => void): void;
   /**
-   * Adds entries for the batch's flush, which writes everything collected under each key
-   * once, at the end of the batch, in the same transaction (one log append per org per batch).
+   * Adds an item for the batch's flush, which writes everything collected under each key
+   * once, at the end of the batch, in the same transaction (one log append per org per
+   * batch). Items of a job that fails are dropped again.
    */
-  collect(key: string, entries: readonly Item[]): void;
-  /**
-   * A value shared by the jobs of one batch attempt (read once per batch, e.g. a device's
-   * revocation state): `init` runs on the first call with `key`, later calls get its result.
-   * A job may update a shared value only once nothing can make it fail any more.
-   */
-  shared<T>(key: string, init: () => Promise<T>): Promise<T>;
+  collect(key: Key, item: Item): void;
 }
 
 /** Writes what the batch's jobs collected; a throw rolls back the whole batch and fails every job in it. */
-export type BatchFlush<Item = Uint8Array> = (
+export type BatchFlush<Key, Item> = (
   tx: Stores,
-  collected: ReadonlyMap<string, readonly Item[]>,
+  collected: ReadonlyMap<Key, readonly Item[]>,
 ) => Promise<void>;
 
 /**
  * Reads made once for a whole batch before its jobs run (one query for many jobs instead of
- * one each): `metas` are what the batch's jobs declared, and `prime(key, value)` makes value
- * the result of the jobs' `ctx.shared(key, …)`. A throw fails every job of the batch.
+ * one each): `metas` are what the batch's jobs declared; the result is the jobs' `ctx.view`.
+ * A throw fails every job of the batch.
  */
-export type BatchPrepare<Meta> = (
-  tx: Stores,
-  metas: readonly Meta[],
-  prime: (key: string, value: unknown) => void,
-) => Promise<void>;
+export type BatchPrepare<Meta, View> = (tx: Stores, metas: readonly Meta[]) => Promise<View>;
 
-/** A unit of work inside a shared transaction. */
-export type CommitJob<T, Item = Uint8Array> = (tx: Stores, ctx: CommitContext<Item>) => Promise<T>;
+/**
+ * A unit of work inside a shared transaction. It may return its value directly when it
+ * needs no store read (everything it checks is in the batch's view): no promise per job.
+ */
+export type CommitJob<T, Key, Item, View> = (
+  tx: Stores,
+  ctx: CommitContext<Key, Item, View>,
+) => T | Promise<T>;
 
 /** Thrown by a job that failed after writing: its batch must be rolled back and retried without it. */
 export class AbortJob extends Error {
@@ -57,22 +64,33 @@ export class AbortJob extends Error {
   }
 }
 
-interface Pending<Item, Meta> {
-  readonly job: CommitJob<unknown, Item>;
+interface Pending<Key, Item, Meta, View> {
+  readonly job: CommitJob<unknown, Key, Item, View>;
   readonly meta: Meta | undefined;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: unknown) => void;
 }
 
-/** Items added to a batch's flush without a job of their own (see GroupCommitter.fold). */
-interface Folded<Item> {
-  readonly key: string;
-  readonly items: readonly Item[];
+/** An item added to a batch's flush without a job of its own (see GroupCommitter.fold). */
+interface Folded<Key, Item> {
+  readonly key: Key;
+  readonly item: Item;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
 }
 
-type Outcome = { ok: true; value: unknown; after: (() => void)[] } | { ok: false; error: unknown };
+/**
+ * What the jobs of one attempt produced, job by job: `values[i]` or `errors[i]` (a
+ * ServerError: the job refused and wrote nothing), and its after-commit callbacks
+ * `after[afterEnd[i - 1] … afterEnd[i])`.
+ */
+interface Outcomes {
+  readonly values: unknown[];
+  readonly errors: unknown[];
+  readonly failed: boolean[];
+  readonly after: (() => void)[];
+  readonly afterEnd: number[];
+}
 
 class BatchAbort extends Error {
   constructor(
@@ -83,10 +101,54 @@ class BatchAbort extends Error {
   }
 }
 
+/**
+ * The context of one batch attempt, shared by its jobs in turn. What the running job
+ * collects goes straight into the batch's lists; the lengths it found them at are noted
+ * on first touch, so a job that refuses can be taken out again (`undo`).
+ */
+class BatchContext<Key, Item, View> implements CommitContext<Key, Item, View> {
+  readonly collected = new Map<Key, Item[]>();
+  readonly after: (() => void)[] = [];
+  private readonly touched: Item[][] = [];
+  private readonly touchedAt: number[] = [];
+
+  constructor(readonly view: View | null) {}
+
+  afterCommit(fn: () => void): void {
+    this.after.push(fn);
+  }
+
+  collect(key: Key, item: Item): void {
+    let list = this.collected.get(key);
+    if (list === undefined) {
+      list = [];
+      this.collected.set(key, list);
+    }
+    if (!this.touched.includes(list)) {
+      this.touched.push(list);
+      this.touchedAt.push(list.length);
+    }
+    list.push(item);
+  }
+
+  /** Starts a job: what it adds from now on is its own. */
+  begin(): number {
+    this.touched.length = 0;
+    this.touchedAt.length = 0;
+    return this.after.length;
+  }
+
+  /** Takes out what the running job added (it refused: nothing of it is kept). */
+  undo(afterStart: number): void {
+    for (let i = 0; i < this.touched.length; i++) this.touched[i]!.length = this.touchedAt[i]!;
+    this.after.length = afterStart;
+  }
+}
+
 /** Runs jobs in shared transactions, at most `maxBatch` per transaction. */
-export class GroupCommitter<Item = Uint8Array, Meta = never> {
-  private queue: Pending<Item, Meta>[] = [];
-  private folded: Folded<Item>[] = [];
+export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View = never> {
+  private queue: Pending<Key, Item, Meta, View>[] = [];
+  private folded: Folded<Key, Item>[] = [];
   private running = false;
   /** Batches written but not yet settled (durable and answered); pipelined mode only. */
   private unsettled = 0;
@@ -103,8 +165,8 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
   constructor(
     private readonly stores: Stores,
     private readonly maxBatch: number,
-    private readonly flush: BatchFlush<Item> = async () => undefined,
-    private readonly prepare: BatchPrepare<Meta> | null = null,
+    private readonly flush: BatchFlush<Key, Item> = async () => undefined,
+    private readonly prepare: BatchPrepare<Meta, View> | null = null,
     private readonly pipelined = false,
   ) {}
 
@@ -112,7 +174,7 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
    * Runs `job` in the next batch; resolves with its result once that batch has committed.
    * `meta` goes to the batch's `prepare`.
    */
-  run<T>(job: CommitJob<T, Item>, meta?: Meta): Promise<T> {
+  run<T>(job: CommitJob<T, Key, Item, View>, meta?: Meta): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ job, meta, resolve: resolve as (v: unknown) => void, reject });
       this.kick();
@@ -120,13 +182,13 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
   }
 
   /**
-   * Adds `items` under `key` to the next batch's flush, as a job's `ctx.collect` would, but
+   * Adds `item` under `key` to the next batch's flush, as a job's `ctx.collect` would, but
    * without a job: nothing to check, nothing to answer but the commit. Resolves once that
    * batch has committed; rejects if it failed. (Acknowledgements: one delete per batch.)
    */
-  fold(key: string, items: readonly Item[]): Promise<void> {
+  fold(key: Key, item: Item): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.folded.push({ key, items, resolve, reject });
+      this.folded.push({ key, item, resolve, reject });
       this.kick();
     });
   }
@@ -172,8 +234,8 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
 
   /** Runs a batch to its outcome, again without each job that aborts after writing. */
   private async runBatch(
-    batch: readonly Pending<Item, Meta>[],
-    folded: readonly Folded<Item>[],
+    batch: readonly Pending<Key, Item, Meta, View>[],
+    folded: readonly Folded<Key, Item>[],
     written: (() => void) | null,
     before: Promise<void>,
   ): Promise<void> {
@@ -187,73 +249,62 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
     }
   }
 
+  /** The batch's jobs and folds, run inside `tx`: their outcomes, or a BatchAbort. */
+  private async runJobs(
+    tx: Stores,
+    batch: readonly Pending<Key, Item, Meta, View>[],
+    folded: readonly Folded<Key, Item>[],
+  ): Promise<Outcomes> {
+    let view: View | null = null;
+    if (this.prepare !== null) {
+      const metas: Meta[] = [];
+      for (const p of batch) if (p.meta !== undefined) metas.push(p.meta);
+      if (metas.length > 0) view = await this.prepare(tx, metas);
+    }
+    const ctx = new BatchContext<Key, Item, View>(view);
+    for (const f of folded) ctx.collect(f.key, f.item);
+    const out: Outcomes = { values: [], errors: [], failed: [], after: ctx.after, afterEnd: [] };
+    for (let i = 0; i < batch.length; i++) {
+      const afterStart = ctx.begin();
+      try {
+        let value = batch[i]!.job(tx, ctx);
+        if (value instanceof Promise) value = await value;
+        out.values.push(value);
+        out.errors.push(undefined);
+        out.failed.push(false);
+      } catch (e) {
+        if (e instanceof AbortJob) throw new BatchAbort(i, e.reason);
+        if (!isServerError(e)) throw e;
+        // Only a job that succeeded contributes to the flush and the after-commit work.
+        ctx.undo(afterStart);
+        out.values.push(undefined);
+        out.errors.push(e);
+        out.failed.push(true);
+      }
+      out.afterEnd.push(ctx.after.length);
+    }
+    // A key only refused jobs collected under is left empty: the flush never sees it.
+    for (const [key, items] of ctx.collected) if (items.length === 0) ctx.collected.delete(key);
+    if (ctx.collected.size > 0) await this.flush(tx, ctx.collected);
+    return out;
+  }
+
   /**
    * One try of a batch: `written` is called once its transaction has done everything but
    * commit; its outcomes are handed out only after `before` (the previous batch's) settled.
    */
   private async attempt(
-    batch: readonly Pending<Item, Meta>[],
-    folded: readonly Folded<Item>[],
+    batch: readonly Pending<Key, Item, Meta, View>[],
+    folded: readonly Folded<Key, Item>[],
     written: (() => void) | null,
     before: Promise<void>,
   ): Promise<{ kind: 'done' } | { kind: 'abort'; index: number; reason: unknown }> {
-    let outcomes: Outcome[];
+    let out: Outcomes;
     try {
-      outcomes = await this.stores.withTransaction(async (tx) => {
-        const out: Outcome[] = [];
-        const collected = new Map<string, Item[]>();
-        for (const f of folded) {
-          const all = collected.get(f.key);
-          if (all === undefined) collected.set(f.key, [...f.items]);
-          else for (const item of f.items) all.push(item);
-        }
-        const sharedValues = new Map<string, Promise<unknown>>();
-        const shared = <T>(key: string, init: () => Promise<T>): Promise<T> => {
-          let v = sharedValues.get(key);
-          if (v === undefined) {
-            v = init();
-            sharedValues.set(key, v);
-          }
-          return v as Promise<T>;
-        };
-        if (this.prepare !== null) {
-          const metas: Meta[] = [];
-          for (const p of batch) if (p.meta !== undefined) metas.push(p.meta);
-          if (metas.length > 0)
-            await this.prepare(tx, metas, (key, value) => sharedValues.set(key, Promise.resolve(value)));
-        }
-        for (let i = 0; i < batch.length; i++) {
-          const after: (() => void)[] = [];
-          const mine = new Map<string, Item[]>();
-          const ctx: CommitContext<Item> = {
-            afterCommit: (fn) => after.push(fn),
-            collect: (key, entries) => {
-              const list = mine.get(key);
-              if (list === undefined) mine.set(key, [...entries]);
-              else list.push(...entries);
-            },
-            shared,
-          };
-          try {
-            const value = await batch[i]!.job(tx, ctx);
-            // Only a job that succeeded contributes to the flush.
-            for (const [k, v] of mine) {
-              const all = collected.get(k);
-              if (all === undefined) collected.set(k, [...v]);
-              else all.push(...v);
-            }
-            out.push({ ok: true, value, after });
-          } catch (e) {
-            if (e instanceof AbortJob) {
-              throw new BatchAbort(i, e.reason);
-            }
-            if (!isServerError(e)) throw e;
-            out.push({ ok: false, error: e });
-          }
-        }
-        if (collected.size > 0) await this.flush(tx, collected);
+      out = await this.stores.withTransaction(async (tx) => {
+        const jobs = await this.runJobs(tx, batch, folded);
         written?.();
-        return out;
+        return jobs;
       });
     } catch (e) {
       if (e instanceof BatchAbort) return { kind: 'abort', index: e.index, reason: e.reason };
@@ -265,13 +316,17 @@ export class GroupCommitter<Item = Uint8Array, Meta = never> {
     // Commit order: a device's envelopes of two batches reach its socket in queue order.
     await before.catch(() => undefined);
     for (const f of folded) f.resolve();
-    outcomes.forEach((o, i) => {
+    let a = 0;
+    for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
-      if (o.ok) {
-        for (const fn of o.after) fn();
-        p.resolve(o.value);
-      } else p.reject(o.error);
-    });
+      const end = out.afterEnd[i]!;
+      if (out.failed[i]) p.reject(out.errors[i]);
+      else {
+        for (; a < end; a++) out.after[a]!();
+        p.resolve(out.values[i]);
+      }
+      a = end;
+    }
     return { kind: 'done' };
   }
 }

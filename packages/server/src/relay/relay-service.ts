@@ -10,10 +10,16 @@ import { ID_BYTES } from '../config/defaults.js';
 import { ServerError } from '../errors.js';
 import { decodeBytes } from '../http/schema-helpers.js';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
-import type { EnvelopeId, EnvelopeSender, NewEnvelope, QueuedEnvelope } from '../store/messaging-records.js';
+import type {
+  DeviceState,
+  EnvelopeId,
+  EnvelopeSender,
+  NewEnvelope,
+  QueuedEnvelope,
+} from '../store/messaging-records.js';
 import type { Stores } from '../store/stores.js';
-import { checkAddressing, isExact } from './addressing.js';
-import { GroupCommitter } from './group-commit.js';
+import { addressesExactly, checkAddressing } from './addressing.js';
+import { GroupCommitter, type CommitContext } from './group-commit.js';
 import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
 import type { DeliveredEnvelope, OutgoingMessage, SendResult } from './wire.js';
@@ -75,16 +81,20 @@ function newEnvelopeId(now: number): EnvelopeId {
 }
 
 /**
- * What a batch's flush writes: a send job's receipt for an org's log or envelopes for an
- * org's queues, or the ids of one acknowledgement of envelopes pushed on this node.
+ * Where a batch's flush writes (the keys of its collected lists): an org's log (receipts),
+ * an org's queues (envelopes), or the one delete of envelopes pushed on this node.
+ * One key object per org, kept, so collecting builds no key per envelope.
  */
-type BatchItem =
-  | { readonly kind: 'receipt'; readonly orgId: OrgId; readonly entry: Uint8Array }
-  | { readonly kind: 'envelope'; readonly orgId: OrgId; readonly envelope: NewEnvelope }
-  | { readonly kind: 'pushed-acks'; readonly ids: readonly EnvelopeId[] };
+type FlushKey =
+  | { readonly kind: 'receipts'; readonly orgId: OrgId }
+  | { readonly kind: 'envelopes'; readonly orgId: OrgId }
+  | { readonly kind: 'pushed-acks' };
+
+/** What is collected under a FlushKey: a receipt's entry, an envelope, or one acknowledgement's ids. */
+type BatchItem = Uint8Array | NewEnvelope | readonly EnvelopeId[];
 
 /** The flush key of acknowledgements of pushed envelopes (one delete per batch). */
-const PUSHED_ACKS = 'pushed-acks';
+const PUSHED_ACKS: FlushKey = { kind: 'pushed-acks' };
 
 /** A device's queue usage as this batch sees it: the store's count plus what earlier jobs of the batch added. */
 interface BatchUsage {
@@ -100,10 +110,31 @@ interface SendMeta {
   readonly recipientDevices: readonly DeviceId[];
 }
 
-/** Keys of the values a batch shares (`ctx.shared`), primed by `prepareBatch`. */
-const senderKey = (orgId: OrgId, deviceId: DeviceId): string => `device:${orgId}/${deviceId}`;
-const userDevicesKey = (orgId: OrgId, userId: UserId): string => `user-devices:${orgId}/${userId}`;
-const usageKey = (orgId: OrgId, deviceId: DeviceId): string => `usage:${orgId}/${deviceId}`;
+/**
+ * What a batch's send jobs check, per org, read once for the batch (prepareBatch): each
+ * sender's revocation state (a key present with `undefined`: no such device), each
+ * recipient user's devices and each addressed queue's usage. A job that finds something
+ * missing reads it and adds it here, so the batch's later jobs see it.
+ */
+interface SendView {
+  readonly senders: Map<OrgId, Map<DeviceId, DeviceState | undefined>>;
+  readonly users: Map<OrgId, Map<UserId, readonly DeviceState[]>>;
+  readonly usages: Map<OrgId, Map<DeviceId, BatchUsage>>;
+}
+
+function newSendView(): SendView {
+  return { senders: new Map(), users: new Map(), usages: new Map() };
+}
+
+/** The map of `org` in a per-org map of maps, created when absent. */
+function ofOrg<K, V>(maps: Map<OrgId, Map<K, V>>, org: OrgId): Map<K, V> {
+  let m = maps.get(org);
+  if (m === undefined) {
+    m = new Map();
+    maps.set(org, m);
+  }
+  return m;
+}
 
 /** Adds `value` to the set under `key`. */
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
@@ -115,15 +146,8 @@ function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   set.add(value);
 }
 
-/**
- * Reads, per org and with a few IN-list queries, what the batch's send jobs check: each
- * sender's revocation state, each recipient user's devices and each addressed queue's usage.
- */
-async function prepareBatch(
-  tx: Stores,
-  metas: readonly SendMeta[],
-  prime: (key: string, value: unknown) => void,
-): Promise<void> {
+/** Reads, per org and with a few IN-list queries, the batch's SendView. */
+async function prepareBatch(tx: Stores, metas: readonly SendMeta[]): Promise<SendView> {
   const senders = new Map<OrgId, Set<DeviceId>>();
   const users = new Map<OrgId, Set<UserId>>();
   const queues = new Map<OrgId, Set<DeviceId>>();
@@ -132,51 +156,116 @@ async function prepareBatch(
     addTo(users, m.recipientOrg, m.recipientUser);
     for (const d of m.recipientDevices) addTo(queues, m.recipientOrg, d);
   }
+  const view = newSendView();
   for (const [org, ids] of senders) {
     const states = await tx.relayQueue.deviceStates(org, [...ids]);
-    for (const id of ids) prime(senderKey(org, id), states.get(id));
+    const known = ofOrg(view.senders, org);
+    for (const id of ids) known.set(id, states.get(id));
   }
   for (const [org, ids] of users) {
     const devices = await tx.relayQueue.usersDevices(org, [...ids]);
-    for (const id of ids) prime(userDevicesKey(org, id), devices.get(id) ?? []);
+    const known = ofOrg(view.users, org);
+    for (const id of ids) known.set(id, devices.get(id) ?? []);
   }
   for (const [org, ids] of queues) {
     const usages = await tx.relayQueue.usages(org, [...ids]);
-    for (const [id, u] of usages) prime(usageKey(org, id), { count: u.count, bytes: u.bytes });
+    const known = ofOrg(view.usages, org);
+    for (const [id, u] of usages) known.set(id, { count: u.count, bytes: u.bytes });
+  }
+  return view;
+}
+
+/** A send's envelopes as the job checks them (contents decoded; `text`: canonical base64url when known). */
+interface SendEnvelope {
+  readonly deviceId: DeviceId;
+  readonly type: number;
+  readonly content: Buffer;
+  readonly text: string | undefined;
+}
+
+/** One message being sent, as its job sees it. */
+interface SendJob {
+  readonly sender: EnvelopeSender;
+  readonly recipientOrg: OrgId;
+  readonly recipientUser: UserId;
+  readonly envelopes: readonly SendEnvelope[];
+  /** The recipient is the sender's own user: the sending device must not be addressed. */
+  readonly toSelf: boolean;
+}
+
+/** True when everything `job` checks is in the view already (its user has devices: a user without any needs a read). */
+function inView(view: SendView, job: SendJob): boolean {
+  if (!(view.senders.get(job.sender.orgId)?.has(job.sender.deviceId) ?? false)) return false;
+  const devices = view.users.get(job.recipientOrg)?.get(job.recipientUser);
+  if (devices === undefined || devices.length === 0) return false;
+  const usages = view.usages.get(job.recipientOrg);
+  if (usages === undefined) return false;
+  for (const d of job.envelopes) if (!usages.has(d.deviceId)) return false;
+  return true;
+}
+
+/**
+ * Reads what `job` checks and the view lacks (a batch without a prepare, or a value the
+ * prepare did not read), in the order the checks fail: a revoked sender before an unknown
+ * recipient user (USER_NOT_FOUND), before anything about the addressing.
+ */
+async function readIntoView(tx: Stores, view: SendView, job: SendJob): Promise<void> {
+  const { sender, recipientOrg, recipientUser } = job;
+  const senders = ofOrg(view.senders, sender.orgId);
+  if (!senders.has(sender.deviceId))
+    senders.set(
+      sender.deviceId,
+      (await tx.relayQueue.deviceStates(sender.orgId, [sender.deviceId])).get(sender.deviceId),
+    );
+  const me = senders.get(sender.deviceId);
+  if (me === undefined || me.revokedAt !== null) return;
+  const users = ofOrg(view.users, recipientOrg);
+  let devices = users.get(recipientUser);
+  if (devices === undefined) {
+    devices = await tx.relayQueue.userDevices(recipientOrg, recipientUser);
+    users.set(recipientUser, devices);
+  }
+  if (devices.length === 0 && (await tx.users.get(recipientOrg, recipientUser)) === undefined)
+    throw new ServerError('USER_NOT_FOUND', 'no such recipient user in the named organisation');
+  const usages = ofOrg(view.usages, recipientOrg);
+  for (const d of job.envelopes) {
+    if (!usages.has(d.deviceId))
+      usages.set(d.deviceId, { ...(await tx.relayQueue.usage(recipientOrg, d.deviceId)) });
   }
 }
 
 /** The relay service of one API node. */
 export class RelayService {
-  private readonly committer: GroupCommitter<BatchItem, SendMeta>;
+  private readonly committer: GroupCommitter<FlushKey, BatchItem, SendMeta, SendView>;
+  /** Each org's flush keys (receipts, envelopes), made once. */
+  private readonly keys = new Map<OrgId, { receipts: FlushKey; envelopes: FlushKey }>();
 
   constructor(private readonly o: RelayOptions) {
     // A whole batch's envelopes go to the queues in multi-row inserts, and its receipts to
     // each org's log in one append, all in the batch's transaction; what its jobs check is
     // read up front for all of them (prepareBatch).
-    const flush = async (tx: Stores, collected: ReadonlyMap<string, readonly BatchItem[]>): Promise<void> => {
-      for (const items of collected.values()) {
-        const first = items[0];
-        if (first === undefined) continue;
-        if (first.kind === 'pushed-acks') {
+    const flush = async (
+      tx: Stores,
+      collected: ReadonlyMap<FlushKey, readonly BatchItem[]>,
+    ): Promise<void> => {
+      for (const [key, items] of collected) {
+        if (key.kind === 'pushed-acks') {
           const ids: EnvelopeId[] = [];
-          for (const i of items)
-            for (const id of (i as Extract<BatchItem, { kind: 'pushed-acks' }>).ids) ids.push(id);
+          for (const i of items as readonly (readonly EnvelopeId[])[]) for (const id of i) ids.push(id);
           await tx.relayQueue.deletePushed(ids);
-        } else if (first.kind === 'envelope') {
-          const envelopes = items.map((i) => (i as Extract<BatchItem, { kind: 'envelope' }>).envelope);
-          await tx.relayQueue.enqueue(first.orgId, envelopes);
+        } else if (key.kind === 'envelopes') {
+          const envelopes = items as readonly NewEnvelope[];
+          await tx.relayQueue.enqueue(key.orgId, envelopes);
           await tx.relayQueue.announce(
-            first.orgId,
+            key.orgId,
             envelopes.map((e) => e.recipientDeviceId),
           );
         } else {
-          const entries = items.map((i) => (i as Extract<BatchItem, { kind: 'receipt' }>).entry);
-          await o.receipts(tx, first.orgId, entries);
+          await o.receipts(tx, key.orgId, items as readonly Uint8Array[]);
         }
       }
     };
-    this.committer = new GroupCommitter<BatchItem, SendMeta>(
+    this.committer = new GroupCommitter<FlushKey, BatchItem, SendMeta, SendView>(
       o.stores,
       o.limits.maxBatch,
       flush,
@@ -214,15 +303,18 @@ export class RelayService {
     recipient: { readonly orgId: string; readonly userId: string },
     envelopes: readonly OutgoingEnvelope[],
   ): Promise<SendResult> {
-    const seen = new Set<string>();
     let total = 0;
-    const decoded = envelopes.map((e, i) => {
-      if (seen.has(e.deviceId))
-        throw new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`);
-      seen.add(e.deviceId);
+    const decoded: SendEnvelope[] = [];
+    for (let i = 0; i < envelopes.length; i++) {
+      const e = envelopes[i]!;
+      // Messages address a handful of devices: a scan finds a repeat without a set.
+      for (let j = 0; j < i; j++) {
+        if (envelopes[j]!.deviceId === e.deviceId)
+          throw new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`);
+      }
       total += e.content.length;
-      return { deviceId: e.deviceId as DeviceId, type: e.type, content: e.content, text: e.text };
-    });
+      decoded.push({ deviceId: e.deviceId as DeviceId, type: e.type, content: e.content, text: e.text });
+    }
     if (total > this.o.limits.maxMessageBytes) {
       throw new ServerError(
         'INVALID_REQUEST',
@@ -231,58 +323,92 @@ export class RelayService {
     }
     const recipientOrg = recipient.orgId as OrgId;
     const recipientUser = recipient.userId as UserId;
-    const toSelf = recipientOrg === sender.orgId && recipientUser === sender.userId;
+    const job: SendJob = {
+      sender,
+      recipientOrg,
+      recipientUser,
+      envelopes: decoded,
+      toSelf: recipientOrg === sender.orgId && recipientUser === sender.userId,
+    };
     const meta: SendMeta = {
       sender,
       recipientOrg,
       recipientUser,
       recipientDevices: decoded.map((d) => d.deviceId),
     };
-
-    return this.committer.run(async (tx, ctx) => {
+    return this.committer.run((tx, ctx) => {
       const now = this.o.clock();
-      // Checked in the transaction (once per batch and device), so a device revoked a moment
-      // ago cannot send (WebSocket sends too).
-      const me = await ctx.shared(senderKey(sender.orgId, sender.deviceId), async () =>
-        (await tx.relayQueue.deviceStates(sender.orgId, [sender.deviceId])).get(sender.deviceId),
+      const view = ctx.view ?? newSendView();
+      // A remembered archive policy is a plain boolean, and the batch's reads are in its
+      // view: then the job runs without a promise.
+      const archivesSender = this.o.archives(sender.orgId, tx);
+      const archivesRecipient =
+        recipientOrg === sender.orgId ? archivesSender : this.o.archives(recipientOrg, tx);
+      if (typeof archivesSender === 'boolean' && typeof archivesRecipient === 'boolean' && inView(view, job))
+        return this.admit(ctx, view, job, now, archivesSender, archivesRecipient);
+      return readIntoView(tx, view, job).then(async () =>
+        this.admit(ctx, view, job, now, await archivesSender, await archivesRecipient),
       );
-      if (me === undefined || me.revokedAt !== null)
-        throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
-      const devices = await ctx.shared(userDevicesKey(recipientOrg, recipientUser), () =>
-        tx.relayQueue.userDevices(recipientOrg, recipientUser),
-      );
-      if (devices.length === 0 && (await tx.users.get(recipientOrg, recipientUser)) === undefined)
-        throw new ServerError('USER_NOT_FOUND', 'no such recipient user in the named organisation');
+    }, meta);
+  }
+
+  /**
+   * Checks a send against the batch's view and, when it passes, adds its envelopes and
+   * receipts to the batch: in the transaction (once per batch and device), so a device
+   * revoked a moment ago cannot send (WebSocket sends too).
+   */
+  private admit(
+    ctx: CommitContext<FlushKey, BatchItem, SendView>,
+    view: SendView,
+    job: SendJob,
+    now: number,
+    archivesSender: boolean,
+    archivesRecipient: boolean,
+  ): SendResult {
+    const { sender, recipientOrg, envelopes: decoded } = job;
+    const me = view.senders.get(sender.orgId)?.get(sender.deviceId);
+    if (me === undefined || me.revokedAt !== null)
+      throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
+    const devices = view.users.get(recipientOrg)?.get(job.recipientUser) ?? [];
+    const self = job.toSelf ? sender.deviceId : null;
+    if (!addressesExactly(devices, decoded, self)) {
       const mismatch = checkAddressing(
         devices,
         decoded.map((d) => d.deviceId),
-        toSelf ? sender.deviceId : null,
+        self,
       );
-      if (!isExact(mismatch)) {
-        throw new ServerError(
-          'MISMATCHED_DEVICES',
-          `the message misses ${mismatch.missing.length} and wrongly addresses ${mismatch.stale.length} device(s)`,
-          { details: { missing: mismatch.missing, stale: mismatch.stale } },
-        );
+      throw new ServerError(
+        'MISMATCHED_DEVICES',
+        `the message misses ${mismatch.missing.length} and wrongly addresses ${mismatch.stale.length} device(s)`,
+        { details: { missing: mismatch.missing, stale: mismatch.stale } },
+      );
+    }
+    const usages = ofOrg(view.usages, recipientOrg);
+    for (const d of decoded) {
+      const usage = usages.get(d.deviceId)!;
+      if (
+        usage.count + 1 > this.o.limits.maxQueueEnvelopes ||
+        usage.bytes + d.content.length > this.o.limits.maxQueueBytes
+      ) {
+        throw new ServerError('QUEUE_FULL', "a recipient device's queue is full", {
+          details: { deviceId: d.deviceId },
+        });
       }
-      const usages: BatchUsage[] = [];
-      for (const d of decoded) {
-        const usage = await ctx.shared<BatchUsage>(usageKey(recipientOrg, d.deviceId), async () => ({
-          ...(await tx.relayQueue.usage(recipientOrg, d.deviceId)),
-        }));
-        usages.push(usage);
-        if (
-          usage.count + 1 > this.o.limits.maxQueueEnvelopes ||
-          usage.bytes + d.content.length > this.o.limits.maxQueueBytes
-        ) {
-          throw new ServerError('QUEUE_FULL', "a recipient device's queue is full", {
-            details: { deviceId: d.deviceId },
-          });
-        }
-      }
+    }
+    // Nothing below can fail: this job now counts in the batch's view of the queues, and
+    // its writes join the batch's flush.
+    const keys = this.keysOf(recipientOrg);
+    const senderReceipts = archivesSender ? this.keysOf(sender.orgId).receipts : null;
+    const recipientReceipts = archivesRecipient && recipientOrg !== sender.orgId ? keys.receipts : null;
+    const out: { deviceId: DeviceId; envelopeId: EnvelopeId }[] = [];
+    const delivered: DeliveredEnvelope[] = [];
+    for (const d of decoded) {
+      const usage = usages.get(d.deviceId)!;
+      usage.count += 1;
+      usage.bytes += d.content.length;
       // Ready for delivery from memory once committed (with the JSON sender's own base64url
       // text, so a JSON socket's frame needs no encoding); the store ignores the extra field.
-      const envelopes: DeliveredEnvelope[] = decoded.map((d) => ({
+      const envelope: DeliveredEnvelope = {
         orgId: recipientOrg,
         envelopeId: newEnvelopeId(now),
         recipientDeviceId: d.deviceId,
@@ -291,43 +417,32 @@ export class RelayService {
         content: d.content,
         createdAt: now,
         expiresAt: now + this.o.limits.queueTtlMs,
-        ...(d.text === undefined ? {} : { contentText: d.text }),
-      }));
-      const receiptOrgs: OrgId[] = [];
-      for (const org of sender.orgId === recipientOrg ? [sender.orgId] : [sender.orgId, recipientOrg]) {
-        // A remembered policy is a plain boolean: no await on the hot path.
-        const a = this.o.archives(org, tx);
-        if (typeof a === 'boolean' ? a : await a) receiptOrgs.push(org);
-      }
-      const receipts =
-        receiptOrgs.length === 0
-          ? []
-          : envelopes.map((e) => relayReceipt(sender.deviceId, e.recipientDeviceId, e.content, now));
-      // Nothing below can fail: this job now counts in the batch's view of the queues, and
-      // its writes join the batch's flush.
-      decoded.forEach((d, i) => {
-        usages[i]!.count += 1;
-        usages[i]!.bytes += d.content.length;
-      });
-      for (const org of receiptOrgs) {
-        ctx.collect(
-          `receipt:${org}`,
-          receipts.map((entry) => ({ kind: 'receipt', orgId: org, entry })),
-        );
-      }
-      ctx.collect(
-        `envelope:${recipientOrg}`,
-        envelopes.map((envelope) => ({ kind: 'envelope', orgId: recipientOrg, envelope })),
-      );
-      ctx.afterCommit(() => {
-        // Committed: sockets on this node may push them straight from memory.
-        for (const e of envelopes) this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [e]);
-      });
-      return {
-        serverTime: now,
-        envelopes: envelopes.map((e) => ({ deviceId: e.recipientDeviceId, envelopeId: e.envelopeId })),
+        contentText: d.text,
       };
-    }, meta);
+      ctx.collect(keys.envelopes, envelope);
+      if (senderReceipts !== null || recipientReceipts !== null) {
+        const receipt = relayReceipt(sender.deviceId, d.deviceId, d.content, now);
+        if (senderReceipts !== null) ctx.collect(senderReceipts, receipt);
+        if (recipientReceipts !== null) ctx.collect(recipientReceipts, receipt);
+      }
+      delivered.push(envelope);
+      out.push({ deviceId: d.deviceId, envelopeId: envelope.envelopeId });
+    }
+    ctx.afterCommit(() => {
+      // Committed: sockets on this node may push them straight from memory.
+      for (const e of delivered) this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [e]);
+    });
+    return { serverTime: now, envelopes: out };
+  }
+
+  /** The org's flush keys, made on first use. */
+  private keysOf(orgId: OrgId): { receipts: FlushKey; envelopes: FlushKey } {
+    let k = this.keys.get(orgId);
+    if (k === undefined) {
+      k = { receipts: { kind: 'receipts', orgId }, envelopes: { kind: 'envelopes', orgId } };
+      this.keys.set(orgId, k);
+    }
+    return k;
   }
 
   /** Deletes acknowledged envelopes of the device; resolves (with how many) once committed. */
@@ -341,7 +456,7 @@ export class RelayService {
    * batch's single delete. Resolves once committed.
    */
   ackPushed(ids: readonly EnvelopeId[]): Promise<void> {
-    return this.committer.fold(PUSHED_ACKS, [{ kind: 'pushed-acks', ids }]);
+    return this.committer.fold(PUSHED_ACKS, ids);
   }
 
   /** The device's oldest undelivered envelopes. */

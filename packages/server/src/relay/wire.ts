@@ -110,7 +110,7 @@ export function envelopeOut(e: QueuedEnvelope): EnvelopeOut {
  * content as canonical unpadded base64url, the JSON sender's own text (see envelopeFrame).
  */
 export interface DeliveredEnvelope extends QueuedEnvelope {
-  readonly contentText?: string;
+  readonly contentText?: string | undefined;
 }
 
 /** The binary `envelope` frame of `e` (subprotocol RELAY_BINARY_PROTOCOL; core/relay-frames). */
