@@ -40,7 +40,7 @@ import { loadLocalIdentity } from './store/signal-stores.js';
 import { ApiClient } from './transport/api-client.js';
 import type { RelayEnvelope } from './transport/relay-socket.js';
 
-export type { ArchiveStatus } from './client/archive-view.js';
+export type { ArchiveStatus, AwaitingGapProof } from './client/archive-view.js';
 export type { OpenOptions } from './client/client-parts.js';
 
 /** An enrolled device. */
@@ -188,7 +188,7 @@ export class CustosClient {
 
   /** Queue depth, last receipt, last verified checkpoint. */
   archiveStatus(): ArchiveStatus {
-    return archiveStatus(this.#p.store, this.profile);
+    return archiveStatus(this.#p.store, this.profile, this.#p.clock());
   }
 
   /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */

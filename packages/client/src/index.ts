@@ -8,7 +8,7 @@ export type { StorageKeyProtection, StorageKeyOptions } from './store/storage-ke
 export { signalStores, loadLocalIdentity, saveLocalIdentity } from './store/signal-stores.js';
 export type { SignalStores, IdentityChangeEvent } from './store/signal-stores.js';
 export { CustosClient } from './custos-client.js';
-export type { ArchiveStatus, OpenOptions } from './custos-client.js';
+export type { ArchiveStatus, AwaitingGapProof, OpenOptions } from './custos-client.js';
 export type { EnrolOptions } from './enrol/enrol.js';
 export type { LinkCode, OwnDevice } from './devices/own-devices.js';
 export {
@@ -63,6 +63,7 @@ export {
 } from './archive/uploader.js';
 export { verifyArchiveProofs } from './archive/proofs.js';
 export { declaredGaps } from './archive/chain-recovery.js';
+export { GAP_PROOF_OVERDUE_MS, GAP_PROOF_WAIT_MS } from './archive/gap-proofs.js';
 export { disposedBuckets, type DisposedBucket } from './archive/disposed-buckets.js';
 export type { DeclaredGap } from './archive/chain-recovery.js';
 export { loadProfile } from './profile.js';

@@ -4,7 +4,9 @@
  * declares the run lost (`bucket-disposed`) and uploads on in the same round once the server
  * has accepted the declaration, but drops exactly those records only once the declaration's
  * archive-gap entry is proven in the log (proofs.ts); a declaration that fails changes
- * nothing, a log without the entry keeps them waiting, another entry is RECEIPT_INVALID.
+ * nothing, a log without the entry keeps them waiting — checked once a round, not waited for
+ * after GAP_PROOF_WAIT_MS, reported overdue after GAP_PROOF_OVERDUE_MS by the device's
+ * clock — another entry is RECEIPT_INVALID.
  * The server is played by a fetch that checks what a real one checks of the chain (batch
  * order and links, the declaration's signature and position) and serves a signed log of its
  * entries; its own acceptance rules are tested in
@@ -46,7 +48,7 @@ import {
 import { ArchiveCapture, decodeQueued, loadChain } from './capture.js';
 import { declaredGaps } from './chain-recovery.js';
 import { noteDisposedBucket } from './disposed-buckets.js';
-import { pendingGapProofs } from './gap-proofs.js';
+import { GAP_PROOF_OVERDUE_MS, GAP_PROOF_WAIT_MS, pendingGapProofs, putPendingGap } from './gap-proofs.js';
 import { isPending } from './pending-records.js';
 import { verifyArchiveProofs } from './proofs.js';
 import { ArchiveUploader, uploadedThrough } from './uploader.js';
@@ -98,6 +100,8 @@ function chainServer(identity: PrivateKey) {
     gapEntry: 'logged' as 'logged' | 'unlogged' | ((e: GapEntry) => LogEntry),
     accepted: new Map<number, { lastSeq: number; logIndex: number }>(),
     log: [] as Uint8Array[],
+    /** The log index of every receipt asked for, in order. */
+    receiptsAsked: [] as number[],
   };
   const json = (status: number, v: unknown) =>
     Promise.resolve(
@@ -189,6 +193,7 @@ function chainServer(identity: PrivateKey) {
     const receipt = new RegExp(`^${logPath}/receipts/(\\d+)$`).exec(path);
     if (receipt !== null) {
       const index = Number(receipt[1]);
+      state.receiptsAsked.push(index);
       if (index >= size) return json(404, { error: { code: 'LOG_NOT_FOUND', message: 'not yet' } });
       const { reader, checkpoint } = tree(size);
       const text = formatReceipt({ index, proof: await inclusionProof(index, size, reader), checkpoint });
@@ -227,7 +232,10 @@ const queued = (store: LocalStore) =>
       return [q.seq, q.bucket];
     });
 
-/** A store with bucket b1 and a device uploading to `chainServer`, whose log it has pinned. */
+/**
+ * A store with bucket b1 and a device uploading to `chainServer`, whose log it has pinned;
+ * `clock.now` is the device's clock (uploads, proof passes, status), NOW until a test moves it.
+ */
 async function device(batchRecords?: number) {
   const store = stores.open('custos-disposed-run-');
   await putBucket(store, 'b1');
@@ -235,19 +243,18 @@ async function device(batchRecords?: number) {
   const identity = PrivateKey.generate();
   const server = chainServer(identity);
   server.pin(store);
-  const uploader = new ArchiveUploader(
-    store,
-    server.api,
-    profile,
-    identity,
-    batchRecords === undefined ? {} : { batchRecords },
-  );
-  const prove = () => verifyArchiveProofs(server.api, store, profile);
+  const clock = { now: NOW };
+  const uploader = new ArchiveUploader(store, server.api, profile, identity, {
+    clock: () => clock.now,
+    ...(batchRecords === undefined ? {} : { batchRecords }),
+  });
+  const prove = () => verifyArchiveProofs(server.api, store, profile, clock.now);
+  const status = () => archiveStatus(store, profile, clock.now);
   const close = () => {
     capture.close();
     store.close();
   };
-  return { store, capture, uploader, prove, close, ...server };
+  return { store, capture, uploader, prove, status, clock, close, ...server };
 }
 
 const disposeB1 = (store: LocalStore) =>
@@ -255,7 +262,7 @@ const disposeB1 = (store: LocalStore) =>
 
 describe('upload past records sealed to a disposed bucket', () => {
   it('declares the run, uploads the rest in the same round, and drops the run only once its log entry is proven', async () => {
-    const { store, capture, uploader, prove, close, state } = await device(2);
+    const { store, capture, uploader, prove, status, close, state } = await device(2);
     for (let i = 0; i < 2; i++) await capture.capture(body(i));
     expect(await uploader.uploadAll()).toBe(2); // 0–1 archived
     // 2–4 are sealed to b1, then the server reports b1 disposed of (the laptop in a drawer).
@@ -309,19 +316,22 @@ describe('upload past records sealed to a disposed bucket', () => {
     expect(uploadedThrough(store)).toBe(6);
     expect(queued(store)).toEqual(before);
     expect(declaredGaps(store)).toEqual([]);
-    expect(archiveStatus(store, profile).gapsAwaitingProof).toEqual([
-      { firstSeq: 2, lastSeq: 4, reason: 'bucket-disposed', logIndex: 2 },
+    expect(status().gapsAwaitingProof).toEqual([
+      {
+        ...{ firstSeq: 2, lastSeq: 4, reason: 'bucket-disposed', logIndex: 2 },
+        ...{ acceptedAt: NOW, waitedMs: 0, overdue: false },
+      },
     ]);
 
     // The proof pass proves the records' entries and the declaration's: only now does the
     // run leave the queue, noted declared.
-    expect(await prove()).toEqual({ verified: 5, waiting: 0 });
+    expect(await prove()).toEqual({ verified: 5, waiting: 0, unlogged: 0 });
     expect(queued(store)).toEqual([]);
     expect(declaredGaps(store)).toEqual([
       { firstSeq: 2, lastSeq: 4, reason: 'bucket-disposed', logIndex: 2 },
     ]);
     expect(pendingGapProofs(store)).toEqual([]);
-    expect(archiveStatus(store, profile).gapsAwaitingProof).toEqual([]);
+    expect(status().gapsAwaitingProof).toEqual([]);
     // Capture goes on after the chain as it was (the dropped records stay part of it).
     await capture.capture(body(7));
     expect(loadChain(store).nextSeq).toBe(8);
@@ -330,8 +340,8 @@ describe('upload past records sealed to a disposed bucket', () => {
     close();
   });
 
-  it('keeps the run queued and waiting while the log does not show the declaration the server accepted', async () => {
-    const { store, capture, uploader, prove, close, state } = await device();
+  it('keeps the run queued while the log lacks the declaration the server accepted: checked once a round, not waited for after GAP_PROOF_WAIT_MS, overdue after GAP_PROOF_OVERDUE_MS', async () => {
+    const { store, capture, uploader, prove, status, clock, close, state } = await device();
     for (let i = 0; i < 3; i++) await capture.capture(body(i));
     disposeB1(store);
     state.gapEntry = 'unlogged';
@@ -342,21 +352,55 @@ describe('upload past records sealed to a disposed bucket', () => {
     await capture.capture(body(3));
     expect(await uploader.uploadAll(1)).toBe(1);
     expect(state.stored).toEqual([3]);
-    // Record 3's receipt verifies; the declaration's never does: its records stay, waiting.
-    for (let round = 0; round < 2; round++) {
-      expect(await prove()).toEqual({ verified: round === 0 ? 1 : 0, waiting: 1 });
-      expect(queued(store)).toEqual([
-        [0, 'b1'],
-        [1, 'b1'],
-        [2, 'b1'],
-      ]);
+    const run = { firstSeq: 0, lastSeq: 2, reason: 'bucket-disposed', logIndex: 1_000_000 };
+    const kept = [
+      [0, 'b1'],
+      [1, 'b1'],
+      [2, 'b1'],
+    ];
+    // Record 3's receipt verifies; the declaration's never does. Just accepted, it is worth
+    // waiting for (an honest server logs it at once): not `unlogged`.
+    expect(await prove()).toEqual({ verified: 1, waiting: 1, unlogged: 0 });
+    expect(status().gapsAwaitingProof).toEqual([{ ...run, acceptedAt: NOW, waitedMs: 0, overdue: false }]);
+    // GAP_PROOF_WAIT_MS later it is not worth waiting for (custos sync moves on), but each
+    // round still checks it, once.
+    state.receiptsAsked.length = 0;
+    clock.now = NOW + GAP_PROOF_WAIT_MS;
+    for (let round = 1; round <= 2; round++) {
+      expect(await prove()).toEqual({ verified: 0, waiting: 1, unlogged: 1 });
+      expect(state.receiptsAsked).toEqual(Array<number>(round).fill(1_000_000));
     }
-    expect(declaredGaps(store)).toEqual([]);
-    const status = archiveStatus(store, profile);
-    expect(status.queued).toBe(3);
-    expect(status.gapsAwaitingProof).toEqual([
-      { firstSeq: 0, lastSeq: 2, reason: 'bucket-disposed', logIndex: 1_000_000 },
+    expect(status().gapsAwaitingProof).toEqual([
+      { ...run, acceptedAt: NOW, waitedMs: GAP_PROOF_WAIT_MS, overdue: false },
     ]);
+    // GAP_PROOF_OVERDUE_MS after its acceptance it is reported overdue: the server may be
+    // withholding it. The records stay queued all the same — nothing leaves without proof.
+    clock.now = NOW + GAP_PROOF_OVERDUE_MS;
+    expect(await prove()).toEqual({ verified: 0, waiting: 1, unlogged: 1 });
+    const overdue = status();
+    expect(overdue.gapsAwaitingProof).toEqual([
+      { ...run, acceptedAt: NOW, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
+    ]);
+    expect(overdue.queued).toBe(3);
+    expect(queued(store)).toEqual(kept);
+    expect(declaredGaps(store)).toEqual([]);
+
+    // A declaration an older client accepted carries no time: never overdue on no evidence;
+    // the first round that finds it unlogged starts its wait.
+    const [accepted] = pendingGapProofs(store);
+    const { acceptedAt: _, ...older } = accepted!;
+    store.transaction(() => putPendingGap(store, older));
+    clock.now = NOW + 10 * GAP_PROOF_OVERDUE_MS;
+    expect(status().gapsAwaitingProof).toEqual([
+      { ...run, acceptedAt: undefined, waitedMs: undefined, overdue: false },
+    ]);
+    expect(await prove()).toEqual({ verified: 0, waiting: 1, unlogged: 0 });
+    const since = clock.now;
+    clock.now = since + GAP_PROOF_OVERDUE_MS;
+    expect(status().gapsAwaitingProof).toEqual([
+      { ...run, acceptedAt: since, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
+    ]);
+    expect(queued(store)).toEqual(kept);
     close();
   });
 
@@ -393,7 +437,7 @@ describe('upload past records sealed to a disposed bucket', () => {
       expect(declaredGaps(store)).toEqual([]);
     }
     state.log[0] = encodeLogEntry(logged!);
-    expect(await prove()).toEqual({ verified: 1, waiting: 0 });
+    expect(await prove()).toEqual({ verified: 1, waiting: 0, unlogged: 0 });
     expect(queued(store)).toEqual([]);
     expect(declaredGaps(store)).toEqual([
       { firstSeq: 0, lastSeq: 2, reason: 'bucket-disposed', logIndex: 0 },

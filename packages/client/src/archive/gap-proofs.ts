@@ -17,6 +17,14 @@
  * and the server answers a repeat of the same run with its first entry, which binds the
  * first document's hash. So after a crash (the post's answer lost, or the proof not yet
  * checked) the same document is posted again and its proof can still be found.
+ *
+ * A server that accepts a declaration and never logs it (broken, or lying: the server is not
+ * trusted) must neither hold the records for good unnoticed nor slow every sync. The device
+ * keeps when it accepted each one (its own clock): each proof pass checks an accepted
+ * declaration once; one still unlogged GAP_PROOF_WAIT_MS after its acceptance is not worth
+ * waiting for within a round (`custos sync` moves on; later rounds check again), and one
+ * unlogged GAP_PROOF_OVERDUE_MS after it is reported overdue (`custos archive status`) —
+ * its records still stay queued: nothing leaves without proof.
  */
 import { decodeLogEntry, type GapReason } from '@custos/core';
 import { ClientError } from '../errors.js';
@@ -35,12 +43,32 @@ export interface PendingGapProof {
   readonly document: Uint8Array;
   /** The index of its archive-gap entry, as the server answered once it accepted; absent before. */
   readonly logIndex?: number;
+  /**
+   * When the server accepted it (this device's clock, ms); absent before. A declaration an
+   * older client had accepted gets the time of the first proof pass that finds it unlogged.
+   */
+  readonly acceptedAt?: number;
 }
 
 /** A pending gap proof the server accepted: its log entry is to be proven. */
 export type AcceptedGapProof = PendingGapProof & { readonly logIndex: number };
 
 const PENDING_GAP_PROOFS = 'pending-gap-proofs';
+
+/**
+ * How long after accepting a declaration a device may still wait, within one round, for its
+ * entry to show in the log. An honest server appends the entry in the transaction that
+ * accepts the declaration and signs a checkpoint every ~250 ms, so this is ample; `custos
+ * sync` waits as long for a checkpoint to cover records just uploaded.
+ */
+export const GAP_PROOF_WAIT_MS = 15_000;
+
+/**
+ * How long after accepting a declaration its entry may be missing from the log before the
+ * device reports it overdue: the server may be withholding it. Ample for a server restart or
+ * a checkpoint signer stalled under load between the acceptance and the next checkpoint.
+ */
+export const GAP_PROOF_OVERDUE_MS = 60 * 60 * 1000;
 
 /** The pending gap proofs, in the order they were first kept. */
 export function pendingGapProofs(store: LocalStore): PendingGapProof[] {
@@ -50,6 +78,11 @@ export function pendingGapProofs(store: LocalStore): PendingGapProof[] {
 /** The declarations the server accepted whose log entry is not proven yet (their records stay queued). */
 export function acceptedGapProofs(store: LocalStore): AcceptedGapProof[] {
   return pendingGapProofs(store).filter((g): g is AcceptedGapProof => g.logIndex !== undefined);
+}
+
+/** How long `gap` has waited for its log entry at `now` (ms), or undefined when its acceptance time is unknown. */
+export function gapProofWaited(gap: AcceptedGapProof, now: number): number | undefined {
+  return gap.acceptedAt === undefined ? undefined : Math.max(0, now - gap.acceptedAt);
 }
 
 /** Keeps `gap` (replacing one at the same start). Run inside a transaction. */

@@ -33,7 +33,14 @@ import type { LocalStore } from '../store/local-store.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes as b64bytes, obj } from '../transport/response-checks.js';
 import { dropQueued } from './capture.js';
-import { acceptedGapProofs, checkGapEntry, settleGap } from './gap-proofs.js';
+import {
+  acceptedGapProofs,
+  checkGapEntry,
+  GAP_PROOF_WAIT_MS,
+  gapProofWaited,
+  putPendingGap,
+  settleGap,
+} from './gap-proofs.js';
 import { decodeUploadedBatch } from './upload-rows.js';
 import type { ArchiveReceiptRow } from './uploader.js';
 
@@ -54,20 +61,30 @@ export interface ProofRound {
   readonly verified: number;
   /** Uploaded records, and accepted gap declarations, not yet proven (no checkpoint covers them yet). */
   readonly waiting: number;
+  /**
+   * Of `waiting`, the accepted gap declarations whose log entry is still missing
+   * GAP_PROOF_WAIT_MS after the server accepted them: not worth waiting for now (an honest
+   * server logs one at once); each round checks them again.
+   */
+  readonly unlogged: number;
 }
 
-/** Verifies receipts of uploaded records and of accepted gap declarations; drops their queued copies. */
+/**
+ * Verifies receipts of uploaded records and of accepted gap declarations; drops their queued
+ * copies. `now` is the device's clock, against which an accepted declaration's wait is measured.
+ */
 export async function verifyArchiveProofs(
   api: ApiClient,
   store: LocalStore,
   profile: DeviceProfile,
+  now: number,
 ): Promise<ProofRound> {
   if (loadPinnedLog(store) === undefined && !(await pinLog(api, store, profile.orgId)))
-    return { verified: 0, waiting: countWaiting(store) };
+    return roundResult(store, 0, now);
   const log = loadPinnedLog(store)!;
   const pending = pendingRecords(store, PROOF_BATCH);
   const gaps = acceptedGapProofs(store);
-  if (pending.length === 0 && gaps.length === 0) return { verified: 0, waiting: 0 };
+  if (pending.length === 0 && gaps.length === 0) return { verified: 0, waiting: 0, unlogged: 0 };
   const reader = new LogReader(api, store, log, `/v1/orgs/${profile.orgId}/log`);
   let verified = 0;
   for (const row of pending) {
@@ -97,11 +114,27 @@ export async function verifyArchiveProofs(
     const what = `the declaration of records ${gap.firstSeq}–${gap.lastSeq}`;
     const proven = await reader.prove(gap.logIndex, what, (entry) => checkGapEntry(entry, gap, profile));
     if (proven === 'throttled') break;
-    if (proven === 'not-yet') continue;
+    if (proven === 'not-yet') {
+      // Accepted by an older client, which kept no time: its wait is counted from now on.
+      if (gap.acceptedAt === undefined)
+        store.transaction(() => putPendingGap(store, { ...gap, acceptedAt: now }));
+      continue;
+    }
     store.transaction(() => settleGap(store, gap, proven.text, proven.treeSize));
     verified++;
   }
-  return { verified, waiting: countWaiting(store) };
+  return roundResult(store, verified, now);
+}
+
+/** What a round reports: what it proved, what still waits, and which declarations are not worth waiting for. */
+function roundResult(store: LocalStore, verified: number, now: number): ProofRound {
+  const gaps = acceptedGapProofs(store);
+  const unlogged = gaps.filter((g) => (gapProofWaited(g, now) ?? 0) >= GAP_PROOF_WAIT_MS).length;
+  return {
+    verified,
+    waiting: pendingRecords(store, Number.MAX_SAFE_INTEGER).length + gaps.length,
+    unlogged,
+  };
 }
 
 /** Reads receipts and entry bundles of the org's log, and proves entries against the pinned log. */
@@ -197,11 +230,6 @@ function pendingRecords(store: LocalStore, limit: number): ArchiveReceiptRow[] {
     if (out.length >= limit) break;
   }
   return out;
-}
-
-/** Uploaded records and accepted gap declarations (each one) not yet proven. */
-function countWaiting(store: LocalStore): number {
-  return pendingRecords(store, Number.MAX_SAFE_INTEGER).length + acceptedGapProofs(store).length;
 }
 
 /** The log entry must be this device's archive-record entry for exactly this record. */

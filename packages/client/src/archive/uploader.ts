@@ -382,7 +382,8 @@ export class ArchiveUploader {
    * once the server has accepted it, the upload moves past the run (the server's chain goes
    * on from the declaration) but the records stay queued: the server's answer proves nothing
    * is logged, and they are the only copy. The proof pass drops them once the declaration's
-   * log entry is proven (gap-proofs.ts). A failed post or a refusal leaves the upload
+   * log entry is proven (gap-proofs.ts), noting when it was accepted (by the device's clock),
+   * so that an entry that never shows is reported overdue. A failed post or a refusal leaves the upload
    * position and the queue as they were. ARCHIVE_UPLOAD_FAILED naming the record when it is
    * not the next one to send (nothing to declare then).
    */
@@ -404,7 +405,8 @@ export class ArchiveUploader {
       gap = signed;
     }
     const logIndex = await postGapDocument(this.api, gap.document, run);
-    const accepted: PendingGapProof = { ...gap, logIndex };
+    // When it was accepted, by this device's clock: how long its log entry has been missing.
+    const accepted: PendingGapProof = { ...gap, logIndex, acceptedAt: gap.acceptedAt ?? this.clock() };
     this.store.transaction(() => {
       putPendingGap(this.store, accepted);
       this.store.putJson('archive-state', UPLOADED_THROUGH, run.lastSeq);

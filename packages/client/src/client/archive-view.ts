@@ -1,13 +1,14 @@
 /**
  * What a client reports about its archive capture, read from the profile alone (works
  * offline): queue depth, chain position, upload position, verified receipts, the last
- * checkpoint verified and the bucket keys refused at verification.
+ * checkpoint verified, the bucket keys refused at verification, and declarations of lost
+ * records the server accepted but has not shown in its log (overdue after GAP_PROOF_OVERDUE_MS).
  */
 import { declaredGaps, disposedRun, type DeclaredGap } from '../archive/chain-recovery.js';
 import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
 import { disposedBuckets, type DisposedBucket } from '../archive/disposed-buckets.js';
-import { acceptedGapProofs } from '../archive/gap-proofs.js';
+import { acceptedGapProofs, GAP_PROOF_OVERDUE_MS, gapProofWaited } from '../archive/gap-proofs.js';
 import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
 import type { DeviceProfile } from '../profile.js';
 import { decodeJson } from '../store/json-codec.js';
@@ -36,9 +37,10 @@ export interface ArchiveStatus {
   readonly declaredGaps: readonly DeclaredGap[];
   /**
    * Runs declared lost that the server accepted but whose log entry is not proven yet: their
-   * records stay queued (counted in `queued`) until the next proof pass proves it.
+   * records stay queued (counted in `queued`) until a proof pass proves it — however long
+   * that takes; an entry missing for GAP_PROOF_OVERDUE_MS is reported `overdue`.
    */
-  readonly gapsAwaitingProof: readonly DeclaredGap[];
+  readonly gapsAwaitingProof: readonly AwaitingGapProof[];
   /**
    * Buckets the server reported disposed of (their keys destroyed): the device no longer
    * seals to them, and declares records already sealed to one lost instead of sending them.
@@ -51,6 +53,22 @@ export interface ArchiveStatus {
   readonly undeclaredDisposed: { readonly firstSeq: number; readonly lastSeq: number } | undefined;
 }
 
+/** A declaration the server accepted whose log entry is not proven yet. */
+export interface AwaitingGapProof extends DeclaredGap {
+  /**
+   * When the server accepted it (this device's clock, ms); undefined for one an older client
+   * accepted, until the next proof pass notes it.
+   */
+  readonly acceptedAt: number | undefined;
+  /** How long its entry has been missing from the log (ms), when `acceptedAt` is known. */
+  readonly waitedMs: number | undefined;
+  /**
+   * Missing for GAP_PROOF_OVERDUE_MS or longer: an honest server logs it at once, so this one
+   * is broken or withholding it. Its records stay queued all the same.
+   */
+  readonly overdue: boolean;
+}
+
 /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
 export function archiveReceipts(store: LocalStore): ArchiveReceiptRow[] {
   return store
@@ -59,8 +77,8 @@ export function archiveReceipts(store: LocalStore): ArchiveReceiptRow[] {
     .filter((r) => r.receipt !== undefined);
 }
 
-/** Queue depth, last receipt, last verified checkpoint. */
-export function archiveStatus(store: LocalStore, profile: DeviceProfile): ArchiveStatus {
+/** Queue depth, last receipt, last verified checkpoint; `now` (the device's clock) dates the declarations awaiting proof. */
+export function archiveStatus(store: LocalStore, profile: DeviceProfile, now: number): ArchiveStatus {
   const proven = archiveReceipts(store);
   const disposed = disposedBuckets(store);
   const stuck = disposed.length === 0 ? undefined : disposedRun(store, uploadedThrough(store) + 1);
@@ -76,12 +94,18 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile): Archiv
     lastVerifiedTreeSize: cp?.treeSize,
     refusedBuckets: refusedBuckets(store),
     declaredGaps: declaredGaps(store),
-    gapsAwaitingProof: acceptedGapProofs(store).map((g) => ({
-      firstSeq: g.firstSeq,
-      lastSeq: g.lastSeq,
-      reason: g.reason,
-      logIndex: g.logIndex,
-    })),
+    gapsAwaitingProof: acceptedGapProofs(store).map((g) => {
+      const waitedMs = gapProofWaited(g, now);
+      return {
+        firstSeq: g.firstSeq,
+        lastSeq: g.lastSeq,
+        reason: g.reason,
+        logIndex: g.logIndex,
+        acceptedAt: g.acceptedAt,
+        waitedMs,
+        overdue: waitedMs !== undefined && waitedMs >= GAP_PROOF_OVERDUE_MS,
+      };
+    }),
     disposedBuckets: disposed,
     undeclaredDisposed:
       stuck === undefined ? undefined : { firstSeq: stuck.firstSeq, lastSeq: stuck.lastSeq },

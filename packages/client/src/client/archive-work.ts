@@ -95,7 +95,7 @@ export class ArchiveWork {
       await this.#sealPending();
       await uploader.resume();
       const uploaded = await uploader.uploadAll(1);
-      const proofs = await verifyArchiveProofs(api, store, this.d.profile());
+      const proofs = await verifyArchiveProofs(api, store, this.d.profile(), this.d.clock());
       return { queued: store.count('archive-queue'), progressed: uploaded + proofs.verified > 0 };
     });
   }
@@ -147,7 +147,7 @@ export class ArchiveWork {
       await this.#sealPending();
       await this.d.uploader.resume();
       const uploaded = await this.d.uploader.uploadAll();
-      const proofs = await verifyArchiveProofs(this.d.api, this.d.store, this.d.profile());
+      const proofs = await verifyArchiveProofs(this.d.api, this.d.store, this.d.profile(), this.d.clock());
       return { uploaded, proofs };
     });
   }
