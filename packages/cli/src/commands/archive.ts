@@ -4,8 +4,10 @@
  * keys refused because they did not verify. Read from the profile only (works offline);
  * `custos sync` uploads and verifies.
  */
+import { GAP_PROOF_OVERDUE_MS } from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
+import { elapsedText, overdueGaps, overdueText, recordsText } from '../gap-proof-text.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
@@ -14,8 +16,10 @@ const USAGE = `Usage: custos archive status [--profile DIR] [--passphrase-file F
 Shows this device's archive state: whether archiving is required (or that the
 organisation does not archive: archive policy none), records in the queue
 (captured but not yet proven in the log), records uploaded, verified receipts, the last
-receipt and the last checkpoint verified, and any bucket keys refused. 'custos sync'
-uploads the queue and verifies receipts.
+receipt and the last checkpoint verified, any bucket keys refused, and runs of records
+declared lost: proven in the log, awaiting proof, or overdue (the server accepted the
+declaration but its log entry is still missing ${elapsedText(GAP_PROOF_OVERDUE_MS)} later: it may be withholding it).
+'custos sync' uploads the queue and verifies receipts.
 
 ${PROFILE_OPTIONS_HELP}`;
 
@@ -39,6 +43,8 @@ async function status(ctx: CommandContext): Promise<void> {
       );
       return;
     }
+    const overdue = overdueGaps(s.gapsAwaitingProof);
+    const awaiting = s.gapsAwaitingProof.filter((g) => !g.overdue);
     ctx.result(
       [
         `Archiving: ${s.required ? `required by ${org}` : 'not required'}, retention class ${client.profile.retentionClass}`,
@@ -52,11 +58,15 @@ async function status(ctx: CommandContext): Promise<void> {
         s.declaredGaps.length === 0
           ? 'Declared lost: none'
           : `Declared lost: ${s.declaredGaps.map((g) => `${recordsText(g.firstSeq, g.lastSeq)} (${g.reason}, log ${g.logIndex})`).join('; ')} — ${[...new Set(s.declaredGaps.map((g) => GAP_REASON_TEXT[g.reason] ?? g.reason))].join('; ')}; your records officer sees this`,
-        ...(s.gapsAwaitingProof.length === 0
+        ...(awaiting.length === 0
           ? []
           : [
-              `Declared, awaiting proof: ${s.gapsAwaitingProof.map((g) => `${recordsText(g.firstSeq, g.lastSeq)} (${g.reason}, log ${g.logIndex})`).join('; ')} — the server accepted the declaration; the records stay in the queue until its log entry is proven ('custos sync')`,
+              `Declared, awaiting proof: ${awaiting.map((g) => `${recordsText(g.firstSeq, g.lastSeq)} (${g.reason}, log ${g.logIndex})`).join('; ')} — the server accepted the declaration; the records stay in the queue until its log entry is proven ('custos sync')`,
             ]),
+        ...overdue.map(
+          (g) =>
+            `Declaration overdue: ${overdueText(g)} — the records stay in the queue until its log entry is proven ('custos sync' checks again); tell your records officer`,
+        ),
         ...s.disposedBuckets.map(
           (d) =>
             `Disposed bucket: ${d.bucketId} (plan ${d.planId}, ${new Date(d.disposedAt).toISOString()}) — its keys are destroyed: this device no longer seals to it, and declares records already sealed to it lost (check this device's clock)`,
@@ -79,11 +89,6 @@ const GAP_REASON_TEXT: Readonly<Record<string, string>> = {
   'bucket-disposed':
     'sealed to a disposed bucket: its keys were destroyed before they were archived, and their retention had ended',
 };
-
-/** "records 3–5", or "record 3". */
-function recordsText(first: number, last: number): string {
-  return first === last ? `record ${first}` : `records ${first}–${last}`;
-}
 
 /** Runs `custos archive …`. */
 export function runArchive(args: readonly string[], io: CliIo): Promise<number> {

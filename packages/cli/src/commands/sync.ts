@@ -1,7 +1,8 @@
 /**
  * `custos sync`: fetch and handle every queued envelope, print the new messages, events
  * and warnings, then upload the archive queue and verify receipts for what is uploaded
- * (waiting briefly for the log's next checkpoint, unless --no-wait).
+ * (waiting briefly for the log's next checkpoint, unless --no-wait), warning of gap
+ * declarations the server accepted and has not logged long after (archive status: overdue).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -18,6 +19,7 @@ import {
   shortId,
   unnamedSenders,
 } from '../message-format.js';
+import { overdueGaps, overdueText } from '../gap-proof-text.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
 
@@ -64,25 +66,30 @@ async function saveAttachments(
   return out;
 }
 
-/** Uploads the queue and verifies proofs, polling until none wait or `waitMs` passes. */
+/**
+ * Uploads the queue and verifies proofs, polling until nothing worth waiting for waits or
+ * `waitMs` passes. A gap declaration the server accepted but still has not logged
+ * GAP_PROOF_WAIT_MS after (client `unlogged`) is not worth waiting for: each round checks it
+ * once, and this sync moves on — a server that never logs it made every sync wait `waitMs`.
+ */
 export async function flushAndVerify(
   client: CustosClient,
   waitMs: number,
-): Promise<{ uploaded: number; verified: number; waiting: number }> {
+): Promise<{ uploaded: number; verified: number; waiting: number; unlogged: number }> {
   const first = await client.flushArchive();
   let uploaded = first.uploaded;
   const proofs = first.proofs;
   let verified = proofs.verified;
   const end = Date.now() + waitMs;
   let last: ProofRound = proofs;
-  while (last.waiting > 0 && Date.now() < end) {
+  while (last.waiting > last.unlogged && Date.now() < end) {
     await new Promise((r) => setTimeout(r, PROOF_POLL_MS));
     const next = await client.flushArchive();
     uploaded += next.uploaded;
     verified += next.proofs.verified;
     last = next.proofs;
   }
-  return { uploaded, verified, waiting: last.waiting };
+  return { uploaded, verified, waiting: last.waiting, unlogged: last.unlogged };
 }
 
 async function sync(ctx: CommandContext): Promise<void> {
@@ -100,6 +107,7 @@ async function sync(ctx: CommandContext): Promise<void> {
       const saved = saveDir === undefined ? [] : await saveAttachments(client, events, saveDir);
       const archive = await flushAndVerify(client, ctx.flags.has('no-wait') ? 0 : PROOF_WAIT_MS);
       const status = client.archiveStatus();
+      const overdue = overdueGaps(status.gapsAwaitingProof);
       const unnamed = unnamedSenders(events, book, client.contacts());
       const notices = archiveNoticeLines(
         [...events, ...noticed],
@@ -125,8 +133,13 @@ async function sync(ctx: CommandContext): Promise<void> {
         ...warnings.flatMap((w) => describeWarning(w, book)),
         status.required
           ? `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
-            `${archive.waiting > 0 ? `, ${archive.waiting} waiting for a checkpoint` : ''}; ${status.queued} in the queue.`
+            `${archive.waiting > archive.unlogged ? `, ${archive.waiting - archive.unlogged} waiting for a checkpoint` : ''}` +
+            `${archive.unlogged > 0 ? `, ${archive.unlogged} declaration(s) of lost records not in the log yet` : ''}; ${status.queued} in the queue.`
           : `Archive: none — ${client.profile.orgName} does not archive (archive policy none).`,
+        ...overdue.map(
+          (g) =>
+            `WARNING: archive declaration overdue: ${overdueText(g)} ('custos archive status'; tell your records officer).`,
+        ),
       ];
       ctx.result(lines, {
         events: events.map((e) => eventJson(e, book)),
@@ -139,6 +152,7 @@ async function sync(ctx: CommandContext): Promise<void> {
           queued: status.queued,
           receipts: status.receipts,
           archivePolicy: status.archivePolicy,
+          overdueDeclarations: overdue,
         },
       });
     },
