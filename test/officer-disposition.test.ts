@@ -20,8 +20,10 @@
  * Then the server's clock goes back to the machine's: a device's records sealed to a bucket
  * whose keys were destroyed are refused (BUCKET_DISPOSED) and not stored; the device stops
  * sealing to that bucket, declares those records lost (gap reason `bucket-disposed`) instead
- * of sending them again, and — the server's clock forward again, in next month's window — a
- * later record archives with a verified receipt.
+ * of sending them again — keeping them queued while the declaration's log entry is not
+ * proven: a sync does not wait on an entry withheld long after the acceptance, and one
+ * withheld an hour is reported overdue — and, the server's clock forward again, in next
+ * month's window, a later record archives with a verified receipt.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeEntryBundle, decodeLogEntry, entryBundlePath } from '@custos/core';
-import { CustosClient, LocalStore, loadProfile } from '@custos/client';
+import {
+  CustosClient,
+  GAP_PROOF_OVERDUE_MS,
+  GAP_PROOF_WAIT_MS,
+  LocalStore,
+  loadProfile,
+} from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestPath, restartServer, stopServer, until } from './client-support.js';
 import { captureSealed } from './client-records.js';
@@ -44,6 +52,7 @@ import {
 } from './cli-support.js';
 import { keysInFolder, officerPrivateKeys } from './officer-support.js';
 import { afterThisMonthsGrace, LATE_UPLOAD_GRACE_MS, serverClockAt } from './server-clock.js';
+import { flushAndVerify, PROOF_WAIT_MS } from '../packages/cli/src/commands/sync.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
@@ -449,9 +458,23 @@ describe('officer disposition (processes)', () => {
       }
       let uploads = 0;
       let declarations = 0;
+      /** The log index whose receipt the server withholds, as if it never logged that entry. */
+      let withheld: number | undefined;
+      let withheldAsks = 0;
       const counting: typeof fetch = (input, init) => {
-        if (init?.method === 'POST' && requestPath(input) === '/v1/archive/batches') uploads++;
-        if (init?.method === 'POST' && requestPath(input) === '/v1/archive/gaps') declarations++;
+        const path = requestPath(input);
+        if (init?.method === 'POST' && path === '/v1/archive/batches') uploads++;
+        if (init?.method === 'POST' && path === '/v1/archive/gaps') declarations++;
+        if (withheld !== undefined && path.endsWith(`/log/receipts/${withheld}`)) {
+          withheldAsks++;
+          const body = { error: { code: 'LOG_NOT_FOUND', message: 'no such entry' } };
+          return Promise.resolve(
+            new Response(JSON.stringify(body), {
+              status: 404,
+              headers: { 'content-type': 'application/json' },
+            }),
+          );
+        }
         return fetch(input, init);
       };
       // At the device's own time this month's bucket still takes records, so no disposition
@@ -475,7 +498,8 @@ describe('officer disposition (processes)', () => {
       // Once the device's clock is past the bucket's window and grace too (next month's 9th),
       // the claim is credible.
       const nextMonth = afterThisMonthsGrace();
-      const c = CustosClient.open(carol, { clock: () => nextMonth, api: { fetch: counting } });
+      let deviceNow = nextMonth;
+      const c = CustosClient.open(carol, { clock: () => deviceNow, api: { fetch: counting } });
       try {
         // The server refused the batch again (BUCKET_DISPOSED); the device noted the bucket and
         // declared the two records lost instead of sending them again. It keeps them queued
@@ -485,15 +509,44 @@ describe('officer disposition (processes)', () => {
         const accepted = c.archiveStatus();
         expect(accepted.declaredGaps).toEqual([]);
         const [awaiting] = accepted.gapsAwaitingProof;
-        expect(awaiting).toMatchObject({ reason: 'bucket-disposed' });
+        expect(awaiting).toMatchObject({ reason: 'bucket-disposed', acceptedAt: nextMonth, overdue: false });
         expect(accepted.queued).toBeGreaterThanOrEqual(2);
+        // A server that accepted the declaration but does not log it (played by withholding
+        // its entry's receipt): once every other record is proven, only the declaration waits.
+        withheld = awaiting!.logIndex;
+        await until(
+          async () => (await c.flushArchive()).proofs.waiting === 1,
+          'the proofs of the records before the declared run',
+        );
+        // GAP_PROOF_WAIT_MS after the acceptance, custos sync checks it once and moves on,
+        // instead of asking again until its PROOF_WAIT_MS is over.
+        deviceNow = nextMonth + GAP_PROOF_WAIT_MS;
+        withheldAsks = 0;
+        expect(await flushAndVerify(c, PROOF_WAIT_MS)).toEqual({
+          uploaded: 0,
+          verified: 0,
+          waiting: 1,
+          unlogged: 1,
+        });
+        expect(withheldAsks).toBe(1);
+        // An hour after, it is overdue (the server may be withholding it); the records stay.
+        deviceNow = nextMonth + GAP_PROOF_OVERDUE_MS;
+        const overdue = c.archiveStatus();
+        expect(overdue.gapsAwaitingProof).toEqual([
+          { ...awaiting, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
+        ]);
+        expect(overdue.queued).toBe(awaiting!.lastSeq - awaiting!.firstSeq + 1);
+        expect(overdue.declaredGaps).toEqual([]);
+        // The server shows the entry again: the next round proves it and drops the records.
+        withheld = undefined;
         await until(
           async () => (await c.flushArchive(), c.archiveStatus().declaredGaps.length === 1),
           "the proof of the declaration's log entry",
         );
         const status = c.archiveStatus();
         expect(status.gapsAwaitingProof).toEqual([]);
-        expect(status.declaredGaps).toEqual([awaiting]);
+        const { firstSeq, lastSeq, reason, logIndex } = awaiting!;
+        expect(status.declaredGaps).toEqual([{ firstSeq, lastSeq, reason, logIndex }]);
         const [disposed] = status.disposedBuckets;
         const disposedRow = serverDb(
           (db) =>
