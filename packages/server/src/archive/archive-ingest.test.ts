@@ -1,10 +1,12 @@
 /**
  * Archive ingest through the HTTP app (app.inject), on every backend: the happy path to a
  * verified receipt, and each bad input class of threat model F16 with the store compared
- * before and after.
+ * before and after. On PostgreSQL, an ingest and a disposition of the same bucket on two
+ * nodes, in both orders of the bucket's lock.
  */
 import { createHash } from 'node:crypto';
 import {
+  decodeDispositionPlan,
   hashLeaf,
   openCheckpoint,
   verifyInclusion,
@@ -14,6 +16,8 @@ import {
 } from '@custos/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executePlan } from '../disposition/execution.js';
+import { makePlan } from '../disposition/plan-making.js';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
 import { LogIntegrator } from '../log-service/integration.js';
 import { silentLogger } from '../log/logger.js';
@@ -383,6 +387,8 @@ for (const backend of TEST_BACKENDS) {
       const now = t0;
       /** Inside the windows below: a clock set back by years. */
       const setBack = 1_692_000_000_000;
+      /** An as-of date by which every bucket here has expired. */
+      const farAsOf = Date.UTC(2100, 0, 1);
       beforeAll(async () => {
         storesB = await openStore(tb.config);
         b = await createTestApp(storesB, { audit: sequencingAuditSink });
@@ -478,6 +484,105 @@ for (const backend of TEST_BACKENDS) {
           } finally {
             await probe.end();
           }
+        },
+      );
+
+      it.skipIf(backend.name !== 'postgres')(
+        "keeps a bucket's keys when its disposition waited for an ingest committing records to it on another node",
+        async () => {
+          // The other order of the race above: node A's ingest holds the bucket's lock shared,
+          // its records written but not committed, while node B executes a disposition of the
+          // bucket. B's keys step waits for the lock, then sees the records and keeps the keys
+          // (destroyed, they would leave records stored and acknowledged that nobody can open).
+          if (tb.config.kind !== 'postgres') throw new Error('PostgreSQL only');
+          const bucketId = 'kept-2023';
+          const w = await oldBucketWriter(bucketId, org.members[1]!);
+          const by = org.officer.deviceId;
+          await tb.stores.buckets.putBlob(org.orgId, 'officer-wrap', {
+            bucketId,
+            recipient: 'root',
+            blob: Buffer.alloc(40, 6),
+            createdBy: by,
+            createdAt: now,
+            logIndex: 0,
+          });
+          // Node B's plan, made while the bucket is empty; the quorum's approvals are stored
+          // as approvePlan stores them (their signatures are checked there, not here).
+          const { plan } = await makePlan(storesB, sequencingAuditSink, org.orgId, farAsOf, by, now);
+          expect(decodeDispositionPlan(plan.plan).buckets.map((x) => x.bucketId)).toContain(bucketId);
+          for (const officerIndex of [0, 1])
+            await storesB.disposition.putApproval(org.orgId, plan.planId, {
+              officerIndex,
+              signature: Buffer.alloc(64, officerIndex),
+              deviceId: by,
+              at: now,
+            });
+          // Node A's ingest (its clock set back into the bucket's window) writes the batch
+          // and then holds its transaction open, with the bucket's lock shared, until let go.
+          const device = await tb.stores.devices.get(org.orgId, w.device.deviceId);
+          const batch = verifyUpload(org.orgId, w.device.deviceId, device!.identityKey, w.batch(2));
+          let letGo!: () => void;
+          const commitAllowed = new Promise<void>((resolve) => (letGo = resolve));
+          let written!: () => void;
+          const inTransaction = new Promise<void>((resolve) => (written = resolve));
+          const holding: Stores = {
+            ...tb.stores,
+            withTransaction: (fn) =>
+              tb.stores.withTransaction(async (tx) => {
+                const r = await fn(tx);
+                written();
+                await commitAllowed;
+                return r;
+              }),
+          };
+          const receipt = new ArchiveCommitter(holding, () => setBack).commit(batch);
+          const probe = new pg.Client({ connectionString: tb.config.url });
+          await probe.connect();
+          let executed: Promise<unknown> | undefined;
+          try {
+            await Promise.race([inTransaction, receipt]);
+            // B's keys step waits for the lock: B's only wait here, and on nothing else.
+            let answered = false;
+            executed = executePlan(
+              { stores: storesB, audit: sequencingAuditSink, clock: () => now },
+              org.orgId,
+              plan.planId,
+              by,
+            ).finally(() => (answered = true));
+            executed.catch(() => undefined); // awaited below
+            const waiting = async (): Promise<string> => {
+              while (!answered) {
+                const r = await probe.query<{ wait_event: string; bucket_lock: boolean | null }>(
+                  `SELECT a.wait_event, l.classid = $1 AS bucket_lock FROM pg_stat_activity a
+                    LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+                    WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'`,
+                  [PG_BUCKET_LOCK_CLASS],
+                );
+                if (r.rows.some((x) => x.bucket_lock === true)) return 'waiting for the bucket lock';
+                if (r.rows[0] !== undefined) return `waiting for ${r.rows[0].wait_event}`;
+              }
+              return 'answered';
+            };
+            expect(await waiting()).toBe('waiting for the bucket lock');
+          } finally {
+            letGo();
+            await probe.end();
+          }
+          expect((await receipt).stored).toBe(2);
+          await executed;
+          // The keys step saw the committed records: keys kept, bucket not disposed, and its
+          // records stay openable and it takes more.
+          const progress = await storesB.disposition.progress(org.orgId, plan.planId);
+          expect(progress.find((p) => p.bucketId === bucketId)).toMatchObject({
+            step: 'done',
+            keysDestroyed: false,
+          });
+          expect((await storesB.disposition.plan(org.orgId, plan.planId))?.state).toBe('executed');
+          expect((await storesB.disposition.disposals(org.orgId, [bucketId])).size).toBe(0);
+          expect(await storesB.buckets.blobsForBucket(org.orgId, 'officer-wrap', bucketId)).toHaveLength(1);
+          expect(await storesB.disposition.bucketHasRecords(org.orgId, bucketId)).toBe(true);
+          t.clock.now = setBack;
+          expect((await upload(w, w.batch(1))).statusCode).toBe(200);
         },
       );
     });
