@@ -46,11 +46,29 @@ export type { PeerUser } from './messaging/peers.js';
 export { ApiClient } from './transport/api-client.js';
 export type { ApiClientOptions } from './transport/api-client.js';
 export {
+  AnswerTooLargeError,
   createHttpFetch,
-  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_ANSWER_LIMIT_BYTES,
   httpFetch,
   IDLE_CONNECTION_MS,
 } from './transport/http-fetch.js';
+export {
+  ARCHIVE_RECORD_ANSWER_BYTES,
+  AUDIT_ACT_ANSWER_BYTES,
+  auditAnswerLimit,
+  BLOB_ANSWER_LIMIT_BYTES,
+  COMPLETENESS_ANSWER_LIMIT_BYTES,
+  ENTRY_BUNDLE_ANSWER_LIMIT_BYTES,
+  GAP_DECLARATIONS_ANSWER_LIMIT_BYTES,
+  HOLD_ANSWER_BYTES,
+  holdsAnswerLimit,
+  INDEX_KEYS_ANSWER_LIMIT_BYTES,
+  MAX_INDEX_KEY_BUCKETS,
+  MESSAGES_ANSWER_LIMIT_BYTES,
+  recordsAnswerLimit,
+  REVIEW_RULES_ANSWER_LIMIT_BYTES,
+  SERVER_ANSWER_BOUNDS,
+} from './transport/answer-limits.js';
 export type { HttpFetch, HttpFetchOptions, HttpRequestInit, HttpResponse } from './transport/http-fetch.js';
 export type { RelayEnvelope } from './transport/relay-socket.js';
 export { ArchiveCapture, decodeQueued, loadChain, SESSION_KEY_MAX_RECORDS } from './archive/capture.js';

@@ -11,6 +11,7 @@ import { verifyBucketDocument, type RetentionClass, type VerifiedBucket } from '
 import type { DeviceProfile } from '../profile.js';
 import { decodeJson } from '../store/json-codec.js';
 import type { LocalStore } from '../store/local-store.js';
+import { INDEX_KEYS_ANSWER_LIMIT_BYTES } from '../transport/answer-limits.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes, obj, str } from '../transport/response-checks.js';
 import { disposedBucketIds } from './disposed-buckets.js';
@@ -148,7 +149,10 @@ export async function refreshIndexKeys(
   profile: DeviceProfile,
   identityKey: PrivateKey,
 ): Promise<number> {
-  const res = obj(await api.request('GET', '/v1/index-keys'), 'index keys');
+  const res = obj(
+    await api.request('GET', '/v1/index-keys', { maxAnswerBytes: INDEX_KEYS_ANSWER_LIMIT_BYTES }),
+    'index keys',
+  );
   let n = 0;
   for (const item of arr(res, 'items')) {
     const it = obj(item, 'index key');

@@ -30,6 +30,7 @@ import { ClientError, isServerRefusal } from '../errors.js';
 import { pinLog } from '../enrol/enrol.js';
 import { loadPinnedLog, type DeviceProfile, type PinnedLog } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
+import { ENTRY_BUNDLE_ANSWER_LIMIT_BYTES } from '../transport/answer-limits.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bytes as b64bytes, obj } from '../transport/response-checks.js';
 import { dropQueued } from './capture.js';
@@ -191,6 +192,7 @@ class LogReader {
       const raw = (await this.api.request('GET', `${this.orgPath}/${path}`, {
         as: 'bytes',
         auth: false,
+        maxAnswerBytes: ENTRY_BUNDLE_ANSWER_LIMIT_BYTES,
       })) as Uint8Array;
       entries = decodeEntryBundle(raw, width);
       this.#bundles.set(bundleKey, entries);

@@ -11,6 +11,7 @@ import type { MessageEvent, Messenger } from '../messaging/messenger.js';
 import { ReceiptQueue } from '../messaging/receipts.js';
 import type { LocalStore } from '../store/local-store.js';
 import { loadLocalIdentity, type SignalStores } from '../store/signal-stores.js';
+import { MESSAGES_ANSWER_LIMIT_BYTES } from '../transport/answer-limits.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { parseEnvelope, RelaySocket, type RelayEnvelope } from '../transport/relay-socket.js';
 import { arr, bool, int, obj } from '../transport/response-checks.js';
@@ -63,7 +64,10 @@ export class Inbox {
     const { api } = this.deps;
     const out: MessageEvent[] = [];
     for (;;) {
-      const page = obj(await api.request('GET', '/v1/messages'), 'messages');
+      const page = obj(
+        await api.request('GET', '/v1/messages', { maxAnswerBytes: MESSAGES_ANSWER_LIMIT_BYTES }),
+        'messages',
+      );
       const envelopes = arr(page, 'envelopes').map(parseEnvelope);
       for (const env of envelopes) {
         const e = await this.receive(env);

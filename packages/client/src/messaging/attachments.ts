@@ -11,6 +11,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ClientError, isServerRefusal } from '../errors.js';
 import { sha256 } from '../sha256.js';
+import { BLOB_ANSWER_LIMIT_BYTES } from '../transport/answer-limits.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { ATTACHMENT_KEY_BYTES, MAX_SHORT, type AttachmentPointer } from './content-parts.js';
 
@@ -123,7 +124,10 @@ export async function downloadAttachment(api: ApiClient, pointer: AttachmentPoin
     throw new ClientError('ATTACHMENT_INVALID', 'the attachment blob id is malformed');
   let blob: unknown;
   try {
-    blob = await api.request('GET', `/v1/blobs/${pointer.blobId}`, { as: 'bytes' });
+    blob = await api.request('GET', `/v1/blobs/${pointer.blobId}`, {
+      as: 'bytes',
+      maxAnswerBytes: BLOB_ANSWER_LIMIT_BYTES,
+    });
   } catch (e) {
     if (isServerRefusal(e, 'BLOB_NOT_FOUND'))
       throw new ClientError('ATTACHMENT_INVALID', 'the attachment blob is not on the server', { cause: e });

@@ -1,9 +1,13 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { PublicKey } from '@signalapp/libsignal-client';
 import { PrivateKey } from '@signalapp/libsignal-client';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isClientError } from '../errors.js';
+import { MESSAGES_ANSWER_LIMIT_BYTES } from './answer-limits.js';
 import { ApiClient, AUTH_SIGNATURE_DOMAIN, TOKEN_RENEW_MARGIN_MS } from './api-client.js';
 import { backoffDelay } from './backoff.js';
+import { DEFAULT_ANSWER_LIMIT_BYTES } from './http-fetch.js';
 
 const ORG = 'o'.repeat(22);
 const DEV = 'd'.repeat(22);
@@ -116,5 +120,73 @@ describe('ApiClient', () => {
     expect(backoffDelay(0, 250, 30_000, () => 0)).toBe(125);
     expect(backoffDelay(3, 250, 30_000, () => 1)).toBe(2000);
     expect(backoffDelay(40, 250, 30_000, () => 1)).toBe(30_000);
+  });
+});
+
+describe('ApiClient answer limits, over the real transport', () => {
+  // A JSON answer of `n` bytes: {"pad":"xxx…"}.
+  const jsonOf = (n: number): Buffer => Buffer.from(`{"pad":"${'x'.repeat(n - 10)}"}`);
+  const OVER = DEFAULT_ANSWER_LIMIT_BYTES + 1;
+  let server: Server;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      res.setHeader('content-type', 'application/json');
+      if (path.startsWith('/v1/prekey-bundles/')) {
+        // A small route answering past the default limit, its length declared.
+        res.end(jsonOf(OVER));
+      } else if (path === '/v1/orgs/o/log/checkpoint') {
+        // The same, chunked: no content-length, so it is refused as it passes the limit.
+        const part = Buffer.alloc(64 * 1024, 0x78);
+        for (let sent = 0; sent < OVER; sent += part.byteLength) res.write(part);
+        res.end();
+      } else if (path === '/v1/messages') {
+        // A large answer, past the default but within the route's own limit.
+        res.end(jsonOf(DEFAULT_ANSWER_LIMIT_BYTES + 1024 * 1024));
+      } else {
+        res.statusCode = 404;
+        res.end('{}');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    api = new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('refuses an answer past the default limit, naming the request and the limit and nothing else', async () => {
+    const e: unknown = await api
+      .request('GET', '/v1/prekey-bundles/o/u?secret=s3cret', { auth: false })
+      .catch((x: unknown) => x);
+    expect(isClientError(e, 'SERVER_RESPONSE_INVALID')).toBe(true);
+    expect((e as Error).message).toBe(
+      `GET /v1/prekey-bundles/o/u: the answer is larger than the limit of ${DEFAULT_ANSWER_LIMIT_BYTES} bytes`,
+    );
+    expect((e as Error).cause).toBeUndefined();
+
+    const chunked: unknown = await api
+      .request('GET', '/v1/orgs/o/log/checkpoint', { auth: false, as: 'text' })
+      .catch((x: unknown) => x);
+    expect(isClientError(chunked, 'SERVER_RESPONSE_INVALID')).toBe(true);
+    expect((chunked as Error).message).toBe(
+      `GET /v1/orgs/o/log/checkpoint: the answer is larger than the limit of ${DEFAULT_ANSWER_LIMIT_BYTES} bytes`,
+    );
+  });
+
+  it("reads a large answer within the route's own limit", async () => {
+    const page = (await api.request('GET', '/v1/messages', {
+      auth: false,
+      maxAnswerBytes: MESSAGES_ANSWER_LIMIT_BYTES,
+    })) as { pad: string };
+    expect(page.pad.length).toBe(DEFAULT_ANSWER_LIMIT_BYTES + 1024 * 1024 - 10);
+    // The same answer to a request that names no limit is refused.
+    await expect(api.request('GET', '/v1/messages', { auth: false })).rejects.toThrow(
+      `GET /v1/messages: the answer is larger than the limit of ${DEFAULT_ANSWER_LIMIT_BYTES} bytes`,
+    );
   });
 });

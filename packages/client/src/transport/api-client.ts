@@ -10,7 +10,7 @@
  */
 import type { PrivateKey } from '@signalapp/libsignal-client';
 import { ClientError } from '../errors.js';
-import { httpFetch, type HttpFetch, type HttpResponse } from './http-fetch.js';
+import { AnswerTooLargeError, httpFetch, type HttpFetch, type HttpResponse } from './http-fetch.js';
 import { obj, int, str } from './response-checks.js';
 
 /** Renew a token this long before its expiry (tokens live at most 15 minutes). */
@@ -38,6 +38,12 @@ export interface RequestOptions {
   readonly auth?: boolean;
   /** How to read a 2xx answer. */
   readonly as?: 'json' | 'text' | 'bytes';
+  /**
+   * Largest answer accepted, in bytes (default the transport's, DEFAULT_ANSWER_LIMIT_BYTES):
+   * only the few routes with larger answers name one (answer-limits.ts). A larger answer is
+   * SERVER_RESPONSE_INVALID naming the request and the limit.
+   */
+  readonly maxAnswerBytes?: number;
 }
 
 /** Construction options. */
@@ -176,8 +182,10 @@ export class ApiClient {
         headers,
         ...(body === undefined ? {} : { body }),
         signal: AbortSignal.timeout(this.timeoutMs),
+        ...(opts.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: opts.maxAnswerBytes }),
       });
     } catch (e) {
+      if (e instanceof AnswerTooLargeError) throw answerTooLarge(method, path, e);
       // MUST NOT include the body or headers: they may hold tokens or ciphertext. Not "did not
       // answer": a server whose certificate is refused here did answer; `cause` says why.
       throw new ClientError('NETWORK', `${method} ${pathOnly(path)}: the request failed`, {
@@ -185,11 +193,13 @@ export class ApiClient {
       });
     }
     if (res.status >= 200 && res.status < 300) {
-      if (opts.as === 'bytes') return new Uint8Array(await res.arrayBuffer());
-      if (opts.as === 'text') return res.text();
       try {
+        if (opts.as === 'bytes') return new Uint8Array(await res.arrayBuffer());
+        if (opts.as === 'text') return await res.text();
         return await res.json();
       } catch (e) {
+        if (e instanceof AnswerTooLargeError) throw answerTooLarge(method, path, e);
+        if (opts.as === 'bytes' || opts.as === 'text') throw e; // cut off or timed out: as the transport says
         throw new ClientError('SERVER_RESPONSE_INVALID', `${method} ${pathOnly(path)}: answer is not JSON`, {
           cause: e,
         });
@@ -210,6 +220,17 @@ export class ApiClient {
       server: { status: res.status, code, details },
     });
   }
+}
+
+/**
+ * An answer past its request's limit: SERVER_RESPONSE_INVALID naming the request (method and
+ * path, never the query) and the limit, and nothing else.
+ */
+function answerTooLarge(method: string, path: string, e: AnswerTooLargeError): ClientError {
+  return new ClientError(
+    'SERVER_RESPONSE_INVALID',
+    `${method} ${pathOnly(path)}: the answer is larger than the limit of ${e.limit} bytes`,
+  );
 }
 
 /** The path without its query (queries may hold ids worth keeping out of messages). */

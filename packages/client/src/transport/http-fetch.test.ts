@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpFetch, httpFetch } from './http-fetch.js';
+import { AnswerTooLargeError, createHttpFetch, DEFAULT_ANSWER_LIMIT_BYTES, httpFetch } from './http-fetch.js';
 
 type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 
@@ -297,30 +297,56 @@ describe('httpFetch', () => {
     expect(((e as Error).cause as { code?: string }).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
   });
 
-  it('refuses an answer larger than maxBodyBytes: by its content-length, or as an endless body passes the limit', async () => {
+  it('refuses an answer larger than its limit: by its content-length, or as an endless body passes the limit', async () => {
     const limit = 1 << 20;
-    const bounded = createHttpFetch({ maxBodyBytes: limit });
-    const refusal = new TypeError(`the answer from ${base} is larger than the limit of ${limit} bytes`);
+    const bounded = createHttpFetch({ maxAnswerBytes: limit });
     routes.set('/declared', (_req, _body, res) => {
       res.writeHead(200, { 'content-length': String(limit + 1) });
       res.end(Buffer.alloc(limit + 1));
     });
-    // Refused before the answer is handed out; the message names the limit and the origin only.
+    // Refused before the answer is handed out; the message names the request and the limit only.
     const e: unknown = await bounded(`${base}/declared?token=s3cret`).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(TypeError);
-    expect((e as Error).message).toBe(refusal.message);
+    expect(e).toBeInstanceOf(AnswerTooLargeError);
+    expect(e).toBeInstanceOf(TypeError); // fetch's shape
+    expect((e as Error).message).toBe(`GET /declared: the answer is larger than the limit of ${limit} bytes`);
     // An answer of exactly the limit is read.
     expect((await (await bounded(`${base}/bytes?n=${limit}`)).arrayBuffer()).byteLength).toBe(limit);
 
     // Chunked, no length: the server writes until the client closes the connection.
     const poured = pour('/endless');
     // (The outcome as a string: a failure message that printed 64 MiB would be the test's end.)
-    const outcome = await (await bounded(`${base}/endless`)).arrayBuffer().then(
-      (b) => `read ${b.byteLength} bytes`,
-      (x: unknown) => String(x),
+    const outcome = await (
+      await bounded(`${base}/endless`, { method: 'POST', body: 'x' })
+    )
+      .arrayBuffer()
+      .then(
+        (b) => `read ${b.byteLength} bytes`,
+        (x: unknown) => String(x),
+      );
+    expect(outcome).toBe(
+      `AnswerTooLargeError: POST /endless: the answer is larger than the limit of ${limit} bytes`,
     );
-    expect(outcome).toBe(String(refusal));
     expect(await poured).toMatchObject({ closedByClient: true }); // the client stopped near the limit
+  });
+
+  it("takes each request's own limit over the transport's default, which is DEFAULT_ANSWER_LIMIT_BYTES", async () => {
+    const fetchOwn = createHttpFetch();
+    const over = DEFAULT_ANSWER_LIMIT_BYTES + 1;
+    // A request that names no limit gets the default; before per-request limits it was 1 GiB.
+    const e: unknown = await fetchOwn(`${base}/bytes?n=${over}`)
+      .then((r) => r.arrayBuffer())
+      .catch((x: unknown) => x);
+    expect((e as Error).message).toBe(
+      `GET /bytes: the answer is larger than the limit of ${DEFAULT_ANSWER_LIMIT_BYTES} bytes`,
+    );
+    // A request that names a larger limit reads the same answer whole...
+    const big = await fetchOwn(`${base}/bytes?n=${over}`, { maxAnswerBytes: over });
+    expect((await big.arrayBuffer()).byteLength).toBe(over);
+    // ...and one that names a smaller limit than the default is held to it.
+    const small: unknown = await fetchOwn(`${base}/bytes?n=1025`, { maxAnswerBytes: 1024 })
+      .then((r) => r.arrayBuffer())
+      .catch((x: unknown) => x);
+    expect((small as Error).message).toBe('GET /bytes: the answer is larger than the limit of 1024 bytes');
   });
 
   it('closes an answer still arriving when its body is cancelled: the next request takes a new connection', async () => {

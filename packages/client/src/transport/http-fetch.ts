@@ -21,10 +21,13 @@
  * - URLs with credentials (`https://user:pw@host/`) are refused, as fetch refused them: node:http
  *   would send them as an `Authorization: Basic` header to whatever server the URL names.
  *
- * What it adds: an answer larger than `maxBodyBytes` (DEFAULT_MAX_BODY_BYTES) is refused — early
- * when its content-length says so, else the connection is closed as the limit is passed — so a
- * hostile server or proxy answering with an endless body cannot make `custos` run out of memory.
- * `body.cancel()` closes an answer still arriving (its connection is not reused).
+ * What it adds: an answer larger than the request's limit is refused — early when its
+ * content-length says so, else the connection is closed as the limit is passed — so a hostile
+ * server or proxy answering with an endless body cannot make `custos` run out of memory. Each
+ * request names the most it accepts (`maxAnswerBytes`, sized from the server's own limits for
+ * the few large answers: answer-limits.ts); one that names none accepts
+ * DEFAULT_ANSWER_LIMIT_BYTES. `body.cancel()` closes an answer still arriving (its connection is
+ * not reused).
  *
  * What it does not: follow redirects (a 3xx is returned as it is: the API never redirects, and
  * following one would send the bearer token to an address the user did not name), refuse the
@@ -39,17 +42,16 @@ import { finished } from 'node:stream';
 export const IDLE_CONNECTION_MS = 4_000;
 
 /**
- * Largest answer read, unless createHttpFetch is told otherwise. The largest legitimate answer
- * Custos reads is a page of `GET /v1/orgs/:orgId/archive/records` (console export): up to 500
- * records (server MAX_DEVICE_RECORDS_PAGE), each up to 1,114,176 bytes (core MAX_RECORD_BYTES),
- * sent as base64url JSON with its session key, batch hashes (up to 1,000) and inclusion proof:
- * about 1.54 MB a record, 768 MB (732 MiB) a page. Everything else is far smaller: a search page
- * (100 such records) about 154 MB, `GET /v1/messages` (100 envelopes of up to 256 KiB in
- * base64url) about 35 MB, a blob 25 MiB (server BLOB_MAX_BYTES), log tiles and proofs a few KiB.
- * 1 GiB is that page with 40% headroom: it bounds what a hostile server can make `custos` hold,
- * without refusing an answer the server may legitimately send.
+ * Largest answer read for a request that names no limit of its own. Every JSON answer of the
+ * server fits (docs/api.md), except the few whose callers name a larger limit
+ * (answer-limits.ts: pages of archive records, message pages, blobs, completeness reports and
+ * other officer lists). The largest answer left to it is a prekey bundle of every device of a
+ * user: up to 1,000 devices (server prekey-routes.ts MAX_BUNDLE_DEVICES), each about 3.4 KB
+ * (its Kyber prekey is 2,731 characters of base64url), 3.4 MB in all; checkpoints, proofs and
+ * receipts are at most about 1 MiB (core MAX_RECEIPT_BYTES). 4 MiB bounds what a hostile server
+ * can make a device hold in answer to a request that is never more than a few KiB.
  */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024 * 1024;
+export const DEFAULT_ANSWER_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /** What a request carries: the subset of fetch's RequestInit Custos uses. */
 export interface HttpRequestInit {
@@ -58,6 +60,12 @@ export interface HttpRequestInit {
   /** A string is sent as UTF-8. */
   readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
+  /**
+   * Largest answer body read for this request, in bytes (default: the transport's,
+   * DEFAULT_ANSWER_LIMIT_BYTES); a larger one rejects with {@link AnswerTooLargeError}. The
+   * global fetch ignores it.
+   */
+  readonly maxAnswerBytes?: number;
 }
 
 /** The parts of an answer Custos reads: a subset of fetch's Response (which satisfies it). */
@@ -82,8 +90,8 @@ export interface HttpFetchOptions {
    * they made). Unset in `custos`: trust is the CA store plus NODE_EXTRA_CA_CERTS.
    */
   readonly ca?: string | Uint8Array;
-  /** Largest answer body read, in bytes (default DEFAULT_MAX_BODY_BYTES); a larger one rejects. */
-  readonly maxBodyBytes?: number;
+  /** Largest answer body read for a request that names none, in bytes (default DEFAULT_ANSWER_LIMIT_BYTES). */
+  readonly maxAnswerBytes?: number;
 }
 
 /** Methods retried once when a kept-alive connection turns out closed: safe to send twice. */
@@ -96,7 +104,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
     http: new HttpAgent(pool),
     https: new HttpsAgent(options.ca === undefined ? pool : { ...pool, ca: Buffer.from(options.ca) }),
   };
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_ANSWER_LIMIT_BYTES;
   return (url, init = {}) => {
     let target: URL;
     try {
@@ -111,7 +119,7 @@ export function createHttpFetch(options: HttpFetchOptions = {}): HttpFetch {
       return Promise.reject(
         new TypeError(`the URL of ${target.origin} carries credentials (user:password@): leave them out`),
       );
-    return send(target, init, { agents, maxBodyBytes }, true);
+    return send(target, init, { agents, maxAnswerBytes }, true);
   };
 }
 
@@ -121,12 +129,26 @@ export const httpFetch: HttpFetch = createHttpFetch();
 /** What every request of one createHttpFetch shares. */
 interface Transport {
   readonly agents: { readonly http: HttpAgent; readonly https: HttpsAgent };
-  readonly maxBodyBytes: number;
+  /** Limit of a request that names none. */
+  readonly maxAnswerBytes: number;
 }
 
-/** The failure of an answer past the limit: fetch's shape, the origin only (never the path). */
-function tooLarge(url: URL, limit: number): TypeError {
-  return new TypeError(`the answer from ${url.origin} is larger than the limit of ${limit} bytes`);
+/**
+ * An answer past its request's limit: a TypeError, as fetch's failures are. Its message names the
+ * request by method and path and the limit, and nothing else: not the origin, not the query
+ * (it may hold ids worth keeping out of messages), never a header or a byte of the answer.
+ */
+export class AnswerTooLargeError extends TypeError {
+  override readonly name = 'AnswerTooLargeError';
+
+  constructor(
+    /** Method and path of the request, e.g. `GET /v1/messages`. */
+    readonly request: string,
+    /** The limit the answer passed, in bytes. */
+    readonly limit: number,
+  ) {
+    super(`${request}: the answer is larger than the limit of ${limit} bytes`);
+  }
 }
 
 function send(
@@ -135,10 +157,12 @@ function send(
   transport: Transport,
   mayRetry: boolean,
 ): Promise<HttpResponse> {
-  const { agents, maxBodyBytes } = transport;
+  const { agents } = transport;
   const { signal } = init;
   if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
   const method = (init.method ?? 'GET').toUpperCase();
+  const limit = init.maxAnswerBytes ?? transport.maxAnswerBytes;
+  const tooLarge = (): AnswerTooLargeError => new AnswerTooLargeError(`${method} ${url.pathname}`, limit);
   const body = typeof init.body === 'string' ? Buffer.from(init.body, 'utf8') : init.body;
   const headers: Record<string, string> = { ...init.headers };
   if (body !== undefined) headers['content-length'] = String(body.byteLength);
@@ -175,10 +199,10 @@ function send(
     req.on('response', (res) => {
       answered = true;
       // Refused before any of it is read when the server says how large it is.
-      if (Number(res.headers['content-length']) > maxBodyBytes) {
+      if (Number(res.headers['content-length']) > limit) {
         done();
         res.destroy();
-        reject(tooLarge(url, maxBodyBytes));
+        reject(tooLarge());
         return;
       }
       const chunks: Buffer[] = [];
@@ -186,7 +210,7 @@ function send(
       let over = false;
       res.on('data', (chunk: Buffer) => {
         received += chunk.byteLength;
-        if (received <= maxBodyBytes) chunks.push(chunk);
+        if (received <= limit) chunks.push(chunk);
         else if (!over) {
           // An answer without a content-length (chunked): its connection closes here.
           over = true;
@@ -198,7 +222,7 @@ function send(
       const whole = new Promise<Buffer>((ok, fail) => {
         finished(res, (e) => {
           done();
-          if (over) fail(tooLarge(url, maxBodyBytes));
+          if (over) fail(tooLarge());
           else if (e === undefined || e === null) ok(Buffer.concat(chunks));
           else if (signal?.aborted === true) fail(signal.reason as Error);
           else fail(new TypeError(`the answer from ${url.origin} was cut off`, { cause: e }));
