@@ -5,7 +5,8 @@
  * documents, and a transient ceremony device's public keys. Bytes travel as unpadded base64url.
  */
 // The transport alone, not @custos/client's index: the console does not load the device SDK.
-import { httpFetch, type HttpFetch, type HttpResponse } from '@custos/client/http-fetch';
+import { BLOB_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
+import { AnswerTooLargeError, httpFetch, type HttpFetch, type HttpResponse } from '@custos/client/http-fetch';
 import { ConsoleError } from './console-error.js';
 
 /** Wait for one request before calling the server unreachable. */
@@ -50,6 +51,16 @@ export interface DeviceAuth {
 
 type Json = Record<string, unknown>;
 
+/** Options of one request. */
+export interface CallOptions {
+  /**
+   * Largest answer accepted, in bytes (default the transport's, DEFAULT_ANSWER_LIMIT_BYTES):
+   * only routes with larger answers name one (@custos/client/answer-limits). A larger answer is
+   * SERVER_REFUSED naming the request and the limit.
+   */
+  readonly maxAnswerBytes?: number;
+}
+
 /** Client for the ceremony's routes on one server. */
 export class CeremonyApi {
   readonly baseUrl: string;
@@ -71,7 +82,13 @@ export class CeremonyApi {
   }
 
   /** Sends one JSON request; resolves to the 2xx body, or throws ConsoleError naming the server's code. */
-  async call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, auth?: DeviceAuth): Promise<Json> {
+  async call(
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+    auth?: DeviceAuth,
+    options: CallOptions = {},
+  ): Promise<Json> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth !== undefined) {
@@ -98,8 +115,10 @@ export class CeremonyApi {
           headers,
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          ...(options.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: options.maxAnswerBytes }),
         });
       } catch (e) {
+        if (e instanceof AnswerTooLargeError) throw answerTooLarge(method, path, e);
         throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${this.baseUrl}`, {
           cause: e,
         });
@@ -109,6 +128,7 @@ export class CeremonyApi {
     try {
       json = await res.json();
     } catch (e) {
+      if (e instanceof AnswerTooLargeError) throw answerTooLarge(method, path, e);
       throw new ConsoleError(
         'SERVER_REFUSED',
         `${method} ${routeName(path)}: the server answered ${res.status} without JSON`,
@@ -127,20 +147,32 @@ export class CeremonyApi {
     });
   }
 
-  /** GETs raw bytes (a blob) as `auth`; ConsoleError SERVER_REFUSED naming the server's code otherwise. */
+  /**
+   * GETs raw bytes (a blob, at most BLOB_ANSWER_LIMIT_BYTES) as `auth`; ConsoleError
+   * SERVER_REFUSED naming the server's code otherwise.
+   */
   async download(path: string, auth: DeviceAuth): Promise<Uint8Array> {
     let res: HttpResponse;
     try {
       res = await this.fetch(`${this.baseUrl}${path}`, {
         headers: { authorization: `Bearer ${auth.token}`, 'custos-device': auth.deviceId },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        maxAnswerBytes: BLOB_ANSWER_LIMIT_BYTES,
       });
     } catch (e) {
+      if (e instanceof AnswerTooLargeError) throw answerTooLarge('GET', path, e);
       throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${this.baseUrl}`, {
         cause: e,
       });
     }
-    if (res.ok) return new Uint8Array(await res.arrayBuffer());
+    if (res.ok) {
+      try {
+        return new Uint8Array(await res.arrayBuffer());
+      } catch (e) {
+        if (e instanceof AnswerTooLargeError) throw answerTooLarge('GET', path, e);
+        throw e;
+      }
+    }
     let code = `HTTP_${res.status}`;
     try {
       const err = ((await res.json()) as { error?: { code?: unknown } } | null)?.error;
@@ -167,6 +199,17 @@ export class CeremonyApi {
     if (!ok) throw new ConsoleError('SERVER_REFUSED', 'POST /v1/orgs: the answer lacks required fields');
     return r as unknown as CreateOrgResponse;
   }
+}
+
+/**
+ * An answer past its request's limit: SERVER_REFUSED naming the request (method and path, never
+ * the query) and the limit, and nothing else.
+ */
+function answerTooLarge(method: string, path: string, e: AnswerTooLargeError): ConsoleError {
+  return new ConsoleError(
+    'SERVER_REFUSED',
+    `${method} ${routeName(path)}: the answer is larger than the limit of ${e.limit} bytes`,
+  );
 }
 
 /** A path with ids elided, for messages (ids are not secret, but enrolment codes never appear in paths). */

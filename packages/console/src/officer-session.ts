@@ -11,7 +11,7 @@
  */
 import { type BucketKeyDocument, type KeyManagerDelegation, type RootKeyStatement } from '@custos/core';
 import type { KdfPolicy } from '@custos/core';
-import { CeremonyApi, type DeviceAuth } from './ceremony-api.js';
+import { CeremonyApi, type CallOptions, type DeviceAuth } from './ceremony-api.js';
 import { ConsoleError } from './console-error.js';
 import {
   buildDelegationChain,
@@ -62,7 +62,7 @@ export interface OfficerSession {
   /** The officer device's id; NOT_ENROLLED without one. */
   deviceId(): string;
   /** Sends one request as the officer device; NOT_ENROLLED without one. */
-  call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<Json>;
+  call(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, options?: CallOptions): Promise<Json>;
   /** Downloads raw bytes (a blob) as the officer device; NOT_ENROLLED without one. */
   download(path: string): Promise<Uint8Array>;
   /** The server's org signing key and delegation, verified against the profile. */
@@ -131,7 +131,7 @@ export async function openOfficerSession(
     },
     api,
     deviceId: () => need().deviceId,
-    call: async (method, path, body) => api.call(method, path, body, await auth()),
+    call: async (method, path, body, options) => api.call(method, path, body, await auth(), options),
     download: async (path) => api.download(path, await auth()),
     orgKeys: () => fetchOrgKeys(session),
     async serverBuckets() {

@@ -5,6 +5,7 @@
  * one, keeping the other seals and signing the new blob; the server stores it opaque
  * (`PUT …/sealed`, an audit act).
  */
+import { holdsAnswerLimit, REVIEW_RULES_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { isConsoleError } from './console-error.js';
 import type { OfficerSession } from './officer-session.js';
 import { fromB64u } from './profile-files.js';
@@ -17,6 +18,9 @@ import {
 } from './standing-criterion-seal.js';
 
 type Json = Record<string, unknown>;
+
+/** Holds asked for per page of the listing. */
+const HOLDS_PAGE = 200;
 
 /** What the console tells an officer whose criterion holds no seal for them. */
 export const RESEAL_STEP =
@@ -80,7 +84,9 @@ export interface Standing {
 export async function listStanding(s: OfficerSession): Promise<Standing[]> {
   const out: Standing[] = [];
   const covered = (x: unknown) => new Set(Array.isArray(x) ? (x as unknown[]).map(String) : []);
-  const rules = await s.call('GET', `/v1/orgs/${s.orgId}/review/rules`);
+  const rules = await s.call('GET', `/v1/orgs/${s.orgId}/review/rules`, undefined, {
+    maxAnswerBytes: REVIEW_RULES_ANSWER_LIMIT_BYTES,
+  });
   for (const r of Array.isArray(rules.rules) ? (rules.rules as Json[]) : [])
     out.push({
       kind: 'rule',
@@ -91,7 +97,9 @@ export async function listStanding(s: OfficerSession): Promise<Standing[]> {
     });
   for (let after: string | null = null, page = 0; page < 1000; page++) {
     const q: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
-    const listed = await s.call('GET', `/v1/orgs/${s.orgId}/holds?limit=200${q}`);
+    const listed = await s.call('GET', `/v1/orgs/${s.orgId}/holds?limit=${HOLDS_PAGE}${q}`, undefined, {
+      maxAnswerBytes: holdsAnswerLimit(HOLDS_PAGE),
+    });
     for (const h of Array.isArray(listed.holds) ? (listed.holds as Json[]) : []) {
       if ((h.kind !== 'query' && h.kind !== 'conversation') || h.releasedAt !== null) continue;
       out.push({

@@ -17,6 +17,7 @@ import {
   type Checkpoint,
   type LogEntry,
 } from '@custos/core';
+import { auditAnswerLimit } from '@custos/client/answer-limits';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { httpLogSource } from '../witness/log-source.js';
@@ -157,7 +158,9 @@ export async function officerAudit(
     const qs = [`limit=${AUDIT_PAGE}`];
     if (options.since !== undefined) qs.push(`since=${Math.max(0, Math.floor(options.since))}`);
     if (after !== null) qs.push(`after=${after}`);
-    const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`);
+    const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`, undefined, {
+      maxAnswerBytes: auditAnswerLimit(AUDIT_PAGE),
+    });
     const cpOut = r.checkpoint as { note?: unknown } | undefined;
     if (
       !Array.isArray(r.acts) ||

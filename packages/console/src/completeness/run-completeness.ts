@@ -16,6 +16,7 @@ import {
   type BucketPrivateKey,
   type Checkpoint,
 } from '@custos/core';
+import { COMPLETENESS_ANSWER_LIMIT_BYTES, recordsAnswerLimit } from '@custos/client/answer-limits';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { unwrapBucketKey } from '../bucket-key-wrap.js';
 import { ConsoleError } from '../console-error.js';
@@ -227,7 +228,11 @@ export async function runCompleteness(
   const since = options.since ?? 0;
   // The server's view first, then the log: a policy set moments ago is then either in the
   // log already or in a checkpoint signed shortly (the integrator runs every 250 ms by default).
-  const view = serverView(await session.call('GET', `/v1/orgs/${session.orgId}/archive/completeness`));
+  const view = serverView(
+    await session.call('GET', `/v1/orgs/${session.orgId}/archive/completeness`, undefined, {
+      maxAnswerBytes: COMPLETENESS_ANSWER_LIMIT_BYTES,
+    }),
+  );
   let log = await readVerifiedLog(session, progress);
   let policy: VerifiedPolicy;
   for (let attempt = 1; ; attempt++) {
@@ -278,6 +283,8 @@ export async function runCompleteness(
         await session.call(
           'GET',
           `/v1/orgs/${session.orgId}/archive/records?device=${encodeURIComponent(d.deviceId)}&fromSeq=${cursor}&limit=${RECORDS_PAGE}`,
+          undefined,
+          { maxAnswerBytes: recordsAnswerLimit(RECORDS_PAGE) },
         ),
       );
       let cp = checkpoints.get(page.note);

@@ -18,6 +18,7 @@ import {
   signCheckpoint,
   type LogEntry,
 } from '@custos/core';
+import { ENTRY_BUNDLE_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CeremonyApi } from '../ceremony-api.js';
 import { isConsoleError } from '../console-error.js';
@@ -44,6 +45,8 @@ interface Behaviour {
   tamper: boolean;
   short: boolean;
   throttleOnce: boolean;
+  /** Bundle 1 answered with more bytes than any entry bundle can hold. */
+  oversized: boolean;
 }
 
 describe('readVerifiedLog', () => {
@@ -62,7 +65,13 @@ describe('readVerifiedLog', () => {
     );
   let server: Server;
   let url: string;
-  const b: Behaviour = { checkpointKey: 'right', tamper: false, short: false, throttleOnce: false };
+  const b: Behaviour = {
+    checkpointKey: 'right',
+    tamper: false,
+    short: false,
+    throttleOnce: false,
+    oversized: false,
+  };
   let throttled = 0;
 
   beforeAll(async () => {
@@ -97,6 +106,10 @@ describe('readVerifiedLog', () => {
       if (b.tamper && n === 1) slice = [...slice.slice(0, 5), entry(9999), ...slice.slice(6)];
       if (b.short && n === 1) slice = slice.slice(0, -1);
       res.setHeader('content-type', 'application/octet-stream');
+      if (b.oversized && n === 1) {
+        res.end(Buffer.alloc(ENTRY_BUNDLE_ANSWER_LIMIT_BYTES + 1));
+        return;
+      }
       res.end(Buffer.from(encodeEntryBundle(slice)));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -116,7 +129,13 @@ describe('readVerifiedLog', () => {
     } as unknown as OfficerSession;
   };
   const reset = () =>
-    Object.assign(b, { checkpointKey: 'right', tamper: false, short: false, throttleOnce: false });
+    Object.assign(b, {
+      checkpointKey: 'right',
+      tamper: false,
+      short: false,
+      throttleOnce: false,
+      oversized: false,
+    });
   const invalid = async (why: RegExp) => {
     const e: unknown = await readVerifiedLog(session()).catch((x: unknown) => x);
     expect(isConsoleError(e, 'LOG_INVALID')).toBe(true);
@@ -144,6 +163,16 @@ describe('readVerifiedLog', () => {
     reset();
     b.short = true;
     await invalid(/entry bundle 1 of the log is malformed/);
+  });
+
+  it('refuses a bundle larger than any entry bundle, naming the request and the limit', async () => {
+    reset();
+    b.oversized = true;
+    await invalid(
+      new RegExp(
+        `^GET /v1/orgs/${ORG}/log/tile/entries/001\\.p/44: the answer is larger than the limit of ${ENTRY_BUNDLE_ANSWER_LIMIT_BYTES} bytes$`,
+      ),
+    );
   });
 
   it('waits out a 429 on the public tile routes', async () => {

@@ -15,7 +15,8 @@ import {
   TILE_WIDTH,
   type LogEntry,
 } from '@custos/core';
-import { httpFetch, type HttpResponse } from '@custos/client/http-fetch';
+import { ENTRY_BUNDLE_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
+import { AnswerTooLargeError, httpFetch, type HttpResponse } from '@custos/client/http-fetch';
 import { RATE_LIMIT_RETRIES } from '../ceremony-api.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -54,8 +55,10 @@ async function fetchBundle(
     try {
       res = await httpFetch(`${serverUrl.replace(/\/+$/, '')}${path}`, {
         signal: AbortSignal.timeout(BUNDLE_TIMEOUT_MS),
+        maxAnswerBytes: ENTRY_BUNDLE_ANSWER_LIMIT_BYTES,
       });
     } catch (e) {
+      if (e instanceof AnswerTooLargeError) throw bundleTooLarge(path, e);
       throw new ConsoleError('SERVER_UNREACHABLE', `cannot reach the server at ${serverUrl}`, { cause: e });
     }
     // A long log outruns the per-address limit of the public routes: wait as the server says.
@@ -73,8 +76,21 @@ async function fetchBundle(
         `entry bundle ${index} of the log: the server answered ${res.status}`,
       );
     }
-    return new Uint8Array(await res.arrayBuffer());
+    try {
+      return new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      if (e instanceof AnswerTooLargeError) throw bundleTooLarge(path, e);
+      throw e;
+    }
   }
+}
+
+/** An entry bundle past its limit: LOG_INVALID naming the request and the limit, and nothing else. */
+function bundleTooLarge(path: string, e: AnswerTooLargeError): ConsoleError {
+  return new ConsoleError(
+    'LOG_INVALID',
+    `GET ${path}: the answer is larger than the limit of ${e.limit} bytes`,
+  );
 }
 
 /** Reads and verifies every entry of the session's org log up to its latest checkpoint. */

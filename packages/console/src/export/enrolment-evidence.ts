@@ -6,6 +6,7 @@
  * verbatim with the checkpoint note its proof leads to.
  */
 import type { Checkpoint } from '@custos/core';
+import { auditAnswerLimit } from '@custos/client/answer-limits';
 import { openPinnedCheckpoint, type PinnedLog } from '../audit/log-pin.js';
 import { verifyListedAct } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
@@ -32,7 +33,9 @@ export async function fetchEnrolmentEvidence(
   let last = -1;
   for (let page = 0; page < MAX_LISTING_PAGES; page++) {
     const qs = [`limit=${LISTING_PAGE}`, ...(after === null ? [] : [`after=${after}`])];
-    const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`);
+    const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`, undefined, {
+      maxAnswerBytes: auditAnswerLimit(LISTING_PAGE),
+    });
     const note = (r.checkpoint as { note?: unknown } | undefined)?.note;
     if (!Array.isArray(r.acts) || typeof note !== 'string' || (r.next !== null && typeof r.next !== 'string'))
       throw new ConsoleError('SERVER_REFUSED', 'the audit listing lacks acts, checkpoint or next');

@@ -9,6 +9,7 @@
  * under the key the record carries. Nothing is written here; the caller builds the export.
  */
 import { openCheckpoint, type AttachmentRef, type BucketPrivateKey, type Checkpoint } from '@custos/core';
+import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { openBucketKey } from '../bucket-inventory.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -199,7 +200,11 @@ async function byDevices(
     let page = 0;
     for (; page < MAX_PAGES; page++) {
       const q = `device=${encodeURIComponent(device)}&fromSeq=${fromSeq}&limit=${DEVICE_RECORDS_PAGE}`;
-      const r = pageOf(await session.call('GET', `/v1/orgs/${session.orgId}/archive/records?${q}`));
+      const r = pageOf(
+        await session.call('GET', `/v1/orgs/${session.orgId}/archive/records?${q}`, undefined, {
+          maxAnswerBytes: recordsAnswerLimit(DEVICE_RECORDS_PAGE),
+        }),
+      );
       let cp = checkpoints.get(r.note);
       if (cp === undefined && r.records.length > 0) {
         try {

@@ -8,6 +8,7 @@
  * written, as `custos verify` does, so a wrong answer stops the export naming it.
  */
 import { parseCheckpoint } from '@custos/core';
+import { GAP_DECLARATIONS_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromBase64Url } from './byte-encoding.js';
@@ -47,7 +48,9 @@ export async function fetchGapEvidence(
     if (checkpoint === undefined || size > checkpoint.size) checkpoint = { note: r.log.checkpoint, size };
   }
   if (checkpoint === undefined) return [];
-  const listing = await session.call('GET', `/v1/orgs/${session.orgId}/archive/gaps`);
+  const listing = await session.call('GET', `/v1/orgs/${session.orgId}/archive/gaps`, undefined, {
+    maxAnswerBytes: GAP_DECLARATIONS_ANSWER_LIMIT_BYTES,
+  });
   if (!Array.isArray(listing.gaps) || typeof listing.truncated !== 'boolean')
     throw refused('the gap declarations answer lacks gaps or truncated');
   if (listing.truncated)

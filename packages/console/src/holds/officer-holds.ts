@@ -7,6 +7,7 @@
  * learning the words or the conversation id. The criterion also goes to the server sealed to
  * every officer (standing-criteria.ts), so buckets registered later get the hold's tokens too.
  */
+import { holdsAnswerLimit } from '@custos/client/answer-limits';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
@@ -177,7 +178,9 @@ export async function listHolds(session: OfficerSession): Promise<ListedHold[]> 
   const out: ListedHold[] = [];
   for (let after: string | null = null; ;) {
     const q: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
-    const r = await session.call('GET', `/v1/orgs/${session.orgId}/holds?limit=${LIST_PAGE}${q}`);
+    const r = await session.call('GET', `/v1/orgs/${session.orgId}/holds?limit=${LIST_PAGE}${q}`, undefined, {
+      maxAnswerBytes: holdsAnswerLimit(LIST_PAGE),
+    });
     const holds = (r as { holds?: unknown }).holds;
     if (!Array.isArray(holds)) throw new ConsoleError('SERVER_REFUSED', 'the hold listing lacks `holds`');
     for (const h of holds) out.push(listedOf(h));

@@ -7,6 +7,7 @@
  * (standing-criteria.ts), so officers extend the rule to buckets registered later.
  */
 import { tokensForQuery } from '@custos/core';
+import { REVIEW_RULES_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { unwrapBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
@@ -109,7 +110,9 @@ export async function addLexiconRule(
 
 /** The org's active rules. */
 export async function listLexiconRules(session: OfficerSession): Promise<LexiconRule[]> {
-  const r = await session.call('GET', `/v1/orgs/${session.orgId}/review/rules`);
+  const r = await session.call('GET', `/v1/orgs/${session.orgId}/review/rules`, undefined, {
+    maxAnswerBytes: REVIEW_RULES_ANSWER_LIMIT_BYTES,
+  });
   if (!Array.isArray(r.rules)) throw new ConsoleError('SERVER_REFUSED', 'listing rules: no rules');
   return (r.rules as Record<string, unknown>[]).map((x) => {
     if (

@@ -14,6 +14,7 @@ import {
   tokensForQuery,
   type BucketPrivateKey,
 } from '@custos/core';
+import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { openBucketKey } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import { hpkeOpen, hpkeSeal } from '../hpke-box.js';
@@ -34,6 +35,8 @@ export const REVIEW_NOTE_INFO = 'custos review-note v1';
 export const MAX_NOTE_BYTES = 8192;
 
 const DAY_MS = 86_400_000;
+/** Records of the item's conversation on its day asked for, to pick the context from. */
+const CONTEXT_SEARCH_PAGE = 100;
 const ENC_BYTES = 32;
 
 /** A queued item as the server describes it. */
@@ -133,7 +136,9 @@ export async function nextReviewItem(
   const keys = await openBucketKey(session, item.bucketId);
   const q = `device=${encodeURIComponent(item.deviceId)}&fromSeq=${item.seq}&limit=1`;
   const got = await verifiedRecords(
-    await session.call('GET', `/v1/orgs/${session.orgId}/archive/records?${q}`),
+    await session.call('GET', `/v1/orgs/${session.orgId}/archive/records?${q}`, undefined, {
+      maxAnswerBytes: recordsAnswerLimit(1),
+    }),
     session,
     keys.privateKey,
     log,
@@ -158,11 +163,16 @@ export async function nextReviewItem(
     });
     const b64 = (t: Uint8Array) => Buffer.from(t).toString('base64url');
     const page = await verifiedRecords(
-      await session.call('POST', `/v1/orgs/${session.orgId}/archive/search`, {
-        tokens: tokens.allOf.map(b64),
-        filters: { bucket: item.bucketId, dates: (tokens.anyOf[0] ?? []).map(b64) },
-        limit: 100,
-      }),
+      await session.call(
+        'POST',
+        `/v1/orgs/${session.orgId}/archive/search`,
+        {
+          tokens: tokens.allOf.map(b64),
+          filters: { bucket: item.bucketId, dates: (tokens.anyOf[0] ?? []).map(b64) },
+          limit: CONTEXT_SEARCH_PAGE,
+        },
+        { maxAnswerBytes: recordsAnswerLimit(CONTEXT_SEARCH_PAGE) },
+      ),
       session,
       keys.privateKey,
       log,

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Checkpoint } from '@custos/core';
+import { auditAnswerLimit } from '@custos/client/answer-limits';
 import { openPinnedCheckpoint, type PinnedLog } from '../audit/log-pin.js';
 import { verifyListedAct } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
@@ -65,7 +66,9 @@ export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): En
     let after = lastIndex < 0 ? null : String(lastIndex);
     for (;;) {
       const qs = [`limit=${ENROLMENT_PAGE}`, ...(after === null ? [] : [`after=${after}`])];
-      const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`);
+      const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`, undefined, {
+        maxAnswerBytes: auditAnswerLimit(ENROLMENT_PAGE),
+      });
       const note = (r.checkpoint as { note?: unknown } | undefined)?.note;
       if (
         !Array.isArray(r.acts) ||

@@ -6,6 +6,7 @@
  * plaintext, and page with a cursor that names the bucket and the server's position in it.
  */
 import { openCheckpoint, tokensForQuery, type Checkpoint, type EventKind } from '@custos/core';
+import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
@@ -223,15 +224,21 @@ export async function officerSearch(
       let cursor = i === start ? serverCursor : null;
       for (;;) {
         const want = limit - hits.length;
-        const r = await session.call('POST', `/v1/orgs/${session.orgId}/archive/search`, {
-          tokens: tokens.allOf.map(b64),
-          filters: {
-            bucket: b.bucket,
-            ...(tokens.anyOf[0] === undefined ? {} : { dates: tokens.anyOf[0].map(b64) }),
+        const asked = Math.min(MAX_CONSOLE_SEARCH_PAGE, Math.max(want, 10));
+        const r = await session.call(
+          'POST',
+          `/v1/orgs/${session.orgId}/archive/search`,
+          {
+            tokens: tokens.allOf.map(b64),
+            filters: {
+              bucket: b.bucket,
+              ...(tokens.anyOf[0] === undefined ? {} : { dates: tokens.anyOf[0].map(b64) }),
+            },
+            limit: asked,
+            ...(cursor === null ? {} : { cursor }),
           },
-          limit: Math.min(MAX_CONSOLE_SEARCH_PAGE, Math.max(want, 10)),
-          ...(cursor === null ? {} : { cursor }),
-        });
+          { maxAnswerBytes: recordsAnswerLimit(asked) },
+        );
         const page = pageOf(r);
         let cp = checkpoints.get(page.note);
         if (cp === undefined && page.records.length > 0) {
