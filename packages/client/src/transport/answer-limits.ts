@@ -65,7 +65,8 @@ const b64List = (n: number, bytes: number): number => n * (b64(bytes) + 3);
 const text = (chars: number): number => 6 * chars;
 /**
  * Room in one row for its ids (22 characters), integers (at most 16 digits), short names, field
- * names and punctuation: the largest such row the server sends today is about 220 bytes.
+ * names and punctuation: a completeness report's device row, the largest of the rows sized by
+ * it alone, is about 220 bytes.
  */
 const ROW_FIELDS_BYTES = 512;
 
@@ -144,14 +145,15 @@ export const GAP_DECLARATIONS_ANSWER_LIMIT_BYTES = page(
 
 /**
  * One hold as `GET …/holds` lists it: its sealed criterion, the buckets it has tokens for, its
- * matter and release reason (free text), about 168 KB.
+ * matter and release reason (free text), and some fifteen fields of ids, times and names (about
+ * 450 bytes: twice a row's room), about 169 KB.
  */
 export const HOLD_ANSWER_BYTES =
   b64(SEALED_CRITERION_BYTES) +
   SERVER_ANSWER_BOUNDS.MAX_HOLD_BUCKETS * (BUCKET_ID_CHARS + 3) +
   text(SERVER_ANSWER_BOUNDS.MAX_MATTER_CHARS) +
   text(SERVER_ANSWER_BOUNDS.MAX_REASON_CHARS) +
-  ROW_FIELDS_BYTES;
+  2 * ROW_FIELDS_BYTES;
 
 /** Limit of `GET …/holds?limit=<holds>`. */
 export function holdsAnswerLimit(holds: number): number {
