@@ -41,7 +41,7 @@ export function checkAddressing(
  */
 export function addressesExactly(
   recipientDevices: readonly DeviceState[],
-  addressed: readonly { readonly deviceId: DeviceId }[],
+  addressed: readonly { readonly deviceId: string }[],
   sender: DeviceId | null,
 ): boolean {
   let current = 0;

@@ -22,20 +22,23 @@ export type WakeListener = (event: WakeEvent, committed?: readonly DeliveredEnve
 
 /** Registry of listeners per device queue on this node. */
 export class RelayHub {
-  private readonly listeners = new Map<string, Set<WakeListener>>();
+  /**
+   * Listeners per queue key. A list is never changed in place: subscribing or leaving puts
+   * a new one in, so a wake-up iterates the list it found without copying it, even when a
+   * listener it calls unsubscribes (a socket closing on a revocation).
+   */
+  private readonly listeners = new Map<string, readonly WakeListener[]>();
 
   /** Registers a listener for a device's queue; returns the function that removes it. */
   subscribe(orgId: OrgId, deviceId: DeviceId, listener: WakeListener): () => void {
     const key = queueKey(orgId, deviceId);
-    let set = this.listeners.get(key);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(key, set);
-    }
-    set.add(listener);
+    this.listeners.set(key, [...(this.listeners.get(key) ?? []), listener]);
     return () => {
-      set.delete(listener);
-      if (set.size === 0 && this.listeners.get(key) === set) this.listeners.delete(key);
+      const list = this.listeners.get(key);
+      if (list === undefined || !list.includes(listener)) return;
+      const rest = list.filter((l) => l !== listener);
+      if (rest.length === 0) this.listeners.delete(key);
+      else this.listeners.set(key, rest);
     };
   }
 
@@ -46,16 +49,16 @@ export class RelayHub {
 
   /** Hands envelopes just committed to a device's queue (in queue order) to its listeners on this node. */
   deliver(orgId: OrgId, deviceId: DeviceId, committed: readonly DeliveredEnvelope[]): void {
-    const set = this.listeners.get(queueKey(orgId, deviceId));
-    if (set === undefined) return;
-    for (const l of [...set]) l('queue', committed);
+    const list = this.listeners.get(queueKey(orgId, deviceId));
+    if (list === undefined) return;
+    for (const l of list) l('queue', committed);
   }
 
   /** Wakes listeners by queue key (as carried in cross-node notifications). */
   wakeKey(key: string, event: WakeEvent = 'queue'): void {
-    const set = this.listeners.get(key);
-    if (set === undefined) return;
-    for (const l of [...set]) l(event);
+    const list = this.listeners.get(key);
+    if (list === undefined) return;
+    for (const l of list) l(event);
   }
 
   /** Wakes every listener on this node (after missed cross-node notifications). */

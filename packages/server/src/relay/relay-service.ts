@@ -102,14 +102,6 @@ interface BatchUsage {
   bytes: number;
 }
 
-/** What a send job will read, declared up front so its batch reads it for all jobs at once. */
-interface SendMeta {
-  readonly sender: EnvelopeSender;
-  readonly recipientOrg: OrgId;
-  readonly recipientUser: UserId;
-  readonly recipientDevices: readonly DeviceId[];
-}
-
 /**
  * What a batch's send jobs check, per org, read once for the batch (prepareBatch): each
  * sender's revocation state (a key present with `undefined`: no such device), each
@@ -147,14 +139,14 @@ function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
 }
 
 /** Reads, per org and with a few IN-list queries, the batch's SendView. */
-async function prepareBatch(tx: Stores, metas: readonly SendMeta[]): Promise<SendView> {
+async function prepareBatch(tx: Stores, jobs: readonly SendJob[]): Promise<SendView> {
   const senders = new Map<OrgId, Set<DeviceId>>();
   const users = new Map<OrgId, Set<UserId>>();
   const queues = new Map<OrgId, Set<DeviceId>>();
-  for (const m of metas) {
-    addTo(senders, m.sender.orgId, m.sender.deviceId);
-    addTo(users, m.recipientOrg, m.recipientUser);
-    for (const d of m.recipientDevices) addTo(queues, m.recipientOrg, d);
+  for (const j of jobs) {
+    addTo(senders, j.sender.orgId, j.sender.deviceId);
+    addTo(users, j.recipientOrg, j.recipientUser);
+    for (const d of j.envelopes) addTo(queues, j.recipientOrg, d.deviceId as DeviceId);
   }
   const view = newSendView();
   for (const [org, ids] of senders) {
@@ -175,20 +167,16 @@ async function prepareBatch(tx: Stores, metas: readonly SendMeta[]): Promise<Sen
   return view;
 }
 
-/** A send's envelopes as the job checks them (contents decoded; `text`: canonical base64url when known). */
-interface SendEnvelope {
-  readonly deviceId: DeviceId;
-  readonly type: number;
-  readonly content: Buffer;
-  readonly text: string | undefined;
-}
-
-/** One message being sent, as its job sees it. */
+/**
+ * One message being sent, as its job sees it; also what the job declares to its batch's
+ * prepare (prepareBatch reads for every job of the batch at once).
+ */
 interface SendJob {
   readonly sender: EnvelopeSender;
   readonly recipientOrg: OrgId;
   readonly recipientUser: UserId;
-  readonly envelopes: readonly SendEnvelope[];
+  /** Device ids checked for repeats, total size for the limit (sendDecoded). */
+  readonly envelopes: readonly OutgoingEnvelope[];
   /** The recipient is the sender's own user: the sending device must not be addressed. */
   readonly toSelf: boolean;
 }
@@ -200,7 +188,7 @@ function inView(view: SendView, job: SendJob): boolean {
   if (devices === undefined || devices.length === 0) return false;
   const usages = view.usages.get(job.recipientOrg);
   if (usages === undefined) return false;
-  for (const d of job.envelopes) if (!usages.has(d.deviceId)) return false;
+  for (const d of job.envelopes) if (!usages.has(d.deviceId as DeviceId)) return false;
   return true;
 }
 
@@ -228,15 +216,15 @@ async function readIntoView(tx: Stores, view: SendView, job: SendJob): Promise<v
   if (devices.length === 0 && (await tx.users.get(recipientOrg, recipientUser)) === undefined)
     throw new ServerError('USER_NOT_FOUND', 'no such recipient user in the named organisation');
   const usages = ofOrg(view.usages, recipientOrg);
-  for (const d of job.envelopes) {
-    if (!usages.has(d.deviceId))
-      usages.set(d.deviceId, { ...(await tx.relayQueue.usage(recipientOrg, d.deviceId)) });
+  for (const e of job.envelopes) {
+    const id = e.deviceId as DeviceId;
+    if (!usages.has(id)) usages.set(id, { ...(await tx.relayQueue.usage(recipientOrg, id)) });
   }
 }
 
 /** The relay service of one API node. */
 export class RelayService {
-  private readonly committer: GroupCommitter<FlushKey, BatchItem, SendMeta, SendView>;
+  private readonly committer: GroupCommitter<FlushKey, BatchItem, SendJob, SendView>;
   /** Each org's flush keys (receipts, envelopes), made once. */
   private readonly keys = new Map<OrgId, { receipts: FlushKey; envelopes: FlushKey }>();
 
@@ -265,7 +253,7 @@ export class RelayService {
         }
       }
     };
-    this.committer = new GroupCommitter<FlushKey, BatchItem, SendMeta, SendView>(
+    this.committer = new GroupCommitter<FlushKey, BatchItem, SendJob, SendView>(
       o.stores,
       o.limits.maxBatch,
       flush,
@@ -298,27 +286,29 @@ export class RelayService {
    * checks, the same transaction. `text`, when given, is an envelope's content as canonical
    * base64url.
    */
-  async sendDecoded(
+  sendDecoded(
     sender: EnvelopeSender,
     recipient: { readonly orgId: string; readonly userId: string },
     envelopes: readonly OutgoingEnvelope[],
   ): Promise<SendResult> {
     let total = 0;
-    const decoded: SendEnvelope[] = [];
     for (let i = 0; i < envelopes.length; i++) {
       const e = envelopes[i]!;
       // Messages address a handful of devices: a scan finds a repeat without a set.
       for (let j = 0; j < i; j++) {
         if (envelopes[j]!.deviceId === e.deviceId)
-          throw new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`);
+          return Promise.reject(
+            new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`),
+          );
       }
       total += e.content.length;
-      decoded.push({ deviceId: e.deviceId as DeviceId, type: e.type, content: e.content, text: e.text });
     }
     if (total > this.o.limits.maxMessageBytes) {
-      throw new ServerError(
-        'INVALID_REQUEST',
-        `message: ${total} bytes of envelopes, at most ${this.o.limits.maxMessageBytes}`,
+      return Promise.reject(
+        new ServerError(
+          'INVALID_REQUEST',
+          `message: ${total} bytes of envelopes, at most ${this.o.limits.maxMessageBytes}`,
+        ),
       );
     }
     const recipientOrg = recipient.orgId as OrgId;
@@ -327,14 +317,8 @@ export class RelayService {
       sender,
       recipientOrg,
       recipientUser,
-      envelopes: decoded,
+      envelopes,
       toSelf: recipientOrg === sender.orgId && recipientUser === sender.userId,
-    };
-    const meta: SendMeta = {
-      sender,
-      recipientOrg,
-      recipientUser,
-      recipientDevices: decoded.map((d) => d.deviceId),
     };
     return this.committer.run((tx, ctx) => {
       const now = this.o.clock();
@@ -349,7 +333,7 @@ export class RelayService {
       return readIntoView(tx, view, job).then(async () =>
         this.admit(ctx, view, job, now, await archivesSender, await archivesRecipient),
       );
-    }, meta);
+    }, job);
   }
 
   /**
@@ -374,7 +358,7 @@ export class RelayService {
     if (!addressesExactly(devices, decoded, self)) {
       const mismatch = checkAddressing(
         devices,
-        decoded.map((d) => d.deviceId),
+        decoded.map((d) => d.deviceId as DeviceId),
         self,
       );
       throw new ServerError(
@@ -385,7 +369,7 @@ export class RelayService {
     }
     const usages = ofOrg(view.usages, recipientOrg);
     for (const d of decoded) {
-      const usage = usages.get(d.deviceId)!;
+      const usage = usages.get(d.deviceId as DeviceId)!;
       if (
         usage.count + 1 > this.o.limits.maxQueueEnvelopes ||
         usage.bytes + d.content.length > this.o.limits.maxQueueBytes
@@ -402,7 +386,8 @@ export class RelayService {
     const recipientReceipts = archivesRecipient && recipientOrg !== sender.orgId ? keys.receipts : null;
     const out: { deviceId: DeviceId; envelopeId: EnvelopeId }[] = [];
     const delivered: DeliveredEnvelope[] = [];
-    for (const d of decoded) {
+    for (const e of decoded) {
+      const d = e as OutgoingEnvelope & { readonly deviceId: DeviceId };
       const usage = usages.get(d.deviceId)!;
       usage.count += 1;
       usage.bytes += d.content.length;

@@ -85,6 +85,8 @@ export function serveRelaySocket(
 
 class RelayConnection {
   private auth: AuthContext | null = null;
+  /** The authenticated device as the sender of its messages (made once, at authentication). */
+  private sender: EnvelopeSender | null = null;
   private authenticating = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -282,6 +284,12 @@ class RelayConnection {
       const { auth, tokenExpiresAt } = await authenticateToken(token, deviceId, this.deps);
       if (this.closed) return;
       this.auth = auth;
+      this.sender = {
+        orgId: auth.orgId,
+        userId: auth.userId,
+        deviceId: auth.deviceId,
+        deviceNumber: auth.device.deviceNumber,
+      };
       clearTimeout(this.timers[0]);
       // The socket lives no longer than its token; the device reconnects with a fresh one.
       const ttl = Math.min(MAX_TIMER_MS, Math.max(0, tokenExpiresAt - this.deps.clock()));
@@ -508,27 +516,27 @@ class RelayConnection {
 
   /** Stores a message (JSON or binary, through `store`) and answers with `sent` or an error. */
   private async onSend(reqId: number, store: (sender: EnvelopeSender) => Promise<SendResult>): Promise<void> {
-    const auth = this.auth;
-    if (auth === null) return;
+    const sender = this.sender;
+    if (sender === null) return;
     try {
       const decision = this.sends.take('socket');
       if (!decision.allowed) throw new ServerError('RATE_LIMITED', 'too many messages from this device');
-      const result = await store({
-        orgId: auth.orgId,
-        userId: auth.userId,
-        deviceId: auth.deviceId,
-        deviceNumber: auth.device.deviceNumber,
-      });
-      this.sendDual(
-        () =>
-          encodeRelayFrame({
+      const result = await store(sender);
+      if (this.binary) {
+        let bytes: Buffer | null = null;
+        try {
+          bytes = encodeRelayFrame({
             kind: 'sent',
             reqId,
             serverTime: result.serverTime,
             envelopes: result.envelopes,
-          }),
-        () => JSON.stringify({ type: 'sent', reqId, result }),
-      );
+          });
+        } catch {
+          // a field that does not fit the binary layout: the JSON form below (see sendDual)
+        }
+        if (bytes !== null) return this.sendText(bytes);
+      }
+      this.sendText(JSON.stringify({ type: 'sent', reqId, result }));
     } catch (e) {
       this.sendError(e, reqId);
     }
