@@ -266,10 +266,21 @@ export function peekLogEntryType(bytes: Uint8Array): LogEntryType | null {
   const start = at + 3;
   const end = start + (head - 0x60);
   if (end > bytes.length) return null;
-  let type = '';
-  for (let i = start; i < end; i++) type += String.fromCharCode(bytes[i]!);
-  return isLogEntryType(type) ? type : null;
+  // Compared byte by byte with each type's name: no string per entry (the search indexer
+  // peeks at every relay receipt it skips).
+  for (const [type, name] of TYPE_NAME_BYTES) {
+    if (name.length !== end - start) continue;
+    let i = 0;
+    while (i < name.length && bytes[start + i] === name[i]) i++;
+    if (i === name.length) return type;
+  }
+  return null;
 }
+
+/** Each entry type with its name's ASCII bytes (peekLogEntryType). */
+const TYPE_NAME_BYTES: readonly (readonly [LogEntryType, Uint8Array])[] = LOG_ENTRY_TYPES.map(
+  (t) => [t, Uint8Array.from(t, (c) => c.charCodeAt(0))] as const,
+);
 
 /** The RFC 9162 leaf hash of an entry: hashLeaf(encoded entry). Encoded input is validated first. */
 export function logEntryLeafHash(entry: LogEntry | Uint8Array): Uint8Array {

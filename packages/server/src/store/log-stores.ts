@@ -232,14 +232,18 @@ export class SqlLogStore implements LogStore {
   }
 
   async entries(orgId: OrgId, from: number, to: number): Promise<Buffer[]> {
-    const rows = await this.db.all<{ idx: unknown; entry: unknown }>(
+    // Rows as arrays (no object per row): the integrator and the indexer read every entry.
+    const rows = await this.db.rows(
       sql`SELECT idx, entry FROM log_entries WHERE org_id = ${orgId} AND idx >= ${from} AND idx < ${to} ORDER BY idx`,
     );
-    return rows.map((r, i) => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       // A hole would shift every later leaf: refuse rather than integrate the wrong tree.
-      if (int(r.idx) !== from + i) throw new Error(`log entry ${from + i} is missing`);
-      return bytes(r.entry);
-    });
+      if (int(r[0]) !== from + i) throw new Error(`log entry ${from + i} is missing`);
+      out.push(bytes(r[1]));
+    }
+    return out;
   }
 
   async tree(orgId: OrgId): Promise<LogTreeRecord | undefined> {
