@@ -29,12 +29,24 @@ function chunks(n: number): [number, number][] {
   return out;
 }
 
-/** `head (?, …), (?, …)` with `rows` tuples of `columns` placeholders, bound to `values`. */
+/** The fragments of each multi-row statement shape, by head, columns and rows (made once, frozen). */
+const multiRowShapes = new Map<string, readonly string[]>();
+
+/**
+ * `head (?, …), (?, …)` with `rows` tuples of `columns` placeholders, bound to `values`. The
+ * fragments of a shape are made once and frozen, so its text is rendered once too (sql.ts).
+ */
 function multiRow(head: string, columns: number, rows: number, values: SqlValue[]): SqlQuery {
-  const fragments: string[] = [`${head}(`];
-  for (let r = 0; r < rows; r++) {
-    for (let c = 1; c < columns; c++) fragments.push(', ');
-    fragments.push(r === rows - 1 ? ')' : '), (');
+  const key = `${columns}/${rows}/${head}`;
+  let fragments = multiRowShapes.get(key);
+  if (fragments === undefined) {
+    const built: string[] = [`${head}(`];
+    for (let r = 0; r < rows; r++) {
+      for (let c = 1; c < columns; c++) built.push(', ');
+      built.push(r === rows - 1 ? ')' : '), (');
+    }
+    fragments = Object.freeze(built);
+    multiRowShapes.set(key, fragments);
   }
   return { fragments, values };
 }

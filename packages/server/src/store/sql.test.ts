@@ -27,6 +27,27 @@ describe('concatSql', () => {
   });
 });
 
+describe('rendered text', () => {
+  it("keeps a template's text and an IN list's shape, and renders an array built by hand afresh", () => {
+    const query = (org: string, list: number[]) =>
+      inList(sql`SELECT a FROM t WHERE o = ${org} AND a IN`, list);
+    const a = query('o1', [1, 2]);
+    const b = query('o2', [3, 4]);
+    // One shape per template, list length and tail: the same frozen fragments, the same text object.
+    expect(b.fragments).toBe(a.fragments);
+    expect(Object.isFrozen(a.fragments)).toBe(true);
+    expect(renderQuestionMarks(b)).toBe(renderQuestionMarks(a));
+    expect(b.values).toEqual(['o2', 3, 4]);
+    expect(renderNumbered(query('o3', [5, 6, 7]))).toBe('SELECT a FROM t WHERE o = $1 AND a IN ($2, $3, $4)');
+    // A caller's own (unfrozen) array may change between renders: never served from the cache.
+    const fragments = ['SELECT ', ''];
+    const built = { fragments, values: [1] };
+    expect(renderQuestionMarks(built)).toBe('SELECT ?');
+    fragments[1] = ' + 1';
+    expect(renderQuestionMarks(built)).toBe('SELECT ? + 1');
+  });
+});
+
 describe('IN lists', () => {
   it('renders one bound placeholder per value after the query, then the tail', () => {
     const q = inList(sql`SELECT a FROM t WHERE o = ${'org'} AND a IN`, [1, 2, 3], ' ORDER BY a');

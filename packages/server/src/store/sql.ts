@@ -15,9 +15,13 @@ export interface SqlQuery {
   readonly name?: string;
 }
 
-/** Builds a parameterised query from a template literal. */
+/**
+ * Builds a parameterised query from a template literal. Its fragments are the literal's own
+ * strings array: frozen, and the same object every time that line runs, so a backend can
+ * keep the rendered text by identity ({@link renderedText}).
+ */
 export function sql(fragments: TemplateStringsArray, ...values: SqlValue[]): SqlQuery {
-  return { fragments: [...fragments], values };
+  return { fragments, values };
 }
 
 /** The two SQL dialects; stores branch on it only where the SQL differs. */
@@ -68,14 +72,46 @@ export function concatSql(a: SqlQuery, b: SqlQuery): SqlQuery {
 
 /** Renders a query with `?` placeholders. */
 export function renderQuestionMarks(query: SqlQuery): string {
-  return query.fragments.join('?');
+  return renderedText(query, questionMarks, joinQuestionMarks);
 }
 
 /** Renders a query with `$1, $2, …` placeholders. */
 export function renderNumbered(query: SqlQuery): string {
-  let out = query.fragments[0] ?? '';
-  for (let i = 1; i < query.fragments.length; i++) out += `$${i}${query.fragments[i] ?? ''}`;
+  return renderedText(query, numbered, joinNumbered);
+}
+
+const questionMarks = new WeakMap<readonly string[], string>();
+const numbered = new WeakMap<readonly string[], string>();
+
+function joinQuestionMarks(fragments: readonly string[]): string {
+  return fragments.join('?');
+}
+
+function joinNumbered(fragments: readonly string[]): string {
+  let out = fragments[0] ?? '';
+  for (let i = 1; i < fragments.length; i++) out += `$${i}${fragments[i] ?? ''}`;
   return out;
+}
+
+/**
+ * The text of `query` as `render` makes it, kept per fragments array when that array is
+ * frozen (template literals, and the shapes `inList` and `multiRowShape` keep): it cannot
+ * change, and the same string object each time also keeps its hash for the statement
+ * cache's lookup. The relay's multi-row inserts and IN lists are kilobytes of text.
+ */
+function renderedText(
+  query: SqlQuery,
+  cache: WeakMap<readonly string[], string>,
+  render: (fragments: readonly string[]) => string,
+): string {
+  const f = query.fragments;
+  if (!Object.isFrozen(f)) return render(f);
+  let text = cache.get(f);
+  if (text === undefined) {
+    text = render(f);
+    cache.set(f, text);
+  }
+  return text;
 }
 
 /**
@@ -87,14 +123,34 @@ export function renderNumbered(query: SqlQuery): string {
 export const IN_LIST_SIZES = [1, 4, 16, 64, 128, 256] as const;
 const LARGEST_IN_LIST = 256;
 
+/** The fragments of `query IN (…)` per list length and tail, for frozen query fragments. */
+const inListShapes = new WeakMap<readonly string[], Map<string, readonly string[]>>();
+
 /** `query` followed by ` (?, …)` binding `list` (not empty), then `tail`. */
 export function inList(query: SqlQuery, list: readonly SqlValue[], tail = ''): SqlQuery {
   if (list.length === 0) throw new Error('an IN list needs at least one value');
-  const fragments = [...query.fragments];
-  fragments[fragments.length - 1] += ' (';
-  for (let i = 1; i < list.length; i++) fragments.push(', ');
-  fragments.push(`)${tail}`);
-  return { fragments, values: [...query.values, ...list] };
+  const build = (): string[] => {
+    const fragments = [...query.fragments];
+    fragments[fragments.length - 1] += ' (';
+    for (let i = 1; i < list.length; i++) fragments.push(', ');
+    fragments.push(`)${tail}`);
+    return fragments;
+  };
+  const values = [...query.values, ...list];
+  if (!Object.isFrozen(query.fragments)) return { fragments: build(), values };
+  // A template's IN lists come in a few lengths (IN_LIST_SIZES): each shape is made once.
+  let shapes = inListShapes.get(query.fragments);
+  if (shapes === undefined) {
+    shapes = new Map();
+    inListShapes.set(query.fragments, shapes);
+  }
+  const key = `${list.length}${tail}`;
+  let fragments = shapes.get(key);
+  if (fragments === undefined) {
+    fragments = Object.freeze(build());
+    shapes.set(key, fragments);
+  }
+  return { fragments, values };
 }
 
 /** A value's identity for de-duplication (Buffers by content). */
