@@ -19,4 +19,10 @@ export {
   type ArchiveGapEntry,
   type LogEntry,
 } from './log-entry.js';
-export { encodeLogEntry, decodeLogEntry, logEntryLeafHash, peekLogEntryType } from './log-entry-codec.js';
+export {
+  encodeLogEntry,
+  decodeLogEntry,
+  logEntryLeafHash,
+  peekLogEntryType,
+  RELAY_RECEIPT_MARK,
+} from './log-entry-codec.js';

@@ -245,6 +245,22 @@ const TYPE_KEY = 0x74; // "t"
 const COUNT_KEY = 0x6e; // "n" (disposition), which sorts between "h" and "t"
 
 /**
+ * Where every encoded relay receipt says so: the bytes at `offset` (the "t" key and the type
+ * text) are `bytes`, and no other entry type has them there. A store can leave receipts out
+ * of a read by this mark without decoding anything (the search indexer reads the entries
+ * other than receipts); {@link peekLogEntryType} reads the same bytes.
+ */
+export const RELAY_RECEIPT_MARK: { readonly offset: number; readonly bytes: Uint8Array } = Object.freeze({
+  offset: SECOND_KEY_OFFSET,
+  bytes: Uint8Array.from([
+    0x61,
+    TYPE_KEY,
+    0x60 + 'relay-receipt'.length,
+    ...Array.from('relay-receipt', (c) => c.charCodeAt(0)),
+  ]),
+});
+
+/**
  * The type of an encoded entry read from its fixed canonical prefix ("h", then "n" for a
  * disposition, then "t"), without decoding it; null when the prefix does not have that
  * shape. The rest of the entry is NOT checked: decode it before trusting any field. For

@@ -9,6 +9,7 @@ import {
   encodeLogEntryGeneric,
   logEntryLeafHash,
   peekLogEntryType,
+  RELAY_RECEIPT_MARK,
 } from './log-entry-codec.js';
 import { MAX_LOG_ENTRY_BYTES, type LogEntry } from './log-entry.js';
 
@@ -306,6 +307,10 @@ describe('log entries v1', () => {
         );
         expect(decodeLogEntry(bytes)).toEqual(e);
         expect(peekLogEntryType(bytes)).toBe(e.type);
+        // The receipt mark (what a store filters receipts by) is there exactly on receipts.
+        const { offset, bytes: mark } = RELAY_RECEIPT_MARK;
+        const marked = Buffer.from(bytes.subarray(offset, offset + mark.length)).equals(mark);
+        expect(marked).toBe(e.type === 'relay-receipt');
       }),
       { numRuns: 300 },
     );

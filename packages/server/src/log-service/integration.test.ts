@@ -9,13 +9,19 @@ import { randomBytes } from 'node:crypto';
 import {
   appendEntries,
   consistencyProof,
+  decodeLogEntry,
   EMPTY_TREE_STATE,
+  encodeLogEntry,
   hashLeaf,
   inclusionProof,
   openCheckpoint,
   TILE_WIDTH,
   verifyConsistency,
   verifyInclusion,
+  type BucketId,
+  type DeviceId,
+  type LogEntry,
+  type OrgId as CoreOrgId,
 } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgId } from '../ids.js';
@@ -44,6 +50,40 @@ for (const backend of TEST_BACKENDS) {
 
     const integrator = () =>
       new LogIntegrator({ stores: tb.stores, key: logKey, host: () => 'custos.test', logger: silentLogger });
+
+    it('reads the entries other than relay receipts, with their indexes, leaving receipts in the store', async () => {
+      const orgId = await newOrg(tb);
+      const c = { hash: new Uint8Array(32).fill(7), size: 10, time: 1_700_000_000_000 };
+      const kinds: LogEntry[] = [
+        { type: 'relay-receipt', ...c, actor: 'd1', sender: 'd1' as DeviceId, recipient: 'd2' as DeviceId },
+        { type: 'key-event', ...c, actor: 'admin', kind: 'device-enrolled', subject: 'd1' },
+        { type: 'relay-receipt', ...c, actor: 'd2', sender: 'd2' as DeviceId, recipient: 'd1' as DeviceId },
+        { type: 'disposition', ...c, actor: 'officer', bucket: 'b1' as BucketId, records: 3 },
+        {
+          type: 'archive-record',
+          ...c,
+          actor: 'd1',
+          org: 'o1' as CoreOrgId,
+          device: 'd1' as DeviceId,
+          seq: 4,
+          bucket: 'b1' as BucketId,
+        },
+        { type: 'relay-receipt', ...c, actor: 'd1', sender: 'd1' as DeviceId, recipient: 'd3' as DeviceId },
+      ];
+      const entries = kinds.map((e) => encodeLogEntry(e));
+      await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, entries));
+      const got = await tb.stores.log.entriesOtherThanReceipts(orgId, 0, entries.length);
+      expect(got.map((g) => g.index)).toEqual([1, 3, 4]);
+      expect(got.map((g) => decodeLogEntry(g.entry).type)).toEqual([
+        'key-event',
+        'disposition',
+        'archive-record',
+      ]);
+      for (const g of got) expect(Buffer.from(g.entry).equals(Buffer.from(entries[g.index]!))).toBe(true);
+      // The range bounds hold, and a range of receipts only is empty.
+      expect((await tb.stores.log.entriesOtherThanReceipts(orgId, 2, 4)).map((g) => g.index)).toEqual([3]);
+      expect(await tb.stores.log.entriesOtherThanReceipts(orgId, 5, 6)).toEqual([]);
+    });
 
     it('signs consistent checkpoints over batches crossing tile boundaries; proofs and tiles match core', async () => {
       const orgId = await newOrg(tb);

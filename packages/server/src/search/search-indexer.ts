@@ -12,7 +12,7 @@
  * never commit twice (the compare-and-set, and the primary key on (org, token, block)).
  * Only integrated entries are indexed, so every search hit has an inclusion proof.
  */
-import { CustosError, decodeLogEntry, parseRecord, peekLogEntryType } from '@custos/core';
+import { CustosError, decodeLogEntry, parseRecord } from '@custos/core';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { Logger } from '../log/logger.js';
 import type { NewIndexedRecord, PostingBlock, RecordToIndex } from '../store/search-stores.js';
@@ -104,26 +104,25 @@ export async function indexRange(
   tail: number | null = null,
   tailMax: number = DEFAULT_TAIL_BLOCK_ENTRIES,
 ): Promise<IndexPassOutcome> {
-  const entries = await tx.log.entries(orgId, from, to);
+  // Relay receipts (one per envelope, most of a messaging org's log) carry nothing to
+  // index: the store leaves them out, by their mark, before anything is read into memory.
+  const entries = await tx.log.entriesOtherThanReceipts(orgId, from, to);
   const refs: Ref[] = [];
   const acts: AuditAct[] = [];
-  entries.forEach((bytes, i) => {
-    // Relay receipts (one per envelope, most of a messaging org's log) carry nothing to
-    // index: skip them without a full decode, which re-encodes to check canonical form.
-    if (peekLogEntryType(bytes) === 'relay-receipt') return;
-    const e = decodeLogEntry(bytes);
+  for (const { index, entry } of entries) {
+    const e = decodeLogEntry(entry);
     if (e.type === 'archive-record') {
       refs.push({
-        logIndex: from + i,
+        logIndex: index,
         deviceId: e.device as string as DeviceId,
         seq: e.seq,
         hash: e.hash,
         time: e.time,
       });
     } else if (ACT_ENTRY_TYPES.has(e.type)) {
-      acts.push({ logIndex: from + i, at: e.time });
+      acts.push({ logIndex: index, at: e.time });
     }
-  });
+  }
   const records = await readRecords(tx, orgId, refs);
   // Map keys are the tokens' bytes as latin1 text: one short string per distinct token.
   const postings = new Map<string, number[]>();

@@ -4,6 +4,7 @@
  * transactions) touches only `log_sequence` and `log_entries`; integration touches only
  * `log_tree`, `log_tiles` and `log_checkpoints`, so the two never contend for a row.
  */
+import { RELAY_RECEIPT_MARK } from '@custos/core';
 import type { OrgId } from '../ids.js';
 import { bytes, int, text } from './row-checks.js';
 import { pgByteaArray } from './postgres/pg-arrays.js';
@@ -14,6 +15,12 @@ export interface LogKeyRecord {
   readonly orgId: OrgId;
   readonly origin: string;
   readonly verifierKey: string;
+}
+
+/** A log entry with its index. */
+export interface IndexedEntry {
+  readonly index: number;
+  readonly entry: Buffer;
 }
 
 /** The integrated state of one org's log. */
@@ -68,6 +75,13 @@ export interface LogStore {
   backlogs(): Promise<LogBacklog[]>;
   /** Entries with indexes in [from, to), in order. */
   entries(orgId: OrgId, from: number, to: number): Promise<Buffer[]>;
+  /**
+   * The entries with indexes in [from, to) other than relay receipts (core
+   * RELAY_RECEIPT_MARK, tested on the stored bytes in SQL), in order, with their indexes:
+   * what the search indexer reads. Receipts carry nothing to index and are most of a
+   * messaging org's log, so they never leave the database.
+   */
+  entriesOtherThanReceipts(orgId: OrgId, from: number, to: number): Promise<IndexedEntry[]>;
   /** The integrated tree, or undefined before the first integration. */
   tree(orgId: OrgId): Promise<LogTreeRecord | undefined>;
   /** Every org's log: its origin and the verifier key it was created with, by org id. */
@@ -244,6 +258,21 @@ export class SqlLogStore implements LogStore {
       out.push(bytes(r[1]));
     }
     return out;
+  }
+
+  async entriesOtherThanReceipts(orgId: OrgId, from: number, to: number): Promise<IndexedEntry[]> {
+    // SQL counts bytes from 1; the mark is bound like any value.
+    const at = RELAY_RECEIPT_MARK.offset + 1;
+    const length = RELAY_RECEIPT_MARK.bytes.length;
+    const mark = asBuffer(RELAY_RECEIPT_MARK.bytes);
+    const rows = await this.db.rows(
+      this.db.dialect === 'postgres'
+        ? sql`SELECT idx, entry FROM log_entries WHERE org_id = ${orgId} AND idx >= ${from} AND idx < ${to}
+            AND substring(entry from ${at}::int for ${length}::int) <> ${mark} ORDER BY idx`
+        : sql`SELECT idx, entry FROM log_entries WHERE org_id = ${orgId} AND idx >= ${from} AND idx < ${to}
+            AND substr(entry, ${at}, ${length}) <> ${mark} ORDER BY idx`,
+    );
+    return rows.map((r) => ({ index: int(r[0]), entry: bytes(r[1]) }));
   }
 
   async tree(orgId: OrgId): Promise<LogTreeRecord | undefined> {
