@@ -40,7 +40,7 @@ import { loadLocalIdentity } from './store/signal-stores.js';
 import { ApiClient } from './transport/api-client.js';
 import type { RelayEnvelope } from './transport/relay-socket.js';
 
-export type { ArchiveStatus, AwaitingGapProof } from './client/archive-view.js';
+export type { ArchiveStatus, AwaitingBatchProof, AwaitingGapProof } from './client/archive-view.js';
 export type { OpenOptions } from './client/client-parts.js';
 
 /** An enrolled device. */

@@ -8,7 +8,7 @@ export type { StorageKeyProtection, StorageKeyOptions } from './store/storage-ke
 export { signalStores, loadLocalIdentity, saveLocalIdentity } from './store/signal-stores.js';
 export type { SignalStores, IdentityChangeEvent } from './store/signal-stores.js';
 export { CustosClient } from './custos-client.js';
-export type { ArchiveStatus, AwaitingGapProof, OpenOptions } from './custos-client.js';
+export type { ArchiveStatus, AwaitingBatchProof, AwaitingGapProof, OpenOptions } from './custos-client.js';
 export type { EnrolOptions } from './enrol/enrol.js';
 export type { LinkCode, OwnDevice } from './devices/own-devices.js';
 export {

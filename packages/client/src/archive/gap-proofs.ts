@@ -59,7 +59,8 @@ const PENDING_GAP_PROOFS = 'pending-gap-proofs';
  * How long after accepting a declaration a device may still wait, within one round, for its
  * entry to show in the log. An honest server appends the entry in the transaction that
  * accepts the declaration and signs a checkpoint every ~250 ms, so this is ample; `custos
- * sync` waits as long for a checkpoint to cover records just uploaded.
+ * sync` waits as long for a checkpoint to cover records just uploaded. The same holds for a
+ * record batch after its acknowledgement (proofs.ts).
  */
 export const GAP_PROOF_WAIT_MS = 15_000;
 
@@ -67,6 +68,7 @@ export const GAP_PROOF_WAIT_MS = 15_000;
  * How long after accepting a declaration its entry may be missing from the log before the
  * device reports it overdue: the server may be withholding it. Ample for a server restart or
  * a checkpoint signer stalled under load between the acceptance and the next checkpoint.
+ * The same holds for the records of a batch after its acknowledgement (proofs.ts).
  */
 export const GAP_PROOF_OVERDUE_MS = 60 * 60 * 1000;
 

@@ -12,6 +12,14 @@
  *
  * A gap declaration of records the device still holds (bucket-disposed, gap-proofs.ts) is
  * proven the same way, with its archive-gap entry, before those records leave the queue.
+ *
+ * A server that acknowledges a batch and never logs it (broken, or lying: the server is not
+ * trusted) must neither hold its records for good unnoticed nor slow every sync — the same
+ * rule as for a gap declaration it accepts and never logs. Each upload row keeps when the
+ * batch was acknowledged (upload-rows.ts, the device's clock); each round checks its
+ * unproven records once; a batch one of whose records is still missing GAP_PROOF_WAIT_MS
+ * after the acknowledgement is `unlogged` (not worth waiting for within a round), and
+ * archive status reports it overdue GAP_PROOF_OVERDUE_MS after. Its records stay queued.
  */
 import {
   decodeEntryBundle,
@@ -42,7 +50,12 @@ import {
   putPendingGap,
   settleGap,
 } from './gap-proofs.js';
-import { decodeUploadedBatch } from './upload-rows.js';
+import {
+  batchProofWaited,
+  decodeUploadedBatch,
+  encodeUploadedBatch,
+  type UploadedBatch,
+} from './upload-rows.js';
 import type { ArchiveReceiptRow } from './uploader.js';
 
 /** Most records checked per call. */
@@ -68,6 +81,23 @@ export interface ProofRound {
    * server logs one at once); each round checks them again.
    */
   readonly unlogged: number;
+  /**
+   * Record batches the server acknowledged GAP_PROOF_WAIT_MS or more ago of which this round
+   * found a record still missing from the log: not worth waiting for now (an honest server
+   * logs a batch in the transaction that acknowledges it); each round checks them again.
+   */
+  readonly unloggedBatches: number;
+  /** Of `waiting`, the records of `unloggedBatches` not proven yet. */
+  readonly unloggedRecords: number;
+}
+
+/** An upload row with records not proven yet. */
+interface UnprovenBatch {
+  /** Its `archive-uploads` key. */
+  readonly key: string;
+  readonly upload: UploadedBatch;
+  /** Its records without a verified receipt, in sequence order (all of them, or up to a limit). */
+  readonly records: ArchiveReceiptRow[];
 }
 
 /**
@@ -80,35 +110,44 @@ export async function verifyArchiveProofs(
   profile: DeviceProfile,
   now: number,
 ): Promise<ProofRound> {
+  const missing = new Set<string>();
   if (loadPinnedLog(store) === undefined && !(await pinLog(api, store, profile.orgId)))
-    return roundResult(store, 0, now);
+    return roundResult(store, 0, now, missing);
   const log = loadPinnedLog(store)!;
-  const pending = pendingRecords(store, PROOF_BATCH);
+  const batches = unprovenBatches(store, PROOF_BATCH);
   const gaps = acceptedGapProofs(store);
-  if (pending.length === 0 && gaps.length === 0) return { verified: 0, waiting: 0, unlogged: 0 };
+  if (batches.length === 0 && gaps.length === 0)
+    return { verified: 0, waiting: 0, unlogged: 0, unloggedBatches: 0, unloggedRecords: 0 };
   const reader = new LogReader(api, store, log, `/v1/orgs/${profile.orgId}/log`);
   let verified = 0;
-  for (const row of pending) {
-    const proven = await reader.prove(row.logIndex, `record ${row.seq}`, (entry) =>
-      checkEntry(entry, row, profile),
-    );
-    if (proven === 'throttled') break;
-    if (proven === 'not-yet') continue;
-    store.transaction(() => {
-      const done: ArchiveReceiptRow = { ...row, receipt: proven.text, treeSize: proven.treeSize };
-      store.putJson('archive-receipts', String(row.seq), done, row.seq);
-      // Only now, with a verified proof kept, does the record leave the queue.
-      dropQueued(store, row.seq);
-      store.putJson('archive-state', 'last-receipt-seq', row.seq);
-    });
-    verified++;
-  }
-  // Upload rows whose every record now has its receipt are done.
+  proving: for (const batch of batches)
+    for (const row of batch.records) {
+      const proven = await reader.prove(row.logIndex, `record ${row.seq}`, (entry) =>
+        checkEntry(entry, row, profile),
+      );
+      if (proven === 'throttled') break proving;
+      if (proven === 'not-yet') {
+        missing.add(batch.key);
+        continue;
+      }
+      store.transaction(() => {
+        const done: ArchiveReceiptRow = { ...row, receipt: proven.text, treeSize: proven.treeSize };
+        store.putJson('archive-receipts', String(row.seq), done, row.seq);
+        // Only now, with a verified proof kept, does the record leave the queue.
+        dropQueued(store, row.seq);
+        store.putJson('archive-state', 'last-receipt-seq', row.seq);
+      });
+      verified++;
+    }
   store.transaction(() => {
     for (const r of store.list('archive-uploads')) {
       const u = decodeUploadedBatch(r.value);
+      // Upload rows whose every record now has its receipt are done.
       if (u.hashes.every((_, i) => store.get('archive-receipts', String(u.firstSeq + i)) !== undefined))
         store.delete('archive-uploads', r.key);
+      // Acknowledged to an older client, which kept no time: its wait is counted from now on.
+      else if (missing.has(r.key) && u.acknowledgedAt === undefined)
+        store.put('archive-uploads', r.key, encodeUploadedBatch({ ...u, acknowledgedAt: now }), r.ord);
     }
   });
   for (const gap of reader.throttled ? [] : gaps) {
@@ -124,17 +163,33 @@ export async function verifyArchiveProofs(
     store.transaction(() => settleGap(store, gap, proven.text, proven.treeSize));
     verified++;
   }
-  return roundResult(store, verified, now);
+  return roundResult(store, verified, now, missing);
 }
 
-/** What a round reports: what it proved, what still waits, and which declarations are not worth waiting for. */
-function roundResult(store: LocalStore, verified: number, now: number): ProofRound {
+/**
+ * What a round reports: what it proved, what still waits, and which declarations and batches
+ * are not worth waiting for — a batch only when this round found one of its records missing
+ * (`missing`, by row key), so that one the round did not reach (throttled, or past
+ * PROOF_BATCH) is still waited for.
+ */
+function roundResult(
+  store: LocalStore,
+  verified: number,
+  now: number,
+  missing: ReadonlySet<string>,
+): ProofRound {
   const gaps = acceptedGapProofs(store);
   const unlogged = gaps.filter((g) => (gapProofWaited(g, now) ?? 0) >= GAP_PROOF_WAIT_MS).length;
+  const batches = unprovenBatches(store, Number.MAX_SAFE_INTEGER);
+  const late = batches.filter(
+    (b) => missing.has(b.key) && (batchProofWaited(b.upload, now) ?? 0) >= GAP_PROOF_WAIT_MS,
+  );
   return {
     verified,
-    waiting: pendingRecords(store, Number.MAX_SAFE_INTEGER).length + gaps.length,
+    waiting: batches.reduce((n, b) => n + b.records.length, 0) + gaps.length,
     unlogged,
+    unloggedBatches: late.length,
+    unloggedRecords: late.reduce((n, b) => n + b.records.length, 0),
   };
 }
 
@@ -211,17 +266,24 @@ class LogReader {
   }
 }
 
-/** Uploaded records without a verified receipt yet, in sequence order, at most `limit`. */
-function pendingRecords(store: LocalStore, limit: number): ArchiveReceiptRow[] {
-  const out: ArchiveReceiptRow[] = [];
+/**
+ * Upload rows with records not proven yet, in sequence order, with at most `limit` of those
+ * records in all (a record in two rows, after a rewind, counts in the first).
+ */
+function unprovenBatches(store: LocalStore, limit: number): UnprovenBatch[] {
+  const out: UnprovenBatch[] = [];
   const seen = new Set<number>();
+  let count = 0;
   for (const r of store.list('archive-uploads')) {
+    if (count >= limit) break;
     const u = decodeUploadedBatch(r.value);
-    for (let i = 0; i < u.hashes.length && out.length < limit; i++) {
+    const records: ArchiveReceiptRow[] = [];
+    for (let i = 0; i < u.hashes.length && count < limit; i++) {
       const seq = u.firstSeq + i;
       if (seen.has(seq) || store.get('archive-receipts', String(seq)) !== undefined) continue;
       seen.add(seq);
-      out.push({
+      count++;
+      records.push({
         seq,
         hash: u.hashes[i]!,
         size: u.sizes[i]!,
@@ -229,7 +291,7 @@ function pendingRecords(store: LocalStore, limit: number): ArchiveReceiptRow[] {
         logIndex: u.logIndexes[i]!,
       });
     }
-    if (out.length >= limit) break;
+    if (records.length > 0) out.push({ key: r.key, upload: u, records });
   }
   return out;
 }

@@ -1,11 +1,14 @@
 /**
  * The `archive-uploads` row: one per acknowledged batch, holding what the proof step needs
- * per record (hash, size, bucket, log index). Written in binary (one row of ~45 bytes per
- * record instead of ~100 of JSON with base64, and no per-field JSON work on the upload
- * path); rows written as JSON by earlier versions still decode.
+ * per record (hash, size, bucket, log index) and when the server acknowledged the batch.
+ * Written in binary (one row of ~45 bytes per record instead of ~100 of JSON with base64,
+ * and no per-field JSON work on the upload path); rows written by earlier versions still
+ * decode: JSON, and binary version 1, which has no acknowledgement time.
  *
- * Layout, big-endian: u8 version (1) ‖ u64 firstSeq ‖ u32 count ‖ u16 bucket-name count ‖
- * per name: u16 length, UTF-8 ‖ per record: hash(32) ‖ u32 size ‖ u64 log index ‖ u16 name index.
+ * Layout, big-endian: u8 version ‖ u64 firstSeq ‖ u32 count ‖ (version 2 only: u64
+ * acknowledgedAt) ‖ u16 bucket-name count ‖ per name: u16 length, UTF-8 ‖ per record:
+ * hash(32) ‖ u32 size ‖ u64 log index ‖ u16 name index. A row without an acknowledgement
+ * time is written as version 1, as an older client wrote it.
  */
 import { ClientError } from '../errors.js';
 import { decodeJson } from '../store/json-codec.js';
@@ -17,9 +20,17 @@ export interface UploadedBatch {
   readonly sizes: readonly number[];
   readonly buckets: readonly string[];
   readonly logIndexes: readonly number[];
+  /**
+   * When the server acknowledged it (this device's clock, ms); absent in a row an older
+   * client wrote, until the first proof pass that finds one of its records unlogged.
+   */
+  readonly acknowledgedAt?: number;
 }
 
-const VERSION = 1;
+/** The layout without an acknowledgement time (older clients). */
+const VERSION_UNTIMED = 1;
+/** The layout with an acknowledgement time. */
+const VERSION_TIMED = 2;
 const HASH = 32;
 const PER_RECORD = HASH + 4 + 8 + 2;
 
@@ -34,16 +45,20 @@ export function encodeUploadedBatch(u: UploadedBatch): Uint8Array {
   const n = u.hashes.length;
   if (u.sizes.length !== n || u.buckets.length !== n || u.logIndexes.length !== n)
     throw new Error('an upload row needs one hash, size, bucket and log index per record');
+  const { acknowledgedAt } = u;
+  const timed = acknowledgedAt !== undefined;
   const names = [...new Set(u.buckets)];
   const nameIndex = new Map(names.map((x, i) => [x, i]));
   const encoded = names.map((x) => Buffer.from(x, 'utf8'));
-  const size = 1 + 8 + 4 + 2 + encoded.reduce((s, e) => s + 2 + e.length, 0) + n * PER_RECORD;
+  const head = 1 + 8 + 4 + (timed ? 8 : 0);
+  const size = head + 2 + encoded.reduce((s, e) => s + 2 + e.length, 0) + n * PER_RECORD;
   const out = Buffer.allocUnsafe(size);
-  out[0] = VERSION;
+  out[0] = timed ? VERSION_TIMED : VERSION_UNTIMED;
   writeU64(out, u.firstSeq, 1);
   out.writeUInt32BE(n, 9);
-  out.writeUInt16BE(names.length, 13);
-  let at = 15;
+  if (timed) writeU64(out, acknowledgedAt, 13);
+  out.writeUInt16BE(names.length, head);
+  let at = head + 2;
   for (const e of encoded) {
     out.writeUInt16BE(e.length, at);
     out.set(e, at + 2);
@@ -66,11 +81,16 @@ export function decodeUploadedBatch(bytes: Uint8Array): UploadedBatch {
   const bad = (): never => {
     throw new ClientError('STORE_CORRUPT', 'an archive-uploads row is malformed');
   };
-  if (b.length < 15 || b[0] !== VERSION) bad();
+  const timed = b[0] === VERSION_TIMED;
+  if (!timed && b[0] !== VERSION_UNTIMED) bad();
+  const head = 1 + 8 + 4 + (timed ? 8 : 0);
+  if (b.length < head + 2) bad();
   const firstSeq = readU64(b, 1);
   const n = b.readUInt32BE(9);
-  const nameCount = b.readUInt16BE(13);
-  let at = 15;
+  const acknowledgedAt = timed ? readU64(b, 13) : undefined;
+  if (acknowledgedAt !== undefined && !Number.isSafeInteger(acknowledgedAt)) bad();
+  const nameCount = b.readUInt16BE(head);
+  let at = head + 2;
   const names: string[] = [];
   for (let i = 0; i < nameCount; i++) {
     if (at + 2 > b.length) bad();
@@ -93,5 +113,14 @@ export function decodeUploadedBatch(bytes: Uint8Array): UploadedBatch {
     buckets.push(name!);
     at += PER_RECORD;
   }
-  return { firstSeq, hashes, sizes, buckets, logIndexes };
+  const batch = { firstSeq, hashes, sizes, buckets, logIndexes };
+  return acknowledgedAt === undefined ? batch : { ...batch, acknowledgedAt };
+}
+
+/**
+ * How long the records of `batch` have waited for their log entries at `now` (ms), or
+ * undefined when its acknowledgement time is unknown (a row an older client wrote).
+ */
+export function batchProofWaited(batch: UploadedBatch, now: number): number | undefined {
+  return batch.acknowledgedAt === undefined ? undefined : Math.max(0, now - batch.acknowledgedAt);
 }

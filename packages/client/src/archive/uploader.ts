@@ -64,7 +64,10 @@ export const UPLOAD_QUEUE_PAGE = 2000;
 export interface UploaderOptions {
   readonly batchRecords?: number;
   readonly pipelineDepth?: number;
-  /** The device's clock (ms), against which a server's disposal claims are checked. */
+  /**
+   * The device's clock (ms), against which a server's disposal claims are checked and which
+   * dates the acknowledgement of each batch and gap declaration.
+   */
   readonly clock?: () => number;
 }
 
@@ -281,7 +284,11 @@ export class ArchiveUploader {
     return indexes as number[];
   }
 
-  /** Records an acknowledged batch (one row per batch, not per record: the proof step expands it). */
+  /**
+   * Records an acknowledged batch (one row per batch, not per record: the proof step expands
+   * it), with when it was acknowledged by this device's clock: how long its log entries have
+   * been missing, should the server never log them.
+   */
   #acknowledge(batch: OutgoingBatch, logIndexes: readonly number[]): void {
     const { records } = batch;
     const upload: UploadedBatch = {
@@ -290,6 +297,7 @@ export class ArchiveUploader {
       sizes: records.map((r) => r.bytes.length),
       buckets: records.map((r) => r.bucket),
       logIndexes,
+      acknowledgedAt: this.clock(),
     };
     // Not flushed to disk: losing it to a power cut only makes the device upload the batch
     // again, which the server answers idempotently (a flush per batch was ~28% of its CPU profile).

@@ -2,13 +2,15 @@
  * What a client reports about its archive capture, read from the profile alone (works
  * offline): queue depth, chain position, upload position, verified receipts, the last
  * checkpoint verified, the bucket keys refused at verification, and declarations of lost
- * records the server accepted but has not shown in its log (overdue after GAP_PROOF_OVERDUE_MS).
+ * records and record batches the server accepted but has not shown in its log (overdue after
+ * GAP_PROOF_OVERDUE_MS).
  */
 import { declaredGaps, disposedRun, type DeclaredGap } from '../archive/chain-recovery.js';
 import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
 import { disposedBuckets, type DisposedBucket } from '../archive/disposed-buckets.js';
 import { acceptedGapProofs, GAP_PROOF_OVERDUE_MS, gapProofWaited } from '../archive/gap-proofs.js';
+import { batchProofWaited, decodeUploadedBatch } from '../archive/upload-rows.js';
 import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
 import type { DeviceProfile } from '../profile.js';
 import { decodeJson } from '../store/json-codec.js';
@@ -42,6 +44,12 @@ export interface ArchiveStatus {
    */
   readonly gapsAwaitingProof: readonly AwaitingGapProof[];
   /**
+   * Record batches the server acknowledged whose records are not all proven in its log yet:
+   * they stay queued (counted in `queued`) until a proof pass proves them — however long that
+   * takes; a batch whose records are missing for GAP_PROOF_OVERDUE_MS is reported `overdue`.
+   */
+  readonly batchesAwaitingProof: readonly AwaitingBatchProof[];
+  /**
    * Buckets the server reported disposed of (their keys destroyed): the device no longer
    * seals to them, and declares records already sealed to one lost instead of sending them.
    */
@@ -69,6 +77,42 @@ export interface AwaitingGapProof extends DeclaredGap {
   readonly overdue: boolean;
 }
 
+/** A record batch the server acknowledged whose records are not all proven in its log yet. */
+export interface AwaitingBatchProof {
+  /** Its records' sequence numbers, first and last. */
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  /**
+   * When the server acknowledged it (this device's clock, ms); undefined for one acknowledged
+   * to an older client, until the next proof pass that finds a record of it unlogged notes it.
+   */
+  readonly acknowledgedAt: number | undefined;
+  /** How long its records have waited for their log entries (ms), when `acknowledgedAt` is known. */
+  readonly waitedMs: number | undefined;
+  /**
+   * Unproven for GAP_PROOF_OVERDUE_MS or longer: an honest server logs a batch in the
+   * transaction that acknowledges it, so this one is broken or withholding it. Its records
+   * stay queued all the same.
+   */
+  readonly overdue: boolean;
+}
+
+/** Record batches the server acknowledged that still have unproven records, in sequence order, dated at `now`. */
+function batchesAwaitingProof(store: LocalStore, now: number): AwaitingBatchProof[] {
+  // A proof pass deletes an upload row once all its records are proven: a row left waits.
+  return store.list('archive-uploads').map((r) => {
+    const u = decodeUploadedBatch(r.value);
+    const waitedMs = batchProofWaited(u, now);
+    return {
+      firstSeq: u.firstSeq,
+      lastSeq: u.firstSeq + u.hashes.length - 1,
+      acknowledgedAt: u.acknowledgedAt,
+      waitedMs,
+      overdue: waitedMs !== undefined && waitedMs >= GAP_PROOF_OVERDUE_MS,
+    };
+  });
+}
+
 /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */
 export function archiveReceipts(store: LocalStore): ArchiveReceiptRow[] {
   return store
@@ -77,7 +121,10 @@ export function archiveReceipts(store: LocalStore): ArchiveReceiptRow[] {
     .filter((r) => r.receipt !== undefined);
 }
 
-/** Queue depth, last receipt, last verified checkpoint; `now` (the device's clock) dates the declarations awaiting proof. */
+/**
+ * Queue depth, last receipt, last verified checkpoint; `now` (the device's clock) dates the
+ * declarations and record batches awaiting proof.
+ */
 export function archiveStatus(store: LocalStore, profile: DeviceProfile, now: number): ArchiveStatus {
   const proven = archiveReceipts(store);
   const disposed = disposedBuckets(store);
@@ -106,6 +153,7 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile, now: nu
         overdue: waitedMs !== undefined && waitedMs >= GAP_PROOF_OVERDUE_MS,
       };
     }),
+    batchesAwaitingProof: batchesAwaitingProof(store, now),
     disposedBuckets: disposed,
     undeclaredDisposed:
       stuck === undefined ? undefined : { firstSeq: stuck.firstSeq, lastSeq: stuck.lastSeq },
