@@ -7,7 +7,14 @@
 import { GAP_PROOF_OVERDUE_MS } from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
-import { elapsedText, overdueGaps, overdueText, recordsText } from '../gap-proof-text.js';
+import {
+  elapsedText,
+  overdueBatches,
+  overdueBatchText,
+  overdueGaps,
+  overdueGapText,
+  recordsText,
+} from '../awaiting-proof-text.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
@@ -16,10 +23,12 @@ const USAGE = `Usage: custos archive status [--profile DIR] [--passphrase-file F
 Shows this device's archive state: whether archiving is required (or that the
 organisation does not archive: archive policy none), records in the queue
 (captured but not yet proven in the log), records uploaded, verified receipts, the last
-receipt and the last checkpoint verified, any bucket keys refused, and runs of records
-declared lost: proven in the log, awaiting proof, or overdue (the server accepted the
-declaration but its log entry is still missing ${elapsedText(GAP_PROOF_OVERDUE_MS)} later: it may be withholding it).
-'custos sync' uploads the queue and verifies receipts.
+receipt and the last checkpoint verified, any bucket keys refused, record batches the
+server acknowledged that are awaiting proof or overdue (their log entries still missing
+${elapsedText(GAP_PROOF_OVERDUE_MS)} later: it may be withholding them), and runs of records declared lost:
+proven in the log, awaiting proof, or overdue (the server accepted the declaration but its
+log entry is still missing ${elapsedText(GAP_PROOF_OVERDUE_MS)} later). 'custos sync' uploads the queue and
+verifies receipts.
 
 ${PROFILE_OPTIONS_HELP}`;
 
@@ -45,12 +54,23 @@ async function status(ctx: CommandContext): Promise<void> {
     }
     const overdue = overdueGaps(s.gapsAwaitingProof);
     const awaiting = s.gapsAwaitingProof.filter((g) => !g.overdue);
+    const overdueUploads = overdueBatches(s.batchesAwaitingProof);
+    const uploads = s.batchesAwaitingProof.filter((b) => !b.overdue);
     ctx.result(
       [
         `Archiving: ${s.required ? `required by ${org}` : 'not required'}, retention class ${client.profile.retentionClass}`,
         `Queue: ${s.queued} record(s) captured and not yet proven; next sequence number ${s.nextSeq}`,
         `Uploaded through: ${s.uploadedThrough < 0 ? 'nothing yet' : `record ${s.uploadedThrough}`}`,
         `Verified receipts: ${s.receipts}${s.lastReceiptSeq === undefined ? '' : ` (last: record ${s.lastReceiptSeq})`}`,
+        ...(uploads.length === 0
+          ? []
+          : [
+              `Uploaded, awaiting proof: ${uploads.length} batch(es), ${recordsText(uploads[0]!.firstSeq, uploads.at(-1)!.lastSeq)} — the server acknowledged them; the records stay in the queue until their log entries are proven ('custos sync')`,
+            ]),
+        ...overdueUploads.map(
+          (b) =>
+            `Upload overdue: ${overdueBatchText(b)} — the records stay in the queue until their log entries are proven ('custos sync' checks again); tell your records officer`,
+        ),
         `Last verified checkpoint: ${s.lastVerifiedTreeSize === undefined ? 'none yet' : `tree size ${s.lastVerifiedTreeSize}`}`,
         s.refusedBuckets.length === 0
           ? 'Refused bucket keys: none'
@@ -65,7 +85,7 @@ async function status(ctx: CommandContext): Promise<void> {
             ]),
         ...overdue.map(
           (g) =>
-            `Declaration overdue: ${overdueText(g)} — the records stay in the queue until its log entry is proven ('custos sync' checks again); tell your records officer`,
+            `Declaration overdue: ${overdueGapText(g)} — the records stay in the queue until its log entry is proven ('custos sync' checks again); tell your records officer`,
         ),
         ...s.disposedBuckets.map(
           (d) =>

@@ -2,7 +2,8 @@
  * `custos sync`: fetch and handle every queued envelope, print the new messages, events
  * and warnings, then upload the archive queue and verify receipts for what is uploaded
  * (waiting briefly for the log's next checkpoint, unless --no-wait), warning of gap
- * declarations the server accepted and has not logged long after (archive status: overdue).
+ * declarations the server accepted, and record batches it acknowledged, and has not logged
+ * long after (archive status: overdue).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -19,7 +20,7 @@ import {
   shortId,
   unnamedSenders,
 } from '../message-format.js';
-import { overdueGaps, overdueText } from '../gap-proof-text.js';
+import { overdueBatches, overdueBatchText, overdueGaps, overdueGapText } from '../awaiting-proof-text.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
 
@@ -66,30 +67,43 @@ async function saveAttachments(
   return out;
 }
 
+/** What {@link flushAndVerify} did, and what its last round left waiting. */
+export interface FlushResult {
+  readonly uploaded: number;
+  readonly verified: number;
+  /** Records and accepted declarations not proven yet (client ProofRound `waiting`). */
+  readonly waiting: number;
+  /** Of `waiting`, declarations not in the log GAP_PROOF_WAIT_MS after their acceptance. */
+  readonly unlogged: number;
+  /** Record batches not in the log GAP_PROOF_WAIT_MS after their acknowledgement. */
+  readonly unloggedBatches: number;
+  /** Of `waiting`, the records of `unloggedBatches`. */
+  readonly unloggedRecords: number;
+}
+
 /**
  * Uploads the queue and verifies proofs, polling until nothing worth waiting for waits or
- * `waitMs` passes. A gap declaration the server accepted but still has not logged
- * GAP_PROOF_WAIT_MS after (client `unlogged`) is not worth waiting for: each round checks it
- * once, and this sync moves on — a server that never logs it made every sync wait `waitMs`.
+ * `waitMs` passes. A gap declaration the server accepted, or a record batch it acknowledged,
+ * but still has not logged GAP_PROOF_WAIT_MS after (client `unlogged`, `unloggedBatches`) is
+ * not worth waiting for: each round checks it once, and this sync moves on — a server that
+ * never logs one made every sync wait `waitMs`.
  */
-export async function flushAndVerify(
-  client: CustosClient,
-  waitMs: number,
-): Promise<{ uploaded: number; verified: number; waiting: number; unlogged: number }> {
+export async function flushAndVerify(client: CustosClient, waitMs: number): Promise<FlushResult> {
   const first = await client.flushArchive();
   let uploaded = first.uploaded;
   const proofs = first.proofs;
   let verified = proofs.verified;
   const end = Date.now() + waitMs;
   let last: ProofRound = proofs;
-  while (last.waiting > last.unlogged && Date.now() < end) {
+  while (last.waiting > last.unlogged + last.unloggedRecords && Date.now() < end) {
     await new Promise((r) => setTimeout(r, PROOF_POLL_MS));
     const next = await client.flushArchive();
     uploaded += next.uploaded;
     verified += next.proofs.verified;
     last = next.proofs;
   }
-  return { uploaded, verified, waiting: last.waiting, unlogged: last.unlogged };
+  const { waiting, unlogged, unloggedBatches, unloggedRecords } = last;
+  return { uploaded, verified, waiting, unlogged, unloggedBatches, unloggedRecords };
 }
 
 async function sync(ctx: CommandContext): Promise<void> {
@@ -108,6 +122,8 @@ async function sync(ctx: CommandContext): Promise<void> {
       const archive = await flushAndVerify(client, ctx.flags.has('no-wait') ? 0 : PROOF_WAIT_MS);
       const status = client.archiveStatus();
       const overdue = overdueGaps(status.gapsAwaitingProof);
+      const overdueUploads = overdueBatches(status.batchesAwaitingProof);
+      const checkpointWait = archive.waiting - archive.unlogged - archive.unloggedRecords;
       const unnamed = unnamedSenders(events, book, client.contacts());
       const notices = archiveNoticeLines(
         [...events, ...noticed],
@@ -133,12 +149,17 @@ async function sync(ctx: CommandContext): Promise<void> {
         ...warnings.flatMap((w) => describeWarning(w, book)),
         status.required
           ? `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
-            `${archive.waiting > archive.unlogged ? `, ${archive.waiting - archive.unlogged} waiting for a checkpoint` : ''}` +
+            `${checkpointWait > 0 ? `, ${checkpointWait} waiting for a checkpoint` : ''}` +
+            `${archive.unloggedBatches > 0 ? `, ${archive.unloggedBatches} batch(es) of records acknowledged but not in the log yet` : ''}` +
             `${archive.unlogged > 0 ? `, ${archive.unlogged} declaration(s) of lost records not in the log yet` : ''}; ${status.queued} in the queue.`
           : `Archive: none — ${client.profile.orgName} does not archive (archive policy none).`,
         ...overdue.map(
           (g) =>
-            `WARNING: archive declaration overdue: ${overdueText(g)} ('custos archive status'; tell your records officer).`,
+            `WARNING: archive declaration overdue: ${overdueGapText(g)} ('custos archive status'; tell your records officer).`,
+        ),
+        ...overdueUploads.map(
+          (b) =>
+            `WARNING: archive upload overdue: ${overdueBatchText(b)} ('custos archive status'; tell your records officer).`,
         ),
       ];
       ctx.result(lines, {
@@ -153,6 +174,7 @@ async function sync(ctx: CommandContext): Promise<void> {
           receipts: status.receipts,
           archivePolicy: status.archivePolicy,
           overdueDeclarations: overdue,
+          overdueBatches: overdueUploads,
         },
       });
     },
