@@ -23,7 +23,8 @@
  * of sending them again — keeping them queued while the declaration's log entry is not
  * proven: a sync does not wait on an entry withheld long after the acceptance, and one
  * withheld an hour is reported overdue — and, the server's clock forward again, in next
- * month's window, a later record archives with a verified receipt.
+ * month's window, a later record archives with a verified receipt, once its batch, withheld
+ * the same way, has not held up a sync and has been reported overdue.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -527,6 +528,8 @@ describe('officer disposition (processes)', () => {
           verified: 0,
           waiting: 1,
           unlogged: 1,
+          unloggedBatches: 0,
+          unloggedRecords: 0,
         });
         expect(withheldAsks).toBe(1);
         // An hour after, it is overdue (the server may be withholding it); the records stay.
@@ -604,15 +607,60 @@ describe('officer disposition (processes)', () => {
       } finally {
         later.close();
       }
-      const c2 = CustosClient.open(carol);
+      // A server that acknowledges the batch but does not log it (played by withholding every
+      // receipt): GAP_PROOF_WAIT_MS after the acknowledgement, custos sync checks the record
+      // once and moves on; an hour after, the batch is overdue; the record stays queued.
+      let receiptsWithheld = true;
+      let receiptAsks = 0;
+      const withholding: typeof fetch = (input, init) => {
+        if (receiptsWithheld && requestPath(input).includes('/log/receipts/')) {
+          receiptAsks++;
+          const body = { error: { code: 'LOG_NOT_FOUND', message: 'no such entry' } };
+          return Promise.resolve(
+            new Response(JSON.stringify(body), {
+              status: 404,
+              headers: { 'content-type': 'application/json' },
+            }),
+          );
+        }
+        return fetch(input, init);
+      };
+      let laterNow = nextMonth;
+      const c2 = CustosClient.open(carol, { clock: () => laterNow, api: { fetch: withholding } });
       try {
         const { lastSeq } = c2.archiveStatus().declaredGaps[0]!;
+        await until(
+          async () => (await c2.flushArchive(), c2.archiveStatus().batchesAwaitingProof.length === 1),
+          'the acknowledgement of the record after the declared run',
+          60_000,
+        );
+        const [batch] = c2.archiveStatus().batchesAwaitingProof;
+        expect(batch).toEqual({
+          ...{ firstSeq: lastSeq + 1, lastSeq: lastSeq + 1 },
+          ...{ acknowledgedAt: nextMonth, waitedMs: 0, overdue: false },
+        });
+        laterNow = nextMonth + GAP_PROOF_WAIT_MS;
+        receiptAsks = 0;
+        expect(await flushAndVerify(c2, PROOF_WAIT_MS)).toEqual({
+          ...{ uploaded: 0, verified: 0, waiting: 1, unlogged: 0 },
+          ...{ unloggedBatches: 1, unloggedRecords: 1 },
+        });
+        expect(receiptAsks).toBe(1);
+        laterNow = nextMonth + GAP_PROOF_OVERDUE_MS;
+        const overdue = c2.archiveStatus();
+        expect(overdue.batchesAwaitingProof).toEqual([
+          { ...batch, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
+        ]);
+        expect(overdue.queued).toBe(1);
+        // The server shows the receipt again: the next round proves the record and drops it.
+        receiptsWithheld = false;
         await until(
           async () => (await c2.flushArchive(), c2.archiveStatus().queued === 0),
           'the receipt of the record after the declared run',
           60_000,
         );
         expect(c2.archiveReceipts().map((r) => r.seq)).toContain(lastSeq + 1);
+        expect(c2.archiveStatus().batchesAwaitingProof).toEqual([]);
       } finally {
         await c2.close();
       }
