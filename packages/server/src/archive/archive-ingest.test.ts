@@ -465,7 +465,9 @@ for (const backend of TEST_BACKENDS) {
               const waiting = async (): Promise<'waiting' | 'answered'> => {
                 while (!answered) {
                   const r = await probe.query(
-                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1",
+                    // This test's database only: other test files' databases share the server.
+                    `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
                     [PG_BUCKET_LOCK_CLASS],
                   );
                   if (r.rowCount !== 0) return 'waiting';
