@@ -16,10 +16,13 @@
  * A server that acknowledges a batch and never logs it (broken, or lying: the server is not
  * trusted) must neither hold its records for good unnoticed nor slow every sync — the same
  * rule as for a gap declaration it accepts and never logs. Each upload row keeps when the
- * batch was acknowledged (upload-rows.ts, the device's clock); each round checks its
- * unproven records once; a batch one of whose records is still missing GAP_PROOF_WAIT_MS
- * after the acknowledgement is `unlogged` (not worth waiting for within a round), and
- * archive status reports it overdue GAP_PROOF_OVERDUE_MS after. Its records stay queued.
+ * batch was acknowledged (upload-rows.ts, the device's clock); each round asks for the
+ * receipts of a batch's unproven records in order, and stops at the first not in the log yet
+ * (see verifyArchiveProofs: the rest cannot be either, so a withheld batch costs one request
+ * a round, not one per record); a batch one of whose records is still missing
+ * GAP_PROOF_WAIT_MS after the acknowledgement is `unlogged` (not worth waiting for within a
+ * round), and archive status reports it overdue GAP_PROOF_OVERDUE_MS after. Its records stay
+ * queued.
  */
 import {
   decodeEntryBundle,
@@ -58,7 +61,10 @@ import {
 } from './upload-rows.js';
 import type { ArchiveReceiptRow } from './uploader.js';
 
-/** Most records checked per call. */
+/**
+ * Most record receipts asked for per call. The records of a batch skipped once one of its
+ * records is found not in the log yet are not asked for, so they do not count.
+ */
 export const PROOF_BATCH = 2000;
 
 /** The last checkpoint this device verified. */
@@ -87,7 +93,11 @@ export interface ProofRound {
    * logs a batch in the transaction that acknowledges it); each round checks them again.
    */
   readonly unloggedBatches: number;
-  /** Of `waiting`, the records of `unloggedBatches` not proven yet. */
+  /**
+   * Of `waiting`, the records of `unloggedBatches` not proven yet — all of them, though the
+   * round asked for the receipt of the first one missing only (the rest of a batch cannot be
+   * in the log before it, see verifyArchiveProofs).
+   */
   readonly unloggedRecords: number;
 }
 
@@ -96,13 +106,25 @@ interface UnprovenBatch {
   /** Its `archive-uploads` key. */
   readonly key: string;
   readonly upload: UploadedBatch;
-  /** Its records without a verified receipt, in sequence order (all of them, or up to a limit). */
+  /** Its records without a verified receipt, in sequence order. */
   readonly records: ArchiveReceiptRow[];
 }
 
 /**
  * Verifies receipts of uploaded records and of accepted gap declarations; drops their queued
  * copies. `now` is the device's clock, against which an accepted declaration's wait is measured.
+ *
+ * A batch's records are asked for in sequence order, and the first one the server answers
+ * not in the log yet (LOG_NOT_FOUND: its index is not below the latest checkpoint's size)
+ * ends the batch for this round: the rest stay queued, unasked, and are counted with it
+ * (`missing`). The server's ingest (server archive/batch-commit.ts, insertSequenced) writes
+ * a batch's log entries in the transaction that acknowledges it, at consecutive indexes in
+ * record order (a replayed prefix keeps its earlier, lower ones), and a checkpoint covers a
+ * prefix of the log: the records after a missing one, at higher indexes, are not covered
+ * either. A server that answered indexes out of order only delays its own records' proofs —
+ * a skipped record is neither proven nor dropped, and the next round asks again. A throttled
+ * answer or a receipt that fails to verify is no "not yet": the first ends the round, the
+ * second throws. Gap declarations need no such rule: each is one entry, asked for once.
  */
 export async function verifyArchiveProofs(
   api: ApiClient,
@@ -114,21 +136,26 @@ export async function verifyArchiveProofs(
   if (loadPinnedLog(store) === undefined && !(await pinLog(api, store, profile.orgId)))
     return roundResult(store, 0, now, missing);
   const log = loadPinnedLog(store)!;
-  const batches = unprovenBatches(store, PROOF_BATCH);
+  // Every unproven record, so that a withheld batch's skipped records leave the round's
+  // PROOF_BATCH receipts to the batches after it (roundResult reads them all anyway).
+  const batches = unprovenBatches(store);
   const gaps = acceptedGapProofs(store);
   if (batches.length === 0 && gaps.length === 0)
     return { verified: 0, waiting: 0, unlogged: 0, unloggedBatches: 0, unloggedRecords: 0 };
   const reader = new LogReader(api, store, log, `/v1/orgs/${profile.orgId}/log`);
   let verified = 0;
+  let asked = 0;
   proving: for (const batch of batches)
     for (const row of batch.records) {
+      if (asked++ >= PROOF_BATCH) break proving;
       const proven = await reader.prove(row.logIndex, `record ${row.seq}`, (entry) =>
         checkEntry(entry, row, profile),
       );
       if (proven === 'throttled') break proving;
       if (proven === 'not-yet') {
+        // The batch's later records cannot be in the log before this one (see above).
         missing.add(batch.key);
-        continue;
+        continue proving;
       }
       store.transaction(() => {
         const done: ArchiveReceiptRow = { ...row, receipt: proven.text, treeSize: proven.treeSize };
@@ -169,8 +196,8 @@ export async function verifyArchiveProofs(
 /**
  * What a round reports: what it proved, what still waits, and which declarations and batches
  * are not worth waiting for — a batch only when this round found one of its records missing
- * (`missing`, by row key), so that one the round did not reach (throttled, or past
- * PROOF_BATCH) is still waited for.
+ * (`missing`, by row key), so that one the round did not reach (throttled, or after
+ * PROOF_BATCH receipts) is still waited for.
  */
 function roundResult(
   store: LocalStore,
@@ -180,7 +207,7 @@ function roundResult(
 ): ProofRound {
   const gaps = acceptedGapProofs(store);
   const unlogged = gaps.filter((g) => (gapProofWaited(g, now) ?? 0) >= GAP_PROOF_WAIT_MS).length;
-  const batches = unprovenBatches(store, Number.MAX_SAFE_INTEGER);
+  const batches = unprovenBatches(store);
   const late = batches.filter(
     (b) => missing.has(b.key) && (batchProofWaited(b.upload, now) ?? 0) >= GAP_PROOF_WAIT_MS,
   );
@@ -267,22 +294,19 @@ class LogReader {
 }
 
 /**
- * Upload rows with records not proven yet, in sequence order, with at most `limit` of those
- * records in all (a record in two rows, after a rewind, counts in the first).
+ * Upload rows with records not proven yet, in sequence order (a record in two rows, after a
+ * rewind, counts in the first).
  */
-function unprovenBatches(store: LocalStore, limit: number): UnprovenBatch[] {
+function unprovenBatches(store: LocalStore): UnprovenBatch[] {
   const out: UnprovenBatch[] = [];
   const seen = new Set<number>();
-  let count = 0;
   for (const r of store.list('archive-uploads')) {
-    if (count >= limit) break;
     const u = decodeUploadedBatch(r.value);
     const records: ArchiveReceiptRow[] = [];
-    for (let i = 0; i < u.hashes.length && count < limit; i++) {
+    for (let i = 0; i < u.hashes.length; i++) {
       const seq = u.firstSeq + i;
       if (seen.has(seq) || store.get('archive-receipts', String(seq)) !== undefined) continue;
       seen.add(seq);
-      count++;
       records.push({
         seq,
         hash: u.hashes[i]!,

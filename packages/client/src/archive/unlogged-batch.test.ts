@@ -12,7 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_NOW as NOW, TempStores, testBody as body } from './archive-test-support.js';
 import { chainDevice, queued } from './chain-server-test-support.js';
 import { GAP_PROOF_OVERDUE_MS, GAP_PROOF_WAIT_MS } from './gap-proofs.js';
+import { PROOF_BATCH } from './proofs.js';
 import { decodeUploadedBatch, encodeUploadedBatch } from './upload-rows.js';
+import { UPLOAD_BATCH_RECORDS } from './uploader.js';
 
 const stores = new TempStores();
 afterEach(() => stores.removeAll());
@@ -46,12 +48,12 @@ describe('a record batch the server acknowledges but never logs', () => {
     expect(status().batchesAwaitingProof).toEqual(awaiting(NOW, 0, false));
 
     // GAP_PROOF_WAIT_MS later they are not (custos sync moves on), but each round still asks
-    // for each record's receipt, once.
+    // for each batch's first missing record, once.
     clock.now = NOW + GAP_PROOF_WAIT_MS;
     state.receiptsAsked.length = 0;
     for (let r = 1; r <= 2; r++) {
       expect(await prove()).toEqual(round(0, 3, 2, 3));
-      expect(state.receiptsAsked).toHaveLength(3 * r);
+      expect(state.receiptsAsked).toHaveLength(2 * r);
     }
     expect(status().batchesAwaitingProof).toEqual(awaiting(NOW, GAP_PROOF_WAIT_MS, false));
     // A batch acknowledged now and logged is proven and waited for as ever; the unlogged
@@ -84,6 +86,33 @@ describe('a record batch the server acknowledges but never logs', () => {
     expect(await prove()).toEqual(round(0, 3, 2, 3));
     expect(status().batchesAwaitingProof[0]).toEqual(awaiting(since, GAP_PROOF_OVERDUE_MS, true)[0]);
     expect(queued(store)).toEqual(kept);
+    close();
+  });
+
+  it('costs a round one receipt request, not one per record, and leaves the round its PROOF_BATCH requests for a logged batch after it', async () => {
+    const { store, uploader, capture, prove, status, clock, close, state } = await chainDevice(stores);
+    // More records withheld than a round asks receipts for, in batches of UPLOAD_BATCH_RECORDS.
+    const withheld = PROOF_BATCH + 1;
+    await capture.prepare();
+    store.transaction(() => {
+      for (let i = 0; i < withheld; i++) capture.captureSync(body(i));
+    });
+    expect(await capture.sealPending()).toBe(withheld);
+    state.batchEntries = 'unlogged';
+    expect(await uploader.uploadAll()).toBe(withheld);
+    state.batchEntries = 'logged';
+    for (let i = 0; i < 3; i++) await capture.capture(body(withheld + i));
+    expect(await uploader.uploadAll()).toBe(3);
+    const firstOfEach = [0, UPLOAD_BATCH_RECORDS, 2 * UPLOAD_BATCH_RECORDS].map((i) => 2_000_000 + i);
+    clock.now = NOW + GAP_PROOF_WAIT_MS;
+    for (let r = 0; r < 2; r++) {
+      state.receiptsAsked.length = 0;
+      // The logged batch is proven whole in the first round; every record withheld is still
+      // counted unlogged with its batch, and stays queued.
+      expect(await prove()).toEqual(round(r === 0 ? 3 : 0, withheld, 3, withheld));
+      expect(state.receiptsAsked).toEqual(r === 0 ? [...firstOfEach, 0, 1, 2] : firstOfEach);
+    }
+    expect(status().queued).toBe(withheld);
     close();
   });
 });
