@@ -245,20 +245,24 @@ const TYPE_KEY = 0x74; // "t"
 const COUNT_KEY = 0x6e; // "n" (disposition), which sorts between "h" and "t"
 
 /**
- * Where every encoded relay receipt says so: the bytes at `offset` (the "t" key and the type
- * text) are `bytes`, and no other entry type has them there. A store can leave receipts out
- * of a read by this mark without decoding anything (the search indexer reads the entries
- * other than receipts); {@link peekLogEntryType} reads the same bytes.
+ * Where every encoded relay receipt says so: at each part's `offset` its `bytes` — the "h"
+ * key's prefix, then the "t" key and the type text — and no other entry has them all. The
+ * same bytes {@link peekLogEntryType} reads, so a store can leave receipts out of a read
+ * without decoding anything (the search indexer reads the entries other than receipts).
  */
-export const RELAY_RECEIPT_MARK: { readonly offset: number; readonly bytes: Uint8Array } = Object.freeze({
-  offset: SECOND_KEY_OFFSET,
-  bytes: Uint8Array.from([
-    0x61,
-    TYPE_KEY,
-    0x60 + 'relay-receipt'.length,
-    ...Array.from('relay-receipt', (c) => c.charCodeAt(0)),
-  ]),
-});
+export const RELAY_RECEIPT_MARK: readonly { readonly offset: number; readonly bytes: Uint8Array }[] =
+  Object.freeze([
+    Object.freeze({ offset: 1, bytes: Uint8Array.from(HASH_KEY_PREFIX) }),
+    Object.freeze({
+      offset: SECOND_KEY_OFFSET,
+      bytes: Uint8Array.from([
+        0x61,
+        TYPE_KEY,
+        0x60 + 'relay-receipt'.length,
+        ...Array.from('relay-receipt', (c) => c.charCodeAt(0)),
+      ]),
+    }),
+  ]);
 
 /**
  * The type of an encoded entry read from its fixed canonical prefix ("h", then "n" for a

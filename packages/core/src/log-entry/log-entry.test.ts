@@ -61,6 +61,13 @@ const SAMPLE_ENTRIES: readonly LogEntry[] = [
   },
 ];
 
+/** Whether `bytes` carries every part of RELAY_RECEIPT_MARK, as a store's filter tests it. */
+function hasReceiptMark(bytes: Uint8Array): boolean {
+  return RELAY_RECEIPT_MARK.every(({ offset, bytes: part }) =>
+    Buffer.from(bytes.subarray(offset, offset + part.length)).equals(part),
+  );
+}
+
 describe('log entries v1', () => {
   for (const e of SAMPLE_ENTRIES) {
     it(`round-trips ${e.type}`, () => {
@@ -308,9 +315,7 @@ describe('log entries v1', () => {
         expect(decodeLogEntry(bytes)).toEqual(e);
         expect(peekLogEntryType(bytes)).toBe(e.type);
         // The receipt mark (what a store filters receipts by) is there exactly on receipts.
-        const { offset, bytes: mark } = RELAY_RECEIPT_MARK;
-        const marked = Buffer.from(bytes.subarray(offset, offset + mark.length)).equals(mark);
-        expect(marked).toBe(e.type === 'relay-receipt');
+        expect(hasReceiptMark(bytes)).toBe(e.type === 'relay-receipt');
       }),
       { numRuns: 300 },
     );
@@ -329,5 +334,15 @@ describe('log entries v1', () => {
     const renamed = Uint8Array.from(receipt);
     renamed[40] = 0x52; // "Relay-receipt": not a type
     expect(peekLogEntryType(renamed)).toBeNull();
+  });
+
+  it('marks as a receipt exactly what peekLogEntryType reads as one, prefix included', () => {
+    const receipt = encodeLogEntry(SAMPLE_ENTRIES[1]!);
+    expect(hasReceiptMark(receipt)).toBe(true);
+    for (let at = 0; at < receipt.length; at++) {
+      const bad = Uint8Array.from(receipt);
+      bad[at] = bad[at]! ^ 0x01;
+      expect(hasReceiptMark(bad)).toBe(peekLogEntryType(bad) === 'relay-receipt');
+    }
   });
 });

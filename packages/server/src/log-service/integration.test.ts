@@ -6,6 +6,8 @@
  * than the log's is refused.
  */
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import {
   appendEntries,
   consistencyProof,
@@ -37,6 +39,26 @@ const logKey = testLogKey();
 
 const newOrg = (tb: TestBackend): Promise<OrgId> => createTestOrgRow(tb.stores, 'Log Test');
 
+/** Deletes one stored entry behind the store's back (a lost row), over a connection of its own. */
+async function deleteEntry(tb: TestBackend, orgId: OrgId, idx: number): Promise<void> {
+  if (tb.config.kind === 'sqlite') {
+    const db = new Database(tb.config.path);
+    try {
+      db.prepare('DELETE FROM log_entries WHERE org_id = ? AND idx = ?').run(orgId, idx);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: tb.config.url });
+  await client.connect();
+  try {
+    await client.query('DELETE FROM log_entries WHERE org_id = $1 AND idx = $2', [orgId, idx]);
+  } finally {
+    await client.end();
+  }
+}
+
 for (const backend of TEST_BACKENDS) {
   const title = `log integration: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
   describe.skipIf(backend.skip !== null)(title, () => {
@@ -52,37 +74,52 @@ for (const backend of TEST_BACKENDS) {
       new LogIntegrator({ stores: tb.stores, key: logKey, host: () => 'custos.test', logger: silentLogger });
 
     it('reads the entries other than relay receipts, with their indexes, leaving receipts in the store', async () => {
-      const orgId = await newOrg(tb);
-      const c = { hash: new Uint8Array(32).fill(7), size: 10, time: 1_700_000_000_000 };
-      const kinds: LogEntry[] = [
-        { type: 'relay-receipt', ...c, actor: 'd1', sender: 'd1' as DeviceId, recipient: 'd2' as DeviceId },
-        { type: 'key-event', ...c, actor: 'admin', kind: 'device-enrolled', subject: 'd1' },
-        { type: 'relay-receipt', ...c, actor: 'd2', sender: 'd2' as DeviceId, recipient: 'd1' as DeviceId },
-        { type: 'disposition', ...c, actor: 'officer', bucket: 'b1' as BucketId, records: 3 },
-        {
-          type: 'archive-record',
-          ...c,
-          actor: 'd1',
-          org: 'o1' as CoreOrgId,
-          device: 'd1' as DeviceId,
-          seq: 4,
-          bucket: 'b1' as BucketId,
-        },
-        { type: 'relay-receipt', ...c, actor: 'd1', sender: 'd1' as DeviceId, recipient: 'd3' as DeviceId },
-      ];
-      const entries = kinds.map((e) => encodeLogEntry(e));
-      await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, entries));
-      const got = await tb.stores.log.entriesOtherThanReceipts(orgId, 0, entries.length);
-      expect(got.map((g) => g.index)).toEqual([1, 3, 4]);
-      expect(got.map((g) => decodeLogEntry(g.entry).type)).toEqual([
-        'key-event',
-        'disposition',
-        'archive-record',
-      ]);
-      for (const g of got) expect(Buffer.from(g.entry).equals(Buffer.from(entries[g.index]!))).toBe(true);
-      // The range bounds hold, and a range of receipts only is empty.
-      expect((await tb.stores.log.entriesOtherThanReceipts(orgId, 2, 4)).map((g) => g.index)).toEqual([3]);
-      expect(await tb.stores.log.entriesOtherThanReceipts(orgId, 5, 6)).toEqual([]);
+      // A store of its own: this test deletes entries, which every other test's integrator would trip on.
+      const tb = await backend.open();
+      try {
+        const orgId = await newOrg(tb);
+        const c = { hash: new Uint8Array(32).fill(7), size: 10, time: 1_700_000_000_000 };
+        const kinds: LogEntry[] = [
+          { type: 'relay-receipt', ...c, actor: 'd1', sender: 'd1' as DeviceId, recipient: 'd2' as DeviceId },
+          { type: 'key-event', ...c, actor: 'admin', kind: 'device-enrolled', subject: 'd1' },
+          { type: 'relay-receipt', ...c, actor: 'd2', sender: 'd2' as DeviceId, recipient: 'd1' as DeviceId },
+          { type: 'disposition', ...c, actor: 'officer', bucket: 'b1' as BucketId, records: 3 },
+          {
+            type: 'archive-record',
+            ...c,
+            actor: 'd1',
+            org: 'o1' as CoreOrgId,
+            device: 'd1' as DeviceId,
+            seq: 4,
+            bucket: 'b1' as BucketId,
+          },
+          { type: 'relay-receipt', ...c, actor: 'd1', sender: 'd1' as DeviceId, recipient: 'd3' as DeviceId },
+        ];
+        const entries = kinds.map((e) => encodeLogEntry(e));
+        await tb.stores.withTransaction((tx) => sequenceEntries(tx, orgId, entries));
+        const got = await tb.stores.log.entriesOtherThanReceipts(orgId, 0, entries.length);
+        expect(got.map((g) => g.index)).toEqual([1, 3, 4]);
+        expect(got.map((g) => decodeLogEntry(g.entry).type)).toEqual([
+          'key-event',
+          'disposition',
+          'archive-record',
+        ]);
+        for (const g of got) expect(Buffer.from(g.entry).equals(Buffer.from(entries[g.index]!))).toBe(true);
+        // The range bounds hold, and a range of receipts only is empty.
+        expect((await tb.stores.log.entriesOtherThanReceipts(orgId, 2, 4)).map((g) => g.index)).toEqual([3]);
+        expect(await tb.stores.log.entriesOtherThanReceipts(orgId, 5, 6)).toEqual([]);
+        // A lost entry, receipt or not, is refused rather than skipped (as by `entries`).
+        await deleteEntry(tb, orgId, 2);
+        await expect(tb.stores.log.entriesOtherThanReceipts(orgId, 0, entries.length)).rejects.toThrow(
+          'log entry 2 is missing',
+        );
+        await deleteEntry(tb, orgId, 5);
+        await expect(tb.stores.log.entriesOtherThanReceipts(orgId, 3, 6)).rejects.toThrow(
+          'log entry 5 is missing',
+        );
+      } finally {
+        await tb.dispose();
+      }
     });
 
     it('signs consistent checkpoints over batches crossing tile boundaries; proofs and tiles match core', async () => {

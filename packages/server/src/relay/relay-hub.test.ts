@@ -40,4 +40,16 @@ describe('RelayHub', () => {
     hub.wake(org, dev);
     expect(got).toHaveLength(2);
   });
+
+  it('keeps a listener subscribed twice once: woken once, gone after one leave', () => {
+    const hub = new RelayHub();
+    let calls = 0;
+    const listener = (): void => void calls++;
+    const leave = hub.subscribe(org, dev, listener);
+    hub.subscribe(org, dev, listener);
+    hub.wake(org, dev);
+    expect(calls).toBe(1);
+    leave();
+    expect(hub.hasListeners(org, dev)).toBe(false);
+  });
 });

@@ -32,7 +32,9 @@ export class RelayHub {
   /** Registers a listener for a device's queue; returns the function that removes it. */
   subscribe(orgId: OrgId, deviceId: DeviceId, listener: WakeListener): () => void {
     const key = queueKey(orgId, deviceId);
-    this.listeners.set(key, [...(this.listeners.get(key) ?? []), listener]);
+    const list = this.listeners.get(key) ?? [];
+    // A listener is registered once, however often it subscribes (as a set would keep it).
+    if (!list.includes(listener)) this.listeners.set(key, [...list, listener]);
     return () => {
       const list = this.listeners.get(key);
       if (list === undefined || !list.includes(listener)) return;

@@ -330,8 +330,10 @@ export class RelayService {
         recipientOrg === sender.orgId ? archivesSender : this.o.archives(recipientOrg, tx);
       if (typeof archivesSender === 'boolean' && typeof archivesRecipient === 'boolean' && inView(view, job))
         return this.admit(ctx, view, job, now, archivesSender, archivesRecipient);
-      return readIntoView(tx, view, job).then(async () =>
-        this.admit(ctx, view, job, now, await archivesSender, await archivesRecipient),
+      // Every pending read is awaited together: a policy read that fails while the view's
+      // reads run is the batch's error, never an unhandled rejection (which would stop the node).
+      return Promise.all([readIntoView(tx, view, job), archivesSender, archivesRecipient]).then(
+        ([, archivesS, archivesR]) => this.admit(ctx, view, job, now, archivesS, archivesR),
       );
     }, job);
   }

@@ -261,18 +261,28 @@ export class SqlLogStore implements LogStore {
   }
 
   async entriesOtherThanReceipts(orgId: OrgId, from: number, to: number): Promise<IndexedEntry[]> {
-    // SQL counts bytes from 1; the mark is bound like any value.
-    const at = RELAY_RECEIPT_MARK.offset + 1;
-    const length = RELAY_RECEIPT_MARK.bytes.length;
-    const mark = asBuffer(RELAY_RECEIPT_MARK.bytes);
-    const rows = await this.db.rows(
-      this.db.dialect === 'postgres'
-        ? sql`SELECT idx, entry FROM log_entries WHERE org_id = ${orgId} AND idx >= ${from} AND idx < ${to}
-            AND substring(entry from ${at}::int for ${length}::int) <> ${mark} ORDER BY idx`
-        : sql`SELECT idx, entry FROM log_entries WHERE org_id = ${orgId} AND idx >= ${from} AND idx < ${to}
-            AND substr(entry, ${at}, ${length}) <> ${mark} ORDER BY idx`,
-    );
-    return rows.map((r) => ({ index: int(r[0]), entry: bytes(r[1]) }));
+    // Every row's index comes back (a hole is refused, as by `entries`); a receipt's bytes do
+    // not: the mark's parts are compared in SQL, which counts bytes from 1.
+    const pg = this.db.dialect === 'postgres';
+    const fragments = ['SELECT idx, CASE WHEN '];
+    const values: SqlValue[] = [];
+    RELAY_RECEIPT_MARK.forEach((part, i) => {
+      fragments[fragments.length - 1] += `${i === 0 ? '' : ' AND '}${pg ? 'substring(entry from ' : 'substr(entry, '}`;
+      fragments.push(pg ? '::int for ' : ', ', pg ? '::int) = ' : ') = ', '');
+      values.push(part.offset + 1, part.bytes.length, asBuffer(part.bytes));
+    });
+    fragments[fragments.length - 1] += ' THEN NULL ELSE entry END FROM log_entries WHERE org_id = ';
+    fragments.push(' AND idx >= ', ' AND idx < ', ' ORDER BY idx');
+    values.push(orgId, from, to);
+    const rows = await this.db.rows({ fragments, values });
+    const out: IndexedEntry[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (int(r[0]) !== from + i) throw new Error(`log entry ${from + i} is missing`);
+      if (r[1] !== null) out.push({ index: from + i, entry: bytes(r[1]) });
+    }
+    if (rows.length !== to - from) throw new Error(`log entry ${from + rows.length} is missing`);
+    return out;
   }
 
   async tree(orgId: OrgId): Promise<LogTreeRecord | undefined> {

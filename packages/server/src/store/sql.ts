@@ -144,7 +144,7 @@ export function inList(query: SqlQuery, list: readonly SqlValue[], tail = ''): S
     shapes = new Map();
     inListShapes.set(query.fragments, shapes);
   }
-  const key = `${list.length}${tail}`;
+  const key = `${list.length}|${tail}`;
   let fragments = shapes.get(key);
   if (fragments === undefined) {
     fragments = Object.freeze(build());

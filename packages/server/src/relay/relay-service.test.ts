@@ -1,0 +1,87 @@
+/**
+ * The relay's send job off its fast path: a remembered archive policy and a batch view that
+ * holds everything make the job synchronous; otherwise it reads, and every pending read —
+ * the policy's too — is the batch's to await, so a failure is an error, never an unhandled
+ * rejection (which would stop the node).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import type { EnvelopeSender } from '../store/messaging-records.js';
+import { createTestOrgRow } from '../testing/test-org-row.js';
+import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import { createMessagingServices } from './messaging-services.js';
+import type { ArchivePolicy } from './receipts.js';
+
+describe('RelayService.sendDecoded off the fast path', () => {
+  let tb: TestBackend;
+  let orgId: OrgId;
+  let sender: EnvelopeSender;
+  let recipient: { userId: UserId; deviceId: DeviceId };
+
+  beforeAll(async () => {
+    tb = await openTestSqlite();
+    orgId = await createTestOrgRow(tb.stores, 'Relay');
+    const member = async (): Promise<{ userId: UserId; deviceId: DeviceId }> => {
+      const userId = newId<UserId>();
+      const deviceId = newId<DeviceId>();
+      await tb.stores.users.create(orgId, {
+        userId,
+        role: 'member',
+        retentionClass: 'standard',
+        createdAt: 1,
+      });
+      await tb.stores.devices.create(orgId, {
+        deviceId,
+        userId,
+        identityKey: randomBytes(33),
+        registrationId: 1,
+        createdAt: 1,
+      });
+      return { userId, deviceId };
+    };
+    const s = await member();
+    sender = { orgId, userId: s.userId, deviceId: s.deviceId, deviceNumber: 1 };
+    recipient = await member();
+  });
+  afterAll(async () => tb?.dispose());
+
+  /** A relay whose archive policy is the given one. */
+  const relayWith = (archives: ArchivePolicy) =>
+    createMessagingServices({ stores: tb.stores, clock: () => Date.now(), archives }).relay;
+  const envelope = (deviceId: DeviceId) => [{ deviceId, type: 1, content: randomBytes(16) }];
+
+  it('refuses a send to an unknown user while the policy read fails later: the refusal, and no unhandled rejection', async () => {
+    const failLater: ArchivePolicy = () =>
+      new Promise((_, reject) => setTimeout(() => reject(new Error('policy read failed')), 20));
+    const relay = relayWith(failLater);
+    await expect(
+      relay.sendDecoded(sender, { orgId, userId: newId<UserId>() }, envelope(recipient.deviceId)),
+    ).rejects.toMatchObject({ code: 'USER_NOT_FOUND' });
+    // Past the policy's rejection: an unhandled one would fail this test file.
+    await new Promise((r) => setTimeout(r, 50));
+  });
+
+  it("fails the send with the policy read's error, and stores nothing", async () => {
+    const relay = relayWith(async () => {
+      throw new Error('policy read failed');
+    });
+    await expect(
+      relay.sendDecoded(sender, { orgId, userId: recipient.userId }, envelope(recipient.deviceId)),
+    ).rejects.toThrow('policy read failed');
+    expect(await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10)).toEqual([]);
+  });
+
+  it('stores a send whose policy is read from the store (a promise), as from memory (a boolean)', async () => {
+    for (const archives of [async () => false, () => false] as ArchivePolicy[]) {
+      const relay = relayWith(archives);
+      const sent = await relay.sendDecoded(
+        sender,
+        { orgId, userId: recipient.userId },
+        envelope(recipient.deviceId),
+      );
+      expect(sent.envelopes.map((e) => e.deviceId)).toEqual([recipient.deviceId]);
+    }
+    expect(await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10)).toHaveLength(2);
+  });
+});
