@@ -87,12 +87,17 @@ function listingOf(v: unknown): HoldListing {
 
 const stringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
 
-/** Shape-checks one hold of the listing; SERVER_REFUSED names what is missing. */
+/**
+ * Shape-checks one hold of the listing; SERVER_REFUSED names what is wrong. A server older
+ * than the users in the listing sends none: they are unknown (null), and the devices stay.
+ */
 function listedOf(v: unknown): ListedHold {
   const h = listingOf(v) as unknown as Record<string, unknown>;
-  if (!stringOrNull(h.createdByUser) || !stringOrNull(h.releasedByUser))
-    throw new ConsoleError('SERVER_REFUSED', 'a listed hold lacks the users who placed and released it');
-  return h as unknown as ListedHold;
+  const createdByUser = h.createdByUser ?? null;
+  const releasedByUser = h.releasedByUser ?? null;
+  if (!stringOrNull(createdByUser) || !stringOrNull(releasedByUser))
+    throw new ConsoleError('SERVER_REFUSED', 'a listed hold names its users with something other than ids');
+  return { ...(h as unknown as ListedHold), createdByUser, releasedByUser } as ListedHold;
 }
 
 /** The blind tokens of `c` (a query or conversation) per bucket, for every bucket this officer can open. */
