@@ -24,7 +24,6 @@ import {
   type TileId,
 } from '@custos/core';
 import { PrivateKey } from '@signalapp/libsignal-client';
-import { expect } from 'vitest';
 import { archiveStatus } from '../client/archive-view.js';
 import { savePinnedLog } from '../profile.js';
 import type { LocalStore } from '../store/local-store.js';
@@ -72,6 +71,13 @@ export type GapEntry = Extract<LogEntry, { type: 'archive-gap' }>;
  * `gapEntry` says what its log shows for an accepted declaration: the entry (`logged`),
  * nothing at the answered index (`unlogged`), or another entry; `batchEntries`, what it
  * shows for the records of an acknowledged batch.
+ *
+ * What a real server refuses of the chain (a record or declaration out of sequence or not
+ * linking to the last one, a repeat covering another run) it refuses too, with the real
+ * code, storing nothing — and notes it in `violations`, which a test asserts empty once done
+ * (`expect(state.violations).toEqual([])`). The fake cannot assert itself: it runs inside
+ * `fetch`, where ApiClient takes a throw for a NETWORK failure, which the uploader retries
+ * and a caller may swallow.
  */
 export function chainServer(identity: PrivateKey) {
   const logKey = generateSignerKey(ORIGIN);
@@ -92,11 +98,19 @@ export function chainServer(identity: PrivateKey) {
     log: [] as Uint8Array[],
     /** The log index of every receipt asked for, in order. */
     receiptsAsked: [] as number[],
+    /** What the device posted that breaks its chain, refused as a real server refuses it. */
+    violations: [] as string[],
   };
   const json = (status: number, v: unknown) =>
     Promise.resolve(
       new Response(JSON.stringify(v), { status, headers: { 'content-type': 'application/json' } }),
     );
+  /** Notes a chain violation and refuses it with `code` (409), storing nothing. */
+  const violation = (code: string, message: string) => {
+    state.violations.push(message);
+    return json(409, { error: { code, message } });
+  };
+  const links = (prev: Uint8Array, head: Uint8Array) => Buffer.from(prev).equals(Buffer.from(head));
   const tree = (size: number) => {
     const append = appendEntries(EMPTY_TREE_STATE, state.log.slice(0, size));
     const tiles = new Map<string, Uint8Array>();
@@ -116,11 +130,19 @@ export function chainServer(identity: PrivateKey) {
     const path = u.pathname;
     if (path === '/v1/archive/batches') {
       const records = batchRecords(init!.body as Uint8Array);
+      // The whole batch continues the chain, or none of it is stored.
+      let head = state.head;
+      for (const r of records) {
+        const h = parseRecord(r).header;
+        if (h.seq !== head.seq + 1)
+          return violation('ARCHIVE_SEQUENCE_GAP', `record ${h.seq} posted, expected ${head.seq + 1}`);
+        if (!links(h.prev, head.hash))
+          return violation('ARCHIVE_FORK', `record ${h.seq} does not link to record ${head.seq}`);
+        head = { seq: h.seq, hash: recordHashOf(r) };
+      }
       const logIndexes: number[] = [];
       for (const r of records) {
         const h = parseRecord(r).header;
-        expect(h.seq).toBe(state.head.seq + 1);
-        expect(Buffer.from(h.prev).equals(Buffer.from(state.head.hash))).toBe(true);
         state.head = { seq: h.seq, hash: recordHashOf(r) };
         state.stored.push(h.seq);
         if (state.batchEntries === 'unlogged') {
@@ -155,11 +177,23 @@ export function chainServer(identity: PrivateKey) {
       const head = { seq: d.lastSeq, hash: Buffer.from(d.resume).toString('base64url') };
       const repeat = state.accepted.get(d.firstSeq);
       if (repeat !== undefined) {
-        expect(repeat.lastSeq).toBe(d.lastSeq);
+        if (repeat.lastSeq !== d.lastSeq)
+          return violation(
+            'ARCHIVE_GAP_MISMATCH',
+            `declaration of ${d.firstSeq}–${d.lastSeq} repeats one of ${d.firstSeq}–${repeat.lastSeq}`,
+          );
         return json(200, { logIndex: repeat.logIndex, stored: false, head });
       }
-      expect(d.firstSeq).toBe(state.head.seq + 1);
-      expect(Buffer.from(d.prev).equals(Buffer.from(state.head.hash))).toBe(true);
+      if (d.firstSeq !== state.head.seq + 1)
+        return violation(
+          'ARCHIVE_GAP_MISMATCH',
+          `declaration from ${d.firstSeq} posted, expected ${state.head.seq + 1}`,
+        );
+      if (!links(d.prev, state.head.hash))
+        return violation(
+          'ARCHIVE_GAP_MISMATCH',
+          `declaration from ${d.firstSeq} does not link to record ${state.head.seq}`,
+        );
       state.head = { seq: d.lastSeq, hash: d.resume };
       state.declared.push({ firstSeq: d.firstSeq, lastSeq: d.lastSeq, reason: d.reason });
       const entry: GapEntry = {
@@ -208,6 +242,7 @@ export function chainServer(identity: PrivateKey) {
       const proof = await consistencyProof(from, to, tree(to).reader);
       return json(200, { from, to, proof: proof.map((h) => Buffer.from(h).toString('base64url')) });
     }
+    state.violations.push(`unexpected request ${path}`);
     throw new Error(`unexpected request ${path}`);
   };
   return {

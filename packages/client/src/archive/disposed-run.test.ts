@@ -119,6 +119,7 @@ describe('upload past records sealed to a disposed bucket', () => {
     expect(loadChain(store).nextSeq).toBe(8);
     expect(await uploader.uploadAll(1)).toBe(1);
     expect(state.stored).toEqual([0, 1, 5, 6, 7]);
+    expect(state.violations).toEqual([]);
     close();
   });
 
@@ -207,6 +208,7 @@ describe('upload past records sealed to a disposed bucket', () => {
       { ...run, acceptedAt: since, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
     ]);
     expect(queued(store)).toEqual(kept);
+    expect(state.violations).toEqual([]);
     close();
   });
 
@@ -259,6 +261,36 @@ describe('upload past records sealed to a disposed bucket', () => {
     await capture.capture(body(3));
     expect(await uploader.uploadAll(1)).toBe(1);
     expect(state.stored).toEqual([3]);
+    expect(state.violations).toEqual([]);
+    close();
+  });
+});
+
+describe('the server chainServer plays', () => {
+  it('refuses a batch that breaks the chain with the real code, storing nothing, and notes it for the test to assert', async () => {
+    const { capture, uploader, close, state } = await device();
+    for (let i = 0; i < 2; i++) await capture.capture(body(i));
+    const genesis = state.head;
+    for (const [head, code, violation] of [
+      [{ seq: 4, hash: genesis.hash }, 'ARCHIVE_SEQUENCE_GAP', 'record 0 posted, expected 5'],
+      [{ seq: -1, hash: new Uint8Array(32).fill(1) }, 'ARCHIVE_FORK', 'record 0 does not link to record -1'],
+    ] as const) {
+      state.head = head;
+      state.violations.length = 0;
+      // Refused as such, not taken for a network failure (retried, or swallowed by a caller).
+      await expect(uploader.uploadAll(1)).rejects.toMatchObject({
+        code: 'ARCHIVE_UPLOAD_FAILED',
+        server: { code },
+      });
+      expect(state.violations).toEqual([violation]);
+      expect(state.stored).toEqual([]);
+      expect(state.head).toBe(head);
+    }
+    state.head = genesis;
+    state.violations.length = 0;
+    expect(await uploader.uploadAll(1)).toBe(2);
+    expect(state.stored).toEqual([0, 1]);
+    expect(state.violations).toEqual([]);
     close();
   });
 });

@@ -86,6 +86,7 @@ describe('a record batch the server acknowledges but never logs', () => {
     expect(await prove()).toEqual(round(0, 3, 2, 3));
     expect(status().batchesAwaitingProof[0]).toEqual(awaiting(since, GAP_PROOF_OVERDUE_MS, true)[0]);
     expect(queued(store)).toEqual(kept);
+    expect(state.violations).toEqual([]);
     close();
   });
 
@@ -113,6 +114,7 @@ describe('a record batch the server acknowledges but never logs', () => {
       expect(state.receiptsAsked).toEqual(r === 0 ? [...firstOfEach, 0, 1, 2] : firstOfEach);
     }
     expect(status().queued).toBe(withheld);
+    expect(state.violations).toEqual([]);
     close();
   });
 });
