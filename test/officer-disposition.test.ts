@@ -21,10 +21,11 @@
  * whose keys were destroyed are refused (BUCKET_DISPOSED) and not stored; the device stops
  * sealing to that bucket, declares those records lost (gap reason `bucket-disposed`) instead
  * of sending them again — keeping them queued while the declaration's log entry is not
- * proven: a sync does not wait on an entry withheld long after the acceptance, and one
- * withheld an hour is reported overdue — and, the server's clock forward again, in next
- * month's window, a later record archives with a verified receipt, once its batch, withheld
- * the same way, has not held up a sync and has been reported overdue.
+ * proven: a sync does not wait on an entry withheld long after the acceptance, and one a
+ * round finds withheld an hour after is reported overdue (not before such a round, whatever
+ * the device's clock says) — and, the server's clock forward again, in next month's window, a
+ * later record archives with a verified receipt, once its batch, withheld the same way, has
+ * not held up a sync and has been reported overdue.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -532,11 +533,17 @@ describe('officer disposition (processes)', () => {
           unloggedRecords: 0,
         });
         expect(withheldAsks).toBe(1);
-        // An hour after, it is overdue (the server may be withholding it); the records stay.
+        const found = { ...awaiting, lastMissingAt: deviceNow, waitedMs: GAP_PROOF_WAIT_MS, overdue: false };
+        expect(c.archiveStatus().gapsAwaitingProof).toEqual([found]);
+        // An hour after, the device's clock alone accuses no one (a laptop asleep since that
+        // round); a round that finds the entry still missing does: overdue (the server may be
+        // withholding it), the records stay.
         deviceNow = nextMonth + GAP_PROOF_OVERDUE_MS;
+        expect(c.archiveStatus().gapsAwaitingProof).toEqual([found]);
+        expect(await flushAndVerify(c, PROOF_WAIT_MS)).toMatchObject({ waiting: 1, unlogged: 1 });
         const overdue = c.archiveStatus();
         expect(overdue.gapsAwaitingProof).toEqual([
-          { ...awaiting, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
+          { ...awaiting, lastMissingAt: deviceNow, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
         ]);
         expect(overdue.queued).toBe(awaiting!.lastSeq - awaiting!.firstSeq + 1);
         expect(overdue.declaredGaps).toEqual([]);
@@ -609,7 +616,7 @@ describe('officer disposition (processes)', () => {
       }
       // A server that acknowledges the batch but does not log it (played by withholding every
       // receipt): GAP_PROOF_WAIT_MS after the acknowledgement, custos sync checks the record
-      // once and moves on; an hour after, the batch is overdue; the record stays queued.
+      // once and moves on; a round an hour after finds the batch overdue; the record stays queued.
       let receiptsWithheld = true;
       let receiptAsks = 0;
       const withholding: typeof fetch = (input, init) => {
@@ -637,7 +644,7 @@ describe('officer disposition (processes)', () => {
         const [batch] = c2.archiveStatus().batchesAwaitingProof;
         expect(batch).toEqual({
           ...{ firstSeq: lastSeq + 1, lastSeq: lastSeq + 1 },
-          ...{ acknowledgedAt: nextMonth, waitedMs: 0, overdue: false },
+          ...{ acknowledgedAt: nextMonth, lastMissingAt: nextMonth, waitedMs: 0, overdue: false },
         });
         laterNow = nextMonth + GAP_PROOF_WAIT_MS;
         receiptAsks = 0;
@@ -646,10 +653,15 @@ describe('officer disposition (processes)', () => {
           ...{ unloggedBatches: 1, unloggedRecords: 1 },
         });
         expect(receiptAsks).toBe(1);
+        const found = { ...batch, lastMissingAt: laterNow, waitedMs: GAP_PROOF_WAIT_MS };
+        expect(c2.archiveStatus().batchesAwaitingProof).toEqual([found]);
+        // An hour after, overdue once a round finds it still missing, not before.
         laterNow = nextMonth + GAP_PROOF_OVERDUE_MS;
+        expect(c2.archiveStatus().batchesAwaitingProof).toEqual([found]);
+        expect(await flushAndVerify(c2, PROOF_WAIT_MS)).toMatchObject({ waiting: 1, unloggedBatches: 1 });
         const overdue = c2.archiveStatus();
         expect(overdue.batchesAwaitingProof).toEqual([
-          { ...batch, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
+          { ...batch, lastMissingAt: laterNow, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
         ]);
         expect(overdue.queued).toBe(1);
         // The server shows the receipt again: the next round proves the record and drops it.

@@ -15,9 +15,25 @@ describe('overdue declarations and record batches', () => {
   it('names the run, when the server accepted it and how long its entry has been missing', () => {
     const waitedMs = GAP_PROOF_OVERDUE_MS + 25 * 60_000;
     const gaps: AwaitingGapProof[] = [
-      { ...run, acceptedAt: ACCEPTED, waitedMs, overdue: true },
-      { ...run, firstSeq: 9, lastSeq: 9, acceptedAt: ACCEPTED, waitedMs: 1000, overdue: false },
-      { ...run, firstSeq: 10, lastSeq: 10, acceptedAt: undefined, waitedMs: undefined, overdue: false },
+      { ...run, acceptedAt: ACCEPTED, lastMissingAt: ACCEPTED + waitedMs, waitedMs, overdue: true },
+      {
+        ...run,
+        firstSeq: 9,
+        lastSeq: 9,
+        acceptedAt: ACCEPTED,
+        lastMissingAt: ACCEPTED + 1000,
+        waitedMs: 1000,
+        overdue: false,
+      },
+      {
+        ...run,
+        firstSeq: 10,
+        lastSeq: 10,
+        acceptedAt: undefined,
+        lastMissingAt: undefined,
+        waitedMs: undefined,
+        overdue: false,
+      },
     ];
     const overdue = overdueGaps(gaps);
     expect(overdue).toEqual([gaps[0]]);
@@ -30,10 +46,38 @@ describe('overdue declarations and record batches', () => {
   it('names the records of an overdue batch, when the server acknowledged it and how long they have been missing', () => {
     const waitedMs = GAP_PROOF_OVERDUE_MS + 5 * 60_000;
     const batches: AwaitingBatchProof[] = [
-      { firstSeq: 0, lastSeq: 999, acknowledgedAt: ACCEPTED, waitedMs, overdue: true },
-      { firstSeq: 1000, lastSeq: 1000, acknowledgedAt: ACCEPTED, waitedMs, overdue: true },
-      { firstSeq: 1001, lastSeq: 1001, acknowledgedAt: ACCEPTED, waitedMs: 1000, overdue: false },
-      { firstSeq: 1002, lastSeq: 1002, acknowledgedAt: undefined, waitedMs: undefined, overdue: false },
+      {
+        firstSeq: 0,
+        lastSeq: 999,
+        acknowledgedAt: ACCEPTED,
+        lastMissingAt: ACCEPTED + waitedMs,
+        waitedMs,
+        overdue: true,
+      },
+      {
+        firstSeq: 1000,
+        lastSeq: 1000,
+        acknowledgedAt: ACCEPTED,
+        lastMissingAt: ACCEPTED + waitedMs,
+        waitedMs,
+        overdue: true,
+      },
+      {
+        firstSeq: 1001,
+        lastSeq: 1001,
+        acknowledgedAt: ACCEPTED,
+        lastMissingAt: ACCEPTED + 1000,
+        waitedMs: 1000,
+        overdue: false,
+      },
+      {
+        firstSeq: 1002,
+        lastSeq: 1002,
+        acknowledgedAt: undefined,
+        lastMissingAt: undefined,
+        waitedMs: undefined,
+        overdue: false,
+      },
     ];
     const overdue = overdueBatches(batches);
     expect(overdue).toEqual(batches.slice(0, 2));

@@ -188,7 +188,7 @@ export class CustosClient {
 
   /** Queue depth, last receipt, last verified checkpoint. */
   archiveStatus(): ArchiveStatus {
-    return archiveStatus(this.#p.store, this.profile, this.#p.clock());
+    return archiveStatus(this.#p.store, this.profile);
   }
 
   /** Verified receipts kept by this device (tlog-proof@v1 text), by sequence number. */

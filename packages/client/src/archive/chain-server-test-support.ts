@@ -280,7 +280,7 @@ export async function chainDevice(stores: TempStores, batchRecords?: number) {
     ...(batchRecords === undefined ? {} : { batchRecords }),
   });
   const prove = () => verifyArchiveProofs(server.api, store, profile, clock.now);
-  const status = () => archiveStatus(store, profile, clock.now);
+  const status = () => archiveStatus(store, profile);
   const close = () => {
     capture.close();
     store.close();

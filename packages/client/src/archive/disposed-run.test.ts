@@ -5,8 +5,9 @@
  * has accepted the declaration, but drops exactly those records only once the declaration's
  * archive-gap entry is proven in the log (proofs.ts); a declaration that fails changes
  * nothing, a log without the entry keeps them waiting — checked once a round, not waited for
- * after GAP_PROOF_WAIT_MS, reported overdue after GAP_PROOF_OVERDUE_MS by the device's
- * clock — another entry is RECEIPT_INVALID.
+ * after GAP_PROOF_WAIT_MS, reported overdue once a round finds it missing
+ * GAP_PROOF_OVERDUE_MS after the acceptance (the device's clock alone is no evidence) —
+ * another entry is RECEIPT_INVALID.
  * The server is played by a fetch that checks what a real one checks of the chain (batch
  * order and links, the declaration's signature and position) and serves a signed log of its
  * entries; its own acceptance rules are tested in
@@ -95,7 +96,7 @@ describe('upload past records sealed to a disposed bucket', () => {
     expect(status().gapsAwaitingProof).toEqual([
       {
         ...{ firstSeq: 2, lastSeq: 4, reason: 'bucket-disposed', logIndex: 2 },
-        ...{ acceptedAt: NOW, waitedMs: 0, overdue: false },
+        ...{ acceptedAt: NOW, lastMissingAt: undefined, waitedMs: undefined, overdue: false },
       },
     ]);
 
@@ -150,7 +151,14 @@ describe('upload past records sealed to a disposed bucket', () => {
       unloggedBatches: 0,
       unloggedRecords: 0,
     });
-    expect(status().gapsAwaitingProof).toEqual([{ ...run, acceptedAt: NOW, waitedMs: 0, overdue: false }]);
+    /** The declaration, last found missing `waitedMs` after its acceptance at `acceptedAt`. */
+    const awaiting = (acceptedAt: number | undefined, waitedMs: number | undefined, overdue: boolean) => [
+      {
+        ...{ ...run, acceptedAt, waitedMs, overdue },
+        lastMissingAt: acceptedAt === undefined || waitedMs === undefined ? undefined : acceptedAt + waitedMs,
+      },
+    ];
+    expect(status().gapsAwaitingProof).toEqual(awaiting(NOW, 0, false));
     // GAP_PROOF_WAIT_MS later it is not worth waiting for (custos sync moves on), but each
     // round still checks it, once.
     state.receiptsAsked.length = 0;
@@ -165,11 +173,14 @@ describe('upload past records sealed to a disposed bucket', () => {
       });
       expect(state.receiptsAsked).toEqual(Array<number>(round).fill(1_000_000));
     }
-    expect(status().gapsAwaitingProof).toEqual([
-      { ...run, acceptedAt: NOW, waitedMs: GAP_PROOF_WAIT_MS, overdue: false },
-    ]);
-    // GAP_PROOF_OVERDUE_MS after its acceptance it is reported overdue: the server may be
-    // withholding it. The records stay queued all the same — nothing leaves without proof.
+    expect(status().gapsAwaitingProof).toEqual(awaiting(NOW, GAP_PROOF_WAIT_MS, false));
+    // The device's clock alone is no evidence: with no round since (a laptop asleep), it is
+    // not overdue however late it is.
+    clock.now = NOW + 2 * GAP_PROOF_OVERDUE_MS;
+    expect(status().gapsAwaitingProof).toEqual(awaiting(NOW, GAP_PROOF_WAIT_MS, false));
+    // A round that finds it missing GAP_PROOF_OVERDUE_MS after its acceptance has it reported
+    // overdue: the server may be withholding it. The records stay queued all the same —
+    // nothing leaves without proof.
     clock.now = NOW + GAP_PROOF_OVERDUE_MS;
     expect(await prove()).toEqual({
       verified: 0,
@@ -179,9 +190,7 @@ describe('upload past records sealed to a disposed bucket', () => {
       unloggedRecords: 0,
     });
     const overdue = status();
-    expect(overdue.gapsAwaitingProof).toEqual([
-      { ...run, acceptedAt: NOW, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
-    ]);
+    expect(overdue.gapsAwaitingProof).toEqual(awaiting(NOW, GAP_PROOF_OVERDUE_MS, true));
     expect(overdue.queued).toBe(3);
     expect(queued(store)).toEqual(kept);
     expect(declaredGaps(store)).toEqual([]);
@@ -189,12 +198,10 @@ describe('upload past records sealed to a disposed bucket', () => {
     // A declaration an older client accepted carries no time: never overdue on no evidence;
     // the first round that finds it unlogged starts its wait.
     const [accepted] = pendingGapProofs(store);
-    const { acceptedAt: _, ...older } = accepted!;
+    const { acceptedAt: _, lastMissingAt: __, ...older } = accepted!;
     store.transaction(() => putPendingGap(store, older));
     clock.now = NOW + 10 * GAP_PROOF_OVERDUE_MS;
-    expect(status().gapsAwaitingProof).toEqual([
-      { ...run, acceptedAt: undefined, waitedMs: undefined, overdue: false },
-    ]);
+    expect(status().gapsAwaitingProof).toEqual(awaiting(undefined, undefined, false));
     expect(await prove()).toEqual({
       verified: 0,
       waiting: 1,
@@ -203,10 +210,10 @@ describe('upload past records sealed to a disposed bucket', () => {
       unloggedRecords: 0,
     });
     const since = clock.now;
+    expect(status().gapsAwaitingProof).toEqual(awaiting(since, 0, false));
     clock.now = since + GAP_PROOF_OVERDUE_MS;
-    expect(status().gapsAwaitingProof).toEqual([
-      { ...run, acceptedAt: since, waitedMs: GAP_PROOF_OVERDUE_MS, overdue: true },
-    ]);
+    expect((await prove()).unlogged).toBe(1);
+    expect(status().gapsAwaitingProof).toEqual(awaiting(since, GAP_PROOF_OVERDUE_MS, true));
     expect(queued(store)).toEqual(kept);
     expect(state.violations).toEqual([]);
     close();

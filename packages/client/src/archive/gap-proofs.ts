@@ -20,11 +20,12 @@
  *
  * A server that accepts a declaration and never logs it (broken, or lying: the server is not
  * trusted) must neither hold the records for good unnoticed nor slow every sync. The device
- * keeps when it accepted each one (its own clock): each proof pass checks an accepted
- * declaration once; one still unlogged GAP_PROOF_WAIT_MS after its acceptance is not worth
- * waiting for within a round (`custos sync` moves on; later rounds check again), and one
- * unlogged GAP_PROOF_OVERDUE_MS after it is reported overdue (`custos archive status`) —
- * its records still stay queued: nothing leaves without proof.
+ * keeps when it accepted each one and when a proof round last found its entry missing (its
+ * own clock): each proof pass checks an accepted declaration once; one still unlogged
+ * GAP_PROOF_WAIT_MS after its acceptance is not worth waiting for within a round (`custos
+ * sync` moves on; later rounds check again), and one a round found unlogged
+ * GAP_PROOF_OVERDUE_MS or more after it is reported overdue (`custos archive status`) — its
+ * records still stay queued: nothing leaves without proof.
  */
 import { decodeLogEntry, type GapReason } from '@custos/core';
 import { ClientError } from '../errors.js';
@@ -48,6 +49,11 @@ export interface PendingGapProof {
    * older client had accepted gets the time of the first proof pass that finds it unlogged.
    */
   readonly acceptedAt?: number;
+  /**
+   * When a proof round last found its entry missing from the log (this device's clock, ms);
+   * absent until one does. Only with it is the declaration ever overdue (provenMissingFor).
+   */
+  readonly lastMissingAt?: number;
 }
 
 /** A pending gap proof the server accepted: its log entry is to be proven. */
@@ -71,6 +77,25 @@ export const GAP_PROOF_WAIT_MS = 15_000;
  * The same holds for the records of a batch after its acknowledgement (proofs.ts).
  */
 export const GAP_PROOF_OVERDUE_MS = 60 * 60 * 1000;
+
+/**
+ * How long after `since` (a declaration's acceptance, a batch's acknowledgement) a proof
+ * round last found its entry missing from the log (ms), or undefined when either time is
+ * unknown. This, not the time elapsed since, is what an overdue report rests on: a device
+ * whose clock ran on while no round checked (`custos sync --no-wait`, then a laptop asleep
+ * for hours) has no evidence that the server did not log it meanwhile.
+ */
+export function provenMissingFor(
+  since: number | undefined,
+  lastMissingAt: number | undefined,
+): number | undefined {
+  return since === undefined || lastMissingAt === undefined ? undefined : Math.max(0, lastMissingAt - since);
+}
+
+/** Whether an entry found missing `missingFor` ms after it was taken (provenMissingFor) is overdue. */
+export function isOverdue(missingFor: number | undefined): boolean {
+  return missingFor !== undefined && missingFor >= GAP_PROOF_OVERDUE_MS;
+}
 
 /** The pending gap proofs, in the order they were first kept. */
 export function pendingGapProofs(store: LocalStore): PendingGapProof[] {

@@ -19,10 +19,11 @@
  * batch was acknowledged (upload-rows.ts, the device's clock); each round asks for the
  * receipts of a batch's unproven records in order, and stops at the first not in the log yet
  * (see verifyArchiveProofs: the rest cannot be either, so a withheld batch costs one request
- * a round, not one per record); a batch one of whose records is still missing
- * GAP_PROOF_WAIT_MS after the acknowledgement is `unlogged` (not worth waiting for within a
- * round), and archive status reports it overdue GAP_PROOF_OVERDUE_MS after. Its records stay
- * queued.
+ * a round, not one per record), noting when it found one missing (`lastMissingAt`); a batch
+ * one of whose records is still missing GAP_PROOF_WAIT_MS after the acknowledgement is
+ * `unlogged` (not worth waiting for within a round), and archive status reports it overdue
+ * once a round has found a record missing GAP_PROOF_OVERDUE_MS or more after it — never on
+ * the device's clock alone. Its records stay queued.
  */
 import {
   decodeEntryBundle,
@@ -172,9 +173,12 @@ export async function verifyArchiveProofs(
       // Upload rows whose every record now has its receipt are done.
       if (u.hashes.every((_, i) => store.get('archive-receipts', String(u.firstSeq + i)) !== undefined))
         store.delete('archive-uploads', r.key);
-      // Acknowledged to an older client, which kept no time: its wait is counted from now on.
-      else if (missing.has(r.key) && u.acknowledgedAt === undefined)
-        store.put('archive-uploads', r.key, encodeUploadedBatch({ ...u, acknowledgedAt: now }), r.ord);
+      // Found missing: the evidence an overdue report rests on. Acknowledged to an older
+      // client, which kept no time, its wait is counted from now on.
+      else if (missing.has(r.key)) {
+        const found = { ...u, acknowledgedAt: u.acknowledgedAt ?? now, lastMissingAt: now };
+        store.put('archive-uploads', r.key, encodeUploadedBatch(found), r.ord);
+      }
     }
   });
   for (const gap of reader.throttled ? [] : gaps) {
@@ -182,9 +186,10 @@ export async function verifyArchiveProofs(
     const proven = await reader.prove(gap.logIndex, what, (entry) => checkGapEntry(entry, gap, profile));
     if (proven === 'throttled') break;
     if (proven === 'not-yet') {
-      // Accepted by an older client, which kept no time: its wait is counted from now on.
-      if (gap.acceptedAt === undefined)
-        store.transaction(() => putPendingGap(store, { ...gap, acceptedAt: now }));
+      // Found missing: the evidence an overdue report rests on. Accepted by an older client,
+      // which kept no time, its wait is counted from now on.
+      const found = { ...gap, acceptedAt: gap.acceptedAt ?? now, lastMissingAt: now };
+      store.transaction(() => putPendingGap(store, found));
       continue;
     }
     store.transaction(() => settleGap(store, gap, proven.text, proven.treeSize));

@@ -3,8 +3,8 @@
  * device keeps when each batch was acknowledged (its clock; a row an older client wrote gets
  * the time of the first pass that finds it unlogged), checks its records once a round, does
  * not count it worth waiting for GAP_PROOF_WAIT_MS after the acknowledgement (so `custos
- * sync` moves on), reports it overdue GAP_PROOF_OVERDUE_MS after, and keeps its records
- * queued all the while. The server is played by `chainServer`, answering log indexes its log
+ * sync` moves on), reports it overdue once a round finds it missing GAP_PROOF_OVERDUE_MS
+ * after (never on its clock alone), and keeps its records queued all the while. The server is played by `chainServer`, answering log indexes its log
  * never fills; the sync that stops waiting is tested end to end in
  * test/officer-disposition.test.ts.
  */
@@ -39,10 +39,16 @@ describe('a record batch the server acknowledges but never logs', () => {
       [1, 'b1'],
       [2, 'b1'],
     ];
-    const awaiting = (at: number | undefined, waitedMs: number | undefined, overdue: boolean) => [
-      { firstSeq: 0, lastSeq: 1, acknowledgedAt: at, waitedMs, overdue },
-      { firstSeq: 2, lastSeq: 2, acknowledgedAt: at, waitedMs, overdue },
-    ];
+    /** Both batches, acknowledged `at`, last found missing at `at + waitedMs`. */
+    const awaiting = (at: number | undefined, waitedMs: number | undefined, overdue: boolean) => {
+      const lastMissingAt = at === undefined || waitedMs === undefined ? undefined : at + waitedMs;
+      return [
+        { firstSeq: 0, lastSeq: 1, acknowledgedAt: at, lastMissingAt, waitedMs, overdue },
+        { firstSeq: 2, lastSeq: 2, acknowledgedAt: at, lastMissingAt, waitedMs, overdue },
+      ];
+    };
+    // Acknowledged, not checked yet: no wait to show.
+    expect(status().batchesAwaitingProof).toEqual(awaiting(NOW, undefined, false));
     // Just acknowledged, they are worth waiting for (an honest server logs them at once).
     expect(await prove()).toEqual(round(0, 3, 0, 0));
     expect(status().batchesAwaitingProof).toEqual(awaiting(NOW, 0, false));
@@ -75,17 +81,42 @@ describe('a record batch the server acknowledges but never logs', () => {
     // A row an older client wrote carries no time: never overdue on no evidence, nor
     // skipped; the first round that finds it unlogged starts its wait (and writes it anew).
     const [first] = store.list('archive-uploads');
-    const { acknowledgedAt: _, ...older } = decodeUploadedBatch(first!.value);
+    const { acknowledgedAt: _, lastMissingAt: __, ...older } = decodeUploadedBatch(first!.value);
     store.put('archive-uploads', first!.key, encodeUploadedBatch(older), first!.ord);
     clock.now = NOW + 10 * GAP_PROOF_OVERDUE_MS;
     expect(status().batchesAwaitingProof[0]).toEqual(awaiting(undefined, undefined, false)[0]);
     expect(await prove()).toEqual(round(0, 3, 1, 1));
     const since = clock.now;
-    expect(decodeUploadedBatch(store.get('archive-uploads', first!.key)!).acknowledgedAt).toBe(since);
+    expect(decodeUploadedBatch(store.get('archive-uploads', first!.key)!)).toMatchObject({
+      acknowledgedAt: since,
+      lastMissingAt: since,
+    });
     clock.now = since + GAP_PROOF_OVERDUE_MS;
     expect(await prove()).toEqual(round(0, 3, 2, 3));
     expect(status().batchesAwaitingProof[0]).toEqual(awaiting(since, GAP_PROOF_OVERDUE_MS, true)[0]);
     expect(queued(store)).toEqual(kept);
+    expect(state.violations).toEqual([]);
+    close();
+  });
+
+  it('is overdue only once a round finds it missing GAP_PROOF_OVERDUE_MS after the acknowledgement, not on the device clock alone', async () => {
+    const { capture, uploader, prove, status, clock, close, state } = await chainDevice(stores);
+    await capture.capture(body(0));
+    state.batchEntries = 'unlogged';
+    expect(await uploader.uploadAll()).toBe(1);
+    // `custos sync --no-wait`: one round finds it not in the log yet (the checkpoint may
+    // not have caught up) ...
+    expect(await prove()).toEqual(round(0, 1, 0, 0));
+    const found = { firstSeq: 0, lastSeq: 0, acknowledgedAt: NOW, lastMissingAt: NOW };
+    expect(status().batchesAwaitingProof).toEqual([{ ...found, waitedMs: 0, overdue: false }]);
+    // ... then the laptop sleeps two hours: nothing says the server did not log it meanwhile.
+    clock.now = NOW + 2 * GAP_PROOF_OVERDUE_MS;
+    expect(status().batchesAwaitingProof).toEqual([{ ...found, waitedMs: 0, overdue: false }]);
+    // A round two hours after the acknowledgement that finds it missing is the evidence.
+    expect(await prove()).toEqual(round(0, 1, 1, 1));
+    expect(status().batchesAwaitingProof).toEqual([
+      { ...found, lastMissingAt: clock.now, waitedMs: 2 * GAP_PROOF_OVERDUE_MS, overdue: true },
+    ]);
     expect(state.violations).toEqual([]);
     close();
   });

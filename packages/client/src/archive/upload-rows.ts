@@ -1,12 +1,14 @@
 /**
  * The `archive-uploads` row: one per acknowledged batch, holding what the proof step needs
- * per record (hash, size, bucket, log index) and when the server acknowledged the batch.
- * Written in binary (one row of ~45 bytes per record instead of ~100 of JSON with base64,
- * and no per-field JSON work on the upload path); rows written by earlier versions still
- * decode: JSON, and binary version 1, which has no acknowledgement time.
+ * per record (hash, size, bucket, log index), when the server acknowledged the batch and
+ * when a proof round last found one of its records missing from the log (the evidence an
+ * overdue batch is reported on). Written in binary (one row of ~45 bytes per record instead
+ * of ~100 of JSON with base64, and no per-field JSON work on the upload path); rows written
+ * by earlier versions still decode: JSON, and binary version 1, which has neither time.
  *
  * Layout, big-endian: u8 version ‖ u64 firstSeq ‖ u32 count ‖ (version 2 only: u64
- * acknowledgedAt) ‖ u16 bucket-name count ‖ per name: u16 length, UTF-8 ‖ per record:
+ * acknowledgedAt ‖ u8 1 if a round found a record missing, else 0 ‖ u64 lastMissingAt, 0
+ * when none did) ‖ u16 bucket-name count ‖ per name: u16 length, UTF-8 ‖ per record:
  * hash(32) ‖ u32 size ‖ u64 log index ‖ u16 name index. A row without an acknowledgement
  * time is written as version 1, as an older client wrote it.
  */
@@ -25,12 +27,21 @@ export interface UploadedBatch {
    * client wrote, until the first proof pass that finds one of its records unlogged.
    */
   readonly acknowledgedAt?: number;
+  /**
+   * When a proof round last found one of its records missing from the log (this device's
+   * clock, ms); absent until one does. Only with it is the batch ever overdue: the clock
+   * running on while no round checked (a laptop asleep) is no evidence against the server.
+   * Never without `acknowledgedAt` (the round that finds an untimed row missing sets both).
+   */
+  readonly lastMissingAt?: number;
 }
 
 /** The layout without an acknowledgement time (older clients). */
 const VERSION_UNTIMED = 1;
-/** The layout with an acknowledgement time. */
+/** The layout with an acknowledgement time and the last time a round found a record missing. */
 const VERSION_TIMED = 2;
+/** Version 2's times: u64 acknowledgedAt ‖ u8 found missing ‖ u64 lastMissingAt. */
+const TIMES = 8 + 1 + 8;
 const HASH = 32;
 const PER_RECORD = HASH + 4 + 8 + 2;
 
@@ -45,18 +56,24 @@ export function encodeUploadedBatch(u: UploadedBatch): Uint8Array {
   const n = u.hashes.length;
   if (u.sizes.length !== n || u.buckets.length !== n || u.logIndexes.length !== n)
     throw new Error('an upload row needs one hash, size, bucket and log index per record');
-  const { acknowledgedAt } = u;
+  const { acknowledgedAt, lastMissingAt } = u;
   const timed = acknowledgedAt !== undefined;
+  if (lastMissingAt !== undefined && !timed)
+    throw new Error('an upload row found missing needs its acknowledgement time');
   const names = [...new Set(u.buckets)];
   const nameIndex = new Map(names.map((x, i) => [x, i]));
   const encoded = names.map((x) => Buffer.from(x, 'utf8'));
-  const head = 1 + 8 + 4 + (timed ? 8 : 0);
+  const head = 1 + 8 + 4 + (timed ? TIMES : 0);
   const size = head + 2 + encoded.reduce((s, e) => s + 2 + e.length, 0) + n * PER_RECORD;
   const out = Buffer.allocUnsafe(size);
   out[0] = timed ? VERSION_TIMED : VERSION_UNTIMED;
   writeU64(out, u.firstSeq, 1);
   out.writeUInt32BE(n, 9);
-  if (timed) writeU64(out, acknowledgedAt, 13);
+  if (timed) {
+    writeU64(out, acknowledgedAt, 13);
+    out[21] = lastMissingAt === undefined ? 0 : 1;
+    writeU64(out, lastMissingAt ?? 0, 22);
+  }
   out.writeUInt16BE(names.length, head);
   let at = head + 2;
   for (const e of encoded) {
@@ -83,12 +100,17 @@ export function decodeUploadedBatch(bytes: Uint8Array): UploadedBatch {
   };
   const timed = b[0] === VERSION_TIMED;
   if (!timed && b[0] !== VERSION_UNTIMED) bad();
-  const head = 1 + 8 + 4 + (timed ? 8 : 0);
+  const head = 1 + 8 + 4 + (timed ? TIMES : 0);
   if (b.length < head + 2) bad();
   const firstSeq = readU64(b, 1);
   const n = b.readUInt32BE(9);
   const acknowledgedAt = timed ? readU64(b, 13) : undefined;
   if (acknowledgedAt !== undefined && !Number.isSafeInteger(acknowledgedAt)) bad();
+  const found = timed ? b[21] : 0;
+  const missingAt = timed ? readU64(b, 22) : 0;
+  if ((found !== 0 && found !== 1) || (found === 0 && missingAt !== 0) || !Number.isSafeInteger(missingAt))
+    bad();
+  const lastMissingAt = found === 1 ? missingAt : undefined;
   const nameCount = b.readUInt16BE(head);
   let at = head + 2;
   const names: string[] = [];
@@ -114,7 +136,10 @@ export function decodeUploadedBatch(bytes: Uint8Array): UploadedBatch {
     at += PER_RECORD;
   }
   const batch = { firstSeq, hashes, sizes, buckets, logIndexes };
-  return acknowledgedAt === undefined ? batch : { ...batch, acknowledgedAt };
+  if (acknowledgedAt === undefined) return batch;
+  return lastMissingAt === undefined
+    ? { ...batch, acknowledgedAt }
+    : { ...batch, acknowledgedAt, lastMissingAt };
 }
 
 /**

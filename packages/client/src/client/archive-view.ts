@@ -2,15 +2,15 @@
  * What a client reports about its archive capture, read from the profile alone (works
  * offline): queue depth, chain position, upload position, verified receipts, the last
  * checkpoint verified, the bucket keys refused at verification, and declarations of lost
- * records and record batches the server accepted but has not shown in its log (overdue after
- * GAP_PROOF_OVERDUE_MS).
+ * records and record batches the server accepted but has not shown in its log (overdue once a
+ * proof round found one missing GAP_PROOF_OVERDUE_MS after).
  */
 import { declaredGaps, disposedRun, type DeclaredGap } from '../archive/chain-recovery.js';
 import { loadChain } from '../archive/capture.js';
 import { refusedBuckets, type RefusedBucket } from '../archive/bucket-keys.js';
 import { disposedBuckets, type DisposedBucket } from '../archive/disposed-buckets.js';
-import { acceptedGapProofs, GAP_PROOF_OVERDUE_MS, gapProofWaited } from '../archive/gap-proofs.js';
-import { batchProofWaited, decodeUploadedBatch } from '../archive/upload-rows.js';
+import { acceptedGapProofs, isOverdue, provenMissingFor } from '../archive/gap-proofs.js';
+import { decodeUploadedBatch } from '../archive/upload-rows.js';
 import { uploadedThrough, type ArchiveReceiptRow } from '../archive/uploader.js';
 import type { DeviceProfile } from '../profile.js';
 import { decodeJson } from '../store/json-codec.js';
@@ -40,13 +40,15 @@ export interface ArchiveStatus {
   /**
    * Runs declared lost that the server accepted but whose log entry is not proven yet: their
    * records stay queued (counted in `queued`) until a proof pass proves it — however long
-   * that takes; an entry missing for GAP_PROOF_OVERDUE_MS is reported `overdue`.
+   * that takes; one a proof round found missing GAP_PROOF_OVERDUE_MS or more after the
+   * acceptance is reported `overdue`.
    */
   readonly gapsAwaitingProof: readonly AwaitingGapProof[];
   /**
    * Record batches the server acknowledged whose records are not all proven in its log yet:
    * they stay queued (counted in `queued`) until a proof pass proves them — however long that
-   * takes; a batch whose records are missing for GAP_PROOF_OVERDUE_MS is reported `overdue`.
+   * takes; one a proof round found a record of missing GAP_PROOF_OVERDUE_MS or more after the
+   * acknowledgement is reported `overdue`.
    */
   readonly batchesAwaitingProof: readonly AwaitingBatchProof[];
   /**
@@ -68,11 +70,19 @@ export interface AwaitingGapProof extends DeclaredGap {
    * accepted, until the next proof pass notes it.
    */
   readonly acceptedAt: number | undefined;
-  /** How long its entry has been missing from the log (ms), when `acceptedAt` is known. */
+  /** When a proof round last found its entry missing from the log (this device's clock, ms); undefined until one does. */
+  readonly lastMissingAt: number | undefined;
+  /**
+   * How long after the acceptance its entry was last found missing (ms): `lastMissingAt` −
+   * `acceptedAt`, the wait the device has evidence of; undefined until a round finds it missing.
+   */
   readonly waitedMs: number | undefined;
   /**
-   * Missing for GAP_PROOF_OVERDUE_MS or longer: an honest server logs it at once, so this one
-   * is broken or withholding it. Its records stay queued all the same.
+   * Found missing GAP_PROOF_OVERDUE_MS or more after the acceptance: an honest server writes
+   * the entry in the transaction that accepts it and a checkpoint covers it within about
+   * 250 ms, so this one is broken or withholding it. Never on the device's clock alone (a
+   * laptop asleep since a round that found it not yet covered accuses no one). Its records
+   * stay queued all the same.
    */
   readonly overdue: boolean;
 }
@@ -87,28 +97,36 @@ export interface AwaitingBatchProof {
    * to an older client, until the next proof pass that finds a record of it unlogged notes it.
    */
   readonly acknowledgedAt: number | undefined;
-  /** How long its records have waited for their log entries (ms), when `acknowledgedAt` is known. */
+  /** When a proof round last found a record of it missing from the log (this device's clock, ms); undefined until one does. */
+  readonly lastMissingAt: number | undefined;
+  /**
+   * How long after the acknowledgement a record of it was last found missing (ms):
+   * `lastMissingAt` − `acknowledgedAt`, the wait the device has evidence of; undefined until a
+   * round finds one missing.
+   */
   readonly waitedMs: number | undefined;
   /**
-   * Unproven for GAP_PROOF_OVERDUE_MS or longer: an honest server logs a batch in the
-   * transaction that acknowledges it, so this one is broken or withholding it. Its records
-   * stay queued all the same.
+   * Found missing GAP_PROOF_OVERDUE_MS or more after the acknowledgement: an honest server
+   * writes a batch's log entries in the transaction that acknowledges it and a checkpoint
+   * covers them within about 250 ms, so this one is broken or withholding them. Never on the
+   * device's clock alone. Its records stay queued all the same.
    */
   readonly overdue: boolean;
 }
 
-/** Record batches the server acknowledged that still have unproven records, in sequence order, dated at `now`. */
-function batchesAwaitingProof(store: LocalStore, now: number): AwaitingBatchProof[] {
+/** Record batches the server acknowledged that still have unproven records, in sequence order. */
+function batchesAwaitingProof(store: LocalStore): AwaitingBatchProof[] {
   // A proof pass deletes an upload row once all its records are proven: a row left waits.
   return store.list('archive-uploads').map((r) => {
     const u = decodeUploadedBatch(r.value);
-    const waitedMs = batchProofWaited(u, now);
+    const waitedMs = provenMissingFor(u.acknowledgedAt, u.lastMissingAt);
     return {
       firstSeq: u.firstSeq,
       lastSeq: u.firstSeq + u.hashes.length - 1,
       acknowledgedAt: u.acknowledgedAt,
+      lastMissingAt: u.lastMissingAt,
       waitedMs,
-      overdue: waitedMs !== undefined && waitedMs >= GAP_PROOF_OVERDUE_MS,
+      overdue: isOverdue(waitedMs),
     };
   });
 }
@@ -122,10 +140,10 @@ export function archiveReceipts(store: LocalStore): ArchiveReceiptRow[] {
 }
 
 /**
- * Queue depth, last receipt, last verified checkpoint; `now` (the device's clock) dates the
- * declarations and record batches awaiting proof.
+ * Queue depth, last receipt, last verified checkpoint. Declarations and record batches
+ * awaiting proof are dated by what the last proof round found, not by the device's clock now.
  */
-export function archiveStatus(store: LocalStore, profile: DeviceProfile, now: number): ArchiveStatus {
+export function archiveStatus(store: LocalStore, profile: DeviceProfile): ArchiveStatus {
   const proven = archiveReceipts(store);
   const disposed = disposedBuckets(store);
   const stuck = disposed.length === 0 ? undefined : disposedRun(store, uploadedThrough(store) + 1);
@@ -142,18 +160,19 @@ export function archiveStatus(store: LocalStore, profile: DeviceProfile, now: nu
     refusedBuckets: refusedBuckets(store),
     declaredGaps: declaredGaps(store),
     gapsAwaitingProof: acceptedGapProofs(store).map((g) => {
-      const waitedMs = gapProofWaited(g, now);
+      const waitedMs = provenMissingFor(g.acceptedAt, g.lastMissingAt);
       return {
         firstSeq: g.firstSeq,
         lastSeq: g.lastSeq,
         reason: g.reason,
         logIndex: g.logIndex,
         acceptedAt: g.acceptedAt,
+        lastMissingAt: g.lastMissingAt,
         waitedMs,
-        overdue: waitedMs !== undefined && waitedMs >= GAP_PROOF_OVERDUE_MS,
+        overdue: isOverdue(waitedMs),
       };
     }),
-    batchesAwaitingProof: batchesAwaitingProof(store, now),
+    batchesAwaitingProof: batchesAwaitingProof(store),
     disposedBuckets: disposed,
     undeclaredDisposed:
       stuck === undefined ? undefined : { firstSeq: stuck.firstSeq, lastSeq: stuck.lastSeq },
