@@ -3,11 +3,13 @@
  * has not proven in its log yet: a declaration of lost records the server accepted, whose
  * `archive-gap` entry is missing (client archive/gap-proofs.ts), and a record batch the
  * server acknowledged, whose records' entries are missing (client archive/proofs.ts). An
- * honest server logs either in the transaction that takes it, so one a proof round finds
- * still missing from the log GAP_PROOF_OVERDUE_MS or more after is overdue (`waitedMs` is
- * how long after it was last found missing — never the device's clock alone): the server is
- * broken or withholding it (it is not trusted). Either way the records stay in the device's queue; the text says so, since a
- * user seeing them queued for days would otherwise have no way to tell why.
+ * honest server writes the log entries in the transaction that takes either, and signs a
+ * checkpoint covering them up to about 250 ms later, so one a proof round finds still
+ * missing from the log GAP_PROOF_OVERDUE_MS or more after is overdue (`waitedMs` is how long
+ * after it was last found missing — never the device's clock alone): the server is broken or
+ * withholding it (it is not trusted). Either way the records stay in the device's queue; the
+ * text says so, since a user seeing them queued for days would otherwise have no way to tell
+ * why.
  */
 import type { AwaitingBatchProof, AwaitingGapProof } from '@custos/client';
 

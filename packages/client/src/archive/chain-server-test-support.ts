@@ -98,6 +98,8 @@ export function chainServer(identity: PrivateKey) {
     log: [] as Uint8Array[],
     /** The log index of every receipt asked for, in order. */
     receiptsAsked: [] as number[],
+    /** Answers every receipt request RATE_LIMITED (the log's read routes throttled). */
+    receiptsThrottled: false,
     /** What the device posted that breaks its chain, refused as a real server refuses it. */
     violations: [] as string[],
   };
@@ -224,6 +226,8 @@ export function chainServer(identity: PrivateKey) {
     if (receipt !== null) {
       const index = Number(receipt[1]);
       state.receiptsAsked.push(index);
+      if (state.receiptsThrottled)
+        return json(429, { error: { code: 'RATE_LIMITED', message: 'slow down' } });
       if (index >= size) return json(404, { error: { code: 'LOG_NOT_FOUND', message: 'not yet' } });
       const { reader, checkpoint } = tree(size);
       const text = formatReceipt({ index, proof: await inclusionProof(index, size, reader), checkpoint });

@@ -143,7 +143,7 @@ describe('upload past records sealed to a disposed bucket', () => {
       [2, 'b1'],
     ];
     // Record 3's receipt verifies; the declaration's never does. Just accepted, it is worth
-    // waiting for (an honest server logs it at once): not `unlogged`.
+    // waiting for (an honest server's next checkpoint covers it within about 250 ms): not `unlogged`.
     expect(await prove()).toEqual({
       verified: 1,
       waiting: 1,
@@ -215,6 +215,35 @@ describe('upload past records sealed to a disposed bucket', () => {
     expect((await prove()).unlogged).toBe(1);
     expect(status().gapsAwaitingProof).toEqual(awaiting(since, GAP_PROOF_OVERDUE_MS, true));
     expect(queued(store)).toEqual(kept);
+    expect(state.violations).toEqual([]);
+    close();
+  });
+
+  it('takes no evidence from a round whose log reads are throttled: a declaration it could not check is not made overdue', async () => {
+    const { store, capture, uploader, prove, status, clock, close, state } = await device();
+    for (let i = 0; i < 2; i++) await capture.capture(body(i));
+    disposeB1(store);
+    state.gapEntry = 'unlogged';
+    expect(await uploader.uploadAll(1)).toBe(0);
+    expect((await prove()).waiting).toBe(1); // found missing at NOW
+    const found = { firstSeq: 0, lastSeq: 1, lastMissingAt: NOW, waitedMs: 0, overdue: false };
+    expect(status().gapsAwaitingProof).toEqual([expect.objectContaining(found)]);
+    // Two hours on, the log's read routes are throttled: the round checks nothing (still
+    // counted unlogged, being older than GAP_PROOF_WAIT_MS), and is no evidence either way.
+    clock.now = NOW + 2 * GAP_PROOF_OVERDUE_MS;
+    state.receiptsThrottled = true;
+    expect(await prove()).toMatchObject({ verified: 0, waiting: 1, unlogged: 1 });
+    expect(status().gapsAwaitingProof).toEqual([expect.objectContaining(found)]);
+    // The next round that can read the log and finds it missing is.
+    state.receiptsThrottled = false;
+    expect(await prove()).toMatchObject({ verified: 0, waiting: 1, unlogged: 1 });
+    expect(status().gapsAwaitingProof).toEqual([
+      expect.objectContaining({
+        lastMissingAt: clock.now,
+        waitedMs: 2 * GAP_PROOF_OVERDUE_MS,
+        overdue: true,
+      }),
+    ]);
     expect(state.violations).toEqual([]);
     close();
   });

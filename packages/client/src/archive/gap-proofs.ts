@@ -21,7 +21,8 @@
  * A server that accepts a declaration and never logs it (broken, or lying: the server is not
  * trusted) must neither hold the records for good unnoticed nor slow every sync. The device
  * keeps when it accepted each one and when a proof round last found its entry missing (its
- * own clock): each proof pass checks an accepted declaration once; one still unlogged
+ * own clock): each proof pass checks an accepted declaration once, unless the log's read
+ * routes are throttled (the pass then stops and the next checks it); one still unlogged
  * GAP_PROOF_WAIT_MS after its acceptance is not worth waiting for within a round (`custos
  * sync` moves on; later rounds check again), and one a round found unlogged
  * GAP_PROOF_OVERDUE_MS or more after it is reported overdue (`custos archive status`) — its

@@ -83,15 +83,18 @@ export interface ProofRound {
   /** Uploaded records, and accepted gap declarations, not yet proven (no checkpoint covers them yet). */
   readonly waiting: number;
   /**
-   * Of `waiting`, the accepted gap declarations whose log entry is still missing
-   * GAP_PROOF_WAIT_MS after the server accepted them: not worth waiting for now (an honest
-   * server logs one at once); each round checks them again.
+   * Of `waiting`, the accepted gap declarations unproven GAP_PROOF_WAIT_MS or more after the
+   * server accepted them: not worth waiting for now (an honest server writes the entry in the
+   * transaction that accepts it and signs a checkpoint covering it up to about 250 ms later);
+   * each round that is not throttled checks them again. Counted so in a throttled round too,
+   * unchecked — which moves no `lastMissingAt`, so makes none overdue.
    */
   readonly unlogged: number;
   /**
    * Record batches the server acknowledged GAP_PROOF_WAIT_MS or more ago of which this round
    * found a record still missing from the log: not worth waiting for now (an honest server
-   * logs a batch in the transaction that acknowledges it); each round checks them again.
+   * writes a batch's log entries in the transaction that acknowledges it and signs a
+   * checkpoint covering them up to about 250 ms later); each round checks them again.
    */
   readonly unloggedBatches: number;
   /**

@@ -49,7 +49,8 @@ describe('a record batch the server acknowledges but never logs', () => {
     };
     // Acknowledged, not checked yet: no wait to show.
     expect(status().batchesAwaitingProof).toEqual(awaiting(NOW, undefined, false));
-    // Just acknowledged, they are worth waiting for (an honest server logs them at once).
+    // Just acknowledged, they are worth waiting for (an honest server's next checkpoint
+    // covers them within about 250 ms).
     expect(await prove()).toEqual(round(0, 3, 0, 0));
     expect(status().batchesAwaitingProof).toEqual(awaiting(NOW, 0, false));
 
