@@ -267,7 +267,8 @@ export class SqlLogStore implements LogStore {
     const fragments = ['SELECT idx, CASE WHEN '];
     const values: SqlValue[] = [];
     RELAY_RECEIPT_MARK.forEach((part, i) => {
-      fragments[fragments.length - 1] += `${i === 0 ? '' : ' AND '}${pg ? 'substring(entry from ' : 'substr(entry, '}`;
+      fragments[fragments.length - 1] +=
+        `${i === 0 ? '' : ' AND '}${pg ? 'substring(entry from ' : 'substr(entry, '}`;
       fragments.push(pg ? '::int for ' : ', ', pg ? '::int) = ' : ') = ', '');
       values.push(part.offset + 1, part.bytes.length, asBuffer(part.bytes));
     });
