@@ -7,6 +7,7 @@ import {
   decodeRelayClientFrame,
   decodeRelayServerFrame,
   encodeRelayFrame,
+  isCanonicalId,
   RELAY_FRAME_KIND,
   type RelayClientFrame,
   type RelayServerFrame,
@@ -190,5 +191,38 @@ describe('relay binary frames', () => {
     expect(codeOf(() => encodeRelayFrame({ kind: 'ack', ids: ['A'.repeat(21) + 'B'] }))).toMatch(
       /not a 16-byte/,
     );
+  });
+
+  it('takes as an id exactly the texts that round-trip through 16 bytes (property)', () => {
+    // A canonical id with one character replaced (base64url, standard base64 or neither), or
+    // cut or lengthened by one: near misses and hits alike.
+    const char = fc.constantFrom(...'AQgwBZaz09-_+/=.!'.split(''));
+    const text = fc
+      .tuple(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.nat(21),
+        char,
+        fc.constantFrom(-1, 0, 0, 0, 1),
+      )
+      .map(([bytes, at, c, grow]) => {
+        const id = Buffer.from(bytes).toString('base64url');
+        const replaced = id.slice(0, at) + c + id.slice(at + 1);
+        return grow < 0 ? replaced.slice(0, 21) : grow > 0 ? replaced + c : replaced;
+      });
+    let hits = 0;
+    fc.assert(
+      fc.property(text, (s) => {
+        const bytes = Buffer.from(s, 'base64url');
+        const roundTrips = bytes.length === 16 && bytes.toString('base64url') === s;
+        if (roundTrips) hits++;
+        expect(isCanonicalId(s)).toBe(roundTrips);
+        const encodes = codeOf(() => encodeRelayFrame({ kind: 'ack', ids: [s] })) === 'accepted';
+        expect(encodes).toBe(roundTrips);
+      }),
+      { numRuns: 2000 },
+    );
+    // Both sides were tried.
+    expect(hits).toBeGreaterThan(200);
+    expect(hits).toBeLessThan(1800);
   });
 });

@@ -248,9 +248,9 @@ class Writer {
     this.o = this.b.writeUIntBE(check(v, RELAY_MAX_REQ_ID, what), this.o, U48);
   }
   id(s: string, what: string): void {
-    // Only canonical 22-character base64url text of 16 bytes round-trips through 16 bytes.
-    const n = s.length === 22 ? this.b.write(s, this.o, RELAY_ID_BYTES, 'base64url') : 0;
-    if (n !== RELAY_ID_BYTES || this.b.toString('base64url', this.o, this.o + RELAY_ID_BYTES) !== s)
+    // Only canonical 22-character base64url text of 16 bytes round-trips through 16 bytes:
+    // checked on the text (no string made back from the bytes: four ids per envelope frame).
+    if (!isCanonicalId(s) || this.b.write(s, this.o, RELAY_ID_BYTES, 'base64url') !== RELAY_ID_BYTES)
       throw new CustosError('INVALID_ARGUMENT', `relay frame: ${what} is not a 16-byte base64url id`);
     this.o += RELAY_ID_BYTES;
   }
@@ -258,6 +258,27 @@ class Writer {
     this.b.set(v, this.o);
     this.o += v.length;
   }
+}
+
+/**
+ * Whether `s` is the canonical unpadded base64url text of 16 bytes: 22 characters of the
+ * base64url alphabet, the last carrying 2 bits of the 16th byte and 4 zero bits (A, Q, g or w).
+ * Node's decoder also takes `+`, `/` and other bits there, which would not round-trip.
+ */
+export function isCanonicalId(s: string): boolean {
+  if (s.length !== 22) return false;
+  for (let i = 0; i < 21; i++) {
+    const c = s.charCodeAt(i);
+    const ok =
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2d ||
+      c === 0x5f;
+    if (!ok) return false;
+  }
+  const last = s.charCodeAt(21);
+  return last === 0x41 || last === 0x51 || last === 0x67 || last === 0x77;
 }
 
 function check(v: number, max: number, what: string): number {

@@ -184,12 +184,21 @@ class RelayConnection {
     this.sendText(json());
   }
 
-  /** Pushes one envelope (its JSON frame from the sender's own base64url text when known). */
+  /**
+   * Pushes one envelope (its JSON frame from the sender's own base64url text when known): as
+   * sendDual does, without two closures per envelope.
+   */
   private sendEnvelope(e: DeliveredEnvelope): void {
-    this.sendDual(
-      () => envelopeBinaryFrame(e),
-      () => envelopeFrame(e, e.contentText),
-    );
+    if (this.binary) {
+      let bytes: Buffer | null = null;
+      try {
+        bytes = envelopeBinaryFrame(e);
+      } catch {
+        // falls back to JSON below
+      }
+      if (bytes !== null) return this.sendText(bytes);
+    }
+    this.sendText(envelopeFrame(e, e.contentText));
   }
 
   private sendError(e: unknown, reqId?: number): void {
