@@ -80,14 +80,13 @@ interface Folded<Key, Item> {
 }
 
 /**
- * What the jobs of one attempt produced, job by job: `values[i]` or `errors[i]` (a
- * ServerError: the job refused and wrote nothing), and its after-commit callbacks
+ * What the jobs of one attempt produced, job by job: `values[i]`, or `errors[i]` when set
+ * (a ServerError: the job refused and wrote nothing), and its after-commit callbacks
  * `after[afterEnd[i - 1] … afterEnd[i])`.
  */
 interface Outcomes {
   readonly values: unknown[];
-  readonly errors: unknown[];
-  readonly failed: boolean[];
+  readonly errors: (unknown | undefined)[];
   readonly after: (() => void)[];
   readonly afterEnd: number[];
 }
@@ -263,7 +262,7 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
     }
     const ctx = new BatchContext<Key, Item, View>(view);
     for (const f of folded) ctx.collect(f.key, f.item);
-    const out: Outcomes = { values: [], errors: [], failed: [], after: ctx.after, afterEnd: [] };
+    const out: Outcomes = { values: [], errors: [], after: ctx.after, afterEnd: [] };
     for (let i = 0; i < batch.length; i++) {
       const afterStart = ctx.begin();
       try {
@@ -271,7 +270,6 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
         if (value instanceof Promise) value = await value;
         out.values.push(value);
         out.errors.push(undefined);
-        out.failed.push(false);
       } catch (e) {
         if (e instanceof AbortJob) throw new BatchAbort(i, e.reason);
         if (!isServerError(e)) throw e;
@@ -279,7 +277,6 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
         ctx.undo(afterStart);
         out.values.push(undefined);
         out.errors.push(e);
-        out.failed.push(true);
       }
       out.afterEnd.push(ctx.after.length);
     }
@@ -320,7 +317,7 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
       const end = out.afterEnd[i]!;
-      if (out.failed[i]) p.reject(out.errors[i]);
+      if (out.errors[i] !== undefined) p.reject(out.errors[i]);
       else {
         for (; a < end; a++) out.after[a]!();
         p.resolve(out.values[i]);

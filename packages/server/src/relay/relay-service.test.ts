@@ -84,4 +84,23 @@ describe('RelayService.sendDecoded off the fast path', () => {
     }
     expect(await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10)).toHaveLength(2);
   });
+
+  it('refuses a message that addresses a device twice, as JSON or bytes, and stores nothing', async () => {
+    const relay = relayWith(() => false);
+    const before = await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10);
+    const twice = [...envelope(recipient.deviceId), ...envelope(recipient.deviceId)];
+    const to = { orgId, userId: recipient.userId };
+    const named = {
+      code: 'INVALID_REQUEST',
+      message: 'message.envelopes.1.deviceId: device addressed twice',
+    };
+    await expect(relay.sendDecoded(sender, to, twice)).rejects.toMatchObject(named);
+    const json = twice.map((e) => ({
+      deviceId: e.deviceId,
+      type: e.type,
+      content: e.content.toString('base64url'),
+    }));
+    await expect(relay.send(sender, { recipient: to, envelopes: json })).rejects.toMatchObject(named);
+    expect(await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10)).toEqual(before);
+  });
 });

@@ -268,16 +268,15 @@ export class RelayService {
    * current devices, QUEUE_FULL when a recipient queue is full.
    */
   async send(sender: EnvelopeSender, message: OutgoingMessage): Promise<SendResult> {
-    // Decoding needs no store: a bad message never reaches a transaction.
-    const seen = new Set<string>();
-    const decoded = message.envelopes.map((e, i) => {
-      if (seen.has(e.deviceId))
-        throw new ServerError('INVALID_REQUEST', `message.envelopes.${i}.deviceId: device addressed twice`);
-      seen.add(e.deviceId);
+    // Decoding needs no store: a bad message never reaches a transaction. Repeated devices
+    // and the size limit are sendDecoded's checks.
+    const decoded = message.envelopes.map((e, i) => ({
+      deviceId: e.deviceId,
+      type: e.type,
       // `text` is the content's canonical base64url (decodeBytes checked): JSON delivery reuses it.
-      const content = decodeBytes(`message.envelopes.${i}.content`, e.content);
-      return { deviceId: e.deviceId, type: e.type, content, text: e.content };
-    });
+      content: decodeBytes(`message.envelopes.${i}.content`, e.content),
+      text: e.content,
+    }));
     return this.sendDecoded(sender, message.recipient, decoded);
   }
 

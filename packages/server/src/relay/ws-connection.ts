@@ -67,6 +67,14 @@ const BINARY_LIMITS: RelayFrameLimits = {
 function bytesOf(data: RawData): Buffer {
   return Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
+/** The two forms of the frames sent with RelayConnection.sendDual. */
+const envelopeJson = (e: DeliveredEnvelope): string => envelopeFrame(e, e.contentText);
+const ackedBinary = (reqId: number): Buffer => encodeRelayFrame({ kind: 'acked', reqId });
+const ackedJson = (reqId: number): string => JSON.stringify({ type: 'acked', reqId });
+const sentBinary = ({ reqId, result }: { reqId: number; result: SendResult }): Buffer =>
+  encodeRelayFrame({ kind: 'sent', reqId, serverTime: result.serverTime, envelopes: result.envelopes });
+const sentJson = ({ reqId, result }: { reqId: number; result: SendResult }): string =>
+  JSON.stringify({ type: 'sent', reqId, result });
 /** setTimeout's longest delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -169,36 +177,25 @@ class RelayConnection {
   /**
    * Sends a frame that has a binary form: binary on a binary socket, unless a field does not
    * fit its layout (an id that is not 16 bytes of canonical base64url, a reqId past 48 bits),
-   * when the JSON form goes instead — clients of the binary protocol read both.
+   * when the JSON form goes instead — clients of the binary protocol read both. The two forms
+   * are module-level functions of `value`: nothing is made per frame but the frame.
    */
-  private sendDual(binary: () => Buffer, json: () => string): void {
+  private sendDual<T>(value: T, binary: (v: T) => Buffer, json: (v: T) => string): void {
     if (this.binary) {
       let bytes: Buffer | null = null;
       try {
-        bytes = binary();
+        bytes = binary(value);
       } catch {
         // falls back to JSON below
       }
       if (bytes !== null) return this.sendText(bytes);
     }
-    this.sendText(json());
+    this.sendText(json(value));
   }
 
-  /**
-   * Pushes one envelope (its JSON frame from the sender's own base64url text when known): as
-   * sendDual does, without two closures per envelope.
-   */
+  /** Pushes one envelope (its JSON frame from the sender's own base64url text when known). */
   private sendEnvelope(e: DeliveredEnvelope): void {
-    if (this.binary) {
-      let bytes: Buffer | null = null;
-      try {
-        bytes = envelopeBinaryFrame(e);
-      } catch {
-        // falls back to JSON below
-      }
-      if (bytes !== null) return this.sendText(bytes);
-    }
-    this.sendText(envelopeFrame(e, e.contentText));
+    this.sendDual(e, envelopeBinaryFrame, envelopeJson);
   }
 
   private sendError(e: unknown, reqId?: number): void {
@@ -509,11 +506,7 @@ class RelayConnection {
     deleted.then(
       () => {
         for (const id of ids) this.acking.delete(id);
-        if (reqId !== undefined)
-          this.sendDual(
-            () => encodeRelayFrame({ kind: 'acked', reqId }),
-            () => JSON.stringify({ type: 'acked', reqId }),
-          );
+        if (reqId !== undefined) this.sendDual(reqId, ackedBinary, ackedJson);
         this.pump();
       },
       (e: unknown) => {
@@ -531,21 +524,7 @@ class RelayConnection {
       const decision = this.sends.take('socket');
       if (!decision.allowed) throw new ServerError('RATE_LIMITED', 'too many messages from this device');
       const result = await store(sender);
-      if (this.binary) {
-        let bytes: Buffer | null = null;
-        try {
-          bytes = encodeRelayFrame({
-            kind: 'sent',
-            reqId,
-            serverTime: result.serverTime,
-            envelopes: result.envelopes,
-          });
-        } catch {
-          // a field that does not fit the binary layout: the JSON form below (see sendDual)
-        }
-        if (bytes !== null) return this.sendText(bytes);
-      }
-      this.sendText(JSON.stringify({ type: 'sent', reqId, result }));
+      this.sendDual({ reqId, result }, sentBinary, sentJson);
     } catch (e) {
       this.sendError(e, reqId);
     }
