@@ -86,7 +86,7 @@ interface Folded<Key, Item> {
  */
 interface Outcomes {
   readonly values: unknown[];
-  readonly errors: (unknown | undefined)[];
+  readonly errors: unknown[];
   readonly after: (() => void)[];
   readonly afterEnd: number[];
 }
