@@ -28,7 +28,7 @@
  * GAP_PROOF_OVERDUE_MS or more after it is reported overdue (`custos archive status`) — its
  * records still stay queued: nothing leaves without proof.
  */
-import { decodeLogEntry, type GapReason } from '@custos/core';
+import { decodeLogEntry, type GapReason, type LogEntry } from '@custos/core';
 import { ClientError } from '../errors.js';
 import type { DeviceProfile } from '../profile.js';
 import { sha256 } from '../sha256.js';
@@ -119,16 +119,21 @@ export function putPendingGap(store: LocalStore, gap: PendingGapProof): void {
   store.putJson('archive-state', PENDING_GAP_PROOFS, [...others, gap]);
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** Hex text of bytes, for comparing hashes. */
+export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** The log entry at `logIndex` that a receipt proves, decoded; RECEIPT_INVALID if it does not decode. */
+export function decodeProvenEntry(entryBytes: Uint8Array, logIndex: number): LogEntry {
+  try {
+    return decodeLogEntry(entryBytes);
+  } catch (err) {
+    throw new ClientError('RECEIPT_INVALID', `log entry ${logIndex} does not decode`, { cause: err });
+  }
+}
 
 /** RECEIPT_INVALID unless `entryBytes` is this device's archive-gap entry of exactly `gap`. */
 export function checkGapEntry(entryBytes: Uint8Array, gap: AcceptedGapProof, profile: DeviceProfile): void {
-  let e;
-  try {
-    e = decodeLogEntry(entryBytes);
-  } catch (err) {
-    throw new ClientError('RECEIPT_INVALID', `log entry ${gap.logIndex} does not decode`, { cause: err });
-  }
+  const e = decodeProvenEntry(entryBytes, gap.logIndex);
   const ok =
     e.type === 'archive-gap' &&
     e.org === profile.orgId &&

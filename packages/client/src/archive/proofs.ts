@@ -27,7 +27,6 @@
  */
 import {
   decodeEntryBundle,
-  decodeLogEntry,
   entryBundlePath,
   hashLeaf,
   parseCheckpoint,
@@ -49,8 +48,10 @@ import { dropQueued } from './capture.js';
 import {
   acceptedGapProofs,
   checkGapEntry,
+  decodeProvenEntry,
   GAP_PROOF_WAIT_MS,
   gapProofWaited,
+  hex,
   putPendingGap,
   settleGap,
 } from './gap-proofs.js';
@@ -74,8 +75,6 @@ export interface VerifiedCheckpointState {
   readonly rootHash: Uint8Array;
   readonly note: string;
 }
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** Result of a proof round. */
 export interface ProofRound {
@@ -330,12 +329,7 @@ function unprovenBatches(store: LocalStore): UnprovenBatch[] {
 
 /** The log entry must be this device's archive-record entry for exactly this record. */
 function checkEntry(entryBytes: Uint8Array, row: ArchiveReceiptRow, profile: DeviceProfile): void {
-  let e;
-  try {
-    e = decodeLogEntry(entryBytes);
-  } catch (err) {
-    throw new ClientError('RECEIPT_INVALID', `log entry ${row.logIndex} does not decode`, { cause: err });
-  }
+  const e = decodeProvenEntry(entryBytes, row.logIndex);
   const ok =
     e.type === 'archive-record' &&
     e.org === profile.orgId &&
