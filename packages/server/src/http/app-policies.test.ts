@@ -2,17 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Type } from 'typebox';
-import { pendingTableAuditSink } from '../audit/audit-sink.js';
 import { ServerError } from '../errors.js';
 import { PUSHBACK_RETRY_AFTER_SECONDS } from '../log-service/log-defaults.js';
-import { createLogger, silentLogger } from '../log/logger.js';
-import { buildApp } from './app.js';
+import { createLogger } from '../log/logger.js';
 import { defineRoute, PUBLIC } from './route-def.js';
 import {
   call,
   createOrgWithRoles,
   createTestApp,
-  TEST_ORIGIN,
+  appWithRoutes,
   type TestApp,
   type TestOrg,
 } from '../testing/test-app.js';
@@ -73,18 +71,7 @@ describe('app policies (SQLite)', () => {
         throw new ServerError('LOG_PUSHBACK');
       },
     });
-    const generous = { burst: 1000, perSecond: 1000, maxKeys: 100 };
-    const app = await buildApp(
-      {
-        stores: tb.stores,
-        audit: pendingTableAuditSink,
-        clock: Date.now,
-        logger: silentLogger,
-        origin: () => TEST_ORIGIN,
-        rateLimits: { address: generous, device: generous },
-      },
-      [logs],
-    );
+    const app = await appWithRoutes(tb.stores, [logs]);
     try {
       const r = await call(app, 'POST', '/pushed-back', {});
       expect(r.statusCode).toBe(503);

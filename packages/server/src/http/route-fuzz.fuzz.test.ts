@@ -12,8 +12,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Type } from 'typebox';
-import { pendingTableAuditSink } from '../audit/audit-sink.js';
-import { silentLogger } from '../log/logger.js';
 import { ServerError } from '../errors.js';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { ROUTE_FIXTURES, createFixtureOrg, type FixtureContext } from '../testing/route-fixtures.js';
@@ -23,13 +21,12 @@ import { openStoreWatch, type StoreWatch } from '../testing/store-watch.js';
 import {
   createOrgWithRoles,
   createTestApp,
-  TEST_ORIGIN,
+  appWithRoutes,
   type TestApp,
   type TestOrg,
 } from '../testing/test-app.js';
 import type { Stores } from '../store/stores.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
-import { buildApp } from './app.js';
 import { defineRoute, PUBLIC } from './route-def.js';
 import { ALL_ROUTES } from './routes/index.js';
 
@@ -48,8 +45,6 @@ function skipReason(backend: (typeof TEST_BACKENDS)[number]): string | null {
   }
   return null;
 }
-
-const GENEROUS = { burst: 1_000_000, perSecond: 1_000_000, maxKeys: 1000 };
 
 /** Failures listed per route before the rest are only counted. */
 const MAX_REPORTED = 8;
@@ -112,17 +107,7 @@ for (const backend of TEST_BACKENDS) {
           throw new ServerError('INVALID_REQUEST', 'body: planted refusal after a write');
         },
       });
-      const app = await buildApp(
-        {
-          stores: tb.stores,
-          audit: pendingTableAuditSink,
-          clock: () => t.clock.now,
-          logger: silentLogger,
-          origin: () => TEST_ORIGIN,
-          rateLimits: { address: GENEROUS, device: GENEROUS },
-        },
-        [planted],
-      );
+      const app = await appWithRoutes(tb.stores, [planted], () => t.clock.now);
       try {
         const failures = await sendAndCheck(
           app,

@@ -36,10 +36,24 @@ export async function createTestApp(
   const clock = { now: 1_700_000_000_000 };
   const bootstrapToken = newBootstrapToken();
   await stores.bootstrap.replace(sha256(bootstrapToken), clock.now);
-  const deps: AppDeps = {
+  const app = await buildApp(
+    testAppDeps(stores, () => clock.now, overrides),
+    ALL_ROUTES,
+  );
+  await app.ready();
+  return { app, stores, bootstrapToken, clock };
+}
+
+/** A test app's dependencies: silent logs, the test origin, limits no test reaches unless it sets them. */
+export function testAppDeps(
+  stores: StoreBackend,
+  clock: () => number,
+  overrides: Partial<AppDeps> = {},
+): AppDeps {
+  return {
     stores,
     audit: pendingTableAuditSink,
-    clock: () => clock.now,
+    clock,
     logger: silentLogger,
     origin: () => TEST_ORIGIN,
     rateLimits: {
@@ -48,9 +62,15 @@ export async function createTestApp(
     },
     ...overrides,
   };
-  const app = await buildApp(deps, ALL_ROUTES);
-  await app.ready();
-  return { app, stores, bootstrapToken, clock };
+}
+
+/** An app serving only `routes` (test-only routes, under the app's real policies). */
+export function appWithRoutes(
+  stores: StoreBackend,
+  routes: Parameters<typeof buildApp>[1],
+  clock: () => number = Date.now,
+): ReturnType<typeof buildApp> {
+  return buildApp(testAppDeps(stores, clock), routes);
 }
 
 /** A JSON body for POST /v1/orgs. */
