@@ -54,6 +54,20 @@ for (const backend of TEST_BACKENDS) {
     const upload = (w: ArchiveWriter, b: ReturnType<ArchiveWriter['batch']>, by = w.device) =>
       call(t.app, 'POST', '/v1/archive/batches', uploadBody(b), by.headers());
 
+    /** Registers (as the org's officer) a bucket of `window` signed by the key manager; its public key. */
+    const registerBucket = async (bucketId: string, window: { notBefore: number; notAfter: number }) => {
+      const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, bucketId, window);
+      const reg = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${org.orgId}/buckets`,
+        { document: Buffer.from(document).toString('base64url') },
+        org.officer.headers(),
+      );
+      expect(reg.statusCode, reg.body).toBe(201);
+      return publicKey;
+    };
+
     const snapshot = async () => ({
       records: await tb.stores.archive.count(org.orgId),
       log: await tb.stores.log.backlog(org.orgId),
@@ -211,15 +225,7 @@ for (const backend of TEST_BACKENDS) {
       await refused(404, 'BUCKET_NOT_FOUND', () => upload(w, w.batch(1)));
 
       const window = { notBefore: 1_600_000_000_000, notAfter: 1_600_000_100_000 };
-      const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, 'old-2020', window);
-      const reg = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${org.orgId}/buckets`,
-        { document: Buffer.from(document).toString('base64url') },
-        org.officer.headers(),
-      );
-      expect(reg.statusCode, reg.body).toBe(201);
+      const publicKey = await registerBucket('old-2020', window);
       const old = await ArchiveWriter.create({ ...org, bucketId: 'old-2020', bucketKey: publicKey }, m);
       await refused(409, 'BUCKET_NOT_VALID', () => upload(old, old.batch(1)));
     });
@@ -402,15 +408,7 @@ for (const backend of TEST_BACKENDS) {
       /** A writer of `device` sealing to a new bucket of an old window, chained after the stored head. */
       const oldBucketWriter = async (bucketId: string, device: TestDevice) => {
         const window = { notBefore: 1_690_000_000_000, notAfter: 1_695_000_000_000 };
-        const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, bucketId, window);
-        const reg = await call(
-          t.app,
-          'POST',
-          `/v1/orgs/${org.orgId}/buckets`,
-          { document: Buffer.from(document).toString('base64url') },
-          org.officer.headers(),
-        );
-        expect(reg.statusCode, reg.body).toBe(201);
+        const publicKey = await registerBucket(bucketId, window);
         const w = await ArchiveWriter.create({ ...org, bucketId, bucketKey: publicKey }, device);
         const head = await tb.stores.archive.head(org.orgId, device.deviceId);
         w.seq = head === undefined ? 0 : head.seq + 1;
