@@ -98,6 +98,12 @@ interface LocalWraps {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The server's answer for a log entry it has not logged (or withholds): 404 LOG_NOT_FOUND. */
+function logNotFound(): Response {
+  const body = { error: { code: 'LOG_NOT_FOUND', message: 'no such entry' } };
+  return new Response(JSON.stringify(body), { status: 404, headers: { 'content-type': 'application/json' } });
+}
+
 describe('officer disposition (processes)', () => {
   let dir: string;
   let org: CliOrg;
@@ -469,13 +475,7 @@ describe('officer disposition (processes)', () => {
         if (init?.method === 'POST' && path === '/v1/archive/gaps') declarations++;
         if (withheld !== undefined && path.endsWith(`/log/receipts/${withheld}`)) {
           withheldAsks++;
-          const body = { error: { code: 'LOG_NOT_FOUND', message: 'no such entry' } };
-          return Promise.resolve(
-            new Response(JSON.stringify(body), {
-              status: 404,
-              headers: { 'content-type': 'application/json' },
-            }),
-          );
+          return Promise.resolve(logNotFound());
         }
         return fetch(input, init);
       };
@@ -622,13 +622,7 @@ describe('officer disposition (processes)', () => {
       const withholding: typeof fetch = (input, init) => {
         if (receiptsWithheld && requestPath(input).includes('/log/receipts/')) {
           receiptAsks++;
-          const body = { error: { code: 'LOG_NOT_FOUND', message: 'no such entry' } };
-          return Promise.resolve(
-            new Response(JSON.stringify(body), {
-              status: 404,
-              headers: { 'content-type': 'application/json' },
-            }),
-          );
+          return Promise.resolve(logNotFound());
         }
         return fetch(input, init);
       };
