@@ -124,12 +124,21 @@ describe('upload past records sealed to a disposed bucket', () => {
     close();
   });
 
+  /**
+   * A device with `n` records sealed to the disposed bucket b1, whose upload declared them
+   * lost to a server that accepts the declaration and does not log it.
+   */
+  const declaredUnlogged = async (n: number) => {
+    const d = await device();
+    for (let i = 0; i < n; i++) await d.capture.capture(body(i));
+    disposeB1(d.store);
+    d.state.gapEntry = 'unlogged';
+    expect(await d.uploader.uploadAll(1)).toBe(0);
+    return d;
+  };
+
   it('keeps the run queued while the log lacks the declaration the server accepted: checked once a round, not waited for after GAP_PROOF_WAIT_MS, overdue after GAP_PROOF_OVERDUE_MS', async () => {
-    const { store, capture, uploader, prove, status, clock, close, state } = await device();
-    for (let i = 0; i < 3; i++) await capture.capture(body(i));
-    disposeB1(store);
-    state.gapEntry = 'unlogged';
-    expect(await uploader.uploadAll(1)).toBe(0);
+    const { store, capture, uploader, prove, status, clock, close, state } = await declaredUnlogged(3);
     expect(state.declared).toEqual([{ firstSeq: 0, lastSeq: 2, reason: 'bucket-disposed' }]);
     // Capture and upload go on after the run (the server chains on from the declaration).
     await putBucket(store, 'b2');
@@ -220,11 +229,7 @@ describe('upload past records sealed to a disposed bucket', () => {
   });
 
   it('takes no evidence from a round whose log reads are throttled: a declaration it could not check is not made overdue', async () => {
-    const { store, capture, uploader, prove, status, clock, close, state } = await device();
-    for (let i = 0; i < 2; i++) await capture.capture(body(i));
-    disposeB1(store);
-    state.gapEntry = 'unlogged';
-    expect(await uploader.uploadAll(1)).toBe(0);
+    const { prove, status, clock, close, state } = await declaredUnlogged(2);
     expect((await prove()).waiting).toBe(1); // found missing at NOW
     const found = { firstSeq: 0, lastSeq: 1, lastMissingAt: NOW, waitedMs: 0, overdue: false };
     expect(status().gapsAwaitingProof).toEqual([expect.objectContaining(found)]);
