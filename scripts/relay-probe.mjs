@@ -44,6 +44,8 @@ new PerformanceObserver((list) => {
     gc.max = Math.max(gc.max, e.duration);
     const k = String(e.detail?.kind ?? e.kind);
     gc.kinds[k] = (gc.kinds[k] ?? 0) + e.duration;
+    if (TIMELINE !== undefined && e.duration > 5)
+      timeline.push({ k: 'gc', s: Math.round(e.startTime * 10) / 10, d: Math.round(e.duration * 10) / 10, kind: k });
   }
 }).observe({ entryTypes: ['gc'] });
 
@@ -384,6 +386,41 @@ function tailBreakdown(jobs) {
     slow: mean(slow),
   };
 }
+// Loop stalls: a 2 ms timer on the main thread; a gap over 20 ms is split, from the thread's
+// /proc schedstat, into time it ran (JavaScript, GC, synchronous calls), time it waited for a
+// CPU (the scheduler), and the rest (asleep in a blocking system call: disk, locks).
+if (TIMELINE !== undefined) {
+  const fd = openSync('/proc/thread-self/schedstat', 'r');
+  const buf = Buffer.alloc(128);
+  const read = () => {
+    const n = readSync(fd, buf, 0, 128, 0);
+    const [run, wait] = buf.toString('latin1', 0, n).split(' ').map(Number);
+    return [run / 1e6, wait / 1e6];
+  };
+  let last = performance.now();
+  let [lastRun, lastWait] = read();
+  setInterval(() => {
+    const now = performance.now();
+    const [run, wait] = read();
+    const gap = now - last;
+    if (gap > 20) {
+      const ran = run - lastRun;
+      const waited = wait - lastWait;
+      timeline.push({
+        k: 'stall',
+        s: Math.round(last * 10) / 10,
+        d: Math.round(gap * 10) / 10,
+        ran: Math.round(ran * 10) / 10,
+        waited: Math.round(waited * 10) / 10,
+        asleep: Math.round((gap - ran - waited) * 10) / 10,
+      });
+    }
+    last = now;
+    lastRun = run;
+    lastWait = wait;
+  }, 2).unref();
+}
+
 let start = performance.now();
 setInterval(() => {
   const now = performance.now();

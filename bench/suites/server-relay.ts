@@ -30,7 +30,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -150,9 +150,13 @@ async function spawnServer(
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
+  // RELAY_BENCH_SERVER_OUT=<file> keeps the servers' standard output (e.g. with --trace-gc).
+  const keep = process.env['RELAY_BENCH_SERVER_OUT'];
+  if (keep !== undefined) child.stdout?.on('data', (d: Buffer) => appendFileSync(keep, d));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
+      if (out.includes('Listening on')) return;
       out += d.toString('utf8');
       const m = /Listening on (http:\/\/[0-9.:]+)/.exec(out);
       if (m?.[1] !== undefined) resolve(m[1]);
@@ -589,8 +593,12 @@ async function setup(): Promise<Env> {
       : await spawnServer(
           SERVER_SCRIPT,
           { RELAY_BENCH_DATA: abDir, RELAY_BENCH_SERVER: ab },
-          // RELAY_BENCH_AB_PROF=<dir> profiles that build too (CPU per function, same run).
-          abProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', abProf],
+          // RELAY_BENCH_AB_PROF=<dir> profiles that build too (CPU per function, same run);
+          // RELAY_BENCH_AB_NODE_ARGS=<flags> gives it Node flags of its own (same build, other flags).
+          [
+            ...(process.env['RELAY_BENCH_AB_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
+            ...(abProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', abProf]),
+          ],
         );
   const custosFleet = new Fleet(orgId, devices);
   // RELAY_BENCH_AB_FRAMES=json for an AB build that predates the binary frames.
