@@ -118,6 +118,42 @@ for (const backend of TEST_BACKENDS) {
       expect(again.json()).toMatchObject({ error: { code: 'ENVELOPE_NOT_FOUND' } });
     });
 
+    it('a keyed send repeated gets the first answer and stores nothing; the key with other envelopes is refused', async () => {
+      t.receipts.length = 0;
+      const keyed = {
+        ...message(carol(), [carol().deviceId]),
+        idempotencyKey: randomBytes(16).toString('base64url'),
+      };
+      const send = (body: unknown, from = bob()) => call(t.app, 'PUT', '/v1/messages', body, from.headers());
+      const first = await send(keyed);
+      expect(first.statusCode).toBe(200);
+      t.clock.now += 1000;
+      await unchanged(async () => {
+        // The answer was lost: the same envelopes under the same key.
+        const again = await send(keyed);
+        expect([again.statusCode, again.json()]).toEqual([200, first.json()]);
+        const other = await send({ ...keyed, envelopes: message(carol(), [carol().deviceId]).envelopes });
+        expect([other.statusCode, other.json<{ error: { code: string } }>().error.code]).toEqual([
+          409,
+          'IDEMPOTENCY_KEY_REUSED',
+        ]);
+        const padded = await send({ ...keyed, idempotencyKey: `${keyed.idempotencyKey.slice(0, 21)}B` });
+        expect(padded.json()).toMatchObject({
+          error: {
+            code: 'INVALID_REQUEST',
+            message: 'message.idempotencyKey: not canonical unpadded base64url',
+          },
+        });
+      });
+      expect(t.receipts.map((x) => x.orgId).sort()).toEqual([a.orgId, b.orgId].sort());
+      // The same key from another device is that device's own send.
+      expect((await send(keyed, alice())).statusCode).toBe(200);
+      const got = await call(t.app, 'GET', '/v1/messages', undefined, carol().headers());
+      const ids = got.json<{ envelopes: { id: string }[] }>().envelopes.map((e) => e.id);
+      expect(ids).toHaveLength(2);
+      for (const id of ids) await call(t.app, 'DELETE', `/v1/messages/${id}`, undefined, carol().headers());
+    });
+
     it('envelope ids begin with their creation time; only the recipient device can delete one', async () => {
       const sent: { id: string; at: number }[] = [];
       for (const step of [0, 1, 1_000, 60_000]) {

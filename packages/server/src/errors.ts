@@ -100,6 +100,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: "The message does not address exactly the recipient's current devices; `details.missing` and `details.stale` list the device ids. Nothing was stored.",
   },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    doc: "The send's `idempotencyKey` was already used by this device, within the retention window, for another recipient or other envelopes. A key names one send: a repeat must carry exactly the envelopes of the first try. Nothing was stored.",
+  },
   ARCHIVE_SEQUENCE_GAP: {
     status: 409,
     doc: "A record's sequence number is beyond the device's next one; the message states the expected sequence number.",

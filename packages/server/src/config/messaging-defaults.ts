@@ -31,7 +31,14 @@ export const RELAY_MAX_QUEUE_ENVELOPES = 10_000;
 export const RELAY_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
 /** Queued envelopes expire (are deleted undelivered) this long after they were sent: 30 days. */
 export const RELAY_QUEUE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
-/** Interval of the sweep that deletes expired envelopes. */
+/**
+ * A keyed send (`idempotencyKey` on PUT /v1/messages) is remembered at least this long: a
+ * device that lost the answer and sends again with the same key within it gets the first
+ * answer, and nothing is stored twice. One day covers a client that retries on its next
+ * sync after a night offline; the relay sweep forgets older keys.
+ */
+export const RELAY_SEND_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Interval of the sweep that deletes expired envelopes (and forgets send keys past their retention). */
 export const RELAY_EXPIRY_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 /** Envelopes pushed to one socket and not yet acknowledged, at most (flow control). */

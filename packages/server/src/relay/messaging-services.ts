@@ -8,6 +8,7 @@ import {
   PREKEY_FETCH_PER_SECOND,
   PREKEY_LOW_THRESHOLD,
   RELAY_EXPIRY_SWEEP_INTERVAL_MS,
+  RELAY_SEND_KEY_RETENTION_MS,
   RELAY_MAX_MESSAGE_BYTES,
   RELAY_MAX_QUEUE_BYTES,
   RELAY_MAX_QUEUE_ENVELOPES,
@@ -107,6 +108,7 @@ export function createMessagingServices(o: MessagingOptions): MessagingServices 
     clock: o.clock,
     limits: settings.relay,
     pipelineCommits: pipelinable(o.stores),
+    sendKeyRetentionMs: RELAY_SEND_KEY_RETENTION_MS,
   });
   let sweep: NodeJS.Timeout | null = null;
   return {
@@ -122,6 +124,9 @@ export function createMessagingServices(o: MessagingOptions): MessagingServices 
           },
           () => logger.warn('relay-expiry-sweep-failed'),
         );
+        // Send keys past their retention: a repeat that late is stored as a new send (whose
+        // ciphertext the recipient's libsignal refuses as a duplicate).
+        relay.pruneSendKeys().catch(() => logger.warn('relay-send-key-prune-failed'));
       }, RELAY_EXPIRY_SWEEP_INTERVAL_MS);
       sweep.unref();
     },

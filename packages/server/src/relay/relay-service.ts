@@ -5,7 +5,8 @@
  * an envelope is acknowledged to the sender only after it is committed, and it leaves a
  * queue only by acknowledgement or expiry.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { Compile } from 'typebox/compile';
 import { ID_BYTES } from '../config/defaults.js';
 import { ServerError } from '../errors.js';
 import { decodeBytes } from '../http/schema-helpers.js';
@@ -16,13 +17,21 @@ import type {
   EnvelopeSender,
   NewEnvelope,
   QueuedEnvelope,
+  SendKeyRecord,
 } from '../store/messaging-records.js';
+import { CorruptRowError } from '../store/row-checks.js';
 import type { Stores } from '../store/stores.js';
 import { addressesExactly, checkAddressing } from './addressing.js';
 import { GroupCommitter, type CommitContext } from './group-commit.js';
 import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
-import type { DeliveredEnvelope, OutgoingMessage, SendResult } from './wire.js';
+import {
+  SEND_KEY_BYTES,
+  SendResultSchema,
+  type DeliveredEnvelope,
+  type OutgoingMessage,
+  type SendResult,
+} from './wire.js';
 
 /** One envelope of a message, its content decoded (`text`: the same as canonical base64url, when known). */
 export interface OutgoingEnvelope {
@@ -52,6 +61,63 @@ export interface RelayOptions {
   readonly limits: RelayLimits;
   /** Start a batch while the previous one's durability is pending (SQLite only: see GroupCommitter). */
   readonly pipelineCommits?: boolean;
+  /** How long a keyed send is remembered (RELAY_SEND_KEY_RETENTION_MS). */
+  readonly sendKeyRetentionMs: number;
+}
+
+/** A keyed send's identity: its sender's idempotency key and what the send asks, hashed. */
+export interface SendKey {
+  /** The idempotency key, as the sender gave it (canonical base64url of SEND_KEY_BYTES bytes). */
+  readonly key: string;
+  /** {@link sendRequestHash} of the send. */
+  readonly requestHash: Buffer;
+}
+
+/**
+ * SHA-256 over what a send asks: the recipient and, in order, every envelope's device, type
+ * and content hash. Fields are length-prefixed, so no two sends share an encoding. A repeat
+ * of a key must hash the same (else IDEMPOTENCY_KEY_REUSED).
+ */
+export function sendRequestHash(
+  recipient: { readonly orgId: string; readonly userId: string },
+  envelopes: readonly OutgoingEnvelope[],
+): Buffer {
+  const h = createHash('sha256');
+  const field = (b: Buffer | string) => {
+    const buf = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(buf.length);
+    h.update(len).update(buf);
+  };
+  field(recipient.orgId);
+  field(recipient.userId);
+  for (const e of envelopes) {
+    field(e.deviceId);
+    field(String(e.type));
+    field(createHash('sha256').update(e.content).digest());
+  }
+  return h.digest();
+}
+
+const checkSendResult = Compile(SendResultSchema);
+
+/** A remembered send's answer, checked like any stored row (style.md §6). */
+function rememberedAnswer(r: SendKeyRecord): RememberedSend {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(r.answer);
+  } catch {
+    throw new CorruptRowError('a remembered send answer is not JSON');
+  }
+  if (!checkSendResult.Check(answer))
+    throw new CorruptRowError('a remembered send answer is not a send result');
+  return { requestHash: r.requestHash, answer };
+}
+
+/** What the relay keeps of a keyed send: the hash of what it asked, and what it was answered. */
+interface RememberedSend {
+  readonly requestHash: Buffer;
+  readonly answer: SendResult;
 }
 
 /** Envelope ids drawn per refill of the random pool: one CSPRNG call instead of one per envelope. */
@@ -88,10 +154,11 @@ function newEnvelopeId(now: number): EnvelopeId {
 type FlushKey =
   | { readonly kind: 'receipts'; readonly orgId: OrgId }
   | { readonly kind: 'envelopes'; readonly orgId: OrgId }
+  | { readonly kind: 'send-keys'; readonly orgId: OrgId }
   | { readonly kind: 'pushed-acks' };
 
 /** What is collected under a FlushKey: a receipt's entry, an envelope, or one acknowledgement's ids. */
-type BatchItem = Uint8Array | NewEnvelope | readonly EnvelopeId[];
+type BatchItem = Uint8Array | NewEnvelope | SendKeyRecord | readonly EnvelopeId[];
 
 /** The flush key of acknowledgements of pushed envelopes (one delete per batch). */
 const PUSHED_ACKS: FlushKey = { kind: 'pushed-acks' };
@@ -112,10 +179,17 @@ interface SendView {
   readonly senders: Map<OrgId, Map<DeviceId, DeviceState | undefined>>;
   readonly users: Map<OrgId, Map<UserId, readonly DeviceState[]>>;
   readonly usages: Map<OrgId, Map<DeviceId, BatchUsage>>;
+  /** Keyed sends by sender org and {@link sendRef}: the remembered one, or null when there is none. */
+  readonly sends: Map<OrgId, Map<string, RememberedSend | null>>;
 }
 
 function newSendView(): SendView {
-  return { senders: new Map(), users: new Map(), usages: new Map() };
+  return { senders: new Map(), users: new Map(), usages: new Map(), sends: new Map() };
+}
+
+/** A keyed send's place in the view: its sending device and key. */
+function sendRef(deviceId: DeviceId, key: string): string {
+  return `${deviceId} ${key}`;
 }
 
 /** The map of `org` in a per-org map of maps, created when absent. */
@@ -143,7 +217,13 @@ async function prepareBatch(tx: Stores, jobs: readonly SendJob[]): Promise<SendV
   const senders = new Map<OrgId, Set<DeviceId>>();
   const users = new Map<OrgId, Set<UserId>>();
   const queues = new Map<OrgId, Set<DeviceId>>();
+  const keyed = new Map<OrgId, { deviceId: DeviceId; key: string }[]>();
   for (const j of jobs) {
+    if (j.sendKey !== undefined) {
+      const refs = keyed.get(j.sender.orgId) ?? [];
+      refs.push({ deviceId: j.sender.deviceId, key: j.sendKey.key });
+      keyed.set(j.sender.orgId, refs);
+    }
     addTo(senders, j.sender.orgId, j.sender.deviceId);
     addTo(users, j.recipientOrg, j.recipientUser);
     for (const d of j.envelopes) addTo(queues, j.recipientOrg, d.deviceId as DeviceId);
@@ -164,7 +244,21 @@ async function prepareBatch(tx: Stores, jobs: readonly SendJob[]): Promise<SendV
     const known = ofOrg(view.usages, org);
     for (const [id, u] of usages) known.set(id, { count: u.count, bytes: u.bytes });
   }
+  for (const [org, refs] of keyed) await readSends(tx, view, org, refs);
   return view;
+}
+
+/** Reads the remembered sends of `refs` (sender org `org`) into the view: null where there is none. */
+async function readSends(
+  tx: Stores,
+  view: SendView,
+  org: OrgId,
+  refs: readonly { deviceId: DeviceId; key: string }[],
+): Promise<void> {
+  const known = ofOrg(view.sends, org);
+  for (const r of refs) known.set(sendRef(r.deviceId, r.key), null);
+  for (const r of await tx.relayQueue.sendKeys(org, refs))
+    known.set(sendRef(r.deviceId, r.key), rememberedAnswer(r));
 }
 
 /**
@@ -179,11 +273,18 @@ interface SendJob {
   readonly envelopes: readonly OutgoingEnvelope[];
   /** The recipient is the sender's own user: the sending device must not be addressed. */
   readonly toSelf: boolean;
+  /** The send's idempotency key, when the sender gave one. */
+  readonly sendKey: SendKey | undefined;
 }
 
 /** True when everything `job` checks is in the view already (its user has devices: a user without any needs a read). */
 function inView(view: SendView, job: SendJob): boolean {
   if (!(view.senders.get(job.sender.orgId)?.has(job.sender.deviceId) ?? false)) return false;
+  if (
+    job.sendKey !== undefined &&
+    !(view.sends.get(job.sender.orgId)?.has(sendRef(job.sender.deviceId, job.sendKey.key)) ?? false)
+  )
+    return false;
   const devices = view.users.get(job.recipientOrg)?.get(job.recipientUser);
   if (devices === undefined || devices.length === 0) return false;
   const usages = view.usages.get(job.recipientOrg);
@@ -207,6 +308,11 @@ async function readIntoView(tx: Stores, view: SendView, job: SendJob): Promise<v
     );
   const me = senders.get(sender.deviceId);
   if (me === undefined || me.revokedAt !== null) return;
+  const key = job.sendKey?.key;
+  if (key !== undefined && !(view.sends.get(sender.orgId)?.has(sendRef(sender.deviceId, key)) ?? false))
+    await readSends(tx, view, sender.orgId, [{ deviceId: sender.deviceId, key }]);
+  // A repeat is answered from what is remembered: the recipient's devices need no read.
+  if (key !== undefined && view.sends.get(sender.orgId)?.get(sendRef(sender.deviceId, key)) != null) return;
   const users = ofOrg(view.users, recipientOrg);
   let devices = users.get(recipientUser);
   if (devices === undefined) {
@@ -226,7 +332,7 @@ async function readIntoView(tx: Stores, view: SendView, job: SendJob): Promise<v
 export class RelayService {
   private readonly committer: GroupCommitter<FlushKey, BatchItem, SendJob, SendView>;
   /** Each org's flush keys (receipts, envelopes), made once. */
-  private readonly keys = new Map<OrgId, { receipts: FlushKey; envelopes: FlushKey }>();
+  private readonly keys = new Map<OrgId, { receipts: FlushKey; envelopes: FlushKey; sendKeys: FlushKey }>();
 
   constructor(private readonly o: RelayOptions) {
     // A whole batch's envelopes go to the queues in multi-row inserts, and its receipts to
@@ -241,6 +347,8 @@ export class RelayService {
           const ids: EnvelopeId[] = [];
           for (const i of items as readonly (readonly EnvelopeId[])[]) for (const id of i) ids.push(id);
           await tx.relayQueue.deletePushed(ids);
+        } else if (key.kind === 'send-keys') {
+          await tx.relayQueue.rememberSends(key.orgId, items as readonly SendKeyRecord[]);
         } else if (key.kind === 'envelopes') {
           const envelopes = items as readonly NewEnvelope[];
           await tx.relayQueue.enqueue(key.orgId, envelopes);
@@ -277,18 +385,23 @@ export class RelayService {
       content: decodeBytes(`message.envelopes.${i}.content`, e.content),
       text: e.content,
     }));
-    return this.sendDecoded(sender, message.recipient, decoded);
+    const key = message.idempotencyKey;
+    if (key !== undefined) decodeBytes('message.idempotencyKey', key, SEND_KEY_BYTES);
+    return this.sendDecoded(sender, message.recipient, decoded, key);
   }
 
   /**
    * `send` for a message whose contents are bytes already (binary socket frames): the same
    * checks, the same transaction. `text`, when given, is an envelope's content as canonical
-   * base64url.
+   * base64url. `idempotencyKey` (checked canonical by the caller) makes the send repeatable:
+   * a repeat from the same device within the retention window gets the first answer and
+   * stores nothing; with another recipient or other envelopes it is IDEMPOTENCY_KEY_REUSED.
    */
   sendDecoded(
     sender: EnvelopeSender,
     recipient: { readonly orgId: string; readonly userId: string },
     envelopes: readonly OutgoingEnvelope[],
+    idempotencyKey?: string,
   ): Promise<SendResult> {
     let total = 0;
     for (let i = 0; i < envelopes.length; i++) {
@@ -318,6 +431,10 @@ export class RelayService {
       recipientUser,
       envelopes,
       toSelf: recipientOrg === sender.orgId && recipientUser === sender.userId,
+      sendKey:
+        idempotencyKey === undefined
+          ? undefined
+          : { key: idempotencyKey, requestHash: sendRequestHash(recipient, envelopes) },
     };
     return this.committer.run((tx, ctx) => {
       const now = this.o.clock();
@@ -354,6 +471,25 @@ export class RelayService {
     const me = view.senders.get(sender.orgId)?.get(sender.deviceId);
     if (me === undefined || me.revokedAt !== null)
       throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
+    const sendKey = job.sendKey;
+    const sends = sendKey === undefined ? undefined : ofOrg(view.sends, sender.orgId);
+    const ref = sendKey === undefined ? '' : sendRef(sender.deviceId, sendKey.key);
+    if (sendKey !== undefined) {
+      // A repeat is answered before the addressing and queue checks: the device list may have
+      // changed since the first try, whose envelopes are queued (or delivered) already. (A
+      // revoked device is refused above, repeat or not.) Two API nodes admitting the same new
+      // key at once both try to remember it: the primary key refuses the second batch, whose
+      // senders retry, and the retry finds the key.
+      const prior = sends!.get(ref);
+      if (prior != null) {
+        if (!prior.requestHash.equals(sendKey.requestHash))
+          throw new ServerError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'this idempotency key was used for another send (other recipient or envelopes); nothing was stored',
+          );
+        return prior.answer;
+      }
+    }
     const devices = view.users.get(recipientOrg)?.get(job.recipientUser) ?? [];
     const self = job.toSelf ? sender.deviceId : null;
     if (!addressesExactly(devices, decoded, self)) {
@@ -414,18 +550,34 @@ export class RelayService {
       delivered.push(envelope);
       out.push({ deviceId: d.deviceId, envelopeId: envelope.envelopeId });
     }
+    const result = { serverTime: now, envelopes: out };
+    if (sendKey !== undefined) {
+      // Later jobs of this batch see the send as remembered; the store gets it in the flush.
+      sends!.set(ref, { requestHash: sendKey.requestHash, answer: result });
+      ctx.collect(this.keysOf(sender.orgId).sendKeys, {
+        deviceId: sender.deviceId,
+        key: sendKey.key,
+        requestHash: sendKey.requestHash,
+        answer: JSON.stringify(result),
+        createdAt: now,
+      });
+    }
     ctx.afterCommit(() => {
       // Committed: sockets on this node may push them straight from memory.
       for (const e of delivered) this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [e]);
     });
-    return { serverTime: now, envelopes: out };
+    return result;
   }
 
   /** The org's flush keys, made on first use. */
-  private keysOf(orgId: OrgId): { receipts: FlushKey; envelopes: FlushKey } {
+  private keysOf(orgId: OrgId): { receipts: FlushKey; envelopes: FlushKey; sendKeys: FlushKey } {
     let k = this.keys.get(orgId);
     if (k === undefined) {
-      k = { receipts: { kind: 'receipts', orgId }, envelopes: { kind: 'envelopes', orgId } };
+      k = {
+        receipts: { kind: 'receipts', orgId },
+        envelopes: { kind: 'envelopes', orgId },
+        sendKeys: { kind: 'send-keys', orgId },
+      };
       this.keys.set(orgId, k);
     }
     return k;
@@ -453,6 +605,11 @@ export class RelayService {
   /** Deletes expired envelopes of every org. */
   sweepExpired(): Promise<number> {
     return this.o.stores.relayQueue.deleteExpired(this.o.clock());
+  }
+
+  /** Forgets keyed sends of every org older than the retention window; resolves to how many. */
+  pruneSendKeys(): Promise<number> {
+    return this.o.stores.relayQueue.deleteSendKeysBefore(this.o.clock() - this.o.sendKeyRetentionMs);
   }
 
   /** Settles when every accepted write has committed (graceful shutdown). */

@@ -14,6 +14,9 @@ import { Bytes, encodeBytes, Id } from '../http/schema-helpers.js';
 import { Millis } from '../http/routes/common-schemas.js';
 import type { QueuedEnvelope } from '../store/messaging-records.js';
 
+/** Bytes of a send's idempotency key (random, chosen by the sending device). */
+export const SEND_KEY_BYTES = 16;
+
 /** A libsignal ciphertext message type (opaque to the server). */
 export const EnvelopeTypeSchema = Type.Integer({
   minimum: 0,
@@ -44,6 +47,13 @@ export const OutgoingMessageSchema = Type.Object(
         { additionalProperties: false },
       ),
       { minItems: 1, maxItems: RELAY_MAX_ENVELOPES_PER_MESSAGE },
+    ),
+    idempotencyKey: Type.Optional(
+      Bytes(
+        SEND_KEY_BYTES,
+        SEND_KEY_BYTES,
+        'chosen by the sender for this send: a repeat within 24 h gets the first answer (docs/relay.md)',
+      ),
     ),
   },
   { additionalProperties: false },

@@ -59,3 +59,16 @@ export interface DeviceState {
   readonly deviceId: DeviceId;
   readonly revokedAt: number | null;
 }
+
+/** A keyed send as the relay remembers it: which device asked what, and what it was answered. */
+export interface SendKeyRecord {
+  /** The sending device (keys are scoped per org and sending device). */
+  readonly deviceId: DeviceId;
+  /** The sender's idempotency key (16 random bytes, base64url). */
+  readonly key: string;
+  /** SHA-256 over the recipient and every envelope of the send (relay-service.ts `sendRequestHash`). */
+  readonly requestHash: Buffer;
+  /** The answer given, as JSON text (a SendResult). */
+  readonly answer: string;
+  readonly createdAt: number;
+}

@@ -4,7 +4,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELAY_SEND_KEY_RETENTION_MS } from '../config/messaging-defaults.js';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import { createMessagingServices } from '../relay/messaging-services.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import type { BlobId, EnvelopeId, NewEnvelope } from './messaging-records.js';
 import type { StoreBackend } from './stores.js';
@@ -221,6 +223,94 @@ for (const backend of TEST_BACKENDS) {
         }),
       ).rejects.toThrow('abort');
       expect(await s.relayQueue.usage(f.orgId, to)).toEqual({ count: 0, bytes: 0 });
+    });
+
+    it('relay: send keys are remembered per org and sending device, and pruned by age', async () => {
+      const f = await seed(s);
+      const other = await seed(s);
+      const [a, b] = f.deviceIds as [DeviceId, DeviceId];
+      const key = randomBytes(16).toString('base64url');
+      const record = (deviceId: DeviceId, answer: string, createdAt: number) => ({
+        deviceId,
+        key,
+        requestHash: randomBytes(32),
+        answer,
+        createdAt,
+      });
+      const first = record(a, '{"a":1}', 1000);
+      await s.withTransaction(async (tx) => {
+        await tx.relayQueue.rememberSends(f.orgId, [first, record(b, '{"b":1}', 3000)]);
+        await tx.relayQueue.rememberSends(other.orgId, [record(other.deviceIds[0]!, '{"o":1}', 3000)]);
+      });
+      const got = await s.relayQueue.sendKeys(f.orgId, [{ deviceId: a, key }]);
+      expect(got).toHaveLength(1);
+      expect(got[0]).toMatchObject({ deviceId: a, key, answer: '{"a":1}', createdAt: 1000 });
+      expect(got[0]!.requestHash.equals(first.requestHash)).toBe(true);
+      // The same key of another device, or of a device of another org, is another send.
+      expect(await s.relayQueue.sendKeys(other.orgId, [{ deviceId: a, key }])).toEqual([]);
+      expect((await s.relayQueue.sendKeys(f.orgId, [{ deviceId: b, key }])).map((r) => r.answer)).toEqual([
+        '{"b":1}',
+      ]);
+      // Remembering the same (device, key) twice is refused: a key names one send.
+      await expect(
+        s.withTransaction((tx) => tx.relayQueue.rememberSends(f.orgId, [record(a, '{}', 2000)])),
+      ).rejects.toThrow();
+      // The prune forgets what is older than the cutoff, in every org.
+      expect(await s.relayQueue.deleteSendKeysBefore(2000)).toBeGreaterThanOrEqual(1);
+      expect(await s.relayQueue.sendKeys(f.orgId, [{ deviceId: a, key }])).toEqual([]);
+      expect(await s.relayQueue.sendKeys(f.orgId, [{ deviceId: b, key }])).toHaveLength(1);
+    });
+
+    it('relay: a keyed send repeated answers the first answer and stores nothing again; other envelopes under the key are refused', async () => {
+      const f = await seed(s);
+      const [a, b] = f.deviceIds as [DeviceId, DeviceId];
+      let receipts = 0;
+      let now = 10_000;
+      const relay = createMessagingServices({
+        stores: s,
+        clock: () => now,
+        archives: () => true,
+        receipts: (_tx, _org, entries) => ((receipts += entries.length), Promise.resolve(0)),
+      }).relay;
+      const from = (deviceId: DeviceId) => ({ orgId: f.orgId, userId: f.userId, deviceId, deviceNumber: 1 });
+      const to = { orgId: f.orgId, userId: f.userId };
+      const content = randomBytes(40).toString('base64url');
+      const idempotencyKey = randomBytes(16).toString('base64url');
+      const message = { recipient: to, envelopes: [{ deviceId: b, type: 1, content }], idempotencyKey };
+      const first = await relay.send(from(a), message);
+      now += 1000;
+      // The repeat, alone and twice at once (one batch): the first answer each time.
+      expect(await relay.send(from(a), message)).toEqual(first);
+      expect(await Promise.all([relay.send(from(a), message), relay.send(from(a), message)])).toEqual([
+        first,
+        first,
+      ]);
+      expect((await s.relayQueue.pending(f.orgId, b, now, 10)).map((e) => e.envelopeId)).toEqual([
+        first.envelopes[0]!.envelopeId,
+      ]);
+      expect(receipts).toBe(1);
+      // The key with another envelope: refused, nothing stored.
+      const other = {
+        ...message,
+        envelopes: [{ deviceId: b, type: 1, content: randomBytes(40).toString('base64url') }],
+      };
+      await expect(relay.send(from(a), other)).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+      expect(await s.relayQueue.usage(f.orgId, b)).toMatchObject({ count: 1 });
+      expect(receipts).toBe(1);
+      // Another device's send under the same key is its own send.
+      const theirs = await relay.send(from(b), {
+        ...message,
+        envelopes: [{ deviceId: a, type: 1, content }],
+      });
+      expect(theirs.envelopes.map((e) => e.deviceId)).toEqual([a]);
+      expect(await s.relayQueue.usage(f.orgId, a)).toMatchObject({ count: 1 });
+      expect(receipts).toBe(2);
+      // Past the retention window the prune forgets the key: a repeat is then a new send.
+      now += RELAY_SEND_KEY_RETENTION_MS + 1000;
+      expect(await relay.pruneSendKeys()).toBeGreaterThanOrEqual(2);
+      expect((await relay.send(from(a), message)).envelopes[0]!.envelopeId).not.toBe(
+        first.envelopes[0]!.envelopeId,
+      );
     });
 
     it('prekeys: concurrent claims never hand out a one-time key twice', async () => {

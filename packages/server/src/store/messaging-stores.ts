@@ -12,6 +12,7 @@ import type {
   EnvelopeId,
   NewEnvelope,
   QueuedEnvelope,
+  SendKeyRecord,
   Usage,
 } from './messaging-records.js';
 import type { KyberPreKey, OneTimePreKey, SignedPreKey } from './records.js';
@@ -45,6 +46,18 @@ export interface RelayQueueStore {
   deviceStates(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, DeviceState>>;
   /** `usage` of several devices in one read (a batch's recipients); every asked id is present. */
   usages(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, Usage>>;
+  /**
+   * The remembered sends of `orgId` whose (sending device, key) is one of `refs`, expired
+   * ones included until pruned (a key is remembered at least as long as the retention says).
+   */
+  sendKeys(
+    orgId: OrgId,
+    refs: readonly { readonly deviceId: DeviceId; readonly key: string }[],
+  ): Promise<SendKeyRecord[]>;
+  /** Remembers keyed sends of devices of `orgId` (the senders' org). Run inside the send's transaction. */
+  rememberSends(orgId: OrgId, records: readonly SendKeyRecord[]): Promise<void>;
+  /** Global prune: forgets keyed sends of every org remembered before `cutoff`. */
+  deleteSendKeysBefore(cutoff: number): Promise<number>;
   /**
    * Announces, on commit, that these queues changed, to every API node sharing the store
    * (PostgreSQL NOTIFY on {@link RELAY_NOTIFY_CHANNEL}, payload `<orgId>/<deviceId>`, or

@@ -63,6 +63,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   24: [],
   25: ['archive_gaps'],
   26: [],
+  27: ['relay_send_keys'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -4,7 +4,14 @@
  * on (org_id, device_id), so a device can read and acknowledge only its own queue.
  */
 import type { DeviceId, OrgId, UserId } from '../ids.js';
-import type { DeviceState, EnvelopeId, NewEnvelope, QueuedEnvelope, Usage } from './messaging-records.js';
+import type {
+  DeviceState,
+  EnvelopeId,
+  NewEnvelope,
+  QueuedEnvelope,
+  SendKeyRecord,
+  Usage,
+} from './messaging-records.js';
 import { wakePayload } from '../relay/relay-hub.js';
 import { RELAY_NOTIFY_CHANNEL, type RelayQueueStore } from './messaging-stores.js';
 import { bytes, int, intOrNull, text } from './row-checks.js';
@@ -13,6 +20,9 @@ import { allIn, inList, inListChunks, sql, type SqlExecutor, type SqlQuery, type
 const INSERT_HEAD = `INSERT INTO relay_queue (org_id, device_id, envelope_id, sender_org_id, sender_user_id,
   sender_device_id, sender_device_number, envelope_type, content, size, created_at, expires_at) VALUES `;
 const ENVELOPE_COLUMNS = 12;
+const SEND_KEY_INSERT_HEAD = `INSERT INTO relay_send_keys (org_id, device_id, idem_key, request_hash, answer,
+  created_at) VALUES `;
+const SEND_KEY_COLUMNS = 6;
 /** Rows per multi-row statement, largest first: any count splits into these few statement shapes. */
 const CHUNK_SIZES = [64, 16, 4, 1] as const;
 
@@ -155,6 +165,57 @@ export class SqlRelayQueueStore implements RelayQueueStore {
 
   async deleteExpired(now: number): Promise<number> {
     return this.db.run(sql`DELETE FROM relay_queue WHERE expires_at <= ${now}`);
+  }
+
+  async sendKeys(
+    orgId: OrgId,
+    refs: readonly { readonly deviceId: DeviceId; readonly key: string }[],
+  ): Promise<SendKeyRecord[]> {
+    if (refs.length === 0) return [];
+    // Served by the (org_id, idem_key, device_id) primary key; the device is matched here, so
+    // one IN list covers every sending device of the org in a batch.
+    const wanted = new Set(refs.map((r) => `${r.deviceId} ${r.key}`));
+    const rows = await allIn<{
+      device_id: unknown;
+      idem_key: unknown;
+      request_hash: unknown;
+      answer: unknown;
+      created_at: unknown;
+    }>(
+      this.db,
+      sql`SELECT device_id, idem_key, request_hash, answer, created_at FROM relay_send_keys
+        WHERE org_id = ${orgId} AND idem_key IN`,
+      [...new Set(refs.map((r) => r.key))],
+    );
+    const out: SendKeyRecord[] = [];
+    for (const r of rows) {
+      const deviceId = text(r.device_id) as DeviceId;
+      const key = text(r.idem_key);
+      if (!wanted.has(`${deviceId} ${key}`)) continue;
+      out.push({
+        deviceId,
+        key,
+        requestHash: bytes(r.request_hash),
+        answer: text(r.answer),
+        createdAt: int(r.created_at),
+      });
+    }
+    return out;
+  }
+
+  async rememberSends(orgId: OrgId, records: readonly SendKeyRecord[]): Promise<void> {
+    for (const [offset, size] of chunks(records.length)) {
+      const values: SqlValue[] = [];
+      for (let i = offset; i < offset + size; i++) {
+        const r = records[i]!;
+        values.push(orgId, r.deviceId, r.key, r.requestHash, r.answer, r.createdAt);
+      }
+      await this.db.run(multiRow(SEND_KEY_INSERT_HEAD, SEND_KEY_COLUMNS, size, values));
+    }
+  }
+
+  async deleteSendKeysBefore(cutoff: number): Promise<number> {
+    return this.db.run(sql`DELETE FROM relay_send_keys WHERE created_at < ${cutoff}`);
   }
 
   async announce(

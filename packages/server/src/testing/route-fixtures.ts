@@ -265,7 +265,11 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     return {
       method: 'PUT',
       url: '/v1/messages',
-      body: { recipient: { orgId: to.orgId, userId: to.userId }, envelopes: envelopesFor(to.deviceId) },
+      body: {
+        recipient: { orgId: to.orgId, userId: to.userId },
+        envelopes: envelopesFor(to.deviceId),
+        idempotencyKey: randomBytes(16).toString('base64url'),
+      },
     };
   },
   'GET /v1/messages': async () => ({ method: 'GET', url: '/v1/messages?limit=10' }),

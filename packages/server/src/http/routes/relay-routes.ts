@@ -23,12 +23,14 @@ export const sendMessageRoute = defineRoute({
   summary:
     'Sends a message: one envelope per current device of the recipient user (in any organisation on this ' +
     "server), and, when writing to one's own user, per other device of the sender. Answers once every envelope " +
-    'and its relay receipt are committed.',
+    'and its relay receipt are committed. With an `idempotencyKey`, a repeat of the same send by the same ' +
+    'device within the retention window (24 h) answers the first answer again and stores nothing: a device that ' +
+    'lost the answer sends again with the same key and the same envelopes.',
   access: ANY_ROLE,
   bodyLimit: RELAY_MESSAGE_BODY_LIMIT_BYTES,
   body: OutgoingMessageSchema,
   response: { status: 200, schema: SendResultSchema },
-  errors: ['MISMATCHED_DEVICES', 'USER_NOT_FOUND', 'QUEUE_FULL', 'LOG_PUSHBACK'],
+  errors: ['MISMATCHED_DEVICES', 'IDEMPOTENCY_KEY_REUSED', 'USER_NOT_FOUND', 'QUEUE_FULL', 'LOG_PUSHBACK'],
   async handler({ body, auth }, deps) {
     return messagingOf(deps).relay.send(
       {

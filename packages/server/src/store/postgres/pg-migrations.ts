@@ -697,4 +697,26 @@ ALTER TABLE archive_gaps ADD CONSTRAINT archive_gaps_reason_check
   CHECK (reason IN ('server-restored', 'device-lost', 'bucket-disposed'));
 `,
   },
+  {
+    version: 27,
+    name: 'relay: idempotency keys of sends',
+    // A keyed send (PUT /v1/messages with `idempotencyKey`) is remembered per sending device:
+    // a repeat within the retention window answers `answer` again and stores nothing
+    // (relay-service.ts). `request_hash` is SHA-256 over the recipient and every envelope,
+    // so the same key with other envelopes is refused. Pruned by `created_at` (relay sweep).
+    // The key leads the device in the primary key: a batch reads its keys of one org with
+    // one IN list on (org_id, idem_key).
+    up: `
+CREATE TABLE relay_send_keys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  request_hash BYTEA NOT NULL,
+  answer TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, idem_key, device_id)
+);
+CREATE INDEX relay_send_keys_created ON relay_send_keys (created_at);
+`,
+  },
 ];

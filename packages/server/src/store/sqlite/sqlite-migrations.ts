@@ -714,4 +714,26 @@ DROP TABLE archive_gaps;
 ALTER TABLE archive_gaps_v26 RENAME TO archive_gaps;
 `,
   },
+  {
+    version: 27,
+    name: 'relay: idempotency keys of sends',
+    // A keyed send (PUT /v1/messages with `idempotencyKey`) is remembered per sending device:
+    // a repeat within the retention window answers `answer` again and stores nothing
+    // (relay-service.ts). `request_hash` is SHA-256 over the recipient and every envelope,
+    // so the same key with other envelopes is refused. Pruned by `created_at` (relay sweep).
+    // The key leads the device in the primary key: a batch reads its keys of one org with
+    // one IN list on (org_id, idem_key).
+    up: `
+CREATE TABLE relay_send_keys (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  idem_key TEXT NOT NULL,
+  request_hash BLOB NOT NULL,
+  answer TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, idem_key, device_id)
+) STRICT;
+CREATE INDEX relay_send_keys_created ON relay_send_keys (created_at);
+`,
+  },
 ];
