@@ -449,6 +449,8 @@ class Fleet {
     readonly orgId: string,
     readonly devices: readonly DeviceCreds[],
     private readonly frames: string = process.env['RELAY_BENCH_FRAMES'] ?? 'binary',
+    /** Niceness of the client processes (`nice -n`), 0 for none: the load generator at a lower CPU priority. */
+    private readonly nice: number = 0,
   ) {}
 
   private request<T>(child: ChildProcess, msg: object, reply: string): Promise<T> {
@@ -467,10 +469,19 @@ class Fleet {
     const wsUrl = `${url.replace(/^http/, 'ws')}/v1/ws`;
     for (let c = 0; c < CLIENT_PROCESSES; c++) {
       this.children.push(
-        spawn(process.execPath, ['--input-type=module', '-e', CLIENT_SCRIPT], {
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-          env: { ...process.env, RELAY_BENCH_FRAMES: this.frames },
-        }),
+        spawn(
+          this.nice === 0 ? process.execPath : 'nice',
+          [
+            ...(this.nice === 0 ? [] : ['-n', String(this.nice), process.execPath]),
+            '--input-type=module',
+            '-e',
+            CLIENT_SCRIPT,
+          ],
+          {
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+            env: { ...process.env, RELAY_BENCH_FRAMES: this.frames },
+          },
+        ),
       );
       this.outbox.push([]);
     }
@@ -600,12 +611,19 @@ async function setup(): Promise<Env> {
             ...(abProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', abProf]),
           ],
         );
-  const custosFleet = new Fleet(orgId, devices);
+  // RELAY_BENCH_CLIENT_NICE / RELAY_BENCH_AB_CLIENT_NICE=<n>: each fleet's client processes at niceness n.
+  const nice = (name: string): number => Number(process.env[name] ?? 0);
+  const custosFleet = new Fleet(orgId, devices, undefined, nice('RELAY_BENCH_CLIENT_NICE'));
   // RELAY_BENCH_AB_FRAMES=json for an AB build that predates the binary frames.
   const bareFleet =
     abSeed === null
-      ? new Fleet(orgId, devices)
-      : new Fleet(abSeed.orgId, abSeed.devices, process.env['RELAY_BENCH_AB_FRAMES']);
+      ? new Fleet(orgId, devices, undefined, nice('RELAY_BENCH_AB_CLIENT_NICE'))
+      : new Fleet(
+          abSeed.orgId,
+          abSeed.devices,
+          process.env['RELAY_BENCH_AB_FRAMES'],
+          nice('RELAY_BENCH_AB_CLIENT_NICE'),
+        );
   await custosFleet.connect(custos.url);
   await bareFleet.connect(bare.url);
   env = { custos, bare, custosFleet, bareFleet, dir, abDir };
