@@ -18,7 +18,7 @@ import {
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
-import { logSeqs as logSeqsOf } from './client-records.js';
+import { logEntries, logSeqs as logSeqsOf, queuedRecords } from './client-records.js';
 
 let world: ClientWorld<'alice' | 'bob'> | undefined;
 let dir: string;
@@ -115,6 +115,84 @@ describe('client faults (real server process)', () => {
     await until(async () => (await alice.flushArchive(), alice.archiveStatus().queued === 0), 'receipts');
     expect(lost).toBeGreaterThan(1);
     expect(await logSeqs(alice.profile.deviceId)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a send the server stored whose answer is lost (device killed, connection reset) is kept and sent again unchanged: one message, one record, the next one decrypts', async () => {
+    // A session in use: the lost send advances a ratchet that has already carried messages.
+    await alice.sendText(bob.me, 'before the lost answer');
+    await bob.sync();
+    // Relay receipts of alice's envelopes (bob's delivery receipts have their own).
+    const receipts = async () =>
+      (await logEntries(server, org)).filter(
+        (e) => e.type === 'relay-receipt' && e.sender === alice.profile.deviceId,
+      );
+    // The device dies while its send is at the server: its outbox row was committed before
+    // the request, so the reopened device sends the same envelopes again at its next sync.
+    const aliceDir = join(dir, 'alice');
+    alice.crash();
+    const ref: { victim?: CustosClient } = {};
+    const dying: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'PUT' && requestPath(input) === '/v1/messages') {
+        ref.victim?.crash();
+        throw new TypeError('connection reset');
+      }
+      return res;
+    };
+    const victim = CustosClient.open(aliceDir, { api: { fetch: dying } });
+    ref.victim = victim;
+    await expect(victim.sendText(bob.me, 'killed mid-send')).rejects.toThrow();
+    // The server stores the next send; its answer never reaches alice — twice: the first try
+    // and the retry of the next sync.
+    let lose = 0;
+    const lossy: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'PUT' && requestPath(input) === '/v1/messages' && lose > 0) {
+        lose--;
+        throw new TypeError('connection reset');
+      }
+      return res;
+    };
+    alice = CustosClient.open(aliceDir, { api: { fetch: lossy } });
+    await alice.sync();
+    expect(alice.messages(bob.me).map((m) => m.text)).toContain('killed mid-send');
+    lose = 2;
+    const seqBefore = alice.archiveStatus().nextSeq;
+    await expectCode(alice.sendText(bob.me, 'answer lost'), 'SEND_PENDING');
+    // Pending: not stored or captured yet (before this fix: rolled back, ratchet included).
+    expect(alice.messages(bob.me).filter((m) => m.text === 'answer lost')).toEqual([]);
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore);
+    await alice.sync(); // the retry loses its answer too: still pending
+    expect(alice.messages(bob.me).filter((m) => m.text === 'answer lost')).toEqual([]);
+    // The next send first sends the kept envelopes again under their key, then its own.
+    await alice.sendText(bob.me, 'after the lost answer');
+    expect(lose).toBe(0);
+    const got = await bob.sync();
+    expect(got.map((e) => e.content.text)).toEqual([
+      'killed mid-send',
+      'answer lost',
+      'after the lost answer',
+    ]);
+    expect(bob.warnings()).toEqual([]);
+    expect(
+      alice
+        .messages(bob.me)
+        .map((m) => m.text)
+        .slice(-4),
+    ).toEqual(['before the lost answer', 'killed mid-send', 'answer lost', 'after the lost answer']);
+    // One record each, and one relay receipt per message, for exactly the envelope each
+    // record names (a second copy stored by the relay would be a second receipt of that hash).
+    const records = (await queuedRecords(join(dir, 'alice'), org)).filter((r) =>
+      ['killed mid-send', 'answer lost', 'after the lost answer'].includes(r.text ?? ''),
+    );
+    expect(records.map((r) => r.text)).toEqual(['killed mid-send', 'answer lost', 'after the lost answer']);
+    const hex = (h: Uint8Array) => Buffer.from(h).toString('hex');
+    const sent = records.map((r) => r.envelopeHashes.map(hex));
+    expect(sent.map((h) => h.length)).toEqual([1, 1, 1]);
+    const receipted = async () => (await receipts()).map((e) => hex((e as { hash: Uint8Array }).hash));
+    await until(async () => (await receipted()).includes(sent[2]![0]!), 'relay receipts');
+    const all = await receipted();
+    expect(sent.map(([h]) => all.filter((x) => x === h).length)).toEqual([1, 1, 1]);
   });
 
   it('refuses an org signing key that does not match the enrolment code (substituted by the server)', async () => {

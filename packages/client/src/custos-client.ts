@@ -35,6 +35,7 @@ import {
   type PendingIdentityChange,
   type PresentedIdentity,
 } from './messaging/identity-review.js';
+import { isClientError } from './errors.js';
 import { LocalStore } from './store/local-store.js';
 import { loadLocalIdentity } from './store/signal-stores.js';
 import { ApiClient } from './transport/api-client.js';
@@ -117,11 +118,18 @@ export class CustosClient {
   }
 
   /**
-   * Refreshes the archive material (delegation, retention class, bucket and index keys), then
-   * fetches and handles every queued envelope over HTTP, acknowledging each after it is stored.
+   * Refreshes the archive material (delegation, retention class, bucket and index keys),
+   * completes the sends left pending by a lost answer (each sent again unchanged, under its
+   * key: messaging/send-outbox.ts), then fetches and handles every queued envelope over HTTP,
+   * acknowledging each after it is stored. A send still without an answer stays pending.
    */
   async sync(): Promise<MessageEvent[]> {
     await this.#p.ops.serial(() => this.#p.archive.refreshNow());
+    await this.#p.ops
+      .serial(() => this.#p.messenger.resumePending())
+      .catch((e: unknown) => {
+        if (!isClientError(e, 'SEND_PENDING')) throw e;
+      });
     return this.#p.inbox.sync();
   }
 

@@ -34,6 +34,11 @@ export const CLIENT_ERROR_CODES = [
   'ATTACHMENT_DIGEST_MISMATCH',
   'ATTACHMENT_INVALID',
   'DELIVERY_FAILED',
+  /**
+   * A send whose outcome is unknown (no answer from the server): its envelopes are kept and
+   * sent again, unchanged and under the same key, by the next send or sync.
+   */
+  'SEND_PENDING',
   'GROUP_INVALID',
   'GROUP_UNKNOWN',
   'NOT_A_MEMBER',

@@ -3,8 +3,14 @@
  * (fetching a PQXDH bundle where there is no session), send the envelopes in one
  * `PUT /v1/messages`, and repair the cached device list when the server answers
  * MISMATCHED_DEVICES {missing, stale} — drop sessions of stale devices, fetch bundles of
- * missing ones — then try again, at most MAX_SEND_ATTEMPTS times. Runs inside the caller's
- * store transaction, so a failed send leaves the device list and sessions as they were.
+ * missing ones — then try again, at most MAX_SEND_ATTEMPTS times.
+ *
+ * Each attempt encrypts in its own store transaction, which also hands the envelopes and a
+ * fresh idempotency key to the caller's outbox (`keep`, send-outbox.ts): the ratchet advance
+ * and the record of what is about to leave commit together, BEFORE the request. When the
+ * request gets no answer (the server may have stored it), delivery throws SEND_PENDING and
+ * the caller later resumes with exactly those envelopes and that key; only a refusal (the
+ * server stored nothing under the key) lets it encrypt again.
  */
 import { signalEncrypt, type ProtocolAddress } from '@signalapp/libsignal-client';
 import { ClientError, isClientError, isServerRefusal } from '../errors.js';
@@ -15,6 +21,7 @@ import type { SignalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { int, obj } from '../transport/response-checks.js';
 import { noteServerClaim } from './archive-notices.js';
+import { newSendKey, type InFlightSend, type OutboxEnvelope } from './send-outbox.js';
 import {
   deviceAddress,
   fetchSessions,
@@ -59,44 +66,104 @@ export interface Delivered {
   readonly hashes: Uint8Array[];
 }
 
-type Envelope = { deviceId: string; type: number; content: string };
+/**
+ * Where delivery keeps the request it is about to make: `keep(p)` runs inside the
+ * transaction that advanced the ratchet for `p`'s envelopes, before they are sent;
+ * `keep(undefined)` once the server refused them (it stored nothing under `p.key`).
+ */
+export type KeepInFlight = (p: InFlightSend | undefined) => void;
 
-/** Encrypts `padded` for every known device of `to` and sends, repairing the device list on mismatch. */
-export async function deliver(c: DeliveryContext, to: PeerUser, padded: Uint8Array): Promise<Delivered> {
+/**
+ * Encrypts `padded` for every known device of `to` and sends, repairing the device list on
+ * mismatch; `resume` sends a kept request again first, unchanged. Throws SEND_PENDING when
+ * a request got no answer (what it carried is with `keep`).
+ */
+export async function deliver(
+  c: DeliveryContext,
+  to: PeerUser,
+  padded: Uint8Array,
+  keep: KeepInFlight,
+  resume?: InFlightSend,
+): Promise<Delivered> {
   const { store, api } = c;
+  let request = resume;
+  for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
+    if (request === undefined) {
+      const made = await store.atomically(() => prepareRequest(c, to, padded, keep));
+      // Writing to oneself with no other device: nothing to send (the server needs at least one envelope).
+      if (made === 'nothing') return { serverTime: c.clock(), hashes: [] };
+      if (made === 'no-devices') {
+        if (attempt > 0) throw new ClientError('DELIVERY_FAILED', 'the recipient has no devices');
+        await store.atomically(() => repairDevices(c, to, contactOf(c, to), undefined, true));
+        continue;
+      }
+      request = made;
+    }
+    try {
+      const res = obj(
+        await api.request('PUT', '/v1/messages', {
+          body: {
+            recipient: { orgId: to.orgId, userId: to.userId },
+            envelopes: request.envelopes,
+            idempotencyKey: request.key,
+          },
+        }),
+        'send result',
+      );
+      return { serverTime: int(res, 'serverTime'), hashes: [...request.hashes] };
+    } catch (e) {
+      // No (readable) answer: the server may hold the envelopes. They stay kept, to be sent
+      // again as they are — never encrypted again.
+      if (isClientError(e, 'NETWORK') || isClientError(e, 'SERVER_RESPONSE_INVALID'))
+        throw new ClientError(
+          'SEND_PENDING',
+          'the server did not answer the send: the message is kept and sent again, unchanged, by the next send or sync',
+          { cause: e },
+        );
+      // A refusal: nothing was stored under the key, so these envelopes are dropped.
+      request = undefined;
+      if (!isServerRefusal(e, 'MISMATCHED_DEVICES')) {
+        store.transaction(() => keep(undefined));
+        throw e;
+      }
+      await store.atomically(async () => {
+        keep(undefined);
+        await repairDevices(c, to, contactOf(c, to), e, false);
+      });
+    }
+  }
+  throw new ClientError('DELIVERY_FAILED', 'the server kept reporting a changed device list');
+}
+
+/** The cached contact of `to` (an empty device list before the first fetch). */
+function contactOf(c: DeliveryContext, to: PeerUser): Contact {
+  return getContact(c.store, to) ?? { ...to, devices: [] };
+}
+
+/**
+ * One attempt's request, inside its transaction: envelopes for every known device of `to`
+ * (the device list fetched on first contact), handed to `keep` with a fresh key. 'nothing'
+ * for one's own user with no other device; 'no-devices' when no device is left to address.
+ */
+async function prepareRequest(
+  c: DeliveryContext,
+  to: PeerUser,
+  padded: Uint8Array,
+  keep: KeepInFlight,
+): Promise<InFlightSend | 'nothing' | 'no-devices'> {
+  const { store } = c;
   let contact = getContact(store, to);
   if (contact === undefined) {
     contact = { ...to, devices: await fetchAndNote(c, to) };
     saveContact(store, contact);
   }
-  for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
-    const { envelopes, hashes, gone } = await encryptForDevices(c, to, contact.devices, padded);
-    if (gone.length > 0) {
-      contact = { ...contact, devices: contact.devices.filter((d) => !gone.includes(d.deviceId)) };
-      saveContact(store, contact);
-    }
-    // Writing to oneself with no other device: nothing to send (the server needs at least one envelope).
-    if (envelopes.length === 0 && userAddress(to) === userAddress(c.me))
-      return { serverTime: c.clock(), hashes };
-    try {
-      if (envelopes.length === 0) throw new ClientError('DELIVERY_FAILED', 'the recipient has no devices');
-      const res = obj(
-        await api.request('PUT', '/v1/messages', {
-          body: { recipient: { orgId: to.orgId, userId: to.userId }, envelopes },
-        }),
-        'send result',
-      );
-      return { serverTime: int(res, 'serverTime'), hashes };
-    } catch (e) {
-      if (
-        !isServerRefusal(e, 'MISMATCHED_DEVICES') &&
-        !(isClientError(e, 'DELIVERY_FAILED') && attempt === 0)
-      )
-        throw e;
-      contact = await repairDevices(c, to, contact, e, envelopes.length === 0);
-    }
-  }
-  throw new ClientError('DELIVERY_FAILED', 'the server kept reporting a changed device list');
+  const { envelopes, hashes, gone } = await encryptForDevices(c, to, contact.devices, padded);
+  if (gone.length > 0)
+    saveContact(store, { ...contact, devices: contact.devices.filter((d) => !gone.includes(d.deviceId)) });
+  if (envelopes.length === 0) return userAddress(to) === userAddress(c.me) ? 'nothing' : 'no-devices';
+  const request: InFlightSend = { to, key: newSendKey(), envelopes, hashes };
+  keep(request);
+  return request;
 }
 
 /**
@@ -110,9 +177,9 @@ async function encryptForDevices(
   to: PeerUser,
   devices: readonly PeerDevice[],
   padded: Uint8Array,
-): Promise<{ envelopes: Envelope[]; hashes: Uint8Array[]; gone: string[] }> {
+): Promise<{ envelopes: OutboxEnvelope[]; hashes: Uint8Array[]; gone: string[] }> {
   const { stores, profile } = c;
-  const envelopes: Envelope[] = [];
+  const envelopes: OutboxEnvelope[] = [];
   const hashes: Uint8Array[] = [];
   const gone: string[] = [];
   for (const d of devices) {

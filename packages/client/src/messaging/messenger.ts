@@ -2,9 +2,10 @@
  * Messaging over libsignal with archive capture, 1:1 and in groups (pairwise fan-out to
  * every member, Sesame-style). Sending: deliver to every current device of each recipient
  * (delivery.ts: encryption, device-list repair), send sync copies to the user's own other
- * devices, and capture the archive record — all in one store transaction. Receiving:
- * decrypt, check, store, capture, and mark the envelope processed, again atomically, before
- * the ack.
+ * devices, then store and capture the archive record; the send outbox (send-outbox.ts,
+ * send-completion.ts) keeps each request's envelopes from before it leaves until it is
+ * answered, so a lost answer is retried unchanged, never re-encrypted. Receiving: decrypt,
+ * check, store, capture, and mark the envelope processed, atomically, before the ack.
  *
  * Every content this device sends carries the archive notice of its organisation (F17) when
  * that organisation archives (its signed archive policy is `required`).
@@ -46,12 +47,13 @@ import {
   type GroupChange,
   type GroupOperation,
 } from './groups.js';
-import { deliver, type DeliveryContext } from './delivery.js';
+import type { DeliveryContext } from './delivery.js';
+import { completeSend, type SendCompletionContext } from './send-completion.js';
+import { newPendingSend, pendingSends, type PendingSend } from './send-outbox.js';
 import { addWarning, checkOwnChange, type Warning } from './message-store.js';
 import { noticeFromSender, recordNotice } from './archive-notices.js';
 import {
   deviceAddress,
-  IdentityChangedError,
   noteContactName,
   noteDevice,
   userAddress,
@@ -107,12 +109,13 @@ export interface MessengerContext {
 export class Messenger {
   readonly me: PeerUser;
   readonly #self: ProtocolAddress;
-  readonly #delivery: DeliveryContext;
+  readonly #sending: SendCompletionContext;
 
   constructor(private readonly c: MessengerContext) {
     this.me = { orgId: c.profile.orgId, userId: c.profile.userId };
     this.#self = deviceAddress(this.me, c.profile.deviceNumber);
-    this.#delivery = { ...c, self: this.#self, me: this.me };
+    const delivery: DeliveryContext = { ...c, self: this.#self, me: this.me };
+    this.#sending = { delivery, stores: c.stores, capture: (body) => this.#capture(body) };
   }
 
   /** Sends `content` (kind, text, links) to `to`; resolves once the server has it and it is archived. */
@@ -202,8 +205,9 @@ export class Messenger {
 
   /**
    * Delivers to every recipient (and a sync copy to this user's other devices when `sync`
-   * names the peer), stores and captures — in one store transaction. In a group, a member
-   * that cannot be reached (no devices, changed identity) is a warning, not a failed send.
+   * names the peer), then stores and captures. Earlier sends still pending complete first, so
+   * messages leave in order. In a group, a member that cannot be reached (no devices, changed
+   * identity) is a warning, not a failed send.
    */
   async #sendEvent(
     content: MessageContent,
@@ -211,51 +215,59 @@ export class Messenger {
     recipients: readonly PeerUser[],
     sync: UserRef | undefined,
   ): Promise<MessageEvent> {
-    const padded = encodeContent(content);
-    const syncCopy = sync === undefined ? undefined : encodeContent({ ...content, sync });
     await this.c.capture.prepare();
     try {
-      return await this.#deliverAndCapture(content, conv, recipients, padded, syncCopy);
+      await this.#resume();
     } catch (e) {
-      // The send rolled back, and the change it found with it: record the change so the user
-      // can compare safety numbers and accept it (the caller gets the error; until then
-      // sending to that device is refused).
-      if (e instanceof IdentityChangedError)
-        this.c.store.transaction(() => this.c.stores.identity.notePendingChange(e.address));
+      // The earlier message stays pending; this one was not sent (nothing of it was kept).
+      if (isClientError(e, 'SEND_PENDING'))
+        throw new ClientError('NETWORK', `not sent: an earlier message is still pending (${e.message})`, {
+          cause: e,
+        });
       throw e;
     }
+    const pending = newPendingSend(this.c.store, {
+      content,
+      conv,
+      padded: encodeContent(content),
+      ...(sync === undefined ? {} : { syncCopy: encodeContent({ ...content, sync }) }),
+      targets: [
+        ...recipients.map((to) => ({ to, sync: false })),
+        ...(sync === undefined ? [] : [{ to: this.me, sync: true }]),
+      ],
+    });
+    const event = await this.#complete(pending, false);
+    // A fresh send either completes or throws.
+    return event!;
   }
 
-  #deliverAndCapture(
-    content: MessageContent,
-    conv: Conversation,
-    recipients: readonly PeerUser[],
-    padded: Uint8Array,
-    syncCopy: Uint8Array | undefined,
-  ): Promise<MessageEvent> {
-    return this.c.store.atomically(async () => {
-      const hashes: Uint8Array[] = [];
-      let serverTime: number | undefined;
-      for (const r of recipients) {
-        try {
-          const res = await deliver(this.#delivery, r, padded);
-          hashes.push(...res.hashes);
-          serverTime ??= res.serverTime;
-        } catch (e) {
-          if (conv.group === undefined || !isClientError(e) || e.code === 'NETWORK') throw e;
-          this.#warn('delivery-failed', userAddress(r), `not delivered to a group member: ${e.message}`);
-        }
-      }
-      if (syncCopy !== undefined) {
-        const res = await deliver(this.#delivery, this.me, syncCopy);
-        hashes.push(...res.hashes);
-        serverTime ??= res.serverTime;
-      }
-      const serverAt = serverTime ?? this.c.clock();
-      applyContent(this.c.store, this.me, content, this.me, conv, 'sent', { serverAt, now: this.c.clock() });
-      const seq = this.#capture(() => recordFor(content, this.me, conv, 'sent', hashes, serverAt));
-      return event(content, this.me, conv, 'sent', seq, this.me);
-    });
+  /**
+   * Completes the sends left pending (oldest first): each resends its kept request unchanged,
+   * then goes on to its remaining recipients, stores and captures. Throws SEND_PENDING when
+   * the server still does not answer (the rest wait for the next try). Resolves to the
+   * events of the sends completed.
+   */
+  async resumePending(): Promise<MessageEvent[]> {
+    if (pendingSends(this.c.store).length === 0) return [];
+    await this.c.capture.prepare();
+    return this.#resume();
+  }
+
+  async #resume(): Promise<MessageEvent[]> {
+    const out: MessageEvent[] = [];
+    for (const p of pendingSends(this.c.store)) {
+      const e = await this.#complete(p, true);
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
+  /** Completes `p` (send-completion.ts); the event of the stored message, if it was stored. */
+  async #complete(p: PendingSend, resumed: boolean): Promise<MessageEvent | undefined> {
+    const done = await completeSend(this.#sending, p, resumed);
+    return done === undefined
+      ? undefined
+      : event(done.content, this.me, done.conv, 'sent', done.seq, this.me);
   }
 
   /**

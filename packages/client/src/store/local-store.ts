@@ -46,6 +46,7 @@ export const STORE_TABLES = [
   'buckets',
   'processed-envelopes',
   'warnings',
+  'send-outbox',
 ] as const;
 /** One of {@link STORE_TABLES}. */
 export type StoreTable = (typeof STORE_TABLES)[number];

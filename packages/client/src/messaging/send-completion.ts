@@ -1,0 +1,124 @@
+/**
+ * Completing a send from its outbox row (send-outbox.ts): each remaining recipient's
+ * delivery keeps its request in the row before sending it (delivery.ts), each answer is
+ * noted in the row, and the last one stores the message, captures its archive record with
+ * the hashes of every envelope the server accepted, and deletes the row, in one transaction
+ * — once per message, whichever try completes it.
+ *
+ * A refusal (the server stored nothing under the request's key) fails a fresh send while no
+ * recipient has accepted it: the row goes, and the caller gets the error as before. After a
+ * recipient accepted it — or in a group, or for a send resumed after the caller was told it
+ * is pending — a refused recipient is a `delivery-failed` warning and the rest go on: the
+ * envelopes already accepted must be recorded and archived. A resumed send that no recipient
+ * accepted is dropped with that warning.
+ */
+import type { RecordBody } from '@custos/core';
+import { ClientError, isClientError } from '../errors.js';
+import type { SignalStores } from '../store/signal-stores.js';
+import { deliver, type DeliveryContext } from './delivery.js';
+import type { MessageContent } from './content.js';
+import { applyContent, recordFor, type Conversation } from './events.js';
+import { addWarning } from './message-store.js';
+import { IdentityChangedError, userAddress } from './peers.js';
+import { deletePendingSend, putPendingSend, type InFlightSend, type PendingSend } from './send-outbox.js';
+
+/** What completing a send works with (the messenger's parts). */
+export interface SendCompletionContext {
+  readonly delivery: DeliveryContext;
+  readonly stores: SignalStores;
+  /**
+   * Captures the record `body()` builds, inside the caller's transaction: its sequence
+   * number, or null (building nothing) when the organisation does not archive.
+   */
+  readonly capture: (body: () => RecordBody) => number | null;
+}
+
+/** A completed send: the message stored and its archive record's number. */
+export interface CompletedSend {
+  readonly content: MessageContent;
+  readonly conv: Conversation;
+  readonly seq: number | null;
+}
+
+/** `p` without its request in flight. */
+function settled(p: PendingSend): PendingSend {
+  const { inFlight: _settled, ...rest } = p;
+  return rest;
+}
+
+/**
+ * Runs the send `start` to its end. Throws SEND_PENDING while the server does not answer
+ * (the row keeps what may be at the server); undefined for a resumed send nobody accepted.
+ */
+export async function completeSend(
+  c: SendCompletionContext,
+  start: PendingSend,
+  resumed: boolean,
+): Promise<CompletedSend | undefined> {
+  const { store, clock, me } = c.delivery;
+  let p = start;
+  const keep = (inFlight: InFlightSend | undefined) => {
+    p = inFlight === undefined ? settled(p) : { ...p, inFlight };
+    putPendingSend(store, p);
+  };
+  while (p.next < p.targets.length) {
+    const t = p.targets[p.next]!;
+    try {
+      const res = await deliver(c.delivery, t.to, t.sync ? p.syncCopy! : p.padded, keep, p.inFlight);
+      p = {
+        ...settled(p),
+        next: p.next + 1,
+        hashes: [...p.hashes, ...res.hashes],
+        delivered: p.delivered + (res.hashes.length > 0 ? 1 : 0),
+        serverTime: p.serverTime ?? res.serverTime,
+      };
+      // The answer, noted before the next recipient: without it a resume would send this
+      // request again, which the server answers as before (within its key retention), so the
+      // note may be lost to a power cut (not flushed). The last answer goes with the message.
+      if (p.delivered > 0 && p.next < p.targets.length) {
+        const answered = p;
+        store.transactionUnflushed(() => putPendingSend(store, answered));
+      }
+    } catch (e) {
+      if (isClientError(e, 'SEND_PENDING')) throw e;
+      // Part of the message (or, resumed, possibly all of it) is at the server: keep the rest.
+      if (isClientError(e, 'NETWORK') && (p.delivered > 0 || resumed))
+        throw new ClientError(
+          'SEND_PENDING',
+          'the server could not be reached: the message is kept and sent on by the next send or sync',
+          { cause: e },
+        );
+      // The change found while encrypting rolled back with its attempt: record it, so the user
+      // can compare safety numbers and accept it (until then sending to that device is refused).
+      if (e instanceof IdentityChangedError)
+        store.transaction(() => c.stores.identity.notePendingChange(e.address));
+      const refused = isClientError(e) && e.code !== 'NETWORK';
+      if (!refused || (!resumed && p.delivered === 0 && p.conv.group === undefined)) {
+        store.transaction(() => deletePendingSend(store, p));
+        throw e;
+      }
+      const whom = t.sync ? 'own devices' : p.conv.group === undefined ? 'the recipient' : 'a group member';
+      p = { ...settled(p), next: p.next + 1 };
+      const next = p;
+      store.transaction(() => {
+        addWarning(store, {
+          at: clock(),
+          kind: 'delivery-failed',
+          from: userAddress(t.to),
+          detail: `not delivered to ${whom}: ${e.message}`,
+        });
+        putPendingSend(store, next);
+      });
+    }
+  }
+  const done = p;
+  return store.transaction(() => {
+    deletePendingSend(store, done);
+    if (resumed && done.delivered === 0) return undefined;
+    const { content, conv } = done;
+    const serverAt = done.serverTime ?? clock();
+    applyContent(store, me, content, me, conv, 'sent', { serverAt, now: clock() });
+    const seq = c.capture(() => recordFor(content, me, conv, 'sent', [...done.hashes], serverAt));
+    return { content, conv, seq };
+  });
+}
