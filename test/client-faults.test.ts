@@ -142,31 +142,31 @@ describe('client faults (real server process)', () => {
     const victim = CustosClient.open(aliceDir, { api: { fetch: dying } });
     ref.victim = victim;
     await expect(victim.sendText(bob.me, 'killed mid-send')).rejects.toThrow();
-    // The server stores the next send; its answer never reaches alice — twice: the first try
-    // and the retry of the next sync.
-    let lose = 0;
+    // The next send's first try never reaches the server (`drop`); the retry of the next sync
+    // does, and its answer is lost (`lose`); the send after that gets the first answer again.
+    const faults: ('drop' | 'lose')[] = [];
     const lossy: typeof fetch = async (input, init) => {
+      const fault =
+        init?.method === 'PUT' && requestPath(input) === '/v1/messages' ? faults.shift() : undefined;
+      if (fault === 'drop') throw new TypeError('connection refused');
       const res = await fetch(input, init);
-      if (init?.method === 'PUT' && requestPath(input) === '/v1/messages' && lose > 0) {
-        lose--;
-        throw new TypeError('connection reset');
-      }
+      if (fault === 'lose') throw new TypeError('connection reset');
       return res;
     };
     alice = CustosClient.open(aliceDir, { api: { fetch: lossy } });
     await alice.sync();
     expect(alice.messages(bob.me).map((m) => m.text)).toContain('killed mid-send');
-    lose = 2;
+    faults.push('drop', 'lose');
     const seqBefore = alice.archiveStatus().nextSeq;
     await expectCode(alice.sendText(bob.me, 'answer lost'), 'SEND_PENDING');
     // Pending: not stored or captured yet (before this fix: rolled back, ratchet included).
     expect(alice.messages(bob.me).filter((m) => m.text === 'answer lost')).toEqual([]);
     expect(alice.archiveStatus().nextSeq).toBe(seqBefore);
-    await alice.sync(); // the retry loses its answer too: still pending
+    await alice.sync(); // the retry is stored, its answer lost: still pending
     expect(alice.messages(bob.me).filter((m) => m.text === 'answer lost')).toEqual([]);
     // The next send first sends the kept envelopes again under their key, then its own.
     await alice.sendText(bob.me, 'after the lost answer');
-    expect(lose).toBe(0);
+    expect(faults).toEqual([]);
     const got = await bob.sync();
     expect(got.map((e) => e.content.text)).toEqual([
       'killed mid-send',
