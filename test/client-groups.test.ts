@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { CustosClient, PeerUser } from '@custos/client';
-import { isClientError, userAddress } from '@custos/client';
+import { CustosClient, isClientError, userAddress, type PeerUser } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allBytes,
   canaryHits,
+  requestPath,
   startWorld,
   type ClientWorld,
   type ServerProcess,
@@ -40,7 +40,8 @@ beforeAll(async () => {
   ({ alice, bob, carol, dave } = world.users);
 });
 
-afterAll(() => world?.close());
+// alice is reopened by the lost-answer test: close the current one too.
+afterAll(() => world?.close([alice]));
 
 describe('groups end to end (real server process)', () => {
   it('creates a group whose state reaches every member inside encrypted content', async () => {
@@ -160,6 +161,33 @@ describe('groups end to end (real server process)', () => {
     expect(first.archiveNotice).toBe(true);
     // carol's refused message is not archived at alice.
     expect(recs.some((r) => r.text === 'still here?')).toBe(false);
+  });
+
+  it('a group send whose answer from the second member is lost completes at the next sync, once, with every envelope archived', async () => {
+    const g = await alice.createGroup('Shift', users(bob, carol));
+    await bob.sync();
+    await carol.sync();
+    // The first member's envelopes are answered; the second member's are stored, their answer lost.
+    let puts = 0;
+    const lossy: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'PUT' && requestPath(input) === '/v1/messages' && ++puts === 2)
+        throw new TypeError('connection reset');
+      return res;
+    };
+    alice.crash();
+    alice = CustosClient.open(join(dir, 'alice'), { api: { fetch: lossy } });
+    await expect(alice.sendToGroup(g.id, { kind: 'message', text: 'half answered' })).rejects.toSatisfy((e) =>
+      isClientError(e, 'SEND_PENDING'),
+    );
+    expect(alice.groupMessages(g.id).map((m) => m.text)).toEqual([]);
+    await alice.sync();
+    expect(puts).toBe(3); // only the second member's request is sent again (unchanged)
+    expect(alice.groupMessages(g.id).map((m) => m.text)).toEqual(['half answered']);
+    for (const c of [bob, carol])
+      expect((await c.sync()).map((e) => e.content.text)).toEqual(['half answered']);
+    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === 'half answered');
+    expect(recs.map((r) => r.envelopeHashes.length)).toEqual([2]);
   });
 
   it('never shows the server the group name', async () => {
