@@ -5,12 +5,13 @@
  * the worker (the database file fills while the main connection never checkpoints); a failed worker is reported once and
  * automatic checkpoints come back.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sql, type SqlDatabase } from '../sql.js';
 import { openSqliteDatabase, WAL_BACKSTOP_PAGES } from './sqlite-database.js';
+import { CHECKPOINT_WORKER_NICE } from './wal-checkpointer.js';
 import { fdatasyncPath, WAL_SYNCS_IN_FLIGHT, WalSync } from './wal-sync.js';
 
 /** A sync whose completions the test releases one at a time. */
@@ -320,6 +321,27 @@ describe('sqlite database: commit durability off the event loop', () => {
       for (let k = 2; k <= 5; k++) await d.run(sql`INSERT INTO t (k, v) VALUES (${k}, ${Buffer.alloc(1)})`);
       await d.close();
       expect(causes).toHaveLength(1);
+    },
+  );
+
+  it.skipIf(process.platform !== 'linux')(
+    'runs checkpoints on a thread of lower CPU priority, and only that thread',
+    async () => {
+      /** This process's threads at the checkpoint worker's niceness (field 19 of /proc/…/stat). */
+      const lowered = (): number =>
+        readdirSync('/proc/self/task').filter(
+          (tid) =>
+            Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]) ===
+            CHECKPOINT_WORKER_NICE,
+        ).length;
+      const before = lowered();
+      const d = await open();
+      await d.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(1)})`);
+      await vi.waitFor(() => expect(lowered()).toBe(before + 1), { timeout: 20_000, interval: 20 });
+      expect(getPriority()).toBe(0);
+      await d.close();
+      db = null;
+      await vi.waitFor(() => expect(lowered()).toBe(before), { timeout: 20_000, interval: 20 });
     },
   );
 

@@ -18,9 +18,22 @@ import { Worker } from 'node:worker_threads';
 /** Minimum spacing of checkpoints while commits arrive (each one syncs twice; fewer, larger ones are cheaper). */
 export const WAL_CHECKPOINT_INTERVAL_MS = 200;
 
+/**
+ * The checkpoint thread's niceness. A pass copies pages in bulk and nothing waits for it, while
+ * the event loop's every delay is a delivery's delay: on a small machine the two compete for a
+ * core. Linux applies `setpriority` to the calling thread only, so this lowers the worker and
+ * nothing else; elsewhere (or where refused) the worker runs at the process's priority.
+ */
+export const CHECKPOINT_WORKER_NICE = 10;
+
 // CommonJS, run by the worker with `eval`: works the same from TypeScript sources (tests) and dist.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+try {
+  require('node:os').setPriority(workerData.nice);
+} catch {
+  // Not permitted or not supported: the pass runs at the process's priority, as before.
+}
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('synchronous = FULL');
@@ -85,7 +98,7 @@ export class WalCheckpointer {
     this.#worker = new Worker(options.workerSource ?? WORKER_SOURCE, {
       eval: true,
       execArgv: [],
-      workerData: { path, driver, busyTimeoutMs },
+      workerData: { path, driver, busyTimeoutMs, nice: CHECKPOINT_WORKER_NICE },
     });
     // The worker must never keep the process alive (a server that forgot close() still exits).
     this.#worker.unref();
