@@ -388,8 +388,8 @@ function tailBreakdown(jobs) {
 }
 // Loop stalls: a 2 ms timer on the main thread; a gap over 20 ms is split, from the thread's
 // /proc schedstat, into time it ran (JavaScript, GC, synchronous calls), time it waited for a
-// CPU (the scheduler), and the rest (asleep in a blocking system call: disk, locks).
-if (TIMELINE !== undefined) {
+// CPU (the scheduler), and the rest (asleep in a blocking system call: disk, locks). Linux only.
+if (TIMELINE !== undefined && process.platform === 'linux') {
   const fd = openSync('/proc/thread-self/schedstat', 'r');
   const buf = Buffer.alloc(128);
   const read = () => {

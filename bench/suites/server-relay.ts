@@ -155,11 +155,15 @@ async function spawnServer(
   if (keep !== undefined) child.stdout?.on('data', (d: Buffer) => appendFileSync(keep, d));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
+    let found = false;
     child.stdout?.on('data', (d: Buffer) => {
-      if (out.includes('Listening on')) return;
+      if (found) return;
       out += d.toString('utf8');
       const m = /Listening on (http:\/\/[0-9.:]+)/.exec(out);
-      if (m?.[1] !== undefined) resolve(m[1]);
+      if (m?.[1] !== undefined) {
+        found = true;
+        resolve(m[1]);
+      }
     });
     child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
   });
@@ -400,6 +404,20 @@ function open(wsUrl, i) {
     ws.once('open', () => ws.send(JSON.stringify({ type: 'auth', token: d.token, deviceId: d.deviceId })));
   });
 }
+// RELAY_BENCH_CLIENT_STALLS=1: each gap over 15 ms in this process's event loop, to stderr
+// (absolute start, length, and how much of it the thread ran or waited for a CPU).
+if (process.env.RELAY_BENCH_CLIENT_STALLS) {
+  const { openSync, readSync } = await import('node:fs');
+  const fd = openSync('/proc/thread-self/schedstat', 'r');
+  const buf = Buffer.alloc(128);
+  const sched = () => buf.toString('latin1', 0, readSync(fd, buf, 0, 128, 0)).split(' ').map(Number);
+  let last = now(), [lr, lw] = sched();
+  setInterval(() => {
+    const t = now(), [r, w] = sched();
+    if (t - last > 15) process.stderr.write('client-stall ' + process.pid + ' ' + last.toFixed(1) + ' ' + (t - last).toFixed(1) + ' ran ' + ((r - lr) / 1e6).toFixed(1) + ' waited ' + ((w - lw) / 1e6).toFixed(1) + '\\n');
+    last = t; lr = r; lw = w;
+  }, 2).unref();
+}
 process.on('message', async (m) => {
   if (m.cmd === 'connect') {
     orgId = m.orgId; devices = m.devices;
@@ -612,7 +630,11 @@ async function setup(): Promise<Env> {
           ],
         );
   // RELAY_BENCH_CLIENT_NICE / RELAY_BENCH_AB_CLIENT_NICE=<n>: each fleet's client processes at niceness n.
-  const nice = (name: string): number => Number(process.env[name] ?? 0);
+  const nice = (name: string): number => {
+    const n = Number(process.env[name] ?? 0);
+    if (!Number.isInteger(n) || n < -20 || n > 19) throw new Error(`${name} must be a niceness, -20..19`);
+    return n;
+  };
   const custosFleet = new Fleet(orgId, devices, undefined, nice('RELAY_BENCH_CLIENT_NICE'));
   // RELAY_BENCH_AB_FRAMES=json for an AB build that predates the binary frames.
   const bareFleet =
@@ -743,7 +765,7 @@ async function latencyP99(fleet: Fleet): Promise<number> {
       return (xs[Math.floor(xs.length * 0.99)] ?? 0).toFixed(0);
     });
     process.stderr.write(
-      `${who}: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; p99 per ${TRACE_SLICE_MS} ms: ${bySlice.join(' ')}\n`,
+      `${who}: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; p99 per ${TRACE_SLICE_MS} ms: ${bySlice.join(' ')} (first send at ${first.toFixed(1)})\n`,
     );
   }
   return p99;
