@@ -114,6 +114,9 @@ function clientMessage(e: ClientError): string {
       return 'that folder already holds a profile: choose another --profile DIR (or remove the old one)';
     case 'NETWORK':
       return `cannot reach the server (${e.message}): ${unreachableAdvice(e)}`;
+    case 'SEND_PENDING':
+      // Kept in the profile with its idempotency key: sending it again cannot duplicate it.
+      return `not confirmed yet: ${e.message}. Run 'custos sync' (or send again later) to finish it; the recipient gets it once`;
     case 'ORG_KEY_MISMATCH':
       return `${e.message}. The server presents another organisation key than the code pins: do not use it, and tell your administrator`;
     case 'IDENTITY_CHANGED':

@@ -243,6 +243,11 @@ describe('failures in words', () => {
   it('maps client errors to what to do, without echoing secrets', () => {
     const say = (e: unknown) => explainFailure(e, 'send');
     expect(say(new ClientError('STORE_LOCKED', 'x')).message).toMatch(/wrong passphrase/);
+    const pending = say(
+      new ClientError('SEND_PENDING', 'the server could not be reached: the message is kept'),
+    );
+    expect(pending.message).toMatch(/^not confirmed yet: .*message is kept\. Run 'custos sync'/);
+    expect(pending).toMatchObject({ code: 'SEND_PENDING', exit: 1 });
     expect(say(new ClientError('NETWORK', 'GET /v1/messages: the server did not answer')).message).toMatch(
       /cannot reach the server/,
     );
