@@ -8,6 +8,10 @@
  * putMessage). The network send is left out of both, which makes the ratio stricter than
  * "encrypt + send" (target: at most 10% slower, ratio ≥ 0.909). Setup checks that the two
  * differ only by capture (the same store writes plus one archive-queue row, one commit each).
+ * A real send commits twice since session 13 — the encrypted envelopes into the send outbox
+ * before the request (messaging/send-outbox.ts), then the message and its capture — and the
+ * first commit is the same with or without capture; it is left out of both sides here, which
+ * makes the ratio stricter again.
  *
  * What capture leaves for later — blind tokens with the bucket's index key, seal and chain
  * (ArchiveCapture.sealPending, one batch transaction, which the client runs after the send
