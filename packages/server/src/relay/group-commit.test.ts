@@ -10,7 +10,7 @@ import { SQLITE_MIGRATIONS } from '../store/sqlite/sqlite-migrations.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AbortJob, GroupCommitter } from './group-commit.js';
+import { AbortJob, GroupCommitter, RetryBatch } from './group-commit.js';
 import { randomBytes } from 'node:crypto';
 
 describe('GroupCommitter', () => {
@@ -152,6 +152,38 @@ describe('GroupCommitter', () => {
       }),
     ).rejects.toMatchObject({ code: 'LOG_PUSHBACK' });
     expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
+  });
+
+  it('runs a batch whose flush lost a race (RetryBatch) once more with a fresh prepare; a second loss fails it with UNAVAILABLE', async () => {
+    for (const losses of [1, 2]) {
+      let prepares = 0;
+      let flushes = 0;
+      const gc = new GroupCommitter<string, Uint8Array, number, number>(
+        tb.stores,
+        100,
+        async () => {
+          if (++flushes <= losses) throw new RetryBatch('another node committed first');
+        },
+        async () => ++prepares,
+      );
+      const userIds = [newId<UserId>(), newId<UserId>()];
+      const jobs = userIds.map((userId, m) =>
+        gc.run(async (tx, ctx) => {
+          await tx.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+          ctx.collect('org', new Uint8Array(1));
+          return ctx.view;
+        }, m),
+      );
+      if (losses === 1) {
+        // Both jobs ran again and committed, seeing the second prepare's view.
+        expect(await Promise.all(jobs)).toEqual([2, 2]);
+        for (const userId of userIds) expect(await tb.stores.users.get(orgId, userId)).toBeDefined();
+      } else {
+        for (const j of jobs) await expect(j).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+        for (const userId of userIds) expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
+      }
+      expect(prepares).toBe(2);
+    }
   });
 
   it('folds items into the next batch without jobs: one flush with the jobs, settled by its commit', async () => {

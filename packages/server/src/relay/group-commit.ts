@@ -6,14 +6,17 @@
  *
  * Job contract: a job that throws a ServerError has written nothing (it validates before
  * it writes), and the batch carries on. A job that fails after writing wraps the error in
- * `AbortJob`; the batch is rolled back and run again without that job. Anything else
- * rolls the batch back and fails every job in it.
+ * `AbortJob`; the batch is rolled back and run again without that job. A flush that finds
+ * another API node committed a row this batch's prepare did not see (the same new
+ * idempotency key, admitted by both) throws `RetryBatch`: the batch is rolled back and run
+ * once more, its prepare reading afresh. Anything else rolls the batch back and fails every
+ * job in it.
  *
  * The relay runs thousands of jobs a second through here, so a batch keeps its jobs'
  * bookkeeping in a few shared arrays (one context object per batch attempt, not a map and
  * closures per job), and a job that needs no store read returns its value without a promise.
  */
-import { isServerError } from '../errors.js';
+import { isServerError, ServerError } from '../errors.js';
 import type { Stores } from '../store/stores.js';
 
 /** What a job may do besides writing. */
@@ -62,6 +65,16 @@ export class AbortJob extends Error {
   constructor(readonly reason: unknown) {
     super('job aborted after writing', { cause: reason });
   }
+}
+
+/**
+ * Thrown by a flush whose batch lost a race to another API node's commit (PostgreSQL: a row
+ * its prepare read as absent was inserted and committed meanwhile). The batch is rolled back
+ * and run again once with a fresh prepare, which sees the committed row; a second loss fails
+ * every job of the batch with UNAVAILABLE (retry).
+ */
+export class RetryBatch extends Error {
+  override readonly name = 'RetryBatch';
 }
 
 interface Pending<Key, Item, Meta, View> {
@@ -238,9 +251,14 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
     written: (() => void) | null,
     before: Promise<void>,
   ): Promise<void> {
+    let retried = false;
     for (;;) {
-      const outcome = await this.attempt(batch, folded, written, before);
+      const outcome = await this.attempt(batch, folded, written, before, !retried);
       if (outcome.kind === 'done') return;
+      if (outcome.kind === 'retry') {
+        retried = true;
+        continue;
+      }
       // One job failed after writing: it gets its error, the others run again.
       const failed = batch[outcome.index];
       failed?.reject(outcome.reason);
@@ -289,13 +307,15 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
   /**
    * One try of a batch: `written` is called once its transaction has done everything but
    * commit; its outcomes are handed out only after `before` (the previous batch's) settled.
+   * `mayRetry`: a RetryBatch from the flush asks for another attempt instead of failing the batch.
    */
   private async attempt(
     batch: readonly Pending<Key, Item, Meta, View>[],
     folded: readonly Folded<Key, Item>[],
     written: (() => void) | null,
     before: Promise<void>,
-  ): Promise<{ kind: 'done' } | { kind: 'abort'; index: number; reason: unknown }> {
+    mayRetry: boolean,
+  ): Promise<{ kind: 'done' } | { kind: 'retry' } | { kind: 'abort'; index: number; reason: unknown }> {
     let out: Outcomes;
     try {
       out = await this.stores.withTransaction(async (tx) => {
@@ -305,9 +325,14 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
       });
     } catch (e) {
       if (e instanceof BatchAbort) return { kind: 'abort', index: e.index, reason: e.reason };
+      if (e instanceof RetryBatch && mayRetry) return { kind: 'retry' };
+      const reason =
+        e instanceof RetryBatch
+          ? new ServerError('UNAVAILABLE', 'lost a race with another API node twice; retry', { cause: e })
+          : e;
       await before.catch(() => undefined);
-      for (const p of batch) p.reject(e);
-      for (const f of folded) f.reject(e);
+      for (const p of batch) p.reject(reason);
+      for (const f of folded) f.reject(reason);
       return { kind: 'done' };
     }
     // Commit order: a device's envelopes of two batches reach its socket in queue order.

@@ -9,9 +9,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import type { EnvelopeSender } from '../store/messaging-records.js';
 import { createTestOrgRow } from '../testing/test-org-row.js';
-import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import { sequenceEntries } from '../log-service/sequencing.js';
+import { openStore } from '../store/open-store.js';
+import type { StoreBackend, Stores } from '../store/stores.js';
+import {
+  openTestPostgres,
+  openTestSqlite,
+  PG_SKIP_REASON,
+  type TestBackend,
+} from '../testing/test-stores.js';
 import { createMessagingServices } from './messaging-services.js';
 import type { ArchivePolicy } from './receipts.js';
+
+/** A new user of `orgId` with one device. */
+async function member(stores: Stores, orgId: OrgId): Promise<{ userId: UserId; deviceId: DeviceId }> {
+  const userId = newId<UserId>();
+  const deviceId = newId<DeviceId>();
+  await stores.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+  await stores.devices.create(orgId, {
+    deviceId,
+    userId,
+    identityKey: randomBytes(33),
+    registrationId: 1,
+    createdAt: 1,
+  });
+  return { userId, deviceId };
+}
 
 describe('RelayService.sendDecoded off the fast path', () => {
   let tb: TestBackend;
@@ -22,27 +45,9 @@ describe('RelayService.sendDecoded off the fast path', () => {
   beforeAll(async () => {
     tb = await openTestSqlite();
     orgId = await createTestOrgRow(tb.stores, 'Relay');
-    const member = async (): Promise<{ userId: UserId; deviceId: DeviceId }> => {
-      const userId = newId<UserId>();
-      const deviceId = newId<DeviceId>();
-      await tb.stores.users.create(orgId, {
-        userId,
-        role: 'member',
-        retentionClass: 'standard',
-        createdAt: 1,
-      });
-      await tb.stores.devices.create(orgId, {
-        deviceId,
-        userId,
-        identityKey: randomBytes(33),
-        registrationId: 1,
-        createdAt: 1,
-      });
-      return { userId, deviceId };
-    };
-    const s = await member();
+    const s = await member(tb.stores, orgId);
     sender = { orgId, userId: s.userId, deviceId: s.deviceId, deviceNumber: 1 };
-    recipient = await member();
+    recipient = await member(tb.stores, orgId);
   });
   afterAll(async () => tb?.dispose());
 
@@ -102,5 +107,73 @@ describe('RelayService.sendDecoded off the fast path', () => {
     }));
     await expect(relay.send(sender, { recipient: to, envelopes: json })).rejects.toMatchObject(named);
     expect(await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10)).toEqual(before);
+  });
+});
+
+describe.skipIf(PG_SKIP_REASON !== null)('two API nodes on one PostgreSQL store', () => {
+  let tb: TestBackend;
+  let second: StoreBackend;
+  beforeAll(async () => {
+    tb = await openTestPostgres();
+    // The second node's own pool, as another API process would open it.
+    second = await openStore(tb.config);
+  });
+  afterAll(async () => {
+    await second?.close();
+    await tb?.dispose();
+  });
+
+  it('both admit the same new idempotency key: the later batch runs again, its repeat gets the first answer and its other send is stored', async () => {
+    const orgId = await createTestOrgRow(tb.stores, 'Two nodes');
+    const s = await member(tb.stores, orgId);
+    const sender: EnvelopeSender = { orgId, userId: s.userId, deviceId: s.deviceId, deviceNumber: 1 };
+    const [r1, r2] = [await member(tb.stores, orgId), await member(tb.stores, orgId)];
+    const message = (to: { userId: UserId; deviceId: DeviceId }, idempotencyKey?: string) => ({
+      recipient: { orgId, userId: to.userId },
+      envelopes: [{ deviceId: to.deviceId, type: 1, content: randomBytes(24).toString('base64url') }],
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    });
+    const keyed = message(r1, randomBytes(16).toString('base64url'));
+    // Both nodes' batches read the key as absent before either commits: node A appends its
+    // receipts only once node B's batch is past its prepare, and B goes on to remember the
+    // key only once A has committed it.
+    let bPrepared!: () => void;
+    const bHere = new Promise<void>((r) => (bPrepared = r));
+    let aSent: Promise<unknown> = Promise.resolve();
+    let firstB = true;
+    const nodeA = createMessagingServices({
+      stores: tb.stores,
+      clock: () => Date.now(),
+      archives: () => true,
+      receipts: async (tx, org, entries) => (await bHere, sequenceEntries(tx, org, entries)),
+    }).relay;
+    const nodeB = createMessagingServices({
+      stores: second,
+      clock: () => Date.now(),
+      archives: () => true,
+      receipts: async (tx, org, entries) => {
+        if (firstB) {
+          firstB = false;
+          bPrepared();
+          await aSent.catch(() => undefined);
+        }
+        return sequenceEntries(tx, org, entries);
+      },
+    }).relay;
+    const first = nodeA.send(sender, keyed);
+    aSent = first;
+    // One batch on node B: the repeat and an unrelated send.
+    const [repeat, unrelated] = await Promise.all([
+      nodeB.send(sender, keyed),
+      nodeB.send(sender, message(r2)),
+    ]);
+    expect(repeat).toEqual(await first);
+    expect(unrelated.envelopes.map((e) => e.deviceId)).toEqual([r2.deviceId]);
+    expect(
+      (await tb.stores.relayQueue.pending(orgId, r1.deviceId, Date.now(), 10)).map((e) => e.envelopeId),
+    ).toEqual(repeat.envelopes.map((e) => e.envelopeId));
+    expect(await tb.stores.relayQueue.usage(orgId, r2.deviceId)).toMatchObject({ count: 1 });
+    // One receipt for the keyed send, one for the unrelated one.
+    expect((await tb.stores.log.backlog(orgId)).nextIndex).toBe(2);
   });
 });

@@ -22,7 +22,7 @@ import type {
 import { CorruptRowError } from '../store/row-checks.js';
 import type { Stores } from '../store/stores.js';
 import { addressesExactly, checkAddressing } from './addressing.js';
-import { GroupCommitter, type CommitContext } from './group-commit.js';
+import { GroupCommitter, RetryBatch, type CommitContext } from './group-commit.js';
 import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
 import {
@@ -348,7 +348,12 @@ export class RelayService {
           for (const i of items as readonly (readonly EnvelopeId[])[]) for (const id of i) ids.push(id);
           await tx.relayQueue.deletePushed(ids);
         } else if (key.kind === 'send-keys') {
-          await tx.relayQueue.rememberSends(key.orgId, items as readonly SendKeyRecord[]);
+          // Another API node admitted one of these keys too (both prepares read it absent) and
+          // committed first: this batch runs again, and its fresh prepare answers the repeat
+          // from the committed key — the batch's other sends are not failed for it.
+          const records = items as readonly SendKeyRecord[];
+          if ((await tx.relayQueue.rememberSends(key.orgId, records)) < records.length)
+            throw new RetryBatch('an idempotency key of this batch was remembered by another node first');
         } else if (key.kind === 'envelopes') {
           const envelopes = items as readonly NewEnvelope[];
           await tx.relayQueue.enqueue(key.orgId, envelopes);
@@ -478,8 +483,8 @@ export class RelayService {
       // A repeat is answered before the addressing and queue checks: the device list may have
       // changed since the first try, whose envelopes are queued (or delivered) already. (A
       // revoked device is refused above, repeat or not.) Two API nodes admitting the same new
-      // key at once both try to remember it: the primary key refuses the second batch, whose
-      // senders retry, and the retry finds the key.
+      // key at once both try to remember it: the second to commit stores none of it and runs
+      // its batch again (flush), whose fresh prepare finds the key and answers from it here.
       const prior = sends!.get(ref);
       if (prior != null) {
         if (!prior.requestHash.equals(sendKey.requestHash))

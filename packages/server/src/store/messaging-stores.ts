@@ -54,8 +54,13 @@ export interface RelayQueueStore {
     orgId: OrgId,
     refs: readonly { readonly deviceId: DeviceId; readonly key: string }[],
   ): Promise<SendKeyRecord[]>;
-  /** Remembers keyed sends of devices of `orgId` (the senders' org). Run inside the send's transaction. */
-  rememberSends(orgId: OrgId, records: readonly SendKeyRecord[]): Promise<void>;
+  /**
+   * Remembers keyed sends of devices of `orgId` (the senders' org), inside the send's
+   * transaction; resolves to how many were stored. A (device, key) remembered already is
+   * skipped, not refused: fewer stored than given means another transaction remembered it
+   * first (and the first answer stands).
+   */
+  rememberSends(orgId: OrgId, records: readonly SendKeyRecord[]): Promise<number>;
   /** Global prune: forgets keyed sends of every org remembered before `cutoff`. */
   deleteSendKeysBefore(cutoff: number): Promise<number>;
   /**

@@ -23,6 +23,8 @@ const ENVELOPE_COLUMNS = 12;
 const SEND_KEY_INSERT_HEAD = `INSERT INTO relay_send_keys (org_id, device_id, idem_key, request_hash, answer,
   created_at) VALUES `;
 const SEND_KEY_COLUMNS = 6;
+/** A (device, key) remembered already is skipped, not an error: the caller compares counts (rememberSends). */
+const SEND_KEY_INSERT_TAIL = ' ON CONFLICT DO NOTHING';
 /** Rows per multi-row statement, largest first: any count splits into these few statement shapes. */
 const CHUNK_SIZES = [64, 16, 4, 1] as const;
 
@@ -43,17 +45,17 @@ function chunks(n: number): [number, number][] {
 const multiRowShapes = new Map<string, readonly string[]>();
 
 /**
- * `head (?, …), (?, …)` with `rows` tuples of `columns` placeholders, bound to `values`. The
- * fragments of a shape are made once and frozen, so its text is rendered once too (sql.ts).
+ * `head (?, …), (?, …) tail` with `rows` tuples of `columns` placeholders, bound to `values`.
+ * The fragments of a shape are made once and frozen, so its text is rendered once too (sql.ts).
  */
-function multiRow(head: string, columns: number, rows: number, values: SqlValue[]): SqlQuery {
-  const key = `${columns}/${rows}/${head}`;
+function multiRow(head: string, columns: number, rows: number, values: SqlValue[], tail = ''): SqlQuery {
+  const key = `${columns}/${rows}/${head}/${tail}`;
   let fragments = multiRowShapes.get(key);
   if (fragments === undefined) {
     const built: string[] = [`${head}(`];
     for (let r = 0; r < rows; r++) {
       for (let c = 1; c < columns; c++) built.push(', ');
-      built.push(r === rows - 1 ? ')' : '), (');
+      built.push(r === rows - 1 ? `)${tail}` : '), (');
     }
     fragments = Object.freeze(built);
     multiRowShapes.set(key, fragments);
@@ -203,15 +205,22 @@ export class SqlRelayQueueStore implements RelayQueueStore {
     return out;
   }
 
-  async rememberSends(orgId: OrgId, records: readonly SendKeyRecord[]): Promise<void> {
+  async rememberSends(orgId: OrgId, records: readonly SendKeyRecord[]): Promise<number> {
+    // ON CONFLICT DO NOTHING: on PostgreSQL, a row another transaction inserted and has not
+    // committed yet makes this insert wait for it; once committed, the row is skipped and the
+    // count says so (the relay then runs its batch again: group-commit RetryBatch).
+    let stored = 0;
     for (const [offset, size] of chunks(records.length)) {
       const values: SqlValue[] = [];
       for (let i = offset; i < offset + size; i++) {
         const r = records[i]!;
         values.push(orgId, r.deviceId, r.key, r.requestHash, r.answer, r.createdAt);
       }
-      await this.db.run(multiRow(SEND_KEY_INSERT_HEAD, SEND_KEY_COLUMNS, size, values));
+      stored += await this.db.run(
+        multiRow(SEND_KEY_INSERT_HEAD, SEND_KEY_COLUMNS, size, values, SEND_KEY_INSERT_TAIL),
+      );
     }
+    return stored;
   }
 
   async deleteSendKeysBefore(cutoff: number): Promise<number> {
