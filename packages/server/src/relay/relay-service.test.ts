@@ -20,6 +20,7 @@ import {
 } from '../testing/test-stores.js';
 import { createMessagingServices } from './messaging-services.js';
 import type { ArchivePolicy } from './receipts.js';
+import { sendRequestHash } from './relay-service.js';
 
 /** A new user of `orgId` with one device. */
 async function member(stores: Stores, orgId: OrgId): Promise<{ userId: UserId; deviceId: DeviceId }> {
@@ -88,6 +89,36 @@ describe('RelayService.sendDecoded off the fast path', () => {
       expect(sent.envelopes.map((e) => e.deviceId)).toEqual([recipient.deviceId]);
     }
     expect(await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10)).toHaveLength(2);
+  });
+
+  it('fails only the repeat whose remembered answer is corrupt, not the other sends of its batch', async () => {
+    const relay = relayWith(() => false);
+    const to = { orgId, userId: recipient.userId };
+    const envelopes = envelope(recipient.deviceId);
+    const key = randomBytes(16).toString('base64url');
+    await tb.stores.withTransaction((tx) =>
+      tx.relayQueue.rememberSends(orgId, [
+        {
+          deviceId: sender.deviceId,
+          key,
+          requestHash: sendRequestHash(to, envelopes),
+          answer: '{"serverTime":"not a number"}',
+          createdAt: Date.now(),
+        },
+      ]),
+    );
+    const [repeat, other] = await Promise.allSettled([
+      relay.sendDecoded(sender, to, envelopes, key),
+      relay.sendDecoded(sender, to, envelope(recipient.deviceId)),
+    ]);
+    expect(repeat).toMatchObject({
+      status: 'rejected',
+      reason: {
+        code: 'INTERNAL',
+        message: expect.stringContaining('remembered answer of this idempotency key is corrupt'),
+      },
+    });
+    expect(other).toMatchObject({ status: 'fulfilled' });
   });
 
   it('refuses a message that addresses a device twice, as JSON or bytes, and stores nothing', async () => {

@@ -101,23 +101,24 @@ export function sendRequestHash(
 
 const checkSendResult = Compile(SendResultSchema);
 
-/** A remembered send's answer, checked like any stored row (style.md §6). */
-function rememberedAnswer(r: SendKeyRecord): RememberedSend {
+/**
+ * A remembered send's answer, checked like any stored row (style.md §6). Checked by the job
+ * that repeats the send (admit), so a corrupt row fails that send alone, not its batch.
+ */
+function rememberedAnswer(r: SendKeyRecord): SendResult {
   let answer: unknown;
   try {
     answer = JSON.parse(r.answer);
   } catch {
-    throw new CorruptRowError('a remembered send answer is not JSON');
+    answer = undefined;
   }
   if (!checkSendResult.Check(answer))
-    throw new CorruptRowError('a remembered send answer is not a send result');
-  return { requestHash: r.requestHash, answer };
-}
-
-/** What the relay keeps of a keyed send: the hash of what it asked, and what it was answered. */
-interface RememberedSend {
-  readonly requestHash: Buffer;
-  readonly answer: SendResult;
+    throw new ServerError(
+      'INTERNAL',
+      'the remembered answer of this idempotency key is corrupt (not a send result); nothing was stored',
+      { cause: new CorruptRowError('relay_send_keys.answer is not a send result') },
+    );
+  return answer;
 }
 
 /** Envelope ids drawn per refill of the random pool: one CSPRNG call instead of one per envelope. */
@@ -179,8 +180,11 @@ interface SendView {
   readonly senders: Map<OrgId, Map<DeviceId, DeviceState | undefined>>;
   readonly users: Map<OrgId, Map<UserId, readonly DeviceState[]>>;
   readonly usages: Map<OrgId, Map<DeviceId, BatchUsage>>;
-  /** Keyed sends by sender org and {@link sendRef}: the remembered one, or null when there is none. */
-  readonly sends: Map<OrgId, Map<string, RememberedSend | null>>;
+  /**
+   * Keyed sends by sender org and {@link sendRef}: the remembered one (its answer unchecked
+   * until a repeat needs it), or null when there is none.
+   */
+  readonly sends: Map<OrgId, Map<string, SendKeyRecord | null>>;
 }
 
 function newSendView(): SendView {
@@ -257,8 +261,7 @@ async function readSends(
 ): Promise<void> {
   const known = ofOrg(view.sends, org);
   for (const r of refs) known.set(sendRef(r.deviceId, r.key), null);
-  for (const r of await tx.relayQueue.sendKeys(org, refs))
-    known.set(sendRef(r.deviceId, r.key), rememberedAnswer(r));
+  for (const r of await tx.relayQueue.sendKeys(org, refs)) known.set(sendRef(r.deviceId, r.key), r);
 }
 
 /**
@@ -492,7 +495,7 @@ export class RelayService {
             'IDEMPOTENCY_KEY_REUSED',
             'this idempotency key was used for another send (other recipient or envelopes); nothing was stored',
           );
-        return prior.answer;
+        return rememberedAnswer(prior);
       }
     }
     const devices = view.users.get(recipientOrg)?.get(job.recipientUser) ?? [];
@@ -558,14 +561,15 @@ export class RelayService {
     const result = { serverTime: now, envelopes: out };
     if (sendKey !== undefined) {
       // Later jobs of this batch see the send as remembered; the store gets it in the flush.
-      sends!.set(ref, { requestHash: sendKey.requestHash, answer: result });
-      ctx.collect(this.keysOf(sender.orgId).sendKeys, {
+      const remembered: SendKeyRecord = {
         deviceId: sender.deviceId,
         key: sendKey.key,
         requestHash: sendKey.requestHash,
         answer: JSON.stringify(result),
         createdAt: now,
-      });
+      };
+      sends!.set(ref, remembered);
+      ctx.collect(this.keysOf(sender.orgId).sendKeys, remembered);
     }
     ctx.afterCommit(() => {
       // Committed: sockets on this node may push them straight from memory.
