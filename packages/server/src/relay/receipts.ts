@@ -26,16 +26,20 @@ export function envelopeHash(content: Buffer): Buffer {
   return hash('sha256', content, 'buffer');
 }
 
-/** The encoded relay-receipt entry for one envelope. */
+/**
+ * The encoded relay-receipt entry for one envelope; `contentHash`, when the caller hashed the
+ * content already, is its {@link envelopeHash}.
+ */
 export function relayReceipt(
   sender: DeviceId,
   recipient: DeviceId,
   content: Buffer,
   time: number,
+  contentHash: Buffer = envelopeHash(content),
 ): Uint8Array {
   const entry: RelayReceiptEntry = {
     type: 'relay-receipt',
-    hash: envelopeHash(content),
+    hash: contentHash,
     size: content.length,
     actor: sender,
     sender: sender as string as CoreDeviceId,

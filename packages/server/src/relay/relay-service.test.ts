@@ -19,7 +19,7 @@ import {
   type TestBackend,
 } from '../testing/test-stores.js';
 import { createMessagingServices } from './messaging-services.js';
-import type { ArchivePolicy } from './receipts.js';
+import { relayReceipt, type ArchivePolicy } from './receipts.js';
 import { sendRequestHash } from './relay-service.js';
 
 /** A new user of `orgId` with one device. */
@@ -89,6 +89,32 @@ describe('RelayService.sendDecoded off the fast path', () => {
       expect(sent.envelopes.map((e) => e.deviceId)).toEqual([recipient.deviceId]);
     }
     expect(await tb.stores.relayQueue.pending(orgId, recipient.deviceId, Date.now(), 10)).toHaveLength(2);
+  });
+
+  it("hashes a keyed send's request as before (remembered hashes stay valid), and its receipts carry the same bytes as an unkeyed send's", async () => {
+    // The encoding of the remembered `request_hash`: pinned, since stored hashes outlive a release.
+    const vector = sendRequestHash({ orgId: 'org-ü', userId: 'user-1' }, [
+      { deviceId: 'dev-a', type: 1, content: Buffer.from('first ciphertext') },
+      { deviceId: 'dev-b', type: 3, content: Buffer.alloc(0) },
+    ]);
+    expect(vector.toString('hex')).toBe('81d00965e345a4045ed24dfc1fb5fbdf43d2b80a8c78bf03f71160170527bec2');
+    const entries: Uint8Array[] = [];
+    const now = 1_700_000_000_000;
+    const relay = createMessagingServices({
+      stores: tb.stores,
+      clock: () => now,
+      archives: () => true,
+      receipts: async (_tx, _org, e) => (entries.push(...e), 0),
+    }).relay;
+    const envelopes = envelope(recipient.deviceId);
+    const to = { orgId, userId: recipient.userId };
+    await relay.sendDecoded(sender, to, envelopes, randomBytes(16).toString('base64url'));
+    await relay.sendDecoded(sender, to, envelopes);
+    const expected = relayReceipt(sender.deviceId, recipient.deviceId, envelopes[0]!.content, now);
+    expect(entries.map((e) => Buffer.from(e).toString('hex'))).toEqual([
+      Buffer.from(expected).toString('hex'),
+      Buffer.from(expected).toString('hex'),
+    ]);
   });
 
   it('fails only the repeat whose remembered answer is corrupt, not the other sends of its batch', async () => {

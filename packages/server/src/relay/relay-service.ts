@@ -23,7 +23,7 @@ import { CorruptRowError } from '../store/row-checks.js';
 import type { Stores } from '../store/stores.js';
 import { addressesExactly, checkAddressing } from './addressing.js';
 import { GroupCommitter, RetryBatch, type CommitContext } from './group-commit.js';
-import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
+import { envelopeHash, relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
 import {
   SEND_KEY_BYTES,
@@ -71,32 +71,51 @@ export interface SendKey {
   readonly key: string;
   /** {@link sendRequestHash} of the send. */
   readonly requestHash: Buffer;
+  /** Each envelope's {@link envelopeHash}, in order: hashed once, for the request hash and the receipts. */
+  readonly contentHashes: readonly Buffer[];
 }
+
+/** A length prefix's bytes, reused field after field: `Hash.update` copies what it is given. */
+const lengthPrefix = Buffer.alloc(4);
 
 /**
  * SHA-256 over what a send asks: the recipient and, in order, every envelope's device, type
- * and content hash. Fields are length-prefixed, so no two sends share an encoding. A repeat
- * of a key must hash the same (else IDEMPOTENCY_KEY_REUSED).
+ * and content hash (`contentHashes`, each envelope's {@link envelopeHash}). Fields are
+ * length-prefixed (4 bytes, big-endian), so no two sends share an encoding. A repeat of a
+ * key must hash the same (else IDEMPOTENCY_KEY_REUSED), across releases too: the hashes of
+ * remembered sends are in the store.
  */
 export function sendRequestHash(
   recipient: { readonly orgId: string; readonly userId: string },
   envelopes: readonly OutgoingEnvelope[],
+  contentHashes: readonly Buffer[] = envelopes.map((e) => envelopeHash(e.content)),
 ): Buffer {
   const h = createHash('sha256');
-  const field = (b: Buffer | string) => {
-    const buf = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(buf.length);
-    h.update(len).update(buf);
+  const text = (s: string) => {
+    lengthPrefix.writeUInt32BE(Buffer.byteLength(s, 'utf8'));
+    h.update(lengthPrefix).update(s, 'utf8');
   };
-  field(recipient.orgId);
-  field(recipient.userId);
-  for (const e of envelopes) {
-    field(e.deviceId);
-    field(String(e.type));
-    field(createHash('sha256').update(e.content).digest());
+  text(recipient.orgId);
+  text(recipient.userId);
+  for (let i = 0; i < envelopes.length; i++) {
+    const e = envelopes[i]!;
+    text(e.deviceId);
+    text(String(e.type));
+    const digest = contentHashes[i]!;
+    lengthPrefix.writeUInt32BE(digest.length);
+    h.update(lengthPrefix).update(digest);
   }
   return h.digest();
+}
+
+/** A keyed send's SendKey: each content hashed once, for the request hash and later the receipts. */
+function keyOf(
+  key: string,
+  recipient: { readonly orgId: string; readonly userId: string },
+  envelopes: readonly OutgoingEnvelope[],
+): SendKey {
+  const contentHashes = envelopes.map((e) => envelopeHash(e.content));
+  return { key, requestHash: sendRequestHash(recipient, envelopes, contentHashes), contentHashes };
 }
 
 const checkSendResult = Compile(SendResultSchema);
@@ -439,10 +458,7 @@ export class RelayService {
       recipientUser,
       envelopes,
       toSelf: recipientOrg === sender.orgId && recipientUser === sender.userId,
-      sendKey:
-        idempotencyKey === undefined
-          ? undefined
-          : { key: idempotencyKey, requestHash: sendRequestHash(recipient, envelopes) },
+      sendKey: idempotencyKey === undefined ? undefined : keyOf(idempotencyKey, recipient, envelopes),
     };
     return this.committer.run((tx, ctx) => {
       const now = this.o.clock();
@@ -531,8 +547,8 @@ export class RelayService {
     const recipientReceipts = archivesRecipient && recipientOrg !== sender.orgId ? keys.receipts : null;
     const out: { deviceId: DeviceId; envelopeId: EnvelopeId }[] = [];
     const delivered: DeliveredEnvelope[] = [];
-    for (const e of decoded) {
-      const d = e as OutgoingEnvelope & { readonly deviceId: DeviceId };
+    for (let i = 0; i < decoded.length; i++) {
+      const d = decoded[i] as OutgoingEnvelope & { readonly deviceId: DeviceId };
       const usage = usages.get(d.deviceId)!;
       usage.count += 1;
       usage.bytes += d.content.length;
@@ -551,7 +567,8 @@ export class RelayService {
       };
       ctx.collect(keys.envelopes, envelope);
       if (senderReceipts !== null || recipientReceipts !== null) {
-        const receipt = relayReceipt(sender.deviceId, d.deviceId, d.content, now);
+        // A keyed send hashed its contents already (sendRequestHash): the receipt reuses the digest.
+        const receipt = relayReceipt(sender.deviceId, d.deviceId, d.content, now, sendKey?.contentHashes[i]);
         if (senderReceipts !== null) ctx.collect(senderReceipts, receipt);
         if (recipientReceipts !== null) ctx.collect(recipientReceipts, receipt);
       }
