@@ -38,6 +38,12 @@ export const RELAY_QUEUE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
  * sync after a night offline; the relay sweep forgets older keys.
  */
 export const RELAY_SEND_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/**
+ * Send keys forgotten per statement of the prune (each its own transaction, the event loop
+ * free between them): every HTTP send carries a key, so a sweep may find hundreds of
+ * thousands of day-old rows, and one SQLite DELETE of them all would stall every request.
+ */
+export const RELAY_SEND_KEY_PRUNE_CHUNK = 1000;
 /** Interval of the sweep that deletes expired envelopes (and forgets send keys past their retention). */
 export const RELAY_EXPIRY_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 

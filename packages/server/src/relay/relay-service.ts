@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Compile } from 'typebox/compile';
 import { ID_BYTES } from '../config/defaults.js';
+import { RELAY_SEND_KEY_PRUNE_CHUNK } from '../config/messaging-defaults.js';
 import { ServerError } from '../errors.js';
 import { decodeBytes } from '../http/schema-helpers.js';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
@@ -633,9 +634,20 @@ export class RelayService {
     return this.o.stores.relayQueue.deleteExpired(this.o.clock());
   }
 
-  /** Forgets keyed sends of every org older than the retention window; resolves to how many. */
-  pruneSendKeys(): Promise<number> {
-    return this.o.stores.relayQueue.deleteSendKeysBefore(this.o.clock() - this.o.sendKeyRetentionMs);
+  /**
+   * Forgets keyed sends of every org older than the retention window; resolves to how many.
+   * `chunk` rows per statement, each its own transaction, the event loop free in between: a
+   * SQLite DELETE blocks it while it runs, and a sweep may find a busy day's worth of keys.
+   */
+  async pruneSendKeys(chunk: number = RELAY_SEND_KEY_PRUNE_CHUNK): Promise<number> {
+    const cutoff = this.o.clock() - this.o.sendKeyRetentionMs;
+    let total = 0;
+    for (;;) {
+      const n = await this.o.stores.relayQueue.deleteSendKeysBefore(cutoff, chunk);
+      total += n;
+      if (n < chunk) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Settles when every accepted write has committed (graceful shutdown). */

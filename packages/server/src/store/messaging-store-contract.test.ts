@@ -265,9 +265,36 @@ for (const backend of TEST_BACKENDS) {
         '{"a":1}',
       ]);
       // The prune forgets what is older than the cutoff, in every org.
-      expect(await s.relayQueue.deleteSendKeysBefore(2000)).toBeGreaterThanOrEqual(1);
+      expect(await s.relayQueue.deleteSendKeysBefore(2000, 1000)).toBeGreaterThanOrEqual(1);
       expect(await s.relayQueue.sendKeys(f.orgId, [{ deviceId: a, key }])).toEqual([]);
       expect(await s.relayQueue.sendKeys(f.orgId, [{ deviceId: b, key }])).toHaveLength(1);
+    });
+
+    it('relay: send keys are pruned in bounded chunks until none older than the cutoff is left', async () => {
+      const f = await seed(s);
+      const [a, b] = f.deviceIds as [DeviceId, DeviceId];
+      const now = 5_000_000_000_000;
+      const cutoff = now - RELAY_SEND_KEY_RETENTION_MS;
+      const relay = createMessagingServices({ stores: s, clock: () => now }).relay;
+      // The prune is global: earlier tests' keys go first, so the counts below are this test's.
+      await relay.pruneSendKeys();
+      const record = (deviceId: DeviceId, createdAt: number) => ({
+        deviceId,
+        key: randomBytes(16).toString('base64url'),
+        requestHash: randomBytes(32),
+        answer: '{}',
+        createdAt,
+      });
+      const old = Array.from({ length: 7 }, (_, i) => record(i % 2 === 0 ? a : b, cutoff - 1 - i));
+      const young = Array.from({ length: 3 }, (_, i) => record(a, cutoff + i));
+      await s.withTransaction((tx) => tx.relayQueue.rememberSends(f.orgId, [...old, ...young]));
+      // One statement deletes at most its limit…
+      expect(await s.relayQueue.deleteSendKeysBefore(cutoff, 3)).toBe(3);
+      // …and the relay's prune repeats it until fewer are left: 3, then 1.
+      expect(await relay.pruneSendKeys(3)).toBe(4);
+      const refs = (rs: typeof old) => rs.map((r) => ({ deviceId: r.deviceId, key: r.key }));
+      expect(await s.relayQueue.sendKeys(f.orgId, refs(old))).toEqual([]);
+      expect(await s.relayQueue.sendKeys(f.orgId, refs(young))).toHaveLength(3);
     });
 
     it('relay: a keyed send repeated answers the first answer and stores nothing again; other envelopes under the key are refused', async () => {

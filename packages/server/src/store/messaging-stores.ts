@@ -61,8 +61,12 @@ export interface RelayQueueStore {
    * first (and the first answer stands).
    */
   rememberSends(orgId: OrgId, records: readonly SendKeyRecord[]): Promise<number>;
-  /** Global prune: forgets keyed sends of every org remembered before `cutoff`. */
-  deleteSendKeysBefore(cutoff: number): Promise<number>;
+  /**
+   * Global prune: forgets at most `limit` keyed sends of every org remembered before
+   * `cutoff`; resolves to how many (fewer than `limit`: none older are left, as far as this
+   * statement saw). The caller repeats it, each call its own transaction.
+   */
+  deleteSendKeysBefore(cutoff: number, limit: number): Promise<number>;
   /**
    * Announces, on commit, that these queues changed, to every API node sharing the store
    * (PostgreSQL NOTIFY on {@link RELAY_NOTIFY_CHANNEL}, payload `<orgId>/<deviceId>`, or

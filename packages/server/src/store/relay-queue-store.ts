@@ -223,8 +223,15 @@ export class SqlRelayQueueStore implements RelayQueueStore {
     return stored;
   }
 
-  async deleteSendKeysBefore(cutoff: number): Promise<number> {
-    return this.db.run(sql`DELETE FROM relay_send_keys WHERE created_at < ${cutoff}`);
+  async deleteSendKeysBefore(cutoff: number, limit: number): Promise<number> {
+    // A bounded delete, found through the (created_at) index: by rowid on SQLite; on
+    // PostgreSQL by ctid, whose `= ANY(ARRAY(…))` form is a TID scan (rows here are never
+    // updated, and the subquery and the delete share one snapshot).
+    if (this.db.dialect === 'sqlite')
+      return this.db.run(sql`DELETE FROM relay_send_keys WHERE rowid IN
+        (SELECT rowid FROM relay_send_keys WHERE created_at < ${cutoff} LIMIT ${limit})`);
+    return this.db.run(sql`DELETE FROM relay_send_keys WHERE ctid = ANY(ARRAY(
+      SELECT ctid FROM relay_send_keys WHERE created_at < ${cutoff} LIMIT ${limit}))`);
   }
 
   async announce(
