@@ -20,7 +20,7 @@ import {
 } from '../testing/test-stores.js';
 import { createMessagingServices } from './messaging-services.js';
 import { relayReceipt, type ArchivePolicy } from './receipts.js';
-import { sendRequestHash } from './relay-service.js';
+import { sendRequestHash } from './send-keys.js';
 
 /** A new user of `orgId` with one device. */
 async function member(stores: Stores, orgId: OrgId): Promise<{ userId: UserId; deviceId: DeviceId }> {

@@ -5,8 +5,7 @@
  * an envelope is acknowledged to the sender only after it is committed, and it leaves a
  * queue only by acknowledgement or expiry.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { Compile } from 'typebox/compile';
+import { randomBytes } from 'node:crypto';
 import { ID_BYTES } from '../config/defaults.js';
 import { RELAY_SEND_KEY_PRUNE_CHUNK } from '../config/messaging-defaults.js';
 import { ServerError } from '../errors.js';
@@ -20,19 +19,13 @@ import type {
   QueuedEnvelope,
   SendKeyRecord,
 } from '../store/messaging-records.js';
-import { CorruptRowError } from '../store/row-checks.js';
 import type { Stores } from '../store/stores.js';
 import { addressesExactly, checkAddressing } from './addressing.js';
 import { GroupCommitter, RetryBatch, type CommitContext } from './group-commit.js';
-import { envelopeHash, relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
+import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
-import {
-  SEND_KEY_BYTES,
-  SendResultSchema,
-  type DeliveredEnvelope,
-  type OutgoingMessage,
-  type SendResult,
-} from './wire.js';
+import { rememberedAnswer, sendKeyOf, type SendKey } from './send-keys.js';
+import { SEND_KEY_BYTES, type DeliveredEnvelope, type OutgoingMessage, type SendResult } from './wire.js';
 
 /** One envelope of a message, its content decoded (`text`: the same as canonical base64url, when known). */
 export interface OutgoingEnvelope {
@@ -64,81 +57,6 @@ export interface RelayOptions {
   readonly pipelineCommits?: boolean;
   /** How long a keyed send is remembered (RELAY_SEND_KEY_RETENTION_MS). */
   readonly sendKeyRetentionMs: number;
-}
-
-/** A keyed send's identity: its sender's idempotency key and what the send asks, hashed. */
-export interface SendKey {
-  /** The idempotency key, as the sender gave it (canonical base64url of SEND_KEY_BYTES bytes). */
-  readonly key: string;
-  /** {@link sendRequestHash} of the send. */
-  readonly requestHash: Buffer;
-  /** Each envelope's {@link envelopeHash}, in order: hashed once, for the request hash and the receipts. */
-  readonly contentHashes: readonly Buffer[];
-}
-
-/** A length prefix's bytes, reused field after field: `Hash.update` copies what it is given. */
-const lengthPrefix = Buffer.alloc(4);
-
-/**
- * SHA-256 over what a send asks: the recipient and, in order, every envelope's device, type
- * and content hash (`contentHashes`, each envelope's {@link envelopeHash}). Fields are
- * length-prefixed (4 bytes, big-endian), so no two sends share an encoding. A repeat of a
- * key must hash the same (else IDEMPOTENCY_KEY_REUSED), across releases too: the hashes of
- * remembered sends are in the store.
- */
-export function sendRequestHash(
-  recipient: { readonly orgId: string; readonly userId: string },
-  envelopes: readonly OutgoingEnvelope[],
-  contentHashes: readonly Buffer[] = envelopes.map((e) => envelopeHash(e.content)),
-): Buffer {
-  const h = createHash('sha256');
-  const text = (s: string) => {
-    lengthPrefix.writeUInt32BE(Buffer.byteLength(s, 'utf8'));
-    h.update(lengthPrefix).update(s, 'utf8');
-  };
-  text(recipient.orgId);
-  text(recipient.userId);
-  for (let i = 0; i < envelopes.length; i++) {
-    const e = envelopes[i]!;
-    text(e.deviceId);
-    text(String(e.type));
-    const digest = contentHashes[i]!;
-    lengthPrefix.writeUInt32BE(digest.length);
-    h.update(lengthPrefix).update(digest);
-  }
-  return h.digest();
-}
-
-/** A keyed send's SendKey: each content hashed once, for the request hash and later the receipts. */
-function keyOf(
-  key: string,
-  recipient: { readonly orgId: string; readonly userId: string },
-  envelopes: readonly OutgoingEnvelope[],
-): SendKey {
-  const contentHashes = envelopes.map((e) => envelopeHash(e.content));
-  return { key, requestHash: sendRequestHash(recipient, envelopes, contentHashes), contentHashes };
-}
-
-const checkSendResult = Compile(SendResultSchema);
-
-/**
- * A remembered send's answer, checked like any stored row (style.md §6). Checked by the job
- * that repeats the send (admit), so a corrupt row fails that send alone, not its batch.
- */
-function rememberedAnswer(r: SendKeyRecord): SendResult {
-  let answer: unknown;
-  try {
-    answer = JSON.parse(r.answer);
-  } catch {
-    answer = undefined;
-  }
-  if (!checkSendResult.Check(answer))
-    throw new ServerError(
-      'INTERNAL',
-      'the remembered answer of this idempotency key is corrupt (not a send result); nothing was stored',
-      { cause: new CorruptRowError('relay_send_keys.answer is not a send result') },
-    );
-  return answer;
 }
 
 /** Envelope ids drawn per refill of the random pool: one CSPRNG call instead of one per envelope. */
@@ -459,7 +377,7 @@ export class RelayService {
       recipientUser,
       envelopes,
       toSelf: recipientOrg === sender.orgId && recipientUser === sender.userId,
-      sendKey: idempotencyKey === undefined ? undefined : keyOf(idempotencyKey, recipient, envelopes),
+      sendKey: idempotencyKey === undefined ? undefined : sendKeyOf(idempotencyKey, recipient, envelopes),
     };
     return this.committer.run((tx, ctx) => {
       const now = this.o.clock();

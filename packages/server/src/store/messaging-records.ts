@@ -66,7 +66,7 @@ export interface SendKeyRecord {
   readonly deviceId: DeviceId;
   /** The sender's idempotency key (16 random bytes, base64url). */
   readonly key: string;
-  /** SHA-256 over the recipient and every envelope of the send (relay-service.ts `sendRequestHash`). */
+  /** SHA-256 over the recipient and every envelope of the send (relay/send-keys.ts `sendRequestHash`). */
   readonly requestHash: Buffer;
   /** The answer given, as JSON text (a SendResult). */
   readonly answer: string;
