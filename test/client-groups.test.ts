@@ -12,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allBytes,
   canaryHits,
+  faultySendFetch,
   requestPath,
   startWorld,
   type ClientWorld,
+  type SendFault,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
@@ -188,6 +190,29 @@ describe('groups end to end (real server process)', () => {
       expect((await c.sync()).map((e) => e.content.text)).toEqual(['half answered']);
     const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === 'half answered');
     expect(recs.map((r) => r.envelopeHashes.length)).toEqual([2]);
+  });
+
+  it('a removal whose answer is lost completes before the next group message is addressed: the removed member never gets it', async () => {
+    const g = await alice.createGroup('Vault', users(bob, carol));
+    await bob.sync();
+    await carol.sync();
+    const faults: SendFault[] = [];
+    alice.crash();
+    alice = CustosClient.open(join(dir, 'alice'), { api: { fetch: faultySendFetch(faults) } });
+    faults.push('lose');
+    await expect(alice.removeGroupMembers(g.id, users(carol))).rejects.toSatisfy((e) =>
+      isClientError(e, 'SEND_PENDING'),
+    );
+    // Pending: the group's new state applies when the change completes.
+    expect(alice.group(g.id)!.members.map(userAddress)).toContain(addr(carol));
+    await alice.sendToGroup(g.id, { kind: 'message', text: 'not for carol' });
+    expect(alice.group(g.id)!.members.map(userAddress).sort()).toEqual(sortedAddrs(alice, bob));
+    expect((await carol.sync()).map((e) => e.content.text ?? e.content.kind)).toEqual(['group-update']);
+    expect(carol.group(g.id)!.active).toBe(false);
+    expect((await bob.sync()).map((e) => e.content.text ?? e.content.kind)).toEqual([
+      'group-update',
+      'not for carol',
+    ]);
   });
 
   it('never shows the server the group name', async () => {

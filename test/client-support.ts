@@ -317,6 +317,40 @@ export function requestPath(input: string | URL | Request): string {
   return new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url).pathname;
 }
 
+/**
+ * What a test fetch does to the next `PUT /v1/messages`: 'lose' lets it reach the server and
+ * loses the answer (connection reset); a number answers that status without reaching the
+ * server — 429 RATE_LIMITED as the server's limiter answers it, 409 MISMATCHED_DEVICES with
+ * no device named (what a server that forgot the key answers after a device-list change),
+ * any other status with a proxy's non-JSON body.
+ */
+export type SendFault = 'lose' | 429 | 409 | 502 | 503;
+
+/** A fetch that applies `faults` in order to `PUT /v1/messages` requests (none left: plain fetch). */
+export function faultySendFetch(faults: SendFault[]): typeof fetch {
+  return async (input, init) => {
+    const fault =
+      init?.method === 'PUT' && requestPath(input) === '/v1/messages' ? faults.shift() : undefined;
+    if (typeof fault === 'number') {
+      const error =
+        fault === 429
+          ? { code: 'RATE_LIMITED', message: 'too many requests' }
+          : fault === 409
+            ? { code: 'MISMATCHED_DEVICES', message: 'changed devices', details: { missing: [], stale: [] } }
+            : undefined;
+      return error === undefined
+        ? new Response('Bad Gateway', { status: fault, headers: { 'content-type': 'text/html' } })
+        : new Response(JSON.stringify({ error }), {
+            status: fault,
+            headers: { 'content-type': 'application/json' },
+          });
+    }
+    const res = await fetch(input, init);
+    if (fault === 'lose') throw new TypeError('connection reset');
+    return res;
+  };
+}
+
 /** Every file under `dir`, recursively, concatenated. */
 export function allBytes(dir: string): Buffer {
   const out: Buffer[] = [];

@@ -122,15 +122,18 @@ export class CustosClient {
    * completes the sends left pending by a lost answer (each sent again unchanged, under its
    * key: messaging/send-outbox.ts), then fetches and handles every queued envelope over HTTP,
    * acknowledging each after it is stored. A send still without an answer stays pending.
+   * Resolves to the sends it completed (`direction: 'sent'`: the app was told SEND_PENDING
+   * for them), then the events received.
    */
   async sync(): Promise<MessageEvent[]> {
     await this.#p.ops.serial(() => this.#p.archive.refreshNow());
+    const sent: MessageEvent[] = [];
     await this.#p.ops
-      .serial(() => this.#p.messenger.resumePending())
+      .serial(() => this.#p.messenger.resumePending(sent))
       .catch((e: unknown) => {
         if (!isClientError(e, 'SEND_PENDING')) throw e;
       });
-    return this.#p.inbox.sync();
+    return [...sent, ...(await this.#p.inbox.sync())];
   }
 
   /**

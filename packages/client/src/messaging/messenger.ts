@@ -122,6 +122,7 @@ export class Messenger {
   async send(to: PeerUser, partial: OutgoingContent): Promise<MessageEvent> {
     if (partial.group !== undefined || partial.kind === 'group-update')
       throw new ClientError('GROUP_INVALID', 'group content goes through the group operations');
+    await this.#sendPendingFirst();
     checkOwnChange(this.c.store, partial, this.me);
     const conv = directConversation(this.me, to);
     const self = userAddress(to) === userAddress(this.me);
@@ -132,6 +133,8 @@ export class Messenger {
   async sendToGroup(groupId: string, partial: OutgoingContent): Promise<MessageEvent> {
     if (partial.kind === 'group-update')
       throw new ClientError('GROUP_INVALID', 'group changes go through the group operations');
+    // A pending change of this group (a removal) must reach the group before the members are read.
+    await this.#sendPendingFirst();
     const g = getGroup(this.c.store, groupId);
     if (g === undefined) throw new ClientError('GROUP_UNKNOWN', 'no such group on this device');
     if (!g.active || !isMember(g, this.me))
@@ -144,6 +147,7 @@ export class Messenger {
 
   /** Creates or changes a group and sends the new state to old and new members. */
   async changeGroup(groupId: string | undefined, op: GroupOperation): Promise<MessageEvent> {
+    await this.#sendPendingFirst();
     const current = groupId === undefined ? undefined : getGroup(this.c.store, groupId);
     const change = planGroupChange(current, op, this.me);
     if (change.next.members.length === 0)
@@ -171,6 +175,7 @@ export class Messenger {
     ids: readonly string[],
     group?: string,
   ): Promise<MessageEvent> {
+    await this.#sendPendingFirst();
     const g = group === undefined ? undefined : getGroup(this.c.store, group);
     const conv = g === undefined ? directConversation(this.me, to) : groupConversation(g, this.me);
     const content = this.#compose(
@@ -204,9 +209,28 @@ export class Messenger {
   }
 
   /**
+   * Completes the sends still pending before a new one, so messages leave in order — and
+   * before the new one reads any state: a pending group change (a member removed) applies
+   * the group's new state only when it completes, and a message composed against the old
+   * state would go to the removed member.
+   */
+  async #sendPendingFirst(): Promise<void> {
+    try {
+      await this.resumePending();
+    } catch (e) {
+      // The earlier message stays pending; this one was not sent (nothing of it was kept).
+      if (isClientError(e, 'SEND_PENDING'))
+        throw new ClientError('NETWORK', `not sent: an earlier message is still pending (${e.message})`, {
+          cause: e,
+        });
+      throw e;
+    }
+  }
+
+  /**
    * Delivers to every recipient (and a sync copy to this user's other devices when `sync`
-   * names the peer), then stores and captures. Earlier sends still pending complete first, so
-   * messages leave in order. In a group, a member that cannot be reached (no devices, changed
+   * names the peer), then stores and captures; the caller completed the pending sends first
+   * (#sendPendingFirst). In a group, a member that cannot be reached (no devices, changed
    * identity) is a warning, not a failed send.
    */
   async #sendEvent(
@@ -216,16 +240,6 @@ export class Messenger {
     sync: UserRef | undefined,
   ): Promise<MessageEvent> {
     await this.c.capture.prepare();
-    try {
-      await this.#resume();
-    } catch (e) {
-      // The earlier message stays pending; this one was not sent (nothing of it was kept).
-      if (isClientError(e, 'SEND_PENDING'))
-        throw new ClientError('NETWORK', `not sent: an earlier message is still pending (${e.message})`, {
-          cause: e,
-        });
-      throw e;
-    }
     const pending = newPendingSend(this.c.store, {
       content,
       conv,
@@ -245,16 +259,16 @@ export class Messenger {
    * Completes the sends left pending (oldest first): each resends its kept request unchanged,
    * then goes on to its remaining recipients, stores and captures. Throws SEND_PENDING when
    * the server still does not answer (the rest wait for the next try). Resolves to the
-   * events of the sends completed.
+   * events of the sends completed, which are also added to `completed` as each completes
+   * (so a caller that gets SEND_PENDING still learns of the ones before it).
    */
-  async resumePending(): Promise<MessageEvent[]> {
-    if (pendingSends(this.c.store).length === 0) return [];
+  async resumePending(completed: MessageEvent[] = []): Promise<MessageEvent[]> {
+    if (pendingSends(this.c.store).length === 0) return completed;
     await this.c.capture.prepare();
-    return this.#resume();
+    return this.#resume(completed);
   }
 
-  async #resume(): Promise<MessageEvent[]> {
-    const out: MessageEvent[] = [];
+  async #resume(out: MessageEvent[] = []): Promise<MessageEvent[]> {
     for (const p of pendingSends(this.c.store)) {
       const e = await this.#complete(p, true);
       if (e !== undefined) out.push(e);
