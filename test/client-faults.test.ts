@@ -11,10 +11,12 @@ import { CustosClient, isClientError, type PeerUser } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrolUser,
+  faultySendFetch,
   requestPath,
   startWorld,
   until,
   type ClientWorld,
+  type SendFault,
   type ServerProcess,
   type TestOrg,
 } from './client-support.js';
@@ -365,5 +367,52 @@ describe('client faults (real server process)', () => {
     // The new keys work: a fresh session from a new bundle decrypts at the drained device.
     await bob.sendText(c.me, 'after top-up');
     expect((await c.sync()).map((e) => e.content.text)).toEqual(['after top-up']);
+  });
+
+  // Last: alice's clock is moved a day on.
+  it('a resent send answered with a rate limit or a proxy error stays pending, and one resent past the key retention is not encrypted again', async () => {
+    await bob.sync();
+    const faults: SendFault[] = [];
+    let skew = 0;
+    alice.crash();
+    alice = CustosClient.open(join(dir, 'alice'), {
+      api: { fetch: faultySendFetch(faults) },
+      clock: () => Date.now() + skew,
+    });
+    await alice.sync(); // nothing left to receive: the PUTs below are alice's sends only
+    const sentTexts = (events: { direction: string; content: { text?: string } }[]) =>
+      events.filter((e) => e.direction === 'sent').map((e) => e.content.text);
+    const records = async (text: string) =>
+      (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === text);
+    const mine = (text: string) => alice.messages(bob.me).filter((m) => m.text === text);
+    // Stored, answer lost; the repeats get 429 and a 502 — neither says the first try was not
+    // stored (before: refused, the message dropped while bob has it).
+    faults.push('lose', 429, 502);
+    await expectCode(alice.sendText(bob.me, 'limited'), 'SEND_PENDING');
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    expect(mine('limited')).toEqual([]);
+    // Answered at last (the first answer again): sync reports the send it completed.
+    expect(sentTexts(await alice.sync())).toEqual(['limited']);
+    expect(mine('limited')).toHaveLength(1);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['limited']);
+    expect((await records('limited')).map((r) => r.envelopeHashes.length)).toEqual([1]);
+    // Stored, answer lost, resent a day later: the server forgot the key and bob's devices
+    // changed (MISMATCHED_DEVICES). Encrypting again would give bob a second copy and lose
+    // the first envelope from the record: it is recorded as possibly delivered, with a warning.
+    faults.push('lose', 409);
+    await expectCode(alice.sendText(bob.me, 'a day late'), 'SEND_PENDING');
+    skew = 25 * 60 * 60 * 1000;
+    const warned = alice.warnings().length;
+    expect(sentTexts(await alice.sync())).toEqual(['a day late']);
+    expect(faults).toEqual([]);
+    expect(
+      alice
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual(['delivery-uncertain']);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['a day late']);
+    expect((await records('a day late')).map((r) => r.envelopeHashes.length)).toEqual([1]);
   });
 });

@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { CustosClient, isClientError, userAddress, type PeerUser } from '@custos/client';
+import { CustosClient, isClientError, LocalStore, userAddress, type PeerUser } from '@custos/client';
+import { PrivateKey } from '@signalapp/libsignal-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allBytes,
@@ -213,6 +214,38 @@ describe('groups end to end (real server process)', () => {
       'group-update',
       'not for carol',
     ]);
+  });
+
+  it('a member the device fails to encrypt for (libsignal refuses) after another accepted the message is a warning: the message and its record stay', async () => {
+    const g = await alice.createGroup('Night', users(bob, carol));
+    await bob.sync();
+    await carol.sync();
+    // The last member's stored identity no longer matches the session: libsignal refuses to
+    // encrypt (an error of its own, not the client's) after the first member accepted.
+    const last = [...alice.group(g.id)!.members].reverse().find((u) => addr(alice) !== userAddress(u))!;
+    const lastClient = [bob, carol].find((c) => addr(c) === userAddress(last))!;
+    alice.crash();
+    const store = LocalStore.open(join(dir, 'alice'));
+    store.put(
+      'identities',
+      `${userAddress(last)}.${lastClient.profile.deviceNumber}`,
+      PrivateKey.generate().getPublicKey().serialize(),
+    );
+    store.close();
+    alice = CustosClient.open(join(dir, 'alice'));
+    const warned = alice.warnings().length;
+    await alice.sendToGroup(g.id, { kind: 'message', text: 'one of two' });
+    expect(alice.groupMessages(g.id).map((m) => m.text)).toEqual(['one of two']);
+    expect(
+      alice
+        .warnings()
+        .slice(warned)
+        .map((w) => [w.kind, w.from]),
+    ).toEqual([['delivery-failed', userAddress(last)]]);
+    const first = [bob, carol].find((c) => c !== lastClient)!;
+    expect((await first.sync()).map((e) => e.content.text)).toEqual(['one of two']);
+    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === 'one of two');
+    expect(recs.map((r) => r.envelopeHashes.length)).toEqual([1]);
   });
 
   it('never shows the server the group name', async () => {

@@ -9,8 +9,9 @@
  * fresh idempotency key to the caller's outbox (`keep`, send-outbox.ts): the ratchet advance
  * and the record of what is about to leave commit together, BEFORE the request. When the
  * request gets no answer (the server may have stored it), delivery throws SEND_PENDING and
- * the caller later resumes with exactly those envelopes and that key; only a refusal (the
- * server stored nothing under the key) lets it encrypt again.
+ * the caller later resumes with exactly those envelopes and that key; only a refusal that
+ * says nothing was stored under the key for this request (NOTHING_STORED) lets it encrypt
+ * again. Any other answer (rate limited, a server or proxy error) is no answer either.
  */
 import { signalEncrypt, type ProtocolAddress } from '@signalapp/libsignal-client';
 import { ClientError, isClientError, isServerRefusal } from '../errors.js';
@@ -21,7 +22,7 @@ import type { SignalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { int, obj } from '../transport/response-checks.js';
 import { noteServerClaim } from './archive-notices.js';
-import { newSendKey, type InFlightSend, type OutboxEnvelope } from './send-outbox.js';
+import { newSendKey, SEND_KEY_RETENTION_MS, type InFlightSend, type OutboxEnvelope } from './send-outbox.js';
 import {
   deviceAddress,
   fetchSessions,
@@ -47,6 +48,34 @@ async function fetchAndNote(c: DeliveryContext, to: PeerUser, deviceId?: string)
 /** Send attempts when the server keeps reporting mismatched devices. */
 export const MAX_SEND_ATTEMPTS = 4;
 
+/**
+ * The refusals of `PUT /v1/messages` that mean the server stored nothing under the request's
+ * key for this request. The relay answers a remembered key before it checks the recipient,
+ * the addressing and the queues (packages/server/src/relay/relay-service.ts, `readIntoView`
+ * and `admit`), so USER_NOT_FOUND, MISMATCHED_DEVICES and QUEUE_FULL come after the key was
+ * looked up and not found, IDEMPOTENCY_KEY_REUSED from the lookup itself; the others refuse
+ * the request's bytes, which every try carried identically, before anything is stored.
+ * Every other answer — RATE_LIMITED (the per-device limiter runs before the handler),
+ * INTERNAL, UNAVAILABLE, LOG_PUSHBACK, a proxy's 502 or 504, a status without a JSON code —
+ * says nothing about an earlier try, which may be stored: the request stays in flight.
+ */
+const NOTHING_STORED: ReadonlySet<string> = new Set([
+  'USER_NOT_FOUND',
+  'MISMATCHED_DEVICES',
+  'QUEUE_FULL',
+  'IDEMPOTENCY_KEY_REUSED',
+  'INVALID_REQUEST',
+  'MALFORMED_JSON',
+  'BODY_TOO_LARGE',
+]);
+
+/**
+ * Slack on SEND_KEY_RETENTION_MS for this device's clock: a repeat this close to the end of
+ * the server's retention is treated as one the server may have forgotten (the cautious side:
+ * its envelopes are kept in the record as possibly delivered rather than dropped).
+ */
+const RETENTION_SLACK_MS = 60 * 60 * 1000;
+
 /** What delivery works with. */
 export interface DeliveryContext {
   readonly store: LocalStore;
@@ -64,6 +93,11 @@ export interface DeliveryContext {
 export interface Delivered {
   readonly serverTime: number;
   readonly hashes: Uint8Array[];
+  /**
+   * Set when the server no longer remembered the request's key and refused the repeat: its
+   * first try may be at the server (`hashes` are its envelopes), or may never have arrived.
+   */
+  readonly uncertain?: true;
 }
 
 /**
@@ -88,6 +122,8 @@ export async function deliver(
   const { store, api } = c;
   let request = resume;
   for (let attempt = 0; attempt < MAX_SEND_ATTEMPTS; attempt++) {
+    // A request kept by an earlier call may be stored at the server already.
+    const repeat = request !== undefined;
     if (request === undefined) {
       const made = await store.atomically(() => prepareRequest(c, to, padded, keep));
       // Writing to oneself with no other device: nothing to send (the server needs at least one envelope).
@@ -99,27 +135,33 @@ export async function deliver(
       }
       request = made;
     }
+    const sending = request;
     try {
       const res = obj(
         await api.request('PUT', '/v1/messages', {
           body: {
             recipient: { orgId: to.orgId, userId: to.userId },
-            envelopes: request.envelopes,
-            idempotencyKey: request.key,
+            envelopes: sending.envelopes,
+            idempotencyKey: sending.key,
           },
         }),
         'send result',
       );
-      return { serverTime: int(res, 'serverTime'), hashes: [...request.hashes] };
+      return { serverTime: int(res, 'serverTime'), hashes: [...sending.hashes] };
     } catch (e) {
-      // No (readable) answer: the server may hold the envelopes. They stay kept, to be sent
-      // again as they are — never encrypted again.
-      if (isClientError(e, 'NETWORK') || isClientError(e, 'SERVER_RESPONSE_INVALID'))
+      // No answer that rules out an earlier try: the server may hold the envelopes. They stay
+      // kept, to be sent again as they are — never encrypted again.
+      if (!nothingStored(e, repeat))
         throw new ClientError(
           'SEND_PENDING',
           'the server did not answer the send: the message is kept and sent again, unchanged, by the next send or sync',
           { cause: e },
         );
+      // A repeat the server may have forgotten (older than its key retention): its first try
+      // may have been stored and delivered. Encrypting again would deliver a second copy and
+      // lose the first try's hashes from the record: they are kept as possibly delivered.
+      if (repeat && c.clock() - sending.sentAt >= SEND_KEY_RETENTION_MS - RETENTION_SLACK_MS)
+        return { serverTime: c.clock(), hashes: [...sending.hashes], uncertain: true };
       // A refusal: nothing was stored under the key, so these envelopes are dropped.
       request = undefined;
       if (!isServerRefusal(e, 'MISMATCHED_DEVICES')) {
@@ -133,6 +175,15 @@ export async function deliver(
     }
   }
   throw new ClientError('DELIVERY_FAILED', 'the server kept reporting a changed device list');
+}
+
+/**
+ * True when `e` says the server stored nothing under the request's key for this request
+ * (NOTHING_STORED). DEVICE_REVOKED is checked before the key: it rules out only a first try.
+ */
+function nothingStored(e: unknown, repeat: boolean): e is ClientError {
+  if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
+  return NOTHING_STORED.has(e.server.code) || (!repeat && e.server.code === 'DEVICE_REVOKED');
 }
 
 /** The cached contact of `to` (an empty device list before the first fetch). */
@@ -161,7 +212,7 @@ async function prepareRequest(
   if (gone.length > 0)
     saveContact(store, { ...contact, devices: contact.devices.filter((d) => !gone.includes(d.deviceId)) });
   if (envelopes.length === 0) return userAddress(to) === userAddress(c.me) ? 'nothing' : 'no-devices';
-  const request: InFlightSend = { to, key: newSendKey(), envelopes, hashes };
+  const request: InFlightSend = { to, key: newSendKey(), envelopes, hashes, sentAt: c.clock() };
   keep(request);
   return request;
 }

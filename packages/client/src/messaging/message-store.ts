@@ -53,6 +53,11 @@ export interface Warning {
     | 'group-refused'
     | 'attachment-invalid'
     | 'delivery-failed'
+    /**
+     * A send resumed after the server's key retention (24 h) that the server refused: its
+     * first try may or may not have reached the recipient; the record names its envelopes.
+     */
+    | 'delivery-uncertain'
     | 'receipt-refused'
     /** Content whose archive notice named an organisation other than its sender's (F17). */
     | 'notice-refused'

@@ -10,7 +10,9 @@
  * recipient accepted it — or in a group, or for a send resumed after the caller was told it
  * is pending — a refused recipient is a `delivery-failed` warning and the rest go on: the
  * envelopes already accepted must be recorded and archived. A resumed send that no recipient
- * accepted is dropped with that warning.
+ * accepted is dropped with that warning. A failure that is no refusal (no answer, a
+ * transient one, a local error) drops the row only while nothing of the message can be at
+ * the server; otherwise the row stays and the send is SEND_PENDING.
  */
 import type { RecordBody } from '@custos/core';
 import { ClientError, isClientError } from '../errors.js';
@@ -20,7 +22,13 @@ import type { MessageContent } from './content.js';
 import { applyContent, recordFor, type Conversation } from './events.js';
 import { addWarning } from './message-store.js';
 import { IdentityChangedError, userAddress } from './peers.js';
-import { deletePendingSend, putPendingSend, type InFlightSend, type PendingSend } from './send-outbox.js';
+import {
+  deletePendingSend,
+  putPendingSend,
+  storedPendingSend,
+  type InFlightSend,
+  type PendingSend,
+} from './send-outbox.js';
 
 /** What completing a send works with (the messenger's parts). */
 export interface SendCompletionContext {
@@ -38,6 +46,17 @@ export interface CompletedSend {
   readonly content: MessageContent;
   readonly conv: Conversation;
   readonly seq: number | null;
+}
+
+/**
+ * True for a failure that says nothing lasting about the recipient: no answer, a rate limit,
+ * a server or proxy error (5xx), a status without a JSON error code. (An answer that does not
+ * parse or verify, such as a bad prekey bundle, would fail again: it is a refusal here.)
+ */
+function transient(e: unknown): boolean {
+  if (isClientError(e, 'NETWORK')) return true;
+  if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
+  return e.server.status === 429 || e.server.status >= 500 || e.server.code === 'UNKNOWN';
 }
 
 /** `p` without its request in flight. */
@@ -65,6 +84,16 @@ export async function completeSend(
     const t = p.targets[p.next]!;
     try {
       const res = await deliver(c.delivery, t.to, t.sync ? p.syncCopy! : p.padded, keep, p.inFlight);
+      if (res.uncertain === true)
+        store.transaction(() =>
+          addWarning(store, {
+            at: clock(),
+            kind: 'delivery-uncertain',
+            from: userAddress(t.to),
+            detail:
+              'a send kept longer than the server remembers it was refused when sent again: it may not have been delivered',
+          }),
+        );
       p = {
         ...settled(p),
         next: p.next + 1,
@@ -81,22 +110,32 @@ export async function completeSend(
       }
     } catch (e) {
       if (isClientError(e, 'SEND_PENDING')) throw e;
-      // Part of the message (or, resumed, possibly all of it) is at the server: keep the rest.
-      if (isClientError(e, 'NETWORK') && (p.delivered > 0 || resumed))
+      // What the failed step left committed (a failed transaction may have rolled back the
+      // in-memory change): a request still in flight there may be at the server.
+      const inFlight = storedPendingSend(store, p)?.inFlight !== undefined;
+      // Part of the message (or, resumed, possibly all of it) is at the server.
+      const accepted = p.delivered > 0 || resumed;
+      // Keep the rest while the server is unreachable, and keep a request in flight whatever
+      // failed here: resending it unchanged is safe (its key), dropping it could lose a copy.
+      if ((accepted || inFlight) && (transient(e) || (inFlight && !isClientError(e))))
         throw new ClientError(
           'SEND_PENDING',
-          'the server could not be reached: the message is kept and sent on by the next send or sync',
+          'the send could not go on: the message is kept and sent on by the next send or sync',
           { cause: e },
         );
       // The change found while encrypting rolled back with its attempt: record it, so the user
       // can compare safety numbers and accept it (until then sending to that device is refused).
       if (e instanceof IdentityChangedError)
         store.transaction(() => c.stores.identity.notePendingChange(e.address));
-      const refused = isClientError(e) && e.code !== 'NETWORK';
-      if (!refused || (!resumed && p.delivered === 0 && p.conv.group === undefined)) {
+      // Nothing of the message can be at the server: the send fails as if never begun —
+      // unless a group member refused, which is a warning (the other members still get it).
+      if (!accepted && (!isClientError(e) || transient(e) || p.conv.group === undefined)) {
         store.transaction(() => deletePendingSend(store, p));
         throw e;
       }
+      // Otherwise (a refusal, or a local failure such as libsignal's for this recipient with
+      // nothing of theirs in flight) this recipient is skipped with a warning: retrying would
+      // fail the same way and hold every later send behind this one.
       const whom = t.sync ? 'own devices' : p.conv.group === undefined ? 'the recipient' : 'a group member';
       p = { ...settled(p), next: p.next + 1 };
       const next = p;
@@ -105,7 +144,7 @@ export async function completeSend(
           at: clock(),
           kind: 'delivery-failed',
           from: userAddress(t.to),
-          detail: `not delivered to ${whom}: ${e.message}`,
+          detail: `not delivered to ${whom}: ${e instanceof Error ? e.message : 'a local error'}`,
         });
         putPendingSend(store, next);
       });

@@ -24,6 +24,13 @@ const OUTBOX = 'send-outbox';
 /** Bytes of a send's idempotency key (the server's SEND_KEY_BYTES). */
 export const SEND_KEY_BYTES = 16;
 
+/**
+ * How long the server remembers a send's idempotency key: the server's
+ * RELAY_SEND_KEY_RETENTION_MS (packages/server/src/config/messaging-defaults.ts), 24 h. A
+ * request repeated later is new to the server (delivery.ts).
+ */
+export const SEND_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
 /** A fresh idempotency key: 16 random bytes, base64url. */
 export function newSendKey(): string {
   return randomBytes(SEND_KEY_BYTES).toString('base64url');
@@ -44,6 +51,8 @@ export interface InFlightSend {
   readonly envelopes: readonly OutboxEnvelope[];
   /** SHA-256 of each envelope's ciphertext (what the archive record and the relay receipt name). */
   readonly hashes: readonly Uint8Array[];
+  /** This device's time when the request was kept, just before its first try left. */
+  readonly sentAt: number;
 }
 
 /** A recipient of a pending send: a user, with the content or its sync copy. */
@@ -93,6 +102,12 @@ export function putPendingSend(store: LocalStore, p: PendingSend): void {
 /** Deletes `p`'s row, if stored. */
 export function deletePendingSend(store: LocalStore, p: PendingSend): void {
   store.delete(OUTBOX, String(p.ord));
+}
+
+/** `p`'s row as stored (what a failed transaction left committed), if any. */
+export function storedPendingSend(store: LocalStore, p: PendingSend): PendingSend | undefined {
+  const row = store.get(OUTBOX, String(p.ord));
+  return row === undefined ? undefined : decodeJson<PendingSend>(row);
 }
 
 /** Every pending send, oldest first. */
