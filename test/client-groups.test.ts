@@ -216,6 +216,29 @@ describe('groups end to end (real server process)', () => {
     ]);
   });
 
+  it('an own group change that completes after a newer update arrived keeps the newer state', async () => {
+    const g = await alice.createGroup('Desk', users(bob));
+    await bob.sync();
+    const faults: SendFault[] = [];
+    alice.crash();
+    alice = CustosClient.open(join(dir, 'alice'), { api: { fetch: faultySendFetch(faults) } });
+    // alice's rename reaches bob, its answer is lost; bob renames again (revision 3).
+    faults.push('lose');
+    await expect(alice.renameGroup(g.id, 'Desk A')).rejects.toSatisfy((e) =>
+      isClientError(e, 'SEND_PENDING'),
+    );
+    await bob.sync();
+    await bob.renameGroup(g.id, 'Desk B');
+    // alice's resend gets a 503 (still pending) and she receives bob's rename…
+    faults.push(503);
+    await alice.sync();
+    expect(alice.group(g.id)).toMatchObject({ name: 'Desk B', revision: 3 });
+    // …then her rename completes: it is stored as sent, the group stays at the newer state.
+    expect((await alice.sync()).map((e) => e.groupChange !== undefined && e.direction)).toEqual(['sent']);
+    expect(alice.group(g.id)).toMatchObject({ name: 'Desk B', revision: 3 });
+    expect(bob.group(g.id)).toMatchObject({ name: 'Desk B', revision: 3 });
+  });
+
   it('a member the device fails to encrypt for (libsignal refuses) after another accepted the message is a warning: the message and its record stay', async () => {
     const g = await alice.createGroup('Night', users(bob, carol));
     await bob.sync();

@@ -16,12 +16,14 @@
  */
 import type { RecordBody } from '@custos/core';
 import { ClientError, isClientError } from '../errors.js';
+import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
 import { deliver, type DeliveryContext } from './delivery.js';
 import type { MessageContent } from './content.js';
 import { applyContent, recordFor, type Conversation } from './events.js';
+import { getGroup, judgeGroupUpdate } from './groups.js';
 import { addWarning } from './message-store.js';
-import { IdentityChangedError, userAddress } from './peers.js';
+import { IdentityChangedError, userAddress, type PeerUser } from './peers.js';
 import {
   deletePendingSend,
   putPendingSend,
@@ -57,6 +59,30 @@ function transient(e: unknown): boolean {
   if (isClientError(e, 'NETWORK')) return true;
   if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
   return e.server.status === 429 || e.server.status >= 500 || e.server.code === 'UNKNOWN';
+}
+
+/**
+ * `conv` as an own group change applies it here, on completion: its state was planned when
+ * the send began, and a resumed change may complete after this device received newer
+ * updates of the group. Saving the plan then would move the group backwards. This device
+ * judges its own update as every member judges it on receipt (a higher revision, or the same
+ * revision with the higher state hash, from a current member): when it loses, the members
+ * keep the newer state too, so keeping it here is what converges. The change is still stored
+ * and recorded as sent.
+ */
+function ownChangeToApply(
+  store: LocalStore,
+  me: PeerUser,
+  content: MessageContent,
+  conv: Conversation,
+): Conversation {
+  if (content.kind !== 'group-update' || conv.change === undefined || content.groupState === undefined)
+    return conv;
+  const id = conv.change.next.id;
+  const judged = judgeGroupUpdate(getGroup(store, id), id, content.groupState, me, me);
+  if (!('refused' in judged)) return conv;
+  const { change: _superseded, ...kept } = conv;
+  return kept;
 }
 
 /** `p` without its request in flight. */
@@ -156,7 +182,10 @@ export async function completeSend(
     if (resumed && done.delivered === 0) return undefined;
     const { content, conv } = done;
     const serverAt = done.serverTime ?? clock();
-    applyContent(store, me, content, me, conv, 'sent', { serverAt, now: clock() });
+    applyContent(store, me, content, me, ownChangeToApply(store, me, content, conv), 'sent', {
+      serverAt,
+      now: clock(),
+    });
     const seq = c.capture(() => recordFor(content, me, conv, 'sent', [...done.hashes], serverAt));
     return { content, conv, seq };
   });
