@@ -154,15 +154,20 @@ describe('GroupCommitter', () => {
     expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
   });
 
-  it('runs a batch whose flush lost a race (RetryBatch) once more with a fresh prepare; a second loss fails it with UNAVAILABLE', async () => {
-    for (const losses of [1, 2]) {
+  it('runs a batch whose flush lost a race (RetryBatch) or that PostgreSQL aborted (deadlock, serialization failure) once more with a fresh prepare; a second loss fails it with UNAVAILABLE', async () => {
+    const lost = [
+      () => new RetryBatch('another node committed first'),
+      () => Object.assign(new Error('deadlock detected'), { code: '40P01' }),
+      () => Object.assign(new Error('could not serialize access'), { code: '40001' }),
+    ];
+    for (const [losses, loss] of lost.flatMap((l) => [1, 2].map((n) => [n, l] as const))) {
       let prepares = 0;
       let flushes = 0;
       const gc = new GroupCommitter<string, Uint8Array, number, number>(
         tb.stores,
         100,
         async () => {
-          if (++flushes <= losses) throw new RetryBatch('another node committed first');
+          if (++flushes <= losses) throw loss();
         },
         async () => ++prepares,
       );
@@ -184,6 +189,17 @@ describe('GroupCommitter', () => {
       }
       expect(prepares).toBe(2);
     }
+  });
+
+  it('does not run a batch again for any other failure: a unique violation (23505) fails its jobs at once', async () => {
+    let flushes = 0;
+    const gc = new GroupCommitter<string, Uint8Array, number, number>(tb.stores, 100, async () => {
+      flushes++;
+      throw Object.assign(new Error('duplicate key value'), { code: '23505' });
+    });
+    const job = gc.run(async (_tx, ctx) => ctx.collect('org', new Uint8Array(1)));
+    await expect(job).rejects.toMatchObject({ code: '23505' });
+    expect(flushes).toBe(1);
   });
 
   it('folds items into the next batch without jobs: one flush with the jobs, settled by its commit', async () => {

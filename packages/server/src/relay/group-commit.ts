@@ -77,6 +77,20 @@ export class RetryBatch extends Error {
   override readonly name = 'RetryBatch';
 }
 
+/**
+ * PostgreSQL's SQLSTATEs for a transaction it chose to abort so that another could go on
+ * (`deadlock_detected`, `serialization_failure`): nothing of the batch was kept, and running
+ * it again is what the server asks for. Retried like {@link RetryBatch}.
+ */
+const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set(['40P01', '40001']);
+
+/** Whether a failed attempt may simply be run again: a lost race or a transaction PostgreSQL aborted. */
+function isRetryable(e: unknown): boolean {
+  if (e instanceof RetryBatch) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE_SQLSTATES.has(code);
+}
+
 interface Pending<Key, Item, Meta, View> {
   readonly job: CommitJob<unknown, Key, Item, View>;
   readonly meta: Meta | undefined;
@@ -307,7 +321,8 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
   /**
    * One try of a batch: `written` is called once its transaction has done everything but
    * commit; its outcomes are handed out only after `before` (the previous batch's) settled.
-   * `mayRetry`: a RetryBatch from the flush asks for another attempt instead of failing the batch.
+   * `mayRetry`: a RetryBatch from the flush, or a deadlock or serialization failure PostgreSQL
+   * aborted the transaction with, asks for another attempt instead of failing the batch.
    */
   private async attempt(
     batch: readonly Pending<Key, Item, Meta, View>[],
@@ -325,11 +340,10 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
       });
     } catch (e) {
       if (e instanceof BatchAbort) return { kind: 'abort', index: e.index, reason: e.reason };
-      if (e instanceof RetryBatch && mayRetry) return { kind: 'retry' };
-      const reason =
-        e instanceof RetryBatch
-          ? new ServerError('UNAVAILABLE', 'lost a race with another API node twice; retry', { cause: e })
-          : e;
+      if (isRetryable(e) && mayRetry) return { kind: 'retry' };
+      const reason = isRetryable(e)
+        ? new ServerError('UNAVAILABLE', 'lost a race with another API node twice; retry', { cause: e })
+        : e;
       await before.catch(() => undefined);
       for (const p of batch) p.reject(reason);
       for (const f of folded) f.reject(reason);

@@ -117,6 +117,24 @@ describe('RelayService.sendDecoded off the fast path', () => {
     ]);
   });
 
+  it("flushes a batch's send keys before its receipts, so a key another node holds is waited for before any log row is locked", async () => {
+    const key = randomBytes(16).toString('base64url');
+    let keyStoredFirst: boolean | undefined;
+    const relay = createMessagingServices({
+      stores: tb.stores,
+      clock: () => Date.now(),
+      archives: () => true,
+      receipts: async (tx, org, e) => {
+        // Inside the batch's transaction: the key is there if it was flushed before this.
+        keyStoredFirst =
+          (await tx.relayQueue.sendKeys(org, [{ deviceId: sender.deviceId, key }])).length === 1;
+        return sequenceEntries(tx, org, e);
+      },
+    }).relay;
+    await relay.sendDecoded(sender, { orgId, userId: recipient.userId }, envelope(recipient.deviceId), key);
+    expect(keyStoredFirst).toBe(true);
+  });
+
   it('fails only the repeat whose remembered answer is corrupt, not the other sends of its batch', async () => {
     const relay = relayWith(() => false);
     const to = { orgId, userId: recipient.userId };
@@ -191,13 +209,12 @@ describe.skipIf(PG_SKIP_REASON !== null)('two API nodes on one PostgreSQL store'
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     });
     const keyed = message(r1, randomBytes(16).toString('base64url'));
-    // Both nodes' batches read the key as absent before either commits: node A appends its
-    // receipts only once node B's batch is past its prepare, and B goes on to remember the
-    // key only once A has committed it.
+    // Both nodes' batches read the key as absent before either commits: node A has inserted
+    // the key (a batch flushes its send keys first) and holds its transaction open at its
+    // receipts until node B's batch is past its prepare (B's jobs ask the archive policy only
+    // after the prepare read the keys); B's own insert of the key then waits for A's commit.
     let bPrepared!: () => void;
     const bHere = new Promise<void>((r) => (bPrepared = r));
-    let aSent: Promise<unknown> = Promise.resolve();
-    let firstB = true;
     const nodeA = createMessagingServices({
       stores: tb.stores,
       clock: () => Date.now(),
@@ -207,18 +224,9 @@ describe.skipIf(PG_SKIP_REASON !== null)('two API nodes on one PostgreSQL store'
     const nodeB = createMessagingServices({
       stores: second,
       clock: () => Date.now(),
-      archives: () => true,
-      receipts: async (tx, org, entries) => {
-        if (firstB) {
-          firstB = false;
-          bPrepared();
-          await aSent.catch(() => undefined);
-        }
-        return sequenceEntries(tx, org, entries);
-      },
+      archives: () => (bPrepared(), true),
     }).relay;
     const first = nodeA.send(sender, keyed);
-    aSent = first;
     // One batch on node B: the repeat and an unrelated send.
     const [repeat, unrelated] = await Promise.all([
       nodeB.send(sender, keyed),

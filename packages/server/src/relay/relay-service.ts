@@ -269,6 +269,29 @@ async function readIntoView(tx: Stores, view: SendView, job: SendJob): Promise<v
   }
 }
 
+/**
+ * The order a batch's writes are flushed in. Send keys go first, org by org and in (device,
+ * key) order: on PostgreSQL an insert of a key another node has inserted but not committed
+ * waits for that node, and waiting before this batch holds any log-sequence row (receipts)
+ * or other key, in one order on every node, cannot close a cycle of waits. The rest keep the
+ * order they were collected in.
+ */
+function flushOrder(
+  collected: ReadonlyMap<FlushKey, readonly BatchItem[]>,
+): [FlushKey, readonly BatchItem[]][] {
+  const keys: [FlushKey, readonly BatchItem[]][] = [];
+  const rest: [FlushKey, readonly BatchItem[]][] = [];
+  for (const entry of collected) (entry[0].kind === 'send-keys' ? keys : rest).push(entry);
+  if (keys.length === 0) return rest;
+  const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  keys.sort(([a], [b]) => order((a as { orgId: OrgId }).orgId, (b as { orgId: OrgId }).orgId));
+  for (const entry of keys)
+    entry[1] = [...(entry[1] as readonly SendKeyRecord[])].sort(
+      (a, b) => order(a.deviceId, b.deviceId) || order(a.key, b.key),
+    );
+  return [...keys, ...rest];
+}
+
 /** The relay service of one API node. */
 export class RelayService {
   private readonly committer: GroupCommitter<FlushKey, BatchItem, SendJob, SendView>;
@@ -283,7 +306,7 @@ export class RelayService {
       tx: Stores,
       collected: ReadonlyMap<FlushKey, readonly BatchItem[]>,
     ): Promise<void> => {
-      for (const [key, items] of collected) {
+      for (const [key, items] of flushOrder(collected)) {
         if (key.kind === 'pushed-acks') {
           const ids: EnvelopeId[] = [];
           for (const i of items as readonly (readonly EnvelopeId[])[]) for (const id of i) ids.push(id);
