@@ -155,7 +155,12 @@ describe('client faults (real server process)', () => {
       if (fault === 'lose') throw new TypeError('connection reset');
       return res;
     };
-    alice = CustosClient.open(aliceDir, { api: { fetch: lossy } });
+    // Sends completed by a later call (not the one told SEND_PENDING) are reported there too.
+    const completedLater: (string | undefined)[] = [];
+    alice = CustosClient.open(aliceDir, {
+      api: { fetch: lossy },
+      onSent: (e) => completedLater.push(e.content.text),
+    });
     await alice.sync();
     expect(alice.messages(bob.me).map((m) => m.text)).toContain('killed mid-send');
     faults.push('drop', 'lose');
@@ -169,6 +174,7 @@ describe('client faults (real server process)', () => {
     // The next send first sends the kept envelopes again under their key, then its own.
     await alice.sendText(bob.me, 'after the lost answer');
     expect(faults).toEqual([]);
+    expect(completedLater).toEqual(['killed mid-send', 'answer lost']);
     const got = await bob.sync();
     expect(got.map((e) => e.content.text)).toEqual([
       'killed mid-send',
@@ -397,13 +403,59 @@ describe('client faults (real server process)', () => {
     expect(mine('limited')).toHaveLength(1);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['limited']);
     expect((await records('limited')).map((r) => r.envelopeHashes.length)).toEqual([1]);
+    // A proxy's HTML 413 to a first try: nothing is stored under a new key, so it is refused
+    // (before: pending, refused again at every retry, and every later send blocked).
+    faults.push(413);
+    await expectCode(alice.sendText(bob.me, 'too large'), 'SERVER_REFUSED');
+    expect(alice.pendingSends()).toEqual([]);
+    // Stored, answer lost: listed as pending, and a later send is refused naming it.
+    faults.push('lose', 502);
+    await expectCode(alice.sendText(bob.me, 'stuck'), 'SEND_PENDING');
+    await expectCode(alice.sendText(bob.me, 'blocked'), 'SEND_BLOCKED');
+    expect(alice.pendingSends()).toMatchObject([{ kind: 'message', recipients: [bob.me], tries: 2 }]);
+    // A repeat refused by a proxy at every try is finished after MAX_SEND_TRIES (20) as
+    // possibly delivered (before: pending for ever, every later send refused).
+    let warned = alice.warnings().length;
+    let syncs = 0;
+    let finished: (string | undefined)[] = [];
+    while (finished.length === 0 && syncs < 30) {
+      faults.push(502);
+      finished = sentTexts(await alice.sync());
+      syncs++;
+    }
+    expect([syncs, finished]).toEqual([18, ['stuck']]);
+    expect(alice.pendingSends()).toEqual([]);
+    expect(mine('stuck')).toHaveLength(1);
+    expect(
+      alice
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual(['delivery-uncertain']);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['stuck']);
+    // Discarded by the user: recorded as possibly delivered, never silently dropped.
+    faults.push('lose');
+    await expectCode(alice.sendText(bob.me, 'discarded'), 'SEND_PENDING');
+    warned = alice.warnings().length;
+    expect((await alice.discardPendingSend())?.content.text).toBe('discarded');
+    expect(alice.pendingSends()).toEqual([]);
+    expect(mine('discarded')).toHaveLength(1);
+    expect((await records('discarded')).map((r) => r.envelopeHashes.length)).toEqual([1]);
+    // (The sync copy, never sent, is a warning too.)
+    expect(
+      alice
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual(['delivery-uncertain', 'delivery-failed']);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['discarded']);
     // Stored, answer lost, resent a day later: the server forgot the key and bob's devices
     // changed (MISMATCHED_DEVICES). Encrypting again would give bob a second copy and lose
     // the first envelope from the record: it is recorded as possibly delivered, with a warning.
     faults.push('lose', 409);
     await expectCode(alice.sendText(bob.me, 'a day late'), 'SEND_PENDING');
     skew = 25 * 60 * 60 * 1000;
-    const warned = alice.warnings().length;
+    warned = alice.warnings().length;
     expect(sentTexts(await alice.sync())).toEqual(['a day late']);
     expect(faults).toEqual([]);
     expect(

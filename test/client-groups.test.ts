@@ -233,8 +233,11 @@ describe('groups end to end (real server process)', () => {
     faults.push(503);
     await alice.sync();
     expect(alice.group(g.id)).toMatchObject({ name: 'Desk B', revision: 3 });
-    // …then her rename completes: it is stored as sent, the group stays at the newer state.
-    expect((await alice.sync()).map((e) => e.groupChange !== undefined && e.direction)).toEqual(['sent']);
+    // …then her rename completes: it is stored as sent, the group stays at the newer state,
+    // and its event reports no group change (none was applied).
+    expect(
+      (await alice.sync()).map((e) => [e.content.kind, e.direction, e.groupChange !== undefined]),
+    ).toEqual([['group-update', 'sent', false]]);
     expect(alice.group(g.id)).toMatchObject({ name: 'Desk B', revision: 3 });
     expect(bob.group(g.id)).toMatchObject({ name: 'Desk B', revision: 3 });
   });

@@ -116,7 +116,10 @@ function clientMessage(e: ClientError): string {
       return `cannot reach the server (${e.message}): ${unreachableAdvice(e)}`;
     case 'SEND_PENDING':
       // Kept in the profile with its idempotency key: sending it again cannot duplicate it.
-      return `not confirmed yet: ${e.message}. Run 'custos sync' (or send again later) to finish it; the recipient gets it once`;
+      return `not confirmed yet: ${e.message}. Run 'custos sync' to finish it (do not send the text again: that would be a second message); the recipient gets it once`;
+    case 'SEND_BLOCKED':
+      // Messages leave in order: the earlier one is kept with its key until it is confirmed.
+      return `${e.message}. Run 'custos sync' to finish the earlier send first, then send this one again`;
     case 'ORG_KEY_MISMATCH':
       return `${e.message}. The server presents another organisation key than the code pins: do not use it, and tell your administrator`;
     case 'IDENTITY_CHANGED':

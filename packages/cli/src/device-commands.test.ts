@@ -248,6 +248,12 @@ describe('failures in words', () => {
     );
     expect(pending.message).toMatch(/^not confirmed yet: .*message is kept\. Run 'custos sync'/);
     expect(pending).toMatchObject({ code: 'SEND_PENDING', exit: 1 });
+    expect(pending.message).not.toMatch(/send again/);
+    const blocked = say(
+      new ClientError('SEND_BLOCKED', 'not sent: an earlier message to u is still pending'),
+    );
+    expect(blocked.message).toMatch(/still pending\. Run 'custos sync' to finish the earlier send first/);
+    expect(blocked).toMatchObject({ code: 'SEND_BLOCKED', exit: 1 });
     expect(say(new ClientError('NETWORK', 'GET /v1/messages: the server did not answer')).message).toMatch(
       /cannot reach the server/,
     );

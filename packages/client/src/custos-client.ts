@@ -18,7 +18,7 @@ import { enrolDevice, type EnrolOptions } from './enrol/enrol.js';
 import { requestLinkCode, revokeOwnDevice, type LinkCode, type OwnDevice } from './devices/own-devices.js';
 import type { MessageContent } from './messaging/content.js';
 import { listWarnings, type StoredMessage, type Warning } from './messaging/message-store.js';
-import type { MessageEvent, OutgoingContent } from './messaging/messenger.js';
+import type { MessageEvent, OutgoingContent, PendingSendInfo } from './messaging/messenger.js';
 import { userAddress, type PeerUser } from './messaging/peers.js';
 import type { ArchivedBy } from './messaging/archive-notices.js';
 import type { GroupInfo } from './messaging/groups.js';
@@ -134,6 +134,24 @@ export class CustosClient {
         if (!isClientError(e, 'SEND_PENDING')) throw e;
       });
     return [...sent, ...(await this.#p.inbox.sync())];
+  }
+
+  /**
+   * The sends kept until the server confirms them (a lost or unconfirmed answer), oldest
+   * first. While one is listed every later send is refused with SEND_BLOCKED; `sync()` sends
+   * it again.
+   */
+  pendingSends(): PendingSendInfo[] {
+    return this.#p.messenger.pendingSends();
+  }
+
+  /**
+   * Gives up on the oldest pending send so later sends go: what may be at the server is
+   * recorded as possibly delivered (a delivery-uncertain warning), never silently dropped.
+   * Resolves to the stored message's event, if any part of it may have been delivered.
+   */
+  discardPendingSend(): Promise<MessageEvent | undefined> {
+    return this.#p.ops.serial(() => this.#p.messenger.discardPendingSend());
   }
 
   /**

@@ -39,6 +39,11 @@ export const CLIENT_ERROR_CODES = [
    * sent again, unchanged and under the same key, by the next send or sync.
    */
   'SEND_PENDING',
+  /**
+   * A send refused before it began because an earlier send is still pending: messages leave
+   * in order. `custos sync` (CustosClient.sync) finishes the earlier one.
+   */
+  'SEND_BLOCKED',
   'GROUP_INVALID',
   'GROUP_UNKNOWN',
   'NOT_A_MEMBER',

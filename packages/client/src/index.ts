@@ -25,7 +25,12 @@ export { encodeContent, decodeContent, newMessageId, CONTENT_VERSION } from './m
 export type { MessageContent, ArchiveNotice, ContentKind } from './messaging/content.js';
 export type { StoredMessage, Warning } from './messaging/message-store.js';
 export type { ArchivedBy } from './messaging/archive-notices.js';
-export type { GroupChangeSummary, MessageEvent, OutgoingContent } from './messaging/messenger.js';
+export type {
+  GroupChangeSummary,
+  MessageEvent,
+  OutgoingContent,
+  PendingSendInfo,
+} from './messaging/messenger.js';
 export type { GroupInfo } from './messaging/groups.js';
 export type {
   AttachmentPointer,

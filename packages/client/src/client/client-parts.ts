@@ -30,6 +30,11 @@ export interface OpenOptions extends StorageKeyOptions {
    * to its conversation (F17) — receipts included, which `sync()` and `onEvent` leave out.
    */
   readonly onArchiveNotice?: (e: MessageEvent) => void;
+  /**
+   * Called for each send that completed after its caller was told SEND_PENDING, whichever
+   * call completed it: a later send or receipt, or `sync()` (which also returns it).
+   */
+  readonly onSent?: (e: MessageEvent) => void;
 }
 
 /** The parts of one client. */
@@ -62,7 +67,7 @@ export function wireClient(store: LocalStore, api: ApiClient, options: OpenOptio
   api.setCredentials({ orgId: profile.orgId, deviceId: profile.deviceId, identityKey: identity.privateKey });
   const stores = signalStores(store, clock);
   const capture = new ArchiveCapture(store, current, clock);
-  const messenger = new Messenger({ store, api, profile, stores, capture, clock });
+  const messenger = new Messenger({ store, api, profile, stores, capture, clock, onSent: options.onSent });
   const uploader = new ArchiveUploader(store, api, profile, identity.privateKey, { clock });
   const ownDevices = new OwnDeviceWatch({
     api,

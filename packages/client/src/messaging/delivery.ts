@@ -70,6 +70,22 @@ const NOTHING_STORED: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Statuses of a first try's refusal that store nothing under its key, whatever its body says:
+ * every 4xx (the relay's own refusals, a proxy's 413 body limit with an HTML page) except
+ * those that ask to come back later. A first try's key is new to the server, so nothing of an
+ * earlier try can be stored under it.
+ */
+const RETRY_LATER_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
+
+/**
+ * Failed tries of one kept request (its first included) after which an answer that still
+ * does not confirm it finishes it as possibly delivered (delivery-uncertain): at most this
+ * many syncs or sends are held behind one request a proxy or the server keeps refusing. A
+ * try without any answer (offline) counts, but never finishes it alone: the next answer does.
+ */
+export const MAX_SEND_TRIES = 20;
+
+/**
  * Slack on SEND_KEY_RETENTION_MS for this device's clock: a repeat this close to the end of
  * the server's retention is treated as one the server may have forgotten (the cautious side:
  * its envelopes are kept in the record as possibly delivered rather than dropped).
@@ -89,15 +105,21 @@ export interface DeliveryContext {
   readonly clock: () => number;
 }
 
+/** Why a kept request was finished without a confirming answer (Delivered.uncertain). */
+export type UncertainReason = 'key-expired' | 'tries' | 'discarded';
+
 /** What the server answered for a delivery, and the hashes of the envelopes sent. */
 export interface Delivered {
   readonly serverTime: number;
   readonly hashes: Uint8Array[];
   /**
-   * Set when the server no longer remembered the request's key and refused the repeat: its
-   * first try may be at the server (`hashes` are its envelopes), or may never have arrived.
+   * Set when a kept request was given up on: its first try may be at the server (`hashes`
+   * are its envelopes), or may never have arrived. 'key-expired': the server no longer
+   * remembered its key and refused the repeat (or a repeat past SEND_KEY_RETENTION_MS got no
+   * confirming answer); 'tries': MAX_SEND_TRIES tries without a confirming answer;
+   * 'discarded': the user discarded it (send-completion.ts).
    */
-  readonly uncertain?: true;
+  readonly uncertain?: UncertainReason;
 }
 
 /**
@@ -149,19 +171,30 @@ export async function deliver(
       );
       return { serverTime: int(res, 'serverTime'), hashes: [...sending.hashes] };
     } catch (e) {
+      const tries = (sending.tries ?? 0) + 1;
+      const expired = repeat && c.clock() - sending.sentAt >= SEND_KEY_RETENTION_MS - RETENTION_SLACK_MS;
+      // A repeat the server may have forgotten (older than its key retention) and refused, or
+      // one still refused after many tries: its first try may have been stored and delivered.
+      // Encrypting again would deliver a second copy and lose the first try's hashes from the
+      // record; holding it for ever would block every later send. It is finished, with its
+      // hashes kept as possibly delivered. (No answer at all never finishes it: offline.)
+      const answered = isClientError(e, 'SERVER_REFUSED');
+      if (repeat && answered && (expired || (tries >= MAX_SEND_TRIES && !nothingStored(e, repeat))))
+        return {
+          serverTime: c.clock(),
+          hashes: [...sending.hashes],
+          uncertain: expired ? 'key-expired' : 'tries',
+        };
       // No answer that rules out an earlier try: the server may hold the envelopes. They stay
       // kept, to be sent again as they are — never encrypted again.
-      if (!nothingStored(e, repeat))
+      if (!nothingStored(e, repeat)) {
+        store.transaction(() => keep({ ...sending, tries }));
         throw new ClientError(
           'SEND_PENDING',
           'the server did not answer the send: the message is kept and sent again, unchanged, by the next send or sync',
           { cause: e },
         );
-      // A repeat the server may have forgotten (older than its key retention): its first try
-      // may have been stored and delivered. Encrypting again would deliver a second copy and
-      // lose the first try's hashes from the record: they are kept as possibly delivered.
-      if (repeat && c.clock() - sending.sentAt >= SEND_KEY_RETENTION_MS - RETENTION_SLACK_MS)
-        return { serverTime: c.clock(), hashes: [...sending.hashes], uncertain: true };
+      }
       // A refusal: nothing was stored under the key, so these envelopes are dropped.
       request = undefined;
       if (!isServerRefusal(e, 'MISMATCHED_DEVICES')) {
@@ -179,11 +212,15 @@ export async function deliver(
 
 /**
  * True when `e` says the server stored nothing under the request's key for this request
- * (NOTHING_STORED). DEVICE_REVOKED is checked before the key: it rules out only a first try.
+ * (NOTHING_STORED). On a first try any 4xx but those asking to come back later says so too
+ * (RETRY_LATER_STATUSES): the key was new, so a proxy's refusal (an HTML 413) or
+ * DEVICE_REVOKED (checked before the key) cannot hide an earlier try.
  */
 function nothingStored(e: unknown, repeat: boolean): e is ClientError {
   if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
-  return NOTHING_STORED.has(e.server.code) || (!repeat && e.server.code === 'DEVICE_REVOKED');
+  if (NOTHING_STORED.has(e.server.code)) return true;
+  const { status } = e.server;
+  return !repeat && status >= 400 && status < 500 && !RETRY_LATER_STATUSES.has(status);
 }
 
 /** The cached contact of `to` (an empty device list before the first fetch). */

@@ -63,6 +63,13 @@ import {
 
 export { MAX_SEND_ATTEMPTS } from './delivery.js';
 
+/** Words for a pending send: what, to whom, since when, how many tries. */
+function describePending(p: PendingSendInfo, now: number): string {
+  const to = p.group === undefined ? p.recipients.map(userAddress).join(', ') : `group ${p.group}`;
+  const minutes = Math.max(0, Math.round((now - p.since) / 60_000));
+  return `an earlier ${p.kind} to ${to} is still pending (for ${minutes} min, ${p.tries} failed tries): it is sent again by the next sync, and later sends wait for it`;
+}
+
 /** What a send or receive produced. */
 export interface MessageEvent {
   readonly content: MessageContent;
@@ -92,6 +99,21 @@ export interface GroupChangeSummary {
   readonly you?: 'added' | 'removed';
 }
 
+/** A send kept in the outbox until the server confirms it (send-outbox.ts). */
+export interface PendingSendInfo {
+  /** The conversation id (`dm.…` or the group id). */
+  readonly conversation: string;
+  /** The group id, for a group send. */
+  readonly group?: string;
+  readonly kind: MessageContent['kind'];
+  /** Every recipient (this user's sync copy not included). */
+  readonly recipients: readonly PeerUser[];
+  /** This device's time when the send began. */
+  readonly since: number;
+  /** Failed tries of the request now kept (0 when none is in flight). */
+  readonly tries: number;
+}
+
 /** Content as a caller writes it (id, time, notice and profile are added when sending). */
 export type OutgoingContent = Omit<MessageContent, 'id' | 'timestamp' | 'notice'>;
 
@@ -103,6 +125,11 @@ export interface MessengerContext {
   readonly stores: SignalStores;
   readonly capture: ArchiveCapture;
   readonly clock: () => number;
+  /**
+   * Called for each send completed after its caller was told SEND_PENDING, whichever call
+   * completed it (a later send, a receipt, a sync — which also returns it).
+   */
+  readonly onSent?: ((e: MessageEvent) => void) | undefined;
 }
 
 /** Sends and receives messages for one device. Callers serialise calls (one operation at a time). */
@@ -219,12 +246,39 @@ export class Messenger {
       await this.resumePending();
     } catch (e) {
       // The earlier message stays pending; this one was not sent (nothing of it was kept).
-      if (isClientError(e, 'SEND_PENDING'))
-        throw new ClientError('NETWORK', `not sent: an earlier message is still pending (${e.message})`, {
+      const [first] = this.pendingSends();
+      if (isClientError(e, 'SEND_PENDING') && first !== undefined)
+        throw new ClientError('SEND_BLOCKED', `not sent: ${describePending(first, this.c.clock())}`, {
           cause: e,
         });
       throw e;
     }
+  }
+
+  /** The sends kept until the server confirms them, oldest first (each blocks every later send). */
+  pendingSends(): PendingSendInfo[] {
+    return pendingSends(this.c.store).map((p) => ({
+      conversation: p.conv.id,
+      ...(p.conv.group === undefined ? {} : { group: p.conv.group }),
+      kind: p.content.kind,
+      recipients: p.targets.filter((t) => !t.sync).map((t) => t.to),
+      since: p.since,
+      tries: p.inFlight?.tries ?? 0,
+    }));
+  }
+
+  /**
+   * Finishes the oldest pending send without sending it again, so later sends go: a request
+   * that may be at the server is recorded as possibly delivered (a delivery-uncertain
+   * warning: the recipient may have it, so it is never silently dropped); recipients not
+   * reached yet get a delivery-failed warning. Resolves to the stored message's event, or
+   * undefined when nothing of it can have reached a recipient (dropped, with the warnings).
+   */
+  async discardPendingSend(): Promise<MessageEvent | undefined> {
+    const [p] = pendingSends(this.c.store);
+    if (p === undefined) return undefined;
+    await this.c.capture.prepare();
+    return this.#complete(p, true, true);
   }
 
   /**
@@ -243,6 +297,7 @@ export class Messenger {
     const pending = newPendingSend(this.c.store, {
       content,
       conv,
+      since: this.c.clock(),
       padded: encodeContent(content),
       ...(sync === undefined ? {} : { syncCopy: encodeContent({ ...content, sync }) }),
       targets: [
@@ -276,12 +331,16 @@ export class Messenger {
     return out;
   }
 
-  /** Completes `p` (send-completion.ts); the event of the stored message, if it was stored. */
-  async #complete(p: PendingSend, resumed: boolean): Promise<MessageEvent | undefined> {
-    const done = await completeSend(this.#sending, p, resumed);
-    return done === undefined
-      ? undefined
-      : event(done.content, this.me, done.conv, 'sent', done.seq, this.me);
+  /**
+   * Completes `p` (send-completion.ts); the event of the stored message, if it was stored.
+   * A resumed send's event also goes to `onSent`: its caller was told SEND_PENDING.
+   */
+  async #complete(p: PendingSend, resumed: boolean, discard = false): Promise<MessageEvent | undefined> {
+    const done = await completeSend(this.#sending, p, resumed, discard);
+    if (done === undefined) return undefined;
+    const e = event(done.content, this.me, done.conv, 'sent', done.seq, this.me);
+    if (resumed) this.c.onSent?.(e);
+    return e;
   }
 
   /**

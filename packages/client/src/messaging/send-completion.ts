@@ -18,7 +18,7 @@ import type { RecordBody } from '@custos/core';
 import { ClientError, isClientError } from '../errors.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
-import { deliver, type DeliveryContext } from './delivery.js';
+import { deliver, type Delivered, type DeliveryContext, type UncertainReason } from './delivery.js';
 import type { MessageContent } from './content.js';
 import { applyContent, recordFor, type Conversation } from './events.js';
 import { getGroup, judgeGroupUpdate } from './groups.js';
@@ -46,20 +46,33 @@ export interface SendCompletionContext {
 /** A completed send: the message stored and its archive record's number. */
 export interface CompletedSend {
   readonly content: MessageContent;
+  /** The conversation as applied (a superseded own group change without its change). */
   readonly conv: Conversation;
   readonly seq: number | null;
 }
 
 /**
- * True for a failure that says nothing lasting about the recipient: no answer, a rate limit,
- * a server or proxy error (5xx), a status without a JSON error code. (An answer that does not
- * parse or verify, such as a bad prekey bundle, would fail again: it is a refusal here.)
+ * True for a failure that says nothing lasting about the recipient: no answer, a timeout or
+ * rate limit (408, 425, 429), a server or proxy error (5xx). Any other 4xx — a proxy's HTML
+ * 413 included — would fail again, as would an answer that does not parse or verify (a bad
+ * prekey bundle): it is a refusal here.
  */
 function transient(e: unknown): boolean {
   if (isClientError(e, 'NETWORK')) return true;
   if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
-  return e.server.status === 429 || e.server.status >= 500 || e.server.code === 'UNKNOWN';
+  const { status } = e.server;
+  return status === 408 || status === 425 || status === 429 || status >= 500;
 }
+
+/** The delivery-uncertain warning's words, by why the kept request was given up on. */
+const UNCERTAIN_DETAIL: Readonly<Record<UncertainReason, string>> = {
+  'key-expired':
+    'a send kept longer than the server remembers it was refused when sent again: it may not have been delivered',
+  tries:
+    'a send kept after its answer was lost was refused every time it was sent again: it may not have been delivered',
+  discarded:
+    'a pending send was discarded before the server confirmed it: it may or may not have been delivered',
+};
 
 /**
  * `conv` as an own group change applies it here, on completion: its state was planned when
@@ -94,11 +107,14 @@ function settled(p: PendingSend): PendingSend {
 /**
  * Runs the send `start` to its end. Throws SEND_PENDING while the server does not answer
  * (the row keeps what may be at the server); undefined for a resumed send nobody accepted.
+ * `discard` finishes it without sending: a request in flight is recorded as possibly
+ * delivered (delivery-uncertain), every recipient not reached yet is a delivery-failed warning.
  */
 export async function completeSend(
   c: SendCompletionContext,
   start: PendingSend,
   resumed: boolean,
+  discard = false,
 ): Promise<CompletedSend | undefined> {
   const { store, clock, me } = c.delivery;
   let p = start;
@@ -108,23 +124,28 @@ export async function completeSend(
   };
   while (p.next < p.targets.length) {
     const t = p.targets[p.next]!;
+    // A resumed send no recipient accepted is dropped: no sync copy of it to own devices.
+    if (t.sync && resumed && p.delivered === 0) break;
     try {
-      const res = await deliver(c.delivery, t.to, t.sync ? p.syncCopy! : p.padded, keep, p.inFlight);
-      if (res.uncertain === true)
+      const res: Delivered = discard
+        ? discarded(p)
+        : await deliver(c.delivery, t.to, t.sync ? p.syncCopy! : p.padded, keep, p.inFlight);
+      const reason = res.uncertain;
+      if (reason !== undefined)
         store.transaction(() =>
           addWarning(store, {
             at: clock(),
             kind: 'delivery-uncertain',
             from: userAddress(t.to),
-            detail:
-              'a send kept longer than the server remembers it was refused when sent again: it may not have been delivered',
+            detail: UNCERTAIN_DETAIL[reason],
           }),
         );
       p = {
         ...settled(p),
         next: p.next + 1,
         hashes: [...p.hashes, ...res.hashes],
-        delivered: p.delivered + (res.hashes.length > 0 ? 1 : 0),
+        // Only recipients count: the sync copy alone does not make the message sent.
+        delivered: p.delivered + (res.hashes.length > 0 && !t.sync ? 1 : 0),
         serverTime: p.serverTime ?? res.serverTime,
       };
       // The answer, noted before the next recipient: without it a resume would send this
@@ -139,7 +160,8 @@ export async function completeSend(
       // What the failed step left committed (a failed transaction may have rolled back the
       // in-memory change): a request still in flight there may be at the server.
       const inFlight = storedPendingSend(store, p)?.inFlight !== undefined;
-      // Part of the message (or, resumed, possibly all of it) is at the server.
+      // Part of the message (or, resumed, possibly all of it) is at the server. (The sync
+      // copy is the last target: nothing follows its acceptance.)
       const accepted = p.delivered > 0 || resumed;
       // Keep the rest while the server is unreachable, and keep a request in flight whatever
       // failed here: resending it unchanged is safe (its key), dropping it could lose a copy.
@@ -180,13 +202,21 @@ export async function completeSend(
   return store.transaction(() => {
     deletePendingSend(store, done);
     if (resumed && done.delivered === 0) return undefined;
-    const { content, conv } = done;
+    const { content } = done;
     const serverAt = done.serverTime ?? clock();
-    applyContent(store, me, content, me, ownChangeToApply(store, me, content, conv), 'sent', {
-      serverAt,
-      now: clock(),
-    });
-    const seq = c.capture(() => recordFor(content, me, conv, 'sent', [...done.hashes], serverAt));
-    return { content, conv, seq };
+    const applied = ownChangeToApply(store, me, content, done.conv);
+    applyContent(store, me, content, me, applied, 'sent', { serverAt, now: clock() });
+    const seq = c.capture(() => recordFor(content, me, done.conv, 'sent', [...done.hashes], serverAt));
+    return { content, conv: applied, seq };
   });
+}
+
+/**
+ * What discarding gives for `p`'s next target: the request in flight as possibly delivered,
+ * or, with none in flight (nothing of it left the device), a refusal (a warning, skipped).
+ */
+function discarded(p: PendingSend): Delivered {
+  if (p.inFlight === undefined)
+    throw new ClientError('DELIVERY_FAILED', 'the pending send was discarded before it was sent');
+  return { serverTime: p.inFlight.sentAt, hashes: [...p.inFlight.hashes], uncertain: 'discarded' };
 }

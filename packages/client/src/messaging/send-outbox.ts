@@ -53,6 +53,8 @@ export interface InFlightSend {
   readonly hashes: readonly Uint8Array[];
   /** This device's time when the request was kept, just before its first try left. */
   readonly sentAt: number;
+  /** Tries that failed so far (delivery.ts bounds them: MAX_SEND_TRIES). */
+  readonly tries?: number;
 }
 
 /** A recipient of a pending send: a user, with the content or its sync copy. */
@@ -78,8 +80,13 @@ export interface PendingSend {
   readonly hashes: readonly Uint8Array[];
   /** The server's time of the first accepted envelope. */
   readonly serverTime?: number;
-  /** How many targets the server accepted envelopes for (0: nothing of the message left the device). */
+  /**
+   * How many recipients (not counting the sync copy to this user's own devices, always the
+   * last target) the server accepted envelopes for: 0 until one of them has the message.
+   */
   readonly delivered: number;
+  /** This device's time when the send began. */
+  readonly since: number;
   /** The request of `targets[next]` that may be at the server. */
   readonly inFlight?: InFlightSend;
 }
