@@ -7,7 +7,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { sealBucketKeyDocument } from '@custos/core';
-import { CustosClient, isClientError, type PeerUser } from '@custos/client';
+import { CustosClient, isClientError, userAddress, type PeerUser } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   enrolUser,
@@ -373,6 +373,40 @@ describe('client faults (real server process)', () => {
     // The new keys work: a fresh session from a new bundle decrypts at the drained device.
     await bob.sendText(c.me, 'after top-up');
     expect((await c.sync()).map((e) => e.content.text)).toEqual(['after top-up']);
+  });
+
+  it('receipts and reactions for an own message still pending are held and applied once it completes, each archived once', async () => {
+    await bob.sync();
+    const faults: SendFault[] = [];
+    alice.crash();
+    alice = CustosClient.open(join(dir, 'alice'), { api: { fetch: faultySendFetch(faults) } });
+    await alice.sync();
+    const warned = alice.warnings().length;
+    // alice's message reaches bob, her answer is lost; bob's device sends its delivery
+    // receipt, and bob reacts.
+    faults.push('lose');
+    await expectCode(alice.sendText(bob.me, 'react to me'), 'SEND_PENDING');
+    const [got] = await bob.sync();
+    const id = got!.content.id;
+    await bob.send(alice.me, { kind: 'reaction', reactsTo: id, emoji: '👀' });
+    const seqBefore = alice.archiveStatus().nextSeq;
+    // The resend at the sync's start and the one tried on receiving the receipt fail; the one
+    // tried on receiving the reaction completes: the message, then the receipt and reaction.
+    faults.push(503, 503);
+    const events = await alice.sync();
+    expect(faults).toEqual([]);
+    expect(events.map((e) => [e.direction, e.content.kind])).toEqual([
+      ['sent', 'message'],
+      ['received', 'reaction'],
+    ]);
+    const [m] = alice.messages(bob.me).filter((x) => x.id === id);
+    expect(m!.delivered?.[userAddress(bob.me)]).toBeTypeOf('number');
+    expect(m!.reactions).toEqual([{ from: userAddress(bob.me), emoji: '👀' }]);
+    expect(alice.warnings().slice(warned)).toEqual([]);
+    // One record each: the message, the receipt and the reaction.
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 3);
+    expect(await alice.sync()).toEqual([]);
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 3);
   });
 
   // Last: alice's clock is moved a day on.

@@ -242,6 +242,59 @@ describe('groups end to end (real server process)', () => {
     expect(bob.group(g.id)).toMatchObject({ name: 'Desk B', revision: 3 });
   });
 
+  it('a message in a group whose own creation or addition is still pending is held, not refused, and stored and archived once the change completes', async () => {
+    const faults: SendFault[] = [];
+    alice.crash();
+    alice = CustosClient.open(join(dir, 'alice'), { api: { fetch: faultySendFetch(faults) } });
+    const warned = alice.warnings().length;
+    const texts = (events: { content: { text?: string } }[]) =>
+      events.map((e) => e.content.text).filter((t) => t !== undefined);
+    // alice's group reaches bob, its answer is lost; bob replies in it.
+    faults.push('lose');
+    await expect(alice.createGroup('Annex', users(bob))).rejects.toSatisfy((e) =>
+      isClientError(e, 'SEND_PENDING'),
+    );
+    const created = (await bob.sync()).find((e) => e.content.kind === 'group-update')!;
+    const g = created.group!;
+    await bob.sendToGroup(g, { kind: 'message', text: 'reply to a pending group' });
+    // Still unanswered (before the sync's receive and on the retry for bob's message): the
+    // message is held, its envelope acknowledged (before: refused as unknown-group, lost).
+    faults.push(503, 503);
+    expect(texts(await alice.sync())).toEqual([]);
+    expect(faults).toEqual([]);
+    expect(alice.group(g)).toBeUndefined();
+    // Answered: the group, then bob's message, stored — the envelope is not fetched again.
+    expect((await alice.sync()).map((e) => [e.direction, e.content.text ?? e.content.kind])).toEqual([
+      ['sent', 'group-update'],
+      ['received', 'reply to a pending group'],
+    ]);
+    expect(alice.groupMessages(g).map((m) => m.text)).toEqual(['reply to a pending group']);
+    // dave, added (his envelope stored, the answer lost), writes; alice's resend at the sync's
+    // start fails, the one tried on receiving dave's message completes and releases it.
+    faults.push('pass', 'lose');
+    await expect(alice.addGroupMembers(g, users(dave))).rejects.toSatisfy((e) =>
+      isClientError(e, 'SEND_PENDING'),
+    );
+    expect((await dave.sync()).map((e) => e.group)).toEqual([g]);
+    await dave.sendToGroup(g, { kind: 'message', text: 'new here' });
+    faults.push(503);
+    expect(texts(await alice.sync())).toEqual(['new here']);
+    expect(alice.group(g)!.members.map(userAddress).sort()).toEqual(sortedAddrs(alice, bob, dave));
+    expect(alice.groupMessages(g).map((m) => m.text)).toEqual(['reply to a pending group', 'new here']);
+    expect(texts(await alice.sync())).toEqual([]);
+    expect(
+      alice
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual([]);
+    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.conversationId === g);
+    expect(recs.filter((r) => r.kind === 'message').map((r) => r.text)).toEqual([
+      'reply to a pending group',
+      'new here',
+    ]);
+  });
+
   it('a member the device fails to encrypt for (libsignal refuses) after another accepted the message is a warning: the message and its record stay', async () => {
     const g = await alice.createGroup('Night', users(bob, carol));
     await bob.sync();

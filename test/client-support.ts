@@ -324,9 +324,12 @@ export function requestPath(input: string | URL | Request): string {
  * no device named (what a server that forgot the key answers after a device-list change),
  * any other status with a proxy's non-JSON body.
  */
-export type SendFault = 'lose' | 429 | 409 | 413 | 502 | 503;
+export type SendFault = 'pass' | 'lose' | 429 | 409 | 413 | 502 | 503;
 
-/** A fetch that applies `faults` in order to `PUT /v1/messages` requests (none left: plain fetch). */
+/**
+ * A fetch that applies `faults` in order to `PUT /v1/messages` requests (`pass`: answered as
+ * usual; none left: plain fetch).
+ */
 export function faultySendFetch(faults: SendFault[]): typeof fetch {
   return async (input, init) => {
     const fault =

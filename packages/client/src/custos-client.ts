@@ -35,7 +35,6 @@ import {
   type PendingIdentityChange,
   type PresentedIdentity,
 } from './messaging/identity-review.js';
-import { isClientError } from './errors.js';
 import { LocalStore } from './store/local-store.js';
 import { loadLocalIdentity } from './store/signal-stores.js';
 import { ApiClient } from './transport/api-client.js';
@@ -123,16 +122,13 @@ export class CustosClient {
    * key: messaging/send-outbox.ts), then fetches and handles every queued envelope over HTTP,
    * acknowledging each after it is stored. A send still without an answer stays pending.
    * Resolves to the sends it completed (`direction: 'sent'`: the app was told SEND_PENDING
-   * for them), then the events received.
+   * for them) with the content received while they were pending, held for them
+   * (messaging/held-received.ts), then the events received.
    */
   async sync(): Promise<MessageEvent[]> {
     await this.#p.ops.serial(() => this.#p.archive.refreshNow());
     const sent: MessageEvent[] = [];
-    await this.#p.ops
-      .serial(() => this.#p.messenger.resumePending(sent))
-      .catch((e: unknown) => {
-        if (!isClientError(e, 'SEND_PENDING')) throw e;
-      });
+    await this.#p.inbox.resumePending(sent);
     return [...sent, ...(await this.#p.inbox.sync())];
   }
 

@@ -40,17 +40,62 @@ export class Inbox {
 
   constructor(private readonly deps: InboxDeps) {}
 
-  /** Handles one envelope (socket or HTTP fetch). */
+  /**
+   * Handles one envelope (socket or HTTP fetch). Resolves to its event — or, for content held
+   * until an own pending send completes (messaging/held-received.ts), to the last content
+   * received that completing it released (undefined while it is still pending).
+   */
   async receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
+    const events = await this.#handle(env);
+    return events.findLast((e) => e.direction === 'received');
+  }
+
+  /**
+   * Handles one envelope: its event; when its content was held for an own pending send, the
+   * pending sends are tried at once and the events of those completed and of the content
+   * released (an unanswered send leaves the content held, to be judged again when a later
+   * send or sync completes it; the envelope is acknowledged either way: its content is kept).
+   */
+  async #handle(env: RelayEnvelope): Promise<MessageEvent[]> {
     const { ops, messenger } = this.deps;
-    const e = await ops.serial(async () => {
+    const out: MessageEvent[] = [];
+    await ops.serial(async () => {
       const got = await messenger.receive(env);
-      if (got !== undefined) this.#receipts.note(got, messenger.me);
-      return got;
+      if (got !== undefined) out.push(got);
+      else if (messenger.holding)
+        await messenger.resumePending(out).catch((e: unknown) => {
+          if (!isClientError(e, 'SEND_PENDING')) throw e;
+        });
     });
-    // After the receive committed: the notice is stored before anyone is told.
-    if (e?.newArchiveNotice === true) this.deps.onArchiveNotice?.(e);
-    return e;
+    this.#received(out);
+    return out;
+  }
+
+  /** Notes the receipts owed for received events and tells of new archive notices. */
+  #received(events: readonly MessageEvent[]): void {
+    const { messenger } = this.deps;
+    for (const e of events) {
+      if (e.direction !== 'received') continue;
+      this.#receipts.note(e, messenger.me);
+      // After the receive committed: the notice is stored before anyone is told.
+      if (e.newArchiveNotice === true) this.deps.onArchiveNotice?.(e);
+    }
+  }
+
+  /**
+   * Completes the sends left pending, adding to `out` their events and those of the content
+   * held for them (messaging/held-received.ts); a send still unanswered stays pending.
+   */
+  async resumePending(out: MessageEvent[]): Promise<void> {
+    const { ops, messenger } = this.deps;
+    const before = out.length;
+    try {
+      await ops.serial(() => messenger.resumePending(out));
+    } catch (e) {
+      if (!isClientError(e, 'SEND_PENDING')) throw e;
+    } finally {
+      this.#received(out.slice(before));
+    }
   }
 
   /** Sends the delivery receipts owed (best effort: a receipt lost to a network fault is not retried). */
@@ -70,9 +115,8 @@ export class Inbox {
       );
       const envelopes = arr(page, 'envelopes').map(parseEnvelope);
       for (const env of envelopes) {
-        const e = await this.receive(env);
         // Receipts update stored messages (delivered/read) and are not returned as events.
-        if (e !== undefined && e.content.kind !== 'receipt') out.push(e);
+        for (const e of await this.#handle(env)) if (e.content.kind !== 'receipt') out.push(e);
         try {
           await api.request('DELETE', `/v1/messages/${env.id}`);
         } catch (err) {
@@ -92,8 +136,7 @@ export class Inbox {
     if (this.#socket !== undefined) return;
     this.#socket = new RelaySocket(this.deps.api, {
       onEnvelope: async (env) => {
-        const e = await this.receive(env);
-        if (e !== undefined && e.content.kind !== 'receipt') this.deps.onEvent?.(e);
+        for (const e of await this.#handle(env)) if (e.content.kind !== 'receipt') this.deps.onEvent?.(e);
         await this.#flushReceipts();
       },
       onPrekeysLow: () => void this.replenishPrekeys().catch(() => undefined),

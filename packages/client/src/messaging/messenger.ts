@@ -51,6 +51,13 @@ import type { DeliveryContext } from './delivery.js';
 import { completeSend, type SendCompletionContext } from './send-completion.js';
 import { newPendingSend, pendingSends, type PendingSend } from './send-outbox.js';
 import { addWarning, checkOwnChange, type Warning } from './message-store.js';
+import {
+  heldReceived,
+  holdReceived,
+  releaseHeld,
+  waitsOnPendingSend,
+  type HeldContent,
+} from './held-received.js';
 import { noticeFromSender, recordNotice } from './archive-notices.js';
 import {
   deviceAddress,
@@ -318,15 +325,18 @@ export class Messenger {
    * (so a caller that gets SEND_PENDING still learns of the ones before it).
    */
   async resumePending(completed: MessageEvent[] = []): Promise<MessageEvent[]> {
-    if (pendingSends(this.c.store).length === 0) return completed;
+    if (pendingSends(this.c.store).length === 0 && !this.holding) return completed;
     await this.c.capture.prepare();
     return this.#resume(completed);
   }
 
   async #resume(out: MessageEvent[] = []): Promise<MessageEvent[]> {
+    // Content held for a send that completed just before a crash is judged again first.
+    await this.#releaseHeld(out);
     for (const p of pendingSends(this.c.store)) {
       const e = await this.#complete(p, true);
       if (e !== undefined) out.push(e);
+      await this.#releaseHeld(out);
     }
     return out;
   }
@@ -358,7 +368,9 @@ export class Messenger {
 
   /**
    * Handles one relay envelope. Resolves to the event (or undefined for a duplicate or a
-   * refused envelope, which is recorded as a warning and never archived as valid).
+   * refused envelope, which is recorded as a warning and never archived as valid, or for
+   * content that waits on an own pending send: held, and judged again when that send is no
+   * longer pending — held-received.ts).
    */
   async receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
     const { store } = this.c;
@@ -404,47 +416,102 @@ export class Messenger {
           'notice-refused',
           "content whose archive notice names another organisation than the sender's was refused",
         );
-      let conv: Conversation;
-      if (content.group === undefined) conv = directConversation(this.me, peer);
-      else {
-        const g = getGroup(store, content.group);
-        if (content.kind === 'group-update' && content.groupState !== undefined) {
-          const j = judgeGroupUpdate(g, content.group, content.groupState, sender, this.me);
-          if ('refused' in j) return warn('group-refused', j.refused);
-          conv = groupConversation(j.next, sender, j);
-        } else if (g === undefined)
-          return warn('unknown-group', 'a group message for a group this device does not know');
-        else if (!isMember(g, sender))
-          return warn('not-a-member', 'a group message from someone who is not a member was refused');
-        else conv = groupConversation(g, sender);
+      const held = { content, sender, serverTime: env.serverTime, hash: sha256(env.content) };
+      if (waitsOnPendingSend(store, content, () => 'refused' in this.#judge(content, sender, peer))) {
+        holdReceived(store, held);
+        return undefined;
       }
-      for (const p of content.attachments ?? []) {
-        try {
-          await downloadAttachment(this.c.api, p);
-        } catch (e) {
-          if (!isClientError(e, 'ATTACHMENT_DIGEST_MISMATCH') && !isClientError(e, 'ATTACHMENT_INVALID'))
-            throw e;
-          return warn('attachment-invalid', `a message was refused: ${e.message}`);
-        }
-      }
-      if (content.profile !== undefined) {
-        if (!fromMe) noteContactName(store, sender, content.profile.name);
-        else if (ownDisplayName(store) !== content.profile.name)
-          setOwnDisplayName(store, content.profile.name);
-      }
-      const now = this.c.clock();
-      applyContent(store, this.me, content, sender, conv, 'received', { serverAt: env.serverTime, now });
-      // Whatever the kind: a delivery receipt for a first message already carries the notice.
-      const fresh =
-        content.notice !== undefined && recordNotice(store, conv.id, content.notice, this.me.orgId, now);
-      const seq = this.#capture(() =>
-        recordFor(content, sender, conv, 'received', [sha256(env.content)], env.serverTime, now),
-      );
-      return {
-        ...event(content, sender, conv, 'received', seq, this.me),
-        ...(fresh ? { newArchiveNotice: true } : {}),
-      };
+      return this.#accept(held);
     });
+  }
+
+  /**
+   * The conversation `content` from `sender` belongs to (`peer`: the other user of a 1:1
+   * conversation), or why its group refuses it.
+   */
+  #judge(
+    content: MessageContent,
+    sender: PeerUser,
+    peer: PeerUser,
+  ): Conversation | { refused: 'group-refused' | 'unknown-group' | 'not-a-member'; detail: string } {
+    if (content.group === undefined) return directConversation(this.me, peer);
+    const g = getGroup(this.c.store, content.group);
+    if (content.kind === 'group-update' && content.groupState !== undefined) {
+      const j = judgeGroupUpdate(g, content.group, content.groupState, sender, this.me);
+      return 'refused' in j
+        ? { refused: 'group-refused', detail: j.refused }
+        : groupConversation(j.next, sender, j);
+    }
+    if (g === undefined)
+      return { refused: 'unknown-group', detail: 'a group message for a group this device does not know' };
+    if (!isMember(g, sender))
+      return {
+        refused: 'not-a-member',
+        detail: 'a group message from someone who is not a member was refused',
+      };
+    return groupConversation(g, sender);
+  }
+
+  /**
+   * Judges, stores and captures received content that decrypted and passed the sender checks
+   * (inside the caller's transaction): an envelope just received, or content held for an own
+   * pending send (held-received.ts). Undefined for refused content (a warning).
+   */
+  async #accept(h: Omit<HeldContent, 'ord'>): Promise<MessageEvent | undefined> {
+    const { store } = this.c;
+    const { content, sender } = h;
+    const warn = (kind: Warning['kind'], detail: string) => this.#warn(kind, userAddress(sender), detail);
+    const fromMe = userAddress(sender) === userAddress(this.me);
+    // A sync copy from another user was refused before this (forged-sync).
+    const peer = content.sync === undefined ? sender : { orgId: content.sync.org, userId: content.sync.user };
+    const conv = this.#judge(content, sender, peer);
+    if ('refused' in conv) return warn(conv.refused, conv.detail);
+    for (const p of content.attachments ?? []) {
+      try {
+        await downloadAttachment(this.c.api, p);
+      } catch (e) {
+        if (!isClientError(e, 'ATTACHMENT_DIGEST_MISMATCH') && !isClientError(e, 'ATTACHMENT_INVALID'))
+          throw e;
+        return warn('attachment-invalid', `a message was refused: ${e.message}`);
+      }
+    }
+    if (content.profile !== undefined) {
+      if (!fromMe) noteContactName(store, sender, content.profile.name);
+      else if (ownDisplayName(store) !== content.profile.name) setOwnDisplayName(store, content.profile.name);
+    }
+    const now = this.c.clock();
+    applyContent(store, this.me, content, sender, conv, 'received', { serverAt: h.serverTime, now });
+    // Whatever the kind: a delivery receipt for a first message already carries the notice.
+    const fresh =
+      content.notice !== undefined && recordNotice(store, conv.id, content.notice, this.me.orgId, now);
+    const seq = this.#capture(() =>
+      recordFor(content, sender, conv, 'received', [h.hash], h.serverTime, now),
+    );
+    return {
+      ...event(content, sender, conv, 'received', seq, this.me),
+      ...(fresh ? { newArchiveNotice: true } : {}),
+    };
+  }
+
+  /** True while received content waits on an own pending send (held-received.ts). */
+  get holding(): boolean {
+    return heldReceived(this.c.store).length > 0;
+  }
+
+  /**
+   * Judges again, stores and captures the held content that no pending send holds back any
+   * more (its send completed or was dropped), each in its own transaction; adds the events.
+   */
+  async #releaseHeld(out: MessageEvent[]): Promise<void> {
+    const { store } = this.c;
+    for (const h of heldReceived(store)) {
+      if (waitsOnPendingSend(store, h.content, () => true)) continue;
+      const e = await store.atomically(async () => {
+        releaseHeld(store, h);
+        return this.#accept(h);
+      });
+      if (e !== undefined) out.push(e);
+    }
   }
 
   async #decrypt(env: RelayEnvelope, address: ProtocolAddress): Promise<Uint8Array> {

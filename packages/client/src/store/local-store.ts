@@ -47,6 +47,7 @@ export const STORE_TABLES = [
   'processed-envelopes',
   'warnings',
   'send-outbox',
+  'held-received',
 ] as const;
 /** One of {@link STORE_TABLES}. */
 export type StoreTable = (typeof STORE_TABLES)[number];
