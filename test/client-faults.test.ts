@@ -390,23 +390,26 @@ describe('client faults (real server process)', () => {
     const id = got!.content.id;
     await bob.send(alice.me, { kind: 'reaction', reactsTo: id, emoji: '👀' });
     const seqBefore = alice.archiveStatus().nextSeq;
-    // The resend at the sync's start and the one tried on receiving the receipt fail; the one
-    // tried on receiving the reaction completes: the message, then the receipt and reaction.
-    faults.push(503, 503);
-    const events = await alice.sync();
+    // The resend at the sync's start and those tried on receiving the receipt and the
+    // reaction fail: both are held (before: archived, never applied).
+    faults.push(503, 503, 503);
+    expect(await alice.sync()).toEqual([]);
     expect(faults).toEqual([]);
-    expect(events.map((e) => [e.direction, e.content.kind])).toEqual([
-      ['sent', 'message'],
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore);
+    // The next send completes it; the next sync applies the receipt and reaction and reports them.
+    await alice.sendText(bob.me, 'and then');
+    expect((await alice.sync()).map((e) => [e.direction, e.content.kind])).toEqual([
       ['received', 'reaction'],
     ]);
     const [m] = alice.messages(bob.me).filter((x) => x.id === id);
     expect(m!.delivered?.[userAddress(bob.me)]).toBeTypeOf('number');
     expect(m!.reactions).toEqual([{ from: userAddress(bob.me), emoji: '👀' }]);
     expect(alice.warnings().slice(warned)).toEqual([]);
-    // One record each: the message, the receipt and the reaction.
-    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 3);
+    // One record each: the two messages, the receipt and the reaction.
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 4);
+    await bob.sync();
     expect(await alice.sync()).toEqual([]);
-    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 3);
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 5); // bob's receipt for 'and then'
   });
 
   // Last: alice's clock is moved a day on.

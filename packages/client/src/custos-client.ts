@@ -129,7 +129,9 @@ export class CustosClient {
     await this.#p.ops.serial(() => this.#p.archive.refreshNow());
     const sent: MessageEvent[] = [];
     await this.#p.inbox.resumePending(sent);
-    return [...sent, ...(await this.#p.inbox.sync())];
+    // Receipts (held ones included) update stored messages and are not returned as events.
+    const released = sent.filter((e) => e.content.kind !== 'receipt');
+    return [...released, ...(await this.#p.inbox.sync())];
   }
 
   /**

@@ -250,7 +250,8 @@ export class Messenger {
    */
   async #sendPendingFirst(): Promise<void> {
     try {
-      await this.resumePending();
+      // Content held for these sends waits for the next sync or receive, which reports it.
+      await this.resumePending([], false);
     } catch (e) {
       // The earlier message stays pending; this one was not sent (nothing of it was kept).
       const [first] = this.pendingSends();
@@ -322,21 +323,24 @@ export class Messenger {
    * then goes on to its remaining recipients, stores and captures. Throws SEND_PENDING when
    * the server still does not answer (the rest wait for the next try). Resolves to the
    * events of the sends completed, which are also added to `completed` as each completes
-   * (so a caller that gets SEND_PENDING still learns of the ones before it).
+   * (so a caller that gets SEND_PENDING still learns of the ones before it). With `release`,
+   * each is followed by the events of the content held for it (held-received.ts), judged
+   * again once no pending send holds it back; without, that content stays held (for a caller
+   * that would not report it: a send).
    */
-  async resumePending(completed: MessageEvent[] = []): Promise<MessageEvent[]> {
-    if (pendingSends(this.c.store).length === 0 && !this.holding) return completed;
+  async resumePending(completed: MessageEvent[] = [], release = true): Promise<MessageEvent[]> {
+    if (pendingSends(this.c.store).length === 0 && !(release && this.holding)) return completed;
     await this.c.capture.prepare();
-    return this.#resume(completed);
+    return this.#resume(completed, release);
   }
 
-  async #resume(out: MessageEvent[] = []): Promise<MessageEvent[]> {
-    // Content held for a send that completed just before a crash is judged again first.
-    await this.#releaseHeld(out);
+  async #resume(out: MessageEvent[], release: boolean): Promise<MessageEvent[]> {
+    // Content held for a send completed by a send (or just before a crash) goes first.
+    if (release) await this.#releaseHeld(out);
     for (const p of pendingSends(this.c.store)) {
       const e = await this.#complete(p, true);
       if (e !== undefined) out.push(e);
-      await this.#releaseHeld(out);
+      if (release) await this.#releaseHeld(out);
     }
     return out;
   }
