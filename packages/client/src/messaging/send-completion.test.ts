@@ -1,0 +1,104 @@
+/**
+ * A resumed send is stored as sent only when a recipient accepted it: the sync copy to this
+ * user's own devices alone does not count. Before, a resumed 1:1 send whose recipient refused
+ * was stored and archived as sent once its sync copy was accepted.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ArchiveCapture } from '../archive/capture.js';
+import type { DeviceProfile } from '../profile.js';
+import { LocalStore } from '../store/local-store.js';
+import { signalStores } from '../store/signal-stores.js';
+import type { ApiClient } from '../transport/api-client.js';
+import { encodeContent, newMessageId, type MessageContent } from './content.js';
+import { directConversation } from './events.js';
+import { Messenger } from './messenger.js';
+import { pendingSends, putPendingSend } from './send-outbox.js';
+import type { PeerUser } from './peers.js';
+
+const DAVE: PeerUser = { orgId: 'org-a', userId: 'dave' };
+const FRANK: PeerUser = { orgId: 'org-a', userId: 'frank' };
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('completing a resumed send', () => {
+  it('drops a send only its sync copy reached (the recipient refused it), without sending the sync copy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-completion-'));
+    dirs.push(dir);
+    const store = LocalStore.create(join(dir, 'p'), { kind: 'file' });
+    const requests: string[] = [];
+    // Any request the messenger makes is accepted: only the recipient's refusal (earlier) stops it.
+    const api = {
+      request: (method: string, path: string) => {
+        requests.push(`${method} ${path}`);
+        return Promise.resolve({ serverTime: 5_000 });
+      },
+    } as unknown as ApiClient;
+    const captured: unknown[] = [];
+    const capture = {
+      prepare: () => Promise.resolve(),
+      captureSync: (body: unknown) => {
+        captured.push(body);
+        return { seq: captured.length };
+      },
+    } as unknown as ArchiveCapture;
+    const profile = {
+      serverUrl: 'http://127.0.0.1:1',
+      orgId: DAVE.orgId,
+      orgName: 'Example Agency',
+      userId: DAVE.userId,
+      deviceId: 'dave-1',
+      deviceNumber: 1,
+      captureRequired: true,
+    } as DeviceProfile;
+    const messenger = new Messenger({
+      store,
+      api,
+      profile,
+      stores: signalStores(store),
+      capture,
+      clock: () => 9_000,
+    });
+    const content: MessageContent = {
+      kind: 'message',
+      text: 'refused',
+      id: newMessageId(),
+      timestamp: 1_000,
+    };
+    // Resumed after frank refused (skipped with a warning); the sync copy's request is kept.
+    store.transaction(() =>
+      putPendingSend(store, {
+        ord: 1,
+        content,
+        conv: directConversation(DAVE, FRANK),
+        since: 1_000,
+        padded: encodeContent(content),
+        syncCopy: encodeContent(content),
+        targets: [
+          { to: FRANK, sync: false },
+          { to: DAVE, sync: true },
+        ],
+        next: 1,
+        hashes: [],
+        delivered: 0,
+        inFlight: {
+          to: DAVE,
+          key: 'k',
+          envelopes: [{ deviceId: 'dave-2', type: 1, content: 'AA' }],
+          hashes: [new Uint8Array(32)],
+          sentAt: 1_000,
+        },
+      }),
+    );
+    expect(await messenger.resumePending()).toEqual([]);
+    expect(requests).toEqual([]);
+    expect(captured).toEqual([]);
+    expect(pendingSends(store)).toEqual([]);
+    store.close();
+  });
+});
