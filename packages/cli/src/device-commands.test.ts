@@ -27,7 +27,7 @@ import {
   resolveMessageId,
   unnamedSenders,
 } from './message-format.js';
-import { describeWarning, warningJson } from './warning-display.js';
+import { describeWarning, pendingSendLines, warningJson } from './warning-display.js';
 import { cli, testFolder } from './testing/run-cli.js';
 
 const dir = testFolder('custos-cli-dev-');
@@ -254,6 +254,17 @@ describe('failures in words', () => {
     );
     expect(blocked.message).toMatch(/still pending\. Run 'custos sync' to finish the earlier send first/);
     expect(blocked).toMatchObject({ code: 'SEND_BLOCKED', exit: 1 });
+    const book = new AddressBook(memorySettings());
+    book.add('Bob', BOB);
+    const pendingLines = pendingSendLines(
+      [{ conversation: 'dm.x', kind: 'message', recipients: [BOB], since: 0, tries: 3 }],
+      book,
+      () => undefined,
+    );
+    expect(pendingLines).toHaveLength(1);
+    expect(pendingLines[0]).toMatch(
+      /^Still pending: a message to Bob since .* \(3 failed tries\); later sends wait for it\. 'custos sync' sends it again/,
+    );
     expect(say(new ClientError('NETWORK', 'GET /v1/messages: the server did not answer')).message).toMatch(
       /cannot reach the server/,
     );

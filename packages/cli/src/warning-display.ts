@@ -3,7 +3,7 @@
  * time of the last one shown is kept in the profile's encrypted settings. An identity
  * change always says how to compare safety numbers and how to accept the new key.
  */
-import type { CustosClient, PeerUser, Warning } from '@custos/client';
+import type { CustosClient, PeerUser, PendingSendInfo, Warning } from '@custos/client';
 import { formatAddress, type AddressBook } from './address-book.js';
 import { formatTime } from './message-format.js';
 import { peerText } from './terminal-text.js';
@@ -33,6 +33,24 @@ export function describeWarning(w: Warning, book: AddressBook): string[] {
       `  the new key with 'custos safety-number ${who} --accept'. If not, someone may be intercepting.`,
     ];
   return [`warning [${formatTime(w.at)}]: ${w.kind} from ${who}: ${peerText(w.detail)}`];
+}
+
+/**
+ * A line for each send still pending after a sync: every later send waits for it (SEND_BLOCKED),
+ * so the user must see it, and that sync — not sending the text again — finishes it.
+ */
+export function pendingSendLines(
+  pending: readonly PendingSendInfo[],
+  book: AddressBook,
+  groupNameOf: (id: string) => string | undefined,
+): string[] {
+  return pending.map((p) => {
+    const to =
+      p.group === undefined
+        ? p.recipients.map((u) => book.label(u)).join(', ')
+        : `group ${peerText(groupNameOf(p.group) ?? p.group)}`;
+    return `Still pending: a ${p.kind} to ${to} since ${formatTime(p.since)} (${p.tries} failed tries); later sends wait for it. 'custos sync' sends it again (do not send the text again).`;
+  });
 }
 
 /** The JSON form of a warning. */
