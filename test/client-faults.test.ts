@@ -413,7 +413,7 @@ describe('client faults (real server process)', () => {
   });
 
   // Last: alice's clock is moved a day on.
-  it('a resent send answered with a rate limit or a proxy error stays pending, and one resent past the key retention is not encrypted again', async () => {
+  it('a resent send answered with a rate limit or a proxy error stays pending, a first try refused by a proxy is not, a repeat is bounded (tries, key retention, discard), and one resent past the key retention is not encrypted again', async () => {
     await bob.sync();
     const faults: SendFault[] = [];
     let skew = 0;
@@ -503,5 +503,21 @@ describe('client faults (real server process)', () => {
     ).toEqual(['delivery-uncertain']);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['a day late']);
     expect((await records('a day late')).map((r) => r.envelopeHashes.length)).toEqual([1]);
+    // The same for a repeat past the retention that a proxy answers (a 502, which says nothing
+    // about the first try): before, it stayed pending until an answer said nothing was stored.
+    faults.push('lose');
+    await expectCode(alice.sendText(bob.me, 'late behind a proxy'), 'SEND_PENDING');
+    skew += 25 * 60 * 60 * 1000;
+    warned = alice.warnings().length;
+    faults.push(502);
+    expect(sentTexts(await alice.sync())).toEqual(['late behind a proxy']);
+    expect(faults).toEqual([]);
+    expect(
+      alice
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual(['delivery-uncertain']);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['late behind a proxy']);
   });
 });
