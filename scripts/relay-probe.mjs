@@ -45,7 +45,12 @@ new PerformanceObserver((list) => {
     const k = String(e.detail?.kind ?? e.kind);
     gc.kinds[k] = (gc.kinds[k] ?? 0) + e.duration;
     if (TIMELINE !== undefined && e.duration > 5)
-      timeline.push({ k: 'gc', s: Math.round(e.startTime * 10) / 10, d: Math.round(e.duration * 10) / 10, kind: k });
+      timeline.push({
+        k: 'gc',
+        s: Math.round(e.startTime * 10) / 10,
+        d: Math.round(e.duration * 10) / 10,
+        kind: k,
+      });
   }
 }).observe({ entryTypes: ['gc'] });
 
