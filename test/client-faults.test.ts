@@ -378,8 +378,12 @@ describe('client faults (real server process)', () => {
   it('receipts and reactions for an own message still pending are held and applied once it completes, each archived once', async () => {
     await bob.sync();
     const faults: SendFault[] = [];
+    const told: string[] = [];
     alice.crash();
-    alice = CustosClient.open(join(dir, 'alice'), { api: { fetch: faultySendFetch(faults) } });
+    alice = CustosClient.open(join(dir, 'alice'), {
+      api: { fetch: faultySendFetch(faults) },
+      onEvent: (e) => told.push(e.content.emoji ?? e.content.kind),
+    });
     await alice.sync();
     const warned = alice.warnings().length;
     // alice's message reaches bob, her answer is lost; bob's device sends its delivery
@@ -396,20 +400,31 @@ describe('client faults (real server process)', () => {
     expect(await alice.sync()).toEqual([]);
     expect(faults).toEqual([]);
     expect(alice.archiveStatus().nextSeq).toBe(seqBefore);
-    // The next send completes it; the next sync applies the receipt and reaction and reports them.
+    // The next send completes it, leaving the receipt and reaction held; bob then changes his
+    // reaction. A plain receive of 👍 first applies what was held, in arrival order, and hands
+    // 👀 to onEvent (before: 👍 applied, 👀 left held and applied over it by the next sync).
     await alice.sendText(bob.me, 'and then');
-    expect((await alice.sync()).map((e) => [e.direction, e.content.kind])).toEqual([
-      ['received', 'reaction'],
-    ]);
+    await bob.send(alice.me, { kind: 'reaction', reactsTo: id, emoji: '👍' });
+    const page = (await alice.api.request('GET', '/v1/messages')) as { envelopes: Record<string, unknown>[] };
+    const [env] = page.envelopes;
+    const thumb = await alice.receive({
+      id: env!.id as string,
+      sender: env!.sender as PeerUser & { deviceId: string; deviceNumber: number },
+      type: env!.type as number,
+      content: new Uint8Array(Buffer.from(env!.content as string, 'base64url')),
+      serverTime: env!.serverTime as number,
+    });
+    expect([thumb?.content.emoji, told]).toEqual(['👍', ['👀']]);
+    expect(await alice.sync()).toEqual([]);
     const [m] = alice.messages(bob.me).filter((x) => x.id === id);
     expect(m!.delivered?.[userAddress(bob.me)]).toBeTypeOf('number');
-    expect(m!.reactions).toEqual([{ from: userAddress(bob.me), emoji: '👀' }]);
+    expect(m!.reactions).toEqual([{ from: userAddress(bob.me), emoji: '👍' }]);
     expect(alice.warnings().slice(warned)).toEqual([]);
-    // One record each: the two messages, the receipt and the reaction.
-    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 4);
+    // One record each: the two messages, the receipt and the two reactions.
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 5);
     await bob.sync();
     expect(await alice.sync()).toEqual([]);
-    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 5); // bob's receipt for 'and then'
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 6); // bob's receipt for 'and then'
   });
 
   // Last: alice's clock is moved a day on.

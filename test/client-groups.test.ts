@@ -269,17 +269,27 @@ describe('groups end to end (real server process)', () => {
       ['received', 'reply to a pending group'],
     ]);
     expect(alice.groupMessages(g).map((m) => m.text)).toEqual(['reply to a pending group']);
-    // dave, added (his envelope stored, the answer lost), writes; alice's resend at the sync's
-    // start fails, the one tried on receiving dave's message completes and releases it.
+    // dave, added (his envelope stored, the answer lost), writes; bob then removes him (a
+    // later revision). alice's resends at the sync's start and on receiving dave's message
+    // fail: dave's message is held, and bob's removal behind it (before: applied at once, so
+    // the completed addition was superseded and dave's message refused as not-a-member).
     faults.push('pass', 'lose');
     await expect(alice.addGroupMembers(g, users(dave))).rejects.toSatisfy((e) =>
       isClientError(e, 'SEND_PENDING'),
     );
     expect((await dave.sync()).map((e) => e.group)).toEqual([g]);
     await dave.sendToGroup(g, { kind: 'message', text: 'new here' });
-    faults.push(503);
-    expect(texts(await alice.sync())).toEqual(['new here']);
-    expect(alice.group(g)!.members.map(userAddress).sort()).toEqual(sortedAddrs(alice, bob, dave));
+    await bob.sync();
+    await bob.removeGroupMembers(g, users(dave));
+    faults.push(503, 503, 503);
+    expect(texts(await alice.sync())).toEqual([]);
+    // Answered: the addition, then what was held, in arrival order.
+    expect((await alice.sync()).map((e) => [e.direction, e.content.text ?? e.content.kind])).toEqual([
+      ['sent', 'group-update'],
+      ['received', 'new here'],
+      ['received', 'group-update'],
+    ]);
+    expect(alice.group(g)!.members.map(userAddress).sort()).toEqual(sortedAddrs(alice, bob));
     expect(alice.groupMessages(g).map((m) => m.text)).toEqual(['reply to a pending group', 'new here']);
     expect(texts(await alice.sync())).toEqual([]);
     expect(

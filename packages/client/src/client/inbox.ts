@@ -43,31 +43,42 @@ export class Inbox {
   /**
    * Handles one envelope (socket or HTTP fetch). Resolves to its event — or, for content held
    * until an own pending send completes (messaging/held-received.ts), to the last content
-   * received that completing it released (undefined while it is still pending).
+   * received that completing it released (undefined while it is still pending). The other
+   * content it released (receipts aside) goes to `onEvent`, as on the socket: it is not lost.
    */
   async receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
     const events = await this.#handle(env);
-    return events.findLast((e) => e.direction === 'received');
+    const last = events.findLast((e) => e.direction === 'received');
+    for (const e of events)
+      if (e !== last && e.direction === 'received' && e.content.kind !== 'receipt') this.deps.onEvent?.(e);
+    return last;
   }
 
   /**
-   * Handles one envelope: its event; when its content was held for an own pending send, the
-   * pending sends are tried at once and the events of those completed and of the content
-   * released (an unanswered send leaves the content held, to be judged again when a later
-   * send or sync completes it; the envelope is acknowledged either way: its content is kept).
+   * Handles one envelope: first the held content nothing holds back any more (a send that
+   * completed it left it held), so it is applied before this envelope's content; then its
+   * event; when its content was held, the pending sends are tried at once and the events of
+   * those completed and of the content released (an unanswered send leaves the content held,
+   * to be judged again when a later send or sync completes it; the envelope is acknowledged
+   * either way: its content is kept). Whatever completed or was released before an error is
+   * still noted (receipts owed, archive notices).
    */
   async #handle(env: RelayEnvelope): Promise<MessageEvent[]> {
     const { ops, messenger } = this.deps;
     const out: MessageEvent[] = [];
-    await ops.serial(async () => {
-      const got = await messenger.receive(env);
-      if (got !== undefined) out.push(got);
-      else if (messenger.holding)
-        await messenger.resumePending(out).catch((e: unknown) => {
-          if (!isClientError(e, 'SEND_PENDING')) throw e;
-        });
-    });
-    this.#received(out);
+    try {
+      await ops.serial(async () => {
+        await messenger.releaseHeld(out);
+        const got = await messenger.receive(env);
+        if (got !== undefined) out.push(got);
+        else if (messenger.holding)
+          await messenger.resumePending(out).catch((e: unknown) => {
+            if (!isClientError(e, 'SEND_PENDING')) throw e;
+          });
+      });
+    } finally {
+      this.#received(out);
+    }
     return out;
   }
 

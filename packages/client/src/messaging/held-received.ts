@@ -23,7 +23,7 @@ import type { LocalStore } from '../store/local-store.js';
 import { decodeJson } from '../store/json-codec.js';
 import type { MessageContent } from './content.js';
 import { getMessage } from './message-store.js';
-import type { PeerUser } from './peers.js';
+import { userAddress, type PeerUser } from './peers.js';
 import { pendingSends } from './send-outbox.js';
 
 const HELD = 'held-received';
@@ -37,6 +37,35 @@ export interface HeldContent {
   /** The envelope's server time and the SHA-256 of its ciphertext (what the archive record names). */
   readonly serverTime: number;
   readonly hash: Uint8Array;
+  /**
+   * This device's time when the content arrived: a disappearing message's timer runs from it,
+   * not from the release (absent in rows held before it was recorded).
+   */
+  readonly arrivedAt?: number;
+}
+
+/**
+ * What `c` from `sender` belongs to: its conversation (the group, or the other user of a 1:1
+ * conversation — `c.sync` names it in an own sync copy) and the messages it updates.
+ */
+function keys(c: MessageContent, sender: PeerUser): string[] {
+  const peer =
+    c.sync === undefined ? userAddress(sender) : userAddress({ orgId: c.sync.org, userId: c.sync.user });
+  return [c.group === undefined ? `u:${peer}` : `g:${c.group}`, ...targets(c).map((id) => `m:${id}`)];
+}
+
+/**
+ * True when any of `earlier` (held content) belongs to the conversation of `c` or updates a
+ * message `c` updates. Such content is held behind it, whatever it is (a group update from
+ * another member included), so that held content is judged and applied in arrival order:
+ * released later, it would otherwise be applied after what came after it (a changed reaction
+ * replaced by the one it replaced), or judged against a group state that a later update
+ * already changed (a member's message refused because a later update removed them).
+ */
+export function waitsOnHeld(earlier: readonly HeldContent[], c: MessageContent, sender: PeerUser): boolean {
+  if (earlier.length === 0) return false;
+  const mine = new Set(keys(c, sender));
+  return earlier.some((h) => keys(h.content, h.sender).some((k) => mine.has(k)));
 }
 
 /** The ids of the stored messages `c` updates (receipts, reactions, edits, deletes). */

@@ -55,6 +55,7 @@ import {
   heldReceived,
   holdReceived,
   releaseHeld,
+  waitsOnHeld,
   waitsOnPendingSend,
   type HeldContent,
 } from './held-received.js';
@@ -421,8 +422,11 @@ export class Messenger {
           "content whose archive notice names another organisation than the sender's was refused",
         );
       const held = { content, sender, serverTime: env.serverTime, hash: sha256(env.content) };
-      if (waitsOnPendingSend(store, content, () => 'refused' in this.#judge(content, sender, peer))) {
-        holdReceived(store, held);
+      if (
+        waitsOnHeld(heldReceived(store), content, sender) ||
+        waitsOnPendingSend(store, content, () => 'refused' in this.#judge(content, sender, peer))
+      ) {
+        holdReceived(store, { ...held, arrivedAt: this.c.clock() });
         return undefined;
       }
       return this.#accept(held);
@@ -484,7 +488,11 @@ export class Messenger {
       else if (ownDisplayName(store) !== content.profile.name) setOwnDisplayName(store, content.profile.name);
     }
     const now = this.c.clock();
-    applyContent(store, this.me, content, sender, conv, 'received', { serverAt: h.serverTime, now });
+    // Held content's disappearing timer runs from its arrival, not from its release.
+    applyContent(store, this.me, content, sender, conv, 'received', {
+      serverAt: h.serverTime,
+      now: h.arrivedAt ?? now,
+    });
     // Whatever the kind: a delivery receipt for a first message already carries the notice.
     const fresh =
       content.notice !== undefined && recordNotice(store, conv.id, content.notice, this.me.orgId, now);
@@ -503,13 +511,29 @@ export class Messenger {
   }
 
   /**
+   * Judges again, stores and captures the held content that nothing holds back any more
+   * (held-received.ts), oldest first; adds the events. A receive calls it before it handles
+   * its envelope, so held content is applied before what arrived after it.
+   */
+  async releaseHeld(out: MessageEvent[]): Promise<void> {
+    if (!this.holding) return;
+    await this.c.capture.prepare();
+    await this.#releaseHeld(out);
+  }
+
+  /**
    * Judges again, stores and captures the held content that no pending send holds back any
-   * more (its send completed or was dropped), each in its own transaction; adds the events.
+   * more (its send completed or was dropped) and that no content still held before it holds
+   * back (arrival order), each in its own transaction; adds the events.
    */
   async #releaseHeld(out: MessageEvent[]): Promise<void> {
     const { store } = this.c;
+    const kept: HeldContent[] = [];
     for (const h of heldReceived(store)) {
-      if (waitsOnPendingSend(store, h.content, () => true)) continue;
+      if (waitsOnHeld(kept, h.content, h.sender) || waitsOnPendingSend(store, h.content, () => true)) {
+        kept.push(h);
+        continue;
+      }
       const e = await store.atomically(async () => {
         releaseHeld(store, h);
         return this.#accept(h);
