@@ -379,9 +379,11 @@ describe('client faults (real server process)', () => {
     await bob.sync();
     const faults: SendFault[] = [];
     const told: string[] = [];
+    let skew = 0;
     alice.crash();
     alice = CustosClient.open(join(dir, 'alice'), {
       api: { fetch: faultySendFetch(faults) },
+      clock: () => Date.now() + skew,
       onEvent: (e) => told.push(e.content.emoji ?? e.content.kind),
     });
     await alice.sync();
@@ -393,16 +395,19 @@ describe('client faults (real server process)', () => {
     const [got] = await bob.sync();
     const id = got!.content.id;
     await bob.send(alice.me, { kind: 'reaction', reactsTo: id, emoji: '👀' });
+    // A disappearing message behind them in the conversation is held too (arrival order).
+    await bob.send(alice.me, { kind: 'message', text: 'brief', timer: 60 });
     const seqBefore = alice.archiveStatus().nextSeq;
-    // The resend at the sync's start and those tried on receiving the receipt and the
-    // reaction fail: both are held (before: archived, never applied).
-    faults.push(503, 503, 503);
+    // The resend at the sync's start and those tried on receiving the receipt, the reaction
+    // and the message fail: all are held (before: archived, never applied).
+    faults.push(503, 503, 503, 503);
     expect(await alice.sync()).toEqual([]);
     expect(faults).toEqual([]);
     expect(alice.archiveStatus().nextSeq).toBe(seqBefore);
     // The next send completes it, leaving the receipt and reaction held; bob then changes his
     // reaction. A plain receive of 👍 first applies what was held, in arrival order, and hands
     // 👀 to onEvent (before: 👍 applied, 👀 left held and applied over it by the next sync).
+    skew = 120_000; // past the held message's timer, counted from its arrival
     await alice.sendText(bob.me, 'and then');
     await bob.send(alice.me, { kind: 'reaction', reactsTo: id, emoji: '👍' });
     const page = (await alice.api.request('GET', '/v1/messages')) as { envelopes: Record<string, unknown>[] };
@@ -414,17 +419,21 @@ describe('client faults (real server process)', () => {
       content: new Uint8Array(Buffer.from(env!.content as string, 'base64url')),
       serverTime: env!.serverTime as number,
     });
-    expect([thumb?.content.emoji, told]).toEqual(['👍', ['👀']]);
+    expect([thumb?.content.emoji, told]).toEqual(['👍', ['👀', 'message']]);
+    // Its timer ran from its arrival (before: from its release, a minute more on the device).
+    expect(alice.messages(bob.me).map((x) => x.text)).not.toContain('brief');
     expect(await alice.sync()).toEqual([]);
+    expect((await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === 'brief')).toHaveLength(1);
     const [m] = alice.messages(bob.me).filter((x) => x.id === id);
     expect(m!.delivered?.[userAddress(bob.me)]).toBeTypeOf('number');
     expect(m!.reactions).toEqual([{ from: userAddress(bob.me), emoji: '👍' }]);
     expect(alice.warnings().slice(warned)).toEqual([]);
-    // One record each: the two messages, the receipt and the two reactions.
-    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 5);
+    // One record each: alice's two messages, bob's receipt, reactions and message, and
+    // alice's delivery receipt for it.
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 7);
     await bob.sync();
     expect(await alice.sync()).toEqual([]);
-    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 6); // bob's receipt for 'and then'
+    expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 8); // bob's receipt for 'and then'
   });
 
   // Last: alice's clock is moved a day on.

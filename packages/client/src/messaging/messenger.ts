@@ -50,7 +50,7 @@ import {
 import type { DeliveryContext } from './delivery.js';
 import { completeSend, type SendCompletionContext } from './send-completion.js';
 import { newPendingSend, pendingSends, type PendingSend } from './send-outbox.js';
-import { addWarning, checkOwnChange, type Warning } from './message-store.js';
+import { addWarning, checkOwnChange, expireMessages, type Warning } from './message-store.js';
 import {
   heldReceived,
   holdReceived,
@@ -493,6 +493,9 @@ export class Messenger {
       serverAt: h.serverTime,
       now: h.arrivedAt ?? now,
     });
+    // Held past its disappearing timer: archived (below), but not kept on the device.
+    if (h.arrivedAt !== undefined && content.timer !== undefined && content.timer > 0)
+      expireMessages(store, now);
     // Whatever the kind: a delivery receipt for a first message already carries the notice.
     const fresh =
       content.notice !== undefined && recordNotice(store, conv.id, content.notice, this.me.orgId, now);
