@@ -398,11 +398,15 @@ describe('client faults (real server process)', () => {
     // A disappearing message behind them in the conversation is held too (arrival order).
     await bob.send(alice.me, { kind: 'message', text: 'brief', timer: 60 });
     const seqBefore = alice.archiveStatus().nextSeq;
-    // The resend at the sync's start and those tried on receiving the receipt, the reaction
-    // and the message fail: all are held (before: archived, never applied).
-    faults.push(503, 503, 503, 503);
+    // The resend at the sync's start and the one after its page, which held the receipt, the
+    // reaction and the message, fail: all are held (before: archived, never applied). Once per
+    // sync, not once per envelope (before: one resend each, four, so one sync could use up the
+    // tries).
+    faults.push(503, 503);
     expect(await alice.sync()).toEqual([]);
     expect(faults).toEqual([]);
+    // The lost answer does not count toward MAX_SEND_TRIES; the proxy's two 503s do.
+    expect(alice.pendingSends()).toMatchObject([{ tries: 2 }]);
     expect(alice.archiveStatus().nextSeq).toBe(seqBefore);
     // The next send completes it, leaving the receipt and reaction held; bob then changes his
     // reaction. A plain receive of 👍 first applies what was held, in arrival order, and hands
@@ -437,7 +441,7 @@ describe('client faults (real server process)', () => {
   });
 
   // Last: alice's clock is moved a day on.
-  it('a resent send answered with a rate limit or a proxy error stays pending, a first try refused by a proxy is not, a repeat is bounded (tries, key retention, discard), and one resent past the key retention is not encrypted again', async () => {
+  it('a resent send answered with a rate limit or a proxy error stays pending, one refused by a proxy for its size is not, a repeat is bounded (counted tries, key retention, discard) but not by offline tries or rate limits, and one resent past the key retention is not encrypted again unless no try can have reached the relay', async () => {
     await bob.sync();
     const faults: SendFault[] = [];
     let skew = 0;
@@ -464,6 +468,21 @@ describe('client faults (real server process)', () => {
     expect(mine('limited')).toHaveLength(1);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['limited']);
     expect((await records('limited')).map((r) => r.envelopeHashes.length)).toEqual([1]);
+    // A proxy's 413 to a repeat: every try carried the same bytes, so none was stored: it is
+    // refused and dropped with a warning (before: pending, and after 20 tries recorded as
+    // possibly delivered though it never reached the relay).
+    faults.push(502, 413);
+    await expectCode(alice.sendText(bob.me, 'too large again'), 'SEND_PENDING');
+    let warned = alice.warnings().length;
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    expect(alice.pendingSends()).toEqual([]);
+    expect(mine('too large again')).toEqual([]);
+    expect(
+      alice
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual(['delivery-failed']);
     // A proxy's HTML 413 to a first try: nothing is stored under a new key, so it is refused
     // (before: pending, refused again at every retry, and every later send blocked).
     faults.push(413);
@@ -473,10 +492,11 @@ describe('client faults (real server process)', () => {
     faults.push('lose', 502);
     await expectCode(alice.sendText(bob.me, 'stuck'), 'SEND_PENDING');
     await expectCode(alice.sendText(bob.me, 'blocked'), 'SEND_BLOCKED');
-    expect(alice.pendingSends()).toMatchObject([{ kind: 'message', recipients: [bob.me], tries: 2 }]);
+    // (The lost answer does not count: only the proxy's 502.)
+    expect(alice.pendingSends()).toMatchObject([{ kind: 'message', recipients: [bob.me], tries: 1 }]);
     // A repeat refused by a proxy at every try is finished after MAX_SEND_TRIES (20) as
     // possibly delivered (before: pending for ever, every later send refused).
-    let warned = alice.warnings().length;
+    warned = alice.warnings().length;
     let syncs = 0;
     let finished: (string | undefined)[] = [];
     while (finished.length === 0 && syncs < 30) {
@@ -484,7 +504,7 @@ describe('client faults (real server process)', () => {
       finished = sentTexts(await alice.sync());
       syncs++;
     }
-    expect([syncs, finished]).toEqual([18, ['stuck']]);
+    expect([syncs, finished]).toEqual([19, ['stuck']]);
     expect(alice.pendingSends()).toEqual([]);
     expect(mine('stuck')).toHaveLength(1);
     expect(
@@ -510,12 +530,39 @@ describe('client faults (real server process)', () => {
         .map((w) => w.kind),
     ).toEqual(['delivery-uncertain', 'delivery-failed']);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['discarded']);
+    // Written offline (and each later send blocked behind it): no try reaches the relay and
+    // none counts, nor do a rate limit and the relay's 503 while shutting down (before: each
+    // counted, and the 20th try finished it as possibly delivered, never delivered).
+    faults.push('offline');
+    await expectCode(alice.sendText(bob.me, 'written offline'), 'SEND_PENDING');
+    for (let i = 0; i < 19; i++) {
+      faults.push('offline');
+      await expectCode(alice.sendText(bob.me, 'blocked'), 'SEND_BLOCKED');
+    }
+    faults.push(429, 'unavailable');
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    expect(alice.pendingSends()).toMatchObject([{ tries: 0 }]);
+    // Past the key retention, a rate limit and a 503 say nothing for good: still pending
+    // (before: finished at once as possibly delivered).
+    skew = 25 * 60 * 60 * 1000;
+    faults.push(429, 'unavailable');
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    // A refusal for good of a request no try can have delivered is a refusal like any other:
+    // the device list repaired, encrypted again and delivered, without a warning.
+    warned = alice.warnings().length;
+    faults.push(409);
+    expect(sentTexts(await alice.sync())).toEqual(['written offline']);
+    expect(faults).toEqual([]);
+    expect(alice.warnings().slice(warned)).toEqual([]);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['written offline']);
     // Stored, answer lost, resent a day later: the server forgot the key and bob's devices
     // changed (MISMATCHED_DEVICES). Encrypting again would give bob a second copy and lose
     // the first envelope from the record: it is recorded as possibly delivered, with a warning.
     faults.push('lose', 409);
     await expectCode(alice.sendText(bob.me, 'a day late'), 'SEND_PENDING');
-    skew = 25 * 60 * 60 * 1000;
+    skew += 25 * 60 * 60 * 1000;
     warned = alice.warnings().length;
     expect(sentTexts(await alice.sync())).toEqual(['a day late']);
     expect(faults).toEqual([]);
@@ -527,21 +574,19 @@ describe('client faults (real server process)', () => {
     ).toEqual(['delivery-uncertain']);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['a day late']);
     expect((await records('a day late')).map((r) => r.envelopeHashes.length)).toEqual([1]);
-    // The same for a repeat past the retention that a proxy answers (a 502, which says nothing
-    // about the first try): before, it stayed pending until an answer said nothing was stored.
+    // A repeat past the retention that a proxy answers (a 502, which may be gone at the next
+    // try) or the limiter (429) stays pending (before: finished as possibly delivered at
+    // once); the next answer confirms it (this server still remembers the key).
     faults.push('lose');
     await expectCode(alice.sendText(bob.me, 'late behind a proxy'), 'SEND_PENDING');
     skew += 25 * 60 * 60 * 1000;
     warned = alice.warnings().length;
-    faults.push(502);
+    faults.push(502, 429);
+    expect(sentTexts(await alice.sync())).toEqual([]);
+    expect(sentTexts(await alice.sync())).toEqual([]);
     expect(sentTexts(await alice.sync())).toEqual(['late behind a proxy']);
     expect(faults).toEqual([]);
-    expect(
-      alice
-        .warnings()
-        .slice(warned)
-        .map((w) => w.kind),
-    ).toEqual(['delivery-uncertain']);
+    expect(alice.warnings().slice(warned)).toEqual([]);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['late behind a proxy']);
   });
 });

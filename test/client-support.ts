@@ -319,12 +319,13 @@ export function requestPath(input: string | URL | Request): string {
 
 /**
  * What a test fetch does to the next `PUT /v1/messages`: 'lose' lets it reach the server and
- * loses the answer (connection reset); a number answers that status without reaching the
- * server — 429 RATE_LIMITED as the server's limiter answers it, 409 MISMATCHED_DEVICES with
- * no device named (what a server that forgot the key answers after a device-list change),
- * any other status with a proxy's non-JSON body.
+ * loses the answer (connection reset); 'offline' fails it before it leaves (ECONNREFUSED);
+ * 'unavailable' answers 503 UNAVAILABLE as the relay does while shutting down; a number
+ * answers that status without reaching the server — 429 RATE_LIMITED as the server's limiter
+ * answers it, 409 MISMATCHED_DEVICES with no device named (what a server that forgot the key
+ * answers after a device-list change), any other status with a proxy's non-JSON body.
  */
-export type SendFault = 'pass' | 'lose' | 429 | 409 | 413 | 502 | 503;
+export type SendFault = 'pass' | 'lose' | 'offline' | 'unavailable' | 429 | 409 | 413 | 502 | 503;
 
 /**
  * A fetch that applies `faults` in order to `PUT /v1/messages` requests (`pass`: answered as
@@ -334,6 +335,15 @@ export function faultySendFetch(faults: SendFault[]): typeof fetch {
   return async (input, init) => {
     const fault =
       init?.method === 'PUT' && requestPath(input) === '/v1/messages' ? faults.shift() : undefined;
+    if (fault === 'offline')
+      throw new TypeError('fetch failed', {
+        cause: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
+      });
+    if (fault === 'unavailable')
+      return new Response(
+        JSON.stringify({ error: { code: 'UNAVAILABLE', message: 'the server is shutting down' } }),
+        { status: 503, headers: { 'content-type': 'application/json' } },
+      );
     if (typeof fault === 'number') {
       const error =
         fault === 429

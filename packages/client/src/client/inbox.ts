@@ -57,13 +57,14 @@ export class Inbox {
   /**
    * Handles one envelope: first the held content nothing holds back any more (a send that
    * completed it left it held), so it is applied before this envelope's content; then its
-   * event; when its content was held, the pending sends are tried at once and the events of
-   * those completed and of the content released (an unanswered send leaves the content held,
-   * to be judged again when a later send or sync completes it; the envelope is acknowledged
-   * either way: its content is kept). Whatever completed or was released before an error is
-   * still noted (receipts owed, archive notices).
+   * event; when its content was held, the pending sends are tried at once (unless `batch`
+   * says the caller tries them once after its batch: every try may count toward
+   * MAX_SEND_TRIES) and the events of those completed and of the content released (an
+   * unanswered send leaves the content held, to be judged again when a later send or sync
+   * completes it; the envelope is acknowledged either way: its content is kept). Whatever
+   * completed or was released before an error is still noted (receipts owed, archive notices).
    */
-  async #handle(env: RelayEnvelope): Promise<MessageEvent[]> {
+  async #handle(env: RelayEnvelope, batch?: { held: boolean }): Promise<MessageEvent[]> {
     const { ops, messenger } = this.deps;
     const out: MessageEvent[] = [];
     try {
@@ -71,6 +72,7 @@ export class Inbox {
         await messenger.releaseHeld(out);
         const got = await messenger.receive(env);
         if (got !== undefined) out.push(got);
+        else if (batch !== undefined) batch.held ||= messenger.holding;
         else if (messenger.holding)
           await messenger.resumePending(out).catch((e: unknown) => {
             if (!isClientError(e, 'SEND_PENDING')) throw e;
@@ -119,6 +121,8 @@ export class Inbox {
   async sync(): Promise<MessageEvent[]> {
     const { api } = this.deps;
     const out: MessageEvent[] = [];
+    // Content held for an own pending send tries the pending sends once, after the last page.
+    const batch = { held: false };
     for (;;) {
       const page = obj(
         await api.request('GET', '/v1/messages', { maxAnswerBytes: MESSAGES_ANSWER_LIMIT_BYTES }),
@@ -127,7 +131,7 @@ export class Inbox {
       const envelopes = arr(page, 'envelopes').map(parseEnvelope);
       for (const env of envelopes) {
         // Receipts update stored messages (delivered/read) and are not returned as events.
-        for (const e of await this.#handle(env)) if (e.content.kind !== 'receipt') out.push(e);
+        for (const e of await this.#handle(env, batch)) if (e.content.kind !== 'receipt') out.push(e);
         try {
           await api.request('DELETE', `/v1/messages/${env.id}`);
         } catch (err) {
@@ -136,6 +140,12 @@ export class Inbox {
       }
       await this.#flushReceipts();
       if (!bool(page, 'more') || envelopes.length === 0) break;
+    }
+    if (batch.held) {
+      const completed: MessageEvent[] = [];
+      await this.resumePending(completed);
+      for (const e of completed) if (e.content.kind !== 'receipt') out.push(e);
+      await this.#flushReceipts();
     }
     this.deps.expireMessages(this.deps.clock());
     await this.replenishPrekeys();

@@ -54,8 +54,8 @@ export const MAX_SEND_ATTEMPTS = 4;
  * the addressing and the queues (packages/server/src/relay/relay-service.ts, `readIntoView`
  * and `admit`), so USER_NOT_FOUND, MISMATCHED_DEVICES and QUEUE_FULL come after the key was
  * looked up and not found, IDEMPOTENCY_KEY_REUSED from the lookup itself; the others refuse
- * the request's bytes, which every try carried identically, before anything is stored.
- * Every other answer — RATE_LIMITED (the per-device limiter runs before the handler),
+ * the request's bytes, which every try carried identically, before anything is stored (so
+ * does a proxy's 413 body limit, whatever its body: `nothingStored`). Every other answer — RATE_LIMITED (the per-device limiter runs before the handler),
  * INTERNAL, UNAVAILABLE, LOG_PUSHBACK, a proxy's 502 or 504, a status without a JSON code —
  * says nothing about an earlier try, which may be stored: the request stays in flight.
  */
@@ -78,12 +78,31 @@ const NOTHING_STORED: ReadonlySet<string> = new Set([
 const RETRY_LATER_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
 
 /**
- * Failed tries of one kept request (its first included) after which an answer that still
- * does not confirm it finishes it as possibly delivered (delivery-uncertain): at most this
- * many syncs or sends are held behind one request a proxy or the server keeps refusing. A
- * try without any answer (offline) counts, but never finishes it alone: the next answer does.
+ * Counted tries of one kept request (its first included) after which it is finished without a
+ * confirming answer: as possibly delivered (delivery-uncertain) when a try may have reached
+ * the relay, as refused when none can have. A try counts only when its answer leaves open
+ * whether an earlier try was stored and will not change by waiting (a 5xx but the relay's
+ * UNAVAILABLE, a proxy's 502 or 504 or other page, an unreadable answer): no answer
+ * (offline), 408, 425, 429 and UNAVAILABLE never count, so a device offline or rate limited
+ * for a while does not use them up. A send tries once; a sync at its start, and once more
+ * after its last page when it received content held for the request (client/inbox.ts, never
+ * once per envelope); an envelope received on the socket and held, once. So the sends, syncs
+ * and receives held behind one request by answers that never confirm it are bounded.
  */
 export const MAX_SEND_TRIES = 20;
+
+/**
+ * Node's codes for a request that never left this device (no connection was made): a try
+ * that failed with one of them cannot have reached the relay.
+ */
+const NEVER_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+]);
 
 /**
  * Slack on SEND_KEY_RETENTION_MS for this device's clock: a repeat this close to the end of
@@ -158,6 +177,15 @@ export async function deliver(
       request = made;
     }
     const sending = request;
+    // Whether an earlier try may have reached the relay. A request kept without the flag (its
+    // first try under way when the device stopped, or a row written before the flag) may have.
+    const mayHaveReached = repeat && sending.reached !== false;
+    // The flag covers the try under way too: should the device stop during it, the row says
+    // it may have reached the relay (written only while the row says no try has).
+    if (repeat && sending.reached === false) {
+      const { reached: _unknown, ...underWay } = sending;
+      store.transaction(() => keep(underWay));
+    }
     try {
       const res = obj(
         await api.request('PUT', '/v1/messages', {
@@ -171,24 +199,31 @@ export async function deliver(
       );
       return { serverTime: int(res, 'serverTime'), hashes: [...sending.hashes] };
     } catch (e) {
-      const tries = (sending.tries ?? 0) + 1;
+      const failed = failedTry(e);
+      const tries = (sending.tries ?? 0) + (failed.counts ? 1 : 0);
+      const kept: InFlightSend = { ...sending, tries, reached: failed.reached || mayHaveReached };
       const expired = repeat && c.clock() - sending.sentAt >= SEND_KEY_RETENTION_MS - RETENTION_SLACK_MS;
-      // A repeat the server may have forgotten (older than its key retention) and refused, or
-      // one still refused after many tries: its first try may have been stored and delivered.
-      // Encrypting again would deliver a second copy and lose the first try's hashes from the
+      let refused = nothingStored(e, repeat);
+      // A repeat the server may have forgotten (older than its key retention) that got a
+      // definite refusal, or one still unconfirmed after MAX_SEND_TRIES counted tries: when a
+      // try may have reached the relay, its first try may have been stored and delivered.
+      // Encrypting again would deliver a second copy and lose that try's hashes from the
       // record; holding it for ever would block every later send. It is finished, with its
-      // hashes kept as possibly delivered. (No answer at all never finishes it: offline.)
-      const answered = isClientError(e, 'SERVER_REFUSED');
-      if (repeat && answered && (expired || (tries >= MAX_SEND_TRIES && !nothingStored(e, repeat))))
+      // hashes kept as possibly delivered. When no try can have reached the relay, nothing of
+      // it is at the server: it is refused like any request that stored nothing.
+      const finished =
+        repeat && (expired ? definite(e) : !refused && failed.counts && tries >= MAX_SEND_TRIES);
+      if (finished && kept.reached)
         return {
           serverTime: c.clock(),
           hashes: [...sending.hashes],
           uncertain: expired ? 'key-expired' : 'tries',
         };
+      if (finished) refused = true;
       // No answer that rules out an earlier try: the server may hold the envelopes. They stay
       // kept, to be sent again as they are — never encrypted again.
-      if (!nothingStored(e, repeat)) {
-        store.transaction(() => keep({ ...sending, tries }));
+      if (!refused) {
+        store.transaction(() => keep(kept));
         throw new ClientError(
           'SEND_PENDING',
           'the server did not answer the send: the message is kept and sent again, unchanged, by the next send or sync',
@@ -220,7 +255,43 @@ function nothingStored(e: unknown, repeat: boolean): e is ClientError {
   if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
   if (NOTHING_STORED.has(e.server.code)) return true;
   const { status } = e.server;
+  // A proxy's body limit (an HTML 413) refuses the bytes, which every try carried identically.
+  if (status === 413) return true;
   return !repeat && status >= 400 && status < 500 && !RETRY_LATER_STATUSES.has(status);
+}
+
+/**
+ * What a failed try says about its request: whether it `counts` toward MAX_SEND_TRIES (an
+ * answer that leaves an earlier try's fate open and will not change by waiting) and whether
+ * it may have `reached` the relay and been stored (no answer after the request left; a 5xx
+ * but UNAVAILABLE, which the relay answers before its handler while shutting down or after
+ * rolling its transaction back; an unreadable answer). A 4xx stored nothing of this try.
+ */
+function failedTry(e: unknown): { counts: boolean; reached: boolean } {
+  if (isClientError(e, 'NETWORK')) return { counts: false, reached: !neverSent(e) };
+  if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return { counts: true, reached: true };
+  const { status, code } = e.server;
+  if (RETRY_LATER_STATUSES.has(status) || (status === 503 && code === 'UNAVAILABLE'))
+    return { counts: false, reached: false };
+  return { counts: true, reached: status >= 500 };
+}
+
+/** True when the request of a NETWORK failure never left this device (NEVER_SENT_CODES). */
+function neverSent(e: ClientError): boolean {
+  const code = (e.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' && NEVER_SENT_CODES.has(code);
+}
+
+/**
+ * True for an answer that refuses a repeat for good: NOTHING_STORED, a proxy's 413, or any
+ * 4xx with the relay's JSON code but those asking to come back later. A rate limit, a
+ * timeout, a 5xx or a proxy's other page may be gone at the next try.
+ */
+function definite(e: unknown): boolean {
+  if (nothingStored(e, true)) return true;
+  if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
+  const { status, code } = e.server;
+  return status >= 400 && status < 500 && !RETRY_LATER_STATUSES.has(status) && code !== 'UNKNOWN';
 }
 
 /** The cached contact of `to` (an empty device list before the first fetch). */

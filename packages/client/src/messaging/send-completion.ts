@@ -69,7 +69,7 @@ const UNCERTAIN_DETAIL: Readonly<Record<UncertainReason, string>> = {
   'key-expired':
     'a send kept longer than the server remembers it was refused when sent again: it may not have been delivered',
   tries:
-    'a send kept after its answer was lost was refused every time it was sent again: it may not have been delivered',
+    'a send kept after its answer was lost got no answer confirming it however often it was sent again: it may not have been delivered',
   discarded:
     'a pending send was discarded before the server confirmed it: it may or may not have been delivered',
 };
@@ -213,10 +213,11 @@ export async function completeSend(
 
 /**
  * What discarding gives for `p`'s next target: the request in flight as possibly delivered,
- * or, with none in flight (nothing of it left the device), a refusal (a warning, skipped).
+ * or, with none in flight or none that can have reached the relay (delivery.ts, `reached`),
+ * a refusal (a warning, skipped).
  */
 function discarded(p: PendingSend): Delivered {
-  if (p.inFlight === undefined)
-    throw new ClientError('DELIVERY_FAILED', 'the pending send was discarded before it was sent');
+  if (p.inFlight === undefined || p.inFlight.reached === false)
+    throw new ClientError('DELIVERY_FAILED', 'the pending send was discarded before it reached the server');
   return { serverTime: p.inFlight.sentAt, hashes: [...p.inFlight.hashes], uncertain: 'discarded' };
 }

@@ -53,8 +53,14 @@ export interface InFlightSend {
   readonly hashes: readonly Uint8Array[];
   /** This device's time when the request was kept, just before its first try left. */
   readonly sentAt: number;
-  /** Tries that failed so far (delivery.ts bounds them: MAX_SEND_TRIES). */
+  /** Failed tries so far that count toward MAX_SEND_TRIES (delivery.ts: not offline, not rate limited). */
   readonly tries?: number;
+  /**
+   * False while no try can have reached the relay (each failed before the request left, or
+   * was answered before anything was stored): given up on, it is refused, not possibly
+   * delivered. Absent while a try is under way, and in rows written before the flag: may have.
+   */
+  readonly reached?: boolean;
 }
 
 /** A recipient of a pending send: a user, with the content or its sync copy. */
