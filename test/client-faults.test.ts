@@ -440,8 +440,68 @@ describe('client faults (real server process)', () => {
     expect(alice.archiveStatus().nextSeq).toBe(seqBefore + 8); // bob's receipt for 'and then'
   });
 
+  // A device of its own (the server limits requests per device), with its own clock.
+  it('a send written offline is not given up on for its offline tries, rate limits or 503s, nor past the key retention for a rate limit; refused for good, no try having reached the relay, it is encrypted again; a repeat refused by a proxy for its size is dropped', async () => {
+    const faults: SendFault[] = [];
+    let skew = 0;
+    const erinDir = join(dir, 'erin');
+    await (await enrolUser(server, org.admin, erinDir)).close();
+    const erin = CustosClient.open(erinDir, {
+      api: { fetch: faultySendFetch(faults) },
+      clock: () => Date.now() + skew,
+    });
+    extra.push(erin);
+    await bob.sync();
+    const sentTexts = (events: { direction: string; content: { text?: string } }[]) =>
+      events.filter((e) => e.direction === 'sent').map((e) => e.content.text);
+    const mine = (text: string) => erin.messages(bob.me).filter((m) => m.text === text);
+    let warned = 0;
+    // A proxy's 413 to a repeat: every try carried the same bytes, so none was stored: it is
+    // refused and dropped with a warning (before: pending, and after 20 tries recorded as
+    // possibly delivered though it never reached the relay).
+    faults.push(502, 413);
+    await expectCode(erin.sendText(bob.me, 'too large again'), 'SEND_PENDING');
+    warned = erin.warnings().length;
+    expect(sentTexts(await erin.sync())).toEqual([]);
+    expect(erin.pendingSends()).toEqual([]);
+    expect(mine('too large again')).toEqual([]);
+    expect(
+      erin
+        .warnings()
+        .slice(warned)
+        .map((w) => w.kind),
+    ).toEqual(['delivery-failed']);
+    // Written offline (and each later send blocked behind it): no try reaches the relay and
+    // none counts, nor do a rate limit and the relay's 503 while shutting down (before: each
+    // counted, and the 20th try finished it as possibly delivered, never delivered).
+    faults.push('offline');
+    await expectCode(erin.sendText(bob.me, 'written offline'), 'SEND_PENDING');
+    for (let i = 0; i < 19; i++) {
+      faults.push('offline');
+      await expectCode(erin.sendText(bob.me, 'blocked'), 'SEND_BLOCKED');
+    }
+    faults.push(429, 'unavailable');
+    expect(sentTexts(await erin.sync())).toEqual([]);
+    expect(sentTexts(await erin.sync())).toEqual([]);
+    expect(erin.pendingSends()).toMatchObject([{ tries: 0 }]);
+    // Past the key retention, a rate limit and a 503 say nothing for good: still pending
+    // (before: finished at once as possibly delivered).
+    skew = 25 * 60 * 60 * 1000;
+    faults.push(429, 'unavailable');
+    expect(sentTexts(await erin.sync())).toEqual([]);
+    expect(sentTexts(await erin.sync())).toEqual([]);
+    // A refusal for good of a request no try can have delivered is a refusal like any other:
+    // the device list repaired, encrypted again and delivered, without a warning.
+    warned = erin.warnings().length;
+    faults.push(409);
+    expect(sentTexts(await erin.sync())).toEqual(['written offline']);
+    expect(faults).toEqual([]);
+    expect(erin.warnings().slice(warned)).toEqual([]);
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['written offline']);
+  });
+
   // Last: alice's clock is moved a day on.
-  it('a resent send answered with a rate limit or a proxy error stays pending, one refused by a proxy for its size is not, a repeat is bounded (counted tries, key retention, discard) but not by offline tries or rate limits, and one resent past the key retention is not encrypted again unless no try can have reached the relay', async () => {
+  it('a resent send answered with a rate limit or a proxy error stays pending, a first try refused by a proxy is not, a repeat is bounded (counted tries, key retention, discard), and one resent past the key retention is not encrypted again', async () => {
     await bob.sync();
     const faults: SendFault[] = [];
     let skew = 0;
@@ -468,21 +528,6 @@ describe('client faults (real server process)', () => {
     expect(mine('limited')).toHaveLength(1);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['limited']);
     expect((await records('limited')).map((r) => r.envelopeHashes.length)).toEqual([1]);
-    // A proxy's 413 to a repeat: every try carried the same bytes, so none was stored: it is
-    // refused and dropped with a warning (before: pending, and after 20 tries recorded as
-    // possibly delivered though it never reached the relay).
-    faults.push(502, 413);
-    await expectCode(alice.sendText(bob.me, 'too large again'), 'SEND_PENDING');
-    let warned = alice.warnings().length;
-    expect(sentTexts(await alice.sync())).toEqual([]);
-    expect(alice.pendingSends()).toEqual([]);
-    expect(mine('too large again')).toEqual([]);
-    expect(
-      alice
-        .warnings()
-        .slice(warned)
-        .map((w) => w.kind),
-    ).toEqual(['delivery-failed']);
     // A proxy's HTML 413 to a first try: nothing is stored under a new key, so it is refused
     // (before: pending, refused again at every retry, and every later send blocked).
     faults.push(413);
@@ -496,7 +541,7 @@ describe('client faults (real server process)', () => {
     expect(alice.pendingSends()).toMatchObject([{ kind: 'message', recipients: [bob.me], tries: 1 }]);
     // A repeat refused by a proxy at every try is finished after MAX_SEND_TRIES (20) as
     // possibly delivered (before: pending for ever, every later send refused).
-    warned = alice.warnings().length;
+    let warned = alice.warnings().length;
     let syncs = 0;
     let finished: (string | undefined)[] = [];
     while (finished.length === 0 && syncs < 30) {
@@ -530,39 +575,12 @@ describe('client faults (real server process)', () => {
         .map((w) => w.kind),
     ).toEqual(['delivery-uncertain', 'delivery-failed']);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['discarded']);
-    // Written offline (and each later send blocked behind it): no try reaches the relay and
-    // none counts, nor do a rate limit and the relay's 503 while shutting down (before: each
-    // counted, and the 20th try finished it as possibly delivered, never delivered).
-    faults.push('offline');
-    await expectCode(alice.sendText(bob.me, 'written offline'), 'SEND_PENDING');
-    for (let i = 0; i < 19; i++) {
-      faults.push('offline');
-      await expectCode(alice.sendText(bob.me, 'blocked'), 'SEND_BLOCKED');
-    }
-    faults.push(429, 'unavailable');
-    expect(sentTexts(await alice.sync())).toEqual([]);
-    expect(sentTexts(await alice.sync())).toEqual([]);
-    expect(alice.pendingSends()).toMatchObject([{ tries: 0 }]);
-    // Past the key retention, a rate limit and a 503 say nothing for good: still pending
-    // (before: finished at once as possibly delivered).
-    skew = 25 * 60 * 60 * 1000;
-    faults.push(429, 'unavailable');
-    expect(sentTexts(await alice.sync())).toEqual([]);
-    expect(sentTexts(await alice.sync())).toEqual([]);
-    // A refusal for good of a request no try can have delivered is a refusal like any other:
-    // the device list repaired, encrypted again and delivered, without a warning.
-    warned = alice.warnings().length;
-    faults.push(409);
-    expect(sentTexts(await alice.sync())).toEqual(['written offline']);
-    expect(faults).toEqual([]);
-    expect(alice.warnings().slice(warned)).toEqual([]);
-    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['written offline']);
     // Stored, answer lost, resent a day later: the server forgot the key and bob's devices
     // changed (MISMATCHED_DEVICES). Encrypting again would give bob a second copy and lose
     // the first envelope from the record: it is recorded as possibly delivered, with a warning.
     faults.push('lose', 409);
     await expectCode(alice.sendText(bob.me, 'a day late'), 'SEND_PENDING');
-    skew += 25 * 60 * 60 * 1000;
+    skew = 25 * 60 * 60 * 1000;
     warned = alice.warnings().length;
     expect(sentTexts(await alice.sync())).toEqual(['a day late']);
     expect(faults).toEqual([]);
