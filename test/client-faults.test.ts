@@ -64,6 +64,25 @@ beforeAll(async () => {
 // alice is reopened by the crash tests: close the current one too.
 afterAll(() => world?.close([alice, ...extra]));
 
+/**
+ * Opens the profile in `profileDir` as a device that dies once the server has handled its
+ * first `method path` request: the request is stored, the device crashes, and the answer is
+ * lost (a connection reset).
+ */
+function openDyingAfter(profileDir: string, method: string, path: string): CustosClient {
+  const ref: { victim?: CustosClient } = {};
+  const dying: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    if (init?.method === method && requestPath(input) === path) {
+      ref.victim?.crash();
+      throw new TypeError('connection reset');
+    }
+    return res;
+  };
+  ref.victim = CustosClient.open(profileDir, { api: { fetch: dying } });
+  return ref.victim;
+}
+
 describe('client faults (real server process)', () => {
   it('a client killed between capture and upload uploads each record exactly once after restart', async () => {
     await alice.sendText(bob.me, 'one');
@@ -80,18 +99,8 @@ describe('client faults (real server process)', () => {
     await alice.sendText(bob.me, 'three');
     const aliceDir = join(dir, 'alice');
     alice.crash();
-    const ref: { victim?: CustosClient } = {};
     // The upload reaches the server; the device dies before it can record the answer.
-    const dying: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
-      if (init?.method === 'POST' && requestPath(input) === '/v1/archive/batches') {
-        ref.victim?.crash();
-        throw new TypeError('connection reset');
-      }
-      return res;
-    };
-    const victim = CustosClient.open(aliceDir, { api: { fetch: dying } });
-    ref.victim = victim;
+    const victim = openDyingAfter(aliceDir, 'POST', '/v1/archive/batches');
     await expect(victim.flushArchive()).rejects.toThrow();
     // The server stored the batch; its entries show once a checkpoint covers them.
     await until(async () => (await logSeqs(victim.profile.deviceId)).length >= 3, 'a covering checkpoint');
@@ -132,17 +141,7 @@ describe('client faults (real server process)', () => {
     // the request, so the reopened device sends the same envelopes again at its next sync.
     const aliceDir = join(dir, 'alice');
     alice.crash();
-    const ref: { victim?: CustosClient } = {};
-    const dying: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
-      if (init?.method === 'PUT' && requestPath(input) === '/v1/messages') {
-        ref.victim?.crash();
-        throw new TypeError('connection reset');
-      }
-      return res;
-    };
-    const victim = CustosClient.open(aliceDir, { api: { fetch: dying } });
-    ref.victim = victim;
+    const victim = openDyingAfter(aliceDir, 'PUT', '/v1/messages');
     await expect(victim.sendText(bob.me, 'killed mid-send')).rejects.toThrow();
     // The next send's first try never reaches the server (`drop`); the retry of the next sync
     // does, and its answer is lost (`lose`); the send after that gets the first answer again.
