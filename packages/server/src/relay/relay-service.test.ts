@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import type { EnvelopeSender } from '../store/messaging-records.js';
-import { createTestOrgRow } from '../testing/test-org-row.js';
+import { createTestMember, createTestOrgRow } from '../testing/test-org-row.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
 import { openStore } from '../store/open-store.js';
 import type { StoreBackend, Stores } from '../store/stores.js';
@@ -24,17 +24,8 @@ import { sendRequestHash } from './send-keys.js';
 
 /** A new user of `orgId` with one device. */
 async function member(stores: Stores, orgId: OrgId): Promise<{ userId: UserId; deviceId: DeviceId }> {
-  const userId = newId<UserId>();
-  const deviceId = newId<DeviceId>();
-  await stores.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
-  await stores.devices.create(orgId, {
-    deviceId,
-    userId,
-    identityKey: randomBytes(33),
-    registrationId: 1,
-    createdAt: 1,
-  });
-  return { userId, deviceId };
+  const { userId, deviceIds } = await createTestMember(stores, orgId);
+  return { userId, deviceId: deviceIds[0]! };
 }
 
 describe('RelayService.sendDecoded off the fast path', () => {

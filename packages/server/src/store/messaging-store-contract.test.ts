@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_SEND_KEY_RETENTION_MS } from '../config/messaging-defaults.js';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { createMessagingServices } from '../relay/messaging-services.js';
+import { createTestMember } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import type { BlobId, EnvelopeId, NewEnvelope } from './messaging-records.js';
 import type { StoreBackend } from './stores.js';
@@ -19,7 +20,6 @@ interface Fixture {
 
 async function seed(s: StoreBackend, devices = 2): Promise<Fixture> {
   const orgId = newId<OrgId>();
-  const userId = newId<UserId>();
   await s.orgs.create({
     orgId,
     name: 'Org',
@@ -31,19 +31,7 @@ async function seed(s: StoreBackend, devices = 2): Promise<Fixture> {
     officers: [{ index: 0, publicKey: randomBytes(32) }],
     createdAt: 1,
   });
-  await s.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
-  const deviceIds: DeviceId[] = [];
-  for (let i = 0; i < devices; i++) {
-    const deviceId = newId<DeviceId>();
-    await s.devices.create(orgId, {
-      deviceId,
-      userId,
-      identityKey: randomBytes(33),
-      registrationId: 1,
-      createdAt: 1,
-    });
-    deviceIds.push(deviceId);
-  }
+  const { userId, deviceIds } = await createTestMember(s, orgId, devices);
   return { orgId, userId, deviceIds };
 }
 

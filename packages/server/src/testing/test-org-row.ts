@@ -3,7 +3,7 @@
  * key ceremony (the log, archive and search stores never check an org's keys).
  */
 import { generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
-import { newId, type OrgId } from '../ids.js';
+import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import type { LogKey } from '../log-service/checkpoint-signing.js';
 import type { Stores } from '../store/stores.js';
 
@@ -31,4 +31,27 @@ export async function createTestOrgRow(stores: Stores, name: string): Promise<Or
     createdAt: 0,
   });
   return orgId;
+}
+
+/** Creates a member of `orgId` with `devices` devices (stand-in identity keys); resolves to their ids. */
+export async function createTestMember(
+  stores: Stores,
+  orgId: OrgId,
+  devices = 1,
+): Promise<{ userId: UserId; deviceIds: DeviceId[] }> {
+  const userId = newId<UserId>();
+  await stores.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
+  const deviceIds: DeviceId[] = [];
+  for (let i = 0; i < devices; i++) {
+    const deviceId = newId<DeviceId>();
+    await stores.devices.create(orgId, {
+      deviceId,
+      userId,
+      identityKey: randomBytes(33),
+      registrationId: 1,
+      createdAt: 1,
+    });
+    deviceIds.push(deviceId);
+  }
+  return { userId, deviceIds };
 }
