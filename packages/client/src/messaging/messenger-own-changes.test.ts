@@ -4,24 +4,16 @@
  * send --edit` of a peer's message printed "Sent edit", the peer's sync printed "edited", the
  * archive recorded an edit, and no device changed the message.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ArchiveCapture } from '../archive/capture.js';
 import { isClientError } from '../errors.js';
-import type { DeviceProfile } from '../profile.js';
-import { LocalStore } from '../store/local-store.js';
-import { signalStores } from '../store/signal-stores.js';
-import type { ApiClient } from '../transport/api-client.js';
+import type { LocalStore } from '../store/local-store.js';
 import { newMessageId } from './content.js';
 import { saveGroup } from './groups.js';
 import { applyEvent, getMessage, putMessage, type StoredMessage } from './message-store.js';
-import { Messenger } from './messenger.js';
-import { directConversationId, type PeerUser } from './peers.js';
-
-const DAVE: PeerUser = { orgId: 'org-a', userId: 'dave' };
-const FRANK: PeerUser = { orgId: 'org-a', userId: 'frank' };
+import type { Messenger } from './messenger.js';
+import { daveMessenger, DAVE, FRANK, tempStore } from './messenger-test-support.js';
+import { directConversationId } from './peers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,27 +22,8 @@ afterEach(() => {
 
 /** Dave's messenger over a real local store; it has no server, so any delivery would throw. */
 function dave(): { store: LocalStore; messenger: Messenger } {
-  const dir = mkdtempSync(join(tmpdir(), 'custos-own-'));
-  dirs.push(dir);
-  const store = LocalStore.create(join(dir, 'p'), { kind: 'file' });
-  const profile = {
-    serverUrl: 'http://127.0.0.1:1',
-    orgId: DAVE.orgId,
-    orgName: 'Example Agency',
-    userId: DAVE.userId,
-    deviceId: 'dave-1',
-    deviceNumber: 1,
-    captureRequired: true,
-  } as DeviceProfile;
-  const messenger = new Messenger({
-    store,
-    api: {} as ApiClient,
-    profile,
-    stores: signalStores(store),
-    capture: {} as ArchiveCapture,
-    clock: () => 1_000,
-  });
-  return { store, messenger };
+  const store = tempStore(dirs, 'custos-own-');
+  return { store, messenger: daveMessenger(store, { clock: () => 1_000 }) };
 }
 
 /** A message frank sent, as dave's device stored it on receipt. */

@@ -3,23 +3,14 @@
  * user's own devices alone does not count. Before, a resumed 1:1 send whose recipient refused
  * was stored and archived as sent once its sync copy was accepted.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ArchiveCapture } from '../archive/capture.js';
-import type { DeviceProfile } from '../profile.js';
-import { LocalStore } from '../store/local-store.js';
-import { signalStores } from '../store/signal-stores.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { encodeContent, newMessageId, type MessageContent } from './content.js';
 import { directConversation } from './events.js';
-import { Messenger } from './messenger.js';
+import { daveMessenger, DAVE, FRANK, tempStore } from './messenger-test-support.js';
 import { pendingSends, putPendingSend } from './send-outbox.js';
-import type { PeerUser } from './peers.js';
-
-const DAVE: PeerUser = { orgId: 'org-a', userId: 'dave' };
-const FRANK: PeerUser = { orgId: 'org-a', userId: 'frank' };
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -28,9 +19,7 @@ afterEach(() => {
 
 describe('completing a resumed send', () => {
   it('drops a send only its sync copy reached (the recipient refused it), without sending the sync copy', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'custos-completion-'));
-    dirs.push(dir);
-    const store = LocalStore.create(join(dir, 'p'), { kind: 'file' });
+    const store = tempStore(dirs, 'custos-completion-');
     const requests: string[] = [];
     // Any request the messenger makes is accepted: only the recipient's refusal (earlier) stops it.
     const api = {
@@ -47,23 +36,7 @@ describe('completing a resumed send', () => {
         return { seq: captured.length };
       },
     } as unknown as ArchiveCapture;
-    const profile = {
-      serverUrl: 'http://127.0.0.1:1',
-      orgId: DAVE.orgId,
-      orgName: 'Example Agency',
-      userId: DAVE.userId,
-      deviceId: 'dave-1',
-      deviceNumber: 1,
-      captureRequired: true,
-    } as DeviceProfile;
-    const messenger = new Messenger({
-      store,
-      api,
-      profile,
-      stores: signalStores(store),
-      capture,
-      clock: () => 9_000,
-    });
+    const messenger = daveMessenger(store, { api, capture, clock: () => 9_000 });
     const content: MessageContent = {
       kind: 'message',
       text: 'refused',
