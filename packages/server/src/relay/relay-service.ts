@@ -278,11 +278,14 @@ async function readIntoView(tx: Stores, view: SendView, job: SendJob): Promise<v
  */
 function flushOrder(
   collected: ReadonlyMap<FlushKey, readonly BatchItem[]>,
-): [FlushKey, readonly BatchItem[]][] {
+): Iterable<[FlushKey, readonly BatchItem[]]> {
+  let keyed = false;
+  for (const key of collected.keys()) keyed ||= key.kind === 'send-keys';
+  // The common batch (binary frames carry no key): the collected order, nothing copied.
+  if (!keyed) return collected;
   const keys: [FlushKey, readonly BatchItem[]][] = [];
   const rest: [FlushKey, readonly BatchItem[]][] = [];
   for (const entry of collected) (entry[0].kind === 'send-keys' ? keys : rest).push(entry);
-  if (keys.length === 0) return rest;
   const order = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   keys.sort(([a], [b]) => order((a as { orgId: OrgId }).orgId, (b as { orgId: OrgId }).orgId));
   for (const entry of keys)
