@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from './rate-limit.js';
+import { LRU_REFRESH_MS, RateLimiter } from './rate-limit.js';
 
 describe('RateLimiter', () => {
   it('allows a burst, refuses the next, refills with time', () => {
@@ -21,6 +21,25 @@ describe('RateLimiter', () => {
     rl.take('b');
     rl.take('c');
     expect(rl.size).toBe(2);
+  });
+
+  it('drops the least recently used bucket, its use known to within LRU_REFRESH_MS', () => {
+    let t = 0;
+    // One token that never refills: a key's bucket still held refuses it, a new one allows it.
+    const rl = new RateLimiter({ burst: 1, perSecond: 1e-9, maxKeys: 2 }, () => t);
+    expect([rl.take('a'), rl.take('b')].map((d) => d.allowed)).toEqual([true, true]);
+    // Used again within LRU_REFRESH_MS of its insertion: 'a' keeps its place, and goes first.
+    t = LRU_REFRESH_MS - 1;
+    expect(rl.take('a').allowed).toBe(false);
+    expect(rl.take('c').allowed).toBe(true); // drops 'a'
+    expect(rl.take('b').allowed).toBe(false);
+    expect(rl.take('a').allowed).toBe(true); // a new bucket; drops 'b'
+    // Used again later than that: 'c' moves to the end, so 'a' goes first.
+    t += LRU_REFRESH_MS;
+    expect(rl.take('c').allowed).toBe(false);
+    expect(rl.take('d').allowed).toBe(true); // drops 'a'
+    expect(rl.take('c').allowed).toBe(false);
+    expect(rl.take('a').allowed).toBe(true);
   });
 
   it('marks only the first refusal of a burst; a burst ends when the bucket is full again', () => {

@@ -2,7 +2,10 @@
  * An in-process token bucket per key (an address or a device). Each key holds up to
  * `burst` tokens, refilled at `perSecond`; a request spends one. The map is bounded: past
  * `maxKeys` the least recently used bucket is dropped, which can only ever forgive a client
- * (or, for callers that alert, raise one more alert).
+ * (or, for callers that alert, raise one more alert). "Recently" is to within
+ * LRU_REFRESH_MS: a bucket is moved to the map's end at most that often, since moving it on
+ * every request (delete and set) makes the map rebuild its table every few requests, garbage
+ * the relay made on every frame of every socket.
  *
  * Bursts: a refusal says whether it is the first of its burst (`burstStart`). A burst starts
  * with the first refusal after an allowed request and lasts until the bucket has refilled
@@ -27,9 +30,17 @@ export type RateDecision =
       readonly burstStart: boolean;
     };
 
+/** A bucket's place in the map's (LRU) order is refreshed at most this often. */
+export const LRU_REFRESH_MS = 1000;
+
+/** The decision for every allowed request (one object, not one per request). */
+const ALLOWED: RateDecision = Object.freeze({ allowed: true });
+
 interface Bucket {
   tokens: number;
   updatedAt: number;
+  /** When the bucket last moved to the map's end. */
+  movedAt: number;
   /** A refusal happened since the bucket was last full: later refusals belong to the same burst. */
   inBurst: boolean;
 }
@@ -48,22 +59,27 @@ export class RateLimiter {
     const t = this.now();
     let b = this.buckets.get(key);
     if (b === undefined) {
-      b = { tokens: this.settings.burst, updatedAt: t, inBurst: false };
+      b = { tokens: this.settings.burst, updatedAt: t, movedAt: t, inBurst: false };
+      this.buckets.set(key, b);
+      if (this.buckets.size > this.settings.maxKeys) {
+        const oldest = this.buckets.keys().next();
+        if (oldest.done !== true) this.buckets.delete(oldest.value);
+      }
     } else {
-      this.buckets.delete(key); // re-inserted below: Map order doubles as LRU order
+      if (t - b.movedAt >= LRU_REFRESH_MS) {
+        // Map order doubles as LRU order.
+        this.buckets.delete(key);
+        this.buckets.set(key, b);
+        b.movedAt = t;
+      }
       const refill = (Math.max(0, t - b.updatedAt) / 1000) * this.settings.perSecond;
       b.tokens = Math.min(this.settings.burst, b.tokens + refill);
       b.updatedAt = t;
       if (b.tokens >= this.settings.burst) b.inBurst = false; // quiet long enough: the burst is over
     }
-    this.buckets.set(key, b);
-    if (this.buckets.size > this.settings.maxKeys) {
-      const oldest = this.buckets.keys().next();
-      if (oldest.done !== true) this.buckets.delete(oldest.value);
-    }
     if (b.tokens >= 1) {
       b.tokens -= 1;
-      return { allowed: true };
+      return ALLOWED;
     }
     const burstStart = !b.inBurst;
     b.inBurst = true;
