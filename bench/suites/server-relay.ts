@@ -26,7 +26,7 @@
  * the client offers the subprotocol, as against Custos; RELAY_BENCH_FRAMES=json for JSON) to the
  * recipient socket and answering `sent`/`acked` at once — no auth checks, no storage.
  * With RELAY_BENCH_AB=<another build's index.js> the baseline is that Custos build instead
- * (before/after in one run, samples interleaved; RELAY_BENCH_CPU=1 prints each one's CPU).
+ * (before/after in one run, samples interleaved; RELAY_BENCH_CPU=1 prints each one's CPU, write calls and bytes written per message).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -708,30 +708,53 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Write system calls and bytes written (sockets and files, every thread) the process has made so far. */
+function writeCounts(pid: number): { calls: number; bytes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+  return { calls: field('syscw'), bytes: field('wchar') };
+}
+
+/**
+ * RELAY_BENCH_CPU=1: a meter of the sample's server (robust to other load on the machine); call
+ * the returned function with the sample's message count to print that server's CPU time, write
+ * system calls and bytes written (sockets, WAL, checkpoints) per message.
+ */
+function costMeter(fleet: Fleet): (messages: number) => void {
+  const pid = fleet === env?.custosFleet ? env.custos.child.pid : env?.bare.child.pid;
+  if (process.env['RELAY_BENCH_CPU'] === undefined || pid === undefined) return () => undefined;
+  const cpu0 = cpuSeconds(pid);
+  const writes0 = writeCounts(pid);
+  return (n) => {
+    const us = ((cpuSeconds(pid) - cpu0) * 1e6) / n;
+    const writes = writeCounts(pid);
+    const calls = (writes.calls - writes0.calls) / n;
+    const kib = (writes.bytes - writes0.bytes) / 1024 / n;
+    process.stderr.write(
+      `${fleet === env?.custosFleet ? 'custos' : 'baseline'}: ${us.toFixed(0)} µs server CPU, ` +
+        `${calls.toFixed(2)} write calls, ${kib.toFixed(2)} KiB written per message\n`,
+    );
+  };
+}
+
 /** Throughput: MESSAGES_PER_SAMPLE messages, 20 per device, pipelined; resolves to the count. */
 async function throughput(fleet: Fleet): Promise<number> {
   await fleet.reset();
-  // RELAY_BENCH_CPU=1 prints the server's CPU time per message (robust to other load on the machine).
-  const pid = fleet === env?.custosFleet ? env.custos.child.pid : env?.bare.child.pid;
-  const cpu0 = process.env['RELAY_BENCH_CPU'] === undefined || pid === undefined ? null : cpuSeconds(pid);
+  const meter = costMeter(fleet);
   const n = MESSAGES_PER_SAMPLE;
   for (let i = 0; i < n; i++) {
     const from = i % DEVICES;
     fleet.send(from, (from + 1 + ((i * 7919) % (DEVICES - 1))) % DEVICES, ++reqId);
   }
   await fleet.settle(n);
-  if (cpu0 !== null && pid !== undefined) {
-    const us = ((cpuSeconds(pid) - cpu0) * 1e6) / n;
-    process.stderr.write(
-      `${fleet === env?.custosFleet ? 'custos' : 'baseline'}: ${us.toFixed(0)} µs server CPU per message\n`,
-    );
-  }
+  meter(n);
   return n;
 }
 
 /** Latency: OFFERED_RATE messages/s for LATENCY_RUN_MS; resolves to the p99 in ms. */
 async function latencyP99(fleet: Fleet): Promise<number> {
   await fleet.reset();
+  const meter = costMeter(fleet);
   const perTick = (OFFERED_RATE * TICK_MS) / 1000;
   const ticks = LATENCY_RUN_MS / TICK_MS;
   const start = performance.now();
@@ -747,6 +770,7 @@ async function latencyP99(fleet: Fleet): Promise<number> {
     }
   }
   await fleet.settle(sent);
+  meter(sent);
   const timed = await fleet.timedLatencies();
   const sorted = [...timed.latencies].sort((a, b) => a - b);
   const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? Infinity;
