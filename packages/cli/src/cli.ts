@@ -32,6 +32,7 @@ On a device (each takes --profile DIR, default $CUSTOS_PROFILE or ./custos-profi
   enroll          enrol this machine with an enrolment code (or --admin-profile for the first admin)
   send            send a message, reply, edit, delete or reaction
   sync            fetch and show new messages; upload the archive and verify receipts
+  pending         sends the server has not confirmed, which hold later sends back; discard one
   chat            an interactive conversation with live updates (with a user or a group)
   group           create, add, remove, leave, rename, list groups
   contacts        your address book: names for addresses (USERID@ORGID)
@@ -73,6 +74,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   enroll: async () => (await import('./commands/enroll.js')).runEnroll,
   send: async () => (await import('./commands/send.js')).runSend,
   sync: async () => (await import('./commands/sync.js')).runSync,
+  pending: async () => (await import('./commands/pending.js')).runPending,
   chat: async () => (await import('./commands/chat.js')).runChat,
   contacts: async () => (await import('./commands/contacts.js')).runContacts,
   'safety-number': async () => (await import('./commands/safety-number.js')).runSafetyNumber,

@@ -119,7 +119,7 @@ function clientMessage(e: ClientError): string {
       return `not confirmed yet: ${e.message}. Run 'custos sync' to finish it (do not send the text again: that would be a second message); the recipient gets it once`;
     case 'SEND_BLOCKED':
       // Messages leave in order: the earlier one is kept with its key until it is confirmed.
-      return `${e.message}. Run 'custos sync' to finish the earlier send first, then send this one again`;
+      return `${e.message}. Run 'custos sync' to finish the earlier send first, then send this one again. If the server keeps failing it, 'custos pending' shows it and 'custos pending --discard' gives up on it (recorded as possibly delivered)`;
     case 'ORG_KEY_MISMATCH':
       return `${e.message}. The server presents another organisation key than the code pins: do not use it, and tell your administrator`;
     case 'IDENTITY_CHANGED':

@@ -83,6 +83,7 @@ describe('command lines', () => {
       'enroll',
       'send',
       'sync',
+      'pending',
       'chat',
       'contacts',
       'safety-number',
@@ -253,6 +254,10 @@ describe('failures in words', () => {
       new ClientError('SEND_BLOCKED', 'not sent: an earlier message to u is still pending'),
     );
     expect(blocked.message).toMatch(/still pending\. Run 'custos sync' to finish the earlier send first/);
+    // The server may keep failing it: the user is told how to see it and give up on it.
+    expect(blocked.message).toMatch(
+      /'custos pending' shows it and 'custos pending --discard' gives up on it \(recorded as possibly delivered\)$/,
+    );
     expect(blocked).toMatchObject({ code: 'SEND_BLOCKED', exit: 1 });
     const book = new AddressBook(memorySettings());
     book.add('Bob', BOB);
@@ -264,6 +269,9 @@ describe('failures in words', () => {
     expect(pendingLines).toHaveLength(1);
     expect(pendingLines[0]).toMatch(
       /^Still pending: a message to Bob since .* \(3 failed tries\); later sends wait for it\. 'custos sync' sends it again/,
+    );
+    expect(pendingLines[0]).toMatch(
+      /if it keeps failing, 'custos pending --discard' gives up on the oldest\.$/,
     );
     expect(say(new ClientError('NETWORK', 'GET /v1/messages: the server did not answer')).message).toMatch(
       /cannot reach the server/,

@@ -36,21 +36,40 @@ export function describeWarning(w: Warning, book: AddressBook): string[] {
 }
 
 /**
+ * A pending send in words: what, to whom, since when, and how many tries failed
+ * (`a message to Bob since 2026-11-28 03:41 UTC (2 failed tries)`).
+ */
+export function pendingSendText(
+  p: PendingSendInfo,
+  book: AddressBook,
+  groupNameOf: (id: string) => string | undefined,
+): string {
+  const to =
+    p.group === undefined
+      ? p.recipients.map((u) => book.label(u)).join(', ')
+      : `group ${peerText(groupNameOf(p.group) ?? p.group)}`;
+  return `a ${p.kind} to ${to} since ${formatTime(p.since)} UTC (${p.tries} failed tries)`;
+}
+
+/** The JSON form of a pending send: the SDK's, with recipients as addresses. */
+export function pendingSendJson(p: PendingSendInfo): Record<string, unknown> {
+  return { ...p, recipients: p.recipients.map(formatAddress) };
+}
+
+/**
  * A line for each send still pending after a sync: every later send waits for it (SEND_BLOCKED),
- * so the user must see it, and that sync — not sending the text again — finishes it.
+ * so the user must see it, that sync — not sending the text again — finishes it, and how to
+ * give up on one the server keeps failing.
  */
 export function pendingSendLines(
   pending: readonly PendingSendInfo[],
   book: AddressBook,
   groupNameOf: (id: string) => string | undefined,
 ): string[] {
-  return pending.map((p) => {
-    const to =
-      p.group === undefined
-        ? p.recipients.map((u) => book.label(u)).join(', ')
-        : `group ${peerText(groupNameOf(p.group) ?? p.group)}`;
-    return `Still pending: a ${p.kind} to ${to} since ${formatTime(p.since)} (${p.tries} failed tries); later sends wait for it. 'custos sync' sends it again (do not send the text again).`;
-  });
+  return pending.map(
+    (p) =>
+      `Still pending: ${pendingSendText(p, book, groupNameOf)}; later sends wait for it. 'custos sync' sends it again (do not send the text again); if it keeps failing, 'custos pending --discard' gives up on the oldest.`,
+  );
 }
 
 /** The JSON form of a warning. */

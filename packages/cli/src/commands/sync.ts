@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import type { CustosClient, MessageEvent, ProofRound } from '@custos/client';
 import { optionalString } from '../command-flags.js';
 import type { CliIo } from '../cli.js';
-import { AddressBook, formatAddress } from '../address-book.js';
+import { AddressBook } from '../address-book.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
 import {
   archiveNoticeLines,
@@ -22,7 +22,13 @@ import {
 } from '../message-format.js';
 import { overdueBatches, overdueBatchText, overdueGaps, overdueGapText } from '../awaiting-proof-text.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
-import { describeWarning, pendingSendLines, takeNewWarnings, warningJson } from '../warning-display.js';
+import {
+  describeWarning,
+  pendingSendJson,
+  pendingSendLines,
+  takeNewWarnings,
+  warningJson,
+} from '../warning-display.js';
 
 /** Longest wait for a checkpoint to cover uploaded records (the server signs one every ~250 ms). */
 export const PROOF_WAIT_MS = 15_000;
@@ -167,9 +173,7 @@ async function sync(ctx: CommandContext): Promise<void> {
         events: events.map((e) => eventJson(e, book)),
         saved,
         warnings: warnings.map((w) => warningJson(w, book)),
-        pendingSends: client
-          .pendingSends()
-          .map((p) => ({ ...p, recipients: p.recipients.map(formatAddress) })),
+        pendingSends: client.pendingSends().map(pendingSendJson),
         unnamed,
         archiveNotices: notices,
         archive: {
