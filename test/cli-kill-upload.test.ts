@@ -7,6 +7,9 @@
  * stored it but before the answer reaches her — so the kill lands at a known point with no
  * hook in the client. Then `custos sync` runs again (the proxy now passes everything): the
  * record is in the log exactly once, by device sequence, and the receipt alice keeps verifies.
+ * Behind the same proxy, a send stuck for good: the server stores carol's message and the
+ * proxy answers 502 every time, so every later send is refused (SEND_BLOCKED); `custos
+ * pending` lists it and `custos pending --discard` gives it up as possibly delivered.
  * Spawns the built command: run `npx tsc -b` first (npm test does).
  */
 import { spawn } from 'node:child_process';
@@ -16,7 +19,7 @@ import { CustosClient } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { restartServer, stopServer, tempDir, until, type ServerProcess } from './client-support.js';
 import { logSeqs, verifyStoredReceipt } from './client-records.js';
-import { cleanEnv, cliOrg, custosJson, inviteAndEnrol, MAIN, type CliOrg } from './cli-support.js';
+import { cleanEnv, cliOrg, custos, custosJson, inviteAndEnrol, MAIN, type CliOrg } from './cli-support.js';
 import { startHoldingProxy, type HoldingProxy, type HoldMode } from './holding-proxy.js';
 import { freePort, kill9 } from './server-process.js';
 
@@ -34,6 +37,9 @@ let org: CliOrg;
 let server: ServerProcess | undefined;
 let proxy: HoldingProxy | undefined;
 let deviceId: string;
+let bobAddress: string;
+/** The requests the proxy acts on (its mode passes everything else): alice's archive uploads. */
+let proxied = (method: string, path: string): boolean => method === 'POST' && path === '/v1/archive/batches';
 
 interface StatusOut {
   queued: number;
@@ -48,7 +54,7 @@ beforeAll(async () => {
   org = await cliOrg(dir);
   server = org.server;
   await inviteAndEnrol(org, 'alice', alice);
-  const bobAddress = await inviteAndEnrol(org, 'bob', bob);
+  bobAddress = await inviteAndEnrol(org, 'bob', bob);
   await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', alice]);
   // The server moves to another port; the proxy takes its address (which every profile
   // names and devices sign into their logins: --origin keeps it the server's origin).
@@ -58,11 +64,7 @@ beforeAll(async () => {
     { ...org.server, url: `http://127.0.0.1:${await freePort()}` },
     { serverArgs: ['--origin', address.origin] },
   );
-  proxy = await startHoldingProxy(
-    server.url,
-    (method, path) => method === 'POST' && path === '/v1/archive/batches',
-    Number(address.port),
-  );
+  proxy = await startHoldingProxy(server.url, (method, path) => proxied(method, path), Number(address.port));
   const c = CustosClient.open(alice);
   deviceId = c.profile.deviceId;
   await c.close();
@@ -149,5 +151,89 @@ describe('custos send killed between capture and upload (real processes)', () =>
     await expectOnceWithReceipt(seq);
     const seqs = await logSeqs(server!, { orgId: org.orgId }, deviceId);
     expect(seqs).toEqual([...Array(seq + 1).keys()]);
+  });
+});
+
+interface PendingOut {
+  pendingSends: { kind: string; recipients: string[]; since: number; tries: number }[];
+}
+
+describe('a send stuck behind a failing proxy (real processes)', () => {
+  it('custos pending lists it, a later send is refused naming the command, and --discard gives it up as possibly delivered so later sends go', async () => {
+    // A device of her own: the server limits requests per device, and alice's syncs used hers.
+    const carol = join(dir, 'carol');
+    const carolAddress = await inviteAndEnrol(org, 'carol', carol);
+    await custosJson(['contacts', 'add', 'bob', bobAddress, '--profile', carol]);
+    // The server stores the message; the proxy answers 502 instead, to the send and every repeat.
+    proxied = (method, path) => method === 'PUT' && path === '/v1/messages';
+    proxy!.mode = 'fail-after-server';
+    const stored = proxy!.nextHeld();
+    const sent = await custos([
+      'send',
+      '--to',
+      'bob',
+      'stuck behind the proxy',
+      '--profile',
+      carol,
+      '--json',
+    ]);
+    expect((await stored).serverStatus).toBe(200);
+    expect(sent.status).toBe(1);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ error: { code: 'SEND_PENDING' } });
+    // The next send tries the kept one first (502 again) and is refused, naming what to run.
+    const blocked = await custos(['send', '--to', 'bob', 'never sent', '--profile', carol]);
+    expect(blocked.status).toBe(1);
+    expect(blocked.stderr).toMatch(/an earlier message to .* is still pending/);
+    expect(blocked.stderr).toContain("'custos pending --discard' gives up on it");
+    const listed = await custosJson<PendingOut>(['pending', '--profile', carol]);
+    expect(listed.pendingSends).toMatchObject([{ kind: 'message', recipients: [bobAddress], tries: 2 }]);
+    const shown = await custos(['pending', '--profile', carol]);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(
+      /^ {2}a message to bob since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(2 failed tries\)$/m,
+    );
+    // No terminal to ask on (stdin is a pipe): nothing is discarded without --yes.
+    const unasked = await custos(['pending', '--discard', '--profile', carol]);
+    expect(unasked.status).toBe(1);
+    expect(unasked.stderr).toMatch(/no terminal to ask on: .*add --yes/);
+    const discarded = await custosJson<{
+      discarded: PendingOut['pendingSends'][number];
+      possiblyDelivered: boolean;
+      event: { text?: string; archiveSeq: number | null } | null;
+      pendingSends: unknown[];
+    }>(['pending', '--discard', '--yes', '--profile', carol]);
+    expect(discarded).toMatchObject({
+      discarded: { since: listed.pendingSends[0]!.since, recipients: [bobAddress] },
+      possiblyDelivered: true,
+      event: { text: 'stuck behind the proxy', archiveSeq: expect.any(Number) },
+      pendingSends: [],
+    });
+    proxy!.mode = 'pass';
+    expect((await custos(['pending', '--profile', carol])).stdout).toBe(
+      'No pending sends: nothing holds later sends back.\n',
+    );
+    expect(
+      (await custosJson<{ text: string }>(['send', '--to', 'bob', 'after it', '--profile', carol])).text,
+    ).toBe('after it');
+    // Possibly delivered was right: bob has it once (the server had stored it), then the next
+    // one; the send refused while it was pending never left.
+    const bobSaw = await custosJson<{ events: { from: string; text?: string }[] }>([
+      'sync',
+      '--no-wait',
+      '--profile',
+      bob,
+    ]);
+    expect(bobSaw.events.filter((e) => e.from === carolAddress).map((e) => e.text)).toEqual([
+      'stuck behind the proxy',
+      'after it',
+    ]);
+    // carol's next sync shows the warning the discard recorded.
+    const carolSaw = await custosJson<{ warnings: { kind: string }[] }>([
+      'sync',
+      '--no-wait',
+      '--profile',
+      carol,
+    ]);
+    expect(carolSaw.warnings.map((w) => w.kind)).toContain('delivery-uncertain');
   });
 });

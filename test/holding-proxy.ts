@@ -3,14 +3,17 @@
  * request: it accepts it and never answers, either before the server sees it or after the
  * server answered. A client process talking through the proxy then stops at a known point
  * (say, mid-upload) without any hook in the client, so a test can kill the client process
- * there. In `pass` mode it forwards everything unchanged. Plain HTTP only (no WebSocket
- * upgrades: the commands these tests run do not open the socket).
+ * there. It can also fail one kind of request after the server handled it, as a proxy whose
+ * upstream connection broke answers: a 502 page in place of the server's answer, so the
+ * client cannot tell whether the server stored it. In `pass` mode it forwards everything
+ * unchanged. Plain HTTP only (no WebSocket upgrades: the commands these tests run do not
+ * open the socket).
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** What the proxy does with a matching request. */
-export type HoldMode = 'pass' | 'hold-before-server' | 'hold-after-server';
+export type HoldMode = 'pass' | 'hold-before-server' | 'hold-after-server' | 'fail-after-server';
 
 /** A running proxy. */
 export interface HoldingProxy {
@@ -20,7 +23,8 @@ export interface HoldingProxy {
   mode: HoldMode;
   /**
    * Resolves once a matching request is held: its body received (`hold-before-server`), or
-   * the server's answer received and withheld (`hold-after-server`, with its status).
+   * the server's answer received and withheld (`hold-after-server`, `fail-after-server`:
+   * with its status).
    */
   nextHeld(): Promise<{ readonly serverStatus?: number }>;
   close(): Promise<void>;
@@ -68,8 +72,10 @@ export async function startHoldingProxy(
       }),
   };
   const server = createServer((req, res) => {
-    const hold = proxy.mode !== 'pass' && matches(req.method ?? 'GET', req.url ?? '/');
-    if (hold && proxy.mode === 'hold-before-server') {
+    // The mode when the request arrived decides, whatever a test sets meanwhile.
+    const mode = proxy.mode;
+    const hold = mode !== 'pass' && matches(req.method ?? 'GET', req.url ?? '/');
+    if (hold && mode === 'hold-before-server') {
       // Read the whole request so the client has sent it, then never answer.
       req.resume();
       req.on('end', () => held({}));
@@ -84,7 +90,11 @@ export async function startHoldingProxy(
           return;
         }
         body.resume();
-        body.on('end', () => held({ serverStatus: status }));
+        body.on('end', () => {
+          held({ serverStatus: status });
+          if (mode === 'fail-after-server')
+            res.writeHead(502, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway</html>');
+        });
       },
       res,
     );
