@@ -179,6 +179,53 @@ for (const backend of TEST_BACKENDS) {
       );
     });
 
+    it("relay: the org's directory version moves with each enrolment and revocation, and with nothing else", async () => {
+      const f = await seed(s, 1);
+      const other = await seed(s, 1);
+      const v = () => s.relayQueue.directoryVersion(f.orgId);
+      expect(await s.relayQueue.directoryVersion(newId<OrgId>())).toBe(0);
+      const enrolled = await v();
+      expect(enrolled).toBeGreaterThan(0);
+      // Writes beside the devices: a user, envelopes, a prekey, a refused revocation, another org's device.
+      const second = newId<UserId>();
+      await s.users.create(f.orgId, {
+        userId: second,
+        role: 'member',
+        retentionClass: 'standard',
+        createdAt: 1,
+      });
+      await s.relayQueue.enqueue(f.orgId, [envelope(f, f.deviceIds[0]!, Buffer.from('x'))]);
+      await s.prekeys.addOneTimePreKeys(f.orgId, f.deviceIds[0]!, [{ keyId: 1, publicKey: randomBytes(33) }]);
+      expect(await s.devices.revoke(f.orgId, newId<DeviceId>(), 5)).toBe(false);
+      await s.devices.revoke(other.orgId, other.deviceIds[0]!, 5);
+      expect(await v()).toBe(enrolled);
+      // An enrolment (inside a transaction, as the route does it) and a revocation each move it.
+      const d = newId<DeviceId>();
+      await s.withTransaction((tx) =>
+        tx.devices.create(f.orgId, {
+          deviceId: d,
+          userId: second,
+          identityKey: randomBytes(33),
+          registrationId: 1,
+          createdAt: 1,
+        }),
+      );
+      const added = await v();
+      expect(added).toBeGreaterThan(enrolled);
+      expect(await s.devices.revoke(f.orgId, d, 7)).toBe(true);
+      const revoked = await v();
+      expect(revoked).toBeGreaterThan(added);
+      // A revocation rolled back leaves the version as it was.
+      await expect(
+        s.withTransaction(async (tx) => {
+          await tx.devices.revoke(f.orgId, f.deviceIds[0]!, 9);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await v()).toBe(revoked);
+      expect((await s.devices.get(f.orgId, f.deviceIds[0]!))?.revokedAt).toBeNull();
+    });
+
     it('relay: an envelope to an unknown device is refused by the schema', async () => {
       const f = await seed(s);
       await expect(

@@ -44,6 +44,12 @@ export interface RelayQueueStore {
   usersDevices(orgId: OrgId, userIds: readonly UserId[]): Promise<Map<UserId, DeviceState[]>>;
   /** The revocation state of these devices of `orgId` in one read (a batch's senders); unknown ids are absent. */
   deviceStates(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, DeviceState>>;
+  /**
+   * The org's directory version: bumped (by a trigger, migration 28) in the transaction of
+   * every insert, update or delete of one of its devices; 0 before its first device. Equal
+   * versions mean the org's devices (their ids, users and revocations) are unchanged.
+   */
+  directoryVersion(orgId: OrgId): Promise<number>;
   /** `usage` of several devices in one read (a batch's recipients); every asked id is present. */
   usages(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, Usage>>;
   /**

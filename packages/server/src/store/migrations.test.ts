@@ -64,6 +64,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   25: ['archive_gaps'],
   26: [],
   27: ['relay_send_keys'],
+  28: ['directory_versions'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -282,6 +282,13 @@ export class SqlRelayQueueStore implements RelayQueueStore {
     return out;
   }
 
+  async directoryVersion(orgId: OrgId): Promise<number> {
+    const row = await this.db.get<{ version: unknown }>(
+      sql`SELECT version FROM directory_versions WHERE org_id = ${orgId}`,
+    );
+    return row === undefined ? 0 : int(row.version);
+  }
+
   async usages(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, Usage>> {
     const rows = await allIn<{ device_id: unknown; n: unknown; b: unknown }>(
       this.db,

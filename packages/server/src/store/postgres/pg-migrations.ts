@@ -719,4 +719,36 @@ CREATE TABLE relay_send_keys (
 CREATE INDEX relay_send_keys_created ON relay_send_keys (created_at);
 `,
   },
+  {
+    version: 28,
+    name: 'directory versions: a per-org counter every change of its devices bumps',
+    // The relay caches devices' revocation states and users' device lists per org, and checks
+    // in each batch's transaction, with one single-row read, that the org's version is the
+    // one it cached at (relay/directory-cache.ts); API nodes sharing this database each keep
+    // their own cache. A trigger bumps it in the transaction of every insert, update or delete
+    // of a `devices` row, so no code path can forget to; the bump holds the org's row lock to
+    // commit, so enrolments and revocations of one org commit one after another (relay
+    // batches only read the row and never wait for it). An org without a row is at version 0.
+    up: `
+CREATE TABLE directory_versions (
+  org_id TEXT PRIMARY KEY,
+  version BIGINT NOT NULL
+);
+CREATE FUNCTION bump_directory_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'DELETE' THEN
+    INSERT INTO directory_versions (org_id, version) VALUES (NEW.org_id, 1)
+      ON CONFLICT (org_id) DO UPDATE SET version = directory_versions.version + 1;
+  END IF;
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.org_id <> NEW.org_id) THEN
+    INSERT INTO directory_versions (org_id, version) VALUES (OLD.org_id, 1)
+      ON CONFLICT (org_id) DO UPDATE SET version = directory_versions.version + 1;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER devices_directory_version AFTER INSERT OR UPDATE OR DELETE ON devices
+  FOR EACH ROW EXECUTE FUNCTION bump_directory_version();
+`,
+  },
 ];

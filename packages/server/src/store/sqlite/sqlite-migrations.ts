@@ -736,4 +736,34 @@ CREATE TABLE relay_send_keys (
 CREATE INDEX relay_send_keys_created ON relay_send_keys (created_at);
 `,
   },
+  {
+    version: 28,
+    name: 'directory versions: a per-org counter every change of its devices bumps',
+    // The relay caches devices' revocation states and users' device lists per org, and checks
+    // in each batch's transaction, with one single-row read, that the org's version is the
+    // one it cached at (relay/directory-cache.ts). Triggers bump it in the transaction of
+    // every insert, update or delete of a `devices` row, so no code path can forget to. An
+    // org without a row is at version 0. A migration that rebuilds `devices` (SQLite's way of
+    // changing a constraint) drops these triggers with the old table and must create them again.
+    up: `
+CREATE TABLE directory_versions (
+  org_id TEXT PRIMARY KEY,
+  version INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER devices_insert_directory_version AFTER INSERT ON devices BEGIN
+  INSERT INTO directory_versions (org_id, version) VALUES (NEW.org_id, 1)
+    ON CONFLICT (org_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER devices_update_directory_version AFTER UPDATE ON devices BEGIN
+  INSERT INTO directory_versions (org_id, version) VALUES (NEW.org_id, 1)
+    ON CONFLICT (org_id) DO UPDATE SET version = version + 1;
+  UPDATE directory_versions SET version = version + 1
+    WHERE org_id = OLD.org_id AND OLD.org_id <> NEW.org_id;
+END;
+CREATE TRIGGER devices_delete_directory_version AFTER DELETE ON devices BEGIN
+  INSERT INTO directory_versions (org_id, version) VALUES (OLD.org_id, 1)
+    ON CONFLICT (org_id) DO UPDATE SET version = version + 1;
+END;
+`,
+  },
 ];
