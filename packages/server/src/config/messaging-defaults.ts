@@ -44,6 +44,14 @@ export const RELAY_SEND_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
  * thousands of day-old rows, and one SQLite DELETE of them all would stall every request.
  */
 export const RELAY_SEND_KEY_PRUNE_CHUNK = 1000;
+/**
+ * Most entries (a sender device's revocation state, a recipient user's device list) the
+ * relay's directory cache holds over all orgs (relay/directory-cache.ts): a few hundred
+ * bytes each, so some tens of MB at most, and a batch reads only the devices it misses.
+ */
+export const RELAY_DIRECTORY_CACHE_MAX_ENTRIES = 100_000;
+/** Most orgs the relay's directory cache keeps entries for; the org validated longest ago goes first. */
+export const RELAY_DIRECTORY_CACHE_MAX_ORGS = 1000;
 /** Interval of the sweep that deletes expired envelopes (and forgets send keys past their retention). */
 export const RELAY_EXPIRY_SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 

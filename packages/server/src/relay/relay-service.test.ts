@@ -2,7 +2,9 @@
  * The relay's send job off its fast path: a remembered archive policy and a batch view that
  * holds everything make the job synchronous; otherwise it reads, and every pending read —
  * the policy's too — is the batch's to await, so a failure is an error, never an unhandled
- * rejection (which would stop the node).
+ * rejection (which would stop the node). Directory reads of a batch are served from the
+ * relay's cache while the org's directory version holds, and a change committed by another
+ * node is seen by the next batch.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import {
   openTestPostgres,
   openTestSqlite,
   PG_SKIP_REASON,
+  TEST_BACKENDS,
   type TestBackend,
 } from '../testing/test-stores.js';
 import { createMessagingServices } from './messaging-services.js';
@@ -233,3 +236,98 @@ describe.skipIf(PG_SKIP_REASON !== null)('two API nodes on one PostgreSQL store'
     expect((await tb.stores.log.backlog(orgId)).nextIndex).toBe(2);
   });
 });
+
+/**
+ * `stores` whose transactions count the relay's directory reads (device states, users'
+ * devices) into `reads`; everything else is the real store.
+ */
+function countingDirectoryReads(stores: Stores, reads: string[]): Stores {
+  const counted = (tx: Stores): Stores => {
+    const relayQueue = Object.create(tx.relayQueue) as Stores['relayQueue'];
+    relayQueue.deviceStates = (org, ids) => (
+      reads.push('deviceStates'),
+      tx.relayQueue.deviceStates(org, ids)
+    );
+    relayQueue.usersDevices = (org, ids) => (
+      reads.push('usersDevices'),
+      tx.relayQueue.usersDevices(org, ids)
+    );
+    return Object.assign(Object.create(tx) as Stores, { relayQueue });
+  };
+  return Object.assign(Object.create(stores) as Stores, {
+    withTransaction: <T>(fn: (tx: Stores) => Promise<T>) => stores.withTransaction((tx) => fn(counted(tx))),
+  });
+}
+
+for (const backend of TEST_BACKENDS) {
+  const title = `the relay's directory cache: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    let other: StoreBackend;
+    beforeAll(async () => {
+      tb = await backend.open();
+      // Another API node's own connection (on SQLite: another process's, as a CLI's would be).
+      other = await openStore(tb.config);
+    });
+    afterAll(async () => {
+      await other?.close();
+      await tb?.dispose();
+    });
+
+    it('serves a warm batch without device reads, and sees a device enrolled or revoked through another connection in the next batch', async () => {
+      const orgId = await createTestOrgRow(tb.stores, 'Directory cache');
+      const s = await member(tb.stores, orgId);
+      const sender: EnvelopeSender = { orgId, userId: s.userId, deviceId: s.deviceId, deviceNumber: 1 };
+      const r = await member(tb.stores, orgId);
+      const reads: string[] = [];
+      const relay = createMessagingServices({
+        stores: countingDirectoryReads(tb.stores, reads),
+        clock: () => Date.now(),
+        archives: () => false,
+      }).relay;
+      const to = { orgId, userId: r.userId };
+      const envelopes = (...ids: DeviceId[]) =>
+        ids.map((deviceId) => ({ deviceId, type: 1, content: randomBytes(16) }));
+      await relay.sendDecoded(sender, to, envelopes(r.deviceId));
+      expect(reads).toEqual(['deviceStates', 'usersDevices']);
+      reads.length = 0;
+      await relay.sendDecoded(sender, to, envelopes(r.deviceId));
+      expect(reads).toEqual([]);
+
+      // Another node enrols a second device of the recipient: the next batch wants it addressed.
+      const added = newId<DeviceId>();
+      await other.withTransaction((tx) =>
+        tx.devices.create(orgId, {
+          deviceId: added,
+          userId: r.userId,
+          identityKey: randomBytes(33),
+          registrationId: 2,
+          createdAt: Date.now(),
+        }),
+      );
+      await expect(relay.sendDecoded(sender, to, envelopes(r.deviceId))).rejects.toMatchObject({
+        code: 'MISMATCHED_DEVICES',
+        details: { missing: [added], stale: [] },
+      });
+      await relay.sendDecoded(sender, to, envelopes(r.deviceId, added));
+      reads.length = 0;
+      await relay.sendDecoded(sender, to, envelopes(r.deviceId, added));
+      expect(reads).toEqual([]);
+
+      // Another node revokes that device: addressing it is stale again.
+      expect(await other.devices.revoke(orgId, added, Date.now())).toBe(true);
+      await expect(relay.sendDecoded(sender, to, envelopes(r.deviceId, added))).rejects.toMatchObject({
+        code: 'MISMATCHED_DEVICES',
+        details: { missing: [], stale: [added] },
+      });
+      await relay.sendDecoded(sender, to, envelopes(r.deviceId));
+
+      // Another node revokes the sender: its next send is refused.
+      expect(await other.devices.revoke(orgId, sender.deviceId, Date.now())).toBe(true);
+      await expect(relay.sendDecoded(sender, to, envelopes(r.deviceId))).rejects.toMatchObject({
+        code: 'DEVICE_REVOKED',
+      });
+      expect(await tb.stores.relayQueue.usage(orgId, added)).toEqual({ count: 2, bytes: 32 });
+    });
+  });
+}

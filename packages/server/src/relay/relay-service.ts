@@ -21,6 +21,7 @@ import type {
 } from '../store/messaging-records.js';
 import type { Stores } from '../store/stores.js';
 import { addressesExactly, checkAddressing } from './addressing.js';
+import { DirectoryCache, type OrgDirectory } from './directory-cache.js';
 import { GroupCommitter, RetryBatch, type CommitContext } from './group-commit.js';
 import { relayReceipt, type ArchivePolicy, type ReceiptSequencer } from './receipts.js';
 import type { RelayHub } from './relay-hub.js';
@@ -154,8 +155,16 @@ function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   set.add(value);
 }
 
-/** Reads, per org and with a few IN-list queries, the batch's SendView. */
-async function prepareBatch(tx: Stores, jobs: readonly SendJob[]): Promise<SendView> {
+/**
+ * Reads, per org and with a few IN-list queries, the batch's SendView. Sender states and
+ * recipients' device lists come from `directory` where it holds them at the org's current
+ * directory version (one single-row read per org, in this transaction); only the rest is read.
+ */
+async function prepareBatch(
+  tx: Stores,
+  jobs: readonly SendJob[],
+  directory: DirectoryCache,
+): Promise<SendView> {
   const senders = new Map<OrgId, Set<DeviceId>>();
   const users = new Map<OrgId, Set<UserId>>();
   const queues = new Map<OrgId, Set<DeviceId>>();
@@ -171,15 +180,43 @@ async function prepareBatch(tx: Stores, jobs: readonly SendJob[]): Promise<SendV
     for (const d of j.envelopes) addTo(queues, j.recipientOrg, d.deviceId as DeviceId);
   }
   const view = newSendView();
+  // Every org's version is read before any of its entries is used: what is served below is
+  // what this transaction would read now.
+  const dirs = new Map<OrgId, OrgDirectory>();
+  for (const org of senders.keys()) dirs.set(org, await directory.validate(tx, org));
+  for (const org of users.keys()) if (!dirs.has(org)) dirs.set(org, await directory.validate(tx, org));
   for (const [org, ids] of senders) {
-    const states = await tx.relayQueue.deviceStates(org, [...ids]);
+    const dir = dirs.get(org)!;
     const known = ofOrg(view.senders, org);
-    for (const id of ids) known.set(id, states.get(id));
+    const missing: DeviceId[] = [];
+    for (const id of ids) {
+      if (dir.senders.has(id)) known.set(id, dir.senders.get(id));
+      else missing.push(id);
+    }
+    if (missing.length === 0) continue;
+    const states = await tx.relayQueue.deviceStates(org, missing);
+    for (const id of missing) {
+      const state = states.get(id);
+      known.set(id, state);
+      directory.rememberSender(dir, id, state);
+    }
   }
   for (const [org, ids] of users) {
-    const devices = await tx.relayQueue.usersDevices(org, [...ids]);
+    const dir = dirs.get(org)!;
     const known = ofOrg(view.users, org);
-    for (const id of ids) known.set(id, devices.get(id) ?? []);
+    const missing: UserId[] = [];
+    for (const id of ids) {
+      const cached = dir.users.get(id);
+      if (cached !== undefined) known.set(id, cached);
+      else missing.push(id);
+    }
+    if (missing.length === 0) continue;
+    const devices = await tx.relayQueue.usersDevices(org, missing);
+    for (const id of missing) {
+      const list = devices.get(id) ?? [];
+      known.set(id, list);
+      directory.rememberUser(dir, id, list);
+    }
   }
   for (const [org, ids] of queues) {
     const usages = await tx.relayQueue.usages(org, [...ids]);
@@ -298,6 +335,8 @@ function flushOrder(
 /** The relay service of one API node. */
 export class RelayService {
   private readonly committer: GroupCommitter<FlushKey, BatchItem, SendJob, SendView>;
+  /** Directory reads of earlier batches, served while their org's directory version holds (prepareBatch). */
+  private readonly directory = new DirectoryCache();
   /** Each org's flush keys (receipts, envelopes), made once. */
   private readonly keys = new Map<OrgId, { receipts: FlushKey; envelopes: FlushKey; sendKeys: FlushKey }>();
 
@@ -337,7 +376,7 @@ export class RelayService {
       o.stores,
       o.limits.maxBatch,
       flush,
-      prepareBatch,
+      (tx, jobs) => prepareBatch(tx, jobs, this.directory),
       o.pipelineCommits ?? false,
     );
   }
