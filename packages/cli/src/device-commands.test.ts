@@ -262,7 +262,7 @@ describe('failures in words', () => {
     const book = new AddressBook(memorySettings());
     book.add('Bob', BOB);
     const pendingLines = pendingSendLines(
-      [{ conversation: 'dm.x', kind: 'message', recipients: [BOB], since: 0, tries: 3 }],
+      [{ id: 'm1', conversation: 'dm.x', kind: 'message', recipients: [BOB], since: 0, tries: 3 }],
       book,
       () => undefined,
     );

@@ -146,10 +146,15 @@ export class CustosClient {
   /**
    * Gives up on the oldest pending send so later sends go: what may be at the server is
    * recorded as possibly delivered (a delivery-uncertain warning), never silently dropped.
-   * Resolves to the stored message's event, if any part of it may have been delivered.
+   * Resolves to the stored message's event when a recipient accepted it or may have it (the
+   * warnings it added say which: `delivery-uncertain` for possibly delivered,
+   * `delivery-failed` for each recipient it never reached), undefined when nobody can have
+   * it. With `expectedId` (the `id` of the PendingSendInfo shown to the user) it discards
+   * only that send: when the oldest is another one by then, it fails PENDING_CHANGED and
+   * discards nothing.
    */
-  discardPendingSend(): Promise<MessageEvent | undefined> {
-    return this.#p.ops.serial(() => this.#p.messenger.discardPendingSend());
+  discardPendingSend(expectedId?: string): Promise<MessageEvent | undefined> {
+    return this.#p.ops.serial(() => this.#p.messenger.discardPendingSend(expectedId));
   }
 
   /**

@@ -44,6 +44,11 @@ export const CLIENT_ERROR_CODES = [
    * in order. `custos sync` (CustosClient.sync) finishes the earlier one.
    */
   'SEND_BLOCKED',
+  /**
+   * `discardPendingSend(id)` found that the oldest pending send is no longer the one the
+   * caller showed (that one completed or was discarded meanwhile): nothing was discarded.
+   */
+  'PENDING_CHANGED',
   'GROUP_INVALID',
   'GROUP_UNKNOWN',
   'NOT_A_MEMBER',

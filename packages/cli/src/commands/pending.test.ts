@@ -27,6 +27,7 @@ const CAROL = { orgId: ORG, userId: 'C'.repeat(22) };
 const SINCE = Date.UTC(2026, 10, 28, 3, 41);
 
 const toBob: PendingSendInfo = {
+  id: 'abcdefgh12345678901234',
   conversation: 'dm.x',
   kind: 'message',
   recipients: [BOB],
@@ -34,6 +35,7 @@ const toBob: PendingSendInfo = {
   tries: 2,
 };
 const toGroup: PendingSendInfo = {
+  id: 'teamreaction1234567890',
   conversation: 'g.team',
   group: 'g.team',
   kind: 'reaction',

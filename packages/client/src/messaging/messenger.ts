@@ -109,6 +109,11 @@ export interface GroupChangeSummary {
 
 /** A send kept in the outbox until the server confirms it (send-outbox.ts). */
 export interface PendingSendInfo {
+  /**
+   * The send's content id: the same for as long as it is pending, so a caller that showed
+   * this send can discard exactly it (`discardPendingSend(id)`), whatever completed meanwhile.
+   */
+  readonly id: string;
   /** The conversation id (`dm.…` or the group id). */
   readonly conversation: string;
   /** The group id, for a group send. */
@@ -267,6 +272,7 @@ export class Messenger {
   /** The sends kept until the server confirms them, oldest first (each blocks every later send). */
   pendingSends(): PendingSendInfo[] {
     return pendingSends(this.c.store).map((p) => ({
+      id: p.content.id,
       conversation: p.conv.id,
       ...(p.conv.group === undefined ? {} : { group: p.conv.group }),
       kind: p.content.kind,
@@ -282,9 +288,21 @@ export class Messenger {
    * warning: the recipient may have it, so it is never silently dropped); recipients not
    * reached yet get a delivery-failed warning. Resolves to the stored message's event, or
    * undefined when nothing of it can have reached a recipient (dropped, with the warnings).
+   * With `expectedId` (a PendingSendInfo's id) it refuses with PENDING_CHANGED, discarding
+   * nothing, unless the oldest is still that send: a caller asks the user about one send, and
+   * a send or sync completing it meanwhile must not make it give up on the next one, which
+   * the user never saw. The caller serialises this with every other operation, so nothing
+   * completes a send between the check and the discard.
    */
-  async discardPendingSend(): Promise<MessageEvent | undefined> {
+  async discardPendingSend(expectedId?: string): Promise<MessageEvent | undefined> {
     const [p] = pendingSends(this.c.store);
+    if (expectedId !== undefined && p?.content.id !== expectedId)
+      throw new ClientError(
+        'PENDING_CHANGED',
+        p === undefined
+          ? 'the pending send to discard is no longer pending (it completed or was discarded): nothing discarded'
+          : 'the oldest pending send is no longer the one to discard (that one completed or was discarded): nothing discarded',
+      );
     if (p === undefined) return undefined;
     await this.c.capture.prepare();
     return this.#complete(p, true, true);
