@@ -3,13 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ClientError,
-  type GroupChangeSummary,
-  type LocalSettings,
-  type MessageEvent,
-  type StoredMessage,
-} from '@custos/client';
+import { ClientError, type GroupChangeSummary, type MessageEvent, type StoredMessage } from '@custos/client';
 import { ConsoleError } from '@custos/console';
 import { AddressBook, checkContactName, formatAddress, parseAddress } from './address-book.js';
 import type { CliIo } from './cli.js';
@@ -28,19 +22,10 @@ import {
   unnamedSenders,
 } from './message-format.js';
 import { describeWarning, pendingSendLines, warningJson } from './warning-display.js';
+import { memorySettings } from './testing/memory-settings.js';
 import { cli, testFolder } from './testing/run-cli.js';
 
 const dir = testFolder('custos-cli-dev-');
-
-/** An in-memory stand-in for the encrypted settings. */
-function memorySettings(): LocalSettings {
-  const m = new Map<string, unknown>();
-  return {
-    get: (k: string) => m.get(k),
-    set: (k: string, v: unknown) => void m.set(k, structuredClone(v)),
-    delete: (k: string) => m.delete(k),
-  } as unknown as LocalSettings;
-}
 
 const ORG = 'O'.repeat(22);
 const BOB = { orgId: ORG, userId: 'B'.repeat(21) + 'b' };

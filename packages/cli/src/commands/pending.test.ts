@@ -1,24 +1,15 @@
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { LocalSettings, MessageEvent, PendingSendInfo } from '@custos/client';
+import type { MessageEvent, PendingSendInfo } from '@custos/client';
 import { AddressBook } from '../address-book.js';
 import { CliFailure } from '../command-runner.js';
 import { confirm, isYes, type AnswerInput } from '../confirm-prompt.js';
+import { memorySettings } from '../testing/memory-settings.js';
 import { cli, testFolder } from '../testing/run-cli.js';
 import { discardLines, pendingListLines } from './pending.js';
 
 const dir = testFolder('custos-cli-pending-');
-
-/** An in-memory stand-in for the encrypted settings. */
-function memorySettings(): LocalSettings {
-  const m = new Map<string, unknown>();
-  return {
-    get: (k: string) => m.get(k),
-    set: (k: string, v: unknown) => void m.set(k, structuredClone(v)),
-    delete: (k: string) => m.delete(k),
-  } as unknown as LocalSettings;
-}
 
 const ORG = 'O'.repeat(22);
 const ALICE = { orgId: ORG, userId: 'A'.repeat(22) };
