@@ -77,7 +77,7 @@ export function explainFailure(e: unknown, command: string): { code: string; mes
   if (e instanceof PassphraseInputError)
     return { code: 'PASSPHRASE', message: e.message, exit: EXIT_FAILURE };
   if (isClientError(e))
-    return { code: e.server?.code ?? e.code, message: clientMessage(e), exit: EXIT_FAILURE };
+    return { code: e.server?.code ?? e.code, message: clientMessage(e, command), exit: EXIT_FAILURE };
   if (isConsoleFailure(e) && e.code === 'SERVER_UNREACHABLE')
     return { code: e.code, message: `${e.code}: ${e.message}: ${unreachableAdvice(e)}`, exit: EXIT_FAILURE };
   if (isConsoleFailure(e))
@@ -103,8 +103,8 @@ function unreachableAdvice(e: Error): string {
     : `${why.reason === undefined ? '' : `${why.reason}: `}check that it is running and that the address is right`;
 }
 
-/** A client error in words a user can act on. */
-function clientMessage(e: ClientError): string {
+/** A client error in words a user can act on, for `custos <command>`. */
+function clientMessage(e: ClientError, command: string): string {
   switch (e.code) {
     case 'STORE_LOCKED':
       return 'wrong passphrase: this profile does not open with it. Try again, or check the --passphrase-file';
@@ -119,7 +119,10 @@ function clientMessage(e: ClientError): string {
       return `not confirmed yet: ${e.message}. Run 'custos sync' to finish it (do not send the text again: that would be a second message); the recipient gets it once`;
     case 'SEND_BLOCKED':
       // Messages leave in order: the earlier one is kept with its key until it is confirmed.
-      return `${e.message}. Run 'custos sync' to finish the earlier send first, then send this one again. If the server keeps failing it, 'custos pending' shows it and 'custos pending --discard' gives up on it (recorded as possibly delivered)`;
+      // One process per profile: in chat, the other commands run only once it has quit.
+      return `${e.message}. ${command === 'chat' ? 'Quit this chat (/quit), then run' : 'Run'} 'custos sync' to finish the earlier send first, then send this one again. If the server keeps failing it, 'custos pending' shows it and 'custos pending --discard' gives up on it (recorded as possibly delivered if a try may have reached the server, else dropped)`;
+    case 'PENDING_CHANGED':
+      return `${e.message}. Run 'custos pending' again to see what is pending now`;
     case 'ORG_KEY_MISMATCH':
       return `${e.message}. The server presents another organisation key than the code pins: do not use it, and tell your administrator`;
     case 'IDENTITY_CHANGED':

@@ -240,10 +240,20 @@ describe('failures in words', () => {
     );
     expect(blocked.message).toMatch(/still pending\. Run 'custos sync' to finish the earlier send first/);
     // The server may keep failing it: the user is told how to see it and give up on it.
+    // Possibly delivered only when a try may have reached the server: otherwise dropped.
     expect(blocked.message).toMatch(
-      /'custos pending' shows it and 'custos pending --discard' gives up on it \(recorded as possibly delivered\)$/,
+      /'custos pending' shows it and 'custos pending --discard' gives up on it \(recorded as possibly delivered if a try may have reached the server, else dropped\)$/,
     );
     expect(blocked).toMatchObject({ code: 'SEND_BLOCKED', exit: 1 });
+    // In chat the profile is in use until it quits (one process per profile).
+    const inChat = explainFailure(
+      new ClientError('SEND_BLOCKED', 'not sent: an earlier message to u is still pending'),
+      'chat',
+    );
+    expect(inChat.message).toMatch(/still pending\. Quit this chat \(\/quit\), then run 'custos sync'/);
+    const changed = say(new ClientError('PENDING_CHANGED', 'the oldest pending send is no longer the one'));
+    expect(changed).toMatchObject({ code: 'PENDING_CHANGED', exit: 1 });
+    expect(changed.message).toMatch(/Run 'custos pending' again/);
     const book = new AddressBook(memorySettings());
     book.add('Bob', BOB);
     const pendingLines = pendingSendLines(
