@@ -8,6 +8,11 @@ export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   /**
+   * Where a command reads an answer to its question (`custos pending --discard`); default
+   * process.stdin. A question is asked only when it is a terminal (`isTTY`).
+   */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
+  /**
    * Only check the command line: resolve the command, parse its flags and positionals, and
    * return 0 before doing anything (no profile, no network). Exit 2 as usual for an unknown
    * command, subcommand or flag. Used to check that documented commands still parse.

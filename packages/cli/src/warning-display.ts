@@ -84,12 +84,57 @@ export function warningJson(w: Warning, book: AddressBook): Record<string, unkno
   };
 }
 
+/** What taking warnings reads and writes. */
+type WarningSource = Pick<CustosClient, 'warnings' | 'settings'>;
+
 /** Warnings not shown before; marks them shown. */
-export function takeNewWarnings(client: CustosClient): Warning[] {
+export function takeNewWarnings(client: WarningSource): Warning[] {
   const settings = client.settings;
   const shownAt = settings.get<number>(SHOWN_SETTING) ?? 0;
   const fresh = client.warnings().filter((w) => w.at > shownAt);
   const last = fresh.at(-1);
   if (last !== undefined) settings.set(SHOWN_SETTING, last.at);
   return fresh;
+}
+
+/** True when `a` and `b` are the same stored warning. */
+function sameWarning(a: Warning, b: Warning | undefined): boolean {
+  return b !== undefined && a.at === b.at && a.kind === b.kind && a.from === b.from && a.detail === b.detail;
+}
+
+/**
+ * The warnings in `after` that were not in `before`. The SDK appends warnings and keeps only
+ * the most recent, so `after` is `before` with its oldest possibly dropped, then the new ones.
+ */
+export function warningsAdded(before: readonly Warning[], after: readonly Warning[]): Warning[] {
+  for (let drop = 0; drop < before.length; drop++)
+    if (before.slice(drop).every((w, i) => sameWarning(w, after[i])))
+      return after.slice(before.length - drop);
+  return [...after];
+}
+
+/** The warnings an action recorded, and those from before it that had not been shown yet. */
+export interface WarningsOfAction<T> {
+  readonly result: T;
+  /** What the action recorded (e.g. a discard: what it says happened to each recipient). */
+  readonly added: Warning[];
+  /** Recorded before the action and not shown yet: not the action's, but due now. */
+  readonly earlier: Warning[];
+}
+
+/**
+ * Runs `act` and takes the warnings it recorded apart from earlier ones not shown yet, so a
+ * command reports exactly what its action recorded and still shows each warning once; marks
+ * both shown. When `act` fails nothing is marked (the next sync shows what it recorded).
+ */
+export async function takeWarningsOf<T>(
+  client: WarningSource,
+  act: () => Promise<T>,
+): Promise<WarningsOfAction<T>> {
+  const before = client.warnings();
+  const result = await act();
+  const added = warningsAdded(before, client.warnings());
+  const unshown = takeNewWarnings(client);
+  const earlier = unshown.filter((w) => !added.some((a) => sameWarning(a, w)));
+  return { result, added, earlier };
 }

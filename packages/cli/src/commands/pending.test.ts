@@ -1,13 +1,20 @@
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { MessageEvent, PendingSendInfo } from '@custos/client';
+import { ClientError, type MessageEvent, type PendingSendInfo, type Warning } from '@custos/client';
 import { AddressBook } from '../address-book.js';
 import { CliFailure } from '../command-runner.js';
 import { confirm, isYes, type AnswerInput } from '../confirm-prompt.js';
 import { memorySettings } from '../testing/memory-settings.js';
-import { cli, testFolder } from '../testing/run-cli.js';
-import { discardLines, pendingListLines } from './pending.js';
+import { cli, testFolder, type CliRun } from '../testing/run-cli.js';
+import { takeNewWarnings, warningsAdded } from '../warning-display.js';
+import {
+  discardLines,
+  pendingListLines,
+  runPendingOn,
+  type DiscardOutcome,
+  type PendingClient,
+} from './pending.js';
 
 const dir = testFolder('custos-cli-pending-');
 
@@ -51,6 +58,101 @@ const sent: MessageEvent = {
   conversation: 'dm.x',
 };
 
+const TEAM_AT = SINCE + 60_000;
+const teamEvent: MessageEvent = {
+  content: {
+    id: 'teammsg012345678901234',
+    timestamp: TEAM_AT,
+    kind: 'message',
+    text: 'to the team',
+    group: 'g.team',
+  },
+  from: ALICE,
+  peer: ALICE,
+  direction: 'sent',
+  archiveSeq: 7,
+  conversation: 'g.team',
+  group: 'g.team',
+};
+
+const warning = (
+  kind: Warning['kind'],
+  who: { orgId: string; userId: string },
+  detail: string,
+  at = SINCE + 120_000,
+): Warning => ({
+  at,
+  kind,
+  from: `${who.orgId}.${who.userId}`,
+  detail,
+});
+const uncertainBob = warning(
+  'delivery-uncertain',
+  BOB,
+  'a pending send was discarded before the server confirmed it',
+);
+const failedBob = warning('delivery-failed', BOB, 'not delivered to the recipient: discarded');
+const failedCarol = warning('delivery-failed', CAROL, 'not delivered to a group member: discarded');
+const failedOwn = warning('delivery-failed', ALICE, 'not delivered to own devices: discarded');
+const earlier = warning('undecryptable', BOB, 'an envelope did not decrypt', SINCE);
+
+/**
+ * The SDK's pending-send calls over a list (its own tests cover them over a real store,
+ * send-discard.test.ts): discarding gives `outcome` and records its warnings, and refuses
+ * PENDING_CHANGED, as the SDK does, when the send asked about is no longer the oldest.
+ */
+class PendingStub {
+  readonly settings = memorySettings();
+  readonly stored: Warning[] = [];
+  readonly discarded: string[] = [];
+  readonly profile = { orgName: 'Example Agency' };
+  uploads = 0;
+  constructor(
+    public pending: PendingSendInfo[],
+    public outcome: { event?: MessageEvent; warnings: Warning[] },
+  ) {
+    new AddressBook(this.settings).add('Bob', BOB);
+  }
+  pendingSends(): PendingSendInfo[] {
+    return [...this.pending];
+  }
+  warnings(): Warning[] {
+    return [...this.stored];
+  }
+  group(id: string): { name: string } | undefined {
+    return id === 'g.team' ? { name: 'Team' } : undefined;
+  }
+  uploadArchive(): Promise<number> {
+    this.uploads++;
+    return Promise.resolve(1);
+  }
+  discardPendingSend(expectedId?: string): Promise<MessageEvent | undefined> {
+    const [oldest] = this.pending;
+    if (expectedId !== undefined && oldest?.id !== expectedId)
+      return Promise.reject(
+        new ClientError('PENDING_CHANGED', 'the oldest pending send is no longer the one to discard'),
+      );
+    if (oldest === undefined) return Promise.resolve(undefined);
+    this.pending.shift();
+    this.discarded.push(oldest.id);
+    this.stored.push(...this.outcome.warnings);
+    return Promise.resolve(this.outcome.event);
+  }
+}
+
+/** Runs `custos pending ARGS` on `stub`; `typed` answers on a terminal, `onAsk` runs once the question is shown. */
+async function runOn(args: string[], stub: PendingStub, typed = '', onAsk?: () => void): Promise<CliRun> {
+  const stdout = output();
+  const stderr = output();
+  if (onAsk !== undefined) stderr.stream.once('data', onAsk);
+  const code = await runPendingOn(
+    args,
+    { stdout: stdout.stream, stderr: stderr.stream, stdin: terminal(typed) },
+    stub as unknown as PendingClient,
+  );
+  return { code, out: stdout.text(), err: stderr.text() };
+}
+
 /** A terminal's input that answers `typed` (ended: nothing more is typed). */
 function terminal(typed: string): AnswerInput {
   const input = Object.assign(new PassThrough(), { isTTY: true });
@@ -77,16 +179,100 @@ describe('custos pending', () => {
     );
   });
 
-  it('says what a discard did: possibly delivered (and what), or dropped; and whether later sends go', () => {
-    const uncertain = discardLines(toBob, sent, [], words()).join('\n');
+  it('says what a discard recorded: possibly delivered, stored as sent with failed recipients, or dropped', () => {
+    const w = { ...words(), orgName: 'Example Agency' };
+    const outcome = (o: Partial<DiscardOutcome>): DiscardOutcome => ({
+      discarded: toBob,
+      event: sent,
+      warnings: [],
+      earlier: [],
+      uploaded: true,
+      left: [],
+      ...o,
+    });
+    const uncertain = discardLines(outcome({ warnings: [uncertainBob, failedOwn] }), w).join('\n');
     expect(uncertain).toMatch(/^Discarded a message to Bob since 2026-11-28 03:41 UTC \(2 failed tries\):/);
     expect(uncertain).toContain('you → Bob: stuck  #abcdefgh');
     expect(uncertain).toContain('Recorded as possibly delivered (a delivery-uncertain warning)');
+    expect(uncertain).toContain('delivery-uncertain from Bob: a pending send was discarded');
+    expect(uncertain).toContain('Archived by Example Agency (record 4, uploaded).');
     expect(uncertain).toContain('Nothing else is pending: later sends go again.');
-    const dropped = discardLines(toBob, undefined, [toGroup], words()).join('\n');
-    expect(dropped).toContain('nobody has it: dropped, with a delivery-failed warning');
+    // A group send bob accepted and carol's try never reached: the SDK returns its event, but
+    // nothing is possibly delivered — carol and own devices are delivery-failed, shown now.
+    const partly = discardLines(
+      outcome({ discarded: toGroup, event: teamEvent, warnings: [failedCarol, failedOwn], uploaded: false }),
+      w,
+    ).join('\n');
+    expect(partly).not.toContain('possibly delivered');
+    expect(partly).toContain('Stored as sent: the server confirmed it for a recipient');
+    expect(partly).toContain(`delivery-failed from ${CAROL.userId}@${ORG}: not delivered to a group member`);
+    expect(partly).toContain('Archived by Example Agency (record 7, queued: uploads on the next sync).');
+    const dropped = discardLines(
+      outcome({
+        event: undefined,
+        warnings: [failedBob],
+        uploaded: undefined,
+        left: [toGroup],
+        earlier: [earlier],
+      }),
+      w,
+    ).join('\n');
+    expect(dropped).toContain('nobody has it: dropped, with delivery-failed warnings');
+    expect(dropped).toContain('delivery-failed from Bob');
+    expect(dropped).toMatch(/Earlier warnings, not shown before:\nwarning .*undecryptable from Bob/);
     expect(dropped).not.toContain('possibly delivered');
+    expect(dropped).not.toContain('Archived');
     expect(dropped).toContain("1 more pending: later sends still wait ('custos pending' lists them)");
+  });
+
+  it('--discard reports what the discard recorded (a group send a member accepted: not possibly delivered), uploads its record, and shows each warning once', async () => {
+    const stub = new PendingStub([toGroup, toBob], { event: teamEvent, warnings: [failedCarol, failedOwn] });
+    stub.stored.push(earlier);
+    const r = await runOn(['--discard', '--yes', '--json'], stub);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      discarded: { id: toGroup.id, group: 'g.team' },
+      possiblyDelivered: false,
+      event: { archiveSeq: 7 },
+      warnings: [
+        { kind: 'delivery-failed', from: `${CAROL.userId}@${ORG}` },
+        { kind: 'delivery-failed', from: `${ALICE.userId}@${ORG}` },
+      ],
+      earlierWarnings: [{ kind: 'undecryptable' }],
+      archiveUploaded: true,
+      pendingSends: [{ id: toBob.id }],
+    });
+    expect(stub.uploads).toBe(1);
+    expect(takeNewWarnings(stub)).toEqual([]);
+    // A 1:1 send whose request may be at the server: possibly delivered.
+    stub.outcome = { event: sent, warnings: [uncertainBob, failedOwn] };
+    const r2 = await runOn(['--discard', '--yes'], stub);
+    expect(r2.code, r2.err).toBe(0);
+    expect(r2.out).toContain('Recorded as possibly delivered');
+    expect(r2.out).not.toContain('Earlier warnings');
+    expect(stub.discarded).toEqual([toGroup.id, toBob.id]);
+  });
+
+  it('asks on the terminal: a no keeps the send (NOT_DISCARDED); a send completed while asked is not replaced by the next (PENDING_CHANGED)', async () => {
+    const stub = new PendingStub([toBob, toGroup], { event: sent, warnings: [uncertainBob] });
+    const declined = await runOn(['--discard', '--json'], stub, 'n\n');
+    expect(declined.err).toMatch(
+      /^Discard a message to Bob since .*If a try of it may have reached the server.*otherwise it is dropped \(delivery-failed\)\. \[y\/N\] custos pending: nothing discarded/,
+    );
+    expect(declined.code).toBe(1);
+    expect(JSON.parse(declined.out)).toMatchObject({ error: { code: 'NOT_DISCARDED' } });
+    expect(stub.pendingSends()).toEqual([toBob, toGroup]);
+    // Bob's send completes (a sync of this process) while the user reads the question: the
+    // yes was for it, not for the group reaction now oldest.
+    const changed = await runOn(['--discard', '--json'], stub, 'y\n', () => stub.pending.shift());
+    expect(changed.code).toBe(1);
+    expect(JSON.parse(changed.out)).toMatchObject({
+      error: { code: 'PENDING_CHANGED', message: expect.stringMatching(/Run 'custos pending' again/) },
+    });
+    expect(stub.pendingSends()).toEqual([toGroup]);
+    expect(stub.discarded).toEqual([]);
+    expect(stub.uploads).toBe(0);
   });
 
   it('refuses command-line mistakes before opening a profile, and names a missing profile', async () => {
@@ -111,6 +297,19 @@ describe('custos pending', () => {
     for (const s of ['--discard', '--yes', '--profile DIR', 'possibly', 'delivery-uncertain', 'SEND_BLOCKED'])
       expect(r.out).toContain(s);
     expect((await cli(['help'])).out).toMatch(/^ {2}pending {9}\S/m);
+  });
+});
+
+describe('warnings an action added', () => {
+  it('are what follows the earlier list, also when the SDK dropped its oldest to keep the most recent', () => {
+    const a = warning('undecryptable', BOB, 'a');
+    const b = warning('malformed', BOB, 'b');
+    expect(warningsAdded([], [a])).toEqual([a]);
+    expect(warningsAdded([earlier, a], [earlier, a])).toEqual([]);
+    expect(warningsAdded([earlier, a], [earlier, a, failedBob, failedOwn])).toEqual([failedBob, failedOwn]);
+    // Trimmed: the oldest went, the rest moved up.
+    expect(warningsAdded([earlier, a, b], [a, b, failedBob])).toEqual([failedBob]);
+    expect(warningsAdded([earlier, a, b], [b, failedBob, failedOwn])).toEqual([failedBob, failedOwn]);
   });
 });
 

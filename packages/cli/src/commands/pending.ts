@@ -6,9 +6,10 @@
  * let later sends go. A discarded send may be at the server already (its answer was lost):
  * the SDK records it as possibly delivered (a delivery-uncertain warning, archived with what
  * may have reached the recipient), never silently dropped — so the user is asked first, and
- * told that the recipient may have it.
+ * told exactly what the discard recorded: its warnings, not whether it stored the message,
+ * say who may have it (a group send a member accepted is stored, yet not possibly delivered).
  */
-import type { CustosClient, MessageEvent, PendingSendInfo } from '@custos/client';
+import type { CustosClient, MessageEvent, PendingSendInfo, Warning } from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
 import { AddressBook } from '../address-book.js';
@@ -16,7 +17,13 @@ import { CliFailure, runCommand, type CommandContext } from '../command-runner.j
 import { confirm } from '../confirm-prompt.js';
 import { describeEvent, eventJson } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
-import { pendingSendJson, pendingSendText } from '../warning-display.js';
+import {
+  describeWarning,
+  pendingSendJson,
+  pendingSendText,
+  takeWarningsOf,
+  warningJson,
+} from '../warning-display.js';
 
 const USAGE = `Usage: custos pending
        custos pending --discard [--yes]
@@ -31,13 +38,22 @@ again, that would be a second message.
 server keeps failing it. It cannot be undone. The server may have stored it before its
 answer was lost, so the recipient may have it: it is recorded (and archived) as possibly
 delivered, with a delivery-uncertain warning, never silently dropped. If no try of it can
-have reached the server, it is dropped with a delivery-failed warning. You are asked first.
+have reached the server, it is dropped with a delivery-failed warning. In a group, members
+the server already accepted it for have it; those after them are delivery-failed. You are
+asked first. It prints the warnings the discard recorded and uploads the message's archive
+record, if it stored one (best effort: the one use of the network).
 
   --discard               give up on the oldest pending send (asks first, on the terminal)
   --yes                   with --discard: do not ask
 ${PROFILE_OPTIONS_HELP}`;
 
 const FLAGS = { ...PROFILE_FLAGS, discard: 'boolean', yes: 'boolean' } as const;
+
+/** What `custos pending` uses of a client (the command opens the profile's; tests pass their own). */
+export type PendingClient = Pick<
+  CustosClient,
+  'pendingSends' | 'discardPendingSend' | 'warnings' | 'settings' | 'uploadArchive' | 'profile' | 'group'
+>;
 
 /** What `custos pending` words a pending send with. */
 interface PendingWords {
@@ -52,93 +68,150 @@ export function pendingListLines(pending: readonly PendingSendInfo[], w: Pending
     `${pending.length} pending send(s), oldest first (every later send waits for the first):`,
     ...pending.map((p) => `  ${pendingSendText(p, w.book, w.groupNameOf)}`),
     "'custos sync' sends them again, unchanged (do not send the text again). If the server keeps",
-    "failing the first, 'custos pending --discard' gives up on it (recorded as possibly delivered).",
+    "failing the first, 'custos pending --discard' gives up on it (possibly delivered, or dropped).",
   ];
 }
 
-/** What discarding `discarded` did, for a person; `event` is the SDK's answer, `left` what is still pending. */
-export function discardLines(
-  discarded: PendingSendInfo,
-  event: MessageEvent | undefined,
-  left: readonly PendingSendInfo[],
-  w: PendingWords,
-): string[] {
+/** What a discard did, from what it recorded. */
+export interface DiscardOutcome {
+  readonly discarded: PendingSendInfo;
+  /** The SDK's answer: the message as stored, when any recipient accepted it or may have it. */
+  readonly event: MessageEvent | undefined;
+  /** The warnings the discard recorded: what became of each recipient it had not finished. */
+  readonly warnings: readonly Warning[];
+  /** Warnings recorded before the discard and not shown yet. */
+  readonly earlier: readonly Warning[];
+  /** Whether its archive record was uploaded; undefined when it stored no record. */
+  readonly uploaded: boolean | undefined;
+  /** What is still pending after it. */
+  readonly left: readonly PendingSendInfo[];
+}
+
+/**
+ * True when the discard recorded the message as possibly delivered (a delivery-uncertain
+ * warning). Not "it returned an event": a group send a member accepted returns one although
+ * every member after it was only marked delivery-failed.
+ */
+export function possiblyDelivered(o: DiscardOutcome): boolean {
+  return o.warnings.some((x) => x.kind === 'delivery-uncertain');
+}
+
+/** What a discard did, for a person: the message, who may have it and who does not, its archive record. */
+export function discardLines(o: DiscardOutcome, w: PendingWords & { readonly orgName: string }): string[] {
+  const what = `Discarded ${pendingSendText(o.discarded, w.book, w.groupNameOf)}`;
   const lines =
-    event === undefined
+    o.event === undefined
       ? [
-          `Discarded ${pendingSendText(discarded, w.book, w.groupNameOf)}.`,
-          'No try of it can have reached the server, so nobody has it: dropped, with a delivery-failed warning.',
+          `${what}.`,
+          'No try of it can have reached the server, so nobody has it: dropped, with delivery-failed warnings.',
         ]
       : [
-          `Discarded ${pendingSendText(discarded, w.book, w.groupNameOf)}:`,
-          `  ${describeEvent(event, w.book, { groupNameOf: w.groupNameOf })}`,
-          'Recorded as possibly delivered (a delivery-uncertain warning): the server may have stored it,',
-          'so the recipient may have it. Do not send it again unless they say it did not arrive.',
+          `${what}:`,
+          `  ${describeEvent(o.event, w.book, { groupNameOf: w.groupNameOf })}`,
+          possiblyDelivered(o)
+            ? 'Recorded as possibly delivered (a delivery-uncertain warning): the server may have stored it, so the recipient may have it. Do not send it again unless they say it did not arrive.'
+            : 'Stored as sent: the server confirmed it for a recipient, who has it. The delivery-failed warnings name who does not get it (do not send it again to everyone: the others would have it twice).',
         ];
+  lines.push(...o.warnings.flatMap((x) => describeWarning(x, w.book).map((l) => `  ${l}`)));
+  if (o.earlier.length > 0)
+    lines.push(
+      'Earlier warnings, not shown before:',
+      ...o.earlier.flatMap((x) => describeWarning(x, w.book)),
+    );
+  if (o.event !== undefined && o.event.archiveSeq !== null)
+    lines.push(
+      `Archived by ${w.orgName} (record ${o.event.archiveSeq}${o.uploaded === true ? ', uploaded' : ', queued: uploads on the next sync'}).`,
+    );
   lines.push(
-    left.length === 0
+    o.left.length === 0
       ? 'Nothing else is pending: later sends go again.'
-      : `${left.length} more pending: later sends still wait ('custos pending' lists them).`,
+      : `${o.left.length} more pending: later sends still wait ('custos pending' lists them).`,
   );
   return lines;
 }
 
-/** The same send, as far as a listing can tell (it carries no message id). */
-function sameSend(a: PendingSendInfo, b: PendingSendInfo | undefined): boolean {
-  return b !== undefined && a.conversation === b.conversation && a.kind === b.kind && a.since === b.since;
-}
-
-/** `--discard`: asks (unless --yes), then gives up on the oldest pending send. */
-async function discard(ctx: CommandContext, client: CustosClient, w: PendingWords): Promise<void> {
+/** `--discard`: asks (unless --yes), then gives up on the oldest pending send — the one shown. */
+async function discard(ctx: CommandContext, client: PendingClient, w: PendingWords): Promise<void> {
   const [oldest] = client.pendingSends();
   if (oldest === undefined)
     return ctx.result('No pending sends: nothing to discard.', {
       discarded: null,
       possiblyDelivered: false,
       event: null,
+      warnings: [],
+      earlierWarnings: [],
+      archiveUploaded: null,
       pendingSends: [],
     });
   if (!ctx.flags.has('yes')) {
     const yes = await confirm(
-      `Discard ${pendingSendText(oldest, w.book, w.groupNameOf)}? It cannot be undone; if the server ` +
-        'stored it, the recipient has it, and it is recorded as possibly delivered. [y/N] ',
-      process.stdin,
+      `Discard ${pendingSendText(oldest, w.book, w.groupNameOf)}? It cannot be undone. If a try of it ` +
+        'may have reached the server, the recipient may have it and it is recorded as possibly delivered; ' +
+        'otherwise it is dropped (delivery-failed). [y/N] ',
+      ctx.io.stdin ?? process.stdin,
       ctx.io.stderr,
       '--yes',
     );
     if (!yes) throw new CliFailure('NOT_DISCARDED', 'nothing discarded: the send stays pending');
-    // Another process on this profile (a `custos chat`) may have completed it while the user
-    // was asked: discarding the oldest now would give up on a send the user never saw.
-    if (!sameSend(oldest, client.pendingSends()[0]))
-      throw new CliFailure(
-        'PENDING_CHANGED',
-        "the pending sends changed while you were asked (another command sent or discarded one): nothing discarded; run 'custos pending' again",
-      );
   }
-  const event = await client.discardPendingSend();
-  const left = client.pendingSends();
-  ctx.result(discardLines(oldest, event, left, w), {
+  // Only the send shown and asked about: should a send or sync have completed it meanwhile,
+  // the SDK refuses (PENDING_CHANGED) instead of giving up on the next one.
+  const {
+    result: event,
+    added,
+    earlier,
+  } = await takeWarningsOf(client, () => client.discardPendingSend(oldest.id));
+  // Upload at once (best effort), as every one-shot command that stores a record does:
+  // `custos sync` retries and verifies the receipt.
+  let uploaded: boolean | undefined;
+  if (event !== undefined && event.archiveSeq !== null)
+    uploaded = await client.uploadArchive().then(
+      () => true,
+      () => false,
+    );
+  const outcome: DiscardOutcome = {
+    discarded: oldest,
+    event,
+    warnings: added,
+    earlier,
+    uploaded,
+    left: client.pendingSends(),
+  };
+  ctx.result(discardLines(outcome, { ...w, orgName: client.profile.orgName }), {
     discarded: pendingSendJson(oldest),
-    possiblyDelivered: event !== undefined,
+    possiblyDelivered: possiblyDelivered(outcome),
     event: event === undefined ? null : eventJson(event, w.book),
-    pendingSends: left.map(pendingSendJson),
+    warnings: added.map((x) => warningJson(x, w.book)),
+    earlierWarnings: earlier.map((x) => warningJson(x, w.book)),
+    archiveUploaded: uploaded ?? null,
+    pendingSends: outcome.left.map(pendingSendJson),
   });
+}
+
+/** `custos pending [--discard [--yes]]` on an open client. */
+async function pendingOn(ctx: CommandContext, client: PendingClient): Promise<void> {
+  const w: PendingWords = {
+    book: new AddressBook(client.settings),
+    groupNameOf: (id) => client.group(id)?.name,
+  };
+  if (ctx.flags.has('discard')) return discard(ctx, client, w);
+  const list = client.pendingSends();
+  ctx.result(pendingListLines(list, w), { pendingSends: list.map(pendingSendJson) });
 }
 
 async function pending(ctx: CommandContext): Promise<void> {
   if (ctx.flags.has('yes') && !ctx.flags.has('discard')) throw new UsageError('--yes goes with --discard');
-  await withProfile(ctx, async (client) => {
-    const w: PendingWords = {
-      book: new AddressBook(client.settings),
-      groupNameOf: (id) => client.group(id)?.name,
-    };
-    if (ctx.flags.has('discard')) return discard(ctx, client, w);
-    const list = client.pendingSends();
-    ctx.result(pendingListLines(list, w), { pendingSends: list.map(pendingSendJson) });
-  });
+  await withProfile(ctx, (client) => pendingOn(ctx, client));
+}
+
+const SPEC = { name: 'pending', usage: USAGE, flags: FLAGS, maxPositionals: 0 };
+
+/** Runs `custos pending` on `client` instead of the profile's (its unit tests). */
+export function runPendingOn(args: readonly string[], io: CliIo, client: PendingClient): Promise<number> {
+  return runCommand(SPEC, args, io, (ctx) => pendingOn(ctx, client));
 }
 
 /** Runs `custos pending`. */
 export function runPending(args: readonly string[], io: CliIo): Promise<number> {
-  return runCommand({ name: 'pending', usage: USAGE, flags: FLAGS, maxPositionals: 0 }, args, io, pending);
+  return runCommand(SPEC, args, io, pending);
 }
