@@ -23,6 +23,19 @@ export function tempStore(dirs: string[], prefix: string): LocalStore {
   return LocalStore.create(join(dir, 'p'), { kind: 'file' });
 }
 
+/** A capture that numbers what it captures (seq 1, 2, …), and the bodies it was given. */
+export function countingCapture(): { capture: ArchiveCapture; captured: unknown[] } {
+  const captured: unknown[] = [];
+  const capture = {
+    prepare: () => Promise.resolve(),
+    captureSync: (body: unknown) => {
+      captured.push(body);
+      return { seq: captured.length };
+    },
+  } as unknown as ArchiveCapture;
+  return { capture, captured };
+}
+
 /** Dave's messenger (device dave-1, capture required) over `store`; `api` and `capture` default to ones that do nothing. */
 export function daveMessenger(
   store: LocalStore,

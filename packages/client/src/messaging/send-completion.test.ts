@@ -5,11 +5,10 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ArchiveCapture } from '../archive/capture.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { encodeContent, newMessageId, type MessageContent } from './content.js';
 import { directConversation } from './events.js';
-import { daveMessenger, DAVE, FRANK, tempStore } from './messenger-test-support.js';
+import { countingCapture, daveMessenger, DAVE, FRANK, tempStore } from './messenger-test-support.js';
 import { pendingSends, putPendingSend } from './send-outbox.js';
 
 const dirs: string[] = [];
@@ -28,14 +27,7 @@ describe('completing a resumed send', () => {
         return Promise.resolve({ serverTime: 5_000 });
       },
     } as unknown as ApiClient;
-    const captured: unknown[] = [];
-    const capture = {
-      prepare: () => Promise.resolve(),
-      captureSync: (body: unknown) => {
-        captured.push(body);
-        return { seq: captured.length };
-      },
-    } as unknown as ArchiveCapture;
+    const { capture, captured } = countingCapture();
     const messenger = daveMessenger(store, { api, capture, clock: () => 9_000 });
     const content: MessageContent = {
       kind: 'message',

@@ -5,13 +5,12 @@
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ArchiveCapture } from '../archive/capture.js';
 import { isClientError } from '../errors.js';
 import type { LocalStore } from '../store/local-store.js';
 import { encodeContent, newMessageId, type MessageContent } from './content.js';
 import { directConversation, type Conversation } from './events.js';
 import { listWarnings } from './message-store.js';
-import { daveMessenger, DAVE, FRANK, tempStore } from './messenger-test-support.js';
+import { countingCapture, daveMessenger, DAVE, FRANK, tempStore } from './messenger-test-support.js';
 import { userAddress, type PeerUser } from './peers.js';
 import { pendingSends, putPendingSend, type PendingSend } from './send-outbox.js';
 
@@ -22,19 +21,6 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-/** A capture that numbers what it captures, and the bodies it was given. */
-function countingCapture(): { capture: ArchiveCapture; captured: unknown[] } {
-  const captured: unknown[] = [];
-  const capture = {
-    prepare: () => Promise.resolve(),
-    captureSync: (body: unknown) => {
-      captured.push(body);
-      return { seq: captured.length };
-    },
-  } as unknown as ArchiveCapture;
-  return { capture, captured };
-}
 
 /** A pending message `text` in `conv` to `to` (then the sync copy), none answered yet. */
 function pendingMessage(
