@@ -45,9 +45,11 @@ export interface RelayQueueStore {
   /** The revocation state of these devices of `orgId` in one read (a batch's senders); unknown ids are absent. */
   deviceStates(orgId: OrgId, deviceIds: readonly DeviceId[]): Promise<Map<DeviceId, DeviceState>>;
   /**
-   * The org's directory version: bumped (by a trigger, migration 28) in the transaction of
-   * every insert, update or delete of one of its devices; 0 before its first device. Equal
-   * versions mean the org's devices (their ids, users and revocations) are unchanged.
+   * The org's directory version: set to a new random value (by a trigger, migrations 28 and
+   * 29) in the transaction of every insert or delete of one of its devices and every change
+   * of a device's org, id, user or revocation; 0 before its first device. Only equality
+   * means anything: equal versions mean the org's devices (their ids, users and
+   * revocations) are unchanged.
    */
   directoryVersion(orgId: OrgId): Promise<number>;
   /** `usage` of several devices in one read (a batch's recipients); every asked id is present. */

@@ -65,6 +65,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   26: [],
   27: ['relay_send_keys'],
   28: ['directory_versions'],
+  29: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

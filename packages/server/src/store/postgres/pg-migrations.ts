@@ -751,4 +751,45 @@ CREATE TRIGGER devices_directory_version AFTER INSERT OR UPDATE OR DELETE ON dev
   FOR EACH ROW EXECUTE FUNCTION bump_directory_version();
 `,
   },
+  {
+    version: 29,
+    name: 'directory versions: bumped at commit, to a value never seen before, by changes the relay caches',
+    // Replaces migration 28's trigger and function (read its comment first). Three changes:
+    // - A deferred constraint trigger: the bump runs at commit, still in the transaction that
+    //   changed the devices, so the org's directory_versions row is locked only for the commit
+    //   itself. Migration 28 locked it from the devices write to commit: an enrolment (which
+    //   then stores some 200 prekeys) made every other enrolment or revocation of the org wait
+    //   for its whole transaction, each waiter holding a pool connection meanwhile.
+    // - Each bump sets a random value (52 bits, odd so never 0, the version of an org without
+    //   a row; never the value it replaces) instead of adding 1. Only equality is compared,
+    //   and a counter can come back to a number an API node cached with other contents after
+    //   a restore, a point-in-time recovery or a failover that lost commits; a random value
+    //   does not (operations.md still asks for every node to be restarted then).
+    // - Only changes of what the relay caches (a device's org, id, user, revocation) bump: a
+    //   column added later and written often must not bump the version nor take the lock.
+    up: `
+DROP TRIGGER devices_directory_version ON devices;
+CREATE OR REPLACE FUNCTION bump_directory_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'DELETE' THEN
+    INSERT INTO directory_versions AS d (org_id, version)
+      VALUES (NEW.org_id, floor(random() * 4503599627370496)::bigint | 1)
+      ON CONFLICT (org_id) DO UPDATE SET version =
+        CASE WHEN d.version = EXCLUDED.version THEN -EXCLUDED.version ELSE EXCLUDED.version END;
+  END IF;
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.org_id <> NEW.org_id) THEN
+    INSERT INTO directory_versions AS d (org_id, version)
+      VALUES (OLD.org_id, floor(random() * 4503599627370496)::bigint | 1)
+      ON CONFLICT (org_id) DO UPDATE SET version =
+        CASE WHEN d.version = EXCLUDED.version THEN -EXCLUDED.version ELSE EXCLUDED.version END;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER devices_directory_version
+  AFTER INSERT OR UPDATE OF org_id, device_id, user_id, revoked_at OR DELETE ON devices
+  DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION bump_directory_version();
+`,
+  },
 ];

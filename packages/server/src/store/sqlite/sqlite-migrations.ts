@@ -766,4 +766,42 @@ CREATE TRIGGER devices_delete_directory_version AFTER DELETE ON devices BEGIN
 END;
 `,
   },
+  {
+    version: 29,
+    name: 'directory versions: bumped to a value never seen before, by changes the relay caches',
+    // Replaces migration 28's triggers (read its comment first). Each bump sets a random value
+    // (52 bits, odd so never 0, the version of an org without a row; never the value it
+    // replaces) instead of adding 1: only equality is compared, and a counter can come back
+    // to a number an API node cached with other contents after a restore of the database
+    // file. Only changes of what the relay caches (a device's org, id, user, revocation)
+    // bump, so a column added later and written often does not; and a device moved out of an
+    // org bumps that org even when it has no row yet (migration 28 updated only an existing
+    // row, so an org whose devices predate it stayed at 0). SQLite writers are serialised
+    // anyway: there is no lock to shorten here (PostgreSQL's trigger is deferred to commit).
+    up: `
+DROP TRIGGER devices_insert_directory_version;
+DROP TRIGGER devices_update_directory_version;
+DROP TRIGGER devices_delete_directory_version;
+CREATE TRIGGER devices_insert_directory_version AFTER INSERT ON devices BEGIN
+  INSERT INTO directory_versions (org_id, version) VALUES (NEW.org_id, (random() >> 11) | 1)
+    ON CONFLICT (org_id) DO UPDATE SET version =
+      CASE WHEN version = excluded.version THEN -excluded.version ELSE excluded.version END;
+END;
+CREATE TRIGGER devices_update_directory_version
+  AFTER UPDATE OF org_id, device_id, user_id, revoked_at ON devices BEGIN
+  INSERT INTO directory_versions (org_id, version) VALUES (NEW.org_id, (random() >> 11) | 1)
+    ON CONFLICT (org_id) DO UPDATE SET version =
+      CASE WHEN version = excluded.version THEN -excluded.version ELSE excluded.version END;
+  INSERT INTO directory_versions (org_id, version)
+    SELECT OLD.org_id, (random() >> 11) | 1 WHERE OLD.org_id <> NEW.org_id
+    ON CONFLICT (org_id) DO UPDATE SET version =
+      CASE WHEN version = excluded.version THEN -excluded.version ELSE excluded.version END;
+END;
+CREATE TRIGGER devices_delete_directory_version AFTER DELETE ON devices BEGIN
+  INSERT INTO directory_versions (org_id, version) VALUES (OLD.org_id, (random() >> 11) | 1)
+    ON CONFLICT (org_id) DO UPDATE SET version =
+      CASE WHEN version = excluded.version THEN -excluded.version ELSE excluded.version END;
+END;
+`,
+  },
 ];
