@@ -239,15 +239,22 @@ describe.skipIf(PG_SKIP_REASON !== null)('two API nodes on one PostgreSQL store'
 
 /**
  * `stores` whose transactions count the relay's directory reads (device states, users'
- * devices) into `reads`; everything else is the real store.
+ * devices) into `reads`, and run `afterDeviceStates` (if given) once a device-state read has
+ * returned, before the batch goes on; everything else is the real store.
  */
-function countingDirectoryReads(stores: Stores, reads: string[]): Stores {
+function countingDirectoryReads(
+  stores: Stores,
+  reads: string[],
+  afterDeviceStates?: () => Promise<void>,
+): Stores {
   const counted = (tx: Stores): Stores => {
     const relayQueue = Object.create(tx.relayQueue) as Stores['relayQueue'];
-    relayQueue.deviceStates = (org, ids) => (
-      reads.push('deviceStates'),
-      tx.relayQueue.deviceStates(org, ids)
-    );
+    relayQueue.deviceStates = async (org, ids) => {
+      reads.push('deviceStates');
+      const states = await tx.relayQueue.deviceStates(org, ids);
+      await afterDeviceStates?.();
+      return states;
+    };
     relayQueue.usersDevices = (org, ids) => (
       reads.push('usersDevices'),
       tx.relayQueue.usersDevices(org, ids)
@@ -329,5 +336,37 @@ for (const backend of TEST_BACKENDS) {
       });
       expect(await tb.stores.relayQueue.usage(orgId, added)).toEqual({ count: 2, bytes: 32 });
     });
+
+    // PostgreSQL only: a SQLite batch holds the write lock, so no other connection commits inside it.
+    it.skipIf(backend.name !== 'postgres')(
+      "refuses a sender revoked by another node while a batch was reading it, from the next batch on (the batch read the org's version before the sender)",
+      async () => {
+        const orgId = await createTestOrgRow(tb.stores, 'Directory order');
+        const s = await member(tb.stores, orgId);
+        const sender: EnvelopeSender = { orgId, userId: s.userId, deviceId: s.deviceId, deviceNumber: 1 };
+        const r = await member(tb.stores, orgId);
+        let revoke = true;
+        const relay = createMessagingServices({
+          // The revocation commits after the batch read the sender's state and before it commits.
+          stores: countingDirectoryReads(tb.stores, [], async () => {
+            if (!revoke) return;
+            revoke = false;
+            expect(await other.devices.revoke(orgId, s.deviceId, Date.now())).toBe(true);
+          }),
+          clock: () => Date.now(),
+          archives: () => false,
+        }).relay;
+        const to = { orgId, userId: r.userId };
+        const envelopes = () => [{ deviceId: r.deviceId, type: 1, content: randomBytes(16) }];
+        // That batch read the sender unrevoked: it goes (it is ordered before the revocation).
+        await relay.sendDecoded(sender, to, envelopes());
+        expect(revoke).toBe(false);
+        // What it cached is kept under the version it read before the revocation, so the next
+        // batch, reading the version the revocation set, reads the sender again.
+        await expect(relay.sendDecoded(sender, to, envelopes())).rejects.toMatchObject({
+          code: 'DEVICE_REVOKED',
+        });
+      },
+    );
   });
 }
