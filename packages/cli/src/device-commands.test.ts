@@ -570,6 +570,7 @@ describe('output', () => {
     const book = new AddressBook(memorySettings());
     book.add('bob', BOB);
     const w = {
+      seq: 1,
       at: 0,
       kind: 'identity-changed' as const,
       from: `${BOB.orgId}.${BOB.userId}`,
@@ -579,6 +580,6 @@ describe('output', () => {
     expect(lines).toMatch(/^WARNING \[1970-01-01 00:00\]: the identity key of a device of bob changed/);
     expect(lines).toContain("'custos safety-number bob'");
     expect(lines).toContain("'custos safety-number bob --accept'");
-    expect(warningJson(w, book)).toMatchObject({ from: formatAddress(BOB), fromName: 'bob' });
+    expect(warningJson(w, book)).toMatchObject({ seq: 1, from: formatAddress(BOB), fromName: 'bob' });
   });
 });

@@ -1,15 +1,21 @@
 /**
  * Warnings the user must see (identity changes, refused envelopes), shown once each: the
- * time of the last one shown is kept in the profile's encrypted settings. An identity
- * change always says how to compare safety numbers and how to accept the new key.
+ * number (`Warning.seq`) of the last one shown is kept in the profile's encrypted settings —
+ * not its time, which the device clock can repeat or step back. An identity change always
+ * says how to compare safety numbers and how to accept the new key.
  */
 import type { CustosClient, PeerUser, PendingSendInfo, Warning } from '@custos/client';
 import { formatAddress, type AddressBook } from './address-book.js';
 import { formatTime } from './message-format.js';
 import { peerText } from './terminal-text.js';
 
-/** Setting: time (ms) of the newest warning already shown. */
-const SHOWN_SETTING = 'cli-warnings-shown-at';
+/** Setting: `seq` of the newest warning already shown. */
+const SHOWN_SETTING = 'cli-warnings-shown-seq';
+/**
+ * Setting of earlier versions: time (ms) of the newest warning shown. Read once, when there is
+ * no {@link SHOWN_SETTING} yet, to carry over what was shown; then removed.
+ */
+const LEGACY_SHOWN_AT_SETTING = 'cli-warnings-shown-at';
 
 /** The user a warning is from (`from` is the SDK's `<org>.<user>` form), if it names one. */
 function senderOf(w: Warning): PeerUser | undefined {
@@ -76,6 +82,7 @@ export function pendingSendLines(
 export function warningJson(w: Warning, book: AddressBook): Record<string, unknown> {
   const peer = senderOf(w);
   return {
+    seq: w.seq,
     at: w.at,
     kind: w.kind,
     from: peer === undefined ? w.from : formatAddress(peer),
@@ -87,30 +94,27 @@ export function warningJson(w: Warning, book: AddressBook): Record<string, unkno
 /** What taking warnings reads and writes. */
 type WarningSource = Pick<CustosClient, 'warnings' | 'settings'>;
 
-/** Warnings not shown before; marks them shown. */
+/**
+ * The warnings of `all` not shown before, by the settings of a profile that has no
+ * {@link SHOWN_SETTING} yet: all of them for a new one; for one upgraded from a version that
+ * kept the time of the last shown, those after that time, as that version would have shown.
+ */
+function unshownBeforeSeq(settings: WarningSource['settings'], all: readonly Warning[]): Warning[] {
+  const shownAt = settings.get<number>(LEGACY_SHOWN_AT_SETTING);
+  return shownAt === undefined ? [...all] : all.filter((w) => w.at > shownAt);
+}
+
+/** Warnings not shown before, oldest first; marks them shown. */
 export function takeNewWarnings(client: WarningSource): Warning[] {
   const settings = client.settings;
-  const shownAt = settings.get<number>(SHOWN_SETTING) ?? 0;
-  const fresh = client.warnings().filter((w) => w.at > shownAt);
-  const last = fresh.at(-1);
-  if (last !== undefined) settings.set(SHOWN_SETTING, last.at);
+  const all = client.warnings();
+  const shownSeq = settings.get<number>(SHOWN_SETTING);
+  const fresh =
+    shownSeq === undefined ? unshownBeforeSeq(settings, all) : all.filter((w) => w.seq > shownSeq);
+  const newest = all.at(-1)?.seq ?? 0;
+  if (shownSeq === undefined || newest > shownSeq) settings.set(SHOWN_SETTING, newest);
+  if (shownSeq === undefined) settings.delete(LEGACY_SHOWN_AT_SETTING);
   return fresh;
-}
-
-/** True when `a` and `b` are the same stored warning. */
-function sameWarning(a: Warning, b: Warning | undefined): boolean {
-  return b !== undefined && a.at === b.at && a.kind === b.kind && a.from === b.from && a.detail === b.detail;
-}
-
-/**
- * The warnings in `after` that were not in `before`. The SDK appends warnings and keeps only
- * the most recent, so `after` is `before` with its oldest possibly dropped, then the new ones.
- */
-export function warningsAdded(before: readonly Warning[], after: readonly Warning[]): Warning[] {
-  for (let drop = 0; drop < before.length; drop++)
-    if (before.slice(drop).every((w, i) => sameWarning(w, after[i])))
-      return after.slice(before.length - drop);
-  return [...after];
 }
 
 /** The warnings an action recorded, and those from before it that had not been shown yet. */
@@ -123,18 +127,19 @@ export interface WarningsOfAction<T> {
 }
 
 /**
- * Runs `act` and takes the warnings it recorded apart from earlier ones not shown yet, so a
- * command reports exactly what its action recorded and still shows each warning once; marks
- * both shown. When `act` fails nothing is marked (the next sync shows what it recorded).
+ * Runs `act` and takes the warnings it recorded (numbered after the newest before it) apart
+ * from earlier ones not shown yet, so a command reports exactly what its action recorded and
+ * still shows each warning once; marks both shown. When `act` fails nothing is marked (the
+ * next sync shows what it recorded).
  */
 export async function takeWarningsOf<T>(
   client: WarningSource,
   act: () => Promise<T>,
 ): Promise<WarningsOfAction<T>> {
-  const before = client.warnings();
+  const newestBefore = client.warnings().at(-1)?.seq ?? 0;
   const result = await act();
-  const added = warningsAdded(before, client.warnings());
   const unshown = takeNewWarnings(client);
-  const earlier = unshown.filter((w) => !added.some((a) => sameWarning(a, w)));
+  const added = client.warnings().filter((w) => w.seq > newestBefore);
+  const earlier = unshown.filter((w) => w.seq <= newestBefore);
   return { result, added, earlier };
 }

@@ -323,7 +323,10 @@ export class CustosClient {
     return this.#p.conversations.contacts();
   }
 
-  /** Warnings (identity changes, refused envelopes). */
+  /**
+   * Warnings (identity changes, refused envelopes), oldest first: the most recent 500, each
+   * numbered (`seq`) so an application can show each once by remembering the last it showed.
+   */
   warnings(): Warning[] {
     return listWarnings(this.#p.store);
   }

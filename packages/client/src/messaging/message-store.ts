@@ -41,6 +41,13 @@ export interface StoredMessage {
 
 /** Something the user must be told about, never archived as a valid event. */
 export interface Warning {
+  /**
+   * Its number on this device, assigned when it is recorded: one more than the warning before,
+   * never reused (the list drops its oldest, not their numbers). An application remembers the
+   * last it showed by this, not by `at`: the device clock can repeat a millisecond or step back.
+   */
+  readonly seq: number;
+  /** When it was recorded, by the device clock. */
   readonly at: number;
   readonly kind:
     | 'identity-changed'
@@ -69,6 +76,8 @@ export interface Warning {
 
 const COUNTER = 'message-counter';
 const WARNINGS = 'warnings';
+/** The `seq` of the last warning recorded (0 or absent: none yet). */
+const WARNING_COUNTER = 'warning-counter';
 /** Warnings kept (oldest dropped first). */
 export const MAX_WARNINGS = 500;
 
@@ -185,14 +194,45 @@ export function expireMessages(store: LocalStore, now: number): number {
   return n;
 }
 
-/** Records a warning for the user. */
-export function addWarning(store: LocalStore, w: Warning): void {
-  const list = store.getJson<Warning[]>('profile', WARNINGS) ?? [];
-  list.push(w);
-  store.putJson('profile', WARNINGS, list.slice(-MAX_WARNINGS));
+/** A warning as recorded: its `seq` is assigned by {@link addWarning}. */
+export type NewWarning = Omit<Warning, 'seq'>;
+
+/** A stored warning; one written before warnings had numbers has no `seq`. */
+type StoredWarning = NewWarning & { readonly seq?: number };
+
+/**
+ * The stored warnings, each with its `seq`, and the last number given. A list written before
+ * warnings had numbers (and no counter) is numbered in order from 1 — the same numbers on
+ * every read, and the ones {@link addWarning} then stores — so an application sees each old
+ * warning under one number. Entries without a number after numbered ones (appended by an
+ * older version) follow on from them.
+ */
+function numberedWarnings(store: LocalStore): { list: Warning[]; last: number } {
+  let last = store.getJson<number>('profile', WARNING_COUNTER) ?? 0;
+  const list = (store.getJson<StoredWarning[]>('profile', WARNINGS) ?? []).map((w): Warning => {
+    if (w.seq === undefined) return { seq: ++last, ...w };
+    last = Math.max(last, w.seq);
+    return { ...w, seq: w.seq };
+  });
+  return { list, last };
 }
 
-/** Warnings so far. */
+/**
+ * Records a warning for the user under the next number; keeps the {@link MAX_WARNINGS} most
+ * recent. List and counter are written in one transaction, so a number is never given twice.
+ */
+export function addWarning(store: LocalStore, w: NewWarning): Warning {
+  return store.transaction(() => {
+    const { list, last } = numberedWarnings(store);
+    const added: Warning = { seq: last + 1, ...w };
+    list.push(added);
+    store.putJson('profile', WARNING_COUNTER, added.seq);
+    store.putJson('profile', WARNINGS, list.slice(-MAX_WARNINGS));
+    return added;
+  });
+}
+
+/** Warnings kept, oldest first (by `seq`). */
 export function listWarnings(store: LocalStore): Warning[] {
-  return store.getJson<Warning[]>('profile', WARNINGS) ?? [];
+  return numberedWarnings(store).list;
 }

@@ -104,9 +104,10 @@ describe('discarding a pending send', () => {
     const event = await messenger.discardPendingSend(p.content.id);
     expect(event?.content.text).toBe('to the team');
     expect(captured).toHaveLength(1);
-    expect(listWarnings(store).map((w) => [w.kind, w.from])).toEqual([
-      ['delivery-failed', userAddress(GINA)],
-      ['delivery-failed', userAddress(DAVE)],
+    // Both recorded in the same millisecond of the clock, each under its own number.
+    expect(listWarnings(store).map((w) => [w.seq, w.at, w.kind, w.from])).toEqual([
+      [1, 9_000, 'delivery-failed', userAddress(GINA)],
+      [2, 9_000, 'delivery-failed', userAddress(DAVE)],
     ]);
     store.close();
   });
