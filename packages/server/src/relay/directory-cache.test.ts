@@ -41,21 +41,39 @@ describe('DirectoryCache', () => {
     expect(moved.senders.has('d2' as DeviceId)).toBe(false);
   });
 
-  it('holds at most its entries (the oldest go first) and its orgs (the one validated longest ago goes)', async () => {
+  it('holds at most its entries, taking room from the org validated longest ago, and its orgs (the one validated longest ago goes)', async () => {
     const cache = new DirectoryCache(3, 2);
     const [a, b, c] = orgs as [OrgId, OrgId, OrgId];
     const dirA = await cache.validate(tb.stores, a);
     for (const id of ['d1', 'd2', 'd3', 'd4']) cache.rememberSender(dirA, id as DeviceId, state(id));
     expect([...dirA.senders.keys()]).toEqual(['d2', 'd3', 'd4']);
     expect(cache.size).toBe(3);
-    // An org holding nothing makes room by dropping the org validated longest ago.
+    // An org validated with nothing to keep, or only users without devices, holds no set.
     const dirB = await cache.validate(tb.stores, b);
-    cache.rememberUser(dirB, 'u1' as UserId, []);
-    expect(cache.size).toBe(1);
-    expect(await cache.validate(tb.stores, a)).not.toBe(dirA);
-    // A third org drops the one validated longest ago (now B).
+    cache.rememberUser(dirB, 'u0' as UserId, []);
     await cache.validate(tb.stores, c);
+    expect(cache.orgCount).toBe(1);
+    expect(cache.size).toBe(3);
+    // B's entries take the room of the oldest entries of the org validated longest ago (A);
+    // once A is validated again, B is the one, and gives up its own.
+    cache.rememberUser(dirB, 'u1' as UserId, [state('d9')]);
+    cache.rememberSender(dirB, 'd8' as DeviceId, state('d8'));
+    expect([...dirA.senders.keys()]).toEqual(['d4']);
+    expect(await cache.validate(tb.stores, a)).toBe(dirA);
+    cache.rememberSender(dirA, 'd5' as DeviceId, state('d5'));
+    expect([...dirB.senders.keys()]).toEqual([]);
+    expect([...dirB.users.keys()]).toEqual(['u1']);
+    expect(cache.size).toBe(3);
+    // A third org with an entry drops the whole set of the org validated longest ago (B).
+    const dirC = await cache.validate(tb.stores, c);
+    cache.rememberSender(dirC, 'c1' as DeviceId, state('c1'));
+    expect(cache.orgCount).toBe(2);
     expect(await cache.validate(tb.stores, b)).not.toBe(dirB);
-    expect(cache.size).toBe(0);
+    // An org whose last entry is taken holds no set any more.
+    cache.rememberSender(dirC, 'c2' as DeviceId, state('c2'));
+    cache.rememberSender(dirC, 'c3' as DeviceId, state('c3'));
+    expect(cache.orgCount).toBe(1);
+    expect([...dirC.senders.keys()]).toEqual(['c1', 'c2', 'c3']);
+    expect(cache.size).toBe(3);
   });
 });

@@ -1,17 +1,19 @@
 /**
  * The relay's cache of directory reads: each sender device's revocation state and each
  * recipient user's device list, per org, as the batches' prepare read them. An org's entries
- * hold while its directory version (migration 28: bumped by a trigger in the transaction of
- * every change to its devices) is the one they were read at, and every batch reads that
- * version in its own transaction before it uses them: a revocation or enrolment committed by
- * any API node is seen by the next batch exactly as a fresh read would see it.
+ * hold while its directory version (migrations 28 and 29: set by a trigger, to a value it
+ * never had before, in the transaction of every change to its devices) is the one they were
+ * read at, and every batch reads that version in its own transaction before it uses them: a
+ * revocation or enrolment committed by any API node is seen by the next batch exactly as a
+ * fresh read would see it.
  *
- * Why that is sound: an entry is added only by a batch that read the version `v` its org's
- * entries are kept under, and it read the entry after that, so the entry shows the devices
- * as they were at `v` or later. A batch that reads `v` again finds no change committed
- * since, so the entry is what a read would return now; a batch that reads anything else
- * drops the org's entries. Entries read by a batch whose org was dropped meanwhile (another
- * batch read a newer version) go into the dropped set, never into the new one.
+ * Why that is sound: an entry is added only by a batch that read the version `v` of the set
+ * it goes into, and it read the entry after that, so the entry shows the devices as they
+ * were at `v` or later. A batch that reads `v` again finds no change committed since (no
+ * change sets a version the org had before), so the entry is what a read would return now;
+ * a batch that reads anything else drops the org's set. Entries read by a batch go only into
+ * the set of the version it read: into the org's kept set if that is it, into a new set if
+ * the org keeps none, otherwise nowhere.
  */
 import {
   RELAY_DIRECTORY_CACHE_MAX_ENTRIES,
@@ -41,11 +43,13 @@ export class OrgDirectory {
 
 /**
  * Per-org cached directory reads, bounded: at most `maxEntries` entries over all orgs and
- * `maxOrgs` orgs. When full, an org gives up its oldest entry, or, holding none, the org
- * validated longest ago gives up its whole set.
+ * `maxOrgs` orgs holding any. When full, the org validated longest ago gives up its oldest
+ * entry (and its set once empty), so an org sending to many recipients does not evict only
+ * itself while idle orgs keep theirs; an org that needs a set when `maxOrgs` hold one drops
+ * the whole set of the org validated longest ago.
  */
 export class DirectoryCache {
-  /** Orgs in the order they were last validated, oldest first. */
+  /** Orgs holding entries, in the order they were last validated, oldest first. */
   private readonly orgs = new Map<OrgId, OrgDirectory>();
   private entries = 0;
 
@@ -56,8 +60,9 @@ export class DirectoryCache {
 
   /**
    * Reads the org's directory version in `tx` (one single-row read) and returns the org's
-   * entries if they were read at that version, or a new empty set kept under it. Only what
-   * the returned set holds may be used in `tx` without a read.
+   * entries if they were read at that version, or a new empty set for that version (kept
+   * only once it gets an entry). Only what the returned set holds may be used in `tx`
+   * without a read.
    */
   async validate(tx: Stores, orgId: OrgId): Promise<OrgDirectory> {
     const version = await tx.relayQueue.directoryVersion(orgId);
@@ -70,20 +75,22 @@ export class DirectoryCache {
       }
       this.entries -= cached.size;
     }
-    const fresh = new OrgDirectory(orgId, version);
-    if (this.orgs.size >= this.maxOrgs) this.dropOldestOrg();
-    this.orgs.set(orgId, fresh);
-    return fresh;
+    return new OrgDirectory(orgId, version);
   }
 
-  /** Keeps a sender's state read in the transaction that validated `dir` (nothing if `dir` was dropped since). */
+  /** Keeps a sender's state read in the transaction that validated `dir` (nothing if another set of its org is kept). */
   rememberSender(dir: OrgDirectory, deviceId: DeviceId, state: DeviceState | undefined): void {
     if (dir.senders.has(deviceId)) dir.senders.set(deviceId, state);
     else if (this.makeRoom(dir)) dir.senders.set(deviceId, state);
   }
 
-  /** Keeps a user's devices read in the transaction that validated `dir` (nothing if `dir` was dropped since). */
+  /**
+   * Keeps a user's devices read in the transaction that validated `dir` (nothing if another
+   * set of its org is kept). A user without devices is not kept: a send to one is refused
+   * anyway, and entries for made-up user ids would push out ones that save reads.
+   */
   rememberUser(dir: OrgDirectory, userId: UserId, devices: readonly DeviceState[]): void {
+    if (devices.length === 0) return;
     if (dir.users.has(userId)) dir.users.set(userId, devices);
     else if (this.makeRoom(dir)) dir.users.set(userId, devices);
   }
@@ -93,29 +100,48 @@ export class DirectoryCache {
     return this.entries;
   }
 
-  /** Counts one new entry of `dir`, making room first; false when `dir` is not (or no longer) its org's set. */
+  /** How many orgs hold entries. */
+  get orgCount(): number {
+    return this.orgs.size;
+  }
+
+  /**
+   * Counts one new entry of `dir`, making room first, and keeps `dir` as its org's set if
+   * the org has none; false when the org keeps another set (a batch validated a newer or
+   * older version since: either is sound, since entries serve only batches that read their
+   * own set's version, but one set per org keeps the bounds simple).
+   */
   private makeRoom(dir: OrgDirectory): boolean {
-    if (this.orgs.get(dir.orgId) !== dir || this.maxEntries <= 0) return false;
+    if (this.maxEntries <= 0 || this.maxOrgs <= 0) return false;
+    const kept = this.orgs.get(dir.orgId);
+    if (kept === undefined) {
+      if (dir.size > 0) return false; // dropped (evicted, or replaced by a newer set) since it was validated
+      while (this.orgs.size >= this.maxOrgs) this.dropOrg(this.orgs.values().next().value!);
+      this.orgs.set(dir.orgId, dir);
+    } else if (kept !== dir) return false;
     while (this.entries >= this.maxEntries) {
-      // Map order is insertion order: the first key is the oldest entry.
-      if (dir.senders.size > 0) dir.senders.delete(dir.senders.keys().next().value!);
-      else if (dir.users.size > 0) dir.users.delete(dir.users.keys().next().value!);
-      else if (this.dropOldestOrg(dir)) continue;
-      else break;
+      const oldest = this.oldestHolding();
+      if (oldest === undefined) break;
+      // The first key of a map is its oldest entry.
+      if (oldest.senders.size > 0) oldest.senders.delete(oldest.senders.keys().next().value!);
+      else oldest.users.delete(oldest.users.keys().next().value!);
       this.entries--;
+      if (oldest.size === 0 && oldest !== dir) this.orgs.delete(oldest.orgId);
     }
     this.entries++;
     return true;
   }
 
-  /** Drops the set of the org validated longest ago (other than `keep`); false when there is none. */
-  private dropOldestOrg(keep?: OrgDirectory): boolean {
-    for (const oldest of this.orgs.values()) {
-      if (oldest === keep) continue;
-      this.orgs.delete(oldest.orgId);
-      this.entries -= oldest.size;
-      return true;
-    }
-    return false;
+  /** The set holding entries of the org validated longest ago (Map order is insertion order). */
+  private oldestHolding(): OrgDirectory | undefined {
+    // Only a set just kept for its first entry is empty, so this looks at two sets at most.
+    for (const dir of this.orgs.values()) if (dir.size > 0) return dir;
+    return undefined;
+  }
+
+  /** Drops an org's whole set. */
+  private dropOrg(dir: OrgDirectory): void {
+    this.orgs.delete(dir.orgId);
+    this.entries -= dir.size;
   }
 }
