@@ -95,6 +95,11 @@ const uncertainBob = warning(
 const failedBob = warning('delivery-failed', BOB, 'not delivered to the recipient: discarded');
 const failedCarol = warning('delivery-failed', CAROL, 'not delivered to a group member: discarded');
 const failedOwn = warning('delivery-failed', ALICE, 'not delivered to own devices: discarded');
+const uncertainOwn = warning(
+  'delivery-uncertain',
+  ALICE,
+  'a pending send was discarded before the server confirmed it',
+);
 const earlier = warning('undecryptable', BOB, 'an envelope did not decrypt', SINCE);
 
 /**
@@ -106,7 +111,7 @@ class PendingStub {
   readonly settings = memorySettings();
   readonly stored: Warning[] = [];
   readonly discarded: string[] = [];
-  readonly profile = { orgName: 'Example Agency' };
+  readonly profile = { orgName: 'Example Agency', ...ALICE };
   uploads = 0;
   constructor(
     public pending: PendingSendInfo[],
@@ -185,7 +190,7 @@ describe('custos pending', () => {
   });
 
   it('says what a discard recorded: possibly delivered, stored as sent with failed recipients, or dropped', () => {
-    const w = { ...words(), orgName: 'Example Agency' };
+    const w = { ...words(), orgName: 'Example Agency', me: `${ORG}.${ALICE.userId}` };
     const outcome = (o: Partial<DiscardOutcome>): DiscardOutcome => ({
       discarded: toBob,
       event: sent,
@@ -257,6 +262,28 @@ describe('custos pending', () => {
     expect(r2.out).toContain('Recorded as possibly delivered');
     expect(r2.out).not.toContain('Earlier warnings');
     expect(stub.discarded).toEqual([toGroup.id, toBob.id]);
+  });
+
+  it('--discard of a send Bob accepted whose copy to own devices is uncertain: not possibly delivered, the own copy said apart', async () => {
+    const stub = new PendingStub([toBob], { event: sent, warnings: [uncertainOwn] });
+    const r = await runOn(['--discard', '--yes', '--json'], stub);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({
+      possiblyDelivered: false,
+      ownDevicesUncertain: true,
+      warnings: [{ kind: 'delivery-uncertain', from: `${ALICE.userId}@${ORG}` }],
+    });
+    stub.pending = [toBob];
+    const text = await runOn(['--discard', '--yes'], stub);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).not.toContain('possibly delivered');
+    expect(text.out).toContain('Stored as sent: the server confirmed it for a recipient, who has it.');
+    expect(text.out).toContain('The copy to your own other devices may or may not have arrived');
+    // Bob's uncertain too: possibly delivered, and the own copy still said apart.
+    stub.pending = [toBob];
+    stub.outcome = { event: sent, warnings: [uncertainBob, uncertainOwn] };
+    const both = JSON.parse((await runOn(['--discard', '--yes', '--json'], stub)).out) as unknown;
+    expect(both).toMatchObject({ possiblyDelivered: true, ownDevicesUncertain: true });
   });
 
   it('asks on the terminal: a no keeps the send (NOT_DISCARDED); a send completed while asked is not replaced by the next (PENDING_CHANGED)', async () => {

@@ -9,7 +9,13 @@
  * told exactly what the discard recorded: its warnings, not whether it stored the message,
  * say who may have it (a group send a member accepted is stored, yet not possibly delivered).
  */
-import type { CustosClient, MessageEvent, PendingSendInfo, Warning } from '@custos/client';
+import {
+  userAddress,
+  type CustosClient,
+  type MessageEvent,
+  type PendingSendInfo,
+  type Warning,
+} from '@custos/client';
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
 import { AddressBook } from '../address-book.js';
@@ -88,16 +94,27 @@ export interface DiscardOutcome {
 }
 
 /**
- * True when the discard recorded the message as possibly delivered (a delivery-uncertain
- * warning). Not "it returned an event": a group send a member accepted returns one although
- * every member after it was only marked delivery-failed.
+ * True when the discard recorded the message as possibly delivered to a recipient (a
+ * delivery-uncertain warning about someone other than `me`, the sender's own user address).
+ * Not "it returned an event": a group send a member accepted returns one although every
+ * member after it was only marked delivery-failed. Not any delivery-uncertain warning either:
+ * the one about the copy to the sender's own other devices (the sync copy, sent after every
+ * recipient) says nothing about the recipients, who may have accepted it for certain.
  */
-export function possiblyDelivered(o: DiscardOutcome): boolean {
-  return o.warnings.some((x) => x.kind === 'delivery-uncertain');
+export function possiblyDelivered(o: DiscardOutcome, me: string): boolean {
+  return o.warnings.some((x) => x.kind === 'delivery-uncertain' && x.from !== me);
+}
+
+/** True when the copy to the sender's own other devices may or may not have arrived. */
+export function ownCopyUncertain(o: DiscardOutcome, me: string): boolean {
+  return o.warnings.some((x) => x.kind === 'delivery-uncertain' && x.from === me);
 }
 
 /** What a discard did, for a person: the message, who may have it and who does not, its archive record. */
-export function discardLines(o: DiscardOutcome, w: PendingWords & { readonly orgName: string }): string[] {
+export function discardLines(
+  o: DiscardOutcome,
+  w: PendingWords & { readonly orgName: string; readonly me: string },
+): string[] {
   const what = `Discarded ${pendingSendText(o.discarded, w.book, w.groupNameOf)}`;
   const lines =
     o.event === undefined
@@ -108,10 +125,14 @@ export function discardLines(o: DiscardOutcome, w: PendingWords & { readonly org
       : [
           `${what}:`,
           `  ${describeEvent(o.event, w.book, { groupNameOf: w.groupNameOf })}`,
-          possiblyDelivered(o)
+          possiblyDelivered(o, w.me)
             ? 'Recorded as possibly delivered (a delivery-uncertain warning): the server may have stored it, so the recipient may have it. Do not send it again unless they say it did not arrive.'
             : 'Stored as sent: the server confirmed it for a recipient, who has it. The delivery-failed warnings name who does not get it (do not send it again to everyone: the others would have it twice).',
         ];
+  if (o.event !== undefined && ownCopyUncertain(o, w.me))
+    lines.push(
+      'The copy to your own other devices may or may not have arrived (a delivery-uncertain warning about you).',
+    );
   lines.push(...o.warnings.flatMap((x) => describeWarning(x, w.book).map((l) => `  ${l}`)));
   if (o.earlier.length > 0)
     lines.push(
@@ -137,6 +158,7 @@ async function discard(ctx: CommandContext, client: PendingClient, w: PendingWor
     return ctx.result('No pending sends: nothing to discard.', {
       discarded: null,
       possiblyDelivered: false,
+      ownDevicesUncertain: false,
       event: null,
       warnings: [],
       earlierWarnings: [],
@@ -177,9 +199,11 @@ async function discard(ctx: CommandContext, client: PendingClient, w: PendingWor
     uploaded,
     left: client.pendingSends(),
   };
-  ctx.result(discardLines(outcome, { ...w, orgName: client.profile.orgName }), {
+  const me = userAddress(client.profile);
+  ctx.result(discardLines(outcome, { ...w, orgName: client.profile.orgName, me }), {
     discarded: pendingSendJson(oldest),
-    possiblyDelivered: possiblyDelivered(outcome),
+    possiblyDelivered: possiblyDelivered(outcome, me),
+    ownDevicesUncertain: ownCopyUncertain(outcome, me),
     event: event === undefined ? null : eventJson(event, w.book),
     warnings: added.map((x) => warningJson(x, w.book)),
     earlierWarnings: earlier.map((x) => warningJson(x, w.book)),

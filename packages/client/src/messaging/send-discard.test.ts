@@ -111,4 +111,29 @@ describe('discarding a pending send', () => {
     ]);
     store.close();
   });
+
+  it("a direct send Frank accepted whose copy to own devices was in flight: the one delivery-uncertain warning is about the sender's own address, not Frank", async () => {
+    const store = tempStore(dirs, 'custos-discard-');
+    const { capture } = countingCapture();
+    const messenger = daveMessenger(store, { capture, clock: () => 9_000 });
+    const p = pendingMessage(store, 1, 'to frank', directConversation(DAVE, FRANK), [FRANK]);
+    // Frank accepted; the sync copy's request may be at the server (its answer was lost).
+    store.transaction(() =>
+      putPendingSend(store, {
+        ...p,
+        next: 1,
+        delivered: 1,
+        hashes: [new Uint8Array(32)],
+        serverTime: 5_000,
+        inFlight: { to: DAVE, key: 'k', envelopes: [], hashes: [], sentAt: 2_000, tries: 1, reached: true },
+      }),
+    );
+    const event = await messenger.discardPendingSend(p.content.id);
+    expect(event?.content.text).toBe('to frank');
+    // What `custos pending --discard` judges by: no warning about Frank (he has it).
+    expect(listWarnings(store).map((w) => [w.kind, w.from])).toEqual([
+      ['delivery-uncertain', userAddress(DAVE)],
+    ]);
+    store.close();
+  });
 });
