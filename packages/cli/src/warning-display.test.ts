@@ -74,11 +74,30 @@ describe('takeNewWarnings', () => {
     log.record(T + 3, 'not shown 2');
     log.settings.set('cli-warnings-shown-at', T + 1);
     expect(details(takeNewWarnings(log))).toEqual(['not shown 1', 'not shown 2']);
-    expect(log.settings.get('cli-warnings-shown-at')).toBeUndefined();
     expect(takeNewWarnings(log)).toEqual([]);
     // From now on by number: one in the same millisecond as the last shown is shown.
     log.record(T + 3, 'new');
     expect(details(takeNewWarnings(log))).toEqual(['new']);
+  });
+
+  it('keeps the time of the newest shown for an earlier version run afterwards: it shows only what is new', () => {
+    const log = new WarningLog();
+    log.record(T + 1, 'a');
+    log.settings.set('cli-warnings-shown-at', T);
+    expect(details(takeNewWarnings(log))).toEqual(['a']);
+    expect(log.settings.get('cli-warnings-shown-at')).toBe(T + 1);
+    log.record(T + 5, 'b');
+    log.record(T + 2, 'c, the clock stepped back');
+    expect(details(takeNewWarnings(log))).toEqual(['b', 'c, the clock stepped back']);
+    // The latest time shown, not the newest warning's: an earlier version shows neither again.
+    expect(log.settings.get('cli-warnings-shown-at')).toBe(T + 5);
+    const legacyUnshown = (at: number) => log.warnings().filter((w) => w.at > at);
+    expect(legacyUnshown(log.settings.get<number>('cli-warnings-shown-at')!)).toEqual([]);
+    // A new profile too: the first warnings shown set it.
+    const fresh = new WarningLog();
+    fresh.record(T, 'first');
+    takeNewWarnings(fresh);
+    expect(fresh.settings.get('cli-warnings-shown-at')).toBe(T);
   });
 
   it('on an upgraded profile with no warnings, shows the next one', () => {

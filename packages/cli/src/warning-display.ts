@@ -13,7 +13,9 @@ import { peerText } from './terminal-text.js';
 const SHOWN_SETTING = 'cli-warnings-shown-seq';
 /**
  * Setting of earlier versions: time (ms) of the newest warning shown. Read once, when there is
- * no {@link SHOWN_SETTING} yet, to carry over what was shown; then removed.
+ * no {@link SHOWN_SETTING} yet, to carry over what was shown; still written beside it (the
+ * latest time of a warning shown), so an earlier version run on the profile afterwards shows
+ * only what it had not (removing it would make that version show every kept warning again).
  */
 const LEGACY_SHOWN_AT_SETTING = 'cli-warnings-shown-at';
 
@@ -112,8 +114,14 @@ export function takeNewWarnings(client: WarningSource): Warning[] {
   const fresh =
     shownSeq === undefined ? unshownBeforeSeq(settings, all) : all.filter((w) => w.seq > shownSeq);
   const newest = all.at(-1)?.seq ?? 0;
-  if (shownSeq === undefined || newest > shownSeq) settings.set(SHOWN_SETTING, newest);
-  if (shownSeq === undefined) settings.delete(LEGACY_SHOWN_AT_SETTING);
+  if (shownSeq === undefined || newest > shownSeq) {
+    settings.set(SHOWN_SETTING, newest);
+    // The latest time, not the newest warning's: after the device clock stepped back an
+    // earlier version would otherwise show the warnings stamped after it again.
+    const shownAt = settings.get<number>(LEGACY_SHOWN_AT_SETTING);
+    const latest = Math.max(shownAt ?? -Infinity, ...all.map((w) => w.at));
+    if (Number.isFinite(latest) && latest !== shownAt) settings.set(LEGACY_SHOWN_AT_SETTING, latest);
+  }
   return fresh;
 }
 
