@@ -1,17 +1,19 @@
 /**
  * The relay's cache of directory reads: each sender device's revocation state and each
  * recipient user's device list, per org, as the batches' prepare read them. An org's entries
- * hold while its directory version (migrations 28 and 29: set by a trigger, to a value it
- * never had before, in the transaction of every change to its devices) is the one they were
- * read at, and every batch reads that version in its own transaction before it uses them: a
- * revocation or enrolment committed by any API node is seen by the next batch exactly as a
- * fresh read would see it.
+ * hold while its directory version (migrations 28 and 29: set by a trigger, in the transaction
+ * of every change to its devices, to a random value other than the one it replaces) is the
+ * one they were read at, and every batch reads that version in its own transaction before it
+ * uses them: a revocation or enrolment committed by any API node is seen by the next batch
+ * exactly as a fresh read would see it.
  *
  * Why that is sound: an entry is added only by a batch that read the version `v` of the set
  * it goes into, and it read the entry after that, so the entry shows the devices as they
- * were at `v` or later. A batch that reads `v` again finds no change committed since (no
- * change sets a version the org had before), so the entry is what a read would return now;
- * a batch that reads anything else drops the org's set. Entries read by a batch go only into
+ * were at `v` or later. A batch that reads `v` again finds no change committed since: a
+ * change never keeps the value it replaces, and later changes coming back to `v` (one of
+ * some 2^52 random values), or a restore bringing back a row that held it, is negligibly
+ * likely. So the entry is what a read would return now; a batch that reads anything else
+ * drops the org's set. Entries read by a batch go only into
  * the set of the version it read: into the org's kept set if that is it, into a new set if
  * the org keeps none, otherwise nowhere.
  */
@@ -27,7 +29,7 @@ import type { Stores } from '../store/stores.js';
 export class OrgDirectory {
   /** Sender devices' revocation states; `undefined`: no such device in the org. */
   readonly senders = new Map<DeviceId, DeviceState | undefined>();
-  /** Users' devices (revoked ones included); an empty list: no devices. */
+  /** Users' devices (revoked ones included); never empty (a user without devices is not kept). */
   readonly users = new Map<UserId, readonly DeviceState[]>();
 
   constructor(
@@ -43,8 +45,9 @@ export class OrgDirectory {
 
 /**
  * Per-org cached directory reads, bounded: at most `maxEntries` entries over all orgs and
- * `maxOrgs` orgs holding any. When full, the org validated longest ago gives up its oldest
- * entry (and its set once empty), so an org sending to many recipients does not evict only
+ * `maxOrgs` orgs holding any. When full, the org validated longest ago gives up entries — all
+ * its senders' states first, oldest first, then its users' device lists, oldest first — and
+ * its set once empty, so an org sending to many recipients does not evict only
  * itself while idle orgs keep theirs; an org that needs a set when `maxOrgs` hold one drops
  * the whole set of the org validated longest ago.
  */

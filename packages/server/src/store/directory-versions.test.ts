@@ -1,7 +1,8 @@
 /**
  * The per-org directory version the relay's cache is validated with (migrations 28 and 29),
  * at the schema level on both backends: which writes of `devices` move it, that a moved
- * version is a value never seen before (a restore can bring a counter back to a number a
+ * version is a random value other than the one it replaces (a restore can bring a counter
+ * back to a number a
  * node cached), that a database upgraded from before migration 28 starts at 0 and moves,
  * and (PostgreSQL) that a bump does not hold the org's row from the devices write to commit.
  */

@@ -770,10 +770,12 @@ END;
     version: 29,
     name: 'directory versions: bumped to a value never seen before, by changes the relay caches',
     // Replaces migration 28's triggers (read its comment first). Each bump sets a random value
-    // (52 bits, odd so never 0, the version of an org without a row; never the value it
-    // replaces) instead of adding 1: only equality is compared, and a counter can come back
-    // to a number an API node cached with other contents after a restore of the database
-    // file. Only changes of what the relay caches (a device's org, id, user, revocation)
+    // (`random() >> 11` is signed: about ±2^52, negatives included, all safe integers in
+    // JavaScript; odd so never 0, the version of an org without a row; negated if it equals
+    // the value it replaces, so never that one, though an older value may come back with
+    // negligible likelihood) instead of adding 1: only equality is compared, and a counter can
+    // come back to a number an API node cached with other contents after a restore of the
+    // database file. Only changes of what the relay caches (a device's org, id, user, revocation)
     // bump, so a column added later and written often does not; and a device moved out of an
     // org bumps that org even when it has no row yet (migration 28 updated only an existing
     // row, so an org whose devices predate it stayed at 0). SQLite writers are serialised
