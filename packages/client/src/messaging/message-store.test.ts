@@ -69,4 +69,30 @@ describe('warnings', () => {
     expect(addWarning(store, w(1_000)).seq).toBe(6);
     store.close();
   });
+
+  it('stored before they had numbers, at the cap: an older version appending after a downgrade never gets a number already given', () => {
+    const store = tempStore(dirs, 'custos-warnings-');
+    /** What an earlier version does to record one: appends it unnumbered and keeps the most recent. */
+    const olderAdds = (detail: string) => {
+      const stored = store.getJson<object[]>('profile', 'warnings') ?? [];
+      store.putJson('profile', 'warnings', [...stored, w(8_000, detail)].slice(-MAX_WARNINGS));
+    };
+    const full = Array.from({ length: MAX_WARNINGS }, (_, i) => w(7_000, `old ${i + 1}`));
+    store.putJson('profile', 'warnings', full);
+    // An application shows them all (numbers 1..500), then the profile is downgraded.
+    expect(listWarnings(store).at(-1)?.seq).toBe(MAX_WARNINGS);
+    olderAdds('while downgraded');
+    const after = listWarnings(store);
+    expect(after).toHaveLength(MAX_WARNINGS);
+    expect([after[0]?.seq, after.at(-1)?.seq, after.at(-1)?.detail]).toEqual([
+      2,
+      MAX_WARNINGS + 1,
+      'while downgraded',
+    ]);
+    // Downgraded again long enough to drop every numbered one: numbers still go on.
+    for (let i = 0; i < MAX_WARNINGS; i++) olderAdds(`later ${i + 1}`);
+    expect(listWarnings(store).map((x) => x.seq)[0]).toBe(MAX_WARNINGS + 2);
+    expect(addWarning(store, w(9_000)).seq).toBe(2 * MAX_WARNINGS + 2);
+    store.close();
+  });
 });

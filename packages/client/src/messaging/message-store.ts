@@ -201,20 +201,40 @@ export type NewWarning = Omit<Warning, 'seq'>;
 type StoredWarning = NewWarning & { readonly seq?: number };
 
 /**
- * The stored warnings, each with its `seq`, and the last number given. A list written before
- * warnings had numbers (and no counter) is numbered in order from 1 — the same numbers on
- * every read, and the ones {@link addWarning} then stores — so an application sees each old
- * warning under one number. Entries without a number after numbered ones (appended by an
- * older version) follow on from them.
+ * The stored warnings, each with its `seq`, and the last number given. Entries without a
+ * number — a list written before warnings had numbers, or entries an older version appended
+ * after a downgrade — take the next numbers after the counter and every number stored, and
+ * `unnumbered` says there were some: {@link storedNumbering} saves those numbers at once.
  */
-function numberedWarnings(store: LocalStore): { list: Warning[]; last: number } {
+function numberedWarnings(store: LocalStore): { list: Warning[]; last: number; unnumbered: boolean } {
   let last = store.getJson<number>('profile', WARNING_COUNTER) ?? 0;
-  const list = (store.getJson<StoredWarning[]>('profile', WARNINGS) ?? []).map((w): Warning => {
-    if (w.seq === undefined) return { seq: ++last, ...w };
-    last = Math.max(last, w.seq);
-    return { ...w, seq: w.seq };
+  const stored = store.getJson<StoredWarning[]>('profile', WARNINGS) ?? [];
+  for (const w of stored) if (w.seq !== undefined) last = Math.max(last, w.seq);
+  let unnumbered = false;
+  const list = stored.map((w): Warning => {
+    if (w.seq !== undefined) return { ...w, seq: w.seq };
+    unnumbered = true;
+    return { seq: ++last, ...w };
   });
-  return { list, last };
+  return { list, last, unnumbered };
+}
+
+/**
+ * The warnings, numbered; numbers given to unnumbered entries are saved with the counter, in
+ * one transaction, the first time they are seen. Numbering them anew on each read instead
+ * would reuse numbers: an older version (after a downgrade) appends an unnumbered warning and
+ * drops the oldest, and the list, numbered again from the same start, would give the new
+ * warning a number an application already showed — and it would never be shown.
+ */
+function storedNumbering(store: LocalStore): { list: Warning[]; last: number } {
+  const read = numberedWarnings(store);
+  if (!read.unnumbered) return read;
+  return store.transaction(() => {
+    const { list, last } = numberedWarnings(store);
+    store.putJson('profile', WARNING_COUNTER, last);
+    store.putJson('profile', WARNINGS, list);
+    return { list, last };
+  });
 }
 
 /**
@@ -223,7 +243,7 @@ function numberedWarnings(store: LocalStore): { list: Warning[]; last: number } 
  */
 export function addWarning(store: LocalStore, w: NewWarning): Warning {
   return store.transaction(() => {
-    const { list, last } = numberedWarnings(store);
+    const { list, last } = storedNumbering(store);
     const added: Warning = { seq: last + 1, ...w };
     list.push(added);
     store.putJson('profile', WARNING_COUNTER, added.seq);
@@ -234,5 +254,5 @@ export function addWarning(store: LocalStore, w: NewWarning): Warning {
 
 /** Warnings kept, oldest first (by `seq`). */
 export function listWarnings(store: LocalStore): Warning[] {
-  return numberedWarnings(store).list;
+  return storedNumbering(store).list;
 }
