@@ -199,6 +199,7 @@ describe('a send stuck behind a failing proxy (real processes)', () => {
     const discarded = await custosJson<{
       discarded: PendingOut['pendingSends'][number];
       possiblyDelivered: boolean;
+      ownDevicesUncertain: boolean;
       event: { text?: string; archiveSeq: number | null } | null;
       warnings: { kind: string; from: string }[];
       archiveUploaded: boolean | null;
@@ -209,6 +210,7 @@ describe('a send stuck behind a failing proxy (real processes)', () => {
     expect(discarded).toMatchObject({
       discarded: { id: listed.pendingSends[0]!.id, recipients: [bobAddress] },
       possiblyDelivered: true,
+      ownDevicesUncertain: false,
       event: { text: 'stuck behind the proxy', archiveSeq: expect.any(Number) },
       warnings: [
         { kind: 'delivery-uncertain', from: bobAddress },
