@@ -83,6 +83,27 @@ function openDyingAfter(profileDir: string, method: string, path: string): Custo
   return ref.victim;
 }
 
+/** The texts of the sends `events` report as completed (`direction: 'sent'`). */
+const sentTexts = (events: readonly { direction: string; content: { text?: string } }[]) =>
+  events.filter((e) => e.direction === 'sent').map((e) => e.content.text);
+
+/**
+ * A newly enrolled device of its own (the server limits requests per device), whose
+ * `PUT /v1/messages` requests meet `faults` in turn and whose clock runs `clock.skew` ms ahead.
+ */
+async function faultyDevice(name: string) {
+  const profileDir = join(dir, name);
+  await (await enrolUser(server, org.admin, profileDir)).close();
+  const faults: SendFault[] = [];
+  const clock = { skew: 0 };
+  const device = CustosClient.open(profileDir, {
+    api: { fetch: faultySendFetch(faults) },
+    clock: () => Date.now() + clock.skew,
+  });
+  extra.push(device);
+  return { device, profileDir, faults, clock };
+}
+
 describe('client faults (real server process)', () => {
   it('a client killed between capture and upload uploads each record exactly once after restart', async () => {
     await alice.sendText(bob.me, 'one');
@@ -441,18 +462,8 @@ describe('client faults (real server process)', () => {
 
   // A device of its own (the server limits requests per device), with its own clock.
   it('a send written offline is not given up on for its offline tries, rate limits or 503s, nor past the key retention for a rate limit; refused for good, no try having reached the relay, it is encrypted again; a repeat refused by a proxy for its size is dropped', async () => {
-    const faults: SendFault[] = [];
-    let skew = 0;
-    const erinDir = join(dir, 'erin');
-    await (await enrolUser(server, org.admin, erinDir)).close();
-    const erin = CustosClient.open(erinDir, {
-      api: { fetch: faultySendFetch(faults) },
-      clock: () => Date.now() + skew,
-    });
-    extra.push(erin);
+    const { device: erin, faults, clock } = await faultyDevice('erin');
     await bob.sync();
-    const sentTexts = (events: { direction: string; content: { text?: string } }[]) =>
-      events.filter((e) => e.direction === 'sent').map((e) => e.content.text);
     const mine = (text: string) => erin.messages(bob.me).filter((m) => m.text === text);
     let warned = 0;
     // A proxy's 413 to a repeat: every try carried the same bytes, so none was stored: it is
@@ -485,7 +496,7 @@ describe('client faults (real server process)', () => {
     expect(erin.pendingSends()).toMatchObject([{ tries: 0 }]);
     // Past the key retention, a rate limit and a 503 say nothing for good: still pending
     // (before: finished at once as possibly delivered).
-    skew = 25 * 60 * 60 * 1000;
+    clock.skew = 25 * 60 * 60 * 1000;
     faults.push(429, 'unavailable');
     expect(sentTexts(await erin.sync())).toEqual([]);
     expect(sentTexts(await erin.sync())).toEqual([]);
@@ -502,18 +513,8 @@ describe('client faults (real server process)', () => {
   // A device of its own (the server limits requests per device: alice's earlier scenarios use
   // much of her burst), with its own clock.
   it('a resent send answered with a rate limit or a proxy error stays pending, a first try refused by a proxy is not, a repeat is bounded (counted tries, key retention, discard), and one resent past the key retention is not encrypted again', async () => {
-    const faults: SendFault[] = [];
-    let skew = 0;
-    const ginaDir = join(dir, 'gina');
-    await (await enrolUser(server, org.admin, ginaDir)).close();
-    const gina = CustosClient.open(ginaDir, {
-      api: { fetch: faultySendFetch(faults) },
-      clock: () => Date.now() + skew,
-    });
-    extra.push(gina);
+    const { device: gina, profileDir: ginaDir, faults, clock } = await faultyDevice('gina');
     await bob.sync();
-    const sentTexts = (events: { direction: string; content: { text?: string } }[]) =>
-      events.filter((e) => e.direction === 'sent').map((e) => e.content.text);
     const records = async (text: string) =>
       (await queuedRecords(ginaDir, org)).filter((r) => r.text === text);
     const mine = (text: string) => gina.messages(bob.me).filter((m) => m.text === text);
@@ -583,7 +584,7 @@ describe('client faults (real server process)', () => {
     // the first envelope from the record: it is recorded as possibly delivered, with a warning.
     faults.push('lose', 409);
     await expectCode(gina.sendText(bob.me, 'a day late'), 'SEND_PENDING');
-    skew = 25 * 60 * 60 * 1000;
+    clock.skew = 25 * 60 * 60 * 1000;
     warned = gina.warnings().length;
     expect(sentTexts(await gina.sync())).toEqual(['a day late']);
     expect(faults).toEqual([]);
@@ -600,7 +601,7 @@ describe('client faults (real server process)', () => {
     // once); the next answer confirms it (this server still remembers the key).
     faults.push('lose');
     await expectCode(gina.sendText(bob.me, 'late behind a proxy'), 'SEND_PENDING');
-    skew += 25 * 60 * 60 * 1000;
+    clock.skew += 25 * 60 * 60 * 1000;
     warned = gina.warnings().length;
     faults.push(502, 429);
     expect(sentTexts(await gina.sync())).toEqual([]);
