@@ -53,6 +53,24 @@ function pendingMessage(
   return p;
 }
 
+/** `p` after its first recipient accepted it, its next request `inFlight` (to `to`) still unanswered. */
+function acceptedByFirst(
+  store: LocalStore,
+  p: PendingSend,
+  inFlight: { readonly to: PeerUser; readonly tries: number; readonly reached: boolean },
+): void {
+  store.transaction(() =>
+    putPendingSend(store, {
+      ...p,
+      next: 1,
+      delivered: 1,
+      hashes: [new Uint8Array(32)],
+      serverTime: 5_000,
+      inFlight: { ...inFlight, key: 'k', envelopes: [], hashes: [], sentAt: 2_000 },
+    }),
+  );
+}
+
 describe('discarding a pending send', () => {
   it('discards only the send the caller showed: another oldest by then is PENDING_CHANGED, nothing discarded', async () => {
     const store = tempStore(dirs, 'custos-discard-');
@@ -91,16 +109,7 @@ describe('discarding a pending send', () => {
     };
     const p = pendingMessage(store, 1, 'to the team', conv, [FRANK, GINA]);
     // Frank accepted; gina's try was rate limited (429: it cannot have reached the relay).
-    store.transaction(() =>
-      putPendingSend(store, {
-        ...p,
-        next: 1,
-        delivered: 1,
-        hashes: [new Uint8Array(32)],
-        serverTime: 5_000,
-        inFlight: { to: GINA, key: 'k', envelopes: [], hashes: [], sentAt: 2_000, tries: 0, reached: false },
-      }),
-    );
+    acceptedByFirst(store, p, { to: GINA, tries: 0, reached: false });
     const event = await messenger.discardPendingSend(p.content.id);
     expect(event?.content.text).toBe('to the team');
     expect(captured).toHaveLength(1);
@@ -118,16 +127,7 @@ describe('discarding a pending send', () => {
     const messenger = daveMessenger(store, { capture, clock: () => 9_000 });
     const p = pendingMessage(store, 1, 'to frank', directConversation(DAVE, FRANK), [FRANK]);
     // Frank accepted; the sync copy's request may be at the server (its answer was lost).
-    store.transaction(() =>
-      putPendingSend(store, {
-        ...p,
-        next: 1,
-        delivered: 1,
-        hashes: [new Uint8Array(32)],
-        serverTime: 5_000,
-        inFlight: { to: DAVE, key: 'k', envelopes: [], hashes: [], sentAt: 2_000, tries: 1, reached: true },
-      }),
-    );
+    acceptedByFirst(store, p, { to: DAVE, tries: 1, reached: true });
     const event = await messenger.discardPendingSend(p.content.id);
     expect(event?.content.text).toBe('to frank');
     // What `custos pending --discard` judges by: no warning about Frank (he has it).
