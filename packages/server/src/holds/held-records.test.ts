@@ -9,36 +9,12 @@ import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { encodePostings } from '../search/posting-codec.js';
 import type { HoldId, NewHold } from '../store/hold-stores.js';
 import type { Stores } from '../store/stores.js';
-import { createTestOrgRow } from '../testing/test-org-row.js';
+import { createTestMember, createTestOrgRow } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { bucketHolds, DATE_HOLD_LATE_UPLOAD_MS, heldRecordIds } from './held-records.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = 1_780_000_000_000;
-
-async function addUser(
-  s: Stores,
-  orgId: OrgId,
-  devices: number,
-): Promise<{ userId: UserId; devices: DeviceId[] }> {
-  const userId = newId<UserId>();
-  await s.users.create(orgId, { userId, role: 'member', retentionClass: 'standard', createdAt: 1 });
-  const ids: DeviceId[] = [];
-  for (let i = 0; i < devices; i++) {
-    const deviceId = newId<DeviceId>();
-    await s.withTransaction((tx) =>
-      tx.devices.create(orgId, {
-        deviceId,
-        userId,
-        identityKey: randomBytes(33),
-        registrationId: 1,
-        createdAt: 2,
-      }),
-    );
-    ids.push(deviceId);
-  }
-  return { userId, devices: ids };
-}
 
 interface Rec {
   deviceId: DeviceId;
@@ -116,9 +92,9 @@ for (const backend of TEST_BACKENDS) {
     it('stores, lists and releases holds once, scoped to their org', async () => {
       const orgId = await createTestOrgRow(s, 'Holds A');
       const other = await createTestOrgRow(s, 'Holds B');
-      const placer = await addUser(s, orgId, 1);
-      const releaser = await addUser(s, orgId, 1);
-      const officer = placer.devices[0]!;
+      const placer = await createTestMember(s, orgId, 1);
+      const releaser = await createTestMember(s, orgId, 1);
+      const officer = placer.deviceIds[0]!;
       const custodian = newId<UserId>();
       const [t1, t2, t3] = [randomBytes(16), randomBytes(16), randomBytes(16)];
       const c = hold({ kind: 'custodian', userId: custodian }, officer);
@@ -175,7 +151,7 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.holds.release(orgId, newId<OrgId>() as string as HoldId, officer, T0, 'x')).toBe(
         'unknown',
       );
-      const closer = releaser.devices[0]!;
+      const closer = releaser.deviceIds[0]!;
       expect(await s.holds.release(orgId, c.holdId, closer, T0 + 5, 'matter closed')).toBe('released');
       expect(await s.holds.release(orgId, c.holdId, officer, T0 + 6, 'again')).toBe('already-released');
       const released = await s.holds.get(orgId, c.holdId);
@@ -213,9 +189,9 @@ for (const backend of TEST_BACKENDS) {
     it('reports exactly the records active holds cover, and unindexed ones under a token hold', async () => {
       const orgId = await createTestOrgRow(s, 'Held records');
       const other = await createTestOrgRow(s, 'Held elsewhere');
-      const u = await addUser(s, orgId, 2);
-      const v = await addUser(s, orgId, 1);
-      const officer = v.devices[0]!;
+      const u = await createTestMember(s, orgId, 2);
+      const v = await createTestMember(s, orgId, 1);
+      const officer = v.deviceIds[0]!;
       const [tA, tB, tC] = [randomBytes(16), randomBytes(16), randomBytes(16)];
       const seqs = new Map<DeviceId, number>();
       const rec = (deviceId: DeviceId, bucketId: string, receivedAt: number, tokens: Buffer[]): Rec => {
@@ -223,7 +199,7 @@ for (const backend of TEST_BACKENDS) {
         seqs.set(deviceId, seq + 1);
         return { deviceId, seq, bucketId, receivedAt, tokens };
       };
-      const [u1, u2] = u.devices as [DeviceId, DeviceId];
+      const [u1, u2] = u.deviceIds as [DeviceId, DeviceId];
       const recs: Rec[] = [
         rec(u1, 'b-1', T0 - 10 * DAY, [tA]), // custodian
         rec(u2, 'b-1', T0 - 10 * DAY, []), // custodian (second device)
