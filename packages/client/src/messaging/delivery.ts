@@ -276,6 +276,18 @@ function failedTry(e: unknown): { counts: boolean; reached: boolean } {
   return { counts: true, reached: status >= 500 };
 }
 
+/**
+ * True for a failure that may be gone at the next try: no answer, a refusal asking to come
+ * back later (RETRY_LATER_STATUSES), a server or proxy error (5xx). Any other 4xx, or an
+ * answer that does not parse or verify, would fail again.
+ */
+export function transientFailure(e: unknown): boolean {
+  if (isClientError(e, 'NETWORK')) return true;
+  if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
+  const { status } = e.server;
+  return RETRY_LATER_STATUSES.has(status) || status >= 500;
+}
+
 /** True when the request of a NETWORK failure never left this device (NEVER_SENT_CODES). */
 function neverSent(e: ClientError): boolean {
   const code = (e.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;

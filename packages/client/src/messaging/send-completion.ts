@@ -18,7 +18,13 @@ import type { RecordBody } from '@custos/core';
 import { ClientError, isClientError } from '../errors.js';
 import type { LocalStore } from '../store/local-store.js';
 import type { SignalStores } from '../store/signal-stores.js';
-import { deliver, type Delivered, type DeliveryContext, type UncertainReason } from './delivery.js';
+import {
+  deliver,
+  transientFailure,
+  type Delivered,
+  type DeliveryContext,
+  type UncertainReason,
+} from './delivery.js';
 import type { MessageContent } from './content.js';
 import { applyContent, recordFor, type Conversation } from './events.js';
 import { getGroup, judgeGroupUpdate } from './groups.js';
@@ -49,19 +55,6 @@ export interface CompletedSend {
   /** The conversation as applied (a superseded own group change without its change). */
   readonly conv: Conversation;
   readonly seq: number | null;
-}
-
-/**
- * True for a failure that says nothing lasting about the recipient: no answer, a timeout or
- * rate limit (408, 425, 429), a server or proxy error (5xx). Any other 4xx — a proxy's HTML
- * 413 included — would fail again, as would an answer that does not parse or verify (a bad
- * prekey bundle): it is a refusal here.
- */
-function transient(e: unknown): boolean {
-  if (isClientError(e, 'NETWORK')) return true;
-  if (!isClientError(e, 'SERVER_REFUSED') || e.server === undefined) return false;
-  const { status } = e.server;
-  return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
 /** The delivery-uncertain warning's words, by why the kept request was given up on. */
@@ -165,7 +158,7 @@ export async function completeSend(
       const accepted = p.delivered > 0 || resumed;
       // Keep the rest while the server is unreachable, and keep a request in flight whatever
       // failed here: resending it unchanged is safe (its key), dropping it could lose a copy.
-      if ((accepted || inFlight) && (transient(e) || (inFlight && !isClientError(e))))
+      if ((accepted || inFlight) && (transientFailure(e) || (inFlight && !isClientError(e))))
         throw new ClientError(
           'SEND_PENDING',
           'the send could not go on: the message is kept and sent on by the next send or sync',
@@ -177,7 +170,7 @@ export async function completeSend(
         store.transaction(() => c.stores.identity.notePendingChange(e.address));
       // Nothing of the message can be at the server: the send fails as if never begun —
       // unless a group member refused, which is a warning (the other members still get it).
-      if (!accepted && (!isClientError(e) || transient(e) || p.conv.group === undefined)) {
+      if (!accepted && (!isClientError(e) || transientFailure(e) || p.conv.group === undefined)) {
         store.transaction(() => deletePendingSend(store, p));
         throw e;
       }
