@@ -623,6 +623,9 @@ export class RelayService {
    * SQLite DELETE blocks it while it runs, and a sweep may find a busy day's worth of keys.
    */
   async pruneSendKeys(chunk: number = RELAY_SEND_KEY_PRUNE_CHUNK): Promise<number> {
+    // A chunk of 0 would delete nothing and never end.
+    if (!Number.isSafeInteger(chunk) || chunk < 1)
+      throw new RangeError(`send-key prune chunk must be a positive integer, not ${chunk}`);
     const cutoff = this.o.clock() - this.o.sendKeyRetentionMs;
     let total = 0;
     for (;;) {

@@ -327,6 +327,10 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.relayQueue.deleteSendKeysBefore(cutoff, 3)).toBe(3);
       // …and the relay's prune repeats it until fewer are left: 3, then 1.
       expect(await relay.pruneSendKeys(3)).toBe(4);
+      // A chunk of 0 would never end, a negative or fractional one is no limit: refused, nothing deleted
+      // (the young keys are all still there, below).
+      for (const bad of [0, -1, 1.5, Number.NaN])
+        await expect(relay.pruneSendKeys(bad)).rejects.toThrow(/positive integer/);
       const refs = (rs: typeof old) => rs.map((r) => ({ deviceId: r.deviceId, key: r.key }));
       expect(await s.relayQueue.sendKeys(f.orgId, refs(old))).toEqual([]);
       expect(await s.relayQueue.sendKeys(f.orgId, refs(young))).toHaveLength(3);
