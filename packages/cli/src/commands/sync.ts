@@ -139,6 +139,7 @@ async function sync(ctx: CommandContext): Promise<void> {
       );
       // Who sent each stored message: an edit of someone else's shows as ignored.
       const senders = new Map(client.messages().map((m) => [m.id, m.from]));
+      const pending = client.pendingSends();
       const lines = [
         ...(events.length === 0
           ? ['No new messages.']
@@ -153,7 +154,7 @@ async function sync(ctx: CommandContext): Promise<void> {
         ...saved.map((f) => `Saved ${f}`),
         ...unnamed.map(describeUnnamed),
         ...warnings.flatMap((w) => describeWarning(w, book)),
-        ...pendingSendLines(client.pendingSends(), book, (id) => client.group(id)?.name),
+        ...pendingSendLines(pending, book, (id) => client.group(id)?.name),
         status.required
           ? `Archive: ${archive.uploaded} uploaded, ${archive.verified} receipts verified` +
             `${checkpointWait > 0 ? `, ${checkpointWait} waiting for a checkpoint` : ''}` +
@@ -173,7 +174,7 @@ async function sync(ctx: CommandContext): Promise<void> {
         events: events.map((e) => eventJson(e, book)),
         saved,
         warnings: warnings.map((w) => warningJson(w, book)),
-        pendingSends: client.pendingSends().map(pendingSendJson),
+        pendingSends: pending.map(pendingSendJson),
         unnamed,
         archiveNotices: notices,
         archive: {
