@@ -103,6 +103,11 @@ export function holdReceived(store: LocalStore, h: Omit<HeldContent, 'ord'>): vo
   store.putJson(HELD, String(ord), { ...h, ord }, ord);
 }
 
+/** True while any content is held (a count: nothing decoded). */
+export function holdsReceived(store: LocalStore): boolean {
+  return store.count(HELD) > 0;
+}
+
 /** Every held content, oldest first. */
 export function heldReceived(store: LocalStore): HeldContent[] {
   return store.list(HELD).map((r) => decodeJson<HeldContent>(r.value));

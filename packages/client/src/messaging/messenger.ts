@@ -53,6 +53,7 @@ import { newPendingSend, pendingSends, type PendingSend } from './send-outbox.js
 import { addWarning, checkOwnChange, expireMessages, type Warning } from './message-store.js';
 import {
   heldReceived,
+  holdsReceived,
   holdReceived,
   releaseHeld,
   waitsOnHeld,
@@ -528,7 +529,7 @@ export class Messenger {
 
   /** True while received content waits on an own pending send (held-received.ts). */
   get holding(): boolean {
-    return heldReceived(this.c.store).length > 0;
+    return holdsReceived(this.c.store);
   }
 
   /**
