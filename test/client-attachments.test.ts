@@ -73,8 +73,8 @@ describe('attachments end to end (real server process)', () => {
   });
 
   it('archives attachment references with key and digest on both sides', async () => {
-    for (const who of ['alice', 'bob']) {
-      const recs = await queuedRecords(join(dir, who), org);
+    for (const who of [alice, bob]) {
+      const recs = await queuedRecords(who, org);
       const r = recs.find((x) => x.text === 'see attached')!;
       expect(r.attachments).toHaveLength(1);
       const a = r.attachments[0]!;
@@ -97,14 +97,14 @@ describe('attachments end to end (real server process)', () => {
     await expect(alice.downloadAttachment(p)).rejects.toSatisfy((e) =>
       isClientError(e, 'ATTACHMENT_DIGEST_MISMATCH'),
     );
-    const before = (await queuedRecords(join(dir, 'bob'), org)).length;
+    const before = (await queuedRecords(bob, org)).length;
     await alice.send(bob.me, { kind: 'message', text: 'tampered', attachments: [p] });
     expect(await bob.sync()).toEqual([]);
     const w = bob.warnings().filter((x) => x.kind === 'attachment-invalid');
     expect(w).toHaveLength(1);
     expect(w[0]!.detail).toMatch(/digest/);
     expect(bob.messages(alice.me).some((m) => m.text === 'tampered')).toBe(false);
-    expect((await queuedRecords(join(dir, 'bob'), org)).length).toBe(before);
+    expect((await queuedRecords(bob, org)).length).toBe(before);
   });
 
   it('refuses a pointer with the wrong key (does not decrypt) and a missing blob', async () => {

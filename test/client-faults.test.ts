@@ -210,7 +210,7 @@ describe('client faults (real server process)', () => {
     ).toEqual(['before the lost answer', 'killed mid-send', 'answer lost', 'after the lost answer']);
     // One record each, and one relay receipt per message, for exactly the envelope each
     // record names (a second copy stored by the relay would be a second receipt of that hash).
-    const records = (await queuedRecords(join(dir, 'alice'), org)).filter((r) =>
+    const records = (await queuedRecords(alice, org)).filter((r) =>
       ['killed mid-send', 'answer lost', 'after the lost answer'].includes(r.text ?? ''),
     );
     expect(records.map((r) => r.text)).toEqual(['killed mid-send', 'answer lost', 'after the lost answer']);
@@ -447,7 +447,7 @@ describe('client faults (real server process)', () => {
     // Its timer ran from its arrival (before: from its release, a minute more on the device).
     expect(alice.messages(bob.me).map((x) => x.text)).not.toContain('brief');
     expect(await alice.sync()).toEqual([]);
-    expect((await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === 'brief')).toHaveLength(1);
+    expect((await queuedRecords(alice, org)).filter((r) => r.text === 'brief')).toHaveLength(1);
     const [m] = alice.messages(bob.me).filter((x) => x.id === id);
     expect(m!.delivered?.[userAddress(bob.me)]).toBeTypeOf('number');
     expect(m!.reactions).toEqual([{ from: userAddress(bob.me), emoji: '👍' }]);
@@ -513,10 +513,9 @@ describe('client faults (real server process)', () => {
   // A device of its own (the server limits requests per device: alice's earlier scenarios use
   // much of her burst), with its own clock.
   it('a resent send answered with a rate limit or a proxy error stays pending, a first try refused by a proxy is not, a repeat is bounded (counted tries, key retention, discard), and one resent past the key retention is not encrypted again', async () => {
-    const { device: gina, profileDir: ginaDir, faults, clock } = await faultyDevice('gina');
+    const { device: gina, faults, clock } = await faultyDevice('gina');
     await bob.sync();
-    const records = async (text: string) =>
-      (await queuedRecords(ginaDir, org)).filter((r) => r.text === text);
+    const records = async (text: string) => (await queuedRecords(gina, org)).filter((r) => r.text === text);
     const mine = (text: string) => gina.messages(bob.me).filter((m) => m.text === text);
     // Stored, answer lost; the repeats get 429 and a 502 — neither says the first try was not
     // stored (before: refused, the message dropped while bob has it).

@@ -147,7 +147,7 @@ describe('groups end to end (real server process)', () => {
   });
 
   it('archives each group event as one group-change record of the group with its members', async () => {
-    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.conversationId === groupId);
+    const recs = (await queuedRecords(alice, org)).filter((r) => r.conversationId === groupId);
     const changes = recs.filter((r) => r.kind === 'group-change');
     expect(changes.map((r) => [r.direction, r.text, r.added, r.removed])).toEqual([
       ['sent', `Ops ${canary}`, sortedAddrs(alice, bob, carol), []],
@@ -189,7 +189,7 @@ describe('groups end to end (real server process)', () => {
     expect(alice.groupMessages(g.id).map((m) => m.text)).toEqual(['half answered']);
     for (const c of [bob, carol])
       expect((await c.sync()).map((e) => e.content.text)).toEqual(['half answered']);
-    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === 'half answered');
+    const recs = (await queuedRecords(alice, org)).filter((r) => r.text === 'half answered');
     expect(recs.map((r) => r.envelopeHashes.length)).toEqual([2]);
   });
 
@@ -299,7 +299,7 @@ describe('groups end to end (real server process)', () => {
         .slice(warned)
         .map((w) => w.kind),
     ).toEqual([]);
-    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.conversationId === g);
+    const recs = (await queuedRecords(alice, org)).filter((r) => r.conversationId === g);
     expect(recs.filter((r) => r.kind === 'message').map((r) => r.text)).toEqual([
       'reply to a pending group',
       'new here',
@@ -334,7 +334,7 @@ describe('groups end to end (real server process)', () => {
     ).toEqual([['delivery-failed', userAddress(last)]]);
     const first = [bob, carol].find((c) => c !== lastClient)!;
     expect((await first.sync()).map((e) => e.content.text)).toEqual(['one of two']);
-    const recs = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.text === 'one of two');
+    const recs = (await queuedRecords(alice, org)).filter((r) => r.text === 'one of two');
     expect(recs.map((r) => r.envelopeHashes.length)).toEqual([1]);
   });
 

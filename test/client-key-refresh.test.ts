@@ -17,10 +17,11 @@ import {
   sealBucketKeyDocument,
   sealKeyManagerDelegation,
 } from '@custos/core';
-import { CustosClient, LocalStore, sealIndexKeyForDevice, type RetentionClass } from '@custos/client';
+import { CustosClient, sealIndexKeyForDevice, type RetentionClass } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
 import { INDEX_KEY_RETRY_MS } from '../packages/client/src/client/archive-work.js';
+import { readClientStore } from '../packages/client/src/custos-client.js';
 import { isPending } from '../packages/client/src/archive/pending-records.js';
 import {
   enrolUser,
@@ -44,18 +45,15 @@ const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 const rawPublic = (k: KeyObject): Uint8Array =>
   new Uint8Array(Buffer.from(createPublicKey(k).export({ format: 'jwk' }).x!, 'base64url'));
 
-/** The bucket and token count of each sealed record queued in the profile at `dir` (read beside the open client). */
-function queued(dir: string): { seq: number; bucket: string; tokens: number }[] {
-  const store = LocalStore.open(dir);
-  try {
-    return store.list('archive-queue').flatMap((r) => {
+/** The bucket and token count of each sealed record queued in `client`'s profile (read beside the running client). */
+function queued(client: CustosClient): Promise<{ seq: number; bucket: string; tokens: number }[]> {
+  return readClientStore(client, (store) =>
+    store.list('archive-queue').flatMap((r) => {
       if (isPending(r.value)) return [];
       const q = decodeQueued(r.value);
       return [{ seq: q.seq, bucket: q.bucket, tokens: parseRecord(q.bytes).header.tokens.length }];
-    });
-  } finally {
-    store.close();
-  }
+    }),
+  );
 }
 
 /** Signs and registers a bucket as the key manager; resolves to its id. */
@@ -127,11 +125,11 @@ describe('index keys granted after enrolment', () => {
     // the next refresh 15 minutes away, as a device in use has it.
     await carol.sendText(bob.me, 'before the grant');
     await carol.sealArchive();
-    expect(queued(join(world!.dir, 'carol')).at(-1)!.tokens).toBe(0);
+    expect((await queued(carol)).at(-1)!.tokens).toBe(0);
     await grantIndexKey(carol, org.bucketId);
     await carol.sendText(bob.me, 'first message after the grant');
     await carol.sealArchive();
-    const last = queued(join(world!.dir, 'carol')).at(-1)!;
+    const last = (await queued(carol)).at(-1)!;
     expect(last.bucket).toBe(org.bucketId);
     expect(last.tokens).toBeGreaterThan(0);
   });
@@ -148,7 +146,7 @@ describe('index keys granted after enrolment', () => {
     extra.push(offline);
     await offline.sendText(bob.me, 'sealed although the index keys cannot be fetched');
     expect(await offline.sealArchive()).toBe(1);
-    expect(queued(join(world!.dir, 'dan')).at(-1)!.tokens).toBe(0);
+    expect((await queued(offline)).at(-1)!.tokens).toBe(0);
   });
 });
 
@@ -187,7 +185,7 @@ describe('asking for index keys before a seal', () => {
     net.skewMs = INDEX_KEY_RETRY_MS;
     await sealOne('after the pause');
     expect(net.asks).toBe(5);
-    expect(queued(dir).map((q) => q.tokens)).toEqual(Array(8).fill(0));
+    expect((await queued(client)).map((q) => q.tokens)).toEqual(Array(8).fill(0));
   });
 });
 
@@ -202,7 +200,7 @@ describe('archive material refresh', () => {
     expect(alice.profile.retentionClass).toBe('standard');
     await alice.sendText(bob.me, 'before the change');
     await alice.sealArchive();
-    expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(org.bucketId);
+    expect((await queued(alice)).at(-1)!.bucket).toBe(org.bucketId);
 
     // A bucket beyond the current delegation is refused by the server until a quorum re-issues it.
     const aheadWindow = { notBefore: old.notAfter + DAY, notAfter: old.notAfter + 31 * DAY };
@@ -245,14 +243,14 @@ describe('archive material refresh', () => {
 
     const sent = await alice.sendText(bob.me, 'after the change');
     await alice.sealArchive();
-    const last = queued(join(world!.dir, 'alice')).at(-1)!;
+    const last = (await queued(alice)).at(-1)!;
     expect(last.bucket).toBe(permanentNow);
     expect(last.tokens).toBeGreaterThan(0);
     // Bob's device was not moved: its records stay in the standard bucket.
     await bob.sync();
     expect(bob.messages(alice.me).map((m) => m.id)).toContain(sent.content.id);
     await bob.sealArchive();
-    expect(queued(join(world!.dir, 'bob')).at(-1)!.bucket).toBe(org.bucketId);
+    expect((await queued(bob)).at(-1)!.bucket).toBe(org.bucketId);
 
     // The log holds the record under the new bucket (the server checked it against its window).
     await until(async () => (await alice.flushArchive()).proofs.waiting === 0, 'receipts');
@@ -310,7 +308,7 @@ describe('archive material refresh', () => {
     expect(victim.archiveStatus().refusedBuckets.map((r) => r.bucketId)).toEqual(['zz-forged']);
     await victim.sendText(bob.me, 'still sealed to the verified bucket');
     await alice.sealArchive();
-    expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(permanentNow);
+    expect((await queued(alice)).at(-1)!.bucket).toBe(permanentNow);
     // The same refusal is not repeated at the next sync.
     await victim.sync();
     expect(victim.warnings().length).toBe(before + 1);
@@ -331,6 +329,6 @@ describe('archive material refresh', () => {
     extra.push(later);
     await later.sendText(bob.me, 'from next year');
     await later.sealArchive();
-    expect(queued(join(world!.dir, 'alice')).at(-1)!.bucket).toBe(permanentAhead);
+    expect((await queued(later)).at(-1)!.bucket).toBe(permanentAhead);
   });
 });

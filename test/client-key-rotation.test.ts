@@ -10,10 +10,11 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { generateBucketKeyPair, sealBucketKeyDocument, sealKeyManagerDelegation } from '@custos/core';
-import { CustosClient, LocalStore, type RetentionClass } from '@custos/client';
+import { CustosClient, type RetentionClass } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
 import { isPending } from '../packages/client/src/archive/pending-records.js';
+import { readClientStore } from '../packages/client/src/custos-client.js';
 import { logEntries } from './client-records.js';
 import { requestPath, startWorld, until, type ClientWorld, type TestOrg } from './client-support.js';
 
@@ -34,17 +35,16 @@ const WRAPS = [
   { recipient: '0', blob: b64(Buffer.from('officer wrap')) },
 ];
 
-function lastQueuedBucket(dir: string): string | undefined {
-  const store = LocalStore.open(dir);
-  try {
-    const rows = store
-      .list('archive-queue')
-      .flatMap((r) => (isPending(r.value) ? [] : [decodeQueued(r.value)]));
-    const last = rows.at(-1);
-    return last?.bucket;
-  } finally {
-    store.close();
-  }
+/** The bucket of the last sealed record queued in `client`'s profile (read beside the running client). */
+function lastQueuedBucket(client: CustosClient): Promise<string | undefined> {
+  return readClientStore(
+    client,
+    (store) =>
+      store
+        .list('archive-queue')
+        .flatMap((r) => (isPending(r.value) ? [] : [decodeQueued(r.value)]))
+        .at(-1)?.bucket,
+  );
 }
 
 async function registerBucket(
@@ -133,7 +133,7 @@ describe('key-manager rotation on devices', () => {
     await alice.sync();
     await alice.sendText(bob.me, 'before the rotation');
     await alice.sealArchive();
-    expect(lastQueuedBucket(join(world!.dir, 'alice'))).toBe(org.bucketId);
+    expect(await lastQueuedBucket(alice)).toBe(org.bucketId);
 
     const rotationStart = Date.now() - 60_000;
     const delegation = sealKeyManagerDelegation(
@@ -166,7 +166,7 @@ describe('key-manager rotation on devices', () => {
     await alice.sendText(bob.me, 'after the rotation');
     await alice.sealArchive();
     const dir = join(world!.dir, 'alice');
-    expect(lastQueuedBucket(dir)).toBe('standard-new');
+    expect(await lastQueuedBucket(alice)).toBe('standard-new');
     await until(async () => (await alice.flushArchive()).proofs.waiting === 0, 'receipts');
     const entries = await logEntries(world!.server, org);
     const mine = entries.flatMap((e) =>

@@ -6,7 +6,6 @@
  * never sees).
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { CustosClient } from '@custos/client';
 import { userAddress } from '@custos/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +21,6 @@ import { queuedRecords } from './client-records.js';
 
 const canary = `name-canary-${randomBytes(12).toString('hex')}`;
 let world: ClientWorld<'alice' | 'bob' | 'carol'> | undefined;
-let dir: string;
 let server: ServerProcess;
 let org: TestOrg;
 let alice: CustosClient;
@@ -32,7 +30,7 @@ const addr = (c: CustosClient): string => userAddress(c.me);
 
 beforeAll(async () => {
   world = await startWorld('custos-receipts-e2e-', ['alice', 'bob', 'carol']);
-  ({ dir, server, org } = world);
+  ({ server, org } = world);
   ({ alice, bob, carol } = world.users);
 });
 
@@ -66,12 +64,12 @@ describe('receipts, timers and display names end to end (real server process)', 
   });
 
   it('archives receipts as receipt records on both sides', async () => {
-    const atAlice = (await queuedRecords(join(dir, 'alice'), org)).filter((r) => r.kind === 'receipt');
+    const atAlice = (await queuedRecords(alice, org)).filter((r) => r.kind === 'receipt');
     expect(atAlice.filter((r) => r.sender === addr(bob)).map((r) => [r.direction, r.text])).toEqual([
       ['received', `delivered\n${first}`],
       ['received', `read\n${first}`],
     ]);
-    const atBob = (await queuedRecords(join(dir, 'bob'), org)).filter((r) => r.kind === 'receipt');
+    const atBob = (await queuedRecords(bob, org)).filter((r) => r.kind === 'receipt');
     expect(atBob.map((r) => [r.direction, r.text])).toEqual([
       ['sent', `delivered\n${first}`],
       ['sent', `read\n${first}`],
@@ -110,8 +108,8 @@ describe('receipts, timers and display names end to end (real server process)', 
       );
     // Messages sent before the timer stay.
     expect(alice.messages(bob.me).some((x) => x.id === first)).toBe(true);
-    for (const who of ['alice', 'bob']) {
-      const recs = await queuedRecords(join(dir, who), org);
+    for (const who of [alice, bob]) {
+      const recs = await queuedRecords(who, org);
       expect(recs.find((r) => r.messageId === sent.content.id)).toMatchObject({
         text: 'this will vanish',
         timerSeconds: 60,

@@ -1,6 +1,6 @@
 /**
  * Reads archive records as the officer would: the records a client profile has captured and
- * not yet dropped (the profile's store opened beside the running client, each session key
+ * not yet dropped (read beside the running client through its store, each session key
  * unwrapped with the bucket private key the test holds), and the entries of the org's log
  * through its public tile routes.
  */
@@ -17,8 +17,15 @@ import {
   type LogEntry,
   type RecordBody,
 } from '@custos/core';
-import { ArchiveCapture, LocalStore, type ArchiveReceiptRow, type DeviceProfile } from '@custos/client';
+import {
+  ArchiveCapture,
+  type ArchiveReceiptRow,
+  type CustosClient,
+  type DeviceProfile,
+  type LocalStore,
+} from '@custos/client';
 import { decodeQueued } from '../packages/client/src/archive/capture.js';
+import { readClientStore } from '../packages/client/src/custos-client.js';
 import { decodePending, isPending } from '../packages/client/src/archive/pending-records.js';
 import type { ServerProcess, TestOrg } from './client-support.js';
 
@@ -59,27 +66,32 @@ export async function captureSealed(
   }
 }
 
-/** Bodies of the records queued in the profile at `dir`, in sequence order. */
-export async function queuedRecords(dir: string, org: TestOrg): Promise<RecordBody[]> {
-  const store = LocalStore.open(dir);
-  try {
-    const out: RecordBody[] = [];
-    for (const row of store.list('archive-queue')) {
+/**
+ * Bodies of the records queued in `client`'s profile, in sequence order, read beside the
+ * running client through its own store (a second store on the profile is PROFILE_IN_USE).
+ */
+export async function queuedRecords(client: CustosClient, org: TestOrg): Promise<RecordBody[]> {
+  type Row = { pending: Uint8Array } | { queued: Uint8Array; wrapped: Uint8Array };
+  const rows = await readClientStore(client, (store) =>
+    store.list('archive-queue').map((row): Row => {
       // A record not sealed yet (the client seals in the background): its body as captured.
-      if (isPending(row.value)) {
-        out.push(decodeBody(decodePending(row.value).body));
-        continue;
-      }
+      if (isPending(row.value)) return { pending: row.value };
       const q = decodeQueued(row.value);
       const k = store.getJson<{ wrapped: Uint8Array }>('archive-state', `skey:${q.skey}`);
       if (k === undefined) throw new Error('queued record without its session key');
-      const opener = await openSessionKey(org.bucket.privateKey, k.wrapped);
-      out.push(decodeBody(openRecordBytes(opener, q.bytes).bodyBytes));
+      return { queued: row.value, wrapped: k.wrapped };
+    }),
+  );
+  const out: RecordBody[] = [];
+  for (const r of rows) {
+    if ('pending' in r) {
+      out.push(decodeBody(decodePending(r.pending).body));
+      continue;
     }
-    return out;
-  } finally {
-    store.close();
+    const opener = await openSessionKey(org.bucket.privateKey, r.wrapped);
+    out.push(decodeBody(openRecordBytes(opener, decodeQueued(r.queued).bytes).bodyBytes));
   }
+  return out;
 }
 
 /** What reading the log needs: the server's URL and the organisation's id. */

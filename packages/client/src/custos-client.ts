@@ -43,6 +43,20 @@ import type { RelayEnvelope } from './transport/relay-socket.js';
 export type { ArchiveStatus, AwaitingBatchProof, AwaitingGapProof } from './client/archive-view.js';
 export type { OpenOptions } from './client/client-parts.js';
 
+/** Each client's parts, for {@link readClientStore}. */
+const partsOf = new WeakMap<CustosClient, ClientParts>();
+
+/**
+ * Runs `read` over an open client's store in its operation queue, after every operation
+ * queued so far, so that no send or receive is half done. For tests that read what a profile
+ * holds beside its running client: a second store on the profile is PROFILE_IN_USE (one
+ * store per profile, LocalStore). `read` must not write. Not exported by the package.
+ */
+export function readClientStore<T>(client: CustosClient, read: (store: LocalStore) => T): Promise<T> {
+  const p = partsOf.get(client)!;
+  return p.ops.serial(async () => read(p.store));
+}
+
 /** An enrolled device. */
 export class CustosClient {
   readonly api: ApiClient;
@@ -51,6 +65,7 @@ export class CustosClient {
   private constructor(store: LocalStore, api: ApiClient, options: OpenOptions) {
     this.api = api;
     this.#p = wireClient(store, api, options);
+    partsOf.set(this, this.#p);
     // Disappearing messages leave the device on open (and on every sync).
     this.expireMessages(this.#p.clock());
   }
@@ -58,7 +73,12 @@ export class CustosClient {
   /** Enrols a new device with an admin-issued code into `dir`. */
   static async enrol(dir: string, o: EnrolOptions & Omit<OpenOptions, 'passphrase'>): Promise<CustosClient> {
     const { store, api } = await enrolDevice(dir, o);
-    return new CustosClient(store, api, o);
+    try {
+      return new CustosClient(store, api, o);
+    } catch (e) {
+      store.close(); // it holds the profile's lock
+      throw e;
+    }
   }
 
   /** Opens an enrolled profile. */

@@ -14,6 +14,13 @@ export const CLIENT_ERROR_CODES = [
   'STORE_CLOSED',
   'PROFILE_EXISTS',
   'NOT_ENROLLED',
+  /**
+   * The profile is open in another store: another process (say `custos chat`) or this one
+   * holds its lock (LocalStore). One process per profile, since two would fork the Signal
+   * sessions; quit the other first. The OS releases the lock when that process ends, even
+   * killed, so it never needs clearing by hand.
+   */
+  'PROFILE_IN_USE',
   // server and network
   'SERVER_REFUSED',
   'SERVER_RESPONSE_INVALID',

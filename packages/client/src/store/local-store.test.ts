@@ -93,6 +93,32 @@ describe('LocalStore', () => {
     }
   });
 
+  it('is open once at a time: a second open is PROFILE_IN_USE until the first closes', () => {
+    // The other process case, and a holder killed with SIGKILL: test/profile-lock.test.ts.
+    const dir = tempDir();
+    const s = LocalStore.create(dir, weakPass('right passphrase'), WEAK);
+    s.put('contacts', 'a', Buffer.from('A'));
+    // The lock comes before the key: even a wrong passphrase hears that the profile is in use.
+    for (const p of ['right passphrase', 'wrong passphrase']) {
+      try {
+        LocalStore.open(dir, p, WEAK);
+        expect.unreachable();
+      } catch (e) {
+        expect(isClientError(e, 'PROFILE_IN_USE')).toBe(true);
+        expect((e as Error).message).toMatch(
+          /another Custos process .* has this profile open: quit it first/,
+        );
+      }
+    }
+    expect(Buffer.from(s.get('contacts', 'a')!).toString()).toBe('A');
+    s.close();
+    // A failed open (wrong passphrase) releases the lock again; a closed store released it.
+    expect(() => LocalStore.open(dir, 'wrong passphrase', WEAK)).toThrow(/wrong passphrase/);
+    const again = LocalStore.open(dir, 'right passphrase', WEAK);
+    expect(Buffer.from(again.get('contacts', 'a')!).toString()).toBe('A');
+    again.close();
+  });
+
   it('refuses weak scrypt parameters without the test flag', () => {
     expect(() => LocalStore.create(tempDir(), weakPass('x'))).toThrow(/N must be/);
   });

@@ -187,18 +187,29 @@ export class LocalStore {
     const paths = profilePaths(dir);
     if (existsSync(paths.db)) throw new ClientError('PROFILE_EXISTS', 'this folder already holds a profile');
     const key = createStorageKey(paths.key, protection, options);
-    const store = LocalStore.#openDb(paths.db, key);
+    const store = LocalStore.#openDb(LocalStore.#lockDb(paths.db), key);
     store.put('profile', 'store-check', Buffer.from('custos-store-v1 check'));
     return store;
   }
 
-  /** Opens an existing profile; a wrong passphrase or key file is STORE_LOCKED. */
+  /**
+   * Opens an existing profile; a wrong passphrase or key file is STORE_LOCKED, a profile
+   * another store has open (another process, or this one) PROFILE_IN_USE. The lock comes
+   * first: a profile in use is said so at once, before the key derivation.
+   */
   static open(dir: string, passphrase?: string, options: StorageKeyOptions = {}): LocalStore {
     const paths = profilePaths(dir);
     if (!existsSync(paths.db) || !existsSync(paths.key))
       throw new ClientError('NOT_ENROLLED', 'no profile in this folder');
-    const key = openStorageKey(paths.key, passphrase, options);
-    const store = LocalStore.#openDb(paths.db, key);
+    const db = LocalStore.#lockDb(paths.db);
+    let key: Buffer;
+    try {
+      key = openStorageKey(paths.key, passphrase, options);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    const store = LocalStore.#openDb(db, key);
     try {
       store.get('profile', 'store-check');
     } catch (e) {
@@ -208,22 +219,60 @@ export class LocalStore {
     return store;
   }
 
-  static #openDb(path: string, key: Buffer): LocalStore {
-    const db = new Database(path);
-    chmodSync(path, 0o600);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    // Freed pages are zeroed, so deleted ciphertext does not linger either.
-    db.pragma('secure_delete = ON');
-    migrate(db);
-    const store = new LocalStore(db, key);
+  /**
+   * Opens the database holding an exclusive lock on it until {@link close}: one process per
+   * profile, enforced. The in-memory caches keyed by {@link version} and libsignal's session
+   * ratchets assume no other writer; two processes (`custos chat` and `custos send` on one
+   * profile) would fork the ratchets. `locking_mode = EXCLUSIVE` set before the first access
+   * makes the first read take SQLite's exclusive lock on the file and keep it; in WAL mode it
+   * also makes SQLite use no shared-memory index (no `-shm`), so the lock covers every reader.
+   * It is an fcntl lock, released by the OS when the process ends however it ends (kill -9
+   * leaves nothing stale). A connection in the normal mode (an older client) holds a shared
+   * lock while open, so it and this one exclude each other too. `timeout: 0`: a second opener
+   * fails at once instead of retrying for better-sqlite3's default 5 s; once the lock is held
+   * no other connection can make this one wait. Nothing else in the process may open
+   * `device.db` while the store is open: closing any other descriptor of the file drops the
+   * process's fcntl locks on it (SQLite guards only its own descriptors).
+   */
+  static #lockDb(path: string): Database.Database {
+    const db = new Database(path, { timeout: 0 });
     try {
-      store.#moveSeqRows();
+      chmodSync(path, 0o600);
+      db.pragma('locking_mode = EXCLUSIVE');
+      // The first access: takes the lock (and converts a new file to WAL).
+      db.pragma('journal_mode = WAL');
+      return db;
     } catch (e) {
-      store.close();
+      db.close();
+      if (
+        typeof (e as { code?: unknown }).code === 'string' &&
+        (e as { code: string }).code.startsWith('SQLITE_BUSY')
+      )
+        throw new ClientError(
+          'PROFILE_IN_USE',
+          'another Custos process (for example `custos chat`) has this profile open: quit it first',
+          { cause: e },
+        );
       throw e;
     }
-    return store;
+  }
+
+  /** The store over a locked database (closed again when setting up fails: it holds the lock). */
+  static #openDb(db: Database.Database, key: Buffer): LocalStore {
+    let store: LocalStore | undefined;
+    try {
+      db.pragma('synchronous = FULL');
+      // Freed pages are zeroed, so deleted ciphertext does not linger either.
+      db.pragma('secure_delete = ON');
+      migrate(db);
+      store = new LocalStore(db, key);
+      store.#moveSeqRows();
+      return store;
+    } catch (e) {
+      if (store === undefined) db.close();
+      else store.close();
+      throw e;
+    }
   }
 
   #check(): void {
@@ -269,7 +318,8 @@ export class LocalStore {
   /**
    * A counter that changes whenever `table` may have changed through this store (a write,
    * a delete, any rollback). In-memory caches of table contents compare it to stay exact;
-   * they assume one open store per profile (the client's rule: one process per profile).
+   * they rely on this store being the profile's only open one, which the lock taken on open
+   * enforces (PROFILE_IN_USE for any other, in this process or another).
    */
   version(table: StoreTable): number {
     return this.#versions.get(table) ?? 0;
