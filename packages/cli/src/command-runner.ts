@@ -110,6 +110,9 @@ function clientMessage(e: ClientError, command: string): string {
       return 'wrong passphrase: this profile does not open with it. Try again, or check the --passphrase-file';
     case 'NOT_ENROLLED':
       return "no enrolled profile here: enrol with 'custos enroll CODE --server URL', or pick a profile with --profile DIR or CUSTOS_PROFILE";
+    case 'PROFILE_IN_USE':
+      // One process per profile, enforced by the store's lock (the OS drops it with the process).
+      return "this profile is in use: another custos process has it open (a 'custos chat' in another terminal, say). Quit it (/quit in chat) or let it finish, then run this command again";
     case 'PROFILE_EXISTS':
       return 'that folder already holds a profile: choose another --profile DIR (or remove the old one)';
     case 'NETWORK':
@@ -119,7 +122,7 @@ function clientMessage(e: ClientError, command: string): string {
       return `not confirmed yet: ${e.message}. Run 'custos sync' to finish it (do not send the text again: that would be a second message); the recipient gets it once`;
     case 'SEND_BLOCKED':
       // Messages leave in order: the earlier one is kept with its key until it is confirmed.
-      // One process per profile: in chat, the other commands run only once it has quit.
+      // One process per profile (PROFILE_IN_USE): in chat, the other commands run only once it has quit.
       return `${e.message}. ${command === 'chat' ? 'Quit this chat (/quit), then run' : 'Run'} 'custos sync' to finish the earlier send first, then send this one again. If the server keeps failing it, 'custos pending' shows it and 'custos pending --discard' gives up on it (recorded as possibly delivered if a try may have reached the server, else dropped)`;
     case 'PENDING_CHANGED':
       return `${e.message}. Run 'custos pending' again to see what is pending now`;

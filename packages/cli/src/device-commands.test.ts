@@ -245,12 +245,23 @@ describe('failures in words', () => {
       /'custos pending' shows it and 'custos pending --discard' gives up on it \(recorded as possibly delivered if a try may have reached the server, else dropped\)$/,
     );
     expect(blocked).toMatchObject({ code: 'SEND_BLOCKED', exit: 1 });
-    // In chat the profile is in use until it quits (one process per profile).
+    // In chat the profile is in use until it quits (one process per profile: PROFILE_IN_USE).
     const inChat = explainFailure(
       new ClientError('SEND_BLOCKED', 'not sent: an earlier message to u is still pending'),
       'chat',
     );
     expect(inChat.message).toMatch(/still pending\. Quit this chat \(\/quit\), then run 'custos sync'/);
+    // One process per profile, enforced: the user is told who holds it and what to do.
+    const inUse = say(
+      new ClientError(
+        'PROFILE_IN_USE',
+        'another Custos process (for example `custos chat`) has this profile open',
+      ),
+    );
+    expect(inUse).toMatchObject({ code: 'PROFILE_IN_USE', exit: 1 });
+    expect(inUse.message).toMatch(
+      /^this profile is in use: another custos process has it open \(a 'custos chat' in another terminal, say\)\. Quit it \(\/quit in chat\) or let it finish, then run this command again$/,
+    );
     const changed = say(new ClientError('PENDING_CHANGED', 'the oldest pending send is no longer the one'));
     expect(changed).toMatchObject({ code: 'PENDING_CHANGED', exit: 1 });
     expect(changed.message).toMatch(/Run 'custos pending' again/);

@@ -5,6 +5,8 @@
  * /quit (or end of input). With --json, every event is printed as one JSON line. While the
  * chat is open the client uploads its archive records in the background (received ones
  * too); on exit it closes the socket, then uploads what is left and verifies receipts.
+ * It holds the profile open throughout: other `custos` commands on it are refused with
+ * PROFILE_IN_USE (LocalStore's lock) until it quits.
  */
 import { clearLine, createInterface, cursorTo } from 'node:readline';
 import type { CustosClient, MessageEvent, OutgoingContent } from '@custos/client';
@@ -38,6 +40,9 @@ An interactive conversation with USER (a contact name or USERID@ORGID) or a GROU
 name or id): new messages appear
 as they arrive; what you type is sent when you press Enter.
 ${CHAT_HELP}
+
+The chat holds the profile until it quits: a profile is used by one custos process at a
+time, so other commands on it (sync, send, pending) are refused (PROFILE_IN_USE) until then.
 
 ${PROFILE_OPTIONS_HELP}`;
 
