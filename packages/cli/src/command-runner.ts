@@ -2,13 +2,15 @@
  * What every `custos` device command shares: `--help`, flag parsing, `--json` output, and
  * turning any failure into one line on stderr that says what went wrong and what to do,
  * with a non-zero exit (2 for a command-line mistake, 1 for anything else). With `--json`
- * a failure is also printed on stdout as `{"error": {"code", "message"}}`.
+ * a failure is also printed on stdout as `{"error": {"code", "message"}}`. Every code, its
+ * exit status and what to do: docs/cli-errors.md (cli-errors.test.ts keeps it true).
  *
  * Messages never include passphrases, enrolment codes, tokens or message text.
  */
 import type { ClientError } from '@custos/client';
 import { isCustosError } from '@custos/core';
 import type { CliIo } from './cli.js';
+import type { CliErrorCode, CliFailureCode } from './cli-errors.js';
 import { parseCommandLine, UsageError, type CommandLine, type FlagSpec } from './command-flags.js';
 import { fetchFailure, UNTRUSTED_CERTIFICATE_FIX } from './fetch-failure.js';
 import { PassphraseInputError } from './passphrase-input.js';
@@ -19,11 +21,14 @@ export const EXIT_USAGE = 2;
 /** Exit code of any other failure. */
 export const EXIT_FAILURE = 1;
 
-/** A failure the command itself detects; `code` is a stable name for `--json` consumers. */
+/**
+ * A failure the command itself detects; `code` is a stable name for `--json` consumers, from
+ * the closed set in cli-errors.ts (docs/cli-errors.md).
+ */
 export class CliFailure extends Error {
   override readonly name = 'CliFailure';
   constructor(
-    readonly code: string,
+    readonly code: CliFailureCode,
     message: string,
   ) {
     super(message);
@@ -57,7 +62,7 @@ interface ConsoleFailure extends Error {
 
 /**
  * True when `e` is an error of the sibling package whose class sets `name` to `className`
- * (ClientError, ConsoleError), recognised by that name and its string code rather than by
+ * (ClientError, ConsoleError, ExportError), recognised by that name and its string code rather than by
  * `instanceof`: importing @custos/client and @custos/console here would load both into
  * every command, `custos verify log` and `custos org create` included.
  */
@@ -67,26 +72,30 @@ function isNamedError<T extends Error & { readonly code: string }>(e: unknown, c
 
 const isClientError = (e: unknown): e is ClientError => isNamedError<ClientError>(e, 'ClientError');
 const isConsoleFailure = (e: unknown): e is ConsoleFailure => isNamedError<ConsoleFailure>(e, 'ConsoleError');
+/** A @custos/console ExportError: an export that could not be written or did not verify. */
+const isExportFailure = (e: unknown): e is Error & { readonly code: string } =>
+  isNamedError(e, 'ExportError');
 
 /** The one-line explanation and stable code of a failure. */
 export function explainFailure(e: unknown, command: string): { code: string; message: string; exit: number } {
   const help = `Run 'custos ${command} --help'.`;
   if (e instanceof UsageError || (isConsoleFailure(e) && e.code === 'INVALID_OPTIONS'))
-    return { code: 'USAGE', message: `${e.message}. ${help}`, exit: EXIT_USAGE };
+    return { code: 'USAGE' satisfies CliErrorCode, message: `${e.message}. ${help}`, exit: EXIT_USAGE };
   if (e instanceof CliFailure) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
   if (e instanceof PassphraseInputError)
-    return { code: 'PASSPHRASE', message: e.message, exit: EXIT_FAILURE };
+    return { code: 'PASSPHRASE' satisfies CliErrorCode, message: e.message, exit: EXIT_FAILURE };
   if (isClientError(e))
     return { code: e.server?.code ?? e.code, message: clientMessage(e, command), exit: EXIT_FAILURE };
   if (isConsoleFailure(e) && e.code === 'SERVER_UNREACHABLE')
     return { code: e.code, message: `${e.code}: ${e.message}: ${unreachableAdvice(e)}`, exit: EXIT_FAILURE };
   if (isConsoleFailure(e))
     return { code: e.serverCode ?? e.code, message: `${e.code}: ${e.message}`, exit: EXIT_FAILURE };
+  if (isExportFailure(e)) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
   if (isCustosError(e)) return { code: e.code, message: e.message, exit: EXIT_FAILURE };
   // Unexpected faults (disk full, permissions): the code and message, never the object.
   const code = (e as { code?: unknown } | null)?.code;
   return {
-    code: typeof code === 'string' ? code : 'INTERNAL',
+    code: typeof code === 'string' ? code : ('INTERNAL' satisfies CliErrorCode),
     message: `failed: ${typeof code === 'string' ? `${code}: ` : ''}${e instanceof Error ? e.message : 'unknown error'}`,
     exit: EXIT_FAILURE,
   };

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClientError, type GroupChangeSummary, type MessageEvent, type StoredMessage } from '@custos/client';
-import { ConsoleError } from '@custos/console';
+import { ConsoleError, ExportError } from '@custos/console';
 import { AddressBook, checkContactName, formatAddress, parseAddress } from './address-book.js';
 import type { CliIo } from './cli.js';
 import { parseCommandLine, UsageError } from './command-flags.js';
@@ -349,6 +349,12 @@ describe('failures in words', () => {
     });
     const refused = new ConsoleError('SERVER_REFUSED', 'refused', { serverCode: 'ROLE_FORBIDDEN' });
     expect(say(refused)).toMatchObject({ code: 'ROLE_FORBIDDEN', exit: 1 });
+    // An export that does not verify keeps its own code and words (custos console export).
+    expect(say(new ExportError('PROOF_INVALID', 'record 3: the proof does not verify'))).toEqual({
+      code: 'PROOF_INVALID',
+      message: 'record 3: the proof does not verify',
+      exit: 1,
+    });
     // Only the real classes are recognised, not any error with a code.
     expect(say(Object.assign(new Error('x'), { code: 'LOG_FORK' }))).toMatchObject({
       code: 'LOG_FORK',

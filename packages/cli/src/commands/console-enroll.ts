@@ -3,7 +3,7 @@ import { enrolOfficerDevice } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
-import { consoleFailures, officerProfileDir } from './console-officer.js';
+import { officerProfileDir } from './console-officer.js';
 
 const USAGE = `Usage: custos console enroll CODE --profile DIR [--json]
 
@@ -33,7 +33,7 @@ export function runConsoleEnroll(args: readonly string[], io: CliIo): Promise<nu
       const code = ctx.positionals[0];
       if (code === undefined) throw new UsageError('the enrolment code is required');
       const dir = officerProfileDir(ctx);
-      const r = await consoleFailures(() => enrolOfficerDevice(dir, code));
+      const r = await enrolOfficerDevice(dir, code);
       ctx.result(
         [
           `Officer ${r.officerIndex + 1}'s device enrolled: device ${r.deviceId} of officer user ${r.userId}.`,

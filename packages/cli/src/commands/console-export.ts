@@ -11,6 +11,7 @@ import {
   buildExport,
   checkExportDestination,
   EXPORT_FORMATS,
+  ExportError,
   fetchExportRecords,
   isExportError,
   publishExport,
@@ -223,7 +224,8 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
       } catch (e) {
         bar.done();
         // Export failures (a record that does not verify, a blob that does not match) carry their own code.
-        if (isExportError(e)) throw new CliFailure(e.code, `${e.message}; no export was written`);
+        if (isExportError(e))
+          throw new ExportError(e.code, `${e.message}; no export was written`, e.subject, e);
         throw e;
       }
     },

@@ -4,18 +4,14 @@
  * --passphrase-file), quorum share input (--shares FILE|DIR,… with a passphrase per entry,
  * prompted or one line each in --share-passphrase-file), and console failures turned into
  * one line and a non-zero exit. Opened keys stay in this process and the session is closed
- * in a `finally`; passphrases are never printed.
+ * in a `finally`; passphrases are never printed. Console failures reach the command runner
+ * as they are: it prints their code (the server's, when it refused) and message, and bad
+ * options as a usage error (command-runner.ts explainFailure).
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShareSecretKind } from '@custos/core';
-import {
-  isConsoleError,
-  openOfficerSession,
-  unlockRoot,
-  type OfficerSession,
-  type RootKeys,
-} from '@custos/console';
+import { openOfficerSession, unlockRoot, type OfficerSession, type RootKeys } from '@custos/console';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { CliFailure, type CommandContext } from '../command-runner.js';
 import { PassphraseInputError, promptHidden, readPassphraseFile } from '../passphrase-input.js';
@@ -44,19 +40,6 @@ export const SHARE_OPTIONS_HELP = `  --shares LIST           comma-separated sha
                           officer types theirs when asked
 `;
 
-/** Runs `fn` and turns console failures into CliFailure (code and message, never secrets). */
-export async function consoleFailures<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (isConsoleError(e)) {
-      if (e.code === 'INVALID_OPTIONS') throw new UsageError(e.message);
-      throw new CliFailure(e.serverCode ?? e.code, e.message);
-    }
-    throw e;
-  }
-}
-
 /** The --profile folder (required). */
 export function officerProfileDir(ctx: CommandContext): string {
   return requireString(ctx.flags, 'profile');
@@ -76,35 +59,33 @@ export async function withOfficerSession<T>(
 ): Promise<T> {
   const dir = officerProfileDir(ctx);
   const passphrase = await officerPassphrase(ctx, dir);
-  return consoleFailures(async () => {
-    const session = await openOfficerSession(dir, passphrase);
-    try {
-      // Every officer command calls officer routes: say so before any share is opened.
-      session.deviceId();
-      // Another officer may have changed the officer set: adopt the newer signed list first,
-      // so quorums, approvals and bucket wraps use the current officers.
-      const adopted = await session.refreshOfficers();
-      if (adopted !== null) {
-        const names = (xs: readonly number[]) => xs.map((i) => i + 1).join(', ');
-        ctx.note(
-          `org.json: adopted the officer list signed ${new Date(adopted.list.issuedAt).toISOString()} ` +
-            `(officers ${names(adopted.list.officers.map((o) => o.index))}, quorum ${adopted.list.quorum}` +
-            `${adopted.added.length > 0 ? `; added ${names(adopted.added)}` : ''}` +
-            `${adopted.removed.length > 0 ? `; removed ${names(adopted.removed)}` : ''})`,
-        );
-      }
-      const root = await session.refreshRootKey();
-      if (root !== null) {
-        ctx.note(
-          `org.json: adopted the root archive key rotated ${new Date(root.issuedAt).toISOString()} ` +
-            `(fingerprint ${session.officer.org.rootArchiveKeyFingerprint})`,
-        );
-      }
-      return await fn(session);
-    } finally {
-      session.close();
+  const session = await openOfficerSession(dir, passphrase);
+  try {
+    // Every officer command calls officer routes: say so before any share is opened.
+    session.deviceId();
+    // Another officer may have changed the officer set: adopt the newer signed list first,
+    // so quorums, approvals and bucket wraps use the current officers.
+    const adopted = await session.refreshOfficers();
+    if (adopted !== null) {
+      const names = (xs: readonly number[]) => xs.map((i) => i + 1).join(', ');
+      ctx.note(
+        `org.json: adopted the officer list signed ${new Date(adopted.list.issuedAt).toISOString()} ` +
+          `(officers ${names(adopted.list.officers.map((o) => o.index))}, quorum ${adopted.list.quorum}` +
+          `${adopted.added.length > 0 ? `; added ${names(adopted.added)}` : ''}` +
+          `${adopted.removed.length > 0 ? `; removed ${names(adopted.removed)}` : ''})`,
+      );
     }
-  });
+    const root = await session.refreshRootKey();
+    if (root !== null) {
+      ctx.note(
+        `org.json: adopted the root archive key rotated ${new Date(root.issuedAt).toISOString()} ` +
+          `(fingerprint ${session.officer.org.rootArchiveKeyFingerprint})`,
+      );
+    }
+    return await fn(session);
+  } finally {
+    session.close();
+  }
 }
 
 /** Most --shares entries (the server's officer limit). */

@@ -11,7 +11,6 @@ import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
 import {
-  consoleFailures,
   OFFICER_FLAGS,
   OFFICER_OPTIONS_HELP,
   SHARE_FLAGS,
@@ -66,24 +65,23 @@ export function runOrgBuckets(args: readonly string[], io: CliIo): Promise<numbe
         if (aheadText !== undefined) {
           const root = await unlockShares(ctx, ['org-index-secret']);
           try {
-            ahead = await consoleFailures(() =>
-              generateBucketsAhead(session, {
-                months: Number(aheadText),
-                now,
-                indexSecret: root.indexSecret!,
-                progress: (m) => ctx.note(`custos org buckets: ${m}`),
-              }),
-            );
+            ahead = await generateBucketsAhead(session, {
+              months: Number(aheadText),
+              now,
+              indexSecret: root.indexSecret!,
+              progress: (m) => ctx.note(`custos org buckets: ${m}`),
+            });
           } finally {
             root.destroy();
           }
           // Lexicon rules and query/conversation holds cover the new buckets before any device
           // holds their index keys (grant-index-keys), so no tokened record escapes them.
-          criteria = await consoleFailures(() =>
-            extendStandingCriteria(session, { now, progress: (m) => ctx.note(`custos org buckets: ${m}`) }),
-          );
+          criteria = await extendStandingCriteria(session, {
+            now,
+            progress: (m) => ctx.note(`custos org buckets: ${m}`),
+          });
         }
-        return { ahead, criteria, buckets: await consoleFailures(() => bucketInventory(session, now)) };
+        return { ahead, criteria, buckets: await bucketInventory(session, now) };
       });
       const lines: string[] = [];
       if (ahead !== undefined)

@@ -11,7 +11,6 @@ import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { runSubcommands, type CommandContext, type Subcommand } from '../command-runner.js';
 import { PassphraseInputError, promptHidden, readPassphraseFile } from '../passphrase-input.js';
 import {
-  consoleFailures,
   OFFICER_FLAGS,
   OFFICER_OPTIONS_HELP,
   SHARE_FLAGS,
@@ -107,15 +106,13 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         const passphrases = await newPassphrases(ctx, [...org.officers.map((o) => o.index), added]);
         const root = await unlockShares(ctx, ['org-signing-key', 'org-root-archive-key', 'org-index-secret']);
         try {
-          return await consoleFailures(() =>
-            addOfficer(session, root, {
-              out,
-              passphrases,
-              ...(threshold(ctx) === undefined ? {} : { threshold: threshold(ctx)! }),
-              now: Date.now(),
-              progress: (m) => ctx.note(m),
-            }),
-          );
+          return await addOfficer(session, root, {
+            out,
+            passphrases,
+            ...(threshold(ctx) === undefined ? {} : { threshold: threshold(ctx)! }),
+            now: Date.now(),
+            progress: (m) => ctx.note(m),
+          });
         } finally {
           root.destroy();
         }
@@ -140,15 +137,13 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         const passphrases = await newPassphrases(ctx, remaining);
         const root = await unlockShares(ctx, ['org-signing-key', 'org-root-archive-key', 'org-index-secret']);
         try {
-          return await consoleFailures(() =>
-            removeOfficer(session, root, index, user, {
-              out,
-              passphrases,
-              ...(threshold(ctx) === undefined ? {} : { threshold: threshold(ctx)! }),
-              now: Date.now(),
-              progress: (m) => ctx.note(m),
-            }),
-          );
+          return await removeOfficer(session, root, index, user, {
+            out,
+            passphrases,
+            ...(threshold(ctx) === undefined ? {} : { threshold: threshold(ctx)! }),
+            now: Date.now(),
+            progress: (m) => ctx.note(m),
+          });
         } finally {
           root.destroy();
         }

@@ -17,7 +17,6 @@ import type { CliIo } from '../cli.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
 import {
-  consoleFailures,
   OFFICER_FLAGS,
   OFFICER_OPTIONS_HELP,
   SHARE_FLAGS,
@@ -92,18 +91,16 @@ export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number
           const root = await unlockShares(ctx, ['org-signing-key', 'org-root-archive-key']);
           try {
             ctx.note('custos org unlock: org signing key and root archive key recovered; rotating the root');
-            return await consoleFailures(() =>
-              rotateRootKey(session, root, {
-                out,
-                passphrases: () =>
-                  newPassphrases(
-                    ctx,
-                    session.officer.org.officers.map((o) => o.index),
-                  ),
-                now: Date.now(),
-                progress: (m) => ctx.note(`custos org unlock: ${m}`),
-              }),
-            );
+            return await rotateRootKey(session, root, {
+              out,
+              passphrases: () =>
+                newPassphrases(
+                  ctx,
+                  session.officer.org.officers.map((o) => o.index),
+                ),
+              now: Date.now(),
+              progress: (m) => ctx.note(`custos org unlock: ${m}`),
+            });
           } finally {
             root.destroy();
           }
@@ -129,7 +126,7 @@ export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number
           const root = await unlockShares(ctx, ['org-signing-key']);
           try {
             ctx.note('custos org unlock: org signing key recovered; rotating the key-manager key');
-            return await consoleFailures(() => rotateKeyManager(session, root, days, Date.now()));
+            return await rotateKeyManager(session, root, days, Date.now());
           } finally {
             root.destroy();
           }
@@ -146,11 +143,11 @@ export function runOrgUnlock(args: readonly string[], io: CliIo): Promise<number
       }
       const r = await withOfficerSession(ctx, async (session) => {
         // A delegation that would not be extended is refused before the shares are opened.
-        await consoleFailures(() => extendedDelegationEnd(session, days, Date.now()));
+        await extendedDelegationEnd(session, days, Date.now());
         const root = await unlockShares(ctx, ['org-signing-key']);
         try {
           ctx.note('custos org unlock: org signing key recovered; signing the new delegation');
-          return await consoleFailures(() => reissueDelegation(session, root, days, Date.now()));
+          return await reissueDelegation(session, root, days, Date.now());
         } finally {
           root.destroy();
         }
