@@ -5,6 +5,7 @@
  * local store, the server's answers, enrolment and the Signal sessions. Messages MUST NOT
  * contain key material, plaintext, tokens or passphrases.
  */
+import type { PendingSendInfo } from './messaging/messenger.js';
 
 /** Every code the client can raise. */
 export const CLIENT_ERROR_CODES = [
@@ -48,7 +49,8 @@ export const CLIENT_ERROR_CODES = [
   'SEND_PENDING',
   /**
    * A send refused before it began because an earlier send is still pending: messages leave
-   * in order. `custos sync` (CustosClient.sync) finishes the earlier one.
+   * in order. `custos sync` (CustosClient.sync) finishes the earlier one. The error's
+   * `pending` is that send, for a caller to name it in its own words.
    */
   'SEND_BLOCKED',
   /**
@@ -78,16 +80,30 @@ export interface ServerRefusal {
   readonly details?: unknown;
 }
 
+/** What a {@link ClientError} may carry besides its code and message. */
+export interface ClientErrorOptions {
+  readonly cause?: unknown;
+  readonly server?: ServerRefusal;
+  /** SEND_BLOCKED: the pending send that holds the refused one back (the oldest). */
+  readonly pending?: PendingSendInfo;
+}
+
 /** An error from the client SDK, with a stable code, an optional server refusal and a cause. */
 export class ClientError extends Error {
   override readonly name = 'ClientError';
   readonly code: ClientErrorCode;
   readonly server: ServerRefusal | undefined;
+  /**
+   * SEND_BLOCKED: the pending send that holds the refused one back. The message names it by
+   * ids (the SDK knows no contact names); a UI words it with the names it shows.
+   */
+  readonly pending: PendingSendInfo | undefined;
 
-  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown; server?: ServerRefusal }) {
+  constructor(code: ClientErrorCode, message: string, options?: ClientErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.server = options?.server;
+    this.pending = options?.pending;
   }
 }
 

@@ -265,6 +265,7 @@ export class Messenger {
       if (isClientError(e, 'SEND_PENDING') && first !== undefined)
         throw new ClientError('SEND_BLOCKED', `not sent: ${describePending(first, this.c.clock())}`, {
           cause: e,
+          pending: first,
         });
       throw e;
     }

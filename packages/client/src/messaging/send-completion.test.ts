@@ -1,10 +1,12 @@
 /**
  * A resumed send is stored as sent only when a recipient accepted it: the sync copy to this
  * user's own devices alone does not count. Before, a resumed 1:1 send whose recipient refused
- * was stored and archived as sent once its sync copy was accepted.
+ * was stored and archived as sent once its sync copy was accepted. A send refused because an
+ * earlier one is still pending carries that one (SEND_BLOCKED), for the UI to name it.
  */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClientError, isClientError } from '../errors.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { encodeContent, newMessageId, type MessageContent } from './content.js';
 import { directConversation } from './events.js';
@@ -64,6 +66,50 @@ describe('completing a resumed send', () => {
     expect(requests).toEqual([]);
     expect(captured).toEqual([]);
     expect(pendingSends(store)).toEqual([]);
+    store.close();
+  });
+
+  it('refuses a later send SEND_BLOCKED while the earlier one gets no answer, carrying the pending send', async () => {
+    const store = tempStore(dirs, 'custos-completion-');
+    // The server cannot be reached: the kept request is tried again and stays pending.
+    const api = {
+      request: () => Promise.reject(new ClientError('NETWORK', 'GET /v1/x: the request failed')),
+    } as unknown as ApiClient;
+    const { capture } = countingCapture();
+    const messenger = daveMessenger(store, { api, capture, clock: () => 9_000 });
+    const content: MessageContent = { kind: 'message', text: 'stuck', id: newMessageId(), timestamp: 1_000 };
+    store.transaction(() =>
+      putPendingSend(store, {
+        ord: 1,
+        content,
+        conv: directConversation(DAVE, FRANK),
+        since: 1_000,
+        padded: encodeContent(content),
+        syncCopy: encodeContent(content),
+        targets: [
+          { to: FRANK, sync: false },
+          { to: DAVE, sync: true },
+        ],
+        next: 0,
+        hashes: [],
+        delivered: 0,
+        inFlight: {
+          to: FRANK,
+          key: 'k',
+          envelopes: [{ deviceId: 'frank-1', type: 1, content: 'AA' }],
+          hashes: [new Uint8Array(32)],
+          sentAt: 1_000,
+          tries: 2,
+        },
+      }),
+    );
+    const refused: unknown = await messenger
+      .send(FRANK, { kind: 'message', text: 'later' })
+      .catch((e: unknown) => e);
+    expect(isClientError(refused, 'SEND_BLOCKED')).toBe(true);
+    const [pending] = messenger.pendingSends();
+    expect(pending).toMatchObject({ id: content.id, kind: 'message', recipients: [FRANK], since: 1_000 });
+    expect((refused as ClientError).pending).toEqual(pending);
     store.close();
   });
 });
