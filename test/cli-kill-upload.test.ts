@@ -183,7 +183,10 @@ describe('a send stuck behind a failing proxy (real processes)', () => {
     // The next send tries the kept one first (502 again) and is refused, naming what to run.
     const blocked = await custos(['send', '--to', 'bob', 'never sent', '--profile', carol]);
     expect(blocked.status).toBe(1);
-    expect(blocked.stderr).toMatch(/an earlier message to .* is still pending/);
+    // Named as carol knows it (her contact's name, when it began, its tries), not by ids.
+    expect(blocked.stderr).toMatch(
+      /^custos send: not sent: an earlier message to bob since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(2 failed tries\) is still pending\. Run 'custos sync'/m,
+    );
     expect(blocked.stderr).toContain("'custos pending --discard' gives up on it");
     const listed = await custosJson<PendingOut>(['pending', '--profile', carol]);
     expect(listed.pendingSends).toMatchObject([{ kind: 'message', recipients: [bobAddress], tries: 2 }]);

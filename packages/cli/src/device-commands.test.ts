@@ -3,7 +3,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClientError, type GroupChangeSummary, type MessageEvent, type StoredMessage } from '@custos/client';
+import {
+  ClientError,
+  type GroupChangeSummary,
+  type MessageEvent,
+  type PendingSendInfo,
+  type StoredMessage,
+} from '@custos/client';
 import { ConsoleError, ExportError } from '@custos/console';
 import { AddressBook, checkContactName, formatAddress, parseAddress } from './address-book.js';
 import type { CliIo } from './cli.js';
@@ -21,7 +27,7 @@ import {
   resolveMessageId,
   unnamedSenders,
 } from './message-format.js';
-import { describeWarning, pendingSendLines, warningJson } from './warning-display.js';
+import { blockedInUserTerms, describeWarning, pendingSendLines, warningJson } from './warning-display.js';
 import { memorySettings } from './testing/memory-settings.js';
 import { cli, testFolder } from './testing/run-cli.js';
 
@@ -293,6 +299,40 @@ describe('failures in words', () => {
     expect(say(used).message).toMatch(/ask an administrator for a new one/);
     expect(say(new UsageError('bad')).exit).toBe(2);
     expect(say(new Error('disk full')).message).toBe('failed: disk full');
+  });
+
+  it('names the send a SEND_BLOCKED waits for as the user knows it: contact or group name, time, tries', () => {
+    const book = new AddressBook(memorySettings());
+    book.add('Bob', BOB);
+    const since = Date.UTC(2026, 10, 28, 3, 41);
+    const toBob = {
+      id: 'm1',
+      conversation: 'dm.x',
+      kind: 'message',
+      recipients: [BOB],
+      since,
+      tries: 2,
+    } as const;
+    // As the SDK words it: ids (`<org>.<user>`) and minutes.
+    const sdkWords = `not sent: an earlier message to ${ORG}.${BOB.userId} is still pending (for 5 min, 2 failed tries)`;
+    const sdk = (pending: PendingSendInfo) => new ClientError('SEND_BLOCKED', sdkWords, { pending });
+    const groupName = (id: string) => (id === 'g.team' ? 'Team' : undefined);
+    const worded = blockedInUserTerms(sdk(toBob), book, groupName);
+    expect(worded).toMatchObject({ code: 'SEND_BLOCKED', pending: toBob });
+    const said = explainFailure(worded, 'send');
+    expect(said).toMatchObject({ code: 'SEND_BLOCKED', exit: 1 });
+    expect(said.message).toMatch(
+      /^not sent: an earlier message to Bob since 2026-11-28 03:41 UTC \(2 failed tries\) is still pending\. Run 'custos sync' to finish the earlier send first, then send this one again\. If the server keeps failing it, 'custos pending' shows it and 'custos pending --discard' gives up on it/,
+    );
+    expect(said.message).not.toContain(BOB.userId);
+    // A group send by the group's name; an edit with its article.
+    const toTeam = { ...toBob, kind: 'edit', group: 'g.team', recipients: [BOB, ALICE] } as const;
+    expect(explainFailure(blockedInUserTerms(sdk(toTeam), book, groupName), 'send').message).toMatch(
+      /^not sent: an earlier edit to group Team since 2026-11-28 03:41 UTC \(2 failed tries\) is still pending\./,
+    );
+    // Anything else passes through unchanged.
+    const other = new ClientError('SEND_PENDING', 'kept');
+    expect(blockedInUserTerms(other, book, groupName)).toBe(other);
   });
 
   it("says why a request failed: node's code, an untrusted certificate, a timeout", async () => {

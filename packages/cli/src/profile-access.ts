@@ -6,11 +6,19 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustosClient, STORAGE_KEY_FILE, storageKeyKind, type MessageEvent } from '@custos/client';
+import {
+  CustosClient,
+  isClientError,
+  STORAGE_KEY_FILE,
+  storageKeyKind,
+  type MessageEvent,
+} from '@custos/client';
 import type { FlagSpec, ParsedFlags } from './command-flags.js';
 import { optionalString } from './command-flags.js';
+import { AddressBook } from './address-book.js';
 import { CliFailure, type CommandContext } from './command-runner.js';
 import { promptHidden, readPassphraseFile } from './passphrase-input.js';
+import { blockedInUserTerms } from './warning-display.js';
 
 /** Profile folder used when neither --profile nor CUSTOS_PROFILE is given. */
 export const DEFAULT_PROFILE_DIR = './custos-profile';
@@ -81,7 +89,10 @@ export async function openProfile(ctx: CommandContext, o: OpenProfileOptions = {
   });
 }
 
-/** Opens the profile, runs `fn`, and always closes the profile. */
+/**
+ * Opens the profile, runs `fn`, and always closes the profile. A send refused because an
+ * earlier one is pending (SEND_BLOCKED) is worded with the profile's names before it closes.
+ */
 export async function withProfile<T>(
   ctx: CommandContext,
   fn: (c: CustosClient) => Promise<T>,
@@ -90,6 +101,9 @@ export async function withProfile<T>(
   const client = await openProfile(ctx, o);
   try {
     return await fn(client);
+  } catch (e) {
+    if (!isClientError(e, 'SEND_BLOCKED')) throw e;
+    throw blockedInUserTerms(e, new AddressBook(client.settings), (id) => client.group(id)?.name);
   } finally {
     await client.close();
   }

@@ -4,7 +4,14 @@
  * not its time, which the device clock can repeat or step back. An identity change always
  * says how to compare safety numbers and how to accept the new key.
  */
-import type { CustosClient, PeerUser, PendingSendInfo, Warning } from '@custos/client';
+import {
+  ClientError,
+  isClientError,
+  type CustosClient,
+  type PeerUser,
+  type PendingSendInfo,
+  type Warning,
+} from '@custos/client';
 import { formatAddress, type AddressBook } from './address-book.js';
 import { formatTime } from './message-format.js';
 import { peerText } from './terminal-text.js';
@@ -43,11 +50,8 @@ export function describeWarning(w: Warning, book: AddressBook): string[] {
   return [`warning [${formatTime(w.at)}]: ${w.kind} from ${who}: ${peerText(w.detail)}`];
 }
 
-/**
- * A pending send in words: what, to whom, since when, and how many tries failed
- * (`a message to Bob since 2026-11-28 03:41 UTC (2 failed tries)`).
- */
-export function pendingSendText(
+/** A pending send without its article: `message to Bob since 2026-11-28 03:41 UTC (2 failed tries)`. */
+function pendingSendWords(
   p: PendingSendInfo,
   book: AddressBook,
   groupNameOf: (id: string) => string | undefined,
@@ -56,7 +60,39 @@ export function pendingSendText(
     p.group === undefined
       ? p.recipients.map((u) => book.label(u)).join(', ')
       : `group ${peerText(groupNameOf(p.group) ?? p.group)}`;
-  return `a ${p.kind} to ${to} since ${formatTime(p.since)} UTC (${p.tries} failed tries)`;
+  return `${p.kind} to ${to} since ${formatTime(p.since)} UTC (${p.tries} failed tries)`;
+}
+
+/**
+ * A pending send in words: what, to whom, since when, and how many tries failed
+ * (`a message to Bob since 2026-11-28 03:41 UTC (2 failed tries)`, `an edit to …`).
+ */
+export function pendingSendText(
+  p: PendingSendInfo,
+  book: AddressBook,
+  groupNameOf: (id: string) => string | undefined,
+): string {
+  return `${/^[aeiou]/.test(p.kind) ? 'an' : 'a'} ${pendingSendWords(p, book, groupNameOf)}`;
+}
+
+/**
+ * SEND_BLOCKED in the user's words. The SDK names the pending send that holds a send back by
+ * ids (`<org>.<user>`, a group id) and its age in minutes; worded again here with the address
+ * book's names, the group's name and the time it began, as `custos pending` lists it. Done
+ * while the profile is open (the runner explains a failure after it closed); any other error
+ * is returned as it is.
+ */
+export function blockedInUserTerms(
+  e: unknown,
+  book: AddressBook,
+  groupNameOf: (id: string) => string | undefined,
+): unknown {
+  if (!isClientError(e, 'SEND_BLOCKED') || e.pending === undefined) return e;
+  return new ClientError(
+    'SEND_BLOCKED',
+    `not sent: an earlier ${pendingSendWords(e.pending, book, groupNameOf)} is still pending`,
+    { cause: e, pending: e.pending },
+  );
 }
 
 /** The JSON form of a pending send: the SDK's, with recipients as addresses. */

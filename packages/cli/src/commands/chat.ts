@@ -25,7 +25,7 @@ import { CliFailure, explainFailure, runCommand, type CommandContext } from '../
 import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
 import { openProfile, PROFILE_FLAGS, PROFILE_OPTIONS_HELP } from '../profile-access.js';
 import { peerText, terminalSafe } from '../terminal-text.js';
-import { describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
+import { blockedInUserTerms, describeWarning, takeNewWarnings, warningJson } from '../warning-display.js';
 import { sendTo } from './send.js';
 
 /** Messages of the conversation shown when the chat opens. */
@@ -195,7 +195,7 @@ async function chat(ctx: CommandContext): Promise<void> {
             await c.uploadArchive().catch(() => undefined);
           }
         } catch (e) {
-          print(chatFailureLine(e, ctx.json));
+          print(chatFailureLine(blockedInUserTerms(e, book, groupName), ctx.json));
         }
         if (open && connected) rl.prompt();
       });
