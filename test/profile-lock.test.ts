@@ -21,7 +21,8 @@ const STORE = fileURLToPath(new URL('../packages/client/dist/store/local-store.j
 /** Opens the profile, writes one row under KEY, says `ready`, and closes when stdin ends. */
 const HOLDER = `
 import { LocalStore } from ${JSON.stringify(STORE)};
-const store = LocalStore.open(process.env.PROFILE);
+const pass = process.env.PASS;
+const store = LocalStore.open(process.env.PROFILE, pass, pass === undefined ? {} : { allowWeakKdfForTests: true });
 store.put('contacts', process.env.KEY, Buffer.from('written by ' + process.env.KEY));
 process.stdout.write('ready\\n');
 process.stdin.on('end', () => store.close());
@@ -29,9 +30,18 @@ process.stdin.resume();
 `;
 
 /** A holder process, resolved once it holds the profile open (its `ready` line). */
-async function holder(dir: string, key: string): Promise<ChildProcessWithoutNullStreams> {
+async function holder(
+  dir: string,
+  key: string,
+  passphrase?: string,
+): Promise<ChildProcessWithoutNullStreams> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', HOLDER], {
-    env: { ...process.env, PROFILE: dir, KEY: key },
+    env: {
+      ...process.env,
+      PROFILE: dir,
+      KEY: key,
+      ...(passphrase === undefined ? {} : { PASS: passphrase }),
+    },
   });
   let out = '';
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -104,5 +114,27 @@ describe('one process per profile', () => {
       'written by first',
       'written by second',
     ]);
+  });
+  it('a passphrase profile in use is said so before the passphrase is asked for', async () => {
+    const dir = join(root, 'passphrase-profile');
+    const passphrase = 'correct horse battery staple';
+    LocalStore.create(
+      dir,
+      { kind: 'passphrase', passphrase, kdf: { N: 2 ** 10, r: 8, p: 1 } },
+      { allowWeakKdfForTests: true },
+    ).close();
+    const held = await holder(dir, 'held', passphrase);
+    // No terminal and no passphrase file: a prompt would fail; the lock is checked first.
+    const refused = await custos(['pending', '--profile', dir, '--json']);
+    expect(refused.status).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'PROFILE_IN_USE' } });
+    expect(refused.stderr).not.toMatch(/Passphrase for/);
+    const exited = new Promise((r) => held.once('exit', r));
+    held.stdin.end();
+    expect(await exited).toBe(0);
+    // Free again: the check took the lock and let it go, so a real open succeeds.
+    const store = LocalStore.open(dir, passphrase, { allowWeakKdfForTests: true });
+    expect(Buffer.from(store.get('contacts', 'held') ?? []).toString()).toBe('written by held');
+    store.close();
   });
 });

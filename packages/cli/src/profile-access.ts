@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   CustosClient,
   isClientError,
+  LocalStore,
   STORAGE_KEY_FILE,
   storageKeyKind,
   type MessageEvent,
@@ -80,8 +81,11 @@ export async function openProfile(ctx: CommandContext, o: OpenProfileOptions = {
       `no profile in ${dir}: enrol one with 'custos enroll CODE --server URL --profile ${dir}', or point --profile (or $${PROFILE_ENV}) at an enrolled profile`,
     );
   let passphrase: string | undefined;
-  if (storageKeyKind(join(dir, STORAGE_KEY_FILE)) === 'passphrase')
+  if (storageKeyKind(join(dir, STORAGE_KEY_FILE)) === 'passphrase') {
+    // Not worth a passphrase when another process (a chat) holds the profile: say so first.
+    LocalStore.checkNotInUse(dir);
     passphrase = passphraseFromFile(ctx) ?? (await promptHidden(`Passphrase for ${dir}: `, ctx.io.stderr));
+  }
   return CustosClient.open(dir, {
     ...(passphrase === undefined ? {} : { passphrase }),
     ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),

@@ -220,6 +220,19 @@ export class LocalStore {
   }
 
   /**
+   * Fails PROFILE_IN_USE when another store (another process, or this one) holds the profile
+   * open; otherwise takes the lock and lets it go again at once. A command asks this before it
+   * prompts for a passphrase, so a user in a second terminal is not asked to type one for a
+   * profile that cannot open. It does not reserve the profile: {@link open} takes the lock
+   * again, and says PROFILE_IN_USE itself if another process took it in between.
+   */
+  static checkNotInUse(dir: string): void {
+    const path = profilePaths(dir).db;
+    if (!existsSync(path)) return;
+    LocalStore.#lockDb(path).close();
+  }
+
+  /**
    * Opens the database holding an exclusive lock on it until {@link close}: one process per
    * profile, enforced. The in-memory caches keyed by {@link version} and libsignal's session
    * ratchets assume no other writer; two processes (`custos chat` and `custos send` on one
