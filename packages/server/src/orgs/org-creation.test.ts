@@ -89,6 +89,23 @@ describe('POST /v1/orgs: atomic and retry-safe', () => {
     expect(await t.stores.orgs.count()).toBe(orgs);
   });
 
+  it("gives the first admin the ceremony's own retention class, else the admin role's", async () => {
+    const admins = async (orgId: OrgId) => await t.stores.users.list(orgId, { after: null, limit: 10 });
+    const own = await call(t.app, 'POST', '/v1/orgs', {
+      ...orgCreateBody(await token()),
+      adminRetentionClass: 'permanent',
+    });
+    expect(own.statusCode, own.body).toBe(201);
+    expect(await admins(own.json<{ orgId: OrgId }>().orgId)).toMatchObject([
+      { role: 'admin', retentionClass: 'permanent', retentionSource: 'user' },
+    ]);
+    const follows = await call(t.app, 'POST', '/v1/orgs', orgCreateBody(await token()));
+    expect(follows.statusCode, follows.body).toBe(201);
+    expect(await admins(follows.json<{ orgId: OrgId }>().orgId)).toMatchObject([
+      { role: 'admin', retentionClass: 'standard', retentionSource: 'role' },
+    ]);
+  });
+
   it('refuses a ceremony that reached another origin before storing anything or spending the token', async () => {
     // Through a proxy or name other than --origin, the org's every profile and the ceremony's
     // own device would sign an origin this server refuses: no login could ever succeed.

@@ -17,7 +17,7 @@ import type { AppDeps } from '../http/route-def.js';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { putKeyBlob, registerBucket } from '../keys/key-registration.js';
 import { BOOTSTRAP_ACTOR } from '../log-service/log-defaults.js';
-import type { OrgRecord, RetentionClass } from '../store/records.js';
+import { DEFAULT_RETENTION_CLASS, type OrgRecord, type RetentionClass } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
 
 /** A bucket document registered with the org, with the bucket key wrapped to some officers. */
@@ -31,7 +31,11 @@ export interface OrgCreationRequest {
   readonly bootstrapToken: string;
   /** The org to create; its id is the caller's choice or fresh. */
   readonly org: OrgRecord;
-  readonly adminRetentionClass: RetentionClass;
+  /**
+   * The first admin's own retention class. Without it the first admin follows the admin
+   * role's class, as every user invited without one follows theirs (docs/officers.md).
+   */
+  readonly adminRetentionClass?: RetentionClass;
   readonly buckets: readonly InitialBucket[];
   /** requestHash of the body without the token (crypto/request-hash.ts). */
   readonly requestHash: Buffer;
@@ -82,7 +86,9 @@ export async function createOrganisation(
     await tx.users.create(org.orgId, {
       userId: adminUserId,
       role: 'admin',
-      retentionClass: req.adminRetentionClass,
+      ...(req.adminRetentionClass === undefined
+        ? { retentionClass: DEFAULT_RETENTION_CLASS, retentionSource: 'role' as const }
+        : { retentionClass: req.adminRetentionClass }),
       createdAt: now,
     });
     const enrolmentCode = firstAdminEnrolmentCode(req.bootstrapToken, org.orgId, org.signingKeyFingerprint);

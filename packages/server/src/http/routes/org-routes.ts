@@ -84,7 +84,10 @@ const CreateOrgBody = Type.Object(
       maximum: MAX_OFFICERS,
       description: 'officers needed to open the root key',
     }),
-    adminRetentionClass: Type.Optional(RetentionClassSchema),
+    adminRetentionClass: Type.Optional({
+      ...RetentionClassSchema,
+      description: "the first admin's own retention class; without it they follow the admin role's",
+    }),
     archivePolicyStatement: Type.Optional(
       Bytes(
         1,
@@ -231,7 +234,7 @@ export const createOrgRoute = defineRoute({
     const created = await createOrganisation(deps, {
       bootstrapToken,
       org,
-      adminRetentionClass: body.adminRetentionClass ?? 'standard',
+      ...(body.adminRetentionClass === undefined ? {} : { adminRetentionClass: body.adminRetentionClass }),
       buckets,
       requestHash: requestHash(ORG_CREATE_REQUEST_DOMAIN, request),
     });

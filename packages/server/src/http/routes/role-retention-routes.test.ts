@@ -107,6 +107,29 @@ for (const backend of TEST_BACKENDS) {
         ]);
       });
 
+      it('the first admin, created with the organisation, follows the admin role like any invited user', async () => {
+        const adminId = org.devices.admin.userId;
+        expect(await user(org, adminId)).toMatchObject({
+          retentionClass: 'standard',
+          retentionSource: 'role',
+        });
+        const set = await call(
+          t.app,
+          'PUT',
+          `/v1/orgs/${org.orgId}/roles/admin/retention`,
+          { retentionClass: 'permanent' },
+          as(org),
+        );
+        expect(set.statusCode, set.body).toBe(200);
+        expect(set.json()).toMatchObject({ role: 'admin', retentionClass: 'permanent', usersFollowing: 1 });
+        expect(await user(org, adminId)).toMatchObject({
+          retentionClass: 'permanent',
+          retentionSource: 'role',
+        });
+        const session = await call(t.app, 'GET', '/v1/session', undefined, org.devices.admin.headers());
+        expect(session.json()).toMatchObject({ retentionClass: 'permanent' });
+      });
+
       it('refuses an unknown role, an unknown class and another org; nothing changes', async () => {
         const before = await roles(org);
         const otherBefore = await roles(other);
