@@ -16,6 +16,19 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** The ids the server names things by: 22 base64url characters (16 random bytes). */
+const FULL_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * `value` when it is a whole id; otherwise a UsageError naming `what` and where the user finds
+ * the id (`whereShown`), instead of the server's schema error. An officer act (releasing a hold,
+ * deciding a review item) names its object exactly: no prefix is guessed at.
+ */
+export function fullId(value: string, what: string, whereShown: string): string {
+  if (FULL_ID.test(value)) return value;
+  throw new UsageError(`${what} must be a whole id (22 letters, digits, '-' or '_'), ${whereShown}`);
+}
+
 /** Parses `args` against `spec`; throws UsageError. */
 export function parseFlags(args: readonly string[], spec: FlagSpec): ParsedFlags {
   const out: ParsedFlags = new Map();

@@ -67,6 +67,42 @@ describe('console hold command line', () => {
     expect(named.err).toContain(
       '--custodian alice: not a user id or address; officer profiles keep no address book',
     );
+    // An id shortened as device commands allow (or a name) is a command-line mistake that says
+    // where whole ids are shown, not the server's path pattern; the same for the other officer ids.
+    for (const [args, says] of [
+      [
+        ['console', 'hold', 'release', 'Btz5', '--reason', 'r'],
+        "HOLD must be a whole id (22 letters, digits, '-' or '_'), as 'custos console hold list' shows it",
+      ],
+      [
+        ['console', 'review', 'decide', '9uTN', '--decision', 'cleared', '--note', 'n'],
+        "ITEM must be a whole id (22 letters, digits, '-' or '_'), as 'custos console review next' shows it",
+      ],
+      [['console', 'review', 'note', '9uTN'], 'ITEM must be a whole id'],
+      [
+        ['console', 'lexicon', 'remove', '6Txa'],
+        "RULE must be a whole id (22 letters, digits, '-' or '_'), as 'custos console lexicon list' shows it",
+      ],
+    ] as const) {
+      const r = await cli([...args, '--profile', '/nonexistent']);
+      expect([r.code, r.err], args.join(' ')).toEqual([2, expect.stringContaining(says)]);
+    }
+    const byName = await cli([
+      'verify',
+      'log',
+      '--server',
+      'http://127.0.0.1:1',
+      '--org',
+      'Example Agency',
+      '--state',
+      '/nonexistent/w.state',
+    ]);
+    expect([byName.code, byName.err]).toEqual([
+      2,
+      expect.stringContaining(
+        "--org must be a whole id (22 letters, digits, '-' or '_'), the organisation's id (not its name)",
+      ),
+    ]);
     const help = await cli(['console', 'hold', '--help']);
     expect([help.code, help.out.includes('--custodian USER')]).toEqual([0, true]);
   });

@@ -8,7 +8,7 @@ import {
   type ListedHold,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
-import { optionalString, UsageError } from '../command-flags.js';
+import { fullId, optionalString, UsageError } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { officerUser } from '../officer-ids.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
@@ -147,6 +147,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     async run(ctx) {
       const holdId = ctx.positionals[0];
       if (holdId === undefined) throw new UsageError('give the HOLD id to release');
+      fullId(holdId, 'HOLD', "as 'custos console hold list' shows it");
       const reason = optionalString(ctx.flags, 'reason');
       if (reason === undefined || reason.trim() === '') throw new UsageError('--reason TEXT is required');
       const releasedAt = await withOfficerSession(ctx, (s) => releaseHold(s, holdId, reason));

@@ -1,7 +1,7 @@
 /** `custos console lexicon add|list|remove`: lexicon rules for supervision review, held by the server as blind tokens only. */
 import { addLexiconRule, listLexiconRules, removeLexiconRule, type LexiconRule } from '@custos/console';
 import type { CliIo } from '../cli.js';
-import { optionalString, UsageError } from '../command-flags.js';
+import { fullId, optionalString, UsageError } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
@@ -69,6 +69,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     async run(ctx) {
       const ruleId = ctx.positionals[0];
       if (ruleId === undefined) throw new UsageError('give the RULE id to remove');
+      fullId(ruleId, 'RULE', "as 'custos console lexicon list' shows it");
       const removedAt = await withOfficerSession(ctx, (s) => removeLexiconRule(s, ruleId));
       ctx.result(`Rule ${ruleId} removed.`, { ruleId, removedAt });
       return 0;

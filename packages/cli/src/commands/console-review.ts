@@ -11,7 +11,7 @@ import {
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { formatAddress } from '../address-book.js';
-import { optionalString, requireString, UsageError, type ParsedFlags } from '../command-flags.js';
+import { fullId, optionalString, requireString, UsageError, type ParsedFlags } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 import { peerText } from '../terminal-text.js';
@@ -136,6 +136,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     async run(ctx) {
       const itemId = ctx.positionals[0];
       if (itemId === undefined) throw new UsageError('give the ITEM to decide');
+      fullId(itemId, 'ITEM', "as 'custos console review next' shows it");
       const decision = requireString(ctx.flags, 'decision');
       if (!(REVIEW_DECISIONS as readonly string[]).includes(decision))
         throw new UsageError(`--decision must be one of ${REVIEW_DECISIONS.join(', ')}`);
@@ -156,6 +157,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     async run(ctx) {
       const itemId = ctx.positionals[0];
       if (itemId === undefined) throw new UsageError('give the ITEM whose note to open');
+      fullId(itemId, 'ITEM', "as 'custos console review next' shows it");
       const r = await withOfficerSession(ctx, (s) => openReviewNote(s, itemId));
       ctx.result([`Item ${itemId}: ${r.decision}`, r.note], { itemId, ...r });
       return 0;

@@ -18,7 +18,7 @@ import {
   type WitnessResult,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
-import { optionalString, parseFlags, requireString, UsageError } from '../command-flags.js';
+import { fullId, optionalString, parseFlags, requireString, UsageError } from '../command-flags.js';
 import { reportFailure } from '../command-runner.js';
 import { terminalSafe } from '../terminal-text.js';
 
@@ -117,7 +117,11 @@ async function verifyLog(args: readonly string[], io: CliIo): Promise<number> {
   }
   if (io.checkOnly === true) return 0;
   const server = requireString(flags, 'server');
-  const orgId = requireString(flags, 'org');
+  const orgId = fullId(
+    requireString(flags, 'org'),
+    '--org',
+    "the organisation's id (not its name) as 'custos org create' printed it",
+  );
   const statePath = requireString(flags, 'state');
   const compareFile = optionalString(flags, 'compare');
   const keyFile = optionalString(flags, 'cosign-key');
