@@ -21,6 +21,7 @@ import { makePlan } from '../disposition/plan-making.js';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
 import { LogIntegrator } from '../log-service/integration.js';
 import { silentLogger } from '../log/logger.js';
+import { newId, type OrgId } from '../ids.js';
 import { call, createTestApp, type TestApp, type TestDevice } from '../testing/test-app.js';
 import { PG_BUCKET_LOCK_CLASS } from '../store/archive-stores.js';
 import { openStore } from '../store/open-store.js';
@@ -102,6 +103,17 @@ for (const backend of TEST_BACKENDS) {
       const idx = body.logIndexes;
       expect(idx.slice(1).every((v, i) => v === idx[i]! + 1)).toBe(true);
 
+      // Before the first integration pass the org has no log; an unknown org is said so apart.
+      const early = await call(t.app, 'GET', `/v1/orgs/${org.orgId}/log`);
+      expect([early.statusCode, early.json<{ error: { message: string } }>().error.message]).toEqual([
+        404,
+        expect.stringMatching(/^this organisation has no log yet/),
+      ]);
+      const unknown = await call(t.app, 'GET', `/v1/orgs/${newId<OrgId>()}/log`);
+      expect([unknown.statusCode, unknown.json<{ error: { message: string } }>().error.message]).toEqual([
+        404,
+        expect.stringMatching(/^no organisation with this id on this server/),
+      ]);
       await integrator.integrateAll();
       const info = (await call(t.app, 'GET', `/v1/orgs/${org.orgId}/log`)).json<{
         origin: string;

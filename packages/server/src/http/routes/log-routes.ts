@@ -72,7 +72,13 @@ export const logInfoRoute = defineRoute({
   async handler({ params }, deps) {
     const orgId = params.orgId as OrgId;
     const tree = await deps.stores.log.tree(orgId);
-    if (tree === undefined) throw new ServerError('LOG_NOT_FOUND', 'this organisation has no log yet');
+    if (tree === undefined)
+      throw new ServerError(
+        'LOG_NOT_FOUND',
+        (await deps.stores.orgs.get(orgId)) === undefined
+          ? 'no organisation with this id on this server: check the org id and the server URL'
+          : 'this organisation has no log yet: its first checkpoint is signed within a second of its creation',
+      );
     const cp = await latest(deps.stores, orgId);
     return { origin: tree.origin, verifierKey: tree.verifierKey, treeSize: cp.treeSize, checkpoint: cp.note };
   },
