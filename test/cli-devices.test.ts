@@ -36,7 +36,7 @@ interface ListOut {
   devices: DeviceRow[];
 }
 interface SyncOut {
-  events: { kind: string; text?: string; from: string; peer: string; direction: string }[];
+  events: { kind: string; text?: string; from: string; peer: string; direction: string; syncCopy: boolean }[];
 }
 
 const as = (profile: string, args: string[]): string[] => [...args, '--profile', profile];
@@ -120,11 +120,17 @@ describe('custos devices', () => {
 
     await custosJson(as(alice, ['send', '--to', 'bob', 'sent from my first device']));
     const copies = await custosJson<SyncOut>(as(alice2, ['sync', '--no-wait']));
-    expect(copies.events.map((e) => [e.text, e.from, e.peer])).toEqual([
-      ['sent from my first device', aliceAddress, bobAddress],
+    // Her own message from her other device: sent by her, not received from a stranger.
+    expect(copies.events.map((e) => [e.text, e.from, e.peer, e.direction, e.syncCopy])).toEqual([
+      ['sent from my first device', aliceAddress, bobAddress, 'sent', true],
     ]);
+    await custosJson(as(alice, ['send', '--to', 'bob', 'reply']));
+    const shown = await custos(as(alice2, ['sync', '--no-wait']));
+    expect(shown.stdout).toContain(`] you → ${bobAddress}: reply`);
+    expect(shown.stdout).not.toMatch(/Not in your address book/);
     expect(texts(await custosJson<SyncOut>(as(bob, ['sync', '--no-wait'])))).toEqual([
       'sent from my first device',
+      'reply',
     ]);
   });
 

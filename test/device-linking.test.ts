@@ -106,14 +106,27 @@ describe('device linking (real server process)', () => {
     // alice's first device writes; the new device receives the sync copy, filed under bob.
     await alice.sendText(userOf(bob), 'sent from my first device');
     const copies = await alice2.sync();
-    expect(copies.map((e) => [e.content.text, e.peer.userId, e.from.userId])).toEqual([
-      ['sent from my first device', bob.me.userId, alice.me.userId],
-    ]);
-    expect(alice2.messages(userOf(bob)).map((m) => m.text)).toEqual([
-      'to both of your devices',
-      'sent from my first device',
+    // It is alice's own message, sent from her other device: 'sent', not from a stranger.
+    expect(
+      copies.map((e) => [e.content.text, e.peer.userId, e.from.userId, e.direction, e.syncCopy]),
+    ).toEqual([['sent from my first device', bob.me.userId, alice.me.userId, 'sent', true]]);
+    expect(alice2.messages(userOf(bob)).map((m) => [m.text, m.direction])).toEqual([
+      ['to both of your devices', 'received'],
+      ['sent from my first device', 'sent'],
     ]);
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['sent from my first device']);
+
+    // The new device may edit her message (it is her own, whichever device sent it).
+    await alice2.send(userOf(bob), {
+      kind: 'edit',
+      edits: copies[0]!.content.id,
+      text: 'edited on the laptop',
+    });
+    expect((await bob.sync()).map((e) => [e.content.kind, e.content.text])).toEqual([
+      ['edit', 'edited on the laptop'],
+    ]);
+    expect((await alice.sync()).map((e) => [e.content.kind, e.direction])).toEqual([['edit', 'sent']]);
+    expect(alice.messages(userOf(bob)).at(-1)).toMatchObject({ text: 'edited on the laptop', edited: true });
 
     // The new device archives what it saw.
     await until(async () => {

@@ -120,6 +120,8 @@ export function eventJson(e: MessageEvent, book: AddressBook): Record<string, un
     id: c.id,
     kind: c.kind,
     direction: e.direction,
+    // Own content sent from another of this user's devices ('sent', from this user).
+    syncCopy: e.syncCopy === true,
     from: formatAddress(e.from),
     fromName: book.nameOf(e.from) ?? null,
     peer: formatAddress(e.peer),

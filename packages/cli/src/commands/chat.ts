@@ -134,8 +134,13 @@ async function chat(ctx: CommandContext): Promise<void> {
         showNotice(e);
         return;
       }
-      const where = e.group === undefined ? book.label(e.from) : (groupName(e.group) ?? e.group);
-      print(`(new ${e.content.kind} from ${book.label(e.from)}: 'custos chat ${where}' to answer)`);
+      // 1:1: the other user (the sender, or whom a sync copy of an own message went to).
+      const where = e.group === undefined ? book.label(e.peer) : (groupName(e.group) ?? e.group);
+      print(
+        e.direction === 'sent'
+          ? `(you sent a ${e.content.kind} to ${where}${e.syncCopy === true ? ' from another device' : ''}: 'custos chat ${where}' to see it)`
+          : `(new ${e.content.kind} from ${book.label(e.from)}: 'custos chat ${where}' to answer)`,
+      );
     };
     const showWarnings = (): void => {
       for (const w of takeNewWarnings(c))

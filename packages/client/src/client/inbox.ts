@@ -48,9 +48,11 @@ export class Inbox {
    */
   async receive(env: RelayEnvelope): Promise<MessageEvent | undefined> {
     const events = await this.#handle(env);
-    const last = events.findLast((e) => e.direction === 'received');
+    // What arrived (a sync copy is 'sent' but arrived too), not the own sends completed meanwhile.
+    const arrived = (e: MessageEvent): boolean => e.direction === 'received' || e.syncCopy === true;
+    const last = events.findLast(arrived);
     for (const e of events)
-      if (e !== last && e.direction === 'received' && e.content.kind !== 'receipt') this.deps.onEvent?.(e);
+      if (e !== last && arrived(e) && e.content.kind !== 'receipt') this.deps.onEvent?.(e);
     return last;
   }
 

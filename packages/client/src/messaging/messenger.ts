@@ -85,7 +85,16 @@ export interface MessageEvent {
   readonly from: PeerUser;
   /** 1:1: the other user; group: the sender (received) or this user (sent). */
   readonly peer: PeerUser;
+  /**
+   * 'sent' for content this user sent: from this device, or from another of its devices (a
+   * sync copy, `syncCopy`); 'received' for content from another user.
+   */
   readonly direction: 'sent' | 'received';
+  /**
+   * Set on this user's own content sent from another of its devices and received here as its
+   * sync copy (direction 'sent', `from` this user, `peer` as on the sending device).
+   */
+  readonly syncCopy?: true;
   /** The archive record's sequence number; null on a device whose org does not archive. */
   readonly archiveSeq: number | null;
   /** The conversation id (`dm.…` or the group id). */
@@ -491,7 +500,12 @@ export class Messenger {
     const warn = (kind: Warning['kind'], detail: string) => this.#warn(kind, userAddress(sender), detail);
     const fromMe = userAddress(sender) === userAddress(this.me);
     // A sync copy from another user was refused before this (forged-sync).
-    const peer = content.sync === undefined ? sender : { orgId: content.sync.org, userId: content.sync.user };
+    const { sync } = content;
+    const syncCopy = sync !== undefined;
+    const peer = sync === undefined ? sender : { orgId: sync.org, userId: sync.user };
+    // Stored and reported as what it is: this user's own message, sent from another device
+    // (shown as "you", editable here). The archive record still says this device received it.
+    const direction = syncCopy ? 'sent' : 'received';
     const conv = this.#judge(content, sender, peer);
     if ('refused' in conv) return warn(conv.refused, conv.detail);
     for (const p of content.attachments ?? []) {
@@ -509,7 +523,7 @@ export class Messenger {
     }
     const now = this.c.clock();
     // Held content's disappearing timer runs from its arrival, not from its release.
-    applyContent(store, this.me, content, sender, conv, 'received', {
+    applyContent(store, this.me, content, sender, conv, direction, {
       serverAt: h.serverTime,
       now: h.arrivedAt ?? now,
     });
@@ -523,7 +537,8 @@ export class Messenger {
       recordFor(content, sender, conv, 'received', [h.hash], h.serverTime, now),
     );
     return {
-      ...event(content, sender, conv, 'received', seq, this.me),
+      ...event(content, sender, conv, direction, seq, this.me),
+      ...(syncCopy ? { syncCopy: true } : {}),
       ...(fresh ? { newArchiveNotice: true } : {}),
     };
   }
