@@ -8,7 +8,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openCheckpoint } from '@custos/core';
+import { generateKeyPairSync } from 'node:crypto';
+import {
+  formatVerifierKey,
+  openCheckpoint,
+  parseVerifierKey,
+  SIGNATURE_TYPE_ED25519,
+  verifierKeyFromKeyObject,
+} from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOrg,
@@ -80,12 +87,23 @@ describe('custos verify log', () => {
     expect(readFileSync(state, 'utf8')).toBe(forked);
     writeFileSync(state, good);
 
-    // A log key given out of band that is not the server's.
-    const wrongKey = r1.verifierKey.replace(/\+([0-9a-f]{8})\+/, '+00000000+');
+    // A log key given out of band that is not the server's: another key under the same origin.
+    const otherKey = generateKeyPairSync('ed25519').publicKey;
+    const wrongKey = formatVerifierKey(
+      verifierKeyFromKeyObject(parseVerifierKey(r1.verifierKey).name, SIGNATURE_TYPE_ED25519, otherKey),
+    );
     const fresh = join(dir, 'fresh.json');
     const mismatch = await witness('--state', fresh, '--log-key', wrongKey);
     expect(mismatch.status).toBe(1);
     expect(mismatch.stderr).toMatch(/LOG_KEY_MISMATCH/);
+    expect(() => readFileSync(fresh)).toThrow();
+    // Not a verifier key at all (its key id altered): a usage error, the state untouched too.
+    const garbled = r1.verifierKey.replace(/\+([0-9a-f]{8})\+/, '+00000000+');
+    const malformed = await witness('--state', fresh, '--log-key', garbled);
+    expect([malformed.status, malformed.stderr]).toEqual([
+      2,
+      expect.stringContaining('--log-key is not a log verifier key: verifier key: key ID does not match'),
+    ]);
     expect(() => readFileSync(fresh)).toThrow();
 
     // Cosign with a new witness key.

@@ -103,6 +103,24 @@ describe('console hold command line', () => {
         "--org must be a whole id (22 letters, digits, '-' or '_'), the organisation's id (not its name)",
       ),
     ]);
+    const badKey = await cli([
+      'verify',
+      'log',
+      '--server',
+      'http://127.0.0.1:1',
+      '--org',
+      'o'.repeat(22),
+      '--state',
+      '/nonexistent/w.state',
+      '--log-key',
+      'foo',
+    ]);
+    expect([badKey.code, badKey.err]).toEqual([
+      2,
+      expect.stringContaining(
+        "--log-key is not a log verifier key: verifier key: expected '<name>+<key id>+<key>'",
+      ),
+    ]);
     const help = await cli(['console', 'hold', '--help']);
     expect([help.code, help.out.includes('--custodian USER')]).toEqual([0, true]);
   });

@@ -4,7 +4,7 @@
  * @custos/console's witness (docs/log.md §7).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseReceipt, RECEIPT_HEADER } from '@custos/core';
+import { isCustosError, parseReceipt, parseVerifierKey, RECEIPT_HEADER } from '@custos/core';
 import {
   createWitnessKey,
   httpLogSource,
@@ -109,6 +109,16 @@ function describe(r: WitnessResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** --log-key must be a verifier key (`<origin>+<key id>+<key>`): anything else is a usage mistake, not a mismatch. */
+function checkVerifierKey(vkey: string): void {
+  try {
+    parseVerifierKey(vkey);
+  } catch (e) {
+    if (!isCustosError(e)) throw e;
+    throw new UsageError(`--log-key is not a log verifier key: ${e.message}`);
+  }
+}
+
 async function verifyLog(args: readonly string[], io: CliIo): Promise<number> {
   const flags = parseFlags(args, LOG_FLAGS);
   if (flags.has('help')) {
@@ -129,6 +139,7 @@ async function verifyLog(args: readonly string[], io: CliIo): Promise<number> {
   if (cosignedOut !== undefined && keyFile === undefined)
     throw new UsageError('--cosigned-out needs --cosign-key');
   const expected = optionalString(flags, 'log-key');
+  if (expected !== undefined) checkVerifierKey(expected);
   const result = await witnessLog({
     source: httpLogSource(server, orgId),
     orgId,
