@@ -8,6 +8,7 @@
  * made, so a later plan of the same buckets and date is a new plan.
  */
 import {
+  bucketExpiry,
   dispositionPlanHash,
   encodeDispositionPlan,
   LeafDigest,
@@ -23,7 +24,6 @@ import type { PlanRecord } from '../store/disposition-stores.js';
 import type { Stores } from '../store/stores.js';
 import { stillAcceptingError, waitingBucket, type WaitingBucket } from './bucket-readiness.js';
 import { BUCKET_PAGE, PLAN_PAGE_RECORDS } from './disposition-defaults.js';
-import { bucketExpiry } from './retention-classes.js';
 
 /** A bucket's counts as planned, with the leaves held then. */
 interface CountedBucket {

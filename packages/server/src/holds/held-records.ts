@@ -12,6 +12,7 @@
  *   in the search index). Over-holding delays destruction; under-holding would be spoliation.
  * - Only active (unreleased) holds count. Every query filters on `orgId`.
  */
+import { DATE_HOLD_LATE_UPLOAD_MS, DATE_HOLD_LEAD_MS } from '@custos/core';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import { decodePostings, intersectSorted } from '../search/posting-codec.js';
 import type { Stores } from '../store/stores.js';
@@ -43,10 +44,8 @@ export interface BucketHolds {
   isHeld(record: RecordFacts): boolean;
 }
 
-/** Received-time margin before a date hold's start (device clocks and time zones). */
-export const DATE_HOLD_LEAD_MS = 24 * 60 * 60 * 1000;
-/** Received-time margin after a date hold's end (records sent in range, uploaded late). */
-export const DATE_HOLD_LATE_UPLOAD_MS = 30 * 24 * 60 * 60 * 1000;
+/** The date-hold margins (core date-hold-margins.ts, which the officer's console reads too). */
+export { DATE_HOLD_LATE_UPLOAD_MS, DATE_HOLD_LEAD_MS };
 /** Devices read per page when resolving a custodian. */
 const DEVICE_PAGE = 500;
 /** Log indexes per indexed-record read. */

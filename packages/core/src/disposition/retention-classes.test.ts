@@ -19,7 +19,7 @@ describe('bucketExpiry', () => {
     expect(bucketExpiry({ retentionClass: 'standard', notAfter: JAN_2026_END })).toBe(Date.UTC(2033, 1, 1));
   });
 
-  it('never expires a permanent bucket, nor one of a class this server does not know', () => {
+  it('never expires a permanent bucket, nor one of a class no rule covers', () => {
     expect(bucketExpiry({ retentionClass: 'permanent', notAfter: JAN_2026_END })).toBeNull();
     expect(bucketExpiry({ retentionClass: 'forever-ish', notAfter: JAN_2026_END })).toBeNull();
   });
