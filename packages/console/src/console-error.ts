@@ -25,6 +25,7 @@ export const CONSOLE_ERROR_CODES = [
   'ALREADY_ENROLLED',
   'DELEGATION_TOO_SHORT',
   'BUCKET_INVALID',
+  'PLAN_INVALID',
 ] as const;
 
 /** A code from the closed set above. */

@@ -3,7 +3,9 @@
  * server for the plan of a date, approve a plan by signing its bytes with the officer's
  * signing key, and drive an approved plan's execution to its certificate. Nothing the
  * server says is taken on trust: the plan's bytes must hash to its id and name this org
- * (and the date asked for), and the certificate must name the plan and carry enough
+ * (and the date asked for); before signing and before executing, every planned bucket is
+ * checked against its org-signed document, core's retention table, the holds and this
+ * machine's clock (plan-check.ts); and the certificate must name the plan and carry enough
  * approvals that verify against the officer keys in the profile's org.json.
  */
 import {
@@ -15,11 +17,13 @@ import {
   type DispositionPlan,
 } from '@custos/core';
 import { ConsoleError, isConsoleError } from '../console-error.js';
+import { listHolds } from '../holds/officer-holds.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
 import { forgetBucketKeys } from '../officer-profile-update.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import { verifyEd25519 } from '../signing-key.js';
+import { checkPlanBuckets } from './plan-check.js';
 
 type Json = Record<string, unknown>;
 
@@ -205,9 +209,23 @@ function checkPlanId(planId: string): string {
   return planId;
 }
 
-/** Signs the plan with this officer's signing key and records the approval. */
+/**
+ * Checks every bucket of `plan` against the org's signed bucket documents (verified under the
+ * pinned org key's delegation chain), core's retention table, the holds this officer can list
+ * and this machine's clock; PLAN_INVALID (or BUCKET_INVALID for a listed document that does
+ * not verify) names the bucket and what is wrong.
+ */
+async function checkPlan(s: OfficerSession, plan: DispositionPlan): Promise<void> {
+  const { chain } = await s.orgKeys();
+  const documents = new Map((await s.serverBuckets()).map((b) => [b.bucket, b.document]));
+  const holds = await listHolds(s);
+  checkPlanBuckets(plan, { chain, documents, holds, now: Date.now() });
+}
+
+/** Checks the plan (checkPlan), then signs it with this officer's signing key and records the approval. */
 export async function approveDisposition(s: OfficerSession, planId: string): Promise<DispositionView> {
   const current = await getDisposition(s, planId);
+  await checkPlan(s, current.plan);
   const signature = s.officer.keys.signingKey.sign(dispositionApprovalMessage(current.planBytes));
   const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/approvals`, {
     officerIndex: s.officerIndex,
@@ -217,9 +235,10 @@ export async function approveDisposition(s: OfficerSession, planId: string): Pro
 }
 
 /**
- * Executes an approved plan to its end (each request resumes where the last stopped) and
- * checks the certificate: its approvals must verify against org.json's officer keys and
- * reach the quorum there. Then deletes this profile's local wraps of every bucket whose keys
+ * Checks the plan as approving does (checkPlan: nothing is asked of the server when it fails),
+ * executes it to its end (each request resumes where the last stopped) and checks the
+ * certificate, which names the plan by its hash: its approvals must verify against
+ * org.json's officer keys and reach the quorum there. Then deletes this profile's local wraps of every bucket whose keys
  * the certificate says were destroyed (`forgotten`), so the crypto-erase reaches this machine.
  */
 export async function executeDisposition(
@@ -232,7 +251,7 @@ export async function executeDisposition(
     readonly forgotten: { readonly wraps: number; readonly rootWraps: number };
   }
 > {
-  checkPlanId(planId);
+  await checkPlan(s, (await getDisposition(s, planId)).plan);
   for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
     const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`);
     const v = verifyView(s, r, planId);
