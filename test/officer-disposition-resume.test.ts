@@ -40,7 +40,7 @@ import {
   startChat,
   type CliOrg,
 } from './cli-support.js';
-import { afterThisMonthsGrace, serverClockAt } from './server-clock.js';
+import { afterThisMonthsGrace, cliClockAt, OFFICERS_IN_2100, serverClockAt } from './server-clock.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
@@ -87,8 +87,10 @@ describe('officer sampling, date holds and a disposition interrupted by a server
   /** The server's settings with its clock past this month's late-upload grace (set once the messages are archived). */
   let later: ServerArgs = SERVER;
 
-  const officer = (k: number, args: string[]) => custos([...args, ...officers[k]!, '--json']);
-  const dispose = (k: number, args: string[]) => officer(k, ['console', 'dispose', ...args]);
+  const officer = (k: number, args: string[], env = {}) => custos([...args, ...officers[k]!, '--json'], env);
+  /** Approving and executing plans as of 2100 happens in 2100 (the console refuses a plan as of its future). */
+  const dispose = (k: number, args: string[]) =>
+    officer(k, ['console', 'dispose', ...args], args[0] === '--dry-run' ? {} : cliClockAt(OFFICERS_IN_2100));
   const searchIndexes = async (word: string): Promise<number[]> =>
     (
       await custosJson<{ matches: { logIndex: number }[] }>(['console', 'search', word, ...officers[0]!])
@@ -286,7 +288,7 @@ describe('officer sampling, date holds and a disposition interrupted by a server
       const child = spawn(
         process.execPath,
         [MAIN, 'console', 'dispose', '--execute', plan.planId, ...officers[1]!, '--json'],
-        { env: cleanEnv() },
+        { env: cleanEnv(cliClockAt(OFFICERS_IN_2100)) },
       );
       child.stdin.end();
       let stderr = '';

@@ -32,7 +32,15 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeEntryBundle, decodeLogEntry, entryBundlePath } from '@custos/core';
+import {
+  bucketExpiry,
+  decodeDispositionPlan,
+  decodeEntryBundle,
+  decodeLogEntry,
+  dispositionPlanHash,
+  encodeDispositionPlan,
+  entryBundlePath,
+} from '@custos/core';
 import {
   CustosClient,
   GAP_PROOF_OVERDUE_MS,
@@ -53,7 +61,13 @@ import {
   type CliOrg,
 } from './cli-support.js';
 import { keysInFolder, officerPrivateKeys } from './officer-support.js';
-import { afterThisMonthsGrace, LATE_UPLOAD_GRACE_MS, serverClockAt } from './server-clock.js';
+import {
+  afterThisMonthsGrace,
+  cliClockAt,
+  LATE_UPLOAD_GRACE_MS,
+  OFFICERS_IN_2100,
+  serverClockAt,
+} from './server-clock.js';
 import { flushAndVerify, PROOF_WAIT_MS } from '../packages/cli/src/commands/sync.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
@@ -110,8 +124,12 @@ describe('officer disposition (processes)', () => {
   let officers: string[][];
   let officerDirs: string[];
 
+  /** Approving and executing plans as of 2100 happens in 2100 (the console refuses a plan as of its future). */
   const dispose = (k: number, args: string[], json = true) =>
-    custos(['console', 'dispose', ...args, ...officers[k]!, ...(json ? ['--json'] : [])]);
+    custos(
+      ['console', 'dispose', ...args, ...officers[k]!, ...(json ? ['--json'] : [])],
+      args[0] === '--dry-run' ? {} : cliClockAt(OFFICERS_IN_2100),
+    );
   /** The log indexes search finds for a word (search opens every hit and checks its proof). */
   const searchIndexes = async (word = 'canary'): Promise<number[]> =>
     (
@@ -132,6 +150,18 @@ describe('officer disposition (processes)', () => {
       db.close();
     }
   };
+  /** Writes the server's database behind its back (a forged plan: what a malicious server could serve). */
+  const serverDbWrite = (fn: (db: Database.Database) => void): void => {
+    const db = new Database(join(org.server.dataDir, 'custos.sqlite'), { fileMustExist: true });
+    try {
+      db.pragma('busy_timeout = 10000');
+      fn(db);
+    } finally {
+      db.close();
+    }
+  };
+  const planBytesOf = (db: Database.Database, planId: string): Uint8Array =>
+    (db.prepare('SELECT plan FROM disposition_plans WHERE plan_id = ?').get(planId) as { plan: Buffer }).plan;
   const storedOf = (indexes: readonly number[]): number[] =>
     serverDb((db) =>
       (db.prepare('SELECT log_index AS i FROM archive_records ORDER BY log_index').all() as { i: number }[])
@@ -343,6 +373,54 @@ describe('officer disposition (processes)', () => {
       ];
       const keys = [...new Map(opened.map((k) => [k.name, k])).values()];
       expect(keys.filter((k) => k.name.startsWith('bucket ')).length).toBeGreaterThanOrEqual(planned.length);
+
+      // A plan the server (or whoever writes its database) forged: the real one plus this
+      // month's permanent bucket labelled standard. Neither officer signs it, nor runs it: the
+      // console checks each bucket against its org-signed document first (PLAN_INVALID).
+      const permanent = serverDb(
+        (db) =>
+          db
+            .prepare(
+              `SELECT bucket_id AS b, not_after AS naf FROM buckets WHERE retention_class = 'permanent'
+                 AND not_after + ? < ? ORDER BY not_after DESC LIMIT 1`,
+            )
+            .get(LATE_UPLOAD_GRACE_MS, serverNow) as { b: string; naf: number },
+      );
+      const real = decodeDispositionPlan(serverDb((db) => planBytesOf(db, plan.planId)));
+      const forged = encodeDispositionPlan({
+        ...real,
+        buckets: [
+          ...real.buckets,
+          {
+            ...real.buckets[0]!,
+            bucketId: permanent.b,
+            retentionClass: 'standard',
+            expiresAt: bucketExpiry({ retentionClass: 'standard', notAfter: permanent.naf })!,
+          },
+        ],
+      });
+      const forgedId = Buffer.from(dispositionPlanHash(forged)).toString('hex');
+      serverDbWrite((db) =>
+        db
+          .prepare(
+            `INSERT INTO disposition_plans (org_id, plan_id, plan, state, created_by, created_at)
+               SELECT org_id, ?, ?, 'proposed', created_by, created_at FROM disposition_plans WHERE plan_id = ?`,
+          )
+          .run(forgedId, forged, plan.planId),
+      );
+      for (const step of ['--approve', '--execute']) {
+        const refused = await dispose(0, [step, forgedId]);
+        expect(refused.status).toBe(1);
+        expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'PLAN_INVALID' } });
+        expect(refused.stderr).toContain(
+          `bucket ${permanent.b} in the server's disposition plan: the plan says class standard, its signed document says permanent`,
+        );
+      }
+      expect(
+        serverDb((db) =>
+          db.prepare('SELECT COUNT(*) AS n FROM disposition_approvals WHERE plan_id = ?').get(forgedId),
+        ),
+      ).toEqual({ n: 0 });
 
       // Bad command lines exit 2; too few approvals exit 1 and change nothing.
       expect((await dispose(0, ['--approve', 'nothex'])).status).toBe(2);

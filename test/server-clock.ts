@@ -4,7 +4,8 @@
  * for it. Node's own `--import` flag loads, before the server's code, an inline module (a
  * data: URL) that shifts `Date` in that one process. The server has no setting, variable or
  * file for it: nothing in the shipped CLI or server configuration can turn it on, and the
- * devices and officers the test runs keep the machine's clock.
+ * devices and officers the test runs keep the machine's clock — except an officer's command
+ * run with {@link cliClockAt}, the same shift through NODE_OPTIONS.
  */
 import type { ServerArgs } from './client-support.js';
 
@@ -25,6 +26,20 @@ export function serverClockAt(at: number, extra: ServerArgs = {}): ServerArgs {
   const module = `data:text/javascript,${encodeURIComponent(shiftSource(at - Date.now()))}`;
   return { ...extra, nodeArgs: [...(extra.nodeArgs ?? []), '--import', module] };
 }
+
+/**
+ * Environment for one `custos` command (cli-support.ts `custos`, which takes environment only)
+ * whose clock reads `at` now: an officer approving a plan as of a far date must be at it, as
+ * the console refuses a plan as of a date after its own clock.
+ */
+export function cliClockAt(at: number): NodeJS.ProcessEnv {
+  return {
+    NODE_OPTIONS: `--import data:text/javascript,${encodeURIComponent(shiftSource(at - Date.now()))}`,
+  };
+}
+
+/** Where officers approve and execute the e2e plans as of 2100-01-01 from: the day after. */
+export const OFFICERS_IN_2100 = Date.UTC(2100, 0, 2);
 
 /**
  * A time at which this month's buckets take no more records (their month's end plus the
