@@ -40,6 +40,7 @@ import {
   dispositionPlanHash,
   encodeDispositionPlan,
   entryBundlePath,
+  type PlannedBucket,
 } from '@custos/core';
 import {
   CustosClient,
@@ -374,9 +375,30 @@ describe('officer disposition (processes)', () => {
       const keys = [...new Map(opened.map((k) => [k.name, k])).values()];
       expect(keys.filter((k) => k.name.startsWith('bucket ')).length).toBeGreaterThanOrEqual(planned.length);
 
-      // A plan the server (or whoever writes its database) forged: the real one plus this
-      // month's permanent bucket labelled standard. Neither officer signs it, nor runs it: the
-      // console checks each bucket against its org-signed document first (PLAN_INVALID).
+      // Plans the server (or whoever writes its database) forged from the real one. Neither
+      // officer signs or runs one: the console checks each bucket against its org-signed
+      // document and the verified log first (PLAN_INVALID), and nothing reaches the server.
+      const real = decodeDispositionPlan(serverDb((db) => planBytesOf(db, plan.planId)));
+      const forge = (buckets: PlannedBucket[]): string => {
+        const bytes = encodeDispositionPlan({ ...real, buckets });
+        const id = Buffer.from(dispositionPlanHash(bytes)).toString('hex');
+        serverDbWrite((db) =>
+          db
+            .prepare(
+              `INSERT INTO disposition_plans (org_id, plan_id, plan, state, created_by, created_at)
+                 SELECT org_id, ?, ?, 'proposed', created_by, created_at FROM disposition_plans WHERE plan_id = ?`,
+            )
+            .run(id, bytes, plan.planId),
+        );
+        return id;
+      };
+      const refused = async (step: string, id: string, message: string): Promise<void> => {
+        const r = await dispose(0, [step, id]);
+        expect(r.status).toBe(1);
+        expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'PLAN_INVALID' } });
+        expect(r.stderr).toContain(message);
+      };
+      // This month's permanent bucket added, labelled standard.
       const permanent = serverDb(
         (db) =>
           db
@@ -386,39 +408,35 @@ describe('officer disposition (processes)', () => {
             )
             .get(LATE_UPLOAD_GRACE_MS, serverNow) as { b: string; naf: number },
       );
-      const real = decodeDispositionPlan(serverDb((db) => planBytesOf(db, plan.planId)));
-      const forged = encodeDispositionPlan({
-        ...real,
-        buckets: [
-          ...real.buckets,
-          {
-            ...real.buckets[0]!,
-            bucketId: permanent.b,
-            retentionClass: 'standard',
-            expiresAt: bucketExpiry({ retentionClass: 'standard', notAfter: permanent.naf })!,
-          },
-        ],
-      });
-      const forgedId = Buffer.from(dispositionPlanHash(forged)).toString('hex');
-      serverDbWrite((db) =>
-        db
-          .prepare(
-            `INSERT INTO disposition_plans (org_id, plan_id, plan, state, created_by, created_at)
-               SELECT org_id, ?, ?, 'proposed', created_by, created_at FROM disposition_plans WHERE plan_id = ?`,
-          )
-          .run(forgedId, forged, plan.planId),
-      );
+      const relabelled = forge([
+        ...real.buckets,
+        {
+          ...real.buckets[0]!,
+          bucketId: permanent.b,
+          retentionClass: 'standard',
+          expiresAt: bucketExpiry({ retentionClass: 'standard', notAfter: permanent.naf })!,
+        },
+      ]);
       for (const step of ['--approve', '--execute']) {
-        const refused = await dispose(0, [step, forgedId]);
-        expect(refused.status).toBe(1);
-        expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'PLAN_INVALID' } });
-        expect(refused.stderr).toContain(
+        await refused(
+          step,
+          relabelled,
           `bucket ${permanent.b} in the server's disposition plan: the plan says class standard, its signed document says permanent`,
         );
       }
+      // One record more to dispose of than the bucket has in the log.
+      const counted = real.buckets.find((b) => b.records > 0)!;
+      const inflated = forge(real.buckets.map((b) => (b === counted ? { ...b, records: b.records + 1 } : b)));
+      await refused(
+        '--approve',
+        inflated,
+        `bucket ${counted.bucketId} in the server's disposition plan: the plan counts ${counted.records + 1} record(s)`,
+      );
       expect(
         serverDb((db) =>
-          db.prepare('SELECT COUNT(*) AS n FROM disposition_approvals WHERE plan_id = ?').get(forgedId),
+          db
+            .prepare('SELECT COUNT(*) AS n FROM disposition_approvals WHERE plan_id IN (?, ?)')
+            .get(relabelled, inflated),
         ),
       ).toEqual({ n: 0 });
 

@@ -5,7 +5,7 @@
  * server says is taken on trust: the plan's bytes must hash to its id and name this org
  * (and the date asked for); before signing and before executing, every planned bucket is
  * checked against its org-signed document, core's retention table, the holds and this
- * machine's clock (plan-check.ts); and the certificate must name the plan and carry enough
+ * machine's clock (plan-check.ts), and its leaves against the verified log (plan-leaves.ts); and the certificate must name the plan and carry enough
  * approvals that verify against the officer keys in the profile's org.json.
  */
 import {
@@ -16,6 +16,7 @@ import {
   type DispositionCertificate,
   type DispositionPlan,
 } from '@custos/core';
+import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { listHolds } from '../holds/officer-holds.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
@@ -24,6 +25,7 @@ import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import { verifyEd25519 } from '../signing-key.js';
 import { checkPlanBuckets } from './plan-check.js';
+import { checkPlanLeaves } from './plan-leaves.js';
 
 type Json = Record<string, unknown>;
 
@@ -212,14 +214,16 @@ function checkPlanId(planId: string): string {
 /**
  * Checks every bucket of `plan` against the org's signed bucket documents (verified under the
  * pinned org key's delegation chain), core's retention table, the holds this officer can list
- * and this machine's clock; PLAN_INVALID (or BUCKET_INVALID for a listed document that does
- * not verify) names the bucket and what is wrong.
+ * and this machine's clock, and its leaf span and digest against the log verified with the
+ * pinned log key; PLAN_INVALID (or BUCKET_INVALID for a listed document that does not verify,
+ * LOG_INVALID for a log that does not) names the bucket and what is wrong.
  */
 async function checkPlan(s: OfficerSession, plan: DispositionPlan): Promise<void> {
   const { chain } = await s.orgKeys();
   const documents = new Map((await s.serverBuckets()).map((b) => [b.bucket, b.document]));
   const holds = await listHolds(s);
   checkPlanBuckets(plan, { chain, documents, holds, now: Date.now() });
+  checkPlanLeaves(plan, await readVerifiedLog(s));
 }
 
 /** Checks the plan (checkPlan), then signs it with this officer's signing key and records the approval. */
