@@ -129,6 +129,20 @@ export const INDEX_KEYS_ANSWER_LIMIT_BYTES = page(
 );
 
 /**
+ * Held leaf indexes a disposition plan's answer may list (`GET …/dispositions/:planId?held=1`):
+ * the server bounds them only by its buckets' records, so this is the console's own bound, ten
+ * million records held when the plan was made; a plan that held more is reported unverified.
+ */
+export const MAX_DISPOSITION_HELD_LEAVES = 10_000_000;
+
+/**
+ * `GET …/dispositions/:planId?held=1`: the plan and certificate (at most 256 KiB each, server
+ * disposition-routes.ts MAX_PLAN_BYTES, in base64url) and up to MAX_DISPOSITION_HELD_LEAVES leaf
+ * indexes of at most 16 digits and a comma; about 174 MB.
+ */
+export const DISPOSITION_ANSWER_LIMIT_BYTES = page(MAX_DISPOSITION_HELD_LEAVES, 17) + 2 * b64(256 * 1024);
+
+/**
  * `GET …/archive/completeness`: a row per device (up to 100,000), per gap (up to 10,000) and per
  * declaration within the gaps (as many), about 65 MB.
  */

@@ -54,6 +54,12 @@ const planViewProperties = {
         expiresAt: Millis,
         records: Type.Integer({ minimum: 0, description: 'records to dispose' }),
         held: Type.Integer({ minimum: 0, description: 'records kept under a legal hold' }),
+        heldLeaves: Type.Optional(
+          Type.Array(Type.Integer({ minimum: 0 }), {
+            description:
+              "with ?held=1 only: leaf indexes of the records held when the plan was made, ascending; with the log's records of the bucket in the span they give the disposed leaves the plan's digest covers",
+          }),
+        ),
         firstLeaf: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
         lastLeaf: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
         step: Type.Union([Type.String(), Type.Null()], { description: 'execution step, null before' }),
@@ -95,11 +101,27 @@ const MadePlanView = Type.Object(
   { additionalProperties: false },
 );
 
-async function planView(stores: Stores, orgId: OrgId, p: PlanRecord): Promise<Static<typeof PlanView>> {
+/** `?held=1`: list each bucket's held leaves (the completeness check asks; they may be many). */
+const PlanQuery = Type.Object(
+  { held: Type.Optional(Type.Literal('1', { description: "1: list each bucket's held leaf indexes" })) },
+  { additionalProperties: false },
+);
+
+async function planView(
+  stores: Stores,
+  orgId: OrgId,
+  p: PlanRecord,
+  withHeld = false,
+): Promise<Static<typeof PlanView>> {
   const plan = decodeDispositionPlan(p.plan);
   const org = await stores.orgs.get(orgId);
   const approvals = await stores.disposition.approvals(orgId, p.planId);
   const progress = new Map((await stores.disposition.progress(orgId, p.planId)).map((x) => [x.bucketId, x]));
+  // Officers and the completeness check recompute the disposed leaves from the log with these.
+  const heldLeaves = new Map<string, number[]>();
+  for (const b of withHeld ? plan.buckets : [])
+    if (b.held > 0)
+      heldLeaves.set(b.bucketId, await stores.disposition.planHeld(orgId, p.planId, b.bucketId));
   return {
     planId: p.planId,
     state: p.state,
@@ -120,6 +142,7 @@ async function planView(stores: Stores, orgId: OrgId, p: PlanRecord): Promise<St
         expiresAt: b.expiresAt,
         records: b.records,
         held: b.held,
+        ...(withHeld ? { heldLeaves: heldLeaves.get(b.bucketId) ?? [] } : {}),
         firstLeaf: b.span?.[0] ?? null,
         lastLeaf: b.span?.[1] ?? null,
         step: pr?.step ?? null,
@@ -165,13 +188,16 @@ export const getDispositionRoute = defineRoute({
   method: 'GET',
   url: '/v1/orgs/:orgId/dispositions/:planId',
   summary:
-    'A disposition plan with its approvals, progress and, once executed, its certificate. Officers and auditors.',
+    'A disposition plan with its approvals, progress and, once executed, its certificate; with held=1, each ' +
+    "bucket's leaf indexes held when the plan was made. Officers and auditors.",
   access: { kind: 'device', roles: ['officer', 'auditor'] },
   params: PlanParams,
+  query: PlanQuery,
   response: { status: 200, schema: PlanView },
   errors: ['DISPOSITION_NOT_FOUND'],
-  async handler({ auth, params }, deps) {
-    return planView(deps.stores, auth.orgId, await planOrThrow(deps.stores, auth.orgId, params.planId));
+  async handler({ auth, params, query }, deps) {
+    const p = await planOrThrow(deps.stores, auth.orgId, params.planId);
+    return planView(deps.stores, auth.orgId, p, query.held === '1');
   },
 });
 
