@@ -73,6 +73,8 @@ import { flushAndVerify, PROOF_WAIT_MS } from '../packages/cli/src/commands/sync
 
 const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
+/** How long the completeness check is re-run while the certificate's act reaches the log (a cap, not an assertion). */
+const POLL_CAP_MS = 60_000;
 const ATTEMPTS = 60;
 const CANARY = 'disposal canary quarterly';
 /** A second message, placed under a legal hold before the plan: it must survive disposition. */
@@ -104,6 +106,20 @@ interface ExecOut extends Omit<PlanOut, 'buckets'> {
   approvers: number[];
   buckets: { bucketId: string; records: number; held: number; keysDestroyed: boolean }[];
   forgotten: { wraps: number; rootWraps: number };
+}
+interface CompletenessOut {
+  complete: boolean;
+  findings: { kind: string; deviceId?: string; from?: number; to?: number; evidence?: string[] }[];
+  devices: { deviceId: string; records: number; recordsDisposed: number }[];
+  dispositions: {
+    certificateHash: string;
+    logIndex: number;
+    planId: string | null;
+    approvers: number[];
+    records: number;
+    problem: string | null;
+  }[];
+  recordsDisposed: number;
 }
 /** An officer profile's local wraps: bucket ids in bucket-keys.json, and in org.json with a root wrap. */
 interface LocalWraps {
@@ -223,6 +239,11 @@ describe('officer disposition (processes)', () => {
           .all(LATE_UPLOAD_GRACE_MS, now) as { b: string }[]
       ).map((r) => r.b),
     );
+  /** `custos console completeness --json` as officer 1: exit code and report. */
+  const completeness = async (): Promise<{ code: number | null; report: CompletenessOut }> => {
+    const r = await custos(['console', 'completeness', ...officers[0]!, '--json']);
+    return { code: r.status, report: JSON.parse(r.stdout) as CompletenessOut };
+  };
   const treeSize = async (): Promise<number> =>
     ((await (await fetch(`${org.server.url}/v1/orgs/${org.orgId}/log`)).json()) as { treeSize: number })
       .treeSize;
@@ -272,6 +293,8 @@ describe('officer disposition (processes)', () => {
     await custosJson(['send', '--to', 'bob', CANARY, '--profile', alice]);
     await custosJson(['send', '--to', 'bob', HELD, '--profile', alice]);
     await custosJson(['sync', '--profile', bob]);
+    // Alice archives what Bob's device sent back too, so every relay receipt has its records.
+    await custosJson(['sync', '--profile', alice]);
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -530,6 +553,74 @@ describe('officer disposition (processes)', () => {
       );
       expect(entry).toMatchObject({ type: 'disposition', bucket: plan.buckets[0]!.bucketId });
       expect(Buffer.from(entry.hash).toString('hex')).toBe(done.certificateHash);
+
+      // The daily completeness check (every relay receipt due at once: grace 0) after the first
+      // disposition: the disposed records are not gaps and their receipts are not unarchived;
+      // the report names the certificate (verified: m approvals, the plan's leaf digest
+      // recomputed from the log less the held leaves) and what it disposed of. The
+      // disposition.execute act that names the plan follows the certificate into the log.
+      const policy = await custos([
+        ...['console', 'completeness', 'policy', '--silent-after', '7d', '--grace', '0s'],
+        ...officers[0]!,
+      ]);
+      expect(policy.status, policy.stderr).toBe(0);
+      let check = await completeness();
+      for (const end = Date.now() + POLL_CAP_MS; check.code !== 0 && Date.now() < end;) {
+        await sleep(1_000);
+        check = await completeness();
+      }
+      expect(check.report.findings).toEqual([]);
+      expect([check.code, check.report.complete]).toEqual([0, true]);
+      const disposedTotal = planned.reduce((n, b) => n + b.records, 0);
+      expect(check.report.dispositions).toEqual([
+        expect.objectContaining({
+          certificateHash: done.certificateHash,
+          logIndex: index,
+          planId: plan.planId,
+          approvers: [0, 1],
+          records: disposedTotal,
+          problem: null,
+        }),
+      ]);
+      expect(check.report.recordsDisposed).toBe(disposedTotal);
+      // Both devices' chains run through disposed and held records of the same bucket.
+      const archiving = check.report.devices.filter((d) => d.records > 0);
+      expect(archiving.length).toBe(2);
+      for (const d of archiving) {
+        expect(d.recordsDisposed).toBeGreaterThan(0);
+        expect(d.records).toBeGreaterThan(d.recordsDisposed);
+      }
+      const text = await custos(['console', 'completeness', ...officers[0]!]);
+      expect(text.status, text.stdout + text.stderr).toBe(0);
+      expect(text.stdout).toContain(
+        `DISPOSED: ${disposedTotal} record(s) under certificate ${done.certificateHash.slice(0, 16)}… (plan ${plan.planId.slice(0, 16)}…, log ${index}`,
+      );
+      // A record no plan approved, gone from the server (a held one, in the disposed bucket's
+      // span): still a gap, though its neighbours were disposed.
+      const victim = serverDb(
+        (db) =>
+          db
+            .prepare('SELECT device_id AS d, seq AS s FROM archive_records WHERE log_index = ?')
+            .get(heldIndexes[0]) as { d: string; s: number },
+      );
+      const rw = new Database(join(org.server.dataDir, 'custos.sqlite'), { fileMustExist: true });
+      try {
+        rw.pragma('busy_timeout = 10000');
+        expect(
+          rw.prepare('DELETE FROM archive_records WHERE log_index = ?').run(heldIndexes[0]).changes,
+        ).toBe(1);
+      } finally {
+        rw.close();
+      }
+      const missing = await completeness();
+      expect(missing.code).toBe(1);
+      expect(missing.report.findings).toContainEqual(
+        expect.objectContaining({ kind: 'gap', deviceId: victim.d, from: victim.s, to: victim.s }),
+      );
+      expect(missing.report.findings.every((f) => f.kind === 'gap' || f.kind === 'unmatched-receipt')).toBe(
+        true,
+      );
+      expect(missing.report.recordsDisposed).toBe(disposedTotal);
 
       // Opened keys live only in the commands' processes: after search, hold, grant,
       // dispose and execute, no profile file holds one, raw, hex or base64. Positive control:

@@ -7,6 +7,7 @@ import {
   humanLines,
   parseDuration,
   parseSince,
+  reportJson,
 } from './console-completeness.js';
 
 describe('console completeness options', () => {
@@ -86,6 +87,8 @@ describe('console completeness options', () => {
         recordsChecked: 8,
         recordsWithoutTokens: devices.reduce((n, d) => n + d.recordsWithoutTokens, 0),
         bucketsWithoutWrap: [],
+        dispositions: [],
+        recordsDisposed: 0,
         log: { origin: 'example/org', treeSize: 20 },
         since: 0,
         checkedAt: 3,
@@ -99,5 +102,73 @@ describe('console completeness options', () => {
     );
     expect(lines[1]).toContain("custodian and date holds and 'custos console export --device' do");
     expect(humanLines(report([device('dev-a', 0)])).some((l) => l.startsWith('NOT SEARCHABLE'))).toBe(false);
+  });
+
+  it('names each verified disposition and what it disposed of, and an unverified one as a finding', () => {
+    const cert = 'ab'.repeat(32);
+    const plan = 'cd'.repeat(32);
+    const report = {
+      complete: false,
+      findings: [
+        {
+          kind: 'unverified-disposition',
+          logIndex: 90,
+          certificateHash: 'ef'.repeat(32),
+          planId: null,
+          bucketId: null,
+          reason: 'no disposition.execute act of the verified log names this certificate',
+        },
+      ],
+      policy: { silentAfterMs: 604_800_000, receiptGraceMs: 0, source: 'default', setBy: null, setAt: null },
+      devices: [],
+      recordsChecked: 2,
+      recordsWithoutTokens: 0,
+      bucketsWithoutWrap: [],
+      dispositions: [
+        {
+          certificateHash: cert,
+          logIndex: 70,
+          planId: plan,
+          executedAt: Date.UTC(2026, 11, 9),
+          approvers: [0, 1],
+          records: 5,
+          buckets: [
+            {
+              bucketId: 'standard-2026-11',
+              approved: 5,
+              certified: 5,
+              held: 2,
+              keysDestroyed: false,
+              problem: null,
+            },
+            {
+              bucketId: 'transitory-2026-11',
+              approved: 0,
+              certified: 0,
+              held: 0,
+              keysDestroyed: true,
+              problem: null,
+            },
+          ],
+          problem: null,
+        },
+      ],
+      recordsDisposed: 5,
+      log: { origin: 'example/org', treeSize: 100 },
+      since: 0,
+      checkedAt: 3,
+    } as unknown as CompletenessReport;
+    const lines = humanLines(report);
+    expect(lines[0]).toBe(
+      `UNVERIFIED disposition certificate ${'ef'.repeat(8)}… (log 90): no disposition.execute act of the verified log names this certificate; its records count as missing`,
+    );
+    expect(lines).toContain(
+      `DISPOSED: 5 record(s) under certificate ${'ab'.repeat(8)}… (plan ${'cd'.repeat(8)}…, log 70, executed 2026-12-09T00:00:00Z, ` +
+        'approved by officer(s) 1, 2): standard-2026-11 5. Lawfully destroyed, not missing.',
+    );
+    expect(reportJson(report)).toMatchObject({
+      recordsDisposed: 5,
+      dispositions: [{ certificateHash: cert }],
+    });
   });
 });

@@ -28,7 +28,10 @@ fetched, opened and verified. Reports
   - relay receipts older than the grace period with no archive record of a device of this
     org listing the envelope's hash (records are opened to read it),
   - devices silent (no archive record) for longer than the policy,
-  - served records that fail verification.
+  - served records that fail verification,
+  - dispositions in the log whose certificate or plan digest does not verify.
+Records a verified disposition approved (m officers' approvals, the plan's leaf digest
+recomputed from the log) are disposed, not missing; the report names each certificate.
 Exit 0: complete. Exit 1: something is missing (listed), or the check could not be done.
 
   --since DATE            report only what happened from DATE on: YYYY-MM-DD (UTC) or an
@@ -92,6 +95,8 @@ export function describeFinding(f: CompletenessFinding): string {
       return `SILENT    device ${f.deviceId}: no archive record for ${formatDuration(f.silentForMs)}${f.lastRecordAt === null ? ' (never archived)' : ` (last ${iso(f.lastRecordAt)})`}`;
     case 'invalid-record':
       return `INVALID   device ${f.deviceId} record ${f.seq}: ${f.reason}`;
+    case 'unverified-disposition':
+      return `UNVERIFIED disposition certificate ${f.certificateHash.slice(0, 16)}… (log ${f.logIndex}${f.planId === null ? '' : `, plan ${f.planId.slice(0, 16)}…`}${f.bucketId === null ? '' : `, bucket ${f.bucketId}`}): ${f.reason}; its records count as missing`;
   }
 }
 
@@ -105,6 +110,8 @@ export function reportJson(r: CompletenessReport) {
     recordsChecked: r.recordsChecked,
     recordsWithoutTokens: r.recordsWithoutTokens,
     bucketsWithoutWrap: r.bucketsWithoutWrap,
+    dispositions: r.dispositions,
+    recordsDisposed: r.recordsDisposed,
     log: r.log,
     since: r.since,
     checkedAt: r.checkedAt,
@@ -127,6 +134,14 @@ export function humanLines(r: CompletenessReport): string[] {
         `carry no search tokens: their device did not yet hold its bucket's index key. Search, query and conversation holds, ` +
         `lexicon review and exports by query do not reach them; custodian and date holds and 'custos console export --device' do. ` +
         `Run 'custos console grant-index-keys' after every enrolment.`,
+    );
+  }
+  for (const d of r.dispositions.filter((x) => x.problem === null && x.records > 0)) {
+    const buckets = d.buckets.filter((b) => b.problem === null && b.approved > 0);
+    lines.push(
+      `DISPOSED: ${d.records} record(s) under certificate ${d.certificateHash.slice(0, 16)}… (plan ${d.planId!.slice(0, 16)}…, log ${d.logIndex}, ` +
+        `executed ${iso(d.executedAt!)}, approved by officer(s) ${d.approvers.map((i) => i + 1).join(', ')}): ${buckets.map((b) => `${b.bucketId} ${b.approved}`).join(', ')}. ` +
+        `Lawfully destroyed, not missing.`,
     );
   }
   if (r.bucketsWithoutWrap.length > 0)

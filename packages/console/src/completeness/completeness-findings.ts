@@ -16,10 +16,21 @@
  *   envelope has no opened record listing that hash in its `env` field;
  * - `silent-device`: a current device that has taken part (a record or a receipt) whose
  *   newest archive record (or enrolment, if none) is older than the silence policy;
- * - `invalid-record`: a served record that failed verification or did not open.
+ * - `invalid-record`: a served record that failed verification or did not open;
+ * - `unverified-disposition`: a disposition in the log whose certificate, or one of whose
+ *   buckets, does not verify (disposed-records.ts): its records count as missing.
+ *
+ * Records a verified disposition approved for disposal (disposed-records.ts) are not
+ * missing: they are taken out of every gap, and a relay receipt of a device from the time
+ * its disposed records span is not expected to be matched (the record that listed the
+ * envelope may be one of them, and it can no longer be opened).
  */
 import type { LogEntry } from '@custos/core';
+import { NOTHING_DISPOSED, type DisposedRecords } from './disposed-records.js';
 import type { IndexedEntry } from './verified-log.js';
+
+/** With --since, records logged this long before it are fetched too (a record may be uploaded before its receipt's time is taken). */
+export const SINCE_SLACK_MS = 10 * 60_000;
 
 /** A device's signed statement, logged, that it cannot send a run of its records. */
 export interface GapDeclarationRef {
@@ -79,9 +90,26 @@ export interface InvalidRecordFinding {
   readonly reason: string;
 }
 
+/** A disposition whose certificate (or one of whose buckets) does not verify: its records are not counted as disposed. */
+export interface UnverifiedDispositionFinding {
+  readonly kind: 'unverified-disposition';
+  /** Index of its first `disposition` log entry. */
+  readonly logIndex: number;
+  /** SHA-256 of the certificate (hex), as the log commits to it. */
+  readonly certificateHash: string;
+  readonly planId: string | null;
+  /** The bucket that does not verify; null when the certificate itself does not. */
+  readonly bucketId: string | null;
+  readonly reason: string;
+}
+
 /** Anything the report finds missing or wrong. */
 export type CompletenessFinding =
-  GapFinding | UnmatchedReceiptFinding | SilentDeviceFinding | InvalidRecordFinding;
+  | GapFinding
+  | UnmatchedReceiptFinding
+  | SilentDeviceFinding
+  | InvalidRecordFinding
+  | UnverifiedDispositionFinding;
 
 /** The policy in force (verified against its log entry). */
 export interface CompletenessPolicy {
@@ -111,6 +139,8 @@ export interface CompletenessInput {
   readonly now: number;
   /** Report only what happened at or after this time (ms); 0 for everything. */
   readonly since: number;
+  /** What verified dispositions account for; default none. */
+  readonly disposed?: DisposedRecords;
 }
 
 /** What the log says about one device. */
@@ -190,11 +220,44 @@ function runs(missing: readonly number[]): { from: number; to: number }[] {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** The parts of `from`…`to` that are not in `taken` (ascending), as inclusive ranges. */
+export function rangeLess(
+  from: number,
+  to: number,
+  taken: readonly number[],
+): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  let at = from;
+  for (const n of taken) {
+    if (n < at) continue;
+    if (n > to) break;
+    if (n > at) out.push({ from: at, to: n - 1 });
+    at = n + 1;
+  }
+  if (at <= to) out.push({ from: at, to });
+  return out;
+}
+
 /** Runs the analysis; findings come sorted by kind, device and position. */
 export function analyseCompleteness(input: CompletenessInput): CompletenessFinding[] {
   const devices = devicesInLog(input.orgId, input.entries);
+  const disposed = input.disposed ?? NOTHING_DISPOSED;
+  const disposedSeqs = new Map(
+    [...disposed.byDevice].map(([d, m]) => [d, [...m.keys()].sort((a, b) => a - b)] as const),
+  );
   const gaps = new Map<string, GapFinding & { evidence: GapEvidence[] }>();
+  // A disposed record is not missing, whoever reports it: every gap loses its disposed numbers.
   const addGap = (
+    deviceId: string,
+    from: number,
+    to: number,
+    ev: GapEvidence,
+    declaration?: GapDeclarationRef,
+  ) => {
+    for (const r of rangeLess(from, to, disposedSeqs.get(deviceId) ?? []))
+      addRun(deviceId, r.from, r.to, ev, r.from === from && r.to === to ? declaration : undefined);
+  };
+  const addRun = (
     deviceId: string,
     from: number,
     to: number,
@@ -254,6 +317,14 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
   }
   for (const g of input.serverGaps) addGap(g.deviceId, g.from, g.to, 'server-report');
 
+  // From a device's first disposed record (less the slack a record may precede its receipt by)
+  // to its last, a receipt's record may be a disposed one: unopenable, so not expected.
+  const disposedSpan = new Map(
+    [...disposed.byDevice].map(([d, m]) => {
+      const times = [...m.values()];
+      return [d, { from: Math.min(...times) - SINCE_SLACK_MS, to: Math.max(...times) }] as const;
+    }),
+  );
   const unmatched: UnmatchedReceiptFinding[] = [];
   const cutoff = input.now - input.policy.receiptGraceMs;
   for (const { index, entry: e } of input.entries) {
@@ -265,6 +336,8 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
       if (d === undefined || (d.revokedAt !== null && d.revokedAt <= e.time)) continue;
       const served = input.served.get(p);
       if (served?.envelopeHashes.has(h) === true) continue;
+      const span = disposedSpan.get(p);
+      if (span !== undefined && e.time >= span.from && e.time <= span.to) continue;
       unmatched.push(receiptFinding(p, index, e, h));
     }
   }
@@ -279,6 +352,20 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
       silent.push({ kind: 'silent-device', deviceId: d.deviceId, lastRecordAt, silentForMs });
   }
 
+  const unverified: UnverifiedDispositionFinding[] = disposed.dispositions.flatMap(
+    (d): UnverifiedDispositionFinding[] => {
+      const ref = {
+        kind: 'unverified-disposition' as const,
+        logIndex: d.logIndex,
+        certificateHash: d.certificateHash,
+      };
+      if (d.problem !== null) return [{ ...ref, planId: d.planId, bucketId: null, reason: d.problem }];
+      return d.buckets
+        .filter((b) => b.problem !== null)
+        .map((b) => ({ ...ref, planId: d.planId, bucketId: b.bucketId, reason: b.problem! }));
+    },
+  );
+
   const byDevice = <T extends { deviceId: string }>(a: T, b: T) =>
     a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
   return [
@@ -286,6 +373,7 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
     ...unmatched.sort((a, b) => a.logIndex - b.logIndex || byDevice(a, b)),
     ...silent.sort(byDevice),
     ...[...input.invalid].sort((a, b) => byDevice(a, b) || a.seq - b.seq),
+    ...unverified,
   ];
 }
 

@@ -10,7 +10,15 @@ export type {
   ServedRecords,
   SilentDeviceFinding,
   UnmatchedReceiptFinding,
+  UnverifiedDispositionFinding,
 } from './completeness-findings.js';
+export { accountDisposed, NOTHING_DISPOSED, readDispositions } from './disposed-records.js';
+export type {
+  CertifiedDisposition,
+  DisposedBucketAccount,
+  DisposedRecords,
+  DispositionAccount,
+} from './disposed-records.js';
 export { auditDocumentHash, policyDetail, runCompleteness, SINCE_SLACK_MS } from './run-completeness.js';
 export type {
   CompletenessDevice,

@@ -30,7 +30,9 @@ import {
   type CompletenessPolicy,
   type InvalidRecordFinding,
   type ServedRecords,
+  SINCE_SLACK_MS,
 } from './completeness-findings.js';
+import { accountDisposed, readDispositions, type DispositionAccount } from './disposed-records.js';
 import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
 
 /** Records asked for per page (the server's maximum). */
@@ -50,8 +52,7 @@ const POLICY_CATCH_UP_DELAY_MS = 1_000;
 export const UNPACED_PAGES = 30;
 /** Pause between record pages after {@link UNPACED_PAGES}, in ms (4 per second). */
 export const PAGE_PACE_MS = 250;
-/** With --since, records logged this long before it are fetched too (a record may be uploaded before its receipt's time is taken). */
-export const SINCE_SLACK_MS = 10 * 60_000;
+export { SINCE_SLACK_MS } from './completeness-findings.js';
 
 type Json = Record<string, unknown>;
 
@@ -89,6 +90,8 @@ export interface CompletenessDevice {
    * and exports by device do).
    */
   readonly recordsWithoutTokens: number;
+  /** Archive-record entries a verified disposition approved for disposal (not missing). */
+  readonly recordsDisposed: number;
 }
 
 /** The report. */
@@ -101,6 +104,13 @@ export interface CompletenessReport {
   /** The devices' `recordsWithoutTokens`, summed. */
   readonly recordsWithoutTokens: number;
   readonly bucketsWithoutWrap: readonly string[];
+  /**
+   * Every disposition in the log, verified (certificate, approvals, plan digest) or with its
+   * problem: the records they account for are disposed, not missing.
+   */
+  readonly dispositions: readonly DispositionAccount[];
+  /** Records disposed under verified dispositions, summed over the devices. */
+  readonly recordsDisposed: number;
   readonly log: { readonly origin: string; readonly treeSize: number };
   readonly since: number;
   readonly checkedAt: number;
@@ -247,6 +257,7 @@ export async function runCompleteness(
   }
   progress(`log: ${log.treeSize} entries verified against the signed checkpoint`);
   const enrolment = enrolmentKeyChecker(session, log);
+  const disposed = accountDisposed(session.orgId, log.entries, await readDispositions(session, log));
   const now = options.now ?? Date.now();
 
   const devices = devicesInLog(session.orgId, log.entries);
@@ -341,6 +352,7 @@ export async function runCompleteness(
     policy,
     now,
     since,
+    disposed,
   });
   return {
     complete: findings.length === 0,
@@ -359,11 +371,14 @@ export async function runCompleteness(
           lastRecordAt: d.records.size === 0 ? null : Math.max(...d.records.values()),
           receipts: d.receipts,
           recordsWithoutTokens: withoutTokens.get(d.deviceId) ?? 0,
+          recordsDisposed: disposed.byDevice.get(d.deviceId)?.size ?? 0,
         };
       }),
     recordsChecked,
     recordsWithoutTokens: [...withoutTokens.values()].reduce((n, c) => n + c, 0),
     bucketsWithoutWrap: [...keys.entries()].filter(([, k]) => k === null).map(([b]) => b),
+    dispositions: disposed.dispositions,
+    recordsDisposed: [...disposed.byDevice.values()].reduce((n, m) => n + m.size, 0),
     log: { origin: log.origin, treeSize: log.treeSize },
     since,
     checkedAt: now,

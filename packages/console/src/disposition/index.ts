@@ -1,6 +1,7 @@
 /** Disposition of expired buckets from the officer's console (docs/officers.md). */
 export {
   approveDisposition,
+  certifiedApprovers,
   executeDisposition,
   getDisposition,
   proposeDisposition,

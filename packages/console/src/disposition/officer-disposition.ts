@@ -16,6 +16,7 @@ import {
   type DispositionCertificate,
   type DispositionPlan,
 } from '@custos/core';
+import { DISPOSITION_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { listHolds } from '../holds/officer-holds.js';
@@ -44,6 +45,12 @@ export interface DispositionView {
   readonly approvedBy: readonly number[];
   /** Per bucket: execution step (null before) and records disposed so far. */
   readonly progress: readonly { bucketId: string; step: string | null; disposed: number }[];
+  /**
+   * Per bucket with held records, the leaf indexes the server says were held when the plan was
+   * made (the server's word: the plan's leaf digest checks it against the log); asked for only
+   * by `getDisposition(…, true)`, empty otherwise.
+   */
+  readonly heldLeaves: ReadonlyMap<string, readonly number[]>;
   /** Present once executed, verified. */
   readonly certificate: DispositionCertificate | null;
   /** The certificate's bytes (what the log's `disposition` entries hash). */
@@ -92,10 +99,20 @@ function verifyView(s: OfficerSession, r: Json, expectPlanId?: string, expectAsO
       step: typeof b.step === 'string' ? b.step : null,
       disposed: Number(b.disposed ?? 0),
     })),
+    heldLeaves: new Map(
+      buckets
+        .filter((b) => Array.isArray(b.heldLeaves) && b.heldLeaves.length > 0)
+        .map((b) => [String(b.bucketId), (b.heldLeaves as unknown[]).map(leafIndex)]),
+    ),
     certificate,
     certificateBytes,
     certificateLogIndex: typeof r.certificateLogIndex === 'number' ? r.certificateLogIndex : null,
   };
+}
+
+function leafIndex(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) refuse('answer has a malformed held leaf');
+  return v;
 }
 
 /** The certificate, checked: this org, this plan, and the quorum of approvals by org.json's officers. */
@@ -129,6 +146,25 @@ export function verifiedApprovers(
     if (verifyEd25519(key, message, a.signature)) ok.add(a.officerIndex);
   }
   return [...ok].sort((x, y) => x - y);
+}
+
+/**
+ * The executed plan's certificate, checked as `--execute` and the completeness check both need
+ * it: present, and carrying approvals of the plan's bytes by at least the quorum of org.json's
+ * officers. Answers the officer indexes whose approvals verify; SERVER_REFUSED otherwise.
+ */
+export function certifiedApprovers(
+  s: OfficerSession,
+  v: DispositionView,
+): { readonly certificate: DispositionCertificate; readonly approvers: readonly number[] } {
+  if (v.certificate === null) refuse('is executed without a certificate');
+  const approvers = verifiedApprovers(s, v.certificate, v.planBytes);
+  if (approvers.length < s.officer.org.officerQuorum) {
+    refuse(
+      `certificate carries ${approvers.length} valid approval(s), ${s.officer.org.officerQuorum} needed`,
+    );
+  }
+  return { certificate: v.certificate, approvers };
 }
 
 /** A bucket expired by the date asked for that the server will not dispose of yet: it still takes records. */
@@ -195,11 +231,21 @@ export async function proposeDisposition(s: OfficerSession, asOf: number): Promi
   return { view: verifyView(s, r, undefined, asOf), notYetDisposable: waitingBuckets(r.notYetDisposable) };
 }
 
-/** The plan `planId`, verified. */
-export async function getDisposition(s: OfficerSession, planId: string): Promise<DispositionView> {
+/**
+ * The plan `planId`, verified. With `withHeld`, the server lists each bucket's held leaf
+ * indexes too (`heldLeaves`; the completeness check recomputes the disposed leaves from them).
+ */
+export async function getDisposition(
+  s: OfficerSession,
+  planId: string,
+  withHeld = false,
+): Promise<DispositionView> {
+  const path = `/v1/orgs/${s.orgId}/dispositions/${checkPlanId(planId)}`;
   return verifyView(
     s,
-    await s.call('GET', `/v1/orgs/${s.orgId}/dispositions/${checkPlanId(planId)}`),
+    withHeld
+      ? await s.call('GET', `${path}?held=1`, undefined, { maxAnswerBytes: DISPOSITION_ANSWER_LIMIT_BYTES })
+      : await s.call('GET', path),
     planId,
   );
 }
@@ -261,16 +307,10 @@ export async function executeDisposition(
     const v = verifyView(s, r, planId);
     progress(v);
     if (v.state !== 'executed') continue;
-    if (v.certificate === null) refuse('is executed without a certificate');
-    const approvers = verifiedApprovers(s, v.certificate, v.planBytes);
-    if (approvers.length < s.officer.org.officerQuorum) {
-      refuse(
-        `certificate carries ${approvers.length} valid approval(s), ${s.officer.org.officerQuorum} needed`,
-      );
-    }
+    const { certificate, approvers } = certifiedApprovers(s, v);
     const forgotten = forgetBucketKeys(
       s.dir,
-      v.certificate.buckets.filter((b) => b.keysDestroyed).map((b) => b.bucketId),
+      certificate.buckets.filter((b) => b.keysDestroyed).map((b) => b.bucketId),
     );
     return { ...v, approvers, forgotten };
   }

@@ -1,0 +1,285 @@
+import { LeafDigest, type DispositionPlan, type LogEntry } from '@custos/core';
+import { describe, expect, it } from 'vitest';
+import { analyseCompleteness, type CompletenessInput, type ServedRecords } from './completeness-findings.js';
+import { accountDisposed, type CertifiedDisposition } from './disposed-records.js';
+import type { IndexedEntry } from './verified-log.js';
+
+const ORG = 'org-1';
+const HOUR = 3_600_000;
+const NOW = 1_000 * HOUR;
+const h = (n: number): Uint8Array => new Uint8Array(32).fill(n);
+const hex = (n: number): string => Buffer.from(h(n)).toString('hex');
+
+function record(device: string, seq: number, bucket: string, time: number): LogEntry {
+  return {
+    type: 'archive-record',
+    org: ORG as never,
+    device: device as never,
+    seq,
+    bucket: bucket as never,
+    hash: h(seq),
+    size: 10,
+    actor: device,
+    time,
+  };
+}
+function receipt(n: number, time: number): LogEntry {
+  return {
+    type: 'relay-receipt',
+    sender: 'A' as never,
+    recipient: 'B' as never,
+    hash: h(n),
+    size: 10,
+    actor: 'A',
+    time,
+  };
+}
+const enrolled = (device: string): LogEntry => ({
+  type: 'key-event',
+  kind: 'device-enrolled',
+  subject: device,
+  hash: h(0),
+  size: 1,
+  actor: 'admin',
+  time: HOUR,
+});
+
+/**
+ * The log: A and B archive into bucket `old` (A 0, B 0, A 1, B 1) around a relay receipt of
+ * envelope 50, then into bucket `new` (A 2, B 2).
+ */
+const LOG: IndexedEntry[] = [
+  enrolled('A'),
+  enrolled('B'),
+  record('A', 0, 'old', 10 * HOUR),
+  receipt(50, 10 * HOUR),
+  record('B', 0, 'old', 10 * HOUR),
+  record('A', 1, 'old', 11 * HOUR),
+  record('B', 1, 'old', 11 * HOUR),
+  record('A', 2, 'new', 20 * HOUR),
+  record('B', 2, 'new', 20 * HOUR),
+].map((entry, index) => ({ index, entry }));
+
+const leaves = (indexes: number[]): Uint8Array => {
+  const d = new LeafDigest();
+  for (const i of indexes) d.add(i);
+  return d.digest();
+};
+
+/** A verified disposition of bucket `old` over `span`, approving `disposed`, with the server's `held` list. */
+function disposition(
+  logIndex: number,
+  span: [number, number],
+  disposed: number[],
+  held: number[],
+  over: Partial<CertifiedDisposition> = {},
+): CertifiedDisposition {
+  const plan: DispositionPlan = {
+    orgId: ORG,
+    asOf: NOW,
+    madeAt: NOW,
+    buckets: [
+      {
+        bucketId: 'old',
+        retentionClass: 'transitory',
+        period: '2026-01',
+        expiresAt: NOW,
+        records: disposed.length,
+        held: held.length,
+        span,
+        leaves: leaves(disposed),
+      },
+    ],
+  };
+  return {
+    certificateHash: hex(logIndex),
+    logIndex,
+    entries: [{ bucketId: 'old', records: disposed.length }],
+    planId: 'p'.repeat(64),
+    plan,
+    certificate: {
+      orgId: ORG,
+      planHash: h(1),
+      executedAt: NOW,
+      approvals: [],
+      buckets: [
+        { bucketId: 'old', records: disposed.length, held: held.length, keysDestroyed: held.length === 0 },
+      ],
+    },
+    approvers: [0, 1],
+    heldLeaves: new Map([['old', held]]),
+    problem: null,
+    ...over,
+  };
+}
+
+const served = (seqs: number[], envs: number[] = []): ServedRecords => ({
+  fromSeq: 0,
+  seqs: new Set(seqs),
+  envelopeHashes: new Set(envs.map(hex)),
+  incomplete: false,
+});
+
+function input(over: Partial<CompletenessInput>): CompletenessInput {
+  return {
+    orgId: ORG,
+    entries: LOG,
+    served: new Map(),
+    serverGaps: [],
+    invalid: [],
+    policy: { silentAfterMs: 10_000 * HOUR, receiptGraceMs: 0 },
+    now: NOW,
+    since: 0,
+    ...over,
+  };
+}
+
+describe('records disposed of under verified dispositions', () => {
+  it('are neither gaps nor unarchived receipts; held records around them stay checked', () => {
+    // Leaves 2, 4 and 6 disposed; A's record 1 (leaf 5) held.
+    const disposed = accountDisposed(ORG, LOG, [disposition(9, [2, 6], [2, 4, 6], [5])]);
+    expect(disposed.byDevice).toEqual(
+      new Map([
+        ['A', new Map([[0, 10 * HOUR]])],
+        [
+          'B',
+          new Map([
+            [0, 10 * HOUR],
+            [1, 11 * HOUR],
+          ]),
+        ],
+      ]),
+    );
+    expect(disposed.dispositions).toEqual([
+      expect.objectContaining({
+        records: 3,
+        problem: null,
+        buckets: [
+          expect.objectContaining({ bucketId: 'old', approved: 3, certified: 3, held: 1, problem: null }),
+        ],
+      }),
+    ]);
+    const honest = input({
+      served: new Map([
+        ['A', served([1, 2])],
+        ['B', served([2])],
+      ]),
+      // The server's own table has the holes too (its LAG query knows nothing of dispositions).
+      serverGaps: [
+        { deviceId: 'A', from: 0, to: 0 },
+        { deviceId: 'B', from: 0, to: 1 },
+      ],
+    });
+    expect(analyseCompleteness({ ...honest, disposed })).toEqual([]);
+    // Without the dispositions: every disposed record a gap, the receipt unarchived twice.
+    expect(analyseCompleteness(honest).map((f) => f.kind)).toEqual([
+      'gap',
+      'gap',
+      'unmatched-receipt',
+      'unmatched-receipt',
+    ]);
+  });
+
+  it('still finds a record no plan approved that the server no longer serves, and receipts outside the disposed time', () => {
+    const disposed = accountDisposed(ORG, LOG, [disposition(9, [2, 6], [2, 4, 6], [5])]);
+    const entries = [...LOG, { index: LOG.length, entry: receipt(51, 30 * HOUR) }];
+    // A's held record 1 and B's live record 2 are gone too.
+    const findings = analyseCompleteness(
+      input({
+        entries,
+        served: new Map([
+          ['A', served([2])],
+          ['B', served([])],
+        ]),
+        serverGaps: [
+          { deviceId: 'A', from: 0, to: 1 },
+          { deviceId: 'B', from: 0, to: 1 },
+        ],
+        disposed,
+      }),
+    );
+    expect(findings).toEqual([
+      { kind: 'gap', deviceId: 'A', from: 1, to: 1, evidence: ['not-served', 'server-report'] },
+      { kind: 'gap', deviceId: 'B', from: 2, to: 2, evidence: ['not-served'] },
+      expect.objectContaining({ kind: 'unmatched-receipt', deviceId: 'A', logIndex: LOG.length }),
+      expect.objectContaining({ kind: 'unmatched-receipt', deviceId: 'B', logIndex: LOG.length }),
+    ]);
+  });
+
+  it('accounts nothing for a bucket whose held list does not give the plan digest: a server cannot call a deleted held record disposed', () => {
+    // The plan approved leaves 2, 4, 6; the server deleted held leaf 5 too and leaves it out of its held list.
+    const lying = disposition(9, [2, 6], [2, 4, 6], []);
+    const disposed = accountDisposed(ORG, LOG, [
+      { ...lying, plan: { ...lying.plan!, buckets: [{ ...lying.plan!.buckets[0]!, held: 1 }] } },
+    ]);
+    expect(disposed.byDevice.size).toBe(0);
+    const findings = analyseCompleteness(
+      input({
+        served: new Map([
+          ['A', served([2])],
+          ['B', served([2])],
+        ]),
+        disposed,
+      }),
+    );
+    expect(findings.filter((f) => f.kind === 'gap').map((f) => [f.deviceId, f.from, f.to])).toEqual([
+      ['A', 0, 1],
+      ['B', 0, 1],
+    ]);
+    expect(findings.at(-1)).toMatchObject({
+      kind: 'unverified-disposition',
+      logIndex: 9,
+      bucketId: 'old',
+      reason: expect.stringMatching(/do not hash to the plan's leaf digest/),
+    });
+  });
+
+  it('accounts a bucket disposed in two runs (held records released, then disposed by a later plan)', () => {
+    // First plan: leaves 2 and 6 held, 4 and 5 disposed; the second disposes of 2 and 6.
+    const first = disposition(9, [2, 6], [4, 5], [2, 6]);
+    const second = disposition(12, [2, 6], [2, 6], [], { certificateHash: hex(12) });
+    const disposed = accountDisposed(ORG, LOG, [second, first]);
+    expect(disposed.dispositions.map((d) => [d.logIndex, d.records, d.problem])).toEqual([
+      [9, 2, null],
+      [12, 2, null],
+    ]);
+    expect(
+      analyseCompleteness(
+        input({
+          served: new Map([
+            ['A', served([2])],
+            ['B', served([2])],
+          ]),
+          disposed,
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('reports a disposition whose certificate does not verify, and counts its records missing', () => {
+    const bad = disposition(9, [2, 6], [2, 4, 6], [5], {
+      plan: null,
+      certificate: null,
+      problem: 'plan pppp: the server serves another certificate than the log commits to',
+    });
+    const disposed = accountDisposed(ORG, LOG, [bad]);
+    expect(disposed.byDevice.size).toBe(0);
+    const findings = analyseCompleteness(
+      input({
+        served: new Map([
+          ['A', served([1, 2])],
+          ['B', served([2])],
+        ]),
+        disposed,
+      }),
+    );
+    expect(findings.map((f) => f.kind)).toEqual([
+      'gap',
+      'gap',
+      'unmatched-receipt',
+      'unmatched-receipt',
+      'unverified-disposition',
+    ]);
+    expect(findings.at(-1)).toMatchObject({ bucketId: null, reason: bad.problem });
+  });
+});

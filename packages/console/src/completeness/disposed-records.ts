@@ -1,0 +1,287 @@
+/**
+ * Records a lawful disposition destroyed (docs/officers.md, "Completeness and alerts"): the
+ * completeness check must not call them missing, and must not let the server hide a deleted
+ * record by calling it disposed. So nothing here is the server's word:
+ *
+ * - the log's `disposition` entries (one per bucket) commit to the certificate's SHA-256; the
+ *   `disposition.execute` act of the same certificate (its document checked against its log
+ *   entry) names the plan; the plan and certificate are fetched and checked as `custos
+ *   console dispose --execute` checks them (plan bytes hash to the id, this org, at least the
+ *   quorum of approvals verifying with org.json's officer keys), and the certificate's bytes
+ *   must hash to the log's entries;
+ * - the records a plan approved for disposal are recomputed from the verified log: the
+ *   bucket's `archive-record` entries in the plan's leaf span, less those held when the plan
+ *   was made (the server's list, checked by what follows) and those an earlier verified
+ *   disposition already covered, must hash to the plan's leaf digest, which m officers signed.
+ *
+ * Only those records are "disposed". A record the server no longer serves that no verified
+ * plan approved stays a gap; a disposition that does not verify is itself a finding.
+ */
+import { createHash } from 'node:crypto';
+import { LeafDigest, type DispositionCertificate, type DispositionPlan } from '@custos/core';
+import { auditAnswerLimit } from '@custos/client/answer-limits';
+import { checkActDocument } from '../audit/officer-audit.js';
+import { ConsoleError, isConsoleError } from '../console-error.js';
+import { certifiedApprovers, getDisposition } from '../disposition/officer-disposition.js';
+import type { OfficerSession } from '../officer-session.js';
+import { fromB64u } from '../profile-files.js';
+import type { IndexedEntry, VerifiedLog } from './verified-log.js';
+
+/** Acts read per request when looking for `disposition.execute` acts. */
+const ACTS_PAGE = 500;
+/** The audit detail of a `disposition.execute` act: `cert=` and the certificate's SHA-256 (server execution.ts). */
+const CERTIFICATE_MARK = 'cert=';
+
+/** One disposition as its log entries name it, and what the console verified of it. */
+export interface CertifiedDisposition {
+  /** SHA-256 of the certificate (hex), as the log's `disposition` entries commit to it. */
+  readonly certificateHash: string;
+  /** Index of its first `disposition` entry. */
+  readonly logIndex: number;
+  /** Bucket and records disposed, as each of its `disposition` entries says. */
+  readonly entries: readonly { readonly bucketId: string; readonly records: number }[];
+  /** The plan the `disposition.execute` act names; null when no act of the log names the certificate. */
+  readonly planId: string | null;
+  /** Set only when the certificate verified (then `problem` is null). */
+  readonly plan: DispositionPlan | null;
+  readonly certificate: DispositionCertificate | null;
+  /** Officer indexes whose approvals of the plan verify. */
+  readonly approvers: readonly number[];
+  /** Per bucket, the leaf indexes the server says were held when the plan was made. */
+  readonly heldLeaves: ReadonlyMap<string, readonly number[]>;
+  /** Why it does not verify; null when it does. */
+  readonly problem: string | null;
+}
+
+type Json = Record<string, unknown>;
+
+const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * The certificate hash → plan id of every `disposition.execute` act in the verified log at
+ * or after `from`, read from the act listing (each document checked against the log's own
+ * entry at its index) until every certificate in `wanted` is found or the listing ends.
+ */
+async function executedPlanIds(
+  session: OfficerSession,
+  log: VerifiedLog,
+  wanted: ReadonlySet<string>,
+  from: number,
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  let after: string | null = from === 0 ? null : String(from - 1);
+  while (found.size < wanted.size) {
+    const qs = [`limit=${ACTS_PAGE}`, ...(after === null ? [] : [`after=${after}`])];
+    const r = await session.call('GET', `/v1/orgs/${session.orgId}/audit?${qs.join('&')}`, undefined, {
+      maxAnswerBytes: auditAnswerLimit(ACTS_PAGE),
+    });
+    if (!Array.isArray(r.acts) || (r.next !== null && typeof r.next !== 'string'))
+      throw new ConsoleError('SERVER_REFUSED', 'the audit listing lacks acts or next');
+    for (const a of r.acts as Json[]) {
+      if (!Number.isSafeInteger(a.index))
+        throw new ConsoleError('SERVER_REFUSED', 'the audit listing: an act lacks its index');
+      const index = a.index as number;
+      // Entries are verified in log order: entries[i] is leaf i.
+      const e = log.entries[index]?.entry;
+      if (e?.type !== 'audit-event' || e.kind !== 'disposition-execute' || typeof a.document !== 'string')
+        continue;
+      const doc = checkActDocument(session.orgId, e, fromB64u(a.document), index);
+      const cert = doc.det?.startsWith(CERTIFICATE_MARK) ? doc.det.slice(CERTIFICATE_MARK.length) : undefined;
+      if (cert !== undefined && wanted.has(cert)) found.set(cert, doc.sub);
+    }
+    // Past the verified log nothing can be checked: a newer act waits for the next report.
+    if (r.next === null || Number(r.next) >= log.treeSize - 1) break;
+    after = r.next;
+  }
+  return found;
+}
+
+/** Checks one certificate: its plan, its bytes against the log, its approvals, its buckets against the entries. */
+async function certify(
+  session: OfficerSession,
+  base: Omit<CertifiedDisposition, 'problem' | 'plan' | 'certificate' | 'approvers' | 'heldLeaves'>,
+): Promise<CertifiedDisposition> {
+  const unverified = (problem: string): CertifiedDisposition => ({
+    ...base,
+    plan: null,
+    certificate: null,
+    approvers: [],
+    heldLeaves: new Map(),
+    problem,
+  });
+  if (base.planId === null)
+    return unverified('no disposition.execute act of the verified log names this certificate');
+  let view;
+  let approved;
+  try {
+    view = await getDisposition(session, base.planId, true);
+    if (view.certificateBytes === null || sha256Hex(view.certificateBytes) !== base.certificateHash)
+      return unverified(`plan ${base.planId}: the server serves another certificate than the log commits to`);
+    approved = certifiedApprovers(session, view);
+  } catch (e) {
+    if (!isConsoleError(e)) throw e;
+    return unverified(`plan ${base.planId}: ${e.message}`);
+  }
+  for (const en of base.entries) {
+    const b = approved.certificate.buckets.find((x) => x.bucketId === en.bucketId);
+    if (
+      b === undefined ||
+      b.records !== en.records ||
+      !view.plan.buckets.some((p) => p.bucketId === en.bucketId)
+    )
+      return unverified(
+        `plan ${base.planId}: the log's disposition entry for bucket ${en.bucketId} does not match the certificate`,
+      );
+  }
+  return {
+    ...base,
+    plan: view.plan,
+    certificate: approved.certificate,
+    approvers: approved.approvers,
+    heldLeaves: view.heldLeaves,
+    problem: null,
+  };
+}
+
+/** Every disposition the verified log records, in log order, each verified (or with its problem). Asks nothing when there is none. */
+export async function readDispositions(
+  session: OfficerSession,
+  log: VerifiedLog,
+): Promise<CertifiedDisposition[]> {
+  const groups = new Map<string, { logIndex: number; entries: { bucketId: string; records: number }[] }>();
+  for (const { index, entry: e } of log.entries) {
+    if (e.type !== 'disposition') continue;
+    const hash = Buffer.from(e.hash).toString('hex');
+    let g = groups.get(hash);
+    if (g === undefined) groups.set(hash, (g = { logIndex: index, entries: [] }));
+    g.entries.push({ bucketId: e.bucket, records: e.records });
+  }
+  if (groups.size === 0) return [];
+  const first = Math.min(...[...groups.values()].map((g) => g.logIndex));
+  const planIds = await executedPlanIds(session, log, new Set(groups.keys()), first);
+  const out: CertifiedDisposition[] = [];
+  for (const [certificateHash, g] of groups)
+    out.push(await certify(session, { certificateHash, ...g, planId: planIds.get(certificateHash) ?? null }));
+  return out;
+}
+
+/** One bucket of a verified disposition, as the report shows it. */
+export interface DisposedBucketAccount {
+  readonly bucketId: string;
+  /** Records the plan approved for disposal, recomputed from the log (0 when `problem` is set). */
+  readonly approved: number;
+  /** Records disposed, as the certificate says. */
+  readonly certified: number;
+  /** Records kept under a hold, as the certificate says. */
+  readonly held: number;
+  readonly keysDestroyed: boolean;
+  /** Why its records are not counted as disposed; null when they are. */
+  readonly problem: string | null;
+}
+
+/** A disposition as the report shows it. */
+export interface DispositionAccount {
+  readonly certificateHash: string;
+  readonly logIndex: number;
+  readonly planId: string | null;
+  readonly executedAt: number | null;
+  readonly approvers: readonly number[];
+  /** Records of this org's devices it disposed of (the buckets' `approved`, summed). */
+  readonly records: number;
+  readonly buckets: readonly DisposedBucketAccount[];
+  readonly problem: string | null;
+}
+
+/** What verified dispositions account for. */
+export interface DisposedRecords {
+  /** Device → sequence number → log time, of every record a verified plan approved for disposal. */
+  readonly byDevice: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  readonly dispositions: readonly DispositionAccount[];
+}
+
+/** No disposition: nothing disposed. */
+export const NOTHING_DISPOSED: DisposedRecords = { byDevice: new Map(), dispositions: [] };
+
+/**
+ * The records verified dispositions approved for disposal (module comment), a pure function
+ * of the verified log and the certified dispositions. A bucket whose recomputed leaves do not
+ * hash to its plan's digest contributes nothing, and says so.
+ */
+export function accountDisposed(
+  orgId: string,
+  entries: readonly IndexedEntry[],
+  dispositions: readonly CertifiedDisposition[],
+): DisposedRecords {
+  const byBucket = new Map<string, { index: number; device: string; seq: number; time: number }[]>();
+  for (const { index, entry: e } of entries) {
+    if (e.type !== 'archive-record' || e.org !== orgId) continue;
+    let list = byBucket.get(e.bucket);
+    if (list === undefined) byBucket.set(e.bucket, (list = []));
+    list.push({ index, device: e.device, seq: e.seq, time: e.time });
+  }
+  const accounted = new Set<number>();
+  const byDevice = new Map<string, Map<number, number>>();
+  const accounts: DispositionAccount[] = [];
+  for (const d of [...dispositions].sort((a, b) => a.logIndex - b.logIndex)) {
+    const base = { certificateHash: d.certificateHash, logIndex: d.logIndex, planId: d.planId };
+    if (d.plan === null || d.certificate === null || d.problem !== null) {
+      accounts.push({
+        ...base,
+        executedAt: null,
+        approvers: [],
+        records: 0,
+        buckets: [],
+        problem: d.problem,
+      });
+      continue;
+    }
+    const buckets: DisposedBucketAccount[] = [];
+    for (const pb of d.plan.buckets) {
+      const cb = d.certificate.buckets.find((x) => x.bucketId === pb.bucketId);
+      const shown = {
+        bucketId: pb.bucketId,
+        certified: cb?.records ?? 0,
+        held: cb?.held ?? 0,
+        keysDestroyed: cb?.keysDestroyed ?? false,
+      };
+      const held = new Set(d.heldLeaves.get(pb.bucketId) ?? []);
+      const approved =
+        pb.span === null
+          ? []
+          : (byBucket.get(pb.bucketId) ?? []).filter(
+              (r) =>
+                r.index >= pb.span![0] &&
+                r.index <= pb.span![1] &&
+                !accounted.has(r.index) &&
+                !held.has(r.index),
+            );
+      const digest = new LeafDigest();
+      for (const r of approved) digest.add(r.index);
+      if (approved.length !== pb.records || !Buffer.from(digest.digest()).equals(Buffer.from(pb.leaves))) {
+        buckets.push({
+          ...shown,
+          approved: 0,
+          problem:
+            "the log's records of the bucket in the plan's span, less those held, do not hash to the plan's leaf digest",
+        });
+        continue;
+      }
+      for (const r of approved) {
+        accounted.add(r.index);
+        let m = byDevice.get(r.device);
+        if (m === undefined) byDevice.set(r.device, (m = new Map<number, number>()));
+        m.set(r.seq, r.time);
+      }
+      buckets.push({ ...shown, approved: approved.length, problem: null });
+    }
+    accounts.push({
+      ...base,
+      executedAt: d.certificate.executedAt,
+      approvers: d.approvers,
+      records: buckets.reduce((n, b) => n + b.approved, 0),
+      buckets,
+      problem: null,
+    });
+  }
+  return { byDevice, dispositions: accounts };
+}
