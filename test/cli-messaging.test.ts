@@ -153,6 +153,23 @@ describe('custos messaging commands', () => {
     chat.child.stdin.end('/quit\n');
     expect(await chat.exited).toBe(0);
     expect(chat.output()).toMatch(/Archived by: Example Agency/);
+    // Nobody reads a prompt on piped input.
+    expect(chat.output()).not.toContain('you>');
+  });
+
+  it('chat --json: stdout is JSON lines only, no prompt', async () => {
+    const chat = startChat(['alice', '--profile', bob, '--json']);
+    // Input stays open while the line is sent: the prompt would follow the connection and the send.
+    chat.child.stdin.write('piped in json\n');
+    await until(() => chat.stdout().includes('piped in json'), 'the sent line', 300_000);
+    chat.child.stdin.end('/quit\n');
+    expect(await chat.exited).toBe(0);
+    const lines = chat
+      .stdout()
+      .split('\n')
+      .filter((l) => l !== '');
+    const events = lines.map((l) => JSON.parse(l) as { text?: string; direction?: string });
+    expect(events.filter((e) => e.text === 'piped in json').map((e) => e.direction)).toEqual(['sent']);
   });
 
   it('lists contacts and devices; the admin sees users and devices', async () => {

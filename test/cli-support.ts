@@ -62,15 +62,22 @@ export async function custosJson<T = Record<string, unknown>>(args: readonly str
 /** Starts `custos chat` as a child with piped stdin. */
 export function startChat(args: readonly string[]): {
   child: ChildProcessWithoutNullStreams;
+  /** stdout and stderr as they came. */
   output: () => string;
+  /** stdout alone. */
+  stdout: () => string;
   exited: Promise<number | null>;
 } {
   const child = spawn(process.execPath, [MAIN, 'chat', ...args], { env: cleanEnv() });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('close', r));
-  return { child, output: () => out, exited };
+  return { child, output: () => out, stdout: () => stdout, exited };
 }
 
 /** A server with an organisation from the ceremony and its first admin enrolled. */

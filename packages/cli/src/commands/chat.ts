@@ -38,7 +38,8 @@ const USAGE = `Usage: custos chat USER|GROUP [--profile DIR] [--passphrase-file 
 
 An interactive conversation with USER (a contact name or USERID@ORGID) or a GROUP (its
 name or id): new messages appear
-as they arrive; what you type is sent when you press Enter.
+as they arrive; what you type is sent when you press Enter. With --json each event is one
+JSON line on stdout (the prompt, on a terminal, goes to stderr).
 ${CHAT_HELP}
 
 The chat holds the profile until it quits: a profile is used by one custos process at a
@@ -89,6 +90,20 @@ export function parseChatLine(
 export function chatFailureLine(e: unknown, json: boolean): string {
   const f = explainFailure(e, 'chat');
   return json ? JSON.stringify({ error: { code: f.code, message: f.message } }) : `custos chat: ${f.message}`;
+}
+
+/**
+ * Where the `you> ` prompt (and the echo of what is typed) goes: nowhere when stdin is not a
+ * terminal (piped input: nobody reads a prompt, and it would spoil the output), stderr with
+ * --json (stdout carries only JSON lines), else stdout.
+ */
+export function chatPromptStream(
+  json: boolean,
+  stdinIsTerminal: boolean,
+  io: Pick<CliIo, 'stdout' | 'stderr'>,
+): NodeJS.WritableStream | undefined {
+  if (!stdinIsTerminal) return undefined;
+  return json ? io.stderr : io.stdout;
 }
 
 async function chat(ctx: CommandContext): Promise<void> {
@@ -154,17 +169,19 @@ async function chat(ctx: CommandContext): Promise<void> {
       print(CHAT_HELP);
     }
     const input = process.stdin;
+    const terminal = input.isTTY === true;
+    const promptOut = chatPromptStream(ctx.json, terminal, ctx.io);
     const rl = createInterface({
       input,
-      output: ctx.io.stdout,
-      terminal: input.isTTY === true,
+      ...(promptOut === undefined ? {} : { output: promptOut }),
+      terminal,
       prompt: 'you> ',
     });
-    if (input.isTTY === true) {
+    if (promptOut !== undefined) {
       // Print above the prompt, then redraw it with what was typed so far.
       print = (line) => {
-        clearLine(ctx.io.stdout, 0);
-        cursorTo(ctx.io.stdout, 0);
+        clearLine(promptOut, 0);
+        cursorTo(promptOut, 0);
         ctx.io.stdout.write(`${terminalSafe(line)}\n`);
         rl.prompt(true);
       };
