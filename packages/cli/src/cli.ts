@@ -69,7 +69,42 @@ Auditing (no account needed):
 
   demo            run the whole system in a temporary folder and show what each device saw
   help            show this text
+  version         show the version of this custos command (also --version)
 `;
+
+/**
+ * The help of a command group (`custos org --help`, `custos console --help`): the lines of
+ * USAGE about its subcommands, with their continuation lines, so the two never differ.
+ */
+function groupUsage(group: string): string {
+  const lines: string[] = [];
+  let inGroup = false;
+  for (const line of USAGE.split('\n')) {
+    if (line.startsWith(`  ${group} `)) inGroup = true;
+    else if (!/^ {3,}\S/.test(line)) inGroup = false;
+    if (inGroup) lines.push(line);
+  }
+  return `Usage: custos ${group} <subcommand> [options]      ('custos ${group} <subcommand> --help' for each)\n\n${lines.join('\n')}\n`;
+}
+
+const HELP_WORDS: readonly (string | undefined)[] = ['--help', '-h', 'help'];
+
+/**
+ * Answers `custos <group>` without a known subcommand: its help (exit 0) for a help word, or
+ * one line naming the subcommands (exit 2) for none or an unknown one.
+ */
+function groupWithout(group: string, names: readonly string[], sub: string | undefined, io: CliIo): number {
+  if (HELP_WORDS.includes(sub)) {
+    io.stdout.write(groupUsage(group));
+    return 0;
+  }
+  const problem =
+    sub === undefined
+      ? `a subcommand is needed: ${names.join(', ')}`
+      : `unknown subcommand '${sub}'; available: ${names.join(', ')}`;
+  io.stderr.write(`custos ${group}: ${problem}. Run 'custos ${group} --help'.\n`);
+  return 2;
+}
 
 type Runner = (args: readonly string[], io: CliIo) => Promise<number>;
 
@@ -122,6 +157,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     case '-h':
       io.stdout.write(USAGE);
       return 0;
+    case 'version':
+    case '--version':
+      io.stdout.write(`custos ${(await import('./cli-version.js')).cliVersion()}\n`);
+      return 0;
     case 'org':
       if (args[1] === 'create')
         return (await import('./commands/org-create.js')).runOrgCreate(args.slice(2), io);
@@ -131,17 +170,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         return (await import('./commands/org-buckets.js')).runOrgBuckets(args.slice(2), io);
       if (args[1] === 'officers')
         return (await import('./commands/org-officers.js')).runOrgOfficers(args.slice(2), io);
-      io.stderr.write(
-        `custos org: unknown subcommand '${args[1] ?? ''}'; available: create, unlock, buckets, officers. Run 'custos help'.\n`,
-      );
-      return 2;
+      return groupWithout('org', ['create', 'unlock', 'buckets', 'officers'], args[1], io);
     case 'console': {
       const sub = ownEntry(CONSOLE_COMMANDS, args[1]);
       if (sub !== undefined) return (await sub())(args.slice(2), io);
-      io.stderr.write(
-        `custos console: unknown subcommand '${args[1] ?? ''}'; available: ${Object.keys(CONSOLE_COMMANDS).join(', ')}. Run 'custos help'.\n`,
-      );
-      return 2;
+      return groupWithout('console', Object.keys(CONSOLE_COMMANDS), args[1], io);
     }
     case 'verify':
       if (args[1] === 'log' || args[1] === 'witness-key')
