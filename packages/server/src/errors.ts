@@ -96,6 +96,10 @@ export const SERVER_ERRORS = {
     doc: 'An organisation with the requested id already exists. Nothing was registered.',
   },
   DEVICE_ALREADY_REVOKED: { status: 409, doc: 'The device is already revoked.' },
+  USER_HAS_DEVICE: {
+    status: 409,
+    doc: "The user has an active device, so an admin's enrolment code cannot add one: the user links another device from an existing one with `custos devices link` (POST /v1/devices/link-codes), or an admin first revokes the lost device. Nothing was stored.",
+  },
   MISMATCHED_DEVICES: {
     status: 409,
     doc: "The message does not address exactly the recipient's current devices; `details.missing` and `details.stale` list the device ids. Nothing was stored.",

@@ -11,6 +11,7 @@ import { newBearerToken } from '../crypto/secrets.js';
 import type { ServerErrorCode } from '../errors.js';
 import {
   createFixtureOrg,
+  createSpareUser,
   ROUTE_FIXTURES,
   type FixtureContext,
   type RouteRequest,
@@ -85,7 +86,10 @@ for (const backend of TEST_BACKENDS) {
       );
       revoked = await enrolAndLogin(t.app, a.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
       await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices/${revoked.deviceId}/revoke`, undefined, admin);
-      const bUser = b.devices.member.userId;
+      // A user of b without a device: an admin's code for one with a device is USER_HAS_DEVICE.
+      const bUser = (
+        await call(t.app, 'POST', `/v1/orgs/${b.orgId}/users`, { role: 'member' }, b.devices.admin.headers())
+      ).json<{ userId: string }>().userId;
       const cb = await call(
         t.app,
         'POST',
@@ -618,11 +622,13 @@ for (const backend of TEST_BACKENDS) {
     });
 
     it('an expired enrolment code is refused', async () => {
+      // A fresh user: the spare one has a device by now (an admin's code for it is USER_HAS_DEVICE).
+      const userId = await createSpareUser(t, a);
       const code = (
         await call(
           t.app,
           'POST',
-          `/v1/orgs/${a.orgId}/users/${ctx.spareUserId}/enrolment-codes`,
+          `/v1/orgs/${a.orgId}/users/${userId}/enrolment-codes`,
           { ttlSeconds: 60 },
           admin(),
         )

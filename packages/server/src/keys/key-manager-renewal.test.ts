@@ -152,14 +152,9 @@ describe('key-manager renewal and index-key recipients', () => {
       officer.headers(),
     );
     expect(reg.statusCode, reg.body).toBe(201);
-    const code = await call(
-      t.app,
-      'POST',
-      `/v1/orgs/${orgId}/users/${member.userId}/enrolment-codes`,
-      {},
-      admin.headers(),
-    );
-    const lost = await enrolAndLogin(t.app, orgId, code.json<{ enrolmentCode: string }>().enrolmentCode);
+    // The member links a second device (an admin's code cannot add one: the member has a device).
+    const code = await call(t.app, 'POST', '/v1/devices/link-codes', {}, member.headers());
+    const lost = await enrolAndLogin(t.app, orgId, code.json<{ code: string }>().code);
     const rev = await call(
       t.app,
       'POST',

@@ -57,7 +57,7 @@ export function injectFixture(app: TestApp['app'], req: RouteRequest, headers: R
 export interface FixtureContext {
   readonly t: TestApp;
   readonly org: TestOrg;
-  /** A user of `org` that fixtures may change (role, retention, codes). */
+  /** A user of `org` that fixtures may change (role, retention, codes); it never gets a device. */
   readonly spareUserId: UserId;
   /** `org`'s key-manager key and registered bucket (see {@link createFixtureOrg}). */
   readonly archive: ArchivingOrg;
@@ -109,11 +109,16 @@ function envelopesFor(...deviceIds: DeviceId[]): Record<string, unknown>[] {
   return deviceIds.map((deviceId) => ({ deviceId, type: 1, content: randomBytes(16).toString('base64url') }));
 }
 
+/**
+ * An admin's code for a fresh user: never for `spareUserId`, which must stay without a device
+ * (an admin's code for a user with an active device is USER_HAS_DEVICE).
+ */
 async function freshEnrolmentCode(ctx: FixtureContext): Promise<string> {
+  const userId = await createSpareUser(ctx.t, ctx.org);
   const r = await call(
     ctx.t.app,
     'POST',
-    `/v1/orgs/${ctx.org.orgId}/users/${ctx.spareUserId}/enrolment-codes`,
+    `/v1/orgs/${ctx.org.orgId}/users/${userId}/enrolment-codes`,
     {},
     ctx.org.devices.admin.headers(),
   );
@@ -221,14 +226,15 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     url: '/v1/devices/link-codes',
     body: { ttlSeconds: 600 },
   }),
-  // A second device of the caller's own user, seeded in the store (link codes are rate-limited).
+  // A second device of the caller's own user, by a link code of theirs seeded in the store
+  // (the route is rate-limited).
   'POST /v1/devices/:deviceId/revoke': async (ctx, caller) => {
     const org = await ctx.t.stores.orgs.get(caller.orgId);
     const code = newEnrolmentCode(caller.orgId, org?.signingKeyFingerprint ?? '');
     await ctx.t.stores.enrolmentCodes.create(caller.orgId, {
       codeHash: sha256(code),
       userId: caller.userId,
-      createdBy: null,
+      createdBy: caller.deviceId,
       createdAt: ctx.t.clock.now,
       expiresAt: ctx.t.clock.now + 3_600_000,
     });

@@ -6,6 +6,7 @@
 import { Type, type Static } from 'typebox';
 import { DEFAULT_ENROLMENT_CODE_TTL_MS, MAX_ENROLMENT_CODE_TTL_MS } from '../../config/defaults.js';
 import { revokeAndDisconnect } from '../../auth/device-revocation.js';
+import { assertMayAddDevice } from '../../auth/enrolment-authority.js';
 import { newEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type DeviceId, type UserId } from '../../ids.js';
@@ -195,7 +196,9 @@ export const createEnrolmentCodeRoute = defineRoute({
   url: '/v1/orgs/:orgId/users/:userId/enrolment-codes',
   summary:
     'Issues a one-time, expiring enrolment code for a user: `ce1.<orgId>.<secret>.<org key fingerprint>`. ' +
-    'Only its SHA-256 is stored; hand it to the user out of band.',
+    'Only its SHA-256 is stored; hand it to the user out of band. Only for a user without an active device ' +
+    "(or the caller's own user): a user with one links more from it (POST /v1/devices/link-codes), so an " +
+    'admin cannot add a device to someone silently (USER_HAS_DEVICE; checked again when the code is redeemed).',
   access: ADMIN_ONLY,
   params: UserParams,
   body: Type.Object(
@@ -217,7 +220,7 @@ export const createEnrolmentCodeRoute = defineRoute({
       { additionalProperties: false },
     ),
   },
-  errors: ['USER_NOT_FOUND', 'ORG_NOT_FOUND'],
+  errors: ['USER_NOT_FOUND', 'ORG_NOT_FOUND', 'USER_HAS_DEVICE'],
   async handler({ auth, params, body }, deps) {
     const userId = params.userId as UserId;
     const now = deps.clock();
@@ -227,6 +230,9 @@ export const createEnrolmentCodeRoute = defineRoute({
       const org = await tx.orgs.get(auth.orgId);
       if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
       if ((await tx.users.get(auth.orgId, userId)) === undefined) throw new ServerError('USER_NOT_FOUND');
+      // SECURITY: an admin MUST NOT add a device to a user who has one (enrolment-authority.ts).
+      // The caller's own user passes: the calling device is theirs (a key ceremony's admin code).
+      await assertMayAddDevice(tx, auth.orgId, userId, auth.deviceId, 'issue');
       const enrolmentCode = newEnrolmentCode(auth.orgId, org.signingKeyFingerprint);
       await tx.enrolmentCodes.create(auth.orgId, {
         codeHash: sha256(enrolmentCode),

@@ -1,6 +1,7 @@
 /** Device registration with an enrolment code. */
 import { Type, type Static } from 'typebox';
 import { DEVICE_REGISTRATION_BODY_LIMIT_BYTES, MAX_PREKEYS_PER_UPLOAD } from '../../config/defaults.js';
+import { assertMayAddDevice } from '../../auth/enrolment-authority.js';
 import { checkKemPublicKey, parseEcPublicKey, verifySignature } from '../../auth/key-checks.js';
 import { parseEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
@@ -92,6 +93,7 @@ export const registerDeviceRoute = defineRoute({
     'ENROLMENT_CODE_USED',
     'INVALID_KEY',
     'USER_NOT_FOUND',
+    'USER_HAS_DEVICE',
   ],
   async handler({ body, params }, deps) {
     const code = parseEnrolmentCode(body.enrolmentCode);
@@ -146,6 +148,10 @@ export const registerDeviceRoute = defineRoute({
       }
       const user = await tx.users.get(orgId, consumed.value);
       if (user === undefined) throw new ServerError('USER_NOT_FOUND');
+      // SECURITY: a code issued while the user had no device (or by a device since revoked)
+      // MUST NOT add one now that they have one; throwing rolls the consume back (code unused).
+      const issued = await tx.enrolmentCodes.find(orgId, sha256(body.enrolmentCode));
+      await assertMayAddDevice(tx, orgId, user.userId, issued?.createdBy ?? null, 'redeem');
       const org = await tx.orgs.get(orgId);
       if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
       const device = await tx.devices.create(orgId, {

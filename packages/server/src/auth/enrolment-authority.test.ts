@@ -1,0 +1,154 @@
+/**
+ * An admin cannot add a device to a user who has one: the code is refused when issued and,
+ * for a code issued while the user had none, when redeemed — each refusal changing nothing in
+ * the store (the redeemed code stays unused). The user's own devices still link more, the
+ * bootstrap's first admin still enrols, an admin still issues a code for their own user (a key
+ * ceremony), and once the user's devices are revoked an admin's code works again. A link code
+ * issued by a device since revoked enrols nothing while the user has another device.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../crypto/secrets.js';
+import type { UserId } from '../ids.js';
+import {
+  call,
+  createOrgWithRoles,
+  createTestApp,
+  deviceKeys,
+  enrolAndLogin,
+  type TestApp,
+  type TestDevice,
+  type TestOrg,
+} from '../testing/test-app.js';
+import {
+  openSnapshotter,
+  TEST_BACKENDS,
+  type StoreSnapshotter,
+  type TestBackend,
+} from '../testing/test-stores.js';
+
+interface Failure {
+  error: { code: string; message: string };
+}
+
+for (const backend of TEST_BACKENDS) {
+  const title = `who may add a device: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    let t: TestApp;
+    let a: TestOrg;
+    let snap: StoreSnapshotter;
+    let admin: TestDevice;
+
+    beforeAll(async () => {
+      tb = await backend.open();
+      snap = openSnapshotter(tb.config);
+      t = await createTestApp(tb.stores);
+      // Through the bootstrap token: its first-admin code (issued by no device) still enrols.
+      a = await createOrgWithRoles(t);
+      admin = a.devices.admin;
+    });
+    afterAll(async () => {
+      await snap?.close();
+      await t?.app.close();
+      await tb?.dispose();
+    });
+
+    const issue = (userId: string, by: TestDevice = admin) =>
+      call(t.app, 'POST', `/v1/orgs/${a.orgId}/users/${userId}/enrolment-codes`, {}, by.headers());
+    const redeem = (code: string) =>
+      call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices`, { ...deviceKeys(1, 1).body, enrolmentCode: code });
+    const newUser = async (): Promise<UserId> =>
+      (await call(t.app, 'POST', `/v1/orgs/${a.orgId}/users`, { role: 'member' }, admin.headers())).json<{
+        userId: UserId;
+      }>().userId;
+    const codeOf = (r: { json<T>(): T }) => r.json<{ enrolmentCode: string }>().enrolmentCode;
+
+    it("refuses an admin's code for a user with an active device, and stores nothing", async () => {
+      const member = a.devices.member;
+      const before = await snap.snapshot();
+      const r = await issue(member.userId);
+      expect(r.statusCode, r.body).toBe(409);
+      const { code, message } = r.json<Failure>().error;
+      expect(code).toBe('USER_HAS_DEVICE');
+      expect(message).toContain("'custos devices link'");
+      expect(message).toContain('revokes it first');
+      // No code, no audit entry, no device: the store is as it was.
+      expect(await snap.snapshot()).toBe(before);
+
+      // The user's own device links one, as before.
+      const link = await call(t.app, 'POST', '/v1/devices/link-codes', {}, member.headers());
+      expect(link.statusCode, link.body).toBe(201);
+      const linked = await enrolAndLogin(t.app, a.orgId, link.json<{ code: string }>().code);
+      expect(linked.userId).toBe(member.userId);
+    });
+
+    it('refuses at redemption a code issued while the user had no device; the code stays unused', async () => {
+      const userId = await newUser();
+      const first = codeOf(await issue(userId));
+      const second = await issue(userId);
+      expect(second.statusCode, second.body).toBe(201);
+      await enrolAndLogin(t.app, a.orgId, first);
+
+      const before = await snap.snapshot();
+      const r = await redeem(codeOf(second));
+      expect(r.statusCode, r.body).toBe(409);
+      expect(r.json<Failure>().error).toMatchObject({
+        code: 'USER_HAS_DEVICE',
+        message: expect.stringContaining('this code was not issued by an active device'),
+      });
+      expect(await snap.snapshot()).toBe(before);
+      const stored = await t.stores.enrolmentCodes.find(a.orgId, sha256(codeOf(second)));
+      expect(stored?.usedAt).toBeNull();
+    });
+
+    it('refuses a link code of a device revoked since, while the user has another', async () => {
+      const userId = await newUser();
+      const phone = await enrolAndLogin(t.app, a.orgId, codeOf(await issue(userId)));
+      const laptop = await enrolAndLogin(
+        t.app,
+        a.orgId,
+        (await call(t.app, 'POST', '/v1/devices/link-codes', {}, phone.headers())).json<{ code: string }>()
+          .code,
+      );
+      // The stolen phone issues a link code before the user revokes it from the laptop.
+      const stolen = (await call(t.app, 'POST', '/v1/devices/link-codes', {}, phone.headers())).json<{
+        code: string;
+      }>().code;
+      const rev = await call(
+        t.app,
+        'POST',
+        `/v1/devices/${phone.deviceId}/revoke`,
+        undefined,
+        laptop.headers(),
+      );
+      expect(rev.statusCode, rev.body).toBe(200);
+      const r = await redeem(stolen);
+      expect(r.statusCode, r.body).toBe(409);
+      expect(r.json<Failure>().error.code).toBe('USER_HAS_DEVICE');
+    });
+
+    it("takes an admin's code again once the user's devices are revoked, and one for the admin's own user", async () => {
+      const userId = await newUser();
+      const lost = await enrolAndLogin(t.app, a.orgId, codeOf(await issue(userId)));
+      expect((await issue(userId)).statusCode).toBe(409);
+      const rev = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${a.orgId}/devices/${lost.deviceId}/revoke`,
+        undefined,
+        admin.headers(),
+      );
+      expect(rev.statusCode, rev.body).toBe(200);
+      const again = await issue(userId);
+      expect(again.statusCode, again.body).toBe(201);
+      expect((await enrolAndLogin(t.app, a.orgId, codeOf(again))).userId).toBe(userId);
+      const audit = await t.stores.auditPending.list(a.orgId, 0, 10_000);
+      expect(audit.filter((e) => e.kind === 'enrolment-code.create' && e.subject === userId)).toHaveLength(2);
+
+      // An admin's code for their own user is authorised by their own active device.
+      const own = await issue(admin.userId);
+      expect(own.statusCode, own.body).toBe(201);
+      expect((await enrolAndLogin(t.app, a.orgId, codeOf(own))).userId).toBe(admin.userId);
+    });
+  });
+}
