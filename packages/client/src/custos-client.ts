@@ -138,7 +138,7 @@ export class CustosClient {
 
   /**
    * Refreshes the archive material (delegation, retention class, bucket and index keys),
-   * completes the sends left pending by a lost answer (each sent again unchanged, under its
+   * re-reads this user's devices (a new one is an `own-device-added` warning), completes the sends left pending by a lost answer (each sent again unchanged, under its
    * key: messaging/send-outbox.ts), then fetches and handles every queued envelope over HTTP,
    * acknowledging each after it is stored. A send still without an answer stays pending.
    * Resolves to the sends it completed (`direction: 'sent'`: the app was told SEND_PENDING
@@ -147,6 +147,8 @@ export class CustosClient {
    */
   async sync(): Promise<MessageEvent[]> {
     await this.#p.ops.serial(() => this.#p.archive.refreshNow());
+    // A device added to this user's account is an own-device-added warning (own-device-watch.ts).
+    await this.#p.ops.serial(() => this.#p.ownDevices.check());
     const sent: MessageEvent[] = [];
     await this.#p.inbox.resumePending(sent);
     // Receipts (held ones included) update stored messages and are not returned as events.
@@ -178,13 +180,14 @@ export class CustosClient {
   }
 
   /**
-   * Opens the relay socket: envelopes are handled as they arrive and acknowledged after.
-   * While connected, the archive queue also uploads in the background (client/archive-autoflush.ts):
+   * Opens the relay socket: envelopes are handled as they arrive and acknowledged after; then
+   * re-reads this user's devices (a new one is an `own-device-added` warning). While connected, the archive queue also uploads in the background (client/archive-autoflush.ts):
    * what is captured is sealed, uploaded and receipted without another call.
    */
   async connect(): Promise<void> {
     await this.#p.inbox.connect();
     this.#p.archive.startBackground();
+    await this.#p.ops.serial(() => this.#p.ownDevices.check());
   }
 
   /** Closes the relay socket and stops the background upload; the client stays usable. */
@@ -344,7 +347,7 @@ export class CustosClient {
   }
 
   /**
-   * Warnings (identity changes, refused envelopes), oldest first: the most recent 500, each
+   * Warnings (identity changes, refused envelopes, a device added to this user), oldest first: the most recent 500, each
    * numbered (`seq`) so an application can show each once by remembering the last it showed.
    */
   warnings(): Warning[] {

@@ -74,6 +74,7 @@ export function wireClient(store: LocalStore, api: ApiClient, options: OpenOptio
     store,
     me: () => messenger.me,
     deviceId: profile.deviceId,
+    deviceNumber: profile.deviceNumber,
     clock,
   });
   // The queue and the archive work refer to each other: each is called only after both exist.

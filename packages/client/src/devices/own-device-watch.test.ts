@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getContact } from '../messaging/peers.js';
+import { listWarnings } from '../messaging/message-store.js';
+import { getContact, saveContact } from '../messaging/peers.js';
 import { LocalStore } from '../store/local-store.js';
 import { ApiClient } from '../transport/api-client.js';
 import { OWN_DEVICES_REFRESH_MS, OwnDeviceWatch } from './own-device-watch.js';
@@ -51,7 +52,7 @@ describe('own-device watch', () => {
     const { state, api } = fakeServer();
     let now = 1_000_000;
     const open = (store: LocalStore) =>
-      new OwnDeviceWatch({ api, store, me: () => ME, deviceId: SELF, clock: () => now });
+      new OwnDeviceWatch({ api, store, me: () => ME, deviceId: SELF, deviceNumber: 1, clock: () => now });
     let store = LocalStore.open(dir);
     await open(store).beforeSend();
     await open(store).beforeSend();
@@ -72,7 +73,8 @@ describe('own-device watch', () => {
     const { state, api } = fakeServer();
     const now = 1_000_000;
     const store = LocalStore.open(dir);
-    const watch = () => new OwnDeviceWatch({ api, store, me: () => ME, deviceId: SELF, clock: () => now });
+    const watch = () =>
+      new OwnDeviceWatch({ api, store, me: () => ME, deviceId: SELF, deviceNumber: 1, clock: () => now });
     await watch().beforeSend();
     expect(state.reads).toBe(1);
     watch().noteLinkCode(now + 60_000);
@@ -87,6 +89,84 @@ describe('own-device watch', () => {
     // The new device arrived: back to the periodic read.
     await watch().beforeSend();
     expect(state.reads).toBe(4);
+    store.close();
+  });
+
+  it('warns once of each device added to the account since it last looked, revoked ones too', async () => {
+    const dir = profile();
+    const row = (
+      deviceId: string,
+      deviceNumber: number,
+      createdAt: number,
+      revokedAt: number | null = null,
+    ) => ({
+      deviceId,
+      deviceNumber,
+      identityKey: Buffer.alloc(33, deviceNumber).toString('base64url'),
+      createdAt,
+      revokedAt,
+      current: deviceId === SELF,
+    });
+    // This device is #2; #1 enrolled before it.
+    let devices = [row(OTHER, 1, 1), row(SELF, 2, 2)];
+    const f: typeof fetch = () =>
+      Promise.resolve(
+        new Response(JSON.stringify({ devices }), { headers: { 'content-type': 'application/json' } }),
+      );
+    const api = new ApiClient('http://127.0.0.1:1', { fetch: f });
+    const store = LocalStore.open(dir);
+    const watch = new OwnDeviceWatch({
+      api,
+      store,
+      me: () => ME,
+      deviceId: SELF,
+      deviceNumber: 2,
+      clock: () => 9,
+    });
+    await watch.check();
+    expect(listWarnings(store)).toEqual([]);
+
+    const T3 = Date.UTC(2026, 10, 28, 5, 12);
+    devices = [...devices, row('c'.repeat(22), 3, T3)];
+    await watch.check();
+    await watch.check();
+    expect(listWarnings(store)).toEqual([
+      {
+        seq: 1,
+        at: 9,
+        kind: 'own-device-added',
+        from: `${ME.orgId}.${ME.userId}`,
+        detail:
+          'a new device (#3) was added to your account on 2026-11-28 05:12 UTC; if it was not you, tell your admin',
+      },
+    ]);
+
+    // Added and revoked between two reads: still added.
+    devices = [...devices, row('d'.repeat(22), 4, T3 + 60_000, T3 + 120_000)];
+    await watch.check();
+    expect(listWarnings(store).map((w) => w.detail)).toEqual([
+      expect.stringContaining('(#3)'),
+      'a new device (#4) was added to your account on 2026-11-28 05:13 UTC (revoked since, 2026-11-28 05:14 UTC); if it was not you, tell your admin',
+    ]);
+    store.close();
+  });
+
+  it('does not warn an upgraded profile of the devices it already sent to', async () => {
+    const dir = profile();
+    const { state, api } = fakeServer();
+    state.linked = true;
+    const store = LocalStore.open(dir);
+    // Written by the watch before it kept what it had seen.
+    saveContact(store, { ...ME, devices: [{ deviceId: OTHER, deviceNumber: 2 }] });
+    await new OwnDeviceWatch({
+      api,
+      store,
+      me: () => ME,
+      deviceId: SELF,
+      deviceNumber: 1,
+      clock: () => 1,
+    }).check();
+    expect(listWarnings(store)).toEqual([]);
     store.close();
   });
 });

@@ -6,9 +6,17 @@
  * list is re-read from `GET /v1/devices` while a link code this device issued may still be
  * used, and otherwise at most every OWN_DEVICES_REFRESH_MS. Both times live in the store, so
  * a client opened per command (the `custos` CLI) does not re-read on every send.
+ *
+ * Every read also tells the user of a device added to their account since this device last
+ * looked (an `own-device-added` warning each): whoever holds a new device of theirs reads what
+ * is sent to them from then on, so an addition they did not make must not go unnoticed. The
+ * server refuses an admin's code for a user with an active device (USER_HAS_DEVICE); this is
+ * the user's own check, and it also sees a device added while they had none active. Sync and
+ * connect read the list every time (CustosClient.sync, connect).
  */
 import type { LocalStore } from '../store/local-store.js';
-import { getContact, saveContact, type PeerDevice, type PeerUser } from '../messaging/peers.js';
+import { addWarning } from '../messaging/message-store.js';
+import { getContact, saveContact, userAddress, type PeerDevice, type PeerUser } from '../messaging/peers.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { listOwnDevices, type OwnDevice } from './own-devices.js';
 
@@ -37,12 +45,59 @@ export function reconcileOwnDevices(
   return added;
 }
 
+/** Row of the `profile` table: the highest device number of this user already told of (or known). */
+const SEEN_KEY = 'own-devices-seen';
+
+/** `2026-11-28 05:12 UTC`: a device's enrolment time in a warning. */
+function utcMinute(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * Records an `own-device-added` warning for each device of this user numbered above the last
+ * one seen (device numbers only grow: revoked devices keep theirs), revoked ones included — a
+ * device added, used and revoked between two reads was still added. Before the first read the
+ * devices this one already knew (its own number and below, those in its cached list) count as
+ * seen, so an upgraded profile does not warn of devices it has long sent to. Call before
+ * {@link reconcileOwnDevices}, which updates that cached list.
+ */
+export function warnOfNewOwnDevices(
+  store: LocalStore,
+  me: PeerUser,
+  self: { readonly deviceId: string; readonly deviceNumber: number },
+  devices: readonly OwnDevice[],
+  now: number,
+): void {
+  const known = getContact(store, me)?.devices ?? [];
+  const seen =
+    store.getJson<number>('profile', SEEN_KEY) ??
+    Math.max(self.deviceNumber, ...known.map((d) => d.deviceNumber));
+  const added = devices
+    .filter((d) => d.deviceNumber > seen && d.deviceId !== self.deviceId)
+    .sort((a, b) => a.deviceNumber - b.deviceNumber);
+  store.transaction(() => {
+    for (const d of added) {
+      const revoked = d.revokedAt === null ? '' : ` (revoked since, ${utcMinute(d.revokedAt)})`;
+      addWarning(store, {
+        at: now,
+        kind: 'own-device-added',
+        from: userAddress(me),
+        detail: `a new device (#${d.deviceNumber}) was added to your account on ${utcMinute(d.createdAt)}${revoked}; if it was not you, tell your admin`,
+      });
+    }
+    const highest = Math.max(seen, ...devices.map((d) => d.deviceNumber));
+    if (highest !== store.getJson<number>('profile', SEEN_KEY)) store.putJson('profile', SEEN_KEY, highest);
+  });
+}
+
 /** What the watch needs from the client. */
 export interface OwnDeviceWatchDeps {
   readonly api: ApiClient;
   readonly store: LocalStore;
   readonly me: () => PeerUser;
   readonly deviceId: string;
+  /** This device's number within its user: devices numbered above it were added after it. */
+  readonly deviceNumber: number;
   readonly clock: () => number;
 }
 
@@ -73,16 +128,26 @@ export class OwnDeviceWatch {
     this.#save({ ...t, linkPendingUntil: Math.max(t.linkPendingUntil, expiresAt) });
   }
 
-  /** Lists the user's devices and updates the cached list. */
+  /** Lists the user's devices, warns of new ones, and updates the cached list. */
   async list(): Promise<OwnDevice[]> {
     const devices = await listOwnDevices(this.deps.api);
-    const added = reconcileOwnDevices(this.deps.store, this.deps.me(), this.deps.deviceId, devices);
+    const { store, deviceId, deviceNumber } = this.deps;
+    warnOfNewOwnDevices(store, this.deps.me(), { deviceId, deviceNumber }, devices, this.deps.clock());
+    const added = reconcileOwnDevices(store, this.deps.me(), deviceId, devices);
     const t = this.#times();
     this.#save({
       nextCheck: this.deps.clock() + OWN_DEVICES_REFRESH_MS,
       linkPendingUntil: added ? 0 : t.linkPendingUntil,
     });
     return devices;
+  }
+
+  /**
+   * On sync and connect: re-read now, so a device added to the account is warned of at once.
+   * A failed read is ignored (the next one warns: what was seen only advances on a read).
+   */
+  async check(): Promise<void> {
+    await this.list().catch(() => undefined);
   }
 
   /** Before a send: re-read when due. A failed read is ignored: the send goes to the devices known. */

@@ -69,7 +69,12 @@ export interface Warning {
     /** Content whose archive notice named an organisation other than its sender's (F17). */
     | 'notice-refused'
     /** A key-manager delegation or bucket key from the server failed verification (`from` = 'server'). */
-    | 'archive-key-refused';
+    | 'archive-key-refused'
+    /**
+     * A device was added to this user's account since this device last looked (`from` = this
+     * user): if the user did not add it, someone may be reading their messages (own-device-watch.ts).
+     */
+    | 'own-device-added';
   readonly from: string;
   readonly detail: string;
 }
