@@ -231,7 +231,20 @@ export async function enrolUser(
   return enrolDevice(server, admin, dir, user.userId);
 }
 
-/** Enrols one more device of an existing user. */
+/**
+ * Enrols one more device of `owner`'s user with a link code from `owner`, as `custos devices
+ * link` does (an admin's code cannot add a device to a user who has one: USER_HAS_DEVICE).
+ */
+export async function linkDevice(
+  server: ServerProcess,
+  owner: CustosClient,
+  dir: string,
+): Promise<CustosClient> {
+  const { code } = await owner.linkCode();
+  return CustosClient.enrol(dir, { serverUrl: server.url, code, protection: { kind: 'file' } });
+}
+
+/** Enrols a device of an existing user who has none (an admin's code). */
 export async function enrolDevice(
   server: ServerProcess,
   admin: CustosClient,

@@ -75,7 +75,7 @@ describe('relay socket: revocation closes it at once (sqlite)', () => {
 
   it("a user's revocation of their own other device closes that device's socket", async () => {
     const member = org.devices.member;
-    const second = await addDevice(t, org.devices.admin, member.userId);
+    const second = await addDevice(t, member);
     const mine = await RelayClient.connect(url, auth(member));
     const lost = await RelayClient.connect(url, auth(second));
     const r = await call(t.app, 'POST', `/v1/devices/${second.deviceId}/revoke`, {}, member.headers());

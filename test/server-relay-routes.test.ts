@@ -57,7 +57,7 @@ for (const backend of TEST_BACKENDS) {
       t = await createRelayTestApp(tb.stores, { blobQuotaBytes: 4096 });
       a = await createOrgWithRoles(t);
       b = await createOrgWithRoles(t, false);
-      alice2 = await addDevice(t, a.devices.admin, a.devices.member.userId);
+      alice2 = await addDevice(t, a.devices.member);
     });
     afterAll(async () => {
       await t?.app.close();

@@ -53,17 +53,14 @@ export async function createRelayTestApp(
   return { ...t, messaging, receipts };
 }
 
-/** Enrols and logs in another device for an existing user (admin issues the code). */
-export async function addDevice(t: TestApp, admin: TestDevice, userId: string): Promise<TestDevice> {
-  const c = await call(
-    t.app,
-    'POST',
-    `/v1/orgs/${admin.orgId}/users/${userId}/enrolment-codes`,
-    {},
-    admin.headers(),
-  );
-  if (c.statusCode !== 201) throw new Error(`code failed: ${c.body}`);
-  return enrolAndLogin(t.app, admin.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+/**
+ * Enrols and logs in another device of `owner`'s user with a link code from `owner` (an admin's
+ * code cannot add a device to a user who has one: USER_HAS_DEVICE).
+ */
+export async function addDevice(t: TestApp, owner: TestDevice): Promise<TestDevice> {
+  const c = await call(t.app, 'POST', '/v1/devices/link-codes', {}, owner.headers());
+  if (c.statusCode !== 201) throw new Error(`link code failed: ${c.body}`);
+  return enrolAndLogin(t.app, owner.orgId, c.json<{ code: string }>().code);
 }
 
 /** A message body addressing `devices` of `to` with random ciphertext. */
