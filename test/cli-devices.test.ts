@@ -3,7 +3,9 @@
  * links a second device with `custos devices link` and the exact `custos enroll` line it
  * prints, both devices list the same devices and identity-key fingerprints, a peer's
  * message reaches both devices, the first device's sends reach the new one as sync
- * copies, and revoking the linked device locks it out at its next request.
+ * copies, and revoking the linked device locks it out at its next request. An admin cannot
+ * add a device to alice while she has one (USER_HAS_DEVICE), and her first device warns her
+ * of the device added to her account (the linked one).
  * Spawns the built command: run `npx tsc -b` first (npm test does).
  */
 import { rmSync } from 'node:fs';
@@ -37,6 +39,7 @@ interface ListOut {
 }
 interface SyncOut {
   events: { kind: string; text?: string; from: string; peer: string; direction: string; syncCopy: boolean }[];
+  warnings: { kind: string; from: string; detail: string }[];
 }
 
 const as = (profile: string, args: string[]): string[] => [...args, '--profile', profile];
@@ -62,6 +65,13 @@ afterAll(async () => {
 });
 
 describe('custos devices', () => {
+  it("refuses an admin's code for alice, who has a device: she links one herself", async () => {
+    const refused = await custos(['admin', 'code', 'alice', '--profile', org.adminProfile, '--json']);
+    expect(refused.status).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'USER_HAS_DEVICE' } });
+    expect(refused.stderr).toMatch(/has an active device \(#1\).*'custos devices link'/);
+  });
+
   it('links a second device with the printed enroll line; both list the same devices and keys', async () => {
     const link = await custosJson<{ code: string; expiresAt: number; server: string; enrollCommand: string }>(
       as(alice, ['devices', 'link', '--ttl', '900']),
@@ -111,12 +121,24 @@ describe('custos devices', () => {
 
   it("delivers a peer's message to both devices and the first device's sends to the new one", async () => {
     await custosJson(as(bob, ['send', '--to', 'alice', 'to both of your devices']));
-    expect(texts(await custosJson<SyncOut>(as(alice, ['sync', '--no-wait'])))).toEqual([
-      'to both of your devices',
+    const first = await custosJson<SyncOut>(as(alice, ['sync', '--no-wait']));
+    expect(texts(first)).toEqual(['to both of your devices']);
+    // The first device tells alice of the device added to her account; the new one, of nothing.
+    expect(first.warnings.filter((w) => w.kind === 'own-device-added')).toEqual([
+      {
+        seq: expect.any(Number),
+        at: expect.any(Number),
+        kind: 'own-device-added',
+        from: aliceAddress,
+        fromName: null,
+        detail: expect.stringMatching(
+          /^a new device \(#2\) was added to your account on \d{4}-\d\d-\d\d \d\d:\d\d UTC; if it was not you, tell your admin$/,
+        ),
+      },
     ]);
-    expect(texts(await custosJson<SyncOut>(as(alice2, ['sync', '--no-wait'])))).toEqual([
-      'to both of your devices',
-    ]);
+    const second = await custosJson<SyncOut>(as(alice2, ['sync', '--no-wait']));
+    expect(texts(second)).toEqual(['to both of your devices']);
+    expect(second.warnings.filter((w) => w.kind === 'own-device-added')).toEqual([]);
 
     await custosJson(as(alice, ['send', '--to', 'bob', 'sent from my first device']));
     const copies = await custosJson<SyncOut>(as(alice2, ['sync', '--no-wait']));

@@ -15,7 +15,7 @@ import {
   allBytes,
   canaryHits,
   deliverIndexKey,
-  enrolDevice,
+  linkDevice,
   startWorld,
   until,
   type ClientWorld,
@@ -104,13 +104,21 @@ describe('client end to end (real server process)', () => {
   });
 
   it('fans out to a new device of the recipient after MISMATCHED_DEVICES, with sync copies', async () => {
-    alice2 = await enrolDevice(server, org.admin, join(dir, 'alice2'), alice.me.userId);
+    alice2 = await linkDevice(server, alice, join(dir, 'alice2'));
     await deliverIndexKey(org, alice2);
     // bob's cached device list for alice has one device: the server answers mismatched, bob repairs.
     await bob.sendText(userOf(alice), 'to both of you');
     const [a1, a2] = [await alice.sync(), await alice2.sync()];
     expect(a1.map((e) => e.content.text)).toEqual(['to both of you']);
     expect(a2.map((e) => e.content.text)).toEqual(['to both of you']);
+    // alice's first device tells her of the device added to her account; the new one warns of none.
+    const added = (c: CustosClient) => c.warnings().filter((w) => w.kind === 'own-device-added');
+    expect(added(alice).map((w) => w.detail)).toEqual([
+      expect.stringMatching(
+        /^a new device \(#2\) was added to your account on .* UTC; if it was not you, tell your admin$/,
+      ),
+    ]);
+    expect(added(alice2)).toEqual([]);
     // alice2 writes; alice (device 1) gets the sync copy filed under the conversation with bob.
     await alice2.sendText(userOf(bob), 'from my second device');
     const sync = await alice.sync();

@@ -639,4 +639,19 @@ describe('output', () => {
     expect(lines).toContain("'custos safety-number bob --accept'");
     expect(warningJson(w, book)).toMatchObject({ seq: 1, from: formatAddress(BOB), fromName: 'bob' });
   });
+
+  it('a device added to the account is a WARNING that says how to see and revoke devices', () => {
+    const w = {
+      seq: 2,
+      at: 0,
+      kind: 'own-device-added' as const,
+      from: `${BOB.orgId}.${BOB.userId}`,
+      detail:
+        'a new device (#3) was added to your account on 1970-01-01 00:00 UTC; if it was not you, tell your admin',
+    };
+    expect(describeWarning(w, new AddressBook(memorySettings()))).toEqual([
+      'WARNING [1970-01-01 00:00]: a new device (#3) was added to your account on 1970-01-01 00:00 UTC; if it was not you, tell your admin.',
+      "  'custos devices list' shows your devices and their keys; 'custos devices revoke DEVICE' removes one.",
+    ]);
+  });
 });

@@ -1,8 +1,9 @@
 /**
- * Warnings the user must see (identity changes, refused envelopes), shown once each: the
- * number (`Warning.seq`) of the last one shown is kept in the profile's encrypted settings —
- * not its time, which the device clock can repeat or step back. An identity change always
- * says how to compare safety numbers and how to accept the new key.
+ * Warnings the user must see (identity changes, a device added to the account, refused
+ * envelopes), shown once each: the number (`Warning.seq`) of the last one shown is kept in the
+ * profile's encrypted settings — not its time, which the device clock can repeat or step back.
+ * An identity change always says how to compare safety numbers and how to accept the new key;
+ * a device added to the account, how to see and revoke the user's devices.
  */
 import {
   ClientError,
@@ -46,6 +47,12 @@ export function describeWarning(w: Warning, book: AddressBook): string[] {
       `WARNING [${formatTime(w.at)}]: the identity key of a device of ${who} changed; its messages are refused.`,
       `  Compare safety numbers with ${who} in person: 'custos safety-number ${who}'. If they match, accept`,
       `  the new key with 'custos safety-number ${who} --accept'. If not, someone may be intercepting.`,
+    ];
+  // Whoever holds a device of this user reads what is sent to them: as loud as an identity change.
+  if (w.kind === 'own-device-added')
+    return [
+      `WARNING [${formatTime(w.at)}]: ${peerText(w.detail)}.`,
+      `  'custos devices list' shows your devices and their keys; 'custos devices revoke DEVICE' removes one.`,
     ];
   return [`warning [${formatTime(w.at)}]: ${w.kind} from ${who}: ${peerText(w.detail)}`];
 }

@@ -34,8 +34,10 @@ For a profile whose user has the admin role.
   invite    creates a user, prints a one-time enrolment code (hand it over in person or on a
             trusted channel) and the user's address; NAME goes into your address book only
   code      a new one-time enrolment code for an existing user: their code expired unused,
-            or they lost or had revoked their only device (same user, address and role; a
-            user with a device links more with 'custos devices link')
+            or they lost or had revoked their only device (same user, address and role).
+            Refused for a user with an active device (USER_HAS_DEVICE), so no admin can add a
+            device to someone unseen: they link more with 'custos devices link'; if their
+            device is lost, revoke it first ('custos admin revoke DEVICE')
   users     the organisation's users (ids, roles, retention classes — '(role)' when the class
             is the role's; your names for them)
   devices   the organisation's devices, or one user's
