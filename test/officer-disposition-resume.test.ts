@@ -40,7 +40,7 @@ import {
   startChat,
   type CliOrg,
 } from './cli-support.js';
-import { afterThisMonthsGrace, cliClockAt, OFFICERS_IN_2100, serverClockAt } from './server-clock.js';
+import { cliClockAt, OFFICERS_IN_2100, serverClockAt } from './server-clock.js';
 
 const SETUP_TIMEOUT_MS = 900_000;
 const STEP_TIMEOUT_MS = 1_200_000;
@@ -169,8 +169,9 @@ describe('officer sampling, date holds and a disposition interrupted by a server
     for (const t of texts) expect(chat.output()).toContain(t);
     await custosJson(['sync', '--profile', bob]);
     // This month's buckets, which hold every record, can be disposed of only once they take no
-    // more records: the server restarts on the same data and address with its clock past that.
-    later = serverClockAt(afterThisMonthsGrace(), SERVER);
+    // more records and their retention has run out: the server restarts on the same data and
+    // address with its clock at the officers' date in 2100, past both.
+    later = serverClockAt(OFFICERS_IN_2100, SERVER);
     await stopServer(server);
     server = await restartServer(server, later);
   }, SETUP_TIMEOUT_MS);

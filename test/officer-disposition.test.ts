@@ -463,6 +463,17 @@ describe('officer disposition (processes)', () => {
         ),
       ).toEqual({ n: 0 });
 
+      // The plan is for 2100, and the officers' clocks say so; the server's does not: no planned
+      // bucket's retention has run out at its time, so it destroys nothing (a plan's date never
+      // brings a destruction forward, whoever's clock is wrong), naming each bucket's date.
+      const notDue = await dispose(0, ['--execute', plan.planId]);
+      expect([notDue.status, notDue.stderr]).toEqual([1, expect.stringMatching(/DISPOSITION_NOT_DUE/)]);
+      expect(notDue.stderr).toMatch(/runs out only at \d{4}-/);
+      expect(await searchCount()).toBe(4);
+      // The server's clock reaches the plan's date too (a restart on the same data and address).
+      await stopServer(org.server);
+      org = { ...org, server: await restartServer(org.server, serverClockAt(OFFICERS_IN_2100)) };
+
       // Bad command lines exit 2; too few approvals exit 1 and change nothing.
       expect((await dispose(0, ['--approve', 'nothex'])).status).toBe(2);
       expect((await dispose(0, ['--dry-run', '--execute', plan.planId])).status).toBe(2);

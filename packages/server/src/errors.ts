@@ -141,6 +141,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: "A bucket to dispose of can still take records: at the server's time its window has not ended plus the 7-day late-upload grace, and destroying its keys would leave records sealed to it later unreadable. The message and `details.buckets` name each bucket with `recordsAcceptedUntil` and `disposableFrom` (ms). Nothing was changed.",
   },
+  DISPOSITION_NOT_DUE: {
+    status: 409,
+    doc: "A bucket of the plan has not reached the end of its retention at the server's time (the plan was made for a later as-of date), or its class is kept permanently: no record is destroyed before its retention runs out, whatever date a plan names. The message and `details.buckets` name each bucket with `expiresAt` (ms; null when kept permanently). Nothing was changed.",
+  },
   DISPOSITION_CLOSED: {
     status: 409,
     doc: 'The disposition plan is already executing or executed: it takes no more approvals.',

@@ -9,6 +9,7 @@
  * rule) is refused with BUCKET_STILL_ACCEPTING, changing nothing. Its records wait for the
  * first plan made after the span ends.
  */
+import { bucketExpiry } from '@custos/core';
 import { mayStillAcceptRecords, recordsAcceptedUntil } from '../archive/bucket-acceptance.js';
 import { ServerError } from '../errors.js';
 import type { OrgId } from '../ids.js';
@@ -71,5 +72,52 @@ export function stillAcceptingError(waiting: readonly WaitingBucket[], outcome: 
     .join('; ');
   return new ServerError('BUCKET_STILL_ACCEPTING', `${named}: ${outcome}`, {
     details: { buckets: waiting.map((w) => ({ ...w })) },
+  });
+}
+
+/** A planned bucket whose retention has not run out at the server's time: when it does (null: never). */
+export interface UnexpiredBucket {
+  readonly bucketId: string;
+  readonly retentionClass: string;
+  readonly period: string;
+  /** When its retention runs out (ms), or null for a class kept permanently. */
+  readonly expiresAt: number | null;
+}
+
+/**
+ * The buckets among `bucketIds` whose retention has not run out at `now`. A plan may be made
+ * for a future as-of date (a forecast, or to gather approvals ahead), and approved so; but its
+ * records are destroyed only once their retention has run out by the server's own clock,
+ * whatever date the plan names. Executing earlier is refused (DISPOSITION_NOT_DUE), changing
+ * nothing; a bucket of a class kept permanently is never due.
+ */
+export async function unexpiredBuckets(
+  stores: Stores,
+  orgId: OrgId,
+  bucketIds: readonly string[],
+  now: number,
+): Promise<UnexpiredBucket[]> {
+  const out: UnexpiredBucket[] = [];
+  for (const id of bucketIds) {
+    const b = await stores.buckets.get(orgId, id);
+    if (b === undefined) continue;
+    const expiresAt = bucketExpiry(b);
+    if (expiresAt === null || expiresAt > now)
+      out.push({ bucketId: b.bucketId, retentionClass: b.retentionClass, period: b.period, expiresAt });
+  }
+  return out;
+}
+
+/** DISPOSITION_NOT_DUE naming each bucket and when its retention runs out (`details.buckets`). */
+export function notDueError(early: readonly UnexpiredBucket[], outcome: string): ServerError {
+  const named = early
+    .map((u) =>
+      u.expiresAt === null
+        ? `bucket ${u.bucketId} (${u.retentionClass} ${u.period}) is kept permanently`
+        : `the retention of bucket ${u.bucketId} (${u.retentionClass} ${u.period}) runs out only at ${iso(u.expiresAt)}`,
+    )
+    .join('; ');
+  return new ServerError('DISPOSITION_NOT_DUE', `${named}: ${outcome}`, {
+    details: { buckets: early.map((u) => ({ ...u })) },
   });
 }

@@ -22,6 +22,7 @@ import { SyntheticDevice, storeRecords } from '../search/search-test-support.js'
 import type { HoldId } from '../store/hold-stores.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { approvePlan } from './approval.js';
+import { notDueError, unexpiredBuckets } from './bucket-readiness.js';
 import { executePlan } from './execution.js';
 import { makePlan } from './plan-making.js';
 
@@ -33,6 +34,8 @@ const AS_OF = Date.UTC(2030, 0, 1);
 const S_BUCKET = 'standard-2029-12';
 /** When S_BUCKET stops taking records: its window's end plus the 7-day late-upload grace. */
 const S_OPEN_UNTIL = Date.UTC(2030, 0, 8) - 1;
+/** When S_BUCKET's retention runs out: its window's end plus 7 years. */
+const S_DUE = Date.UTC(2037, 0, 1);
 /** An as-of date by which every non-permanent bucket here has expired. */
 const FAR = Date.UTC(2100, 0, 1);
 const BY = newId<DeviceId>();
@@ -359,27 +362,52 @@ for (const backend of TEST_BACKENDS) {
         });
       }
       await unchanged('proposed');
-      // Started once the span ended and interrupted after its first step, then resumed on a
+      // It no longer takes records, but the plan is for 2100: until the bucket's own retention
+      // has run out by the server's clock (to its last millisecond), nothing is destroyed either.
+      for (const now of [S_OPEN_UNTIL + 1, S_DUE - 1]) {
+        const early = await executePlan(at(now), w.orgId, p.planId, BY).catch((e: unknown) => e);
+        expect(early).toMatchObject({
+          code: 'DISPOSITION_NOT_DUE',
+          details: { buckets: [{ bucketId: S_BUCKET, expiresAt: S_DUE }] },
+        });
+        expect(String(early)).toContain(
+          `the retention of bucket ${S_BUCKET} (standard 2029-12) runs out only at 2037-01-01T00:00:00.000Z`,
+        );
+      }
+      await unchanged('proposed');
+      // Started once it was due and interrupted after its first step, then resumed on a
       // server whose clock reads earlier again: refused without a step; resumed later, it ends.
       const crash = () => {
         throw new Error('simulated crash');
       };
-      await expect(
-        executePlan(at(S_OPEN_UNTIL + 1), w.orgId, p.planId, BY, { afterStep: crash }),
-      ).rejects.toThrow('simulated');
+      await expect(executePlan(at(S_DUE), w.orgId, p.planId, BY, { afterStep: crash })).rejects.toThrow(
+        'simulated',
+      );
       const progress = await tb.stores.disposition.progress(w.orgId, p.planId);
       await expect(executePlan(at(AS_OF), w.orgId, p.planId, BY)).rejects.toMatchObject({
         code: 'BUCKET_STILL_ACCEPTING',
       });
       await unchanged('executing');
       expect(await tb.stores.disposition.progress(w.orgId, p.planId)).toEqual(progress);
-      const done = await executePlan(at(S_OPEN_UNTIL + 1), w.orgId, p.planId, BY);
+      await expect(executePlan(at(S_DUE - 1), w.orgId, p.planId, BY)).rejects.toMatchObject({
+        code: 'DISPOSITION_NOT_DUE',
+      });
+      expect(await tb.stores.disposition.progress(w.orgId, p.planId)).toEqual(progress);
+      const done = await executePlan(at(S_DUE), w.orgId, p.planId, BY);
       expect(decodeDispositionCertificate(done.certificate!).buckets).toEqual([
         { bucketId: S_BUCKET, records: 1, held: 0, keysDestroyed: true },
       ]);
       expect(await sLeft()).toEqual([]);
       // Executed, it is read back whatever the clock says (an officer's re-run to forget local wraps).
       expect((await executePlan(at(AS_OF), w.orgId, p.planId, BY)).state).toBe('executed');
+      // A permanent bucket is never due, whatever the date; an expired transitory one is.
+      const never = await unexpiredBuckets(tb.stores, w.orgId, [P_BUCKET, T_BUCKET], FAR);
+      expect(never).toEqual([
+        { bucketId: P_BUCKET, retentionClass: 'permanent', period: '2020-01', expiresAt: null },
+      ]);
+      expect(notDueError(never, 'x').message).toBe(
+        `bucket ${P_BUCKET} (permanent 2020-01) is kept permanently: x`,
+      );
     });
   });
 }

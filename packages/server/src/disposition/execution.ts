@@ -36,7 +36,7 @@ import { decodePostings, encodePostings } from '../search/posting-codec.js';
 import type { BucketProgress, BucketRecordFacts, PlanRecord } from '../store/disposition-stores.js';
 import type { Stores } from '../store/stores.js';
 import { planOrThrow } from './approval.js';
-import { stillAcceptingError, waitingBuckets } from './bucket-readiness.js';
+import { notDueError, stillAcceptingError, unexpiredBuckets, waitingBuckets } from './bucket-readiness.js';
 import { POSTINGS_PER_STEP, RECORDS_PER_STEP, SESSION_KEY_PAGE } from './disposition-defaults.js';
 
 /** What execution needs from the app. */
@@ -304,6 +304,8 @@ export async function executePlan(
   const waiting = await waitingBuckets(stores, orgId, open, deps.clock());
   if (waiting.length > 0)
     throw stillAcceptingError(waiting, 'nothing was changed; execute the plan again then');
+  const early = await unexpiredBuckets(stores, orgId, open, deps.clock());
+  if (early.length > 0) throw notDueError(early, 'nothing was changed; execute the plan on or after then');
   if (plan.state === 'proposed')
     await start(
       stores,

@@ -252,11 +252,18 @@ export const executeDispositionRoute = defineRoute({
     'with its state; repeat until `executed` (each call resumes). Needs the quorum of distinct officer approvals. Deletes the ciphertext, index rows and postings of ' +
     "every unheld record, then, for buckets left empty, the wrapped keys; logs the certificate's hash as " +
     '`disposition.execute`. Refused with BUCKET_STILL_ACCEPTING, changing nothing, while a bucket of the plan not ' +
-    "yet done still takes records at the server's time. Officers only.",
+    "yet done still takes records at the server's time, and with DISPOSITION_NOT_DUE while one's retention has " +
+    "not run out at the server's time (a plan made for a later as-of date waits for it). Officers only.",
   access: { kind: 'device', roles: ['officer'] },
   params: PlanParams,
   response: { status: 200, schema: PlanView },
-  errors: ['DISPOSITION_NOT_FOUND', 'QUORUM_NOT_MET', 'BUCKET_STILL_ACCEPTING', 'LOG_PUSHBACK'],
+  errors: [
+    'DISPOSITION_NOT_FOUND',
+    'QUORUM_NOT_MET',
+    'BUCKET_STILL_ACCEPTING',
+    'DISPOSITION_NOT_DUE',
+    'LOG_PUSHBACK',
+  ],
   async handler({ auth, params }, deps) {
     const p = await executePlan(deps, auth.orgId, params.planId, auth.deviceId, {
       budgetMs: deps.disposition?.requestMs ?? EXECUTE_BUDGET_MS,
