@@ -295,6 +295,17 @@ describe('custos messaging commands', () => {
     const r = await custos(asBob(['sync']));
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/custos sync: cannot reach the server .*check that it is running/);
+    // A send says the server could not be reached and nothing was sent (before: "did not
+    // answer"); the kept send shows that try (before: "0 failed tries").
+    const sent = await custos(asBob(['send', '--to', 'alice', 'while down']));
+    expect(sent.status).toBe(1);
+    expect(sent.stderr).toMatch(
+      /custos send: not sent yet: the server could not be reached \(ECONNREFUSED\): nothing was sent/,
+    );
+    const pending = await custos(asBob(['pending']));
+    expect(pending.stdout).toMatch(
+      /a message to Alice Liddell since .* \(1 try could not reach the server\)/,
+    );
     // The local view still works offline.
     expect((await custos(asBob(['archive', 'status']))).status).toBe(0);
   });

@@ -484,8 +484,13 @@ describe('client faults (real server process)', () => {
     // Written offline (and each later send blocked behind it): no try reaches the relay and
     // none counts, nor do a rate limit and the relay's 503 while shutting down (before: each
     // counted, and the 20th try finished it as possibly delivered, never delivered).
+    // It says the server could not be reached and nothing was sent (before: "did not answer").
     faults.push('offline');
-    await expectCode(erin.sendText(bob.me, 'written offline'), 'SEND_PENDING');
+    const offline = await erin.sendText(bob.me, 'written offline').catch((e: unknown) => e);
+    expect(offline).toMatchObject({ code: 'SEND_PENDING', notSent: true });
+    expect((offline as Error).message).toMatch(
+      /^the server could not be reached \(ECONNREFUSED\): nothing was sent;/,
+    );
     for (let i = 0; i < 19; i++) {
       faults.push('offline');
       await expectCode(erin.sendText(bob.me, 'blocked'), 'SEND_BLOCKED');
@@ -493,7 +498,8 @@ describe('client faults (real server process)', () => {
     faults.push(429, 'unavailable');
     expect(sentTexts(await erin.sync())).toEqual([]);
     expect(sentTexts(await erin.sync())).toEqual([]);
-    expect(erin.pendingSends()).toMatchObject([{ tries: 0 }]);
+    // Each try the server could not be reached at is shown, apart from the counted tries.
+    expect(erin.pendingSends()).toMatchObject([{ tries: 0, unreached: 20 }]);
     // Past the key retention, a rate limit and a 503 say nothing for good: still pending
     // (before: finished at once as possibly delivered).
     clock.skew = 25 * 60 * 60 * 1000;

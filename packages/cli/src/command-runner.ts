@@ -128,7 +128,9 @@ function clientMessage(e: ClientError, command: string): string {
       return `cannot reach the server (${e.message}): ${unreachableAdvice(e)}`;
     case 'SEND_PENDING':
       // Kept in the profile with its idempotency key: sending it again cannot duplicate it.
-      return `not confirmed yet: ${e.message}. Run 'custos sync' to finish it (do not send the text again: that would be a second message); the recipient gets it once`;
+      return e.notSent
+        ? `not sent yet: ${e.message}. Once the server is back, run 'custos sync' to send it (do not send the text again: that would be a second message); 'custos pending' shows it`
+        : `not confirmed yet: ${e.message}. Run 'custos sync' to finish it (do not send the text again: that would be a second message); the recipient gets it once`;
     case 'SEND_BLOCKED':
       // Messages leave in order: the earlier one is kept with its key until it is confirmed.
       // One process per profile (PROFILE_IN_USE): in chat, the other commands run only once it has quit.

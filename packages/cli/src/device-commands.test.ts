@@ -241,6 +241,15 @@ describe('failures in words', () => {
     expect(pending.message).toMatch(/^not confirmed yet: .*message is kept\. Run 'custos sync'/);
     expect(pending).toMatchObject({ code: 'SEND_PENDING', exit: 1 });
     expect(pending.message).not.toMatch(/send again/);
+    // The server could not be reached: nothing was sent, which the words say (not "not confirmed").
+    const unreached = say(
+      new ClientError('SEND_PENDING', 'the server could not be reached (ECONNREFUSED): nothing was sent', {
+        notSent: true,
+      }),
+    );
+    expect(unreached.message).toMatch(
+      /^not sent yet: the server could not be reached \(ECONNREFUSED\): nothing was sent\. Once the server is back, run 'custos sync'/,
+    );
     const blocked = say(
       new ClientError('SEND_BLOCKED', 'not sent: an earlier message to u is still pending'),
     );
@@ -274,7 +283,17 @@ describe('failures in words', () => {
     const book = new AddressBook(memorySettings());
     book.add('Bob', BOB);
     const pendingLines = pendingSendLines(
-      [{ id: 'm1', conversation: 'dm.x', kind: 'message', recipients: [BOB], since: 0, tries: 3 }],
+      [
+        {
+          id: 'm1',
+          conversation: 'dm.x',
+          kind: 'message',
+          recipients: [BOB],
+          since: 0,
+          tries: 3,
+          unreached: 0,
+        },
+      ],
       book,
       () => undefined,
     );
@@ -312,6 +331,7 @@ describe('failures in words', () => {
       recipients: [BOB],
       since,
       tries: 2,
+      unreached: 0,
     } as const;
     // As the SDK words it: ids (`<org>.<user>`) and minutes.
     const sdkWords = `not sent: an earlier message to ${ORG}.${BOB.userId} is still pending (for 5 min, 2 failed tries)`;

@@ -57,6 +57,16 @@ export function describeWarning(w: Warning, book: AddressBook): string[] {
   return [`warning [${formatTime(w.at)}]: ${w.kind} from ${who}: ${peerText(w.detail)}`];
 }
 
+/**
+ * How its tries went: `2 failed tries`, and those at which the server could not be reached
+ * (not failed tries: nothing was sent) — `3 tries could not reach the server`.
+ */
+function triesWords(p: PendingSendInfo): string {
+  const unreached = `${p.unreached} ${p.unreached === 1 ? 'try' : 'tries'} could not reach the server`;
+  if (p.unreached === 0) return `${p.tries} failed tries`;
+  return p.tries === 0 ? unreached : `${p.tries} failed tries, ${unreached}`;
+}
+
 /** A pending send without its article: `message to Bob since 2026-11-28 03:41 UTC (2 failed tries)`. */
 function pendingSendWords(
   p: PendingSendInfo,
@@ -67,7 +77,7 @@ function pendingSendWords(
     p.group === undefined
       ? p.recipients.map((u) => book.label(u)).join(', ')
       : `group ${peerText(groupNameOf(p.group) ?? p.group)}`;
-  return `${p.kind} to ${to} since ${formatTime(p.since)} UTC (${p.tries} failed tries)`;
+  return `${p.kind} to ${to} since ${formatTime(p.since)} UTC (${triesWords(p)})`;
 }
 
 /**

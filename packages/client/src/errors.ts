@@ -86,6 +86,8 @@ export interface ClientErrorOptions {
   readonly server?: ServerRefusal;
   /** SEND_BLOCKED: the pending send that holds the refused one back (the oldest). */
   readonly pending?: PendingSendInfo;
+  /** SEND_PENDING: no try of the kept request can have reached the server (nothing was sent). */
+  readonly notSent?: boolean;
 }
 
 /** An error from the client SDK, with a stable code, an optional server refusal and a cause. */
@@ -98,12 +100,19 @@ export class ClientError extends Error {
    * ids (the SDK knows no contact names); a UI words it with the names it shows.
    */
   readonly pending: PendingSendInfo | undefined;
+  /**
+   * SEND_PENDING: true when no try of the kept request can have reached the server (each
+   * failed before it left this device: a refused connection, an unknown host), so nothing of
+   * it was sent yet — the server could not be reached, rather than it did not answer.
+   */
+  readonly notSent: boolean;
 
   constructor(code: ClientErrorCode, message: string, options?: ClientErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.server = options?.server;
     this.pending = options?.pending;
+    this.notSent = options?.notSent === true;
   }
 }
 

@@ -31,6 +31,7 @@ const toBob: PendingSendInfo = {
   recipients: [BOB],
   since: SINCE,
   tries: 2,
+  unreached: 0,
 };
 const toGroup: PendingSendInfo = {
   id: 'teamreaction1234567890',
@@ -40,6 +41,7 @@ const toGroup: PendingSendInfo = {
   recipients: [BOB, CAROL],
   since: SINCE + 60_000,
   tries: 0,
+  unreached: 0,
 };
 
 function words() {
@@ -187,6 +189,18 @@ describe('custos pending', () => {
     expect(lines.join('\n')).toMatch(
       /'custos sync' sends them again.*'custos pending --discard' gives up on it/s,
     );
+    // Tries at which the server could not be reached are shown too (before: "0 failed tries").
+    const offline = pendingListLines(
+      [
+        { ...toBob, tries: 0, unreached: 1 },
+        { ...toBob, unreached: 3 },
+      ],
+      words(),
+    );
+    expect(offline[1]).toBe(
+      '  a message to Bob since 2026-11-28 03:41 UTC (1 try could not reach the server)',
+    );
+    expect(offline[2]).toMatch(/UTC \(2 failed tries, 3 tries could not reach the server\)$/);
   });
 
   it('says what a discard recorded: possibly delivered, stored as sent with failed recipients, or dropped', () => {

@@ -201,7 +201,14 @@ export async function deliver(
     } catch (e) {
       const failed = failedTry(e);
       const tries = (sending.tries ?? 0) + (failed.counts ? 1 : 0);
-      const kept: InFlightSend = { ...sending, tries, reached: failed.reached || mayHaveReached };
+      const offline = unreachedCode(e);
+      const reached = failed.reached || mayHaveReached;
+      const kept: InFlightSend = {
+        ...sending,
+        tries,
+        ...(offline === undefined ? {} : { unreached: (sending.unreached ?? 0) + 1 }),
+        reached,
+      };
       const expired = repeat && c.clock() - sending.sentAt >= SEND_KEY_RETENTION_MS - RETENTION_SLACK_MS;
       let refused = nothingStored(e, repeat);
       // A repeat the server may have forgotten (older than its key retention) that got a
@@ -224,11 +231,7 @@ export async function deliver(
       // kept, to be sent again as they are — never encrypted again.
       if (!refused) {
         store.transaction(() => keep(kept));
-        throw new ClientError(
-          'SEND_PENDING',
-          'the server did not answer the send: the message is kept and sent again, unchanged, by the next send or sync',
-          { cause: e },
-        );
+        throw pendingError(e, offline, reached);
       }
       // A refusal: nothing was stored under the key, so these envelopes are dropped.
       request = undefined;
@@ -292,6 +295,28 @@ export function transientFailure(e: unknown): boolean {
 function neverSent(e: ClientError): boolean {
   const code = (e.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
   return typeof code === 'string' && NEVER_SENT_CODES.has(code);
+}
+
+/** Node's code (NEVER_SENT_CODES) when `e` is a try that never left this device; else undefined. */
+function unreachedCode(e: unknown): string | undefined {
+  if (!isClientError(e, 'NETWORK') || !neverSent(e)) return undefined;
+  return String((e.cause as { cause: { code: string } }).cause.code);
+}
+
+/**
+ * SEND_PENDING for a try that left the send kept: the server could not be reached (`offline`,
+ * node's code), and then, when no try can have reached it (`reached` false), nothing was sent;
+ * or it did not answer, and it may have the message.
+ */
+function pendingError(e: unknown, offline: string | undefined, reached: boolean): ClientError {
+  const kept = 'the message is kept and sent again, unchanged, by the next send or sync';
+  const message =
+    offline === undefined
+      ? `the server did not answer the send: ${kept}`
+      : reached
+        ? `the server could not be reached (${offline}) to confirm an earlier try, which it may have: ${kept}`
+        : `the server could not be reached (${offline}): nothing was sent; ${kept}`;
+  return new ClientError('SEND_PENDING', message, { cause: e, notSent: offline !== undefined && !reached });
 }
 
 /**

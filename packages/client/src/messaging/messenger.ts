@@ -76,7 +76,8 @@ export { MAX_SEND_ATTEMPTS } from './delivery.js';
 function describePending(p: PendingSendInfo, now: number): string {
   const to = p.group === undefined ? p.recipients.map(userAddress).join(', ') : `group ${p.group}`;
   const minutes = Math.max(0, Math.round((now - p.since) / 60_000));
-  return `an earlier ${p.kind} to ${to} is still pending (for ${minutes} min, ${p.tries} failed tries): it is sent again by the next sync, and later sends wait for it`;
+  const unreached = p.unreached === 0 ? '' : `, ${p.unreached} could not reach the server`;
+  return `an earlier ${p.kind} to ${to} is still pending (for ${minutes} min, ${p.tries} failed tries${unreached}): it is sent again by the next sync, and later sends wait for it`;
 }
 
 /** What a send or receive produced. */
@@ -135,6 +136,8 @@ export interface PendingSendInfo {
   readonly since: number;
   /** Failed tries of the request now kept (0 when none is in flight). */
   readonly tries: number;
+  /** Tries of the request now kept that could not reach the server (not counted in `tries`). */
+  readonly unreached: number;
 }
 
 /** Content as a caller writes it (id, time, notice and profile are added when sending). */
@@ -290,6 +293,7 @@ export class Messenger {
       recipients: p.targets.filter((t) => !t.sync).map((t) => t.to),
       since: p.since,
       tries: p.inFlight?.tries ?? 0,
+      unreached: p.inFlight?.unreached ?? 0,
     }));
   }
 

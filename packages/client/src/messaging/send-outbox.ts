@@ -56,6 +56,12 @@ export interface InFlightSend {
   /** Failed tries so far that count toward MAX_SEND_TRIES (delivery.ts: not offline, not rate limited). */
   readonly tries?: number;
   /**
+   * Tries that failed before the request left this device (the server could not be reached:
+   * a refused connection, an unknown host). Shown to the user, never counted in `tries`: they
+   * say nothing of an earlier try, and a server down for a while must not use the tries up.
+   */
+  readonly unreached?: number;
+  /**
    * False while no try can have reached the relay (each failed before the request left, or
    * was answered before anything was stored): given up on, it is refused, not possibly
    * delivered. Absent while a try is under way, and in rows written before the flag: may have.
