@@ -65,9 +65,17 @@ export interface ExportConversation {
 
 const RECEIPT_ACTIONS = new Set(['read', 'delivered']);
 
-/** Display name of a user address. */
+// Control characters, line/paragraph separators and bidi controls in an officer-supplied name.
+// eslint-disable-next-line no-control-regex
+const NAME_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * Display name of a user address: the officer-supplied name (untrusted text) with every
+ * control, line-separator and bidi character shown as U+FFFD, so no name can start a line of
+ * its own in a transcript or header or reorder the text around it; the address when unnamed.
+ */
 export const displayOf = (names: ReadonlyMap<string, string> | undefined, who: string): string =>
-  names?.get(who) ?? who;
+  names?.get(who)?.replace(NAME_UNSAFE, '\ufffd') ?? who;
 
 function safeName(s: string): string {
   const cleaned = s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');

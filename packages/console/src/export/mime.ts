@@ -12,9 +12,13 @@ const LINE = 76;
 
 const isAsciiPrintable = (s: string): boolean => /^[\x20-\x7e]*$/.test(s);
 
-/** RFC 2047 encoded words (UTF-8, base64) for `s`, each ≤ 75 characters, on whole characters. */
+/**
+ * RFC 2047 encoded words (UTF-8, base64) for `s`, each ≤ 75 characters, on whole characters.
+ * Printable ASCII stays as it is, unless it holds `=?`: a reader would decode such text as
+ * an encoded word of its own, so a name could pose as another.
+ */
 export function encodeWords(s: string): string {
-  if (isAsciiPrintable(s)) return s;
+  if (isAsciiPrintable(s) && !s.includes('=?')) return s;
   const words: string[] = [];
   let chunk = '';
   for (const ch of s) {
