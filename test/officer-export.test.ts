@@ -4,12 +4,13 @@
  * an attachment), and an officer who runs `custos console export`: RSMF, PDF, EML and MBOX
  * exports of a query, a JSON export of a custodian device with the attachment decrypted, each passing
  * `custos verify` offline (and one flipped byte failing it), each an `archive-export` audit
- * entry in the org's log; bad formats, occupied folders, another org's participant and a
+ * entry in the org's log; the admin's names file (`custos admin users --names-out`) gives the
+ * search and the RSMF export people's and the organisation's names, and it still verifies; bad formats, occupied folders, another org's participant and a
  * server whose proof does not verify fail with a clear error and leave no export behind. The
  * server is reached through a relay under its origin (lying-relay.ts), to make it lie.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosClient } from '@custos/client';
@@ -44,6 +45,7 @@ interface ExportOut {
   files: string[];
   counts: { records: number; attachments: number; attachmentsMissing: number; filteredOut: number };
   custodian: string;
+  custodianName: string | null;
   checkpoints: string[];
   manifestSha256: string;
   log: { origin: string; verifierKey: string };
@@ -84,6 +86,7 @@ describe('officer export (processes)', () => {
   let passFile: string;
   let officer: string[];
   let aliceDevice: string;
+  let namesFile: string;
 
   const exportsInLog = async (): Promise<number> =>
     (await logEntries(org.server, { orgId: org.orgId })).filter(
@@ -140,20 +143,37 @@ describe('officer export (processes)', () => {
     await custosJson(asBob(['sync']));
     await custosJson(asBob(['send', '--to', 'alice', TEXTS.reply]));
     await custosJson(asAlice(['sync']));
+    // The server holds no names: the admin writes their address book's names for officers.
+    namesFile = join(dir, 'names.json');
+    const named = await custosJson<{ namesWritten: number }>([
+      'admin',
+      'users',
+      '--names-out',
+      namesFile,
+      '--profile',
+      org.adminProfile,
+    ]);
+    expect(named.namesWritten).toBe(3); // alice, bob, officer-one (the admin is unnamed)
+    expect(statSync(namesFile).mode & 0o777).toBe(0o600);
     // Wait until the three budget messages (both devices' copies) are indexed.
-    let matches: { deviceId: string; sender: string }[] = [];
+    let matches: { deviceId: string; sender: string; senderName: string | null }[] = [];
     await waitFor(async () => {
       matches = (
-        await custosJson<{ matches: { deviceId: string; sender: string }[] }>([
+        await custosJson<{ matches: { deviceId: string; sender: string; senderName: string | null }[] }>([
           'console',
           'search',
           'budget',
+          '--names',
+          namesFile,
           ...officer,
         ])
       ).matches;
       return matches.length >= 6;
     });
     expect(matches).toHaveLength(6);
+    expect(new Set(matches.map((m) => `${m.senderName} ${m.sender}`))).toEqual(
+      new Set([`alice ${aliceAddress}`, `bob ${bobAddress}`]),
+    );
     aliceDevice = (
       await custosJson<{ devices: { deviceId: string; thisDevice: boolean }[] }>([
         'devices',
@@ -184,9 +204,13 @@ describe('officer export (processes)', () => {
         'rsmf',
         '--out',
         rsmfOut,
+        '--names',
+        namesFile,
         ...officer,
       ]);
       expect(rsmf.records).toBe(6);
+      // No single custodian: the organisation, by the name the names file gives it.
+      expect([rsmf.custodian, rsmf.custodianName]).toEqual([`${org.orgId} (organisation)`, 'Example Agency']);
       expect(rsmf.counts.attachments).toBe(2);
       expect(rsmf.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
       expect(rsmf.files).toContain('custody-manifest.json');
@@ -195,6 +219,8 @@ describe('officer export (processes)', () => {
       // Headers are folded at 78 characters (RFC 5322): unfold before matching.
       const first = readFileSync(join(rsmfOut, rsmfFiles[0]!), 'latin1').replace(/\r\n[ \t]+/g, ' ');
       expect(first).toContain(`X-RSMF-Custos-Manifest-SHA256: ${rsmf.manifestSha256}`);
+      expect(first).toContain('X-RSMF-Custodian: Example Agency\r\n');
+      expect(first).toMatch(/X-RSMF-Participants: (alice, bob|bob, alice)\r\n/); // in id order
 
       // Every file: valid against the RSMF 2.0 schema and the referential checks; the transcript is readable.
       const ajv = new Ajv({ strict: false, allErrors: true });
@@ -207,6 +233,8 @@ describe('officer export (processes)', () => {
         expect(validate(r.contents!.manifest), JSON.stringify(validate.errors)).toBe(true);
         expect([...r.contents!.zipNames].some((n) => n !== 'rsmf_manifest.json')).toBe(true);
         transcripts.push(r.contents!.transcript);
+        const people = r.contents!.manifest.participants as { display: string }[];
+        expect(people.map((p) => p.display).sort(), f).toEqual(['alice', 'bob']);
       }
       for (const t of [TEXTS.budgetReview, TEXTS.budgetApproved, TEXTS.reply])
         expect(transcripts.join('\n')).toContain(t);

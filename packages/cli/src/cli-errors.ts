@@ -48,6 +48,7 @@ export const CLI_ERROR_CODES = [
   'SHARES_INSUFFICIENT',
   'OUT_EXISTS',
   'NOTHING_TO_EXPORT',
+  'NAMES_FILE_INVALID',
   // custos demo
   'DEMO_STEP_FAILED',
 ] as const;

@@ -16,6 +16,7 @@ import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { AddressBook, checkContactName, formatAddress } from '../address-book.js';
 import { CliFailure, runSubcommands, type CommandContext, type Subcommand } from '../command-runner.js';
 import { formatTime } from '../message-format.js';
+import { writeNamesFile } from '../names-file.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
 /** The class of a role no admin has given one (the server's default). */
@@ -23,7 +24,7 @@ const DEFAULT_CLASS = 'standard';
 
 const USAGE = `Usage: custos admin invite --user NAME [--role member|officer|admin|auditor] [--retention CLASS]
        custos admin code NAME|ADDRESS
-       custos admin users
+       custos admin users [--names-out FILE]
        custos admin devices [--user NAME|ADDRESS]
        custos admin revoke DEVICE
        custos admin roles [set-retention ROLE CLASS]
@@ -39,7 +40,9 @@ For a profile whose user has the admin role.
             device to someone unseen: they link more with 'custos devices link'; if their
             device is lost, revoke it first ('custos admin revoke DEVICE')
   users     the organisation's users (ids, roles, retention classes — '(role)' when the class
-            is the role's; your names for them)
+            is the role's; your names for them); --names-out FILE also writes your names for
+            them and the organisation's name as a names file (mode 0600) for records officers'
+            'custos console export|search --names FILE' (docs/officers.md)
   devices   the organisation's devices, or one user's
   revoke    revokes a device (its id, or a unique prefix of it): it can no longer log in
             (users revoke their own other devices themselves: 'custos devices revoke')
@@ -55,7 +58,13 @@ Classes: transitory (180 days), standard (7 years), permanent. Devices seal to b
 their user's class from their next key refresh; records already sealed keep their class.
 ${PROFILE_OPTIONS_HELP}`;
 
-const FLAGS = { ...PROFILE_FLAGS, user: 'string', role: 'string', retention: 'string' } as const;
+const FLAGS = {
+  ...PROFILE_FLAGS,
+  user: 'string',
+  role: 'string',
+  retention: 'string',
+  'names-out': 'string',
+} as const;
 
 function oneOf<T extends string>(ctx: CommandContext, flag: string, allowed: readonly T[], dflt: T): T {
   const v = optionalString(ctx.flags, flag) ?? dflt;
@@ -69,7 +78,7 @@ function checkOneOf<T extends string>(what: string, v: string, allowed: readonly
 }
 
 function onlyFlags(ctx: CommandContext, sub: string, allowed: readonly string[]): void {
-  for (const f of ['user', 'role', 'retention'])
+  for (const f of ['user', 'role', 'retention', 'names-out'])
     if (ctx.flags.has(f) && !allowed.includes(f))
       throw new UsageError(`--${f} does not apply to 'admin ${sub}'`);
 }
@@ -170,20 +179,36 @@ async function code(ctx: CommandContext): Promise<void> {
 }
 
 async function users(ctx: CommandContext): Promise<void> {
-  onlyFlags(ctx, 'users', []);
+  onlyFlags(ctx, 'users', ['names-out']);
+  const namesOut = optionalString(ctx.flags, 'names-out');
   await withProfile(ctx, async (client) => {
     const book = new AddressBook(client.settings);
     const list = (await client.admin().users()).map((u) => {
       const peer = { orgId: client.profile.orgId, userId: u.userId };
       return { ...u, address: formatAddress(peer), name: book.nameOf(peer) ?? null };
     });
+    // Only the organisation's users the server lists, named as this admin's book names them.
+    const named = list.flatMap((u) => (u.name === null ? [] : [[u.userId, u.name] as const]));
+    if (namesOut !== undefined)
+      writeNamesFile(namesOut, {
+        org: { id: client.profile.orgId, name: client.profile.orgName },
+        users: new Map(named),
+      });
     ctx.result(
-      list.length === 0
-        ? 'No users.'
-        : list.map(
-            (u) => `${u.address}  ${u.role.padEnd(7)}  ${describeRetention(u).padEnd(17)}  ${u.name ?? '-'}`,
-          ),
-      { users: list },
+      [
+        ...(list.length === 0
+          ? ['No users.']
+          : list.map(
+              (u) =>
+                `${u.address}  ${u.role.padEnd(7)}  ${describeRetention(u).padEnd(17)}  ${u.name ?? '-'}`,
+            )),
+        ...(namesOut === undefined
+          ? []
+          : [
+              `Wrote the names of ${named.length} of ${list.length} user(s) and of ${client.profile.orgName} to ${namesOut} (mode 0600): hand it to records officers for 'custos console export --names'.`,
+            ]),
+      ],
+      { users: list, ...(namesOut === undefined ? {} : { namesOut, namesWritten: named.length }) },
     );
   });
 }

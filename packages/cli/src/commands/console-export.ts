@@ -25,14 +25,16 @@ import { formatAddress, parseAddress } from '../address-book.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { CliFailure, runCommand } from '../command-runner.js';
 import { officerDevice } from '../officer-ids.js';
+import { checkNamesOrg, readNamesFile, recordNames } from '../names-file.js';
 import { ProgressLine } from '../progress-bar.js';
+import { terminalSafe } from '../terminal-text.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 import { INDEX_CAVEAT, searchQueryOf } from './console-search.js';
 
 const USAGE = `Usage: custos console export --format rsmf|eml|mbox|pdf|json --out DIR [QUERY]
          [--from DATE] [--to DATE] [--participant ADDRESS[,ADDRESS…]] [--conversation ID]
          [--kind KIND[,KIND…]] [--device ID[,ID…]] [--custodian ADDRESS]
-         [--match-case] [--match-diacritics] --profile DIR [--passphrase-file FILE] [--json]
+         [--names FILE] [--match-case] [--match-diacritics] --profile DIR [--passphrase-file FILE] [--json]
 
 Produces an export of archived records for FOIA, eDiscovery or a regulator: every record
 that matches is fetched, opened with your keys and verified (device batch signature,
@@ -51,6 +53,9 @@ manifest hash; never the query). A progress bar shows on a terminal (stderr).
   --device ID             custodian device(s): export every record they archived (in
                           sequence order, not through the search index), filtered by the above
   --custodian ADDRESS     the custodian named in the export (default: the one --participant)
+  --names FILE            display names for users and the organisation, from an admin's
+                          'custos admin users --names-out FILE'; unnamed users show their id.
+                          The export records them in its manifest; nothing signs them
 ${OFFICER_OPTIONS_HELP}
 Without --device, give a QUERY, --participant or --conversation (a date range alone is too broad).
 See docs/exports.md and docs/officers.md ("FOIA / eDiscovery export").
@@ -67,6 +72,7 @@ const FLAGS = {
   kind: 'string',
   device: 'string',
   custodian: 'string',
+  names: 'string',
   'match-case': 'boolean',
   'match-diacritics': 'boolean',
 } as const;
@@ -85,6 +91,9 @@ function cliAddress(recordId: string): string {
     : formatAddress({ orgId: recordId.slice(0, dot), userId: recordId.slice(dot + 1) });
 }
 
+/** The organisation as an export's custodian (no single user is). */
+const orgCustodian = (orgId: string): string => `${orgId} (organisation)`;
+
 /** The custodian: --custodian, the one participant, or the user whose devices were exported. */
 function custodianOf(
   flag: string | undefined,
@@ -98,7 +107,7 @@ function custodianOf(
     const senders = new Set(records.filter((r) => r.body.direction === 'sent').map((r) => r.body.sender));
     if (senders.size === 1) return [...senders][0]!;
   }
-  return `${orgId} (organisation)`;
+  return orgCustodian(orgId);
 }
 
 /** Runs `custos console export`. */
@@ -132,6 +141,9 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
         throw new UsageError('give a QUERY, --participant, --conversation or --device');
       }
       const custodianFlag = optionalString(ctx.flags, 'custodian');
+      const namesPath = optionalString(ctx.flags, 'names');
+      // Read before anything is fetched: a bad file costs no server work.
+      const namesFile = namesPath === undefined ? undefined : readNamesFile(namesPath);
       try {
         checkExportDestination(out);
       } catch (e) {
@@ -142,6 +154,7 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
         `fetched ${c.fetched} · opened ${c.opened} · attachments ${c.attachments}`;
       try {
         const summary = await withOfficerSession(ctx, async (s) => {
+          if (namesFile !== undefined) checkNamesOrg(namesFile, namesPath!, s.orgId);
           const fetched = await fetchExportRecords(s, query, {
             openAttachment: decryptAttachment,
             onProgress: (c) => bar.update(fetchLabel(c), c.opened),
@@ -153,10 +166,13 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
               `no record matches: nothing was written${byDevice ? '' : `. ${INDEX_CAVEAT}`}`,
             );
           const custodian = custodianOf(custodianFlag, query, fetched.records, s.orgId);
+          const displayNames =
+            namesFile === undefined ? undefined : recordNames(namesFile, orgCustodian(s.orgId));
           const built = await buildExport(
             {
               records: fetched.records,
               custodian,
+              ...(displayNames === undefined ? {} : { displayNames }),
               log: fetched.log,
               enrolments: fetched.enrolments,
               gapDeclarations: fetched.gapDeclarations,
@@ -194,6 +210,7 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
               gapDeclarations: fetched.gapDeclarations.length,
             },
             custodian: cliAddress(custodian),
+            custodianName: displayNames?.get(custodian) ?? null,
             checkpoints: built.checkpoints,
             manifestSha256: built.manifestSha256,
             log: fetched.log,
@@ -203,7 +220,7 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
         ctx.result(
           [
             `Exported ${summary.records} record(s) as ${format} to ${out} (${summary.files.length} files).`,
-            `Custodian ${summary.custodian}; proven against ${summary.checkpoints.join('; ')}.`,
+            `Custodian ${summary.custodianName === null ? summary.custodian : `${terminalSafe(summary.custodianName)} (${summary.custodian})`}; proven against ${summary.checkpoints.join('; ')}.`,
             ...(summary.counts.attachmentsMissing > 0
               ? [
                   `${summary.counts.attachmentsMissing} attachment(s) are no longer on the server and are marked as not exported.`,

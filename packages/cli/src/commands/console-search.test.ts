@@ -79,4 +79,36 @@ describe('console search command line', () => {
     expect(INDEX_CAVEAT).toContain("'custos console export --device' reaches them");
     expect(humanLines({ ...none, next: 'c1' }).at(-1)).toBe('More: add --cursor c1');
   });
+
+  it('shows a sender by their name from --names, terminal-safe, and by address when unnamed', () => {
+    const org = 'oooooooooooooooooooooo';
+    const hit = (user: string) => ({
+      body: {
+        kind: 'message',
+        text: 'The budget review',
+        sender: `${org}.${user}`,
+        participants: [],
+        sentAt: Date.UTC(2026, 10, 2, 10),
+      },
+      header: { device: 'dev', seq: 3 },
+      log: { index: 7 },
+      signature: 'verified',
+    });
+    const named = 'aaaaaaaaaaaaaaaaaaaaa1';
+    const unnamed = 'bbbbbbbbbbbbbbbbbbbbb2';
+    const hits = [hit(named), hit(unnamed)];
+    const r = {
+      hits,
+      threads: [{ conversationId: 'c1', hits }],
+      next: null,
+      bucketsSearched: ['standard-2026-11'],
+      bucketsWithoutWrap: [],
+      filteredOut: 0,
+    } as unknown as OfficerSearchResult;
+    // A names file is checked on reading; the output is escaped all the same.
+    const lines = humanLines(r, new Map([[`${org}.${named}`, 'Alice \u001b[31mExample']]));
+    expect(lines[1]).toContain(`Z  Alice \\x1b[31mExample (${named}@${org}): The budget review  [dev#3`);
+    expect(lines[2]).toContain(`Z  ${unnamed}@${org}: The budget review`);
+    expect(humanLines(r)[1]).toContain(`Z  ${named}@${org}: The budget review`);
+  });
 });

@@ -10,13 +10,15 @@ import type { CliIo } from '../cli.js';
 import { formatAddress } from '../address-book.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
+import { checkNamesOrg, readNamesFile, recordNames } from '../names-file.js';
 import { officerParticipant } from '../officer-ids.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
-import { peerText } from '../terminal-text.js';
+import { peerText, terminalSafe } from '../terminal-text.js';
 
 const USAGE = `Usage: custos console search [QUERY] --profile DIR [--from DATE] [--to DATE]
          [--participant ADDRESS[,ADDRESS…]] [--conversation ID] [--kind KIND[,KIND…]]
-         [--match-case] [--match-diacritics] [--limit N] [--cursor C] [--passphrase-file FILE] [--json]
+         [--match-case] [--match-diacritics] [--limit N] [--cursor C] [--names FILE]
+         [--passphrase-file FILE] [--json]
 
 Finds archived records without showing the server what you search for: the query becomes
 blind tokens under each bucket's index key (from your own wrap of the bucket), the server
@@ -33,6 +35,7 @@ conversation, newest page first; the search is an audit entry (counts only).
   --kind KIND             ${EVENT_KINDS.join(', ')} (comma-separated)
   --limit N               matches per page, 1–100 (default 50)
   --cursor C              the next page, as printed by the previous one
+  --names FILE            show senders' names, from an admin's 'custos admin users --names-out'
 ${OFFICER_OPTIONS_HELP}
 See docs/search.md.
 `;
@@ -48,6 +51,7 @@ const FLAGS = {
   'match-diacritics': 'boolean',
   limit: 'string',
   cursor: 'string',
+  names: 'string',
 } as const;
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -122,7 +126,16 @@ function address(recordId: string): string {
     : formatAddress({ orgId: recordId.slice(0, dot), userId: recordId.slice(dot + 1) });
 }
 
-function hitJson(h: VerifiedHit) {
+/** Display names by record address (ORGID.USERID), from --names. */
+type Names = ReadonlyMap<string, string>;
+
+/** `Name (USERID@ORGID)` when the names file names the user, else the address; terminal-safe. */
+function senderLabel(names: Names | undefined, recordId: string): string {
+  const name = names?.get(recordId);
+  return name === undefined ? address(recordId) : `${terminalSafe(name)} (${address(recordId)})`;
+}
+
+function hitJson(h: VerifiedHit, names: Names | undefined) {
   const b = h.body;
   return {
     conversationId: b.conversationId,
@@ -130,6 +143,7 @@ function hitJson(h: VerifiedHit) {
     kind: b.kind,
     direction: b.direction,
     sender: address(b.sender),
+    ...(names === undefined ? {} : { senderName: names.get(b.sender) ?? null }),
     participants: b.participants.map(address),
     sentAt: b.sentAt,
     ...(b.text === undefined ? {} : { text: b.text }),
@@ -146,7 +160,7 @@ function hitJson(h: VerifiedHit) {
   };
 }
 
-function describe(h: VerifiedHit): string {
+function describe(h: VerifiedHit, names: Names | undefined): string {
   const b = h.body;
   const what =
     b.kind === 'message'
@@ -159,7 +173,7 @@ function describe(h: VerifiedHit): string {
             ? `(deleted ${b.deletes ?? '?'})`
             : `(${b.kind})`;
   const when = new Date(b.sentAt).toISOString().replace('T', ' ').slice(0, 19);
-  return `  ${when}Z  ${address(b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
+  return `  ${when}Z  ${senderLabel(names, b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
 }
 
 /**
@@ -171,11 +185,11 @@ export const INDEX_CAVEAT =
   "'custos console completeness' counts the others, and 'custos console export --device' reaches them.";
 
 /** The result as lines for a person. */
-export function humanLines(r: OfficerSearchResult): string[] {
+export function humanLines(r: OfficerSearchResult, names?: Names): string[] {
   const lines: string[] = [];
   for (const t of r.threads) {
     lines.push(`Conversation ${t.conversationId} (${t.hits.length} match${t.hits.length === 1 ? '' : 'es'})`);
-    for (const h of t.hits) lines.push(describe(h));
+    for (const h of t.hits) lines.push(describe(h, names));
   }
   lines.push(
     `${r.hits.length} match(es) in ${r.threads.length} conversation(s); buckets searched: ${r.bucketsSearched.join(', ') || 'none'}.`,
@@ -204,15 +218,19 @@ export function runConsoleSearch(args: readonly string[], io: CliIo): Promise<nu
         throw new UsageError('--limit must be 1–100');
       }
       const cursor = optionalString(ctx.flags, 'cursor');
-      const r = await withOfficerSession(ctx, (s) =>
-        officerSearch(s, query, {
+      const namesPath = optionalString(ctx.flags, 'names');
+      const namesFile = namesPath === undefined ? undefined : readNamesFile(namesPath);
+      const names = namesFile === undefined ? undefined : recordNames(namesFile);
+      const r = await withOfficerSession(ctx, (s) => {
+        if (namesFile !== undefined) checkNamesOrg(namesFile, namesPath!, s.orgId);
+        return officerSearch(s, query, {
           ...(limit === undefined ? {} : { limit }),
           ...(cursor === undefined ? {} : { cursor }),
           onProgress: (m) => ctx.note(`custos console search: ${m}`),
-        }),
-      );
-      ctx.result(humanLines(r), {
-        matches: r.hits.map(hitJson),
+        });
+      });
+      ctx.result(humanLines(r, names), {
+        matches: r.hits.map((h) => hitJson(h, names)),
         threads: r.threads.map((t) => ({
           conversationId: t.conversationId,
           logIndexes: t.hits.map((h) => h.log.index),
