@@ -157,6 +157,16 @@ describe('console hold command line', () => {
       `${hold.holdId}  M-2026-014  custodian ${hold.custodian}  ${placed}  ` +
         `released 2026-06-02 14:05Z by user ${releaser} (device ${releaserDevice}): settled`,
     );
+    // With an admin's names file, users show by name as well (escaped for the terminal).
+    const names = new Map([
+      [hold.custodian, 'Alice Adams'],
+      [placer, 'Olga \u001b]0;x\u0007Officer'],
+    ]);
+    expect(holdLine(hold, names)).toBe(
+      `${hold.holdId}  M-2026-014  custodian Alice Adams (${hold.custodian})  ` +
+        `placed 2026-03-01 09:30Z by user Olga \\x1b]0;x\\x07Officer (${placer}) (device ${placerDevice})  ACTIVE`,
+    );
+    expect(holdLine(released, names)).toContain(`by user ${releaser} (device ${releaserDevice}): settled`);
     // A device the server does not know (it never deletes one) still shows the device.
     expect(holdLine({ ...hold, createdByUser: null })).toContain(
       `placed 2026-03-01 09:30Z by device ${placerDevice}  ACTIVE`,

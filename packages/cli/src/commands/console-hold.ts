@@ -10,12 +10,14 @@ import {
 import type { CliIo } from '../cli.js';
 import { fullId, optionalString, UsageError } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
+import { checkNamesOrg, readNamesFile } from '../names-file.js';
 import { officerUser } from '../officer-ids.js';
+import { terminalSafe } from '../terminal-text.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console hold create (--custodian USER | --conversation ID | --from DATE --to DATE
                                    | --query Q) --matter NAME --profile DIR
-       custos console hold list --profile DIR
+       custos console hold list [--names FILE] --profile DIR
        custos console hold release HOLD --reason TEXT --profile DIR
        (each also takes --passphrase-file FILE and --json)
 
@@ -30,7 +32,8 @@ is released. Placing and releasing are entries in the org's log.
   --matter NAME       the matter: stored on the server in clear, only its hash goes into the log;
                       use a matter code rather than a descriptive name
   list                every hold, active and released, with who placed and released it (user
-                      id, and the device the log names)
+                      id, and the device the log names); --names FILE (an admin's 'custos admin
+                      users --names-out') adds the users' names
   release HOLD        ends a hold; --reason is required (stored for officers, hashed in the log)
 
 The server never sees a --query or --conversation: it gets their blind tokens under each
@@ -48,6 +51,7 @@ const FLAGS = {
   to: 'string',
   query: 'string',
   matter: 'string',
+  names: 'string',
   reason: 'string',
 } as const;
 
@@ -84,8 +88,17 @@ export function holdCriterionOf(flags: Map<string, string | true>): HoldCriterio
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-function scopeText(h: HoldListing): string {
-  if (h.kind === 'custodian') return `custodian ${h.custodian ?? '?'}`;
+/** Display names by user id, from --names. */
+type Names = ReadonlyMap<string, string>;
+
+/** `NAME (USERID)` when the names file names the user, else the id; terminal-safe. */
+const person = (id: string, names: Names | undefined): string => {
+  const name = names?.get(id.split('@')[0]!);
+  return name === undefined ? id : `${terminalSafe(name)} (${id})`;
+};
+
+function scopeText(h: HoldListing, names?: Names): string {
+  if (h.kind === 'custodian') return `custodian ${h.custodian === null ? '?' : person(h.custodian, names)}`;
   if (h.kind === 'dates') return `received ${day(h.from ?? 0)} to ${day((h.to ?? 1) - 1)}`;
   return `${h.kind} in ${h.buckets.length} bucket(s)`;
 }
@@ -97,14 +110,14 @@ const minute = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16
  * names, for matching against it). The server knows no display names and officer profiles
  * keep no address book, so the user is their id.
  */
-const actor = (user: string | null, device: string): string =>
-  user === null ? `device ${device}` : `user ${user} (device ${device})`;
+const actor = (user: string | null, device: string, names: Names | undefined): string =>
+  user === null ? `device ${device}` : `user ${person(user, names)} (device ${device})`;
 
-/** One line of `hold list`. */
-export function holdLine(h: ListedHold): string {
-  const placed = `${h.holdId}  ${h.matter}  ${scopeText(h)}  placed ${minute(h.createdAt)} by ${actor(h.createdByUser, h.createdBy)}`;
+/** One line of `hold list`; users by name too when `names` (from --names) names them. */
+export function holdLine(h: ListedHold, names?: Names): string {
+  const placed = `${h.holdId}  ${h.matter}  ${scopeText(h, names)}  placed ${minute(h.createdAt)} by ${actor(h.createdByUser, h.createdBy, names)}`;
   if (h.releasedAt === null) return `${placed}  ACTIVE`;
-  const by = h.releasedBy === null ? '' : ` by ${actor(h.releasedByUser, h.releasedBy)}`;
+  const by = h.releasedBy === null ? '' : ` by ${actor(h.releasedByUser, h.releasedBy, names)}`;
   return `${placed}  released ${minute(h.releasedAt)}${by}: ${h.releaseReason ?? ''}`;
 }
 
@@ -137,8 +150,15 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   list: {
     max: 0,
     async run(ctx) {
-      const holds = await withOfficerSession(ctx, (s) => listHolds(s));
-      ctx.result(holds.length === 0 ? ['No legal holds.'] : holds.map(holdLine), { holds });
+      const namesPath = optionalString(ctx.flags, 'names');
+      const namesFile = namesPath === undefined ? undefined : readNamesFile(namesPath);
+      const holds = await withOfficerSession(ctx, (s) => {
+        if (namesFile !== undefined) checkNamesOrg(namesFile, namesPath!, s.orgId);
+        return listHolds(s);
+      });
+      ctx.result(holds.length === 0 ? ['No legal holds.'] : holds.map((h) => holdLine(h, namesFile?.users)), {
+        holds,
+      });
       return 0;
     },
   },
