@@ -1,6 +1,7 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { SETTINGS } from '@custos/server';
 import { describe, expect, it } from 'vitest';
-import { cli } from './testing/run-cli.js';
+import { cli, testFolder } from './testing/run-cli.js';
 
 describe('custos server', () => {
   it('--help lists every setting with its environment variable', async () => {
@@ -45,5 +46,20 @@ describe('custos server', () => {
     expect(dash.err).not.toMatch(/\.\./);
     expect(dash.err).toMatch(/--blob-quota=-XYZ'\. Run 'custos server --help'\.\n$/);
     expect((await cli(['server', 'bootstrap-token', '--no-such-flag'])).code).toBe(2);
+  });
+
+  it("says the address is in use and how to choose another (before: only node's listen message)", async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = holder.address() as AddressInfo;
+      const r = await cli(['server', '--data', testFolder('custos-inuse-'), '--listen', `127.0.0.1:${port}`]);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(
+        `custos server: cannot start: 127.0.0.1:${port} is in use (EADDRINUSE): another process (another custos server?) listens there. Stop it, or choose another address with --listen HOST:PORT (port 0 picks a free one)\n`,
+      );
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
   });
 });

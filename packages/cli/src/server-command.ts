@@ -112,6 +112,14 @@ export function serverUsage(): string {
   ].join('\n');
 }
 
+/** Words for a listen that failed EADDRINUSE: which address, and how to pick another. */
+function addressInUse(e: unknown): string {
+  const { address, port } = (e ?? {}) as { address?: unknown; port?: unknown };
+  const host = typeof address === 'string' && address.includes(':') ? `[${address}]` : address;
+  const where = typeof host === 'string' && typeof port === 'number' ? `${host}:${port}` : 'the address';
+  return `${where} is in use (EADDRINUSE): another process (another custos server?) listens there. Stop it, or choose another address with --listen HOST:PORT (port 0 picks a free one)`;
+}
+
 /** Runs the server until SIGTERM/SIGINT; resolves to the exit code. */
 export async function runServerCommand(args: readonly string[], io: CliIo): Promise<number> {
   if (args[0] === 'bootstrap-token') return runBootstrapTokenCommand(args.slice(1), io);
@@ -152,6 +160,10 @@ export async function runServerCommand(args: readonly string[], io: CliIo): Prom
     }
     // Start-up faults (port in use, store unreachable): say what, never dump objects that may hold secrets.
     const code = (e as { code?: unknown } | null)?.code;
+    if (code === 'EADDRINUSE') {
+      io.stderr.write(`custos server: cannot start: ${addressInUse(e)}\n`);
+      return 1;
+    }
     const what = e instanceof Error ? e.message : 'unknown error';
     io.stderr.write(`custos server: cannot start: ${typeof code === 'string' ? `${code}: ` : ''}${what}\n`);
     return 1;
