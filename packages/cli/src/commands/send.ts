@@ -103,6 +103,37 @@ function buildContent(ctx: CommandContext, messages: readonly StoredMessage[]): 
   }
 }
 
+/** Why a file could not be read, by node's code: `no such file (ENOENT)`. */
+const UNREADABLE_BECAUSE: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file (a folder on its path is a file)',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder',
+};
+
+/**
+ * The bytes of the --attach file; ATTACHMENT_UNREADABLE saying why not (no such file, no
+ * permission, not a regular file).
+ */
+export function readAttachment(path: string): Uint8Array {
+  try {
+    if (!statSync(path).isFile())
+      throw new CliFailure('ATTACHMENT_UNREADABLE', `cannot read the file ${path}: it is not a regular file`);
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if (e instanceof CliFailure) throw e;
+    const code = (e as { code?: unknown } | null)?.code;
+    const why =
+      typeof code !== 'string'
+        ? 'unknown error'
+        : Object.hasOwn(UNREADABLE_BECAUSE, code)
+          ? `${UNREADABLE_BECAUSE[code]} (${code})`
+          : code;
+    throw new CliFailure('ATTACHMENT_UNREADABLE', `cannot read the file ${path}: ${why}`);
+  }
+}
+
 /** Reads and uploads the --attach file; resolves to the message content with its pointer. */
 async function withAttachment(
   ctx: CommandContext,
@@ -111,13 +142,7 @@ async function withAttachment(
 ): Promise<OutgoingContent> {
   const path = optionalString(ctx.flags, 'attach');
   if (path === undefined) return content;
-  let bytes: Uint8Array;
-  try {
-    if (!statSync(path).isFile()) throw new Error('not a file');
-    bytes = new Uint8Array(readFileSync(path));
-  } catch {
-    throw new CliFailure('ATTACHMENT_UNREADABLE', `cannot read the file ${path}`);
-  }
+  const bytes = readAttachment(path);
   const pointer = await client.attachFile(bytes, {
     contentType: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
     fileName: basename(path),
