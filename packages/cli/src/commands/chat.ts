@@ -20,6 +20,7 @@ import {
   targetArchivedBy,
   targetLabel,
   targetMessages,
+  type Target,
 } from '../conversation-target.js';
 import { CliFailure, explainFailure, runCommand, type CommandContext } from '../command-runner.js';
 import { describeEvent, describeStored, eventJson, resolveMessageId } from '../message-format.js';
@@ -93,6 +94,16 @@ export function chatFailureLine(e: unknown, json: boolean): string {
 }
 
 /**
+ * `Chat with bob (USERID@ORGID)`, or `Chat with USERID@ORGID` for a user the address book has
+ * no name for (the label is then the address: once is enough).
+ */
+export function chatHeading(target: Target, book: AddressBook): string {
+  const label = targetLabel(target, book);
+  const id = target.kind === 'user' ? formatAddress(target.peer) : target.group.id;
+  return label === id ? `Chat with ${label}` : `Chat with ${label} (${id})`;
+}
+
+/**
  * Where the `you> ` prompt (and the echo of what is typed) goes: nowhere when stdin is not a
  * terminal (piped input: nobody reads a prompt, and it would spoil the output), stderr with
  * --json (stdout carries only JSON lines), else stdout.
@@ -119,7 +130,6 @@ async function chat(ctx: CommandContext): Promise<void> {
   try {
     const book = new AddressBook(c.settings);
     const target = resolveTarget(c, book, who);
-    const label = targetLabel(target, book);
     const groupName = (id: string): string | undefined => c.group(id)?.name;
     // Orgs already named as archiving this conversation (header or an earlier notice); an org
     // only the server named is announced again when its device's own notice arrives.
@@ -163,8 +173,7 @@ async function chat(ctx: CommandContext): Promise<void> {
         else describeWarning(w, book).forEach(print);
     };
     if (!ctx.json) {
-      const id = target.kind === 'user' ? formatAddress(target.peer) : target.group.id;
-      print(`Chat with ${label} (${id}). ${archivedByLine(c, target)}`);
+      print(`${chatHeading(target, book)}. ${archivedByLine(c, target)}`);
       for (const m of targetMessages(c, target).slice(-CHAT_HISTORY_LINES)) print(describeStored(m, book));
       print(CHAT_HELP);
     }

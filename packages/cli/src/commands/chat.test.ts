@@ -1,0 +1,32 @@
+/**
+ * What `custos chat` prints before the conversation: its heading names a peer once when the
+ * address book has no name for them (before: "Chat with X (X)"); and where its prompt goes
+ * (never on stdout with --json, nowhere for piped input).
+ */
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { AddressBook, formatAddress } from '../address-book.js';
+import { memorySettings } from '../testing/memory-settings.js';
+import { chatHeading, chatPromptStream } from './chat.js';
+
+const ORG = 'O'.repeat(22);
+const BOB = { orgId: ORG, userId: 'B'.repeat(22) };
+
+describe('custos chat', () => {
+  it('heads a chat with the name and the address, or the address once when there is no name', () => {
+    const book = new AddressBook(memorySettings());
+    expect(chatHeading({ kind: 'user', peer: BOB }, book)).toBe(`Chat with ${formatAddress(BOB)}`);
+    book.add('Bob', BOB);
+    expect(chatHeading({ kind: 'user', peer: BOB }, book)).toBe(`Chat with Bob (${formatAddress(BOB)})`);
+    const group = { id: 'g.team', name: 'Team', members: [BOB], revision: 1, active: true };
+    expect(chatHeading({ kind: 'group', group }, book)).toBe('Chat with group "Team" (g.team)');
+  });
+
+  it('prompts on stdout for a person at a terminal, on stderr with --json, and not at all for piped input', () => {
+    const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+    expect(chatPromptStream(false, true, io)).toBe(io.stdout);
+    expect(chatPromptStream(true, true, io)).toBe(io.stderr);
+    expect(chatPromptStream(false, false, io)).toBeUndefined();
+    expect(chatPromptStream(true, false, io)).toBeUndefined();
+  });
+});
