@@ -199,9 +199,14 @@ export function describeUnnamed(u: UnnamedSender): string {
   return `Not in your address book: ${u.address}${claim}; name them with 'custos contacts add NAME ${u.address}'.`;
 }
 
-/** One line for a stored message (as it stands after edits, deletes and reactions). */
-export function describeStored(m: StoredMessage, book: AddressBook): string {
-  const who = m.direction === 'sent' ? 'you' : book.label(m.from);
+/**
+ * One line for a stored message (as it stands after edits, deletes and reactions). `self`
+ * names this user "you" in messages a profile stored before sync copies were stored as sent
+ * (its own messages from another device, kept as received from itself).
+ */
+export function describeStored(m: StoredMessage, book: AddressBook, self?: PeerUser): string {
+  const own = m.direction === 'sent' || (self !== undefined && formatAddress(m.from) === formatAddress(self));
+  const who = own ? 'you' : book.label(m.from);
   const body =
     m.deleted === true
       ? '(deleted)'

@@ -6,11 +6,13 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AddressBook, formatAddress } from '../address-book.js';
+import { describeStored } from '../message-format.js';
 import { memorySettings } from '../testing/memory-settings.js';
 import { chatHeading, chatPromptStream } from './chat.js';
 
 const ORG = 'O'.repeat(22);
 const BOB = { orgId: ORG, userId: 'B'.repeat(22) };
+const ALICE = { orgId: ORG, userId: 'A'.repeat(22) };
 
 describe('custos chat', () => {
   it('heads a chat with the name and the address, or the address once when there is no name', () => {
@@ -28,5 +30,28 @@ describe('custos chat', () => {
     expect(chatPromptStream(true, true, io)).toBe(io.stderr);
     expect(chatPromptStream(false, false, io)).toBeUndefined();
     expect(chatPromptStream(true, false, io)).toBeUndefined();
+  });
+
+  it("shows this user's own messages as 'you', those a profile kept as received from itself included", () => {
+    const book = new AddressBook(memorySettings());
+    const m = {
+      id: 'abcdefgh12345678901234',
+      conversation: 'dm.x',
+      peer: BOB,
+      from: ALICE,
+      direction: 'received' as const,
+      sentAt: Date.UTC(2026, 10, 28, 3, 41),
+      receivedAt: 0,
+      text: 'reply',
+      reactions: [],
+    };
+    // A sync copy stored before sync copies were stored as sent.
+    expect(describeStored(m, book, ALICE)).toBe('[2026-11-28 03:41] you: reply  #abcdefgh');
+    expect(describeStored({ ...m, direction: 'sent' }, book)).toBe(
+      '[2026-11-28 03:41] you: reply  #abcdefgh',
+    );
+    expect(describeStored({ ...m, from: BOB }, book, ALICE)).toBe(
+      `[2026-11-28 03:41] ${formatAddress(BOB)}: reply  #abcdefgh`,
+    );
   });
 });

@@ -244,7 +244,7 @@ async function demo(ctx: CommandContext): Promise<number> {
           .filter((e) => e.content.kind !== 'receipt')
           .map((e) => `  ${describeEvent(e, p.book, { groupNameOf: groupName, self: p.client.me })}`),
         `Group "${group.name}" as it stands on this device:`,
-        ...p.client.groupMessages(group.id).map((m) => `  ${describeStored(m, p.book)}`),
+        ...p.client.groupMessages(group.id).map((m) => `  ${describeStored(m, p.book, p.client.me)}`),
         `Archived by: ${[...new Set(p.client.groupMessages(group.id).flatMap((m) => (m.notice === undefined ? [] : [m.notice.name])))].join(', ')}`,
         `Archive: ${status.receipts} verified receipts (last record ${status.lastReceiptSeq ?? '-'}), checkpoint tree size ${status.lastVerifiedTreeSize ?? '-'}, ${status.queued} queued, ${status.refusedBuckets.length} buckets refused`,
       );
