@@ -2,8 +2,10 @@
  * Revoking a device, by an admin (any device of the org) or by its own user (another of
  * their devices): the device's tokens are refused from its next request on (auth-guard
  * reads `revokedAt` every time) and the act is a `device.revoke` audit entry in the same
- * transaction. Once it commits, the device's open WebSockets close at once (code 4003) on
- * this node, and on every other node through the relay's cross-node wake-up (PostgreSQL).
+ * transaction, which also expires the unused enrolment and link codes the device issued
+ * (unless it revokes itself). Once it commits, the device's open WebSockets close at once
+ * (code 4003) on this node, and on every other node through the relay's cross-node wake-up
+ * (PostgreSQL).
  */
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ServerError } from '../errors.js';
@@ -37,6 +39,12 @@ async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): 
     );
   }
   if (!(await tx.devices.revoke(r.orgId, r.deviceId, r.now))) throw new ServerError('DEVICE_ALREADY_REVOKED');
+  // SECURITY: a revoked device's unused codes MUST die with it: a stolen phone's link code, or
+  // an admin device's code for a user with no device, would otherwise still enrol (the thief's
+  // device) once no active device of the user is left to refuse it (enrolment-authority.ts).
+  // A device revoking itself keeps them: the key ceremony's transient device issues the first
+  // admin's code and then revokes itself, and the admin redeems that code later.
+  if (r.actorDeviceId !== r.deviceId) await tx.enrolmentCodes.expireIssuedBy(r.orgId, r.deviceId, r.now);
   // Delivered to every node's sockets only if and when this transaction commits (PostgreSQL).
   await tx.relayQueue.announce(r.orgId, [r.deviceId], 'revoked');
   await audit.record(tx, r.orgId, {

@@ -4,7 +4,9 @@
  * the store (the redeemed code stays unused). The user's own devices still link more, the
  * bootstrap's first admin still enrols, an admin still issues a code for their own user (a key
  * ceremony), and once the user's devices are revoked an admin's code works again. A link code
- * issued by a device since revoked enrols nothing while the user has another device.
+ * issued by a device since revoked enrols nothing while the user has another device, nor when
+ * they have none: revoking a device by another one expires its unused codes. A device that
+ * revokes itself (the key ceremony's) keeps them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../crypto/secrets.js';
@@ -62,6 +64,18 @@ for (const backend of TEST_BACKENDS) {
         userId: UserId;
       }>().userId;
     const codeOf = (r: { json<T>(): T }) => r.json<{ enrolmentCode: string }>().enrolmentCode;
+    const linkCode = async (by: TestDevice) =>
+      (await call(t.app, 'POST', '/v1/devices/link-codes', {}, by.headers())).json<{ code: string }>().code;
+    const adminRevoke = async (deviceId: string, by: TestDevice = admin) => {
+      const r = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${a.orgId}/devices/${deviceId}/revoke`,
+        undefined,
+        by.headers(),
+      );
+      expect(r.statusCode, r.body).toBe(200);
+    };
 
     it("refuses an admin's code for a user with an active device, and stores nothing", async () => {
       const member = a.devices.member;
@@ -122,9 +136,10 @@ for (const backend of TEST_BACKENDS) {
         laptop.headers(),
       );
       expect(rev.statusCode, rev.body).toBe(200);
+      // Expired by the revocation (and refused as USER_HAS_DEVICE had it survived).
       const r = await redeem(stolen);
-      expect(r.statusCode, r.body).toBe(409);
-      expect(r.json<Failure>().error.code).toBe('USER_HAS_DEVICE');
+      expect(r.statusCode, r.body).toBe(401);
+      expect(r.json<Failure>().error.code).toBe('ENROLMENT_CODE_EXPIRED');
     });
 
     it("takes an admin's code again once the user's devices are revoked, and one for the admin's own user", async () => {
@@ -149,6 +164,44 @@ for (const backend of TEST_BACKENDS) {
       const own = await issue(admin.userId);
       expect(own.statusCode, own.body).toBe(201);
       expect((await enrolAndLogin(t.app, a.orgId, codeOf(own))).userId).toBe(admin.userId);
+    });
+
+    it('expires the unused codes of a device revoked by another, though the user has no device left', async () => {
+      // Stolen phone: the user's only device issues a link code, then an admin revokes the phone.
+      const userId = await newUser();
+      const phone = await enrolAndLogin(t.app, a.orgId, codeOf(await issue(userId)));
+      const stolen = await linkCode(phone);
+      await adminRevoke(phone.deviceId);
+      const before = await snap.snapshot();
+      const r = await redeem(stolen);
+      expect(r.statusCode, r.body).toBe(401);
+      expect(r.json<Failure>().error.code).toBe('ENROLMENT_CODE_EXPIRED');
+      expect(await snap.snapshot()).toBe(before);
+
+      // An admin device's code for a user with no device dies with that device, revoked by another.
+      const admin2 = await enrolAndLogin(t.app, a.orgId, await linkCode(admin));
+      const pending = codeOf(await issue(await newUser(), admin2));
+      const kept = codeOf(await issue(await newUser()));
+      await adminRevoke(admin2.deviceId);
+      const r2 = await redeem(pending);
+      expect(r2.statusCode, r2.body).toBe(401);
+      expect(r2.json<Failure>().error.code).toBe('ENROLMENT_CODE_EXPIRED');
+      // Codes of other devices are untouched.
+      expect((await redeem(kept)).statusCode).toBe(201);
+    });
+
+    it("keeps the codes of a device that revokes itself: the key ceremony's first-admin code", async () => {
+      // The transient ceremony device is its admin user's only one: it issues that user's code,
+      // revokes itself, and the admin redeems the code later.
+      const adminUser = (
+        await call(t.app, 'POST', `/v1/orgs/${a.orgId}/users`, { role: 'admin' }, admin.headers())
+      ).json<{ userId: UserId }>().userId;
+      const ceremony = await enrolAndLogin(t.app, a.orgId, codeOf(await issue(adminUser)));
+      const code = codeOf(await issue(adminUser, ceremony));
+      await adminRevoke(ceremony.deviceId, ceremony);
+      const r = await redeem(code);
+      expect(r.statusCode, r.body).toBe(201);
+      expect(r.json<{ userId: string }>().userId).toBe(adminUser);
     });
   });
 }

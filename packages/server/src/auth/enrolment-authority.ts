@@ -9,6 +9,8 @@
  * code issued while the user had no device may be redeemed after they enrolled with another.
  * A code counts as the user's own only while the device that issued it is active: a link
  * code issued by a phone later revoked as stolen enrols nothing once the user has a device.
+ * Nor does it when the user has none left: revoking a device by another one expires the
+ * unused codes it issued (device-revocation.ts), so the check here never sees them.
  */
 import { LIST_PAGE_MAX } from '../config/defaults.js';
 import { ServerError } from '../errors.js';

@@ -153,6 +153,11 @@ export class SqlEnrolmentCodeStore implements EnrolmentCodeStore {
       WHERE org_id = ${orgId} AND created_by = ${deviceId} AND user_id = ${userId} AND created_at >= ${since}`);
     return int(row?.n ?? 0);
   }
+
+  async expireIssuedBy(orgId: OrgId, deviceId: DeviceId, now: number): Promise<number> {
+    return this.db.run(sql`UPDATE enrolment_codes SET expires_at = ${now}
+      WHERE org_id = ${orgId} AND created_by = ${deviceId} AND used_at IS NULL AND expires_at > ${now}`);
+  }
 }
 
 /** AuthChallengeStore over SQL. */

@@ -141,6 +141,11 @@ export interface EnrolmentCodeStore {
   find(orgId: OrgId, codeHash: Buffer): Promise<EnrolmentCodeRecord | undefined>;
   /** How many codes for `userId` `deviceId` has issued at or after `since` (link-code rate limit). */
   countCreatedBy(orgId: OrgId, deviceId: DeviceId, userId: UserId, since: number): Promise<number>;
+  /**
+   * Expires, as of `now`, every unused, unexpired code `deviceId` issued (its device is being
+   * revoked); resolves to how many.
+   */
+  expireIssuedBy(orgId: OrgId, deviceId: DeviceId, now: number): Promise<number>;
 }
 
 /** Single-use auth challenges. */
