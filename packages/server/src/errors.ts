@@ -100,6 +100,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: "The user has an active device, so an admin's enrolment code cannot add one: the user links another device from an existing one with `custos devices link` (POST /v1/devices/link-codes), or an admin first revokes the lost device. Nothing was stored.",
   },
+  ENROLMENT_CONFLICT: {
+    status: 409,
+    doc: 'Another device of the same user was enrolled at the same moment. Nothing was stored and the code is still unused; retry (it is checked again).',
+  },
   MISMATCHED_DEVICES: {
     status: 409,
     doc: "The message does not address exactly the recipient's current devices; `details.missing` and `details.stale` list the device ids. Nothing was stored.",

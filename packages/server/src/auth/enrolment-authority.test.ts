@@ -8,9 +8,13 @@
  * they have none: revoking a device by another one expires its unused codes. A device that
  * revokes itself (the key ceremony's) keeps them.
  */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../crypto/secrets.js';
-import type { UserId } from '../ids.js';
+import { newId, type DeviceId, type UserId } from '../ids.js';
+import { DeviceNumberTakenError } from '../store/directory-stores.js';
+import { assertMayAddDevice } from './enrolment-authority.js';
 import {
   call,
   createOrgWithRoles,
@@ -203,5 +207,87 @@ for (const backend of TEST_BACKENDS) {
       expect(r.statusCode, r.body).toBe(201);
       expect(r.json<{ userId: string }>().userId).toBe(adminUser);
     });
+
+    /**
+     * Runs `first` in a transaction of its own, and `second` once `first` has done its writes;
+     * `first` commits only once `second` waits for a lock `first` holds (PostgreSQL only:
+     * SQLite's write transactions never overlap). Resolves to what `second` settled with.
+     */
+    async function whileHeld<T>(
+      first: (tx: Parameters<Parameters<typeof tb.stores.withTransaction>[0]>[0]) => Promise<void>,
+      second: () => Promise<T>,
+    ): Promise<PromiseSettledResult<T>> {
+      if (tb.config.kind !== 'postgres') throw new Error('PostgreSQL only');
+      const probe = new pg.Client({ connectionString: tb.config.url });
+      await probe.connect();
+      try {
+        const settled = await tb.stores.withTransaction(async (tx) => {
+          await first(tx);
+          let answered = false;
+          const later = second().finally(() => (answered = true));
+          const outcome = Promise.allSettled([later]).then(([r]) => r);
+          while (!answered) {
+            const r = await probe.query(`SELECT 1 FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+            if (r.rowCount !== 0) break;
+          }
+          expect(answered, 'the second transaction did not wait for the first').toBe(false);
+          return { outcome };
+        });
+        return await settled.outcome;
+      } finally {
+        await probe.end();
+      }
+    }
+
+    it.skipIf(backend.name !== 'postgres')(
+      'enrols one device of two codes redeemed at once: the second waits, then sees the first',
+      async () => {
+        const userId = await newUser();
+        const second = codeOf(await issue(userId));
+        // The first redemption, stepped by hand as the redeem route runs it; the second, through
+        // the route, starts while the first holds its device uncommitted.
+        const r = await whileHeld(
+          async (tx) => {
+            await assertMayAddDevice(tx, a.orgId, userId, null, 'redeem');
+            await tx.devices.create(a.orgId, {
+              deviceId: newId<DeviceId>(),
+              userId,
+              identityKey: randomBytes(33),
+              registrationId: 1,
+              createdAt: t.clock.now,
+            });
+          },
+          () => redeem(second),
+        );
+        if (r.status !== 'fulfilled') throw r.reason;
+        expect(r.value.statusCode, r.value.body).toBe(409);
+        expect(r.value.json<Failure>().error.code).toBe('USER_HAS_DEVICE');
+        const stored = await t.stores.enrolmentCodes.find(a.orgId, sha256(second));
+        expect(stored?.usedAt).toBeNull();
+      },
+    );
+
+    it.skipIf(backend.name !== 'postgres')(
+      'a device insert that loses a race it did not lock out fails as DeviceNumberTakenError (ENROLMENT_CONFLICT, not INTERNAL)',
+      async () => {
+        const userId = await newUser();
+        const device = () => ({
+          deviceId: newId<DeviceId>(),
+          userId,
+          identityKey: randomBytes(33),
+          registrationId: 1,
+          createdAt: t.clock.now,
+        });
+        const r = await whileHeld(
+          async (tx) => {
+            await tx.devices.create(a.orgId, device());
+          },
+          () => tb.stores.withTransaction((tx) => tx.devices.create(a.orgId, device())),
+        );
+        expect(r.status).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DeviceNumberTakenError);
+      },
+    );
   });
 }

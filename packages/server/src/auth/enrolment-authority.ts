@@ -41,7 +41,8 @@ async function firstActiveDevice(
  * issues or issued the code, or null for the bootstrap token's first-admin code — when the
  * user has an active device and `issuer` is not one of them. `at` says which check this is,
  * for the message. Run inside the transaction that issues or redeems the code, so that a
- * refusal leaves the store as it was (a redeemed code stays unused).
+ * refusal leaves the store as it was (a redeemed code stays unused); it locks the user
+ * (UserStore.lockForDevices) until that transaction ends.
  */
 export async function assertMayAddDevice(
   tx: Stores,
@@ -50,6 +51,10 @@ export async function assertMayAddDevice(
   issuer: DeviceId | null,
   at: 'issue' | 'redeem',
 ): Promise<void> {
+  // SECURITY: first, so that concurrent issues and redemptions for the user run one after
+  // the other, each seeing the device the one before added (PostgreSQL's READ COMMITTED
+  // would otherwise let two codes both find no device and both enrol one).
+  await tx.users.lockForDevices(orgId, userId);
   const active = await firstActiveDevice(tx, orgId, userId);
   if (active === undefined) return;
   if (issuer !== null) {

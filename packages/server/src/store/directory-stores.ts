@@ -241,9 +241,35 @@ export function toUser(row: UserRow): UserRecord {
   };
 }
 
+/**
+ * A device insert lost a race: another transaction added a device to the same user at the
+ * same moment (and took the number). Nothing of the losing transaction is kept; running it
+ * again is safe, and sees the other device.
+ */
+export class DeviceNumberTakenError extends Error {
+  override readonly name = 'DeviceNumberTakenError';
+  constructor(
+    readonly userId: UserId,
+    options?: ErrorOptions,
+  ) {
+    super(`another device of user ${userId} was added at the same moment`, options);
+  }
+}
+
+/** A UNIQUE or PRIMARY KEY violation: PostgreSQL's SQLSTATE 23505, or SQLite's extended code. */
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
 /** UserStore over SQL. */
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: SqlExecutor) {}
+
+  async lockForDevices(orgId: OrgId, userId: UserId): Promise<void> {
+    if (this.db.dialect === 'sqlite') return;
+    await this.db.get(sql`SELECT 1 FROM users WHERE org_id = ${orgId} AND user_id = ${userId} FOR UPDATE`);
+  }
 
   async create(orgId: OrgId, user: NewUser): Promise<void> {
     await this.db
@@ -344,14 +370,20 @@ export class SqlDeviceStore implements DeviceStore {
   constructor(private readonly db: SqlExecutor) {}
 
   async create(orgId: OrgId, d: NewDevice): Promise<DeviceRecord> {
-    // The UNIQUE (org_id, user_id, device_number) constraint catches a race outside a transaction.
-    const row = await this.db
-      .get<DeviceRow>(sql`INSERT INTO devices (org_id, device_id, user_id, device_number,
+    // The UNIQUE (org_id, user_id, device_number) constraint catches a race the caller did not
+    // lock out (UserStore.lockForDevices): the later insert fails rather than reusing a number.
+    let row: DeviceRow | undefined;
+    try {
+      row = await this.db.get<DeviceRow>(sql`INSERT INTO devices (org_id, device_id, user_id, device_number,
       identity_key, registration_id, created_at)
       SELECT ${orgId}, ${d.deviceId}, ${d.userId}, COALESCE(MAX(device_number), 0) + 1,
         ${d.identityKey}, ${d.registrationId}, ${d.createdAt}
       FROM devices WHERE org_id = ${orgId} AND user_id = ${d.userId}
       RETURNING *`);
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new DeviceNumberTakenError(d.userId, { cause: e });
+      throw e;
+    }
     if (row === undefined) throw new Error('device insert returned no row');
     return toDevice(row);
   }

@@ -95,6 +95,14 @@ export interface UserStore {
   get(orgId: OrgId, userId: UserId): Promise<UserRecord | undefined>;
   /** Users ordered by id. */
   list(orgId: OrgId, page: Page<UserId>): Promise<UserRecord[]>;
+  /**
+   * Locks the user's row until the transaction ends, so that transactions adding a device to
+   * the user run one after the other: each sees the devices the one before added (the
+   * USER_HAS_DEVICE check, the next device number). PostgreSQL runs READ COMMITTED, so
+   * without it two could both find no device and both add one. A no-op on SQLite, whose
+   * write transactions never overlap.
+   */
+  lockForDevices(orgId: OrgId, userId: UserId): Promise<void>;
   /** Sets the role (a user who follows their role takes the new role's class); false when no such user. */
   setRole(orgId: OrgId, userId: UserId, role: Role): Promise<boolean>;
   /** Gives the user their own retention class (it overrides the role's); false when no such user. */
@@ -109,7 +117,11 @@ export interface UserStore {
 
 /** Devices of one organisation. */
 export interface DeviceStore {
-  /** Stores a device, numbering it after the user's existing devices. Run inside a transaction. */
+  /**
+   * Stores a device, numbering it after the user's existing devices. Run inside a transaction
+   * that took {@link UserStore.lockForDevices} first: otherwise two concurrent ones can pick
+   * the same number, and the later one rejects with `DeviceNumberTakenError`.
+   */
   create(orgId: OrgId, device: NewDevice): Promise<DeviceRecord>;
   /** The device, or undefined. */
   get(orgId: OrgId, deviceId: DeviceId): Promise<DeviceRecord | undefined>;

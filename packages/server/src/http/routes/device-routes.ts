@@ -6,6 +6,7 @@ import { checkKemPublicKey, parseEcPublicKey, verifySignature } from '../../auth
 import { parseEnrolmentCode, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type DeviceId } from '../../ids.js';
+import { DeviceNumberTakenError } from '../../store/directory-stores.js';
 import type { KyberPreKey } from '../../store/records.js';
 import { defineRoute, PUBLIC } from '../route-def.js';
 import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
@@ -94,6 +95,7 @@ export const registerDeviceRoute = defineRoute({
     'INVALID_KEY',
     'USER_NOT_FOUND',
     'USER_HAS_DEVICE',
+    'ENROLMENT_CONFLICT',
   ],
   async handler({ body, params }, deps) {
     const code = parseEnrolmentCode(body.enrolmentCode);
@@ -139,41 +141,43 @@ export const registerDeviceRoute = defineRoute({
     });
 
     const now = deps.clock();
-    const { device, org } = await deps.stores.withTransaction(async (tx) => {
-      const consumed = await tx.enrolmentCodes.consume(orgId, sha256(body.enrolmentCode), now);
-      if (consumed.status !== 'ok') {
-        if (consumed.status === 'expired') throw new ServerError('ENROLMENT_CODE_EXPIRED');
-        if (consumed.status === 'used') throw new ServerError('ENROLMENT_CODE_USED');
-        throw new ServerError('ENROLMENT_CODE_INVALID', 'the enrolment code is unknown');
-      }
-      const user = await tx.users.get(orgId, consumed.value);
-      if (user === undefined) throw new ServerError('USER_NOT_FOUND');
-      // SECURITY: a code issued while the user had no device (or by a device since revoked)
-      // MUST NOT add one now that they have one; throwing rolls the consume back (code unused).
-      const issued = await tx.enrolmentCodes.find(orgId, sha256(body.enrolmentCode));
-      await assertMayAddDevice(tx, orgId, user.userId, issued?.createdBy ?? null, 'redeem');
-      const org = await tx.orgs.get(orgId);
-      if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
-      const device = await tx.devices.create(orgId, {
-        deviceId: newId<DeviceId>(),
-        userId: user.userId,
-        identityKey,
-        registrationId: body.registrationId,
-        createdAt: now,
-      });
-      await tx.prekeys.putSignedPreKey(orgId, device.deviceId, signedPreKey);
-      await tx.prekeys.addKyberPreKeys(orgId, device.deviceId, kyber);
-      await tx.prekeys.addOneTimePreKeys(orgId, device.deviceId, oneTime);
-      await deps.audit.record(tx, orgId, {
-        kind: 'device.register',
-        actorDeviceId: device.deviceId,
-        subject: device.deviceId,
-        // The log commits to the identity key (docs/log.md): consoles check served keys against it.
-        detail: `${user.userId} identity=${identityKeyCommitment(identityKey)}`,
-        at: now,
-      });
-      return { device, org };
-    });
+    const { device, org } = await deps.stores
+      .withTransaction(async (tx) => {
+        const consumed = await tx.enrolmentCodes.consume(orgId, sha256(body.enrolmentCode), now);
+        if (consumed.status !== 'ok') {
+          if (consumed.status === 'expired') throw new ServerError('ENROLMENT_CODE_EXPIRED');
+          if (consumed.status === 'used') throw new ServerError('ENROLMENT_CODE_USED');
+          throw new ServerError('ENROLMENT_CODE_INVALID', 'the enrolment code is unknown');
+        }
+        const user = await tx.users.get(orgId, consumed.value);
+        if (user === undefined) throw new ServerError('USER_NOT_FOUND');
+        // SECURITY: a code issued while the user had no device (or by a device since revoked)
+        // MUST NOT add one now that they have one; throwing rolls the consume back (code unused).
+        const issued = await tx.enrolmentCodes.find(orgId, sha256(body.enrolmentCode));
+        await assertMayAddDevice(tx, orgId, user.userId, issued?.createdBy ?? null, 'redeem');
+        const org = await tx.orgs.get(orgId);
+        if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
+        const device = await tx.devices.create(orgId, {
+          deviceId: newId<DeviceId>(),
+          userId: user.userId,
+          identityKey,
+          registrationId: body.registrationId,
+          createdAt: now,
+        });
+        await tx.prekeys.putSignedPreKey(orgId, device.deviceId, signedPreKey);
+        await tx.prekeys.addKyberPreKeys(orgId, device.deviceId, kyber);
+        await tx.prekeys.addOneTimePreKeys(orgId, device.deviceId, oneTime);
+        await deps.audit.record(tx, orgId, {
+          kind: 'device.register',
+          actorDeviceId: device.deviceId,
+          subject: device.deviceId,
+          // The log commits to the identity key (docs/log.md): consoles check served keys against it.
+          detail: `${user.userId} identity=${identityKeyCommitment(identityKey)}`,
+          at: now,
+        });
+        return { device, org };
+      })
+      .catch(rethrowRace);
     return {
       orgId,
       userId: device.userId,
@@ -183,6 +187,21 @@ export const registerDeviceRoute = defineRoute({
     };
   },
 });
+
+/**
+ * A device insert that lost a race (assertMayAddDevice's lock rules it out; kept as a
+ * backstop) is ENROLMENT_CONFLICT, which the caller may retry, rather than INTERNAL.
+ */
+function rethrowRace(e: unknown): never {
+  if (e instanceof DeviceNumberTakenError) {
+    throw new ServerError(
+      'ENROLMENT_CONFLICT',
+      `${e.message}: nothing was stored and the code is still unused; retry`,
+      { cause: e },
+    );
+  }
+  throw e;
+}
 
 /** base64url SHA-256 of the serialized identity public key, as the `device.register` act's detail commits to it. */
 function identityKeyCommitment(identityKey: Buffer): string {
