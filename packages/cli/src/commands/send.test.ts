@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliFailure } from '../command-runner.js';
-import { testFolder } from '../testing/run-cli.js';
+import { cli, testFolder } from '../testing/run-cli.js';
 import { readAttachment } from './send.js';
 
 const dir = testFolder('custos-attach-');
@@ -47,5 +47,21 @@ describe('send --attach', () => {
         `ATTACHMENT_UNREADABLE: cannot read the file ${secret}: permission denied (EACCES)`,
       );
     }
+  });
+
+  it("reads the file before it opens the profile (closing a descriptor of the profile's database would drop its lock)", async () => {
+    const missing = join(dir, 'gone.pdf');
+    const r = await cli([
+      'send',
+      '--to',
+      'bob',
+      '--attach',
+      missing,
+      'hi',
+      '--profile',
+      join(dir, 'no-profile'),
+    ]);
+    expect([r.code, r.err]).toEqual([1, expect.stringContaining('no such file (ENOENT)')]);
+    expect(r.err).not.toContain('no profile in');
   });
 });

@@ -134,15 +134,31 @@ export function readAttachment(path: string): Uint8Array {
   }
 }
 
-/** Reads and uploads the --attach file; resolves to the message content with its pointer. */
+/** The --attach file's path and bytes. */
+interface AttachmentFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Reads the --attach file before the profile opens. Reading a file opens and closes a
+ * descriptor of it, and on POSIX systems closing any descriptor of a file drops every fcntl
+ * lock this process holds on that file: were the file the profile's own database, the
+ * profile's lock (one process per profile) would be gone while the store is open.
+ */
+function attachmentFile(ctx: CommandContext): AttachmentFile | undefined {
+  const path = optionalString(ctx.flags, 'attach');
+  return path === undefined ? undefined : { path, bytes: readAttachment(path) };
+}
+
+/** Uploads the attachment; resolves to the message content with its pointer. */
 async function withAttachment(
-  ctx: CommandContext,
   client: CustosClient,
+  file: AttachmentFile | undefined,
   content: OutgoingContent,
 ): Promise<OutgoingContent> {
-  const path = optionalString(ctx.flags, 'attach');
-  if (path === undefined) return content;
-  const bytes = readAttachment(path);
+  if (file === undefined) return content;
+  const { path, bytes } = file;
   const pointer = await client.attachFile(bytes, {
     contentType: CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
     fileName: basename(path),
@@ -161,13 +177,14 @@ async function send(ctx: CommandContext): Promise<void> {
   const to = optionalString(ctx.flags, 'to');
   const group = optionalString(ctx.flags, 'group');
   if ((to === undefined) === (group === undefined)) throw new UsageError('give --to USER or --group GROUP');
+  const file = attachmentFile(ctx);
   await withProfile(ctx, async (client) => {
     const book = new AddressBook(client.settings);
     const target: Target =
       group === undefined
         ? { kind: 'user', peer: book.resolve(to!) }
         : { kind: 'group', group: resolveGroup(client, group) };
-    const content = await withAttachment(ctx, client, buildContent(ctx, targetMessages(client, target)));
+    const content = await withAttachment(client, file, buildContent(ctx, targetMessages(client, target)));
     const e = await sendTo(client, target, content);
     // Upload at once (best effort): `custos sync` retries and verifies the receipt.
     let uploaded = true;
