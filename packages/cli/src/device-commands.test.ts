@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ClientError,
+  LocalStore,
+  profilePaths,
   type GroupChangeSummary,
   type MessageEvent,
   type PendingSendInfo,
@@ -91,6 +93,27 @@ describe('command lines', () => {
       const described = [...r.out.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
       expect(described, c).toEqual([...new Set(described)]);
     }
+  });
+
+  it('a failed enroll leaves alone a profile another process made meanwhile', async () => {
+    // Half an enrolment by another process: its storage key is written, its database not yet
+    // (hasProfile still says no), so this run's create finds the key and stops: PROFILE_EXISTS.
+    const other = join(dir, 'enrolling-elsewhere');
+    const made = LocalStore.create(other, { kind: 'file' });
+    made.close();
+    rmSync(profilePaths(other).db);
+    const code = `ce1.${ORG}.${'s'.repeat(43)}.${'f'.repeat(43)}`;
+    const r = await cli([
+      'enroll',
+      code,
+      '--server',
+      'http://127.0.0.1:9',
+      '--unattended',
+      '--profile',
+      other,
+    ]);
+    expect([r.code, r.err]).toEqual([1, expect.stringContaining('that folder already holds a profile')]);
+    expect(existsSync(profilePaths(other).key)).toBe(true);
   });
 
   it('custos help names every command the dispatcher runs, and what org unlock does', async () => {

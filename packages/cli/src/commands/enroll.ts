@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustosClient, STORAGE_KEY_FILE, type StorageKeyProtection } from '@custos/client';
+import { CustosClient, isClientError, STORAGE_KEY_FILE, type StorageKeyProtection } from '@custos/client';
 import { MIN_PASSPHRASE_LENGTH } from '@custos/core';
 import type { CliIo } from '../cli.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
@@ -154,7 +154,9 @@ async function enroll(ctx: CommandContext): Promise<void> {
     ctx.note(`Enrolling with ${serverUrl} …`);
     client = await CustosClient.enrol(dir, { serverUrl, code, protection: keyProtection });
   } catch (e) {
-    cleanUp(dir, existed);
+    // PROFILE_EXISTS or PROFILE_IN_USE: another process made (or holds) the profile since the
+    // check above, and nothing of this run was written. Its files are not this run's to delete.
+    if (!isClientError(e, 'PROFILE_EXISTS') && !isClientError(e, 'PROFILE_IN_USE')) cleanUp(dir, existed);
     throw e;
   }
   try {
