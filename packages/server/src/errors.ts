@@ -147,7 +147,7 @@ export const SERVER_ERRORS = {
   },
   DISPOSITION_NOT_DUE: {
     status: 409,
-    doc: "A bucket of the plan has not reached the end of its retention at the server's time (the plan was made for a later as-of date), or its class is kept permanently: no record is destroyed before its retention runs out, whatever date a plan names. The message and `details.buckets` name each bucket with `expiresAt` (ms; null when kept permanently). Nothing was changed.",
+    doc: "A bucket of the plan has not reached the end of its retention at the server's time (the plan was made for a later as-of date), its class is kept permanently, or it is not one of the organisation's buckets: no plan is approved or executed before its retention runs out, whatever date it names. The message and `details.buckets` name each bucket with `expiresAt` (ms; null when kept permanently). Nothing was changed.",
   },
   DISPOSITION_CLOSED: {
     status: 409,

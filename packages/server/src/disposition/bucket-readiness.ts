@@ -75,21 +75,29 @@ export function stillAcceptingError(waiting: readonly WaitingBucket[], outcome: 
   });
 }
 
-/** A planned bucket whose retention has not run out at the server's time: when it does (null: never). */
+/**
+ * A planned bucket whose retention has not run out at the server's time: when it does (null:
+ * never — a class kept permanently, or a bucket this organisation has no record of, which is
+ * never destroyed on a plan's word).
+ */
 export interface UnexpiredBucket {
   readonly bucketId: string;
-  readonly retentionClass: string;
-  readonly period: string;
-  /** When its retention runs out (ms), or null for a class kept permanently. */
+  /** Its class and period; both null for a bucket the organisation has no record of. */
+  readonly retentionClass: string | null;
+  readonly period: string | null;
+  /** When its retention runs out (ms), or null when it never does. */
   readonly expiresAt: number | null;
 }
 
 /**
  * The buckets among `bucketIds` whose retention has not run out at `now`. A plan may be made
- * for a future as-of date (a forecast, or to gather approvals ahead), and approved so; but its
- * records are destroyed only once their retention has run out by the server's own clock,
- * whatever date the plan names. Executing earlier is refused (DISPOSITION_NOT_DUE), changing
- * nothing; a bucket of a class kept permanently is never due.
+ * for a future as-of date (a forecast: what will be disposable then), but its records are
+ * destroyed only once their retention has run out by the server's own clock, whatever date
+ * the plan names: approving or executing it earlier is refused (DISPOSITION_NOT_DUE), changing
+ * nothing, as the officer's console refuses to sign it (PLAN_INVALID). A bucket of a class
+ * kept permanently, or one the organisation has no record of, is never due. A bucket that
+ * still takes records is never due either (its grace is far shorter than any retention): this
+ * check comes first, so the refusal names the date that matters.
  */
 export async function unexpiredBuckets(
   stores: Stores,
@@ -100,7 +108,10 @@ export async function unexpiredBuckets(
   const out: UnexpiredBucket[] = [];
   for (const id of bucketIds) {
     const b = await stores.buckets.get(orgId, id);
-    if (b === undefined) continue;
+    if (b === undefined) {
+      out.push({ bucketId: id, retentionClass: null, period: null, expiresAt: null });
+      continue;
+    }
     const expiresAt = bucketExpiry(b);
     if (expiresAt === null || expiresAt > now)
       out.push({ bucketId: b.bucketId, retentionClass: b.retentionClass, period: b.period, expiresAt });
@@ -112,9 +123,11 @@ export async function unexpiredBuckets(
 export function notDueError(early: readonly UnexpiredBucket[], outcome: string): ServerError {
   const named = early
     .map((u) =>
-      u.expiresAt === null
-        ? `bucket ${u.bucketId} (${u.retentionClass} ${u.period}) is kept permanently`
-        : `the retention of bucket ${u.bucketId} (${u.retentionClass} ${u.period}) runs out only at ${iso(u.expiresAt)}`,
+      u.retentionClass === null
+        ? `bucket ${u.bucketId} is not one of this organisation's buckets`
+        : u.expiresAt === null
+          ? `bucket ${u.bucketId} (${u.retentionClass} ${u.period}) is kept permanently`
+          : `the retention of bucket ${u.bucketId} (${u.retentionClass} ${u.period}) runs out only at ${iso(u.expiresAt)}`,
     )
     .join('; ');
   return new ServerError('DISPOSITION_NOT_DUE', `${named}: ${outcome}`, {

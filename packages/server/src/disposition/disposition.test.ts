@@ -341,12 +341,18 @@ for (const backend of TEST_BACKENDS) {
       // A plan that holds it anyway (made by a server whose clock was ahead, or before this rule).
       const p = await made(S_OPEN_UNTIL + 1);
       expect(decodeDispositionPlan(p.plan).buckets.map((b) => b.bucketId)).toEqual([S_BUCKET]);
-      await expect(approve(p.planId, 0, signAs(0, p.plan))).rejects.toMatchObject({
-        code: 'BUCKET_STILL_ACCEPTING',
-      });
+      // While it still takes records its retention has not run out either (a retention outlasts
+      // the late-upload grace): approving is refused naming the date that matters, to the last
+      // millisecond, and no approval is kept.
+      for (const now of [AS_OF, S_OPEN_UNTIL + 1, S_DUE - 1]) {
+        await expect(approve(p.planId, 0, signAs(0, p.plan), w.orgId, now)).rejects.toMatchObject({
+          code: 'DISPOSITION_NOT_DUE',
+          details: { buckets: [{ bucketId: S_BUCKET, expiresAt: S_DUE }] },
+        });
+      }
       expect(await tb.stores.disposition.approvals(w.orgId, p.planId)).toEqual([]);
-      for (const k of [0, 1]) await approve(p.planId, k, signAs(k, p.plan), w.orgId, S_OPEN_UNTIL + 1);
-      // The quorum approved, yet while the bucket still takes records (to its last millisecond)
+      for (const k of [0, 1]) await approve(p.planId, k, signAs(k, p.plan), w.orgId, S_DUE);
+      // The quorum approved, yet at an earlier server time (a clock set back, another API node)
       // the server executes nothing: the plan, its record and its keys are untouched.
       const at = (now: number) => ({ ...deps(), clock: () => now });
       const sLeft = () => tb.stores.disposition.bucketLeaves(w.orgId, S_BUCKET, -1, 10);
@@ -356,15 +362,9 @@ for (const backend of TEST_BACKENDS) {
         expect((await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', S_BUCKET)).length).toBe(2);
         expect((await tb.stores.disposition.disposedBuckets(w.orgId)).has(S_BUCKET)).toBe(false);
       };
-      for (const now of [AS_OF, S_OPEN_UNTIL]) {
-        await expect(executePlan(at(now), w.orgId, p.planId, BY)).rejects.toMatchObject({
-          code: 'BUCKET_STILL_ACCEPTING',
-        });
-      }
-      await unchanged('proposed');
-      // It no longer takes records, but the plan is for 2100: until the bucket's own retention
-      // has run out by the server's clock (to its last millisecond), nothing is destroyed either.
-      for (const now of [S_OPEN_UNTIL + 1, S_DUE - 1]) {
+      // Whether it still takes records or only its retention has not run out (the plan is for
+      // 2100), to the last millisecond: refused, naming when its retention runs out.
+      for (const now of [AS_OF, S_OPEN_UNTIL, S_OPEN_UNTIL + 1, S_DUE - 1]) {
         const early = await executePlan(at(now), w.orgId, p.planId, BY).catch((e: unknown) => e);
         expect(early).toMatchObject({
           code: 'DISPOSITION_NOT_DUE',
@@ -385,7 +385,7 @@ for (const backend of TEST_BACKENDS) {
       );
       const progress = await tb.stores.disposition.progress(w.orgId, p.planId);
       await expect(executePlan(at(AS_OF), w.orgId, p.planId, BY)).rejects.toMatchObject({
-        code: 'BUCKET_STILL_ACCEPTING',
+        code: 'DISPOSITION_NOT_DUE',
       });
       await unchanged('executing');
       expect(await tb.stores.disposition.progress(w.orgId, p.planId)).toEqual(progress);
@@ -407,6 +407,14 @@ for (const backend of TEST_BACKENDS) {
       ]);
       expect(notDueError(never, 'x').message).toBe(
         `bucket ${P_BUCKET} (permanent 2020-01) is kept permanently: x`,
+      );
+      // A bucket the organisation has no record of is never destroyed on a plan's word.
+      const unknown = await unexpiredBuckets(tb.stores, w.orgId, ['standard-1999-01'], FAR);
+      expect(unknown).toEqual([
+        { bucketId: 'standard-1999-01', retentionClass: null, period: null, expiresAt: null },
+      ]);
+      expect(notDueError(unknown, 'x').message).toBe(
+        "bucket standard-1999-01 is not one of this organisation's buckets: x",
       );
     });
   });

@@ -301,11 +301,13 @@ export async function executePlan(
       .map((p) => p.bucketId),
   );
   const open = decoded.buckets.map((b) => b.bucketId).filter((id) => !finished.has(id));
+  const early = await unexpiredBuckets(stores, orgId, open, deps.clock());
+  if (early.length > 0) throw notDueError(early, 'nothing was changed; execute the plan on or after then');
+  // Implied by the above for every class (a retention outlasts the late-upload grace); kept
+  // as its own guard for keys that must outlive every record a device may still send.
   const waiting = await waitingBuckets(stores, orgId, open, deps.clock());
   if (waiting.length > 0)
     throw stillAcceptingError(waiting, 'nothing was changed; execute the plan again then');
-  const early = await unexpiredBuckets(stores, orgId, open, deps.clock());
-  if (early.length > 0) throw notDueError(early, 'nothing was changed; execute the plan on or after then');
   if (plan.state === 'proposed')
     await start(
       stores,

@@ -208,9 +208,9 @@ export const approveDispositionRoute = defineRoute({
   summary:
     "Records officer `officerIndex`'s approval: an Ed25519 signature with their registered officer signing key " +
     'over `custos-disposition-plan-v1` || 0x00 || the plan bytes. One approval per officer; the same approval ' +
-    'again changes nothing. A new approval is an audit act `disposition.approve`. A plan holding a bucket that ' +
-    'still takes records (made before plans left such buckets out) is refused with BUCKET_STILL_ACCEPTING. ' +
-    'Officers only.',
+    'again changes nothing. A new approval is an audit act `disposition.approve`. Refused with ' +
+    "DISPOSITION_NOT_DUE while a planned bucket's retention has not run out at the server's time (a plan made " +
+    'for a later as-of date), and with BUCKET_STILL_ACCEPTING for a bucket that still takes records. Officers only.',
   access: { kind: 'device', roles: ['officer'] },
   params: PlanParams,
   body: Type.Object(
@@ -224,6 +224,7 @@ export const approveDispositionRoute = defineRoute({
   errors: [
     'DISPOSITION_NOT_FOUND',
     'DISPOSITION_CLOSED',
+    'DISPOSITION_NOT_DUE',
     'BUCKET_STILL_ACCEPTING',
     'INVALID_KEY',
     'LOG_PUSHBACK',
