@@ -132,7 +132,7 @@ describe('custos devices', () => {
         from: aliceAddress,
         fromName: null,
         detail: expect.stringMatching(
-          /^a new device \(#2\) was added to your account on \d{4}-\d\d-\d\d \d\d:\d\d UTC; if it was not you, tell your admin$/,
+          /^a new device \(#2\) was added to your account on \d{4}-\d\d-\d\d \d\d:\d\d UTC; if it was not you, revoke it \('custos devices revoke'\) and tell your security officer$/,
         ),
       },
     ]);

@@ -115,7 +115,7 @@ describe('client end to end (real server process)', () => {
     const added = (c: CustosClient) => c.warnings().filter((w) => w.kind === 'own-device-added');
     expect(added(alice).map((w) => w.detail)).toEqual([
       expect.stringMatching(
-        /^a new device \(#2\) was added to your account on .* UTC; if it was not you, tell your admin$/,
+        /^a new device \(#2\) was added to your account on .* UTC; if it was not you, revoke it \('custos devices revoke'\) and tell your security officer$/,
       ),
     ]);
     expect(added(alice2)).toEqual([]);

@@ -690,10 +690,10 @@ describe('output', () => {
       kind: 'own-device-added' as const,
       from: `${BOB.orgId}.${BOB.userId}`,
       detail:
-        'a new device (#3) was added to your account on 1970-01-01 00:00 UTC; if it was not you, tell your admin',
+        "a new device (#3) was added to your account on 1970-01-01 00:00 UTC; if it was not you, revoke it ('custos devices revoke') and tell your security officer",
     };
     expect(describeWarning(w, new AddressBook(memorySettings()))).toEqual([
-      'WARNING [1970-01-01 00:00]: a new device (#3) was added to your account on 1970-01-01 00:00 UTC; if it was not you, tell your admin.',
+      "WARNING [1970-01-01 00:00]: a new device (#3) was added to your account on 1970-01-01 00:00 UTC; if it was not you, revoke it ('custos devices revoke') and tell your security officer.",
       "  'custos devices list' shows your devices and their keys; 'custos devices revoke DEVICE' removes one.",
     ]);
   });

@@ -137,7 +137,7 @@ describe('own-device watch', () => {
         kind: 'own-device-added',
         from: `${ME.orgId}.${ME.userId}`,
         detail:
-          'a new device (#3) was added to your account on 2026-11-28 05:12 UTC; if it was not you, tell your admin',
+          "a new device (#3) was added to your account on 2026-11-28 05:12 UTC; if it was not you, revoke it ('custos devices revoke') and tell your security officer",
       },
     ]);
 
@@ -146,7 +146,7 @@ describe('own-device watch', () => {
     await watch.check();
     expect(listWarnings(store).map((w) => w.detail)).toEqual([
       expect.stringContaining('(#3)'),
-      'a new device (#4) was added to your account on 2026-11-28 05:13 UTC (revoked since, 2026-11-28 05:14 UTC); if it was not you, tell your admin',
+      "a new device (#4) was added to your account on 2026-11-28 05:13 UTC (revoked since, 2026-11-28 05:14 UTC); if it was not you, revoke it ('custos devices revoke') and tell your security officer",
     ]);
     store.close();
   });

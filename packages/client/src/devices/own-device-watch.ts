@@ -82,7 +82,7 @@ export function warnOfNewOwnDevices(
         at: now,
         kind: 'own-device-added',
         from: userAddress(me),
-        detail: `a new device (#${d.deviceNumber}) was added to your account on ${utcMinute(d.createdAt)}${revoked}; if it was not you, tell your admin`,
+        detail: `a new device (#${d.deviceNumber}) was added to your account on ${utcMinute(d.createdAt)}${revoked}; if it was not you, revoke it ('custos devices revoke') and tell your security officer`,
       });
     }
     const highest = Math.max(seen, ...devices.map((d) => d.deviceNumber));
