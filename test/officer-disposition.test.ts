@@ -413,6 +413,15 @@ describe('officer disposition (processes)', () => {
             )
             .run(id, bytes, plan.planId),
         );
+        // The real plan's held leaves, which a forger would serve too.
+        serverDbWrite((db) =>
+          db
+            .prepare(
+              `INSERT INTO disposition_held (org_id, plan_id, bucket_id, leaves)
+                 SELECT org_id, ?, bucket_id, leaves FROM disposition_held WHERE plan_id = ?`,
+            )
+            .run(id, plan.planId),
+        );
         return id;
       };
       const refused = async (step: string, id: string, message: string): Promise<void> => {
@@ -455,11 +464,27 @@ describe('officer disposition (processes)', () => {
         inflated,
         `bucket ${counted.bucketId} in the server's disposition plan: the plan counts ${counted.records + 1} record(s)`,
       );
+      // The right counts, but a digest over one held record in place of an unheld one: signed,
+      // the server could destroy the held record and call it disposed (it keeps the other).
+      const withHeld = real.buckets.find((b) => b.held > 0 && b.records > 0)!;
+      const inBucket = recordsOf(withHeld.bucketId);
+      const unheld = inBucket.filter((i) => !heldIndexes.includes(i));
+      const swapped = [...unheld.slice(1), inBucket.find((i) => heldIndexes.includes(i))!];
+      const hidden = forge(
+        real.buckets.map((b) =>
+          b === withHeld ? { ...b, leaves: Buffer.from(leavesHash(swapped), 'hex') } : b,
+        ),
+      );
+      await refused(
+        '--approve',
+        hidden,
+        `bucket ${withHeld.bucketId} in the server's disposition plan: the log's records of the bucket in the plan's span, less those held, do not hash`,
+      );
       expect(
         serverDb((db) =>
           db
-            .prepare('SELECT COUNT(*) AS n FROM disposition_approvals WHERE plan_id IN (?, ?)')
-            .get(relabelled, inflated),
+            .prepare('SELECT COUNT(*) AS n FROM disposition_approvals WHERE plan_id IN (?, ?, ?)')
+            .get(relabelled, inflated, hidden),
         ),
       ).toEqual({ n: 0 });
 

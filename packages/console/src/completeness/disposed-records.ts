@@ -18,7 +18,12 @@
  * plan approved stays a gap; a disposition that does not verify is itself a finding.
  */
 import { createHash } from 'node:crypto';
-import { LeafDigest, type DispositionCertificate, type DispositionPlan } from '@custos/core';
+import {
+  LeafDigest,
+  type DispositionCertificate,
+  type DispositionPlan,
+  type PlannedBucket,
+} from '@custos/core';
 import { auditAnswerLimit } from '@custos/client/answer-limits';
 import { checkActDocument } from '../audit/officer-audit.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
@@ -196,11 +201,58 @@ export interface DispositionAccount {
 export interface DisposedRecords {
   /** Device → sequence number → log time, of every record a verified plan approved for disposal. */
   readonly byDevice: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  /** The same records' leaf indexes (what a later plan of their bucket no longer covers). */
+  readonly leaves: ReadonlySet<number>;
   readonly dispositions: readonly DispositionAccount[];
 }
 
 /** No disposition: nothing disposed. */
-export const NOTHING_DISPOSED: DisposedRecords = { byDevice: new Map(), dispositions: [] };
+export const NOTHING_DISPOSED: DisposedRecords = { byDevice: new Map(), leaves: new Set(), dispositions: [] };
+
+/**
+ * The leaves a planned bucket disposes of, recomputed from the verified log: of `bucket` (the
+ * bucket's `archive-record` entries, ascending by index), those in the plan's span, less
+ * `held` (the server's list of the leaves held when the plan was made) and less `disposed`
+ * (leaves earlier verified dispositions accounted for). The held list must be ascending,
+ * without duplicates, name only such entries and count the plan's `held`; the rest must be
+ * the plan's `records` and hash to its `leaves`, which officers sign. Answers the leaves, or
+ * what is wrong. Both the officer's plan check (before signing) and the completeness check
+ * (after the disposition) call it, so what officers signed is what completeness accepts.
+ */
+export function plannedLeaves<T extends { readonly index: number }>(
+  pb: PlannedBucket,
+  bucket: readonly T[],
+  held: readonly number[],
+  disposed: ReadonlySet<number>,
+): { readonly leaves: T[] } | { readonly problem: string } {
+  const inSpan =
+    pb.span === null ? [] : bucket.filter((r) => r.index >= pb.span![0] && r.index <= pb.span![1]);
+  const ofBucket = new Set(inSpan.map((r) => r.index));
+  if (held.length !== pb.held)
+    return { problem: `the server lists ${held.length} held leaf(s), the plan counts ${pb.held}` };
+  for (let i = 0; i < held.length; i++) {
+    if (i > 0 && held[i]! <= held[i - 1]!)
+      return { problem: 'the held leaves the server lists are not ascending without duplicates' };
+    if (!ofBucket.has(held[i]!))
+      return { problem: `held leaf ${held[i]} is not an archive record of this bucket in the plan's span` };
+  }
+  const heldSet = new Set(held);
+  const leaves = inSpan.filter((r) => !heldSet.has(r.index) && !disposed.has(r.index));
+  if (leaves.length !== pb.records)
+    return {
+      problem:
+        `the plan counts ${pb.records} record(s) to dispose of, the log has ${leaves.length} of the bucket ` +
+        'in its span less those held and those disposed of earlier',
+    };
+  const digest = new LeafDigest();
+  for (const r of leaves) digest.add(r.index);
+  if (!Buffer.from(digest.digest()).equals(Buffer.from(pb.leaves)))
+    return {
+      problem:
+        "the log's records of the bucket in the plan's span, less those held, do not hash to the plan's leaf digest",
+    };
+  return { leaves };
+}
 
 /**
  * The records verified dispositions approved for disposal (module comment), a pure function
@@ -244,35 +296,23 @@ export function accountDisposed(
         held: cb?.held ?? 0,
         keysDestroyed: cb?.keysDestroyed ?? false,
       };
-      const held = new Set(d.heldLeaves.get(pb.bucketId) ?? []);
-      const approved =
-        pb.span === null
-          ? []
-          : (byBucket.get(pb.bucketId) ?? []).filter(
-              (r) =>
-                r.index >= pb.span![0] &&
-                r.index <= pb.span![1] &&
-                !accounted.has(r.index) &&
-                !held.has(r.index),
-            );
-      const digest = new LeafDigest();
-      for (const r of approved) digest.add(r.index);
-      if (approved.length !== pb.records || !Buffer.from(digest.digest()).equals(Buffer.from(pb.leaves))) {
-        buckets.push({
-          ...shown,
-          approved: 0,
-          problem:
-            "the log's records of the bucket in the plan's span, less those held, do not hash to the plan's leaf digest",
-        });
+      const approved = plannedLeaves(
+        pb,
+        byBucket.get(pb.bucketId) ?? [],
+        d.heldLeaves.get(pb.bucketId) ?? [],
+        accounted,
+      );
+      if ('problem' in approved) {
+        buckets.push({ ...shown, approved: 0, problem: approved.problem });
         continue;
       }
-      for (const r of approved) {
+      for (const r of approved.leaves) {
         accounted.add(r.index);
         let m = byDevice.get(r.device);
         if (m === undefined) byDevice.set(r.device, (m = new Map<number, number>()));
         m.set(r.seq, r.time);
       }
-      buckets.push({ ...shown, approved: approved.length, problem: null });
+      buckets.push({ ...shown, approved: approved.leaves.length, problem: null });
     }
     accounts.push({
       ...base,
@@ -283,5 +323,5 @@ export function accountDisposed(
       problem: null,
     });
   }
-  return { byDevice, dispositions: accounts };
+  return { byDevice, leaves: accounted, dispositions: accounts };
 }

@@ -17,6 +17,7 @@ import {
   type DispositionPlan,
 } from '@custos/core';
 import { DISPOSITION_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
+import { accountDisposed, readDispositions } from '../completeness/disposed-records.js';
 import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { listHolds } from '../holds/officer-holds.js';
@@ -258,24 +259,35 @@ function checkPlanId(planId: string): string {
 }
 
 /**
- * Checks every bucket of `plan` against the org's signed bucket documents (verified under the
- * pinned org key's delegation chain), core's retention table, the holds this officer can list
- * and this machine's clock, and its leaf span and digest against the log verified with the
- * pinned log key; PLAN_INVALID (or BUCKET_INVALID for a listed document that does not verify,
+ * Fetches the plan `planId` with its held leaves and checks every bucket against the org's
+ * signed bucket documents (verified under the pinned org key's delegation chain), core's
+ * retention table, the holds this officer can list and this machine's clock, and its leaf
+ * span, held leaves and digest against the log verified with the pinned log key, less the
+ * records earlier verified dispositions destroyed (the completeness check's own accounting, so
+ * it later accepts exactly the leaves signed here); answers the plan. PLAN_INVALID (or BUCKET_INVALID for a listed document that does not verify,
  * LOG_INVALID for a log that does not) names the bucket and what is wrong.
  */
-async function checkPlan(s: OfficerSession, plan: DispositionPlan): Promise<void> {
+async function checkPlan(s: OfficerSession, planId: string): Promise<DispositionView> {
+  const view = await getDisposition(s, planId, true);
   const { chain } = await s.orgKeys();
   const documents = new Map((await s.serverBuckets()).map((b) => [b.bucket, b.document]));
   const holds = await listHolds(s);
-  checkPlanBuckets(plan, { chain, documents, holds, now: Date.now() });
-  checkPlanLeaves(plan, await readVerifiedLog(s));
+  checkPlanBuckets(view.plan, { chain, documents, holds, now: Date.now() });
+  const log = await readVerifiedLog(s);
+  // Records earlier verified dispositions of a bucket destroyed are in its span but not planned
+  // (this plan's own, once executed, is not earlier).
+  const earlier = accountDisposed(
+    s.orgId,
+    log.entries,
+    (await readDispositions(s, log)).filter((d) => d.planId !== planId),
+  );
+  checkPlanLeaves(view.plan, log, view.heldLeaves, earlier.leaves);
+  return view;
 }
 
 /** Checks the plan (checkPlan), then signs it with this officer's signing key and records the approval. */
 export async function approveDisposition(s: OfficerSession, planId: string): Promise<DispositionView> {
-  const current = await getDisposition(s, planId);
-  await checkPlan(s, current.plan);
+  const current = await checkPlan(s, planId);
   const signature = s.officer.keys.signingKey.sign(dispositionApprovalMessage(current.planBytes));
   const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/approvals`, {
     officerIndex: s.officerIndex,
@@ -301,7 +313,7 @@ export async function executeDisposition(
     readonly forgotten: { readonly wraps: number; readonly rootWraps: number };
   }
 > {
-  await checkPlan(s, (await getDisposition(s, planId)).plan);
+  await checkPlan(s, planId);
   for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
     const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`);
     const v = verifyView(s, r, planId);

@@ -1,10 +1,12 @@
 /**
- * A plan's leaf spans, counts and `leaves` digests against the verified log (plan-leaves.ts):
- * the digest is recomputed from the bucket's `archive-record` entries where the counts pin
- * the leaves down, and a span or count the log cannot hold is refused, naming the bucket.
+ * A plan's leaf spans, held leaves, counts and `leaves` digests against the verified log
+ * (plan-leaves.ts): the digest is recomputed for every bucket from its `archive-record`
+ * entries in the span, less the held leaves the server lists and those earlier verified
+ * dispositions accounted for, and a plan that does not give it is refused, naming the bucket.
  */
 import { LeafDigest, type DispositionPlan, type LogEntry, type PlannedBucket } from '@custos/core';
 import { describe, expect, it } from 'vitest';
+import { accountDisposed, type CertifiedDisposition } from '../completeness/disposed-records.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import { isConsoleError } from '../console-error.js';
 import { checkPlanLeaves } from './plan-leaves.js';
@@ -50,9 +52,13 @@ const planOf = (...buckets: PlannedBucket[]): DispositionPlan => ({
   buckets,
 });
 
-function refusal(plan: DispositionPlan): string {
+const NONE = new Map<string, number[]>();
+const check = (plan: DispositionPlan, held = NONE, disposed: ReadonlySet<number> = new Set()): void =>
+  checkPlanLeaves(plan, log, held, disposed);
+
+function refusal(plan: DispositionPlan, held = NONE, disposed: ReadonlySet<number> = new Set()): string {
   try {
-    checkPlanLeaves(plan, log);
+    check(plan, held, disposed);
   } catch (e) {
     if (isConsoleError(e, 'PLAN_INVALID')) return e.message;
     throw e;
@@ -61,20 +67,80 @@ function refusal(plan: DispositionPlan): string {
 }
 
 describe('checkPlanLeaves', () => {
-  it("accepts a bucket's leaves recomputed from the log, and counts it cannot pin down", () => {
-    expect(() => checkPlanLeaves(planOf(bucketA()), log)).not.toThrow();
-    // Held records, or entries of records an earlier disposition destroyed: counts only.
+  it("accepts a bucket's leaves recomputed from the log, less those held and those disposed of earlier", () => {
+    expect(() => check(planOf(bucketA()))).not.toThrow();
     const held = bucketA({ records: 3, held: 1, leaves: digestOf([1, 3, 7]) });
-    expect(() => checkPlanLeaves(planOf(held), log)).not.toThrow();
-    const fewer = bucketA({ records: 2, leaves: digestOf([1, 7]) });
-    expect(() => checkPlanLeaves(planOf(fewer), log)).not.toThrow();
-    expect(() => checkPlanLeaves(planOf(bucketA({ records: 0, span: null })), log)).not.toThrow();
+    expect(() => check(planOf(held), new Map([['a-2026-01', [4]]]))).not.toThrow();
+    // Leaves 3 and 4 destroyed by an earlier verified disposition.
+    const rest = bucketA({ records: 2, leaves: digestOf([1, 7]) });
+    expect(() => check(planOf(rest), NONE, new Set([3, 4]))).not.toThrow();
+    expect(() => check(planOf(bucketA({ records: 0, span: null, leaves: digestOf([]) })))).not.toThrow();
   });
 
   it('refuses a leaves digest that is not that of the bucket’s records in the log', () => {
     // Another bucket's leaf in place of one of A's: same count, another digest.
     expect(refusal(planOf(bucketA({ leaves: digestOf([1, 2, 4, 7]) })))).toContain(
-      "bucket a-2026-01 in the server's disposition plan: its leaves digest is not that of its 4 archive record(s) in the log",
+      "bucket a-2026-01 in the server's disposition plan: the log's records of the bucket in the plan's span, less those held, do not hash to the plan's leaf digest",
+    );
+    // Counts alone no longer pass: two records the plan says were disposed of earlier were not.
+    expect(refusal(planOf(bucketA({ records: 2, leaves: digestOf([1, 7]) })))).toContain(
+      'the plan counts 2 record(s) to dispose of, the log has 4 of the bucket in its span',
+    );
+  });
+
+  it('refuses a plan whose digest covers held records, which completeness would then accept as disposed', () => {
+    // Bucket B: 5 records, leaf 6 under a custodian hold. The server plans 4 to dispose of and
+    // 1 held, but its digest covers the held leaf 6 and leaves out 9, which it keeps and would
+    // list as "held" at completeness time, so the plan's digest would account 6 as disposed.
+    const b: PlannedBucket = {
+      ...bucketA(),
+      bucketId: 'b-2026-01',
+      records: 4,
+      held: 1,
+      span: [2, 9],
+      leaves: digestOf([2, 5, 6, 8]),
+    };
+    const held = new Map([['b-2026-01', [6]]]);
+    expect(refusal(planOf(b), held)).toContain(
+      "bucket b-2026-01 in the server's disposition plan: the log's records of the bucket in the plan's span, less those held, do not hash",
+    );
+    // The honest plan passes, and completeness accounts exactly its leaves, never the held one.
+    const honest = { ...b, leaves: digestOf([2, 5, 8, 9]) };
+    expect(() => check(planOf(honest), held)).not.toThrow();
+    const certified: CertifiedDisposition = {
+      certificateHash: 'c'.repeat(64),
+      logIndex: 10,
+      entries: [{ bucketId: 'b-2026-01', records: 4 }],
+      planId: 'p'.repeat(64),
+      plan: planOf(honest),
+      certificate: {
+        orgId: ORG,
+        planHash: new Uint8Array(32),
+        executedAt: 1,
+        approvals: [],
+        buckets: [{ bucketId: 'b-2026-01', records: 4, held: 1, keysDestroyed: false }],
+      },
+      approvers: [0, 1],
+      heldLeaves: held,
+      problem: null,
+    };
+    expect([...accountDisposed(ORG, entries, [certified]).leaves]).toEqual([2, 5, 8, 9]);
+  });
+
+  it('refuses held leaves the plan does not count, out of order, or not the bucket’s records in its span', () => {
+    const b = bucketA({ records: 2, held: 2, leaves: digestOf([1, 7]) });
+    expect(() => check(planOf(b), new Map([['a-2026-01', [3, 4]]]))).not.toThrow();
+    expect(refusal(planOf(b), new Map([['a-2026-01', [3]]]))).toContain(
+      'the server lists 1 held leaf(s), the plan counts 2',
+    );
+    expect(refusal(planOf(b), new Map([['a-2026-01', [4, 3]]]))).toContain(
+      'not ascending without duplicates',
+    );
+    expect(refusal(planOf(b), new Map([['a-2026-01', [3, 3]]]))).toContain(
+      'not ascending without duplicates',
+    );
+    expect(refusal(planOf(b), new Map([['a-2026-01', [3, 5]]]))).toContain(
+      "held leaf 5 is not an archive record of this bucket in the plan's span",
     );
   });
 
@@ -89,8 +155,8 @@ describe('checkPlanLeaves', () => {
   });
 
   it('refuses more records than the bucket has in its span', () => {
-    expect(refusal(planOf(bucketA({ records: 4, held: 1 })))).toContain(
-      'the plan counts 4 record(s) to dispose of and 1 held in leaves 1–7, the log has 4 archive record(s) of this bucket there',
+    expect(refusal(planOf(bucketA({ records: 4, held: 1 })), new Map([['a-2026-01', [4]]]))).toContain(
+      'the plan counts 4 record(s) to dispose of, the log has 3 of the bucket in its span',
     );
   });
 });

@@ -3,19 +3,25 @@
  * console verified it (completeness/verified-log.ts: every entry, hashed to a checkpoint
  * signed by the pinned log key). Every record the server stores has an `archive-record`
  * entry naming its bucket, so the records a plan disposes of and holds are among the
- * bucket's entries inside the plan's span. Per planned bucket with records:
+ * bucket's entries inside the plan's span. Per planned bucket:
  *
  * - the span lies within the verified log, and both its ends are `archive-record` entries of
  *   the bucket;
- * - the span holds at least as many of the bucket's entries as the plan disposes of and holds;
- * - when it holds exactly as many as it disposes of and none is held, those entries are the
- *   disposed leaves, and their digest (core LeafDigest) must be the plan's `leaves`.
+ * - the leaves the server lists as held when the plan was made (`GET …?held=1`) are that many
+ *   (the plan's `held`), ascending, and all the bucket's entries in the span;
+ * - the bucket's entries in the span, less those held and less those earlier verified
+ *   dispositions of the bucket accounted for (completeness/disposed-records.ts, on the same
+ *   log), are the plan's `records` and hash (core LeafDigest) to its `leaves`.
  *
- * Not recomputed (the console cannot tell which leaves they are): the digest of a bucket with
- * held records (the plan counts them; the server stores which, and serves none), or one whose
- * span also holds entries of records an earlier disposition destroyed.
+ * So the officer signs a digest it recomputed, and the completeness check later recomputes the
+ * same leaves (plannedLeaves): a held record cannot hide among the disposed ones.
+ *
+ * Not checked here: which records are held is the server's word (its hold listing and held
+ * leaves); a server that calls a record held keeps it out of the plan, it cannot destroy it
+ * through the plan. Checking the held leaves against the log's hold acts is left for later.
  */
-import { LeafDigest, type DispositionPlan, type PlannedBucket } from '@custos/core';
+import { type DispositionPlan, type PlannedBucket } from '@custos/core';
+import { plannedLeaves } from '../completeness/disposed-records.js';
 import { ConsoleError } from '../console-error.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 
@@ -33,39 +39,39 @@ function refuse(b: PlannedBucket, what: string): never {
   );
 }
 
-/** Checks every planned bucket's span, counts and, where they pin the leaves down, its digest; PLAN_INVALID names the bucket. */
-export function checkPlanLeaves(plan: DispositionPlan, log: VerifiedLogEntries): void {
-  const ofBucket = new Map<string, number[]>(plan.buckets.map((b) => [b.bucketId, []]));
+/**
+ * Checks every planned bucket's span, held leaves, counts and digest (module comment);
+ * PLAN_INVALID names the bucket. `held` is the server's held-leaf list per bucket,
+ * `disposed` the leaves earlier verified dispositions accounted for.
+ */
+export function checkPlanLeaves(
+  plan: DispositionPlan,
+  log: VerifiedLogEntries,
+  held: ReadonlyMap<string, readonly number[]>,
+  disposed: ReadonlySet<number>,
+): void {
+  const ofBucket = new Map<string, { index: number }[]>(plan.buckets.map((b) => [b.bucketId, []]));
   for (const { index, entry } of log.entries) {
-    if (entry.type === 'archive-record' && entry.org === plan.orgId) ofBucket.get(entry.bucket)?.push(index);
+    if (entry.type === 'archive-record' && entry.org === plan.orgId)
+      ofBucket.get(entry.bucket)?.push({ index });
   }
   for (const b of plan.buckets) {
-    if (b.span === null) continue;
-    const [first, last] = b.span;
-    if (last >= log.treeSize) {
-      refuse(b, `its leaf span ends at ${last}, past the ${log.treeSize} entries of the verified log`);
-    }
     // Entries come in index order, so the bucket's list is ascending.
-    const inSpan = ofBucket.get(b.bucketId)!.filter((i) => i >= first && i <= last);
-    if (inSpan[0] !== first || inSpan.at(-1) !== last) {
-      refuse(
-        b,
-        `its leaf span ${first}–${last} does not start and end at archive records of this bucket in the log`,
-      );
-    }
-    if (inSpan.length < b.records + b.held) {
-      refuse(
-        b,
-        `the plan counts ${b.records} record(s) to dispose of and ${b.held} held in leaves ${first}–${last}, ` +
-          `the log has ${inSpan.length} archive record(s) of this bucket there`,
-      );
-    }
-    if (b.held === 0 && inSpan.length === b.records) {
-      const digest = new LeafDigest();
-      for (const i of inSpan) digest.add(i);
-      if (Buffer.compare(Buffer.from(digest.digest()), Buffer.from(b.leaves)) !== 0) {
-        refuse(b, `its leaves digest is not that of its ${b.records} archive record(s) in the log`);
+    const entries = ofBucket.get(b.bucketId)!;
+    if (b.span !== null) {
+      const [first, last] = b.span;
+      if (last >= log.treeSize) {
+        refuse(b, `its leaf span ends at ${last}, past the ${log.treeSize} entries of the verified log`);
+      }
+      const inSpan = entries.filter((r) => r.index >= first && r.index <= last);
+      if (inSpan[0]?.index !== first || inSpan.at(-1)?.index !== last) {
+        refuse(
+          b,
+          `its leaf span ${first}–${last} does not start and end at archive records of this bucket in the log`,
+        );
       }
     }
+    const leaves = plannedLeaves(b, entries, held.get(b.bucketId) ?? [], disposed);
+    if ('problem' in leaves) refuse(b, leaves.problem);
   }
 }
