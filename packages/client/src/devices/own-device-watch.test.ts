@@ -169,4 +169,54 @@ describe('own-device watch', () => {
     expect(listWarnings(store)).toEqual([]);
     store.close();
   });
+
+  it('a number or time no honest server gives neither silences later warnings nor stops the list updating', async () => {
+    const row = (deviceId: string, deviceNumber: number, createdAt: number) => ({
+      deviceId,
+      deviceNumber,
+      identityKey: Buffer.alloc(33, 7).toString('base64url'),
+      createdAt,
+      revokedAt: null,
+      current: deviceId === SELF,
+    });
+    let devices = [row(SELF, 1, 1)];
+    const f: typeof fetch = () =>
+      Promise.resolve(
+        new Response(JSON.stringify({ devices }), { headers: { 'content-type': 'application/json' } }),
+      );
+    const store = LocalStore.open(profile());
+    const watch = new OwnDeviceWatch({
+      api: new ApiClient('http://127.0.0.1:1', { fetch: f }),
+      store,
+      me: () => ME,
+      deviceId: SELF,
+      deviceNumber: 1,
+      clock: () => 9,
+    });
+    await watch.check();
+    // A time no Date holds: still a warning, and the device still gets sync copies.
+    devices = [...devices, row(OTHER, 2, 8.64e15 + 1)];
+    await watch.check();
+    expect(listWarnings(store).map((w) => w.detail)).toEqual([
+      expect.stringContaining('a new device (#2) was added to your account on an unknown time;'),
+    ]);
+    expect(getContact(store, ME)?.devices).toEqual([{ deviceId: OTHER, deviceNumber: 2 }]);
+    // A number near 2^53 is warned of but is not the highest seen from then on: #4 is still new.
+    devices = [...devices, row('c'.repeat(22), 2 ** 53 - 1, 1)];
+    await watch.check();
+    await watch.check();
+    devices = [...devices, row('d'.repeat(22), 4, 1)];
+    await watch.check();
+    expect(listWarnings(store).map((w) => w.detail.slice(0, 40))).toEqual([
+      'a new device (#2) was added to your acco',
+      `a new device (#${2 ** 53 - 1}) was add`,
+      // #4 is new; the implausible device, counted as the list's length, is warned of again
+      // whenever the list grows (and not otherwise: the third read warned of nothing).
+      'a new device (#4) was added to your acco',
+      `a new device (#${2 ** 53 - 1}) was add`,
+    ]);
+    // Only devices with a number an honest server gives get sync copies.
+    expect(getContact(store, ME)?.devices.map((d) => d.deviceNumber)).toEqual([2, 4]);
+    store.close();
+  });
 });

@@ -25,7 +25,8 @@ export const OWN_DEVICES_REFRESH_MS = 15 * 60 * 1000;
 
 /**
  * Sets the cached device list of this user to the server's active devices other than this
- * one; resolves to whether a device was added. Revoked devices leave the list.
+ * one; resolves to whether a device was added. Revoked devices leave the list, and so do
+ * devices with a number no honest server gives ({@link plausibleNumber}).
  */
 export function reconcileOwnDevices(
   store: LocalStore,
@@ -35,7 +36,7 @@ export function reconcileOwnDevices(
 ): boolean {
   const known = getContact(store, me);
   const active: PeerDevice[] = devices
-    .filter((d) => d.revokedAt === null && d.deviceId !== selfDeviceId)
+    .filter((d) => d.revokedAt === null && d.deviceId !== selfDeviceId && plausibleNumber(d, devices))
     .map((d) => ({ deviceId: d.deviceId, deviceNumber: d.deviceNumber }));
   const had = new Set((known?.devices ?? []).map((d) => `${d.deviceId}.${d.deviceNumber}`));
   const now = new Set(active.map((d) => `${d.deviceId}.${d.deviceNumber}`));
@@ -48,9 +49,34 @@ export function reconcileOwnDevices(
 /** Row of the `profile` table: the highest device number of this user already told of (or known). */
 const SEEN_KEY = 'own-devices-seen';
 
-/** `2026-11-28 05:12 UTC`: a device's enrolment time in a warning. */
+/** The largest time a JavaScript Date holds (ms either side of the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * `2026-11-28 05:12 UTC`: a device's enrolment time in a warning; `an unknown time` for one
+ * no Date holds (the server's value: `toISOString` would throw, and the warning be lost).
+ */
 function utcMinute(ms: number): string {
+  if (!(Math.abs(ms) <= MAX_DATE_MS)) return 'an unknown time';
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * Whether a listed device's number is one an honest server gives: devices are numbered 1, 2,
+ * … and every one stays listed (revoked ones too), so no number exceeds the list's length.
+ */
+function plausibleNumber(d: OwnDevice, devices: readonly OwnDevice[]): boolean {
+  return d.deviceNumber >= 1 && d.deviceNumber <= devices.length;
+}
+
+/**
+ * The number a device counts as when deciding what is new: its own, capped at the list's
+ * length. Taken as is, a number near 2^53 from a faulty or lying server would become the
+ * highest seen and silence every later warning for good; capped, the device is still warned
+ * of (again each time the list grows) and a device added after it still is.
+ */
+function countedNumber(n: number, devices: readonly OwnDevice[]): number {
+  return Math.min(n, devices.length);
 }
 
 /**
@@ -69,11 +95,14 @@ export function warnOfNewOwnDevices(
   now: number,
 ): void {
   const known = getContact(store, me)?.devices ?? [];
-  const seen =
+  const counted = (n: number) => countedNumber(n, devices);
+  // A stored value above the list's length came from a server before that was capped.
+  const seen = counted(
     store.getJson<number>('profile', SEEN_KEY) ??
-    Math.max(self.deviceNumber, ...known.map((d) => d.deviceNumber));
+      Math.max(self.deviceNumber, ...known.map((d) => d.deviceNumber)),
+  );
   const added = devices
-    .filter((d) => d.deviceNumber > seen && d.deviceId !== self.deviceId)
+    .filter((d) => counted(d.deviceNumber) > seen && d.deviceId !== self.deviceId)
     .sort((a, b) => a.deviceNumber - b.deviceNumber);
   store.transaction(() => {
     for (const d of added) {
@@ -85,7 +114,7 @@ export function warnOfNewOwnDevices(
         detail: `a new device (#${d.deviceNumber}) was added to your account on ${utcMinute(d.createdAt)}${revoked}; if it was not you, revoke it ('custos devices revoke') and tell your security officer`,
       });
     }
-    const highest = Math.max(seen, ...devices.map((d) => d.deviceNumber));
+    const highest = Math.max(seen, ...devices.map((d) => counted(d.deviceNumber)));
     if (highest !== store.getJson<number>('profile', SEEN_KEY)) store.putJson('profile', SEEN_KEY, highest);
   });
 }
@@ -132,13 +161,21 @@ export class OwnDeviceWatch {
   async list(): Promise<OwnDevice[]> {
     const devices = await listOwnDevices(this.deps.api);
     const { store, deviceId, deviceNumber } = this.deps;
-    warnOfNewOwnDevices(store, this.deps.me(), { deviceId, deviceNumber }, devices, this.deps.clock());
+    // The cached list is updated even when warning fails (what was seen then stays as it was,
+    // so the next read warns again): sync copies must not stop reaching the user's devices.
+    let failed: { readonly error: unknown } | undefined;
+    try {
+      warnOfNewOwnDevices(store, this.deps.me(), { deviceId, deviceNumber }, devices, this.deps.clock());
+    } catch (error) {
+      failed = { error };
+    }
     const added = reconcileOwnDevices(store, this.deps.me(), deviceId, devices);
     const t = this.#times();
     this.#save({
       nextCheck: this.deps.clock() + OWN_DEVICES_REFRESH_MS,
       linkPendingUntil: added ? 0 : t.linkPendingUntil,
     });
+    if (failed !== undefined) throw failed.error;
     return devices;
   }
 
