@@ -137,10 +137,10 @@ export function humanLines(r: CompletenessReport): string[] {
     );
   }
   for (const d of r.dispositions.filter((x) => x.problem === null && x.records > 0)) {
-    const buckets = d.buckets.filter((b) => b.problem === null && b.approved > 0);
+    const buckets = d.buckets.filter((b) => b.problem === null && b.approved > b.kept);
     lines.push(
       `DISPOSED: ${d.records} record(s) under certificate ${d.certificateHash.slice(0, 16)}… (plan ${d.planId!.slice(0, 16)}…, log ${d.logIndex}, ` +
-        `executed ${iso(d.executedAt!)}, approved by officer(s) ${d.approvers.map((i) => i + 1).join(', ')}): ${buckets.map((b) => `${b.bucketId} ${b.approved}`).join(', ')}. ` +
+        `executed ${iso(d.executedAt!)}, approved by officer(s) ${d.approvers.map((i) => i + 1).join(', ')}): ${buckets.map((b) => `${b.bucketId} ${b.approved - b.kept}`).join(', ')}. ` +
         `Lawfully destroyed, not missing.`,
     );
   }

@@ -256,6 +256,56 @@ describe('records disposed of under verified dispositions', () => {
     ).toEqual([]);
   });
 
+  it('accounts records a hold placed during the execution kept only once a later plan disposed of them', () => {
+    // P1 plans leaves 2, 4, 5 with 6 held; a hold placed while it runs keeps A's record 1
+    // (leaf 5): the certificate says 2 disposed of. The hold released, P2 disposes of 5 and 6.
+    const p1 = disposition(9, [2, 6], [2, 4, 5], [6]);
+    const kept: CertifiedDisposition = {
+      ...p1,
+      entries: [{ bucketId: 'old', records: 2 }],
+      certificate: {
+        ...p1.certificate!,
+        buckets: [{ bucketId: 'old', records: 2, held: 2, keysDestroyed: false }],
+      },
+    };
+    const p2 = disposition(12, [5, 6], [5, 6], [], { certificateHash: hex(12) });
+    const servedBy =
+      (m: Record<string, number[]>) =>
+      (device: string, seq: number): boolean =>
+        m[device]?.includes(seq) ?? false;
+    // Between the two: leaf 5 is still served, so it is not disposed, and P2's leaves exclude only 2 and 4.
+    const between = accountDisposed(ORG, LOG, [kept], servedBy({ A: [1, 2], B: [1, 2] }));
+    expect([...between.leaves].sort()).toEqual([2, 4]);
+    expect(between.dispositions[0]).toMatchObject({
+      records: 2,
+      problem: null,
+      buckets: [expect.objectContaining({ approved: 3, certified: 2, kept: 1, problem: null })],
+    });
+    // After P2 (nothing of the bucket served): both verify, nothing is missing.
+    const disposed = accountDisposed(ORG, LOG, [kept, p2], servedBy({ A: [2], B: [2] }));
+    expect(disposed.dispositions.map((d) => [d.logIndex, d.records, d.problem])).toEqual([
+      [9, 2, null],
+      [12, 2, null],
+    ]);
+    expect(
+      analyseCompleteness(
+        input({
+          served: new Map([
+            ['A', served([2])],
+            ['B', served([2])],
+          ]),
+          disposed,
+        }),
+      ),
+    ).toEqual([]);
+    // Without P2, a kept record gone is no disposal: the certificate counts 2, 3 are gone.
+    const lost = accountDisposed(ORG, LOG, [kept], servedBy({ A: [2], B: [2] }));
+    expect(lost.byDevice.size).toBe(0);
+    expect(lost.dispositions[0]!.buckets[0]!.problem).toBe(
+      'the plan approved 3 record(s) and the certificate says 2 were disposed of, yet the server no longer serves 3 of them that no later verified plan disposed of',
+    );
+  });
+
   it('reports a disposition whose certificate does not verify, and counts its records missing', () => {
     const bad = disposition(9, [2, 6], [2, 4, 6], [5], {
       plan: null,

@@ -24,7 +24,7 @@ import {
   type DispositionPlan,
   type PlannedBucket,
 } from '@custos/core';
-import { auditAnswerLimit } from '@custos/client/answer-limits';
+import { auditAnswerLimit, recordsAnswerLimit } from '@custos/client/answer-limits';
 import { checkActDocument } from '../audit/officer-audit.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { certifiedApprovers, getDisposition } from '../disposition/officer-disposition.js';
@@ -179,6 +179,8 @@ export interface DisposedBucketAccount {
   readonly certified: number;
   /** Records kept under a hold, as the certificate says. */
   readonly held: number;
+  /** Approved records the server still serves: a hold placed during the execution kept them. */
+  readonly kept: number;
   readonly keysDestroyed: boolean;
   /** Why its records are not counted as disposed; null when they are. */
   readonly problem: string | null;
@@ -191,7 +193,7 @@ export interface DispositionAccount {
   readonly planId: string | null;
   readonly executedAt: number | null;
   readonly approvers: readonly number[];
-  /** Records of this org's devices it disposed of (the buckets' `approved`, summed). */
+  /** Records of this org's devices it disposed of (the buckets' `approved` less `kept`, summed). */
   readonly records: number;
   readonly buckets: readonly DisposedBucketAccount[];
   readonly problem: string | null;
@@ -255,14 +257,80 @@ export function plannedLeaves<T extends { readonly index: number }>(
 }
 
 /**
- * The records verified dispositions approved for disposal (module comment), a pure function
- * of the verified log and the certified dispositions. A bucket whose recomputed leaves do not
- * hash to its plan's digest contributes nothing, and says so.
+ * Whether the server still serves the record `seq` of `device`. Only asked about records of
+ * buckets whose certificate counts fewer records disposed of than the plan approved (keptRecords).
+ */
+export type StillServed = (device: string, seq: number) => boolean;
+
+/**
+ * Which records of verified dispositions the server still serves, asked of it where it
+ * matters: a hold placed while a plan was executed keeps some of its approved records (the
+ * certificate then counts fewer than the plan), and they are not disposed of until a later
+ * plan disposes of them. For each such bucket, the log's records of the bucket in the plan's
+ * span are looked up in the server's record listing (one record per request, skipping what
+ * it says is not there). The server's word: a server that says it serves a record it deleted
+ * turns the deletion into a gap, never into a disposal.
+ */
+export async function keptRecords(
+  session: OfficerSession,
+  entries: readonly IndexedEntry[],
+  dispositions: readonly CertifiedDisposition[],
+): Promise<StillServed> {
+  const spans: { bucketId: string; first: number; last: number }[] = [];
+  for (const d of dispositions) {
+    if (d.plan === null || d.certificate === null || d.problem !== null) continue;
+    for (const pb of d.plan.buckets) {
+      const cb = d.certificate.buckets.find((x) => x.bucketId === pb.bucketId);
+      if (pb.span !== null && (cb?.records ?? 0) < pb.records)
+        spans.push({ bucketId: pb.bucketId, first: pb.span[0], last: pb.span[1] });
+    }
+  }
+  const candidates = new Map<string, number[]>();
+  for (const { index, entry: e } of entries) {
+    if (e.type !== 'archive-record' || e.org !== session.orgId) continue;
+    if (!spans.some((x) => x.bucketId === e.bucket && index >= x.first && index <= x.last)) continue;
+    let list = candidates.get(e.device);
+    if (list === undefined) candidates.set(e.device, (list = []));
+    list.push(e.seq);
+  }
+  const served = new Map<string, Set<number>>();
+  for (const [device, seqs] of candidates) {
+    const got = new Set<number>();
+    served.set(device, got);
+    seqs.sort((a, b) => a - b);
+    for (let i = 0; i < seqs.length;) {
+      const r = await session.call(
+        'GET',
+        `/v1/orgs/${session.orgId}/archive/records?device=${encodeURIComponent(device)}&fromSeq=${seqs[i]}&limit=1`,
+        undefined,
+        { maxAnswerBytes: recordsAnswerLimit(1) },
+      );
+      const first = Array.isArray(r.records) ? (r.records as Json[])[0] : undefined;
+      if (first === undefined) break;
+      if (first.deviceId !== device || !Number.isSafeInteger(first.seq) || (first.seq as number) < seqs[i]!)
+        throw new ConsoleError('SERVER_REFUSED', 'GET …/archive/records: a record of another device or seq');
+      const seq = first.seq as number;
+      got.add(seq);
+      while (i < seqs.length && seqs[i]! <= seq) i++;
+    }
+  }
+  return (device, seq) => served.get(device)?.has(seq) ?? false;
+}
+
+/**
+ * The records verified dispositions approved for disposal and the server no longer serves
+ * (module comment), a pure function of the verified log, the certified dispositions and what
+ * the server still serves of them (keptRecords; without it, every approved record is taken as
+ * gone). A bucket whose recomputed leaves do not hash to its plan's digest contributes
+ * nothing, and says so; so does one whose certificate counts other than the approved records
+ * the server no longer serves. Approved records still served are not accounted: a later plan
+ * disposes of them.
  */
 export function accountDisposed(
   orgId: string,
   entries: readonly IndexedEntry[],
   dispositions: readonly CertifiedDisposition[],
+  served: StillServed = () => false,
 ): DisposedRecords {
   const byBucket = new Map<string, { index: number; device: string; seq: number; time: number }[]>();
   for (const { index, entry: e } of entries) {
@@ -274,7 +342,23 @@ export function accountDisposed(
   const accounted = new Set<number>();
   const byDevice = new Map<string, Map<number, number>>();
   const accounts: DispositionAccount[] = [];
-  for (const d of [...dispositions].sort((a, b) => a.logIndex - b.logIndex)) {
+  const ordered = [...dispositions].sort((a, b) => a.logIndex - b.logIndex);
+  /** Whether a verified disposition after `at` planned the record at `index` of the bucket for disposal (not held). */
+  const laterPlanned = (at: number, bucketId: string, index: number): boolean =>
+    ordered.some(
+      (d) =>
+        d.logIndex > at &&
+        d.problem === null &&
+        d.plan?.buckets.some(
+          (pb) =>
+            pb.bucketId === bucketId &&
+            pb.span !== null &&
+            index >= pb.span[0] &&
+            index <= pb.span[1] &&
+            !(d.heldLeaves.get(bucketId) ?? []).includes(index),
+        ) === true,
+    );
+  for (const d of ordered) {
     const base = { certificateHash: d.certificateHash, logIndex: d.logIndex, planId: d.planId };
     if (d.plan === null || d.certificate === null || d.problem !== null) {
       accounts.push({
@@ -303,22 +387,41 @@ export function accountDisposed(
         accounted,
       );
       if ('problem' in approved) {
-        buckets.push({ ...shown, approved: 0, problem: approved.problem });
+        buckets.push({ ...shown, approved: 0, kept: 0, problem: approved.problem });
         continue;
       }
-      for (const r of approved.leaves) {
+      // A hold placed during the execution keeps some approved records (the certificate counts
+      // fewer): those the server still serves, or, once released, a later plan disposed of.
+      let gone = approved.leaves.filter((r) => !served(r.device, r.seq));
+      if (gone.length > shown.certified) {
+        const later = gone.filter((r) => laterPlanned(d.logIndex, pb.bucketId, r.index));
+        if (later.length === gone.length - shown.certified) gone = gone.filter((r) => !later.includes(r));
+      }
+      const kept = approved.leaves.length - gone.length;
+      if (gone.length !== shown.certified) {
+        buckets.push({
+          ...shown,
+          approved: 0,
+          kept,
+          problem:
+            `the plan approved ${approved.leaves.length} record(s) and the certificate says ${shown.certified} ` +
+            `were disposed of, yet the server no longer serves ${gone.length} of them that no later verified plan disposed of`,
+        });
+        continue;
+      }
+      for (const r of gone) {
         accounted.add(r.index);
         let m = byDevice.get(r.device);
         if (m === undefined) byDevice.set(r.device, (m = new Map<number, number>()));
         m.set(r.seq, r.time);
       }
-      buckets.push({ ...shown, approved: approved.leaves.length, problem: null });
+      buckets.push({ ...shown, approved: approved.leaves.length, kept, problem: null });
     }
     accounts.push({
       ...base,
       executedAt: d.certificate.executedAt,
       approvers: d.approvers,
-      records: buckets.reduce((n, b) => n + b.approved, 0),
+      records: buckets.reduce((n, b) => n + (b.problem === null ? b.approved - b.kept : 0), 0),
       buckets,
       problem: null,
     });

@@ -32,7 +32,12 @@ import {
   type ServedRecords,
   SINCE_SLACK_MS,
 } from './completeness-findings.js';
-import { accountDisposed, readDispositions, type DispositionAccount } from './disposed-records.js';
+import {
+  accountDisposed,
+  keptRecords,
+  readDispositions,
+  type DispositionAccount,
+} from './disposed-records.js';
 import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
 
 /** Records asked for per page (the server's maximum). */
@@ -257,7 +262,13 @@ export async function runCompleteness(
   }
   progress(`log: ${log.treeSize} entries verified against the signed checkpoint`);
   const enrolment = enrolmentKeyChecker(session, log);
-  const disposed = accountDisposed(session.orgId, log.entries, await readDispositions(session, log));
+  const dispositions = await readDispositions(session, log);
+  const disposed = accountDisposed(
+    session.orgId,
+    log.entries,
+    dispositions,
+    await keptRecords(session, log.entries, dispositions),
+  );
   const now = options.now ?? Date.now();
 
   const devices = devicesInLog(session.orgId, log.entries);

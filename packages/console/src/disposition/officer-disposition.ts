@@ -17,7 +17,7 @@ import {
   type DispositionPlan,
 } from '@custos/core';
 import { DISPOSITION_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
-import { accountDisposed, readDispositions } from '../completeness/disposed-records.js';
+import { accountDisposed, keptRecords, readDispositions } from '../completeness/disposed-records.js';
 import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { listHolds } from '../holds/officer-holds.js';
@@ -276,10 +276,12 @@ async function checkPlan(s: OfficerSession, planId: string): Promise<Disposition
   const log = await readVerifiedLog(s);
   // Records earlier verified dispositions of a bucket destroyed are in its span but not planned
   // (this plan's own, once executed, is not earlier).
+  const dispositions = (await readDispositions(s, log)).filter((d) => d.planId !== planId);
   const earlier = accountDisposed(
     s.orgId,
     log.entries,
-    (await readDispositions(s, log)).filter((d) => d.planId !== planId),
+    dispositions,
+    await keptRecords(s, log.entries, dispositions),
   );
   checkPlanLeaves(view.plan, log, view.heldLeaves, earlier.leaves);
   return view;
