@@ -1,7 +1,7 @@
 import { LeafDigest, type DispositionPlan, type LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import { analyseCompleteness, type CompletenessInput, type ServedRecords } from './completeness-findings.js';
-import { accountDisposed, type CertifiedDisposition } from './disposed-records.js';
+import { accountDisposed, entriesMismatch, type CertifiedDisposition } from './disposed-records.js';
 import type { IndexedEntry } from './verified-log.js';
 
 const ORG = 'org-1';
@@ -303,6 +303,35 @@ describe('records disposed of under verified dispositions', () => {
     expect(lost.byDevice.size).toBe(0);
     expect(lost.dispositions[0]!.buckets[0]!.problem).toBe(
       'the plan approved 3 record(s) and the certificate says 2 were disposed of, yet the server no longer serves 3 of them that no later verified plan disposed of',
+    );
+  });
+
+  it('takes a certificate only when the log has one disposition entry per certificate bucket, with its count', () => {
+    const d = disposition(9, [2, 6], [2, 4, 6], [5]);
+    const withNew = {
+      ...d.certificate!,
+      buckets: [...d.certificate!.buckets, { bucketId: 'new', records: 2, held: 0, keysDestroyed: true }],
+    };
+    const plan = {
+      ...d.plan!,
+      buckets: [
+        ...d.plan!.buckets,
+        { ...d.plan!.buckets[0]!, bucketId: 'new', span: [7, 8] as [number, number] },
+      ],
+    };
+    const both = [
+      { bucketId: 'old', records: 3 },
+      { bucketId: 'new', records: 2 },
+    ];
+    expect(entriesMismatch(both, withNew, plan)).toBeNull();
+    expect(entriesMismatch([both[0]!], withNew, plan)).toBe(
+      "the certificate's bucket new has no disposition entry in the log",
+    );
+    expect(entriesMismatch([...both, both[1]!], withNew, plan)).toBe(
+      "the log's disposition entry for bucket new does not match the certificate",
+    );
+    expect(entriesMismatch([both[0]!, { bucketId: 'new', records: 1 }], withNew, plan)).toBe(
+      "the log's disposition entry for bucket new does not match the certificate",
     );
   });
 

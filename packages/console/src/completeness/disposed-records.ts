@@ -101,6 +101,35 @@ async function executedPlanIds(
   return found;
 }
 
+/**
+ * Whether the log's `disposition` entries of a certificate are exactly its buckets: one entry
+ * per certificate bucket, each a bucket of the plan, with the certificate's record count.
+ * Answers what does not match, or null. A certificate bucket without its entry would be a
+ * disposition the log does not show per bucket.
+ */
+export function entriesMismatch(
+  entries: CertifiedDisposition['entries'],
+  certificate: DispositionCertificate,
+  plan: DispositionPlan,
+): string | null {
+  const seen = new Set<string>();
+  for (const en of entries) {
+    const b = certificate.buckets.find((x) => x.bucketId === en.bucketId);
+    if (
+      b === undefined ||
+      b.records !== en.records ||
+      seen.has(en.bucketId) ||
+      !plan.buckets.some((p) => p.bucketId === en.bucketId)
+    )
+      return `the log's disposition entry for bucket ${en.bucketId} does not match the certificate`;
+    seen.add(en.bucketId);
+  }
+  const missing = certificate.buckets.find((b) => !seen.has(b.bucketId));
+  if (missing !== undefined)
+    return `the certificate's bucket ${missing.bucketId} has no disposition entry in the log`;
+  return null;
+}
+
 /** Checks one certificate: its plan, its bytes against the log, its approvals, its buckets against the entries. */
 async function certify(
   session: OfficerSession,
@@ -127,17 +156,8 @@ async function certify(
     if (!isConsoleError(e)) throw e;
     return unverified(`plan ${base.planId}: ${e.message}`);
   }
-  for (const en of base.entries) {
-    const b = approved.certificate.buckets.find((x) => x.bucketId === en.bucketId);
-    if (
-      b === undefined ||
-      b.records !== en.records ||
-      !view.plan.buckets.some((p) => p.bucketId === en.bucketId)
-    )
-      return unverified(
-        `plan ${base.planId}: the log's disposition entry for bucket ${en.bucketId} does not match the certificate`,
-      );
-  }
+  const mismatch = entriesMismatch(base.entries, approved.certificate, view.plan);
+  if (mismatch !== null) return unverified(`plan ${base.planId}: ${mismatch}`);
   return {
     ...base,
     plan: view.plan,
