@@ -6,7 +6,7 @@ import { listWarnings } from '../messaging/message-store.js';
 import { getContact, saveContact } from '../messaging/peers.js';
 import { LocalStore } from '../store/local-store.js';
 import { ApiClient } from '../transport/api-client.js';
-import { OWN_DEVICES_REFRESH_MS, OwnDeviceWatch } from './own-device-watch.js';
+import { noteOwnEnrolment, OWN_DEVICES_REFRESH_MS, OwnDeviceWatch } from './own-device-watch.js';
 
 const ME = { orgId: 'o'.repeat(22), userId: 'u'.repeat(22) };
 const SELF = 'a'.repeat(22);
@@ -115,6 +115,8 @@ describe('own-device watch', () => {
       );
     const api = new ApiClient('http://127.0.0.1:1', { fetch: f });
     const store = LocalStore.open(dir);
+    // Linked from #1: the devices below are #1's to watch.
+    noteOwnEnrolment(store, OTHER);
     const watch = new OwnDeviceWatch({
       api,
       store,
@@ -218,5 +220,52 @@ describe('own-device watch', () => {
     // Only devices with a number an honest server gives get sync copies.
     expect(getContact(store, ME)?.devices.map((d) => d.deviceNumber)).toEqual([2, 4]);
     store.close();
+  });
+
+  it('on its first read, warns of active devices below its own number unless a device of the user linked it', async () => {
+    const row = (deviceId: string, deviceNumber: number, revokedAt: number | null = null) => ({
+      deviceId,
+      deviceNumber,
+      identityKey: Buffer.alloc(33, deviceNumber).toString('base64url'),
+      createdAt: 1,
+      revokedAt,
+      current: deviceId === SELF,
+    });
+    const [C, D] = ['c'.repeat(22), 'd'.repeat(22)];
+    let devices: ReturnType<typeof row>[] = [];
+    const f: typeof fetch = () =>
+      Promise.resolve(
+        new Response(JSON.stringify({ devices }), { headers: { 'content-type': 'application/json' } }),
+      );
+    const first = async (setUp: (store: LocalStore) => void, deviceNumber: number) => {
+      const store = LocalStore.open(profile());
+      setUp(store);
+      const api = new ApiClient('http://127.0.0.1:1', { fetch: f });
+      await new OwnDeviceWatch({
+        api,
+        store,
+        me: () => ME,
+        deviceId: SELF,
+        deviceNumber,
+        clock: () => 9,
+      }).check();
+      const warned = listWarnings(store).map((w) => /\(#(\d+)\)/.exec(w.detail)?.[1]);
+      store.close();
+      return warned;
+    };
+
+    // Enrolled with an admin's code: #1, added while the user had no active device, is still
+    // active and was never reported; #2, revoked before, is in the device list, not a warning.
+    devices = [row(OTHER, 1), row(C, 2, 5), row(SELF, 3)];
+    expect(await first((s) => noteOwnEnrolment(s, null), 3)).toEqual(['1']);
+    // Linked from #1: nothing.
+    expect(await first((s) => noteOwnEnrolment(s, OTHER), 3)).toEqual([]);
+
+    // An upgraded profile: only an active device it never sent to (#4), not a revoked one
+    // numbered above those it knew (#3), nor those it knew (#2).
+    devices = [row(SELF, 1), row(OTHER, 2), row(C, 3, 5), row(D, 4)];
+    const cached = (s: LocalStore) =>
+      saveContact(s, { ...ME, devices: [{ deviceId: OTHER, deviceNumber: 2 }] });
+    expect(await first(cached, 1)).toEqual(['4']);
   });
 });

@@ -11,8 +11,10 @@
  * looked (an `own-device-added` warning each): whoever holds a new device of theirs reads what
  * is sent to them from then on, so an addition they did not make must not go unnoticed. The
  * server refuses an admin's code for a user with an active device (USER_HAS_DEVICE); this is
- * the user's own check, and it also sees a device added while they had none active. Sync and
- * connect read the list every time (CustosClient.sync, connect).
+ * the user's own check. A device added while the user had none active is seen by the next
+ * device they enrol with an admin's code, on its first read ({@link warnOfNewOwnDevices}) —
+ * if it is still active: one revoked before is not warned of (the user sees it in their device
+ * list). Sync and connect read the list every time (CustosClient.sync, connect).
  */
 import type { LocalStore } from '../store/local-store.js';
 import { addWarning } from '../messaging/message-store.js';
@@ -49,6 +51,23 @@ export function reconcileOwnDevices(
 /** Row of the `profile` table: the highest device number of this user already told of (or known). */
 const SEEN_KEY = 'own-devices-seen';
 
+/**
+ * Row of the `profile` table written at enrolment: the user's own device whose link code
+ * enrolled this one, or null for an admin's enrolment code. Absent in a profile enrolled
+ * before it was kept (or from an older server).
+ */
+const ENROLMENT_KEY = 'own-devices-enrolment';
+
+interface OwnEnrolment {
+  readonly linkedFrom: string | null;
+}
+
+/** At enrolment: records which of the user's devices linked this one (null: an admin's code). */
+export function noteOwnEnrolment(store: LocalStore, linkedFrom: string | null): void {
+  const row: OwnEnrolment = { linkedFrom };
+  store.putJson('profile', ENROLMENT_KEY, row);
+}
+
 /** The largest time a JavaScript Date holds (ms either side of the epoch). */
 const MAX_DATE_MS = 8.64e15;
 
@@ -82,10 +101,17 @@ function countedNumber(n: number, devices: readonly OwnDevice[]): number {
 /**
  * Records an `own-device-added` warning for each device of this user numbered above the last
  * one seen (device numbers only grow: revoked devices keep theirs), revoked ones included — a
- * device added, used and revoked between two reads was still added. Before the first read the
- * devices this one already knew (its own number and below, those in its cached list) count as
- * seen, so an upgraded profile does not warn of devices it has long sent to. Call before
- * {@link reconcileOwnDevices}, which updates that cached list.
+ * device added, used and revoked between two reads was still added. Call before
+ * {@link reconcileOwnDevices}, which updates the cached list.
+ *
+ * The first read (nothing seen yet) also looks below this device's own number:
+ * - enrolled with an admin's code: every other active device is warned of. There should be
+ *   none (the server refuses such a code to a user with one, USER_HAS_DEVICE); one that is
+ *   there was added while the user had none active, where no device of theirs could see it.
+ * - enrolled with a link code: the devices below are the linking device's to watch, and it
+ *   did; none is warned of (the user linked this one from an active device of theirs).
+ * - an upgraded profile (enrolled before this was kept): every active device not in its
+ *   cached list, so not those it has long sent to, nor revoked ones it never knew.
  */
 export function warnOfNewOwnDevices(
   store: LocalStore,
@@ -96,14 +122,21 @@ export function warnOfNewOwnDevices(
 ): void {
   const known = getContact(store, me)?.devices ?? [];
   const counted = (n: number) => countedNumber(n, devices);
+  const stored = store.getJson<number>('profile', SEEN_KEY);
   // A stored value above the list's length came from a server before that was capped.
-  const seen = counted(
-    store.getJson<number>('profile', SEEN_KEY) ??
-      Math.max(self.deviceNumber, ...known.map((d) => d.deviceNumber)),
-  );
-  const added = devices
-    .filter((d) => counted(d.deviceNumber) > seen && d.deviceId !== self.deviceId)
-    .sort((a, b) => a.deviceNumber - b.deviceNumber);
+  const seen = counted(stored ?? Math.max(self.deviceNumber, ...known.map((d) => d.deviceNumber)));
+  const others = devices.filter((d) => d.deviceId !== self.deviceId);
+  let added = others.filter((d) => counted(d.deviceNumber) > seen);
+  if (stored === undefined) {
+    const enrolment = store.getJson<OwnEnrolment>('profile', ENROLMENT_KEY);
+    const cached = new Set(known.map((d) => d.deviceId));
+    if (enrolment === undefined) {
+      added = others.filter((d) => d.revokedAt === null && !cached.has(d.deviceId));
+    } else if (enrolment.linkedFrom === null) {
+      added = others.filter((d) => d.revokedAt === null || counted(d.deviceNumber) > seen);
+    }
+  }
+  added.sort((a, b) => a.deviceNumber - b.deviceNumber);
   store.transaction(() => {
     for (const d of added) {
       const revoked = d.revokedAt === null ? '' : ` (revoked since, ${utcMinute(d.revokedAt)})`;

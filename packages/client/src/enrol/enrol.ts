@@ -11,6 +11,7 @@ import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { ClientError, isServerRefusal } from '../errors.js';
 import { refreshBuckets, refreshIndexKeys, type BucketRefresh } from '../archive/bucket-keys.js';
 import { loadPinnedLog, saveProfile, savePinnedLog, type DeviceProfile } from '../profile.js';
+import { noteOwnEnrolment } from '../devices/own-device-watch.js';
 import { LocalStore } from '../store/local-store.js';
 import { saveLocalIdentity, signalStores } from '../store/signal-stores.js';
 import type { StorageKeyOptions, StorageKeyProtection } from '../store/storage-key.js';
@@ -190,6 +191,10 @@ export async function enrolDevice(dir: string, o: EnrolOptions): Promise<Enrolle
       enrolledAt: clock(),
     };
     saveProfile(store, profile);
+    // Which device linked this one, if any: its first own-device read depends on it.
+    // Absent from an older server: the device then reads its list as an upgraded profile does.
+    if (res.linkedFrom !== undefined)
+      noteOwnEnrolment(store, res.linkedFrom === null ? null : str(res, 'linkedFrom'));
     await pinLog(api, store, profile.orgId);
     if (!profile.captureRequired) return { store, profile, api, buckets: NO_BUCKETS };
     const buckets = await refreshBuckets(api, store, profile);

@@ -190,8 +190,11 @@ for (const backend of TEST_BACKENDS) {
       const r2 = await redeem(pending);
       expect(r2.statusCode, r2.body).toBe(401);
       expect(r2.json<Failure>().error.code).toBe('ENROLMENT_CODE_EXPIRED');
-      // Codes of other devices are untouched.
-      expect((await redeem(kept)).statusCode).toBe(201);
+      // Codes of other devices are untouched. An admin's code links the new device from none of
+      // the user's: it warns of any other active device of its user on its first read.
+      const r3 = await redeem(kept);
+      expect(r3.statusCode, r3.body).toBe(201);
+      expect(r3.json<{ linkedFrom: string | null }>().linkedFrom).toBeNull();
     });
 
     it("keeps the codes of a device that revokes itself: the key ceremony's first-admin code", async () => {
@@ -205,7 +208,11 @@ for (const backend of TEST_BACKENDS) {
       await adminRevoke(ceremony.deviceId, ceremony);
       const r = await redeem(code);
       expect(r.statusCode, r.body).toBe(201);
-      expect(r.json<{ userId: string }>().userId).toBe(adminUser);
+      expect(r.json<{ userId: string; linkedFrom: string | null }>()).toMatchObject({
+        userId: adminUser,
+        // A code of the user's own device: the new device leaves the devices below it to that one.
+        linkedFrom: ceremony.deviceId,
+      });
     });
 
     /**

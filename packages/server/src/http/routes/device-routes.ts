@@ -63,6 +63,11 @@ const RegisterDeviceResponse = Type.Object(
     userId: Id('the enrolled user'),
     deviceId: Id('the new device'),
     deviceNumber: Type.Integer({ description: 'libsignal device number within the user' }),
+    linkedFrom: Type.Union([Id("the user's own device that issued the code (a link code)"), Type.Null()], {
+      description:
+        "null for an admin's enrolment code: the new device then warns of any other active device of its user, " +
+        'which the server should have refused (USER_HAS_DEVICE)',
+    }),
     org: OrgPublicSchema,
   },
   { additionalProperties: false },
@@ -141,7 +146,7 @@ export const registerDeviceRoute = defineRoute({
     });
 
     const now = deps.clock();
-    const { device, org } = await deps.stores
+    const { device, org, linkedFrom } = await deps.stores
       .withTransaction(async (tx) => {
         const consumed = await tx.enrolmentCodes.consume(orgId, sha256(body.enrolmentCode), now);
         if (consumed.status !== 'ok') {
@@ -155,6 +160,9 @@ export const registerDeviceRoute = defineRoute({
         // MUST NOT add one now that they have one; throwing rolls the consume back (code unused).
         const issued = await tx.enrolmentCodes.find(orgId, sha256(body.enrolmentCode));
         await assertMayAddDevice(tx, orgId, user.userId, issued?.createdBy ?? null, 'redeem');
+        const by = issued?.createdBy ?? null;
+        const issuer = by === null ? undefined : await tx.devices.get(orgId, by);
+        const linkedFrom = issuer?.userId === user.userId ? issuer.deviceId : null;
         const org = await tx.orgs.get(orgId);
         if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
         const device = await tx.devices.create(orgId, {
@@ -175,7 +183,7 @@ export const registerDeviceRoute = defineRoute({
           detail: `${user.userId} identity=${identityKeyCommitment(identityKey)}`,
           at: now,
         });
-        return { device, org };
+        return { device, org, linkedFrom };
       })
       .catch(rethrowRace);
     return {
@@ -183,6 +191,7 @@ export const registerDeviceRoute = defineRoute({
       userId: device.userId,
       deviceId: device.deviceId,
       deviceNumber: device.deviceNumber,
+      linkedFrom,
       org: orgPublic(org),
     };
   },
