@@ -557,7 +557,15 @@ describe('officer disposition (processes)', () => {
       // disposed ones: the server keeps each batch's hashes (migration 18), not only its rows.
       expect(await searchCount('counsel')).toBe(2);
       // Executing again changes nothing on the server; it deletes officer 1's local wraps too.
+      // It only reads the executed plan and checks its certificate, not the plan: with the
+      // plan's held leaves hidden (which the plan check reads) it still succeeds.
+      const hideHeld = (from: string, to: string) =>
+        serverDbWrite((db) =>
+          db.prepare('UPDATE disposition_held SET plan_id = ? WHERE plan_id = ?').run(to, from),
+        );
+      hideHeld(plan.planId, `hidden-${plan.planId}`);
       const rerun = await dispose(0, ['--execute', plan.planId]);
+      hideHeld(`hidden-${plan.planId}`, plan.planId);
       expect(rerun.status, rerun.stderr).toBe(0);
       expect((JSON.parse(rerun.stdout) as ExecOut).forgotten).toEqual({
         wraps: destroyed.length,

@@ -304,6 +304,9 @@ export async function approveDisposition(s: OfficerSession, planId: string): Pro
  * certificate, which names the plan by its hash: its approvals must verify against
  * org.json's officer keys and reach the quorum there. Then deletes this profile's local wraps of every bucket whose keys
  * the certificate says were destroyed (`forgotten`), so the crypto-erase reaches this machine.
+ * A plan already executed (each other officer runs `--execute` once to forget their wraps) is
+ * only read: its certificate is checked, the plan is not (it destroys nothing more, and its
+ * buckets' records are gone now), and no execute request is made.
  */
 export async function executeDisposition(
   s: OfficerSession,
@@ -315,18 +318,25 @@ export async function executeDisposition(
     readonly forgotten: { readonly wraps: number; readonly rootWraps: number };
   }
 > {
-  await checkPlan(s, planId);
-  for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
-    const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`);
-    const v = verifyView(s, r, planId);
-    progress(v);
-    if (v.state !== 'executed') continue;
+  const executed = (v: DispositionView) => {
     const { certificate, approvers } = certifiedApprovers(s, v);
     const forgotten = forgetBucketKeys(
       s.dir,
       certificate.buckets.filter((b) => b.keysDestroyed).map((b) => b.bucketId),
     );
     return { ...v, approvers, forgotten };
+  };
+  const current = await getDisposition(s, planId);
+  if (current.state === 'executed') {
+    progress(current);
+    return executed(current);
+  }
+  await checkPlan(s, planId);
+  for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
+    const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`);
+    const v = verifyView(s, r, planId);
+    progress(v);
+    if (v.state === 'executed') return executed(v);
   }
   throw new ConsoleError('SERVER_REFUSED', 'the disposition did not finish; run --execute again to resume');
 }
