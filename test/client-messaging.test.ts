@@ -75,9 +75,12 @@ describe('client end to end (real server process)', () => {
       'socket delivery',
     );
     await bob.settled();
-    // Acknowledged: nothing left queued for bob.
-    const left = (await bob.api.request('GET', '/v1/messages')) as { envelopes: unknown[] };
-    expect(left.envelopes).toHaveLength(0);
+    // Acknowledged: nothing left queued for bob. The socket's acknowledgement asks for no answer,
+    // so the server may still be committing it when bob has stored the message: wait for that.
+    await until(async () => {
+      const left = (await bob.api.request('GET', '/v1/messages')) as { envelopes: unknown[] };
+      return left.envelopes.length === 0;
+    }, 'the acknowledgement committed');
   });
 
   it('edits, deletes and reacts by stable message id; only the sender may edit', async () => {
