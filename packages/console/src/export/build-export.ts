@@ -17,13 +17,9 @@ import {
   serializeCustody,
   type CustodyManifestVersion,
 } from './custody-manifest.js';
-import {
-  checkDeviceEnrolments,
-  DEVICE_ENROLMENTS_FILE,
-  serializeDeviceEnrolments,
-} from './device-enrolments.js';
+import { DEVICE_ENROLMENTS_FILE, enrolledUsers, serializeDeviceEnrolments } from './device-enrolments.js';
 import { emlFiles, mboxFiles } from './eml-export.js';
-import { buildConversations } from './event-model.js';
+import { buildConversations, directionView } from './event-model.js';
 import { ExportError } from './export-error.js';
 import { EXPORT_FILES_NAME, serializeFileList } from './export-files.js';
 import type { ExportFormat, ExportInput, ExportProgress, ExportSummary } from './export-types.js';
@@ -81,7 +77,8 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
   const { manifest, sealed } = buildCustody(input, o.format, exportId, application, o.custodyVersion);
   checkCustody(manifest, sealed, o.onProgress === undefined ? {} : { onProgress: o.onProgress });
   const enrolments = serializeDeviceEnrolments(manifest, input.enrolments ?? []);
-  checkDeviceEnrolments(manifest, enrolments);
+  // The devices' users, as the checked enrolments prove them: whose device archived each record.
+  const users = enrolledUsers(manifest, enrolments);
   const manifestBytes = serializeCustody(manifest);
   const manifestSha256 = sha256Hex(manifestBytes);
   const cpSummary = manifest.checkpoints.map(checkpointSummary);
@@ -99,7 +96,7 @@ export async function buildExport(input: ExportInput, o: BuildOptions): Promise<
     manifestSha256,
     checkpointOf: (h) => cpOf.get(h) ?? 'unknown',
   };
-  const convs = buildConversations(input.records);
+  const convs = buildConversations(input.records, directionView(input.custodian, users));
   let rendered: ExportFile[];
   switch (o.format) {
     case 'rsmf':

@@ -135,12 +135,12 @@ export function parseDeviceEnrolments(bytes: Uint8Array): DeviceEnrolmentProof[]
 
 const b64u = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));
 
-/** Verifies one device's evidence against `log`; returns the committed identity-key hash. */
+/** Verifies one device's evidence against `log`; returns the committed identity-key hash and the device's user id. */
 function committedKey(
   p: DeviceEnrolmentProof,
   log: CustodyManifest['log'],
   opened: Map<string, Checkpoint>,
-): string {
+): { readonly hash: string; readonly userId: string } {
   const where = `device ${p.device}'s enrolment (log index ${p.logIndex})`;
   let cp = opened.get(p.checkpoint);
   if (cp === undefined) {
@@ -171,18 +171,18 @@ function committedKey(
   } catch (e) {
     throw fail('ENROLMENT_UNPROVEN', `${where}: ${e instanceof Error ? e.message : 'bad act document'}`, e);
   }
-  let hash: string | null;
+  let detail: ReturnType<typeof parseEnrolmentDetail>;
   try {
-    hash = parseEnrolmentDetail(det ?? '').identityHash;
+    detail = parseEnrolmentDetail(det ?? '');
   } catch (e) {
     throw fail('ENROLMENT_UNPROVEN', `${where}: ${e instanceof Error ? e.message : 'bad detail'}`, e);
   }
-  if (hash === null)
+  if (detail.identityHash === null)
     throw fail(
       'ENROLMENT_UNPROVEN',
       `${where}: the device enrolled before the log committed to identity keys, so its key cannot be checked`,
     );
-  return hash;
+  return { hash: detail.identityHash, userId: detail.userId };
 }
 
 /**
@@ -192,6 +192,19 @@ function committedKey(
  * failure; returns the number of devices checked.
  */
 export function checkDeviceEnrolments(m: CustodyManifest, bytes: Uint8Array | undefined): number {
+  return enrolledUsers(m, bytes).size;
+}
+
+/** Key of a device in {@link enrolledUsers}' answer. */
+export const deviceKey = (org: string, device: string): string => `${org}\n${device}`;
+
+/**
+ * {@link checkDeviceEnrolments}, answering each checked device's user as the log's enrolment
+ * act names it, as a user address (`ORGID.USERID`, as records write senders) by
+ * {@link deviceKey}: who archived each record, which the renderings need for a message's
+ * direction (event-model.ts). Only proven evidence answers: the same throws as there.
+ */
+export function enrolledUsers(m: CustodyManifest, bytes: Uint8Array | undefined): Map<string, string> {
   if (bytes === undefined)
     throw fail(
       'ENROLMENT_UNPROVEN',
@@ -199,15 +212,16 @@ export function checkDeviceEnrolments(m: CustodyManifest, bytes: Uint8Array | un
     );
   const proofs = new Map<string, DeviceEnrolmentProof>();
   for (const p of parseDeviceEnrolments(bytes)) {
-    const k = `${p.org}\n${p.device}`;
+    const k = deviceKey(p.org, p.device);
     if (proofs.has(k))
       throw fail('EXPORT_MALFORMED', `${DEVICE_ENROLMENTS_FILE} lists device ${p.device} twice`);
     proofs.set(k, p);
   }
   const opened = new Map<string, Checkpoint>();
   const committed = new Map<string, string>();
+  const users = new Map<string, string>();
   for (const b of m.batches) {
-    const k = `${b.org}\n${b.device}`;
+    const k = deviceKey(b.org, b.device);
     let hash = committed.get(k);
     if (hash === undefined) {
       const p = proofs.get(k);
@@ -216,8 +230,10 @@ export function checkDeviceEnrolments(m: CustodyManifest, bytes: Uint8Array | un
           'ENROLMENT_UNPROVEN',
           `device ${b.device} signs exported records but ${DEVICE_ENROLMENTS_FILE} has no enrolment for it`,
         );
-      hash = committedKey(p, m.log, opened);
+      const c = committedKey(p, m.log, opened);
+      hash = c.hash;
       committed.set(k, hash);
+      users.set(k, `${b.org}.${c.userId}`);
     }
     if (identityKeyHash(new Uint8Array(Buffer.from(b.identityKey, 'base64'))) !== hash)
       throw fail(
@@ -225,5 +241,5 @@ export function checkDeviceEnrolments(m: CustodyManifest, bytes: Uint8Array | un
         `device ${b.device}: the identity key that signs its exported records is not the one its enrolment committed to in the log`,
       );
   }
-  return committed.size;
+  return users;
 }

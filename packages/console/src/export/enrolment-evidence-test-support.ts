@@ -7,17 +7,24 @@ import { parseCheckpoint, parseSignerKey, signCheckpoint } from '@custos/core';
 import { auditListingFor } from '../search/enrolment-test-support.js';
 import type { DeviceEnrolmentProof } from './device-enrolments.js';
 
-/** Evidence for `devices` (id → serialized identity key) of `org`, under `log`'s signer key. */
+/**
+ * Evidence for `devices` (id → serialized identity key) of `org`, under `log`'s signer key;
+ * each device enrolled for `users.get(id)` (a user id; default `user-1`).
+ */
 export function enrolmentProofsFor(
   org: string,
   log: { readonly origin: string; readonly signerKey: string },
   devices: ReadonlyMap<string, Uint8Array>,
+  users: ReadonlyMap<string, string> = new Map(),
 ): DeviceEnrolmentProof[] {
   const ids = [...devices.keys()];
   const listing = auditListingFor(
     org,
     log,
-    ids.map((deviceId) => ({ deviceId, identityKey: devices.get(deviceId)! })),
+    ids.map((deviceId) => {
+      const userId = users.get(deviceId);
+      return { deviceId, identityKey: devices.get(deviceId)!, ...(userId === undefined ? {} : { userId }) };
+    }),
   );
   const note = (listing.checkpoint as { note: string }).note;
   return (listing.acts as { index: number; entry: string; document: string; proof: string[] }[]).map((a) => ({

@@ -4,7 +4,7 @@
  * folded in it showed the sender's message with words they never wrote ("[EDITED]").
  */
 import { describe, expect, it } from 'vitest';
-import { buildConversations } from './event-model.js';
+import { buildConversations, directionView } from './event-model.js';
 import { ALICE, BOB, body, buildTestArchive, T0 } from './export-test-support.js';
 
 describe('export event model', () => {
@@ -34,7 +34,7 @@ describe('export event model', () => {
         body: body({ messageId: 'm4', kind: 'edit', edits: 'm1', text: 'Lunch at one?', sentAt: m(3) }),
       },
     ]);
-    const [conv] = buildConversations(archive.input.records);
+    const [conv] = buildConversations(archive.input.records, directionView(ALICE, new Map()));
     const events = conv!.events;
     const msg = events.find((e) => e.id === 'm1')!;
     expect(msg.participant).toBe(ALICE);

@@ -4,9 +4,15 @@
  * receipts; group changes become join / leave / history events; the archive notice
  * becomes one disclaimer per conversation slice. A message archived by several devices
  * (sender and recipients) is one event; its other records are listed with it.
+ *
+ * A record's `direction` says what the ARCHIVING device did (docs/archive-format.md §3): the
+ * sender's phone `sent`, the recipients' devices and the sender's other devices (a sync copy)
+ * `received`. An event's direction is therefore not taken from any one record, whose place
+ * in the log is chance, but from the set (see {@link directionOf}).
  */
 import type { AttachmentRef } from '@custos/core';
 import { toHex } from './byte-encoding.js';
+import { deviceKey } from './device-enrolments.js';
 import type { ExportRecord } from './export-types.js';
 
 /** RSMF's event types, which the other formats reuse. */
@@ -38,7 +44,8 @@ export interface ExportEvent {
   readonly at: number;
   /** The current text (after edits); the original for a deleted message. */
   readonly body: string;
-  readonly direction?: 'incoming' | 'outgoing';
+  /** Of a message or call, relative to the custodian or the archiving devices' users ({@link directionOf}). */
+  direction?: 'incoming' | 'outgoing';
   readonly replyTo?: string;
   readonly attachments: ExportAttachment[];
   readonly edits: (FoldedChange & { readonly previous: string; readonly next: string })[];
@@ -63,6 +70,48 @@ export interface ExportConversation {
   readonly events: ExportEvent[];
 }
 
+/** Whose point of view an export's message directions take. */
+export interface DirectionView {
+  /** The export's custodian: a user address, or a name no user has (the organisation). */
+  readonly custodian: string;
+  /** The user (address) of the device that archived `r`, as its enrolment in the log proves; undefined when unknown. */
+  readonly deviceUser: (r: ExportRecord) => string | undefined;
+}
+
+/**
+ * The view of an export for `custodian`, the devices' users taken from the proven enrolment
+ * evidence (device-enrolments.ts `enrolledUsers`, by `deviceKey`). Exports and
+ * `custos verify` both build it from what the export carries, so both render alike.
+ */
+export function directionView(custodian: string, users: ReadonlyMap<string, string>): DirectionView {
+  return { custodian, deviceUser: (r) => users.get(deviceKey(r.header.org, r.header.device)) };
+}
+
+/**
+ * The direction of message (or call) event `e` in `conversation`, given every record behind
+ * it (`copies`, any order; the answer does not depend on it):
+ * - the custodian took part in the conversation: `outgoing` iff the custodian sent it (RSMF's
+ *   direction is relative to the conversation's custodian, the one `custodian` names);
+ * - otherwise (the organisation, or a custodian outside this conversation): `outgoing` iff
+ *   one of its records was archived by a device of its sender — the sender's phone that sent
+ *   it, or the sender's other device that archived a sync copy (its record says `received`,
+ *   what that device did). A device whose user the export does not prove counts as the
+ *   sender's when its record says `sent`.
+ */
+export function directionOf(
+  e: ExportEvent,
+  conversation: ExportConversation,
+  copies: readonly ExportRecord[],
+  view: DirectionView,
+): 'incoming' | 'outgoing' {
+  const sender = e.participant;
+  if (conversation.participants.includes(view.custodian))
+    return sender === view.custodian ? 'outgoing' : 'incoming';
+  const bySender = (r: ExportRecord): boolean =>
+    (view.deviceUser(r) ?? (r.body.direction === 'sent' ? r.body.sender : undefined)) === sender;
+  return copies.some(bySender) ? 'outgoing' : 'incoming';
+}
+
 const RECEIPT_ACTIONS = new Set(['read', 'delivered']);
 
 // Control characters, line/paragraph separators and bidi controls in an officer-supplied name.
@@ -82,8 +131,14 @@ function safeName(s: string): string {
   return cleaned.length === 0 ? 'file' : cleaned.slice(0, 80);
 }
 
-/** Builds the conversations of `records` (any order); deterministic for a given set of records. */
-export function buildConversations(records: readonly ExportRecord[]): ExportConversation[] {
+/**
+ * Builds the conversations of `records` (any order), message directions from `view`'s point
+ * of view; deterministic for a given set of records.
+ */
+export function buildConversations(
+  records: readonly ExportRecord[],
+  view: DirectionView,
+): ExportConversation[] {
   const sorted = [...records].sort(
     (a, b) => a.body.sentAt - b.body.sentAt || a.log.index - b.log.index || Buffer.compare(a.hash, b.hash),
   );
@@ -94,6 +149,8 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
   let attachmentNo = 0;
   // Modifier records (edit, delete, …) by message id → the event they were folded into.
   const absorbedBy = new Map<string, ExportEvent>();
+  // Every record of each message or call event, for its direction once all are folded.
+  const copies = new Map<ExportEvent, ExportRecord[]>();
   const convOf = (r: ExportRecord): ExportConversation => {
     const id = r.body.conversationId;
     let c = convs.get(id);
@@ -154,6 +211,7 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
     const prior = existing ?? absorbedBy.get(key(b.messageId));
     if (prior !== undefined) {
       prior.records.push(toHex(r.hash)); // the same event, archived by another device
+      if (prior === existing) copies.get(prior)?.push(r);
       continue;
     }
     let into: ExportEvent | undefined;
@@ -171,9 +229,8 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
             b.messageId,
             b.kind === 'call' ? `Call${b.text ? `: ${b.text}` : ''}` : (b.text ?? ''),
           ),
-          direction: b.direction === 'sent' ? 'outgoing' : 'incoming',
           ...(b.replyTo === undefined ? {} : { replyTo: b.replyTo }),
-        } as ExportEvent;
+        };
         for (const a of b.attachments)
           e.attachments.push({
             ref: a,
@@ -181,6 +238,7 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
             fileName: `att${++attachmentNo}-${safeName(a.fileName ?? a.blobId)}`,
           });
         messages.set(key(b.messageId), e);
+        copies.set(e, [r]);
         push(e);
         break;
       }
@@ -329,6 +387,7 @@ export function buildConversations(records: readonly ExportRecord[]): ExportConv
     if (into !== undefined) absorbedBy.set(key(b.messageId), into);
   }
   for (const c of convs.values()) c.participants.push(...[...parts.get(c.id)!].sort());
+  for (const [e, rs] of copies) e.direction = directionOf(e, convs.get(e.conversation)!, rs, view);
   return [...convs.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 

@@ -67,7 +67,11 @@ export function body(p: Partial<RecordBody> & Pick<RecordBody, 'messageId'>): Re
   };
 }
 
-/** One event to archive, on the device of `user`. */
+/**
+ * One event to archive, on `device`. The log enrols each device for the user its name starts
+ * with (`alice-phone` → user `alice`, address `acme.alice`), so exports know whose devices
+ * archived what.
+ */
 export interface TestEvent {
   readonly device: string;
   readonly body: RecordBody;
@@ -286,6 +290,7 @@ export async function buildTestArchive(
         ORG,
         { origin: ORIGIN, signerKey: key.signerKey },
         new Map([...devices].map(([dev, d]) => [dev, d.identity.getPublicKey().serialize()])),
+        new Map([...devices.keys()].map((dev) => [dev, dev.split('-')[0]!])),
       ),
     },
     verifierKey: key.verifierKey,

@@ -18,7 +18,14 @@ import {
 } from '@custos/core';
 import { fromBase64, fromBase64Url, fromHex } from './byte-encoding.js';
 import { checkpointSummary, CUSTODY_MANIFEST_FILE, type CustodyManifest } from './custody-manifest.js';
-import { buildConversations, type ExportConversation, type ExportEvent } from './event-model.js';
+import { enrolledUsers } from './device-enrolments.js';
+import {
+  buildConversations,
+  directionView,
+  type DirectionView,
+  type ExportConversation,
+  type ExportEvent,
+} from './event-model.js';
 import { ExportError } from './export-error.js';
 import type { ExportFormat, ExportRecord } from './export-types.js';
 import type { RenderContext } from './render-context.js';
@@ -40,6 +47,8 @@ export interface TextBindingReport {
 export interface OpenedExport {
   readonly records: readonly ExportRecord[];
   readonly ctx: RenderContext;
+  /** Whose view message directions take: the manifest's custodian, the devices' proven users. */
+  readonly view: DirectionView;
 }
 
 /** A failed comparison: the export's `file` (in `format`) differs from the records at `field`. */
@@ -62,13 +71,17 @@ export function textMismatch(
  * Opens every record of `m` (version 2) with its record key and checks that the body names
  * the message, conversation and kind the manifest states. Throws RECORD_KEY_INVALID naming
  * a record whose key does not open it (a wrong or swapped key, or changed sealed bytes),
- * TEXT_MISMATCH when a manifest fact differs from the body.
+ * TEXT_MISMATCH when a manifest fact differs from the body. The devices' users come from
+ * `enrolments` (`device-enrolments.json`), checked again here as the export checked them, so
+ * directions are rendered from the same proven facts as at export time.
  */
 export function openWithRecordKeys(
   m: CustodyManifest,
   sealed: Uint8Array,
   manifestSha256: string,
+  enrolments: Uint8Array | undefined,
 ): OpenedExport {
+  const users = enrolledUsers(m, enrolments);
   const records = m.records.map((r): ExportRecord => {
     const who = `record ${r.hash.slice(0, 16)}… (device ${r.device}, seq ${r.seq})`;
     const key = r.recordKey === undefined ? undefined : fromBase64Url(r.recordKey);
@@ -122,7 +135,7 @@ export function openWithRecordKeys(
     manifestSha256,
     checkpointOf: (h) => cpOf.get(h) ?? 'unknown',
   };
-  return { records, ctx };
+  return { records, ctx, view: directionView(m.custodian, users) };
 }
 
 /**
@@ -156,17 +169,18 @@ export function checkRecordKeys(m: CustodyManifest, sealed: Uint8Array): void {
 }
 
 /**
- * The conversations the records produce, with attachment bytes taken from the export's own
+ * The conversations `opened`'s records produce, with attachment bytes taken from the export's own
  * files (`fileBytes(name)`, by the file name the event model gives each attachment): a blob
  * whose file is present counts as exported for every record that names it, as when the
  * console fetched it once. The event model is built twice: attachment file names come from
  * the first pass (they do not depend on the bytes).
  */
 export function conversationsOf(
-  records: readonly ExportRecord[],
+  opened: OpenedExport,
   fileBytes: (name: string) => Uint8Array | undefined,
 ): ExportConversation[] {
-  const first = buildConversations(records);
+  const { records, view } = opened;
+  const first = buildConversations(records, view);
   const blobs = new Map<string, Uint8Array>();
   for (const c of first)
     for (const e of c.events)
@@ -181,7 +195,7 @@ export function conversationsOf(
       ? r
       : { ...r, attachments: new Map(own.map((a) => [a.blobId, blobs.get(a.blobId)!])) };
   });
-  return buildConversations(withBytes);
+  return buildConversations(withBytes, view);
 }
 
 /** Every event of `convs` by `conversation \n event id`. */

@@ -5,6 +5,7 @@
  * checked (it carries no keys).
  */
 import type { CustodyManifest } from './custody-manifest.js';
+import { DEVICE_ENROLMENTS_FILE } from './device-enrolments.js';
 import { compareJson } from './text-compare-json.js';
 import { compareEml, compareMbox } from './text-compare-mail.js';
 import { compareRsmf } from './text-compare-rsmf.js';
@@ -23,7 +24,7 @@ export function checkExportText(
   contents: ReadonlyMap<string, Uint8Array>,
 ): TextBindingReport {
   if (m.version === 1) return { textBinding: 'not-checked', textCompared: [] };
-  const opened = openWithRecordKeys(m, sealed, manifestSha256);
+  const opened = openWithRecordKeys(m, sealed, manifestSha256, contents.get(DEVICE_ENROLMENTS_FILE));
   switch (m.exportFormat) {
     case 'json':
       compareJson(opened, contents);

@@ -24,7 +24,7 @@ function parse(b: Uint8Array): unknown {
 export function compareJson(opened: OpenedExport, contents: ReadonlyMap<string, Uint8Array>): void {
   const got = contents.get(FILE);
   if (got === undefined) return;
-  const convs = conversationsOf(opened.records, (n) => contents.get(`${ATTACHMENTS}${n}`));
+  const convs = conversationsOf(opened, (n) => contents.get(`${ATTACHMENTS}${n}`));
   const files = jsonFiles(opened.ctx, opened.records, convs);
   const want = files.find((f) => f.path === FILE)!;
   if (!sameBytes(want.bytes, got)) {

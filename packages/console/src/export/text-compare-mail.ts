@@ -87,7 +87,7 @@ export function compareEml(opened: OpenedExport, contents: ReadonlyMap<string, U
   const got = new Map([...contents].filter(([p]) => p.endsWith('.eml')));
   const attachments = new Map<string, Uint8Array>();
   for (const [p, b] of got) attachmentParts(tryParse(Buffer.from(b).toString('utf8'), p), attachments);
-  const convs = conversationsOf(opened.records, (n) => attachments.get(n));
+  const convs = conversationsOf(opened, (n) => attachments.get(n));
   const eventOf = emlPaths(convs);
   for (const f of emlFiles(opened.ctx, convs)) {
     const e = eventOf.get(f.path)!;
@@ -119,7 +119,7 @@ export function compareMbox(opened: OpenedExport, contents: ReadonlyMap<string, 
   for (const [p, b] of got)
     for (const m of splitMbox(Buffer.from(b).toString('utf8')))
       attachmentParts(tryParse(unquote(m), p), attachments);
-  const convs = conversationsOf(opened.records, (n) => attachments.get(n));
+  const convs = conversationsOf(opened, (n) => attachments.get(n));
   const convOf = new Map(convs.map((c) => [`mbox/${fileSafe(c.id)}.mbox`, c]));
   for (const f of mboxFiles(opened.ctx, convs)) {
     const c = convOf.get(f.path)!;

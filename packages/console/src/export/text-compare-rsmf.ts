@@ -75,7 +75,7 @@ export function compareRsmf(opened: OpenedExport, contents: ReadonlyMap<string, 
   const parsed = [...contents].filter(([p]) => p.endsWith('.rsmf')).map(([p, b]) => parseRsmf(p, b));
   const attachments = new Map<string, Uint8Array>();
   for (const f of parsed) for (const [n, b] of f.files) attachments.set(n, b);
-  const convs = conversationsOf(opened.records, (n) => attachments.get(n));
+  const convs = conversationsOf(opened, (n) => attachments.get(n));
   const index = eventIndex(convs);
   const byId = new Map(convs.map((c) => [c.id, c]));
   const seen = new Set<string>();

@@ -21,6 +21,8 @@ export interface TestEnrolment {
   readonly identityKey: Uint8Array | null;
   /** Serve the entry without its document. */
   readonly withheld?: boolean;
+  /** The user the act enrols the device for (default `user-1`). */
+  readonly userId?: string;
 }
 
 /** When the test acts happened (ms). */
@@ -51,10 +53,9 @@ export function auditListingFor(
   enrolments: readonly TestEnrolment[],
 ): Record<string, unknown> {
   const acts = enrolments.map((d, i) => {
+    const user = d.userId ?? 'user-1';
     const det =
-      d.identityKey === null
-        ? 'user-1'
-        : `user-1 ${IDENTITY_COMMITMENT_MARK}${identityKeyHash(d.identityKey)}`;
+      d.identityKey === null ? user : `${user} ${IDENTITY_COMMITMENT_MARK}${identityKeyHash(d.identityKey)}`;
     const at = ACT_TIME + i;
     const doc = encodeDeterministicCbor({
       org,
