@@ -608,11 +608,13 @@ describe('officer disposition (processes)', () => {
         ...officers[0]!,
       ]);
       expect(policy.status, policy.stderr).toBe(0);
+      // Until the certificate and its disposition.execute act are in a signed checkpoint.
       let check = await completeness();
-      for (const end = Date.now() + POLL_CAP_MS; check.code !== 0 && Date.now() < end;) {
-        await sleep(1_000);
-        check = await completeness();
-      }
+      await until(
+        async () => check.code === 0 || (check = await completeness()).code === 0,
+        'a complete completeness report',
+        POLL_CAP_MS,
+      );
       expect(check.report.findings).toEqual([]);
       expect([check.code, check.report.complete]).toEqual([0, true]);
       const disposedTotal = planned.reduce((n, b) => n + b.records, 0);
