@@ -135,9 +135,11 @@ describe('console completeness options', () => {
           buckets: [
             {
               bucketId: 'standard-2026-11',
-              approved: 5,
+              // One approved record kept by a hold placed during the execution: 5 disposed of.
+              approved: 6,
               certified: 5,
-              held: 2,
+              held: 3,
+              kept: 1,
               keysDestroyed: false,
               problem: null,
             },
@@ -146,6 +148,7 @@ describe('console completeness options', () => {
               approved: 0,
               certified: 0,
               held: 0,
+              kept: 0,
               keysDestroyed: true,
               problem: null,
             },
