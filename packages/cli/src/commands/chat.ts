@@ -174,7 +174,8 @@ async function chat(ctx: CommandContext): Promise<void> {
     };
     if (!ctx.json) {
       print(`${chatHeading(target, book)}. ${archivedByLine(c, target)}`);
-      for (const m of targetMessages(c, target).slice(-CHAT_HISTORY_LINES)) print(describeStored(m, book, c.me));
+      for (const m of targetMessages(c, target).slice(-CHAT_HISTORY_LINES))
+        print(describeStored(m, book, c.me));
       print(CHAT_HELP);
     }
     const input = process.stdin;
