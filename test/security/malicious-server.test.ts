@@ -89,9 +89,18 @@ async function startProxy(upstream: string, rewrite: Rewrite): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-/** Reopens a user's profile behind a tampering fetch (the world's own handle is closed first). */
+/**
+ * Reopens a user's profile behind a tampering fetch. A profile is open in one place at a time
+ * (its lock): the world's own handle, and an earlier test's tampering handle on it, close first.
+ */
 async function behind(name: 'alice' | 'bob', rewrite: () => Rewrite | undefined): Promise<CustosClient> {
   await world!.users[name].close();
+  const deviceId = world!.users[name].profile.deviceId;
+  for (let i = opened.length - 1; i >= 0; i--) {
+    if (opened[i]!.profile.deviceId !== deviceId) continue;
+    await opened[i]!.close();
+    opened.splice(i, 1);
+  }
   const c = CustosClient.open(join(world!.dir, name), { api: { fetch: tamperingFetch(rewrite) } });
   opened.push(c);
   return c;

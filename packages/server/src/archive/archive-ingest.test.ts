@@ -555,8 +555,9 @@ for (const backend of TEST_BACKENDS) {
             await Promise.race([inTransaction, receipt]);
             // B's keys step waits for the lock: B's only wait here, and on nothing else.
             let answered = false;
+            // Node B's clock at the plan's date: every planned bucket's retention has run out.
             executed = executePlan(
-              { stores: storesB, audit: sequencingAuditSink, clock: () => now },
+              { stores: storesB, audit: sequencingAuditSink, clock: () => farAsOf },
               org.orgId,
               plan.planId,
               by,
