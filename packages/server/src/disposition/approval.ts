@@ -13,7 +13,7 @@ import type { DeviceId, OrgId } from '../ids.js';
 import type { PlanRecord } from '../store/disposition-stores.js';
 import type { OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
-import { notDueError, stillAcceptingError, unexpiredBuckets, waitingBuckets } from './bucket-readiness.js';
+import { assertDisposable } from './bucket-readiness.js';
 
 /** Length of an Ed25519 signature. */
 const SIGNATURE_BYTES = 64;
@@ -88,12 +88,10 @@ export async function approvePlan(
     throw new ServerError('DISPOSITION_CLOSED', `the plan is ${plan.state}: it takes no more approvals`);
   }
   const ids = decodeDispositionPlan(plan.plan).buckets.map((b) => b.bucketId);
-  const early = await unexpiredBuckets(stores, orgId, ids, now);
-  if (early.length > 0) throw notDueError(early, 'approve the plan on or after then; no approval recorded');
-  const waiting = await waitingBuckets(stores, orgId, ids, now);
-  if (waiting.length > 0) {
-    throw stillAcceptingError(waiting, 'this plan cannot be executed before then; no approval recorded');
-  }
+  await assertDisposable(stores, orgId, ids, now, {
+    notDue: 'approve the plan on or after then; no approval recorded',
+    accepting: 'this plan cannot be executed before then; no approval recorded',
+  });
   const org = await stores.orgs.get(orgId);
   if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');
   if (officerSigningKey(org, approval.officerIndex) === null) {

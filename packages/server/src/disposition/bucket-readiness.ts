@@ -40,22 +40,6 @@ export function waitingBucket(b: BucketRecord, now: number): WaitingBucket | nul
   };
 }
 
-/** The buckets among `bucketIds` that may still take records at `now`. */
-export async function waitingBuckets(
-  stores: Stores,
-  orgId: OrgId,
-  bucketIds: readonly string[],
-  now: number,
-): Promise<WaitingBucket[]> {
-  const out: WaitingBucket[] = [];
-  for (const id of bucketIds) {
-    const b = await stores.buckets.get(orgId, id);
-    const w = b === undefined ? null : waitingBucket(b, now);
-    if (w !== null) out.push(w);
-  }
-  return out;
-}
-
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
@@ -99,15 +83,12 @@ export interface UnexpiredBucket {
  * still takes records is never due either (its grace is far shorter than any retention): this
  * check comes first, so the refusal names the date that matters.
  */
-export async function unexpiredBuckets(
-  stores: Stores,
-  orgId: OrgId,
-  bucketIds: readonly string[],
+export function unexpiredBuckets(
+  planned: ReadonlyMap<string, BucketRecord | undefined>,
   now: number,
-): Promise<UnexpiredBucket[]> {
+): UnexpiredBucket[] {
   const out: UnexpiredBucket[] = [];
-  for (const id of bucketIds) {
-    const b = await stores.buckets.get(orgId, id);
+  for (const [id, b] of planned) {
     if (b === undefined) {
       out.push({ bucketId: id, retentionClass: null, period: null, expiresAt: null });
       continue;
@@ -117,6 +98,30 @@ export async function unexpiredBuckets(
       out.push({ bucketId: b.bucketId, retentionClass: b.retentionClass, period: b.period, expiresAt });
   }
   return out;
+}
+
+/**
+ * Refuses, changing nothing, to approve or execute anything of `bucketIds` at `now` unless
+ * every one of them is due (DISPOSITION_NOT_DUE) and takes no more records
+ * (BUCKET_STILL_ACCEPTING; implied by the first for every class, since a retention outlasts
+ * the late-upload grace, and kept as its own guard). Each bucket is read once; `outcome` says
+ * what the refusal means for the caller.
+ */
+export async function assertDisposable(
+  stores: Stores,
+  orgId: OrgId,
+  bucketIds: readonly string[],
+  now: number,
+  outcome: { readonly notDue: string; readonly accepting: string },
+): Promise<void> {
+  const planned = new Map<string, BucketRecord | undefined>();
+  for (const id of bucketIds) planned.set(id, await stores.buckets.get(orgId, id));
+  const early = unexpiredBuckets(planned, now);
+  if (early.length > 0) throw notDueError(early, outcome.notDue);
+  const waiting = [...planned.values()].flatMap((b) =>
+    b === undefined ? [] : (waitingBucket(b, now) ?? []),
+  );
+  if (waiting.length > 0) throw stillAcceptingError(waiting, outcome.accepting);
 }
 
 /** DISPOSITION_NOT_DUE naming each bucket and when its retention runs out (`details.buckets`). */

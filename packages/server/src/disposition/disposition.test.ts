@@ -22,7 +22,7 @@ import { SyntheticDevice, storeRecords } from '../search/search-test-support.js'
 import type { HoldId } from '../store/hold-stores.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { approvePlan } from './approval.js';
-import { notDueError, unexpiredBuckets } from './bucket-readiness.js';
+import { assertDisposable, unexpiredBuckets } from './bucket-readiness.js';
 import { executePlan } from './execution.js';
 import { makePlan } from './plan-making.js';
 
@@ -401,21 +401,33 @@ for (const backend of TEST_BACKENDS) {
       // Executed, it is read back whatever the clock says (an officer's re-run to forget local wraps).
       expect((await executePlan(at(AS_OF), w.orgId, p.planId, BY)).state).toBe('executed');
       // A permanent bucket is never due, whatever the date; an expired transitory one is.
-      const never = await unexpiredBuckets(tb.stores, w.orgId, [P_BUCKET, T_BUCKET], FAR);
+      const read = async (ids: string[]) =>
+        new Map(
+          await Promise.all(ids.map(async (id) => [id, await tb.stores.buckets.get(w.orgId, id)] as const)),
+        );
+      const never = unexpiredBuckets(await read([P_BUCKET, T_BUCKET]), FAR);
       expect(never).toEqual([
         { bucketId: P_BUCKET, retentionClass: 'permanent', period: '2020-01', expiresAt: null },
       ]);
-      expect(notDueError(never, 'x').message).toBe(
-        `bucket ${P_BUCKET} (permanent 2020-01) is kept permanently: x`,
-      );
+      const refusal = (ids: string[]) =>
+        assertDisposable(tb.stores, w.orgId, ids, FAR, { notDue: 'x', accepting: 'y' }).catch(
+          (e: unknown) => e,
+        );
+      expect(await refusal([P_BUCKET, T_BUCKET])).toMatchObject({
+        code: 'DISPOSITION_NOT_DUE',
+        message: `bucket ${P_BUCKET} (permanent 2020-01) is kept permanently: x`,
+      });
+      await expect(
+        assertDisposable(tb.stores, w.orgId, [T_BUCKET], FAR, { notDue: 'x', accepting: 'y' }),
+      ).resolves.toBeUndefined();
       // A bucket the organisation has no record of is never destroyed on a plan's word.
-      const unknown = await unexpiredBuckets(tb.stores, w.orgId, ['standard-1999-01'], FAR);
-      expect(unknown).toEqual([
-        { bucketId: 'standard-1999-01', retentionClass: null, period: null, expiresAt: null },
-      ]);
-      expect(notDueError(unknown, 'x').message).toBe(
-        "bucket standard-1999-01 is not one of this organisation's buckets: x",
-      );
+      expect(await refusal(['standard-1999-01'])).toMatchObject({
+        code: 'DISPOSITION_NOT_DUE',
+        details: {
+          buckets: [{ bucketId: 'standard-1999-01', retentionClass: null, period: null, expiresAt: null }],
+        },
+        message: "bucket standard-1999-01 is not one of this organisation's buckets: x",
+      });
     });
   });
 }

@@ -36,7 +36,7 @@ import { decodePostings, encodePostings } from '../search/posting-codec.js';
 import type { BucketProgress, BucketRecordFacts, PlanRecord } from '../store/disposition-stores.js';
 import type { Stores } from '../store/stores.js';
 import { planOrThrow } from './approval.js';
-import { notDueError, stillAcceptingError, unexpiredBuckets, waitingBuckets } from './bucket-readiness.js';
+import { assertDisposable } from './bucket-readiness.js';
 import { POSTINGS_PER_STEP, RECORDS_PER_STEP, SESSION_KEY_PAGE } from './disposition-defaults.js';
 
 /** What execution needs from the app. */
@@ -301,13 +301,10 @@ export async function executePlan(
       .map((p) => p.bucketId),
   );
   const open = decoded.buckets.map((b) => b.bucketId).filter((id) => !finished.has(id));
-  const early = await unexpiredBuckets(stores, orgId, open, deps.clock());
-  if (early.length > 0) throw notDueError(early, 'nothing was changed; execute the plan on or after then');
-  // Implied by the above for every class (a retention outlasts the late-upload grace); kept
-  // as its own guard for keys that must outlive every record a device may still send.
-  const waiting = await waitingBuckets(stores, orgId, open, deps.clock());
-  if (waiting.length > 0)
-    throw stillAcceptingError(waiting, 'nothing was changed; execute the plan again then');
+  await assertDisposable(stores, orgId, open, deps.clock(), {
+    notDue: 'nothing was changed; execute the plan on or after then',
+    accepting: 'nothing was changed; execute the plan again then',
+  });
   if (plan.state === 'proposed')
     await start(
       stores,
