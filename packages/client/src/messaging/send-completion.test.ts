@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientError, isClientError } from '../errors.js';
 import type { ApiClient } from '../transport/api-client.js';
+import type { LocalStore } from '../store/local-store.js';
 import { encodeContent, newMessageId, type MessageContent } from './content.js';
 import { directConversation } from './events.js';
 import { countingCapture, daveMessenger, DAVE, FRANK, tempStore } from './messenger-test-support.js';
@@ -17,6 +18,43 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/**
+ * Keeps dave's send of `content` to frank (and its sync copy to dave's other device) with the
+ * request to `to` in flight, as a send whose answer never came leaves it: `next` is the
+ * target being sent to.
+ */
+function keepDaveToFrank(
+  store: LocalStore,
+  content: MessageContent,
+  o: { next: number; to: typeof DAVE; deviceId: string; tries?: number },
+): void {
+  store.transaction(() =>
+    putPendingSend(store, {
+      ord: 1,
+      content,
+      conv: directConversation(DAVE, FRANK),
+      since: 1_000,
+      padded: encodeContent(content),
+      syncCopy: encodeContent(content),
+      targets: [
+        { to: FRANK, sync: false },
+        { to: DAVE, sync: true },
+      ],
+      next: o.next,
+      hashes: [],
+      delivered: 0,
+      inFlight: {
+        to: o.to,
+        key: 'k',
+        envelopes: [{ deviceId: o.deviceId, type: 1, content: 'AA' }],
+        hashes: [new Uint8Array(32)],
+        sentAt: 1_000,
+        ...(o.tries === undefined ? {} : { tries: o.tries }),
+      },
+    }),
+  );
+}
 
 describe('completing a resumed send', () => {
   it('drops a send only its sync copy reached (the recipient refused it), without sending the sync copy', async () => {
@@ -38,30 +76,7 @@ describe('completing a resumed send', () => {
       timestamp: 1_000,
     };
     // Resumed after frank refused (skipped with a warning); the sync copy's request is kept.
-    store.transaction(() =>
-      putPendingSend(store, {
-        ord: 1,
-        content,
-        conv: directConversation(DAVE, FRANK),
-        since: 1_000,
-        padded: encodeContent(content),
-        syncCopy: encodeContent(content),
-        targets: [
-          { to: FRANK, sync: false },
-          { to: DAVE, sync: true },
-        ],
-        next: 1,
-        hashes: [],
-        delivered: 0,
-        inFlight: {
-          to: DAVE,
-          key: 'k',
-          envelopes: [{ deviceId: 'dave-2', type: 1, content: 'AA' }],
-          hashes: [new Uint8Array(32)],
-          sentAt: 1_000,
-        },
-      }),
-    );
+    keepDaveToFrank(store, content, { next: 1, to: DAVE, deviceId: 'dave-2' });
     expect(await messenger.resumePending()).toEqual([]);
     expect(requests).toEqual([]);
     expect(captured).toEqual([]);
@@ -78,31 +93,7 @@ describe('completing a resumed send', () => {
     const { capture } = countingCapture();
     const messenger = daveMessenger(store, { api, capture, clock: () => 9_000 });
     const content: MessageContent = { kind: 'message', text: 'stuck', id: newMessageId(), timestamp: 1_000 };
-    store.transaction(() =>
-      putPendingSend(store, {
-        ord: 1,
-        content,
-        conv: directConversation(DAVE, FRANK),
-        since: 1_000,
-        padded: encodeContent(content),
-        syncCopy: encodeContent(content),
-        targets: [
-          { to: FRANK, sync: false },
-          { to: DAVE, sync: true },
-        ],
-        next: 0,
-        hashes: [],
-        delivered: 0,
-        inFlight: {
-          to: FRANK,
-          key: 'k',
-          envelopes: [{ deviceId: 'frank-1', type: 1, content: 'AA' }],
-          hashes: [new Uint8Array(32)],
-          sentAt: 1_000,
-          tries: 2,
-        },
-      }),
-    );
+    keepDaveToFrank(store, content, { next: 0, to: FRANK, deviceId: 'frank-1', tries: 2 });
     const refused: unknown = await messenger
       .send(FRANK, { kind: 'message', text: 'later' })
       .catch((e: unknown) => e);
