@@ -1,8 +1,14 @@
 import { LeafDigest, type DispositionPlan, type LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import { analyseCompleteness, type CompletenessInput, type ServedRecords } from './completeness-findings.js';
-import { accountDisposed, entriesMismatch, type CertifiedDisposition } from './disposed-records.js';
-import type { IndexedEntry } from './verified-log.js';
+import type { OfficerSession } from '../officer-session.js';
+import {
+  accountDisposed,
+  entriesMismatch,
+  readDispositions,
+  type CertifiedDisposition,
+} from './disposed-records.js';
+import type { IndexedEntry, VerifiedLog } from './verified-log.js';
 
 const ORG = 'org-1';
 const HOUR = 3_600_000;
@@ -360,5 +366,39 @@ describe('records disposed of under verified dispositions', () => {
       'unverified-disposition',
     ]);
     expect(findings.at(-1)).toMatchObject({ bucketId: null, reason: bad.problem });
+  });
+});
+
+describe('reading the dispositions', () => {
+  it('refuses an audit listing whose next cursor does not move on, instead of paging it for ever', async () => {
+    const disposition: LogEntry = {
+      type: 'disposition',
+      hash: h(1),
+      actor: 'system',
+      time: 1,
+      bucket: 'b' as never,
+      records: 1,
+      size: 0,
+    };
+    const log: VerifiedLog = {
+      origin: 'o',
+      verifierKey: 'k',
+      treeSize: 100,
+      checkpoint: '',
+      entries: [{ index: 0, entry: disposition }],
+    };
+    let calls = 0;
+    const session = {
+      orgId: ORG,
+      call: () => {
+        calls++;
+        return Promise.resolve({ acts: [], next: '5' });
+      },
+    } as unknown as OfficerSession;
+    await expect(readDispositions(session, log)).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      message: expect.stringContaining('does not move past 5'),
+    });
+    expect(calls).toBe(2);
   });
 });

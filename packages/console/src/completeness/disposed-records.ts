@@ -96,6 +96,12 @@ async function executedPlanIds(
     }
     // Past the verified log nothing can be checked: a newer act waits for the next report.
     if (r.next === null || Number(r.next) >= log.treeSize - 1) break;
+    // A cursor that does not move on would page the same acts for ever.
+    if (!/^\d+$/.test(r.next) || (after !== null && Number(r.next) <= Number(after)))
+      throw new ConsoleError(
+        'SERVER_REFUSED',
+        `the audit listing's next cursor ${r.next} does not move past ${after}`,
+      );
     after = r.next;
   }
   return found;
