@@ -4,6 +4,10 @@
  * logged or put in an error message.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { optionalString, type ParsedFlags } from './command-flags.js';
+
+/** Environment variable naming a passphrase file (automation): what --passphrase-file falls back to. */
+export const PASSPHRASE_FILE_ENV = 'CUSTOS_PASSPHRASE_FILE';
 
 /** Largest passphrase file read. */
 const MAX_PASSPHRASE_FILE_BYTES = 64 * 1024;
@@ -36,6 +40,19 @@ export function readPassphraseFile(path: string, warn: (line: string) => void): 
   if (lines.some((l) => l.length === 0))
     throw new PassphraseInputError(`passphrase file ${path} has an empty line`);
   return lines;
+}
+
+/**
+ * The passphrase file a command reads its own passphrase(s) from: --passphrase-file, else
+ * $CUSTOS_PASSPHRASE_FILE (an empty value counts as unset), else none (typed on the
+ * terminal). One rule for every command that asks for a passphrase, device and officer
+ * alike, so automation that sets the variable never meets a prompt it cannot answer.
+ */
+export function passphraseFilePath(
+  flags: ParsedFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return optionalString(flags, 'passphrase-file') ?? (env[PASSPHRASE_FILE_ENV] || undefined);
 }
 
 /** Reads one line from the terminal without echo. */

@@ -18,15 +18,18 @@ import type { FlagSpec, ParsedFlags } from './command-flags.js';
 import { optionalString } from './command-flags.js';
 import { AddressBook } from './address-book.js';
 import { CliFailure, type CommandContext } from './command-runner.js';
-import { promptHidden, readPassphraseFile } from './passphrase-input.js';
+import {
+  PASSPHRASE_FILE_ENV,
+  passphraseFilePath,
+  promptHidden,
+  readPassphraseFile,
+} from './passphrase-input.js';
 import { blockedInUserTerms } from './warning-display.js';
 
 /** Profile folder used when neither --profile nor CUSTOS_PROFILE is given. */
 export const DEFAULT_PROFILE_DIR = './custos-profile';
 /** Environment variable naming the profile folder. */
 export const PROFILE_ENV = 'CUSTOS_PROFILE';
-/** Environment variable naming a passphrase file (automation). */
-export const PASSPHRASE_FILE_ENV = 'CUSTOS_PASSPHRASE_FILE';
 /** The database file whose presence marks a profile folder. */
 const PROFILE_DB_FILE = 'device.db';
 
@@ -58,8 +61,7 @@ export function hasProfile(dir: string): boolean {
 
 /** The passphrase from --passphrase-file or CUSTOS_PASSPHRASE_FILE (first line), if given. */
 export function passphraseFromFile(ctx: CommandContext): string | undefined {
-  const file =
-    optionalString(ctx.flags, 'passphrase-file') ?? (process.env[PASSPHRASE_FILE_ENV] || undefined);
+  const file = passphraseFilePath(ctx.flags);
   if (file === undefined) return undefined;
   return readPassphraseFile(file, (line) => ctx.note(line))[0];
 }

@@ -1,7 +1,7 @@
 /**
  * What the officer commands share (`custos console …`, `custos org unlock|buckets`): the
  * officer profile flag, the officer's passphrase (prompted, or the first line of
- * --passphrase-file), quorum share input (--shares FILE|DIR,… with a passphrase per entry,
+ * --passphrase-file or $CUSTOS_PASSPHRASE_FILE), quorum share input (--shares FILE|DIR,… with a passphrase per entry,
  * prompted or one line each in --share-passphrase-file), and console failures turned into
  * one line and a non-zero exit. Opened keys stay in this process and the session is closed
  * in a `finally`; passphrases are never printed. Console failures reach the command runner
@@ -14,7 +14,13 @@ import type { ShareSecretKind } from '@custos/core';
 import { openOfficerSession, unlockRoot, type OfficerSession, type RootKeys } from '@custos/console';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { CliFailure, type CommandContext } from '../command-runner.js';
-import { PassphraseInputError, promptHidden, readPassphraseFile } from '../passphrase-input.js';
+import {
+  PASSPHRASE_FILE_ENV,
+  PassphraseInputError,
+  passphraseFilePath,
+  promptHidden,
+  readPassphraseFile,
+} from '../passphrase-input.js';
 
 /** Flags every officer command takes. */
 export const OFFICER_FLAGS = {
@@ -29,7 +35,8 @@ export const SHARE_FLAGS = { shares: 'string', 'share-passphrase-file': 'string'
 
 /** Help lines for {@link OFFICER_FLAGS}. */
 export const OFFICER_OPTIONS_HELP = `  --profile DIR           your officer profile folder (officers/officer-k from 'custos org create')
-  --passphrase-file FILE  your officer passphrase, from the file's first line; otherwise it is asked for
+  --passphrase-file FILE  your officer passphrase, from the file's first line (or $${PASSPHRASE_FILE_ENV});
+                          otherwise it is asked for on the terminal
   --json                  print the result as JSON on stdout (progress stays on stderr)
 `;
 
@@ -45,9 +52,9 @@ export function officerProfileDir(ctx: CommandContext): string {
   return requireString(ctx.flags, 'profile');
 }
 
-/** The officer's passphrase: the first line of --passphrase-file, or typed. */
+/** The officer's passphrase: the first line of --passphrase-file (or $CUSTOS_PASSPHRASE_FILE), or typed. */
 export async function officerPassphrase(ctx: CommandContext, dir: string): Promise<string> {
-  const file = optionalString(ctx.flags, 'passphrase-file');
+  const file = passphraseFilePath(ctx.flags);
   if (file !== undefined) return readPassphraseFile(file, (l) => ctx.note(l))[0]!;
   return promptHidden(`Officer passphrase for ${dir}: `, ctx.io.stderr);
 }

@@ -13,12 +13,11 @@ import type { CliIo } from '../cli.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { formatAddress } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
-import { promptNewPassphrase } from '../passphrase-input.js';
+import { PASSPHRASE_FILE_ENV, promptNewPassphrase } from '../passphrase-input.js';
 import { identityKeyFingerprint } from './devices.js';
 import {
   DEFAULT_PROFILE_DIR,
   hasProfile,
-  PASSPHRASE_FILE_ENV,
   passphraseFromFile,
   PROFILE_ENV,
   PROFILE_FLAGS,

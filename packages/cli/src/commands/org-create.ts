@@ -12,7 +12,13 @@ import {
   UsageError,
 } from '../command-flags.js';
 import { reportFailure } from '../command-runner.js';
-import { PassphraseInputError, promptNewPassphrase, readPassphraseFile } from '../passphrase-input.js';
+import {
+  PASSPHRASE_FILE_ENV,
+  PassphraseInputError,
+  passphraseFilePath,
+  promptNewPassphrase,
+  readPassphraseFile,
+} from '../passphrase-input.js';
 
 /** Usage of `custos org create`. */
 export const ORG_CREATE_USAGE = `Usage: custos org create --server URL (--bootstrap TOKEN | --bootstrap-token-file FILE) --name NAME
@@ -37,7 +43,8 @@ first admin's profile. An interrupted run resumes when rerun with the same optio
                           keeps no archive (no bucket keys; devices capture nothing). Signed
                           with the org signing key, so a server cannot change it.
   --passphrase-file FILE  officer passphrases, one per line in officer order, or one line
-                          used for every officer (automation); otherwise they are prompted
+                          used for every officer (or $${PASSPHRASE_FILE_ENV});
+                          otherwise they are prompted
   --json                  print the result as JSON on stdout (progress stays on stderr)
 
 See docs/ceremony.md.
@@ -146,7 +153,7 @@ export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<
       out: requireString(flags, 'out'),
       archivePolicy: archivePolicy(flags),
     };
-    const file = optionalString(flags, 'passphrase-file');
+    const file = passphraseFilePath(flags);
     const passphrases = async (): Promise<readonly string[]> => {
       if (file !== undefined) {
         const lines = readPassphraseFile(file, say);
