@@ -10,15 +10,17 @@ import { decryptAttachment } from '@custos/client';
 import {
   buildExport,
   checkExportDestination,
+  deviceKey,
   EXPORT_FORMATS,
   ExportError,
   fetchExportRecords,
   isExportError,
+  provenDeviceUsers,
   publishExport,
   type ExportFormat,
   type ExportQuery,
-  type ExportRecord,
   type FetchCounts,
+  type FetchedExport,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { formatAddress, parseAddress } from '../address-book.js';
@@ -52,7 +54,8 @@ manifest hash; never the query). A progress bar shows on a terminal (stderr).
   --kind KIND             message, edit, delete, reaction, … (comma-separated)
   --device ID             custodian device(s): export every record they archived (in
                           sequence order, not through the search index), filtered by the above
-  --custodian ADDRESS     the custodian named in the export (default: the one --participant)
+  --custodian ADDRESS     the custodian named in the export (default: the one --participant,
+                          or the user who owns the --device devices)
   --names FILE            display names for users and the organisation, from an admin's
                           'custos admin users --names-out FILE'; unnamed users show their id.
                           The export records them in its manifest; nothing signs them
@@ -94,18 +97,25 @@ function cliAddress(recordId: string): string {
 /** The organisation as an export's custodian (no single user is). */
 const orgCustodian = (orgId: string): string => `${orgId} (organisation)`;
 
-/** The custodian: --custodian, the one participant, or the user whose devices were exported. */
-function custodianOf(
+/**
+ * The custodian: --custodian, the one participant, or the user whose devices were exported,
+ * as the log proves their enrolments (the evidence the export carries). Not the senders of
+ * the devices' sent records: a laptop that only received in the range has none, and its
+ * export named the organisation.
+ */
+export function custodianOf(
   flag: string | undefined,
   query: ExportQuery,
-  records: readonly ExportRecord[],
+  fetched: Pick<FetchedExport, 'enrolments' | 'log'>,
   orgId: string,
 ): string {
   if (flag !== undefined) return recordAddress(flag);
   if (query.participants?.length === 1) return query.participants[0]!;
   if (query.devices !== undefined) {
-    const senders = new Set(records.filter((r) => r.body.direction === 'sent').map((r) => r.body.sender));
-    if (senders.size === 1) return [...senders][0]!;
+    const proven = provenDeviceUsers(fetched.enrolments, fetched.log);
+    // The exported devices' users (a device with no record in the range has no evidence and adds none).
+    const users = new Set(query.devices.flatMap((d) => proven.get(deviceKey(orgId, d)) ?? []));
+    if (users.size === 1) return [...users][0]!;
   }
   return orgCustodian(orgId);
 }
@@ -165,7 +175,7 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
               'NOTHING_TO_EXPORT',
               `no record matches: nothing was written${byDevice ? '' : `. ${INDEX_CAVEAT}`}`,
             );
-          const custodian = custodianOf(custodianFlag, query, fetched.records, s.orgId);
+          const custodian = custodianOf(custodianFlag, query, fetched, s.orgId);
           const displayNames =
             namesFile === undefined ? undefined : recordNames(namesFile, orgCustodian(s.orgId));
           const built = await buildExport(

@@ -199,6 +199,22 @@ export function checkDeviceEnrolments(m: CustodyManifest, bytes: Uint8Array | un
 export const deviceKey = (org: string, device: string): string => `${org}\n${device}`;
 
 /**
+ * The user each of `proofs` proves its device enrolled for, as a user address by
+ * {@link deviceKey}, every proof checked against `log` as {@link enrolledUsers} checks it
+ * (the same throws). Whose devices an export by device holds, known before the export is
+ * built: its custodian, whether or not the devices sent anything in the exported range.
+ */
+export function provenDeviceUsers(
+  proofs: readonly DeviceEnrolmentProof[],
+  log: CustodyManifest['log'],
+): Map<string, string> {
+  const opened = new Map<string, Checkpoint>();
+  return new Map(
+    proofs.map((p) => [deviceKey(p.org, p.device), `${p.org}.${committedKey(p, log, opened).userId}`]),
+  );
+}
+
+/**
  * {@link checkDeviceEnrolments}, answering each checked device's user as the log's enrolment
  * act names it, as a user address (`ORGID.USERID`, as records write senders) by
  * {@link deviceKey}: who archived each record, which the renderings need for a message's

@@ -43,7 +43,9 @@ export type {
 export { checkExportDestination, publishExport } from './export-publish.js';
 export {
   checkDeviceEnrolments,
+  deviceKey,
   parseDeviceEnrolments,
+  provenDeviceUsers,
   serializeDeviceEnrolments,
   DEVICE_ENROLMENTS_FILE,
 } from './device-enrolments.js';
