@@ -125,6 +125,24 @@ describe('officer completeness and alerts (processes)', () => {
       const alerts = await custos(['console', 'alerts', '--json', ...officer.args]);
       expect(alerts.status).toBe(0);
       expect((JSON.parse(alerts.stdout) as { alerts: unknown[] }).alerts).toEqual([]);
+
+      // Daily volume: the checks above read every record through the officer's device; with a
+      // daily limit on record reads below that, the device's day is a volume alert, its count
+      // summed from the read acts the console verified in the log.
+      const strict = await custos(['console', 'alerts', '--daily-reads', '1', '--json', ...officer.args]);
+      expect(strict.status).toBe(1);
+      const volume = (JSON.parse(strict.stdout) as { alerts: Record<string, unknown>[] }).alerts;
+      expect(volume).toEqual([
+        expect.objectContaining({
+          source: 'volume',
+          deviceId: expect.stringMatching(/^[A-Za-z0-9_-]+$/),
+          day: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+          measure: 'records-read',
+          limit: 1,
+          uncounted: 0,
+        }),
+      ]);
+      expect(volume[0]!.count).toBeGreaterThanOrEqual(last!.report.recordsChecked);
     },
     STEP_TIMEOUT_MS,
   );

@@ -29,6 +29,8 @@ export type {
 export { setCompletenessPolicy } from './completeness-policy.js';
 export type { StoredPolicy } from './completeness-policy.js';
 export { runAlerts } from './run-alerts.js';
-export type { Alert, AlertsReport, SecurityAlert } from './run-alerts.js';
+export type { Alert, AlertsOptions, AlertsReport, SecurityAlert } from './run-alerts.js';
+export { DEFAULT_VOLUME_LIMITS, volumeAlerts } from './volume-alerts.js';
+export type { VolumeAlert, VolumeLimits, VolumeMeasure } from './volume-alerts.js';
 export { readVerifiedLog } from './verified-log.js';
 export type { IndexedEntry, VerifiedLog } from './verified-log.js';

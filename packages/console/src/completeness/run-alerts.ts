@@ -1,9 +1,11 @@
 /**
- * `custos console alerts`: the completeness findings (run-completeness.ts) plus the
- * security alerts the server raised. Those are `alert-…` audit entries of the verified log
- * — listed from the log itself, so the server cannot hide one — and their details come
- * from GET …/alerts, each document accepted only if it hashes to its log entry.
+ * `custos console alerts`: the completeness findings (run-completeness.ts), the security
+ * alerts the server raised, and the daily volume alerts the console works out itself
+ * (volume-alerts.ts). Server alerts are `alert-…` audit entries of the verified log —
+ * listed from the log itself, so the server cannot hide one — and their details come from
+ * GET …/alerts, each document accepted only if it hashes to its log entry.
  */
+import { officerAudit } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import type { CompletenessFinding } from './completeness-findings.js';
@@ -13,6 +15,13 @@ import {
   type CompletenessOptions,
   type CompletenessReport,
 } from './run-completeness.js';
+import {
+  DEFAULT_VOLUME_LIMITS,
+  VOLUME_ACT_KINDS,
+  volumeAlerts,
+  type VolumeAlert,
+  type VolumeLimits,
+} from './volume-alerts.js';
 
 /** Actor of acts authorised by the bootstrap token (server log-defaults BOOTSTRAP_ACTOR). */
 const BOOTSTRAP_ACTOR = 'bootstrap';
@@ -32,7 +41,8 @@ export interface SecurityAlert {
 /** One line of the alerts listing. */
 export type Alert =
   | ({ readonly source: 'completeness' } & CompletenessFinding)
-  | ({ readonly source: 'server' } & SecurityAlert);
+  | ({ readonly source: 'server' } & SecurityAlert)
+  | ({ readonly source: 'volume' } & VolumeAlert);
 
 /** The alerts listing. */
 export interface AlertsReport {
@@ -42,11 +52,14 @@ export interface AlertsReport {
   readonly withoutDocument: number;
 }
 
-/** Lists completeness findings and security alerts (from `since` on). */
-export async function runAlerts(
-  session: OfficerSession,
-  options: CompletenessOptions = {},
-): Promise<AlertsReport> {
+/** What `runAlerts` checks besides completeness. */
+export interface AlertsOptions extends CompletenessOptions {
+  /** Daily limits per officer device (default DEFAULT_VOLUME_LIMITS). */
+  readonly volume?: VolumeLimits;
+}
+
+/** Lists completeness findings, security alerts and daily volume alerts (from `since` on). */
+export async function runAlerts(session: OfficerSession, options: AlertsOptions = {}): Promise<AlertsReport> {
   const completeness = await runCompleteness(session, options);
   const since = options.since ?? 0;
   const r = await session.call('GET', `/v1/orgs/${session.orgId}/alerts?since=${since}`);
@@ -85,10 +98,18 @@ export async function runAlerts(
       detail: details.get(h) ?? null,
     });
   }
+  // Searches, reads and exports, each verified against the log with its document's counts.
+  const audit = await officerAudit(session, {
+    ...(options.since === undefined ? {} : { since: options.since }),
+    kinds: VOLUME_ACT_KINDS,
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+  });
+  const volume = volumeAlerts(audit.acts, options.volume ?? DEFAULT_VOLUME_LIMITS);
   return {
     alerts: [
       ...completeness.findings.map((f) => ({ source: 'completeness' as const, ...f })),
       ...security.map((s) => ({ source: 'server' as const, ...s })),
+      ...volume.map((v) => ({ source: 'volume' as const, ...v })),
     ],
     completeness,
     withoutDocument,
