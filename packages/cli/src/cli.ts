@@ -58,13 +58,14 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console export            export records (RSMF, EML, MBOX, PDF, JSON) with a custody manifest
   console completeness      report archive gaps, unarchived relay receipts, silent devices
   console alerts            completeness findings plus the server's security alerts
-  console lexicon           supervision: lexicon rules (as blind tokens) that queue records for review
+  console lexicon           supervision: lexicon rules (blind tokens) that queue records for review
   console review            supervision: review the next queued record, record decisions
   console audit             every officer and admin act in the log, verified
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
-  verify witness-key  make the witness key that 'verify log --cosign-key' cosigns with
+  verify witness-key
+                  make the witness key that 'verify log --cosign-key' cosigns with
   verify PATH     check an export offline: hashes, signatures, proofs, checkpoint
 
   demo            run the whole system in a temporary folder and show what each device saw

@@ -43,8 +43,8 @@ export const PROFILE_FLAGS = {
 
 /** Usage lines for {@link PROFILE_FLAGS}. */
 export const PROFILE_OPTIONS_HELP = `  --profile DIR           the device profile (default: $${PROFILE_ENV}, else ${DEFAULT_PROFILE_DIR})
-  --passphrase-file FILE  unlock a passphrase profile from the file's first line (or $${PASSPHRASE_FILE_ENV});
-                          otherwise the passphrase is asked for on the terminal
+  --passphrase-file FILE  unlock a passphrase profile from the file's first line
+                          (default: $${PASSPHRASE_FILE_ENV}); otherwise it is typed on the terminal
   --json                  machine-readable output on stdout
   --help                  this text
 `;

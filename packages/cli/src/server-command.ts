@@ -20,7 +20,8 @@ import { processDebugFlags } from './debug-flags.js';
 /** The ConfigError setting the server's loader names when it cannot parse the flags themselves. */
 const ARGUMENTS_SETTING = 'arguments';
 
-const BOOTSTRAP_TOKEN_USAGE = `Usage: custos server bootstrap-token [--data DIR] [--store sqlite|postgres://…] [--out FILE] [--json]
+const BOOTSTRAP_TOKEN_USAGE = `Usage: custos server bootstrap-token [--data DIR] [--store sqlite|postgres://…] [--out FILE]
+                                    [--json]
 
 Issues a new one-time bootstrap token, so one more organisation can be created on this install.
 Run it on the server machine, with access to the server's data folder or store; the server may be
@@ -93,19 +94,46 @@ export async function runBootstrapTokenCommand(args: readonly string[], io: CliI
   }
 }
 
+/** Column where an option's description starts in `custos server --help`, as in every command's help. */
+const HELP_COLUMN = 26;
+/** Widest line of `custos server --help` (help-text.test.ts holds every help to it). */
+const HELP_WIDTH = 100;
+
+/**
+ * One option of `custos server --help`: `--flag` and its description from HELP_COLUMN on,
+ * wrapped to HELP_WIDTH (on the next line when the flag does not leave two spaces).
+ */
+function optionHelp(flag: string, description: string): string[] {
+  const head = `  --${flag}`;
+  const indent = ' '.repeat(HELP_COLUMN);
+  const lines: string[] = head.length + 2 <= HELP_COLUMN ? [] : [head];
+  let line = lines.length === 0 ? head.padEnd(HELP_COLUMN) : indent;
+  for (const word of description.split(/\s+/)) {
+    if (line.length > HELP_COLUMN && line.length + 1 + word.length > HELP_WIDTH) {
+      lines.push(line);
+      line = indent;
+    }
+    line += line.length === HELP_COLUMN ? word : ` ${word}`;
+  }
+  return [...lines, line];
+}
+
 /** Usage of `custos server`, rendered from the server's settings table so it cannot drift. */
 export function serverUsage(): string {
-  const lines = SETTINGS.map(
-    (st) =>
-      `  --${st.flag.padEnd(17)} ${st.description}\n${' '.repeat(22)}default ${st.defaultText.replaceAll('`', '')}; env ${st.env}`,
-  );
+  const lines = SETTINGS.flatMap((st) => [
+    ...optionHelp(st.flag, st.description),
+    `${' '.repeat(HELP_COLUMN)}default ${st.defaultText.replaceAll('`', '')}; env ${st.env}`,
+  ]);
   return [
     'Usage: custos server [options]',
-    '       custos server bootstrap-token [--data DIR] [--store URL] [--out FILE] [--json]',
+    "       custos server bootstrap-token [options]    (see 'custos server bootstrap-token --help')",
     '',
     'Options (flags > CUSTOS_* environment > --config JSON file > defaults):',
     ...lines,
-    `  --config           JSON file with any of the settings above (keys as in docs/operations.md); env CUSTOS_CONFIG`,
+    ...optionHelp(
+      'config',
+      'JSON file with any of the settings above (keys as in docs/operations.md); env CUSTOS_CONFIG',
+    ),
     '',
     'See docs/operations.md.',
     '',

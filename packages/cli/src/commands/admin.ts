@@ -32,31 +32,37 @@ const USAGE = `Usage: custos admin invite --user NAME [--role member|officer|adm
        (each also takes --profile DIR, --passphrase-file FILE, --json)
 
 For a profile whose user has the admin role.
-  invite    creates a user, prints a one-time enrolment code (hand it over in person or on a
-            trusted channel) and the user's address; NAME goes into your address book only
-  code      a new one-time enrolment code for an existing user: their code expired unused,
-            or they lost or had revoked their only device (same user, address and role).
-            Refused for a user with an active device (USER_HAS_DEVICE), so no admin can add a
-            device to someone unseen: they link more with 'custos devices link'; if their
-            device is lost, revoke it first ('custos admin revoke DEVICE')
-  users     the organisation's users (ids, roles, retention classes — '(role)' when the class
-            is the role's; your names for them); --names-out FILE also writes your names for
-            them and the organisation's name as a names file (mode 0600) for records officers'
-            'custos console export|search --names FILE' (docs/officers.md)
-  devices   the organisation's devices, or one user's
-  revoke    revokes a device (its id, or a unique prefix of it): it can no longer log in
-            (users revoke their own other devices themselves: 'custos devices revoke')
-  roles     each role's retention class (${DEFAULT_CLASS} until set); 'set-retention ROLE CLASS'
-            sets it: users of the role without their own class follow it at once
-  set-retention  gives a user their own class (it overrides the role's), or 'role' to make
-            them follow their role's class again
+  invite                  creates a user, prints a one-time enrolment code (hand it over in person
+                          or on a trusted channel) and the user's address; NAME goes into your
+                          address book only
+  code                    a new one-time enrolment code for an existing user: their code expired
+                          unused, or they lost or had revoked their only device (same user, address
+                          and role). Refused for a user with an active device (USER_HAS_DEVICE), so
+                          no admin can add a device to someone unseen: they link more with 'custos
+                          devices link'; if their device is lost, revoke it first ('custos admin
+                          revoke DEVICE')
+  users                   the organisation's users (ids, roles, retention classes — '(role)' when
+                          the class is the role's; your names for them); --names-out FILE also
+                          writes your names for them and the organisation's name as a names file
+                          (mode 0600) for records officers'
+                          'custos console export|search --names FILE' (docs/officers.md)
+  devices                 the organisation's devices, or one user's
+  revoke                  revokes a device (its id, or a unique prefix of it): it can no longer log
+                          in (users revoke their own other devices themselves: 'custos devices
+                          revoke')
+  roles                   each role's retention class (${DEFAULT_CLASS} until set);
+                          'set-retention ROLE CLASS' sets it: users of the role without their own
+                          class follow it at once
+  set-retention           gives a user their own class (it overrides the role's), or 'role' to make
+                          them follow their role's class again
 
   --user NAME             invite: the name you will use for the new user (local only)
   --role ROLE             invite: ${USER_ROLES.join(', ')} (default member)
   --retention CLASS       invite: ${RETENTION_CLASSES.join(', ')} (default: the role's class)
+${PROFILE_OPTIONS_HELP}
 Classes: transitory (180 days), standard (7 years), permanent. Devices seal to buckets of
 their user's class from their next key refresh; records already sealed keep their class.
-${PROFILE_OPTIONS_HELP}`;
+`;
 
 const FLAGS = {
   ...PROFILE_FLAGS,

@@ -21,14 +21,14 @@ import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-acc
 const USAGE = `Usage: custos archive status [--profile DIR] [--passphrase-file FILE] [--json]
 
 Shows this device's archive state: whether archiving is required (or that the
-organisation does not archive: archive policy none), records in the queue
-(captured but not yet proven in the log), records uploaded, verified receipts, the last
-receipt and the last checkpoint verified, any bucket keys refused, record batches the
-server acknowledged that are awaiting proof or overdue (a sync found their log entries
-still missing ${elapsedText(GAP_PROOF_OVERDUE_MS)} or more later: it may be withholding them), and runs of records
-declared lost: proven in the log, awaiting proof, or overdue (the server accepted the
-declaration but a sync found its log entry still missing ${elapsedText(GAP_PROOF_OVERDUE_MS)} or more later). 'custos sync' uploads the queue and
-verifies receipts.
+organisation does not archive: archive policy none), records in the queue (captured but
+not yet proven in the log), records uploaded, verified receipts, the last receipt and the
+last checkpoint verified, any bucket keys refused, record batches the server acknowledged
+that are awaiting proof or overdue (a sync found their log entries still missing
+${elapsedText(GAP_PROOF_OVERDUE_MS)} or more later: it may be withholding them), and runs of records declared lost:
+proven in the log, awaiting proof, or overdue (the server accepted the declaration but a
+sync found its log entry still missing ${elapsedText(GAP_PROOF_OVERDUE_MS)} or more later). 'custos sync' uploads the
+queue and verifies receipts.
 
 ${PROFILE_OPTIONS_HELP}`;
 

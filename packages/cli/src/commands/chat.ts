@@ -37,10 +37,9 @@ const CHAT_HELP = `Type a message and press Enter to send it. Commands:
 
 const USAGE = `Usage: custos chat USER|GROUP [--profile DIR] [--passphrase-file FILE] [--json]
 
-An interactive conversation with USER (a contact name or USERID@ORGID) or a GROUP (its
-name or id): new messages appear
-as they arrive; what you type is sent when you press Enter. With --json each event is one
-JSON line on stdout (the prompt, on a terminal, goes to stderr).
+An interactive conversation with USER (a contact name or USERID@ORGID) or a GROUP (its name
+or id): new messages appear as they arrive; what you type is sent when you press Enter. With
+--json each event is one JSON line on stdout (the prompt, on a terminal, goes to stderr).
 ${CHAT_HELP}
 
 The chat holds the profile until it quits: a profile is used by one custos process at a

@@ -15,8 +15,8 @@ to a checkpoint signed by the log key your profile pinned, the act's details has
 entry commits to, and the log is consistent with the last checkpoint this profile saw
 (kept in audit-log-state.json). Any failure stops the command with exit 1.
 
-  --since DATE   acts on or after this UTC day (YYYY-MM-DD)
-  --kind KIND    only these kinds, as listed (e.g. user-role,review-decide,hold)
+  --since DATE            acts on or after this UTC day (YYYY-MM-DD)
+  --kind KIND             only these kinds, as listed (e.g. user-role,review-decide,hold)
 ${OFFICER_OPTIONS_HELP}
 See docs/officers.md "Audit".
 `;

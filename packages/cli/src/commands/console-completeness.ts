@@ -39,8 +39,8 @@ Exit 0: complete. Exit 1: something is missing (listed), or the check could not 
 
 policy: without --silent-after/--grace, prints the policy in force; with them, sets it
 (a completeness-policy entry in the log). Defaults: silent after 7d, grace 24h.
-  --silent-after DURATION  e.g. 72h, 7d (1h–366d)
-  --grace DURATION         e.g. 0s, 30m, 24h (0–30d)
+  --silent-after DURATION e.g. 72h, 7d (1h–366d)
+  --grace DURATION        e.g. 0s, 30m, 24h (0–30d)
 ${OFFICER_OPTIONS_HELP}
 See docs/officers.md, "Completeness and alerts".
 `;

@@ -36,7 +36,8 @@ import { INDEX_CAVEAT, searchQueryOf } from './console-search.js';
 const USAGE = `Usage: custos console export --format rsmf|eml|mbox|pdf|json --out DIR [QUERY]
          [--from DATE] [--to DATE] [--participant ADDRESS[,ADDRESS…]] [--conversation ID]
          [--kind KIND[,KIND…]] [--device ID[,ID…]] [--custodian ADDRESS]
-         [--names FILE] [--match-case] [--match-diacritics] --profile DIR [--passphrase-file FILE] [--json]
+         [--names FILE] [--match-case] [--match-diacritics] --profile DIR
+         [--passphrase-file FILE] [--json]
 
 Produces an export of archived records for FOIA, eDiscovery or a regulator: every record
 that matches is fetched, opened with your keys and verified (device batch signature,

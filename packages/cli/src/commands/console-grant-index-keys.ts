@@ -12,13 +12,12 @@ For every current or future bucket, finds the organisation's active devices whos
 the bucket's retention class and no index key for it yet, seals the bucket's blind-index key
 to each device's identity key, and uploads it. A device's identity key is first checked
 against the key its enrolment committed to in the organisation's log: a device whose served
-key differs (or cannot be checked) gets nothing, is named, and the command exits 1.
-Devices without their index key archive
-records that search cannot find, so run this after enrolling people, and daily
-(it is idempotent: a rerun seals nothing new). First it extends every lexicon rule and
-query or conversation hold to the current and future buckets it does not cover yet (from
-their criteria sealed to the officers), so records sealed to a new bucket are reviewed and
-held like the others. Progress goes to stderr.
+key differs (or cannot be checked) gets nothing, is named, and the command exits 1. Devices
+without their index key archive records that search cannot find, so run this after enrolling
+people, and daily (it is idempotent: a rerun seals nothing new). First it extends every
+lexicon rule and query or conversation hold to the current and future buckets it does not
+cover yet (from their criteria sealed to the officers), so records sealed to a new bucket
+are reviewed and held like the others. Progress goes to stderr.
 
 ${OFFICER_OPTIONS_HELP}
 See docs/officers.md.

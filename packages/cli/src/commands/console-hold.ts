@@ -24,17 +24,18 @@ const USAGE = `Usage: custos console hold create (--custodian USER | --conversat
 A legal hold keeps every record it covers through retention expiry and disposition until it
 is released. Placing and releasing are entries in the org's log.
 
-  --custodian USER    every record of the user's devices, present and future (USERID or USERID@ORGID)
-  --conversation ID   every record of one conversation or group, in the buckets you hold a wrap of
-  --from/--to DATE    UTC days YYYY-MM-DD, inclusive: records the server received in that range
-                      (with one day before and 30 days after, for clocks and late uploads)
-  --query Q           records containing every word of Q, in the buckets you hold a wrap of
-  --matter NAME       the matter: stored on the server in clear, only its hash goes into the log;
-                      use a matter code rather than a descriptive name
-  list                every hold, active and released, with who placed and released it (user
-                      id, and the device the log names); --names FILE (an admin's 'custos admin
-                      users --names-out') adds the users' names
-  release HOLD        ends a hold; --reason is required (stored for officers, hashed in the log)
+  --custodian USER        every record of the user's devices, present and future (USERID or
+                          USERID@ORGID)
+  --conversation ID       every record of one conversation or group, in buckets you hold a wrap of
+  --from/--to DATE        UTC days YYYY-MM-DD, inclusive: records the server received in that range
+                          (with one day before and 30 days after, for clocks and late uploads)
+  --query Q               records containing every word of Q, in the buckets you hold a wrap of
+  --matter NAME           the matter: stored on the server in clear, only its hash goes into the
+                          log; use a matter code rather than a descriptive name
+  list                    every hold, active and released, with who placed and released it (user
+                          id, and the device the log names); --names FILE (an admin's 'custos admin
+                          users --names-out') adds the users' names
+  release HOLD            ends a hold; --reason is required (stored for officers, hashed in the log)
 
 The server never sees a --query or --conversation: it gets their blind tokens under each
 bucket's index key, and the criterion sealed to every officer, so 'custos org buckets

@@ -15,12 +15,13 @@ matches a record that contains any of its TERMs; a TERM of several words ("a phr
 quoted) matches when all its words occur. The server never sees a TERM: it gets the blind
 tokens of its words under each current and future bucket's index key, and the name.
 
-  add TERM…       adds a rule; prints its id. Its terms also go to the server sealed to every
-                  officer: 'custos org buckets --ahead' and 'console grant-index-keys' extend
-                  the rule to buckets registered later
-  --name NAME     a label for the rule, visible to the server: keep it neutral (default rule-<time>)
-  list            the active rules: id, name, number of terms, buckets covered
-  remove RULE     removes a rule; items it already queued stay in the queue
+  add TERM…               adds a rule; prints its id. Its terms also go to the server sealed to
+                          every officer: 'custos org buckets --ahead' and 'console grant-index-keys'
+                          extend the rule to buckets registered later
+  --name NAME             a label for the rule, visible to the server: keep it neutral (default
+                          rule-<time>)
+  list                    the active rules: id, name, number of terms, buckets covered
+  remove RULE             removes a rule; items it already queued stay in the queue
 ${OFFICER_OPTIONS_HELP}
 See docs/officers.md "Daily review".
 `;

@@ -35,15 +35,16 @@ export const SHARE_FLAGS = { shares: 'string', 'share-passphrase-file': 'string'
 
 /** Help lines for {@link OFFICER_FLAGS}. */
 export const OFFICER_OPTIONS_HELP = `  --profile DIR           your officer profile folder (officers/officer-k from 'custos org create')
-  --passphrase-file FILE  your officer passphrase, from the file's first line (or $${PASSPHRASE_FILE_ENV});
-                          otherwise it is asked for on the terminal
+  --passphrase-file FILE  your officer passphrase, from the file's first line
+                          (default: $${PASSPHRASE_FILE_ENV}); otherwise it is typed on the terminal
   --json                  print the result as JSON on stdout (progress stays on stderr)
 `;
 
 /** Help lines for {@link SHARE_FLAGS}. */
-export const SHARE_OPTIONS_HELP = `  --shares LIST           comma-separated share files or share folders (shares/officer-k), one per officer
-                          present; at least the quorum (m) of them
-  --share-passphrase-file FILE   one passphrase per --shares entry, in the same order; otherwise each
+export const SHARE_OPTIONS_HELP = `  --shares LIST           comma-separated share files or share folders (shares/officer-k), one
+                          per officer present; at least the quorum (m) of them
+  --share-passphrase-file FILE
+                          one passphrase per --shares entry, in the same order; otherwise each
                           officer types theirs when asked
 `;
 

@@ -24,7 +24,8 @@ function profileHint(flags: ParsedFlags): string {
 }
 
 const USAGE = `Usage: custos console review next [--context N] --profile DIR
-       custos console review decide ITEM --decision cleared|escalated|violation --note TEXT --profile DIR
+       custos console review decide ITEM --decision cleared|escalated|violation --note TEXT
+                                 --profile DIR
        custos console review note ITEM --profile DIR
        custos console review sample-rate [PERCENT] --profile DIR
        (each also takes --passphrase-file FILE and --json)
@@ -32,14 +33,14 @@ const USAGE = `Usage: custos console review next [--context N] --profile DIR
 Supervision review (FINRA 3110). New archived records that match a lexicon rule
 ('custos console lexicon'), and a random sample of the others, wait in the review queue.
 
-  next            opens the oldest waiting item: the record, verified (hash, bucket key, device
-                  signature, inclusion proof in the signed log), with N records of its
-                  conversation before and after it (--context, default 3, 0 for none)
-  decide ITEM     records your decision on ITEM in the org's log: reviewer, item, time and
-                  decision; the note is sealed to the record's bucket key (the server keeps
-                  only the sealed bytes and their hash). A decision is final.
-  note ITEM       opens the note of a decided item
-  sample-rate     shows the random sampling rate, or sets it to PERCENT (0–100, e.g. 2.5)
+  next                    opens the oldest waiting item: the record, verified (hash, bucket key,
+                          device signature, inclusion proof in the signed log), with N records of
+                          its conversation before and after it (--context, default 3, 0 for none)
+  decide ITEM             records your decision on ITEM in the org's log: reviewer, item, time and
+                          decision; the note is sealed to the record's bucket key (the server keeps
+                          only the sealed bytes and their hash). A decision is final.
+  note ITEM               opens the note of a decided item
+  sample-rate             shows the random sampling rate, or sets it to PERCENT (0–100, e.g. 2.5)
 ${OFFICER_OPTIONS_HELP}
 See docs/officers.md "Daily review".
 `;

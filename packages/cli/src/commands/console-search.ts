@@ -32,7 +32,8 @@ conversation, newest page first; the search is an audit entry (counts only).
   --from DATE, --to DATE  UTC days YYYY-MM-DD, inclusive (--from alone runs to today)
   --participant ADDRESS   a participant's address (USERID@ORGID); several comma-separated
   --conversation ID       one conversation or group id
-  --kind KIND             ${EVENT_KINDS.join(', ')} (comma-separated)
+  --kind KIND             comma-separated, of:
+                          ${EVENT_KINDS.join(', ')}
   --limit N               matches per page, 1–100 (default 50)
   --cursor C              the next page, as printed by the previous one
   --names FILE            show senders' names, from an admin's 'custos admin users --names-out'

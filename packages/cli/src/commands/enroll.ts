@@ -29,13 +29,14 @@ const MAX_ADMIN_PROFILE_BYTES = 64 * 1024;
 
 const USAGE = `Usage: custos enroll CODE --server URL [--name DISPLAY] [--passphrase-file FILE | --unattended]
                      [--profile DIR] [--json]
-       custos enroll --admin-profile PATH [--passphrase-file FILE | --unattended] [--profile DIR] [--json]
+       custos enroll --admin-profile PATH [--passphrase-file FILE | --unattended]
+                     [--profile DIR] [--json]
 
 Enrols this machine as a new device of your user. CODE is the one-time enrolment code
-(ce1.…) an administrator gave you ('custos admin invite', or 'custos admin code' for a new one), or a link code from another of
-your devices ('custos devices link' there); it pins your organisation's signing key, and
-enrolment stops if the server presents another one. Your retention class is the one your
-administrator set: the server tells the device.
+(ce1.…) an administrator gave you ('custos admin invite', or 'custos admin code' for a new
+one), or a link code from another of your devices ('custos devices link' there); it pins
+your organisation's signing key, and enrolment stops if the server presents another one.
+Your retention class is the one your administrator set: the server tells the device.
 With --admin-profile, enrols the organisation's first administrator from the admin/profile.json
 that 'custos org create' wrote (it holds the server address and a one-time code).
 
@@ -44,8 +45,9 @@ that 'custos org create' wrote (it holds the server address and a one-time code)
   --admin-profile PATH    enrol the first admin from the ceremony's admin/profile.json
   --name DISPLAY          your display name: end-to-end encrypted inside your messages, so the
                           people you write to learn it; never visible to the server
-  --passphrase-file FILE  the new profile's passphrase, from the file's first line (or $${PASSPHRASE_FILE_ENV});
-                          otherwise it is asked for twice on the terminal (at least ${MIN_PASSPHRASE_LENGTH} characters)
+  --passphrase-file FILE  the new profile's passphrase, from the file's first line
+                          (default: $${PASSPHRASE_FILE_ENV}); otherwise it is asked for twice
+                          on the terminal (at least ${MIN_PASSPHRASE_LENGTH} characters)
   --unattended            no passphrase: the storage key is protected by file permissions only
                           (for bots and servers of record, on an encrypted disk; docs/client.md §2)
   --profile DIR           the new profile's folder, which must not hold a profile yet

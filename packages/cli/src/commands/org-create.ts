@@ -33,7 +33,8 @@ first admin's profile. An interrupted run resumes when rerun with the same optio
 
   --server URL            the Custos server, e.g. https://custos.example.org
   --bootstrap TOKEN       the one-time bootstrap token the server printed at first start
-  --bootstrap-token-file FILE   or read it from the file 'custos server --bootstrap-out' wrote
+  --bootstrap-token-file FILE
+                          or read it from the file 'custos server --bootstrap-out' wrote
   --name NAME             organisation name (public: it names the log)
   --officers N            number of officers (${MIN_OFFICERS}..${MAX_OFFICERS})
   --threshold M           officers needed to recover an org secret (2..N)
@@ -43,7 +44,7 @@ first admin's profile. An interrupted run resumes when rerun with the same optio
                           keeps no archive (no bucket keys; devices capture nothing). Signed
                           with the org signing key, so a server cannot change it.
   --passphrase-file FILE  officer passphrases, one per line in officer order, or one line
-                          used for every officer (or $${PASSPHRASE_FILE_ENV});
+                          used for every officer (default: $${PASSPHRASE_FILE_ENV});
                           otherwise they are prompted
   --json                  print the result as JSON on stdout (progress stays on stderr)
 

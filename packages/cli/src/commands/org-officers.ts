@@ -36,8 +36,9 @@ under --out in the ceremony's layout (shares/officer-<k>/, officers/officer-<k>/
   --name NAME             the added officer's name, for your records (not sent to the server)
   --out DIR               a new folder for the new share folders, org.json and the added profile
   --threshold M           the quorum of the new set (default: the current one)
-  --new-passphrase-file FILE   one passphrase per officer of the NEW set, in officer order: it
-                          seals their new shares (and the added officer's key file); otherwise typed
+  --new-passphrase-file FILE
+                          one passphrase per officer of the NEW set, in officer order: it seals
+                          their new shares (and the added officer's key file); otherwise typed
 ${SHARE_OPTIONS_HELP}${OFFICER_OPTIONS_HELP}
 Old share files stay valid until every officer destroys them: see docs/officers.md §5.
 `;

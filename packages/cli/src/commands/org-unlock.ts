@@ -29,8 +29,9 @@ import { newPassphrases } from './org-officers.js';
 
 const USAGE = `Usage: custos org unlock --profile DIR --shares LIST --reissue-delegation [--days N]
        custos org unlock --profile DIR --shares LIST --rotate-key-manager [--days N]
-       custos org unlock --profile DIR --shares LIST --rotate-root --out DIR [--new-passphrase-file FILE]
-                        [--passphrase-file FILE] [--share-passphrase-file FILE] [--json]
+       custos org unlock --profile DIR --shares LIST --rotate-root --out DIR
+                        [--new-passphrase-file FILE]
+       (each also takes --passphrase-file FILE, --share-passphrase-file FILE and --json)
 
 Combines a quorum (m) of the officers' share files to act as the organisation's root for one
 operation, run from one officer's profile (its officer device registers the result).
@@ -51,13 +52,14 @@ operation, run from one officer's profile (its officer device registers the resu
                           wraps. A rerun with the same --out resumes an interrupted rotation.
                           Needs org-signing-key and org-root-archive-key shares (share folders).
   --out DIR               (--rotate-root) a new folder for the new shares and org.json
-  --new-passphrase-file FILE  (--rotate-root) one passphrase per officer, in officer order: it
+  --new-passphrase-file FILE
+                          (--rotate-root) one passphrase per officer, in officer order: it
                           seals their new root share; otherwise typed
   --days N                validity from now, in days (default ${DEFAULT_DELEGATION_DAYS}, at most ${MAX_DELEGATION_DAYS})
 ${SHARE_OPTIONS_HELP}${OFFICER_OPTIONS_HELP}
 Adding or removing an officer is 'custos org officers'; rotating the org signing key and the
-index secret is not implemented (see docs/officers.md §5). Nothing is changed when a share is missing, modified or its
-passphrase is wrong.
+index secret is not implemented (see docs/officers.md §5). Nothing is changed when a share is
+missing, modified or its passphrase is wrong.
 `;
 
 const FLAGS = {

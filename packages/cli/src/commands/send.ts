@@ -39,7 +39,7 @@ const USAGE = `Usage: custos send (--to USER | --group GROUP) [--attach FILE] [-
        custos send (--to USER | --group GROUP) --edit ID TEXT
        custos send (--to USER | --group GROUP) --delete ID
        custos send (--to USER | --group GROUP) --react ID EMOJI   ('' removes your reaction)
-       custos send (--to USER | --group GROUP) --timer SECONDS    (0 turns disappearing messages off)
+       custos send (--to USER | --group GROUP) --timer SECONDS    (0 turns the timer off)
 
 Sends to USER — a name from your address book ('custos contacts'), a unique prefix of one,
 or an address USERID@ORGID — or to GROUP (its name or id, 'custos group list'). IDs are

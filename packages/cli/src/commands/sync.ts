@@ -35,14 +35,16 @@ export const PROOF_WAIT_MS = 15_000;
 /** Pause between proof rounds while waiting. */
 const PROOF_POLL_MS = 300;
 
-const USAGE = `Usage: custos sync [--no-wait] [--save-attachments DIR] [--profile DIR] [--passphrase-file FILE] [--json]
+const USAGE = `Usage: custos sync [--no-wait] [--save-attachments DIR] [--profile DIR]
+                   [--passphrase-file FILE] [--json]
 
 Fetches new messages and events from the server and prints them, shows warnings (identity
 changes, refused envelopes), uploads this device's archive records and verifies the log's
 receipts for them. Message ids are shown as #abcd1234 ('custos send --reply abcd1234 …').
 
   --no-wait               do not wait for a checkpoint to cover records just uploaded
-  --save-attachments DIR  download the new messages' files (each checked against its digest) into DIR
+  --save-attachments DIR  download the new messages' files into DIR (each checked against
+                          its digest)
 ${PROFILE_OPTIONS_HELP}`;
 
 const FLAGS = { ...PROFILE_FLAGS, 'no-wait': 'boolean', 'save-attachments': 'string' } as const;

@@ -25,15 +25,14 @@ Checks an export made by 'custos console export' without any network access: eve
 against export-files.json, the custody manifest, each sealed record against its hash, the
 device batch signatures, each device's identity key against its enrolment in the log
 (device-enrolments.json), each record's inclusion proof, each gap declaration (custody
-manifest version 3: device signature, inclusion proof, and that its run is exactly a
-hole of the export), the checkpoint signature against the log key recorded in the
-export, and (custody manifest version 2 or later) the text:
-each record opened with its own record key from the manifest, and the RSMF, EML, MBOX or
-JSON text compared with it. Pin the log key (obtained out of band from the
-organisation) with --log-key, or with --state, the state file of 'custos verify log';
-without either, the export is only checked against the key it carries. Lists the runs
-devices declared lost and, separately, the holes in a device's exported sequence that no
-declaration explains. Exit 1 naming the first thing that fails.
+manifest version 3: device signature, inclusion proof, and that its run is exactly a hole of
+the export), the checkpoint signature against the log key recorded in the export, and
+(custody manifest version 2 or later) the text: each record opened with its own record key
+from the manifest, and the RSMF, EML, MBOX or JSON text compared with it. Pin the log key
+(obtained out of band from the organisation) with --log-key, or with --state, the state file
+of 'custos verify log'; without either, the export is only checked against the key it
+carries. Lists the runs devices declared lost and, separately, the holes in a device's
+exported sequence that no declaration explains. Exit 1 naming the first thing that fails.
 
   PATH               the export directory (or any file in it)
   --log-key VKEY     the organisation's log verifier key

@@ -26,7 +26,6 @@ import { terminalSafe } from '../terminal-text.js';
 export const VERIFY_LOG_USAGE = `Usage: custos verify log --server URL --org ORG_ID --state FILE
                          [--log-key VKEY] [--compare CHECKPOINT_FILE]
                          [--cosign-key FILE [--cosigned-out FILE]] [--json]
-       custos verify witness-key --out FILE --name NAME
 
 The auditor's witness. Fetches the organisation's latest signed checkpoint, checks its
 signature against the log key pinned in FILE (or given with --log-key; pinned on first use
@@ -45,6 +44,21 @@ or does not verify.
   --cosign-key FILE        cosign the verified checkpoint (C2SP tlog-cosignature v1) with
                            the witness key made by 'custos verify witness-key'
   --cosigned-out FILE      write the cosigned checkpoint there (default: printed)
+  --json                   machine-readable result on stdout
+
+The cosigning key comes from 'custos verify witness-key --help'.
+`;
+
+/** Usage of `custos verify witness-key`. */
+const WITNESS_KEY_USAGE = `Usage: custos verify witness-key --out FILE --name NAME [--json]
+
+Makes the witness's cosigning key (Ed25519) for 'custos verify log --cosign-key FILE', and
+prints the verifier key to publish: whoever checks cosignatures (the organisation, other
+auditors) pins it.
+
+  --out FILE               the new key file (mode 0600; keep it secret); never overwritten
+  --name NAME              the witness's key name (printable ASCII, no spaces or '+'), as its
+                           verifier key carries it
   --json                   machine-readable result on stdout
 `;
 
@@ -195,7 +209,7 @@ function writeTextFile(path: string, text: string): void {
 function witnessKey(args: readonly string[], io: CliIo): number {
   const flags = parseFlags(args, KEY_FLAGS);
   if (flags.has('help')) {
-    io.stdout.write(VERIFY_LOG_USAGE);
+    io.stdout.write(WITNESS_KEY_USAGE);
     return 0;
   }
   if (io.checkOnly === true) return 0;
