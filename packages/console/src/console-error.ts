@@ -26,6 +26,7 @@ export const CONSOLE_ERROR_CODES = [
   'DELEGATION_TOO_SHORT',
   'BUCKET_INVALID',
   'PLAN_INVALID',
+  'COPY_INVALID',
 ] as const;
 
 /** A code from the closed set above. */

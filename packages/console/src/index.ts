@@ -93,6 +93,7 @@ export * from './disposition/index.js';
 export * from './review/index.js';
 export * from './audit/index.js';
 export * from './holds/index.js';
+export * from './archive-copy/index.js';
 export { extendStandingCriteria } from './standing-criteria.js';
 export type { ExtendedCriteria } from './standing-criteria.js';
 export { resealStandingCriteria } from './standing-criteria-reseal.js';

@@ -43,7 +43,8 @@ export interface VerifiedLog {
   readonly entries: readonly IndexedEntry[];
 }
 
-async function fetchBundle(
+/** Fetches entry bundle `index` (of `width` entries) through the public tile route, honouring Retry-After. */
+export async function fetchBundle(
   serverUrl: string,
   orgId: string,
   index: number,

@@ -1,0 +1,218 @@
+/**
+ * The layout of an organisation's archive copy (docs/officers.md, "Your own copy of the
+ * archive"), and its state file. Everything in a copy is either public (log entries, signed
+ * documents, the checkpoint) or sealed (records, wrapped keys), yet it is the whole archive:
+ * folders are 0700 and files 0600, like an export.
+ *
+ * ```
+ * DIR/custos-copy.json                      the state: log key, checkpoint, what was copied
+ * DIR/log/tile/entries/<N>[.p/<W>]          the log's entry bundles (C2SP tlog-tiles paths)
+ * DIR/log/tile/0/<N>[.p/<W>]                their leaf hashes (level-0 hash tiles)
+ * DIR/records/<hh>/<sha256 hex>             each sealed record, exactly the bytes its log entry commits to
+ * DIR/devices/<deviceId>/<seq>.json         per page of a device's records: what opening them needs
+ * DIR/keys/org.json                         the org signing key and every key-manager delegation
+ * DIR/keys/buckets/<bucketId>.json          a bucket's signed document and its wrapped private keys
+ * ```
+ *
+ * Every file is written whole (temporary file, fsync, rename), and the state file last: a
+ * run that fails leaves the copy as the last completed run left it, plus files that state
+ * does not yet name (the next run reuses or replaces them).
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { entryBundlePath, TILE_WIDTH, tilePath } from '@custos/core';
+import { ConsoleError } from '../console-error.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../defaults.js';
+import { writePrivateFile } from '../private-files.js';
+
+/** The state file of a copy. */
+export const COPY_STATE_FILE = 'custos-copy.json';
+/** `format` of the state file. */
+export const COPY_FORMAT = 'custos-archive-copy';
+/** Version of the copy layout. */
+export const COPY_VERSION = 1;
+/** Most records named in the state's `missing` list (the rest are counted). */
+export const MAX_LISTED_MISSING = 1000;
+
+/** A logged record the server did not serve when the copy was taken (and no disposition explains). */
+export interface MissingRecord {
+  readonly logIndex: number;
+  readonly device: string;
+  readonly seq: number;
+}
+
+/** The state file: which log, which checkpoint, and how far each device's records were copied. */
+export interface CopyState {
+  readonly format: typeof COPY_FORMAT;
+  readonly version: typeof COPY_VERSION;
+  readonly orgId: string;
+  /** The server the copy was taken from (informational). */
+  readonly server: string;
+  /** Fingerprint of the org signing key the officer profile pins. */
+  readonly signingKeyFingerprint: string;
+  readonly log: { readonly origin: string; readonly verifierKey: string };
+  /** The signed checkpoint the copy's log was verified against. */
+  readonly checkpoint: string;
+  readonly treeSize: number;
+  /** The tree's right-edge frontier at `treeSize` (base64), so the next run hashes only new entries. */
+  readonly frontier: readonly string[];
+  /** Per device: every record with a smaller sequence number and a log index below `treeSize` was copied or is listed missing. */
+  readonly devices: Readonly<Record<string, { readonly nextSeq: number }>>;
+  /** Buckets whose keys a disposition destroyed: the copy dropped their wraps and records. */
+  readonly disposedBuckets: readonly string[];
+  readonly missing: readonly MissingRecord[];
+  /** Missing records beyond those listed. */
+  readonly missingUnlisted: number;
+  readonly counts: { readonly records: number; readonly recordBytes: number; readonly buckets: number };
+  readonly updatedAt: string;
+}
+
+/** Path of an entry bundle of a tree of `treeSize` entries (full, or the partial one at the edge). */
+export function bundleFile(dir: string, index: number, treeSize: number): string {
+  const width = Math.min(TILE_WIDTH, treeSize - index * TILE_WIDTH);
+  return join(dir, 'log', ...entryBundlePath({ index, width }).split('/'));
+}
+
+/** Path of the level-0 hash tile beside {@link bundleFile}. */
+export function leafTileFile(dir: string, index: number, treeSize: number): string {
+  const width = Math.min(TILE_WIDTH, treeSize - index * TILE_WIDTH);
+  return join(dir, 'log', ...tilePath({ level: 0, index, width }).split('/'));
+}
+
+/** The partial bundle and tile files of a tree of `treeSize` (none when it ends on a full bundle). */
+export function partialFiles(dir: string, treeSize: number): string[] {
+  if (treeSize % TILE_WIDTH === 0) return [];
+  const index = Math.floor(treeSize / TILE_WIDTH);
+  return [bundleFile(dir, index, treeSize), leafTileFile(dir, index, treeSize)];
+}
+
+/** Path of a sealed record by its SHA-256 (hex). */
+export function recordFile(dir: string, hashHex: string): string {
+  return join(dir, 'records', hashHex.slice(0, 2), hashHex);
+}
+
+/** Path of a device page file (16-digit first sequence number, so names sort). */
+export function devicePageFile(dir: string, device: string, firstSeq: number): string {
+  return join(dir, 'devices', device, `${String(firstSeq).padStart(16, '0')}.json`);
+}
+
+/** Path of a bucket's keys file (the id is URI-encoded: bucket ids may hold `:`). */
+export function bucketFile(dir: string, bucketId: string): string {
+  return join(dir, 'keys', 'buckets', `${encodeURIComponent(bucketId)}.json`);
+}
+
+/** Path of the org keys file. */
+export function orgKeysFile(dir: string): string {
+  return join(dir, 'keys', 'org.json');
+}
+
+/** A path relative to the copy, as messages name files. */
+export function relative(dir: string, path: string): string {
+  return path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : path;
+}
+
+/** Writes JSON (or bytes) whole: temporary file, fsync, rename; folders 0700, files 0600. */
+export function writeCopyFile(path: string, data: unknown): void {
+  writePrivateFile(path, data instanceof Uint8Array ? data : `${JSON.stringify(data, null, 1)}\n`);
+}
+
+/**
+ * Writes many files whole at once (a page of records): each to a temporary file, synced and
+ * renamed, all in flight together so their syncs share the file system's journal commits
+ * instead of waiting one after another (one sync per record file was most of a copy's time).
+ */
+export async function writeCopyFiles(files: readonly { path: string; bytes: Uint8Array }[]): Promise<void> {
+  await Promise.all(
+    files.map(async ({ path, bytes }) => {
+      await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      const tmp = `${path}.tmp-${process.pid}`;
+      const h = await open(tmp, 'w', PRIVATE_FILE_MODE);
+      try {
+        await h.writeFile(bytes);
+        await h.datasync();
+      } finally {
+        await h.close();
+      }
+      await rename(tmp, path);
+    }),
+  );
+}
+
+/** Reads a copy file; COPY_INVALID naming it when it is absent or unreadable. */
+export function readCopyFile(dir: string, path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const absent = (e as { code?: unknown }).code === 'ENOENT';
+    throw new ConsoleError(
+      'COPY_INVALID',
+      `${relative(dir, path)}: ${absent ? `missing (${what})` : `not readable (${what})`}`,
+      { cause: e },
+    );
+  }
+}
+
+/** Reads and parses a JSON copy file; COPY_INVALID naming it when it is not JSON. */
+export function readCopyJson(dir: string, path: string, what: string): Record<string, unknown> {
+  const bytes = readCopyFile(dir, path, what);
+  try {
+    const v = JSON.parse(bytes.toString('utf8')) as unknown;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch (e) {
+    throw new ConsoleError('COPY_INVALID', `${relative(dir, path)}: not JSON (${what})`, { cause: e });
+  }
+  throw new ConsoleError('COPY_INVALID', `${relative(dir, path)}: not a JSON object (${what})`);
+}
+
+const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isStr = (s: unknown): s is string => typeof s === 'string';
+
+/** Reads the state file; undefined when `dir` holds no copy yet, COPY_INVALID when it is not one. */
+export function readCopyState(dir: string): CopyState | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, COPY_STATE_FILE));
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
+    throw new ConsoleError('COPY_INVALID', `${COPY_STATE_FILE}: not readable`, { cause: e });
+  }
+  return parseCopyState(bytes.toString('utf8'));
+}
+
+/** Parses and checks every field of the state file; COPY_INVALID naming the first bad one. */
+export function parseCopyState(text: string): CopyState {
+  const bad = (field: string): never => {
+    throw new ConsoleError('COPY_INVALID', `${COPY_STATE_FILE}: ${field} is missing or malformed`);
+  };
+  let s: Record<string, unknown>;
+  try {
+    s = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConsoleError('COPY_INVALID', `${COPY_STATE_FILE}: not JSON`, { cause: e });
+  }
+  if (typeof s !== 'object' || s === null || s.format !== COPY_FORMAT) bad('format');
+  if (s.version !== COPY_VERSION) bad(`version (this custos reads version ${COPY_VERSION})`);
+  const log = s.log as Record<string, unknown> | undefined;
+  if (!isStr(log?.origin) || !isStr(log.verifierKey)) bad('log');
+  for (const f of ['orgId', 'server', 'signingKeyFingerprint', 'checkpoint', 'updatedAt'] as const)
+    if (!isStr(s[f])) bad(f);
+  if (!isUint(s.treeSize)) bad('treeSize');
+  if (!Array.isArray(s.frontier) || !s.frontier.every(isStr)) bad('frontier');
+  const devices = s.devices as Record<string, unknown> | undefined;
+  if (typeof devices !== 'object' || devices === null) bad('devices');
+  for (const [id, d] of Object.entries(devices!)) {
+    if (!/^[A-Za-z0-9_-]{22}$/.test(id) || !isUint((d as { nextSeq?: unknown } | null)?.nextSeq))
+      bad(`devices.${id}`);
+  }
+  if (!Array.isArray(s.disposedBuckets) || !s.disposedBuckets.every(isStr)) bad('disposedBuckets');
+  if (
+    !Array.isArray(s.missing) ||
+    !s.missing.every((m: Record<string, unknown>) => isUint(m?.logIndex) && isStr(m.device) && isUint(m.seq))
+  )
+    bad('missing');
+  if (!isUint(s.missingUnlisted)) bad('missingUnlisted');
+  const c = s.counts as Record<string, unknown> | undefined;
+  if (!isUint(c?.records) || !isUint(c.recordBytes) || !isUint(c.buckets)) bad('counts');
+  return s as unknown as CopyState;
+}

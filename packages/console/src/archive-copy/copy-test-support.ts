@@ -1,0 +1,308 @@
+/**
+ * A fake Custos server for archive-copy tests, over a real signed log: archive-record
+ * entries committing to record bytes, filler audit entries, disposition entries; an Ed25519
+ * signed checkpoint; entry bundles, RFC 9162 consistency proofs and the records route served
+ * as the server serves them. Org keys are real too (org signing key, delegation, bucket
+ * documents), so the copy's signatures verify. The test grows the log, and makes the
+ * server lie, by changing `FakeOrg` between runs.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  appendEntries,
+  EMPTY_TREE_STATE,
+  encodeEntryBundle,
+  encodeLogEntry,
+  generateSignerKey,
+  hashChildren,
+  hashLeaf,
+  parseSignerKey,
+  sealBucketKeyDocument,
+  sealKeyManagerDelegation,
+  signCheckpoint,
+  type BucketId,
+  type DeviceId,
+  type LogEntry,
+  type OrgId,
+} from '@custos/core';
+import { CeremonyApi } from '../ceremony-api.js';
+import { buildDelegationChain } from '../key-manager-chain.js';
+import type { OfficerSession, VerifiedServerBucket } from '../officer-session.js';
+import { keyFingerprint, SigningKey } from '../signing-key.js';
+
+/** The org of the fake server (22 characters, as server ids are). */
+export const ORG = 'OrgOrgOrgOrgOrgOrgOrg1';
+/** Two custodian devices. */
+export const DEV_A = 'DevADevADevADevADevAAA';
+export const DEV_B = 'DevBDevBDevBDevBDevBBB';
+/** Two buckets: one kept, one to be disposed of. */
+export const KEPT = 'standard-2026-01';
+export const SHORT = 'transitory-2026-01';
+const ORIGIN = `custos.test/${ORG}`;
+const T0 = Date.UTC(2026, 0, 5);
+
+/** One record of the fake archive. */
+export interface FakeRecord {
+  readonly device: string;
+  readonly seq: number;
+  readonly bucket: string;
+  readonly bytes: Uint8Array;
+  readonly logIndex: number;
+}
+
+/** The fake org: its log, records and keys, and the lies its server tells. */
+export interface FakeOrg {
+  readonly url: string;
+  readonly entries: Uint8Array[];
+  readonly records: FakeRecord[];
+  /** Bucket wraps by bucket, then recipient. */
+  readonly wraps: Map<string, Map<string, Uint8Array>>;
+  /** Records the server no longer serves (by log index). */
+  readonly unserved: Set<number>;
+  /** Served record bytes replaced (by log index). */
+  readonly swapped: Map<number, Uint8Array>;
+  /** The tree size the checkpoint signs (default: every entry). */
+  signedSize: number | undefined;
+  /** Requests seen, path and query. */
+  readonly requests: string[];
+  /** Appends `count` records of `device` in `bucket` (with a filler audit entry every 7). */
+  addRecords(device: string, count: number, bucket?: string): void;
+  /** Appends a disposition entry for `bucket` and drops its records and wraps from the server. */
+  dispose(bucket: string): void;
+  /** An officer session on this server (no passphrase: the copy opens nothing). */
+  session(): OfficerSession;
+  close(): Promise<void>;
+}
+
+const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+
+/** RFC 9162 §2.1.4.1 SUBPROOF, straight from the definition (small trees only). */
+function subproof(m: number, leaves: readonly Uint8Array[], complete: boolean): Uint8Array[] {
+  const n = leaves.length;
+  if (m === n) return complete ? [] : [mth(leaves)];
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  if (m <= k) return [...subproof(m, leaves.slice(0, k), complete), mth(leaves.slice(k))];
+  return [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
+}
+
+function mth(leaves: readonly Uint8Array[]): Uint8Array {
+  if (leaves.length === 1) return leaves[0]!;
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return hashChildren(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+
+/** Starts a fake server for a new org with an empty log. */
+export async function startFakeOrg(): Promise<FakeOrg> {
+  const logKey = generateSignerKey(ORIGIN);
+  const orgKey = SigningKey.generate();
+  const km = SigningKey.generate();
+  const delegation = sealKeyManagerDelegation(
+    { key: km.publicKey, notBefore: T0 - 86_400_000, notAfter: T0 + 400 * 86_400_000 },
+    orgKey,
+  );
+  const chain = buildDelegationChain([delegation], orgKey.publicKey);
+  const buckets: VerifiedServerBucket[] = [KEPT, SHORT].map((bucket, i) => {
+    const doc = {
+      org: ORG,
+      bucket,
+      retentionClass: i === 0 ? ('standard' as const) : ('transitory' as const),
+      period: '2026-01',
+      notBefore: T0,
+      notAfter: T0 + 30 * 86_400_000,
+      publicKey: new Uint8Array(32).fill(i + 1),
+    };
+    return { ...doc, document: sealBucketKeyDocument(doc, km), currentKey: true };
+  });
+  const nextSeq = new Map<string, number>();
+  const requests: string[] = [];
+  const org: FakeOrg = {
+    url: '',
+    entries: [],
+    records: [],
+    wraps: new Map(
+      [KEPT, SHORT].map((b) => [
+        b,
+        new Map([
+          ['0', new Uint8Array(80).fill(7)],
+          ['root', new Uint8Array(80).fill(8)],
+        ]),
+      ]),
+    ),
+    unserved: new Set(),
+    swapped: new Map(),
+    signedSize: undefined,
+    requests,
+    addRecords(device, count, bucket = KEPT) {
+      for (let i = 0; i < count; i++) {
+        const seq = nextSeq.get(device) ?? 0;
+        nextSeq.set(device, seq + 1);
+        const bytes = new Uint8Array(Buffer.from(`sealed record ${device}#${seq} in ${bucket} `.repeat(3)));
+        const entry: LogEntry = {
+          type: 'archive-record',
+          org: ORG as OrgId,
+          device: device as DeviceId,
+          seq,
+          bucket: bucket as BucketId,
+          hash: sha(bytes),
+          size: bytes.length,
+          actor: device,
+          time: T0 + this.entries.length,
+        };
+        this.records.push({ device, seq, bucket, bytes, logIndex: this.entries.length });
+        this.entries.push(encodeLogEntry(entry));
+        if (this.entries.length % 7 === 0)
+          this.entries.push(
+            encodeLogEntry({
+              type: 'audit-event',
+              kind: 'archive-search',
+              hash: new Uint8Array(32).fill(1),
+              size: 1,
+              actor: 'officer-device',
+              time: T0 + this.entries.length,
+            }),
+          );
+      }
+    },
+    dispose(bucket) {
+      const gone = this.records.filter((r) => r.bucket === bucket);
+      for (const r of gone) this.unserved.add(r.logIndex);
+      this.wraps.delete(bucket);
+      this.entries.push(
+        encodeLogEntry({
+          type: 'disposition',
+          bucket: bucket as BucketId,
+          records: gone.length,
+          hash: new Uint8Array(32).fill(9),
+          size: 100,
+          actor: 'officer-device',
+          time: T0 + this.entries.length,
+        }),
+      );
+    },
+    session() {
+      const api = new CeremonyApi(this.url);
+      const orgKeys = {
+        signingPublicKey: orgKey.publicKey,
+        delegation,
+        keyManager: chain[0]!.keyManager,
+        chain,
+      };
+      return {
+        dir: mkdtempSync(join(tmpdir(), 'custos-copy-profile-')),
+        orgId: ORG,
+        officerIndex: 0,
+        api,
+        officer: { profile: { signingKeyFingerprint: keyFingerprint(orgKey.publicKey) } },
+        call: (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, o?: object) =>
+          api.call(method, path, body, undefined, o),
+        orgKeys: () => Promise.resolve(orgKeys),
+        serverBuckets: () => Promise.resolve(buckets),
+      } as unknown as OfficerSession;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+
+  const json = (res: ServerResponse, body: unknown, status = 200) => {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(body));
+  };
+  const checkpointAt = (size: number) =>
+    signCheckpoint(
+      {
+        origin: ORIGIN,
+        treeSize: size,
+        rootHash: appendEntries(EMPTY_TREE_STATE, org.entries.slice(0, size)).root,
+        extensions: [],
+      },
+      parseSignerKey(logKey.signerKey),
+    );
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    requests.push(`${url.pathname}${url.search}`);
+    const base = `/v1/orgs/${ORG}`;
+    const size = org.signedSize ?? org.entries.length;
+    const p = url.pathname;
+    if (p === `${base}/log`) {
+      json(res, {
+        origin: ORIGIN,
+        verifierKey: logKey.verifierKey,
+        treeSize: size,
+        checkpoint: checkpointAt(size),
+      });
+      return;
+    }
+    const tile = /\/log\/tile\/entries\/(\d+)(?:\.p\/(\d+))?$/.exec(p);
+    if (tile !== null) {
+      const n = Number(tile[1]);
+      const w = tile[2] === undefined ? 256 : Number(tile[2]);
+      res.setHeader('content-type', 'application/octet-stream');
+      res.end(Buffer.from(encodeEntryBundle(org.entries.slice(n * 256, n * 256 + w))));
+      return;
+    }
+    if (p === `${base}/log/proof/consistency`) {
+      const from = Number(url.searchParams.get('from'));
+      const to = Number(url.searchParams.get('to'));
+      const leaves = org.entries.slice(0, to).map(hashLeaf);
+      json(res, {
+        from,
+        to,
+        proof: subproof(from, leaves, true).map((h) => Buffer.from(h).toString('base64url')),
+      });
+      return;
+    }
+    const wraps = /\/buckets\/([^/]+)\/officer-wraps$/.exec(p);
+    if (wraps !== null) {
+      const bucket = decodeURIComponent(wraps[1]!);
+      json(res, {
+        items: [...(org.wraps.get(bucket) ?? new Map<string, Uint8Array>())].map(([recipient, blob]) => ({
+          bucketId: bucket,
+          recipient,
+          blob: Buffer.from(blob).toString('base64url'),
+          logIndex: 0,
+        })),
+      });
+      return;
+    }
+    if (p === `${base}/archive/records`) {
+      const device = url.searchParams.get('device');
+      const fromSeq = Number(url.searchParams.get('fromSeq') ?? '0');
+      const limit = Math.min(100, Number(url.searchParams.get('limit') ?? '100'));
+      const mine = org.records.filter(
+        (r) => r.device === device && r.seq >= fromSeq && r.logIndex < size && !org.unserved.has(r.logIndex),
+      );
+      const page = mine.slice(0, limit);
+      json(res, {
+        records: page.map((r) => {
+          const bytes = org.swapped.get(r.logIndex) ?? r.bytes;
+          return {
+            record: Buffer.from(bytes).toString('base64url'),
+            hash: Buffer.from(sha(bytes)).toString('base64url'),
+            logIndex: r.logIndex,
+            deviceId: r.device,
+            seq: r.seq,
+            bucketId: r.bucket,
+            receivedAt: T0,
+            identityKey: Buffer.alloc(33, 5).toString('base64url'),
+            sessionKey: Buffer.from(`session key of ${r.bucket}`).toString('base64url'),
+            batch: null,
+            proof: [],
+          };
+        }),
+        checkpoint: { treeSize: size, note: checkpointAt(size) },
+        next: mine.length > limit ? String(page[page.length - 1]!.seq + 1) : null,
+      });
+      return;
+    }
+    json(res, { error: { code: 'NOT_FOUND', message: p } }, 404);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  (org as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return org;
+}

@@ -1,0 +1,176 @@
+/**
+ * takeArchiveCopy against a fake server over a real signed log (copy-test-support.ts): the
+ * first copy takes every entry, record and key and verifies offline; a second run fetches
+ * only what is new (after a consistency proof), drops a disposed bucket's wraps and
+ * records, retries a record the server did not serve; a server that forks the log, rolls it
+ * back or serves a record the log does not commit to stops the run and leaves the last
+ * good copy, which still verifies.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isConsoleError } from '../console-error.js';
+import { bucketFile, COPY_STATE_FILE, recordFile } from './copy-files.js';
+import { DEV_A, DEV_B, KEPT, SHORT, startFakeOrg, type FakeOrg } from './copy-test-support.js';
+import { takeArchiveCopy } from './take-copy.js';
+import { verifyArchiveCopy } from './verify-copy.js';
+
+const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+describe('takeArchiveCopy', () => {
+  let org: FakeOrg;
+  let root: string;
+  let out: string;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'custos-copy-'));
+    out = join(root, 'copy');
+    org = await startFakeOrg();
+    // 300 records of two devices in two buckets: two entry bundles, pages of 100.
+    org.addRecords(DEV_A, 150, KEPT);
+    org.addRecords(DEV_B, 100, KEPT);
+    org.addRecords(DEV_B, 50, SHORT);
+  });
+  afterAll(async () => {
+    await org.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const wrapsOf = (bucket: string) =>
+    (JSON.parse(readFileSync(bucketFile(out, bucket), 'utf8')) as { wraps: Record<string, string> }).wraps;
+  const state = () => JSON.parse(readFileSync(join(out, COPY_STATE_FILE), 'utf8')) as { treeSize: number };
+  const failure = async (code: string) => {
+    const e: unknown = await takeArchiveCopy(org.session(), out).catch((x: unknown) => x);
+    expect(isConsoleError(e), String(e)).toBe(true);
+    expect((e as { code: string }).code).toBe(code);
+    return (e as Error).message;
+  };
+
+  it('copies every entry, record and key, and the copy verifies offline', async () => {
+    const progress: string[] = [];
+    const r = await takeArchiveCopy(org.session(), out, { onProgress: (p) => progress.push(p.phase) });
+    expect(r).toMatchObject({
+      outcome: 'first',
+      previousTreeSize: null,
+      treeSize: org.entries.length,
+      recordsAdded: 300,
+      records: 300,
+      buckets: 2,
+      missingTotal: 0,
+    });
+    expect(new Set(progress)).toEqual(new Set(['log', 'keys', 'records', 'check']));
+    const first = org.records[0]!;
+    expect(readFileSync(recordFile(out, hex(first.bytes)))).toEqual(Buffer.from(first.bytes));
+    const v = verifyArchiveCopy(out);
+    expect(v).toMatchObject({
+      treeSize: org.entries.length,
+      recordsLogged: 300,
+      records: 300,
+      recordsDisposed: 0,
+      recordsMissing: 0,
+      devices: 2,
+      buckets: 2,
+      bucketsWithWraps: 2,
+      complete: true,
+      logKeyGiven: false,
+    });
+    // Nothing the copy holds is readable without keys: no record file holds anything but the sealed bytes.
+    expect(readdirSync(join(out, 'records')).length).toBeGreaterThan(0);
+  });
+
+  it('a second run fetches only what is new, after a consistency proof; unchanged, it fetches no record', async () => {
+    const before = org.requests.length;
+    const again = await takeArchiveCopy(org.session(), out);
+    expect(again).toMatchObject({ outcome: 'unchanged', entriesAdded: 0, recordsAdded: 0, records: 300 });
+    expect(org.requests.slice(before).filter((q) => q.includes('/archive/records'))).toEqual([]);
+
+    org.addRecords(DEV_A, 20, KEPT);
+    const mark = org.requests.length;
+    const r = await takeArchiveCopy(org.session(), out);
+    expect(r).toMatchObject({ outcome: 'extended', recordsAdded: 20, records: 320, missingTotal: 0 });
+    const asked = org.requests.slice(mark);
+    expect(
+      asked.some((q) => q.startsWith(`/v1/orgs/${org.session().orgId}/log/proof/consistency?from=`)),
+    ).toBe(true);
+    // Only device A had new records, from its next sequence number; only the edge bundle was read again.
+    expect(asked.filter((q) => q.includes('/archive/records'))).toEqual([
+      expect.stringContaining(`device=${DEV_A}&fromSeq=150&`),
+    ]);
+    expect(asked.filter((q) => q.includes('/tile/entries/'))).toHaveLength(1);
+    expect(verifyArchiveCopy(out)).toMatchObject({ records: 320, complete: true });
+  });
+
+  it('lists a record the server does not serve as missing, and takes it on a later run', async () => {
+    org.addRecords(DEV_B, 3, KEPT);
+    const lost = org.records[org.records.length - 2]!;
+    org.unserved.add(lost.logIndex);
+    const r = await takeArchiveCopy(org.session(), out);
+    expect(r.missingTotal).toBe(1);
+    expect(r.missing).toEqual([{ logIndex: lost.logIndex, device: DEV_B, seq: lost.seq }]);
+    expect(verifyArchiveCopy(out)).toMatchObject({ recordsMissing: 1, complete: false });
+    org.unserved.delete(lost.logIndex);
+    const again = await takeArchiveCopy(org.session(), out);
+    expect(again).toMatchObject({ missingTotal: 0, recordsAdded: 1 });
+    expect(verifyArchiveCopy(out)).toMatchObject({ recordsMissing: 0, complete: true });
+  });
+
+  it('follows a disposition: the bucket’s wraps and records leave the copy, and they count as disposed', async () => {
+    org.dispose(SHORT);
+    const r = await takeArchiveCopy(org.session(), out);
+    expect(r.bucketsDisposed).toEqual([SHORT]);
+    expect(r.records).toBe(323 - 50);
+    const gone = org.records.find((x) => x.bucket === SHORT)!;
+    expect(() => readFileSync(recordFile(out, hex(gone.bytes)))).toThrow();
+    expect(wrapsOf(SHORT)).toEqual({});
+    expect(Object.keys(wrapsOf(KEPT))).toEqual(['0', 'root']);
+    expect(verifyArchiveCopy(out)).toMatchObject({ records: 273, recordsDisposed: 50, complete: true });
+  });
+
+  it('keeps its wraps when the server drops a bucket’s wraps without a disposition in the log', async () => {
+    const saved = org.wraps.get(KEPT)!;
+    org.wraps.delete(KEPT);
+    try {
+      await takeArchiveCopy(org.session(), out);
+      expect(Object.keys(wrapsOf(KEPT))).toEqual(['0', 'root']);
+    } finally {
+      org.wraps.set(KEPT, saved);
+    }
+  });
+
+  it('refuses a rolled-back log, a forked log and a record the log does not commit to; the copy stays good', async () => {
+    const size = state().treeSize;
+    org.signedSize = size - 10;
+    expect(await failure('LOG_ROLLBACK')).toMatch(/shrank/);
+    org.signedSize = undefined;
+
+    // A fork: history rewritten below the copy's size, and the log grown past it.
+    const saved = org.entries[5]!;
+    org.addRecords(DEV_A, 5, KEPT);
+    org.entries[5] = org.entries[6]!;
+    expect(await failure('LOG_FORK')).toMatch(/not an extension/);
+    org.entries[5] = saved;
+    expect(state().treeSize).toBe(size);
+
+    // A record whose bytes are not what its entry commits to.
+    const victim = org.records[org.records.length - 1]!;
+    org.swapped.set(victim.logIndex, new Uint8Array(Buffer.from('forged')));
+    expect(await failure('LOG_INVALID')).toMatch(/not what the log commits to/);
+    org.swapped.clear();
+    expect(state().treeSize).toBe(size);
+    expect(verifyArchiveCopy(out)).toMatchObject({ treeSize: size, complete: true });
+
+    // And the next honest run completes the copy.
+    expect(await takeArchiveCopy(org.session(), out)).toMatchObject({ outcome: 'extended', recordsAdded: 5 });
+    expect(verifyArchiveCopy(out).complete).toBe(true);
+  });
+
+  it('refuses a folder that holds something else than a copy', async () => {
+    const other = join(root, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'notes.txt'), 'x');
+    const e: unknown = await takeArchiveCopy(org.session(), other).catch((x: unknown) => x);
+    expect(isConsoleError(e, 'OUT_EXISTS')).toBe(true);
+  });
+});

@@ -1,0 +1,502 @@
+/**
+ * `custos console archive-copy`: the organisation takes its own verified copy of its sealed
+ * archive (SEC 17a-4(f)(3)(iii) backup and third-party access; an agency's records out of
+ * the vendor's hands). Ciphertext only: nothing here opens a record or a key, so one
+ * officer's session (for the officer routes) is enough and no quorum is needed.
+ *
+ * One run, verifying as it goes:
+ * 1. the latest checkpoint against the log key this profile pinned, and (from the second
+ *    run on) against the copy's checkpoint: an RFC 9162 consistency proof, then the new
+ *    entries appended to the copy's stored frontier must give the new root;
+ * 2. the new entry bundles, streamed to disk one at a time with their leaf-hash tiles;
+ * 3. the org signing key, every key-manager delegation and every bucket document (each
+ *    verified against the pinned org key, as every officer command does) and the bucket
+ *    private keys wrapped to the officers and to the root (opaque);
+ * 4. each device's new records, page by page, each checked against the log entry that
+ *    commits to it before it is written;
+ * 5. every new `archive-record` entry must now have its record, unless a disposition of its
+ *    bucket is in the log; the others are listed as missing (exit 1), and retried next run.
+ * The state file is written last, so a failed run leaves the last good copy.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendEntries,
+  decodeEntryBundle,
+  decodeLogEntry,
+  EMPTY_TREE_STATE,
+  encodeEntryBundle,
+  encodeTile,
+  hashLeaf,
+  rootOf,
+  TILE_WIDTH,
+  treeState,
+  verifyConsistency,
+  type TreeState,
+} from '@custos/core';
+import { recordsAnswerLimit } from '@custos/client/answer-limits';
+import { serverWraps } from '../bucket-inventory.js';
+import { ConsoleError } from '../console-error.js';
+import type { OfficerSession } from '../officer-session.js';
+import { openPinnedCheckpoint, pinnedLogOf } from '../audit/log-pin.js';
+import { fetchBundle } from '../completeness/verified-log.js';
+import { pageOf } from '../search/officer-search.js';
+import { httpLogSource } from '../witness/log-source.js';
+import {
+  bucketFile,
+  bundleFile,
+  COPY_FORMAT,
+  COPY_STATE_FILE,
+  COPY_VERSION,
+  devicePageFile,
+  leafTileFile,
+  MAX_LISTED_MISSING,
+  orgKeysFile,
+  partialFiles,
+  readCopyState,
+  recordFile,
+  writeCopyFile,
+  writeCopyFiles,
+  type CopyState,
+  type MissingRecord,
+} from './copy-files.js';
+import { decodeCopyEntry, EntryLookup, readCopyBundle } from './copy-log.js';
+import { DEVICE_PAGE_FORMAT, entryMismatch, type CopiedRecordMeta } from './record-check.js';
+
+/** Records per page of `GET …/archive/records` (the server's maximum). */
+const RECORDS_PAGE = 500;
+/** Pages of one device read in one run before giving up on a server that never ends. */
+const MAX_DEVICE_PAGES = 20_000;
+/** Progress is reported every this many bundles. */
+const PROGRESS_BUNDLES = 16;
+
+/** What a run is doing, for a progress display. */
+export interface CopyProgress {
+  readonly phase: 'log' | 'keys' | 'records' | 'check';
+  readonly done: number;
+  /** Known for the log (entries) and the check; unknown for records. */
+  readonly total?: number;
+}
+
+/** Options of {@link takeArchiveCopy}. */
+export interface CopyOptions {
+  readonly onProgress?: (p: CopyProgress) => void;
+}
+
+/** What one run did. */
+export interface CopyResult {
+  readonly out: string;
+  readonly outcome: 'first' | 'extended' | 'unchanged';
+  readonly previousTreeSize: number | null;
+  readonly treeSize: number;
+  readonly log: { readonly origin: string; readonly verifierKey: string };
+  readonly checkpoint: string;
+  readonly entriesAdded: number;
+  readonly recordsAdded: number;
+  readonly recordBytesAdded: number;
+  /** Records in the copy after the run. */
+  readonly records: number;
+  readonly recordBytes: number;
+  readonly buckets: number;
+  /** Buckets whose keys a disposition destroyed since the last run: their wraps and records left the copy. */
+  readonly bucketsDisposed: readonly string[];
+  /** Logged records the server did not serve (first MAX_LISTED_MISSING), and how many in all. */
+  readonly missing: readonly MissingRecord[];
+  readonly missingTotal: number;
+}
+
+const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+
+/** Takes or brings up to date the archive copy in `out`; see the module comment. */
+export async function takeArchiveCopy(
+  session: OfficerSession,
+  out: string,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
+  const report = options.onProgress ?? (() => undefined);
+  const prev = readCopyState(out);
+  if (prev === undefined && existsSync(out) && readdirSync(out).length > 0)
+    throw new ConsoleError(
+      'OUT_EXISTS',
+      `${out} is not empty and holds no archive copy (${COPY_STATE_FILE}): give a new folder, or the folder of an earlier copy`,
+    );
+  if (prev !== undefined && prev.orgId !== session.orgId)
+    throw new ConsoleError(
+      'COPY_INVALID',
+      `${out} is a copy of organisation ${prev.orgId}, not ${session.orgId}: one folder per organisation`,
+    );
+  const fingerprint = session.officer.profile.signingKeyFingerprint;
+  if (prev !== undefined && prev.signingKeyFingerprint !== fingerprint)
+    throw new ConsoleError(
+      'FINGERPRINT_MISMATCH',
+      `${out} was taken under another org signing key than this profile pins: compare with the other officers`,
+    );
+
+  // 1. The checkpoint, against the profile's pin and the copy's last checkpoint.
+  const pin = await pinnedLogOf(session);
+  if (prev !== undefined && (prev.log.origin !== pin.origin || prev.log.verifierKey !== pin.verifierKey))
+    throw new ConsoleError(
+      'LOG_KEY_MISMATCH',
+      `the copy in ${out} was verified under log key ${prev.log.verifierKey}, this profile pins ${pin.verifierKey}: compare with the other officers`,
+    );
+  const head = await session.api.call('GET', `/v1/orgs/${session.orgId}/log`);
+  if (typeof head.checkpoint !== 'string')
+    throw new ConsoleError('LOG_INVALID', 'the log head lacks its checkpoint');
+  const note = head.checkpoint;
+  const cp = openPinnedCheckpoint(note, pin, "the log's latest checkpoint");
+  const n = prev?.treeSize ?? 0;
+  const m = cp.treeSize;
+  const oldState: TreeState =
+    prev === undefined
+      ? EMPTY_TREE_STATE
+      : treeState(
+          n,
+          prev.frontier.map((h) => new Uint8Array(Buffer.from(h, 'base64'))),
+        );
+  await checkExtends(session, oldState, cp.treeSize, cp.rootHash);
+
+  // 2. The new entries, bundle by bundle, appended to the stored frontier.
+  const firstSeq = new Map<string, number>();
+  const newlyDisposedInLog = new Set<string>();
+  let state = oldState;
+  const firstBundle = Math.floor(n / TILE_WIDTH);
+  for (let b = firstBundle; b * TILE_WIDTH < m && m > n; b++) {
+    const base = b * TILE_WIDTH;
+    const width = Math.min(TILE_WIDTH, m - base);
+    const bytes = await fetchBundle(session.api.baseUrl, session.orgId, b, width);
+    let raw: Uint8Array[];
+    try {
+      raw = decodeEntryBundle(bytes, width);
+    } catch (e) {
+      throw new ConsoleError('LOG_INVALID', `entry bundle ${b} of the log is malformed`, { cause: e });
+    }
+    const kept = Math.max(0, n - base);
+    if (kept > 0) {
+      // The entries the copy already holds must come back unchanged (the root covers only new ones).
+      const old = readCopyBundle(out, b, n).raw;
+      if (old.some((e, i) => Buffer.compare(Buffer.from(e), Buffer.from(raw[i]!)) !== 0))
+        throw new ConsoleError(
+          'LOG_FORK',
+          `entry bundle ${b}: the server serves other entries below index ${n} than the copy holds`,
+        );
+    }
+    state = appendEntries(state, raw.slice(kept)).state;
+    for (let i = kept; i < raw.length; i++) {
+      let entry;
+      try {
+        entry = decodeLogEntry(raw[i]!);
+      } catch (e) {
+        throw new ConsoleError('LOG_INVALID', `log entry ${base + i} is malformed`, { cause: e });
+      }
+      if (entry.type === 'archive-record') {
+        const s = firstSeq.get(entry.device);
+        if (s === undefined || entry.seq < s) firstSeq.set(entry.device, entry.seq);
+      } else if (entry.type === 'disposition') newlyDisposedInLog.add(entry.bucket);
+    }
+    writeCopyFile(bundleFile(out, b, m), encodeEntryBundle(raw));
+    writeCopyFile(leafTileFile(out, b, m), encodeTile(raw.map(hashLeaf)));
+    if ((b - firstBundle) % PROGRESS_BUNDLES === 0 || base + width === m)
+      report({ phase: 'log', done: base + width - n, total: m - n });
+  }
+  if (Buffer.compare(Buffer.from(rootOf(state)), Buffer.from(cp.rootHash)) !== 0)
+    throw new ConsoleError(
+      'LOG_INVALID',
+      "the log's entries do not hash to its signed checkpoint: the server serves another log than it signed; the copy was left as it was",
+    );
+
+  // 3. Keys: the org's public keys, bucket documents and wrapped bucket keys.
+  report({ phase: 'keys', done: 0 });
+  const orgKeys = await session.orgKeys();
+  writeCopyFile(orgKeysFile(out), {
+    format: 'custos-copy-org-keys',
+    orgId: session.orgId,
+    signingPublicKey: b64u(orgKeys.signingPublicKey),
+    signingKeyFingerprint: fingerprint,
+    delegations: orgKeys.chain.map((l) => b64u(l.delegation)),
+  });
+  const disposedInLog = new Set([...(prev?.disposedBuckets ?? []), ...newlyDisposedInLog]);
+  const alreadyDropped = new Set(prev?.disposedBuckets ?? []);
+  const dropped: string[] = [];
+  const buckets = await session.serverBuckets();
+  for (const [i, bucket] of buckets.entries()) {
+    const file = bucketFile(out, bucket.bucket);
+    const held = readHeldWraps(file);
+    const served = await serverWraps(session, bucket.bucket);
+    // Keys are destroyed by a disposition only: the copy follows the server's deletion when
+    // the log records a disposition of the bucket, and otherwise keeps what it holds (a
+    // server that "loses" wraps must not take the copy's with it).
+    const destroyed = served.size === 0 && disposedInLog.has(bucket.bucket);
+    const wraps: Record<string, string> = destroyed ? {} : { ...held };
+    for (const [recipient, blob] of served) wraps[recipient] = b64u(blob);
+    writeCopyFile(file, {
+      format: 'custos-copy-bucket',
+      bucketId: bucket.bucket,
+      document: b64u(bucket.document),
+      wraps,
+    });
+    if (destroyed && !alreadyDropped.has(bucket.bucket)) dropped.push(bucket.bucket);
+    report({ phase: 'keys', done: i + 1, total: buckets.length });
+  }
+  const dispose = dropRecordsOf(out, m, new Set(dropped));
+
+  // 4. Each device's new records (and those missing last time), page by page.
+  for (const r of prev?.missing ?? []) {
+    const s = firstSeq.get(r.device);
+    if (s === undefined || r.seq < s) firstSeq.set(r.device, r.seq);
+  }
+  const lookup = new EntryLookup(out, m);
+  const retried = new Set((prev?.missing ?? []).map((r) => r.logIndex));
+  const devices: Record<string, { nextSeq: number }> = { ...(prev?.devices ?? {}) };
+  let recordsAdded = 0;
+  let bytesAdded = 0;
+  for (const [device, from] of [...firstSeq].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const got = await copyDevice(session, out, device, from, { n, m, retried }, lookup);
+    recordsAdded += got.added;
+    bytesAdded += got.bytes;
+    devices[device] = { nextSeq: Math.max(devices[device]?.nextSeq ?? 0, got.nextSeq) };
+    report({ phase: 'records', done: recordsAdded });
+  }
+
+  // 5. Every logged record of the new range (and last run's missing) must now be here.
+  const stillMissing = findMissing(out, n, m, prev?.missing ?? [], disposedInLog, report);
+  const counts = {
+    records: (prev?.counts.records ?? 0) + recordsAdded - dispose.records,
+    recordBytes: (prev?.counts.recordBytes ?? 0) + bytesAdded - dispose.bytes,
+    buckets: buckets.length,
+  };
+  const next: CopyState = {
+    format: COPY_FORMAT,
+    version: COPY_VERSION,
+    orgId: session.orgId,
+    server: session.api.baseUrl,
+    signingKeyFingerprint: fingerprint,
+    log: { origin: pin.origin, verifierKey: pin.verifierKey },
+    checkpoint: note,
+    treeSize: m,
+    frontier: state.frontier.map((h) => Buffer.from(h).toString('base64')),
+    devices,
+    disposedBuckets: [...alreadyDropped, ...dropped].sort(),
+    missing: stillMissing.listed,
+    missingUnlisted: stillMissing.total - stillMissing.listed.length,
+    counts,
+    updatedAt: new Date().toISOString(),
+  };
+  const stale = partialFiles(out, n).filter((f) => !partialFiles(out, m).includes(f));
+  writeCopyFile(`${out}/${COPY_STATE_FILE}`, next);
+  // Only now is the previous partial bundle unreferenced.
+  if (m !== n) for (const f of stale) rmSync(f, { force: true });
+  return {
+    out,
+    outcome: prev === undefined ? 'first' : m === n ? 'unchanged' : 'extended',
+    previousTreeSize: prev === undefined ? null : n,
+    treeSize: m,
+    log: next.log,
+    checkpoint: note,
+    entriesAdded: m - n,
+    recordsAdded,
+    recordBytesAdded: bytesAdded,
+    records: counts.records,
+    recordBytes: counts.recordBytes,
+    buckets: counts.buckets,
+    bucketsDisposed: dropped,
+    missing: stillMissing.listed,
+    missingTotal: stillMissing.total,
+  };
+}
+
+/** The new checkpoint must extend the copy's tree: same root at the same size, or a consistency proof. */
+async function checkExtends(session: OfficerSession, old: TreeState, size: number, root: Uint8Array) {
+  if (size < old.size)
+    throw new ConsoleError(
+      'LOG_ROLLBACK',
+      `the log shrank: the server's checkpoint has ${size} entries, the copy's had ${old.size}; the copy was left as it was`,
+    );
+  const oldRoot = rootOf(old);
+  if (size === old.size) {
+    if (Buffer.compare(Buffer.from(oldRoot), Buffer.from(root)) !== 0)
+      throw new ConsoleError(
+        'LOG_FORK',
+        `the log forked: at size ${size} the server's root differs from the copy's`,
+      );
+    return;
+  }
+  if (old.size === 0) return;
+  const proof = await httpLogSource(session.api.baseUrl, session.orgId).consistency(old.size, size);
+  try {
+    verifyConsistency(old.size, size, proof, oldRoot, root);
+  } catch (e) {
+    throw new ConsoleError(
+      'LOG_FORK',
+      `the log at size ${size} is not an extension of the copy's (size ${old.size}): its history was rewritten; the copy was left as it was`,
+      { cause: e },
+    );
+  }
+}
+
+/** The wraps a bucket file of the copy holds (none when it has no file yet). */
+function readHeldWraps(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  try {
+    const w = (JSON.parse(readFileSync(file, 'utf8')) as { wraps?: unknown }).wraps;
+    if (typeof w === 'object' && w !== null) {
+      return Object.fromEntries(
+        Object.entries(w).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
+    }
+  } catch {
+    // Unreadable: rewritten from the server's answer below.
+  }
+  return {};
+}
+
+/**
+ * Deletes the record files of buckets whose keys a disposition destroyed (one pass over the
+ * copy's log): the copy must not keep what the organisation lawfully destroyed.
+ */
+function dropRecordsOf(dir: string, treeSize: number, buckets: ReadonlySet<string>) {
+  let records = 0;
+  let bytes = 0;
+  if (buckets.size === 0) return { records, bytes };
+  for (let b = 0; b * TILE_WIDTH < treeSize; b++) {
+    const bundle = readCopyBundle(dir, b, treeSize);
+    for (let i = 0; i < bundle.raw.length; i++) {
+      const e = decodeCopyEntry(dir, bundle, b * TILE_WIDTH + i);
+      if (e.type !== 'archive-record' || !buckets.has(e.bucket)) continue;
+      const f = recordFile(dir, Buffer.from(e.hash).toString('hex'));
+      if (existsSync(f)) {
+        rmSync(f);
+        records++;
+        bytes += e.size;
+      }
+    }
+  }
+  return { records, bytes };
+}
+
+/**
+ * Copies one device's records from `fromSeq`, up to the checkpoint's tree size `range.m`.
+ * `added` counts the records this run brings into the copy (log index ≥ `range.n`, or missing
+ * last run), whether or not an interrupted run had already written their file.
+ */
+async function copyDevice(
+  session: OfficerSession,
+  out: string,
+  device: string,
+  fromSeq: number,
+  range: { readonly n: number; readonly m: number; readonly retried: ReadonlySet<number> },
+  lookup: EntryLookup,
+): Promise<{ added: number; bytes: number; nextSeq: number }> {
+  const treeSize = range.m;
+  let added = 0;
+  let bytes = 0;
+  let cursor = fromSeq;
+  for (let page = 0; page < MAX_DEVICE_PAGES; page++) {
+    const q = `device=${encodeURIComponent(device)}&fromSeq=${cursor}&limit=${RECORDS_PAGE}`;
+    const r = pageOf(
+      await session.call('GET', `/v1/orgs/${session.orgId}/archive/records?${q}`, undefined, {
+        maxAnswerBytes: recordsAnswerLimit(RECORDS_PAGE),
+      }),
+    );
+    const metas: CopiedRecordMeta[] = [];
+    const toWrite: { path: string; bytes: Uint8Array }[] = [];
+    let beyond = false;
+    for (const h of r.records) {
+      if (h.deviceId !== device)
+        throw new ConsoleError(
+          'SERVER_REFUSED',
+          `asked for device ${device}, the server answered another's record`,
+        );
+      // Past the copy's checkpoint: the next run takes it with its entry.
+      if (h.logIndex >= treeSize) {
+        beyond = true;
+        break;
+      }
+      const record = new Uint8Array(Buffer.from(h.record, 'base64url'));
+      const hash = sha256(record);
+      const where = `record ${device}#${h.seq} (log index ${h.logIndex})`;
+      if (hash.toString('base64url') !== h.hash)
+        throw new ConsoleError(
+          'LOG_INVALID',
+          `${where}: the server's hash field is not the SHA-256 of its bytes`,
+        );
+      const why = entryMismatch(lookup.entry(h.logIndex).entry, {
+        device,
+        seq: h.seq,
+        bucketId: h.bucketId,
+        hash,
+        size: record.length,
+      });
+      if (why !== null)
+        throw new ConsoleError(
+          'LOG_INVALID',
+          `${where}: the server's record is not what the log commits to (${why}); nothing of it was copied`,
+        );
+      const hex = hash.toString('hex');
+      const file = recordFile(out, hex);
+      if (!existsSync(file) || !sha256(readFileSync(file)).equals(hash))
+        toWrite.push({ path: file, bytes: record });
+      if (h.logIndex >= range.n || range.retried.has(h.logIndex)) {
+        added++;
+        bytes += record.length;
+      }
+      metas.push({
+        seq: h.seq,
+        logIndex: h.logIndex,
+        hash: hex,
+        size: record.length,
+        bucketId: h.bucketId,
+        receivedAt: h.receivedAt,
+        identityKey: h.identityKey,
+        sessionKey: h.sessionKey,
+        batch: h.batch,
+      });
+    }
+    await writeCopyFiles(toWrite);
+    if (metas.length > 0)
+      writeCopyFile(devicePageFile(out, device, metas[0]!.seq), {
+        format: DEVICE_PAGE_FORMAT,
+        device,
+        records: metas,
+      });
+    const last = metas[metas.length - 1];
+    if (last !== undefined) cursor = last.seq + 1;
+    if (beyond || r.next === null) return { added, bytes, nextSeq: cursor };
+    const next = Number(r.next);
+    if (!Number.isSafeInteger(next) || next < cursor || (last === undefined && next === fromSeq))
+      return { added, bytes, nextSeq: cursor };
+    cursor = next;
+  }
+  throw new ConsoleError('SERVER_REFUSED', `device ${device}: the records did not end`);
+}
+
+/**
+ * Logged records in entries [from, to) and last run's missing ones that the copy does not
+ * hold, less those of buckets with a disposition in the log.
+ */
+function findMissing(
+  dir: string,
+  from: number,
+  to: number,
+  before: readonly MissingRecord[],
+  disposed: ReadonlySet<string>,
+  report: (p: CopyProgress) => void,
+): { listed: MissingRecord[]; total: number } {
+  const listed: MissingRecord[] = [];
+  let total = 0;
+  const lookup = new EntryLookup(dir, to);
+  const check = (index: number): void => {
+    const e = lookup.entry(index).entry;
+    if (e.type !== 'archive-record' || disposed.has(e.bucket)) return;
+    if (existsSync(recordFile(dir, Buffer.from(e.hash).toString('hex')))) return;
+    total++;
+    if (listed.length < MAX_LISTED_MISSING) listed.push({ logIndex: index, device: e.device, seq: e.seq });
+  };
+  for (const r of before) check(r.logIndex);
+  for (let i = from; i < to; i++) {
+    check(i);
+    if ((i - from) % (TILE_WIDTH * PROGRESS_BUNDLES) === 0 || i === to - 1)
+      report({ phase: 'check', done: i - from + 1, total: to - from });
+  }
+  return { listed, total };
+}

@@ -1,0 +1,317 @@
+/**
+ * `custos verify copy DIR`: an archive copy checked offline, with no server and no key but
+ * the log's public key. Two passes over the copy's log, one bundle at a time:
+ *
+ * 1. the log: every entry bundle hashes to its leaf-hash tile, and the tree recomputed from
+ *    the entries has the root of the checkpoint, whose signature verifies with the log key
+ *    (given with --log-key, or the one the copy names). A bundle and its tile that disagree
+ *    name the altered file: the bundle when the entries miss the root, the tile otherwise;
+ * 2. the records: every device page entry is the log's (device, sequence number, bucket,
+ *    hash, size), and every `archive-record` entry has its record file, which hashes to the
+ *    entry, and a page entry (what opening it needs) — unless a disposition of its bucket is
+ *    in the log, or the copy itself recorded the server did not serve it;
+ * 3. the keys: the org signing key has the fingerprint the copy was taken under, every
+ *    key-manager delegation verifies with it, and every bucket document with them; each
+ *    bucket with records in the copy has its keys file with at least one wrap.
+ *
+ * The first thing wrong throws COPY_INVALID naming the file. Memory: one bundle, a small
+ * cache, one bit per log entry, and the sets of buckets and dispositions.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  appendLeafHashes,
+  decodeTile,
+  EMPTY_TREE_STATE,
+  hashLeaf,
+  openCheckpoint,
+  rootOf,
+  TILE_WIDTH,
+  type TreeState,
+} from '@custos/core';
+import { ConsoleError } from '../console-error.js';
+import { buildDelegationChain, verifyBucketUnderChain, type DelegationLink } from '../key-manager-chain.js';
+import { keyFingerprint } from '../signing-key.js';
+import {
+  bucketFile,
+  COPY_STATE_FILE,
+  leafTileFile,
+  orgKeysFile,
+  readCopyFile,
+  readCopyJson,
+  readCopyState,
+  recordFile,
+  relative,
+  type CopyState,
+} from './copy-files.js';
+import { decodeCopyEntry, EntryLookup, readCopyBundle } from './copy-log.js';
+import { DEVICE_PAGE_FORMAT, entryMismatch, type CopiedRecordMeta } from './record-check.js';
+
+/** Options of {@link verifyArchiveCopy}. */
+export interface VerifyCopyOptions {
+  /** The log's verifier key, obtained out of band; without it the copy's own is used (and said so). */
+  readonly logKey?: string;
+  readonly onProgress?: (phase: 'log' | 'records', done: number, total: number) => void;
+}
+
+/** What a verified copy holds. */
+export interface CopyVerification {
+  readonly orgId: string;
+  readonly log: { readonly origin: string; readonly verifierKey: string };
+  /** True when the key was given (--log-key), false when the copy's own was trusted. */
+  readonly logKeyGiven: boolean;
+  readonly treeSize: number;
+  readonly rootHash: string;
+  readonly checkpoint: string;
+  readonly signingKeyFingerprint: string;
+  /** `archive-record` entries in the log. */
+  readonly recordsLogged: number;
+  /** Record files present, each hashing to its entry. */
+  readonly records: number;
+  readonly recordBytes: number;
+  /** Logged records absent because a disposition of their bucket is in the log. */
+  readonly recordsDisposed: number;
+  /** Logged records absent that the copy recorded the server did not serve. */
+  readonly recordsMissing: number;
+  readonly devices: number;
+  readonly buckets: number;
+  readonly bucketsWithWraps: number;
+  /** True when every logged record is in the copy or disposed. */
+  readonly complete: boolean;
+  readonly updatedAt: string;
+}
+
+const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+const invalid = (dir: string, file: string, why: string, cause?: unknown): ConsoleError =>
+  new ConsoleError('COPY_INVALID', `${relative(dir, file)}: ${why}`, cause === undefined ? {} : { cause });
+
+/** Verifies the archive copy in `dir`; throws COPY_INVALID (naming the file) or LOG_KEY_MISMATCH. */
+export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}): CopyVerification {
+  const state = readCopyState(dir);
+  if (state === undefined)
+    throw new ConsoleError('COPY_INVALID', `${dir} holds no archive copy (${COPY_STATE_FILE} is missing)`);
+  if (options.logKey !== undefined && options.logKey !== state.log.verifierKey)
+    throw new ConsoleError(
+      'LOG_KEY_MISMATCH',
+      `the copy was verified under log key ${state.log.verifierKey}, not the one given: compare with the key the organisation publishes`,
+    );
+  let root: Uint8Array;
+  try {
+    const cp = openCheckpoint(state.checkpoint, [state.log.verifierKey], state.log.origin).checkpoint;
+    if (cp.treeSize !== state.treeSize) throw new Error(`${cp.treeSize} entries, not ${state.treeSize}`);
+    root = cp.rootHash;
+  } catch (e) {
+    throw invalid(dir, join(dir, COPY_STATE_FILE), 'its checkpoint does not verify with the log key', e);
+  }
+  const report = options.onProgress ?? (() => undefined);
+  const m = state.treeSize;
+
+  // 1. The log.
+  const dispositions = new Set<string>();
+  let recordsLogged = 0;
+  let tree: TreeState = EMPTY_TREE_STATE;
+  let disagreeing: { bundle: string; tile: string } | undefined;
+  const bundles = Math.ceil(m / TILE_WIDTH);
+  for (let b = 0; b < bundles; b++) {
+    const bundle = readCopyBundle(dir, b, m);
+    const leaves = bundle.raw.map(hashLeaf);
+    const tileFile = leafTileFile(dir, b, m);
+    let tile: Uint8Array[];
+    try {
+      tile = decodeTile(
+        new Uint8Array(readCopyFile(dir, tileFile, `leaf hashes of bundle ${b}`)),
+        leaves.length,
+      );
+    } catch (e) {
+      if (e instanceof ConsoleError) throw e;
+      throw invalid(dir, tileFile, `not a tile of ${leaves.length} hashes`, e);
+    }
+    if (disagreeing === undefined && leaves.some((h, i) => !Buffer.from(h).equals(Buffer.from(tile[i]!))))
+      disagreeing = { bundle: bundle.file, tile: tileFile };
+    tree = appendLeafHashes(tree, leaves).state;
+    for (let i = 0; i < bundle.raw.length; i++) {
+      const e = decodeCopyEntry(dir, bundle, b * TILE_WIDTH + i);
+      if (e.type === 'archive-record') recordsLogged++;
+      else if (e.type === 'disposition') dispositions.add(e.bucket);
+    }
+    report('log', Math.min(m, (b + 1) * TILE_WIDTH), m);
+  }
+  const rootOk = Buffer.from(rootOf(tree)).equals(Buffer.from(root));
+  if (disagreeing !== undefined)
+    throw rootOk
+      ? invalid(
+          dir,
+          disagreeing.tile,
+          'was altered: its leaf hashes are not those of its entry bundle, which the checkpoint proves',
+        )
+      : invalid(
+          dir,
+          disagreeing.bundle,
+          'was altered: its entries do not hash to its leaf tile nor to the checkpoint',
+        );
+  if (!rootOk)
+    throw invalid(
+      dir,
+      join(dir, 'log'),
+      "the log's entries do not hash to the checkpoint's root (entries and tiles were changed alike, or the checkpoint)",
+    );
+
+  // 2. The records: page files first (one bit per log entry they list), then every entry.
+  const listed = new Uint8Array(Math.ceil(m / 8));
+  const lookup = new EntryLookup(dir, m);
+  const devices = checkDevicePages(dir, m, lookup, listed);
+  const knownMissing = new Set(state.missing.map((r) => r.logIndex));
+  let unlistedMissing = state.missingUnlisted;
+  let records = 0;
+  let recordBytes = 0;
+  let recordsDisposed = 0;
+  let recordsMissing = 0;
+  const bucketsUsed = new Set<string>();
+  for (let b = 0; b < bundles; b++) {
+    const bundle = readCopyBundle(dir, b, m);
+    for (let i = 0; i < bundle.raw.length; i++) {
+      const index = b * TILE_WIDTH + i;
+      const e = decodeCopyEntry(dir, bundle, index);
+      if (e.type !== 'archive-record') continue;
+      const hex = Buffer.from(e.hash).toString('hex');
+      const file = recordFile(dir, hex);
+      const what = `record ${e.device}#${e.seq}, log index ${index}`;
+      if (!existsSync(file)) {
+        if (dispositions.has(e.bucket)) recordsDisposed++;
+        else if (knownMissing.has(index) || unlistedMissing-- > 0) recordsMissing++;
+        else throw invalid(dir, file, `missing (${what})`);
+        continue;
+      }
+      const bytes = readCopyFile(dir, file, what);
+      if (bytes.length !== e.size || !sha256(bytes).equals(Buffer.from(e.hash)))
+        throw invalid(dir, file, `was altered: it does not hash to log entry ${index} (${what})`);
+      if ((listed[index >> 3]! & (1 << (index & 7))) === 0)
+        throw invalid(
+          dir,
+          join(dir, 'devices', e.device),
+          `no page lists ${what}: what opening it needs is missing`,
+        );
+      records++;
+      recordBytes += bytes.length;
+      bucketsUsed.add(e.bucket);
+    }
+    report('records', Math.min(m, (b + 1) * TILE_WIDTH), m);
+  }
+
+  // 3. The keys.
+  const keys = checkKeys(dir, state, bucketsUsed);
+  return {
+    orgId: state.orgId,
+    log: state.log,
+    logKeyGiven: options.logKey !== undefined,
+    treeSize: m,
+    rootHash: Buffer.from(root).toString('base64'),
+    checkpoint: state.checkpoint,
+    signingKeyFingerprint: state.signingKeyFingerprint,
+    recordsLogged,
+    records,
+    recordBytes,
+    recordsDisposed,
+    recordsMissing,
+    devices,
+    buckets: keys.buckets,
+    bucketsWithWraps: keys.withWraps,
+    complete: recordsMissing === 0,
+    updatedAt: state.updatedAt,
+  };
+}
+
+const isStr = (s: unknown): s is string => typeof s === 'string';
+
+/** Checks every device page against the log and marks the entries it lists; the device count. */
+function checkDevicePages(dir: string, treeSize: number, lookup: EntryLookup, listed: Uint8Array): number {
+  const root = join(dir, 'devices');
+  if (!existsSync(root)) return 0;
+  const devices = readdirSync(root).sort();
+  for (const device of devices) {
+    for (const name of readdirSync(join(root, device)).sort()) {
+      const file = join(root, device, name);
+      const page = readCopyJson(dir, file, 'a device page');
+      if (page.format !== DEVICE_PAGE_FORMAT || page.device !== device || !Array.isArray(page.records))
+        throw invalid(dir, file, `not a page of device ${device}'s records`);
+      for (const r of page.records as CopiedRecordMeta[]) {
+        if (
+          !Number.isSafeInteger(r?.logIndex) ||
+          r.logIndex < 0 ||
+          r.logIndex >= treeSize ||
+          !Number.isSafeInteger(r.seq) ||
+          !Number.isSafeInteger(r.size) ||
+          !isStr(r.hash) ||
+          !/^[0-9a-f]{64}$/.test(r.hash) ||
+          !isStr(r.bucketId) ||
+          !isStr(r.sessionKey) ||
+          !isStr(r.identityKey)
+        )
+          throw invalid(dir, file, 'a record in it is malformed or beyond the checkpoint');
+        const why = entryMismatch(lookup.entry(r.logIndex).entry, {
+          device,
+          seq: r.seq,
+          bucketId: r.bucketId,
+          hash: Buffer.from(r.hash, 'hex'),
+          size: r.size,
+        });
+        if (why !== null)
+          throw invalid(
+            dir,
+            file,
+            `was altered: record ${device}#${r.seq} is not log entry ${r.logIndex} (${why})`,
+          );
+        listed[r.logIndex >> 3] = listed[r.logIndex >> 3]! | (1 << (r.logIndex & 7));
+      }
+    }
+  }
+  return devices.length;
+}
+
+/** The org keys and every bucket keys file; each bucket in `used` must have wraps. */
+function checkKeys(dir: string, state: CopyState, used: ReadonlySet<string>) {
+  const orgFile = orgKeysFile(dir);
+  const org = readCopyJson(dir, orgFile, 'the org signing key and delegations');
+  if (!isStr(org.signingPublicKey) || !Array.isArray(org.delegations) || !org.delegations.every(isStr))
+    throw invalid(dir, orgFile, 'lacks signingPublicKey or delegations');
+  const signing = new Uint8Array(Buffer.from(org.signingPublicKey, 'base64url'));
+  if (org.orgId !== state.orgId || keyFingerprint(signing) !== state.signingKeyFingerprint)
+    throw invalid(dir, orgFile, 'names another org signing key than the one the copy was taken under');
+  let chain: DelegationLink[];
+  try {
+    chain = buildDelegationChain(
+      org.delegations.map((d) => new Uint8Array(Buffer.from(d, 'base64url'))),
+      signing,
+    );
+  } catch (e) {
+    throw invalid(dir, orgFile, 'a key-manager delegation does not verify with the org signing key', e);
+  }
+  const folder = join(dir, 'keys', 'buckets');
+  const names = existsSync(folder) ? readdirSync(folder).sort() : [];
+  let withWraps = 0;
+  const seen = new Set<string>();
+  for (const name of names) {
+    const file = join(folder, name);
+    const f = readCopyJson(dir, file, 'a bucket document and its wraps');
+    if (!isStr(f.bucketId) || bucketFile(dir, f.bucketId) !== file || !isStr(f.document))
+      throw invalid(dir, file, 'is not the keys file of the bucket it is named for');
+    try {
+      const v = verifyBucketUnderChain(new Uint8Array(Buffer.from(f.document, 'base64url')), chain);
+      if (v.doc.org !== state.orgId || v.doc.bucket !== f.bucketId) throw new Error('another org or bucket');
+    } catch (e) {
+      throw invalid(dir, file, "its bucket document does not verify with the org's key-manager keys", e);
+    }
+    const wraps = f.wraps as Record<string, unknown> | undefined;
+    if (typeof wraps !== 'object' || wraps === null || !Object.values(wraps).every(isStr))
+      throw invalid(dir, file, 'its wraps are malformed');
+    if (Object.keys(wraps).length > 0) withWraps++;
+    else if (used.has(f.bucketId))
+      throw invalid(dir, file, 'holds no wrapped key, yet the copy holds records sealed to it');
+    seen.add(f.bucketId);
+  }
+  for (const b of used)
+    if (!seen.has(b))
+      throw invalid(dir, bucketFile(dir, b), 'missing: the copy holds records sealed to this bucket');
+  return { buckets: names.length, withWraps };
+}
