@@ -31,7 +31,20 @@ describe('command dispatch', () => {
 
   // 'custos help' says "'custos <command> --help' for each": a group answers it with its subcommands.
   it.each([
-    ['console', ['enroll', 'grant-index-keys', 'search', 'hold', 'dispose', 'export', 'review', 'audit']],
+    [
+      'console',
+      [
+        'enroll',
+        'grant-index-keys',
+        'search',
+        'hold',
+        'dispose',
+        'export',
+        'review',
+        'audit',
+        'archive-copy',
+      ],
+    ],
     ['org', ['create', 'unlock', 'buckets', 'officers']],
   ])('custos %s --help, -h and help list its subcommands, exit 0', async (group, subs) => {
     for (const word of ['--help', '-h', 'help']) {
@@ -46,7 +59,7 @@ describe('command dispatch', () => {
   it.each([
     [
       'console',
-      /^custos console: a subcommand is needed: enroll, grant-index-keys, .*audit\. Run 'custos console --help'\.\n$/,
+      /^custos console: a subcommand is needed: enroll, grant-index-keys, .*audit, archive-copy\. Run 'custos console --help'\.\n$/,
     ],
     [
       'org',

@@ -61,11 +61,14 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console lexicon           supervision: lexicon rules (blind tokens) that queue records for review
   console review            supervision: review the next queued record, record decisions
   console audit             every officer and admin act in the log, verified
+  console archive-copy      take or update the organisation's own verified copy of its sealed archive
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
   verify witness-key
                   make the witness key that 'verify log --cosign-key' cosigns with
+  verify copy DIR
+                  check an archive copy offline: checkpoint, every entry and record, keys
   verify PATH     check an export offline: hashes, signatures, proofs, checkpoint
 
   demo            run the whole system in a temporary folder and show what each device saw
@@ -141,6 +144,7 @@ const CONSOLE_COMMANDS: Readonly<Record<string, () => Promise<Runner>>> = {
   lexicon: async () => (await import('./commands/console-lexicon.js')).runConsoleLexicon,
   review: async () => (await import('./commands/console-review.js')).runConsoleReview,
   audit: async () => (await import('./commands/console-audit.js')).runConsoleAudit,
+  'archive-copy': async () => (await import('./commands/console-archive-copy.js')).runConsoleArchiveCopy,
 };
 
 /** `table[name]` when `name` is the table's own key; undefined for anything else, `constructor` and `toString` included. */
@@ -180,6 +184,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     case 'verify':
       if (args[1] === 'log' || args[1] === 'witness-key')
         return (await import('./commands/verify-log.js')).runVerifyLog(args[1], args.slice(2), io);
+      if (args[1] === 'copy')
+        return (await import('./commands/verify-copy.js')).runVerifyCopy(args.slice(2), io);
       return (await import('./commands/verify-export.js')).runVerifyExport(args.slice(1), io);
     default: {
       const load = ownEntry(COMMANDS, command);

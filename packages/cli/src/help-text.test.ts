@@ -44,8 +44,10 @@ const COMMANDS: readonly (readonly string[])[] = [
   ['console', 'lexicon', 'list'],
   ['console', 'review', 'next'],
   ['console', 'audit'],
+  ['console', 'archive-copy'],
   ['verify', 'log'],
   ['verify', 'witness-key'],
+  ['verify', 'copy'],
   ['verify', 'some-export'],
 ];
 

@@ -1,0 +1,109 @@
+/**
+ * `custos console archive-copy --out DIR`: the organisation's own verified copy of its sealed
+ * archive, taken or brought up to date (docs/officers.md, "Your own copy of the archive"). A
+ * thin shell over @custos/console's takeArchiveCopy; `custos verify copy DIR` checks it offline.
+ */
+import { takeArchiveCopy, type CopyProgress, type CopyResult } from '@custos/console';
+import type { CliIo } from '../cli.js';
+import { requireString } from '../command-flags.js';
+import { runCommand } from '../command-runner.js';
+import { ProgressLine } from '../progress-bar.js';
+import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+
+const USAGE = `Usage: custos console archive-copy --out DIR --profile DIR [--passphrase-file FILE] [--json]
+
+Takes the organisation's own copy of its sealed archive into DIR, or brings an earlier copy
+in DIR up to date (only what is new is fetched). Ciphertext only: every sealed record, the
+log's entries with the latest signed checkpoint, the org signing key, key-manager
+delegations and bucket documents, and the bucket private keys wrapped to the officers and
+to the root. Nothing is opened, so no quorum is needed; your passphrase opens only your
+officer device. Everything is verified as it comes: the checkpoint against the log key
+your profile pinned and against the copy's last one (consistency proof), every entry
+against the checkpoint, every record against its log entry, every document against the
+org key. The copy is written file by file and its state last: a run that fails leaves the
+last good copy. Records of buckets a disposition destroyed leave the copy too.
+Check it offline with 'custos verify copy DIR'.
+Exit 0: the copy holds every logged record. Exit 1: something did not verify (nothing of
+this run counts), or the server did not serve some logged records (listed; the next run
+asks again).
+
+  --out DIR               the copy's folder: new, empty, or an earlier copy of this organisation
+${OFFICER_OPTIONS_HELP}
+See docs/officers.md, "Your own copy of the archive".
+`;
+
+const FLAGS = { ...OFFICER_FLAGS, out: 'string' } as const;
+
+const PHASE_LABEL: Record<CopyProgress['phase'], string> = {
+  log: 'log entries',
+  keys: 'bucket keys',
+  records: 'records copied',
+  check: 'entries checked',
+};
+
+/** Bytes in the largest binary unit. */
+function size(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} bytes` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** The run's result for a person. */
+export function copyLines(r: CopyResult): string[] {
+  const head =
+    r.outcome === 'first'
+      ? `Archive copy taken in ${r.out}: log of ${r.treeSize} entries verified.`
+      : r.outcome === 'unchanged'
+        ? `Archive copy in ${r.out} is up to date: the log is unchanged at ${r.treeSize} entries (root matches).`
+        : `Archive copy in ${r.out} brought up to date: the log grew from ${r.previousTreeSize} to ${r.treeSize} entries (consistency proof verified).`;
+  const lines = [
+    head,
+    `${r.recordsAdded} record(s) added (${size(r.recordBytesAdded)}); the copy holds ${r.records} record(s), ${size(r.recordBytes)}, and the keys of ${r.buckets} bucket(s).`,
+  ];
+  if (r.bucketsDisposed.length > 0)
+    lines.push(
+      `Disposed since the last run: ${r.bucketsDisposed.join(', ')} — their wrapped keys and records were removed from the copy.`,
+    );
+  for (const m of r.missing)
+    lines.push(
+      `MISSING   device ${m.device} record ${m.seq} (log index ${m.logIndex}): the server did not serve it`,
+    );
+  if (r.missingTotal > r.missing.length)
+    lines.push(`… and ${r.missingTotal - r.missing.length} more missing.`);
+  if (r.missingTotal > 0)
+    lines.push(
+      `INCOMPLETE: ${r.missingTotal} logged record(s) the server did not serve; the next run asks again. Report it: the log says they were stored.`,
+    );
+  lines.push(`Check it offline with: custos verify copy ${r.out} --log-key '${r.log.verifierKey}'`);
+  return lines;
+}
+
+/** Runs `custos console archive-copy`. */
+export function runConsoleArchiveCopy(args: readonly string[], io: CliIo): Promise<number> {
+  return runCommand(
+    { name: 'console archive-copy', usage: USAGE, flags: FLAGS, maxPositionals: 0 },
+    args,
+    io,
+    async (ctx) => {
+      const out = requireString(ctx.flags, 'out');
+      const bar = new ProgressLine(ctx.io.stderr);
+      let r: CopyResult;
+      try {
+        r = await withOfficerSession(ctx, (s) =>
+          takeArchiveCopy(s, out, {
+            onProgress: (p) => bar.update(PHASE_LABEL[p.phase], p.done, p.total),
+          }),
+        );
+      } finally {
+        bar.done();
+      }
+      ctx.result(copyLines(r), { ...r, complete: r.missingTotal === 0 });
+      return r.missingTotal === 0 ? 0 : 1;
+    },
+  );
+}
