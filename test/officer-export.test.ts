@@ -7,6 +7,8 @@
  * entry in the org's log; the admin's names file (`custos admin users --names-out`) gives the
  * search and the RSMF export people's and the organisation's names, and it still verifies; bad formats, occupied folders, another org's participant and a
  * server whose proof does not verify fail with a clear error and leave no export behind. The
+ * officer takes the organisation's archive copy (`custos console archive-copy`) twice, the
+ * second run fetching only what is new, and `custos verify copy` names a flipped byte. The
  * server is reached through a relay under its origin (lying-relay.ts), to make it lie.
  */
 import { spawn } from 'node:child_process';
@@ -541,6 +543,61 @@ describe('officer export (processes)', () => {
       } finally {
         relay.lie = undefined;
       }
+    },
+    STEP_TIMEOUT_MS,
+  );
+  it(
+    'takes the organisation’s own archive copy, brings it up to date, and custos verify copy names a flipped byte',
+    async () => {
+      interface CopyOut {
+        outcome: string;
+        treeSize: number;
+        entriesAdded: number;
+        recordsAdded: number;
+        records: number;
+        buckets: number;
+        missingTotal: number;
+        complete: boolean;
+        log: { verifierKey: string };
+      }
+      const copyDir = join(dir, 'archive-copy');
+      const first = await custosJson<CopyOut>(['console', 'archive-copy', '--out', copyDir, ...officer]);
+      // Both devices archived each of the four messages they sent or received.
+      expect(first).toMatchObject({ outcome: 'first', missingTotal: 0, complete: true });
+      expect(first.records).toBeGreaterThanOrEqual(8);
+      expect(first.recordsAdded).toBe(first.records);
+      expect(first.buckets).toBeGreaterThan(0);
+      const checkCopy = async (extra: string[] = []) => {
+        const r = await custos(['verify', 'copy', copyDir, '--json', ...extra]);
+        return { status: r.status, out: JSON.parse(r.stdout) as Record<string, unknown>, stderr: r.stderr };
+      };
+      const ok = await checkCopy(['--log-key', first.log.verifierKey]);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.out).toMatchObject({
+        ok: true,
+        logKeyGiven: true,
+        records: first.records,
+        recordsMissing: 0,
+      });
+
+      // The log grew since (each records page the copy read is an audited act): only that is fetched.
+      const second = await custosJson<CopyOut>(['console', 'archive-copy', '--out', copyDir, ...officer]);
+      expect(second).toMatchObject({ outcome: 'extended', recordsAdded: 0, records: first.records });
+      expect(second.entriesAdded).toBeGreaterThan(0);
+
+      // One flipped byte in a sealed record: verify copy names the file and fails.
+      const shard = readdirSync(join(copyDir, 'records')).sort()[0]!;
+      const name = readdirSync(join(copyDir, 'records', shard)).sort()[0]!;
+      const target = join(copyDir, 'records', shard, name);
+      const bytes = readFileSync(target);
+      bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x01;
+      writeFileSync(target, bytes);
+      const bad = await checkCopy();
+      expect(bad.status).toBe(1);
+      expect(bad.out).toMatchObject({ error: { code: 'COPY_INVALID' } });
+      expect((bad.out.error as { message: string }).message).toContain(
+        `records/${shard}/${name}: was altered`,
+      );
     },
     STEP_TIMEOUT_MS,
   );

@@ -11,6 +11,7 @@
  * DIR/records/<hh>/<sha256 hex>             each sealed record, exactly the bytes its log entry commits to
  * DIR/devices/<deviceId>/<seq>.json         per page of a device's records: what opening them needs
  * DIR/keys/org.json                         the org signing key and every key-manager delegation
+ * DIR/keys/org-profile.json                 the officer profile's org.json (officer keys, quorum, root key)
  * DIR/keys/buckets/<bucketId>.json          a bucket's signed document and its wrapped private keys
  * ```
  *
@@ -105,6 +106,15 @@ export function bucketFile(dir: string, bucketId: string): string {
 /** Path of the org keys file. */
 export function orgKeysFile(dir: string): string {
   return join(dir, 'keys', 'org.json');
+}
+
+/**
+ * Path of the org's public material as the officer profile holds it (org.json: officers'
+ * public keys, quorum, root archive public key, buckets): what a quorum opening the copy
+ * later checks keys against.
+ */
+export function orgProfileFile(dir: string): string {
+  return join(dir, 'keys', 'org-profile.json');
 }
 
 /** A path relative to the copy, as messages name files. */

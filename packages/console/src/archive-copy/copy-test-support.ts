@@ -198,7 +198,10 @@ export async function startFakeOrg(): Promise<FakeOrg> {
         orgId: ORG,
         officerIndex: 0,
         api,
-        officer: { profile: { signingKeyFingerprint: keyFingerprint(orgKey.publicKey) } },
+        officer: {
+          profile: { signingKeyFingerprint: keyFingerprint(orgKey.publicKey) },
+          org: { format: 'custos-org', orgId: ORG, buckets: [] },
+        },
         call: (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, o?: object) =>
           api.call(method, path, body, undefined, o),
         orgKeys: () => Promise.resolve(orgKeys),

@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   appendEntries,
   decodeEntryBundle,
@@ -38,6 +39,7 @@ import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { serverWraps } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
+import { readProfileFile, type OfficerBucketKeysFile } from '../profile-files.js';
 import { openPinnedCheckpoint, pinnedLogOf } from '../audit/log-pin.js';
 import { fetchBundle } from '../completeness/verified-log.js';
 import { pageOf } from '../search/officer-search.js';
@@ -52,6 +54,7 @@ import {
   leafTileFile,
   MAX_LISTED_MISSING,
   orgKeysFile,
+  orgProfileFile,
   partialFiles,
   readCopyState,
   recordFile,
@@ -67,6 +70,8 @@ import { DEVICE_PAGE_FORMAT, entryMismatch, type CopiedRecordMeta } from './reco
 const RECORDS_PAGE = 500;
 /** Pages of one device read in one run before giving up on a server that never ends. */
 const MAX_DEVICE_PAGES = 20_000;
+/** The officer profile's file of bucket keys wrapped to this officer (bucket-inventory.ts reads it too). */
+const OFFICER_BUCKET_KEYS_FILE = 'bucket-keys.json';
 /** Progress is reported every this many bundles. */
 const PROGRESS_BUNDLES = 16;
 
@@ -219,6 +224,8 @@ export async function takeArchiveCopy(
   const alreadyDropped = new Set(prev?.disposedBuckets ?? []);
   const dropped: string[] = [];
   const buckets = await session.serverBuckets();
+  const profileWraps = wrapsInProfile(session);
+  writeCopyFile(orgProfileFile(out), session.officer.org);
   for (const [i, bucket] of buckets.entries()) {
     const file = bucketFile(out, bucket.bucket);
     const held = readHeldWraps(file);
@@ -227,7 +234,11 @@ export async function takeArchiveCopy(
     // the log records a disposition of the bucket, and otherwise keeps what it holds (a
     // server that "loses" wraps must not take the copy's with it).
     const destroyed = served.size === 0 && disposedInLog.has(bucket.bucket);
-    const wraps: Record<string, string> = destroyed ? {} : { ...held };
+    // The ceremony's buckets have their wraps in the officers' profiles, not on the server:
+    // the root's in org.json (every officer holds it) and this officer's in bucket-keys.json.
+    const wraps: Record<string, string> = destroyed
+      ? {}
+      : { ...held, ...(profileWraps.get(bucket.bucket) ?? {}) };
     for (const [recipient, blob] of served) wraps[recipient] = b64u(blob);
     writeCopyFile(file, {
       format: 'custos-copy-bucket',
@@ -332,6 +343,21 @@ async function checkExtends(session: OfficerSession, old: TreeState, size: numbe
       { cause: e },
     );
   }
+}
+
+/** The bucket wraps the officer profile holds, by bucket then recipient (`root`, the officer's index). */
+function wrapsInProfile(session: OfficerSession): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  const add = (bucket: string, recipient: string, wrap: string) =>
+    out.set(bucket, { ...(out.get(bucket) ?? {}), [recipient]: wrap });
+  for (const b of session.officer.org.buckets)
+    if (b.rootWrap !== undefined) add(b.bucketId, 'root', b.rootWrap);
+  const file = join(session.dir, OFFICER_BUCKET_KEYS_FILE);
+  if (existsSync(file)) {
+    const own = readProfileFile<OfficerBucketKeysFile>(file, 'custos-officer-bucket-keys');
+    for (const w of own.wraps) add(w.bucketId, String(session.officerIndex), w.wrap);
+  }
+  return out;
 }
 
 /** The wraps a bucket file of the copy holds (none when it has no file yet). */
