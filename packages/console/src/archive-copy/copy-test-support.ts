@@ -294,7 +294,11 @@ export async function startFakeOrg(): Promise<FakeOrg> {
             receivedAt: T0,
             identityKey: Buffer.alloc(33, 5).toString('base64url'),
             sessionKey: Buffer.from(`session key of ${r.bucket}`).toString('base64url'),
-            batch: null,
+            // Device A signs batches of ten; device B's signatures are not stored.
+            batch:
+              r.device === DEV_A
+                ? { firstSeq: r.seq - (r.seq % 10), signature: `sig-${r.seq - (r.seq % 10)}`, hashes: [] }
+                : null,
             proof: [],
           };
         }),

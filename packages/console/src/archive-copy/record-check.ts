@@ -25,18 +25,27 @@ export interface CopiedRecordMeta {
   readonly identityKey: string;
   /** The wrapped session key the record is sealed under (base64url; opaque without the bucket key). */
   readonly sessionKey: string;
-  readonly batch: {
-    readonly firstSeq: number;
-    readonly signature: string;
-    readonly hashes: readonly string[];
-  } | null;
+  /** Index of its device batch signature in the page's `batches`; null when the server holds none. */
+  readonly batch: number | null;
 }
 
-/** A device page file. */
+/** A device batch signature (docs/archive-format.md): the record hashes from `firstSeq` on, signed. */
+export interface CopiedBatch {
+  readonly firstSeq: number;
+  readonly signature: string;
+  readonly hashes: readonly string[];
+}
+
+/**
+ * A device page file. A batch signs many records: it is kept once per page, not once per
+ * record (the route repeats it with each), which would make a page grow with the square of
+ * the batch size.
+ */
 export interface DevicePage {
   readonly format: typeof DEVICE_PAGE_FORMAT;
   readonly device: string;
   readonly records: readonly CopiedRecordMeta[];
+  readonly batches: readonly CopiedBatch[];
 }
 
 /** What a record claims to be. */

@@ -63,6 +63,15 @@ describe('takeArchiveCopy', () => {
     expect(new Set(progress)).toEqual(new Set(['log', 'keys', 'records', 'check']));
     const first = org.records[0]!;
     expect(readFileSync(recordFile(out, hex(first.bytes)))).toEqual(Buffer.from(first.bytes));
+    // A page keeps each batch signature once: device A's first page of 100 records, 10 batches.
+    const pages = join(out, 'devices', DEV_A);
+    const page = JSON.parse(readFileSync(join(pages, readdirSync(pages).sort()[0]!), 'utf8')) as {
+      records: { seq: number; batch: number | null }[];
+      batches: { firstSeq: number }[];
+    };
+    expect(page.records).toHaveLength(100);
+    expect(page.batches.map((b) => b.firstSeq)).toEqual(Array.from({ length: 10 }, (_, i) => i * 10));
+    expect(page.records[25]).toMatchObject({ seq: 25, batch: 2 });
     const v = verifyArchiveCopy(out);
     expect(v).toMatchObject({
       treeSize: org.entries.length,

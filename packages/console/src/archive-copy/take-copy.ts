@@ -64,7 +64,13 @@ import {
   type MissingRecord,
 } from './copy-files.js';
 import { decodeCopyEntry, EntryLookup, readCopyBundle } from './copy-log.js';
-import { DEVICE_PAGE_FORMAT, entryMismatch, type CopiedRecordMeta } from './record-check.js';
+import {
+  DEVICE_PAGE_FORMAT,
+  entryMismatch,
+  type CopiedBatch,
+  type CopiedRecordMeta,
+  type DevicePage,
+} from './record-check.js';
 
 /** Records per page of `GET …/archive/records` (the server's maximum). */
 const RECORDS_PAGE = 500;
@@ -426,6 +432,17 @@ async function copyDevice(
     );
     const metas: CopiedRecordMeta[] = [];
     const toWrite: { path: string; bytes: Uint8Array }[] = [];
+    const batches: CopiedBatch[] = [];
+    const batchIndexes = new Map<string, number>();
+    const batchIndex = (b: CopiedBatch): number => {
+      const key = `${b.firstSeq} ${b.signature}`;
+      let i = batchIndexes.get(key);
+      if (i === undefined) {
+        i = batches.push({ firstSeq: b.firstSeq, signature: b.signature, hashes: b.hashes }) - 1;
+        batchIndexes.set(key, i);
+      }
+      return i;
+    };
     let beyond = false;
     for (const h of r.records) {
       if (h.deviceId !== device)
@@ -475,7 +492,7 @@ async function copyDevice(
         receivedAt: h.receivedAt,
         identityKey: h.identityKey,
         sessionKey: h.sessionKey,
-        batch: h.batch,
+        batch: h.batch === null ? null : batchIndex(h.batch),
       });
     }
     await writeCopyFiles(toWrite);
@@ -484,7 +501,8 @@ async function copyDevice(
         format: DEVICE_PAGE_FORMAT,
         device,
         records: metas,
-      });
+        batches,
+      } satisfies DevicePage);
     const last = metas[metas.length - 1];
     if (last !== undefined) cursor = last.seq + 1;
     if (beyond || r.next === null) return { added, bytes, nextSeq: cursor };

@@ -233,8 +233,14 @@ function checkDevicePages(dir: string, treeSize: number, lookup: EntryLookup, li
     for (const name of readdirSync(join(root, device)).sort()) {
       const file = join(root, device, name);
       const page = readCopyJson(dir, file, 'a device page');
-      if (page.format !== DEVICE_PAGE_FORMAT || page.device !== device || !Array.isArray(page.records))
+      if (
+        page.format !== DEVICE_PAGE_FORMAT ||
+        page.device !== device ||
+        !Array.isArray(page.records) ||
+        !Array.isArray(page.batches)
+      )
         throw invalid(dir, file, `not a page of device ${device}'s records`);
+      const batches = page.batches.length;
       for (const r of page.records as CopiedRecordMeta[]) {
         if (
           !Number.isSafeInteger(r?.logIndex) ||
@@ -246,7 +252,8 @@ function checkDevicePages(dir: string, treeSize: number, lookup: EntryLookup, li
           !/^[0-9a-f]{64}$/.test(r.hash) ||
           !isStr(r.bucketId) ||
           !isStr(r.sessionKey) ||
-          !isStr(r.identityKey)
+          !isStr(r.identityKey) ||
+          !(r.batch === null || (Number.isSafeInteger(r.batch) && r.batch >= 0 && r.batch < batches))
         )
           throw invalid(dir, file, 'a record in it is malformed or beyond the checkpoint');
         const why = entryMismatch(lookup.entry(r.logIndex).entry, {
