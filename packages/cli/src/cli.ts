@@ -61,7 +61,7 @@ Records officers (each takes --profile DIR, an officer profile; docs/officers.md
   console lexicon           supervision: lexicon rules (blind tokens) that queue records for review
   console review            supervision: review the next queued record, record decisions
   console audit             every officer and admin act in the log, verified
-  console archive-copy      take or update the organisation's own verified copy of its sealed archive
+  console archive-copy      take or refresh the organisation's own verified copy of the archive
 
 Auditing (no account needed):
   verify log      witness an organisation's log: it only grows; optionally cosign
