@@ -119,21 +119,42 @@ export async function startFakeOrg(): Promise<FakeOrg> {
     };
     return { ...doc, document: sealBucketKeyDocument(doc, km), currentKey: true };
   });
+  const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  // The officer profile's org.json: the ceremony's root wrap of KEPT lives only here.
+  const orgFile = {
+    format: 'custos-org',
+    version: 1,
+    orgId: ORG,
+    signingPublicKey: b64u(orgKey.publicKey),
+    signingKeyFingerprint: keyFingerprint(orgKey.publicKey),
+    keyManager: { publicKey: b64u(km.publicKey), delegation: b64u(delegation), notBefore: 0, notAfter: 0 },
+    buckets: buckets.map((b) => ({
+      bucketId: b.bucket,
+      retentionClass: b.retentionClass,
+      period: b.period,
+      notBefore: b.notBefore,
+      notAfter: b.notAfter,
+      publicKey: b64u(b.publicKey),
+      document: b64u(b.document),
+      ...(b.bucket === KEPT ? { rootWrap: b64u(new Uint8Array(80).fill(8)) } : {}),
+    })),
+  };
   const nextSeq = new Map<string, number>();
   const requests: string[] = [];
   const org: FakeOrg = {
     url: '',
     entries: [],
     records: [],
-    wraps: new Map(
-      [KEPT, SHORT].map((b) => [
-        b,
+    wraps: new Map([
+      [KEPT, new Map([['0', new Uint8Array(80).fill(7)]])],
+      [
+        SHORT,
         new Map([
           ['0', new Uint8Array(80).fill(7)],
           ['root', new Uint8Array(80).fill(8)],
         ]),
-      ]),
-    ),
+      ],
+    ]),
     unserved: new Set(),
     swapped: new Map(),
     signedSize: undefined,
@@ -200,7 +221,7 @@ export async function startFakeOrg(): Promise<FakeOrg> {
         api,
         officer: {
           profile: { signingKeyFingerprint: keyFingerprint(orgKey.publicKey) },
-          org: { format: 'custos-org', orgId: ORG, buckets: [] },
+          org: orgFile,
         },
         call: (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, o?: object) =>
           api.call(method, path, body, undefined, o),

@@ -61,6 +61,11 @@ describe('takeArchiveCopy', () => {
       missingTotal: 0,
     });
     expect(new Set(progress)).toEqual(new Set(['log', 'keys', 'records', 'check']));
+    // The server holds no root wrap of KEPT (the ceremony's): it comes from the profile's org.json.
+    expect(wrapsOf(KEPT)).toEqual({
+      '0': Buffer.alloc(80, 7).toString('base64url'),
+      root: Buffer.alloc(80, 8).toString('base64url'),
+    });
     const first = org.records[0]!;
     expect(readFileSync(recordFile(out, hex(first.bytes)))).toEqual(Buffer.from(first.bytes));
     // A page keeps each batch signature once: device A's first page of 100 records, 10 batches.

@@ -1,7 +1,8 @@
 /**
  * verifyArchiveCopy offline: a good copy verifies, with and without the log key given; one
  * altered byte in any file of it — a record, an entry bundle, a leaf tile, a device page, a
- * bucket document, the org keys, the checkpoint — fails naming that file, and so does a
+ * bucket document, the org keys, the profile's org.json, the checkpoint or the frontier
+ * the next run extends — fails naming that file, and so does a
  * deleted record or page. Another log key is LOG_KEY_MISMATCH.
  */
 import { createHash } from 'node:crypto';
@@ -119,7 +120,7 @@ describe('verifyArchiveCopy', () => {
     );
   });
 
-  it('names an altered bucket document, org keys file, and checkpoint', () => {
+  it('names an altered bucket document, org keys file, checkpoint, frontier and profile org.json', () => {
     const bucket = join('keys', 'buckets', `${KEPT}.json`);
     expect(
       broken((d) => {
@@ -146,5 +147,23 @@ describe('verifyArchiveCopy', () => {
         writeFileSync(f, JSON.stringify({ ...j, checkpoint: j.checkpoint.replace(/\n\d+\n/, '\n1\n') }));
       }),
     ).toMatch(/^custos-copy\.json: its checkpoint does not verify/);
+    expect(
+      broken((d) => {
+        const f = join(d, COPY_STATE_FILE);
+        const j = JSON.parse(readFileSync(f, 'utf8')) as { frontier: string[] };
+        writeFileSync(
+          f,
+          JSON.stringify({ ...j, frontier: [Buffer.alloc(32).toString('base64'), ...j.frontier.slice(1)] }),
+        );
+      }),
+    ).toBe("custos-copy.json: was altered: its tree frontier is not the log's");
+    expect(
+      broken((d) => {
+        const f = join(d, 'keys', 'org-profile.json');
+        const j = JSON.parse(readFileSync(f, 'utf8')) as { buckets: { publicKey: string }[] };
+        j.buckets[0]!.publicKey = Buffer.alloc(32, 9).toString('base64url');
+        writeFileSync(f, JSON.stringify(j));
+      }),
+    ).toMatch(/^keys\/org-profile\.json: does not verify against the org signing key/);
   });
 });

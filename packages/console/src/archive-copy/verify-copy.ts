@@ -11,8 +11,10 @@
  *    entry, and a page entry (what opening it needs) — unless a disposition of its bucket is
  *    in the log, or the copy itself recorded the server did not serve it;
  * 3. the keys: the org signing key has the fingerprint the copy was taken under, every
- *    key-manager delegation verifies with it, and every bucket document with them; each
- *    bucket with records in the copy has its keys file with at least one wrap.
+ *    key-manager delegation verifies with it, and every bucket document with them (in the
+ *    bucket files and in the profile's org.json); each bucket with records in the copy has
+ *    its keys file with at least one wrap.
+ * The state file's frontier (what the next run extends) must be the recomputed tree's.
  *
  * The first thing wrong throws COPY_INVALID naming the file. Memory: one bundle, a small
  * cache, one bit per log entry, and the sets of buckets and dispositions.
@@ -32,12 +34,15 @@ import {
 } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
 import { buildDelegationChain, verifyBucketUnderChain, type DelegationLink } from '../key-manager-chain.js';
+import { verifyOrgFile } from '../officer-profile.js';
+import type { OrgFile } from '../profile-files.js';
 import { keyFingerprint } from '../signing-key.js';
 import {
   bucketFile,
   COPY_STATE_FILE,
   leafTileFile,
   orgKeysFile,
+  orgProfileFile,
   readCopyFile,
   readCopyJson,
   readCopyState,
@@ -150,6 +155,13 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
           disagreeing.bundle,
           'was altered: its entries do not hash to its leaf tile nor to the checkpoint',
         );
+  // The next run extends the copy from the frontier the state file keeps: it must be this tree's.
+  if (
+    rootOk &&
+    (tree.frontier.length !== state.frontier.length ||
+      tree.frontier.some((h, i) => Buffer.from(h).toString('base64') !== state.frontier[i]))
+  )
+    throw invalid(dir, join(dir, COPY_STATE_FILE), "was altered: its tree frontier is not the log's");
   if (!rootOk)
     throw invalid(
       dir,
@@ -293,6 +305,21 @@ function checkKeys(dir: string, state: CopyState, used: ReadonlySet<string>) {
     );
   } catch (e) {
     throw invalid(dir, orgFile, 'a key-manager delegation does not verify with the org signing key', e);
+  }
+  // The officer profile's org.json, kept for whoever opens the copy later: checked as an officer session checks it.
+  const profileFile = orgProfileFile(dir);
+  const profileOrg = readCopyJson(dir, profileFile, "the officer profile's org.json");
+  try {
+    if (profileOrg.format !== 'custos-org' || profileOrg.orgId !== state.orgId)
+      throw new Error('another org');
+    verifyOrgFile(profileOrg as unknown as OrgFile, state.signingKeyFingerprint);
+  } catch (e) {
+    throw invalid(
+      dir,
+      profileFile,
+      'does not verify against the org signing key the copy was taken under',
+      e,
+    );
   }
   const folder = join(dir, 'keys', 'buckets');
   const names = existsSync(folder) ? readdirSync(folder).sort() : [];
