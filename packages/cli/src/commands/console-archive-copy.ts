@@ -63,7 +63,7 @@ export function copyLines(r: CopyResult): string[] {
         : `Archive copy in ${r.out} brought up to date: the log grew from ${r.previousTreeSize} to ${r.treeSize} entries (consistency proof verified).`;
   const lines = [
     head,
-    `${r.recordsAdded} record(s) added (${size(r.recordBytesAdded)}); the copy holds ${r.records} record(s), ${size(r.recordBytes)}, and the keys of ${r.buckets} bucket(s).`,
+    `Archive copy holds ${r.records} record(s), ${size(r.recordBytes)}, and the keys of ${r.buckets} bucket(s); ${r.recordsAdded} record(s) added (${size(r.recordBytesAdded)}).`,
   ];
   if (r.bucketsDisposed.length > 0)
     lines.push(

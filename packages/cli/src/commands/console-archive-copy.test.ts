@@ -1,0 +1,48 @@
+import type { CopyResult } from '@custos/console';
+import { describe, expect, it } from 'vitest';
+import { copyLines } from './console-archive-copy.js';
+
+const base: CopyResult = {
+  out: '/backup/copy',
+  outcome: 'extended',
+  previousTreeSize: 300,
+  treeSize: 420,
+  log: { origin: 'custos.test/org', verifierKey: 'custos.test/org+abcd+KEY' },
+  checkpoint: 'note',
+  entriesAdded: 120,
+  recordsAdded: 100,
+  recordBytesAdded: 150 * 1024,
+  records: 400,
+  recordBytes: 3 * 1024 * 1024,
+  buckets: 3,
+  bucketsDisposed: [],
+  missing: [],
+  missingTotal: 0,
+};
+
+describe('console archive-copy output', () => {
+  it('says how the log moved, what was added and held, and how to check the copy', () => {
+    expect(copyLines(base)).toEqual([
+      'Archive copy in /backup/copy brought up to date: the log grew from 300 to 420 entries (consistency proof verified).',
+      'Archive copy holds 400 record(s), 3.0 MiB, and the keys of 3 bucket(s); 100 record(s) added (150.0 KiB).',
+      "Check it offline with: custos verify copy /backup/copy --log-key 'custos.test/org+abcd+KEY'",
+    ]);
+  });
+
+  it('names disposed buckets and each missing record, and says the copy is incomplete', () => {
+    const lines = copyLines({
+      ...base,
+      bucketsDisposed: ['transitory-2026-01'],
+      missing: [{ logIndex: 7, device: 'dev', seq: 3 }],
+      missingTotal: 2,
+    });
+    expect(lines).toContain(
+      'Disposed since the last run: transitory-2026-01 — their wrapped keys and records were removed from the copy.',
+    );
+    expect(lines).toContain('MISSING   device dev record 3 (log index 7): the server did not serve it');
+    expect(lines).toContain('… and 1 more missing.');
+    expect(lines.some((l) => l.startsWith('INCOMPLETE: 2 logged record(s) the server did not serve'))).toBe(
+      true,
+    );
+  });
+});
