@@ -13,5 +13,6 @@ export * from './sign/index.js';
 export * from './blind-index/index.js';
 export * from './shares/index.js';
 export * from './disposition/index.js';
+export * from './completeness/index.js';
 export * from './relay-frames/index.js';
 export * from './org-docs/index.js';

@@ -87,6 +87,10 @@ export const SERVER_ERRORS = {
     status: 409,
     doc: 'The review item already has a decision; decisions are final.',
   },
+  FINDING_ACKNOWLEDGED: {
+    status: 409,
+    doc: 'The completeness finding already has an acknowledgement; a finding is acknowledged once. Nothing was stored.',
+  },
   BOOTSTRAP_USED: {
     status: 409,
     doc: 'The bootstrap token has already created an organisation; it works once (an identical retry is answered as the first time while the first admin has not enrolled).',

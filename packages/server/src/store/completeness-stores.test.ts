@@ -87,5 +87,34 @@ for (const backend of TEST_BACKENDS) {
       ]);
       expect((await tb.stores.completeness.alerts(orgId, 150, 10)).map((x) => x.at)).toEqual([200]);
     });
+
+    it("stores one acknowledgement per finding, lists them by id in pages, never another org's", async () => {
+      const row = (findingId: string, n: number) => ({
+        findingId,
+        statement: Buffer.from([n, 1, 2]),
+        signature: Buffer.alloc(64, n),
+        deviceId: a!,
+        acknowledgedAt: 1000 + n,
+      });
+      expect(await tb.stores.completeness.acknowledgements(orgId, null, 10)).toEqual([]);
+      expect(await tb.stores.completeness.acknowledge(orgId, row('gap/o/d/5-7', 1))).toBe(true);
+      expect(await tb.stores.completeness.acknowledge(orgId, row('gap/o/d/1-1', 2))).toBe(true);
+      // The same finding again changes nothing, whatever the new row says.
+      expect(await tb.stores.completeness.acknowledge(orgId, row('gap/o/d/5-7', 3))).toBe(false);
+      const other = await createTestOrgRow(tb.stores, 'Other acks');
+      expect(await tb.stores.completeness.acknowledge(other, row('gap/o/d/9-9', 4))).toBe(true);
+      expect(await tb.stores.completeness.acknowledgements(orgId, null, 10)).toEqual([
+        row('gap/o/d/1-1', 2),
+        row('gap/o/d/5-7', 1),
+      ]);
+      expect(await tb.stores.completeness.acknowledgement(orgId, 'gap/o/d/5-7')).toEqual(
+        row('gap/o/d/5-7', 1),
+      );
+      expect(await tb.stores.completeness.acknowledgement(orgId, 'gap/o/d/9-9')).toBeUndefined();
+      expect(await tb.stores.completeness.acknowledgements(orgId, null, 1)).toEqual([row('gap/o/d/1-1', 2)]);
+      expect(await tb.stores.completeness.acknowledgements(orgId, 'gap/o/d/1-1', 10)).toEqual([
+        row('gap/o/d/5-7', 1),
+      ]);
+    });
   });
 }

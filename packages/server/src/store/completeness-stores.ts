@@ -7,7 +7,7 @@
  */
 import type { DeviceId, OrgId } from '../ids.js';
 import type { AuditKind, PendingAuditEntry } from './records.js';
-import { int, text } from './row-checks.js';
+import { bytes, int, text } from './row-checks.js';
 import { sql, type SqlExecutor } from './sql.js';
 
 /** A device's archive as the server holds it. */
@@ -36,7 +36,20 @@ export interface CompletenessPolicyRow {
   readonly setAt: number;
 }
 
-/** Completeness queries and the policy setting. */
+/** An officer's signed acknowledgement of one completeness finding (core finding-acknowledgement.ts). */
+export interface AcknowledgementRow {
+  readonly findingId: string;
+  /** The statement's deterministic CBOR bytes, as the officer signed them. */
+  readonly statement: Buffer;
+  /** Ed25519 by the officer's signing key over the statement under its domain. */
+  readonly signature: Buffer;
+  /** The officer device that sent it (the act's actor). */
+  readonly deviceId: DeviceId;
+  /** Server time of the act (the audit document's `at`). */
+  readonly acknowledgedAt: number;
+}
+
+/** Completeness queries, the policy setting and finding acknowledgements. */
 export interface CompletenessStore {
   /** Every device with at least one record, by device id. */
   deviceSummaries(orgId: OrgId): Promise<DeviceArchiveSummary[]>;
@@ -46,8 +59,35 @@ export interface CompletenessStore {
   policy(orgId: OrgId): Promise<CompletenessPolicyRow | undefined>;
   /** Sets (replaces) the policy. Run in the transaction that records the act. */
   setPolicy(orgId: OrgId, policy: CompletenessPolicyRow): Promise<void>;
+  /**
+   * Stores an acknowledgement unless the finding already has one; true when stored. Run in the
+   * transaction that records the act.
+   */
+  acknowledge(orgId: OrgId, row: AcknowledgementRow): Promise<boolean>;
+  /** The finding's acknowledgement, or undefined. */
+  acknowledgement(orgId: OrgId, findingId: string): Promise<AcknowledgementRow | undefined>;
+  /** Acknowledgements by finding id, after `after` (exclusive; null: from the first); at most `limit`. */
+  acknowledgements(orgId: OrgId, after: string | null, limit: number): Promise<AcknowledgementRow[]>;
   /** Audit acts whose kind starts with `alert.`, at or after `since`, oldest first; at most `limit`. */
   alerts(orgId: OrgId, since: number, limit: number): Promise<PendingAuditEntry[]>;
+}
+
+interface AcknowledgementColumns {
+  readonly finding_id: unknown;
+  readonly statement: unknown;
+  readonly signature: unknown;
+  readonly device_id: unknown;
+  readonly acknowledged_at: unknown;
+}
+
+function acknowledgementOf(r: AcknowledgementColumns): AcknowledgementRow {
+  return {
+    findingId: text(r.finding_id),
+    statement: bytes(r.statement),
+    signature: bytes(r.signature),
+    deviceId: text(r.device_id) as DeviceId,
+    acknowledgedAt: int(r.acknowledged_at),
+  };
 }
 
 /** {@link CompletenessStore} over SQLite or PostgreSQL (the same SQL: window functions exist in both). */
@@ -108,6 +148,36 @@ export class SqlCompletenessStore implements CompletenessStore {
         ON CONFLICT (org_id) DO UPDATE SET silent_after_ms = excluded.silent_after_ms,
           receipt_grace_ms = excluded.receipt_grace_ms, set_by = excluded.set_by, set_at = excluded.set_at`,
     );
+  }
+
+  async acknowledge(orgId: OrgId, r: AcknowledgementRow): Promise<boolean> {
+    const n = await this.db.run(
+      sql`INSERT INTO completeness_acknowledgements
+        (org_id, finding_id, statement, signature, device_id, acknowledged_at)
+        VALUES (${orgId}, ${r.findingId}, ${r.statement}, ${r.signature}, ${r.deviceId}, ${r.acknowledgedAt})
+        ON CONFLICT (org_id, finding_id) DO NOTHING`,
+    );
+    return n === 1;
+  }
+
+  async acknowledgement(orgId: OrgId, findingId: string): Promise<AcknowledgementRow | undefined> {
+    const r = await this.db.get<AcknowledgementColumns>(
+      sql`SELECT finding_id, statement, signature, device_id, acknowledged_at
+        FROM completeness_acknowledgements WHERE org_id = ${orgId} AND finding_id = ${findingId}`,
+    );
+    return r === undefined ? undefined : acknowledgementOf(r);
+  }
+
+  async acknowledgements(orgId: OrgId, after: string | null, limit: number): Promise<AcknowledgementRow[]> {
+    const rows = await this.db.all<AcknowledgementColumns>(
+      after === null
+        ? sql`SELECT finding_id, statement, signature, device_id, acknowledged_at
+            FROM completeness_acknowledgements WHERE org_id = ${orgId} ORDER BY finding_id LIMIT ${limit}`
+        : sql`SELECT finding_id, statement, signature, device_id, acknowledged_at
+            FROM completeness_acknowledgements WHERE org_id = ${orgId} AND finding_id > ${after}
+            ORDER BY finding_id LIMIT ${limit}`,
+    );
+    return rows.map(acknowledgementOf);
   }
 
   async alerts(orgId: OrgId, since: number, limit: number): Promise<PendingAuditEntry[]> {

@@ -66,6 +66,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   27: ['relay_send_keys'],
   28: ['directory_versions'],
   29: [],
+  30: ['completeness_acknowledgements'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

@@ -239,6 +239,7 @@ export const AUDIT_KINDS = [
   'alert.rate-limit',
   'completeness.report',
   'completeness.policy',
+  'completeness.acknowledge',
   'disposition.plan',
   'disposition.approve',
   'disposition.execute',

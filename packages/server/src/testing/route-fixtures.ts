@@ -2,7 +2,7 @@
  * A valid request for every route, used by the authorisation matrix and the bad-input
  * tests. A route without a fixture fails those tests: add one here with the route.
  */
-import { sealRootKeyStatement, sealOfficerList } from '@custos/core';
+import { encodeFindingAcknowledgement, sealRootKeyStatement, sealOfficerList } from '@custos/core';
 import { randomBytes } from 'node:crypto';
 import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { PrivateKey } from '@signalapp/libsignal-client';
@@ -145,6 +145,8 @@ async function seedReviewItem({ t, org, archive }: FixtureContext): Promise<stri
 }
 let reviewSeeds = 0;
 let officerLists = 0;
+/** Acknowledged fixture findings so far: each fixture call acknowledges a fresh one. */
+let acknowledgedGaps = 0;
 
 /** Fixtures keyed by `METHOD url-pattern`. */
 export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
@@ -448,6 +450,38 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'PUT',
     url: `/v1/orgs/${org.orgId}/archive/completeness/policy`,
     body: { silentAfterMs: 7 * 86_400_000, receiptGraceMs: 86_400_000 },
+  }),
+  // The fixture org's officer keys are random bytes, so the acknowledgement is seeded in the
+  // store and the route sees the identical statement again (a retry: answered, not refused).
+  'POST /v1/orgs/:orgId/archive/completeness/acknowledgements': async ({ t, org }) => {
+    const n = ++acknowledgedGaps;
+    const findingId = `gap/${org.orgId}/${org.devices.member.deviceId}/${n}-${n}`;
+    const statement = Buffer.from(
+      encodeFindingAcknowledgement({
+        orgId: org.orgId,
+        findingId,
+        reason: 'Fixture: records lost with a wiped phone.',
+        officerIndex: 0,
+        at: t.clock.now,
+      }),
+    );
+    const signature = Buffer.alloc(64, 9);
+    await t.stores.completeness.acknowledge(org.orgId, {
+      findingId,
+      statement,
+      signature,
+      deviceId: org.devices.officer.deviceId,
+      acknowledgedAt: t.clock.now,
+    });
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${org.orgId}/archive/completeness/acknowledgements`,
+      body: { statement: statement.toString('base64url'), signature: signature.toString('base64url') },
+    };
+  },
+  'GET /v1/orgs/:orgId/archive/completeness/acknowledgements': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/archive/completeness/acknowledgements?limit=10`,
   }),
   'GET /v1/orgs/:orgId/alerts': async ({ org }) => ({
     method: 'GET',

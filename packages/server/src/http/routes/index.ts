@@ -65,6 +65,10 @@ import {
   completenessReportRoute,
   declaredGapsRoute,
 } from '../../completeness/completeness-routes.js';
+import {
+  acknowledgeFindingRoute,
+  listAcknowledgementsRoute,
+} from '../../completeness/acknowledgement-routes.js';
 import { listAlertsRoute } from '../../alerts/alert-routes.js';
 import {
   createHoldRoute,
@@ -118,6 +122,8 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   completenessReportRoute,
   declaredGapsRoute,
   completenessPolicyRoute,
+  acknowledgeFindingRoute,
+  listAcknowledgementsRoute,
   listAlertsRoute,
   recordExportRoute,
   registerBucketRoute,

@@ -792,4 +792,23 @@ CREATE CONSTRAINT TRIGGER devices_directory_version
   FOR EACH ROW EXECUTE FUNCTION bump_directory_version();
 `,
   },
+  {
+    version: 30,
+    name: "completeness: officers' acknowledgements of findings",
+    // docs/officers.md "Completeness and alerts". One row per acknowledged finding: an officer's
+    // signed statement (core finding-acknowledgement.ts) that the finding is explained. The
+    // primary key is what makes a second acknowledgement of the same finding a refusal
+    // (FINDING_ACKNOWLEDGED) even when two officers race; rows are never updated or deleted.
+    up: `
+CREATE TABLE completeness_acknowledgements (
+  org_id TEXT NOT NULL,
+  finding_id TEXT NOT NULL,
+  statement BYTEA NOT NULL,
+  signature BYTEA NOT NULL,
+  device_id TEXT NOT NULL,
+  acknowledged_at BIGINT NOT NULL,
+  PRIMARY KEY (org_id, finding_id)
+);
+`,
+  },
 ];

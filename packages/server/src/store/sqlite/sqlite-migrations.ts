@@ -806,4 +806,23 @@ CREATE TRIGGER devices_delete_directory_version AFTER DELETE ON devices BEGIN
 END;
 `,
   },
+  {
+    version: 30,
+    name: "completeness: officers' acknowledgements of findings",
+    // docs/officers.md "Completeness and alerts". One row per acknowledged finding: an officer's
+    // signed statement (core finding-acknowledgement.ts) that the finding is explained. The
+    // primary key is what makes a second acknowledgement of the same finding a refusal
+    // (FINDING_ACKNOWLEDGED) even when two officers race; rows are never updated or deleted.
+    up: `
+CREATE TABLE completeness_acknowledgements (
+  org_id TEXT NOT NULL,
+  finding_id TEXT NOT NULL,
+  statement BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  device_id TEXT NOT NULL,
+  acknowledged_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, finding_id)
+) STRICT;
+`,
+  },
 ];

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeFindingAcknowledgement,
+  encodeFindingAcknowledgement,
+  findingAcknowledgementMessage,
+  type FindingAcknowledgement,
+} from './finding-acknowledgement.js';
+import { encodeDeterministic } from '../record/deterministic-cbor.js';
+
+const ack: FindingAcknowledgement = {
+  orgId: 'org-1',
+  findingId: 'gap/org-1/dev_A/5-7',
+  reason: 'Phone wiped before upload; incident 2026-114.',
+  officerIndex: 2,
+  at: 1_764_000_000_000,
+};
+
+describe('finding acknowledgement', () => {
+  it('encodes deterministically and decodes to the same statement', () => {
+    const bytes = encodeFindingAcknowledgement(ack);
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeFindingAcknowledgement({ ...ack })))).toBe(true);
+    expect(decodeFindingAcknowledgement(bytes)).toEqual(ack);
+    const msg = findingAcknowledgementMessage(bytes);
+    expect(Buffer.from(msg).subarray(0, 34).toString('utf8')).toBe('custos-finding-acknowledgement-v1\u0000');
+    expect(Buffer.from(msg).subarray(34).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('refuses an empty or padded reason, control characters, another org and malformed ids', () => {
+    for (const reason of ['', '   ', ' padded', 'two\nlines', 'x'.repeat(2001)])
+      expect(() => encodeFindingAcknowledgement({ ...ack, reason })).toThrow(/reason/);
+    expect(() => encodeFindingAcknowledgement({ ...ack, findingId: 'gap/org-2/dev_A/5-7' })).toThrow(
+      /another organisation/,
+    );
+    for (const findingId of ['gap', 'gap/org-1/dev A/1-2', 'GAP/org-1/d/1-1', 'gap//org-1', 'gap/org-1/d/'])
+      expect(() => encodeFindingAcknowledgement({ ...ack, findingId })).toThrow(/finding id/);
+    expect(() => encodeFindingAcknowledgement({ ...ack, officerIndex: -1 })).toThrow(/officer index/);
+  });
+
+  it('decodes only the one encoding of a version 1 statement', () => {
+    const doc = {
+      v: 1,
+      typ: 'finding-acknowledgement',
+      org: ack.orgId,
+      fnd: ack.findingId,
+      why: ack.reason,
+      off: 2,
+      at: ack.at,
+    };
+    expect(decodeFindingAcknowledgement(encodeDeterministic(doc))).toEqual(ack);
+    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, v: 2 }))).toThrow(/version 1/);
+    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, extra: 1 }))).toThrow(
+      /version 1/,
+    );
+    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, why: '' }))).toThrow(/reason/);
+    expect(() => decodeFindingAcknowledgement(new Uint8Array([0xa0, 0x00]))).toThrow();
+  });
+});

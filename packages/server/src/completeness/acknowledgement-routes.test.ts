@@ -1,0 +1,190 @@
+/**
+ * Finding acknowledgements over HTTP (SQLite): an officer's signed statement is stored and
+ * audited with the detail the console rebuilds; a retry of the identical statement changes
+ * nothing; a second statement for the same finding, a forged or misattributed signature,
+ * another org's finding, an empty reason and a member's request are refused, nothing stored.
+ */
+import { generateKeyPairSync, sign } from 'node:crypto';
+import {
+  encodeDeterministicCbor,
+  encodeFindingAcknowledgement,
+  findingAcknowledgementMessage,
+  type FindingAcknowledgement,
+} from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrgId } from '../ids.js';
+import {
+  call,
+  createOrgWithRoles,
+  createTestApp,
+  enrolAndLogin,
+  orgCreateBody,
+  type TestApp,
+  type TestDevice,
+} from '../testing/test-app.js';
+import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
+import { acknowledgementDetail } from './acknowledgement-routes.js';
+
+function officer() {
+  const k = generateKeyPairSync('ed25519');
+  const sig = Buffer.from(k.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+  const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: Buffer.alloc(32, 1), sig });
+  return {
+    publicKey: Buffer.from(doc).toString('base64url'),
+    sign: (statement: Uint8Array) =>
+      sign(null, findingAcknowledgementMessage(statement), k.privateKey).toString('base64url'),
+  };
+}
+
+interface Listed {
+  findingId: string;
+  statement: string;
+  signature: string;
+  deviceId: string;
+  acknowledgedAt: number;
+}
+
+describe('finding acknowledgement routes (SQLite)', () => {
+  let tb: TestBackend;
+  let t: TestApp;
+  let orgId: OrgId;
+  let dev: { officer: TestDevice; member: TestDevice };
+  let otherOfficer: TestDevice;
+  const officers = [officer(), officer()];
+  const url = () => `/v1/orgs/${orgId}/archive/completeness/acknowledgements`;
+
+  const statement = (over: Partial<FindingAcknowledgement> = {}): Uint8Array =>
+    encodeFindingAcknowledgement({
+      orgId,
+      findingId: `gap/${orgId}/dev-1/5-7`,
+      reason: 'Phone wiped before upload (incident 114).',
+      officerIndex: 0,
+      at: 1000,
+      ...over,
+    });
+  const post = (d: TestDevice, st: Uint8Array, signature: string) =>
+    call(t.app, 'POST', url(), { statement: Buffer.from(st).toString('base64url'), signature }, d.headers());
+  const code = (r: { statusCode: number; json: <T>() => T }) => [
+    r.statusCode,
+    r.json<{ error: { code: string } }>().error.code,
+  ];
+  const list = async (query = '') =>
+    (await call(t.app, 'GET', `${url()}${query}`, undefined, dev.officer.headers())).json<{
+      acknowledgements: Listed[];
+      next: string | null;
+    }>();
+  const acts = async () =>
+    (await t.stores.auditPending.list(orgId, 0, 1000))
+      .filter((e) => e.kind === 'completeness.acknowledge')
+      .map((e) => [e.subject, e.detail]);
+
+  beforeAll(async () => {
+    tb = await openTestSqlite();
+    t = await createTestApp(tb.stores);
+    const body = {
+      ...orgCreateBody(t.bootstrapToken),
+      officers: officers.map((o) => ({ publicKey: o.publicKey })),
+    };
+    const created = (await call(t.app, 'POST', '/v1/orgs', body)).json<{
+      orgId: OrgId;
+      enrolmentCode: string;
+    }>();
+    orgId = created.orgId;
+    const admin = await enrolAndLogin(t.app, orgId, created.enrolmentCode);
+    const devices: Record<string, TestDevice> = {};
+    for (const role of ['officer', 'member'] as const) {
+      const u = await call(t.app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
+      const { userId } = u.json<{ userId: string }>();
+      const c = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
+        {},
+        admin.headers(),
+      );
+      devices[role] = await enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+    }
+    dev = devices as typeof dev;
+    otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
+  });
+  afterAll(async () => {
+    await t?.app.close();
+    await tb?.dispose();
+  });
+
+  it('stores and audits a signed acknowledgement; the identical retry changes nothing', async () => {
+    const st = statement();
+    const sig = officers[0]!.sign(st);
+    const r = await post(dev.officer, st, sig);
+    expect(r.statusCode, r.body).toBe(200);
+    const row = r.json<Listed>();
+    expect(row).toMatchObject({
+      findingId: `gap/${orgId}/dev-1/5-7`,
+      deviceId: dev.officer.deviceId,
+      signature: sig,
+    });
+    expect(await acts()).toEqual([[`gap/${orgId}/dev-1/5-7`, acknowledgementDetail(st)]]);
+    const again = await post(dev.officer, st, sig);
+    expect(again.statusCode).toBe(200);
+    expect(again.json<Listed>()).toEqual(row);
+    expect(await acts()).toHaveLength(1);
+    expect((await list()).acknowledgements).toEqual([row]);
+  });
+
+  it('refuses a second acknowledgement of the same finding, even by another officer', async () => {
+    const st = statement({ officerIndex: 1, reason: 'Another reason.', at: 2000 });
+    expect(code(await post(dev.officer, st, officers[1]!.sign(st)))).toEqual([409, 'FINDING_ACKNOWLEDGED']);
+    expect(await acts()).toHaveLength(1);
+  });
+
+  it('refuses forged signatures, another org, bad statements and non-officers, storing nothing', async () => {
+    const st = statement({ findingId: `gap/${orgId}/dev-1/8-8` });
+    // Signed by officer 1 but claiming officer 0; officer 5 is not registered.
+    expect(code(await post(dev.officer, st, officers[1]!.sign(st)))).toEqual([400, 'INVALID_KEY']);
+    const five = statement({ findingId: `gap/${orgId}/dev-1/8-8`, officerIndex: 5 });
+    expect(code(await post(dev.officer, five, officers[0]!.sign(five)))).toEqual([400, 'INVALID_KEY']);
+    // A statement of another org, sent to this org or by that org's officer to this path.
+    const foreign = encodeFindingAcknowledgement({
+      orgId: 'other-org',
+      findingId: 'gap/other-org/dev-1/1-1',
+      reason: 'x',
+      officerIndex: 0,
+      at: 1,
+    });
+    const r = await post(dev.officer, foreign, officers[0]!.sign(foreign));
+    expect(code(r)).toEqual([400, 'INVALID_REQUEST']);
+    expect(r.body).toContain('another organisation');
+    expect(code(await post(otherOfficer, st, officers[0]!.sign(st)))).toEqual([403, 'WRONG_ORG']);
+    // An empty reason no encoder writes, built by hand.
+    const empty = encodeDeterministicCbor({
+      v: 1,
+      typ: 'finding-acknowledgement',
+      org: orgId,
+      fnd: `gap/${orgId}/dev-1/8-8`,
+      why: '',
+      off: 0,
+      at: 1,
+    });
+    const e = await post(dev.officer, empty, officers[0]!.sign(empty));
+    expect(code(e)).toEqual([400, 'INVALID_REQUEST']);
+    expect(e.body).toContain('reason');
+    expect(code(await post(dev.member, st, officers[0]!.sign(st)))).toEqual([403, 'ROLE_FORBIDDEN']);
+    expect((await list()).acknowledgements.map((a) => a.findingId)).toEqual([`gap/${orgId}/dev-1/5-7`]);
+    expect(await acts()).toHaveLength(1);
+  });
+
+  it('lists acknowledgements in pages by finding id', async () => {
+    for (const f of ['unarchived/ORG/dev-2/40', 'silent/ORG/dev-3/none']) {
+      const st = statement({ findingId: f.replace('ORG', orgId) });
+      expect((await post(dev.officer, st, officers[0]!.sign(st))).statusCode).toBe(200);
+    }
+    const all = (await list()).acknowledgements.map((a) => a.findingId);
+    expect(all).toHaveLength(3);
+    const first = await list('?limit=2');
+    expect(first.acknowledgements.map((a) => a.findingId)).toEqual(all.slice(0, 2));
+    expect(first.next).toBe(all[1]);
+    const rest = await list(`?limit=2&after=${encodeURIComponent(first.next!)}`);
+    expect(rest.acknowledgements.map((a) => a.findingId)).toEqual(all.slice(2));
+    expect(rest.next).toBeNull();
+  });
+});
