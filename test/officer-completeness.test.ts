@@ -25,15 +25,27 @@ const POLL_CAP_MS = 150_000;
 const SILENT_AHEAD_MS = 4 * 86_400_000;
 
 interface Finding {
+  id: string;
   kind: string;
   deviceId: string;
   from?: number;
   to?: number;
   evidence?: string[];
 }
+interface Acknowledged extends Finding {
+  acknowledgement: {
+    findingId: string;
+    reason: string;
+    officerIndex: number;
+    deviceId: string;
+    logIndex: number;
+  };
+}
 interface Report {
   complete: boolean;
   findings: Finding[];
+  acknowledged: Acknowledged[];
+  acknowledgementProblems: string[];
   policy: { silentAfterMs: number; receiptGraceMs: number; source: string };
   devices: {
     deviceId: string;
@@ -168,15 +180,25 @@ describe('officer completeness and alerts (processes)', () => {
       expect(after.code).toBe(1);
       expect(after.report.complete).toBe(false);
       const gaps = after.report.findings.filter((f) => f.kind === 'gap');
+      const gapId = `gap/${org.orgId}/${victim.deviceId}/1-1`;
       expect(gaps).toEqual([
-        { kind: 'gap', deviceId: victim.deviceId, from: 1, to: 1, evidence: ['not-served', 'server-report'] },
+        {
+          id: gapId,
+          kind: 'gap',
+          deviceId: victim.deviceId,
+          from: 1,
+          to: 1,
+          evidence: ['not-served', 'server-report'],
+        },
       ]);
       // Receipts whose only record was the deleted one are unarchived now too; nothing else is named.
       for (const f of after.report.findings) expect(f.deviceId).toBe(victim.deviceId);
 
       const human = await custos(['console', 'completeness', ...officer.args]);
       expect(human.status).toBe(1);
-      expect(human.stdout).toContain(`GAP       device ${victim.deviceId}: sequence 1 missing`);
+      expect(human.stdout).toContain(
+        `GAP       device ${victim.deviceId}: sequence 1 missing (not-served, server-report) [${gapId}]`,
+      );
       expect(human.stdout).toMatch(/INCOMPLETE: \d+ finding\(s\)/);
 
       const alerts = await custos(['console', 'alerts', '--json', ...officer.args]);
@@ -184,6 +206,7 @@ describe('officer completeness and alerts (processes)', () => {
       const listed = (JSON.parse(alerts.stdout) as { alerts: (Finding & { source: string })[] }).alerts;
       expect(listed).toContainEqual({
         source: 'completeness',
+        id: gapId,
         kind: 'gap',
         deviceId: victim.deviceId,
         from: 1,
@@ -371,6 +394,96 @@ describe('officer completeness and alerts (processes)', () => {
       expect(human.stdout).toContain(
         `NOT SEARCHABLE: ${carolCount} record(s) of 1 device(s) (${carolDevice} ${carolCount}) carry no search tokens`,
       );
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'acknowledged findings: refused bad input changes nothing; once all are acknowledged, exit 0; a new gap of the same device fails',
+    async () => {
+      const before = await completeness();
+      expect(before.code).toBe(1);
+      expect(before.report.acknowledged).toEqual([]);
+      const ids = before.report.findings.map((f) => f.id);
+      const gap = before.report.findings.find((f) => f.kind === 'gap' && f.evidence?.includes('not-served'))!;
+      expect(gap).toBeDefined();
+      const acknowledge = (list: string, reason: string) =>
+        custos([
+          'console',
+          'completeness',
+          '--acknowledge',
+          list,
+          '--reason',
+          reason,
+          '--json',
+          ...officer.args,
+        ]);
+      const errorOf = (r: { stdout: string }) =>
+        (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+
+      // Bad input: another org's finding, an empty reason, an unknown id beside a good one. Nothing
+      // is sent: the deleted row's acknowledgement below is the first (a second is refused).
+      const foreign = await acknowledge(`gap/SomeOtherOrgId0000000/${gap.deviceId}/1-1`, 'Explained.');
+      expect([foreign.status, errorOf(foreign).code]).toEqual([1, 'FINDING_NOT_FOUND']);
+      expect(errorOf(foreign).message).toContain('belongs to organisation SomeOtherOrgId0000000');
+      const empty = await acknowledge(gap.id, '  ');
+      expect([empty.status, errorOf(empty).code]).toEqual([2, 'USAGE']);
+      const mixed = await acknowledge(`${gap.id},gap/${org.orgId}/${gap.deviceId}/900-901`, 'Explained.');
+      expect([mixed.status, errorOf(mixed).code]).toEqual([1, 'FINDING_NOT_FOUND']);
+      expect(errorOf(mixed).message).toContain(
+        `no current finding has the id gap/${org.orgId}/${gap.deviceId}/900-901`,
+      );
+
+      // The deleted row, explained; then acknowledging it again is refused.
+      const reason = 'Row deleted by the test harness; incident T-1 closed.';
+      const one = await custosJson<{
+        acknowledged: { findingId: string; officerIndex: number; logIndex: number }[];
+      }>(['console', 'completeness', '--acknowledge', gap.id, '--reason', reason, ...officer.args]);
+      expect(one.acknowledged).toMatchObject([{ findingId: gap.id, officerIndex: 0 }]);
+      const again = await acknowledge(gap.id, 'Again.');
+      expect([again.status, errorOf(again).code]).toEqual([1, 'FINDING_ACKNOWLEDGED']);
+      const partly = await completeness();
+      expect(partly.code).toBe(1);
+      expect(partly.report.acknowledged.map((f) => f.id)).toEqual([gap.id]);
+      expect(partly.report.acknowledged[0]!.acknowledgement).toMatchObject({
+        reason,
+        officerIndex: 0,
+        logIndex: one.acknowledged[0]!.logIndex,
+      });
+      expect(partly.report.findings.map((f) => f.id)).toEqual(ids.filter((id) => id !== gap.id));
+
+      // Everything else at once: the daily check passes, listing them apart.
+      const rest = ids.filter((id) => id !== gap.id);
+      if (rest.length > 0)
+        expect((await acknowledge(rest.join(','), 'Uploads dropped by the test.')).status).toBe(0);
+      const passing = await completeness();
+      expect([passing.code, passing.report.complete, passing.report.findings]).toEqual([0, true, []]);
+      expect(passing.report.acknowledged.map((f) => f.id).sort()).toEqual([...ids].sort());
+      expect(passing.report.acknowledgementProblems).toEqual([]);
+      const human = await custos(['console', 'completeness', ...officer.args]);
+      expect(human.status).toBe(0);
+      expect(human.stdout).toContain(`ACKNOWLEDGED GAP       device ${gap.deviceId}: sequence 1 missing`);
+      expect(human.stdout).toContain(`[${gap.id}] — by officer 1 (device `);
+      expect(human.stdout).toContain(`Complete but for ${ids.length} acknowledged finding(s)`);
+
+      // A new gap of the same device: its own finding, not covered by the old acknowledgement.
+      const device = passing.report.devices.find((d) => d.deviceId === gap.deviceId)!;
+      const db = new Database(join(org.server.dataDir, 'custos.sqlite'));
+      try {
+        db.pragma('busy_timeout = 10000');
+        const n = db
+          .prepare('DELETE FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = ?')
+          .run(org.orgId, gap.deviceId, device.maxSeq).changes;
+        expect(n).toBe(1);
+      } finally {
+        db.close();
+      }
+      const after = await completeness();
+      expect(after.code).toBe(1);
+      const fresh = after.report.findings.filter((f) => f.kind === 'gap' && f.deviceId === gap.deviceId);
+      expect(fresh.length).toBeGreaterThan(0);
+      for (const f of after.report.findings) expect(ids).not.toContain(f.id);
+      expect(after.report.findings.some((f) => f.to === device.maxSeq)).toBe(true);
     },
     STEP_TIMEOUT_MS,
   );

@@ -27,6 +27,8 @@ export const CONSOLE_ERROR_CODES = [
   'BUCKET_INVALID',
   'PLAN_INVALID',
   'COPY_INVALID',
+  'FINDING_NOT_FOUND',
+  'FINDING_ACKNOWLEDGED',
 ] as const;
 
 /** A code from the closed set above. */

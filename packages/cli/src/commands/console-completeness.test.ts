@@ -25,6 +25,7 @@ describe('console completeness options', () => {
 
   it('prints a declared gap as a gap, with who declared it, why and where it is logged', () => {
     const line = describeFinding({
+      id: 'gap/o1/d1/3-5',
       kind: 'gap',
       deviceId: 'd1',
       from: 3,
@@ -35,10 +36,11 @@ describe('console completeness options', () => {
     expect(line).toBe(
       'GAP       device d1: sequence 3–5 missing (declared, server-report); declared lost by the device ' +
         '(server-restored: the server was restored from an older backup after acknowledging them, ' +
-        '2026-11-27T09:00:00Z, log 41)',
+        '2026-11-27T09:00:00Z, log 41) [gap/o1/d1/3-5]',
     );
     // A run sealed to a disposed bucket says so: not records lost by accident.
     const disposed = describeFinding({
+      id: 'gap/o1/d1/6-6',
       kind: 'gap',
       deviceId: 'd1',
       from: 6,
@@ -48,7 +50,7 @@ describe('console completeness options', () => {
     });
     expect(disposed).toBe(
       'GAP       device d1: sequence 6 missing (declared); declared lost by the device ' +
-        '(bucket-disposed: sealed to a disposed bucket, 2026-11-27T10:00:00Z, log 50)',
+        '(bucket-disposed: sealed to a disposed bucket, 2026-11-27T10:00:00Z, log 50) [gap/o1/d1/6-6]',
     );
   });
 
@@ -76,6 +78,8 @@ describe('console completeness options', () => {
       ({
         complete: true,
         findings: [],
+        acknowledged: [],
+        acknowledgementProblems: [],
         policy: {
           silentAfterMs: 604_800_000,
           receiptGraceMs: 86_400_000,
@@ -111,6 +115,7 @@ describe('console completeness options', () => {
       complete: false,
       findings: [
         {
+          id: `unverified-disposition/o1/${'ef'.repeat(32)}`,
           kind: 'unverified-disposition',
           logIndex: 90,
           certificateHash: 'ef'.repeat(32),
@@ -119,6 +124,8 @@ describe('console completeness options', () => {
           reason: 'no disposition.execute act of the verified log names this certificate',
         },
       ],
+      acknowledged: [],
+      acknowledgementProblems: [],
       policy: { silentAfterMs: 604_800_000, receiptGraceMs: 0, source: 'default', setBy: null, setAt: null },
       devices: [],
       recordsChecked: 2,
@@ -163,7 +170,7 @@ describe('console completeness options', () => {
     } as unknown as CompletenessReport;
     const lines = humanLines(report);
     expect(lines[0]).toBe(
-      `UNVERIFIED disposition certificate ${'ef'.repeat(8)}… (log 90): no disposition.execute act of the verified log names this certificate; its records count as missing`,
+      `UNVERIFIED disposition certificate ${'ef'.repeat(8)}… (log 90): no disposition.execute act of the verified log names this certificate; its records count as missing [unverified-disposition/o1/${'ef'.repeat(32)}]`,
     );
     expect(lines).toContain(
       `DISPOSED: 5 record(s) under certificate ${'ab'.repeat(8)}… (plan ${'cd'.repeat(8)}…, log 70, executed 2026-12-09T00:00:00Z, ` +
@@ -172,6 +179,67 @@ describe('console completeness options', () => {
     expect(reportJson(report)).toMatchObject({
       recordsDisposed: 5,
       dispositions: [{ certificateHash: cert }],
+    });
+  });
+
+  it('lists acknowledged findings apart, with who, when, where and why; the verdict counts only the others', () => {
+    const gap = (from: number, to: number) => ({
+      id: `gap/o1/d1/${from}-${to}`,
+      kind: 'gap' as const,
+      deviceId: 'd1',
+      from,
+      to,
+      evidence: ['not-served' as const],
+    });
+    const acknowledgement = {
+      findingId: 'gap/o1/d1/1-1',
+      reason: 'Phone wiped before upload (incident 114).',
+      officerIndex: 1,
+      deviceId: 'officer-dev',
+      acknowledgedAt: Date.UTC(2026, 10, 28, 9),
+      logIndex: 77,
+    };
+    const report = (findings: ReturnType<typeof gap>[]) =>
+      ({
+        complete: findings.length === 0,
+        findings,
+        acknowledged: [{ ...gap(1, 1), acknowledgement }],
+        acknowledgementProblems: [
+          'log entry 80: an acknowledgement the server does not serve or that does not verify; its finding is not acknowledged',
+        ],
+        policy: {
+          silentAfterMs: 604_800_000,
+          receiptGraceMs: 0,
+          source: 'default',
+          setBy: null,
+          setAt: null,
+        },
+        devices: [],
+        recordsChecked: 2,
+        recordsWithoutTokens: 0,
+        bucketsWithoutWrap: [],
+        dispositions: [],
+        recordsDisposed: 0,
+        log: { origin: 'example/org', treeSize: 100 },
+        since: 0,
+        checkedAt: 3,
+      }) as unknown as CompletenessReport;
+    const passing = humanLines(report([]));
+    expect(passing[0]).toBe(
+      'ACKNOWLEDGED GAP       device d1: sequence 1 missing (not-served) [gap/o1/d1/1-1] — by officer 2 ' +
+        '(device officer-dev), 2026-11-28T09:00:00Z, log 77: Phone wiped before upload (incident 114).',
+    );
+    expect(passing[1]).toMatch(/^ACKNOWLEDGEMENT NOT COUNTED: log entry 80: /);
+    expect(passing[2]).toMatch(/^Complete but for 1 acknowledged finding\(s\): 0 device\(s\)/);
+    // A new gap of the same device is not covered: it comes first, and the verdict fails.
+    const failing = humanLines(report([gap(4, 4)]));
+    expect(failing[0]).toBe('GAP       device d1: sequence 4 missing (not-served) [gap/o1/d1/4-4]');
+    expect(failing[1]).toMatch(/^ACKNOWLEDGED GAP/);
+    expect(failing[3]).toMatch(/^INCOMPLETE: 1 finding\(s\) \(and 1 acknowledged\): /);
+    expect(reportJson(report([]))).toMatchObject({
+      complete: true,
+      findings: [],
+      acknowledged: [{ id: 'gap/o1/d1/1-1', acknowledgement: { officerIndex: 1, logIndex: 77 } }],
     });
   });
 });

@@ -1,13 +1,19 @@
 /**
  * `custos console completeness [--since DATE]`: is the archive complete? (SEC 17a-4(f)(2)(ii);
- * docs/officers.md, "Completeness and alerts"). Exit 0 when nothing is missing, 1 when
- * anything is. `custos console completeness policy` shows or sets the org's policy.
+ * docs/officers.md, "Completeness and alerts"). Exit 0 when nothing is missing but what
+ * officers acknowledged, 1 otherwise. `--acknowledge ID --reason TEXT` acknowledges findings;
+ * `custos console completeness policy` shows or sets the org's policy.
  */
 import {
+  acknowledgeFindings,
+  checkFindingIds,
+  checkReason,
   runCompleteness,
   setCompletenessPolicy,
-  type CompletenessFinding,
+  type AcknowledgedFinding,
   type CompletenessReport,
+  type IdentifiedFinding,
+  type VerifiedAcknowledgement,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
@@ -16,6 +22,8 @@ import { gapReasonLabel } from '../gap-reasons.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
 
 const USAGE = `Usage: custos console completeness --profile DIR [--since DATE] [--passphrase-file FILE] [--json]
+       custos console completeness --acknowledge ID[,ID…] --reason TEXT --profile DIR
+                                   [--passphrase-file FILE] [--json]
        custos console completeness policy --profile DIR [--silent-after DURATION] [--grace DURATION]
                                           [--passphrase-file FILE] [--json]
 
@@ -32,10 +40,21 @@ fetched, opened and verified. Reports
   - dispositions in the log whose certificate or plan digest does not verify.
 Records a verified disposition approved (m officers' approvals, the plan's leaf digest
 recomputed from the log) are disposed, not missing; the report names each certificate.
-Exit 0: complete. Exit 1: something is missing (listed), or the check could not be done.
+Each finding ends with its id in [brackets]. Findings an officer acknowledged (signed by an
+officer of org.json, in the verified log) are listed apart as ACKNOWLEDGED and do not fail.
+Exit 0: complete, or every finding acknowledged. Exit 1: a finding no officer acknowledged
+(listed), or the check could not be done.
 
   --since DATE            report only what happened from DATE on: YYYY-MM-DD (UTC) or an
                           ISO 8601 time; default: everything
+  --acknowledge ID[,ID…]  acknowledge these current findings (ids as printed): after an
+                          investigation explained them (records lost with a wiped phone, a
+                          lost device). Runs the check first; each must be a current finding
+                          of this org not yet acknowledged, or nothing is sent. Each becomes a
+                          statement signed with your officer key and an audit entry in the log.
+                          A new finding, even of the same device, still fails.
+  --reason TEXT           with --acknowledge: why (one line, up to 2000 characters; the server
+                          keeps it in clear: no message content)
 
 policy: without --silent-after/--grace, prints the policy in force; with them, sets it
 (a completeness-policy entry in the log). Defaults: silent after 7d, grace 24h.
@@ -45,7 +64,14 @@ ${OFFICER_OPTIONS_HELP}
 See docs/officers.md, "Completeness and alerts".
 `;
 
-const FLAGS = { ...OFFICER_FLAGS, since: 'string', 'silent-after': 'string', grace: 'string' } as const;
+const FLAGS = {
+  ...OFFICER_FLAGS,
+  since: 'string',
+  'silent-after': 'string',
+  grace: 'string',
+  acknowledge: 'string',
+  reason: 'string',
+} as const;
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -79,8 +105,12 @@ export function formatDuration(ms: number): string {
 
 const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z');
 
-/** One line per finding (shared with `console alerts`). */
-export function describeFinding(f: CompletenessFinding): string {
+/** One line per finding, its id last in brackets (shared with `console alerts`). */
+export function describeFinding(f: IdentifiedFinding): string {
+  return `${findingText(f)} [${f.id}]`;
+}
+
+function findingText(f: IdentifiedFinding): string {
   switch (f.kind) {
     case 'gap':
       return (
@@ -105,6 +135,8 @@ export function reportJson(r: CompletenessReport) {
   return {
     complete: r.complete,
     findings: r.findings,
+    acknowledged: r.acknowledged,
+    acknowledgementProblems: r.acknowledgementProblems,
     policy: r.policy,
     devices: r.devices,
     recordsChecked: r.recordsChecked,
@@ -118,11 +150,29 @@ export function reportJson(r: CompletenessReport) {
   };
 }
 
+/** Who acknowledged a finding, when, where in the log, and why. */
+function acknowledgementText(a: VerifiedAcknowledgement): string {
+  return `officer ${a.officerIndex + 1} (device ${a.deviceId}), ${iso(a.acknowledgedAt)}, log ${a.logIndex}: ${a.reason}`;
+}
+
+/** An acknowledged finding's line. */
+export function describeAcknowledged(f: AcknowledgedFinding): string {
+  return `ACKNOWLEDGED ${describeFinding(f)} — by ${acknowledgementText(f.acknowledgement)}`;
+}
+
 /** The report as lines for a person. */
 export function humanLines(r: CompletenessReport): string[] {
   const lines = r.findings.map(describeFinding);
+  lines.push(...r.acknowledged.map(describeAcknowledged));
+  for (const p of r.acknowledgementProblems) lines.push(`ACKNOWLEDGEMENT NOT COUNTED: ${p}`);
+  const acked = r.acknowledged.length;
+  const verdict = r.complete
+    ? acked === 0
+      ? 'Complete'
+      : `Complete but for ${acked} acknowledged finding(s)`
+    : `INCOMPLETE: ${r.findings.length} finding(s)${acked === 0 ? '' : ` (and ${acked} acknowledged)`}`;
   lines.push(
-    `${r.complete ? 'Complete' : `INCOMPLETE: ${r.findings.length} finding(s)`}: ${r.devices.length} device(s), ` +
+    `${verdict}: ${r.devices.length} device(s), ` +
       `${r.recordsChecked} record(s) opened and verified, log of ${r.log.treeSize} entries verified` +
       `${r.since === 0 ? '' : ` (since ${iso(r.since)})`}; policy: silent after ${formatDuration(r.policy.silentAfterMs)}, ` +
       `grace ${formatDuration(r.policy.receiptGraceMs)} (${r.policy.source === 'default' ? 'defaults' : `set ${iso(r.policy.setAt!)}`}).`,
@@ -167,6 +217,36 @@ export function runConsoleCompleteness(args: readonly string[], io: CliIo): Prom
       const silent = optionalString(ctx.flags, 'silent-after');
       const grace = optionalString(ctx.flags, 'grace');
       const sinceText = optionalString(ctx.flags, 'since');
+      const acknowledge = optionalString(ctx.flags, 'acknowledge');
+      const reason = optionalString(ctx.flags, 'reason');
+      if (acknowledge === undefined && reason !== undefined)
+        throw new UsageError('--reason goes with --acknowledge');
+      if (acknowledge !== undefined) {
+        if (policyMode) throw new UsageError('--acknowledge does not apply to `policy`');
+        if (silent !== undefined || grace !== undefined || sinceText !== undefined)
+          throw new UsageError('--acknowledge takes no --since, --silent-after or --grace');
+        if (reason === undefined || reason.trim() === '')
+          throw new UsageError('--acknowledge needs --reason TEXT: why the finding is explained');
+        const ids = acknowledge.split(',').map((x) => x.trim());
+        if (ids.some((x) => x === ''))
+          throw new UsageError('--acknowledge takes finding ids separated by commas');
+        const progress = (m: string) => ctx.note(`custos console completeness: ${m}`);
+        const acks = await withOfficerSession(ctx, async (s) => {
+          // What needs no check run is refused before one: a malformed or foreign id, a bad reason.
+          checkReason(reason);
+          checkFindingIds(s.orgId, ids);
+          const current = await runCompleteness(s, { onProgress: progress });
+          return acknowledgeFindings(s, ids, reason, current, { onProgress: progress });
+        });
+        ctx.result(
+          acks.map(
+            (a) =>
+              `Acknowledged ${a.findingId} by ${acknowledgementText(a)}. It no longer fails the check; any other finding still does.`,
+          ),
+          { acknowledged: acks },
+        );
+        return 0;
+      }
       if (!policyMode) {
         if (silent !== undefined || grace !== undefined)
           throw new UsageError('--silent-after and --grace belong to `custos console completeness policy`');

@@ -51,6 +51,7 @@ const PHRASES: Record<string, Phrase> = {
   'hold-reseal': (s, d) => `re-sealed legal hold ${s} to the current officers${q(d)}`,
   'review-decide': (s, d) => `decided review item ${s}${q(d)}`,
   'review-settings': (_s, d) => `set review sampling${q(d)}`,
+  'completeness-acknowledge': (s, d) => `acknowledged completeness finding ${s}${q(d)}`,
 };
 
 /** The kind an entry is filtered by: the audit or key event kind, or the entry type for holds and dispositions. */

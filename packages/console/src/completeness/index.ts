@@ -29,6 +29,21 @@ export type {
 export { setCompletenessPolicy } from './completeness-policy.js';
 export type { StoredPolicy } from './completeness-policy.js';
 export { runAlerts } from './run-alerts.js';
+export {
+  acknowledgeFindings,
+  applyAcknowledgements,
+  checkFindingIds,
+  checkReason,
+  readAcknowledgements,
+} from './finding-acknowledgements.js';
+export type {
+  AcknowledgedFinding,
+  AcknowledgementsRead,
+  CurrentFindings,
+  VerifiedAcknowledgement,
+} from './finding-acknowledgements.js';
+export { FINDING_ID_KINDS, findingId, findingIdOrg } from './finding-ids.js';
+export type { IdentifiedFinding } from './finding-ids.js';
 export type { Alert, AlertsOptions, AlertsReport, SecurityAlert } from './run-alerts.js';
 export { DEFAULT_VOLUME_LIMITS, volumeAlerts } from './volume-alerts.js';
 export type { VolumeAlert, VolumeLimits, VolumeMeasure } from './volume-alerts.js';

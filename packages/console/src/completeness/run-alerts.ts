@@ -1,5 +1,6 @@
 /**
- * `custos console alerts`: the completeness findings (run-completeness.ts), the security
+ * `custos console alerts`: the completeness findings no officer acknowledged
+ * (run-completeness.ts, finding-acknowledgements.ts), the security
  * alerts the server raised, and the daily volume alerts the console works out itself
  * (volume-alerts.ts). Server alerts are `alert-…` audit entries of the verified log —
  * listed from the log itself, so the server cannot hide one — and their details come from
@@ -8,7 +9,7 @@
 import { officerAudit } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import type { CompletenessFinding } from './completeness-findings.js';
+import type { IdentifiedFinding } from './finding-ids.js';
 import {
   auditDocumentHash,
   runCompleteness,
@@ -40,7 +41,7 @@ export interface SecurityAlert {
 
 /** One line of the alerts listing. */
 export type Alert =
-  | ({ readonly source: 'completeness' } & CompletenessFinding)
+  | ({ readonly source: 'completeness' } & IdentifiedFinding)
   | ({ readonly source: 'server' } & SecurityAlert)
   | ({ readonly source: 'volume' } & VolumeAlert);
 

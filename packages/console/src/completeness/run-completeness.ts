@@ -26,7 +26,6 @@ import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import {
   analyseCompleteness,
   devicesInLog,
-  type CompletenessFinding,
   type CompletenessPolicy,
   type InvalidRecordFinding,
   type ServedRecords,
@@ -38,6 +37,12 @@ import {
   readDispositions,
   type DispositionAccount,
 } from './disposed-records.js';
+import {
+  applyAcknowledgements,
+  readAcknowledgements,
+  type AcknowledgedFinding,
+} from './finding-acknowledgements.js';
+import { findingId, type IdentifiedFinding } from './finding-ids.js';
 import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
 
 /** Records asked for per page (the server's maximum). */
@@ -101,8 +106,14 @@ export interface CompletenessDevice {
 
 /** The report. */
 export interface CompletenessReport {
+  /** No finding is left unacknowledged (exit 0); acknowledged ones are listed in `acknowledged`. */
   readonly complete: boolean;
-  readonly findings: readonly CompletenessFinding[];
+  /** Findings no verified acknowledgement covers, each with its id: these fail the check. */
+  readonly findings: readonly IdentifiedFinding[];
+  /** Findings an officer acknowledged (verified against org.json and the log), with the acknowledgement. */
+  readonly acknowledged: readonly AcknowledgedFinding[];
+  /** Acknowledgements that do not count, one sentence each (they acknowledge nothing). */
+  readonly acknowledgementProblems: readonly string[];
   readonly policy: VerifiedPolicy;
   readonly devices: readonly CompletenessDevice[];
   readonly recordsChecked: number;
@@ -354,7 +365,7 @@ export async function runCompleteness(
     served.set(d.deviceId, { fromSeq, seqs: got, envelopeHashes: hashes, incomplete });
     progress(`device ${d.deviceId}: ${got.size} record(s) checked`);
   }
-  const findings = analyseCompleteness({
+  const all = analyseCompleteness({
     orgId: session.orgId,
     entries: log.entries,
     served,
@@ -364,10 +375,14 @@ export async function runCompleteness(
     now,
     since,
     disposed,
-  });
+  }).map((f): IdentifiedFinding => ({ ...f, id: findingId(session.orgId, f, devices) }));
+  const acknowledgements = await readAcknowledgements(session, log);
+  const { findings, acknowledged } = applyAcknowledgements(all, acknowledgements.verified);
   return {
     complete: findings.length === 0,
     findings,
+    acknowledged,
+    acknowledgementProblems: acknowledgements.problems,
     policy,
     devices: [...devices.values()]
       .sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1))

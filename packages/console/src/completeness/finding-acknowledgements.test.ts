@@ -1,0 +1,273 @@
+/**
+ * Finding ids and officers' acknowledgements, with a stand-in server that answers (and lies)
+ * as told: an acknowledgement counts only when signed by the officer it names and logged; it
+ * covers exactly its own finding; bad input is refused before anything is sent.
+ */
+import {
+  encodeFindingAcknowledgement,
+  findingAcknowledgementMessage,
+  generateBucketKeyPair,
+  type LogEntry,
+} from '@custos/core';
+import { createHash } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeOfficerPublicKey, type OfficerKeys } from '../officer-keys.js';
+import type { OfficerSession } from '../officer-session.js';
+import { SigningKey } from '../signing-key.js';
+import type { CompletenessFinding } from './completeness-findings.js';
+import {
+  acknowledgeFindings,
+  applyAcknowledgements,
+  readAcknowledgements,
+  type CurrentFindings,
+} from './finding-acknowledgements.js';
+import { findingId, type IdentifiedFinding } from './finding-ids.js';
+import { auditDocumentHash } from './run-completeness.js';
+import type { IndexedEntry, VerifiedLog } from './verified-log.js';
+
+const ORG = 'org-1';
+const OFFICER_DEVICE = 'officer-dev';
+
+async function officerKeys(index: number): Promise<OfficerKeys> {
+  const pair = await generateBucketKeyPair();
+  return {
+    index,
+    hpkePublicKey: pair.publicKey,
+    hpkePrivateKey: pair.privateKey,
+    signingKey: SigningKey.generate(),
+    keyManager: SigningKey.generate(),
+  };
+}
+
+interface Served {
+  findingId: string;
+  statement: string;
+  signature: string;
+  deviceId: string;
+  acknowledgedAt: number;
+}
+
+/** A signed acknowledgement as the server would serve it, and the log entry its act makes. */
+function signed(keys: OfficerKeys, findingIdText: string, over: { claim?: number; at?: number } = {}) {
+  const statement = encodeFindingAcknowledgement({
+    orgId: ORG,
+    findingId: findingIdText,
+    reason: 'Phone wiped before upload (incident 114).',
+    officerIndex: over.claim ?? keys.index,
+    at: 5,
+  });
+  const served: Served = {
+    findingId: findingIdText,
+    statement: Buffer.from(statement).toString('base64url'),
+    signature: Buffer.from(keys.signingKey.sign(findingAcknowledgementMessage(statement))).toString(
+      'base64url',
+    ),
+    deviceId: OFFICER_DEVICE,
+    acknowledgedAt: over.at ?? 1000,
+  };
+  const hash = auditDocumentHash(ORG, {
+    kind: 'completeness.acknowledge',
+    actor: OFFICER_DEVICE,
+    subject: findingIdText,
+    at: served.acknowledgedAt,
+    detail: `statement-sha256=${createHash('sha256').update(statement).digest('hex')}`,
+  });
+  const entry: LogEntry = {
+    type: 'audit-event',
+    kind: 'completeness-acknowledge',
+    hash: Buffer.from(hash, 'hex'),
+    size: 100,
+    actor: OFFICER_DEVICE,
+    time: served.acknowledgedAt,
+  };
+  return { served, entry };
+}
+
+const logOf = (entries: LogEntry[]): VerifiedLog =>
+  ({
+    entries: entries.map((entry, index): IndexedEntry => ({ index, entry })),
+    treeSize: entries.length,
+  }) as unknown as VerifiedLog;
+
+const gap = (device: string, from: number, to: number): IdentifiedFinding => {
+  const f: CompletenessFinding = { kind: 'gap', deviceId: device, from, to, evidence: ['log'] };
+  return { ...f, id: findingId(ORG, f, new Map()) };
+};
+
+describe('finding acknowledgements', () => {
+  let officers: OfficerKeys[];
+  /** What the stand-in server serves, and the requests it got. */
+  let serving: Served[];
+  let posts: unknown[];
+  let session: OfficerSession;
+
+  beforeAll(async () => {
+    officers = [await officerKeys(0), await officerKeys(1)];
+    session = {
+      orgId: ORG,
+      officerIndex: 0,
+      officer: {
+        keys: officers[0],
+        org: {
+          officers: officers.map((k) => ({
+            index: k.index,
+            publicKey: Buffer.from(encodeOfficerPublicKey(k)).toString('base64url'),
+          })),
+        },
+      },
+      call: async (method: string, path: string, body?: unknown) => {
+        if (method === 'POST') {
+          posts.push({ path, body });
+          return {};
+        }
+        return { acknowledgements: serving, next: null };
+      },
+    } as unknown as OfficerSession;
+  });
+
+  it('gives each finding an id naming what it covers: a new gap of the same device has another', () => {
+    const devices = new Map([
+      [
+        'd1',
+        {
+          records: new Map([
+            [0, 1],
+            [7, 2],
+          ]),
+        },
+      ],
+    ]);
+    expect(gap('d1', 1, 1).id).toBe('gap/org-1/d1/1-1');
+    expect(gap('d1', 4, 6).id).not.toBe(gap('d1', 1, 1).id);
+    expect(gap('d1', 1, 2).id).not.toBe(gap('d1', 1, 1).id);
+    const silent = (deviceId: string) =>
+      findingId(ORG, { kind: 'silent-device', deviceId, lastRecordAt: 2, silentForMs: 9 }, devices);
+    expect(silent('d1')).toBe('silent/org-1/d1/7');
+    expect(silent('d9')).toBe('silent/org-1/d9/none');
+    expect(
+      findingId(
+        ORG,
+        {
+          kind: 'unmatched-receipt',
+          deviceId: 'd1',
+          logIndex: 41,
+          envelopeHash: 'ab',
+          sender: 'd1',
+          recipient: 'd2',
+          time: 1,
+        },
+        devices,
+      ),
+    ).toBe('unarchived/org-1/d1/41');
+    expect(findingId(ORG, { kind: 'invalid-record', deviceId: 'd1', seq: 3, reason: 'x' }, devices)).toBe(
+      'invalid/org-1/d1/3',
+    );
+    const cert = 'ef'.repeat(32);
+    const unverified = (bucketId: string | null) =>
+      findingId(
+        ORG,
+        {
+          kind: 'unverified-disposition',
+          logIndex: 9,
+          certificateHash: cert,
+          planId: null,
+          bucketId,
+          reason: 'r',
+        },
+        devices,
+      );
+    expect(unverified(null)).toBe(`unverified-disposition/org-1/${cert}`);
+    expect(unverified('standard-2026-11')).toBe(`unverified-disposition/org-1/${cert}/standard-2026-11`);
+  });
+
+  it('counts a signed, logged acknowledgement for exactly its own finding', async () => {
+    const a = signed(officers[1]!, 'gap/org-1/d1/1-1');
+    serving = [a.served];
+    const read = await readAcknowledgements(session, logOf([a.entry]));
+    expect(read.problems).toEqual([]);
+    expect(read.verified.get('gap/org-1/d1/1-1')).toEqual({
+      findingId: 'gap/org-1/d1/1-1',
+      reason: 'Phone wiped before upload (incident 114).',
+      officerIndex: 1,
+      deviceId: OFFICER_DEVICE,
+      acknowledgedAt: 1000,
+      logIndex: 0,
+    });
+    // The same device's later gap, a wider run and another device's same run all still fail.
+    const findings = [gap('d1', 1, 1), gap('d1', 1, 2), gap('d1', 4, 4), gap('d2', 1, 1)];
+    const split = applyAcknowledgements(findings, read.verified);
+    expect(split.acknowledged.map((f) => f.id)).toEqual(['gap/org-1/d1/1-1']);
+    expect(split.acknowledged[0]!.acknowledgement.officerIndex).toBe(1);
+    expect(split.findings.map((f) => f.id)).toEqual([
+      'gap/org-1/d1/1-2',
+      'gap/org-1/d1/4-4',
+      'gap/org-1/d2/1-1',
+    ]);
+  });
+
+  it('counts nothing the server forges, moves, serves without its log entry or withholds', async () => {
+    // Signed by officer 1, claiming officer 0.
+    const forged = signed(officers[1]!, 'gap/org-1/d1/1-1', { claim: 0 });
+    // A genuine acknowledgement of 1-1, served as the acknowledgement of another finding.
+    const genuine = signed(officers[0]!, 'gap/org-1/d1/1-1', { at: 1500 });
+    const moved = { ...genuine.served, findingId: 'gap/org-1/d1/4-4' };
+    // Signed and served, but its act is not in the verified log (another act time).
+    const unlogged = signed(officers[0]!, 'gap/org-1/d3/2-2', { at: 2000 });
+    const withheld = signed(officers[0]!, 'gap/org-1/d5/0-0');
+    serving = [forged.served, moved, unlogged.served];
+    const log = logOf([forged.entry, genuine.entry, withheld.entry]);
+    const read = await readAcknowledgements(session, log);
+    expect(read.verified.size).toBe(0);
+    expect(read.problems).toEqual([
+      "the acknowledgement of gap/org-1/d1/1-1: its signature does not verify as officer 1's",
+      'the acknowledgement of gap/org-1/d1/4-4: its statement names another organisation or finding',
+      'the acknowledgement of gap/org-1/d3/2-2: the verified log has no act for it (yet)',
+      'log entry 0: an acknowledgement the server does not serve or that does not verify; its finding is not acknowledged',
+      'log entry 1: an acknowledgement the server does not serve or that does not verify; its finding is not acknowledged',
+      'log entry 2: an acknowledgement the server does not serve or that does not verify; its finding is not acknowledged',
+    ]);
+    // With no acknowledgement act in the log the server is not even asked.
+    serving = [genuine.served];
+    expect((await readAcknowledgements(session, logOf([]))).verified.size).toBe(0);
+  });
+
+  it('refuses bad input before anything is sent', async () => {
+    posts = [];
+    const acked = {
+      ...gap('d1', 1, 1),
+      acknowledgement: {
+        findingId: 'gap/org-1/d1/1-1',
+        reason: 'r',
+        officerIndex: 1,
+        deviceId: 'x',
+        acknowledgedAt: 0,
+        logIndex: 3,
+      },
+    };
+    const current: CurrentFindings = { findings: [gap('d1', 4, 4)], acknowledged: [acked] };
+    const attempt = (ids: string[], reason = 'Explained.') =>
+      acknowledgeFindings(session, ids, reason, current);
+    await expect(attempt(['gap/org-1/d1/9-9'])).rejects.toMatchObject({ code: 'FINDING_NOT_FOUND' });
+    await expect(attempt(['gap/org-2/d1/4-4'])).rejects.toMatchObject({
+      code: 'FINDING_NOT_FOUND',
+      message: expect.stringContaining('belongs to organisation org-2'),
+    });
+    await expect(attempt(['gap/org-1/d1/1-1'])).rejects.toMatchObject({
+      code: 'FINDING_ACKNOWLEDGED',
+      message: expect.stringContaining('by officer 2'),
+    });
+    await expect(attempt(['gap/org-1/d1/4-4'], '   ')).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(attempt(['gap/org-1/d1/4-4'], 'two\nlines')).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+    });
+    await expect(attempt(['not a finding'])).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(attempt(['gap/org-1/d1/4-4', 'gap/org-1/d1/4-4'])).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+    });
+    // One bad id among good ones: none is sent.
+    await expect(attempt(['gap/org-1/d1/4-4', 'gap/org-1/d1/9-9'])).rejects.toMatchObject({
+      code: 'FINDING_NOT_FOUND',
+    });
+    expect(posts).toEqual([]);
+  });
+});
