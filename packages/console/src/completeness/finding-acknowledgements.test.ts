@@ -231,6 +231,29 @@ describe('finding acknowledgements', () => {
     expect((await readAcknowledgements(session, logOf([]))).verified.size).toBe(0);
   });
 
+  it('stops a server that pages for ever, with fresh or repeated acknowledgements', async () => {
+    const a = signed(officers[0]!, 'gap/org-1/d1/1-1');
+    let n = 0;
+    const endless = (fresh: boolean) =>
+      ({
+        ...session,
+        call: async () => ({
+          acknowledgements: [
+            { ...a.served, findingId: fresh ? `gap/org-1/d1/${++n}-${n}` : a.served.findingId },
+          ],
+          next: 'more',
+        }),
+      }) as unknown as OfficerSession;
+    await expect(readAcknowledgements(endless(true), logOf([a.entry]))).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      message: expect.stringContaining('more than the 1 acknowledgement(s) the log records'),
+    });
+    await expect(readAcknowledgements(endless(false), logOf([a.entry]))).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      message: expect.stringContaining('repeats'),
+    });
+  });
+
   it('refuses bad input before anything is sent', async () => {
     posts = [];
     const acked = {

@@ -191,6 +191,12 @@ export async function readAcknowledgements(
       else verified.set(out.findingId, out);
     }
     if (r.next === null) break;
+    // The log bounds what can count: a server paging far beyond it is only making the check run on.
+    if (seen.size > logged.size + ACKNOWLEDGEMENTS_PAGE)
+      throw new ConsoleError(
+        'SERVER_REFUSED',
+        `GET …/completeness/acknowledgements: serves more than the ${logged.size} acknowledgement(s) the log records`,
+      );
     // A page that brings nothing new would be paged for ever.
     if (fresh === 0)
       throw new ConsoleError(
