@@ -4,12 +4,13 @@
  * forged, stale, replayed, other-org or malformed list changes nothing.
  */
 import { OFFICER_LIST_DOMAIN, sealOfficerList, sealSignedDocument, type OfficerList } from '@custos/core';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArchivingOrg, type ArchivingOrg } from '../archive/archive-test-support.js';
 import { call, createTestApp, enrolAndLogin, type TestApp, type TestDevice } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import type { UserId } from '../ids.js';
+import { auditDocument } from '../log-service/audit-sequencing.js';
 import { OFFICER_LIST_SKEW_MS } from './officer-list.js';
 
 const b64u = (u: Uint8Array): string => Buffer.from(u).toString('base64url');
@@ -102,6 +103,7 @@ for (const backend of TEST_BACKENDS) {
       expect((await put(sealOfficerList(list(), a.orgSigningKey), a.admin)).statusCode).toBe(403);
       expect(await tb.stores.orgs.get(a.orgId)).toEqual(before);
       expect(await tb.stores.orgs.lastOfficerListChange(a.orgId)).toBeUndefined();
+      expect(await tb.stores.orgs.officerListChanges(a.orgId)).toEqual([]);
     });
 
     it('adds an officer: new keys and quorum, audited, idempotent, and an older list is then refused', async () => {
@@ -153,6 +155,27 @@ for (const backend of TEST_BACKENDS) {
         second.headers(),
       );
       expect(code(refused)).toBe('ROLE_FORBIDDEN');
+    });
+
+    it('serves every list with the act that logged it, oldest first (GET …/officers/history)', async () => {
+      const history = (who: TestDevice) =>
+        call(t.app, 'GET', `/v1/orgs/${a.orgId}/officers/history`, undefined, who.headers());
+      const r = await history(a.officer);
+      expect(r.statusCode, r.body).toBe(200);
+      const { changes } = r.json<{ changes: { list: string; act: string | null }[] }>();
+      const stored = await tb.stores.orgs.officerListChanges(a.orgId);
+      expect(stored.map((c) => c.seq)).toEqual([1, 2]);
+      expect(stored.at(-1)).toEqual(await tb.stores.orgs.lastOfficerListChange(a.orgId));
+      expect(changes.map((c) => c.list)).toEqual(stored.map((c) => b64u(c.document)));
+      const acts = await tb.stores.auditPending.officersChanges(a.orgId);
+      expect(acts.map((e) => e.kind)).toEqual(['officers.change', 'officers.change']);
+      expect(changes.map((c) => c.act)).toEqual(acts.map((e) => b64u(auditDocument(a.orgId, e))));
+      // Each act names its own list by hash.
+      for (const c of changes) {
+        const named = createHash('sha256').update(Buffer.from(c.list, 'base64url')).digest('hex');
+        expect(Buffer.from(c.act!, 'base64url').toString('latin1')).toContain(`list-sha256=${named}`);
+      }
+      expect((await history(a.admin)).statusCode).toBe(403);
     });
   });
 }

@@ -195,3 +195,55 @@ export const latestOfficerChangeRoute = defineRoute({
     return { act: null, pending: true, checkpoint };
   },
 });
+
+/** GET /v1/orgs/:orgId/officers/history */
+export const officerHistoryRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/orgs/:orgId/officers/history',
+  summary:
+    'Every officer list a quorum signed for the org, oldest first (docs/officers.md "Completeness and alerts"), ' +
+    'each with the document of the `officers.change` act that logged it (whose `list-sha256` names it; null ' +
+    'while the act is not yet recorded), so an officer can tell which list was in force when a disposition was ' +
+    "executed and check it against the log's change acts. Empty when the officers never changed. Officers and auditors.",
+  access: { kind: 'device', roles: ['officer', 'auditor'] },
+  params: OrgParams,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        changes: Type.Array(
+          Type.Object(
+            {
+              list: Bytes(1, 65536, 'the officer list signed by the org signing key'),
+              act: Type.Union([Type.String(), Type.Null()], {
+                description: 'the act document (deterministic CBOR, base64url) that logged it, or null',
+              }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: [],
+  async handler({ auth }, deps) {
+    const [lists, acts] = await Promise.all([
+      deps.stores.orgs.officerListChanges(auth.orgId),
+      deps.stores.auditPending.officersChanges(auth.orgId),
+    ]);
+    // Each act names its list by hash (keys/officer-list.ts): `… list-sha256=<hex>`.
+    const byList = new Map(
+      acts.map((ev) => [/(?:^| )list-sha256=([0-9a-f]{64})(?: |$)/.exec(ev.detail ?? '')?.[1], ev]),
+    );
+    return {
+      changes: lists.map((l) => {
+        const ev = byList.get(createHash('sha256').update(l.document).digest('hex'));
+        return {
+          list: encodeBytes(l.document),
+          act: ev === undefined ? null : encodeBytes(Buffer.from(auditDocument(auth.orgId, ev))),
+        };
+      }),
+    };
+  },
+});

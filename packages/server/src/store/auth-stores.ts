@@ -313,6 +313,13 @@ export class SqlAuditPendingStore implements AuditPendingStore {
       FROM audit_pending WHERE org_id = ${orgId} AND kind = 'officers.change' ORDER BY seq DESC LIMIT 1`);
     return row === undefined ? undefined : pendingOf(orgId, row);
   }
+
+  async officersChanges(orgId: OrgId): Promise<PendingAuditEntry[]> {
+    // The partial index audit_pending_officers (migration 21) holds exactly these rows.
+    const rows = await this.db.all<PendingRow>(sql`SELECT seq, kind, actor_device_id, subject, detail, at
+      FROM audit_pending WHERE org_id = ${orgId} AND kind = 'officers.change' ORDER BY seq`);
+    return rows.map((r) => pendingOf(orgId, r));
+  }
 }
 
 interface PendingRow {

@@ -203,20 +203,30 @@ export class SqlOrgStore implements OrgStore {
     const r = await this.db.get<Record<string, unknown>>(
       sql`SELECT * FROM officer_list_changes WHERE org_id = ${orgId} ORDER BY seq DESC LIMIT 1`,
     );
-    if (r === undefined) return undefined;
-    return {
-      seq: int(r.seq),
-      document: bytes(r.document),
-      issuedAt: int(r.issued_at),
-      changedBy: text(r.changed_by),
-      changedAt: int(r.changed_at),
-    };
+    return r === undefined ? undefined : officerListChangeOf(r);
+  }
+
+  async officerListChanges(orgId: OrgId): Promise<OfficerListChange[]> {
+    const rows = await this.db.all<Record<string, unknown>>(
+      sql`SELECT * FROM officer_list_changes WHERE org_id = ${orgId} ORDER BY seq`,
+    );
+    return rows.map(officerListChangeOf);
   }
 
   async count(): Promise<number> {
     const row = await this.db.get<{ n: unknown }>(sql`SELECT COUNT(*) AS n FROM orgs`);
     return int(row?.n ?? 0);
   }
+}
+
+function officerListChangeOf(r: Record<string, unknown>): OfficerListChange {
+  return {
+    seq: int(r.seq),
+    document: bytes(r.document),
+    issuedAt: int(r.issued_at),
+    changedBy: text(r.changed_by),
+    changedAt: int(r.changed_at),
+  };
 }
 
 /** A `users` row as selected. */

@@ -83,6 +83,8 @@ export interface OrgStore {
   replaceKeyManagerRootWraps(orgId: OrgId, current: { seq: number; blob: Buffer } | undefined): Promise<void>;
   /** The org's last officer-list change, if any. */
   lastOfficerListChange(orgId: OrgId): Promise<OfficerListChange | undefined>;
+  /** Every officer-list change of the org, oldest first (GET …/officers/history). */
+  officerListChanges(orgId: OrgId): Promise<OfficerListChange[]>;
   /** Global: how many organisations exist (first start checks for zero). */
   count(): Promise<number>;
 }
@@ -222,6 +224,8 @@ export interface AuditPendingStore {
   list(orgId: OrgId, afterSeq: number, limit: number): Promise<PendingAuditEntry[]>;
   /** The org's latest `officers.change` act, or undefined when its officers never changed. */
   latestOfficersChange(orgId: OrgId): Promise<PendingAuditEntry | undefined>;
+  /** Every `officers.change` act of the org, oldest first. */
+  officersChanges(orgId: OrgId): Promise<PendingAuditEntry[]>;
 }
 
 /** Every store, plus transactions. */

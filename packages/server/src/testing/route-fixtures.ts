@@ -687,6 +687,10 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/officers/latest-change`,
   }),
+  'GET /v1/orgs/:orgId/officers/history': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/officers/history`,
+  }),
   'GET /v1/orgs/:orgId/log/receipts/:index': async ({ org }) => ({
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/log/receipts/0`,

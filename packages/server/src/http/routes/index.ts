@@ -57,7 +57,7 @@ import {
 } from './prekey-routes.js';
 import { ackMessageRoute, fetchMessagesRoute, sendMessageRoute } from './relay-routes.js';
 import { archiveSearchRoute, deviceRecordsRoute } from '../../search/search-routes.js';
-import { auditListRoute, latestOfficerChangeRoute } from '../../review/audit-route.js';
+import { auditListRoute, latestOfficerChangeRoute, officerHistoryRoute } from '../../review/audit-route.js';
 import { REVIEW_ROUTES } from './review-routes.js';
 import { recordExportRoute } from './archive-export-routes.js';
 import {
@@ -154,4 +154,5 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   ...REVIEW_ROUTES,
   auditListRoute,
   latestOfficerChangeRoute,
+  officerHistoryRoute,
 ];
