@@ -444,6 +444,13 @@ describe('root acts: key-manager rotation, adding and removing officers (process
       expect(r).toMatchObject({ added: 2, officers: [0, 1, 2], threshold: 2 });
       expect(r.wrapped).toHaveLength(12);
       expect(serverOfficers()).toEqual([0, 1, 2]);
+      // The new officer's org.json keeps the ceremony's list: certificates executed before this
+      // change are checked against it (docs/officers.md "Which officers' approvals count").
+      const carolOrg = JSON.parse(readFileSync(join(out, 'officers', 'officer-3', 'org.json'), 'utf8')) as {
+        ceremonyOfficerList?: { quorum: number; officers: { index: number }[] };
+      };
+      expect(carolOrg.ceremonyOfficerList?.quorum).toBe(2);
+      expect(carolOrg.ceremonyOfficerList?.officers.map((o) => o.index)).toEqual([0, 1]);
       // Officer 2's org.json predates the change: their next command adopts the signed list.
       const twoDir = join(dir, 'org', 'officers', 'officer-2');
       const asTwo = ['--profile', twoDir, '--passphrase-file', passFile([OFFICER_PASSPHRASE])];

@@ -35,6 +35,7 @@ import { CEREMONY_SECRET_KINDS, ceremonyLayout, type CeremonyLayout } from './ce
 import { ConsoleError } from './console-error.js';
 import { x25519PublicKeyOf } from './hpke-box.js';
 import { encodeOfficerPublicKey, generateOfficerKeys, sealOfficerKeyFile } from './officer-keys.js';
+import { keepCeremonyList } from './officer-list-history.js';
 import type { OfficerSession } from './officer-session.js';
 import { orgKeyManagerOf } from './officer-profile-update.js';
 import { exists, writePrivateFile } from './private-files.js';
@@ -198,7 +199,7 @@ async function register(
   const current = JSON.parse(readFileSync(orgPath, 'utf8')) as OrgFile;
   const chain = (await session.orgKeys()).chain;
   const org: OrgFile = {
-    ...current,
+    ...keepCeremonyList(current),
     keyManager: orgKeyManagerOf(chain),
     officers,
     officerQuorum: threshold,

@@ -78,9 +78,13 @@ describe('refreshOfficerList', () => {
     expect(r?.removed).toEqual([]);
     expect(onDisk()).toMatchObject({ officerQuorum: 2, officerListIssuedAt: 1000 });
     expect(onDisk().officers.map((o) => o.index)).toEqual([0, 1, 2]);
+    // The ceremony's list stays in org.json: older certificates are checked against it.
+    const ceremony = { quorum: org.officerQuorum, officers: org.officers };
+    expect(onDisk().ceremonyOfficerList).toEqual(ceremony);
     expect(await refreshOfficerList(dir, onDisk(), pin, serve(list(1000)))).toBeNull();
     const fewer = await refreshOfficerList(dir, onDisk(), pin, serve(list(2000, { n: 2 })));
     expect(fewer?.removed).toEqual([2]);
+    expect(onDisk().ceremonyOfficerList).toEqual(ceremony);
   });
 
   it('refuses forged, tampered, foreign and older lists and changes nothing', async () => {

@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { openOfficerList } from '@custos/core';
 import { ConsoleError } from './console-error.js';
+import { keepCeremonyList } from './officer-list-history.js';
 import { writePrivateFile } from './private-files.js';
 import { formatProfileFile, fromB64u, readProfileFile, type OrgFile } from './profile-files.js';
 import { readServedDocument, refuseServed } from './served-document.js';
@@ -86,7 +87,7 @@ export async function refreshOfficerList(
   const path = join(dir, 'org.json');
   const current = readProfileFile<OrgFile>(path, 'custos-org');
   const next: OrgFile = {
-    ...current,
+    ...keepCeremonyList(current),
     officerQuorum: list.quorum,
     officers: list.officers,
     officerListIssuedAt: list.issuedAt,

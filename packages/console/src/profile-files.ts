@@ -47,6 +47,16 @@ export interface OrgFile {
   readonly officers: readonly { readonly index: number; readonly publicKey: string }[];
   /** Issue time (ms) of the signed officer list `officers` and `officerQuorum` come from; absent: the ceremony's. */
   readonly officerListIssuedAt?: number;
+  /**
+   * The ceremony's officers and quorum, kept when a later list replaces `officers` (and handed
+   * to officers added later): older disposition certificates are checked against the list in
+   * force when they were executed (officer-list-history.ts). Absent while `officers` is the
+   * ceremony's list.
+   */
+  readonly ceremonyOfficerList?: {
+    readonly quorum: number;
+    readonly officers: readonly { readonly index: number; readonly publicKey: string }[];
+  };
   /** Issue time (ms) of the signed root-archive-key statement the root key comes from; absent: the ceremony's. */
   readonly rootKeyIssuedAt?: number;
   readonly buckets: readonly OrgFileBucket[];

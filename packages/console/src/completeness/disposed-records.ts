@@ -7,8 +7,9 @@
  *   `disposition.execute` act of the same certificate (its document checked against its log
  *   entry) names the plan; the plan and certificate are fetched and checked as `custos
  *   console dispose --execute` checks them (plan bytes hash to the id, this org, at least the
- *   quorum of approvals verifying with org.json's officer keys), and the certificate's bytes
- *   must hash to the log's entries;
+ *   quorum of approvals verifying with the keys of the officer list in force when it was
+ *   executed: officer-list-history.ts, from the verified log's officer changes and the org's
+ *   signed lists), and the certificate's bytes must hash to the log's entries;
  * - the records a plan approved for disposal are recomputed from the verified log: the
  *   bucket's `archive-record` entries in the plan's leaf span, less those held when the plan
  *   was made (the server's list, checked by what follows) and those an earlier verified
@@ -28,6 +29,7 @@ import { auditAnswerLimit, recordsAnswerLimit } from '@custos/client/answer-limi
 import { checkActDocument } from '../audit/officer-audit.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { certifiedApprovers, getDisposition } from '../disposition/officer-disposition.js';
+import { readOfficerListHistory, type OfficerListHistory } from '../officer-list-history.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import type { IndexedEntry, VerifiedLog } from './verified-log.js';
@@ -136,9 +138,13 @@ export function entriesMismatch(
   return null;
 }
 
-/** Checks one certificate: its plan, its bytes against the log, its approvals, its buckets against the entries. */
+/**
+ * Checks one certificate: its plan, its bytes against the log, its approvals (by the officer
+ * list in force at its first `disposition` entry, `history`), its buckets against the entries.
+ */
 async function certify(
   session: OfficerSession,
+  history: OfficerListHistory,
   base: Omit<CertifiedDisposition, 'problem' | 'plan' | 'certificate' | 'approvers' | 'heldLeaves'>,
 ): Promise<CertifiedDisposition> {
   const unverified = (problem: string): CertifiedDisposition => ({
@@ -157,7 +163,7 @@ async function certify(
     view = await getDisposition(session, base.planId, true);
     if (view.certificateBytes === null || sha256Hex(view.certificateBytes) !== base.certificateHash)
       return unverified(`plan ${base.planId}: the server serves another certificate than the log commits to`);
-    approved = certifiedApprovers(session, view);
+    approved = certifiedApprovers(history.at(base.logIndex), view);
   } catch (e) {
     if (!isConsoleError(e)) throw e;
     return unverified(`plan ${base.planId}: ${e.message}`);
@@ -190,9 +196,17 @@ export async function readDispositions(
   if (groups.size === 0) return [];
   const first = Math.min(...[...groups.values()].map((g) => g.logIndex));
   const planIds = await executedPlanIds(session, log, new Set(groups.keys()), first);
+  // A server withholding or reordering officer list history stops the run here (SERVER_REFUSED).
+  const history = await readOfficerListHistory(session, log.entries);
   const out: CertifiedDisposition[] = [];
   for (const [certificateHash, g] of groups)
-    out.push(await certify(session, { certificateHash, ...g, planId: planIds.get(certificateHash) ?? null }));
+    out.push(
+      await certify(session, history, {
+        certificateHash,
+        ...g,
+        planId: planIds.get(certificateHash) ?? null,
+      }),
+    );
   return out;
 }
 

@@ -6,7 +6,8 @@
  * (and the date asked for); before signing and before executing, every planned bucket is
  * checked against its org-signed document, core's retention table, the holds and this
  * machine's clock (plan-check.ts), and its leaves against the verified log (plan-leaves.ts); and the certificate must name the plan and carry enough
- * approvals that verify against the officer keys in the profile's org.json.
+ * approvals that verify against the officer keys in force when it was executed (org.json's
+ * for a plan executed now; officer-list-history.ts for one executed before an officer change).
  */
 import {
   decodeDispositionCertificate,
@@ -22,6 +23,7 @@ import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { listHolds } from '../holds/officer-holds.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
+import { currentOfficerList, type OfficerListInForce } from '../officer-list-history.js';
 import { forgetBucketKeys } from '../officer-profile-update.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
@@ -132,16 +134,19 @@ function verifyCertificate(s: OfficerSession, planId: string, bytes: Uint8Array)
   return c;
 }
 
-/** Counts the certificate's approvals that verify with org.json's officer keys over `planBytes`. */
+/**
+ * The officer indexes whose approvals in the certificate verify over `planBytes` with the keys
+ * of `list`: the officer list in force when the plan was executed (officer-list-history.ts).
+ */
 export function verifiedApprovers(
-  s: OfficerSession,
+  list: OfficerListInForce,
   c: DispositionCertificate,
   planBytes: Uint8Array,
 ): number[] {
   const message = dispositionApprovalMessage(planBytes);
   const ok = new Set<number>();
   for (const a of c.approvals) {
-    const officer = s.officer.org.officers.find((o) => o.index === a.officerIndex);
+    const officer = list.officers.find((o) => o.index === a.officerIndex);
     if (officer === undefined) continue;
     const key = decodeOfficerPublicKey(fromB64u(officer.publicKey)).signing;
     if (verifyEd25519(key, message, a.signature)) ok.add(a.officerIndex);
@@ -151,18 +156,21 @@ export function verifiedApprovers(
 
 /**
  * The executed plan's certificate, checked as `--execute` and the completeness check both need
- * it: present, and carrying approvals of the plan's bytes by at least the quorum of org.json's
- * officers. Answers the officer indexes whose approvals verify; SERVER_REFUSED otherwise.
+ * it: present, and carrying approvals of the plan's bytes by at least the quorum of `list`, the
+ * officer list in force when it was executed (officer-list-history.ts: a lawful disposition
+ * stays lawful after its approvers are removed or the quorum is raised). Answers the officer
+ * indexes whose approvals verify; SERVER_REFUSED otherwise.
  */
 export function certifiedApprovers(
-  s: OfficerSession,
+  list: OfficerListInForce,
   v: DispositionView,
 ): { readonly certificate: DispositionCertificate; readonly approvers: readonly number[] } {
   if (v.certificate === null) refuse('is executed without a certificate');
-  const approvers = verifiedApprovers(s, v.certificate, v.planBytes);
-  if (approvers.length < s.officer.org.officerQuorum) {
+  const approvers = verifiedApprovers(list, v.certificate, v.planBytes);
+  if (approvers.length < list.quorum) {
     refuse(
-      `certificate carries ${approvers.length} valid approval(s), ${s.officer.org.officerQuorum} needed`,
+      `certificate carries ${approvers.length} valid approval(s) of the officers in force when it was executed, ` +
+        `${list.quorum} needed`,
     );
   }
   return { certificate: v.certificate, approvers };
@@ -299,14 +307,40 @@ export async function approveDisposition(s: OfficerSession, planId: string): Pro
 }
 
 /**
+ * The certificate of a plan executed before this run (each other officer runs `--execute` once
+ * to forget their wraps), checked against the officer list in force when it was executed: the
+ * current one when it verifies there (the common case, nothing more is read); otherwise the
+ * one the verified log and the org's officer list history give (readDispositions, as the
+ * completeness check does), so a plan executed before an officer change still verifies.
+ * The fast path only decides which local wraps this run forgets; the completeness check is
+ * what holds every certificate to the list in force at its execution.
+ */
+async function certifiedEarlier(
+  s: OfficerSession,
+  v: DispositionView,
+): Promise<{ readonly certificate: DispositionCertificate; readonly approvers: readonly number[] }> {
+  try {
+    return certifiedApprovers(currentOfficerList(s.officer.org), v);
+  } catch (e) {
+    if (!isConsoleError(e, 'SERVER_REFUSED') || v.certificate === null) throw e;
+    const log = await readVerifiedLog(s);
+    const d = (await readDispositions(s, log)).find((x) => x.planId === v.planId);
+    if (d === undefined) throw e;
+    if (d.problem !== null || d.certificate === null) refuse(`certificate does not verify: ${d.problem}`);
+    return { certificate: d.certificate, approvers: d.approvers };
+  }
+}
+
+/**
  * Checks the plan as approving does (checkPlan: nothing is asked of the server when it fails),
  * executes it to its end (each request resumes where the last stopped) and checks the
  * certificate, which names the plan by its hash: its approvals must verify against
- * org.json's officer keys and reach the quorum there. Then deletes this profile's local wraps of every bucket whose keys
+ * org.json's officer keys and reach the quorum there (the list in force now, when it is
+ * executed). Then deletes this profile's local wraps of every bucket whose keys
  * the certificate says were destroyed (`forgotten`), so the crypto-erase reaches this machine.
  * A plan already executed (each other officer runs `--execute` once to forget their wraps) is
- * only read: its certificate is checked, the plan is not (it destroys nothing more, and its
- * buckets' records are gone now), and no execute request is made.
+ * only read: its certificate is checked (certifiedEarlier), the plan is not (it destroys nothing
+ * more, and its buckets' records are gone now), and no execute request is made.
  */
 export async function executeDisposition(
   s: OfficerSession,
@@ -318,8 +352,10 @@ export async function executeDisposition(
     readonly forgotten: { readonly wraps: number; readonly rootWraps: number };
   }
 > {
-  const executed = (v: DispositionView) => {
-    const { certificate, approvers } = certifiedApprovers(s, v);
+  const executed = (
+    v: DispositionView,
+    { certificate, approvers }: { certificate: DispositionCertificate; approvers: readonly number[] },
+  ) => {
     const forgotten = forgetBucketKeys(
       s.dir,
       certificate.buckets.filter((b) => b.keysDestroyed).map((b) => b.bucketId),
@@ -329,14 +365,14 @@ export async function executeDisposition(
   const current = await getDisposition(s, planId);
   if (current.state === 'executed') {
     progress(current);
-    return executed(current);
+    return executed(current, await certifiedEarlier(s, current));
   }
   await checkPlan(s, planId);
   for (let i = 0; i < MAX_EXECUTE_CALLS; i++) {
     const r = await s.call('POST', `/v1/orgs/${s.orgId}/dispositions/${planId}/execute`);
     const v = verifyView(s, r, planId);
     progress(v);
-    if (v.state === 'executed') return executed(v);
+    if (v.state === 'executed') return executed(v, certifiedApprovers(currentOfficerList(s.officer.org), v));
   }
   throw new ConsoleError('SERVER_REFUSED', 'the disposition did not finish; run --execute again to resume');
 }
