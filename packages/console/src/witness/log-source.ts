@@ -27,7 +27,11 @@ const HASH_BYTES = 32;
 /** A {@link LogSource} over a Custos server's public routes. */
 export function httpLogSource(serverUrl: string, orgId: string): LogSource {
   // The console's one JSON client: timeouts, unreachable vs refused, the server's error code.
-  const api = new CeremonyApi(serverUrl);
+  return apiLogSource(new CeremonyApi(serverUrl), orgId);
+}
+
+/** A {@link LogSource} over the public log routes through `api` (an officer session's client). */
+export function apiLogSource(api: Pick<CeremonyApi, 'call'>, orgId: string): LogSource {
   const base = `/v1/orgs/${encodeURIComponent(orgId)}/log`;
   return {
     async log() {

@@ -20,6 +20,7 @@ import {
   type CosignatureSigner,
 } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
+import { checkExtends, sameRoot } from './log-consistency.js';
 import type { LogSource } from './log-source.js';
 import type { WitnessState } from './witness-state.js';
 
@@ -142,41 +143,6 @@ function open(note: string, verifierKey: string, origin: string, what: string): 
   }
 }
 
-/** Checks that `cp` extends the tree (size, root); resolves to how. */
-async function checkExtends(
-  source: LogSource,
-  size: number,
-  root: Uint8Array,
-  cp: Checkpoint,
-  what: string,
-): Promise<WitnessOutcome> {
-  if (cp.treeSize < size)
-    throw new ConsoleError(
-      'LOG_ROLLBACK',
-      `the log shrank: the server's checkpoint has ${cp.treeSize} entries, but ${what} had ${size}`,
-    );
-  if (cp.treeSize === size) {
-    if (!equal(cp.rootHash, root))
-      throw new ConsoleError(
-        'LOG_FORK',
-        `the log forked: at size ${size} the server's root differs from ${what}'s`,
-      );
-    return 'unchanged';
-  }
-  if (size === 0) return 'extended';
-  const proof = await source.consistency(size, cp.treeSize);
-  try {
-    verifyConsistency(size, cp.treeSize, proof, root, cp.rootHash);
-  } catch (e) {
-    throw new ConsoleError(
-      'LOG_FORK',
-      `the log at size ${cp.treeSize} is not an extension of ${what} (size ${size}): its history was rewritten`,
-      { cause: e },
-    );
-  }
-  return 'extended';
-}
-
 /** A checkpoint another party saw must be on the same log as ours (either may be ahead). */
 async function compareWith(
   source: LogSource,
@@ -187,7 +153,7 @@ async function compareWith(
   const what = `compared checkpoint ${n}`;
   const [small, big] = other.treeSize <= ours.treeSize ? [other, ours] : [ours, other];
   if (small.treeSize === big.treeSize) {
-    if (!equal(small.rootHash, big.rootHash))
+    if (!sameRoot(small.rootHash, big.rootHash))
       throw new ConsoleError(
         'LOG_FORK',
         `split view: ${what} and the server's checkpoint both have ${small.treeSize} entries but different roots`,
@@ -206,8 +172,4 @@ async function compareWith(
     );
   }
   return { treeSize: other.treeSize, relation: 'consistent' };
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
