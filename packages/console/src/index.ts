@@ -101,7 +101,7 @@ export type { ResealedCriterion, SkippedCriterion } from './standing-criteria-re
 export { openCriterion, sealCriterion } from './standing-criterion-seal.js';
 export type { Criterion } from './standing-criterion-seal.js';
 export { openSignedOfficerList, refreshOfficerList } from './officer-list-refresh.js';
-export { checkOfficerListInLog, OFFICERS_LOG_STATE_FILE } from './officer-list-freshness.js';
+export { checkOfficerListInLog } from './officer-list-freshness.js';
 export type { OfficerListInLog } from './officer-list-freshness.js';
 export { refreshRootKey } from './root-key-statement.js';
 export { rotateRootKey } from './root-key-rotation.js';

@@ -5,8 +5,8 @@
  * the org's log whose document names the list's SHA-256 (`list-sha256=…`). So before adopting,
  * an officer command fetches the latest such act with its inclusion proof
  * (`GET /v1/orgs/:orgId/officers/latest-change`: one request, no log replay), checks the proof
- * against a checkpoint signed by the pinned log key and consistent with the last one this
- * profile saw (`officers-log-state.json`), and requires the act to name the list served.
+ * against a checkpoint signed by the pinned log key and extending the last one this profile
+ * verified (audit/log-state.ts), and requires the act to name the list served.
  *
  * Invariants: a served list the log does not name last stops the command (SERVER_REFUSED,
  * nothing adopted); so does a log that names a list while none is served. Limit: this proves
@@ -15,17 +15,11 @@
  * or by `custos console audit`, not here.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { openPinnedCheckpoint, pinnedLogOf } from './audit/log-pin.js';
+import { pinnedLogOf } from './audit/log-pin.js';
+import { trustCheckpoint } from './audit/log-state.js';
 import { verifyListedAct } from './audit/officer-audit.js';
 import { ConsoleError } from './console-error.js';
 import type { OfficerSession } from './officer-session.js';
-import { httpLogSource } from './witness/log-source.js';
-import { witnessLog } from './witness/log-witness.js';
-import { readWitnessState, writeWitnessState } from './witness/witness-state.js';
-
-/** Where the profile keeps the last checkpoint the officer-list check verified. */
-export const OFFICERS_LOG_STATE_FILE = 'officers-log-state.json';
 /** Attempts while the latest change is not yet in a signed checkpoint (about a second after it). */
 const PENDING_ATTEMPTS = 30;
 /** Wait between those attempts. */
@@ -76,17 +70,7 @@ export async function checkOfficerListInLog(
   if (typeof cpOut?.note !== 'string')
     throw new ConsoleError('SERVER_REFUSED', 'GET …/officers/latest-change: the answer lacks its checkpoint');
   const log = await pinnedLogOf(s);
-  const cp = openPinnedCheckpoint(cpOut.note, log, 'the officer-change proof');
-  // The checkpoint extends the last one this profile saw, and agrees with the latest.
-  const statePath = join(s.dir, OFFICERS_LOG_STATE_FILE);
-  const w = await witnessLog({
-    source: httpLogSource(s.officer.profile.server, s.orgId),
-    orgId: s.orgId,
-    state: readWitnessState(statePath),
-    expectedVerifierKey: log.verifierKey,
-    compare: [cpOut.note],
-  });
-  writeWitnessState(statePath, w.state);
+  const { checkpoint: cp } = await trustCheckpoint(s, log, cpOut.note, 'the officer-change proof');
   const a = r.act as Json | undefined;
   if (typeof a !== 'object' || a === null || !Number.isSafeInteger(a.index))
     throw new ConsoleError('SERVER_REFUSED', 'GET …/officers/latest-change: the act lacks its index');

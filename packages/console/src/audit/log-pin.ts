@@ -1,7 +1,9 @@
 /**
  * The org's log origin and verifier key as this officer profile pinned them (trust on first
  * use, the same file `custos console search` pins in), and opening a checkpoint note
- * against them.
+ * against them. Commands trust a checkpoint through log-state.ts, which also checks it
+ * extends the last one the profile verified; a signature alone does not rule out a
+ * rewritten log signed with the same key.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +49,7 @@ export async function pinnedLogOf(session: OfficerSession): Promise<PinnedLog> {
   return served;
 }
 
-/** Opens a checkpoint note with the pinned key; LOG_INVALID when it does not verify. */
+/** Opens a checkpoint note with the pinned key; LOG_INVALID when it does not verify. Callers trust via log-state.ts. */
 export function openPinnedCheckpoint(note: string, log: PinnedLog, what: string): Checkpoint {
   try {
     return openCheckpoint(note, [log.verifierKey], log.origin).checkpoint;

@@ -3,12 +3,11 @@
  * org's log, verified without trusting the server. For each act: the entry decodes, its
  * inclusion proof leads to a checkpoint signed by the pinned log key; when the server
  * serves the act document, its SHA-256 is the entry's hash and its org, actor, time and
- * kind agree with the entry. Then the checkpoints seen are checked against the latest one
- * and that against the last checkpoint this profile saw (consistency proofs; rollback and
- * forks refused), and only then is the new checkpoint stored in the profile.
+ * kind agree with the entry. Each checkpoint the listing uses must extend the last one this
+ * profile verified (log-state.ts: consistency proofs; rollback and forks refused), which
+ * advances only when it does.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import {
   decodeLogEntry,
   decodeStrictCborMap,
@@ -20,14 +19,12 @@ import {
 import { auditAnswerLimit } from '@custos/client/answer-limits';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import { httpLogSource } from '../witness/log-source.js';
-import { witnessLog } from '../witness/log-witness.js';
-import { readWitnessState, writeWitnessState } from '../witness/witness-state.js';
 import { actKind, describeAct, type ActDocument } from './audit-words.js';
-import { openPinnedCheckpoint, pinnedLogOf } from './log-pin.js';
+import { pinnedLogOf } from './log-pin.js';
+import { PROFILE_LOG_STATE_FILE, trustCheckpoint, type TrustedCheckpoint } from './log-state.js';
 
-/** Where the profile keeps the last checkpoint `console audit` verified. */
-export const AUDIT_STATE_FILE = 'audit-log-state.json';
+/** Where the profile keeps the last checkpoint it verified (every officer command shares it). */
+export const AUDIT_STATE_FILE = PROFILE_LOG_STATE_FILE;
 /** Acts read per request. */
 const AUDIT_PAGE = 500;
 
@@ -152,6 +149,8 @@ export async function officerAudit(
 ): Promise<AuditResult> {
   const log = await pinnedLogOf(session);
   const checkpoints = new Map<string, Checkpoint>();
+  let first: TrustedCheckpoint | undefined;
+  let treeSize = 0;
   const acts: VerifiedAct[] = [];
   let after: string | null = null;
   for (;;) {
@@ -170,7 +169,10 @@ export async function officerAudit(
       throw new ConsoleError('SERVER_REFUSED', 'the audit listing lacks acts, checkpoint or next');
     let cp = checkpoints.get(cpOut.note);
     if (cp === undefined) {
-      cp = openPinnedCheckpoint(cpOut.note, log, 'the audit listing');
+      const trusted = await trustCheckpoint(session, log, cpOut.note, 'the audit listing');
+      first ??= trusted;
+      cp = trusted.checkpoint;
+      treeSize = Math.max(treeSize, cp.treeSize);
       checkpoints.set(cpOut.note, cp);
     }
     for (const a of r.acts as Record<string, unknown>[]) {
@@ -200,21 +202,18 @@ export async function officerAudit(
     if (r.next === null) break;
     after = r.next;
   }
-  // Every checkpoint the listing used, and the profile's last one, against the latest.
-  const statePath = join(session.dir, AUDIT_STATE_FILE);
-  const w = await witnessLog({
-    source: httpLogSource(session.officer.profile.server, session.orgId),
-    orgId: session.orgId,
-    state: readWitnessState(statePath),
-    expectedVerifierKey: log.verifierKey,
-    compare: [...checkpoints.keys()],
-  });
-  writeWitnessState(statePath, w.state);
+  // Every page carries a checkpoint, so the first one was trusted on the first page.
+  const previousTreeSize = first?.previousTreeSize;
   return {
     acts,
-    treeSize: w.treeSize,
-    previousTreeSize: w.previousTreeSize,
-    outcome: w.outcome,
+    treeSize,
+    previousTreeSize,
+    outcome:
+      first?.outcome === 'first-seen' || previousTreeSize === undefined
+        ? 'first-seen'
+        : treeSize === previousTreeSize
+          ? 'unchanged'
+          : 'extended',
     log,
   };
 }

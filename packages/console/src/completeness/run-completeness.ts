@@ -10,12 +10,7 @@
  * the console opens the records to match.
  */
 import { createHash } from 'node:crypto';
-import {
-  encodeDeterministicCbor,
-  openCheckpoint,
-  type BucketPrivateKey,
-  type Checkpoint,
-} from '@custos/core';
+import { encodeDeterministicCbor, type BucketPrivateKey, type Checkpoint } from '@custos/core';
 import { COMPLETENESS_ANSWER_LIMIT_BYTES, recordsAnswerLimit } from '@custos/client/answer-limits';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { unwrapBucketKey } from '../bucket-key-wrap.js';
@@ -43,6 +38,7 @@ import {
   type AcknowledgedFinding,
 } from './finding-acknowledgements.js';
 import { findingId, type IdentifiedFinding } from './finding-ids.js';
+import { trustCheckpoint } from '../audit/log-state.js';
 import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
 
 /** Records asked for per page (the server's maximum). */
@@ -322,17 +318,7 @@ export async function runCompleteness(
       );
       let cp = checkpoints.get(page.note);
       if (cp === undefined && page.records.length > 0) {
-        try {
-          cp = openCheckpoint(page.note, [log.verifierKey], log.origin).checkpoint;
-        } catch (e) {
-          throw new ConsoleError(
-            'LOG_INVALID',
-            'the checkpoint of a records page does not verify with the pinned log key',
-            {
-              cause: e,
-            },
-          );
-        }
+        cp = (await trustCheckpoint(session, log, page.note, 'the checkpoint of a records page')).checkpoint;
         checkpoints.set(page.note, cp);
       }
       for (const h of page.records) {

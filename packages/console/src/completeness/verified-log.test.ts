@@ -1,9 +1,11 @@
 /**
  * readVerifiedLog against a small HTTP server that serves a real signed log (300 entries,
  * two bundles) — and lies: a changed entry, a checkpoint under another key, a short
- * bundle. Each lie is LOG_INVALID; a 429 is waited out.
+ * bundle. Each lie is LOG_INVALID; a 429 is waited out. A log shown to a profile that saw
+ * it before, rolled back or rewritten (validly signed: the operator holds the key), is
+ * LOG_ROLLBACK or LOG_FORK, the profile's stored checkpoint untouched.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CeremonyApi } from '../ceremony-api.js';
 import { isConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
+import { PROFILE_LOG_STATE_FILE } from '../audit/log-state.js';
+import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
 import { readVerifiedLog } from './verified-log.js';
 
 const ORG = 'org-verified-log';
@@ -47,18 +51,28 @@ interface Behaviour {
   throttleOnce: boolean;
   /** Bundle 1 answered with more bytes than any entry bundle can hold. */
   oversized: boolean;
+  /** The log served: honest (300 entries), or other entries signed with the same key. */
+  view: 'honest' | 'grown' | 'rolled-back' | 'rewritten';
 }
 
 describe('readVerifiedLog', () => {
-  const entries = Array.from({ length: 300 }, (_, i) => entry(i));
+  const honest = Array.from({ length: 310 }, (_, i) => entry(i));
+  const views = {
+    honest: honest.slice(0, 300),
+    grown: honest,
+    'rolled-back': honest.slice(0, 200),
+    // Entry 5 replaced, ten entries added: a longer log with another history.
+    rewritten: honest.map((e, i) => (i === 5 ? entry(9999) : e)),
+  };
   const key = generateSignerKey(ORIGIN);
   const other = generateSignerKey(ORIGIN);
+  const served = () => views[b.view];
   const cp = (k: typeof key) =>
     signCheckpoint(
       {
         origin: ORIGIN,
-        treeSize: entries.length,
-        rootHash: appendEntries(EMPTY_TREE_STATE, entries).root,
+        treeSize: served().length,
+        rootHash: appendEntries(EMPTY_TREE_STATE, served()).root,
         extensions: [],
       },
       parseSignerKey(k.signerKey),
@@ -71,6 +85,7 @@ describe('readVerifiedLog', () => {
     short: false,
     throttleOnce: false,
     oversized: false,
+    view: 'honest',
   };
   let throttled = 0;
 
@@ -88,6 +103,12 @@ describe('readVerifiedLog', () => {
         );
         return;
       }
+      const consistency = consistencyAnswerFor(path, served());
+      if (consistency !== undefined) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(consistency));
+        return;
+      }
       const m = /\/log\/tile\/entries\/(\d+)(?:\.p\/(\d+))?$/.exec(path);
       if (m === null) {
         res.statusCode = 404;
@@ -102,7 +123,7 @@ describe('readVerifiedLog', () => {
       }
       const n = Number(m[1]);
       const w = m[2] === undefined ? 256 : Number(m[2]);
-      let slice = entries.slice(n * 256, n * 256 + w);
+      let slice = served().slice(n * 256, n * 256 + w);
       if (b.tamper && n === 1) slice = [...slice.slice(0, 5), entry(9999), ...slice.slice(6)];
       if (b.short && n === 1) slice = slice.slice(0, -1);
       res.setHeader('content-type', 'application/octet-stream');
@@ -135,6 +156,7 @@ describe('readVerifiedLog', () => {
       short: false,
       throttleOnce: false,
       oversized: false,
+      view: 'honest',
     });
   const invalid = async (why: RegExp) => {
     const e: unknown = await readVerifiedLog(session()).catch((x: unknown) => x);
@@ -146,7 +168,7 @@ describe('readVerifiedLog', () => {
     reset();
     const log = await readVerifiedLog(session());
     expect(log.treeSize).toBe(300);
-    expect(log.entries.map((e) => e.index)).toEqual(entries.map((_, i) => i));
+    expect(log.entries.map((e) => e.index)).toEqual(views.honest.map((_, i) => i));
     expect(log.entries[299]!.entry).toMatchObject({ type: 'audit-event', size: 299, time: 1299 });
   });
 
@@ -181,5 +203,24 @@ describe('readVerifiedLog', () => {
     throttled = 0;
     expect((await readVerifiedLog(session())).entries).toHaveLength(300);
     expect(throttled).toBeGreaterThan(1);
+  });
+
+  it('refuses a log rolled back or rewritten since this profile read it; stores nothing; follows growth', async () => {
+    reset();
+    const s = session();
+    expect((await readVerifiedLog(s)).treeSize).toBe(300);
+    const stored = readFileSync(join(s.dir, PROFILE_LOG_STATE_FILE), 'utf8');
+    for (const [view, code, sizes] of [
+      ['rolled-back', 'LOG_ROLLBACK', /has 200 entries, .* had 300/],
+      ['rewritten', 'LOG_FORK', /at size 310 is not an extension of .* \(size 300\)/],
+    ] as const) {
+      b.view = view;
+      const e: unknown = await readVerifiedLog(s).catch((x: unknown) => x);
+      expect(isConsoleError(e, code), String(e)).toBe(true);
+      expect((e as Error).message).toMatch(sizes);
+      expect(readFileSync(join(s.dir, PROFILE_LOG_STATE_FILE), 'utf8')).toBe(stored);
+    }
+    b.view = 'grown';
+    expect((await readVerifiedLog(s)).treeSize).toBe(310);
   });
 });

@@ -11,7 +11,6 @@ import {
   decodeLogEntry,
   EMPTY_TREE_STATE,
   entryBundlePath,
-  openCheckpoint,
   TILE_WIDTH,
   type LogEntry,
 } from '@custos/core';
@@ -21,6 +20,7 @@ import { RATE_LIMIT_RETRIES } from '../ceremony-api.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
+import { trustCheckpoint } from '../audit/log-state.js';
 
 /** Wait for one bundle before calling the server unreachable. */
 const BUNDLE_TIMEOUT_MS = 30_000;
@@ -104,17 +104,9 @@ export async function readVerifiedLog(
   if (typeof head.checkpoint !== 'string') {
     throw new ConsoleError('LOG_INVALID', 'the log head lacks its checkpoint');
   }
-  let treeSize: number;
-  let root: Uint8Array;
-  try {
-    const cp = openCheckpoint(head.checkpoint, [pin.verifierKey], pin.origin).checkpoint;
-    treeSize = cp.treeSize;
-    root = cp.rootHash;
-  } catch (e) {
-    throw new ConsoleError('LOG_INVALID', "the log's checkpoint does not verify with the pinned log key", {
-      cause: e,
-    });
-  }
+  const { treeSize, rootHash: root } = (
+    await trustCheckpoint(session, pin, head.checkpoint, "the log's latest checkpoint")
+  ).checkpoint;
   const raw: Uint8Array[] = [];
   for (let b = 0; b * TILE_WIDTH < treeSize; b++) {
     const width = Math.min(TILE_WIDTH, treeSize - b * TILE_WIDTH);

@@ -7,7 +7,8 @@
  */
 import type { Checkpoint } from '@custos/core';
 import { auditAnswerLimit } from '@custos/client/answer-limits';
-import { openPinnedCheckpoint, type PinnedLog } from '../audit/log-pin.js';
+import type { PinnedLog } from '../audit/log-pin.js';
+import { trustCheckpoint } from '../audit/log-state.js';
 import { verifyListedAct } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -41,7 +42,7 @@ export async function fetchEnrolmentEvidence(
       throw new ConsoleError('SERVER_REFUSED', 'the audit listing lacks acts, checkpoint or next');
     let cp = checkpoints.get(note);
     if (cp === undefined) {
-      cp = openPinnedCheckpoint(note, log, 'the audit listing');
+      cp = (await trustCheckpoint(session, log, note, 'the audit listing')).checkpoint;
       checkpoints.set(note, cp);
     }
     for (const a of r.acts as Record<string, unknown>[]) {

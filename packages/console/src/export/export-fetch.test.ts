@@ -13,7 +13,7 @@ import { CustosError, type AttachmentRef } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import { auditListingFor } from '../search/enrolment-test-support.js';
+import { auditEntriesFor, auditListingFor, consistencyAnswerFor } from '../search/enrolment-test-support.js';
 import type { ServerHit } from '../search/verify-hit.js';
 import { isExportError } from './export-error.js';
 import { body, buildTestArchive, ORG, T0, type TestArchive } from './export-test-support.js';
@@ -98,17 +98,28 @@ describe('fetchExportRecords (by device)', () => {
     const page = o.page ?? 2;
     const note = archive.input.records[0]!.log.checkpoint;
     const profile = mkdtempSync(join(dir, 'profile-'));
+    // The enrolment acts are logged after the records: one log, as the profile's checks require.
+    const enrolments = [{ deviceId: 'dev-a', identityKey: archive.input.records[0]!.batch.identityKey }];
     const session = {
       orgId: ORG,
       dir: profile,
+      api: {
+        call: (_method: string, path: string) =>
+          Promise.resolve(
+            consistencyAnswerFor(path, auditEntriesFor(ORG, enrolments, archive.entries)) ?? {},
+          ),
+      },
       call: (method: string, path: string) => {
         requests.push(`${method} ${path}`);
         if (path === `/v1/orgs/${ORG}/log`) return Promise.resolve({ ...archive.input.log });
         if (path.startsWith(`/v1/orgs/${ORG}/audit`))
           return Promise.resolve(
-            auditListingFor(ORG, { origin: archive.input.log.origin, signerKey: archive.signerKey }, [
-              { deviceId: 'dev-a', identityKey: archive.input.records[0]!.batch.identityKey },
-            ]),
+            auditListingFor(
+              ORG,
+              { origin: archive.input.log.origin, signerKey: archive.signerKey },
+              enrolments,
+              archive.entries,
+            ),
           );
         if (path === `/v1/orgs/${ORG}/archive/gaps`)
           return Promise.resolve({ gaps: o.gaps ?? [], truncated: o.gapsTruncated ?? false });

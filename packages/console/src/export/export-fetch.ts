@@ -8,7 +8,7 @@
  * filtered exactly on the plaintext, with the attachments' blobs downloaded and decrypted
  * under the key the record carries. Nothing is written here; the caller builds the export.
  */
-import { openCheckpoint, type AttachmentRef, type BucketPrivateKey, type Checkpoint } from '@custos/core';
+import { type AttachmentRef, type BucketPrivateKey, type Checkpoint } from '@custos/core';
 import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { openBucketKey } from '../bucket-inventory.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
@@ -22,6 +22,7 @@ import {
   type SearchReuse,
 } from '../search/officer-search.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
+import { trustCheckpoint } from '../audit/log-state.js';
 import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import { verifyHit, type VerifiedHit } from '../search/verify-hit.js';
 import type { DeviceEnrolmentProof } from './device-enrolments.js';
@@ -207,15 +208,7 @@ async function byDevices(
       );
       let cp = checkpoints.get(r.note);
       if (cp === undefined && r.records.length > 0) {
-        try {
-          cp = openCheckpoint(r.note, [log.verifierKey], log.origin).checkpoint;
-        } catch (e) {
-          throw new ConsoleError(
-            'LOG_INVALID',
-            'the checkpoint of a records answer does not verify with the pinned log key',
-            { cause: e },
-          );
-        }
+        cp = (await trustCheckpoint(session, log, r.note, 'the checkpoint of a records answer')).checkpoint;
         checkpoints.set(r.note, cp);
       }
       for (const h of r.records) {

@@ -102,6 +102,8 @@ export interface TestArchive {
   readonly otherSignerKey: string;
   readonly otherVerifierKey: string;
   readonly signerKey: string;
+  /** The log's encoded entries, in order (its checkpoint covers them all). */
+  readonly entries: readonly Uint8Array[];
   /** The bucket's private key, and each device's wrapped session key: what opens the records. */
   readonly bucketKey: BucketPrivateKey;
   readonly sessionKeys: ReadonlyMap<string, Uint8Array>;
@@ -295,6 +297,7 @@ export async function buildTestArchive(
     },
     verifierKey: key.verifierKey,
     signerKey: key.signerKey,
+    entries,
     otherSignerKey: other.signerKey,
     otherVerifierKey: other.verifierKey,
     bucketKey: bucket.privateKey,

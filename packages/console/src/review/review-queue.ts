@@ -21,7 +21,8 @@ import { hpkeOpen, hpkeSeal } from '../hpke-box.js';
 import type { OfficerSession } from '../officer-session.js';
 import { verifyHit, type ServerHit, type VerifiedHit } from '../search/verify-hit.js';
 import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
-import { openPinnedCheckpoint, pinnedLogOf, type PinnedLog } from '../audit/log-pin.js';
+import { pinnedLogOf, type PinnedLog } from '../audit/log-pin.js';
+import { trustCheckpoint } from '../audit/log-state.js';
 
 /** The three decisions FINRA 3110 evidence records. */
 export const REVIEW_DECISIONS = ['cleared', 'escalated', 'violation'] as const;
@@ -111,7 +112,7 @@ async function verifiedRecords(
   if (!Array.isArray(r.records) || typeof cp?.note !== 'string')
     throw new ConsoleError('SERVER_REFUSED', `${what}: the answer lacks records or checkpoint`);
   if (r.records.length === 0) return [];
-  const opened = openPinnedCheckpoint(cp.note, log, what);
+  const { checkpoint: opened } = await trustCheckpoint(session, log, cp.note, what);
   const out: VerifiedHit[] = [];
   const enrolment = enrolmentKeyChecker(session, log);
   for (const h of r.records as ServerHit[]) {

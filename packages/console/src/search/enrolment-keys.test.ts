@@ -13,7 +13,12 @@ import { generateSignerKey } from '@custos/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OfficerSession } from '../officer-session.js';
 import { enrolmentKeyChecker } from './enrolment-keys.js';
-import { auditListingFor, type TestEnrolment } from './enrolment-test-support.js';
+import {
+  auditEntriesFor,
+  auditListingFor,
+  consistencyAnswerFor,
+  type TestEnrolment,
+} from './enrolment-test-support.js';
 
 const ORG = 'org-aaaaaaaaaaaaaaaaaaaa';
 const ORIGIN = 'custos.example/acme';
@@ -33,7 +38,12 @@ function session(
   const asked: string[] = [];
   const s = {
     orgId: ORG,
-    dir,
+    // A profile per session: each fake log is its own history.
+    dir: mkdtempSync(join(dir, 'profile-')),
+    api: {
+      call: (_method: string, path: string) =>
+        Promise.resolve(consistencyAnswerFor(path, auditEntriesFor(ORG, enrolments())) ?? {}),
+    },
     call: (_method: string, path: string) => {
       asked.push(path);
       const all = auditListingFor(ORG, { origin: ORIGIN, signerKey }, enrolments());

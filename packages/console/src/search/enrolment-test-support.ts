@@ -1,7 +1,9 @@
 /**
  * Test support: an org's audit listing (`GET …/audit`) holding `device.register` acts, as
  * the server serves it — real key-event entries, act documents whose SHA-256 they commit
- * to, RFC 6962 inclusion proofs and a checkpoint signed by the given log key.
+ * to, RFC 6962 inclusion proofs and a checkpoint signed by the given log key — optionally
+ * after other entries of the same log, and the consistency proofs of that log, so that a
+ * fake server shows one append-only log, as the console's checks require.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -46,13 +48,45 @@ function proof(index: number, leaves: readonly Uint8Array[]): Uint8Array[] {
     : [...proof(index - k, leaves.slice(k)), root(leaves.slice(0, k))];
 }
 
-/** The full audit listing (one page, `next: null`) of `org` holding `enrolments` in order. */
-export function auditListingFor(
+/** RFC 9162 §2.1.4.1 SUBPROOF(m, leaves, b). */
+function subproof(m: number, leaves: readonly Uint8Array[], complete: boolean): Uint8Array[] {
+  if (m === leaves.length) return complete ? [] : [root(leaves)];
+  const k = split(leaves.length);
+  return m <= k
+    ? [...subproof(m, leaves.slice(0, k), complete), root(leaves.slice(k))]
+    : [...subproof(m - k, leaves.slice(k), false), root(leaves.slice(0, k))];
+}
+
+/**
+ * The answer of `GET …/log/proof/consistency?from=&to=` (`path`) over the log of `entries`
+ * (encoded entries, in order), or undefined when `path` is not that route.
+ */
+export function consistencyAnswerFor(
+  path: string,
+  entries: readonly Uint8Array[],
+): Record<string, unknown> | undefined {
+  const u = new URL(`http://x${path}`);
+  if (!u.pathname.endsWith('/log/proof/consistency')) return undefined;
+  const from = Number(u.searchParams.get('from'));
+  const to = Number(u.searchParams.get('to'));
+  const leaves = entries.slice(0, to).map((e) => hashLeaf(e));
+  return { from, to, proof: subproof(from, leaves, true).map(b64) };
+}
+
+/** The encoded log entries of `enrolments`' acts in `org`, after `prefix` (other entries of the log). */
+export function auditEntriesFor(
   org: string,
-  log: { readonly origin: string; readonly signerKey: string },
   enrolments: readonly TestEnrolment[],
-): Record<string, unknown> {
-  const acts = enrolments.map((d, i) => {
+  prefix: readonly Uint8Array[] = [],
+): Uint8Array[] {
+  return [...prefix, ...actsFor(org, enrolments).map((a) => a.entry)];
+}
+
+function actsFor(
+  org: string,
+  enrolments: readonly TestEnrolment[],
+): { entry: Uint8Array; doc: Uint8Array; withheld: boolean }[] {
+  return enrolments.map((d, i) => {
     const user = d.userId ?? 'user-1';
     const det =
       d.identityKey === null ? user : `${user} ${IDENTITY_COMMITMENT_MARK}${identityKeyHash(d.identityKey)}`;
@@ -76,17 +110,30 @@ export function auditListingFor(
     });
     return { entry, doc, withheld: d.withheld === true };
   });
-  const leaves = acts.map((a) => hashLeaf(a.entry));
+}
+
+/**
+ * The full audit listing (one page, `next: null`) of `org` holding `enrolments` in order,
+ * after the entries `prefix` (other entries of the same log) when given.
+ */
+export function auditListingFor(
+  org: string,
+  log: { readonly origin: string; readonly signerKey: string },
+  enrolments: readonly TestEnrolment[],
+  prefix: readonly Uint8Array[] = [],
+): Record<string, unknown> {
+  const acts = actsFor(org, enrolments);
+  const leaves = auditEntriesFor(org, enrolments, prefix).map((e) => hashLeaf(e));
   const note = signCheckpoint(
     { origin: log.origin, treeSize: leaves.length, rootHash: root(leaves), extensions: [] },
     parseSignerKey(log.signerKey),
   );
   return {
-    acts: acts.map((a, index) => ({
-      index,
+    acts: acts.map((a, i) => ({
+      index: prefix.length + i,
       entry: b64(a.entry),
       document: a.withheld ? null : b64(a.doc),
-      proof: proof(index, leaves).map(b64),
+      proof: proof(prefix.length + i, leaves).map(b64),
     })),
     checkpoint: { treeSize: leaves.length, note },
     next: null,

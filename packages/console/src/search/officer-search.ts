@@ -5,11 +5,12 @@
  * open each hit (verify-hit.ts), keep those that satisfy the query exactly on their
  * plaintext, and page with a cursor that names the bucket and the server's position in it.
  */
-import { openCheckpoint, tokensForQuery, type Checkpoint, type EventKind } from '@custos/core';
+import { tokensForQuery, type Checkpoint, type EventKind } from '@custos/core';
 import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
+import { trustCheckpoint } from '../audit/log-state.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession, VerifiedServerBucket } from '../officer-session.js';
 import { parseSearchText, textMatches } from './search-text.js';
@@ -242,15 +243,8 @@ export async function officerSearch(
         const page = pageOf(r);
         let cp = checkpoints.get(page.note);
         if (cp === undefined && page.records.length > 0) {
-          try {
-            cp = openCheckpoint(page.note, [log.verifierKey], log.origin).checkpoint;
-          } catch (e) {
-            throw new ConsoleError(
-              'LOG_INVALID',
-              'the checkpoint of a search answer does not verify with the pinned log key',
-              { cause: e },
-            );
-          }
+          cp = (await trustCheckpoint(session, log, page.note, 'the checkpoint of a search answer'))
+            .checkpoint;
           checkpoints.set(page.note, cp);
         }
         for (const h of page.records) {
