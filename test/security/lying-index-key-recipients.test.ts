@@ -6,15 +6,22 @@
  * committed to in the log, exit 1 — while alice's device, whose key checks, gets its key.
  * Once the server answers honestly a rerun seals bob's key (so none was sealed before).
  *
+ * The same lying server then shows the officer a log rewritten (the audit listing's checkpoint
+ * over another root) or rolled back (the log head shrunk), each signed with the operator's own
+ * log key: the console refuses both (LOG_FORK, LOG_ROLLBACK) against the checkpoint its
+ * profile verified before, and stores nothing.
+ *
  * The lying server is a relay under the server's own origin (lying-relay.ts). A relay at
  * another origin, forwarding to it, is a phishing relay and gets nothing: the server refuses
  * the officer's `console enroll` through it before the code is spent (so the same code then
  * enrols the console at the origin), and the enrolled console does not log in through it.
  */
+import { createPrivateKey } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrivateKey } from '@signalapp/libsignal-client';
+import { Ed25519NoteSigner, parseCheckpoint, parseNote, signCheckpoint, type Checkpoint } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopServer } from '../client-support.js';
 import {
@@ -169,6 +176,58 @@ describe('grant-index-keys checks identity keys against the log', () => {
       expect(honest.refused).toEqual([]);
       expect(honest.granted.length).toBeGreaterThan(0);
       expect(new Set(honest.granted.map((g) => g.deviceId))).toEqual(new Set([bobDevice]));
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a log rewritten or rolled back since the profile verified it, under the operator’s own key; stores nothing',
+    async () => {
+      const officer = ['--profile', officerDir, '--passphrase-file', passFile, '--json'];
+      expect((await custos(['console', 'audit', ...officer])).status).toBe(0);
+      const statePath = join(officerDir, 'audit-log-state.json');
+      const stored = readFileSync(statePath, 'utf8');
+      // The operator holds the data folder, so the log-signing key: its checkpoints verify.
+      const key = createPrivateKey(readFileSync(join(org.server.dataDir, 'log-signing.key'), 'utf8'));
+      const resign = (note: string, edit: (cp: Checkpoint) => Checkpoint): string => {
+        const cp = parseCheckpoint(parseNote(note).text);
+        return signCheckpoint(edit(cp), new Ed25519NoteSigner(cp.origin, key));
+      };
+      const refused = async (command: string, code: string, message: RegExp): Promise<void> => {
+        const r = await custos(['console', command, ...officer]);
+        expect(r.status, r.stderr).toBe(1);
+        expect(JSON.parse(r.stdout)).toMatchObject({ error: { code } });
+        expect(r.stderr).toMatch(message);
+        expect(readFileSync(statePath, 'utf8')).toBe(stored);
+      };
+      try {
+        // Officers shown another history: the audit listing's checkpoint over another root.
+        relay.lie = (a) =>
+          a.method === 'GET' && a.path === `/v1/orgs/${org.orgId}/audit` && a.status === 200
+            ? editJson<{ checkpoint: { note: string } }>(a.body, (json) => {
+                json.checkpoint.note = resign(json.checkpoint.note, (cp) => ({
+                  ...cp,
+                  rootHash: cp.rootHash.map((x) => x ^ 0xff),
+                }));
+              })
+            : undefined;
+        await refused(
+          'audit',
+          'LOG_FORK',
+          /the audit listing: the log (forked|at size \d+ is not an extension)/,
+        );
+        // The log head (what completeness and disposition plans read) shrunk to one entry.
+        relay.lie = (a) =>
+          a.method === 'GET' && a.path === `/v1/orgs/${org.orgId}/log` && a.status === 200
+            ? editJson<{ checkpoint: string }>(a.body, (json) => {
+                json.checkpoint = resign(json.checkpoint, (cp) => ({ ...cp, treeSize: 1 }));
+              })
+            : undefined;
+        await refused('completeness', 'LOG_ROLLBACK', /has 1 entries, but .* had \d+/);
+      } finally {
+        relay.lie = undefined;
+      }
+      expect((await custos(['console', 'audit', ...officer])).status).toBe(0);
     },
     STEP_TIMEOUT_MS,
   );
