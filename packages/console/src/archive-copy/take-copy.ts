@@ -40,7 +40,8 @@ import { serverWraps } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { readProfileFile, type OfficerBucketKeysFile } from '../profile-files.js';
-import { openPinnedCheckpoint, pinnedLogOf } from '../audit/log-pin.js';
+import { pinnedLogOf } from '../audit/log-pin.js';
+import { trustCheckpoint } from '../audit/log-state.js';
 import { fetchBundle } from '../completeness/verified-log.js';
 import { pageOf } from '../search/officer-search.js';
 import { httpLogSource } from '../witness/log-source.js';
@@ -155,7 +156,8 @@ export async function takeArchiveCopy(
   if (typeof head.checkpoint !== 'string')
     throw new ConsoleError('LOG_INVALID', 'the log head lacks its checkpoint');
   const note = head.checkpoint;
-  const cp = openPinnedCheckpoint(note, pin, "the log's latest checkpoint");
+  // The profile's own last checkpoint too: a copy taken fresh must not start from a rewritten log.
+  const { checkpoint: cp } = await trustCheckpoint(session, pin, note, "the log's latest checkpoint");
   const n = prev?.treeSize ?? 0;
   const m = cp.treeSize;
   const oldState: TreeState =
