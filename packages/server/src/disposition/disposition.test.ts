@@ -223,6 +223,30 @@ for (const backend of TEST_BACKENDS) {
       expect((await tb.stores.disposition.approvals(w.orgId, p.planId)).map((a) => a.officerIndex)).toEqual([
         0,
       ]);
+      // An officer removed after approving no longer counts: consoles check the certificate against
+      // the officer list in force when it is executed (docs/officers.md), so the server does too.
+      // (Its own plan, made apart: later tests go on with p.)
+      const q = (await makePlan(tb.stores, pendingTableAuditSink, w.orgId, AS_OF, BY, AS_OF - DAY)).plan;
+      await approve(q.planId, 0, signAs(0, q.plan));
+      await approve(q.planId, 1, signAs(1, q.plan));
+      const listed = (await tb.stores.orgs.get(w.orgId))!.officers;
+      const change = (seq: number, officers: typeof listed) =>
+        tb.stores.orgs.replaceOfficers(w.orgId, officers, 2, {
+          seq,
+          document: Buffer.from([seq]),
+          issuedAt: seq,
+          changedBy: BY,
+          changedAt: seq,
+        });
+      await change(
+        1,
+        listed.filter((o) => o.index !== 1),
+      );
+      await expect(executePlan(deps(), w.orgId, q.planId, BY)).rejects.toMatchObject({
+        code: 'QUORUM_NOT_MET',
+        message: expect.stringContaining('1 approval(s) of this plan by current officers, 2 needed'),
+      });
+      await change(2, listed);
     });
 
     it('executes after an interruption, keeping held records and their bucket keys', async () => {

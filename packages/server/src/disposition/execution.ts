@@ -35,7 +35,7 @@ import type { DeviceId, OrgId } from '../ids.js';
 import { decodePostings, encodePostings } from '../search/posting-codec.js';
 import type { BucketProgress, BucketRecordFacts, PlanRecord } from '../store/disposition-stores.js';
 import type { Stores } from '../store/stores.js';
-import { planOrThrow } from './approval.js';
+import { approvalVerifies, planOrThrow } from './approval.js';
 import { assertDisposable } from './bucket-readiness.js';
 import { POSTINGS_PER_STEP, RECORDS_PER_STEP, SESSION_KEY_PAGE } from './disposition-defaults.js';
 
@@ -254,7 +254,13 @@ function sessionKeyBucket(wrapped: Buffer): string | null {
   }
 }
 
-/** Starts execution: QUORUM_NOT_MET unless `quorum` distinct officers approved. */
+/**
+ * Starts execution: QUORUM_NOT_MET unless the quorum of the officer list in force now approved,
+ * each approval verifying with that officer's key in the list. An approval by an officer removed
+ * since does not count: officers' consoles check the certificate against the list in force when
+ * it was executed (docs/officers.md, "Which officers' approvals count"), and records destroyed
+ * under a certificate they reject would be an incident.
+ */
 async function start(
   stores: Stores,
   orgId: OrgId,
@@ -262,12 +268,14 @@ async function start(
   bucketIds: readonly string[],
 ): Promise<void> {
   const org = await stores.orgs.get(orgId);
-  const approvals = await stores.disposition.approvals(orgId, plan.planId);
+  const approvals = (await stores.disposition.approvals(orgId, plan.planId)).filter(
+    (a) => org !== undefined && approvalVerifies(org, a.officerIndex, plan.plan, a.signature),
+  );
   const quorum = org?.officerQuorum ?? Number.MAX_SAFE_INTEGER;
   if (approvals.length < quorum) {
     throw new ServerError(
       'QUORUM_NOT_MET',
-      `${approvals.length} officer approval(s) of this plan, ${quorum} needed`,
+      `${approvals.length} approval(s) of this plan by current officers, ${quorum} needed`,
     );
   }
   await stores.withTransaction(async (tx) => {
