@@ -15,7 +15,6 @@ import { reportFailure } from '../command-runner.js';
 import {
   PASSPHRASE_FILE_ENV,
   PassphraseInputError,
-  passphraseFilePath,
   promptNewPassphrase,
   readPassphraseFile,
 } from '../passphrase-input.js';
@@ -154,7 +153,9 @@ export async function runOrgCreate(args: readonly string[], io: CliIo): Promise<
       out: requireString(flags, 'out'),
       archivePolicy: archivePolicy(flags),
     };
-    const file = passphraseFilePath(flags);
+    // The flag only: $CUSTOS_PASSPHRASE_FILE names the running user's own passphrase, and
+    // taking it here would silently give every officer that one passphrase.
+    const file = optionalString(flags, 'passphrase-file');
     const passphrases = async (): Promise<readonly string[]> => {
       if (file !== undefined) {
         const lines = readPassphraseFile(file, say);
