@@ -4,16 +4,18 @@
  * covers exactly its own finding; bad input is refused before anything is sent.
  */
 import {
+  encodeDeterministicCbor,
   encodeFindingAcknowledgement,
   findingAcknowledgementMessage,
   generateBucketKeyPair,
+  sealOfficerList,
   type LogEntry,
 } from '@custos/core';
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeOfficerPublicKey, type OfficerKeys } from '../officer-keys.js';
 import type { OfficerSession } from '../officer-session.js';
-import { SigningKey } from '../signing-key.js';
+import { keyFingerprint, SigningKey } from '../signing-key.js';
 import type { CompletenessFinding } from './completeness-findings.js';
 import {
   acknowledgeFindings,
@@ -27,6 +29,8 @@ import type { IndexedEntry, VerifiedLog } from './verified-log.js';
 
 const ORG = 'org-1';
 const OFFICER_DEVICE = 'officer-dev';
+const ORG_KEY = SigningKey.generate();
+const sha256 = (u: Uint8Array): Buffer => createHash('sha256').update(u).digest();
 
 async function officerKeys(index: number): Promise<OfficerKeys> {
   const pair = await generateBucketKeyPair();
@@ -98,6 +102,8 @@ describe('finding acknowledgements', () => {
   let officers: OfficerKeys[];
   /** What the stand-in server serves, and the requests it got. */
   let serving: Served[];
+  /** The officer list history the stand-in server serves (signed lists and their act documents). */
+  let history: { list: string; act: string }[] = [];
   let posts: unknown[];
   let session: OfficerSession;
 
@@ -109,6 +115,10 @@ describe('finding acknowledgements', () => {
       officer: {
         keys: officers[0],
         org: {
+          orgId: ORG,
+          signingPublicKey: Buffer.from(ORG_KEY.publicKey).toString('base64url'),
+          signingKeyFingerprint: keyFingerprint(ORG_KEY.publicKey),
+          officerQuorum: 1,
           officers: officers.map((k) => ({
             index: k.index,
             publicKey: Buffer.from(encodeOfficerPublicKey(k)).toString('base64url'),
@@ -120,6 +130,7 @@ describe('finding acknowledgements', () => {
           posts.push({ path, body });
           return {};
         }
+        if (path.endsWith('/officers/history')) return { changes: history };
         return { acknowledgements: serving, next: null };
       },
     } as unknown as OfficerSession;
@@ -229,6 +240,57 @@ describe('finding acknowledgements', () => {
     // With no acknowledgement act in the log the server is not even asked.
     serving = [genuine.served];
     expect((await readAcknowledgements(session, logOf([]))).verified.size).toBe(0);
+  });
+
+  it('checks each acknowledgement against the officers in office when it was logged', async () => {
+    // Officer 1 acknowledges, is then removed (a signed list the log records), and later
+    // acknowledges again: the first still counts, the second does not.
+    const before = signed(officers[1]!, 'gap/org-1/d1/1-1', { at: 1000 });
+    const list = sealOfficerList(
+      {
+        org: ORG,
+        quorum: 1,
+        officers: [{ index: 0, publicKey: encodeOfficerPublicKey(officers[0]!) }],
+        demote: [],
+        issuedAt: 2000,
+      },
+      ORG_KEY,
+    );
+    const act = encodeDeterministicCbor({
+      org: ORG,
+      kind: 'officers.change',
+      act: OFFICER_DEVICE,
+      sub: 'officers',
+      at: 2000,
+      det: `n=1 m=1 added=- removed=1 list-sha256=${sha256(list).toString('hex')}`,
+    });
+    const removal: LogEntry = {
+      type: 'audit-event',
+      kind: 'officers-change',
+      hash: sha256(act),
+      size: act.length,
+      actor: OFFICER_DEVICE,
+      time: 2000,
+    };
+    const after = signed(officers[1]!, 'gap/org-1/d2/1-1', { at: 3000 });
+    serving = [before.served, after.served];
+    history = [
+      { list: Buffer.from(list).toString('base64url'), act: Buffer.from(act).toString('base64url') },
+    ];
+    try {
+      const read = await readAcknowledgements(session, logOf([before.entry, removal, after.entry]));
+      expect([...read.verified.keys()]).toEqual(['gap/org-1/d1/1-1']);
+      expect(read.problems[0]).toBe(
+        'the acknowledgement of gap/org-1/d2/1-1: signed as officer 2, who was not an officer when it was logged (log 2)',
+      );
+      // A server that withholds the list its log records is refused, not taken on org.json's word.
+      history = [];
+      await expect(readAcknowledgements(session, logOf([before.entry, removal]))).rejects.toThrow(
+        /withholding officer list history/,
+      );
+    } finally {
+      history = [];
+    }
   });
 
   it('stops a server that pages for ever, with fresh or repeated acknowledgements', async () => {

@@ -7,7 +7,9 @@
  *
  * Nothing is the server's word: an acknowledgement counts only when its statement (core
  * finding-acknowledgement.ts) names this org and the finding, its signature verifies with the
- * key org.json gives the officer it names, and the verified log holds its
+ * key of the officer it names in the officer list in force when it was logged (the ceremony's
+ * or a later one the log proves, officer-list-history.ts: an officer removed since still
+ * counts for what they acknowledged in office), and the verified log holds its
  * `completeness-acknowledge` act (the act document, rebuilt here, hashes to an entry). A
  * statement the server forges, moves onto another finding or serves without its log entry
  * acknowledges nothing; a log entry whose statement the server withholds leaves its finding
@@ -23,6 +25,7 @@ import {
 } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
+import { readOfficerListHistory, type OfficerListHistory } from '../officer-list-history.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import { verifyEd25519 } from '../signing-key.js';
@@ -42,7 +45,7 @@ const LOG_CATCH_UP_DELAY_MS = 1_000;
 
 type Json = Record<string, unknown>;
 
-/** An acknowledgement that verified: signed by an officer of org.json, in the verified log. */
+/** An acknowledgement that verified: signed by an officer in office when it was logged, in the verified log. */
 export interface VerifiedAcknowledgement {
   readonly findingId: string;
   readonly reason: string;
@@ -113,13 +116,16 @@ function listed(v: Json): {
 }
 
 /**
- * Checks one served acknowledgement against org.json's officer keys and the verified log's
- * acts (`logged`: act hash → log index). Answers it verified, or why it does not count.
+ * Checks one served acknowledgement against the verified log's acts (`logged`: act hash → log
+ * index) and the officer keys of the list in force at its act's log index (`history`: the
+ * ceremony's list or a later one the log proves, so an officer removed since still counts for
+ * what they acknowledged while in office). Answers it verified, or why it does not count.
  */
 function verifyOne(
   session: OfficerSession,
   a: ReturnType<typeof listed>,
   logged: ReadonlyMap<string, number>,
+  history: OfficerListHistory,
 ): VerifiedAcknowledgement | string {
   const what = `the acknowledgement of ${a.findingId}`;
   let st;
@@ -130,12 +136,6 @@ function verifyOne(
   }
   if (st.orgId !== session.orgId || st.findingId !== a.findingId)
     return `${what}: its statement names another organisation or finding`;
-  const officer = session.officer.org.officers.find((o) => o.index === st.officerIndex);
-  if (officer === undefined)
-    return `${what}: signed as officer ${st.officerIndex + 1}, who is not an officer in org.json`;
-  const key = decodeOfficerPublicKey(fromB64u(officer.publicKey)).signing;
-  if (!verifyEd25519(key, findingAcknowledgementMessage(a.statement), a.signature))
-    return `${what}: its signature does not verify as officer ${st.officerIndex + 1}'s`;
   const logIndex = logged.get(
     actHash(session.orgId, {
       actor: a.deviceId,
@@ -145,6 +145,12 @@ function verifyOne(
     }),
   );
   if (logIndex === undefined) return `${what}: the verified log has no act for it (yet)`;
+  const officer = history.at(logIndex).officers.find((o) => o.index === st.officerIndex);
+  if (officer === undefined)
+    return `${what}: signed as officer ${st.officerIndex + 1}, who was not an officer when it was logged (log ${logIndex})`;
+  const key = decodeOfficerPublicKey(fromB64u(officer.publicKey)).signing;
+  if (!verifyEd25519(key, findingAcknowledgementMessage(a.statement), a.signature))
+    return `${what}: its signature does not verify as officer ${st.officerIndex + 1}'s`;
   return {
     findingId: a.findingId,
     reason: st.reason,
@@ -167,6 +173,7 @@ export async function readAcknowledgements(
   const verified = new Map<string, VerifiedAcknowledgement>();
   const problems: string[] = [];
   if (logged.size === 0) return { verified, problems };
+  const history = await readOfficerListHistory(session, log.entries);
   const seen = new Set<string>();
   let after: string | null = null;
   for (;;) {
@@ -186,7 +193,7 @@ export async function readAcknowledgements(
       if (seen.has(a.findingId)) continue;
       seen.add(a.findingId);
       fresh++;
-      const out = verifyOne(session, a, logged);
+      const out = verifyOne(session, a, logged, history);
       if (typeof out === 'string') problems.push(out);
       else verified.set(out.findingId, out);
     }
