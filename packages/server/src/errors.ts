@@ -29,7 +29,12 @@ export const SERVER_ERRORS = {
     status: 401,
     doc: 'The bearer token belongs to a different device than the one named in `Custos-Device`.',
   },
-  DEVICE_REVOKED: { status: 401, doc: 'The device has been revoked by an admin.' },
+  DEVICE_REVOKED: {
+    status: 401,
+    doc:
+      'The device has been revoked (by an admin, another device of its user, or itself). During its archive hand-in window ' +
+      'it may still log in and use the archive upload routes; `details` give `revokedAt` and `handInUntil` (ms).',
+  },
   CHALLENGE_INVALID: { status: 401, doc: 'The challenge is unknown, already used, or expired.' },
   SIGNATURE_INVALID: { status: 401, doc: 'The identity-key signature over the challenge does not verify.' },
   BOOTSTRAP_INVALID: { status: 401, doc: 'The bootstrap token is wrong.' },
@@ -130,7 +135,9 @@ export const SERVER_ERRORS = {
   },
   BUCKET_NOT_VALID: {
     status: 409,
-    doc: 'The bucket exists but the time is outside its validity window (with the late-upload grace for records).',
+    doc:
+      'The bucket exists but the time is outside its validity window (with the late-upload grace for records), or a ' +
+      'revoked device hands in a record sealed to a bucket whose window began after its revocation.',
   },
   BUCKET_DISPOSED: {
     status: 409,

@@ -136,6 +136,7 @@ export async function startServer(
       logger,
       origin: () => origin,
       disposition: { recordsPerStep: config.dispositionStepRecords, requestMs: config.dispositionRequestMs },
+      archiveHandInMs: config.archiveHandInMs,
       rateLimits: {
         address: {
           burst: config.addressRateLimitPerSecond * RATE_LIMIT_ADDRESS_BURST_FACTOR,

@@ -138,6 +138,15 @@ async function planBatch(
     if (!acceptsRecordsAt(b, now)) {
       throw new ServerError('BUCKET_NOT_VALID', `bucket ${id} is not valid now (window ended or not begun)`);
     }
+    // A revoked device hands in only what it sealed before its revocation: a bucket whose
+    // window began after it cannot hold such a record (the finest bound the server can see).
+    if (batch.revokedAt !== undefined && b.notBefore > batch.revokedAt) {
+      throw new ServerError(
+        'BUCKET_NOT_VALID',
+        `bucket ${id} begins at ${new Date(b.notBefore).toISOString()}, after this device was revoked at ` +
+          `${new Date(batch.revokedAt).toISOString()}: a revoked device hands in only records sealed before its revocation`,
+      );
+    }
     buckets.set(id, b);
   }
   // Session keys: every record's key must be uploaded now or earlier, so officers can open it.

@@ -44,6 +44,11 @@ export interface VerifiedBatch {
   /** The device's signature over all of `records` (docs/archive-format.md §6); stored with them. */
   readonly signature: Uint8Array;
   readonly sessionKeys: readonly VerifiedSessionKey[];
+  /**
+   * When the uploading device was revoked, for a batch it hands in during its hand-in window
+   * (auth/archive-hand-in.ts): its records' buckets must have begun by then.
+   */
+  readonly revokedAt?: number;
 }
 
 /** What the upload carried, decoded from the wire. */

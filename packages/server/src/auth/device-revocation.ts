@@ -24,6 +24,12 @@ export interface DeviceRevocation {
    * DEVICE_NOT_FOUND (a member learns nothing about other users), and the audit detail is `own`.
    */
   readonly ownerUserId?: UserId;
+  /**
+   * Set when the device retires itself (its own user's choice, POST /v1/devices/retire): the
+   * audit detail, `retire` or `retire stranded <first>-<last>` for the records it says it
+   * could not upload first.
+   */
+  readonly retireDetail?: string;
   readonly now: number;
 }
 
@@ -44,14 +50,16 @@ async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): 
   // device) once no active device of the user is left to refuse it (enrolment-authority.ts).
   // A device revoking itself keeps them: the key ceremony's transient device issues the first
   // admin's code and then revokes itself, and the admin redeems that code later.
-  if (r.actorDeviceId !== r.deviceId) await tx.enrolmentCodes.expireIssuedBy(r.orgId, r.deviceId, r.now);
+  // A device that retires is not the ceremony's: its codes die with it too.
+  if (r.actorDeviceId !== r.deviceId || r.retireDetail !== undefined)
+    await tx.enrolmentCodes.expireIssuedBy(r.orgId, r.deviceId, r.now);
   // Delivered to every node's sockets only if and when this transaction commits (PostgreSQL).
   await tx.relayQueue.announce(r.orgId, [r.deviceId], 'revoked');
   await audit.record(tx, r.orgId, {
     kind: 'device.revoke',
     actorDeviceId: r.actorDeviceId,
     subject: r.deviceId,
-    detail: r.ownerUserId === undefined ? null : 'own',
+    detail: r.retireDetail ?? (r.ownerUserId === undefined ? null : 'own'),
     at: r.now,
   });
 }

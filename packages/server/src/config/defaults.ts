@@ -96,3 +96,11 @@ export const MAX_PREKEYS_PER_UPLOAD = 100;
 export const MAX_OFFICERS = 32;
 /** Most bucket documents registered together with a new organisation. */
 export const MAX_ORG_CREATE_BUCKETS = 64;
+/**
+ * How long after its revocation a device may still hand in the archive records it sealed
+ * before it (auth/archive-hand-in.ts): 14 days, time for a revoked phone that was switched
+ * off to come back online once. Operators change it with `archiveHandInDays`.
+ */
+export const DEFAULT_ARCHIVE_HAND_IN_DAYS = 14;
+/** The longest hand-in window an operator may set, in days. */
+export const MAX_ARCHIVE_HAND_IN_DAYS = 365;

@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 import { Compile } from 'typebox/compile';
 import { ConfigError } from './config-error.js';
 import {
+  DEFAULT_ARCHIVE_HAND_IN_DAYS,
+  MAX_ARCHIVE_HAND_IN_DAYS,
   DEFAULT_DATA_DIR,
   DEFAULT_LISTEN_HOST,
   DEFAULT_LISTEN_PORT,
@@ -57,6 +59,8 @@ export interface ServerConfig {
   readonly dispositionStepRecords: number;
   /** Milliseconds one disposition execute request works (at least one step). */
   readonly dispositionRequestMs: number;
+  /** Milliseconds after its revocation during which a device may still hand in archive records (0: none). */
+  readonly archiveHandInMs: number;
 }
 
 /** What the loader reads; injectable for tests. */
@@ -165,6 +169,7 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
     // The schema's patterns already bound both to safe non-negative integers (step ≥ 1).
     dispositionStepRecords: Number(get('dispositionStep')?.value ?? RECORDS_PER_STEP),
     dispositionRequestMs: Number(get('dispositionRequestMs')?.value ?? EXECUTE_BUDGET_MS),
+    archiveHandInMs: parseHandInDays(get('archiveHandInDays')),
   };
   return deepFreeze(config);
 }
@@ -286,6 +291,17 @@ function parseAddressRateLimit(given: { value: string; source: string } | undefi
       `expected requests per second, 1 or more (from ${given.source})`,
     );
   return n;
+}
+
+/** The hand-in window in ms: whole days, 0 (no hand-in) up to MAX_ARCHIVE_HAND_IN_DAYS. */
+function parseHandInDays(given: { value: string; source: string } | undefined): number {
+  const days = given === undefined ? DEFAULT_ARCHIVE_HAND_IN_DAYS : Number(given.value);
+  if (!Number.isSafeInteger(days) || days < 0 || days > MAX_ARCHIVE_HAND_IN_DAYS)
+    throw new ConfigError(
+      'archiveHandInDays',
+      `expected whole days from 0 to ${MAX_ARCHIVE_HAND_IN_DAYS} (from ${given?.source ?? 'default'})`,
+    );
+  return days * 24 * 60 * 60 * 1000;
 }
 
 function parseOrigin(given: { value: string; source: string } | undefined): string | null {

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from 'typebox';
 import {
+  DEFAULT_ARCHIVE_HAND_IN_DAYS,
   DEFAULT_DATA_DIR,
   DEFAULT_LISTEN_HOST,
   DEFAULT_LISTEN_PORT,
@@ -50,6 +51,7 @@ export const RawSettingsSchema = Type.Partial(
       addressRateLimit: Type.String({ pattern: '^[1-9][0-9]{0,6}$' }),
       dispositionStep: Type.String({ pattern: '^[1-9][0-9]{0,6}$' }),
       dispositionRequestMs: Type.String({ pattern: '^(0|[1-9][0-9]{0,5})$' }),
+      archiveHandInDays: Type.String({ pattern: '^(0|[1-9][0-9]{0,2})$' }),
       logLevel: Type.Union([
         Type.Literal('debug'),
         Type.Literal('info'),
@@ -155,6 +157,14 @@ export const SETTINGS: readonly SettingInfo[] = [
     defaultText: `\`${EXECUTE_BUDGET_MS}\``,
     description:
       "Milliseconds one disposition execute request works before it answers with its progress (0–999,999; each request does at least one step, so 0 means one step per request). Keep it under your proxy's read timeout.",
+  },
+  {
+    key: 'archiveHandInDays',
+    flag: 'archive-hand-in-days',
+    env: `${ENV_PREFIX}ARCHIVE_HAND_IN_DAYS`,
+    defaultText: `\`${DEFAULT_ARCHIVE_HAND_IN_DAYS}\``,
+    description:
+      'Days after its revocation during which a device may still upload the archive records it sealed before it (0–365; 0: none). Ingest only: it can do nothing else. See docs/threat-model.md, "Revoked devices and their archive queue".',
   },
   {
     key: 'logLevel',

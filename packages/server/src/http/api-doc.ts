@@ -99,14 +99,14 @@ export function renderApiDoc(routes: readonly AnyRoute[]): string {
     '|---|---|---|',
     ...routes.map(
       (r) =>
-        `| ${r.method} | [\`${r.url}\`](#${anchor(r)}) | ${r.access.kind === 'public' ? 'anyone' : r.access.roles.join(', ')} |`,
+        `| ${r.method} | [\`${r.url}\`](#${anchor(r)}) | ${r.access.kind === 'public' ? 'anyone' : r.access.roles.join(', ')}${r.access.kind === 'device' && r.access.handIn === true ? ' (and revoked, to hand in)' : ''} |`,
     ),
     '',
   ];
   for (const r of routes) {
     lines.push(`### ${r.method} ${r.url}`, '', r.summary, '');
     lines.push(
-      `- Who: ${r.access.kind === 'public' ? 'anyone (no token)' : `devices with role ${r.access.roles.join(', ')}`}`,
+      `- Who: ${r.access.kind === 'public' ? 'anyone (no token)' : `devices with role ${r.access.roles.join(', ')}`}${r.access.kind === 'device' && r.access.handIn === true ? '; also a revoked device during its archive hand-in window (server setting `archiveHandInDays`, docs/threat-model.md)' : ''}`,
     );
     if (r.body !== undefined) lines.push(`- Body limit: ${r.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES} bytes`);
     lines.push(`- Success: ${r.response.status}`);

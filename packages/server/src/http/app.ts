@@ -190,7 +190,7 @@ export async function buildApp(
       ...(spec.access.kind === 'device'
         ? {
             onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-              const auth = await authenticateDevice(request, deps);
+              const auth = await authenticateDevice(request, deps, spec.access);
               request.custosAuth = auth;
               const decision = byDevice.take(`${auth.orgId}/${auth.deviceId}`);
               if (!decision.allowed) {

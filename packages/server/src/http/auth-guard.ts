@@ -1,13 +1,19 @@
 /**
  * Device authentication for every device route, on every request: the bearer token must
  * be known, unexpired and bound to the device named in `Custos-Device`, and the device
- * must not be revoked — so revocation takes effect on the very next request (F5).
+ * must not be revoked — so revocation takes effect on the very next request (F5). The one
+ * exception: routes marked `handIn` take a revoked device during its archive hand-in window
+ * (auth/archive-hand-in.ts), so it can still upload what it sealed before.
  */
 import type { FastifyRequest } from 'fastify';
 import { sha256, parseBearerToken } from '../crypto/secrets.js';
+import { mayHandIn, handInWindowMs, revokedError } from '../auth/archive-hand-in.js';
 import { ServerError } from '../errors.js';
 import { isIdShaped, type OrgId } from '../ids.js';
 import type { AppDeps, AuthContext, RouteAccess } from './route-def.js';
+
+/** Whether a revoked device may call the route (its hand-in window still open): `handIn` routes only. */
+type RevokedAccess = 'refuse' | 'hand-in';
 
 /** Header naming the device that presents the token. */
 export const DEVICE_HEADER = 'custos-device';
@@ -20,8 +26,15 @@ export interface DeviceSession {
   readonly tokenExpiresAt: number;
 }
 
-/** Resolves the caller of a device route or throws the ServerError that says why not. */
-export async function authenticateDevice(request: FastifyRequest, deps: AppDeps): Promise<AuthContext> {
+/**
+ * Resolves the caller of a device route or throws the ServerError that says why not; a
+ * revoked device only for a `handIn` route (`access`) within its hand-in window.
+ */
+export async function authenticateDevice(
+  request: FastifyRequest,
+  deps: AppDeps,
+  access?: RouteAccess,
+): Promise<AuthContext> {
   const header = request.headers.authorization;
   if (header === undefined) throw new ServerError('AUTH_REQUIRED', 'missing Authorization: Bearer token');
   const token = BEARER.exec(header)?.[1];
@@ -32,7 +45,8 @@ export async function authenticateDevice(request: FastifyRequest, deps: AppDeps)
   if (typeof claimed !== 'string') throw new ServerError('AUTH_REQUIRED', 'missing Custos-Device header');
   if (!isIdShaped(claimed))
     throw new ServerError('AUTH_REQUIRED', 'the Custos-Device header is not a device id');
-  return (await resolveSession(orgId, token, claimed, deps)).auth;
+  const revoked: RevokedAccess = access?.kind === 'device' && access.handIn === true ? 'hand-in' : 'refuse';
+  return (await resolveSession(orgId, token, claimed, deps, revoked)).auth;
 }
 
 /**
@@ -44,7 +58,7 @@ export async function authenticateToken(
   claimedDeviceId: string,
   deps: AppDeps,
 ): Promise<DeviceSession> {
-  return resolveSession(tokenOrg(token), token, claimedDeviceId, deps);
+  return resolveSession(tokenOrg(token), token, claimedDeviceId, deps, 'refuse');
 }
 
 /** The org a well-formed bearer token names; TOKEN_INVALID otherwise (never echoing the token). */
@@ -59,19 +73,25 @@ async function resolveSession(
   token: string,
   claimed: string,
   deps: AppDeps,
+  revoked: RevokedAccess,
 ): Promise<DeviceSession> {
   // Token, device and user in one read, every request (no cache): revocation and role
   // changes apply to the very next request.
   const session = await deps.stores.authTokens.findSession(orgId, sha256(token));
   if (session === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   const { token: record, device, user } = session;
-  if (record.expiresAt <= deps.clock())
-    throw new ServerError('TOKEN_EXPIRED', 'the bearer token has expired');
+  const now = deps.clock();
+  if (record.expiresAt <= now) throw new ServerError('TOKEN_EXPIRED', 'the bearer token has expired');
   if (record.deviceId !== claimed) {
     throw new ServerError('TOKEN_DEVICE_MISMATCH', 'the bearer token was issued to a different device');
   }
   if (device === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
-  if (device.revokedAt !== null) throw new ServerError('DEVICE_REVOKED', 'this device has been revoked');
+  if (device.revokedAt !== null) {
+    // SECURITY: only ingest routes, only inside the window; everything else as before (F5).
+    const windowMs = handInWindowMs(deps);
+    if (revoked !== 'hand-in' || !mayHandIn(device.revokedAt, windowMs, now))
+      throw revokedError(device.revokedAt, windowMs, now);
+  }
   if (user === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   return {
     auth: {

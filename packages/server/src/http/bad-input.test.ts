@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LINK_CODES_PER_WINDOW, MAX_TOKEN_TTL_MS } from '../config/defaults.js';
+import { DEFAULT_ARCHIVE_HAND_IN_DAYS, LINK_CODES_PER_WINDOW, MAX_TOKEN_TTL_MS } from '../config/defaults.js';
 import { newBearerToken } from '../crypto/secrets.js';
 import type { ServerErrorCode } from '../errors.js';
 import {
@@ -65,6 +65,8 @@ for (const backend of TEST_BACKENDS) {
     let b: TestOrg;
     let ctx: FixtureContext;
     let revoked: TestDevice;
+    /** Revoked longer ago than its archive hand-in window: refused even on the hand-in routes. */
+    let lapsed: TestDevice;
     let codeForB: string;
     let challengeOfB: string;
     let snap: StoreSnapshotter;
@@ -86,6 +88,18 @@ for (const backend of TEST_BACKENDS) {
       );
       revoked = await enrolAndLogin(t.app, a.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
       await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices/${revoked.deviceId}/revoke`, undefined, admin);
+      const c2 = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${a.orgId}/users/${ctx.spareUserId}/enrolment-codes`,
+        {},
+        admin,
+      );
+      lapsed = await enrolAndLogin(t.app, a.orgId, c2.json<{ enrolmentCode: string }>().enrolmentCode);
+      const now = t.clock.now;
+      t.clock.now -= DEFAULT_ARCHIVE_HAND_IN_DAYS * 24 * 60 * 60 * 1000 + 1;
+      await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices/${lapsed.deviceId}/revoke`, undefined, admin);
+      t.clock.now = now;
       // A user of b without a device: an admin's code for one with a device is USER_HAS_DEVICE.
       const bUser = (
         await call(t.app, 'POST', `/v1/orgs/${b.orgId}/users`, { role: 'member' }, b.devices.admin.headers())
@@ -274,12 +288,20 @@ for (const backend of TEST_BACKENDS) {
             status: 401,
             code: 'TOKEN_DEVICE_MISMATCH',
           },
-          {
-            name: 'a revoked device',
-            req: withHeaders(() => revoked.headers()),
-            status: 401,
-            code: 'DEVICE_REVOKED',
-          },
+          route.access.handIn === true
+            ? {
+                name: 'a revoked device past its archive hand-in window',
+                req: withHeaders(() => lapsed.headers()),
+                status: 401,
+                code: 'DEVICE_REVOKED',
+                mentions: 'its archive hand-in window closed',
+              }
+            : {
+                name: 'a revoked device',
+                req: withHeaders(() => revoked.headers()),
+                status: 401,
+                code: 'DEVICE_REVOKED',
+              },
         );
         if (route.url.includes(':orgId')) {
           cases.push({
@@ -368,11 +390,11 @@ for (const backend of TEST_BACKENDS) {
         code: 'DEVICE_NOT_FOUND',
       },
       {
-        name: 'a challenge for a revoked device',
+        name: 'a challenge for a device revoked past its archive hand-in window',
         req: async () => ({
           method: 'POST',
           url: '/v1/auth/challenge',
-          payload: JSON.stringify({ orgId: a.orgId, deviceId: revoked.deviceId }),
+          payload: JSON.stringify({ orgId: a.orgId, deviceId: lapsed.deviceId }),
           headers: json,
         }),
         status: 401,

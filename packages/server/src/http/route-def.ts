@@ -24,6 +24,8 @@ export interface AppDeps {
   /** The origin devices must sign into auth responses (known once the server listens). */
   readonly origin: () => string;
   readonly rateLimits: { readonly address: RateLimitSettings; readonly device: RateLimitSettings };
+  /** How long (ms) a revoked device may still hand in archive records (auth/archive-hand-in.ts); 14 days when absent, 0 for never. */
+  readonly archiveHandInMs?: number;
   /** Operator settings of disposition execution (`dispositionStep`, `dispositionRequestMs`); defaults when absent. */
   readonly disposition?: { readonly recordsPerStep: number; readonly requestMs: number };
   /** Relay, prekey and blob services; built with defaults on first use when absent (see messagingOf). */
@@ -41,9 +43,14 @@ export interface AuthContext {
   readonly device: DeviceRecord;
 }
 
-/** Who may call a route: anyone (the handler checks a bootstrap token, enrolment code or signature) or devices with these roles. */
+/**
+ * Who may call a route: anyone (the handler checks a bootstrap token, enrolment code or
+ * signature) or devices with these roles; `handIn` routes also take a revoked device during
+ * its archive hand-in window (auth/archive-hand-in.ts).
+ */
 export type RouteAccess =
-  { readonly kind: 'public' } | { readonly kind: 'device'; readonly roles: readonly Role[] };
+  | { readonly kind: 'public' }
+  | { readonly kind: 'device'; readonly roles: readonly Role[]; readonly handIn?: true };
 
 type In<T> = T extends TSchema ? Static<T> : undefined;
 
@@ -109,6 +116,11 @@ export const ANY_ROLE = {
   kind: 'device',
   roles: ['member', 'admin', 'officer', 'auditor'],
 } as const satisfies RouteAccess;
+/**
+ * Access for the archive routes a revoked device may still use to hand in what it sealed
+ * before its revocation, within the hand-in window (auth/archive-hand-in.ts): any role.
+ */
+export const ANY_ROLE_AND_HAND_IN = { ...ANY_ROLE, handIn: true } as const satisfies RouteAccess;
 /** Access for admin-only routes. */
 export const ADMIN_ONLY = { kind: 'device', roles: ['admin'] } as const satisfies RouteAccess;
 /** Access for routes anyone may call. */

@@ -38,10 +38,16 @@ export interface RouteRequest {
   readonly body?: Record<string, unknown>;
   /** A raw body (blob uploads) with its content type. */
   readonly raw?: { readonly payload: Buffer; readonly contentType: string };
+  /**
+   * Headers that replace the caller's: a route that revokes its caller (a device retiring)
+   * is called as a fresh device of the caller's user, so the caller stays usable.
+   */
+  readonly headers?: Record<string, string>;
 }
 
 /** Injects a fixture's request with the given headers. */
-export function injectFixture(app: TestApp['app'], req: RouteRequest, headers: Record<string, string>) {
+export function injectFixture(app: TestApp['app'], req: RouteRequest, callerHeaders: Record<string, string>) {
+  const headers = req.headers ?? callerHeaders;
   if (req.raw !== undefined) {
     return app.inject({
       method: req.method,
@@ -148,6 +154,20 @@ let officerLists = 0;
 /** Acknowledged fixture findings so far: each fixture call acknowledges a fresh one. */
 let acknowledgedGaps = 0;
 
+/** Another device of `caller`'s user, by a link code of theirs seeded in the store (the route is rate-limited). */
+async function secondOwnDevice(ctx: FixtureContext, caller: TestDevice): Promise<TestDevice> {
+  const org = await ctx.t.stores.orgs.get(caller.orgId);
+  const code = newEnrolmentCode(caller.orgId, org?.signingKeyFingerprint ?? '');
+  await ctx.t.stores.enrolmentCodes.create(caller.orgId, {
+    codeHash: sha256(code),
+    userId: caller.userId,
+    createdBy: caller.deviceId,
+    createdAt: ctx.t.clock.now,
+    expiresAt: ctx.t.clock.now + 3_600_000,
+  });
+  return enrolAndLogin(ctx.t.app, caller.orgId, code);
+}
+
 /** Fixtures keyed by `METHOD url-pattern`. */
 export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   'GET /healthz': async () => ({ method: 'GET', url: '/healthz' }),
@@ -231,17 +251,18 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   // A second device of the caller's own user, by a link code of theirs seeded in the store
   // (the route is rate-limited).
   'POST /v1/devices/:deviceId/revoke': async (ctx, caller) => {
-    const org = await ctx.t.stores.orgs.get(caller.orgId);
-    const code = newEnrolmentCode(caller.orgId, org?.signingKeyFingerprint ?? '');
-    await ctx.t.stores.enrolmentCodes.create(caller.orgId, {
-      codeHash: sha256(code),
-      userId: caller.userId,
-      createdBy: caller.deviceId,
-      createdAt: ctx.t.clock.now,
-      expiresAt: ctx.t.clock.now + 3_600_000,
-    });
-    const d = await enrolAndLogin(ctx.t.app, caller.orgId, code);
+    const d = await secondOwnDevice(ctx, caller);
     return { method: 'POST', url: `/v1/devices/${d.deviceId}/revoke` };
+  },
+  // Retiring revokes the caller: a second device of the caller's user retires instead.
+  'POST /v1/devices/retire': async (ctx, caller) => {
+    const d = await secondOwnDevice(ctx, caller);
+    return {
+      method: 'POST',
+      url: '/v1/devices/retire',
+      body: { stranded: { firstSeq: 0, lastSeq: 0 } },
+      headers: d.headers(),
+    };
   },
 
   // Prekeys (relay issue).

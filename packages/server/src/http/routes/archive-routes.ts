@@ -15,7 +15,7 @@ import { verifyUpload, type BatchUpload } from '../../archive/batch-verification
 import { ARCHIVE_BATCH_MEDIA_TYPE, decodeBatchUpload } from '../../archive/batch-wire.js';
 import { ServerError } from '../../errors.js';
 import { archivePoliciesFor } from '../../orgs/archive-policies.js';
-import { ANY_ROLE, defineRoute } from '../route-def.js';
+import { ANY_ROLE_AND_HAND_IN, defineRoute } from '../route-def.js';
 import { Bytes, decodeBytes, encodeBytes } from '../schema-helpers.js';
 import type { OrgId } from '../../ids.js';
 import type { Stores } from '../../store/stores.js';
@@ -103,8 +103,11 @@ export const uploadBatchRoute = defineRoute({
     "Stores a signed batch of the caller's consecutive sealed records and sequences one log entry each, " +
     'in one durable transaction; returns their log indexes. Sending the same batch again stores nothing ' +
     'and returns the same indexes. The body may instead be sent as ' +
-    `${ARCHIVE_BATCH_MEDIA_TYPE} (binary layout in packages/server/src/archive/batch-wire.ts), which skips base64.`,
-  access: ANY_ROLE,
+    `${ARCHIVE_BATCH_MEDIA_TYPE} (binary layout in packages/server/src/archive/batch-wire.ts), which skips base64. ` +
+    'A revoked device may still hand in records during its archive hand-in window (server setting archiveHandInDays), ' +
+    'continuing its chain, only to buckets that began before its revocation; its records are logged at their upload ' +
+    'time, after its revocation (docs/threat-model.md).',
+  access: ANY_ROLE_AND_HAND_IN,
   bodyLimit: ARCHIVE_BATCH_BODY_LIMIT_BYTES,
   body: UploadBody,
   binaryBodyType: ARCHIVE_BATCH_MEDIA_TYPE,
@@ -125,7 +128,9 @@ export const uploadBatchRoute = defineRoute({
     const upload = Buffer.isBuffer(body)
       ? binaryUpload(request.headers['content-type'], body)
       : jsonUpload(body);
-    const batch = verifyUpload(auth.orgId, auth.deviceId, auth.device.identityKey, upload);
+    const verified = verifyUpload(auth.orgId, auth.deviceId, auth.device.identityKey, upload);
+    const { revokedAt } = auth.device;
+    const batch = revokedAt === null ? verified : { ...verified, revokedAt };
     const r = await archiveCommitterFor(deps.stores, deps.clock).commit(batch);
     return {
       logIndexes: [...r.logIndexes],
@@ -158,8 +163,8 @@ export const declareGapRoute = defineRoute({
     'sequence number and links to its last stored record; ' +
     'appends an archive-gap log entry and moves its chain head to the declared point, so its next batch ' +
     'chains from there. Sending the same declaration again stores nothing and returns the same log index ' +
-    '(docs/archive-format.md §6.1).',
-  access: ANY_ROLE,
+    '(docs/archive-format.md §6.1). A revoked device may declare during its archive hand-in window.',
+  access: ANY_ROLE_AND_HAND_IN,
   body: GapBody,
   response: {
     status: 200,
@@ -202,8 +207,9 @@ export const archiveHeadRoute = defineRoute({
   summary:
     "The caller's archive chain head (last stored sequence number, record hash and log index) and the " +
     'next sequence number it should upload, so a device can resume after a crash. After an accepted gap ' +
-    'declaration that is later than the last record, the head is the declared one (docs/archive-format.md §6.1).',
-  access: ANY_ROLE,
+    'declaration that is later than the last record, the head is the declared one (docs/archive-format.md §6.1). ' +
+    'A revoked device may read it during its archive hand-in window.',
+  access: ANY_ROLE_AND_HAND_IN,
   response: {
     status: 200,
     schema: Type.Object(

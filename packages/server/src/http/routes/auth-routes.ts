@@ -1,17 +1,21 @@
 /**
  * Challenge–response authentication with the device's identity key, and the session
  * route. No passwords anywhere: the only credential is a signature, the only result a
- * random token of at most 15 minutes bound to one device.
+ * random token of at most 15 minutes bound to one device. A revoked device still logs in
+ * during its archive hand-in window; its token then opens only the `handIn` routes
+ * (auth-guard.ts, auth/archive-hand-in.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
+import { handInWindowMs, mayHandIn, revokedError } from '../../auth/archive-hand-in.js';
 import { authChallengeMessage } from '../../auth/challenge-message.js';
 import { parseEcPublicKey, verifySignature } from '../../auth/key-checks.js';
 import { CHALLENGE_TTL_MS, MAX_TOKEN_TTL_MS, SECRET_BYTES } from '../../config/defaults.js';
 import { newBearerToken, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type ChallengeId, type DeviceId, type OrgId } from '../../ids.js';
-import { ANY_ROLE, defineRoute, PUBLIC } from '../route-def.js';
+import type { DeviceRecord } from '../../store/records.js';
+import { ANY_ROLE, defineRoute, PUBLIC, type AppDeps } from '../route-def.js';
 import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
 import { Millis, RetentionClassSchema, RoleSchema } from './common-schemas.js';
 
@@ -30,13 +34,21 @@ const ChallengeResponse = Type.Object(
   { additionalProperties: false },
 );
 
+/** DEVICE_REVOKED unless `device` is current, or revoked with its hand-in window still open at `now`. */
+function requireLogin(device: DeviceRecord, deps: AppDeps, now: number): void {
+  if (device.revokedAt === null) return;
+  const windowMs = handInWindowMs(deps);
+  if (!mayHandIn(device.revokedAt, windowMs, now)) throw revokedError(device.revokedAt, windowMs, now);
+}
+
 /** POST /v1/auth/challenge */
 export const challengeRoute = defineRoute({
   method: 'POST',
   url: '/v1/auth/challenge',
   summary:
     'Issues a single-use random challenge for a device. The device signs ' +
-    '"Custos device authentication v1\\n<origin>\\n<orgId>\\n<deviceId>\\n<challenge>" with its identity key.',
+    '"Custos device authentication v1\\n<origin>\\n<orgId>\\n<deviceId>\\n<challenge>" with its identity key. ' +
+    'A revoked device is DEVICE_REVOKED, except during its archive hand-in window (docs/threat-model.md).',
   access: PUBLIC,
   body: ChallengeBody,
   response: { status: 201, schema: ChallengeResponse },
@@ -45,7 +57,7 @@ export const challengeRoute = defineRoute({
     const orgId = body.orgId as OrgId;
     const device = await deps.stores.devices.get(orgId, body.deviceId as DeviceId);
     if (device === undefined) throw new ServerError('DEVICE_NOT_FOUND');
-    if (device.revokedAt !== null) throw new ServerError('DEVICE_REVOKED');
+    requireLogin(device, deps, deps.clock());
     const challenge = randomBytes(SECRET_BYTES);
     const challengeId = newId<ChallengeId>();
     const expiresAt = deps.clock() + CHALLENGE_TTL_MS;
@@ -85,7 +97,8 @@ export const tokenRoute = defineRoute({
   url: '/v1/auth/token',
   summary:
     'Exchanges a signed challenge for a bearer token of at most 15 minutes bound to the device. ' +
-    'Any answer spends the challenge, right or wrong.',
+    'Any answer spends the challenge, right or wrong. A revoked device during its archive hand-in window ' +
+    'gets a token that only the archive upload and head routes take (docs/threat-model.md).',
   access: PUBLIC,
   body: TokenBody,
   response: { status: 201, schema: TokenResponse },
@@ -104,7 +117,7 @@ export const tokenRoute = defineRoute({
     if (challenge.expiresAt <= now) throw new ServerError('CHALLENGE_INVALID', 'the challenge has expired');
     const device = await deps.stores.devices.get(orgId, challenge.deviceId);
     if (device === undefined) throw new ServerError('DEVICE_NOT_FOUND');
-    if (device.revokedAt !== null) throw new ServerError('DEVICE_REVOKED');
+    requireLogin(device, deps, now);
     const identity = parseEcPublicKey('identityKey', device.identityKey);
     const message = authChallengeMessage({
       origin: deps.origin(),

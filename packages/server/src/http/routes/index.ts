@@ -48,7 +48,12 @@ import {
   rotateKeyManagerRoute,
 } from './root-act-routes.js';
 import { rootKeyRoute, rotateRootKeyRoute } from './root-key-routes.js';
-import { createLinkCodeRoute, listOwnDevicesRoute, revokeOwnDeviceRoute } from './own-device-routes.js';
+import {
+  createLinkCodeRoute,
+  listOwnDevicesRoute,
+  retireOwnDeviceRoute,
+  revokeOwnDeviceRoute,
+} from './own-device-routes.js';
 import {
   deviceBundleRoute,
   prekeyStatusRoute,
@@ -100,6 +105,7 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   listOwnDevicesRoute,
   createLinkCodeRoute,
   revokeOwnDeviceRoute,
+  retireOwnDeviceRoute,
   prekeyStatusRoute,
   uploadPrekeysRoute,
   userBundleRoute,

@@ -156,7 +156,8 @@ export const revokeOwnDeviceRoute = defineRoute({
   summary:
     "Revokes another device of the caller's own user (a lost phone): its open sockets close at once (code " +
     '4003) and from its next request on it is refused. ' +
-    "Another user's device is DEVICE_NOT_FOUND; the calling device cannot revoke itself. Audited as `device.revoke`.",
+    "Another user's device is DEVICE_NOT_FOUND; the calling device cannot revoke itself (it retires: POST /v1/devices/retire). " +
+    'Audited as `device.revoke`.',
   access: ANY_ROLE,
   params: Type.Object({ deviceId: Id('one of your other devices') }, { additionalProperties: false }),
   response: {
@@ -181,5 +182,49 @@ export const revokeOwnDeviceRoute = defineRoute({
       now,
     });
     return { deviceId, revokedAt: now };
+  },
+});
+
+const StrandedRun = Type.Object(
+  {
+    firstSeq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    lastSeq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  },
+  {
+    additionalProperties: false,
+    description: 'the run of its archive records the device could not upload before retiring',
+  },
+);
+
+/** POST /v1/devices/retire */
+export const retireOwnDeviceRoute = defineRoute({
+  method: 'POST',
+  url: '/v1/devices/retire',
+  summary:
+    'The calling device revokes itself (retired by its user): its tokens, sockets and unused link codes end as for ' +
+    'any revocation. A device first uploads its archive queue; `stranded` names the run of records it could not ' +
+    "(the user chose to retire anyway), kept in the audit entry's detail (`retire stranded <first>-<last>`, else " +
+    '`retire`). It may still hand them in during its archive hand-in window. Audited as `device.revoke`.',
+  access: ANY_ROLE,
+  body: Type.Object({ stranded: Type.Optional(StrandedRun) }, { additionalProperties: false }),
+  response: {
+    status: 200,
+    schema: Type.Object({ deviceId: Id('device'), revokedAt: Millis }, { additionalProperties: false }),
+  },
+  errors: ['DEVICE_ALREADY_REVOKED'],
+  async handler({ auth, body }, deps) {
+    const s = body.stranded;
+    if (s !== undefined && s.lastSeq < s.firstSeq)
+      throw new ServerError('INVALID_REQUEST', 'body.stranded: lastSeq is before firstSeq');
+    const now = deps.clock();
+    await revokeAndDisconnect(deps, {
+      orgId: auth.orgId,
+      deviceId: auth.deviceId,
+      actorDeviceId: auth.deviceId,
+      ownerUserId: auth.userId,
+      retireDetail: s === undefined ? 'retire' : `retire stranded ${s.firstSeq}-${s.lastSeq}`,
+      now,
+    });
+    return { deviceId: auth.deviceId, revokedAt: now };
   },
 });

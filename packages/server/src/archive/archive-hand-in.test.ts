@@ -1,0 +1,195 @@
+/**
+ * A revoked device's archive hand-in (auth/archive-hand-in.ts), on every backend: within the
+ * window it logs in again and uploads what continues its chain — nothing else; after the
+ * window, a bucket begun after the revocation, another org's records: refused, the store
+ * compared before and after. And a device retiring itself, with the run it strands.
+ */
+import { decodeLogEntry } from '@custos/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId, type OrgId } from '../ids.js';
+import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
+import { call, createTestApp, login, type TestApp, type TestDevice } from '../testing/test-app.js';
+import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
+import {
+  ArchiveWriter,
+  bucketDocument,
+  createArchivingOrg,
+  uploadBody,
+  type ArchivingOrg,
+} from './archive-test-support.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+/** The window these tests configure (the default is 14 days). */
+const WINDOW = 3 * DAY;
+
+for (const backend of TEST_BACKENDS) {
+  const title = `archive hand-in: ${backend.name}${backend.skip === null ? '' : ` (skipped: ${backend.skip})`}`;
+  describe.skipIf(backend.skip !== null)(title, () => {
+    let tb: TestBackend;
+    let t: TestApp;
+    let org: ArchivingOrg;
+
+    const upload = (b: ReturnType<ArchiveWriter['batch']>, by: TestDevice) =>
+      call(t.app, 'POST', '/v1/archive/batches', uploadBody(b), by.headers());
+    const snapshot = async () => ({
+      records: await tb.stores.archive.count(org.orgId),
+      log: await tb.stores.log.backlog(org.orgId),
+      head: await tb.stores.archive.head(org.orgId, org.members[0]!.deviceId),
+    });
+    const errorOf = (r: { body: string }) =>
+      (JSON.parse(r.body) as { error: { code: string; message: string; details?: unknown } }).error;
+    /** `send` answers `status` with `code` and changes nothing in the store. */
+    const refused = async (
+      status: number,
+      code: string,
+      send: () => Promise<{ statusCode: number; body: string }>,
+    ) => {
+      const before = await snapshot();
+      const r = await send();
+      expect([r.statusCode, errorOf(r).code], r.body).toEqual([status, code]);
+      expect(await snapshot()).toEqual(before);
+      return errorOf(r);
+    };
+
+    beforeAll(async () => {
+      tb = await backend.open();
+      t = await createTestApp(tb.stores, { audit: sequencingAuditSink, archiveHandInMs: WINDOW });
+      org = await createArchivingOrg(t, 2);
+    });
+    afterAll(async () => {
+      await t?.app.close();
+      await tb?.dispose();
+    });
+
+    it('a device revoked by an admin logs in again and hands in what continues its chain, and nothing else', async () => {
+      const phone = org.members[0]!;
+      const w = await ArchiveWriter.create(org, phone);
+      expect((await upload(w.batch(2), phone)).statusCode).toBe(200);
+      const queued = w.batch(3); // sealed before the revocation, not uploaded yet
+
+      const revokedAt = t.clock.now;
+      const rev = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${org.orgId}/devices/${phone.deviceId}/revoke`,
+        undefined,
+        org.admin.headers(),
+      );
+      expect(rev.statusCode, rev.body).toBe(200);
+      t.clock.now += DAY;
+
+      // Its old token has expired; a fresh login works inside the window.
+      phone.token = await login(t.app, org.orgId, phone.deviceId, phone.identity);
+      // Ingest only: relay, prekeys and its own device list stay refused, saying until when it may hand in.
+      for (const [method, url] of [
+        ['GET', '/v1/messages'],
+        ['GET', '/v1/prekeys'],
+        ['GET', '/v1/devices'],
+      ] as const) {
+        const r = await call(t.app, method, url, undefined, phone.headers());
+        expect([r.statusCode, errorOf(r)], url).toEqual([
+          401,
+          {
+            code: 'DEVICE_REVOKED',
+            message: expect.stringContaining('it may still upload the archive records it sealed before then'),
+            details: { revokedAt, handInUntil: revokedAt + WINDOW },
+          },
+        ]);
+      }
+      const head = await call(t.app, 'GET', '/v1/archive/head', undefined, phone.headers());
+      expect(head.json()).toMatchObject({ nextSeq: 2 });
+
+      const r = await upload(queued, phone);
+      expect(r.statusCode, r.body).toBe(200);
+      const body = r.json<{ logIndexes: number[]; stored: number }>();
+      expect(body.stored).toBe(3);
+      // Logged when handed in, after the revocation: that is how officers see it (console completeness).
+      const entries = await tb.stores.log.entries(org.orgId, body.logIndexes[0]!, body.logIndexes[2]! + 1);
+      expect(
+        entries.map((e) => decodeLogEntry(e)).map((e) => e.type === 'archive-record' && [e.seq, e.time]),
+      ).toEqual([2, 3, 4].map((seq) => [seq, revokedAt + DAY]));
+
+      // A replay stores nothing and answers the same indexes.
+      const before = await snapshot();
+      const again = await upload(queued, phone);
+      expect(again.json()).toMatchObject({ logIndexes: body.logIndexes, stored: 0 });
+      expect(await snapshot()).toEqual(before);
+
+      // Records naming another organisation, signed by this device: refused.
+      const foreign = await ArchiveWriter.create({ ...org, orgId: newId<OrgId>() }, phone);
+      await refused(400, 'ARCHIVE_RECORD_INVALID', () => upload(foreign.batch(1), phone));
+
+      // A bucket whose window began after the revocation cannot hold what it sealed before.
+      const later = { notBefore: revokedAt + DAY / 2, notAfter: revokedAt + 30 * DAY };
+      const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, 'std-later', later);
+      org.officer.token = await login(t.app, org.orgId, org.officer.deviceId, org.officer.identity);
+      const reg = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${org.orgId}/buckets`,
+        { document: Buffer.from(document).toString('base64url') },
+        org.officer.headers(),
+      );
+      expect(reg.statusCode, reg.body).toBe(201);
+      const afterRevocation = await ArchiveWriter.create(
+        { ...org, bucketId: 'std-later', bucketKey: publicKey },
+        phone,
+      );
+      afterRevocation.seq = w.seq;
+      afterRevocation.prev = w.prev;
+      const e = await refused(409, 'BUCKET_NOT_VALID', () => upload(afterRevocation.batch(1), phone));
+      expect(e.message).toMatch(
+        /after this device was revoked at .*: a revoked device hands in only records sealed before/,
+      );
+
+      // After the window: its token (still unexpired) and a new login are refused; nothing is stored.
+      t.clock.now = revokedAt + WINDOW - 60_000;
+      phone.token = await login(t.app, org.orgId, phone.deviceId, phone.identity);
+      t.clock.now = revokedAt + WINDOW + 1;
+      const closed = await refused(401, 'DEVICE_REVOKED', () => upload(w.batch(1), phone));
+      expect(closed.message).toMatch(/its archive hand-in window closed at /);
+      const challenge = await call(t.app, 'POST', '/v1/auth/challenge', {
+        orgId: org.orgId,
+        deviceId: phone.deviceId,
+      });
+      expect([challenge.statusCode, errorOf(challenge).code]).toEqual([401, 'DEVICE_REVOKED']);
+    });
+
+    it('a device retires itself, naming the run it strands, and may still hand it in', async () => {
+      const laptop = org.members[1]!;
+      laptop.token = await login(t.app, org.orgId, laptop.deviceId, laptop.identity);
+      const w = await ArchiveWriter.create(org, laptop);
+      expect((await upload(w.batch(1), laptop)).statusCode).toBe(200);
+      const stranded = w.batch(2);
+      const bad = await call(
+        t.app,
+        'POST',
+        '/v1/devices/retire',
+        { stranded: { firstSeq: 2, lastSeq: 1 } },
+        laptop.headers(),
+      );
+      expect([bad.statusCode, errorOf(bad).code]).toEqual([400, 'INVALID_REQUEST']);
+
+      const r = await call(
+        t.app,
+        'POST',
+        '/v1/devices/retire',
+        { stranded: { firstSeq: 1, lastSeq: 2 } },
+        laptop.headers(),
+      );
+      expect(r.statusCode, r.body).toBe(200);
+      expect(r.json()).toEqual({ deviceId: laptop.deviceId, revokedAt: t.clock.now });
+      const audit = await tb.stores.auditPending.list(org.orgId, 0, 10_000);
+      expect(
+        audit
+          .filter((a) => a.kind === 'device.revoke' && a.subject === laptop.deviceId)
+          .map((a) => [a.actorDeviceId, a.detail]),
+      ).toEqual([[laptop.deviceId, 'retire stranded 1-2']]);
+      const again = await call(t.app, 'POST', '/v1/devices/retire', {}, laptop.headers());
+      expect([again.statusCode, errorOf(again).code]).toEqual([401, 'DEVICE_REVOKED']);
+      // Its hand-in window is open like any revoked device's.
+      const handedIn = await upload(stranded, laptop);
+      expect(handedIn.json()).toMatchObject({ stored: 2, head: { seq: 2 } });
+    });
+  });
+}
