@@ -54,6 +54,42 @@ describe('console completeness options', () => {
     );
   });
 
+  it('names who revoked a device, what it archived before, handed in after, and what was lost', () => {
+    const at = Date.UTC(2026, 10, 27, 9);
+    expect(
+      describeFinding({
+        id: 'revoked/o1/d2/3-8-9',
+        kind: 'revoked-device',
+        deviceId: 'd2',
+        revokedAt: at,
+        revokedBy: 'admin1',
+        lastSeqBeforeRevocation: 7,
+        handedIn: { from: 8, to: 9, count: 2, firstAt: at + 60_000, lastAt: at + 60_000 },
+        unarchivedReceipts: 3,
+      }),
+    ).toBe(
+      'REVOKED   device d2: revoked by device admin1 2026-11-27T09:00:00Z; it had archived through sequence 7; ' +
+        'handed in 2 record(s) after the revocation (sequence 8–9, 2026-11-27T09:01:00Z): claims of a device no ' +
+        'longer trusted, check them against the relay receipts; 3 message(s) relayed before the revocation were ' +
+        'never archived by it (its queue at revocation, not handed in: lost) [revoked/o1/d2/3-8-9]',
+    );
+    expect(
+      describeFinding({
+        id: 'unarchived/o1/d2/12',
+        kind: 'unmatched-receipt',
+        deviceId: 'd2',
+        logIndex: 12,
+        envelopeHash: 'ab'.repeat(32),
+        sender: 'd1',
+        recipient: 'd2',
+        time: at - 60_000,
+        deviceRevokedAt: at,
+      }),
+    ).toMatch(
+      /has no archive record \(device revoked 2026-11-27T09:00:00Z: see REVOKED\) \[unarchived\/o1\/d2\/12\]$/,
+    );
+  });
+
   it('parses --since as a UTC day or a zoned ISO time, and nothing else', () => {
     expect(parseSince('2026-11-01')).toBe(Date.UTC(2026, 10, 1));
     expect(parseSince('2026-11-26T08:00:00Z')).toBe(Date.UTC(2026, 10, 26, 8));

@@ -13,6 +13,7 @@ import {
   type AcknowledgedFinding,
   type CompletenessReport,
   type IdentifiedFinding,
+  type RevokedDeviceFinding,
   type VerifiedAcknowledgement,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
@@ -37,7 +38,8 @@ fetched, opened and verified. Reports
     org listing the envelope's hash (records are opened to read it),
   - devices silent (no archive record) for longer than the policy,
   - served records that fail verification,
-  - dispositions in the log whose certificate or plan digest does not verify.
+  - dispositions in the log whose certificate or plan digest does not verify,
+  - revoked devices whose revocation explains records never archived or handed in late.
 Records a verified disposition approved (m officers' approvals, the plan's leaf digest
 recomputed from the log) are disposed, not missing; the report names each certificate.
 Each finding ends with its id in [brackets]. Findings an officer acknowledged (signed by an
@@ -120,7 +122,12 @@ function findingText(f: IdentifiedFinding): string {
           : `; declared lost by the device (${gapReasonLabel(f.declaration.reason)}, ${iso(f.declaration.time)}, log ${f.declaration.logIndex})`)
       );
     case 'unmatched-receipt':
-      return `UNARCHIVED device ${f.deviceId}: envelope ${f.envelopeHash.slice(0, 16)}… (${f.sender} → ${f.recipient}, ${iso(f.time)}, log ${f.logIndex}) has no archive record`;
+      return (
+        `UNARCHIVED device ${f.deviceId}: envelope ${f.envelopeHash.slice(0, 16)}… (${f.sender} → ${f.recipient}, ${iso(f.time)}, log ${f.logIndex}) has no archive record` +
+        (f.deviceRevokedAt === undefined ? '' : ` (device revoked ${iso(f.deviceRevokedAt)}: see REVOKED)`)
+      );
+    case 'revoked-device':
+      return describeRevoked(f);
     case 'silent-device':
       return `SILENT    device ${f.deviceId}: no archive record for ${formatDuration(f.silentForMs)}${f.lastRecordAt === null ? ' (never archived)' : ` (last ${iso(f.lastRecordAt)})`}`;
     case 'invalid-record':
@@ -128,6 +135,26 @@ function findingText(f: IdentifiedFinding): string {
     case 'unverified-disposition':
       return `UNVERIFIED disposition certificate ${f.certificateHash.slice(0, 16)}… (log ${f.logIndex}${f.planId === null ? '' : `, plan ${f.planId.slice(0, 16)}…`}${f.bucketId === null ? '' : `, bucket ${f.bucketId}`}): ${f.reason}; its records count as missing`;
   }
+}
+
+/** A revoked device's finding: who revoked it, what it had archived, what it handed in late or never. */
+function describeRevoked(f: RevokedDeviceFinding): string {
+  const by = f.revokedBy === f.deviceId ? 'retired itself' : `revoked by device ${f.revokedBy}`;
+  const before =
+    f.lastSeqBeforeRevocation === null
+      ? 'it had archived nothing before'
+      : `it had archived through sequence ${f.lastSeqBeforeRevocation}`;
+  const late =
+    f.handedIn === null
+      ? ''
+      : `; handed in ${f.handedIn.count} record(s) after the revocation (sequence ${f.handedIn.from === f.handedIn.to ? f.handedIn.from : `${f.handedIn.from}–${f.handedIn.to}`}, ` +
+        `${iso(f.handedIn.firstAt)}${f.handedIn.lastAt === f.handedIn.firstAt ? '' : ` to ${iso(f.handedIn.lastAt)}`}): ` +
+        'claims of a device no longer trusted, check them against the relay receipts';
+  const lost =
+    f.unarchivedReceipts === 0
+      ? ''
+      : `; ${f.unarchivedReceipts} message(s) relayed before the revocation were never archived by it (its queue at revocation, not handed in: lost)`;
+  return `REVOKED   device ${f.deviceId}: ${by} ${iso(f.revokedAt)}; ${before}${late}${lost}`;
 }
 
 /** The report as JSON (the verified log itself is left out). */

@@ -220,6 +220,73 @@ describe('analyseCompleteness', () => {
     expect(afterRevoke.map((x) => x.kind === 'silent-device' && x.deviceId)).toEqual(['A']);
   });
 
+  it("attributes a revoked device's unarchived receipts and late records to its revocation", () => {
+    const revoked = (device: string, actor: string, time: number): LogEntry => ({
+      type: 'key-event',
+      kind: 'device-revoked',
+      subject: device,
+      hash: h(0),
+      size: 1,
+      actor,
+      time,
+    });
+    // B received 60 and 61 after its record 1 and was revoked (by admin) before uploading them;
+    // a receipt after its revocation is not its to archive.
+    const stranded = [
+      ...base,
+      receipt('A', 'B', 60, T + 8),
+      receipt('A', 'B', 61, T + 9),
+      revoked('B', 'admin', T + 10),
+      receipt('A', 'B', 62, T + 11),
+    ];
+    const s = new Map(allServed).set('A', served([0, 1, 2], [50, 51, 52, 60, 61, 62]));
+    const f = analyseCompleteness(input(stranded, { served: s }));
+    expect(f).toEqual([
+      expect.objectContaining({
+        kind: 'unmatched-receipt',
+        deviceId: 'B',
+        envelopeHash: hex(60),
+        deviceRevokedAt: T + 10,
+      }),
+      expect.objectContaining({
+        kind: 'unmatched-receipt',
+        deviceId: 'B',
+        envelopeHash: hex(61),
+        deviceRevokedAt: T + 10,
+      }),
+      {
+        kind: 'revoked-device',
+        deviceId: 'B',
+        revokedAt: T + 10,
+        revokedBy: 'admin',
+        lastSeqBeforeRevocation: 1,
+        handedIn: null,
+        unarchivedReceipts: 2,
+      },
+    ]);
+
+    // It handed both in during its window: their records are logged after the revocation.
+    const handedIn = [...stranded, record('B', 2, T + 20), record('B', 3, T + 21)];
+    const s2 = new Map(s).set('B', served([0, 1, 2, 3], [50, 51, 60, 61]));
+    expect(analyseCompleteness(input(handedIn, { served: s2 }))).toEqual([
+      {
+        kind: 'revoked-device',
+        deviceId: 'B',
+        revokedAt: T + 10,
+        revokedBy: 'admin',
+        lastSeqBeforeRevocation: 1,
+        handedIn: { from: 2, to: 3, count: 2, firstAt: T + 20, lastAt: T + 21 },
+        unarchivedReceipts: 0,
+      },
+    ]);
+    // A device that retired with everything archived leaves nothing to explain.
+    expect(analyseCompleteness(input([...base, revoked('B', 'B', T + 10)], { served: allServed }))).toEqual(
+      [],
+    );
+    // With --since after the hand-in, nothing either.
+    expect(analyseCompleteness(input(handedIn, { served: s2, since: T + 22 }))).toEqual([]);
+  });
+
   it('with --since, ignores older receipts and gaps closed before it', () => {
     const es = [
       enrolled('C', 0),

@@ -18,7 +18,13 @@
  *   newest archive record (or enrolment, if none) is older than the silence policy;
  * - `invalid-record`: a served record that failed verification or did not open;
  * - `unverified-disposition`: a disposition in the log whose certificate, or one of whose
- *   buckets, does not verify (disposed-records.ts): its records count as missing.
+ *   buckets, does not verify (disposed-records.ts): its records count as missing;
+ * - `revoked-device`: a revoked device whose loss or late records the revocation explains —
+ *   relay receipts from before its revocation that it never archived (what its queue held
+ *   when it was revoked and did not hand in: the server cannot know that queue, so this is the
+ *   evidence), or records it handed in after its revocation (logged later than its
+ *   `device-revoked` entry, during its hand-in window; claims of a device no longer trusted,
+ *   docs/threat-model.md). Its unmatched receipts are still listed, each naming the revocation.
  *
  * Records a verified disposition approved for disposal (disposed-records.ts) are not
  * missing: they are taken out of every gap, and a relay receipt of a device from the time
@@ -71,6 +77,33 @@ export interface UnmatchedReceiptFinding {
   readonly sender: string;
   readonly recipient: string;
   readonly time: number;
+  /** When the device was revoked, if it was: the record is likely one its queue held then (see `revoked-device`). */
+  readonly deviceRevokedAt?: number;
+}
+
+/** Records a revoked device handed in after its revocation, by sequence number and log time. */
+export interface HandedInRecords {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
+/** What a device's revocation explains: records it never archived, or archived only after it. */
+export interface RevokedDeviceFinding {
+  readonly kind: 'revoked-device';
+  readonly deviceId: string;
+  /** The time of its `device-revoked` log entry. */
+  readonly revokedAt: number;
+  /** The device that revoked it: itself when it retired, else another device of its user or an admin's. */
+  readonly revokedBy: string;
+  /** The last sequence number it archived at or before its revocation; null when none. */
+  readonly lastSeqBeforeRevocation: number | null;
+  /** Records logged after its revocation (handed in during its hand-in window); null when none. */
+  readonly handedIn: HandedInRecords | null;
+  /** Relay receipts from before its revocation, past the grace, that it has no archive record for. */
+  readonly unarchivedReceipts: number;
 }
 
 /** A device with no archive record for longer than the policy. */
@@ -109,7 +142,8 @@ export type CompletenessFinding =
   | UnmatchedReceiptFinding
   | SilentDeviceFinding
   | InvalidRecordFinding
-  | UnverifiedDispositionFinding;
+  | UnverifiedDispositionFinding
+  | RevokedDeviceFinding;
 
 /** The policy in force (verified against its log entry). */
 export interface CompletenessPolicy {
@@ -148,6 +182,8 @@ export interface DeviceLogView {
   readonly deviceId: string;
   readonly enrolledAt: number | null;
   readonly revokedAt: number | null;
+  /** The actor of its `device-revoked` entry (itself when it retired); null when not revoked. */
+  readonly revokedBy: string | null;
   /** Sequence number → log time of its archive-record entry. */
   readonly records: ReadonlyMap<number, number>;
   /** Runs the device declared lost (archive-gap entries), in log order. */
@@ -163,6 +199,7 @@ export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): M
       deviceId: string;
       enrolledAt: number | null;
       revokedAt: number | null;
+      revokedBy: string | null;
       records: Map<number, number>;
       declared: (GapDeclarationRef & { from: number; to: number })[];
       receipts: number;
@@ -177,6 +214,7 @@ export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): M
           deviceId: id,
           enrolledAt: null,
           revokedAt: null,
+          revokedBy: null,
           records: new Map(),
           declared: [],
           receipts: 0,
@@ -186,8 +224,13 @@ export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): M
   };
   for (const { index, entry: e } of entries) {
     if (e.type === 'key-event' && e.kind === 'device-enrolled') dev(e.subject).enrolledAt ??= e.time;
-    else if (e.type === 'key-event' && e.kind === 'device-revoked') dev(e.subject).revokedAt ??= e.time;
-    else if (e.type === 'archive-record' && e.org === orgId) dev(e.device).records.set(e.seq, e.time);
+    else if (e.type === 'key-event' && e.kind === 'device-revoked') {
+      const d = dev(e.subject);
+      if (d.revokedAt === null) {
+        d.revokedAt = e.time;
+        d.revokedBy = e.actor;
+      }
+    } else if (e.type === 'archive-record' && e.org === orgId) dev(e.device).records.set(e.seq, e.time);
     else if (e.type === 'archive-gap' && e.org === orgId)
       dev(e.device).declared.push({
         from: e.seq,
@@ -338,9 +381,10 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
       if (served?.envelopeHashes.has(h) === true) continue;
       const span = disposedSpan.get(p);
       if (span !== undefined && e.time >= span.from && e.time <= span.to) continue;
-      unmatched.push(receiptFinding(p, index, e, h));
+      unmatched.push(receiptFinding(p, index, e, h, d.revokedAt));
     }
   }
+  const revoked = revokedFindings(devices, unmatched, input.since);
 
   const silent: SilentDeviceFinding[] = [];
   for (const d of devices.values()) {
@@ -371,6 +415,7 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
   return [
     ...[...gaps.values()].sort((a, b) => byDevice(a, b) || a.from - b.from),
     ...unmatched.sort((a, b) => a.logIndex - b.logIndex || byDevice(a, b)),
+    ...revoked.sort(byDevice),
     ...silent.sort(byDevice),
     ...[...input.invalid].sort((a, b) => byDevice(a, b) || a.seq - b.seq),
     ...unverified,
@@ -382,6 +427,7 @@ function receiptFinding(
   logIndex: number,
   e: Extract<LogEntry, { type: 'relay-receipt' }>,
   envelopeHash: string,
+  deviceRevokedAt: number | null,
 ): UnmatchedReceiptFinding {
   return {
     kind: 'unmatched-receipt',
@@ -391,5 +437,53 @@ function receiptFinding(
     sender: e.sender,
     recipient: e.recipient,
     time: e.time,
+    ...(deviceRevokedAt === null ? {} : { deviceRevokedAt }),
   };
+}
+
+/**
+ * One finding per revoked device whose revocation explains something from `since` on: its
+ * receipts never archived (`unmatched`, all from before its revocation), or records logged
+ * after its revocation. A device revoked with everything archived and nothing handed in
+ * later is complete: no finding.
+ */
+function revokedFindings(
+  devices: ReadonlyMap<string, DeviceLogView>,
+  unmatched: readonly UnmatchedReceiptFinding[],
+  since: number,
+): RevokedDeviceFinding[] {
+  const out: RevokedDeviceFinding[] = [];
+  for (const d of devices.values()) {
+    if (d.revokedAt === null) continue;
+    const revokedAt = d.revokedAt;
+    const unarchivedReceipts = unmatched.filter((u) => u.deviceId === d.deviceId).length;
+    let lastSeqBeforeRevocation: number | null = null;
+    let handedIn: HandedInRecords | null = null;
+    for (const [seq, time] of d.records) {
+      if (time <= revokedAt) {
+        if (lastSeqBeforeRevocation === null || seq > lastSeqBeforeRevocation) lastSeqBeforeRevocation = seq;
+      } else if (handedIn === null) {
+        handedIn = { from: seq, to: seq, count: 1, firstAt: time, lastAt: time };
+      } else {
+        handedIn = {
+          from: Math.min(handedIn.from, seq),
+          to: Math.max(handedIn.to, seq),
+          count: handedIn.count + 1,
+          firstAt: Math.min(handedIn.firstAt, time),
+          lastAt: Math.max(handedIn.lastAt, time),
+        };
+      }
+    }
+    if (unarchivedReceipts === 0 && (handedIn === null || handedIn.lastAt < since)) continue;
+    out.push({
+      kind: 'revoked-device',
+      deviceId: d.deviceId,
+      revokedAt,
+      revokedBy: d.revokedBy ?? d.deviceId,
+      lastSeqBeforeRevocation,
+      handedIn,
+      unarchivedReceipts,
+    });
+  }
+  return out;
 }

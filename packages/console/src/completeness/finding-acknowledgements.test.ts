@@ -189,6 +189,24 @@ describe('finding acknowledgements', () => {
       );
     expect(unverified(null)).toBe(`unverified-disposition/org-1/${cert}`);
     expect(unverified('standard-2026-11')).toBe(`unverified-disposition/org-1/${cert}/standard-2026-11`);
+    // A revoked device: a new hand-in or another unarchived receipt is another finding.
+    const revoked = (unarchivedReceipts: number, handedIn: { from: number; to: number } | null) =>
+      findingId(
+        ORG,
+        {
+          kind: 'revoked-device',
+          deviceId: 'd2',
+          revokedAt: 5,
+          revokedBy: 'a1',
+          lastSeqBeforeRevocation: 3,
+          handedIn: handedIn === null ? null : { ...handedIn, count: 1, firstAt: 6, lastAt: 6 },
+          unarchivedReceipts,
+        },
+        devices,
+      );
+    expect(revoked(2, null)).toBe('revoked/org-1/d2/2-none');
+    expect(revoked(0, { from: 4, to: 6 })).toBe('revoked/org-1/d2/0-4-6');
+    expect(revoked(0, { from: 4, to: 7 })).not.toBe(revoked(0, { from: 4, to: 6 }));
   });
 
   it('counts a signed, logged acknowledgement for exactly its own finding', async () => {

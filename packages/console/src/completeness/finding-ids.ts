@@ -8,10 +8,13 @@
  *   silent/ORG/DEVICE/LAST_SEQ|none         silent since its record LAST_SEQ (or never archived)
  *   invalid/ORG/DEVICE/SEQ                  the served record SEQ
  *   unverified-disposition/ORG/CERT[/BUCKET] the certificate (SHA-256, hex), or one of its buckets
+ *   revoked/ORG/DEVICE/N-FROM-TO|N-none     a revoked device with N unarchived receipts and the
+ *                                           records FROM…TO handed in after its revocation (or none)
  *
  * The evidence of a gap (log, not served, server report, declared) is not part of its id: it
  * says how the same missing records show, not which records are missing. A silent device that
- * archives again and falls silent later has a new last record, so a new id.
+ * archives again and falls silent later has a new last record, so a new id; a revoked device
+ * that hands in more, or whose count of unarchived receipts changes, likewise.
  */
 import type { CompletenessFinding } from './completeness-findings.js';
 import type { DeviceLogView } from './completeness-findings.js';
@@ -20,7 +23,14 @@ import type { DeviceLogView } from './completeness-findings.js';
 export type IdentifiedFinding = CompletenessFinding & { readonly id: string };
 
 /** The kinds as they start an id. */
-export const FINDING_ID_KINDS = ['gap', 'unarchived', 'silent', 'invalid', 'unverified-disposition'] as const;
+export const FINDING_ID_KINDS = [
+  'gap',
+  'unarchived',
+  'silent',
+  'invalid',
+  'unverified-disposition',
+  'revoked',
+] as const;
 
 /**
  * The id of `f` in org `orgId`. `devices` (the log's view, devicesInLog) gives a silent
@@ -44,6 +54,8 @@ export function findingId(
       return `invalid/${orgId}/${f.deviceId}/${f.seq}`;
     case 'unverified-disposition':
       return `unverified-disposition/${orgId}/${f.certificateHash}${f.bucketId === null ? '' : `/${f.bucketId}`}`;
+    case 'revoked-device':
+      return `revoked/${orgId}/${f.deviceId}/${f.unarchivedReceipts}-${f.handedIn === null ? 'none' : `${f.handedIn.from}-${f.handedIn.to}`}`;
   }
 }
 
