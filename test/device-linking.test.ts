@@ -3,7 +3,8 @@
  * enrolled device issues a link code for its own user, a new device enrols with it exactly
  * as with an admin's code (same org pinning), peers' messages reach both devices after the
  * mismatched-devices repair, sync copies reach the new device, the user lists and revokes
- * their own devices, and every refusal is clear and changes nothing.
+ * their own devices (the revoked one hands in its archive queue, ingest only; a device
+ * retires itself after uploading its queue), and every refusal is clear and changes nothing.
  */
 import { join } from 'node:path';
 import { CustosClient, isClientError, type PeerUser } from '@custos/client';
@@ -143,15 +144,33 @@ describe('device linking (real server process)', () => {
     expect((await alice.myDevices()).every((d) => d.revokedAt === null)).toBe(true);
   });
 
-  it('revokes a lost device: it is locked out at once and peers stop addressing it', async () => {
+  it('revokes a lost device: it is locked out at once, peers stop addressing it, and it hands in its archive queue', async () => {
+    // Sent just before the revocation: its archive record is captured, not uploaded yet.
+    await alice2.sendText(userOf(bob), 'sent just before the revocation');
+    expect((await bob.sync()).map((e) => e.content.text)).toEqual(['sent just before the revocation']);
+    expect((await alice.sync()).map((e) => e.content.text)).toEqual(['sent just before the revocation']);
+
     const { revokedAt } = await alice.revokeMyDevice(alice2.profile.deviceId);
     expect(revokedAt).toBeGreaterThan(0);
-    expect(await refusal(alice2.api.request('GET', '/v1/messages'))).toBeDefined();
+    expect(await refusal(alice2.api.request('GET', '/v1/messages'))).toBe('DEVICE_REVOKED');
+    // Ingest only: it hands in what it sealed before, and nothing is left behind.
+    expect(await alice2.handInArchive()).toEqual({ uploaded: 1, notUploaded: undefined });
+    expect(await refusal(alice2.sendText(userOf(bob), 'after'))).toBe('DEVICE_REVOKED');
     expect(await refusal(alice.revokeMyDevice(alice2.profile.deviceId))).toBe('DEVICE_ALREADY_REVOKED');
     const mine = await alice.myDevices();
     expect(mine.find((d) => d.deviceId === alice2.profile.deviceId)?.revokedAt).toBe(revokedAt);
     // bob still addresses two devices; the server answers stale, bob repairs, alice gets it.
     await bob.sendText(userOf(alice), 'after the revocation');
     expect((await alice.sync()).map((e) => e.content.text)).toEqual(['after the revocation']);
+  });
+
+  it('retires a device only after uploading its archive queue, then refuses it', async () => {
+    await bob.sendText(userOf(alice), 'signing off'); // captured, not uploaded
+    const r = await bob.retire();
+    // Everything it captured was uploaded before it was revoked (its earlier records too).
+    expect(r).toEqual({ revokedAt: expect.any(Number), uploaded: expect.any(Number), stranded: undefined });
+    const s = bob.archiveStatus();
+    expect([r.uploaded > 0, s.uploadedThrough]).toEqual([true, s.nextSeq - 1]);
+    expect(await refusal(bob.myDevices())).toBe('DEVICE_REVOKED');
   });
 });

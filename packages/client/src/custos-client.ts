@@ -15,7 +15,15 @@ import type { ArchiveReceiptRow } from './archive/uploader.js';
 import { archiveReceipts, archiveStatus, type ArchiveStatus } from './client/archive-view.js';
 import { wireClient, type ClientParts, type OpenOptions } from './client/client-parts.js';
 import { enrolDevice, type EnrolOptions } from './enrol/enrol.js';
-import { requestLinkCode, revokeOwnDevice, type LinkCode, type OwnDevice } from './devices/own-devices.js';
+import {
+  requestLinkCode,
+  retireThisDevice,
+  revokeOwnDevice,
+  type LinkCode,
+  type OwnDevice,
+} from './devices/own-devices.js';
+import type { ArchiveHandIn, ArchiveRun } from './archive/hand-in.js';
+import { ClientError } from './errors.js';
 import type { MessageContent } from './messaging/content.js';
 import { listWarnings, type StoredMessage, type Warning } from './messaging/message-store.js';
 import type { MessageEvent, OutgoingContent, PendingSendInfo } from './messaging/messenger.js';
@@ -55,6 +63,15 @@ const partsOf = new WeakMap<CustosClient, ClientParts>();
 export function readClientStore<T>(client: CustosClient, read: (store: LocalStore) => T): Promise<T> {
   const p = partsOf.get(client)!;
   return p.ops.serial(async () => read(p.store));
+}
+
+/** What retiring a device did: when it was revoked, what it uploaded first, what it left. */
+export interface Retirement {
+  readonly revokedAt: number;
+  /** Records uploaded just before (the queue's last upload). */
+  readonly uploaded: number;
+  /** The run of records it could not upload (retired with `force`), or undefined. */
+  readonly stranded: ArchiveRun | undefined;
 }
 
 /** An enrolled device. */
@@ -229,6 +246,39 @@ export class CustosClient {
   /** Revokes another device of this user (a lost phone); it is refused from its next request on. */
   revokeMyDevice(deviceId: string): Promise<{ revokedAt: number }> {
     return revokeOwnDevice(this.api, deviceId);
+  }
+
+  /**
+   * Uploads everything in the archive queue it can and never fails: what was acknowledged,
+   * what is still not uploaded, and why the upload stopped. Before retiring this device; and
+   * on a device revoked by someone else, which the server lets hand in what it sealed before
+   * for a bounded time (docs/threat-model.md, "Revoked devices and their archive queue").
+   */
+  handInArchive(): Promise<ArchiveHandIn> {
+    return this.#p.archive.handIn();
+  }
+
+  /**
+   * Retires this device (its user revokes it from itself): first uploads everything in its
+   * archive queue, and refuses with ARCHIVE_NOT_UPLOADED (naming the records) while any is
+   * still not uploaded — unless `force`, when the run it strands is recorded with the
+   * revocation, so records officers know what the retirement left behind. The device may
+   * still hand that run in during the server's hand-in window.
+   */
+  async retire(o: { readonly force?: boolean } = {}): Promise<Retirement> {
+    const h = await this.handInArchive();
+    if (h.notUploaded !== undefined && o.force !== true) {
+      const r = h.notUploaded;
+      const why = h.error instanceof Error ? ` (the upload stopped: ${h.error.message})` : '';
+      throw new ClientError(
+        'ARCHIVE_NOT_UPLOADED',
+        `${r.count} archive record(s) (sequence ${r.firstSeq}–${r.lastSeq}) are not uploaded${why}: ` +
+          'retiring now would strand them',
+        { ...(h.error === undefined ? {} : { cause: h.error }), stranded: r },
+      );
+    }
+    const { revokedAt } = await retireThisDevice(this.api, this.profile.deviceId, h.notUploaded);
+    return { revokedAt, uploaded: h.uploaded, stranded: h.notUploaded };
   }
 
   /** Uploads queued archive records (with retry) and verifies the proofs that checkpoints cover. */

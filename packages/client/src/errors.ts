@@ -66,6 +66,11 @@ export const CLIENT_ERROR_CODES = [
   // archive
   'CAPTURE_REQUIRED',
   'ARCHIVE_UPLOAD_FAILED',
+  /**
+   * Retiring a device refused while archive records are not uploaded (`stranded` names them):
+   * upload them first, or retire with `force` to strand them knowingly.
+   */
+  'ARCHIVE_NOT_UPLOADED',
   'RECEIPT_INVALID',
 ] as const;
 
@@ -88,6 +93,8 @@ export interface ClientErrorOptions {
   readonly pending?: PendingSendInfo;
   /** SEND_PENDING: no try of the kept request can have reached the server (nothing was sent). */
   readonly notSent?: boolean;
+  /** ARCHIVE_NOT_UPLOADED: the run of records that retiring would strand. */
+  readonly stranded?: { readonly count: number; readonly firstSeq: number; readonly lastSeq: number };
 }
 
 /** An error from the client SDK, with a stable code, an optional server refusal and a cause. */
@@ -106,6 +113,8 @@ export class ClientError extends Error {
    * it was sent yet — the server could not be reached, rather than it did not answer.
    */
   readonly notSent: boolean;
+  /** ARCHIVE_NOT_UPLOADED: the run of records that retiring would strand. */
+  readonly stranded: ClientErrorOptions['stranded'];
 
   constructor(code: ClientErrorCode, message: string, options?: ClientErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -113,6 +122,7 @@ export class ClientError extends Error {
     this.server = options?.server;
     this.pending = options?.pending;
     this.notSent = options?.notSent === true;
+    this.stranded = options?.stranded;
   }
 }
 

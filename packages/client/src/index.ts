@@ -8,7 +8,13 @@ export type { StorageKeyProtection, StorageKeyOptions } from './store/storage-ke
 export { signalStores, loadLocalIdentity, saveLocalIdentity } from './store/signal-stores.js';
 export type { SignalStores, IdentityChangeEvent } from './store/signal-stores.js';
 export { CustosClient } from './custos-client.js';
-export type { ArchiveStatus, AwaitingBatchProof, AwaitingGapProof, OpenOptions } from './custos-client.js';
+export type {
+  ArchiveStatus,
+  AwaitingBatchProof,
+  AwaitingGapProof,
+  OpenOptions,
+  Retirement,
+} from './custos-client.js';
 export type { EnrolOptions } from './enrol/enrol.js';
 export type { LinkCode, OwnDevice } from './devices/own-devices.js';
 export {
@@ -20,6 +26,9 @@ export {
 export type { RetentionClass, VerifiedBucket, EnrolmentCode, KeyManager } from './enrol/org-keys.js';
 export { sealIndexKeyForDevice, openIndexKey, INDEX_KEY_SEAL_INFO } from './archive/index-key-envelope.js';
 export type { ArchiveReceiptRow } from './archive/uploader.js';
+/** A revoked or retiring device's archive hand-in (docs/threat-model.md). */
+export { notUploadedRun, revocationOf } from './archive/hand-in.js';
+export type { ArchiveHandIn, ArchiveRun, Revocation } from './archive/hand-in.js';
 export type { ProofRound } from './archive/proofs.js';
 export { encodeContent, decodeContent, newMessageId, CONTENT_VERSION } from './messaging/content.js';
 export type { MessageContent, ArchiveNotice, ContentKind } from './messaging/content.js';

@@ -10,6 +10,8 @@ import {
   type ArchiveMaterialRefresh,
 } from '../archive/archive-material.js';
 import { refreshIndexKeys } from '../archive/bucket-keys.js';
+import { notUploadedRun, type ArchiveHandIn } from '../archive/hand-in.js';
+import { uploadedThrough } from '../archive/uploader.js';
 import type { ArchiveCapture } from '../archive/capture.js';
 import { verifyArchiveProofs, type ProofRound } from '../archive/proofs.js';
 import type { ArchiveUploader } from '../archive/uploader.js';
@@ -149,6 +151,33 @@ export class ArchiveWork {
       const uploaded = await this.d.uploader.uploadAll();
       const proofs = await verifyArchiveProofs(this.d.api, this.d.store, this.d.profile(), this.d.clock());
       return { uploaded, proofs };
+    });
+  }
+
+  /**
+   * Seals and uploads everything it can, and never fails: resolves to the records the server
+   * acknowledged, those still not uploaded, and the error that stopped the upload (a revoked
+   * device past its hand-in window, the network). For a device about to retire, or one
+   * revoked by someone else handing in what it sealed before (archive/hand-in.ts).
+   */
+  handIn(): Promise<ArchiveHandIn> {
+    return this.d.ops().serial(async () => {
+      const { store, uploader } = this.d;
+      const before = uploadedThrough(store);
+      let error: unknown;
+      try {
+        await this.#sealPending();
+        await uploader.resume();
+        await uploader.uploadAll();
+      } catch (e) {
+        error = e;
+      }
+      // Counted from the acknowledged position: uploadAll's own count is lost when it fails
+      // part way, and a resume may rewind the position (records the server lost) or jump it
+      // (a declared run).
+      const uploaded = Math.max(0, uploadedThrough(store) - before);
+      const notUploaded = notUploadedRun(store);
+      return { uploaded, notUploaded, ...(error === undefined ? {} : { error }) };
     });
   }
 

@@ -81,3 +81,20 @@ export async function revokeOwnDevice(api: ApiClient, deviceId: string): Promise
     throw new ClientError('SERVER_RESPONSE_INVALID', 'revoke: another device was named');
   return { revokedAt: int(r, 'revokedAt') };
 }
+
+/**
+ * Revokes the calling device itself (its user retires it), naming the run of archive records
+ * it could not upload first, if any; resolves to when the server revoked it.
+ */
+export async function retireThisDevice(
+  api: ApiClient,
+  deviceId: string,
+  stranded: { readonly firstSeq: number; readonly lastSeq: number } | undefined,
+): Promise<{ revokedAt: number }> {
+  const body =
+    stranded === undefined ? {} : { stranded: { firstSeq: stranded.firstSeq, lastSeq: stranded.lastSeq } };
+  const r = obj(await api.request('POST', '/v1/devices/retire', { body }), 'retirement');
+  if (str(r, 'deviceId') !== deviceId)
+    throw new ClientError('SERVER_RESPONSE_INVALID', 'retire: another device was named');
+  return { revokedAt: int(r, 'revokedAt') };
+}
