@@ -3,7 +3,8 @@
  * links a second device with `custos devices link` and the exact `custos enroll` line it
  * prints, both devices list the same devices and identity-key fingerprints, a peer's
  * message reaches both devices, the first device's sends reach the new one as sync
- * copies, and revoking the linked device locks it out at its next request. An admin cannot
+ * copies, and revoking the linked device locks it out at its next request (its sync says what
+ * became of its archive queue); a device retires itself. An admin cannot
  * add a device to alice while she has one (USER_HAS_DEVICE), and her first device warns her
  * of the device added to her account (the linked one).
  * Spawns the built command: run `npx tsc -b` first (npm test does).
@@ -161,7 +162,9 @@ describe('custos devices', () => {
     const self = mine.devices.find((d) => d.thisDevice)!;
     const refused = await custos(as(alice2, ['devices', 'revoke', self.deviceId, '--json']));
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/is the device you are using: revoke it from another of your devices/);
+    expect(refused.stderr).toMatch(
+      /is the device you are using: retire it .*, revoke it from another of your devices/,
+    );
     expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'REVOKE_SELF' } });
 
     // A member (not an admin) revokes their own other device by a prefix of its id.
@@ -171,14 +174,24 @@ describe('custos devices', () => {
     expect(revoked.deviceId).toBe(self.deviceId);
     expect(revoked.revokedAt).toBeGreaterThan(0);
 
+    // Its sync says it was revoked and what became of its archive queue (all uploaded before).
     const locked = await custos(as(alice2, ['sync', '--no-wait']));
     expect(locked.status).toBe(1);
-    expect(locked.stderr).toMatch(/this device has been revoked/);
+    expect(locked.stdout).toMatch(
+      /^This device has been revoked on .* UTC: it can no longer send or receive messages\.\nArchive: nothing uploaded after the revocation\.\nEvery record this device captured is in the archive now\./,
+    );
 
     const after = await custosJson<ListOut>(as(alice, ['devices', 'list']));
     expect(after.devices.find((d) => d.deviceId === self.deviceId)?.revokedAt).toBe(revoked.revokedAt);
     const twice = await custos(as(alice, ['devices', 'revoke', self.deviceId]));
     expect(twice.status).toBe(1);
     expect(twice.stderr).toMatch(/was already revoked/);
+
+    // bob retires his device: it uploads its archive queue first, strands nothing.
+    const retired = await custosJson<{ deviceId: string; revokedAt: number; stranded: unknown }>(
+      as(bob, ['devices', 'retire']),
+    );
+    expect(retired).toMatchObject({ revokedAt: expect.any(Number), stranded: null });
+    expect((await custos(as(bob, ['devices', 'list']))).stderr).toMatch(/this device has been revoked/);
   });
 });

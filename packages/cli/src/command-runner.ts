@@ -143,6 +143,8 @@ function clientMessage(e: ClientError, command: string): string {
       return `${e.message}. See 'custos safety-number USER'`;
     case 'ENROLMENT_CODE_MALFORMED':
       return `${e.message}: copy the whole code (ce1.…) the administrator gave you`;
+    case 'ARCHIVE_NOT_UPLOADED':
+      return `${e.message}. Run 'custos sync' (once the server can be reached) and retire again, or retire anyway with --force: the records stay on this device, which may still hand them in for a while ('custos sync'), and your records officer sees them as lost to the retirement`;
     case 'SERVER_REFUSED':
       return serverMessage(e);
     default:
@@ -153,7 +155,7 @@ function clientMessage(e: ClientError, command: string): string {
 function serverMessage(e: ClientError): string {
   switch (e.server?.code) {
     case 'DEVICE_REVOKED':
-      return "this device has been revoked: ask an administrator for a new enrolment code ('custos admin code USER') and enrol a new profile";
+      return "this device has been revoked: 'custos sync' uploads what its archive queue still holds while the server takes it (and says what it could not); ask an administrator for a new enrolment code ('custos admin code USER') and enrol a new profile";
     case 'ROLE_FORBIDDEN':
       return 'the server refused: your role does not allow this (administration needs the admin role)';
     case 'ENROLMENT_CODE_INVALID':

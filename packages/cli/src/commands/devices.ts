@@ -1,6 +1,9 @@
 /**
- * `custos devices list|link|revoke`: the devices of your own user, for any role, over the
- * server's own-device routes (`GET /v1/devices`, link codes, `POST /v1/devices/:id/revoke`).
+ * `custos devices list|link|revoke|retire`: the devices of your own user, for any role, over
+ * the server's own-device routes (`GET /v1/devices`, link codes, `POST /v1/devices/:id/revoke`,
+ * `POST /v1/devices/retire`). Retiring uploads the device's archive queue first and refuses
+ * while records remain un-uploaded, unless --force (docs/threat-model.md, "Revoked devices
+ * and their archive queue").
  * A link code enrols a new device exactly as an administrator's enrolment code does, so the
  * new device pins the same organisation key; the identity-key fingerprints `list` prints let
  * the user check, on both devices, that the server linked the device they hold.
@@ -11,6 +14,7 @@ import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { formatAddress } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
+import { runText } from '../hand-in-text.js';
 import { formatTime } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
@@ -20,11 +24,12 @@ const LINK_TTL_MAX_SECONDS = 60 * 60;
 /** The server's default link-code lifetime, in minutes (for the help text). */
 const LINK_TTL_DEFAULT_MINUTES = 10;
 
-const SUBCOMMANDS = ['list', 'link', 'revoke'] as const;
+const SUBCOMMANDS = ['list', 'link', 'revoke', 'retire'] as const;
 
 const USAGE = `Usage: custos devices list
        custos devices link [--ttl SECONDS]
        custos devices revoke DEVICE
+       custos devices retire [--force]
 
 The devices of your own user (any role may use these).
   list      every device of your user: id, number, when enrolled or revoked, and the
@@ -35,12 +40,18 @@ The devices of your own user (any role may use these).
             becomes one of your devices. Then compare 'custos devices list' on both devices:
             the new device's fingerprint must be the same on each
   revoke    revokes another of your devices (a lost phone) by id or a unique prefix of it:
-            it is refused from its next request on
+            it is refused from its next request on. What it had not uploaded to the archive
+            it may still hand in for a while (the server's archive hand-in window)
+  retire    revokes the device you are using (you stop using it): first uploads its archive
+            queue, and refuses while records remain that it could not upload
+            (ARCHIVE_NOT_UPLOADED, naming them) unless --force; it then says which records
+            it strands, and your records officer sees them
 
   --ttl SECONDS           link: how long the code stays valid (${LINK_TTL_MIN_SECONDS}–${LINK_TTL_MAX_SECONDS}; default ${LINK_TTL_DEFAULT_MINUTES} minutes)
+  --force                 retire: retire even though archive records could not be uploaded
 ${PROFILE_OPTIONS_HELP}`;
 
-const FLAGS = { ...PROFILE_FLAGS, ttl: 'string' } as const;
+const FLAGS = { ...PROFILE_FLAGS, ttl: 'string', force: 'boolean' } as const;
 
 /** The fingerprint of a device identity key as `devices list` shows it: base64url SHA-256 of its 33 bytes. */
 export function identityKeyFingerprint(identityKey: Uint8Array): string {
@@ -130,8 +141,9 @@ async function revoke(ctx: CommandContext, target: string): Promise<void> {
     if (d.current)
       throw new CliFailure(
         'REVOKE_SELF',
-        `${d.deviceId} is the device you are using: revoke it from another of your devices ` +
-          `('custos devices revoke ${d.deviceId}' there), or ask an administrator ('custos admin revoke')`,
+        `${d.deviceId} is the device you are using: retire it ('custos devices retire', which uploads ` +
+          `its archive first), revoke it from another of your devices ('custos devices revoke ${d.deviceId}' ` +
+          "there), or ask an administrator ('custos admin revoke')",
       );
     if (d.revokedAt !== null)
       throw new CliFailure(
@@ -147,6 +159,30 @@ async function revoke(ctx: CommandContext, target: string): Promise<void> {
   });
 }
 
+async function retire(ctx: CommandContext): Promise<void> {
+  const force = ctx.flags.has('force');
+  await withProfile(ctx, async (client) => {
+    ctx.note('custos devices retire: uploading the archive queue first…');
+    const r = await client.retire({ force });
+    const lines = [
+      `Retired this device ${client.profile.deviceId} (#${client.profile.deviceNumber}): it can no longer log in, send or receive.`,
+      `Archive: ${r.uploaded} record(s) uploaded first.`,
+      ...(r.stranded === undefined
+        ? ['Every record this device captured was uploaded to the archive.']
+        : [
+            `WARNING: ${runText(r.stranded)} could not be uploaded and are stranded on this device (--force). ` +
+              "The server still takes them for a while: 'custos sync' here hands them in. Your records officer sees them as lost to this retirement until then.",
+          ]),
+    ];
+    ctx.result(lines, {
+      deviceId: client.profile.deviceId,
+      revokedAt: r.revokedAt,
+      uploaded: r.uploaded,
+      stranded: r.stranded ?? null,
+    });
+  });
+}
+
 async function devices(ctx: CommandContext): Promise<void> {
   const [sub, target] = ctx.positionals;
   if (sub === undefined || !(SUBCOMMANDS as readonly string[]).includes(sub))
@@ -157,12 +193,15 @@ async function devices(ctx: CommandContext): Promise<void> {
     );
   if (sub !== 'link' && ctx.flags.has('ttl'))
     throw new UsageError(`--ttl does not apply to 'devices ${sub}'`);
+  if (sub !== 'retire' && ctx.flags.has('force'))
+    throw new UsageError(`--force does not apply to 'devices ${sub}'`);
   if (sub === 'revoke') {
     if (target === undefined)
       throw new UsageError("the DEVICE id is missing ('custos devices list' shows them)");
     return revoke(ctx, target);
   }
   if (target !== undefined) throw new UsageError(`unexpected argument '${target}'`);
+  if (sub === 'retire') return retire(ctx);
   return sub === 'list' ? list(ctx) : link(ctx, linkTtl(ctx));
 }
 

@@ -7,10 +7,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { CustosClient, MessageEvent, ProofRound } from '@custos/client';
+import {
+  revocationOf,
+  type CustosClient,
+  type MessageEvent,
+  type ProofRound,
+  type Revocation,
+} from '@custos/client';
 import { optionalString } from '../command-flags.js';
 import type { CliIo } from '../cli.js';
 import { AddressBook } from '../address-book.js';
+import { handInJson, revokedLines } from '../hand-in-text.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
 import {
   archiveNoticeLines,
@@ -40,7 +47,8 @@ const USAGE = `Usage: custos sync [--no-wait] [--save-attachments DIR] [--profil
 
 Fetches new messages and events from the server and prints them, shows warnings (identity
 changes, refused envelopes), uploads this device's archive records and verifies the log's
-receipts for them. Message ids are shown as #abcd1234 ('custos send --reply abcd1234 …').
+receipts for them. On a revoked device it uploads what its archive queue still holds (the
+server takes it for a while after the revocation), says what it could not, and exits 1. Message ids are shown as #abcd1234 ('custos send --reply abcd1234 …').
 
   --no-wait               do not wait for a checkpoint to cover records just uploaded
   --save-attachments DIR  download the new messages' files into DIR (each checked against
@@ -114,16 +122,37 @@ export async function flushAndVerify(client: CustosClient, waitMs: number): Prom
   return { uploaded, verified, waiting, unlogged, unloggedBatches, unloggedRecords };
 }
 
-async function sync(ctx: CommandContext): Promise<void> {
+/**
+ * A revoked device's sync: hands in what its archive queue holds (the server takes it for a
+ * while after the revocation) and says what it uploaded and what it could not; exit 1.
+ */
+async function handInRevoked(ctx: CommandContext, client: CustosClient, r: Revocation): Promise<number> {
+  ctx.note('custos sync: this device has been revoked; uploading what its archive queue holds…');
+  const h = await client.handInArchive();
+  ctx.result(revokedLines(r, h, 'sync'), {
+    revoked: { revokedAt: r.revokedAt, handInUntil: r.handInUntil },
+    archive: handInJson(h, 'sync'),
+  });
+  return 1;
+}
+
+async function sync(ctx: CommandContext): Promise<number | void> {
   // Events that brought a conversation's first notice from an org, receipts included: the
   // delivery receipt for a first message tells its sender before any message comes back.
   const noticed: MessageEvent[] = [];
   const onArchiveNotice = (e: MessageEvent): void => void noticed.push(e);
-  await withProfile(
+  return withProfile(
     ctx,
-    async (client) => {
+    async (client): Promise<number | void> => {
       const book = new AddressBook(client.settings);
-      const events = await client.sync();
+      let events: MessageEvent[];
+      try {
+        events = await client.sync();
+      } catch (e) {
+        const revocation = revocationOf(e);
+        if (revocation === undefined) throw e;
+        return handInRevoked(ctx, client, revocation);
+      }
       const warnings = takeNewWarnings(client);
       const saveDir = optionalString(ctx.flags, 'save-attachments');
       const saved = saveDir === undefined ? [] : await saveAttachments(client, events, saveDir);
