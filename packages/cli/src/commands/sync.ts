@@ -48,7 +48,8 @@ const USAGE = `Usage: custos sync [--no-wait] [--save-attachments DIR] [--profil
 Fetches new messages and events from the server and prints them, shows warnings (identity
 changes, refused envelopes), uploads this device's archive records and verifies the log's
 receipts for them. On a revoked device it uploads what its archive queue still holds (the
-server takes it for a while after the revocation), says what it could not, and exits 1. Message ids are shown as #abcd1234 ('custos send --reply abcd1234 …').
+server takes it for a while after the revocation), says what it could not, and exits 1.
+Message ids are shown as #abcd1234 ('custos send --reply abcd1234 …').
 
   --no-wait               do not wait for a checkpoint to cover records just uploaded
   --save-attachments DIR  download the new messages' files into DIR (each checked against
