@@ -206,11 +206,12 @@ describe('custos messaging commands', () => {
     expect(devs.devices).toHaveLength(1);
     const id = devs.devices[0]!.deviceId;
     await custosJson(['admin', 'revoke', id.slice(0, 10), '--profile', org.adminProfile]);
+    // Its sync says so, and what became of its archive queue (nothing was left in it).
     const r = await custos(['sync', '--profile', carol]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(
-      /revoked: ask an administrator for a new enrolment code \('custos admin code USER'\)/,
-    );
+    expect(r.stdout).toMatch(/^This device has been revoked on /);
+    expect(r.stdout).toContain('Every record this device captured is in the archive now.');
+    expect(r.stdout).toMatch(/ask an administrator for a new enrolment code \('custos admin code USER'\)/);
     // The admin issues carol a new code (not a new user): she enrols a new profile as herself.
     const issued = await custosJson<{ address: string; role: string; enrolmentCode: string; server: string }>(
       ['admin', 'code', 'carol', '--profile', org.adminProfile],
