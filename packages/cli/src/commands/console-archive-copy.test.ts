@@ -16,6 +16,8 @@ const base: CopyResult = {
   recordBytes: 3 * 1024 * 1024,
   buckets: 3,
   bucketsDisposed: [],
+  recordsDisposed: 0,
+  dispositionProblems: [],
   missing: [],
   missingTotal: 0,
 };
@@ -37,7 +39,7 @@ describe('console archive-copy output', () => {
       missingTotal: 2,
     });
     expect(lines).toContain(
-      'Disposed since the last run: transitory-2026-01 — their wrapped keys and records were removed from the copy.',
+      'Disposed since the last run: transitory-2026-01 — a verified certificate destroyed their keys; their wrapped keys were removed from the copy.',
     );
     expect(lines).toContain('MISSING   device dev record 3 (log index 7): the server did not serve it');
     expect(lines).toContain('… and 1 more missing.');

@@ -67,8 +67,14 @@ export function copyLines(r: CopyResult): string[] {
   ];
   if (r.bucketsDisposed.length > 0)
     lines.push(
-      `Disposed since the last run: ${r.bucketsDisposed.join(', ')} — their wrapped keys and records were removed from the copy.`,
+      `Disposed since the last run: ${r.bucketsDisposed.join(', ')} — a verified certificate destroyed their keys; their wrapped keys were removed from the copy.`,
     );
+  if (r.recordsDisposed > 0)
+    lines.push(
+      `${r.recordsDisposed} logged record(s) left out: verified dispositions (certificate, quorum, plan) account for them.`,
+    );
+  for (const p of r.dispositionProblems)
+    lines.push(`UNVERIFIED ${p}: the copy deleted nothing on its word. Report it to the other officers.`);
   for (const m of r.missing)
     lines.push(
       `MISSING   device ${m.device} record ${m.seq} (log index ${m.logIndex}): the server did not serve it`,

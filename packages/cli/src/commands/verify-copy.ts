@@ -36,7 +36,7 @@ export function verifyCopyLines(dir: string, v: CopyVerification): string[] {
     `${v.complete ? 'Archive copy verified' : 'Archive copy INCOMPLETE'}: ${dir}, organisation ${v.orgId}, taken ${v.updatedAt}.`,
     `Log ${v.log.origin}: ${v.treeSize} entries recomputed to the checkpoint's root ${v.rootHash}; signature verified with ${v.logKeyGiven ? 'the log key given' : "the copy's own log key (give --log-key to pin the organisation's)"}.`,
     `${v.records} of ${v.recordsLogged} logged record(s) present, each hashing to its log entry, from ${v.devices} device(s)` +
-      `${v.recordsDisposed > 0 ? `; ${v.recordsDisposed} disposed (a disposition of their bucket is in the log)` : ''}` +
+      `${v.recordsDisposed > 0 ? `; ${v.recordsDisposed} disposed (a verified disposition certificate the copy keeps accounts for them)` : ''}` +
       `${v.recordsMissing > 0 ? `; ${v.recordsMissing} MISSING: the server did not serve them when the copy was taken` : ''}.`,
     `Keys: org signing key ${v.signingKeyFingerprint}; ${v.buckets} bucket document(s) verified, ${v.bucketsWithWraps} with wrapped private keys.`,
   ];

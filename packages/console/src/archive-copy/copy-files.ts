@@ -13,6 +13,7 @@
  * DIR/keys/org.json                         the org signing key and every key-manager delegation
  * DIR/keys/org-profile.json                 the officer profile's org.json (officer keys, quorum, root key)
  * DIR/keys/buckets/<bucketId>.json          a bucket's signed document and its wrapped private keys
+ * DIR/dispositions/<sha256 hex>.json        a verified disposition certificate (the log's entries hash it)
  * ```
  *
  * Every file is written whole (temporary file, fsync, rename), and the state file last: a
@@ -60,8 +61,12 @@ export interface CopyState {
   readonly frontier: readonly string[];
   /** Per device: every record with a smaller sequence number and a log index below `treeSize` was copied or is listed missing. */
   readonly devices: Readonly<Record<string, { readonly nextSeq: number }>>;
-  /** Buckets whose keys a disposition destroyed: the copy dropped their wraps and records. */
+  /** Buckets whose keys a verified disposition destroyed: the copy dropped their wraps. */
   readonly disposedBuckets: readonly string[];
+  /** Leaf indexes of the records verified dispositions account for: the copy left them out. */
+  readonly disposedLeaves: readonly number[];
+  /** `disposition` entries in the log up to `treeSize` (while there are any, each run verifies them). */
+  readonly dispositionEntries: number;
   readonly missing: readonly MissingRecord[];
   /** Missing records beyond those listed. */
   readonly missingUnlisted: number;
@@ -101,6 +106,11 @@ export function devicePageFile(dir: string, device: string, firstSeq: number): s
 /** Path of a bucket's keys file (the id is URI-encoded: bucket ids may hold `:`). */
 export function bucketFile(dir: string, bucketId: string): string {
   return join(dir, 'keys', 'buckets', `${encodeURIComponent(bucketId)}.json`);
+}
+
+/** Path of a verified disposition certificate, by its SHA-256 (hex). */
+export function dispositionFile(dir: string, certificateHash: string): string {
+  return join(dir, 'dispositions', `${certificateHash}.json`);
 }
 
 /** Path of the org keys file. */
@@ -216,6 +226,11 @@ export function parseCopyState(text: string): CopyState {
       bad(`devices.${id}`);
   }
   if (!Array.isArray(s.disposedBuckets) || !s.disposedBuckets.every(isStr)) bad('disposedBuckets');
+  // Absent from copies taken before dispositions were verified: nothing verified disposed yet.
+  s.disposedLeaves ??= [];
+  s.dispositionEntries ??= 0;
+  if (!Array.isArray(s.disposedLeaves) || !s.disposedLeaves.every(isUint)) bad('disposedLeaves');
+  if (!isUint(s.dispositionEntries)) bad('dispositionEntries');
   if (
     !Array.isArray(s.missing) ||
     !s.missing.every((m: Record<string, unknown>) => isUint(m?.logIndex) && isStr(m.device) && isUint(m.seq))

@@ -71,7 +71,11 @@ export interface FakeOrg {
   readonly requests: string[];
   /** Appends `count` records of `device` in `bucket` (with a filler audit entry every 7). */
   addRecords(device: string, count: number, bucket?: string): void;
-  /** Appends a disposition entry for `bucket` and drops its records and wraps from the server. */
+  /**
+   * Appends a disposition entry for `bucket` and drops its records and wraps from the server:
+   * a made-up one (no certificate, no `disposition.execute` act, no approvals), which the copy
+   * must not believe.
+   */
   dispose(bucket: string): void;
   /** An officer session on this server (no passphrase: the copy opens nothing). */
   session(): OfficerSession;
@@ -292,6 +296,11 @@ export async function startFakeOrg(): Promise<FakeOrg> {
           logIndex: 0,
         })),
       });
+      return;
+    }
+    // No act of the log is a disposition.execute: every disposition entry is unverified.
+    if (p === `${base}/audit`) {
+      json(res, { acts: [], next: null });
       return;
     }
     if (p === `${base}/archive/records`) {

@@ -130,16 +130,29 @@ describe('takeArchiveCopy', () => {
     expect(verifyArchiveCopy(out)).toMatchObject({ recordsMissing: 0, complete: true });
   });
 
-  it('follows a disposition: the bucket’s wraps and records leave the copy, and they count as disposed', async () => {
+  it('deletes nothing on a disposition entry that does not verify: records and wraps stay, and it says why', async () => {
+    // A made-up disposition of SHORT (no certificate, no quorum), its wraps withheld and its
+    // records no longer served: the copy keeps all 50 and the wraps, and verify agrees.
     org.dispose(SHORT);
     const r = await takeArchiveCopy(org.session(), out);
-    expect(r.bucketsDisposed).toEqual([SHORT]);
-    expect(r.records).toBe(323 - 50);
-    const gone = org.records.find((x) => x.bucket === SHORT)!;
-    expect(() => readFileSync(recordFile(out, hex(gone.bytes)))).toThrow();
-    expect(wrapsOf(SHORT)).toEqual({});
-    expect(Object.keys(wrapsOf(KEPT))).toEqual(['0', 'root']);
-    expect(verifyArchiveCopy(out)).toMatchObject({ records: 273, recordsDisposed: 50, complete: true });
+    expect(r).toMatchObject({ bucketsDisposed: [], recordsDisposed: 0, records: 323, missingTotal: 0 });
+    expect(r.dispositionProblems).toEqual([
+      expect.stringMatching(/does not verify: no disposition.execute act/),
+    ]);
+    const kept = org.records.find((x) => x.bucket === SHORT)!;
+    expect(readFileSync(recordFile(out, hex(kept.bytes)))).toEqual(Buffer.from(kept.bytes));
+    expect(Object.keys(wrapsOf(SHORT)).sort()).toEqual(['0', 'root']);
+    expect(verifyArchiveCopy(out)).toMatchObject({ records: 323, recordsDisposed: 0, complete: true });
+
+    // A record of the bucket logged after it and not served is missing, not disposed.
+    org.addRecords(DEV_B, 1, SHORT);
+    const lost = org.records[org.records.length - 1]!;
+    org.unserved.add(lost.logIndex);
+    const again = await takeArchiveCopy(org.session(), out);
+    expect(again.missing).toEqual([{ logIndex: lost.logIndex, device: DEV_B, seq: lost.seq }]);
+    expect(verifyArchiveCopy(out)).toMatchObject({ recordsDisposed: 0, recordsMissing: 1, complete: false });
+    org.unserved.delete(lost.logIndex);
+    expect(await takeArchiveCopy(org.session(), out)).toMatchObject({ missingTotal: 0, records: 324 });
   });
 
   it('keeps its wraps when the server drops a bucket’s wraps without a disposition in the log', async () => {

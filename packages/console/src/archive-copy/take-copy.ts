@@ -14,9 +14,16 @@
  *    private keys wrapped to the officers and to the root (opaque);
  * 4. each device's new records, page by page, each checked against the log entry that
  *    commits to it before it is written;
- * 5. every new `archive-record` entry must now have its record, unless a disposition of its
- *    bucket is in the log; the others are listed as missing (exit 1), and retried next run.
- * The state file is written last, so a failed run leaves the last good copy.
+ * 5. every new `archive-record` entry must now have its record, unless a verified disposition
+ *    accounts for it; the others are listed as missing (exit 1), and retried next run.
+ *
+ * Dispositions are the completeness check's (completeness/disposed-records.ts): a `disposition`
+ * entry alone proves nothing (the server writes it), so the copy deletes a record only when a
+ * certificate with the officer quorum approved it, in its plan's span and not held, and the
+ * server no longer serves it; and drops a bucket's wraps only when such a certificate says its
+ * keys were destroyed. The verified certificates are kept in the copy for `custos verify copy`.
+ * The state file is written last, so a failed run leaves the last good copy (its deletions
+ * follow the state file, and the next run finishes them).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -42,7 +49,13 @@ import type { OfficerSession } from '../officer-session.js';
 import { readProfileFile, type OfficerBucketKeysFile } from '../profile-files.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
 import { trustCheckpoint } from '../audit/log-state.js';
-import { fetchBundle } from '../completeness/verified-log.js';
+import {
+  accountDisposed,
+  keptRecords,
+  readDispositions,
+  type CertifiedDisposition,
+} from '../completeness/disposed-records.js';
+import { fetchBundle, type IndexedEntry } from '../completeness/verified-log.js';
 import { pageOf } from '../search/officer-search.js';
 import { httpLogSource } from '../witness/log-source.js';
 import {
@@ -52,6 +65,7 @@ import {
   COPY_STATE_FILE,
   COPY_VERSION,
   devicePageFile,
+  dispositionFile,
   leafTileFile,
   MAX_LISTED_MISSING,
   orgKeysFile,
@@ -110,8 +124,12 @@ export interface CopyResult {
   readonly records: number;
   readonly recordBytes: number;
   readonly buckets: number;
-  /** Buckets whose keys a disposition destroyed since the last run: their wraps and records left the copy. */
+  /** Buckets whose keys a verified disposition destroyed since the last run: their wraps left the copy. */
   readonly bucketsDisposed: readonly string[];
+  /** Records verified dispositions account for (left out of the copy), in all. */
+  readonly recordsDisposed: number;
+  /** Dispositions in the log that do not verify, with why: the copy deleted nothing on their word. */
+  readonly dispositionProblems: readonly string[];
   /** Logged records the server did not serve (first MAX_LISTED_MISSING), and how many in all. */
   readonly missing: readonly MissingRecord[];
   readonly missingTotal: number;
@@ -171,7 +189,7 @@ export async function takeArchiveCopy(
 
   // 2. The new entries, bundle by bundle, appended to the stored frontier.
   const firstSeq = new Map<string, number>();
-  const newlyDisposedInLog = new Set<string>();
+  let dispositionEntries = prev?.dispositionEntries ?? 0;
   let state = oldState;
   const firstBundle = Math.floor(n / TILE_WIDTH);
   for (let b = firstBundle; b * TILE_WIDTH < m && m > n; b++) {
@@ -205,7 +223,7 @@ export async function takeArchiveCopy(
       if (entry.type === 'archive-record') {
         const s = firstSeq.get(entry.device);
         if (s === undefined || entry.seq < s) firstSeq.set(entry.device, entry.seq);
-      } else if (entry.type === 'disposition') newlyDisposedInLog.add(entry.bucket);
+      } else if (entry.type === 'disposition') dispositionEntries++;
     }
     writeCopyFile(bundleFile(out, b, m), encodeEntryBundle(raw));
     writeCopyFile(leafTileFile(out, b, m), encodeTile(raw.map(hashLeaf)));
@@ -228,7 +246,8 @@ export async function takeArchiveCopy(
     signingKeyFingerprint: fingerprint,
     delegations: orgKeys.chain.map((l) => b64u(l.delegation)),
   });
-  const disposedInLog = new Set([...(prev?.disposedBuckets ?? []), ...newlyDisposedInLog]);
+  const disposals =
+    dispositionEntries === 0 ? NO_DISPOSALS : await verifiedDisposals(session, out, m, { note, pin });
   const alreadyDropped = new Set(prev?.disposedBuckets ?? []);
   const dropped: string[] = [];
   const buckets = await session.serverBuckets();
@@ -238,10 +257,10 @@ export async function takeArchiveCopy(
     const file = bucketFile(out, bucket.bucket);
     const held = readHeldWraps(file);
     const served = await serverWraps(session, bucket.bucket);
-    // Keys are destroyed by a disposition only: the copy follows the server's deletion when
-    // the log records a disposition of the bucket, and otherwise keeps what it holds (a
-    // server that "loses" wraps must not take the copy's with it).
-    const destroyed = served.size === 0 && disposedInLog.has(bucket.bucket);
+    // Keys are destroyed by a verified disposition only: otherwise the copy keeps what it
+    // holds (a server that "loses" wraps, or logs a disposition no quorum approved, must not
+    // take the copy's with it).
+    const destroyed = disposals.keysDestroyed.has(bucket.bucket);
     // The ceremony's buckets have their wraps in the officers' profiles, not on the server:
     // the root's in org.json (every officer holds it) and this officer's in bucket-keys.json.
     const wraps: Record<string, string> = destroyed
@@ -257,7 +276,6 @@ export async function takeArchiveCopy(
     if (destroyed && !alreadyDropped.has(bucket.bucket)) dropped.push(bucket.bucket);
     report({ phase: 'keys', done: i + 1, total: buckets.length });
   }
-  const dispose = dropRecordsOf(out, m, new Set(dropped));
 
   // 4. Each device's new records (and those missing last time), page by page.
   for (const r of prev?.missing ?? []) {
@@ -278,7 +296,8 @@ export async function takeArchiveCopy(
   }
 
   // 5. Every logged record of the new range (and last run's missing) must now be here.
-  const stillMissing = findMissing(out, n, m, prev?.missing ?? [], disposedInLog, report);
+  const stillMissing = findMissing(out, n, m, prev?.missing ?? [], disposals.leaves, report);
+  const dispose = recordsToDrop(out, m, disposals.leaves, new Set(prev?.disposedLeaves ?? []));
   const counts = {
     records: (prev?.counts.records ?? 0) + recordsAdded - dispose.records,
     recordBytes: (prev?.counts.recordBytes ?? 0) + bytesAdded - dispose.bytes,
@@ -295,7 +314,9 @@ export async function takeArchiveCopy(
     treeSize: m,
     frontier: state.frontier.map((h) => Buffer.from(h).toString('base64')),
     devices,
-    disposedBuckets: [...alreadyDropped, ...dropped].sort(),
+    disposedBuckets: [...disposals.keysDestroyed].sort(),
+    disposedLeaves: [...disposals.leaves].sort((a, b) => a - b),
+    dispositionEntries,
     missing: stillMissing.listed,
     missingUnlisted: stillMissing.total - stillMissing.listed.length,
     counts,
@@ -303,6 +324,8 @@ export async function takeArchiveCopy(
   };
   const stale = partialFiles(out, n).filter((f) => !partialFiles(out, m).includes(f));
   writeCopyFile(`${out}/${COPY_STATE_FILE}`, next);
+  // Deleted once the state accounts for them: an interrupted run leaves files the next deletes.
+  for (const f of dispose.files) rmSync(f, { force: true });
   // Only now is the previous partial bundle unreferenced.
   if (m !== n) for (const f of stale) rmSync(f, { force: true });
   return {
@@ -319,6 +342,8 @@ export async function takeArchiveCopy(
     recordBytes: counts.recordBytes,
     buckets: counts.buckets,
     bucketsDisposed: dropped,
+    recordsDisposed: disposals.leaves.size,
+    dispositionProblems: disposals.problems,
     missing: stillMissing.listed,
     missingTotal: stillMissing.total,
   };
@@ -384,28 +409,104 @@ function readHeldWraps(file: string): Record<string, string> {
   return {};
 }
 
+/** What verified dispositions let the copy leave out. */
+interface Disposals {
+  /** Buckets whose keys a verified certificate says were destroyed (every plan bucket checked). */
+  readonly keysDestroyed: ReadonlySet<string>;
+  /** Leaf indexes of the records verified dispositions account for (the server no longer serves them). */
+  readonly leaves: ReadonlySet<number>;
+  readonly problems: readonly string[];
+}
+
+const NO_DISPOSALS: Disposals = { keysDestroyed: new Set(), leaves: new Set(), problems: [] };
+
 /**
- * Deletes the record files of buckets whose keys a disposition destroyed (one pass over the
- * copy's log): the copy must not keep what the organisation lawfully destroyed.
+ * The dispositions of the copy's log, verified as the completeness check verifies them
+ * (certificate, plan, quorum of approvals by the officer list in force, the plan's leaves
+ * recomputed from the log, records a hold kept still served), and their certificates stored
+ * in the copy. Reads the copy's whole log into memory, as the completeness check does; only
+ * when the log holds a disposition.
  */
-function dropRecordsOf(dir: string, treeSize: number, buckets: ReadonlySet<string>) {
-  let records = 0;
-  let bytes = 0;
-  if (buckets.size === 0) return { records, bytes };
+async function verifiedDisposals(
+  session: OfficerSession,
+  out: string,
+  treeSize: number,
+  log: { readonly note: string; readonly pin: { origin: string; verifierKey: string } },
+): Promise<Disposals> {
+  const entries: IndexedEntry[] = [];
   for (let b = 0; b * TILE_WIDTH < treeSize; b++) {
-    const bundle = readCopyBundle(dir, b, treeSize);
-    for (let i = 0; i < bundle.raw.length; i++) {
-      const e = decodeCopyEntry(dir, bundle, b * TILE_WIDTH + i);
-      if (e.type !== 'archive-record' || !buckets.has(e.bucket)) continue;
-      const f = recordFile(dir, Buffer.from(e.hash).toString('hex'));
-      if (existsSync(f)) {
-        rmSync(f);
-        records++;
-        bytes += e.size;
-      }
+    const bundle = readCopyBundle(out, b, treeSize);
+    for (let i = 0; i < bundle.raw.length; i++)
+      entries.push({ index: b * TILE_WIDTH + i, entry: decodeCopyEntry(out, bundle, b * TILE_WIDTH + i) });
+  }
+  const verified = {
+    origin: log.pin.origin,
+    verifierKey: log.pin.verifierKey,
+    treeSize,
+    checkpoint: log.note,
+    entries,
+  };
+  const dispositions = await readDispositions(session, verified);
+  const served = await keptRecords(session, entries, dispositions);
+  const account = accountDisposed(session.orgId, entries, dispositions, served);
+  const keysDestroyed = new Set<string>();
+  const problems: string[] = [];
+  for (const d of account.dispositions) {
+    if (d.problem !== null) {
+      problems.push(`the disposition at log index ${d.logIndex} does not verify: ${d.problem}`);
+      continue;
+    }
+    for (const b of d.buckets) {
+      if (b.problem !== null)
+        problems.push(`the disposition at log index ${d.logIndex}, bucket ${b.bucketId}: ${b.problem}`);
+      else if (b.keysDestroyed) keysDestroyed.add(b.bucketId);
     }
   }
-  return { records, bytes };
+  for (const d of dispositions) storeCertificate(out, d);
+  return { keysDestroyed, leaves: account.leaves, problems };
+}
+
+/** Keeps a verified certificate's bytes in the copy (what `custos verify copy` checks disposed records against). */
+function storeCertificate(out: string, d: CertifiedDisposition): void {
+  if (d.problem !== null || d.certificateBytes === undefined) return;
+  const file = dispositionFile(out, d.certificateHash);
+  if (!existsSync(file))
+    writeCopyFile(file, {
+      format: 'custos-copy-disposition',
+      certificateHash: d.certificateHash,
+      planId: d.planId,
+      approvers: d.approvers,
+      certificate: b64u(d.certificateBytes),
+    });
+}
+
+/**
+ * The record files of disposed leaves the copy still holds (deleted after the state file is
+ * written), and how many records and bytes leave the copy's counts: those of leaves not
+ * disposed at the last run (whose counts the last state already left out).
+ */
+function recordsToDrop(
+  dir: string,
+  treeSize: number,
+  leaves: ReadonlySet<number>,
+  before: ReadonlySet<number>,
+): { files: string[]; records: number; bytes: number } {
+  const files: string[] = [];
+  let records = 0;
+  let bytes = 0;
+  const lookup = new EntryLookup(dir, treeSize);
+  for (const index of [...leaves].sort((a, b) => a - b)) {
+    const e = lookup.entry(index).entry;
+    if (e.type !== 'archive-record') continue;
+    const f = recordFile(dir, Buffer.from(e.hash).toString('hex'));
+    if (!existsSync(f)) continue;
+    files.push(f);
+    if (!before.has(index)) {
+      records++;
+      bytes += e.size;
+    }
+  }
+  return { files, records, bytes };
 }
 
 /**
@@ -518,14 +619,14 @@ async function copyDevice(
 
 /**
  * Logged records in entries [from, to) and last run's missing ones that the copy does not
- * hold, less those of buckets with a disposition in the log.
+ * hold, less those verified dispositions account for (`disposed`, leaf indexes).
  */
 function findMissing(
   dir: string,
   from: number,
   to: number,
   before: readonly MissingRecord[],
-  disposed: ReadonlySet<string>,
+  disposed: ReadonlySet<number>,
   report: (p: CopyProgress) => void,
 ): { listed: MissingRecord[]; total: number } {
   const listed: MissingRecord[] = [];
@@ -533,7 +634,7 @@ function findMissing(
   const lookup = new EntryLookup(dir, to);
   const check = (index: number): void => {
     const e = lookup.entry(index).entry;
-    if (e.type !== 'archive-record' || disposed.has(e.bucket)) return;
+    if (e.type !== 'archive-record' || disposed.has(index)) return;
     if (existsSync(recordFile(dir, Buffer.from(e.hash).toString('hex')))) return;
     total++;
     if (listed.length < MAX_LISTED_MISSING) listed.push({ logIndex: index, device: e.device, seq: e.seq });

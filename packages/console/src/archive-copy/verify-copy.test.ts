@@ -94,6 +94,13 @@ describe('verifyArchiveCopy', () => {
     expect(broken((d) => unlinkSync(join(d, file)))).toMatch(
       new RegExp(`^${file}: missing \\(record ${DEV_A}#42`),
     );
+    // A deleted record the state calls disposed, with no certificate the copy keeps: still missing.
+    const disposedWithout = (d: string) => {
+      unlinkSync(join(d, file));
+      const st = JSON.parse(readFileSync(join(d, COPY_STATE_FILE), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(d, COPY_STATE_FILE), JSON.stringify({ ...st, disposedLeaves: [recordIndex] }));
+    };
+    expect(broken(disposedWithout)).toMatch(new RegExp(`^${file}: missing \\(record ${DEV_A}#42`));
   });
 
   it('names an altered entry bundle, and an altered leaf tile', () => {

@@ -8,8 +8,12 @@
  *    name the altered file: the bundle when the entries miss the root, the tile otherwise;
  * 2. the records: every device page entry is the log's (device, sequence number, bucket,
  *    hash, size), and every `archive-record` entry has its record file, which hashes to the
- *    entry, and a page entry (what opening it needs) — unless a disposition of its bucket is
- *    in the log, or the copy itself recorded the server did not serve it;
+ *    entry, and a page entry (what opening it needs) — unless the copy recorded it as disposed
+ *    (a verified disposition accounted for it when the copy was taken) and a certificate the
+ *    copy keeps, hashing to a `disposition` entry of its bucket in the log, disposed of at
+ *    least as many of the bucket's records; or the copy itself recorded the server did not
+ *    serve it. The certificate's approvals are not checked here (that needs the officer list
+ *    in force when it was executed): the run that took the copy checked them;
  * 3. the keys: the org signing key has the fingerprint the copy was taken under, every
  *    key-manager delegation verifies with it, and every bucket document with them (in the
  *    bucket files and in the profile's org.json); each bucket with records in the copy has
@@ -24,6 +28,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   appendLeafHashes,
+  decodeDispositionCertificate,
   decodeTile,
   EMPTY_TREE_STATE,
   hashLeaf,
@@ -40,6 +45,7 @@ import { keyFingerprint } from '../signing-key.js';
 import {
   bucketFile,
   COPY_STATE_FILE,
+  dispositionFile,
   leafTileFile,
   orgKeysFile,
   orgProfileFile,
@@ -75,7 +81,7 @@ export interface CopyVerification {
   /** Record files present, each hashing to its entry. */
   readonly records: number;
   readonly recordBytes: number;
-  /** Logged records absent because a disposition of their bucket is in the log. */
+  /** Logged records absent because a verified disposition accounts for them (its certificate in the copy). */
   readonly recordsDisposed: number;
   /** Logged records absent that the copy recorded the server did not serve. */
   readonly recordsMissing: number;
@@ -113,7 +119,8 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
   const m = state.treeSize;
 
   // 1. The log.
-  const dispositions = new Set<string>();
+  /** Certificate hashes (hex) of the log's `disposition` entries, by bucket. */
+  const dispositions = new Map<string, Set<string>>();
   let recordsLogged = 0;
   let tree: TreeState = EMPTY_TREE_STATE;
   let disagreeing: { bundle: string; tile: string } | undefined;
@@ -138,7 +145,10 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
     for (let i = 0; i < bundle.raw.length; i++) {
       const e = decodeCopyEntry(dir, bundle, b * TILE_WIDTH + i);
       if (e.type === 'archive-record') recordsLogged++;
-      else if (e.type === 'disposition') dispositions.add(e.bucket);
+      else if (e.type === 'disposition') {
+        const hashes = dispositions.get(e.bucket) ?? new Set<string>();
+        dispositions.set(e.bucket, hashes.add(Buffer.from(e.hash).toString('hex')));
+      }
     }
     report('log', Math.min(m, (b + 1) * TILE_WIDTH), m);
   }
@@ -174,6 +184,9 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
   const lookup = new EntryLookup(dir, m);
   const devices = checkDevicePages(dir, m, lookup, listed);
   const knownMissing = new Set(state.missing.map((r) => r.logIndex));
+  const disposedLeaves = new Set(state.disposedLeaves);
+  const certified = certifiedRecords(dir, state, dispositions);
+  const disposedOf = new Map<string, number>();
   let unlistedMissing = state.missingUnlisted;
   let records = 0;
   let recordBytes = 0;
@@ -190,8 +203,10 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
       const file = recordFile(dir, hex);
       const what = `record ${e.device}#${e.seq}, log index ${index}`;
       if (!existsSync(file)) {
-        if (dispositions.has(e.bucket)) recordsDisposed++;
-        else if (knownMissing.has(index) || unlistedMissing-- > 0) recordsMissing++;
+        if (disposedLeaves.has(index) && certified.has(e.bucket)) {
+          recordsDisposed++;
+          disposedOf.set(e.bucket, (disposedOf.get(e.bucket) ?? 0) + 1);
+        } else if (knownMissing.has(index) || unlistedMissing-- > 0) recordsMissing++;
         else throw invalid(dir, file, `missing (${what})`);
         continue;
       }
@@ -210,6 +225,14 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
     }
     report('records', Math.min(m, (b + 1) * TILE_WIDTH), m);
   }
+
+  for (const [bucket, n] of disposedOf)
+    if (n > certified.get(bucket)!)
+      throw invalid(
+        dir,
+        join(dir, COPY_STATE_FILE),
+        `counts ${n} record(s) of bucket ${bucket} disposed, its certificates ${certified.get(bucket)}`,
+      );
 
   // 3. The keys.
   const keys = checkKeys(dir, state, bucketsUsed);
@@ -235,6 +258,45 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
 }
 
 const isStr = (s: unknown): s is string => typeof s === 'string';
+
+/**
+ * Records disposed per bucket, as the certificates the copy keeps say, of those the log's
+ * `disposition` entries commit to (`dispositions`: certificate hashes by bucket). Only the
+ * state's disposed leaves need one: a certificate file that is absent, does not hash to its
+ * entry or names another org throws COPY_INVALID.
+ */
+function certifiedRecords(
+  dir: string,
+  state: CopyState,
+  dispositions: ReadonlyMap<string, ReadonlySet<string>>,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  if (state.disposedLeaves.length === 0) return out;
+  const seen = new Set<string>();
+  for (const hashes of dispositions.values()) {
+    for (const hash of hashes) {
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      const file = dispositionFile(dir, hash);
+      if (!existsSync(file)) continue;
+      const f = readCopyJson(dir, file, 'a disposition certificate');
+      const bytes = isStr(f.certificate) ? Buffer.from(f.certificate, 'base64url') : Buffer.alloc(0);
+      if (!sha256(bytes).equals(Buffer.from(hash, 'hex')))
+        throw invalid(dir, file, "was altered: its certificate does not hash to the log's disposition entry");
+      let cert;
+      try {
+        cert = decodeDispositionCertificate(new Uint8Array(bytes));
+      } catch (e) {
+        throw invalid(dir, file, 'not a disposition certificate', e);
+      }
+      if (cert.orgId !== state.orgId) throw invalid(dir, file, 'a certificate of another organisation');
+      for (const b of cert.buckets)
+        if (dispositions.get(b.bucketId)?.has(hash) === true)
+          out.set(b.bucketId, (out.get(b.bucketId) ?? 0) + b.records);
+    }
+  }
+  return out;
+}
 
 /** Checks every device page against the log and marks the entries it lists; the device count. */
 function checkDevicePages(dir: string, treeSize: number, lookup: EntryLookup, listed: Uint8Array): number {

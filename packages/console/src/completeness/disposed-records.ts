@@ -52,6 +52,8 @@ export interface CertifiedDisposition {
   /** Set only when the certificate verified (then `problem` is null). */
   readonly plan: DispositionPlan | null;
   readonly certificate: DispositionCertificate | null;
+  /** The certificate's bytes, when it verified (an archive copy keeps them beside its log). */
+  readonly certificateBytes?: Uint8Array;
   /** Officer indexes whose approvals of the plan verify. */
   readonly approvers: readonly number[];
   /** Per bucket, the leaf indexes the server says were held when the plan was made. */
@@ -174,6 +176,7 @@ async function certify(
     ...base,
     plan: view.plan,
     certificate: approved.certificate,
+    certificateBytes: view.certificateBytes,
     approvers: approved.approvers,
     heldLeaves: view.heldLeaves,
     problem: null,
