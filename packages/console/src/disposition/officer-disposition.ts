@@ -19,8 +19,9 @@ import {
 } from '@custos/core';
 import { DISPOSITION_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { accountDisposed, keptRecords, readDispositions } from '../completeness/disposed-records.js';
-import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
+import { holdDisagreements } from '../holds/hold-log-check.js';
+import { readHoldsWithLog } from '../holds/holds-with-log.js';
 import { listHolds } from '../holds/officer-holds.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
 import { currentOfficerList, type OfficerListInForce } from '../officer-list-history.js';
@@ -28,7 +29,7 @@ import { forgetBucketKeys } from '../officer-profile-update.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import { verifyEd25519 } from '../signing-key.js';
-import { checkPlanBuckets } from './plan-check.js';
+import { checkPlanBuckets, planActProblems, refuseLogDisagreement } from './plan-check.js';
 import { checkPlanLeaves } from './plan-leaves.js';
 
 type Json = Record<string, unknown>;
@@ -269,7 +270,8 @@ function checkPlanId(planId: string): string {
 /**
  * Fetches the plan `planId` with its held leaves and checks every bucket against the org's
  * signed bucket documents (verified under the pinned org key's delegation chain), core's
- * retention table, the holds this officer can list and this machine's clock, and its leaf
+ * retention table, the holds this officer can list (each placing and release act, and the
+ * plan's own act and date, found in the verified log) and this machine's clock, and its leaf
  * span, held leaves and digest against the log verified with the pinned log key, less the
  * records earlier verified dispositions destroyed (the completeness check's own accounting, so
  * it later accepts exactly the leaves signed here); answers the plan. PLAN_INVALID (or BUCKET_INVALID for a listed document that does not verify,
@@ -279,9 +281,15 @@ async function checkPlan(s: OfficerSession, planId: string): Promise<Disposition
   const view = await getDisposition(s, planId, true);
   const { chain } = await s.orgKeys();
   const documents = new Map((await s.serverBuckets()).map((b) => [b.bucket, b.document]));
-  const holds = await listHolds(s);
+  // Against the listing first (no log read for a plan that fails on its face) …
+  checkPlanBuckets(view.plan, { chain, documents, holds: await listHolds(s), now: Date.now() });
+  // … then against the listing and plan date the verified log bears out.
+  const { holds, log, problems } = await readHoldsWithLog(s, (listed, read) => [
+    ...holdDisagreements(s.orgId, listed, read.entries).map((d) => `hold ${d.holdId}: ${d.problem}`),
+    ...planActProblems(s.orgId, planId, view.plan, read.entries),
+  ]);
+  if (problems.length > 0) refuseLogDisagreement(problems);
   checkPlanBuckets(view.plan, { chain, documents, holds, now: Date.now() });
-  const log = await readVerifiedLog(s);
   // Records earlier verified dispositions of a bucket destroyed are in its span but not planned
   // (this plan's own, once executed, is not earlier).
   const dispositions = (await readDispositions(s, log)).filter((d) => d.planId !== planId);

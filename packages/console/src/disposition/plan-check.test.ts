@@ -16,7 +16,8 @@ import { describe, expect, it } from 'vitest';
 import { isConsoleError } from '../console-error.js';
 import { buildDelegationChain } from '../key-manager-chain.js';
 import { SigningKey } from '../signing-key.js';
-import { checkPlanBuckets, type PlanEvidence, type PlanHold } from './plan-check.js';
+import { auditDocumentHash } from '../completeness/run-completeness.js';
+import { checkPlanBuckets, planActProblems, type PlanEvidence, type PlanHold } from './plan-check.js';
 
 const ORG = 'org-1';
 const orgKey = SigningKey.generate();
@@ -199,5 +200,46 @@ describe('checkPlanBuckets', () => {
     );
     const allHeld = planOf([planned('transitory', { records: 0, held: 5 })]);
     expect(() => checkPlanBuckets(allHeld, evidence({ holds: [whole] }))).not.toThrow();
+  });
+});
+
+describe('planActProblems', () => {
+  const plan: DispositionPlan = {
+    orgId: ORG,
+    asOf: ASOF,
+    madeAt: ASOF + 60_000,
+    buckets: [planned('transitory'), planned('standard')],
+  };
+  const planId = 'ab'.repeat(32);
+  const records = plan.buckets.reduce((n, b) => n + b.records, 0);
+  const logged = (madeAt: number) => [
+    {
+      index: 4,
+      entry: {
+        type: 'audit-event' as const,
+        kind: 'disposition-plan',
+        hash: Buffer.from(
+          auditDocumentHash(ORG, {
+            kind: 'disposition.plan',
+            actor: 'dev-admin',
+            subject: planId,
+            at: madeAt,
+            detail: `buckets=2 records=${records}`,
+          }),
+          'hex',
+        ),
+        size: 1,
+        actor: 'dev-admin',
+        time: madeAt,
+      },
+    },
+  ];
+
+  it('finds the plan made at its date in the log, and names a plan whose date the log does not bear out', () => {
+    expect(planActProblems(ORG, planId, plan, logged(plan.madeAt))).toEqual([]);
+    expect(planActProblems(ORG, planId, plan, logged(plan.madeAt - 86_400_000))).toEqual([
+      `no act in the log made plan ${'ab'.repeat(8)}… at ${new Date(plan.madeAt).toISOString()}`,
+    ]);
+    expect(planActProblems(ORG, 'cd'.repeat(32), plan, logged(plan.madeAt))).toHaveLength(1);
   });
 });

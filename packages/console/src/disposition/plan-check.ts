@@ -16,6 +16,11 @@
  *   hold not released before the plan was made can reach the bucket, and none is disposed of
  *   where an active date hold placed before the plan reaches every record the bucket can take.
  *
+ * The holds and the plan's date are the server's word until held against the verified log
+ * (officer-disposition.ts): the listing must agree with the log's hold acts
+ * (holds/hold-log-check.ts), and the plan's `disposition-plan` act must be in the log with
+ * the plan's id, date and counts ({@link planActProblems}).
+ *
  * Each failure is PLAN_INVALID naming the bucket and what is wrong; nothing is signed then.
  */
 import {
@@ -27,6 +32,8 @@ import {
   type DispositionPlan,
   type PlannedBucket,
 } from '@custos/core';
+import { auditDocumentHash } from '../completeness/run-completeness.js';
+import type { IndexedEntry } from '../completeness/verified-log.js';
 import { ConsoleError } from '../console-error.js';
 import type { HoldListing } from '../holds/officer-holds.js';
 import { verifyBucketUnderChain, type DelegationLink } from '../key-manager-chain.js';
@@ -151,4 +158,44 @@ export function checkPlanBuckets(plan: DispositionPlan, e: PlanEvidence): void {
     );
   }
   for (const b of plan.buckets) checkBucket(plan, b, e);
+}
+
+/**
+ * The plan's own act in the verified log: an audit event `disposition-plan` whose hash
+ * commits to the plan's id, its `madeAt` and its bucket and record counts (server
+ * disposition/plan-making.ts). Empty when it is there; else what is wrong. Without it the
+ * plan's date, which the hold checks compare placing and release times with, would be the
+ * server's word.
+ */
+export function planActProblems(
+  orgId: string,
+  planId: string,
+  plan: DispositionPlan,
+  entries: readonly IndexedEntry[],
+): string[] {
+  const records = plan.buckets.reduce((n, b) => n + b.records, 0);
+  const detail = `buckets=${plan.buckets.length} records=${records}`;
+  const logged = entries.some(
+    ({ entry: e }) =>
+      e.type === 'audit-event' &&
+      e.kind === 'disposition-plan' &&
+      e.time === plan.madeAt &&
+      Buffer.from(e.hash).toString('hex') ===
+        auditDocumentHash(orgId, {
+          kind: 'disposition.plan',
+          actor: e.actor,
+          subject: planId,
+          at: plan.madeAt,
+          detail,
+        }),
+  );
+  return logged
+    ? []
+    : [`no act in the log made plan ${planId.slice(0, 16)}… at ${new Date(plan.madeAt).toISOString()}`];
+}
+
+/** PLAN_INVALID for what the hold listing or the plan's date disagree with the log on. */
+export function refuseLogDisagreement(problems: readonly string[]): never {
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  refuse(null, `it or the hold listing disagrees with the org's verified log: ${problems[0] ?? ''}${more}`);
 }

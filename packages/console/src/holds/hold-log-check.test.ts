@@ -1,0 +1,118 @@
+/**
+ * holdDisagreements: the server's hold listing against the `hold` entries of the verified
+ * log, built as the server builds them (server holds/hold-acts.ts: the entry's hash commits
+ * to the act's document). An honest listing agrees; a server that hides an active hold,
+ * lists one the log never placed, calls an active hold released, backdates a placement or
+ * widens a date hold's scope is named, hold by hold.
+ */
+import { createHash } from 'node:crypto';
+import type { LogEntry } from '@custos/core';
+import { describe, expect, it } from 'vitest';
+import { auditDocumentHash } from '../completeness/run-completeness.js';
+import type { IndexedEntry } from '../completeness/verified-log.js';
+import { holdDisagreements, type LoggedHold } from './hold-log-check.js';
+
+const ORG = 'org-holds';
+const OFFICER = 'dev-officer';
+const T = Date.UTC(2026, 2, 1);
+const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+const custodian: LoggedHold = {
+  holdId: 'hold-c',
+  kind: 'custodian',
+  matter: 'Smith v. Agency',
+  custodian: 'user-7',
+  from: null,
+  to: null,
+  createdBy: OFFICER,
+  createdAt: T,
+  releasedBy: null,
+  releasedAt: null,
+  releaseReason: null,
+};
+const dates: LoggedHold = {
+  ...custodian,
+  holdId: 'hold-d',
+  kind: 'dates',
+  custodian: null,
+  from: Date.UTC(2026, 0, 1),
+  to: Date.UTC(2026, 1, 1),
+  createdAt: T + 1,
+  releasedBy: OFFICER,
+  releasedAt: T + 5,
+  releaseReason: 'matter closed',
+};
+const query: LoggedHold = {
+  ...custodian,
+  holdId: 'hold-q',
+  kind: 'query',
+  custodian: null,
+  createdAt: T + 2,
+};
+
+/** The `hold` entry the server logs for an act, its hash over the act's document. */
+function act(h: LoggedHold, action: 'place' | 'release', detail: string | null): LogEntry {
+  const at = action === 'place' ? h.createdAt : h.releasedAt!;
+  const actor = action === 'place' ? h.createdBy : h.releasedBy!;
+  const kind = action === 'place' ? 'hold.create' : 'hold.release';
+  const hash = auditDocumentHash(ORG, { kind, actor, subject: h.holdId, at, detail });
+  return { type: 'hold', hash: Buffer.from(hash, 'hex'), size: 1, actor, time: at, holdId: h.holdId, action };
+}
+
+const honestLog: IndexedEntry[] = [
+  act(custodian, 'place', `kind=custodian user=user-7 matter-sha256=${sha(custodian.matter)}`),
+  act(dates, 'place', `kind=dates from=${dates.from} to=${dates.to} matter-sha256=${sha(dates.matter)}`),
+  act(query, 'place', `kind=query buckets=2 tokens=3 matter-sha256=${sha(query.matter)}`),
+  act(dates, 'release', `reason-sha256=${sha('matter closed')}`),
+].map((entry, index) => ({ index, entry }));
+
+describe('holdDisagreements', () => {
+  it('finds none for the honest listing', () => {
+    expect(holdDisagreements(ORG, [custodian, dates, query], honestLog)).toEqual([]);
+  });
+
+  it('names a hidden active hold, and a listed hold no act placed', () => {
+    expect(holdDisagreements(ORG, [dates, query], honestLog)).toEqual([
+      {
+        holdId: 'hold-c',
+        problem: 'the log shows it placed and not released (entry 0), the server does not list it',
+      },
+    ]);
+    const invented = { ...custodian, holdId: 'hold-x' };
+    expect(holdDisagreements(ORG, [custodian, dates, query, invented], honestLog)).toEqual([
+      { holdId: 'hold-x', problem: 'the server lists it, but no act in the log placed it' },
+    ]);
+  });
+
+  it('names an active hold listed as released, and a released one listed as active', () => {
+    const released = { ...custodian, releasedBy: OFFICER, releasedAt: T + 9, releaseReason: 'done' };
+    expect(holdDisagreements(ORG, [released, dates, query], honestLog)).toEqual([
+      {
+        holdId: 'hold-c',
+        problem: `the server lists it released at ${new Date(T + 9).toISOString()}, but no act in the log released it`,
+      },
+    ]);
+    const active = { ...dates, releasedBy: null, releasedAt: null, releaseReason: null };
+    expect(holdDisagreements(ORG, [custodian, active, query], honestLog)[0]?.problem).toMatch(
+      /^the server lists it active, the log shows it released at .* \(entry 3\)$/,
+    );
+    const otherRelease = { ...dates, releasedAt: T + 4 };
+    expect(holdDisagreements(ORG, [custodian, otherRelease, query], honestLog)[0]?.problem).toMatch(
+      /which is not the release act in the log \(entry 3/,
+    );
+  });
+
+  it('names a moved placing time and a widened date scope', () => {
+    const backdated = { ...custodian, createdAt: T - 86_400_000 };
+    expect(holdDisagreements(ORG, [backdated, dates, query], honestLog)[0]?.problem).toMatch(
+      /^the server lists it placed by dev-officer at 2026-02-28.*, the log by dev-officer at 2026-03-01/,
+    );
+    const wider = { ...dates, from: Date.UTC(2025, 0, 1) };
+    expect(holdDisagreements(ORG, [custodian, wider, query], honestLog)).toEqual([
+      {
+        holdId: 'hold-d',
+        problem: 'its listed matter or scope is not the one its placing act (entry 1) commits to',
+      },
+    ]);
+  });
+});

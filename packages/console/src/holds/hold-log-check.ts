@@ -1,0 +1,167 @@
+/**
+ * The server's hold listing held against the org's verified log (docs/officers.md "Legal
+ * holds"). Placing and releasing a hold are acts the server logs in the same transaction
+ * (server holds/hold-acts.ts): a `hold` entry (`place` or `release`, hold id, acting device,
+ * time) whose hash commits to the act's document. Disposition plan checks rely on
+ * the listing (which holds exist, when each was placed and released); a server that hid an
+ * active hold, called it released, or moved its dates would let a plan destroy held records.
+ *
+ * So, against a log verified up to a checkpoint the profile trusts:
+ * - every hold the log shows placed and not released is listed, and listed as active;
+ * - every listed hold has its `place` entry, by the device and at the time listed; for a
+ *   custodian or dates hold the entry's hash is that of the document the listing implies
+ *   (matter, custodian, dates), so its scope is the one placed;
+ * - every hold listed as released has its `release` entry, by the device, at the time and with
+ *   the reason listed; a hold the log shows released is not listed as active.
+ * Token holds (query, conversation) log only bucket and token counts, and `hold.extend` acts
+ * are audit events: their buckets are not checked here.
+ *
+ * The listing must be read before the log, so that every listed act can be in it; a hold
+ * placed or released in between shows as a disagreement, which callers read again to settle.
+ */
+import { createHash } from 'node:crypto';
+import { auditDocumentHash } from '../completeness/run-completeness.js';
+import type { IndexedEntry } from '../completeness/verified-log.js';
+import type { HoldListing } from './officer-holds.js';
+
+/** A hold on which the listing and the log disagree, and how. */
+export interface HoldDisagreement {
+  readonly holdId: string;
+  readonly problem: string;
+}
+
+/** What a hold check needs of a listed hold. */
+export type LoggedHold = Pick<
+  HoldListing,
+  | 'holdId'
+  | 'kind'
+  | 'matter'
+  | 'custodian'
+  | 'from'
+  | 'to'
+  | 'createdBy'
+  | 'createdAt'
+  | 'releasedBy'
+  | 'releasedAt'
+  | 'releaseReason'
+>;
+
+interface HoldAct {
+  readonly index: number;
+  readonly actor: string;
+  readonly time: number;
+  readonly hash: string;
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The detail of a placing act, as the server writes it (server holds/hold-acts.ts placeDetail); null for token holds. */
+function placeDetail(h: LoggedHold): string | null {
+  const m = `matter-sha256=${sha256(h.matter)}`;
+  if (h.kind === 'custodian') return `kind=custodian user=${h.custodian ?? ''} ${m}`;
+  if (h.kind === 'dates') return `kind=dates from=${h.from ?? ''} to=${h.to ?? ''} ${m}`;
+  return null;
+}
+
+/** Every disagreement between `holds` (the server's whole listing) and the `hold` entries of `entries`. */
+export function holdDisagreements(
+  orgId: string,
+  holds: readonly LoggedHold[],
+  entries: readonly IndexedEntry[],
+): HoldDisagreement[] {
+  const placed = new Map<string, HoldAct>();
+  const released = new Map<string, HoldAct>();
+  const out: HoldDisagreement[] = [];
+  for (const { index, entry: e } of entries) {
+    if (e.type !== 'hold') continue;
+    const acts = e.action === 'place' ? placed : released;
+    if (acts.has(e.holdId)) {
+      out.push({ holdId: e.holdId, problem: `the log ${e.action}s it twice (entry ${index})` });
+      continue;
+    }
+    acts.set(e.holdId, {
+      index,
+      actor: e.actor,
+      time: e.time,
+      hash: Buffer.from(e.hash).toString('hex'),
+    });
+  }
+  const listed = new Map(holds.map((h) => [h.holdId, h]));
+  for (const [holdId, p] of placed) {
+    const h = listed.get(holdId);
+    if (h === undefined) {
+      const state = released.has(holdId) ? 'placed and released' : 'placed and not released';
+      out.push({
+        holdId,
+        problem: `the log shows it ${state} (entry ${p.index}), the server does not list it`,
+      });
+    }
+  }
+  for (const h of holds) {
+    const p = placed.get(h.holdId);
+    const r = released.get(h.holdId);
+    if (p === undefined) {
+      out.push({ holdId: h.holdId, problem: 'the server lists it, but no act in the log placed it' });
+      continue;
+    }
+    if (p.actor !== h.createdBy || p.time !== h.createdAt)
+      out.push({
+        holdId: h.holdId,
+        problem:
+          `the server lists it placed by ${h.createdBy} at ${iso(h.createdAt)}, ` +
+          `the log by ${p.actor} at ${iso(p.time)} (entry ${p.index})`,
+      });
+    const detail = placeDetail(h);
+    if (
+      detail !== null &&
+      p.hash !==
+        auditDocumentHash(orgId, {
+          kind: 'hold.create',
+          actor: p.actor,
+          subject: h.holdId,
+          at: p.time,
+          detail,
+        })
+    )
+      out.push({
+        holdId: h.holdId,
+        problem: `its listed matter or scope is not the one its placing act (entry ${p.index}) commits to`,
+      });
+    if (h.releasedAt === null) {
+      if (r !== undefined)
+        out.push({
+          holdId: h.holdId,
+          problem: `the server lists it active, the log shows it released at ${iso(r.time)} (entry ${r.index})`,
+        });
+      continue;
+    }
+    if (r === undefined) {
+      out.push({
+        holdId: h.holdId,
+        problem: `the server lists it released at ${iso(h.releasedAt)}, but no act in the log released it`,
+      });
+      continue;
+    }
+    const reason = h.releaseReason === null ? null : `reason-sha256=${sha256(h.releaseReason)}`;
+    if (
+      r.actor !== h.releasedBy ||
+      r.time !== h.releasedAt ||
+      r.hash !==
+        auditDocumentHash(orgId, {
+          kind: 'hold.release',
+          actor: r.actor,
+          subject: h.holdId,
+          at: r.time,
+          detail: reason,
+        })
+    )
+      out.push({
+        holdId: h.holdId,
+        problem:
+          `the server lists it released by ${h.releasedBy ?? 'no one'} at ${iso(h.releasedAt)}, ` +
+          `which is not the release act in the log (entry ${r.index}, ${iso(r.time)})`,
+      });
+  }
+  return out;
+}
