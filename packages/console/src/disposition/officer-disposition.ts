@@ -19,6 +19,7 @@ import {
 } from '@custos/core';
 import { DISPOSITION_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { accountDisposed, keptRecords, readDispositions } from '../completeness/disposed-records.js';
+import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { holdDisagreements } from '../holds/hold-log-check.js';
 import { readHoldsWithLog } from '../holds/holds-with-log.js';
@@ -288,7 +289,6 @@ async function checkPlan(s: OfficerSession, planId: string): Promise<Disposition
     ...holdDisagreements(s.orgId, listed, read.entries).map((d) => `hold ${d.holdId}: ${d.problem}`),
     ...planActProblems(s.orgId, planId, view.plan, read.entries),
   ]);
-  if (problems.length > 0) refuseLogDisagreement(problems);
   checkPlanBuckets(view.plan, { chain, documents, holds, now: Date.now() });
   // Records earlier verified dispositions of a bucket destroyed are in its span but not planned
   // (this plan's own, once executed, is not earlier).
@@ -300,6 +300,8 @@ async function checkPlan(s: OfficerSession, planId: string): Promise<Disposition
     await keptRecords(s, log.entries, dispositions),
   );
   checkPlanLeaves(view.plan, log, view.heldLeaves, earlier.leaves);
+  // Last, so a plan that fails on its buckets or leaves is refused naming them.
+  if (problems.length > 0) refuseLogDisagreement(problems);
   return view;
 }
 
