@@ -59,7 +59,8 @@ function localWrap(session: OfficerSession, bucketId: string): Uint8Array | unde
   return w === undefined ? undefined : fromB64u(w.wrap);
 }
 
-async function opens(session: OfficerSession, bucketId: string, blob: Uint8Array): Promise<boolean> {
+/** Whether `blob` opens with this officer's key as its wrap of `bucketId` (false when the session holds no key). */
+export async function opens(session: OfficerSession, bucketId: string, blob: Uint8Array): Promise<boolean> {
   try {
     const w = await unwrapIndexKeyBytes(blob, session.officer.keys.hpkePrivateKey);
     w.indexKey.fill(0);

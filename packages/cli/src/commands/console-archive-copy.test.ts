@@ -18,6 +18,7 @@ const base: CopyResult = {
   bucketsDisposed: [],
   recordsDisposed: 0,
   dispositionProblems: [],
+  wrapConflicts: [],
   missing: [],
   missingTotal: 0,
 };

@@ -73,6 +73,10 @@ export function copyLines(r: CopyResult): string[] {
     lines.push(
       `${r.recordsDisposed} logged record(s) left out: verified dispositions (certificate, quorum, plan) account for them.`,
     );
+  for (const c of r.wrapConflicts)
+    lines.push(
+      `CONFLICT  bucket ${c.bucketId}, wrap for ${c.recipient}: two sources gave different blobs; both are kept (otherWraps). Report it.`,
+    );
   for (const p of r.dispositionProblems)
     lines.push(`UNVERIFIED ${p}: the copy deleted nothing on its word. Report it to the other officers.`);
   for (const m of r.missing)

@@ -166,6 +166,33 @@ describe('takeArchiveCopy', () => {
     }
   });
 
+  it('never replaces a wrap it holds with another blob: the server’s garbage is kept beside it and named', async () => {
+    const good = wrapsOf(KEPT);
+    const saved = org.wraps.get(KEPT)!;
+    const garbage = new Uint8Array(80).fill(66);
+    org.wraps.set(
+      KEPT,
+      new Map([
+        ['0', garbage],
+        ['root', garbage],
+      ]),
+    );
+    try {
+      const r = await takeArchiveCopy(org.session(), out);
+      expect(r.wrapConflicts).toEqual([
+        { bucketId: KEPT, recipient: '0' },
+        { bucketId: KEPT, recipient: 'root' },
+      ]);
+      expect(wrapsOf(KEPT)).toEqual(good);
+      const file = JSON.parse(readFileSync(bucketFile(out, KEPT), 'utf8')) as { otherWraps: unknown };
+      const g = Buffer.from(garbage).toString('base64url');
+      expect(file.otherWraps).toEqual({ '0': [g], root: [g] });
+      expect(verifyArchiveCopy(out).complete).toBe(true);
+    } finally {
+      org.wraps.set(KEPT, saved);
+    }
+  });
+
   it('refuses a rolled-back log, a forked log and a record the log does not commit to; the copy stays good', async () => {
     const size = state().treeSize;
     org.signedSize = size - 10;

@@ -43,7 +43,7 @@ import {
   type TreeState,
 } from '@custos/core';
 import { recordsAnswerLimit } from '@custos/client/answer-limits';
-import { serverWraps } from '../bucket-inventory.js';
+import { opens, serverWraps } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { readProfileFile, type OfficerBucketKeysFile } from '../profile-files.js';
@@ -130,6 +130,8 @@ export interface CopyResult {
   readonly recordsDisposed: number;
   /** Dispositions in the log that do not verify, with why: the copy deleted nothing on their word. */
   readonly dispositionProblems: readonly string[];
+  /** Wraps (bucket, recipient) for which two sources gave different blobs: both are kept. */
+  readonly wrapConflicts: readonly { readonly bucketId: string; readonly recipient: string }[];
   /** Logged records the server did not serve (first MAX_LISTED_MISSING), and how many in all. */
   readonly missing: readonly MissingRecord[];
   readonly missingTotal: number;
@@ -250,6 +252,7 @@ export async function takeArchiveCopy(
     dispositionEntries === 0 ? NO_DISPOSALS : await verifiedDisposals(session, out, m, { note, pin });
   const alreadyDropped = new Set(prev?.disposedBuckets ?? []);
   const dropped: string[] = [];
+  const wrapConflicts: { bucketId: string; recipient: string }[] = [];
   const buckets = await session.serverBuckets();
   const profileWraps = wrapsInProfile(session);
   writeCopyFile(orgProfileFile(out), session.officer.org);
@@ -263,15 +266,21 @@ export async function takeArchiveCopy(
     const destroyed = disposals.keysDestroyed.has(bucket.bucket);
     // The ceremony's buckets have their wraps in the officers' profiles, not on the server:
     // the root's in org.json (every officer holds it) and this officer's in bucket-keys.json.
-    const wraps: Record<string, string> = destroyed
-      ? {}
-      : { ...held, ...(profileWraps.get(bucket.bucket) ?? {}) };
-    for (const [recipient, blob] of served) wraps[recipient] = b64u(blob);
+    const servedWraps = Object.fromEntries([...served].map(([r, blob]) => [r, b64u(blob)]));
+    const merged = destroyed
+      ? { wraps: {}, otherWraps: {}, conflicts: [] }
+      : await mergeWraps(session, bucket.bucket, [
+          profileWraps.get(bucket.bucket) ?? {},
+          ...held,
+          servedWraps,
+        ]);
+    for (const recipient of merged.conflicts) wrapConflicts.push({ bucketId: bucket.bucket, recipient });
     writeCopyFile(file, {
       format: 'custos-copy-bucket',
       bucketId: bucket.bucket,
       document: b64u(bucket.document),
-      wraps,
+      wraps: merged.wraps,
+      ...(Object.keys(merged.otherWraps).length > 0 ? { otherWraps: merged.otherWraps } : {}),
     });
     if (destroyed && !alreadyDropped.has(bucket.bucket)) dropped.push(bucket.bucket);
     report({ phase: 'keys', done: i + 1, total: buckets.length });
@@ -344,6 +353,7 @@ export async function takeArchiveCopy(
     bucketsDisposed: dropped,
     recordsDisposed: disposals.leaves.size,
     dispositionProblems: disposals.problems,
+    wrapConflicts,
     missing: stillMissing.listed,
     missingTotal: stillMissing.total,
   };
@@ -393,20 +403,72 @@ function wrapsInProfile(session: OfficerSession): Map<string, Record<string, str
   return out;
 }
 
-/** The wraps a bucket file of the copy holds (none when it has no file yet). */
-function readHeldWraps(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
+/**
+ * The wraps a bucket file of the copy holds (none when it has no file yet): its chosen wraps,
+ * then each set of other blobs it kept, as sources for {@link mergeWraps}.
+ */
+function readHeldWraps(file: string): Record<string, string>[] {
+  if (!existsSync(file)) return [];
+  const strings = (w: unknown): Record<string, string> =>
+    typeof w === 'object' && w !== null
+      ? Object.fromEntries(Object.entries(w).filter((e): e is [string, string] => typeof e[1] === 'string'))
+      : {};
   try {
-    const w = (JSON.parse(readFileSync(file, 'utf8')) as { wraps?: unknown }).wraps;
-    if (typeof w === 'object' && w !== null) {
-      return Object.fromEntries(
-        Object.entries(w).filter((e): e is [string, string] => typeof e[1] === 'string'),
-      );
-    }
+    const f = JSON.parse(readFileSync(file, 'utf8')) as { wraps?: unknown; otherWraps?: unknown };
+    const others = typeof f.otherWraps === 'object' && f.otherWraps !== null ? f.otherWraps : {};
+    const out = [strings(f.wraps)];
+    for (const [recipient, list] of Object.entries(others))
+      if (Array.isArray(list))
+        for (const blob of list) if (typeof blob === 'string') out.push({ [recipient]: blob });
+    return out;
   } catch {
-    // Unreadable: rewritten from the server's answer below.
+    // Unreadable: rewritten from the profile's and server's wraps below.
+    return [];
   }
-  return {};
+}
+
+/**
+ * One bucket's wraps from `sources`, first first (the profile's, the copy's, the server's): a
+ * wrap is never replaced by another blob. The first blob of each recipient is its wrap; a
+ * different one from a later source is kept beside it in `otherWraps` (the copy opens nothing,
+ * so it cannot tell which is good) and the recipient is named in `conflicts`. Where this
+ * officer's key is at hand, its own wrap is the first blob that opens with it.
+ */
+async function mergeWraps(
+  session: OfficerSession,
+  bucketId: string,
+  sources: readonly Record<string, string>[],
+): Promise<{
+  wraps: Record<string, string>;
+  otherWraps: Record<string, string[]>;
+  conflicts: string[];
+}> {
+  const all = new Map<string, string[]>();
+  for (const source of sources)
+    for (const [recipient, blob] of Object.entries(source)) {
+      const list = all.get(recipient) ?? [];
+      if (!list.includes(blob)) all.set(recipient, [...list, blob]);
+    }
+  const own = String(session.officerIndex);
+  const ownList = all.get(own);
+  if (ownList !== undefined && ownList.length > 1) {
+    for (const blob of ownList)
+      if (await opens(session, bucketId, new Uint8Array(Buffer.from(blob, 'base64url')))) {
+        all.set(own, [blob, ...ownList.filter((b) => b !== blob)]);
+        break;
+      }
+  }
+  const wraps: Record<string, string> = {};
+  const otherWraps: Record<string, string[]> = {};
+  const conflicts: string[] = [];
+  for (const [recipient, [first, ...rest]] of [...all].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    wraps[recipient] = first!;
+    if (rest.length > 0) {
+      otherWraps[recipient] = rest;
+      conflicts.push(recipient);
+    }
+  }
+  return { wraps, otherWraps, conflicts };
 }
 
 /** What verified dispositions let the copy leave out. */

@@ -401,6 +401,14 @@ function checkKeys(dir: string, state: CopyState, used: ReadonlySet<string>) {
     const wraps = f.wraps as Record<string, unknown> | undefined;
     if (typeof wraps !== 'object' || wraps === null || !Object.values(wraps).every(isStr))
       throw invalid(dir, file, 'its wraps are malformed');
+    const others = f.otherWraps as Record<string, unknown> | undefined;
+    if (
+      others !== undefined &&
+      (typeof others !== 'object' ||
+        others === null ||
+        !Object.values(others).every((l) => Array.isArray(l) && l.every(isStr)))
+    )
+      throw invalid(dir, file, 'its other wraps are malformed');
     if (Object.keys(wraps).length > 0) withWraps++;
     else if (used.has(f.bucketId))
       throw invalid(dir, file, 'holds no wrapped key, yet the copy holds records sealed to it');
