@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConsoleError } from '../console-error.js';
 import { bucketFile, COPY_STATE_FILE, recordFile } from './copy-files.js';
 import { DEV_A, DEV_B, KEPT, SHORT, startFakeOrg, type FakeOrg } from './copy-test-support.js';
-import { takeArchiveCopy } from './take-copy.js';
+import { profileOrgForCopy, takeArchiveCopy } from './take-copy.js';
 import { verifyArchiveCopy } from './verify-copy.js';
 
 const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -218,6 +218,17 @@ describe('takeArchiveCopy', () => {
     // And the next honest run completes the copy.
     expect(await takeArchiveCopy(org.session(), out)).toMatchObject({ outcome: 'extended', recordsAdded: 5 });
     expect(verifyArchiveCopy(out).complete).toBe(true);
+  });
+
+  it('keeps no root wrap of a bucket whose keys a verified disposition destroyed in keys/org-profile.json', () => {
+    const org0 = org.session().officer.org;
+    expect(org0.buckets.find((b) => b.bucketId === KEPT)?.rootWrap).toBeDefined();
+    const kept = profileOrgForCopy(org0, new Set([KEPT]));
+    expect(kept.buckets.find((b) => b.bucketId === KEPT)).not.toHaveProperty('rootWrap');
+    expect(kept.buckets.find((b) => b.bucketId === SHORT)).toEqual(
+      org0.buckets.find((b) => b.bucketId === SHORT),
+    );
+    expect(profileOrgForCopy(org0, new Set())).toBe(org0);
   });
 
   it('refuses a folder that holds something else than a copy', async () => {

@@ -46,7 +46,7 @@ import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { opens, serverWraps } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import { readProfileFile, type OfficerBucketKeysFile } from '../profile-files.js';
+import { readProfileFile, type OfficerBucketKeysFile, type OrgFile } from '../profile-files.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
 import { trustCheckpoint } from '../audit/log-state.js';
 import {
@@ -255,7 +255,7 @@ export async function takeArchiveCopy(
   const wrapConflicts: { bucketId: string; recipient: string }[] = [];
   const buckets = await session.serverBuckets();
   const profileWraps = wrapsInProfile(session);
-  writeCopyFile(orgProfileFile(out), session.officer.org);
+  writeCopyFile(orgProfileFile(out), profileOrgForCopy(session.officer.org, disposals.keysDestroyed));
   for (const [i, bucket] of buckets.entries()) {
     const file = bucketFile(out, bucket.bucket);
     const held = readHeldWraps(file);
@@ -386,6 +386,24 @@ async function checkExtends(session: OfficerSession, old: TreeState, size: numbe
       { cause: e },
     );
   }
+}
+
+/**
+ * The profile's org.json as the copy keeps it: without the root's wrap of buckets whose keys a
+ * verified disposition destroyed (the copy must not keep a key the organisation destroyed; the
+ * profile's own copy is forgotten by `custos console dispose`). Nothing else changes: the
+ * wraps are not part of the signed bucket documents verify copy checks.
+ */
+export function profileOrgForCopy(org: OrgFile, destroyed: ReadonlySet<string>): OrgFile {
+  if (!org.buckets.some((b) => destroyed.has(b.bucketId) && b.rootWrap !== undefined)) return org;
+  return {
+    ...org,
+    buckets: org.buckets.map((b) => {
+      if (!destroyed.has(b.bucketId)) return b;
+      const { rootWrap: _dropped, ...kept } = b;
+      return kept;
+    }),
+  };
 }
 
 /** The bucket wraps the officer profile holds, by bucket then recipient (`root`, the officer's index). */
