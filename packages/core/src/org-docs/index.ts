@@ -46,6 +46,12 @@ export {
 } from './standing-criterion.js';
 export type { SignedCriterion, CriterionSeal } from './standing-criterion.js';
 export {
+  OFFICER_DEVICE_BINDING_DOMAIN,
+  sealOfficerDeviceBinding,
+  openOfficerDeviceBinding,
+} from './officer-device-binding.js';
+export type { OfficerDeviceBinding } from './officer-device-binding.js';
+export {
   ARCHIVE_POLICY_DOMAIN,
   ARCHIVE_POLICIES,
   MAX_ARCHIVE_POLICY_BYTES,
