@@ -4,13 +4,15 @@
  * key-manager delegation, bucket keys whose private halves the test keeps to play the
  * officer), and enrolled client profiles.
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  encodeDeterministicCbor,
+  sealOfficerDeviceBinding,
   deriveBucketIndexKeyBytes,
   generateBucketKeyPair,
   generateIndexSecret,
@@ -140,7 +142,10 @@ export interface TestOrg {
   readonly bucket: BucketKeyPair;
   readonly indexSecret: Uint8Array;
   readonly admin: CustosClient;
+  /** A device of an officer user, bound to officer 0. */
   readonly officer: CustosClient;
+  /** Officer 0's signing key (its public half is in the org's officer list). */
+  readonly officerSigningKey: KeyObject;
 }
 
 const raw = (k: KeyObject): Uint8Array =>
@@ -166,6 +171,14 @@ export async function createOrg(
   const window = { notBefore: now - DAY, notAfter: now + 365 * DAY };
   const delegation = sealKeyManagerDelegation({ key: raw(km.publicKey), ...window }, signing.privateKey);
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  // The officer's signing key: their device acts as an officer only once bound with it.
+  const officerKey = generateKeyPairSync('ed25519');
+  const officerDoc = encodeDeterministicCbor({
+    v: 1,
+    typ: 'officer-key',
+    hpke: randomBytes(32),
+    sig: raw(officerKey.publicKey),
+  });
   const res = await fetch(`${server.url}/v1/orgs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -175,7 +188,7 @@ export async function createOrg(
       signingPublicKey: b64(raw(signing.publicKey)),
       rootArchivePublicKey: b64(randomBytes(32)),
       keyManager: { delegation: b64(delegation), ...window },
-      officers: [{ publicKey: b64(randomBytes(32)) }],
+      officers: [{ publicKey: b64(officerDoc) }],
       officerQuorum: 1,
     }),
   });
@@ -202,6 +215,16 @@ export async function createOrg(
   );
   await admin.api.request('POST', `/v1/orgs/${created.orgId}/buckets`, { body: { document: b64(document) } });
   const officer = await enrolUser(server, admin, join(dir, 'officer'), 'officer');
+  await officer.api.request('PUT', `/v1/orgs/${created.orgId}/officer-binding`, {
+    body: {
+      statement: officerBinding(
+        created.orgId,
+        officer.profile.deviceId,
+        officer.identityKey,
+        officerKey.privateKey,
+      ),
+    },
+  });
   const org: TestOrg = {
     orgId: created.orgId,
     name,
@@ -212,9 +235,34 @@ export async function createOrg(
     indexSecret: generateIndexSecret(),
     admin,
     officer,
+    officerSigningKey: officerKey.privateKey,
   };
   for (const c of [admin, officer]) await deliverIndexKey(org, c);
   return org;
+}
+
+/**
+ * The binding statement (base64url) by which officer 0 (`signingKey`) makes device `deviceId`
+ * act for them (docs/officers.md §2), as the officer's console signs it; for
+ * PUT /v1/orgs/:orgId/officer-binding, sent by that device.
+ */
+export function officerBinding(
+  orgId: string,
+  deviceId: string,
+  identityKey: Uint8Array,
+  signingKey: KeyObject,
+): string {
+  const statement = sealOfficerDeviceBinding(
+    {
+      org: orgId,
+      deviceId,
+      identityKeyHash: createHash('sha256').update(identityKey).digest(),
+      officerIndex: 0,
+      issuedAt: Date.now(),
+    },
+    signingKey,
+  );
+  return Buffer.from(statement).toString('base64url');
 }
 
 /** Creates a user with `role`, issues a code as admin, and enrols a client profile in `dir`. */

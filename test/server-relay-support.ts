@@ -228,6 +228,8 @@ export interface HttpDevice {
   readonly orgId: string;
   readonly userId: string;
   readonly deviceId: string;
+  /** The identity public key as registered (libsignal serialisation). */
+  readonly identityKey: Uint8Array;
   token: string;
   headers(): Record<string, string>;
 }
@@ -255,6 +257,7 @@ export async function httpEnrol(base: string, orgId: string, code: string): Prom
     orgId,
     userId,
     deviceId,
+    identityKey: keys.identity.getPublicKey().serialize(),
     token,
     headers() {
       return { authorization: `Bearer ${token}`, 'custos-device': deviceId };

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logEntries } from '../client-records.js';
 import {
   createOrg,
+  officerBinding,
   startServer,
   stopServer,
   tempDir,
@@ -53,6 +54,15 @@ describe('F14: rate limits and alerts on officer routes (server process)', () =>
       body: {},
     })) as { enrolmentCode: string };
     officer = await httpEnrol(server.url, orgId, c.enrolmentCode);
+    // Bound to officer 0 as their console would: an unbound officer device is refused.
+    const bound = await fetch(`${server.url}/v1/orgs/${orgId}/officer-binding`, {
+      method: 'PUT',
+      headers: { ...officer.headers(), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        statement: officerBinding(orgId, officer.deviceId, officer.identityKey, org.officerSigningKey),
+      }),
+    });
+    if (bound.status !== 200) throw new Error(`officer binding failed: ${await bound.text()}`);
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {

@@ -72,6 +72,10 @@ export const SERVER_ERRORS = {
     status: 403,
     doc: "The caller's role does not allow this action (admin and officer are separate duties).",
   },
+  OFFICER_NOT_BOUND: {
+    status: 403,
+    doc: "The device's user has the role officer, but the device is not bound to an officer key in the organisation's current officer list (never bound, or its officer was removed): an officer's console binds its device with the officer's signing key at its first officer command after `custos console enroll` (docs/officers.md §2).",
+  },
   WRONG_ORG: { status: 403, doc: "The path names an organisation other than the caller's." },
   NOT_FOUND: { status: 404, doc: 'No such route.' },
   ORG_NOT_FOUND: { status: 404, doc: 'No such organisation.' },
@@ -168,6 +172,10 @@ export const SERVER_ERRORS = {
   KEY_MANAGER_INVALID: {
     status: 409,
     doc: "The organisation's key-manager delegation does not verify against its signing key, or is outside its window; or a re-issued or rotated delegation breaks the rules of docs/keys.md §3 and §5.",
+  },
+  OFFICER_BINDING_INVALID: {
+    status: 400,
+    doc: "The officer-device binding is malformed, names another organisation, device or identity key than the caller's, was not issued about now, or does not verify with the signing key of a listed officer; or the device is already bound to another officer. Nothing was stored.",
   },
   OFFICER_LIST_INVALID: {
     status: 409,

@@ -23,7 +23,16 @@ import {
 } from '@custos/core';
 import type { FastifyInstance } from 'fastify';
 import type { OrgId, UserId } from '../ids.js';
-import { call, enrolAndLogin, orgCreateBody, type TestApp, type TestDevice } from '../testing/test-app.js';
+import {
+  bindOfficer,
+  call,
+  enrolAndLogin,
+  orgCreateBody,
+  testOfficers,
+  type TestApp,
+  type TestDevice,
+  type TestOfficer,
+} from '../testing/test-app.js';
 
 /** A far validity window used by test delegations and buckets. */
 export const TEST_WINDOW = { notBefore: 1_600_000_000_000, notAfter: 2_000_000_000_000 } as const;
@@ -32,7 +41,10 @@ export const TEST_WINDOW = { notBefore: 1_600_000_000_000, notAfter: 2_000_000_0
 export interface ArchivingOrg {
   readonly orgId: OrgId;
   readonly admin: TestDevice;
+  /** A device of an officer user, bound to officer index 0. */
   readonly officer: TestDevice;
+  /** The org's officers, by index (real signing keys). */
+  readonly officers: readonly TestOfficer[];
   readonly members: TestDevice[];
   readonly keyManager: KeyObject;
   /** The org signing key (private), for tests of root acts. */
@@ -91,8 +103,9 @@ export async function createArchivingOrg(t: TestApp, members = 1): Promise<Archi
     { key: rawPublic(km.publicKey), ...TEST_WINDOW },
     orgKey.privateKey,
   );
+  const officers = testOfficers();
   const body = {
-    ...orgCreateBody(t.bootstrapToken),
+    ...orgCreateBody(t.bootstrapToken, officers),
     signingPublicKey: rawPublic(orgKey.publicKey).toString('base64url'),
     keyManager: { delegation: Buffer.from(delegation).toString('base64url'), ...TEST_WINDOW },
   };
@@ -101,6 +114,7 @@ export async function createArchivingOrg(t: TestApp, members = 1): Promise<Archi
   const { orgId, enrolmentCode } = r.json<{ orgId: OrgId; enrolmentCode: string }>();
   const admin = await enrolAndLogin(app, orgId, enrolmentCode);
   const officer = await enrolUser(app, orgId, admin, 'officer');
+  await bindOfficer(app, officer, officers[0]!, 0, t.clock.now);
   const list: TestDevice[] = [];
   for (let i = 0; i < members; i++) list.push(await enrolUser(app, orgId, admin, 'member'));
   const bucketId = 'std-2026';
@@ -117,6 +131,7 @@ export async function createArchivingOrg(t: TestApp, members = 1): Promise<Archi
     orgId,
     admin,
     officer,
+    officers,
     members: list,
     keyManager: km.privateKey,
     orgSigningKey: orgKey.privateKey,

@@ -22,6 +22,7 @@ import {
   registerExpiredBucket,
   type TestApp,
   type TestDevice,
+  bindOfficer,
 } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 
@@ -39,6 +40,7 @@ function officer() {
   const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: Buffer.alloc(32, 1), sig });
   return {
     publicKey: Buffer.from(doc).toString('base64url'),
+    signingKey: k.privateKey,
     approve: (plan: string) =>
       sign(null, dispositionApprovalMessage(Buffer.from(plan, 'base64url')), k.privateKey).toString(
         'base64url',
@@ -87,6 +89,8 @@ describe('disposition routes (SQLite)', () => {
       devices[role] = await enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
     }
     dev = devices as typeof dev;
+    const signingKey = officers[0]!.signingKey;
+    await bindOfficer(t.app, dev.officer, { publicKey: Buffer.alloc(0), signingKey }, 0, t.clock.now);
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
     // One expired (empty) bucket: with none, there is nothing to plan.
     await registerExpiredBucket(tb.stores, orgId, dev.officer.deviceId);

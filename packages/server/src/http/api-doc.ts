@@ -82,6 +82,21 @@ Every route may also answer \`RATE_LIMITED\` and \`INTERNAL\`; routes with a bod
 \`Custos-Device: <deviceId>\` (the token must have been issued to that device). Unknown paths answer a
 bland \`404 NOT_FOUND\`.`;
 
+/** The "Who" of one route: a device of the role officer must be bound unless the route says not (auth-guard.ts). */
+function who(access: AnyRoute['access']): string {
+  if (access.kind === 'public') return 'anyone (no token)';
+  const roles = `devices with role ${access.roles.join(', ')}`;
+  const bound =
+    access.roles.includes('officer') && access.unboundOfficers !== true
+      ? " (an officer's device only when bound to a listed officer key: OFFICER_NOT_BOUND, docs/officers.md §2)"
+      : '';
+  const handIn =
+    access.handIn === true
+      ? '; also a revoked device during its archive hand-in window (server setting `archiveHandInDays`, docs/threat-model.md)'
+      : '';
+  return `${roles}${bound}${handIn}`;
+}
+
 /** Markdown for the given routes. */
 export function renderApiDoc(routes: readonly AnyRoute[]): string {
   const lines = [
@@ -105,9 +120,7 @@ export function renderApiDoc(routes: readonly AnyRoute[]): string {
   ];
   for (const r of routes) {
     lines.push(`### ${r.method} ${r.url}`, '', r.summary, '');
-    lines.push(
-      `- Who: ${r.access.kind === 'public' ? 'anyone (no token)' : `devices with role ${r.access.roles.join(', ')}`}${r.access.kind === 'device' && r.access.handIn === true ? '; also a revoked device during its archive hand-in window (server setting `archiveHandInDays`, docs/threat-model.md)' : ''}`,
-    );
+    lines.push(`- Who: ${who(r.access)}`);
     if (r.body !== undefined) lines.push(`- Body limit: ${r.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES} bytes`);
     lines.push(`- Success: ${r.response.status}`);
     if (r.errors.length > 0)

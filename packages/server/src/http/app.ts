@@ -14,7 +14,7 @@ import { DEFAULT_BODY_LIMIT_BYTES } from '../config/defaults.js';
 import { registerOctetStream } from '../blobs/octet-stream.js';
 import { ServerError, type ServerErrorCode } from '../errors.js';
 import { registerRelaySocket } from '../relay/ws-endpoint.js';
-import { authenticateDevice, authorise } from './auth-guard.js';
+import { authenticateDevice, authorise, requireOfficerBinding } from './auth-guard.js';
 import { RateLimiter } from './rate-limit.js';
 import type { AnyRoute, AppDeps, AuthContext } from './route-def.js';
 import { typeboxValidatorCompiler } from './validation.js';
@@ -198,6 +198,7 @@ export async function buildApp(
                 throw new ServerError('RATE_LIMITED', 'too many requests from this device');
               }
               authorise(auth, spec.access, request.params);
+              request.custosAuth = await requireOfficerBinding(auth, spec.access, deps);
             },
           }
         : {}),

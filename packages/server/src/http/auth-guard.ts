@@ -119,3 +119,34 @@ export function authorise(auth: AuthContext, access: RouteAccess, params: unknow
     );
   }
 }
+
+/**
+ * Separation of duties (NIST AC-5; docs/officers.md §2): the role officer is an admin's grant,
+ * the officer keys are not. A device whose user has the role officer acts as an officer only
+ * while it is bound, by a statement its officer signed, to an officer of the org's current list
+ * with the same key (a removed officer's devices are unbound from the commit that removed
+ * them). Routes with `unboundOfficers` take it unbound. Run after {@link authorise}; resolves
+ * to the context with the officer index, or throws OFFICER_NOT_BOUND saying what is missing.
+ */
+export async function requireOfficerBinding(
+  auth: AuthContext,
+  access: RouteAccess,
+  deps: AppDeps,
+): Promise<AuthContext> {
+  if (auth.role !== 'officer' || access.kind !== 'device' || access.unboundOfficers === true) return auth;
+  const binding = await deps.stores.devices.officerBinding(auth.orgId, auth.deviceId);
+  if (binding === undefined) {
+    throw new ServerError(
+      'OFFICER_NOT_BOUND',
+      "this device is not bound to an officer key in the org's officer list: an officer binds their console's device " +
+        "with their officer key ('custos console enroll', then any officer command with the officer's passphrase)",
+    );
+  }
+  if (!binding.listed) {
+    throw new ServerError(
+      'OFFICER_NOT_BOUND',
+      `this device is bound to officer index ${binding.officerIndex}, who is not in the org's current officer list`,
+    );
+  }
+  return { ...auth, officerIndex: binding.officerIndex };
+}

@@ -41,16 +41,29 @@ export interface AuthContext {
   /** The user's retention class: which buckets the device seals its archive records to. */
   readonly retentionClass: RetentionClass;
   readonly device: DeviceRecord;
+  /**
+   * The officer index the device is bound to (docs/officers.md §2), set on routes that need a
+   * bound officer (requireOfficerBinding in auth-guard.ts); absent everywhere else.
+   */
+  readonly officerIndex?: number;
 }
 
 /**
  * Who may call a route: anyone (the handler checks a bootstrap token, enrolment code or
  * signature) or devices with these roles; `handIn` routes also take a revoked device during
- * its archive hand-in window (auth/archive-hand-in.ts).
+ * its archive hand-in window (auth/archive-hand-in.ts). A device of the role officer counts as
+ * one only when it is bound to a listed officer key (auth-guard.ts, requireOfficerBinding),
+ * unless the route says `unboundOfficers: true` (routes open to every role, and the binding
+ * route itself).
  */
 export type RouteAccess =
   | { readonly kind: 'public' }
-  | { readonly kind: 'device'; readonly roles: readonly Role[]; readonly handIn?: true };
+  | {
+      readonly kind: 'device';
+      readonly roles: readonly Role[];
+      readonly handIn?: true;
+      readonly unboundOfficers?: true;
+    };
 
 type In<T> = T extends TSchema ? Static<T> : undefined;
 
@@ -115,6 +128,8 @@ export function defineRoute<
 export const ANY_ROLE = {
   kind: 'device',
   roles: ['member', 'admin', 'officer', 'auditor'],
+  // An officer user acts here as any user of the org does, bound or not.
+  unboundOfficers: true,
 } as const satisfies RouteAccess;
 /**
  * Access for the archive routes a revoked device may still use to hand in what it sealed

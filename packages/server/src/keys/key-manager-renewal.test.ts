@@ -14,6 +14,8 @@ import {
   orgCreateBody,
   type TestApp,
   type TestDevice,
+  bindOfficer,
+  testOfficers,
 } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 import { KEY_MANAGER_EVENT_KIND } from './key-manager-renewal.js';
@@ -42,8 +44,9 @@ describe('key-manager renewal and index-key recipients', () => {
     tb = await openTestSqlite();
     t = await createTestApp(tb.stores);
     t.clock.now = 1_700_000_000_000;
+    const officers = testOfficers();
     const body = {
-      ...orgCreateBody(t.bootstrapToken),
+      ...orgCreateBody(t.bootstrapToken, officers),
       signingPublicKey: b64u(raw(orgKey.publicKey)),
       keyManager: { delegation: b64u(delegation(TEST_WINDOW)), ...TEST_WINDOW },
     };
@@ -63,6 +66,7 @@ describe('key-manager renewal and index-key recipients', () => {
       return enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
     };
     officer = await enrol('officer');
+    await bindOfficer(t.app, officer, officers[0]!, 0, t.clock.now);
     member = await enrol('member');
   });
   afterAll(async () => {

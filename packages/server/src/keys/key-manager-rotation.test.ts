@@ -16,6 +16,8 @@ import {
   orgCreateBody,
   type TestApp,
   type TestDevice,
+  bindOfficer,
+  testOfficers,
 } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { KEY_MANAGER_ROTATED_EVENT_KIND, ROTATION_START_SKEW_MS } from './key-manager-rotation.js';
@@ -69,8 +71,9 @@ for (const backend of TEST_BACKENDS) {
       tb = await backend.open();
       t = await createTestApp(tb.stores);
       t.clock.now = NOW - 10_000;
+      const officers = testOfficers();
       const body = {
-        ...orgCreateBody(t.bootstrapToken),
+        ...orgCreateBody(t.bootstrapToken, officers),
         signingPublicKey: b64u(raw(orgKey.publicKey)),
         keyManager: { delegation: b64u(delegation(km, TEST_WINDOW)), ...TEST_WINDOW },
       };
@@ -90,6 +93,7 @@ for (const backend of TEST_BACKENDS) {
         return enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
       };
       officer = await enrol('officer');
+      await bindOfficer(t.app, officer, officers[0]!, 0, t.clock.now);
       member = await enrol('member');
       expect((await register(km, 'old-1')).statusCode).toBe(201);
       t.clock.now = NOW;

@@ -7,7 +7,14 @@ import { OFFICER_LIST_DOMAIN, sealOfficerList, sealSignedDocument, type OfficerL
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArchivingOrg, type ArchivingOrg } from '../archive/archive-test-support.js';
-import { call, createTestApp, enrolAndLogin, type TestApp, type TestDevice } from '../testing/test-app.js';
+import {
+  bindOfficer,
+  call,
+  createTestApp,
+  enrolAndLogin,
+  type TestApp,
+  type TestDevice,
+} from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import type { UserId } from '../ids.js';
 import { auditDocument } from '../log-service/audit-sequencing.js';
@@ -27,7 +34,11 @@ for (const backend of TEST_BACKENDS) {
     const list = (over: Partial<OfficerList> = {}): OfficerList => ({
       org: a.orgId,
       quorum: 2,
-      officers: [0, 1, 2, 3].map((index) => ({ index, publicKey: Buffer.alloc(32, index) })),
+      // The org's own three officers (the officer devices stay bound to them) and a fourth.
+      officers: [0, 1, 2, 3].map((index) => ({
+        index,
+        publicKey: a.officers[index]?.publicKey ?? Buffer.alloc(32, index),
+      })),
       demote: [],
       issuedAt: t.clock.now,
       ...over,
@@ -58,6 +69,7 @@ for (const backend of TEST_BACKENDS) {
         a.admin.headers(),
       );
       second = await enrolAndLogin(t.app, a.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+      await bindOfficer(t.app, second, a.officers[1]!, 1, t.clock.now);
       t.clock.now = NOW + 1000;
     });
     afterAll(async () => {

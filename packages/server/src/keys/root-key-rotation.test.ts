@@ -17,6 +17,8 @@ import {
   orgCreateBody,
   type TestApp,
   type TestDevice,
+  bindOfficer,
+  testOfficers,
 } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { ROOT_KEY_ROTATED_EVENT_KIND, ROOT_KEY_SKEW_MS } from './root-key-rotation.js';
@@ -71,8 +73,9 @@ for (const backend of TEST_BACKENDS) {
       tb = await backend.open();
       t = await createTestApp(tb.stores);
       t.clock.now = NOW - 10_000;
+      const officers = testOfficers();
       const body = {
-        ...orgCreateBody(t.bootstrapToken),
+        ...orgCreateBody(t.bootstrapToken, officers),
         signingPublicKey: b64u(raw(orgKey.publicKey)),
         keyManager: {
           delegation: b64u(
@@ -98,6 +101,7 @@ for (const backend of TEST_BACKENDS) {
         return enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
       };
       officer = await enrol('officer');
+      await bindOfficer(t.app, officer, officers[0]!, 0, t.clock.now);
       member = await enrol('member');
       for (const id of ['b-1', 'b-2']) {
         const { document } = await bucketDocument(orgId, km.privateKey, id, {

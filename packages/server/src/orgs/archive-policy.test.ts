@@ -134,6 +134,7 @@ describe('archive policy on the server', () => {
         orgId: none.orgId,
         admin: none.admin,
         officer: none.admin,
+        officers: [],
         members: [],
         keyManager: generateKeyPairSync('ed25519').privateKey,
         orgSigningKey: generateKeyPairSync('ed25519').privateKey,

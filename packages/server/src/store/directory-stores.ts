@@ -6,6 +6,8 @@ import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type {
   DeviceRecord,
   KeyManagerRotation,
+  OfficerBinding,
+  OfficerBindingState,
   RootKeyRotation,
   KyberPreKey,
   NewUser,
@@ -422,6 +424,47 @@ export class SqlDeviceStore implements DeviceStore {
     const n = await this.db.run(sql`UPDATE devices SET revoked_at = ${at}
       WHERE org_id = ${orgId} AND device_id = ${deviceId} AND revoked_at IS NULL`);
     return n === 1;
+  }
+
+  async bindOfficer(
+    orgId: OrgId,
+    deviceId: DeviceId,
+    b: OfficerBinding,
+  ): Promise<{ stored: boolean; binding: OfficerBinding }> {
+    const n = await this.db.run(sql`INSERT INTO officer_bindings (org_id, device_id, officer_index,
+      officer_public_key, statement, bound_at) VALUES (${orgId}, ${deviceId}, ${b.officerIndex},
+      ${b.officerPublicKey}, ${b.statement}, ${b.boundAt}) ON CONFLICT DO NOTHING`);
+    if (n === 1) return { stored: true, binding: b };
+    const row = await this.db.get<{
+      officer_index: unknown;
+      officer_public_key: unknown;
+      statement: unknown;
+      bound_at: unknown;
+    }>(sql`SELECT officer_index, officer_public_key, statement, bound_at FROM officer_bindings
+      WHERE org_id = ${orgId} AND device_id = ${deviceId}`);
+    if (row === undefined) throw new Error('officer binding insert conflicted with no row');
+    return {
+      stored: false,
+      binding: {
+        officerIndex: int(row.officer_index),
+        officerPublicKey: bytes(row.officer_public_key),
+        statement: bytes(row.statement),
+        boundAt: int(row.bound_at),
+      },
+    };
+  }
+
+  async officerBinding(orgId: OrgId, deviceId: DeviceId): Promise<OfficerBindingState | undefined> {
+    // Listed only while the current list names the index with the very key it was bound under:
+    // replacing the officers (a removal, PUT …/officers) unbinds in the same commit.
+    const row = await this.db.get<{ officer_index: unknown; listed: unknown }>(sql`SELECT b.officer_index,
+      CASE WHEN o.officer_index IS NULL THEN 0 ELSE 1 END AS listed
+      FROM officer_bindings b
+      LEFT JOIN org_officers o ON o.org_id = b.org_id AND o.officer_index = b.officer_index
+        AND o.public_key = b.officer_public_key
+      WHERE b.org_id = ${orgId} AND b.device_id = ${deviceId}`);
+    if (row === undefined) return undefined;
+    return { officerIndex: int(row.officer_index), listed: int(row.listed) === 1 };
   }
 }
 

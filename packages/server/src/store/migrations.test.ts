@@ -67,6 +67,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   28: ['directory_versions'],
   29: [],
   30: ['completeness_acknowledgements'],
+  31: ['officer_bindings'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

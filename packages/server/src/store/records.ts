@@ -33,6 +33,24 @@ export interface OfficerKey {
   readonly publicKey: Buffer;
 }
 
+/**
+ * A device's binding to an officer (docs/officers.md §2): the officer-signed statement and the
+ * officer public key document it verified against when stored.
+ */
+export interface OfficerBinding {
+  readonly officerIndex: number;
+  readonly officerPublicKey: Buffer;
+  readonly statement: Buffer;
+  readonly boundAt: number;
+}
+
+/** A device's binding as the auth guard reads it: whether its officer is still listed with the same key. */
+export interface OfficerBindingState {
+  readonly officerIndex: number;
+  /** The org's current officer list names this index with the key the binding was made under. */
+  readonly listed: boolean;
+}
+
 /** An organisation's public material. */
 export interface OrgRecord {
   readonly orgId: OrgId;
@@ -244,6 +262,7 @@ export const AUDIT_KINDS = [
   'disposition.approve',
   'disposition.execute',
   'officers.change',
+  'officer.bind',
 ] as const;
 /** An audit kind. */
 export type AuditKind = (typeof AUDIT_KINDS)[number];

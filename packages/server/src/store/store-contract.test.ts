@@ -234,6 +234,40 @@ for (const backend of TEST_BACKENDS) {
       expect((await s.devices.get(orgId, deviceId))?.revokedAt).toBe(5);
     });
 
+    it('devices: an officer binding is stored once, never replaced, and listed only while its key is', async () => {
+      const { orgId, deviceId } = await orgWithUserAndDevice(s);
+      const officers = (await s.orgs.get(orgId))!.officers;
+      expect(await s.devices.officerBinding(orgId, deviceId)).toBeUndefined();
+      const binding = {
+        officerIndex: 1,
+        officerPublicKey: officers[1]!.publicKey,
+        statement: h('s1'),
+        boundAt: 9,
+      };
+      expect(await s.devices.bindOfficer(orgId, deviceId, binding)).toEqual({ stored: true, binding });
+      const again = {
+        ...binding,
+        officerIndex: 2,
+        officerPublicKey: officers[2]!.publicKey,
+        statement: h('s2'),
+      };
+      expect(await s.devices.bindOfficer(orgId, deviceId, again)).toEqual({ stored: false, binding });
+      expect(await s.devices.officerBinding(orgId, deviceId)).toEqual({ officerIndex: 1, listed: true });
+      const other = await orgWithUserAndDevice(s);
+      expect(await s.devices.officerBinding(other.orgId, deviceId)).toBeUndefined();
+      // A new list without officer 1's key (removed, or the index given another key) unbinds.
+      const change = { seq: 1, document: h('list'), issuedAt: 10, changedBy: deviceId, changedAt: 10 };
+      await s.orgs.replaceOfficers(
+        orgId,
+        [officers[0]!, { index: 1, publicKey: randomBytes(32) }],
+        1,
+        change,
+      );
+      expect(await s.devices.officerBinding(orgId, deviceId)).toEqual({ officerIndex: 1, listed: false });
+      await s.orgs.replaceOfficers(orgId, [officers[0]!], 1, { ...change, seq: 2, issuedAt: 11 });
+      expect(await s.devices.officerBinding(orgId, deviceId)).toEqual({ officerIndex: 1, listed: false });
+    });
+
     it("devices: refuses a device for another org's user (foreign key)", async () => {
       const a = await orgWithUserAndDevice(s);
       const b = await orgWithUserAndDevice(s);

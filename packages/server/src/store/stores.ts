@@ -24,6 +24,8 @@ import type {
   OneTimePreKey,
   KeyManagerRotation,
   RootKeyRotation,
+  OfficerBinding,
+  OfficerBindingState,
   OfficerKey,
   OfficerListChange,
   OrgRecord,
@@ -131,6 +133,20 @@ export interface DeviceStore {
   list(orgId: OrgId, page: Page<DeviceId>, userId?: UserId): Promise<DeviceRecord[]>;
   /** Marks the device revoked; false when unknown or already revoked. */
   revoke(orgId: OrgId, deviceId: DeviceId, at: number): Promise<boolean>;
+  /**
+   * Stores the device's officer binding unless it has one; resolves to the binding the device
+   * has afterwards (the given one when stored, else the earlier one: bindings never change).
+   */
+  bindOfficer(
+    orgId: OrgId,
+    deviceId: DeviceId,
+    binding: OfficerBinding,
+  ): Promise<{
+    readonly stored: boolean;
+    readonly binding: OfficerBinding;
+  }>;
+  /** The device's officer binding checked against the org's current officer list, or undefined. */
+  officerBinding(orgId: OrgId, deviceId: DeviceId): Promise<OfficerBindingState | undefined>;
 }
 
 /** Prekeys of devices. Consumption arrives with the prekey routes. */

@@ -23,6 +23,7 @@ import {
   call,
   deviceKeys,
   enrolAndLogin,
+  officerBindingStatement,
   orgCreateBody,
   registerExpiredBucket,
   type TestApp,
@@ -551,6 +552,14 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       body: { document: Buffer.from(sealOfficerList(list, archive.orgSigningKey)).toString('base64url') },
     };
   },
+  // The caller bound to officer 0 (the fixture org's officer device already is: idempotent).
+  'PUT /v1/orgs/:orgId/officer-binding': async ({ t, org, archive }, caller) => ({
+    method: 'PUT',
+    url: `/v1/orgs/${org.orgId}/officer-binding`,
+    body: {
+      statement: officerBindingStatement(caller, archive.officers[0]!, 0, t.clock.now).toString('base64url'),
+    },
+  }),
   // A new random root key replacing the current one (each call a later `iat`), every live bucket re-wrapped.
   'POST /v1/orgs/:orgId/root-archive-key/rotations': async ({ t, org, archive }) => {
     const current = (await t.stores.orgs.get(org.orgId))!;
@@ -775,6 +784,15 @@ export async function createSpareUser(t: TestApp, org: TestOrg): Promise<UserId>
     org.devices.admin.headers(),
   );
   return r.json<{ userId: UserId }>().userId;
+}
+
+/** A new logged-in device of a new user of `org` with the role officer, bound to no officer. */
+export async function unboundOfficerDevice(t: TestApp, org: TestOrg): Promise<TestDevice> {
+  const admin = org.devices.admin.headers();
+  const u = await call(t.app, 'POST', `/v1/orgs/${org.orgId}/users`, { role: 'officer' }, admin);
+  const { userId } = u.json<{ userId: UserId }>();
+  const c = await call(t.app, 'POST', `/v1/orgs/${org.orgId}/users/${userId}/enrolment-codes`, {}, admin);
+  return enrolAndLogin(t.app, org.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
 }
 
 /** Ids that exist nowhere, for "unknown id" cases. */

@@ -2,7 +2,8 @@
  * Test support for route tests: an app over a fresh store with a settable clock, and a
  * scripted device (libsignal keys, enrolment, challenge login) to drive it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { encodeDeterministicCbor, sealOfficerDeviceBinding } from '@custos/core';
 import { KEMKeyPair, PrivateKey } from '@signalapp/libsignal-client';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pendingTableAuditSink } from '../audit/audit-sink.js';
@@ -73,8 +74,28 @@ export function appWithRoutes(
   return buildApp(testAppDeps(stores, clock), routes);
 }
 
-/** A JSON body for POST /v1/orgs. */
-export function orgCreateBody(bootstrapToken: string): Record<string, unknown> {
+/** An officer of a test org: their public key document and the private half of its signing key. */
+export interface TestOfficer {
+  /** The officer public key document `{ v, typ: "officer-key", hpke, sig }` (the hpke key is random). */
+  readonly publicKey: Buffer;
+  readonly signingKey: KeyObject;
+}
+
+/** `n` officers with real Ed25519 signing keys (bindings and approvals verify with them). */
+export function testOfficers(n = 3): TestOfficer[] {
+  return Array.from({ length: n }, () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const sig = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+    const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: randomBytes(32), sig });
+    return { publicKey: Buffer.from(doc), signingKey: privateKey };
+  });
+}
+
+/** A JSON body for POST /v1/orgs; `officers` default to fresh ones whose keys are dropped. */
+export function orgCreateBody(
+  bootstrapToken: string,
+  officers: readonly TestOfficer[] = testOfficers(),
+): Record<string, unknown> {
   const b64 = (n: number) => randomBytes(n).toString('base64url');
   return {
     bootstrapToken,
@@ -82,9 +103,46 @@ export function orgCreateBody(bootstrapToken: string): Record<string, unknown> {
     signingPublicKey: b64(32),
     rootArchivePublicKey: b64(32),
     keyManager: { delegation: b64(120), notBefore: 1_600_000_000_000, notAfter: 1_900_000_000_000 },
-    officers: [{ publicKey: b64(32) }, { publicKey: b64(32) }, { publicKey: b64(32) }],
+    officers: officers.map((o) => ({ publicKey: o.publicKey.toString('base64url') })),
     officerQuorum: 2,
   };
+}
+
+/**
+ * Binds `device` (of a user with the role officer) to officer `index`, signed with `officer`'s
+ * key at `now` (PUT /v1/orgs/:orgId/officer-binding); throws unless the server accepts.
+ */
+export async function bindOfficer(
+  app: FastifyInstance,
+  device: TestDevice,
+  officer: TestOfficer,
+  index: number,
+  now: number,
+): Promise<void> {
+  const r = await call(
+    app,
+    'PUT',
+    `/v1/orgs/${device.orgId}/officer-binding`,
+    { statement: officerBindingStatement(device, officer, index, now).toString('base64url') },
+    device.headers(),
+  );
+  if (r.statusCode !== 200) throw new Error(`officer binding failed: ${r.body}`);
+}
+
+/** The binding statement `officer` (index `index`) signs for `device` at `now`. */
+export function officerBindingStatement(
+  device: TestDevice,
+  officer: TestOfficer,
+  index: number,
+  now: number,
+): Buffer {
+  const identityKeyHash = createHash('sha256').update(device.identity.getPublicKey().serialize()).digest();
+  return Buffer.from(
+    sealOfficerDeviceBinding(
+      { org: device.orgId, deviceId: device.deviceId, identityKeyHash, officerIndex: index, issuedAt: now },
+      officer.signingKey,
+    ),
+  );
 }
 
 /** Key material of a scripted device. */
@@ -176,10 +234,12 @@ export async function enrolAndLogin(app: FastifyInstance, orgId: OrgId, code: st
   return device;
 }
 
-/** An organisation with one logged-in device per role. */
+/** An organisation with one logged-in device per role (the officer's bound to officer index 0). */
 export interface TestOrg {
   readonly orgId: OrgId;
   readonly devices: Record<Role, TestDevice>;
+  /** The org's officers, by index. */
+  readonly officers?: readonly TestOfficer[];
 }
 
 /**
@@ -190,8 +250,9 @@ export async function createOrgWithRoles(t: TestApp, viaBootstrap = true): Promi
   const { app } = t;
   let orgId: OrgId;
   let enrolmentCode: string;
+  const officers = testOfficers(viaBootstrap ? 3 : 1);
   if (viaBootstrap) {
-    const r = await call(app, 'POST', '/v1/orgs', orgCreateBody(t.bootstrapToken));
+    const r = await call(app, 'POST', '/v1/orgs', orgCreateBody(t.bootstrapToken, officers));
     if (r.statusCode !== 201) throw new Error(`org create failed: ${r.body}`);
     ({ orgId, enrolmentCode } = r.json<{ orgId: OrgId; enrolmentCode: string }>());
   } else {
@@ -206,7 +267,7 @@ export async function createOrgWithRoles(t: TestApp, viaBootstrap = true): Promi
       rootArchivePublicKey: randomBytes(32),
       keyManager: { delegation: randomBytes(64), notBefore: 0, notAfter: 1 },
       officerQuorum: 1,
-      officers: [{ index: 0, publicKey: randomBytes(32) }],
+      officers: [{ index: 0, publicKey: officers[0]!.publicKey }],
       createdAt: t.clock.now,
     });
     const adminId = newId<UserId>();
@@ -239,7 +300,8 @@ export async function createOrgWithRoles(t: TestApp, viaBootstrap = true): Promi
     );
     devices[role] = await enrolAndLogin(app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
   }
-  return { orgId, devices: devices as Record<Role, TestDevice> };
+  await bindOfficer(app, devices.officer!, officers[0]!, 0, t.clock.now);
+  return { orgId, devices: devices as Record<Role, TestDevice>, officers };
 }
 
 /**

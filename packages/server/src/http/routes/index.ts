@@ -48,6 +48,7 @@ import {
   rotateKeyManagerRoute,
 } from './root-act-routes.js';
 import { rootKeyRoute, rotateRootKeyRoute } from './root-key-routes.js';
+import { bindOfficerRoute } from './officer-binding-route.js';
 import {
   createLinkCodeRoute,
   listOwnDevicesRoute,
@@ -144,6 +145,7 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   keyManagerChainRoute,
   keyManagerWrapsRoute,
   changeOfficersRoute,
+  bindOfficerRoute,
   rootKeyRoute,
   rotateRootKeyRoute,
   createDispositionRoute,

@@ -825,4 +825,24 @@ CREATE TABLE completeness_acknowledgements (
 ) STRICT;
 `,
   },
+  {
+    version: 31,
+    name: 'officer bindings: the officer key that stands behind an officer device (separation of duties)',
+    // docs/officers.md §2: a device whose user has the role officer acts as an officer only
+    // while its binding names an officer of the current list with the same public key
+    // (a join on org_officers, so removing the officer unbinds at once). The statement is the
+    // officer-signed binding, kept as evidence; rows are never updated or deleted.
+    up: `
+CREATE TABLE officer_bindings (
+  org_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  officer_index INTEGER NOT NULL,
+  officer_public_key BLOB NOT NULL,
+  statement BLOB NOT NULL,
+  bound_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, device_id),
+  FOREIGN KEY (org_id, device_id) REFERENCES devices(org_id, device_id)
+) STRICT;
+`,
+  },
 ];
