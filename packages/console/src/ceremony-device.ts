@@ -37,6 +37,11 @@ export class CeremonyDeviceKey {
     return new CeremonyDeviceKey(PrivateKey.deserialize(own(bytes)));
   }
 
+  /** The identity public key as the device registered it (libsignal serialisation, 33 bytes). */
+  publicKey(): Uint8Array {
+    return this.#key.getPublicKey().serialize();
+  }
+
   /** The private key bytes, for the 0600 staging file only (wiped at the end). MUST NOT log. */
   serialize(): Uint8Array {
     return this.#key.serialize();

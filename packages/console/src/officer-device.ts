@@ -13,8 +13,14 @@
  *   ct = HPKE(info "custos-officer-device-v1", aad = canonical JSON of the other fields,
  *             pt = libsignal identity private key, 32 bytes)
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { BucketPublicKey, type BucketPrivateKey } from '@custos/core';
+import {
+  BucketPublicKey,
+  sealOfficerDeviceBinding,
+  type BucketPrivateKey,
+  type OrgDocSigner,
+} from '@custos/core';
 import { b64u, CeremonyApi, type DeviceAuth } from './ceremony-api.js';
 import { CeremonyDeviceKey } from './ceremony-device.js';
 import { ConsoleError, isConsoleError } from './console-error.js';
@@ -187,6 +193,25 @@ export class OfficerDevice {
     } finally {
       secret.fill(0);
     }
+  }
+
+  /**
+   * The binding statement (docs/officers.md §2) by which the officer whose `signingKey` this is
+   * (officer `officerIndex`) says this device acts for them; the server keeps it only when it
+   * verifies with that officer's key in the org's current officer list.
+   */
+  bindingStatement(
+    orgId: string,
+    officerIndex: number,
+    signingKey: OrgDocSigner,
+    now = Date.now(),
+  ): Uint8Array {
+    if (this.#key === undefined) throw new ConsoleError('NOT_ENROLLED', 'the officer session is closed');
+    const identityKeyHash = createHash('sha256').update(this.#key.publicKey()).digest();
+    return sealOfficerDeviceBinding(
+      { org: orgId, deviceId: this.deviceId, identityKeyHash, officerIndex, issuedAt: now },
+      signingKey,
+    );
   }
 
   /** Bearer credentials, logging in (challenge signature) the first time. */

@@ -11,8 +11,8 @@
  */
 import { type BucketKeyDocument, type KeyManagerDelegation, type RootKeyStatement } from '@custos/core';
 import type { KdfPolicy } from '@custos/core';
-import { CeremonyApi, type CallOptions, type DeviceAuth } from './ceremony-api.js';
-import { ConsoleError } from './console-error.js';
+import { b64u, CeremonyApi, type CallOptions, type DeviceAuth } from './ceremony-api.js';
+import { ConsoleError, isConsoleError } from './console-error.js';
 import {
   buildDelegationChain,
   currentLink,
@@ -121,6 +121,39 @@ export async function openOfficerSession(
     return device;
   };
   const auth = (): Promise<DeviceAuth> => need().auth(api, orgId);
+  // Separation of duties (docs/officers.md §2): the server lets the device act as an officer
+  // only once this officer has bound it with their officer signing key. The first refusal
+  // (OFFICER_NOT_BOUND: a device enrolled since, or before bindings existed) binds it and
+  // repeats the request — refused in the auth guard, it changed nothing. Once per session.
+  let bindTried = false;
+  const bound = async <T>(request: () => Promise<T>): Promise<T> => {
+    try {
+      return await request();
+    } catch (e) {
+      if (bindTried || !isConsoleError(e) || e.serverCode !== 'OFFICER_NOT_BOUND') throw e;
+      bindTried = true;
+      await bindDevice();
+      return request();
+    }
+  };
+  const bindDevice = async (): Promise<void> => {
+    const statement = need().bindingStatement(orgId, officerIndex, officer.keys.signingKey);
+    try {
+      await api.call(
+        'PUT',
+        `/v1/orgs/${orgId}/officer-binding`,
+        { statement: b64u(statement) },
+        await auth(),
+      );
+    } catch (e) {
+      if (!isConsoleError(e)) throw e;
+      throw new ConsoleError(
+        e.code,
+        `the server refuses to bind this officer device to officer ${officerIndex + 1}: ${e.message}`,
+        { cause: e, ...(e.serverCode === undefined ? {} : { serverCode: e.serverCode }) },
+      );
+    }
+  };
 
   const session: OfficerSession = {
     dir,
@@ -131,8 +164,9 @@ export async function openOfficerSession(
     },
     api,
     deviceId: () => need().deviceId,
-    call: async (method, path, body, options) => api.call(method, path, body, await auth(), options),
-    download: async (path) => api.download(path, await auth()),
+    call: (method, path, body, options) =>
+      bound(async () => api.call(method, path, body, await auth(), options)),
+    download: (path) => bound(async () => api.download(path, await auth())),
     orgKeys: () => fetchOrgKeys(session),
     async serverBuckets() {
       const k = await session.orgKeys();

@@ -44,7 +44,9 @@ function kindsOf(text: string | undefined): string[] | undefined {
 
 function row(a: VerifiedAct): string {
   const when = new Date(a.time).toISOString().replace('T', ' ').slice(0, 19);
-  return `${String(a.index).padStart(7)}  ${when}Z  ${a.actor.padEnd(22)}  ${a.text}`;
+  // An officer device's acts name the officer behind them (its officer-bind act).
+  const as = a.officerIndex === undefined ? '' : ` [officer ${a.officerIndex + 1}]`;
+  return `${String(a.index).padStart(7)}  ${when}Z  ${a.actor.padEnd(22)}  ${a.text}${as}`;
 }
 
 /** Runs `custos console audit`. */

@@ -40,6 +40,7 @@ const PHRASES: Record<string, Phrase> = {
   'root-archive-key-rotated': () =>
     'rotated the root archive key (a quorum signed a new root; every bucket re-wrapped to it)',
   'officers-change': (_s, d) => `changed the officers${q(d)}`,
+  'officer-bind': (s, d) => `bound officer device ${s} to an officer's signing key${q(d)}`,
   'archive-search': (_s, d) => `searched the archive${q(d)}`,
   'archive-read': (s, d) => `read archived records of device ${s}${q(d)}`,
   'archive-export': (s, d) => `exported records${q(d || s)}`,

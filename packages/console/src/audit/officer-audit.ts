@@ -34,6 +34,12 @@ export interface VerifiedAct {
   readonly time: number;
   /** The device (or `bootstrap`) that acted. */
   readonly actor: string;
+  /**
+   * The officer index the acting device is bound to, from its `officer-bind` act earlier in the
+   * verified listing (docs/officers.md §2); absent for other devices, or when the listing
+   * started after the binding (`--since`).
+   */
+  readonly officerIndex?: number;
   /** The entry kind (`user-role`, `device-enrolled`, `hold`, …). */
   readonly kind: string;
   readonly type: LogEntry['type'];
@@ -152,6 +158,8 @@ export async function officerAudit(
   let first: TrustedCheckpoint | undefined;
   let treeSize = 0;
   const acts: VerifiedAct[] = [];
+  // Device → officer index, from the officer-bind acts seen so far (bindings never change).
+  const boundOfficers = new Map<string, number>();
   let after: string | null = null;
   for (;;) {
     const qs = [`limit=${AUDIT_PAGE}`];
@@ -182,6 +190,11 @@ export async function officerAudit(
       if (acts.length > 0 && index <= acts[acts.length - 1]!.index)
         throw new ConsoleError('LOG_INVALID', `the audit listing is out of order at log index ${index}`);
       const { entry: e, document: parsed } = verifyListedAct(session.orgId, a, index, cp);
+      const bind = e.type === 'audit-event' && e.kind === 'officer-bind' && parsed !== null;
+      const officer = bind ? /(?:^| )officer=(\d{1,2})(?: |$)/.exec(parsed.det ?? '')?.[1] : undefined;
+      if (bind && officer !== undefined && !boundOfficers.has(parsed.sub))
+        boundOfficers.set(parsed.sub, Number(officer));
+      const officerIndex = boundOfficers.get(e.actor);
       if (options.since !== undefined && e.time < options.since) continue;
       const kind = actKind(e);
       if (options.kinds !== undefined && options.kinds.length > 0 && !options.kinds.includes(kind)) continue;
@@ -189,6 +202,7 @@ export async function officerAudit(
         index,
         time: e.time,
         actor: e.actor,
+        ...(officerIndex === undefined ? {} : { officerIndex }),
         kind,
         type: e.type,
         subject: parsed?.sub ?? (e.type === 'key-event' ? e.subject : null),
