@@ -34,6 +34,7 @@ interface Act {
   detail: string | null;
   text: string;
   document: boolean;
+  officerIndex?: number;
 }
 interface AuditOut {
   acts: Act[];
@@ -124,6 +125,20 @@ describe('officer audit (processes)', () => {
       const search = r.acts.find((a) => a.kind === 'archive-search')!;
       expect(search.detail).toMatch(/^tokens=\d+ results=\d+$/);
       expect(search.text).toContain('searched the archive');
+      // The officer's first command bound its device to officer 1 (index 0) before searching:
+      // the binding is in the log, and the search names the officer behind it.
+      const bind = r.acts.find((a) => a.kind === 'officer-bind')!;
+      expect(bind).toMatchObject({
+        actor: search.actor,
+        subject: search.actor,
+        document: true,
+        officerIndex: 0,
+      });
+      expect(bind.detail).toMatch(/^officer=0 statement-sha256=[0-9a-f]{64}$/);
+      expect(search.officerIndex).toBe(0);
+      expect(
+        r.acts.find((a) => a.kind === 'device-revoked' && a.subject === revoked)?.officerIndex,
+      ).toBeUndefined();
       // Audit events carry their documents; key registrations are described from their entries.
       for (const a of r.acts) if (a.type === 'audit-event') expect(a.document).toBe(true);
       expect(r.outcome).toBe('first-seen');
@@ -131,6 +146,7 @@ describe('officer audit (processes)', () => {
       const human = await custos(['console', 'audit', ...officer]);
       expect(human.status, human.stderr).toBe(0);
       expect(human.stdout).toContain(`revoked device ${revoked}`);
+      expect(human.stdout).toMatch(/searched the archive \(tokens=\d+ results=\d+\) \[officer 1\]/);
       expect(human.stdout).toContain('each proven in the signed log');
       expect(human.stdout).toContain('consistent with the');
     },
