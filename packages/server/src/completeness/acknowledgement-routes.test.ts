@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgId } from '../ids.js';
 import {
+  bindOfficer,
   call,
   createOrgWithRoles,
   createTestApp,
@@ -31,6 +32,7 @@ function officer() {
   const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: Buffer.alloc(32, 1), sig });
   return {
     publicKey: Buffer.from(doc).toString('base64url'),
+    signingKey: k.privateKey,
     sign: (statement: Uint8Array) =>
       sign(null, findingAcknowledgementMessage(statement), k.privateKey).toString('base64url'),
   };
@@ -105,6 +107,8 @@ describe('finding acknowledgement routes (SQLite)', () => {
       devices[role] = await enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
     }
     dev = devices as typeof dev;
+    const signingKey = officers[0]!.signingKey;
+    await bindOfficer(t.app, dev.officer, { publicKey: Buffer.alloc(0), signingKey }, 0, t.clock.now);
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
   });
   afterAll(async () => {
