@@ -2,8 +2,13 @@
  * A valid request for every route, used by the authorisation matrix and the bad-input
  * tests. A route without a fixture fails those tests: add one here with the route.
  */
-import { encodeFindingAcknowledgement, sealRootKeyStatement, sealOfficerList } from '@custos/core';
-import { randomBytes } from 'node:crypto';
+import {
+  dispositionApprovalMessage,
+  encodeFindingAcknowledgement,
+  sealRootKeyStatement,
+  sealOfficerList,
+} from '@custos/core';
+import { randomBytes, sign } from 'node:crypto';
 import { newId, type ChallengeId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { PrivateKey } from '@signalapp/libsignal-client';
 import {
@@ -594,9 +599,9 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   }),
 
   // Disposition: a plan for now of a fresh expired, empty bucket (with nothing expired there
-  // is no plan: NOTHING_TO_DISPOSE). The fixture org's officer keys are random bytes, so
-  // approvals are seeded in the store and the approval route sees the identical approval
-  // again (idempotent).
+  // is no plan: NOTHING_TO_DISPOSE). Approvals by officers 0 and 1, signed with their keys, are
+  // seeded in the store (execution counts only approvals that verify), and the approval route
+  // sees officer 0's identical approval again (idempotent).
   'POST /v1/orgs/:orgId/dispositions': async (ctx) => {
     await addExpiredBucket(ctx);
     return { method: 'POST', url: `/v1/orgs/${ctx.org.orgId}/dispositions`, body: { asOf: ctx.t.clock.now } };
@@ -605,11 +610,16 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'GET',
     url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}`,
   }),
-  'POST /v1/orgs/:orgId/dispositions/:planId/approvals': async (ctx) => ({
-    method: 'POST',
-    url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}/approvals`,
-    body: { officerIndex: 0, signature: SEEDED_APPROVAL.toString('base64url') },
-  }),
+  'POST /v1/orgs/:orgId/dispositions/:planId/approvals': async (ctx) => {
+    // Officer 0's approval again: idempotent (the plan holds it already).
+    const planId = await seedApprovedPlan(ctx);
+    const signature = seededApprovals.get(planId)!.toString('base64url');
+    return {
+      method: 'POST',
+      url: `/v1/orgs/${ctx.org.orgId}/dispositions/${planId}/approvals`,
+      body: { officerIndex: 0, signature },
+    };
+  },
   'POST /v1/orgs/:orgId/dispositions/:planId/execute': async (ctx) => ({
     method: 'POST',
     url: `/v1/orgs/${ctx.org.orgId}/dispositions/${await seedApprovedPlan(ctx)}/execute`,
@@ -728,7 +738,8 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
 };
 
 /** The signature seeded as each fixture officer's approval. */
-const SEEDED_APPROVAL = Buffer.alloc(64, 7);
+/** Officer 0's approval of each seeded plan, by plan id. */
+const seededApprovals = new Map<string, Buffer>();
 
 /** Registers a fresh empty transitory bucket of org A that expired long ago (something to plan). */
 async function addExpiredBucket({ t, org }: FixtureContext): Promise<void> {
@@ -747,15 +758,18 @@ async function seedApprovedPlan(ctx: FixtureContext): Promise<string> {
     { asOf: ++t.clock.now },
     org.devices.officer.headers(),
   );
-  const planId = made.json<{ planId: string }>().planId;
+  const { planId, plan } = made.json<{ planId: string; plan: string }>();
   for (const officerIndex of [0, 1]) {
+    // Signed by the officer's key: execution counts only approvals that verify with the list.
+    const message = dispositionApprovalMessage(Buffer.from(plan, 'base64url'));
     const approval = {
       officerIndex,
-      signature: SEEDED_APPROVAL,
+      signature: sign(null, message, ctx.archive.officers[officerIndex]!.signingKey),
       deviceId: org.devices.officer.deviceId,
       at: t.clock.now,
     };
     await t.stores.disposition.putApproval(org.orgId, planId, approval);
+    if (officerIndex === 0) seededApprovals.set(planId, approval.signature);
   }
   return planId;
 }
