@@ -81,7 +81,7 @@ export function copyLines(r: CopyResult): string[] {
     lines.push(`UNVERIFIED ${p}: the copy deleted nothing on its word. Report it to the other officers.`);
   for (const m of r.missing)
     lines.push(
-      `MISSING   device ${m.device} record ${m.seq} (log index ${m.logIndex}): the server did not serve it`,
+      `MISSING   device ${m.device} record ${m.seq} (log index ${m.logIndex}): ${m.reason ?? 'the server did not serve it'}`,
     );
   if (r.missingTotal > r.missing.length)
     lines.push(`… and ${r.missingTotal - r.missing.length} more missing.`);

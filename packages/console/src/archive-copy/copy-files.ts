@@ -20,7 +20,7 @@
  * run that fails leaves the copy as the last completed run left it, plus files that state
  * does not yet name (the next run reuses or replaces them).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { entryBundlePath, TILE_WIDTH, tilePath } from '@custos/core';
@@ -42,6 +42,8 @@ export interface MissingRecord {
   readonly logIndex: number;
   readonly device: string;
   readonly seq: number;
+  /** Why it was not copied when the server served it otherwise than its entry commits to (absent: not served). */
+  readonly reason?: string;
 }
 
 /** The state file: which log, which checkpoint, and how far each device's records were copied. */
@@ -157,6 +159,21 @@ export async function writeCopyFiles(files: readonly { path: string; bytes: Uint
       await rename(tmp, path);
     }),
   );
+}
+
+/** Whether a file name is a temporary file of {@link writeCopyFile} or {@link writeCopyFiles} (`<name>.tmp-<pid>`). */
+export function isTempFile(name: string): boolean {
+  return /\.tmp-\d+$/.test(name);
+}
+
+/**
+ * Removes the temporary files a run left when it stopped mid-write (a run writes every file
+ * through one): one walk over the copy's folders, records included.
+ */
+export function removeTempFiles(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' }))
+    if (isTempFile(name)) rmSync(join(dir, name), { force: true });
 }
 
 /** Reads a copy file; COPY_INVALID naming it when it is absent or unreadable. */

@@ -193,7 +193,7 @@ describe('takeArchiveCopy', () => {
     }
   });
 
-  it('refuses a rolled-back log, a forked log and a record the log does not commit to; the copy stays good', async () => {
+  it('refuses a rolled-back log and a forked log, the copy staying good; a record the log does not commit to is missing, with why', async () => {
     const size = state().treeSize;
     org.signedSize = size - 10;
     expect(await failure('LOG_ROLLBACK')).toMatch(/shrank/);
@@ -206,17 +206,48 @@ describe('takeArchiveCopy', () => {
     expect(await failure('LOG_FORK')).toMatch(/not an extension/);
     org.entries[5] = saved;
     expect(state().treeSize).toBe(size);
-
-    // A record whose bytes are not what its entry commits to.
-    const victim = org.records[org.records.length - 1]!;
-    org.swapped.set(victim.logIndex, new Uint8Array(Buffer.from('forged')));
-    expect(await failure('LOG_INVALID')).toMatch(/not what the log commits to/);
-    org.swapped.clear();
-    expect(state().treeSize).toBe(size);
     expect(verifyArchiveCopy(out)).toMatchObject({ treeSize: size, complete: true });
 
+    // A record whose bytes are not what its entry commits to: not copied, missing with the
+    // reason; the rest of the run goes on (it stopped every run before).
+    const victim = org.records[org.records.length - 1]!;
+    org.swapped.set(victim.logIndex, new Uint8Array(Buffer.from('forged')));
+    const r = await takeArchiveCopy(org.session(), out);
+    expect(r).toMatchObject({ outcome: 'extended', recordsAdded: 4, missingTotal: 1 });
+    expect(r.missing).toEqual([
+      {
+        logIndex: victim.logIndex,
+        device: DEV_A,
+        seq: victim.seq,
+        reason: expect.stringMatching(/not what the log commits to/),
+      },
+    ]);
+    expect(verifyArchiveCopy(out)).toMatchObject({ recordsMissing: 1, complete: false });
+    org.swapped.clear();
+
     // And the next honest run completes the copy.
-    expect(await takeArchiveCopy(org.session(), out)).toMatchObject({ outcome: 'extended', recordsAdded: 5 });
+    expect(await takeArchiveCopy(org.session(), out)).toMatchObject({ recordsAdded: 1, missingTotal: 0 });
+    expect(verifyArchiveCopy(out).complete).toBe(true);
+  });
+
+  it('an interrupted run’s leftovers do not fail verify: temporary files, a page past the state; the next run removes the temporary files', async () => {
+    const size = state().treeSize;
+    const pages = join(out, 'devices', DEV_B);
+    const page = JSON.parse(readFileSync(join(pages, readdirSync(pages).sort()[0]!), 'utf8')) as {
+      records: { seq: number; logIndex: number }[];
+    };
+    // A page of a run that stopped before its state file: its record's entry is past the checkpoint.
+    const ahead = { ...page, records: [{ ...page.records[0]!, seq: 9_000, logIndex: size + 3 }] };
+    writeFileSync(join(pages, `${String(9_000).padStart(16, '0')}.json`), JSON.stringify(ahead));
+    const temps = [
+      join(pages, `${String(9_001).padStart(16, '0')}.json.tmp-4242`),
+      `${bucketFile(out, KEPT)}.tmp-4242`,
+      `${recordFile(out, hex(org.records[0]!.bytes))}.tmp-4242`,
+    ];
+    for (const t of temps) writeFileSync(t, 'half written');
+    expect(verifyArchiveCopy(out)).toMatchObject({ treeSize: size, complete: true });
+    await takeArchiveCopy(org.session(), out);
+    for (const t of temps) expect(() => readFileSync(t)).toThrow();
     expect(verifyArchiveCopy(out).complete).toBe(true);
   });
 

@@ -73,6 +73,7 @@ import {
   partialFiles,
   readCopyState,
   recordFile,
+  removeTempFiles,
   writeCopyFile,
   writeCopyFiles,
   type CopyState,
@@ -164,6 +165,9 @@ export async function takeArchiveCopy(
       'FINGERPRINT_MISMATCH',
       `${out} was taken under another org signing key than this profile pins: compare with the other officers`,
     );
+
+  // A run that stopped mid-write left temporary files: never named by the state, removed.
+  if (prev !== undefined) removeTempFiles(out);
 
   // 1. The checkpoint, against the profile's pin and the copy's last checkpoint.
   const pin = await pinnedLogOf(session);
@@ -293,11 +297,13 @@ export async function takeArchiveCopy(
   }
   const lookup = new EntryLookup(out, m);
   const retried = new Set((prev?.missing ?? []).map((r) => r.logIndex));
+  /** Records the server served otherwise than the log commits to, by log index: why. */
+  const rejected = new Map<number, string>();
   const devices: Record<string, { nextSeq: number }> = { ...(prev?.devices ?? {}) };
   let recordsAdded = 0;
   let bytesAdded = 0;
   for (const [device, from] of [...firstSeq].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const got = await copyDevice(session, out, device, from, { n, m, retried }, lookup);
+    const got = await copyDevice(session, out, device, from, { n, m, retried }, lookup, rejected);
     recordsAdded += got.added;
     bytesAdded += got.bytes;
     devices[device] = { nextSeq: Math.max(devices[device]?.nextSeq ?? 0, got.nextSeq) };
@@ -305,7 +311,7 @@ export async function takeArchiveCopy(
   }
 
   // 5. Every logged record of the new range (and last run's missing) must now be here.
-  const stillMissing = findMissing(out, n, m, prev?.missing ?? [], disposals.leaves, report);
+  const stillMissing = findMissing(out, n, m, prev?.missing ?? [], disposals.leaves, rejected, report);
   const dispose = recordsToDrop(out, m, disposals.leaves, new Set(prev?.disposedLeaves ?? []));
   const counts = {
     records: (prev?.counts.records ?? 0) + recordsAdded - dispose.records,
@@ -601,6 +607,7 @@ async function copyDevice(
   fromSeq: number,
   range: { readonly n: number; readonly m: number; readonly retried: ReadonlySet<number> },
   lookup: EntryLookup,
+  rejected: Map<number, string>,
 ): Promise<{ added: number; bytes: number; nextSeq: number }> {
   const treeSize = range.m;
   let added = 0;
@@ -640,24 +647,22 @@ async function copyDevice(
       }
       const record = new Uint8Array(Buffer.from(h.record, 'base64url'));
       const hash = sha256(record);
-      const where = `record ${device}#${h.seq} (log index ${h.logIndex})`;
-      if (hash.toString('base64url') !== h.hash)
-        throw new ConsoleError(
-          'LOG_INVALID',
-          `${where}: the server's hash field is not the SHA-256 of its bytes`,
-        );
-      const why = entryMismatch(lookup.entry(h.logIndex).entry, {
-        device,
-        seq: h.seq,
-        bucketId: h.bucketId,
-        hash,
-        size: record.length,
-      });
-      if (why !== null)
-        throw new ConsoleError(
-          'LOG_INVALID',
-          `${where}: the server's record is not what the log commits to (${why}); nothing of it was copied`,
-        );
+      // A record that is not what its entry commits to is not copied: the entry's record is
+      // then missing (with why), asked for again next run; one bad record does not stop the copy.
+      const why =
+        hash.toString('base64url') !== h.hash
+          ? "the server's hash field is not the SHA-256 of its bytes"
+          : entryMismatch(lookup.entry(h.logIndex).entry, {
+              device,
+              seq: h.seq,
+              bucketId: h.bucketId,
+              hash,
+              size: record.length,
+            });
+      if (why !== null) {
+        rejected.set(h.logIndex, `the server's record is not what the log commits to (${why})`);
+        continue;
+      }
       const hex = hash.toString('hex');
       const file = recordFile(out, hex);
       if (!existsSync(file) || !sha256(readFileSync(file)).equals(hash))
@@ -707,6 +712,7 @@ function findMissing(
   to: number,
   before: readonly MissingRecord[],
   disposed: ReadonlySet<number>,
+  rejected: ReadonlyMap<number, string>,
   report: (p: CopyProgress) => void,
 ): { listed: MissingRecord[]; total: number } {
   const listed: MissingRecord[] = [];
@@ -717,7 +723,14 @@ function findMissing(
     if (e.type !== 'archive-record' || disposed.has(index)) return;
     if (existsSync(recordFile(dir, Buffer.from(e.hash).toString('hex')))) return;
     total++;
-    if (listed.length < MAX_LISTED_MISSING) listed.push({ logIndex: index, device: e.device, seq: e.seq });
+    const reason = rejected.get(index);
+    if (listed.length < MAX_LISTED_MISSING)
+      listed.push({
+        logIndex: index,
+        device: e.device,
+        seq: e.seq,
+        ...(reason === undefined ? {} : { reason }),
+      });
   };
   for (const r of before) check(r.logIndex);
   for (let i = from; i < to; i++) {

@@ -46,6 +46,7 @@ import {
   bucketFile,
   COPY_STATE_FILE,
   dispositionFile,
+  isTempFile,
   leafTileFile,
   orgKeysFile,
   orgProfileFile,
@@ -305,6 +306,7 @@ function checkDevicePages(dir: string, treeSize: number, lookup: EntryLookup, li
   const devices = readdirSync(root).sort();
   for (const device of devices) {
     for (const name of readdirSync(join(root, device)).sort()) {
+      if (isTempFile(name)) continue;
       const file = join(root, device, name);
       const page = readCopyJson(dir, file, 'a device page');
       if (
@@ -319,7 +321,6 @@ function checkDevicePages(dir: string, treeSize: number, lookup: EntryLookup, li
         if (
           !Number.isSafeInteger(r?.logIndex) ||
           r.logIndex < 0 ||
-          r.logIndex >= treeSize ||
           !Number.isSafeInteger(r.seq) ||
           !Number.isSafeInteger(r.size) ||
           !isStr(r.hash) ||
@@ -329,7 +330,9 @@ function checkDevicePages(dir: string, treeSize: number, lookup: EntryLookup, li
           !isStr(r.identityKey) ||
           !(r.batch === null || (Number.isSafeInteger(r.batch) && r.batch >= 0 && r.batch < batches))
         )
-          throw invalid(dir, file, 'a record in it is malformed or beyond the checkpoint');
+          throw invalid(dir, file, 'a record in it is malformed');
+        // Written by a run that stopped before its state file: the next run takes it with its entry.
+        if (r.logIndex >= treeSize) continue;
         const why = entryMismatch(lookup.entry(r.logIndex).entry, {
           device,
           seq: r.seq,
@@ -388,6 +391,7 @@ function checkKeys(dir: string, state: CopyState, used: ReadonlySet<string>) {
   let withWraps = 0;
   const seen = new Set<string>();
   for (const name of names) {
+    if (isTempFile(name)) continue;
     const file = join(folder, name);
     const f = readCopyJson(dir, file, 'a bucket document and its wraps');
     if (!isStr(f.bucketId) || bucketFile(dir, f.bucketId) !== file || !isStr(f.document))
@@ -417,5 +421,5 @@ function checkKeys(dir: string, state: CopyState, used: ReadonlySet<string>) {
   for (const b of used)
     if (!seen.has(b))
       throw invalid(dir, bucketFile(dir, b), 'missing: the copy holds records sealed to this bucket');
-  return { buckets: names.length, withWraps };
+  return { buckets: seen.size, withWraps };
 }
