@@ -34,6 +34,7 @@
 import type { LogEntry } from '@custos/core';
 import { NOTHING_DISPOSED, type DisposedRecords } from './disposed-records.js';
 import type { IndexedEntry } from './verified-log.js';
+import { maxOf, minOf } from '../extremes.js';
 
 /** With --since, records logged this long before it are fetched too (a record may be uploaded before its receipt's time is taken). */
 export const SINCE_SLACK_MS = 10 * 60_000;
@@ -365,7 +366,7 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
   const disposedSpan = new Map(
     [...disposed.byDevice].map(([d, m]) => {
       const times = [...m.values()];
-      return [d, { from: Math.min(...times) - SINCE_SLACK_MS, to: Math.max(...times) }] as const;
+      return [d, { from: minOf(times) - SINCE_SLACK_MS, to: maxOf(times) }] as const;
     }),
   );
   const unmatched: UnmatchedReceiptFinding[] = [];
@@ -389,7 +390,7 @@ export function analyseCompleteness(input: CompletenessInput): CompletenessFindi
   const silent: SilentDeviceFinding[] = [];
   for (const d of devices.values()) {
     if (d.revokedAt !== null || (d.records.size === 0 && d.receipts === 0)) continue;
-    const lastRecordAt = d.records.size === 0 ? null : Math.max(...d.records.values());
+    const lastRecordAt = d.records.size === 0 ? null : maxOf(d.records.values());
     const quietSince = lastRecordAt ?? d.enrolledAt ?? input.now;
     const silentForMs = input.now - quietSince;
     if (silentForMs > input.policy.silentAfterMs)

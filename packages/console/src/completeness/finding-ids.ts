@@ -18,6 +18,7 @@
  */
 import type { CompletenessFinding } from './completeness-findings.js';
 import type { DeviceLogView } from './completeness-findings.js';
+import { maxOf } from '../extremes.js';
 
 /** A finding with its id. */
 export type IdentifiedFinding = CompletenessFinding & { readonly id: string };
@@ -48,7 +49,7 @@ export function findingId(
       return `unarchived/${orgId}/${f.deviceId}/${f.logIndex}`;
     case 'silent-device': {
       const seqs = [...(devices.get(f.deviceId)?.records.keys() ?? [])];
-      return `silent/${orgId}/${f.deviceId}/${seqs.length === 0 ? 'none' : Math.max(...seqs)}`;
+      return `silent/${orgId}/${f.deviceId}/${seqs.length === 0 ? 'none' : maxOf(seqs)}`;
     }
     case 'invalid-record':
       return `invalid/${orgId}/${f.deviceId}/${f.seq}`;

@@ -40,6 +40,7 @@ import {
 import { findingId, type IdentifiedFinding } from './finding-ids.js';
 import { trustCheckpoint } from '../audit/log-state.js';
 import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
+import { maxOf, minOf } from '../extremes.js';
 
 /** Records asked for per page (the server's maximum). */
 const RECORDS_PAGE = 500;
@@ -301,7 +302,7 @@ export async function runCompleteness(
   for (const d of devices.values()) {
     const seqs = [...d.records.entries()].filter(([, t]) => t >= since - SINCE_SLACK_MS).map(([s]) => s);
     if (seqs.length === 0) continue;
-    const fromSeq = since === 0 ? 0 : Math.min(...seqs);
+    const fromSeq = since === 0 ? 0 : minOf(seqs);
     const got = new Set<number>();
     const hashes = new Set<string>();
     let incomplete = false;
@@ -379,8 +380,8 @@ export async function runCompleteness(
           enrolledAt: d.enrolledAt,
           revokedAt: d.revokedAt,
           records: d.records.size,
-          maxSeq: seqs.length === 0 ? null : Math.max(...seqs),
-          lastRecordAt: d.records.size === 0 ? null : Math.max(...d.records.values()),
+          maxSeq: seqs.length === 0 ? null : maxOf(seqs),
+          lastRecordAt: d.records.size === 0 ? null : maxOf(d.records.values()),
           receipts: d.receipts,
           recordsWithoutTokens: withoutTokens.get(d.deviceId) ?? 0,
           recordsDisposed: disposed.byDevice.get(d.deviceId)?.size ?? 0,

@@ -10,6 +10,7 @@ import { unzipSync } from 'fflate';
 import { ExportError } from './export-error.js';
 import { header, multipartParts, parseMessage, partBytes, partFileName } from './mime.js';
 import { RSMF_MANIFEST_NAME, RSMF_ZIP_NAME } from './rsmf-file.js';
+import { maxOf, minOf } from '../extremes.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -235,8 +236,8 @@ export function rsmfFileProblems(bytes: Uint8Array): { problems: string[]; conte
     if (want === undefined || Date.parse(v) !== want)
       p.push(`${name} ${v} differs from the manifest's events`);
   };
-  dateCheck('x-rsmf-begindate', times.length === 0 ? undefined : Math.min(...times));
-  dateCheck('x-rsmf-enddate', times.length === 0 ? undefined : Math.max(...times));
+  dateCheck('x-rsmf-begindate', times.length === 0 ? undefined : minOf(times));
+  dateCheck('x-rsmf-enddate', times.length === 0 ? undefined : maxOf(times));
   const collection = header(msg, 'x-rsmf-eventcollectionid');
   if (collection !== undefined && m.eventcollectionid !== undefined && m.eventcollectionid !== collection)
     p.push('X-RSMF-EventCollectionID differs from the manifest');

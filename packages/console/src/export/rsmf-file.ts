@@ -12,6 +12,7 @@ import { checkpointsOf, conversationTitle } from './render-context.js';
 import { buildRsmfManifest, collectionId, RSMF_VERSION, type RsmfManifest } from './rsmf-manifest.js';
 import type { ConversationSlice } from './rsmf-slices.js';
 import { transcriptText } from './transcript.js';
+import { maxOf, minOf } from '../extremes.js';
 
 /** Name of the manifest inside rsmf.zip. */
 export const RSMF_MANIFEST_NAME = 'rsmf_manifest.json';
@@ -54,8 +55,8 @@ export function buildRsmfFile(ctx: RenderContext, slice: ConversationSlice): Rsm
   const zip = zipSync(zipInput, { level: ZIP_LEVEL, mtime });
   const c = slice.conversation;
   const times = slice.events.map((e) => e.at);
-  const begin = Math.min(...times);
-  const end = Math.max(...times);
+  const begin = minOf(times);
+  const end = maxOf(times);
   const partTag = slice.part.of > 1 ? `_part${slice.part.n}` : '';
   const name = `${fileSafe(c.id)}_${slice.day}${partTag}.rsmf`;
   const boundary = `custos-rsmf-${sha256Hex(`${ctx.exportId}\n${name}`).slice(0, 24)}`;

@@ -7,6 +7,7 @@ import type { ExportConversation, ExportEvent } from './event-model.js';
 import { utcDay } from './event-model.js';
 import { MAX_RSMF_EVENTS } from './export-types.js';
 import { ExportError } from './export-error.js';
+import { minOf } from '../extremes.js';
 
 /** One RSMF file's worth of one conversation. */
 export interface ConversationSlice {
@@ -33,7 +34,7 @@ export function disclaimerEvent(
     id: `${c.id}#notice:${day}:${n}`,
     type: 'disclaimer',
     conversation: c.id,
-    at: Math.min(...noticed.map((e) => e.at)),
+    at: minOf(noticed.map((e) => e.at)),
     body: ARCHIVE_NOTICE_TEXT,
     attachments: [],
     edits: [],
