@@ -67,6 +67,8 @@ describe('officer completeness and alerts (processes)', () => {
   let bobAddress: string;
   /** When the dropped-uploads test began (its receipts are the only findings from then on). */
   let droppedAt = 0;
+  /** The archive_records row the deleted-row test removes, kept to restore it later (as from a backup). */
+  let deletedRow: Record<string, unknown> | undefined;
 
   const completeness = async (extra: string[] = []) => {
     const r = await custos(['console', 'completeness', ...extra, '--json', ...officer.args]);
@@ -168,6 +170,9 @@ describe('officer completeness and alerts (processes)', () => {
       const db = new Database(join(org.server.dataDir, 'custos.sqlite'));
       try {
         db.pragma('busy_timeout = 10000');
+        deletedRow = db
+          .prepare('SELECT * FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = 1')
+          .get(org.orgId, victim.deviceId) as Record<string, unknown>;
         const n = db
           .prepare('DELETE FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = 1')
           .run(org.orgId, victim.deviceId).changes;
@@ -399,7 +404,7 @@ describe('officer completeness and alerts (processes)', () => {
   );
 
   it(
-    'acknowledged findings: refused bad input changes nothing; once all are acknowledged, exit 0; a new gap of the same device fails',
+    'acknowledged findings: refused bad input changes nothing; a lost record cannot be acknowledged, only restored; once the rest are acknowledged, exit 0; a new gap fails',
     async () => {
       const before = await completeness();
       expect(before.code).toBe(1);
@@ -407,6 +412,9 @@ describe('officer completeness and alerts (processes)', () => {
       const ids = before.report.findings.map((f) => f.id);
       const gap = before.report.findings.find((f) => f.kind === 'gap' && f.evidence?.includes('not-served'))!;
       expect(gap).toBeDefined();
+      const explainable = ids.filter((id) => id !== gap.id);
+      expect(explainable.length).toBeGreaterThan(0);
+      const first = explainable[0]!;
       const acknowledge = (list: string, reason: string) =>
         custos([
           'console',
@@ -422,51 +430,73 @@ describe('officer completeness and alerts (processes)', () => {
         (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
 
       // Bad input: another org's finding, an empty reason, an unknown id beside a good one. Nothing
-      // is sent: the deleted row's acknowledgement below is the first (a second is refused).
+      // is sent: the acknowledgement below is the first (a second is refused).
       const foreign = await acknowledge(`gap/SomeOtherOrgId0000000/${gap.deviceId}/1-1`, 'Explained.');
       expect([foreign.status, errorOf(foreign).code]).toEqual([1, 'FINDING_NOT_FOUND']);
       expect(errorOf(foreign).message).toContain('belongs to organisation SomeOtherOrgId0000000');
-      const empty = await acknowledge(gap.id, '  ');
+      const empty = await acknowledge(first, '  ');
       expect([empty.status, errorOf(empty).code]).toEqual([2, 'USAGE']);
-      const mixed = await acknowledge(`${gap.id},gap/${org.orgId}/${gap.deviceId}/900-901`, 'Explained.');
+      const mixed = await acknowledge(`${first},gap/${org.orgId}/${gap.deviceId}/900-901`, 'Explained.');
       expect([mixed.status, errorOf(mixed).code]).toEqual([1, 'FINDING_NOT_FOUND']);
       expect(errorOf(mixed).message).toContain(
         `no current finding has the id gap/${org.orgId}/${gap.deviceId}/900-901`,
       );
+      // The deleted row: the log proves it was archived, so no single officer may explain it away.
+      const lost = await acknowledge(gap.id, 'Explained.');
+      expect([lost.status, errorOf(lost).code]).toEqual([1, 'FINDING_NOT_ACKNOWLEDGEABLE']);
 
-      // The deleted row, explained; then acknowledging it again is refused.
-      const reason = 'Row deleted by the test harness; incident T-1 closed.';
+      // One explained finding; then acknowledging it again is refused.
+      const reason = 'Uploads dropped by the test harness; incident T-1 closed.';
       const one = await custosJson<{
         acknowledged: { findingId: string; officerIndex: number; logIndex: number }[];
-      }>(['console', 'completeness', '--acknowledge', gap.id, '--reason', reason, ...officer.args]);
-      expect(one.acknowledged).toMatchObject([{ findingId: gap.id, officerIndex: 0 }]);
-      const again = await acknowledge(gap.id, 'Again.');
+      }>(['console', 'completeness', '--acknowledge', first, '--reason', reason, ...officer.args]);
+      expect(one.acknowledged).toMatchObject([{ findingId: first, officerIndex: 0 }]);
+      const again = await acknowledge(first, 'Again.');
       expect([again.status, errorOf(again).code]).toEqual([1, 'FINDING_ACKNOWLEDGED']);
       const partly = await completeness();
       expect(partly.code).toBe(1);
-      expect(partly.report.acknowledged.map((f) => f.id)).toEqual([gap.id]);
+      expect(partly.report.acknowledged.map((f) => f.id)).toEqual([first]);
       expect(partly.report.acknowledged[0]!.acknowledgement).toMatchObject({
         reason,
         officerIndex: 0,
         logIndex: one.acknowledged[0]!.logIndex,
       });
-      expect(partly.report.findings.map((f) => f.id)).toEqual(ids.filter((id) => id !== gap.id));
+      expect(partly.report.findings.map((f) => f.id)).toEqual(ids.filter((id) => id !== first));
 
-      // Everything else at once: the daily check passes, listing them apart.
-      const rest = ids.filter((id) => id !== gap.id);
+      // Everything else explainable at once: only the lost record still fails.
+      const rest = explainable.slice(1);
       if (rest.length > 0)
         expect((await acknowledge(rest.join(','), 'Uploads dropped by the test.')).status).toBe(0);
+      const lostOnly = await completeness();
+      expect([lostOnly.code, lostOnly.report.findings.map((f) => f.id)]).toEqual([1, [gap.id]]);
+
+      // The record restored (as from a backup): the daily check passes, listing the rest apart.
+      expect(deletedRow).toBeDefined();
+      const restore = new Database(join(org.server.dataDir, 'custos.sqlite'));
+      try {
+        restore.pragma('busy_timeout = 10000');
+        const columns = Object.keys(deletedRow!);
+        restore
+          .prepare(
+            `INSERT INTO archive_records (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
+          )
+          .run(deletedRow);
+      } finally {
+        restore.close();
+      }
       const passing = await completeness();
       expect([passing.code, passing.report.complete, passing.report.findings]).toEqual([0, true, []]);
-      expect(passing.report.acknowledged.map((f) => f.id).sort()).toEqual([...ids].sort());
+      // Receipts the restored record answers are no findings any more; the rest stay acknowledged.
+      const still = passing.report.acknowledged.map((f) => f.id);
+      expect(still.length).toBeGreaterThan(0);
+      for (const id of still) expect(explainable).toContain(id);
       expect(passing.report.acknowledgementProblems).toEqual([]);
       const human = await custos(['console', 'completeness', ...officer.args]);
       expect(human.status).toBe(0);
-      expect(human.stdout).toContain(`ACKNOWLEDGED GAP       device ${gap.deviceId}: sequence 1 missing`);
-      expect(human.stdout).toContain(`[${gap.id}] — by officer 1 (device `);
-      expect(human.stdout).toContain(`Complete but for ${ids.length} acknowledged finding(s)`);
+      expect(human.stdout).toContain(`[${still[0]}] — by officer 1 (device `);
+      expect(human.stdout).toContain(`Complete but for ${still.length} acknowledged finding(s)`);
 
-      // A new gap of the same device: its own finding, not covered by the old acknowledgement.
+      // A new gap: its own finding, covered by no earlier acknowledgement.
       const device = passing.report.devices.find((d) => d.deviceId === gap.deviceId)!;
       const db = new Database(join(org.server.dataDir, 'custos.sqlite'));
       try {

@@ -29,6 +29,7 @@ export const CONSOLE_ERROR_CODES = [
   'COPY_INVALID',
   'FINDING_NOT_FOUND',
   'FINDING_ACKNOWLEDGED',
+  'FINDING_NOT_ACKNOWLEDGEABLE',
 ] as const;
 
 /** A code from the closed set above. */

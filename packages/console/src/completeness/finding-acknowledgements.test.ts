@@ -334,6 +334,43 @@ describe('finding acknowledgements', () => {
     });
   });
 
+  it('lets no single officer explain away records the server lost, altered or destroyed', async () => {
+    posts = [];
+    const f = (finding: CompletenessFinding): IdentifiedFinding => ({
+      ...finding,
+      id: findingId(ORG, finding, new Map()),
+    });
+    const notServed = f({ kind: 'gap', deviceId: 'd1', from: 2, to: 2, evidence: ['not-served'] });
+    const invalid = f({
+      kind: 'invalid-record',
+      deviceId: 'd1',
+      seq: 7,
+      reason: 'its hash is not its entry',
+    });
+    const wiped = f({ kind: 'gap', deviceId: 'd2', from: 1, to: 3, evidence: ['log', 'declared'] });
+    const current: CurrentFindings = { findings: [notServed, invalid, wiped], acknowledged: [] };
+    for (const x of [notServed, invalid])
+      await expect(acknowledgeFindings(session, [x.id], 'Explained.', current)).rejects.toMatchObject({
+        code: 'FINDING_NOT_ACKNOWLEDGEABLE',
+      });
+    expect(posts).toEqual([]);
+    // An acknowledgement made anyway (another console) leaves such a finding open; a device-side loss is covered.
+    const ack = (id: string) => ({
+      findingId: id,
+      reason: 'r',
+      officerIndex: 0,
+      deviceId: OFFICER_DEVICE,
+      acknowledgedAt: 1,
+      logIndex: 0,
+    });
+    const split = applyAcknowledgements(
+      [notServed, invalid, wiped],
+      new Map([notServed, invalid, wiped].map((x) => [x.id, ack(x.id)])),
+    );
+    expect(split.findings.map((x) => x.id)).toEqual([notServed.id, invalid.id]);
+    expect(split.acknowledged.map((x) => x.id)).toEqual([wiped.id]);
+  });
+
   it('refuses bad input before anything is sent', async () => {
     posts = [];
     const acked = {

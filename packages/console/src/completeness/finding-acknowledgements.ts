@@ -233,10 +233,31 @@ export function applyAcknowledgements(
   const acknowledged: AcknowledgedFinding[] = [];
   for (const f of findings) {
     const a = verified.get(f.id);
-    if (a === undefined) open.push(f);
+    // What one officer may not explain away stays open, acknowledged or not.
+    if (a === undefined || notAcknowledgeable(f) !== null) open.push(f);
     else acknowledged.push({ ...f, acknowledgement: a });
   }
   return { findings: open, acknowledged };
+}
+
+/**
+ * Why one officer may not acknowledge `f`, or null when they may. These findings say the
+ * server lost, altered or destroyed what the log proves was archived — records logged and no
+ * longer served, a served record that fails verification, a disposition without a proven
+ * quorum — so one insider officer acknowledging them (with an operator deleting records)
+ * would turn the daily check green over destroyed records. They stay findings until the
+ * records are restored (from a backup or the organisation's archive copy) or the disposition
+ * verifies. Device-side losses (a wiped phone's gap, a silent or revoked device, a receipt
+ * never archived) are what acknowledgements are for.
+ */
+export function notAcknowledgeable(f: IdentifiedFinding): string | null {
+  if (f.kind === 'unverified-disposition')
+    return 'a disposition whose quorum the console cannot verify destroyed records; it stays a finding until its certificate verifies';
+  if (f.kind === 'invalid-record')
+    return 'the server serves a record that fails verification; restore it from a backup or the archive copy';
+  if (f.kind === 'gap' && f.evidence.includes('not-served'))
+    return 'the log proves these records were archived and the server no longer serves them; restore them from a backup or the archive copy';
+  return null;
 }
 
 /** The reason, trimmed and checked; INVALID_OPTIONS says what is wrong. */
@@ -311,10 +332,17 @@ export async function acknowledgeFindings(
         `finding ${id} is already acknowledged (by officer ${done.acknowledgement.officerIndex + 1}, ` +
           `${new Date(done.acknowledgement.acknowledgedAt).toISOString()}, log ${done.acknowledgement.logIndex}); nothing was sent`,
       );
-    if (!current.findings.some((f) => f.id === id))
+    const finding = current.findings.find((f) => f.id === id);
+    if (finding === undefined)
       throw new ConsoleError(
         'FINDING_NOT_FOUND',
         `no current finding has the id ${id}: 'custos console completeness' lists them; nothing was sent`,
+      );
+    const why = notAcknowledgeable(finding);
+    if (why !== null)
+      throw new ConsoleError(
+        'FINDING_NOT_ACKNOWLEDGEABLE',
+        `finding ${id} cannot be acknowledged: ${why}; nothing was sent`,
       );
   }
   const at = options.now ?? Date.now();
