@@ -12,8 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConsoleError } from '../console-error.js';
-import { bucketFile, COPY_STATE_FILE, recordFile } from './copy-files.js';
-import { DEV_A, DEV_B, KEPT, SHORT, startFakeOrg, type FakeOrg } from './copy-test-support.js';
+import { bucketFile, COPY_STATE_FILE, devicePageFile, recordFile } from './copy-files.js';
+import {
+  DEV_A,
+  DEV_B,
+  KEPT,
+  SHORT,
+  startFakeOrg,
+  type FakeOrg,
+  type FakeRecord,
+} from './copy-test-support.js';
 import { profileOrgForCopy, takeArchiveCopy } from './take-copy.js';
 import { verifyArchiveCopy } from './verify-copy.js';
 
@@ -227,6 +235,27 @@ describe('takeArchiveCopy', () => {
 
     // And the next honest run completes the copy.
     expect(await takeArchiveCopy(org.session(), out)).toMatchObject({ recordsAdded: 1, missingTotal: 0 });
+    expect(verifyArchiveCopy(out).complete).toBe(true);
+  });
+
+  it('a retry page that starts where an earlier page started keeps what the earlier one listed', async () => {
+    // Run 1: the first of three new records is not served, so the page starts at the second.
+    org.addRecords(DEV_B, 3, KEPT);
+    const [first, second, third] = org.records.slice(-3) as [FakeRecord, FakeRecord, FakeRecord];
+    org.unserved.add(first.logIndex);
+    expect((await takeArchiveCopy(org.session(), out)).missingTotal).toBe(1);
+    // Run 2 retries from the first, still not served, and the server no longer serves the third:
+    // its page starts at the second again, and must not drop the third the copy holds.
+    org.unserved.add(third.logIndex);
+    const r = await takeArchiveCopy(org.session(), out);
+    expect(r.missing).toEqual([{ logIndex: first.logIndex, device: DEV_B, seq: first.seq }]);
+    const page = JSON.parse(readFileSync(devicePageFile(out, DEV_B, second.seq), 'utf8')) as {
+      records: { seq: number }[];
+    };
+    expect(page.records.map((x) => x.seq)).toEqual([second.seq, third.seq]);
+    expect(verifyArchiveCopy(out)).toMatchObject({ recordsMissing: 1, complete: false });
+    org.unserved.clear();
+    expect(await takeArchiveCopy(org.session(), out)).toMatchObject({ missingTotal: 0 });
     expect(verifyArchiveCopy(out).complete).toBe(true);
   });
 

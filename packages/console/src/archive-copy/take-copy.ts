@@ -72,6 +72,7 @@ import {
   orgProfileFile,
   partialFiles,
   readCopyState,
+  isTempFile,
   recordFile,
   removeTempFiles,
   writeCopyFile,
@@ -299,11 +300,13 @@ export async function takeArchiveCopy(
   const retried = new Set((prev?.missing ?? []).map((r) => r.logIndex));
   /** Records the server served otherwise than the log commits to, by log index: why. */
   const rejected = new Map<number, string>();
+  /** Log indexes the device pages this run wrote list. */
+  const listed = new Set<number>();
   const devices: Record<string, { nextSeq: number }> = { ...(prev?.devices ?? {}) };
   let recordsAdded = 0;
   let bytesAdded = 0;
   for (const [device, from] of [...firstSeq].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const got = await copyDevice(session, out, device, from, { n, m, retried }, lookup, rejected);
+    const got = await copyDevice(session, out, device, from, { n, m, retried }, lookup, rejected, listed);
     recordsAdded += got.added;
     bytesAdded += got.bytes;
     devices[device] = { nextSeq: Math.max(devices[device]?.nextSeq ?? 0, got.nextSeq) };
@@ -311,7 +314,14 @@ export async function takeArchiveCopy(
   }
 
   // 5. Every logged record of the new range (and last run's missing) must now be here.
-  const stillMissing = findMissing(out, n, m, prev?.missing ?? [], disposals.leaves, rejected, report);
+  const stillMissing = findMissing(
+    out,
+    n,
+    m,
+    prev?.missing ?? [],
+    { disposed: disposals.leaves, rejected, listed },
+    report,
+  );
   const dispose = recordsToDrop(out, m, disposals.leaves, new Set(prev?.disposedLeaves ?? []));
   const counts = {
     records: (prev?.counts.records ?? 0) + recordsAdded - dispose.records,
@@ -495,6 +505,28 @@ async function mergeWraps(
   return { wraps, otherWraps, conflicts };
 }
 
+/** A device page the copy holds, each record with its batch; undefined when absent or unreadable (then rewritten). */
+function readPage(
+  file: string,
+): { records: { record: CopiedRecordMeta; batch: CopiedBatch | null }[] } | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const page = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevicePage> | null;
+    const records: unknown = page?.records;
+    const batches: unknown = page?.batches;
+    if (page?.format !== DEVICE_PAGE_FORMAT || !Array.isArray(records) || !Array.isArray(batches))
+      return undefined;
+    return {
+      records: (records as CopiedRecordMeta[]).map((record) => ({
+        record,
+        batch: record.batch === null ? null : ((batches as CopiedBatch[])[record.batch] ?? null),
+      })),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** What verified dispositions let the copy leave out. */
 interface Disposals {
   /** Buckets whose keys a verified certificate says were destroyed (every plan bucket checked). */
@@ -608,6 +640,7 @@ async function copyDevice(
   range: { readonly n: number; readonly m: number; readonly retried: ReadonlySet<number> },
   lookup: EntryLookup,
   rejected: Map<number, string>,
+  listed: Set<number>,
 ): Promise<{ added: number; bytes: number; nextSeq: number }> {
   const treeSize = range.m;
   let added = 0;
@@ -684,13 +717,19 @@ async function copyDevice(
       });
     }
     await writeCopyFiles(toWrite);
-    if (metas.length > 0)
-      writeCopyFile(devicePageFile(out, device, metas[0]!.seq), {
-        format: DEVICE_PAGE_FORMAT,
-        device,
-        records: metas,
-        batches,
-      } satisfies DevicePage);
+    if (metas.length > 0) {
+      // A retry can start a page where an earlier one started: what that page lists and this
+      // one does not (a record not served this time) stays listed.
+      const file = devicePageFile(out, device, metas[0]!.seq);
+      const records = [...metas];
+      const fresh = new Set(metas.map((x) => x.logIndex));
+      for (const old of readPage(file)?.records ?? [])
+        if (!fresh.has(old.record.logIndex))
+          records.push({ ...old.record, batch: old.batch === null ? null : batchIndex(old.batch) });
+      records.sort((a, b) => a.seq - b.seq);
+      writeCopyFile(file, { format: DEVICE_PAGE_FORMAT, device, records, batches } satisfies DevicePage);
+      for (const x of records) listed.add(x.logIndex);
+    }
     const last = metas[metas.length - 1];
     if (last !== undefined) cursor = last.seq + 1;
     if (beyond || r.next === null) return { added, bytes, nextSeq: cursor };
@@ -711,19 +750,37 @@ function findMissing(
   from: number,
   to: number,
   before: readonly MissingRecord[],
-  disposed: ReadonlySet<number>,
-  rejected: ReadonlyMap<number, string>,
+  seen: {
+    readonly disposed: ReadonlySet<number>;
+    readonly rejected: ReadonlyMap<number, string>;
+    readonly listed: ReadonlySet<number>;
+  },
   report: (p: CopyProgress) => void,
 ): { listed: MissingRecord[]; total: number } {
   const listed: MissingRecord[] = [];
   let total = 0;
   const lookup = new EntryLookup(dir, to);
+  const devicePages = new Map<string, Set<number>>();
+  /** Log indexes a device's page files list, read once per device (only for a record this run's pages do not list). */
+  const pagesOf = (device: string): ReadonlySet<number> => {
+    let got = devicePages.get(device);
+    if (got === undefined) {
+      devicePages.set(device, (got = new Set()));
+      const folder = join(dir, 'devices', device);
+      for (const name of existsSync(folder) ? readdirSync(folder) : [])
+        if (!isTempFile(name))
+          for (const r of readPage(join(folder, name))?.records ?? []) got.add(r.record.logIndex);
+    }
+    return got;
+  };
   const check = (index: number): void => {
     const e = lookup.entry(index).entry;
-    if (e.type !== 'archive-record' || disposed.has(index)) return;
-    if (existsSync(recordFile(dir, Buffer.from(e.hash).toString('hex')))) return;
+    if (e.type !== 'archive-record' || seen.disposed.has(index)) return;
+    // Held is the record file and a page that lists it (what opening it needs).
+    const held = existsSync(recordFile(dir, Buffer.from(e.hash).toString('hex')));
+    if (held && (seen.listed.has(index) || pagesOf(e.device).has(index))) return;
     total++;
-    const reason = rejected.get(index);
+    const reason = held ? 'its record is in the copy, but no device page lists it' : seen.rejected.get(index);
     if (listed.length < MAX_LISTED_MISSING)
       listed.push({
         logIndex: index,
