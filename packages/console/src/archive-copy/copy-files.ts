@@ -72,6 +72,11 @@ export interface CopyState {
   readonly missing: readonly MissingRecord[];
   /** Missing records beyond those listed. */
   readonly missingUnlisted: number;
+  /**
+   * When some missing records are not listed: the lowest log index and, per device, the lowest
+   * sequence number of any missing record, from which the next run asks and checks again.
+   */
+  readonly missingFrom?: { readonly logIndex: number; readonly devices: Readonly<Record<string, number>> };
   readonly counts: { readonly records: number; readonly recordBytes: number; readonly buckets: number };
   readonly updatedAt: string;
 }
@@ -254,6 +259,15 @@ export function parseCopyState(text: string): CopyState {
   )
     bad('missing');
   if (!isUint(s.missingUnlisted)) bad('missingUnlisted');
+  const from = s.missingFrom as { logIndex?: unknown; devices?: unknown } | undefined;
+  if (
+    from !== undefined &&
+    (!isUint(from.logIndex) ||
+      typeof from.devices !== 'object' ||
+      from.devices === null ||
+      !Object.values(from.devices).every(isUint))
+  )
+    bad('missingFrom');
   const c = s.counts as Record<string, unknown> | undefined;
   if (!isUint(c?.records) || !isUint(c.recordBytes) || !isUint(c.buckets)) bad('counts');
   return s as unknown as CopyState;

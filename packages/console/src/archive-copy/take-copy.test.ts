@@ -259,6 +259,19 @@ describe('takeArchiveCopy', () => {
     expect(verifyArchiveCopy(out).complete).toBe(true);
   });
 
+  it('beyond the listed missing records, the unlisted ones are asked for again next run', async () => {
+    org.addRecords(DEV_B, 1002, KEPT);
+    const lost = org.records.slice(-1002);
+    for (const x of lost) org.unserved.add(x.logIndex);
+    const r = await takeArchiveCopy(org.session(), out);
+    expect(r.missingTotal).toBe(1002);
+    expect(r.missing).toHaveLength(1000);
+    for (const x of lost) org.unserved.delete(x.logIndex);
+    const again = await takeArchiveCopy(org.session(), out);
+    expect(again).toMatchObject({ missingTotal: 0, recordsAdded: 1002 });
+    expect(verifyArchiveCopy(out)).toMatchObject({ recordsMissing: 0, complete: true });
+  });
+
   it('an interrupted run’s leftovers do not fail verify: temporary files, a page past the state; the next run removes the temporary files', async () => {
     const size = state().treeSize;
     const pages = join(out, 'devices', DEV_B);

@@ -292,10 +292,17 @@ export async function takeArchiveCopy(
   }
 
   // 4. Each device's new records (and those missing last time), page by page.
-  for (const r of prev?.missing ?? []) {
-    const s = firstSeq.get(r.device);
-    if (s === undefined || r.seq < s) firstSeq.set(r.device, r.seq);
+  // Beyond the listed missing records, the unlisted ones: each device from its lowest missing seq.
+  const missingFrom = [
+    ...(prev?.missing ?? []).map((r) => [r.device, r.seq] as const),
+    ...Object.entries(prev?.missingFrom?.devices ?? {}),
+  ];
+  for (const [device, seq] of missingFrom) {
+    const s = firstSeq.get(device);
+    if (s === undefined || seq < s) firstSeq.set(device, seq);
   }
+  /** Below the copy's tree size, the log is checked again from here: the lowest unlisted missing record. */
+  const rescanFrom = Math.min(n, prev?.missingFrom?.logIndex ?? n);
   const lookup = new EntryLookup(out, m);
   const retried = new Set((prev?.missing ?? []).map((r) => r.logIndex));
   /** Records the server served otherwise than the log commits to, by log index: why. */
@@ -306,7 +313,8 @@ export async function takeArchiveCopy(
   let recordsAdded = 0;
   let bytesAdded = 0;
   for (const [device, from] of [...firstSeq].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const got = await copyDevice(session, out, device, from, { n, m, retried }, lookup, rejected, listed);
+    const range = { n, m, retried, rescanFrom };
+    const got = await copyDevice(session, out, device, from, range, lookup, rejected, listed);
     recordsAdded += got.added;
     bytesAdded += got.bytes;
     devices[device] = { nextSeq: Math.max(devices[device]?.nextSeq ?? 0, got.nextSeq) };
@@ -316,7 +324,7 @@ export async function takeArchiveCopy(
   // 5. Every logged record of the new range (and last run's missing) must now be here.
   const stillMissing = findMissing(
     out,
-    n,
+    rescanFrom,
     m,
     prev?.missing ?? [],
     { disposed: disposals.leaves, rejected, listed },
@@ -343,6 +351,7 @@ export async function takeArchiveCopy(
     disposedLeaves: [...disposals.leaves].sort((a, b) => a - b),
     dispositionEntries,
     missing: stillMissing.listed,
+    ...(stillMissing.from === undefined ? {} : { missingFrom: stillMissing.from }),
     missingUnlisted: stillMissing.total - stillMissing.listed.length,
     counts,
     updatedAt: new Date().toISOString(),
@@ -637,7 +646,12 @@ async function copyDevice(
   out: string,
   device: string,
   fromSeq: number,
-  range: { readonly n: number; readonly m: number; readonly retried: ReadonlySet<number> },
+  range: {
+    readonly n: number;
+    readonly m: number;
+    readonly retried: ReadonlySet<number>;
+    readonly rescanFrom: number;
+  },
   lookup: EntryLookup,
   rejected: Map<number, string>,
   listed: Set<number>,
@@ -698,9 +712,13 @@ async function copyDevice(
       }
       const hex = hash.toString('hex');
       const file = recordFile(out, hex);
-      if (!existsSync(file) || !sha256(readFileSync(file)).equals(hash))
-        toWrite.push({ path: file, bytes: record });
-      if (h.logIndex >= range.n || range.retried.has(h.logIndex)) {
+      const had = existsSync(file) && sha256(readFileSync(file)).equals(hash);
+      if (!had) toWrite.push({ path: file, bytes: record });
+      if (
+        h.logIndex >= range.n ||
+        range.retried.has(h.logIndex) ||
+        (h.logIndex >= range.rescanFrom && !had)
+      ) {
         added++;
         bytes += record.length;
       }
@@ -742,7 +760,7 @@ async function copyDevice(
 }
 
 /**
- * Logged records in entries [from, to) and last run's missing ones that the copy does not
+ * Logged records in entries [from, to) and last run's listed missing ones below `from` that the copy does not
  * hold, less those verified dispositions account for (`disposed`, leaf indexes).
  */
 function findMissing(
@@ -756,9 +774,15 @@ function findMissing(
     readonly listed: ReadonlySet<number>;
   },
   report: (p: CopyProgress) => void,
-): { listed: MissingRecord[]; total: number } {
+): {
+  listed: MissingRecord[];
+  total: number;
+  from: { logIndex: number; devices: Record<string, number> } | undefined;
+} {
   const listed: MissingRecord[] = [];
   let total = 0;
+  let fromIndex = Number.MAX_SAFE_INTEGER;
+  const fromSeq: Record<string, number> = {};
   const lookup = new EntryLookup(dir, to);
   const devicePages = new Map<string, Set<number>>();
   /** Log indexes a device's page files list, read once per device (only for a record this run's pages do not list). */
@@ -780,6 +804,8 @@ function findMissing(
     const held = existsSync(recordFile(dir, Buffer.from(e.hash).toString('hex')));
     if (held && (seen.listed.has(index) || pagesOf(e.device).has(index))) return;
     total++;
+    fromIndex = Math.min(fromIndex, index);
+    fromSeq[e.device] = Math.min(fromSeq[e.device] ?? e.seq, e.seq);
     const reason = held ? 'its record is in the copy, but no device page lists it' : seen.rejected.get(index);
     if (listed.length < MAX_LISTED_MISSING)
       listed.push({
@@ -789,11 +815,13 @@ function findMissing(
         ...(reason === undefined ? {} : { reason }),
       });
   };
-  for (const r of before) check(r.logIndex);
+  for (const r of before) if (r.logIndex < from) check(r.logIndex);
   for (let i = from; i < to; i++) {
     check(i);
     if ((i - from) % (TILE_WIDTH * PROGRESS_BUNDLES) === 0 || i === to - 1)
       report({ phase: 'check', done: i - from + 1, total: to - from });
   }
-  return { listed, total };
+  // Past MAX_LISTED_MISSING the rest are not named: the next run starts from the lowest of them.
+  const unlisted = total > listed.length;
+  return { listed, total, from: unlisted ? { logIndex: fromIndex, devices: fromSeq } : undefined };
 }
