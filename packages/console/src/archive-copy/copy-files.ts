@@ -23,7 +23,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { entryBundlePath, TILE_WIDTH, tilePath } from '@custos/core';
+import { entryBundlePath, isWellFormedId, TILE_WIDTH, tilePath } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../defaults.js';
 import { writePrivateFile } from '../private-files.js';
@@ -244,8 +244,8 @@ export function parseCopyState(text: string): CopyState {
   const devices = s.devices as Record<string, unknown> | undefined;
   if (typeof devices !== 'object' || devices === null) bad('devices');
   for (const [id, d] of Object.entries(devices!)) {
-    if (!/^[A-Za-z0-9_-]{22}$/.test(id) || !isUint((d as { nextSeq?: unknown } | null)?.nextSeq))
-      bad(`devices.${id}`);
+    // Device ids are the log's ids (any well-formed id, not only the server's 22-character ones).
+    if (!isWellFormedId(id) || !isUint((d as { nextSeq?: unknown } | null)?.nextSeq)) bad(`devices.${id}`);
   }
   if (!Array.isArray(s.disposedBuckets) || !s.disposedBuckets.every(isStr)) bad('disposedBuckets');
   // Absent from copies taken before dispositions were verified: nothing verified disposed yet.

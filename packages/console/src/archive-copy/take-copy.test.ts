@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConsoleError } from '../console-error.js';
-import { bucketFile, COPY_STATE_FILE, devicePageFile, recordFile } from './copy-files.js';
+import { bucketFile, COPY_STATE_FILE, devicePageFile, parseCopyState, recordFile } from './copy-files.js';
 import {
   DEV_A,
   DEV_B,
@@ -302,6 +302,15 @@ describe('takeArchiveCopy', () => {
       org0.buckets.find((b) => b.bucketId === SHORT),
     );
     expect(profileOrgForCopy(org0, new Set())).toBe(org0);
+  });
+
+  it('reads a state whose device ids are any of the log’s well-formed ids, not only 22 characters', () => {
+    const st = JSON.parse(readFileSync(join(out, COPY_STATE_FILE), 'utf8')) as Record<string, unknown>;
+    const text = JSON.stringify({ ...st, devices: { 'laptop:7': { nextSeq: 3 } } });
+    expect(parseCopyState(text).devices).toEqual({ 'laptop:7': { nextSeq: 3 } });
+    expect(() => parseCopyState(JSON.stringify({ ...st, devices: { '../x': { nextSeq: 3 } } }))).toThrow(
+      /devices/,
+    );
   });
 
   it('refuses a folder that holds something else than a copy', async () => {
