@@ -65,12 +65,14 @@ describe('console completeness options', () => {
         revokedBy: 'admin1',
         lastSeqBeforeRevocation: 7,
         handedIn: { from: 8, to: 9, count: 2, firstAt: at + 60_000, lastAt: at + 60_000 },
+        declaredAfter: [{ from: 10, to: 11, reason: 'device-lost', logIndex: 40, time: at + 90_000 }],
         unarchivedReceipts: 3,
       }),
     ).toBe(
       'REVOKED   device d2: revoked by device admin1 2026-11-27T09:00:00Z; it had archived through sequence 7; ' +
         'handed in 2 record(s) after the revocation (sequence 8–9, 2026-11-27T09:01:00Z): claims of a device no ' +
-        'longer trusted, check them against the relay receipts; 3 message(s) relayed before the revocation were ' +
+        'longer trusted, check them against the relay receipts; declared lost after the revocation: sequence ' +
+        '10–11 (device-lost, log 40); 3 message(s) relayed before the revocation were ' +
         'never archived by it (its queue at revocation, not handed in: lost) [revoked/o1/d2/3-8-9]',
     );
     expect(

@@ -150,11 +150,20 @@ function describeRevoked(f: RevokedDeviceFinding): string {
       : `; handed in ${f.handedIn.count} record(s) after the revocation (sequence ${f.handedIn.from === f.handedIn.to ? f.handedIn.from : `${f.handedIn.from}–${f.handedIn.to}`}, ` +
         `${iso(f.handedIn.firstAt)}${f.handedIn.lastAt === f.handedIn.firstAt ? '' : ` to ${iso(f.handedIn.lastAt)}`}): ` +
         'claims of a device no longer trusted, check them against the relay receipts';
+  const declared =
+    f.declaredAfter.length === 0
+      ? ''
+      : `; declared lost after the revocation: ${f.declaredAfter
+          .map(
+            (g) =>
+              `sequence ${g.from === g.to ? g.from : `${g.from}–${g.to}`} (${g.reason}, log ${g.logIndex})`,
+          )
+          .join(', ')}`;
   const lost =
     f.unarchivedReceipts === 0
       ? ''
       : `; ${f.unarchivedReceipts} message(s) relayed before the revocation were never archived by it (its queue at revocation, not handed in: lost)`;
-  return `REVOKED   device ${f.deviceId}: ${by} ${iso(f.revokedAt)}; ${before}${late}${lost}`;
+  return `REVOKED   device ${f.deviceId}: ${by} ${iso(f.revokedAt)}; ${before}${late}${declared}${lost}`;
 }
 
 /** The report as JSON (the verified log itself is left out). */

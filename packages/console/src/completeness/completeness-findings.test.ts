@@ -261,6 +261,7 @@ describe('analyseCompleteness', () => {
         revokedBy: 'admin',
         lastSeqBeforeRevocation: 1,
         handedIn: null,
+        declaredAfter: [],
         unarchivedReceipts: 2,
       },
     ]);
@@ -276,6 +277,26 @@ describe('analyseCompleteness', () => {
         revokedBy: 'admin',
         lastSeqBeforeRevocation: 1,
         handedIn: { from: 2, to: 3, count: 2, firstAt: T + 20, lastAt: T + 21 },
+        declaredAfter: [],
+        unarchivedReceipts: 0,
+      },
+    ]);
+    // The probe's shape: the server's clock stepped back, so the records (and a gap declaration)
+    // logged after the revocation are stamped before it. Log order decides: they are handed in,
+    // and the finding stays.
+    const stepped = [...stranded, record('B', 2, T + 9), record('B', 3, T + 9), declared('B', 4, 4, T + 9)];
+    expect(analyseCompleteness(input(stepped, { served: s2 }))).toEqual([
+      expect.objectContaining({ kind: 'gap', deviceId: 'B', from: 4, to: 4 }),
+      {
+        kind: 'revoked-device',
+        deviceId: 'B',
+        revokedAt: T + 10,
+        revokedBy: 'admin',
+        lastSeqBeforeRevocation: 1,
+        handedIn: { from: 2, to: 3, count: 2, firstAt: T + 9, lastAt: T + 9 },
+        declaredAfter: [
+          { from: 4, to: 4, reason: 'server-restored', logIndex: stepped.length - 1, time: T + 9 },
+        ],
         unarchivedReceipts: 0,
       },
     ]);

@@ -101,8 +101,13 @@ export interface RevokedDeviceFinding {
   readonly revokedBy: string;
   /** The last sequence number it archived at or before its revocation; null when none. */
   readonly lastSeqBeforeRevocation: number | null;
-  /** Records logged after its revocation (handed in during its hand-in window); null when none. */
+  /**
+   * Records logged after its revocation (handed in during its hand-in window); null when none.
+   * "After" is log order, not entry time: times are the server's clock, which need not increase.
+   */
   readonly handedIn: HandedInRecords | null;
+  /** Runs it declared lost (archive-gap entries) logged after its revocation, in log order. */
+  readonly declaredAfter: readonly (GapDeclarationRef & { readonly from: number; readonly to: number })[];
   /** Relay receipts from before its revocation, past the grace, that it has no archive record for. */
   readonly unarchivedReceipts: number;
 }
@@ -183,10 +188,14 @@ export interface DeviceLogView {
   readonly deviceId: string;
   readonly enrolledAt: number | null;
   readonly revokedAt: number | null;
+  /** Log index of its `device-revoked` entry: what came after it is decided by this, not by time. */
+  readonly revokedIndex: number | null;
   /** The actor of its `device-revoked` entry (itself when it retired); null when not revoked. */
   readonly revokedBy: string | null;
   /** Sequence number → log time of its archive-record entry. */
   readonly records: ReadonlyMap<number, number>;
+  /** Sequence number → log index of its archive-record entry. */
+  readonly recordIndexes: ReadonlyMap<number, number>;
   /** Runs the device declared lost (archive-gap entries), in log order. */
   readonly declared: readonly (GapDeclarationRef & { readonly from: number; readonly to: number })[];
   readonly receipts: number;
@@ -200,8 +209,10 @@ export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): M
       deviceId: string;
       enrolledAt: number | null;
       revokedAt: number | null;
+      revokedIndex: number | null;
       revokedBy: string | null;
       records: Map<number, number>;
+      recordIndexes: Map<number, number>;
       declared: (GapDeclarationRef & { from: number; to: number })[];
       receipts: number;
     }
@@ -215,8 +226,10 @@ export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): M
           deviceId: id,
           enrolledAt: null,
           revokedAt: null,
+          revokedIndex: null,
           revokedBy: null,
           records: new Map(),
+          recordIndexes: new Map(),
           declared: [],
           receipts: 0,
         }),
@@ -229,10 +242,14 @@ export function devicesInLog(orgId: string, entries: readonly IndexedEntry[]): M
       const d = dev(e.subject);
       if (d.revokedAt === null) {
         d.revokedAt = e.time;
+        d.revokedIndex = index;
         d.revokedBy = e.actor;
       }
-    } else if (e.type === 'archive-record' && e.org === orgId) dev(e.device).records.set(e.seq, e.time);
-    else if (e.type === 'archive-gap' && e.org === orgId)
+    } else if (e.type === 'archive-record' && e.org === orgId) {
+      const d = dev(e.device);
+      d.records.set(e.seq, e.time);
+      d.recordIndexes.set(e.seq, index);
+    } else if (e.type === 'archive-gap' && e.org === orgId)
       dev(e.device).declared.push({
         from: e.seq,
         to: e.end,
@@ -444,9 +461,9 @@ function receiptFinding(
 
 /**
  * One finding per revoked device whose revocation explains something from `since` on: its
- * receipts never archived (`unmatched`, all from before its revocation), or records logged
- * after its revocation. A device revoked with everything archived and nothing handed in
- * later is complete: no finding.
+ * receipts never archived (`unmatched`, all from before its revocation), or records or gap
+ * declarations logged after its revocation (log index, not time). A device revoked with
+ * everything archived and nothing handed in or declared later is complete: no finding.
  */
 function revokedFindings(
   devices: ReadonlyMap<string, DeviceLogView>,
@@ -455,13 +472,16 @@ function revokedFindings(
 ): RevokedDeviceFinding[] {
   const out: RevokedDeviceFinding[] = [];
   for (const d of devices.values()) {
-    if (d.revokedAt === null) continue;
+    if (d.revokedAt === null || d.revokedIndex === null) continue;
     const revokedAt = d.revokedAt;
+    const revokedIndex = d.revokedIndex;
     const unarchivedReceipts = unmatched.filter((u) => u.deviceId === d.deviceId).length;
     let lastSeqBeforeRevocation: number | null = null;
     let handedIn: HandedInRecords | null = null;
     for (const [seq, time] of d.records) {
-      if (time <= revokedAt) {
+      // Log order, not time: a server whose clock stepped back (or a second node, or a lying
+      // server) stamps entries logged after the revocation with earlier times.
+      if ((d.recordIndexes.get(seq) ?? -1) < revokedIndex) {
         if (lastSeqBeforeRevocation === null || seq > lastSeqBeforeRevocation) lastSeqBeforeRevocation = seq;
       } else if (handedIn === null) {
         handedIn = { from: seq, to: seq, count: 1, firstAt: time, lastAt: time };
@@ -475,7 +495,13 @@ function revokedFindings(
         };
       }
     }
-    if (unarchivedReceipts === 0 && (handedIn === null || handedIn.lastAt < since)) continue;
+    const declaredAfter = d.declared.filter((g) => g.logIndex > revokedIndex);
+    if (
+      unarchivedReceipts === 0 &&
+      (handedIn === null || handedIn.lastAt < since) &&
+      declaredAfter.every((g) => g.time < since)
+    )
+      continue;
     out.push({
       kind: 'revoked-device',
       deviceId: d.deviceId,
@@ -483,6 +509,7 @@ function revokedFindings(
       revokedBy: d.revokedBy ?? d.deviceId,
       lastSeqBeforeRevocation,
       handedIn,
+      declaredAfter,
       unarchivedReceipts,
     });
   }

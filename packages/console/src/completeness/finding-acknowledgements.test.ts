@@ -190,7 +190,11 @@ describe('finding acknowledgements', () => {
     expect(unverified(null)).toBe(`unverified-disposition/org-1/${cert}`);
     expect(unverified('standard-2026-11')).toBe(`unverified-disposition/org-1/${cert}/standard-2026-11`);
     // A revoked device: a new hand-in or another unarchived receipt is another finding.
-    const revoked = (unarchivedReceipts: number, handedIn: { from: number; to: number } | null) =>
+    const revoked = (
+      unarchivedReceipts: number,
+      handedIn: { from: number; to: number } | null,
+      declaredAfter: number[] = [],
+    ) =>
       findingId(
         ORG,
         {
@@ -200,6 +204,13 @@ describe('finding acknowledgements', () => {
           revokedBy: 'a1',
           lastSeqBeforeRevocation: 3,
           handedIn: handedIn === null ? null : { ...handedIn, count: 1, firstAt: 6, lastAt: 6 },
+          declaredAfter: declaredAfter.map((logIndex) => ({
+            from: 7,
+            to: 9,
+            reason: 'device-lost',
+            logIndex,
+            time: 8,
+          })),
           unarchivedReceipts,
         },
         devices,
@@ -207,6 +218,7 @@ describe('finding acknowledgements', () => {
     expect(revoked(2, null)).toBe('revoked/org-1/d2/2-none');
     expect(revoked(0, { from: 4, to: 6 })).toBe('revoked/org-1/d2/0-4-6');
     expect(revoked(0, { from: 4, to: 7 })).not.toBe(revoked(0, { from: 4, to: 6 }));
+    expect(revoked(0, null, [12, 15])).toBe('revoked/org-1/d2/0-none-gaps12.15');
   });
 
   it('counts a signed, logged acknowledgement for exactly its own finding', async () => {

@@ -56,7 +56,8 @@ export function findingId(
     case 'unverified-disposition':
       return `unverified-disposition/${orgId}/${f.certificateHash}${f.bucketId === null ? '' : `/${f.bucketId}`}`;
     case 'revoked-device':
-      return `revoked/${orgId}/${f.deviceId}/${f.unarchivedReceipts}-${f.handedIn === null ? 'none' : `${f.handedIn.from}-${f.handedIn.to}`}`;
+      // A gap declared after the revocation is another finding too; ids without one are unchanged.
+      return `revoked/${orgId}/${f.deviceId}/${f.unarchivedReceipts}-${f.handedIn === null ? 'none' : `${f.handedIn.from}-${f.handedIn.to}`}${f.declaredAfter.length === 0 ? '' : `-gaps${f.declaredAfter.map((g) => g.logIndex).join('.')}`}`;
   }
 }
 
