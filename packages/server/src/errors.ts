@@ -150,7 +150,7 @@ export const SERVER_ERRORS = {
   DISPOSITION_NOT_FOUND: { status: 404, doc: "No such disposition plan in the caller's organisation." },
   QUORUM_NOT_MET: {
     status: 409,
-    doc: "The disposition plan has fewer distinct officer approvals than the organisation's quorum.",
+    doc: "The disposition plan has fewer approvals by officers of the current officer list than the organisation's current quorum: checked when execution starts, on every resumed execute call and when the certificate is written, so an approver removed while execution was paused stops it. Nothing more is destroyed; officers of the current list approve the plan (an executing plan takes approvals) and execute it again.",
   },
   NOTHING_TO_DISPOSE: {
     status: 409,
@@ -166,7 +166,7 @@ export const SERVER_ERRORS = {
   },
   DISPOSITION_CLOSED: {
     status: 409,
-    doc: 'The disposition plan is already executing or executed: it takes no more approvals.',
+    doc: 'The disposition plan is already executed: it takes no more approvals.',
   },
   BUCKET_CONFLICT: { status: 409, doc: 'A different bucket key is already registered under this bucket id.' },
   KEY_MANAGER_INVALID: {

@@ -64,7 +64,8 @@ export async function planOrThrow(stores: Stores, orgId: OrgId, planId: string):
 
 /**
  * Records officer `officerIndex`'s approval of the plan, after verifying it; the same
- * approval again changes nothing. A new approval is an audit act `disposition.approve`.
+ * approval again changes nothing. A new approval is an audit act `disposition.approve`. A
+ * plan takes approvals until it is executed (DISPOSITION_CLOSED after).
  * A plan holding a bucket that still takes records at `now` (only a plan made before the
  * server left such buckets out) is refused with BUCKET_STILL_ACCEPTING: the officers learn it
  * before they approve, not when execution is refused.
@@ -84,10 +85,21 @@ export async function approvePlan(
   );
   // The identical approval was verified when it was stored: a retry is not a second vote.
   if (stored?.signature.equals(approval.signature) === true) return;
-  if (plan.state !== 'proposed') {
+  // An executing plan still takes approvals: when an approver is removed while execution is
+  // paused, the server refuses to go on (QUORUM_NOT_MET) until officers of the current list
+  // approve, and their approvals are what the certificate will carry (execution.ts).
+  if (plan.state === 'executed') {
     throw new ServerError('DISPOSITION_CLOSED', `the plan is ${plan.state}: it takes no more approvals`);
   }
-  const ids = decodeDispositionPlan(plan.plan).buckets.map((b) => b.bucketId);
+  // Buckets already done are disposed: only those execution has still to touch are asked about.
+  const done = new Set(
+    (await stores.disposition.progress(orgId, planId))
+      .filter((p) => p.step === 'done')
+      .map((p) => p.bucketId),
+  );
+  const ids = decodeDispositionPlan(plan.plan)
+    .buckets.map((b) => b.bucketId)
+    .filter((id) => !done.has(id));
   await assertDisposable(stores, orgId, ids, now, {
     notDue: 'approve the plan on or after then; no approval recorded',
     accepting: 'this plan cannot be executed before then; no approval recorded',
@@ -108,8 +120,8 @@ export async function approvePlan(
   }
   await stores.withTransaction(async (tx) => {
     const current = await tx.disposition.plan(orgId, planId);
-    if (current?.state !== 'proposed') {
-      throw new ServerError('DISPOSITION_CLOSED', 'the plan is no longer open for approvals');
+    if (current === undefined || current.state === 'executed') {
+      throw new ServerError('DISPOSITION_CLOSED', 'the plan is executed: it takes no more approvals');
     }
     const added = await tx.disposition.putApproval(orgId, planId, {
       officerIndex: approval.officerIndex,

@@ -154,6 +154,16 @@ for (const backend of TEST_BACKENDS) {
       return row === undefined ? [] : decodePostings(row.ids, 0, row.n);
     };
     const holdId = newId<DeviceId>() as string as HoldId;
+    const officerList = async () => (await tb.stores.orgs.get(w.orgId))!.officers;
+    /** An officer-list change act (quorum 2) putting `officers` in force. */
+    const change = (seq: number, officers: Awaited<ReturnType<typeof officerList>>) =>
+      tb.stores.orgs.replaceOfficers(w.orgId, officers, 2, {
+        seq,
+        document: Buffer.from([seq]),
+        issuedAt: seq,
+        changedBy: BY,
+        changedAt: seq,
+      });
 
     beforeAll(async () => {
       tb = await backend.open();
@@ -229,15 +239,7 @@ for (const backend of TEST_BACKENDS) {
       const q = (await makePlan(tb.stores, pendingTableAuditSink, w.orgId, AS_OF, BY, AS_OF - DAY)).plan;
       await approve(q.planId, 0, signAs(0, q.plan));
       await approve(q.planId, 1, signAs(1, q.plan));
-      const listed = (await tb.stores.orgs.get(w.orgId))!.officers;
-      const change = (seq: number, officers: typeof listed) =>
-        tb.stores.orgs.replaceOfficers(w.orgId, officers, 2, {
-          seq,
-          document: Buffer.from([seq]),
-          issuedAt: seq,
-          changedBy: BY,
-          changedAt: seq,
-        });
+      const listed = await officerList();
       await change(
         1,
         listed.filter((o) => o.index !== 1),
@@ -262,6 +264,36 @@ for (const backend of TEST_BACKENDS) {
       );
       expect(steps).toBe(1);
       expect((await tb.stores.disposition.plan(w.orgId, p.planId))?.state).toBe('executing');
+      // Officer 2 is removed while execution is paused: its approval no longer counts (consoles
+      // judge the certificate by the list in force when it is logged), so the resume is refused
+      // before any step, and nothing more is destroyed.
+      const listed = await officerList();
+      const without = (...gone: number[]) => listed.filter((o) => !gone.includes(o.index));
+      await change(3, without(2));
+      const progress = await tb.stores.disposition.progress(w.orgId, p.planId);
+      const left = await present([...w.tA, ...w.tB, ...w.pAll]);
+      await expect(executePlan(deps(), w.orgId, p.planId, BY)).rejects.toMatchObject({
+        code: 'QUORUM_NOT_MET',
+        message: expect.stringContaining(
+          '1 approval(s) of this plan by current officers, 2 needed; nothing more was destroyed',
+        ),
+      });
+      expect(await tb.stores.disposition.progress(w.orgId, p.planId)).toEqual(progress);
+      expect(await present([...w.tA, ...w.tB, ...w.pAll])).toEqual(left);
+      // The executing plan takes an approval from a current officer, and goes on; but officer 1
+      // is removed after the last step, before the certificate: no certificate, nothing logged.
+      await approve(p.planId, 1, signAs(1, p.plan));
+      const removeOne = async (_b: string, q: { step: string }) => {
+        if (q.step === 'done') await change(4, without(1, 2));
+      };
+      await expect(
+        executePlan(deps(), w.orgId, p.planId, BY, { afterStep: removeOne }),
+      ).rejects.toMatchObject({
+        code: 'QUORUM_NOT_MET',
+      });
+      const stuck = (await tb.stores.disposition.plan(w.orgId, p.planId))!;
+      expect([stuck.state, stuck.certificate, stuck.certificateLogIndex]).toEqual(['executing', null, null]);
+      await change(5, without(2));
       const done = await executePlan(deps(), w.orgId, p.planId, BY);
       expect(done.state).toBe('executed');
       expect(await present([...w.tA, ...w.tB, ...w.pAll])).toEqual(
@@ -273,11 +305,15 @@ for (const backend of TEST_BACKENDS) {
       expect((await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', T_BUCKET)).length).toBe(2);
       const cert = decodeDispositionCertificate(done.certificate!);
       expect(Buffer.from(cert.planHash).toString('hex')).toBe(p.planId);
-      expect(cert.approvals.map((a) => a.officerIndex)).toEqual([0, 2]);
+      // Only the approvals that verify against the list in force when it was written: not officer 2's.
+      expect(cert.approvals.map((a) => a.officerIndex)).toEqual([0, 1]);
       expect(cert.buckets).toEqual([{ bucketId: T_BUCKET, records: 4, held: 3, keysDestroyed: false }]);
-      await expect(approve(p.planId, 1, signAs(1, p.plan))).rejects.toMatchObject({
-        code: 'DISPOSITION_CLOSED',
-      });
+      // An executed plan takes no more approvals (officer 3, added now, never approved it).
+      const [extra] = officerKeys(1);
+      await change(6, [...listed, { index: 3, publicKey: extra!.doc }]);
+      await expect(
+        approve(p.planId, 3, Buffer.from(extra!.sign(dispositionApprovalMessage(p.plan)))),
+      ).rejects.toMatchObject({ code: 'DISPOSITION_CLOSED' });
     });
 
     it('disposes the rest and destroys the keys once the hold is released', async () => {

@@ -33,7 +33,12 @@ import { ServerError } from '../errors.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import { decodePostings, encodePostings } from '../search/posting-codec.js';
-import type { BucketProgress, BucketRecordFacts, PlanRecord } from '../store/disposition-stores.js';
+import type {
+  ApprovalRecord,
+  BucketProgress,
+  BucketRecordFacts,
+  PlanRecord,
+} from '../store/disposition-stores.js';
 import type { Stores } from '../store/stores.js';
 import { approvalVerifies, planOrThrow } from './approval.js';
 import { assertDisposable } from './bucket-readiness.js';
@@ -255,11 +260,37 @@ function sessionKeyBucket(wrapped: Buffer): string | null {
 }
 
 /**
- * Starts execution: QUORUM_NOT_MET unless the quorum of the officer list in force now approved,
- * each approval verifying with that officer's key in the list. An approval by an officer removed
- * since does not count: officers' consoles check the certificate against the list in force when
- * it was executed (docs/officers.md, "Which officers' approvals count"), and records destroyed
- * under a certificate they reject would be an incident.
+ * The plan's approvals that count now, or QUORUM_NOT_MET: each must verify with that officer's
+ * key in the officer list in force now, and there must be at least the quorum in force now. An
+ * approval by an officer removed since does not count: officers' consoles check the certificate
+ * against the list in force before its first `disposition` entry (docs/officers.md, "Which
+ * officers' approvals count"), and records destroyed under a certificate they reject would be
+ * an incident. So this is asked when execution starts, on every resumed call before any step
+ * (the list may have changed while execution was paused), and when the certificate is written.
+ */
+async function countingApprovals(stores: Stores, orgId: OrgId, plan: PlanRecord): Promise<ApprovalRecord[]> {
+  const org = await stores.orgs.get(orgId);
+  const approvals = (await stores.disposition.approvals(orgId, plan.planId)).filter(
+    (a) => org !== undefined && approvalVerifies(org, a.officerIndex, plan.plan, a.signature),
+  );
+  const quorum = org?.officerQuorum ?? Number.MAX_SAFE_INTEGER;
+  if (approvals.length < quorum) {
+    const resume =
+      plan.state === 'proposed'
+        ? ''
+        : '; nothing more was destroyed: officers of the current list approve the plan' +
+          ' (an executing plan takes approvals), then execute it again';
+    throw new ServerError(
+      'QUORUM_NOT_MET',
+      `${approvals.length} approval(s) of this plan by current officers, ${quorum} needed${resume}`,
+    );
+  }
+  return approvals;
+}
+
+/**
+ * Starts execution: QUORUM_NOT_MET unless the quorum in force now approved
+ * ({@link countingApprovals}), read in the transaction that moves the plan to `executing`.
  */
 async function start(
   stores: Stores,
@@ -267,18 +298,8 @@ async function start(
   plan: PlanRecord,
   bucketIds: readonly string[],
 ): Promise<void> {
-  const org = await stores.orgs.get(orgId);
-  const approvals = (await stores.disposition.approvals(orgId, plan.planId)).filter(
-    (a) => org !== undefined && approvalVerifies(org, a.officerIndex, plan.plan, a.signature),
-  );
-  const quorum = org?.officerQuorum ?? Number.MAX_SAFE_INTEGER;
-  if (approvals.length < quorum) {
-    throw new ServerError(
-      'QUORUM_NOT_MET',
-      `${approvals.length} approval(s) of this plan by current officers, ${quorum} needed`,
-    );
-  }
   await stores.withTransaction(async (tx) => {
+    await countingApprovals(tx, orgId, plan);
     if (await tx.disposition.setState(orgId, plan.planId, 'proposed', 'executing')) {
       await tx.disposition.initProgress(orgId, plan.planId, bucketIds);
     }
@@ -313,7 +334,9 @@ export async function executePlan(
     notDue: 'nothing was changed; execute the plan on or after then',
     accepting: 'nothing was changed; execute the plan again then',
   });
-  if (plan.state === 'proposed')
+  // A resumed execution: the officer list may have changed since it started (QUORUM_NOT_MET).
+  if (plan.state === 'executing') await countingApprovals(stores, orgId, plan);
+  else
     await start(
       stores,
       orgId,
@@ -370,43 +393,47 @@ function firstPostingId(head: Buffer, base: number): number | undefined {
   return undefined;
 }
 
-/** Stores the certificate and logs its hash (once: the state's compare-and-set decides). */
+/**
+ * Stores the certificate and logs its hash (once: the state's compare-and-set decides). The
+ * quorum is checked again in the same transaction, and the certificate carries only the
+ * approvals that verify against the officer list in force then (the list consoles judge it by).
+ */
 async function certify(deps: ExecutionDeps, orgId: OrgId, plan: PlanRecord, by: DeviceId): Promise<void> {
   const { stores } = deps;
-  const approvals = await stores.disposition.approvals(orgId, plan.planId);
-  const progress = await stores.disposition.progress(orgId, plan.planId);
-  const at = deps.clock();
-  const certificate = Buffer.from(
-    encodeDispositionCertificate({
-      orgId,
-      planHash: Buffer.from(plan.planId, 'hex'),
-      executedAt: at,
-      approvals: approvals.map((a) => ({ officerIndex: a.officerIndex, signature: a.signature })),
-      buckets: progress.map((p) => ({
-        bucketId: p.bucketId,
-        records: p.disposed,
-        held: p.held,
-        keysDestroyed: p.keysDestroyed,
-      })),
-    }),
-  );
-  const digest = createHash('sha256').update(certificate).digest();
-  // One `disposition` entry per bucket (core log-entry.ts): its hash and size are the certificate's.
-  const entries = progress.map((p) =>
-    encodeLogEntry({
-      type: 'disposition',
-      hash: digest,
-      size: certificate.length,
-      actor: by,
-      time: at,
-      bucket: p.bucketId as BucketId,
-      records: p.disposed,
-    }),
-  );
   await stores.withTransaction(async (tx) => {
     // A no-op compare-and-set that locks the plan's row (PostgreSQL) until commit: a concurrent
     // certifier waits here, then finds the plan executed and logs nothing twice.
     if (!(await tx.disposition.setState(orgId, plan.planId, 'executing', 'executing'))) return;
+    const approvals = await countingApprovals(tx, orgId, { ...plan, state: 'executing' });
+    const progress = await tx.disposition.progress(orgId, plan.planId);
+    const at = deps.clock();
+    const certificate = Buffer.from(
+      encodeDispositionCertificate({
+        orgId,
+        planHash: Buffer.from(plan.planId, 'hex'),
+        executedAt: at,
+        approvals: approvals.map((a) => ({ officerIndex: a.officerIndex, signature: a.signature })),
+        buckets: progress.map((p) => ({
+          bucketId: p.bucketId,
+          records: p.disposed,
+          held: p.held,
+          keysDestroyed: p.keysDestroyed,
+        })),
+      }),
+    );
+    const digest = createHash('sha256').update(certificate).digest();
+    // One `disposition` entry per bucket (core log-entry.ts): its hash and size are the certificate's.
+    const entries = progress.map((p) =>
+      encodeLogEntry({
+        type: 'disposition',
+        hash: digest,
+        size: certificate.length,
+        actor: by,
+        time: at,
+        bucket: p.bucketId as BucketId,
+        records: p.disposed,
+      }),
+    );
     const first = await sequenceEntries(tx, orgId, entries);
     await deps.audit.record(tx, orgId, {
       kind: 'disposition.execute',
