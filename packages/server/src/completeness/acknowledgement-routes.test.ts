@@ -3,6 +3,8 @@
  * audited with the detail the console rebuilds; a retry of the identical statement changes
  * nothing; a second statement for the same finding, a forged or misattributed signature,
  * another org's finding, an empty reason and a member's request are refused, nothing stored.
+ * The officer list is read in the transaction that stores the act: a removal committing just
+ * before it refuses the removed officer's acknowledgement.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import {
@@ -12,7 +14,9 @@ import {
   type FindingAcknowledgement,
 } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrgId } from '../ids.js';
+import { pendingTableAuditSink } from '../audit/audit-sink.js';
+import { newId, type DeviceId, type OrgId } from '../ids.js';
+import type { Stores } from '../store/stores.js';
 import {
   bindOfficer,
   call,
@@ -24,7 +28,7 @@ import {
   type TestDevice,
 } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
-import { acknowledgementDetail } from './acknowledgement-routes.js';
+import { acknowledgeFinding, acknowledgementDetail } from './acknowledgement-routes.js';
 
 function officer() {
   const k = generateKeyPairSync('ed25519');
@@ -190,5 +194,47 @@ describe('finding acknowledgement routes (SQLite)', () => {
     const rest = await list(`?limit=2&after=${encodeURIComponent(first.next!)}`);
     expect(rest.acknowledgements.map((a) => a.findingId)).toEqual(all.slice(2));
     expect(rest.next).toBeNull();
+  });
+
+  it("refuses a removed officer's acknowledgement when the removal commits just before it is stored", async () => {
+    const listed = (await t.stores.orgs.get(orgId))!.officers;
+    const change = (seq: number, officers: typeof listed) =>
+      t.stores.withTransaction((tx) =>
+        tx.orgs.replaceOfficers(orgId, officers, 1, {
+          seq,
+          document: Buffer.from([seq]),
+          issuedAt: seq,
+          changedBy: dev.officer.deviceId,
+          changedAt: seq,
+        }),
+      );
+    // The same stores, but officer 1's removal commits as the acknowledgement's transaction begins.
+    let removed = false;
+    const racing = new Proxy(t.stores, {
+      get: (target, k) =>
+        k === 'withTransaction'
+          ? async <T>(fn: (tx: Stores) => Promise<T>): Promise<T> => {
+              if (!removed)
+                await change(
+                  1,
+                  listed.filter((o) => o.index !== 1),
+                );
+              removed = true;
+              return target.withTransaction(fn);
+            }
+          : (Reflect.get(target, k, target) as unknown),
+    });
+    const findingId = `gap/${orgId}/dev-9/1-1`;
+    const st = Buffer.from(statement({ findingId, officerIndex: 1 }));
+    const sig = Buffer.from(officers[1]!.sign(st), 'base64url');
+    const ack = (stores: Stores) =>
+      acknowledgeFinding(stores, pendingTableAuditSink, orgId, newId<DeviceId>(), 5000, st, sig);
+    const before = await acts();
+    await expect(ack(racing)).rejects.toMatchObject({ code: 'INVALID_KEY' });
+    expect(await t.stores.completeness.acknowledgement(orgId, findingId)).toBeUndefined();
+    expect(await acts()).toEqual(before);
+    // Nothing was burnt: once officer 1 is listed again, the same acknowledgement is stored.
+    await change(2, listed);
+    expect((await ack(t.stores)).findingId).toBe(findingId);
   });
 });

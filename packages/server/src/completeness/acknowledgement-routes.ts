@@ -96,19 +96,6 @@ export async function acknowledgeFinding(
     if (stored.statement.equals(statement) && stored.signature.equals(signature)) return stored;
     throw alreadyAcknowledged(a.findingId);
   }
-  const org = await stores.orgs.get(orgId);
-  if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');
-  const key = officerSigningKey(org, a.officerIndex);
-  if (key === null)
-    throw new ServerError(
-      'INVALID_KEY',
-      `body.statement: officer ${a.officerIndex} has no registered officer signing key`,
-    );
-  if (!signatureVerifies(key, statement, signature))
-    throw new ServerError(
-      'INVALID_KEY',
-      `body.signature: does not verify as officer ${a.officerIndex}'s signature of the statement`,
-    );
   const row: AcknowledgementRow = {
     findingId: a.findingId,
     statement,
@@ -117,6 +104,24 @@ export async function acknowledgeFinding(
     acknowledgedAt: at,
   };
   return stores.withTransaction(async (tx) => {
+    // The officer list is read, held, in the transaction that logs the act: an officer removal
+    // committing between a read before it and this act would otherwise let a removed officer's
+    // acknowledgement in after the change act, which consoles reject, and the finding could
+    // never be acknowledged again.
+    await tx.orgs.lockOfficerList(orgId);
+    const org = await tx.orgs.get(orgId);
+    if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');
+    const key = officerSigningKey(org, a.officerIndex);
+    if (key === null)
+      throw new ServerError(
+        'INVALID_KEY',
+        `body.statement: officer ${a.officerIndex} has no registered officer signing key`,
+      );
+    if (!signatureVerifies(key, statement, signature))
+      throw new ServerError(
+        'INVALID_KEY',
+        `body.signature: does not verify as officer ${a.officerIndex}'s signature of the statement`,
+      );
     // Two officers racing: the primary key lets one in.
     if (!(await tx.completeness.acknowledge(orgId, row))) throw alreadyAcknowledged(a.findingId);
     await audit.record(tx, orgId, {

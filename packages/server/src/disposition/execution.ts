@@ -299,6 +299,7 @@ async function start(
   bucketIds: readonly string[],
 ): Promise<void> {
   await stores.withTransaction(async (tx) => {
+    await tx.orgs.lockOfficerList(orgId);
     await countingApprovals(tx, orgId, plan);
     if (await tx.disposition.setState(orgId, plan.planId, 'proposed', 'executing')) {
       await tx.disposition.initProgress(orgId, plan.planId, bucketIds);
@@ -404,6 +405,8 @@ async function certify(deps: ExecutionDeps, orgId: OrgId, plan: PlanRecord, by: 
     // A no-op compare-and-set that locks the plan's row (PostgreSQL) until commit: a concurrent
     // certifier waits here, then finds the plan executed and logs nothing twice.
     if (!(await tx.disposition.setState(orgId, plan.planId, 'executing', 'executing'))) return;
+    // The list the certificate's approvals are checked against stays in force until it is logged.
+    await tx.orgs.lockOfficerList(orgId);
     const approvals = await countingApprovals(tx, orgId, { ...plan, state: 'executing' });
     const progress = await tx.disposition.progress(orgId, plan.planId);
     const at = deps.clock();

@@ -56,6 +56,11 @@ interface OrgRow {
 export class SqlOrgStore implements OrgStore {
   constructor(private readonly db: SqlExecutor) {}
 
+  async lockOfficerList(orgId: OrgId): Promise<void> {
+    if (this.db.dialect === 'sqlite') return;
+    await this.db.get(sql`SELECT 1 FROM orgs WHERE org_id = ${orgId} FOR SHARE`);
+  }
+
   async create(org: OrgRecord): Promise<void> {
     await this.db.run(sql`INSERT INTO orgs (org_id, name, signing_public_key, signing_key_fingerprint,
       root_archive_public_key, key_manager_delegation, key_manager_not_before, key_manager_not_after,

@@ -67,6 +67,13 @@ export interface OrgStore {
   addKeyManagerRotation(orgId: OrgId, rotation: KeyManagerRotation): Promise<void>;
   /** The org's rotations, oldest first, with their wraps. */
   keyManagerRotations(orgId: OrgId): Promise<KeyManagerRotation[]>;
+  /**
+   * Holds the org's officer list unchanged until the transaction ends (PostgreSQL: a share lock
+   * on the org's row, which replaceOfficers updates; SQLite has one writer). Acts judged against
+   * the list in force when they are logged (an acknowledgement, a disposition certificate) read
+   * it after this, so no officer change commits between that read and the act.
+   */
+  lockOfficerList(orgId: OrgId): Promise<void>;
   /** Replaces the org's officer keys and quorum (a quorum signed the new list); records the change. */
   replaceOfficers(
     orgId: OrgId,
