@@ -1,9 +1,11 @@
 /**
  * trustCheckpoint against a lying log source: the operator holds the log key, so every
  * checkpoint here is validly signed; only the profile's stored checkpoint tells a rewritten
- * or rolled-back log apart. A fork (larger tree, other history), a rollback (smaller tree)
- * and the same size with another root are each refused, naming both sizes, with the stored
- * checkpoint left as it was; an honest extension is proven and stored.
+ * or rolled-back log apart. A fork (larger tree, other history), a rollback (smaller tree,
+ * not a prefix) and the same size with another root are each refused, naming both sizes,
+ * with the stored checkpoint left as it was; an honest extension is proven and stored, an
+ * honest smaller tree (a prefix) is trusted as stale and not stored. Two module instances
+ * (two processes' queues) on one profile take turns through the lock file.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import {
   parseSignerKey,
   signCheckpoint,
 } from '@custos/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
@@ -41,7 +43,7 @@ const entry = (i: number, variant = 0): Uint8Array =>
   });
 const honest = (n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => entry(i));
 /** The same log with entry 3 rewritten: every tree from size 4 on has another root. */
-const forked = (n: number): Uint8Array[] => honest(n).map((e, i) => (i === 3 ? entry(i, 7) : e));
+const forked = (n: number, at = 3): Uint8Array[] => honest(n).map((e, i) => (i === at ? entry(i, 7) : e));
 /** A checkpoint over `entries`, signed with the log key (the operator's). */
 const note = (entries: readonly Uint8Array[]): string =>
   signCheckpoint(
@@ -55,20 +57,24 @@ const note = (entries: readonly Uint8Array[]): string =>
   );
 
 /** A fresh profile whose server proves consistency over `served()` (what it shows now). */
-function profile(served: () => readonly Uint8Array[]): {
+function profile(
+  served: () => readonly Uint8Array[],
+  dir = mkdtempSync(join(root, 'profile-')),
+  answer: (path: string) => Promise<void> = () => Promise.resolve(),
+): {
   session: Pick<OfficerSession, 'dir' | 'orgId' | 'api'>;
   asked: string[];
   state: () => string;
 } {
-  const dir = mkdtempSync(join(root, 'profile-'));
   const asked: string[] = [];
   const session = {
     dir,
     orgId: ORG,
     api: {
-      call: (_method: string, path: string) => {
+      call: async (_method: string, path: string) => {
         asked.push(path);
-        return Promise.resolve(consistencyAnswerFor(path, served()) ?? {});
+        await answer(path);
+        return consistencyAnswerFor(path, served()) ?? {};
       },
     },
   } as unknown as Pick<OfficerSession, 'dir' | 'orgId' | 'api'>;
@@ -115,9 +121,9 @@ describe('trustCheckpoint', () => {
     const stored = p.state();
     const cases: [readonly Uint8Array[], string, RegExp][] = [
       [
-        honest(8),
+        forked(8),
         'LOG_ROLLBACK',
-        /^a records page: the log shrank: the server's checkpoint has 8 entries, .*had 10$/,
+        /^a records page: the log shrank: the server's checkpoint has 8 entries, .*had 10, and its tree is not a prefix/,
       ],
       [forked(10), 'LOG_FORK', /^a records page: the log forked: at size 10 /],
       [forked(15), 'LOG_FORK', /^a records page: the log at size 15 is not an extension of .* \(size 10\)/],
@@ -169,7 +175,7 @@ describe('trustCheckpoint', () => {
     const earlier = profile(() => view);
     await trustCheckpoint(earlier.session, log, note(view), 'the head');
     writeFileSync(join(p.session.dir, 'officers-log-state.json'), earlier.state());
-    const e = await refusal(trustCheckpoint(p.session, log, note(honest(8)), 'the head'));
+    const e = await refusal(trustCheckpoint(p.session, log, note(forked(8)), 'the head'));
     expect(isConsoleError(e, 'LOG_ROLLBACK')).toBe(true);
     expect((await trustCheckpoint(p.session, log, note(view), 'the head')).previousTreeSize).toBe(10);
   });
@@ -184,5 +190,64 @@ describe('trustCheckpoint', () => {
       ),
     );
     expect(parseWitnessState(p.state()).treeSize).toBe(20);
+  });
+
+  it('trusts a smaller checkpoint that is a prefix of the stored one as stale, and keeps the stored one', async () => {
+    const view = honest(10);
+    const p = profile(() => view);
+    await trustCheckpoint(p.session, log, note(view), 'the head');
+    const stored = p.state();
+    const stale = await trustCheckpoint(p.session, log, note(honest(9)), 'a records page');
+    expect(stale).toMatchObject({ outcome: 'stale', previousTreeSize: 10 });
+    expect(stale.checkpoint.treeSize).toBe(9);
+    expect(p.asked).toEqual([`/v1/orgs/${ORG}/log/proof/consistency?from=9&to=10`]);
+    expect(p.state()).toBe(stored);
+  });
+
+  it('takes turns with another process on the profile: a fork accepted meanwhile is not stored under it', async () => {
+    // Two module instances stand for two processes: each has its own in-process queue.
+    vi.resetModules();
+    const other = (await import('./log-state.js')).trustCheckpoint;
+    expect(other).not.toBe(trustCheckpoint);
+    const honestView = honest(10);
+    const p = profile(() => honestView);
+    await trustCheckpoint(p.session, log, note(honest(5)), 'the head');
+    // A's consistency proof is held back until B has started.
+    let asked!: () => void;
+    const proofAsked = new Promise<void>((r) => (asked = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const a = profile(
+      () => honestView,
+      p.session.dir,
+      () => {
+        asked();
+        return released;
+      },
+    );
+    const forkView = forked(10, 6); // extends the stored 5 entries, not A's 10
+    const b = profile(() => forkView, p.session.dir);
+    const first = trustCheckpoint(a.session, log, note(honestView), 'A');
+    await proofAsked;
+    const second = other(b.session, log, note(forked(8, 6)), 'B');
+    release();
+    expect((await first).outcome).toBe('extended');
+    const e = await refusal(second);
+    // The other module instance has its own ConsoleError class: compare the code.
+    expect((e as { code?: string }).code, e.message).toBe('LOG_ROLLBACK');
+    expect(e.message).toMatch(
+      /^B: the log shrank: the server's checkpoint has 8 entries, .*had 10, and its tree is not a prefix/,
+    );
+    expect(parseWitnessState(p.state()).treeSize).toBe(10);
+    expect(() => statSync(join(p.session.dir, 'audit-log-state.lock'))).toThrow(/ENOENT/);
+  });
+
+  it('takes over the lock of a process that is gone', async () => {
+    const view = honest(10);
+    const p = profile(() => view);
+    // A pid far above any pid_max: no such process.
+    writeFileSync(join(p.session.dir, 'audit-log-state.lock'), '2147483646\n');
+    expect((await trustCheckpoint(p.session, log, note(view), 'the head')).outcome).toBe('first-seen');
+    expect(() => statSync(join(p.session.dir, 'audit-log-state.lock'))).toThrow(/ENOENT/);
   });
 });

@@ -58,7 +58,8 @@ export interface AuditResult {
   readonly treeSize: number;
   /** The tree size this profile saw before, if any. */
   readonly previousTreeSize: number | undefined;
-  readonly outcome: 'first-seen' | 'unchanged' | 'extended';
+  /** `stale`: the server showed a prefix of the tree this profile saw before (kept stored). */
+  readonly outcome: 'first-seen' | 'unchanged' | 'extended' | 'stale';
   readonly log: { readonly origin: string; readonly verifierKey: string };
 }
 
@@ -227,7 +228,9 @@ export async function officerAudit(
         ? 'first-seen'
         : treeSize === previousTreeSize
           ? 'unchanged'
-          : 'extended',
+          : treeSize < previousTreeSize
+            ? 'stale'
+            : 'extended',
     log,
   };
 }

@@ -50,6 +50,33 @@ export async function checkExtends(
   return 'extended';
 }
 
+/**
+ * Checks that `cp`, smaller than the tree of `size` entries with root `root` (`what` names it),
+ * is a prefix of it: a checkpoint fetched before a newer one was stored (another command on
+ * the same profile) is stale but harmless. Asks `source` for the consistency proof from
+ * `cp`'s size to `size`. Throws LOG_ROLLBACK naming both sizes when it does not verify (or
+ * `cp` is empty): the server shows a shrunk log that was not the earlier one.
+ */
+export async function checkPrefix(
+  source: Pick<LogSource, 'consistency'>,
+  size: number,
+  root: Uint8Array,
+  cp: Checkpoint,
+  what: string,
+): Promise<void> {
+  const shrank = `the log shrank: the server's checkpoint has ${cp.treeSize} entries, but ${what} had ${size}`;
+  if (cp.treeSize >= size) throw new RangeError(`checkPrefix: ${cp.treeSize} is not below ${size}`);
+  if (cp.treeSize === 0) throw new ConsoleError('LOG_ROLLBACK', shrank);
+  const proof = await source.consistency(cp.treeSize, size);
+  try {
+    verifyConsistency(cp.treeSize, size, proof, cp.rootHash, root);
+  } catch (e) {
+    throw new ConsoleError('LOG_ROLLBACK', `${shrank}, and its tree is not a prefix of that one`, {
+      cause: e,
+    });
+  }
+}
+
 /** True when two root hashes are equal. */
 export function sameRoot(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
