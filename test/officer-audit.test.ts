@@ -180,7 +180,7 @@ describe('officer audit (processes)', () => {
       const statePath = join(officerDir, 'audit-log-state.json');
       const good = readFileSync(statePath, 'utf8');
       // The same tree size with another root: the log forked (or the state was tampered with).
-      const state = JSON.parse(good) as { rootHash: string };
+      const state = JSON.parse(good) as { rootHash: string; treeSize: number };
       const forged = { ...state, rootHash: Buffer.alloc(32, 1).toString('base64url') };
       writeFileSync(statePath, JSON.stringify(forged, null, 2));
       const forked = await custos(['console', 'audit', ...officer]);
@@ -203,7 +203,13 @@ describe('officer audit (processes)', () => {
       expect(other.status).toBe(1);
       expect(other.stderr).toContain('the server presents another log key');
       writeFileSync(pinPath, pin);
-      expect((await custos(['console', 'audit', ...officer])).status).toBe(0);
+      // A profile that pinned the log and lost its state says so before it trusts afresh.
+      rmSync(statePath);
+      const lost = await custos(['console', 'audit', ...officer]);
+      expect(lost.status).toBe(0);
+      expect(lost.stderr).toMatch(/warning: .*audit-log-state\.json is missing although this profile pinned/);
+      const restarted = JSON.parse(readFileSync(statePath, 'utf8')) as { treeSize: number };
+      expect(restarted.treeSize).toBeGreaterThanOrEqual(state.treeSize);
     },
     STEP_TIMEOUT_MS,
   );

@@ -11,7 +11,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShareSecretKind } from '@custos/core';
-import { openOfficerSession, unlockRoot, type OfficerSession, type RootKeys } from '@custos/console';
+import {
+  lostLogStateWarning,
+  openOfficerSession,
+  unlockRoot,
+  type OfficerSession,
+  type RootKeys,
+} from '@custos/console';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { CliFailure, type CommandContext } from '../command-runner.js';
 import {
@@ -68,6 +74,9 @@ export async function withOfficerSession<T>(
   const dir = officerProfileDir(ctx);
   const passphrase = await officerPassphrase(ctx, dir);
   const session = await openOfficerSession(dir, passphrase);
+  // Before anything below trusts a checkpoint (the officer-list check does).
+  const lost = lostLogStateWarning(dir);
+  if (lost !== undefined) ctx.note(`custos console: warning: ${lost}`);
   try {
     // Every officer command calls officer routes: say so before any share is opened.
     session.deviceId();

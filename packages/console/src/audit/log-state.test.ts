@@ -23,7 +23,8 @@ import { isConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
 import { formatWitnessState, parseWitnessState } from '../witness/witness-state.js';
-import { PROFILE_LOG_STATE_FILE, trustCheckpoint } from './log-state.js';
+import { SEARCH_LOG_PIN_FILE } from './log-pin.js';
+import { lostLogStateWarning, PROFILE_LOG_STATE_FILE, trustCheckpoint } from './log-state.js';
 
 const ORG = 'org-log-state';
 const ORIGIN = `custos.test/${ORG}`;
@@ -249,5 +250,21 @@ describe('trustCheckpoint', () => {
     writeFileSync(join(p.session.dir, 'audit-log-state.lock'), '2147483646\n');
     expect((await trustCheckpoint(p.session, log, note(view), 'the head')).outcome).toBe('first-seen');
     expect(() => statSync(join(p.session.dir, 'audit-log-state.lock'))).toThrow(/ENOENT/);
+  });
+
+  it('warns when a profile that pinned the log has lost its state files, not on a new profile', async () => {
+    const view = honest(10);
+    const p = profile(() => view);
+    const dir = p.session.dir;
+    expect(lostLogStateWarning(dir)).toBeUndefined();
+    writeFileSync(join(dir, SEARCH_LOG_PIN_FILE), JSON.stringify(log));
+    await trustCheckpoint(p.session, log, note(view), 'the head');
+    expect(lostLogStateWarning(dir)).toBeUndefined();
+    rmSync(join(dir, PROFILE_LOG_STATE_FILE));
+    expect(lostLogStateWarning(dir)).toMatch(
+      /audit-log-state\.json is missing although this profile pinned the org's log before: the log is trusted from the checkpoint this command sees on/,
+    );
+    writeFileSync(join(dir, 'officers-log-state.json'), '');
+    expect(lostLogStateWarning(dir)).toBeUndefined();
   });
 });

@@ -22,7 +22,7 @@
  * newer one) is stale: trusted for the command's reading when it is a prefix of the stored
  * tree (consistency proof from its size), never stored.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Checkpoint } from '@custos/core';
@@ -32,7 +32,7 @@ import { checkExtends, checkPrefix, sameRoot } from '../witness/log-consistency.
 import { apiLogSource } from '../witness/log-source.js';
 import type { WitnessOutcome } from '../witness/log-witness.js';
 import { readWitnessState, writeWitnessState, type WitnessState } from '../witness/witness-state.js';
-import { openPinnedCheckpoint, type PinnedLog } from './log-pin.js';
+import { openPinnedCheckpoint, SEARCH_LOG_PIN_FILE, type PinnedLog } from './log-pin.js';
 
 /**
  * The profile file holding the last verified checkpoint (a witness state file; named for
@@ -82,6 +82,21 @@ export function readProfileLogState(
       `${PROFILE_LOG_STATE_FILE} belongs to organisation ${state.orgId}, not this profile's ${session.orgId}`,
     );
   return state;
+}
+
+/**
+ * A warning when the profile has lost its log state, else undefined: it pinned the org's log
+ * ({@link SEARCH_LOG_PIN_FILE}; every command that pins it trusts and stores a checkpoint
+ * right after) but holds neither state file, so the next checkpoint would be trusted on first
+ * use again, silently. Called before a command runs, so a pin the command writes does not
+ * count. The profile keeps no other checkpoint to fall back to (an archive copy's state lives
+ * in the copy's folder).
+ */
+export function lostLogStateWarning(dir: string): string | undefined {
+  if (!existsSync(join(dir, SEARCH_LOG_PIN_FILE))) return undefined;
+  if (existsSync(join(dir, PROFILE_LOG_STATE_FILE)) || existsSync(join(dir, EARLIER_LOG_STATE_FILE)))
+    return undefined;
+  return `${join(dir, PROFILE_LOG_STATE_FILE)} is missing although this profile pinned the org's log before: the log is trusted from the checkpoint this command sees on, as on first use; compare its tree size with the other officers'`;
 }
 
 /**
