@@ -144,7 +144,7 @@ function clientMessage(e: ClientError, command: string): string {
     case 'ENROLMENT_CODE_MALFORMED':
       return `${e.message}: copy the whole code (ce1.…) the administrator gave you`;
     case 'ARCHIVE_NOT_UPLOADED':
-      return `${e.message}. Run 'custos sync' (once the server can be reached) and retire again, or retire anyway with --force: the records stay on this device, which may still hand them in for a while ('custos sync'), and your records officer sees them as lost to the retirement`;
+      return `${e.message}. Run 'custos sync' (once the server can be reached) and retire again, or retire anyway with --force: the records stay on this device (a retired device hands in nothing later), and your records officer sees them as lost to the retirement`;
     case 'SERVER_REFUSED':
       return serverMessage(e);
     default:

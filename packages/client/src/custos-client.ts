@@ -262,8 +262,8 @@ export class CustosClient {
    * Retires this device (its user revokes it from itself): first uploads everything in its
    * archive queue, and refuses with ARCHIVE_NOT_UPLOADED (naming the records) while any is
    * still not uploaded — unless `force`, when the run it strands is recorded with the
-   * revocation, so records officers know what the retirement left behind. The device may
-   * still hand that run in during the server's hand-in window.
+   * revocation, so records officers know what the retirement left behind. A retired device
+   * gets no hand-in window: that run is given up.
    */
   async retire(o: { readonly force?: boolean } = {}): Promise<Retirement> {
     const h = await this.handInArchive();

@@ -26,7 +26,7 @@ const USAGE = `Usage: custos admin invite --user NAME [--role member|officer|adm
        custos admin code NAME|ADDRESS
        custos admin users [--names-out FILE]
        custos admin devices [--user NAME|ADDRESS]
-       custos admin revoke DEVICE
+       custos admin revoke DEVICE [--allow-hand-in]
        custos admin roles [set-retention ROLE CLASS]
        custos admin set-retention NAME|ADDRESS CLASS|role
        (each also takes --profile DIR, --passphrase-file FILE, --json)
@@ -49,7 +49,9 @@ For a profile whose user has the admin role.
   devices                 the organisation's devices, or one user's
   revoke                  revokes a device (its id, or a unique prefix of it): it can no longer log
                           in (users revoke their own other devices themselves: 'custos devices
-                          revoke')
+                          revoke'); --allow-hand-in lets it still upload the archive records it
+                          sealed before, for the server's hand-in window (only for a device you
+                          know is not lost or stolen)
   roles                   each role's retention class (${DEFAULT_CLASS} until set);
                           'set-retention ROLE CLASS' sets it: users of the role without their own
                           class follow it at once
@@ -70,6 +72,7 @@ const FLAGS = {
   role: 'string',
   retention: 'string',
   'names-out': 'string',
+  'allow-hand-in': 'boolean',
 } as const;
 
 function oneOf<T extends string>(ctx: CommandContext, flag: string, allowed: readonly T[], dflt: T): T {
@@ -84,7 +87,7 @@ function checkOneOf<T extends string>(what: string, v: string, allowed: readonly
 }
 
 function onlyFlags(ctx: CommandContext, sub: string, allowed: readonly string[]): void {
-  for (const f of ['user', 'role', 'retention', 'names-out'])
+  for (const f of ['user', 'role', 'retention', 'names-out', 'allow-hand-in'])
     if (ctx.flags.has(f) && !allowed.includes(f))
       throw new UsageError(`--${f} does not apply to 'admin ${sub}'`);
 }
@@ -245,7 +248,7 @@ async function devices(ctx: CommandContext): Promise<void> {
 }
 
 async function revoke(ctx: CommandContext): Promise<void> {
-  onlyFlags(ctx, 'revoke', []);
+  onlyFlags(ctx, 'revoke', ['allow-hand-in']);
   const [target] = ctx.positionals;
   if (target === undefined)
     throw new UsageError("the device id is missing ('custos admin devices' lists them)");
@@ -262,12 +265,14 @@ async function revoke(ctx: CommandContext): Promise<void> {
     const d = hits[0]!;
     if (d.deviceId === client.profile.deviceId)
       throw new CliFailure('REVOKE_SELF', 'that is this device: revoke it from another admin device');
-    const at = await admin.revokeDevice(d.deviceId);
+    const allowHandIn = ctx.flags.has('allow-hand-in');
+    const at = await admin.revokeDevice(d.deviceId, { allowHandIn });
     ctx.result(
       `Revoked device ${d.deviceId} (#${d.deviceNumber} of ${formatAddress({ orgId: client.profile.orgId, userId: d.userId })}).`,
       {
         deviceId: d.deviceId,
         revokedAt: at,
+        allowHandIn,
       },
     );
   });

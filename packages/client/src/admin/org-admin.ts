@@ -175,13 +175,20 @@ export class OrgAdmin {
     return this.#pages('devices', device, userId === undefined ? '' : `&userId=${userId}`);
   }
 
-  /** Revokes a device; resolves to the revocation time. */
-  async revokeDevice(deviceId: string): Promise<number> {
-    const o = obj(
-      await this.api.request('POST', `/v1/orgs/${this.orgId}/devices/${deviceId}/revoke`),
+  /**
+   * Revokes a device; resolves to the revocation time. With `allowHandIn` it may still hand in
+   * the archive records it sealed before, for the server's hand-in window; by default it is
+   * locked out at once (docs/threat-model.md, "Revoked devices and their archive queue").
+   */
+  async revokeDevice(deviceId: string, o: { readonly allowHandIn?: boolean } = {}): Promise<number> {
+    const r = obj(
+      await this.api.request(
+        'POST',
+        `/v1/orgs/${this.orgId}/devices/${deviceId}/revoke${o.allowHandIn === true ? '?allowHandIn=true' : ''}`,
+      ),
       'revocation',
     );
-    return int(o, 'revokedAt');
+    return int(r, 'revokedAt');
   }
 
   async #pages<T>(what: 'users' | 'devices', parse: (v: unknown) => T, extra = ''): Promise<T[]> {

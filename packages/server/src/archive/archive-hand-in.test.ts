@@ -54,7 +54,7 @@ for (const backend of TEST_BACKENDS) {
     beforeAll(async () => {
       tb = await backend.open();
       t = await createTestApp(tb.stores, { audit: sequencingAuditSink, archiveHandInMs: WINDOW });
-      org = await createArchivingOrg(t, 2);
+      org = await createArchivingOrg(t, 3);
     });
     afterAll(async () => {
       await t?.app.close();
@@ -71,11 +71,13 @@ for (const backend of TEST_BACKENDS) {
       const rev = await call(
         t.app,
         'POST',
-        `/v1/orgs/${org.orgId}/devices/${phone.deviceId}/revoke`,
+        `/v1/orgs/${org.orgId}/devices/${phone.deviceId}/revoke?allowHandIn=true`,
         undefined,
         org.admin.headers(),
       );
       expect(rev.statusCode, rev.body).toBe(200);
+      // The deadline is the revocation's, not the setting's: it is stored with it.
+      expect((await tb.stores.devices.get(org.orgId, phone.deviceId))?.handInUntil).toBe(revokedAt + WINDOW);
       t.clock.now += DAY;
 
       // Its old token has expired; a fresh login works inside the window.
@@ -155,7 +157,38 @@ for (const backend of TEST_BACKENDS) {
       expect([challenge.statusCode, errorOf(challenge).code]).toEqual([401, 'DEVICE_REVOKED']);
     });
 
-    it('a device retires itself, naming the run it strands, and may still hand it in', async () => {
+    it('a device revoked by an admin without allowHandIn (the default), or revoked before deadlines were stored, is locked out at once', async () => {
+      const stolen = org.members[2]!;
+      stolen.token = await login(t.app, org.orgId, stolen.deviceId, stolen.identity);
+      org.admin.token = await login(t.app, org.orgId, org.admin.deviceId, org.admin.identity);
+      const w = await ArchiveWriter.create(org, stolen);
+      const revokedAt = t.clock.now;
+      const rev = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${org.orgId}/devices/${stolen.deviceId}/revoke`,
+        undefined,
+        org.admin.headers(),
+      );
+      expect(rev.statusCode, rev.body).toBe(200);
+      // Null, as for every device revoked before deadlines were stored (migration 32): the
+      // server's setting (WINDOW here) opens no window for it.
+      expect((await tb.stores.devices.get(org.orgId, stolen.deviceId))?.handInUntil).toBeNull();
+      // Its unexpired token is refused on the hand-in routes too, saying why.
+      const e = await refused(401, 'DEVICE_REVOKED', () => upload(w.batch(1), stolen));
+      expect(e).toEqual({
+        code: 'DEVICE_REVOKED',
+        message: expect.stringContaining('it was revoked without an archive hand-in window'),
+        details: { revokedAt, handInUntil: revokedAt },
+      });
+      const challenge = await call(t.app, 'POST', '/v1/auth/challenge', {
+        orgId: org.orgId,
+        deviceId: stolen.deviceId,
+      });
+      expect([challenge.statusCode, errorOf(challenge).code]).toEqual([401, 'DEVICE_REVOKED']);
+    });
+
+    it('a device retires itself, naming the run it strands, and has no hand-in window', async () => {
       const laptop = org.members[1]!;
       laptop.token = await login(t.app, org.orgId, laptop.deviceId, laptop.identity);
       const w = await ArchiveWriter.create(org, laptop);
@@ -187,9 +220,9 @@ for (const backend of TEST_BACKENDS) {
       ).toEqual([[laptop.deviceId, 'retire stranded 1-2']]);
       const again = await call(t.app, 'POST', '/v1/devices/retire', {}, laptop.headers());
       expect([again.statusCode, errorOf(again).code]).toEqual([401, 'DEVICE_REVOKED']);
-      // Its hand-in window is open like any revoked device's.
-      const handedIn = await upload(stranded, laptop);
-      expect(handedIn.json()).toMatchObject({ stored: 2, head: { seq: 2 } });
+      // It uploaded its queue first; what it names as stranded its user gave up: no window.
+      const e = await refused(401, 'DEVICE_REVOKED', () => upload(stranded, laptop));
+      expect(e.message).toMatch(/revoked without an archive hand-in window/);
     });
   });
 }

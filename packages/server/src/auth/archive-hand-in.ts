@@ -22,30 +22,34 @@ export function handInWindowMs(deps: Pick<AppDeps, 'archiveHandInMs'>): number {
   return deps.archiveHandInMs ?? DEFAULT_ARCHIVE_HAND_IN_DAYS * DAY_MS;
 }
 
-/** The last instant (ms, inclusive) at which a device revoked at `revokedAt` may hand in records. */
-export function handInUntil(revokedAt: number, windowMs: number): number {
-  return revokedAt + windowMs;
+/**
+ * The hand-in deadline to store with a revocation at `now`: null (locked out at once, F5)
+ * unless the revocation grants a window and the server's setting is not 0. Fixed here, once:
+ * changing the setting later neither reopens nor shortens a revocation's window.
+ */
+export function handInDeadline(grant: boolean, windowMs: number, now: number): number | null {
+  return grant && windowMs > 0 ? now + windowMs : null;
 }
 
-/** Whether a device revoked at `revokedAt` may still hand in records at `now`. */
-export function mayHandIn(revokedAt: number, windowMs: number, now: number): boolean {
-  return windowMs > 0 && now <= handInUntil(revokedAt, windowMs);
+/** Whether a device revoked with deadline `handInUntil` (null: no window) may hand in records at `now`. */
+export function mayHandIn(handInUntil: number | null, now: number): boolean {
+  return handInUntil !== null && now <= handInUntil;
 }
 
 /**
- * DEVICE_REVOKED for a device revoked at `revokedAt`, saying whether (and until when) it may
- * still hand in its archive records; `details` carry both times for clients.
+ * DEVICE_REVOKED for a device revoked at `revokedAt` with deadline `handInUntil` (null: none),
+ * saying whether and until when it may still hand in its archive records; `details` carry both
+ * times for clients.
  */
-export function revokedError(revokedAt: number, windowMs: number, now: number): ServerError {
-  const until = handInUntil(revokedAt, windowMs);
+export function revokedError(revokedAt: number, handInUntil: number | null, now: number): ServerError {
   const iso = (t: number) => new Date(t).toISOString();
   const tail =
-    windowMs <= 0
-      ? 'this server accepts no archive records from revoked devices'
-      : now <= until
-        ? `it may still upload the archive records it sealed before then (POST /v1/archive/batches) until ${iso(until)}`
-        : `its archive hand-in window closed at ${iso(until)}: nothing more is accepted from it`;
+    handInUntil === null
+      ? 'it was revoked without an archive hand-in window: nothing is accepted from it'
+      : now <= handInUntil
+        ? `it may still upload the archive records it sealed before then (POST /v1/archive/batches) until ${iso(handInUntil)}`
+        : `its archive hand-in window closed at ${iso(handInUntil)}: nothing more is accepted from it`;
   return new ServerError('DEVICE_REVOKED', `this device was revoked at ${iso(revokedAt)}; ${tail}`, {
-    details: { revokedAt, handInUntil: windowMs <= 0 ? revokedAt : until },
+    details: { revokedAt, handInUntil: handInUntil ?? revokedAt },
   });
 }

@@ -8,6 +8,7 @@
  * (PostgreSQL).
  */
 import type { AuditSink } from '../audit/audit-sink.js';
+import { handInDeadline, handInWindowMs } from './archive-hand-in.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId, UserId } from '../ids.js';
 import type { AppDeps } from '../http/route-def.js';
@@ -30,11 +31,23 @@ export interface DeviceRevocation {
    * could not upload first.
    */
   readonly retireDetail?: string;
+  /**
+   * Whether the device may still hand in the archive records it sealed before, for the
+   * server's window (`archiveHandInDays`) from now: the deadline is stored with the revocation.
+   * An admin grants it explicitly (a lost or stolen device is locked out at once, F5); a user
+   * revoking another of their devices gets it; a device retiring uploads first and needs none.
+   */
+  readonly allowHandIn: boolean;
   readonly now: number;
 }
 
 /** Revokes the device and records the audit entry, in `tx`; DEVICE_NOT_FOUND or DEVICE_ALREADY_REVOKED otherwise. */
-async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): Promise<void> {
+async function revokeDevice(
+  tx: Stores,
+  audit: AuditSink,
+  r: DeviceRevocation,
+  handInUntil: number | null,
+): Promise<void> {
   const device = await tx.devices.get(r.orgId, r.deviceId);
   if (device === undefined || (r.ownerUserId !== undefined && device.userId !== r.ownerUserId)) {
     throw new ServerError(
@@ -44,7 +57,8 @@ async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): 
         : 'params.deviceId: no such device of yours',
     );
   }
-  if (!(await tx.devices.revoke(r.orgId, r.deviceId, r.now))) throw new ServerError('DEVICE_ALREADY_REVOKED');
+  if (!(await tx.devices.revoke(r.orgId, r.deviceId, r.now, handInUntil)))
+    throw new ServerError('DEVICE_ALREADY_REVOKED');
   // SECURITY: a revoked device's unused codes MUST die with it: a stolen phone's link code, or
   // an admin device's code for a user with no device, would otherwise still enrol (the thief's
   // device) once no active device of the user is left to refuse it (enrolment-authority.ts).
@@ -69,6 +83,7 @@ async function revokeDevice(tx: Stores, audit: AuditSink, r: DeviceRevocation): 
  * sockets on this node; other nodes close theirs on the committed announcement.
  */
 export async function revokeAndDisconnect(deps: AppDeps, r: DeviceRevocation): Promise<void> {
-  await deps.stores.withTransaction((tx) => revokeDevice(tx, deps.audit, r));
+  const until = handInDeadline(r.allowHandIn, handInWindowMs(deps), r.now);
+  await deps.stores.withTransaction((tx) => revokeDevice(tx, deps.audit, r, until));
   messagingOf(deps).hub.wake(r.orgId, r.deviceId, 'revoked');
 }

@@ -7,7 +7,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { sha256, parseBearerToken } from '../crypto/secrets.js';
-import { mayHandIn, handInWindowMs, revokedError } from '../auth/archive-hand-in.js';
+import { mayHandIn, revokedError } from '../auth/archive-hand-in.js';
 import { ServerError } from '../errors.js';
 import { isIdShaped, type OrgId } from '../ids.js';
 import type { AppDeps, AuthContext, RouteAccess } from './route-def.js';
@@ -87,10 +87,10 @@ async function resolveSession(
   }
   if (device === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   if (device.revokedAt !== null) {
-    // SECURITY: only ingest routes, only inside the window; everything else as before (F5).
-    const windowMs = handInWindowMs(deps);
-    if (revoked !== 'hand-in' || !mayHandIn(device.revokedAt, windowMs, now))
-      throw revokedError(device.revokedAt, windowMs, now);
+    // SECURITY: only ingest routes, only inside the window fixed at its revocation (null: none);
+    // everything else as before (F5).
+    if (revoked !== 'hand-in' || !mayHandIn(device.handInUntil, now))
+      throw revokedError(device.revokedAt, device.handInUntil, now);
   }
   if (user === undefined) throw new ServerError('TOKEN_INVALID', 'the bearer token is unknown');
   return {

@@ -98,7 +98,13 @@ for (const backend of TEST_BACKENDS) {
       lapsed = await enrolAndLogin(t.app, a.orgId, c2.json<{ enrolmentCode: string }>().enrolmentCode);
       const now = t.clock.now;
       t.clock.now -= DEFAULT_ARCHIVE_HAND_IN_DAYS * 24 * 60 * 60 * 1000 + 1;
-      await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices/${lapsed.deviceId}/revoke`, undefined, admin);
+      await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${a.orgId}/devices/${lapsed.deviceId}/revoke?allowHandIn=true`,
+        undefined,
+        admin,
+      );
       t.clock.now = now;
       // A user of b without a device: an admin's code for one with a device is USER_HAS_DEVICE.
       const bUser = (

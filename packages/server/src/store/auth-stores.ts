@@ -200,6 +200,7 @@ interface SessionRow {
   d_registration_id: unknown;
   d_created_at: unknown;
   d_revoked_at: unknown;
+  d_hand_in_until: unknown;
   u_user_id: unknown;
   u_role: unknown;
   u_retention_class: unknown;
@@ -237,6 +238,7 @@ export class SqlAuthTokenStore implements AuthTokenStore {
           d.device_id AS d_device_id, d.user_id AS d_user_id, d.device_number AS d_device_number,
           d.identity_key AS d_identity_key, d.registration_id AS d_registration_id,
           d.created_at AS d_created_at, d.revoked_at AS d_revoked_at,
+          d.hand_in_until AS d_hand_in_until,
           u.user_id AS u_user_id, u.role AS u_role, u.retention_class AS u_retention_class,
           u.retention_source AS u_retention_source, u.created_at AS u_created_at
         FROM auth_tokens t
@@ -264,6 +266,7 @@ export class SqlAuthTokenStore implements AuthTokenStore {
             registration_id: row.d_registration_id,
             created_at: row.d_created_at,
             revoked_at: row.d_revoked_at,
+            hand_in_until: row.d_hand_in_until,
           });
     const user =
       row.u_user_id === null

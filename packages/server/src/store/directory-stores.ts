@@ -366,6 +366,7 @@ export interface DeviceRow {
   registration_id: unknown;
   created_at: unknown;
   revoked_at: unknown;
+  hand_in_until: unknown;
 }
 
 /** A `devices` row as a record. */
@@ -379,6 +380,7 @@ export function toDevice(row: DeviceRow): DeviceRecord {
     registrationId: int(row.registration_id),
     createdAt: int(row.created_at),
     revokedAt: intOrNull(row.revoked_at),
+    handInUntil: intOrNull(row.hand_in_until),
   };
 }
 
@@ -425,8 +427,13 @@ export class SqlDeviceStore implements DeviceStore {
     return rows.map(toDevice);
   }
 
-  async revoke(orgId: OrgId, deviceId: DeviceId, at: number): Promise<boolean> {
-    const n = await this.db.run(sql`UPDATE devices SET revoked_at = ${at}
+  async revoke(
+    orgId: OrgId,
+    deviceId: DeviceId,
+    at: number,
+    handInUntil: number | null = null,
+  ): Promise<boolean> {
+    const n = await this.db.run(sql`UPDATE devices SET revoked_at = ${at}, hand_in_until = ${handInUntil}
       WHERE org_id = ${orgId} AND device_id = ${deviceId} AND revoked_at IS NULL`);
     return n === 1;
   }

@@ -143,10 +143,15 @@ export interface DeviceRecord {
   readonly registrationId: number;
   readonly createdAt: number;
   readonly revokedAt: number | null;
+  /**
+   * The last instant (ms, inclusive) a revoked device may hand in its archive records, fixed
+   * when it was revoked; null when it may not (never revoked, or revoked without a window).
+   */
+  readonly handInUntil: number | null;
 }
 
 /** A device to create; the store assigns the device number. */
-export type NewDevice = Omit<DeviceRecord, 'deviceNumber' | 'revokedAt' | 'orgId'>;
+export type NewDevice = Omit<DeviceRecord, 'deviceNumber' | 'revokedAt' | 'handInUntil' | 'orgId'>;
 
 /** A signed EC prekey. */
 export interface SignedPreKey {

@@ -138,8 +138,11 @@ export interface DeviceStore {
   get(orgId: OrgId, deviceId: DeviceId): Promise<DeviceRecord | undefined>;
   /** Devices ordered by id, optionally of one user. */
   list(orgId: OrgId, page: Page<DeviceId>, userId?: UserId): Promise<DeviceRecord[]>;
-  /** Marks the device revoked; false when unknown or already revoked. */
-  revoke(orgId: OrgId, deviceId: DeviceId, at: number): Promise<boolean>;
+  /**
+   * Marks the device revoked at `at`, with its archive hand-in deadline (null or absent: none); false
+   * when unknown or already revoked.
+   */
+  revoke(orgId: OrgId, deviceId: DeviceId, at: number, handInUntil?: number | null): Promise<boolean>;
   /**
    * Stores the device's officer binding unless it has one; resolves to the binding the device
    * has afterwards (the given one when stored, else the earlier one: bindings never change).

@@ -316,18 +316,38 @@ export const revokeDeviceRoute = defineRoute({
   url: '/v1/orgs/:orgId/devices/:deviceId/revoke',
   summary:
     'Revokes a device: its open sockets close at once (code 4003), from its next request on its tokens are ' +
-    'refused (DEVICE_REVOKED), and it cannot log in.',
+    'refused (DEVICE_REVOKED), and it cannot log in. With `allowHandIn` it may still log in to hand in the ' +
+    "archive records it sealed before, for the server's hand-in window from now (docs/threat-model.md); by " +
+    'default it may not (a lost or stolen device is locked out at once).',
   access: ADMIN_ONLY,
   params: DeviceParams,
+  // A query field, not a body: the route took no body before, and its callers send none.
+  query: Type.Object(
+    {
+      allowHandIn: Type.Optional(
+        Type.Union([Type.Literal('true'), Type.Literal('false')], {
+          description: "'true' grants the archive hand-in window (default: none)",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   response: {
     status: 200,
     schema: Type.Object({ deviceId: Id('device'), revokedAt: Millis }, { additionalProperties: false }),
   },
   errors: ['DEVICE_NOT_FOUND', 'DEVICE_ALREADY_REVOKED'],
-  async handler({ auth, params }, deps) {
+  async handler({ auth, params, query }, deps) {
     const deviceId = params.deviceId as DeviceId;
     const now = deps.clock();
-    await revokeAndDisconnect(deps, { orgId: auth.orgId, deviceId, actorDeviceId: auth.deviceId, now });
+    // SECURITY: an admin revokes mostly what is lost or stolen: no window unless asked for (F5).
+    await revokeAndDisconnect(deps, {
+      orgId: auth.orgId,
+      deviceId,
+      actorDeviceId: auth.deviceId,
+      allowHandIn: query.allowHandIn === 'true',
+      now,
+    });
     return { deviceId, revokedAt: now };
   },
 });

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
-import { handInWindowMs, mayHandIn, revokedError } from '../../auth/archive-hand-in.js';
+import { mayHandIn, revokedError } from '../../auth/archive-hand-in.js';
 import { authChallengeMessage } from '../../auth/challenge-message.js';
 import { parseEcPublicKey, verifySignature } from '../../auth/key-checks.js';
 import { CHALLENGE_TTL_MS, MAX_TOKEN_TTL_MS, SECRET_BYTES } from '../../config/defaults.js';
@@ -15,7 +15,7 @@ import { newBearerToken, sha256 } from '../../crypto/secrets.js';
 import { ServerError } from '../../errors.js';
 import { newId, type ChallengeId, type DeviceId, type OrgId } from '../../ids.js';
 import type { DeviceRecord } from '../../store/records.js';
-import { ANY_ROLE, defineRoute, PUBLIC, type AppDeps } from '../route-def.js';
+import { ANY_ROLE, defineRoute, PUBLIC } from '../route-def.js';
 import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
 import { Millis, RetentionClassSchema, RoleSchema } from './common-schemas.js';
 
@@ -34,11 +34,10 @@ const ChallengeResponse = Type.Object(
   { additionalProperties: false },
 );
 
-/** DEVICE_REVOKED unless `device` is current, or revoked with its hand-in window still open at `now`. */
-function requireLogin(device: DeviceRecord, deps: AppDeps, now: number): void {
+/** DEVICE_REVOKED unless `device` is current, or revoked with its hand-in window (fixed at its revocation) still open at `now`. */
+function requireLogin(device: DeviceRecord, now: number): void {
   if (device.revokedAt === null) return;
-  const windowMs = handInWindowMs(deps);
-  if (!mayHandIn(device.revokedAt, windowMs, now)) throw revokedError(device.revokedAt, windowMs, now);
+  if (!mayHandIn(device.handInUntil, now)) throw revokedError(device.revokedAt, device.handInUntil, now);
 }
 
 /** POST /v1/auth/challenge */
@@ -57,7 +56,7 @@ export const challengeRoute = defineRoute({
     const orgId = body.orgId as OrgId;
     const device = await deps.stores.devices.get(orgId, body.deviceId as DeviceId);
     if (device === undefined) throw new ServerError('DEVICE_NOT_FOUND');
-    requireLogin(device, deps, deps.clock());
+    requireLogin(device, deps.clock());
     const challenge = randomBytes(SECRET_BYTES);
     const challengeId = newId<ChallengeId>();
     const expiresAt = deps.clock() + CHALLENGE_TTL_MS;
@@ -117,7 +116,7 @@ export const tokenRoute = defineRoute({
     if (challenge.expiresAt <= now) throw new ServerError('CHALLENGE_INVALID', 'the challenge has expired');
     const device = await deps.stores.devices.get(orgId, challenge.deviceId);
     if (device === undefined) throw new ServerError('DEVICE_NOT_FOUND');
-    requireLogin(device, deps, now);
+    requireLogin(device, now);
     const identity = parseEcPublicKey('identityKey', device.identityKey);
     const message = authChallengeMessage({
       origin: deps.origin(),

@@ -179,6 +179,9 @@ export const revokeOwnDeviceRoute = defineRoute({
       deviceId,
       actorDeviceId: auth.deviceId,
       ownerUserId: auth.userId,
+      // Its user still holds the calling device, so the revoked one is not presumed stolen: it
+      // may hand in what it sealed before, for the server's window (docs/threat-model.md).
+      allowHandIn: true,
       now,
     });
     return { deviceId, revokedAt: now };
@@ -204,7 +207,7 @@ export const retireOwnDeviceRoute = defineRoute({
     'The calling device revokes itself (retired by its user): its tokens, sockets and unused link codes end as for ' +
     'any revocation. A device first uploads its archive queue; `stranded` names the run of records it could not ' +
     "(the user chose to retire anyway), kept in the audit entry's detail (`retire stranded <first>-<last>`, else " +
-    '`retire`). It may still hand them in during its archive hand-in window. Audited as `device.revoke`.',
+    '`retire`). A retired device gets no archive hand-in window. Audited as `device.revoke`.',
   access: ANY_ROLE,
   body: Type.Object({ stranded: Type.Optional(StrandedRun) }, { additionalProperties: false }),
   response: {
@@ -223,6 +226,8 @@ export const retireOwnDeviceRoute = defineRoute({
       actorDeviceId: auth.deviceId,
       ownerUserId: auth.userId,
       retireDetail: s === undefined ? 'retire' : `retire stranded ${s.firstSeq}-${s.lastSeq}`,
+      // It uploaded its queue before retiring; what it names as stranded its user gave up.
+      allowHandIn: false,
       now,
     });
     return { deviceId: auth.deviceId, revokedAt: now };

@@ -831,4 +831,15 @@ CREATE TABLE officer_bindings (
 );
 `,
   },
+  {
+    version: 32,
+    name: 'per-revocation archive hand-in deadline',
+    // docs/threat-model.md, "Revoked devices and their archive queue": whether a revoked device
+    // may hand in its archive records, and until when, is decided when it is revoked and kept
+    // with the revocation (null: no window), never recomputed from the current setting.
+    // Devices revoked before this migration get null: they stay locked out (F5).
+    up: `
+ALTER TABLE devices ADD COLUMN hand_in_until BIGINT;
+`,
+  },
 ];
