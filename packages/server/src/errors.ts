@@ -141,7 +141,7 @@ export const SERVER_ERRORS = {
     status: 409,
     doc:
       'The bucket exists but the time is outside its validity window (with the late-upload grace for records), or a ' +
-      'revoked device hands in a record sealed to a bucket whose window began after its revocation.',
+      'revoked device hands in a record sealed to a bucket whose window began, or whose key was registered, after its revocation.',
   },
   BUCKET_DISPOSED: {
     status: 409,

@@ -143,6 +143,25 @@ for (const backend of TEST_BACKENDS) {
       expect(e.message).toMatch(
         /after this device was revoked at .*: a revoked device hands in only records sealed before/,
       );
+      // Nor one registered after the revocation with a window backdated to before it.
+      const backdated = { notBefore: revokedAt - DAY, notAfter: revokedAt + 30 * DAY };
+      const old = await bucketDocument(org.orgId, org.keyManager, 'std-backdated', backdated);
+      const regOld = await call(
+        t.app,
+        'POST',
+        `/v1/orgs/${org.orgId}/buckets`,
+        { document: Buffer.from(old.document).toString('base64url') },
+        org.officer.headers(),
+      );
+      expect(regOld.statusCode, regOld.body).toBe(201);
+      const intoBackdated = await ArchiveWriter.create(
+        { ...org, bucketId: 'std-backdated', bucketKey: old.publicKey },
+        phone,
+      );
+      intoBackdated.seq = w.seq;
+      intoBackdated.prev = w.prev;
+      const e2 = await refused(409, 'BUCKET_NOT_VALID', () => upload(intoBackdated.batch(1), phone));
+      expect(e2.message).toMatch(/std-backdated was registered at .*, after this device was revoked/);
 
       // After the window: its token (still unexpired) and a new login are refused; nothing is stored.
       t.clock.now = revokedAt + WINDOW - 60_000;

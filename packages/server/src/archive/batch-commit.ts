@@ -139,11 +139,17 @@ async function planBatch(
       throw new ServerError('BUCKET_NOT_VALID', `bucket ${id} is not valid now (window ended or not begun)`);
     }
     // A revoked device hands in only what it sealed before its revocation: a bucket whose
-    // window began after it cannot hold such a record (the finest bound the server can see).
-    if (batch.revokedAt !== undefined && b.notBefore > batch.revokedAt) {
+    // window began after it, or whose key was registered after it (a window backdated at
+    // registration), cannot hold such a record (the finest bounds the server can see).
+    if (
+      batch.revokedAt !== undefined &&
+      (b.notBefore > batch.revokedAt || b.registeredAt > batch.revokedAt)
+    ) {
+      const late =
+        b.notBefore > batch.revokedAt ? ['begins', b.notBefore] : ['was registered', b.registeredAt];
       throw new ServerError(
         'BUCKET_NOT_VALID',
-        `bucket ${id} begins at ${new Date(b.notBefore).toISOString()}, after this device was revoked at ` +
+        `bucket ${id} ${late[0]} at ${new Date(late[1] as number).toISOString()}, after this device was revoked at ` +
           `${new Date(batch.revokedAt).toISOString()}: a revoked device hands in only records sealed before its revocation`,
       );
     }
