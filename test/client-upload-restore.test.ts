@@ -213,11 +213,14 @@ describe('archive upload after the server is restored from an older backup', () 
     // does; the bucket key is the test's own (this world has no officer ceremony profile).
     const officerDir = join(dir, 'officer-export');
     mkdirSync(officerDir);
+    const call = (method: string, path: string, body?: unknown) =>
+      org.officer.api.request(method, path, body === undefined ? {} : { body });
+    // `api` as well: every checkpoint is checked against the profile's last one (log-state.ts).
     const session = {
       orgId: org.orgId,
       dir: officerDir,
-      call: (method: string, path: string, body?: unknown) =>
-        org.officer.api.request(method, path, body === undefined ? {} : { body }),
+      call,
+      api: { call },
       download: () => Promise.reject(new Error('no attachment is archived here')),
     } as unknown as OfficerSession;
     const fetched = await fetchExportRecords(

@@ -66,6 +66,7 @@ export const SERVER_SETTING_FLAGS = [
   'address-rate-limit',
   'disposition-step',
   'disposition-request-ms',
+  'archive-hand-in-days',
   'log-level',
 ] as const;
 

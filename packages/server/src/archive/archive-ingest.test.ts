@@ -4,9 +4,10 @@
  * before and after. On PostgreSQL, an ingest and a disposition of the same bucket on two
  * nodes, in both orders of the bucket's lock.
  */
-import { createHash } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import {
   decodeDispositionPlan,
+  dispositionApprovalMessage,
   hashLeaf,
   openCheckpoint,
   verifyInclusion,
@@ -519,13 +520,18 @@ for (const backend of TEST_BACKENDS) {
             logIndex: 0,
           });
           // Node B's plan, made while the bucket is empty; the quorum's approvals are stored
-          // as approvePlan stores them (their signatures are checked there, not here).
+          // as approvePlan stores them, signed by the officers' keys (execution counts only
+          // approvals that verify with the current officer list).
           const { plan } = await makePlan(storesB, sequencingAuditSink, org.orgId, farAsOf, by, now);
           expect(decodeDispositionPlan(plan.plan).buckets.map((x) => x.bucketId)).toContain(bucketId);
           for (const officerIndex of [0, 1])
             await storesB.disposition.putApproval(org.orgId, plan.planId, {
               officerIndex,
-              signature: Buffer.alloc(64, officerIndex),
+              signature: sign(
+                null,
+                dispositionApprovalMessage(plan.plan),
+                org.officers[officerIndex]!.signingKey,
+              ),
               deviceId: by,
               at: now,
             });

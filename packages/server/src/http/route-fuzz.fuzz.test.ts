@@ -140,7 +140,10 @@ for (const backend of TEST_BACKENDS) {
         const caller =
           route.access.kind === 'device' ? ctx.org.devices[route.access.roles[0]!] : ctx.org.devices.member;
         const seedReq = await fixture!(ctx, caller);
-        const headers = route.access.kind === 'device' ? caller.headers() : {};
+        // A fixture that names its own device (retire: a second device of the caller's user)
+        // is fuzzed as that device, as the matrix sends it: as the caller it would retire the
+        // caller, and every later route's fixture would meet DEVICE_REVOKED.
+        const headers = route.access.kind === 'device' ? (seedReq.headers ?? caller.headers()) : {};
         const requests = fc.sample(
           routeFuzzArbitrary(route, seedReq, route.method === 'GET' ? pools.read : pools.write),
           {

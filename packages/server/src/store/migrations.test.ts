@@ -68,6 +68,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   29: [],
   30: ['completeness_acknowledgements'],
   31: ['officer_bindings'],
+  32: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };
