@@ -19,7 +19,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readDispositions } from './completeness/disposed-records.js';
 import type { IndexedEntry, VerifiedLog } from './completeness/verified-log.js';
 import { isConsoleError } from './console-error.js';
-import { keepCeremonyList, officerListHistory, type ServedOfficerChange } from './officer-list-history.js';
+import {
+  keepCeremonyList,
+  officerListHistory,
+  readOfficerListHistory,
+  type ServedOfficerChange,
+} from './officer-list-history.js';
 import { encodeOfficerPublicKey, generateOfficerKeys, type OfficerKeys } from './officer-keys.js';
 import type { OfficerSession } from './officer-session.js';
 import type { OrgFile } from './profile-files.js';
@@ -240,6 +245,29 @@ describe('officerListHistory', () => {
     expect(h.at(2).officers.map((o) => o.index)).toEqual([0, 2, 3]);
     // A list past the verified log (its act not yet in a checkpoint) is left for the next run.
     expect(officerListHistory(orgFile(), indexed(a.entry), serve(a, b)).at(5).officers).toHaveLength(2);
+  });
+
+  it('asks the server once per verified log and session, not once per caller', async () => {
+    const a = one();
+    let asked = 0;
+    const session = {
+      orgId: ORG,
+      officer: { org: orgFile() },
+      call: async () => {
+        asked++;
+        return { changes: [{ list: b64(a.list), act: b64(a.act) }] };
+      },
+    } as unknown as OfficerSession;
+    const log = indexed(a.entry);
+    const [first, second] = await Promise.all([
+      readOfficerListHistory(session, log),
+      readOfficerListHistory(session, log),
+    ]);
+    expect(first).toBe(second);
+    expect(asked).toBe(1);
+    // Another verified log (a later run) asks again.
+    await readOfficerListHistory(session, indexed(a.entry));
+    expect(asked).toBe(2);
   });
 
   it('refuses a history that withholds, reorders or swaps a list the log records', () => {

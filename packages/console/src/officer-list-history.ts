@@ -148,7 +148,27 @@ export function officerListHistory(
  * The org's officer list history over the verified log `entries`: asks the server only when
  * the log records an officer change (otherwise every list in force is the ceremony's).
  */
-export async function readOfficerListHistory(
+export function readOfficerListHistory(
+  s: OfficerSession,
+  entries: readonly { readonly index: number; readonly entry: LogEntry }[],
+): Promise<OfficerListHistory> {
+  // One completeness run asks for it twice over the same verified log (dispositions and
+  // acknowledgements): the second call takes the first's answer, not another request.
+  const known = historyRead.get(entries);
+  if (known !== undefined && known.session === s) return known.history;
+  const history = fetchOfficerListHistory(s, entries);
+  historyRead.set(entries, { session: s, history });
+  history.catch(() => historyRead.delete(entries));
+  return history;
+}
+
+/** The history read over each verified log's entries (the array itself is the key), per session. */
+const historyRead = new WeakMap<
+  object,
+  { readonly session: OfficerSession; readonly history: Promise<OfficerListHistory> }
+>();
+
+async function fetchOfficerListHistory(
   s: OfficerSession,
   entries: readonly { readonly index: number; readonly entry: LogEntry }[],
 ): Promise<OfficerListHistory> {
