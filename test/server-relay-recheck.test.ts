@@ -1,7 +1,9 @@
 /**
- * The socket's revocation re-check on the in-memory push path: when the re-check is due,
- * envelopes just committed are held until the device read passes (then pushed, in order),
- * and never pushed to a device found revoked. Time moves with the test clock, not by waiting.
+ * The socket's revocation re-check on the in-memory push path: envelopes a batch just
+ * committed count as a check (the batch addressed the device, so it was current then); when
+ * the re-check is due for envelopes handed over without that, they are held until the device
+ * read passes (then pushed, in order), and never pushed to a device found revoked. Time moves
+ * with the test clock, not by waiting.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WS_DEVICE_RECHECK_MS } from '../packages/server/src/config/messaging-defaults.js';
@@ -30,22 +32,72 @@ describe('relay socket: revocation re-check on the in-memory push path', () => {
 
   const auth = (d: { token: string; deviceId: string }) => ({ token: d.token, deviceId: d.deviceId });
 
-  it('holds envelopes committed while the re-check is due and pushes them, in order, once it passes', async () => {
+  /** Counts reads of `deviceId` through the reader the socket's re-check uses, while `fn` runs. */
+  async function deviceReads(deviceId: string, fn: () => Promise<void>): Promise<number> {
+    const devices = (tb.stores.committed ?? tb.stores).devices;
+    const get = devices.get;
+    let reads = 0;
+    devices.get = (orgId, id) => {
+      if (id === deviceId) reads += 1;
+      return get.call(devices, orgId, id);
+    };
+    try {
+      await fn();
+    } finally {
+      devices.get = get;
+    }
+    return reads;
+  }
+
+  it('counts the batch that queued envelopes as the re-check: pushed at once, in order, without a device read', async () => {
     const to = org.devices.member;
     const c = await RelayClient.connect(url, auth(to));
     t.clock.now += WS_DEVICE_RECHECK_MS + 1;
     const sent: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const body = message(to, [to.deviceId]);
-      sent.push(body.envelopes[0]!.content);
-      expect((await call(t.app, 'PUT', '/v1/messages', body, org.devices.officer.headers())).statusCode).toBe(
-        200,
-      );
-    }
-    const got = await c.envelopes(3);
-    expect(got.map((e) => e.content)).toEqual(sent);
-    c.sendFrame({ type: 'ack', ids: got.map((e) => e.id), reqId: 1 });
-    await c.next('acked');
+    const reads = await deviceReads(to.deviceId, async () => {
+      for (let i = 0; i < 3; i++) {
+        const body = message(to, [to.deviceId]);
+        sent.push(body.envelopes[0]!.content);
+        expect(
+          (await call(t.app, 'PUT', '/v1/messages', body, org.devices.officer.headers())).statusCode,
+        ).toBe(200);
+      }
+      const got = await c.envelopes(3);
+      expect(got.map((e) => e.content)).toEqual(sent);
+      c.sendFrame({ type: 'ack', ids: got.map((e) => e.id), reqId: 1 });
+      await c.next('acked');
+    });
+    expect(reads).toBe(0);
+    c.close();
+    await c.waitClosed();
+  });
+
+  it('holds envelopes handed over without a check while the re-check is due, and pushes them, in order, once it passes', async () => {
+    const to = org.devices.admin;
+    const c = await RelayClient.connect(url, auth(to));
+    t.clock.now += WS_DEVICE_RECHECK_MS + 1;
+    const envelopes: QueuedEnvelope[] = ['a', 'b', 'c'].map((n, i) => ({
+      orgId: org.orgId,
+      envelopeId: `AAAAAAAAAAAAAAAAAAAAA${'AQg'[i]}` as EnvelopeId,
+      recipientDeviceId: to.deviceId,
+      sender: {
+        orgId: org.orgId,
+        userId: org.devices.officer.userId,
+        deviceId: org.devices.officer.deviceId,
+        deviceNumber: 1,
+      },
+      type: 3,
+      content: Buffer.from(n),
+      createdAt: t.clock.now,
+      expiresAt: t.clock.now + 60_000,
+    }));
+    const reads = await deviceReads(to.deviceId, async () => {
+      t.messaging.hub.deliver(org.orgId, to.deviceId, envelopes.slice(0, 1));
+      t.messaging.hub.deliver(org.orgId, to.deviceId, envelopes.slice(1));
+      const got = await c.envelopes(3);
+      expect(got.map((e) => Buffer.from(e.content, 'base64url').toString())).toEqual(['a', 'b', 'c']);
+    });
+    expect(reads).toBe(1);
     c.close();
     await c.waitClosed();
   });

@@ -444,6 +444,11 @@ process.on('message', async (m) => {
 
 /** Processes running the clients: the load generator alone saturates one core. */
 const CLIENT_PROCESSES = 2;
+/**
+ * RELAY_BENCH_CLIENT_CPUS=<taskset list, e.g. 1>: both fleets' client processes run only on
+ * those CPUs (`taskset -c`), as devices run on machines of their own; the servers keep every CPU.
+ */
+const CLIENT_CPUS = process.env['RELAY_BENCH_CLIENT_CPUS'];
 /** How often settle() polls the client processes' counters. */
 const POLL_MS = 5;
 
@@ -488,9 +493,13 @@ class Fleet {
     for (let c = 0; c < CLIENT_PROCESSES; c++) {
       this.children.push(
         spawn(
-          this.nice === 0 ? process.execPath : 'nice',
+          CLIENT_CPUS !== undefined ? 'taskset' : this.nice === 0 ? process.execPath : 'nice',
           [
-            ...(this.nice === 0 ? [] : ['-n', String(this.nice), process.execPath]),
+            ...(CLIENT_CPUS !== undefined ? ['-c', CLIENT_CPUS] : []),
+            ...(this.nice === 0
+              ? []
+              : [...(CLIENT_CPUS !== undefined ? ['nice'] : []), '-n', String(this.nice)]),
+            ...(this.nice === 0 && CLIENT_CPUS === undefined ? [] : [process.execPath]),
             '--input-type=module',
             '-e',
             CLIENT_SCRIPT,

@@ -17,8 +17,14 @@ export type WakeEvent = 'queue' | 'prekeys-low' | 'revoked';
 /**
  * Called on a wake-up of the device; `committed` (with 'queue' only) are envelopes just
  * committed to its queue, in queue order — absent when the listener must read the store.
+ * `currentAt`, when given with them, is a time at which the store showed the device current
+ * (not revoked): the transaction that queued them addressed it.
  */
-export type WakeListener = (event: WakeEvent, committed?: readonly DeliveredEnvelope[]) => void;
+export type WakeListener = (
+  event: WakeEvent,
+  committed?: readonly DeliveredEnvelope[],
+  currentAt?: number,
+) => void;
 
 /** Registry of listeners per device queue on this node. */
 export class RelayHub {
@@ -49,11 +55,19 @@ export class RelayHub {
     this.wakeKey(queueKey(orgId, deviceId), event);
   }
 
-  /** Hands envelopes just committed to a device's queue (in queue order) to its listeners on this node. */
-  deliver(orgId: OrgId, deviceId: DeviceId, committed: readonly DeliveredEnvelope[]): void {
+  /**
+   * Hands envelopes just committed to a device's queue (in queue order) to its listeners on
+   * this node; `currentAt`: see {@link WakeListener}.
+   */
+  deliver(
+    orgId: OrgId,
+    deviceId: DeviceId,
+    committed: readonly DeliveredEnvelope[],
+    currentAt?: number,
+  ): void {
     const list = this.listeners.get(queueKey(orgId, deviceId));
     if (list === undefined) return;
-    for (const l of list) l('queue', committed);
+    for (const l of list) l('queue', committed, currentAt);
   }
 
   /** Wakes listeners by queue key (as carried in cross-node notifications). */

@@ -124,10 +124,16 @@ interface SendView {
    * until a repeat needs it), or null when there is none.
    */
   readonly sends: Map<OrgId, Map<string, SendKeyRecord | null>>;
+  /**
+   * A time no later than any read behind this view: a recipient device a job addresses was
+   * current (not revoked) in the store at this time or later. Its socket counts that as a
+   * revocation re-check (ws-connection.ts), so a delivery needs no device read of its own.
+   */
+  readonly readAt: number;
 }
 
-function newSendView(): SendView {
-  return { senders: new Map(), users: new Map(), usages: new Map(), sends: new Map() };
+function newSendView(readAt: number): SendView {
+  return { senders: new Map(), users: new Map(), usages: new Map(), sends: new Map(), readAt };
 }
 
 /** A keyed send's place in the view: its sending device and key. */
@@ -164,6 +170,7 @@ async function prepareBatch(
   tx: Stores,
   jobs: readonly SendJob[],
   directory: DirectoryCache,
+  now: number,
 ): Promise<SendView> {
   const senders = new Map<OrgId, Set<DeviceId>>();
   const users = new Map<OrgId, Set<UserId>>();
@@ -179,7 +186,7 @@ async function prepareBatch(
     addTo(users, j.recipientOrg, j.recipientUser);
     for (const d of j.envelopes) addTo(queues, j.recipientOrg, d.deviceId as DeviceId);
   }
-  const view = newSendView();
+  const view = newSendView(now);
   // Every org's version is read before any of its entries is used: what is served below is
   // what this transaction would read now.
   const dirs = new Map<OrgId, OrgDirectory>();
@@ -376,7 +383,7 @@ export class RelayService {
       o.stores,
       o.limits.maxBatch,
       flush,
-      (tx, jobs) => prepareBatch(tx, jobs, this.directory),
+      (tx, jobs) => prepareBatch(tx, jobs, this.directory, o.clock()),
       o.pipelineCommits ?? false,
     );
   }
@@ -446,7 +453,7 @@ export class RelayService {
     };
     return this.committer.run((tx, ctx) => {
       const now = this.o.clock();
-      const view = ctx.view ?? newSendView();
+      const view = ctx.view ?? newSendView(now);
       // A remembered archive policy is a plain boolean, and the batch's reads are in its
       // view: then the job runs without a promise.
       const archivesSender = this.o.archives(sender.orgId, tx);
@@ -573,8 +580,9 @@ export class RelayService {
       ctx.collect(this.keysOf(sender.orgId).sendKeys, remembered);
     }
     ctx.afterCommit(() => {
-      // Committed: sockets on this node may push them straight from memory.
-      for (const e of delivered) this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [e]);
+      // Committed: sockets on this node may push them straight from memory. Each recipient
+      // device was addressed, so it was current when the view was read.
+      for (const e of delivered) this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [e], view.readAt);
     });
     return result;
   }

@@ -307,8 +307,8 @@ class RelayConnection {
       this.sendPrekeyStatus(counts.oneTime, counts.kyber);
       // Subscribed only now, so no envelope is pushed before `ready`; nothing is missed: an
       // envelope committed before this line is in the queue that pump() reads next.
-      this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event, committed) =>
-        this.onWake(event, committed),
+      this.unsubscribe = this.m.hub.subscribe(auth.orgId, auth.deviceId, (event, committed, currentAt) =>
+        this.onWake(event, committed, currentAt),
       );
       // A revocation that committed after authenticateToken's read woke no listener of this
       // socket: the first pump re-reads the device before pushing anything.
@@ -329,7 +329,7 @@ class RelayConnection {
       this.send({ type: 'prekeys-low', oneTime, kyber, threshold });
   }
 
-  private onWake(event: WakeEvent, committed?: readonly DeliveredEnvelope[]): void {
+  private onWake(event: WakeEvent, committed?: readonly DeliveredEnvelope[], currentAt?: number): void {
     if (event === 'revoked') {
       // Sent only once the revocation committed: no device read needed, nothing more is pushed.
       this.held = [];
@@ -337,7 +337,7 @@ class RelayConnection {
       return this.close(WS_CLOSE.REVOKED, 'device revoked');
     }
     if (event === 'queue') {
-      if (committed !== undefined && this.pushCommitted(committed)) return;
+      if (committed !== undefined && this.pushCommitted(committed, currentAt)) return;
       this.backlog = true;
       this.pump();
       return;
@@ -356,10 +356,14 @@ class RelayConnection {
    * one saw the whole queue (no backlog), so everything older was pushed (or is held)
    * already, and the window has room for all of them. Returns false when the store must be
    * read instead. When the device's revocation re-check is due, the envelopes are held (in
-   * order) until it passes, so the re-check costs one device read, not a queue read.
+   * order) until it passes, so the re-check costs one device read, not a queue read. The
+   * transaction that queued them addressed this device, so it was current at `currentAt`:
+   * that counts as a re-check (a device read then would have found it current), and a socket
+   * that receives steadily needs no device read of its own.
    */
-  private pushCommitted(committed: readonly DeliveredEnvelope[]): boolean {
+  private pushCommitted(committed: readonly DeliveredEnvelope[], currentAt?: number): boolean {
     if (this.auth === null || this.closed || this.pumping || this.backlog) return false;
+    if (currentAt !== undefined && currentAt > this.lastDeviceCheck) this.lastDeviceCheck = currentAt;
     if (this.rechecking || this.deps.clock() - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS) {
       for (const e of committed) this.held.push(e);
       if (!this.rechecking) this.recheckThenRelease(this.auth);
@@ -401,7 +405,8 @@ class RelayConnection {
       .then(
         (device) => {
           this.rechecking = false;
-          this.lastDeviceCheck = now;
+          // A delivery meanwhile may have counted as a later check (pushCommitted).
+          this.lastDeviceCheck = Math.max(this.lastDeviceCheck, now);
           const held = this.held;
           this.held = [];
           if (device === undefined || device.revokedAt !== null) {
@@ -449,7 +454,7 @@ class RelayConnection {
         const now = this.deps.clock();
         if (now - this.lastDeviceCheck >= WS_DEVICE_RECHECK_MS) {
           const device = await this.currentDevices().get(auth.orgId, auth.deviceId);
-          this.lastDeviceCheck = now;
+          this.lastDeviceCheck = Math.max(this.lastDeviceCheck, now);
           if (device === undefined || device.revokedAt !== null) {
             this.sendError(new ServerError('DEVICE_REVOKED', 'this device has been revoked'));
             return this.close(WS_CLOSE.REVOKED, 'device revoked');
