@@ -13,13 +13,10 @@
  */
 import {
   badField,
-  decodePayloadMap,
   isKey32,
   isUint,
-  requireShape,
+  openSignerNamedDocument,
   sealSignedDocument,
-  splitSignedDocument,
-  verifyDocumentSignature,
   type OrgDocSigner,
 } from './signed-document.js';
 import { MAX_OFFICERS } from './officer-list.js';
@@ -81,10 +78,14 @@ export function openOfficerDeviceBinding(
   bytes: Uint8Array,
   signingKeyOf: (officerIndex: number) => Uint8Array,
 ): OfficerDeviceBinding {
-  const split = splitSignedDocument(WHAT, bytes);
-  const m = decodePayloadMap(WHAT, split.payload);
-  requireShape(WHAT, m, TYP, FIELDS);
-  const b = checkBinding(m);
-  verifyDocumentSignature(WHAT, OFFICER_DEVICE_BINDING_DOMAIN, split, signingKeyOf(b.officerIndex));
-  return b;
+  return openSignerNamedDocument(
+    WHAT,
+    bytes,
+    OFFICER_DEVICE_BINDING_DOMAIN,
+    TYP,
+    FIELDS,
+    checkBinding,
+    (b) => b.officerIndex,
+    signingKeyOf,
+  );
 }

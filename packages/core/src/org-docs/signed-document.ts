@@ -5,7 +5,7 @@
  * domain string names the document kind, so a signature on one kind never verifies as another.
  *
  * Invariants: the signature is checked before any payload field is read (except where a
- * document names its own signer, {@link splitSignedDocument}); every failure is a
+ * document names its own signer, {@link openSignerNamedDocument}); every failure is a
  * CustosError — MALFORMED_INPUT for shape, SIGNATURE_INVALID for a signature that does not
  * verify — whose message starts with the document's name.
  */
@@ -145,6 +145,32 @@ export function openTypedDocument(
   const m = openSignedDocument(what, bytes, domain, publicKey);
   requireShape(what, m, typ, keys);
   return m;
+}
+
+/**
+ * Opens a document that names its own signer (an officer index in the payload): splits it,
+ * checks it is a v1 `typ` payload with exactly the fields `keys`, reads it with `check`, then
+ * verifies its signature under `domain` with `signingKeyOf(signerOf(doc))` before returning
+ * it. The payload is read before the signature is checked only because it names the key; no
+ * caller sees it unless the signature verifies. `signingKeyOf` throws when the signer is not
+ * known. SIGNATURE_INVALID or MALFORMED_INPUT naming `what`.
+ */
+export function openSignerNamedDocument<T>(
+  what: string,
+  bytes: Uint8Array,
+  domain: string,
+  typ: string,
+  keys: readonly string[],
+  check: (m: Readonly<Record<string, unknown>>) => T,
+  signerOf: (doc: T) => number,
+  signingKeyOf: (officerIndex: number) => Uint8Array,
+): T {
+  const split = splitSignedDocument(what, bytes);
+  const m = decodePayloadMap(what, split.payload);
+  requireShape(what, m, typ, keys);
+  const doc = check(m);
+  verifyDocumentSignature(what, domain, split, signingKeyOf(signerOf(doc)));
+  return doc;
 }
 
 /** Throws MALFORMED_INPUT naming field `field` of `what`. */

@@ -10,12 +10,9 @@
 import { isCborMap } from '../record/deterministic-cbor.js';
 import {
   badField,
-  decodePayloadMap,
   isUint,
-  requireShape,
+  openSignerNamedDocument,
   sealSignedDocument,
-  splitSignedDocument,
-  verifyDocumentSignature,
   type OrgDocSigner,
 } from './signed-document.js';
 
@@ -90,10 +87,14 @@ export function openStandingCriterion(
   bytes: Uint8Array,
   signingKeyOf: (officerIndex: number) => Uint8Array,
 ): SignedCriterion {
-  const split = splitSignedDocument(WHAT, bytes);
-  const m = decodePayloadMap(WHAT, split.payload);
-  requireShape(WHAT, m, TYP, FIELDS);
-  const c = checkCriterion(m);
-  verifyDocumentSignature(WHAT, STANDING_CRITERION_DOMAIN, split, signingKeyOf(c.by));
-  return c;
+  return openSignerNamedDocument(
+    WHAT,
+    bytes,
+    STANDING_CRITERION_DOMAIN,
+    TYP,
+    FIELDS,
+    checkCriterion,
+    (c) => c.by,
+    signingKeyOf,
+  );
 }
