@@ -24,7 +24,7 @@ import {
   type CurrentFindings,
 } from './finding-acknowledgements.js';
 import { findingId, type IdentifiedFinding } from './finding-ids.js';
-import { auditDocumentHash } from './run-completeness.js';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry, VerifiedLog } from './verified-log.js';
 
 const ORG = 'org-1';

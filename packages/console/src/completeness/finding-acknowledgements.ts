@@ -18,11 +18,11 @@
 import { createHash } from 'node:crypto';
 import {
   decodeFindingAcknowledgement,
-  encodeDeterministicCbor,
   encodeFindingAcknowledgement,
   findingAcknowledgementMessage,
   MAX_ACKNOWLEDGEMENT_REASON_CHARS,
 } from '@custos/core';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { ConsoleError } from '../console-error.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
 import { readOfficerListHistory, type OfficerListHistory } from '../officer-list-history.js';
@@ -70,20 +70,6 @@ export interface AcknowledgementsRead {
 export type AcknowledgedFinding = IdentifiedFinding & { readonly acknowledgement: VerifiedAcknowledgement };
 
 const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** SHA-256 of the act's document (server audit-sequencing.ts; run-completeness.ts auditDocumentHash). */
-function actHash(orgId: string, act: { actor: string; subject: string; at: number; detail: string }): string {
-  return sha256Hex(
-    encodeDeterministicCbor({
-      org: orgId,
-      kind: ACT_KIND,
-      act: act.actor,
-      sub: act.subject,
-      at: act.at,
-      det: act.detail,
-    }),
-  );
-}
 
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
@@ -137,7 +123,8 @@ function verifyOne(
   if (st.orgId !== session.orgId || st.findingId !== a.findingId)
     return `${what}: its statement names another organisation or finding`;
   const logIndex = logged.get(
-    actHash(session.orgId, {
+    auditDocumentHash(session.orgId, {
+      kind: ACT_KIND,
       actor: a.deviceId,
       subject: a.findingId,
       at: a.at,

@@ -21,7 +21,8 @@ export type {
   DisposedRecords,
   DispositionAccount,
 } from './disposed-records.js';
-export { auditDocumentHash, policyDetail, runCompleteness, SINCE_SLACK_MS } from './run-completeness.js';
+export { auditDocumentHash } from '../audit/audit-document-hash.js';
+export { policyDetail, runCompleteness, SINCE_SLACK_MS } from './run-completeness.js';
 export type {
   CompletenessDevice,
   CompletenessOptions,

@@ -6,7 +6,8 @@
 import type { LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import { isConsoleError } from '../console-error.js';
-import { auditDocumentHash, policyDetail, verifyPolicy } from './run-completeness.js';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
+import { policyDetail, verifyPolicy } from './run-completeness.js';
 import type { VerifiedLog } from './verified-log.js';
 
 const ORG = 'org-policy';

@@ -6,16 +6,12 @@
  * listed from the log itself, so the server cannot hide one — and their details come from
  * GET …/alerts, each document accepted only if it hashes to its log entry.
  */
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { officerAudit } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 import type { IdentifiedFinding } from './finding-ids.js';
-import {
-  auditDocumentHash,
-  runCompleteness,
-  type CompletenessOptions,
-  type CompletenessReport,
-} from './run-completeness.js';
+import { runCompleteness, type CompletenessOptions, type CompletenessReport } from './run-completeness.js';
 import {
   DEFAULT_VOLUME_LIMITS,
   VOLUME_ACT_KINDS,

@@ -9,9 +9,9 @@
  * header carries no envelope hash (it would let the server link records to envelopes), so
  * the console opens the records to match.
  */
-import { createHash } from 'node:crypto';
-import { encodeDeterministicCbor, type BucketPrivateKey, type Checkpoint } from '@custos/core';
+import type { BucketPrivateKey, Checkpoint } from '@custos/core';
 import { COMPLETENESS_ANSWER_LIMIT_BYTES, recordsAnswerLimit } from '@custos/client/answer-limits';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { unwrapBucketKey } from '../bucket-key-wrap.js';
 import { ConsoleError } from '../console-error.js';
@@ -174,22 +174,6 @@ function serverView(r: Json): ServerView {
 /** The `detail` the server writes for a policy act (server completeness-routes.ts policyDetail). */
 export function policyDetail(silentAfterMs: number, receiptGraceMs: number): string {
   return `silent-after-ms=${silentAfterMs} receipt-grace-ms=${receiptGraceMs}`;
-}
-
-/** SHA-256 of an audit act's document, as the server's log entry commits to (docs/log.md §10, "Admin acts"). */
-export function auditDocumentHash(
-  orgId: string,
-  act: { kind: string; actor: string; subject: string; at: number; detail: string | null },
-): string {
-  const doc: Record<string, string | number> = {
-    org: orgId,
-    kind: act.kind,
-    act: act.actor,
-    sub: act.subject,
-    at: act.at,
-  };
-  if (act.detail !== null) doc.det = act.detail;
-  return createHash('sha256').update(encodeDeterministicCbor(doc)).digest('hex');
 }
 
 /** The server's policy, checked against the newest `completeness-policy` entry of the verified log. */

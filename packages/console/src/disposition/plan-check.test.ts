@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { isConsoleError } from '../console-error.js';
 import { buildDelegationChain } from '../key-manager-chain.js';
 import { SigningKey } from '../signing-key.js';
-import { auditDocumentHash } from '../completeness/run-completeness.js';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { checkPlanBuckets, planActProblems, type PlanEvidence, type PlanHold } from './plan-check.js';
 
 const ORG = 'org-1';

@@ -32,7 +32,7 @@ import {
   type DispositionPlan,
   type PlannedBucket,
 } from '@custos/core';
-import { auditDocumentHash } from '../completeness/run-completeness.js';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import { ConsoleError } from '../console-error.js';
 import type { HoldListing } from '../holds/officer-holds.js';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
-import { auditDocumentHash } from '../completeness/run-completeness.js';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import { holdDisagreements, type LoggedHold } from './hold-log-check.js';
 

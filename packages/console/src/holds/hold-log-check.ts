@@ -20,7 +20,7 @@
  * placed or released in between shows as a disagreement, which callers read again to settle.
  */
 import { createHash } from 'node:crypto';
-import { auditDocumentHash } from '../completeness/run-completeness.js';
+import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import type { HoldListing } from './officer-holds.js';
 
