@@ -14,10 +14,10 @@
 import { createHash } from 'node:crypto';
 import { isCustosError, openOfficerDeviceBinding, type OfficerDeviceBinding } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { officerSigningKey } from '../disposition/approval.js';
 import { ServerError } from '../errors.js';
 import type { AuthContext } from '../http/route-def.js';
 import type { Stores } from '../store/stores.js';
+import { officerSigningKey } from './officer-signing-key.js';
 
 /** How far a binding's issue time may lie from the server's clock (as for officer lists). */
 export const OFFICER_BINDING_SKEW_MS = 10 * 60_000;

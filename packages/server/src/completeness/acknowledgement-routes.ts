@@ -11,7 +11,7 @@
  * document names the finding (subject) and commits to the statement's SHA-256 (detail), in
  * the transaction that stores it. Consoles check signature and log entry themselves.
  */
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   decodeFindingAcknowledgement,
   findingAcknowledgementMessage,
@@ -21,7 +21,7 @@ import {
 } from '@custos/core';
 import { Type } from 'typebox';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { officerSigningKey } from '../disposition/approval.js';
+import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import { defineRoute } from '../http/route-def.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../http/schema-helpers.js';
@@ -53,18 +53,6 @@ const Acknowledgement = Type.Object(
 /** The `detail` of a `completeness.acknowledge` act: the console rebuilds it to find the act's log entry. */
 export function acknowledgementDetail(statement: Uint8Array): string {
   return `statement-sha256=${createHash('sha256').update(statement).digest('hex')}`;
-}
-
-function signatureVerifies(key: Uint8Array, statement: Uint8Array, signature: Uint8Array): boolean {
-  try {
-    const pub = createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') },
-      format: 'jwk',
-    });
-    return verify(null, findingAcknowledgementMessage(statement), pub, signature);
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -117,7 +105,7 @@ export async function acknowledgeFinding(
         'INVALID_KEY',
         `body.statement: officer ${a.officerIndex} has no registered officer signing key`,
       );
-    if (!signatureVerifies(key, statement, signature))
+    if (!officerSignatureVerifies(key, findingAcknowledgementMessage(statement), signature))
       throw new ServerError(
         'INVALID_KEY',
         `body.signature: does not verify as officer ${a.officerIndex}'s signature of the statement`,

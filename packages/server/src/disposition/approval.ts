@@ -5,35 +5,15 @@
  * verifies it against the registered key before storing it; one approval per officer, so m
  * approvals are m distinct officers.
  */
-import { createPublicKey, verify } from 'node:crypto';
-import { decodeDispositionPlan, decodeStrictCbor, dispositionApprovalMessage } from '@custos/core';
+import { decodeDispositionPlan, dispositionApprovalMessage } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { PlanRecord } from '../store/disposition-stores.js';
 import type { OrgRecord } from '../store/records.js';
 import type { Stores } from '../store/stores.js';
 import { assertDisposable } from './bucket-readiness.js';
-
-/** Length of an Ed25519 signature. */
-const SIGNATURE_BYTES = 64;
-
-/** The officer's raw Ed25519 signing key from their registered public key document, or null. */
-export function officerSigningKey(org: OrgRecord, officerIndex: number): Uint8Array | null {
-  const officer = org.officers.find((o) => o.index === officerIndex);
-  if (officer === undefined) return null;
-  try {
-    const doc = decodeStrictCbor(officer.publicKey, 'officer public key', 'MALFORMED_INPUT') as Record<
-      string,
-      unknown
-    >;
-    return doc.typ === 'officer-key' && doc.sig instanceof Uint8Array && doc.sig.length === 32
-      ? doc.sig
-      : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Whether `signature` is officer `officerIndex`'s approval of `plan`. */
 export function approvalVerifies(
@@ -43,16 +23,7 @@ export function approvalVerifies(
   signature: Uint8Array,
 ): boolean {
   const key = officerSigningKey(org, officerIndex);
-  if (key === null || signature.length !== SIGNATURE_BYTES) return false;
-  try {
-    const pub = createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') },
-      format: 'jwk',
-    });
-    return verify(null, dispositionApprovalMessage(plan), pub, signature);
-  } catch {
-    return false;
-  }
+  return key !== null && officerSignatureVerifies(key, dispositionApprovalMessage(plan), signature);
 }
 
 /** The plan, or DISPOSITION_NOT_FOUND (also for another org's plan id). */
