@@ -39,11 +39,11 @@ export interface ValueCase {
   readonly target?: { readonly max?: number; readonly min?: number; readonly maxRatio?: number };
   readonly samples?: number;
   /**
-   * One round of each side (case and baseline) before the samples, discarded, as every rate
-   * case gets: for values measured on a running system (a latency), so JIT and caches are warm
-   * for both sides. Never for a case whose measure uses up its data (a disposition).
+   * Rounds of each side (case and baseline) before the samples, discarded (`true`: one, as every
+   * rate case gets): for values measured on a running system (a latency), so JIT, caches and
+   * the heap are warm for both sides. Never for a case whose measure uses up its data (a disposition).
    */
-  readonly warmup?: boolean;
+  readonly warmup?: boolean | number;
   readonly setup?: () => void | Promise<void>;
   readonly teardown?: () => void | Promise<void>;
 }
@@ -123,7 +123,8 @@ async function measureValue(suite: string, c: ValueCase): Promise<BenchResult> {
   const samples = c.samples ?? DEFAULT_SAMPLES;
   const own: number[] = [];
   const base: number[] = [];
-  if (c.warmup === true) {
+  const warmups = c.warmup === true ? 1 : c.warmup === false || c.warmup === undefined ? 0 : c.warmup;
+  for (let i = 0; i < warmups; i++) {
     if (c.baseline) await c.baseline.measure();
     await c.measure();
   }

@@ -202,6 +202,8 @@ let sync = { n: 0, total: 0, max: 0 };
 
 // Checkpoint-worker passes: each request message to the worker and its reply.
 if (TIMELINE !== undefined) {
+  // The timeline's times are this process's performance.now(); this line maps them to epoch ms.
+  timeline.push({ k: 'origin', s: performance.timeOrigin });
   const { Worker } = await import('node:worker_threads');
   const origPost = Worker.prototype.postMessage;
   const pending = new WeakMap();
