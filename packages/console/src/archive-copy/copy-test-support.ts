@@ -18,8 +18,6 @@ import {
   encodeEntryBundle,
   encodeLogEntry,
   generateSignerKey,
-  hashChildren,
-  hashLeaf,
   parseSignerKey,
   sealBucketKeyDocument,
   sealKeyManagerDelegation,
@@ -32,6 +30,7 @@ import {
 import { CeremonyApi } from '../ceremony-api.js';
 import { buildDelegationChain } from '../key-manager-chain.js';
 import type { OfficerSession, VerifiedServerBucket } from '../officer-session.js';
+import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
 import { keyFingerprint, SigningKey } from '../signing-key.js';
 
 /** The org of the fake server (22 characters, as server ids are). */
@@ -83,23 +82,6 @@ export interface FakeOrg {
 }
 
 const sha = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
-
-/** RFC 9162 §2.1.4.1 SUBPROOF, straight from the definition (small trees only). */
-function subproof(m: number, leaves: readonly Uint8Array[], complete: boolean): Uint8Array[] {
-  const n = leaves.length;
-  if (m === n) return complete ? [] : [mth(leaves)];
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  if (m <= k) return [...subproof(m, leaves.slice(0, k), complete), mth(leaves.slice(k))];
-  return [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
-}
-
-function mth(leaves: readonly Uint8Array[]): Uint8Array {
-  if (leaves.length === 1) return leaves[0]!;
-  let k = 1;
-  while (k * 2 < leaves.length) k *= 2;
-  return hashChildren(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
-}
 
 /** Starts a fake server for a new org with an empty log. */
 export async function startFakeOrg(): Promise<FakeOrg> {
@@ -274,15 +256,9 @@ export async function startFakeOrg(): Promise<FakeOrg> {
       res.end(Buffer.from(encodeEntryBundle(org.entries.slice(n * 256, n * 256 + w))));
       return;
     }
-    if (p === `${base}/log/proof/consistency`) {
-      const from = Number(url.searchParams.get('from'));
-      const to = Number(url.searchParams.get('to'));
-      const leaves = org.entries.slice(0, to).map(hashLeaf);
-      json(res, {
-        from,
-        to,
-        proof: subproof(from, leaves, true).map((h) => Buffer.from(h).toString('base64url')),
-      });
+    const consistency = consistencyAnswerFor(`${p}${url.search}`, org.entries);
+    if (consistency !== undefined) {
+      json(res, consistency);
       return;
     }
     const wraps = /\/buckets\/([^/]+)\/officer-wraps$/.exec(p);
