@@ -6,7 +6,7 @@
  * The officer list is read in the transaction that stores the act: a removal committing just
  * before it refuses the removed officer's acknowledgement.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import {
   encodeDeterministicCbor,
   encodeFindingAcknowledgement,
@@ -18,29 +18,21 @@ import { pendingTableAuditSink } from '../audit/audit-sink.js';
 import { newId, type DeviceId, type OrgId } from '../ids.js';
 import type { Stores } from '../store/stores.js';
 import {
-  bindOfficer,
   call,
   createOrgWithRoles,
   createTestApp,
-  enrolAndLogin,
-  orgCreateBody,
   type TestApp,
   type TestDevice,
+  type TestOfficer,
 } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 import { acknowledgeFinding, acknowledgementDetail } from './acknowledgement-routes.js';
 
-function officer() {
-  const k = generateKeyPairSync('ed25519');
-  const sig = Buffer.from(k.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-  const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: Buffer.alloc(32, 1), sig });
-  return {
-    publicKey: Buffer.from(doc).toString('base64url'),
-    signingKey: k.privateKey,
-    sign: (statement: Uint8Array) =>
-      sign(null, findingAcknowledgementMessage(statement), k.privateKey).toString('base64url'),
-  };
-}
+/** Signs acknowledgement statements as officer `o` (base64url signatures). */
+const signer = (o: TestOfficer) => ({
+  sign: (statement: Uint8Array) =>
+    sign(null, findingAcknowledgementMessage(statement), o.signingKey).toString('base64url'),
+});
 
 interface Listed {
   findingId: string;
@@ -56,7 +48,7 @@ describe('finding acknowledgement routes (SQLite)', () => {
   let orgId: OrgId;
   let dev: { officer: TestDevice; member: TestDevice };
   let otherOfficer: TestDevice;
-  const officers = [officer(), officer()];
+  let officers: { sign(statement: Uint8Array): string }[];
   const url = () => `/v1/orgs/${orgId}/archive/completeness/acknowledgements`;
 
   const statement = (over: Partial<FindingAcknowledgement> = {}): Uint8Array =>
@@ -87,32 +79,9 @@ describe('finding acknowledgement routes (SQLite)', () => {
   beforeAll(async () => {
     tb = await openTestSqlite();
     t = await createTestApp(tb.stores);
-    const body = {
-      ...orgCreateBody(t.bootstrapToken),
-      officers: officers.map((o) => ({ publicKey: o.publicKey })),
-    };
-    const created = (await call(t.app, 'POST', '/v1/orgs', body)).json<{
-      orgId: OrgId;
-      enrolmentCode: string;
-    }>();
-    orgId = created.orgId;
-    const admin = await enrolAndLogin(t.app, orgId, created.enrolmentCode);
-    const devices: Record<string, TestDevice> = {};
-    for (const role of ['officer', 'member'] as const) {
-      const u = await call(t.app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
-      const { userId } = u.json<{ userId: string }>();
-      const c = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
-        {},
-        admin.headers(),
-      );
-      devices[role] = await enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
-    }
-    dev = devices as typeof dev;
-    const signingKey = officers[0]!.signingKey;
-    await bindOfficer(t.app, dev.officer, { publicKey: Buffer.alloc(0), signingKey }, 0, t.clock.now);
+    const org = await createOrgWithRoles(t);
+    ({ orgId, devices: dev } = org);
+    officers = org.officers!.map(signer);
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
   });
   afterAll(async () => {

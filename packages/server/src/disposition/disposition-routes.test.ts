@@ -5,24 +5,18 @@
  * names both approvals. A bucket that still takes records is refused with its dates, also for
  * a far as-of date, and listed apart beside a plan of the others.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
-import {
-  decodeDispositionCertificate,
-  dispositionApprovalMessage,
-  encodeDeterministicCbor,
-} from '@custos/core';
+import { sign } from 'node:crypto';
+import { decodeDispositionCertificate, dispositionApprovalMessage } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgId } from '../ids.js';
 import {
   call,
   createOrgWithRoles,
   createTestApp,
-  enrolAndLogin,
-  orgCreateBody,
   registerExpiredBucket,
   type TestApp,
   type TestDevice,
-  bindOfficer,
+  type TestOfficer,
 } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 
@@ -34,19 +28,13 @@ interface View {
   certificate: string | null;
 }
 
-function officer() {
-  const k = generateKeyPairSync('ed25519');
-  const sig = Buffer.from(k.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
-  const doc = encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: Buffer.alloc(32, 1), sig });
-  return {
-    publicKey: Buffer.from(doc).toString('base64url'),
-    signingKey: k.privateKey,
-    approve: (plan: string) =>
-      sign(null, dispositionApprovalMessage(Buffer.from(plan, 'base64url')), k.privateKey).toString(
-        'base64url',
-      ),
-  };
-}
+/** Approves disposition plans (base64url) as officer `o`: base64url signatures. */
+const approver = (o: TestOfficer) => ({
+  approve: (plan: string) =>
+    sign(null, dispositionApprovalMessage(Buffer.from(plan, 'base64url')), o.signingKey).toString(
+      'base64url',
+    ),
+});
 
 describe('disposition routes (SQLite)', () => {
   let tb: TestBackend;
@@ -54,7 +42,7 @@ describe('disposition routes (SQLite)', () => {
   let orgId: OrgId;
   let dev: { officer: TestDevice; member: TestDevice; auditor: TestDevice };
   let otherOfficer: TestDevice;
-  const officers = [officer(), officer(), officer()];
+  let officers: { approve(plan: string): string }[];
 
   const post = (d: TestDevice, url: string, body: Record<string, unknown>) =>
     call(t.app, 'POST', url, body, d.headers());
@@ -67,30 +55,9 @@ describe('disposition routes (SQLite)', () => {
   beforeAll(async () => {
     tb = await openTestSqlite();
     t = await createTestApp(tb.stores);
-    const body = {
-      ...orgCreateBody(t.bootstrapToken),
-      officers: officers.map((o) => ({ publicKey: o.publicKey })),
-    };
-    const r = await call(t.app, 'POST', '/v1/orgs', body);
-    const created = r.json<{ orgId: OrgId; enrolmentCode: string }>();
-    orgId = created.orgId;
-    const admin = await enrolAndLogin(t.app, orgId, created.enrolmentCode);
-    const devices: Record<string, TestDevice> = {};
-    for (const role of ['officer', 'member', 'auditor'] as const) {
-      const u = await call(t.app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
-      const { userId } = u.json<{ userId: string }>();
-      const c = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
-        {},
-        admin.headers(),
-      );
-      devices[role] = await enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
-    }
-    dev = devices as typeof dev;
-    const signingKey = officers[0]!.signingKey;
-    await bindOfficer(t.app, dev.officer, { publicKey: Buffer.alloc(0), signingKey }, 0, t.clock.now);
+    const org = await createOrgWithRoles(t);
+    ({ orgId, devices: dev } = org);
+    officers = org.officers!.map(approver);
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
     // One expired (empty) bucket: with none, there is nothing to plan.
     await registerExpiredBucket(tb.stores, orgId, dev.officer.deviceId);
