@@ -22,6 +22,7 @@ import {
   createTestApp,
   deviceKeys,
   enrolAndLogin,
+  enrolmentCodeFor,
   orgCreateBody,
   TEST_ORIGIN,
   type TestApp,
@@ -79,23 +80,10 @@ for (const backend of TEST_BACKENDS) {
       a = ctx.org;
       b = await createOrgWithRoles(t, false);
       const admin = a.devices.admin.headers();
-      const c = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${a.orgId}/users/${ctx.spareUserId}/enrolment-codes`,
-        {},
-        admin,
-      );
-      revoked = await enrolAndLogin(t.app, a.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+      const spareCode = () => enrolmentCodeFor(t.app, a.devices.admin, ctx.spareUserId);
+      revoked = await enrolAndLogin(t.app, a.orgId, await spareCode());
       await call(t.app, 'POST', `/v1/orgs/${a.orgId}/devices/${revoked.deviceId}/revoke`, undefined, admin);
-      const c2 = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${a.orgId}/users/${ctx.spareUserId}/enrolment-codes`,
-        {},
-        admin,
-      );
-      lapsed = await enrolAndLogin(t.app, a.orgId, c2.json<{ enrolmentCode: string }>().enrolmentCode);
+      lapsed = await enrolAndLogin(t.app, a.orgId, await spareCode());
       const now = t.clock.now;
       t.clock.now -= DEFAULT_ARCHIVE_HAND_IN_DAYS * 24 * 60 * 60 * 1000 + 1;
       await call(
@@ -110,14 +98,7 @@ for (const backend of TEST_BACKENDS) {
       const bUser = (
         await call(t.app, 'POST', `/v1/orgs/${b.orgId}/users`, { role: 'member' }, b.devices.admin.headers())
       ).json<{ userId: string }>().userId;
-      const cb = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${b.orgId}/users/${bUser}/enrolment-codes`,
-        {},
-        b.devices.admin.headers(),
-      );
-      codeForB = cb.json<{ enrolmentCode: string }>().enrolmentCode;
+      codeForB = await enrolmentCodeFor(t.app, b.devices.admin, bUser);
       const ch = await call(t.app, 'POST', '/v1/auth/challenge', {
         orgId: b.orgId,
         deviceId: b.devices.member.deviceId,

@@ -11,12 +11,11 @@ import {
   bindOfficer,
   call,
   createTestApp,
-  enrolAndLogin,
+  enrolNewUser,
   type TestApp,
   type TestDevice,
 } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
-import type { UserId } from '../ids.js';
 import { auditDocument } from '../log-service/audit-sequencing.js';
 import { OFFICER_LIST_SKEW_MS } from './officer-list.js';
 
@@ -53,22 +52,7 @@ for (const backend of TEST_BACKENDS) {
       t.clock.now = NOW;
       a = await createArchivingOrg(t, 1);
       // A second officer user, to be removed.
-      const u = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${a.orgId}/users`,
-        { role: 'officer' },
-        a.admin.headers(),
-      );
-      const { userId } = u.json<{ userId: UserId }>();
-      const c = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${a.orgId}/users/${userId}/enrolment-codes`,
-        {},
-        a.admin.headers(),
-      );
-      second = await enrolAndLogin(t.app, a.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+      second = await enrolNewUser(t.app, a.admin, 'officer');
       await bindOfficer(t.app, second, a.officers[1]!, 1, t.clock.now);
       t.clock.now = NOW + 1000;
     });

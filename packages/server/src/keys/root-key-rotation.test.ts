@@ -9,11 +9,13 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { decodeLogEntry, sealKeyManagerDelegation, sealRootKeyStatement } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketDocument, TEST_WINDOW } from '../archive/archive-test-support.js';
-import type { OrgId, UserId } from '../ids.js';
+import type { OrgId } from '../ids.js';
+import type { Role } from '../store/records.js';
 import {
   call,
   createTestApp,
   enrolAndLogin,
+  enrolNewUser,
   orgCreateBody,
   type TestApp,
   type TestDevice,
@@ -88,18 +90,7 @@ for (const backend of TEST_BACKENDS) {
       ({ orgId } = r.json<{ orgId: OrgId }>());
       root0 = (await tb.stores.orgs.get(orgId))!.rootArchivePublicKey;
       const admin = await enrolAndLogin(t.app, orgId, r.json<{ enrolmentCode: string }>().enrolmentCode);
-      const enrol = async (role: string): Promise<TestDevice> => {
-        const u = await call(t.app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
-        const { userId } = u.json<{ userId: UserId }>();
-        const c = await call(
-          t.app,
-          'POST',
-          `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
-          {},
-          admin.headers(),
-        );
-        return enrolAndLogin(t.app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
-      };
+      const enrol = (role: Role) => enrolNewUser(t.app, admin, role);
       officer = await enrol('officer');
       await bindOfficer(t.app, officer, officers[0]!, 0, t.clock.now);
       member = await enrol('member');

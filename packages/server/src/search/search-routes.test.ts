@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArchivingOrg, type ArchivingOrg } from '../archive/archive-test-support.js';
 import { logOriginFor, logVerifierKey } from '../log-service/checkpoint-signing.js';
 import { silentLogger } from '../log/logger.js';
-import { call, createTestApp, enrolAndLogin, type TestApp } from '../testing/test-app.js';
+import { call, createTestApp, enrolNewUser, type TestApp } from '../testing/test-app.js';
 import { newBootstrapToken, sha256 } from '../crypto/secrets.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 import { SearchIndexer } from './search-indexer.js';
@@ -76,21 +76,7 @@ describe('search routes', () => {
     await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
     await new SearchIndexer({ stores: t.stores, logger: silentLogger }).indexAll();
     // An auditor device of this org.
-    const u = await call(
-      t.app,
-      'POST',
-      `/v1/orgs/${org.orgId}/users`,
-      { role: 'auditor' },
-      org.admin.headers(),
-    );
-    const code = await call(
-      t.app,
-      'POST',
-      `/v1/orgs/${org.orgId}/users/${u.json<{ userId: string }>().userId}/enrolment-codes`,
-      {},
-      org.admin.headers(),
-    );
-    auditor = await enrolAndLogin(t.app, org.orgId, code.json<{ enrolmentCode: string }>().enrolmentCode);
+    auditor = await enrolNewUser(t.app, org.admin, 'auditor');
   });
   afterAll(async () => {
     await tb?.dispose();

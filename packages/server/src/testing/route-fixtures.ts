@@ -28,6 +28,8 @@ import {
   call,
   deviceKeys,
   enrolAndLogin,
+  enrolmentCodeFor,
+  enrolNewUser,
   officerBindingStatement,
   orgCreateBody,
   registerExpiredBucket,
@@ -84,26 +86,7 @@ export interface FixtureContext {
 export async function createFixtureOrg(t: TestApp): Promise<FixtureContext> {
   const archive = await createArchivingOrg(t, 1);
   const admin = archive.admin;
-  const u = await call(
-    t.app,
-    'POST',
-    `/v1/orgs/${archive.orgId}/users`,
-    { role: 'auditor' },
-    admin.headers(),
-  );
-  const { userId } = u.json<{ userId: UserId }>();
-  const c = await call(
-    t.app,
-    'POST',
-    `/v1/orgs/${archive.orgId}/users/${userId}/enrolment-codes`,
-    {},
-    admin.headers(),
-  );
-  const auditor = await enrolAndLogin(
-    t.app,
-    archive.orgId,
-    c.json<{ enrolmentCode: string }>().enrolmentCode,
-  );
+  const auditor = await enrolNewUser(t.app, admin, 'auditor');
   const member = archive.members[0];
   if (member === undefined) throw new Error('archiving org without a member');
   const org: TestOrg = {
@@ -126,15 +109,7 @@ function envelopesFor(...deviceIds: DeviceId[]): Record<string, unknown>[] {
  * (an admin's code for a user with an active device is USER_HAS_DEVICE).
  */
 async function freshEnrolmentCode(ctx: FixtureContext): Promise<string> {
-  const userId = await createSpareUser(ctx.t, ctx.org);
-  const r = await call(
-    ctx.t.app,
-    'POST',
-    `/v1/orgs/${ctx.org.orgId}/users/${userId}/enrolment-codes`,
-    {},
-    ctx.org.devices.admin.headers(),
-  );
-  return r.json<{ enrolmentCode: string }>().enrolmentCode;
+  return enrolmentCodeFor(ctx.t.app, ctx.org.devices.admin, await createSpareUser(ctx.t, ctx.org));
 }
 
 /** Queues a fresh review item of the fixture org (at an unused log index); resolves to its id. */
@@ -802,11 +777,7 @@ export async function createSpareUser(t: TestApp, org: TestOrg): Promise<UserId>
 
 /** A new logged-in device of a new user of `org` with the role officer, bound to no officer. */
 export async function unboundOfficerDevice(t: TestApp, org: TestOrg): Promise<TestDevice> {
-  const admin = org.devices.admin.headers();
-  const u = await call(t.app, 'POST', `/v1/orgs/${org.orgId}/users`, { role: 'officer' }, admin);
-  const { userId } = u.json<{ userId: UserId }>();
-  const c = await call(t.app, 'POST', `/v1/orgs/${org.orgId}/users/${userId}/enrolment-codes`, {}, admin);
-  return enrolAndLogin(t.app, org.orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+  return enrolNewUser(t.app, org.devices.admin, 'officer');
 }
 
 /** Ids that exist nowhere, for "unknown id" cases. */

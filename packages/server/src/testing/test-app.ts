@@ -234,6 +234,31 @@ export async function enrolAndLogin(app: FastifyInstance, orgId: OrgId, code: st
   return device;
 }
 
+/** The enrolment code `admin` issues for user `userId` of its org; throws unless the server issues one. */
+export async function enrolmentCodeFor(
+  app: FastifyInstance,
+  admin: TestDevice,
+  userId: string,
+): Promise<string> {
+  const c = await call(
+    app,
+    'POST',
+    `/v1/orgs/${admin.orgId}/users/${userId}/enrolment-codes`,
+    {},
+    admin.headers(),
+  );
+  if (c.statusCode !== 201) throw new Error(`enrolment code failed: ${c.body}`);
+  return c.json<{ enrolmentCode: string }>().enrolmentCode;
+}
+
+/** A new user with `role` in `admin`'s org and a logged-in device of theirs (an officer's bound to no officer). */
+export async function enrolNewUser(app: FastifyInstance, admin: TestDevice, role: Role): Promise<TestDevice> {
+  const u = await call(app, 'POST', `/v1/orgs/${admin.orgId}/users`, { role }, admin.headers());
+  if (u.statusCode !== 201) throw new Error(`user create failed: ${u.body}`);
+  const code = await enrolmentCodeFor(app, admin, u.json<{ userId: string }>().userId);
+  return enrolAndLogin(app, admin.orgId, code);
+}
+
 /** An organisation with one logged-in device per role (the officer's bound to officer index 0). */
 export interface TestOrg {
   readonly orgId: OrgId;
@@ -288,18 +313,8 @@ export async function createOrgWithRoles(t: TestApp, viaBootstrap = true): Promi
   }
   const admin = await enrolAndLogin(app, orgId, enrolmentCode);
   const devices: Partial<Record<Role, TestDevice>> = { admin };
-  for (const role of ['member', 'officer', 'auditor'] as const) {
-    const u = await call(app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
-    const { userId } = u.json<{ userId: string }>();
-    const c = await call(
-      app,
-      'POST',
-      `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`,
-      {},
-      admin.headers(),
-    );
-    devices[role] = await enrolAndLogin(app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
-  }
+  for (const role of ['member', 'officer', 'auditor'] as const)
+    devices[role] = await enrolNewUser(app, admin, role);
   await bindOfficer(app, devices.officer!, officers[0]!, 0, t.clock.now);
   return { orgId, devices: devices as Record<Role, TestDevice>, officers };
 }
