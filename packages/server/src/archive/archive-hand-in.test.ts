@@ -12,8 +12,8 @@ import { call, createTestApp, login, type TestApp, type TestDevice } from '../te
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import {
   ArchiveWriter,
-  bucketDocument,
   createArchivingOrg,
+  registerTestBucket,
   uploadBody,
   type ArchivingOrg,
 } from './archive-test-support.js';
@@ -123,18 +123,10 @@ for (const backend of TEST_BACKENDS) {
 
       // A bucket whose window began after the revocation cannot hold what it sealed before.
       const later = { notBefore: revokedAt + DAY / 2, notAfter: revokedAt + 30 * DAY };
-      const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, 'std-later', later);
       org.officer.token = await login(t.app, org.orgId, org.officer.deviceId, org.officer.identity);
-      const reg = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${org.orgId}/buckets`,
-        { document: Buffer.from(document).toString('base64url') },
-        org.officer.headers(),
-      );
-      expect(reg.statusCode, reg.body).toBe(201);
+      const laterKey = await registerTestBucket(t.app, org, 'std-later', later);
       const afterRevocation = await ArchiveWriter.create(
-        { ...org, bucketId: 'std-later', bucketKey: publicKey },
+        { ...org, bucketId: 'std-later', bucketKey: laterKey },
         phone,
       );
       afterRevocation.seq = w.seq;
@@ -145,17 +137,9 @@ for (const backend of TEST_BACKENDS) {
       );
       // Nor one registered after the revocation with a window backdated to before it.
       const backdated = { notBefore: revokedAt - DAY, notAfter: revokedAt + 30 * DAY };
-      const old = await bucketDocument(org.orgId, org.keyManager, 'std-backdated', backdated);
-      const regOld = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${org.orgId}/buckets`,
-        { document: Buffer.from(old.document).toString('base64url') },
-        org.officer.headers(),
-      );
-      expect(regOld.statusCode, regOld.body).toBe(201);
+      const backdatedKey = await registerTestBucket(t.app, org, 'std-backdated', backdated);
       const intoBackdated = await ArchiveWriter.create(
-        { ...org, bucketId: 'std-backdated', bucketKey: old.publicKey },
+        { ...org, bucketId: 'std-backdated', bucketKey: backdatedKey },
         phone,
       );
       intoBackdated.seq = w.seq;

@@ -31,8 +31,8 @@ import { testLogKey } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import {
   ArchiveWriter,
-  bucketDocument,
   createArchivingOrg,
+  registerTestBucket,
   uploadBody,
   type ArchivingOrg,
 } from './archive-test-support.js';
@@ -57,18 +57,8 @@ for (const backend of TEST_BACKENDS) {
       call(t.app, 'POST', '/v1/archive/batches', uploadBody(b), by.headers());
 
     /** Registers (as the org's officer) a bucket of `window` signed by the key manager; its public key. */
-    const registerBucket = async (bucketId: string, window: { notBefore: number; notAfter: number }) => {
-      const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, bucketId, window);
-      const reg = await call(
-        t.app,
-        'POST',
-        `/v1/orgs/${org.orgId}/buckets`,
-        { document: Buffer.from(document).toString('base64url') },
-        org.officer.headers(),
-      );
-      expect(reg.statusCode, reg.body).toBe(201);
-      return publicKey;
-    };
+    const registerBucket = (bucketId: string, window: { notBefore: number; notAfter: number }) =>
+      registerTestBucket(t.app, org, bucketId, window);
 
     const snapshot = async () => ({
       records: await tb.stores.archive.count(org.orgId),

@@ -22,11 +22,12 @@ import {
   sealKeyManagerDelegation,
 } from '@custos/core';
 import type { FastifyInstance } from 'fastify';
-import type { OrgId, UserId } from '../ids.js';
+import type { OrgId } from '../ids.js';
 import {
   bindOfficer,
   call,
   enrolAndLogin,
+  enrolNewUser,
   orgCreateBody,
   testOfficers,
   type TestApp,
@@ -82,16 +83,27 @@ export async function bucketDocument(
   return { document, publicKey: pair.publicKey.toBytes() };
 }
 
-async function enrolUser(
+/**
+ * Registers bucket `bucketId` of `window` (POST /v1/orgs/:orgId/buckets, as `org.officer`), its
+ * document signed by `org.keyManager`; resolves to its raw X25519 public key, throws unless the
+ * server registers it.
+ */
+export async function registerTestBucket(
   app: FastifyInstance,
-  orgId: OrgId,
-  admin: TestDevice,
-  role: string,
-): Promise<TestDevice> {
-  const u = await call(app, 'POST', `/v1/orgs/${orgId}/users`, { role }, admin.headers());
-  const { userId } = u.json<{ userId: UserId }>();
-  const c = await call(app, 'POST', `/v1/orgs/${orgId}/users/${userId}/enrolment-codes`, {}, admin.headers());
-  return enrolAndLogin(app, orgId, c.json<{ enrolmentCode: string }>().enrolmentCode);
+  org: Pick<ArchivingOrg, 'orgId' | 'keyManager' | 'officer'>,
+  bucketId: string,
+  window: { notBefore: number; notAfter: number } = TEST_WINDOW,
+): Promise<Uint8Array> {
+  const { document, publicKey } = await bucketDocument(org.orgId, org.keyManager, bucketId, window);
+  const r = await call(
+    app,
+    'POST',
+    `/v1/orgs/${org.orgId}/buckets`,
+    { document: Buffer.from(document).toString('base64url') },
+    org.officer.headers(),
+  );
+  if (r.statusCode !== 201) throw new Error(`bucket registration failed: ${r.body}`);
+  return publicKey;
 }
 
 /** Creates an org through the API with a real delegation, an officer, `members` members and one bucket. */
@@ -113,20 +125,12 @@ export async function createArchivingOrg(t: TestApp, members = 1): Promise<Archi
   if (r.statusCode !== 201) throw new Error(`org create failed: ${r.body}`);
   const { orgId, enrolmentCode } = r.json<{ orgId: OrgId; enrolmentCode: string }>();
   const admin = await enrolAndLogin(app, orgId, enrolmentCode);
-  const officer = await enrolUser(app, orgId, admin, 'officer');
+  const officer = await enrolNewUser(app, admin, 'officer');
   await bindOfficer(app, officer, officers[0]!, 0, t.clock.now);
   const list: TestDevice[] = [];
-  for (let i = 0; i < members; i++) list.push(await enrolUser(app, orgId, admin, 'member'));
+  for (let i = 0; i < members; i++) list.push(await enrolNewUser(app, admin, 'member'));
   const bucketId = 'std-2026';
-  const { document: doc, publicKey: bucketKey } = await bucketDocument(orgId, km.privateKey, bucketId);
-  const b = await call(
-    app,
-    'POST',
-    `/v1/orgs/${orgId}/buckets`,
-    { document: Buffer.from(doc).toString('base64url') },
-    officer.headers(),
-  );
-  if (b.statusCode !== 201) throw new Error(`bucket registration failed: ${b.body}`);
+  const bucketKey = await registerTestBucket(app, { orgId, keyManager: km.privateKey, officer }, bucketId);
   return {
     orgId,
     admin,
