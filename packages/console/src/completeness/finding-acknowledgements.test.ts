@@ -7,13 +7,12 @@ import {
   encodeDeterministicCbor,
   encodeFindingAcknowledgement,
   findingAcknowledgementMessage,
-  generateBucketKeyPair,
   sealOfficerList,
   type LogEntry,
 } from '@custos/core';
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeOfficerPublicKey, type OfficerKeys } from '../officer-keys.js';
+import { encodeOfficerPublicKey, generateOfficerKeys, type OfficerKeys } from '../officer-keys.js';
 import type { OfficerSession } from '../officer-session.js';
 import { keyFingerprint, SigningKey } from '../signing-key.js';
 import type { CompletenessFinding } from './completeness-findings.js';
@@ -31,17 +30,6 @@ const ORG = 'org-1';
 const OFFICER_DEVICE = 'officer-dev';
 const ORG_KEY = SigningKey.generate();
 const sha256 = (u: Uint8Array): Buffer => createHash('sha256').update(u).digest();
-
-async function officerKeys(index: number): Promise<OfficerKeys> {
-  const pair = await generateBucketKeyPair();
-  return {
-    index,
-    hpkePublicKey: pair.publicKey,
-    hpkePrivateKey: pair.privateKey,
-    signingKey: SigningKey.generate(),
-    keyManager: SigningKey.generate(),
-  };
-}
 
 interface Served {
   findingId: string;
@@ -108,7 +96,10 @@ describe('finding acknowledgements', () => {
   let session: OfficerSession;
 
   beforeAll(async () => {
-    officers = [await officerKeys(0), await officerKeys(1)];
+    officers = [
+      await generateOfficerKeys(0, SigningKey.generate()),
+      await generateOfficerKeys(1, SigningKey.generate()),
+    ];
     session = {
       orgId: ORG,
       officerIndex: 0,
