@@ -186,16 +186,15 @@ describe('officer completeness and alerts (processes)', () => {
       expect(after.report.complete).toBe(false);
       const gaps = after.report.findings.filter((f) => f.kind === 'gap');
       const gapId = `gap/${org.orgId}/${victim.deviceId}/1-1`;
-      expect(gaps).toEqual([
-        {
-          id: gapId,
-          kind: 'gap',
-          deviceId: victim.deviceId,
-          from: 1,
-          to: 1,
-          evidence: ['not-served', 'server-report'],
-        },
-      ]);
+      const gap = {
+        id: gapId,
+        kind: 'gap',
+        deviceId: victim.deviceId,
+        from: 1,
+        to: 1,
+        evidence: ['not-served', 'server-report'],
+      };
+      expect(gaps).toEqual([gap]);
       // Receipts whose only record was the deleted one are unarchived now too; nothing else is named.
       for (const f of after.report.findings) expect(f.deviceId).toBe(victim.deviceId);
 
@@ -209,15 +208,7 @@ describe('officer completeness and alerts (processes)', () => {
       const alerts = await custos(['console', 'alerts', '--json', ...officer.args]);
       expect(alerts.status).toBe(1);
       const listed = (JSON.parse(alerts.stdout) as { alerts: (Finding & { source: string })[] }).alerts;
-      expect(listed).toContainEqual({
-        source: 'completeness',
-        id: gapId,
-        kind: 'gap',
-        deviceId: victim.deviceId,
-        from: 1,
-        to: 1,
-        evidence: ['not-served', 'server-report'],
-      });
+      expect(listed).toContainEqual({ source: 'completeness', ...gap });
     },
     STEP_TIMEOUT_MS,
   );
