@@ -26,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { entryBundlePath, isWellFormedId, TILE_WIDTH, tilePath } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../defaults.js';
+import { isUint } from '../json-values.js';
 import { writePrivateFile } from '../private-files.js';
 
 /** The state file of a copy. */
@@ -207,7 +208,6 @@ export function readCopyJson(dir: string, path: string, what: string): Record<st
   throw new ConsoleError('COPY_INVALID', `${relative(dir, path)}: not a JSON object (${what})`);
 }
 
-const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const isStr = (s: unknown): s is string => typeof s === 'string';
 
 /** Reads the state file; undefined when `dir` holds no copy yet, COPY_INVALID when it is not one. */

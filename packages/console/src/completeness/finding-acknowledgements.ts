@@ -24,6 +24,7 @@ import {
 } from '@custos/core';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { ConsoleError } from '../console-error.js';
+import { isUint } from '../json-values.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
 import { readOfficerListHistory, type OfficerListHistory } from '../officer-list-history.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -70,8 +71,6 @@ export interface AcknowledgementsRead {
 export type AcknowledgedFinding = IdentifiedFinding & { readonly acknowledgement: VerifiedAcknowledgement };
 
 const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** One listed acknowledgement, shape-checked; SERVER_REFUSED names what is missing. */
 function listed(v: Json): {

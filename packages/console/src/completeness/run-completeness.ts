@@ -15,6 +15,7 @@ import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { unwrapBucketKey } from '../bucket-key-wrap.js';
 import { ConsoleError } from '../console-error.js';
+import { isUint } from '../json-values.js';
 import type { OfficerSession } from '../officer-session.js';
 import { verifyHit, type ServerHit } from '../search/verify-hit.js';
 import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
@@ -140,8 +141,6 @@ interface ServerView {
     setAt: number | null;
   };
 }
-
-const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function serverView(r: Json): ServerView {
   const bad = (what: string) =>

@@ -26,6 +26,7 @@ import {
   type OrgId,
 } from '@custos/core';
 import { createHash } from 'node:crypto';
+import { isUint } from '../json-values.js';
 import { fromBase64, toBase64, toHex } from './byte-encoding.js';
 import type { CustodyManifest } from './custody-manifest.js';
 import { ExportError, type ExportErrorCode } from './export-error.js';
@@ -145,7 +146,6 @@ export function parseCustodyGaps(
   malformed: (m: string) => ExportError,
 ): void {
   if (!Array.isArray(v)) throw malformed('gapDeclarations is not a list');
-  const isUint = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
   v.forEach((g: unknown, i) => {
     const w = `gapDeclarations[${i}]`;
     if (typeof g !== 'object' || g === null || Array.isArray(g)) throw malformed(`${w} is not an object`);

@@ -5,6 +5,7 @@
  * sealed bytes, concatenated) it lets anyone re-check the chain of custody offline.
  */
 import { parseCheckpoint } from '@custos/core';
+import { isUint } from '../json-values.js';
 import { custodyGapsOf, parseCustodyGaps, type CustodyGapDeclaration } from './custody-gaps.js';
 import { ExportError, parseExportJson } from './export-error.js';
 import {
@@ -272,7 +273,6 @@ const malformed = (m: string): ExportError =>
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isHash = (v: unknown): v is string => typeof v === 'string' && fromHex(v)?.length === 32;
 
 function str(o: Obj, k: string, where: string): string {

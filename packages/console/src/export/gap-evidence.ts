@@ -10,12 +10,12 @@
 import { parseCheckpoint } from '@custos/core';
 import { GAP_DECLARATIONS_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { ConsoleError } from '../console-error.js';
+import { isUint } from '../json-values.js';
 import type { OfficerSession } from '../officer-session.js';
 import { fromBase64Url } from './byte-encoding.js';
 import type { ExportGapDeclaration, ExportRecord } from './export-types.js';
 
 type Json = Record<string, unknown>;
-const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const refused = (m: string): ConsoleError => new ConsoleError('SERVER_REFUSED', m);
 
 /** The tree size of a signed checkpoint note (its signature was verified when its records were). */
