@@ -2,13 +2,24 @@
  * A revoked device's archive hand-in (auth/archive-hand-in.ts), on every backend: within the
  * window it logs in again and uploads what continues its chain — nothing else; after the
  * window, a bucket begun after the revocation, another org's records: refused, the store
- * compared before and after. And a device retiring itself, with the run it strands.
+ * compared before and after. Before it signs, nobody learns whether or when a device was
+ * revoked: its challenge is any device's. And a device retiring itself, with the run it strands.
  */
 import { decodeLogEntry } from '@custos/core';
+import { PrivateKey } from '@signalapp/libsignal-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authChallengeMessage } from '../auth/challenge-message.js';
+import { CHALLENGE_TTL_MS } from '../config/defaults.js';
 import { newId, type OrgId } from '../ids.js';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
-import { call, createTestApp, login, type TestApp, type TestDevice } from '../testing/test-app.js';
+import {
+  call,
+  createTestApp,
+  login,
+  TEST_ORIGIN,
+  type TestApp,
+  type TestDevice,
+} from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import {
   ArchiveWriter,
@@ -51,6 +62,61 @@ for (const backend of TEST_BACKENDS) {
       return errorOf(r);
     };
 
+    /** The challenge for `d`, then the token step answered with `signer`'s signature over it (`d`'s own key by default). */
+    const loginSteps = async (d: TestDevice, signer: PrivateKey = d.identity) => {
+      const challenge = await call(t.app, 'POST', '/v1/auth/challenge', {
+        orgId: org.orgId,
+        deviceId: d.deviceId,
+      });
+      const c = challenge.json<{ challengeId: string; challenge: string }>();
+      const message = authChallengeMessage({
+        origin: TEST_ORIGIN,
+        orgId: org.orgId,
+        deviceId: d.deviceId,
+        challenge: c.challenge,
+      });
+      const signature = Buffer.from(signer.sign(new Uint8Array(message))).toString('base64url');
+      const token = await call(t.app, 'POST', '/v1/auth/token', {
+        orgId: org.orgId,
+        deviceId: d.deviceId,
+        challengeId: c.challengeId,
+        signature,
+      });
+      return { challenge, token };
+    };
+    /**
+     * Before proving possession of its key, a caller naming `revoked` learns nothing of its
+     * revocation (`times`, ms): its challenge answers exactly as a current device's does at the
+     * same moment (status, headers, fields, expiry), and a signature by another key is the
+     * same SIGNATURE_INVALID.
+     */
+    const expectNothingBeforeSigning = async (revoked: TestDevice, times: readonly number[]) => {
+      const stranger = PrivateKey.generate();
+      const current = await loginSteps(org.admin, stranger);
+      const named = await loginSteps(revoked, stranger);
+      const shape = (r: typeof current.challenge) => ({
+        status: r.statusCode,
+        headers: Object.keys(r.headers).sort(),
+        length: r.headers['content-length'],
+        fields: Object.keys(r.json<object>()).sort(),
+        expiresAt: r.json<{ expiresAt: number }>().expiresAt,
+        origin: r.json<{ origin: string }>().origin,
+      });
+      expect(shape(named.challenge)).toEqual(shape(current.challenge));
+      expect(shape(named.challenge)).toMatchObject({
+        status: 201,
+        expiresAt: t.clock.now + CHALLENGE_TTL_MS,
+      });
+      expect([named.token.statusCode, errorOf(named.token)]).toEqual([
+        current.token.statusCode,
+        errorOf(current.token),
+      ]);
+      expect(errorOf(named.token).code).toBe('SIGNATURE_INVALID');
+      for (const r of [named.challenge, named.token])
+        for (const time of times)
+          for (const form of [String(time), new Date(time).toISOString()]) expect(r.body).not.toContain(form);
+    };
+
     beforeAll(async () => {
       tb = await backend.open();
       t = await createTestApp(tb.stores, { audit: sequencingAuditSink, archiveHandInMs: WINDOW });
@@ -80,7 +146,9 @@ for (const backend of TEST_BACKENDS) {
       expect((await tb.stores.devices.get(org.orgId, phone.deviceId))?.handInUntil).toBe(revokedAt + WINDOW);
       t.clock.now += DAY;
 
-      // Its old token has expired; a fresh login works inside the window.
+      // Its old token has expired; a fresh login works inside the window, and only its key
+      // holder learns that the window is open.
+      await expectNothingBeforeSigning(phone, [revokedAt, revokedAt + WINDOW]);
       phone.token = await login(t.app, org.orgId, phone.deviceId, phone.identity);
       // Ingest only: relay, prekeys and its own device list stay refused, saying until when it may hand in.
       for (const [method, url] of [
@@ -153,11 +221,17 @@ for (const backend of TEST_BACKENDS) {
       t.clock.now = revokedAt + WINDOW + 1;
       const closed = await refused(401, 'DEVICE_REVOKED', () => upload(w.batch(1), phone));
       expect(closed.message).toMatch(/its archive hand-in window closed at /);
-      const challenge = await call(t.app, 'POST', '/v1/auth/challenge', {
-        orgId: org.orgId,
-        deviceId: phone.deviceId,
-      });
-      expect([challenge.statusCode, errorOf(challenge).code]).toEqual([401, 'DEVICE_REVOKED']);
+      // A new login: its challenge is any device's; only a signature by its key hears why not.
+      await expectNothingBeforeSigning(phone, [revokedAt, revokedAt + WINDOW]);
+      const { token } = await loginSteps(phone);
+      expect([token.statusCode, errorOf(token)]).toEqual([
+        401,
+        {
+          code: 'DEVICE_REVOKED',
+          message: expect.stringContaining('its archive hand-in window closed at'),
+          details: { revokedAt, handInUntil: revokedAt + WINDOW },
+        },
+      ]);
     });
 
     it('a device revoked by an admin without allowHandIn (the default), or revoked before deadlines were stored, is locked out at once', async () => {
@@ -184,11 +258,17 @@ for (const backend of TEST_BACKENDS) {
         message: expect.stringContaining('it was revoked without an archive hand-in window'),
         details: { revokedAt, handInUntil: revokedAt },
       });
-      const challenge = await call(t.app, 'POST', '/v1/auth/challenge', {
-        orgId: org.orgId,
-        deviceId: stolen.deviceId,
-      });
-      expect([challenge.statusCode, errorOf(challenge).code]).toEqual([401, 'DEVICE_REVOKED']);
+      // Whoever names it gets a challenge like any device's; its key holder, signing, is refused.
+      await expectNothingBeforeSigning(stolen, [revokedAt]);
+      const { token } = await loginSteps(stolen);
+      expect([token.statusCode, errorOf(token)]).toEqual([
+        401,
+        {
+          code: 'DEVICE_REVOKED',
+          message: expect.stringContaining('it was revoked without an archive hand-in window'),
+          details: { revokedAt, handInUntil: revokedAt },
+        },
+      ]);
     });
 
     it('a device retires itself, naming the run it strands, and has no hand-in window', async () => {

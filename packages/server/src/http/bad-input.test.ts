@@ -377,17 +377,6 @@ for (const backend of TEST_BACKENDS) {
         code: 'DEVICE_NOT_FOUND',
       },
       {
-        name: 'a challenge for a device revoked past its archive hand-in window',
-        req: async () => ({
-          method: 'POST',
-          url: '/v1/auth/challenge',
-          payload: JSON.stringify({ orgId: a.orgId, deviceId: lapsed.deviceId }),
-          headers: json,
-        }),
-        status: 401,
-        code: 'DEVICE_REVOKED',
-      },
-      {
         name: "a token for another org's challenge",
         req: async () => ({
           method: 'POST',

@@ -4,6 +4,11 @@
  * random token of at most 15 minutes bound to one device. A revoked device still logs in
  * during its archive hand-in window; its token then opens only the `handIn` routes
  * (auth-guard.ts, auth/archive-hand-in.ts).
+ *
+ * SECURITY: device ids are not secret (envelopes, directories), so nothing a caller learns
+ * before proving possession of the identity key may depend on the device's revocation: the
+ * challenge step answers a revoked device exactly as a current one, and the token step says
+ * DEVICE_REVOKED (with its times) only after the signature verified.
  */
 import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
@@ -34,7 +39,10 @@ const ChallengeResponse = Type.Object(
   { additionalProperties: false },
 );
 
-/** DEVICE_REVOKED unless `device` is current, or revoked with its hand-in window (fixed at its revocation) still open at `now`. */
+/**
+ * DEVICE_REVOKED unless `device` is current, or revoked with its hand-in window (fixed at its
+ * revocation) still open at `now`. Only once the caller has signed with the device's key.
+ */
 function requireLogin(device: DeviceRecord, now: number): void {
   if (device.revokedAt === null) return;
   if (!mayHandIn(device.handInUntil, now)) throw revokedError(device.revokedAt, device.handInUntil, now);
@@ -47,16 +55,19 @@ export const challengeRoute = defineRoute({
   summary:
     'Issues a single-use random challenge for a device. The device signs ' +
     '"Custos device authentication v1\\n<origin>\\n<orgId>\\n<deviceId>\\n<challenge>" with its identity key. ' +
-    'A revoked device is DEVICE_REVOKED, except during its archive hand-in window (docs/threat-model.md).',
+    'A revoked device gets a challenge like any other: whether it may still log in (its archive hand-in window, ' +
+    'docs/threat-model.md) the token step says, once it has signed.',
   access: PUBLIC,
   body: ChallengeBody,
   response: { status: 201, schema: ChallengeResponse },
-  errors: ['DEVICE_NOT_FOUND', 'DEVICE_REVOKED'],
+  errors: ['DEVICE_NOT_FOUND'],
   async handler({ body }, deps) {
     const orgId = body.orgId as OrgId;
     const device = await deps.stores.devices.get(orgId, body.deviceId as DeviceId);
     if (device === undefined) throw new ServerError('DEVICE_NOT_FOUND');
-    requireLogin(device, deps.clock());
+    // SECURITY: MUST NOT depend on `device.revokedAt`: the caller has proved nothing yet. A
+    // revoked device's challenges are stored like a current one's: same per-address rate
+    // limit, same expiry and sweep, so this opens no storage that any device id did not.
     const challenge = randomBytes(SECRET_BYTES);
     const challengeId = newId<ChallengeId>();
     const expiresAt = deps.clock() + CHALLENGE_TTL_MS;
@@ -97,7 +108,8 @@ export const tokenRoute = defineRoute({
   summary:
     'Exchanges a signed challenge for a bearer token of at most 15 minutes bound to the device. ' +
     'Any answer spends the challenge, right or wrong. A revoked device during its archive hand-in window ' +
-    'gets a token that only the archive upload and head routes take (docs/threat-model.md).',
+    'gets a token that only the archive upload and head routes take (docs/threat-model.md); otherwise, once its ' +
+    'signature verified, DEVICE_REVOKED with its times.',
   access: PUBLIC,
   body: TokenBody,
   response: { status: 201, schema: TokenResponse },
@@ -116,7 +128,6 @@ export const tokenRoute = defineRoute({
     if (challenge.expiresAt <= now) throw new ServerError('CHALLENGE_INVALID', 'the challenge has expired');
     const device = await deps.stores.devices.get(orgId, challenge.deviceId);
     if (device === undefined) throw new ServerError('DEVICE_NOT_FOUND');
-    requireLogin(device, now);
     const identity = parseEcPublicKey('identityKey', device.identityKey);
     const message = authChallengeMessage({
       origin: deps.origin(),
@@ -125,6 +136,9 @@ export const tokenRoute = defineRoute({
       challenge: challenge.challenge.toString('base64url'),
     });
     verifySignature(identity, 'body.signature', message, signature, 'SIGNATURE_INVALID');
+    // SECURITY: after the signature, never before: the revocation's times and whether its
+    // hand-in window is open are for the device's key holder only.
+    requireLogin(device, now);
     const token = newBearerToken(orgId);
     const expiresAt = now + MAX_TOKEN_TTL_MS;
     await deps.stores.authTokens.create(orgId, {
