@@ -1,8 +1,9 @@
 /**
  * The store snapshotter that route tests use to prove "a refused request changed nothing": on
  * SQLite and PostgreSQL, every committed write through another connection (insert, update,
- * delete, a new table) shows in the next snapshot, although a snapshot is dumped again only
- * when the store's change token moved; with no write, snapshots are equal.
+ * delete, a new table, one changed byte of a byte column) shows in the next snapshot, although a
+ * snapshot is dumped again only when the store's change token moved; with no write, snapshots
+ * are equal.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { openPgDatabase } from '../store/postgres/pg-database.js';
@@ -44,6 +45,38 @@ describe.each(TEST_BACKENDS)('openSnapshotter ($name)', ({ open, skip }) => {
         await tx.run(sql`INSERT INTO snapshot_probe (x) VALUES (4)`);
       });
       expect(seen).not.toContain(await snap.snapshot());
+    } finally {
+      await other.close();
+      await snap.close();
+      await b.dispose();
+    }
+  });
+
+  it.skipIf(skip !== null)('sees one changed byte of a byte column, and bytes apart from text', async () => {
+    const b = await open();
+    const snap = openSnapshotter(b.config);
+    const other =
+      b.config.kind === 'sqlite' ? openSqliteDatabase(b.config.path) : openPgDatabase(b.config.url);
+    try {
+      const bytes = b.config.kind === 'sqlite' ? 'BLOB' : 'BYTEA';
+      await other.run({ fragments: [`CREATE TABLE snapshot_bytes (b ${bytes}, t TEXT)`], values: [] });
+      const blob = Buffer.alloc(2048, 7);
+      await other.run(sql`INSERT INTO snapshot_bytes (b, t) VALUES (${blob}, ${null})`);
+      const before = await snap.snapshot();
+      for (const at of [0, 1000, 2047]) {
+        const changed = Buffer.from(blob);
+        changed[at]! ^= 1;
+        await other.run(sql`UPDATE snapshot_bytes SET b = ${changed}`);
+        expect(await snap.snapshot(), `byte ${at}`).not.toBe(before);
+      }
+      await other.run(sql`UPDATE snapshot_bytes SET b = ${blob}`);
+      expect(await snap.snapshot()).toBe(before);
+      // The same content as text in place of bytes is another state.
+      await other.run(sql`UPDATE snapshot_bytes SET b = ${null}, t = ${blob.toString('base64')}`);
+      const asText = await snap.snapshot();
+      await other.run(sql`UPDATE snapshot_bytes SET b = ${blob}, t = ${null}`);
+      expect(await snap.snapshot()).toBe(before);
+      expect(asText).not.toBe(before);
     } finally {
       await other.close();
       await snap.close();
