@@ -75,12 +75,24 @@ describe('holdDisagreements', () => {
     expect(holdDisagreements(ORG, [dates, query], honestLog)).toEqual([
       {
         holdId: 'hold-c',
+        aspect: 'not-listed',
         problem: 'the log shows it placed and not released (entry 0), the server does not list it',
       },
     ]);
     const invented = { ...custodian, holdId: 'hold-x' };
     expect(holdDisagreements(ORG, [custodian, dates, query, invented], honestLog)).toEqual([
-      { holdId: 'hold-x', problem: 'the server lists it, but no act in the log placed it' },
+      {
+        holdId: 'hold-x',
+        aspect: 'not-placed',
+        problem: 'the server lists it, but no act in the log placed it',
+      },
+    ]);
+  });
+
+  it('names a hold the log places twice', () => {
+    const twice = [...honestLog, { index: 4, entry: honestLog[0]!.entry }];
+    expect(holdDisagreements(ORG, [custodian, dates, query], twice)).toEqual([
+      { holdId: 'hold-c', aspect: 'placed-twice', problem: 'the log places it twice (entry 4)' },
     ]);
   });
 
@@ -89,28 +101,37 @@ describe('holdDisagreements', () => {
     expect(holdDisagreements(ORG, [released, dates, query], honestLog)).toEqual([
       {
         holdId: 'hold-c',
+        aspect: 'not-released',
         problem: `the server lists it released at ${new Date(T + 9).toISOString()}, but no act in the log released it`,
       },
     ]);
     const active = { ...dates, releasedBy: null, releasedAt: null, releaseReason: null };
-    expect(holdDisagreements(ORG, [custodian, active, query], honestLog)[0]?.problem).toMatch(
-      /^the server lists it active, the log shows it released at .* \(entry 3\)$/,
-    );
+    expect(holdDisagreements(ORG, [custodian, active, query], honestLog)[0]).toMatchObject({
+      aspect: 'listed-active',
+      problem: expect.stringMatching(
+        /^the server lists it active, the log shows it released at .* \(entry 3\)$/,
+      ),
+    });
     const otherRelease = { ...dates, releasedAt: T + 4 };
-    expect(holdDisagreements(ORG, [custodian, otherRelease, query], honestLog)[0]?.problem).toMatch(
-      /which is not the release act in the log \(entry 3/,
-    );
+    expect(holdDisagreements(ORG, [custodian, otherRelease, query], honestLog)[0]).toMatchObject({
+      aspect: 'release',
+      problem: expect.stringMatching(/which is not the release act in the log \(entry 3/),
+    });
   });
 
   it('names a moved placing time and a widened date scope', () => {
     const backdated = { ...custodian, createdAt: T - 86_400_000 };
-    expect(holdDisagreements(ORG, [backdated, dates, query], honestLog)[0]?.problem).toMatch(
-      /^the server lists it placed by dev-officer at 2026-02-28.*, the log by dev-officer at 2026-03-01/,
-    );
+    expect(holdDisagreements(ORG, [backdated, dates, query], honestLog)[0]).toMatchObject({
+      aspect: 'placing',
+      problem: expect.stringMatching(
+        /^the server lists it placed by dev-officer at 2026-02-28.*, the log by dev-officer at 2026-03-01/,
+      ),
+    });
     const wider = { ...dates, from: Date.UTC(2025, 0, 1) };
     expect(holdDisagreements(ORG, [custodian, wider, query], honestLog)).toEqual([
       {
         holdId: 'hold-d',
+        aspect: 'scope',
         problem: 'its listed matter or scope is not the one its placing act (entry 1) commits to',
       },
     ]);

@@ -24,9 +24,31 @@ import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import type { HoldListing } from './officer-holds.js';
 
+/**
+ * What of a hold the listing and the log disagree on, one code per kind of disagreement (the
+ * completeness check names its findings by it):
+ * `placed-twice`/`released-twice` the log has two such acts for it; `not-listed` the log
+ * places it, the listing lacks it; `not-placed` listed, no act placed it; `placing` listed as
+ * placed by another device or at another time than its act; `scope` its listed matter or scope
+ * is not what its act commits to; `listed-active` listed active, the log released it;
+ * `not-released` listed released, no act released it; `release` listed as released by another
+ * device, at another time or with another reason than its act.
+ */
+export type HoldDisagreementAspect =
+  | 'placed-twice'
+  | 'released-twice'
+  | 'not-listed'
+  | 'not-placed'
+  | 'placing'
+  | 'scope'
+  | 'listed-active'
+  | 'not-released'
+  | 'release';
+
 /** A hold on which the listing and the log disagree, and how. */
 export interface HoldDisagreement {
   readonly holdId: string;
+  readonly aspect: HoldDisagreementAspect;
   readonly problem: string;
 }
 
@@ -77,7 +99,11 @@ export function holdDisagreements(
     if (e.type !== 'hold') continue;
     const acts = e.action === 'place' ? placed : released;
     if (acts.has(e.holdId)) {
-      out.push({ holdId: e.holdId, problem: `the log ${e.action}s it twice (entry ${index})` });
+      out.push({
+        holdId: e.holdId,
+        aspect: e.action === 'place' ? 'placed-twice' : 'released-twice',
+        problem: `the log ${e.action}s it twice (entry ${index})`,
+      });
       continue;
     }
     acts.set(e.holdId, {
@@ -94,6 +120,7 @@ export function holdDisagreements(
       const state = released.has(holdId) ? 'placed and released' : 'placed and not released';
       out.push({
         holdId,
+        aspect: 'not-listed',
         problem: `the log shows it ${state} (entry ${p.index}), the server does not list it`,
       });
     }
@@ -102,12 +129,17 @@ export function holdDisagreements(
     const p = placed.get(h.holdId);
     const r = released.get(h.holdId);
     if (p === undefined) {
-      out.push({ holdId: h.holdId, problem: 'the server lists it, but no act in the log placed it' });
+      out.push({
+        holdId: h.holdId,
+        aspect: 'not-placed',
+        problem: 'the server lists it, but no act in the log placed it',
+      });
       continue;
     }
     if (p.actor !== h.createdBy || p.time !== h.createdAt)
       out.push({
         holdId: h.holdId,
+        aspect: 'placing',
         problem:
           `the server lists it placed by ${h.createdBy} at ${iso(h.createdAt)}, ` +
           `the log by ${p.actor} at ${iso(p.time)} (entry ${p.index})`,
@@ -126,12 +158,14 @@ export function holdDisagreements(
     )
       out.push({
         holdId: h.holdId,
+        aspect: 'scope',
         problem: `its listed matter or scope is not the one its placing act (entry ${p.index}) commits to`,
       });
     if (h.releasedAt === null) {
       if (r !== undefined)
         out.push({
           holdId: h.holdId,
+          aspect: 'listed-active',
           problem: `the server lists it active, the log shows it released at ${iso(r.time)} (entry ${r.index})`,
         });
       continue;
@@ -139,6 +173,7 @@ export function holdDisagreements(
     if (r === undefined) {
       out.push({
         holdId: h.holdId,
+        aspect: 'not-released',
         problem: `the server lists it released at ${iso(h.releasedAt)}, but no act in the log released it`,
       });
       continue;
@@ -158,6 +193,7 @@ export function holdDisagreements(
     )
       out.push({
         holdId: h.holdId,
+        aspect: 'release',
         problem:
           `the server lists it released by ${h.releasedBy ?? 'no one'} at ${iso(h.releasedAt)}, ` +
           `which is not the release act in the log (entry ${r.index}, ${iso(r.time)})`,
