@@ -54,6 +54,21 @@ describe('console completeness options', () => {
     );
   });
 
+  it('names a hold the listing and the log disagree on, and what disagrees', () => {
+    expect(
+      describeFinding({
+        id: 'hold-mismatch/o1/h1/not-listed',
+        kind: 'hold-mismatch',
+        holdId: 'h1',
+        aspect: 'not-listed',
+        problem: 'the log shows it placed and not released (entry 7), the server does not list it',
+      }),
+    ).toBe(
+      'HOLD MISMATCH hold h1: the log shows it placed and not released (entry 7), the server does not list it; ' +
+        "the server's hold listing is not to be trusted (a plan made now would be refused) [hold-mismatch/o1/h1/not-listed]",
+    );
+  });
+
   it('names who revoked a device, what it archived before, handed in after, and what was lost', () => {
     const at = Date.UTC(2026, 10, 27, 9);
     expect(

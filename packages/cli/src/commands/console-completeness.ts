@@ -39,7 +39,10 @@ fetched, opened and verified. Reports
   - devices silent (no archive record) for longer than the policy,
   - served records that fail verification,
   - dispositions in the log whose certificate or plan digest does not verify,
-  - revoked devices whose revocation explains records never archived or handed in late.
+  - revoked devices whose revocation explains records never archived or handed in late,
+  - legal holds on which the server's hold listing and the log's hold acts disagree (a hold
+    placed and not released that is not listed as active, or a listed hold whose acts are
+    not in the log as listed): whatever --since, and never acknowledgeable.
 Records a verified disposition approved (m officers' approvals, the plan's leaf digest
 recomputed from the log) are disposed, not missing; the report names each certificate.
 Each finding ends with its id in [brackets]. Findings an officer acknowledged (signed by an
@@ -134,6 +137,8 @@ function findingText(f: IdentifiedFinding): string {
       return `INVALID   device ${f.deviceId} record ${f.seq}: ${f.reason}`;
     case 'unverified-disposition':
       return `UNVERIFIED disposition certificate ${f.certificateHash.slice(0, 16)}… (log ${f.logIndex}${f.planId === null ? '' : `, plan ${f.planId.slice(0, 16)}…`}${f.bucketId === null ? '' : `, bucket ${f.bucketId}`}): ${f.reason}; its records count as missing`;
+    case 'hold-mismatch':
+      return `HOLD MISMATCH hold ${f.holdId}: ${f.problem}; the server's hold listing is not to be trusted (a plan made now would be refused)`;
   }
 }
 

@@ -24,7 +24,11 @@
  *   when it was revoked and did not hand in: the server cannot know that queue, so this is the
  *   evidence), or records it handed in after its revocation (logged later than its
  *   `device-revoked` entry, during its hand-in window; claims of a device no longer trusted,
- *   docs/threat-model.md). Its unmatched receipts are still listed, each naming the revocation.
+ *   docs/threat-model.md). Its unmatched receipts are still listed, each naming the revocation;
+ * - `hold-mismatch`: the server's hold listing disagrees with the log's `hold` acts
+ *   (holds/hold-log-check.ts) — a hold placed and not released that it does not list as
+ *   active, or a listed hold whose acts are not in the log as listed. Made by
+ *   hold-mismatches.ts from a listing read before the log, not by the analysis below.
  *
  * Records a verified disposition approved for disposal (disposed-records.ts) are not
  * missing: they are taken out of every gap, and a relay receipt of a device from the time
@@ -32,6 +36,7 @@
  * envelope may be one of them, and it can no longer be opened).
  */
 import type { LogEntry } from '@custos/core';
+import type { HoldDisagreementAspect } from '../holds/hold-log-check.js';
 import { NOTHING_DISPOSED, type DisposedRecords } from './disposed-records.js';
 import type { IndexedEntry } from './verified-log.js';
 import { maxOf, minOf } from '../extremes.js';
@@ -142,6 +147,20 @@ export interface UnverifiedDispositionFinding {
   readonly reason: string;
 }
 
+/**
+ * A legal hold on which the server's listing and the verified log's hold acts disagree: held
+ * records may lose their protection (a plan checks holds against the listing), a spoliation
+ * risk whatever the records' state today.
+ */
+export interface HoldMismatchFinding {
+  readonly kind: 'hold-mismatch';
+  readonly holdId: string;
+  /** What disagrees, as a code (holds/hold-log-check.ts HoldDisagreementAspect). */
+  readonly aspect: HoldDisagreementAspect;
+  /** What disagrees, in a sentence naming the log entries. */
+  readonly problem: string;
+}
+
 /** Anything the report finds missing or wrong. */
 export type CompletenessFinding =
   | GapFinding
@@ -149,7 +168,8 @@ export type CompletenessFinding =
   | SilentDeviceFinding
   | InvalidRecordFinding
   | UnverifiedDispositionFinding
-  | RevokedDeviceFinding;
+  | RevokedDeviceFinding
+  | HoldMismatchFinding;
 
 /** The policy in force (verified against its log entry). */
 export interface CompletenessPolicy {

@@ -22,7 +22,7 @@ import {
   readAcknowledgements,
   type CurrentFindings,
 } from './finding-acknowledgements.js';
-import { findingId, type IdentifiedFinding } from './finding-ids.js';
+import { findingId, findingIdOrg, type IdentifiedFinding } from './finding-ids.js';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry, VerifiedLog } from './verified-log.js';
 
@@ -210,6 +210,12 @@ describe('finding acknowledgements', () => {
     expect(revoked(0, { from: 4, to: 6 })).toBe('revoked/org-1/d2/0-4-6');
     expect(revoked(0, { from: 4, to: 7 })).not.toBe(revoked(0, { from: 4, to: 6 }));
     expect(revoked(0, null, [12, 15])).toBe('revoked/org-1/d2/0-none-gaps12.15');
+    // A hold: one finding per thing that disagrees, each an id of this org.
+    const hold = (aspect: 'not-listed' | 'scope') =>
+      findingId(ORG, { kind: 'hold-mismatch', holdId: 'h_1', aspect, problem: 'p' }, devices);
+    expect(hold('not-listed')).toBe('hold-mismatch/org-1/h_1/not-listed');
+    expect(hold('scope')).not.toBe(hold('not-listed'));
+    expect(findingIdOrg(hold('scope'))).toBe(ORG);
   });
 
   it('counts a signed, logged acknowledgement for exactly its own finding', async () => {
@@ -351,8 +357,15 @@ describe('finding acknowledgements', () => {
       reason: 'its hash is not its entry',
     });
     const wiped = f({ kind: 'gap', deviceId: 'd2', from: 1, to: 3, evidence: ['log', 'declared'] });
-    const current: CurrentFindings = { findings: [notServed, invalid, wiped], acknowledged: [] };
-    for (const x of [notServed, invalid])
+    // A hold the server no longer lists: only listing it again ends the finding.
+    const hidden = f({
+      kind: 'hold-mismatch',
+      holdId: 'h1',
+      aspect: 'not-listed',
+      problem: 'the log shows it placed and not released (entry 4), the server does not list it',
+    });
+    const current: CurrentFindings = { findings: [notServed, invalid, hidden, wiped], acknowledged: [] };
+    for (const x of [notServed, invalid, hidden])
       await expect(acknowledgeFindings(session, [x.id], 'Explained.', current)).rejects.toMatchObject({
         code: 'FINDING_NOT_ACKNOWLEDGEABLE',
       });
@@ -367,10 +380,10 @@ describe('finding acknowledgements', () => {
       logIndex: 0,
     });
     const split = applyAcknowledgements(
-      [notServed, invalid, wiped],
-      new Map([notServed, invalid, wiped].map((x) => [x.id, ack(x.id)])),
+      [notServed, invalid, hidden, wiped],
+      new Map([notServed, invalid, hidden, wiped].map((x) => [x.id, ack(x.id)])),
     );
-    expect(split.findings.map((x) => x.id)).toEqual([notServed.id, invalid.id]);
+    expect(split.findings.map((x) => x.id)).toEqual([notServed.id, invalid.id, hidden.id]);
     expect(split.acknowledged.map((x) => x.id)).toEqual([wiped.id]);
   });
 

@@ -233,7 +233,8 @@ export function applyAcknowledgements(
  * quorum — so one insider officer acknowledging them (with an operator deleting records)
  * would turn the daily check green over destroyed records. They stay findings until the
  * records are restored (from a backup or the organisation's archive copy) or the disposition
- * verifies. Device-side losses (a wiped phone's gap, a silent or revoked device, a receipt
+ * verifies. So does a hold listing that disagrees with the log's hold acts: acknowledged, it
+ * would hide the state in which the next plan destroys held records. Device-side losses (a wiped phone's gap, a silent or revoked device, a receipt
  * never archived) are what acknowledgements are for.
  */
 export function notAcknowledgeable(f: IdentifiedFinding): string | null {
@@ -243,6 +244,11 @@ export function notAcknowledgeable(f: IdentifiedFinding): string | null {
     return 'the server serves a record that fails verification; restore it from a backup or the archive copy';
   if (f.kind === 'gap' && f.evidence.includes('not-served'))
     return 'the log proves these records were archived and the server no longer serves them; restore them from a backup or the archive copy';
+  // The log proves the hold; a listing that hides or reshapes it lets the next plan destroy
+  // held records. Nothing an officer can explain makes that safe: the server must list the
+  // hold as its acts say (a release is an act of its own, logged, not a listing that drops it).
+  if (f.kind === 'hold-mismatch')
+    return "the server's hold listing disagrees with the hold acts the log proves; it stays a finding until the server lists the hold as its acts say";
   return null;
 }
 

@@ -10,6 +10,8 @@
  *   unverified-disposition/ORG/CERT[/BUCKET] the certificate (SHA-256, hex), or one of its buckets
  *   revoked/ORG/DEVICE/N-FROM-TO|N-none     a revoked device with N unarchived receipts and the
  *                                           records FROM…TO handed in after its revocation (or none)
+ *   hold-mismatch/ORG/HOLD/ASPECT           what of hold HOLD the listing and the log disagree on
+ *                                           (holds/hold-log-check.ts HoldDisagreementAspect)
  *
  * The evidence of a gap (log, not served, server report, declared) is not part of its id: it
  * says how the same missing records show, not which records are missing. A silent device that
@@ -31,6 +33,7 @@ export const FINDING_ID_KINDS = [
   'invalid',
   'unverified-disposition',
   'revoked',
+  'hold-mismatch',
 ] as const;
 
 /**
@@ -58,6 +61,8 @@ export function findingId(
     case 'revoked-device':
       // A gap declared after the revocation is another finding too; ids without one are unchanged.
       return `revoked/${orgId}/${f.deviceId}/${f.unarchivedReceipts}-${f.handedIn === null ? 'none' : `${f.handedIn.from}-${f.handedIn.to}`}${f.declaredAfter.length === 0 ? '' : `-gaps${f.declaredAfter.map((g) => g.logIndex).join('.')}`}`;
+    case 'hold-mismatch':
+      return `hold-mismatch/${orgId}/${f.holdId}/${f.aspect}`;
   }
 }
 

@@ -7,6 +7,7 @@ export type {
   DeviceLogView,
   GapFinding,
   HandedInRecords,
+  HoldMismatchFinding,
   InvalidRecordFinding,
   RevokedDeviceFinding,
   ServedRecords,

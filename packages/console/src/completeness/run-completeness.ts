@@ -7,7 +7,8 @@
  * sealed body lists, in `env`, the SHA-256 of every relay envelope the event was sent or
  * received in (docs/archive-format.md §3) — the same hash the receipt commits to. The
  * header carries no envelope hash (it would let the server link records to envelopes), so
- * the console opens the records to match.
+ * the console opens the records to match. The server's hold listing is read before the log
+ * and held against its hold acts (hold-mismatches.ts): each disagreement is a finding.
  */
 import type { BucketPrivateKey, Checkpoint } from '@custos/core';
 import { COMPLETENESS_ANSWER_LIMIT_BYTES, recordsAnswerLimit } from '@custos/client/answer-limits';
@@ -39,6 +40,8 @@ import {
   type AcknowledgedFinding,
 } from './finding-acknowledgements.js';
 import { findingId, type IdentifiedFinding } from './finding-ids.js';
+import { holdMismatches } from './hold-mismatches.js';
+import { readHoldsWithLog } from '../holds/holds-with-log.js';
 import { trustCheckpoint } from '../audit/log-state.js';
 import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
 import { maxOf, minOf } from '../extremes.js';
@@ -70,6 +73,8 @@ export interface CompletenessOptions {
   readonly since?: number;
   /** The time the report is for (tests); default now. */
   readonly now?: number;
+  /** Wait between reads of hold listing and log while they disagree (tests); default 1 s. */
+  readonly holdCatchUpDelayMs?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -239,7 +244,18 @@ export async function runCompleteness(
       maxAnswerBytes: COMPLETENESS_ANSWER_LIMIT_BYTES,
     }),
   );
-  let log = await readVerifiedLog(session, progress);
+  // So too the hold listing, read again with the log while they disagree (holds-with-log.ts).
+  // What still disagrees is a finding, whatever --since: a hold the listing hides now puts its
+  // records at risk now, however long ago it was placed.
+  const held = await readHoldsWithLog(
+    session,
+    (holds, read) => holdMismatches(session.orgId, holds, read.entries),
+    {
+      onProgress: progress,
+      ...(options.holdCatchUpDelayMs === undefined ? {} : { delayMs: options.holdCatchUpDelayMs }),
+    },
+  );
+  let log = held.log;
   let policy: VerifiedPolicy;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -345,7 +361,9 @@ export async function runCompleteness(
     now,
     since,
     disposed,
-  }).map((f): IdentifiedFinding => ({ ...f, id: findingId(session.orgId, f, devices) }));
+  })
+    .concat(held.problems)
+    .map((f): IdentifiedFinding => ({ ...f, id: findingId(session.orgId, f, devices) }));
   const acknowledgements = await readAcknowledgements(session, log);
   const { findings, acknowledged } = applyAcknowledgements(all, acknowledgements.verified);
   return {

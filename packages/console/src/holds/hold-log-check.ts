@@ -5,6 +5,8 @@
  * time) whose hash commits to the act's document. Disposition plan checks rely on
  * the listing (which holds exist, when each was placed and released); a server that hid an
  * active hold, called it released, or moved its dates would let a plan destroy held records.
+ * Plan checks refuse a plan then; the daily completeness check reports each disagreement as a
+ * finding (completeness/hold-mismatches.ts), so officers learn of it before anyone plans.
  *
  * So, against a log verified up to a checkpoint the profile trusts:
  * - every hold the log shows placed and not released is listed, and listed as active;

@@ -1,0 +1,31 @@
+/**
+ * The completeness check's hold findings (docs/officers.md, "Completeness and alerts"): the
+ * server's hold listing held against the verified log's `hold` acts, by the same comparison
+ * disposition plan checks refuse a plan on (holds/hold-log-check.ts). A server that drops an
+ * active hold from its listing, or shows it released, would let the next plan destroy held
+ * records; officers should learn of it in the daily check, not only when someone plans.
+ */
+import { holdDisagreements, type LoggedHold } from '../holds/hold-log-check.js';
+import type { HoldMismatchFinding } from './completeness-findings.js';
+import type { IndexedEntry } from './verified-log.js';
+
+/**
+ * One finding per hold and aspect on which `holds` (the whole listing, read before the log)
+ * and the `hold` entries of `entries` disagree, in the comparison's order. A hold the log
+ * places (or releases) three times is named once: its finding id names hold and aspect.
+ */
+export function holdMismatches(
+  orgId: string,
+  holds: readonly LoggedHold[],
+  entries: readonly IndexedEntry[],
+): HoldMismatchFinding[] {
+  const seen = new Set<string>();
+  const out: HoldMismatchFinding[] = [];
+  for (const d of holdDisagreements(orgId, holds, entries)) {
+    const key = `${d.holdId}/${d.aspect}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ kind: 'hold-mismatch', holdId: d.holdId, aspect: d.aspect, problem: d.problem });
+  }
+  return out;
+}
