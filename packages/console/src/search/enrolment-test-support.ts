@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  encodeDeterministicCbor,
+  encodeActDocument,
   encodeLogEntry,
   hashChildren,
   hashLeaf,
@@ -91,13 +91,13 @@ function actsFor(
     const det =
       d.identityKey === null ? user : `${user} ${IDENTITY_COMMITMENT_MARK}${identityKeyHash(d.identityKey)}`;
     const at = ACT_TIME + i;
-    const doc = encodeDeterministicCbor({
+    const doc = encodeActDocument({
       org,
       kind: 'device.register',
-      act: d.deviceId,
-      sub: d.deviceId,
+      actor: d.deviceId,
+      subject: d.deviceId,
       at,
-      det,
+      detail: det,
     });
     const entry = encodeLogEntry({
       type: 'key-event',

@@ -26,3 +26,4 @@ export {
   peekLogEntryType,
   RELAY_RECEIPT_MARK,
 } from './log-entry-codec.js';
+export { encodeActDocument, type ActDocumentFields } from './act-document.js';

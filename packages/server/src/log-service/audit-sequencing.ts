@@ -10,7 +10,7 @@
  * `user-role`). The entry's hash commits to the act's document, {@link auditDocument}.
  */
 import { createHash } from 'node:crypto';
-import { encodeDeterministicCbor, encodeLogEntry, type LogEntry } from '@custos/core';
+import { encodeActDocument, encodeLogEntry, type LogEntry } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { OrgId } from '../ids.js';
 import type { AuditEvent } from '../store/records.js';
@@ -18,17 +18,16 @@ import type { Stores } from '../store/stores.js';
 import { BOOTSTRAP_ACTOR } from './log-defaults.js';
 import { sequenceEntries } from './sequencing.js';
 
-/** The act's document: deterministic CBOR `{org, kind, act, sub, at[, det]}` (detail omitted when null). */
+/** The act's document: core's deterministic CBOR `{org, kind, act, sub, at[, det]}` (detail omitted when null). */
 export function auditDocument(orgId: OrgId, e: AuditEvent): Uint8Array {
-  const doc: Record<string, string | number> = {
+  return encodeActDocument({
     org: orgId,
     kind: e.kind,
-    act: e.actorDeviceId ?? BOOTSTRAP_ACTOR,
-    sub: e.subject,
+    actor: e.actorDeviceId ?? BOOTSTRAP_ACTOR,
+    subject: e.subject,
     at: e.at,
-  };
-  if (e.detail !== null) doc.det = e.detail;
-  return encodeDeterministicCbor(doc);
+    detail: e.detail,
+  });
 }
 
 /** The log entry that records the act. */
