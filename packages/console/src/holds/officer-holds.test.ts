@@ -13,9 +13,14 @@ const hold = {
   kind: 'custodian',
   matter: 'Matter 1',
   buckets: [],
+  custodian: 'user1',
+  from: null,
+  to: null,
   createdBy: 'dev1',
   createdAt: 1,
   releasedBy: null,
+  releasedAt: null,
+  releaseReason: null,
 };
 
 describe('listHolds', () => {
@@ -26,6 +31,20 @@ describe('listHolds', () => {
     expect(named).toMatchObject({ createdBy: 'dev1', createdByUser: 'alice', releasedByUser: null });
     const [older] = await listHolds(sessionAnswering([hold]));
     expect(older).toMatchObject({ createdBy: 'dev1', createdByUser: null, releasedByUser: null });
+  });
+
+  it('refuses a hold whose id is not an id, or whose times are missing or not times', async () => {
+    for (const [bad, why] of [
+      [{ holdId: 'h1/../x' }, /malformed hold id/],
+      [{ holdId: 'h1\u001b[2J' }, /malformed hold id/],
+      [{ releasedAt: undefined }, /lacks required fields/],
+      [{ releasedAt: '2026-11-28' }, /lacks required fields/],
+      [{ from: -1 }, /lacks required fields/],
+    ] as const)
+      await expect(listHolds(sessionAnswering([{ ...hold, ...bad }]))).rejects.toMatchObject({
+        code: 'SERVER_REFUSED',
+        message: expect.stringMatching(why),
+      });
   });
 
   it('refuses users named by anything but ids', async () => {

@@ -7,10 +7,12 @@
  * learning the words or the conversation id. The criterion also goes to the server sealed to
  * every officer (standing-criteria.ts), so buckets registered later get the hold's tokens too.
  */
+import { isWellFormedId } from '@custos/core';
 import { holdsAnswerLimit } from '@custos/client/answer-limits';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
+import { isUint } from '../json-values.js';
 import type { OfficerSession } from '../officer-session.js';
 import { parseSearchText } from '../search/search-text.js';
 import { holdTokensFor } from '../standing-criteria.js';
@@ -69,7 +71,14 @@ export interface PlacedHold {
 
 const b64 = (t: Uint8Array): string => Buffer.from(t).toString('base64url');
 
-/** Shape-checks one listed hold; SERVER_REFUSED names what is missing. */
+const stringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const uintOrNull = (v: unknown): boolean => v === null || isUint(v);
+
+/**
+ * Shape-checks one listed hold; SERVER_REFUSED names what is wrong. Every field the hold-log
+ * check and the completeness findings read is checked here: a hold id that is not an id would
+ * end up in a finding id and on the officer's terminal, and a missing time is not "active".
+ */
 function listingOf(v: unknown): HoldListing {
   const h = v as Record<string, unknown> | null;
   const ok =
@@ -80,12 +89,18 @@ function listingOf(v: unknown): HoldListing {
     typeof h.matter === 'string' &&
     Array.isArray(h.buckets) &&
     typeof h.createdBy === 'string' &&
-    typeof h.createdAt === 'number';
+    isUint(h.createdAt) &&
+    stringOrNull(h.custodian) &&
+    uintOrNull(h.from) &&
+    uintOrNull(h.to) &&
+    stringOrNull(h.releasedBy) &&
+    uintOrNull(h.releasedAt) &&
+    stringOrNull(h.releaseReason);
   if (!ok) throw new ConsoleError('SERVER_REFUSED', 'a listed hold lacks required fields');
+  if (!isWellFormedId(h.holdId))
+    throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a malformed hold id');
   return h as unknown as HoldListing;
 }
-
-const stringOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
 
 /**
  * Shape-checks one hold of the listing; SERVER_REFUSED names what is wrong. A server older
