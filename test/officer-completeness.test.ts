@@ -74,6 +74,24 @@ describe('officer completeness and alerts (processes)', () => {
     const r = await custos(['console', 'completeness', ...extra, '--json', ...officer.args]);
     return { code: r.status, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
   };
+  /** Runs `fn` on the server's SQLite file behind its back (waiting out the server's writes). */
+  const withServerDb = <T>(fn: (db: Database.Database) => T): T => {
+    const db = new Database(join(org.server.dataDir, 'custos.sqlite'));
+    try {
+      db.pragma('busy_timeout = 10000');
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  };
+  /** Deletes record `seq` of `deviceId` from the server's store, as a lost write would; the row it deleted. */
+  const deleteRecordRow = (deviceId: string, seq: number): Record<string, unknown> =>
+    withServerDb((db) => {
+      const where = 'FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = ?';
+      const row = db.prepare(`SELECT * ${where}`).get(org.orgId, deviceId, seq) as Record<string, unknown>;
+      expect(db.prepare(`DELETE ${where}`).run(org.orgId, deviceId, seq).changes).toBe(1);
+      return row;
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'custos-completeness-'));
@@ -167,19 +185,7 @@ describe('officer completeness and alerts (processes)', () => {
       const before = await completeness();
       const victim = before.report.devices.find((d) => d.records >= 3)!;
       expect(victim).toBeDefined();
-      const db = new Database(join(org.server.dataDir, 'custos.sqlite'));
-      try {
-        db.pragma('busy_timeout = 10000');
-        deletedRow = db
-          .prepare('SELECT * FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = 1')
-          .get(org.orgId, victim.deviceId) as Record<string, unknown>;
-        const n = db
-          .prepare('DELETE FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = 1')
-          .run(org.orgId, victim.deviceId).changes;
-        expect(n).toBe(1);
-      } finally {
-        db.close();
-      }
+      deletedRow = deleteRecordRow(victim.deviceId, 1);
 
       const after = await completeness();
       expect(after.code).toBe(1);
@@ -463,18 +469,12 @@ describe('officer completeness and alerts (processes)', () => {
 
       // The record restored (as from a backup): the daily check passes, listing the rest apart.
       expect(deletedRow).toBeDefined();
-      const restore = new Database(join(org.server.dataDir, 'custos.sqlite'));
-      try {
-        restore.pragma('busy_timeout = 10000');
+      withServerDb((db) => {
         const columns = Object.keys(deletedRow!);
-        restore
-          .prepare(
-            `INSERT INTO archive_records (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
-          )
-          .run(deletedRow);
-      } finally {
-        restore.close();
-      }
+        db.prepare(
+          `INSERT INTO archive_records (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`,
+        ).run(deletedRow);
+      });
       const passing = await completeness();
       expect([passing.code, passing.report.complete, passing.report.findings]).toEqual([0, true, []]);
       // Receipts the restored record answers are no findings any more; the rest stay acknowledged.
@@ -489,16 +489,7 @@ describe('officer completeness and alerts (processes)', () => {
 
       // A new gap: its own finding, covered by no earlier acknowledgement.
       const device = passing.report.devices.find((d) => d.deviceId === gap.deviceId)!;
-      const db = new Database(join(org.server.dataDir, 'custos.sqlite'));
-      try {
-        db.pragma('busy_timeout = 10000');
-        const n = db
-          .prepare('DELETE FROM archive_records WHERE org_id = ? AND device_id = ? AND seq = ?')
-          .run(org.orgId, gap.deviceId, device.maxSeq).changes;
-        expect(n).toBe(1);
-      } finally {
-        db.close();
-      }
+      deleteRecordRow(gap.deviceId, device.maxSeq!);
       const after = await completeness();
       expect(after.code).toBe(1);
       const fresh = after.report.findings.filter((f) => f.kind === 'gap' && f.deviceId === gap.deviceId);
