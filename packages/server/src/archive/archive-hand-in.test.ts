@@ -8,7 +8,6 @@
 import { decodeLogEntry } from '@custos/core';
 import { PrivateKey } from '@signalapp/libsignal-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authChallengeMessage } from '../auth/challenge-message.js';
 import { CHALLENGE_TTL_MS } from '../config/defaults.js';
 import { newId, type OrgId } from '../ids.js';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
@@ -16,7 +15,7 @@ import {
   call,
   createTestApp,
   login,
-  TEST_ORIGIN,
+  loginSteps as loginStepsOf,
   type TestApp,
   type TestDevice,
 } from '../testing/test-app.js';
@@ -62,28 +61,9 @@ for (const backend of TEST_BACKENDS) {
       return errorOf(r);
     };
 
-    /** The challenge for `d`, then the token step answered with `signer`'s signature over it (`d`'s own key by default). */
-    const loginSteps = async (d: TestDevice, signer: PrivateKey = d.identity) => {
-      const challenge = await call(t.app, 'POST', '/v1/auth/challenge', {
-        orgId: org.orgId,
-        deviceId: d.deviceId,
-      });
-      const c = challenge.json<{ challengeId: string; challenge: string }>();
-      const message = authChallengeMessage({
-        origin: TEST_ORIGIN,
-        orgId: org.orgId,
-        deviceId: d.deviceId,
-        challenge: c.challenge,
-      });
-      const signature = Buffer.from(signer.sign(new Uint8Array(message))).toString('base64url');
-      const token = await call(t.app, 'POST', '/v1/auth/token', {
-        orgId: org.orgId,
-        deviceId: d.deviceId,
-        challengeId: c.challengeId,
-        signature,
-      });
-      return { challenge, token };
-    };
+    /** The two login steps of `d`, signed by `signer` (`d`'s own key by default). */
+    const loginSteps = (d: TestDevice, signer: PrivateKey = d.identity) =>
+      loginStepsOf(t.app, org.orgId, d.deviceId, signer);
     /**
      * Before proving possession of its key, a caller naming `revoked` learns nothing of its
      * revocation (`times`, ms): its challenge answers exactly as a current device's does at the

@@ -198,6 +198,35 @@ export async function call(
   return app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as object }) });
 }
 
+/** The response of {@link call}. */
+export type CallResponse = Awaited<ReturnType<typeof call>>;
+
+/**
+ * The two login steps, answers as they come: a challenge for `deviceId`, then the token step
+ * answered with `signer`'s signature over it (the device's own key, or another to play a
+ * stranger who names the device).
+ */
+export async function loginSteps(
+  app: FastifyInstance,
+  orgId: OrgId,
+  deviceId: DeviceId,
+  signer: PrivateKey,
+): Promise<{ challenge: CallResponse; token: CallResponse }> {
+  const challenge = await call(app, 'POST', '/v1/auth/challenge', { orgId, deviceId });
+  const c = challenge.json<{ challengeId?: string; challenge?: string }>();
+  if (challenge.statusCode !== 201 || c.challengeId === undefined || c.challenge === undefined)
+    throw new Error(`challenge failed: ${challenge.body}`);
+  const msg = authChallengeMessage({ origin: TEST_ORIGIN, orgId, deviceId, challenge: c.challenge });
+  const signature = Buffer.from(signer.sign(new Uint8Array(msg))).toString('base64url');
+  const token = await call(app, 'POST', '/v1/auth/token', {
+    orgId,
+    deviceId,
+    challengeId: c.challengeId,
+    signature,
+  });
+  return { challenge, token };
+}
+
 /** Signs a fresh challenge and returns a bearer token. */
 export async function login(
   app: FastifyInstance,
@@ -205,14 +234,9 @@ export async function login(
   deviceId: DeviceId,
   identity: PrivateKey,
 ): Promise<string> {
-  const c = await call(app, 'POST', '/v1/auth/challenge', { orgId, deviceId });
-  if (c.statusCode !== 201) throw new Error(`challenge failed: ${c.body}`);
-  const { challengeId, challenge } = c.json<{ challengeId: string; challenge: string }>();
-  const msg = new Uint8Array(authChallengeMessage({ origin: TEST_ORIGIN, orgId, deviceId, challenge }));
-  const signature = Buffer.from(identity.sign(msg)).toString('base64url');
-  const t = await call(app, 'POST', '/v1/auth/token', { orgId, deviceId, challengeId, signature });
-  if (t.statusCode !== 201) throw new Error(`token failed: ${t.body}`);
-  return t.json<{ token: string }>().token;
+  const { token } = await loginSteps(app, orgId, deviceId, identity);
+  if (token.statusCode !== 201) throw new Error(`token failed: ${token.body}`);
+  return token.json<{ token: string }>().token;
 }
 
 /** Enrols a device with `code` and logs it in. */
