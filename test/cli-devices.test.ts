@@ -167,12 +167,14 @@ describe('custos devices', () => {
     );
     expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'REVOKE_SELF' } });
 
-    // A member (not an admin) revokes their own other device by a prefix of its id.
-    const revoked = await custosJson<{ deviceId: string; revokedAt: number }>(
-      as(alice, ['devices', 'revoke', self.deviceId.slice(0, 8)]),
+    // A member (not an admin) revokes their own other device by a prefix of its id; they hold
+    // it, so they let it hand in its archive queue (--allow-hand-in: the server grants the window).
+    const revoked = await custosJson<{ deviceId: string; revokedAt: number; handInUntil: number | null }>(
+      as(alice, ['devices', 'revoke', self.deviceId.slice(0, 8), '--allow-hand-in']),
     );
     expect(revoked.deviceId).toBe(self.deviceId);
     expect(revoked.revokedAt).toBeGreaterThan(0);
+    expect(revoked.handInUntil).toBeGreaterThan(revoked.revokedAt);
 
     // Its sync says it was revoked and what became of its archive queue (all uploaded before).
     const locked = await custos(as(alice2, ['sync', '--no-wait']));

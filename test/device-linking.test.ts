@@ -3,8 +3,9 @@
  * enrolled device issues a link code for its own user, a new device enrols with it exactly
  * as with an admin's code (same org pinning), peers' messages reach both devices after the
  * mismatched-devices repair, sync copies reach the new device, the user lists and revokes
- * their own devices (the revoked one hands in its archive queue, ingest only; a device
- * retires itself after uploading its queue), and every refusal is clear and changes nothing.
+ * their own devices (one revoked with a hand-in window hands in its archive queue, ingest
+ * only; a device retires itself after uploading its queue), and every refusal is clear and
+ * changes nothing.
  */
 import { join } from 'node:path';
 import { CustosClient, isClientError, type PeerUser } from '@custos/client';
@@ -144,14 +145,18 @@ describe('device linking (real server process)', () => {
     expect((await alice.myDevices()).every((d) => d.revokedAt === null)).toBe(true);
   });
 
-  it('revokes a lost device: it is locked out at once, peers stop addressing it, and it hands in its archive queue', async () => {
+  it('revokes a device with a hand-in window: it is locked out at once, peers stop addressing it, and it hands in its archive queue', async () => {
     // Sent just before the revocation: its archive record is captured, not uploaded yet.
     await alice2.sendText(userOf(bob), 'sent just before the revocation');
     expect((await bob.sync()).map((e) => e.content.text)).toEqual(['sent just before the revocation']);
     expect((await alice.sync()).map((e) => e.content.text)).toEqual(['sent just before the revocation']);
 
-    const { revokedAt } = await alice.revokeMyDevice(alice2.profile.deviceId);
+    // Not lost: alice holds it, with a record queued, and asks for the window (no window by default).
+    const { revokedAt, handInUntil } = await alice.revokeMyDevice(alice2.profile.deviceId, {
+      allowHandIn: true,
+    });
     expect(revokedAt).toBeGreaterThan(0);
+    expect(handInUntil).toBeGreaterThan(revokedAt);
     expect(await refusal(alice2.api.request('GET', '/v1/messages'))).toBe('DEVICE_REVOKED');
     // Ingest only: it hands in what it sealed before, and nothing is left behind.
     expect(await alice2.handInArchive()).toEqual({ uploaded: 1, notUploaded: undefined });

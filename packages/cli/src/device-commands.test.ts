@@ -145,6 +145,7 @@ describe('command lines', () => {
       [['devices', 'revoke'], /the DEVICE id is missing/],
       [['devices', 'link', 'extra'], /unexpected argument 'extra'/],
       [['devices', 'list', '--ttl', '600'], /--ttl does not apply to 'devices list'/],
+      [['devices', 'link', '--allow-hand-in'], /--allow-hand-in does not apply to 'devices link'/],
       [['devices', 'link', '--ttl', '59'], /--ttl must be a number of seconds from 60 to 3600/],
       [['devices', 'link', '--ttl', '1e3'], /--ttl must be a number of seconds from 60 to 3600/],
       [

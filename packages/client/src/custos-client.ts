@@ -21,6 +21,7 @@ import {
   revokeOwnDevice,
   type LinkCode,
   type OwnDevice,
+  type OwnDeviceRevocation,
 } from './devices/own-devices.js';
 import type { ArchiveHandIn, ArchiveRun } from './archive/hand-in.js';
 import { ClientError } from './errors.js';
@@ -243,9 +244,13 @@ export class CustosClient {
     return this.#p.ops.serial(() => this.#p.ownDevices.list());
   }
 
-  /** Revokes another device of this user (a lost phone); it is refused from its next request on. */
-  revokeMyDevice(deviceId: string): Promise<{ revokedAt: number }> {
-    return revokeOwnDevice(this.api, deviceId);
+  /**
+   * Revokes another device of this user (a lost phone); it is refused from its next request on
+   * and cannot log in. `allowHandIn` lets it still hand in the archive records it sealed before,
+   * for the server's hand-in window: only for a device in the user's hands with records queued.
+   */
+  revokeMyDevice(deviceId: string, o: { readonly allowHandIn?: boolean } = {}): Promise<OwnDeviceRevocation> {
+    return revokeOwnDevice(this.api, deviceId, o);
   }
 
   /**

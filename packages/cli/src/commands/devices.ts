@@ -2,8 +2,9 @@
  * `custos devices list|link|revoke|retire`: the devices of your own user, for any role, over
  * the server's own-device routes (`GET /v1/devices`, link codes, `POST /v1/devices/:id/revoke`,
  * `POST /v1/devices/retire`). Retiring uploads the device's archive queue first and refuses
- * while records remain un-uploaded, unless --force (docs/threat-model.md, "Revoked devices
- * and their archive queue").
+ * while records remain un-uploaded, unless --force; revoking another device grants it no
+ * archive hand-in window unless --allow-hand-in (docs/threat-model.md, "Revoked devices and
+ * their archive queue").
  * A link code enrols a new device exactly as an administrator's enrolment code does, so the
  * new device pins the same organisation key; the identity-key fingerprints `list` prints let
  * the user check, on both devices, that the server linked the device they hold.
@@ -28,7 +29,7 @@ const SUBCOMMANDS = ['list', 'link', 'revoke', 'retire'] as const;
 
 const USAGE = `Usage: custos devices list
        custos devices link [--ttl SECONDS]
-       custos devices revoke DEVICE
+       custos devices revoke DEVICE [--allow-hand-in]
        custos devices retire [--force]
 
 The devices of your own user (any role may use these).
@@ -40,18 +41,25 @@ The devices of your own user (any role may use these).
             becomes one of your devices. Then compare 'custos devices list' on both devices:
             the new device's fingerprint must be the same on each
   revoke    revokes another of your devices (a lost phone) by id or a unique prefix of it:
-            it is refused from its next request on. What it had not uploaded to the archive
-            it may still hand in for a while (the server's archive hand-in window)
+            it is refused from its next request on and cannot log in. What it had not
+            uploaded to the archive is then lost to the archive (your records officer sees
+            the gap). A device you still hold should rather retire itself ('custos devices
+            retire' there), which uploads first
   retire    revokes the device you are using (you stop using it): first uploads its archive
             queue, and refuses while records remain that it could not upload
             (ARCHIVE_NOT_UPLOADED, naming them) unless --force; it then says which records
             it strands, and your records officer sees them
 
   --ttl SECONDS           link: how long the code stays valid (${LINK_TTL_MIN_SECONDS}–${LINK_TTL_MAX_SECONDS}; default ${LINK_TTL_DEFAULT_MINUTES} minutes)
+  --allow-hand-in         revoke: let the device still upload the archive records it sealed
+                          before, for the server's hand-in window ('custos sync' on it). Only
+                          when the device is in your hands and has records queued (better:
+                          'custos devices retire' on it); never for a lost or stolen one:
+                          whoever holds it could upload in your name until the window closes
   --force                 retire: retire even though archive records could not be uploaded
 ${PROFILE_OPTIONS_HELP}`;
 
-const FLAGS = { ...PROFILE_FLAGS, ttl: 'string', force: 'boolean' } as const;
+const FLAGS = { ...PROFILE_FLAGS, ttl: 'string', force: 'boolean', 'allow-hand-in': 'boolean' } as const;
 
 /** The fingerprint of a device identity key as `devices list` shows it: base64url SHA-256 of its 33 bytes. */
 export function identityKeyFingerprint(identityKey: Uint8Array): string {
@@ -127,7 +135,7 @@ async function link(ctx: CommandContext, ttlSeconds: number | undefined): Promis
   });
 }
 
-async function revoke(ctx: CommandContext, target: string): Promise<void> {
+async function revoke(ctx: CommandContext, target: string, allowHandIn: boolean): Promise<void> {
   await withProfile(ctx, async (client) => {
     const hits = (await client.myDevices()).filter((d) => d.deviceId.startsWith(target));
     if (hits.length !== 1)
@@ -150,12 +158,14 @@ async function revoke(ctx: CommandContext, target: string): Promise<void> {
         'DEVICE_ALREADY_REVOKED',
         `device ${d.deviceId} (#${d.deviceNumber}) was already revoked on ${formatTime(d.revokedAt)} UTC`,
       );
-    const { revokedAt } = await client.revokeMyDevice(d.deviceId);
-    ctx.result(`Revoked device ${d.deviceId} (#${d.deviceNumber}): it can no longer log in.`, {
-      deviceId: d.deviceId,
-      deviceNumber: d.deviceNumber,
-      revokedAt,
-    });
+    const { revokedAt, handInUntil } = await client.revokeMyDevice(d.deviceId, { allowHandIn });
+    ctx.result(
+      `Revoked device ${d.deviceId} (#${d.deviceNumber}): ` +
+        (handInUntil === null
+          ? 'it can no longer log in.'
+          : `until ${formatTime(handInUntil)} UTC it may only upload the archive records it sealed before ('custos sync' on it).`),
+      { deviceId: d.deviceId, deviceNumber: d.deviceNumber, revokedAt, handInUntil },
+    );
   });
 }
 
@@ -195,10 +205,12 @@ async function devices(ctx: CommandContext): Promise<void> {
     throw new UsageError(`--ttl does not apply to 'devices ${sub}'`);
   if (sub !== 'retire' && ctx.flags.has('force'))
     throw new UsageError(`--force does not apply to 'devices ${sub}'`);
+  if (sub !== 'revoke' && ctx.flags.has('allow-hand-in'))
+    throw new UsageError(`--allow-hand-in does not apply to 'devices ${sub}'`);
   if (sub === 'revoke') {
     if (target === undefined)
       throw new UsageError("the DEVICE id is missing ('custos devices list' shows them)");
-    return revoke(ctx, target);
+    return revoke(ctx, target, ctx.flags.has('allow-hand-in'));
   }
   if (target !== undefined) throw new UsageError(`unexpected argument '${target}'`);
   if (sub === 'retire') return retire(ctx);

@@ -72,14 +72,33 @@ export async function listOwnDevices(api: ApiClient): Promise<OwnDevice[]> {
   return arr(r, 'devices').map(ownDevice);
 }
 
-/** Revokes another device of this user; resolves to when the server revoked it. */
-export async function revokeOwnDevice(api: ApiClient, deviceId: string): Promise<{ revokedAt: number }> {
+/** What revoking another device of this user did. */
+export interface OwnDeviceRevocation {
+  /** When the server revoked it (ms). */
+  readonly revokedAt: number;
+  /** The end of its archive hand-in window (ms), or null when it has none (locked out at once). */
+  readonly handInUntil: number | null;
+}
+
+/**
+ * Revokes another device of this user. With `allowHandIn` it may still hand in the archive
+ * records it sealed before, for the server's hand-in window: only for a device its user holds,
+ * with records queued. By default it is locked out at once, as a lost or stolen device must be
+ * (docs/threat-model.md, "Revoked devices and their archive queue").
+ */
+export async function revokeOwnDevice(
+  api: ApiClient,
+  deviceId: string,
+  o: { readonly allowHandIn?: boolean } = {},
+): Promise<OwnDeviceRevocation> {
   // Encoded, so a malformed id reaches the server as one path segment and is refused there.
-  const path = `/v1/devices/${encodeURIComponent(deviceId)}/revoke`;
+  const path = `/v1/devices/${encodeURIComponent(deviceId)}/revoke${o.allowHandIn === true ? '?allowHandIn=true' : ''}`;
   const r = obj(await api.request('POST', path), 'revocation');
   if (str(r, 'deviceId') !== deviceId)
     throw new ClientError('SERVER_RESPONSE_INVALID', 'revoke: another device was named');
-  return { revokedAt: int(r, 'revokedAt') };
+  // Absent from a server older than the field: it says nothing about a window then.
+  const handInUntil = r.handInUntil === null || r.handInUntil === undefined ? null : int(r, 'handInUntil');
+  return { revokedAt: int(r, 'revokedAt'), handInUntil };
 }
 
 /**

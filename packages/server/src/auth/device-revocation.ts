@@ -34,8 +34,9 @@ export interface DeviceRevocation {
   /**
    * Whether the device may still hand in the archive records it sealed before, for the
    * server's window (`archiveHandInDays`) from now: the deadline is stored with the revocation.
-   * An admin grants it explicitly (a lost or stolen device is locked out at once, F5); a user
-   * revoking another of their devices gets it; a device retiring uploads first and needs none.
+   * SECURITY: only when asked for, by an admin or by a user revoking another of their devices
+   * (`allowHandIn`): another device is revoked mostly because it was lost or stolen, and its
+   * thief holds its key (F5). A device retiring uploads first and needs none.
    */
   readonly allowHandIn: boolean;
   readonly now: number;
@@ -80,10 +81,12 @@ async function revokeDevice(
 
 /**
  * Revokes in a transaction of its own ({@link revokeDevice}), then closes the device's open
- * sockets on this node; other nodes close theirs on the committed announcement.
+ * sockets on this node; other nodes close theirs on the committed announcement. Resolves to
+ * the hand-in deadline stored with the revocation (null: none).
  */
-export async function revokeAndDisconnect(deps: AppDeps, r: DeviceRevocation): Promise<void> {
+export async function revokeAndDisconnect(deps: AppDeps, r: DeviceRevocation): Promise<number | null> {
   const until = handInDeadline(r.allowHandIn, handInWindowMs(deps), r.now);
   await deps.stores.withTransaction((tx) => revokeDevice(tx, deps.audit, r, until));
   messagingOf(deps).hub.wake(r.orgId, r.deviceId, 'revoked');
+  return until;
 }

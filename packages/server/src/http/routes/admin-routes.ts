@@ -19,6 +19,8 @@ import {
   PageQuery,
   RetentionClassSchema,
   RetentionSourceSchema,
+  RevocationQuery,
+  RevocationResponse,
   RoleSchema,
 } from './common-schemas.js';
 
@@ -321,33 +323,20 @@ export const revokeDeviceRoute = defineRoute({
     'default it may not (a lost or stolen device is locked out at once).',
   access: ADMIN_ONLY,
   params: DeviceParams,
-  // A query field, not a body: the route took no body before, and its callers send none.
-  query: Type.Object(
-    {
-      allowHandIn: Type.Optional(
-        Type.Union([Type.Literal('true'), Type.Literal('false')], {
-          description: "'true' grants the archive hand-in window (default: none)",
-        }),
-      ),
-    },
-    { additionalProperties: false },
-  ),
-  response: {
-    status: 200,
-    schema: Type.Object({ deviceId: Id('device'), revokedAt: Millis }, { additionalProperties: false }),
-  },
+  query: RevocationQuery,
+  response: { status: 200, schema: RevocationResponse },
   errors: ['DEVICE_NOT_FOUND', 'DEVICE_ALREADY_REVOKED'],
   async handler({ auth, params, query }, deps) {
     const deviceId = params.deviceId as DeviceId;
     const now = deps.clock();
     // SECURITY: an admin revokes mostly what is lost or stolen: no window unless asked for (F5).
-    await revokeAndDisconnect(deps, {
+    const handInUntil = await revokeAndDisconnect(deps, {
       orgId: auth.orgId,
       deviceId,
       actorDeviceId: auth.deviceId,
       allowHandIn: query.allowHandIn === 'true',
       now,
     });
-    return { deviceId, revokedAt: now };
+    return { deviceId, revokedAt: now, handInUntil };
   },
 });

@@ -36,6 +36,37 @@ export const Millis = Type.Integer({
   description: 'ms since the Unix epoch',
 });
 
+/**
+ * The query of both revocation routes (an admin's, and a user's of another of their own
+ * devices): `allowHandIn=true` grants the revoked device the archive hand-in window, which
+ * it has not by default: the common reason to revoke another device is that it was lost or
+ * stolen, and its thief holds its key (F5). A query field, not a body: the routes took no
+ * body before, and their callers send none.
+ */
+export const RevocationQuery = Type.Object(
+  {
+    allowHandIn: Type.Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false')], {
+        description:
+          "'true' grants the archive hand-in window (default: none); only for a device known not to be lost or stolen",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** What both revocation routes answer. */
+export const RevocationResponse = Type.Object(
+  {
+    deviceId: Id('device'),
+    revokedAt: Millis,
+    handInUntil: Type.Union([Millis, Type.Null()], {
+      description: 'the end of its archive hand-in window; null when it has none (locked out at once)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 /** `{ orgId }` path parameters. */
 export const OrgParams = Type.Object({ orgId: Id('organisation id') }, { additionalProperties: false });
 

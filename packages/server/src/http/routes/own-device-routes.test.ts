@@ -1,18 +1,21 @@
 /**
  * A user's own devices: a link code enrols a device of the caller's user (not anyone
- * else's), issuing and revoking are audit entries, the session names the retention class,
- * and the admin listing carries identity keys.
+ * else's), issuing and revoking are audit entries, a revoked device gets an archive hand-in
+ * window only when its user asks for one, the session names the retention class, and the
+ * admin listing carries identity keys.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIST_PAGE_MAX } from '../../config/defaults.js';
+import { DEFAULT_ARCHIVE_HAND_IN_DAYS, LIST_PAGE_MAX } from '../../config/defaults.js';
 import { newId, type DeviceId } from '../../ids.js';
 import {
   call,
   createOrgWithRoles,
   createTestApp,
   enrolAndLogin,
+  loginSteps,
   type TestApp,
+  type TestDevice,
   type TestOrg,
 } from '../../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../../testing/test-stores.js';
@@ -66,6 +69,73 @@ describe('own-device routes', () => {
     expect(
       audit.filter((e) => e.kind === 'device.revoke').map((e) => [e.actorDeviceId, e.subject, e.detail]),
     ).toEqual([[member.deviceId, linked.deviceId, 'own']]);
+  });
+
+  it('grants a revoked own device no archive hand-in window unless asked: a lost phone cannot log in', async () => {
+    const member = a.devices.member;
+    const linkDevice = async () => {
+      const r = await call(t.app, 'POST', '/v1/devices/link-codes', {}, member.headers());
+      return enrolAndLogin(t.app, a.orgId, r.json<{ code: string }>().code);
+    };
+    const revoke = (d: TestDevice, query = '') =>
+      call(t.app, 'POST', `/v1/devices/${d.deviceId}/revoke${query}`, undefined, member.headers());
+    const error = (r: { body: string }) => JSON.parse(r.body) as { error: unknown };
+    const lost = await linkDevice();
+    const inHand = await linkDevice();
+    const revokedAt = t.clock.now;
+
+    // By default (a lost or stolen phone, whose thief holds its key): no window, no login at all.
+    const r = await revoke(lost);
+    expect([r.statusCode, r.json()], r.body).toEqual([
+      200,
+      { deviceId: lost.deviceId, revokedAt, handInUntil: null },
+    ]);
+    expect((await t.stores.devices.get(a.orgId, lost.deviceId))?.handInUntil).toBeNull();
+    const { token } = await loginSteps(t.app, a.orgId, lost.deviceId, lost.identity);
+    expect([token.statusCode, error(token)]).toEqual([
+      401,
+      {
+        error: {
+          code: 'DEVICE_REVOKED',
+          message: expect.stringContaining('it was revoked without an archive hand-in window'),
+          details: { revokedAt, handInUntil: revokedAt },
+        },
+      },
+    ]);
+
+    // Asked for (the device is in its user's hands with records queued): the server's window.
+    const handInUntil = revokedAt + DEFAULT_ARCHIVE_HAND_IN_DAYS * 24 * 60 * 60 * 1000;
+    const w = await revoke(inHand, '?allowHandIn=true');
+    expect([w.statusCode, w.json()], w.body).toEqual([
+      200,
+      { deviceId: inHand.deviceId, revokedAt, handInUntil },
+    ]);
+    const steps = await loginSteps(t.app, a.orgId, inHand.deviceId, inHand.identity);
+    expect(steps.token.statusCode, steps.token.body).toBe(201);
+    // Its token opens the hand-in routes only.
+    inHand.token = steps.token.json<{ token: string }>().token;
+    const s = await call(t.app, 'GET', '/v1/session', undefined, inHand.headers());
+    expect([s.statusCode, error(s)]).toEqual([
+      401,
+      {
+        error: {
+          code: 'DEVICE_REVOKED',
+          message: expect.stringContaining('it may still upload the archive records it sealed before then'),
+          details: { revokedAt, handInUntil },
+        },
+      },
+    ]);
+    const audit = await t.stores.auditPending.list(a.orgId, 0, 1000);
+    expect(
+      audit
+        .filter(
+          (e) => e.kind === 'device.revoke' && [lost.deviceId, inHand.deviceId].some((d) => d === e.subject),
+        )
+        .map((e) => [e.subject, e.detail]),
+    ).toEqual([
+      [lost.deviceId, 'own'],
+      [inHand.deviceId, 'own'],
+    ]);
   });
 
   it('names the retention class in the session and identity keys in the admin listing', async () => {

@@ -20,7 +20,7 @@ import type { DeviceId } from '../../ids.js';
 import type { DeviceRecord } from '../../store/records.js';
 import { ANY_ROLE, defineRoute } from '../route-def.js';
 import { Bytes, encodeBytes, Id } from '../schema-helpers.js';
-import { Millis } from './common-schemas.js';
+import { Millis, RevocationQuery, RevocationResponse } from './common-schemas.js';
 
 /** Shortest lifetime a device may ask for, in seconds. */
 const MIN_LINK_CODE_TTL_SECONDS = 60;
@@ -155,17 +155,18 @@ export const revokeOwnDeviceRoute = defineRoute({
   url: '/v1/devices/:deviceId/revoke',
   summary:
     "Revokes another device of the caller's own user (a lost phone): its open sockets close at once (code " +
-    '4003) and from its next request on it is refused. ' +
+    '4003), from its next request on it is refused, and it cannot log in. With `allowHandIn` it may still log in ' +
+    "to hand in the archive records it sealed before, for the server's hand-in window from now " +
+    "(docs/threat-model.md): only for a device in its user's hands with records queued; by default it may not " +
+    '(a lost or stolen device is locked out at once). ' +
     "Another user's device is DEVICE_NOT_FOUND; the calling device cannot revoke itself (it retires: POST /v1/devices/retire). " +
     'Audited as `device.revoke`.',
   access: ANY_ROLE,
   params: Type.Object({ deviceId: Id('one of your other devices') }, { additionalProperties: false }),
-  response: {
-    status: 200,
-    schema: Type.Object({ deviceId: Id('device'), revokedAt: Millis }, { additionalProperties: false }),
-  },
+  query: RevocationQuery,
+  response: { status: 200, schema: RevocationResponse },
   errors: ['DEVICE_NOT_FOUND', 'DEVICE_ALREADY_REVOKED'],
-  async handler({ auth, params }, deps) {
+  async handler({ auth, params, query }, deps) {
     const deviceId = params.deviceId as DeviceId;
     if (deviceId === auth.deviceId) {
       throw new ServerError(
@@ -174,17 +175,17 @@ export const revokeOwnDeviceRoute = defineRoute({
       );
     }
     const now = deps.clock();
-    await revokeAndDisconnect(deps, {
+    // SECURITY: a user revokes another of their devices mostly because it was lost or stolen:
+    // no window unless asked for (F5), exactly as for an admin's revocation.
+    const handInUntil = await revokeAndDisconnect(deps, {
       orgId: auth.orgId,
       deviceId,
       actorDeviceId: auth.deviceId,
       ownerUserId: auth.userId,
-      // Its user still holds the calling device, so the revoked one is not presumed stolen: it
-      // may hand in what it sealed before, for the server's window (docs/threat-model.md).
-      allowHandIn: true,
+      allowHandIn: query.allowHandIn === 'true',
       now,
     });
-    return { deviceId, revokedAt: now };
+    return { deviceId, revokedAt: now, handInUntil };
   },
 });
 
