@@ -15,10 +15,10 @@
  * acknowledges nothing; a log entry whose statement the server withholds leaves its finding
  * failing.
  */
-import { createHash } from 'node:crypto';
 import {
   decodeFindingAcknowledgement,
   encodeFindingAcknowledgement,
+  findingAcknowledgementActDetail,
   findingAcknowledgementMessage,
   MAX_ACKNOWLEDGEMENT_REASON_CHARS,
 } from '@custos/core';
@@ -69,8 +69,6 @@ export interface AcknowledgementsRead {
 
 /** An acknowledged finding as the report shows it. */
 export type AcknowledgedFinding = IdentifiedFinding & { readonly acknowledgement: VerifiedAcknowledgement };
-
-const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** One listed acknowledgement, shape-checked; SERVER_REFUSED names what is missing. */
 function listed(v: Json): {
@@ -127,7 +125,7 @@ function verifyOne(
       actor: a.deviceId,
       subject: a.findingId,
       at: a.at,
-      detail: `statement-sha256=${sha256Hex(a.statement)}`,
+      detail: findingAcknowledgementActDetail(a.statement),
     }),
   );
   if (logIndex === undefined) return `${what}: the verified log has no act for it (yet)`;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeFindingAcknowledgement,
   encodeFindingAcknowledgement,
+  findingAcknowledgementActDetail,
   findingAcknowledgementMessage,
   type FindingAcknowledgement,
 } from './finding-acknowledgement.js';
@@ -53,5 +54,11 @@ describe('finding acknowledgement', () => {
     );
     expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, why: '' }))).toThrow(/reason/);
     expect(() => decodeFindingAcknowledgement(new Uint8Array([0xa0, 0x00]))).toThrow();
+  });
+
+  it('names the statement in its act\'s detail by SHA-256 (FIPS 180-2 vector for "abc")', () => {
+    expect(findingAcknowledgementActDetail(Buffer.from('abc'))).toBe(
+      'statement-sha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 });

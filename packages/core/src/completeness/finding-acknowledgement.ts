@@ -15,6 +15,7 @@
  * consoles check the signature and the log entry again, so the server can neither forge an
  * acknowledgement nor move one onto another finding.
  */
+import { createHash } from 'node:crypto';
 import { CustosError } from '../errors.js';
 import { decodeStrictMap, encodeDeterministic } from '../record/deterministic-cbor.js';
 
@@ -96,6 +97,15 @@ export function decodeFindingAcknowledgement(bytes: Uint8Array): FindingAcknowle
   };
   check(a, 'MALFORMED_INPUT');
   return a;
+}
+
+/**
+ * The detail of the `completeness-acknowledge` act that logs `statement`: `statement-sha256=`
+ * and the statement's SHA-256 in hex. The server writes it; consoles rebuild it to find the
+ * act's log entry, so both take it from here.
+ */
+export function findingAcknowledgementActDetail(statement: Uint8Array): string {
+  return `statement-sha256=${createHash('sha256').update(statement).digest('hex')}`;
 }
 
 /** The bytes an officer signs: the domain, 0x00, the statement. */

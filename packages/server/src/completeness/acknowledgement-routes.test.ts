@@ -10,6 +10,7 @@ import { sign } from 'node:crypto';
 import {
   encodeDeterministicCbor,
   encodeFindingAcknowledgement,
+  findingAcknowledgementActDetail,
   findingAcknowledgementMessage,
   type FindingAcknowledgement,
 } from '@custos/core';
@@ -26,7 +27,7 @@ import {
   type TestOfficer,
 } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
-import { acknowledgeFinding, acknowledgementDetail } from './acknowledgement-routes.js';
+import { acknowledgeFinding } from './acknowledgement-routes.js';
 
 /** Signs acknowledgement statements as officer `o` (base64url signatures). */
 const signer = (o: TestOfficer) => ({
@@ -100,7 +101,7 @@ describe('finding acknowledgement routes (SQLite)', () => {
       deviceId: dev.officer.deviceId,
       signature: sig,
     });
-    expect(await acts()).toEqual([[`gap/${orgId}/dev-1/5-7`, acknowledgementDetail(st)]]);
+    expect(await acts()).toEqual([[`gap/${orgId}/dev-1/5-7`, findingAcknowledgementActDetail(st)]]);
     const again = await post(dev.officer, st, sig);
     expect(again.statusCode).toBe(200);
     expect(again.json<Listed>()).toEqual(row);

@@ -11,9 +11,9 @@
  * document names the finding (subject) and commits to the statement's SHA-256 (detail), in
  * the transaction that stores it. Consoles check signature and log entry themselves.
  */
-import { createHash } from 'node:crypto';
 import {
   decodeFindingAcknowledgement,
+  findingAcknowledgementActDetail,
   findingAcknowledgementMessage,
   isCustosError,
   MAX_ACKNOWLEDGEMENT_BYTES,
@@ -49,11 +49,6 @@ const Acknowledgement = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** The `detail` of a `completeness.acknowledge` act: the console rebuilds it to find the act's log entry. */
-export function acknowledgementDetail(statement: Uint8Array): string {
-  return `statement-sha256=${createHash('sha256').update(statement).digest('hex')}`;
-}
 
 /**
  * Verifies and stores an acknowledgement and records its act. The identical statement and
@@ -116,7 +111,7 @@ export async function acknowledgeFinding(
       kind: 'completeness.acknowledge',
       actorDeviceId: by,
       subject: a.findingId,
-      detail: acknowledgementDetail(statement),
+      detail: findingAcknowledgementActDetail(statement),
       at,
     });
     return row;
