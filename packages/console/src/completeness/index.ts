@@ -23,7 +23,7 @@ export type {
   DispositionAccount,
 } from './disposed-records.js';
 export { auditDocumentHash } from '../audit/audit-document-hash.js';
-export { policyDetail, runCompleteness, SINCE_SLACK_MS } from './run-completeness.js';
+export { runCompleteness, SINCE_SLACK_MS } from './run-completeness.js';
 export type {
   CompletenessDevice,
   CompletenessOptions,

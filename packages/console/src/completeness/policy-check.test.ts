@@ -3,11 +3,11 @@
  * completeness-policy entry of the verified log (and the defaults only when there is none):
  * a server that relaxes the policy quietly, or hides a change, is caught.
  */
-import type { LogEntry } from '@custos/core';
+import { completenessPolicyActDetail, type LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import { isConsoleError } from '../console-error.js';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
-import { policyDetail, verifyPolicy } from './run-completeness.js';
+import { verifyPolicy } from './run-completeness.js';
 import type { VerifiedLog } from './verified-log.js';
 
 const ORG = 'org-policy';
@@ -19,7 +19,7 @@ function policyEntry(silent: number, grace: number, at: number): LogEntry {
     actor: 'officer-dev',
     subject: ORG,
     at,
-    detail: policyDetail(silent, grace),
+    detail: completenessPolicyActDetail(silent, grace),
   });
   return {
     type: 'audit-event',
@@ -74,7 +74,7 @@ describe('verifyPolicy', () => {
         actor: 'officer-dev',
         subject: ORG,
         at: 50,
-        detail: policyDetail(3 * DAY, 0),
+        detail: completenessPolicyActDetail(3 * DAY, 0),
       }),
     ).toBe('8d9dfef25315d726672b8b49a9f8232bd81592299752bff18f8d8ed7b9cc1f2d');
     // Without a detail the `det` key is absent, not empty.

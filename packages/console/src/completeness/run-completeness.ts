@@ -10,7 +10,7 @@
  * the console opens the records to match. The server's hold listing is read before the log
  * and held against its hold acts (hold-mismatches.ts): each disagreement is a finding.
  */
-import type { BucketPrivateKey, Checkpoint } from '@custos/core';
+import { completenessPolicyActDetail, type BucketPrivateKey, type Checkpoint } from '@custos/core';
 import { COMPLETENESS_ANSWER_LIMIT_BYTES, recordsAnswerLimit } from '@custos/client/answer-limits';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
@@ -175,11 +175,6 @@ function serverView(r: Json): ServerView {
   };
 }
 
-/** The `detail` the server writes for a policy act (server completeness-routes.ts policyDetail). */
-export function policyDetail(silentAfterMs: number, receiptGraceMs: number): string {
-  return `silent-after-ms=${silentAfterMs} receipt-grace-ms=${receiptGraceMs}`;
-}
-
 /** The server's policy, checked against the newest `completeness-policy` entry of the verified log. */
 export function verifyPolicy(orgId: string, log: VerifiedLog, p: ServerView['policy']): VerifiedPolicy {
   let latest: { hash: Uint8Array } | undefined;
@@ -198,7 +193,7 @@ export function verifyPolicy(orgId: string, log: VerifiedLog, p: ServerView['pol
     actor: p.setBy,
     subject: orgId,
     at: p.setAt,
-    detail: policyDetail(p.silentAfterMs, p.receiptGraceMs),
+    detail: completenessPolicyActDetail(p.silentAfterMs, p.receiptGraceMs),
   });
   if (latest === undefined || Buffer.from(latest.hash).toString('hex') !== want) {
     throw new ConsoleError(

@@ -6,7 +6,7 @@
  * not trust this answer: it recomputes gaps from the verified log and compares, matches
  * relay receipts against opened records, and checks the policy against its log entry.
  */
-import { MAX_GAP_DECLARATION_BYTES } from '@custos/core';
+import { completenessPolicyActDetail, MAX_GAP_DECLARATION_BYTES } from '@custos/core';
 import { Type } from 'typebox';
 import { defineRoute } from '../http/route-def.js';
 import { Bytes, encodeBytes, Id } from '../http/schema-helpers.js';
@@ -118,11 +118,6 @@ async function allDevices(stores: Stores, orgId: OrgId): Promise<DeviceRecord[]>
     }
     after = page[page.length - 1]!.deviceId;
   }
-}
-
-/** The `detail` of a `completeness.policy` act: the console rebuilds it to check the policy against the log. */
-export function policyDetail(silentAfterMs: number, receiptGraceMs: number): string {
-  return `silent-after-ms=${silentAfterMs} receipt-grace-ms=${receiptGraceMs}`;
 }
 
 /**
@@ -297,7 +292,7 @@ export const completenessPolicyRoute = defineRoute({
         kind: 'completeness.policy',
         actorDeviceId: auth.deviceId,
         subject: auth.orgId,
-        detail: policyDetail(body.silentAfterMs, body.receiptGraceMs),
+        detail: completenessPolicyActDetail(body.silentAfterMs, body.receiptGraceMs),
         at,
       });
     });
