@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   appendEntries,
+  decodeLogEntry,
   EMPTY_TREE_STATE,
   encodeEntryBundle,
   encodeLogEntry,
@@ -26,6 +27,7 @@ import { CeremonyApi } from '../ceremony-api.js';
 import { HOLD_CATCH_UP_ATTEMPTS } from '../holds/holds-with-log.js';
 import type { HoldListing } from '../holds/officer-holds.js';
 import type { OfficerSession } from '../officer-session.js';
+import { holdMismatches } from './hold-mismatches.js';
 import { runCompleteness } from './run-completeness.js';
 
 const ORG = 'org-hold-mismatch';
@@ -169,5 +171,30 @@ describe('completeness: the hold listing against the log', () => {
     expect(report.findings).toEqual([]);
     expect(report.complete).toBe(true);
     expect(listings).toBe(1);
+  });
+});
+
+describe('holdMismatches', () => {
+  it('reports holds listed under another kind or matter than the log placed them with', () => {
+    const log = entries.map((entry, index) => ({ index, entry: decodeLogEntry(entry) }));
+    // A dates hold listed as a query hold without buckets reaches no bucket in a plan check.
+    const relabelled: HoldListing[] = [
+      { ...dates, kind: 'query', from: null, to: null },
+      { ...custodian, kind: 'conversation', custodian: null, matter: 'another matter' },
+    ];
+    expect(holdMismatches(ORG, relabelled, log)).toMatchObject([
+      {
+        kind: 'hold-mismatch',
+        holdId: 'hold-d',
+        aspect: 'scope',
+        problem: expect.stringMatching(/listed kind \(query\)/),
+      },
+      {
+        kind: 'hold-mismatch',
+        holdId: 'hold-c',
+        aspect: 'scope',
+        problem: expect.stringMatching(/listed kind \(conversation\)/),
+      },
+    ]);
   });
 });

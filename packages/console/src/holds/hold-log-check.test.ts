@@ -24,6 +24,7 @@ const custodian: LoggedHold = {
   custodian: 'user-7',
   from: null,
   to: null,
+  buckets: [],
   createdBy: OFFICER,
   createdAt: T,
   releasedBy: null,
@@ -47,6 +48,7 @@ const query: LoggedHold = {
   holdId: 'hold-q',
   kind: 'query',
   custodian: null,
+  buckets: ['bucket-1', 'bucket-2'],
   createdAt: T + 2,
 };
 
@@ -62,7 +64,7 @@ function act(h: LoggedHold, action: 'place' | 'release', detail: string | null):
 const honestLog: IndexedEntry[] = [
   act(custodian, 'place', `kind=custodian user=user-7 matter-sha256=${sha(custodian.matter)}`),
   act(dates, 'place', `kind=dates from=${dates.from} to=${dates.to} matter-sha256=${sha(dates.matter)}`),
-  act(query, 'place', `kind=query buckets=2 tokens=3 matter-sha256=${sha(query.matter)}`),
+  act(query, 'place', `kind=query buckets=2 tokens=4 matter-sha256=${sha(query.matter)}`),
   act(dates, 'release', `reason-sha256=${sha('matter closed')}`),
 ].map((entry, index) => ({ index, entry }));
 
@@ -132,8 +134,52 @@ describe('holdDisagreements', () => {
       {
         holdId: 'hold-d',
         aspect: 'scope',
-        problem: 'its listed matter or scope is not the one its placing act (entry 1) commits to',
+        problem:
+          'its listed kind (dates), matter or scope is not the one its placing act (entry 1) commits to',
       },
     ]);
+  });
+
+  it('names a hold listed under another kind or matter than it was placed with', () => {
+    // A dates or custodian hold listed as a token hold without buckets would reach no bucket.
+    const relabelled = [
+      { ...dates, kind: 'query' as const, from: null, to: null },
+      { ...custodian, kind: 'conversation' as const, custodian: null, matter: 'Other v. Other' },
+      { ...query, matter: 'Another matter' },
+    ];
+    expect(holdDisagreements(ORG, relabelled, honestLog)).toEqual(
+      ['hold-d', 'hold-c', 'hold-q'].map((holdId, i) => ({
+        holdId,
+        aspect: 'scope',
+        problem: `its listed kind (${relabelled[i]!.kind}), matter or scope is not the one its placing act (entry ${[1, 0, 2][i]}) commits to`,
+      })),
+    );
+    // The reverse: a token hold listed as a custodian hold.
+    const asCustodian = { ...query, kind: 'custodian' as const, custodian: 'user-7', buckets: [] };
+    expect(holdDisagreements(ORG, [custodian, dates, asCustodian], honestLog)).toMatchObject([
+      { holdId: 'hold-q', aspect: 'scope' },
+    ]);
+  });
+
+  it('binds a token hold to its bucket count: fewer listed buckets disagree, later ones do not', () => {
+    const fewer = { ...query, buckets: ['bucket-1'] };
+    expect(holdDisagreements(ORG, [custodian, dates, fewer], honestLog)).toMatchObject([
+      { holdId: 'hold-q', aspect: 'scope' },
+    ]);
+    const none = { ...query, buckets: [] };
+    expect(holdDisagreements(ORG, [custodian, dates, none], honestLog)).toMatchObject([
+      { holdId: 'hold-q', aspect: 'scope' },
+    ]);
+    // Extended since to a bucket registered later (hold.extend is an audit event, not checked here).
+    const extended = { ...query, buckets: ['bucket-1', 'bucket-2', 'bucket-3'] };
+    expect(holdDisagreements(ORG, [custodian, dates, extended], honestLog)).toEqual([]);
+  });
+
+  it('names a time beyond what a date can show instead of throwing', () => {
+    const far = { ...custodian, createdAt: 8.7e15 };
+    expect(holdDisagreements(ORG, [far, dates, query], honestLog)[0]).toMatchObject({
+      aspect: 'placing',
+      problem: expect.stringMatching(/^the server lists it placed by dev-officer at time 8700000000000000, /),
+    });
   });
 });

@@ -10,13 +10,16 @@
  *
  * So, against a log verified up to a checkpoint the profile trusts:
  * - every hold the log shows placed and not released is listed, and listed as active;
- * - every listed hold has its `place` entry, by the device and at the time listed; for a
- *   custodian or dates hold the entry's hash is that of the document the listing implies
- *   (matter, custodian, dates), so its scope is the one placed;
+ * - every listed hold has its `place` entry, by the device and at the time listed, and the
+ *   entry's hash is that of a document the listing implies: kind and matter for every hold,
+ *   and the custodian or dates of such a hold, so a hold cannot be listed under another kind
+ *   (a dates hold listed as a query hold without buckets would reach no bucket);
  * - every hold listed as released has its `release` entry, by the device, at the time and with
  *   the reason listed; a hold the log shows released is not listed as active.
- * Token holds (query, conversation) log only bucket and token counts, and `hold.extend` acts
- * are audit events: their buckets are not checked here.
+ * Token holds (query, conversation) log bucket and token counts, not buckets: the listing
+ * must name at least as many buckets as the act counts, and the counts must be as a console
+ * places them (see tokenHoldDetails). `hold.extend` acts are audit events: the buckets a hold
+ * was extended to are not checked here.
  *
  * The listing must be read before the log, so that every listed act can be in it; a hold
  * placed or released in between shows as a disagreement, which callers read again to settle.
@@ -31,8 +34,8 @@ import type { HoldListing } from './officer-holds.js';
  * completeness check names its findings by it):
  * `placed-twice`/`released-twice` the log has two such acts for it; `not-listed` the log
  * places it, the listing lacks it; `not-placed` listed, no act placed it; `placing` listed as
- * placed by another device or at another time than its act; `scope` its listed matter or scope
- * is not what its act commits to; `listed-active` listed active, the log released it;
+ * placed by another device or at another time than its act; `scope` its listed kind, matter
+ * or scope is not what its act commits to; `listed-active` listed active, the log released it;
  * `not-released` listed released, no act released it; `release` listed as released by another
  * device, at another time or with another reason than its act.
  */
@@ -60,6 +63,7 @@ export type LoggedHold = Pick<
   | 'holdId'
   | 'kind'
   | 'matter'
+  | 'buckets'
   | 'custodian'
   | 'from'
   | 'to'
@@ -78,14 +82,50 @@ interface HoldAct {
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
-const iso = (ms: number): string => new Date(ms).toISOString();
+/** Latest instant a Date can show (ms); a problem text names a later time as a number, never throws. */
+const MAX_DATE_MS = 8.64e15;
+const iso = (ms: number): string =>
+  Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `time ${ms}`;
 
-/** The detail of a placing act, as the server writes it (server holds/hold-acts.ts placeDetail); null for token holds. */
-function placeDetail(h: LoggedHold): string | null {
+/** Most buckets one token hold covers (server holds/hold-acts.ts MAX_HOLD_BUCKETS). */
+const MAX_HOLD_BUCKETS = 1_000;
+/** Most tokens per bucket (server MAX_HOLD_TOKENS). */
+const MAX_HOLD_TOKENS = 32;
+
+/**
+ * Every detail a token hold's placing act may have, given the listing (server hold-acts.ts
+ * placeDetail: `kind=… buckets=B tokens=N matter-sha256=…`). The listing names the buckets
+ * the hold covers now, placed or extended since, so B is at most their number; a console
+ * sends the same query's (or conversation's) tokens to every bucket, so N is B times that
+ * query's token count. At most 32 000 candidates, for the largest hold.
+ */
+function* tokenHoldDetails(h: LoggedHold, m: string): Generator<string> {
+  const listed = Math.min(new Set(h.buckets).size, MAX_HOLD_BUCKETS);
+  for (let b = listed; b >= 1; b--)
+    for (let k = 1; k <= MAX_HOLD_TOKENS; k++) yield `kind=${h.kind} buckets=${b} tokens=${b * k} ${m}`;
+}
+
+/**
+ * Every detail the placing act of `h` may have, as the server writes it (server
+ * holds/hold-acts.ts placeDetail). Every detail names the kind and the matter's hash, so a
+ * hold listed under another kind or matter than it was placed with matches none.
+ */
+function* placeDetails(h: LoggedHold): Generator<string> {
   const m = `matter-sha256=${sha256(h.matter)}`;
-  if (h.kind === 'custodian') return `kind=custodian user=${h.custodian ?? ''} ${m}`;
-  if (h.kind === 'dates') return `kind=dates from=${h.from ?? ''} to=${h.to ?? ''} ${m}`;
-  return null;
+  if (h.kind === 'custodian') yield `kind=custodian user=${h.custodian ?? ''} ${m}`;
+  else if (h.kind === 'dates') yield `kind=dates from=${h.from ?? ''} to=${h.to ?? ''} ${m}`;
+  else yield* tokenHoldDetails(h, m);
+}
+
+/** Whether the placing act `p` of `h` commits to one of the documents the listing implies. */
+function placedAsListed(orgId: string, h: LoggedHold, p: HoldAct): boolean {
+  for (const detail of placeDetails(h))
+    if (
+      p.hash ===
+      auditDocumentHash(orgId, { kind: 'hold.create', actor: p.actor, subject: h.holdId, at: p.time, detail })
+    )
+      return true;
+  return false;
 }
 
 /** Every disagreement between `holds` (the server's whole listing) and the `hold` entries of `entries`. */
@@ -146,22 +186,11 @@ export function holdDisagreements(
           `the server lists it placed by ${h.createdBy} at ${iso(h.createdAt)}, ` +
           `the log by ${p.actor} at ${iso(p.time)} (entry ${p.index})`,
       });
-    const detail = placeDetail(h);
-    if (
-      detail !== null &&
-      p.hash !==
-        auditDocumentHash(orgId, {
-          kind: 'hold.create',
-          actor: p.actor,
-          subject: h.holdId,
-          at: p.time,
-          detail,
-        })
-    )
+    if (!placedAsListed(orgId, h, p))
       out.push({
         holdId: h.holdId,
         aspect: 'scope',
-        problem: `its listed matter or scope is not the one its placing act (entry ${p.index}) commits to`,
+        problem: `its listed kind (${h.kind}), matter or scope is not the one its placing act (entry ${p.index}) commits to`,
       });
     if (h.releasedAt === null) {
       if (r !== undefined)
