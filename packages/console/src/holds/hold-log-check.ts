@@ -27,6 +27,7 @@
 import { createHash } from 'node:crypto';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
+import { MAX_DATE_MS } from '../json-values.js';
 import type { HoldListing } from './officer-holds.js';
 
 /**
@@ -82,8 +83,7 @@ interface HoldAct {
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
-/** Latest instant a Date can show (ms); a problem text names a later time as a number, never throws. */
-const MAX_DATE_MS = 8.64e15;
+/** A time in a problem text: a later time than a Date can show is named as a number, never throws. */
 const iso = (ms: number): string =>
   Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `time ${ms}`;
 

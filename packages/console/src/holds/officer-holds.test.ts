@@ -40,11 +40,43 @@ describe('listHolds', () => {
       [{ releasedAt: undefined }, /lacks required fields/],
       [{ releasedAt: '2026-11-28' }, /lacks required fields/],
       [{ from: -1 }, /lacks required fields/],
+      [{ createdAt: 8.7e15 }, /a time later than a date can show/],
+      [{ releasedAt: 8.64e15 + 1 }, /a time later than a date can show/],
+      [{ to: Number.MAX_SAFE_INTEGER }, /a time later than a date can show/],
     ] as const)
       await expect(listHolds(sessionAnswering([{ ...hold, ...bad }]))).rejects.toMatchObject({
         code: 'SERVER_REFUSED',
         message: expect.stringMatching(why),
       });
+  });
+
+  it('refuses a listing whose cursor does not advance, or that never ends', async () => {
+    const asked: string[] = [];
+    const repeating = {
+      orgId: 'org1',
+      call: async (_m: string, path: string) => {
+        asked.push(path);
+        if (asked.length > 10) throw new Error('still listing'); // without the check it would never end
+        return { holds: [hold], next: asked.length === 1 ? 'c1' : asked.length === 2 ? 'c2' : 'c1' };
+      },
+    } as unknown as OfficerSession;
+    await expect(listHolds(repeating)).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      message: 'the hold listing answered a cursor that does not advance',
+    });
+    expect(asked).toHaveLength(3);
+    let n = 0;
+    const endless = {
+      orgId: 'org1',
+      call: async () => {
+        if (n > 100_000) throw new Error('still listing');
+        return { holds: [], next: `c${n++}` };
+      },
+    } as unknown as OfficerSession;
+    await expect(listHolds(endless)).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      message: expect.stringMatching(/^the hold listing did not end after \d+ pages$/),
+    });
   });
 
   it('refuses users named by anything but ids', async () => {

@@ -12,7 +12,7 @@ import { holdsAnswerLimit } from '@custos/client/answer-limits';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
 import { ConsoleError } from '../console-error.js';
-import { isUint } from '../json-values.js';
+import { isDateMs, isUint } from '../json-values.js';
 import type { OfficerSession } from '../officer-session.js';
 import { parseSearchText } from '../search/search-text.js';
 import { holdTokensFor } from '../standing-criteria.js';
@@ -20,6 +20,8 @@ import { sealCriterion } from '../standing-criterion-seal.js';
 
 /** Holds per listing page. */
 const LIST_PAGE = 200;
+/** Listing pages read before giving up on a server that never says "done" (1 M holds at most). */
+const MAX_LIST_PAGES = 5_000;
 /** One UTC day in ms. */
 const DAY_MS = 86_400_000;
 
@@ -77,7 +79,8 @@ const uintOrNull = (v: unknown): boolean => v === null || isUint(v);
 /**
  * Shape-checks one listed hold; SERVER_REFUSED names what is wrong. Every field the hold-log
  * check and the completeness findings read is checked here: a hold id that is not an id would
- * end up in a finding id and on the officer's terminal, and a missing time is not "active".
+ * end up in a finding id and on the officer's terminal, a missing time is not "active", and a
+ * time past what a Date can show is no time.
  */
 function listingOf(v: unknown): HoldListing {
   const h = v as Record<string, unknown> | null;
@@ -99,6 +102,8 @@ function listingOf(v: unknown): HoldListing {
   if (!ok) throw new ConsoleError('SERVER_REFUSED', 'a listed hold lacks required fields');
   if (!isWellFormedId(h.holdId))
     throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a malformed hold id');
+  if (![h.createdAt, h.from, h.to, h.releasedAt].every((t) => t === null || isDateMs(t)))
+    throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a time later than a date can show');
   return h as unknown as HoldListing;
 }
 
@@ -193,10 +198,17 @@ export async function placeHold(
   return { hold: listingOf(r), bucketsCovered: covered, bucketsWithoutWrap: noWrap };
 }
 
-/** Every hold of the org, active and released, oldest first, with who placed and released it. */
+/**
+ * Every hold of the org, active and released, oldest first, with who placed and released it.
+ * A server that answers a cursor it answered before, or never ends, is refused: it would keep
+ * this reading (and holding what it read) for ever.
+ */
 export async function listHolds(session: OfficerSession): Promise<ListedHold[]> {
   const out: ListedHold[] = [];
-  for (let after: string | null = null; ;) {
+  const cursors = new Set<string>();
+  for (let page = 0, after: string | null = null; ; page++) {
+    if (page === MAX_LIST_PAGES)
+      throw new ConsoleError('SERVER_REFUSED', `the hold listing did not end after ${MAX_LIST_PAGES} pages`);
     const q: string = after === null ? '' : `&after=${encodeURIComponent(after)}`;
     const r = await session.call('GET', `/v1/orgs/${session.orgId}/holds?limit=${LIST_PAGE}${q}`, undefined, {
       maxAnswerBytes: holdsAnswerLimit(LIST_PAGE),
@@ -206,6 +218,9 @@ export async function listHolds(session: OfficerSession): Promise<ListedHold[]> 
     for (const h of holds) out.push(listedOf(h));
     const next = (r as { next?: unknown }).next;
     if (typeof next !== 'string') break;
+    if (cursors.has(next))
+      throw new ConsoleError('SERVER_REFUSED', 'the hold listing answered a cursor that does not advance');
+    cursors.add(next);
     after = next;
   }
   return out.sort((a, b) => a.createdAt - b.createdAt || (a.holdId < b.holdId ? -1 : 1));
