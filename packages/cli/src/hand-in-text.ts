@@ -4,7 +4,7 @@
  * records it handed in, and how many it could not, by sequence number, so that nothing is
  * lost without the user (and through them the records officer) knowing.
  */
-import type { ArchiveHandIn, ArchiveRun, Revocation } from '@custos/client';
+import type { ArchiveHandIn, ArchiveRun, DeviceRevocation, Revocation } from '@custos/client';
 import { explainFailure } from './command-runner.js';
 import { formatTime } from './message-format.js';
 
@@ -52,4 +52,30 @@ export function revokedLines(r: Revocation, h: ArchiveHandIn, command: string): 
     "To keep using Custos, ask an administrator for a new enrolment code ('custos admin code USER').",
   );
   return lines;
+}
+
+/**
+ * What a revocation (`devices revoke`, `admin revoke`) left the revoked device, as the server
+ * granted it, not as asked: until when it may still upload what it sealed before, nothing, or
+ * that the server did not say. A server older than `handInUntil` does not send it and may have
+ * granted a window (by default when a user revoked another of their devices), so that device
+ * is not called locked out: its user, if it was stolen, must know to ask.
+ */
+export function handInWindowText(handInUntil: DeviceRevocation['handInUntil']): string {
+  if (handInUntil === null) return 'it can no longer log in.';
+  if (handInUntil === undefined)
+    return (
+      'the server did not say whether it may still log in to upload the archive records it sealed ' +
+      'before. Servers older than this client do not say, and may grant that for their hand-in ' +
+      "window (archiveHandInDays; by default when a user revokes another of their devices): check with the server's operator."
+    );
+  return `until ${formatTime(handInUntil)} UTC it may only upload the archive records it sealed before ('custos sync' on it).`;
+}
+
+/** The same as JSON (`--json`): `handInWindow` granted, none or unknown, and its end or null. */
+export function handInWindowJson(handInUntil: DeviceRevocation['handInUntil']) {
+  return {
+    handInWindow: handInUntil === undefined ? 'unknown' : handInUntil === null ? 'none' : 'granted',
+    handInUntil: handInUntil ?? null,
+  } as const;
 }

@@ -21,9 +21,9 @@ import {
   revokeOwnDevice,
   type LinkCode,
   type OwnDevice,
-  type OwnDeviceRevocation,
 } from './devices/own-devices.js';
 import type { ArchiveHandIn, ArchiveRun } from './archive/hand-in.js';
+import type { DeviceRevocation } from './devices/device-revocation.js';
 import { ClientError } from './errors.js';
 import type { MessageContent } from './messaging/content.js';
 import { listWarnings, type StoredMessage, type Warning } from './messaging/message-store.js';
@@ -249,7 +249,7 @@ export class CustosClient {
    * and cannot log in. `allowHandIn` lets it still hand in the archive records it sealed before,
    * for the server's hand-in window: only for a device in the user's hands with records queued.
    */
-  revokeMyDevice(deviceId: string, o: { readonly allowHandIn?: boolean } = {}): Promise<OwnDeviceRevocation> {
+  revokeMyDevice(deviceId: string, o: { readonly allowHandIn?: boolean } = {}): Promise<DeviceRevocation> {
     return revokeOwnDevice(this.api, deviceId, o);
   }
 

@@ -16,7 +16,8 @@ export type {
   Retirement,
 } from './custos-client.js';
 export type { EnrolOptions } from './enrol/enrol.js';
-export type { LinkCode, OwnDevice, OwnDeviceRevocation } from './devices/own-devices.js';
+export type { LinkCode, OwnDevice } from './devices/own-devices.js';
+export type { DeviceRevocation } from './devices/device-revocation.js';
 export {
   parseEnrolmentCode,
   signingKeyFingerprint,

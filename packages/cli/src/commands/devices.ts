@@ -15,7 +15,7 @@ import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { formatAddress } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
-import { runText } from '../hand-in-text.js';
+import { handInWindowJson, handInWindowText, runText } from '../hand-in-text.js';
 import { formatTime } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
@@ -159,13 +159,12 @@ async function revoke(ctx: CommandContext, target: string, allowHandIn: boolean)
         `device ${d.deviceId} (#${d.deviceNumber}) was already revoked on ${formatTime(d.revokedAt)} UTC`,
       );
     const { revokedAt, handInUntil } = await client.revokeMyDevice(d.deviceId, { allowHandIn });
-    ctx.result(
-      `Revoked device ${d.deviceId} (#${d.deviceNumber}): ` +
-        (handInUntil === null
-          ? 'it can no longer log in.'
-          : `until ${formatTime(handInUntil)} UTC it may only upload the archive records it sealed before ('custos sync' on it).`),
-      { deviceId: d.deviceId, deviceNumber: d.deviceNumber, revokedAt, handInUntil },
-    );
+    ctx.result(`Revoked device ${d.deviceId} (#${d.deviceNumber}): ${handInWindowText(handInUntil)}`, {
+      deviceId: d.deviceId,
+      deviceNumber: d.deviceNumber,
+      revokedAt,
+      ...handInWindowJson(handInUntil),
+    });
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { ClientError } from '../errors.js';
 import { parseEnrolmentCode } from '../enrol/org-keys.js';
+import { deviceRevocation, type DeviceRevocation } from './device-revocation.js';
 import type { DeviceProfile } from '../profile.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, bool, bytes, int, obj, str, type Json } from '../transport/response-checks.js';
@@ -72,14 +73,6 @@ export async function listOwnDevices(api: ApiClient): Promise<OwnDevice[]> {
   return arr(r, 'devices').map(ownDevice);
 }
 
-/** What revoking another device of this user did. */
-export interface OwnDeviceRevocation {
-  /** When the server revoked it (ms). */
-  readonly revokedAt: number;
-  /** The end of its archive hand-in window (ms), or null when it has none (locked out at once). */
-  readonly handInUntil: number | null;
-}
-
 /**
  * Revokes another device of this user. With `allowHandIn` it may still hand in the archive
  * records it sealed before, for the server's hand-in window: only for a device its user holds,
@@ -90,15 +83,13 @@ export async function revokeOwnDevice(
   api: ApiClient,
   deviceId: string,
   o: { readonly allowHandIn?: boolean } = {},
-): Promise<OwnDeviceRevocation> {
+): Promise<DeviceRevocation> {
   // Encoded, so a malformed id reaches the server as one path segment and is refused there.
   const path = `/v1/devices/${encodeURIComponent(deviceId)}/revoke${o.allowHandIn === true ? '?allowHandIn=true' : ''}`;
   const r = obj(await api.request('POST', path), 'revocation');
   if (str(r, 'deviceId') !== deviceId)
     throw new ClientError('SERVER_RESPONSE_INVALID', 'revoke: another device was named');
-  // Absent from a server older than the field: it says nothing about a window then.
-  const handInUntil = r.handInUntil === null || r.handInUntil === undefined ? null : int(r, 'handInUntil');
-  return { revokedAt: int(r, 'revokedAt'), handInUntil };
+  return deviceRevocation(r);
 }
 
 /**

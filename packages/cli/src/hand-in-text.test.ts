@@ -1,0 +1,32 @@
+/**
+ * What `custos devices revoke` and `custos admin revoke` say the revoked device may still do:
+ * what the server granted, and, when a server older than `handInUntil` did not say, neither
+ * "locked out" nor "no window" (such a server granted one by default to a device its user
+ * revoked from another: a stolen phone's finder could still upload in the user's name).
+ */
+import { describe, expect, it } from 'vitest';
+import { handInWindowJson, handInWindowText } from './hand-in-text.js';
+
+const UNTIL = Date.UTC(2026, 11, 12, 9, 30);
+
+describe('the hand-in window a revocation left', () => {
+  it('a deadline: until when it may upload what it sealed before', () => {
+    expect(handInWindowText(UNTIL)).toBe(
+      "until 2026-12-12 09:30 UTC it may only upload the archive records it sealed before ('custos sync' on it).",
+    );
+    expect(handInWindowJson(UNTIL)).toEqual({ handInWindow: 'granted', handInUntil: UNTIL });
+  });
+
+  it('none: locked out', () => {
+    expect(handInWindowText(null)).toBe('it can no longer log in.');
+    expect(handInWindowJson(null)).toEqual({ handInWindow: 'none', handInUntil: null });
+  });
+
+  it('not said: says so, not that it is locked out, and --json tells it from none', () => {
+    const text = handInWindowText(undefined);
+    expect(text).toMatch(/^the server did not say whether it may still log in to upload the archive records/);
+    expect(text).toMatch(/Servers older than this client do not say, and may grant that .*check with/);
+    expect(text).not.toMatch(/can no longer log in/);
+    expect(handInWindowJson(undefined)).toEqual({ handInWindow: 'unknown', handInUntil: null });
+  });
+});
