@@ -15,6 +15,7 @@ import type { CliIo } from '../cli.js';
 import { optionalString, requireString, UsageError } from '../command-flags.js';
 import { AddressBook, checkContactName, formatAddress } from '../address-book.js';
 import { CliFailure, runSubcommands, type CommandContext, type Subcommand } from '../command-runner.js';
+import { handInWindowJson, handInWindowText } from '../hand-in-text.js';
 import { formatTime } from '../message-format.js';
 import { writeNamesFile } from '../names-file.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
@@ -265,15 +266,13 @@ async function revoke(ctx: CommandContext): Promise<void> {
     const d = hits[0]!;
     if (d.deviceId === client.profile.deviceId)
       throw new CliFailure('REVOKE_SELF', 'that is this device: revoke it from another admin device');
-    const allowHandIn = ctx.flags.has('allow-hand-in');
-    const at = await admin.revokeDevice(d.deviceId, { allowHandIn });
+    // What the server granted, not what was asked: with archiveHandInDays 0 it grants no window.
+    const { revokedAt, handInUntil } = await admin.revokeDevice(d.deviceId, {
+      allowHandIn: ctx.flags.has('allow-hand-in'),
+    });
     ctx.result(
-      `Revoked device ${d.deviceId} (#${d.deviceNumber} of ${formatAddress({ orgId: client.profile.orgId, userId: d.userId })}).`,
-      {
-        deviceId: d.deviceId,
-        revokedAt: at,
-        allowHandIn,
-      },
+      `Revoked device ${d.deviceId} (#${d.deviceNumber} of ${formatAddress({ orgId: client.profile.orgId, userId: d.userId })}): ${handInWindowText(handInUntil)}`,
+      { deviceId: d.deviceId, revokedAt, ...handInWindowJson(handInUntil) },
     );
   });
 }

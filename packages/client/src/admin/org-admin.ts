@@ -6,6 +6,7 @@
  */
 import { ClientError } from '../errors.js';
 import { RETENTION_CLASSES, type RetentionClass } from '../enrol/org-keys.js';
+import { deviceRevocation, type DeviceRevocation } from '../devices/device-revocation.js';
 import type { ApiClient } from '../transport/api-client.js';
 import { arr, int, obj, str, type Json } from '../transport/response-checks.js';
 
@@ -176,11 +177,15 @@ export class OrgAdmin {
   }
 
   /**
-   * Revokes a device; resolves to the revocation time. With `allowHandIn` it may still hand in
-   * the archive records it sealed before, for the server's hand-in window; by default it is
-   * locked out at once (docs/threat-model.md, "Revoked devices and their archive queue").
+   * Revokes a device; resolves to when, and to the hand-in window the server granted (not the
+   * one asked for: with `archiveHandInDays` 0 it grants none). With `allowHandIn` it may still
+   * hand in the archive records it sealed before, for the server's hand-in window; by default
+   * it is locked out at once (docs/threat-model.md, "Revoked devices and their archive queue").
    */
-  async revokeDevice(deviceId: string, o: { readonly allowHandIn?: boolean } = {}): Promise<number> {
+  async revokeDevice(
+    deviceId: string,
+    o: { readonly allowHandIn?: boolean } = {},
+  ): Promise<DeviceRevocation> {
     const r = obj(
       await this.api.request(
         'POST',
@@ -188,7 +193,7 @@ export class OrgAdmin {
       ),
       'revocation',
     );
-    return int(r, 'revokedAt');
+    return deviceRevocation(r);
   }
 
   async #pages<T>(what: 'users' | 'devices', parse: (v: unknown) => T, extra = ''): Promise<T[]> {

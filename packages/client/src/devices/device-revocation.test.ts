@@ -1,12 +1,14 @@
 /**
- * Revoking another own device reports the hand-in window the server answered, and a server
- * that does not answer one (older than `handInUntil`, which granted a window by default on the own-device
+ * Both revocation calls report the hand-in window the server answered, and a server that does
+ * not answer one (older than `handInUntil`, which granted a window by default on the own-device
  * route) is "not said", not "none".
  */
 import { describe, expect, it } from 'vitest';
+import { OrgAdmin } from '../admin/org-admin.js';
 import { ApiClient } from '../transport/api-client.js';
 import { revokeOwnDevice } from './own-devices.js';
 
+const ORG = 'o'.repeat(22);
 const DEVICE = 'd'.repeat(22);
 const REVOKED_AT = Date.UTC(2026, 10, 28, 12);
 const UNTIL = REVOKED_AT + 14 * 86_400_000;
@@ -36,6 +38,16 @@ describe('revocation answers', () => {
     const { api, paths } = server(extra);
     expect(await revokeOwnDevice(api, DEVICE)).toEqual({ revokedAt: REVOKED_AT, handInUntil });
     expect(paths).toEqual([`/v1/devices/${DEVICE}/revoke`]);
+  });
+
+  it.each(answers)('an admin: %s, whatever was asked for', async (_, extra, handInUntil) => {
+    const { api, paths } = server(extra);
+    const admin = new OrgAdmin(api, ORG);
+    expect(await admin.revokeDevice(DEVICE, { allowHandIn: true })).toEqual({
+      revokedAt: REVOKED_AT,
+      handInUntil,
+    });
+    expect(paths).toEqual([`/v1/orgs/${ORG}/devices/${DEVICE}/revoke?allowHandIn=true`]);
   });
 
   it('refuses a malformed handInUntil', async () => {
