@@ -32,6 +32,23 @@ describe('relay socket: revocation re-check on the in-memory push path', () => {
 
   const auth = (d: { token: string; deviceId: string }) => ({ token: d.token, deviceId: d.deviceId });
 
+  /** An envelope from the officer to `deviceId`, as a batch hands it to the hub once committed. */
+  const committedTo = (deviceId: string, envelopeId: string, content: string): QueuedEnvelope => ({
+    orgId: org.orgId,
+    envelopeId: envelopeId as EnvelopeId,
+    recipientDeviceId: deviceId,
+    sender: {
+      orgId: org.orgId,
+      userId: org.devices.officer.userId,
+      deviceId: org.devices.officer.deviceId,
+      deviceNumber: 1,
+    },
+    type: 3,
+    content: Buffer.from(content),
+    createdAt: t.clock.now,
+    expiresAt: t.clock.now + 60_000,
+  });
+
   /** Counts reads of `deviceId` through the reader the socket's re-check uses, while `fn` runs. */
   async function deviceReads(deviceId: string, fn: () => Promise<void>): Promise<number> {
     const devices = (tb.stores.committed ?? tb.stores).devices;
@@ -76,21 +93,9 @@ describe('relay socket: revocation re-check on the in-memory push path', () => {
     const to = org.devices.admin;
     const c = await RelayClient.connect(url, auth(to));
     t.clock.now += WS_DEVICE_RECHECK_MS + 1;
-    const envelopes: QueuedEnvelope[] = ['a', 'b', 'c'].map((n, i) => ({
-      orgId: org.orgId,
-      envelopeId: `AAAAAAAAAAAAAAAAAAAAA${'AQg'[i]}` as EnvelopeId,
-      recipientDeviceId: to.deviceId,
-      sender: {
-        orgId: org.orgId,
-        userId: org.devices.officer.userId,
-        deviceId: org.devices.officer.deviceId,
-        deviceNumber: 1,
-      },
-      type: 3,
-      content: Buffer.from(n),
-      createdAt: t.clock.now,
-      expiresAt: t.clock.now + 60_000,
-    }));
+    const envelopes = ['a', 'b', 'c'].map((n, i) =>
+      committedTo(to.deviceId, `AAAAAAAAAAAAAAAAAAAAA${'AQg'[i]}`, n),
+    );
     const reads = await deviceReads(to.deviceId, async () => {
       t.messaging.hub.deliver(org.orgId, to.deviceId, envelopes.slice(0, 1));
       t.messaging.hub.deliver(org.orgId, to.deviceId, envelopes.slice(1));
@@ -110,21 +115,7 @@ describe('relay socket: revocation re-check on the in-memory push path', () => {
     const deviceId = victim.deviceId;
     await tb.stores.devices.revoke(orgId, deviceId, t.clock.now);
     // An envelope committed just before the revocation, handed to the socket just after it.
-    const committed: QueuedEnvelope = {
-      orgId,
-      envelopeId: 'AAAAAAAAAAAAAAAAAAAAAA' as EnvelopeId,
-      recipientDeviceId: deviceId,
-      sender: {
-        orgId: org.orgId,
-        userId: org.devices.officer.userId,
-        deviceId: org.devices.officer.deviceId,
-        deviceNumber: 1,
-      },
-      type: 3,
-      content: Buffer.from('secret'),
-      createdAt: t.clock.now,
-      expiresAt: t.clock.now + 60_000,
-    };
+    const committed = committedTo(deviceId, 'AAAAAAAAAAAAAAAAAAAAAA', 'secret');
     t.messaging.hub.deliver(orgId, deviceId, [committed]);
     expect((await c.next('error')).error).toMatchObject({ code: 'DEVICE_REVOKED' });
     expect((await c.waitClosed()).code).toBe(4003);
