@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WS_DEVICE_RECHECK_MS } from '../packages/server/src/config/messaging-defaults.js';
+import type { DeviceId } from '../packages/server/src/ids.js';
 import type { EnvelopeId, QueuedEnvelope } from '../packages/server/src/store/messaging-records.js';
 import { call, createOrgWithRoles, type TestOrg } from '../packages/server/src/testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../packages/server/src/testing/test-stores.js';
@@ -33,7 +34,7 @@ describe('relay socket: revocation re-check on the in-memory push path', () => {
   const auth = (d: { token: string; deviceId: string }) => ({ token: d.token, deviceId: d.deviceId });
 
   /** An envelope from the officer to `deviceId`, as a batch hands it to the hub once committed. */
-  const committedTo = (deviceId: string, envelopeId: string, content: string): QueuedEnvelope => ({
+  const committedTo = (deviceId: DeviceId, envelopeId: string, content: string): QueuedEnvelope => ({
     orgId: org.orgId,
     envelopeId: envelopeId as EnvelopeId,
     recipientDeviceId: deviceId,
