@@ -11,12 +11,17 @@
  * statement-sha256=<hex>`), so the log says which officer stands behind every act of that
  * device. Bindings never change: a device bound to one officer cannot be bound to another.
  */
-import { createHash } from 'node:crypto';
-import { isCustosError, openOfficerDeviceBinding, type OfficerDeviceBinding } from '@custos/core';
+import {
+  findingAcknowledgementActDetail,
+  isCustosError,
+  openOfficerDeviceBinding,
+  type OfficerDeviceBinding,
+} from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ServerError } from '../errors.js';
 import type { AuthContext } from '../http/route-def.js';
 import type { Stores } from '../store/stores.js';
+import { sha256 } from '../crypto/secrets.js';
 import { officerSigningKey } from './officer-signing-key.js';
 
 /** How far a binding's issue time may lie from the server's clock (as for officer lists). */
@@ -49,8 +54,10 @@ export async function bindOfficerDevice(
   now: number,
 ): Promise<OfficerBound> {
   return stores.withTransaction(async (tx) => {
-    // Read in the transaction that stores the binding, so a concurrent officer-list change
-    // cannot slip between the check and the insert unseen (the guard rechecks every request).
+    // Read in the transaction that stores the binding, under the officer-list lock (as the
+    // acknowledgement route and execution take it), so a concurrent officer-list change cannot
+    // slip between the check and the insert unseen (the guard rechecks every request).
+    await tx.orgs.lockOfficerList(auth.orgId);
     const org = await tx.orgs.get(auth.orgId);
     if (org === undefined) throw new ServerError('ORG_NOT_FOUND');
     let b: OfficerDeviceBinding;
@@ -69,7 +76,7 @@ export async function bindOfficerDevice(
     }
     if (b.org !== auth.orgId) throw invalid('names another organisation');
     if (b.deviceId !== auth.deviceId) throw invalid('names another device than the caller');
-    const identityHash = createHash('sha256').update(auth.device.identityKey).digest();
+    const identityHash = sha256(auth.device.identityKey);
     if (!identityHash.equals(b.identityKeyHash))
       throw invalid("names another identity key than the calling device's");
     if (Math.abs(b.issuedAt - now) > OFFICER_BINDING_SKEW_MS)
@@ -95,7 +102,7 @@ export async function bindOfficerDevice(
       kind: 'officer.bind',
       actorDeviceId: auth.deviceId,
       subject: auth.deviceId,
-      detail: `officer=${b.officerIndex} statement-sha256=${createHash('sha256').update(statement).digest('hex')}`,
+      detail: `officer=${b.officerIndex} ${findingAcknowledgementActDetail(statement)}`,
       at: now,
     });
     return { officerIndex: b.officerIndex, boundAt: now, stored: true };

@@ -62,11 +62,14 @@ export async function approvePlan(
   if (plan.state === 'executed') {
     throw new ServerError('DISPOSITION_CLOSED', `the plan is ${plan.state}: it takes no more approvals`);
   }
-  // Buckets already done are disposed: only those execution has still to touch are asked about.
+  // Buckets already done are disposed: only those execution has still to touch are asked about
+  // (a plan not yet executing has touched none).
   const done = new Set(
-    (await stores.disposition.progress(orgId, planId))
-      .filter((p) => p.step === 'done')
-      .map((p) => p.bucketId),
+    plan.state === 'executing'
+      ? (await stores.disposition.progress(orgId, planId))
+          .filter((p) => p.step === 'done')
+          .map((p) => p.bucketId)
+      : [],
   );
   const ids = decodeDispositionPlan(plan.plan)
     .buckets.map((b) => b.bucketId)
