@@ -5,7 +5,7 @@
  * revoked from another: a stolen phone's finder could still upload in the user's name).
  */
 import { describe, expect, it } from 'vitest';
-import { handInWindowJson, handInWindowText } from './hand-in-text.js';
+import { handInWindowJson, handInWindowText, strandedByRetirementText } from './hand-in-text.js';
 
 const UNTIL = Date.UTC(2026, 11, 12, 9, 30);
 
@@ -28,5 +28,14 @@ describe('the hand-in window a revocation left', () => {
     expect(text).toMatch(/Servers older than this client do not say, and may grant that .*check with/);
     expect(text).not.toMatch(/can no longer log in/);
     expect(handInWindowJson(undefined)).toEqual({ handInWindow: 'unknown', handInUntil: null });
+  });
+});
+
+describe('records a forced retirement strands', () => {
+  it('are named as lost: a retired device gets no window, so no later sync hands them in', () => {
+    const text = strandedByRetirementText({ count: 3, firstSeq: 7, lastSeq: 9 });
+    expect(text).toMatch(/^WARNING: 3 record\(s\) \(sequence 7–9\) could not be uploaded/);
+    expect(text).toMatch(/can no longer reach the archive/);
+    expect(text).not.toMatch(/custos sync/);
   });
 });

@@ -13,6 +13,19 @@ export function runText(r: ArchiveRun): string {
   return `${r.count} record(s) (sequence ${r.firstSeq === r.lastSeq ? r.firstSeq : `${r.firstSeq}–${r.lastSeq}`})`;
 }
 
+/**
+ * What `custos devices retire --force` says of the records it gave up. A retirement grants no
+ * hand-in window (the device uploaded first; what it still holds its user gave up), so no
+ * later `custos sync` can hand them in: they are lost, and the log says so.
+ */
+export function strandedByRetirementText(r: ArchiveRun): string {
+  return (
+    `WARNING: ${runText(r)} could not be uploaded and are stranded on this device (--force). ` +
+    'A retired device cannot log in again, so they can no longer reach the archive: ' +
+    'your records officer sees them as lost to this retirement (the log names the run).'
+  );
+}
+
 /** The hand-in as JSON (`--json`). */
 export function handInJson(h: ArchiveHandIn, command: string) {
   return {

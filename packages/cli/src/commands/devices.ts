@@ -15,7 +15,7 @@ import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
 import { formatAddress } from '../address-book.js';
 import { CliFailure, runCommand, type CommandContext } from '../command-runner.js';
-import { handInWindowJson, handInWindowText, runText } from '../hand-in-text.js';
+import { handInWindowJson, handInWindowText, strandedByRetirementText } from '../hand-in-text.js';
 import { formatTime } from '../message-format.js';
 import { PROFILE_FLAGS, PROFILE_OPTIONS_HELP, withProfile } from '../profile-access.js';
 
@@ -178,10 +178,7 @@ async function retire(ctx: CommandContext): Promise<void> {
       `Archive: ${r.uploaded} record(s) uploaded first.`,
       ...(r.stranded === undefined
         ? ['Every record this device captured was uploaded to the archive.']
-        : [
-            `WARNING: ${runText(r.stranded)} could not be uploaded and are stranded on this device (--force). ` +
-              "The server still takes them for a while: 'custos sync' here hands them in. Your records officer sees them as lost to this retirement until then.",
-          ]),
+        : [strandedByRetirementText(r.stranded)]),
     ];
     ctx.result(lines, {
       deviceId: client.profile.deviceId,
