@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto';
 import type { LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
-import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import { holdDisagreements, type LoggedHold } from './hold-log-check.js';
+import { holdActEntry } from './hold-test-support.js';
 
 const ORG = 'org-holds';
 const OFFICER = 'dev-officer';
@@ -52,14 +52,8 @@ const query: LoggedHold = {
   createdAt: T + 2,
 };
 
-/** The `hold` entry the server logs for an act, its hash over the act's document. */
-function act(h: LoggedHold, action: 'place' | 'release', detail: string | null): LogEntry {
-  const at = action === 'place' ? h.createdAt : h.releasedAt!;
-  const actor = action === 'place' ? h.createdBy : h.releasedBy!;
-  const kind = action === 'place' ? 'hold.create' : 'hold.release';
-  const hash = auditDocumentHash(ORG, { kind, actor, subject: h.holdId, at, detail });
-  return { type: 'hold', hash: Buffer.from(hash, 'hex'), size: 1, actor, time: at, holdId: h.holdId, action };
-}
+const act = (h: LoggedHold, action: 'place' | 'release', detail: string | null): LogEntry =>
+  holdActEntry(ORG, h, action, detail);
 
 const honestLog: IndexedEntry[] = [
   act(custodian, 'place', `kind=custodian user=user-7 matter-sha256=${sha(custodian.matter)}`),
