@@ -7,11 +7,8 @@
  * server lie, by changing `FakeOrg` between runs.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   appendEntries,
   EMPTY_TREE_STATE,
@@ -27,9 +24,9 @@ import {
   type LogEntry,
   type OrgId,
 } from '@custos/core';
-import { CeremonyApi } from '../ceremony-api.js';
 import { buildDelegationChain } from '../key-manager-chain.js';
 import type { OfficerSession, VerifiedServerBucket } from '../officer-session.js';
+import { httpOfficerSession } from '../officer-session-test-support.js';
 import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
 import { keyFingerprint, SigningKey } from '../signing-key.js';
 
@@ -193,27 +190,21 @@ export async function startFakeOrg(): Promise<FakeOrg> {
       );
     },
     session() {
-      const api = new CeremonyApi(this.url);
       const orgKeys = {
         signingPublicKey: orgKey.publicKey,
         delegation,
         keyManager: chain[0]!.keyManager,
         chain,
       };
-      return {
-        dir: mkdtempSync(join(tmpdir(), 'custos-copy-profile-')),
-        orgId: ORG,
+      return httpOfficerSession(this.url, ORG, {
         officerIndex: 0,
-        api,
         officer: {
           profile: { signingKeyFingerprint: keyFingerprint(orgKey.publicKey) },
           org: orgFile,
         },
-        call: (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, o?: object) =>
-          api.call(method, path, body, undefined, o),
         orgKeys: () => Promise.resolve(orgKeys),
         serverBuckets: () => Promise.resolve(buckets),
-      } as unknown as OfficerSession;
+      });
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

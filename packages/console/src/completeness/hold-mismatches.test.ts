@@ -6,11 +6,8 @@
  * again before it stands; an agreeing listing gives none.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   appendEntries,
   decodeLogEntry,
@@ -22,11 +19,11 @@ import {
   signCheckpoint,
 } from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditDocumentHash } from '../audit/audit-document-hash.js';
-import { CeremonyApi } from '../ceremony-api.js';
 import { HOLD_CATCH_UP_ATTEMPTS } from '../holds/holds-with-log.js';
+import { holdActEntry } from '../holds/hold-test-support.js';
 import type { HoldListing } from '../holds/officer-holds.js';
 import type { OfficerSession } from '../officer-session.js';
+import { httpOfficerSession } from '../officer-session-test-support.js';
 import { holdMismatches } from './hold-mismatches.js';
 import { runCompleteness } from './run-completeness.js';
 
@@ -64,20 +61,8 @@ const dates: HoldListing = {
 };
 
 /** The encoded `hold` entry the server logs for an act (server holds/hold-acts.ts). */
-function act(h: HoldListing, action: 'place' | 'release', detail: string): Uint8Array {
-  const at = action === 'place' ? h.createdAt : h.releasedAt!;
-  const kind = action === 'place' ? 'hold.create' : 'hold.release';
-  const hash = auditDocumentHash(ORG, { kind, actor: OFFICER, subject: h.holdId, at, detail });
-  return encodeLogEntry({
-    type: 'hold',
-    hash: Buffer.from(hash, 'hex'),
-    size: 1,
-    actor: OFFICER,
-    time: at,
-    holdId: h.holdId,
-    action,
-  });
-}
+const act = (h: HoldListing, action: 'place' | 'release', detail: string): Uint8Array =>
+  encodeLogEntry(holdActEntry(ORG, h, action, detail));
 
 const entries = [
   act(custodian, 'place', `kind=custodian user=user-7 matter-sha256=${sha(custodian.matter)}`),
@@ -135,16 +120,7 @@ describe('completeness: the hold listing against the log', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const session = (): OfficerSession => {
-    const api = new CeremonyApi(url);
-    return {
-      dir: mkdtempSync(join(tmpdir(), 'custos-holds-')),
-      orgId: ORG,
-      api,
-      call: (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, options?: object) =>
-        api.call(method, path, body, undefined, options),
-    } as unknown as OfficerSession;
-  };
+  const session = (): OfficerSession => httpOfficerSession(url, ORG);
   const run = () => runCompleteness(session(), { now: T + 3, holdCatchUpDelayMs: 0 });
 
   it('reports an active hold the listing drops, naming it, after reading listing and log again', async () => {

@@ -5,10 +5,9 @@
  * it before, rolled back or rewritten (validly signed: the operator holds the key), is
  * LOG_ROLLBACK or LOG_FORK, the profile's stored checkpoint untouched.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   appendEntries,
@@ -22,9 +21,9 @@ import {
 } from '@custos/core';
 import { ENTRY_BUNDLE_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CeremonyApi } from '../ceremony-api.js';
 import { isConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
+import { httpOfficerSession } from '../officer-session-test-support.js';
 import { PROFILE_LOG_STATE_FILE } from '../audit/log-state.js';
 import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
 import { readVerifiedLog } from './verified-log.js';
@@ -140,15 +139,7 @@ describe('readVerifiedLog', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const session = (): OfficerSession => {
-    const api = new CeremonyApi(url);
-    return {
-      dir: mkdtempSync(join(tmpdir(), 'custos-vlog-')),
-      orgId: ORG,
-      api,
-      call: (method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) => api.call(method, path, body),
-    } as unknown as OfficerSession;
-  };
+  const session = (): OfficerSession => httpOfficerSession(url, ORG);
   const reset = () =>
     Object.assign(b, {
       checkpointKey: 'right',
