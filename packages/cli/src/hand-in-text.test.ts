@@ -5,7 +5,12 @@
  * revoked from another: a stolen phone's finder could still upload in the user's name).
  */
 import { describe, expect, it } from 'vitest';
-import { handInWindowJson, handInWindowText, strandedByRetirementText } from './hand-in-text.js';
+import {
+  handInWindowJson,
+  handInWindowText,
+  revokedLines,
+  strandedByRetirementText,
+} from './hand-in-text.js';
 
 const UNTIL = Date.UTC(2026, 11, 12, 9, 30);
 
@@ -37,5 +42,28 @@ describe('records a forced retirement strands', () => {
     expect(text).toMatch(/^WARNING: 3 record\(s\) \(sequence 7–9\) could not be uploaded/);
     expect(text).toMatch(/can no longer reach the archive/);
     expect(text).not.toMatch(/custos sync/);
+  });
+});
+
+describe("what a revoked device's sync says of the records it could not hand in", () => {
+  const REVOKED = Date.UTC(2026, 0, 10, 8, 0);
+  const stranded = { uploaded: 0, notUploaded: { count: 2, firstSeq: 4, lastSeq: 5 } };
+  const warning = (handInUntil: number | null): string =>
+    revokedLines({ revokedAt: REVOKED, handInUntil }, stranded, 'sync').find((l) => l.startsWith('WARNING'))!;
+
+  it('no window granted: lost, and says why (not that a window closed)', () => {
+    const text = warning(null);
+    expect(text).toMatch(/revoked without an archive hand-in window/);
+    expect(text).toMatch(/lost to the archive/);
+    expect(text).not.toMatch(/closed|custos sync/);
+  });
+
+  it('a window still open: until when, and to sync again', () => {
+    const until = Date.now() + 3_600_000;
+    expect(warning(until)).toMatch(/The server takes them until .* UTC: run 'custos sync' again before then/);
+  });
+
+  it('a window that closed: when it closed, and lost', () => {
+    expect(warning(REVOKED + 60_000)).toMatch(/hand-in window closed 2026-01-10 08:01 UTC\): they are lost/);
   });
 });

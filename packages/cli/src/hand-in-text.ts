@@ -52,12 +52,8 @@ export function revokedLines(r: Revocation, h: ArchiveHandIn, command: string): 
     lines.push('Every record this device captured is in the archive now.');
   } else {
     const why = h.error === undefined ? '' : ` (${explainFailure(h.error, command).message})`;
-    const open = r.handInUntil > Date.now();
     lines.push(
-      `WARNING: ${runText(h.notUploaded)} could not be uploaded${why}. ` +
-        (open
-          ? `The server takes them until ${formatTime(r.handInUntil)} UTC: run 'custos sync' again before then. `
-          : 'The server no longer takes them: they are lost to the archive. ') +
+      `WARNING: ${runText(h.notUploaded)} could not be uploaded${why}. ${afterRevocationText(r.handInUntil)} ` +
         'Tell your records officer.',
     );
   }
@@ -65,6 +61,15 @@ export function revokedLines(r: Revocation, h: ArchiveHandIn, command: string): 
     "To keep using Custos, ask an administrator for a new enrolment code ('custos admin code USER').",
   );
   return lines;
+}
+
+/** Whether a revoked device's records that were not uploaded may still be: until when, or lost. */
+function afterRevocationText(handInUntil: number | null): string {
+  if (handInUntil === null)
+    return 'The device was revoked without an archive hand-in window, so the server takes nothing more from it: they are lost to the archive.';
+  if (handInUntil > Date.now())
+    return `The server takes them until ${formatTime(handInUntil)} UTC: run 'custos sync' again before then.`;
+  return `The server no longer takes them (its hand-in window closed ${formatTime(handInUntil)} UTC): they are lost to the archive.`;
 }
 
 /**

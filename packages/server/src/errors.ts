@@ -33,7 +33,7 @@ export const SERVER_ERRORS = {
     status: 401,
     doc:
       'The device has been revoked (by an admin, another device of its user, or itself). During its archive hand-in window ' +
-      'it may still log in and use the archive upload routes; `details` give `revokedAt` and `handInUntil` (ms).',
+      'it may still log in and use the archive upload routes; `details` give `revokedAt` (ms) and `handInUntil` (ms, or null when it was granted no hand-in window).',
   },
   CHALLENGE_INVALID: { status: 401, doc: 'The challenge is unknown, already used, or expired.' },
   SIGNATURE_INVALID: { status: 401, doc: 'The identity-key signature over the challenge does not verify.' },

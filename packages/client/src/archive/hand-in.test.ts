@@ -36,9 +36,18 @@ describe('archive hand-in', () => {
       revokedAt: 10,
       handInUntil: 20,
     });
-    // A server that says nothing of a window takes nothing.
-    expect(revocationOf(refusal(undefined))).toEqual({ revokedAt: 0, handInUntil: 0 });
-    expect(revocationOf(refusal({ revokedAt: 10 }))).toEqual({ revokedAt: 10, handInUntil: 10 });
+    // No window granted: null, as the server sends it; a server that says nothing of a window
+    // takes nothing; an earlier server's "until the revocation itself" meant none as well.
+    expect(revocationOf(refusal({ revokedAt: 10, handInUntil: null }))).toEqual({
+      revokedAt: 10,
+      handInUntil: null,
+    });
+    expect(revocationOf(refusal(undefined))).toEqual({ revokedAt: 0, handInUntil: null });
+    expect(revocationOf(refusal({ revokedAt: 10 }))).toEqual({ revokedAt: 10, handInUntil: null });
+    expect(revocationOf(refusal({ revokedAt: 10, handInUntil: 10 }))).toEqual({
+      revokedAt: 10,
+      handInUntil: null,
+    });
     expect(
       revocationOf(
         new ClientError('SERVER_REFUSED', 'x', { server: { status: 403, code: 'ROLE_FORBIDDEN' } }),

@@ -19,8 +19,8 @@ export interface ArchiveRun {
 /** What a revocation's details say: when, and until when the server takes what the device sealed before. */
 export interface Revocation {
   readonly revokedAt: number;
-  /** The end of its hand-in window (ms); equal to `revokedAt` when the server takes nothing. */
-  readonly handInUntil: number;
+  /** The end of its hand-in window (ms); null when it was granted none (the server takes nothing from it). */
+  readonly handInUntil: number | null;
 }
 
 /** What handing the queue in achieved. */
@@ -52,6 +52,9 @@ export function revocationOf(e: unknown): Revocation | undefined {
   const d = e.server?.details as { revokedAt?: unknown; handInUntil?: unknown } | undefined;
   const ms = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   // An older server says only that the device is revoked: no hand-in window then.
-  if (d === undefined || !ms(d.revokedAt)) return { revokedAt: 0, handInUntil: 0 };
-  return { revokedAt: d.revokedAt, handInUntil: ms(d.handInUntil) ? d.handInUntil : d.revokedAt };
+  if (d === undefined || !ms(d.revokedAt)) return { revokedAt: 0, handInUntil: null };
+  // A granted window always ends after the revocation; earlier servers sent `handInUntil` equal
+  // to `revokedAt` for none, as they sent it for no window at all.
+  const until = ms(d.handInUntil) && d.handInUntil > d.revokedAt ? d.handInUntil : null;
+  return { revokedAt: d.revokedAt, handInUntil: until };
 }

@@ -236,7 +236,7 @@ for (const backend of TEST_BACKENDS) {
       expect(e).toEqual({
         code: 'DEVICE_REVOKED',
         message: expect.stringContaining('it was revoked without an archive hand-in window'),
-        details: { revokedAt, handInUntil: revokedAt },
+        details: { revokedAt, handInUntil: null },
       });
       // Whoever names it gets a challenge like any device's; its key holder, signing, is refused.
       await expectNothingBeforeSigning(stolen, [revokedAt]);
@@ -246,7 +246,7 @@ for (const backend of TEST_BACKENDS) {
         {
           code: 'DEVICE_REVOKED',
           message: expect.stringContaining('it was revoked without an archive hand-in window'),
-          details: { revokedAt, handInUntil: revokedAt },
+          details: { revokedAt, handInUntil: null },
         },
       ]);
     });

@@ -39,7 +39,8 @@ export function mayHandIn(handInUntil: number | null, now: number): boolean {
 /**
  * DEVICE_REVOKED for a device revoked at `revokedAt` with deadline `handInUntil` (null: none),
  * saying whether and until when it may still hand in its archive records; `details` carry both
- * times for clients.
+ * times for clients, `handInUntil` null when it was granted no window (not a window that closed
+ * the moment it opened, which an earlier version sent and clients still read as none).
  */
 export function revokedError(revokedAt: number, handInUntil: number | null, now: number): ServerError {
   const iso = (t: number) => new Date(t).toISOString();
@@ -50,6 +51,6 @@ export function revokedError(revokedAt: number, handInUntil: number | null, now:
         ? `it may still upload the archive records it sealed before then (POST /v1/archive/batches) until ${iso(handInUntil)}`
         : `its archive hand-in window closed at ${iso(handInUntil)}: nothing more is accepted from it`;
   return new ServerError('DEVICE_REVOKED', `this device was revoked at ${iso(revokedAt)}; ${tail}`, {
-    details: { revokedAt, handInUntil: handInUntil ?? revokedAt },
+    details: { revokedAt, handInUntil },
   });
 }
