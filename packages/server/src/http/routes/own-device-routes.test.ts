@@ -98,7 +98,7 @@ describe('own-device routes', () => {
         error: {
           code: 'DEVICE_REVOKED',
           message: expect.stringContaining('it was revoked without an archive hand-in window'),
-          details: { revokedAt, handInUntil: revokedAt },
+          details: { revokedAt, handInUntil: null },
         },
       },
     ]);
