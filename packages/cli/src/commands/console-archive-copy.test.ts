@@ -1,6 +1,6 @@
 import type { CopyResult } from '@custos/console';
 import { describe, expect, it } from 'vitest';
-import { copyLines } from './console-archive-copy.js';
+import { copyExitCode, copyLines } from './console-archive-copy.js';
 
 const base: CopyResult = {
   out: '/backup/copy',
@@ -16,6 +16,8 @@ const base: CopyResult = {
   recordBytes: 3 * 1024 * 1024,
   buckets: 3,
   bucketsDisposed: [],
+  destructions: [],
+  destructionFindings: [],
   recordsDisposed: 0,
   dispositionProblems: [],
   wrapConflicts: [],
@@ -47,5 +49,35 @@ describe('console archive-copy output', () => {
     expect(lines.some((l) => l.startsWith('INCOMPLETE: 2 logged record(s) the server did not serve'))).toBe(
       true,
     );
+  });
+
+  it('names a recorded destruction the server no longer bears out, with its proof and what the server said, and exits 1', () => {
+    const recorded = {
+      bucketId: 'transitory-2026-01',
+      certificateHash: 'ab'.repeat(32),
+      planId: 'cd'.repeat(32),
+      logIndex: 412,
+      executedAt: Date.UTC(2026, 5, 1),
+      recordedAt: '2026-06-02T03:00:00.000Z',
+    };
+    const r: CopyResult = {
+      ...base,
+      destructions: [recorded],
+      destructionFindings: [
+        {
+          bucketId: recorded.bucketId,
+          recorded,
+          server:
+            'the disposition at log index 412 does not verify: plan cdcd…: is executed without a certificate',
+        },
+      ],
+    };
+    expect(copyLines(r)).toContain(
+      `WITHDRAWN bucket transitory-2026-01: the copy recorded its destruction on 2026-06-02T03:00:00.000Z (certificate ${recorded.certificateHash}, plan ${recorded.planId}, log index 412, executed 2026-06-01T00:00:00.000Z); now the disposition at log index 412 does not verify: plan cdcd…: is executed without a certificate. The copy keeps it destroyed and changed nothing of it. Report it: the server no longer bears out a verified destruction.`,
+    );
+    expect(copyExitCode(r)).toBe(1);
+    expect(copyExitCode(base)).toBe(0);
+    expect(copyExitCode({ ...base, destructions: [recorded] })).toBe(0);
+    expect(copyExitCode({ ...base, missingTotal: 1 })).toBe(1);
   });
 });

@@ -3,7 +3,12 @@
  * archive, taken or brought up to date (docs/officers.md, "Your own copy of the archive"). A
  * thin shell over @custos/console's takeArchiveCopy; `custos verify copy DIR` checks it offline.
  */
-import { takeArchiveCopy, type CopyProgress, type CopyResult } from '@custos/console';
+import {
+  takeArchiveCopy,
+  type CopyProgress,
+  type CopyResult,
+  type DestructionFinding,
+} from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { requireString } from '../command-flags.js';
 import { runCommand } from '../command-runner.js';
@@ -21,11 +26,13 @@ officer device. Everything is verified as it comes: the checkpoint against the l
 your profile pinned and against the copy's last one (consistency proof), every entry
 against the checkpoint, every record against its log entry, every document against the
 org key. The copy is written file by file and its state last: a run that fails leaves the
-last good copy. Records of buckets a disposition destroyed leave the copy too.
-Check it offline with 'custos verify copy DIR'.
+last good copy. Records of buckets a disposition destroyed leave the copy too, once its
+certificate verifies; the copy records each destruction with its proof, and keeps it
+destroyed whatever the server later says. Check it offline with 'custos verify copy DIR'.
 Exit 0: the copy holds every logged record. Exit 1: something did not verify (nothing of
-this run counts), or the server did not serve some logged records (listed; the next run
-asks again).
+this run counts), the server did not serve some logged records (listed; the next run
+asks again), or it no longer bears out a destruction the copy recorded (named; the copy
+keeps the bucket destroyed).
 
   --out DIR               the copy's folder: new, empty, or an earlier copy of this organisation
 ${OFFICER_OPTIONS_HELP}
@@ -73,6 +80,7 @@ export function copyLines(r: CopyResult): string[] {
     lines.push(
       `${r.recordsDisposed} logged record(s) left out: verified dispositions (certificate, quorum, plan) account for them.`,
     );
+  for (const f of r.destructionFindings) lines.push(withdrawnLine(f));
   for (const c of r.wrapConflicts)
     lines.push(
       `CONFLICT  bucket ${c.bucketId}, wrap for ${c.recipient}: two sources gave different blobs; both are kept (otherWraps). Report it.`,
@@ -91,6 +99,25 @@ export function copyLines(r: CopyResult): string[] {
     );
   lines.push(`Check it offline with: custos verify copy ${r.out} --log-key '${r.log.verifierKey}'`);
   return lines;
+}
+
+/** A recorded destruction the server no longer bears out, for a person. */
+function withdrawnLine(f: DestructionFinding): string {
+  const d = f.recorded;
+  const proof =
+    d === null
+      ? 'an earlier run of an older custos recorded its destruction'
+      : `the copy recorded its destruction on ${d.recordedAt} (certificate ${d.certificateHash}, ` +
+        `plan ${d.planId}, log index ${d.logIndex}, executed ${new Date(d.executedAt).toISOString()})`;
+  return (
+    `WITHDRAWN bucket ${f.bucketId}: ${proof}; now ${f.server}. The copy keeps it destroyed and ` +
+    'changed nothing of it. Report it: the server no longer bears out a verified destruction.'
+  );
+}
+
+/** The exit code of a run that completed: 1 when records are missing or a recorded destruction is contradicted. */
+export function copyExitCode(r: CopyResult): number {
+  return r.missingTotal === 0 && r.destructionFindings.length === 0 ? 0 : 1;
 }
 
 /** Runs `custos console archive-copy`. */
@@ -113,7 +140,7 @@ export function runConsoleArchiveCopy(args: readonly string[], io: CliIo): Promi
         bar.done();
       }
       ctx.result(copyLines(r), { ...r, complete: r.missingTotal === 0 });
-      return r.missingTotal === 0 ? 0 : 1;
+      return copyExitCode(r);
     },
   );
 }

@@ -18,8 +18,9 @@ the checkpoint's signature against the log key (given with --log-key, obtained o
 from the organisation; otherwise the key the copy names, and the output says so), every
 entry bundle against its leaf hashes, the Merkle tree recomputed from every entry against
 the checkpoint's root, every record file against the log entry that commits to it, the
-device pages (what opening a record needs) against the log, and the org signing key,
-key-manager delegations and bucket documents against each other. Names the first file
+device pages (what opening a record needs) against the log, the org signing key,
+key-manager delegations and bucket documents against each other, and each destroyed bucket
+the copy recorded against its certificate and log entry (no wrap of it left). Names the first file
 that fails. Exit 0: intact and complete. Exit 1: something does not verify, or logged
 records are missing (counted; the copy recorded that the server did not serve them).
 
@@ -38,7 +39,8 @@ export function verifyCopyLines(dir: string, v: CopyVerification): string[] {
     `${v.records} of ${v.recordsLogged} logged record(s) present, each hashing to its log entry, from ${v.devices} device(s)` +
       `${v.recordsDisposed > 0 ? `; ${v.recordsDisposed} disposed (a verified disposition certificate the copy keeps accounts for them)` : ''}` +
       `${v.recordsMissing > 0 ? `; ${v.recordsMissing} MISSING: the server did not serve them when the copy was taken` : ''}.`,
-    `Keys: org signing key ${v.signingKeyFingerprint}; ${v.buckets} bucket document(s) verified, ${v.bucketsWithWraps} with wrapped private keys.`,
+    `Keys: org signing key ${v.signingKeyFingerprint}; ${v.buckets} bucket document(s) verified, ${v.bucketsWithWraps} with wrapped private keys` +
+      `${v.bucketsDestroyed > 0 ? `; ${v.bucketsDestroyed} destroyed (each as the copy recorded it: a certificate it keeps, the bucket's disposition entry, no wrap left)` : ''}.`,
   ];
 }
 

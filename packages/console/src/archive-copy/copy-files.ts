@@ -47,6 +47,25 @@ export interface MissingRecord {
   readonly reason?: string;
 }
 
+/**
+ * A bucket whose keys a verified disposition certificate destroyed, as the copy first saw it:
+ * what proves it. Once recorded it is final: no later run puts the bucket's wraps back, whatever
+ * the server then serves (docs/officers.md, "Your own copy of the archive").
+ */
+export interface RecordedDestruction {
+  readonly bucketId: string;
+  /** SHA-256 (hex) of the certificate, as the log's `disposition` entries commit to it (kept in `dispositions/`). */
+  readonly certificateHash: string;
+  /** The plan the `disposition.execute` act of the log names. */
+  readonly planId: string;
+  /** Index of the bucket's `disposition` entry in the log. */
+  readonly logIndex: number;
+  /** When the certificate says the disposition was executed (ms since the epoch). */
+  readonly executedAt: number;
+  /** When this copy first verified it (ISO 8601). */
+  readonly recordedAt: string;
+}
+
 /** The state file: which log, which checkpoint, and how far each device's records were copied. */
 export interface CopyState {
   readonly format: typeof COPY_FORMAT;
@@ -66,6 +85,12 @@ export interface CopyState {
   readonly devices: Readonly<Record<string, { readonly nextSeq: number }>>;
   /** Buckets whose keys a verified disposition destroyed: the copy dropped their wraps. */
   readonly disposedBuckets: readonly string[];
+  /**
+   * Each destruction of `disposedBuckets` with its proof, recorded the first time a run verified
+   * it and kept as it was (copies taken before these were kept have none: their buckets stay
+   * destroyed all the same, and the next run that verifies one records it).
+   */
+  readonly destructions: readonly RecordedDestruction[];
   /** Leaf indexes of the records verified dispositions account for: the copy left them out. */
   readonly disposedLeaves: readonly number[];
   /** `disposition` entries in the log up to `treeSize` (while there are any, each run verifies them). */
@@ -210,6 +235,22 @@ export function readCopyJson(dir: string, path: string, what: string): Record<st
 
 const isStr = (s: unknown): s is string => typeof s === 'string';
 
+/** Whether a value of the state's `destructions` list is well formed. */
+function isRecordedDestruction(v: unknown): v is RecordedDestruction {
+  const d = v as Partial<Record<keyof RecordedDestruction, unknown>> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    isStr(d.bucketId) &&
+    isStr(d.certificateHash) &&
+    /^[0-9a-f]{64}$/.test(d.certificateHash) &&
+    isStr(d.planId) &&
+    isUint(d.logIndex) &&
+    isUint(d.executedAt) &&
+    isStr(d.recordedAt)
+  );
+}
+
 /** Reads the state file; undefined when `dir` holds no copy yet, COPY_INVALID when it is not one. */
 export function readCopyState(dir: string): CopyState | undefined {
   let bytes: Buffer;
@@ -251,7 +292,17 @@ export function parseCopyState(text: string): CopyState {
   // Absent from copies taken before dispositions were verified: nothing verified disposed yet.
   s.disposedLeaves ??= [];
   s.dispositionEntries ??= 0;
+  // Absent from copies taken before destructions were recorded with their proof.
+  s.destructions ??= [];
   if (!Array.isArray(s.disposedLeaves) || !s.disposedLeaves.every(isUint)) bad('disposedLeaves');
+  if (
+    !Array.isArray(s.destructions) ||
+    !s.destructions.every(isRecordedDestruction) ||
+    // Each names one of the buckets the copy holds destroyed, once.
+    new Set(s.destructions.map((d) => d.bucketId)).size !== s.destructions.length ||
+    !s.destructions.every((d) => (s.disposedBuckets as string[]).includes(d.bucketId))
+  )
+    bad('destructions');
   if (!isUint(s.dispositionEntries)) bad('dispositionEntries');
   if (
     !Array.isArray(s.missing) ||

@@ -69,10 +69,10 @@ export interface FakeOrg {
   addRecords(device: string, count: number, bucket?: string): void;
   /**
    * Appends a disposition entry for `bucket` and drops its records and wraps from the server:
-   * a made-up one (no certificate, no `disposition.execute` act, no approvals), which the copy
-   * must not believe.
+   * a made-up one (no certificate served, no `disposition.execute` act, no approvals), which the
+   * copy must not believe. The entry commits to `certificate`'s SHA-256 when given.
    */
-  dispose(bucket: string): void;
+  dispose(bucket: string, certificate?: Uint8Array): void;
   /** An officer session on this server (no passphrase: the copy opens nothing). */
   session(): OfficerSession;
   close(): Promise<void>;
@@ -173,7 +173,7 @@ export async function startFakeOrg(): Promise<FakeOrg> {
           );
       }
     },
-    dispose(bucket) {
+    dispose(bucket, certificate) {
       const gone = this.records.filter((r) => r.bucket === bucket);
       for (const r of gone) this.unserved.add(r.logIndex);
       this.wraps.delete(bucket);
@@ -182,7 +182,7 @@ export async function startFakeOrg(): Promise<FakeOrg> {
           type: 'disposition',
           bucket: bucket as BucketId,
           records: gone.length,
-          hash: new Uint8Array(32).fill(9),
+          hash: certificate === undefined ? new Uint8Array(32).fill(9) : sha(certificate),
           size: 100,
           actor: 'officer-device',
           time: T0 + this.entries.length,

@@ -22,6 +22,8 @@
  * certificate with the officer quorum approved it, in its plan's span and not held, and the
  * server no longer serves it; and drops a bucket's wraps only when such a certificate says its
  * keys were destroyed. The verified certificates are kept in the copy for `custos verify copy`.
+ * A destruction once verified is recorded in the state file with its proof and is final: a later
+ * run whose server no longer bears it out reports it and puts nothing back (copy-dispositions.ts).
  * The state file is written last, so a failed run leaves the last good copy (its deletions
  * follow the state file, and the next run finishes them).
  */
@@ -49,13 +51,7 @@ import type { OfficerSession } from '../officer-session.js';
 import { readProfileFile, type OfficerBucketKeysFile, type OrgFile } from '../profile-files.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
 import { trustCheckpoint } from '../audit/log-state.js';
-import {
-  accountDisposed,
-  keptRecords,
-  readDispositions,
-  type CertifiedDisposition,
-} from '../completeness/disposed-records.js';
-import { fetchBundle, type IndexedEntry } from '../completeness/verified-log.js';
+import { fetchBundle } from '../completeness/verified-log.js';
 import { pageOf } from '../search/officer-search.js';
 import { httpLogSource } from '../witness/log-source.js';
 import {
@@ -65,7 +61,6 @@ import {
   COPY_STATE_FILE,
   COPY_VERSION,
   devicePageFile,
-  dispositionFile,
   leafTileFile,
   MAX_LISTED_MISSING,
   orgKeysFile,
@@ -79,8 +74,17 @@ import {
   writeCopyFiles,
   type CopyState,
   type MissingRecord,
+  type RecordedDestruction,
 } from './copy-files.js';
-import { decodeCopyEntry, EntryLookup, readCopyBundle } from './copy-log.js';
+import {
+  hasDispositions,
+  NO_DISPOSALS,
+  otherProblems,
+  settleDestructions,
+  verifiedDisposals,
+  type DestructionFinding,
+} from './copy-dispositions.js';
+import { EntryLookup, readCopyBundle } from './copy-log.js';
 import {
   DEVICE_PAGE_FORMAT,
   entryMismatch,
@@ -128,6 +132,13 @@ export interface CopyResult {
   readonly buckets: number;
   /** Buckets whose keys a verified disposition destroyed since the last run: their wraps left the copy. */
   readonly bucketsDisposed: readonly string[];
+  /** Every destruction the copy recorded, with its proof (the state's `destructions`). */
+  readonly destructions: readonly RecordedDestruction[];
+  /**
+   * Recorded destructions the server's answers no longer bear out, with what it said: the copy
+   * keeps them destroyed and changed nothing of those buckets (exit 1).
+   */
+  readonly destructionFindings: readonly DestructionFinding[];
   /** Records verified dispositions account for (left out of the copy), in all. */
   readonly recordsDisposed: number;
   /** Dispositions in the log that do not verify, with why: the copy deleted nothing on their word. */
@@ -253,22 +264,34 @@ export async function takeArchiveCopy(
     signingKeyFingerprint: fingerprint,
     delegations: orgKeys.chain.map((l) => b64u(l.delegation)),
   });
-  const disposals =
-    dispositionEntries === 0 ? NO_DISPOSALS : await verifiedDisposals(session, out, m, { note, pin });
+  const disposals = hasDispositions(prev, dispositionEntries)
+    ? await verifiedDisposals(session, out, m, { note, pin })
+    : NO_DISPOSALS;
+  const updatedAt = new Date().toISOString();
+  // A destruction the copy recorded stays, whatever this run's answers say (copy-dispositions.ts).
+  const destruction = settleDestructions(prev, disposals, updatedAt);
+  /** Records disposed of: those the copy recorded stay so, as their buckets' destructions do. */
+  const disposedLeaves = new Set([...(prev?.disposedLeaves ?? []), ...disposals.leaves]);
   const alreadyDropped = new Set(prev?.disposedBuckets ?? []);
   const dropped: string[] = [];
   const wrapConflicts: { bucketId: string; recipient: string }[] = [];
   const buckets = await session.serverBuckets();
   const profileWraps = wrapsInProfile(session);
-  writeCopyFile(orgProfileFile(out), profileOrgForCopy(session.officer.org, disposals.keysDestroyed));
+  writeCopyFile(orgProfileFile(out), profileOrgForCopy(session.officer.org, destruction.destroyed));
   for (const [i, bucket] of buckets.entries()) {
     const file = bucketFile(out, bucket.bucket);
+    // A recorded destruction the server no longer bears out is a finding: the bucket's file
+    // stays as the copy recorded it.
+    if (destruction.unconfirmed.has(bucket.bucket) && existsSync(file)) {
+      report({ phase: 'keys', done: i + 1, total: buckets.length });
+      continue;
+    }
     const held = readHeldWraps(file);
     const served = await serverWraps(session, bucket.bucket);
     // Keys are destroyed by a verified disposition only: otherwise the copy keeps what it
     // holds (a server that "loses" wraps, or logs a disposition no quorum approved, must not
-    // take the copy's with it).
-    const destroyed = disposals.keysDestroyed.has(bucket.bucket);
+    // take the copy's with it). Once destroyed in the copy, a bucket gets no wrap back.
+    const destroyed = destruction.destroyed.has(bucket.bucket);
     // The ceremony's buckets have their wraps in the officers' profiles, not on the server:
     // the root's in org.json (every officer holds it) and this officer's in bucket-keys.json.
     const servedWraps = Object.fromEntries([...served].map(([r, blob]) => [r, b64u(blob)]));
@@ -313,7 +336,7 @@ export async function takeArchiveCopy(
   let recordsAdded = 0;
   let bytesAdded = 0;
   for (const [device, from] of [...firstSeq].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const range = { n, m, retried, rescanFrom };
+    const range = { n, m, retried, rescanFrom, disposed: disposedLeaves };
     const got = await copyDevice(session, out, device, from, range, lookup, rejected, listed);
     recordsAdded += got.added;
     bytesAdded += got.bytes;
@@ -327,10 +350,10 @@ export async function takeArchiveCopy(
     rescanFrom,
     m,
     prev?.missing ?? [],
-    { disposed: disposals.leaves, rejected, listed },
+    { disposed: disposedLeaves, rejected, listed },
     report,
   );
-  const dispose = recordsToDrop(out, m, disposals.leaves, new Set(prev?.disposedLeaves ?? []));
+  const dispose = recordsToDrop(out, m, disposedLeaves, new Set(prev?.disposedLeaves ?? []));
   const counts = {
     records: (prev?.counts.records ?? 0) + recordsAdded - dispose.records,
     recordBytes: (prev?.counts.recordBytes ?? 0) + bytesAdded - dispose.bytes,
@@ -347,14 +370,15 @@ export async function takeArchiveCopy(
     treeSize: m,
     frontier: state.frontier.map((h) => Buffer.from(h).toString('base64')),
     devices,
-    disposedBuckets: [...disposals.keysDestroyed].sort(),
-    disposedLeaves: [...disposals.leaves].sort((a, b) => a - b),
+    disposedBuckets: [...destruction.destroyed].sort(),
+    destructions: destruction.records,
+    disposedLeaves: [...disposedLeaves].sort((a, b) => a - b),
     dispositionEntries,
     missing: stillMissing.listed,
     ...(stillMissing.from === undefined ? {} : { missingFrom: stillMissing.from }),
     missingUnlisted: stillMissing.total - stillMissing.listed.length,
     counts,
-    updatedAt: new Date().toISOString(),
+    updatedAt,
   };
   const stale = partialFiles(out, n).filter((f) => !partialFiles(out, m).includes(f));
   writeCopyFile(`${out}/${COPY_STATE_FILE}`, next);
@@ -376,8 +400,10 @@ export async function takeArchiveCopy(
     recordBytes: counts.recordBytes,
     buckets: counts.buckets,
     bucketsDisposed: dropped,
-    recordsDisposed: disposals.leaves.size,
-    dispositionProblems: disposals.problems,
+    destructions: destruction.records,
+    destructionFindings: destruction.findings,
+    recordsDisposed: disposedLeaves.size,
+    dispositionProblems: otherProblems(disposals, destruction),
     wrapConflicts,
     missing: stillMissing.listed,
     missingTotal: stillMissing.total,
@@ -536,77 +562,6 @@ function readPage(
   }
 }
 
-/** What verified dispositions let the copy leave out. */
-interface Disposals {
-  /** Buckets whose keys a verified certificate says were destroyed (every plan bucket checked). */
-  readonly keysDestroyed: ReadonlySet<string>;
-  /** Leaf indexes of the records verified dispositions account for (the server no longer serves them). */
-  readonly leaves: ReadonlySet<number>;
-  readonly problems: readonly string[];
-}
-
-const NO_DISPOSALS: Disposals = { keysDestroyed: new Set(), leaves: new Set(), problems: [] };
-
-/**
- * The dispositions of the copy's log, verified as the completeness check verifies them
- * (certificate, plan, quorum of approvals by the officer list in force, the plan's leaves
- * recomputed from the log, records a hold kept still served), and their certificates stored
- * in the copy. Reads the copy's whole log into memory, as the completeness check does; only
- * when the log holds a disposition.
- */
-async function verifiedDisposals(
-  session: OfficerSession,
-  out: string,
-  treeSize: number,
-  log: { readonly note: string; readonly pin: { origin: string; verifierKey: string } },
-): Promise<Disposals> {
-  const entries: IndexedEntry[] = [];
-  for (let b = 0; b * TILE_WIDTH < treeSize; b++) {
-    const bundle = readCopyBundle(out, b, treeSize);
-    for (let i = 0; i < bundle.raw.length; i++)
-      entries.push({ index: b * TILE_WIDTH + i, entry: decodeCopyEntry(out, bundle, b * TILE_WIDTH + i) });
-  }
-  const verified = {
-    origin: log.pin.origin,
-    verifierKey: log.pin.verifierKey,
-    treeSize,
-    checkpoint: log.note,
-    entries,
-  };
-  const dispositions = await readDispositions(session, verified);
-  const served = await keptRecords(session, entries, dispositions);
-  const account = accountDisposed(session.orgId, entries, dispositions, served);
-  const keysDestroyed = new Set<string>();
-  const problems: string[] = [];
-  for (const d of account.dispositions) {
-    if (d.problem !== null) {
-      problems.push(`the disposition at log index ${d.logIndex} does not verify: ${d.problem}`);
-      continue;
-    }
-    for (const b of d.buckets) {
-      if (b.problem !== null)
-        problems.push(`the disposition at log index ${d.logIndex}, bucket ${b.bucketId}: ${b.problem}`);
-      else if (b.keysDestroyed) keysDestroyed.add(b.bucketId);
-    }
-  }
-  for (const d of dispositions) storeCertificate(out, d);
-  return { keysDestroyed, leaves: account.leaves, problems };
-}
-
-/** Keeps a verified certificate's bytes in the copy (what `custos verify copy` checks disposed records against). */
-function storeCertificate(out: string, d: CertifiedDisposition): void {
-  if (d.problem !== null || d.certificateBytes === undefined) return;
-  const file = dispositionFile(out, d.certificateHash);
-  if (!existsSync(file))
-    writeCopyFile(file, {
-      format: 'custos-copy-disposition',
-      certificateHash: d.certificateHash,
-      planId: d.planId,
-      approvers: d.approvers,
-      certificate: b64u(d.certificateBytes),
-    });
-}
-
 /**
  * The record files of disposed leaves the copy still holds (deleted after the state file is
  * written), and how many records and bytes leave the copy's counts: those of leaves not
@@ -651,6 +606,8 @@ async function copyDevice(
     readonly m: number;
     readonly retried: ReadonlySet<number>;
     readonly rescanFrom: number;
+    /** Leaf indexes of the records the copy holds disposed of. */
+    readonly disposed: ReadonlySet<number>;
   },
   lookup: EntryLookup,
   rejected: Map<number, string>,
@@ -692,6 +649,9 @@ async function copyDevice(
         beyond = true;
         break;
       }
+      // A record the copy holds disposed of under a verified certificate never comes back,
+      // even if the server serves it again (which contradicts that certificate).
+      if (range.disposed.has(h.logIndex)) continue;
       const record = new Uint8Array(Buffer.from(h.record, 'base64url'));
       const hash = sha256(record);
       // A record that is not what its entry commits to is not copied: the entry's record is

@@ -17,7 +17,10 @@
  * 3. the keys: the org signing key has the fingerprint the copy was taken under, every
  *    key-manager delegation verifies with it, and every bucket document with them (in the
  *    bucket files and in the profile's org.json); each bucket with records in the copy has
- *    its keys file with at least one wrap.
+ *    its keys file with at least one wrap;
+ * 4. the destructions the state records: each one's certificate (kept in the copy) hashes to the
+ *    `disposition` entry of its bucket at the log index recorded and says the bucket's keys were
+ *    destroyed when recorded, and the bucket's keys file holds no wrap.
  * The state file's frontier (what the next run extends) must be the recomputed tree's.
  *
  * The first thing wrong throws COPY_INVALID naming the file. Memory: one bundle, a small
@@ -35,6 +38,7 @@ import {
   openCheckpoint,
   rootOf,
   TILE_WIDTH,
+  type DispositionCertificate,
   type TreeState,
 } from '@custos/core';
 import { ConsoleError } from '../console-error.js';
@@ -89,6 +93,8 @@ export interface CopyVerification {
   readonly devices: number;
   readonly buckets: number;
   readonly bucketsWithWraps: number;
+  /** Buckets whose recorded destruction checked out against a certificate the copy keeps. */
+  readonly bucketsDestroyed: number;
   /** True when every logged record is in the copy or disposed. */
   readonly complete: boolean;
   readonly updatedAt: string;
@@ -241,8 +247,9 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
         `counts ${n} record(s) of bucket ${bucket} disposed, its certificates ${certified.get(bucket)}`,
       );
 
-  // 3. The keys.
+  // 3. The keys; 4. the destructions.
   const keys = checkKeys(dir, state, bucketsUsed);
+  const bucketsDestroyed = checkDestructions(dir, state, lookup);
   return {
     orgId: state.orgId,
     log: state.log,
@@ -259,6 +266,7 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
     devices,
     buckets: keys.buckets,
     bucketsWithWraps: keys.withWraps,
+    bucketsDestroyed,
     complete: recordsMissing === 0,
     updatedAt: state.updatedAt,
   };
@@ -284,25 +292,76 @@ function certifiedRecords(
     for (const hash of hashes) {
       if (seen.has(hash)) continue;
       seen.add(hash);
-      const file = dispositionFile(dir, hash);
-      if (!existsSync(file)) continue;
-      const f = readCopyJson(dir, file, 'a disposition certificate');
-      const bytes = isStr(f.certificate) ? Buffer.from(f.certificate, 'base64url') : Buffer.alloc(0);
-      if (!sha256(bytes).equals(Buffer.from(hash, 'hex')))
-        throw invalid(dir, file, "was altered: its certificate does not hash to the log's disposition entry");
-      let cert;
-      try {
-        cert = decodeDispositionCertificate(new Uint8Array(bytes));
-      } catch (e) {
-        throw invalid(dir, file, 'not a disposition certificate', e);
-      }
-      if (cert.orgId !== state.orgId) throw invalid(dir, file, 'a certificate of another organisation');
+      if (!existsSync(dispositionFile(dir, hash))) continue;
+      const cert = readCertificate(dir, hash, state.orgId);
       for (const b of cert.buckets)
         if (dispositions.get(b.bucketId)?.has(hash) === true)
           out.set(b.bucketId, (out.get(b.bucketId) ?? 0) + b.records);
     }
   }
   return out;
+}
+
+/**
+ * The certificate the copy keeps under `hash` (hex): its bytes must hash to it, decode, and be
+ * of `orgId`; COPY_INVALID naming the file otherwise (or when it is absent).
+ */
+function readCertificate(dir: string, hash: string, orgId: string): DispositionCertificate {
+  const file = dispositionFile(dir, hash);
+  const f = readCopyJson(dir, file, 'a disposition certificate');
+  const bytes = isStr(f.certificate) ? Buffer.from(f.certificate, 'base64url') : Buffer.alloc(0);
+  if (!sha256(bytes).equals(Buffer.from(hash, 'hex')))
+    throw invalid(dir, file, "was altered: its certificate does not hash to the log's disposition entry");
+  let cert;
+  try {
+    cert = decodeDispositionCertificate(new Uint8Array(bytes));
+  } catch (e) {
+    throw invalid(dir, file, 'not a disposition certificate', e);
+  }
+  if (cert.orgId !== orgId) throw invalid(dir, file, 'a certificate of another organisation');
+  return cert;
+}
+
+/**
+ * Each destruction the state records, against the copy: the log entry at its index is its
+ * bucket's `disposition` entry committing to its certificate, which the copy keeps and which says
+ * the bucket's keys were destroyed, executed when the state says; the bucket's keys file, when
+ * there is one, holds no wrap. Answers how many. (Buckets an older copy listed destroyed without
+ * a proof are not checked: there is nothing to check them against.)
+ */
+function checkDestructions(dir: string, state: CopyState, lookup: EntryLookup): number {
+  const stateFile = join(dir, COPY_STATE_FILE);
+  for (const d of state.destructions) {
+    const what = `the destruction of bucket ${d.bucketId} it records`;
+    const e = d.logIndex < state.treeSize ? lookup.entry(d.logIndex).entry : undefined;
+    if (
+      e?.type !== 'disposition' ||
+      e.bucket !== d.bucketId ||
+      Buffer.from(e.hash).toString('hex') !== d.certificateHash
+    )
+      throw invalid(
+        dir,
+        stateFile,
+        `${what}: log entry ${d.logIndex} is not the bucket's disposition under certificate ${d.certificateHash}`,
+      );
+    const cert = readCertificate(dir, d.certificateHash, state.orgId);
+    if (
+      cert.executedAt !== d.executedAt ||
+      cert.buckets.find((b) => b.bucketId === d.bucketId)?.keysDestroyed !== true
+    )
+      throw invalid(
+        dir,
+        dispositionFile(dir, d.certificateHash),
+        `does not say bucket ${d.bucketId}'s keys were destroyed at the time the state records`,
+      );
+    const file = bucketFile(dir, d.bucketId);
+    if (!existsSync(file)) continue;
+    const f = readCopyJson(dir, file, 'a bucket document and its wraps');
+    const held = (w: unknown) => typeof w === 'object' && w !== null && Object.keys(w).length > 0;
+    if (held(f.wraps) || held(f.otherWraps))
+      throw invalid(dir, file, 'holds wrapped keys of a bucket whose destruction the copy recorded');
+  }
+  return state.destructions.length;
 }
 
 /** Checks every device page against the log and marks the entries it lists; the device count. */
