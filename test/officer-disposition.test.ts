@@ -26,8 +26,13 @@
  * the device's clock says) — and, the server's clock forward again, in next month's window, a
  * later record archives with a verified receipt, once its batch, withheld the same way, has
  * not held up a sync and has been reported overdue.
+ *
+ * The archive copy (`custos console archive-copy`) records each destroyed bucket with its proof
+ * on the run that first verifies it; when the server later withholds the certificate and serves
+ * a wrap of the bucket again, the next run keeps the bucket destroyed, changes nothing of it and
+ * names it (exit 1).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -678,6 +683,119 @@ describe('officer disposition (processes)', () => {
         { file: planted, name: keys[3]!.name, form: 'base64' },
       ]);
       unlinkSync(planted);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'the archive copy records each destruction with its proof, and keeps it when the server later withholds the certificate and serves a destroyed bucket’s wrap again',
+    async () => {
+      interface Destruction {
+        bucketId: string;
+        certificateHash: string;
+        planId: string;
+        logIndex: number;
+        executedAt: number;
+        recordedAt: string;
+      }
+      interface CopyOut {
+        missingTotal: number;
+        missing: { logIndex: number }[];
+        destructions: Destruction[];
+        destructionFindings: { bucketId: string; recorded: Destruction | null; server: string }[];
+        dispositionProblems: string[];
+      }
+      const copyDir = join(dir, 'archive-copy');
+      const copy = async () => {
+        const r = await custos(['console', 'archive-copy', '--out', copyDir, ...officers[0]!, '--json']);
+        return { code: r.status, out: JSON.parse(r.stdout) as CopyOut, stderr: r.stderr };
+      };
+      const stateOf = () =>
+        JSON.parse(readFileSync(join(copyDir, 'custos-copy.json'), 'utf8')) as {
+          disposedBuckets: string[];
+          disposedLeaves: number[];
+          destructions: Destruction[];
+        };
+      const bucketFileOf = (id: string) => join(copyDir, 'keys', 'buckets', `${encodeURIComponent(id)}.json`);
+      const executed = serverDb(
+        (db) =>
+          db
+            .prepare(
+              `SELECT plan_id AS planId, certificate, certificate_log_index AS at FROM disposition_plans
+                 WHERE state = 'executed'`,
+            )
+            .get() as { planId: string; certificate: Buffer; at: number },
+      );
+      const certificateHash = createHash('sha256').update(executed.certificate).digest('hex');
+      const destroyed = serverDb((db) =>
+        (
+          db.prepare('SELECT bucket_id AS b FROM disposed_buckets ORDER BY bucket_id').all() as {
+            b: string;
+          }[]
+        ).map((r) => r.b),
+      );
+      expect(destroyed.length).toBeGreaterThan(0);
+
+      // Run 1: the disposition verifies; each destroyed bucket is recorded with its proof. (The
+      // held record the first step deleted from the server is missing: exit 1 for that alone.)
+      const first = await copy();
+      expect(first.out.missingTotal, first.stderr).toBe(1);
+      expect(first.out.destructionFindings).toEqual([]);
+      expect(first.out.destructions.map((d) => d.bucketId).sort()).toEqual(destroyed);
+      for (const d of first.out.destructions) {
+        expect(d).toMatchObject({ certificateHash, planId: executed.planId });
+        // The bucket's own `disposition` entry: the certificate's entries follow one another.
+        expect(d.logIndex).toBeGreaterThanOrEqual(executed.at);
+        expect(d.logIndex).toBeLessThan(executed.at + first.out.destructions.length + 10);
+      }
+      const before = stateOf();
+      expect(before.destructions).toEqual(first.out.destructions);
+      expect(before.disposedLeaves.length).toBeGreaterThan(0);
+      const victim = destroyed[0]!;
+      const victimFile = readFileSync(bucketFileOf(victim), 'utf8');
+      expect(JSON.parse(victimFile)).toMatchObject({ wraps: {} });
+
+      // The server now withholds the certificate and serves a wrap of a destroyed bucket again.
+      serverDbWrite((db) => {
+        db.prepare('UPDATE disposition_plans SET certificate = NULL WHERE plan_id = ?').run(executed.planId);
+        db.prepare(
+          `INSERT INTO bucket_key_blobs (org_id, kind, bucket_id, recipient, blob, created_by, created_at, log_index)
+             VALUES (?, 'officer-wrap', ?, '0', ?, 'server', 0, 0)`,
+        ).run(org.orgId, victim, randomBytes(80));
+      });
+      try {
+        const second = await copy();
+        expect(second.code, second.stderr).toBe(1);
+        expect(second.out.destructionFindings.map((f) => f.bucketId).sort()).toEqual(destroyed);
+        for (const f of second.out.destructionFindings) {
+          expect(f.recorded).toEqual(first.out.destructions.find((d) => d.bucketId === f.bucketId));
+          expect(f.server).toMatch(/does not verify: .*serves another certificate than the log commits to/);
+        }
+        // Nothing of those buckets changed: the state's record, the disposed records, the keys file.
+        expect(second.out.destructions).toEqual(first.out.destructions);
+        const after = stateOf();
+        expect([after.destructions, after.disposedBuckets, after.disposedLeaves]).toEqual([
+          before.destructions,
+          before.disposedBuckets,
+          before.disposedLeaves,
+        ]);
+        expect(readFileSync(bucketFileOf(victim), 'utf8')).toBe(victimFile);
+      } finally {
+        serverDbWrite((db) => {
+          db.prepare('UPDATE disposition_plans SET certificate = ? WHERE plan_id = ?').run(
+            executed.certificate,
+            executed.planId,
+          );
+          db.prepare("DELETE FROM bucket_key_blobs WHERE bucket_id = ? AND created_by = 'server'").run(
+            victim,
+          );
+        });
+      }
+
+      // Honest again: the destruction verifies as recorded, and nothing is reported.
+      const third = await copy();
+      expect(third.out.destructionFindings).toEqual([]);
+      expect(third.out.destructions).toEqual(first.out.destructions);
     },
     STEP_TIMEOUT_MS,
   );
