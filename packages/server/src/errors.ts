@@ -76,6 +76,10 @@ export const SERVER_ERRORS = {
     status: 403,
     doc: "The device's user has the role officer, but the device is not bound to an officer key in the organisation's current officer list (never bound, or its officer was removed): an officer's console binds its device with the officer's signing key at its first officer command after `custos console enroll` (docs/officers.md §2).",
   },
+  OFFICER_NOT_SIGNER: {
+    status: 403,
+    doc: "The approval or acknowledgement is signed as another officer than the one the calling device is bound to: an officer's device submits only its own officer's signatures, so the audit act that names the device names the officer who decided (docs/officers.md §2).",
+  },
   WRONG_ORG: { status: 403, doc: "The path names an organisation other than the caller's." },
   NOT_FOUND: { status: 404, doc: 'No such route.' },
   ORG_NOT_FOUND: { status: 404, doc: 'No such organisation.' },

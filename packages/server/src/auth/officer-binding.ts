@@ -108,3 +108,18 @@ export async function bindOfficerDevice(
     return { officerIndex: b.officerIndex, boundAt: now, stored: true };
   });
 }
+
+/**
+ * Refuses an officer's signed decision (a disposition approval, a finding acknowledgement) that
+ * the calling device submits for another officer than the one it is bound to: the signature
+ * alone would verify, but the audit act names the device, and through its binding the officer
+ * behind it, so it must be that officer's own (OFFICER_NOT_SIGNER). `actingOfficer` is the
+ * caller's bound officer index (AuthContext.officerIndex; officer routes always set it).
+ */
+export function requireOwnOfficer(actingOfficer: number | undefined, signedAs: number, where: string): void {
+  if (actingOfficer === undefined || actingOfficer === signedAs) return;
+  throw new ServerError(
+    'OFFICER_NOT_SIGNER',
+    `${where}: signed as officer ${signedAs}, but this device is bound to officer ${actingOfficer}; nothing was recorded`,
+  );
+}

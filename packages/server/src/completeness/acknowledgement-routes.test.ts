@@ -26,6 +26,7 @@ import {
   type TestDevice,
   type TestOfficer,
 } from '../testing/test-app.js';
+import { boundOfficerDevice } from '../testing/route-fixtures.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 import { acknowledgeFinding } from './acknowledgement-routes.js';
 
@@ -50,6 +51,8 @@ describe('finding acknowledgement routes (SQLite)', () => {
   let dev: { officer: TestDevice; member: TestDevice };
   let otherOfficer: TestDevice;
   let officers: { sign(statement: Uint8Array): string }[];
+  /** A device bound to officer 1 (dev.officer is officer 0's). */
+  let officer1: TestDevice;
   const url = () => `/v1/orgs/${orgId}/archive/completeness/acknowledgements`;
 
   const statement = (over: Partial<FindingAcknowledgement> = {}): Uint8Array =>
@@ -83,6 +86,7 @@ describe('finding acknowledgement routes (SQLite)', () => {
     const org = await createOrgWithRoles(t);
     ({ orgId, devices: dev } = org);
     officers = org.officers!.map(signer);
+    officer1 = await boundOfficerDevice(t, org, 1);
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
   });
   afterAll(async () => {
@@ -111,7 +115,7 @@ describe('finding acknowledgement routes (SQLite)', () => {
 
   it('refuses a second acknowledgement of the same finding, even by another officer', async () => {
     const st = statement({ officerIndex: 1, reason: 'Another reason.', at: 2000 });
-    expect(code(await post(dev.officer, st, officers[1]!.sign(st)))).toEqual([409, 'FINDING_ACKNOWLEDGED']);
+    expect(code(await post(officer1, st, officers[1]!.sign(st)))).toEqual([409, 'FINDING_ACKNOWLEDGED']);
     expect(await acts()).toHaveLength(1);
   });
 
@@ -120,7 +124,13 @@ describe('finding acknowledgement routes (SQLite)', () => {
     // Signed by officer 1 but claiming officer 0; officer 5 is not registered.
     expect(code(await post(dev.officer, st, officers[1]!.sign(st)))).toEqual([400, 'INVALID_KEY']);
     const five = statement({ findingId: `gap/${orgId}/dev-1/8-8`, officerIndex: 5 });
-    expect(code(await post(dev.officer, five, officers[0]!.sign(five)))).toEqual([400, 'INVALID_KEY']);
+    expect(code(await post(officer1, five, officers[0]!.sign(five)))).toEqual([403, 'OFFICER_NOT_SIGNER']);
+    // Officer 1's valid statement, submitted by officer 0's device: the act names the device, so
+    // it must be the signing officer's own.
+    const byOne = statement({ findingId: `gap/${orgId}/dev-1/8-8`, officerIndex: 1 });
+    const notSigner = await post(dev.officer, byOne, officers[1]!.sign(byOne));
+    expect(code(notSigner)).toEqual([403, 'OFFICER_NOT_SIGNER']);
+    expect(notSigner.body).toContain('signed as officer 1, but this device is bound to officer 0');
     // A statement of another org, sent to this org or by that org's officer to this path.
     const foreign = encodeFindingAcknowledgement({
       orgId: 'other-org',

@@ -21,6 +21,7 @@ import {
 } from '@custos/core';
 import { Type } from 'typebox';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { requireOwnOfficer } from '../auth/officer-binding.js';
 import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import { defineRoute } from '../http/route-def.js';
@@ -63,6 +64,7 @@ export async function acknowledgeFinding(
   at: number,
   statement: Buffer,
   signature: Buffer,
+  actingOfficer?: number,
 ): Promise<AcknowledgementRow> {
   let a: FindingAcknowledgement;
   try {
@@ -73,6 +75,7 @@ export async function acknowledgeFinding(
   }
   if (a.orgId !== orgId)
     throw new ServerError('INVALID_REQUEST', "body.statement: names another organisation than the caller's");
+  requireOwnOfficer(actingOfficer, a.officerIndex, 'body.statement');
   // The identical statement was verified when it was stored: a retry is answered, not refused.
   const stored = await stores.completeness.acknowledgement(orgId, a.findingId);
   if (stored !== undefined) {
@@ -149,7 +152,7 @@ export const acknowledgeFindingRoute = defineRoute({
     { additionalProperties: false },
   ),
   response: { status: 200, schema: Acknowledgement },
-  errors: ['INVALID_KEY', 'FINDING_ACKNOWLEDGED'],
+  errors: ['INVALID_KEY', 'FINDING_ACKNOWLEDGED', 'OFFICER_NOT_SIGNER'],
   async handler({ auth, body }, deps) {
     const row = await acknowledgeFinding(
       deps.stores,
@@ -159,6 +162,7 @@ export const acknowledgeFindingRoute = defineRoute({
       deps.clock(),
       decodeBytes('body.statement', body.statement),
       decodeBytes('body.signature', body.signature, SIGNATURE_BYTES),
+      auth.officerIndex,
     );
     return wire(row);
   },

@@ -18,6 +18,7 @@ import {
   type TestDevice,
   type TestOfficer,
 } from '../testing/test-app.js';
+import { boundOfficerDevice } from '../testing/route-fixtures.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 
 interface View {
@@ -43,6 +44,8 @@ describe('disposition routes (SQLite)', () => {
   let dev: { officer: TestDevice; member: TestDevice; auditor: TestDevice };
   let otherOfficer: TestDevice;
   let officers: { approve(plan: string): string }[];
+  /** A device bound to each officer, by index (officer 0's is dev.officer). */
+  let officerDevs: TestDevice[];
 
   const post = (d: TestDevice, url: string, body: Record<string, unknown>) =>
     call(t.app, 'POST', url, body, d.headers());
@@ -58,6 +61,7 @@ describe('disposition routes (SQLite)', () => {
     const org = await createOrgWithRoles(t);
     ({ orgId, devices: dev } = org);
     officers = org.officers!.map(approver);
+    officerDevs = [dev.officer, await boundOfficerDevice(t, org, 1), await boundOfficerDevice(t, org, 2)];
     otherOfficer = (await createOrgWithRoles(t, false)).devices.officer;
     // One expired (empty) bucket: with none, there is nothing to plan.
     await registerExpiredBucket(tb.stores, orgId, dev.officer.deviceId);
@@ -85,12 +89,17 @@ describe('disposition routes (SQLite)', () => {
     const stillOne = await exec();
     expect([stillOne.statusCode, code(stillOne)]).toEqual([409, 'QUORUM_NOT_MET']);
 
-    const forged = await approve(dev.officer, p.planId, 1, officers[2]!.approve(p.plan));
+    const forged = await approve(officerDevs[1]!, p.planId, 1, officers[2]!.approve(p.plan));
     expect([forged.statusCode, code(forged)]).toEqual([400, 'INVALID_KEY']);
+    // Officer 1's own valid approval, but submitted by officer 0's device: the act would name the
+    // wrong officer's device, so it is refused and nothing is recorded.
+    const notSigner = await approve(dev.officer, p.planId, 1, officers[1]!.approve(p.plan));
+    expect([notSigner.statusCode, code(notSigner)]).toEqual([403, 'OFFICER_NOT_SIGNER']);
+    expect(notSigner.body).toContain('signed as officer 1, but this device is bound to officer 0');
     const byMember = await approve(dev.member, p.planId, 1, officers[1]!.approve(p.plan));
     expect([byMember.statusCode, code(byMember)]).toEqual([403, 'ROLE_FORBIDDEN']);
     const noOfficer = await approve(dev.officer, p.planId, 9, officers[1]!.approve(p.plan));
-    expect([noOfficer.statusCode, code(noOfficer)]).toEqual([400, 'INVALID_KEY']);
+    expect([noOfficer.statusCode, code(noOfficer)]).toEqual([403, 'OFFICER_NOT_SIGNER']);
     const other = await plan(t.clock.now + 1);
     const replayed = await approve(dev.officer, other.planId, 0, officers[0]!.approve(p.plan));
     expect([replayed.statusCode, code(replayed)]).toEqual([400, 'INVALID_KEY']);
@@ -112,7 +121,15 @@ describe('disposition routes (SQLite)', () => {
     const short = await approve(dev.officer, p.planId, 1, 'AAAA');
     expect([short.statusCode, code(short)]).toEqual([400, 'INVALID_REQUEST']);
 
-    const two = await approve(dev.officer, p.planId, 1, officers[1]!.approve(p.plan));
+    const stillOneApproval = await call(
+      t.app,
+      'GET',
+      `/v1/orgs/${orgId}/dispositions/${p.planId}`,
+      undefined,
+      dev.officer.headers(),
+    );
+    expect(stillOneApproval.json<View>().approvals.map((a) => a.officerIndex)).toEqual([0]);
+    const two = await approve(officerDevs[1]!, p.planId, 1, officers[1]!.approve(p.plan));
     expect(two.json<View>().approvals.map((a) => a.officerIndex)).toEqual([0, 1]);
     const done = await exec();
     expect(done.statusCode).toBe(200);
@@ -120,7 +137,7 @@ describe('disposition routes (SQLite)', () => {
     expect(v.state).toBe('executed');
     const cert = decodeDispositionCertificate(Buffer.from(v.certificate!, 'base64url'));
     expect(cert.approvals.map((a) => a.officerIndex)).toEqual([0, 1]);
-    const late = await approve(dev.officer, p.planId, 2, officers[2]!.approve(p.plan));
+    const late = await approve(officerDevs[2]!, p.planId, 2, officers[2]!.approve(p.plan));
     expect([late.statusCode, code(late)]).toEqual([409, 'DISPOSITION_CLOSED']);
     const read = await call(
       t.app,

@@ -25,6 +25,7 @@ import { FIXTURE_LOG_KEY, testIntegrator } from '../search/search-test-support.j
 import type { HoldId } from '../store/hold-stores.js';
 import { newEnrolmentCode, sha256 } from '../crypto/secrets.js';
 import {
+  bindOfficer,
   call,
   deviceKeys,
   enrolAndLogin,
@@ -778,6 +779,18 @@ export async function createSpareUser(t: TestApp, org: TestOrg): Promise<UserId>
 /** A new logged-in device of a new user of `org` with the role officer, bound to no officer. */
 export async function unboundOfficerDevice(t: TestApp, org: TestOrg): Promise<TestDevice> {
   return enrolNewUser(t.app, org.devices.admin, 'officer');
+}
+
+/**
+ * A new logged-in device of a new officer user of `org`, bound to officer `index` (signed with
+ * that officer's key): the device an officer other than officer 0 submits their own decisions from.
+ */
+export async function boundOfficerDevice(t: TestApp, org: TestOrg, index: number): Promise<TestDevice> {
+  const officer = org.officers?.[index];
+  if (officer === undefined) throw new Error(`the test org has no officer ${index}`);
+  const device = await enrolNewUser(t.app, org.devices.admin, 'officer');
+  await bindOfficer(t.app, device, officer, index, t.clock.now);
+  return device;
 }
 
 /** Ids that exist nowhere, for "unknown id" cases. */
