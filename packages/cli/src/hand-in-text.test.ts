@@ -48,7 +48,7 @@ describe('records a forced retirement strands', () => {
 describe("what a revoked device's sync says of the records it could not hand in", () => {
   const REVOKED = Date.UTC(2026, 0, 10, 8, 0);
   const stranded = { uploaded: 0, notUploaded: { count: 2, firstSeq: 4, lastSeq: 5 } };
-  const warning = (handInUntil: number | null): string =>
+  const warning = (handInUntil: number | null | undefined): string =>
     revokedLines({ revokedAt: REVOKED, handInUntil }, stranded, 'sync').find((l) => l.startsWith('WARNING'))!;
 
   it('no window granted: lost, and says why (not that a window closed)', () => {
@@ -61,6 +61,12 @@ describe("what a revoked device's sync says of the records it could not hand in"
   it('a window still open: until when, and to sync again', () => {
     const until = Date.now() + 3_600_000;
     expect(warning(until)).toMatch(/The server takes them until .* UTC: run 'custos sync' again before then/);
+  });
+
+  it('a refusal that gave no times: says it does not know, not that the records are lost', () => {
+    const text = warning(undefined);
+    expect(text).toMatch(/did not say whether it still takes them: run 'custos sync' again/);
+    expect(text).not.toMatch(/without an archive hand-in window|closed/);
   });
 
   it('a window that closed: when it closed, and lost', () => {

@@ -64,7 +64,9 @@ export function revokedLines(r: Revocation, h: ArchiveHandIn, command: string): 
 }
 
 /** Whether a revoked device's records that were not uploaded may still be: until when, or lost. */
-function afterRevocationText(handInUntil: number | null): string {
+function afterRevocationText(handInUntil: number | null | undefined): string {
+  if (handInUntil === undefined)
+    return "The server did not say whether it still takes them: run 'custos sync' again; if it refuses them, they are lost to the archive.";
   if (handInUntil === null)
     return 'The device was revoked without an archive hand-in window, so the server takes nothing more from it: they are lost to the archive.';
   if (handInUntil > Date.now())

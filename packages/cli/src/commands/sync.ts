@@ -17,7 +17,7 @@ import {
 import { optionalString } from '../command-flags.js';
 import type { CliIo } from '../cli.js';
 import { AddressBook } from '../address-book.js';
-import { handInJson, revokedLines } from '../hand-in-text.js';
+import { handInJson, handInWindowJson, revokedLines } from '../hand-in-text.js';
 import { runCommand, type CommandContext } from '../command-runner.js';
 import {
   archiveNoticeLines,
@@ -131,7 +131,7 @@ async function handInRevoked(ctx: CommandContext, client: CustosClient, r: Revoc
   ctx.note('custos sync: this device has been revoked; uploading what its archive queue holds…');
   const h = await client.handInArchive();
   ctx.result(revokedLines(r, h, 'sync'), {
-    revoked: { revokedAt: r.revokedAt, handInUntil: r.handInUntil },
+    revoked: { revokedAt: r.revokedAt, ...handInWindowJson(r.handInUntil) },
     archive: handInJson(h, 'sync'),
   });
   return 1;

@@ -36,14 +36,14 @@ describe('archive hand-in', () => {
       revokedAt: 10,
       handInUntil: 20,
     });
-    // No window granted: null, as the server sends it; a server that says nothing of a window
-    // takes nothing; an earlier server's "until the revocation itself" meant none as well.
+    // No window granted: null, as the server sends it; an earlier server's "until the revocation
+    // itself" meant none as well. A refusal without the times says nothing: undefined, not none.
     expect(revocationOf(refusal({ revokedAt: 10, handInUntil: null }))).toEqual({
       revokedAt: 10,
       handInUntil: null,
     });
-    expect(revocationOf(refusal(undefined))).toEqual({ revokedAt: 0, handInUntil: null });
-    expect(revocationOf(refusal({ revokedAt: 10 }))).toEqual({ revokedAt: 10, handInUntil: null });
+    expect(revocationOf(refusal(undefined))).toEqual({ revokedAt: 0, handInUntil: undefined });
+    expect(revocationOf(refusal({ revokedAt: 10 }))).toEqual({ revokedAt: 10, handInUntil: undefined });
     expect(revocationOf(refusal({ revokedAt: 10, handInUntil: 10 }))).toEqual({
       revokedAt: 10,
       handInUntil: null,

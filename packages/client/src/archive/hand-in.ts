@@ -19,8 +19,12 @@ export interface ArchiveRun {
 /** What a revocation's details say: when, and until when the server takes what the device sealed before. */
 export interface Revocation {
   readonly revokedAt: number;
-  /** The end of its hand-in window (ms); null when it was granted none (the server takes nothing from it). */
-  readonly handInUntil: number | null;
+  /**
+   * The end of its hand-in window (ms); null when it was granted none (the server takes nothing
+   * from it); undefined when the refusal did not say (some DEVICE_REVOKED answers carry no
+   * times, such as a send that raced the revocation).
+   */
+  readonly handInUntil: number | null | undefined;
 }
 
 /** What handing the queue in achieved. */
@@ -51,10 +55,13 @@ export function revocationOf(e: unknown): Revocation | undefined {
   if (!isServerRefusal(e, 'DEVICE_REVOKED')) return undefined;
   const d = e.server?.details as { revokedAt?: unknown; handInUntil?: unknown } | undefined;
   const ms = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-  // An older server says only that the device is revoked: no hand-in window then.
-  if (d === undefined || !ms(d.revokedAt)) return { revokedAt: 0, handInUntil: null };
+  // A refusal without its times says nothing of a window: not "none", which would tell the
+  // user their records are lost when a window may be open.
+  if (d === undefined || !ms(d.revokedAt) || !('handInUntil' in d)) {
+    return { revokedAt: d !== undefined && ms(d.revokedAt) ? d.revokedAt : 0, handInUntil: undefined };
+  }
   // A granted window always ends after the revocation; earlier servers sent `handInUntil` equal
-  // to `revokedAt` for none, as they sent it for no window at all.
+  // to `revokedAt` for none.
   const until = ms(d.handInUntil) && d.handInUntil > d.revokedAt ? d.handInUntil : null;
   return { revokedAt: d.revokedAt, handInUntil: until };
 }

@@ -110,14 +110,25 @@ export async function bindOfficerDevice(
 }
 
 /**
+ * The officer index the calling device is bound to. Officer routes always have it (the guard,
+ * requireOfficerBinding, sets it or refuses); a route that reached here without it is refused
+ * rather than let a decision through unchecked.
+ */
+export function boundOfficerIndex(auth: AuthContext): number {
+  if (auth.officerIndex === undefined)
+    throw new ServerError('OFFICER_NOT_BOUND', 'this device is not bound to an officer of the org');
+  return auth.officerIndex;
+}
+
+/**
  * Refuses an officer's signed decision (a disposition approval, a finding acknowledgement) that
  * the calling device submits for another officer than the one it is bound to: the signature
  * alone would verify, but the audit act names the device, and through its binding the officer
  * behind it, so it must be that officer's own (OFFICER_NOT_SIGNER). `actingOfficer` is the
- * caller's bound officer index (AuthContext.officerIndex; officer routes always set it).
+ * caller's bound officer index ({@link boundOfficerIndex}).
  */
-export function requireOwnOfficer(actingOfficer: number | undefined, signedAs: number, where: string): void {
-  if (actingOfficer === undefined || actingOfficer === signedAs) return;
+export function requireOwnOfficer(actingOfficer: number, signedAs: number, where: string): void {
+  if (actingOfficer === signedAs) return;
   throw new ServerError(
     'OFFICER_NOT_SIGNER',
     `${where}: signed as officer ${signedAs}, but this device is bound to officer ${actingOfficer}; nothing was recorded`,

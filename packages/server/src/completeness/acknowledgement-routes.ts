@@ -21,7 +21,7 @@ import {
 } from '@custos/core';
 import { Type } from 'typebox';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { requireOwnOfficer } from '../auth/officer-binding.js';
+import { boundOfficerIndex, requireOwnOfficer } from '../auth/officer-binding.js';
 import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import { defineRoute } from '../http/route-def.js';
@@ -54,7 +54,9 @@ const Acknowledgement = Type.Object(
 /**
  * Verifies and stores an acknowledgement and records its act. The identical statement and
  * signature again (a retry) answers the stored row and records nothing; any other statement
- * for an acknowledged finding is FINDING_ACKNOWLEDGED, changing nothing.
+ * for an acknowledged finding is FINDING_ACKNOWLEDGED, changing nothing. `actingOfficer`, the
+ * calling device's bound officer (the route always passes it), must be the statement's signer
+ * (OFFICER_NOT_SIGNER).
  */
 export async function acknowledgeFinding(
   stores: Stores,
@@ -75,7 +77,7 @@ export async function acknowledgeFinding(
   }
   if (a.orgId !== orgId)
     throw new ServerError('INVALID_REQUEST', "body.statement: names another organisation than the caller's");
-  requireOwnOfficer(actingOfficer, a.officerIndex, 'body.statement');
+  if (actingOfficer !== undefined) requireOwnOfficer(actingOfficer, a.officerIndex, 'body.statement');
   // The identical statement was verified when it was stored: a retry is answered, not refused.
   const stored = await stores.completeness.acknowledgement(orgId, a.findingId);
   if (stored !== undefined) {
@@ -162,7 +164,7 @@ export const acknowledgeFindingRoute = defineRoute({
       deps.clock(),
       decodeBytes('body.statement', body.statement),
       decodeBytes('body.signature', body.signature, SIGNATURE_BYTES),
-      auth.officerIndex,
+      boundOfficerIndex(auth),
     );
     return wire(row);
   },

@@ -7,7 +7,7 @@
  */
 import { decodeDispositionPlan } from '@custos/core';
 import { Type, type Static } from 'typebox';
-import { requireOwnOfficer } from '../../auth/officer-binding.js';
+import { boundOfficerIndex, requireOwnOfficer } from '../../auth/officer-binding.js';
 import { approvePlan, planOrThrow } from '../../disposition/approval.js';
 import { EXECUTE_BUDGET_MS, RECORDS_PER_STEP } from '../../disposition/disposition-defaults.js';
 import { executePlan } from '../../disposition/execution.js';
@@ -233,7 +233,7 @@ export const approveDispositionRoute = defineRoute({
   ],
   async handler({ auth, params, body }, deps) {
     const signature = decodeBytes('body.signature', body.signature, 64);
-    requireOwnOfficer(auth.officerIndex, body.officerIndex, 'body.officerIndex');
+    requireOwnOfficer(boundOfficerIndex(auth), body.officerIndex, 'body.officerIndex');
     await approvePlan(
       deps.stores,
       deps.audit,
