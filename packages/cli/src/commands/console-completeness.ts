@@ -15,6 +15,7 @@ import {
   type IdentifiedFinding,
   type RevokedDeviceFinding,
   type VerifiedAcknowledgement,
+  verifiedLogReader,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { optionalString, UsageError } from '../command-flags.js';
@@ -29,8 +30,9 @@ const USAGE = `Usage: custos console completeness --profile DIR [--since DATE] [
                                           [--passphrase-file FILE] [--json]
 
 Checks that the archive holds everything it should, without taking the server's word:
-every log entry is verified against the signed checkpoint, and every device's records are
-fetched, opened and verified. Reports
+every log entry is verified against the signed checkpoint (the log is read whole once a run;
+later reads fetch only what it grew by), and every device's records are fetched, opened and
+verified. Reports
   - sequence gaps per device (the log skips a number, the server no longer serves a logged
     record, or the server's own report admits a gap), including runs a device declared
     lost in a signed gap declaration (after a server restore), shown with the declaration,
@@ -276,8 +278,10 @@ export function runConsoleCompleteness(args: readonly string[], io: CliIo): Prom
           // What needs no check run is refused before one: a malformed or foreign id, a bad reason.
           checkReason(reason);
           checkFindingIds(s.orgId, ids);
-          const current = await runCompleteness(s, { onProgress: progress });
-          return acknowledgeFindings(s, ids, reason, current, { onProgress: progress });
+          // One log reader for both: waiting for the acknowledgements reads only the new entries.
+          const readLog = verifiedLogReader(s, progress);
+          const current = await runCompleteness(s, { onProgress: progress, readLog });
+          return acknowledgeFindings(s, ids, reason, current, { onProgress: progress, readLog });
         });
         ctx.result(
           acks.map(

@@ -31,7 +31,7 @@ import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import { verifyEd25519 } from '../signing-key.js';
 import { findingIdOrg, type IdentifiedFinding } from './finding-ids.js';
-import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
+import { verifiedLogReader, type VerifiedLog, type VerifiedLogReader } from './verified-log.js';
 
 /** Acknowledgements asked for per page (statements are at most ~14 KB as base64url). */
 const ACKNOWLEDGEMENTS_PAGE = 100;
@@ -310,7 +310,12 @@ export async function acknowledgeFindings(
   ids: readonly string[],
   reasonText: string,
   current: CurrentFindings,
-  options: { readonly onProgress?: (message: string) => void; readonly now?: number } = {},
+  options: {
+    readonly onProgress?: (message: string) => void;
+    readonly now?: number;
+    /** The log reader the completeness run used: then only what the log grew by is read. */
+    readonly readLog?: VerifiedLogReader;
+  } = {},
 ): Promise<VerifiedAcknowledgement[]> {
   const reason = checkReason(reasonText);
   checkFindingIds(session.orgId, ids);
@@ -351,11 +356,9 @@ export async function acknowledgeFindings(
     });
     options.onProgress?.(`acknowledged ${id}; waiting for its log entry`);
   }
+  const readLog = options.readLog ?? verifiedLogReader(session, options.onProgress);
   for (let attempt = 1; ; attempt++) {
-    const read = await readAcknowledgements(
-      session,
-      await readVerifiedLog(session, options.onProgress ?? (() => undefined)),
-    );
+    const read = await readAcknowledgements(session, await readLog());
     const found = ids.map((id) => read.verified.get(id));
     if (found.every((a) => a !== undefined)) return found;
     if (attempt >= LOG_CATCH_UP_ATTEMPTS)

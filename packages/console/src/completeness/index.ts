@@ -51,5 +51,5 @@ export type { IdentifiedFinding } from './finding-ids.js';
 export type { Alert, AlertsOptions, AlertsReport, SecurityAlert } from './run-alerts.js';
 export { DEFAULT_VOLUME_LIMITS, volumeAlerts } from './volume-alerts.js';
 export type { VolumeAlert, VolumeLimits, VolumeMeasure } from './volume-alerts.js';
-export { readVerifiedLog } from './verified-log.js';
-export type { IndexedEntry, VerifiedLog } from './verified-log.js';
+export { readVerifiedLog, verifiedLogReader } from './verified-log.js';
+export type { IndexedEntry, VerifiedLog, VerifiedLogReader } from './verified-log.js';

@@ -9,6 +9,9 @@
  * header carries no envelope hash (it would let the server link records to envelopes), so
  * the console opens the records to match. The server's hold listing is read before the log
  * and held against its hold acts (hold-mismatches.ts): each disagreement is a finding.
+ *
+ * What the server can make a run cost: the log is read whole once (verifiedLogReader); the
+ * reads while listing or policy and log disagree fetch only what the log grew by.
  */
 import { completenessPolicyActDetail, type BucketPrivateKey, type Checkpoint } from '@custos/core';
 import { COMPLETENESS_ANSWER_LIMIT_BYTES, recordsAnswerLimit } from '@custos/client/answer-limits';
@@ -43,7 +46,7 @@ import { findingId, type IdentifiedFinding } from './finding-ids.js';
 import { holdMismatches } from './hold-mismatches.js';
 import { readHoldsWithLog } from '../holds/holds-with-log.js';
 import { trustCheckpoint } from '../audit/log-state.js';
-import { readVerifiedLog, type VerifiedLog } from './verified-log.js';
+import { verifiedLogReader, type VerifiedLog, type VerifiedLogReader } from './verified-log.js';
 import { maxOf, minOf } from '../extremes.js';
 
 /** Records asked for per page (the server's maximum). */
@@ -75,6 +78,11 @@ export interface CompletenessOptions {
   readonly now?: number;
   /** Wait between reads of hold listing and log while they disagree (tests); default 1 s. */
   readonly holdCatchUpDelayMs?: number;
+  /**
+   * The log reader, for a caller that reads the log again after the check (acknowledging
+   * findings): it then reads only what the log grew by. Default: one for this run.
+   */
+  readonly readLog?: VerifiedLogReader;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -242,11 +250,15 @@ export async function runCompleteness(
   // So too the hold listing, read again with the log while they disagree (holds-with-log.ts).
   // What still disagrees is a finding, whatever --since: a hold the listing hides now puts its
   // records at risk now, however long ago it was placed.
+  // One log reader for the run: every read after the first costs what the log grew by, not
+  // the whole log again.
+  const readLog = options.readLog ?? verifiedLogReader(session, progress);
   const held = await readHoldsWithLog(
     session,
     (holds, read) => holdMismatches(session.orgId, holds, read.entries),
     {
       onProgress: progress,
+      readLog,
       ...(options.holdCatchUpDelayMs === undefined ? {} : { delayMs: options.holdCatchUpDelayMs }),
     },
   );
@@ -259,7 +271,7 @@ export async function runCompleteness(
     } catch (e) {
       if (!(e instanceof ConsoleError) || attempt >= POLICY_CATCH_UP_ATTEMPTS) throw e;
       await new Promise((r) => setTimeout(r, POLICY_CATCH_UP_DELAY_MS));
-      log = await readVerifiedLog(session, progress);
+      log = await readLog();
     }
   }
   progress(`log: ${log.treeSize} entries verified against the signed checkpoint`);

@@ -3,7 +3,9 @@
  * two bundles) — and lies: a changed entry, a checkpoint under another key, a short
  * bundle. Each lie is LOG_INVALID; a 429 is waited out. A log shown to a profile that saw
  * it before, rolled back or rewritten (validly signed: the operator holds the key), is
- * LOG_ROLLBACK or LOG_FORK, the profile's stored checkpoint untouched.
+ * LOG_ROLLBACK or LOG_FORK, the profile's stored checkpoint untouched. A run's reader
+ * (verifiedLogReader) reads the whole log once, then only the bundles the log grew into; an
+ * entry it read that comes back changed is LOG_FORK.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -26,7 +28,7 @@ import type { OfficerSession } from '../officer-session.js';
 import { httpOfficerSession } from '../officer-session-test-support.js';
 import { PROFILE_LOG_STATE_FILE } from '../audit/log-state.js';
 import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
-import { readVerifiedLog } from './verified-log.js';
+import { readVerifiedLog, verifiedLogReader } from './verified-log.js';
 
 const ORG = 'org-verified-log';
 const ORIGIN = `custos.test/${ORG}`;
@@ -50,8 +52,11 @@ interface Behaviour {
   throttleOnce: boolean;
   /** Bundle 1 answered with more bytes than any entry bundle can hold. */
   oversized: boolean;
-  /** The log served: honest (300 entries), or other entries signed with the same key. */
-  view: 'honest' | 'grown' | 'rolled-back' | 'rewritten';
+  /**
+   * The log served: honest (300 entries), or other entries signed with the same key; stale:
+   * the honest 300 from a server that has since grown (its proofs are the grown log's).
+   */
+  view: 'honest' | 'grown' | 'rolled-back' | 'rewritten' | 'stale';
 }
 
 describe('readVerifiedLog', () => {
@@ -62,6 +67,7 @@ describe('readVerifiedLog', () => {
     'rolled-back': honest.slice(0, 200),
     // Entry 5 replaced, ten entries added: a longer log with another history.
     rewritten: honest.map((e, i) => (i === 5 ? entry(9999) : e)),
+    stale: honest.slice(0, 300),
   };
   const key = generateSignerKey(ORIGIN);
   const other = generateSignerKey(ORIGIN);
@@ -87,6 +93,8 @@ describe('readVerifiedLog', () => {
     view: 'honest',
   };
   let throttled = 0;
+  /** The entry bundles asked for, by path (…/tile/entries/N[.p/W]). */
+  let bundles: string[] = [];
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -102,7 +110,7 @@ describe('readVerifiedLog', () => {
         );
         return;
       }
-      const consistency = consistencyAnswerFor(path, served());
+      const consistency = consistencyAnswerFor(path, b.view === 'stale' ? views.grown : served());
       if (consistency !== undefined) {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(consistency));
@@ -114,6 +122,7 @@ describe('readVerifiedLog', () => {
         res.end('{}');
         return;
       }
+      bundles.push(path.slice(path.indexOf('/tile/')));
       if (b.throttleOnce && throttled++ === 0) {
         res.statusCode = 429;
         res.setHeader('retry-after', '1');
@@ -213,5 +222,43 @@ describe('readVerifiedLog', () => {
     }
     b.view = 'grown';
     expect((await readVerifiedLog(s)).treeSize).toBe(310);
+  });
+
+  it('reads the whole log once per run, then only the bundles it grew into', async () => {
+    reset();
+    const s = session();
+    const read = verifiedLogReader(s);
+    bundles = [];
+    const first = await read();
+    expect(first.treeSize).toBe(300);
+    expect(bundles).toEqual(['/tile/entries/000', '/tile/entries/001.p/44']);
+    // Unchanged: nothing is fetched again, whatever the number of reads.
+    bundles = [];
+    for (let i = 0; i < 4; i++) expect(await read()).toBe(first);
+    expect(bundles).toEqual([]);
+    // Grown by ten: only the partial bundle, now 54 wide; the entries come out as one read.
+    b.view = 'grown';
+    const grown = await read();
+    expect(bundles).toEqual(['/tile/entries/001.p/54']);
+    expect(grown.treeSize).toBe(310);
+    expect(grown.entries.map((e) => e.index)).toEqual(views.grown.map((_, i) => i));
+    expect(grown.entries[305]!.entry).toMatchObject({ size: 305, time: 1305 });
+    // A stale head (a replica behind the one read before) adds nothing.
+    bundles = [];
+    b.view = 'stale';
+    expect(await read()).toBe(grown);
+    expect(bundles).toEqual([]);
+  });
+
+  it('refuses, on a later read, an entry it read earlier that comes back changed', async () => {
+    reset();
+    const read = verifiedLogReader(session());
+    await read();
+    // Entry 261 (in the partial bundle) changed under a grown log whose checkpoint is honest.
+    b.view = 'grown';
+    b.tamper = true;
+    const e: unknown = await read().catch((x: unknown) => x);
+    expect(isConsoleError(e, 'LOG_FORK'), String(e)).toBe(true);
+    expect((e as Error).message).toMatch(/other entries below index 300 than it served earlier in this run/);
   });
 });
