@@ -44,7 +44,9 @@ verified. Reports
   - revoked devices whose revocation explains records never archived or handed in late,
   - legal holds on which the server's hold listing and the log's hold acts disagree (a hold
     placed and not released that is not listed as active, or a listed hold whose acts are
-    not in the log as listed): whatever --since, and never acknowledgeable.
+    not in the log as listed), and query or conversation holds whose listed scope could not
+    be matched to their act within the check's budget (256,000 candidate documents a run):
+    whatever --since, and never acknowledgeable.
 Records a verified disposition approved (m officers' approvals, the plan's leaf digest
 recomputed from the log) are disposed, not missing; the report names each certificate.
 Each finding ends with its id in [brackets]. Findings an officer acknowledged (signed by an
@@ -190,6 +192,7 @@ export function reportJson(r: CompletenessReport) {
     log: r.log,
     since: r.since,
     checkedAt: r.checkedAt,
+    holdScopeCandidates: r.holdScopeCandidates,
   };
 }
 

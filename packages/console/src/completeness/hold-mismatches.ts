@@ -6,6 +6,7 @@
  * records; officers should learn of it in the daily check, not only when someone plans.
  */
 import { holdDisagreements, type LoggedHold } from '../holds/hold-log-check.js';
+import type { HoldScopeSearch } from '../holds/hold-scope-search.js';
 import type { HoldMismatchFinding } from './completeness-findings.js';
 import type { IndexedEntry } from './verified-log.js';
 
@@ -13,15 +14,17 @@ import type { IndexedEntry } from './verified-log.js';
  * One finding per hold and aspect on which `holds` (the whole listing, read before the log)
  * and the `hold` entries of `entries` disagree, in the comparison's order. A hold the log
  * places (or releases) three times is named once: its finding id names hold and aspect.
+ * `scopes` is the run's scope search (holdDisagreements), shared by every read of the listing.
  */
 export function holdMismatches(
   orgId: string,
   holds: readonly LoggedHold[],
   entries: readonly IndexedEntry[],
+  scopes?: HoldScopeSearch,
 ): HoldMismatchFinding[] {
   const seen = new Set<string>();
   const out: HoldMismatchFinding[] = [];
-  for (const d of holdDisagreements(orgId, holds, entries)) {
+  for (const d of holdDisagreements(orgId, holds, entries, scopes)) {
     const key = `${d.holdId}/${d.aspect}`;
     if (seen.has(key)) continue;
     seen.add(key);

@@ -11,7 +11,8 @@
  * and held against its hold acts (hold-mismatches.ts): each disagreement is a finding.
  *
  * What the server can make a run cost: the log is read whole once (verifiedLogReader); the
- * reads while listing or policy and log disagree fetch only what the log grew by.
+ * reads while listing or policy and log disagree fetch only what the log grew by, and the
+ * hold check's scope search shares one budget across them (hold-scope-search.ts).
  */
 import { completenessPolicyActDetail, type BucketPrivateKey, type Checkpoint } from '@custos/core';
 import { COMPLETENESS_ANSWER_LIMIT_BYTES, recordsAnswerLimit } from '@custos/client/answer-limits';
@@ -45,6 +46,7 @@ import {
 import { findingId, type IdentifiedFinding } from './finding-ids.js';
 import { holdMismatches } from './hold-mismatches.js';
 import { readHoldsWithLog } from '../holds/holds-with-log.js';
+import { holdScopeSearch } from '../holds/hold-scope-search.js';
 import { trustCheckpoint } from '../audit/log-state.js';
 import { verifiedLogReader, type VerifiedLog, type VerifiedLogReader } from './verified-log.js';
 import { maxOf, minOf } from '../extremes.js';
@@ -143,6 +145,11 @@ export interface CompletenessReport {
   readonly checkedAt: number;
   /** The verified log, for callers that look further (alerts). */
   readonly verifiedLog: VerifiedLog;
+  /**
+   * Candidate act documents the hold check hashed to match token holds to their placing
+   * acts, every read of the listing included: at most HOLD_SCOPE_BUDGET (hold-scope-search.ts).
+   */
+  readonly holdScopeCandidates: number;
 }
 
 interface ServerView {
@@ -250,12 +257,13 @@ export async function runCompleteness(
   // So too the hold listing, read again with the log while they disagree (holds-with-log.ts).
   // What still disagrees is a finding, whatever --since: a hold the listing hides now puts its
   // records at risk now, however long ago it was placed.
-  // One log reader for the run: every read after the first costs what the log grew by, not
-  // the whole log again.
+  // One log reader and one scope search for the run: every read after the first costs what
+  // the log grew by, not the whole log again, and no hold's scope is searched twice.
   const readLog = options.readLog ?? verifiedLogReader(session, progress);
+  const scopes = holdScopeSearch(session.orgId);
   const held = await readHoldsWithLog(
     session,
-    (holds, read) => holdMismatches(session.orgId, holds, read.entries),
+    (holds, read) => holdMismatches(session.orgId, holds, read.entries, scopes),
     {
       onProgress: progress,
       readLog,
@@ -404,5 +412,6 @@ export async function runCompleteness(
     since,
     checkedAt: now,
     verifiedLog: log,
+    holdScopeCandidates: scopes.tried,
   };
 }

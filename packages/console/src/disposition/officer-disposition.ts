@@ -22,6 +22,7 @@ import { accountDisposed, keptRecords, readDispositions } from '../completeness/
 import { readVerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
 import { holdDisagreements } from '../holds/hold-log-check.js';
+import { holdScopeSearch } from '../holds/hold-scope-search.js';
 import { readHoldsWithLog } from '../holds/holds-with-log.js';
 import { listHolds } from '../holds/officer-holds.js';
 import { decodeOfficerPublicKey } from '../officer-keys.js';
@@ -284,9 +285,11 @@ async function checkPlan(s: OfficerSession, planId: string): Promise<Disposition
   const documents = new Map((await s.serverBuckets()).map((b) => [b.bucket, b.document]));
   // Against the listing first (no log read for a plan that fails on its face) …
   checkPlanBuckets(view.plan, { chain, documents, holds: await listHolds(s), now: Date.now() });
-  // … then against the listing and plan date the verified log bears out.
+  // … then against the listing and plan date the verified log bears out (one scope search
+  // for every read of the listing: its budget bounds what a server's listing costs the check).
+  const scopes = holdScopeSearch(s.orgId);
   const { holds, log, problems } = await readHoldsWithLog(s, (listed, read) => [
-    ...holdDisagreements(s.orgId, listed, read.entries).map((d) => `hold ${d.holdId}: ${d.problem}`),
+    ...holdDisagreements(s.orgId, listed, read.entries, scopes).map((d) => `hold ${d.holdId}: ${d.problem}`),
     ...planActProblems(s.orgId, planId, view.plan, read.entries),
   ]);
   checkPlanBuckets(view.plan, { chain, documents, holds, now: Date.now() });

@@ -3,13 +3,15 @@
  * log, built as the server builds them (server holds/hold-acts.ts: the entry's hash commits
  * to the act's document). An honest listing agrees; a server that hides an active hold,
  * lists one the log never placed, calls an active hold released, backdates a placement or
- * widens a date hold's scope is named, hold by hold.
+ * widens a date hold's scope is named, hold by hold; a token hold whose scope the run's budget
+ * could not settle is named as unchecked, never passed.
  */
 import { createHash } from 'node:crypto';
 import type { LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import { holdDisagreements, type LoggedHold } from './hold-log-check.js';
+import { holdScopeSearch } from './hold-scope-search.js';
 import { holdActEntry } from './hold-test-support.js';
 
 const ORG = 'org-holds';
@@ -175,5 +177,25 @@ describe('holdDisagreements', () => {
       aspect: 'placing',
       problem: expect.stringMatching(/^the server lists it placed by dev-officer at time 8700000000000000, /),
     });
+  });
+
+  it('names a token hold its scope search could not settle within the budget, and stops there', () => {
+    // Placed on 2 buckets with 2 tokens each, extended to a third: 32 candidates for 3 buckets,
+    // then the second for 2.
+    const extended = { ...query, buckets: ['bucket-1', 'bucket-2', 'bucket-3'] };
+    const short = holdScopeSearch(ORG, 33);
+    expect(holdDisagreements(ORG, [custodian, dates, extended], honestLog, short)).toEqual([
+      {
+        holdId: 'hold-q',
+        aspect: 'scope-unchecked',
+        problem:
+          'the server lists it as a query hold on 3 bucket(s), which could not be matched to its placing act ' +
+          "(entry 2) within the check's budget of 33 candidate act documents for token holds: its scope is unchecked",
+      },
+    ]);
+    expect(short.tried).toBe(33);
+    const enough = holdScopeSearch(ORG, 34);
+    expect(holdDisagreements(ORG, [custodian, dates, extended], honestLog, enough)).toEqual([]);
+    expect(enough.tried).toBe(34);
   });
 });

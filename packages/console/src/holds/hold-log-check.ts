@@ -18,8 +18,10 @@
  *   the reason listed; a hold the log shows released is not listed as active.
  * Token holds (query, conversation) log bucket and token counts, not buckets: the listing
  * must name at least as many buckets as the act counts, and the counts must be as a console
- * places them (see tokenHoldDetails). `hold.extend` acts are audit events: the buckets a hold
- * was extended to are not checked here.
+ * places them (hold-scope-search.ts, which bounds what one run spends on that search: a token
+ * hold it could not settle within HOLD_SCOPE_BUDGET is a `scope-unchecked` disagreement, never
+ * a pass). `hold.extend` acts are audit events: the buckets a hold was extended to are not
+ * checked here.
  *
  * The listing must be read before the log, so that every listed act can be in it; a hold
  * placed or released in between shows as a disagreement, which callers read again to settle.
@@ -28,6 +30,12 @@ import { createHash } from 'node:crypto';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
 import { MAX_DATE_MS } from '../json-values.js';
+import {
+  holdScopeSearch,
+  listedBucketCount,
+  type HoldScopeSearch,
+  type HoldAct,
+} from './hold-scope-search.js';
 import type { HoldListing } from './officer-holds.js';
 
 /**
@@ -36,7 +44,9 @@ import type { HoldListing } from './officer-holds.js';
  * `placed-twice`/`released-twice` the log has two such acts for it; `not-listed` the log
  * places it, the listing lacks it; `not-placed` listed, no act placed it; `placing` listed as
  * placed by another device or at another time than its act; `scope` its listed kind, matter
- * or scope is not what its act commits to; `listed-active` listed active, the log released it;
+ * or scope is not what its act commits to; `scope-unchecked` a token hold's scope could not be
+ * matched to its act within the run's budget (hold-scope-search.ts HOLD_SCOPE_BUDGET), so it is
+ * not known to be what the act commits to; `listed-active` listed active, the log released it;
  * `not-released` listed released, no act released it; `release` listed as released by another
  * device, at another time or with another reason than its act.
  */
@@ -47,6 +57,7 @@ export type HoldDisagreementAspect =
   | 'not-placed'
   | 'placing'
   | 'scope'
+  | 'scope-unchecked'
   | 'listed-active'
   | 'not-released'
   | 'release';
@@ -75,64 +86,21 @@ export type LoggedHold = Pick<
   | 'releaseReason'
 >;
 
-interface HoldAct {
-  readonly index: number;
-  readonly actor: string;
-  readonly time: number;
-  readonly hash: string;
-}
-
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 /** A time in a problem text: a later time than a Date can show is named as a number, never throws. */
 const iso = (ms: number): string =>
   Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `time ${ms}`;
 
-/** Most buckets one token hold covers (server holds/hold-acts.ts MAX_HOLD_BUCKETS). */
-const MAX_HOLD_BUCKETS = 1_000;
-/** Most tokens per bucket (server MAX_HOLD_TOKENS). */
-const MAX_HOLD_TOKENS = 32;
-
 /**
- * Every detail a token hold's placing act may have, given the listing (server hold-acts.ts
- * placeDetail: `kind=… buckets=B tokens=N matter-sha256=…`). The listing names the buckets
- * the hold covers now, placed or extended since, so B is at most their number; a console
- * sends the same query's (or conversation's) tokens to every bucket, so N is B times that
- * query's token count. At most 32 000 candidates, for the largest hold.
+ * Every disagreement between `holds` (the server's whole listing) and the `hold` entries of
+ * `entries`. `scopes` is the run's scope search: one per run, so that reading the listing
+ * again does not search again, and the run's budget holds whatever the server lists.
  */
-function* tokenHoldDetails(h: LoggedHold, m: string): Generator<string> {
-  const listed = Math.min(new Set(h.buckets).size, MAX_HOLD_BUCKETS);
-  for (let b = listed; b >= 1; b--)
-    for (let k = 1; k <= MAX_HOLD_TOKENS; k++) yield `kind=${h.kind} buckets=${b} tokens=${b * k} ${m}`;
-}
-
-/**
- * Every detail the placing act of `h` may have, as the server writes it (server
- * holds/hold-acts.ts placeDetail). Every detail names the kind and the matter's hash, so a
- * hold listed under another kind or matter than it was placed with matches none.
- */
-function* placeDetails(h: LoggedHold): Generator<string> {
-  const m = `matter-sha256=${sha256(h.matter)}`;
-  if (h.kind === 'custodian') yield `kind=custodian user=${h.custodian ?? ''} ${m}`;
-  else if (h.kind === 'dates') yield `kind=dates from=${h.from ?? ''} to=${h.to ?? ''} ${m}`;
-  else yield* tokenHoldDetails(h, m);
-}
-
-/** Whether the placing act `p` of `h` commits to one of the documents the listing implies. */
-function placedAsListed(orgId: string, h: LoggedHold, p: HoldAct): boolean {
-  for (const detail of placeDetails(h))
-    if (
-      p.hash ===
-      auditDocumentHash(orgId, { kind: 'hold.create', actor: p.actor, subject: h.holdId, at: p.time, detail })
-    )
-      return true;
-  return false;
-}
-
-/** Every disagreement between `holds` (the server's whole listing) and the `hold` entries of `entries`. */
 export function holdDisagreements(
   orgId: string,
   holds: readonly LoggedHold[],
   entries: readonly IndexedEntry[],
+  scopes: HoldScopeSearch = holdScopeSearch(orgId),
 ): HoldDisagreement[] {
   const placed = new Map<string, HoldAct>();
   const released = new Map<string, HoldAct>();
@@ -186,11 +154,21 @@ export function holdDisagreements(
           `the server lists it placed by ${h.createdBy} at ${iso(h.createdAt)}, ` +
           `the log by ${p.actor} at ${iso(p.time)} (entry ${p.index})`,
       });
-    if (!placedAsListed(orgId, h, p))
+    const scope = scopes.match(h, p);
+    if (scope === 'otherwise')
       out.push({
         holdId: h.holdId,
         aspect: 'scope',
         problem: `its listed kind (${h.kind}), matter or scope is not the one its placing act (entry ${p.index}) commits to`,
+      });
+    else if (scope === 'over-budget')
+      out.push({
+        holdId: h.holdId,
+        aspect: 'scope-unchecked',
+        problem:
+          `the server lists it as a ${h.kind} hold on ${listedBucketCount(h)} bucket(s), which could not be matched ` +
+          `to its placing act (entry ${p.index}) within the check's budget of ${scopes.budget} candidate act ` +
+          'documents for token holds: its scope is unchecked',
       });
     if (h.releasedAt === null) {
       if (r !== undefined)

@@ -6,7 +6,8 @@
  * not in the listing: while they disagree, both are read again, a few times, before the
  * disagreement is taken for what it is. Those reads are the server's to cause (it decides
  * whether the two agree), so the log is read whole once and then only as far as it grew
- * (verifiedLogReader).
+ * (verifiedLogReader), and `disagree` should keep what it worked out between reads (a hold
+ * check keeps its scope search, hold-scope-search.ts).
  */
 import { verifiedLogReader, type VerifiedLog, type VerifiedLogReader } from '../completeness/verified-log.js';
 import type { OfficerSession } from '../officer-session.js';
