@@ -123,7 +123,7 @@ describe('officer audit (processes)', () => {
       const rev = r.acts.find((a) => a.kind === 'device-revoked' && a.subject === revoked)!;
       expect(rev).toMatchObject({ subject: revoked, document: true, text: `revoked device ${revoked}` });
       const search = r.acts.find((a) => a.kind === 'archive-search')!;
-      expect(search.detail).toMatch(/^tokens=\d+ results=\d+$/);
+      expect(search.detail).toMatch(/^buckets=[^ ,]+(,[^ ,]+)* tokens=\d+ results=\d+$/);
       expect(search.text).toContain('searched the archive');
       // The officer's first command bound its device to officer 1 (index 0) before searching:
       // the binding is in the log, and the search names the officer behind it.
@@ -146,7 +146,9 @@ describe('officer audit (processes)', () => {
       const human = await custos(['console', 'audit', ...officer]);
       expect(human.status, human.stderr).toBe(0);
       expect(human.stdout).toContain(`revoked device ${revoked}`);
-      expect(human.stdout).toMatch(/searched the archive \(tokens=\d+ results=\d+\) \[officer 1\]/);
+      expect(human.stdout).toMatch(
+        /searched the archive \(buckets=[^ ]+ tokens=\d+ results=\d+\) \[officer 1\]/,
+      );
       expect(human.stdout).toContain('each proven in the signed log');
       expect(human.stdout).toContain('consistent with the');
     },

@@ -141,7 +141,7 @@ describe('F14: rate limits and alerts on officer routes (server process)', () =>
       const outcomes = await rapid(RAPID_CALLS, () => ({
         method: 'POST',
         path,
-        body: { tokens: [randomBytes(16).toString('base64url')] },
+        body: { buckets: [{ bucket: org.bucketId, tokens: [randomBytes(16).toString('base64url')] }] },
       }));
       const allowed = expectThrottled(outcomes, /too many archive searches/);
       // Every allowed search is audited; once the log holds all of them, the alert is in too.

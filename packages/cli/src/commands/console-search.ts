@@ -25,7 +25,8 @@ blind tokens under each bucket's index key (from your own wrap of the bucket), t
 returns the sealed records that carry them, and this command opens each one, checks the
 device's batch signature and the record's inclusion proof in the signed checkpoint, and
 keeps only records that match exactly on their text. Results are printed threaded by
-conversation, newest page first; the search is an audit entry (counts only).
+conversation, newest page first. A page is one request to the server for every bucket in
+range (16 buckets a request), so one search, one audit entry: the buckets and counts only.
 
   QUERY                   words (all must occur) and "quoted phrases"; accents are ignored
                           unless --match-diacritics, letter case unless --match-case

@@ -168,8 +168,9 @@ export async function nextReviewItem(
         'POST',
         `/v1/orgs/${session.orgId}/archive/search`,
         {
-          tokens: tokens.allOf.map(b64),
-          filters: { bucket: item.bucketId, dates: (tokens.anyOf[0] ?? []).map(b64) },
+          buckets: [
+            { bucket: item.bucketId, tokens: tokens.allOf.map(b64), dates: (tokens.anyOf[0] ?? []).map(b64) },
+          ],
           limit: CONTEXT_SEARCH_PAGE,
         },
         { maxAnswerBytes: recordsAnswerLimit(CONTEXT_SEARCH_PAGE) },

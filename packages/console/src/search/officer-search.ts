@@ -1,11 +1,12 @@
 /**
  * `custos console search` (docs/search.md §5): turn a query into blind tokens under each
  * bucket's index key (the officer's own wrap of the bucket holds it — no root unlock), ask
- * the server for matching sealed records bucket by bucket, newest bucket first, verify and
- * open each hit (verify-hit.ts), keep those that satisfy the query exactly on their
- * plaintext, and page with a cursor that names the bucket and the server's position in it.
+ * the server for matching sealed records of every bucket in one request (newest bucket
+ * first; a very long archive in a few), verify and open each hit (verify-hit.ts), keep those
+ * that satisfy the query exactly on their plaintext, and page with a cursor that names the
+ * bucket and the server's position in it.
  */
-import { tokensForQuery, type Checkpoint, type EventKind } from '@custos/core';
+import { tokensForQuery, type BlindQueryTokens, type Checkpoint, type EventKind } from '@custos/core';
 import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
@@ -21,8 +22,12 @@ import { verifyHit, type ServerHit, type VerifiedHit } from './verify-hit.js';
 export const MAX_CONSOLE_SEARCH_PAGE = 100;
 /** Default page. */
 export const DEFAULT_CONSOLE_SEARCH_PAGE = 50;
-/** Most query tokens the server takes in one search. */
+/** Most query tokens the server takes for one bucket. */
 const MAX_ALL_OF = 32;
+/** Most buckets the server searches in one request (server search-defaults.ts MAX_SEARCH_BUCKETS). */
+const MAX_BUCKETS_PER_REQUEST = 16;
+/** Most tokens one request carries over all its buckets (server search-defaults.ts MAX_SEARCH_REQUEST_TOKENS). */
+const MAX_TOKENS_PER_REQUEST = 1_024;
 /** Where the profile pins the org's log key on first search (trust on first use). */
 export { SEARCH_LOG_PIN_FILE } from '../audit/log-pin.js';
 
@@ -143,6 +148,118 @@ export function threadsOf(hits: readonly VerifiedHit[]): SearchThread[] {
   }));
 }
 
+/** A bucket ready to search: this officer's opened keys and the query's tokens under its index key. */
+interface BucketTarget {
+  readonly bucket: string;
+  readonly keys: UnwrappedBucketKey;
+  readonly tokens: BlindQueryTokens;
+}
+
+/** The server's position in a search: a bucket of the request, and a log index in it (null: its newest). */
+interface ServerCursor {
+  readonly bucket: string;
+  readonly before: string | null;
+}
+
+/** This officer's opened keys of `bucket` (null: the officer holds no wrap), kept in `memo` when given. */
+async function bucketKeys(
+  session: OfficerSession,
+  bucket: string,
+  memo: SearchReuse | undefined,
+): Promise<UnwrappedBucketKey | null> {
+  const known = memo?.keys.get(bucket);
+  if (known !== undefined) return known;
+  const wrap = await findOfficerWrap(session, bucket);
+  const keys =
+    wrap.blob === undefined ? null : await unwrapBucketKey(wrap.blob, session.officer.keys.hpkePrivateKey);
+  memo?.keys.set(bucket, keys);
+  return keys;
+}
+
+/** The query as blind tokens under one bucket's index key; refuses a query too broad or too long. */
+function bucketTokens(keys: UnwrappedBucketKey, query: OfficerSearchQuery): BlindQueryTokens {
+  const text = query.text === undefined ? undefined : parseSearchText(query.text).tokenText;
+  const tokens = tokensForQuery(keys.indexKey, {
+    ...(text === undefined || text === '' ? {} : { text }),
+    ...(query.participants === undefined ? {} : { participants: query.participants }),
+    ...(query.conversationId === undefined ? {} : { conversationId: query.conversationId }),
+    ...(query.from === undefined || query.to === undefined ? {} : { from: query.from, to: query.to }),
+    matchDiacritics: query.matchDiacritics === true,
+  });
+  if (tokens.allOf.length === 0) {
+    throw new ConsoleError(
+      'INVALID_OPTIONS',
+      'a date range alone is too broad: add words, --participant or --conversation',
+    );
+  }
+  if (tokens.allOf.length > MAX_ALL_OF) {
+    throw new ConsoleError(
+      'INVALID_OPTIONS',
+      `the query has more than ${MAX_ALL_OF} terms and names; shorten it`,
+    );
+  }
+  return tokens;
+}
+
+const tokenCount = (t: BlindQueryTokens): number => t.allOf.length + t.anyOf.flat().length;
+
+/**
+ * The buckets split into requests, in order: as many buckets as the server searches in one
+ * request and their tokens allow. A request is one search to the server (one rate-limit
+ * token, one audit entry), so a search over a usual archive is one request a page.
+ */
+export function requestGroups<T extends { readonly tokens: BlindQueryTokens }>(targets: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let tokens = 0;
+  for (const t of targets) {
+    const n = tokenCount(t.tokens);
+    if (
+      group.length === MAX_BUCKETS_PER_REQUEST ||
+      (group.length > 0 && tokens + n > MAX_TOKENS_PER_REQUEST)
+    ) {
+      groups.push(group);
+      group = [];
+      tokens = 0;
+    }
+    group.push(t);
+    tokens += n;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+const b64 = (t: Uint8Array): string => Buffer.from(t).toString('base64url');
+
+/** The body of one search request over `group`, from `at`. */
+function searchBody(group: readonly BucketTarget[], limit: number, at: ServerCursor | null): object {
+  return {
+    buckets: group.map((t) => ({
+      bucket: t.bucket,
+      tokens: t.tokens.allOf.map(b64),
+      ...(t.tokens.anyOf[0] === undefined ? {} : { dates: t.tokens.anyOf[0].map(b64) }),
+    })),
+    limit,
+    ...(at === null
+      ? {}
+      : { cursor: { bucket: at.bucket, ...(at.before === null ? {} : { before: at.before }) } }),
+  };
+}
+
+/**
+ * Whether the server's `next` lies past `at` in `group`'s order (a later bucket, or lower in
+ * the same one): a server that pointed back could otherwise keep the console asking forever.
+ */
+function advances(group: readonly BucketTarget[], at: ServerCursor | null, next: ServerCursor): boolean {
+  const rank = (c: ServerCursor | null): [number, number] =>
+    c === null
+      ? [0, Infinity]
+      : [group.findIndex((t) => t.bucket === c.bucket), c.before === null ? Infinity : Number(c.before)];
+  const [ab, ap] = rank(at);
+  const [nb, np] = rank(next);
+  return nb >= 0 && (nb > ab || (nb === ab && np < ap));
+}
+
 /** Runs one page of a search as the officer of `session`. */
 export async function officerSearch(
   session: OfficerSession,
@@ -170,126 +287,113 @@ export async function officerSearch(
     .filter((b) => overlaps(b, query))
     .sort((a, b) => b.notBefore - a.notBefore || (a.bucket < b.bucket ? -1 : 1));
   let start = 0;
-  let serverCursor: string | null = null;
+  let resume: Cursor | null = null;
   if (options.cursor !== undefined) {
-    const c = parseCursor(options.cursor);
-    start = buckets.findIndex((b) => b.bucket === c.b);
+    resume = parseCursor(options.cursor);
+    const at = resume.b;
+    start = buckets.findIndex((b) => b.bucket === at);
     if (start < 0) throw new ConsoleError('INVALID_OPTIONS', '--cursor names a bucket outside this search');
-    serverCursor = c.c;
   }
-  const text = query.text === undefined ? undefined : parseSearchText(query.text).tokenText;
-  const hits: VerifiedHit[] = [];
-  const searched: string[] = [];
+  // Every bucket's tokens go in one request, so every bucket's key is opened first.
+  const targets: BucketTarget[] = [];
   const noWrap: string[] = [];
-  const checkpoints = new Map<string, Checkpoint>();
-  let filteredOut = 0;
-  let next: Cursor | null = null;
-  for (let i = start; i < buckets.length && next === null; i++) {
-    const b = buckets[i]!;
-    let keys: UnwrappedBucketKey | null | undefined = memo?.keys.get(b.bucket);
-    if (keys === undefined) {
-      const wrap = await findOfficerWrap(session, b.bucket);
-      keys =
-        wrap.blob === undefined
-          ? null
-          : await unwrapBucketKey(wrap.blob, session.officer.keys.hpkePrivateKey);
-      memo?.keys.set(b.bucket, keys);
-    }
+  for (const b of buckets.slice(start)) {
+    const keys = await bucketKeys(session, b.bucket, memo);
     if (keys === null) {
       noWrap.push(b.bucket);
       progress(`bucket ${b.bucket}: you hold no wrap of it; skipped`);
       continue;
     }
-    try {
-      const tokens = tokensForQuery(keys.indexKey, {
-        ...(text === undefined || text === '' ? {} : { text }),
-        ...(query.participants === undefined ? {} : { participants: query.participants }),
-        ...(query.conversationId === undefined ? {} : { conversationId: query.conversationId }),
-        ...(query.from === undefined || query.to === undefined ? {} : { from: query.from, to: query.to }),
-        matchDiacritics: query.matchDiacritics === true,
-      });
-      if (tokens.allOf.length === 0) {
-        throw new ConsoleError(
-          'INVALID_OPTIONS',
-          'a date range alone is too broad: add words, --participant or --conversation',
-        );
+    targets.push({ bucket: b.bucket, keys, tokens: bucketTokens(keys, query) });
+  }
+  const groups = requestGroups(targets);
+  const hits: VerifiedHit[] = [];
+  const checkpoints = new Map<string, Checkpoint>();
+  let filteredOut = 0;
+  let next: Cursor | null = null;
+  for (let g = 0; g < groups.length && hits.length < limit; g++) {
+    const group = groups[g]!;
+    let at: ServerCursor | null =
+      g === 0 && resume !== null && resume.c !== null && group[0]!.bucket === resume.b
+        ? { bucket: resume.b, before: resume.c }
+        : null;
+    for (;;) {
+      const asked = Math.min(MAX_CONSOLE_SEARCH_PAGE, Math.max(limit - hits.length, 10));
+      const page = searchPageOf(
+        await session.call('POST', `/v1/orgs/${session.orgId}/archive/search`, searchBody(group, asked, at), {
+          maxAnswerBytes: recordsAnswerLimit(asked),
+        }),
+      );
+      if (page.next !== null && !advances(group, at, page.next))
+        throw new ConsoleError('SERVER_REFUSED', "archive search: the answer's cursor does not move forward");
+      let cp = checkpoints.get(page.note);
+      if (cp === undefined && page.records.length > 0) {
+        cp = (await trustCheckpoint(session, log, page.note, 'the checkpoint of a search answer')).checkpoint;
+        checkpoints.set(page.note, cp);
       }
-      if (tokens.allOf.length > MAX_ALL_OF) {
-        throw new ConsoleError(
-          'INVALID_OPTIONS',
-          `the query has more than ${MAX_ALL_OF} terms and names; shorten it`,
-        );
-      }
-      const b64 = (t: Uint8Array) => Buffer.from(t).toString('base64url');
-      searched.push(b.bucket);
-      let cursor = i === start ? serverCursor : null;
-      for (;;) {
-        const want = limit - hits.length;
-        const asked = Math.min(MAX_CONSOLE_SEARCH_PAGE, Math.max(want, 10));
-        const r = await session.call(
-          'POST',
-          `/v1/orgs/${session.orgId}/archive/search`,
-          {
-            tokens: tokens.allOf.map(b64),
-            filters: {
-              bucket: b.bucket,
-              ...(tokens.anyOf[0] === undefined ? {} : { dates: tokens.anyOf[0].map(b64) }),
-            },
-            limit: asked,
-            ...(cursor === null ? {} : { cursor }),
-          },
-          { maxAnswerBytes: recordsAnswerLimit(asked) },
-        );
-        const page = pageOf(r);
-        let cp = checkpoints.get(page.note);
-        if (cp === undefined && page.records.length > 0) {
-          cp = (await trustCheckpoint(session, log, page.note, 'the checkpoint of a search answer'))
-            .checkpoint;
-          checkpoints.set(page.note, cp);
-        }
-        for (const h of page.records) {
-          const v = await verifyHit(
-            h,
-            session.orgId,
-            keys.privateKey,
-            { opened: cp!, note: page.note },
-            enrolment,
+      for (const h of page.records) {
+        const target = group.find((t) => t.bucket === h.bucketId);
+        if (target === undefined)
+          throw new ConsoleError(
+            'SERVER_REFUSED',
+            `archive search: a record of bucket ${h.bucketId}, which was not searched`,
           );
-          if (!exactMatch(v, query)) {
-            filteredOut++;
-          } else {
-            hits.push(v);
-            if (hits.length === limit) {
-              const more =
-                h !== page.records[page.records.length - 1] || page.next !== null || i + 1 < buckets.length;
-              next = more ? { b: b.bucket, c: String(h.logIndex) } : null;
-              break;
-            }
-          }
+        const v = await verifyHit(
+          h,
+          session.orgId,
+          target.keys.privateKey,
+          { opened: cp!, note: page.note },
+          enrolment,
+        );
+        if (!exactMatch(v, query)) {
+          filteredOut++;
+          continue;
         }
-        progress(`bucket ${b.bucket}: ${hits.length} match(es) so far`);
-        if (next !== null || hits.length === limit) break;
-        if (page.next === null) break;
-        cursor = page.next;
+        hits.push(v);
+        if (hits.length === limit) {
+          const more =
+            h !== page.records[page.records.length - 1] || page.next !== null || g + 1 < groups.length;
+          next = more ? { b: h.bucketId, c: String(h.logIndex) } : null;
+          break;
+        }
       }
-      if (hits.length === limit && next === null && i + 1 < buckets.length)
-        next = { b: buckets[i + 1]!.bucket, c: null };
-    } finally {
-      keys = undefined; // handles only; dropped with the loop
+      progress(`buckets ${group.map((t) => t.bucket).join(', ')}: ${hits.length} match(es) so far`);
+      if (hits.length === limit || page.next === null) break;
+      at = page.next;
     }
   }
+  // Buckets after the page's last are left for the next page.
+  const upTo = next === null ? targets.length : targets.findIndex((t) => t.bucket === next.b) + 1;
   return {
     hits,
     threads: threadsOf(hits),
     next: next === null ? null : cursorText(next),
-    bucketsSearched: searched,
+    bucketsSearched: targets.slice(0, upTo).map((t) => t.bucket),
     bucketsWithoutWrap: noWrap,
     filteredOut,
     log,
   };
 }
 
-/** Shape-checks a search or records-route answer (the two share one response schema). */
+/** Shape-checks a search answer: its records as {@link pageOf} does, and its cursor (a bucket and a position). */
+export function searchPageOf(r: Record<string, unknown>): {
+  records: ServerHit[];
+  note: string;
+  next: ServerCursor | null;
+} {
+  const { records, note } = pageOf({ ...r, next: null });
+  if (r.next === null) return { records, note, next: null };
+  const n = r.next as { bucket?: unknown; before?: unknown } | undefined;
+  if (
+    typeof n !== 'object' ||
+    typeof n.bucket !== 'string' ||
+    (n.before !== undefined && (typeof n.before !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(n.before)))
+  )
+    throw new ConsoleError('SERVER_REFUSED', "archive search: the answer's cursor is malformed");
+  return { records, note, next: { bucket: n.bucket, before: n.before ?? null } };
+}
+
+/** Shape-checks a records-route answer (a search answer's records too: {@link searchPageOf}). */
 export function pageOf(r: Record<string, unknown>): {
   records: ServerHit[];
   note: string;

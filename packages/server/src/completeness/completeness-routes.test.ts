@@ -130,7 +130,7 @@ describe('completeness and alerts routes', () => {
         t.app,
         'POST',
         `/v1/orgs/${org.orgId}/archive/search`,
-        { tokens: [randomBytes(16).toString('base64url')] },
+        { buckets: [{ bucket: org.bucketId, tokens: [randomBytes(16).toString('base64url')] }] },
         org.officer.headers(),
       );
     const statuses: number[] = [];

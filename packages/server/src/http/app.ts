@@ -56,6 +56,15 @@ function toServerError(err: unknown): ServerError {
   return new ServerError('INTERNAL', 'internal error', { cause: err });
 }
 
+/** BODY_TOO_LARGE naming the route's limit, so a client knows how far to shrink the body. */
+function withRouteLimit(e: ServerError, request: FastifyRequest): ServerError {
+  const limit = request.routeOptions.bodyLimit;
+  if (e.code !== 'BODY_TOO_LARGE' || typeof limit !== 'number') return e;
+  return new ServerError('BODY_TOO_LARGE', `the body is larger than this route's limit of ${limit} bytes`, {
+    details: { limit },
+  });
+}
+
 /** The error answered for a request refused before routing (see `frameworkErrors` in buildApp). */
 function frameworkError(err: FastifyError): ServerError {
   switch (err.code) {
@@ -149,7 +158,7 @@ export async function buildApp(
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const e = toServerError(err);
+    const e = withRouteLimit(toServerError(err), request);
     if (e.code === 'INTERNAL')
       deps.logger.error('internal-error', { reqId: request.id, route: request.routeOptions.url ?? null });
     return sendError(request, reply, e);

@@ -191,3 +191,62 @@ async function filterRecords(
   }
   return out;
 }
+
+/** One bucket of a search over several: its own tokens (each bucket has its own index key). */
+export interface BucketSearch {
+  readonly bucketId: string;
+  /** Tokens every hit carries (1–32). */
+  readonly allOf: readonly Uint8Array[];
+  /** Groups of which every hit carries at least one token each. */
+  readonly anyOf: readonly (readonly Uint8Array[])[];
+}
+
+/** Where a search over several buckets goes on: a bucket, and the log index below which to go on in it (null: its newest). */
+export interface BucketPosition {
+  readonly bucketId: string;
+  readonly before: number | null;
+}
+
+/** A search over several buckets, in the order given (newest bucket first), from `start`. */
+export interface BucketsQuery {
+  readonly buckets: readonly BucketSearch[];
+  readonly deviceId?: DeviceId;
+  readonly limit: number;
+  /** Index into `buckets` of the first bucket searched, and the position in it. */
+  readonly start: number;
+  readonly before: number | null;
+}
+
+/** One page of a search over several buckets: hits bucket by bucket, and where the next page starts. */
+export interface BucketsPage {
+  readonly hits: readonly StoredArchiveRecord[];
+  readonly next: BucketPosition | null;
+}
+
+/**
+ * Runs `q` bucket by bucket: each bucket's hits (newest first) fill the page before the next
+ * bucket is read, so a page costs at most one single-bucket search per bucket named. A page
+ * that fills exactly at a bucket's end points at the next bucket's newest record (that page
+ * may be empty): looking ahead would read the next bucket for nothing when the caller stops.
+ */
+export async function runBucketsSearch(stores: Stores, orgId: OrgId, q: BucketsQuery): Promise<BucketsPage> {
+  const hits: StoredArchiveRecord[] = [];
+  for (let i = q.start; i < q.buckets.length; i++) {
+    const b = q.buckets[i]!;
+    const page = await runSearch(stores, orgId, {
+      allOf: b.allOf,
+      anyOf: b.anyOf,
+      bucketId: b.bucketId,
+      ...(q.deviceId === undefined ? {} : { deviceId: q.deviceId }),
+      limit: q.limit - hits.length,
+      before: i === q.start ? q.before : null,
+    });
+    hits.push(...page.hits);
+    if (page.next !== null) return { hits, next: { bucketId: b.bucketId, before: page.next } };
+    if (hits.length >= q.limit) {
+      const following = q.buckets[i + 1];
+      return { hits, next: following === undefined ? null : { bucketId: following.bucketId, before: null } };
+    }
+  }
+  return { hits, next: null };
+}

@@ -1,12 +1,13 @@
 /**
- * Officer routes over the archive: blind search (officers and auditors) and a custodian
- * device's records in sequence order (officers). Both answer with the exact sealed bytes
- * and what the console needs to verify each record without trusting the server: the
- * device's batch signature material (when stored), an RFC 9162 inclusion proof of the
- * record's log entry and the signed checkpoint the proof leads to.
+ * Officer routes over the archive: blind search over several buckets in one request
+ * (officers and auditors) and a custodian device's records in sequence order (officers).
+ * Both answer with the exact sealed bytes and what the console needs to verify each record
+ * without trusting the server: the device's batch signature material (when stored), an
+ * RFC 9162 inclusion proof of the record's log entry and the signed checkpoint the proof
+ * leads to.
  *
- * Every call is an audit entry (kind, caller, counts); the tokens are never logged or
- * audited — their meaning is unknown to the server anyway, but their equality is not.
+ * Every call is an audit entry (kind, caller, buckets, counts); the tokens are never logged
+ * or audited — their meaning is unknown to the server anyway, but their equality is not.
  */
 import { inclusionProof, parseRecord, RECORD_HASH_LENGTH } from '@custos/core';
 import { Type, type Static } from 'typebox';
@@ -22,10 +23,13 @@ import {
   DEFAULT_SEARCH_PAGE,
   MAX_DATE_TOKENS,
   MAX_DEVICE_RECORDS_PAGE,
+  MAX_SEARCH_BUCKETS,
   MAX_SEARCH_PAGE,
+  MAX_SEARCH_REQUEST_TOKENS,
   MAX_SEARCH_TOKENS,
+  SEARCH_BODY_LIMIT_BYTES,
 } from './search-defaults.js';
-import { runSearch } from './search-query.js';
+import { runBucketsSearch, type BucketPosition, type BucketSearch } from './search-query.js';
 
 const TOKEN_BYTES = 16;
 const Token = Bytes(TOKEN_BYTES, TOKEN_BYTES, 'a blind token (docs/blind-index.md §3)');
@@ -36,33 +40,51 @@ const Cursor = Type.String({
 });
 const OrgParams = Type.Object({ orgId: Id('organisation id') }, { additionalProperties: false });
 
-const SearchBody = Type.Object(
+const BucketSearchIn = Type.Object(
   {
+    bucket: BucketId,
     tokens: Type.Array(Token, {
       minItems: 1,
       maxItems: MAX_SEARCH_TOKENS,
-      description: "tokens every hit carries, under the bucket's index key",
+      description: "tokens every hit carries, under this bucket's index key",
     }),
-    filters: Type.Optional(
-      Type.Object(
-        {
-          bucket: Type.Optional(BucketId),
-          device: Type.Optional(Id('custodian device')),
-          dates: Type.Optional(
-            Type.Array(Token, {
-              minItems: 1,
-              maxItems: MAX_DATE_TOKENS,
-              description: 'day and month tokens of a date range; a hit carries at least one',
-            }),
-          ),
-        },
-        { additionalProperties: false },
-      ),
+    dates: Type.Optional(
+      Type.Array(Token, {
+        minItems: 1,
+        maxItems: MAX_DATE_TOKENS,
+        description:
+          "day and month tokens of a date range under this bucket's index key; a hit carries at least one",
+      }),
     ),
+  },
+  { additionalProperties: false },
+);
+
+const SearchCursor = Type.Object(
+  {
+    bucket: BucketId,
+    before: Type.Optional(
+      Type.String({
+        pattern: '^(0|[1-9][0-9]{0,15})$',
+        description: "a log index in that bucket: hits below it; absent: from the bucket's newest",
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'the `next` of the previous page' },
+);
+
+const SearchBody = Type.Object(
+  {
+    buckets: Type.Array(BucketSearchIn, {
+      minItems: 1,
+      maxItems: MAX_SEARCH_BUCKETS,
+      description: `the buckets to search, newest first (the order of the results), each once; at most ${MAX_SEARCH_TOKENS} + ${MAX_DATE_TOKENS} tokens a bucket and ${MAX_SEARCH_REQUEST_TOKENS} in all`,
+    }),
+    device: Type.Optional(Id('only records of this custodian device')),
     limit: Type.Optional(
       Type.Integer({ minimum: 1, maximum: MAX_SEARCH_PAGE, description: `default ${DEFAULT_SEARCH_PAGE}` }),
     ),
-    cursor: Type.Optional(Cursor),
+    cursor: Type.Optional(SearchCursor),
   },
   { additionalProperties: false },
 );
@@ -97,17 +119,33 @@ const SealedRecordOut = Type.Object(
   { additionalProperties: false },
 );
 
+const CheckpointOut = Type.Object(
+  {
+    treeSize: Type.Integer({ minimum: 0 }),
+    note: Type.String({ description: 'signed checkpoint note' }),
+  },
+  { additionalProperties: false },
+);
+
 const RecordsResponse = Type.Object(
   {
     records: Type.Array(SealedRecordOut),
-    checkpoint: Type.Object(
-      {
-        treeSize: Type.Integer({ minimum: 0 }),
-        note: Type.String({ description: 'signed checkpoint note' }),
-      },
-      { additionalProperties: false },
-    ),
+    checkpoint: CheckpointOut,
     next: Type.Union([Cursor, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+const SearchResponse = Type.Object(
+  {
+    records: Type.Array(SealedRecordOut, {
+      description: 'bucket by bucket in the order asked, newest first in each',
+    }),
+    checkpoint: CheckpointOut,
+    next: Type.Union([SearchCursor, Type.Null()], {
+      description:
+        "where the next page starts, as the next request's `cursor`: `{bucket, before}` or `{bucket}`; null after the last",
+    }),
   },
   { additionalProperties: false },
 );
@@ -201,59 +239,121 @@ async function ownDevice(stores: Stores, orgId: OrgId, deviceId: string): Promis
   return deviceId as DeviceId;
 }
 
+/** A search request decoded and checked against the limits no schema can state. */
+interface CheckedSearch {
+  readonly buckets: readonly BucketSearch[];
+  /** Where the cursor resumes: an index into `buckets` and the position in that bucket. */
+  readonly start: number;
+  readonly before: number | null;
+  /** Query and date tokens of the buckets searched (from `start`), for the audit entry. */
+  readonly tokens: number;
+}
+
+/**
+ * Decodes `body` and refuses, before anything is read or spent, a bucket named twice, more
+ * tokens in all than a request may carry, and a cursor outside the request.
+ */
+function checkedSearch(body: Static<typeof SearchBody>): CheckedSearch {
+  const named = new Set<string>();
+  const buckets = body.buckets.map((b, i): BucketSearch => {
+    if (named.has(b.bucket))
+      throw new ServerError('INVALID_REQUEST', `body.buckets.${i}.bucket: named twice`);
+    named.add(b.bucket);
+    const dates = (b.dates ?? []).map((t, j) => decodeBytes(`body.buckets.${i}.dates.${j}`, t, TOKEN_BYTES));
+    return {
+      bucketId: b.bucket,
+      allOf: b.tokens.map((t, j) => decodeBytes(`body.buckets.${i}.tokens.${j}`, t, TOKEN_BYTES)),
+      anyOf: dates.length === 0 ? [] : [dates],
+    };
+  });
+  const total = tokensIn(buckets);
+  if (total > MAX_SEARCH_REQUEST_TOKENS) {
+    throw new ServerError(
+      'INVALID_REQUEST',
+      `body.buckets: ${total} tokens in all, at most ${MAX_SEARCH_REQUEST_TOKENS} per request; search the other buckets in a further request`,
+    );
+  }
+  let start = 0;
+  let before: number | null = null;
+  if (body.cursor !== undefined) {
+    const at = body.cursor.bucket;
+    start = buckets.findIndex((b) => b.bucketId === at);
+    if (start < 0) throw new ServerError('INVALID_REQUEST', 'body.cursor.bucket: not one of body.buckets');
+    before = body.cursor.before === undefined ? null : Number(body.cursor.before);
+    if (before !== null && !Number.isSafeInteger(before))
+      throw new ServerError('INVALID_REQUEST', 'body.cursor.before: beyond 2^53 - 1');
+  }
+  return { buckets, start, before, tokens: tokensIn(buckets.slice(start)) };
+}
+
+/** Query and date tokens of `buckets`: each is one block-list read. */
+function tokensIn(buckets: readonly BucketSearch[]): number {
+  return buckets.reduce((n, b) => n + b.allOf.length + b.anyOf.flat().length, 0);
+}
+
+/** Refuses a bucket this org has not registered: another org's bucket is simply unknown here. */
+async function ownBuckets(stores: Stores, orgId: OrgId, buckets: readonly BucketSearch[]): Promise<void> {
+  for (const [i, b] of buckets.entries()) {
+    if ((await stores.buckets.get(orgId, b.bucketId)) === undefined) {
+      throw new ServerError(
+        'BUCKET_NOT_FOUND',
+        `body.buckets.${i}.bucket: no such bucket in this organisation`,
+      );
+    }
+  }
+}
+
 /** POST /v1/orgs/:orgId/archive/search */
 export const archiveSearchRoute = defineRoute({
   method: 'POST',
   url: '/v1/orgs/:orgId/archive/search',
   summary:
-    'Blind search (docs/search.md): the sealed records whose headers carry every token (and one of the date ' +
-    'tokens), newest first, each with its batch signature material and an inclusion proof in the latest ' +
-    'checkpoint. Records are searchable about a second after ingest. Officers and auditors; audited with ' +
-    'token and result counts, never the tokens. Rate limited per device.',
+    'Blind search (docs/search.md): over up to ' +
+    `${MAX_SEARCH_BUCKETS} buckets, each with its own tokens, the sealed records whose headers carry every ` +
+    'token of their bucket (and one of its date tokens), bucket by bucket in the order given, newest first in each, each with its batch signature material and an inclusion proof in the latest ' +
+    'checkpoint. Records are searchable about a second after ingest. Officers and auditors; one request is one ' +
+    'search: one audit entry naming the buckets, with token and result counts, never the tokens, and one token of the ' +
+    'per-device rate limit.',
   access: { kind: 'device', roles: ['officer', 'auditor'] },
   params: OrgParams,
   body: SearchBody,
-  response: { status: 200, schema: RecordsResponse },
+  bodyLimit: SEARCH_BODY_LIMIT_BYTES,
+  response: { status: 200, schema: SearchResponse },
   errors: ['DEVICE_NOT_FOUND', 'BUCKET_NOT_FOUND', 'LOG_NOT_FOUND'],
   async handler({ auth, body, reply }, deps) {
-    await throttleOfficer(deps, auth, 'search', reply);
-    const allOf = body.tokens.map((t, i) => decodeBytes(`body.tokens.${i}`, t, TOKEN_BYTES));
-    const dates = (body.filters?.dates ?? []).map((t, i) =>
-      decodeBytes(`body.filters.dates.${i}`, t, TOKEN_BYTES),
-    );
-    const before = body.cursor === undefined ? null : Number(body.cursor);
-    if (before !== null && !Number.isSafeInteger(before))
-      throw new ServerError('INVALID_REQUEST', 'body.cursor: beyond 2^53 - 1');
-    const bucket = body.filters?.bucket;
-    if (bucket !== undefined && (await deps.stores.buckets.get(auth.orgId, bucket)) === undefined) {
-      throw new ServerError('BUCKET_NOT_FOUND', 'no such bucket in this organisation');
-    }
+    // Everything the request names is checked before it spends a rate-limit token.
+    const search = checkedSearch(body);
+    await ownBuckets(deps.stores, auth.orgId, search.buckets);
     const device =
-      body.filters?.device === undefined
-        ? undefined
-        : await ownDevice(deps.stores, auth.orgId, body.filters.device);
-    const page = await runSearch(deps.stores, auth.orgId, {
-      allOf,
-      anyOf: dates.length === 0 ? [] : [dates],
-      ...(bucket === undefined ? {} : { bucketId: bucket }),
+      body.device === undefined ? undefined : await ownDevice(deps.stores, auth.orgId, body.device);
+    await throttleOfficer(deps, auth, 'search', reply);
+    const page = await runBucketsSearch(deps.stores, auth.orgId, {
+      buckets: search.buckets,
       ...(device === undefined ? {} : { deviceId: device }),
       limit: body.limit ?? DEFAULT_SEARCH_PAGE,
-      before,
+      start: search.start,
+      before: search.before,
     });
     const { out, checkpoint } = await withVerification(deps.stores, auth.orgId, page.hits);
+    const searched = search.buckets.slice(search.start).map((b) => b.bucketId);
     await deps.stores.withTransaction((tx) =>
       deps.audit.record(tx, auth.orgId, {
         kind: 'archive.search',
         actorDeviceId: auth.deviceId,
         subject: auth.orgId,
-        // Counts only: MUST NOT carry the tokens.
-        detail: `tokens=${allOf.length + dates.length} results=${out.length}`,
+        // Buckets and counts only: MUST NOT carry the tokens.
+        detail: `buckets=${searched.join(',')} tokens=${search.tokens} results=${out.length}`,
         at: deps.clock(),
       }),
     );
-    return { records: out, checkpoint, next: page.next === null ? null : String(page.next) };
+    return { records: out, checkpoint, next: page.next === null ? null : cursorOut(page.next) };
   },
 });
+
+/** The `next` of a search answer. */
+function cursorOut(at: BucketPosition): Static<typeof SearchCursor> {
+  return at.before === null ? { bucket: at.bucketId } : { bucket: at.bucketId, before: String(at.before) };
+}
 
 /** GET /v1/orgs/:orgId/archive/records */
 export const deviceRecordsRoute = defineRoute({

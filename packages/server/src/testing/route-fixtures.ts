@@ -364,12 +364,15 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
   },
   'GET /v1/archive/head': async () => ({ method: 'GET', url: '/v1/archive/head' }),
   // Officer search (search issue): checkpoints are signed first so every hit carries a proof.
-  'POST /v1/orgs/:orgId/archive/search': async ({ t, org }) => {
+  'POST /v1/orgs/:orgId/archive/search': async ({ t, org, archive }) => {
     await testIntegrator(t.stores, FIXTURE_LOG_KEY).integrateAll();
     return {
       method: 'POST',
       url: `/v1/orgs/${org.orgId}/archive/search`,
-      body: { tokens: [randomBytes(16).toString('base64url')], limit: 10 },
+      body: {
+        buckets: [{ bucket: archive.bucketId, tokens: [randomBytes(16).toString('base64url')] }],
+        limit: 10,
+      },
     };
   },
   'GET /v1/orgs/:orgId/archive/records': async ({ t, org }) => {
