@@ -122,18 +122,20 @@ export async function cliOrg(
   return { server: copy.server, url: copy.url, orgId: copy.orgId, adminProfile };
 }
 
-/** Invites a user as the admin and enrols them into `profile`; resolves to their address. */
+/** Invites a user as the admin (with `invite`'s extra flags) and enrols them into `profile`; resolves to their address. */
 export async function inviteAndEnrol(
   org: CliOrg,
   name: string,
   profile: string,
   protection: readonly string[] = ['--unattended'],
+  invite: readonly string[] = [],
 ): Promise<string> {
   const inv = await custosJson<{ enrolmentCode: string; address: string }>([
     'admin',
     'invite',
     '--user',
     name,
+    ...invite,
     '--profile',
     org.adminProfile,
   ]);

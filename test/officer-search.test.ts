@@ -1,16 +1,19 @@
 /**
  * End to end, with real processes (docs/search.md): a `custos server`, the key ceremony,
- * two users who send each other messages with `custos send` (their devices attach blind
- * tokens once an officer has sealed index keys to them), and an officer who runs
- * `custos console search`: it finds exactly the records whose text matches — both
- * devices' copies, opened, their device signatures and inclusion proofs verified — pages with --cursor, honours
- * phrases, case, --kind, --participant, --conversation and --from/--to, and refuses bad
- * command lines with exit 2.
+ * two users of different retention classes (so their copies go to different buckets) who send
+ * each other messages with `custos send` (their devices attach blind tokens once an officer has
+ * sealed index keys to them), and an officer who runs `custos console search`: it finds exactly
+ * the records whose text matches — both devices' copies, opened, their device signatures and
+ * inclusion proofs verified — pages with --cursor across buckets, honours phrases, case, --kind,
+ * --participant, --conversation and --from/--to, and refuses bad command lines with exit 2.
+ * Each search over the ceremony's six buckets is one request: one `archive-search` entry in the
+ * log, and a run of searches raises no rate-limit alert.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopServer } from './client-support.js';
+import { logEntries } from './client-records.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cliOrg,
@@ -35,6 +38,7 @@ interface Match {
   deviceId: string;
   seq: number;
   logIndex: number;
+  bucketId: string;
   recordHash: string;
   signature: string;
   proof: string;
@@ -44,6 +48,7 @@ interface SearchOut {
   threads: { conversationId: string; logIndexes: number[] }[];
   next: string | null;
   bucketsSearched: string[];
+  bucketsWithoutWrap: string[];
 }
 
 const TEXTS = {
@@ -61,9 +66,15 @@ describe('officer search (processes)', () => {
   let aliceAddress: string;
   let bobAddress: string;
   let officer: string[];
+  /** `custos console search` runs that reached the server (each must be one request). */
+  let searches = 0;
 
-  const search = async (args: string[]): Promise<SearchOut> =>
-    custosJson<SearchOut>(['console', 'search', ...args, ...officer]);
+  const search = async (args: string[]): Promise<SearchOut> => {
+    const out = await custosJson<SearchOut>(['console', 'search', ...args, ...officer]);
+    // A search whose date range meets no bucket asks the server nothing.
+    if (out.bucketsSearched.length > 0) searches++;
+    return out;
+  };
   /** Searches until `want` matches are indexed (the indexer runs every 250 ms after each checkpoint). */
   const searchUntil = async (args: string[], want: number): Promise<SearchOut> => {
     let last: SearchOut | undefined;
@@ -81,7 +92,8 @@ describe('officer search (processes)', () => {
     alice = join(dir, 'alice');
     bob = join(dir, 'bob');
     aliceAddress = await inviteAndEnrol(org, 'alice', alice);
-    bobAddress = await inviteAndEnrol(org, 'bob', bob);
+    // Bob keeps his records permanently: his device's copies go to the permanent class's bucket.
+    bobAddress = await inviteAndEnrol(org, 'bob', bob, ['--unattended'], ['--retention', 'permanent']);
     const pp = join(dir, 'officer.pass');
     writeFileSync(pp, `${OFFICER_PASSPHRASE}\n`, { mode: 0o600 });
     const officerDir = join(dir, 'org', 'officers', 'officer-1');
@@ -145,6 +157,13 @@ describe('officer search (processes)', () => {
         expect(m.recordHash).toMatch(/^[0-9a-f]{64}$/);
         expect(m.kind).toBe('message');
       }
+      // Alice's copies are in her class's bucket, Bob's in his; the ceremony's six buckets (three
+      // classes, this month and next) were all searched, newest first.
+      const hitBuckets = new Set(r.matches.map((m) => m.bucketId));
+      expect([...hitBuckets].map((b) => b.split('-')[0]).sort()).toEqual(['permanent', 'standard']);
+      for (const b of hitBuckets) expect(r.bucketsSearched).toContain(b);
+      expect(r.bucketsSearched.length).toBeGreaterThanOrEqual(6);
+      expect(r.bucketsWithoutWrap).toEqual([]);
       // One conversation (alice ↔ bob), every match in it.
       expect(r.threads).toHaveLength(1);
       expect(r.threads[0]!.logIndexes).toHaveLength(6);
@@ -152,6 +171,7 @@ describe('officer search (processes)', () => {
       // The human form prints the thread and the verification.
       const human = await custos(['console', 'search', 'budget', ...officer]);
       expect(human.status, human.stderr).toBe(0);
+      searches++;
       expect(human.stdout).toContain(`Conversation ${r.threads[0]!.conversationId} (6 matches)`);
       expect(human.stdout).toContain('proof verified');
       expect(human.stdout).toContain('signature verified');
@@ -204,6 +224,29 @@ describe('officer search (processes)', () => {
         if (cursor === null) break;
       }
       expect(seen).toEqual(all.matches.map((m) => m.logIndex));
+      // The pages crossed from one bucket to the other.
+      expect(new Set(all.matches.map((m) => m.bucketId)).size).toBe(2);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'each search over six buckets is one request: as many archive-search entries as searches, no rate-limit alert',
+    async () => {
+      const kinds = async (kind: string) =>
+        (await logEntries(org.server, org)).filter((e) => e.type === 'audit-event' && e.kind === kind).length;
+      // A few more in a row, after the searches above (more than the burst of 20 requests would
+      // have been at one request per bucket).
+      for (let i = 0; i < 3; i++) await search(['budget', '--limit', '2']);
+      // Audit acts reach the log with the next checkpoint: wait until every search's is in.
+      let entries = 0;
+      for (let i = 0; i < INDEX_ATTEMPTS && entries < searches; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 500));
+        entries = await kinds('archive-search');
+      }
+      expect(searches).toBeGreaterThanOrEqual(20);
+      expect(entries).toBe(searches);
+      expect(await kinds('alert-rate-limit')).toBe(0);
     },
     STEP_TIMEOUT_MS,
   );
