@@ -48,12 +48,64 @@ describe('finding acknowledgement', () => {
       at: ack.at,
     };
     expect(decodeFindingAcknowledgement(encodeDeterministic(doc))).toEqual(ack);
-    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, v: 2 }))).toThrow(/version 1/);
+    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, v: 2 }))).toThrow(
+      /version 1 or 2/,
+    );
+    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, saw: 'unarchived=1' }))).toThrow(
+      /version 1 or 2/,
+    );
     expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, extra: 1 }))).toThrow(
       /version 1/,
     );
     expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, why: '' }))).toThrow(/reason/);
     expect(() => decodeFindingAcknowledgement(new Uint8Array([0xa0, 0x00]))).toThrow();
+  });
+
+  it('signs the state the officer saw as version 2; without one the statement is version 1 as before', () => {
+    const state = 'unarchived=7,handed-in=none,gaps=none';
+    const withState = { ...ack, findingId: 'revoked/org-1/dev_A/412', state };
+    const bytes = encodeFindingAcknowledgement(withState);
+    expect(decodeFindingAcknowledgement(bytes)).toEqual(withState);
+    const doc = {
+      v: 2,
+      typ: 'finding-acknowledgement',
+      org: ack.orgId,
+      fnd: withState.findingId,
+      why: ack.reason,
+      off: 2,
+      at: ack.at,
+      saw: state,
+    };
+    expect(Buffer.from(bytes).equals(Buffer.from(encodeDeterministic(doc)))).toBe(true);
+    // Another count is another statement: the state is signed.
+    const other = encodeFindingAcknowledgement({
+      ...withState,
+      state: 'unarchived=8,handed-in=none,gaps=none',
+    });
+    expect(Buffer.from(other).equals(Buffer.from(bytes))).toBe(false);
+    // Version 1 is unchanged: no `saw` key, `v: 1`.
+    expect(decodeFindingAcknowledgement(encodeFindingAcknowledgement(ack))).toEqual(ack);
+    expect(
+      Buffer.from(encodeFindingAcknowledgement(ack)).equals(
+        Buffer.from(
+          encodeDeterministic({
+            v: 1,
+            typ: 'finding-acknowledgement',
+            org: ack.orgId,
+            fnd: ack.findingId,
+            why: ack.reason,
+            off: 2,
+            at: ack.at,
+          }),
+        ),
+      ),
+    ).toBe(true);
+    for (const bad of ['', 'has space', 'x'.repeat(401), 'semi;colon'])
+      expect(() => encodeFindingAcknowledgement({ ...withState, state: bad })).toThrow(/state/);
+    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, saw: 'a b' }))).toThrow(/state/);
+    expect(() => decodeFindingAcknowledgement(encodeDeterministic({ ...doc, v: 1 }))).toThrow(
+      /version 1 or 2/,
+    );
   });
 
   it('names the statement in its act\'s detail by SHA-256 (FIPS 180-2 vector for "abc")', () => {

@@ -6,11 +6,19 @@
  * for ever; any other finding, including a new gap of the same device, still fails.
  *
  *   statement = deterministic CBOR { v: 1, typ: "finding-acknowledgement", org, fnd, why, off, at }
+ *             | deterministic CBOR { v: 2, typ: "finding-acknowledgement", org, fnd, why, off, at, saw }
  *   signature = Ed25519(officer signing key, "custos-finding-acknowledgement-v1" || 0x00 || statement)
  *
  * `fnd` is the finding id, `why` the officer's reason (the server keeps it in clear, like a
  * hold's release reason), `off` the officer's index in the org's officer list, `at` the time
- * the officer signed (ms). The server verifies the signature before it stores the statement
+ * the officer signed (ms). Version 2 adds `saw`: the state of the finding the officer saw and
+ * accepted, for a finding whose id names a thing that can grow while staying the same thing (a
+ * revoked device's revocation, whose unarchived receipts become visible over time: console
+ * finding-ids.ts). Its id stays the same, so what the acknowledgement covers must be signed with
+ * it; the console judges a later state against it. Findings without such a state are signed as
+ * version 1, byte for byte as before. The domain stays `…-v1`: it names what the signature is
+ * for, and the statement's own `v` (signed) says which layout it has, so a version 2 statement
+ * never reads as a version 1 one. The server verifies the signature before it stores the statement
  * and logs a `completeness-acknowledge` act whose document commits to the statement's SHA-256;
  * consoles check the signature and the log entry again, so the server can neither forge an
  * acknowledgement nor move one onto another finding.
@@ -25,6 +33,8 @@ export const FINDING_ACKNOWLEDGEMENT_DOMAIN = 'custos-finding-acknowledgement-v1
 export const MAX_FINDING_ID_CHARS = 400;
 /** Longest reason, in characters. */
 export const MAX_ACKNOWLEDGEMENT_REASON_CHARS = 2_000;
+/** Longest state (version 2's `saw`), in characters: `unarchived=N,handed-in=FROM-TO:COUNT,gaps=I.J…`. */
+export const MAX_FINDING_STATE_CHARS = 400;
 /** Largest encoded statement (a reason of multi-byte characters included). */
 export const MAX_ACKNOWLEDGEMENT_BYTES = 10_240;
 
@@ -38,9 +48,15 @@ export interface FindingAcknowledgement {
   readonly officerIndex: number;
   /** When the officer signed, ms since the epoch. */
   readonly at: number;
+  /**
+   * The finding's state the officer saw and accepted (version 2), for findings that have one
+   * (console finding-ids.ts); absent: a version 1 statement.
+   */
+  readonly state?: string;
 }
 
 const FINDING_ID = /^[a-z][a-z-]*(\/[A-Za-z0-9._:-]+)+$/;
+const FINDING_STATE = /^[A-Za-z0-9._:=,-]+$/;
 
 const bad = (code: 'INVALID_ARGUMENT' | 'MALFORMED_INPUT', what: string): CustosError =>
   new CustosError(code, `finding acknowledgement: ${what}`);
@@ -64,12 +80,20 @@ function check(a: FindingAcknowledgement, code: 'INVALID_ARGUMENT' | 'MALFORMED_
   if (!Number.isSafeInteger(a.officerIndex) || a.officerIndex < 0)
     throw bad(code, 'the officer index must be an integer >= 0');
   if (!Number.isSafeInteger(a.at) || a.at < 0) throw bad(code, 'the time must be an integer >= 0 (ms)');
+  if (
+    a.state !== undefined &&
+    (typeof a.state !== 'string' || a.state.length > MAX_FINDING_STATE_CHARS || !FINDING_STATE.test(a.state))
+  )
+    throw bad(
+      code,
+      `the state must be 1–${MAX_FINDING_STATE_CHARS} characters of letters, digits and . _ : = , -`,
+    );
 }
 
 /** The statement's deterministic CBOR bytes; INVALID_ARGUMENT for a malformed acknowledgement. */
 export function encodeFindingAcknowledgement(a: FindingAcknowledgement): Uint8Array {
   check(a, 'INVALID_ARGUMENT');
-  return encodeDeterministic({
+  const v1 = {
     v: 1,
     typ: 'finding-acknowledgement',
     org: a.orgId,
@@ -77,7 +101,8 @@ export function encodeFindingAcknowledgement(a: FindingAcknowledgement): Uint8Ar
     why: a.reason,
     off: a.officerIndex,
     at: a.at,
-  });
+  };
+  return encodeDeterministic(a.state === undefined ? v1 : { ...v1, v: 2, saw: a.state });
 }
 
 /** Decodes and checks a statement; MALFORMED_INPUT for anything but the one encoding of a valid one. */
@@ -86,14 +111,17 @@ export function decodeFindingAcknowledgement(bytes: Uint8Array): FindingAcknowle
     throw bad('MALFORMED_INPUT', `larger than ${MAX_ACKNOWLEDGEMENT_BYTES} bytes`);
   const m = decodeStrictMap(bytes, 'finding acknowledgement', 'MALFORMED_INPUT');
   const keys = Object.keys(m).sort().join(',');
-  if (keys !== 'at,fnd,off,org,typ,v,why' || m.v !== 1 || m.typ !== 'finding-acknowledgement')
-    throw bad('MALFORMED_INPUT', 'not a version 1 finding-acknowledgement document');
+  const v1 = keys === 'at,fnd,off,org,typ,v,why' && m.v === 1;
+  const v2 = keys === 'at,fnd,off,org,saw,typ,v,why' && m.v === 2;
+  if (!(v1 || v2) || m.typ !== 'finding-acknowledgement')
+    throw bad('MALFORMED_INPUT', 'not a version 1 or 2 finding-acknowledgement document');
   const a = {
     orgId: m.org as string,
     findingId: m.fnd as string,
     reason: m.why as string,
     officerIndex: m.off as number,
     at: m.at as number,
+    ...(v2 ? { state: m.saw as string } : {}),
   };
   check(a, 'MALFORMED_INPUT');
   return a;
