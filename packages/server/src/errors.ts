@@ -102,7 +102,7 @@ export const SERVER_ERRORS = {
   },
   FINDING_ACKNOWLEDGED: {
     status: 409,
-    doc: 'The completeness finding already has an acknowledgement; a finding is acknowledged once. Nothing was stored.',
+    doc: 'The completeness finding already has an acknowledgement accepting the same state (most findings have none: a finding is acknowledged once). Nothing was stored.',
   },
   BOOTSTRAP_USED: {
     status: 409,

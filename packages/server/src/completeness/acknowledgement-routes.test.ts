@@ -2,7 +2,9 @@
  * Finding acknowledgements over HTTP (SQLite): an officer's signed statement is stored and
  * audited with the detail the console rebuilds; a retry of the identical statement changes
  * nothing; a second statement for the same finding, a forged or misattributed signature,
- * another org's finding, an empty reason and a member's request are refused, nothing stored.
+ * another org's finding, an empty reason and a member's request are refused, nothing stored. A
+ * revoked device's finding is acknowledged again at another accepted state (version 2), once per
+ * state, and the listing pages through the states of one finding.
  * The officer list is read in the transaction that stores the act: a removal committing just
  * before it refuses the removed officer's acknowledgement.
  */
@@ -176,6 +178,39 @@ describe('finding acknowledgement routes (SQLite)', () => {
     expect(rest.next).toBeNull();
   });
 
+  it("acknowledges a revoked device's finding again at a new state, once per state, each its own act", async () => {
+    const findingId = `revoked/${orgId}/dev-4/17`;
+    const at = (state: string, over: Partial<FindingAcknowledgement> = {}) =>
+      statement({ findingId, state, ...over });
+    const two = at('unarchived=2,handed-in=none,gaps=none');
+    const five = at('unarchived=5,handed-in=none,gaps=none', { officerIndex: 1, at: 3000 });
+    const before = (await acts()).length;
+    expect((await post(dev.officer, two, officers[0]!.sign(two))).statusCode).toBe(200);
+    expect((await post(officer1, five, officers[1]!.sign(five))).statusCode).toBe(200);
+    // The same state again, by another officer or with another reason: refused, nothing logged.
+    const twoAgain = at('unarchived=2,handed-in=none,gaps=none', { officerIndex: 1, reason: 'Again.' });
+    const refused = await post(officer1, twoAgain, officers[1]!.sign(twoAgain));
+    expect(code(refused)).toEqual([409, 'FINDING_ACKNOWLEDGED']);
+    expect(refused.body).toContain('already acknowledged at unarchived=2,handed-in=none,gaps=none');
+    expect((await acts()).slice(before)).toEqual([
+      [findingId, findingAcknowledgementActDetail(two)],
+      [findingId, findingAcknowledgementActDetail(five)],
+    ]);
+    // Paged one at a time, the cursor carries the state: both are listed, in state order.
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const page: { acknowledgements: Listed[]; next: string | null } = await list(
+        `?limit=1${next === null ? '' : `&after=${encodeURIComponent(next)}`}`,
+      );
+      seen.push(...page.acknowledgements.map((a) => a.statement));
+      next = page.next;
+    } while (next !== null);
+    const mine = seen.filter((s) => [two, five].some((x) => Buffer.from(x).toString('base64url') === s));
+    expect(mine).toEqual([two, five].map((x) => Buffer.from(x).toString('base64url')));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
   it("refuses a removed officer's acknowledgement when the removal commits just before it is stored", async () => {
     const listed = (await t.stores.orgs.get(orgId))!.officers;
     const change = (seq: number, officers: typeof listed) =>
@@ -211,7 +246,7 @@ describe('finding acknowledgement routes (SQLite)', () => {
       acknowledgeFinding(stores, pendingTableAuditSink, orgId, newId<DeviceId>(), 5000, st, sig);
     const before = await acts();
     await expect(ack(racing)).rejects.toMatchObject({ code: 'INVALID_KEY' });
-    expect(await t.stores.completeness.acknowledgement(orgId, findingId)).toBeUndefined();
+    expect(await t.stores.completeness.acknowledgement(orgId, findingId, '')).toBeUndefined();
     expect(await acts()).toEqual(before);
     // Nothing was burnt: once officer 1 is listed again, the same acknowledgement is stored.
     await change(2, listed);

@@ -10,6 +10,13 @@
  * as disposition approvals are; the act is a `completeness.acknowledge` audit entry whose
  * document names the finding (subject) and commits to the statement's SHA-256 (detail), in
  * the transaction that stores it. Consoles check signature and log entry themselves.
+ *
+ * A finding is acknowledged once per state it is accepted at. Most findings have no state (a
+ * version 1 statement): once. A revoked device's finding keeps its id while more of its
+ * unarchived receipts become visible, and its statement (version 2) signs the state the officer
+ * accepted; when the console reports more than that, the officer acknowledges it again with the
+ * new state, a new row and act, and the earlier one stays. Which state covers what is the
+ * console's judgement (completeness/revoked-states.ts), not the server's.
  */
 import {
   decodeFindingAcknowledgement,
@@ -17,6 +24,8 @@ import {
   findingAcknowledgementMessage,
   isCustosError,
   MAX_ACKNOWLEDGEMENT_BYTES,
+  MAX_FINDING_ID_CHARS,
+  MAX_FINDING_STATE_CHARS,
   type FindingAcknowledgement,
 } from '@custos/core';
 import { Type } from 'typebox';
@@ -27,7 +36,7 @@ import { ServerError } from '../errors.js';
 import { defineRoute } from '../http/route-def.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../http/schema-helpers.js';
 import type { DeviceId, OrgId } from '../ids.js';
-import type { AcknowledgementRow } from '../store/completeness-stores.js';
+import type { AcknowledgementKey, AcknowledgementRow } from '../store/completeness-stores.js';
 import type { Stores } from '../store/stores.js';
 
 /** Length of an Ed25519 signature. */
@@ -51,10 +60,27 @@ const Acknowledgement = Type.Object(
   { additionalProperties: false },
 );
 
+/** The longest listing cursor: a finding id, a space and a state. */
+const MAX_CURSOR_CHARS = MAX_FINDING_ID_CHARS + 1 + MAX_FINDING_STATE_CHARS;
+
+/** The listing's cursor for `k`: the finding id, and after a space the state when it has one. */
+function cursorOf(k: AcknowledgementKey): string {
+  return k.state === '' ? k.findingId : `${k.findingId} ${k.state}`;
+}
+
+/** A cursor read back; a bare finding id is that finding with no state (as listings before states were). */
+function keyOf(cursor: string): AcknowledgementKey {
+  const space = cursor.indexOf(' ');
+  return space < 0
+    ? { findingId: cursor, state: '' }
+    : { findingId: cursor.slice(0, space), state: cursor.slice(space + 1) };
+}
+
 /**
  * Verifies and stores an acknowledgement and records its act. The identical statement and
  * signature again (a retry) answers the stored row and records nothing; any other statement
- * for an acknowledged finding is FINDING_ACKNOWLEDGED, changing nothing. `actingOfficer`, the
+ * for a finding already acknowledged at the same state (none, for most findings) is
+ * FINDING_ACKNOWLEDGED, changing nothing. `actingOfficer`, the
  * calling device's bound officer (the route always passes it), must be the statement's signer
  * (OFFICER_NOT_SIGNER).
  */
@@ -78,14 +104,16 @@ export async function acknowledgeFinding(
   if (a.orgId !== orgId)
     throw new ServerError('INVALID_REQUEST', "body.statement: names another organisation than the caller's");
   if (actingOfficer !== undefined) requireOwnOfficer(actingOfficer, a.officerIndex, 'body.statement');
+  const state = a.state ?? '';
   // The identical statement was verified when it was stored: a retry is answered, not refused.
-  const stored = await stores.completeness.acknowledgement(orgId, a.findingId);
+  const stored = await stores.completeness.acknowledgement(orgId, a.findingId, state);
   if (stored !== undefined) {
     if (stored.statement.equals(statement) && stored.signature.equals(signature)) return stored;
-    throw alreadyAcknowledged(a.findingId);
+    throw alreadyAcknowledged(a.findingId, state);
   }
   const row: AcknowledgementRow = {
     findingId: a.findingId,
+    state,
     statement,
     signature,
     deviceId: by,
@@ -111,7 +139,7 @@ export async function acknowledgeFinding(
         `body.signature: does not verify as officer ${a.officerIndex}'s signature of the statement`,
       );
     // Two officers racing: the primary key lets one in.
-    if (!(await tx.completeness.acknowledge(orgId, row))) throw alreadyAcknowledged(a.findingId);
+    if (!(await tx.completeness.acknowledge(orgId, row))) throw alreadyAcknowledged(a.findingId, state);
     await audit.record(tx, orgId, {
       kind: 'completeness.acknowledge',
       actorDeviceId: by,
@@ -123,8 +151,11 @@ export async function acknowledgeFinding(
   });
 }
 
-const alreadyAcknowledged = (findingId: string): ServerError =>
-  new ServerError('FINDING_ACKNOWLEDGED', `finding ${findingId} is already acknowledged; nothing was stored`);
+const alreadyAcknowledged = (findingId: string, state: string): ServerError =>
+  new ServerError(
+    'FINDING_ACKNOWLEDGED',
+    `finding ${findingId} is already acknowledged${state === '' ? '' : ` at ${state}`}; nothing was stored`,
+  );
 
 const wire = (r: AcknowledgementRow) => ({
   findingId: r.findingId,
@@ -142,8 +173,9 @@ export const acknowledgeFindingRoute = defineRoute({
     "Records an officer's signed acknowledgement of one completeness finding (docs/officers.md): the statement " +
     "names this org, the finding id, the reason and the officer's index, and the signature must verify with that " +
     "officer's registered signing key. A `completeness-acknowledge` audit entry commits to the statement's " +
-    'SHA-256. A finding is acknowledged once: another statement for it is FINDING_ACKNOWLEDGED (the identical ' +
-    'one again answers the stored acknowledgement). Officers only.',
+    'SHA-256. A finding is acknowledged once per state the statement accepts (version 2 `saw`, a revoked ' +
+    "device's finding; other findings have none): another statement for the same finding and state is " +
+    'FINDING_ACKNOWLEDGED (the identical one again answers the stored acknowledgement). Officers only.',
   access: { kind: 'device', roles: ['officer'] },
   params: OrgParams,
   body: Type.Object(
@@ -175,8 +207,9 @@ export const listAcknowledgementsRoute = defineRoute({
   method: 'GET',
   url: '/v1/orgs/:orgId/archive/completeness/acknowledgements',
   summary:
-    "The org's finding acknowledgements by finding id, each with its signed statement, from after `after` " +
-    `(a finding id; default the first), at most \`limit\` (1–${MAX_ACKNOWLEDGEMENTS_PAGE}, default ` +
+    "The org's finding acknowledgements by finding id and accepted state, each with its signed statement, from " +
+    'after `after` (a `next` of an earlier page: the finding id, and after a space the state when it has one; ' +
+    `default the first), at most \`limit\` (1–${MAX_ACKNOWLEDGEMENTS_PAGE}, default ` +
     `${MAX_ACKNOWLEDGEMENTS_PAGE}); \`next\` is the \`after\` of the next page, null at the end. The console ` +
     'checks each against its log entry and signature. Officers and auditors.',
   access: { kind: 'device', roles: ['officer', 'auditor'] },
@@ -186,8 +219,8 @@ export const listAcknowledgementsRoute = defineRoute({
       after: Type.Optional(
         Type.String({
           minLength: 1,
-          maxLength: 400,
-          description: 'the last finding id of the previous page',
+          maxLength: MAX_CURSOR_CHARS,
+          description: 'the `next` of the previous page (its last finding id, and state when it has one)',
         }),
       ),
       limit: Type.Optional(
@@ -214,10 +247,14 @@ export const listAcknowledgementsRoute = defineRoute({
   errors: [],
   async handler({ auth, query }, deps) {
     const limit = Math.min(Number(query.limit ?? MAX_ACKNOWLEDGEMENTS_PAGE), MAX_ACKNOWLEDGEMENTS_PAGE);
-    const rows = await deps.stores.completeness.acknowledgements(auth.orgId, query.after ?? null, limit);
+    const rows = await deps.stores.completeness.acknowledgements(
+      auth.orgId,
+      query.after === undefined ? null : keyOf(query.after),
+      limit,
+    );
     return {
       acknowledgements: rows.map(wire),
-      next: rows.length === limit ? rows[rows.length - 1]!.findingId : null,
+      next: rows.length === limit ? cursorOf(rows[rows.length - 1]!) : null,
     };
   },
 });

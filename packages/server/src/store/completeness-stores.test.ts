@@ -88,33 +88,58 @@ for (const backend of TEST_BACKENDS) {
       expect((await tb.stores.completeness.alerts(orgId, 150, 10)).map((x) => x.at)).toEqual([200]);
     });
 
-    it("stores one acknowledgement per finding, lists them by id in pages, never another org's", async () => {
-      const row = (findingId: string, n: number) => ({
+    it("stores one acknowledgement per finding and state, lists them by id and state in pages, never another org's", async () => {
+      const row = (findingId: string, n: number, state = '') => ({
         findingId,
+        state,
         statement: Buffer.from([n, 1, 2]),
         signature: Buffer.alloc(64, n),
         deviceId: a!,
         acknowledgedAt: 1000 + n,
       });
-      expect(await tb.stores.completeness.acknowledgements(orgId, null, 10)).toEqual([]);
-      expect(await tb.stores.completeness.acknowledge(orgId, row('gap/o/d/5-7', 1))).toBe(true);
-      expect(await tb.stores.completeness.acknowledge(orgId, row('gap/o/d/1-1', 2))).toBe(true);
+      const store = tb.stores.completeness;
+      expect(await store.acknowledgements(orgId, null, 10)).toEqual([]);
+      expect(await store.acknowledge(orgId, row('gap/o/d/5-7', 1))).toBe(true);
+      expect(await store.acknowledge(orgId, row('gap/o/d/1-1', 2))).toBe(true);
       // The same finding again changes nothing, whatever the new row says.
-      expect(await tb.stores.completeness.acknowledge(orgId, row('gap/o/d/5-7', 3))).toBe(false);
+      expect(await store.acknowledge(orgId, row('gap/o/d/5-7', 3))).toBe(false);
+      // A revoked device's finding, accepted at one state and then at a larger one; the same state again changes nothing.
+      const revoked = 'revoked/o/d/12';
+      expect(await store.acknowledge(orgId, row(revoked, 5, 'unarchived=2,handed-in=none,gaps=none'))).toBe(
+        true,
+      );
+      expect(await store.acknowledge(orgId, row(revoked, 6, 'unarchived=4,handed-in=none,gaps=none'))).toBe(
+        true,
+      );
+      expect(await store.acknowledge(orgId, row(revoked, 7, 'unarchived=4,handed-in=none,gaps=none'))).toBe(
+        false,
+      );
       const other = await createTestOrgRow(tb.stores, 'Other acks');
-      expect(await tb.stores.completeness.acknowledge(other, row('gap/o/d/9-9', 4))).toBe(true);
-      expect(await tb.stores.completeness.acknowledgements(orgId, null, 10)).toEqual([
+      expect(await store.acknowledge(other, row('gap/o/d/9-9', 4))).toBe(true);
+      const all = [
         row('gap/o/d/1-1', 2),
         row('gap/o/d/5-7', 1),
-      ]);
-      expect(await tb.stores.completeness.acknowledgement(orgId, 'gap/o/d/5-7')).toEqual(
-        row('gap/o/d/5-7', 1),
+        row(revoked, 5, 'unarchived=2,handed-in=none,gaps=none'),
+        row(revoked, 6, 'unarchived=4,handed-in=none,gaps=none'),
+      ];
+      expect(await store.acknowledgements(orgId, null, 10)).toEqual(all);
+      expect(await store.acknowledgement(orgId, 'gap/o/d/5-7', '')).toEqual(row('gap/o/d/5-7', 1));
+      expect(await store.acknowledgement(orgId, revoked, 'unarchived=4,handed-in=none,gaps=none')).toEqual(
+        all[3],
       );
-      expect(await tb.stores.completeness.acknowledgement(orgId, 'gap/o/d/9-9')).toBeUndefined();
-      expect(await tb.stores.completeness.acknowledgements(orgId, null, 1)).toEqual([row('gap/o/d/1-1', 2)]);
-      expect(await tb.stores.completeness.acknowledgements(orgId, 'gap/o/d/1-1', 10)).toEqual([
-        row('gap/o/d/5-7', 1),
+      expect(await store.acknowledgement(orgId, revoked, '')).toBeUndefined();
+      expect(await store.acknowledgement(orgId, 'gap/o/d/9-9', '')).toBeUndefined();
+      expect(await store.acknowledgements(orgId, null, 1)).toEqual([row('gap/o/d/1-1', 2)]);
+      expect(await store.acknowledgements(orgId, { findingId: 'gap/o/d/1-1', state: '' }, 10)).toEqual(
+        all.slice(1),
+      );
+      // A page may end between two states of one finding: the next goes on from its state.
+      expect(await store.acknowledgements(orgId, { findingId: revoked, state: all[2]!.state }, 10)).toEqual([
+        all[3],
       ]);
+      expect(await store.acknowledgements(orgId, { findingId: revoked, state: '' }, 10)).toEqual(
+        all.slice(2),
+      );
     });
   });
 }

@@ -39,6 +39,8 @@ export interface CompletenessPolicyRow {
 /** An officer's signed acknowledgement of one completeness finding (core finding-acknowledgement.ts). */
 export interface AcknowledgementRow {
   readonly findingId: string;
+  /** The finding's state the statement accepts (version 2's `saw`); '' for a statement without one. */
+  readonly state: string;
   /** The statement's deterministic CBOR bytes, as the officer signed them. */
   readonly statement: Buffer;
   /** Ed25519 by the officer's signing key over the statement under its domain. */
@@ -60,20 +62,34 @@ export interface CompletenessStore {
   /** Sets (replaces) the policy. Run in the transaction that records the act. */
   setPolicy(orgId: OrgId, policy: CompletenessPolicyRow): Promise<void>;
   /**
-   * Stores an acknowledgement unless the finding already has one; true when stored. Run in the
-   * transaction that records the act.
+   * Stores an acknowledgement unless the finding already has one accepting the same state; true
+   * when stored. Run in the transaction that records the act.
    */
   acknowledge(orgId: OrgId, row: AcknowledgementRow): Promise<boolean>;
-  /** The finding's acknowledgement, or undefined. */
-  acknowledgement(orgId: OrgId, findingId: string): Promise<AcknowledgementRow | undefined>;
-  /** Acknowledgements by finding id, after `after` (exclusive; null: from the first); at most `limit`. */
-  acknowledgements(orgId: OrgId, after: string | null, limit: number): Promise<AcknowledgementRow[]>;
+  /** The finding's acknowledgement accepting `state` ('' for none), or undefined. */
+  acknowledgement(orgId: OrgId, findingId: string, state: string): Promise<AcknowledgementRow | undefined>;
+  /**
+   * Acknowledgements by finding id and state, after `after` (exclusive; null: from the first);
+   * at most `limit`.
+   */
+  acknowledgements(
+    orgId: OrgId,
+    after: AcknowledgementKey | null,
+    limit: number,
+  ): Promise<AcknowledgementRow[]>;
   /** Audit acts whose kind starts with `alert.`, at or after `since`, oldest first; at most `limit`. */
   alerts(orgId: OrgId, since: number, limit: number): Promise<PendingAuditEntry[]>;
 }
 
+/** Where an acknowledgement stands in the listing: its finding, then its state. */
+export interface AcknowledgementKey {
+  readonly findingId: string;
+  readonly state: string;
+}
+
 interface AcknowledgementColumns {
   readonly finding_id: unknown;
+  readonly finding_state: unknown;
   readonly statement: unknown;
   readonly signature: unknown;
   readonly device_id: unknown;
@@ -83,6 +99,7 @@ interface AcknowledgementColumns {
 function acknowledgementOf(r: AcknowledgementColumns): AcknowledgementRow {
   return {
     findingId: text(r.finding_id),
+    state: text(r.finding_state),
     statement: bytes(r.statement),
     signature: bytes(r.signature),
     deviceId: text(r.device_id) as DeviceId,
@@ -153,29 +170,41 @@ export class SqlCompletenessStore implements CompletenessStore {
   async acknowledge(orgId: OrgId, r: AcknowledgementRow): Promise<boolean> {
     const n = await this.db.run(
       sql`INSERT INTO completeness_acknowledgements
-        (org_id, finding_id, statement, signature, device_id, acknowledged_at)
-        VALUES (${orgId}, ${r.findingId}, ${r.statement}, ${r.signature}, ${r.deviceId}, ${r.acknowledgedAt})
-        ON CONFLICT (org_id, finding_id) DO NOTHING`,
+        (org_id, finding_id, finding_state, statement, signature, device_id, acknowledged_at)
+        VALUES (${orgId}, ${r.findingId}, ${r.state}, ${r.statement}, ${r.signature}, ${r.deviceId}, ${r.acknowledgedAt})
+        ON CONFLICT (org_id, finding_id, finding_state) DO NOTHING`,
     );
     return n === 1;
   }
 
-  async acknowledgement(orgId: OrgId, findingId: string): Promise<AcknowledgementRow | undefined> {
+  async acknowledgement(
+    orgId: OrgId,
+    findingId: string,
+    state: string,
+  ): Promise<AcknowledgementRow | undefined> {
     const r = await this.db.get<AcknowledgementColumns>(
-      sql`SELECT finding_id, statement, signature, device_id, acknowledged_at
-        FROM completeness_acknowledgements WHERE org_id = ${orgId} AND finding_id = ${findingId}`,
+      sql`SELECT finding_id, finding_state, statement, signature, device_id, acknowledged_at
+        FROM completeness_acknowledgements
+        WHERE org_id = ${orgId} AND finding_id = ${findingId} AND finding_state = ${state}`,
     );
     return r === undefined ? undefined : acknowledgementOf(r);
   }
 
-  async acknowledgements(orgId: OrgId, after: string | null, limit: number): Promise<AcknowledgementRow[]> {
+  async acknowledgements(
+    orgId: OrgId,
+    after: AcknowledgementKey | null,
+    limit: number,
+  ): Promise<AcknowledgementRow[]> {
     const rows = await this.db.all<AcknowledgementColumns>(
       after === null
-        ? sql`SELECT finding_id, statement, signature, device_id, acknowledged_at
-            FROM completeness_acknowledgements WHERE org_id = ${orgId} ORDER BY finding_id LIMIT ${limit}`
-        : sql`SELECT finding_id, statement, signature, device_id, acknowledged_at
-            FROM completeness_acknowledgements WHERE org_id = ${orgId} AND finding_id > ${after}
-            ORDER BY finding_id LIMIT ${limit}`,
+        ? sql`SELECT finding_id, finding_state, statement, signature, device_id, acknowledged_at
+            FROM completeness_acknowledgements WHERE org_id = ${orgId}
+            ORDER BY finding_id, finding_state LIMIT ${limit}`
+        : sql`SELECT finding_id, finding_state, statement, signature, device_id, acknowledged_at
+            FROM completeness_acknowledgements WHERE org_id = ${orgId}
+              AND (finding_id > ${after.findingId}
+                OR (finding_id = ${after.findingId} AND finding_state > ${after.state}))
+            ORDER BY finding_id, finding_state LIMIT ${limit}`,
     );
     return rows.map(acknowledgementOf);
   }

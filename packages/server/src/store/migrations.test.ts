@@ -69,6 +69,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   30: ['completeness_acknowledgements'],
   31: ['officer_bindings'],
   32: [],
+  33: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };
@@ -153,6 +154,34 @@ async function gapReasonMigration(db: SqlDatabase, migrations: readonly Migratio
   ]);
 }
 
+/**
+ * Migration 33: an acknowledgement stored before it is carried over with no state, and the same
+ * finding can then be acknowledged again with a state, once per state.
+ */
+async function acknowledgementStateMigration(
+  db: SqlDatabase,
+  migrations: readonly Migration[],
+): Promise<void> {
+  await migrate(db, migrations, 32);
+  await db.run(sql`INSERT INTO completeness_acknowledgements (org_id, finding_id, statement, signature,
+    device_id, acknowledged_at) VALUES ('org', 'revoked/org/d/3-none', ${Buffer.from('st')},
+    ${Buffer.alloc(64, 1)}, 'officer-dev', 9)`);
+  await migrate(db, migrations, 33);
+  const ack = (findingId: string, state: string) => sql`INSERT INTO completeness_acknowledgements
+    (org_id, finding_id, finding_state, statement, signature, device_id, acknowledged_at)
+    VALUES ('org', ${findingId}, ${state}, ${Buffer.from('st2')}, ${Buffer.alloc(64, 2)}, 'officer-dev', 10)`;
+  await db.run(ack('revoked/org/d/3-none', 'unarchived=5,handed-in=none,gaps=none'));
+  await expect(db.run(ack('revoked/org/d/3-none', ''))).rejects.toThrow();
+  const rows = await db.all<{ finding_id: unknown; finding_state: unknown; acknowledged_at: unknown }>(
+    sql`SELECT finding_id, finding_state, acknowledged_at FROM completeness_acknowledgements
+      ORDER BY finding_id, finding_state`,
+  );
+  expect(rows.map((r) => [r.finding_id, r.finding_state, Number(r.acknowledged_at)])).toEqual([
+    ['revoked/org/d/3-none', '', 9],
+    ['revoked/org/d/3-none', 'unarchived=5,handed-in=none,gaps=none', 10],
+  ]);
+}
+
 describe('migrations: sqlite', () => {
   suite('sqlite', SQLITE_MIGRATIONS, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-migrate-'));
@@ -206,6 +235,12 @@ describe('migrations: sqlite', () => {
     await db.close();
   });
 
+  it('migration 33 keeps the acknowledgements and keys them by finding and state', async () => {
+    const db = openSqliteDatabase(':memory:');
+    await acknowledgementStateMigration(db, SQLITE_MIGRATIONS);
+    await db.close();
+  });
+
   it('refuses a list that is not numbered 1..n', async () => {
     const db = openSqliteDatabase(':memory:');
     await expect(migrate(db, [{ version: 2, name: 'x', up: '' }])).rejects.toThrow(/numbered/);
@@ -233,6 +268,17 @@ describe.skipIf(PG_SKIP_REASON !== null)(
       const db = openPgDatabase(pg.url);
       try {
         await gapReasonMigration(db, PG_MIGRATIONS);
+      } finally {
+        await db.close();
+        await pg.drop();
+      }
+    });
+
+    it('migration 33 keeps the acknowledgements and keys them by finding and state', async () => {
+      const pg = await createPgTestDatabase(process.env[TEST_PG_URL_ENV] ?? '');
+      const db = openPgDatabase(pg.url);
+      try {
+        await acknowledgementStateMigration(db, PG_MIGRATIONS);
       } finally {
         await db.close();
         await pg.drop();

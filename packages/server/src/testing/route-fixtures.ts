@@ -474,6 +474,7 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     const signature = Buffer.alloc(64, 9);
     await t.stores.completeness.acknowledge(org.orgId, {
       findingId,
+      state: '',
       statement,
       signature,
       deviceId: org.devices.officer.deviceId,

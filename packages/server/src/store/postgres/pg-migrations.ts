@@ -842,4 +842,19 @@ CREATE TABLE officer_bindings (
 ALTER TABLE devices ADD COLUMN hand_in_until BIGINT;
 `,
   },
+  {
+    version: 33,
+    name: 'finding acknowledgements: one per finding and accepted state',
+    // docs/officers.md "Completeness and alerts": a revoked device's finding keeps its id while
+    // more of its unarchived receipts become visible, so an officer acknowledges it again with the
+    // state they accepted (core finding-acknowledgement.ts version 2, `saw`). The key is the
+    // finding and that state: the same state twice is still a refusal, racing officers included.
+    // Rows from before are version 1 statements, which have no state ('').
+    up: `
+ALTER TABLE completeness_acknowledgements ADD COLUMN finding_state TEXT NOT NULL DEFAULT '';
+ALTER TABLE completeness_acknowledgements ALTER COLUMN finding_state DROP DEFAULT;
+ALTER TABLE completeness_acknowledgements DROP CONSTRAINT completeness_acknowledgements_pkey;
+ALTER TABLE completeness_acknowledgements ADD PRIMARY KEY (org_id, finding_id, finding_state);
+`,
+  },
 ];

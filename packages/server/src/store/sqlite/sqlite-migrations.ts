@@ -856,4 +856,32 @@ CREATE TABLE officer_bindings (
 ALTER TABLE devices ADD COLUMN hand_in_until INTEGER;
 `,
   },
+  {
+    version: 33,
+    name: 'finding acknowledgements: one per finding and accepted state',
+    // docs/officers.md "Completeness and alerts": a revoked device's finding keeps its id while
+    // more of its unarchived receipts become visible, so an officer acknowledges it again with the
+    // state they accepted (core finding-acknowledgement.ts version 2, `saw`). The key is the
+    // finding and that state: the same state twice is still a refusal, racing officers included.
+    // Rows from before are version 1 statements, which have no state (''). SQLite cannot change a
+    // primary key in place: the table is rebuilt with its rows.
+    up: `
+CREATE TABLE completeness_acknowledgements_v33 (
+  org_id TEXT NOT NULL,
+  finding_id TEXT NOT NULL,
+  finding_state TEXT NOT NULL,
+  statement BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  device_id TEXT NOT NULL,
+  acknowledged_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, finding_id, finding_state)
+) STRICT;
+INSERT INTO completeness_acknowledgements_v33 (org_id, finding_id, finding_state, statement, signature,
+  device_id, acknowledged_at)
+  SELECT org_id, finding_id, '', statement, signature, device_id, acknowledged_at
+  FROM completeness_acknowledgements;
+DROP TABLE completeness_acknowledgements;
+ALTER TABLE completeness_acknowledgements_v33 RENAME TO completeness_acknowledgements;
+`,
+  },
 ];
