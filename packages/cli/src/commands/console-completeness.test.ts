@@ -73,10 +73,11 @@ describe('console completeness options', () => {
     const at = Date.UTC(2026, 10, 27, 9);
     expect(
       describeFinding({
-        id: 'revoked/o1/d2/3-8-9',
+        id: 'revoked/o1/d2/31',
         kind: 'revoked-device',
         deviceId: 'd2',
         revokedAt: at,
+        revokedLogIndex: 31,
         revokedBy: 'admin1',
         lastSeqBeforeRevocation: 7,
         handedIn: { from: 8, to: 9, count: 2, firstAt: at + 60_000, lastAt: at + 60_000 },
@@ -88,7 +89,7 @@ describe('console completeness options', () => {
         'handed in 2 record(s) after the revocation (sequence 8–9, 2026-11-27T09:01:00Z): claims of a device no ' +
         'longer trusted, check them against the relay receipts; declared lost after the revocation: sequence ' +
         '10–11 (device-lost, log 40); 3 message(s) relayed before the revocation were ' +
-        'never archived by it (its queue at revocation, not handed in: lost) [revoked/o1/d2/3-8-9]',
+        'never archived by it (its queue at revocation, not handed in: lost) [revoked/o1/d2/31]',
     );
     expect(
       describeFinding({
@@ -293,6 +294,88 @@ describe('console completeness options', () => {
       complete: true,
       findings: [],
       acknowledged: [{ id: 'gap/o1/d1/1-1', acknowledgement: { officerIndex: 1, logIndex: 77 } }],
+    });
+  });
+
+  it("says what of a revoked device's finding its acknowledgement did not accept, and what it did", () => {
+    const at = Date.UTC(2026, 10, 27, 9);
+    const revoked = (unarchivedReceipts: number) => ({
+      id: 'revoked/o1/d2/31',
+      kind: 'revoked-device' as const,
+      deviceId: 'd2',
+      revokedAt: at,
+      revokedLogIndex: 31,
+      revokedBy: 'admin1',
+      lastSeqBeforeRevocation: 7,
+      handedIn: null,
+      declaredAfter: [],
+      unarchivedReceipts,
+    });
+    const acknowledgement = {
+      findingId: 'revoked/o1/d2/31',
+      reason: 'Lost phone; incident 2026-120.',
+      officerIndex: 0,
+      deviceId: 'officer-dev',
+      acknowledgedAt: Date.UTC(2026, 10, 28, 9),
+      logIndex: 77,
+      accepted: { unarchivedReceipts: 5, handedIn: null, declaredAfter: [] },
+    };
+    const report = {
+      complete: false,
+      findings: [
+        {
+          ...revoked(7),
+          exceedsAcknowledgement: { acknowledgement, beyond: '7 unarchived receipt(s), 5 acknowledged' },
+        },
+      ],
+      acknowledged: [
+        {
+          ...revoked(2),
+          id: 'revoked/o1/d3/40',
+          deviceId: 'd3',
+          acknowledgement: {
+            ...acknowledgement,
+            findingId: 'revoked/o1/d3/2-none',
+            accepted: { unarchivedReceipts: 2, handedIn: null, declaredAfter: [] },
+          },
+        },
+      ],
+      acknowledgementProblems: [],
+      policy: { silentAfterMs: 604_800_000, receiptGraceMs: 0, source: 'default', setBy: null, setAt: null },
+      devices: [],
+      recordsChecked: 0,
+      recordsWithoutTokens: 0,
+      bucketsWithoutWrap: [],
+      dispositions: [],
+      recordsDisposed: 0,
+      log: { origin: 'example/org', treeSize: 100 },
+      since: 0,
+      checkedAt: 3,
+    } as unknown as CompletenessReport;
+    const lines = humanLines(report);
+    expect(lines[0]).toMatch(/^REVOKED {3}device d2: .* \[revoked\/o1\/d2\/31\] — NOT COVERED: /);
+    expect(lines[0]).toContain(
+      '[revoked/o1/d2/31] — NOT COVERED: 7 unarchived receipt(s), 5 acknowledged by officer 1 (device officer-dev), ' +
+        '2026-11-28T09:00:00Z, log 77: Lost phone; incident 2026-120.',
+    );
+    // Acknowledged under an id from before states: what it accepted, and the id it was made for.
+    expect(lines[1]).toMatch(
+      /^ACKNOWLEDGED REVOKED {3}device d3: .* \[revoked\/o1\/d3\/40\] — by officer 1 \(device officer-dev\), 2026-11-28T09:00:00Z, log 77 \(accepting 2 unarchived receipt\(s\), as revoked\/o1\/d3\/2-none\): Lost phone/,
+    );
+    expect(lines[2]).toMatch(/^INCOMPLETE: 1 finding\(s\) \(and 1 acknowledged\)/);
+    // --json: the finding keeps its id, and says which acknowledgement covered less and what it accepted.
+    expect(JSON.parse(JSON.stringify(reportJson(report)))).toMatchObject({
+      findings: [
+        {
+          id: 'revoked/o1/d2/31',
+          unarchivedReceipts: 7,
+          exceedsAcknowledgement: {
+            beyond: '7 unarchived receipt(s), 5 acknowledged',
+            acknowledgement: { logIndex: 77, accepted: { unarchivedReceipts: 5 } },
+          },
+        },
+      ],
+      acknowledged: [{ id: 'revoked/o1/d3/40', acknowledgement: { findingId: 'revoked/o1/d3/2-none' } }],
     });
   });
 });

@@ -5,6 +5,7 @@
  * `custos console completeness policy` shows or sets the org's policy.
  */
 import {
+  acceptedText,
   acknowledgeFindings,
   checkFindingIds,
   checkReason,
@@ -13,6 +14,7 @@ import {
   type AcknowledgedFinding,
   type CompletenessReport,
   type IdentifiedFinding,
+  type OpenFinding,
   type RevokedDeviceFinding,
   type VerifiedAcknowledgement,
   verifiedLogReader,
@@ -61,7 +63,11 @@ Exit 0: complete, or every finding acknowledged. Exit 1: a finding no officer ac
                           lost device). Runs the check first; each must be a current finding
                           of this org not yet acknowledged, or nothing is sent. Each becomes a
                           statement signed with your officer key and an audit entry in the log.
-                          A new finding, even of the same device, still fails.
+                          A new finding, even of the same device, still fails. A revoked
+                          device's finding is its revocation: the acknowledgement signs what it
+                          explains now (unarchived receipts, records handed in, runs declared
+                          lost) and covers it while there is no more; beyond that it fails
+                          again (NOT COVERED: …) and can be acknowledged again.
   --reason TEXT           with --acknowledge: why (one line, up to 2000 characters; the server
                           keeps it in clear: no message content)
 
@@ -114,9 +120,18 @@ export function formatDuration(ms: number): string {
 
 const iso = (t: number): string => new Date(t).toISOString().replace('.000Z', 'Z');
 
-/** One line per finding, its id last in brackets (shared with `console alerts`). */
-export function describeFinding(f: IdentifiedFinding): string {
-  return `${findingText(f)} [${f.id}]`;
+/**
+ * One line per finding, its id in brackets (shared with `console alerts`); then, for one an
+ * earlier acknowledgement covered less of, what it did not accept and whose it was.
+ */
+export function describeFinding(f: OpenFinding): string {
+  const x = f.exceedsAcknowledgement;
+  return (
+    `${findingText(f)} [${f.id}]` +
+    (x === undefined
+      ? ''
+      : ` — NOT COVERED: ${x.beyond} by ${acknowledgementText(x.acknowledgement, x.acknowledgement.findingId === f.id ? '' : ` (as ${x.acknowledgement.findingId})`)}`)
+  );
 }
 
 function findingText(f: IdentifiedFinding): string {
@@ -196,14 +211,23 @@ export function reportJson(r: CompletenessReport) {
   };
 }
 
-/** Who acknowledged a finding, when, where in the log, and why. */
-function acknowledgementText(a: VerifiedAcknowledgement): string {
-  return `officer ${a.officerIndex + 1} (device ${a.deviceId}), ${iso(a.acknowledgedAt)}, log ${a.logIndex}: ${a.reason}`;
+/** Who acknowledged a finding, when, where in the log (and `extra`), and why. */
+function acknowledgementText(a: VerifiedAcknowledgement, extra = ''): string {
+  return `officer ${a.officerIndex + 1} (device ${a.deviceId}), ${iso(a.acknowledgedAt)}, log ${a.logIndex}${extra}: ${a.reason}`;
+}
+
+/**
+ * What an acknowledgement of a revoked device accepted, and the id it was made for when that is
+ * not the finding's (an id from before states, which named the count).
+ */
+function acceptedSuffix(f: IdentifiedFinding, a: VerifiedAcknowledgement): string {
+  if (a.accepted === undefined) return '';
+  return ` (accepting ${acceptedText(a.accepted)}${a.findingId === f.id ? '' : `, as ${a.findingId}`})`;
 }
 
 /** An acknowledged finding's line. */
 export function describeAcknowledged(f: AcknowledgedFinding): string {
-  return `ACKNOWLEDGED ${describeFinding(f)} — by ${acknowledgementText(f.acknowledgement)}`;
+  return `ACKNOWLEDGED ${describeFinding(f)} — by ${acknowledgementText(f.acknowledgement, acceptedSuffix(f, f.acknowledgement))}`;
 }
 
 /** The report as lines for a person. */
@@ -289,7 +313,10 @@ export function runConsoleCompleteness(args: readonly string[], io: CliIo): Prom
         ctx.result(
           acks.map(
             (a) =>
-              `Acknowledged ${a.findingId} by ${acknowledgementText(a)}. It no longer fails the check; any other finding still does.`,
+              `Acknowledged ${a.findingId} by ${acknowledgementText(a, a.accepted === undefined ? '' : ` (accepting ${acceptedText(a.accepted)})`)}. ` +
+              (a.accepted === undefined
+                ? 'It no longer fails the check; any other finding still does.'
+                : 'It no longer fails the check while the revocation explains no more than that; any other finding still does.'),
           ),
           { acknowledged: acks },
         );

@@ -102,6 +102,8 @@ export interface RevokedDeviceFinding {
   readonly deviceId: string;
   /** The time of its `device-revoked` log entry. */
   readonly revokedAt: number;
+  /** The log index of its `device-revoked` entry: the revocation, as the finding's id names it. */
+  readonly revokedLogIndex: number;
   /** The device that revoked it: itself when it retired, else another device of its user or an admin's. */
   readonly revokedBy: string;
   /** The last sequence number it archived at or before its revocation; null when none. */
@@ -526,6 +528,7 @@ function revokedFindings(
       kind: 'revoked-device',
       deviceId: d.deviceId,
       revokedAt,
+      revokedLogIndex: revokedIndex,
       revokedBy: d.revokedBy ?? d.deviceId,
       lastSeqBeforeRevocation,
       handedIn,

@@ -16,12 +16,8 @@ import { encodeOfficerPublicKey, generateOfficerKeys, type OfficerKeys } from '.
 import type { OfficerSession } from '../officer-session.js';
 import { keyFingerprint, SigningKey } from '../signing-key.js';
 import type { CompletenessFinding } from './completeness-findings.js';
-import {
-  acknowledgeFindings,
-  applyAcknowledgements,
-  readAcknowledgements,
-  type CurrentFindings,
-} from './finding-acknowledgements.js';
+import { acknowledgeFindings, type CurrentFindings } from './acknowledge-findings.js';
+import { applyAcknowledgements, readAcknowledgements } from './finding-acknowledgements.js';
 import { findingId, findingIdOrg, type IdentifiedFinding } from './finding-ids.js';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry, VerifiedLog } from './verified-log.js';
@@ -40,13 +36,18 @@ interface Served {
 }
 
 /** A signed acknowledgement as the server would serve it, and the log entry its act makes. */
-function signed(keys: OfficerKeys, findingIdText: string, over: { claim?: number; at?: number } = {}) {
+function signed(
+  keys: OfficerKeys,
+  findingIdText: string,
+  over: { claim?: number; at?: number; state?: string } = {},
+) {
   const statement = encodeFindingAcknowledgement({
     orgId: ORG,
     findingId: findingIdText,
     reason: 'Phone wiped before upload (incident 114).',
     officerIndex: over.claim ?? keys.index,
     at: 5,
+    ...(over.state === undefined ? {} : { state: over.state }),
   });
   const served: Served = {
     findingId: findingIdText,
@@ -180,7 +181,7 @@ describe('finding acknowledgements', () => {
       );
     expect(unverified(null)).toBe(`unverified-disposition/org-1/${cert}`);
     expect(unverified('standard-2026-11')).toBe(`unverified-disposition/org-1/${cert}/standard-2026-11`);
-    // A revoked device: a new hand-in or another unarchived receipt is another finding.
+    // A revoked device: the revocation is the finding, whatever it explains (its state).
     const revoked = (
       unarchivedReceipts: number,
       handedIn: { from: number; to: number } | null,
@@ -192,6 +193,7 @@ describe('finding acknowledgements', () => {
           kind: 'revoked-device',
           deviceId: 'd2',
           revokedAt: 5,
+          revokedLogIndex: 12,
           revokedBy: 'a1',
           lastSeqBeforeRevocation: 3,
           handedIn: handedIn === null ? null : { ...handedIn, count: 1, firstAt: 6, lastAt: 6 },
@@ -206,10 +208,10 @@ describe('finding acknowledgements', () => {
         },
         devices,
       );
-    expect(revoked(2, null)).toBe('revoked/org-1/d2/2-none');
-    expect(revoked(0, { from: 4, to: 6 })).toBe('revoked/org-1/d2/0-4-6');
-    expect(revoked(0, { from: 4, to: 7 })).not.toBe(revoked(0, { from: 4, to: 6 }));
-    expect(revoked(0, null, [12, 15])).toBe('revoked/org-1/d2/0-none-gaps12.15');
+    expect(revoked(2, null)).toBe('revoked/org-1/d2/12');
+    expect(revoked(0, { from: 4, to: 6 })).toBe('revoked/org-1/d2/12');
+    expect(revoked(7, { from: 4, to: 7 }, [12, 15])).toBe('revoked/org-1/d2/12');
+    expect(findingIdOrg(revoked(0, null))).toBe(ORG);
     // A hold: one finding per thing that disagrees, each an id of this org.
     const hold = (aspect: 'not-listed' | 'scope') =>
       findingId(ORG, { kind: 'hold-mismatch', holdId: 'h_1', aspect, problem: 'p' }, devices);
@@ -223,14 +225,16 @@ describe('finding acknowledgements', () => {
     serving = [a.served];
     const read = await readAcknowledgements(session, logOf([a.entry]));
     expect(read.problems).toEqual([]);
-    expect(read.verified.get('gap/org-1/d1/1-1')).toEqual({
-      findingId: 'gap/org-1/d1/1-1',
-      reason: 'Phone wiped before upload (incident 114).',
-      officerIndex: 1,
-      deviceId: OFFICER_DEVICE,
-      acknowledgedAt: 1000,
-      logIndex: 0,
-    });
+    expect(read.verified).toEqual([
+      {
+        findingId: 'gap/org-1/d1/1-1',
+        reason: 'Phone wiped before upload (incident 114).',
+        officerIndex: 1,
+        deviceId: OFFICER_DEVICE,
+        acknowledgedAt: 1000,
+        logIndex: 0,
+      },
+    ]);
     // The same device's later gap, a wider run and another device's same run all still fail.
     const findings = [gap('d1', 1, 1), gap('d1', 1, 2), gap('d1', 4, 4), gap('d2', 1, 1)];
     const split = applyAcknowledgements(findings, read.verified);
@@ -255,7 +259,7 @@ describe('finding acknowledgements', () => {
     serving = [forged.served, moved, unlogged.served];
     const log = logOf([forged.entry, genuine.entry, withheld.entry]);
     const read = await readAcknowledgements(session, log);
-    expect(read.verified.size).toBe(0);
+    expect(read.verified).toEqual([]);
     expect(read.problems).toEqual([
       "the acknowledgement of gap/org-1/d1/1-1: its signature does not verify as officer 1's",
       'the acknowledgement of gap/org-1/d1/4-4: its statement names another organisation or finding',
@@ -266,7 +270,7 @@ describe('finding acknowledgements', () => {
     ]);
     // With no acknowledgement act in the log the server is not even asked.
     serving = [genuine.served];
-    expect((await readAcknowledgements(session, logOf([]))).verified.size).toBe(0);
+    expect((await readAcknowledgements(session, logOf([]))).verified).toEqual([]);
   });
 
   it('checks each acknowledgement against the officers in office when it was logged', async () => {
@@ -306,7 +310,7 @@ describe('finding acknowledgements', () => {
     ];
     try {
       const read = await readAcknowledgements(session, logOf([before.entry, removal, after.entry]));
-      expect([...read.verified.keys()]).toEqual(['gap/org-1/d1/1-1']);
+      expect(read.verified.map((v) => v.findingId)).toEqual(['gap/org-1/d1/1-1']);
       expect(read.problems[0]).toBe(
         'the acknowledgement of gap/org-1/d2/1-1: signed as officer 2, who was not an officer when it was logged (log 2)',
       );
@@ -381,7 +385,7 @@ describe('finding acknowledgements', () => {
     });
     const split = applyAcknowledgements(
       [notServed, invalid, hidden, wiped],
-      new Map([notServed, invalid, hidden, wiped].map((x) => [x.id, ack(x.id)])),
+      [notServed, invalid, hidden, wiped].map((x) => ack(x.id)),
     );
     expect(split.findings.map((x) => x.id)).toEqual([notServed.id, invalid.id, hidden.id]);
     expect(split.acknowledged.map((x) => x.id)).toEqual([wiped.id]);

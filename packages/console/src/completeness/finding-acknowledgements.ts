@@ -3,7 +3,10 @@
  * alerts"). A finding an officer investigated and explained — records lost with a wiped
  * phone, a lost device's silence — is acknowledged once, by its stable id (finding-ids.ts),
  * with a reason; later checks list it apart and no longer fail on it. Any other finding,
- * a new gap of the same device included, still fails.
+ * a new gap of the same device included, still fails. A revoked device's finding keeps its id
+ * while its state grows: its acknowledgement signs the state accepted, and covers the finding
+ * only while it is within it (revoked-acknowledgements.ts); beyond it, the finding fails again
+ * naming the acknowledgement and what it did not accept, and can be acknowledged again.
  *
  * Nothing is the server's word: an acknowledgement counts only when its statement (core
  * finding-acknowledgement.ts) names this org and the finding, its signature verifies with the
@@ -17,10 +20,8 @@
  */
 import {
   decodeFindingAcknowledgement,
-  encodeFindingAcknowledgement,
   findingAcknowledgementActDetail,
   findingAcknowledgementMessage,
-  MAX_ACKNOWLEDGEMENT_REASON_CHARS,
 } from '@custos/core';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { ConsoleError } from '../console-error.js';
@@ -30,19 +31,20 @@ import { readOfficerListHistory, type OfficerListHistory } from '../officer-list
 import type { OfficerSession } from '../officer-session.js';
 import { fromB64u } from '../profile-files.js';
 import { verifyEd25519 } from '../signing-key.js';
-import { findingIdOrg, type IdentifiedFinding } from './finding-ids.js';
-import { verifiedLogReader, type VerifiedLog, type VerifiedLogReader } from './verified-log.js';
+import { revokedIdParts, type IdentifiedFinding } from './finding-ids.js';
+import {
+  beyondAccepted,
+  parseLegacyRevokedId,
+  parseRevokedState,
+  revokedState,
+  type RevokedState,
+} from './revoked-acknowledgements.js';
+import type { VerifiedLog } from './verified-log.js';
 
 /** Acknowledgements asked for per page (statements are at most ~14 KB as base64url). */
 const ACKNOWLEDGEMENTS_PAGE = 100;
 /** The kind of the act, in its document and (with `.` as `-`) in its log entry. */
 const ACT_KIND = 'completeness.acknowledge';
-/**
- * How often, and how far apart, the log is re-read after acknowledging until the acts are in
- * a signed checkpoint: 10 × 1 s covers a busy integrator (as for the completeness policy).
- */
-const LOG_CATCH_UP_ATTEMPTS = 10;
-const LOG_CATCH_UP_DELAY_MS = 1_000;
 
 type Json = Record<string, unknown>;
 
@@ -58,17 +60,33 @@ export interface VerifiedAcknowledgement {
   readonly acknowledgedAt: number;
   /** The index of its `completeness-acknowledge` log entry. */
   readonly logIndex: number;
+  /**
+   * Of a revoked device's finding: the state it accepted (signed with it, or named by an id from
+   * before states). It covers the finding while the finding is within it.
+   */
+  readonly accepted?: RevokedState;
 }
 
-/** Every verified acknowledgement by finding id, and what did not verify. */
+/** Every verified acknowledgement (a finding may have several, one per accepted state), and what did not verify. */
 export interface AcknowledgementsRead {
-  readonly verified: ReadonlyMap<string, VerifiedAcknowledgement>;
+  readonly verified: readonly VerifiedAcknowledgement[];
   /** One sentence per acknowledgement that does not count (served but not verified, or logged but not served). */
   readonly problems: readonly string[];
 }
 
 /** An acknowledged finding as the report shows it. */
 export type AcknowledgedFinding = IdentifiedFinding & { readonly acknowledgement: VerifiedAcknowledgement };
+
+/** A finding an earlier acknowledgement no longer covers: it accepted less than there is now. */
+export interface ExceededAcknowledgement {
+  /** The latest acknowledgement of the finding. */
+  readonly acknowledgement: VerifiedAcknowledgement;
+  /** What it did not accept, e.g. `7 unarchived receipt(s), 5 acknowledged`; phrases joined by `; `. */
+  readonly beyond: string;
+}
+
+/** A finding no acknowledgement covers; `exceedsAcknowledgement` when one covered less of it. */
+export type OpenFinding = IdentifiedFinding & { readonly exceedsAcknowledgement?: ExceededAcknowledgement };
 
 /** One listed acknowledgement, shape-checked; SERVER_REFUSED names what is missing. */
 function listed(v: Json): {
@@ -119,6 +137,8 @@ function verifyOne(
   }
   if (st.orgId !== session.orgId || st.findingId !== a.findingId)
     return `${what}: its statement names another organisation or finding`;
+  const accepted = acceptedState(a.findingId, st.state);
+  if (typeof accepted === 'string') return `${what}: ${accepted}; it covers nothing`;
   const logIndex = logged.get(
     auditDocumentHash(session.orgId, {
       kind: ACT_KIND,
@@ -142,7 +162,25 @@ function verifyOne(
     deviceId: a.deviceId,
     acknowledgedAt: a.at,
     logIndex,
+    ...(accepted === null ? {} : { accepted }),
   };
+}
+
+/**
+ * What a statement for `findingId` with `state` (its version 2 `saw`) accepted: a revoked
+ * device's state, null for a finding that has none, or why it cannot be read — a state is never
+ * guessed, so an acknowledgement whose state this console cannot read covers nothing.
+ */
+function acceptedState(findingId: string, state: string | undefined): RevokedState | null | string {
+  if (revokedIdParts(findingId) !== null) {
+    if (state === undefined) return 'its statement records no state of the revoked device';
+    return parseRevokedState(state) ?? `its statement records a state this console cannot read (${state})`;
+  }
+  const legacy = findingId.startsWith('revoked/') ? parseLegacyRevokedId(findingId) : null;
+  if (findingId.startsWith('revoked/') && legacy === null)
+    return 'it names a revoked-device finding in no form this console knows';
+  if (state !== undefined) return `its statement records a state (${state}), which this finding has none of`;
+  return legacy === null ? null : legacy.state;
 }
 
 /** Every acknowledgement the verified log records, each verified (or with why not). Asks nothing when the log has none. */
@@ -154,7 +192,7 @@ export async function readAcknowledgements(
   for (const { index, entry } of log.entries)
     if (entry.type === 'audit-event' && entry.kind === 'completeness-acknowledge')
       logged.set(Buffer.from(entry.hash).toString('hex'), index);
-  const verified = new Map<string, VerifiedAcknowledgement>();
+  const verified: VerifiedAcknowledgement[] = [];
   const problems: string[] = [];
   if (logged.size === 0) return { verified, problems };
   const history = await readOfficerListHistory(session, log.entries);
@@ -174,12 +212,14 @@ export async function readAcknowledgements(
     let fresh = 0;
     for (const v of r.acknowledgements as Json[]) {
       const a = listed(v);
-      if (seen.has(a.findingId)) continue;
-      seen.add(a.findingId);
+      // A finding may have several (one per accepted state): the statement tells them apart.
+      const key = `${a.findingId} ${Buffer.from(a.statement).toString('base64url')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       fresh++;
       const out = verifyOne(session, a, logged, history);
       if (typeof out === 'string') problems.push(out);
-      else verified.set(out.findingId, out);
+      else verified.push(out);
     }
     if (r.next === null) break;
     // The log bounds what can count: a server paging far beyond it is only making the check run on.
@@ -196,7 +236,7 @@ export async function readAcknowledgements(
       );
     after = r.next;
   }
-  const used = new Set([...verified.values()].map((v) => v.logIndex));
+  const used = new Set(verified.map((v) => v.logIndex));
   for (const index of [...logged.values()].sort((x, y) => x - y))
     if (!used.has(index))
       problems.push(
@@ -207,19 +247,55 @@ export async function readAcknowledgements(
 
 /**
  * Splits findings into those still failing and those a verified acknowledgement covers — by
- * exact id: an acknowledgement covers its own finding and nothing else.
+ * exact id: an acknowledgement covers its own finding and nothing else. A revoked device's
+ * finding is covered by an acknowledgement that accepted at least its state (its own id, or an
+ * id from before states naming the same device); one that accepted less leaves it failing,
+ * with `exceedsAcknowledgement` saying how.
  */
 export function applyAcknowledgements(
   findings: readonly IdentifiedFinding[],
-  verified: ReadonlyMap<string, VerifiedAcknowledgement>,
-): { findings: IdentifiedFinding[]; acknowledged: AcknowledgedFinding[] } {
-  const open: IdentifiedFinding[] = [];
+  verified: readonly VerifiedAcknowledgement[],
+): { findings: OpenFinding[]; acknowledged: AcknowledgedFinding[] } {
+  const byId = new Map<string, VerifiedAcknowledgement[]>();
+  const byRevokedDevice = new Map<string, VerifiedAcknowledgement[]>();
+  for (const a of [...verified].sort((x, y) => x.logIndex - y.logIndex)) {
+    byId.set(a.findingId, [...(byId.get(a.findingId) ?? []), a]);
+    const legacy = parseLegacyRevokedId(a.findingId);
+    if (legacy !== null)
+      byRevokedDevice.set(legacy.deviceId, [...(byRevokedDevice.get(legacy.deviceId) ?? []), a]);
+  }
+  const open: OpenFinding[] = [];
   const acknowledged: AcknowledgedFinding[] = [];
   for (const f of findings) {
-    const a = verified.get(f.id);
     // What one officer may not explain away stays open, acknowledged or not.
-    if (a === undefined || notAcknowledgeable(f) !== null) open.push(f);
-    else acknowledged.push({ ...f, acknowledgement: a });
+    if (notAcknowledgeable(f) !== null) {
+      open.push(f);
+      continue;
+    }
+    if (f.kind !== 'revoked-device') {
+      const a = byId.get(f.id)?.[0];
+      if (a === undefined) open.push(f);
+      else acknowledged.push({ ...f, acknowledgement: a });
+      continue;
+    }
+    const acks = [...(byRevokedDevice.get(f.deviceId) ?? []), ...(byId.get(f.id) ?? [])].sort(
+      (x, y) => x.logIndex - y.logIndex,
+    );
+    const now = revokedState(f);
+    const covering = acks.filter(
+      (a) => a.accepted !== undefined && beyondAccepted(a.accepted, now).length === 0,
+    );
+    const latest = acks[acks.length - 1];
+    if (covering.length > 0) acknowledged.push({ ...f, acknowledgement: covering[covering.length - 1]! });
+    else if (latest === undefined) open.push(f);
+    else
+      open.push({
+        ...f,
+        exceedsAcknowledgement: {
+          acknowledgement: latest,
+          beyond: beyondAccepted(latest.accepted!, now).join('; '),
+        },
+      });
   }
   return { findings: open, acknowledged };
 }
@@ -248,124 +324,4 @@ export function notAcknowledgeable(f: IdentifiedFinding): string | null {
   if (f.kind === 'hold-mismatch')
     return "the server's hold listing disagrees with the hold acts the log proves; it stays a finding until the server lists the hold as its acts say";
   return null;
-}
-
-/** The reason, trimmed and checked; INVALID_OPTIONS says what is wrong. */
-export function checkReason(reason: string): string {
-  const r = reason.trim();
-  if (r.length === 0)
-    throw new ConsoleError(
-      'INVALID_OPTIONS',
-      'the reason must not be empty: say why the finding is explained',
-    );
-  if (r.length > MAX_ACKNOWLEDGEMENT_REASON_CHARS)
-    throw new ConsoleError(
-      'INVALID_OPTIONS',
-      `the reason must be at most ${MAX_ACKNOWLEDGEMENT_REASON_CHARS} characters`,
-    );
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\u0000-\u001f\u007f]/.test(r))
-    throw new ConsoleError('INVALID_OPTIONS', 'the reason must be one line without control characters');
-  return r;
-}
-
-/**
- * Checks the ids before anything is signed: each shaped like a finding id, of this org, named
- * once. Another org's finding is FINDING_NOT_FOUND (this officer cannot see it).
- */
-export function checkFindingIds(orgId: string, ids: readonly string[]): void {
-  if (ids.length === 0) throw new ConsoleError('INVALID_OPTIONS', 'name at least one finding id');
-  const seen = new Set<string>();
-  for (const id of ids) {
-    const org = findingIdOrg(id);
-    if (org === null)
-      throw new ConsoleError(
-        'INVALID_OPTIONS',
-        `'${id.slice(0, 80)}' is not a finding id (KIND/ORG/…, as 'custos console completeness' prints them)`,
-      );
-    if (org !== orgId)
-      throw new ConsoleError(
-        'FINDING_NOT_FOUND',
-        `finding ${id} belongs to organisation ${org}; this profile is an officer of ${orgId}`,
-      );
-    if (seen.has(id)) throw new ConsoleError('INVALID_OPTIONS', `finding ${id} is named twice`);
-    seen.add(id);
-  }
-}
-
-/** What {@link acknowledgeFindings} needs of a completeness run: its findings, acknowledged or not. */
-export interface CurrentFindings {
-  readonly findings: readonly IdentifiedFinding[];
-  readonly acknowledged: readonly AcknowledgedFinding[];
-}
-
-/**
- * Acknowledges each finding of `ids` with `reason`, as this officer: each must be a current,
- * unacknowledged finding of `current` (a completeness run of this session, made just before);
- * nothing is sent unless all are. Then signs and sends one statement per finding, and waits
- * until the verified log holds every act. Answers the verified acknowledgements, in `ids` order.
- */
-export async function acknowledgeFindings(
-  session: OfficerSession,
-  ids: readonly string[],
-  reasonText: string,
-  current: CurrentFindings,
-  options: {
-    readonly onProgress?: (message: string) => void;
-    readonly now?: number;
-    /** The log reader the completeness run used: then only what the log grew by is read. */
-    readonly readLog?: VerifiedLogReader;
-  } = {},
-): Promise<VerifiedAcknowledgement[]> {
-  const reason = checkReason(reasonText);
-  checkFindingIds(session.orgId, ids);
-  for (const id of ids) {
-    const done = current.acknowledged.find((f) => f.id === id);
-    if (done !== undefined)
-      throw new ConsoleError(
-        'FINDING_ACKNOWLEDGED',
-        `finding ${id} is already acknowledged (by officer ${done.acknowledgement.officerIndex + 1}, ` +
-          `${new Date(done.acknowledgement.acknowledgedAt).toISOString()}, log ${done.acknowledgement.logIndex}); nothing was sent`,
-      );
-    const finding = current.findings.find((f) => f.id === id);
-    if (finding === undefined)
-      throw new ConsoleError(
-        'FINDING_NOT_FOUND',
-        `no current finding has the id ${id}: 'custos console completeness' lists them; nothing was sent`,
-      );
-    const why = notAcknowledgeable(finding);
-    if (why !== null)
-      throw new ConsoleError(
-        'FINDING_NOT_ACKNOWLEDGEABLE',
-        `finding ${id} cannot be acknowledged: ${why}; nothing was sent`,
-      );
-  }
-  const at = options.now ?? Date.now();
-  for (const id of ids) {
-    const statement = encodeFindingAcknowledgement({
-      orgId: session.orgId,
-      findingId: id,
-      reason,
-      officerIndex: session.officerIndex,
-      at,
-    });
-    const signature = session.officer.keys.signingKey.sign(findingAcknowledgementMessage(statement));
-    await session.call('POST', `/v1/orgs/${session.orgId}/archive/completeness/acknowledgements`, {
-      statement: Buffer.from(statement).toString('base64url'),
-      signature: Buffer.from(signature).toString('base64url'),
-    });
-    options.onProgress?.(`acknowledged ${id}; waiting for its log entry`);
-  }
-  const readLog = options.readLog ?? verifiedLogReader(session, options.onProgress);
-  for (let attempt = 1; ; attempt++) {
-    const read = await readAcknowledgements(session, await readLog());
-    const found = ids.map((id) => read.verified.get(id));
-    if (found.every((a) => a !== undefined)) return found;
-    if (attempt >= LOG_CATCH_UP_ATTEMPTS)
-      throw new ConsoleError(
-        'LOG_INVALID',
-        `the server accepted the acknowledgement(s) but the verified log does not show ${ids.filter((_, i) => found[i] === undefined).join(', ')} after ${LOG_CATCH_UP_ATTEMPTS} reads: check again later; if they never show, the server is not to be trusted`,
-      );
-    await new Promise((r) => setTimeout(r, LOG_CATCH_UP_DELAY_MS));
-  }
 }

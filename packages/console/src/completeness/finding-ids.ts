@@ -8,15 +8,23 @@
  *   silent/ORG/DEVICE/LAST_SEQ|none         silent since its record LAST_SEQ (or never archived)
  *   invalid/ORG/DEVICE/SEQ                  the served record SEQ
  *   unverified-disposition/ORG/CERT[/BUCKET] the certificate (SHA-256, hex), or one of its buckets
- *   revoked/ORG/DEVICE/N-FROM-TO|N-none     a revoked device with N unarchived receipts and the
- *                                           records FROM…TO handed in after its revocation (or none)
+ *   revoked/ORG/DEVICE/LOG_INDEX            the revocation of DEVICE, its `device-revoked` entry
  *   hold-mismatch/ORG/HOLD/ASPECT           what of hold HOLD the listing and the log disagree on
  *                                           (holds/hold-log-check.ts HoldDisagreementAspect)
  *
  * The evidence of a gap (log, not served, server report, declared) is not part of its id: it
  * says how the same missing records show, not which records are missing. A silent device that
- * archives again and falls silent later has a new last record, so a new id; a revoked device
- * that hands in more, or whose count of unarchived receipts changes, likewise.
+ * archives again and falls silent later has a new last record, so a new id.
+ *
+ * A revoked device's finding is the revocation itself: what it explains (receipts never
+ * archived, records handed in and runs declared lost after it) is the finding's state, which an
+ * acknowledgement signs (revoked-acknowledgements.ts) and which covers any later state within it.
+ * Its count of unarchived receipts changes with --since and as receipts pass the grace period:
+ * in the id, as it was until version 2 statements (`revoked/ORG/DEVICE/N-FROM-TO|N-none[-gapsI.J]`),
+ * it turned one revocation into a new finding at every count, and an officer could not tell what
+ * changed. The records handed in and the declarations are part of what is judged (claims of a
+ * device no longer trusted, docs/threat-model.md), so they are in the state too, compared
+ * exactly: an acknowledgement never covers a record handed in or a run declared after it.
  */
 import type { CompletenessFinding } from './completeness-findings.js';
 import type { DeviceLogView } from './completeness-findings.js';
@@ -59,11 +67,16 @@ export function findingId(
     case 'unverified-disposition':
       return `unverified-disposition/${orgId}/${f.certificateHash}${f.bucketId === null ? '' : `/${f.bucketId}`}`;
     case 'revoked-device':
-      // A gap declared after the revocation is another finding too; ids without one are unchanged.
-      return `revoked/${orgId}/${f.deviceId}/${f.unarchivedReceipts}-${f.handedIn === null ? 'none' : `${f.handedIn.from}-${f.handedIn.to}`}${f.declaredAfter.length === 0 ? '' : `-gaps${f.declaredAfter.map((g) => g.logIndex).join('.')}`}`;
+      return `revoked/${orgId}/${f.deviceId}/${f.revokedLogIndex}`;
     case 'hold-mismatch':
       return `hold-mismatch/${orgId}/${f.holdId}/${f.aspect}`;
   }
+}
+
+/** The device and revocation log index a revoked finding's id names, or null when `id` is no such id. */
+export function revokedIdParts(id: string): { deviceId: string; revokedLogIndex: number } | null {
+  const m = /^revoked\/[^/]+\/([^/]+)\/(0|[1-9][0-9]{0,14})$/.exec(id);
+  return m === null ? null : { deviceId: m[1]!, revokedLogIndex: Number(m[2]) };
 }
 
 /** The organisation an id names (its second part), or null when `id` is not shaped like a finding id. */

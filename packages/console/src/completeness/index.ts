@@ -33,20 +33,26 @@ export type {
 export { setCompletenessPolicy } from './completeness-policy.js';
 export type { StoredPolicy } from './completeness-policy.js';
 export { runAlerts } from './run-alerts.js';
-export {
-  acknowledgeFindings,
-  applyAcknowledgements,
-  checkFindingIds,
-  checkReason,
-  readAcknowledgements,
-} from './finding-acknowledgements.js';
+export { applyAcknowledgements, readAcknowledgements } from './finding-acknowledgements.js';
+export { acknowledgeFindings, checkFindingIds, checkReason } from './acknowledge-findings.js';
+export type { CurrentFindings } from './acknowledge-findings.js';
 export type {
   AcknowledgedFinding,
   AcknowledgementsRead,
-  CurrentFindings,
+  ExceededAcknowledgement,
+  OpenFinding,
   VerifiedAcknowledgement,
 } from './finding-acknowledgements.js';
-export { FINDING_ID_KINDS, findingId, findingIdOrg } from './finding-ids.js';
+export { FINDING_ID_KINDS, findingId, findingIdOrg, revokedIdParts } from './finding-ids.js';
+export {
+  acceptedText,
+  beyondAccepted,
+  formatRevokedState,
+  parseLegacyRevokedId,
+  parseRevokedState,
+  revokedState,
+} from './revoked-acknowledgements.js';
+export type { RevokedState } from './revoked-acknowledgements.js';
 export type { IdentifiedFinding } from './finding-ids.js';
 export type { Alert, AlertsOptions, AlertsReport, SecurityAlert } from './run-alerts.js';
 export { DEFAULT_VOLUME_LIMITS, volumeAlerts } from './volume-alerts.js';

@@ -10,7 +10,7 @@ import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { officerAudit } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
-import type { IdentifiedFinding } from './finding-ids.js';
+import type { OpenFinding } from './finding-acknowledgements.js';
 import { runCompleteness, type CompletenessOptions, type CompletenessReport } from './run-completeness.js';
 import {
   DEFAULT_VOLUME_LIMITS,
@@ -37,7 +37,7 @@ export interface SecurityAlert {
 
 /** One line of the alerts listing. */
 export type Alert =
-  | ({ readonly source: 'completeness' } & IdentifiedFinding)
+  | ({ readonly source: 'completeness' } & OpenFinding)
   | ({ readonly source: 'server' } & SecurityAlert)
   | ({ readonly source: 'volume' } & VolumeAlert);
 

@@ -42,6 +42,7 @@ import {
   applyAcknowledgements,
   readAcknowledgements,
   type AcknowledgedFinding,
+  type OpenFinding,
 } from './finding-acknowledgements.js';
 import { findingId, type IdentifiedFinding } from './finding-ids.js';
 import { holdMismatches } from './hold-mismatches.js';
@@ -121,8 +122,11 @@ export interface CompletenessDevice {
 export interface CompletenessReport {
   /** No finding is left unacknowledged (exit 0); acknowledged ones are listed in `acknowledged`. */
   readonly complete: boolean;
-  /** Findings no verified acknowledgement covers, each with its id: these fail the check. */
-  readonly findings: readonly IdentifiedFinding[];
+  /**
+   * Findings no verified acknowledgement covers, each with its id: these fail the check (with
+   * `exceedsAcknowledgement` when an acknowledgement covered less of one than there is now).
+   */
+  readonly findings: readonly OpenFinding[];
   /** Findings an officer acknowledged (verified against org.json and the log), with the acknowledgement. */
   readonly acknowledged: readonly AcknowledgedFinding[];
   /** Acknowledgements that do not count, one sentence each (they acknowledge nothing). */
