@@ -19,7 +19,12 @@ const base: CopyResult = {
   destructions: [],
   destructionFindings: [],
   recordsDisposed: 0,
+  disposals: [],
+  disposalFindings: [],
+  servedAgain: [],
+  servedAgainTotal: 0,
   dispositionProblems: [],
+  dispositionProblemsActedOn: [],
   wrapConflicts: [],
   missing: [],
   missingTotal: 0,
@@ -79,5 +84,58 @@ describe('console archive-copy output', () => {
     expect(copyExitCode(base)).toBe(0);
     expect(copyExitCode({ ...base, destructions: [recorded] })).toBe(0);
     expect(copyExitCode({ ...base, missingTotal: 1 })).toBe(1);
+  });
+
+  it('names a recorded disposal the server no longer bears out and a disposed record served again, and exits 1', () => {
+    const recorded = {
+      certificateHash: 'ab'.repeat(32),
+      planId: 'cd'.repeat(32),
+      logIndex: 412,
+      records: 4,
+      leavesDigest: 'ef'.repeat(32),
+      recordedAt: '2026-06-02T03:00:00.000Z',
+    };
+    const server =
+      'the disposition at log index 412 does not verify: no disposition.execute act of the verified log names this certificate';
+    const withdrawn: CopyResult = {
+      ...base,
+      disposals: [recorded],
+      disposalFindings: [{ recorded, records: 4, server }],
+    };
+    expect(copyLines(withdrawn)).toContain(
+      `WITHDRAWN certificate ${recorded.certificateHash}: the copy recorded on 2026-06-02T03:00:00.000Z that it disposed of 4 record(s) (plan ${recorded.planId}, log index 412, leaf digest ${recorded.leavesDigest}); now ${server}. The copy keeps them disposed of and changed nothing of them. Report it: the server no longer bears out a verified disposal.`,
+    );
+    expect(copyExitCode(withdrawn)).toBe(1);
+    expect(copyExitCode({ ...base, disposals: [recorded] })).toBe(0);
+    const older = copyLines({ ...base, disposalFindings: [{ recorded: null, records: 3, server }] });
+    expect(older).toContain(
+      `WITHDRAWN 3 record(s) an earlier run of an older custos disposed of, recording no certificate; now ${server}. The copy keeps them disposed of and changed nothing of them. Report it: the server no longer bears out a verified disposal.`,
+    );
+
+    const served: CopyResult = {
+      ...base,
+      servedAgain: [{ logIndex: 40, device: 'dev', seq: 9 }],
+      servedAgainTotal: 3,
+    };
+    expect(copyLines(served)).toContain(
+      'SERVED    device dev record 9 (log index 40): the copy holds it disposed of under a verified certificate, yet the server serves it again; it is not copied back. Report it.',
+    );
+    expect(copyLines(served)).toContain('… and 2 more disposed record(s) served again.');
+    expect(copyExitCode(served)).toBe(1);
+  });
+
+  it('says whether the copy acted on a disposition that does not verify', () => {
+    const lines = copyLines({
+      ...base,
+      dispositionProblems: ['the disposition at log index 9 does not verify: x'],
+      dispositionProblemsActedOn: ['the disposition at log index 12, bucket b: y'],
+    });
+    expect(lines).toContain(
+      'UNVERIFIED the disposition at log index 9 does not verify: x: the copy deleted nothing on its word. Report it to the other officers.',
+    );
+    expect(lines).toContain(
+      'UNVERIFIED the disposition at log index 12, bucket b: y: an earlier run verified this disposition and the copy acted on it (recorded in custos-copy.json, kept); it deletes nothing more on its word. Report it to the other officers.',
+    );
+    expect(copyExitCode({ ...base, dispositionProblemsActedOn: ['z'] })).toBe(0);
   });
 });

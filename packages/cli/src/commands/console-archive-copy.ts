@@ -8,6 +8,7 @@ import {
   type CopyProgress,
   type CopyResult,
   type DestructionFinding,
+  type DisposalFinding,
 } from '@custos/console';
 import type { CliIo } from '../cli.js';
 import { requireString } from '../command-flags.js';
@@ -27,12 +28,13 @@ your profile pinned and against the copy's last one (consistency proof), every e
 against the checkpoint, every record against its log entry, every document against the
 org key. The copy is written file by file and its state last: a run that fails leaves the
 last good copy. Records of buckets a disposition destroyed leave the copy too, once its
-certificate verifies; the copy records each destruction with its proof, and keeps it
-destroyed whatever the server later says. Check it offline with 'custos verify copy DIR'.
+certificate verifies; the copy records each destruction and each disposal with its proof,
+and keeps them whatever the server later says. Check it offline with 'custos verify copy DIR'.
 Exit 0: the copy holds every logged record. Exit 1: something did not verify (nothing of
 this run counts), the server did not serve some logged records (listed; the next run
-asks again), or it no longer bears out a destruction the copy recorded (named; the copy
-keeps the bucket destroyed).
+asks again), it no longer bears out a destruction or disposal the copy recorded (named;
+the copy keeps it), or it served again a record the copy holds disposed of (named; not
+copied back).
 
   --out DIR               the copy's folder: new, empty, or an earlier copy of this organisation
 ${OFFICER_OPTIONS_HELP}
@@ -81,12 +83,23 @@ export function copyLines(r: CopyResult): string[] {
       `${r.recordsDisposed} logged record(s) left out: verified dispositions (certificate, quorum, plan) account for them.`,
     );
   for (const f of r.destructionFindings) lines.push(withdrawnLine(f));
+  for (const f of r.disposalFindings) lines.push(withdrawnDisposalLine(f));
+  for (const s of r.servedAgain)
+    lines.push(
+      `SERVED    device ${s.device} record ${s.seq} (log index ${s.logIndex}): the copy holds it disposed of under a verified certificate, yet the server serves it again; it is not copied back. Report it.`,
+    );
+  if (r.servedAgainTotal > r.servedAgain.length)
+    lines.push(`… and ${r.servedAgainTotal - r.servedAgain.length} more disposed record(s) served again.`);
   for (const c of r.wrapConflicts)
     lines.push(
       `CONFLICT  bucket ${c.bucketId}, wrap for ${c.recipient}: two sources gave different blobs; both are kept (otherWraps). Report it.`,
     );
   for (const p of r.dispositionProblems)
     lines.push(`UNVERIFIED ${p}: the copy deleted nothing on its word. Report it to the other officers.`);
+  for (const p of r.dispositionProblemsActedOn)
+    lines.push(
+      `UNVERIFIED ${p}: an earlier run verified this disposition and the copy acted on it (recorded in custos-copy.json, kept); it deletes nothing more on its word. Report it to the other officers.`,
+    );
   for (const m of r.missing)
     lines.push(
       `MISSING   device ${m.device} record ${m.seq} (log index ${m.logIndex}): ${m.reason ?? 'the server did not serve it'}`,
@@ -115,9 +128,27 @@ function withdrawnLine(f: DestructionFinding): string {
   );
 }
 
-/** The exit code of a run that completed: 1 when records are missing or a recorded destruction is contradicted. */
+/** A recorded disposal the server no longer bears out, for a person. */
+function withdrawnDisposalLine(f: DisposalFinding): string {
+  const d = f.recorded;
+  const what =
+    d === null
+      ? `${f.records} record(s) an earlier run of an older custos disposed of, recording no certificate`
+      : `certificate ${d.certificateHash}: the copy recorded on ${d.recordedAt} that it disposed of ` +
+        `${d.records} record(s) (plan ${d.planId}, log index ${d.logIndex}, leaf digest ${d.leavesDigest})`;
+  return (
+    `WITHDRAWN ${what}; now ${f.server}. The copy keeps them disposed of and changed nothing of ` +
+    'them. Report it: the server no longer bears out a verified disposal.'
+  );
+}
+
+/**
+ * The exit code of a run that completed: 1 when records are missing, a recorded destruction or
+ * disposal is contradicted, or a disposed record is served again.
+ */
 export function copyExitCode(r: CopyResult): number {
-  return r.missingTotal === 0 && r.destructionFindings.length === 0 ? 0 : 1;
+  const contradicted = r.destructionFindings.length + r.disposalFindings.length + r.servedAgainTotal;
+  return r.missingTotal === 0 && contradicted === 0 ? 0 : 1;
 }
 
 /** Runs `custos console archive-copy`. */

@@ -19,8 +19,9 @@ from the organisation; otherwise the key the copy names, and the output says so)
 entry bundle against its leaf hashes, the Merkle tree recomputed from every entry against
 the checkpoint's root, every record file against the log entry that commits to it, the
 device pages (what opening a record needs) against the log, the org signing key,
-key-manager delegations and bucket documents against each other, and each destroyed bucket
-the copy recorded against its certificate and log entry (no wrap of it left). Names the first file
+key-manager delegations and bucket documents against each other, each destroyed bucket
+the copy recorded against its certificate, plan and log entry (no wrap of it left), and each
+disposal of records it recorded against its certificate, plan and log entry. Names the first file
 that fails. Exit 0: intact and complete. Exit 1: something does not verify, or logged
 records are missing (counted; the copy recorded that the server did not serve them).
 
@@ -37,10 +38,10 @@ export function verifyCopyLines(dir: string, v: CopyVerification): string[] {
     `${v.complete ? 'Archive copy verified' : 'Archive copy INCOMPLETE'}: ${dir}, organisation ${v.orgId}, taken ${v.updatedAt}.`,
     `Log ${v.log.origin}: ${v.treeSize} entries recomputed to the checkpoint's root ${v.rootHash}; signature verified with ${v.logKeyGiven ? 'the log key given' : "the copy's own log key (give --log-key to pin the organisation's)"}.`,
     `${v.records} of ${v.recordsLogged} logged record(s) present, each hashing to its log entry, from ${v.devices} device(s)` +
-      `${v.recordsDisposed > 0 ? `; ${v.recordsDisposed} disposed (a verified disposition certificate the copy keeps accounts for them)` : ''}` +
+      `${v.recordsDisposed > 0 ? `; ${v.recordsDisposed} disposed (a verified disposition certificate the copy keeps accounts for them${v.disposals > 0 ? `; ${v.disposals} certificate(s) as the copy recorded them: their disposition entry, plan and count` : ''})` : ''}` +
       `${v.recordsMissing > 0 ? `; ${v.recordsMissing} MISSING: the server did not serve them when the copy was taken` : ''}.`,
     `Keys: org signing key ${v.signingKeyFingerprint}; ${v.buckets} bucket document(s) verified, ${v.bucketsWithWraps} with wrapped private keys` +
-      `${v.bucketsDestroyed > 0 ? `; ${v.bucketsDestroyed} destroyed (each as the copy recorded it: a certificate it keeps, the bucket's disposition entry, no wrap left)` : ''}.`,
+      `${v.bucketsDestroyed > 0 ? `; ${v.bucketsDestroyed} destroyed (each as the copy recorded it: a certificate it keeps, its plan, the bucket's disposition entry, no wrap left)` : ''}.`,
   ];
 }
 

@@ -10,10 +10,14 @@
  * the first run that verifies a bucket's destruction records it in the state file with its proof
  * (certificate, plan, log index, execution time), and later runs keep it whatever the server
  * says; when the server no longer bears it out, the run names the bucket and what the server said
- * (a finding, exit 1) and leaves the bucket's file in the copy as it was.
+ * (a finding, exit 1) and leaves the bucket's file in the copy as it was. Records a certificate
+ * disposed of are the same: the first run that verifies them records the certificate with its
+ * proof (plan, log index, how many records and a digest of their leaf indexes), they stay
+ * disposed of, and a run that no longer verifies the same records under it names it (exit 1),
+ * whether or not the certificate also destroyed keys.
  */
 import { existsSync } from 'node:fs';
-import { TILE_WIDTH } from '@custos/core';
+import { LeafDigest, TILE_WIDTH } from '@custos/core';
 import type { OfficerSession } from '../officer-session.js';
 import {
   accountDisposed,
@@ -22,7 +26,13 @@ import {
   type CertifiedDisposition,
 } from '../completeness/disposed-records.js';
 import type { IndexedEntry } from '../completeness/verified-log.js';
-import { dispositionFile, writeCopyFile, type CopyState, type RecordedDestruction } from './copy-files.js';
+import {
+  dispositionFile,
+  writeCopyFile,
+  type CopyState,
+  type RecordedDestruction,
+  type RecordedDisposal,
+} from './copy-files.js';
 import { decodeCopyEntry, readCopyBundle } from './copy-log.js';
 
 /** Why a disposition (or one bucket of it) did not verify on this run. */
@@ -30,6 +40,8 @@ interface DispositionProblem {
   readonly certificateHash: string;
   /** The bucket, when the certificate verified and only this bucket did not. */
   readonly bucketId: string | null;
+  /** The buckets the certificate's `disposition` entries in the log name. */
+  readonly buckets: readonly string[];
   readonly text: string;
 }
 
@@ -37,13 +49,20 @@ interface DispositionProblem {
 export interface Disposals {
   /** Buckets whose keys a verified certificate says were destroyed, each with its proof. */
   readonly keysDestroyed: ReadonlyMap<string, Omit<RecordedDestruction, 'recordedAt'>>;
+  /** Certificates that disposed of records, by hash, each with its proof. */
+  readonly recordsDisposed: ReadonlyMap<string, Omit<RecordedDisposal, 'recordedAt'>>;
   /** Leaf indexes of the records verified dispositions account for (the server no longer serves them). */
   readonly leaves: ReadonlySet<number>;
   readonly problems: readonly DispositionProblem[];
 }
 
 /** No disposition in the log: nothing to leave out. */
-export const NO_DISPOSALS: Disposals = { keysDestroyed: new Map(), leaves: new Set(), problems: [] };
+export const NO_DISPOSALS: Disposals = {
+  keysDestroyed: new Map(),
+  recordsDisposed: new Map(),
+  leaves: new Set(),
+  problems: [],
+};
 
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
@@ -63,14 +82,19 @@ export async function verifiedDisposals(
   const entries: IndexedEntry[] = [];
   /** Index of each `disposition` entry, by certificate hash and bucket. */
   const entryIndex = new Map<string, number>();
+  /** The buckets of each certificate's `disposition` entries. */
+  const entryBuckets = new Map<string, string[]>();
   for (let b = 0; b * TILE_WIDTH < treeSize; b++) {
     const bundle = readCopyBundle(out, b, treeSize);
     for (let i = 0; i < bundle.raw.length; i++) {
       const index = b * TILE_WIDTH + i;
       const entry = decodeCopyEntry(out, bundle, index);
       entries.push({ index, entry });
-      if (entry.type === 'disposition')
-        entryIndex.set(`${Buffer.from(entry.hash).toString('hex')} ${entry.bucket}`, index);
+      if (entry.type === 'disposition') {
+        const hash = Buffer.from(entry.hash).toString('hex');
+        entryIndex.set(`${hash} ${entry.bucket}`, index);
+        entryBuckets.set(hash, [...(entryBuckets.get(hash) ?? []), entry.bucket]);
+      }
     }
   }
   const verified = {
@@ -84,19 +108,31 @@ export async function verifiedDisposals(
   const served = await keptRecords(session, entries, dispositions);
   const account = accountDisposed(session.orgId, entries, dispositions, served);
   const keysDestroyed = new Map<string, Omit<RecordedDestruction, 'recordedAt'>>();
+  const recordsDisposed = new Map<string, Omit<RecordedDisposal, 'recordedAt'>>();
   const problems: DispositionProblem[] = [];
   for (const d of account.dispositions) {
     const certificateHash = d.certificateHash;
+    const buckets = entryBuckets.get(certificateHash) ?? [];
     if (d.problem !== null || d.planId === null || d.executedAt === null) {
       const text = `the disposition at log index ${d.logIndex} does not verify: ${d.problem ?? 'no plan'}`;
-      problems.push({ certificateHash, bucketId: null, text });
+      problems.push({ certificateHash, bucketId: null, buckets, text });
       continue;
     }
+    const leaves = account.leavesByCertificate.get(certificateHash) ?? [];
+    if (leaves.length > 0)
+      recordsDisposed.set(certificateHash, {
+        certificateHash,
+        planId: d.planId,
+        logIndex: d.logIndex,
+        records: leaves.length,
+        leavesDigest: leavesDigest(leaves),
+      });
     for (const b of d.buckets) {
       if (b.problem !== null)
         problems.push({
           certificateHash,
           bucketId: b.bucketId,
+          buckets,
           text: `the disposition at log index ${d.logIndex}, bucket ${b.bucketId}: ${b.problem}`,
         });
       else if (b.keysDestroyed && !keysDestroyed.has(b.bucketId))
@@ -110,7 +146,14 @@ export async function verifiedDisposals(
     }
   }
   for (const d of dispositions) storeCertificate(out, d);
-  return { keysDestroyed, leaves: account.leaves, problems };
+  return { keysDestroyed, recordsDisposed, leaves: account.leaves, problems };
+}
+
+/** The digest a recorded disposal keeps of its leaf indexes (ascending): core's LeafDigest, hex. */
+export function leavesDigest(leaves: readonly number[]): string {
+  const digest = new LeafDigest();
+  for (const i of leaves) digest.add(i);
+  return Buffer.from(digest.digest()).toString('hex');
 }
 
 /** Keeps a verified certificate's bytes in the copy (what `custos verify copy` checks disposed records against). */
@@ -195,8 +238,12 @@ function whatServerSaid(
   had: RecordedDestruction | undefined,
   disposals: Disposals,
 ): string {
+  // Without a recorded proof, the problems of this bucket, and those of any certificate whose
+  // log entries name it (a certificate that does not verify at all has no bucket of its own).
   const mine = disposals.problems.filter((p) =>
-    had === undefined ? p.bucketId === bucketId : p.certificateHash === had.certificateHash,
+    had === undefined
+      ? p.bucketId === bucketId || (p.bucketId === null && p.buckets.includes(bucketId))
+      : p.certificateHash === had.certificateHash,
   );
   const problem = mine.find((p) => p.bucketId === bucketId) ?? mine.find((p) => p.bucketId === null);
   if (problem !== undefined) return problem.text;
@@ -205,8 +252,110 @@ function whatServerSaid(
     : `its certificate ${had.certificateHash} no longer verifies as destroying its keys`;
 }
 
-/** The problems of this run's dispositions, less those a finding already says (printed as UNVERIFIED). */
-export function otherProblems(disposals: Disposals, settled: SettledDestructions): string[] {
-  const said = new Set(settled.findings.map((f) => f.server));
-  return disposals.problems.map((p) => p.text).filter((text) => !said.has(text));
+/**
+ * Records the copy holds disposed of that this run's answers from the server do not bear out:
+ * the copy keeps them disposed of, and says so. `recorded` is the certificate as the copy
+ * recorded it; null for records an older copy disposed of without recording the certificate.
+ */
+export interface DisposalFinding {
+  readonly recorded: RecordedDisposal | null;
+  /** Records concerned: the recorded certificate's, or those an older copy disposed of. */
+  readonly records: number;
+  /** What the server's answers gave on this run instead. */
+  readonly server: string;
+}
+
+/** Disposals after this run: the recorded ones kept, the newly verified ones added. */
+export interface SettledDisposals {
+  /** Leaf indexes of every record the copy holds disposed of: never copied again. */
+  readonly leaves: ReadonlySet<number>;
+  /** The state's `disposals`: what was recorded, unchanged, and what this run verified first. */
+  readonly records: readonly RecordedDisposal[];
+  readonly findings: readonly DisposalFinding[];
+}
+
+/**
+ * Settles this run's verified disposals against those the copy recorded (`prev`), as
+ * {@link settleDestructions} does destructions: every record disposed of stays so; a recorded
+ * certificate this run does not verify again as disposing of the same records (their count and
+ * digest) is a finding naming what the server said; one verified for the first time is recorded
+ * at `now`. Records an older copy disposed of without recording their certificate that this
+ * run's verified dispositions no longer account for are one finding too.
+ */
+export function settleDisposals(
+  prev: CopyState | undefined,
+  disposals: Disposals,
+  now: string,
+): SettledDisposals {
+  const earlier = prev?.disposedLeaves ?? [];
+  const leaves = new Set([...earlier, ...disposals.leaves]);
+  const recorded = new Map((prev?.disposals ?? []).map((d) => [d.certificateHash, d]));
+  const records: RecordedDisposal[] = [...recorded.values()];
+  const findings: DisposalFinding[] = [];
+  for (const had of recorded.values()) {
+    const again = disposals.recordsDisposed.get(had.certificateHash);
+    if (again?.records === had.records && again.leavesDigest === had.leavesDigest) continue;
+    findings.push({ recorded: had, records: had.records, server: whatServerSaidOf(had, again, disposals) });
+  }
+  for (const [hash, proof] of disposals.recordsDisposed)
+    if (!recorded.has(hash)) records.push({ ...proof, recordedAt: now });
+  records.sort((a, b) => a.logIndex - b.logIndex);
+  // Leaves an older copy disposed of with no certificate recorded: those beyond what the
+  // recorded certificates that failed could account for.
+  const unaccounted = earlier.filter((i) => !disposals.leaves.has(i)).length;
+  const explained = findings.reduce((n, f) => n + f.records, 0);
+  const unrecorded = earlier.length - (prev?.disposals ?? []).reduce((n, d) => n + d.records, 0);
+  const legacy = Math.min(unaccounted - explained, unrecorded);
+  if (legacy > 0) {
+    // Which certificate disposed of them the copy did not record: any that no longer verifies may have.
+    const unrecordedProblems = disposals.problems.filter((p) => !recorded.has(p.certificateHash));
+    findings.push({
+      recorded: null,
+      records: legacy,
+      server:
+        unrecordedProblems.length > 0
+          ? unrecordedProblems.map((p) => p.text).join('; ')
+          : 'no disposition the server serves now verifies that they were disposed of',
+    });
+  }
+  return { leaves, records, findings };
+}
+
+/** Why this run did not verify a recorded disposal again, in the words of its disposition's problems. */
+function whatServerSaidOf(
+  had: RecordedDisposal,
+  now: Omit<RecordedDisposal, 'recordedAt'> | undefined,
+  disposals: Disposals,
+): string {
+  const mine = disposals.problems.filter((p) => p.certificateHash === had.certificateHash);
+  if (mine.length > 0) return mine.map((p) => p.text).join('; ');
+  return now === undefined
+    ? `its certificate ${had.certificateHash} no longer verifies as disposing of records`
+    : `its certificate now accounts for ${now.records} record(s) with leaf digest ${now.leavesDigest}, ` +
+        `not the ${had.records} with leaf digest ${had.leavesDigest} the copy recorded`;
+}
+
+/**
+ * The problems of this run's dispositions a finding does not already say (printed as
+ * UNVERIFIED), in two lists: those of certificates the copy never acted on (it deleted nothing
+ * on their word), and those of certificates an earlier run verified and acted on (it recorded a
+ * disposal or destruction under them, and keeps it; it deletes nothing more on their word).
+ */
+export function unsaidProblems(
+  disposals: Disposals,
+  destructions: SettledDestructions,
+  settled: SettledDisposals,
+): { readonly notActedOn: string[]; readonly actedOn: string[] } {
+  // A finding's `server` is its disposition's problems, joined: each is said there.
+  const said = [...destructions.findings, ...settled.findings].map((f) => f.server);
+  const actedOn = new Set([
+    ...settled.records.map((d) => d.certificateHash),
+    ...destructions.records.map((d) => d.certificateHash),
+  ]);
+  const out = { notActedOn: [] as string[], actedOn: [] as string[] };
+  for (const p of disposals.problems) {
+    if (said.some((text) => text.includes(p.text))) continue;
+    (actedOn.has(p.certificateHash) ? out.actedOn : out.notActedOn).push(p.text);
+  }
+  return out;
 }

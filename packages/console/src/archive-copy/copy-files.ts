@@ -66,6 +66,26 @@ export interface RecordedDestruction {
   readonly recordedAt: string;
 }
 
+/**
+ * Records a verified disposition certificate disposed of in the copy, as the copy first saw it:
+ * what proves it. Like a destruction it is final: the records stay disposed of whatever the
+ * server later says, and a run that no longer verifies the same records under it says so.
+ */
+export interface RecordedDisposal {
+  /** SHA-256 (hex) of the certificate, as the log's `disposition` entries commit to it (kept in `dispositions/`). */
+  readonly certificateHash: string;
+  /** The plan the `disposition.execute` act of the log names. */
+  readonly planId: string;
+  /** Index of the certificate's first `disposition` entry in the log. */
+  readonly logIndex: number;
+  /** Records it disposed of in the copy (their leaf indexes are in the state's `disposedLeaves`). */
+  readonly records: number;
+  /** SHA-256 (hex) of those leaf indexes, ascending, each 8 bytes big-endian (core's LeafDigest, as plans hash leaves). */
+  readonly leavesDigest: string;
+  /** When this copy first verified it (ISO 8601). */
+  readonly recordedAt: string;
+}
+
 /** The state file: which log, which checkpoint, and how far each device's records were copied. */
 export interface CopyState {
   readonly format: typeof COPY_FORMAT;
@@ -93,6 +113,12 @@ export interface CopyState {
   readonly destructions: readonly RecordedDestruction[];
   /** Leaf indexes of the records verified dispositions account for: the copy left them out. */
   readonly disposedLeaves: readonly number[];
+  /**
+   * Each certificate that disposed of records in the copy, with its proof, recorded the first
+   * time a run verified it and kept as it was (copies taken before these were kept have none:
+   * their disposed records stay disposed all the same).
+   */
+  readonly disposals: readonly RecordedDisposal[];
   /** `disposition` entries in the log up to `treeSize` (while there are any, each run verifies them). */
   readonly dispositionEntries: number;
   readonly missing: readonly MissingRecord[];
@@ -251,6 +277,24 @@ function isRecordedDestruction(v: unknown): v is RecordedDestruction {
   );
 }
 
+/** Whether a value of the state's `disposals` list is well formed. */
+function isRecordedDisposal(v: unknown): v is RecordedDisposal {
+  const d = v as Partial<Record<keyof RecordedDisposal, unknown>> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    isStr(d.certificateHash) &&
+    /^[0-9a-f]{64}$/.test(d.certificateHash) &&
+    isStr(d.planId) &&
+    isUint(d.logIndex) &&
+    isUint(d.records) &&
+    d.records > 0 &&
+    isStr(d.leavesDigest) &&
+    /^[0-9a-f]{64}$/.test(d.leavesDigest) &&
+    isStr(d.recordedAt)
+  );
+}
+
 /** Reads the state file; undefined when `dir` holds no copy yet, COPY_INVALID when it is not one. */
 export function readCopyState(dir: string): CopyState | undefined {
   let bytes: Buffer;
@@ -294,6 +338,8 @@ export function parseCopyState(text: string): CopyState {
   s.dispositionEntries ??= 0;
   // Absent from copies taken before destructions were recorded with their proof.
   s.destructions ??= [];
+  // Absent from copies taken before disposals were recorded with their proof.
+  s.disposals ??= [];
   if (!Array.isArray(s.disposedLeaves) || !s.disposedLeaves.every(isUint)) bad('disposedLeaves');
   if (
     !Array.isArray(s.destructions) ||
@@ -303,6 +349,14 @@ export function parseCopyState(text: string): CopyState {
     !s.destructions.every((d) => (s.disposedBuckets as string[]).includes(d.bucketId))
   )
     bad('destructions');
+  if (
+    !Array.isArray(s.disposals) ||
+    !s.disposals.every(isRecordedDisposal) ||
+    // One per certificate, and no more records than the copy holds disposed of.
+    new Set(s.disposals.map((d) => d.certificateHash)).size !== s.disposals.length ||
+    s.disposals.reduce((n, d) => n + d.records, 0) > (s.disposedLeaves as number[]).length
+  )
+    bad('disposals');
   if (!isUint(s.dispositionEntries)) bad('dispositionEntries');
   if (
     !Array.isArray(s.missing) ||

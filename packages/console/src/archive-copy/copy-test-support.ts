@@ -59,6 +59,8 @@ export interface FakeOrg {
   readonly wraps: Map<string, Map<string, Uint8Array>>;
   /** Records the server no longer serves (by log index). */
   readonly unserved: Set<number>;
+  /** Buckets the server leaves out of its bucket list. */
+  readonly unlisted: Set<string>;
   /** Served record bytes replaced (by log index). */
   readonly swapped: Map<number, Uint8Array>;
   /** The tree size the checkpoint signs (default: every entry). */
@@ -139,6 +141,7 @@ export async function startFakeOrg(): Promise<FakeOrg> {
       ],
     ]),
     unserved: new Set(),
+    unlisted: new Set(),
     swapped: new Map(),
     signedSize: undefined,
     requests,
@@ -203,7 +206,7 @@ export async function startFakeOrg(): Promise<FakeOrg> {
           org: orgFile,
         },
         orgKeys: () => Promise.resolve(orgKeys),
-        serverBuckets: () => Promise.resolve(buckets),
+        serverBuckets: () => Promise.resolve(buckets.filter((b) => !this.unlisted.has(b.bucket))),
       });
     },
     close: () => new Promise<void>((r) => server.close(() => r())),

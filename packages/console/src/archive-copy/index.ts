@@ -4,5 +4,5 @@ export type { CopyOptions, CopyProgress, CopyResult } from './take-copy.js';
 export { verifyArchiveCopy } from './verify-copy.js';
 export type { CopyVerification, VerifyCopyOptions } from './verify-copy.js';
 export { COPY_FORMAT, COPY_STATE_FILE, COPY_VERSION, parseCopyState } from './copy-files.js';
-export type { CopyState, MissingRecord, RecordedDestruction } from './copy-files.js';
-export type { DestructionFinding } from './copy-dispositions.js';
+export type { CopyState, MissingRecord, RecordedDestruction, RecordedDisposal } from './copy-files.js';
+export type { DestructionFinding, DisposalFinding } from './copy-dispositions.js';

@@ -22,8 +22,9 @@
  * certificate with the officer quorum approved it, in its plan's span and not held, and the
  * server no longer serves it; and drops a bucket's wraps only when such a certificate says its
  * keys were destroyed. The verified certificates are kept in the copy for `custos verify copy`.
- * A destruction once verified is recorded in the state file with its proof and is final: a later
- * run whose server no longer bears it out reports it and puts nothing back (copy-dispositions.ts).
+ * A destruction, or a disposal of records, once verified is recorded in the state file with its
+ * proof and is final: a later run whose server no longer bears it out (or serves a disposed
+ * record again) reports it and puts nothing back (copy-dispositions.ts).
  * The state file is written last, so a failed run leaves the last good copy (its deletions
  * follow the state file, and the next run finishes them).
  */
@@ -75,14 +76,17 @@ import {
   type CopyState,
   type MissingRecord,
   type RecordedDestruction,
+  type RecordedDisposal,
 } from './copy-files.js';
 import {
   hasDispositions,
   NO_DISPOSALS,
-  otherProblems,
   settleDestructions,
+  settleDisposals,
+  unsaidProblems,
   verifiedDisposals,
   type DestructionFinding,
+  type DisposalFinding,
 } from './copy-dispositions.js';
 import { EntryLookup, readCopyBundle } from './copy-log.js';
 import {
@@ -141,8 +145,27 @@ export interface CopyResult {
   readonly destructionFindings: readonly DestructionFinding[];
   /** Records verified dispositions account for (left out of the copy), in all. */
   readonly recordsDisposed: number;
-  /** Dispositions in the log that do not verify, with why: the copy deleted nothing on their word. */
+  /** Every certificate that disposed of records in the copy, with its proof (the state's `disposals`). */
+  readonly disposals: readonly RecordedDisposal[];
+  /**
+   * Records the copy holds disposed of that the server's answers no longer bear out (a recorded
+   * certificate that no longer verifies as disposing of them), with what it said: the copy keeps
+   * them disposed of (exit 1).
+   */
+  readonly disposalFindings: readonly DisposalFinding[];
+  /**
+   * Records the copy holds disposed of under a verified certificate that the server served
+   * again (first MAX_LISTED_MISSING), and how many in all: not copied back (exit 1).
+   */
+  readonly servedAgain: readonly MissingRecord[];
+  readonly servedAgainTotal: number;
+  /** Dispositions in the log that do not verify, with why: the copy never deleted anything on their word. */
   readonly dispositionProblems: readonly string[];
+  /**
+   * Problems of dispositions an earlier run verified and acted on (it recorded a disposal or a
+   * destruction under them, and keeps it) that no finding says: nothing more is deleted on their word.
+   */
+  readonly dispositionProblemsActedOn: readonly string[];
   /** Wraps (bucket, recipient) for which two sources gave different blobs: both are kept. */
   readonly wrapConflicts: readonly { readonly bucketId: string; readonly recipient: string }[];
   /** Logged records the server did not serve (first MAX_LISTED_MISSING), and how many in all. */
@@ -271,7 +294,8 @@ export async function takeArchiveCopy(
   // A destruction the copy recorded stays, whatever this run's answers say (copy-dispositions.ts).
   const destruction = settleDestructions(prev, disposals, updatedAt);
   /** Records disposed of: those the copy recorded stay so, as their buckets' destructions do. */
-  const disposedLeaves = new Set([...(prev?.disposedLeaves ?? []), ...disposals.leaves]);
+  const disposal = settleDisposals(prev, disposals, updatedAt);
+  const disposedLeaves = disposal.leaves;
   const alreadyDropped = new Set(prev?.disposedBuckets ?? []);
   const dropped: string[] = [];
   const wrapConflicts: { bucketId: string; recipient: string }[] = [];
@@ -313,6 +337,12 @@ export async function takeArchiveCopy(
     if (destroyed && !alreadyDropped.has(bucket.bucket)) dropped.push(bucket.bucket);
     report({ phase: 'keys', done: i + 1, total: buckets.length });
   }
+  // Every bucket the copy holds destroyed keeps no wrap, listed or not: the run that first
+  // verifies a destruction may be one whose bucket list leaves the bucket out, and later runs
+  // leave its file as it is while its destruction is not verified again.
+  for (const bucketId of [...destruction.destroyed].sort())
+    if (dropWraps(bucketFile(out, bucketId)) && !alreadyDropped.has(bucketId) && !dropped.includes(bucketId))
+      dropped.push(bucketId);
 
   // 4. Each device's new records (and those missing last time), page by page.
   // Beyond the listed missing records, the unlisted ones: each device from its lowest missing seq.
@@ -332,12 +362,14 @@ export async function takeArchiveCopy(
   const rejected = new Map<number, string>();
   /** Log indexes the device pages this run wrote list. */
   const listed = new Set<number>();
+  /** Records the copy holds disposed of that the server served again, by log index. */
+  const servedAgain = new Map<number, MissingRecord>();
   const devices: Record<string, { nextSeq: number }> = { ...(prev?.devices ?? {}) };
   let recordsAdded = 0;
   let bytesAdded = 0;
   for (const [device, from] of [...firstSeq].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const range = { n, m, retried, rescanFrom, disposed: disposedLeaves };
-    const got = await copyDevice(session, out, device, from, range, lookup, rejected, listed);
+    const got = await copyDevice(session, out, device, from, range, lookup, rejected, listed, servedAgain);
     recordsAdded += got.added;
     bytesAdded += got.bytes;
     devices[device] = { nextSeq: Math.max(devices[device]?.nextSeq ?? 0, got.nextSeq) };
@@ -373,6 +405,7 @@ export async function takeArchiveCopy(
     disposedBuckets: [...destruction.destroyed].sort(),
     destructions: destruction.records,
     disposedLeaves: [...disposedLeaves].sort((a, b) => a - b),
+    disposals: disposal.records,
     dispositionEntries,
     missing: stillMissing.listed,
     ...(stillMissing.from === undefined ? {} : { missingFrom: stillMissing.from }),
@@ -380,6 +413,7 @@ export async function takeArchiveCopy(
     counts,
     updatedAt,
   };
+  const problems = unsaidProblems(disposals, destruction, disposal);
   const stale = partialFiles(out, n).filter((f) => !partialFiles(out, m).includes(f));
   writeCopyFile(`${out}/${COPY_STATE_FILE}`, next);
   // Deleted once the state accounts for them: an interrupted run leaves files the next deletes.
@@ -403,7 +437,14 @@ export async function takeArchiveCopy(
     destructions: destruction.records,
     destructionFindings: destruction.findings,
     recordsDisposed: disposedLeaves.size,
-    dispositionProblems: otherProblems(disposals, destruction),
+    disposals: disposal.records,
+    disposalFindings: disposal.findings,
+    servedAgain: [...servedAgain.values()]
+      .sort((a, b) => a.logIndex - b.logIndex)
+      .slice(0, MAX_LISTED_MISSING),
+    servedAgainTotal: servedAgain.size,
+    dispositionProblems: problems.notActedOn,
+    dispositionProblemsActedOn: problems.actedOn,
     wrapConflicts,
     missing: stillMissing.listed,
     missingTotal: stillMissing.total,
@@ -540,6 +581,25 @@ async function mergeWraps(
   return { wraps, otherWraps, conflicts };
 }
 
+/**
+ * Empties the wraps of a bucket keys file the copy holds (its document stays): answers whether
+ * it held any. A file that does not read as JSON is left to `verify copy` to name.
+ */
+function dropWraps(file: string): boolean {
+  if (!existsSync(file)) return false;
+  let f: Record<string, unknown>;
+  try {
+    f = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  const held = (w: unknown) => typeof w === 'object' && w !== null && Object.keys(w).length > 0;
+  if (!held(f.wraps) && !held(f.otherWraps)) return false;
+  const { otherWraps: _dropped, ...kept } = f;
+  writeCopyFile(file, { ...kept, wraps: {} });
+  return true;
+}
+
 /** A device page the copy holds, each record with its batch; undefined when absent or unreadable (then rewritten). */
 function readPage(
   file: string,
@@ -612,6 +672,7 @@ async function copyDevice(
   lookup: EntryLookup,
   rejected: Map<number, string>,
   listed: Set<number>,
+  servedAgain: Map<number, MissingRecord>,
 ): Promise<{ added: number; bytes: number; nextSeq: number }> {
   const treeSize = range.m;
   let added = 0;
@@ -649,9 +710,12 @@ async function copyDevice(
         beyond = true;
         break;
       }
-      // A record the copy holds disposed of under a verified certificate never comes back,
-      // even if the server serves it again (which contradicts that certificate).
-      if (range.disposed.has(h.logIndex)) continue;
+      // A record the copy holds disposed of under a verified certificate never comes back; the
+      // server serving it again contradicts that certificate, and is reported.
+      if (range.disposed.has(h.logIndex)) {
+        servedAgain.set(h.logIndex, { logIndex: h.logIndex, device, seq: h.seq });
+        continue;
+      }
       const record = new Uint8Array(Buffer.from(h.record, 'base64url'));
       const hash = sha256(record);
       // A record that is not what its entry commits to is not copied: the entry's record is

@@ -19,8 +19,10 @@
  *    bucket files and in the profile's org.json); each bucket with records in the copy has
  *    its keys file with at least one wrap;
  * 4. the destructions the state records: each one's certificate (kept in the copy) hashes to the
- *    `disposition` entry of its bucket at the log index recorded and says the bucket's keys were
- *    destroyed when recorded, and the bucket's keys file holds no wrap.
+ *    `disposition` entry of its bucket at the log index recorded, is of the plan recorded and says
+ *    the bucket's keys were destroyed when recorded, and the bucket's keys file holds no wrap; and
+ *    the disposals it records: each one's certificate hashes to the `disposition` entry at the log
+ *    index recorded, is of the plan recorded and disposed of at least the records recorded.
  * The state file's frontier (what the next run extends) must be the recomputed tree's.
  *
  * The first thing wrong throws COPY_INVALID naming the file. Memory: one bundle, a small
@@ -95,6 +97,8 @@ export interface CopyVerification {
   readonly bucketsWithWraps: number;
   /** Buckets whose recorded destruction checked out against a certificate the copy keeps. */
   readonly bucketsDestroyed: number;
+  /** Recorded disposals (certificates that disposed of records) that checked out against a certificate the copy keeps. */
+  readonly disposals: number;
   /** True when every logged record is in the copy or disposed. */
   readonly complete: boolean;
   readonly updatedAt: string;
@@ -250,6 +254,7 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
   // 3. The keys; 4. the destructions.
   const keys = checkKeys(dir, state, bucketsUsed);
   const bucketsDestroyed = checkDestructions(dir, state, lookup);
+  checkDisposals(dir, state, lookup);
   return {
     orgId: state.orgId,
     log: state.log,
@@ -267,6 +272,7 @@ export function verifyArchiveCopy(dir: string, options: VerifyCopyOptions = {}):
     buckets: keys.buckets,
     bucketsWithWraps: keys.withWraps,
     bucketsDestroyed,
+    disposals: state.disposals.length,
     complete: recordsMissing === 0,
     updatedAt: state.updatedAt,
   };
@@ -345,6 +351,12 @@ function checkDestructions(dir: string, state: CopyState, lookup: EntryLookup): 
         `${what}: log entry ${d.logIndex} is not the bucket's disposition under certificate ${d.certificateHash}`,
       );
     const cert = readCertificate(dir, d.certificateHash, state.orgId);
+    if (Buffer.from(cert.planHash).toString('hex') !== d.planId)
+      throw invalid(
+        dir,
+        stateFile,
+        `${what}: certificate ${d.certificateHash} is of plan ${Buffer.from(cert.planHash).toString('hex')}, not plan ${d.planId}`,
+      );
     if (
       cert.executedAt !== d.executedAt ||
       cert.buckets.find((b) => b.bucketId === d.bucketId)?.keysDestroyed !== true
@@ -362,6 +374,38 @@ function checkDestructions(dir: string, state: CopyState, lookup: EntryLookup): 
       throw invalid(dir, file, 'holds wrapped keys of a bucket whose destruction the copy recorded');
   }
   return state.destructions.length;
+}
+
+/**
+ * Each disposal the state records, against the copy: the log entry at its index is a
+ * `disposition` entry committing to its certificate, which the copy keeps, is of the plan
+ * recorded, and disposed of at least as many records as recorded. (Which records, the copy
+ * cannot tell offline: the plan's span and held leaves are the server's; the run that recorded
+ * it checked them.)
+ */
+function checkDisposals(dir: string, state: CopyState, lookup: EntryLookup): void {
+  const stateFile = join(dir, COPY_STATE_FILE);
+  for (const d of state.disposals) {
+    const what = `the disposal under certificate ${d.certificateHash} it records`;
+    const e = d.logIndex < state.treeSize ? lookup.entry(d.logIndex).entry : undefined;
+    if (e?.type !== 'disposition' || Buffer.from(e.hash).toString('hex') !== d.certificateHash)
+      throw invalid(
+        dir,
+        stateFile,
+        `${what}: log entry ${d.logIndex} is not a disposition under that certificate`,
+      );
+    const cert = readCertificate(dir, d.certificateHash, state.orgId);
+    const plan = Buffer.from(cert.planHash).toString('hex');
+    if (plan !== d.planId)
+      throw invalid(dir, stateFile, `${what}: the certificate is of plan ${plan}, not plan ${d.planId}`);
+    const certified = cert.buckets.reduce((n, b) => n + b.records, 0);
+    if (certified < d.records)
+      throw invalid(
+        dir,
+        stateFile,
+        `${what}: ${d.records} record(s), the certificate disposed of ${certified}`,
+      );
+  }
 }
 
 /** Checks every device page against the log and marks the entries it lists; the device count. */

@@ -248,11 +248,18 @@ export interface DisposedRecords {
   readonly byDevice: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /** The same records' leaf indexes (what a later plan of their bucket no longer covers). */
   readonly leaves: ReadonlySet<number>;
+  /** The same leaf indexes by the certificate (hash, hex) that accounts for each, ascending. */
+  readonly leavesByCertificate: ReadonlyMap<string, readonly number[]>;
   readonly dispositions: readonly DispositionAccount[];
 }
 
 /** No disposition: nothing disposed. */
-export const NOTHING_DISPOSED: DisposedRecords = { byDevice: new Map(), leaves: new Set(), dispositions: [] };
+export const NOTHING_DISPOSED: DisposedRecords = {
+  byDevice: new Map(),
+  leaves: new Set(),
+  leavesByCertificate: new Map(),
+  dispositions: [],
+};
 
 /**
  * The leaves a planned bucket disposes of, recomputed from the verified log: of `bucket` (the
@@ -385,6 +392,7 @@ export function accountDisposed(
   const accounted = new Set<number>();
   const byDevice = new Map<string, Map<number, number>>();
   const accounts: DispositionAccount[] = [];
+  const byCertificate = new Map<string, number[]>();
   const ordered = [...dispositions].sort((a, b) => a.logIndex - b.logIndex);
   /** Whether a verified disposition after `at` planned the record at `index` of the bucket for disposal (not held). */
   const laterPlanned = (at: number, bucketId: string, index: number): boolean =>
@@ -452,8 +460,11 @@ export function accountDisposed(
         });
         continue;
       }
+      let ofCertificate = byCertificate.get(d.certificateHash);
+      if (ofCertificate === undefined) byCertificate.set(d.certificateHash, (ofCertificate = []));
       for (const r of gone) {
         accounted.add(r.index);
+        ofCertificate.push(r.index);
         let m = byDevice.get(r.device);
         if (m === undefined) byDevice.set(r.device, (m = new Map<number, number>()));
         m.set(r.seq, r.time);
@@ -469,5 +480,6 @@ export function accountDisposed(
       problem: null,
     });
   }
-  return { byDevice, leaves: accounted, dispositions: accounts };
+  for (const leaves of byCertificate.values()) leaves.sort((a, b) => a - b);
+  return { byDevice, leaves: accounted, leavesByCertificate: byCertificate, dispositions: accounts };
 }
