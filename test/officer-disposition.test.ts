@@ -703,6 +703,8 @@ describe('officer disposition (processes)', () => {
         missing: { logIndex: number }[];
         destructions: Destruction[];
         destructionFindings: { bucketId: string; recorded: Destruction | null; server: string }[];
+        disposals: { certificateHash: string; planId: string; records: number }[];
+        disposalFindings: { recorded: { certificateHash: string } | null; records: number; server: string }[];
         dispositionProblems: string[];
       }
       const copyDir = join(dir, 'archive-copy');
@@ -748,7 +750,10 @@ describe('officer disposition (processes)', () => {
         expect(d.logIndex).toBeGreaterThanOrEqual(executed.at);
         expect(d.logIndex).toBeLessThan(executed.at + first.out.destructions.length + 10);
       }
+      // The certificate's disposal of records is recorded too, with as many records as the copy left out.
+      expect(first.out.disposals).toMatchObject([{ certificateHash, planId: executed.planId }]);
       const before = stateOf();
+      expect(first.out.disposals[0]!.records).toBe(before.disposedLeaves.length);
       expect(before.destructions).toEqual(first.out.destructions);
       expect(before.disposedLeaves.length).toBeGreaterThan(0);
       const victim = destroyed[0]!;
@@ -771,6 +776,9 @@ describe('officer disposition (processes)', () => {
           expect(f.recorded).toEqual(first.out.destructions.find((d) => d.bucketId === f.bucketId));
           expect(f.server).toMatch(/does not verify: .*serves another certificate than the log commits to/);
         }
+        expect(second.out.disposalFindings).toMatchObject([
+          { recorded: first.out.disposals[0], records: first.out.disposals[0]!.records },
+        ]);
         // Nothing of those buckets changed: the state's record, the disposed records, the keys file.
         expect(second.out.destructions).toEqual(first.out.destructions);
         const after = stateOf();
@@ -795,6 +803,7 @@ describe('officer disposition (processes)', () => {
       // Honest again: the destruction verifies as recorded, and nothing is reported.
       const third = await copy();
       expect(third.out.destructionFindings).toEqual([]);
+      expect(third.out.disposalFindings).toEqual([]);
       expect(third.out.destructions).toEqual(first.out.destructions);
     },
     STEP_TIMEOUT_MS,
