@@ -99,6 +99,25 @@ describe('holdScopeSearch', () => {
     expect(holdScopeSearch(ORG).budget).toBe(HOLD_SCOPE_BUDGET);
   });
 
+  // The documented limit (docs/officers.md, "What a server can make the hold check cost"): the
+  // search guesses the per-bucket token count, so an honest hold costs 32 candidates for every
+  // bucket it was extended to. `--ahead` extends each token hold by 36 buckets a year (3 classes
+  // x 12 months): 3,456 candidates for a hold three years old, so 74 of them fit the budget and
+  // every later one is scope-unchecked. A search that knew the token count would pass the 75th.
+  it('lets an honest org keep 74 token holds three years old within the budget, not 75 (the documented limit)', () => {
+    const search = holdScopeSearch(ORG);
+    const results = Array.from({ length: 75 }, (_, i) => {
+      // Placed on the 3 buckets of its month with 2 tokens each, then extended by 108.
+      const h = { ...query(3 + 108), holdId: `hold-3y-${i}` };
+      return search.match(h, placedWith(h, tokenDetail(h, 3, 6)));
+    });
+    expect(results.slice(0, 74).every((r) => r === 'as-listed')).toBe(true);
+    expect(results[74]).toBe('over-budget');
+    // 3,458 candidates each (108 bucket counts x 32 token counts, then 2): 255,892 for 74.
+    expect(74 * (108 * 32 + 2)).toBeLessThanOrEqual(HOLD_SCOPE_BUDGET);
+    expect(search.tried).toBe(HOLD_SCOPE_BUDGET);
+  });
+
   it('finds every bucket and token count the server may log, whatever their digits', () => {
     for (const b of [1, 9, 10, 99, 100, 999, 1_000])
       for (const k of [1, 9, 10, 32]) {
