@@ -3,7 +3,8 @@
  * against the signed checkpoint, paging, audit entries that carry counts and never tokens,
  * roles, bad input, other organisations' ids, the rate limit, and records by device; a
  * search over several buckets in one request (order, paging by bucket and position, one
- * audit entry and one rate-limit token per request, limits refused before anything changes).
+ * audit entry and one rate-limit token per request, limits refused before anything changes, an
+ * unknown bucket or device refused for one token and nothing written).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -475,18 +476,6 @@ describe('search over several buckets in one request', () => {
           /body\.cursor\.before/,
         ],
         [
-          { buckets: [...every(), { bucket: foreignBucket, tokens: [token()] }] },
-          404,
-          'BUCKET_NOT_FOUND',
-          /buckets\.7\.bucket/,
-        ],
-        [
-          { buckets: every(), device: org.members[0]!.deviceId.slice(0, -1) + 'x' },
-          404,
-          'DEVICE_NOT_FOUND',
-          /device/,
-        ],
-        [
           { buckets: every(), pad: 'x'.repeat(SEARCH_BODY_LIMIT_BYTES) },
           413,
           'BODY_TOO_LARGE',
@@ -514,6 +503,43 @@ describe('search over several buckets in one request', () => {
       // None of the refusals spent a rate-limit token: the whole burst is still there.
       for (let i = 0; i < SEARCH_RATE_BURST; i++)
         expect((await search({ buckets: every() }, officer)).statusCode).toBe(200);
+    } finally {
+      await snapshots.close();
+    }
+  });
+
+  it('refuses an unknown bucket or device for one rate-limit token, and writes nothing', async () => {
+    // Looking up what a request names reads the store (a bucket each, then the device), so the
+    // route spends the token first: a refusal here costs what a search costs, and no more.
+    const officer = await enrolNewUser(t.app, org.admin, 'auditor');
+    const snapshots = openSnapshotter(tb.config);
+    try {
+      const state = await snapshots.snapshot();
+      const refusals: [unknown, string, RegExp][] = [
+        [
+          { buckets: [...every(), { bucket: foreignBucket, tokens: [b64(SHARED)] }] },
+          'BUCKET_NOT_FOUND',
+          /^body\.buckets\.7\.bucket: no such bucket/,
+        ],
+        [
+          { buckets: every(), device: org.members[0]!.deviceId.slice(0, -1) + 'x' },
+          'DEVICE_NOT_FOUND',
+          /device/,
+        ],
+      ];
+      for (const [body, code, message] of refusals) {
+        const r = await search(body, officer);
+        expect(r.statusCode, r.body).toBe(404);
+        const error = r.json<{ error: { code: string; message: string } }>().error;
+        expect(error.code).toBe(code);
+        expect(error.message).toMatch(message);
+        // No audit entry, no alert: nothing written.
+        expect(await snapshots.snapshot()).toBe(state);
+      }
+      // The clock stands still, so nothing refills: each refusal spent exactly one token of the burst.
+      for (let i = 0; i < SEARCH_RATE_BURST - refusals.length; i++)
+        expect((await search({ buckets: every() }, officer)).statusCode).toBe(200);
+      expect((await search({ buckets: every() }, officer)).statusCode).toBe(429);
     } finally {
       await snapshots.close();
     }

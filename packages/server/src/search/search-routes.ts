@@ -321,12 +321,14 @@ export const archiveSearchRoute = defineRoute({
   response: { status: 200, schema: SearchResponse },
   errors: ['DEVICE_NOT_FOUND', 'BUCKET_NOT_FOUND', 'LOG_NOT_FOUND'],
   async handler({ auth, body, reply }, deps) {
-    // Everything the request names is checked before it spends a rate-limit token.
+    // The request's shape and limits are checked before it spends a rate-limit token; the token is
+    // spent before the store is read, so looking up the up to 16 buckets and the device it names
+    // is paid for like a search, even when one of them is unknown (refused then, with no audit entry).
     const search = checkedSearch(body);
+    await throttleOfficer(deps, auth, 'search', reply);
     await ownBuckets(deps.stores, auth.orgId, search.buckets);
     const device =
       body.device === undefined ? undefined : await ownDevice(deps.stores, auth.orgId, body.device);
-    await throttleOfficer(deps, auth, 'search', reply);
     const page = await runBucketsSearch(deps.stores, auth.orgId, {
       buckets: search.buckets,
       ...(device === undefined ? {} : { deviceId: device }),
