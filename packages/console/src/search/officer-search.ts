@@ -204,29 +204,73 @@ function bucketTokens(keys: UnwrappedBucketKey, query: OfficerSearchQuery): Blin
 const tokenCount = (t: BlindQueryTokens): number => t.allOf.length + t.anyOf.flat().length;
 
 /**
- * The buckets split into requests, in order: as many buckets as the server searches in one
- * request and their tokens allow. A request is one search to the server (one rate-limit
- * token, one audit entry), so a search over a usual archive is one request a page.
+ * A search's buckets split into requests, in order, each group opened only when asked for:
+ * opening a bucket's key is this officer's wrap found (the profile, else a server listing)
+ * and HPKE-opened, so a page the first request fills opens no other bucket's key. A request
+ * is one search to the server (one rate-limit token, one audit entry), so a search over a
+ * usual archive is one request a page. A group its tokens close has opened the next group's
+ * first bucket, which starts the next group. Buckets `open` finds no wrap of (null) are noted,
+ * in order, as they are reached.
  */
-export function requestGroups<T extends { readonly tokens: BlindQueryTokens }>(targets: readonly T[]): T[][] {
-  const groups: T[][] = [];
-  let group: T[] = [];
-  let tokens = 0;
-  for (const t of targets) {
-    const n = tokenCount(t.tokens);
-    if (
-      group.length === MAX_BUCKETS_PER_REQUEST ||
-      (group.length > 0 && tokens + n > MAX_TOKENS_PER_REQUEST)
-    ) {
-      groups.push(group);
-      group = [];
-      tokens = 0;
-    }
-    group.push(t);
-    tokens += n;
+export class RequestGroups<T extends { readonly bucket: string; readonly tokens: BlindQueryTokens }> {
+  /** Every bucket opened so far, in order. */
+  readonly opened: T[] = [];
+  /** Buckets reached that this officer holds no wrap of, in order. */
+  readonly noWrap: string[] = [];
+  private reached = 0;
+  private carried: T | null = null;
+
+  constructor(
+    private readonly buckets: readonly string[],
+    private readonly open: (bucket: string) => Promise<T | null>,
+  ) {}
+
+  /** Whether buckets are left that no group has searched (perhaps only ones without a wrap). */
+  get more(): boolean {
+    return this.carried !== null || this.reached < this.buckets.length;
   }
-  if (group.length > 0) groups.push(group);
-  return groups;
+
+  /** The next request's buckets, opened; empty when none is left. */
+  async next(): Promise<T[]> {
+    const group: T[] = [];
+    let tokens = 0;
+    for (;;) {
+      const t = this.carried ?? (await this.openNext());
+      this.carried = null;
+      if (t === undefined) return group;
+      const n = tokenCount(t.tokens);
+      if (!joinsRequest(group.length, tokens, n)) {
+        this.carried = t;
+        return group;
+      }
+      group.push(t);
+      tokens += n;
+      if (group.length === MAX_BUCKETS_PER_REQUEST) return group;
+    }
+  }
+
+  /** Opens buckets in order up to the next one this officer holds a wrap of; undefined past the last. */
+  private async openNext(): Promise<T | undefined> {
+    while (this.reached < this.buckets.length) {
+      const bucket = this.buckets[this.reached++]!;
+      const target = await this.open(bucket);
+      if (target === null) {
+        this.noWrap.push(bucket);
+        continue;
+      }
+      this.opened.push(target);
+      return target;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Whether a bucket of `n` tokens still joins a request of `buckets` buckets and `tokens`
+ * tokens: as many buckets as the server searches in one request and their tokens allow.
+ */
+function joinsRequest(buckets: number, tokens: number, n: number): boolean {
+  return buckets === 0 || (buckets < MAX_BUCKETS_PER_REQUEST && tokens + n <= MAX_TOKENS_PER_REQUEST);
 }
 
 const b64 = (t: Uint8Array): string => Buffer.from(t).toString('base64url');
@@ -294,25 +338,21 @@ export async function officerSearch(
     start = buckets.findIndex((b) => b.bucket === at);
     if (start < 0) throw new ConsoleError('INVALID_OPTIONS', '--cursor names a bucket outside this search');
   }
-  // Every bucket's tokens go in one request, so every bucket's key is opened first.
-  const targets: BucketTarget[] = [];
-  const noWrap: string[] = [];
-  for (const b of buckets.slice(start)) {
-    const keys = await bucketKeys(session, b.bucket, memo);
-    if (keys === null) {
-      noWrap.push(b.bucket);
-      progress(`bucket ${b.bucket}: you hold no wrap of it; skipped`);
-      continue;
-    }
-    targets.push({ bucket: b.bucket, keys, tokens: bucketTokens(keys, query) });
-  }
-  const groups = requestGroups(targets);
+  // Keys are opened a request at a time: a page the first request fills opens no more.
+  const remaining = buckets.slice(start).map((b) => b.bucket);
+  const groups = new RequestGroups(remaining, async (bucket): Promise<BucketTarget | null> => {
+    const keys = await bucketKeys(session, bucket, memo);
+    if (keys !== null) return { bucket, keys, tokens: bucketTokens(keys, query) };
+    progress(`bucket ${bucket}: you hold no wrap of it; skipped`);
+    return null;
+  });
   const hits: VerifiedHit[] = [];
   const checkpoints = new Map<string, Checkpoint>();
   let filteredOut = 0;
   let next: Cursor | null = null;
-  for (let g = 0; g < groups.length && hits.length < limit; g++) {
-    const group = groups[g]!;
+  for (let g = 0; hits.length < limit; g++) {
+    const group = await groups.next();
+    if (group.length === 0) break;
     let at: ServerCursor | null =
       g === 0 && resume !== null && resume.c !== null && group[0]!.bucket === resume.b
         ? { bucket: resume.b, before: resume.c }
@@ -351,8 +391,7 @@ export async function officerSearch(
         }
         hits.push(v);
         if (hits.length === limit) {
-          const more =
-            h !== page.records[page.records.length - 1] || page.next !== null || g + 1 < groups.length;
+          const more = h !== page.records[page.records.length - 1] || page.next !== null || groups.more;
           next = more ? { b: h.bucketId, c: String(h.logIndex) } : null;
           break;
         }
@@ -362,14 +401,16 @@ export async function officerSearch(
       at = page.next;
     }
   }
-  // Buckets after the page's last are left for the next page.
-  const upTo = next === null ? targets.length : targets.findIndex((t) => t.bucket === next.b) + 1;
+  // Buckets after the page's last are left for the next page, which starts at it: those
+  // without a wrap too, so each page names them once.
+  const upTo = next === null ? remaining.length : remaining.indexOf(next.b) + 1;
+  const onPage = new Set(remaining.slice(0, upTo));
   return {
     hits,
     threads: threadsOf(hits),
     next: next === null ? null : cursorText(next),
-    bucketsSearched: targets.slice(0, upTo).map((t) => t.bucket),
-    bucketsWithoutWrap: noWrap,
+    bucketsSearched: groups.opened.filter((t) => onPage.has(t.bucket)).map((t) => t.bucket),
+    bucketsWithoutWrap: groups.noWrap.filter((b) => onPage.has(b)),
     filteredOut,
     log,
   };
