@@ -10,6 +10,7 @@
  */
 import {
   MAX_GAP_DECLARATION_BYTES,
+  MAX_HOLD_RELEASE_BYTES,
   MAX_LOG_ENTRY_BYTES,
   MAX_PROOF_HASHES,
   MAX_RECORD_BYTES,
@@ -159,11 +160,14 @@ export const GAP_DECLARATIONS_ANSWER_LIMIT_BYTES = page(
 
 /**
  * One hold as `GET …/holds` lists it: its sealed criterion, the buckets it has tokens for, its
- * matter and release reason (free text), and some fifteen fields of ids, times and names (about
- * 450 bytes: twice a row's room), about 169 KB.
+ * matter and release reason (free text), the officer's signed release statement and signature,
+ * and some fifteen fields of ids, times and names (about 450 bytes: twice a row's room), about
+ * 170 KB.
  */
 export const HOLD_ANSWER_BYTES =
   b64(SEALED_CRITERION_BYTES) +
+  b64(MAX_HOLD_RELEASE_BYTES) +
+  b64(64) +
   SERVER_ANSWER_BOUNDS.MAX_HOLD_BUCKETS * (BUCKET_ID_CHARS + 3) +
   text(SERVER_ANSWER_BOUNDS.MAX_MATTER_CHARS) +
   text(SERVER_ANSWER_BOUNDS.MAX_REASON_CHARS) +

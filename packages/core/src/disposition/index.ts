@@ -2,3 +2,4 @@
 export * from './disposition-plan.js';
 export * from './retention-classes.js';
 export * from './date-hold-margins.js';
+export * from './hold-release.js';

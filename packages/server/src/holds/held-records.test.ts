@@ -152,14 +152,30 @@ for (const backend of TEST_BACKENDS) {
         'unknown',
       );
       const closer = releaser.deviceIds[0]!;
-      expect(await s.holds.release(orgId, c.holdId, closer, T0 + 5, 'matter closed')).toBe('released');
-      expect(await s.holds.release(orgId, c.holdId, officer, T0 + 6, 'again')).toBe('already-released');
+      // The officer's signed release is kept with it (opaque here; the route verifies it).
+      const signedRelease = { statement: randomBytes(90), signature: randomBytes(64) };
+      expect(await s.holds.release(orgId, c.holdId, closer, T0 + 5, 'matter closed', signedRelease)).toBe(
+        'released',
+      );
+      expect(await s.holds.release(orgId, c.holdId, officer, T0 + 6, 'again', signedRelease)).toBe(
+        'already-released',
+      );
       const released = await s.holds.get(orgId, c.holdId);
-      expect([released?.releasedAt, released?.releasedBy, released?.releaseReason]).toEqual([
-        T0 + 5,
-        closer,
-        'matter closed',
-      ]);
+      expect([
+        released?.releasedAt,
+        released?.releasedBy,
+        released?.releaseReason,
+        released?.releaseSignature,
+      ]).toEqual([T0 + 5, closer, 'matter closed', signedRelease]);
+      expect(
+        (await s.holds.list(orgId, { after: null, limit: 10 })).map((h) => [h.holdId, h.releaseSignature]),
+      ).toEqual(
+        [
+          [c.holdId, signedRelease],
+          [q.holdId, null],
+          [d.holdId, null],
+        ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+      );
       // The listing names the users of the placing and releasing devices, beside the devices.
       const people = (await s.holds.list(orgId, { after: null, limit: 10 })).map((h) => [
         h.holdId,

@@ -7,13 +7,24 @@
  * What the log learns (via the audit document, whose hash the `hold` entry commits to): the
  * hold id, its kind, the custodian's user id or the date range, bucket and token counts, and
  * SHA-256 of the matter name and of the release reason — never the matter, the reason or a
- * token. The server's holds table keeps matter and reason in clear for officers' listings.
+ * token — and, for a release, the SHA-256 of the officer's signed release statement. The
+ * server's holds table keeps matter and reason in clear for officers' listings, and the
+ * signed statement, which consoles verify against the act (docs/officers.md "Legal holds").
  */
 import { createHash } from 'node:crypto';
+import {
+  decodeHoldRelease,
+  holdReleaseActDetail,
+  holdReleaseMessage,
+  holdReleaseReasonHash,
+  isCustosError,
+  type HoldRelease,
+} from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import { newId, type DeviceId, type OrgId } from '../ids.js';
-import type { BucketTokens, HoldId, HoldRecord, HoldScope } from '../store/hold-stores.js';
+import type { BucketTokens, HoldId, HoldRecord, HoldScope, SignedRelease } from '../store/hold-stores.js';
 import type { Stores } from '../store/stores.js';
 
 /** Longest matter name, in characters. */
@@ -115,10 +126,37 @@ export async function placeHold(
       at,
     });
   });
-  return { ...hold, releasedAt: null, releasedBy: null, releaseReason: null };
+  return { ...hold, releasedAt: null, releasedBy: null, releaseReason: null, releaseSignature: null };
 }
 
-/** Releases a hold and records `hold.release` with the reason's hash; HOLD_NOT_FOUND / HOLD_RELEASED change nothing. */
+/**
+ * The officer's release statement, decoded and checked against the request: this org, this
+ * hold, this reason. INVALID_REQUEST names what does not match; nothing is verified yet.
+ */
+function releaseStatementFor(orgId: OrgId, holdId: HoldId, reason: string, statement: Buffer): HoldRelease {
+  let st: HoldRelease;
+  try {
+    st = decodeHoldRelease(statement);
+  } catch (e) {
+    if (!isCustosError(e)) throw e;
+    throw new ServerError('INVALID_REQUEST', `body.statement: ${e.message}`);
+  }
+  if (st.orgId !== orgId)
+    throw new ServerError('INVALID_REQUEST', "body.statement: names another organisation than the caller's");
+  if (st.holdId !== holdId)
+    throw new ServerError('INVALID_REQUEST', 'body.statement: names another hold than the one released');
+  if (st.reasonSha256 !== holdReleaseReasonHash(reason))
+    throw new ServerError('INVALID_REQUEST', 'body.statement: names another reason than body.reason');
+  return st;
+}
+
+/**
+ * Releases a hold on an officer's signed release statement (core hold-release.ts) and records
+ * `hold.release`, whose detail commits to the reason's and the statement's SHA-256, in the
+ * transaction that stores the statement and signature. HOLD_NOT_FOUND / HOLD_RELEASED (also
+ * the same statement sent again), INVALID_REQUEST (a statement for another org, hold or
+ * reason) and INVALID_KEY (no such officer, or a signature that does not verify) change nothing.
+ */
 export async function releaseHold(
   stores: Stores,
   audit: AuditSink,
@@ -127,11 +165,31 @@ export async function releaseHold(
   by: DeviceId,
   at: number,
   reason: string,
+  signed: SignedRelease,
 ): Promise<void> {
   const r = checkText('body.reason', reason, MAX_REASON_CHARS);
+  const st = releaseStatementFor(orgId, holdId, r, signed.statement);
   await stores.withTransaction(async (tx) => {
+    // The officer list is read, held, in the transaction that logs the act (as for finding
+    // acknowledgements): a removal committing in between would otherwise let a removed
+    // officer's release in after the change act, which consoles refuse. Taken before the hold
+    // lock, in the order disposition execution takes them.
+    await tx.orgs.lockOfficerList(orgId);
     await tx.holds.lock(orgId);
-    const outcome = await tx.holds.release(orgId, holdId, by, at, r);
+    const org = await tx.orgs.get(orgId);
+    if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');
+    const key = officerSigningKey(org, st.officerIndex);
+    if (key === null)
+      throw new ServerError(
+        'INVALID_KEY',
+        `body.statement: officer ${st.officerIndex} has no registered officer signing key`,
+      );
+    if (!officerSignatureVerifies(key, holdReleaseMessage(signed.statement), signed.signature))
+      throw new ServerError(
+        'INVALID_KEY',
+        `body.signature: does not verify as officer ${st.officerIndex}'s signature of the statement`,
+      );
+    const outcome = await tx.holds.release(orgId, holdId, by, at, r, signed);
     if (outcome === 'unknown')
       throw new ServerError('HOLD_NOT_FOUND', 'no such legal hold in this organisation');
     if (outcome === 'already-released')
@@ -140,7 +198,7 @@ export async function releaseHold(
       kind: 'hold.release',
       actorDeviceId: by,
       subject: holdId,
-      detail: `reason-sha256=${hex(r)}`,
+      detail: holdReleaseActDetail(r, signed.statement),
       at,
     });
   });

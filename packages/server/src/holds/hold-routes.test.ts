@@ -5,8 +5,14 @@
  * unknown or foreign custodians, buckets and holds, a missing reason, oversized queries.
  * Every refusal changes nothing.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { decodeLogEntry } from '@custos/core';
+import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  decodeLogEntry,
+  encodeHoldRelease,
+  holdReleaseActDetail,
+  holdReleaseMessage,
+  type HoldRelease,
+} from '@custos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArchivingOrg, type ArchivingOrg } from '../archive/archive-test-support.js';
 import { newBootstrapToken, sha256 } from '../crypto/secrets.js';
@@ -24,6 +30,7 @@ import { silentLogger } from '../log/logger.js';
 import { call, createTestApp, type TestApp } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 import { heldRecordIds } from './held-records.js';
+import { signedHoldRelease } from '../testing/route-fixtures.js';
 import { MAX_HOLD_BUCKETS, MAX_HOLD_TOKENS, MAX_MATTER_CHARS } from './hold-acts.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -43,6 +50,8 @@ interface HoldOut {
   releasedBy: string | null;
   releasedAt: number | null;
   releaseReason: string | null;
+  releaseStatement: string | null;
+  releaseSignature: string | null;
   sealed: string | null;
 }
 
@@ -88,6 +97,9 @@ describe('hold routes', () => {
     call(t.app, 'POST', `/v1/orgs/${orgId}/holds`, body, who.headers());
   const release = (holdId: string, body: Record<string, unknown> | undefined, who = org.officer) =>
     call(t.app, 'POST', `/v1/orgs/${who.orgId}/holds/${holdId}/release`, body, who.headers());
+  /** The body of `holdId`'s release with `reason`, signed by officer 0 of `org`. */
+  const signed = (holdId: string, reason: string) =>
+    signedHoldRelease(org, org.orgId, holdId, reason, 0, t.clock.now);
   const list = async (who = org.officer): Promise<ListedHold[]> => {
     const r = await call(t.app, 'GET', `/v1/orgs/${who.orgId}/holds`, undefined, who.headers());
     expect(r.statusCode, r.body).toBe(200);
@@ -122,14 +134,18 @@ describe('hold routes', () => {
 
     // Release the custodian hold: its records are free, the query hold's stay held.
     const before = await logSize();
-    const r = await release(ch.holdId, { reason: REASON });
+    const body = signed(ch.holdId, REASON);
+    const r = await release(ch.holdId, body);
     expect(r.statusCode, r.body).toBe(200);
     expect((await held()).map((x) => x.logIndex)).toEqual([indexes[3], indexes[5]]);
-    const again = await release(ch.holdId, { reason: 'twice' });
-    expect([again.statusCode, again.json<{ error: { code: string } }>().error.code]).toEqual([
-      409,
-      'HOLD_RELEASED',
-    ]);
+    // Another signed release, or the same one replayed, finds it released.
+    for (const b of [signed(ch.holdId, 'twice'), body]) {
+      const again = await release(ch.holdId, b);
+      expect([again.statusCode, again.json<{ error: { code: string } }>().error.code]).toEqual([
+        409,
+        'HOLD_RELEASED',
+      ]);
+    }
     expect(await logSize()).toBe(before + 1);
     const listed = (await list()).find((x) => x.holdId === ch.holdId)!;
     expect([listed.releaseReason, typeof listed.releasedAt]).toEqual([REASON, 'number']);
@@ -153,7 +169,9 @@ describe('hold routes', () => {
     const d = await create({ kind: 'dates', from: 1_700_000_000_000, to: 1_700_086_400_000, matter: MATTER });
     expect(d.statusCode, d.body).toBe(201);
     const { holdId } = d.json<HoldOut>();
-    expect((await release(holdId, { reason: REASON })).statusCode).toBe(200);
+    const body = signed(holdId, REASON);
+    const statementSha = createHash('sha256').update(Buffer.from(body.statement, 'base64url')).digest('hex');
+    expect((await release(holdId, body)).statusCode).toBe(200);
     const entries = (await t.stores.log.entries(org.orgId, from, await logSize())).map((e) =>
       decodeLogEntry(e),
     );
@@ -164,7 +182,7 @@ describe('hold routes', () => {
     const acts = (await t.stores.auditPending.list(org.orgId, 0, 1000)).filter((a) => a.subject === holdId);
     expect(acts.map((a) => [a.kind, a.detail])).toEqual([
       ['hold.create', `kind=dates from=1700000000000 to=1700086400000 matter-sha256=${sha(MATTER)}`],
-      ['hold.release', `reason-sha256=${sha(REASON)}`],
+      ['hold.release', `reason-sha256=${sha(REASON)} statement-sha256=${statementSha}`],
     ]);
     const all = JSON.stringify(await t.stores.auditPending.list(org.orgId, 0, 1000));
     for (const secret of [MATTER, REASON, b64(WORD), b64(OTHER), WORD.toString('hex')])
@@ -250,15 +268,17 @@ describe('hold routes', () => {
     const c = await create({ kind: 'custodian', custodian: org.members[1]!.userId, matter: 'M' });
     const { holdId } = c.json<HoldOut>();
     await refuse(release(holdId, {}), 400, 'INVALID_REQUEST');
-    await refuse(release(holdId, { reason: ' \n ' }), 400, 'INVALID_REQUEST');
-    await refuse(release(newId(), { reason: 'r' }), 404, 'HOLD_NOT_FOUND');
+    await refuse(release(holdId, { ...signed(holdId, 'r'), reason: ' \n ' }), 400, 'INVALID_REQUEST');
+    const unknown = newId();
+    await refuse(release(unknown, signed(unknown, 'r')), 404, 'HOLD_NOT_FOUND');
     const f = await create(
       { kind: 'custodian', custodian: foreign.members[0]!.userId, matter: 'F' },
       foreign.officer,
       foreign.orgId,
     );
     expect(f.statusCode, f.body).toBe(201);
-    await refuse(release(f.json<HoldOut>().holdId, { reason: 'r' }), 404, 'HOLD_NOT_FOUND');
+    const foreignHold = f.json<HoldOut>().holdId;
+    await refuse(release(foreignHold, signed(foreignHold, 'r')), 404, 'HOLD_NOT_FOUND');
     // Members and auditors may not place holds.
     await refuse(
       create({ kind: 'custodian', custodian: org.members[0]!.userId, matter: 'M' }, org.members[0]),
@@ -271,6 +291,101 @@ describe('hold routes', () => {
     expect(now.find((h) => h.holdId === holdId)?.releasedAt).toBeNull();
     expect(await logSize()).toBe(log + 1);
     expect((await list(foreign.officer)).map((h) => h.holdId)).toEqual([f.json<HoldOut>().holdId]);
+  });
+
+  it('releases only on a statement the named officer signed for this org, hold and reason; anything else changes nothing', async () => {
+    const c = await create({ kind: 'custodian', custodian: org.members[0]!.userId, matter: 'M-SIG' });
+    const { holdId } = c.json<HoldOut>();
+    const other = (
+      await create({ kind: 'custodian', custodian: org.members[1]!.userId, matter: 'M-2' })
+    ).json<HoldOut>();
+    const log = await logSize();
+    const refused = async (body: Record<string, unknown>, status: number, code: string, message: RegExp) => {
+      const r = await release(holdId, body);
+      expect([r.statusCode, r.json<{ error: { code: string } }>().error.code], r.body).toEqual([
+        status,
+        code,
+      ]);
+      expect(r.json<{ error: { message: string } }>().error.message).toMatch(message);
+    };
+    const good = signed(holdId, REASON);
+    const statementOf = (fields: Partial<HoldRelease>) =>
+      encodeHoldRelease({
+        orgId: org.orgId,
+        holdId,
+        reasonSha256: sha(REASON),
+        officerIndex: 0,
+        at: t.clock.now,
+        ...fields,
+      });
+    const signWith = (statement: Uint8Array, key: KeyObject) => ({
+      reason: REASON,
+      statement: b64(statement),
+      signature: b64(sign(null, holdReleaseMessage(statement), key)),
+    });
+    const officer0 = org.officers[0]!.signingKey;
+    // Missing statement or signature: the body says what it lacks.
+    await refused({ reason: REASON }, 400, 'INVALID_REQUEST', /statement/);
+    await refused({ reason: REASON, statement: good.statement }, 400, 'INVALID_REQUEST', /signature/);
+    await refused(
+      { ...good, statement: b64(Buffer.from('not cbor')) },
+      400,
+      'INVALID_REQUEST',
+      /body\.statement/,
+    );
+    // A statement for another org, another hold (the other hold's own, replayed here) or another reason.
+    await refused(
+      signWith(statementOf({ orgId: foreign.orgId }), officer0),
+      400,
+      'INVALID_REQUEST',
+      /another organisation/,
+    );
+    await refused(signed(other.holdId, REASON), 400, 'INVALID_REQUEST', /another hold/);
+    await refused({ ...good, reason: 'a different reason' }, 400, 'INVALID_REQUEST', /another reason/);
+    // Signatures that are not the named officer's: another officer's, another org's officer's,
+    // an officer the list does not have, bytes of the right length.
+    await refused(
+      signWith(statementOf({}), org.officers[1]!.signingKey),
+      400,
+      'INVALID_KEY',
+      /officer 0's signature/,
+    );
+    await refused(
+      signWith(statementOf({}), foreign.officers[0]!.signingKey),
+      400,
+      'INVALID_KEY',
+      /officer 0's signature/,
+    );
+    await refused(
+      signWith(statementOf({ officerIndex: 9 }), officer0),
+      400,
+      'INVALID_KEY',
+      /officer 9 has no registered/,
+    );
+    await refused({ ...good, signature: b64(Buffer.alloc(64, 7)) }, 400, 'INVALID_KEY', /does not verify/);
+    await refused({ ...good, signature: b64(Buffer.alloc(63, 7)) }, 400, 'INVALID_REQUEST', /signature/);
+    expect((await t.stores.holds.get(org.orgId, holdId as HoldId))?.releasedAt).toBeNull();
+    expect(await logSize()).toBe(log);
+
+    // Officer 1 signs for themselves: released, and the act and the listing carry the statement.
+    const by1 = signWith(statementOf({ officerIndex: 1 }), org.officers[1]!.signingKey);
+    const ok = await release(holdId, by1);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(await logSize()).toBe(log + 1);
+    const act = (await t.stores.auditPending.list(org.orgId, 0, 10_000)).find(
+      (a) => a.kind === 'hold.release' && a.subject === holdId,
+    )!;
+    expect(act.detail).toBe(holdReleaseActDetail(REASON, Buffer.from(by1.statement, 'base64url')));
+    const listed = (await list()).find((h) => h.holdId === holdId)!;
+    expect([listed.releaseStatement, listed.releaseSignature]).toEqual([by1.statement, by1.signature]);
+    expect((await list()).find((h) => h.holdId === other.holdId)).toMatchObject({
+      releaseStatement: null,
+      releaseSignature: null,
+    });
+    // Replayed: the hold is released already; the other hold stays active.
+    await refused(by1, 409, 'HOLD_RELEASED', /already released/);
+    expect((await t.stores.holds.get(org.orgId, other.holdId as HoldId))?.releasedAt).toBeNull();
+    expect(await logSize()).toBe(log + 1);
   });
 
   it('extends a query hold to a bucket it does not cover, once, and only an active token hold', async () => {
@@ -316,13 +431,13 @@ describe('hold routes', () => {
     for (const [res, status, code] of refusals) {
       expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([status, code]);
     }
-    expect((await release(holdId, { reason: REASON })).statusCode).toBe(200);
+    expect((await release(holdId, signed(holdId, REASON))).statusCode).toBe(200);
     const late = await extend(holdId, body);
     expect([late.statusCode, late.json<{ error: { code: string } }>().error.code]).toEqual([
       409,
       'HOLD_RELEASED',
     ]);
-    expect((await release(custodian.holdId, { reason: REASON })).statusCode).toBe(200);
+    expect((await release(custodian.holdId, signed(custodian.holdId, REASON))).statusCode).toBe(200);
   });
 
   it("replaces an active token hold's sealed criterion with a re-sealed one, as an audit act", async () => {
@@ -355,13 +470,13 @@ describe('hold routes', () => {
     for (const [res, status, code] of refusals) {
       expect([res.statusCode, res.json<{ error: { code: string } }>().error.code]).toEqual([status, code]);
     }
-    expect((await release(holdId, { reason: REASON })).statusCode).toBe(200);
+    expect((await release(holdId, signed(holdId, REASON))).statusCode).toBe(200);
     const late = await reseal(holdId, randomBytes(8));
     expect([late.statusCode, late.json<{ error: { code: string } }>().error.code]).toEqual([
       409,
       'HOLD_RELEASED',
     ]);
-    expect((await release(custodian.holdId, { reason: REASON })).statusCode).toBe(200);
+    expect((await release(custodian.holdId, signed(custodian.holdId, REASON))).statusCode).toBe(200);
     const kept = (await list()).find((h) => h.holdId === holdId) as HoldOut & { sealed: string };
     expect(kept.sealed).toBe(b64(next));
   });

@@ -53,6 +53,17 @@ export interface HoldRecord extends NewHold {
   readonly releasedBy: DeviceId | null;
   readonly releasedAt: number | null;
   readonly releaseReason: string | null;
+  /**
+   * The officer's signed release (core hold-release.ts) the `hold.release` act commits to;
+   * null while active, and for a hold released before releases were signed (migration 33).
+   */
+  readonly releaseSignature: SignedRelease | null;
+}
+
+/** An officer's signed release statement and its signature, kept as evidence consoles verify. */
+export interface SignedRelease {
+  readonly statement: Buffer;
+  readonly signature: Buffer;
 }
 
 /**
@@ -107,8 +118,18 @@ export interface HoldStore {
   addTokens(orgId: OrgId, holdId: HoldId, buckets: readonly BucketTokens[]): Promise<void>;
   /** Replaces a token hold's sealed criterion (re-sealed to the current officers; callers check the hold). */
   setSealed(orgId: OrgId, holdId: HoldId, sealed: Buffer): Promise<void>;
-  /** Marks the hold released; `unknown` and `already-released` change nothing. */
-  release(orgId: OrgId, holdId: HoldId, by: DeviceId, at: number, reason: string): Promise<ReleaseOutcome>;
+  /**
+   * Marks the hold released, keeping the officer's signed release (null only where tests
+   * build a release as it was before signing); `unknown` and `already-released` change nothing.
+   */
+  release(
+    orgId: OrgId,
+    holdId: HoldId,
+    by: DeviceId,
+    at: number,
+    reason: string,
+    signed?: SignedRelease | null,
+  ): Promise<ReleaseOutcome>;
   /**
    * Active holds that can bear on `bucketId`: every custodian and date hold, and the token
    * holds with tokens for this bucket (carrying only this bucket's tokens).
@@ -133,11 +154,13 @@ interface HoldRow {
   released_by: unknown;
   released_at: unknown;
   release_reason: unknown;
+  release_statement: unknown;
+  release_signature: unknown;
   sealed: unknown;
 }
 
 const HOLD_COLUMNS =
-  'hold_id, kind, matter, custodian, from_ms, to_ms, created_by, created_at, released_by, released_at, release_reason, sealed';
+  'hold_id, kind, matter, custodian, from_ms, to_ms, created_by, created_at, released_by, released_at, release_reason, release_statement, release_signature, sealed';
 
 /** Concatenated tokens as stored (sorted, so equal sets store equal bytes). */
 function packTokens(tokens: readonly Uint8Array[]): Buffer {
@@ -170,6 +193,10 @@ function holdOf(r: HoldRow, buckets: readonly BucketTokens[]): HoldRecord {
     releasedBy: textOrNull(r.released_by) as DeviceId | null,
     releasedAt: intOrNull(r.released_at),
     releaseReason: textOrNull(r.release_reason),
+    releaseSignature:
+      r.release_statement === null || r.release_statement === undefined
+        ? null
+        : { statement: bytes(r.release_statement), signature: bytes(r.release_signature) },
     sealed: r.sealed === null || r.sealed === undefined ? null : bytes(r.sealed),
   };
 }
@@ -268,9 +295,11 @@ export class SqlHoldStore implements HoldStore {
     by: DeviceId,
     at: number,
     reason: string,
+    signed: SignedRelease | null = null,
   ): Promise<ReleaseOutcome> {
     const n = await this.db.run(
-      sql`UPDATE holds SET released_by = ${by}, released_at = ${at}, release_reason = ${reason}
+      sql`UPDATE holds SET released_by = ${by}, released_at = ${at}, release_reason = ${reason},
+        release_statement = ${signed?.statement ?? null}, release_signature = ${signed?.signature ?? null}
         WHERE org_id = ${orgId} AND hold_id = ${holdId} AND released_at IS NULL`,
     );
     if (n === 1) return 'released';

@@ -70,6 +70,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   31: ['officer_bindings'],
   32: [],
   33: [],
+  34: [],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };

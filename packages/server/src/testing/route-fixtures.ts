@@ -5,6 +5,9 @@
 import {
   dispositionApprovalMessage,
   encodeFindingAcknowledgement,
+  encodeHoldRelease,
+  holdReleaseMessage,
+  holdReleaseReasonHash,
   sealRootKeyStatement,
   sealOfficerList,
 } from '@custos/core';
@@ -392,7 +395,8 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     method: 'GET',
     url: `/v1/orgs/${org.orgId}/holds?limit=10`,
   }),
-  'POST /v1/orgs/:orgId/holds/:holdId/release': async ({ t, org, spareUserId }) => {
+  // Released on officer 0's signed statement (signed with their key: the route verifies it).
+  'POST /v1/orgs/:orgId/holds/:holdId/release': async ({ t, org, spareUserId, archive }) => {
     const holdId = newId<OrgId>() as string as HoldId;
     const scope = { kind: 'custodian' as const, userId: spareUserId };
     await t.stores.holds.create(org.orgId, {
@@ -405,7 +409,7 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
     return {
       method: 'POST',
       url: `/v1/orgs/${org.orgId}/holds/${holdId}/release`,
-      body: { reason: 'matter closed' },
+      body: signedHoldRelease(archive, org.orgId, holdId, 'matter closed', 0, t.clock.now),
     };
   },
   // A query hold stored with no bucket yet, extended to the org's bucket.
@@ -725,6 +729,33 @@ const seededApprovals = new Map<string, Buffer>();
 async function addExpiredBucket({ t, org }: FixtureContext): Promise<void> {
   const bucketId = `transitory-2020-01-${randomBytes(6).toString('hex')}`;
   await registerExpiredBucket(t.stores, org.orgId, org.devices.officer.deviceId, bucketId);
+}
+
+/**
+ * The body of a hold release by officer `officerIndex` of `archive`: reason, the signed
+ * statement (core hold-release.ts) and its signature, base64url as the route takes them.
+ */
+export function signedHoldRelease(
+  archive: ArchivingOrg,
+  orgId: string,
+  holdId: string,
+  reason: string,
+  officerIndex: number,
+  at: number,
+): { reason: string; statement: string; signature: string } {
+  const statement = encodeHoldRelease({
+    orgId,
+    holdId,
+    reasonSha256: holdReleaseReasonHash(reason),
+    officerIndex,
+    at,
+  });
+  const signature = sign(null, holdReleaseMessage(statement), archive.officers[officerIndex]!.signingKey);
+  return {
+    reason,
+    statement: Buffer.from(statement).toString('base64url'),
+    signature: signature.toString('base64url'),
+  };
 }
 
 /** A plan of org A for a fresh as-of date with two seeded approvals; resolves to its id. */

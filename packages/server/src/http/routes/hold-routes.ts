@@ -4,6 +4,7 @@
  * stores query and conversation holds as the console's blind tokens per bucket, so it can
  * tell which records a hold covers without knowing the words or the conversation.
  */
+import { MAX_HOLD_RELEASE_BYTES } from '@custos/core';
 import { Type } from 'typebox';
 import { ServerError } from '../../errors.js';
 import {
@@ -115,6 +116,13 @@ const HoldOut = Type.Object(
     releasedBy: Type.Union([Id('officer device'), Type.Null()]),
     releasedAt: Type.Union([Millis, Type.Null()]),
     releaseReason: Type.Union([Type.String(), Type.Null()]),
+    releaseStatement: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "the officer's signed release statement (base64url; core hold-release.ts), or null: active, or released before releases were signed",
+    }),
+    releaseSignature: Type.Union([Type.String(), Type.Null()], {
+      description: "its Ed25519 signature by the officer's signing key (base64url), or null",
+    }),
     sealed: Type.Union([Type.String(), Type.Null()], {
       description: "a token hold's criterion sealed to every officer (base64url), or null",
     }),
@@ -185,6 +193,8 @@ function holdOut(h: HoldRecord) {
     releasedBy: h.releasedBy,
     releasedAt: h.releasedAt,
     releaseReason: h.releaseReason,
+    releaseStatement: h.releaseSignature === null ? null : encodeBytes(h.releaseSignature.statement),
+    releaseSignature: h.releaseSignature === null ? null : encodeBytes(h.releaseSignature.signature),
     sealed: h.sealed === null || h.sealed === undefined ? null : encodeBytes(h.sealed),
   };
 }
@@ -315,24 +325,36 @@ export const listHoldsRoute = defineRoute({
   },
 });
 
+/** Length of an Ed25519 signature. */
+const SIGNATURE_BYTES = 64;
+
 /** POST /v1/orgs/:orgId/holds/:holdId/release */
 export const releaseHoldRoute = defineRoute({
   method: 'POST',
   url: '/v1/orgs/:orgId/holds/:holdId/release',
   summary:
-    'Releases a legal hold, once; a reason is required. A `hold` entry in the log (audit detail: the ' +
-    "reason's SHA-256; the reason itself stays in the holds table for officers). Officers only.",
+    "Releases a legal hold, once, on an officer's signed release statement (core hold-release.ts): it names " +
+    "this org, this hold, the reason's SHA-256 and the officer's index, and the signature must verify with that " +
+    "officer's registered signing key (a statement for another org, hold or reason is INVALID_REQUEST; an " +
+    'unknown officer or a signature that does not verify is INVALID_KEY; the statement sent again is ' +
+    'HOLD_RELEASED). A `hold` entry in the log (audit detail: the SHA-256 of the reason and of the statement; ' +
+    'the reason itself and the signed statement stay in the holds table for officers, whose consoles verify ' +
+    'them). Officers only.',
   access: OFFICERS,
   params: Type.Object({ orgId: Id('organisation id'), holdId: Id('hold') }, { additionalProperties: false }),
   body: Type.Object(
-    { reason: Type.String({ minLength: 1, maxLength: MAX_REASON_CHARS, description: 'why the hold ends' }) },
+    {
+      reason: Type.String({ minLength: 1, maxLength: MAX_REASON_CHARS, description: 'why the hold ends' }),
+      statement: Bytes(1, MAX_HOLD_RELEASE_BYTES, 'the signed release statement, deterministic CBOR'),
+      signature: Bytes(SIGNATURE_BYTES, SIGNATURE_BYTES, "Ed25519 by the officer's signing key"),
+    },
     { additionalProperties: false },
   ),
   response: {
     status: 200,
     schema: Type.Object({ holdId: Id('hold'), releasedAt: Millis }, { additionalProperties: false }),
   },
-  errors: ['HOLD_NOT_FOUND', 'HOLD_RELEASED'],
+  errors: ['HOLD_NOT_FOUND', 'HOLD_RELEASED', 'INVALID_KEY'],
   async handler({ auth, params, body }, deps) {
     const at = deps.clock();
     await releaseHold(
@@ -343,6 +365,10 @@ export const releaseHoldRoute = defineRoute({
       auth.deviceId,
       at,
       body.reason,
+      {
+        statement: decodeBytes('body.statement', body.statement),
+        signature: decodeBytes('body.signature', body.signature, SIGNATURE_BYTES),
+      },
     );
     return { holdId: params.holdId, releasedAt: at };
   },

@@ -884,4 +884,16 @@ DROP TABLE completeness_acknowledgements;
 ALTER TABLE completeness_acknowledgements_v33 RENAME TO completeness_acknowledgements;
 `,
   },
+  {
+    version: 34,
+    name: 'hold releases keep the officer-signed release statement',
+    // docs/threat-model.md, "the server hides or reshapes a legal hold": a release is an
+    // officer's signed statement (core hold-release.ts), kept so consoles can verify it against
+    // the `hold.release` act. Holds released before this migration keep null: consoles report
+    // them as released without an officer signature (docs/officers.md "Legal holds").
+    up: `
+ALTER TABLE holds ADD COLUMN release_statement BLOB;
+ALTER TABLE holds ADD COLUMN release_signature BLOB;
+`,
+  },
 ];
