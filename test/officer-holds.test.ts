@@ -4,17 +4,22 @@
  * query hold are placed, listed, one is released with a reason, and the org's log — read
  * through its public tile routes — holds a `hold` entry for each act. A hold on a user that
  * does not exist, a second release, a release without a reason and a command line naming
- * two criteria each fail clearly and change nothing. With real messages archived by real
- * devices, the server's held-records check (read from the server's own database) covers
- * exactly the records `custos console search` finds for the same words.
+ * two criteria each fail clearly and change nothing. The release is signed by the officer and
+ * `custos console completeness` finds nothing wrong with it; a release the server writes into
+ * its own database and log, signed by no officer, is a HOLD MISMATCH naming the hold. With
+ * real messages archived by real devices, the server's held-records check (read from the
+ * server's own database) covers exactly the records `custos console search` finds for the
+ * same words.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustosClient } from '@custos/client';
-import type { LogEntry } from '@custos/core';
+import { decodeHoldRelease, holdReleaseActDetail, holdReleaseReasonHash, type LogEntry } from '@custos/core';
 import { heldRecordIds } from '../packages/server/src/holds/held-records.js';
-import type { OrgId } from '../packages/server/src/ids.js';
+import type { DeviceId, OrgId } from '../packages/server/src/ids.js';
+import { sequencingAuditSink } from '../packages/server/src/log-service/audit-sequencing.js';
+import type { HoldId } from '../packages/server/src/store/hold-stores.js';
 import { storesOver } from '../packages/server/src/store/open-store.js';
 import { openSqliteDatabase } from '../packages/server/src/store/sqlite/sqlite-database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +54,13 @@ interface Hold {
   releasedByUser: string | null;
   releasedAt: number | null;
   releaseReason: string | null;
+  releaseStatement: string | null;
+  releaseSignature: string | null;
+}
+
+/** What `custos console completeness --json` says of holds. */
+interface Completeness {
+  findings: { kind: string; holdId?: string; aspect?: string; problem?: string }[];
 }
 
 describe('officer legal holds (processes)', () => {
@@ -62,6 +74,12 @@ describe('officer legal holds (processes)', () => {
   const hold = (args: string[]) => custos(['console', 'hold', ...args, ...officer]);
   const holdJson = <T>(args: string[]) => custosJson<T>(['console', 'hold', ...args, ...officer]);
   const list = async () => (await holdJson<{ holds: Hold[] }>(['list'])).holds;
+  /** The completeness check's hold findings (it exits 1 on any finding, of devices too). */
+  const holdFindings = async (): Promise<Completeness['findings']> => {
+    const r = await custos(['console', 'completeness', ...officer, '--json']);
+    expect([0, 1], r.stderr).toContain(r.status);
+    return (JSON.parse(r.stdout) as Completeness).findings.filter((f) => f.kind === 'hold-mismatch');
+  };
   const holdEntries = async (want: number): Promise<LogEntry[]> => {
     let last: LogEntry[] = [];
     for (let i = 0; i < LOG_ATTEMPTS; i++) {
@@ -193,6 +211,16 @@ describe('officer legal holds (processes)', () => {
         [q.hold.holdId, 'place'],
         [c.hold.holdId, 'release'],
       ]);
+      // The release is the officer's signed statement (officer 1 of the ceremony, index 0), and
+      // the completeness check, which verifies it against the log and org.json, finds it sound.
+      expect(decodeHoldRelease(Buffer.from(released.releaseStatement!, 'base64url'))).toMatchObject({
+        orgId: org.orgId,
+        holdId: c.hold.holdId,
+        reasonSha256: holdReleaseReasonHash(reason),
+        officerIndex: 0,
+      });
+      expect(released.releaseSignature).toMatch(/^[A-Za-z0-9_-]{86}$/);
+      expect(await holdFindings()).toEqual([]);
     },
     STEP_TIMEOUT_MS,
   );
@@ -291,6 +319,57 @@ describe('officer legal holds (processes)', () => {
       } finally {
         await stores.close();
       }
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'names a release the server wrote itself, signed by no officer, as a HOLD MISMATCH',
+    async () => {
+      const h = await holdJson<{ hold: Hold }>([
+        'create',
+        '--custodian',
+        aliceUser,
+        '--matter',
+        'M-2026-018',
+      ]);
+      // The server's own database and log, written beside it: the hold released as an honest
+      // server released them before signing, a `hold.release` act with the reason's hash alone.
+      const db = openSqliteDatabase(join(org.server.dataDir, 'custos.sqlite'));
+      const stores = storesOver(db, 'sqlite');
+      try {
+        const orgId = org.orgId as OrgId;
+        const by = h.hold.createdBy as DeviceId;
+        const at = Date.now();
+        await stores.withTransaction(async (tx) => {
+          await tx.holds.release(orgId, h.hold.holdId as HoldId, by, at, 'released by the server');
+          await sequencingAuditSink.record(tx, orgId, {
+            kind: 'hold.release',
+            actorDeviceId: by,
+            subject: h.hold.holdId,
+            detail: holdReleaseActDetail('released by the server', null),
+            at,
+          });
+        });
+      } finally {
+        await stores.close();
+      }
+      expect((await list()).find((x) => x.holdId === h.hold.holdId)).toMatchObject({
+        releaseReason: 'released by the server',
+        releaseStatement: null,
+      });
+      await holdEntries(7);
+      // After the officer's signed release (first test), an unsigned one is no officer's.
+      expect(await holdFindings()).toEqual([
+        expect.objectContaining({
+          holdId: h.hold.holdId,
+          aspect: 'release-signature',
+          problem: expect.stringMatching(/without an officer signature, after releases were signed/),
+        }),
+      ]);
+      const human = await custos(['console', 'completeness', ...officer]);
+      expect(human.status).toBe(1);
+      expect(human.stdout).toContain(`HOLD MISMATCH hold ${h.hold.holdId}: the log releases it`);
     },
     STEP_TIMEOUT_MS,
   );

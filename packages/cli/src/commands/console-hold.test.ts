@@ -143,6 +143,8 @@ describe('console hold command line', () => {
       releasedByUser: null,
       releasedAt: null,
       releaseReason: null,
+      releaseStatement: null,
+      releaseSignature: null,
     };
     const placed = `placed 2026-03-01 09:30Z by user ${placer} (device ${placerDevice})`;
     expect(holdLine(hold)).toBe(`${hold.holdId}  M-2026-014  custodian ${hold.custodian}  ${placed}  ACTIVE`);

@@ -22,7 +22,8 @@ const USAGE = `Usage: custos console hold create (--custodian USER | --conversat
        (each also takes --passphrase-file FILE and --json)
 
 A legal hold keeps every record it covers through retention expiry and disposition until it
-is released. Placing and releasing are entries in the org's log.
+is released. Placing and releasing are entries in the org's log; a release is signed by the
+officer who releases it.
 
   --custodian USER        every record of the user's devices, present and future (USERID or
                           USERID@ORGID)
@@ -35,7 +36,10 @@ is released. Placing and releasing are entries in the org's log.
   list                    every hold, active and released, with who placed and released it (user
                           id, and the device the log names); --names FILE (an admin's 'custos admin
                           users --names-out') adds the users' names
-  release HOLD            ends a hold; --reason is required (stored for officers, hashed in the log)
+  release HOLD            ends a hold; --reason is required (stored for officers, hashed in the log).
+                          You sign the release with your officer signing key: the server keeps
+                          your signed statement with the act, and every console checks it there,
+                          so the server cannot release a hold on its own
 
 The server never sees a --query or --conversation: it gets their blind tokens under each
 bucket's index key, and the criterion sealed to every officer, so 'custos org buckets
@@ -172,7 +176,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const reason = optionalString(ctx.flags, 'reason');
       if (reason === undefined || reason.trim() === '') throw new UsageError('--reason TEXT is required');
       const releasedAt = await withOfficerSession(ctx, (s) => releaseHold(s, holdId, reason));
-      ctx.result(`Hold ${holdId} released.`, { holdId, releasedAt });
+      ctx.result(`Hold ${holdId} released (signed by you as officer).`, { holdId, releasedAt });
       return 0;
     },
   },

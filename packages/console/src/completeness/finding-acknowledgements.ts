@@ -308,7 +308,8 @@ export function applyAcknowledgements(
  * would turn the daily check green over destroyed records. They stay findings until the
  * records are restored (from a backup or the organisation's archive copy) or the disposition
  * verifies. So does a hold listing that disagrees with the log's hold acts: acknowledged, it
- * would hide the state in which the next plan destroys held records. Device-side losses (a wiped phone's gap, a silent or revoked device, a receipt
+ * would hide the state in which the next plan destroys held records — all but a release logged
+ * before releases were signed, which an officer confirms so. Device-side losses (a wiped phone's gap, a silent or revoked device, a receipt
  * never archived) are what acknowledgements are for.
  */
 export function notAcknowledgeable(f: IdentifiedFinding): string | null {
@@ -321,7 +322,10 @@ export function notAcknowledgeable(f: IdentifiedFinding): string | null {
   // The log proves the hold; a listing that hides or reshapes it lets the next plan destroy
   // held records. Nothing an officer can explain makes that safe: the server must list the
   // hold as its acts say (a release is an act of its own, logged, not a listing that drops it).
-  if (f.kind === 'hold-mismatch')
+  // Except a release logged before releases were signed: the log cannot tell it from one the
+  // server wrote itself, but the officer who released it can, and their colleague's signed
+  // acknowledgement (after asking them) is the officer decision the act lacks.
+  if (f.kind === 'hold-mismatch' && f.aspect !== 'unsigned-release')
     return "the server's hold listing disagrees with the hold acts the log proves; it stays a finding until the server lists the hold as its acts say";
   return null;
 }

@@ -9,6 +9,11 @@
  * so the requests are counted on a log of many entries and holds: the log's bundles are read
  * once per run, later reads fetch only what the log grew by, and the token holds' scope
  * search stops at HOLD_SCOPE_BUDGET with a finding naming each hold it could not settle.
+ *
+ * The date hold's release is signed by the profile's officer, checked against org.json's
+ * officer list; a release the server signed with its own key is a finding no officer may
+ * acknowledge, and one logged without a statement (before signing) a finding of its own,
+ * which an officer may.
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -20,6 +25,7 @@ import {
   encodeEntryBundle,
   encodeLogEntry,
   generateSignerKey,
+  holdReleaseActDetail,
   parseSignerKey,
   signCheckpoint,
   type LogEntry,
@@ -27,11 +33,18 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOLD_CATCH_UP_ATTEMPTS } from '../holds/holds-with-log.js';
 import { HOLD_SCOPE_BUDGET } from '../holds/hold-scope-search.js';
-import { holdActEntry } from '../holds/hold-test-support.js';
+import {
+  holdActEntry,
+  officerPublicKeyFor,
+  officersByIndex,
+  signedRelease,
+} from '../holds/hold-test-support.js';
 import type { HoldListing } from '../holds/officer-holds.js';
 import type { OfficerSession } from '../officer-session.js';
 import { httpOfficerSession } from '../officer-session-test-support.js';
 import { consistencyAnswerFor } from '../search/enrolment-test-support.js';
+import { keyFingerprint, SigningKey } from '../signing-key.js';
+import { notAcknowledgeable } from './finding-acknowledgements.js';
 import { holdMismatches } from './hold-mismatches.js';
 import { runCompleteness } from './run-completeness.js';
 
@@ -53,8 +66,21 @@ const custodian: HoldListing = {
   releasedBy: null,
   releasedAt: null,
   releaseReason: null,
+  releaseStatement: null,
+  releaseSignature: null,
 };
-const dates: HoldListing = {
+/** The org's one officer: their key signs the date hold's release. */
+const OFFICER_KEY = SigningKey.generate();
+const ORG_KEY = SigningKey.generate();
+/** What the officer list history needs of the profile's org.json: the ceremony's officer list. */
+const ORG_FILE = {
+  orgId: ORG,
+  signingPublicKey: Buffer.from(ORG_KEY.publicKey).toString('base64url'),
+  signingKeyFingerprint: keyFingerprint(ORG_KEY.publicKey),
+  officerQuorum: 1,
+  officers: [{ index: 0, publicKey: officerPublicKeyFor(OFFICER_KEY) }],
+};
+const unsignedDates: HoldListing = {
   ...custodian,
   holdId: 'hold-d',
   kind: 'dates',
@@ -66,16 +92,23 @@ const dates: HoldListing = {
   releasedAt: T + 2,
   releaseReason: 'matter closed',
 };
+const dates = signedRelease(ORG, unsignedDates, OFFICER_KEY, 0);
 
 /** The encoded `hold` entry the server logs for an act (server holds/hold-acts.ts). */
 const act = (h: HoldListing, action: 'place' | 'release', detail: string): Uint8Array =>
   encodeLogEntry(holdActEntry(ORG, h, action, detail));
 
-const entries = [
+/** The log: both holds placed, the date hold released with `releaseDetail`. */
+const logWith = (releaseDetail: string): Uint8Array[] => [
   act(custodian, 'place', `kind=custodian user=user-7 matter-sha256=${sha(custodian.matter)}`),
   act(dates, 'place', `kind=dates from=${dates.from} to=${dates.to} matter-sha256=${sha(dates.matter)}`),
-  act(dates, 'release', `reason-sha256=${sha('matter closed')}`),
+  act(dates, 'release', releaseDetail),
 ];
+const entries = logWith(
+  holdReleaseActDetail('matter closed', Buffer.from(dates.releaseStatement!, 'base64url')),
+);
+/** As a server before signing logged the release: the reason's hash alone. */
+const unsignedLog = logWith(holdReleaseActDetail('matter closed', null));
 
 /** What the stand-in server was asked, by route. */
 interface Asked {
@@ -159,15 +192,18 @@ describe('completeness: the hold listing against the log', () => {
   let server: Awaited<ReturnType<typeof holdServer>>;
   let url: string;
 
+  /** The log the server serves (signed as it stands at each head request). */
+  const served = { entries };
+
   beforeAll(async () => {
-    server = await holdServer(ORG, { entries }, listing);
+    server = await holdServer(ORG, served, listing);
     url = server.url;
   });
   afterAll(async () => {
     await server.close();
   });
 
-  const session = (): OfficerSession => httpOfficerSession(url, ORG);
+  const session = (): OfficerSession => httpOfficerSession(url, ORG, { officer: { org: ORG_FILE } });
   const run = () => runCompleteness(session(), { now: T + 3, holdCatchUpDelayMs: 0 });
 
   it('reports an active hold the listing drops, naming it, after reading listing and log again', async () => {
@@ -194,6 +230,54 @@ describe('completeness: the hold listing against the log', () => {
     expect(report.findings).toEqual([]);
     expect(report.complete).toBe(true);
     expect(server.asked.listings).toBe(1);
+  });
+
+  it('reports a release the server signed with a key of its own, as a finding no officer may acknowledge', async () => {
+    const forged = signedRelease(ORG, unsignedDates, SigningKey.generate(), 0);
+    served.entries = logWith(
+      holdReleaseActDetail('matter closed', Buffer.from(forged.releaseStatement!, 'base64url')),
+    );
+    try {
+      listing.holds = [custodian, forged];
+      const report = await run();
+      expect(report.complete).toBe(false);
+      expect(report.findings).toMatchObject([
+        {
+          kind: 'hold-mismatch',
+          holdId: 'hold-d',
+          aspect: 'release-signature',
+          problem: expect.stringMatching(/signature does not verify as officer 1's/),
+          id: `hold-mismatch/${ORG}/hold-d/release-signature`,
+        },
+      ]);
+      expect(notAcknowledgeable(report.findings[0]!)).toMatch(/disagrees with the hold acts/);
+    } finally {
+      served.entries = entries;
+    }
+  });
+
+  it('reports a release logged before signing once, read once, as a finding an officer may acknowledge', async () => {
+    served.entries = unsignedLog;
+    try {
+      listing.holds = [custodian, unsignedDates];
+      server.asked.listings = 0;
+      const report = await run();
+      expect(report.complete).toBe(false);
+      expect(report.findings).toMatchObject([
+        {
+          kind: 'hold-mismatch',
+          holdId: 'hold-d',
+          aspect: 'unsigned-release',
+          problem: expect.stringMatching(/^released without an officer signature \(before signing\)/),
+          id: `hold-mismatch/${ORG}/hold-d/unsigned-release`,
+        },
+      ]);
+      // Reading again changes nothing about an unsigned release: the listing is read once.
+      expect(server.asked.listings).toBe(1);
+      expect(notAcknowledgeable(report.findings[0]!)).toBeNull();
+    } finally {
+      served.entries = entries;
+    }
   });
 });
 
@@ -327,7 +411,8 @@ describe('holdMismatches', () => {
       { ...dates, kind: 'query', from: null, to: null },
       { ...custodian, kind: 'conversation', custodian: null, matter: 'another matter' },
     ];
-    expect(holdMismatches(ORG, relabelled, log)).toMatchObject([
+    const officers = officersByIndex(() => new Map([[0, OFFICER_KEY]]));
+    expect(holdMismatches(ORG, relabelled, log, officers)).toMatchObject([
       {
         kind: 'hold-mismatch',
         holdId: 'hold-d',

@@ -267,9 +267,11 @@ export async function runCompleteness(
   const scopes = holdScopeSearch(session.orgId);
   const held = await readHoldsWithLog(
     session,
-    (holds, read) => holdMismatches(session.orgId, holds, read.entries, scopes),
+    (holds, read, officers) => holdMismatches(session.orgId, holds, read.entries, officers, scopes),
     {
       onProgress: progress,
+      // A release logged before releases were signed stays unsigned: reading again settles nothing.
+      settled: (f) => f.aspect === 'unsigned-release',
       readLog,
       ...(options.holdCatchUpDelayMs === undefined ? {} : { delayMs: options.holdCatchUpDelayMs }),
     },

@@ -19,9 +19,10 @@ import {
 } from '@custos/core';
 import { DISPOSITION_ANSWER_LIMIT_BYTES } from '@custos/client/answer-limits';
 import { accountDisposed, keptRecords, readDispositions } from '../completeness/disposed-records.js';
-import { readVerifiedLog } from '../completeness/verified-log.js';
+import { readAcknowledgements } from '../completeness/finding-acknowledgements.js';
+import { readVerifiedLog, type VerifiedLog } from '../completeness/verified-log.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
-import { holdDisagreements } from '../holds/hold-log-check.js';
+import { holdDisagreements, type HoldDisagreement } from '../holds/hold-log-check.js';
 import { holdScopeSearch } from '../holds/hold-scope-search.js';
 import { readHoldsWithLog } from '../holds/holds-with-log.js';
 import { listHolds } from '../holds/officer-holds.js';
@@ -288,10 +289,16 @@ async function checkPlan(s: OfficerSession, planId: string): Promise<Disposition
   // … then against the listing and plan date the verified log bears out (one scope search
   // for every read of the listing: its budget bounds what a server's listing costs the check).
   const scopes = holdScopeSearch(s.orgId);
-  const { holds, log, problems } = await readHoldsWithLog(s, (listed, read) => [
-    ...holdDisagreements(s.orgId, listed, read.entries, scopes).map((d) => `hold ${d.holdId}: ${d.problem}`),
-    ...planActProblems(s.orgId, planId, view.plan, read.entries),
-  ]);
+  const read = await readHoldsWithLog(
+    s,
+    (listed, log, officers) => [
+      ...holdDisagreements(s.orgId, listed, log.entries, officers, scopes),
+      ...planActProblems(s.orgId, planId, view.plan, log.entries),
+    ],
+    { settled: (p) => typeof p !== 'string' && p.aspect === 'unsigned-release' },
+  );
+  const { holds, log } = read;
+  const problems = await unconfirmedProblems(s, log, read.problems);
   checkPlanBuckets(view.plan, { chain, documents, holds, now: Date.now() });
   // Records earlier verified dispositions of a bucket destroyed are in its span but not planned
   // (this plan's own, once executed, is not earlier).
@@ -306,6 +313,29 @@ async function checkPlan(s: OfficerSession, planId: string): Promise<Disposition
   // Last, so a plan that fails on its buckets or leaves is refused naming them.
   if (problems.length > 0) refuseLogDisagreement(problems);
   return view;
+}
+
+/**
+ * The plan check's disagreements as sentences, less each release logged before releases were
+ * signed that an officer has since confirmed by acknowledging its finding (docs/officers.md
+ * "Legal holds"): until then a plan is refused on it, since the log cannot tell it from a
+ * release the server wrote itself. Acknowledgements are read only when there is such a release.
+ */
+async function unconfirmedProblems(
+  s: OfficerSession,
+  log: VerifiedLog,
+  problems: readonly (string | HoldDisagreement)[],
+): Promise<string[]> {
+  const unsigned = problems.some((p) => typeof p !== 'string' && p.aspect === 'unsigned-release');
+  const confirmed = unsigned ? (await readAcknowledgements(s, log)).verified : new Map<string, unknown>();
+  return problems
+    .filter(
+      (p) =>
+        typeof p === 'string' ||
+        p.aspect !== 'unsigned-release' ||
+        !confirmed.has(`hold-mismatch/${s.orgId}/${p.holdId}/unsigned-release`),
+    )
+    .map((p) => (typeof p === 'string' ? p : `hold ${p.holdId}: ${p.problem}`));
 }
 
 /** Checks the plan (checkPlan), then signs it with this officer's signing key and records the approval. */

@@ -30,6 +30,8 @@ const custodian: LoggedHold = {
   releasedBy: null,
   releasedAt: null,
   releaseReason: null,
+  releaseStatement: null,
+  releaseSignature: null,
 };
 const buckets = (n: number): string[] => Array.from({ length: n }, (_, i) => `standard-b${i}`);
 const query = (n: number): LoggedHold => ({

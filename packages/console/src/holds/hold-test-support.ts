@@ -3,8 +3,17 @@
  * holds/hold-acts.ts), its hash over the act's document, so the hold-log check meets what a
  * server writes.
  */
-import type { LogEntry } from '@custos/core';
+import { randomBytes } from 'node:crypto';
+import {
+  encodeDeterministicCbor,
+  encodeHoldRelease,
+  holdReleaseMessage,
+  holdReleaseReasonHash,
+  type LogEntry,
+} from '@custos/core';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
+import type { OfficerListHistory } from '../officer-list-history.js';
+import type { SigningKey } from '../signing-key.js';
 import type { LoggedHold } from './hold-log-check.js';
 
 /** The `hold` entry of `org`'s log for placing or releasing `h`, with the act's `detail`. */
@@ -19,4 +28,49 @@ export function holdActEntry(
   const kind = action === 'place' ? 'hold.create' : 'hold.release';
   const hash = auditDocumentHash(org, { kind, actor, subject: h.holdId, at, detail });
   return { type: 'hold', hash: Buffer.from(hash, 'hex'), size: 1, actor, time: at, holdId: h.holdId, action };
+}
+
+/**
+ * `h` released by officer `officerIndex` as a console releases it: the statement naming `org`,
+ * the hold and its reason, signed with `signer` (core hold-release.ts), as the listing serves it.
+ */
+export function signedRelease<H extends LoggedHold>(
+  org: string,
+  h: H,
+  signer: SigningKey,
+  officerIndex: number,
+): H {
+  const statement = encodeHoldRelease({
+    orgId: org,
+    holdId: h.holdId,
+    reasonSha256: holdReleaseReasonHash(h.releaseReason!),
+    officerIndex,
+    at: h.releasedAt!,
+  });
+  return {
+    ...h,
+    releaseStatement: Buffer.from(statement).toString('base64url'),
+    releaseSignature: Buffer.from(signer.sign(holdReleaseMessage(statement))).toString('base64url'),
+  };
+}
+
+/** An officer public key document (base64url, as org.json lists it) for `signer`; the HPKE key is filler. */
+export function officerPublicKeyFor(signer: SigningKey): string {
+  return Buffer.from(
+    encodeDeterministicCbor({ v: 1, typ: 'officer-key', hpke: randomBytes(32), sig: signer.publicKey }),
+  ).toString('base64url');
+}
+
+/** An officer list history in which `lists(logIndex)` names the officers (index → signing key) in force. */
+export function officersByIndex(
+  lists: (logIndex: number) => ReadonlyMap<number, SigningKey>,
+): Pick<OfficerListHistory, 'at'> {
+  const docs = new Map<SigningKey, string>();
+  const doc = (k: SigningKey) => docs.get(k) ?? docs.set(k, officerPublicKeyFor(k)).get(k)!;
+  return {
+    at: (logIndex) => ({
+      quorum: 1,
+      officers: [...lists(logIndex)].map(([index, k]) => ({ index, publicKey: doc(k) })),
+    }),
+  };
 }

@@ -10,6 +10,7 @@
  * check keeps its scope search, hold-scope-search.ts).
  */
 import { verifiedLogReader, type VerifiedLog, type VerifiedLogReader } from '../completeness/verified-log.js';
+import { readOfficerListHistory, type OfficerListHistory } from '../officer-list-history.js';
 import type { OfficerSession } from '../officer-session.js';
 import { listHolds, type ListedHold } from './officer-holds.js';
 
@@ -18,10 +19,22 @@ export const HOLD_CATCH_UP_ATTEMPTS = 5;
 /** Wait between those reads. */
 const HOLD_CATCH_UP_DELAY_MS = 1_000;
 
-/** The listing, the log, and what still disagrees between them (empty when nothing). */
+/**
+ * The officer lists of a read whose listing carries no release statement: nothing asks them
+ * (hold-log-check.ts checks only a statement's signature), so no history is read for it.
+ */
+const NO_SIGNED_RELEASE: OfficerListHistory = {
+  at() {
+    throw new Error('no release statement was listed: no officer list is needed');
+  },
+};
+
+/** The listing, the log, the officer lists over it, and what still disagrees between them (empty when nothing). */
 export interface HoldsWithLog<P> {
   readonly holds: readonly ListedHold[];
   readonly log: VerifiedLog;
+  /** The officer lists in force over the log (release signatures are checked against them; read only when a release is signed). */
+  readonly officers: OfficerListHistory;
   readonly problems: readonly P[];
 }
 
@@ -34,21 +47,34 @@ export interface HoldsWithLogOptions {
   readonly readLog?: VerifiedLogReader;
 }
 
+/** {@link HoldsWithLogOptions}, and which problems reading again cannot settle. */
+export interface SettledHoldsWithLogOptions<P> extends HoldsWithLogOptions {
+  /** A problem a later read cannot change (a release logged without a signature stays so). */
+  readonly settled?: (problem: P) => boolean;
+}
+
 /**
- * Reads the listing then the log, and again while `disagree(holds, log)` names problems, up
- * to {@link HOLD_CATCH_UP_ATTEMPTS} times; resolves to the last read and its problems.
+ * Reads the listing then the log (and the officer lists over it, when a release is signed),
+ * and again while `disagree(holds, log, officers)` names problems that a later read may settle
+ * (all but those `settled` says are not), up to {@link HOLD_CATCH_UP_ATTEMPTS} times; resolves
+ * to the last read and its problems.
  */
 export async function readHoldsWithLog<P>(
   s: OfficerSession,
-  disagree: (holds: readonly ListedHold[], log: VerifiedLog) => readonly P[],
-  options: HoldsWithLogOptions = {},
+  disagree: (holds: readonly ListedHold[], log: VerifiedLog, officers: OfficerListHistory) => readonly P[],
+  options: SettledHoldsWithLogOptions<P> = {},
 ): Promise<HoldsWithLog<P>> {
   const readLog = options.readLog ?? verifiedLogReader(s, options.onProgress);
+  const settled = options.settled ?? (() => false);
   for (let attempt = 1; ; attempt++) {
     const holds = await listHolds(s);
     const log = await readLog();
-    const problems = disagree(holds, log);
-    if (problems.length === 0 || attempt >= HOLD_CATCH_UP_ATTEMPTS) return { holds, log, problems };
+    const officers = holds.some((h) => h.releaseStatement !== null)
+      ? await readOfficerListHistory(s, log.entries)
+      : NO_SIGNED_RELEASE;
+    const problems = disagree(holds, log, officers);
+    if (problems.every(settled) || attempt >= HOLD_CATCH_UP_ATTEMPTS)
+      return { holds, log, officers, problems };
     await new Promise((r) => setTimeout(r, options.delayMs ?? HOLD_CATCH_UP_DELAY_MS));
   }
 }

@@ -1,7 +1,9 @@
 /** The hold listing as the console reads it from a server, old or new. */
+import { decodeHoldRelease, holdReleaseMessage, holdReleaseReasonHash } from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import type { OfficerSession } from '../officer-session.js';
-import { listHolds } from './officer-holds.js';
+import { SigningKey, verifyEd25519 } from '../signing-key.js';
+import { listHolds, releaseHold } from './officer-holds.js';
 
 /** A session whose server answers the one listing page with `holds`. */
 function sessionAnswering(holds: unknown[]): OfficerSession {
@@ -79,9 +81,57 @@ describe('listHolds', () => {
     });
   });
 
+  it("reads a release's statement and signature, takes a server that sends none (older) as unsigned, refuses non-text", async () => {
+    const [signed] = await listHolds(
+      sessionAnswering([{ ...hold, releaseStatement: 'c3Q', releaseSignature: 'c2ln' }]),
+    );
+    expect(signed).toMatchObject({ releaseStatement: 'c3Q', releaseSignature: 'c2ln' });
+    const [older] = await listHolds(sessionAnswering([hold]));
+    expect(older).toMatchObject({ releaseStatement: null, releaseSignature: null });
+    await expect(listHolds(sessionAnswering([{ ...hold, releaseStatement: 7 }]))).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      message: expect.stringMatching(/release statement or signature/),
+    });
+  });
+
   it('refuses users named by anything but ids', async () => {
     await expect(listHolds(sessionAnswering([{ ...hold, createdByUser: 7 }]))).rejects.toMatchObject({
       code: 'SERVER_REFUSED',
     });
+  });
+});
+
+describe('releaseHold', () => {
+  it("sends the reason with the officer's signed statement for this org, hold and reason", async () => {
+    const key = SigningKey.generate();
+    const sent: { path: string; body: Record<string, string> }[] = [];
+    const session = {
+      orgId: 'org1',
+      officerIndex: 2,
+      officer: { keys: { signingKey: key } },
+      call: async (_m: string, path: string, body: Record<string, string>) => {
+        sent.push({ path, body });
+        return { holdId: 'h1', releasedAt: 77 };
+      },
+    } as unknown as OfficerSession;
+    expect(await releaseHold(session, 'h1', '  settled  ', 55)).toBe(77);
+    const [{ path, body }] = sent as [(typeof sent)[0]];
+    expect(path).toBe('/v1/orgs/org1/holds/h1/release');
+    expect(body.reason).toBe('settled');
+    const statement = Buffer.from(body.statement!, 'base64url');
+    expect(decodeHoldRelease(statement)).toEqual({
+      orgId: 'org1',
+      holdId: 'h1',
+      reasonSha256: holdReleaseReasonHash('settled'),
+      officerIndex: 2,
+      at: 55,
+    });
+    expect(
+      verifyEd25519(key.publicKey, holdReleaseMessage(statement), Buffer.from(body.signature!, 'base64url')),
+    ).toBe(true);
+    // Nothing is signed or sent for a blank reason or a malformed hold id.
+    await expect(releaseHold(session, 'h1', ' ')).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await expect(releaseHold(session, 'h1/..', 'r')).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect(sent).toHaveLength(1);
   });
 });

@@ -7,7 +7,7 @@
  * learning the words or the conversation id. The criterion also goes to the server sealed to
  * every officer (standing-criteria.ts), so buckets registered later get the hold's tokens too.
  */
-import { isWellFormedId } from '@custos/core';
+import { encodeHoldRelease, holdReleaseMessage, holdReleaseReasonHash, isWellFormedId } from '@custos/core';
 import { holdsAnswerLimit } from '@custos/client/answer-limits';
 import { unwrapBucketKey, type UnwrappedBucketKey } from '../bucket-key-wrap.js';
 import { findOfficerWrap } from '../bucket-inventory.js';
@@ -49,6 +49,13 @@ export interface HoldListing {
   readonly releasedBy: string | null;
   readonly releasedAt: number | null;
   readonly releaseReason: string | null;
+  /**
+   * The officer's signed release statement (base64url, core hold-release.ts) and its
+   * signature; null while active, for a release logged before releases were signed, and from
+   * a server older than signed releases (hold-log-check.ts judges them).
+   */
+  readonly releaseStatement: string | null;
+  readonly releaseSignature: string | null;
 }
 
 /**
@@ -100,11 +107,19 @@ function listingOf(v: unknown): HoldListing {
     uintOrNull(h.releasedAt) &&
     stringOrNull(h.releaseReason);
   if (!ok) throw new ConsoleError('SERVER_REFUSED', 'a listed hold lacks required fields');
+  // A server older than signed releases sends neither: no statement, as for an unsigned release.
+  const releaseStatement = h.releaseStatement ?? null;
+  const releaseSignature = h.releaseSignature ?? null;
+  if (!stringOrNull(releaseStatement) || !stringOrNull(releaseSignature))
+    throw new ConsoleError(
+      'SERVER_REFUSED',
+      'a listed hold has a release statement or signature that is not text',
+    );
   if (!isWellFormedId(h.holdId))
     throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a malformed hold id');
   if (![h.createdAt, h.from, h.to, h.releasedAt].every((t) => t === null || isDateMs(t)))
     throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a time later than a date can show');
-  return h as unknown as HoldListing;
+  return { ...(h as unknown as HoldListing), releaseStatement, releaseSignature } as HoldListing;
 }
 
 /**
@@ -226,18 +241,39 @@ export async function listHolds(session: OfficerSession): Promise<ListedHold[]> 
   return out.sort((a, b) => a.createdAt - b.createdAt || (a.holdId < b.holdId ? -1 : 1));
 }
 
-/** Releases hold `holdId` with `reason`; resolves to the release time. */
-export async function releaseHold(session: OfficerSession, holdId: string, reason: string): Promise<number> {
-  if (reason.trim() === '') throw new ConsoleError('INVALID_OPTIONS', '--reason must not be empty');
+/**
+ * Releases hold `holdId` with `reason`, as this officer: signs the release statement (core
+ * hold-release.ts: this org, the hold, the reason's SHA-256, this officer's index, now) with
+ * the officer's signing key and sends it with the reason; the server verifies it and logs it
+ * with the act, and every console checks it there. Resolves to the release time.
+ */
+export async function releaseHold(
+  session: OfficerSession,
+  holdId: string,
+  reason: string,
+  now: number = Date.now(),
+): Promise<number> {
+  const r = reason.trim();
+  if (r === '') throw new ConsoleError('INVALID_OPTIONS', '--reason must not be empty');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(holdId))
     throw new ConsoleError(
       'INVALID_OPTIONS',
       'HOLD must be a hold id as `custos console hold list` prints it',
     );
-  const r = await session.call('POST', `/v1/orgs/${session.orgId}/holds/${holdId}/release`, {
-    reason: reason.trim(),
+  const statement = encodeHoldRelease({
+    orgId: session.orgId,
+    holdId,
+    reasonSha256: holdReleaseReasonHash(r),
+    officerIndex: session.officerIndex,
+    at: now,
   });
-  const at = (r as { releasedAt?: unknown }).releasedAt;
+  const signature = session.officer.keys.signingKey.sign(holdReleaseMessage(statement));
+  const answer = await session.call('POST', `/v1/orgs/${session.orgId}/holds/${holdId}/release`, {
+    reason: r,
+    statement: b64(statement),
+    signature: b64(signature),
+  });
+  const at = (answer as { releasedAt?: unknown }).releasedAt;
   if (typeof at !== 'number')
     throw new ConsoleError('SERVER_REFUSED', 'the release answer lacks `releasedAt`');
   return at;
