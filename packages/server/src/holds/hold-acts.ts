@@ -21,6 +21,7 @@ import {
   type HoldRelease,
 } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { requireOwnOfficer } from '../auth/officer-binding.js';
 import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import { newId, type DeviceId, type OrgId } from '../ids.js';
@@ -155,7 +156,9 @@ function releaseStatementFor(orgId: OrgId, holdId: HoldId, reason: string, state
  * `hold.release`, whose detail commits to the reason's and the statement's SHA-256, in the
  * transaction that stores the statement and signature. HOLD_NOT_FOUND / HOLD_RELEASED (also
  * the same statement sent again), INVALID_REQUEST (a statement for another org, hold or
- * reason) and INVALID_KEY (no such officer, or a signature that does not verify) change nothing.
+ * reason), OFFICER_NOT_SIGNER (signed as another officer than the calling device's bound
+ * officer, `actingOfficer`: the act names the device) and INVALID_KEY (no such officer, or a
+ * signature that does not verify) change nothing.
  */
 export async function releaseHold(
   stores: Stores,
@@ -166,9 +169,11 @@ export async function releaseHold(
   at: number,
   reason: string,
   signed: SignedRelease,
+  actingOfficer?: number,
 ): Promise<void> {
   const r = checkText('body.reason', reason, MAX_REASON_CHARS);
   const st = releaseStatementFor(orgId, holdId, r, signed.statement);
+  requireOwnOfficer(actingOfficer, st.officerIndex, 'body.statement');
   await stores.withTransaction(async (tx) => {
     // The officer list is read, held, in the transaction that logs the act (as for finding
     // acknowledgements): a removal committing in between would otherwise let a removed

@@ -27,10 +27,10 @@ import {
   testIntegrator,
 } from '../search/search-test-support.js';
 import { silentLogger } from '../log/logger.js';
-import { call, createTestApp, type TestApp } from '../testing/test-app.js';
+import { call, createTestApp, type TestApp, type TestOrg } from '../testing/test-app.js';
 import { openTestSqlite, type TestBackend } from '../testing/test-stores.js';
 import { heldRecordIds } from './held-records.js';
-import { signedHoldRelease } from '../testing/route-fixtures.js';
+import { boundOfficerDevice, signedHoldRelease } from '../testing/route-fixtures.js';
 import { MAX_HOLD_BUCKETS, MAX_HOLD_TOKENS, MAX_MATTER_CHARS } from './hold-acts.js';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -299,6 +299,12 @@ describe('hold routes', () => {
     const other = (
       await create({ kind: 'custodian', custodian: org.members[1]!.userId, matter: 'M-2' })
     ).json<HoldOut>();
+    // Officer 1's own device (dev.officer is officer 0's), bound before the log is counted.
+    const officer1 = await boundOfficerDevice(
+      t,
+      { orgId: org.orgId, devices: { admin: org.admin }, officers: org.officers } as unknown as TestOrg,
+      1,
+    );
     const log = await logSize();
     const refused = async (body: Record<string, unknown>, status: number, code: string, message: RegExp) => {
       const r = await release(holdId, body);
@@ -343,7 +349,7 @@ describe('hold routes', () => {
     await refused(signed(other.holdId, REASON), 400, 'INVALID_REQUEST', /another hold/);
     await refused({ ...good, reason: 'a different reason' }, 400, 'INVALID_REQUEST', /another reason/);
     // Signatures that are not the named officer's: another officer's, another org's officer's,
-    // an officer the list does not have, bytes of the right length.
+    // another officer's own (from officer 0's device), bytes of the right length.
     await refused(
       signWith(statementOf({}), org.officers[1]!.signingKey),
       400,
@@ -356,20 +362,22 @@ describe('hold routes', () => {
       'INVALID_KEY',
       /officer 0's signature/,
     );
+    // Officer 1's own valid statement, sent from officer 0's device: the act names the device.
     await refused(
-      signWith(statementOf({ officerIndex: 9 }), officer0),
-      400,
-      'INVALID_KEY',
-      /officer 9 has no registered/,
+      signWith(statementOf({ officerIndex: 1 }), org.officers[1]!.signingKey),
+      403,
+      'OFFICER_NOT_SIGNER',
+      /signed as officer 1, but this device is bound to officer 0/,
     );
     await refused({ ...good, signature: b64(Buffer.alloc(64, 7)) }, 400, 'INVALID_KEY', /does not verify/);
     await refused({ ...good, signature: b64(Buffer.alloc(63, 7)) }, 400, 'INVALID_REQUEST', /signature/);
     expect((await t.stores.holds.get(org.orgId, holdId as HoldId))?.releasedAt).toBeNull();
     expect(await logSize()).toBe(log);
 
-    // Officer 1 signs for themselves: released, and the act and the listing carry the statement.
+    // Officer 1 signs for themselves, from their own device: released, and the act and the
+    // listing carry the statement.
     const by1 = signWith(statementOf({ officerIndex: 1 }), org.officers[1]!.signingKey);
-    const ok = await release(holdId, by1);
+    const ok = await release(holdId, by1, officer1);
     expect(ok.statusCode, ok.body).toBe(200);
     expect(await logSize()).toBe(log + 1);
     const act = (await t.stores.auditPending.list(org.orgId, 0, 10_000)).find(
@@ -383,7 +391,11 @@ describe('hold routes', () => {
       releaseSignature: null,
     });
     // Replayed: the hold is released already; the other hold stays active.
-    await refused(by1, 409, 'HOLD_RELEASED', /already released/);
+    const replay = await release(holdId, by1, officer1);
+    expect([replay.statusCode, replay.json<{ error: { code: string } }>().error.code]).toEqual([
+      409,
+      'HOLD_RELEASED',
+    ]);
     expect((await t.stores.holds.get(org.orgId, other.holdId as HoldId))?.releasedAt).toBeNull();
     expect(await logSize()).toBe(log + 1);
   });

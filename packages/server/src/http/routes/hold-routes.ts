@@ -335,9 +335,9 @@ export const releaseHoldRoute = defineRoute({
   summary:
     "Releases a legal hold, once, on an officer's signed release statement (core hold-release.ts): it names " +
     "this org, this hold, the reason's SHA-256 and the officer's index, and the signature must verify with that " +
-    "officer's registered signing key (a statement for another org, hold or reason is INVALID_REQUEST; an " +
-    'unknown officer or a signature that does not verify is INVALID_KEY; the statement sent again is ' +
-    'HOLD_RELEASED). A `hold` entry in the log (audit detail: the SHA-256 of the reason and of the statement; ' +
+    "officer's registered signing key (a statement for another org, hold or reason is INVALID_REQUEST; one " +
+    "signed as another officer than the calling device's is OFFICER_NOT_SIGNER; an unknown officer or a " +
+    'signature that does not verify is INVALID_KEY; the statement sent again is HOLD_RELEASED). A `hold` entry in the log (audit detail: the SHA-256 of the reason and of the statement; ' +
     'the reason itself and the signed statement stay in the holds table for officers, whose consoles verify ' +
     'them). Officers only.',
   access: OFFICERS,
@@ -354,7 +354,7 @@ export const releaseHoldRoute = defineRoute({
     status: 200,
     schema: Type.Object({ holdId: Id('hold'), releasedAt: Millis }, { additionalProperties: false }),
   },
-  errors: ['HOLD_NOT_FOUND', 'HOLD_RELEASED', 'INVALID_KEY'],
+  errors: ['HOLD_NOT_FOUND', 'HOLD_RELEASED', 'INVALID_KEY', 'OFFICER_NOT_SIGNER'],
   async handler({ auth, params, body }, deps) {
     const at = deps.clock();
     await releaseHold(
@@ -369,6 +369,7 @@ export const releaseHoldRoute = defineRoute({
         statement: decodeBytes('body.statement', body.statement),
         signature: decodeBytes('body.signature', body.signature, SIGNATURE_BYTES),
       },
+      auth.officerIndex,
     );
     return { holdId: params.holdId, releasedAt: at };
   },
