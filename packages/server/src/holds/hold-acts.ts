@@ -157,7 +157,7 @@ function releaseStatementFor(orgId: OrgId, holdId: HoldId, reason: string, state
  * transaction that stores the statement and signature. HOLD_NOT_FOUND / HOLD_RELEASED (also
  * the same statement sent again), INVALID_REQUEST (a statement for another org, hold or
  * reason), OFFICER_NOT_SIGNER (signed as another officer than the calling device's bound
- * officer, `actingOfficer`: the act names the device) and INVALID_KEY (no such officer, or a
+ * officer, `actingOfficer`, which routes always give: the act names the device) and INVALID_KEY (no such officer, or a
  * signature that does not verify) change nothing.
  */
 export async function releaseHold(
@@ -173,7 +173,7 @@ export async function releaseHold(
 ): Promise<void> {
   const r = checkText('body.reason', reason, MAX_REASON_CHARS);
   const st = releaseStatementFor(orgId, holdId, r, signed.statement);
-  requireOwnOfficer(actingOfficer, st.officerIndex, 'body.statement');
+  if (actingOfficer !== undefined) requireOwnOfficer(actingOfficer, st.officerIndex, 'body.statement');
   await stores.withTransaction(async (tx) => {
     // The officer list is read, held, in the transaction that logs the act (as for finding
     // acknowledgements): a removal committing in between would otherwise let a removed

@@ -17,6 +17,7 @@ import {
   MAX_MATTER_CHARS,
   MAX_REASON_CHARS,
 } from '../../holds/hold-acts.js';
+import { boundOfficerIndex } from '../../auth/officer-binding.js';
 import type { UserId } from '../../ids.js';
 import {
   HOLD_TOKEN_BYTES,
@@ -369,7 +370,7 @@ export const releaseHoldRoute = defineRoute({
         statement: decodeBytes('body.statement', body.statement),
         signature: decodeBytes('body.signature', body.signature, SIGNATURE_BYTES),
       },
-      auth.officerIndex,
+      boundOfficerIndex(auth),
     );
     return { holdId: params.holdId, releasedAt: at };
   },
