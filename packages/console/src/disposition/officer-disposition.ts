@@ -327,7 +327,9 @@ async function unconfirmedProblems(
   problems: readonly (string | HoldDisagreement)[],
 ): Promise<string[]> {
   const unsigned = problems.some((p) => typeof p !== 'string' && p.aspect === 'unsigned-release');
-  const confirmed = unsigned ? (await readAcknowledgements(s, log)).verified : new Map<string, unknown>();
+  const confirmed = new Set(
+    unsigned ? (await readAcknowledgements(s, log)).verified.map((a) => a.findingId) : [],
+  );
   return problems
     .filter(
       (p) =>
