@@ -86,8 +86,8 @@ export interface CurrentFindings {
 /**
  * Acknowledges each finding of `ids` with `reason`, as this officer: each must be a current,
  * unacknowledged finding of `current` (a completeness run of this session, made just before);
- * nothing is sent unless all are. Then signs and sends one statement per finding — a revoked
- * device's with its state in `current`, what the officer accepts — and waits until the verified
+ * nothing is sent unless all are, and all are signed. Then sends one statement per finding — a
+ * revoked device's with its state in `current`, what the officer accepts — and waits until the verified
  * log holds every act. Answers the verified acknowledgements, in `ids` order.
  */
 export async function acknowledgeFindings(
@@ -132,7 +132,9 @@ export async function acknowledgeFindings(
   }
   const at = options.now ?? Date.now();
   const states = ids.map((id) => stateToSign(current.findings.find((f) => f.id === id)!));
-  for (const [i, id] of ids.entries()) {
+  // Every statement is encoded and signed before the first is sent: one that cannot be (a
+  // field out of bounds) must stop the command before anything reaches the server.
+  const signed = ids.map((id, i) => {
     const state = states[i];
     const statement = encodeFindingAcknowledgement({
       orgId: session.orgId,
@@ -142,10 +144,15 @@ export async function acknowledgeFindings(
       at,
       ...(state === undefined ? {} : { state }),
     });
-    const signature = session.officer.keys.signingKey.sign(findingAcknowledgementMessage(statement));
+    return {
+      statement,
+      signature: session.officer.keys.signingKey.sign(findingAcknowledgementMessage(statement)),
+    };
+  });
+  for (const [i, id] of ids.entries()) {
     await session.call('POST', `/v1/orgs/${session.orgId}/archive/completeness/acknowledgements`, {
-      statement: Buffer.from(statement).toString('base64url'),
-      signature: Buffer.from(signature).toString('base64url'),
+      statement: Buffer.from(signed[i]!.statement).toString('base64url'),
+      signature: Buffer.from(signed[i]!.signature).toString('base64url'),
     });
     options.onProgress?.(`acknowledged ${id}; waiting for its log entry`);
   }

@@ -47,12 +47,13 @@ export { FINDING_ID_KINDS, findingId, findingIdOrg, revokedIdParts } from './fin
 export {
   acceptedText,
   beyondAccepted,
+  declarationsDigestOf,
   formatRevokedState,
   parseLegacyRevokedId,
   parseRevokedState,
   revokedState,
 } from './revoked-acknowledgements.js';
-export type { RevokedState } from './revoked-acknowledgements.js';
+export type { DeclarationsDigest, RevokedState } from './revoked-acknowledgements.js';
 export type { IdentifiedFinding } from './finding-ids.js';
 export type { Alert, AlertsOptions, AlertsReport, SecurityAlert } from './run-alerts.js';
 export { DEFAULT_VOLUME_LIMITS, volumeAlerts } from './volume-alerts.js';

@@ -15,6 +15,7 @@ import {
   findingAcknowledgementMessage,
   type LogEntry,
 } from '@custos/core';
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { encodeOfficerPublicKey, generateOfficerKeys, type OfficerKeys } from '../officer-keys.js';
@@ -235,7 +236,22 @@ describe("a revoked device's finding and its acknowledgements", () => {
 
   it('writes and reads one text per state, and reads the ids from before states', () => {
     const state = { unarchivedReceipts: 3, handedIn: { from: 1, to: 2, count: 2 }, declaredAfter: [9, 11] };
-    expect(formatRevokedState(state)).toBe('unarchived=3,handed-in=1-2:2,gaps=9.11');
+    // The declarations are signed as their count and the SHA-256 of `9.11`.
+    const nineEleven = createHash('sha256').update('9.11').digest('hex');
+    const text = `unarchived=3,handed-in=1-2:2,gaps=2:${nineEleven}`;
+    expect(formatRevokedState(state)).toBe(text);
+    expect(parseRevokedState(text)).toEqual({
+      unarchivedReceipts: 3,
+      handedIn: { from: 1, to: 2, count: 2 },
+      declaredAfter: null,
+      declarationsDigest: { count: 2, sha256: nineEleven },
+    });
+    expect(formatRevokedState(parseRevokedState(text)!)).toBe(text);
+    expect(beyondAccepted(parseRevokedState(text)!, state)).toEqual([]);
+    expect(beyondAccepted(parseRevokedState(text)!, { ...state, declaredAfter: [9, 12] })).toEqual([
+      '2 gap declaration(s) after the revocation (at log 9, 12), not the 2 acknowledged',
+    ]);
+    // Statements signed with the list before still read, for that list.
     expect(parseRevokedState('unarchived=3,handed-in=1-2:2,gaps=9.11')).toEqual(state);
     expect(parseRevokedState('unarchived=0,handed-in=none,gaps=none')).toEqual({
       unarchivedReceipts: 0,
@@ -247,6 +263,13 @@ describe("a revoked device's finding and its acknowledgements", () => {
       'unarchived=1,handed-in=5-2:1,gaps=none',
       'unarchived=1',
       'unarchived=1,handed-in=1-2:0,gaps=none',
+      // More records than the range holds; a list out of order or repeated (the same state
+      // written another way, which would acknowledge it twice); a digest of no declarations.
+      'unarchived=1,handed-in=1-2:3,gaps=none',
+      'unarchived=1,handed-in=none,gaps=11.9',
+      'unarchived=1,handed-in=none,gaps=9.9',
+      `unarchived=1,handed-in=none,gaps=0:${nineEleven}`,
+      `unarchived=1,handed-in=none,gaps=2:${nineEleven.toUpperCase()}`,
     ])
       expect(parseRevokedState(bad)).toBeNull();
     expect(parseLegacyRevokedId('revoked/org-1/B/3-none')).toEqual({
@@ -428,6 +451,59 @@ describe("a revoked device's finding and its acknowledgements", () => {
       code: 'FINDING_NOT_FOUND',
       message: expect.stringContaining('named by its revocation now'),
     });
+    expect(posts).toEqual([]);
+  });
+
+  it('acknowledges a revoked device that declared 60 runs lost at 8-digit log indexes', async () => {
+    const [f] = revokedOf(findingsAt(base, T + 10 * HOUR));
+    const logIndexes = Array.from({ length: 60 }, (_, i) => 10_000_000 + 2 * i);
+    const many = {
+      ...f!,
+      declaredAfter: logIndexes.map((logIndex, i) => ({
+        from: 10 + i,
+        to: 10 + i,
+        reason: 'device-lost',
+        logIndex,
+        time: T + 5 * HOUR,
+      })),
+    } as IdentifiedFinding;
+    // As a list it would not fit a statement's state.
+    expect(`gaps=${logIndexes.join('.')}`.length).toBeGreaterThan(400);
+    posts = [];
+    await expect(
+      acknowledgeFindings(session, [REVOKED_ID], 'Stolen (incident 7).', {
+        findings: [many],
+        acknowledged: [],
+      }),
+    ).rejects.toThrow(/not served/);
+    expect(posts).toHaveLength(1);
+    const { state } = decodeFindingAcknowledgement(Buffer.from(posts[0]!.body.statement, 'base64url'));
+    const accepted = parseRevokedState(state!)!;
+    expect(accepted.declarationsDigest?.count).toBe(60);
+    // It covers exactly those 60, not one more or fewer.
+    const now = { unarchivedReceipts: 3, handedIn: null, declaredAfter: logIndexes };
+    expect(beyondAccepted(accepted, now)).toEqual([]);
+    expect(beyondAccepted(accepted, { ...now, declaredAfter: [...logIndexes, 10_000_200] })).toHaveLength(1);
+    expect(beyondAccepted(accepted, { ...now, declaredAfter: logIndexes.slice(1) })).toHaveLength(1);
+  });
+
+  it('sends nothing when one of several statements cannot be made', async () => {
+    // A gap finding whose id is too long for a statement (over 400 characters) after one that is fine.
+    const gap = (device: string) =>
+      ({
+        kind: 'gap',
+        deviceId: device,
+        from: 1,
+        to: 1,
+        evidence: ['declared'],
+        id: `gap/${ORG}/${device}/1-1`,
+      }) as unknown as IdentifiedFinding;
+    const fine = gap('B');
+    const long = gap('D'.repeat(400));
+    posts = [];
+    await expect(
+      acknowledgeFindings(session, [fine.id, long.id], 'Both.', { findings: [fine, long], acknowledged: [] }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(posts).toEqual([]);
   });
 });

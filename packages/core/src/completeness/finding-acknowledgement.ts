@@ -33,7 +33,7 @@ export const FINDING_ACKNOWLEDGEMENT_DOMAIN = 'custos-finding-acknowledgement-v1
 export const MAX_FINDING_ID_CHARS = 400;
 /** Longest reason, in characters. */
 export const MAX_ACKNOWLEDGEMENT_REASON_CHARS = 2_000;
-/** Longest state (version 2's `saw`), in characters: `unarchived=N,handed-in=FROM-TO:COUNT,gaps=I.J…`. */
+/** Longest state (version 2's `saw`), in characters: `unarchived=N,handed-in=FROM-TO:COUNT,gaps=COUNT:SHA256`. */
 export const MAX_FINDING_STATE_CHARS = 400;
 /** Largest encoded statement (a reason of multi-byte characters included). */
 export const MAX_ACKNOWLEDGEMENT_BYTES = 10_240;
