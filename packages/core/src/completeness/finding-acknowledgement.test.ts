@@ -108,6 +108,38 @@ describe('finding acknowledgement', () => {
     );
   });
 
+  it("takes a state on a revoked device's finding (revoked/ORG/DEVICE/LOG_INDEX) only, and requires it there", () => {
+    const state = 'unarchived=7,handed-in=none,gaps=none';
+    // A state on any other finding: a gap, a revoked id in the form from before states.
+    for (const findingId of ['gap/org-1/dev_A/5-7', 'revoked/org-1/dev_A/3-none', 'revoked/org-1/dev_A/07'])
+      expect(() => encodeFindingAcknowledgement({ ...ack, findingId, state })).toThrow(
+        /the state is only for a revoked device's finding/,
+      );
+    // No state (version 1) on a revoked device's finding.
+    expect(() => encodeFindingAcknowledgement({ ...ack, findingId: 'revoked/org-1/dev_A/412' })).toThrow(
+      /the state is required for a revoked device's finding \(revoked\/org-1\/dev_A\/412\)/,
+    );
+    // Decoding refuses them as well (MALFORMED_INPUT), whoever encoded them.
+    const v1 = { v: 1, typ: 'finding-acknowledgement', org: 'org-1', why: 'x', off: 0, at: 1 };
+    expect(() =>
+      decodeFindingAcknowledgement(encodeDeterministic({ ...v1, fnd: 'revoked/org-1/d/4' })),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'MALFORMED_INPUT',
+        message: expect.stringMatching(/state is required/),
+      }),
+    );
+    expect(() =>
+      decodeFindingAcknowledgement(encodeDeterministic({ ...v1, v: 2, fnd: 'gap/org-1/d/1-1', saw: state })),
+    ).toThrow(
+      expect.objectContaining({ code: 'MALFORMED_INPUT', message: expect.stringMatching(/only for/) }),
+    );
+    // The old revoked ids are version 1, as they were.
+    expect(() =>
+      encodeFindingAcknowledgement({ ...ack, findingId: 'revoked/org-1/dev_A/3-none' }),
+    ).not.toThrow();
+  });
+
   it('names the statement in its act\'s detail by SHA-256 (FIPS 180-2 vector for "abc")', () => {
     expect(findingAcknowledgementActDetail(Buffer.from('abc'))).toBe(
       'statement-sha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',

@@ -16,7 +16,8 @@
  * revoked device's revocation, whose unarchived receipts become visible over time: console
  * finding-ids.ts). Its id stays the same, so what the acknowledgement covers must be signed with
  * it; the console judges a later state against it. Findings without such a state are signed as
- * version 1, byte for byte as before. The domain stays `…-v1`: it names what the signature is
+ * version 1, byte for byte as before. Which is which is the id's form: `revoked/ORG/DEVICE/LOG_INDEX`
+ * takes version 2 and no other id does (check refuses either way round). The domain stays `…-v1`: it names what the signature is
  * for, and the statement's own `v` (signed) says which layout it has, so a version 2 statement
  * never reads as a version 1 one. The server verifies the signature before it stores the statement
  * and logs a `completeness-acknowledge` act whose document commits to the statement's SHA-256;
@@ -57,6 +58,13 @@ export interface FindingAcknowledgement {
 
 const FINDING_ID = /^[a-z][a-z-]*(\/[A-Za-z0-9._:-]+)+$/;
 const FINDING_STATE = /^[A-Za-z0-9._:=,-]+$/;
+/**
+ * The one form of id whose finding has a state: a revoked device's revocation,
+ * `revoked/ORG/DEVICE/LOG_INDEX` (console finding-ids.ts). Its statement must sign one, and
+ * no other may: a state on another finding, or none on this one, would be a second row and
+ * act (the server keys acknowledgements by finding and state) that consoles count for nothing.
+ */
+const STATEFUL_FINDING_ID = /^revoked\/[^/]+\/[^/]+\/(0|[1-9][0-9]{0,14})$/;
 
 const bad = (code: 'INVALID_ARGUMENT' | 'MALFORMED_INPUT', what: string): CustosError =>
   new CustosError(code, `finding acknowledgement: ${what}`);
@@ -87,6 +95,14 @@ function check(a: FindingAcknowledgement, code: 'INVALID_ARGUMENT' | 'MALFORMED_
     throw bad(
       code,
       `the state must be 1–${MAX_FINDING_STATE_CHARS} characters of letters, digits and . _ : = , -`,
+    );
+  const stateful = STATEFUL_FINDING_ID.test(a.findingId);
+  if (stateful && a.state === undefined)
+    throw bad(code, `the state is required for a revoked device's finding (${a.findingId})`);
+  if (!stateful && a.state !== undefined)
+    throw bad(
+      code,
+      `the state is only for a revoked device's finding (revoked/ORG/DEVICE/LOG_INDEX), not ${a.findingId}`,
     );
 }
 

@@ -4,7 +4,8 @@
  * nothing; a second statement for the same finding, a forged or misattributed signature,
  * another org's finding, an empty reason and a member's request are refused, nothing stored. A
  * revoked device's finding is acknowledged again at another accepted state (version 2), once per
- * state, and the listing pages through the states of one finding.
+ * state, and the listing pages through the states of one finding; a state on any other finding,
+ * or none on a revoked device's, is refused.
  * The officer list is read in the transaction that stores the act: a removal committing just
  * before it refuses the removed officer's acknowledgement.
  */
@@ -209,6 +210,33 @@ describe('finding acknowledgement routes (SQLite)', () => {
     const mine = seen.filter((s) => [two, five].some((x) => Buffer.from(x).toString('base64url') === s));
     expect(mine).toEqual([two, five].map((x) => Buffer.from(x).toString('base64url')));
     expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it("refuses a state on any finding but a revoked device's, and none on a revoked device's, storing nothing", async () => {
+    const raw = (fnd: string, saw?: string) =>
+      encodeDeterministicCbor({
+        v: saw === undefined ? 1 : 2,
+        typ: 'finding-acknowledgement',
+        org: orgId,
+        fnd,
+        why: 'Explained.',
+        off: 0,
+        at: 4000,
+        ...(saw === undefined ? {} : { saw }),
+      });
+    // A gap finding already acknowledged above, now with a state: it would be a second row and act.
+    const onGap = raw(`gap/${orgId}/dev-1/5-7`, 'saw');
+    const noState = raw(`revoked/${orgId}/dev-9/30`);
+    const before = { listed: (await list()).acknowledgements, acts: await acts() };
+    for (const [st, field] of [
+      [onGap, "the state is only for a revoked device's finding"],
+      [noState, "the state is required for a revoked device's finding"],
+    ] as const) {
+      const r = await post(dev.officer, st, officers[0]!.sign(st));
+      expect(code(r)).toEqual([400, 'INVALID_REQUEST']);
+      expect(r.body).toContain(`body.statement: finding acknowledgement: ${field}`);
+    }
+    expect({ listed: (await list()).acknowledgements, acts: await acts() }).toEqual(before);
   });
 
   it("refuses a removed officer's acknowledgement when the removal commits just before it is stored", async () => {
