@@ -18,7 +18,8 @@
  *
  * A revoked device's finding is the revocation itself: what it explains (receipts never
  * archived, records handed in and runs declared lost after it) is the finding's state, which an
- * acknowledgement signs (revoked-acknowledgements.ts) and which covers any later state within it.
+ * acknowledgement signs (revoked-acknowledgements.ts); it covers a later state with as many
+ * unarchived receipts or fewer and exactly the records handed in and declarations it signed.
  * Its count of unarchived receipts changes with --since and as receipts pass the grace period:
  * in the id, as it was until version 2 statements (`revoked/ORG/DEVICE/N-FROM-TO|N-none[-gapsI.J]`),
  * it turned one revocation into a new finding at every count, and an officer could not tell what

@@ -406,7 +406,10 @@ describe("a revoked device's finding and its acknowledgements", () => {
     });
     // Another device's old acknowledgement covers nothing of B's.
     const other = await checked(base, [{ id: `revoked/${ORG}/C/9-none` }], T + 10 * HOUR);
-    expect(other.findings.find((f) => f.id === REVOKED_ID)?.exceedsAcknowledgement).toBeUndefined();
+    expect(other.acknowledged).toEqual([]);
+    const open = other.findings.find((f) => f.id === REVOKED_ID);
+    expect(open).toBeDefined();
+    expect(open?.exceedsAcknowledgement).toBeUndefined();
   });
 
   it('counts nothing it cannot read: no state, an unreadable one, or a state on a finding that has none', async () => {

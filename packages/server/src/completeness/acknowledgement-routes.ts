@@ -16,7 +16,7 @@
  * unarchived receipts become visible, and its statement (version 2) signs the state the officer
  * accepted; when the console reports more than that, the officer acknowledges it again with the
  * new state, a new row and act, and the earlier one stays. Which state covers what is the
- * console's judgement (completeness/revoked-states.ts), not the server's.
+ * console's judgement (completeness/revoked-acknowledgements.ts), not the server's.
  */
 import {
   decodeFindingAcknowledgement,

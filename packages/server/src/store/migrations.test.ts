@@ -173,13 +173,30 @@ async function acknowledgementStateMigration(
     VALUES ('org', ${findingId}, ${state}, ${Buffer.from('st2')}, ${Buffer.alloc(64, 2)}, 'officer-dev', 10)`;
   await db.run(ack('revoked/org/d/3-none', 'unarchived=5,handed-in=none,gaps=none'));
   await expect(db.run(ack('revoked/org/d/3-none', ''))).rejects.toThrow();
-  const rows = await db.all<{ finding_id: unknown; finding_state: unknown; acknowledged_at: unknown }>(
-    sql`SELECT finding_id, finding_state, acknowledged_at FROM completeness_acknowledgements
-      ORDER BY finding_id, finding_state`,
+  const rows = await db.all<{
+    finding_id: unknown;
+    finding_state: unknown;
+    statement: unknown;
+    signature: unknown;
+    device_id: unknown;
+    acknowledged_at: unknown;
+  }>(
+    sql`SELECT finding_id, finding_state, statement, signature, device_id, acknowledged_at
+      FROM completeness_acknowledgements ORDER BY finding_id, finding_state`,
   );
-  expect(rows.map((r) => [r.finding_id, r.finding_state, Number(r.acknowledged_at)])).toEqual([
-    ['revoked/org/d/3-none', '', 9],
-    ['revoked/org/d/3-none', 'unarchived=5,handed-in=none,gaps=none', 10],
+  // Every column of the row from before survives (SQLite rebuilds the table for the new key).
+  expect(
+    rows.map((r) => [
+      r.finding_id,
+      r.finding_state,
+      Buffer.from(r.statement as Uint8Array).toString(),
+      Buffer.from(r.signature as Uint8Array).equals(Buffer.alloc(64, r.finding_state === '' ? 1 : 2)),
+      r.device_id,
+      Number(r.acknowledged_at),
+    ]),
+  ).toEqual([
+    ['revoked/org/d/3-none', '', 'st', true, 'officer-dev', 9],
+    ['revoked/org/d/3-none', 'unarchived=5,handed-in=none,gaps=none', 'st2', true, 'officer-dev', 10],
   ]);
 }
 
