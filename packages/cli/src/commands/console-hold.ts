@@ -36,8 +36,8 @@ officer who releases it.
   list                    every hold, active and released, with who placed and released it (user
                           id, and the device the log names); --names FILE (an admin's 'custos admin
                           users --names-out') adds the users' names
-  release HOLD            ends a hold; --reason is required (stored for officers, hashed in the log).
-                          You sign the release with your officer signing key: the server keeps
+  release HOLD            ends a hold; --reason is required (stored for officers, hashed in the
+                          log). You sign the release with your officer signing key: the server keeps
                           your signed statement with the act, and every console checks it there,
                           so the server cannot release a hold on its own
 
