@@ -6,6 +6,7 @@
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { decodeStrictCbor } from '@custos/core';
+import { ServerError } from '../errors.js';
 import type { OrgRecord } from '../store/records.js';
 
 /** Length of a raw Ed25519 public key. */
@@ -50,4 +51,29 @@ export function officerSignatureVerifies(
   } catch {
     return false;
   }
+}
+
+/**
+ * Refuses (INVALID_KEY, naming the field) an officer-signed statement — a finding
+ * acknowledgement, a hold release — whose officer has no registered signing key or whose
+ * signature of `message` does not verify with it. Call under the officer-list lock, with the
+ * org read in that transaction.
+ */
+export function requireOfficerStatementSignature(
+  org: OrgRecord,
+  officerIndex: number,
+  message: Uint8Array,
+  signature: Uint8Array,
+): void {
+  const key = officerSigningKey(org, officerIndex);
+  if (key === null)
+    throw new ServerError(
+      'INVALID_KEY',
+      `body.statement: officer ${officerIndex} has no registered officer signing key`,
+    );
+  if (!officerSignatureVerifies(key, message, signature))
+    throw new ServerError(
+      'INVALID_KEY',
+      `body.signature: does not verify as officer ${officerIndex}'s signature of the statement`,
+    );
 }

@@ -31,7 +31,7 @@ import {
 import { Type } from 'typebox';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { boundOfficerIndex, requireOwnOfficer } from '../auth/officer-binding.js';
-import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
+import { requireOfficerStatementSignature } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import { defineRoute } from '../http/route-def.js';
 import { Bytes, decodeBytes, encodeBytes, Id } from '../http/schema-helpers.js';
@@ -127,17 +127,12 @@ export async function acknowledgeFinding(
     await tx.orgs.lockOfficerList(orgId);
     const org = await tx.orgs.get(orgId);
     if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');
-    const key = officerSigningKey(org, a.officerIndex);
-    if (key === null)
-      throw new ServerError(
-        'INVALID_KEY',
-        `body.statement: officer ${a.officerIndex} has no registered officer signing key`,
-      );
-    if (!officerSignatureVerifies(key, findingAcknowledgementMessage(statement), signature))
-      throw new ServerError(
-        'INVALID_KEY',
-        `body.signature: does not verify as officer ${a.officerIndex}'s signature of the statement`,
-      );
+    requireOfficerStatementSignature(
+      org,
+      a.officerIndex,
+      findingAcknowledgementMessage(statement),
+      signature,
+    );
     // Two officers racing: the primary key lets one in.
     if (!(await tx.completeness.acknowledge(orgId, row))) throw alreadyAcknowledged(a.findingId, state);
     await audit.record(tx, orgId, {

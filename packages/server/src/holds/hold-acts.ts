@@ -22,7 +22,7 @@ import {
 } from '@custos/core';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { requireOwnOfficer } from '../auth/officer-binding.js';
-import { officerSignatureVerifies, officerSigningKey } from '../auth/officer-signing-key.js';
+import { requireOfficerStatementSignature } from '../auth/officer-signing-key.js';
 import { ServerError } from '../errors.js';
 import { newId, type DeviceId, type OrgId } from '../ids.js';
 import type { BucketTokens, HoldId, HoldRecord, HoldScope, SignedRelease } from '../store/hold-stores.js';
@@ -183,17 +183,12 @@ export async function releaseHold(
     await tx.holds.lock(orgId);
     const org = await tx.orgs.get(orgId);
     if (org === undefined) throw new ServerError('ORG_NOT_FOUND', 'no such organisation');
-    const key = officerSigningKey(org, st.officerIndex);
-    if (key === null)
-      throw new ServerError(
-        'INVALID_KEY',
-        `body.statement: officer ${st.officerIndex} has no registered officer signing key`,
-      );
-    if (!officerSignatureVerifies(key, holdReleaseMessage(signed.statement), signed.signature))
-      throw new ServerError(
-        'INVALID_KEY',
-        `body.signature: does not verify as officer ${st.officerIndex}'s signature of the statement`,
-      );
+    requireOfficerStatementSignature(
+      org,
+      st.officerIndex,
+      holdReleaseMessage(signed.statement),
+      signed.signature,
+    );
     const outcome = await tx.holds.release(orgId, holdId, by, at, r, signed);
     if (outcome === 'unknown')
       throw new ServerError('HOLD_NOT_FOUND', 'no such legal hold in this organisation');
