@@ -449,6 +449,10 @@ const CLIENT_PROCESSES = 2;
  * those CPUs (`taskset -c`), as devices run on machines of their own; the servers keep every CPU.
  */
 const CLIENT_CPUS = process.env['RELAY_BENCH_CLIENT_CPUS'];
+/** RELAY_BENCH_CLIENT_NODE_ARGS=<flags>: Node flags for the client processes (e.g. --cpu-prof). */
+const CLIENT_NODE_ARGS = (process.env['RELAY_BENCH_CLIENT_NODE_ARGS'] ?? '')
+  .split(' ')
+  .filter((a) => a !== '');
 /** How often settle() polls the client processes' counters. */
 const POLL_MS = 5;
 
@@ -500,6 +504,7 @@ class Fleet {
               ? []
               : [...(CLIENT_CPUS !== undefined ? ['nice'] : []), '-n', String(this.nice)]),
             ...(this.nice === 0 && CLIENT_CPUS === undefined ? [] : [process.execPath]),
+            ...CLIENT_NODE_ARGS,
             '--input-type=module',
             '-e',
             CLIENT_SCRIPT,
