@@ -1,8 +1,8 @@
 /** `custos console search` command lines: dates as inclusive UTC days, addresses, kinds, refusals. */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../command-flags.js';
-import type { OfficerSearchResult } from '@custos/console';
-import { humanLines, INDEX_CAVEAT, searchQueryOf } from './console-search.js';
+import type { OfficerSearchResult, VerifiedHit } from '@custos/console';
+import { hitJson, humanLines, INDEX_CAVEAT, searchQueryOf } from './console-search.js';
 
 const flags = (o: Record<string, string | true>) => new Map(Object.entries(o));
 const NOW = Date.UTC(2026, 10, 26, 15, 30);
@@ -110,5 +110,44 @@ describe('console search command line', () => {
     expect(lines[1]).toContain(`Z  Alice \\x1b[31mExample (${named}@${org}): The budget review  [dev#3`);
     expect(lines[2]).toContain(`Z  ${unnamed}@${org}: The budget review`);
     expect(humanLines(r)[1]).toContain(`Z  ${named}@${org}: The budget review`);
+  });
+
+  it('marks a match a revoked device handed in after its revocation, in text and --json', () => {
+    const org = 'oooooooooooooooooooooo';
+    const hit = (afterRevocation?: number) =>
+      ({
+        body: {
+          kind: 'message',
+          conversationId: 'c1',
+          messageId: 'm1',
+          direction: 'sent',
+          text: 'The budget review',
+          sender: `${org}.aaaaaaaaaaaaaaaaaaaaa1`,
+          participants: [],
+          sentAt: Date.UTC(2026, 10, 2, 10),
+        },
+        header: { device: 'dev', seq: 3 },
+        bucketId: 'standard-2026-11',
+        hash: new Uint8Array(32),
+        log: { index: 7 },
+        signature: 'verified',
+        ...(afterRevocation === undefined ? {} : { afterRevocation }),
+      }) as unknown as VerifiedHit;
+    const hits = [hit(), hit(4)];
+    const r = {
+      hits,
+      threads: [{ conversationId: 'c1', hits }],
+      next: null,
+      bucketsSearched: ['standard-2026-11'],
+      bucketsWithoutWrap: [],
+      filteredOut: 0,
+    } as unknown as OfficerSearchResult;
+    const lines = humanLines(r);
+    expect(lines[1]).toMatch(/log 7, signature verified, proof verified\]$/);
+    expect(lines[2]).toMatch(
+      /log 7, signature verified, proof verified, HANDED IN after the device's revocation \(log 4\): a claim of a revoked device\]$/,
+    );
+    expect(hitJson(hits[0]!, undefined).handedInAfterRevocation).toBeNull();
+    expect(hitJson(hits[1]!, undefined).handedInAfterRevocation).toBe(4);
   });
 });

@@ -27,6 +27,8 @@ device's batch signature and the record's inclusion proof in the signed checkpoi
 keeps only records that match exactly on their text. Results are printed threaded by
 conversation, newest page first. A page is one request to the server for every bucket in
 range (16 buckets a request), so one search, one audit entry: the buckets and counts only.
+A record a revoked device handed in after its revocation is marked HANDED IN: a claim of a
+device no longer trusted.
 
   QUERY                   words (all must occur) and "quoted phrases"; accents are ignored
                           unless --match-diacritics, letter case unless --match-case
@@ -137,7 +139,8 @@ function senderLabel(names: Names | undefined, recordId: string): string {
   return name === undefined ? address(recordId) : `${terminalSafe(name)} (${address(recordId)})`;
 }
 
-function hitJson(h: VerifiedHit, names: Names | undefined) {
+/** One match as `--json` gives it. */
+export function hitJson(h: VerifiedHit, names: Names | undefined) {
   const b = h.body;
   return {
     conversationId: b.conversationId,
@@ -159,6 +162,7 @@ function hitJson(h: VerifiedHit, names: Names | undefined) {
     recordHash: Buffer.from(h.hash).toString('hex'),
     signature: h.signature,
     proof: 'verified',
+    handedInAfterRevocation: h.afterRevocation ?? null,
   };
 }
 
@@ -175,7 +179,11 @@ function describe(h: VerifiedHit, names: Names | undefined): string {
             ? `(deleted ${b.deletes ?? '?'})`
             : `(${b.kind})`;
   const when = new Date(b.sentAt).toISOString().replace('T', ' ').slice(0, 19);
-  return `  ${when}Z  ${senderLabel(names, b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified]`;
+  const revoked =
+    h.afterRevocation === undefined
+      ? ''
+      : `, HANDED IN after the device's revocation (log ${h.afterRevocation}): a claim of a revoked device`;
+  return `  ${when}Z  ${senderLabel(names, b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified${revoked}]`;
 }
 
 /**

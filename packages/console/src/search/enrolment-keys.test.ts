@@ -3,7 +3,8 @@
  * entries, act documents, inclusion proofs, a checkpoint signed by the log key): a served
  * key matches or not the committed hash; pre-commitment enrolments are `legacy`; unknown
  * devices and withheld documents are `absent`; the listing is read once and again only for
- * an unseen device; a listing signed by another key or with an altered document is refused.
+ * an unseen device or a record beyond its checkpoint; a record logged after its device's
+ * revocation is told; a listing signed by another key or with an altered document is refused.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,37 @@ describe('enrolmentKeyChecker', () => {
     expect(await check('dev-a', a)).toBe('match');
     list.push({ deviceId: 'dev-c', identityKey: c });
     expect(await check('dev-c', c)).toBe('match');
+  });
+
+  it("tells a record logged after its device's revocation, reading on until the listing covers it", async () => {
+    const a = idKey();
+    const list: TestEnrolment[] = [
+      { deviceId: 'dev-a', identityKey: a },
+      { deviceId: 'dev-a', identityKey: null, revoke: true },
+      { deviceId: 'dev-b', identityKey: a },
+      { deviceId: 'dev-c', identityKey: a },
+    ];
+    const { s, asked } = session(() => list);
+    const check = enrolmentKeyChecker(s, log);
+    // The revocation is at log index 1: a record at 2 or later was handed in after it.
+    expect(await check.revokedBefore!('dev-a', 2)).toBe(1);
+    expect(await check.revokedBefore!('dev-a', 3)).toBe(1);
+    expect(await check.revokedBefore!('dev-a', 0)).toBeNull();
+    expect(await check.revokedBefore!('dev-b', 3)).toBeNull();
+    expect(asked).toHaveLength(1);
+    // A record beyond the listing's checkpoint (tree size 4): read on once; still short, refused.
+    await expect(check.revokedBefore!('dev-a', 4)).rejects.toThrow(
+      /the audit listing stops at log index 3, before the record at log index 4/,
+    );
+    expect(asked).toHaveLength(2);
+    // The log grew (a later act): read on from the last act seen, and the record is marked.
+    list.push({ deviceId: 'dev-d', identityKey: a });
+    expect(await check.revokedBefore!('dev-a', 4)).toBe(1);
+    expect(asked.at(-1)).toBe(`/v1/orgs/${ORG}/audit?limit=500&after=3`);
+    // Only a device's first revocation counts (a device is revoked once).
+    list.push({ deviceId: 'dev-b', identityKey: null, revoke: true });
+    list.push({ deviceId: 'dev-b', identityKey: null, revoke: true });
+    expect(await check.revokedBefore!('dev-b', 6)).toBe(5);
   });
 
   it('refuses a listing signed by another key, an altered document or a bad proof', async () => {

@@ -34,7 +34,15 @@ export interface EnrolmentDetail {
 export type EnrolmentKeyStatus = 'match' | 'mismatch' | 'legacy' | 'absent';
 
 /** Compares a device's served identity key (serialized bytes) with the one its enrolment committed to. */
-export type EnrolmentKeyCheck = (deviceId: string, identityKey: Uint8Array) => Promise<EnrolmentKeyStatus>;
+export interface EnrolmentKeyCheck {
+  (deviceId: string, identityKey: Uint8Array): Promise<EnrolmentKeyStatus>;
+  /**
+   * The log index of `deviceId`'s `device-revoked` entry when it comes before `logIndex` (a
+   * record logged there was handed in after the revocation: a claim of a device no longer
+   * trusted), else null. The listing is read on until its checkpoint covers `logIndex`.
+   */
+  revokedBefore?: (deviceId: string, logIndex: number) => Promise<number | null>;
+}
 
 /** base64url SHA-256 of a serialized identity public key, as enrolment details commit to it. */
 export function identityKeyHash(identityKey: Uint8Array): string {
@@ -58,8 +66,12 @@ export function parseEnrolmentDetail(det: string): EnrolmentDetail {
 /** A checker reading `session`'s org's verified act listing; keep one per search or export run. */
 export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): EnrolmentKeyCheck {
   const committed = new Map<string, string | null>();
+  // Each device's first `device-revoked` entry (a device is revoked once).
+  const revoked = new Map<string, number>();
   const checkpoints = new Map<string, Checkpoint>();
   let lastIndex = -1;
+  // The tree size of the checkpoint of the last listing read to its end: every act below it is read.
+  let readThrough = 0;
   let reading: Promise<void> | null = null;
 
   // Reads the listing from where the previous read stopped to its end.
@@ -90,12 +102,17 @@ export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): En
           throw new ConsoleError('LOG_INVALID', `the audit listing is out of order at log index ${index}`);
         lastIndex = index;
         const { entry, document } = verifyListedAct(session.orgId, a, index, cp);
+        if (entry.type === 'key-event' && entry.kind === 'device-revoked' && !revoked.has(entry.subject))
+          revoked.set(entry.subject, index);
         if (entry.type !== 'key-event' || entry.kind !== 'device-enrolled') continue;
         // Without its document the enrolment proves nothing about the key: left out, so `absent`.
         if (document === null) continue;
         committed.set(entry.subject, parseEnrolmentDetail(document.det ?? '').identityHash);
       }
-      if (r.next === null) return;
+      if (r.next === null) {
+        readThrough = Math.max(readThrough, cp.treeSize);
+        return;
+      }
       after = r.next;
     }
   };
@@ -106,11 +123,25 @@ export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): En
     await reading;
   };
 
-  return async (deviceId, identityKey) => {
+  const check: EnrolmentKeyCheck = async (deviceId, identityKey) => {
     if (!committed.has(deviceId)) await read();
     if (!committed.has(deviceId)) return 'absent';
     const hash = committed.get(deviceId)!;
     if (hash === null) return 'legacy';
     return hash === identityKeyHash(identityKey) ? 'match' : 'mismatch';
   };
+  check.revokedBefore = async (deviceId, logIndex) => {
+    // A record at `logIndex` is in a checkpoint the listing has not reached: its revocation
+    // may be among the acts since. The server signs both with its latest checkpoint, so one
+    // read on reaches it; a listing that still stops short hides what the mark needs.
+    if (readThrough <= logIndex) await read();
+    if (readThrough <= logIndex)
+      throw new ConsoleError(
+        'SERVER_REFUSED',
+        `the audit listing stops at log index ${readThrough - 1}, before the record at log index ${logIndex}`,
+      );
+    const at = revoked.get(deviceId);
+    return at !== undefined && at < logIndex ? at : null;
+  };
+  return check;
 }

@@ -25,6 +25,8 @@ export interface TestEnrolment {
   readonly withheld?: boolean;
   /** The user the act enrols the device for (default `user-1`). */
   readonly userId?: string;
+  /** A `device.revoke` act of the device (`device-revoked` entry) instead of its enrolment. */
+  readonly revoke?: boolean;
 }
 
 /** When the test acts happened (ms). */
@@ -93,11 +95,11 @@ function actsFor(
     const at = ACT_TIME + i;
     const doc = encodeActDocument({
       org,
-      kind: 'device.register',
+      kind: d.revoke === true ? 'device.revoke' : 'device.register',
       actor: d.deviceId,
       subject: d.deviceId,
       at,
-      detail: det,
+      detail: d.revoke === true ? 'retired' : det,
     });
     const entry = encodeLogEntry({
       type: 'key-event',
@@ -105,7 +107,7 @@ function actsFor(
       size: doc.length,
       actor: d.deviceId,
       time: at,
-      kind: 'device-enrolled',
+      kind: d.revoke === true ? 'device-revoked' : 'device-enrolled',
       subject: d.deviceId,
     });
     return { entry, doc, withheld: d.withheld === true };

@@ -197,6 +197,38 @@ describe('identity key against the logged enrolment', () => {
     expect((await verifyHit(h, ORG, w.bucketKey, w.checkpoint, legacy)).signature).toBe('unavailable');
   });
 
+  it("marks a hit logged after its device's revocation, and asks about every hit, signed or not", async () => {
+    const asked: [string, number][] = [];
+    const revokedAt1: EnrolmentKeyCheck = Object.assign(
+      (device: string, key: Uint8Array) => w.logged(device, key),
+      {
+        revokedBefore: (device: string, logIndex: number) => {
+          asked.push([device, logIndex]);
+          return Promise.resolve(logIndex > 1 ? 1 : null);
+        },
+      },
+    );
+    const [before, , after] = await Promise.all(
+      w.hits.map((h) => verifyHit(h, ORG, w.bucketKey, w.checkpoint, revokedAt1)),
+    );
+    expect(before!.afterRevocation).toBeUndefined();
+    expect(after!.afterRevocation).toBe(1);
+    const unsigned = await verifyHit(
+      { ...w.hits[2]!, batch: null },
+      ORG,
+      w.bucketKey,
+      w.checkpoint,
+      revokedAt1,
+    );
+    expect(unsigned.afterRevocation).toBe(1);
+    expect(asked.sort((a, b) => a[1] - b[1])).toEqual([
+      ['dev-a', 0],
+      ['dev-a', 1],
+      ['dev-a', 2],
+      ['dev-a', 2],
+    ]);
+  });
+
   it('parses enrolment details with and without a key commitment', () => {
     const hash = identityKeyHash(new Uint8Array(33).fill(5));
     expect(parseEnrolmentDetail(`user-1 identity=${hash}`)).toEqual({ userId: 'user-1', identityHash: hash });

@@ -55,6 +55,12 @@ export interface VerifiedHit extends ExportRecord {
    * committed to identity keys (docs/search.md §6).
    */
   readonly signature: 'verified' | 'unavailable';
+  /**
+   * The log index of the device's revocation when the record was logged after it: handed in
+   * by a revoked device, a claim of a device no longer trusted (docs/search.md §6). Absent
+   * when it was not, or when the checker cannot tell (a test's own checker).
+   */
+  readonly afterRevocation?: number;
 }
 
 const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'));
@@ -156,6 +162,7 @@ export async function verifyHit(
   } catch (e) {
     fail('INVALID_PROOF', 'its inclusion proof does not lead to the signed checkpoint', e);
   }
+  const revokedAt = (await enrolment.revokedBefore?.(hit.deviceId, hit.logIndex)) ?? null;
   return {
     sealed,
     hash,
@@ -166,5 +173,6 @@ export async function verifyHit(
     recordKey,
     bucketId: hit.bucketId,
     signature,
+    ...(revokedAt === null ? {} : { afterRevocation: revokedAt }),
   };
 }
