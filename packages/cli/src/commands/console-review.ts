@@ -14,6 +14,7 @@ import { formatAddress } from '../address-book.js';
 import { fullId, optionalString, requireString, UsageError, type ParsedFlags } from '../command-flags.js';
 import { runSubcommands, type Subcommand } from '../command-runner.js';
 import { OFFICER_FLAGS, OFFICER_OPTIONS_HELP, withOfficerSession } from './console-officer.js';
+import { handedInMark } from './console-search.js';
 import { peerText } from '../terminal-text.js';
 
 /** ` --profile DIR` when the command was given one, so the printed next command runs as it stands. */
@@ -85,6 +86,7 @@ function hitJson(h: VerifiedHit) {
     recordHash: Buffer.from(h.hash).toString('hex'),
     signature: h.signature,
     proof: 'verified',
+    handedInAfterRevocation: h.afterRevocation ?? null,
   };
 }
 
@@ -115,7 +117,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const rec = r.record;
       const lines = [
         `Review item ${i.itemId} (${r.open} waiting): ${why}`,
-        `Record ${rec.header.device}#${rec.header.seq}, log index ${rec.log.index}: signature ${rec.signature}, proof verified`,
+        `Record ${rec.header.device}#${rec.header.seq}, log index ${rec.log.index}: signature ${rec.signature}, proof verified${handedInMark(rec)}`,
         `Conversation ${rec.body.conversationId}:`,
         ...r.before.map((h) => line(h, ' ')),
         line(rec, '>'),

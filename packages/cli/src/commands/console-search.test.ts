@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../command-flags.js';
 import type { OfficerSearchResult, VerifiedHit } from '@custos/console';
-import { hitJson, humanLines, INDEX_CAVEAT, searchQueryOf } from './console-search.js';
+import { handedInMark, hitJson, humanLines, INDEX_CAVEAT, searchQueryOf } from './console-search.js';
 
 const flags = (o: Record<string, string | true>) => new Map(Object.entries(o));
 const NOW = Date.UTC(2026, 10, 26, 15, 30);
@@ -149,5 +149,10 @@ describe('console search command line', () => {
     );
     expect(hitJson(hits[0]!, undefined).handedInAfterRevocation).toBeNull();
     expect(hitJson(hits[1]!, undefined).handedInAfterRevocation).toBe(4);
+    // `console review next` adds the same words to its record line.
+    expect(handedInMark(hits[0]!)).toBe('');
+    expect(handedInMark(hits[1]!)).toBe(
+      ", HANDED IN after the device's revocation (log 4): a claim of a revoked device",
+    );
   });
 });

@@ -139,6 +139,16 @@ function senderLabel(names: Names | undefined, recordId: string): string {
   return name === undefined ? address(recordId) : `${terminalSafe(name)} (${address(recordId)})`;
 }
 
+/**
+ * What a record's line adds when a revoked device handed it in after its revocation (empty
+ * otherwise): a claim of a device no longer trusted (docs/search.md §5).
+ */
+export function handedInMark(h: VerifiedHit): string {
+  return h.afterRevocation === undefined
+    ? ''
+    : `, HANDED IN after the device's revocation (log ${h.afterRevocation}): a claim of a revoked device`;
+}
+
 /** One match as `--json` gives it. */
 export function hitJson(h: VerifiedHit, names: Names | undefined) {
   const b = h.body;
@@ -179,11 +189,7 @@ function describe(h: VerifiedHit, names: Names | undefined): string {
             ? `(deleted ${b.deletes ?? '?'})`
             : `(${b.kind})`;
   const when = new Date(b.sentAt).toISOString().replace('T', ' ').slice(0, 19);
-  const revoked =
-    h.afterRevocation === undefined
-      ? ''
-      : `, HANDED IN after the device's revocation (log ${h.afterRevocation}): a claim of a revoked device`;
-  return `  ${when}Z  ${senderLabel(names, b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified${revoked}]`;
+  return `  ${when}Z  ${senderLabel(names, b.sender)}: ${peerText(what)}  [${h.header.device}#${h.header.seq}, log ${h.log.index}, signature ${h.signature}, proof verified${handedInMark(h)}]`;
 }
 
 /**
