@@ -8,6 +8,7 @@ import type {
   KeyManagerRotation,
   OfficerBinding,
   OfficerBindingState,
+  StoredOfficerBinding,
   RootKeyRotation,
   KyberPreKey,
   NewUser,
@@ -477,6 +478,24 @@ export class SqlDeviceStore implements DeviceStore {
       WHERE b.org_id = ${orgId} AND b.device_id = ${deviceId}`);
     if (row === undefined) return undefined;
     return { officerIndex: int(row.officer_index), listed: int(row.listed) === 1 };
+  }
+
+  async officerBindings(orgId: OrgId, page: Page<DeviceId>): Promise<StoredOfficerBinding[]> {
+    const rows = await this.db.all<{
+      device_id: unknown;
+      officer_index: unknown;
+      officer_public_key: unknown;
+      statement: unknown;
+      bound_at: unknown;
+    }>(sql`SELECT device_id, officer_index, officer_public_key, statement, bound_at FROM officer_bindings
+      WHERE org_id = ${orgId} AND device_id > ${page.after ?? ''} ORDER BY device_id LIMIT ${page.limit}`);
+    return rows.map((r) => ({
+      deviceId: text(r.device_id) as DeviceId,
+      officerIndex: int(r.officer_index),
+      officerPublicKey: bytes(r.officer_public_key),
+      statement: bytes(r.statement),
+      boundAt: int(r.bound_at),
+    }));
   }
 }
 

@@ -44,6 +44,11 @@ export interface OfficerBinding {
   readonly boundAt: number;
 }
 
+/** A device's binding as listed for consoles to check (GET …/officer-bindings). */
+export interface StoredOfficerBinding extends OfficerBinding {
+  readonly deviceId: DeviceId;
+}
+
 /** A device's binding as the auth guard reads it: whether its officer is still listed with the same key. */
 export interface OfficerBindingState {
   readonly officerIndex: number;

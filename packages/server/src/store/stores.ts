@@ -26,6 +26,7 @@ import type {
   RootKeyRotation,
   OfficerBinding,
   OfficerBindingState,
+  StoredOfficerBinding,
   OfficerKey,
   OfficerListChange,
   OrgRecord,
@@ -157,6 +158,11 @@ export interface DeviceStore {
   }>;
   /** The device's officer binding checked against the org's current officer list, or undefined. */
   officerBinding(orgId: OrgId, deviceId: DeviceId): Promise<OfficerBindingState | undefined>;
+  /**
+   * The org's officer bindings as stored (the officer-signed statements), by device id after
+   * `page.after`: every binding ever made, its officer still listed or not (rows never change).
+   */
+  officerBindings(orgId: OrgId, page: Page<DeviceId>): Promise<StoredOfficerBinding[]>;
 }
 
 /** Prekeys of devices. Consumption arrives with the prekey routes. */

@@ -549,6 +549,10 @@ export const ROUTE_FIXTURES: Record<string, RouteFixture> = {
       statement: officerBindingStatement(caller, archive.officers[0]!, 0, t.clock.now).toString('base64url'),
     },
   }),
+  'GET /v1/orgs/:orgId/officer-bindings': async ({ org }) => ({
+    method: 'GET',
+    url: `/v1/orgs/${org.orgId}/officer-bindings?limit=10`,
+  }),
   // A new random root key replacing the current one (each call a later `iat`), every live bucket re-wrapped.
   'POST /v1/orgs/:orgId/root-archive-key/rotations': async ({ t, org, archive }) => {
     const current = (await t.stores.orgs.get(org.orgId))!;

@@ -48,7 +48,7 @@ import {
   rotateKeyManagerRoute,
 } from './root-act-routes.js';
 import { rootKeyRoute, rotateRootKeyRoute } from './root-key-routes.js';
-import { bindOfficerRoute } from './officer-binding-route.js';
+import { bindOfficerRoute, listOfficerBindingsRoute } from './officer-binding-route.js';
 import {
   createLinkCodeRoute,
   listOwnDevicesRoute,
@@ -146,6 +146,7 @@ export const ALL_ROUTES: readonly AnyRoute[] = [
   keyManagerWrapsRoute,
   changeOfficersRoute,
   bindOfficerRoute,
+  listOfficerBindingsRoute,
   rootKeyRoute,
   rotateRootKeyRoute,
   createDispositionRoute,

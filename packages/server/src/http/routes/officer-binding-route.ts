@@ -1,9 +1,15 @@
-/** PUT /v1/orgs/:orgId/officer-binding: an officer binds the calling device to themself (auth/officer-binding.ts). */
+/**
+ * PUT /v1/orgs/:orgId/officer-binding: an officer binds the calling device to themself
+ * (auth/officer-binding.ts). GET /v1/orgs/:orgId/officer-bindings: the org's bindings with their
+ * signed statements, so a console can check each `officer-bind` act of the log itself rather
+ * than take the server's word on which officer stands behind a device (docs/officers.md §2).
+ */
 import { Type } from 'typebox';
 import { bindOfficerDevice } from '../../auth/officer-binding.js';
 import { defineRoute } from '../route-def.js';
-import { Bytes, decodeBytes, Id } from '../schema-helpers.js';
-import { Millis, OrgParams } from './common-schemas.js';
+import type { DeviceId } from '../../ids.js';
+import { Bytes, decodeBytes, encodeBytes, Id } from '../schema-helpers.js';
+import { Millis, OrgParams, pageLimit, PageQuery } from './common-schemas.js';
 
 /** Largest binding statement accepted (a signed CBOR map of a few short fields). */
 const MAX_BINDING_BYTES = 1024;
@@ -47,5 +53,61 @@ export const bindOfficerRoute = defineRoute({
     const statement = decodeBytes('body.statement', body.statement);
     const r = await bindOfficerDevice(deps.stores, deps.audit, auth, statement, deps.clock());
     return { deviceId: auth.deviceId, officerIndex: r.officerIndex, boundAt: r.boundAt, changed: r.stored };
+  },
+});
+
+/** GET /v1/orgs/:orgId/officer-bindings */
+export const listOfficerBindingsRoute = defineRoute({
+  method: 'GET',
+  url: '/v1/orgs/:orgId/officer-bindings',
+  summary:
+    "The org's officer-device bindings by device id, each with the statement as stored: the officer-signed " +
+    'document (docs/keys.md §2 envelope `[payload, signature]`, domain `custos-officer-device-binding-v1`) whose ' +
+    'SHA-256 the `officer-bind` audit act commits to. Every binding ever made is listed, its officer still in the ' +
+    'list or not (bindings never change). Consoles verify each act of the log against its statement and the ' +
+    'officer list in force (docs/officers.md §2). Officers and auditors.',
+  access: { kind: 'device', roles: ['officer', 'auditor'] },
+  params: OrgParams,
+  query: PageQuery,
+  response: {
+    status: 200,
+    schema: Type.Object(
+      {
+        bindings: Type.Array(
+          Type.Object(
+            {
+              deviceId: Id('the bound officer device'),
+              officerIndex: Type.Integer({ minimum: 0, description: 'the officer the statement names' }),
+              boundAt: Millis,
+              statement: Bytes(
+                1,
+                MAX_BINDING_BYTES,
+                "the officer-signed binding (payload and the officer's Ed25519 signature)",
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        next: Type.Union([Id('pass as `after` for the next page'), Type.Null()]),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  errors: [],
+  async handler({ auth, query }, deps) {
+    const limit = pageLimit(query.limit);
+    const rows = await deps.stores.devices.officerBindings(auth.orgId, {
+      after: (query.after as DeviceId | undefined) ?? null,
+      limit,
+    });
+    return {
+      bindings: rows.map((b) => ({
+        deviceId: b.deviceId,
+        officerIndex: b.officerIndex,
+        boundAt: b.boundAt,
+        statement: encodeBytes(b.statement),
+      })),
+      next: rows.length === limit ? (rows.at(-1)?.deviceId ?? null) : null,
+    };
   },
 });
