@@ -69,6 +69,24 @@ describe('console completeness options', () => {
     );
   });
 
+  it('names a binding act whose officer statement does not stand, and why', () => {
+    expect(
+      describeFinding({
+        id: 'officer-binding/o1/d3/9',
+        kind: 'officer-binding',
+        deviceId: 'd3',
+        logIndex: 9,
+        aspect: 'missing',
+        problem:
+          'the server serves no officer-signed statement for it: nothing shows an officer bound this device',
+      }),
+    ).toBe(
+      'BINDING   device d3 (officer-bind act, log 9, missing): the server serves no officer-signed statement for it: ' +
+        "nothing shows an officer bound this device; the server's word on which officer stands behind this device's " +
+        'acts is not to be trusted [officer-binding/o1/d3/9]',
+    );
+  });
+
   it('names who revoked a device, what it archived before, handed in after, and what was lost', () => {
     const at = Date.UTC(2026, 10, 27, 9);
     expect(

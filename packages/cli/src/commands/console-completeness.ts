@@ -49,6 +49,9 @@ verified. Reports
     not in the log as listed), and query or conversation holds whose listed scope could not
     be matched to their act within the check's budget (256,000 candidate documents a run):
     whatever --since, and never acknowledgeable.
+  - officer-device bindings in the log (officer-bind acts) whose statement the server does
+    not serve, serves altered, or serves without the signature of an officer in office or
+    naming another org or device: whatever --since, and never acknowledgeable.
 Records a verified disposition approved (m officers' approvals, the plan's leaf digest
 recomputed from the log) are disposed, not missing; the report names each certificate.
 Each finding ends with its id in [brackets]. Findings an officer acknowledged (signed by an
@@ -158,6 +161,8 @@ function findingText(f: IdentifiedFinding): string {
       return `UNVERIFIED disposition certificate ${f.certificateHash.slice(0, 16)}… (log ${f.logIndex}${f.planId === null ? '' : `, plan ${f.planId.slice(0, 16)}…`}${f.bucketId === null ? '' : `, bucket ${f.bucketId}`}): ${f.reason}; its records count as missing`;
     case 'hold-mismatch':
       return `HOLD MISMATCH hold ${f.holdId}: ${f.problem}; the server's hold listing is not to be trusted (a plan made now would be refused)`;
+    case 'officer-binding':
+      return `BINDING   device ${f.deviceId} (officer-bind act, log ${f.logIndex}, ${f.aspect}): ${f.problem}; the server's word on which officer stands behind this device's acts is not to be trusted`;
   }
 }
 

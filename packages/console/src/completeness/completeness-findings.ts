@@ -29,6 +29,9 @@
  *   (holds/hold-log-check.ts) — a hold placed and not released that it does not list as
  *   active, or a listed hold whose acts are not in the log as listed. Made by
  *   hold-mismatches.ts from a listing read before the log, not by the analysis below.
+ * - `officer-binding`: an `officer-bind` act whose officer-signed statement the server does
+ *   not serve, serves altered, or serves unsigned or naming another org or device
+ *   (officer-bindings.ts, from a listing read after the log), not by the analysis below.
  *
  * Records a verified disposition approved for disposal (disposed-records.ts) are not
  * missing: they are taken out of every gap, and a relay receipt of a device from the time
@@ -37,6 +40,7 @@
  */
 import type { LogEntry } from '@custos/core';
 import type { HoldDisagreementAspect } from '../holds/hold-log-check.js';
+import type { BindingAspect } from './officer-bindings.js';
 import { NOTHING_DISPOSED, type DisposedRecords } from './disposed-records.js';
 import type { IndexedEntry } from './verified-log.js';
 import { maxOf, minOf } from '../extremes.js';
@@ -163,6 +167,23 @@ export interface HoldMismatchFinding {
   readonly problem: string;
 }
 
+/**
+ * An `officer-bind` act of the log whose officer-signed statement does not stand
+ * (officer-bindings.ts): the log says an officer stands behind the device's acts, and nothing
+ * shows that officer said so.
+ */
+export interface OfficerBindingFinding {
+  readonly kind: 'officer-binding';
+  /** The device the act binds (its actor). */
+  readonly deviceId: string;
+  /** Index of the `officer-bind` entry. */
+  readonly logIndex: number;
+  /** What does not stand, as a code (officer-bindings.ts BindingAspect). */
+  readonly aspect: BindingAspect;
+  /** What does not stand, in a sentence. */
+  readonly problem: string;
+}
+
 /** Anything the report finds missing or wrong. */
 export type CompletenessFinding =
   | GapFinding
@@ -171,7 +192,8 @@ export type CompletenessFinding =
   | InvalidRecordFinding
   | UnverifiedDispositionFinding
   | RevokedDeviceFinding
-  | HoldMismatchFinding;
+  | HoldMismatchFinding
+  | OfficerBindingFinding;
 
 /** The policy in force (verified against its log entry). */
 export interface CompletenessPolicy {

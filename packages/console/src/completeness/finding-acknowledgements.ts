@@ -325,6 +325,10 @@ export function notAcknowledgeable(f: IdentifiedFinding): string | null {
   // Except a release logged before releases were signed: the log cannot tell it from one the
   // server wrote itself, but the officer who released it can, and their colleague's signed
   // acknowledgement (after asking them) is the officer decision the act lacks.
+  // The log says an officer stands behind a device's acts; only that officer's statement shows
+  // it. No colleague can vouch for a signature the server does not produce.
+  if (f.kind === 'officer-binding')
+    return "the log's officer binding is not backed by the officer's signed statement; it stays a finding until the server serves the statement its act commits to";
   if (f.kind === 'hold-mismatch' && f.aspect !== 'unsigned-release')
     return "the server's hold listing disagrees with the hold acts the log proves; it stays a finding until the server lists the hold as its acts say";
   return null;

@@ -11,6 +11,7 @@
  *   revoked/ORG/DEVICE/LOG_INDEX            the revocation of DEVICE, its `device-revoked` entry
  *   hold-mismatch/ORG/HOLD/ASPECT           what of hold HOLD the listing and the log disagree on
  *                                           (holds/hold-log-check.ts HoldDisagreementAspect)
+ *   officer-binding/ORG/DEVICE/LOG_INDEX    the `officer-bind` act at LOG_INDEX binding DEVICE
  *
  * The evidence of a gap (log, not served, server report, declared) is not part of its id: it
  * says how the same missing records show, not which records are missing. A silent device that
@@ -43,6 +44,7 @@ export const FINDING_ID_KINDS = [
   'unverified-disposition',
   'revoked',
   'hold-mismatch',
+  'officer-binding',
 ] as const;
 
 /**
@@ -71,6 +73,8 @@ export function findingId(
       return `revoked/${orgId}/${f.deviceId}/${f.revokedLogIndex}`;
     case 'hold-mismatch':
       return `hold-mismatch/${orgId}/${f.holdId}/${f.aspect}`;
+    case 'officer-binding':
+      return `officer-binding/${orgId}/${f.deviceId}/${f.logIndex}`;
   }
 }
 

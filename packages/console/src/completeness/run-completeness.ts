@@ -9,6 +9,8 @@
  * header carries no envelope hash (it would let the server link records to envelopes), so
  * the console opens the records to match. The server's hold listing is read before the log
  * and held against its hold acts (hold-mismatches.ts): each disagreement is a finding.
+ * Each officer-device binding act of the log is held against the officer-signed statement the
+ * server serves for it (officer-bindings.ts): one it cannot back is a finding.
  *
  * What the server can make a run cost: the log is read whole once (verifiedLogReader); the
  * reads while listing or policy and log disagree fetch only what the log grew by, and the
@@ -46,6 +48,8 @@ import {
 } from './finding-acknowledgements.js';
 import { findingId, type IdentifiedFinding } from './finding-ids.js';
 import { holdMismatches } from './hold-mismatches.js';
+import { bindingEntries, bindingFindings, readOfficerBindings } from './officer-bindings.js';
+import { readOfficerListHistory } from '../officer-list-history.js';
 import { readHoldsWithLog } from '../holds/holds-with-log.js';
 import { holdScopeSearch } from '../holds/hold-scope-search.js';
 import { trustCheckpoint } from '../audit/log-state.js';
@@ -244,6 +248,23 @@ function recordsPage(r: Json): { records: ServerHit[]; note: string; next: strin
   return { records: r.records as ServerHit[], note: cp.note, next: r.next };
 }
 
+/**
+ * The binding acts of the verified log checked against the statements the server serves
+ * (officer-bindings.ts), read after the log: a statement is stored with its act, so every act
+ * the log holds has its statement by now. Asks nothing when the log has no binding act.
+ */
+async function officerBindingFindings(session: OfficerSession, log: VerifiedLog) {
+  const bound = bindingEntries(log.entries).length;
+  if (bound === 0) return [];
+  const served = await readOfficerBindings(session, bound);
+  return bindingFindings(
+    session.orgId,
+    log.entries,
+    served,
+    await readOfficerListHistory(session, log.entries),
+  );
+}
+
 /** Runs the completeness check as the officer of `session`. */
 export async function runCompleteness(
   session: OfficerSession,
@@ -375,6 +396,7 @@ export async function runCompleteness(
     served.set(d.deviceId, { fromSeq, seqs: got, envelopeHashes: hashes, incomplete });
     progress(`device ${d.deviceId}: ${got.size} record(s) checked`);
   }
+  const bindings = await officerBindingFindings(session, log);
   const all = analyseCompleteness({
     orgId: session.orgId,
     entries: log.entries,
@@ -386,7 +408,7 @@ export async function runCompleteness(
     since,
     disposed,
   })
-    .concat(held.problems)
+    .concat(held.problems, bindings)
     .map((f): IdentifiedFinding => ({ ...f, id: findingId(session.orgId, f, devices) }));
   const acknowledgements = await readAcknowledgements(session, log);
   const { findings, acknowledged } = applyAcknowledgements(all, acknowledgements.verified);
