@@ -5,7 +5,8 @@
  * devices' archive records) and runs `custos console completeness`: complete, exit 0.
  * Then one archived record row is deleted from the server's SQLite file: the report names
  * the device and the missing sequence number, exits 1, and `custos console alerts` lists
- * the same gap.
+ * the same gap. An officer binding whose signed statement is altered in the server's table is
+ * a finding naming its officer-bind act.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -496,6 +497,81 @@ describe('officer completeness and alerts (processes)', () => {
       expect(fresh.length).toBeGreaterThan(0);
       for (const f of after.report.findings) expect(ids).not.toContain(f.id);
       expect(after.report.findings.some((f) => f.to === device.maxSeq)).toBe(true);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'an officer binding whose signed statement the server alters is a finding naming the act, never acknowledgeable; restored, it is gone',
+    async () => {
+      const before = await completeness();
+      expect(before.report.findings.filter((f) => f.kind === 'officer-binding')).toEqual([]);
+      // The officer's device was bound at its first officer command: its statement is in the
+      // server's table, and the log's officer-bind act commits to it.
+      const bound = withServerDb(
+        (db) =>
+          db.prepare('SELECT device_id, statement FROM officer_bindings WHERE org_id = ?').all(org.orgId) as {
+            device_id: string;
+            statement: Buffer;
+          }[],
+      );
+      expect(bound).toHaveLength(1);
+      const { device_id: deviceId, statement } = bound[0]!;
+      const setStatement = (bytes: Buffer) =>
+        withServerDb((db) =>
+          db
+            .prepare('UPDATE officer_bindings SET statement = ? WHERE org_id = ? AND device_id = ?')
+            .run(bytes, org.orgId, deviceId),
+        );
+      // One byte of the officer's signature changed behind the server's back (the device still
+      // acts: the server checks the binding's officer and key, not its statement, per request).
+      const altered = Buffer.from(statement);
+      altered[altered.length - 1]! ^= 1;
+      setStatement(altered);
+      try {
+        const after = await completeness();
+        expect(after.code).toBe(1);
+        const found = after.report.findings.filter((f) => f.kind === 'officer-binding') as (Finding & {
+          logIndex: number;
+          aspect: string;
+          problem: string;
+        })[];
+        expect(found).toEqual([
+          expect.objectContaining({
+            id: expect.stringMatching(new RegExp(`^officer-binding/${org.orgId}/${deviceId}/\\d+$`)),
+            deviceId,
+            aspect: 'altered',
+            problem: expect.stringContaining('not the one its act commits to'),
+          }),
+        ]);
+        // Nothing else changed.
+        expect(after.report.findings.filter((f) => f.kind !== 'officer-binding')).toEqual(
+          before.report.findings,
+        );
+        const human = await custos(['console', 'completeness', ...officer.args]);
+        expect(human.status).toBe(1);
+        expect(human.stdout).toContain(
+          `BINDING   device ${deviceId} (officer-bind act, log ${found[0]!.logIndex}, altered): `,
+        );
+        const ack = await custos([
+          'console',
+          'completeness',
+          '--acknowledge',
+          found[0]!.id,
+          '--reason',
+          'Looked fine to me.',
+          '--json',
+          ...officer.args,
+        ]);
+        expect([ack.status, (JSON.parse(ack.stdout) as { error: { code: string } }).error.code]).toEqual([
+          1,
+          'FINDING_NOT_ACKNOWLEDGEABLE',
+        ]);
+      } finally {
+        setStatement(statement);
+      }
+      const restored = await completeness();
+      expect(restored.report.findings).toEqual(before.report.findings);
     },
     STEP_TIMEOUT_MS,
   );
