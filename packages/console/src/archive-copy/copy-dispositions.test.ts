@@ -24,10 +24,18 @@ import {
   dispositionFile,
   parseCopyState,
   recordFile,
+  type CopyState,
   type RecordedDestruction,
   type RecordedDisposal,
 } from './copy-files.js';
-import { leavesDigest, unsaidProblems, type Disposals } from './copy-dispositions.js';
+import {
+  leavesDigest,
+  settleDestructions,
+  settleDisposals,
+  unsaidProblems,
+  type DispositionProblem,
+  type Disposals,
+} from './copy-dispositions.js';
 import { DEV_A, DEV_B, KEPT, ORG, SHORT, startFakeOrg, type FakeOrg } from './copy-test-support.js';
 import { takeArchiveCopy } from './take-copy.js';
 import { verifyArchiveCopy } from './verify-copy.js';
@@ -361,10 +369,54 @@ describe('destructions in an archive copy', () => {
       leavesDigest: leavesDigest([1, 2]),
       recordedAt: '2026-06-02T03:00:00.000Z',
     };
-    const none = { destroyed: new Set<string>(), unconfirmed: new Set<string>(), records: [], findings: [] };
+    const none = {
+      destroyed: new Set<string>(),
+      unconfirmed: new Set<string>(),
+      records: [],
+      findings: [],
+      said: new Set<DispositionProblem>(),
+    };
     expect(
-      unsaidProblems(disposals, none, { leaves: new Set([1, 2]), records: [recorded], findings: [] }),
+      unsaidProblems(disposals, none, {
+        leaves: new Set([1, 2]),
+        records: [recorded],
+        findings: [],
+        said: new Set(),
+      }),
     ).toEqual({ notActedOn: ['bucket b of c2'], actedOn: ['bucket b of c1'] });
+  });
+
+  it('leaves out of UNVERIFIED the problems a finding states, by which problem it states, not by its words', () => {
+    // Two certificates' problems that read alike: the recorded destruction's finding states c1's,
+    // and c2's, which no finding states, is still printed (matching the finding's text would hide it).
+    const words = 'the disposition at log index 7, bucket b: the server serves another certificate';
+    const stated: DispositionProblem = { certificateHash: 'c1', bucketId: 'b', buckets: ['b'], text: words };
+    const alike: DispositionProblem = { certificateHash: 'c2', bucketId: 'x', buckets: ['x'], text: words };
+    const disposals: Disposals = {
+      keysDestroyed: new Map(),
+      recordsDisposed: new Map(),
+      leaves: new Set(),
+      problems: [stated, alike],
+    };
+    const recorded: RecordedDestruction = {
+      bucketId: 'b',
+      certificateHash: 'c1',
+      planId: PLAN_ID,
+      logIndex: 7,
+      executedAt: Date.UTC(2026, 5, 1),
+      recordedAt: '2026-06-02T03:00:00.000Z',
+    };
+    const prev = {
+      disposedBuckets: ['b'],
+      destructions: [recorded],
+      disposedLeaves: [],
+      disposals: [],
+    } as unknown as CopyState;
+    const destructions = settleDestructions(prev, disposals, 'now');
+    const settled = settleDisposals(prev, disposals, 'now');
+    expect(destructions.findings).toEqual([{ bucketId: 'b', recorded, server: words }]);
+    expect(settled.findings).toEqual([]);
+    expect(unsaidProblems(disposals, destructions, settled)).toEqual({ notActedOn: [words], actedOn: [] });
   });
 
   it('a normal second run changes no destruction and reports none', async () => {

@@ -36,7 +36,7 @@ import {
 import { decodeCopyEntry, readCopyBundle } from './copy-log.js';
 
 /** Why a disposition (or one bucket of it) did not verify on this run. */
-interface DispositionProblem {
+export interface DispositionProblem {
   readonly certificateHash: string;
   /** The bucket, when the certificate verified and only this bucket did not. */
   readonly bucketId: string | null;
@@ -191,6 +191,8 @@ export interface SettledDestructions {
   /** The state's `destructions`: what was recorded, unchanged, and what this run verified first. */
   readonly records: readonly RecordedDestruction[];
   readonly findings: readonly DestructionFinding[];
+  /** The problems of this run's dispositions whose text a finding's `server` states. */
+  readonly said: ReadonlySet<DispositionProblem>;
 }
 
 /**
@@ -218,6 +220,7 @@ export function settleDestructions(
   const destroyed = new Set([...(prev?.disposedBuckets ?? []), ...disposals.keysDestroyed.keys()]);
   const unconfirmed = new Set<string>();
   const findings: DestructionFinding[] = [];
+  const said = new Set<DispositionProblem>();
   for (const bucketId of [...destroyed].sort()) {
     const had = recorded.get(bucketId);
     const proof = disposals.keysDestroyed.get(bucketId);
@@ -226,18 +229,24 @@ export function settleDestructions(
       continue;
     }
     unconfirmed.add(bucketId);
-    findings.push({ bucketId, recorded: had ?? null, server: whatServerSaid(bucketId, had, disposals) });
+    const problem = destructionProblem(bucketId, had, disposals);
+    if (problem !== undefined) said.add(problem);
+    findings.push({
+      bucketId,
+      recorded: had ?? null,
+      server: problem?.text ?? noDestructionProblem(had),
+    });
   }
   records.sort((a, b) => a.logIndex - b.logIndex || (a.bucketId < b.bucketId ? -1 : 1));
-  return { destroyed, unconfirmed, records, findings };
+  return { destroyed, unconfirmed, records, findings, said };
 }
 
-/** Why this run did not verify a destruction the copy holds, in the words of its disposition's problem. */
-function whatServerSaid(
+/** The problem of this run's dispositions that says why a destruction the copy holds did not verify, if one does. */
+function destructionProblem(
   bucketId: string,
   had: RecordedDestruction | undefined,
   disposals: Disposals,
-): string {
+): DispositionProblem | undefined {
   // Without a recorded proof, the problems of this bucket, and those of any certificate whose
   // log entries name it (a certificate that does not verify at all has no bucket of its own).
   const mine = disposals.problems.filter((p) =>
@@ -245,8 +254,11 @@ function whatServerSaid(
       ? p.bucketId === bucketId || (p.bucketId === null && p.buckets.includes(bucketId))
       : p.certificateHash === had.certificateHash,
   );
-  const problem = mine.find((p) => p.bucketId === bucketId) ?? mine.find((p) => p.bucketId === null);
-  if (problem !== undefined) return problem.text;
+  return mine.find((p) => p.bucketId === bucketId) ?? mine.find((p) => p.bucketId === null);
+}
+
+/** What the server's answers gave for a destruction the copy holds when no problem of its dispositions says. */
+function noDestructionProblem(had: RecordedDestruction | undefined): string {
   return had === undefined
     ? 'no disposition the server serves now verifies that its keys were destroyed'
     : `its certificate ${had.certificateHash} no longer verifies as destroying its keys`;
@@ -272,6 +284,8 @@ export interface SettledDisposals {
   /** The state's `disposals`: what was recorded, unchanged, and what this run verified first. */
   readonly records: readonly RecordedDisposal[];
   readonly findings: readonly DisposalFinding[];
+  /** The problems of this run's dispositions whose text a finding's `server` states. */
+  readonly said: ReadonlySet<DispositionProblem>;
 }
 
 /**
@@ -292,10 +306,17 @@ export function settleDisposals(
   const recorded = new Map((prev?.disposals ?? []).map((d) => [d.certificateHash, d]));
   const records: RecordedDisposal[] = [...recorded.values()];
   const findings: DisposalFinding[] = [];
+  const said = new Set<DispositionProblem>();
   for (const had of recorded.values()) {
     const again = disposals.recordsDisposed.get(had.certificateHash);
     if (again?.records === had.records && again.leavesDigest === had.leavesDigest) continue;
-    findings.push({ recorded: had, records: had.records, server: whatServerSaidOf(had, again, disposals) });
+    const mine = disposals.problems.filter((p) => p.certificateHash === had.certificateHash);
+    for (const p of mine) said.add(p);
+    findings.push({
+      recorded: had,
+      records: had.records,
+      server: mine.length > 0 ? mine.map((p) => p.text).join('; ') : noDisposalProblem(had, again),
+    });
   }
   for (const [hash, proof] of disposals.recordsDisposed)
     if (!recorded.has(hash)) records.push({ ...proof, recordedAt: now });
@@ -309,6 +330,7 @@ export function settleDisposals(
   if (legacy > 0) {
     // Which certificate disposed of them the copy did not record: any that no longer verifies may have.
     const unrecordedProblems = disposals.problems.filter((p) => !recorded.has(p.certificateHash));
+    for (const p of unrecordedProblems) said.add(p);
     findings.push({
       recorded: null,
       records: legacy,
@@ -318,17 +340,14 @@ export function settleDisposals(
           : 'no disposition the server serves now verifies that they were disposed of',
     });
   }
-  return { leaves, records, findings };
+  return { leaves, records, findings, said };
 }
 
-/** Why this run did not verify a recorded disposal again, in the words of its disposition's problems. */
-function whatServerSaidOf(
+/** Why this run did not verify a recorded disposal again, when no problem of its disposition says. */
+function noDisposalProblem(
   had: RecordedDisposal,
   now: Omit<RecordedDisposal, 'recordedAt'> | undefined,
-  disposals: Disposals,
 ): string {
-  const mine = disposals.problems.filter((p) => p.certificateHash === had.certificateHash);
-  if (mine.length > 0) return mine.map((p) => p.text).join('; ');
   return now === undefined
     ? `its certificate ${had.certificateHash} no longer verifies as disposing of records`
     : `its certificate now accounts for ${now.records} record(s) with leaf digest ${now.leavesDigest}, ` +
@@ -346,15 +365,16 @@ export function unsaidProblems(
   destructions: SettledDestructions,
   settled: SettledDisposals,
 ): { readonly notActedOn: string[]; readonly actedOn: string[] } {
-  // A finding's `server` is its disposition's problems, joined: each is said there.
-  const said = [...destructions.findings, ...settled.findings].map((f) => f.server);
+  // Which problems the findings state is recorded as each is settled, not read back from the
+  // words of a finding: two problems may read alike, and a finding's text is free to change.
+  const said = new Set([...destructions.said, ...settled.said]);
   const actedOn = new Set([
     ...settled.records.map((d) => d.certificateHash),
     ...destructions.records.map((d) => d.certificateHash),
   ]);
   const out = { notActedOn: [] as string[], actedOn: [] as string[] };
   for (const p of disposals.problems) {
-    if (said.some((text) => text.includes(p.text))) continue;
+    if (said.has(p)) continue;
     (actedOn.has(p.certificateHash) ? out.actedOn : out.notActedOn).push(p.text);
   }
   return out;
