@@ -1,6 +1,6 @@
 import type { CopyResult } from '@custos/console';
 import { describe, expect, it } from 'vitest';
-import { copyExitCode, copyLines } from './console-archive-copy.js';
+import { copyExitCode, copyJson, copyLines } from './console-archive-copy.js';
 
 const base: CopyResult = {
   out: '/backup/copy',
@@ -80,10 +80,17 @@ describe('console archive-copy output', () => {
     expect(copyLines(r)).toContain(
       `WITHDRAWN bucket transitory-2026-01: the copy recorded its destruction on 2026-06-02T03:00:00.000Z (certificate ${recorded.certificateHash}, plan ${recorded.planId}, log index 412, executed 2026-06-01T00:00:00.000Z); now the disposition at log index 412 does not verify: plan cdcd…: is executed without a certificate. The copy keeps it destroyed and changed nothing of it. Report it: the server no longer bears out a verified destruction.`,
     );
-    expect(copyExitCode(r)).toBe(1);
-    expect(copyExitCode(base)).toBe(0);
-    expect(copyExitCode({ ...base, destructions: [recorded] })).toBe(0);
-    expect(copyExitCode({ ...base, missingTotal: 1 })).toBe(1);
+    expect(copyLines(r)).toContain(
+      'INCOMPLETE: the server contradicts what the copy recorded (1 destruction(s) withdrawn): the copy keeps what it recorded, but this run cannot show it holds every record it should. Report it.',
+    );
+    // Not complete, in --json as in the exit code, though no record is missing.
+    expect([copyExitCode(r), copyJson(r).complete]).toEqual([1, false]);
+    expect([copyExitCode(base), copyJson(base).complete]).toEqual([0, true]);
+    const kept = { ...base, destructions: [recorded] };
+    expect([copyExitCode(kept), copyJson(kept).complete]).toEqual([0, true]);
+    const missing = { ...base, missingTotal: 1 };
+    expect([copyExitCode(missing), copyJson(missing).complete]).toEqual([1, false]);
+    expect(copyJson(r)).toMatchObject({ destructionFindings: r.destructionFindings, missingTotal: 0 });
   });
 
   it('names a recorded disposal the server no longer bears out and a disposed record served again, and exits 1', () => {
@@ -105,8 +112,12 @@ describe('console archive-copy output', () => {
     expect(copyLines(withdrawn)).toContain(
       `WITHDRAWN certificate ${recorded.certificateHash}: the copy recorded on 2026-06-02T03:00:00.000Z that it disposed of 4 record(s) (plan ${recorded.planId}, log index 412, leaf digest ${recorded.leavesDigest}); now ${server}. The copy keeps them disposed of and changed nothing of them. Report it: the server no longer bears out a verified disposal.`,
     );
-    expect(copyExitCode(withdrawn)).toBe(1);
-    expect(copyExitCode({ ...base, disposals: [recorded] })).toBe(0);
+    expect([copyExitCode(withdrawn), copyJson(withdrawn).complete]).toEqual([1, false]);
+    expect(copyLines(withdrawn).filter((l) => l.startsWith('INCOMPLETE'))).toEqual([
+      'INCOMPLETE: the server contradicts what the copy recorded (1 disposal(s) withdrawn): the copy keeps what it recorded, but this run cannot show it holds every record it should. Report it.',
+    ]);
+    const kept = { ...base, disposals: [recorded] };
+    expect([copyExitCode(kept), copyJson(kept).complete]).toEqual([0, true]);
     const older = copyLines({ ...base, disposalFindings: [{ recorded: null, records: 3, server }] });
     expect(older).toContain(
       `WITHDRAWN 3 record(s) an earlier run of an older custos disposed of, recording no certificate; now ${server}. The copy keeps them disposed of and changed nothing of them. Report it: the server no longer bears out a verified disposal.`,
@@ -121,7 +132,18 @@ describe('console archive-copy output', () => {
       'SERVED    device dev record 9 (log index 40): the copy holds it disposed of under a verified certificate, yet the server serves it again; it is not copied back. Report it.',
     );
     expect(copyLines(served)).toContain('… and 2 more disposed record(s) served again.');
-    expect(copyExitCode(served)).toBe(1);
+    expect([copyExitCode(served), copyJson(served).complete]).toEqual([1, false]);
+    // Each kind counted, and missing records said on their own line.
+    const all = copyLines({
+      ...withdrawn,
+      servedAgain: served.servedAgain,
+      servedAgainTotal: 3,
+      missingTotal: 2,
+    });
+    expect(all.filter((l) => l.startsWith('INCOMPLETE'))).toEqual([
+      'INCOMPLETE: 2 logged record(s) the server did not serve; the next run asks again. Report it: the log says they were stored.',
+      'INCOMPLETE: the server contradicts what the copy recorded (1 disposal(s) withdrawn, 3 disposed record(s) served again): the copy keeps what it recorded, but this run cannot show it holds every record it should. Report it.',
+    ]);
   });
 
   it('says whether the copy acted on a disposition that does not verify', () => {
@@ -136,6 +158,12 @@ describe('console archive-copy output', () => {
     expect(lines).toContain(
       'UNVERIFIED the disposition at log index 12, bucket b: y: an earlier run verified this disposition and the copy acted on it (recorded in custos-copy.json, kept); it deletes nothing more on its word. Report it to the other officers.',
     );
-    expect(copyExitCode({ ...base, dispositionProblemsActedOn: ['z'] })).toBe(0);
+    // An UNVERIFIED disposition deleted nothing: the copy is complete, and no line says otherwise.
+    expect(lines.some((l) => l.startsWith('INCOMPLETE'))).toBe(false);
+    for (const r of [
+      { ...base, dispositionProblems: ['y'] },
+      { ...base, dispositionProblemsActedOn: ['z'] },
+    ])
+      expect([copyExitCode(r), copyJson(r).complete]).toEqual([0, true]);
   });
 });

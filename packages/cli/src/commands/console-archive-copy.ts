@@ -30,11 +30,12 @@ org key. The copy is written file by file and its state last: a run that fails l
 last good copy. Records of buckets a disposition destroyed leave the copy too, once its
 certificate verifies; the copy records each destruction and each disposal with its proof,
 and keeps them whatever the server later says. Check it offline with 'custos verify copy DIR'.
-Exit 0: the copy holds every logged record. Exit 1: something did not verify (nothing of
-this run counts), the server did not serve some logged records (listed; the next run
-asks again), it no longer bears out a destruction or disposal the copy recorded (named;
-the copy keeps it), or it served again a record the copy holds disposed of (named; not
-copied back).
+Exit 0: the copy holds every logged record (an UNVERIFIED disposition deleted nothing).
+Exit 1: something did not verify (nothing of this run counts), or the run does not show
+the copy complete (--json "complete": false): the server did not serve some logged records
+(listed; the next run asks again), it no longer bears out a destruction or disposal the
+copy recorded (WITHDRAWN; the copy keeps it), or it served again a record the copy holds
+disposed of (SERVED; not copied back).
 
   --out DIR               the copy's folder: new, empty, or an earlier copy of this organisation
 ${OFFICER_OPTIONS_HELP}
@@ -110,6 +111,12 @@ export function copyLines(r: CopyResult): string[] {
     lines.push(
       `INCOMPLETE: ${r.missingTotal} logged record(s) the server did not serve; the next run asks again. Report it: the log says they were stored.`,
     );
+  const contradicted = contradictions(r);
+  if (contradicted.length > 0)
+    lines.push(
+      `INCOMPLETE: the server contradicts what the copy recorded (${contradicted.join(', ')}): ` +
+        'the copy keeps what it recorded, but this run cannot show it holds every record it should. Report it.',
+    );
   lines.push(`Check it offline with: custos verify copy ${r.out} --log-key '${r.log.verifierKey}'`);
   return lines;
 }
@@ -143,12 +150,37 @@ function withdrawnDisposalLine(f: DisposalFinding): string {
 }
 
 /**
- * The exit code of a run that completed: 1 when records are missing, a recorded destruction or
- * disposal is contradicted, or a disposed record is served again.
+ * What of the copy's record the server's answers contradict, in words (empty when nothing): the
+ * WITHDRAWN destructions and disposals, and the disposed records SERVED again.
  */
+function contradictions(r: CopyResult): string[] {
+  const out: string[] = [];
+  if (r.destructionFindings.length > 0) out.push(`${r.destructionFindings.length} destruction(s) withdrawn`);
+  if (r.disposalFindings.length > 0) out.push(`${r.disposalFindings.length} disposal(s) withdrawn`);
+  if (r.servedAgainTotal > 0) out.push(`${r.servedAgainTotal} disposed record(s) served again`);
+  return out;
+}
+
+/**
+ * Whether the run shows the copy complete: every logged record held, or left out under a
+ * disposition the server still bears out. Not when records are missing, a recorded destruction
+ * or disposal is withdrawn (the copy lacks records no verified disposition accounts for now), or
+ * a disposed record is served again (the server contradicts a certificate it served). An
+ * UNVERIFIED disposition alone leaves it complete: the copy deleted nothing on its word, and any
+ * of its records the copy never had is missing.
+ */
+export function copyComplete(r: CopyResult): boolean {
+  return r.missingTotal === 0 && contradictions(r).length === 0;
+}
+
+/** The exit code of a run that completed: 0 when it shows the copy complete (copyComplete), 1 otherwise. */
 export function copyExitCode(r: CopyResult): number {
-  const contradicted = r.destructionFindings.length + r.disposalFindings.length + r.servedAgainTotal;
-  return r.missingTotal === 0 && contradicted === 0 ? 0 : 1;
+  return copyComplete(r) ? 0 : 1;
+}
+
+/** The run's result as `--json` gives it: the result, and whether it shows the copy complete. */
+export function copyJson(r: CopyResult): CopyResult & { readonly complete: boolean } {
+  return { ...r, complete: copyComplete(r) };
 }
 
 /** Runs `custos console archive-copy`. */
@@ -170,7 +202,7 @@ export function runConsoleArchiveCopy(args: readonly string[], io: CliIo): Promi
       } finally {
         bar.done();
       }
-      ctx.result(copyLines(r), { ...r, complete: r.missingTotal === 0 });
+      ctx.result(copyLines(r), copyJson(r));
       return copyExitCode(r);
     },
   );
