@@ -30,6 +30,7 @@ import {
   formatRevokedState,
   parseLegacyRevokedId,
   parseRevokedState,
+  revokedState,
 } from './revoked-acknowledgements.js';
 import type { IndexedEntry, VerifiedLog } from './verified-log.js';
 
@@ -391,6 +392,51 @@ describe("a revoked device's finding and its acknowledgements", () => {
     expect(gapped.findings.find((f) => f.id === REVOKED_ID)?.exceedsAcknowledgement?.beyond).toBe(
       `gap declaration(s) at log ${lost.length - 1} after the revocation, not acknowledged`,
     );
+  });
+
+  it('shows the finding once when the same state was acknowledged with the list and with the digest of its declarations', async () => {
+    // B handed in record 1 and declared 2–4 lost (log index 8) after its revocation. An older
+    // console signed the declarations as their list, this one as their count and digest: two
+    // statements of one state, which the server keeps as two rows (it keys them by the text).
+    const es = [...base, record('B', 1, T + 5 * HOUR), declared(2, 4, T + 6 * HOUR)];
+    const listed = 'unarchived=3,handed-in=1-1:1,gaps=8';
+    const digested = `unarchived=3,handed-in=1-1:1,gaps=1:${createHash('sha256').update('8').digest('hex')}`;
+    const [now] = revokedOf(findingsAt(es, T + 10 * HOUR));
+    expect(formatRevokedState(parseRevokedState(listed)!)).toBe(digested);
+    expect(formatRevokedState(revokedState(now!))).toBe(digested);
+    const times = (fs: readonly IdentifiedFinding[]) => fs.filter((f) => f.id === REVOKED_ID).length;
+    for (const order of [
+      [listed, digested],
+      [digested, listed],
+    ]) {
+      const r = await checked(
+        es,
+        order.map((state) => ({ id: REVOKED_ID, state })),
+        T + 10 * HOUR,
+      );
+      expect(r.problems).toEqual([]);
+      expect([times(r.findings), times(r.acknowledged)], order[0]).toEqual([0, 1]);
+      // By the later of the two, as for two acknowledgements of one form.
+      expect(r.acknowledged.find((f) => f.id === REVOKED_ID)?.acknowledgement.logIndex).toBe(es.length + 1);
+      // And it is not acknowledged a third time: nothing is sent.
+      posts = [];
+      await expect(acknowledgeFindings(session, [REVOKED_ID], 'Again.', r)).rejects.toMatchObject({
+        code: 'FINDING_ACKNOWLEDGED',
+      });
+      expect(posts).toEqual([]);
+    }
+    // Once the device declares another run, neither covers it: open once, naming the later one.
+    const grown = [...es, declared(5, 5, T + 7 * HOUR)];
+    const r = await checked(
+      grown,
+      [listed, digested].map((state) => ({ id: REVOKED_ID, state })),
+      T + 10 * HOUR,
+    );
+    expect([times(r.findings), times(r.acknowledged)]).toEqual([1, 0]);
+    expect(r.findings.find((f) => f.id === REVOKED_ID)?.exceedsAcknowledgement).toMatchObject({
+      acknowledgement: { logIndex: grown.length + 1 },
+      beyond: `2 gap declaration(s) after the revocation (at log 8, ${grown.length - 1}), not the 1 acknowledged`,
+    });
   });
 
   it('counts an acknowledgement of an id from before states for what it named, and no more', async () => {
