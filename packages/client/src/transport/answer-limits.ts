@@ -161,8 +161,9 @@ export const GAP_DECLARATIONS_ANSWER_LIMIT_BYTES = page(
 /**
  * One hold as `GET …/holds` lists it: its sealed criterion, the buckets it has tokens for, its
  * matter and release reason (free text), the officer's signed release statement and signature,
- * and some fifteen fields of ids, times and names (about 450 bytes: twice a row's room), about
- * 170 KB.
+ * some fifteen fields of ids, times and names (about 450 bytes: twice a row's room) and its
+ * placing act's detail (counts, an id or dates, a hex hash: under 200 ASCII bytes, a row's
+ * room), about 170 KB.
  */
 export const HOLD_ANSWER_BYTES =
   b64(SEALED_CRITERION_BYTES) +
@@ -171,7 +172,7 @@ export const HOLD_ANSWER_BYTES =
   SERVER_ANSWER_BOUNDS.MAX_HOLD_BUCKETS * (BUCKET_ID_CHARS + 3) +
   text(SERVER_ANSWER_BOUNDS.MAX_MATTER_CHARS) +
   text(SERVER_ANSWER_BOUNDS.MAX_REASON_CHARS) +
-  2 * ROW_FIELDS_BYTES;
+  3 * ROW_FIELDS_BYTES;
 
 /** Limit of `GET …/holds?limit=<holds>`. */
 export function holdsAnswerLimit(holds: number): number {

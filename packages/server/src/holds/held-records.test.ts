@@ -3,7 +3,7 @@
  * released once, and a record is held exactly when an active custodian, date or token hold
  * covers it — or when a token hold names its bucket and the record is not yet indexed.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import { encodePostings } from '../search/posting-codec.js';
@@ -11,7 +11,9 @@ import type { HoldId, NewHold } from '../store/hold-stores.js';
 import type { Stores } from '../store/stores.js';
 import { createTestMember, createTestOrgRow } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
+import { pendingTableAuditSink } from '../audit/audit-sink.js';
 import { bucketHolds, DATE_HOLD_LATE_UPLOAD_MS, heldRecordIds } from './held-records.js';
+import { extendHold, placeHold } from './hold-acts.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const T0 = 1_780_000_000_000;
@@ -200,6 +202,59 @@ for (const backend of TEST_BACKENDS) {
       });
       expect((await s.holds.activeForBucket(orgId, 'b-9')).map((h) => h.holdId)).toEqual([d.holdId]);
       expect(await s.holds.activeForBucket(other, 'b-1')).toEqual([]);
+    });
+
+    it("lists each hold with its placing act's detail, as logged, whatever was extended since", async () => {
+      const orgId = await createTestOrgRow(s, 'Placed details');
+      const other = await createTestOrgRow(s, 'Placed elsewhere');
+      const officer = (await createTestMember(s, orgId, 1)).deviceIds[0]!;
+      const custodian = await createTestMember(s, orgId, 1);
+      for (const [i, bucketId] of ['b-1', 'b-2', 'b-3'].entries())
+        await s.buckets.create(orgId, {
+          bucketId,
+          retentionClass: 'standard',
+          period: `2026-0${i + 1}`,
+          notBefore: Date.UTC(2026, i, 1),
+          notAfter: Date.UTC(2026, i + 1, 1) - 1,
+          publicKey: Buffer.alloc(32, 4),
+          document: Buffer.alloc(16, 5),
+          registeredBy: officer,
+          registeredAt: 0,
+          logIndex: 0,
+        });
+      const tokens = () => [randomBytes(16), randomBytes(16)];
+      const q = await placeHold(s, pendingTableAuditSink, orgId, officer, T0, 'M-1', {
+        kind: 'query',
+        buckets: [
+          { bucketId: 'b-1', tokens: tokens() },
+          { bucketId: 'b-2', tokens: tokens() },
+        ],
+      });
+      // Placed at the same instant: each hold's detail is its own act's.
+      const c = await placeHold(s, pendingTableAuditSink, orgId, officer, T0, 'M-2', {
+        kind: 'custodian',
+        userId: custodian.userId,
+      });
+      await extendHold(s, pendingTableAuditSink, orgId, q.holdId, officer, T0 + DAY, [
+        { bucketId: 'b-3', tokens: tokens() },
+      ]);
+      // A hold with no act recorded (stored directly): no detail to list.
+      const bare = hold({ kind: 'dates', from: T0, to: T0 + DAY }, officer);
+      await s.withTransaction((tx) => tx.holds.create(orgId, bare));
+      const m = (matter: string) => `matter-sha256=${createHash('sha256').update(matter).digest('hex')}`;
+      const listed = await s.holds.list(orgId, { after: null, limit: 10 });
+      expect(Object.fromEntries(listed.map((h) => [h.holdId, h.placedDetail]))).toEqual({
+        [q.holdId]: `kind=query buckets=2 tokens=4 ${m('M-1')}`,
+        [c.holdId]: `kind=custodian user=${custodian.userId} ${m('M-2')}`,
+        [bare.holdId]: null,
+      });
+      // It is the act's detail as recorded for the log, naming the hold.
+      const acts = await s.auditPending.list(orgId, 0, 100);
+      expect(acts.filter((a) => a.kind === 'hold.create').map((a) => [a.subject, a.detail])).toEqual([
+        [q.holdId, `kind=query buckets=2 tokens=4 ${m('M-1')}`],
+        [c.holdId, `kind=custodian user=${custodian.userId} ${m('M-2')}`],
+      ]);
+      expect(await s.holds.list(other, { after: null, limit: 10 })).toEqual([]);
     });
 
     it('reports exactly the records active holds cover, and unindexed ones under a token hold', async () => {

@@ -59,6 +59,7 @@ interface HoldOut {
 interface ListedHold extends HoldOut {
   createdByUser: string | null;
   releasedByUser: string | null;
+  placedDetail: string | null;
 }
 
 describe('hold routes', () => {
@@ -184,6 +185,8 @@ describe('hold routes', () => {
       ['hold.create', `kind=dates from=1700000000000 to=1700086400000 matter-sha256=${sha(MATTER)}`],
       ['hold.release', `reason-sha256=${sha(REASON)} statement-sha256=${statementSha}`],
     ]);
+    // The listing hands consoles the placing act's detail, to check against the entry's hash.
+    expect((await list()).find((h) => h.holdId === holdId)?.placedDetail).toBe(acts[0]!.detail);
     const all = JSON.stringify(await t.stores.auditPending.list(org.orgId, 0, 1000));
     for (const secret of [MATTER, REASON, b64(WORD), b64(OTHER), WORD.toString('hex')])
       expect(all).not.toContain(secret);

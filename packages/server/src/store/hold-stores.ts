@@ -74,6 +74,13 @@ export interface SignedRelease {
 export interface ListedHold extends HoldRecord {
   readonly createdByUser: UserId | null;
   readonly releasedByUser: UserId | null;
+  /**
+   * The detail of its `hold.create` act as recorded (audit_pending: the act at its creation
+   * time naming it), or null when none is. Consoles check it against the act's log entry
+   * before using it (console holds/hold-scope-search.ts): a token hold's placing act logs
+   * counts only, and this tells a console which counts without a search.
+   */
+  readonly placedDetail: string | null;
 }
 
 /** An archive record as the held-records check sees it (no bytes). */
@@ -249,10 +256,16 @@ export class SqlHoldStore implements HoldStore {
 
   async list(orgId: OrgId, page: Page<HoldId>): Promise<ListedHold[]> {
     // The users by two primary-key lookups per listed hold, in the same statement.
-    const rows = await this.db.all<HoldRow & { created_by_user: unknown; released_by_user: unknown }>({
+    // The placing act's detail by one probe of audit_pending's (org_id, at) index per hold.
+    const rows = await this.db.all<
+      HoldRow & { created_by_user: unknown; released_by_user: unknown; placed_detail: unknown }
+    >({
       fragments: [
         `SELECT h.${HOLD_COLUMNS.replaceAll(', ', ', h.')}, c.user_id AS created_by_user,
-        r.user_id AS released_by_user FROM holds h
+        r.user_id AS released_by_user,
+        (SELECT a.detail FROM audit_pending a WHERE a.org_id = h.org_id AND a.at = h.created_at
+          AND a.kind = 'hold.create' AND a.subject = h.hold_id ORDER BY a.seq LIMIT 1) AS placed_detail
+        FROM holds h
         LEFT JOIN devices c ON c.org_id = h.org_id AND c.device_id = h.created_by
         LEFT JOIN devices r ON r.org_id = h.org_id AND r.device_id = h.released_by
         WHERE h.org_id = `,
@@ -280,6 +293,7 @@ export class SqlHoldStore implements HoldStore {
       ...holdOf(r, byHold.get(text(r.hold_id)) ?? []),
       createdByUser: textOrNull(r.created_by_user) as UserId | null,
       releasedByUser: textOrNull(r.released_by_user) as UserId | null,
+      placedDetail: textOrNull(r.placed_detail),
     }));
   }
 

@@ -134,7 +134,9 @@ const HoldOut = Type.Object(
 /**
  * A hold as listed: also the users whose devices placed and released it (the devices
  * table's, joined in the listing's query), so an officer reads a person where the device ids
- * alone name none; the device ids stay, for matching against the log.
+ * alone name none; the device ids stay, for matching against the log. And the placing act's
+ * detail, so a console matches a token hold to that act with one hash, not a search (console
+ * holds/hold-scope-search.ts).
  */
 const ListedHoldOut = Type.Object(
   {
@@ -144,6 +146,10 @@ const ListedHoldOut = Type.Object(
     }),
     releasedByUser: Type.Union([Id('user'), Type.Null()], {
       description: 'the user of the `releasedBy` device, or null',
+    }),
+    placedDetail: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "the detail of the hold's placing act (`hold.create`) as logged, which consoles check against its log entry; null if not found",
     }),
   },
   { additionalProperties: false },
@@ -202,7 +208,12 @@ function holdOut(h: HoldRecord) {
 
 /** A listed hold as answered: {@link holdOut} and the users of its devices. */
 function listedHoldOut(h: ListedHold) {
-  return { ...holdOut(h), createdByUser: h.createdByUser, releasedByUser: h.releasedByUser };
+  return {
+    ...holdOut(h),
+    createdByUser: h.createdByUser,
+    releasedByUser: h.releasedByUser,
+    placedDetail: h.placedDetail,
+  };
 }
 
 /** POST /v1/orgs/:orgId/holds */
