@@ -11,6 +11,7 @@
  * server's own database) covers exactly the records `custos console search` finds for the
  * same words.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,11 +57,13 @@ interface Hold {
   releaseReason: string | null;
   releaseStatement: string | null;
   releaseSignature: string | null;
+  placedDetail: string | null;
 }
 
 /** What `custos console completeness --json` says of holds. */
 interface Completeness {
   findings: { kind: string; holdId?: string; aspect?: string; problem?: string }[];
+  holdScopeCandidates: number;
 }
 
 describe('officer legal holds (processes)', () => {
@@ -74,12 +77,15 @@ describe('officer legal holds (processes)', () => {
   const hold = (args: string[]) => custos(['console', 'hold', ...args, ...officer]);
   const holdJson = <T>(args: string[]) => custosJson<T>(['console', 'hold', ...args, ...officer]);
   const list = async () => (await holdJson<{ holds: Hold[] }>(['list'])).holds;
-  /** The completeness check's hold findings (it exits 1 on any finding, of devices too). */
-  const holdFindings = async (): Promise<Completeness['findings']> => {
+  /** The completeness check's report (it exits 1 on any finding, of devices too). */
+  const completeness = async (): Promise<Completeness> => {
     const r = await custos(['console', 'completeness', ...officer, '--json']);
     expect([0, 1], r.stderr).toContain(r.status);
-    return (JSON.parse(r.stdout) as Completeness).findings.filter((f) => f.kind === 'hold-mismatch');
+    return JSON.parse(r.stdout) as Completeness;
   };
+  /** The completeness check's hold findings. */
+  const holdFindings = async (): Promise<Completeness['findings']> =>
+    (await completeness()).findings.filter((f) => f.kind === 'hold-mismatch');
   const holdEntries = async (want: number): Promise<LogEntry[]> => {
     let last: LogEntry[] = [];
     for (let i = 0; i < LOG_ATTEMPTS; i++) {
@@ -176,6 +182,11 @@ describe('officer legal holds (processes)', () => {
       );
       // The server never saw the query's words.
       expect(human.stdout + JSON.stringify(listed)).not.toMatch(/quarterly|budget/);
+      // Each hold is listed with its placing act's detail: counts and the matter's hash.
+      const matterSha = createHash('sha256').update('M-2026-015').digest('hex');
+      expect(listed[1]!.placedDetail).toMatch(
+        new RegExp(`^kind=query buckets=${q.bucketsCovered.length} tokens=\\d+ matter-sha256=${matterSha}$`),
+      );
 
       const reason = 'Custodian cleared by counsel';
       const rel = await holdJson<{ holdId: string; releasedAt: number }>([
@@ -220,7 +231,10 @@ describe('officer legal holds (processes)', () => {
         officerIndex: 0,
       });
       expect(released.releaseSignature).toMatch(/^[A-Za-z0-9_-]{86}$/);
-      expect(await holdFindings()).toEqual([]);
+      // The query hold's scope is matched to its act by its listed detail: one candidate.
+      const report = await completeness();
+      expect(report.findings.filter((f) => f.kind === 'hold-mismatch')).toEqual([]);
+      expect(report.holdScopeCandidates).toBe(1);
     },
     STEP_TIMEOUT_MS,
   );

@@ -145,6 +145,7 @@ describe('console hold command line', () => {
       releaseReason: null,
       releaseStatement: null,
       releaseSignature: null,
+      placedDetail: null,
     };
     const placed = `placed 2026-03-01 09:30Z by user ${placer} (device ${placerDevice})`;
     expect(holdLine(hold)).toBe(`${hold.holdId}  M-2026-014  custodian ${hold.custodian}  ${placed}  ACTIVE`);

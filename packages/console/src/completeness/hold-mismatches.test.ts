@@ -68,6 +68,7 @@ const custodian: HoldListing = {
   releaseReason: null,
   releaseStatement: null,
   releaseSignature: null,
+  placedDetail: null,
 };
 /** The org's one officer: their key signs the date hold's release. */
 const OFFICER_KEY = SigningKey.generate();
@@ -380,6 +381,26 @@ describe('completeness: what the hold check costs, whatever the server lists', (
       '/tile/entries/009',
       '/tile/entries/010.p/60',
     ]);
+  });
+
+  it("settles an honest server's token holds listed with their placing details at one candidate each, however far extended", async () => {
+    // A hundred query holds placed on 3 buckets and extended to 1 000 (27 years of `--ahead`):
+    // searched without the detail, 31 906 candidates each, twelve times the budget in all.
+    const extended = Array.from({ length: 100 }, (_, i) => hold(i + 1, 'query', 1_000));
+    const log = extended.map((h) => {
+      const detail = `kind=query buckets=3 tokens=6 matter-sha256=${sha(h.matter)}`;
+      return {
+        listed: { ...h, placedDetail: detail },
+        entry: encodeLogEntry(holdActEntry(COST_ORG, h, 'place', detail)),
+      };
+    });
+    const { report, asked } = await check(
+      { entries: log.map((l) => l.entry) },
+      { holds: log.map((l) => l.listed) },
+    );
+    expect(report.findings).toEqual([]);
+    expect(report.holdScopeCandidates).toBe(100);
+    expect(asked.listings).toBe(1);
   });
 
   it(`stops matching token holds at HOLD_SCOPE_BUDGET (${HOLD_SCOPE_BUDGET}) candidates a run, naming the hold it could not settle`, async () => {

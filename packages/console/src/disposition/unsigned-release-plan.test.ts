@@ -62,6 +62,7 @@ const released: HoldListing = {
   releaseReason: 'matter closed',
   releaseStatement: null,
   releaseSignature: null,
+  placedDetail: null,
 };
 const UNSIGNED_RELEASE = `hold-mismatch/${ORG}/hold-d/unsigned-release`;
 

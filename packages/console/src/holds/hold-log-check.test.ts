@@ -38,6 +38,7 @@ const custodian: LoggedHold = {
   releaseReason: null,
   releaseStatement: null,
   releaseSignature: null,
+  placedDetail: null,
 };
 /** Officer 0's signing key, the one officer of the list in force throughout (unless a test says otherwise). */
 const OFFICER_KEY = SigningKey.generate();

@@ -25,9 +25,9 @@
  *   docs/officers.md "Legal holds" says how officers settle it.
  * Token holds (query, conversation) log bucket and token counts, not buckets: the listing
  * must name at least as many buckets as the act counts, and the counts must be as a console
- * places them (hold-scope-search.ts, which bounds what one run spends on that search: a token
- * hold it could not settle within HOLD_SCOPE_BUDGET is a `scope-unchecked` disagreement, never
- * a pass). `hold.extend` acts are audit events: the buckets a hold was extended to are not
+ * places them (hold-scope-search.ts: the listed placing detail, checked against the act's
+ * hash, or else a search; it bounds what one run spends on them, and a token hold it could
+ * not settle within HOLD_SCOPE_BUDGET is a `scope-unchecked` disagreement, never a pass). `hold.extend` acts are audit events: the buckets a hold was extended to are not
  * checked here.
  *
  * The listing must be read before the log, so that every listed act can be in it; a hold
@@ -108,6 +108,7 @@ export type LoggedHold = Pick<
   | 'releaseReason'
   | 'releaseStatement'
   | 'releaseSignature'
+  | 'placedDetail'
 >;
 
 /** A time in a problem text: a later time than a Date can show is named as a number, never throws. */

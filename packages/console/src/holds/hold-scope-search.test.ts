@@ -1,9 +1,11 @@
 /**
  * holdScopeSearch: a listed hold against its placing act's document hash, within the run's
- * budget. A custodian or date hold costs one document and no budget; a token hold is searched
- * most likely first (as many buckets as listed), each candidate counted, until the budget is
- * spent (`over-budget`, never a pass); a hold and act searched before are answered from memory,
- * so reading the listing again costs nothing. The default budget is HOLD_SCOPE_BUDGET. The
+ * budget. A custodian or date hold costs one document and no budget; a token hold listed with
+ * its placing act's detail costs one candidate, however far it was extended; one listed
+ * without (an older server), or with a detail that is not its act's, is searched most likely
+ * first (as many buckets as listed), each candidate counted, until the budget is spent
+ * (`over-budget`, never a pass); a hold and act searched before are answered from memory, so
+ * reading the listing again costs nothing. The default budget is HOLD_SCOPE_BUDGET. The
  * search's templated hashing finds what the server's document (auditDocumentHash) commits to,
  * whatever the counts' digits.
  */
@@ -32,6 +34,7 @@ const custodian: LoggedHold = {
   releaseReason: null,
   releaseStatement: null,
   releaseSignature: null,
+  placedDetail: null,
 };
 const buckets = (n: number): string[] => Array.from({ length: n }, (_, i) => `standard-b${i}`);
 const query = (n: number): LoggedHold => ({
@@ -49,6 +52,13 @@ const placedWith = (h: LoggedHold, detail: string): HoldAct => {
 };
 const tokenDetail = (h: LoggedHold, b: number, tokens: number): string =>
   `kind=${h.kind} buckets=${b} tokens=${tokens} matter-sha256=${sha(h.matter)}`;
+/** `h` as a server that lists placing details lists it, with `detail`. */
+const listedWith = <H extends LoggedHold>(h: H, detail: string): H => ({ ...h, placedDetail: detail });
+/** A query hold `years` old, placed on the 3 buckets of its month and extended by 36 a year. */
+const yearsOld = (years: number, i: number): LoggedHold => ({
+  ...query(3 + 36 * years),
+  holdId: `hold-${years}y-${i}`,
+});
 
 describe('holdScopeSearch', () => {
   it('matches a custodian hold with one document, outside the budget', () => {
@@ -101,16 +111,16 @@ describe('holdScopeSearch', () => {
     expect(holdScopeSearch(ORG).budget).toBe(HOLD_SCOPE_BUDGET);
   });
 
-  // The documented limit (docs/officers.md, "What a server can make the hold check cost"): the
-  // search guesses the per-bucket token count, so an honest hold costs 32 candidates for every
-  // bucket it was extended to. `--ahead` extends each token hold by 36 buckets a year (3 classes
-  // x 12 months): 3,456 candidates for a hold three years old, so 74 of them fit the budget and
-  // every later one is scope-unchecked. A search that knew the token count would pass the 75th.
-  it('lets an honest org keep 74 token holds three years old within the budget, not 75 (the documented limit)', () => {
+  // docs/officers.md, "What an honest org's holds cost". Without the placing detail (an older
+  // server's listing) the search guesses the per-bucket token count, so an honest hold costs 32
+  // candidates for every bucket it was extended to. `--ahead` extends each token hold by 36
+  // buckets a year (3 classes x 12 months): 3,456 candidates for a hold three years old, so 74
+  // of them fit the budget and every later one is scope-unchecked.
+  it('without placing details, fits 74 token holds three years old in the budget, not 75, as before', () => {
     const search = holdScopeSearch(ORG);
     const results = Array.from({ length: 75 }, (_, i) => {
       // Placed on the 3 buckets of its month with 2 tokens each, then extended by 108.
-      const h = { ...query(3 + 108), holdId: `hold-3y-${i}` };
+      const h = yearsOld(3, i);
       return search.match(h, placedWith(h, tokenDetail(h, 3, 6)));
     });
     expect(results.slice(0, 74).every((r) => r === 'as-listed')).toBe(true);
@@ -118,6 +128,75 @@ describe('holdScopeSearch', () => {
     // 3,458 candidates each (108 bucket counts x 32 token counts, then 2): 255,892 for 74.
     expect(74 * (108 * 32 + 2)).toBeLessThanOrEqual(HOLD_SCOPE_BUDGET);
     expect(search.tried).toBe(HOLD_SCOPE_BUDGET);
+  });
+
+  // With the placing detail listed, an honest hold costs one candidate whatever its age: the
+  // budget holds 256,000 token holds, each up to 1,000 buckets (about 27 years of `--ahead`).
+  it('with placing details, matches each honest token hold with one candidate, however old', () => {
+    const search = holdScopeSearch(ORG);
+    // The 75 holds three years old that ran the search above out of budget, and 1,000 more of
+    // 27 years (975 buckets): 27,225 hold-years, 1,075 candidates.
+    const holds = [
+      ...Array.from({ length: 75 }, (_, i) => yearsOld(3, i)),
+      ...Array.from({ length: 1_000 }, (_, i) => yearsOld(27, i)),
+    ];
+    const results = holds.map((h) => {
+      const detail = tokenDetail(h, 3, 6);
+      return search.match(listedWith(h, detail), placedWith(h, detail));
+    });
+    expect(results.every((r) => r === 'as-listed')).toBe(true);
+    expect(search.tried).toBe(1_075);
+    // A mixed listing: legacy holds are searched as before, listed ones cost one each.
+    const mixed = holdScopeSearch(ORG);
+    const legacy = yearsOld(3, 900);
+    const listed = yearsOld(3, 901);
+    expect(mixed.match(legacy, placedWith(legacy, tokenDetail(legacy, 3, 6)))).toBe('as-listed');
+    expect(mixed.tried).toBe(108 * 32 + 2);
+    const d = tokenDetail(listed, 3, 6);
+    expect(mixed.match(listedWith(listed, d), placedWith(listed, d))).toBe('as-listed');
+    expect(mixed.tried).toBe(108 * 32 + 3);
+  });
+
+  it("takes a listed detail only as a candidate: one that is not the act's costs one more, then the search decides", () => {
+    const h = yearsOld(1, 0); // 39 buckets listed
+    const act = placedWith(h, tokenDetail(h, 3, 6));
+    const search = (detail: string, listing: LoggedHold = h) => {
+      const s = holdScopeSearch(ORG);
+      return [s.match(listedWith(listing, detail), act), s.tried] as const;
+    };
+    // The act's own detail: one candidate.
+    expect(search(tokenDetail(h, 3, 6))).toEqual(['as-listed', 1]);
+    // Another token or bucket count than the act's: one candidate, then the search finds the
+    // act's (36 bucket counts in full, then 2), as it would without a detail.
+    const searched = 36 * 32 + 2;
+    expect(search(tokenDetail(h, 3, 9))).toEqual(['as-listed', 1 + searched]);
+    expect(search(tokenDetail(h, 2, 4))).toEqual(['as-listed', 1 + searched]);
+    // Details the search would never try are not hashed at all: more buckets than listed, a
+    // count that is no whole 1-32 per bucket, another kind or matter, other spelling or text.
+    for (const bad of [
+      tokenDetail(h, 40, 40),
+      tokenDetail(h, 3, 7),
+      tokenDetail(h, 3, 3 * 33),
+      tokenDetail(h, 0, 0),
+      tokenDetail(h, 3, 6).replace('kind=query', 'kind=conversation'),
+      tokenDetail(h, 3, 6).replace(sha(h.matter), sha('Matter 8')),
+      tokenDetail(h, 3, 6).replace('buckets=3', 'buckets=03'),
+      `${tokenDetail(h, 3, 6)} `,
+      `kind=custodian user=user-3 matter-sha256=${sha(h.matter)}`,
+      '',
+    ])
+      expect(search(bad), bad).toEqual(['as-listed', searched]);
+    // The act's detail for a hold listed as another kind or matter, or on fewer buckets than it
+    // was placed on, matches nothing: `otherwise` after the whole search, never a pass.
+    const conversation = { ...h, kind: 'conversation' as const };
+    expect(search(tokenDetail(h, 3, 6), conversation)).toEqual(['otherwise', 39 * 32]);
+    expect(search(tokenDetail(h, 3, 6), { ...h, matter: 'Matter 8' })).toEqual(['otherwise', 39 * 32]);
+    expect(search(tokenDetail(h, 3, 6), { ...h, buckets: h.buckets.slice(0, 2) })).toEqual([
+      'otherwise',
+      2 * 32,
+    ]);
+    // The budget counts the listed detail too: with none left, nothing passes.
+    expect(holdScopeSearch(ORG, 0).match(listedWith(h, tokenDetail(h, 3, 6)), act)).toBe('over-budget');
   });
 
   it('finds every bucket and token count the server may log, whatever their digits', () => {

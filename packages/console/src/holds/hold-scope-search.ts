@@ -1,14 +1,20 @@
 /**
  * Whether a listed hold's kind, matter and scope are what its placing act commits to
- * (hold-log-check.ts), within a budget. The act's document carries counts and hashes only
- * (server holds/hold-acts.ts placeDetail), so a console cannot read the scope back: it
- * rebuilds every document the listing allows and looks for the act's hash among them. For a
- * custodian or date hold that is one document; for a token hold (query, conversation) it is
- * one per bucket and token count the listing allows, up to 32 000 for one hold. The server
- * writes both the listing and the log, so it chooses how many such holds a check meets: each
- * run hashes at most {@link HOLD_SCOPE_BUDGET} candidates for token holds in all (every read
- * of the listing included: a hold already searched is not searched again), and a hold the
- * budget ran out on is reported as unchecked, never passed.
+ * (hold-log-check.ts), within a budget. The log holds only the act document's hash, and the
+ * document carries counts and hashes (server holds/hold-acts.ts placeDetail), so a console
+ * rebuilds the documents the listing allows and looks for the act's hash among them. For a
+ * custodian or date hold that is one document. For a token hold (query, conversation) the
+ * listing names the buckets it covers now, not how many it was placed on or with how many
+ * tokens each, so there is one candidate per bucket and token count the listing allows, up to
+ * 32 000 for one hold — unless the listing also hands over the placing act's detail
+ * (`placedDetail`): that is one candidate, and it passes only if it is one of those the search
+ * would try and the act's hash is its document's, the detail fixed in the append-only log when
+ * the hold was placed. A detail that is absent (a server before it was listed) or is not the
+ * act's leaves today's search. The server writes both the listing and the log, so it chooses
+ * how many searches a check meets: each run hashes at most {@link HOLD_SCOPE_BUDGET}
+ * candidates for token holds in all (every read of the listing included: a hold already
+ * searched is not searched again), and a hold the budget ran out on is reported as unchecked,
+ * never passed.
  */
 import { createHash } from 'node:crypto';
 import { encodeActDocument } from '@custos/core';
@@ -17,10 +23,10 @@ import type { LoggedHold } from './hold-log-check.js';
 
 /**
  * Candidate act documents one run hashes, at most, to match token holds to their placing
- * acts: eight holds of the largest scope ({@link MAX_HOLD_BUCKETS} buckets, {@link
+ * acts: eight searches of the largest scope ({@link MAX_HOLD_BUCKETS} buckets, {@link
  * MAX_HOLD_TOKENS} tokens each), about 2 s on a loaded two-core machine (docs/officers.md,
- * "Completeness and alerts"). An honest hold needs 32 per bucket it was extended by since it
- * was placed, plus its token count.
+ * "Completeness and alerts"). An honest hold listed with its placing detail needs one; listed
+ * without, 32 per bucket it was extended by since it was placed, plus its token count.
  */
 export const HOLD_SCOPE_BUDGET = 256_000;
 
@@ -68,7 +74,31 @@ export function listedBucketCount(h: LoggedHold): number {
  */
 function* tokenHoldDetails(h: LoggedHold, m: string): Generator<string> {
   for (let b = listedBucketCount(h); b >= 1; b--)
-    for (let k = 1; k <= MAX_HOLD_TOKENS; k++) yield `kind=${h.kind} buckets=${b} tokens=${b * k} ${m}`;
+    for (let k = 1; k <= MAX_HOLD_TOKENS; k++) yield tokenHoldDetail(h, b, k, m);
+}
+
+/** The detail of a token hold placed on `b` buckets with `k` tokens each. */
+const tokenHoldDetail = (h: LoggedHold, b: number, k: number, m: string): string =>
+  `kind=${h.kind} buckets=${b} tokens=${b * k} ${m}`;
+
+/** The counts of a listed placing detail; the rest is compared whole (listedTokenDetail). */
+const TOKEN_DETAIL_COUNTS = /^kind=[a-z]+ buckets=([0-9]{1,4}) tokens=([0-9]{1,6}) /;
+
+/**
+ * The placing act's detail the listing hands over for token hold `h`, when it is one of those
+ * {@link tokenHoldDetails} yields — this kind and matter, at most as many buckets as listed,
+ * 1 to 32 tokens a bucket, written exactly so — else null. Whether it is the act's detail is
+ * for the act's hash to say: a server cannot list a scope its act does not commit to by
+ * handing over another detail, only make the check search as it would without one.
+ */
+function listedTokenDetail(h: LoggedHold, m: string): string | null {
+  const counts = h.placedDetail === null ? null : TOKEN_DETAIL_COUNTS.exec(h.placedDetail);
+  if (counts === null) return null;
+  const b = Number(counts[1]);
+  const k = Number(counts[2]) / b;
+  if (b < 1 || b > listedBucketCount(h) || !Number.isInteger(k) || k < 1 || k > MAX_HOLD_TOKENS) return null;
+  const detail = tokenHoldDetail(h, b, k, m);
+  return detail === h.placedDetail ? detail : null;
 }
 
 /** The placing act's document hash for `detail`. */
@@ -138,6 +168,12 @@ export function holdScopeSearch(orgId: string, budget: number = HOLD_SCOPE_BUDGE
         ? 'as-listed'
         : 'otherwise';
     const hash = placingHasher(orgId, h, p);
+    const listed = listedTokenDetail(h, m);
+    if (listed !== null) {
+      if (tried >= budget) return 'over-budget';
+      tried++;
+      if (hash(listed) === p.hash) return 'as-listed';
+    }
     for (const detail of tokenHoldDetails(h, m)) {
       if (tried >= budget) return 'over-budget';
       tried++;
@@ -147,6 +183,8 @@ export function holdScopeSearch(orgId: string, budget: number = HOLD_SCOPE_BUDGE
   };
   return {
     match(h, p) {
+      // Not keyed by the listed placing detail: it changes how a hold is searched, not the
+      // answer, which the act's hash decides (only running out of budget depends on it).
       const key = JSON.stringify([
         h.holdId,
         h.kind,

@@ -94,6 +94,18 @@ describe('listHolds', () => {
     });
   });
 
+  it("reads a hold's placing detail, takes a server that sends none (older) as none, refuses non-text", async () => {
+    const detail = 'kind=custodian user=user1 matter-sha256=00';
+    const [listed] = await listHolds(sessionAnswering([{ ...hold, placedDetail: detail }]));
+    expect(listed?.placedDetail).toBe(detail);
+    const [older] = await listHolds(sessionAnswering([hold]));
+    expect(older?.placedDetail).toBeNull();
+    await expect(listHolds(sessionAnswering([{ ...hold, placedDetail: 7 }]))).rejects.toMatchObject({
+      code: 'SERVER_REFUSED',
+      message: 'a listed hold has a placing detail that is not text',
+    });
+  });
+
   it('refuses users named by anything but ids', async () => {
     await expect(listHolds(sessionAnswering([{ ...hold, createdByUser: 7 }]))).rejects.toMatchObject({
       code: 'SERVER_REFUSED',

@@ -56,6 +56,13 @@ export interface HoldListing {
    */
   readonly releaseStatement: string | null;
   readonly releaseSignature: string | null;
+  /**
+   * The detail of the hold's placing act as the server logged it (`kind=query buckets=B
+   * tokens=N matter-sha256=…`), which the hold check matches against the act's log entry
+   * (hold-scope-search.ts); null when the server does not say (a server before it listed it,
+   * and a placing answer).
+   */
+  readonly placedDetail: string | null;
 }
 
 /**
@@ -115,11 +122,20 @@ function listingOf(v: unknown): HoldListing {
       'SERVER_REFUSED',
       'a listed hold has a release statement or signature that is not text',
     );
+  // A server older than listed placing details sends none: the hold check searches (hold-scope-search.ts).
+  const placedDetail = h.placedDetail ?? null;
+  if (!stringOrNull(placedDetail))
+    throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a placing detail that is not text');
   if (!isWellFormedId(h.holdId))
     throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a malformed hold id');
   if (![h.createdAt, h.from, h.to, h.releasedAt].every((t) => t === null || isDateMs(t)))
     throw new ConsoleError('SERVER_REFUSED', 'a listed hold has a time later than a date can show');
-  return { ...(h as unknown as HoldListing), releaseStatement, releaseSignature } as HoldListing;
+  return {
+    ...(h as unknown as HoldListing),
+    releaseStatement,
+    releaseSignature,
+    placedDetail,
+  } as HoldListing;
 }
 
 /**
