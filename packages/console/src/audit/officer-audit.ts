@@ -149,6 +149,10 @@ export function verifyListedAct(
   return { entry: e, document: parsed };
 }
 
+/** Why a listing page that names a next page but lists no act is refused. */
+export const NO_PROGRESS =
+  'the audit listing names a next page but this one lists no act: its cursor does not move';
+
 /** Lists and verifies the org's officer and admin acts. */
 export async function officerAudit(
   session: OfficerSession,
@@ -162,6 +166,8 @@ export async function officerAudit(
   // Device → officer index, from the officer-bind acts seen so far (bindings never change).
   const boundOfficers = new Map<string, number>();
   let after: string | null = null;
+  // The last act listed, kept or filtered out: every page must move past it.
+  let lastIndex = -1;
   for (;;) {
     const qs = [`limit=${AUDIT_PAGE}`];
     if (options.since !== undefined) qs.push(`since=${Math.max(0, Math.floor(options.since))}`);
@@ -188,8 +194,9 @@ export async function officerAudit(
       if (!Number.isSafeInteger(a.index) || !Array.isArray(a.proof))
         throw new ConsoleError('SERVER_REFUSED', 'the audit listing: an act lacks index or proof');
       const index = a.index as number;
-      if (acts.length > 0 && index <= acts[acts.length - 1]!.index)
+      if (index <= lastIndex)
         throw new ConsoleError('LOG_INVALID', `the audit listing is out of order at log index ${index}`);
+      lastIndex = index;
       const { entry: e, document: parsed } = verifyListedAct(session.orgId, a, index, cp);
       const bind = e.type === 'audit-event' && e.kind === 'officer-bind' && parsed !== null;
       const officer = bind ? /(?:^| )officer=(\d{1,2})(?: |$)/.exec(parsed.det ?? '')?.[1] : undefined;
@@ -215,6 +222,8 @@ export async function officerAudit(
     }
     options.onProgress?.(`${acts.length} act(s) verified`);
     if (r.next === null) break;
+    // Acts strictly ascend across pages, so a page with none would be asked for again and again.
+    if (r.acts.length === 0) throw new ConsoleError('SERVER_REFUSED', NO_PROGRESS);
     after = r.next;
   }
   // Every page carries a checkpoint, so the first one was trusted on the first page.

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { encodeDeterministicCbor, sealOfficerDeviceBinding, type LogEntry } from '@custos/core';
 import { describe, expect, it } from 'vitest';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
+import { ConsoleError } from '../console-error.js';
 import { officersByIndex } from '../holds/hold-test-support.js';
 import { SigningKey } from '../signing-key.js';
 import { notAcknowledgeable } from './finding-acknowledgements.js';
@@ -158,6 +159,17 @@ describe('bindingFindings', () => {
     expect(bindingFindings(ORG, junkLog, [served('dev-a', 0, junk)], OFFICERS)).toEqual([
       expect.objectContaining({ deviceId: 'dev-a', aspect: 'unsigned' }),
     ]);
+  });
+
+  it('stops on a profile that cannot say who was in office, rather than blaming the server', () => {
+    const noCeremonyList = {
+      at: (): never => {
+        throw new ConsoleError('PROFILE_INVALID', 'no ceremonyOfficerList');
+      },
+    };
+    expect(() => bindingFindings(ORG, HONEST_LOG, HONEST, noCeremonyList)).toThrow(
+      expect.objectContaining({ code: 'PROFILE_INVALID' }),
+    );
   });
 
   it('names a signed statement for another org, another device or another officer than its act', () => {

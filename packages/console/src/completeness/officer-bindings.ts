@@ -168,9 +168,12 @@ function actProblem(
       aspect: 'altered',
       why: 'the statement the server serves for it is not the one its act commits to (altered, or another)',
     };
+  // Outside the try: a profile that cannot say which officers were in office (PROFILE_INVALID)
+  // stops the run, as everywhere else, rather than blaming the server for an unsigned binding.
+  const inForce = officers.at(logIndex);
   let b: OfficerDeviceBinding;
   try {
-    b = openOfficerDeviceBinding(served.statement, (i) => officerSigningKey(officers, logIndex, i));
+    b = openOfficerDeviceBinding(served.statement, (i) => officerSigningKey(inForce, i));
   } catch (e) {
     return {
       aspect: 'unsigned',
@@ -192,13 +195,9 @@ function actProblem(
   return null;
 }
 
-/** Officer `i`'s raw signing key in the list in force at `logIndex`; throws naming why there is none. */
-function officerSigningKey(
-  officers: Pick<OfficerListHistory, 'at'>,
-  logIndex: number,
-  i: number,
-): Uint8Array {
-  const officer = officers.at(logIndex).officers.find((o) => o.index === i);
+/** Officer `i`'s raw signing key in the list `inForce` (the act's); throws naming why there is none. */
+function officerSigningKey(inForce: ReturnType<OfficerListHistory['at']>, i: number): Uint8Array {
+  const officer = inForce.officers.find((o) => o.index === i);
   if (officer === undefined)
     throw new Error(`it is signed as officer ${i + 1}, who was not an officer when it was logged`);
   return decodeOfficerPublicKey(fromB64u(officer.publicKey)).signing;

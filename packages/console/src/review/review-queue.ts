@@ -20,7 +20,7 @@ import { ConsoleError } from '../console-error.js';
 import { hpkeOpen, hpkeSeal } from '../hpke-box.js';
 import type { OfficerSession } from '../officer-session.js';
 import { verifyHit, type ServerHit, type VerifiedHit } from '../search/verify-hit.js';
-import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
+import { enrolmentKeyChecker, type EnrolmentKeyCheck } from '../search/enrolment-keys.js';
 import { pinnedLogOf, type PinnedLog } from '../audit/log-pin.js';
 import { trustCheckpoint } from '../audit/log-state.js';
 
@@ -106,6 +106,7 @@ async function verifiedRecords(
   session: OfficerSession,
   key: BucketPrivateKey,
   log: PinnedLog,
+  enrolment: EnrolmentKeyCheck,
   what: string,
 ): Promise<VerifiedHit[]> {
   const cp = r.checkpoint as { note?: unknown } | undefined;
@@ -114,7 +115,6 @@ async function verifiedRecords(
   if (r.records.length === 0) return [];
   const { checkpoint: opened } = await trustCheckpoint(session, log, cp.note, what);
   const out: VerifiedHit[] = [];
-  const enrolment = enrolmentKeyChecker(session, log);
   for (const h of r.records as ServerHit[]) {
     out.push(await verifyHit(h, session.orgId, key, { opened, note: cp.note }, enrolment));
   }
@@ -134,6 +134,8 @@ export async function nextReviewItem(
   if (r.item === null || r.item === undefined) return { item: null, open };
   const item = itemOf(r.item as Record<string, unknown>);
   const log = await pinnedLogOf(session);
+  // One reading of the audit listing for the item and its context.
+  const enrolment = enrolmentKeyChecker(session, log);
   const keys = await openBucketKey(session, item.bucketId);
   const q = `device=${encodeURIComponent(item.deviceId)}&fromSeq=${item.seq}&limit=1`;
   const got = await verifiedRecords(
@@ -143,6 +145,7 @@ export async function nextReviewItem(
     session,
     keys.privateKey,
     log,
+    enrolment,
     `review item ${item.itemId}`,
   );
   const record = got[0];
@@ -178,6 +181,7 @@ export async function nextReviewItem(
       session,
       keys.privateKey,
       log,
+      enrolment,
       `the conversation of review item ${item.itemId}`,
     );
     // One copy per message (sender's and recipients' devices each archive one), not the item's own.

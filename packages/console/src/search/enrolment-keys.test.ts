@@ -13,6 +13,7 @@ import { PrivateKey } from '@signalapp/libsignal-client';
 import { generateSignerKey } from '@custos/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OfficerSession } from '../officer-session.js';
+import { NO_PROGRESS, officerAudit } from '../audit/officer-audit.js';
 import { enrolmentKeyChecker } from './enrolment-keys.js';
 import {
   auditEntriesFor,
@@ -107,7 +108,7 @@ describe('enrolmentKeyChecker', () => {
     expect(asked).toHaveLength(1);
     // A record beyond the listing's checkpoint (tree size 4): read on once; still short, refused.
     await expect(check.revokedBefore!('dev-a', 4)).rejects.toThrow(
-      /the audit listing stops at log index 3, before the record at log index 4/,
+      /the audit listing's checkpoint \(tree size 4\) does not cover the record at log index 4/,
     );
     expect(asked).toHaveLength(2);
     // The log grew (a later act): read on from the last act seen, and the record is marked.
@@ -118,6 +119,25 @@ describe('enrolmentKeyChecker', () => {
     list.push({ deviceId: 'dev-b', identityKey: null, revoke: true });
     list.push({ deviceId: 'dev-b', identityKey: null, revoke: true });
     expect(await check.revokedBefore!('dev-b', 6)).toBe(5);
+  });
+
+  it('refuses a listing page that names a next page but lists no act, here and in console audit', async () => {
+    const a = idKey();
+    const list = (): TestEnrolment[] => [{ deviceId: 'dev-a', identityKey: a }];
+    // Every page after the first: no acts, and a next page again (a cursor that never moves).
+    const stuck = (r: Record<string, unknown>) => ({ ...r, next: '0' });
+    const { s, asked } = session(list, stuck);
+    await expect(enrolmentKeyChecker(s, log)('dev-a', a)).rejects.toThrow(NO_PROGRESS);
+    expect(asked).toHaveLength(2);
+    // console audit reads the same listing: with acts filtered out by --kind too, it stops.
+    const audit = session(list, stuck);
+    const withLog = {
+      ...audit.s,
+      call: (method: 'GET', path: string) =>
+        path.endsWith('/log') ? Promise.resolve({ ...log }) : audit.s.call(method, path),
+    };
+    await expect(officerAudit(withLog, { kinds: ['hold.create'] })).rejects.toThrow(NO_PROGRESS);
+    expect(audit.asked).toHaveLength(2);
   });
 
   it('refuses a listing signed by another key, an altered document or a bad proof', async () => {

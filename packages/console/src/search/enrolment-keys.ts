@@ -12,7 +12,7 @@ import type { Checkpoint } from '@custos/core';
 import { auditAnswerLimit } from '@custos/client/answer-limits';
 import type { PinnedLog } from '../audit/log-pin.js';
 import { trustCheckpoint } from '../audit/log-state.js';
-import { verifyListedAct } from '../audit/officer-audit.js';
+import { NO_PROGRESS, verifyListedAct } from '../audit/officer-audit.js';
 import { ConsoleError } from '../console-error.js';
 import type { OfficerSession } from '../officer-session.js';
 
@@ -70,7 +70,10 @@ export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): En
   const revoked = new Map<string, number>();
   const checkpoints = new Map<string, Checkpoint>();
   let lastIndex = -1;
-  // The tree size of the checkpoint of the last listing read to its end: every act below it is read.
+  // The tree size of the checkpoint of the last listing read to its end. The listing holds the
+  // acts the server's index pass reached, which runs just behind the checkpoints, in log order
+  // with the records' tokens: every act before a record that search or review finds is read.
+  // (A record read by device, through the records route, may be newer than the index.)
   let readThrough = 0;
   let reading: Promise<void> | null = null;
 
@@ -113,6 +116,8 @@ export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): En
         readThrough = Math.max(readThrough, cp.treeSize);
         return;
       }
+      // Acts strictly ascend across pages, so a page with none would be asked for again and again.
+      if (r.acts.length === 0) throw new ConsoleError('SERVER_REFUSED', NO_PROGRESS);
       after = r.next;
     }
   };
@@ -138,7 +143,7 @@ export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): En
     if (readThrough <= logIndex)
       throw new ConsoleError(
         'SERVER_REFUSED',
-        `the audit listing stops at log index ${readThrough - 1}, before the record at log index ${logIndex}`,
+        `the audit listing's checkpoint (tree size ${readThrough}) does not cover the record at log index ${logIndex}`,
       );
     const at = revoked.get(deviceId);
     return at !== undefined && at < logIndex ? at : null;
