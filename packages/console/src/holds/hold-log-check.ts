@@ -27,8 +27,8 @@
  * must name at least as many buckets as the act counts, and the counts must be as a console
  * places them (hold-scope-search.ts: the listed placing detail, checked against the act's
  * hash, or else a search; it bounds what one run spends on them, and a token hold it could
- * not settle within HOLD_SCOPE_BUDGET is a `scope-unchecked` disagreement, never a pass). `hold.extend` acts are audit events: the buckets a hold was extended to are not
- * checked here.
+ * not settle within HOLD_SCOPE_BUDGET is a `scope-unchecked` disagreement, never a pass).
+ * `hold.extend` acts are audit events: the buckets a hold was extended to are not checked here.
  *
  * The listing must be read before the log, so that every listed act can be in it; a hold
  * placed or released in between shows as a disagreement, which callers read again to settle.

@@ -204,7 +204,7 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.holds.activeForBucket(other, 'b-1')).toEqual([]);
     });
 
-    it("lists each hold with its placing act's detail, as logged, whatever was extended since", async () => {
+    it("lists each hold with its placing act's detail, as recorded, whatever was extended since", async () => {
       const orgId = await createTestOrgRow(s, 'Placed details');
       const other = await createTestOrgRow(s, 'Placed elsewhere');
       const officer = (await createTestMember(s, orgId, 1)).deviceIds[0]!;
@@ -235,9 +235,17 @@ for (const backend of TEST_BACKENDS) {
         kind: 'custodian',
         userId: custodian.userId,
       });
-      await extendHold(s, pendingTableAuditSink, orgId, q.holdId, officer, T0 + DAY, [
+      // Extended at the same instant too: the lookup must take the hold.create act, not the extension.
+      await extendHold(s, pendingTableAuditSink, orgId, q.holdId, officer, T0, [
         { bucketId: 'b-3', tokens: tokens() },
       ]);
+      // A hold of another org, placed at the same instant: its detail stays its own org's.
+      const otherOfficer = (await createTestMember(s, other, 1)).deviceIds[0]!;
+      const otherCustodian = await createTestMember(s, other, 1);
+      const o = await placeHold(s, pendingTableAuditSink, other, otherOfficer, T0, 'M-1', {
+        kind: 'custodian',
+        userId: otherCustodian.userId,
+      });
       // A hold with no act recorded (stored directly): no detail to list.
       const bare = hold({ kind: 'dates', from: T0, to: T0 + DAY }, officer);
       await s.withTransaction((tx) => tx.holds.create(orgId, bare));
@@ -254,7 +262,9 @@ for (const backend of TEST_BACKENDS) {
         [q.holdId, `kind=query buckets=2 tokens=4 ${m('M-1')}`],
         [c.holdId, `kind=custodian user=${custodian.userId} ${m('M-2')}`],
       ]);
-      expect(await s.holds.list(other, { after: null, limit: 10 })).toEqual([]);
+      expect(
+        (await s.holds.list(other, { after: null, limit: 10 })).map((h) => [h.holdId, h.placedDetail]),
+      ).toEqual([[o.holdId, `kind=custodian user=${otherCustodian.userId} ${m('M-1')}`]]);
     });
 
     it('reports exactly the records active holds cover, and unindexed ones under a token hold', async () => {

@@ -149,7 +149,7 @@ const ListedHoldOut = Type.Object(
     }),
     placedDetail: Type.Union([Type.String(), Type.Null()], {
       description:
-        "the detail of the hold's placing act (`hold.create`) as logged, which consoles check against its log entry; null if not found",
+        "the detail of the hold's placing act (`hold.create`) as recorded (the log holds its document's hash), which consoles check against its log entry; null if not found",
     }),
   },
   { additionalProperties: false },
