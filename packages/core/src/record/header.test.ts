@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CustosError } from '../errors.js';
 import { decodeStrict, encodeDeterministic, isCborMap } from './deterministic-cbor.js';
-import { areHeaderTokens, canonicalTokens, decodeHeader, encodeHeader } from './header.js';
-import { MAX_TOKENS } from './limits.js';
+import { areHeaderTokens, canonicalBlobIds, canonicalTokens, decodeHeader, encodeHeader } from './header.js';
+import { MAX_HEADER_BLOB_IDS, MAX_HEADER_BYTES, MAX_TOKENS } from './limits.js';
 import type { RecordHeader } from './header.js';
 import { arbitraryHeader, sampleHeader } from './testing-fixtures.test-data.js';
 
@@ -21,7 +21,10 @@ const asCbor = (h: RecordHeader) => ({
   tok: h.tokens,
   bsz: h.sealedBodyBytes,
   asz: h.attachmentBytes,
+  ...(h.blobIds !== undefined && h.blobIds.length > 0 ? { att: h.blobIds } : {}),
 });
+
+const blobId = (): string => randomBytes(32).toString('hex');
 
 const codeOf = (f: () => unknown): string => {
   try {
@@ -35,7 +38,10 @@ const codeOf = (f: () => unknown): string => {
 // The reference reading of a header: cborg strict decode + canonical check + schema.
 function referenceDecode(bytes: Uint8Array): RecordHeader {
   const m = decodeStrict(bytes, 'record header', 'MALFORMED_RECORD');
-  if (!isCborMap(m) || Object.keys(m).length !== 10) throw new CustosError('MALFORMED_RECORD', 'shape');
+  const fields = isCborMap(m) ? Object.keys(m).length : 0;
+  if (!isCborMap(m) || (fields !== 10 && !(fields === 11 && 'att' in m)))
+    throw new CustosError('MALFORMED_RECORD', 'shape');
+  if (fields === 11 && (m.att as unknown[]).length === 0) throw new CustosError('MALFORMED_RECORD', 'empty');
   return (
     encodeHeader({
       version: m.v as number,
@@ -48,6 +54,7 @@ function referenceDecode(bytes: Uint8Array): RecordHeader {
       tokens: m.tok as Uint8Array[],
       sealedBodyBytes: m.bsz as number,
       attachmentBytes: m.asz as number,
+      ...(fields === 11 ? { blobIds: m.att as string[] } : {}),
     }) && decodeHeader(bytes)
   );
 }
@@ -85,6 +92,77 @@ describe('record header codec', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('lists blob ids in "att" exactly as cborg writes them, and reads them back', () => {
+    fc.assert(
+      fc.property(
+        arbitraryHeader(header),
+        fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 40 }),
+        (h, raw) => {
+          const listed = { ...h, blobIds: canonicalBlobIds(raw.map((b) => Buffer.from(b).toString('hex'))) };
+          const fast = encodeHeader(listed);
+          expect(Buffer.from(fast).equals(Buffer.from(encodeDeterministic(asCbor(listed))))).toBe(true);
+          expect(decodeHeader(fast).blobIds).toEqual(listed.blobIds);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // No ids, or an empty list: no "att" at all, the header of before the field.
+    const base = header();
+    const plain = encodeHeader(base);
+    expect(Buffer.from(encodeHeader({ ...base, blobIds: [] })).equals(Buffer.from(plain))).toBe(true);
+    expect(plain[0]).toBe(0xaa);
+    expect(decodeHeader(plain).blobIds).toBeUndefined();
+  });
+
+  it('accepts exactly what the reference accepts for mutations of a header listing blob ids', () => {
+    const good = encodeHeader(header({ blobIds: canonicalBlobIds([blobId(), blobId()]) }));
+    fc.assert(
+      fc.property(fc.nat(good.length - 1), fc.nat(255), fc.nat(good.length), (at, v, cut) => {
+        const t = Uint8Array.from(good);
+        t[at] = v;
+        for (const input of [t, t.subarray(0, cut)]) {
+          const a = codeOf(() => decodeHeader(input));
+          const b = codeOf(() => referenceDecode(input));
+          expect(a.startsWith('raw')).toBe(false);
+          expect(a === 'accepted', `byte ${at} = ${v}`).toBe(b === 'accepted');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses a malformed blob id list, naming it, in the decoder and the encoder', () => {
+    const h = asCbor(header());
+    const [a, b] = canonicalBlobIds([blobId(), blobId()]) as [string, string];
+    const cases: Record<string, unknown> = {
+      'empty list': [],
+      'not a list': a,
+      unsorted: [b, a],
+      duplicate: [a, a],
+      'uppercase hex': [a.toUpperCase()],
+      '63 hex digits': [a.slice(1)],
+      'not hex': ['z'.repeat(64)],
+      'bytes, not text': [Buffer.from(a, 'hex')],
+    };
+    for (const [name, att] of Object.entries(cases)) {
+      expect(
+        codeOf(() => decodeHeader(encodeDeterministic({ ...h, att }))),
+        name,
+      ).toBe('MALFORMED_RECORD');
+    }
+    const tooMany = canonicalBlobIds(Array.from({ length: MAX_HEADER_BLOB_IDS + 1 }, blobId));
+    expect(codeOf(() => decodeHeader(encodeDeterministic({ ...h, att: tooMany })))).toBe('MALFORMED_RECORD');
+    expect(codeOf(() => encodeHeader(header({ blobIds: tooMany })))).toBe('MALFORMED_RECORD');
+    expect(codeOf(() => encodeHeader(header({ blobIds: [b, a] })))).toBe('MALFORMED_RECORD');
+    expect(codeOf(() => encodeHeader(header({ blobIds: ['abc'] })))).toBe('MALFORMED_RECORD');
+    // The most ids with the most tokens still fit a header.
+    const full = header({
+      tokens: canonicalTokens(Array.from({ length: MAX_TOKENS }, () => randomBytes(16))),
+      blobIds: canonicalBlobIds(Array.from({ length: MAX_HEADER_BLOB_IDS }, blobId)),
+    });
+    expect(encodeHeader(full).length).toBeLessThanOrEqual(MAX_HEADER_BYTES);
   });
 
   it('names the version problem, sizes and malformed fields', () => {

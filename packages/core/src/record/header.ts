@@ -1,9 +1,14 @@
 /**
  * The cleartext record header (docs/archive-format.md §2): only what the server must see.
  *
- * Deterministic CBOR map with text keys, always all ten, in RFC 8949 §4.2.1 order:
- *   "v" uint 1 | "asz" uint | "bkt" tstr | "bsz" uint | "dev" tstr | "org" tstr |
- *   "seq" uint | "tok" [* bstr(16)] ascending, unique | "prev" bstr(32) | "skey" bstr(32)
+ * Deterministic CBOR map with text keys, the ten below always, in RFC 8949 §4.2.1 order:
+ *   "v" uint 1 | "asz" uint | ["att" [+ tstr]] | "bkt" tstr | "bsz" uint | "dev" tstr |
+ *   "org" tstr | "seq" uint | "tok" [* bstr(16)] ascending, unique | "prev" bstr(32) |
+ *   "skey" bstr(32)
+ * "att" (the blob ids of the body's attachments, ascending, unique, 64 lowercase hex each) is
+ * present exactly when the record lists at least one: a header without attachments is
+ * byte for byte what it was before the field existed. The server keeps a blob while a
+ * record lists it (docs/operations.md, "Blobs").
  *
  * The header is encoded and parsed by a schema-specific codec because it sits on the hot
  * path of sealing, opening and server ingest; header.test.ts proves that the encoder
@@ -17,6 +22,7 @@ import { BLIND_TOKEN_LENGTH } from '../blind-index/blind-token.js';
 import type { BucketId, DeviceId, OrgId, RecordHash, SessionKeyId } from './ids.js';
 import { HASH_LENGTH, isWellFormedId } from './ids.js';
 import {
+  MAX_HEADER_BLOB_IDS,
   MAX_HEADER_BYTES,
   MAX_RECORD_BYTES,
   MAX_SEQUENCE,
@@ -45,10 +51,22 @@ export interface RecordHeader {
   readonly sealedBodyBytes: number;
   /** Sum of the sizes of the attachments the body references (the blobs are stored apart). */
   readonly attachmentBytes: number;
+  /**
+   * Blob ids (64 lowercase hex) of the attachments the body references, ascending and unique
+   * ("att"); absent or empty when it lists none (an empty list is encoded as no field).
+   */
+  readonly blobIds?: readonly string[] | undefined;
 }
 
-// Keys in deterministic order; the reader and writer walk this list.
-const KEYS = ['v', 'asz', 'bkt', 'bsz', 'dev', 'org', 'seq', 'tok', 'prev', 'skey'] as const;
+/** A blob id: the SHA-256 of the encrypted blob as 64 lowercase hex digits (docs/relay.md, "Blobs"). */
+export const BLOB_ID_REGEX = /^[0-9a-f]{64}$/;
+/** Length of a blob id in characters. */
+const BLOB_ID_LENGTH = 64;
+
+// Keys in deterministic order; the reader and writer walk this list ("att" is optional).
+const KEYS = ['v', 'asz', 'att', 'bkt', 'bsz', 'dev', 'org', 'seq', 'tok', 'prev', 'skey'] as const;
+/** Fields of a header that lists no blob ids. */
+const REQUIRED_FIELDS = KEYS.length - 1;
 
 const malformed = (what: string): CustosError =>
   new CustosError('MALFORMED_RECORD', `record header: ${what}`);
@@ -113,6 +131,31 @@ export function validateHeaderExceptIds(h: RecordHeader, tokensChecked = false):
   if (!tokensChecked) validateTokens(h.tokens);
   if (!isUint(h.sealedBodyBytes, MAX_RECORD_BYTES)) throw malformed('"bsz" is not a valid size');
   if (!isUint(h.attachmentBytes, MAX_SEQUENCE)) throw malformed('"asz" is not a valid size');
+  if (h.blobIds !== undefined) validateBlobIds(h.blobIds);
+}
+
+function validateBlobIds(ids: readonly unknown[]): void {
+  if (!isList(ids) || ids.length > MAX_HEADER_BLOB_IDS) {
+    throw malformed(`"att" is not a list of at most ${MAX_HEADER_BLOB_IDS} blob ids`);
+  }
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (typeof id !== 'string' || !BLOB_ID_REGEX.test(id)) {
+      throw malformed(`blob id ${i} is not 64 lowercase hex digits`);
+    }
+    // Lowercase hex compares as text exactly as its bytes do.
+    if (i > 0 && (ids[i - 1] as string) >= id) throw malformed(`blob ids are not ascending and unique at ${i}`);
+  }
+}
+
+/** Sorts and de-duplicates blob ids into the order a header requires. */
+export function canonicalBlobIds(ids: readonly string[]): readonly string[] {
+  return [...new Set(ids)].sort();
+}
+
+/** Whether `h` lists blob ids, i.e. its encoding has the "att" field. */
+export function listsBlobIds(h: RecordHeader): boolean {
+  return h.blobIds !== undefined && h.blobIds.length > 0;
 }
 
 function validateTokens(toks: readonly unknown[]): void {
@@ -151,9 +194,14 @@ const SCRATCH = new CborWriter(4096);
 export function encodeHeader(h: RecordHeader): Uint8Array {
   validateHeader(h);
   const w = SCRATCH.reset();
-  w.head(5, KEYS.length);
+  const blobIds = listsBlobIds(h) ? h.blobIds! : undefined;
+  w.head(5, blobIds === undefined ? REQUIRED_FIELDS : KEYS.length);
   w.raw(K_BYTES.v).uint(h.version);
   w.raw(K_BYTES.asz).uint(h.attachmentBytes);
+  if (blobIds !== undefined) {
+    w.raw(K_BYTES.att).head(4, blobIds.length);
+    for (const id of blobIds) w.text(id);
+  }
   w.raw(K_BYTES.bkt).text(h.bucket);
   w.raw(K_BYTES.bsz).uint(h.sealedBodyBytes);
   w.raw(K_BYTES.dev).text(h.device);
@@ -190,6 +238,7 @@ export class DecodedHeader implements RecordHeader {
     tokenCount: number,
     readonly sealedBodyBytes: number,
     readonly attachmentBytes: number,
+    readonly blobIds?: readonly string[],
   ) {
     this.#buf = buf;
     this.#firstToken = firstToken;
@@ -232,7 +281,9 @@ export function decodeHeader(bytes: Uint8Array): RecordHeader {
   }
   // One copy of the input; tokens are checked in place and materialised only when read.
   const r = new CborReader(pooledCopy(bytes), 'record header', false);
-  if (r.head(5) !== KEYS.length) throw malformed(`must be a map of exactly ${KEYS.length} fields`);
+  const fields = r.head(5);
+  if (fields !== REQUIRED_FIELDS && fields !== KEYS.length)
+    throw malformed(`must be a map of exactly ${REQUIRED_FIELDS} fields, or ${KEYS.length} with "att"`);
   r.key('v');
   const version = r.uint();
   if (version !== RECORD_FORMAT_VERSION) {
@@ -243,6 +294,7 @@ export function decodeHeader(bytes: Uint8Array): RecordHeader {
   }
   r.key('asz');
   const attachmentBytes = r.uint();
+  const blobIds = fields === KEYS.length ? readBlobIds(r) : undefined;
   r.key('bkt');
   const bucket = r.id('bkt') as BucketId;
   r.key('bsz');
@@ -292,5 +344,23 @@ export function decodeHeader(bytes: Uint8Array): RecordHeader {
     n,
     sealedBodyBytes,
     attachmentBytes,
+    blobIds,
   );
+}
+
+/** Reads the "att" field: 1..MAX_HEADER_BLOB_IDS blob ids, ascending and unique. */
+function readBlobIds(r: CborReader): readonly string[] {
+  r.key('att');
+  const n = r.head(4);
+  if (n === 0) throw malformed('"att" is present but empty (a header without blob ids has no "att")');
+  if (n > MAX_HEADER_BLOB_IDS) throw malformed(`more than ${MAX_HEADER_BLOB_IDS} blob ids`);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = r.text();
+    if (id.length !== BLOB_ID_LENGTH || !BLOB_ID_REGEX.test(id))
+      throw malformed(`blob id ${i} is not 64 lowercase hex digits`);
+    if (i > 0 && ids[i - 1]! >= id) throw malformed(`blob ids are not ascending and unique at ${i}`);
+    ids.push(id);
+  }
+  return ids;
 }

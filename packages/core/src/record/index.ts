@@ -17,12 +17,21 @@ export {
   MAX_BODY_BYTES,
   MAX_RECORD_BYTES,
   MAX_TOKENS,
+  MAX_HEADER_BLOB_IDS,
   MAX_SEQUENCE,
   MAX_BATCH_RECORDS,
   MAX_SHORT_TEXT_BYTES,
   MAX_BODY_LIST,
 } from './limits.js';
-export { encodeHeader, decodeHeader, validateHeader, canonicalTokens } from './header.js';
+export {
+  encodeHeader,
+  decodeHeader,
+  validateHeader,
+  canonicalTokens,
+  canonicalBlobIds,
+  listsBlobIds,
+  BLOB_ID_REGEX,
+} from './header.js';
 export type { RecordHeader } from './header.js';
 export { encodeBody, decodeBody, EVENT_KINDS, MAX_TEXT_BYTES } from './body.js';
 export type { RecordBody, AttachmentRef, Direction, EventKind } from './body.js';

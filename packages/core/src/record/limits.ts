@@ -13,6 +13,12 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_RECORD_BYTES = MAX_HEADER_BYTES + MAX_BODY_BYTES + 64;
 /** Most blind tokens in one header. */
 export const MAX_TOKENS = 2048;
+/**
+ * Most blob ids a header lists ("att", docs/archive-format.md §2). A message carries at most
+ * 32 attachments (the client's limit); 256 ids of 66 bytes leave room for 2,048 tokens
+ * within MAX_HEADER_BYTES.
+ */
+export const MAX_HEADER_BLOB_IDS = 256;
 /** Largest sequence number (the largest integer every language's double-based JSON keeps exact). */
 export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 /** Most records in one verified chain segment or signed batch. */

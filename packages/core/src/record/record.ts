@@ -18,7 +18,14 @@ import { ByteSlab, RecordSlab } from './byte-slab.js';
 import { bytesEqual } from './deterministic-cbor.js';
 import { CborReader, headLength, readHeadAt, writeHead } from './cbor-fast.js';
 import type { RecordHeader } from './header.js';
-import { areHeaderTokens, canonicalTokens, decodeHeader, validateHeaderExceptIds } from './header.js';
+import {
+  areHeaderTokens,
+  canonicalBlobIds,
+  canonicalTokens,
+  decodeHeader,
+  encodeHeader,
+  validateHeaderExceptIds,
+} from './header.js';
 import type { HeaderTemplate } from './header-template.js';
 import {
   headerTemplate,
@@ -40,6 +47,11 @@ export interface RecordHeaderInput {
   /** Blind tokens in any order; they are sorted and de-duplicated. */
   readonly tokens: readonly Uint8Array[];
   readonly attachmentBytes: number;
+  /**
+   * Blob ids of the attachments the body references, in any order (sorted and de-duplicated
+   * into the header's "att"); omitted or empty when it references none.
+   */
+  readonly blobIds?: readonly string[];
 }
 
 /** A sealed record: its exact bytes, its hash and its decoded header. */
@@ -161,6 +173,8 @@ export function sealRecordBytes(
   }
   // Tokens as a header needs them (the usual case) are checked once, here.
   const tokensReady = areHeaderTokens(input.tokens);
+  const blobIds =
+    input.blobIds === undefined || input.blobIds.length === 0 ? undefined : canonicalBlobIds(input.blobIds);
   const header: RecordHeader = {
     version: RECORD_FORMAT_VERSION,
     org: input.org,
@@ -172,13 +186,17 @@ export function sealRecordBytes(
     tokens: tokensReady ? input.tokens : canonicalTokens(input.tokens),
     sealedBodyBytes: bodyBytes.length + SEALED_BODY_OVERHEAD,
     attachmentBytes: input.attachmentBytes,
+    ...(blobIds === undefined ? {} : { blobIds }),
   };
   validateHeaderExceptIds(header, tokensReady);
   // Assemble the record in one buffer: 0x82, bstr(header), bstr(salt || ct || tag). The
   // header is written from the session key's template (the ids equal the session key's,
-  // which were checked when it was wrapped), and the body is sealed in place after it.
+  // which were checked when it was wrapped), and the body is sealed in place after it. A
+  // header listing blob ids has a field the template lacks: the few records with attachments
+  // take the general encoder.
   const template = templateOf(sealer);
-  const headerLength = templateHeaderLength(template, header);
+  const listing = blobIds === undefined ? undefined : encodeHeader(header);
+  const headerLength = listing?.length ?? templateHeaderLength(template, header);
   const sealedLength = header.sealedBodyBytes;
   const bytes = RECORDS.take(
     1 + headLength(headerLength) + headerLength + headLength(sealedLength) + sealedLength,
@@ -187,7 +205,8 @@ export function sealRecordBytes(
   const headerAt = writeBstrHead(bytes, 1, headerLength);
   // Encoded in scratch (whose view is the AEAD's aad, without a new view per record), then copied.
   const headerBytes = headerScratch(headerLength);
-  writeTemplateHeader(template, header, headerBytes, 0);
+  if (listing === undefined) writeTemplateHeader(template, header, headerBytes, 0);
+  else headerBytes.set(listing);
   bytes.set(headerBytes, headerAt);
   sealer.sealBodyInto(
     bytes,
