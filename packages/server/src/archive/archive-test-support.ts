@@ -177,10 +177,16 @@ export class ArchiveWriter {
     this.sessionKeySent = m.sent;
   }
 
-  /** Seals `n` new records (advancing the chain) and returns them with their signature. */
+  /**
+   * Seals `n` new records (advancing the chain) and returns them with their signature;
+   * `attachments` goes into every header ("asz", and "att" when it lists blob ids).
+   */
   batch(
     n: number,
     bodyBytes = 1024 - 120,
+    attachments: { readonly attachmentBytes: number; readonly blobIds?: readonly string[] } = {
+      attachmentBytes: 0,
+    },
   ): { records: Uint8Array[]; signature: Uint8Array; sessionKeys: Uint8Array[]; firstSeq: number } {
     const ctx = this.sealer.context;
     const records: Uint8Array[] = [];
@@ -196,7 +202,7 @@ export class ArchiveWriter {
           seq: this.seq,
           prev: this.prev,
           tokens: [],
-          attachmentBytes: 0,
+          ...attachments,
         },
         randomBytes(bodyBytes),
       );

@@ -11,11 +11,17 @@
  * all run before its writes). An unexpected fault fails the group; each batch is then
  * retried alone, so one bad batch cannot fail its neighbours.
  */
-import { encodeLogEntry, type DeviceId as CoreDeviceId, type OrgId as CoreOrgId } from '@custos/core';
+import {
+  encodeLogEntry,
+  listsBlobIds,
+  type DeviceId as CoreDeviceId,
+  type OrgId as CoreOrgId,
+} from '@custos/core';
 import { isServerError, ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
 import type { BucketRecord } from '../store/bucket-stores.js';
 import type { BucketDisposal } from '../store/disposition-stores.js';
+import type { BlobId, BlobReference } from '../store/messaging-records.js';
 import { MAX_RECORDS_PER_GROUP_COMMIT, PG_GROUP_COMMITS_IN_FLIGHT } from './archive-defaults.js';
 import { acceptsRecordsAt } from './bucket-acceptance.js';
 import type { SequencedArchiveRecord } from '../store/archive-stores.js';
@@ -256,6 +262,7 @@ async function writePlans(
   }
   // planBatch applied the pushback rule to every plan of this group.
   let next = await tx.archive.insertSequenced(orgId, rows, entries);
+  await keepBlobReferences(tx, orgId, plans, next, now);
   const receipts: BatchReceipt[] = [];
   for (const { fresh, replayed } of plans) {
     const indexes = [...replayed];
@@ -269,6 +276,36 @@ async function writePlans(
     });
   }
   return receipts;
+}
+
+/**
+ * Keeps the blob references of the plans' new records, whose log indexes start at `first`
+ * (docs/operations.md, "Blobs"): the ids their headers list ("att"), so the blob sweep leaves
+ * those blobs while the records live. A record with attachments that lists none comes from a
+ * client older than the field: it may reference any blob uploaded before now, so none of
+ * those is ever swept.
+ */
+async function keepBlobReferences(
+  tx: Stores,
+  orgId: OrgId,
+  plans: readonly WritePlan[],
+  first: number,
+  now: number,
+): Promise<void> {
+  const refs: BlobReference[] = [];
+  let unlisted = false;
+  let logIndex = first;
+  for (const { fresh } of plans) {
+    for (const { header } of fresh) {
+      if (listsBlobIds(header)) {
+        for (const blobId of header.blobIds!)
+          refs.push({ logIndex, bucketId: header.bucket, blobId: blobId as BlobId });
+      } else if (header.attachmentBytes > 0) unlisted = true;
+      logIndex++;
+    }
+  }
+  await tx.blobs.putReferences(orgId, refs);
+  if (unlisted) await tx.blobs.noteUnlistedReferences(now);
 }
 
 /** Checks `batch` against the store and writes it using `tx` (nothing is written when a check fails). */

@@ -6,9 +6,14 @@
  * so the server need not track who may read which attachment (docs/relay.md says so).
  */
 import { createHash } from 'node:crypto';
+import {
+  BLOB_SWEEP_BATCH,
+  BLOB_UNLISTED_MARGIN_MS,
+  BLOB_UNREFERENCED_RETENTION_MS,
+} from '../config/messaging-defaults.js';
 import { ServerError } from '../errors.js';
 import type { DeviceId, OrgId } from '../ids.js';
-import type { BlobId } from '../store/messaging-records.js';
+import type { BlobAddOutcome, BlobId, BlobSweepLimits } from '../store/messaging-records.js';
 import type { Stores } from '../store/stores.js';
 
 /** The id pattern: 64 lowercase hex digits. */
@@ -38,13 +43,22 @@ export async function uploadBlob(
   const usage = await stores.blobs.usage(orgId);
   if (usage.bytes + content.length > quotaBytes && (await stores.blobs.find(blobId)) === undefined)
     throw new ServerError('BLOB_QUOTA_EXCEEDED');
-  await stores.blobs.putContent(blobId, content);
-  const outcome = await stores.withTransaction((tx) =>
-    tx.blobs.add(orgId, { blobId, size: content.length, uploadedBy: deviceId, createdAt: now }, quotaBytes),
-  );
+  const record = { blobId, size: content.length, uploadedBy: deviceId, createdAt: now };
+  let outcome: BlobAddOutcome = 'content-missing';
+  // The sweep may remove the content of an old, unreferenced blob between our write and our
+  // row: then nothing was recorded, and writing it again wins (the sweep has let it go).
+  for (let tries = 0; outcome === 'content-missing' && tries < UPLOAD_TRIES; tries++) {
+    await stores.blobs.putContent(blobId, content);
+    outcome = await stores.withTransaction((tx) => tx.blobs.add(orgId, record, quotaBytes));
+  }
+  if (outcome === 'content-missing')
+    throw new ServerError('UNAVAILABLE', 'blob storage is busy; retry the upload');
   if (outcome === 'over-quota') throw new ServerError('BLOB_QUOTA_EXCEEDED');
   return { existed: outcome === 'exists' };
 }
+
+/** Writes of one upload's content before giving up (a sweep removes a blob's content once). */
+const UPLOAD_TRIES = 3;
 
 /** The bytes of a blob some organisation uploaded; BLOB_NOT_FOUND otherwise. */
 export async function downloadBlob(stores: Stores, blobId: BlobId): Promise<Buffer> {
@@ -54,4 +68,46 @@ export async function downloadBlob(stores: Stores, blobId: BlobId): Promise<Buff
   // Metadata without content means the blob folder lost a file: a fault, not a client error.
   if (content === undefined) throw new ServerError('INTERNAL', 'blob content missing');
   return content;
+}
+
+/** Settings of the blob sweep (the defaults of docs/operations.md; tests shorten them). */
+export interface BlobSweepSettings {
+  /** A blob no record lists is kept this long after its last upload. */
+  readonly retentionMs: number;
+  readonly unlistedMarginMs: number;
+  /** Most blobs one sweep looks at. */
+  readonly batch: number;
+}
+
+export const DEFAULT_BLOB_SWEEP: BlobSweepSettings = Object.freeze({
+  retentionMs: BLOB_UNREFERENCED_RETENTION_MS,
+  unlistedMarginMs: BLOB_UNLISTED_MARGIN_MS,
+  batch: BLOB_SWEEP_BATCH,
+});
+
+/**
+ * Deletes blobs that no archive record lists, uploaded (by every organisation that did)
+ * longer than `retentionMs` ago and after the last record that may reference blobs without
+ * listing them. Each blob's rows go in one transaction that reads every rule again under
+ * their locks, its content in a later one that keeps it if an upload came back meanwhile.
+ * Resolves to the number of blobs deleted.
+ */
+export async function sweepBlobs(
+  stores: Stores,
+  now: number,
+  settings: BlobSweepSettings = DEFAULT_BLOB_SWEEP,
+): Promise<number> {
+  const limits: BlobSweepLimits = {
+    uploadedBefore: now - settings.retentionMs,
+    unlistedMarginMs: settings.unlistedMarginMs,
+  };
+  let swept = 0;
+  for (const blobId of await stores.blobs.sweepCandidates(limits, settings.batch)) {
+    if (!(await stores.withTransaction((tx) => tx.blobs.sweepRows(blobId, limits)))) continue;
+    // A crash here leaves content no row names: never served, and written over by a later
+    // upload of the same bytes.
+    await stores.withTransaction((tx) => tx.blobs.removeUnusedContent(blobId));
+    swept++;
+  }
+  return swept;
 }

@@ -72,6 +72,21 @@ export const HTTP_FETCH_PAGE_MAX = 100;
 export const BLOB_MAX_BYTES = 25 * 1024 * 1024;
 /** Blob space per organisation unless configured: 10 GiB. */
 export const DEFAULT_BLOB_QUOTA_BYTES = 10 * 1024 * 1024 * 1024;
+/**
+ * How long after its upload the archive has to list a blob before the sweep may take it:
+ * the queue expiry (every recipient had that long to receive the message) plus the longest
+ * receipt grace an org may set (MAX_RECEIPT_GRACE_MS, 30 days: how long a device may take to
+ * archive what it received before the completeness report calls the record missing). A
+ * record that arrives later than that may find its blob gone (docs/operations.md, "Blobs").
+ */
+export const BLOB_UNREFERENCED_RETENTION_MS = RELAY_QUEUE_TTL_MS + 30 * 24 * 60 * 60 * 1000;
+/**
+ * Clock skew allowed between API nodes when comparing a blob's upload time with the last
+ * record that may reference blobs without listing them: one day, far above any sane skew.
+ */
+export const BLOB_UNLISTED_MARGIN_MS = 24 * 60 * 60 * 1000;
+/** Most blobs one sweep looks at (each is deleted in its own transactions). */
+export const BLOB_SWEEP_BATCH = 1000;
 
 /** Bytes of envelope content pushed to one socket and not yet acknowledged, at most. */
 export const WS_MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;

@@ -2,11 +2,12 @@
  * Disposition end to end on the stores (SQLite and PostgreSQL): a plan of expired buckets,
  * officer approvals (too few, forged, from an unregistered officer, replayed, another org's
  * plan), execution interrupted and resumed, held records and their keys surviving, and the
- * keys destroyed once the hold is released. A bucket that still takes records at the server's
+ * keys destroyed once the hold is released; a disposed record's blob reference released to the
+ * blob sweep, a held one's kept. A bucket that still takes records at the server's
  * time (window end + late-upload grace) is never planned, approved or executed, whatever the
  * as-of date: not even from a plan that holds it (one made before the rule), resumed or not.
  */
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import {
   decodeDispositionCertificate,
   decodeDispositionPlan,
@@ -20,6 +21,7 @@ import { newId, type DeviceId, type OrgId } from '../ids.js';
 import { encodePostings, decodePostings } from '../search/posting-codec.js';
 import { SyntheticDevice, storeRecords } from '../search/search-test-support.js';
 import type { HoldId } from '../store/hold-stores.js';
+import type { BlobId } from '../store/messaging-records.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
 import { approvePlan } from './approval.js';
 import { assertDisposable, unexpiredBuckets } from './bucket-readiness.js';
@@ -124,11 +126,28 @@ async function setUp(tb: TestBackend) {
     ...pAll.map((logIndex, seq) => ({ logIndex, deviceId: dp.deviceId, seq, bucketId: P_BUCKET })),
   ];
   await s.search.putIndexed(orgId, indexed);
+  // One blob per record class, listed by a record of it (as ingest keeps them): a record the
+  // disposition deletes releases its blob to the sweep, a held or permanent one keeps it.
+  const blobOf = async (logIndex: number, bucketId: string): Promise<BlobId> => {
+    const content = randomBytes(20);
+    const blobId = createHash('sha256').update(content).digest('hex') as BlobId;
+    await s.blobs.putContent(blobId, content);
+    await s.withTransaction(async (tx) => {
+      await tx.blobs.add(orgId, { blobId, size: 20, uploadedBy: BY, createdAt: 1000 }, 1_000_000);
+      await tx.blobs.putReferences(orgId, [{ logIndex, bucketId, blobId }]);
+    });
+    return blobId;
+  };
+  const blobs = {
+    tA: await blobOf(tA[0]!, T_BUCKET),
+    tB: await blobOf(tB[0]!, T_BUCKET),
+    p: await blobOf(pAll[0]!, P_BUCKET),
+  };
   const wrapped = Buffer.from(encodeDeterministicCbor({ v: 1, bkt: T_BUCKET, dev: dt.deviceId, org: orgId }));
   await s.archive.putSessionKeys(orgId, [
     { keyId: createHash('sha256').update(wrapped).digest(), deviceId: dt.deviceId, wrapped, receivedAt: 0 },
   ]);
-  return { orgId, officers, dt, dp, tA, tB, pAll, sAll, tokenT, tokenP };
+  return { orgId, officers, dt, dp, tA, tB, pAll, sAll, tokenT, tokenP, blobs };
 }
 
 type World = Awaited<ReturnType<typeof setUp>>;
@@ -154,6 +173,13 @@ for (const backend of TEST_BACKENDS) {
       return row === undefined ? [] : decodePostings(row.ids, 0, row.n);
     };
     const holdId = newId<DeviceId>() as string as HoldId;
+    /** Which of the world's blobs the sweep may take now (their uploads are long past). */
+    const sweepable = async () => {
+      const ids = await tb.stores.blobs.sweepCandidates({ uploadedBefore: AS_OF, unlistedMarginMs: 0 }, 1000);
+      return Object.entries(w.blobs)
+        .filter(([, id]) => ids.includes(id))
+        .map(([name]) => name);
+    };
     const officerList = async () => (await tb.stores.orgs.get(w.orgId))!.officers;
     /** An officer-list change act (quorum 2) putting `officers` in force. */
     const change = (seq: number, officers: Awaited<ReturnType<typeof officerList>>) =>
@@ -252,6 +278,7 @@ for (const backend of TEST_BACKENDS) {
     });
 
     it('executes after an interruption, keeping held records and their bucket keys', async () => {
+      expect(await sweepable()).toEqual([]);
       const p = await plan(true);
       await approve(p.planId, 2, signAs(2, p.plan));
       let steps = 0;
@@ -308,6 +335,8 @@ for (const backend of TEST_BACKENDS) {
       // Only the approvals that verify against the list in force when it was written: not officer 2's.
       expect(cert.approvals.map((a) => a.officerIndex)).toEqual([0, 1]);
       expect(cert.buckets).toEqual([{ bucketId: T_BUCKET, records: 4, held: 3, keysDestroyed: false }]);
+      // The disposed records released their blob; the held and permanent ones keep theirs.
+      expect(await sweepable()).toEqual(['tA']);
       // An executed plan takes no more approvals (officer 3, added now, never approved it).
       const [extra] = officerKeys(1);
       await change(6, [...listed, { index: 3, publicKey: extra!.doc }]);
@@ -376,6 +405,7 @@ for (const backend of TEST_BACKENDS) {
         hash: new Uint8Array(createHash('sha256').update(done.certificate!).digest()),
       });
       expect(await present([...w.tA, ...w.tB, ...w.pAll])).toEqual(w.pAll);
+      expect(await sweepable()).toEqual(['tA', 'tB']);
       expect(await tokenIds(w.tokenT)).toEqual([]);
       expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'officer-wrap', T_BUCKET)).toEqual([]);
       expect(await tb.stores.buckets.blobsForBucket(w.orgId, 'index-key', T_BUCKET)).toEqual([]);

@@ -16,6 +16,7 @@ import {
   WS_SEND_BURST,
   WS_SEND_PER_SECOND,
 } from '../config/messaging-defaults.js';
+import { sweepBlobs } from '../blobs/blob-service.js';
 import { RATE_LIMIT_MAX_BUCKETS } from '../config/defaults.js';
 import { RateLimiter, type RateLimitSettings } from '../http/rate-limit.js';
 import type { AppDeps } from '../http/route-def.js';
@@ -71,7 +72,7 @@ export interface MessagingServices {
   readonly settings: MessagingSettings;
   /** Bundle fetches per requesting device (harvesting drains one-time keys). */
   readonly prekeyFetches: RateLimiter;
-  /** Starts the expiry sweep (the server calls this; tests need not). */
+  /** Starts the expiry sweeps of envelopes, send keys and blobs (the server calls this; tests need not). */
   startSweeps(logger: Logger): void;
   /** Stops the sweep and waits for accepted relay writes to commit. */
   close(): Promise<void>;
@@ -111,6 +112,7 @@ export function createMessagingServices(o: MessagingOptions): MessagingServices 
     sendKeyRetentionMs: RELAY_SEND_KEY_RETENTION_MS,
   });
   let sweep: NodeJS.Timeout | null = null;
+  let blobSweep: Promise<void> | null = null;
   return {
     relay,
     hub,
@@ -127,12 +129,25 @@ export function createMessagingServices(o: MessagingOptions): MessagingServices 
         // Send keys past their retention: a repeat that late is stored as a new send (whose
         // ciphertext the recipient's libsignal refuses as a duplicate).
         relay.pruneSendKeys().catch(() => logger.warn('relay-send-key-prune-failed'));
+        // Blobs no archive record lists, once every recipient had its chance to fetch them.
+        // One at a time: a sweep still running when the next is due lets it pass.
+        blobSweep ??= sweepBlobs(o.stores, o.clock())
+          .then(
+            (count) => {
+              if (count > 0) logger.info('blobs-swept', { count });
+            },
+            () => logger.warn('blob-sweep-failed'),
+          )
+          .finally(() => {
+            blobSweep = null;
+          });
       }, RELAY_EXPIRY_SWEEP_INTERVAL_MS);
       sweep.unref();
     },
     async close() {
       if (sweep !== null) clearInterval(sweep);
       sweep = null;
+      await blobSweep;
       await relay.idle();
     },
   };

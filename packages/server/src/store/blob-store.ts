@@ -5,12 +5,29 @@
  *
  * Quota: `blob_usage` holds each organisation's running total; the charge is one conditional
  * upsert, so concurrent uploads on PostgreSQL cannot together pass the limit.
+ *
+ * Lifetime (docs/operations.md, "Blobs"): archive records' references (`archive_blob_refs`)
+ * keep a blob; the sweep deletes one that no record lists, whose every upload is older than
+ * the relay's expiry plus the archive's grace, and which no record of an older client (one
+ * that does not list its attachments) could reference. Lock order, so that none of them
+ * deletes what another just counted on: an upload holds the content shared, then writes
+ * its row; the sweep locks the rows, deletes them, and in a later transaction holds the
+ * content exclusively and removes it only if no row came back; ingest holds the rows
+ * shared while it writes its references. (SQLite runs one transaction at a time.)
  */
 import type { OrgId } from '../ids.js';
-import type { BlobAddOutcome, BlobId, BlobRecord, Usage } from './messaging-records.js';
+import { insertAll } from './log-stores.js';
+import type {
+  BlobAddOutcome,
+  BlobId,
+  BlobRecord,
+  BlobReference,
+  BlobSweepLimits,
+  Usage,
+} from './messaging-records.js';
 import type { BlobContentStore, BlobStore } from './messaging-stores.js';
-import { int } from './row-checks.js';
-import { sql, type SqlExecutor } from './sql.js';
+import { int, text } from './row-checks.js';
+import { allIn, sql, type SqlExecutor } from './sql.js';
 
 /** BlobStore over SQL metadata and a content store. */
 export class SqlBlobStore implements BlobStore {
@@ -28,6 +45,7 @@ export class SqlBlobStore implements BlobStore {
   }
 
   async add(orgId: OrgId, b: BlobRecord, quotaBytes: number): Promise<BlobAddOutcome> {
+    if (!(await this.content.hold(b.blobId, false))) return 'content-missing';
     const inserted = await this.db.run(sql`INSERT INTO blobs (org_id, blob_id, size, uploaded_by, created_at)
       VALUES (${orgId}, ${b.blobId}, ${b.size}, ${b.uploadedBy}, ${b.createdAt}) ON CONFLICT DO NOTHING`);
     if (inserted === 0) return 'exists';
@@ -55,5 +73,75 @@ export class SqlBlobStore implements BlobStore {
       sql`SELECT count, bytes FROM blob_usage WHERE org_id = ${orgId}`,
     );
     return row === undefined ? { count: 0, bytes: 0 } : { count: int(row.count), bytes: int(row.bytes) };
+  }
+
+  async putReferences(orgId: OrgId, refs: readonly BlobReference[]): Promise<void> {
+    if (refs.length === 0) return;
+    if (this.db.dialect === 'postgres') {
+      // Shared row locks: a sweep that has read no reference yet waits for this commit.
+      await allIn(
+        this.db,
+        sql`SELECT 1 AS x FROM blobs WHERE blob_id IN`,
+        refs.map((r) => r.blobId),
+        ' FOR SHARE',
+      );
+    }
+    await insertAll(
+      this.db,
+      'INSERT INTO archive_blob_refs (org_id, log_index, blob_id, bucket_id)',
+      refs.map((r) => [orgId, r.logIndex, r.blobId, r.bucketId] as const),
+      ' ON CONFLICT DO NOTHING',
+    );
+  }
+
+  async noteUnlistedReferences(now: number): Promise<void> {
+    await this.db.run(sql`UPDATE blob_sweep_state SET unlisted_through = ${now}
+      WHERE id = 1 AND unlisted_through < ${now}`);
+  }
+
+  async sweepCandidates(limits: BlobSweepLimits, limit: number): Promise<BlobId[]> {
+    const rows = await this.db.all<{ blob_id: unknown }>(sql`SELECT b.blob_id FROM blobs b
+      GROUP BY b.blob_id
+      HAVING MAX(b.created_at) < ${limits.uploadedBefore}
+        AND MIN(b.created_at) > (SELECT unlisted_through FROM blob_sweep_state WHERE id = 1) + ${limits.unlistedMarginMs}
+        AND NOT EXISTS (SELECT 1 FROM archive_blob_refs r WHERE r.blob_id = b.blob_id)
+      ORDER BY b.blob_id LIMIT ${limit}`);
+    return rows.map((r) => text(r.blob_id) as BlobId);
+  }
+
+  async sweepRows(blobId: BlobId, limits: BlobSweepLimits): Promise<boolean> {
+    const rows = await this.db.all<{ org_id: unknown; size: unknown; created_at: unknown }>(
+      this.db.dialect === 'postgres'
+        ? sql`SELECT org_id, size, created_at FROM blobs WHERE blob_id = ${blobId} FOR UPDATE`
+        : sql`SELECT org_id, size, created_at FROM blobs WHERE blob_id = ${blobId}`,
+    );
+    if (rows.length === 0) return false;
+    // Read again now that the rows are locked (a fresh snapshot on PostgreSQL): a reference
+    // committed meanwhile, a newer upload or a newer unlisted record keeps the blob.
+    const created = rows.map((r) => int(r.created_at));
+    if (Math.max(...created) >= limits.uploadedBefore) return false;
+    const state = await this.db.get<{ unlisted_through: unknown }>(
+      sql`SELECT unlisted_through FROM blob_sweep_state WHERE id = 1`,
+    );
+    if (state === undefined || Math.min(...created) <= int(state.unlisted_through) + limits.unlistedMarginMs)
+      return false;
+    const ref = await this.db.get(
+      sql`SELECT 1 AS x FROM archive_blob_refs WHERE blob_id = ${blobId} LIMIT 1`,
+    );
+    if (ref !== undefined) return false;
+    for (const r of rows) {
+      const orgId = text(r.org_id);
+      await this.db.run(sql`DELETE FROM blobs WHERE org_id = ${orgId} AND blob_id = ${blobId}`);
+      await this.db.run(sql`UPDATE blob_usage SET count = count - 1, bytes = bytes - ${int(r.size)}
+        WHERE org_id = ${orgId}`);
+    }
+    return true;
+  }
+
+  async removeUnusedContent(blobId: BlobId): Promise<boolean> {
+    if (!(await this.content.hold(blobId, true))) return false;
+    if ((await this.find(blobId)) !== undefined) return false;
+    await this.content.remove(blobId);
+    return true;
   }
 }

@@ -126,7 +126,10 @@ export interface DispositionStore {
   bucketRecords(orgId: OrgId, bucketId: string, after: number, limit: number): Promise<BucketRecordFacts[]>;
   /** Whether any record of the bucket remains. */
   bucketHasRecords(orgId: OrgId, bucketId: string): Promise<boolean>;
-  /** Deletes the bucket's records (and their indexed-record rows) with leaf index in [lo, hi]; resolves to the records deleted. */
+  /**
+   * Deletes the bucket's records (with their indexed-record rows and blob references) with leaf
+   * index in [lo, hi]; resolves to the records deleted.
+   */
   deleteRecords(orgId: OrgId, bucketId: string, lo: number, hi: number): Promise<number>;
   /** The start of the last posting block at or below `index`, or null. */
   blockAtOrBelow(orgId: OrgId, index: number): Promise<number | null>;
@@ -376,6 +379,9 @@ export class SqlDispositionStore implements DispositionStore {
   }
 
   async deleteRecords(orgId: OrgId, bucketId: string, lo: number, hi: number): Promise<number> {
+    // The records' blob references go with them, so the blob sweep may take those blobs.
+    await this.db.run(sql`DELETE FROM archive_blob_refs WHERE org_id = ${orgId} AND bucket_id = ${bucketId}
+      AND log_index >= ${lo} AND log_index <= ${hi}`);
     await this.db.run(sql`DELETE FROM search_records WHERE org_id = ${orgId} AND log_index >= ${lo}
       AND log_index <= ${hi} AND bucket_id = ${bucketId}`);
     return this.db.run(sql`DELETE FROM archive_records WHERE org_id = ${orgId} AND bucket_id = ${bucketId}

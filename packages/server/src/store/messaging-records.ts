@@ -52,7 +52,28 @@ export interface BlobRecord {
 }
 
 /** What recording an upload did: charged to the org, already there, or refused by the quota. */
-export type BlobAddOutcome = 'added' | 'exists' | 'over-quota';
+/**
+ * What `add` did. `content-missing`: the content was removed (by the sweep) after the caller
+ * wrote it, so nothing was recorded and the caller writes it again.
+ */
+export type BlobAddOutcome = 'added' | 'exists' | 'over-quota' | 'content-missing';
+
+/** One blob a stored archive record lists (its header's "att"). */
+export interface BlobReference {
+  readonly logIndex: number;
+  readonly bucketId: string;
+  readonly blobId: BlobId;
+}
+
+/** What the blob sweep may delete: every upload of the blob is older than `uploadedBefore`. */
+export interface BlobSweepLimits {
+  readonly uploadedBefore: number;
+  /**
+   * Clock skew allowed between API nodes: a blob uploaded up to this long after the last
+   * record that may reference blobs without listing them is kept as if uploaded before it.
+   */
+  readonly unlistedMarginMs: number;
+}
 
 /** A device as the relay's addressing check sees it. */
 export interface DeviceState {

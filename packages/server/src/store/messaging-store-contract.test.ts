@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_SEND_KEY_RETENTION_MS } from '../config/messaging-defaults.js';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
+import { sweepBlobs } from '../blobs/blob-service.js';
 import { createMessagingServices } from '../relay/messaging-services.js';
 import { createTestMember } from '../testing/test-org-row.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
@@ -63,6 +64,13 @@ for (const backend of TEST_BACKENDS) {
     afterAll(async () => {
       await tb?.dispose();
     });
+
+    /** Writes `content` and returns the record of an upload of it by `by` at `at`. */
+    async function stored(content: Buffer, by: DeviceId, at: number) {
+      const blobId = blobIdOf(content);
+      await s.blobs.putContent(blobId, content);
+      return { blobId, size: content.length, uploadedBy: by, createdAt: at };
+    }
 
     it('relay: pending in enqueue order, ack deletes only the owner device, usage counts', async () => {
       const f = await seed(s);
@@ -450,9 +458,9 @@ for (const backend of TEST_BACKENDS) {
       expect(await s.blobs.usage(f.orgId)).toEqual({ count: 1, bytes: 1000 });
       expect(await s.blobs.find(id)).toEqual({ size: 1000 });
 
-      const second = { blobId: blobIdOf(randomBytes(8)), size: 1000, uploadedBy: d, createdAt: 6 };
+      const second = { ...(await stored(randomBytes(8), d, 6)), size: 1000 };
       expect(await s.blobs.add(f.orgId, second, 2500)).toBe('added');
-      const third = { blobId: blobIdOf(randomBytes(8)), size: 1000, uploadedBy: d, createdAt: 7 };
+      const third = { ...(await stored(randomBytes(8), d, 7)), size: 1000 };
       expect(await s.blobs.add(f.orgId, third, 2500)).toBe('over-quota');
       expect(await s.blobs.usage(f.orgId)).toEqual({ count: 2, bytes: 2000 });
       expect(await s.blobs.find(third.blobId)).toBeUndefined();
@@ -470,16 +478,9 @@ for (const backend of TEST_BACKENDS) {
     it('blobs: concurrent uploads cannot together pass the quota', async () => {
       const f = await seed(s, 1);
       const d = f.deviceIds[0]!;
+      const recs = await Promise.all(Array.from({ length: 10 }, (_, i) => stored(Buffer.from([i, 7]), d, 1)));
       const outcomes = await Promise.all(
-        Array.from({ length: 10 }, (_, i) =>
-          s.withTransaction((tx) =>
-            tx.blobs.add(
-              f.orgId,
-              { blobId: blobIdOf(Buffer.from([i])), size: 100, uploadedBy: d, createdAt: 1 },
-              450,
-            ),
-          ),
-        ),
+        recs.map((r) => s.withTransaction((tx) => tx.blobs.add(f.orgId, { ...r, size: 100 }, 450))),
       );
       expect(outcomes.filter((o) => o === 'added')).toHaveLength(4);
       expect(await s.blobs.usage(f.orgId)).toEqual({ count: 4, bytes: 400 });
@@ -487,6 +488,128 @@ for (const backend of TEST_BACKENDS) {
 
     it('blobs: unknown content reads as undefined', async () => {
       expect(await s.blobs.readContent(blobIdOf(randomBytes(4)))).toBeUndefined();
+    });
+
+    it('blobs: add refuses (content-missing) when the content is gone, and records nothing', async () => {
+      const f = await seed(s, 1);
+      const rec = { blobId: blobIdOf(randomBytes(9)), size: 9, uploadedBy: f.deviceIds[0]!, createdAt: 1 };
+      expect(await s.withTransaction((tx) => tx.blobs.add(f.orgId, rec, 1000))).toBe('content-missing');
+      expect(await s.blobs.find(rec.blobId)).toBeUndefined();
+      expect(await s.blobs.usage(f.orgId)).toEqual({ count: 0, bytes: 0 });
+    });
+
+    // The sweep tests come last: the sweep is global and takes other tests' old blobs too.
+    it('blobs: the sweep takes an old blob no record lists, and keeps listed, recent, re-uploaded and unlisted-era ones', async () => {
+      const f = await seed(s, 1);
+      const g = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      const add = async (orgId: OrgId, by: DeviceId, at: number, content = randomBytes(40)) => {
+        const r = await stored(content, by, at);
+        expect(await s.withTransaction((tx) => tx.blobs.add(orgId, r, 1_000_000))).toBe('added');
+        return r.blobId;
+      };
+      // A record of an older client (attachments, no list) at 10,000: nothing uploaded before
+      // it (with the margin) is ever swept.
+      await s.withTransaction((tx) => tx.blobs.noteUnlistedReferences(10_000));
+      const unlistedEra = await add(f.orgId, d, 10_005);
+      const old = await add(f.orgId, d, 20_000);
+      const listed = await add(f.orgId, d, 20_000);
+      const recent = await add(f.orgId, d, 49_500);
+      const shared = randomBytes(40);
+      const reUploaded = await add(f.orgId, d, 20_000, shared);
+      await add(g.orgId, g.deviceIds[0]!, 49_500, shared);
+      await s.withTransaction((tx) =>
+        tx.blobs.putReferences(f.orgId, [{ logIndex: 3, bucketId: 'b1', blobId: listed }]),
+      );
+      const before = await s.blobs.usage(f.orgId);
+      const settings = { retentionMs: 1000, unlistedMarginMs: 10, batch: 1000 };
+      expect(await sweepBlobs(s, 50_000, settings)).toBeGreaterThanOrEqual(1);
+      expect(await s.blobs.find(old)).toBeUndefined();
+      expect(await s.blobs.readContent(old)).toBeUndefined();
+      for (const kept of [unlistedEra, listed, recent, reUploaded]) {
+        expect(await s.blobs.find(kept), kept).toBeDefined();
+        expect(await s.blobs.readContent(kept), kept).toBeDefined();
+      }
+      expect(await s.blobs.usage(f.orgId)).toEqual({ count: before.count - 1, bytes: before.bytes - 40 });
+      // A later unlisted record protects what was uploaded before it, however old.
+      await s.withTransaction((tx) => tx.blobs.noteUnlistedReferences(60_000));
+      const older = await add(f.orgId, d, 30_000);
+      expect(await sweepBlobs(s, 100_000, settings)).toBe(0);
+      expect(await s.blobs.find(older)).toBeDefined();
+      // The marker never moves back.
+      await s.withTransaction((tx) => tx.blobs.noteUnlistedReferences(1));
+      expect(await s.blobs.sweepCandidates({ uploadedBefore: 100_000, unlistedMarginMs: 0 }, 10)).toEqual([]);
+    });
+
+    it("blobs: a disposition releases its records' references and keeps those of records it skips", async () => {
+      const f = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      const ids: BlobId[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await stored(randomBytes(30), d, 200_000);
+        await s.withTransaction((tx) => tx.blobs.add(f.orgId, r, 1_000_000));
+        ids.push(r.blobId);
+      }
+      // Records 10 (bucket b1), 11 (b1, held), 12 (b2, another bucket) list one blob each.
+      await s.withTransaction((tx) =>
+        tx.blobs.putReferences(f.orgId, [
+          { logIndex: 10, bucketId: 'b1', blobId: ids[0]! },
+          { logIndex: 11, bucketId: 'b1', blobId: ids[1]! },
+          { logIndex: 12, bucketId: 'b2', blobId: ids[2]! },
+        ]),
+      );
+      const limits = { uploadedBefore: 300_000, unlistedMarginMs: 0 };
+      expect(await s.blobs.sweepCandidates(limits, 1000)).not.toContain(ids[0]);
+      await s.withTransaction((tx) => tx.disposition.deleteRecords(f.orgId, 'b1', 10, 10));
+      await s.withTransaction((tx) => tx.disposition.deleteRecords(f.orgId, 'b1', 12, 12));
+      const candidates = await s.blobs.sweepCandidates(limits, 1000);
+      expect(candidates).toContain(ids[0]);
+      expect(candidates).not.toContain(ids[1]);
+      expect(candidates).not.toContain(ids[2]);
+    });
+
+    it('blobs: a reference committed while the sweep waits keeps the blob; an upload after the rows went keeps the content', async () => {
+      const f = await seed(s, 1);
+      const d = f.deviceIds[0]!;
+      const r = await stored(randomBytes(50), d, 300_000);
+      await s.withTransaction((tx) => tx.blobs.add(f.orgId, r, 1_000_000));
+      const limits = { uploadedBefore: 400_000, unlistedMarginMs: 0 };
+      // Ingest holds the blob's rows (shared) from its reference to its commit; the sweep's
+      // transaction starts meanwhile and must see the reference once it gets the rows.
+      let release!: () => void;
+      const held = new Promise<void>((res) => (release = res));
+      let referenced!: () => void;
+      const inIngest = new Promise<void>((res) => (referenced = res));
+      const ingest = s.withTransaction(async (tx) => {
+        await tx.blobs.putReferences(f.orgId, [{ logIndex: 1, bucketId: 'b', blobId: r.blobId }]);
+        referenced();
+        await held;
+      });
+      await inIngest;
+      const sweep = s.withTransaction((tx) => tx.blobs.sweepRows(r.blobId, limits));
+      await new Promise((res) => setTimeout(res, 50));
+      release();
+      await ingest;
+      expect(await sweep).toBe(false);
+      expect(await s.blobs.find(r.blobId)).toBeDefined();
+      // Unreferenced, its rows go; an upload of the same bytes before the content step keeps them.
+      const lone = await stored(randomBytes(50), d, 300_000);
+      await s.withTransaction((tx) => tx.blobs.add(f.orgId, lone, 1_000_000));
+      expect(await s.withTransaction((tx) => tx.blobs.sweepRows(lone.blobId, limits))).toBe(true);
+      expect(await s.blobs.find(lone.blobId)).toBeUndefined();
+      expect(
+        await s.withTransaction((tx) => tx.blobs.add(f.orgId, { ...lone, createdAt: 500_000 }, 1_000_000)),
+      ).toBe('added');
+      expect(await s.withTransaction((tx) => tx.blobs.removeUnusedContent(lone.blobId))).toBe(false);
+      expect(await s.blobs.readContent(lone.blobId)).toBeDefined();
+      // With no row left the content goes, and a late add is told so (and records nothing).
+      const gone = await stored(randomBytes(50), d, 300_000);
+      await s.withTransaction((tx) => tx.blobs.add(f.orgId, gone, 1_000_000));
+      expect(await s.withTransaction((tx) => tx.blobs.sweepRows(gone.blobId, limits))).toBe(true);
+      expect(await s.withTransaction((tx) => tx.blobs.removeUnusedContent(gone.blobId))).toBe(true);
+      expect(await s.blobs.readContent(gone.blobId)).toBeUndefined();
+      expect(await s.withTransaction((tx) => tx.blobs.add(f.orgId, gone, 1_000_000))).toBe('content-missing');
+      expect(await s.blobs.find(gone.blobId)).toBeUndefined();
     });
   });
 }

@@ -9,6 +9,8 @@ import type {
   BlobAddOutcome,
   BlobId,
   BlobRecord,
+  BlobReference,
+  BlobSweepLimits,
   EnvelopeId,
   NewEnvelope,
   QueuedEnvelope,
@@ -111,12 +113,40 @@ export interface BlobStore {
   putContent(blobId: BlobId, content: Buffer): Promise<void>;
   /** Global: the content, or undefined. Only serve it when `find` knows the id. */
   readContent(blobId: BlobId): Promise<Buffer | undefined>;
-  /** Records that `orgId` uploaded the blob, charging its size unless that would pass `quotaBytes`. */
+  /**
+   * Records that `orgId` uploaded the blob, charging its size unless that would pass
+   * `quotaBytes`. Run inside a transaction: it first holds the content against the sweep
+   * (`content-missing` when the sweep removed it since `putContent`).
+   */
   add(orgId: OrgId, blob: BlobRecord, quotaBytes: number): Promise<BlobAddOutcome>;
   /** Global: the size of a blob some organisation uploaded, or undefined. */
   find(blobId: BlobId): Promise<{ readonly size: number } | undefined>;
   /** What the organisation's blobs take. */
   usage(orgId: OrgId): Promise<Usage>;
+  /**
+   * Keeps the references of newly stored archive records, in the ingest's transaction. On
+   * PostgreSQL it first takes a shared lock on the named blobs' rows, so a sweep that has
+   * not yet deleted one waits for this commit and then sees the reference.
+   */
+  putReferences(orgId: OrgId, refs: readonly BlobReference[]): Promise<void>;
+  /**
+   * Notes that a record which may reference blobs without listing them (a client from before
+   * the "att" field) was stored at `now`: no blob uploaded before it is ever swept.
+   */
+  noteUnlistedReferences(now: number): Promise<void>;
+  /** Global: up to `limit` blob ids the sweep may delete now (the sweep checks each again). */
+  sweepCandidates(limits: BlobSweepLimits, limit: number): Promise<BlobId[]>;
+  /**
+   * In a transaction: if the blob may still be swept (every rule of sweepCandidates, read
+   * again under its rows' locks), deletes every organisation's row of it and gives back their
+   * quota. Resolves to whether it did; the content goes with {@link removeUnusedContent}.
+   */
+  sweepRows(blobId: BlobId, limits: BlobSweepLimits): Promise<boolean>;
+  /**
+   * In a transaction: removes the blob's content if no organisation has a row of it (an upload
+   * that raced the sweep keeps it). Resolves to whether it removed it.
+   */
+  removeUnusedContent(blobId: BlobId): Promise<boolean>;
 }
 
 /** Where blob content lives: files in the data folder (SQLite) or a table (PostgreSQL). */
@@ -125,4 +155,12 @@ export interface BlobContentStore {
   put(blobId: BlobId, content: Buffer): Promise<void>;
   /** The content, or undefined. */
   get(blobId: BlobId): Promise<Buffer | undefined>;
+  /**
+   * Whether the content is there, in the caller's transaction; `forRemoval` locks it
+   * exclusively, else shared (PostgreSQL). Uploads hold it shared from here to their commit,
+   * the sweep exclusively, so neither removes content the other has just counted on.
+   */
+  hold(blobId: BlobId, forRemoval: boolean): Promise<boolean>;
+  /** Removes the content (gone already is fine). */
+  remove(blobId: BlobId): Promise<void>;
 }

@@ -71,6 +71,7 @@ const TABLES_BY_VERSION: Record<number, string[]> = {
   32: [],
   33: [],
   34: [],
+  35: ['archive_blob_refs', 'blob_sweep_state'],
 };
 /** The tables each migration drops. */
 const DROPPED_BY_VERSION: Record<number, string[]> = { 6: ['bootstrap'] };
@@ -200,6 +201,28 @@ async function acknowledgementStateMigration(
   ]);
 }
 
+/**
+ * Migration 35: every blob stored before it is protected from the sweep (unlisted_through is
+ * the newest blob's upload time), and an empty install starts at 0.
+ */
+async function blobSweepStateMigration(db: SqlDatabase, migrations: readonly Migration[]): Promise<void> {
+  await migrate(db, migrations, 34);
+  const key = Buffer.alloc(32, 1);
+  await db.run(sql`INSERT INTO orgs (org_id, name, signing_public_key, signing_key_fingerprint,
+    root_archive_public_key, key_manager_delegation, key_manager_not_before, key_manager_not_after,
+    officer_quorum, created_at) VALUES ('org', 'Org', ${key}, 'fp', ${key}, ${key}, 0, 1, 1, 1)`);
+  for (const [id, at] of [
+    ['a'.repeat(64), 500],
+    ['b'.repeat(64), 900],
+  ] as const) {
+    await db.run(sql`INSERT INTO blobs (org_id, blob_id, size, uploaded_by, created_at)
+      VALUES ('org', ${id}, 10, 'dev', ${at})`);
+  }
+  await migrate(db, migrations, 35);
+  const row = await db.get<{ unlisted_through: unknown }>(sql`SELECT unlisted_through FROM blob_sweep_state`);
+  expect(Number(row?.unlisted_through)).toBe(900);
+}
+
 describe('migrations: sqlite', () => {
   suite('sqlite', SQLITE_MIGRATIONS, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-migrate-'));
@@ -259,6 +282,12 @@ describe('migrations: sqlite', () => {
     await db.close();
   });
 
+  it('migration 35 keeps every blob stored before it from the sweep', async () => {
+    const db = openSqliteDatabase(':memory:');
+    await blobSweepStateMigration(db, SQLITE_MIGRATIONS);
+    await db.close();
+  });
+
   it('refuses a list that is not numbered 1..n', async () => {
     const db = openSqliteDatabase(':memory:');
     await expect(migrate(db, [{ version: 2, name: 'x', up: '' }])).rejects.toThrow(/numbered/);
@@ -297,6 +326,17 @@ describe.skipIf(PG_SKIP_REASON !== null)(
       const db = openPgDatabase(pg.url);
       try {
         await acknowledgementStateMigration(db, PG_MIGRATIONS);
+      } finally {
+        await db.close();
+        await pg.drop();
+      }
+    });
+
+    it('migration 35 keeps every blob stored before it from the sweep', async () => {
+      const pg = await createPgTestDatabase(process.env[TEST_PG_URL_ENV] ?? '');
+      const db = openPgDatabase(pg.url);
+      try {
+        await blobSweepStateMigration(db, PG_MIGRATIONS);
       } finally {
         await db.close();
         await pg.drop();

@@ -26,4 +26,17 @@ export class SqlBlobContentStore implements BlobContentStore {
     );
     return row === undefined ? undefined : bytes(row.content);
   }
+
+  async hold(blobId: BlobId, forRemoval: boolean): Promise<boolean> {
+    const row = await this.db.get(
+      forRemoval
+        ? sql`SELECT 1 AS x FROM blob_contents WHERE blob_id = ${blobId} FOR UPDATE`
+        : sql`SELECT 1 AS x FROM blob_contents WHERE blob_id = ${blobId} FOR SHARE`,
+    );
+    return row !== undefined;
+  }
+
+  async remove(blobId: BlobId): Promise<void> {
+    await this.db.run(sql`DELETE FROM blob_contents WHERE blob_id = ${blobId}`);
+  }
 }

@@ -4,7 +4,7 @@
  * directory fsynced, so a crash leaves either no file or the whole file under its hash.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobId } from '../messaging-records.js';
 import type { BlobContentStore } from '../messaging-stores.js';
@@ -40,12 +40,7 @@ export class FsBlobContentStore implements BlobContentStore {
       await rm(tmp, { force: true });
       throw e;
     }
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await syncDir(dir);
   }
 
   async get(blobId: BlobId): Promise<Buffer | undefined> {
@@ -55,5 +50,35 @@ export class FsBlobContentStore implements BlobContentStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+  }
+
+  async hold(blobId: BlobId): Promise<boolean> {
+    // No lock needed: SQLite runs one transaction at a time, and the sweep removes files
+    // only inside one.
+    try {
+      await access(this.path(blobId).file);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
+  async remove(blobId: BlobId): Promise<void> {
+    const { dir, file } = this.path(blobId);
+    await rm(file, { force: true });
+    await syncDir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+}
+
+/** Makes a directory's entries (a rename or an unlink in it) durable. */
+async function syncDir(dir: string): Promise<void> {
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
   }
 }

@@ -896,4 +896,31 @@ ALTER TABLE holds ADD COLUMN release_statement BLOB;
 ALTER TABLE holds ADD COLUMN release_signature BLOB;
 `,
   },
+  {
+    version: 35,
+    name: 'blob references of archive records and the blob sweep',
+    // docs/operations.md "Blobs": a record header lists the blob ids of its attachments
+    // (docs/archive-format.md §2, "att"); ingest keeps one row per (record, blob) with the
+    // record's log index and bucket, so a disposition's range delete releases exactly the
+    // references of the records it deletes. The sweep deletes a blob only when no row names
+    // it. blob_sweep_state.unlisted_through is the latest time a record that may reference
+    // blobs without listing them was ingested (asz > 0 and no "att": a client from before
+    // the field): no blob uploaded before it is ever swept. It starts at the newest blob's
+    // upload, so every blob stored before this migration is kept.
+    up: `
+CREATE TABLE archive_blob_refs (
+  org_id TEXT NOT NULL,
+  log_index INTEGER NOT NULL,
+  blob_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL,
+  PRIMARY KEY (org_id, log_index, blob_id)
+) STRICT;
+CREATE INDEX archive_blob_refs_blob ON archive_blob_refs (blob_id);
+CREATE TABLE blob_sweep_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  unlisted_through INTEGER NOT NULL
+) STRICT;
+INSERT INTO blob_sweep_state (id, unlisted_through) SELECT 1, COALESCE(MAX(created_at), 0) FROM blobs;
+`,
+  },
 ];
