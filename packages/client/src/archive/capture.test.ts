@@ -36,6 +36,30 @@ function queuedChain(store: LocalStore) {
 }
 
 describe('ArchiveCapture', () => {
+  it("lists its attachments' blob ids in the record header, sorted and once each; none without attachments", async () => {
+    const { store, capture } = await setup();
+    const id = (b: number) => Buffer.alloc(32, b).toString('hex');
+    const att = (blobId: string, size: number) => ({
+      blobId,
+      key: new Uint8Array(32),
+      digest: new Uint8Array(32),
+      size,
+      contentType: 'application/pdf',
+    });
+    await capture.capture({
+      ...body(1),
+      // Two ids, one twice, and one a peer made up (no blob id: left out).
+      attachments: [att(id(9), 10), att(id(3), 20), att(id(9), 10), att('not-a-blob', 5)],
+    });
+    await capture.capture(body(2));
+    const [withAtt, without] = queuedChain(store);
+    expect(withAtt!.blobIds).toEqual([id(3), id(9)]);
+    expect(withAtt!.attachmentBytes).toBe(45);
+    expect(without!.blobIds).toBeUndefined();
+    capture.close();
+    store.close();
+  });
+
   it("seals through a bucket's last millisecond (naf is inclusive) and to the next month's bucket after it", async () => {
     // Monthly windows as the console makes them (bucket-periods.ts): each ends at the next start − 1.
     const feb = Date.UTC(2030, 1, 1);

@@ -11,6 +11,7 @@
  */
 import {
   bucketId as toBucketId,
+  canonicalBlobIds,
   createSessionSealer,
   decodeBody,
   deviceId as toDeviceId,
@@ -19,6 +20,8 @@ import {
   orgId as toOrgId,
   sealRecordBytes,
   BucketPublicKey,
+  BLOB_ID_REGEX,
+  MAX_HEADER_BLOB_IDS,
   type RecordBody,
   type RecordHash,
   type SessionSealer,
@@ -390,6 +393,7 @@ export class ArchiveCapture {
         prev: prev as RecordHash,
         tokens,
         attachmentBytes: body.attachments.reduce((n, a) => n + a.size, 0),
+        blobIds: listedBlobIds(body),
       },
       p.body,
     );
@@ -423,4 +427,16 @@ export class ArchiveCapture {
     this.#bucket = undefined;
     this.#indexKey = undefined;
   }
+}
+
+/**
+ * The blob ids a record's header lists ("att", docs/archive-format.md §2): its attachments'
+ * ids, so the server keeps those blobs while the record lives (docs/operations.md, "Blobs").
+ * An id that is no blob id (a peer may write anything) names no blob on the server and is
+ * left out. A message carries at most MAX_ATTACHMENTS (32), far below the header's limit;
+ * the cut only keeps a body from elsewhere from making a record that could never be sealed.
+ */
+export function listedBlobIds(body: RecordBody): string[] {
+  const ids = canonicalBlobIds(body.attachments.map((a) => a.blobId).filter((id) => BLOB_ID_REGEX.test(id)));
+  return ids.slice(0, MAX_HEADER_BLOB_IDS);
 }
