@@ -45,7 +45,13 @@ interface ExportOut {
   out: string;
   records: number;
   files: string[];
-  counts: { records: number; attachments: number; attachmentsMissing: number; filteredOut: number };
+  counts: {
+    records: number;
+    attachments: number;
+    attachmentsMissing: number;
+    attachmentsNotListed: number;
+    filteredOut: number;
+  };
   custodian: string;
   custodianName: string | null;
   checkpoints: string[];
@@ -214,6 +220,8 @@ describe('officer export (processes)', () => {
       // No single custodian: the organisation, by the name the names file gives it.
       expect([rsmf.custodian, rsmf.custodianName]).toEqual([`${org.orgId} (organisation)`, 'Example Agency']);
       expect(rsmf.counts.attachments).toBe(2);
+      // Sender and recipient listed the attachment's blob in their records' headers.
+      expect(rsmf.counts.attachmentsNotListed).toBe(0);
       expect(rsmf.manifestSha256).toMatch(/^[0-9a-f]{64}$/);
       expect(rsmf.files).toContain('custody-manifest.json');
       const rsmfFiles = rsmf.files.filter((f) => f.startsWith('rsmf/') && f.endsWith('.rsmf'));

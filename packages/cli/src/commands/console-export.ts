@@ -218,8 +218,10 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
               files: built.files.length,
               attachments: fetched.attachmentsReferenced - fetched.attachmentsMissing.length,
               attachmentsMissing: fetched.attachmentsMissing.length,
+              attachmentsNotListed: fetched.attachmentsNotListed.length,
               gapDeclarations: fetched.gapDeclarations.length,
             },
+            attachmentsNotListed: fetched.attachmentsNotListed,
             custodian: cliAddress(custodian),
             custodianName: displayNames?.get(custodian) ?? null,
             checkpoints: built.checkpoints,
@@ -235,6 +237,11 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
             ...(summary.counts.attachmentsMissing > 0
               ? [
                   `${summary.counts.attachmentsMissing} attachment(s) are no longer on the server and are marked as not exported.`,
+                ]
+              : []),
+            ...(summary.counts.attachmentsNotListed > 0
+              ? [
+                  `Warning: ${summary.counts.attachmentsNotListed} record(s) name attachments their header does not list (${notListedSample(summary.attachmentsNotListed)}); the server keeps those blobs only while it cannot tell them apart (a client older than the list), so they may be swept once that stops.`,
                 ]
               : []),
             ...(summary.counts.gapDeclarations > 0
@@ -258,4 +265,10 @@ export function runConsoleExport(args: readonly string[], io: CliIo): Promise<nu
       }
     },
   );
+}
+
+/** The first few records of a not-listed finding, for one line of the summary. */
+function notListedSample(records: readonly { readonly record: string }[]): string {
+  const shown = records.slice(0, 3).map((r) => r.record);
+  return records.length > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
 }

@@ -52,6 +52,8 @@ describe('fetchExportRecords (by device)', () => {
     archive = await buildTestArchive(
       Array.from({ length: 7 }, (_, i) => ({
         device: 'dev-a',
+        // Record 0 lists its attachment's blob in its header, record 2 does not (an older client).
+        ...(i === 0 ? { blobIds: [BLOB_ID] } : {}),
         body: body({
           messageId: `m-${i}`,
           text: i % 2 === 0 ? `budget item ${i}` : `lunch ${i}`,
@@ -179,6 +181,8 @@ describe('fetchExportRecords (by device)', () => {
     expect(s.requests.filter((q) => q.includes('/v1/blobs/'))).toHaveLength(1);
     expect(r.attachmentsReferenced).toBe(2);
     expect(r.attachmentsMissing).toEqual([]);
+    // The record whose header does not list the blob its body names is reported.
+    expect(r.attachmentsNotListed).toEqual([{ record: 'dev-a#2', blobIds: [BLOB_ID] }]);
     expect(r.records[0]!.attachments?.get(BLOB_ID)).toEqual(new Uint8Array(Buffer.from(BLOB).reverse()));
     expect(r.log).toEqual(archive.input.log);
     expect(counts[counts.length - 1]).toBe(7);

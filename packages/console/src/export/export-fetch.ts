@@ -8,7 +8,7 @@
  * filtered exactly on the plaintext, with the attachments' blobs downloaded and decrypted
  * under the key the record carries. Nothing is written here; the caller builds the export.
  */
-import { type AttachmentRef, type BucketPrivateKey, type Checkpoint } from '@custos/core';
+import { unlistedBlobIds, type AttachmentRef, type BucketPrivateKey, type Checkpoint } from '@custos/core';
 import { recordsAnswerLimit } from '@custos/client/answer-limits';
 import { openBucketKey } from '../bucket-inventory.js';
 import { ConsoleError, isConsoleError } from '../console-error.js';
@@ -76,6 +76,12 @@ export interface FetchedExport {
   readonly attachmentsReferenced: number;
   /** Blob ids the server no longer holds (their events say the attachment is not exported). */
   readonly attachmentsMissing: readonly string[];
+  /**
+   * Records whose body names attachment blobs their header does not list ("att",
+   * docs/archive-format.md §2), with those ids: the server keeps a blob for the records that
+   * list it, so these are kept only under its older-client rule (docs/operations.md).
+   */
+  readonly attachmentsNotListed: readonly { readonly record: string; readonly blobIds: readonly string[] }[];
   /** The exported devices' enrolment acts with proofs: the export carries them (device-enrolments.ts). */
   readonly enrolments: readonly DeviceEnrolmentProof[];
   /**
@@ -136,7 +142,19 @@ export async function fetchExportRecords(
     filteredOut: got.filteredOut,
     attachmentsReferenced: referenced,
     attachmentsMissing: missing,
+    attachmentsNotListed: notListed(hits),
   };
+}
+
+/** The records whose body names blob ids their header does not list (see FetchedExport). */
+function notListed(hits: readonly VerifiedHit[]): { record: string; blobIds: string[] }[] {
+  return hits.flatMap((h) => {
+    const blobIds = unlistedBlobIds(
+      h.header,
+      h.body.attachments.map((a) => a.blobId),
+    );
+    return blobIds.length === 0 ? [] : [{ record: `${h.header.device}#${h.header.seq}`, blobIds }];
+  });
 }
 
 interface Gathered {

@@ -76,6 +76,8 @@ export interface TestEvent {
   readonly device: string;
   readonly body: RecordBody;
   readonly attachments?: ReadonlyMap<string, Uint8Array>;
+  /** Blob ids the record's header lists ("att"); none by default. */
+  readonly blobIds?: readonly string[];
 }
 
 /**
@@ -154,6 +156,7 @@ export async function buildTestArchive(
         prev: d.prev,
         tokens: [],
         attachmentBytes: 0,
+        ...(e.blobIds === undefined ? {} : { blobIds: e.blobIds }),
       },
       e.body,
     );

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CustosError } from '../errors.js';
 import { decodeStrict, encodeDeterministic, isCborMap } from './deterministic-cbor.js';
-import { areHeaderTokens, canonicalBlobIds, canonicalTokens, decodeHeader, encodeHeader } from './header.js';
+import {
+  areHeaderTokens,
+  canonicalBlobIds,
+  canonicalTokens,
+  decodeHeader,
+  encodeHeader,
+  unlistedBlobIds,
+} from './header.js';
 import { MAX_HEADER_BLOB_IDS, MAX_HEADER_BYTES, MAX_TOKENS } from './limits.js';
 import type { RecordHeader } from './header.js';
 import { arbitraryHeader, sampleHeader } from './testing-fixtures.test-data.js';
@@ -163,6 +170,18 @@ describe('record header codec', () => {
       blobIds: canonicalBlobIds(Array.from({ length: MAX_HEADER_BLOB_IDS }, blobId)),
     });
     expect(encodeHeader(full).length).toBeLessThanOrEqual(MAX_HEADER_BYTES);
+  });
+
+  it("unlistedBlobIds names the body's blob ids the header does not list, and nothing else", () => {
+    const [a, b, c] = canonicalBlobIds([blobId(), blobId(), blobId()]) as [string, string, string];
+    const listed = header({ blobIds: [a, b] });
+    expect(unlistedBlobIds(listed, [b, a, a])).toEqual([]);
+    expect(unlistedBlobIds(listed, [c, a, c])).toEqual([c]);
+    // A body id that is no blob id names no blob on a server: not a finding.
+    expect(unlistedBlobIds(listed, ['not-a-blob', a.toUpperCase()])).toEqual([]);
+    // A header listing none (an older client, or a device that left them out): all of them.
+    expect(unlistedBlobIds(header(), [b, a])).toEqual([a, b]);
+    expect(unlistedBlobIds(header(), [])).toEqual([]);
   });
 
   it('names the version problem, sizes and malformed fields', () => {

@@ -144,13 +144,25 @@ function validateBlobIds(ids: readonly unknown[]): void {
       throw malformed(`blob id ${i} is not 64 lowercase hex digits`);
     }
     // Lowercase hex compares as text exactly as its bytes do.
-    if (i > 0 && (ids[i - 1] as string) >= id) throw malformed(`blob ids are not ascending and unique at ${i}`);
+    if (i > 0 && (ids[i - 1] as string) >= id)
+      throw malformed(`blob ids are not ascending and unique at ${i}`);
   }
 }
 
 /** Sorts and de-duplicates blob ids into the order a header requires. */
 export function canonicalBlobIds(ids: readonly string[]): readonly string[] {
   return [...new Set(ids)].sort();
+}
+
+/**
+ * The blob ids a body's attachments name (those that are blob ids at all) that header `h` does
+ * not list in "att", sorted: what a console reports when it opens a record (docs/exports.md).
+ * A header that lists none returns every such id (a client older than the field, or a device
+ * that left them out: the server then keeps those blobs only under its older-client rule).
+ */
+export function unlistedBlobIds(h: RecordHeader, bodyBlobIds: readonly string[]): string[] {
+  const listed = new Set(h.blobIds ?? []);
+  return canonicalBlobIds(bodyBlobIds.filter((id) => BLOB_ID_REGEX.test(id) && !listed.has(id))) as string[];
 }
 
 /** Whether `h` lists blob ids, i.e. its encoding has the "att" field. */

@@ -30,6 +30,7 @@ export {
   canonicalTokens,
   canonicalBlobIds,
   listsBlobIds,
+  unlistedBlobIds,
   BLOB_ID_REGEX,
 } from './header.js';
 export type { RecordHeader } from './header.js';
