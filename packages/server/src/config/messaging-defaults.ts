@@ -3,6 +3,8 @@
  * in the same style. Sizes are in bytes, durations in milliseconds unless the name says so.
  */
 
+import { BUCKET_LATE_UPLOAD_GRACE_MS } from '@custos/core';
+
 /** Blob folder name inside the data folder (SQLite layout): `<data>/blobs/`. */
 export const BLOB_DIR_NAME = 'blobs';
 
@@ -75,11 +77,14 @@ export const DEFAULT_BLOB_QUOTA_BYTES = 10 * 1024 * 1024 * 1024;
 /**
  * How long after its upload the archive has to list a blob before the sweep may take it:
  * the queue expiry (every recipient had that long to receive the message) plus the longest
- * receipt grace an org may set (MAX_RECEIPT_GRACE_MS, 30 days: how long a device may take to
- * archive what it received before the completeness report calls the record missing). A
- * record that arrives later than that may find its blob gone (docs/operations.md, "Blobs").
+ * a device may still archive what it sealed — into its month's bucket until that month's end
+ * (at most 31 days) plus the late-upload grace (BUCKET_LATE_UPLOAD_GRACE_MS, 7 days) — which
+ * is longer than the longest receipt grace an org may set (30 days). 68 days in all: for a
+ * message sent when its attachment was uploaded (as the client does), every record of it the
+ * server would still accept finds the blob kept (docs/operations.md, "How long a blob lives").
  */
-export const BLOB_UNREFERENCED_RETENTION_MS = RELAY_QUEUE_TTL_MS + 30 * 24 * 60 * 60 * 1000;
+export const BLOB_UNREFERENCED_RETENTION_MS =
+  RELAY_QUEUE_TTL_MS + 31 * 24 * 60 * 60 * 1000 + BUCKET_LATE_UPLOAD_GRACE_MS;
 /**
  * Clock skew allowed between API nodes when comparing a blob's upload time with the last
  * record that may reference blobs without listing them: one day, far above any sane skew.
