@@ -113,7 +113,7 @@ export async function startServer(
   const messaging = createMessagingServices({
     stores,
     clock: Date.now,
-    settings: { blobQuotaBytes: config.blobQuotaBytes },
+    settings: { blobQuotaBytes: config.blobQuotaBytes, blobSweep: config.blobSweep },
   });
   let wakeups: PgWakeups | null = null;
   if (config.store.kind === 'postgres') {

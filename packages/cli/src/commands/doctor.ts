@@ -63,6 +63,7 @@ export const SERVER_SETTING_FLAGS = [
   'log-signing-key',
   'origin',
   'blob-quota',
+  'blob-sweep',
   'address-rate-limit',
   'disposition-step',
   'disposition-request-ms',

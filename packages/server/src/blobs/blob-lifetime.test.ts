@@ -12,7 +12,13 @@ import {
   signBatch,
   type RecordHash,
 } from '@custos/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  BLOB_UNREFERENCED_RETENTION_MS,
+  RELAY_EXPIRY_SWEEP_INTERVAL_MS,
+} from '../config/messaging-defaults.js';
+import { createLogger } from '../log/logger.js';
+import { createMessagingServices } from '../relay/messaging-services.js';
 import { sequencingAuditSink } from '../log-service/audit-sequencing.js';
 import { call, createTestApp, type TestApp, type TestDevice } from '../testing/test-app.js';
 import { TEST_BACKENDS, type TestBackend } from '../testing/test-stores.js';
@@ -27,6 +33,7 @@ import { DEFAULT_BLOB_SWEEP, sweepBlobs } from './blob-service.js';
 /** The test app's clock. */
 const t0 = 1_700_000_000_000;
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 /** The default sweep with a one-minute clock-skew margin (device tokens outlive no day). */
 const SWEEP = { ...DEFAULT_BLOB_SWEEP, unlistedMarginMs: MINUTE };
 /** Past the expiry of anything uploaded at `at`. */
@@ -77,6 +84,33 @@ for (const backend of TEST_BACKENDS) {
       );
       expect(r.statusCode, r.body).toBe(200);
     };
+
+    it('sweeps from the expiry timer only when the blobSweep setting is on (off by default)', async () => {
+      // First of the cases: no older client's record has moved the sweep's mark yet, so the
+      // default 1-day margin after it does not keep this blob.
+      t.clock.now = t0;
+      const lone = await uploadBlob();
+      const run = async (settings: { blobSweep?: boolean }) => {
+        const services = createMessagingServices({
+          stores: tb.stores,
+          clock: () => t0 + BLOB_UNREFERENCED_RETENTION_MS + DAY,
+          settings,
+        });
+        vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+        try {
+          services.startSweeps(createLogger('error', () => undefined));
+          vi.advanceTimersByTime(RELAY_EXPIRY_SWEEP_INTERVAL_MS);
+        } finally {
+          vi.useRealTimers();
+        }
+        await services.close();
+      };
+      await run({});
+      await run({ blobSweep: false });
+      expect(await download(lone)).toBe(200);
+      await run({ blobSweep: true });
+      expect(await download(lone)).toBe(404);
+    });
 
     it('keeps a blob an archived record lists past its expiry, and sweeps one no record lists', async () => {
       t.clock.now = t0;

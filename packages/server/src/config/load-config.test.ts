@@ -122,6 +122,16 @@ describe('loadConfig', () => {
     expect(message(['--disposition-request-ms', '1000000'])).toMatch(/from 0 to 999,999, got '1000000'$/);
     expect(message(['--blob-quota', '0'])).toMatch(/must be a whole number from 1 to /);
     expect(message(['--address-rate-limit', 'fast'])).not.toMatch(/pattern|constant/);
+    expect(message(['--blob-sweep', 'yes'])).toBe(
+      "configuration: blobSweep: invalid value from flag --blob-sweep: must be one of 'off', 'on', got 'yes'",
+    );
+  });
+
+  it('runs the blob sweep only when blobSweep is on', () => {
+    expect(loadConfig(base({})).blobSweep).toBe(false);
+    expect(loadConfig(base({ argv: ['--blob-sweep', 'off'] })).blobSweep).toBe(false);
+    expect(loadConfig(base({ argv: ['--blob-sweep', 'on'] })).blobSweep).toBe(true);
+    expect(loadConfig(base({ env: { CUSTOS_BLOB_SWEEP: 'on' } })).blobSweep).toBe(true);
   });
 
   it('never echoes a store URL, which may hold a password', () => {

@@ -53,6 +53,8 @@ export interface ServerConfig {
   readonly logLevel: LogLevel;
   /** Bytes of blobs each organisation may store. */
   readonly blobQuotaBytes: number;
+  /** Whether the blob sweep runs (`blobSweep` setting, off by default). */
+  readonly blobSweep: boolean;
   /** Sustained requests per second from one address. */
   readonly addressRateLimitPerSecond: number;
   /** Records one disposition step deletes (one transaction). */
@@ -165,6 +167,7 @@ export function loadConfig(sources: ConfigSources): ServerConfig {
     origin: parseOrigin(get('origin')),
     logLevel: (get('logLevel')?.value ?? DEFAULT_LOG_LEVEL) as LogLevel,
     blobQuotaBytes: parseBlobQuota(get('blobQuota')),
+    blobSweep: get('blobSweep')?.value === 'on',
     addressRateLimitPerSecond: parseAddressRateLimit(get('addressRateLimit')),
     // The schema's patterns already bound both to safe non-negative integers (step ≥ 1).
     dispositionStepRecords: Number(get('dispositionStep')?.value ?? RECORDS_PER_STEP),

@@ -48,6 +48,7 @@ export const RawSettingsSchema = Type.Partial(
       logSigningKey: PathString,
       origin: Type.String({ minLength: 1, maxLength: 300 }),
       blobQuota: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+      blobSweep: Type.Union([Type.Literal('off'), Type.Literal('on')]),
       addressRateLimit: Type.String({ pattern: '^[1-9][0-9]{0,6}$' }),
       dispositionStep: Type.String({ pattern: '^[1-9][0-9]{0,6}$' }),
       dispositionRequestMs: Type.String({ pattern: '^(0|[1-9][0-9]{0,5})$' }),
@@ -133,6 +134,14 @@ export const SETTINGS: readonly SettingInfo[] = [
     env: `${ENV_PREFIX}BLOB_QUOTA`,
     defaultText: `\`${DEFAULT_BLOB_QUOTA_BYTES}\` (10 GiB)`,
     description: 'Bytes of encrypted attachments (blobs) each organisation may store.',
+  },
+  {
+    key: 'blobSweep',
+    flag: 'blob-sweep',
+    env: `${ENV_PREFIX}BLOB_SWEEP`,
+    defaultText: '`off`',
+    description:
+      '`on`: delete blobs no archived record lists, 68 days after their last upload (docs/operations.md, "How long a blob lives"). Off by default: devices keep no attachment copies, so the server\'s blob is the only one their conversation history has.',
   },
   {
     key: 'addressRateLimit',

@@ -31,6 +31,12 @@ import { RelayService, type RelayLimits } from './relay-service.js';
 /** Tunable settings of the messaging services. */
 export interface MessagingSettings {
   readonly blobQuotaBytes: number;
+  /**
+   * Whether the expiry sweeps include the blob sweep (blob-service.ts sweepBlobs). Off unless
+   * the operator turns it on: devices keep no copy of the attachments they fetch, so a swept
+   * blob is gone from every conversation history that shows it, archived or not.
+   */
+  readonly blobSweep: boolean;
   readonly prekeyLowThreshold: number;
   readonly prekeyFetch: RateLimitSettings;
   readonly wsSend: RateLimitSettings;
@@ -49,6 +55,7 @@ export const RELAY_MAX_BATCH = 2048;
 /** The defaults of docs/operations.md. */
 export const DEFAULT_MESSAGING_SETTINGS: MessagingSettings = Object.freeze({
   blobQuotaBytes: DEFAULT_BLOB_QUOTA_BYTES,
+  blobSweep: false,
   prekeyLowThreshold: PREKEY_LOW_THRESHOLD,
   prekeyFetch: {
     burst: PREKEY_FETCH_BURST,
@@ -131,16 +138,17 @@ export function createMessagingServices(o: MessagingOptions): MessagingServices 
         relay.pruneSendKeys().catch(() => logger.warn('relay-send-key-prune-failed'));
         // Blobs no archive record lists, once every recipient had its chance to fetch them.
         // One at a time: a sweep still running when the next is due lets it pass.
-        blobSweep ??= sweepBlobs(o.stores, o.clock())
-          .then(
-            (count) => {
-              if (count > 0) logger.info('blobs-swept', { count });
-            },
-            () => logger.warn('blob-sweep-failed'),
-          )
-          .finally(() => {
-            blobSweep = null;
-          });
+        if (settings.blobSweep)
+          blobSweep ??= sweepBlobs(o.stores, o.clock())
+            .then(
+              (count) => {
+                if (count > 0) logger.info('blobs-swept', { count });
+              },
+              () => logger.warn('blob-sweep-failed'),
+            )
+            .finally(() => {
+              blobSweep = null;
+            });
       }, RELAY_EXPIRY_SWEEP_INTERVAL_MS);
       sweep.unref();
     },
