@@ -46,9 +46,20 @@ export class SqlBlobStore implements BlobStore {
 
   async add(orgId: OrgId, b: BlobRecord, quotaBytes: number): Promise<BlobAddOutcome> {
     if (!(await this.content.hold(b.blobId, false))) return 'content-missing';
-    const inserted = await this.db.run(sql`INSERT INTO blobs (org_id, blob_id, size, uploaded_by, created_at)
-      VALUES (${orgId}, ${b.blobId}, ${b.size}, ${b.uploadedBy}, ${b.createdAt}) ON CONFLICT DO NOTHING`);
-    if (inserted === 0) return 'exists';
+    // At most twice round: a row the sweep took between the insert and the update is inserted again.
+    for (let attempt = 0; ; attempt++) {
+      const inserted = await this.db
+        .run(sql`INSERT INTO blobs (org_id, blob_id, size, uploaded_by, created_at)
+        VALUES (${orgId}, ${b.blobId}, ${b.size}, ${b.uploadedBy}, ${b.createdAt}) ON CONFLICT DO NOTHING`);
+      if (inserted > 0) break;
+      // Uploaded again by this org: the blob's lifetime counts from its last upload (the sweep
+      // takes a blob only when every upload of it is old). The update waits for a sweep holding
+      // the row (PostgreSQL); when the sweep deleted it, nothing is updated and the loop inserts.
+      const refreshed = await this.db.get<{ one: unknown }>(sql`UPDATE blobs
+        SET created_at = CASE WHEN created_at < ${b.createdAt} THEN ${b.createdAt} ELSE created_at END
+        WHERE org_id = ${orgId} AND blob_id = ${b.blobId} RETURNING 1 AS one`);
+      if (refreshed !== undefined || attempt >= 2) return 'exists';
+    }
     const charged = await this.db.get<{ bytes: unknown }>(sql`INSERT INTO blob_usage (org_id, count, bytes)
       SELECT ${orgId}, 1, ${b.size} WHERE CAST(${b.size} AS BIGINT) <= CAST(${quotaBytes} AS BIGINT)
       ON CONFLICT (org_id) DO UPDATE SET count = blob_usage.count + 1, bytes = blob_usage.bytes + excluded.bytes

@@ -518,6 +518,14 @@ for (const backend of TEST_BACKENDS) {
       const shared = randomBytes(40);
       const reUploaded = await add(f.orgId, d, 20_000, shared);
       await add(g.orgId, g.deviceIds[0]!, 49_500, shared);
+      // The same org uploading the same bytes again restarts its lifetime from that upload.
+      const again = randomBytes(40);
+      const sameOrgAgain = await add(f.orgId, d, 20_000, again);
+      const second = await stored(again, d, 49_500);
+      expect(await s.withTransaction((tx) => tx.blobs.add(f.orgId, second, 1_000_000))).toBe('exists');
+      // An older upload after a newer one leaves the newer time.
+      const third = await stored(again, d, 30_000);
+      expect(await s.withTransaction((tx) => tx.blobs.add(f.orgId, third, 1_000_000))).toBe('exists');
       await s.withTransaction((tx) =>
         tx.blobs.putReferences(f.orgId, [{ logIndex: 3, bucketId: 'b1', blobId: listed }]),
       );
@@ -526,7 +534,7 @@ for (const backend of TEST_BACKENDS) {
       expect(await sweepBlobs(s, 50_000, settings)).toBeGreaterThanOrEqual(1);
       expect(await s.blobs.find(old)).toBeUndefined();
       expect(await s.blobs.readContent(old)).toBeUndefined();
-      for (const kept of [unlistedEra, listed, recent, reUploaded]) {
+      for (const kept of [unlistedEra, listed, recent, reUploaded, sameOrgAgain]) {
         expect(await s.blobs.find(kept), kept).toBeDefined();
         expect(await s.blobs.readContent(kept), kept).toBeDefined();
       }
