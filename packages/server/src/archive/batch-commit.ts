@@ -262,7 +262,7 @@ async function writePlans(
   }
   // planBatch applied the pushback rule to every plan of this group.
   let next = await tx.archive.insertSequenced(orgId, rows, entries);
-  await keepBlobReferences(tx, orgId, plans, next, now);
+  await keepBlobReferences(tx, orgId, plans, next);
   const receipts: BatchReceipt[] = [];
   for (const { fresh, replayed } of plans) {
     const indexes = [...replayed];
@@ -281,35 +281,49 @@ async function writePlans(
 /**
  * Keeps the blob references of the plans' new records, whose log indexes start at `first`
  * (docs/operations.md, "Blobs"): the ids their headers list ("att"), so the blob sweep leaves
- * those blobs while the records live. A record with attachments that lists none comes from a
- * client older than the field: it may reference any blob uploaded before now, so none of
- * those is ever swept.
+ * those blobs while the records live. (A record with attachments that lists none comes from a
+ * client older than the field: {@link noteUnlisted} has noted it at the transaction's start.)
  */
 async function keepBlobReferences(
   tx: Stores,
   orgId: OrgId,
   plans: readonly WritePlan[],
   first: number,
-  now: number,
 ): Promise<void> {
   const refs: BlobReference[] = [];
-  let unlisted = false;
   let logIndex = first;
   for (const { fresh } of plans) {
     for (const { header } of fresh) {
       if (listsBlobIds(header)) {
         for (const blobId of header.blobIds!)
           refs.push({ logIndex, bucketId: header.bucket, blobId: blobId as BlobId });
-      } else if (header.attachmentBytes > 0) unlisted = true;
+      }
       logIndex++;
     }
   }
   await tx.blobs.putReferences(orgId, refs);
-  if (unlisted) await tx.blobs.noteUnlistedReferences(now);
+}
+
+/** Whether a record of `b` has attachments but lists no blob ids: an older client's. */
+function hasUnlistedAttachments(b: VerifiedBatch): boolean {
+  return b.records.some(({ header }) => !listsBlobIds(header) && header.attachmentBytes > 0);
+}
+
+/**
+ * Notes that records which may reference blobs without listing them arrive now (`batches`
+ * holding any), so the blob sweep keeps every blob uploaded before. Called first in the
+ * transaction, before any device or log-sequence lock: the one shared row is then always taken
+ * before the per-org locks, by every group on every node, so it closes no deadlock cycle.
+ * (A batch that turns out a replay, or is refused while others of its group commit, moves the
+ * mark too: it only ever makes the sweep keep more, and no answer depends on it.)
+ */
+async function noteUnlisted(tx: Stores, batches: readonly VerifiedBatch[], now: number): Promise<void> {
+  if (batches.some(hasUnlistedAttachments)) await tx.blobs.noteUnlistedReferences(now);
 }
 
 /** Checks `batch` against the store and writes it using `tx` (nothing is written when a check fails). */
 export async function applyBatch(tx: Stores, batch: VerifiedBatch, now: number): Promise<BatchReceipt> {
+  await noteUnlisted(tx, [batch], now);
   await tx.archive.lockDevices(batch.orgId, [batch.deviceId], recordBuckets([batch]).get(batch.orgId));
   const r = await planBatch(tx, batch, now, 0);
   if ('receipt' in r) return r.receipt;
@@ -425,6 +439,7 @@ export class ArchiveCommitter {
     try {
       await this.stores.withTransaction(async (tx) => {
         outcomes.length = 0;
+        await noteUnlisted(tx, batches, now);
         const byOrg = new Map<OrgId, DeviceId[]>();
         for (const p of group)
           byOrg.set(p.batch.orgId, [...(byOrg.get(p.batch.orgId) ?? []), p.batch.deviceId]);
