@@ -38,6 +38,7 @@ import {
   officerPublicKeyFor,
   officersByIndex,
   signedRelease,
+  listedHold,
 } from '../holds/hold-test-support.js';
 import type { HoldListing } from '../holds/officer-holds.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -53,23 +54,7 @@ const OFFICER = 'dev-officer';
 const T = Date.UTC(2026, 10, 2);
 const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
-const custodian: HoldListing = {
-  holdId: 'hold-c',
-  kind: 'custodian',
-  matter: 'M-2026-014',
-  custodian: 'user-7',
-  from: null,
-  to: null,
-  buckets: [],
-  createdBy: OFFICER,
-  createdAt: T,
-  releasedBy: null,
-  releasedAt: null,
-  releaseReason: null,
-  releaseStatement: null,
-  releaseSignature: null,
-  placedDetail: null,
-};
+const custodian: HoldListing = listedHold(OFFICER, T, { matter: 'M-2026-014' });
 /** The org's one officer: their key signs the date hold's release. */
 const OFFICER_KEY = SigningKey.generate();
 const ORG_KEY = SigningKey.generate();

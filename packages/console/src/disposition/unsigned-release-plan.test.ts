@@ -31,7 +31,7 @@ import {
 } from '@custos/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
-import { holdActEntry } from '../holds/hold-test-support.js';
+import { holdActEntry, listedHold } from '../holds/hold-test-support.js';
 import type { HoldListing } from '../holds/officer-holds.js';
 import { encodeOfficerPublicKey, generateOfficerKeys, type OfficerKeys } from '../officer-keys.js';
 import type { OfficerSession } from '../officer-session.js';
@@ -47,23 +47,17 @@ const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest
 const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 /** A date hold placed at T and released at T+2 by a server before signing: no statement listed. */
-const released: HoldListing = {
+const released: HoldListing = listedHold(OFFICER_DEVICE, T, {
   holdId: 'hold-d',
   kind: 'dates',
   matter: 'M-2025-003',
   custodian: null,
   from: Date.UTC(2025, 0, 1),
   to: Date.UTC(2025, 1, 1),
-  buckets: [],
-  createdBy: OFFICER_DEVICE,
-  createdAt: T,
   releasedBy: OFFICER_DEVICE,
   releasedAt: T + 2,
   releaseReason: 'matter closed',
-  releaseStatement: null,
-  releaseSignature: null,
-  placedDetail: null,
-};
+});
 const UNSIGNED_RELEASE = `hold-mismatch/${ORG}/hold-d/unsigned-release`;
 
 /** A plan made after the release, of no bucket: only the log and the hold listing can refuse it. */

@@ -16,30 +16,14 @@ import type { IndexedEntry } from '../completeness/verified-log.js';
 import { SigningKey } from '../signing-key.js';
 import { holdDisagreements as disagreementsWith, type LoggedHold } from './hold-log-check.js';
 import { holdScopeSearch, type HoldScopeSearch } from './hold-scope-search.js';
-import { holdActEntry, officersByIndex, signedRelease } from './hold-test-support.js';
+import { holdActEntry, listedHold, officersByIndex, signedRelease } from './hold-test-support.js';
 
 const ORG = 'org-holds';
 const OFFICER = 'dev-officer';
 const T = Date.UTC(2026, 2, 1);
 const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
-const custodian: LoggedHold = {
-  holdId: 'hold-c',
-  kind: 'custodian',
-  matter: 'Smith v. Agency',
-  custodian: 'user-7',
-  from: null,
-  to: null,
-  buckets: [],
-  createdBy: OFFICER,
-  createdAt: T,
-  releasedBy: null,
-  releasedAt: null,
-  releaseReason: null,
-  releaseStatement: null,
-  releaseSignature: null,
-  placedDetail: null,
-};
+const custodian: LoggedHold = listedHold(OFFICER, T, { matter: 'Smith v. Agency' });
 /** Officer 0's signing key, the one officer of the list in force throughout (unless a test says otherwise). */
 const OFFICER_KEY = SigningKey.generate();
 const OFFICERS = officersByIndex(() => new Map([[0, OFFICER_KEY]]));

@@ -13,29 +13,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { LoggedHold } from './hold-log-check.js';
 import { HOLD_SCOPE_BUDGET, holdScopeSearch, type HoldAct } from './hold-scope-search.js';
-import { holdActEntry } from './hold-test-support.js';
+import { holdActEntry, listedHold } from './hold-test-support.js';
 
 const ORG = 'org-scope';
 const T = Date.UTC(2026, 5, 1);
 const sha = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
-const custodian: LoggedHold = {
-  holdId: 'hold-c',
-  kind: 'custodian',
-  matter: 'Matter 9',
-  custodian: 'user-3',
-  from: null,
-  to: null,
-  buckets: [],
-  createdBy: 'dev-officer',
-  createdAt: T,
-  releasedBy: null,
-  releasedAt: null,
-  releaseReason: null,
-  releaseStatement: null,
-  releaseSignature: null,
-  placedDetail: null,
-};
+const custodian: LoggedHold = listedHold('dev-officer', T, { matter: 'Matter 9', custodian: 'user-3' });
 const buckets = (n: number): string[] => Array.from({ length: n }, (_, i) => `standard-b${i}`);
 const query = (n: number): LoggedHold => ({
   ...custodian,

@@ -74,3 +74,28 @@ export function officersByIndex(
     }),
   };
 }
+
+/**
+ * A hold as the server lists it: an active custodian hold of `user-7` placed by `createdBy` at
+ * `createdAt`, with nothing of a release and no placing detail, and `over` on top.
+ */
+export function listedHold(createdBy: string, createdAt: number, over: Partial<LoggedHold> = {}): LoggedHold {
+  return {
+    holdId: 'hold-c',
+    kind: 'custodian',
+    matter: 'M-1',
+    custodian: 'user-7',
+    from: null,
+    to: null,
+    buckets: [],
+    createdBy,
+    createdAt,
+    releasedBy: null,
+    releasedAt: null,
+    releaseReason: null,
+    releaseStatement: null,
+    releaseSignature: null,
+    placedDetail: null,
+    ...over,
+  };
+}

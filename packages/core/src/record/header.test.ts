@@ -49,20 +49,38 @@ function referenceDecode(bytes: Uint8Array): RecordHeader {
   if (!isCborMap(m) || (fields !== 10 && !(fields === 11 && 'att' in m)))
     throw new CustosError('MALFORMED_RECORD', 'shape');
   if (fields === 11 && (m.att as unknown[]).length === 0) throw new CustosError('MALFORMED_RECORD', 'empty');
-  return (
-    encodeHeader({
-      version: m.v as number,
-      org: m.org as never,
-      device: m.dev as never,
-      bucket: m.bkt as never,
-      seq: m.seq as number,
-      prev: m.prev as never,
-      sessionKeyId: m.skey as never,
-      tokens: m.tok as Uint8Array[],
-      sealedBodyBytes: m.bsz as number,
-      attachmentBytes: m.asz as number,
-      ...(fields === 11 ? { blobIds: m.att as string[] } : {}),
-    }) && decodeHeader(bytes)
+  const h: RecordHeader = {
+    version: m.v as number,
+    org: m.org as never,
+    device: m.dev as never,
+    bucket: m.bkt as never,
+    seq: m.seq as number,
+    prev: m.prev as never,
+    sessionKeyId: m.skey as never,
+    tokens: m.tok as Uint8Array[],
+    sealedBodyBytes: m.bsz as number,
+    attachmentBytes: m.asz as number,
+    ...(fields === 11 ? { blobIds: m.att as string[] } : {}),
+  };
+  // The encoder's checks stand for the fields' rules; the decoder under test is not asked.
+  encodeHeader(h);
+  return h;
+}
+
+/** Mutations (one byte changed, or the bytes cut) of `good` are accepted by decodeHeader exactly when the reference accepts them. */
+function expectAgreementOnMutations(good: Uint8Array): void {
+  fc.assert(
+    fc.property(fc.nat(good.length - 1), fc.nat(255), fc.nat(good.length), (at, v, cut) => {
+      const t = Uint8Array.from(good);
+      t[at] = v;
+      for (const input of [t, t.subarray(0, cut)]) {
+        const a = codeOf(() => decodeHeader(input));
+        const b = codeOf(() => referenceDecode(input));
+        expect(a.startsWith('raw')).toBe(false);
+        expect(a === 'accepted', `byte ${at} = ${v}`).toBe(b === 'accepted');
+      }
+    }),
+    { numRuns: 3000 },
   );
 }
 
@@ -85,20 +103,7 @@ describe('record header codec', () => {
   });
 
   it('accepts exactly what the cborg strict decoder with the canonical check accepts (mutations of a header)', () => {
-    const good = encodeHeader(header());
-    fc.assert(
-      fc.property(fc.nat(good.length - 1), fc.nat(255), fc.nat(good.length), (at, v, cut) => {
-        const t = Uint8Array.from(good);
-        t[at] = v;
-        for (const input of [t, t.subarray(0, cut)]) {
-          const a = codeOf(() => decodeHeader(input));
-          const b = codeOf(() => referenceDecode(input));
-          expect(a.startsWith('raw')).toBe(false);
-          expect(a === 'accepted', `byte ${at} = ${v}`).toBe(b === 'accepted');
-        }
-      }),
-      { numRuns: 3000 },
-    );
+    expectAgreementOnMutations(encodeHeader(header()));
   });
 
   it('lists blob ids in "att" exactly as cborg writes them, and reads them back', () => {
@@ -124,20 +129,7 @@ describe('record header codec', () => {
   });
 
   it('accepts exactly what the reference accepts for mutations of a header listing blob ids', () => {
-    const good = encodeHeader(header({ blobIds: canonicalBlobIds([blobId(), blobId()]) }));
-    fc.assert(
-      fc.property(fc.nat(good.length - 1), fc.nat(255), fc.nat(good.length), (at, v, cut) => {
-        const t = Uint8Array.from(good);
-        t[at] = v;
-        for (const input of [t, t.subarray(0, cut)]) {
-          const a = codeOf(() => decodeHeader(input));
-          const b = codeOf(() => referenceDecode(input));
-          expect(a.startsWith('raw')).toBe(false);
-          expect(a === 'accepted', `byte ${at} = ${v}`).toBe(b === 'accepted');
-        }
-      }),
-      { numRuns: 3000 },
-    );
+    expectAgreementOnMutations(encodeHeader(header({ blobIds: canonicalBlobIds([blobId(), blobId()]) })));
   });
 
   it('refuses a malformed blob id list, naming it, in the decoder and the encoder', () => {
