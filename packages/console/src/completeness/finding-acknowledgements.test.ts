@@ -6,7 +6,6 @@
 import {
   encodeDeterministicCbor,
   encodeFindingAcknowledgement,
-  findingAcknowledgementMessage,
   sealOfficerList,
   type LogEntry,
 } from '@custos/core';
@@ -19,21 +18,15 @@ import type { CompletenessFinding } from './completeness-findings.js';
 import { acknowledgeFindings, type CurrentFindings } from './acknowledge-findings.js';
 import { applyAcknowledgements, readAcknowledgements } from './finding-acknowledgements.js';
 import { findingId, findingIdOrg, type IdentifiedFinding } from './finding-ids.js';
-import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import type { IndexedEntry, VerifiedLog } from './verified-log.js';
+import { servedAcknowledgement, type ServedAcknowledgement } from './acknowledgement-test-support.js';
 
 const ORG = 'org-1';
 const OFFICER_DEVICE = 'officer-dev';
 const ORG_KEY = SigningKey.generate();
 const sha256 = (u: Uint8Array): Buffer => createHash('sha256').update(u).digest();
 
-interface Served {
-  findingId: string;
-  statement: string;
-  signature: string;
-  deviceId: string;
-  acknowledgedAt: number;
-}
+type Served = ServedAcknowledgement;
 
 /** A signed acknowledgement as the server would serve it, and the log entry its act makes. */
 function signed(
@@ -49,31 +42,14 @@ function signed(
     at: 5,
     ...(over.state === undefined ? {} : { state: over.state }),
   });
-  const served: Served = {
-    findingId: findingIdText,
-    statement: Buffer.from(statement).toString('base64url'),
-    signature: Buffer.from(keys.signingKey.sign(findingAcknowledgementMessage(statement))).toString(
-      'base64url',
-    ),
+  return servedAcknowledgement({
+    org: ORG,
     deviceId: OFFICER_DEVICE,
-    acknowledgedAt: over.at ?? 1000,
-  };
-  const hash = auditDocumentHash(ORG, {
-    kind: 'completeness.acknowledge',
-    actor: OFFICER_DEVICE,
-    subject: findingIdText,
-    at: served.acknowledgedAt,
-    detail: `statement-sha256=${createHash('sha256').update(statement).digest('hex')}`,
+    findingId: findingIdText,
+    statement,
+    signer: keys.signingKey,
+    at: over.at ?? 1000,
   });
-  const entry: LogEntry = {
-    type: 'audit-event',
-    kind: 'completeness-acknowledge',
-    hash: Buffer.from(hash, 'hex'),
-    size: 100,
-    actor: OFFICER_DEVICE,
-    time: served.acknowledgedAt,
-  };
-  return { served, entry };
 }
 
 const logOf = (entries: LogEntry[]): VerifiedLog =>

@@ -8,18 +8,12 @@
  * a statement whose state cannot be read covers nothing. Real signatures and log entries, with a
  * stand-in server that serves what it is told.
  */
-import {
-  decodeFindingAcknowledgement,
-  encodeDeterministicCbor,
-  findingAcknowledgementActDetail,
-  findingAcknowledgementMessage,
-  type LogEntry,
-} from '@custos/core';
+import { decodeFindingAcknowledgement, encodeDeterministicCbor, type LogEntry } from '@custos/core';
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { auditDocumentHash } from '../audit/audit-document-hash.js';
 import { encodeOfficerPublicKey, generateOfficerKeys, type OfficerKeys } from '../officer-keys.js';
 import type { OfficerSession } from '../officer-session.js';
+import { servedAcknowledgement } from './acknowledgement-test-support.js';
 import { keyFingerprint, SigningKey } from '../signing-key.js';
 import { analyseCompleteness, devicesInLog, type CompletenessInput } from './completeness-findings.js';
 import { acknowledgeFindings } from './acknowledge-findings.js';
@@ -181,34 +175,14 @@ describe("a revoked device's finding and its acknowledgements", () => {
       at: 5,
       ...(state === undefined ? {} : { saw: state }),
     });
-    const at = 10_000 + index;
-    const served = {
-      findingId: id,
-      statement: Buffer.from(statement).toString('base64url'),
-      signature: Buffer.from(officer.signingKey.sign(findingAcknowledgementMessage(statement))).toString(
-        'base64url',
-      ),
+    return servedAcknowledgement({
+      org: ORG,
       deviceId: OFFICER_DEVICE,
-      acknowledgedAt: at,
-    };
-    const entry: LogEntry = {
-      type: 'audit-event',
-      kind: 'completeness-acknowledge',
-      hash: Buffer.from(
-        auditDocumentHash(ORG, {
-          kind: 'completeness.acknowledge',
-          actor: OFFICER_DEVICE,
-          subject: id,
-          at,
-          detail: findingAcknowledgementActDetail(statement),
-        }),
-        'hex',
-      ),
-      size: 100,
-      actor: OFFICER_DEVICE,
-      time: at,
-    };
-    return { served, entry };
+      findingId: id,
+      statement,
+      signer: officer.signingKey,
+      at: 10_000 + index,
+    });
   }
 
   /** The findings of `es` at `now` from `since`, with the acknowledgements `acks` served and logged after `es`. */

@@ -21,8 +21,6 @@ import {
   encodeEntryBundle,
   encodeFindingAcknowledgement,
   encodeLogEntry,
-  findingAcknowledgementActDetail,
-  findingAcknowledgementMessage,
   generateSignerKey,
   holdReleaseActDetail,
   parseSignerKey,
@@ -31,6 +29,7 @@ import {
 } from '@custos/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditDocumentHash } from '../audit/audit-document-hash.js';
+import { servedAcknowledgement } from '../completeness/acknowledgement-test-support.js';
 import { holdActEntry, listedHold } from '../holds/hold-test-support.js';
 import type { HoldListing } from '../holds/officer-holds.js';
 import { encodeOfficerPublicKey, generateOfficerKeys, type OfficerKeys } from '../officer-keys.js';
@@ -102,31 +101,7 @@ function acknowledgement(findingId: string, signer: SigningKey, at: number) {
     officerIndex: 0,
     at,
   });
-  const served = {
-    findingId,
-    statement: b64u(statement),
-    signature: b64u(signer.sign(findingAcknowledgementMessage(statement))),
-    deviceId: OFFICER_DEVICE,
-    acknowledgedAt: at,
-  };
-  const entry: LogEntry = {
-    type: 'audit-event',
-    kind: 'completeness-acknowledge',
-    hash: Buffer.from(
-      auditDocumentHash(ORG, {
-        kind: 'completeness.acknowledge',
-        actor: OFFICER_DEVICE,
-        subject: findingId,
-        at,
-        detail: findingAcknowledgementActDetail(statement),
-      }),
-      'hex',
-    ),
-    size: 1,
-    actor: OFFICER_DEVICE,
-    time: at,
-  };
-  return { served, entry };
+  return servedAcknowledgement({ org: ORG, deviceId: OFFICER_DEVICE, findingId, statement, signer, at });
 }
 
 /** What the stand-in server serves, and the approvals it was sent. */
