@@ -152,8 +152,8 @@ export function readOfficerListHistory(
   s: OfficerSession,
   entries: readonly { readonly index: number; readonly entry: LogEntry }[],
 ): Promise<OfficerListHistory> {
-  // One completeness run asks for it twice over the same verified log (dispositions and
-  // acknowledgements): the second call takes the first's answer, not another request.
+  // One completeness run asks for it three times over the same verified log (dispositions,
+  // officer bindings, acknowledgements): later calls take the first's answer, not another request.
   const known = historyRead.get(entries);
   if (known !== undefined && known.session === s) return known.history;
   const history = fetchOfficerListHistory(s, entries);
