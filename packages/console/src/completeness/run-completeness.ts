@@ -25,7 +25,7 @@ import { ConsoleError } from '../console-error.js';
 import { isUint } from '../json-values.js';
 import type { OfficerSession } from '../officer-session.js';
 import { verifyHit, type ServerHit } from '../search/verify-hit.js';
-import { enrolmentKeyChecker, type EnrolmentKeyCheck } from '../search/enrolment-keys.js';
+import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import {
   analyseCompleteness,
   devicesInLog,
@@ -310,10 +310,8 @@ export async function runCompleteness(
     }
   }
   progress(`log: ${log.treeSize} entries verified against the signed checkpoint`);
-  // Keys only: this run reads revocations from the log itself (REVOKED findings), so a hit
-  // needs no revocation mark, and a listing read for one must not make a record invalid.
-  const keyCheck = enrolmentKeyChecker(session, log);
-  const enrolment: EnrolmentKeyCheck = (deviceId, identityKey) => keyCheck(deviceId, identityKey);
+  // Keys only: this run reads revocations from the log itself (REVOKED findings).
+  const enrolment = enrolmentKeyChecker(session, log);
   const dispositions = await readDispositions(session, log);
   const disposed = accountDisposed(
     session.orgId,

@@ -23,7 +23,7 @@ import {
 } from '../search/officer-search.js';
 import { pinnedLogOf } from '../audit/log-pin.js';
 import { trustCheckpoint } from '../audit/log-state.js';
-import { enrolmentKeyChecker, type EnrolmentKeyCheck } from '../search/enrolment-keys.js';
+import { enrolmentKeyChecker } from '../search/enrolment-keys.js';
 import { verifyHit, type VerifiedHit } from '../search/verify-hit.js';
 import type { DeviceEnrolmentProof } from './device-enrolments.js';
 import { fetchEnrolmentEvidence } from './enrolment-evidence.js';
@@ -209,10 +209,8 @@ async function byDevices(
     (await openBucketKey(session, b)).privateKey,
 ): Promise<Gathered> {
   const log = await pinnedLogOf(session);
-  // Keys only: an export does not carry the handed-in mark yet (docs/search.md §5), so it
-  // needs no revocations and no reading on of the audit listing for them.
-  const keyCheck = enrolmentKeyChecker(session, log);
-  const enrolment: EnrolmentKeyCheck = (deviceId, identityKey) => keyCheck(deviceId, identityKey);
+  // Keys only: an export does not carry the handed-in mark yet (docs/search.md §5).
+  const enrolment = enrolmentKeyChecker(session, log);
   const keys = new Map<string, BucketPrivateKey>();
   const checkpoints = new Map<string, Checkpoint>();
   const hits: VerifiedHit[] = [];

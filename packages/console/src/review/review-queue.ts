@@ -135,7 +135,7 @@ export async function nextReviewItem(
   const item = itemOf(r.item as Record<string, unknown>);
   const log = await pinnedLogOf(session);
   // One reading of the audit listing for the item and its context.
-  const enrolment = enrolmentKeyChecker(session, log);
+  const enrolment = enrolmentKeyChecker(session, log, { revocations: true });
   const keys = await openBucketKey(session, item.bucketId);
   const q = `device=${encodeURIComponent(item.deviceId)}&fromSeq=${item.seq}&limit=1`;
   const got = await verifiedRecords(

@@ -99,7 +99,8 @@ describe('enrolmentKeyChecker', () => {
       { deviceId: 'dev-c', identityKey: a },
     ];
     const { s, asked } = session(() => list);
-    const check = enrolmentKeyChecker(s, log);
+    expect(enrolmentKeyChecker(s, log).revokedBefore).toBeUndefined();
+    const check = enrolmentKeyChecker(s, log, { revocations: true });
     // The revocation is at log index 1: a record at 2 or later was handed in after it.
     expect(await check.revokedBefore!('dev-a', 2)).toBe(1);
     expect(await check.revokedBefore!('dev-a', 3)).toBe(1);

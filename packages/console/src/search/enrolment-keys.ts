@@ -63,8 +63,16 @@ export function parseEnrolmentDetail(det: string): EnrolmentDetail {
   return { userId, identityHash: hash };
 }
 
-/** A checker reading `session`'s org's verified act listing; keep one per search or export run. */
-export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): EnrolmentKeyCheck {
+/**
+ * A checker reading `session`'s org's verified act listing; keep one per search or export run.
+ * With `revocations`, it also tells records handed in after their device's revocation
+ * (`revokedBefore`: search and review mark them; exports and completeness do not ask).
+ */
+export function enrolmentKeyChecker(
+  session: OfficerSession,
+  log: PinnedLog,
+  options: { readonly revocations?: boolean } = {},
+): EnrolmentKeyCheck {
   const committed = new Map<string, string | null>();
   // Each device's first `device-revoked` entry (a device is revoked once).
   const revoked = new Map<string, number>();
@@ -135,6 +143,7 @@ export function enrolmentKeyChecker(session: OfficerSession, log: PinnedLog): En
     if (hash === null) return 'legacy';
     return hash === identityKeyHash(identityKey) ? 'match' : 'mismatch';
   };
+  if (options.revocations !== true) return check;
   check.revokedBefore = async (deviceId, logIndex) => {
     // A record at `logIndex` is in a checkpoint the listing has not reached: its revocation
     // may be among the acts since. The server signs both with its latest checkpoint, so one

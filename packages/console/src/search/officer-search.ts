@@ -321,7 +321,7 @@ export async function officerSearch(
   const memo = options.reuse;
   const log = memo?.log ?? (await pinnedLogOf(session));
   const registered = memo?.buckets ?? (await session.serverBuckets());
-  const enrolment = memo?.enrolment ?? enrolmentKeyChecker(session, log);
+  const enrolment = memo?.enrolment ?? enrolmentKeyChecker(session, log, { revocations: true });
   if (memo !== undefined) {
     memo.log = log;
     memo.buckets = registered;
