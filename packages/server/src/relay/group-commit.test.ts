@@ -242,7 +242,7 @@ describe('GroupCommitter', () => {
     expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
   });
 
-  it('pipelined: runs the next batch while the previous one waits for its WAL sync; answers in batch order, each only once durable', async () => {
+  it('pipelined: runs the next batch while the previous one waits for its WAL sync; after-commit work at each commit, answers in batch order once durable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-gc-'));
     // The WAL sync is held until the test releases it, so "durable" is observable.
     const held: (() => void)[] = [];
@@ -260,9 +260,11 @@ describe('GroupCommitter', () => {
     try {
       const log: string[] = [];
       const gc = new GroupCommitter(stores, 100, undefined, null, true);
-      const job = (name: string) =>
-        gc.run(async (tx) => {
+      const job = (name: string, refuse = false) =>
+        gc.run(async (tx, ctx) => {
           log.push(`run ${name}`);
+          ctx.afterCommit(() => log.push(`after ${name}`));
+          if (refuse) throw new ServerError('INVALID_REQUEST', 'refused');
           // A write, so the commit has a WAL sync to wait for.
           await tx.orgs.create({
             orgId: newId<OrgId>(),
@@ -281,15 +283,26 @@ describe('GroupCommitter', () => {
       // Wait until batch a is written and its sync is pending, then queue batch b.
       while (held.length === 0) await new Promise((r) => setImmediate(r));
       const second = job('b').then((v) => log.push(`answer ${v}`));
-      while (!log.includes('run b')) await new Promise((r) => setImmediate(r));
-      // b ran while a's sync was still held: nothing is answered yet.
-      expect(log).toEqual(['run a', 'run b']);
+      const refused = job('c', true).catch(() => log.push('refused c'));
+      while (!log.includes('after b')) await new Promise((r) => setImmediate(r));
+      // b ran while a's sync was still held; each batch's after-commit work ran at its
+      // commit (c's not at all: it refused): nothing is answered yet.
+      expect(log).toEqual(['run a', 'after a', 'run b', 'run c', 'after b']);
       while (held.length > 0 || !log.includes('answer b')) {
         release();
         await new Promise((r) => setImmediate(r));
       }
-      await Promise.all([first, second]);
-      expect(log).toEqual(['run a', 'run b', 'answer a', 'answer b']);
+      await Promise.all([first, second, refused]);
+      expect(log).toEqual([
+        'run a',
+        'after a',
+        'run b',
+        'run c',
+        'after b',
+        'answer a',
+        'answer b',
+        'refused c',
+      ]);
       await gc.idle();
     } finally {
       const releasing2 = setInterval(release, 5);

@@ -2,7 +2,9 @@
  * Group commit: relay writes (enqueues and acknowledgements) that arrive while a
  * transaction is running are gathered and committed together in the next one, so one
  * fsync (SQLite) or one COMMIT round trip (PostgreSQL) covers many requests. Each caller
- * still learns its own outcome, only after the commit that holds its writes.
+ * still learns its own outcome, only once the commit that holds its writes is durable; a
+ * job's after-commit work (the relay's pushes to recipient sockets) runs at the commit
+ * itself, before its WAL sync.
  *
  * Job contract: a job that throws a ServerError has written nothing (it validates before
  * it writes), and the batch carries on. A job that fails after writing wraps the error in
@@ -27,7 +29,12 @@ export interface CommitContext<Key, Item, View> {
    * fail any more: later jobs of the batch see the update.
    */
   readonly view: View | null;
-  /** Runs `fn` after the job's batch has committed. */
+  /**
+   * Runs `fn` once the job's batch has committed — on SQLite before that commit is durable
+   * (Stores.withTransaction's `onCommitted`: the job's answer still waits for its WAL sync).
+   * For work that may go out before durability, such as pushing a committed envelope to
+   * its recipient's socket; `fn` must not throw.
+   */
   afterCommit(fn: () => void): void;
   /**
    * Adds an item for the batch's flush, which writes everything collected under each key
@@ -116,6 +123,16 @@ interface Outcomes {
   readonly errors: unknown[];
   readonly after: (() => void)[];
   readonly afterEnd: number[];
+}
+
+/** Runs the after-commit work of every job that succeeded, in job order. */
+function runAfterCommit(out: Outcomes): void {
+  let a = 0;
+  for (let i = 0; i < out.afterEnd.length; i++) {
+    const end = out.afterEnd[i]!;
+    if (out.errors[i] === undefined) for (; a < end; a++) out.after[a]!();
+    a = end;
+  }
 }
 
 class BatchAbort extends Error {
@@ -332,12 +349,19 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
     mayRetry: boolean,
   ): Promise<{ kind: 'done' } | { kind: 'retry' } | { kind: 'abort'; index: number; reason: unknown }> {
     let out: Outcomes;
+    let ran: Outcomes | null = null;
     try {
-      out = await this.stores.withTransaction(async (tx) => {
-        const jobs = await this.runJobs(tx, batch, folded);
-        written?.();
-        return jobs;
-      });
+      out = await this.stores.withTransaction(
+        async (tx) => {
+          ran = await this.runJobs(tx, batch, folded);
+          written?.();
+          return ran;
+        },
+        // Committed: the jobs' after-commit work runs now, in commit order (one connection
+        // commits batches one after another; on PostgreSQL a batch starts only after the
+        // last one committed), while on SQLite the commit's WAL sync is still to come.
+        () => runAfterCommit(ran!),
+      );
     } catch (e) {
       if (e instanceof BatchAbort) return { kind: 'abort', index: e.index, reason: e.reason };
       if (isRetryable(e) && mayRetry) return { kind: 'retry' };
@@ -349,19 +373,13 @@ export class GroupCommitter<Key = string, Item = Uint8Array, Meta = never, View 
       for (const f of folded) f.reject(reason);
       return { kind: 'done' };
     }
-    // Commit order: a device's envelopes of two batches reach its socket in queue order.
+    // Answers in commit order, each once its own commit is durable.
     await before.catch(() => undefined);
     for (const f of folded) f.resolve();
-    let a = 0;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
-      const end = out.afterEnd[i]!;
       if (out.errors[i] !== undefined) p.reject(out.errors[i]);
-      else {
-        for (; a < end; a++) out.after[a]!();
-        p.resolve(out.values[i]);
-      }
-      a = end;
+      else p.resolve(out.values[i]);
     }
     return { kind: 'done' };
   }

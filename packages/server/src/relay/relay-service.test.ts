@@ -7,12 +7,18 @@
  * node is seen by the next batch.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId, type DeviceId, type OrgId, type UserId } from '../ids.js';
 import type { EnvelopeSender } from '../store/messaging-records.js';
 import { createTestMember, createTestOrgRow } from '../testing/test-org-row.js';
 import { sequenceEntries } from '../log-service/sequencing.js';
-import { openStore } from '../store/open-store.js';
+import { migrate } from '../store/migrate.js';
+import { openStore, storesOver } from '../store/open-store.js';
+import { openSqliteDatabase } from '../store/sqlite/sqlite-database.js';
+import { SQLITE_MIGRATIONS } from '../store/sqlite/sqlite-migrations.js';
 import type { StoreBackend, Stores } from '../store/stores.js';
 import {
   openTestPostgres,
@@ -179,6 +185,60 @@ describe('RelayService.sendDecoded off the fast path', () => {
   });
 });
 
+describe('a committed envelope on SQLite: pushed before its WAL sync, answered after it', () => {
+  it("hands the envelope to the recipient's listener at COMMIT; the sender's answer waits for the sync", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-relay-early-'));
+    // The WAL sync is held until the test releases it, so "durable" is observable.
+    const held: (() => void)[] = [];
+    const release = (): void => {
+      for (const r of held.splice(0)) r();
+    };
+    const db = openSqliteDatabase(join(dir, 'r.sqlite'), {
+      syncFile: () => new Promise<void>((r) => held.push(r)),
+    });
+    const releasing = setInterval(release, 5);
+    const stores = storesOver(db, 'sqlite');
+    try {
+      await migrate(db, SQLITE_MIGRATIONS);
+      const orgId = await createTestOrgRow(stores, 'Early');
+      const s = await member(stores, orgId);
+      const r = await member(stores, orgId);
+      clearInterval(releasing);
+      release();
+      const { relay, hub } = createMessagingServices({
+        stores,
+        clock: () => Date.now(),
+        archives: () => true,
+      });
+      const log: string[] = [];
+      hub.subscribe(orgId, r.deviceId, (event, committed) => log.push(`${event} ${committed?.length ?? 0}`));
+      const sender: EnvelopeSender = { orgId, userId: s.userId, deviceId: s.deviceId, deviceNumber: 1 };
+      const sent = relay
+        .sendDecoded(sender, { orgId, userId: r.userId }, [
+          { deviceId: r.deviceId, type: 1, content: randomBytes(16) },
+        ])
+        .then(() => log.push('answered'));
+      while (log.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      // Committed and pushed; its sync is held, so the sender has no answer yet.
+      expect(log).toEqual(['queue 1']);
+      expect(held.length).toBeGreaterThan(0);
+      while (!log.includes('answered')) {
+        release();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await sent;
+      expect(log).toEqual(['queue 1', 'answered']);
+    } finally {
+      clearInterval(releasing);
+      const closing = setInterval(release, 5);
+      await stores.close();
+      clearInterval(closing);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(PG_SKIP_REASON !== null)('two API nodes on one PostgreSQL store', () => {
   let tb: TestBackend;
   let second: StoreBackend;
@@ -262,7 +322,8 @@ function countingDirectoryReads(
     return Object.assign(Object.create(tx) as Stores, { relayQueue });
   };
   return Object.assign(Object.create(stores) as Stores, {
-    withTransaction: <T>(fn: (tx: Stores) => Promise<T>) => stores.withTransaction((tx) => fn(counted(tx))),
+    withTransaction: <T>(fn: (tx: Stores) => Promise<T>, onCommitted?: () => void) =>
+      stores.withTransaction((tx) => fn(counted(tx)), onCommitted),
   });
 }
 

@@ -2,8 +2,8 @@
  * The relay: stores each message's envelopes in the recipient devices' queues (with their
  * relay receipts, in one transaction), wakes the sockets that deliver them, and deletes
  * envelopes when their device acknowledges them. The store is the only source of truth:
- * an envelope is acknowledged to the sender only after it is committed, and it leaves a
- * queue only by acknowledgement or expiry.
+ * an envelope is pushed only once committed, acknowledged to the sender only once that
+ * commit is durable, and it leaves a queue only by acknowledgement or expiry.
  */
 import { randomBytes } from 'node:crypto';
 import { ID_BYTES } from '../config/defaults.js';
@@ -580,8 +580,9 @@ export class RelayService {
       ctx.collect(this.keysOf(sender.orgId).sendKeys, remembered);
     }
     ctx.afterCommit(() => {
-      // Committed: sockets on this node may push them straight from memory. Each recipient
-      // device was addressed, so it was current when the view was read.
+      // Committed (on SQLite not yet durable: the sender's answer waits for that, the push
+      // need not — docs/relay.md): sockets on this node may push them straight from memory.
+      // Each recipient device was addressed, so it was current when the view was read.
       for (const e of delivered) this.o.hub.deliver(recipientOrg, e.recipientDeviceId, [e], view.readAt);
     });
     return result;

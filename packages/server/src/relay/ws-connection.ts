@@ -388,7 +388,7 @@ class RelayConnection {
   /**
    * Where the revocation re-check reads: committed state without waiting behind queued
    * writes or a WAL sync (SQLite's read-only connection) where the store has it. Safe: the
-   * result only closes the socket or lets envelopes go that are durable already; waiting a
+   * result only closes the socket or lets envelopes go that are committed already; waiting a
    * sync here put one more sync on the delivery path of every device's first envelope after
    * a quiet WS_DEVICE_RECHECK_MS (docs/performance.md).
    */

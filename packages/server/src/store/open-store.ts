@@ -73,12 +73,24 @@ function bindStores(
 export function storesOver(db: SqlDatabase, kind: StoreBackend['kind'], blobDir?: string): StoreBackend {
   const files = blobDir === undefined ? null : new FsBlobContentStore(blobDir);
   const blobContent = (ex: SqlExecutor): BlobContentStore => files ?? new SqlBlobContentStore(ex);
-  const withTransaction: Stores['withTransaction'] = (fn) =>
-    db.transaction((tx) => {
-      // Nested calls join the outer transaction instead of deadlocking on the connection.
-      const txStores: Stores = bindStores(tx, (inner) => inner(txStores), blobContent);
-      return fn(txStores);
-    });
+  const withTransaction: Stores['withTransaction'] = (fn, onCommitted) => {
+    const committed: (() => void)[] = onCommitted === undefined ? [] : [onCommitted];
+    return db.transaction(
+      (tx) => {
+        // Nested calls join the outer transaction instead of deadlocking on the connection;
+        // what they want run on commit runs when it commits.
+        const join: Stores['withTransaction'] = (inner, then) => {
+          if (then !== undefined) committed.push(then);
+          return inner(txStores);
+        };
+        const txStores: Stores = bindStores(tx, join, blobContent);
+        return fn(txStores);
+      },
+      () => {
+        for (const then of committed) then();
+      },
+    );
+  };
   const committed =
     db.committedReads === undefined ? {} : { committed: { devices: new SqlDeviceStore(db.committedReads) } };
   return { ...bindStores(db, withTransaction, blobContent), ...committed, kind, close: () => db.close() };

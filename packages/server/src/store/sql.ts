@@ -50,8 +50,10 @@ export interface SqlDatabase extends SqlExecutor {
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws.
    * Queries on `tx` are inside the transaction; nothing else interleaves with them.
+   * `onCommitted` runs once the COMMIT has succeeded, before the returned promise resolves
+   * (see Stores.withTransaction); it must not throw.
    */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, onCommitted?: () => void): Promise<T>;
   /**
    * Reads of the latest committed state that wait neither behind queued work nor for that
    * state's durability (SQLite: a second, read-only connection on the WAL; absent where the

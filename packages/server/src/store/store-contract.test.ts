@@ -507,6 +507,58 @@ for (const backend of TEST_BACKENDS) {
       expect((await s.users.get(orgId, userId))?.role).toBe('admin');
     });
 
+    it('withTransaction: onCommitted runs once committed (nested ones too), before the answer; never after a rollback', async () => {
+      const orgId = newId<OrgId>();
+      const events: string[] = [];
+      const seen: (string | undefined)[] = [];
+      // What onCommitted sees: the commit, through a plain read queued right then.
+      const reads: Promise<unknown>[] = [];
+      const onCommitted = (name: string) => () => {
+        events.push(name);
+        reads.push(s.orgs.get(orgId).then((o) => seen.push(o?.name)));
+      };
+      const answered = s
+        .withTransaction(async (tx) => {
+          await tx.orgs.create(org(orgId));
+          await tx.withTransaction(async (inner) => {
+            await inner.users.create(orgId, {
+              userId: newId<UserId>(),
+              role: 'member',
+              retentionClass: 'standard',
+              createdAt: 1,
+            });
+          }, onCommitted('inner'));
+          expect(events).toEqual([]);
+        }, onCommitted('outer'))
+        .then(() => events.push('answer'));
+      await answered;
+      await Promise.all(reads);
+      expect(events).toEqual(['outer', 'inner', 'answer']);
+      expect(seen).toEqual(['Example Agency', 'Example Agency']);
+
+      const rolledBack: string[] = [];
+      await expect(
+        s.withTransaction(
+          async (tx) => {
+            await tx.withTransaction(
+              async () => undefined,
+              () => rolledBack.push('inner'),
+            );
+            throw new Error('abort');
+          },
+          () => rolledBack.push('outer'),
+        ),
+      ).rejects.toThrow('abort');
+      // A failing statement (the org exists) rolls the transaction back: nothing runs either.
+      await expect(
+        s.withTransaction(
+          (tx) => tx.orgs.create(org(orgId)),
+          () => rolledBack.push('dup'),
+        ),
+      ).rejects.toThrow();
+      expect(rolledBack).toEqual([]);
+    });
+
     it('withTransaction: operations outside wait and never see half a transaction', async () => {
       const orgId = newId<OrgId>();
       let release!: () => void;

@@ -293,9 +293,17 @@ export interface Stores {
   readonly committed?: CommittedReads;
   /**
    * Runs `fn` with stores bound to one transaction: all its writes commit together or not
-   * at all. Inside `fn`, `tx.withTransaction` joins the same transaction.
+   * at all. Inside `fn`, `tx.withTransaction` joins the same transaction (its `onCommitted`
+   * runs when that one commits).
+   *
+   * `onCommitted` runs once the transaction has committed and never if it did not: what it
+   * wrote is then what every later transaction and read sees. On SQLite that is before the
+   * commit's WAL sync has made it durable (the returned promise still resolves only after
+   * it), so only work that may go out before durability belongs there — the relay's pushes
+   * of committed envelopes to recipient sockets (docs/relay.md), never an acknowledgement.
+   * It must not throw: the transaction has committed whatever it does.
    */
-  withTransaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+  withTransaction<T>(fn: (tx: Stores) => Promise<T>, onCommitted?: () => void): Promise<T>;
 }
 
 /** The stores that have committed-state reads (see Stores.committed). */

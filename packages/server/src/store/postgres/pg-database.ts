@@ -75,18 +75,21 @@ class PgDatabase extends PgExecutor implements SqlDatabase {
     super(pool);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, onCommitted?: () => void): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      let result: T;
       try {
-        const result = await fn(new PgExecutor(client));
+        result = await fn(new PgExecutor(client));
         await client.query('COMMIT');
-        return result;
       } catch (e) {
         await client.query('ROLLBACK');
         throw e;
       }
+      // COMMIT returned: committed and (synchronous_commit) durable.
+      onCommitted?.();
+      return result;
     } finally {
       client.release();
     }

@@ -94,6 +94,40 @@ describe('sqlite database: commit durability off the event loop', () => {
     expect(tx).toMatchObject({ settled: true, value: 1 });
   });
 
+  it('runs onCommitted right after COMMIT, before the sync the answer waits for; not when rolled back', async () => {
+    const h = heldSync();
+    const d = await open(h);
+    const seen: number[] = [];
+    const committed = (): void => {
+      // The committed-state connection sees the row the moment the hook runs.
+      void d
+        .committedReads!.get<{ n: number }>(sql`SELECT COUNT(*) AS n FROM t`)
+        .then((r) => seen.push(r!.n));
+    };
+    const tx = watch(
+      d.transaction(async (t) => t.run(sql`INSERT INTO t (k, v) VALUES (1, ${Buffer.alloc(8)})`), committed),
+    );
+    await ticks();
+    expect(seen).toEqual([1]);
+    expect(h.calls).toHaveLength(1);
+    expect(tx.settled).toBe(false);
+    h.calls[0]!.release();
+    await ticks();
+    expect(tx).toMatchObject({ settled: true, value: 1 });
+
+    let ran = false;
+    await expect(
+      d.transaction(
+        async (t) => {
+          await t.run(sql`INSERT INTO t (k, v) VALUES (2, ${Buffer.alloc(8)})`);
+          throw new Error('abort');
+        },
+        () => (ran = true),
+      ),
+    ).rejects.toThrow('abort');
+    expect(ran).toBe(false);
+  });
+
   it('lets the next transaction run while a sync is pending, and reads wait for what they saw', async () => {
     const h = heldSync();
     const d = await open(h);

@@ -10,9 +10,11 @@
  * commit made during a sync starts its own at once, up to three, and commits waiting
  * together share one) and WAL checkpoints (wal-checkpointer.ts, a worker
  * thread). A transaction, write or read resolves only once every commit it could have seen
- * is durable, so nothing that could still be lost is ever acknowledged or shown — except
- * `committedReads`, a second read-only connection that sees what is committed at once (for
- * the relay's revocation re-check, which must not wait a WAL sync on the delivery path).
+ * is durable, so nothing that could still be lost is ever acknowledged — and shown only
+ * where the wait would sit on the relay's delivery path: a transaction's `onCommitted` runs
+ * before its sync (the relay pushes committed envelopes from it), and `committedReads`, a
+ * second read-only connection, sees what is committed at once (the relay's revocation
+ * re-check).
  */
 import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
@@ -257,18 +259,21 @@ class SqliteDatabase implements SqlDatabase {
     return this.exclusive(() => this.direct.exec(ddl), true);
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, onCommitted?: () => void): Promise<T> {
     return this.exclusive(async () => {
       // IMMEDIATE takes the write lock now, so a second process (a backup) cannot make us fail mid-way.
       this.db.exec('BEGIN IMMEDIATE');
+      let result: T;
       try {
-        const result = await fn(this.direct);
+        result = await fn(this.direct);
         this.db.exec('COMMIT');
-        return result;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw e;
       }
+      // Committed (the next transaction sees it), its WAL sync not yet begun: see Stores.withTransaction.
+      onCommitted?.();
+      return result;
     });
   }
 
