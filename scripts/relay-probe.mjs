@@ -312,14 +312,14 @@ GroupCommitter.prototype.attempt = async function (batch, folded, written, befor
     this.__fifo = fifo;
     this.stores = Object.create(st, {
       withTransaction: {
-        value: (fn) =>
+        value: (fn, onCommitted) =>
           st
             .withTransaction(async (tx) => {
               const v = await fn(tx);
               // The next COMMIT of the main connection is this transaction's.
               if (fifo.length > 0) fifo.find((x) => x.commitNo === undefined).commitNo = commitCount + 1;
               return v;
-            })
+            }, onCommitted)
             .finally(() => {
               const rec = fifo.shift();
               if (rec !== undefined) rec.td = performance.now();
