@@ -5,6 +5,7 @@
  * address without TLS, TLS, and a graceful SIGTERM; a device and an auditor command facing
  * a certificate they do not trust say so (not "is it running?"), and the advice works.
  */
+import { SERVER_NODE_FLAGS } from '@custos/cli/gc-tuning';
 import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -29,8 +30,8 @@ interface Started {
   stderr: string;
 }
 
-function start(args: string[]): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN, 'server', ...args], { env: cleanEnv() });
+function start(args: string[], nodeFlags: readonly string[] = []): Promise<Started> {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'server', ...args], { env: cleanEnv() });
   const s = { child, url: '', stdout: '', stderr: '' };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -149,6 +150,26 @@ describe('custos server (process)', () => {
   afterAll(async () => {
     if (s?.child.exitCode === null) await stop(s);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('notes node flags it runs without; started as `custos` and `npm start` start it, with them, it does not', async () => {
+    // The note is written once the server is up: before it answers a request.
+    const settled = async (x: Started): Promise<void> => {
+      await fetch(`${x.url}/healthz`);
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    await settled(s);
+    expect(s.stderr).toContain(`custos server: note: node runs without ${SERVER_NODE_FLAGS.join(' ')};`);
+    const flagged = await start(
+      ['--data', join(dir, 'flagged'), '--listen', '127.0.0.1:0'],
+      SERVER_NODE_FLAGS,
+    );
+    try {
+      await settled(flagged);
+      expect(flagged.stderr).not.toContain('note:');
+    } finally {
+      await stop(flagged);
+    }
   });
 
   it('serves /healthz', async () => {

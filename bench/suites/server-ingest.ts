@@ -25,6 +25,7 @@
  * each sample; INGEST_BENCH_NODE_ARGS passes node flags to the server (e.g. --cpu-prof);
  * INGEST_BENCH_SERVER runs another build of the server (see ingest-server.ts).
  */
+import { SERVER_NODE_FLAGS } from '@custos/cli/gc-tuning';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -164,7 +165,11 @@ async function setup(kind: 'sqlite' | 'postgres'): Promise<Env> {
 
   const serverSpec: IngestServerSpec = { store: spec, integrationIntervalMs: INTEGRATION_INTERVAL_MS };
   const child = fork(SERVER_SCRIPT, [JSON.stringify(serverSpec)], {
-    execArgv: (process.env.INGEST_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    // Node's flags as `custos server` has them (SERVER_NODE_FLAGS), then any of the bench's own.
+    execArgv: [
+      ...SERVER_NODE_FLAGS,
+      ...(process.env.INGEST_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const checkpoints: { at: number; size: number }[] = [];

@@ -28,6 +28,7 @@
  * With RELAY_BENCH_AB=<another build's index.js> the baseline is that Custos build instead
  * (before/after in one run, samples interleaved; RELAY_BENCH_CPU=1 prints each one's CPU, write calls and bytes written per message).
  */
+import { SERVER_NODE_FLAGS } from '@custos/cli/gc-tuning';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -86,8 +87,10 @@ const TOKEN_BYTES = 16;
 
 // RELAY_BENCH_SERVER=<path of a built server's index.js> runs that build instead (a before/after
 // comparison in one command, under the same machine load).
-// It tunes the GC as `custos server` does (packages/cli/src/bin.ts); RELAY_BENCH_NODE_ARGS=
-// --concurrent-array-buffer-sweeping runs a server without that (an operator's flag wins).
+// It tunes the GC as `custos server` does (packages/cli/src/bin.ts: applyGcTuning, and node's
+// SERVER_NODE_FLAGS from spawnServer); RELAY_BENCH_NODE_ARGS=--concurrent-array-buffer-sweeping
+// runs a server without the first (an operator's flag wins), --max-semi-space-size=16 with
+// V8's default young generation (a later flag wins).
 const SERVER_SCRIPT = `
 (await import('@custos/cli/gc-tuning')).applyGcTuning();
 const { loadConfig, startServer } = await import(process.env.RELAY_BENCH_SERVER || '@custos/server');
@@ -146,10 +149,16 @@ async function spawnServer(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Promise<Server> {
-  const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
+  // Node's flags as `custos server` has them (its #! line), for the bare forwarder too (the
+  // same young generation: the baseline is not left with V8's smaller default).
+  const child = spawn(
+    process.execPath,
+    [...SERVER_NODE_FLAGS, ...nodeArgs, '--input-type=module', '-e', script],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    },
+  );
   // RELAY_BENCH_SERVER_OUT=<file> keeps the servers' standard output (e.g. with --trace-gc).
   const keep = process.env['RELAY_BENCH_SERVER_OUT'];
   if (keep !== undefined) child.stdout?.on('data', (d: Buffer) => appendFileSync(keep, d));
@@ -170,8 +179,8 @@ async function spawnServer(
   return { child, url };
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0) / 1024;
 }
 
@@ -746,7 +755,8 @@ function costMeter(fleet: Fleet): (messages: number) => void {
     const kib = (writes.bytes - writes0.bytes) / 1024 / n;
     process.stderr.write(
       `${fleet === env?.custosFleet ? 'custos' : 'baseline'}: ${us.toFixed(0)} µs server CPU, ` +
-        `${calls.toFixed(2)} write calls, ${kib.toFixed(2)} KiB written per message\n`,
+        `${calls.toFixed(2)} write calls, ${kib.toFixed(2)} KiB written per message; ` +
+        `RSS ${rssMiB(pid).toFixed(0)} MiB (peak ${rssMiB(pid, 'VmHWM').toFixed(0)})\n`,
     );
   };
 }

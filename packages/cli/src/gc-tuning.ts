@@ -12,6 +12,10 @@
  *
  * The flag is read at every collection, so setting it once at start (before the hot paths
  * run) is enough. An operator who names the flag on node's command line keeps their choice.
+ *
+ * The young generation's size is read only when V8 sets up the heap, so `custos server` takes
+ * it on node's command line: SERVER_NODE_FLAGS, in the `custos` command's `#!` line (bin.ts)
+ * and the README's `npm start` script, and a server started without it says so.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -44,4 +48,25 @@ export function applyGcTuning(
   const flags = gcTuningFor(execArgv);
   for (const flag of flags) setFlags(flag);
   return flags;
+}
+
+/**
+ * Node flags `custos server` runs with (docs/operations.md, "The server's node flags"). A
+ * young generation of up to 64 MiB per semi-space, against V8's 16: at 5,000 relayed
+ * messages a second the default one filled every ~150 ms, about as long as a message's
+ * objects live while its commit becomes durable, so they were copied and promoted, and the
+ * scavenges and old-generation collections stalled deliveries (docs/performance.md,
+ * "Relay, session 20": p99 medians 13.6–22.1 ms against 16.0–60.4 ms in same-run A/Bs).
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+
+/**
+ * The SERVER_NODE_FLAGS missing from a process started with `execArgv` and NODE_OPTIONS
+ * `nodeOptions`: a flag counts as given when its name is, whatever its value (the operator's).
+ */
+export function missingServerFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(
+    (w) => `--${w.replace(/^--/, '').split('=')[0]!.replace(/_/g, '-')}`,
+  );
+  return SERVER_NODE_FLAGS.filter((f) => !given.includes(f.split('=')[0]!));
 }

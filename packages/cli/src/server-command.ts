@@ -16,6 +16,7 @@ import {
 import type { CliIo } from './cli.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './command-runner.js';
 import { processDebugFlags } from './debug-flags.js';
+import { missingServerFlags } from './gc-tuning.js';
 
 /** The ConfigError setting the server's loader names when it cannot parse the flags themselves. */
 const ARGUMENTS_SETTING = 'arguments';
@@ -174,6 +175,11 @@ export async function runServerCommand(args: readonly string[], io: CliIo): Prom
     });
     if (check) return 0;
     const server = await startServer(config, io);
+    const missing = missingServerFlags(process.execArgv, process.env.NODE_OPTIONS);
+    if (missing.length > 0)
+      io.stderr.write(
+        `custos server: note: node runs without ${missing.join(' ')}; deliveries wait longer under load (docs/operations.md, "The server's node flags").\n`,
+      );
     await server.closed;
     return 0;
   } catch (e) {
