@@ -108,6 +108,46 @@ describe('relay socket: revocation re-check on the in-memory push path', () => {
     await c.waitClosed();
   });
 
+  it('pushes an envelope committed while a queue read of its socket ran, which that read missed (before: left queued)', async () => {
+    const to = org.devices.member;
+    const relay = t.messaging.relay;
+    const pending = relay.pending.bind(relay);
+    // The socket's first queue read (at authentication) is read at once, then held: an
+    // envelope is committed meanwhile, its push refused because that read runs.
+    let read!: () => void;
+    const wasRead = new Promise<void>((r) => (read = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let reads = 0;
+    relay.pending = async (orgId, deviceId, limit) => {
+      const rows = await pending(orgId, deviceId, limit);
+      if (deviceId === to.deviceId && reads++ === 0) {
+        read();
+        await released;
+      }
+      return rows;
+    };
+    try {
+      const connecting = RelayClient.connect(url, auth(to));
+      await wasRead;
+      const body = message(to, [to.deviceId]);
+      expect((await call(t.app, 'PUT', '/v1/messages', body, org.devices.officer.headers())).statusCode).toBe(
+        200,
+      );
+      release();
+      const c = await connecting;
+      const got = await c.envelopes(1, 3_000);
+      expect(got.map((e) => e.content)).toEqual([body.envelopes[0]!.content]);
+      expect(reads).toBe(2);
+      c.sendFrame({ type: 'ack', ids: got.map((e) => e.id), reqId: 1 });
+      await c.next('acked');
+      c.close();
+      await c.waitClosed();
+    } finally {
+      relay.pending = pending;
+    }
+  });
+
   it('pushes nothing to a device revoked since the last check, and closes its socket', async () => {
     const victim = org.devices.auditor;
     const c = await RelayClient.connect(url, auth(victim));

@@ -242,6 +242,35 @@ describe('GroupCommitter', () => {
     expect(await tb.stores.users.get(orgId, userId)).toBeUndefined();
   });
 
+  it('answers a batch whose after-commit work throws: the rest of it runs, the fault is a process warning', async () => {
+    const gc = new GroupCommitter(tb.stores, 100);
+    const ran: string[] = [];
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const results = await Promise.all([
+        gc.run(async (_tx, ctx) => {
+          ctx.afterCommit(() => {
+            throw new Error('push failed');
+          });
+          ctx.afterCommit(() => ran.push('a2'));
+          return 'a';
+        }),
+        gc.run(async (_tx, ctx) => {
+          ctx.afterCommit(() => ran.push('b'));
+          return 'b';
+        }),
+      ]);
+      expect(results).toEqual(['a', 'b']);
+      expect(ran).toEqual(['a2', 'b']);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.map((w) => [w.name, w.message])).toEqual([['Error', 'push failed']]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('pipelined: runs the next batch while the previous one waits for its WAL sync; after-commit work at each commit, answers in batch order once durable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-gc-'));
     // The WAL sync is held until the test releases it, so "durable" is observable.

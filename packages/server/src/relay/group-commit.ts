@@ -125,12 +125,24 @@ interface Outcomes {
   readonly afterEnd: number[];
 }
 
-/** Runs the after-commit work of every job that succeeded, in job order. */
+/**
+ * Runs the after-commit work of every job that succeeded, in job order. The batch has
+ * committed whatever that work does: a callback that throws (a fault, never expected) is
+ * reported as a process warning and the others still run, so neither the answers nor the
+ * store's record of the commit are lost to it.
+ */
 function runAfterCommit(out: Outcomes): void {
   let a = 0;
   for (let i = 0; i < out.afterEnd.length; i++) {
     const end = out.afterEnd[i]!;
-    if (out.errors[i] === undefined) for (; a < end; a++) out.after[a]!();
+    if (out.errors[i] === undefined)
+      for (; a < end; a++) {
+        try {
+          out.after[a]!();
+        } catch (e) {
+          process.emitWarning(e instanceof Error ? e : String(e), 'CustosAfterCommitWarning');
+        }
+      }
     a = end;
   }
 }

@@ -108,6 +108,11 @@ class RelayConnection {
   private pumpAgain = false;
   /** The last page read was full: more may wait in the store once the window frees up. */
   private backlog = true;
+  /**
+   * Times the store was found to hold envelopes not pushed from memory (markBacklog): a queue
+   * read that was already running may have missed them, so it must not clear the backlog.
+   */
+  private backlogMarks = 0;
   private lastDeviceCheck = 0;
   /** A revocation re-check started by pushCommitted is running. */
   private rechecking = false;
@@ -338,7 +343,7 @@ class RelayConnection {
     }
     if (event === 'queue') {
       if (committed !== undefined && this.pushCommitted(committed, currentAt)) return;
-      this.backlog = true;
+      this.markBacklog();
       this.pump();
       return;
     }
@@ -415,7 +420,7 @@ class RelayConnection {
           }
           if (held.length > 0 && !this.pushCommitted(held)) {
             // The window filled up or a read started meanwhile: the store has them, in order.
-            this.backlog = true;
+            this.markBacklog();
             this.pump();
           }
         },
@@ -426,6 +431,12 @@ class RelayConnection {
           this.close(WS_CLOSE.INTERNAL, 'internal error');
         },
       );
+  }
+
+  /** The store holds envelopes for this device that were not pushed from memory. */
+  private markBacklog(): void {
+    this.backlog = true;
+    this.backlogMarks += 1;
   }
 
   /** Pushes queued envelopes while the window has room; coalesces concurrent calls. */
@@ -464,8 +475,12 @@ class RelayConnection {
         // envelopes are committed, so this read returns them (in order) as well.
         this.held = [];
         const limit = this.inflight.size + this.acking.size + room;
+        const marks = this.backlogMarks;
         const rows = await this.m.relay.pending(auth.orgId, auth.deviceId, limit);
-        this.backlog = rows.length === limit;
+        // A commit for this device while the read ran (its push refused: a read was running)
+        // may not be in `rows`, which were read before it: the backlog stays, and the loop
+        // reads again.
+        this.backlog = rows.length === limit || this.backlogMarks !== marks;
         for (const e of rows) {
           if (this.closed) return;
           if (this.inflight.has(e.envelopeId) || this.acking.has(e.envelopeId)) continue;
