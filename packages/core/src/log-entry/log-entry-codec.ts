@@ -100,6 +100,8 @@ function wireMap(entry: LogEntry): Record<string, CborScalar> {
 
 /** The relay receipt's keys in canonical order; `encodeLogEntry` lists its values in this order. */
 const RELAY_RECEIPT_KEYS = ['h', 't', 'v', 'sz', 'to', 'ts', 'act', 'from'] as const;
+/** The archive record's keys in canonical order, likewise. */
+const ARCHIVE_RECORD_KEYS = ['h', 't', 'v', 'sz', 'ts', 'act', 'bkt', 'dev', 'org', 'seq'] as const;
 
 /** Encodes a log entry (validating it first; INVALID_ARGUMENT names a bad field). */
 export function encodeLogEntry(entry: LogEntry): Uint8Array {
@@ -116,6 +118,21 @@ export function encodeLogEntry(entry: LogEntry): Uint8Array {
       entry.time,
       entry.actor,
       entry.sender,
+    ]);
+  }
+  if (entry.type === 'archive-record') {
+    // One per archived record on the ingest's hot path: the same, in ARCHIVE_RECORD_KEYS order.
+    return writeCanonicalValues(ARCHIVE_RECORD_KEYS, [
+      entry.hash,
+      entry.type,
+      LOG_ENTRY_VERSION,
+      entry.size,
+      entry.time,
+      entry.actor,
+      entry.bucket,
+      entry.device,
+      entry.org,
+      entry.seq,
     ]);
   }
   const map = wireMap(entry);

@@ -309,15 +309,24 @@ export class SqlArchiveStore implements ArchiveStore {
       });
       return;
     }
+    await this.insertSqlite(orgId, records, (r) => r.logIndex);
+  }
+
+  /** SQLite's multi-row insert; `logIndex` gives each record's index (no copy of the record for it). */
+  private async insertSqlite<R extends SequencedArchiveRecord>(
+    orgId: OrgId,
+    records: readonly R[],
+    logIndex: (r: R, i: number) => number,
+  ): Promise<void> {
     const rows = records.map(
-      (r) =>
+      (r, i) =>
         [
           orgId,
           r.deviceId,
           r.seq,
           asBuffer(r.hash),
           r.bucketId,
-          r.logIndex,
+          logIndex(r, i),
           r.receivedAt,
           asBuffer(r.bytes),
         ] as const,
@@ -338,10 +347,7 @@ export class SqlArchiveStore implements ArchiveStore {
       throw new Error('one log entry per record, and at least one');
     if (this.db.dialect === 'sqlite') {
       const first = await new SqlLogStore(this.db).sequence(orgId, entries);
-      await this.insert(
-        orgId,
-        records.map((r, i) => ({ ...r, logIndex: first + i })),
-      );
+      await this.insertSqlite(orgId, records, (_r, i) => first + i);
       return first;
     }
     // LogStore.sequence's statement (pgSequenceCtes) with the records' insert as one more CTE.
