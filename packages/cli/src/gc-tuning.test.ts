@@ -10,7 +10,7 @@ import {
 describe('applyGcTuning', () => {
   it('turns concurrent ArrayBuffer sweeping off for a process started without GC flags', () => {
     const set: string[] = [];
-    expect(applyGcTuning([], (f) => set.push(f))).toEqual([GC_TUNING_FLAG]);
+    expect(applyGcTuning([], (f) => set.push(f), '')).toEqual([GC_TUNING_FLAG]);
     expect(set).toEqual(['--no-concurrent-array-buffer-sweeping']);
     // Unrelated node flags change nothing.
     expect(gcTuningFor(['--enable-source-maps', '--max-semi-space-size=64'])).toEqual([GC_TUNING_FLAG]);
@@ -23,7 +23,9 @@ describe('applyGcTuning', () => {
     ['--single-threaded-gc'],
   ])('leaves the choice to an operator who named %s on the command line', (flag) => {
     const set: string[] = [];
-    expect(applyGcTuning(['--enable-source-maps', flag], (f) => set.push(f))).toEqual([]);
+    expect(applyGcTuning(['--enable-source-maps', flag], (f) => set.push(f), '')).toEqual([]);
+    // Named in NODE_OPTIONS (not in execArgv), the choice is the operator's too.
+    expect(applyGcTuning([], (f) => set.push(f), `--max-old-space-size=512 ${flag}`)).toEqual([]);
     expect(set).toEqual([]);
   });
 

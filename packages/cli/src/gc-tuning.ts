@@ -11,7 +11,8 @@
  * on the main thread, and the record seal and open with it.
  *
  * The flag is read at every collection, so setting it once at start (before the hot paths
- * run) is enough. An operator who names the flag on node's command line keeps their choice.
+ * run) is enough. An operator who names the flag on node's command line or in NODE_OPTIONS
+ * keeps their choice.
  *
  * The young generation's size is read only when V8 sets up the heap, so `custos server` takes
  * it on node's command line: SERVER_NODE_FLAGS, in the `custos` command's `#!` line (bin.ts)
@@ -27,25 +28,35 @@ const OPERATOR_FLAGS = [
   '--single-threaded-gc',
 ];
 
-/** The flags {@link applyGcTuning} would set for a process started with `execArgv`. */
-export function gcTuningFor(execArgv: readonly string[]): readonly string[] {
-  // V8 reads `_` and `-` in a flag's name alike, and a boolean flag may carry `=value`.
-  const names = execArgv.map((arg) =>
-    arg.startsWith('--') ? `--${arg.slice(2).split('=')[0]!.replace(/_/g, '-')}` : arg,
-  );
-  const named = names.some((name) => OPERATOR_FLAGS.includes(name));
+/**
+ * The flag names among `execArgv` and the words of `nodeOptions` (NODE_OPTIONS), as V8 reads
+ * them: `_` and `-` alike, without a `=value`.
+ */
+function namedFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)]
+    .filter((w) => w.startsWith('--'))
+    .map((w) => `--${w.slice(2).split('=')[0]!.replace(/_/g, '-')}`);
+}
+
+/**
+ * The flags {@link applyGcTuning} would set for a process started with `execArgv` and
+ * NODE_OPTIONS `nodeOptions`.
+ */
+export function gcTuningFor(execArgv: readonly string[], nodeOptions?: string): readonly string[] {
+  const named = namedFlags(execArgv, nodeOptions).some((name) => OPERATOR_FLAGS.includes(name));
   return named ? [] : [GC_TUNING_FLAG];
 }
 
 /**
- * Sets {@link GC_TUNING_FLAG} for this process unless its command line names the flag;
+ * Sets {@link GC_TUNING_FLAG} for this process unless its command line or NODE_OPTIONS names it;
  * returns the flags it set. Call it first thing in a process's entry point.
  */
 export function applyGcTuning(
   execArgv: readonly string[] = process.execArgv,
   setFlags: (flags: string) => void = setFlagsFromString,
+  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
 ): readonly string[] {
-  const flags = gcTuningFor(execArgv);
+  const flags = gcTuningFor(execArgv, nodeOptions);
   for (const flag of flags) setFlags(flag);
   return flags;
 }
@@ -65,8 +76,6 @@ export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64']
  * `nodeOptions`: a flag counts as given when its name is, whatever its value (the operator's).
  */
 export function missingServerFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(
-    (w) => `--${w.replace(/^--/, '').split('=')[0]!.replace(/_/g, '-')}`,
-  );
+  const given = namedFlags(execArgv, nodeOptions);
   return SERVER_NODE_FLAGS.filter((f) => !given.includes(f.split('=')[0]!));
 }
