@@ -10,19 +10,25 @@
  * every other leaf is one constant, so a subtree without a distinct leaf has a hash that
  * depends only on its height and the rest is computed lazily. Baseline: 24 bare
  * `crypto.hash` calls on 65-byte inputs.
+ *
+ * "archive-record entries": what ingest sequences per record, for a batch of 100 records of
+ * one device (encodeArchiveRecordEntries, one buffer per batch). Baseline: encodeLogEntry
+ * once per record, as ingest did until session 21.
  */
 import { hash, randomBytes } from 'node:crypto';
 import {
   EMPTY_TREE_STATE,
   appendEntries,
   edgeTilesToRead,
+  encodeArchiveRecordEntries,
+  encodeLogEntry,
   hashChildren,
   hashLeaf,
   tilePath,
   tilesToWrite,
   verifyInclusion,
 } from '@custos/core';
-import type { TreeState } from '@custos/core';
+import type { BucketId, DeviceId, OrgId, TreeState } from '@custos/core';
 import type { BenchCase } from '../harness.js';
 
 const BATCH = 1000;
@@ -121,6 +127,42 @@ function bareVerifySample(): number {
   return VERIFIES_PER_SAMPLE;
 }
 
+// ---- archive-record entries ----
+const RECORDS_PER_BATCH = 100;
+const ENTRY_BATCHES_PER_SAMPLE = 2_000;
+const run = {
+  org: 'org_01JDXYZABCDEFGHJKMNPQRSTVW' as OrgId,
+  device: 'dev_01JDXYZABCDEFGHJKMNPQRSTVW' as DeviceId,
+  time: Date.UTC(2026, 10, 28),
+};
+const recordFields = Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({
+  hash: randomBytes(32),
+  size: 1_100 + i,
+  seq: 50_000 + i,
+  bucket: 'general-2026-11' as BucketId,
+}));
+
+function batchedEntriesSample(): number {
+  let x = 0;
+  for (let b = 0; b < ENTRY_BATCHES_PER_SAMPLE; b++) {
+    const fields = recordFields.map((r) => ({ hash: r.hash, size: r.size, seq: r.seq, bucket: r.bucket }));
+    x ^= encodeArchiveRecordEntries(run, fields)[RECORDS_PER_BATCH - 1]!.length;
+  }
+  if (x === -1) throw new Error('unreachable');
+  return RECORDS_PER_BATCH * ENTRY_BATCHES_PER_SAMPLE;
+}
+
+function perEntrySample(): number {
+  let x = 0;
+  for (let b = 0; b < ENTRY_BATCHES_PER_SAMPLE; b++) {
+    for (const r of recordFields) {
+      x ^= encodeLogEntry({ type: 'archive-record', actor: run.device, ...run, ...r }).length;
+    }
+  }
+  if (x === -1) throw new Error('unreachable');
+  return RECORDS_PER_BATCH * ENTRY_BATCHES_PER_SAMPLE;
+}
+
 export const cases: BenchCase[] = [
   {
     kind: 'rate',
@@ -140,5 +182,12 @@ export const cases: BenchCase[] = [
     run: verifySample,
     baseline: { name: '24 bare SHA-256 of 65 B', run: bareVerifySample },
     target: { min: 50_000 },
+  },
+  {
+    kind: 'rate',
+    name: 'archive-record log entries (batches of 100 records)',
+    unit: 'entries/s',
+    run: batchedEntriesSample,
+    baseline: { name: 'encodeLogEntry per record', run: perEntrySample },
   },
 ];

@@ -9,9 +9,9 @@
 /** A value the writer can encode. Strings MUST be ASCII (callers validate first). */
 export type CborScalar = number | string | Uint8Array;
 
-const MAJOR_UINT = 0;
-const MAJOR_BYTES = 2;
-const MAJOR_TEXT = 3;
+export const MAJOR_UINT = 0;
+export const MAJOR_BYTES = 2;
+export const MAJOR_TEXT = 3;
 const MAJOR_MAP = 5;
 const TWO_POW_32 = 2 ** 32;
 
@@ -20,7 +20,8 @@ export function canonicalKeyOrder(keys: readonly string[]): string[] {
   return [...keys].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function headerSize(n: number): number {
+/** Bytes of the CBOR head that carries `n` (an item's length or an unsigned integer). */
+export function headerSize(n: number): number {
   return n < 24 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9;
 }
 
@@ -29,7 +30,8 @@ function valueSize(v: CborScalar): number {
   return headerSize(v.length) + v.length;
 }
 
-function writeHeader(out: Uint8Array, at: number, major: number, n: number): number {
+/** Writes the CBOR head of major type `major` carrying `n` at `at`; returns the offset after it. */
+export function writeHeader(out: Uint8Array, at: number, major: number, n: number): number {
   const m = major << 5;
   if (n < 24) {
     out[at] = m | n;

@@ -21,9 +21,12 @@ export {
 } from './log-entry.js';
 export {
   encodeLogEntry,
+  encodeArchiveRecordEntries,
   decodeLogEntry,
   logEntryLeafHash,
   peekLogEntryType,
   RELAY_RECEIPT_MARK,
+  type ArchiveRecordRun,
+  type ArchiveRecordFields,
 } from './log-entry-codec.js';
 export { encodeActDocument, type ActDocumentFields } from './act-document.js';

@@ -21,13 +21,17 @@ import type { GapReason } from '../sign/gap-declaration.js';
 import { hashLeaf } from '../tlog/index.js';
 import {
   canonicalKeyOrder,
+  headerSize,
+  MAJOR_UINT,
   writeCanonicalMap,
   writeCanonicalValues,
+  writeHeader,
   type CborScalar,
 } from './cbor-writer.js';
 import {
   isLogEntryType,
   LOG_ENTRY_TYPES,
+  LOG_ENTRY_HASH_BYTES,
   LOG_ENTRY_VERSION,
   MAX_LOG_ENTRY_BYTES,
   validateLogEntry,
@@ -138,6 +142,130 @@ export function encodeLogEntry(entry: LogEntry): Uint8Array {
   const map = wireMap(entry);
   // Validation guarantees ASCII strings, safe unsigned integers and a 32-byte hash.
   return writeCanonicalMap(KEY_ORDER[entry.type].map((k) => [k, map[k]!] as const));
+}
+
+/**
+ * An archive-record entry in ARCHIVE_RECORD_KEYS order is {h: hash, t, v, sz: size, ts, act,
+ * bkt, dev, org, seq: seq}. Its first bytes, up to the hash's, are the same in every entry
+ * (map head, "h", the 32-byte string's head), and so are those from after the hash up to the
+ * size's value (type, version, the "sz" key): both are cut from one encoded entry.
+ */
+const HASH_AT = 1 + 2 + 2;
+const SIZE_AT = HASH_AT + LOG_ENTRY_HASH_BYTES + (2 + 1 + 'archive-record'.length) + (2 + 1) + 3;
+const ENTRY_TEMPLATE = writeCanonicalValues(ARCHIVE_RECORD_KEYS, [
+  new Uint8Array(LOG_ENTRY_HASH_BYTES),
+  'archive-record',
+  LOG_ENTRY_VERSION,
+  0,
+  0,
+  'a',
+  'a',
+  'a',
+  'a',
+  0,
+]);
+const ENTRY_HEAD = ENTRY_TEMPLATE.subarray(0, HASH_AT);
+const ENTRY_MIDDLE = ENTRY_TEMPLATE.subarray(HASH_AT + LOG_ENTRY_HASH_BYTES, SIZE_AT);
+
+/** What the archive-record entries of one device's records, accepted at one time, share. */
+export interface ArchiveRecordRun {
+  readonly org: OrgId;
+  /** The uploading device, which is also every entry's actor. */
+  readonly device: DeviceId;
+  readonly time: number;
+}
+
+/** One record's own fields of its archive-record entry. */
+export interface ArchiveRecordFields {
+  readonly hash: Uint8Array;
+  readonly size: number;
+  readonly seq: number;
+  readonly bucket: BucketId;
+}
+
+/**
+ * The archive-record entries of `records`, in order: the same bytes as {@link encodeLogEntry}
+ * of each full entry (log-entry.test.ts), validated the same way, but written into one buffer
+ * (each entry a view of it). An entry is the same bytes but for its hash, size and sequence
+ * number, so what lies between those is encoded once per bucket and copied: ingest sequences
+ * one entry per record, and encoding each on its own was ~5 % of the server's time.
+ */
+export function encodeArchiveRecordEntries(
+  run: ArchiveRecordRun,
+  records: readonly ArchiveRecordFields[],
+): Uint8Array[] {
+  if (records.length === 0) return [];
+  const entryOf = (r: ArchiveRecordFields): LogEntry => ({
+    type: 'archive-record',
+    actor: run.device,
+    ...run,
+    ...r,
+  });
+  // What follows the size up to the sequence number's value depends only on the run and the
+  // bucket: {…, ts, act, bkt, dev, org, seq: …}, encoded as a six-pair map without its head
+  // (one byte) and without the sequence number (0, one byte).
+  const tails = new Map<string, Uint8Array>();
+  const tailOf = (bucket: BucketId): Uint8Array => {
+    let t = tails.get(bucket);
+    if (t === undefined) {
+      const e = writeCanonicalValues(ARCHIVE_RECORD_KEYS.slice(4, 10), [
+        run.time,
+        run.device,
+        bucket,
+        run.device,
+        run.org,
+        0,
+      ]);
+      t = e.subarray(1, e.length - 1);
+      tails.set(bucket, t);
+    }
+    return t;
+  };
+  // Every field as encodeLogEntry checks it: in full whenever the bucket changes (the first
+  // record included), else only what differs from the record before.
+  let total = 0;
+  let checked: string | undefined;
+  for (const r of records) {
+    if (r.bucket !== checked) {
+      validateLogEntry(entryOf(r), 'INVALID_ARGUMENT');
+      checked = r.bucket;
+    } else {
+      validateRecordFields(r);
+    }
+    total +=
+      ENTRY_HEAD.length +
+      LOG_ENTRY_HASH_BYTES +
+      ENTRY_MIDDLE.length +
+      headerSize(r.size) +
+      tailOf(r.bucket).length +
+      headerSize(r.seq);
+  }
+  const out = new Uint8Array(total);
+  const entries: Uint8Array[] = [];
+  let at = 0;
+  for (const r of records) {
+    const start = at;
+    out.set(ENTRY_HEAD, at);
+    out.set(r.hash, (at += ENTRY_HEAD.length));
+    out.set(ENTRY_MIDDLE, (at += LOG_ENTRY_HASH_BYTES));
+    at = writeHeader(out, at + ENTRY_MIDDLE.length, MAJOR_UINT, r.size);
+    const tail = tailOf(r.bucket);
+    out.set(tail, at);
+    at = writeHeader(out, at + tail.length, MAJOR_UINT, r.seq);
+    entries.push(out.subarray(start, at));
+  }
+  return entries;
+}
+
+/** The per-record checks of validateLogEntry for a record of an already checked run and bucket. */
+function validateRecordFields(r: ArchiveRecordFields): void {
+  const bad = (field: string, rule: string): CustosError =>
+    new CustosError('INVALID_ARGUMENT', `log entry: ${field} ${rule}`);
+  if (!(r.hash instanceof Uint8Array) || r.hash.length !== LOG_ENTRY_HASH_BYTES) {
+    throw bad('hash', `must be ${LOG_ENTRY_HASH_BYTES} bytes`);
+  }
+  if (!Number.isSafeInteger(r.size) || r.size < 0) throw bad('size', 'must be a safe integer >= 0');
+  if (!Number.isSafeInteger(r.seq) || r.seq < 0) throw bad('seq', 'must be a safe integer >= 0');
 }
 
 /** Encodes through cborg's generic RFC 8949 encoder; tests check it equals {@link encodeLogEntry}. */

@@ -5,6 +5,7 @@ import { encodeDeterministicCbor, type BucketId, type DeviceId, type OrgId } fro
 import { hashLeaf } from '../tlog/index.js';
 import {
   decodeLogEntry,
+  encodeArchiveRecordEntries,
   encodeLogEntry,
   encodeLogEntryGeneric,
   logEntryLeafHash,
@@ -319,6 +320,87 @@ describe('log entries v1', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  describe('encodeArchiveRecordEntries', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9_-][A-Za-z0-9._:-]{0,63}$/);
+    // Integers around every width of a CBOR head (1, 2, 3, 5 and 9 bytes), and anywhere.
+    const edge = fc.constantFrom(0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32);
+    const uint = fc.oneof(edge, fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
+    const fullOf = (
+      run: { org: string; device: string; time: number },
+      r: { hash: Uint8Array; size: number; seq: number; bucket: string },
+    ): LogEntry => ({
+      type: 'archive-record',
+      hash: r.hash,
+      size: r.size,
+      actor: run.device,
+      time: run.time,
+      org: run.org as OrgId,
+      device: run.device as DeviceId,
+      seq: r.seq,
+      bucket: r.bucket as BucketId,
+    });
+
+    it('writes each entry exactly as encodeLogEntry does (property)', () => {
+      const run = fc.record({ org: id, device: id, time: uint });
+      const records = fc.array(
+        fc.record({
+          hash: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          size: uint,
+          seq: uint,
+          bucket: fc.constantFrom('b-2026', 'b-2027', 'bucket.with:long-name_0123456789'),
+        }),
+        { minLength: 1, maxLength: 12 },
+      );
+      fc.assert(
+        fc.property(run, records, (r, rs) => {
+          const typed = rs.map((x) => ({ ...x, bucket: x.bucket as BucketId }));
+          const out = encodeArchiveRecordEntries(
+            { org: r.org as OrgId, device: r.device as DeviceId, time: r.time },
+            typed,
+          );
+          expect(out.map((b) => Buffer.from(b).toString('hex'))).toEqual(
+            rs.map((x) => Buffer.from(encodeLogEntryGeneric(fullOf(r, x))).toString('hex')),
+          );
+          // Views of one buffer, back to back and not overlapping.
+          out.forEach((b, i) => {
+            expect(b.buffer).toBe(out[0]!.buffer);
+            if (i > 0) expect(b.byteOffset).toBe(out[i - 1]!.byteOffset + out[i - 1]!.length);
+          });
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('refuses what encodeLogEntry refuses, naming the same field, wherever the record is', () => {
+      const run = { org: 'org-1' as OrgId, device: 'dev-1' as DeviceId, time: T };
+      const good = { hash: H, size: 10, seq: 5, bucket: 'b-2026' as BucketId };
+      const bad: [string, Partial<typeof good>][] = [
+        ['hash', { hash: new Uint8Array(31) }],
+        ['size', { size: -1 }],
+        ['size', { size: 2 ** 53 }],
+        ['seq', { seq: 1.5 }],
+        ['bucket', { bucket: 'no spaces' as BucketId }],
+      ];
+      for (const [field, change] of bad) {
+        const wrong = { ...good, ...change };
+        let expected = '';
+        try {
+          encodeLogEntry(fullOf(run, wrong));
+        } catch (e) {
+          expected = (e as Error).message;
+        }
+        expect(expected).toContain(field);
+        // First, after a record of the same bucket, and after one of another bucket.
+        for (const list of [[wrong], [good, wrong], [{ ...good, bucket: 'b-2027' as BucketId }, wrong]]) {
+          expect(() => encodeArchiveRecordEntries(run, list)).toThrow(expected);
+        }
+      }
+      expect(() => encodeArchiveRecordEntries({ ...run, org: 'a b' as OrgId }, [good])).toThrow('org');
+      expect(() => encodeArchiveRecordEntries({ ...run, time: -1 }, [good])).toThrow('time');
+      expect(encodeArchiveRecordEntries(run, [])).toEqual([]);
+    });
   });
 
   it('peeks the type only from a canonical prefix', () => {

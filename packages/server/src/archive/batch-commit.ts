@@ -12,7 +12,7 @@
  * retried alone, so one bad batch cannot fail its neighbours.
  */
 import {
-  encodeLogEntry,
+  encodeArchiveRecordEntries,
   listsBlobIds,
   type DeviceId as CoreDeviceId,
   type OrgId as CoreOrgId,
@@ -207,22 +207,18 @@ async function writePlans(
 ): Promise<BatchReceipt[]> {
   const entries: Uint8Array[] = [];
   for (const { batch, fresh } of plans) {
-    const { deviceId } = batch;
-    for (const r of fresh) {
-      entries.push(
-        encodeLogEntry({
-          type: 'archive-record',
-          hash: r.hash,
-          size: r.bytes.length,
-          actor: deviceId,
-          time: now,
-          org: orgId as string as CoreOrgId,
-          device: deviceId as string as CoreDeviceId,
-          seq: r.header.seq,
-          bucket: r.header.bucket,
-        }),
-      );
-    }
+    const run = {
+      org: orgId as string as CoreOrgId,
+      device: batch.deviceId as string as CoreDeviceId,
+      time: now,
+    };
+    const fields = fresh.map((r) => ({
+      hash: r.hash,
+      size: r.bytes.length,
+      seq: r.header.seq,
+      bucket: r.header.bucket,
+    }));
+    for (const e of encodeArchiveRecordEntries(run, fields)) entries.push(e);
   }
   // Session keys first: they need no log index, so they stay out of the span in which the
   // log's sequence row is locked (from sequencing to commit).
