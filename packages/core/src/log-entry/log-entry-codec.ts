@@ -195,11 +195,18 @@ export function encodeArchiveRecordEntries(
   records: readonly ArchiveRecordFields[],
 ): Uint8Array[] {
   if (records.length === 0) return [];
+  // Field by field, not spread: a record object with more properties (an `org`, say) must
+  // not replace the run's value in what is validated while the run's is what gets written.
   const entryOf = (r: ArchiveRecordFields): LogEntry => ({
     type: 'archive-record',
+    hash: r.hash,
+    size: r.size,
     actor: run.device,
-    ...run,
-    ...r,
+    time: run.time,
+    org: run.org,
+    device: run.device,
+    seq: r.seq,
+    bucket: r.bucket,
   });
   // What follows the size up to the sequence number's value depends only on the run and the
   // bucket: {…, ts, act, bkt, dev, org, seq: …}, encoded as a six-pair map without its head
@@ -224,9 +231,10 @@ export function encodeArchiveRecordEntries(
   // Every field as encodeLogEntry checks it: in full whenever the bucket changes (the first
   // record included), else only what differs from the record before.
   let total = 0;
-  let checked: string | undefined;
-  for (const r of records) {
-    if (r.bucket !== checked) {
+  let checked: unknown;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (i === 0 || r.bucket !== checked) {
       validateLogEntry(entryOf(r), 'INVALID_ARGUMENT');
       checked = r.bucket;
     } else {

@@ -398,6 +398,12 @@ describe('log entries v1', () => {
         }
       }
       expect(() => encodeArchiveRecordEntries({ ...run, org: 'a b' as OrgId }, [good])).toThrow('org');
+      // A first record without a bucket is checked in full (nothing before it to compare with).
+      const noBucket = { ...good, bucket: undefined as unknown as BucketId };
+      expect(() => encodeArchiveRecordEntries(run, [noBucket])).toThrow('log entry: bucket');
+      // A record's own extra fields never stand in for the run's in what is checked.
+      const withOrg = { ...good, org: 'org-ok' } as typeof good;
+      expect(() => encodeArchiveRecordEntries({ ...run, org: 'é bad' as OrgId }, [withOrg])).toThrow('org');
       expect(() => encodeArchiveRecordEntries({ ...run, time: -1 }, [good])).toThrow('time');
       expect(encodeArchiveRecordEntries(run, [])).toEqual([]);
     });
