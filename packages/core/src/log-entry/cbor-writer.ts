@@ -10,8 +10,8 @@
 export type CborScalar = number | string | Uint8Array;
 
 export const MAJOR_UINT = 0;
-export const MAJOR_BYTES = 2;
-export const MAJOR_TEXT = 3;
+const MAJOR_BYTES = 2;
+const MAJOR_TEXT = 3;
 const MAJOR_MAP = 5;
 const TWO_POW_32 = 2 ** 32;
 

@@ -34,6 +34,7 @@ import {
   LOG_ENTRY_HASH_BYTES,
   LOG_ENTRY_VERSION,
   MAX_LOG_ENTRY_BYTES,
+  validateArchiveRecordFields,
   validateLogEntry,
   type LogEntry,
   type LogEntryType,
@@ -238,7 +239,7 @@ export function encodeArchiveRecordEntries(
       validateLogEntry(entryOf(r), 'INVALID_ARGUMENT');
       checked = r.bucket;
     } else {
-      validateRecordFields(r);
+      validateArchiveRecordFields(r, 'INVALID_ARGUMENT');
     }
     total +=
       ENTRY_HEAD.length +
@@ -263,17 +264,6 @@ export function encodeArchiveRecordEntries(
     entries.push(out.subarray(start, at));
   }
   return entries;
-}
-
-/** The per-record checks of validateLogEntry for a record of an already checked run and bucket. */
-function validateRecordFields(r: ArchiveRecordFields): void {
-  const bad = (field: string, rule: string): CustosError =>
-    new CustosError('INVALID_ARGUMENT', `log entry: ${field} ${rule}`);
-  if (!(r.hash instanceof Uint8Array) || r.hash.length !== LOG_ENTRY_HASH_BYTES) {
-    throw bad('hash', `must be ${LOG_ENTRY_HASH_BYTES} bytes`);
-  }
-  if (!Number.isSafeInteger(r.size) || r.size < 0) throw bad('size', 'must be a safe integer >= 0');
-  if (!Number.isSafeInteger(r.seq) || r.seq < 0) throw bad('seq', 'must be a safe integer >= 0');
 }
 
 /** Encodes through cborg's generic RFC 8949 encoder; tests check it equals {@link encodeLogEntry}. */

@@ -133,18 +133,42 @@ export function isLogEntryType(s: unknown): s is LogEntryType {
 
 const isUint = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
+type ValidationCode = 'INVALID_ARGUMENT' | 'MALFORMED_LOG_ENTRY';
+
+const badField =
+  (code: ValidationCode) =>
+  (field: string, rule: string): CustosError =>
+    new CustosError(code, `log entry: ${field} ${rule}`);
+
+/** The hash and size of any entry, as validateLogEntry checks them. */
+function checkHashAndSize(e: { readonly hash: unknown; readonly size: unknown }, code: ValidationCode): void {
+  if (!(e.hash instanceof Uint8Array) || e.hash.length !== LOG_ENTRY_HASH_BYTES) {
+    throw badField(code)('hash', `must be ${LOG_ENTRY_HASH_BYTES} bytes`);
+  }
+  if (!isUint(e.size)) throw badField(code)('size', 'must be a safe integer >= 0');
+}
+
+/**
+ * What validateLogEntry checks of an archive record's entry beyond its org, device, bucket and
+ * time (hash, size, sequence number), with the same errors: for an encoder that has checked
+ * those once for many records (encodeArchiveRecordEntries).
+ */
+export function validateArchiveRecordFields(
+  r: { readonly hash: unknown; readonly size: unknown; readonly seq: unknown },
+  code: ValidationCode,
+): void {
+  checkHashAndSize(r, code);
+  if (!isUint(r.seq)) throw badField(code)('seq', 'must be a safe integer >= 0');
+}
+
 /**
  * Checks every field of `e` (types, ranges, lengths, id syntax); throws `code` naming the
  * first bad field. Encoding and decoding both go through here.
  */
-export function validateLogEntry(e: LogEntry, code: 'INVALID_ARGUMENT' | 'MALFORMED_LOG_ENTRY'): void {
-  const bad = (field: string, rule: string): CustosError =>
-    new CustosError(code, `log entry: ${field} ${rule}`);
+export function validateLogEntry(e: LogEntry, code: ValidationCode): void {
+  const bad = badField(code);
   if (!isLogEntryType(e.type)) throw bad('type', `must be one of ${LOG_ENTRY_TYPES.join(', ')}`);
-  if (!(e.hash instanceof Uint8Array) || e.hash.length !== LOG_ENTRY_HASH_BYTES) {
-    throw bad('hash', `must be ${LOG_ENTRY_HASH_BYTES} bytes`);
-  }
-  if (!isUint(e.size)) throw bad('size', 'must be a safe integer >= 0');
+  checkHashAndSize(e, code);
   if (!isWellFormedId(e.actor)) throw bad('actor', 'must be a well-formed id');
   if (!isUint(e.time)) throw bad('time', 'must be a safe integer >= 0 (ms since the epoch)');
   const id = (field: string, v: unknown): void => {
@@ -155,7 +179,7 @@ export function validateLogEntry(e: LogEntry, code: 'INVALID_ARGUMENT' | 'MALFOR
       id('org', e.org);
       id('device', e.device);
       id('bucket', e.bucket);
-      if (!isUint(e.seq)) throw bad('seq', 'must be a safe integer >= 0');
+      validateArchiveRecordFields(e, code);
       if (e.actor !== e.device) throw bad('actor', 'of an archive record must be its device');
       return;
     case 'relay-receipt':
